@@ -1,0 +1,152 @@
+"""The agency tree: adding, importing, listing, and scope checks."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from service.admin.audit import record
+from service.errors import InvalidInput, field_error
+from service.models import Agency
+
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def path_for(code: str, parent: Agency | None) -> str:
+    return f"{parent.path if parent else '/'}{code}/"
+
+
+def is_within(agency: Agency, scope_path: str) -> bool:
+    return agency.path.startswith(scope_path)
+
+
+def parent_code(agency: Agency) -> str | None:
+    codes = agency.path.strip("/").split("/")
+    return codes[-2] if len(codes) > 1 else None
+
+
+def get_agency_by_code(session: Session, code: str) -> Agency | None:
+    return session.exec(select(Agency).where(Agency.code == code)).first()
+
+
+def validate_code(code: str, field: str = "code") -> str:
+    code = code.strip()
+    if not CODE_PATTERN.match(code):
+        raise field_error(
+            field, "use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return code
+
+
+def _move_subtree(session: Session, agency: Agency, new_parent: Agency | None) -> None:
+    if new_parent is not None and is_within(new_parent, agency.path):
+        raise field_error(
+            "parent_code", f"'{new_parent.code}' lies under '{agency.code}': that makes a loop"
+        )
+    old_path, new_path = agency.path, path_for(agency.code, new_parent)
+    level_shift = (new_parent.level + 1 if new_parent else 0) - agency.level
+    descendants = session.exec(
+        select(Agency).where(col(Agency.path).startswith(old_path, autoescape=True), Agency.id != agency.id)
+    ).all()
+    for child in descendants:
+        child.path = new_path + child.path.removeprefix(old_path)
+        child.level += level_shift
+        session.add(child)
+    agency.parent_id = new_parent.id if new_parent else None
+    agency.path = new_path
+    agency.level += level_shift
+
+
+def upsert_agency(
+    session: Session, code: str, name: str, parent_code: str | None, *, actor: str
+) -> tuple[Agency, bool]:
+    """Create the agency, or update its name and parent. Returns (agency, created)."""
+    code = validate_code(code)
+    name = name.strip()
+    if not name or len(name) > 255:
+        raise field_error("name", "give a name of 1 to 255 characters")
+    parent = None
+    if parent_code:
+        parent = get_agency_by_code(session, parent_code.strip())
+        if parent is None:
+            raise field_error("parent_code", f"no agency has the code '{parent_code}'")
+    agency = get_agency_by_code(session, code)
+    created = agency is None
+    if agency is None:
+        agency = Agency(
+            code=code,
+            name=name,
+            parent_id=parent.id if parent else None,
+            level=parent.level + 1 if parent else 0,
+            path=path_for(code, parent),
+        )
+    else:
+        agency.name = name
+        if agency.parent_id != (parent.id if parent else None):
+            _move_subtree(session, agency, parent)
+    session.add(agency)
+    session.flush()
+    action = "agency.create" if created else "agency.update"
+    record(session, actor, action, f"agency:{code}", {"name": name, "parent_code": parent_code})
+    return agency, created
+
+
+@dataclass
+class ImportResult:
+    created: int
+    updated: int
+
+
+def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportResult:
+    """Import `code,name,parent_code` rows; parents may come after their children."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = {"code", "name", "parent_code"} - set(reader.fieldnames or [])
+    if missing:
+        raise field_error("header", f"the CSV needs the columns code, name, parent_code; "
+                          f"missing: {', '.join(sorted(missing))}")
+    rows = []
+    for line_no, row in enumerate(reader, start=2):
+        code = (row.get("code") or "").strip()
+        try:
+            validate_code(code)
+        except InvalidInput as exc:
+            raise field_error(f"line {line_no}: code", exc.fields[0]["problem"]) from None
+        rows.append((line_no, code, (row.get("name") or "").strip(),
+                     (row.get("parent_code") or "").strip() or None))
+    known = {code for _, code, _, _ in rows}
+    pending, created, updated = rows, 0, 0
+    while pending:
+        waiting = []
+        for line_no, code, name, parent_code in pending:
+            if parent_code and parent_code in known and get_agency_by_code(
+                session, parent_code
+            ) is None:
+                waiting.append((line_no, code, name, parent_code))
+                continue
+            try:
+                _, was_created = upsert_agency(session, code, name, parent_code, actor=actor)
+            except InvalidInput as exc:
+                problem = exc.fields[0]
+                raise field_error(f"line {line_no}: {problem['field']}", problem["problem"]) \
+                    from None
+            created += was_created
+            updated += not was_created
+        if len(waiting) == len(pending):
+            line_no, code, _, parent_code = waiting[0]
+            raise field_error(
+                f"line {line_no}: parent_code",
+                f"'{parent_code}' of '{code}' is never created (a loop between rows?)",
+            )
+        pending = waiting
+    return ImportResult(created=created, updated=updated)
+
+
+def list_agencies(session: Session, scope_path: str | None) -> list[Agency]:
+    query = select(Agency).order_by(col(Agency.path))
+    if scope_path is not None:
+        query = query.where(col(Agency.path).startswith(scope_path, autoescape=True))
+    return list(session.exec(query).all())

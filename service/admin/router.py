@@ -1,0 +1,26 @@
+"""HTTP for the agency tree."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.admin.agencies import list_agencies, parent_code
+from service.admin.schemas import AgencyList, AgencyPublic
+from service.deps import AnyKey, SessionDep
+from service.errors import error_responses
+
+router = APIRouter(prefix="/api/v1", tags=["agencies"])
+
+
+@router.get(
+    "/agencies",
+    response_model=AgencyList,
+    summary="Agencies this key can see (all, or its scope agency and descendants)",
+    responses=error_responses(401),
+)
+def get_agencies(principal: AnyKey, session: SessionDep) -> AgencyList:
+    data = [
+        AgencyPublic(code=a.code, name=a.name, parent_code=parent_code(a), level=a.level)
+        for a in list_agencies(session, principal.scope_path)
+    ]
+    return AgencyList(data=data, count=len(data))

@@ -1,0 +1,62 @@
+"""The application factory: nothing connects or reads configuration at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from service.admin.router import router as agencies_router
+from service.db import make_engine
+from service.errors import install_error_handlers
+from service.handovers.pages import router as survey_link_router
+from service.handovers.router import router as handovers_router
+from service.ops.observability import Metrics, ObservabilityMiddleware, configure_logging
+from service.ops.router import router as ops_router
+from service.settings import ROOT, Settings, get_settings
+from service.templating import make_templates
+
+DESCRIPTION = """\
+hailong issues single-use satisfaction surveys when a one-stop office hands a citizen the
+result of an administrative procedure, and computes the scores of HCMC Decision 104/2024
+and Decision 766/QĐ-TTg from the answers.
+
+Errors are JSON `{"error": "<code>", "detail": "<sentence>"}`, plus `fields` for invalid
+input. API routes take `Authorization: Bearer <api key>`.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings)
+        app.state.engine = engine
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(title="hailong", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.templates = make_templates()
+    app.state.metrics = Metrics()
+    settings.signing_key()  # fail at start, not on the first handover, if it is unreadable
+    if settings.log_requests:
+        configure_logging()
+    install_error_handlers(app)
+    app.add_middleware(
+        ObservabilityMiddleware, metrics=app.state.metrics, log_requests=settings.log_requests
+    )
+    app.include_router(handovers_router)
+    app.include_router(agencies_router)
+    app.include_router(survey_link_router)
+    app.include_router(ops_router)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Entry point for uvicorn's factory mode (`hailong serve`)."""
+    return create_app(get_settings())

@@ -1,0 +1,145 @@
+"""The `hailong` command line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from sqlmodel import Session
+
+from service.db import make_engine, transaction
+from service.errors import ServiceError
+from service.settings import Settings, get_settings
+
+app = typer.Typer(help="hailong: citizen satisfaction surveys for one-stop offices.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+agencies_app = typer.Typer(help="The agency tree.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(agencies_app, name="agencies")
+app.add_typer(keys_app, name="keys")
+
+CLI_ACTOR = "cli"
+
+
+@contextmanager
+def _session(settings: Settings | None = None) -> Iterator[Session]:
+    """One transaction; a ServiceError becomes a red message and exit code 2."""
+    engine = make_engine(settings or get_settings())
+    try:
+        with transaction(engine) as session:
+            yield session
+    except ServiceError as exc:
+        typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the API and pages."""
+    import uvicorn
+
+    get_settings()  # refuse bad configuration before forking workers
+    typer.echo(f"hailong serving on http://{host}:{port}")
+    uvicorn.run("service.app:app_from_environment", factory=True, host=host, port=port,
+                workers=workers, access_log=False, log_level="warning")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the latest migration."""
+    from service.migrations import upgrade
+
+    upgrade(get_settings().database_url)
+    typer.echo("database schema is up to date")
+
+
+@agencies_app.command("add")
+def agencies_add(
+    code: str, name: str,
+    parent: Annotated[str | None, typer.Option(help="Code of the parent agency")] = None,
+) -> None:
+    """Add an agency, or rename / move an existing one."""
+    from service.admin.agencies import upsert_agency
+
+    with _session() as session:
+        _, created = upsert_agency(session, code, name, parent, actor=CLI_ACTOR)
+    typer.echo(f"{'added' if created else 'updated'} agency {code}")
+
+
+@agencies_app.command("import")
+def agencies_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Import agencies from a CSV file with the columns code, name, parent_code."""
+    from service.admin.agencies import import_agencies_csv
+
+    with _session() as session:
+        result = import_agencies_csv(session, file.read_text(encoding="utf-8"), actor=CLI_ACTOR)
+    typer.echo(f"imported agencies: {result.created} added, {result.updated} updated")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="issuer, reader, manager, admin or kiosk")],
+    agency: Annotated[str | None, typer.Option(help="Limit the key to this agency's tree")] = None,
+    name: Annotated[str | None, typer.Option(help="Who the key is for")] = None,
+) -> None:
+    """Create an API key; the key is printed once, alone on the last line."""
+    from service.admin.keys import create_key
+
+    with _session() as session:
+        key, raw = create_key(session, role=role, name=name or f"{role} key",
+                              agency_code=agency, actor=CLI_ACTOR)
+        scope = f" for agency {agency}" if agency else ""
+        typer.echo(f"created {role} key #{key.id}{scope}; store it now, it is not shown again:",
+                   err=True)
+    typer.echo(raw)
+
+
+@app.command()
+def demo() -> None:
+    """Seed the demo agencies, staff and counters; print fresh keys and a sample handover."""
+    from service.admin.demo import seed_demo
+
+    settings = get_settings()
+    with _session(settings) as session:
+        keys = seed_demo(session)
+    typer.echo("Demo agencies: 79 (province) > 79.STP, 79.SXD (departments), "
+               "79.BTH, 79.SGN, 79.TDH (wards)\n")
+    typer.echo("API keys (shown once):")
+    for k in keys:
+        scope = f"  (agency {k.agency_code})" if k.agency_code else ""
+        typer.echo(f"  {k.role:<8} {k.key}{scope}")
+    issuer = next(k.key for k in keys if k.role == "issuer")
+    now = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).replace(microsecond=0)
+    body = {
+        "dossier_code": f"79.BTH-{now:%y%m%d-%H%M%S}", "agency_code": "79.BTH",
+        "procedure_code": "1.001612", "procedure_name": "Đăng ký khai sinh",
+        "received_at": (now - timedelta(days=3)).isoformat(),
+        "due_at": (now + timedelta(days=1)).isoformat(),
+        "resolved_at": (now - timedelta(hours=2)).isoformat(),
+        "handed_over_at": now.isoformat(), "supplement_requests": 0, "channel": "counter",
+        "staff": {"receiving": "BTH-CB01", "handling": "BTH-CB02", "returning": "BTH-CB01"},
+        "counter_code": "Q01", "language": "vi",
+    }
+    typer.echo("\nIssue a survey at handover:")
+    typer.echo(f"  curl -sS -X POST {settings.base_url}/api/v1/handovers \\\n"
+               f"    -H 'Authorization: Bearer {issuer}' -H 'Content-Type: application/json' \\\n"
+               f"    -d '{json.dumps(body, ensure_ascii=False)}'")
+    typer.echo(f"\nAPI reference: {settings.base_url}/docs")
+
+
+def main() -> None:
+    app()

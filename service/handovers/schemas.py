@@ -1,0 +1,70 @@
+"""API shapes for issuing a survey at handover."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+# Dossier codes travel in URL paths (revoke), so no '/' and no spaces.
+DOSSIER_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+
+
+class StaffRefs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    receiving: str | None = Field(default=None, min_length=1, max_length=64)
+    handling: str | None = Field(default=None, min_length=1, max_length=64)
+    returning: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class HandoverCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "dossier_code": "G22.39-250915-0001",
+                    "agency_code": "G22.39",
+                    "procedure_code": "1.001612",
+                    "procedure_name": "Đăng ký khai sinh",
+                    "received_at": "2025-09-10T08:30:00+07:00",
+                    "due_at": "2025-09-15T17:00:00+07:00",
+                    "resolved_at": "2025-09-15T10:00:00+07:00",
+                    "handed_over_at": "2025-09-15T14:00:00+07:00",
+                    "supplement_requests": 0,
+                    "channel": "counter",
+                    "staff": {"receiving": "CB001", "handling": "CB002", "returning": "CB003"},
+                    "counter_code": "Q01",
+                    "language": "vi",
+                }
+            ]
+        },
+    )
+
+    dossier_code: str = Field(min_length=1, max_length=64, pattern=DOSSIER_CODE_PATTERN)
+    agency_code: str = Field(min_length=1, max_length=64)
+    procedure_code: str | None = Field(default=None, max_length=64)
+    procedure_name: str | None = Field(default=None, max_length=500)
+    received_at: AwareDatetime | None = None
+    due_at: AwareDatetime | None = None
+    resolved_at: AwareDatetime
+    handed_over_at: AwareDatetime | None = None
+    supplement_requests: int = Field(default=0, ge=0, le=1000)
+    channel: Literal["counter", "online", "postal"] | None = None
+    staff: StaffRefs = Field(default_factory=StaffRefs)
+    counter_code: str | None = Field(default=None, min_length=1, max_length=64)
+    language: Literal["vi", "en"] = "vi"
+
+
+class HandoverPublic(BaseModel):
+    survey_id: str
+    dossier_code: str
+    survey_url: str
+    short_code: str = Field(examples=["7KQ4-M2XD"])
+    qr_svg_url: str
+    qr_png_url: str
+    slip_url: str
+    expires_at: datetime
+    status: Literal["issued", "opened", "answered", "expired", "revoked"]

@@ -1,0 +1,42 @@
+"""Survey tokens and short codes.
+
+A token is HMAC(signing key, random seed). The database keeps the seed and a SHA-256 of the
+token, never the token: a copy of the database alone cannot open a survey, yet the service
+can hand the same link back when a one-stop system posts the same dossier again.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+# No 0/O, 1/I/L or U/V look-alikes, so a citizen can type the code from a paper slip.
+SHORT_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
+SHORT_CODE_LENGTH = 8
+
+
+def new_seed() -> str:
+    return secrets.token_hex(32)  # 256 random bits
+
+
+def token_from_seed(signing_key: bytes, seed: str) -> str:
+    digest = hmac.new(signing_key, b"survey-token:" + seed.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_short_code() -> str:
+    return "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(SHORT_CODE_LENGTH))
+
+
+def format_short_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def normalize_short_code(typed: str) -> str:
+    return "".join(ch for ch in typed.upper() if ch.isalnum())

@@ -1,0 +1,25 @@
+"""Every table, imported here so that Alembic and the app see one complete metadata."""
+
+from service.models.access import ROLES, ApiKey, AuditLog
+from service.models.agency import Agency, Counter, Staff
+from service.models.base import UTCDateTime, utcnow
+from service.models.dossier import CHANNELS, Dossier, Invitation
+from service.models.petition import PeriodInput, Petition
+from service.models.response import Response
+
+__all__ = [
+    "CHANNELS",
+    "ROLES",
+    "Agency",
+    "ApiKey",
+    "AuditLog",
+    "Counter",
+    "Dossier",
+    "Invitation",
+    "PeriodInput",
+    "Petition",
+    "Response",
+    "Staff",
+    "UTCDateTime",
+    "utcnow",
+]

@@ -1,0 +1,44 @@
+"""API keys and the audit log of who changed what."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column
+from sqlmodel import Field, SQLModel
+
+from service.models.base import UTCDateTime, utcnow
+
+ROLES = ("issuer", "reader", "manager", "admin", "kiosk")
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('issuer', 'reader', 'manager', 'admin', 'kiosk')", name="role_known"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=255)
+    role: str = Field(max_length=16)
+    # None: every agency. Otherwise this agency and its descendants.
+    agency_id: int | None = Field(default=None, foreign_key="agency.id")
+    # sha256 of the key; the key itself is printed once and never stored.
+    key_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    actor: str = Field(max_length=255)
+    action: str = Field(max_length=64)
+    target: str | None = Field(default=None, max_length=255)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,47 @@
+"""Agencies (with their hierarchy), their staff and their counters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from service.models.base import UTCDateTime, utcnow
+
+
+class Agency(SQLModel, table=True):
+    __tablename__ = "agency"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=255)
+    parent_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
+    # Depth in the tree: 0 for a province, 1 for its departments and wards, ...
+    level: int = 0
+    # Materialised path of codes, "/79/G22/G22.39/": "this agency and its descendants"
+    # becomes one indexed prefix match instead of a recursive query on every request.
+    path: str = Field(sa_column=Column(String(1024), nullable=False, index=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Staff(SQLModel, table=True):
+    __tablename__ = "staff"
+    __table_args__ = (UniqueConstraint("agency_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    code: str = Field(max_length=64)
+    display_name: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Counter(SQLModel, table=True):
+    __tablename__ = "counter"
+    __table_args__ = (UniqueConstraint("agency_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    code: str = Field(max_length=64)
+    name: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,64 @@
+"""Dossiers handed over to citizens, and the one survey invitation each gets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint
+from sqlmodel import Field, SQLModel
+
+from service.models.base import UTCDateTime, utcnow
+
+CHANNELS = ("counter", "online", "postal")
+INVITATION_STATUSES = ("issued", "opened", "answered", "expired", "revoked")
+
+
+class Dossier(SQLModel, table=True):
+    __tablename__ = "dossier"
+    __table_args__ = (
+        CheckConstraint("supplement_requests >= 0", name="supplements_not_negative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    procedure_code: str | None = Field(default=None, max_length=64)
+    procedure_name: str | None = Field(default=None, max_length=500)
+    received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    handed_over_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    supplement_requests: int = 0
+    channel: str | None = Field(default=None, max_length=16)
+    receiving_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    handling_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    returning_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    counter_id: int | None = Field(default=None, foreign_key="counter.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Invitation(SQLModel, table=True):
+    __tablename__ = "invitation"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('issued', 'opened', 'answered', 'expired', 'revoked')",
+            name="status_known",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(max_length=36, unique=True)
+    dossier_id: int = Field(foreign_key="dossier.id", unique=True)
+    # The token itself is never stored: `token_seed` alone cannot rebuild it without the
+    # server's signing key, and lookups go through `token_hash`.
+    token_seed: str = Field(max_length=64)
+    token_hash: str = Field(max_length=64, unique=True)
+    short_code: str = Field(max_length=8, unique=True)
+    language: str = Field(default="vi", max_length=8)
+    status: str = Field(default="issued", max_length=16)
+    issued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,44 @@
+"""Petitions (complaints) and the per-period inputs D and E."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from service.models.base import UTCDateTime, utcnow
+
+
+class Petition(SQLModel, table=True):
+    __tablename__ = "petition"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    dossier_id: int | None = Field(default=None, foreign_key="dossier.id", index=True)
+    response_id: int | None = Field(default=None, foreign_key="response.id")
+    source: str = Field(max_length=16)  # "survey" or "import"
+    received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    deadline_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str | None = Field(default=None, max_length=2000)
+    citizen_verdict: str | None = Field(default=None, max_length=16)
+    result_complaint: bool = False
+    within_authority: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PeriodInput(SQLModel, table=True):
+    __tablename__ = "period_input"
+    __table_args__ = (UniqueConstraint("agency_id", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    period: str = Field(max_length=8)
+    d: float | None = None
+    e: int | None = None
+    note: str | None = Field(default=None, max_length=1000)
+    set_by: str = Field(max_length=255)
+    set_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

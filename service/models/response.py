@@ -1,0 +1,26 @@
+"""Evaluations: at most one per invitation, enforced by a unique constraint."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from service.models.base import UTCDateTime, utcnow
+
+
+class Response(SQLModel, table=True):
+    __tablename__ = "response"
+
+    id: int | None = Field(default=None, primary_key=True)
+    invitation_id: int = Field(foreign_key="invitation.id", unique=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    client_submission_id: str | None = Field(default=None, max_length=64, unique=True)
+    source: str = Field(max_length=16)
+    timeliness: str | None = Field(default=None, max_length=32)
+    supplement_requests: str | None = Field(default=None, max_length=32)
+    staff_attitude: str | None = Field(default=None, max_length=32)
+    overall: str | None = Field(default=None, max_length=32)
+    complaint: str | None = Field(default=None, max_length=2000)
+    # Deliberately no IP address or device fingerprint (see DESIGN.md).
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

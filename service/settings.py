@@ -1,0 +1,58 @@
+"""One typed settings object for the whole service (prefix HAILONG_)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HAILONG_", extra="forbid")
+
+    database_url: str = "sqlite:///./hailong.db"
+    # Absolute origin citizens reach us at; survey, QR and slip URLs are built from it.
+    base_url: str = "http://127.0.0.1:8000"
+    # Signs survey tokens. Unset: read (or create once) `secret_key_file`, so a single-node
+    # install works out of the box and keeps its links valid across restarts.
+    secret_key: SecretStr | None = None
+    secret_key_file: Path = Path("hailong.secret")
+    invitation_ttl_days: int = Field(default=30, ge=1, le=365)
+    db_pool_size: int = Field(default=10, ge=1)
+    log_requests: bool = True
+    _signing_key: bytes | None = PrivateAttr(default=None)
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("HAILONG_BASE_URL must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def signing_key(self) -> bytes:
+        if self._signing_key is None:
+            self._signing_key = self._load_signing_key()
+        return self._signing_key
+
+    def _load_signing_key(self) -> bytes:
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.secret_key_file
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,19 @@
+"""Jinja2 environment shared by every HTML page."""
+
+from __future__ import annotations
+
+import jinja2
+from fastapi.templating import Jinja2Templates
+
+from service.settings import ROOT
+
+
+def make_templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ROOT / "templates"),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    # Templates are written in Vietnamese; catalogs for other languages plug in here.
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    return Jinja2Templates(env=env)
