@@ -1,0 +1,250 @@
+"""POST /api/v1/handovers and revoke, as one-stop systems use them (API.md)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import func, select
+
+from service.handovers import tokens
+from service.models import Counter, Dossier, Invitation, Staff
+from tests.conftest import handover_body
+
+pytestmark = pytest.mark.usefixtures("agencies")
+URL = "/api/v1/handovers"
+FIELDS = {"survey_id", "dossier_code", "survey_url", "short_code", "qr_svg_url", "qr_png_url",
+          "slip_url", "expires_at", "status"}
+
+
+def test_contract_example_returns_201_with_every_field(
+    client: TestClient, make_key: Callable[..., dict[str, str]]
+) -> None:
+    response = client.post(URL, json=handover_body(), headers=make_key("issuer"))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert set(body) == FIELDS
+    assert body["dossier_code"] == "G22.39-250915-0001"
+    assert body["status"] == "issued"
+    token = body["survey_url"].removeprefix("http://testserver/s/")
+    assert body["survey_url"] == f"http://testserver/s/{token}"
+    assert body["qr_svg_url"] == f"{body['survey_url']}/qr.svg"
+    assert body["qr_png_url"] == f"{body['survey_url']}/qr.png"
+    assert body["slip_url"] == f"{body['survey_url']}/slip"
+    # 256-bit HMAC, url-safe base64: well over the 128 random bits the contract asks for.
+    assert len(token) == 43
+    code = body["short_code"]
+    assert len(code) == 9 and code[4] == "-"
+    assert all(ch in tokens.SHORT_CODE_ALPHABET for ch in code.replace("-", ""))
+    expires = datetime.fromisoformat(body["expires_at"])
+    assert timedelta(days=29, hours=23) < expires - datetime.now(UTC) <= timedelta(days=30)
+
+
+def test_same_dossier_again_returns_200_same_link_and_updates_facts(
+    client: TestClient, make_key: Callable[..., dict[str, str]], db: Callable[..., object]
+) -> None:
+    key = make_key("issuer")
+    first = client.post(URL, json=handover_body(), headers=key).json()
+    again = client.post(URL, json=handover_body(supplement_requests=2, procedure_name="Khai tử"),
+                        headers=key)
+    assert again.status_code == 200
+    assert again.json() == first
+    with db() as session:  # type: ignore[attr-defined]
+        dossier = session.exec(select(Dossier)).one()
+        assert dossier.supplement_requests == 2
+        assert dossier.procedure_name == "Khai tử"
+        assert session.exec(select(func.count()).select_from(Invitation)).one() == 1
+
+
+def test_only_a_hash_of_the_token_is_stored(
+    client: TestClient, make_key: Callable[..., dict[str, str]], db: Callable[..., object]
+) -> None:
+    body = client.post(URL, json=handover_body(), headers=make_key("issuer")).json()
+    token = body["survey_url"].rsplit("/", 1)[1]
+    with db() as session:  # type: ignore[attr-defined]
+        invitation = session.exec(select(Invitation)).one()
+        stored = " ".join(str(v) for v in invitation.model_dump().values())
+    assert token not in stored
+    assert invitation.token_hash == tokens.hash_token(token)
+
+
+def test_unknown_staff_and_counter_are_registered_under_the_agency(
+    client: TestClient, make_key: Callable[..., dict[str, str]], db: Callable[..., object]
+) -> None:
+    client.post(URL, json=handover_body(), headers=make_key("issuer"))
+    with db() as session:  # type: ignore[attr-defined]
+        codes = sorted(s.code for s in session.exec(select(Staff)).all())
+        counters = [c.code for c in session.exec(select(Counter)).all()]
+    assert codes == ["CB001", "CB002", "CB003"]
+    assert counters == ["Q01"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"resolved_at": "2025-09-15T10:00:00"}, "resolved_at"),
+        ({"due_at": "2025-09-15 17:00"}, "due_at"),
+        ({"resolved_at": None}, "resolved_at"),
+        ({"dossier_code": "has space"}, "dossier_code"),
+        ({"supplement_requests": -1}, "supplement_requests"),
+        ({"channel": "pigeon"}, "channel"),
+        ({"language": "fr"}, "language"),
+        ({"staff": {"boss": "X"}}, "staff.boss"),
+        ({"citizen_name": "Nguyễn Văn A"}, "citizen_name"),
+        ({"agency_code": "NOPE"}, "agency_code"),
+        ({"resolved_at": "2025-09-09T10:00:00+07:00"}, "resolved_at"),
+        ({"resolved_at": "2099-01-01T00:00:00+07:00"}, "resolved_at"),
+    ],
+)
+def test_bad_bodies_are_422_naming_the_field(
+    client: TestClient, make_key: Callable[..., dict[str, str]], change: dict[str, object],
+    field: str,
+) -> None:
+    response = client.post(URL, json=handover_body(**change), headers=make_key("issuer"))
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] == "invalid_input"
+    assert field in [f["field"] for f in body["fields"]]
+    assert body["detail"]
+
+
+def test_missing_required_fields_are_each_named(
+    client: TestClient, make_key: Callable[..., dict[str, str]]
+) -> None:
+    response = client.post(URL, json={}, headers=make_key("issuer"))
+    assert response.status_code == 422
+    named = {f["field"] for f in response.json()["fields"]}
+    assert {"dossier_code", "agency_code", "resolved_at"} <= named
+
+
+def test_malformed_json_is_422_not_500(
+    client: TestClient, make_key: Callable[..., dict[str, str]]
+) -> None:
+    headers = {**make_key("issuer"), "Content-Type": "application/json"}
+    response = client.post(URL, content=b'{"dossier_code": ', headers=headers)
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_input"
+
+
+def test_no_key_is_401_and_bad_key_is_401(client: TestClient) -> None:
+    for headers in ({}, {"Authorization": "Bearer hl_not-a-key"}, {"Authorization": "Basic x"}):
+        response = client.post(URL, json=handover_body(), headers=headers)
+        assert response.status_code == 401
+        assert response.json()["error"] == "unauthorized"
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("role", ["reader", "manager", "kiosk"])
+def test_roles_that_do_not_issue_get_403(
+    client: TestClient, make_key: Callable[..., dict[str, str]], role: str
+) -> None:
+    response = client.post(URL, json=handover_body(), headers=make_key(role))
+    assert response.status_code == 403
+    assert response.json()["error"] == "forbidden"
+
+
+def test_admin_may_issue(client: TestClient, make_key: Callable[..., dict[str, str]]) -> None:
+    assert client.post(URL, json=handover_body(), headers=make_key("admin")).status_code == 201
+
+
+def test_scoped_issuer_only_issues_inside_its_tree(
+    client: TestClient, make_key: Callable[..., dict[str, str]]
+) -> None:
+    ward_key = make_key("issuer", agency="79.BTH")
+    inside = client.post(URL, json=handover_body(agency_code="79.BTH"), headers=ward_key)
+    assert inside.status_code == 201
+    outside = client.post(URL, json=handover_body(dossier_code="other", agency_code="79.SGN"),
+                          headers=ward_key)
+    assert outside.status_code == 403
+    province_key = make_key("issuer", agency="79")
+    below = client.post(URL, json=handover_body(dossier_code="d3", agency_code="79.SGN"),
+                        headers=province_key)
+    assert below.status_code == 201
+
+
+def test_scoped_issuer_cannot_take_over_another_agencys_dossier(
+    client: TestClient, make_key: Callable[..., dict[str, str]]
+) -> None:
+    client.post(URL, json=handover_body(agency_code="79.SGN"), headers=make_key("issuer"))
+    ward_key = make_key("issuer", agency="79.BTH")
+    response = client.post(URL, json=handover_body(agency_code="79.BTH"), headers=ward_key)
+    assert response.status_code == 403
+
+
+def test_revoked_key_is_401(
+    client: TestClient, make_key: Callable[..., dict[str, str]], db: Callable[..., object]
+) -> None:
+    from service.admin.keys import revoke_key
+    from service.models import ApiKey
+
+    headers = make_key("issuer")
+    with db() as session:  # type: ignore[attr-defined]
+        key = session.exec(select(ApiKey)).one()
+        revoke_key(session, key.id, actor="test")
+    assert client.post(URL, json=handover_body(), headers=headers).status_code == 401
+
+
+def test_revoke_then_link_and_repost_say_revoked(
+    client: TestClient, make_key: Callable[..., dict[str, str]]
+) -> None:
+    key = make_key("issuer")
+    issued = client.post(URL, json=handover_body(), headers=key).json()
+    revoked = client.post(f"{URL}/G22.39-250915-0001/revoke", headers=key)
+    assert revoked.status_code == 200
+    assert revoked.json()["status"] == "revoked"
+    assert revoked.json()["survey_url"] == issued["survey_url"]
+    again = client.post(f"{URL}/G22.39-250915-0001/revoke", headers=key)
+    assert again.status_code == 200
+    repost = client.post(URL, json=handover_body(), headers=key)
+    assert repost.json()["status"] == "revoked"
+    qr = client.get(issued["qr_png_url"].removeprefix("http://testserver"))
+    assert qr.status_code == 410
+
+
+def test_revoke_rules(client: TestClient, make_key: Callable[..., dict[str, str]]) -> None:
+    key = make_key("issuer")
+    assert client.post(f"{URL}/nope/revoke", headers=key).status_code == 404
+    client.post(URL, json=handover_body(agency_code="79.SGN"), headers=key)
+    ward_key = make_key("issuer", agency="79.BTH")
+    assert client.post(f"{URL}/G22.39-250915-0001/revoke",
+                       headers=ward_key).status_code == 403
+    assert client.post(f"{URL}/G22.39-250915-0001/revoke",
+                       headers=make_key("reader")).status_code == 403
+
+
+def test_answered_invitation_cannot_be_revoked(
+    client: TestClient, make_key: Callable[..., dict[str, str]], db: Callable[..., object]
+) -> None:
+    key = make_key("issuer")
+    client.post(URL, json=handover_body(), headers=key)
+    with db() as session:  # type: ignore[attr-defined]
+        invitation = session.exec(select(Invitation)).one()
+        invitation.status = "answered"
+        session.add(invitation)
+    response = client.post(f"{URL}/G22.39-250915-0001/revoke", headers=key)
+    assert response.status_code == 409
+
+
+def test_concurrent_first_posts_of_one_dossier_make_one_invitation(
+    client: TestClient, make_key: Callable[..., dict[str, str]], db: Callable[..., object]
+) -> None:
+    key = make_key("issuer")
+    results: list[tuple[int, str]] = []
+
+    def post() -> None:
+        r = client.post(URL, json=handover_body(dossier_code="RACE-1"), headers=key)
+        results.append((r.status_code, r.json().get("survey_url", r.text)))
+
+    threads = [threading.Thread(target=post) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(s for s, _ in results)
+    assert statuses == [200] * 7 + [201], results
+    assert len({url for _, url in results}) == 1
+    with db() as session:  # type: ignore[attr-defined]
+        assert session.exec(select(func.count()).select_from(Invitation)).one() == 1
