@@ -17,8 +17,11 @@ from service.db import make_engine, transaction
 from service.errors import ServiceError
 from service.settings import Settings, get_settings
 
-app = typer.Typer(help="hailong: citizen satisfaction surveys for one-stop offices.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="hailong: citizen satisfaction surveys for one-stop offices.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 agencies_app = typer.Typer(help="The agency tree.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
@@ -54,8 +57,15 @@ def serve(
 
     get_settings()  # refuse bad configuration before forking workers
     typer.echo(f"hailong serving on http://{host}:{port}")
-    uvicorn.run("service.app:app_from_environment", factory=True, host=host, port=port,
-                workers=workers, access_log=False, log_level="warning")
+    uvicorn.run(
+        "service.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+    )
 
 
 @db_app.command("upgrade")
@@ -69,7 +79,8 @@ def db_upgrade() -> None:
 
 @agencies_app.command("add")
 def agencies_add(
-    code: str, name: str,
+    code: str,
+    name: str,
     parent: Annotated[str | None, typer.Option(help="Code of the parent agency")] = None,
 ) -> None:
     """Add an agency, or rename / move an existing one."""
@@ -100,11 +111,13 @@ def keys_create(
     from service.admin.keys import create_key
 
     with _session() as session:
-        key, raw = create_key(session, role=role, name=name or f"{role} key",
-                              agency_code=agency, actor=CLI_ACTOR)
+        key, raw = create_key(
+            session, role=role, name=name or f"{role} key", agency_code=agency, actor=CLI_ACTOR
+        )
         scope = f" for agency {agency}" if agency else ""
-        typer.echo(f"created {role} key #{key.id}{scope}; store it now, it is not shown again:",
-                   err=True)
+        typer.echo(
+            f"created {role} key #{key.id}{scope}; store it now, it is not shown again:", err=True
+        )
     typer.echo(raw)
 
 
@@ -116,8 +129,10 @@ def demo() -> None:
     settings = get_settings()
     with _session(settings) as session:
         keys = seed_demo(session)
-    typer.echo("Demo agencies: 79 (province) > 79.STP, 79.SXD (departments), "
-               "79.BTH, 79.SGN, 79.TDH (wards)\n")
+    typer.echo(
+        "Demo agencies: 79 (province) > 79.STP, 79.SXD (departments), "
+        "79.BTH, 79.SGN, 79.TDH (wards)\n"
+    )
     typer.echo("API keys (shown once):")
     for k in keys:
         scope = f"  (agency {k.agency_code})" if k.agency_code else ""
@@ -125,19 +140,26 @@ def demo() -> None:
     issuer = next(k.key for k in keys if k.role == "issuer")
     now = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).replace(microsecond=0)
     body = {
-        "dossier_code": f"79.BTH-{now:%y%m%d-%H%M%S}", "agency_code": "79.BTH",
-        "procedure_code": "1.001612", "procedure_name": "Đăng ký khai sinh",
+        "dossier_code": f"79.BTH-{now:%y%m%d-%H%M%S}",
+        "agency_code": "79.BTH",
+        "procedure_code": "1.001612",
+        "procedure_name": "Đăng ký khai sinh",
         "received_at": (now - timedelta(days=3)).isoformat(),
         "due_at": (now + timedelta(days=1)).isoformat(),
         "resolved_at": (now - timedelta(hours=2)).isoformat(),
-        "handed_over_at": now.isoformat(), "supplement_requests": 0, "channel": "counter",
+        "handed_over_at": now.isoformat(),
+        "supplement_requests": 0,
+        "channel": "counter",
         "staff": {"receiving": "BTH-CB01", "handling": "BTH-CB02", "returning": "BTH-CB01"},
-        "counter_code": "Q01", "language": "vi",
+        "counter_code": "Q01",
+        "language": "vi",
     }
     typer.echo("\nIssue a survey at handover:")
-    typer.echo(f"  curl -sS -X POST {settings.base_url}/api/v1/handovers \\\n"
-               f"    -H 'Authorization: Bearer {issuer}' -H 'Content-Type: application/json' \\\n"
-               f"    -d '{json.dumps(body, ensure_ascii=False)}'")
+    typer.echo(
+        f"  curl -sS -X POST {settings.base_url}/api/v1/handovers \\\n"
+        f"    -H 'Authorization: Bearer {issuer}' -H 'Content-Type: application/json' \\\n"
+        f"    -d '{json.dumps(body, ensure_ascii=False)}'"
+    )
     typer.echo(f"\nAPI reference: {settings.base_url}/docs")
 
 

@@ -67,6 +67,7 @@ class InvalidInput(ServiceError):
 
     def __init__(self, detail: str, fields: list[dict[str, str]]) -> None:
         super().__init__(detail, fields=fields)
+        self.fields: list[dict[str, str]] = fields
 
 
 def field_error(field: str, problem: str) -> InvalidInput:

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,8 +57,10 @@ def _postgres_backend() -> Iterator[Backend]:
             connection.execute(sa.text("SELECT 1"))
     except sa.exc.OperationalError as exc:
         admin_engine.dispose()
-        message = (f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} "
-                   f"({type(exc).__name__}); the PostgreSQL run was skipped")
+        message = (
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} "
+            f"({type(exc).__name__}); the PostgreSQL run was skipped"
+        )
         if REQUIRE_POSTGRES:
             pytest.fail(message + " but HAILONG_TEST_REQUIRE_POSTGRES=1 demands it")
         pytest.skip(message)
@@ -70,9 +73,13 @@ def _postgres_backend() -> Iterator[Backend]:
     engine = sa.create_engine(url)
     with engine.connect() as connection:
         tables = [
-            r[0] for r in connection.execute(sa.text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'alembic_version'"))
+            r[0]
+            for r in connection.execute(
+                sa.text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
         ]
     truncate = sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
 
@@ -102,8 +109,9 @@ def _sqlite_backend(tmp: Path) -> Iterator[Backend]:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-            ) -> Iterator[Backend]:
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
     if request.param == "sqlite":
         yield from _sqlite_backend(tmp_path_factory.mktemp("sqlite"))
     else:
@@ -116,8 +124,9 @@ def database_url(backend: Backend) -> str:
 
 
 def make_settings(database_url: str, base_url: str = "http://testserver") -> Settings:
-    return Settings(database_url=database_url, base_url=base_url, secret_key=TEST_SECRET,
-                    log_requests=False)
+    return Settings(
+        database_url=database_url, base_url=base_url, secret_key=TEST_SECRET, log_requests=False
+    )
 
 
 @pytest.fixture
@@ -143,8 +152,12 @@ def engine(settings: Settings) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
+DbFactory = Callable[[], AbstractContextManager[Session]]
+KeyFactory = Callable[..., dict[str, str]]
+
+
 @pytest.fixture
-def db(engine: sa.Engine) -> Callable[[], object]:
+def db(engine: sa.Engine) -> DbFactory:
     """`with db() as session:` — one committed transaction on the test's database."""
     return lambda: transaction(engine)
 
@@ -165,13 +178,14 @@ def agencies(engine: sa.Engine) -> None:
 
 
 @pytest.fixture
-def make_key(engine: sa.Engine) -> Callable[..., dict[str, str]]:
+def make_key(engine: sa.Engine) -> KeyFactory:
     """make_key("issuer", agency="79.BTH") -> Authorization headers for a fresh key."""
 
     def make(role: str, agency: str | None = None) -> dict[str, str]:
         with transaction(engine) as session:
-            _, raw = create_key(session, role=role, name=f"test {role}", agency_code=agency,
-                                actor="test")
+            _, raw = create_key(
+                session, role=role, name=f"test {role}", agency_code=agency, actor="test"
+            )
         return {"Authorization": f"Bearer {raw}"}
 
     return make
@@ -190,7 +204,7 @@ class LiveServer:
     settings: Settings
     engine: sa.Engine
 
-    def session(self) -> object:
+    def session(self) -> AbstractContextManager[Session]:
         return transaction(self.engine)
 
 
@@ -199,8 +213,9 @@ def live_server(database_url: str) -> Iterator[LiveServer]:
     """The real app served by uvicorn on 127.0.0.1, for browsers and load tools."""
     port = free_port()
     settings = make_settings(database_url, base_url=f"http://127.0.0.1:{port}")
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -225,16 +240,22 @@ def artifacts_dir() -> Path:
 def handover_body(**overrides: object) -> dict[str, object]:
     """The contract's example handover (API.md), with optional changes."""
     body: dict[str, object] = {
-        "dossier_code": "G22.39-250915-0001", "agency_code": "G22.39",
-        "procedure_code": "1.001612", "procedure_name": "Đăng ký khai sinh",
-        "received_at": "2025-09-10T08:30:00+07:00", "due_at": "2025-09-15T17:00:00+07:00",
-        "resolved_at": "2025-09-15T10:00:00+07:00", "handed_over_at": "2025-09-15T14:00:00+07:00",
-        "supplement_requests": 0, "channel": "counter",
+        "dossier_code": "G22.39-250915-0001",
+        "agency_code": "G22.39",
+        "procedure_code": "1.001612",
+        "procedure_name": "Đăng ký khai sinh",
+        "received_at": "2025-09-10T08:30:00+07:00",
+        "due_at": "2025-09-15T17:00:00+07:00",
+        "resolved_at": "2025-09-15T10:00:00+07:00",
+        "handed_over_at": "2025-09-15T14:00:00+07:00",
+        "supplement_requests": 0,
+        "channel": "counter",
         "staff": {"receiving": "CB001", "handling": "CB002", "returning": "CB003"},
-        "counter_code": "Q01", "language": "vi",
+        "counter_code": "Q01",
+        "language": "vi",
     }
     body.update(overrides)
     return body
 
 
-__all__ = ["Backend", "LiveServer", "Session", "handover_body"]
+__all__ = ["Backend", "DbFactory", "KeyFactory", "LiveServer", "handover_body"]

@@ -50,7 +50,9 @@ def _move_subtree(session: Session, agency: Agency, new_parent: Agency | None) -
     old_path, new_path = agency.path, path_for(agency.code, new_parent)
     level_shift = (new_parent.level + 1 if new_parent else 0) - agency.level
     descendants = session.exec(
-        select(Agency).where(col(Agency.path).startswith(old_path, autoescape=True), Agency.id != agency.id)
+        select(Agency).where(
+            col(Agency.path).startswith(old_path, autoescape=True), Agency.id != agency.id
+        )
     ).all()
     for child in descendants:
         child.path = new_path + child.path.removeprefix(old_path)
@@ -106,8 +108,11 @@ def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportRes
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = {"code", "name", "parent_code"} - set(reader.fieldnames or [])
     if missing:
-        raise field_error("header", f"the CSV needs the columns code, name, parent_code; "
-                          f"missing: {', '.join(sorted(missing))}")
+        raise field_error(
+            "header",
+            f"the CSV needs the columns code, name, parent_code; "
+            f"missing: {', '.join(sorted(missing))}",
+        )
     rows = []
     for line_no, row in enumerate(reader, start=2):
         code = (row.get("code") or "").strip()
@@ -115,24 +120,33 @@ def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportRes
             validate_code(code)
         except InvalidInput as exc:
             raise field_error(f"line {line_no}: code", exc.fields[0]["problem"]) from None
-        rows.append((line_no, code, (row.get("name") or "").strip(),
-                     (row.get("parent_code") or "").strip() or None))
+        rows.append(
+            (
+                line_no,
+                code,
+                (row.get("name") or "").strip(),
+                (row.get("parent_code") or "").strip() or None,
+            )
+        )
     known = {code for _, code, _, _ in rows}
     pending, created, updated = rows, 0, 0
     while pending:
         waiting = []
         for line_no, code, name, parent_code in pending:
-            if parent_code and parent_code in known and get_agency_by_code(
-                session, parent_code
-            ) is None:
+            if (
+                parent_code
+                and parent_code in known
+                and get_agency_by_code(session, parent_code) is None
+            ):
                 waiting.append((line_no, code, name, parent_code))
                 continue
             try:
                 _, was_created = upsert_agency(session, code, name, parent_code, actor=actor)
             except InvalidInput as exc:
                 problem = exc.fields[0]
-                raise field_error(f"line {line_no}: {problem['field']}", problem["problem"]) \
-                    from None
+                raise field_error(
+                    f"line {line_no}: {problem['field']}", problem["problem"]
+                ) from None
             created += was_created
             updated += not was_created
         if len(waiting) == len(pending):

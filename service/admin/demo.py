@@ -29,8 +29,13 @@ STAFF = {
 }
 COUNTERS = ["Q01", "Q02"]
 # role, scope agency: the manager and kiosk keys belong to one ward, as in real life.
-KEYS = [("issuer", None), ("reader", None), ("manager", "79.BTH"), ("admin", None),
-        ("kiosk", "79.BTH")]
+KEYS = [
+    ("issuer", None),
+    ("reader", None),
+    ("manager", "79.BTH"),
+    ("admin", None),
+    ("kiosk", "79.BTH"),
+]
 
 
 @dataclass
@@ -60,8 +65,9 @@ def seed_demo(session: Session) -> list[DemoKey]:
                 select(Counter).where(Counter.agency_id == agency_id, Counter.code == counter_code)
             ).first()
             if exists is None:
-                session.add(Counter(agency_id=agency_id, code=counter_code,
-                                    name=f"Quầy {counter_code[1:]}"))
+                session.add(
+                    Counter(agency_id=agency_id, code=counter_code, name=f"Quầy {counter_code[1:]}")
+                )
     old_keys = session.exec(
         select(ApiKey).where(col(ApiKey.name).startswith("demo-"), col(ApiKey.revoked_at).is_(None))
     ).all()
@@ -70,8 +76,9 @@ def seed_demo(session: Session) -> list[DemoKey]:
         session.add(old)
     keys = []
     for role, agency_code in KEYS:
-        _, raw = create_key(session, role=role, name=f"demo-{role}", agency_code=agency_code,
-                            actor=ACTOR)
+        _, raw = create_key(
+            session, role=role, name=f"demo-{role}", agency_code=agency_code, actor=ACTOR
+        )
         keys.append(DemoKey(role, agency_code, raw))
     session.flush()
     return keys

@@ -30,14 +30,24 @@ def _usable(session: SessionDep, token: str) -> tuple[service.Issued | None, str
 
 def _plain_error(state: str) -> Response:
     if state == "unknown":
-        return Response("Không tìm thấy phiếu đánh giá này. / Survey not found.\n", 404,
-                        media_type="text/plain; charset=utf-8")
-    return Response("Phiếu đánh giá này không còn hiệu lực. / This survey link is no longer "
-                    "valid.\n", 410, media_type="text/plain; charset=utf-8")
+        return Response(
+            "Không tìm thấy phiếu đánh giá này. / Survey not found.\n",
+            404,
+            media_type="text/plain; charset=utf-8",
+        )
+    return Response(
+        "Phiếu đánh giá này không còn hiệu lực. / This survey link is no longer valid.\n",
+        410,
+        media_type="text/plain; charset=utf-8",
+    )
 
 
-@router.get("/s/{token}/qr.svg", summary="QR code of the survey link (SVG)",
-            response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
+@router.get(
+    "/s/{token}/qr.svg",
+    summary="QR code of the survey link (SVG)",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+)
 def qr_svg(token: TokenPath, session: SessionDep, settings: SettingsDep) -> Response:
     issued, state = _usable(session, token)
     if issued is None or state == "revoked":
@@ -46,8 +56,12 @@ def qr_svg(token: TokenPath, session: SessionDep, settings: SettingsDep) -> Resp
     return Response(body, media_type="image/svg+xml", headers=TOKEN_HEADERS)
 
 
-@router.get("/s/{token}/qr.png", summary="QR code of the survey link (PNG)",
-            response_class=Response, responses={200: {"content": {"image/png": {}}}})
+@router.get(
+    "/s/{token}/qr.png",
+    summary="QR code of the survey link (PNG)",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
 def qr_png(token: TokenPath, session: SessionDep, settings: SettingsDep) -> Response:
     issued, state = _usable(session, token)
     if issued is None or state == "revoked":
@@ -65,7 +79,10 @@ def slip(
     if issued is None or state == "revoked":
         status = 404 if issued is None else 410
         return templates.TemplateResponse(  # type: ignore[no-any-return]
-            request, "slip_unavailable.html", {"state": state}, status_code=status,
+            request,
+            "slip_unavailable.html",
+            {"state": state},
+            status_code=status,
             headers={"Referrer-Policy": "no-referrer"},
         )
     agency = session.get(Agency, issued.dossier.agency_id)

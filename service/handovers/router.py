@@ -20,8 +20,10 @@ router = APIRouter(prefix="/api/v1/handovers", tags=["handovers"])
     response_model=HandoverPublic,
     summary="Issue the survey for a dossier handed over to a citizen",
     responses={
-        200: {"description": "The dossier was known: same invitation, facts updated",
-              "model": HandoverPublic},
+        200: {
+            "description": "The dossier was known: same invitation, facts updated",
+            "model": HandoverPublic,
+        },
         **error_responses(401, 403, 422),
     },
 )

@@ -58,6 +58,9 @@ class HandoverCreate(BaseModel):
     language: Literal["vi", "en"] = "vi"
 
 
+InvitationStatus = Literal["issued", "opened", "answered", "expired", "revoked"]
+
+
 class HandoverPublic(BaseModel):
     survey_id: str
     dossier_code: str
@@ -67,4 +70,4 @@ class HandoverPublic(BaseModel):
     qr_png_url: str
     slip_url: str
     expires_at: datetime
-    status: Literal["issued", "opened", "answered", "expired", "revoked"]
+    status: InvitationStatus

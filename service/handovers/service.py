@@ -5,16 +5,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code
 from service.admin.audit import record
 from service.admin.keys import Principal
 from service.errors import Conflict, NotFound, field_error
 from service.handovers import tokens
-from service.handovers.schemas import HandoverCreate, HandoverPublic
+from service.handovers.schemas import HandoverCreate, HandoverPublic, InvitationStatus
 from service.models import Agency, Counter, Dossier, Invitation, Staff, utcnow
 from service.settings import Settings
 
@@ -146,10 +147,11 @@ def issue(
     raise AssertionError("unreachable")
 
 
-def current_status(invitation: Invitation, now: datetime | None = None) -> str:
+def current_status(invitation: Invitation, now: datetime | None = None) -> InvitationStatus:
+    """The stored status, except that an unanswered link past its expiry reads 'expired'."""
     if invitation.status in ("issued", "opened") and invitation.expires_at <= (now or utcnow()):
         return "expired"
-    return invitation.status
+    return cast(InvitationStatus, invitation.status)
 
 
 def public_view(issued: Issued, settings: Settings) -> HandoverPublic:
@@ -164,7 +166,7 @@ def public_view(issued: Issued, settings: Settings) -> HandoverPublic:
         qr_png_url=f"{survey_url}/qr.png",
         slip_url=f"{survey_url}/slip",
         expires_at=issued.invitation.expires_at,
-        status=current_status(issued.invitation),  # type: ignore[arg-type]
+        status=current_status(issued.invitation),
     )
 
 
@@ -195,7 +197,7 @@ def find_by_token(session: Session, token: str) -> Issued | None:
         return None
     row = session.exec(
         select(Invitation, Dossier)
-        .join(Dossier, Invitation.dossier_id == Dossier.id)  # type: ignore[arg-type]
+        .join(Dossier, col(Invitation.dossier_id) == col(Dossier.id))
         .where(Invitation.token_hash == tokens.hash_token(token))
     ).first()
     if row is None:

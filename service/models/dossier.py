@@ -15,9 +15,7 @@ INVITATION_STATUSES = ("issued", "opened", "answered", "expired", "revoked")
 
 class Dossier(SQLModel, table=True):
     __tablename__ = "dossier"
-    __table_args__ = (
-        CheckConstraint("supplement_requests >= 0", name="supplements_not_negative"),
-    )
+    __table_args__ = (CheckConstraint("supplement_requests >= 0", name="supplements_not_negative"),)
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=64, unique=True)

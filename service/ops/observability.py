@@ -30,16 +30,21 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "hailong_http_requests_total", "HTTP requests by route and status",
-            ["method", "route", "status"], registry=self.registry,
+            "hailong_http_requests_total",
+            "HTTP requests by route and status",
+            ["method", "route", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "hailong_http_request_duration_seconds", "HTTP request latency by route",
-            ["method", "route"], registry=self.registry,
+            "hailong_http_request_duration_seconds",
+            "HTTP request latency by route",
+            ["method", "route"],
+            registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
         self.invitations_issued = Counter(
-            "hailong_invitations_issued_total", "Survey invitations issued at handover",
+            "hailong_invitations_issued_total",
+            "Survey invitations issued at handover",
             registry=self.registry,
         )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,16 +11,25 @@ from sqlmodel import func, select
 
 from service.handovers import tokens
 from service.models import Counter, Dossier, Invitation, Staff
-from tests.conftest import handover_body
+from tests.conftest import DbFactory, KeyFactory, handover_body
 
 pytestmark = pytest.mark.usefixtures("agencies")
 URL = "/api/v1/handovers"
-FIELDS = {"survey_id", "dossier_code", "survey_url", "short_code", "qr_svg_url", "qr_png_url",
-          "slip_url", "expires_at", "status"}
+FIELDS = {
+    "survey_id",
+    "dossier_code",
+    "survey_url",
+    "short_code",
+    "qr_svg_url",
+    "qr_png_url",
+    "slip_url",
+    "expires_at",
+    "status",
+}
 
 
 def test_contract_example_returns_201_with_every_field(
-    client: TestClient, make_key: Callable[..., dict[str, str]]
+    client: TestClient, make_key: KeyFactory
 ) -> None:
     response = client.post(URL, json=handover_body(), headers=make_key("issuer"))
     assert response.status_code == 201, response.text
@@ -44,15 +52,16 @@ def test_contract_example_returns_201_with_every_field(
 
 
 def test_same_dossier_again_returns_200_same_link_and_updates_facts(
-    client: TestClient, make_key: Callable[..., dict[str, str]], db: Callable[..., object]
+    client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
     key = make_key("issuer")
     first = client.post(URL, json=handover_body(), headers=key).json()
-    again = client.post(URL, json=handover_body(supplement_requests=2, procedure_name="Khai tử"),
-                        headers=key)
+    again = client.post(
+        URL, json=handover_body(supplement_requests=2, procedure_name="Khai tử"), headers=key
+    )
     assert again.status_code == 200
     assert again.json() == first
-    with db() as session:  # type: ignore[attr-defined]
+    with db() as session:
         dossier = session.exec(select(Dossier)).one()
         assert dossier.supplement_requests == 2
         assert dossier.procedure_name == "Khai tử"
@@ -60,11 +69,11 @@ def test_same_dossier_again_returns_200_same_link_and_updates_facts(
 
 
 def test_only_a_hash_of_the_token_is_stored(
-    client: TestClient, make_key: Callable[..., dict[str, str]], db: Callable[..., object]
+    client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
     body = client.post(URL, json=handover_body(), headers=make_key("issuer")).json()
     token = body["survey_url"].rsplit("/", 1)[1]
-    with db() as session:  # type: ignore[attr-defined]
+    with db() as session:
         invitation = session.exec(select(Invitation)).one()
         stored = " ".join(str(v) for v in invitation.model_dump().values())
     assert token not in stored
@@ -72,10 +81,10 @@ def test_only_a_hash_of_the_token_is_stored(
 
 
 def test_unknown_staff_and_counter_are_registered_under_the_agency(
-    client: TestClient, make_key: Callable[..., dict[str, str]], db: Callable[..., object]
+    client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
     client.post(URL, json=handover_body(), headers=make_key("issuer"))
-    with db() as session:  # type: ignore[attr-defined]
+    with db() as session:
         codes = sorted(s.code for s in session.exec(select(Staff)).all())
         counters = [c.code for c in session.exec(select(Counter)).all()]
     assert codes == ["CB001", "CB002", "CB003"]
@@ -100,7 +109,9 @@ def test_unknown_staff_and_counter_are_registered_under_the_agency(
     ],
 )
 def test_bad_bodies_are_422_naming_the_field(
-    client: TestClient, make_key: Callable[..., dict[str, str]], change: dict[str, object],
+    client: TestClient,
+    make_key: KeyFactory,
+    change: dict[str, object],
     field: str,
 ) -> None:
     response = client.post(URL, json=handover_body(**change), headers=make_key("issuer"))
@@ -111,18 +122,14 @@ def test_bad_bodies_are_422_naming_the_field(
     assert body["detail"]
 
 
-def test_missing_required_fields_are_each_named(
-    client: TestClient, make_key: Callable[..., dict[str, str]]
-) -> None:
+def test_missing_required_fields_are_each_named(client: TestClient, make_key: KeyFactory) -> None:
     response = client.post(URL, json={}, headers=make_key("issuer"))
     assert response.status_code == 422
     named = {f["field"] for f in response.json()["fields"]}
     assert {"dossier_code", "agency_code", "resolved_at"} <= named
 
 
-def test_malformed_json_is_422_not_500(
-    client: TestClient, make_key: Callable[..., dict[str, str]]
-) -> None:
+def test_malformed_json_is_422_not_500(client: TestClient, make_key: KeyFactory) -> None:
     headers = {**make_key("issuer"), "Content-Type": "application/json"}
     response = client.post(URL, content=b'{"dossier_code": ', headers=headers)
     assert response.status_code == 422
@@ -139,34 +146,36 @@ def test_no_key_is_401_and_bad_key_is_401(client: TestClient) -> None:
 
 @pytest.mark.parametrize("role", ["reader", "manager", "kiosk"])
 def test_roles_that_do_not_issue_get_403(
-    client: TestClient, make_key: Callable[..., dict[str, str]], role: str
+    client: TestClient, make_key: KeyFactory, role: str
 ) -> None:
     response = client.post(URL, json=handover_body(), headers=make_key(role))
     assert response.status_code == 403
     assert response.json()["error"] == "forbidden"
 
 
-def test_admin_may_issue(client: TestClient, make_key: Callable[..., dict[str, str]]) -> None:
+def test_admin_may_issue(client: TestClient, make_key: KeyFactory) -> None:
     assert client.post(URL, json=handover_body(), headers=make_key("admin")).status_code == 201
 
 
 def test_scoped_issuer_only_issues_inside_its_tree(
-    client: TestClient, make_key: Callable[..., dict[str, str]]
+    client: TestClient, make_key: KeyFactory
 ) -> None:
     ward_key = make_key("issuer", agency="79.BTH")
     inside = client.post(URL, json=handover_body(agency_code="79.BTH"), headers=ward_key)
     assert inside.status_code == 201
-    outside = client.post(URL, json=handover_body(dossier_code="other", agency_code="79.SGN"),
-                          headers=ward_key)
+    outside = client.post(
+        URL, json=handover_body(dossier_code="other", agency_code="79.SGN"), headers=ward_key
+    )
     assert outside.status_code == 403
     province_key = make_key("issuer", agency="79")
-    below = client.post(URL, json=handover_body(dossier_code="d3", agency_code="79.SGN"),
-                        headers=province_key)
+    below = client.post(
+        URL, json=handover_body(dossier_code="d3", agency_code="79.SGN"), headers=province_key
+    )
     assert below.status_code == 201
 
 
 def test_scoped_issuer_cannot_take_over_another_agencys_dossier(
-    client: TestClient, make_key: Callable[..., dict[str, str]]
+    client: TestClient, make_key: KeyFactory
 ) -> None:
     client.post(URL, json=handover_body(agency_code="79.SGN"), headers=make_key("issuer"))
     ward_key = make_key("issuer", agency="79.BTH")
@@ -174,22 +183,19 @@ def test_scoped_issuer_cannot_take_over_another_agencys_dossier(
     assert response.status_code == 403
 
 
-def test_revoked_key_is_401(
-    client: TestClient, make_key: Callable[..., dict[str, str]], db: Callable[..., object]
-) -> None:
+def test_revoked_key_is_401(client: TestClient, make_key: KeyFactory, db: DbFactory) -> None:
     from service.admin.keys import revoke_key
     from service.models import ApiKey
 
     headers = make_key("issuer")
-    with db() as session:  # type: ignore[attr-defined]
-        key = session.exec(select(ApiKey)).one()
-        revoke_key(session, key.id, actor="test")
+    with db() as session:
+        key_id = session.exec(select(ApiKey.id)).one()
+        assert key_id is not None
+        revoke_key(session, key_id, actor="test")
     assert client.post(URL, json=handover_body(), headers=headers).status_code == 401
 
 
-def test_revoke_then_link_and_repost_say_revoked(
-    client: TestClient, make_key: Callable[..., dict[str, str]]
-) -> None:
+def test_revoke_then_link_and_repost_say_revoked(client: TestClient, make_key: KeyFactory) -> None:
     key = make_key("issuer")
     issued = client.post(URL, json=handover_body(), headers=key).json()
     revoked = client.post(f"{URL}/G22.39-250915-0001/revoke", headers=key)
@@ -204,23 +210,24 @@ def test_revoke_then_link_and_repost_say_revoked(
     assert qr.status_code == 410
 
 
-def test_revoke_rules(client: TestClient, make_key: Callable[..., dict[str, str]]) -> None:
+def test_revoke_rules(client: TestClient, make_key: KeyFactory) -> None:
     key = make_key("issuer")
     assert client.post(f"{URL}/nope/revoke", headers=key).status_code == 404
     client.post(URL, json=handover_body(agency_code="79.SGN"), headers=key)
     ward_key = make_key("issuer", agency="79.BTH")
-    assert client.post(f"{URL}/G22.39-250915-0001/revoke",
-                       headers=ward_key).status_code == 403
-    assert client.post(f"{URL}/G22.39-250915-0001/revoke",
-                       headers=make_key("reader")).status_code == 403
+    assert client.post(f"{URL}/G22.39-250915-0001/revoke", headers=ward_key).status_code == 403
+    assert (
+        client.post(f"{URL}/G22.39-250915-0001/revoke", headers=make_key("reader")).status_code
+        == 403
+    )
 
 
 def test_answered_invitation_cannot_be_revoked(
-    client: TestClient, make_key: Callable[..., dict[str, str]], db: Callable[..., object]
+    client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
     key = make_key("issuer")
     client.post(URL, json=handover_body(), headers=key)
-    with db() as session:  # type: ignore[attr-defined]
+    with db() as session:
         invitation = session.exec(select(Invitation)).one()
         invitation.status = "answered"
         session.add(invitation)
@@ -229,7 +236,7 @@ def test_answered_invitation_cannot_be_revoked(
 
 
 def test_concurrent_first_posts_of_one_dossier_make_one_invitation(
-    client: TestClient, make_key: Callable[..., dict[str, str]], db: Callable[..., object]
+    client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
     key = make_key("issuer")
     results: list[tuple[int, str]] = []
@@ -246,5 +253,5 @@ def test_concurrent_first_posts_of_one_dossier_make_one_invitation(
     statuses = sorted(s for s, _ in results)
     assert statuses == [200] * 7 + [201], results
     assert len({url for _, url in results}) == 1
-    with db() as session:  # type: ignore[attr-defined]
+    with db() as session:
         assert session.exec(select(func.count()).select_from(Invitation)).one() == 1

@@ -1,0 +1,59 @@
+# hailong — the two commands a newcomer needs: `make run` and `make test`.
+# Everything else (venv, pinned dependencies, browser) is set up on the way.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test setup lint typecheck browser bench lock clean
+
+run: setup ## migrate a SQLite file, seed the demo, serve on http://127.0.0.1:8000
+	$(BIN)/hailong db upgrade
+	$(BIN)/hailong demo
+	$(BIN)/hailong serve --host $(HOST) --port $(PORT)
+
+test: setup browser lint typecheck ## the whole suite, on SQLite and (if reachable) PostgreSQL
+	$(BIN)/pytest
+
+setup: $(STAMP)
+
+$(STAMP):
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "hailong needs Python 3.11"'
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "python3 -m venv is missing: installing Debian's python3-venv"; \
+	  apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+# Browser tests drive Debian's Chromium; install it when we can, otherwise they are skipped
+# (and CI, which sets HAILONG_TEST_REQUIRE_BROWSER=1, fails instead of skipping).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    (apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	     { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }); \
+	  else echo "Chromium is not installed and cannot be installed here: browser tests will be skipped"; fi; }
+
+lint: setup
+	$(BIN)/ruff check service tests clients bench migrations
+	$(BIN)/ruff format --check service tests clients bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+bench: setup ## load the handover endpoint with wrk on PostgreSQL and SQLite
+	$(BIN)/python bench/handover.py
+
+lock: setup ## re-pin dependencies after editing pyproject.toml
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements.lock -q
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements-dev.lock -q
+
+clean:
+	rm -rf $(VENV) artifacts .pytest_cache .mypy_cache .ruff_cache

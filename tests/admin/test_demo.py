@@ -1,0 +1,55 @@
+"""`hailong demo`: seeds the demo tree and prints working keys and a working curl."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+from fastapi.testclient import TestClient
+
+from tests.cli_runner import cli_for
+
+
+def _keys(output: str) -> dict[str, str]:
+    return dict(re.findall(r"^\s+(issuer|reader|manager|admin|kiosk)\s+(hl_\S+)", output, re.M))
+
+
+def test_demo_keys_and_printed_curl_work(database_url: str, client: TestClient) -> None:
+    result = cli_for(database_url)("demo")
+    assert result.exit_code == 0, result.output
+    keys = _keys(result.output)
+    assert set(keys) == {"issuer", "reader", "manager", "admin", "kiosk"}
+    agencies = client.get("/api/v1/agencies", headers={"Authorization": f"Bearer {keys['admin']}"})
+    assert [a["code"] for a in agencies.json()["data"]] == [
+        "79",
+        "79.BTH",
+        "79.SGN",
+        "79.STP",
+        "79.SXD",
+        "79.TDH",
+    ]
+    scoped = client.get(
+        "/api/v1/agencies", headers={"Authorization": f"Bearer {keys['manager']}"}
+    ).json()
+    assert [a["code"] for a in scoped["data"]] == ["79.BTH"]
+
+    curl = result.output[result.output.index("curl") :].split("\n\n")[0].replace("\\\n", " ")
+    words = shlex.split(curl)
+    body = json.loads(words[words.index("-d") + 1])
+    auth = words[words.index("-H") + 1]
+    assert words[words.index("-X") + 2] == "http://testserver/api/v1/handovers"
+    response = client.post(
+        "/api/v1/handovers", json=body, headers={"Authorization": auth.split(": ", 1)[1]}
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_demo_again_revokes_the_old_keys(database_url: str, client: TestClient) -> None:
+    cli = cli_for(database_url)
+    first = _keys(cli("demo").output)
+    second = _keys(cli("demo").output)
+    old = client.get("/api/v1/agencies", headers={"Authorization": f"Bearer {first['reader']}"})
+    new = client.get("/api/v1/agencies", headers={"Authorization": f"Bearer {second['reader']}"})
+    assert (old.status_code, new.status_code) == (401, 200)
+    assert new.json()["count"] == 6

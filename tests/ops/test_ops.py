@@ -1,0 +1,71 @@
+"""Health, readiness, metrics and request logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from tests.conftest import KeyFactory, handover_body, make_settings
+
+
+def test_healthz(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_when_migrated(client: TestClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ready"
+
+
+def test_readyz_is_503_on_an_unmigrated_database(tmp_path: object) -> None:
+    settings = make_settings(f"sqlite:///{tmp_path}/empty.db")
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert (
+        "hailong db upgrade" in response.json()["detail"]
+        or "not migrated" in response.json()["detail"]
+    )
+
+
+@pytest.mark.usefixtures("agencies")
+def test_metrics_count_requests_by_route_and_invitations(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+    client.post("/api/v1/handovers", json={}, headers=make_key("issuer"))
+    text = client.get("/metrics").text
+    assert (
+        'hailong_http_requests_total{method="POST",route="/api/v1/handovers",status="201"} 1.0'
+        in text
+    )
+    assert 'route="/api/v1/handovers",status="422"} 1.0' in text
+    assert "hailong_invitations_issued_total 1.0" in text
+
+
+@pytest.mark.usefixtures("agencies")
+def test_request_logs_are_json_and_never_carry_tokens(
+    database_url: str, make_key: KeyFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(database_url).model_copy(update={"log_requests": True})
+    with TestClient(create_app(settings)) as client:
+        issued = client.post(
+            "/api/v1/handovers", json=handover_body(), headers=make_key("issuer")
+        ).json()
+        token = issued["survey_url"].rsplit("/", 1)[1]
+        logger = logging.getLogger("hailong.request")
+        logger.addHandler(caplog.handler)
+        try:
+            client.get(f"/s/{token}/slip")
+            client.get(f"/s/{token}/qr.png")
+        finally:
+            logger.removeHandler(caplog.handler)
+    records = [json.loads(r.getMessage()) for r in caplog.records]
+    assert [r["path"] for r in records] == ["/s/{token}/slip", "/s/{token}/qr.png"]
+    assert all(r["status"] == 200 and r["ms"] >= 0 for r in records)
+    assert token not in caplog.text
