@@ -1,0 +1,72 @@
+"""The Python client against the real app served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hailong_client import (
+    AsyncHailongClient,
+    Forbidden,
+    HailongClient,
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+)
+
+from tests.conftest import KeyFactory, LiveServer
+
+pytestmark = pytest.mark.usefixtures("agencies")
+HCM = timezone(timedelta(hours=7))
+RESOLVED = datetime(2025, 9, 15, 10, 0, tzinfo=HCM)
+
+
+def _raw(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+def test_sync_client_issues_repeats_and_revokes(
+    live_server: LiveServer, make_key: KeyFactory
+) -> None:
+    with HailongClient(live_server.url, _raw(make_key("issuer"))) as hailong:
+        first = hailong.issue_survey(
+            "D-1", "79.BTH", RESOLVED, counter_code="Q01", staff={"returning": "CB1"}
+        )
+        again = hailong.issue_survey("D-1", "79.BTH", RESOLVED, supplement_requests=1)
+        assert first.created and not again.created
+        assert again.survey_url == first.survey_url
+        assert first.survey_url.startswith(f"{live_server.url}/s/")
+        assert hailong.revoke_survey("D-1").status == "revoked"
+        with pytest.raises(NotFound):
+            hailong.revoke_survey("D-404")
+        with pytest.raises(InvalidInput) as bad:
+            hailong.issue_survey("D-2", "NOPE", RESOLVED)
+        assert bad.value.code == "invalid_input"
+        assert [f["field"] for f in bad.value.fields] == ["agency_code"]
+        assert {a.code for a in hailong.agencies()} >= {"79", "79.BTH"}
+
+
+def test_sync_client_auth_errors(live_server: LiveServer, make_key: KeyFactory) -> None:
+    with HailongClient(live_server.url, "hl_wrong") as hailong, pytest.raises(Unauthorized):
+        hailong.agencies()
+    with HailongClient(live_server.url, _raw(make_key("reader"))) as hailong:
+        with pytest.raises(Forbidden) as denied:
+            hailong.issue_survey("D-3", "79.BTH", RESOLVED)
+        assert denied.value.status == 403
+
+
+def test_naive_time_is_refused_before_sending(live_server: LiveServer) -> None:
+    with HailongClient(live_server.url, "hl_any") as hailong, pytest.raises(ValueError):
+        hailong.issue_survey("D-4", "79.BTH", datetime(2025, 9, 15, 10, 0))
+
+
+def test_async_client(live_server: LiveServer, make_key: KeyFactory) -> None:
+    async def scenario() -> tuple[bool, bool, str]:
+        async with AsyncHailongClient(live_server.url, _raw(make_key("issuer"))) as hailong:
+            first = await hailong.issue_survey("A-1", "79.SGN", RESOLVED)
+            again = await hailong.issue_survey("A-1", "79.SGN", RESOLVED)
+            revoked = await hailong.revoke_survey("A-1")
+            return first.created, again.created, revoked.status
+
+    assert asyncio.run(scenario()) == (True, False, "revoked")
