@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml cl
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test setup lint typecheck browser bench lock clean
+.PHONY: run test setup lint typecheck browser bench lock i18n clean
 
 run: setup ## migrate a SQLite file, seed the demo, serve on http://127.0.0.1:8000
 	$(BIN)/hailong db upgrade
@@ -54,6 +54,10 @@ lock: setup ## re-pin dependencies after editing pyproject.toml
 	$(BIN)/pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements.lock -q
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements-dev.lock -q
+
+i18n: setup ## re-extract page texts and rebuild the English catalog from scripts/translations_en.py
+	$(BIN)/pybabel extract -F babel.cfg -o locale/messages.pot --no-location --omit-header -q .
+	$(BIN)/python scripts/translations_en.py
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -15,7 +15,10 @@ from service.handovers.pages import router as survey_link_router
 from service.handovers.router import router as handovers_router
 from service.ops.observability import Metrics, ObservabilityMiddleware, configure_logging
 from service.ops.router import router as ops_router
+from service.scoring.profile import load_profile
 from service.settings import ROOT, Settings, get_settings
+from service.surveys.pages import router as survey_pages_router
+from service.surveys.router import router as responses_router
 from service.templating import make_templates
 
 DESCRIPTION = """\
@@ -42,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.templates = make_templates()
     app.state.metrics = Metrics()
+    app.state.profile = load_profile(settings.scoring_profile)
     settings.signing_key()  # fail at start, not on the first handover, if it is unreadable
     if settings.log_requests:
         configure_logging()
@@ -50,7 +54,9 @@ def create_app(settings: Settings) -> FastAPI:
         ObservabilityMiddleware, metrics=app.state.metrics, log_requests=settings.log_requests
     )
     app.include_router(handovers_router)
+    app.include_router(responses_router)
     app.include_router(agencies_router)
+    app.include_router(survey_pages_router)
     app.include_router(survey_link_router)
     app.include_router(ops_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

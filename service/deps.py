@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from service.admin.keys import Principal, authenticate
 from service.db import session_scope
+from service.scoring.profile import Profile
 from service.settings import Settings
 
 
@@ -29,7 +30,14 @@ def get_session(request: Request) -> Iterator[Session]:
     yield from session_scope(get_engine(request))
 
 
+def get_profile(request: Request) -> Profile:
+    profile: Profile = request.app.state.profile
+    return profile
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+ProfileDep = Annotated[Profile, Depends(get_profile)]
 # scope="function": commit before the response is sent, so a 2xx always means "stored".
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
@@ -47,6 +55,17 @@ def get_principal(
     return authenticate(session, f"Bearer {credentials.credentials}")
 
 
+def get_optional_principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """For routes open to the public that give more to callers with a key."""
+    if credentials is None and not request.headers.get("authorization"):
+        return None
+    return get_principal(request, session, credentials)
+
+
 def _role_dependency(*roles: str) -> object:
     def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         principal.require_role(*roles)
@@ -56,5 +75,6 @@ def _role_dependency(*roles: str) -> object:
 
 
 AnyKey = Annotated[Principal, Depends(get_principal)]
+OptionalKey = Annotated[Principal | None, Depends(get_optional_principal)]
 IssuerKey = Annotated[Principal, _role_dependency("issuer", "admin")]
 AdminKey = Annotated[Principal, _role_dependency("admin")]

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     secret_key_file: Path = Path("hailong.secret")
     invitation_ttl_days: int = Field(default=30, ge=1, le=365)
     db_pool_size: int = Field(default=10, ge=1)
+    # A shipped profile's name (profiles/<name>.toml) or the path of an operator's own file.
+    scoring_profile: str = "hcmc-104-2024"
+    # Wrong survey tokens / short codes tolerated per client address and window before 429.
+    guess_limit: int = Field(default=20, ge=1)
+    guess_window_seconds: int = Field(default=600, ge=1)
     log_requests: bool = True
     _signing_key: bytes | None = PrivateAttr(default=None)
 

@@ -5,7 +5,8 @@ from service.models.agency import Agency, Counter, Staff
 from service.models.base import UTCDateTime, utcnow
 from service.models.dossier import CHANNELS, Dossier, Invitation
 from service.models.petition import PeriodInput, Petition
-from service.models.response import Response
+from service.models.response import Response, ResponseContact
+from service.models.throttle import GuessThrottle
 
 __all__ = [
     "CHANNELS",
@@ -15,10 +16,12 @@ __all__ = [
     "AuditLog",
     "Counter",
     "Dossier",
+    "GuessThrottle",
     "Invitation",
     "PeriodInput",
     "Petition",
     "Response",
+    "ResponseContact",
     "Staff",
     "UTCDateTime",
     "utcnow",

@@ -24,3 +24,17 @@ class Response(SQLModel, table=True):
     complaint: str | None = Field(default=None, max_length=2000)
     # Deliberately no IP address or device fingerprint (see DESIGN.md).
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class ResponseContact(SQLModel, table=True):
+    """A citizen's phone or e-mail, kept apart from the answers and only with consent.
+
+    Nothing that leaves hailong (exports, webhooks, logs) reads this table.
+    """
+
+    __tablename__ = "response_contact"
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", unique=True)
+    contact: str = Field(max_length=255)
+    consented_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,45 @@
+"""Working days in Asia/Ho_Chi_Minh: Monday to Friday, minus Vietnam's public holidays.
+
+The `holidays` package (country VN) knows the fixed holidays, Tết and Hùng Kings by the
+lunar calendar, and the government's observed days. Local overrides (days off and make-up
+working days announced each year) come on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@lru_cache(maxsize=64)
+def _public_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("VN", years=year).keys())
+
+
+def is_working_day(day: date, overrides: Mapping[date, bool] | None = None) -> bool:
+    if overrides and day in overrides:
+        return overrides[day]
+    return day.weekday() < 5 and day not in _public_holidays(day.year)
+
+
+def local_date(moment: datetime) -> date:
+    return moment.astimezone(LOCAL_TZ).date()
+
+
+def add_working_days(
+    start: datetime, days: int, overrides: Mapping[date, bool] | None = None
+) -> datetime:
+    """The end of the `days`-th working day after the local day of `start` (23:59:59 local)."""
+    day = local_date(start)
+    remaining = days
+    while remaining > 0:
+        day += timedelta(days=1)
+        if is_working_day(day, overrides):
+            remaining -= 1
+    return datetime.combine(day, time(23, 59, 59), LOCAL_TZ)

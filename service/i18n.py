@@ -1,0 +1,46 @@
+"""User-facing text: Vietnamese in the source, other languages from gettext catalogs.
+
+Catalogs are `locale/<lang>/LC_MESSAGES/messages.po`, compiled in memory at start, so
+there is no build step and no binary file to keep in sync.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from functools import lru_cache
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+from service.settings import ROOT
+
+LANGUAGES = ("vi", "en")
+DEFAULT_LANGUAGE = "vi"
+LOCALE_DIR = ROOT / "locale"
+
+
+@lru_cache
+def translations(lang: str) -> NullTranslations:
+    po_file = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if lang == DEFAULT_LANGUAGE or not po_file.exists():
+        return NullTranslations()
+    with po_file.open("rb") as source:
+        catalog = read_po(source, locale=lang)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+def pick_language(*candidates: str | None) -> str:
+    """The first supported language among the candidates (query, form, invitation)."""
+    for candidate in candidates:
+        if candidate in LANGUAGES:
+            return candidate
+    return DEFAULT_LANGUAGE
+
+
+def gettext_for(lang: str) -> Callable[[str], str]:
+    return translations(lang).gettext

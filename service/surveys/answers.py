@@ -1,0 +1,72 @@
+"""Checking a citizen's answers against the scoring profile's questionnaire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from service.scoring.profile import Profile
+
+MAX_CONTACT_CHARS = 255
+
+
+@dataclass
+class Answers:
+    choices: dict[str, str] = field(default_factory=dict)
+    complaint: str | None = None
+    contact: str | None = None  # kept only when the citizen consented
+
+
+@dataclass
+class Checked:
+    answers: Answers
+    problems: dict[str, str]  # field -> problem, in the citizen's terms
+
+
+def check_answers(
+    profile: Profile,
+    choices: dict[str, str | None],
+    complaint: str | None,
+    contact: str | None,
+    consent: bool,
+    lang: str,
+) -> Checked:
+    en = lang == "en"
+    problems: dict[str, str] = {}
+    clean: dict[str, str] = {}
+    for question in profile.survey.questions:
+        value = (choices.get(question.field) or "").strip()
+        if not value:
+            if question.required:
+                problems[question.field] = (
+                    "Please choose an answer." if en else "Ông/bà vui lòng chọn một câu trả lời."
+                )
+            continue
+        if value not in question.values():
+            problems[question.field] = (
+                f"'{value}' is not one of: {', '.join(question.values())}."
+                if en
+                else f"'{value}' không phải là một lựa chọn: {', '.join(question.values())}."
+            )
+            continue
+        clean[question.field] = value
+    unknown = set(choices) - {q.field for q in profile.survey.questions}
+    for name in sorted(unknown):
+        problems[name] = "This is not a question of this survey." if en else "Không có câu hỏi này."
+    complaint = (complaint or "").strip() or None
+    limit = profile.survey.complaint_max_chars
+    if complaint is not None and len(complaint) > limit:
+        problems["complaint"] = (
+            f"Please keep it under {limit} characters (now {len(complaint)})."
+            if en
+            else f"Vui lòng viết không quá {limit} ký tự (hiện có {len(complaint)})."
+        )
+    contact = (contact or "").strip() or None
+    if contact is not None and len(contact) > MAX_CONTACT_CHARS:
+        problems["contact"] = "Too long." if en else "Thông tin liên hệ quá dài."
+    elif contact is not None and not consent:
+        problems["contact"] = (
+            "Tick the consent box so we may keep your contact, or leave it empty."
+            if en
+            else "Ông/bà vui lòng đánh dấu đồng ý để lưu thông tin liên hệ, hoặc để trống."
+        )
+    return Checked(Answers(clean, complaint, contact if consent else None), problems)

@@ -1,0 +1,89 @@
+"""POST /api/v1/responses: the JSON way to answer (kiosks, apps, imports)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from service.deps import EngineDep, OptionalKey, ProfileDep, SessionDep, SettingsDep
+from service.errors import Forbidden, InvalidInput, NotFound, error_responses
+from service.surveys import service, throttle
+from service.surveys.answers import check_answers
+from service.surveys.schemas import ResponseCreate, ResponseCreated
+
+router = APIRouter(prefix="/api/v1", tags=["responses"])
+
+
+@router.post(
+    "/responses",
+    status_code=201,
+    response_model=ResponseCreated,
+    summary="Submit the evaluation of a survey (the token or short code is the credential)",
+    responses={
+        200: {
+            "description": "Same client_submission_id again: the same response",
+            "model": ResponseCreated,
+        },
+        **error_responses(401, 403, 404, 409, 410, 422, 429),
+    },
+)
+def submit_response(
+    payload: ResponseCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    profile: ProfileDep,
+    principal: OptionalKey,
+) -> ResponseCreated:
+    if payload.submitted_at is not None and (principal is None or principal.role != "admin"):
+        raise Forbidden("Only an admin key may set submitted_at (to import past evaluations).")
+    client = request.client.host if request.client else "unknown"
+    throttle.check_allowed(engine, settings, client)
+    try:
+        issued = service.find_invitation(session, payload.token, payload.short_code)
+    except NotFound:
+        throttle.record_failure(engine, settings, client)
+        raise
+    earlier = service.replay_or_ensure_answerable(session, issued, payload.client_submission_id)
+    if earlier is not None:
+        assert earlier.id is not None
+        response.status_code = 200
+        return ResponseCreated(response_id=earlier.id)
+    answers = payload.answers
+    checked = check_answers(
+        profile,
+        {
+            "timeliness": answers.timeliness,
+            "supplement_requests": answers.supplement_requests,
+            "staff_attitude": answers.staff_attitude,
+            "overall": answers.overall,
+        },
+        answers.complaint,
+        payload.contact,
+        payload.contact_consent,
+        lang="en",
+    )
+    if checked.problems:
+        fields = [
+            {"field": name if name == "contact" else f"answers.{name}", "problem": problem}
+            for name, problem in checked.problems.items()
+        ]
+        raise InvalidInput(
+            "Some answers are missing or invalid: "
+            + "; ".join(f"{f['field']}: {f['problem']}" for f in fields),
+            fields,
+        )
+    submitted = service.submit(
+        session,
+        issued,
+        checked.answers,
+        profile,
+        source=payload.source,
+        client_submission_id=payload.client_submission_id,
+        received_at=payload.submitted_at,
+    )
+    if not submitted.created:
+        response.status_code = 200
+    assert submitted.response.id is not None
+    return ResponseCreated(response_id=submitted.response.id)

@@ -1,0 +1,63 @@
+"""API shapes for submitting an evaluation."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+
+class AnswersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    timeliness: str | None = Field(default=None, max_length=32)
+    supplement_requests: str | None = Field(default=None, max_length=32)
+    staff_attitude: str | None = Field(default=None, max_length=32)
+    overall: str | None = Field(default=None, max_length=32)
+    complaint: str | None = Field(default=None, max_length=10000)
+
+
+class ResponseCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "token": "<token from survey_url>",
+                    "answers": {
+                        "timeliness": "on_time",
+                        "supplement_requests": "none",
+                        "staff_attitude": "good",
+                        "overall": "satisfied",
+                        "complaint": "",
+                    },
+                    "source": "phone",
+                    "client_submission_id": "0b6f7c1e-4d0a-4c55-9a55-2f7d8f1a3b21",
+                }
+            ]
+        },
+    )
+
+    token: str | None = Field(default=None, min_length=1, max_length=128)
+    short_code: str | None = Field(
+        default=None, min_length=1, max_length=16, examples=["7KQ4-M2XD"]
+    )
+    answers: AnswersIn
+    source: Literal["phone", "kiosk", "api"] = "api"
+    client_submission_id: str | None = Field(default=None, min_length=1, max_length=64)
+    # Only an admin key may backdate (imports of past evaluations from an older system).
+    submitted_at: AwareDatetime | None = None
+    # A phone number or e-mail, stored apart from the answers, and only with consent.
+    contact: str | None = Field(default=None, max_length=255)
+    contact_consent: bool = False
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> ResponseCreate:
+        if (self.token is None) == (self.short_code is None):
+            raise ValueError("send exactly one of token or short_code")
+        return self
+
+
+class ResponseCreated(BaseModel):
+    response_id: int
+    status: Literal["answered"] = "answered"

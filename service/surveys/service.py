@@ -1,0 +1,187 @@
+"""Answering a survey: finding the invitation, storing one response, opening petitions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from service.errors import Conflict, Gone, NotFound, ServiceError
+from service.handovers import tokens
+from service.handovers.service import Issued, current_status, find_by_token
+from service.models import Agency, Dossier, Invitation, Petition, Response, ResponseContact, utcnow
+from service.petitions.service import open_from_complaint
+from service.scoring.profile import Profile
+from service.surveys.answers import Answers
+
+
+class AlreadyAnswered(Conflict):
+    code = "already_answered"
+
+
+class SubmissionIdReused(Conflict):
+    code = "client_submission_id_reused"
+
+
+class Expired(Gone):
+    code = "expired"
+
+
+class Revoked(Gone):
+    code = "revoked"
+
+
+@dataclass
+class Submitted:
+    response: Response
+    created: bool
+    petition: Petition | None = None
+
+
+def find_by_short_code(session: Session, typed: str) -> Issued | None:
+    code = tokens.normalize_short_code(typed)
+    if len(code) != tokens.SHORT_CODE_LENGTH:
+        return None
+    row = session.exec(
+        select(Invitation, Dossier)
+        .join(Dossier, col(Invitation.dossier_id) == col(Dossier.id))
+        .where(Invitation.short_code == code)
+    ).first()
+    return Issued(row[0], row[1], created=False) if row else None
+
+
+def find_invitation(session: Session, token: str | None, short_code: str | None) -> Issued:
+    issued = find_by_token(session, token) if token else None
+    if issued is None and short_code:
+        issued = find_by_short_code(session, short_code)
+    if issued is None:
+        raise NotFound("No survey has this link or code. Check it against the slip.")
+    return issued
+
+
+def ensure_answerable(invitation: Invitation) -> None:
+    status = current_status(invitation)
+    if status == "answered":
+        raise AlreadyAnswered("This survey has already been answered. Thank you!")
+    if status == "revoked":
+        raise Revoked("This survey link was withdrawn by the office.")
+    if status == "expired":
+        raise Expired("This survey link has expired.")
+
+
+def mark_opened(session: Session, invitation: Invitation) -> None:
+    if invitation.status == "issued" and current_status(invitation) == "issued":
+        invitation.status = "opened"
+        invitation.opened_at = utcnow()
+        session.add(invitation)
+
+
+def agency_of(session: Session, dossier: Dossier) -> Agency:
+    agency = session.get(Agency, dossier.agency_id)
+    assert agency is not None
+    return agency
+
+
+def _existing_for_submission(
+    session: Session, client_submission_id: str | None, invitation: Invitation
+) -> Response | None:
+    if client_submission_id is None:
+        return None
+    earlier = session.exec(
+        select(Response).where(Response.client_submission_id == client_submission_id)
+    ).first()
+    if earlier is not None and earlier.invitation_id != invitation.id:
+        raise SubmissionIdReused(
+            "This client_submission_id was already used for another survey; "
+            "generate a new one for each submission."
+        )
+    return earlier
+
+
+def replay_or_ensure_answerable(
+    session: Session, issued: Issued, client_submission_id: str | None
+) -> Response | None:
+    """The earlier response when this submission was already stored; else check the state.
+
+    Runs before the answers are validated, so that an answered survey says 409 whatever the
+    second submission contains.
+    """
+    earlier = _existing_for_submission(session, client_submission_id, issued.invitation)
+    if earlier is None:
+        ensure_answerable(issued.invitation)
+    return earlier
+
+
+def submit(
+    session: Session,
+    issued: Issued,
+    answers: Answers,
+    profile: Profile,
+    *,
+    source: str,
+    client_submission_id: str | None = None,
+    received_at: datetime | None = None,
+) -> Submitted:
+    """Store the one response of an invitation. Safe to retry with the same submission id."""
+    invitation, dossier = issued.invitation, issued.dossier
+    earlier = replay_or_ensure_answerable(session, issued, client_submission_id)
+    if earlier is not None:
+        return Submitted(earlier, created=False)
+    now = utcnow()
+    assert invitation.id is not None
+    choices = answers.choices
+    response = Response(
+        invitation_id=invitation.id,
+        agency_id=dossier.agency_id,
+        client_submission_id=client_submission_id,
+        source=source,
+        timeliness=choices.get("timeliness"),
+        supplement_requests=choices.get("supplement_requests"),
+        staff_attitude=choices.get("staff_attitude"),
+        overall=choices.get("overall"),
+        complaint=answers.complaint,
+        received_at=received_at or now,
+    )
+    session.add(response)
+    try:
+        session.flush()  # the unique invitation_id decides between simultaneous submissions
+    except IntegrityError:
+        session.rollback()
+        return _after_lost_race(session, invitation, client_submission_id)
+    invitation.status = "answered"
+    invitation.answered_at = now
+    session.add(invitation)
+    if answers.contact is not None:
+        assert response.id is not None
+        session.add(ResponseContact(response_id=response.id, contact=answers.contact))
+    petition = None
+    if answers.complaint:
+        petition = open_from_complaint(session, response, dossier, profile)
+    session.flush()
+    return Submitted(response, created=True, petition=petition)
+
+
+def _after_lost_race(
+    session: Session, invitation: Invitation, client_submission_id: str | None
+) -> Submitted:
+    winner = session.exec(select(Response).where(Response.invitation_id == invitation.id)).first()
+    if winner is None:  # the conflict was on client_submission_id with another survey
+        raise SubmissionIdReused(
+            "This client_submission_id was already used for another survey; "
+            "generate a new one for each submission."
+        )
+    if client_submission_id is not None and winner.client_submission_id == client_submission_id:
+        return Submitted(winner, created=False)
+    raise AlreadyAnswered("This survey has already been answered. Thank you!")
+
+
+def status_error_kind(exc: ServiceError) -> str:
+    """Which friendly page a survey error becomes."""
+    return {
+        AlreadyAnswered: "answered",
+        Revoked: "revoked",
+        Expired: "expired",
+        NotFound: "unknown",
+    }.get(type(exc), "unknown")

@@ -1,0 +1,197 @@
+"""POST /api/v1/responses per API.md."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import func, select
+
+from service.models import Invitation, Petition, Response, ResponseContact
+from tests.conftest import DbFactory, KeyFactory
+from tests.surveys.conftest import ANSWERS, IssuedSurvey, issue
+
+URL = "/api/v1/responses"
+
+
+def _post(
+    client: TestClient, body: Mapping[str, Any], headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    response = client.post(URL, json=body, headers=headers or {})
+    return response.status_code, response.json()
+
+
+def test_submit_then_same_id_200_then_other_409(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory
+) -> None:
+    submission = str(uuid.uuid4())
+    body = {
+        "token": survey.token,
+        "answers": {**ANSWERS, "complaint": ""},
+        "source": "phone",
+        "client_submission_id": submission,
+    }
+    status, created = _post(client, body)
+    assert (status, created["status"]) == (201, "answered")
+    assert isinstance(created["response_id"], int)
+    assert _post(client, body) == (200, created)
+    other = {**body, "client_submission_id": str(uuid.uuid4())}
+    status, error = _post(client, other)
+    assert (status, error["error"]) == (409, "already_answered")
+    without_id = {k: v for k, v in body.items() if k != "client_submission_id"}
+    assert _post(client, without_id)[0] == 409
+    with db() as session:
+        assert session.exec(select(func.count()).select_from(Response)).one() == 1
+        invitation = session.exec(select(Invitation)).one()
+        assert invitation.status == "answered" and invitation.answered_at is not None
+        stored = session.exec(select(Response)).one()
+        assert (stored.source, stored.overall, stored.complaint) == ("phone", "satisfied", None)
+
+
+def test_short_code_stands_in_for_token(client: TestClient, survey: IssuedSurvey) -> None:
+    typed = survey.short_code.lower().replace("-", " ")  # as a citizen might type it
+    status, _ = _post(client, {"short_code": typed, "answers": ANSWERS, "source": "kiosk"})
+    assert status == 201
+
+
+@pytest.mark.parametrize("credential", [{"token": "x" * 43}, {"short_code": "ABCD-EFGH"}])
+def test_unknown_credential_is_404(
+    client: TestClient, survey: IssuedSurvey, credential: dict[str, str]
+) -> None:
+    status, error = _post(client, {**credential, "answers": ANSWERS})
+    assert (status, error["error"]) == (404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("answers", "field"),
+    [
+        ({**ANSWERS, "timeliness": "yesterday"}, "answers.timeliness"),
+        ({k: v for k, v in ANSWERS.items() if k != "overall"}, "answers.overall"),
+        ({**ANSWERS, "mood": "ok"}, "answers.mood"),
+        ({**ANSWERS, "complaint": "x" * 2001}, "answers.complaint"),
+    ],
+)
+def test_bad_answers_are_422_naming_the_field(
+    client: TestClient, survey: IssuedSurvey, answers: dict[str, str], field: str
+) -> None:
+    status, error = _post(client, {"token": survey.token, "answers": answers})
+    assert status == 422
+    assert field in [f["field"] for f in error["fields"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"answers": ANSWERS}, "body"),
+        ({"answers": ANSWERS, "source": "fax"}, "source"),
+        ({"answers": ANSWERS, "ip": "1.2.3.4"}, "ip"),
+    ],
+)
+def test_bad_bodies_are_422(
+    client: TestClient, survey: IssuedSurvey, body: dict[str, object], field: str
+) -> None:
+    if field != "body":
+        body = {**body, "token": survey.token}
+    status, error = _post(client, body)
+    assert status == 422
+    assert field in [f["field"] for f in error["fields"]]
+
+
+def test_complaint_opens_a_petition_with_a_working_day_deadline(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory
+) -> None:
+    body = {"token": survey.token, "answers": {**ANSWERS, "complaint": "  Phải chờ 2 tiếng  "}}
+    assert _post(client, body)[0] == 201
+    with db() as session:
+        petition = session.exec(select(Petition)).one()
+        response = session.exec(select(Response)).one()
+    assert petition.source == "survey" and petition.response_id == response.id
+    assert response.complaint == "Phải chờ 2 tiếng"
+    assert petition.deadline_at is not None
+    # 15 working days can never be fewer than 21 calendar days (three weekends at least).
+    assert (petition.deadline_at - petition.received_at).days >= 20
+
+
+def test_contact_is_kept_apart_and_only_with_consent(
+    client: TestClient, make_key: KeyFactory, agencies: None, db: DbFactory
+) -> None:
+    first, second = issue(client, make_key), issue(client, make_key, dossier_code="D-2")
+    refused = _post(client, {"token": first.token, "answers": ANSWERS, "contact": "0901234567"})
+    assert refused[0] == 422 and "contact" in str(refused[1])
+    assert (
+        _post(
+            client,
+            {
+                "token": first.token,
+                "answers": ANSWERS,
+                "contact": "0901234567",
+                "contact_consent": True,
+            },
+        )[0]
+        == 201
+    )
+    assert _post(client, {"token": second.token, "answers": ANSWERS})[0] == 201
+    with db() as session:
+        contacts = session.exec(select(ResponseContact)).all()
+        responses = session.exec(select(Response)).all()
+    assert [c.contact for c in contacts] == ["0901234567"]
+    assert all("0901234567" not in r.model_dump_json() for r in responses)
+
+
+def test_submitted_at_only_for_admin(
+    client: TestClient, survey: IssuedSurvey, make_key: KeyFactory, db: DbFactory
+) -> None:
+    body = {"token": survey.token, "answers": ANSWERS, "submitted_at": "2025-09-16T09:00:00+07:00"}
+    assert _post(client, body)[0] == 403
+    assert _post(client, body, make_key("issuer"))[0] == 403
+    assert _post(client, body, make_key("admin"))[0] == 201
+    with db() as session:
+        stored = session.exec(select(Response)).one()
+    assert stored.received_at.isoformat() == "2025-09-16T02:00:00+00:00"
+
+
+def test_revoked_and_expired_are_410(
+    client: TestClient, make_key: KeyFactory, agencies: None, db: DbFactory
+) -> None:
+    revoked = issue(client, make_key)
+    client.post(f"/api/v1/handovers/{revoked.dossier_code}/revoke", headers=make_key("issuer"))
+    status, error = _post(client, {"token": revoked.token, "answers": ANSWERS})
+    assert (status, error["error"]) == (410, "revoked")
+    expired = issue(client, make_key, dossier_code="D-OLD")
+    with db() as session:
+        invitation = session.exec(select(Invitation).where(Invitation.id == 2)).one()
+        invitation.expires_at = invitation.issued_at
+        session.add(invitation)
+    status, error = _post(client, {"token": expired.token, "answers": ANSWERS})
+    assert (status, error["error"]) == (410, "expired")
+
+
+def test_reusing_a_submission_id_for_another_survey_is_409(
+    client: TestClient, make_key: KeyFactory, agencies: None
+) -> None:
+    first, second = issue(client, make_key), issue(client, make_key, dossier_code="D-2")
+    assert (
+        _post(client, {"token": first.token, "answers": ANSWERS, "client_submission_id": "same"})[0]
+        == 201
+    )
+    status, error = _post(
+        client, {"token": second.token, "answers": ANSWERS, "client_submission_id": "same"}
+    )
+    assert (status, error["error"]) == (409, "client_submission_id_reused")
+
+
+def test_wrong_guesses_are_rate_limited_per_address(
+    client: TestClient, survey: IssuedSurvey, app: object
+) -> None:
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    for _ in range(settings.guess_limit):
+        assert _post(client, {"short_code": "ZZZZ-ZZZZ", "answers": ANSWERS})[0] == 404
+    blocked = client.post(URL, json={"short_code": "ZZZZ-ZZZZ", "answers": ANSWERS})
+    assert blocked.status_code == 429
+    assert blocked.json()["error"] == "rate_limited"
+    assert 0 < int(blocked.headers["retry-after"]) <= settings.guess_window_seconds
+    # Even the right code waits: otherwise guessing would just continue.
+    assert _post(client, {"token": survey.token, "answers": ANSWERS})[0] == 429
