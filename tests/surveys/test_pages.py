@@ -1,0 +1,175 @@
+"""The survey page without a browser: statuses, errors kept next to answers, headers, weight."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from service.models import Invitation, Petition, Response
+from tests.conftest import DbFactory, KeyFactory
+from tests.surveys.conftest import ANSWERS, IssuedSurvey, issue
+
+FORM = {**ANSWERS, "lang": "vi"}
+
+
+def _checked(html: str) -> set[str]:
+    return {f"{n}={v}" for n, v in re.findall(r'name="(\w+)" value="(\w+)" checked', html)}
+
+
+def test_page_shows_what_is_rated_and_marks_opened(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory
+) -> None:
+    page = client.get(survey.path)
+    assert page.status_code == 200
+    html = page.text
+    assert '<html lang="vi">' in html
+    for text in (
+        "UBND Phường Tân Định",
+        "Đăng ký khai sinh",
+        "G22.39-250915-0001",
+        "Hồ sơ có được trả đúng hẹn không?",
+        "Rất hài lòng",
+        "Gửi đánh giá",
+    ):
+        assert text in html
+    with db() as session:
+        invitation = session.exec(select(Invitation)).one()
+    assert invitation.status == "opened" and invitation.opened_at is not None
+
+
+def test_questions_come_from_the_profile(client: TestClient, survey: IssuedSurvey) -> None:
+    profile = client.app.state.profile  # type: ignore[attr-defined]
+    html = client.get(survey.path).text
+    for question in profile.survey.questions:
+        assert question.text("vi") in html
+        for answer in question.answers:
+            assert f'name="{question.field}" value="{answer.value}"' in html
+
+
+def test_english_by_query_and_by_invitation_language(
+    client: TestClient, make_key: KeyFactory, agencies: None
+) -> None:
+    vi = issue(client, make_key)
+    html = client.get(f"{vi.path}?lang=en").text
+    assert '<html lang="en">' in html and "Was your result ready on the promised date?" in html
+    assert "Send" in html and 'href="?lang=vi"' in html
+    en = issue(client, make_key, dossier_code="D-EN", language="en")
+    assert '<html lang="en">' in client.get(en.path).text
+    assert '<html lang="vi">' in client.get(f"{en.path}?lang=vi").text
+
+
+def test_missing_answer_keeps_the_others_and_says_where(
+    client: TestClient, survey: IssuedSurvey
+) -> None:
+    form = {k: v for k, v in FORM.items() if k != "staff_attitude"}
+    form["complaint"] = "Chờ lâu"
+    page = client.post(survey.path, data=form)
+    assert page.status_code == 422
+    html = page.text
+    assert 'id="err-staff_attitude"' in html and 'role="alert"' in html
+    assert 'aria-describedby="err-staff_attitude"' in html
+    assert _checked(html) == {"timeliness=on_time", "supplement_requests=none", "overall=satisfied"}
+    assert ">Chờ lâu</textarea>" in html
+
+
+def test_submit_thanks_then_answered_page(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory
+) -> None:
+    thanks = client.post(survey.path, data={**FORM, "complaint": "Cán bộ hướng dẫn chưa rõ"})
+    assert thanks.status_code == 200
+    assert "Cảm ơn ông/bà đã đánh giá!" in thanks.text
+    assert "Hạn trả lời" in thanks.text  # the complaint became a petition with a deadline
+    again = client.get(survey.path)
+    assert again.status_code == 409 and "Phiếu này đã được đánh giá" in again.text
+    assert client.post(survey.path, data=FORM).status_code == 409
+    with db() as session:
+        response = session.exec(select(Response)).one()
+        assert session.exec(select(Petition)).one().response_id == response.id
+    assert response.source == "phone"
+
+
+def test_unknown_revoked_expired_pages(
+    client: TestClient, make_key: KeyFactory, agencies: None, db: DbFactory
+) -> None:
+    unknown = client.get("/s/not-a-real-token?lang=en")
+    assert unknown.status_code == 404 and "Survey not found" in unknown.text
+    revoked = issue(client, make_key)
+    client.post(f"/api/v1/handovers/{revoked.dossier_code}/revoke", headers=make_key("issuer"))
+    page = client.get(revoked.path)
+    assert page.status_code == 410 and "thu hồi" in page.text
+    expired = issue(client, make_key, dossier_code="D-OLD")
+    with db() as session:
+        invitation = session.exec(select(Invitation).where(Invitation.id == 2)).one()
+        invitation.expires_at = invitation.issued_at
+        session.add(invitation)
+    page = client.get(expired.path)
+    assert page.status_code == 410 and "hết hạn" in page.text
+    assert "Traceback" not in page.text
+
+
+def test_honeypot_looks_accepted_but_stores_nothing(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory
+) -> None:
+    page = client.post(survey.path, data={**FORM, "website": "http://spam.example"})
+    assert page.status_code == 200 and "Cảm ơn" in page.text
+    with db() as session:
+        assert session.exec(select(Response)).first() is None
+    assert client.post(survey.path, data=FORM).status_code == 200  # the citizen still can
+
+
+def test_unknown_form_fields_are_refused(client: TestClient, survey: IssuedSurvey) -> None:
+    page = client.post(survey.path, data={**FORM, "ip_address": "1.2.3.4"})
+    assert page.status_code == 422 and "Biểu mẫu không hợp lệ" in page.text
+
+
+def test_contact_without_consent_is_an_error_next_to_it(
+    client: TestClient, survey: IssuedSurvey
+) -> None:
+    page = client.post(survey.path, data={**FORM, "contact": "0901234567"})
+    assert page.status_code == 422 and 'id="err-contact"' in page.text
+    assert 'value="0901234567"' in page.text
+    ok = client.post(survey.path, data={**FORM, "contact": "0901234567", "consent": "yes"})
+    assert ok.status_code == 200
+
+
+def test_complaint_over_the_cap_is_an_error(client: TestClient, survey: IssuedSurvey) -> None:
+    page = client.post(survey.path, data={**FORM, "complaint": "x" * 2001})
+    assert page.status_code == 422 and 'id="err-complaint"' in page.text
+
+
+def test_security_headers_on_every_survey_page(client: TestClient, survey: IssuedSurvey) -> None:
+    pages = [
+        client.get(survey.path),
+        client.post(survey.path, data={"lang": "vi"}),
+        client.get("/s/unknown"),
+    ]
+    pages.append(client.post(survey.path, data=FORM))
+    pages.append(client.get(survey.path))
+    for page in pages:
+        csp = page.headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert page.headers["referrer-policy"] == "no-referrer"
+        assert page.headers["cache-control"] == "no-store"
+
+
+def test_page_weight_under_60_kb_and_nothing_third_party(
+    client: TestClient, survey: IssuedSurvey
+) -> None:
+    html = client.get(survey.path).text
+    assets = re.findall(r'(?:href|src)="([^"?#]+)"', html)
+    assert all(a.startswith("/") for a in assets), assets  # no CDN, no fonts, no trackers
+    total = len(html.encode()) + sum(len(client.get(a).content) for a in assets)
+    assert total < 60 * 1024, total
+
+
+def test_wrong_tokens_are_throttled_on_the_page(client: TestClient, survey: IssuedSurvey) -> None:
+    limit = client.app.state.settings.guess_limit  # type: ignore[attr-defined]
+    for i in range(limit):
+        assert client.get(f"/s/guess-{i}").status_code == 404
+    page = client.get("/s/guess-last")
+    assert page.status_code == 429 and "retry-after" in page.headers
+    assert "Vui lòng thử lại sau ít phút" in page.text

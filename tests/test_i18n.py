@@ -1,0 +1,31 @@
+"""Every text on a page has its English translation."""
+
+from __future__ import annotations
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from service.i18n import LOCALE_DIR, gettext_for
+from service.settings import ROOT
+
+
+def _template_messages() -> set[str]:
+    method_map = [("templates/**.html", "jinja2")]
+    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    return {
+        message if isinstance(message, str) else message[0]
+        for _, _, message, _, _ in extract_from_dir(str(ROOT), method_map, options)
+    }
+
+
+def test_every_template_text_is_translated_to_english() -> None:
+    with (LOCALE_DIR / "en" / "LC_MESSAGES" / "messages.po").open("rb") as source:
+        catalog = read_po(source)
+    translated = {str(m.id) for m in catalog if m.id and m.string}
+    missing = _template_messages() - translated
+    assert not missing, f"run `make i18n` and add English for: {sorted(missing)}"
+
+
+def test_english_catalog_is_used_and_vietnamese_is_the_source() -> None:
+    assert gettext_for("en")("Gửi đánh giá") == "Send"
+    assert gettext_for("vi")("Gửi đánh giá") == "Gửi đánh giá"

@@ -1,0 +1,64 @@
+"""Scoring profiles: shipped ones load; a broken one is refused at start, naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.app import create_app
+from service.scoring.profile import PROFILES_DIR, ProfileError, load_profile
+from tests.conftest import make_settings
+
+
+def test_shipped_profiles_differ_only_where_the_rules_do() -> None:
+    hcmc, national = load_profile("hcmc-104-2024"), load_profile("vn-766")
+    assert not hcmc.k_score.supplements_make_overdue
+    assert national.k_score.supplements_make_overdue
+    assert hcmc.survey == national.survey and hcmc.group5 == national.group5
+    assert [q.field for q in hcmc.survey.questions] == [
+        "timeliness",
+        "supplement_requests",
+        "staff_attitude",
+        "overall",
+    ]
+
+
+def _broken(tmp_path: Path, old: str, new: str) -> Path:
+    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "mine.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        ("full_marks_rate = 0.90", "full_marks_rate = 1.5", "group5.full_marks_rate"),
+        ("points = 6.0", "pionts = 6.0", "group5.pionts"),
+        ("handling_deadline_working_days = 15", "", "petitions.handling_deadline_working_days"),
+        (
+            'role_for_evaluations = "returning"',
+            'role_for_evaluations = "boss"',
+            "staff.role_for_evaluations",
+        ),
+    ],
+)
+def test_invalid_profile_is_refused_at_start_naming_the_key(
+    tmp_path: Path, old: str, new: str, named: str
+) -> None:
+    path = _broken(tmp_path, old, new)
+    settings = make_settings("sqlite:///:memory:").model_copy(update={"scoring_profile": str(path)})
+    with pytest.raises(ProfileError, match=named.replace(".", r"\.")):
+        create_app(settings)
+
+
+def test_unknown_profile_name_lists_the_shipped_ones() -> None:
+    with pytest.raises(ProfileError, match="hcmc-104-2024, vn-766"):
+        load_profile("hcmc-2099")
+
+
+def test_operator_profile_changes_the_questions(tmp_path: Path) -> None:
+    path = _broken(tmp_path, '"Mức độ hài lòng chung?"', '"Ông/bà hài lòng không?"')
+    assert load_profile(str(path)).survey.question("overall").text("vi") == "Ông/bà hài lòng không?"  # type: ignore[union-attr]
