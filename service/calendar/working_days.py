@@ -43,3 +43,15 @@ def add_working_days(
         if is_working_day(day, overrides):
             remaining -= 1
     return datetime.combine(day, time(23, 59, 59), LOCAL_TZ)
+
+
+def overdue_working_days(
+    due_at: datetime, resolved_at: datetime, overrides: Mapping[date, bool] | None = None
+) -> int:
+    """Working days after the due date up to the resolution date (0 when not after it)."""
+    due_day, resolved_day = local_date(due_at), local_date(resolved_at)
+    count, day = 0, due_day + timedelta(days=1)
+    while day <= resolved_day:
+        count += is_working_day(day, overrides)
+        day += timedelta(days=1)
+    return count

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from service.deps import IssuerKey, SessionDep, SettingsDep
+from service.deps import IssuerKey, ProfileDep, SessionDep, SettingsDep
 from service.errors import error_responses
 from service.handovers import service
 from service.handovers.schemas import DOSSIER_CODE_PATTERN, HandoverCreate, HandoverPublic
@@ -34,8 +34,9 @@ def issue_handover(
     principal: IssuerKey,
     session: SessionDep,
     settings: SettingsDep,
+    profile: ProfileDep,
 ) -> HandoverPublic:
-    issued = service.issue(session, principal, payload, settings)
+    issued = service.issue(session, principal, payload, settings, profile)
     if issued.created:
         request.app.state.metrics.invitations_issued.inc()
     else:

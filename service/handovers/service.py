@@ -17,6 +17,9 @@ from service.errors import Conflict, NotFound, field_error
 from service.handovers import tokens
 from service.handovers.schemas import HandoverCreate, HandoverPublic, InvitationStatus
 from service.models import Agency, Counter, Dossier, Invitation, Staff, utcnow
+from service.scoring import events
+from service.scoring.contributions import Delta
+from service.scoring.profile import Profile
 from service.settings import Settings
 
 # A clock a few minutes fast on the one-stop server must not turn a handover away.
@@ -67,6 +70,7 @@ def _counter_id(session: Session, agency_id: int, code: str | None) -> int | Non
 
 
 def _apply_facts(session: Session, dossier: Dossier, agency: Agency, p: HandoverCreate) -> None:
+    """Copy the posted facts onto the dossier, and derive what the scores need from them."""
     assert agency.id is not None
     dossier.agency_id = agency.id
     dossier.procedure_code = p.procedure_code
@@ -82,10 +86,15 @@ def _apply_facts(session: Session, dossier: Dossier, agency: Agency, p: Handover
     dossier.returning_staff_id = _staff_id(session, agency.id, p.staff.returning)
     dossier.counter_id = _counter_id(session, agency.id, p.counter_code)
     dossier.updated_at = utcnow()
+    events.derive_timeliness(session, dossier)
 
 
 def _issue_once(
-    session: Session, principal: Principal, payload: HandoverCreate, settings: Settings
+    session: Session,
+    principal: Principal,
+    payload: HandoverCreate,
+    settings: Settings,
+    profile: Profile,
 ) -> Issued:
     agency = get_agency_by_code(session, payload.agency_code)
     if agency is None:
@@ -98,18 +107,29 @@ def _issue_once(
         previous_agency = session.get(Agency, dossier.agency_id)
         assert previous_agency is not None
         principal.require_scope(previous_agency)
+        response = events.response_of(session, dossier)
+        before = events.dossier_footprint(session, dossier, profile, response)
         _apply_facts(session, dossier, agency, payload)
         session.add(dossier)
+        events.record_change(
+            session, before, events.dossier_footprint(session, dossier, profile, response)
+        )
         invitation = session.exec(
             select(Invitation).where(Invitation.dossier_id == dossier.id)
         ).one()
         session.flush()
         return Issued(invitation, dossier, created=False)
 
-    dossier = Dossier(code=payload.dossier_code, agency_id=0, resolved_at=payload.resolved_at)
+    dossier = Dossier(
+        code=payload.dossier_code,
+        agency_id=0,
+        resolved_at=payload.resolved_at,
+        resolved_day=payload.resolved_at.date(),
+    )
     _apply_facts(session, dossier, agency, payload)
     session.add(dossier)
     session.flush()
+    events.record_change(session, Delta(), events.dossier_footprint(session, dossier, profile))
     assert dossier.id is not None
     seed = tokens.new_seed()
     now = utcnow()
@@ -129,7 +149,11 @@ def _issue_once(
 
 
 def issue(
-    session: Session, principal: Principal, payload: HandoverCreate, settings: Settings
+    session: Session,
+    principal: Principal,
+    payload: HandoverCreate,
+    settings: Settings,
+    profile: Profile,
 ) -> Issued:
     """Create the dossier and its invitation, or update the facts of a known dossier.
 
@@ -139,7 +163,7 @@ def issue(
     _check_times(payload)
     for attempt in range(ATTEMPTS):
         try:
-            return _issue_once(session, principal, payload, settings)
+            return _issue_once(session, principal, payload, settings, profile)
         except IntegrityError:
             session.rollback()
             if attempt == ATTEMPTS - 1:

@@ -6,14 +6,24 @@ from service.models.base import UTCDateTime, utcnow
 from service.models.dossier import CHANNELS, Dossier, Invitation
 from service.models.petition import PeriodInput, Petition
 from service.models.response import Response, ResponseContact
+from service.models.scoring import (
+    COUNT_COLUMNS,
+    AgencyDayCounter,
+    CalendarOverride,
+    ScoringState,
+    StaffDayCounter,
+)
 from service.models.throttle import GuessThrottle
 
 __all__ = [
     "CHANNELS",
+    "COUNT_COLUMNS",
     "ROLES",
     "Agency",
+    "AgencyDayCounter",
     "ApiKey",
     "AuditLog",
+    "CalendarOverride",
     "Counter",
     "Dossier",
     "GuessThrottle",
@@ -22,7 +32,9 @@ __all__ = [
     "Petition",
     "Response",
     "ResponseContact",
+    "ScoringState",
     "Staff",
+    "StaffDayCounter",
     "UTCDateTime",
     "utcnow",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
@@ -32,6 +32,13 @@ class Dossier(SQLModel, table=True):
     handling_staff_id: int | None = Field(default=None, foreign_key="staff.id")
     returning_staff_id: int | None = Field(default=None, foreign_key="staff.id")
     counter_id: int | None = Field(default=None, foreign_key="counter.id")
+    # Derived facts the scores need, kept on the row so that a dossier's contribution to the
+    # day counters is a pure function of it (see service/scoring/contributions.py).
+    resolved_day: date = Field(index=True)  # local (Asia/Ho_Chi_Minh) date of resolution
+    is_late: bool = False  # resolved after its due time
+    overdue_working_days: int = 0
+    has_unsatisfied_evaluation: bool = False
+    has_petition: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -6,6 +6,7 @@ from sqlmodel import Session
 
 from service.calendar.working_days import add_working_days
 from service.models import Dossier, Petition, Response
+from service.scoring import events
 from service.scoring.profile import Profile
 
 
@@ -27,4 +28,6 @@ def open_from_complaint(
     )
     session.add(petition)
     session.flush()
+    events.petition_changed(session, None, petition)
+    events.mark_dossier(session, dossier, profile, petition=True)
     return petition

@@ -13,6 +13,8 @@ from service.handovers import tokens
 from service.handovers.service import Issued, current_status, find_by_token
 from service.models import Agency, Dossier, Invitation, Petition, Response, ResponseContact, utcnow
 from service.petitions.service import open_from_complaint
+from service.scoring import events
+from service.scoring.contributions import Delta, is_unsatisfied, response_delta
 from service.scoring.profile import Profile
 from service.surveys.answers import Answers
 
@@ -156,6 +158,9 @@ def submit(
     if answers.contact is not None:
         assert response.id is not None
         session.add(ResponseContact(response_id=response.id, contact=answers.contact))
+    events.record_change(session, Delta(), response_delta(response, dossier, profile))
+    if is_unsatisfied(response, profile):
+        events.mark_dossier(session, dossier, profile, unsatisfied=True)
     petition = None
     if answers.complaint:
         petition = open_from_complaint(session, response, dossier, profile)

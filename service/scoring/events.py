@@ -1,0 +1,84 @@
+"""Keeping the counters live: every write of a dossier, response or petition goes through
+here, in the same transaction, as "what it counted before" → "what it counts now"."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from service.calendar.overrides import load_overrides
+from service.calendar.working_days import local_date, overdue_working_days
+from service.models import Dossier, Invitation, Petition, Response
+from service.scoring import counters
+from service.scoring.contributions import Delta, dossier_delta, petition_delta, response_delta
+from service.scoring.profile import Profile
+
+
+def response_of(session: Session, dossier: Dossier) -> Response | None:
+    return session.exec(
+        select(Response)
+        .join(Invitation, col(Invitation.id) == col(Response.invitation_id))
+        .where(Invitation.dossier_id == dossier.id)
+    ).first()
+
+
+def dossier_footprint(
+    session: Session, dossier: Dossier, profile: Profile, response: Response | None = None
+) -> Delta:
+    """What a dossier and its evaluation count for now (its staff may carry the evaluation)."""
+    delta = dossier_delta(dossier, profile)
+    response = response or (response_of(session, dossier) if dossier.id is not None else None)
+    if response is not None:
+        delta.add(response_delta(response, dossier, profile))
+    return delta
+
+
+def derive_timeliness(
+    session: Session, dossier: Dossier, overrides: dict[date, bool] | None = None
+) -> None:
+    """Fill the dossier's derived facts from its times and the working-day calendar."""
+    dossier.resolved_day = local_date(dossier.resolved_at)
+    dossier.is_late = dossier.due_at is not None and dossier.resolved_at > dossier.due_at
+    if dossier.is_late:
+        assert dossier.due_at is not None
+        if overrides is None:
+            overrides = load_overrides(session)
+        dossier.overdue_working_days = overdue_working_days(
+            dossier.due_at, dossier.resolved_at, overrides
+        )
+    else:
+        dossier.overdue_working_days = 0
+
+
+def record_change(session: Session, before: Delta, after: Delta) -> None:
+    change = Delta()
+    change.add(after)
+    change.add(before, sign=-1)
+    counters.apply(session, change)
+
+
+def petition_changed(session: Session, before: Petition | None, after: Petition) -> None:
+    record_change(session, petition_delta(before) if before else Delta(), petition_delta(after))
+
+
+def mark_dossier(
+    session: Session,
+    dossier: Dossier,
+    profile: Profile,
+    *,
+    unsatisfied: bool | None = None,
+    petition: bool | None = None,
+) -> None:
+    """Flip the dossier flags group 5 c reads, moving its counters if they change."""
+    before = dossier_delta(dossier, profile)
+    if unsatisfied:
+        dossier.has_unsatisfied_evaluation = True
+    if petition:
+        dossier.has_petition = True
+    session.add(dossier)
+    record_change(session, before, dossier_delta(dossier, profile))
+
+
+def snapshot(petition: Petition) -> Petition:
+    return Petition.model_validate(petition.model_dump())

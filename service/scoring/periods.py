@@ -1,0 +1,58 @@
+"""Periods: month `2025-08`, quarter `2025-Q3`, year `2025`, cut in local days."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+_PATTERN = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|Q(?P<quarter>[1-4])))?$")
+PERIOD_HELP = "a month like 2025-08, a quarter like 2025-Q3, or a year like 2025"
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str
+    kind: Literal["month", "quarter", "year"]
+    first_day: date
+    last_day: date
+
+    def contains(self, day: date) -> bool:
+        return self.first_day <= day <= self.last_day
+
+    def previous(self) -> Period:
+        return period_containing(self.first_day - timedelta(days=1), self.kind)
+
+
+def _month_end(year: int, month: int) -> date:
+    return (date(year + month // 12, month % 12 + 1, 1)) - timedelta(days=1)
+
+
+def parse_period(text: str) -> Period:
+    match = _PATTERN.match(text.strip())
+    if not match or not 2000 <= int(match["year"]) <= 2100:
+        raise ValueError(f"'{text}' is not a period: use {PERIOD_HELP}")
+    year = int(match["year"])
+    if match["month"]:
+        month = int(match["month"])
+        if not 1 <= month <= 12:
+            raise ValueError(f"'{text}' has no month {month}: use {PERIOD_HELP}")
+        return Period(text, "month", date(year, month, 1), _month_end(year, month))
+    if match["quarter"]:
+        quarter = int(match["quarter"])
+        first = date(year, 3 * quarter - 2, 1)
+        return Period(text, "quarter", first, _month_end(year, 3 * quarter))
+    return Period(text, "year", date(year, 1, 1), date(year, 12, 31))
+
+
+def period_containing(day: date, kind: Literal["month", "quarter", "year"]) -> Period:
+    if kind == "month":
+        return parse_period(f"{day.year}-{day.month:02d}")
+    if kind == "quarter":
+        return parse_period(f"{day.year}-Q{(day.month - 1) // 3 + 1}")
+    return parse_period(str(day.year))
+
+
+def periods_of(day: date) -> list[Period]:
+    return [period_containing(day, kind) for kind in ("month", "quarter", "year")]
