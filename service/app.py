@@ -7,15 +7,21 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from service.admin.router import router as agencies_router
-from service.db import make_engine
+from service.calendar.router import router as calendar_router
+from service.db import make_engine, transaction
 from service.errors import install_error_handlers
 from service.handovers.pages import router as survey_link_router
 from service.handovers.router import router as handovers_router
 from service.ops.observability import Metrics, ObservabilityMiddleware, configure_logging
 from service.ops.router import router as ops_router
-from service.scoring.profile import load_profile
+from service.petitions.router import router as petitions_router
+from service.scoring.profile import Profile, load_profile
+from service.scoring.rebuild import rebuild_if_profile_changed
+from service.scoring.router import router as scores_router
 from service.settings import ROOT, Settings, get_settings
 from service.surveys.pages import router as survey_pages_router
 from service.surveys.router import router as responses_router
@@ -31,11 +37,24 @@ input. API routes take `Authorization: Bearer <api key>`.
 """
 
 
+def rebuild_counters_if_profile_changed(engine: Engine, profile: Profile) -> None:
+    """Counters built under another profile are rebuilt before the first request."""
+    try:
+        with transaction(engine) as session:
+            rebuild_if_profile_changed(session, profile)
+    except (
+        OperationalError,
+        ProgrammingError,
+    ):  # not migrated yet: /readyz says so, nothing to rebuild
+        pass
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings)
         app.state.engine = engine
+        rebuild_counters_if_profile_changed(engine, app.state.profile)
         try:
             yield
         finally:
@@ -56,6 +75,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(handovers_router)
     app.include_router(responses_router)
     app.include_router(agencies_router)
+    app.include_router(scores_router)
+    app.include_router(petitions_router)
+    app.include_router(calendar_router)
     app.include_router(survey_pages_router)
     app.include_router(survey_link_router)
     app.include_router(ops_router)

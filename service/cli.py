@@ -25,7 +25,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 agencies_app = typer.Typer(help="The agency tree.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+scores_app = typer.Typer(help="Score counters.", no_args_is_help=True)
+calendar_app = typer.Typer(help="Working-day calendar overrides.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(scores_app, name="scores")
+app.add_typer(calendar_app, name="calendar")
 app.add_typer(agencies_app, name="agencies")
 app.add_typer(keys_app, name="keys")
 
@@ -119,6 +123,63 @@ def keys_create(
             f"created {role} key #{key.id}{scope}; store it now, it is not shown again:", err=True
         )
     typer.echo(raw)
+
+
+@scores_app.command("recompute")
+def scores_recompute(
+    period: Annotated[str | None, typer.Option(help="Only this period, e.g. 2025-Q3")] = None,
+) -> None:
+    """Rebuild the score counters from dossiers, evaluations and petitions."""
+    import time
+
+    from service.scoring.periods import parse_period
+    from service.scoring.profile import load_profile
+    from service.scoring.rebuild import rebuild
+
+    settings = get_settings()
+    try:
+        parsed = parse_period(period) if period else None
+    except ValueError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    started = time.perf_counter()
+    with _session(settings) as session:
+        rows = rebuild(session, load_profile(settings.scoring_profile), parsed)
+    scope = f"period {parsed.key}" if parsed else "all periods"
+    typer.echo(f"rebuilt {rows} counter rows for {scope} in {time.perf_counter() - started:.1f} s")
+
+
+@calendar_app.command("set")
+def calendar_set(
+    day: Annotated[str, typer.Argument(help="The date, YYYY-MM-DD")],
+    working: Annotated[
+        bool, typer.Option("--working/--off", help="A make-up working day, or a day off")
+    ],
+    note: Annotated[str | None, typer.Option(help="Why, e.g. the decision announcing it")] = None,
+) -> None:
+    """Override one day of the working-day calendar; late dossiers are re-scored."""
+    from datetime import date
+
+    from service.calendar.service import set_day
+    from service.scoring.profile import load_profile
+
+    try:
+        parsed = date.fromisoformat(day)
+    except ValueError:
+        typer.secho(f"error: '{day}' is not a date; use YYYY-MM-DD", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    settings = get_settings()
+    with _session(settings) as session:
+        _, moved = set_day(
+            session,
+            parsed,
+            working,
+            note,
+            actor=CLI_ACTOR,
+            profile=load_profile(settings.scoring_profile),
+        )
+    kind = "a working day" if working else "a day off"
+    typer.echo(f"{parsed.isoformat()} is now {kind}; {moved} late dossier(s) re-scored")
 
 
 @app.command()

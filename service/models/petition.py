@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -20,6 +20,7 @@ class Petition(SQLModel, table=True):
     response_id: int | None = Field(default=None, foreign_key="response.id")
     source: str = Field(max_length=16)  # "survey" or "import"
     received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    received_day: date = Field(index=True)  # local date: the day counter it feeds
     deadline_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: str | None = Field(default=None, max_length=2000)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Field, SQLModel
 
@@ -24,6 +24,7 @@ class Response(SQLModel, table=True):
     complaint: str | None = Field(default=None, max_length=2000)
     # Deliberately no IP address or device fingerprint (see DESIGN.md).
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    received_day: date = Field(index=True)  # local date: the day counter it feeds
 
 
 class ResponseContact(SQLModel, table=True):

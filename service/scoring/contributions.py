@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from service.calendar.working_days import local_date
 from service.models import Dossier, Petition, Response
 from service.scoring.profile import Profile
 
@@ -122,7 +121,7 @@ def response_delta(response: Response, dossier: Dossier, profile: Profile) -> De
     if response.staff_attitude is not None:
         counts["c_answered"] = 1
         counts["c_points"] = int(response.staff_attitude == "good")
-    day = local_date(response.received_at)
+    day = response.received_day
     delta = Delta(agency={(response.agency_id, day): counts})
     staff_id = evaluation_staff_id(dossier, profile)
     if staff_id is not None:
@@ -163,4 +162,4 @@ def petition_delta(petition: Petition) -> Delta:
             "petitions_bad": int(petition_bad(petition)),
         }
     )
-    return Delta(agency={(petition.agency_id, local_date(petition.received_at)): counts})
+    return Delta(agency={(petition.agency_id, petition.received_day): counts})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -33,6 +35,7 @@ class KScore(_Strict):
 class Group5(_Strict):
     points: float = Field(gt=0)
     full_marks_rate: float = Field(gt=0, le=1)
+    missing_rate_rule: Literal["scale", "null"]
 
 
 class Petitions(_Strict):
@@ -92,6 +95,15 @@ class Profile(_Strict):
     petitions: Petitions
     staff: StaffRules
     survey: Survey
+
+    def fingerprint(self) -> str:
+        """Changes whenever a rule that shapes the counters changes."""
+        counted = {
+            "k_score": self.k_score.model_dump(),
+            "survey": self.survey.model_dump(),
+            "staff": self.staff.model_dump(),
+        }
+        return hashlib.sha256(json.dumps(counted, sort_keys=True).encode()).hexdigest()
 
 
 class ProfileError(Exception):

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from service.calendar.working_days import local_date
 from service.errors import Conflict, Gone, NotFound, ServiceError
 from service.handovers import tokens
 from service.handovers.service import Issued, current_status, find_by_token
@@ -145,6 +146,7 @@ def submit(
         overall=choices.get("overall"),
         complaint=answers.complaint,
         received_at=received_at or now,
+        received_day=local_date(received_at or now),
     )
     session.add(response)
     try:

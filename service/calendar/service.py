@@ -1,0 +1,38 @@
+"""Changing the calendar moves the dossiers whose lateness spans the changed day."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from sqlmodel import Session, col, select
+
+from service.calendar.overrides import load_overrides, set_override
+from service.calendar.working_days import LOCAL_TZ
+from service.models import CalendarOverride, Dossier
+from service.scoring import events
+from service.scoring.profile import Profile
+
+
+def set_day(
+    session: Session, day: date, working: bool, note: str | None, *, actor: str, profile: Profile
+) -> tuple[CalendarOverride, int]:
+    """Set the override and re-derive affected dossiers; returns (override, dossiers moved)."""
+    override, previous = set_override(session, day, working, note, actor=actor)
+    if previous == working:
+        return override, 0
+    overrides = load_overrides(session)
+    start_of_day = datetime.combine(day, time(0), LOCAL_TZ)
+    affected = session.exec(
+        select(Dossier).where(
+            col(Dossier.is_late).is_(True),
+            col(Dossier.resolved_day) >= day,
+            col(Dossier.due_at) < start_of_day,
+        )
+    ).all()
+    for dossier in affected:
+        before = events.dossier_footprint(session, dossier, profile)
+        events.derive_timeliness(session, dossier, overrides)
+        session.add(dossier)
+        events.record_change(session, before, events.dossier_footprint(session, dossier, profile))
+    session.flush()
+    return override, len(affected)

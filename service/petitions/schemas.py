@@ -1,0 +1,54 @@
+"""API shapes for importing and updating petitions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class PetitionUpsert(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "petition_code": "PAKN-2025-000123",
+                    "agency_code": "G22.39",
+                    "dossier_code": "G22.39-250915-0001",
+                    "received_at": "2025-09-16T09:00:00+07:00",
+                    "handled_at": "2025-09-25T16:00:00+07:00",
+                    "citizen_verdict": "satisfied",
+                    "within_authority": True,
+                }
+            ]
+        },
+    )
+
+    petition_code: str = Field(min_length=1, max_length=64)
+    agency_code: str = Field(min_length=1, max_length=64)
+    dossier_code: str | None = Field(default=None, max_length=64)
+    received_at: AwareDatetime
+    deadline_at: AwareDatetime | None = Field(
+        default=None, description="Default: the profile's working days after receipt"
+    )
+    handled_at: AwareDatetime | None = None
+    citizen_verdict: Literal["satisfied", "unsatisfied"] | None = None
+    result_complaint: bool = False
+    within_authority: bool = True
+    outcome: str | None = Field(default=None, max_length=2000)
+
+
+class PetitionPublic(BaseModel):
+    petition_code: str
+    agency_code: str
+    dossier_code: str | None
+    source: Literal["survey", "import"]
+    received_at: datetime
+    deadline_at: datetime | None
+    handled_at: datetime | None
+    citizen_verdict: Literal["satisfied", "unsatisfied"] | None
+    result_complaint: bool
+    within_authority: bool
+    handled_on_time: bool

@@ -1,0 +1,102 @@
+"""From summed day counters and period inputs to the scores the rules define.
+
+Arithmetic is exact (fractions) so that "K exactly 20" is decided exactly; values leave as
+floats, unrounded.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from service.scoring.profile import Profile
+
+COMPONENTS = ("a", "b", "c", "d", "e")
+
+
+def exact(value: float) -> Fraction:
+    return Fraction(Decimal(str(value)))
+
+
+def _ratio(numerator: int | Fraction, denominator: int) -> Fraction | None:
+    return Fraction(numerator) / denominator if denominator else None
+
+
+@dataclass
+class Group5Result:
+    score: Fraction | None
+    petitions_on_time_rate: Fraction | None
+    petitions_satisfied_rate: Fraction | None
+    dossiers_satisfied_rate: Fraction | None
+
+
+@dataclass
+class Computed:
+    parts: dict[str, Fraction | None]
+    k: Fraction | None
+    k_min: Fraction
+    k_max: Fraction
+    group: str
+    missing: list[str]
+    group5: Group5Result
+    d_source: str | None
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+def group5(counts: Counter[str], profile: Profile) -> Group5Result:
+    rules = profile.group5
+    rates = (
+        _ratio(counts["petitions_in_authority_on_time"], counts["petitions_in_authority"]),
+        _ratio(counts["petitions"] - counts["petitions_bad"], counts["petitions"]),
+        _ratio(counts["resolved"] - counts["c_bad_dossiers"], counts["resolved"]),
+    )
+    points, full = exact(rules.points), exact(rules.full_marks_rate)
+    earned = [points * min(Fraction(1), rate / full) for rate in rates if rate is not None]
+    if not earned or (rules.missing_rate_rule == "null" and len(earned) < len(rates)):
+        score = None
+    else:
+        score = sum(earned, Fraction(0)) * len(rates) / len(earned)
+    return Group5Result(score, *rates)
+
+
+def compute(
+    counts: Counter[str], d_input: float | None, e_input: float | None, profile: Profile
+) -> Computed:
+    rules = profile.k_score
+    a = _ratio(
+        counts["a_on_time"] * exact(rules.on_time_points)
+        + counts["a_late_grace"] * exact(rules.late_within_grace_points),
+        counts["resolved"],
+    )
+    b = _ratio(counts["b_points"], counts["b_answered"])
+    c = _ratio(counts["c_points"], counts["c_answered"])
+    g5 = group5(counts, profile)
+    d_source: str | None
+    d: Fraction | None
+    if d_input is not None:
+        d, d_source = exact(d_input), "imported"
+    else:
+        d, d_source = g5.score, ("group5" if g5.score is not None else None)
+    e = exact(e_input) if e_input is not None else None
+    parts = {"a": a, "b": b, "c": c, "d": d, "e": e}
+    maxima = {
+        "a": exact(rules.on_time_points),
+        "b": Fraction(1),
+        "c": Fraction(1),
+        "d": exact(rules.d_max),
+        "e": exact(rules.e_max),
+    }
+    missing = [name for name in COMPONENTS if parts[name] is None]
+    known = sum((v for v in parts.values() if v is not None), Fraction(0))
+    if missing:
+        k = None
+        group = "chua_du_du_lieu"
+        k_min, k_max = known, known + sum((maxima[m] for m in missing), Fraction(0))
+    else:
+        k = k_min = k_max = known
+        threshold = exact(rules.satisfied_threshold)
+        satisfied = k > threshold or (k == threshold and rules.threshold_is_satisfied)
+        group = "hai_long" if satisfied else "khong_hai_long"
+    return Computed(parts, k, k_min, k_max, group, missing, g5, d_source, counts)

@@ -1,0 +1,162 @@
+"""The rows behind a score, in the terms of the rules: what each dossier, evaluation and
+petition of the period counted for."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from service.calendar.working_days import LOCAL_TZ
+from service.models import Agency, Dossier, Invitation, Petition, Response
+from service.scoring import contributions as rules
+from service.scoring.periods import Period
+from service.scoring.profile import Profile
+from service.scoring.schemas import (
+    DossierRow,
+    DossierRows,
+    EvaluationRow,
+    EvaluationRows,
+    PetitionRow,
+    PetitionRows,
+)
+
+BUCKET_NAMES = {
+    "a_on_time": "on_time",
+    "a_late_grace": "late_within_grace",
+    "a_late_over": "late_over",
+}
+
+
+def formulas(profile: Profile) -> dict[str, str]:
+    k, g5 = profile.k_score, profile.group5
+    return {
+        "a": (
+            f"(on time × {k.on_time_points} + late ≤ {k.late_zero_after_working_days} "
+            f"working days × {k.late_within_grace_points}) ÷ dossiers resolved in the period"
+        ),
+        "b": (
+            f"evaluations reporting ≤ {k.max_supplement_requests_for_point} supplement "
+            "request(s) ÷ evaluations"
+        ),
+        "c": "evaluations rating the staff 'good' ÷ evaluations",
+        "d": f"imported D if set, else group 5 (0..{g5.points * 3:g})",
+        "e": "entered by the competent authority (0 or 1)",
+        "group5": (
+            f"{g5.points:g} × min(1, rate ÷ {g5.full_marks_rate:g}) for each of: "
+            "petitions handled on time ÷ petitions within authority; "
+            "petitions without an unsatisfied verdict, result complaint or late handling "
+            "÷ petitions; dossiers without an unsatisfied evaluation, petition or "
+            "overdue ÷ dossiers"
+        ),
+        "k": f"A + B + C + D + E; satisfied above {k.satisfied_threshold:g}",
+    }
+
+
+def _window(period: Period) -> tuple[datetime, datetime]:
+    start = datetime.combine(period.first_day, time(0), LOCAL_TZ)
+    end = datetime.combine(period.last_day + timedelta(days=1), time(0), LOCAL_TZ)
+    return start, end
+
+
+def dossier_rows(
+    session: Session, agency: Agency, period: Period, profile: Profile, limit: int
+) -> DossierRows:
+    where = (
+        Dossier.agency_id == agency.id,
+        col(Dossier.resolved_day).between(period.first_day, period.last_day),
+    )
+    total = session.exec(select(func.count()).select_from(Dossier).where(*where)).one()
+    found = session.exec(
+        select(Dossier)
+        .where(*where)
+        .order_by(col(Dossier.overdue_working_days).desc(), col(Dossier.resolved_at))
+        .limit(limit)
+    ).all()
+    rows = [
+        DossierRow(
+            dossier_code=d.code,
+            resolved_at=d.resolved_at,
+            due_at=d.due_at,
+            overdue_working_days=d.overdue_working_days,
+            bucket=BUCKET_NAMES[rules.a_bucket(d, profile)],
+            points=rules.a_points(d, profile),
+            counts_against_group5=rules.c_bad(d, profile),
+        )
+        for d in found
+    ]
+    return DossierRows(total=total, truncated=total > len(rows), rows=rows)
+
+
+def evaluation_rows(
+    session: Session, agency: Agency, period: Period, profile: Profile, limit: int
+) -> EvaluationRows:
+    start, end = _window(period)
+    where = (
+        Response.agency_id == agency.id,
+        col(Response.received_at) >= start,
+        col(Response.received_at) < end,
+    )
+    total = session.exec(select(func.count()).select_from(Response).where(*where)).one()
+    found = session.exec(
+        select(Response, Dossier.code)
+        .join(Invitation, col(Invitation.id) == col(Response.invitation_id))
+        .join(Dossier, col(Dossier.id) == col(Invitation.dossier_id))
+        .where(*where)
+        .order_by(col(Response.received_at))
+        .limit(limit)
+    ).all()
+    rows = []
+    for response, code in found:
+        b_point = None
+        if response.supplement_requests is not None:
+            times = rules.SUPPLEMENT_ANSWER_COUNT.get(response.supplement_requests, 2)
+            b_point = int(times <= profile.k_score.max_supplement_requests_for_point)
+        c_point = (
+            int(response.staff_attitude == "good") if response.staff_attitude is not None else None
+        )
+        rows.append(
+            EvaluationRow(
+                dossier_code=code,
+                received_at=response.received_at,
+                supplement_requests=response.supplement_requests,
+                b_point=b_point,
+                staff_attitude=response.staff_attitude,
+                c_point=c_point,
+                overall=response.overall,
+                unsatisfied=rules.is_unsatisfied(response, profile),
+            )
+        )
+    return EvaluationRows(total=total, truncated=total > len(rows), rows=rows)
+
+
+def petition_rows(session: Session, agency: Agency, period: Period, limit: int) -> PetitionRows:
+    start, end = _window(period)
+    where = (
+        Petition.agency_id == agency.id,
+        col(Petition.received_at) >= start,
+        col(Petition.received_at) < end,
+    )
+    total = session.exec(select(func.count()).select_from(Petition).where(*where)).one()
+    found = session.exec(
+        select(Petition, Dossier.code)
+        .join(Dossier, col(Dossier.id) == col(Petition.dossier_id), isouter=True)
+        .where(*where)
+        .order_by(col(Petition.received_at))
+        .limit(limit)
+    ).all()
+    rows = [
+        PetitionRow(
+            petition_code=p.code,
+            dossier_code=code,
+            received_at=p.received_at,
+            deadline_at=p.deadline_at,
+            handled_at=p.handled_at,
+            within_authority=p.within_authority,
+            handled_on_time=rules.petition_on_time(p),
+            counts_against_group5=rules.petition_bad(p),
+        )
+        for p, code in found
+    ]
+    return PetitionRows(total=total, truncated=total > len(rows), rows=rows)

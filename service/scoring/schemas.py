@@ -1,0 +1,173 @@
+"""API shapes for scores, rankings, explanations and period inputs (API.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Group = Literal["hai_long", "khong_hai_long", "chua_du_du_lieu"]
+Component = Literal["a", "b", "c", "d", "e"]
+DSource = Literal["imported", "group5"] | None
+
+
+class Group5Public(BaseModel):
+    score: float | None
+    petitions_on_time_rate: float | None
+    petitions_satisfied_rate: float | None
+    dossiers_satisfied_rate: float | None
+
+
+class CountsPublic(BaseModel):
+    resolved_dossiers: int
+    evaluations: int
+    petitions: int
+
+
+class Score(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "agency_code": "G22.39",
+                    "agency_name": "UBND Phường Tân Định",
+                    "period": "2025-Q3",
+                    "profile": "hcmc-104-2024",
+                    "a": 0.7,
+                    "b": 0.8333333333333334,
+                    "c": 0.6666666666666666,
+                    "d": 17.5,
+                    "e": 1,
+                    "k": 20.7,
+                    "group": "hai_long",
+                    "k_min": 20.7,
+                    "k_max": 20.7,
+                    "missing": [],
+                    "rank": 1,
+                    "d_source": "imported",
+                    "group5": {
+                        "score": 17.5,
+                        "petitions_on_time_rate": 1.0,
+                        "petitions_satisfied_rate": 0.95,
+                        "dossiers_satisfied_rate": 0.92,
+                    },
+                    "counts": {"resolved_dossiers": 10, "evaluations": 6, "petitions": 2},
+                    "computed_at": "2025-10-01T00:00:00Z",
+                }
+            ]
+        }
+    )
+
+    agency_code: str
+    agency_name: str
+    period: str
+    profile: str
+    a: float | None
+    b: float | None
+    c: float | None
+    d: float | None
+    e: float | None
+    k: float | None
+    group: Group
+    k_min: float
+    k_max: float
+    missing: list[Component]
+    rank: int | None = Field(description="Among siblings (same parent) by K; ties share a rank")
+    d_source: DSource
+    group5: Group5Public
+    counts: CountsPublic
+    computed_at: datetime
+
+
+class ScoreList(BaseModel):
+    data: list[Score]
+    count: int
+
+
+class DossierRow(BaseModel):
+    dossier_code: str
+    resolved_at: datetime
+    due_at: datetime | None
+    overdue_working_days: int
+    bucket: Literal["on_time", "late_within_grace", "late_over"]
+    points: float
+    counts_against_group5: bool
+
+
+class EvaluationRow(BaseModel):
+    dossier_code: str
+    received_at: datetime
+    supplement_requests: str | None
+    b_point: int | None
+    staff_attitude: str | None
+    c_point: int | None
+    overall: str | None
+    unsatisfied: bool
+
+
+class PetitionRow(BaseModel):
+    petition_code: str
+    dossier_code: str | None
+    received_at: datetime
+    deadline_at: datetime | None
+    handled_at: datetime | None
+    within_authority: bool
+    handled_on_time: bool
+    counts_against_group5: bool
+
+
+class ComponentRows(BaseModel):
+    total: int
+    truncated: bool
+
+
+class DossierRows(ComponentRows):
+    rows: list[DossierRow]
+
+
+class EvaluationRows(ComponentRows):
+    rows: list[EvaluationRow]
+
+
+class PetitionRows(ComponentRows):
+    rows: list[PetitionRow]
+
+
+class Explanation(BaseModel):
+    score: Score
+    formulas: dict[str, str]
+    dossiers: DossierRows
+    evaluations: EvaluationRows
+    petitions: PetitionRows
+
+
+class InputsUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"d": 17.5, "e": 1, "note": "Kết quả từ hệ thống phản ánh kiến nghị"}]
+        },
+    )
+
+    d: float | None = Field(default=None, ge=0, description="Imported D; null clears it")
+    e: Literal[0, 1] | None = Field(default=None, description="E, 0 or 1; null clears it")
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class StaffScore(BaseModel):
+    staff_code: str
+    display_name: str | None
+    resolved_dossiers: int
+    a: float | None
+    evaluations: int
+    b: float | None
+    c: float | None
+    withheld: bool = Field(description="B and C hidden: too few evaluations for anonymity")
+
+
+class StaffScoreList(BaseModel):
+    agency_code: str
+    period: str
+    min_evaluations: int
+    data: list[StaffScore]

@@ -1,0 +1,173 @@
+"""Reading scores: sums of day counters, never a scan of dossiers or answers."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from fractions import Fraction
+from typing import cast
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from service.models import COUNT_COLUMNS, Agency, AgencyDayCounter, PeriodInput, utcnow
+from service.scoring.compute import Computed, compute
+from service.scoring.periods import Period
+from service.scoring.profile import Profile
+from service.scoring.schemas import Component, CountsPublic, DSource, Group, Group5Public, Score
+
+
+def summed_counts(
+    session: Session, agency_ids: Sequence[int], period: Period
+) -> dict[int, Counter[str]]:
+    if not agency_ids:
+        return {}
+    columns = [func.sum(getattr(AgencyDayCounter, c)).label(c) for c in COUNT_COLUMNS]
+    rows = session.execute(
+        select(AgencyDayCounter.agency_id, *columns)
+        .where(col(AgencyDayCounter.agency_id).in_(agency_ids))
+        .where(col(AgencyDayCounter.day).between(period.first_day, period.last_day))
+        .group_by(col(AgencyDayCounter.agency_id))
+    ).all()
+    return {
+        row[0]: Counter({c: int(v or 0) for c, v in zip(COUNT_COLUMNS, row[1:], strict=True)})
+        for row in rows
+    }
+
+
+def inputs_for(
+    session: Session, agency_ids: Sequence[int], period: Period
+) -> dict[int, PeriodInput]:
+    if not agency_ids:
+        return {}
+    rows = session.exec(
+        select(PeriodInput).where(
+            col(PeriodInput.agency_id).in_(agency_ids), PeriodInput.period == period.key
+        )
+    ).all()
+    return {row.agency_id: row for row in rows}
+
+
+def evaluate(
+    session: Session, agencies: Sequence[Agency], period: Period, profile: Profile
+) -> dict[int, Computed]:
+    ids = [a.id for a in agencies if a.id is not None]
+    counts = summed_counts(session, ids, period)
+    inputs = inputs_for(session, ids, period)
+    result = {}
+    for agency_id in ids:
+        given = inputs.get(agency_id)
+        result[agency_id] = compute(
+            counts.get(agency_id, Counter()),
+            given.d if given else None,
+            given.e if given else None,
+            profile,
+        )
+    return result
+
+
+def competition_ranks(k_by_agency: dict[int, Fraction | None]) -> dict[int, int | None]:
+    """1, 2, 2, 4: ties share a rank; agencies without a K have none."""
+    ranked = sorted((k, agency) for agency, k in k_by_agency.items() if k is not None)
+    ranked.reverse()
+    ranks: dict[int, int | None] = {agency: None for agency in k_by_agency}
+    previous_k, previous_rank = None, 0
+    for position, (k, agency) in enumerate(ranked, start=1):
+        rank = previous_rank if k == previous_k else position
+        ranks[agency] = rank
+        previous_k, previous_rank = k, rank
+    return ranks
+
+
+def siblings_of(session: Session, agencies: Sequence[Agency]) -> list[Agency]:
+    if not agencies:
+        return []
+    parent_ids = {a.parent_id for a in agencies}
+    query = select(Agency)
+    conditions = []
+    known = [p for p in parent_ids if p is not None]
+    if known:
+        conditions.append(col(Agency.parent_id).in_(known))
+    if None in parent_ids:
+        conditions.append(col(Agency.parent_id).is_(None))
+    return list(session.exec(query.where(or_(*conditions))).all())
+
+
+def ranks_among_siblings(
+    session: Session,
+    agencies: Sequence[Agency],
+    period: Period,
+    profile: Profile,
+    known: dict[int, Computed] | None = None,
+) -> dict[int, int | None]:
+    siblings = siblings_of(session, agencies)
+    computed = dict(known or {})
+    missing = [a for a in siblings if a.id not in computed]
+    computed.update(evaluate(session, missing, period, profile))
+    by_parent: dict[int | None, dict[int, Fraction | None]] = defaultdict(dict)
+    for agency in siblings:
+        assert agency.id is not None
+        by_parent[agency.parent_id][agency.id] = computed[agency.id].k
+    ranks: dict[int, int | None] = {}
+    for group in by_parent.values():
+        ranks.update(competition_ranks(group))
+    return ranks
+
+
+def _float(value: Fraction | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+def to_public(
+    agency: Agency,
+    period: Period,
+    profile: Profile,
+    computed: Computed,
+    rank: int | None,
+    at: datetime | None = None,
+) -> Score:
+    parts, g5, counts = computed.parts, computed.group5, computed.counts
+    return Score(
+        agency_code=agency.code,
+        agency_name=agency.name,
+        period=period.key,
+        profile=profile.name,
+        a=_float(parts["a"]),
+        b=_float(parts["b"]),
+        c=_float(parts["c"]),
+        d=_float(parts["d"]),
+        e=_float(parts["e"]),
+        k=_float(computed.k),
+        group=cast(Group, computed.group),
+        k_min=float(computed.k_min),
+        k_max=float(computed.k_max),
+        missing=cast(list[Component], computed.missing),
+        rank=rank,
+        d_source=cast(DSource, computed.d_source),
+        group5=Group5Public(
+            score=_float(g5.score),
+            petitions_on_time_rate=_float(g5.petitions_on_time_rate),
+            petitions_satisfied_rate=_float(g5.petitions_satisfied_rate),
+            dossiers_satisfied_rate=_float(g5.dossiers_satisfied_rate),
+        ),
+        counts=CountsPublic(
+            resolved_dossiers=counts["resolved"],
+            evaluations=counts["evaluations"],
+            petitions=counts["petitions"],
+        ),
+        computed_at=at or utcnow(),
+    )
+
+
+def scores(
+    session: Session, agencies: Sequence[Agency], period: Period, profile: Profile
+) -> list[Score]:
+    computed = evaluate(session, agencies, period, profile)
+    ranks = ranks_among_siblings(session, agencies, period, profile, computed)
+    now = utcnow()
+    return [
+        to_public(a, period, profile, computed[a.id], ranks.get(a.id), now)
+        for a in agencies
+        if a.id is not None
+    ]
