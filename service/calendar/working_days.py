@@ -18,14 +18,22 @@ LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @lru_cache(maxsize=64)
-def _public_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("VN", years=year).keys())
+def _working_days_of(year: int) -> frozenset[date]:
+    # The package knows weekends, holidays, observed days off and the Saturdays worked to
+    # make up for them (e.g. 2025-04-26).
+    calendar = holidays.country_holidays("VN", years=year)
+    day, days = date(year, 1, 1), set()
+    while day.year == year:
+        if calendar.is_working_day(day):
+            days.add(day)
+        day += timedelta(days=1)
+    return frozenset(days)
 
 
 def is_working_day(day: date, overrides: Mapping[date, bool] | None = None) -> bool:
     if overrides and day in overrides:
         return overrides[day]
-    return day.weekday() < 5 and day not in _public_holidays(day.year)
+    return day in _working_days_of(day.year)
 
 
 def local_date(moment: datetime) -> date:

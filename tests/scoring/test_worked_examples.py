@@ -1,0 +1,329 @@
+"""Scores worked out by hand from the rules (DESIGN.md, profile hcmc-104-2024), loaded
+through the public API. The arithmetic is written next to each assertion.
+
+Calendar facts used (Vietnam, holidays package): Mon 1/9/2025 and Tue 2/9/2025 are
+National Day holidays; 30-31/8 and 6-7/9, 13-14/9 are weekends.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.scoring.profile import PROFILES_DIR
+from tests.conftest import KeyFactory, handover_body
+
+pytestmark = pytest.mark.usefixtures("agencies")
+VN = "+07:00"
+RECEIVED = f"2025-07-01T08:00:00{VN}"
+
+
+class Office:
+    """Drives the public API the way a one-stop system, citizens and an admin would."""
+
+    def __init__(self, client: TestClient, make_key: KeyFactory) -> None:
+        self.client = client
+        self.issuer = make_key("issuer")
+        self.admin = make_key("admin")
+        self.tokens: dict[str, str] = {}
+
+    def handover(
+        self, code: str, agency: str, resolved: str, due: str | None = None, **extra: Any
+    ) -> None:
+        body = handover_body(
+            dossier_code=code,
+            agency_code=agency,
+            received_at=RECEIVED,
+            due_at=due,
+            resolved_at=resolved,
+            handed_over_at=None,
+            **extra,
+        )
+        response = self.client.post("/api/v1/handovers", json=body, headers=self.issuer)
+        assert response.status_code in (200, 201), response.text
+        self.tokens[code] = response.json()["survey_url"].rsplit("/", 1)[1]
+
+    def answer(
+        self,
+        code: str,
+        supplements: str,
+        attitude: str,
+        overall: str,
+        at: str = f"2025-09-20T09:00:00{VN}",
+    ) -> None:
+        body = {
+            "token": self.tokens[code],
+            "submitted_at": at,
+            "source": "api",
+            "answers": {
+                "timeliness": "on_time",
+                "supplement_requests": supplements,
+                "staff_attitude": attitude,
+                "overall": overall,
+            },
+        }
+        response = self.client.post("/api/v1/responses", json=body, headers=self.admin)
+        assert response.status_code == 201, response.text
+
+    def petition(self, code: str, agency: str, **fields: Any) -> None:
+        body = {"petition_code": code, "agency_code": agency, **fields}
+        response = self.client.post("/api/v1/petitions", json=body, headers=self.admin)
+        assert response.status_code in (200, 201), response.text
+
+    def inputs(self, agency: str, period: str, **values: Any) -> dict[str, Any]:
+        response = self.client.put(
+            f"/api/v1/agencies/{agency}/periods/{period}/inputs", json=values, headers=self.admin
+        )
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    def score(self, agency: str, period: str) -> dict[str, Any]:
+        response = self.client.get(f"/api/v1/agencies/{agency}/scores/{period}", headers=self.admin)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    def explain(self, agency: str, period: str) -> dict[str, Any]:
+        response = self.client.get(
+            f"/api/v1/agencies/{agency}/scores/{period}/explain", headers=self.admin
+        )
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+
+def close(value: float | None, expected: Fraction | float) -> bool:
+    return value is not None and abs(value - float(expected)) < 1e-12
+
+
+def seed_ben_thanh(office: Office) -> None:
+    # D1: due Fri 29/8, resolved Wed 3/9. Working days after 29/8 up to 3/9: 30-31/8
+    #     weekend, 1/9 and 2/9 holidays, 3/9 → 1 working day late (3 without the holiday).
+    office.handover("D1", "79.BTH", f"2025-09-03T10:00:00{VN}", f"2025-08-29T17:00:00{VN}")
+    # D2: due Mon 8/9, resolved Mon 15/9: 9, 10, 11, 12, 15/9 → exactly 5 working days.
+    office.handover("D2", "79.BTH", f"2025-09-15T09:00:00{VN}", f"2025-09-08T17:00:00{VN}")
+    # D3: due Mon 8/9, resolved Tue 16/9: 9, 10, 11, 12, 15, 16/9 → 6 working days.
+    office.handover("D3", "79.BTH", f"2025-09-16T09:00:00{VN}", f"2025-09-08T17:00:00{VN}")
+    # D4: resolved a day before it was due → on time.
+    office.handover("D4", "79.BTH", f"2025-09-19T09:00:00{VN}", f"2025-09-20T17:00:00{VN}")
+    # D5: no due time → on time.
+    office.handover("D5", "79.BTH", f"2025-09-22T09:00:00{VN}")
+    # D6: 17:30 UTC on 30/9 is 00:30 on 1/10 in Hồ Chí Minh City → October, not Q3.
+    office.handover("D6", "79.BTH", "2025-09-30T17:30:00+00:00")
+
+
+def test_timeliness_across_the_national_day_holiday_and_the_5_day_line(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    office = Office(client, make_key)
+    seed_ben_thanh(office)
+    rows = {r["dossier_code"]: r for r in office.explain("79.BTH", "2025-09")["dossiers"]["rows"]}
+    assert set(rows) == {"D1", "D2", "D3", "D4", "D5"}  # D6 is October's
+    assert (rows["D1"]["overdue_working_days"], rows["D1"]["bucket"]) == (1, "late_within_grace")
+    assert (rows["D2"]["overdue_working_days"], rows["D2"]["bucket"]) == (5, "late_within_grace")
+    assert (rows["D3"]["overdue_working_days"], rows["D3"]["bucket"]) == (6, "late_over")
+    assert rows["D4"]["bucket"] == rows["D5"]["bucket"] == "on_time"
+    # A = (D4 + D5 on time: 2 × 1, D1 + D2 within grace: 2 × 0, D3: 0) ÷ 5 = 0.4
+    score = office.score("79.BTH", "2025-09")
+    assert close(score["a"], Fraction(2, 5))
+    assert score["counts"]["resolved_dossiers"] == 5
+    october = office.score("79.BTH", "2025-10")
+    assert october["a"] == 1.0 and october["counts"]["resolved_dossiers"] == 1
+
+
+def test_grace_points_from_an_operator_profile(
+    database_url: str, tmp_path: Path, make_key: KeyFactory
+) -> None:
+    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
+    profile = tmp_path / "grace.toml"
+    profile.write_text(
+        text.replace("late_within_grace_points = 0.0", "late_within_grace_points = 0.5"),
+        encoding="utf-8",
+    )
+    from tests.conftest import make_settings
+
+    settings = make_settings(database_url).model_copy(update={"scoring_profile": str(profile)})
+    with TestClient(create_app(settings)) as client:
+        office = Office(client, make_key)
+        seed_ben_thanh(office)
+        # A = (2 on time × 1 + D1, D2 within grace × 0.5 + D3 × 0) ÷ 5 = 3 ÷ 5 = 0.6
+        assert close(office.score("79.BTH", "2025-09")["a"], Fraction(3, 5))
+        # Saturday 13/9 declared a make-up working day: D2 is now 9, 10, 11, 12, 13, 15/9
+        # = 6 working days late (over the line); D3 becomes 7. D1 (3/9) is untouched.
+        response = client.put(
+            "/api/v1/calendar/overrides/2025-09-13",
+            json={"working": True, "note": "Làm bù"},
+            headers=office.admin,
+        )
+        assert response.status_code == 200
+        assert response.json()["dossiers_rescored"] == 2
+        rows = {
+            r["dossier_code"]: r for r in office.explain("79.BTH", "2025-09")["dossiers"]["rows"]
+        }
+        assert (rows["D2"]["overdue_working_days"], rows["D2"]["bucket"]) == (6, "late_over")
+        assert rows["D3"]["overdue_working_days"] == 7
+        # A = (2 × 1 + D1 × 0.5) ÷ 5 = 2.5 ÷ 5 = 0.5
+        assert close(office.score("79.BTH", "2025-09")["a"], Fraction(1, 2))
+        # Taking the make-up day back restores 0.6.
+        client.put(
+            "/api/v1/calendar/overrides/2025-09-13", json={"working": False}, headers=office.admin
+        )
+        assert close(office.score("79.BTH", "2025-09")["a"], Fraction(3, 5))
+
+
+def test_full_k_with_group5_from_petitions(client: TestClient, make_key: KeyFactory) -> None:
+    office = Office(client, make_key)
+    seed_ben_thanh(office)
+    office.answer("D4", "none", "good", "satisfied")  # B 1, C 1
+    office.answer("D5", "twice_or_more", "normal", "satisfied")  # B 0, C 0
+    office.answer("D1", "once", "poor", "unsatisfied")  # B 1, C 0; D1 now unsatisfied
+    # P1 within authority, linked to D4, handled on time, citizen satisfied.
+    office.petition(
+        "P1",
+        "79.BTH",
+        dossier_code="D4",
+        received_at=f"2025-09-03T09:00:00{VN}",
+        handled_at=f"2025-09-10T09:00:00{VN}",
+        citizen_verdict="satisfied",
+    )
+    # P2 within authority, deadline 10/9, handled 12/9: late.
+    office.petition(
+        "P2",
+        "79.BTH",
+        received_at=f"2025-09-04T09:00:00{VN}",
+        deadline_at=f"2025-09-10T17:00:00{VN}",
+        handled_at=f"2025-09-12T09:00:00{VN}",
+    )
+    # P3 outside the agency's authority, not handled.
+    office.petition("P3", "79.BTH", received_at=f"2025-09-05T09:00:00{VN}", within_authority=False)
+    score = office.inputs("79.BTH", "2025-Q3", e=1)
+    # B = 2 ÷ 3, C = 1 ÷ 3
+    assert close(score["b"], Fraction(2, 3)) and close(score["c"], Fraction(1, 3))
+    # Group 5 a: in authority on time 1 (P1) ÷ in authority 2 = 0.5 → 6 × 0.5/0.9 = 10/3
+    # Group 5 b: (3 − P2 late) ÷ 3 = 2/3 → 6 × (2/3)/0.9 = 40/9
+    # Group 5 c: 5 dossiers; D1, D2, D3 overdue, D4 has a petition → (5 − 4) ÷ 5 = 0.2
+    #            → 6 × 0.2/0.9 = 4/3.  Group 5 = 10/3 + 40/9 + 4/3 = 82/9
+    g5 = score["group5"]
+    assert close(g5["petitions_on_time_rate"], Fraction(1, 2))
+    assert close(g5["petitions_satisfied_rate"], Fraction(2, 3))
+    assert close(g5["dossiers_satisfied_rate"], Fraction(1, 5))
+    assert close(g5["score"], Fraction(82, 9))
+    assert score["d_source"] == "group5" and close(score["d"], Fraction(82, 9))
+    # K = 2/5 + 2/3 + 1/3 + 82/9 + 1 = 518/45 ≈ 11.51 → below 20
+    assert close(score["k"], Fraction(518, 45))
+    assert score["group"] == "khong_hai_long" and score["missing"] == []
+    assert score["counts"] == {"resolved_dossiers": 5, "evaluations": 3, "petitions": 3}
+    explained = office.explain("79.BTH", "2025-Q3")
+    assert explained["score"]["k"] == score["k"]
+    bad = {r["dossier_code"] for r in explained["dossiers"]["rows"] if r["counts_against_group5"]}
+    assert bad == {"D1", "D2", "D3", "D4"}
+    late = {r["petition_code"]: r["counts_against_group5"] for r in explained["petitions"]["rows"]}
+    assert late == {"P1": False, "P2": True, "P3": False}
+
+
+def seed_exact_twenty(office: Office, agency: str) -> None:
+    office.handover(f"{agency}-1", agency, f"2025-08-05T09:00:00{VN}", f"2025-08-06T17:00:00{VN}")
+    # Due Mon 4/8, resolved Tue 12/8: 5, 6, 7, 8, 11, 12/8 → 6 working days → 0 points.
+    office.handover(f"{agency}-2", agency, f"2025-08-12T09:00:00{VN}", f"2025-08-04T17:00:00{VN}")
+    office.answer(f"{agency}-1", "once", "good", "satisfied", at=f"2025-08-20T10:00:00{VN}")
+    office.answer(f"{agency}-2", "once", "normal", "satisfied", at=f"2025-08-20T11:00:00{VN}")
+
+
+def test_k_exactly_20_is_satisfied_and_ties_share_a_rank(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    office = Office(client, make_key)
+    for agency in ("79.SGN", "G22.39"):
+        seed_exact_twenty(office, agency)
+        # A = 1 ÷ 2, B = 2 ÷ 2 = 1, C = 1 ÷ 2; D = 17 (imported), E = 1
+        # K = 0.5 + 1 + 0.5 + 17 + 1 = 20 exactly: not "below 20" → satisfied (profile).
+        score = office.inputs(agency, "2025-Q3", d=17, e=1)
+        assert score["k"] == 20 and score["group"] == "hai_long"
+    ranking = client.get(
+        "/api/v1/rankings", params={"period": "2025-Q3", "parent_code": "79"}, headers=office.admin
+    ).json()
+    ranks = {s["agency_code"]: s["rank"] for s in ranking["data"]}
+    assert ranks == {"79.SGN": 1, "G22.39": 1, "79.BTH": None, "79.STP": None}
+    lower = office.inputs("G22.39", "2025-Q3", d=16.99)
+    # K = 0.5 + 1 + 0.5 + 16.99 + 1 = 19.99 → not satisfied
+    assert close(lower["k"], Fraction("19.99")) and lower["group"] == "khong_hai_long"
+    ranks = {
+        s["agency_code"]: s["rank"]
+        for s in client.get(
+            "/api/v1/rankings",
+            params={"period": "2025-Q3", "parent_code": "79"},
+            headers=office.admin,
+        ).json()["data"]
+    }
+    assert (ranks["79.SGN"], ranks["G22.39"]) == (1, 2)
+
+
+def test_no_evaluations_means_missing_not_zero_and_imported_d_wins(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    office = Office(client, make_key)
+    office.handover("S1", "79.STP", f"2025-07-10T09:00:00{VN}", f"2025-07-11T17:00:00{VN}")
+    office.handover("S2", "79.STP", f"2025-07-15T09:00:00{VN}")
+    score = office.inputs("79.STP", "2025-Q3", e=1)
+    # A = 2 ÷ 2 = 1; no evaluations → B and C missing (null, not 0).
+    # Group 5: no petitions → rates a, b null; c = 2 ÷ 2 = 1 → 6 points; the profile's
+    # "scale" rule rests the group on the rates that exist: 6 × 3 ÷ 1 = 18 → D = 18.
+    assert score["a"] == 1 and score["b"] is None and score["c"] is None
+    assert score["group5"]["petitions_on_time_rate"] is None
+    assert score["d"] == 18 and score["d_source"] == "group5"
+    assert score["k"] is None and score["group"] == "chua_du_du_lieu"
+    assert score["missing"] == ["b", "c"]
+    # k_min = 1 + 18 + 1 = 20; k_max = 20 + 1 (B) + 1 (C) = 22
+    assert (score["k_min"], score["k_max"]) == (20, 22)
+    imported = office.inputs("79.STP", "2025-Q3", d=12.5, note="Hệ thống PAKN quốc gia")
+    # D from the national petition system replaces group 5: k_min = 1 + 12.5 + 1 = 14.5
+    assert (imported["d"], imported["d_source"], imported["group5"]["score"]) == (
+        12.5,
+        "imported",
+        18,
+    )
+    assert (imported["k_min"], imported["k_max"]) == (14.5, 16.5)
+    cleared = office.inputs("79.STP", "2025-Q3", d=None)
+    assert (cleared["d"], cleared["d_source"], cleared["e"]) == (18, "group5", 1)
+    nothing = office.score("79.STP", "2025-Q1")
+    assert nothing["missing"] == ["a", "b", "c", "d", "e"] and nothing["k_min"] == 0
+    assert nothing["k_max"] == 22 and nothing["group"] == "chua_du_du_lieu"
+
+
+def test_staff_scores_withheld_under_the_anonymity_minimum(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    office = Office(client, make_key)
+    seed_ben_thanh(office)  # handling CB002, returning CB003 for every dossier
+    office.answer("D4", "none", "good", "satisfied")
+    office.answer("D5", "twice_or_more", "normal", "satisfied")
+    office.answer("D1", "once", "poor", "unsatisfied")
+
+    def staff() -> dict[str, dict[str, Any]]:
+        response = client.get("/api/v1/agencies/79.BTH/staff-scores/2025-09", headers=office.admin)
+        assert response.status_code == 200
+        return {s["staff_code"]: s for s in response.json()["data"]}
+
+    people = staff()
+    # CB002 handled the 5 September dossiers: A = 2 ÷ 5, shown (no citizen answers in it).
+    assert close(people["CB002"]["a"], Fraction(2, 5))
+    # CB003 returned the 3 evaluated dossiers: 3 < 5 evaluations → B and C withheld.
+    assert people["CB003"]["evaluations"] == 3
+    assert people["CB003"]["withheld"] and people["CB003"]["b"] is None
+    office.handover("D7", "79.BTH", f"2025-09-23T09:00:00{VN}")
+    office.handover("D8", "79.BTH", f"2025-09-24T09:00:00{VN}")
+    office.answer("D7", "none", "good", "very_satisfied")
+    office.answer("D8", "none", "good", "satisfied")
+    people = staff()
+    # 5 evaluations: B = (1 + 0 + 1 + 1 + 1) ÷ 5 = 4/5; C = (1 + 0 + 0 + 1 + 1) ÷ 5 = 3/5
+    assert not people["CB003"]["withheld"]
+    assert close(people["CB003"]["b"], Fraction(4, 5))
+    assert close(people["CB003"]["c"], Fraction(3, 5))
+    reader = client.get("/api/v1/agencies/79.BTH/staff-scores/2025-09", headers=make_key("reader"))
+    assert reader.status_code == 403
