@@ -56,7 +56,7 @@ lock: setup ## re-pin dependencies after editing pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements-dev.lock -q
 
 i18n: setup ## re-extract page texts and rebuild the English catalog from scripts/translations_en.py
-	$(BIN)/pybabel extract -F babel.cfg -o locale/messages.pot --no-location --omit-header -q .
+	$(BIN)/pybabel extract -F babel.cfg -o locale/messages.pot --no-location --omit-header . >/dev/null
 	$(BIN)/python scripts/translations_en.py
 
 clean:

@@ -15,10 +15,13 @@ from service.models import Agency
 router = APIRouter(tags=["survey links"])
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# Printing or showing a code that can no longer be answered would only send citizens to an
+# error page. Answered links keep their slip: a reprint for the file is harmless.
+UNUSABLE = ("revoked", "expired")
 TokenPath = Annotated[str, Path(max_length=128, description="The survey token")]
 # The token is the credential: browsers may keep the image, shared caches must not, and
 # it must not leak to other sites through Referer.
-TOKEN_HEADERS = {"Cache-Control": "private, max-age=86400", "Referrer-Policy": "no-referrer"}
+TOKEN_HEADERS = {"Cache-Control": "private, max-age=3600", "Referrer-Policy": "no-referrer"}
 
 
 def _usable(session: SessionDep, token: str) -> tuple[service.Issued | None, str]:
@@ -50,7 +53,7 @@ def _plain_error(state: str) -> Response:
 )
 def qr_svg(token: TokenPath, session: SessionDep, settings: SettingsDep) -> Response:
     issued, state = _usable(session, token)
-    if issued is None or state == "revoked":
+    if issued is None or state in UNUSABLE:
         return _plain_error(state)
     body = qr.svg(f"{settings.base_url}/s/{token}")
     return Response(body, media_type="image/svg+xml", headers=TOKEN_HEADERS)
@@ -64,7 +67,7 @@ def qr_svg(token: TokenPath, session: SessionDep, settings: SettingsDep) -> Resp
 )
 def qr_png(token: TokenPath, session: SessionDep, settings: SettingsDep) -> Response:
     issued, state = _usable(session, token)
-    if issued is None or state == "revoked":
+    if issued is None or state in UNUSABLE:
         return _plain_error(state)
     body = qr.png(f"{settings.base_url}/s/{token}")
     return Response(body, media_type="image/png", headers=TOKEN_HEADERS)
@@ -76,7 +79,7 @@ def slip(
 ) -> Response:
     templates = request.app.state.templates
     issued, state = _usable(session, token)
-    if issued is None or state == "revoked":
+    if issued is None or state in UNUSABLE:
         status = 404 if issued is None else 410
         return templates.TemplateResponse(  # type: ignore[no-any-return]
             request,

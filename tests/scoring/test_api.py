@@ -1,0 +1,177 @@
+"""Scores API: roles, scopes, validation, audit; the CLI's recompute and calendar."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from service.models import AgencyDayCounter, AuditLog
+from tests.cli_runner import cli_for
+from tests.conftest import DbFactory, KeyFactory, handover_body
+
+pytestmark = pytest.mark.usefixtures("agencies")
+
+
+def _seed(client: TestClient, make_key: KeyFactory) -> None:
+    for code, agency in (("X1", "79.BTH"), ("X2", "79.SGN")):
+        body = handover_body(dossier_code=code, agency_code=agency)
+        assert (
+            client.post("/api/v1/handovers", json=body, headers=make_key("issuer")).status_code
+            == 201
+        )
+
+
+@pytest.mark.parametrize("role", ["reader", "manager", "admin"])
+def test_score_readers(client: TestClient, make_key: KeyFactory, role: str) -> None:
+    _seed(client, make_key)
+    response = client.get("/api/v1/scores", params={"period": "2025-Q3"}, headers=make_key(role))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 5 and {s["agency_code"] for s in body["data"]} >= {"79.BTH", "79"}
+
+
+@pytest.mark.parametrize("role", ["issuer", "kiosk"])
+def test_other_roles_cannot_read_scores(
+    client: TestClient, make_key: KeyFactory, role: str
+) -> None:
+    response = client.get("/api/v1/scores", params={"period": "2025-Q3"}, headers=make_key(role))
+    assert response.status_code == 403
+
+
+def test_scoped_reader_sees_only_its_tree(client: TestClient, make_key: KeyFactory) -> None:
+    _seed(client, make_key)
+    key = make_key("reader", agency="79.BTH")
+    listed = client.get("/api/v1/scores", params={"period": "2025-Q3"}, headers=key).json()
+    assert [s["agency_code"] for s in listed["data"]] == ["79.BTH"]
+    assert client.get("/api/v1/agencies/79.SGN/scores/2025-Q3", headers=key).status_code == 403
+    ranking = client.get(
+        "/api/v1/rankings", params={"period": "2025-Q3", "parent_code": "79"}, headers=key
+    ).json()
+    assert [s["agency_code"] for s in ranking["data"]] == ["79.BTH"]
+
+
+@pytest.mark.parametrize("period", ["2025-13", "2025-Q5", "25", "2025-08-01", "Q3-2025"])
+def test_bad_periods_are_422_naming_the_field(
+    client: TestClient, make_key: KeyFactory, period: str
+) -> None:
+    response = client.get("/api/v1/scores", params={"period": period}, headers=make_key("reader"))
+    assert response.status_code == 422
+    assert response.json()["fields"][0]["field"] == "period"
+
+
+def test_unknown_agency_is_404(client: TestClient, make_key: KeyFactory) -> None:
+    response = client.get("/api/v1/agencies/NOPE/scores/2025", headers=make_key("admin"))
+    assert response.status_code == 404
+
+
+def test_inputs_need_a_manager_of_that_agency_or_admin_and_are_audited(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    url = "/api/v1/agencies/79.BTH/periods/2025-Q3/inputs"
+    assert client.put(url, json={"e": 1}, headers=make_key("reader")).status_code == 403
+    other = make_key("manager", agency="79.SGN")
+    assert client.put(url, json={"e": 1}, headers=other).status_code == 403
+    own = make_key("manager", agency="79.BTH")
+    response = client.put(url, json={"d": 15.5, "e": 1, "note": "Quý 3"}, headers=own)
+    assert response.status_code == 200
+    assert (response.json()["d"], response.json()["e"]) == (15.5, 1)
+    parent = make_key("manager", agency="79")  # the competent authority above the ward
+    assert client.put(url, json={"e": 0}, headers=parent).json()["e"] == 0
+    for bad in ({"d": 19}, {"d": -1}, {"e": 2}, {"f": 1}):
+        assert client.put(url, json=bad, headers=own).status_code == 422, bad
+    with db() as session:
+        audit = [a for a in session.exec(select(AuditLog)).all() if a.action == "inputs.set"]
+    assert [a.detail["after"] for a in audit] == [{"d": 15.5, "e": 1}, {"d": 15.5, "e": 0}]
+    assert audit[1].detail["before"] == {"d": 15.5, "e": 1}
+
+
+def test_petition_import_rules(client: TestClient, make_key: KeyFactory) -> None:
+    _seed(client, make_key)
+    body = {
+        "petition_code": "PA-1",
+        "agency_code": "79.BTH",
+        "dossier_code": "X1",
+        "received_at": "2025-09-16T09:00:00+07:00",
+    }
+    created = client.post("/api/v1/petitions", json=body, headers=make_key("issuer"))
+    assert created.status_code == 201
+    # Default deadline: 15 working days after receipt (16/9 → 7/10, no holiday between).
+    assert created.json()["deadline_at"].startswith("2025-10-07")
+    updated = client.post(
+        "/api/v1/petitions",
+        json={**body, "handled_at": "2025-09-20T09:00:00+07:00"},
+        headers=make_key("manager", agency="79.BTH"),
+    )
+    assert updated.status_code == 200 and updated.json()["handled_on_time"]
+    for change, field in (
+        ({"agency_code": "NOPE"}, "agency_code"),
+        ({"dossier_code": "NOPE"}, "dossier_code"),
+        ({"received_at": "2025-09-16T09:00:00"}, "received_at"),
+        ({"handled_at": "2025-09-01T09:00:00+07:00"}, "handled_at"),
+        ({"citizen_verdict": "meh"}, "citizen_verdict"),
+    ):
+        response = client.post(
+            "/api/v1/petitions", json={**body, **change}, headers=make_key("admin")
+        )
+        assert response.status_code == 422, change
+        assert field in [f["field"] for f in response.json()["fields"]]
+    assert (
+        client.post("/api/v1/petitions", json=body, headers=make_key("reader")).status_code == 403
+    )
+
+
+def test_calendar_api(client: TestClient, make_key: KeyFactory) -> None:
+    reader = make_key("reader")
+    national_day = client.get("/api/v1/calendar/overrides/2025-09-02", headers=reader).json()
+    assert national_day == {
+        "date": "2025-09-02",
+        "working": False,
+        "overridden": False,
+        "note": None,
+        "dossiers_rescored": 0,
+    }
+    assert (
+        client.put(
+            "/api/v1/calendar/overrides/2025-09-06", json={"working": True}, headers=reader
+        ).status_code
+        == 403
+    )
+    put = client.put(
+        "/api/v1/calendar/overrides/2025-09-06",
+        json={"working": True, "note": "Làm bù"},
+        headers=make_key("admin"),
+    )
+    assert put.status_code == 200 and put.json()["working"]
+    assert client.get("/api/v1/calendar/overrides/2025-09-06", headers=reader).json()["overridden"]
+    assert client.get("/api/v1/calendar/overrides/2025-02-30", headers=reader).status_code == 422
+
+
+def test_cli_recompute_rebuilds_what_was_lost(
+    client: TestClient, make_key: KeyFactory, database_url: str, db: DbFactory
+) -> None:
+    _seed(client, make_key)
+    before = client.get("/api/v1/agencies/79.BTH/scores/2025-Q3", headers=make_key("admin")).json()
+    with db() as session:
+        for row in session.exec(select(AgencyDayCounter)).all():
+            session.delete(row)
+    emptied = client.get("/api/v1/agencies/79.BTH/scores/2025-Q3", headers=make_key("admin")).json()
+    assert emptied["a"] is None
+    cli = cli_for(database_url)
+    result = cli("scores", "recompute", "--period", "2025-Q3")
+    assert result.exit_code == 0 and "2025-Q3" in result.output
+    after = client.get("/api/v1/agencies/79.BTH/scores/2025-Q3", headers=make_key("admin")).json()
+    assert {k: v for k, v in after.items() if k != "computed_at"} == {
+        k: v for k, v in before.items() if k != "computed_at"
+    }
+    assert cli("scores", "recompute", "--period", "2025-Q9").exit_code == 2
+    assert cli("scores", "recompute").exit_code == 0
+
+
+def test_cli_calendar_set(database_url: str, client: TestClient, make_key: KeyFactory) -> None:
+    cli = cli_for(database_url)
+    result = cli("calendar", "set", "2025-09-06", "--working", "--note", "Làm bù")
+    assert result.exit_code == 0 and "working day" in result.output
+    day = client.get("/api/v1/calendar/overrides/2025-09-06", headers=make_key("reader"))
+    assert day.json()["working"] is True
+    assert cli("calendar", "set", "06/09/2025", "--off").exit_code == 2
