@@ -1,0 +1,65 @@
+"""A profile change rebuilds the counters by itself when the service starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.scoring.profile import PROFILES_DIR
+from tests.conftest import KeyFactory, handover_body, make_settings
+
+pytestmark = pytest.mark.usefixtures("agencies")
+
+
+def test_switching_to_the_766_profile_rescores_supplement_dossiers(
+    database_url: str, make_key: KeyFactory
+) -> None:
+    admin = make_key("admin")
+    # Resolved before its due time, but sent back for supplements twice.
+    body = handover_body(supplement_requests=2)
+    with TestClient(create_app(make_settings(database_url))) as client:
+        assert (
+            client.post("/api/v1/handovers", json=body, headers=make_key("issuer")).status_code
+            == 201
+        )
+        hcmc = client.get("/api/v1/agencies/G22.39/scores/2025-09", headers=admin).json()
+    # HCMC 104/2024: supplements do not make it overdue → A = 1 ÷ 1.
+    assert hcmc["a"] == 1 and hcmc["profile"] == "hcmc-104-2024"
+    national = make_settings(database_url).model_copy(update={"scoring_profile": "vn-766"})
+    with TestClient(create_app(national)) as client:
+        score = client.get("/api/v1/agencies/G22.39/scores/2025-09", headers=admin).json()
+    # 766: two supplement requests count as overdue → A = 0 ÷ 1, and group 5 c = 0 ÷ 1.
+    assert score["a"] == 0 and score["profile"] == "vn-766"
+    assert score["group5"]["dossiers_satisfied_rate"] == 0
+
+
+def test_an_unchanged_profile_does_not_rebuild(
+    database_url: str, make_key: KeyFactory, tmp_path: Path
+) -> None:
+    from sqlmodel import Session, select
+
+    from service.db import make_engine
+    from service.models import ScoringState
+
+    with TestClient(create_app(make_settings(database_url))) as client:
+        client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+    engine = make_engine(make_settings(database_url))
+    with Session(engine) as session:
+        first = session.exec(select(ScoringState)).one().rebuilt_at
+    with TestClient(create_app(make_settings(database_url))):
+        pass
+    # A copy of the same rules under another file name is the same profile.
+    copy = tmp_path / "same.toml"
+    copy.write_text(
+        (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    with TestClient(
+        create_app(make_settings(database_url).model_copy(update={"scoring_profile": str(copy)}))
+    ):
+        pass
+    with Session(engine) as session:
+        assert session.exec(select(ScoringState)).one().rebuilt_at == first
+    engine.dispose()
