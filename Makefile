@@ -41,8 +41,8 @@ browser:
 	  else echo "Chromium is not installed and cannot be installed here: browser tests will be skipped"; fi; }
 
 lint: setup
-	$(BIN)/ruff check service tests clients bench migrations
-	$(BIN)/ruff format --check service tests clients bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: setup
 	$(BIN)/mypy
