@@ -30,6 +30,20 @@ class Settings(BaseSettings):
     guess_limit: int = Field(default=20, ge=1)
     guess_window_seconds: int = Field(default=600, ge=1)
     log_requests: bool = True
+    # Webhooks. Private and loopback targets are refused unless listed here (CIDRs, commas).
+    webhook_allow_networks: str = ""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    webhook_give_up_hours: float = Field(default=26.0, gt=0)
+    webhook_disable_after_days: float = Field(default=3.0, gt=0)
+    # Encrypts webhook secrets at rest; unset: derived from the signing key.
+    webhook_encryption_key: SecretStr | None = None
+    # Run the delivery worker inside `hailong serve` (one process per database is plenty
+    # on SQLite; on PostgreSQL any number of workers share the work).
+    embedded_worker: bool = True
+    worker_poll_seconds: float = Field(default=0.5, gt=0)
+
     _signing_key: bytes | None = PrivateAttr(default=None)
 
     @field_validator("base_url")

@@ -21,6 +21,7 @@ from service.scoring import events
 from service.scoring.contributions import Delta
 from service.scoring.profile import Profile
 from service.settings import Settings
+from service.webhooks import outbox, payloads
 
 # A clock a few minutes fast on the one-stop server must not turn a handover away.
 FUTURE_TOLERANCE = timedelta(hours=1)
@@ -145,6 +146,12 @@ def _issue_once(
     )
     session.add(invitation)
     session.flush()
+    outbox.emit(
+        session,
+        "invitation.issued",
+        dossier.agency_id,
+        payloads.invitation_issued(session, invitation, dossier),
+    )
     return Issued(invitation, dossier, created=True)
 
 

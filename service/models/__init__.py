@@ -14,6 +14,13 @@ from service.models.scoring import (
     StaffDayCounter,
 )
 from service.models.throttle import GuessThrottle
+from service.models.webhooks import (
+    DeliveryAttempt,
+    OutboxEvent,
+    ScoreDirty,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 __all__ = [
     "CHANNELS",
@@ -25,16 +32,21 @@ __all__ = [
     "AuditLog",
     "CalendarOverride",
     "Counter",
+    "DeliveryAttempt",
     "Dossier",
     "GuessThrottle",
     "Invitation",
+    "OutboxEvent",
     "PeriodInput",
     "Petition",
     "Response",
     "ResponseContact",
+    "ScoreDirty",
     "ScoringState",
     "Staff",
     "StaffDayCounter",
     "UTCDateTime",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "utcnow",
 ]

@@ -14,6 +14,7 @@ from service.petitions.schemas import PetitionPublic, PetitionUpsert
 from service.scoring import events
 from service.scoring.contributions import petition_on_time
 from service.scoring.profile import Profile
+from service.webhooks import outbox, payloads
 
 
 def open_from_complaint(
@@ -39,6 +40,9 @@ def open_from_complaint(
     session.flush()
     events.petition_changed(session, None, petition)
     events.mark_dossier(session, dossier, profile, petition=True)
+    outbox.emit(
+        session, "petition.created", petition.agency_id, payloads.petition_event(session, petition)
+    )
     return petition
 
 
@@ -91,6 +95,8 @@ def upsert(
     events.petition_changed(session, before, petition)
     if dossier is not None and not dossier.has_petition:
         events.mark_dossier(session, dossier, profile, petition=True)
+    kind = "petition.created" if before is None else "petition.updated"
+    outbox.emit(session, kind, petition.agency_id, payloads.petition_event(session, petition))
     return petition, before is None
 
 

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from service.models import COUNT_COLUMNS, AgencyDayCounter, StaffDayCounter
 from service.scoring.contributions import Delta
+from service.webhooks import outbox
 
 
 def upsert(
@@ -38,3 +39,4 @@ def apply(session: Session, delta: Delta) -> None:
     delta = delta.compact()
     upsert(session, AgencyDayCounter, "agency_id", delta.agency)
     upsert(session, StaffDayCounter, "staff_id", delta.staff)
+    outbox.mark_scores_dirty(session, delta.agency)

@@ -11,6 +11,7 @@ from service.models import Agency, PeriodInput, utcnow
 from service.scoring.periods import Period
 from service.scoring.profile import Profile
 from service.scoring.schemas import InputsUpdate
+from service.webhooks import outbox
 
 
 def set_inputs(
@@ -50,5 +51,6 @@ def set_inputs(
         f"agency:{agency.code}:{period.key}",
         {"before": before, "after": {"d": row.d, "e": row.e}, "note": row.note},
     )
+    outbox.mark_periods_dirty(session, [(agency.id, period.key)])
     session.flush()
     return row

@@ -18,6 +18,7 @@ from service.scoring import events
 from service.scoring.contributions import Delta, is_unsatisfied, response_delta
 from service.scoring.profile import Profile
 from service.surveys.answers import Answers
+from service.webhooks import outbox, payloads
 
 
 class AlreadyAnswered(Conflict):
@@ -163,6 +164,12 @@ def submit(
     events.record_change(session, Delta(), response_delta(response, dossier, profile))
     if is_unsatisfied(response, profile):
         events.mark_dossier(session, dossier, profile, unsatisfied=True)
+    outbox.emit(
+        session,
+        "response.submitted",
+        response.agency_id,
+        payloads.response_submitted(session, response, dossier),
+    )
     petition = None
     if answers.complaint:
         petition = open_from_complaint(session, response, dossier, profile)

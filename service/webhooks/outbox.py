@@ -1,0 +1,49 @@
+"""Writing events in the transaction of the change they report."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from service.models import OutboxEvent, ScoreDirty, utcnow
+from service.scoring.periods import periods_of
+
+EVENT_TYPES = (
+    "response.submitted",
+    "score.updated",
+    "petition.created",
+    "petition.updated",
+    "invitation.issued",
+)
+
+
+def new_msg_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+def emit(session: Session, event_type: str, agency_id: int, data: dict[str, Any]) -> None:
+    assert event_type in EVENT_TYPES
+    session.add(
+        OutboxEvent(msg_id=new_msg_id(), type=event_type, agency_id=agency_id, payload=data)
+    )
+
+
+def mark_scores_dirty(session: Session, keys: Iterable[tuple[int, date]]) -> None:
+    """score.updated is coalesced: one marker per agency and period until the worker runs."""
+    pairs = sorted({(agency_id, p.key) for agency_id, day in keys for p in periods_of(day)})
+    mark_periods_dirty(session, pairs)
+
+
+def mark_periods_dirty(session: Session, pairs: list[tuple[int, str]]) -> None:
+    if not pairs:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(ScoreDirty).on_conflict_do_nothing(index_elements=["agency_id", "period"])
+    now = utcnow()
+    session.execute(statement, [{"agency_id": a, "period": p, "marked_at": now} for a, p in pairs])

@@ -1,0 +1,65 @@
+"""Event bodies. No free text and no contact data ever leave in a webhook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from service.models import Agency, Dossier, Invitation, Petition, Response
+from service.scoring.contributions import petition_on_time
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _agency_code(session: Session, agency_id: int) -> str:
+    agency = session.get(Agency, agency_id)
+    assert agency is not None
+    return agency.code
+
+
+def invitation_issued(session: Session, invitation: Invitation, dossier: Dossier) -> dict[str, Any]:
+    # Not the survey URL: its token is the citizen's credential.
+    return {
+        "survey_id": invitation.public_id,
+        "dossier_code": dossier.code,
+        "agency_code": _agency_code(session, dossier.agency_id),
+        "issued_at": _iso(invitation.issued_at),
+        "expires_at": _iso(invitation.expires_at),
+    }
+
+
+def response_submitted(session: Session, response: Response, dossier: Dossier) -> dict[str, Any]:
+    return {
+        "response_id": response.id,
+        "dossier_code": dossier.code,
+        "agency_code": _agency_code(session, response.agency_id),
+        "source": response.source,
+        "received_at": _iso(response.received_at),
+        "answers": {
+            "timeliness": response.timeliness,
+            "supplement_requests": response.supplement_requests,
+            "staff_attitude": response.staff_attitude,
+            "overall": response.overall,
+        },
+        "has_complaint": bool(response.complaint),
+    }
+
+
+def petition_event(session: Session, petition: Petition) -> dict[str, Any]:
+    dossier = session.get(Dossier, petition.dossier_id) if petition.dossier_id else None
+    return {
+        "petition_code": petition.code,
+        "agency_code": _agency_code(session, petition.agency_id),
+        "dossier_code": dossier.code if dossier else None,
+        "source": petition.source,
+        "received_at": _iso(petition.received_at),
+        "deadline_at": _iso(petition.deadline_at),
+        "handled_at": _iso(petition.handled_at),
+        "citizen_verdict": petition.citizen_verdict,
+        "result_complaint": petition.result_complaint,
+        "within_authority": petition.within_authority,
+        "handled_on_time": petition_on_time(petition),
+    }
