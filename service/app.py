@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,6 +27,7 @@ from service.settings import ROOT, Settings, get_settings
 from service.surveys.pages import router as survey_pages_router
 from service.surveys.router import router as responses_router
 from service.templating import make_templates
+from service.unit_of_work import KeyCache
 
 DESCRIPTION = """\
 hailong issues single-use satisfaction surveys when a one-stop office hands a citizen the
@@ -65,6 +67,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.templates = make_templates()
     app.state.metrics = Metrics()
     app.state.profile = load_profile(settings.scoring_profile)
+    app.state.key_cache = KeyCache(settings.auth_cache_seconds)
+    # SQLite has one writer: queue units of work in order instead of busy-waiting on locks.
+    app.state.write_lock = threading.Lock() if settings.is_sqlite else None
     settings.signing_key()  # fail at start, not on the first handover, if it is unreadable
     if settings.log_requests:
         configure_logging()

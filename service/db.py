@@ -34,7 +34,9 @@ def make_engine(settings: Settings) -> Engine:
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per request. Broken connections are discarded
+        # when they fail, and recycled before servers or proxies drop idle ones.
+        pool_recycle=1800,
     )
 
 

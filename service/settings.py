@@ -23,7 +23,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     secret_key_file: Path = Path("hailong.secret")
     invitation_ttl_days: int = Field(default=30, ge=1, le=365)
-    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_size: int = Field(default=20, ge=1)
+    # Valid API keys are remembered this long per process; a revoked key stops within it.
+    auth_cache_seconds: float = Field(default=5.0, ge=0)
     # A shipped profile's name (profiles/<name>.toml) or the path of an operator's own file.
     scoring_profile: str = "hcmc-104-2024"
     # Wrong survey tokens / short codes tolerated per client address and window before 429.

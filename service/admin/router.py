@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlmodel import Session
 
 from service.admin.agencies import list_agencies, parent_code
 from service.admin.schemas import AgencyList, AgencyPublic
-from service.deps import AnyKey, SessionDep
 from service.errors import error_responses
+from service.unit_of_work import ApiWork
 
 router = APIRouter(prefix="/api/v1", tags=["agencies"])
 
@@ -18,9 +19,13 @@ router = APIRouter(prefix="/api/v1", tags=["agencies"])
     summary="Agencies this key can see (all, or its scope agency and descendants)",
     responses=error_responses(401),
 )
-def get_agencies(principal: AnyKey, session: SessionDep) -> AgencyList:
-    data = [
-        AgencyPublic(code=a.code, name=a.name, parent_code=parent_code(a), level=a.level)
-        for a in list_agencies(session, principal.scope_path)
-    ]
-    return AgencyList(data=data, count=len(data))
+async def get_agencies(work: ApiWork) -> AgencyList:
+    def agencies(session: Session) -> AgencyList:
+        principal = work.principal(session)
+        data = [
+            AgencyPublic(code=a.code, name=a.name, parent_code=parent_code(a), level=a.level)
+            for a in list_agencies(session, principal.scope_path)
+        ]
+        return AgencyList(data=data, count=len(data))
+
+    return await work.run(agencies)

@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
 
 from service.calendar.service import set_day
 from service.calendar.working_days import is_working_day
-from service.deps import AdminKey, AnyKey, ProfileDep, SessionDep
 from service.errors import error_responses
 from service.models import CalendarOverride
+from service.unit_of_work import ApiWork
 
 router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 DayPath = Annotated[date, Path(description="A date, YYYY-MM-DD")]
@@ -39,15 +40,19 @@ class DayPublic(BaseModel):
     responses=error_responses(401, 422),
     summary="Whether a day is a working day, and whether an override says so",
 )
-def get_day(day: DayPath, principal: AnyKey, session: SessionDep) -> DayPublic:
-    override = session.get(CalendarOverride, day)
-    working = override.working if override else is_working_day(day)
-    return DayPublic(
-        date=day,
-        working=working,
-        overridden=override is not None,
-        note=override.note if override else None,
-    )
+async def get_day(day: DayPath, work: ApiWork) -> DayPublic:
+    def read(session: Session) -> DayPublic:
+        work.principal(session)
+        override = session.get(CalendarOverride, day)
+        working = override.working if override else is_working_day(day)
+        return DayPublic(
+            date=day,
+            working=working,
+            overridden=override is not None,
+            note=override.note if override else None,
+        )
+
+    return await work.run(read)
 
 
 @router.put(
@@ -56,20 +61,18 @@ def get_day(day: DayPath, principal: AnyKey, session: SessionDep) -> DayPublic:
     responses=error_responses(401, 403, 422),
     summary="Declare a day off or a make-up working day; late dossiers are re-scored",
 )
-def put_day(
-    day: DayPath,
-    update: OverrideUpdate,
-    principal: AdminKey,
-    session: SessionDep,
-    profile: ProfileDep,
-) -> DayPublic:
-    override, moved = set_day(
-        session, day, update.working, update.note, actor=principal.actor, profile=profile
-    )
-    return DayPublic(
-        date=day,
-        working=override.working,
-        overridden=True,
-        note=override.note,
-        dossiers_rescored=moved,
-    )
+async def put_day(day: DayPath, update: OverrideUpdate, work: ApiWork) -> DayPublic:
+    def write(session: Session) -> DayPublic:
+        principal = work.principal(session, "admin")
+        override, moved = set_day(
+            session, day, update.working, update.note, actor=principal.actor, profile=work.profile
+        )
+        return DayPublic(
+            date=day,
+            working=override.working,
+            overridden=True,
+            note=override.note,
+            dossiers_rescored=moved,
+        )
+
+    return await work.run(write)

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
 
-from service.deps import SessionDep, SettingsDep
+from service.calendar.working_days import LOCAL_TZ
 from service.handovers import qr, service, tokens
 from service.models import Agency
+from service.unit_of_work import PublicWork
 
 router = APIRouter(tags=["survey links"])
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
 # Printing or showing a code that can no longer be answered would only send citizens to an
 # error page. Answered links keep their slip: a reprint for the file is harmless.
 UNUSABLE = ("revoked", "expired")
@@ -24,7 +25,7 @@ TokenPath = Annotated[str, Path(max_length=128, description="The survey token")]
 TOKEN_HEADERS = {"Cache-Control": "private, max-age=3600", "Referrer-Policy": "no-referrer"}
 
 
-def _usable(session: SessionDep, token: str) -> tuple[service.Issued | None, str]:
+def _lookup(session: Session, token: str) -> tuple[service.Issued | None, str]:
     issued = service.find_by_token(session, token)
     if issued is None:
         return None, "unknown"
@@ -45,18 +46,29 @@ def _plain_error(state: str) -> Response:
     )
 
 
+async def _usable_link(work: PublicWork, token: str) -> tuple[str, str | None]:
+    """(state, survey URL if the code may be shown)."""
+
+    def check(session: Session) -> str:
+        return _lookup(session, token)[1]
+
+    state = await work.run(check)
+    if state == "unknown" or state in UNUSABLE:
+        return state, None
+    return state, f"{work.settings.base_url}/s/{token}"
+
+
 @router.get(
     "/s/{token}/qr.svg",
     summary="QR code of the survey link (SVG)",
     response_class=Response,
     responses={200: {"content": {"image/svg+xml": {}}}},
 )
-def qr_svg(token: TokenPath, session: SessionDep, settings: SettingsDep) -> Response:
-    issued, state = _usable(session, token)
-    if issued is None or state in UNUSABLE:
+async def qr_svg(token: TokenPath, work: PublicWork) -> Response:
+    state, url = await _usable_link(work, token)
+    if url is None:
         return _plain_error(state)
-    body = qr.svg(f"{settings.base_url}/s/{token}")
-    return Response(body, media_type="image/svg+xml", headers=TOKEN_HEADERS)
+    return Response(qr.svg(url), media_type="image/svg+xml", headers=TOKEN_HEADERS)
 
 
 @router.get(
@@ -65,40 +77,42 @@ def qr_svg(token: TokenPath, session: SessionDep, settings: SettingsDep) -> Resp
     response_class=Response,
     responses={200: {"content": {"image/png": {}}}},
 )
-def qr_png(token: TokenPath, session: SessionDep, settings: SettingsDep) -> Response:
-    issued, state = _usable(session, token)
-    if issued is None or state in UNUSABLE:
+async def qr_png(token: TokenPath, work: PublicWork) -> Response:
+    state, url = await _usable_link(work, token)
+    if url is None:
         return _plain_error(state)
-    body = qr.png(f"{settings.base_url}/s/{token}")
-    return Response(body, media_type="image/png", headers=TOKEN_HEADERS)
+    return Response(qr.png(url), media_type="image/png", headers=TOKEN_HEADERS)
 
 
 @router.get("/s/{token}/slip", summary="Printable handover slip", response_class=HTMLResponse)
-def slip(
-    request: Request, token: TokenPath, session: SessionDep, settings: SettingsDep
-) -> Response:
+async def slip(request: Request, token: TokenPath, work: PublicWork) -> Response:
     templates = request.app.state.templates
-    issued, state = _usable(session, token)
-    if issued is None or state in UNUSABLE:
-        status = 404 if issued is None else 410
+
+    def gather(session: Session) -> tuple[str, dict[str, Any] | None]:
+        issued, state = _lookup(session, token)
+        if issued is None or state in UNUSABLE:
+            return state, None
+        agency = session.get(Agency, issued.dossier.agency_id)
+        survey_url = f"{work.settings.base_url}/s/{token}"
+        return state, {
+            "agency_name": agency.name if agency else "",
+            "procedure_name": issued.dossier.procedure_name,
+            "dossier_code": issued.dossier.code,
+            "short_code": tokens.format_short_code(issued.invitation.short_code),
+            "survey_url": survey_url,
+            "expires_on": issued.invitation.expires_at.astimezone(LOCAL_TZ).strftime("%d/%m/%Y"),
+        }
+
+    state, context = await work.run(gather)
+    if context is None:
         return templates.TemplateResponse(  # type: ignore[no-any-return]
             request,
             "slip_unavailable.html",
             {"state": state},
-            status_code=status,
+            status_code=404 if state == "unknown" else 410,
             headers={"Referrer-Policy": "no-referrer"},
         )
-    agency = session.get(Agency, issued.dossier.agency_id)
-    survey_url = f"{settings.base_url}/s/{token}"
-    context = {
-        "agency_name": agency.name if agency else "",
-        "procedure_name": issued.dossier.procedure_name,
-        "dossier_code": issued.dossier.code,
-        "short_code": tokens.format_short_code(issued.invitation.short_code),
-        "survey_url": survey_url,
-        "qr_svg": qr.svg_inline(survey_url),
-        "expires_on": issued.invitation.expires_at.astimezone(LOCAL_TZ).strftime("%d/%m/%Y"),
-    }
+    context["qr_svg"] = qr.svg_inline(context["survey_url"])
     return templates.TemplateResponse(  # type: ignore[no-any-return]
         request, "slip.html", context, headers={**TOKEN_HEADERS, "Cache-Control": "no-store"}
     )

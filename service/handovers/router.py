@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
+from sqlmodel import Session
 
-from service.deps import IssuerKey, ProfileDep, SessionDep, SettingsDep
 from service.errors import error_responses
 from service.handovers import service
 from service.handovers.schemas import DOSSIER_CODE_PATTERN, HandoverCreate, HandoverPublic
+from service.unit_of_work import ApiWork
 
 router = APIRouter(prefix="/api/v1/handovers", tags=["handovers"])
+ISSUERS = ("issuer", "admin")
 
 
 @router.post(
@@ -27,21 +29,20 @@ router = APIRouter(prefix="/api/v1/handovers", tags=["handovers"])
         **error_responses(401, 403, 422),
     },
 )
-def issue_handover(
-    payload: HandoverCreate,
-    request: Request,
-    response: Response,
-    principal: IssuerKey,
-    session: SessionDep,
-    settings: SettingsDep,
-    profile: ProfileDep,
+async def issue_handover(
+    payload: HandoverCreate, request: Request, response: Response, work: ApiWork
 ) -> HandoverPublic:
-    issued = service.issue(session, principal, payload, settings, profile)
-    if issued.created:
+    def issue(session: Session) -> tuple[bool, HandoverPublic]:
+        principal = work.principal(session, *ISSUERS)
+        issued = service.issue(session, principal, payload, work.settings, work.profile)
+        return issued.created, service.public_view(issued, work.settings)
+
+    created, view = await work.run(issue)
+    if created:
         request.app.state.metrics.invitations_issued.inc()
     else:
         response.status_code = 200
-    return service.public_view(issued, settings)
+    return view
 
 
 @router.post(
@@ -50,11 +51,12 @@ def issue_handover(
     summary="Revoke a dossier's survey link so it can no longer be answered",
     responses=error_responses(401, 403, 404, 409, 422),
 )
-def revoke_handover(
+async def revoke_handover(
     dossier_code: Annotated[str, Path(max_length=64, pattern=DOSSIER_CODE_PATTERN)],
-    principal: IssuerKey,
-    session: SessionDep,
-    settings: SettingsDep,
+    work: ApiWork,
 ) -> HandoverPublic:
-    issued = service.revoke(session, principal, dossier_code)
-    return service.public_view(issued, settings)
+    def revoke(session: Session) -> HandoverPublic:
+        issued = service.revoke(session, work.principal(session, *ISSUERS), dossier_code)
+        return service.public_view(issued, work.settings)
+
+    return await work.run(revoke)

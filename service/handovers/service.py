@@ -18,7 +18,7 @@ from service.handovers import tokens
 from service.handovers.schemas import HandoverCreate, HandoverPublic, InvitationStatus
 from service.models import Agency, Counter, Dossier, Invitation, Staff, utcnow
 from service.scoring import events
-from service.scoring.contributions import Delta
+from service.scoring.contributions import Delta, dossier_delta
 from service.scoring.profile import Profile
 from service.settings import Settings
 from service.webhooks import outbox, payloads
@@ -44,17 +44,23 @@ def _check_times(payload: HandoverCreate) -> None:
         raise field_error("due_at", "is before received_at; check both times")
 
 
-def _staff_id(session: Session, agency_id: int, code: str | None) -> int | None:
-    if code is None:
-        return None
-    staff = session.exec(
-        select(Staff).where(Staff.agency_id == agency_id, Staff.code == code)
-    ).first()
-    if staff is None:  # unknown staff are registered under the agency (API.md)
+def _staff_ids(session: Session, agency_id: int, codes: list[str | None]) -> dict[str, int]:
+    """Staff ids by code, registering unknown staff under the agency (API.md): one query
+    for the usual case of known staff."""
+    wanted = {code for code in codes if code is not None}
+    if not wanted:
+        return {}
+    found = session.exec(
+        select(Staff).where(Staff.agency_id == agency_id, col(Staff.code).in_(wanted))
+    ).all()
+    ids = {staff.code: staff.id for staff in found if staff.id is not None}
+    for code in sorted(wanted - set(ids)):
         staff = Staff(agency_id=agency_id, code=code)
         session.add(staff)
         session.flush()
-    return staff.id
+        assert staff.id is not None
+        ids[code] = staff.id
+    return ids
 
 
 def _counter_id(session: Session, agency_id: int, code: str | None) -> int | None:
@@ -82,9 +88,11 @@ def _apply_facts(session: Session, dossier: Dossier, agency: Agency, p: Handover
     dossier.handed_over_at = p.handed_over_at
     dossier.supplement_requests = p.supplement_requests
     dossier.channel = p.channel
-    dossier.receiving_staff_id = _staff_id(session, agency.id, p.staff.receiving)
-    dossier.handling_staff_id = _staff_id(session, agency.id, p.staff.handling)
-    dossier.returning_staff_id = _staff_id(session, agency.id, p.staff.returning)
+    staff = p.staff
+    ids = _staff_ids(session, agency.id, [staff.receiving, staff.handling, staff.returning])
+    dossier.receiving_staff_id = ids.get(staff.receiving) if staff.receiving else None
+    dossier.handling_staff_id = ids.get(staff.handling) if staff.handling else None
+    dossier.returning_staff_id = ids.get(staff.returning) if staff.returning else None
     dossier.counter_id = _counter_id(session, agency.id, p.counter_code)
     dossier.updated_at = utcnow()
     events.derive_timeliness(session, dossier)
@@ -130,7 +138,8 @@ def _issue_once(
     _apply_facts(session, dossier, agency, payload)
     session.add(dossier)
     session.flush()
-    events.record_change(session, Delta(), events.dossier_footprint(session, dossier, profile))
+    # A new dossier has no evaluation yet: its footprint is the dossier alone.
+    events.record_change(session, Delta(), dossier_delta(dossier, profile))
     assert dossier.id is not None
     seed = tokens.new_seed()
     now = utcnow()

@@ -8,14 +8,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.deps import get_engine
 from service.migrations import head_revision
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz", summary="The process is up")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
@@ -26,7 +25,7 @@ def healthz() -> dict[str, str]:
 )
 def readyz(request: Request) -> Response:
     try:
-        with get_engine(request).connect() as connection:
+        with request.app.state.engine.connect() as connection:
             current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except SQLAlchemyError as exc:
         detail = f"database unreachable or not migrated: {type(exc).__name__}"
@@ -44,7 +43,7 @@ def readyz(request: Request) -> Response:
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}}},
 )
-def metrics(request: Request) -> Response:
+async def metrics(request: Request) -> Response:
     return Response(
         generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
     )

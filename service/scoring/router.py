@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code, list_agencies
-from service.deps import AnyKey, ProfileDep, ScoreReaderKey, SessionDep
+from service.admin.keys import Principal
 from service.errors import NotFound, error_responses, field_error
 from service.models import Agency
 from service.scoring import explain, inputs, service, staff
@@ -20,12 +20,14 @@ from service.scoring.schemas import (
     ScoreList,
     StaffScoreList,
 )
+from service.unit_of_work import ApiWork
 
 router = APIRouter(prefix="/api/v1", tags=["scores"])
 PeriodQuery = Annotated[str, Query(max_length=16, description=PERIOD_HELP, examples=["2025-Q3"])]
 PeriodPath = Annotated[str, Path(max_length=16, description=PERIOD_HELP)]
 CodePath = Annotated[str, Path(max_length=64, description="Agency code")]
 READ_ERRORS = error_responses(401, 403, 404, 422)
+READERS = ("reader", "manager", "admin")
 
 
 def _period(text: str, field: str = "period") -> Period:
@@ -35,7 +37,7 @@ def _period(text: str, field: str = "period") -> Period:
         raise field_error(field, str(exc)) from None
 
 
-def _visible_agency(session: SessionDep, principal: AnyKey, code: str) -> Agency:
+def _visible_agency(session: Session, principal: Principal, code: str) -> Agency:
     agency = get_agency_by_code(session, code)
     if agency is None:
         raise NotFound(f"No agency has the code '{code}'.")
@@ -49,28 +51,31 @@ def _visible_agency(session: SessionDep, principal: AnyKey, code: str) -> Agency
     responses=READ_ERRORS,
     summary="Scores of a period: one agency, a parent's children, or all you can see",
 )
-def list_scores(
+async def list_scores(
     period: PeriodQuery,
-    principal: ScoreReaderKey,
-    session: SessionDep,
-    profile: ProfileDep,
+    work: ApiWork,
     agency_code: Annotated[str | None, Query(max_length=64)] = None,
     parent_code: Annotated[str | None, Query(max_length=64)] = None,
 ) -> ScoreList:
     parsed = _period(period)
-    if agency_code:
-        agencies = [_visible_agency(session, principal, agency_code)]
-    elif parent_code:
-        parent = _visible_agency(session, principal, parent_code)
-        agencies = list(
-            session.exec(
-                select(Agency).where(Agency.parent_id == parent.id).order_by(col(Agency.code))
-            ).all()
-        )
-    else:
-        agencies = list_agencies(session, principal.scope_path)
-    data = service.scores(session, agencies, parsed, profile)
-    return ScoreList(data=data, count=len(data))
+
+    def read(session: Session) -> ScoreList:
+        principal = work.principal(session, *READERS)
+        if agency_code:
+            agencies = [_visible_agency(session, principal, agency_code)]
+        elif parent_code:
+            parent = _visible_agency(session, principal, parent_code)
+            agencies = list(
+                session.exec(
+                    select(Agency).where(Agency.parent_id == parent.id).order_by(col(Agency.code))
+                ).all()
+            )
+        else:
+            agencies = list_agencies(session, principal.scope_path)
+        data = service.scores(session, agencies, parsed, work.profile)
+        return ScoreList(data=data, count=len(data))
+
+    return await work.run(read)
 
 
 @router.get(
@@ -79,15 +84,14 @@ def list_scores(
     responses=READ_ERRORS,
     summary="One agency's score for a period",
 )
-def one_score(
-    code: CodePath,
-    period: PeriodPath,
-    principal: ScoreReaderKey,
-    session: SessionDep,
-    profile: ProfileDep,
-) -> Score:
-    agency = _visible_agency(session, principal, code)
-    return service.scores(session, [agency], _period(period), profile)[0]
+async def one_score(code: CodePath, period: PeriodPath, work: ApiWork) -> Score:
+    parsed = _period(period)
+
+    def read(session: Session) -> Score:
+        agency = _visible_agency(session, work.principal(session, *READERS), code)
+        return service.scores(session, [agency], parsed, work.profile)[0]
+
+    return await work.run(read)
 
 
 @router.get(
@@ -96,23 +100,26 @@ def one_score(
     responses=READ_ERRORS,
     summary="The score with the dossiers, evaluations and petitions behind it",
 )
-def explain_score(
+async def explain_score(
     code: CodePath,
     period: PeriodPath,
-    principal: ScoreReaderKey,
-    session: SessionDep,
-    profile: ProfileDep,
+    work: ApiWork,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> Explanation:
-    agency = _visible_agency(session, principal, code)
     parsed = _period(period)
-    return Explanation(
-        score=service.scores(session, [agency], parsed, profile)[0],
-        formulas=explain.formulas(profile),
-        dossiers=explain.dossier_rows(session, agency, parsed, profile, limit),
-        evaluations=explain.evaluation_rows(session, agency, parsed, profile, limit),
-        petitions=explain.petition_rows(session, agency, parsed, limit),
-    )
+
+    def read(session: Session) -> Explanation:
+        agency = _visible_agency(session, work.principal(session, *READERS), code)
+        profile = work.profile
+        return Explanation(
+            score=service.scores(session, [agency], parsed, profile)[0],
+            formulas=explain.formulas(profile),
+            dossiers=explain.dossier_rows(session, agency, parsed, profile, limit),
+            evaluations=explain.evaluation_rows(session, agency, parsed, profile, limit),
+            petitions=explain.petition_rows(session, agency, parsed, limit),
+        )
+
+    return await work.run(read)
 
 
 @router.get(
@@ -121,21 +128,23 @@ def explain_score(
     responses=READ_ERRORS,
     summary="A parent's children ordered by K; ties share a rank",
 )
-def rankings(
-    period: PeriodQuery,
-    parent_code: Annotated[str, Query(max_length=64)],
-    principal: ScoreReaderKey,
-    session: SessionDep,
-    profile: ProfileDep,
+async def rankings(
+    period: PeriodQuery, parent_code: Annotated[str, Query(max_length=64)], work: ApiWork
 ) -> ScoreList:
-    parent = get_agency_by_code(session, parent_code)
-    if parent is None:
-        raise NotFound(f"No agency has the code '{parent_code}'.")
-    children = list(session.exec(select(Agency).where(Agency.parent_id == parent.id)).all())
-    visible = [a for a in children if principal.can_see(a)]
-    data = service.scores(session, visible, _period(period), profile)
-    data.sort(key=lambda s: (s.rank is None, s.rank or 0, s.agency_code))
-    return ScoreList(data=data, count=len(data))
+    parsed = _period(period)
+
+    def read(session: Session) -> ScoreList:
+        principal = work.principal(session, *READERS)
+        parent = get_agency_by_code(session, parent_code)
+        if parent is None:
+            raise NotFound(f"No agency has the code '{parent_code}'.")
+        children = session.exec(select(Agency).where(Agency.parent_id == parent.id)).all()
+        visible = [a for a in children if principal.can_see(a)]
+        data = service.scores(session, visible, parsed, work.profile)
+        data.sort(key=lambda s: (s.rank is None, s.rank or 0, s.agency_code))
+        return ScoreList(data=data, count=len(data))
+
+    return await work.run(read)
 
 
 @router.get(
@@ -144,12 +153,14 @@ def rankings(
     responses=READ_ERRORS,
     summary="Per-staff A, B, C; B and C withheld below the anonymity minimum",
 )
-def staff_scores(
-    code: CodePath, period: PeriodPath, principal: AnyKey, session: SessionDep, profile: ProfileDep
-) -> StaffScoreList:
-    principal.require_role("manager", "admin")
-    agency = _visible_agency(session, principal, code)
-    return staff.staff_scores(session, agency, _period(period), profile)
+async def staff_scores(code: CodePath, period: PeriodPath, work: ApiWork) -> StaffScoreList:
+    parsed = _period(period)
+
+    def read(session: Session) -> StaffScoreList:
+        agency = _visible_agency(session, work.principal(session, "manager", "admin"), code)
+        return staff.staff_scores(session, agency, parsed, work.profile)
+
+    return await work.run(read)
 
 
 @router.put(
@@ -158,16 +169,15 @@ def staff_scores(
     responses=READ_ERRORS,
     summary="Set or clear D and E for an agency and period",
 )
-def put_inputs(
-    code: CodePath,
-    period: PeriodPath,
-    update: InputsUpdate,
-    principal: AnyKey,
-    session: SessionDep,
-    profile: ProfileDep,
+async def put_inputs(
+    code: CodePath, period: PeriodPath, update: InputsUpdate, work: ApiWork
 ) -> Score:
-    principal.require_role("manager", "admin")
-    agency = _visible_agency(session, principal, code)
     parsed = _period(period)
-    inputs.set_inputs(session, principal, agency, parsed, update, profile)
-    return service.scores(session, [agency], parsed, profile)[0]
+
+    def write(session: Session) -> Score:
+        principal = work.principal(session, "manager", "admin")
+        agency = _visible_agency(session, principal, code)
+        inputs.set_inputs(session, principal, agency, parsed, update, work.profile)
+        return service.scores(session, [agency], parsed, work.profile)[0]
+
+    return await work.run(write)

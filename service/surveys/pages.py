@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
+from sqlmodel import Session
 from starlette.responses import Response
 
 from service.calendar.working_days import local_date
-from service.deps import EngineDep, ProfileDep, SessionDep, SettingsDep
 from service.errors import ServiceError
 from service.handovers.service import Issued, find_by_token
 from service.handovers.tokens import format_short_code
@@ -19,6 +20,7 @@ from service.scoring.profile import Profile
 from service.surveys import service, throttle
 from service.surveys.answers import check_answers
 from service.surveys.security import harden
+from service.unit_of_work import PublicWork, UnitOfWork
 
 router = APIRouter(tags=["survey pages"])
 
@@ -45,6 +47,12 @@ ICONS = {
     "neutral": "😐",
     "frown": "🙁",
 }
+PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Unknown link"},
+    409: {"description": "Already answered"},
+    410: {"description": "Expired or revoked"},
+    429: {"description": "Too many wrong links"},
+}
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -58,32 +66,38 @@ async def form_fields(request: Request) -> dict[str, str]:
 FormDep = Annotated[dict[str, str], Depends(form_fields)]
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+@dataclass
+class Page:
+    """What to render, decided inside the unit of work, rendered after it commits."""
+
+    template: str
+    lang: str
+    status: int = 200
+    context: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
-def _render(
-    request: Request, template: str, lang: str, status: int = 200, **context: Any
-) -> Response:
-    templates = request.app.state.templates
-    response = templates.TemplateResponse(
-        request,
-        template,
-        {"lang": lang, "_": gettext_for(lang), "icons": ICONS, **context},
-        status_code=status,
+def status_page(
+    kind: str, lang: str, detail: str | None = None, headers: dict[str, str] | None = None
+) -> Page:
+    return Page(
+        "survey/status.html",
+        lang,
+        STATUS_CODES[kind],
+        {"kind": kind, "detail": detail},
+        headers or {},
     )
+
+
+def render(request: Request, page: Page) -> Response:
+    templates = request.app.state.templates
+    context = {"lang": page.lang, "_": gettext_for(page.lang), "icons": ICONS, **page.context}
+    response = templates.TemplateResponse(request, page.template, context, status_code=page.status)
+    response.headers.update(page.headers)
     return harden(response)
 
 
-def _status_page(request: Request, kind: str, lang: str, detail: str | None = None) -> Response:
-    return _render(
-        request, "survey/status.html", lang, STATUS_CODES[kind], kind=kind, detail=detail
-    )
-
-
-def _form_context(
-    profile: Profile, issued: Issued, agency_name: str, lang: str, token: str
-) -> dict[str, Any]:
+def _form_context(profile: Profile, issued: Issued, agency_name: str, token: str) -> dict[str, Any]:
     dossier = issued.dossier
     return {
         "questions": profile.survey.questions,
@@ -93,55 +107,48 @@ def _form_context(
         "dossier_code": dossier.code,
         "short_code": format_short_code(issued.invitation.short_code),
         "action": f"/s/{token}",
-        "token": token,
     }
 
 
-def _lookup(
-    request: Request, engine: EngineDep, settings: SettingsDep, session: SessionDep, token: str
-) -> Issued | None:
-    throttle.check_allowed(engine, settings, _client(request))
+def _lookup(work: UnitOfWork, session: Session, token: str) -> Issued | None:
+    throttle.check_allowed(work.engine, work.settings, work.client_address)
     issued = find_by_token(session, token)
     if issued is None:
-        throttle.record_failure(engine, settings, _client(request))
+        throttle.record_failure(work.engine, work.settings, work.client_address)
+    return issued
+
+
+def _guarded(work: UnitOfWork, lang: str | None, session: Session, token: str) -> Issued | Page:
+    try:
+        issued = _lookup(work, session, token)
+    except throttle.TooManyGuesses as exc:
+        return status_page("rate_limited", pick_language(lang), headers=exc.headers)
+    if issued is None:
+        return status_page("unknown", pick_language(lang))
     return issued
 
 
 @router.get(
-    "/s/{token}",
-    response_class=HTMLResponse,
-    summary="The survey page",
-    responses={
-        404: {"description": "Unknown link"},
-        409: {"description": "Answered"},
-        410: {"description": "Expired or revoked"},
-        429: {"description": "Too many wrong links"},
-    },
+    "/s/{token}", response_class=HTMLResponse, summary="The survey page", responses=PAGE_RESPONSES
 )
-def survey_page(
-    request: Request,
-    token: TokenPath,
-    session: SessionDep,
-    engine: EngineDep,
-    settings: SettingsDep,
-    profile: ProfileDep,
-    lang: LangQuery = None,
+async def survey_page(
+    request: Request, token: TokenPath, work: PublicWork, lang: LangQuery = None
 ) -> Response:
-    try:
-        issued = _lookup(request, engine, settings, session, token)
-    except throttle.TooManyGuesses as exc:
-        return _with_retry(_status_page(request, "rate_limited", pick_language(lang)), exc)
-    if issued is None:
-        return _status_page(request, "unknown", pick_language(lang))
-    lang = pick_language(lang, issued.invitation.language)
-    try:
-        service.ensure_answerable(issued.invitation)
-    except ServiceError as exc:
-        return _status_page(request, service.status_error_kind(exc), lang)
-    service.mark_opened(session, issued.invitation)
-    agency = service.agency_of(session, issued.dossier)
-    context = _form_context(profile, issued, agency.name, lang, token)
-    return _render(request, "survey/form.html", lang, values={}, problems={}, **context)
+    def show(session: Session) -> Page:
+        issued = _guarded(work, lang, session, token)
+        if isinstance(issued, Page):
+            return issued
+        language = pick_language(lang, issued.invitation.language)
+        try:
+            service.ensure_answerable(issued.invitation)
+        except ServiceError as exc:
+            return status_page(service.status_error_kind(exc), language)
+        service.mark_opened(session, issued.invitation)
+        agency = service.agency_of(session, issued.dossier)
+        context = _form_context(work.profile, issued, agency.name, token)
+        return Page("survey/form.html", language, 200, {"values": {}, "problems": {}, **context})
+
+    return render(request, await work.run(show))
 
 
 @router.post(
@@ -149,77 +156,58 @@ def survey_page(
     response_class=HTMLResponse,
     summary="Submit the survey form",
     responses={
-        404: {"description": "Unknown link"},
-        409: {"description": "Answered"},
-        410: {"description": "Expired or revoked"},
+        **PAGE_RESPONSES,
         422: {"description": "Missing or invalid answers: the form again"},
-        429: {"description": "Too many wrong links"},
     },
 )
-def submit_survey(
-    request: Request,
-    token: TokenPath,
-    form: FormDep,
-    session: SessionDep,
-    engine: EngineDep,
-    settings: SettingsDep,
-    profile: ProfileDep,
-    lang: LangQuery = None,
+async def submit_survey(
+    request: Request, token: TokenPath, form: FormDep, work: PublicWork, lang: LangQuery = None
 ) -> Response:
-    lang = pick_language(form.get("lang"), lang)
-    try:
-        issued = _lookup(request, engine, settings, session, token)
-    except throttle.TooManyGuesses as exc:
-        return _with_retry(_status_page(request, "rate_limited", lang), exc)
-    if issued is None:
-        return _status_page(request, "unknown", lang)
-    question_fields = {q.field for q in profile.survey.questions}
-    unknown = set(form) - FORM_FIELDS - question_fields
-    if unknown:
-        return _status_page(request, "invalid", lang, detail=", ".join(sorted(unknown))[:200])
-    if form.get("website"):  # the honeypot: only bots fill a field people cannot see
-        return _render(request, "survey/thanks.html", lang, petition=None)
-    checked = check_answers(
-        profile,
-        {f: form.get(f) for f in question_fields},
-        form.get("complaint"),
-        form.get("contact"),
-        form.get("consent") == "yes",
-        lang,
-    )
-    if checked.problems:
-        agency = service.agency_of(session, issued.dossier)
-        context = _form_context(profile, issued, agency.name, lang, token)
-        return _render(
-            request,
-            "survey/form.html",
-            lang,
-            422,
-            values=form,
-            problems=checked.problems,
-            **context,
+    language = pick_language(form.get("lang"), lang)
+    profile = work.profile
+
+    def submit(session: Session) -> Page:
+        issued = _guarded(work, language, session, token)
+        if isinstance(issued, Page):
+            return issued
+        question_fields = {q.field for q in profile.survey.questions}
+        unknown = set(form) - FORM_FIELDS - question_fields
+        if unknown:
+            return status_page("invalid", language, detail=", ".join(sorted(unknown))[:200])
+        if form.get("website"):  # the honeypot: only bots fill a field people cannot see
+            return Page("survey/thanks.html", language, 200, {"petition": None})
+        checked = check_answers(
+            profile,
+            {f: form.get(f) for f in question_fields},
+            form.get("complaint"),
+            form.get("contact"),
+            form.get("consent") == "yes",
+            language,
         )
-    try:
-        submitted = service.submit(session, issued, checked.answers, profile, source="phone")
-    except ServiceError as exc:
-        return _status_page(request, service.status_error_kind(exc), lang)
-    agency = service.agency_of(session, issued.dossier)
-    petition = submitted.petition
-    deadline = (
-        local_date(petition.deadline_at).strftime("%d/%m/%Y")
-        if petition and petition.deadline_at
-        else None
-    )
-    return _render(
-        request,
-        "survey/thanks.html",
-        lang,
-        petition=petition,
-        deadline=deadline,
-        agency_name=agency.name,
-    )
+        agency = service.agency_of(session, issued.dossier)
+        if checked.problems:
+            context = _form_context(profile, issued, agency.name, token)
+            return Page(
+                "survey/form.html",
+                language,
+                422,
+                {"values": form, "problems": checked.problems, **context},
+            )
+        try:
+            submitted = service.submit(session, issued, checked.answers, profile, source="phone")
+        except ServiceError as exc:
+            return status_page(service.status_error_kind(exc), language)
+        petition = submitted.petition
+        deadline = (
+            local_date(petition.deadline_at).strftime("%d/%m/%Y")
+            if petition and petition.deadline_at
+            else None
+        )
+        return Page(
+            "survey/thanks.html",
+            language,
+            200,
+            {"petition": petition, "deadline": deadline, "agency_name": agency.name},
+        )
 
-
-def _with_retry(response: Response, exc: ServiceError) -> Response:
-    response.headers.update(exc.headers or {})
-    return response
+    return render(request, await work.run(submit))

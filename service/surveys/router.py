@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
+from sqlmodel import Session
 
-from service.deps import EngineDep, OptionalKey, ProfileDep, SessionDep, SettingsDep
 from service.errors import Forbidden, InvalidInput, NotFound, error_responses
 from service.surveys import service, throttle
 from service.surveys.answers import check_answers
 from service.surveys.schemas import ResponseCreate, ResponseCreated
+from service.unit_of_work import ApiWork
 
 router = APIRouter(prefix="/api/v1", tags=["responses"])
 
@@ -26,64 +27,60 @@ router = APIRouter(prefix="/api/v1", tags=["responses"])
         **error_responses(401, 403, 404, 409, 410, 422, 429),
     },
 )
-def submit_response(
-    payload: ResponseCreate,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    engine: EngineDep,
-    settings: SettingsDep,
-    profile: ProfileDep,
-    principal: OptionalKey,
+async def submit_response(
+    payload: ResponseCreate, response: Response, work: ApiWork
 ) -> ResponseCreated:
-    if payload.submitted_at is not None and (principal is None or principal.role != "admin"):
-        raise Forbidden("Only an admin key may set submitted_at (to import past evaluations).")
-    client = request.client.host if request.client else "unknown"
-    throttle.check_allowed(engine, settings, client)
-    try:
-        issued = service.find_invitation(session, payload.token, payload.short_code)
-    except NotFound:
-        throttle.record_failure(engine, settings, client)
-        raise
-    earlier = service.replay_or_ensure_answerable(session, issued, payload.client_submission_id)
-    if earlier is not None:
-        assert earlier.id is not None
-        response.status_code = 200
-        return ResponseCreated(response_id=earlier.id)
-    answers = payload.answers
-    checked = check_answers(
-        profile,
-        {
-            "timeliness": answers.timeliness,
-            "supplement_requests": answers.supplement_requests,
-            "staff_attitude": answers.staff_attitude,
-            "overall": answers.overall,
-        },
-        answers.complaint,
-        payload.contact,
-        payload.contact_consent,
-        lang="en",
-    )
-    if checked.problems:
-        fields = [
-            {"field": name if name == "contact" else f"answers.{name}", "problem": problem}
-            for name, problem in checked.problems.items()
-        ]
-        raise InvalidInput(
-            "Some answers are missing or invalid: "
-            + "; ".join(f"{f['field']}: {f['problem']}" for f in fields),
-            fields,
+    def submit(session: Session) -> tuple[bool, int]:
+        principal = work.optional_principal(session)
+        if payload.submitted_at is not None and (principal is None or principal.role != "admin"):
+            raise Forbidden("Only an admin key may set submitted_at (to import past evaluations).")
+        throttle.check_allowed(work.engine, work.settings, work.client_address)
+        try:
+            issued = service.find_invitation(session, payload.token, payload.short_code)
+        except NotFound:
+            throttle.record_failure(work.engine, work.settings, work.client_address)
+            raise
+        earlier = service.replay_or_ensure_answerable(session, issued, payload.client_submission_id)
+        if earlier is not None:
+            assert earlier.id is not None
+            return False, earlier.id
+        answers = payload.answers
+        checked = check_answers(
+            work.profile,
+            {
+                "timeliness": answers.timeliness,
+                "supplement_requests": answers.supplement_requests,
+                "staff_attitude": answers.staff_attitude,
+                "overall": answers.overall,
+            },
+            answers.complaint,
+            payload.contact,
+            payload.contact_consent,
+            lang="en",
         )
-    submitted = service.submit(
-        session,
-        issued,
-        checked.answers,
-        profile,
-        source=payload.source,
-        client_submission_id=payload.client_submission_id,
-        received_at=payload.submitted_at,
-    )
-    if not submitted.created:
+        if checked.problems:
+            fields = [
+                {"field": name if name == "contact" else f"answers.{name}", "problem": problem}
+                for name, problem in checked.problems.items()
+            ]
+            raise InvalidInput(
+                "Some answers are missing or invalid: "
+                + "; ".join(f"{f['field']}: {f['problem']}" for f in fields),
+                fields,
+            )
+        submitted = service.submit(
+            session,
+            issued,
+            checked.answers,
+            work.profile,
+            source=payload.source,
+            client_submission_id=payload.client_submission_id,
+            received_at=payload.submitted_at,
+        )
+        assert submitted.response.id is not None
+        return submitted.created, submitted.response.id
+
+    created, response_id = await work.run(submit)
+    if not created:
         response.status_code = 200
-    assert submitted.response.id is not None
-    return ResponseCreated(response_id=submitted.response.id)
+    return ResponseCreated(response_id=response_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,11 +40,15 @@ def mark_scores_dirty(session: Session, keys: Iterable[tuple[int, date]]) -> Non
     mark_periods_dirty(session, pairs)
 
 
+@lru_cache(maxsize=4)
+def _dirty_statement(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(ScoreDirty).on_conflict_do_nothing(index_elements=["agency_id", "period"])
+
+
 def mark_periods_dirty(session: Session, pairs: list[tuple[int, str]]) -> None:
     if not pairs:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(ScoreDirty).on_conflict_do_nothing(index_elements=["agency_id", "period"])
+    statement = _dirty_statement(session.get_bind().dialect.name)
     now = utcnow()
     session.execute(statement, [{"agency_id": a, "period": p, "marked_at": now} for a, p in pairs])

@@ -1,0 +1,504 @@
+"""Benchmark POST /api/v1/handovers against a framework-free floor, with wrk.
+
+For each database (PostgreSQL, then SQLite) it creates a fresh database, seeds an agency
+and an issuer key with the `hailong` CLI, serves hailong, loads it with wrk (warm-up, then
+the measured run), then does the same for bench/floor_app.py, a raw ASGI app that does one
+INSERT per request. It prints a table, writes it to bench/results/handover.md and checks
+the targets. It is a report, not a test: it exits 0 whatever the numbers say.
+
+    .venv/bin/python bench/handover.py [--duration 20] [--connections 32] [--db sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TypedDict
+
+from floor_app import TABLE, TABLE_DDL
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+LUA_SCRIPT = BENCH_DIR / "handover.lua"
+VENV_BIN = Path(sys.executable).parent
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+PG_DATABASE = "hailong_bench"
+SECRET_KEY = "bench-secret-key-not-for-production-0123456789"
+HOST = "127.0.0.1"
+WRK_THREADS = 2
+# A request slower than this counts as a wrk timeout error (wrk's default, made explicit).
+WRK_TIMEOUT = "2s"
+STARTUP_TIMEOUT_S = 30.0
+SETTLE_TIMEOUT_S = 60.0
+STALL_TIMEOUT_S = 2.0  # as long as wrk waits for an answer
+
+# The targets from the issue, checked on PostgreSQL.
+TARGET_RATIO = 0.5
+TARGET_P99_MS = 100.0
+TARGET_CONNECTIONS = 32
+
+
+@dataclass(frozen=True)
+class Options:
+    duration: int
+    warmup: int
+    connections: int
+    databases: list[str]
+
+
+@dataclass(frozen=True)
+class Database:
+    kind: str  # "postgresql" or "sqlite"
+    url: str
+    # PostgreSQL: one worker per core (the machine has 2). SQLite: the embedded,
+    # single-process mode, since a second process would only queue on the one writer.
+    workers: int
+
+
+class WrkNumbers(TypedDict):
+    """The BENCH_RESULT line that bench/handover.lua prints from wrk's done() hook."""
+
+    requests: int
+    duration_s: float
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    status_errors: int
+    socket_errors: int
+    errors: int
+
+
+@dataclass(frozen=True)
+class Result:
+    target: str  # "hailong" or "floor"
+    db: str
+    workers: int
+    connections: int
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    stalled: bool  # it no longer answered a new request right after the run
+    stored: int  # rows of this run found in the database afterwards
+
+
+# --- setup ------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=20, help="seconds per measured run")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per target")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument(
+        "--db",
+        action="append",
+        choices=["postgresql", "sqlite"],
+        help="database to run on (repeatable; default: both)",
+    )
+    args = parser.parse_args(argv)
+    if args.connections < WRK_THREADS:
+        parser.error(f"--connections must be at least {WRK_THREADS} (one per wrk thread)")
+    return Options(
+        args.duration, args.warmup, args.connections, args.db or ["postgresql", "sqlite"]
+    )
+
+
+def ensure_wrk() -> str:
+    """Return wrk's path, installing Debian's package first if it is missing."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("wrk is missing: installing Debian's wrk", flush=True)
+    install = ["apt-get", "install", "-y", "-qq", "wrk"]
+    if subprocess.run(install).returncode != 0:  # a stale package index is the usual cause
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(install, check=True)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is still not on PATH after apt-get install")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def postgres_database() -> Iterator[Database]:
+    """A fresh database for this run, dropped afterwards even if the run fails."""
+    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    drop = text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+    try:
+        with admin.connect() as connection:
+            connection.execute(drop)
+            connection.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
+    except OperationalError as exc:
+        admin.dispose()
+        raise SystemExit(
+            f"PostgreSQL is not reachable at {PG_SERVER}: start it, or run with --db sqlite\n{exc}"
+        ) from None
+    try:
+        yield Database("postgresql", f"{PG_SERVER}/{PG_DATABASE}", workers=2)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(drop)
+        admin.dispose()
+
+
+@contextmanager
+def sqlite_database(workdir: Path) -> Iterator[Database]:
+    yield Database("sqlite", f"sqlite:///{workdir / 'bench.db'}", workers=1)
+
+
+@contextmanager
+def open_database(kind: str, workdir: Path) -> Iterator[Database]:
+    factory = postgres_database() if kind == "postgresql" else sqlite_database(workdir)
+    with factory as database:
+        yield database
+
+
+def execute(url: str, sql: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
+def count(url: str, sql: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text(sql)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def hailong_env(database: Database, port: int) -> dict[str, str]:
+    # Drop the caller's HAILONG_* variables so that a developer's shell cannot change
+    # what is measured (e.g. request logging left on).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAILONG_")}
+    env.update(
+        HAILONG_DATABASE_URL=database.url,
+        HAILONG_SECRET_KEY=SECRET_KEY,
+        HAILONG_LOG_REQUESTS="false",
+        HAILONG_BASE_URL=f"http://{HOST}:{port}",
+    )
+    return env
+
+
+def run_cli(env: dict[str, str], workdir: Path, *args: str) -> str:
+    completed = subprocess.run(
+        [str(VENV_BIN / "hailong"), *args], env=env, cwd=workdir, capture_output=True, text=True
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"hailong {' '.join(args)} failed:\n{completed.stderr}")
+    return completed.stdout
+
+
+def prepare_hailong(env: dict[str, str], workdir: Path) -> str:
+    """Migrate, seed the agency the Lua script posts to, and return a new issuer key."""
+    run_cli(env, workdir, "db", "upgrade")
+    run_cli(env, workdir, "agencies", "add", "79", "Thành phố Hồ Chí Minh")
+    run_cli(env, workdir, "agencies", "add", "79.BTH", "Phường Bến Thành", "--parent", "79")
+    return run_cli(env, workdir, "keys", "create", "--role", "issuer").strip().splitlines()[-1]
+
+
+# --- servers ----------------------------------------------------------------------------
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=1):
+            return True
+    except urllib.error.HTTPError:
+        return True  # any HTTP answer means it is serving (the floor has no /healthz)
+    except OSError:
+        return False
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's process group (uvicorn's supervisor and its workers), then kill."""
+    for sig, grace in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@contextmanager
+def serving(
+    command: list[str], env: dict[str, str], port: int, log_path: Path, workdir: Path
+) -> Iterator[None]:
+    with log_path.open("wb") as log:
+        # A session of its own, so that stopping it reaches the worker processes too.
+        process = subprocess.Popen(
+            command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + STARTUP_TIMEOUT_S
+            while not _answers(port):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    tail = log_path.read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"{command[0]} did not start:\n{tail}")
+                time.sleep(0.2)
+            yield
+        finally:
+            _stop(process)
+
+
+def hailong_command(port: int, workers: int) -> list[str]:
+    return [
+        str(VENV_BIN / "hailong"), "serve", "--host", HOST, "--port", str(port),
+        "--workers", str(workers),
+    ]  # fmt: skip
+
+
+def floor_command(port: int, workers: int) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", "floor_app:app", "--app-dir", str(BENCH_DIR),
+        "--host", HOST, "--port", str(port), "--workers", str(workers),
+        "--lifespan", "on", "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+
+
+# --- load -------------------------------------------------------------------------------
+
+
+def run_wrk(wrk: str, port: int, key: str, tag: str, seconds: int, connections: int) -> WrkNumbers:
+    command = [
+        wrk, "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{seconds}s",
+        "--timeout", WRK_TIMEOUT, "-s", str(LUA_SCRIPT), f"http://{HOST}:{port}",
+        "--", key, tag,
+    ]  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True, check=True)
+    (RESULTS_DIR / f"wrk-{tag}.txt").write_text(completed.stdout + completed.stderr)
+    for line in completed.stdout.splitlines():
+        if line.startswith("BENCH_RESULT "):
+            result: WrkNumbers = json.loads(line.removeprefix("BENCH_RESULT "))
+            return result
+    raise RuntimeError(f"wrk printed no BENCH_RESULT line:\n{completed.stdout}{completed.stderr}")
+
+
+def post_handover(port: int, key: str, timeout: float) -> bool:
+    """POST one small handover, as a client would; True when it is answered 2xx in time."""
+    body = {
+        "dossier_code": f"BENCH-probe-{next(_probe_ids)}",
+        "agency_code": "79.BTH",
+        "resolved_at": "2025-09-15T10:00:00+07:00",
+    }
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    request = urllib.request.Request(
+        f"http://{HOST}:{port}/api/v1/handovers", json.dumps(body).encode(), headers
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status: int = response.status
+            return 200 <= status < 300
+    except OSError:  # refused, timed out, or answered non-2xx (HTTPError)
+        return False
+
+
+_probe_ids = itertools.count(1)
+
+
+def settle(port: int, key: str) -> None:
+    """Wait until the server answers a new handover after the warm-up.
+
+    wrk stops with a request in flight on every connection and the server still runs them:
+    measuring on top of them would start the run with twice the load (which can stall
+    hailong, see README.md). A run that never settles is measured anyway, and shows it.
+    """
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if post_handover(port, key, timeout=5.0):
+            return
+        time.sleep(0.5)
+    print(f"  WARNING: no answer within {SETTLE_TIMEOUT_S:.0f} s after the warm-up", flush=True)
+
+
+def load(
+    wrk: str, target: str, database: Database, port: int, key: str, options: Options
+) -> Result:
+    """Warm up, settle, measure, then check that the server still answers."""
+    tag = f"{target}-{database.kind}"
+    print(f"  {target}: warm-up {options.warmup} s, then {options.duration} s", flush=True)
+    run_wrk(wrk, port, key, f"{tag}-warmup", options.warmup, options.connections)
+    settle(port, key)
+    raw = run_wrk(wrk, port, key, tag, options.duration, options.connections)
+    # wrk counts no error for a request that never gets an answer: a server that stopped
+    # answering shows here instead.
+    stalled = not post_handover(port, key, timeout=STALL_TIMEOUT_S)
+    return Result(
+        target=target,
+        db=database.kind,
+        workers=database.workers,
+        connections=options.connections,
+        requests=raw["requests"],
+        rps=raw["rps"],
+        p50_ms=raw["p50_ms"],
+        p99_ms=raw["p99_ms"],
+        errors=raw["errors"],
+        stalled=stalled,
+        stored=count_stored(database.url, target, tag),
+    )
+
+
+def count_stored(url: str, target: str, tag: str) -> int:
+    table, column = ("dossier", "code") if target == "hailong" else (TABLE, "dossier_code")
+    # The Lua script prefixes codes with "BENCH-<tag>-T<thread>-"; the warm-up's tag ends in
+    # "-warmup", so this pattern counts the measured run only.
+    return count(url, f"SELECT count(*) FROM {table} WHERE {column} LIKE 'BENCH-{tag}-T%'")
+
+
+def server_log(target: str, database: Database) -> Path:
+    # Kept beside the results: a 500 under load is explained in the server's log.
+    return RESULTS_DIR / f"server-{target}-{database.kind}.log"
+
+
+def bench_database(wrk: str, database: Database, options: Options, workdir: Path) -> list[Result]:
+    print(f"{database.kind}: {database.workers} worker(s)", flush=True)
+    port = free_port()
+    env = hailong_env(database, port)
+    key = prepare_hailong(env, workdir)
+    with serving(
+        hailong_command(port, database.workers), env, port, server_log("hailong", database), workdir
+    ):
+        ours = load(wrk, "hailong", database, port, key, options)
+
+    execute(database.url, TABLE_DDL[database.kind])
+    port = free_port()
+    env = {**os.environ, "FLOOR_DATABASE_URL": database.url}
+    with serving(
+        floor_command(port, database.workers), env, port, server_log("floor", database), workdir
+    ):
+        floor = load(wrk, "floor", database, port, "", options)
+    return [ours, floor]
+
+
+# --- report -----------------------------------------------------------------------------
+
+
+def ratio(ours: Result, results: list[Result]) -> float | None:
+    floor = next((r for r in results if r.target == "floor" and r.db == ours.db), None)
+    return ours.rps / floor.rps if floor and floor.rps else None
+
+
+def table(results: list[Result]) -> list[str]:
+    lines = [
+        "| target | db | workers | conns | req/s | p50 ms | p99 ms | errors | ours ÷ floor |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        share = ratio(r, results) if r.target == "hailong" else None
+        shown = f"{share:.2f}" if share is not None else "—"
+        lines.append(
+            f"| {r.target} | {r.db} | {r.workers} | {r.connections} | {r.rps:,.0f} | "
+            f"{r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors}{' (stalled)' if r.stalled else ''} | "
+            f"{shown} |"
+        )
+    return lines
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def target_checks(results: list[Result]) -> list[str]:
+    lines = []
+    for ours in (r for r in results if r.target == "hailong"):
+        label = "" if ours.db == "postgresql" else " (informational: targets are for PostgreSQL)"
+        lines.append(f"Targets on {ours.db}{label}:")
+        share = ratio(ours, results)
+        if share is not None:
+            lines.append(
+                f"- {verdict(share >= TARGET_RATIO)}: ours ≥ {TARGET_RATIO} x floor throughput "
+                f"— {share:.2f}"
+            )
+        at = "" if ours.connections == TARGET_CONNECTIONS else f" (measured at {ours.connections})"
+        lines.append(
+            f"- {verdict(ours.p99_ms <= TARGET_P99_MS)}: p99 ≤ {TARGET_P99_MS:.0f} ms at "
+            f"{TARGET_CONNECTIONS} connections{at} — {ours.p99_ms:.1f} ms"
+        )
+        stalled = ", and it stopped answering" if ours.stalled else ""
+        lines.append(
+            f"- {verdict(ours.errors == 0 and not ours.stalled)}: zero errors — "
+            f"{ours.errors}{stalled}"
+        )
+    return lines
+
+
+def storage_warnings(results: list[Result]) -> list[str]:
+    # wrk counts only completed responses, so the database may hold a few more rows (cut
+    # off at the end) but never fewer than the 2xx answers: fewer means lost writes.
+    return [
+        f"WARNING: {r.target} on {r.db} answered {r.requests - r.errors} 2xx "
+        f"but stored {r.stored} rows"
+        for r in results
+        if r.stored < r.requests - r.errors
+    ]
+
+
+def report(results: list[Result], options: Options) -> str:
+    header = (
+        f"# Handover benchmark, {datetime.now():%Y-%m-%d %H:%M}\n\n"
+        f"POST /api/v1/handovers, wrk {WRK_THREADS} threads, {options.connections} connections, "
+        f"{options.duration} s measured after {options.warmup} s of warm-up, "
+        f"{os.cpu_count()} CPU cores shared by wrk, the server and the database.\n"
+    )
+    body = [*table(results), "", *target_checks(results), *storage_warnings(results)]
+    return header + "\n" + "\n".join(body) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    wrk = ensure_wrk()
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="hailong-bench-") as tmp:
+        for kind in options.databases:
+            with open_database(kind, Path(tmp)) as database:
+                results += bench_database(wrk, database, options, Path(tmp))
+    text_report = report(results, options)
+    (RESULTS_DIR / "handover.md").write_text(text_report)
+    print("\n" + text_report)
+    print(f"written to {RESULTS_DIR / 'handover.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

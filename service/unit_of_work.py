@@ -1,0 +1,108 @@
+"""One unit of work per request, run in ONE worker thread: connect, authenticate, do the
+work, commit — then return to the event loop.
+
+Why not a yield-dependency session: FastAPI runs each sync dependency and the endpoint in
+separate thread-pool hops and commits after the response is built. Under load every pool
+thread can end up waiting for a database connection held by a request that is itself
+waiting for a thread to commit in, and the server stalls. Here a request holds a connection
+only while its one thread runs, and a 2xx is sent only after the commit.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Annotated, TypeVar
+
+import anyio.to_thread
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from service.admin.keys import Principal, authenticate, hash_key
+from service.db import transaction
+from service.scoring.profile import Profile
+from service.settings import Settings
+
+T = TypeVar("T")
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer hl_...`")
+
+
+class KeyCache:
+    """Valid keys for a few seconds: most requests skip the key lookup. A revoked key stops
+    working within `auth_cache_seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._entries: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str) -> Principal | None:
+        entry = self._entries.get(key_hash)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, key_hash: str, principal: Principal) -> None:
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[key_hash] = (principal, time.monotonic() + self.seconds)
+
+
+class UnitOfWork:
+    def __init__(self, request: Request) -> None:
+        state = request.app.state
+        self.engine: Engine = state.engine
+        self.settings: Settings = state.settings
+        self.profile: Profile = state.profile
+        self.client_address = request.client.host if request.client else "unknown"
+        self._authorization = request.headers.get("authorization")
+        self._keys: KeyCache = state.key_cache
+        self._serialize: AbstractContextManager[object] = state.write_lock or nullcontext()
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        return await anyio.to_thread.run_sync(self._run, work)
+
+    def _run(self, work: Callable[[Session], T]) -> T:
+        with self._serialize, transaction(self.engine) as session:
+            return work(session)
+
+    def principal(self, session: Session, *roles: str) -> Principal:
+        """The caller's key (401 without a valid one), checked against `roles` (403)."""
+        principal = self._authenticate(session)
+        if roles:
+            principal.require_role(*roles)
+        return principal
+
+    def optional_principal(self, session: Session) -> Principal | None:
+        return self._authenticate(session) if self._authorization else None
+
+    def _authenticate(self, session: Session) -> Principal:
+        raw = (self._authorization or "").partition(" ")[2].strip()
+        cached = self._keys.get(hash_key(raw)) if raw else None
+        if cached is not None:
+            return cached
+        principal = authenticate(session, self._authorization)
+        self._keys.put(hash_key(raw), principal)
+        return principal
+
+
+async def _api_unit_of_work(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> UnitOfWork:
+    return UnitOfWork(request)
+
+
+async def _public_unit_of_work(request: Request) -> UnitOfWork:
+    return UnitOfWork(request)
+
+
+# API routes: documented as taking a bearer key (checked inside the unit of work).
+ApiWork = Annotated[UnitOfWork, Depends(_api_unit_of_work)]
+# Public routes (survey pages, QR, slips): the token in the URL is the credential.
+PublicWork = Annotated[UnitOfWork, Depends(_public_unit_of_work)]
