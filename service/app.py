@@ -28,6 +28,8 @@ from service.surveys.pages import router as survey_pages_router
 from service.surveys.router import router as responses_router
 from service.templating import make_templates
 from service.unit_of_work import KeyCache
+from service.webhooks.router import router as webhooks_router
+from service.webhooks.worker import start_embedded
 
 DESCRIPTION = """\
 hailong issues single-use satisfaction surveys when a one-stop office hands a citizen the
@@ -57,9 +59,16 @@ def create_app(settings: Settings) -> FastAPI:
         engine = make_engine(settings)
         app.state.engine = engine
         rebuild_counters_if_profile_changed(engine, app.state.profile)
+        worker = None
+        if settings.embedded_worker:
+            worker = start_embedded(engine, settings, app.state.profile)
         try:
             yield
         finally:
+            if worker is not None:
+                thread, stop = worker
+                stop.set()
+                thread.join(timeout=settings.webhook_timeout_seconds + 5)
             engine.dispose()
 
     app = FastAPI(title="hailong", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
@@ -83,6 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(scores_router)
     app.include_router(petitions_router)
     app.include_router(calendar_router)
+    app.include_router(webhooks_router)
     app.include_router(survey_pages_router)
     app.include_router(survey_link_router)
     app.include_router(ops_router)

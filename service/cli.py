@@ -72,6 +72,27 @@ def serve(
     )
 
 
+@app.command()
+def worker() -> None:
+    """Deliver webhooks (for deployments that run the worker apart from `serve`)."""
+    import signal
+    import threading
+
+    from service.scoring.profile import load_profile
+    from service.webhooks.worker import DeliveryWorker
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    typer.echo("hailong worker delivering webhooks; Ctrl+C to stop")
+    try:
+        DeliveryWorker(engine, settings, load_profile(settings.scoring_profile)).run_forever(stop)
+    finally:
+        engine.dispose()
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema to the latest migration."""

@@ -125,7 +125,11 @@ def database_url(backend: Backend) -> str:
 
 def make_settings(database_url: str, base_url: str = "http://testserver") -> Settings:
     return Settings(
-        database_url=database_url, base_url=base_url, secret_key=TEST_SECRET, log_requests=False
+        database_url=database_url,
+        base_url=base_url,
+        secret_key=TEST_SECRET,
+        log_requests=False,
+        embedded_worker=False,  # tests that need deliveries drive a worker themselves
     )
 
 

@@ -72,6 +72,9 @@ class WebhookDelivery(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Set by the worker that is sending it; another worker takes it over only once it has
+    # lapsed (that worker died mid-send).
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     give_up_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

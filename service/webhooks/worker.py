@@ -1,9 +1,10 @@
 """The delivery worker: fans events out to subscriptions and sends them, signed.
 
-Runs inside `hailong serve` (a thread) or alone as `hailong worker`. On PostgreSQL several
-workers share the work: rows are claimed with FOR UPDATE SKIP LOCKED and the HTTP call is
-made while the claim is held, so two workers never send the same attempt. A worker killed
-mid-send leaves the row pending, and another sends it again: at least once, never lost.
+Runs inside `hailong serve` (a thread) or alone as `hailong worker`. Several workers share
+the work: on PostgreSQL candidates are picked with FOR UPDATE SKIP LOCKED, and every claim
+is a compare-and-set (a lease on a delivery, a mark on an event), so two workers never send
+the same attempt — on SQLite too. A worker killed mid-send leaves the delivery pending and
+its lease lapses; another sends it again: at least once, never lost.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, and_, exists
+from sqlalchemy import Engine, and_, delete, exists, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
@@ -42,6 +43,7 @@ from service.webhooks.outbox import new_msg_id
 log = logging.getLogger("hailong.worker")
 BATCH = 200
 SNIPPET = 300
+NO_SYNC = {"synchronize_session": False}
 
 
 class Target:
@@ -55,6 +57,10 @@ class Target:
         return event_type in self.subscription.events and (
             self.scope_path is None or agency_path.startswith(self.scope_path)
         )
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
 
 
 class DeliveryWorker:
@@ -90,6 +96,28 @@ class DeliveryWorker:
         ).all()
         return {agency_id: path for agency_id, path in rows if agency_id is not None}
 
+    def _new_delivery(
+        self,
+        target: Target,
+        agency_id: int,
+        msg_id: str,
+        event_type: str,
+        event_id: int | None = None,
+        period: str | None = None,
+    ) -> WebhookDelivery:
+        now = utcnow()
+        assert target.subscription.id is not None
+        return WebhookDelivery(
+            subscription_id=target.subscription.id,
+            agency_id=agency_id,
+            msg_id=msg_id,
+            type=event_type,
+            event_id=event_id,
+            period=period,
+            next_attempt_at=now,
+            give_up_at=now + timedelta(hours=self.settings.webhook_give_up_hours),
+        )
+
     def dispatch_events(self, session: Session) -> int:
         events = session.exec(
             select(OutboxEvent)
@@ -102,25 +130,23 @@ class DeliveryWorker:
             return 0
         targets_ = self._targets(session)
         paths = self._paths(session, {e.agency_id for e in events})
-        now = utcnow()
-        give_up = now + timedelta(hours=self.settings.webhook_give_up_hours)
         for event in events:
+            # Compare-and-set: on SQLite (no SKIP LOCKED) a second worker finds it taken.
+            taken = session.execute(
+                update(OutboxEvent)
+                .where(col(OutboxEvent.id) == event.id, col(OutboxEvent.dispatched_at).is_(None))
+                .values(dispatched_at=utcnow()),
+                execution_options=NO_SYNC,
+            )
+            if not _rowcount(taken):
+                continue
             for target in targets_:
                 if target.wants(event.type, paths[event.agency_id]):
-                    assert target.subscription.id is not None
                     session.add(
-                        WebhookDelivery(
-                            subscription_id=target.subscription.id,
-                            agency_id=event.agency_id,
-                            msg_id=event.msg_id,
-                            type=event.type,
-                            event_id=event.id,
-                            next_attempt_at=now,
-                            give_up_at=give_up,
+                        self._new_delivery(
+                            target, event.agency_id, event.msg_id, event.type, event_id=event.id
                         )
                     )
-            event.dispatched_at = now
-            session.add(event)
         return len(events)
 
     def dispatch_scores(self, session: Session) -> int:
@@ -134,71 +160,95 @@ class DeliveryWorker:
             return 0
         targets_ = [t for t in self._targets(session) if "score.updated" in t.subscription.events]
         paths = self._paths(session, {d.agency_id for d in dirty})
-        now = utcnow()
-        for marker in dirty:
+        markers = [(d.agency_id, d.period) for d in dirty]
+        session.expunge_all()
+        for agency_id, period in markers:
+            taken = session.execute(
+                delete(ScoreDirty).where(
+                    col(ScoreDirty.agency_id) == agency_id, col(ScoreDirty.period) == period
+                ),
+                execution_options=NO_SYNC,
+            )
+            if not _rowcount(taken):
+                continue  # another worker took it
             for target in targets_:
-                if not target.wants("score.updated", paths[marker.agency_id]):
+                if not target.wants("score.updated", paths[agency_id]):
                     continue
-                pending = session.exec(
-                    select(WebhookDelivery).where(
-                        WebhookDelivery.subscription_id == target.subscription.id,
-                        WebhookDelivery.agency_id == marker.agency_id,
-                        WebhookDelivery.period == marker.period,
-                        WebhookDelivery.status == "pending",
+                # One pending delivery per agency and period: its score is computed at send
+                # time, so the latest score wins. It gets a new id: it now carries a newer
+                # event than the one it was made for.
+                refreshed = session.execute(
+                    update(WebhookDelivery)
+                    .where(
+                        col(WebhookDelivery.subscription_id) == target.subscription.id,
+                        col(WebhookDelivery.agency_id) == agency_id,
+                        col(WebhookDelivery.period) == period,
+                        col(WebhookDelivery.status) == "pending",
                     )
-                ).first()
-                if pending is not None:
-                    # The score it would send is computed at send time: one pending delivery
-                    # per agency and period, and the latest score wins. A new id, since the
-                    # event it now carries is a newer one.
-                    pending.msg_id = new_msg_id()
-                    session.add(pending)
-                    continue
-                assert target.subscription.id is not None
-                session.add(
-                    WebhookDelivery(
-                        subscription_id=target.subscription.id,
-                        agency_id=marker.agency_id,
-                        msg_id=new_msg_id(),
-                        type="score.updated",
-                        period=marker.period,
-                        next_attempt_at=now,
-                        give_up_at=now + timedelta(hours=self.settings.webhook_give_up_hours),
-                    )
+                    .values(msg_id=new_msg_id()),
+                    execution_options=NO_SYNC,
                 )
-            session.delete(marker)
-        return len(dirty)
+                if not _rowcount(refreshed):
+                    session.add(
+                        self._new_delivery(
+                            target, agency_id, new_msg_id(), "score.updated", period=period
+                        )
+                    )
+        return len(markers)
 
     # -- sending -------------------------------------------------------------------------
-    def _claim(self, session: Session) -> WebhookDelivery | None:
+    def _claim(self) -> int | None:
+        """Lease the next eligible delivery, in a short transaction of its own.
+
+        Only the oldest pending delivery per subscription and agency is eligible, so events
+        reach each receiver in order per agency, even after an outage. The lease — not a
+        transaction held open across the HTTP call — keeps other workers off it.
+        """
         earlier = aliased(WebhookDelivery)
-        now = utcnow()
-        # Only the oldest pending delivery per subscription and agency is eligible: events
-        # reach each receiver in order per agency, even after an outage.
-        return session.exec(
-            select(WebhookDelivery)
-            .join(
-                WebhookSubscription,
-                col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
+        with transaction(self.engine) as session:
+            now = utcnow()
+            free = or_(
+                col(WebhookDelivery.lease_until).is_(None), col(WebhookDelivery.lease_until) < now
             )
-            .where(
-                WebhookDelivery.status == "pending",
-                col(WebhookDelivery.next_attempt_at) <= now,
-                col(WebhookSubscription.disabled_at).is_(None),
-                col(WebhookSubscription.deleted_at).is_(None),
-                ~exists().where(
-                    and_(
-                        col(earlier.subscription_id) == col(WebhookDelivery.subscription_id),
-                        col(earlier.agency_id) == col(WebhookDelivery.agency_id),
-                        col(earlier.status) == "pending",
-                        col(earlier.id) < col(WebhookDelivery.id),
-                    )
-                ),
+            candidate = session.exec(
+                select(WebhookDelivery.id)
+                .join(
+                    WebhookSubscription,
+                    col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
+                )
+                .where(
+                    col(WebhookDelivery.status) == "pending",
+                    col(WebhookDelivery.next_attempt_at) <= now,
+                    free,
+                    col(WebhookSubscription.disabled_at).is_(None),
+                    col(WebhookSubscription.deleted_at).is_(None),
+                    ~exists().where(
+                        and_(
+                            col(earlier.subscription_id) == col(WebhookDelivery.subscription_id),
+                            col(earlier.agency_id) == col(WebhookDelivery.agency_id),
+                            col(earlier.status) == "pending",
+                            col(earlier.id) < col(WebhookDelivery.id),
+                        )
+                    ),
+                )
+                .order_by(col(WebhookDelivery.id))
+                .limit(1)
+                .with_for_update(skip_locked=True, of=WebhookDelivery)
+            ).first()
+            if candidate is None:
+                return None
+            lease = now + timedelta(seconds=self.settings.webhook_timeout_seconds + 30)
+            leased = session.execute(
+                update(WebhookDelivery)
+                .where(
+                    col(WebhookDelivery.id) == candidate,
+                    col(WebhookDelivery.status) == "pending",
+                    free,
+                )
+                .values(lease_until=lease),
+                execution_options=NO_SYNC,
             )
-            .order_by(col(WebhookDelivery.id))
-            .limit(1)
-            .with_for_update(skip_locked=True, of=WebhookDelivery)
-        ).first()
+            return candidate if _rowcount(leased) else None
 
     def _data(self, session: Session, delivery: WebhookDelivery) -> dict[str, Any]:
         if delivery.type == "score.updated":
@@ -216,22 +266,28 @@ class DeliveryWorker:
         return timedelta(seconds=delay * random.uniform(0.5, 1.0))  # jitter spreads retries
 
     def _send(
-        self, subscription: WebhookSubscription, delivery: WebhookDelivery, body: str, at: datetime
+        self,
+        url: str,
+        encrypted_secret: str,
+        msg_id: str,
+        delivery_id: int,
+        body: str,
+        at: datetime,
     ) -> DeliveryAttempt:
-        secret = secrets.decrypt(self.settings, subscription.secret_encrypted)
-        signature = Webhook(secret).sign(delivery.msg_id, at, body)
+        secret = secrets.decrypt(self.settings, encrypted_secret)
+        signature = Webhook(secret).sign(msg_id, at, body)
         headers = {
-            "webhook-id": delivery.msg_id,
+            "webhook-id": msg_id,
             "webhook-timestamp": str(int(at.timestamp())),
             "webhook-signature": signature,
             "content-type": "application/json",
             "user-agent": "hailong-webhooks/1",
         }
-        attempt = DeliveryAttempt(delivery_id=delivery.id or 0, at=at)
+        attempt = DeliveryAttempt(delivery_id=delivery_id, at=at)
         started = time.perf_counter()
         try:
-            targets.check_target(subscription.url, self.settings)
-            response = self.client.post(subscription.url, content=body.encode(), headers=headers)
+            targets.check_target(url, self.settings)
+            response = self.client.post(url, content=body.encode(), headers=headers)
             attempt.status_code = response.status_code
             attempt.response_snippet = response.text[:SNIPPET]
             if not response.is_success:
@@ -244,22 +300,34 @@ class DeliveryWorker:
         return attempt
 
     def deliver_one(self) -> bool:
+        delivery_id = self._claim()
+        if delivery_id is None:
+            return False
         with transaction(self.engine) as session:
-            delivery = self._claim(session)
-            if delivery is None:
-                return False
+            delivery = session.get(WebhookDelivery, delivery_id)
+            assert delivery is not None
             subscription = session.get(WebhookSubscription, delivery.subscription_id)
             assert subscription is not None
             now = utcnow()
-            data = self._data(session, delivery)
             body = json.dumps(
-                {"type": delivery.type, "timestamp": now.isoformat(), "data": data},
+                {
+                    "type": delivery.type,
+                    "timestamp": now.isoformat(),
+                    "data": self._data(session, delivery),
+                },
                 ensure_ascii=False,
                 separators=(",", ":"),
             )
-            attempt = self._send(subscription, delivery, body, now)
+            msg_id, secret, url = delivery.msg_id, subscription.secret_encrypted, subscription.url
+        attempt = self._send(url, secret, msg_id, delivery_id, body, now)  # no transaction open
+        with transaction(self.engine) as session:
+            delivery = session.get(WebhookDelivery, delivery_id)
+            assert delivery is not None
+            subscription = session.get(WebhookSubscription, delivery.subscription_id)
+            assert subscription is not None
             session.add(attempt)
             delivery.attempts += 1
+            delivery.lease_until = None
             if attempt.error is None:
                 delivery.status, delivery.completed_at = "succeeded", utcnow()
                 subscription.failing_since = None

@@ -1,0 +1,179 @@
+"""Managing subscriptions and inspecting deliveries."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
+
+from service.admin.agencies import get_agency_by_code
+from service.admin.audit import record
+from service.admin.keys import Principal
+from service.errors import Conflict, NotFound, field_error
+from service.models import Agency, DeliveryAttempt, WebhookDelivery, WebhookSubscription, utcnow
+from service.settings import Settings
+from service.webhooks import secrets, targets
+from service.webhooks.schemas import (
+    AttemptPublic,
+    DeliveryPublic,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionPublic,
+)
+
+
+def _public(session: Session, sub: WebhookSubscription) -> SubscriptionPublic:
+    agency = session.get(Agency, sub.agency_id) if sub.agency_id else None
+    assert sub.public_id
+    return SubscriptionPublic(
+        id=sub.public_id,
+        url=sub.url,
+        events=list(sub.events),
+        agency_code=agency.code if agency else None,
+        created_at=sub.created_at,
+        disabled_at=sub.disabled_at,
+        disabled_reason=sub.disabled_reason,
+    )
+
+
+def create(
+    session: Session, principal: Principal, payload: SubscriptionCreate, settings: Settings
+) -> SubscriptionCreated:
+    principal.require_role("admin", "reader")
+    try:
+        targets.check_target(payload.url, settings)
+    except targets.UnsafeTarget as exc:
+        raise field_error("url", str(exc)) from None
+    agency_id = principal.scope_agency_id  # a scoped key subscribes to its own tree
+    if payload.agency_code is not None:
+        agency = get_agency_by_code(session, payload.agency_code)
+        if agency is None:
+            raise field_error("agency_code", f"no agency has the code '{payload.agency_code}'")
+        principal.require_scope(agency)
+        agency_id = agency.id
+    secret = secrets.new_secret()
+    sub = WebhookSubscription(
+        public_id=f"wh_{uuid.uuid4().hex}",
+        url=payload.url,
+        events=sorted(set(payload.events)),
+        agency_id=agency_id,
+        owner_key_id=principal.key_id,
+        secret_encrypted=secrets.encrypt(settings, secret),
+    )
+    session.add(sub)
+    session.flush()
+    record(
+        session,
+        principal.actor,
+        "webhook.create",
+        f"webhook:{sub.public_id}",
+        {"url": sub.url, "events": sub.events},
+    )
+    return SubscriptionCreated(**_public(session, sub).model_dump(), secret=secret)
+
+
+def _owned(session: Session, principal: Principal, public_id: str) -> WebhookSubscription:
+    principal.require_role("admin", "reader")
+    sub = session.exec(
+        select(WebhookSubscription).where(
+            WebhookSubscription.public_id == public_id,
+            col(WebhookSubscription.deleted_at).is_(None),
+        )
+    ).first()
+    # A reader sees only its own subscriptions; others' look like they do not exist.
+    if sub is None or (principal.role != "admin" and sub.owner_key_id != principal.key_id):
+        raise NotFound(f"No webhook subscription has the id '{public_id}'.")
+    return sub
+
+
+def list_subscriptions(session: Session, principal: Principal) -> list[SubscriptionPublic]:
+    principal.require_role("admin", "reader")
+    query = select(WebhookSubscription).where(col(WebhookSubscription.deleted_at).is_(None))
+    if principal.role != "admin":
+        query = query.where(WebhookSubscription.owner_key_id == principal.key_id)
+    subs = session.exec(query.order_by(col(WebhookSubscription.id))).all()
+    return [_public(session, s) for s in subs]
+
+
+def get(session: Session, principal: Principal, public_id: str) -> SubscriptionPublic:
+    return _public(session, _owned(session, principal, public_id))
+
+
+def delete(session: Session, principal: Principal, public_id: str) -> None:
+    sub = _owned(session, principal, public_id)
+    sub.deleted_at = utcnow()
+    session.add(sub)
+    record(session, principal.actor, "webhook.delete", f"webhook:{public_id}", {})
+
+
+def enable(session: Session, principal: Principal, public_id: str) -> SubscriptionPublic:
+    sub = _owned(session, principal, public_id)
+    sub.disabled_at, sub.disabled_reason, sub.failing_since = None, None, None
+    session.add(sub)
+    record(session, principal.actor, "webhook.enable", f"webhook:{public_id}", {})
+    return _public(session, sub)
+
+
+def deliveries(
+    session: Session, principal: Principal, public_id: str, limit: int
+) -> list[DeliveryPublic]:
+    sub = _owned(session, principal, public_id)
+    rows = session.exec(
+        select(WebhookDelivery, Agency)
+        .join(Agency, col(Agency.id) == WebhookDelivery.agency_id)
+        .where(WebhookDelivery.subscription_id == sub.id)
+        .order_by(col(WebhookDelivery.id).desc())
+        .limit(limit)
+    ).all()
+    ids = [d.id for d, _ in rows]
+    attempts: dict[int, list[AttemptPublic]] = {}
+    for attempt in session.exec(
+        select(DeliveryAttempt)
+        .where(col(DeliveryAttempt.delivery_id).in_(ids))
+        .order_by(col(DeliveryAttempt.id))
+    ).all():
+        attempts.setdefault(attempt.delivery_id, []).append(
+            AttemptPublic(
+                at=attempt.at,
+                status_code=attempt.status_code,
+                latency_ms=attempt.latency_ms,
+                error=attempt.error,
+                response_snippet=attempt.response_snippet,
+            )
+        )
+    return [
+        DeliveryPublic(
+            id=d.id or 0,
+            webhook_id=d.msg_id,
+            type=d.type,
+            agency_code=agency.code,
+            period=d.period,
+            status=d.status,
+            attempts=d.attempts,
+            next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
+            created_at=d.created_at,
+            completed_at=d.completed_at,
+            attempt_log=attempts.get(d.id or 0, []),
+        )
+        for d, agency in rows
+    ]
+
+
+def retry(
+    session: Session, principal: Principal, public_id: str, delivery_id: int, settings: Settings
+) -> DeliveryPublic:
+    sub = _owned(session, principal, public_id)
+    delivery = session.get(WebhookDelivery, delivery_id)
+    if delivery is None or delivery.subscription_id != sub.id:
+        raise NotFound(f"Subscription '{public_id}' has no delivery {delivery_id}.")
+    if delivery.status == "pending" and delivery.attempts == 0:
+        raise Conflict("This delivery has not been attempted yet; it is on its way.")
+    now = utcnow()
+    delivery.status, delivery.completed_at = "pending", None
+    delivery.next_attempt_at = now
+    delivery.give_up_at = now + timedelta(hours=settings.webhook_give_up_hours)
+    session.add(delivery)
+    record(session, principal.actor, "webhook.retry", f"delivery:{delivery_id}", {})
+    session.flush()
+    return next(d for d in deliveries(session, principal, public_id, 1000) if d.id == delivery_id)

@@ -1,0 +1,315 @@
+"""Webhooks delivered to a real receiver on 127.0.0.1, verified with `standardwebhooks`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import func, select
+from standardwebhooks.webhooks import Webhook
+
+from service.calendar.working_days import local_date
+from service.models import WebhookDelivery, WebhookSubscription, utcnow
+from service.scoring.periods import periods_of
+from service.webhooks.worker import DeliveryWorker
+from tests.conftest import DbFactory, KeyFactory, handover_body
+from tests.webhooks.conftest import Receiver, drain
+
+pytestmark = pytest.mark.usefixtures("agencies")
+ALL_EVENTS = [
+    "response.submitted",
+    "score.updated",
+    "petition.created",
+    "petition.updated",
+    "invitation.issued",
+]
+
+
+def subscribe(
+    client: TestClient,
+    headers: dict[str, str],
+    url: str,
+    events: list[str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    response = client.post(
+        "/api/v1/webhooks",
+        json={"url": url, "events": events or ALL_EVENTS, **extra},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def traffic(
+    client: TestClient, make_key: KeyFactory, n: int = 3, agency: str = "79.BTH"
+) -> list[str]:
+    issuer, codes = make_key("issuer"), []
+    for i in range(n):
+        code = f"{agency}-{i}"
+        issued = client.post(
+            "/api/v1/handovers",
+            json=handover_body(dossier_code=code, agency_code=agency),
+            headers=issuer,
+        ).json()
+        token = issued["survey_url"].rsplit("/", 1)[1]
+        answer = {
+            "token": token,
+            "answers": {
+                "timeliness": "on_time",
+                "supplement_requests": "none",
+                "staff_attitude": "good",
+                "overall": "unsatisfied",
+                "complaint": f"Phàn nàn số {i}: chờ quá lâu",
+            },
+            "contact": "0901234567",
+            "contact_consent": True,
+        }
+        assert client.post("/api/v1/responses", json=answer).status_code == 201
+        codes.append(code)
+    return codes
+
+
+def verify_all(receiver: Receiver, secret: str) -> None:
+    webhook = Webhook(secret)
+    for delivery in receiver.received:
+        webhook.verify(delivery.body, delivery.headers)  # raises on a bad signature
+
+
+def test_deliveries_arrive_signed_and_carry_no_free_text_or_contact(
+    hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, receiver: Receiver
+) -> None:
+    client, worker = hook_app
+    sub = subscribe(client, make_key("admin"), receiver.url)
+    assert sub["secret"].startswith("whsec_")
+    traffic(client, make_key)
+    drain(worker)
+    verify_all(receiver, sub["secret"])
+    kinds = defaultdict(int)
+    for delivery in receiver.received:
+        kinds[delivery.json["type"]] += 1
+        text = delivery.body.decode()
+        assert "Phàn nàn" not in text and "0901234567" not in text
+        assert delivery.headers["webhook-id"].startswith("msg_")
+    # 3 handovers, 3 answers, 3 complaint petitions; scores coalesced per agency and period.
+    assert (kinds["invitation.issued"], kinds["response.submitted"], kinds["petition.created"]) == (
+        3,
+        3,
+        3,
+    )
+    # Coalesced: one per agency and period touched. Dossiers were resolved in September
+    # 2025; the answers arrived today, so today's month, quarter and year moved too.
+    today = periods_of(local_date(utcnow()))
+    periods = sorted(r.json["data"]["period"] for r in receiver.of_type("score.updated"))
+    assert periods == sorted(["2025-09", "2025-Q3", "2025", *(p.key for p in today)])
+    answered = receiver.of_type("response.submitted")[0].json["data"]
+    assert answered["has_complaint"] is True and "complaint" not in answered["answers"]
+    score = receiver.of_type("score.updated")[-1].json["data"]
+    assert score["agency_code"] == "79.BTH" and score["counts"]["evaluations"] == 3
+
+
+def test_score_updates_coalesce_and_the_latest_score_wins(
+    hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, receiver: Receiver
+) -> None:
+    client, worker = hook_app
+    subscribe(client, make_key("admin"), receiver.url, events=["score.updated"])
+    issuer = make_key("issuer")
+    for i in range(12):
+        client.post(
+            "/api/v1/handovers",
+            json=handover_body(dossier_code=f"C-{i}", agency_code="79.SGN"),
+            headers=issuer,
+        )
+    drain(worker)
+    periods = sorted(r.json["data"]["period"] for r in receiver.received)
+    assert periods == ["2025", "2025-09", "2025-Q3"]  # one each, not 36
+    assert all(r.json["data"]["counts"]["resolved_dossiers"] == 12 for r in receiver.received)
+
+
+def test_receiver_down_then_up_every_event_arrives_in_order_per_agency(
+    hook_app: tuple[TestClient, DeliveryWorker],
+    make_key: KeyFactory,
+    receiver: Receiver,
+    db: DbFactory,
+) -> None:
+    client, worker = hook_app
+    sub = subscribe(
+        client,
+        make_key("admin"),
+        receiver.url,
+        events=["invitation.issued", "response.submitted", "petition.created"],
+    )
+    receiver.status = 503
+    traffic(client, make_key, n=3, agency="79.BTH")
+    traffic(client, make_key, n=2, agency="79.SGN")
+    for _ in range(5):
+        worker.run_once()
+    assert receiver.received == []
+    with db() as session:
+        failed_attempts = session.exec(select(func.sum(WebhookDelivery.attempts))).one()
+    assert failed_attempts and failed_attempts >= 2
+    receiver.status = 200
+    drain(worker, until=lambda: len(receiver.received) == 15)
+    verify_all(receiver, sub["secret"])
+    assert len({r.headers["webhook-id"] for r in receiver.received}) == 15
+    for agency in ("79.BTH", "79.SGN"):
+        seen = [
+            (r.json["type"], r.json["data"]["dossier_code"])
+            for r in receiver.received
+            if r.json["data"]["agency_code"] == agency
+        ]
+        expected = []
+        for i in range(3 if agency == "79.BTH" else 2):
+            code = f"{agency}-{i}"
+            expected += [
+                ("invitation.issued", code),
+                ("response.submitted", code),
+                ("petition.created", code),
+            ]
+        assert seen == expected
+
+
+def test_attempts_are_listed_and_a_failed_delivery_can_be_retried(
+    database_url: str, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    from service.app import create_app
+    from tests.webhooks.conftest import webhook_settings
+
+    settings = webhook_settings(database_url, webhook_give_up_hours=0.0001)  # 0.36 s
+    app = create_app(settings)
+    with TestClient(app) as client:
+        worker = DeliveryWorker(app.state.engine, settings, app.state.profile)
+        admin = make_key("admin")
+        sub = subscribe(client, admin, receiver.url, events=["invitation.issued"])
+        receiver.status = 500
+        client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+
+        def deliveries() -> list[dict[str, Any]]:
+            listed = client.get(f"/api/v1/webhooks/{sub['id']}/deliveries", headers=admin)
+            assert listed.status_code == 200
+            data: list[dict[str, Any]] = listed.json()["data"]
+            return data
+
+        drain(worker, until=lambda: deliveries()[0]["status"] == "failed", seconds=15)
+        failed = deliveries()[0]
+        assert failed["attempts"] >= 1 and failed["attempt_log"][0]["status_code"] == 500
+        assert failed["attempt_log"][0]["response_snippet"] == "receiver is down"
+        receiver.status = 200
+        retried = client.post(
+            f"/api/v1/webhooks/{sub['id']}/deliveries/{failed['id']}/retry", headers=admin
+        )
+        assert retried.status_code == 200 and retried.json()["status"] == "pending"
+        drain(worker, until=lambda: len(receiver.received) == 1)
+        assert deliveries()[0]["status"] == "succeeded"
+        assert receiver.received[0].headers["webhook-id"] == failed["webhook_id"]
+
+
+def test_a_subscription_failing_for_days_is_disabled_with_a_reason(
+    database_url: str, make_key: KeyFactory, receiver: Receiver, db: DbFactory
+) -> None:
+    from service.app import create_app
+    from tests.webhooks.conftest import webhook_settings
+
+    settings = webhook_settings(database_url, webhook_disable_after_days=0.000002)  # ~0.17 s
+    app = create_app(settings)
+    with TestClient(app) as client:
+        worker = DeliveryWorker(app.state.engine, settings, app.state.profile)
+        admin = make_key("admin")
+        sub = subscribe(client, admin, receiver.url, events=["invitation.issued"])
+        receiver.status = 502
+        client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+
+        def disabled() -> bool:
+            state = client.get(f"/api/v1/webhooks/{sub['id']}", headers=admin).json()
+            return state["disabled_at"] is not None
+
+        drain(worker, until=disabled, seconds=15)
+        state = client.get(f"/api/v1/webhooks/{sub['id']}", headers=admin).json()
+        assert "HTTP 502" in state["disabled_reason"]
+        receiver.status = 200
+        for _ in range(3):
+            worker.run_once()
+        assert receiver.received == []  # disabled: nothing is sent
+        client.post(f"/api/v1/webhooks/{sub['id']}/enable", headers=admin)
+        drain(worker, until=lambda: len(receiver.received) == 1)
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://127.0.0.1:9/hooks", "internal address"),
+        ("http://10.1.2.3/hooks", "internal address"),
+        ("http://169.254.169.254/latest", "internal address"),
+        ("ftp://example.org/hooks", "http"),
+        ("http://user:pw@example.org/hooks", "credentials"),
+    ],
+)
+def test_unsafe_targets_are_refused(
+    client: TestClient, make_key: KeyFactory, url: str, problem: str
+) -> None:
+    response = client.post(
+        "/api/v1/webhooks",
+        json={"url": url, "events": ["score.updated"]},
+        headers=make_key("admin"),
+    )
+    assert response.status_code == 422
+    assert response.json()["fields"][0]["field"] == "url"
+    assert problem in response.json()["fields"][0]["problem"]
+
+
+def test_readers_manage_only_their_own_and_secrets_are_encrypted(
+    hook_app: tuple[TestClient, DeliveryWorker],
+    make_key: KeyFactory,
+    receiver: Receiver,
+    db: DbFactory,
+) -> None:
+    client, _ = hook_app
+    portal, other = make_key("reader"), make_key("reader")
+    mine = subscribe(client, portal, receiver.url, events=["score.updated"])
+    assert client.get(f"/api/v1/webhooks/{mine['id']}", headers=other).status_code == 404
+    assert client.get("/api/v1/webhooks", headers=other).json()["count"] == 0
+    assert client.get("/api/v1/webhooks", headers=make_key("admin")).json()["count"] == 1
+    assert (
+        client.post(
+            "/api/v1/webhooks",
+            json={"url": receiver.url, "events": ["score.updated"]},
+            headers=make_key("issuer"),
+        ).status_code
+        == 403
+    )
+    scoped = make_key("reader", agency="79.BTH")
+    assert (
+        client.post(
+            "/api/v1/webhooks",
+            json={"url": receiver.url, "events": ["score.updated"], "agency_code": "79.SGN"},
+            headers=scoped,
+        ).status_code
+        == 403
+    )
+    with db() as session:
+        stored = session.exec(select(WebhookSubscription)).one()
+    assert mine["secret"] not in stored.secret_encrypted
+    assert "secret" not in client.get(f"/api/v1/webhooks/{mine['id']}", headers=portal).json()
+    assert client.delete(f"/api/v1/webhooks/{mine['id']}", headers=portal).status_code == 204
+    assert client.get(f"/api/v1/webhooks/{mine['id']}", headers=portal).status_code == 404
+
+
+def test_agency_filter_sends_only_that_subtree(
+    hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, receiver: Receiver
+) -> None:
+    client, worker = hook_app
+    subscribe(
+        client, make_key("admin"), receiver.url, events=["invitation.issued"], agency_code="79.SGN"
+    )
+    issuer = make_key("issuer")
+    for code, agency in (("A", "79.BTH"), ("B", "79.SGN"), ("C", "79.SGN")):
+        client.post(
+            "/api/v1/handovers",
+            json=handover_body(dossier_code=code, agency_code=agency),
+            headers=issuer,
+        )
+    drain(worker)
+    assert sorted(r.json["data"]["dossier_code"] for r in receiver.received) == ["B", "C"]
