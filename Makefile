@@ -32,13 +32,16 @@ $(STAMP):
 
 # Browser tests drive Debian's Chromium; install it when we can, otherwise they are skipped
 # (and CI, which sets HAILONG_TEST_REQUIRE_BROWSER=1, fails instead of skipping).
+# Fonts: Vietnamese text and the emoji faces on the survey must render in screenshots.
+BROWSER_PACKAGES := chromium fonts-noto-core fonts-noto-color-emoji
+
 browser:
-	@test -x /usr/bin/chromium || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing Debian's chromium for the browser tests"; \
-	    (apt-get install -y -qq chromium >/dev/null 2>&1 || \
-	     { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }); \
-	  else echo "Chromium is not installed and cannot be installed here: browser tests will be skipped"; fi; }
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "Noto Color Emoji"; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing $(BROWSER_PACKAGES) for the browser tests"; \
+	  apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; }; \
+	else echo "Chromium is not installed and cannot be installed here: browser tests will be skipped"; fi
 
 lint: setup
 	$(BIN)/ruff check .

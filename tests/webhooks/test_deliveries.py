@@ -88,7 +88,7 @@ def test_deliveries_arrive_signed_and_carry_no_free_text_or_contact(
     traffic(client, make_key)
     drain(worker)
     verify_all(receiver, sub["secret"])
-    kinds = defaultdict(int)
+    kinds: defaultdict[str, int] = defaultdict(int)
     for delivery in receiver.received:
         kinds[delivery.json["type"]] += 1
         text = delivery.body.decode()

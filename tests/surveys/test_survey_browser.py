@@ -1,0 +1,489 @@
+"""The citizen's survey page in headless Chromium: a phone answering with taps, a missing
+answer, the English switch, JavaScript off, the keyboard alone, axe-core, a 360 px screen,
+and what the page costs on 3G.
+
+Screenshots land in artifacts/ (survey-*.png); look at them after a change to the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import axe_playwright_python
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.sync_api import Response as PageResponse
+from sqlmodel import select
+
+from service.models import Petition, Response
+from tests.conftest import KeyFactory, LiveServer, handover_body
+from tests.surveys.conftest import ANSWERS
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+
+AXE_JS = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
+PHONE = {"width": 390, "height": 844}
+SMALL_PHONE = {"width": 360, "height": 740}
+AGENCY = "UBND Phường Tân Định"
+COMPLAINT = "Phải chờ hơi lâu ở quầy"
+THANKS_VI = "Cảm ơn ông/bà đã đánh giá!"
+THANKS_EN = "Thank you for your answers!"
+ANSWERED_VI = "Phiếu này đã được đánh giá"
+CHOOSE_VI = "Ông/bà vui lòng chọn một câu trả lời."
+FIRST_QUESTION_EN = "Was your result ready on the promised date?"
+TAPPED = {  # not the defaults of ANSWERS, so that a stored answer proves the tap
+    "timeliness": "late",
+    "supplement_requests": "once",
+    "staff_attitude": "normal",
+    "overall": "unsatisfied",
+}
+MAX_PAGE_BYTES = 60 * 1024
+MIN_TAP_PX = 48
+MIN_TEXT_PX = 16
+
+PageFactory = Callable[..., Page]
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[PageFactory]:
+    """phone(**context options) -> a page on a 390×844 touch phone in Vietnamese, closed after."""
+    contexts: list[BrowserContext] = []
+
+    def make(**options: Any) -> Page:
+        settings: dict[str, Any] = {
+            "viewport": PHONE,
+            "device_scale_factor": 2,
+            "is_mobile": True,
+            "has_touch": True,
+            "locale": "vi-VN",
+            "timezone_id": "Asia/Ho_Chi_Minh",
+            **options,
+        }
+        context = browser.new_context(**settings)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def survey_url(live_server: LiveServer, make_key: KeyFactory) -> str:
+    """A fresh handover issued through the API: the citizen's link."""
+    response = httpx.post(
+        f"{live_server.url}/api/v1/handovers", json=handover_body(), headers=make_key("issuer")
+    )
+    assert response.status_code == 201, response.text
+    url: str = response.json()["survey_url"]
+    assert url.startswith(f"{live_server.url}/s/")
+    return url
+
+
+def open_page(page: Page, url: str, status: int = 200) -> PageResponse:
+    response = page.goto(url, wait_until="load")
+    assert response is not None
+    assert response.status == status, response.text()
+    return response
+
+
+def choice(page: Page, field: str, value: str) -> Locator:
+    """The label (the big tap target) of one answer."""
+    return page.locator(f'label.choice:has(input[name="{field}"][value="{value}"])')
+
+
+def radio(page: Page, field: str, value: str) -> Locator:
+    return page.locator(f'input[type=radio][name="{field}"][value="{value}"]')
+
+
+def checked(page: Page) -> dict[str, str]:
+    found: dict[str, str] = page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('input[type=radio]:checked')]
+                .map(r => [r.name, r.value]))"""
+    )
+    return found
+
+
+def send(page: Page, act: Callable[[], None], status: int) -> PageResponse:
+    """Do `act` (a tap, a click, a key) and wait for the page it posts to."""
+    with page.expect_navigation(wait_until="load") as navigation:
+        act()
+    response = navigation.value
+    assert response is not None
+    assert response.status == status, response.text()
+    return response
+
+
+def heading(page: Page) -> str:
+    return (page.locator("h1").text_content() or "").strip()
+
+
+def stored(live_server: LiveServer) -> list[Response]:
+    with live_server.session() as session:
+        return list(session.exec(select(Response)).all())
+
+
+def petitions(live_server: LiveServer) -> int:
+    with live_server.session() as session:
+        return len(session.exec(select(Petition)).all())
+
+
+# --- a citizen on a phone --------------------------------------------------------------------
+
+
+def test_phone_answers_by_taps_sees_thanks_then_already_answered(
+    live_server: LiveServer, survey_url: str, phone: PageFactory, artifacts_dir: Path
+) -> None:
+    page = phone()
+    open_page(page, survey_url)
+    assert page.locator("html").get_attribute("lang") == "vi"
+    assert page.locator(".agency").text_content() == AGENCY
+    expect(page.get_by_role("heading", level=1)).to_have_text("Đánh giá sự hài lòng")
+    assert checked(page) == {}
+    for field, value in TAPPED.items():
+        choice(page, field, value).tap()
+        expect(radio(page, field, value)).to_be_checked()
+    assert checked(page) == TAPPED
+    page.locator("#complaint").tap()
+    page.keyboard.type(COMPLAINT)
+    expect(page.locator("#complaint")).to_have_value(COMPLAINT)
+    page.screenshot(path=artifacts_dir / "survey-form.png", full_page=True)
+
+    send(page, lambda: page.locator("button.submit").tap(), 200)
+    assert heading(page) == THANKS_VI
+    petition = page.locator(".petition").text_content() or ""
+    assert AGENCY in petition and "Hạn trả lời" in petition
+    page.screenshot(path=artifacts_dir / "survey-thanks.png", full_page=True)
+    [response] = stored(live_server)
+    assert {f: getattr(response, f) for f in TAPPED} == TAPPED
+    assert response.complaint == COMPLAINT and response.source == "phone"
+    assert petitions(live_server) == 1
+
+    open_page(page, survey_url, status=409)
+    assert heading(page) == ANSWERED_VI
+    assert page.locator("form, input[type=radio]").count() == 0
+    page.screenshot(path=artifacts_dir / "survey-answered.png", full_page=True)
+    assert len(stored(live_server)) == 1
+
+
+def test_missing_answer_is_shown_next_to_its_question_and_keeps_the_others(
+    live_server: LiveServer, survey_url: str, phone: PageFactory, artifacts_dir: Path
+) -> None:
+    page = phone()
+    open_page(page, survey_url)
+    partial = {f: v for f, v in TAPPED.items() if f != "staff_attitude"}
+    for field, value in partial.items():
+        choice(page, field, value).tap()
+    page.locator("#complaint").fill(COMPLAINT)
+    send(page, lambda: page.locator("button.submit").tap(), 422)
+
+    expect(page.locator(".alert[role=alert]")).to_be_visible()
+    missing = page.locator("fieldset#q-staff_attitude")
+    assert missing.get_attribute("aria-describedby") == "err-staff_attitude"
+    expect(missing.locator("#err-staff_attitude")).to_have_text(CHOOSE_VI)
+    expect(missing).to_have_accessible_description(CHOOSE_VI)
+    expect(missing).to_have_class("question has-error")
+    for field in partial:
+        other = page.locator(f"fieldset#q-{field}")
+        assert other.get_attribute("aria-describedby") is None, field
+        expect(other.locator(".error")).to_have_count(0)
+    assert checked(page) == partial
+    expect(page.locator("#complaint")).to_have_value(COMPLAINT)
+    assert stored(live_server) == []
+    page.screenshot(path=artifacts_dir / "survey-missing.png", full_page=True)
+    jump = page.locator(".alert a")
+    expect(jump).to_have_count(1)
+    expect(jump).to_have_attribute("href", "#q-staff_attitude")
+    jump.tap()
+    expect(missing).to_be_in_viewport()
+
+    choice(page, "staff_attitude", "poor").tap()
+    send(page, lambda: page.locator("button.submit").tap(), 200)
+    assert heading(page) == THANKS_VI
+    [response] = stored(live_server)
+    assert response.staff_attitude == "poor" and response.overall == "unsatisfied"
+    assert response.complaint == COMPLAINT
+
+
+def test_english_switch_asks_and_thanks_in_english(
+    live_server: LiveServer, survey_url: str, phone: PageFactory, artifacts_dir: Path
+) -> None:
+    page = phone()
+    open_page(page, survey_url)
+    switch = page.get_by_role("link", name="English")
+    assert switch.get_attribute("hreflang") == "en"
+    send(page, lambda: switch.tap(), 200)
+    assert page.url == f"{survey_url}?lang=en"
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert FIRST_QUESTION_EN in (page.locator("#q-timeliness legend").text_content() or "")
+    expect(choice(page, "overall", "very_satisfied")).to_contain_text("Very satisfied")
+    expect(page.locator("button.submit")).to_have_text("Send")
+    expect(page.get_by_role("link", name="Tiếng Việt")).to_have_attribute("lang", "vi")
+    page.screenshot(path=artifacts_dir / "survey-english.png", full_page=True)
+
+    for field, value in ANSWERS.items():
+        choice(page, field, value).tap()
+    send(page, lambda: page.locator("button.submit").tap(), 200)
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert heading(page) == THANKS_EN
+    page.screenshot(path=artifacts_dir / "survey-english-thanks.png", full_page=True)
+    assert len(stored(live_server)) == 1
+
+
+def test_whole_flow_works_with_javascript_disabled(
+    live_server: LiveServer, survey_url: str, phone: PageFactory
+) -> None:
+    page = phone(java_script_enabled=False)
+    open_page(page, survey_url)
+    send(page, lambda: page.get_by_role("link", name="English").tap(), 200)
+    assert page.locator("html").get_attribute("lang") == "en"
+    send(page, lambda: page.get_by_role("link", name="Tiếng Việt").tap(), 200)
+    assert page.locator("html").get_attribute("lang") == "vi"
+
+    choice(page, "timeliness", "on_time").tap()
+    send(page, lambda: page.locator("button.submit").tap(), 422)
+    expect(page.locator("#err-supplement_requests")).to_have_text(CHOOSE_VI)
+    expect(radio(page, "timeliness", "on_time")).to_be_checked()
+    for field, value in ANSWERS.items():
+        choice(page, field, value).tap()
+    page.locator("#complaint").fill(COMPLAINT)
+    send(page, lambda: page.locator("button.submit").tap(), 200)
+    assert heading(page) == THANKS_VI
+    open_page(page, survey_url, status=409)
+    assert heading(page) == ANSWERED_VI
+    [response] = stored(live_server)
+    assert {f: getattr(response, f) for f in ANSWERS} == ANSWERS
+    assert petitions(live_server) == 1
+
+
+# --- the keyboard alone ----------------------------------------------------------------------
+
+FOCUS_JS = """() => {
+    const el = document.activeElement;
+    const style = getComputedStyle(el);
+    return {
+        tag: el.tagName.toLowerCase(), type: el.type || '', name: el.name || '',
+        value: el.value || '', text: (el.textContent || '').trim().slice(0, 40),
+        outline: style.outlineStyle, width: parseFloat(style.outlineWidth) || 0,
+    };
+}"""
+
+
+def tab_to(page: Page, selector: str, seen: list[dict[str, Any]], limit: int = 15) -> None:
+    """Press Tab until `selector` has the focus; every stop on the way must show its focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focus: dict[str, Any] = page.evaluate(FOCUS_JS)
+        seen.append(focus)
+        assert focus["tag"] != "body", f"focus fell off the page after {seen}"
+        assert focus["outline"] != "none" and focus["width"] > 0, f"focus not visible: {focus}"
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} not reached with Tab: {seen}")
+
+
+def test_keyboard_only_answers_and_submits_with_visible_focus(
+    live_server: LiveServer, survey_url: str, phone: PageFactory, artifacts_dir: Path
+) -> None:
+    page = phone(is_mobile=False, has_touch=False, device_scale_factor=1)
+    open_page(page, survey_url)
+    seen: list[dict[str, Any]] = []
+
+    tab_to(page, 'input[name="timeliness"]', seen)
+    assert seen[-1]["value"] == "on_time", "Tab should land on the first answer"
+    page.keyboard.press("Space")
+    tab_to(page, 'input[name="supplement_requests"]', seen)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowUp")
+    tab_to(page, 'input[name="staff_attitude"]', seen)
+    page.keyboard.press("Space")
+    tab_to(page, 'input[name="overall"]', seen)
+    page.keyboard.press("ArrowDown")
+    page.screenshot(path=artifacts_dir / "survey-keyboard.png")
+    assert checked(page) == {
+        "timeliness": "on_time",
+        "supplement_requests": "once",
+        "staff_attitude": "good",
+        "overall": "satisfied",
+    }
+    tab_to(page, "#complaint", seen)
+    page.keyboard.type(COMPLAINT)
+    tab_to(page, "button.submit", seen)
+    assert not [f for f in seen if f["name"] == "website"], "the honeypot took the focus"
+    send(page, lambda: page.keyboard.press("Enter"), 200)
+    assert heading(page) == THANKS_VI
+    [response] = stored(live_server)
+    assert (response.supplement_requests, response.overall) == ("once", "satisfied")
+    assert response.complaint == COMPLAINT
+
+
+# --- axe-core --------------------------------------------------------------------------------
+
+AXE_RUN_JS = """async () => {
+    const result = await axe.run(document, {resultTypes: ['violations']});
+    return result.violations.map(v => ({
+        id: v.id, impact: v.impact, help: v.help,
+        targets: v.nodes.map(n => n.target.join(' ')),
+    }));
+}"""
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    page.add_script_tag(content=AXE_JS)
+    found: list[dict[str, Any]] = page.evaluate(AXE_RUN_JS)
+    return found
+
+
+def test_axe_finds_no_serious_or_critical_violations(
+    live_server: LiveServer, survey_url: str, phone: PageFactory
+) -> None:
+    # The pages allow only script-src 'self': the injected axe needs the CSP bypassed.
+    page = phone(bypass_csp=True)
+    found: dict[str, list[dict[str, Any]]] = {}
+
+    open_page(page, survey_url)
+    found["form"] = axe_violations(page)
+    choice(page, "timeliness", "on_time").tap()
+    send(page, lambda: page.locator("button.submit").tap(), 422)
+    found["form with errors"] = axe_violations(page)
+    open_page(page, f"{survey_url}?lang=en")
+    found["English form"] = axe_violations(page)
+    open_page(page, survey_url)
+    for field, value in ANSWERS.items():
+        choice(page, field, value).tap()
+    page.locator("#complaint").fill(COMPLAINT)
+    send(page, lambda: page.locator("button.submit").tap(), 200)
+    found["thanks"] = axe_violations(page)
+    open_page(page, survey_url, status=409)
+    found["answered"] = axe_violations(page)
+    open_page(page, f"{live_server.url}/s/{'A' * 43}", status=404)
+    found["unknown link"] = axe_violations(page)
+
+    serious = {
+        name: [v for v in violations if v["impact"] in ("serious", "critical")]
+        for name, violations in found.items()
+    }
+    report = "\n".join(
+        f"{name}: [{v['impact']}] {v['id']}: {v['help']} at {v['targets']}"
+        for name, violations in serious.items()
+        for v in violations
+    )
+    assert not report, "axe-core found:\n" + report
+
+
+# --- a 360 px phone --------------------------------------------------------------------------
+
+LAYOUT_JS = """minText => {
+    const root = document.scrollingElement;
+    const px = el => parseFloat(getComputedStyle(el).fontSize);
+    const small = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const el = node.parentElement;
+        if (!node.textContent.trim() || el.closest('.hp, .footnote')) continue;
+        if (!el.getClientRects().length) continue;
+        if (px(el) < minText) small.push(`${el.className || el.tagName}: ${px(el)}px`);
+    }
+    const questions = [...document.querySelectorAll('fieldset.question')].map(fs =>
+        [...fs.querySelectorAll('label.choice')].map(l => {
+            const b = l.getBoundingClientRect();
+            return {left: b.left, top: b.top, bottom: b.bottom, width: b.width, height: b.height};
+        }));
+    const box = el => el ? el.getBoundingClientRect().toJSON() : null;
+    return {
+        scrollWidth: root.scrollWidth, clientWidth: root.clientWidth,
+        bodyFont: px(document.body), small, questions,
+        submit: box(document.querySelector('button.submit')),
+        langs: box(document.querySelector('.langs a')),
+    };
+}"""
+
+
+def check_small_screen(page: Page, name: str) -> None:
+    layout: dict[str, Any] = page.evaluate(LAYOUT_JS, MIN_TEXT_PX)
+    width = layout["clientWidth"]
+    assert width == SMALL_PHONE["width"], layout
+    assert layout["scrollWidth"] <= width, f"{name} scrolls sideways: {layout['scrollWidth']}px"
+    assert layout["bodyFont"] >= MIN_TEXT_PX, layout["bodyFont"]
+    assert layout["small"] == [], f"{name}: text under {MIN_TEXT_PX}px: {layout['small']}"
+    assert len(layout["questions"]) == len(ANSWERS)
+    for labels in layout["questions"]:
+        assert len(labels) >= 2
+        for above, below in pairwise(labels):
+            assert abs(above["left"] - below["left"]) < 1, f"{name}: answers side by side"
+            assert below["top"] >= above["bottom"], f"{name}: answers overlap"
+        for label in labels:
+            assert label["height"] >= MIN_TAP_PX, f"{name}: answer {label['height']}px tall"
+            assert label["width"] >= 0.8 * width, f"{name}: answer {label['width']}px wide"
+    assert layout["submit"]["height"] >= MIN_TAP_PX and layout["submit"]["width"] >= 0.8 * width
+    assert layout["langs"]["height"] >= 44, layout["langs"]
+
+
+def test_readable_at_360_px_one_column_big_answers_no_sideways_scroll(
+    survey_url: str, phone: PageFactory, artifacts_dir: Path
+) -> None:
+    page = phone(viewport=SMALL_PHONE)
+    open_page(page, survey_url)
+    check_small_screen(page, "form")
+    page.screenshot(path=artifacts_dir / "survey-360.png", full_page=True)
+    open_page(page, f"{survey_url}?lang=en")
+    check_small_screen(page, "English form")
+    choice(page, "overall", "satisfied").tap()
+    page.locator("#complaint").fill("x" * 300)
+    send(page, lambda: page.locator("button.submit").tap(), 422)
+    check_small_screen(page, "English form with errors")
+
+
+# --- weight and third parties ----------------------------------------------------------------
+
+
+def record(page: Page) -> tuple[list[str], list[PageResponse]]:
+    requests: list[str] = []
+    responses: list[PageResponse] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("response", lambda response: responses.append(response))
+    return requests, responses
+
+
+def weigh(responses: list[PageResponse]) -> tuple[int, list[str]]:
+    """Bytes of every body (a redirect has none) and a line per response for the report."""
+    total, lines = 0, []
+    for response in responses:
+        size = 0 if response.request.redirected_to else len(response.body())
+        total += size
+        lines.append(f"{response.status} {response.request.resource_type} {response.url} {size}")
+    return total, lines
+
+
+def test_page_weight_under_60_kb_and_no_third_party_requests(
+    live_server: LiveServer, survey_url: str, phone: PageFactory
+) -> None:
+    page = phone()
+    requests, responses = record(page)
+    open_page(page, survey_url)
+    page.wait_for_load_state("networkidle")
+    form_bytes, loaded = weigh(responses)
+    kinds = {r.request.resource_type for r in responses}
+    assert form_bytes < MAX_PAGE_BYTES, f"the form weighs {form_bytes} bytes: {loaded}"
+    assert kinds <= {"document", "stylesheet"}, f"no scripts, fonts or images: {loaded}"
+
+    responses.clear()
+    for field, value in ANSWERS.items():
+        choice(page, field, value).tap()
+    send(page, lambda: page.locator("button.submit").tap(), 200)
+    page.wait_for_load_state("networkidle")
+    thanks_bytes, loaded = weigh(responses)
+    assert thanks_bytes < MAX_PAGE_BYTES, f"the thank-you page weighs {thanks_bytes}: {loaded}"
+
+    assert requests, "nothing was recorded"
+    foreign = [url for url in requests if not url.startswith(f"{live_server.url}/")]
+    assert foreign == [], f"third-party requests: {foreign}"
