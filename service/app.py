@@ -20,6 +20,7 @@ from service.handovers.router import router as handovers_router
 from service.ops.observability import Metrics, ObservabilityMiddleware, configure_logging
 from service.ops.router import router as ops_router
 from service.petitions.router import router as petitions_router
+from service.portal.router import router as exports_router
 from service.scoring.profile import Profile, load_profile
 from service.scoring.rebuild import rebuild_if_profile_changed
 from service.scoring.router import router as scores_router
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(handovers_router)
     app.include_router(responses_router)
     app.include_router(agencies_router)
+    app.include_router(exports_router)
     app.include_router(scores_router)
     app.include_router(petitions_router)
     app.include_router(calendar_router)

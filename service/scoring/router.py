@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code, list_agencies
 from service.admin.keys import Principal
 from service.errors import NotFound, error_responses, field_error
 from service.models import Agency
+from service.portal.etag import conditional_json
 from service.scoring import explain, inputs, service, staff
 from service.scoring.periods import PERIOD_HELP, Period, parse_period
 from service.scoring.schemas import (
@@ -52,11 +54,12 @@ def _visible_agency(session: Session, principal: Principal, code: str) -> Agency
     summary="Scores of a period: one agency, a parent's children, or all you can see",
 )
 async def list_scores(
+    request: Request,
     period: PeriodQuery,
     work: ApiWork,
     agency_code: Annotated[str | None, Query(max_length=64)] = None,
     parent_code: Annotated[str | None, Query(max_length=64)] = None,
-) -> ScoreList:
+) -> Response:
     parsed = _period(period)
 
     def read(session: Session) -> ScoreList:
@@ -75,7 +78,7 @@ async def list_scores(
         data = service.scores(session, agencies, parsed, work.profile)
         return ScoreList(data=data, count=len(data))
 
-    return await work.run(read)
+    return conditional_json(request, await work.run(read))
 
 
 @router.get(
@@ -84,14 +87,16 @@ async def list_scores(
     responses=READ_ERRORS,
     summary="One agency's score for a period",
 )
-async def one_score(code: CodePath, period: PeriodPath, work: ApiWork) -> Score:
+async def one_score(
+    request: Request, code: CodePath, period: PeriodPath, work: ApiWork
+) -> Response:
     parsed = _period(period)
 
     def read(session: Session) -> Score:
         agency = _visible_agency(session, work.principal(session, *READERS), code)
         return service.scores(session, [agency], parsed, work.profile)[0]
 
-    return await work.run(read)
+    return conditional_json(request, await work.run(read))
 
 
 @router.get(
@@ -101,11 +106,12 @@ async def one_score(code: CodePath, period: PeriodPath, work: ApiWork) -> Score:
     summary="The score with the dossiers, evaluations and petitions behind it",
 )
 async def explain_score(
+    request: Request,
     code: CodePath,
     period: PeriodPath,
     work: ApiWork,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
-) -> Explanation:
+) -> Response:
     parsed = _period(period)
 
     def read(session: Session) -> Explanation:
@@ -119,7 +125,7 @@ async def explain_score(
             petitions=explain.petition_rows(session, agency, parsed, limit),
         )
 
-    return await work.run(read)
+    return conditional_json(request, await work.run(read))
 
 
 @router.get(
@@ -129,8 +135,11 @@ async def explain_score(
     summary="A parent's children ordered by K; ties share a rank",
 )
 async def rankings(
-    period: PeriodQuery, parent_code: Annotated[str, Query(max_length=64)], work: ApiWork
-) -> ScoreList:
+    request: Request,
+    period: PeriodQuery,
+    parent_code: Annotated[str, Query(max_length=64)],
+    work: ApiWork,
+) -> Response:
     parsed = _period(period)
 
     def read(session: Session) -> ScoreList:
@@ -144,7 +153,7 @@ async def rankings(
         data.sort(key=lambda s: (s.rank is None, s.rank or 0, s.agency_code))
         return ScoreList(data=data, count=len(data))
 
-    return await work.run(read)
+    return conditional_json(request, await work.run(read))
 
 
 @router.get(

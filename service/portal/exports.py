@@ -1,0 +1,118 @@
+"""Score exports for the people who live in Excel: CSV (UTF-8 with BOM) and XLSX.
+
+Both are produced in chunks of agencies, so ten thousand agencies never sit in memory at
+once: CSV rows stream as they are computed, and the XLSX is written in openpyxl's
+write-only mode to a spooled temporary file and streamed from there.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+
+from service.scoring.schemas import Score
+
+CHUNK = 500
+GROUP_NAMES = {
+    "hai_long": "Hài lòng",
+    "khong_hai_long": "Không hài lòng",
+    "chua_du_du_lieu": "Chưa đủ dữ liệu",
+}
+D_SOURCES = {"imported": "Nhập từ hệ thống PAKN", "group5": "Tính từ nhóm 5 (766)", None: ""}
+HEADERS = [
+    "Mã cơ quan",
+    "Tên cơ quan",
+    "Kỳ",
+    "Xếp hạng",
+    "K (0-22)",
+    "Nhóm",
+    "K tối thiểu",
+    "K tối đa",
+    "Phần thiếu dữ liệu",
+    "A - Đúng hẹn",
+    "B - Bổ sung hồ sơ",
+    "C - Thái độ cán bộ",
+    "D - Phản ánh kiến nghị",
+    "Nguồn D",
+    "E - Công khai TTHC",
+    "Điểm nhóm 5 (0-18)",
+    "Tỷ lệ PAKN đúng hạn",
+    "Tỷ lệ PAKN hài lòng",
+    "Tỷ lệ hồ sơ hài lòng",
+    "Số hồ sơ đã giải quyết",
+    "Số đánh giá",
+    "Số PAKN",
+]
+
+
+def row_of(score: Score) -> list[Any]:
+    g5 = score.group5
+    return [
+        score.agency_code,
+        score.agency_name,
+        score.period,
+        score.rank,
+        score.k,
+        GROUP_NAMES[score.group],
+        score.k_min,
+        score.k_max,
+        ", ".join(m.upper() for m in score.missing),
+        score.a,
+        score.b,
+        score.c,
+        score.d,
+        D_SOURCES[score.d_source],
+        score.e,
+        g5.score,
+        g5.petitions_on_time_rate,
+        g5.petitions_satisfied_rate,
+        g5.dossiers_satisfied_rate,
+        score.counts.resolved_dossiers,
+        score.counts.evaluations,
+        score.counts.petitions,
+    ]
+
+
+def chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+def csv_text(rows: list[list[Any]], with_header: bool) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    if with_header:
+        writer.writerow(HEADERS)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return buffer.getvalue()
+
+
+class XlsxBuilder:
+    def __init__(self, period: str) -> None:
+        self.book = Workbook(write_only=True)
+        self.sheet = self.book.create_sheet(title=f"Điểm {period}"[:31])
+        bold = Font(bold=True)
+        header = []
+        for title in HEADERS:
+            cell = WriteOnlyCell(self.sheet, value=title)
+            cell.font = bold
+            header.append(cell)
+        self.sheet.append(header)
+
+    def add(self, rows: list[list[Any]]) -> None:
+        for row in rows:
+            self.sheet.append(row)
+
+    def file(self) -> tempfile.SpooledTemporaryFile[bytes]:
+        # Outlives this call: the streaming response reads, then closes it.
+        spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+        self.book.save(spool)
+        spool.seek(0)
+        return spool

@@ -1,0 +1,135 @@
+"""Exports for Excel users, and ETags so polling portals pay nothing for unchanged scores."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+
+from tests.conftest import KeyFactory, handover_body
+
+pytestmark = pytest.mark.usefixtures("agencies")
+
+
+def _seed(client: TestClient, make_key: KeyFactory) -> None:
+    issuer = make_key("issuer")
+    for code, agency in (("E1", "79.BTH"), ("E2", "79.BTH"), ("E3", "79.SGN")):
+        client.post(
+            "/api/v1/handovers",
+            json=handover_body(dossier_code=code, agency_code=agency),
+            headers=issuer,
+        )
+    client.put(
+        "/api/v1/agencies/79.BTH/periods/2025-Q3/inputs",
+        json={"d": 17, "e": 1},
+        headers=make_key("admin"),
+    )
+
+
+def test_csv_has_bom_vietnamese_headers_and_every_component(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    _seed(client, make_key)
+    response = client.get(
+        "/api/v1/scores.csv",
+        params={"period": "2025-Q3", "parent_code": "79"},
+        headers=make_key("reader"),
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "hailong-scores-2025-Q3.csv" in response.headers["content-disposition"]
+    assert response.content.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    by_code = {r["Mã cơ quan"]: r for r in rows}
+    assert set(by_code) == {"79.BTH", "79.SGN", "79.STP", "G22.39"}
+    ward = by_code["79.BTH"]
+    assert ward["Tên cơ quan"] == "Phường Bến Thành"
+    assert ward["A - Đúng hẹn"] == "1.0" and ward["D - Phản ánh kiến nghị"] == "17.0"
+    assert ward["Nhóm"] == "Chưa đủ dữ liệu" and ward["Phần thiếu dữ liệu"] == "B, C"
+    assert ward["Nguồn D"] == "Nhập từ hệ thống PAKN" and ward["Số hồ sơ đã giải quyết"] == "2"
+    assert by_code["79.STP"]["A - Đúng hẹn"] == ""  # missing is empty, never 0
+
+
+def test_xlsx_opens_with_the_same_rows(client: TestClient, make_key: KeyFactory) -> None:
+    _seed(client, make_key)
+    response = client.get(
+        "/api/v1/scores.xlsx", params={"period": "2025-Q3"}, headers=make_key("reader")
+    )
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Mã cơ quan", "Tên cơ quan", "Kỳ")
+    codes = {r[0] for r in rows[1:]}
+    assert codes == {"79", "79.BTH", "79.SGN", "79.STP", "G22.39"}
+    bth = next(r for r in rows if r[0] == "79.BTH")
+    assert bth[9] == 1.0 and bth[12] == 17.0  # A and D as numbers Excel can sum
+
+
+def test_exports_respect_roles_scope_and_period(client: TestClient, make_key: KeyFactory) -> None:
+    _seed(client, make_key)
+    url = "/api/v1/scores.csv"
+    assert client.get(url, params={"period": "2025-Q3"}).status_code == 401
+    assert (
+        client.get(url, params={"period": "2025-Q3"}, headers=make_key("issuer")).status_code == 403
+    )
+    assert (
+        client.get(url, params={"period": "2025-Q9"}, headers=make_key("reader")).status_code == 422
+    )
+    scoped = client.get(
+        url, params={"period": "2025-Q3"}, headers=make_key("reader", agency="79.SGN")
+    )
+    rows = list(csv.DictReader(io.StringIO(scoped.content.decode("utf-8-sig"))))
+    assert [r["Mã cơ quan"] for r in rows] == ["79.SGN"]
+
+
+def test_exports_of_many_agencies_arrive_complete(
+    client: TestClient, make_key: KeyFactory, db: object
+) -> None:
+    from service.admin.agencies import upsert_agency
+    from tests.conftest import DbFactory
+
+    factory: DbFactory = db  # type: ignore[assignment]
+    with factory() as session:
+        for i in range(1203):  # more than two chunks of 500
+            upsert_agency(session, f"79.W{i:04d}", f"Phường {i}", "79", actor="test")
+    response = client.get(
+        "/api/v1/scores.csv",
+        params={"period": "2025", "parent_code": "79"},
+        headers=make_key("reader"),
+    )
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(rows) == 1203 + 4
+    assert len({r["Mã cơ quan"] for r in rows}) == len(rows)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/agencies/79.BTH/scores/2025-Q3",
+        "/api/v1/scores?period=2025-Q3",
+        "/api/v1/rankings?period=2025-Q3&parent_code=79",
+        "/api/v1/agencies/79.BTH/scores/2025-Q3/explain",
+    ],
+)
+def test_score_reads_carry_etags_and_answer_304_until_something_changes(
+    client: TestClient, make_key: KeyFactory, path: str
+) -> None:
+    _seed(client, make_key)
+    reader = make_key("reader")
+    first = client.get(path, headers=reader)
+    assert first.status_code == 200
+    tag = first.headers["etag"]
+    assert first.headers["cache-control"] == "private, no-cache"
+    again = client.get(path, headers={**reader, "If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == tag
+    client.post(
+        "/api/v1/handovers",
+        json=handover_body(dossier_code="E9", agency_code="79.BTH"),
+        headers=make_key("issuer"),
+    )
+    changed = client.get(path, headers={**reader, "If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
