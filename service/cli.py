@@ -204,6 +204,26 @@ def calendar_set(
 
 
 @app.command()
+def purge(
+    older_than_days: Annotated[
+        int | None, typer.Option(help="Default: HAILONG_RETENTION_DAYS")
+    ] = None,
+) -> None:
+    """Remove citizens' contact details and free text older than the retention period."""
+    from service.retention.purge import purge as run_purge
+
+    settings = get_settings()
+    days = older_than_days or settings.retention_days
+    with _session(settings) as session:
+        result = run_purge(session, days, actor=CLI_ACTOR)
+    typer.echo(
+        f"purged data received before {result.cutoff:%Y-%m-%d}: {result.contacts} "
+        f"contact(s), {result.complaints} complaint text(s), "
+        f"{result.petition_texts} petition text(s); scores are unchanged"
+    )
+
+
+@app.command()
 def demo() -> None:
     """Seed the demo agencies, staff and counters; print fresh keys and a sample handover."""
     from service.admin.demo import seed_demo

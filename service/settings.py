@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     guess_limit: int = Field(default=20, ge=1)
     guess_window_seconds: int = Field(default=600, ge=1)
     log_requests: bool = True
+    # Contact details and free text older than this are removed by `hailong purge`.
+    retention_days: int = Field(default=730, ge=1)
     # Webhooks. Private and loopback targets are refused unless listed here (CIDRs, commas).
     webhook_allow_networks: str = ""
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)

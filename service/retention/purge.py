@@ -1,0 +1,64 @@
+"""Data retention: citizens' contact details and free text do not live forever.
+
+Scores never read them, so purging changes no score: counters, answers' choices, petitions'
+dates and verdicts all stay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlmodel import Session, col
+
+from service.admin.audit import record
+from service.models import Petition, Response, ResponseContact, utcnow
+
+
+@dataclass
+class Purged:
+    contacts: int
+    complaints: int
+    petition_texts: int
+    cutoff: datetime
+
+
+def _count(result: Any) -> int:
+    return int(result.rowcount)
+
+
+def purge(session: Session, older_than_days: int, *, actor: str) -> Purged:
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    old_responses = select(col(Response.id)).where(col(Response.received_at) < cutoff)
+    contacts = session.execute(
+        delete(ResponseContact).where(col(ResponseContact.response_id).in_(old_responses)),
+        execution_options={"synchronize_session": False},
+    )
+    complaints = session.execute(
+        update(Response)
+        .where(col(Response.received_at) < cutoff, col(Response.complaint).is_not(None))
+        .values(complaint=None),
+        execution_options={"synchronize_session": False},
+    )
+    petition_texts = session.execute(
+        update(Petition)
+        .where(col(Petition.received_at) < cutoff, col(Petition.outcome).is_not(None))
+        .values(outcome=None),
+        execution_options={"synchronize_session": False},
+    )
+    result = Purged(_count(contacts), _count(complaints), _count(petition_texts), cutoff)
+    record(
+        session,
+        actor,
+        "retention.purge",
+        None,
+        {
+            "older_than_days": older_than_days,
+            "contacts": result.contacts,
+            "complaints": result.complaints,
+            "petition_texts": result.petition_texts,
+        },
+    )
+    return result
