@@ -1,0 +1,139 @@
+"""Every API route × every role: who gets in, who gets 403, and no key gets 401.
+
+The expected matrix is written out here (not derived from the code), so a route that
+loosens or tightens its roles by accident fails this test. A new route fails it too, until
+it is added below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import KeyFactory, handover_body
+
+pytestmark = pytest.mark.usefixtures("agencies")
+ROLES = ("issuer", "reader", "manager", "admin", "kiosk")
+ANY = set(ROLES)
+READ = {"reader", "manager", "admin"}
+PERIOD = "2025-Q3"
+
+# (method, path template, allowed roles, body)
+MATRIX: list[tuple[str, str, set[str], Any]] = [
+    ("POST", "/api/v1/handovers", {"issuer", "admin"}, handover_body()),
+    ("POST", "/api/v1/handovers/{dossier_code}/revoke", {"issuer", "admin"}, None),
+    ("GET", "/api/v1/agencies", ANY, None),
+    ("GET", "/api/v1/scores?period=2025-Q3", READ, None),
+    ("GET", "/api/v1/scores.csv?period=2025-Q3", READ, None),
+    ("GET", "/api/v1/scores.xlsx?period=2025-Q3", READ, None),
+    ("GET", "/api/v1/agencies/{code}/scores/{period}", READ, None),
+    ("GET", "/api/v1/agencies/{code}/scores/{period}/explain", READ, None),
+    ("GET", "/api/v1/rankings?period=2025-Q3&parent_code=79", READ, None),
+    ("GET", "/api/v1/agencies/{code}/staff-scores/{period}", {"manager", "admin"}, None),
+    ("PUT", "/api/v1/agencies/{code}/periods/{period}/inputs", {"manager", "admin"}, {"e": 1}),
+    (
+        "POST",
+        "/api/v1/petitions",
+        {"issuer", "manager", "admin"},
+        {
+            "petition_code": "PM-1",
+            "agency_code": "G22.39",
+            "received_at": "2025-09-16T09:00:00+07:00",
+        },
+    ),
+    ("GET", "/api/v1/calendar/overrides/{day}", ANY, None),
+    ("PUT", "/api/v1/calendar/overrides/{day}", {"admin"}, {"working": True}),
+    ("GET", "/api/v1/webhooks", {"reader", "admin"}, None),
+    (
+        "POST",
+        "/api/v1/webhooks",
+        {"reader", "admin"},
+        {"url": "http://127.0.0.1:9/hook", "events": ["score.updated"]},
+    ),
+]
+KEYLESS_OK = {("POST", "/api/v1/responses")}
+
+
+def _url(template: str, dossier_code: str) -> str:
+    return template.format(
+        dossier_code=dossier_code, code="G22.39", period=PERIOD, day="2025-09-06"
+    )
+
+
+def test_every_api_route_is_in_the_matrix(client: TestClient) -> None:
+    documented = {
+        (m.upper(), path)
+        for path, item in client.get("/openapi.json").json()["paths"].items()
+        for m in item
+        if path.startswith("/api/v1")
+    }
+    covered = {(m, t.split("?")[0]) for m, t, _, _ in MATRIX} | KEYLESS_OK
+    webhook_item_routes = {r for r in documented if r[1].startswith("/api/v1/webhooks/")}
+    assert documented - covered - webhook_item_routes == set()
+
+
+@pytest.mark.parametrize(
+    ("method", "template", "allowed", "body"), MATRIX, ids=[f"{m} {t}" for m, t, _, _ in MATRIX]
+)
+def test_role_matrix(
+    client: TestClient,
+    make_key: KeyFactory,
+    method: str,
+    template: str,
+    allowed: set[str],
+    body: Any,
+) -> None:
+    client.app.state.settings = client.app.state.settings.model_copy(  # type: ignore[attr-defined]
+        update={"webhook_allow_networks": "127.0.0.0/8"}
+    )
+    issued = client.post(
+        "/api/v1/handovers", json=handover_body(dossier_code="M-1"), headers=make_key("admin")
+    )
+    assert issued.status_code == 201
+    url = _url(template, "M-1")
+    nobody = client.request(method, url, json=body)
+    assert nobody.status_code == 401, (method, url, nobody.text)
+    for role in ROLES:
+        response = client.request(method, url, json=body, headers=make_key(role))
+        if role in allowed:
+            assert response.status_code < 400, (role, method, url, response.text)
+        else:
+            assert response.status_code == 403, (role, method, url, response.text)
+            assert response.json()["error"] == "forbidden"
+
+
+def test_scoped_keys_cannot_reach_other_agencies(client: TestClient, make_key: KeyFactory) -> None:
+    client.post(
+        "/api/v1/handovers",
+        json=handover_body(dossier_code="S-1", agency_code="79.SGN"),
+        headers=make_key("admin"),
+    )
+    checks = [
+        ("reader", "GET", f"/api/v1/agencies/79.SGN/scores/{PERIOD}", None),
+        ("reader", "GET", f"/api/v1/agencies/79.SGN/scores/{PERIOD}/explain", None),
+        ("manager", "GET", f"/api/v1/agencies/79.SGN/staff-scores/{PERIOD}", None),
+        ("manager", "PUT", f"/api/v1/agencies/79.SGN/periods/{PERIOD}/inputs", {"e": 1}),
+        ("issuer", "POST", "/api/v1/handovers/S-1/revoke", None),
+        (
+            "issuer",
+            "POST",
+            "/api/v1/handovers",
+            handover_body(dossier_code="S-2", agency_code="79.SGN"),
+        ),
+        (
+            "issuer",
+            "POST",
+            "/api/v1/petitions",
+            {
+                "petition_code": "PX",
+                "agency_code": "79.SGN",
+                "received_at": "2025-09-16T09:00:00+07:00",
+            },
+        ),
+        ("reader", "GET", "/api/v1/scores.csv?period=2025-Q3&parent_code=79", None),
+    ]
+    for role, method, url, body in checks:
+        response = client.request(method, url, json=body, headers=make_key(role, agency="79.BTH"))
+        assert response.status_code == 403, (role, method, url, response.text)
