@@ -1,50 +1,54 @@
-"""Sync and async clients over httpx; both speak the same small surface."""
+"""Sync and async clients over httpx. Both send the calls built in `_calls`, so each method
+is one line here and the two surfaces stay identical."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
+from hailong_client import _calls as calls
+from hailong_client._calls import UNSET, Call, Channel, Language, Source, Unset
 from hailong_client.errors import raise_for_error
-from hailong_client.models import Agency, Survey
+from hailong_client.models import Agency, Answers, Petition, Staff, Submission, Survey, Verdict
+from hailong_client.scores import Explanation, Score, StaffScores
+from hailong_client.subscriptions import Delivery, EventType, Webhook, WebhookCreated
+
+T = TypeVar("T")
+USER_AGENT = "hailong-client/0.2"
 
 
-def _handover_body(
-    dossier_code: str, agency_code: str, resolved_at: datetime, extra: dict[str, Any]
-) -> dict[str, Any]:
-    if resolved_at.tzinfo is None:
-        raise ValueError("resolved_at needs a time zone (hailong refuses naive times)")
-    body: dict[str, Any] = {
-        "dossier_code": dossier_code,
-        "agency_code": agency_code,
-        "resolved_at": resolved_at.isoformat(),
-    }
-    for name, value in extra.items():
-        if value is not None:
-            body[name] = value.isoformat() if isinstance(value, datetime) else value
-    return body
+def _options(base_url: str, api_key: str | None, timeout: float) -> dict[str, Any]:
+    headers = {"User-Agent": USER_AGENT}
+    if api_key is not None:  # answering a survey needs no key: the token is the credential
+        headers["Authorization"] = f"Bearer {api_key}"
+    return {"base_url": base_url.rstrip("/"), "headers": headers, "timeout": timeout}
 
 
-def _headers(api_key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_key}", "User-Agent": "hailong-client/0.1"}
+def _handover_times(
+    received_at: datetime | None, due_at: datetime | None, handed_over_at: datetime | None
+) -> dict[str, datetime | None]:
+    return {"received_at": received_at, "due_at": due_at, "handed_over_at": handed_over_at}
 
 
 class HailongClient:
-    """hailong for one-stop systems and portals (synchronous)."""
+    """hailong for one-stop systems, kiosks and portals (synchronous).
+
+    `api_key` may be None for `submit_response` alone. Errors raise `HailongError`
+    subclasses carrying the contract's `code`; network failures raise `httpx.HTTPError`.
+    """
 
     def __init__(
         self,
         base_url: str,
-        api_key: str,
+        api_key: str | None = None,
         *,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._http = httpx.Client(
-            base_url=base_url, headers=_headers(api_key), timeout=timeout, transport=transport
-        )
+        self._http = httpx.Client(**_options(base_url, api_key, timeout), transport=transport)
 
     def __enter__(self) -> HailongClient:
         return self
@@ -55,41 +59,181 @@ class HailongClient:
     def close(self) -> None:
         self._http.close()
 
+    def _send(self, call: Call[T]) -> T:
+        response = self._http.request(call.method, call.path, params=call.params, json=call.json)
+        raise_for_error(response)
+        return call.parse(response)
+
+    # -- issuing and answering -----------------------------------------------------------
     def issue_survey(
-        self, dossier_code: str, agency_code: str, resolved_at: datetime, **facts: Any
+        self,
+        dossier_code: str,
+        agency_code: str,
+        resolved_at: datetime,
+        *,
+        procedure_code: str | None = None,
+        procedure_name: str | None = None,
+        received_at: datetime | None = None,
+        due_at: datetime | None = None,
+        handed_over_at: datetime | None = None,
+        supplement_requests: int | None = None,
+        channel: Channel | None = None,
+        staff: Staff | None = None,
+        counter_code: str | None = None,
+        language: Language | None = None,
     ) -> Survey:
         """POST /api/v1/handovers. Safe to repeat: the same dossier keeps its survey."""
-        response = self._http.post(
-            "/api/v1/handovers", json=_handover_body(dossier_code, agency_code, resolved_at, facts)
+        return self._send(
+            calls.issue_survey(
+                dossier_code,
+                agency_code,
+                resolved_at,
+                _handover_times(received_at, due_at, handed_over_at),
+                {
+                    "procedure_code": procedure_code,
+                    "procedure_name": procedure_name,
+                    "supplement_requests": supplement_requests,
+                    "channel": channel,
+                    "staff": staff,
+                    "counter_code": counter_code,
+                    "language": language,
+                },
+            )
         )
-        raise_for_error(response)
-        return Survey.from_response(response.json(), created=response.status_code == 201)
 
     def revoke_survey(self, dossier_code: str) -> Survey:
-        response = self._http.post(f"/api/v1/handovers/{dossier_code}/revoke")
-        raise_for_error(response)
-        return Survey.from_response(response.json(), created=False)
+        return self._send(calls.revoke_survey(dossier_code))
+
+    def submit_response(
+        self,
+        token: str | None = None,
+        short_code: str | None = None,
+        *,
+        answers: Answers,
+        source: Source = "api",
+        client_submission_id: str | None = None,
+        contact: str | None = None,
+        contact_consent: bool = False,
+        submitted_at: datetime | None = None,
+    ) -> Submission:
+        """POST /api/v1/responses with the token or the short code (exactly one)."""
+        return self._send(
+            calls.submit_response(
+                token,
+                short_code,
+                answers,
+                source,
+                client_submission_id,
+                contact,
+                contact_consent,
+                submitted_at,
+            )
+        )
 
     def agencies(self) -> list[Agency]:
-        response = self._http.get("/api/v1/agencies")
-        raise_for_error(response)
-        return [Agency(**a) for a in response.json()["data"]]
+        return self._send(calls.agencies())
+
+    # -- scores --------------------------------------------------------------------------
+    def score(self, agency_code: str, period: str) -> Score:
+        return self._send(calls.score(agency_code, period))
+
+    def scores(
+        self, period: str, agency_code: str | None = None, parent_code: str | None = None
+    ) -> list[Score]:
+        return self._send(calls.scores(period, agency_code, parent_code))
+
+    def rankings(self, period: str, parent_code: str) -> list[Score]:
+        """The parent's children ordered by K (best first); ties share a `rank`."""
+        return self._send(calls.rankings(period, parent_code))
+
+    def explain(self, agency_code: str, period: str, limit: int | None = None) -> Explanation:
+        return self._send(calls.explain(agency_code, period, limit))
+
+    def staff_scores(self, agency_code: str, period: str) -> StaffScores:
+        return self._send(calls.staff_scores(agency_code, period))
+
+    def set_inputs(
+        self,
+        agency_code: str,
+        period: str,
+        *,
+        d: float | Unset | None = UNSET,
+        e: int | Unset | None = UNSET,
+        note: str | Unset | None = UNSET,
+    ) -> Score:
+        """Set D and/or E; a field left out is kept, None clears it. Returns the new score."""
+        return self._send(calls.set_inputs(agency_code, period, d, e, note))
+
+    def import_petition(
+        self,
+        petition_code: str,
+        agency_code: str,
+        received_at: datetime,
+        *,
+        dossier_code: str | None = None,
+        deadline_at: datetime | None = None,
+        handled_at: datetime | None = None,
+        citizen_verdict: Verdict | None = None,
+        result_complaint: bool = False,
+        within_authority: bool = True,
+        outcome: str | None = None,
+    ) -> Petition:
+        """Import a petition, or replace the one with this code (every field is sent)."""
+        return self._send(
+            calls.import_petition(
+                petition_code,
+                agency_code,
+                received_at,
+                {"deadline_at": deadline_at, "handled_at": handled_at},
+                {
+                    "dossier_code": dossier_code,
+                    "citizen_verdict": citizen_verdict,
+                    "result_complaint": result_complaint,
+                    "within_authority": within_authority,
+                    "outcome": outcome,
+                },
+            )
+        )
+
+    # -- webhooks ------------------------------------------------------------------------
+    def create_webhook(
+        self, url: str, events: Sequence[EventType], agency_code: str | None = None
+    ) -> WebhookCreated:
+        """Subscribe; keep the returned `secret` (shown once) to verify deliveries."""
+        return self._send(calls.create_webhook(url, events, agency_code))
+
+    def webhooks(self) -> list[Webhook]:
+        return self._send(calls.webhooks())
+
+    def webhook(self, webhook_id: str) -> Webhook:
+        return self._send(calls.webhook(webhook_id))
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        return self._send(calls.delete_webhook(webhook_id))
+
+    def enable_webhook(self, webhook_id: str) -> Webhook:
+        return self._send(calls.enable_webhook(webhook_id))
+
+    def deliveries(self, webhook_id: str, limit: int | None = None) -> list[Delivery]:
+        """Recent deliveries, newest first, each with its attempts."""
+        return self._send(calls.deliveries(webhook_id, limit))
+
+    def retry_delivery(self, webhook_id: str, delivery_id: int) -> Delivery:
+        return self._send(calls.retry_delivery(webhook_id, delivery_id))
 
 
 class AsyncHailongClient:
-    """hailong for one-stop systems and portals (asyncio)."""
+    """hailong for one-stop systems, kiosks and portals (asyncio); same methods, awaited."""
 
     def __init__(
         self,
         base_url: str,
-        api_key: str,
+        api_key: str | None = None,
         *,
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._http = httpx.AsyncClient(
-            base_url=base_url, headers=_headers(api_key), timeout=timeout, transport=transport
-        )
+        self._http = httpx.AsyncClient(**_options(base_url, api_key, timeout), transport=transport)
 
     async def __aenter__(self) -> AsyncHailongClient:
         return self
@@ -100,21 +244,159 @@ class AsyncHailongClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def issue_survey(
-        self, dossier_code: str, agency_code: str, resolved_at: datetime, **facts: Any
-    ) -> Survey:
-        response = await self._http.post(
-            "/api/v1/handovers", json=_handover_body(dossier_code, agency_code, resolved_at, facts)
+    async def _send(self, call: Call[T]) -> T:
+        response = await self._http.request(
+            call.method, call.path, params=call.params, json=call.json
         )
         raise_for_error(response)
-        return Survey.from_response(response.json(), created=response.status_code == 201)
+        return call.parse(response)
+
+    # -- issuing and answering -----------------------------------------------------------
+    async def issue_survey(
+        self,
+        dossier_code: str,
+        agency_code: str,
+        resolved_at: datetime,
+        *,
+        procedure_code: str | None = None,
+        procedure_name: str | None = None,
+        received_at: datetime | None = None,
+        due_at: datetime | None = None,
+        handed_over_at: datetime | None = None,
+        supplement_requests: int | None = None,
+        channel: Channel | None = None,
+        staff: Staff | None = None,
+        counter_code: str | None = None,
+        language: Language | None = None,
+    ) -> Survey:
+        return await self._send(
+            calls.issue_survey(
+                dossier_code,
+                agency_code,
+                resolved_at,
+                _handover_times(received_at, due_at, handed_over_at),
+                {
+                    "procedure_code": procedure_code,
+                    "procedure_name": procedure_name,
+                    "supplement_requests": supplement_requests,
+                    "channel": channel,
+                    "staff": staff,
+                    "counter_code": counter_code,
+                    "language": language,
+                },
+            )
+        )
 
     async def revoke_survey(self, dossier_code: str) -> Survey:
-        response = await self._http.post(f"/api/v1/handovers/{dossier_code}/revoke")
-        raise_for_error(response)
-        return Survey.from_response(response.json(), created=False)
+        return await self._send(calls.revoke_survey(dossier_code))
+
+    async def submit_response(
+        self,
+        token: str | None = None,
+        short_code: str | None = None,
+        *,
+        answers: Answers,
+        source: Source = "api",
+        client_submission_id: str | None = None,
+        contact: str | None = None,
+        contact_consent: bool = False,
+        submitted_at: datetime | None = None,
+    ) -> Submission:
+        return await self._send(
+            calls.submit_response(
+                token,
+                short_code,
+                answers,
+                source,
+                client_submission_id,
+                contact,
+                contact_consent,
+                submitted_at,
+            )
+        )
 
     async def agencies(self) -> list[Agency]:
-        response = await self._http.get("/api/v1/agencies")
-        raise_for_error(response)
-        return [Agency(**a) for a in response.json()["data"]]
+        return await self._send(calls.agencies())
+
+    # -- scores --------------------------------------------------------------------------
+    async def score(self, agency_code: str, period: str) -> Score:
+        return await self._send(calls.score(agency_code, period))
+
+    async def scores(
+        self, period: str, agency_code: str | None = None, parent_code: str | None = None
+    ) -> list[Score]:
+        return await self._send(calls.scores(period, agency_code, parent_code))
+
+    async def rankings(self, period: str, parent_code: str) -> list[Score]:
+        return await self._send(calls.rankings(period, parent_code))
+
+    async def explain(self, agency_code: str, period: str, limit: int | None = None) -> Explanation:
+        return await self._send(calls.explain(agency_code, period, limit))
+
+    async def staff_scores(self, agency_code: str, period: str) -> StaffScores:
+        return await self._send(calls.staff_scores(agency_code, period))
+
+    async def set_inputs(
+        self,
+        agency_code: str,
+        period: str,
+        *,
+        d: float | Unset | None = UNSET,
+        e: int | Unset | None = UNSET,
+        note: str | Unset | None = UNSET,
+    ) -> Score:
+        return await self._send(calls.set_inputs(agency_code, period, d, e, note))
+
+    async def import_petition(
+        self,
+        petition_code: str,
+        agency_code: str,
+        received_at: datetime,
+        *,
+        dossier_code: str | None = None,
+        deadline_at: datetime | None = None,
+        handled_at: datetime | None = None,
+        citizen_verdict: Verdict | None = None,
+        result_complaint: bool = False,
+        within_authority: bool = True,
+        outcome: str | None = None,
+    ) -> Petition:
+        return await self._send(
+            calls.import_petition(
+                petition_code,
+                agency_code,
+                received_at,
+                {"deadline_at": deadline_at, "handled_at": handled_at},
+                {
+                    "dossier_code": dossier_code,
+                    "citizen_verdict": citizen_verdict,
+                    "result_complaint": result_complaint,
+                    "within_authority": within_authority,
+                    "outcome": outcome,
+                },
+            )
+        )
+
+    # -- webhooks ------------------------------------------------------------------------
+    async def create_webhook(
+        self, url: str, events: Sequence[EventType], agency_code: str | None = None
+    ) -> WebhookCreated:
+        return await self._send(calls.create_webhook(url, events, agency_code))
+
+    async def webhooks(self) -> list[Webhook]:
+        return await self._send(calls.webhooks())
+
+    async def webhook(self, webhook_id: str) -> Webhook:
+        return await self._send(calls.webhook(webhook_id))
+
+    async def delete_webhook(self, webhook_id: str) -> None:
+        return await self._send(calls.delete_webhook(webhook_id))
+
+    async def enable_webhook(self, webhook_id: str) -> Webhook:
+        return await self._send(calls.enable_webhook(webhook_id))
+
+    async def deliveries(self, webhook_id: str, limit: int | None = None) -> list[Delivery]:
+        return await self._send(calls.deliveries(webhook_id, limit))
+
+    async def retry_delivery(self, webhook_id: str, delivery_id: int) -> Delivery:
+        return await self._send(calls.retry_delivery(webhook_id, delivery_id))

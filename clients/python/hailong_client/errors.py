@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 
 
-@dataclass
+@dataclass(eq=False)
 class HailongError(Exception):
+    """Any error answer. `code` is the contract's snake_case code (`already_answered`...)."""
+
     status: int
     code: str
     detail: str
@@ -27,15 +32,26 @@ class Forbidden(HailongError):
 
 
 class NotFound(HailongError):
-    """404."""
+    """404: unknown agency, survey, webhook or delivery."""
 
 
 class Conflict(HailongError):
-    """409, e.g. already_answered."""
+    """409, e.g. `already_answered`, `client_submission_id_reused`."""
+
+
+class Gone(HailongError):
+    """410: the survey was `revoked` or has `expired`."""
 
 
 class InvalidInput(HailongError):
-    """422: `fields` names each invalid field."""
+    """422: `fields` names each invalid field and the problem with it."""
+
+
+@dataclass(eq=False)
+class RateLimited(HailongError):
+    """429 `rate_limited`: wait `retry_after` seconds (None when the server gave no hint)."""
+
+    retry_after: float | None = None
 
 
 _BY_STATUS: dict[int, type[HailongError]] = {
@@ -43,21 +59,42 @@ _BY_STATUS: dict[int, type[HailongError]] = {
     403: Forbidden,
     404: NotFound,
     409: Conflict,
+    410: Gone,
     422: InvalidInput,
 }
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After is either delay-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def raise_for_error(response: httpx.Response) -> None:
     if response.is_success:
         return
     try:
-        body = response.json()
+        body: Any = response.json()
     except ValueError:
+        body = None
+    if not isinstance(body, dict):
         body = {}
-    error_class = _BY_STATUS.get(response.status_code, HailongError)
-    raise error_class(
-        status=response.status_code,
-        code=str(body.get("error", "http_error")),
-        detail=str(body.get("detail", response.text[:200])),
-        fields=list(body.get("fields", [])),
-    )
+    status = response.status_code
+    common: dict[str, Any] = {
+        "status": status,
+        "code": str(body.get("error", "http_error")),
+        "detail": str(body.get("detail", response.text[:200])),
+        "fields": list(body.get("fields") or []),
+    }
+    if status == 429:
+        raise RateLimited(**common, retry_after=_retry_after(response.headers.get("retry-after")))
+    raise _BY_STATUS.get(status, HailongError)(**common)

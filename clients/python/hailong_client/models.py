@@ -1,10 +1,33 @@
-"""What the API returns, as typed records."""
+"""Records for surveys, responses, agencies and petitions, as the API returns them.
+
+Every record is built from the fields it knows, so fields the server adds later are ignored.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Literal, TypedDict
+
+from hailong_client._json import JSON, to_datetime, to_datetime_or_none
+
+
+class Answers(TypedDict, total=False):
+    """The survey's answers; see the scoring profile for each question's options."""
+
+    timeliness: str
+    supplement_requests: str
+    staff_attitude: str
+    overall: str
+    complaint: str
+
+
+class Staff(TypedDict, total=False):
+    """Staff codes at each step of the dossier; unknown codes are registered."""
+
+    receiving: str
+    handling: str
+    returning: str
 
 
 @dataclass(frozen=True)
@@ -20,12 +43,38 @@ class Survey:
     status: str
     created: bool  # False when the dossier was already known (HTTP 200)
 
+    @property
+    def token(self) -> str:
+        """The token in survey_url (`https://host/s/<token>`): the citizen's credential."""
+        return self.survey_url.rstrip("/").rsplit("/", 1)[1]
+
     @classmethod
-    def from_response(cls, body: dict[str, Any], created: bool) -> Survey:
+    def from_json(cls, body: JSON, created: bool) -> Survey:
         return cls(
-            **{**body, "expires_at": datetime.fromisoformat(body["expires_at"])},
+            survey_id=body["survey_id"],
+            dossier_code=body["dossier_code"],
+            survey_url=body["survey_url"],
+            short_code=body["short_code"],
+            qr_svg_url=body["qr_svg_url"],
+            qr_png_url=body["qr_png_url"],
+            slip_url=body["slip_url"],
+            expires_at=to_datetime(body["expires_at"]),
+            status=body["status"],
             created=created,
         )
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The result of POST /api/v1/responses."""
+
+    response_id: int
+    status: str  # "answered"
+    created: bool  # False when the same client_submission_id was replayed (HTTP 200)
+
+    @classmethod
+    def from_json(cls, body: JSON, created: bool) -> Submission:
+        return cls(response_id=int(body["response_id"]), status=body["status"], created=created)
 
 
 @dataclass(frozen=True)
@@ -34,3 +83,48 @@ class Agency:
     name: str
     parent_code: str | None
     level: int
+
+    @classmethod
+    def from_json(cls, body: JSON) -> Agency:
+        return cls(
+            code=body["code"],
+            name=body["name"],
+            parent_code=body.get("parent_code"),
+            level=int(body["level"]),
+        )
+
+
+Verdict = Literal["satisfied", "unsatisfied"]
+
+
+@dataclass(frozen=True)
+class Petition:
+    petition_code: str
+    agency_code: str
+    dossier_code: str | None
+    source: str  # "survey" or "import"
+    received_at: datetime
+    deadline_at: datetime | None
+    handled_at: datetime | None
+    citizen_verdict: str | None
+    result_complaint: bool
+    within_authority: bool
+    handled_on_time: bool
+    created: bool  # False when a petition with this code was updated (HTTP 200)
+
+    @classmethod
+    def from_json(cls, body: JSON, created: bool) -> Petition:
+        return cls(
+            petition_code=body["petition_code"],
+            agency_code=body["agency_code"],
+            dossier_code=body.get("dossier_code"),
+            source=body["source"],
+            received_at=to_datetime(body["received_at"]),
+            deadline_at=to_datetime_or_none(body.get("deadline_at")),
+            handled_at=to_datetime_or_none(body.get("handled_at")),
+            citizen_verdict=body.get("citizen_verdict"),
+            result_complaint=bool(body["result_complaint"]),
+            within_authority=bool(body["within_authority"]),
+            handled_on_time=bool(body["handled_on_time"]),
+            created=created,
+        )

@@ -1,0 +1,268 @@
+"""Every API call as data: method, path, query, body and how to read the answer.
+
+Both clients send these, so the sync and async surfaces cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any, Final, Generic, Literal, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from hailong_client._json import aware_iso
+from hailong_client.models import Agency, Answers, Petition, Submission, Survey, Verdict
+from hailong_client.scores import Explanation, Score, StaffScores
+from hailong_client.subscriptions import Delivery, EventType, Webhook, WebhookCreated
+
+T = TypeVar("T")
+Source = Literal["phone", "kiosk", "api"]
+Channel = Literal["counter", "online", "postal"]
+Language = Literal["vi", "en"]
+
+
+class _Unset(Enum):
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = _Unset.UNSET
+"""Leave a field as it is (as opposed to None, which sends null and clears it)."""
+Unset = Literal[_Unset.UNSET]
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    method: str
+    path: str
+    parse: Callable[[httpx.Response], T]
+    params: dict[str, str | int] | None = None
+    json: Any = None
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _created(response: httpx.Response) -> bool:
+    return response.status_code == 201
+
+
+def _scores(response: httpx.Response) -> list[Score]:
+    return [Score.from_json(s) for s in response.json()["data"]]
+
+
+def _score(response: httpx.Response) -> Score:
+    return Score.from_json(response.json())
+
+
+def _webhook(response: httpx.Response) -> Webhook:
+    return Webhook.from_json(response.json())
+
+
+def _delivery(response: httpx.Response) -> Delivery:
+    return Delivery.from_json(response.json())
+
+
+def _nothing(response: httpx.Response) -> None:
+    return None
+
+
+# -- issuing and answering ---------------------------------------------------------------
+def issue_survey(
+    dossier_code: str,
+    agency_code: str,
+    resolved_at: datetime,
+    times: dict[str, datetime | None],
+    facts: dict[str, Any],
+) -> Call[Survey]:
+    body: dict[str, Any] = {
+        "dossier_code": dossier_code,
+        "agency_code": agency_code,
+        "resolved_at": aware_iso(resolved_at, "resolved_at"),
+    }
+    body.update({k: aware_iso(v, k) for k, v in times.items() if v is not None})
+    body.update({k: v for k, v in facts.items() if v is not None})
+    return Call(
+        "POST",
+        "/api/v1/handovers",
+        lambda r: Survey.from_json(r.json(), created=_created(r)),
+        json=body,
+    )
+
+
+def revoke_survey(dossier_code: str) -> Call[Survey]:
+    return Call(
+        "POST",
+        f"/api/v1/handovers/{_seg(dossier_code)}/revoke",
+        lambda r: Survey.from_json(r.json(), created=False),
+    )
+
+
+def submit_response(
+    token: str | None,
+    short_code: str | None,
+    answers: Answers,
+    source: Source,
+    client_submission_id: str | None,
+    contact: str | None,
+    contact_consent: bool,
+    submitted_at: datetime | None,
+) -> Call[Submission]:
+    if (token is None) == (short_code is None):
+        raise ValueError("give exactly one of token or short_code")
+    body: dict[str, Any] = {"answers": dict(answers), "source": source}
+    optional = {
+        "token": token,
+        "short_code": short_code,
+        "client_submission_id": client_submission_id,
+        "contact": contact,
+        "submitted_at": aware_iso(submitted_at, "submitted_at") if submitted_at else None,
+    }
+    body.update({k: v for k, v in optional.items() if v is not None})
+    if contact_consent:
+        body["contact_consent"] = True
+    return Call(
+        "POST",
+        "/api/v1/responses",
+        lambda r: Submission.from_json(r.json(), created=_created(r)),
+        json=body,
+    )
+
+
+def agencies() -> Call[list[Agency]]:
+    return Call(
+        "GET", "/api/v1/agencies", lambda r: [Agency.from_json(a) for a in r.json()["data"]]
+    )
+
+
+# -- scores ------------------------------------------------------------------------------
+def score(agency_code: str, period: str) -> Call[Score]:
+    return Call("GET", f"/api/v1/agencies/{_seg(agency_code)}/scores/{_seg(period)}", _score)
+
+
+def scores(period: str, agency_code: str | None, parent_code: str | None) -> Call[list[Score]]:
+    params: dict[str, str | int] = {"period": period}
+    if agency_code is not None:
+        params["agency_code"] = agency_code
+    if parent_code is not None:
+        params["parent_code"] = parent_code
+    return Call("GET", "/api/v1/scores", _scores, params=params)
+
+
+def rankings(period: str, parent_code: str) -> Call[list[Score]]:
+    params: dict[str, str | int] = {"period": period, "parent_code": parent_code}
+    return Call("GET", "/api/v1/rankings", _scores, params=params)
+
+
+def explain(agency_code: str, period: str, limit: int | None) -> Call[Explanation]:
+    return Call(
+        "GET",
+        f"/api/v1/agencies/{_seg(agency_code)}/scores/{_seg(period)}/explain",
+        lambda r: Explanation.from_json(r.json()),
+        params=None if limit is None else {"limit": limit},
+    )
+
+
+def staff_scores(agency_code: str, period: str) -> Call[StaffScores]:
+    return Call(
+        "GET",
+        f"/api/v1/agencies/{_seg(agency_code)}/staff-scores/{_seg(period)}",
+        lambda r: StaffScores.from_json(r.json()),
+    )
+
+
+def set_inputs(
+    agency_code: str,
+    period: str,
+    d: float | Unset | None,
+    e: int | Unset | None,
+    note: str | Unset | None,
+) -> Call[Score]:
+    body: dict[str, Any] = {}
+    if d is not UNSET:
+        body["d"] = d
+    if e is not UNSET:
+        body["e"] = e
+    if note is not UNSET:
+        body["note"] = note
+    return Call(
+        "PUT",
+        f"/api/v1/agencies/{_seg(agency_code)}/periods/{_seg(period)}/inputs",
+        _score,
+        json=body,
+    )
+
+
+def import_petition(
+    petition_code: str,
+    agency_code: str,
+    received_at: datetime,
+    times: dict[str, datetime | None],
+    facts: dict[str, Any],
+) -> Call[Petition]:
+    body: dict[str, Any] = {
+        "petition_code": petition_code,
+        "agency_code": agency_code,
+        "received_at": aware_iso(received_at, "received_at"),
+    }
+    body.update({k: aware_iso(v, k) for k, v in times.items() if v is not None})
+    body.update({k: v for k, v in facts.items() if v is not None})
+    return Call(
+        "POST",
+        "/api/v1/petitions",
+        lambda r: Petition.from_json(r.json(), created=_created(r)),
+        json=body,
+    )
+
+
+# -- webhooks ----------------------------------------------------------------------------
+def create_webhook(
+    url: str, events: Sequence[EventType], agency_code: str | None
+) -> Call[WebhookCreated]:
+    body: dict[str, Any] = {"url": url, "events": list(events)}
+    if agency_code is not None:
+        body["agency_code"] = agency_code
+    return Call("POST", "/api/v1/webhooks", lambda r: WebhookCreated.from_json(r.json()), json=body)
+
+
+def webhooks() -> Call[list[Webhook]]:
+    return Call(
+        "GET", "/api/v1/webhooks", lambda r: [Webhook.from_json(w) for w in r.json()["data"]]
+    )
+
+
+def webhook(webhook_id: str) -> Call[Webhook]:
+    return Call("GET", f"/api/v1/webhooks/{_seg(webhook_id)}", _webhook)
+
+
+def delete_webhook(webhook_id: str) -> Call[None]:
+    return Call("DELETE", f"/api/v1/webhooks/{_seg(webhook_id)}", _nothing)
+
+
+def enable_webhook(webhook_id: str) -> Call[Webhook]:
+    return Call("POST", f"/api/v1/webhooks/{_seg(webhook_id)}/enable", _webhook)
+
+
+def deliveries(webhook_id: str, limit: int | None) -> Call[list[Delivery]]:
+    return Call(
+        "GET",
+        f"/api/v1/webhooks/{_seg(webhook_id)}/deliveries",
+        lambda r: [Delivery.from_json(d) for d in r.json()["data"]],
+        params=None if limit is None else {"limit": limit},
+    )
+
+
+def retry_delivery(webhook_id: str, delivery_id: int) -> Call[Delivery]:
+    return Call(
+        "POST", f"/api/v1/webhooks/{_seg(webhook_id)}/deliveries/{delivery_id}/retry", _delivery
+    )
+
+
+__all__ = ["UNSET", "Call", "Channel", "Language", "Source", "Unset", "Verdict"]

@@ -1,0 +1,128 @@
+"""Request building and answer reading, without a server (httpx.MockTransport)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import httpx
+import pytest
+from hailong_client import (
+    UNSET,
+    AsyncHailongClient,
+    Gone,
+    HailongClient,
+    HailongError,
+    RateLimited,
+    Survey,
+)
+from hailong_client import _calls as calls
+from hailong_client._json import to_datetime
+from hailong_client.errors import raise_for_error
+
+SURVEY = {
+    "survey_id": "s1",
+    "dossier_code": "D/1",
+    "survey_url": "https://hailong.example/s/tok123",
+    "short_code": "7KQ4-M2XD",
+    "qr_svg_url": "https://hailong.example/s/tok123/qr.svg",
+    "qr_png_url": "https://hailong.example/s/tok123/qr.png",
+    "slip_url": "https://hailong.example/s/tok123/slip",
+    "expires_at": "2025-10-15T07:00:00Z",
+    "status": "revoked",
+    "added_later": "ignored",  # the contract lets the server add fields
+}
+
+
+def test_set_inputs_sends_only_what_was_given() -> None:
+    assert calls.set_inputs("79.BTH", "2025-Q3", UNSET, None, UNSET).json == {"e": None}
+    assert calls.set_inputs("79.BTH", "2025-Q3", 1.5, UNSET, "x").json == {"d": 1.5, "note": "x"}
+    assert calls.set_inputs("79.BTH", "2025-Q3", UNSET, UNSET, UNSET).json == {}
+    assert repr(UNSET) == "UNSET"
+
+
+def test_submit_response_body() -> None:
+    call = calls.submit_response(
+        None, "7KQ4-M2XD", {"overall": "satisfied"}, "kiosk", None, None, False, None
+    )
+    assert call.json == {
+        "short_code": "7KQ4-M2XD",
+        "answers": {"overall": "satisfied"},
+        "source": "kiosk",
+    }
+
+
+def test_paths_are_quoted_and_zulu_times_parse() -> None:
+    assert calls.revoke_survey("D/1").path == "/api/v1/handovers/D%2F1/revoke"
+    assert to_datetime("2025-10-15T07:00:00Z") == datetime(2025, 10, 15, 7, tzinfo=UTC)
+
+
+def test_sync_and_async_send_the_same_request() -> None:
+    requests: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(200, json=SURVEY)
+
+    with HailongClient(
+        "https://hailong.example/", "hl_k", transport=httpx.MockTransport(handle)
+    ) as c:
+        survey = c.revoke_survey("D/1")
+
+    async def run() -> Survey:
+        transport = httpx.MockTransport(handle)
+        async with AsyncHailongClient("https://hailong.example", "hl_k", transport=transport) as c:
+            return await c.revoke_survey("D/1")
+
+    assert asyncio.run(run()) == survey
+    assert survey.token == "tok123" and not survey.created
+    assert survey.expires_at.tzinfo is not None
+    assert [(r.method, str(r.url), r.headers["authorization"]) for r in requests] == [
+        ("POST", "https://hailong.example/api/v1/handovers/D%2F1/revoke", "Bearer hl_k")
+    ] * 2
+
+
+def test_no_key_sends_no_authorization() -> None:
+    requests: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(201, json={"response_id": 7, "status": "answered"})
+
+    with HailongClient("https://hailong.example", transport=httpx.MockTransport(handle)) as c:
+        submitted = c.submit_response("tok", answers={"overall": "satisfied"})
+    assert (submitted.response_id, submitted.created) == (7, True)
+    assert "authorization" not in requests[0].headers
+    assert json.loads(requests[0].content)["token"] == "tok"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("120", 120.0),
+        (None, None),
+        ("soon", None),
+        (format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True), 90.0),
+    ],
+)
+def test_rate_limited_reads_retry_after(header: str | None, expected: float | None) -> None:
+    headers = {"Retry-After": header} if header is not None else {}
+    response = httpx.Response(429, json={"error": "rate_limited", "detail": "x"}, headers=headers)
+    with pytest.raises(RateLimited) as limited:
+        raise_for_error(response)
+    if expected is None:
+        assert limited.value.retry_after is None
+    else:
+        assert limited.value.retry_after == pytest.approx(expected, abs=2)
+
+
+def test_errors_without_a_json_body_still_raise_typed() -> None:
+    with pytest.raises(Gone) as gone:
+        raise_for_error(httpx.Response(410, text="<html>gone</html>"))
+    assert (gone.value.code, gone.value.detail) == ("http_error", "<html>gone</html>")
+    with pytest.raises(HailongError) as other:
+        raise_for_error(httpx.Response(502, json=["not", "an", "error"]))
+    assert type(other.value) is HailongError and other.value.status == 502
+    assert str(other.value).startswith("502 http_error")
