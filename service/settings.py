@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
     webhook_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    # A sending worker holds a delivery for the timeout plus this; if it dies, another
+    # worker takes the delivery over after that.
+    webhook_lease_margin_seconds: float = Field(default=15.0, ge=1)
     webhook_give_up_hours: float = Field(default=26.0, gt=0)
     webhook_disable_after_days: float = Field(default=3.0, gt=0)
     # Encrypts webhook secrets at rest; unset: derived from the signing key.

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, and_, delete, exists, or_, update
+from sqlalchemy import Engine, and_, delete, exists, or_, text, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
@@ -44,6 +44,7 @@ log = logging.getLogger("hailong.worker")
 BATCH = 200
 SNIPPET = 300
 NO_SYNC = {"synchronize_session": False}
+FAN_OUT_LOCK = 0x6861696C6F6E67  # "hailong": the advisory lock key of the fan-out step
 
 
 class Target:
@@ -118,13 +119,21 @@ class DeliveryWorker:
             give_up_at=now + timedelta(hours=self.settings.webhook_give_up_hours),
         )
 
+    @staticmethod
+    def _serialize_fan_out(session: Session) -> None:
+        """One fan-out at a time (PostgreSQL): deliveries then get ids in event order, which
+        is the order they are sent in. Two workers fanning out side by side would let the
+        second batch of events overtake the first. Sending stays parallel."""
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FAN_OUT_LOCK})
+
     def dispatch_events(self, session: Session) -> int:
+        self._serialize_fan_out(session)
         events = session.exec(
             select(OutboxEvent)
             .where(col(OutboxEvent.dispatched_at).is_(None))
             .order_by(col(OutboxEvent.id))
             .limit(BATCH)
-            .with_for_update(skip_locked=True)
         ).all()
         if not events:
             return 0
@@ -150,11 +159,9 @@ class DeliveryWorker:
         return len(events)
 
     def dispatch_scores(self, session: Session) -> int:
+        self._serialize_fan_out(session)
         dirty = session.exec(
-            select(ScoreDirty)
-            .order_by(col(ScoreDirty.marked_at))
-            .limit(BATCH)
-            .with_for_update(skip_locked=True)
+            select(ScoreDirty).order_by(col(ScoreDirty.marked_at)).limit(BATCH)
         ).all()
         if not dirty:
             return 0
@@ -197,7 +204,7 @@ class DeliveryWorker:
         return len(markers)
 
     # -- sending -------------------------------------------------------------------------
-    def _claim(self) -> int | None:
+    def _claim(self) -> tuple[int, datetime] | None:
         """Lease the next eligible delivery, in a short transaction of its own.
 
         Only the oldest pending delivery per subscription and agency is eligible, so events
@@ -237,7 +244,10 @@ class DeliveryWorker:
             ).first()
             if candidate is None:
                 return None
-            lease = now + timedelta(seconds=self.settings.webhook_timeout_seconds + 30)
+            lease = now + timedelta(
+                seconds=self.settings.webhook_timeout_seconds
+                + self.settings.webhook_lease_margin_seconds
+            )
             leased = session.execute(
                 update(WebhookDelivery)
                 .where(
@@ -248,7 +258,7 @@ class DeliveryWorker:
                 .values(lease_until=lease),
                 execution_options=NO_SYNC,
             )
-            return candidate if _rowcount(leased) else None
+            return (candidate, lease) if _rowcount(leased) else None
 
     def _data(self, session: Session, delivery: WebhookDelivery) -> dict[str, Any]:
         if delivery.type == "score.updated":
@@ -300,9 +310,10 @@ class DeliveryWorker:
         return attempt
 
     def deliver_one(self) -> bool:
-        delivery_id = self._claim()
-        if delivery_id is None:
+        claimed = self._claim()
+        if claimed is None:
             return False
+        delivery_id, lease = claimed
         with transaction(self.engine) as session:
             delivery = session.get(WebhookDelivery, delivery_id)
             assert delivery is not None
@@ -326,6 +337,10 @@ class DeliveryWorker:
             subscription = session.get(WebhookSubscription, delivery.subscription_id)
             assert subscription is not None
             session.add(attempt)
+            if delivery.lease_until != lease:
+                # Our lease lapsed mid-send and another worker took over: record what we
+                # saw, leave the outcome to the worker that holds the delivery now.
+                return True
             delivery.attempts += 1
             delivery.lease_until = None
             if attempt.error is None:
