@@ -13,12 +13,15 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from service.admin.router import router as agencies_router
 from service.calendar.router import router as calendar_router
+from service.console.pages import router as console_router
+from service.console.petition_pages import router as console_petitions_router
 from service.db import make_engine, transaction
 from service.errors import install_error_handlers
 from service.handovers.pages import router as survey_link_router
 from service.handovers.router import router as handovers_router
 from service.ops.observability import Metrics, ObservabilityMiddleware, configure_logging
 from service.ops.router import router as ops_router
+from service.petitions.pages import router as petition_followup_router
 from service.petitions.router import router as petitions_router
 from service.portal.router import router as exports_router
 from service.scoring.profile import Profile, load_profile
@@ -97,6 +100,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(survey_pages_router)
     app.include_router(survey_link_router)
+    app.include_router(petition_followup_router)
+    app.include_router(console_router)
+    app.include_router(console_petitions_router)
     app.include_router(ops_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     return app

@@ -119,6 +119,10 @@ def _issue_once(
         response = events.response_of(session, dossier)
         before = events.dossier_footprint(session, dossier, profile, response)
         _apply_facts(session, dossier, agency, payload)
+        if response is not None and response.agency_id != dossier.agency_id:
+            # A corrected agency takes the dossier's evaluation with it.
+            response.agency_id = dossier.agency_id
+            session.add(response)
         session.add(dossier)
         events.record_change(
             session, before, events.dossier_footprint(session, dossier, profile, response)

@@ -29,6 +29,15 @@ class Petition(SQLModel, table=True):
     within_authority: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The agency's answer to the citizen, written in the managers' console.
+    reply: str | None = Field(default=None, max_length=4000)
+    replied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    replied_by: str | None = Field(default=None, max_length=255)
+    # The citizen's private follow-up link, built like a survey token: HMAC(signing key,
+    # seed). Only the seed and the token's SHA-256 are kept (service/petitions/followup.py).
+    followup_seed: str | None = Field(default=None, max_length=64)
+    followup_token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    verdict_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class PeriodInput(SQLModel, table=True):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlmodel import Session, select
 
 from service.admin.agencies import get_agency_by_code
+from service.admin.audit import record
 from service.admin.keys import Principal
 from service.calendar.overrides import load_overrides
 from service.calendar.working_days import add_working_days, local_date
-from service.errors import field_error
+from service.errors import Conflict, field_error
 from service.models import Agency, Dossier, Petition, Response, utcnow
+from service.petitions import followup
 from service.petitions.schemas import PetitionPublic, PetitionUpsert
 from service.scoring import events
 from service.scoring.contributions import petition_on_time
@@ -35,6 +39,9 @@ def open_from_complaint(
             profile.petitions.handling_deadline_working_days,
             load_overrides(session),
         ),
+        # The follow-up link's seed; its hash is set where the link is first shown
+        # (followup.issue), which holds the signing key.
+        followup_seed=followup.new_seed(),
     )
     session.add(petition)
     session.flush()
@@ -76,6 +83,7 @@ def upsert(
         received_day=local_date(payload.received_at),
     )
     petition.agency_id = agency.id
+    previous_dossier_id = petition.dossier_id
     petition.dossier_id = dossier.id if dossier else petition.dossier_id
     petition.received_at = payload.received_at
     petition.received_day = local_date(payload.received_at)
@@ -95,9 +103,88 @@ def upsert(
     events.petition_changed(session, before, petition)
     if dossier is not None and not dossier.has_petition:
         events.mark_dossier(session, dossier, profile, petition=True)
+    if previous_dossier_id is not None and previous_dossier_id != petition.dossier_id:
+        released = session.get(Dossier, previous_dossier_id)
+        if released is not None:
+            events.refresh_petition_flag(session, released, profile)
     kind = "petition.created" if before is None else "petition.updated"
     outbox.emit(session, kind, petition.agency_id, payloads.petition_event(session, petition))
     return petition, before is None
+
+
+REPLY_MAX_CHARS = 4000
+VERDICTS = ("satisfied", "unsatisfied")
+# A clock a few minutes fast on the manager's computer must not refuse a reply.
+FUTURE_TOLERANCE = timedelta(minutes=10)
+
+
+class VerdictAlreadyGiven(Conflict):
+    code = "verdict_already_given"
+
+
+def _changed(session: Session, before: Petition, petition: Petition) -> None:
+    """Counters move from what the petition counted before to what it counts now."""
+    petition.updated_at = utcnow()
+    session.add(petition)
+    session.flush()
+    events.petition_changed(session, before, petition)
+    outbox.emit(
+        session, "petition.updated", petition.agency_id, payloads.petition_event(session, petition)
+    )
+
+
+def record_reply(
+    session: Session, principal: Principal, petition: Petition, reply: str, handled_at: datetime
+) -> Petition:
+    """The agency's answer and when the petition was handled (group 5 a and b read it)."""
+    principal.require_role("manager", "admin")
+    agency = session.get(Agency, petition.agency_id)
+    assert agency is not None
+    principal.require_scope(agency)
+    reply = reply.strip()
+    if not reply:
+        raise field_error("reply", "write the answer the citizen will read")
+    if len(reply) > REPLY_MAX_CHARS:
+        raise field_error("reply", f"keep it under {REPLY_MAX_CHARS} characters")
+    if handled_at < petition.received_at:
+        raise field_error("handled_at", "is before the petition was received")
+    if handled_at > utcnow() + FUTURE_TOLERANCE:
+        raise field_error("handled_at", "lies in the future; give the time it was handled")
+    if petition.citizen_verdict is not None:
+        raise Conflict("The citizen has already judged this handling; the reply stays as it was.")
+    before = events.snapshot(petition)
+    petition.reply, petition.handled_at = reply, handled_at
+    petition.replied_at, petition.replied_by = utcnow(), principal.actor
+    _changed(session, before, petition)
+    record(
+        session,
+        principal.actor,
+        "petition.reply",
+        f"petition:{petition.code}",
+        {
+            "handled_at": handled_at.isoformat(),
+            "previous_handled_at": before.handled_at.isoformat() if before.handled_at else None,
+            "on_time": petition_on_time(petition),
+        },
+    )
+    return petition
+
+
+def record_verdict(session: Session, petition: Petition, verdict: str) -> Petition:
+    """The citizen's word on the handling, once, after the reply (group 5 rate b)."""
+    if verdict not in VERDICTS:
+        raise field_error("verdict", "choose satisfied or unsatisfied")
+    if petition.handled_at is None:
+        raise Conflict("The agency has not replied yet; the verdict comes after its reply.")
+    if petition.citizen_verdict is not None:
+        raise VerdictAlreadyGiven("The citizen has already judged the handling of this petition.")
+    before = events.snapshot(petition)
+    petition.citizen_verdict, petition.verdict_at = verdict, utcnow()
+    _changed(session, before, petition)
+    record(
+        session, "citizen", "petition.verdict", f"petition:{petition.code}", {"verdict": verdict}
+    )
+    return petition
 
 
 def public_view(session: Session, petition: Petition) -> PetitionPublic:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlmodel import Session, col
 
 from service.admin.audit import record
@@ -44,8 +44,11 @@ def purge(session: Session, older_than_days: int, *, actor: str) -> Purged:
     )
     petition_texts = session.execute(
         update(Petition)
-        .where(col(Petition.received_at) < cutoff, col(Petition.outcome).is_not(None))
-        .values(outcome=None),
+        .where(
+            col(Petition.received_at) < cutoff,
+            or_(col(Petition.outcome).is_not(None), col(Petition.reply).is_not(None)),
+        )
+        .values(outcome=None, reply=None),
         execution_options={"synchronize_session": False},
     )
     result = Purged(_count(contacts), _count(complaints), _count(petition_texts), cutoff)

@@ -80,5 +80,16 @@ def mark_dossier(
     record_change(session, before, dossier_delta(dossier, profile))
 
 
+def refresh_petition_flag(session: Session, dossier: Dossier, profile: Profile) -> None:
+    """Re-read whether any petition still concerns the dossier (one was moved away)."""
+    before = dossier_delta(dossier, profile)
+    dossier.has_petition = (
+        session.exec(select(Petition.id).where(Petition.dossier_id == dossier.id)).first()
+        is not None
+    )
+    session.add(dossier)
+    record_change(session, before, dossier_delta(dossier, profile))
+
+
 def snapshot(petition: Petition) -> Petition:
     return Petition.model_validate(petition.model_dump())

@@ -20,6 +20,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal,
     not_,
     or_,
     select,
@@ -110,7 +111,9 @@ def refresh_dossier_facts(session: Session, profile: Profile, period: Period | N
     return len(changes)
 
 
-def _dossier_counts(profile: Profile, period: Period | None, key: Any) -> Any:
+def _dossier_counts(
+    profile: Profile, period: Period | None, key: Any, per_agency: bool = True
+) -> Any:
     rules = profile.k_score
     supplement_overdue: ColumnElement[bool] = (
         col(Dossier.supplement_requests) >= 2 if rules.supplements_make_overdue else false()
@@ -130,13 +133,17 @@ def _dossier_counts(profile: Profile, period: Period | None, key: Any) -> Any:
             _count(and_(not_(over), not_(col(Dossier.is_late)))).label("a_on_time"),
             _count(and_(not_(over), col(Dossier.is_late))).label("a_late_grace"),
             _count(over).label("a_late_over"),
-            _count(
-                or_(
-                    col(Dossier.has_unsatisfied_evaluation),
-                    col(Dossier.has_petition),
-                    col(Dossier.is_late),
-                    supplement_overdue,
+            (
+                _count(
+                    or_(
+                        col(Dossier.has_unsatisfied_evaluation),
+                        col(Dossier.has_petition),
+                        col(Dossier.is_late),
+                        supplement_overdue,
+                    )
                 )
+                if per_agency
+                else literal(0)  # group 5 is an agency's, not a person's
             ).label("c_bad_dossiers"),
         )
         .where(_in_days(Dossier.resolved_day, period), key.is_not(None))
@@ -218,7 +225,11 @@ def rebuild(session: Session, profile: Profile, period: Period | None = None) ->
     staff: dict[tuple[int, date], Counter[str]] = {}
     evaluation_staff = getattr(Dossier, f"{profile.staff.role_for_evaluations}_staff_id")
     _merge(session, _dossier_counts(profile, period, col(Dossier.agency_id)), agency)
-    _merge(session, _dossier_counts(profile, period, col(Dossier.handling_staff_id)), staff)
+    _merge(
+        session,
+        _dossier_counts(profile, period, col(Dossier.handling_staff_id), per_agency=False),
+        staff,
+    )
     _merge(session, _response_counts(profile, period, col(Response.agency_id)), agency)
     _merge(session, _response_counts(profile, period, col(evaluation_staff)), staff)
     _merge(session, _petition_counts(period), agency)

@@ -16,6 +16,7 @@ from service.errors import ServiceError
 from service.handovers.service import Issued, find_by_token
 from service.handovers.tokens import format_short_code
 from service.i18n import gettext_for, pick_language
+from service.petitions import followup
 from service.scoring.profile import Profile
 from service.surveys import service, throttle
 from service.surveys.answers import check_answers
@@ -203,11 +204,21 @@ async def submit_survey(
             if petition and petition.deadline_at
             else None
         )
+        followup_url = None
+        if petition is not None:  # the citizen's private link to the reply (same transaction)
+            followup_token = followup.issue(petition, work.settings.signing_key())
+            session.add(petition)
+            followup_url = followup.link(work.settings.base_url, followup_token)
         return Page(
             "survey/thanks.html",
             language,
             200,
-            {"petition": petition, "deadline": deadline, "agency_name": agency.name},
+            {
+                "petition": petition,
+                "deadline": deadline,
+                "agency_name": agency.name,
+                "followup_url": followup_url,
+            },
         )
 
     return render(request, await work.run(submit))

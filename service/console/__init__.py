@@ -1,0 +1,1 @@
+"""The agency managers' console: HTML pages behind a signed session cookie."""

@@ -1,0 +1,62 @@
+"""Numbers, dates and labels as the console shows them (Vietnamese: 20,5 and 23/11/2026)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from service.calendar.working_days import LOCAL_TZ
+
+
+def number(value: float | None, lang: str, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:,.{digits}f}"
+    if lang == "vi":  # 1.234,56
+        text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
+    return text
+
+
+def percent(value: float | None, lang: str) -> str:
+    return "—" if value is None else f"{number(value * 100, lang, 1)} %"
+
+
+def local_time(value: datetime | None) -> str:
+    return value.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M") if value else "—"
+
+
+def local_day(value: datetime | date | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = value.astimezone(LOCAL_TZ).date()
+    return value.strftime("%d/%m/%Y")
+
+
+def input_time(value: datetime) -> str:
+    """The value of an <input type=datetime-local>, in local time."""
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+
+
+def actor_name(actor: str | None) -> str:
+    """'key:7:Quản lý Bến Thành' → 'Quản lý Bến Thành' (the key's name, not its id)."""
+    if not actor:
+        return "—"
+    parts = actor.split(":", 2)
+    return parts[2] if len(parts) == 3 and parts[0] == "key" else actor
+
+
+class Formatter:
+    """Bound to the page's language, handed to templates as `fmt`."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def num(self, value: float | None, digits: int = 2) -> str:
+        return number(value, self.lang, digits)
+
+    def pct(self, value: float | None) -> str:
+        return percent(value, self.lang)
+
+    time = staticmethod(local_time)
+    day = staticmethod(local_day)
+    actor = staticmethod(actor_name)

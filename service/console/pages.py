@@ -1,0 +1,236 @@
+"""Console pages: sign-in and sign-out, an agency's scores, staff, dossiers, complaints and
+period inputs. Petitions live in petition_pages.py."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlmodel import Session, col, select
+from starlette.responses import Response
+
+from service.admin.audit import record
+from service.admin.keys import Principal, authenticate
+from service.console import sessions
+from service.console.inputs_form import read_inputs_form
+from service.console.service import complaints, costly_dossiers, overview
+from service.console.web import (
+    LANG_COOKIE,
+    SIGN_IN,
+    Console,
+    ConsoleDep,
+    FormDep,
+    Outcome,
+    Page,
+    Redirect,
+    SignedOut,
+    error_page,
+    period_choices,
+)
+from service.errors import ServiceError, Unauthorized
+from service.i18n import LANGUAGES
+from service.models import Agency
+from service.scoring import inputs
+from service.scoring.staff import staff_scores
+from service.surveys import throttle
+
+router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
+CodePath = Annotated[str, Path(max_length=64, description="Agency code")]
+PeriodQuery = Annotated[str | None, Query(max_length=16)]
+HOME_LEVELS = 1  # an unscoped key's home lists the tree down to this level
+
+
+def agency_url(code: str, tab: str = "", period: str | None = None) -> str:
+    url = f"/console/a/{code}" + (f"/{tab}" if tab else "")
+    return url + (f"?period={period}" if period else "")
+
+
+def _agency_context(
+    console: Console, session: Session, who: Principal, code: str, period: str | None
+) -> dict[str, Any]:
+    agency = console.agency(session, who, code)
+    chosen = console.period(period)
+    return {
+        "agency": agency,
+        "period": chosen,
+        "period_choices": period_choices(chosen),
+        "agency_url": agency_url,
+    }
+
+
+# --- signing in and out ----------------------------------------------------------------------
+
+
+@router.get("", response_class=HTMLResponse)
+async def home(console: ConsoleDep) -> Response:
+    def show(session: Session) -> Outcome:
+        who = console.who(session)
+        if who.scope_agency_id is not None:
+            agency = session.get(Agency, who.scope_agency_id)
+            assert agency is not None
+            return Redirect(agency_url(agency.code))
+        agencies = session.exec(
+            select(Agency).where(col(Agency.level) <= HOME_LEVELS).order_by(col(Agency.path))
+        ).all()
+        return Page("console/home.html", {"agencies": agencies})
+
+    return await console.respond(show)
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+async def sign_in_form(console: ConsoleDep) -> Response:
+    if console.session is not None and console.session.signed_in:
+        return RedirectResponse("/console", status_code=303)
+    if console.session is None:  # the form's CSRF token rests on this pre-session
+        console.new_session = sessions.new_session(None)
+    return console.render(Page("console/sign_in.html", {"problem": None}))
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+async def sign_in(console: ConsoleDep, form: FormDep) -> Response:
+    work = console.work
+
+    def check(session: Session) -> Outcome:
+        console.check_csrf(form)
+        throttle.check_allowed(work.engine, work.settings, work.client_address)
+        try:
+            principal = authenticate(session, f"Bearer {form.get('key', '').strip()}")
+        except Unauthorized:
+            throttle.record_failure(work.engine, work.settings, work.client_address)
+            return Page("console/sign_in.html", {"problem": "unknown_key"}, 401)
+        if principal.role not in sessions.CONSOLE_ROLES:
+            record(
+                session, principal.actor, "console.sign_in_refused", None, {"role": principal.role}
+            )
+            return Page("console/sign_in.html", {"problem": "wrong_role"}, 403)
+        record(session, principal.actor, "console.sign_in", None, {})
+        console.new_session = sessions.new_session(principal.key_id)  # a fresh session id
+        return Redirect("/console")
+
+    try:
+        outcome = await work.run(check)
+    except throttle.TooManyGuesses:
+        outcome = Page("console/sign_in.html", {"problem": "rate_limited"}, 429)
+    except ServiceError as exc:
+        outcome = error_page(exc)
+    return console.render(outcome)
+
+
+@router.post("/sign-out", response_class=HTMLResponse)
+async def sign_out(console: ConsoleDep, form: FormDep) -> Response:
+    def leave(session: Session) -> Outcome:
+        console.check_csrf(form)
+        console.clear_session = True
+        try:
+            who = console.who(session)
+        except SignedOut:
+            return Redirect(SIGN_IN)
+        record(session, who.actor, "console.sign_out", None, {})
+        return Redirect(SIGN_IN)
+
+    return await console.respond(leave)
+
+
+@router.get("/lang/{lang}")
+async def switch_language(lang: str, console: ConsoleDep, next: str = "/console") -> Response:
+    # Only back into the console: never an open redirect.
+    target = next if next.startswith("/console") and not next.startswith("//") else "/console"
+    response = RedirectResponse(target, status_code=303)
+    if lang in LANGUAGES:
+        response.set_cookie(
+            LANG_COOKIE,
+            lang,
+            max_age=365 * 86400,
+            path="/console",
+            samesite="strict",
+            secure=console.secure,
+            httponly=True,
+        )
+    return response
+
+
+# --- an agency -------------------------------------------------------------------------------
+
+
+@router.get("/a/{code}", response_class=HTMLResponse)
+async def agency_page(
+    console: ConsoleDep,
+    code: CodePath,
+    period: PeriodQuery = None,
+    saved: Annotated[str | None, Query(max_length=16)] = None,
+) -> Response:
+    profile = console.work.profile
+
+    def show(session: Session) -> Outcome:
+        who = console.who(session)
+        context = _agency_context(console, session, who, code, period)
+        context["saved"] = saved
+        context["view"] = overview(session, context["agency"], context["period"], profile)
+        context["d_max"] = profile.k_score.d_max
+        context["values"], context["problems"] = {}, {}
+        return Page("console/agency.html", context)
+
+    return await console.respond(show)
+
+
+@router.post("/a/{code}/inputs", response_class=HTMLResponse)
+async def set_inputs(console: ConsoleDep, code: CodePath, form: FormDep) -> Response:
+    profile = console.work.profile
+
+    def save(session: Session) -> Outcome:
+        console.check_csrf(form)
+        who = console.who(session)
+        context = _agency_context(console, session, who, code, form.get("period"))
+        update, problems = read_inputs_form(form, profile.k_score.d_max)
+        if update is None:
+            context["view"] = overview(session, context["agency"], context["period"], profile)
+            context.update(d_max=profile.k_score.d_max, values=form, problems=problems, saved=None)
+            return Page("console/agency.html", context, 422)
+        inputs.set_inputs(session, who, context["agency"], context["period"], update, profile)
+        return Redirect(agency_url(code, period=context["period"].key) + "&saved=inputs#inputs")
+
+    return await console.respond(save)
+
+
+@router.get("/a/{code}/staff", response_class=HTMLResponse)
+async def staff_page(console: ConsoleDep, code: CodePath, period: PeriodQuery = None) -> Response:
+    profile = console.work.profile
+
+    def show(session: Session) -> Outcome:
+        who = console.who(session)
+        context = _agency_context(console, session, who, code, period)
+        context["staff"] = staff_scores(session, context["agency"], context["period"], profile)
+        return Page("console/staff.html", context)
+
+    return await console.respond(show)
+
+
+@router.get("/a/{code}/dossiers", response_class=HTMLResponse)
+async def dossiers_page(
+    console: ConsoleDep, code: CodePath, period: PeriodQuery = None
+) -> Response:
+    profile = console.work.profile
+
+    def show(session: Session) -> Outcome:
+        who = console.who(session)
+        context = _agency_context(console, session, who, code, period)
+        rows, total = costly_dossiers(session, context["agency"], context["period"], profile)
+        context.update(rows=rows, total=total, on_time_points=profile.k_score.on_time_points)
+        return Page("console/dossiers.html", context)
+
+    return await console.respond(show)
+
+
+@router.get("/a/{code}/complaints", response_class=HTMLResponse)
+async def complaints_page(
+    console: ConsoleDep, code: CodePath, period: PeriodQuery = None
+) -> Response:
+    def show(session: Session) -> Outcome:
+        who = console.who(session)
+        context = _agency_context(console, session, who, code, period)
+        rows, total = complaints(session, context["agency"], context["period"])
+        context.update(rows=rows, total=total)
+        return Page("console/complaints.html", context)
+
+    return await console.respond(show)

@@ -1,0 +1,132 @@
+"""The petitions inbox and answering a petition: the reply and when it was handled."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, get_args
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import HTMLResponse
+from sqlmodel import Session
+from starlette.responses import Response
+
+from service.calendar.working_days import LOCAL_TZ
+from service.console.format import input_time
+from service.console.pages import CodePath, agency_url
+from service.console.petitions import Show, find_petition, inbox, petition_view
+from service.console.web import Console, ConsoleDep, FormDep, Outcome, Page, Redirect
+from service.errors import NotFound
+from service.models import Agency, Petition, utcnow
+from service.petitions import service as petitions
+
+router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
+IdPath = Annotated[int, Path(ge=1, le=2**62)]
+
+
+@router.get("/a/{code}/petitions", response_class=HTMLResponse)
+async def inbox_page(
+    console: ConsoleDep,
+    code: CodePath,
+    show: Annotated[str, Query(max_length=8)] = "open",
+) -> Response:
+    shown: Show = show if show in get_args(Show) else "open"  # type: ignore[assignment]
+
+    def read(session: Session) -> Outcome:
+        who = console.who(session)
+        agency = console.agency(session, who, code)
+        return Page(
+            "console/petitions.html",
+            {
+                "agency": agency,
+                "agency_url": agency_url,
+                "period": None,
+                "show": shown,
+                "inbox": inbox(session, agency, shown),
+            },
+        )
+
+    return await console.respond(read)
+
+
+def _load(
+    console: Console, session: Session, petition_id: int, *, lock: bool = False
+) -> tuple[Petition, Agency]:
+    who = console.who(session)
+    petition = find_petition(session, petition_id, for_update=lock)
+    if petition is None:
+        raise NotFound(f"No petition has the id {petition_id}.")
+    agency = console.agency_by_id(session, who, petition.agency_id)
+    return petition, agency
+
+
+def _detail(session: Session, petition: Petition, agency: Agency, **extra: Any) -> dict[str, Any]:
+    return {
+        "agency": agency,
+        "agency_url": agency_url,
+        "period": None,
+        "petition": petition_view(session, petition, agency),
+        "reply_max": petitions.REPLY_MAX_CHARS,
+        **extra,
+    }
+
+
+@router.get("/petitions/{petition_id}", response_class=HTMLResponse)
+async def petition_page(
+    console: ConsoleDep,
+    petition_id: IdPath,
+    saved: Annotated[str | None, Query(max_length=8)] = None,
+) -> Response:
+    def read(session: Session) -> Outcome:
+        petition, agency = _load(console, session, petition_id)
+        values = {
+            "reply": petition.reply or "",
+            "handled_at": input_time(petition.handled_at or utcnow()),
+        }
+        return Page(
+            "console/petition.html",
+            _detail(session, petition, agency, values=values, problems={}, saved=saved),
+        )
+
+    return await console.respond(read)
+
+
+def read_reply_form(
+    form: dict[str, str], received_at: datetime
+) -> tuple[str, datetime | None, dict[str, str]]:
+    problems: dict[str, str] = {}
+    reply = form.get("reply", "").strip()
+    if not reply:
+        problems["reply"] = "missing"
+    elif len(reply) > petitions.REPLY_MAX_CHARS:
+        problems["reply"] = "too_long"
+    handled_at = None
+    try:
+        handled_at = datetime.fromisoformat(form.get("handled_at", "").strip())
+    except ValueError:
+        problems["handled_at"] = "invalid"
+    if handled_at is not None:
+        if handled_at.tzinfo is None:  # the manager types local time
+            handled_at = handled_at.replace(tzinfo=LOCAL_TZ)
+        if handled_at < received_at.replace(second=0, microsecond=0):
+            problems["handled_at"] = "before_received"
+        elif handled_at > utcnow() + petitions.FUTURE_TOLERANCE:
+            problems["handled_at"] = "future"
+        # A minute-precision form: a reply "at" the minute of receipt is after it.
+        handled_at = max(handled_at, received_at)
+    return reply, handled_at, problems
+
+
+@router.post("/petitions/{petition_id}/reply", response_class=HTMLResponse)
+async def reply(console: ConsoleDep, petition_id: IdPath, form: FormDep) -> Response:
+    def answer(session: Session) -> Outcome:
+        console.check_csrf(form)
+        petition, agency = _load(console, session, petition_id, lock=True)
+        text, handled_at, problems = read_reply_form(form, petition.received_at)
+        if problems or handled_at is None:
+            context = _detail(session, petition, agency, values=form, problems=problems, saved=None)
+            return Page("console/petition.html", context, 422)
+        assert console.principal is not None
+        petitions.record_reply(session, console.principal, petition, text, handled_at)
+        return Redirect(f"/console/petitions/{petition_id}?saved=reply")
+
+    return await console.respond(answer)

@@ -1,0 +1,167 @@
+"""The petitions inbox: deadlines in working days, overdue first, and one petition's page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from service.calendar.overrides import load_overrides
+from service.calendar.working_days import local_date, overdue_working_days
+from service.models import Agency, Dossier, Petition, Response, utcnow
+from service.scoring import contributions as rules
+
+LIST_LIMIT = 200
+Show = Literal["open", "handled", "all"]
+
+
+@dataclass
+class Timing:
+    """A petition's deadline in working days, as the inbox states it."""
+
+    state: Literal["open", "due_today", "overdue", "no_deadline", "on_time", "late"]
+    days: int = 0
+
+
+def timing(petition: Petition, now: datetime, overrides: Mapping[date, bool]) -> Timing:
+    deadline, handled = petition.deadline_at, petition.handled_at
+    if handled is not None:
+        if deadline is None or handled <= deadline:
+            return Timing("on_time")
+        return Timing("late", overdue_working_days(deadline, handled, overrides))
+    if deadline is None:
+        return Timing("no_deadline")
+    if now > deadline:
+        return Timing("overdue", overdue_working_days(deadline, now, overrides))
+    if local_date(now) == local_date(deadline):
+        return Timing("due_today")
+    # Working days after today up to and including the deadline's day.
+    return Timing("open", overdue_working_days(now, deadline, overrides))
+
+
+@dataclass
+class InboxRow:
+    id: int
+    code: str
+    source: str
+    dossier_code: str | None
+    received_at: datetime
+    deadline_at: datetime | None
+    handled_at: datetime | None
+    timing: Timing
+    verdict: str | None
+
+
+@dataclass
+class Inbox:
+    rows: list[InboxRow]
+    total: int
+    open_count: int
+    overdue_count: int
+
+
+def inbox(session: Session, agency: Agency, show: Show) -> Inbox:
+    """Open petitions by deadline, so the overdue ones come first; handled ones newest first."""
+    now = utcnow()
+    mine = Petition.agency_id == agency.id
+    is_open = col(Petition.handled_at).is_(None)
+    open_count = session.exec(select(func.count()).select_from(Petition).where(mine, is_open)).one()
+    overdue_count = session.exec(
+        select(func.count())
+        .select_from(Petition)
+        .where(mine, is_open, col(Petition.deadline_at) < now)
+    ).one()
+    query = select(Petition, Dossier.code).join(
+        Dossier, col(Dossier.id) == col(Petition.dossier_id), isouter=True
+    )
+    by_deadline = (col(Petition.deadline_at).is_(None), col(Petition.deadline_at), col(Petition.id))
+    if show == "open":
+        query = query.where(mine, is_open).order_by(*by_deadline)
+    elif show == "handled":
+        query = query.where(mine, col(Petition.handled_at).is_not(None)).order_by(
+            col(Petition.handled_at).desc(), col(Petition.id)
+        )
+    else:
+        query = query.where(mine).order_by(col(Petition.handled_at).is_not(None), *by_deadline)
+    total = session.exec(
+        select(func.count()).select_from(query.with_only_columns(col(Petition.id)).subquery())
+    ).one()
+    overrides = load_overrides(session)
+    rows = []
+    for petition, dossier_code in session.exec(query.limit(LIST_LIMIT)).all():
+        assert petition.id is not None
+        rows.append(
+            InboxRow(
+                id=petition.id,
+                code=petition.code,
+                source=petition.source,
+                dossier_code=dossier_code,
+                received_at=petition.received_at,
+                deadline_at=petition.deadline_at,
+                handled_at=petition.handled_at,
+                timing=timing(petition, now, overrides),
+                verdict=petition.citizen_verdict,
+            )
+        )
+    return Inbox(rows, total, open_count, overdue_count)
+
+
+@dataclass
+class PetitionView:
+    id: int
+    code: str
+    source: str
+    agency_code: str
+    agency_name: str
+    dossier_code: str | None
+    complaint: str | None
+    received_at: datetime
+    deadline_at: datetime | None
+    handled_at: datetime | None
+    timing: Timing
+    within_authority: bool
+    reply: str | None
+    replied_at: datetime | None
+    replied_by: str | None
+    verdict: str | None
+    verdict_at: datetime | None
+    counts_against_group5: bool
+
+
+def find_petition(
+    session: Session, petition_id: int, *, for_update: bool = False
+) -> Petition | None:
+    query = select(Petition).where(Petition.id == petition_id)
+    if for_update:  # two managers answering at once: the second waits, then counts right
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def petition_view(session: Session, petition: Petition, agency: Agency) -> PetitionView:
+    dossier = session.get(Dossier, petition.dossier_id) if petition.dossier_id else None
+    response = session.get(Response, petition.response_id) if petition.response_id else None
+    assert petition.id is not None
+    return PetitionView(
+        id=petition.id,
+        code=petition.code,
+        source=petition.source,
+        agency_code=agency.code,
+        agency_name=agency.name,
+        dossier_code=dossier.code if dossier else None,
+        complaint=response.complaint if response else None,
+        received_at=petition.received_at,
+        deadline_at=petition.deadline_at,
+        handled_at=petition.handled_at,
+        timing=timing(petition, utcnow(), load_overrides(session)),
+        within_authority=petition.within_authority,
+        reply=petition.reply,
+        replied_at=petition.replied_at,
+        replied_by=petition.replied_by,
+        verdict=petition.citizen_verdict,
+        verdict_at=petition.verdict_at,
+        counts_against_group5=rules.petition_bad(petition),
+    )

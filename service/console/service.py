@@ -1,0 +1,160 @@
+"""What the console reads: an agency's scores over periods, the dossiers that cost points,
+and the evaluations' complaints. The petitions inbox is in petitions.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from service.calendar.working_days import LOCAL_TZ
+from service.models import Agency, Dossier, Invitation, PeriodInput, Petition, Response
+from service.scoring import contributions as rules
+from service.scoring.periods import Period
+from service.scoring.profile import Profile
+from service.scoring.schemas import Score
+from service.scoring.service import scores
+
+HISTORY_PERIODS = 4  # the chosen period and the three before it
+LIST_LIMIT = 200
+
+
+@dataclass
+class Overview:
+    score: Score
+    history: list[Score]
+    inputs: PeriodInput | None
+    children: list[Score]
+
+
+def overview(session: Session, agency: Agency, period: Period, profile: Profile) -> Overview:
+    periods = [period]
+    while len(periods) < HISTORY_PERIODS:
+        periods.append(periods[-1].previous())
+    history = [scores(session, [agency], p, profile)[0] for p in periods]
+    children = list(
+        session.exec(
+            select(Agency).where(Agency.parent_id == agency.id).order_by(col(Agency.code))
+        ).all()
+    )
+    inputs = session.exec(
+        select(PeriodInput).where(
+            PeriodInput.agency_id == agency.id, PeriodInput.period == period.key
+        )
+    ).first()
+    return Overview(
+        score=history[0],
+        history=history,
+        inputs=inputs,
+        children=scores(session, children, period, profile) if children else [],
+    )
+
+
+def _window(period: Period) -> tuple[datetime, datetime]:
+    start = datetime.combine(period.first_day, time(0), LOCAL_TZ)
+    end = datetime.combine(period.last_day + timedelta(days=1), time(0), LOCAL_TZ)
+    return start, end
+
+
+@dataclass
+class CostlyDossier:
+    code: str
+    procedure_name: str | None
+    due_at: datetime | None
+    resolved_at: datetime
+    overdue_working_days: int
+    a_points: float
+    reasons: list[str]  # late, supplements, unsatisfied, petition
+
+
+def costly_dossiers(
+    session: Session, agency: Agency, period: Period, profile: Profile
+) -> tuple[list[CostlyDossier], int]:
+    """Dossiers resolved in the period that lost A points or count against group 5 c."""
+    costs: list[ColumnElement[bool]] = [
+        col(Dossier.is_late).is_(True),
+        col(Dossier.has_unsatisfied_evaluation).is_(True),
+        col(Dossier.has_petition).is_(True),
+    ]
+    if profile.k_score.supplements_make_overdue:
+        costs.append(col(Dossier.supplement_requests) >= 2)
+    where = (
+        Dossier.agency_id == agency.id,
+        col(Dossier.resolved_day).between(period.first_day, period.last_day),
+        or_(*costs),
+    )
+    total = session.exec(select(func.count()).select_from(Dossier).where(*where)).one()
+    found = session.exec(
+        select(Dossier)
+        .where(*where)
+        .order_by(col(Dossier.overdue_working_days).desc(), col(Dossier.resolved_at))
+        .limit(LIST_LIMIT)
+    ).all()
+    rows = []
+    for dossier in found:
+        reasons = []
+        if dossier.is_late:
+            reasons.append("late")
+        if profile.k_score.supplements_make_overdue and dossier.supplement_requests >= 2:
+            reasons.append("supplements")
+        if dossier.has_unsatisfied_evaluation:
+            reasons.append("unsatisfied")
+        if dossier.has_petition:
+            reasons.append("petition")
+        rows.append(
+            CostlyDossier(
+                code=dossier.code,
+                procedure_name=dossier.procedure_name,
+                due_at=dossier.due_at,
+                resolved_at=dossier.resolved_at,
+                overdue_working_days=dossier.overdue_working_days,
+                a_points=rules.a_points(dossier, profile),
+                reasons=reasons,
+            )
+        )
+    return rows, total
+
+
+@dataclass
+class ComplaintRow:
+    received_at: datetime
+    dossier_code: str
+    text: str
+    petition_id: int | None
+    answered: bool
+
+
+def complaints(session: Session, agency: Agency, period: Period) -> tuple[list[ComplaintRow], int]:
+    """Free-text complaints of the period's evaluations: the dossier code, never the contact."""
+    start, end = _window(period)
+    where = (
+        col(Response.agency_id) == agency.id,
+        col(Response.received_at) >= start,
+        col(Response.received_at) < end,
+        col(Response.complaint).is_not(None),
+        col(Response.complaint) != "",
+    )
+    total = session.exec(select(func.count()).select_from(Response).where(*where)).one()
+    found = session.execute(
+        sa_select(
+            col(Response.received_at),
+            col(Response.complaint),
+            col(Dossier.code),
+            col(Petition.id),
+            col(Petition.handled_at),
+        )
+        .join(Invitation, col(Invitation.id) == col(Response.invitation_id))
+        .join(Dossier, col(Dossier.id) == col(Invitation.dossier_id))
+        .join(Petition, col(Petition.response_id) == col(Response.id), isouter=True)
+        .where(*where)
+        .order_by(col(Response.received_at).desc())
+        .limit(LIST_LIMIT)
+    ).all()
+    rows = [
+        ComplaintRow(received, text or "", code, petition_id, handled is not None)
+        for received, text, code, petition_id, handled in found
+    ]
+    return rows, total

@@ -1,0 +1,122 @@
+"""The citizen's private follow-up link of a petition opened from a survey complaint.
+
+Built like a survey token (service/handovers/tokens.py): token = HMAC(signing key, seed).
+The petition keeps the random seed and the token's SHA-256, never the token, so a copy of
+the database alone opens nothing, yet the service can show the same link again.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from service.calendar.overrides import load_overrides
+from service.calendar.working_days import overdue_working_days
+from service.models import Agency, Dossier, Invitation, Petition, Response, utcnow
+from service.scoring.contributions import petition_on_time
+
+FOLLOWUP_PATH = "/p/"
+
+
+def new_seed() -> str:
+    return secrets.token_hex(32)  # 256 random bits
+
+
+def token_from_seed(signing_key: bytes, seed: str) -> str:
+    # Its own label: a survey token and a follow-up token from one seed never coincide.
+    digest = hmac.new(signing_key, b"petition-followup:" + seed.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue(petition: Petition, signing_key: bytes) -> str:
+    """Give the petition its follow-up token (once) and return it; idempotent."""
+    if petition.followup_seed is None:
+        petition.followup_seed = new_seed()
+    token = token_from_seed(signing_key, petition.followup_seed)
+    petition.followup_token_hash = hash_token(token)
+    return token
+
+
+def link(base_url: str, token: str) -> str:
+    return f"{base_url}{FOLLOWUP_PATH}{token}"
+
+
+def find(session: Session, token: str, *, for_update: bool = False) -> Petition | None:
+    """The petition behind a follow-up token. `for_update` locks its row (PostgreSQL), so
+    that two verdicts sent at once cannot both count."""
+    if not token or len(token) > 128:
+        return None
+    query = select(Petition).where(Petition.followup_token_hash == hash_token(token))
+    if for_update:
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+@dataclass
+class FollowupView:
+    """What the citizen sees: status, deadline, the reply, the verdict. No staff, no key."""
+
+    agency_name: str
+    dossier_code: str | None
+    complaint: str | None
+    received_at: datetime
+    deadline_at: datetime | None
+    handled_at: datetime | None
+    reply: str | None
+    verdict: str | None
+    handled_on_time: bool
+    overdue_days: int  # working days past the deadline (open: until today; handled: then)
+    language: str | None
+
+    @property
+    def status(self) -> str:
+        if self.handled_at is None:
+            return "overdue" if self.overdue_days else "pending"
+        return "replied"
+
+    @property
+    def can_judge(self) -> bool:
+        return self.handled_at is not None and self.verdict is None
+
+
+def view(session: Session, petition: Petition) -> FollowupView:
+    agency = session.get(Agency, petition.agency_id)
+    assert agency is not None
+    dossier = session.get(Dossier, petition.dossier_id) if petition.dossier_id else None
+    complaint, language = None, None
+    if petition.response_id is not None:
+        row = session.exec(
+            select(Response.complaint, Invitation.language)
+            .join(Invitation, col(Invitation.id) == col(Response.invitation_id))
+            .where(Response.id == petition.response_id)
+        ).first()
+        if row is not None:
+            complaint, language = row
+    overdue = 0
+    if petition.deadline_at is not None:
+        until = petition.handled_at or utcnow()
+        if until > petition.deadline_at:
+            overdue = overdue_working_days(petition.deadline_at, until, load_overrides(session))
+    return FollowupView(
+        agency_name=agency.name,
+        dossier_code=dossier.code if dossier else None,
+        complaint=complaint,
+        received_at=petition.received_at,
+        deadline_at=petition.deadline_at,
+        handled_at=petition.handled_at,
+        reply=petition.reply,
+        verdict=petition.citizen_verdict,
+        handled_on_time=petition_on_time(petition),
+        overdue_days=overdue,
+        language=language,
+    )

@@ -1,0 +1,175 @@
+"""Fixtures for the managers' console: a ward with dossiers, evaluations and petitions in the
+current quarter, and a client that signs in the way a browser does (CSRF token included)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from service.calendar.working_days import local_date
+from service.models import utcnow
+from service.scoring.periods import period_containing
+from tests.conftest import KeyFactory, handover_body
+from tests.surveys.conftest import ANSWERS
+
+WARD, WARD_NAME = "79.BTH", "Phường Bến Thành"
+OTHER_WARD, OTHER_WARD_NAME = "79.SGN", "Phường Sài Gòn"
+COMPLAINT = "Phải chờ hơn một tiếng ở quầy.\nCán bộ hẹn gọi lại nhưng không gọi."
+CSRF_INPUT = re.compile(r'name="csrf" value="([^"]*)"')
+FOLLOWUP_LINK = re.compile(r'id="followup-link" href="([^"]+)"')
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def current_period() -> str:
+    return period_containing(local_date(utcnow()), "quarter").key
+
+
+def raw_key(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+@dataclass
+class Office:
+    """Drives the public API and the survey page like a one-stop system and citizens."""
+
+    http: httpx.Client
+    make_key: KeyFactory
+    issuer: dict[str, str] = field(init=False)
+    admin: dict[str, str] = field(init=False)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.issuer = self.make_key("issuer")
+        self.admin = self.make_key("admin")
+
+    def handover(self, code: str, agency: str = WARD, **extra: Any) -> None:
+        now = utcnow()
+        body = handover_body(
+            dossier_code=code,
+            agency_code=agency,
+            received_at=iso(now - timedelta(days=1)),
+            due_at=iso(now + timedelta(days=1)),
+            resolved_at=iso(now - timedelta(minutes=1)),
+            handed_over_at=None,
+        )
+        body.update(extra)
+        response = self.http.post("/api/v1/handovers", json=body, headers=self.issuer)
+        assert response.status_code in (200, 201), response.text
+        self.tokens[code] = response.json()["survey_url"].rsplit("/", 1)[1]
+
+    def answer_on_page(self, code: str, complaint: str = "", **answers: str) -> str | None:
+        """Answer the survey page; returns the follow-up link's path when a petition opened."""
+        form = {**ANSWERS, **answers, "complaint": complaint}
+        response = self.http.post(f"/s/{self.tokens[code]}", data=form)
+        assert response.status_code == 200, response.text
+        found = FOLLOWUP_LINK.search(response.text)
+        return httpx.URL(found.group(1)).path if found else None
+
+    def petition(self, code: str, agency: str = WARD, **fields: Any) -> None:
+        body = {"petition_code": code, "agency_code": agency, **fields}
+        response = self.http.post("/api/v1/petitions", json=body, headers=self.admin)
+        assert response.status_code in (200, 201), response.text
+
+    def score(self, agency: str = WARD, period: str | None = None) -> dict[str, Any]:
+        response = self.http.get(
+            f"/api/v1/agencies/{agency}/scores/{period or current_period()}", headers=self.admin
+        )
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+
+def seed_ward(office: Office) -> str:
+    """Bến Thành this quarter: 4 dossiers on time, 1 late; 3 evaluations returned by CB003
+    (under the anonymity minimum of 5), one with a complaint; an overdue imported petition;
+    and one in the other ward. Returns the follow-up path of the complaint."""
+    for code in ("BT-1", "BT-2", "BT-3", "BT-4"):
+        office.handover(code)
+    now = utcnow()
+    office.handover(
+        "BT-LATE",
+        received_at=iso(now - timedelta(days=30)),
+        due_at=iso(now - timedelta(days=14)),
+    )
+    followup = office.answer_on_page("BT-1", complaint=COMPLAINT)
+    office.answer_on_page("BT-2")
+    office.answer_on_page("BT-3", staff_attitude="normal")
+    office.petition(
+        "PAKN-OVERDUE",
+        received_at=iso(now - timedelta(days=40)),
+        deadline_at=iso(now - timedelta(days=3)),
+    )
+    office.handover("SG-1", agency=OTHER_WARD)
+    office.answer_on_page("SG-1", complaint="Khiếu nại ở phường Sài Gòn")
+    assert followup is not None
+    return followup
+
+
+class ConsoleClient:
+    """The console as a browser uses it: cookies kept, the CSRF token read from each form."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.last: httpx.Response | None = None
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        self.last = self.client.get(path, **kwargs)
+        return self.last
+
+    def csrf(self) -> str:
+        assert self.last is not None
+        found = CSRF_INPUT.search(self.last.text)
+        assert found, "the page has no form with a CSRF token"
+        return found.group(1)
+
+    def post(self, path: str, data: dict[str, str], *, csrf: str | None = None) -> httpx.Response:
+        form = {"csrf": self.csrf() if csrf is None else csrf, **data}
+        self.last = self.client.post(path, data=form)
+        return self.last
+
+    def sign_in(self, key: str) -> httpx.Response:
+        self.get("/console/sign-in")
+        return self.post("/console/sign-in", {"key": key})
+
+    def sign_out(self) -> httpx.Response:
+        return self.post("/console/sign-out", {})
+
+
+__all__ = [
+    "COMPLAINT",
+    "OTHER_WARD",
+    "OTHER_WARD_NAME",
+    "WARD",
+    "WARD_NAME",
+    "ConsoleClient",
+    "Office",
+    "current_period",
+    "raw_key",
+    "seed_ward",
+]
+
+
+@pytest.fixture
+def office(client: TestClient, make_key: KeyFactory, agencies: None) -> Office:
+    return Office(client, make_key)
+
+
+@pytest.fixture
+def console(client: TestClient) -> ConsoleClient:
+    return ConsoleClient(client)
+
+
+@pytest.fixture
+def another_console(app: FastAPI, client: TestClient) -> ConsoleClient:
+    """A second browser (its own cookies) on the same running app."""
+    return ConsoleClient(TestClient(app))

@@ -1,0 +1,171 @@
+"""The citizen's side of the loop: the thank-you page's private follow-up link, the status and
+the agency's reply on it, and the citizen's verdict moving group 5 rate b."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from service.models import AuditLog, OutboxEvent, Petition
+from service.petitions import followup
+from tests.conftest import TEST_SECRET, DbFactory, KeyFactory
+from tests.console.conftest import (
+    COMPLAINT,
+    WARD,
+    WARD_NAME,
+    ConsoleClient,
+    Office,
+    current_period,
+    raw_key,
+)
+
+pytestmark = pytest.mark.usefixtures("agencies")
+
+
+def close(value: float | None, expected: Fraction) -> bool:
+    return value is not None and abs(value - float(expected)) < 1e-12
+
+
+def survey_petition(db: DbFactory, code: str = "HL-BT-1") -> Petition:
+    with db() as session:
+        return session.exec(select(Petition).where(Petition.code == code)).one()
+
+
+def reply(console: ConsoleClient, petition_id: int | None, text: str) -> None:
+    page = console.get(f"/console/petitions/{petition_id}").text
+    handled = re.search(r'name="handled_at" type="datetime-local" value="([^"]+)"', page)
+    assert handled
+    saved = console.post(
+        f"/console/petitions/{petition_id}/reply", {"reply": text, "handled_at": handled.group(1)}
+    )
+    assert saved.status_code == 200, saved.text
+
+
+def test_thank_you_page_gives_a_private_link_stored_only_as_a_hash(
+    office: Office, client: TestClient, db: DbFactory
+) -> None:
+    office.handover("BT-1")
+    path = office.answer_on_page("BT-1", complaint=COMPLAINT)
+    assert path is not None and path.startswith("/p/")
+    token = path.removeprefix("/p/")
+    stored = survey_petition(db)
+    assert stored.followup_token_hash == followup.hash_token(token)
+    assert stored.followup_seed is not None and token not in stored.followup_seed
+    # The service can show the same link again from the seed and its signing key ...
+    assert followup.token_from_seed(TEST_SECRET.encode(), stored.followup_seed) == token
+    # ... a copy of the database alone cannot.
+    assert followup.token_from_seed(b"another key", stored.followup_seed) != token
+
+    page = client.get(path)
+    assert page.status_code == 200
+    for header, value in (
+        ("cache-control", "no-store"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "DENY"),
+    ):
+        assert page.headers[header] == value
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert WARD_NAME in page.text and "BT-1" in page.text
+    assert "Phải chờ hơn một tiếng ở quầy." in page.text
+    assert "Cơ quan đang xem xét" in page.text
+    assert 'name="verdict"' not in page.text  # nothing to judge before the reply
+    assert (
+        'lang="vi"' in page.text and "Follow your complaint" in client.get(f"{path}?lang=en").text
+    )
+    early = client.post(path, data={"verdict": "satisfied"})
+    assert early.status_code == 409 and survey_petition(db).citizen_verdict is None
+
+
+def test_no_complaint_no_link(office: Office, db: DbFactory) -> None:
+    office.handover("BT-2")
+    assert office.answer_on_page("BT-2") is None
+    with db() as session:
+        assert session.exec(select(Petition)).all() == []
+
+
+def test_unknown_links_get_a_clear_page_and_guessing_is_throttled(
+    client: TestClient, database_url: str
+) -> None:
+    for attempt in range(20):
+        response = client.get(f"/p/{'A' * 43}{attempt}")
+        assert response.status_code == 404
+        assert "Không tìm thấy phản ánh" in response.text
+    throttled = client.get(f"/p/{'B' * 43}")
+    assert throttled.status_code == 429 and "Retry-After" in throttled.headers
+
+
+def test_reply_verdict_and_group5_rate_b_with_numbers(
+    office: Office, console: ConsoleClient, client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    # This quarter, ward Bến Thành: two dossiers resolved on time, both evaluated
+    # "satisfied"; BT-1's evaluation carries a complaint → petition HL-BT-1 (open).
+    office.handover("BT-1")
+    office.handover("BT-2")
+    path = office.answer_on_page("BT-1", complaint=COMPLAINT)
+    office.answer_on_page("BT-2")
+    assert path is not None
+    # An imported petition, handled on time, the citizen satisfied.
+    office.petition(
+        "PAKN-1",
+        received_at=survey_petition(db).received_at.isoformat(),
+        handled_at=survey_petition(db).received_at.isoformat(),
+        citizen_verdict="satisfied",
+    )
+    g5 = office.score()["group5"]
+    # a) in authority handled on time: PAKN-1 of {HL-BT-1, PAKN-1} = 1 ÷ 2 → 6 × 0,5/0,9 = 10/3
+    # b) petitions − bad (unsatisfied, result complaint, late): (2 − 0) ÷ 2 = 1 → 6
+    # c) dossiers − (unsatisfied, petition, overdue): BT-1 has a petition → 1 ÷ 2 → 10/3
+    #    group 5 = 10/3 + 6 + 10/3 = 38/3
+    assert close(g5["petitions_on_time_rate"], Fraction(1, 2))
+    assert close(g5["petitions_satisfied_rate"], Fraction(1))
+    assert close(g5["dossiers_satisfied_rate"], Fraction(1, 2))
+    assert close(g5["score"], Fraction(38, 3))
+
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    reply(console, survey_petition(db).id, "Phường đã bố trí thêm một quầy.\nXin cảm ơn.")
+    g5 = office.score()["group5"]
+    # Answered before its deadline: a) 2 ÷ 2 = 1 → 6; b) still 1 → 6; c) 10/3.
+    # group 5 = 6 + 6 + 10/3 = 46/3
+    assert close(g5["petitions_on_time_rate"], Fraction(1))
+    assert close(g5["score"], Fraction(46, 3))
+
+    page = client.get(path)
+    assert "Cơ quan đã trả lời ngày" in page.text and "(đúng hạn)" in page.text
+    assert "<p>Phường đã bố trí thêm một quầy.</p><p>Xin cảm ơn.</p>" in page.text
+    assert 'name="verdict"' in page.text
+    missing = client.post(path, data={"verdict": ""})
+    assert missing.status_code == 422 and "Ông/bà vui lòng chọn một câu trả lời." in missing.text
+
+    judged = client.post(path, data={"verdict": "unsatisfied"})
+    assert judged.status_code == 200
+    assert "Ý kiến đã được ghi nhận" in judged.text and 'name="verdict"' not in judged.text
+    g5 = office.score()["group5"]
+    # b) (2 − 1 unsatisfied) ÷ 2 = 1/2 → 6 × 0,5/0,9 = 10/3.
+    #    group 5 = 6 + 10/3 + 10/3 = 38/3 ≈ 12,67 (was 46/3 ≈ 15,33)
+    assert close(g5["petitions_satisfied_rate"], Fraction(1, 2))
+    assert close(g5["score"], Fraction(38, 3))
+    assert office.score()["d_source"] == "group5" and close(office.score()["d"], Fraction(38, 3))
+
+    # Once: a second verdict is refused and counts nothing.
+    again = client.post(path, data={"verdict": "satisfied"})
+    assert again.status_code == 409 and "Không hài lòng" in again.text
+    assert close(office.score()["group5"]["petitions_satisfied_rate"], Fraction(1, 2))
+    stored = survey_petition(db)
+    assert (stored.citizen_verdict, stored.verdict_at is not None) == ("unsatisfied", True)
+    with db() as session:
+        events = session.exec(select(OutboxEvent).where(OutboxEvent.type == "petition.updated"))
+        verdicts = [e.payload["citizen_verdict"] for e in events]
+        audited = session.exec(select(AuditLog).where(AuditLog.action == "petition.verdict")).all()
+    assert verdicts[-1] == "unsatisfied"
+    assert [a.detail for a in audited] == [{"verdict": "unsatisfied"}]
+
+    # The manager sees it, and can no longer rewrite the reply the citizen judged.
+    agency = console.get(f"/console/a/{WARD}?period={current_period()}").text
+    assert re.search(r'id="g5-b">50,0 %<', agency)
+    assert re.search(r'id="g5-score">12,67<', agency)
+    detail = console.get(f"/console/petitions/{stored.id}").text
+    assert 'id="verdict">Không hài lòng' in detail and 'action="/console/petitions' not in detail

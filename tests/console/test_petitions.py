@@ -1,0 +1,175 @@
+"""The petitions inbox: deadlines in working days, overdue first; the manager's reply and
+handling time move group 5, emit petition.updated (without the reply's text) and are audited."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import pytest
+from sqlmodel import col, select
+
+from service.console.petitions import timing
+from service.models import AuditLog, OutboxEvent, Petition, utcnow
+from tests.conftest import DbFactory, KeyFactory
+from tests.console.conftest import WARD, ConsoleClient, Office, raw_key, seed_ward
+
+VN = "+07:00"
+
+
+def petition(db: DbFactory, code: str) -> Petition:
+    with db() as session:
+        return session.exec(select(Petition).where(Petition.code == code)).one()
+
+
+@pytest.fixture
+def manager(console: ConsoleClient, office: Office, make_key: KeyFactory) -> ConsoleClient:
+    seed_ward(office)
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    return console
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_deadline_in_working_days_across_a_weekend_and_national_day() -> None:
+    # Deadline Wed 3/9/2025 (end of day). Mon 1/9 and Tue 2/9 are National Day holidays.
+    row = Petition(
+        code="P",
+        agency_id=1,
+        source="import",
+        received_at=at(f"2025-08-11T09:00:00{VN}"),
+        received_day=at(f"2025-08-11T09:00:00{VN}").date(),
+        deadline_at=at(f"2025-09-03T23:59:59{VN}"),
+    )
+    no_overrides: dict[object, bool] = {}
+    # Thu 28/8: working days left after today up to 3/9: Fri 29/8, Wed 3/9 → 2.
+    assert timing(row, at(f"2025-08-28T10:00:00{VN}"), no_overrides).days == 2  # type: ignore[arg-type]
+    assert timing(row, at(f"2025-09-03T08:00:00{VN}"), {}).state == "due_today"
+    # Mon 8/9: past the deadline by Thu 4, Fri 5, Mon 8 → 3 working days.
+    late = timing(row, at(f"2025-09-08T10:00:00{VN}"), {})
+    assert (late.state, late.days) == ("overdue", 3)
+    row.handled_at = at(f"2025-09-02T10:00:00{VN}")
+    assert timing(row, at(f"2025-09-08T10:00:00{VN}"), {}).state == "on_time"
+    row.handled_at = at(f"2025-09-05T10:00:00{VN}")  # Thu 4, Fri 5 → 2 days late
+    handled = timing(row, at(f"2025-09-08T10:00:00{VN}"), {})
+    assert (handled.state, handled.days) == ("late", 2)
+
+
+def test_inbox_puts_overdue_first_then_the_nearest_deadline(
+    manager: ConsoleClient, office: Office
+) -> None:
+    now = utcnow()
+    office.petition(
+        "PAKN-LATER",
+        received_at=(now - timedelta(days=1)).isoformat(),
+        deadline_at=(now + timedelta(days=60)).isoformat(),
+    )
+    office.petition(
+        "PAKN-DONE",
+        received_at=(now - timedelta(days=5)).isoformat(),
+        handled_at=(now - timedelta(days=1)).isoformat(),
+        deadline_at=(now + timedelta(days=1)).isoformat(),
+    )
+    page = manager.get(f"/console/a/{WARD}/petitions").text
+    order = re.findall(r'data-petition="([^"]+)"', page)
+    # HL-BT-1: the survey complaint, deadline 15 working days from today.
+    assert order == ["PAKN-OVERDUE", "HL-BT-1", "PAKN-LATER"]
+    assert "3 phản ánh chưa trả lời, trong đó 1 đã quá hạn." in page
+    overdue = re.search(r'data-petition="PAKN-OVERDUE">(.*?)</tr>', page, re.S)
+    assert overdue and "Quá hạn" in overdue.group(1)
+    fresh = re.search(r'data-petition="HL-BT-1">(.*?)</tr>', page, re.S)
+    assert fresh and "Còn 15 ngày làm việc" in fresh.group(1)
+    handled = manager.get(f"/console/a/{WARD}/petitions?show=handled").text
+    assert re.findall(r'data-petition="([^"]+)"', handled) == ["PAKN-DONE"]
+    assert "Đã trả lời đúng hạn" in handled
+    everything = manager.get(f"/console/a/{WARD}/petitions?show=all").text
+    assert re.findall(r'data-petition="([^"]+)"', everything)[-1] == "PAKN-DONE"
+
+
+def test_reply_before_the_deadline_counts_on_time_and_emits_petition_updated(
+    manager: ConsoleClient, office: Office, db: DbFactory
+) -> None:
+    # This quarter's petitions: HL-BT-1 (today), and PAKN-OVERDUE if its receipt 40 days
+    # ago falls in this quarter too. Neither is handled: rate a = 0 either way.
+    assert office.score()["group5"]["petitions_on_time_rate"] == 0
+    in_quarter = office.score()["counts"]["petitions"]
+    target = petition(db, "HL-BT-1")
+    page = manager.get(f"/console/petitions/{target.id}")
+    assert "Phải chờ hơn một tiếng ở quầy." in page.text
+    saved = manager.post(
+        f"/console/petitions/{target.id}/reply",
+        {
+            "reply": "Phường đã nhắc nhở cán bộ.\nXin lỗi ông/bà.",
+            "handled_at": page_value(page.text),
+        },
+    )
+    assert saved.status_code == 200 and "Đã lưu câu trả lời." in saved.text
+    assert "Đã trả lời đúng hạn" in saved.text
+    stored = petition(db, "HL-BT-1")
+    assert stored.reply == "Phường đã nhắc nhở cán bộ.\nXin lỗi ông/bà."
+    assert stored.handled_at is not None and stored.replied_by is not None
+    assert stored.replied_by.endswith("test manager")
+    assert stored.deadline_at is not None and stored.handled_at <= stored.deadline_at
+    assert abs(stored.handled_at - utcnow()) < timedelta(minutes=2)  # the form's default: now
+    # Group 5 a: HL-BT-1 on time → 1 ÷ 1 = 100 %, or 1 ÷ 2 = 50 % beside PAKN-OVERDUE.
+    assert office.score()["group5"]["petitions_on_time_rate"] == 1 / in_quarter
+    with db() as session:
+        events = session.exec(
+            select(OutboxEvent)
+            .where(OutboxEvent.type == "petition.updated")
+            .order_by(col(OutboxEvent.id))
+        ).all()
+        [entry] = session.exec(select(AuditLog).where(AuditLog.action == "petition.reply")).all()
+    [event] = [e for e in events if e.payload["petition_code"] == "HL-BT-1"]
+    assert event.payload["handled_on_time"] is True
+    assert "nhắc nhở" not in str(event.payload)  # free text never leaves in a webhook
+    assert entry.target == "petition:HL-BT-1" and entry.detail["on_time"] is True
+
+
+def page_value(html: str) -> str:
+    found = re.search(r'name="handled_at" type="datetime-local" value="([^"]+)"', html)
+    assert found
+    return found.group(1)
+
+
+def test_reply_form_problems_are_shown_and_nothing_changes(
+    manager: ConsoleClient, db: DbFactory
+) -> None:
+    target = petition(db, "HL-BT-1")
+    manager.get(f"/console/petitions/{target.id}")
+    for form, message in (
+        ({"reply": "  ", "handled_at": "2030-01-01T09:00"}, "Vui lòng viết câu trả lời."),
+        ({"reply": "Đã xử lý", "handled_at": "2001-01-01T09:00"}, "trước khi tiếp nhận"),
+        ({"reply": "Đã xử lý", "handled_at": "2099-01-01T09:00"}, "Thời điểm này chưa tới."),
+        ({"reply": "Đã xử lý", "handled_at": "hôm qua"}, "Nhập ngày giờ"),
+    ):
+        response = manager.post(f"/console/petitions/{target.id}/reply", form)
+        assert response.status_code == 422, form
+        assert message in response.text
+    refused = manager.post(
+        f"/console/petitions/{target.id}/reply",
+        {
+            "reply": "Đã xử lý",
+            "handled_at": page_value(manager.get(f"/console/petitions/{target.id}").text),
+        },
+        csrf="",
+    )
+    assert refused.status_code == 403 and "Biểu mẫu không hợp lệ" in refused.text
+    unchanged = petition(db, "HL-BT-1")
+    assert unchanged.handled_at is None and unchanged.reply is None
+
+
+def test_signed_out_post_changes_nothing(
+    another_console: ConsoleClient, db: DbFactory, office: Office
+) -> None:
+    seed_ward(office)
+    target = petition(db, "HL-BT-1")
+    response = another_console.client.post(
+        f"/console/petitions/{target.id}/reply",
+        data={"reply": "x", "handled_at": "2030-01-01T00:00", "csrf": "x"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 403  # no session, so no CSRF token can match
+    assert petition(db, "HL-BT-1").handled_at is None

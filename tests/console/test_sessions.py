@@ -1,0 +1,192 @@
+"""Signing in to the console: a manager key for a signed, expiring, httpOnly, SameSite=Strict
+cookie; CSRF on every form; revoked keys and other roles are turned away; all audited."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import col, select
+
+from service.app import create_app
+from service.console import csrf, sessions
+from service.models import ApiKey, AuditLog, utcnow
+from tests.conftest import DbFactory, KeyFactory, make_settings
+from tests.console.conftest import WARD, WARD_NAME, ConsoleClient, raw_key
+
+pytestmark = pytest.mark.usefixtures("agencies")
+KEY = b"k" * 32
+
+
+def audit(db: DbFactory, action: str) -> list[AuditLog]:
+    with db() as session:
+        return list(
+            session.exec(
+                select(AuditLog).where(AuditLog.action == action).order_by(col(AuditLog.id))
+            ).all()
+        )
+
+
+# --- the cookie itself -----------------------------------------------------------------------
+
+
+def test_cookie_round_trips_and_refuses_tampering_expiry_and_other_keys() -> None:
+    now = 1_800_000_000
+    session = sessions.new_session(7, now=now)
+    value = sessions.encode(session, KEY)
+    assert sessions.decode(value, KEY, now=now) == session
+    assert session.expires == now + sessions.SESSION_SECONDS
+    # Only the key id, the expiry and a random session id travel; the key never does.
+    key_id, expires, sid, _ = value.split(".")
+    assert (key_id, int(expires), sid) == ("7", session.expires, session.sid)
+    forged = value.replace("7.", "8.", 1)  # another key's id, same signature
+    assert sessions.decode(forged, KEY, now=now) is None
+    longer = f"7.{session.expires + 86400}.{sid}.{value.rsplit('.', 1)[1]}"
+    assert sessions.decode(longer, KEY, now=now) is None
+    assert sessions.decode(value, b"another signing key", now=now) is None
+    assert sessions.decode(value, KEY, now=session.expires) is None  # expired
+    for garbage in ("", "abc", "1.2.3", "x" * 500, "a.b.c.d"):
+        assert sessions.decode(garbage, KEY, now=now) is None
+    anonymous = sessions.new_session(None, now=now)
+    assert sessions.decode(sessions.encode(anonymous, KEY), KEY, now=now) == anonymous
+    assert not anonymous.signed_in
+
+
+def test_csrf_token_is_bound_to_its_session() -> None:
+    one, two = sessions.new_session(1), sessions.new_session(1)
+    token = csrf.token_for(KEY, one.sid)
+    csrf.check(KEY, one.sid, token)
+    for sid, sent in ((two.sid, token), (one.sid, ""), (one.sid, None), (None, token)):
+        with pytest.raises(csrf.CsrfRejected):
+            csrf.check(KEY, sid, sent)
+
+
+# --- signing in over HTTP --------------------------------------------------------------------
+
+
+def test_manager_signs_in_gets_a_strict_httponly_cookie_and_lands_on_its_agency(
+    console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    first = console.get("/console")
+    assert first.url.path == "/console/sign-in"  # signed out: sent to the form
+    assert first.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in first.headers["content-security-policy"]
+    pre = first.headers["set-cookie"]  # the form's own session, for its CSRF token
+    assert "HttpOnly" in pre and "SameSite=strict" in pre and "Path=/console" in pre
+
+    response = console.post("/console/sign-in", {"key": raw_key(make_key("manager", WARD))})
+    assert response.status_code == 200
+    assert response.url.path == f"/console/a/{WARD}"
+    assert WARD_NAME in response.text
+    cookie = response.history[0].headers["set-cookie"]
+    assert cookie.startswith(f"{sessions.COOKIE}=")
+    for attribute in ("HttpOnly", "SameSite=strict", "Path=/console", "Max-Age=28800"):
+        assert attribute in cookie, cookie
+    assert "Secure" not in cookie  # plain http in tests; https sets it (next test)
+    assert "hl_" not in cookie.split(";")[0].split("=", 1)[1]  # no key in the cookie
+    # A fresh session id at sign-in: the pre-session's CSRF token is no longer valid.
+    assert console.client.cookies.get(sessions.COOKIE) != pre.split(";")[0].split("=", 1)[1]
+    [signed_in] = audit(db, "console.sign_in")
+    assert signed_in.actor.endswith(":test manager")
+
+
+def test_cookie_is_secure_when_the_service_is_served_over_https(
+    database_url: str, make_key: KeyFactory
+) -> None:
+    settings = make_settings(database_url, base_url="https://hailong.example.vn")
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/console/sign-in")
+        assert "Secure" in response.headers["set-cookie"]
+
+
+def test_wrong_key_other_roles_and_missing_csrf_are_refused(
+    console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    wrong = console.sign_in("hl_not-a-real-key")
+    assert wrong.status_code == 401
+    assert "Khóa không đúng hoặc đã bị thu hồi" in wrong.text
+    assert "Đăng nhập" in wrong.text  # the form again, with a working CSRF token
+    for role in ("reader", "issuer", "kiosk"):
+        refused = console.sign_in(raw_key(make_key(role)))
+        assert refused.status_code == 403, role
+        assert "Chỉ khóa của cán bộ quản lý hoặc quản trị" in refused.text
+    assert [a.detail["role"] for a in audit(db, "console.sign_in_refused")] == [
+        "reader",
+        "issuer",
+        "kiosk",
+    ]
+    manager = raw_key(make_key("manager", WARD))
+    console.get("/console/sign-in")
+    forged = console.post("/console/sign-in", {"key": manager}, csrf="forged")
+    assert forged.status_code == 403 and "Biểu mẫu không hợp lệ" in forged.text
+    console.client.cookies.clear()  # a cross-site POST carries no cookie (SameSite=Strict)
+    no_cookie = console.client.post("/console/sign-in", data={"key": manager, "csrf": "x"})
+    assert no_cookie.status_code == 403
+    assert sessions.COOKIE not in no_cookie.headers.get("set-cookie", "")
+    assert audit(db, "console.sign_in") == []
+    assert console.get("/console").url.path == "/console/sign-in"
+
+
+def test_revoked_key_is_signed_out_on_its_next_request(
+    console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    assert console.get(f"/console/a/{WARD}").status_code == 200
+    with db() as session:
+        key = session.exec(select(ApiKey).where(ApiKey.role == "manager")).one()
+        key.revoked_at = utcnow()
+        session.add(key)
+    response = console.client.get(f"/console/a/{WARD}", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/console/sign-in"
+    assert f'{sessions.COOKIE}=""' in response.headers["set-cookie"]  # cleared
+    assert WARD_NAME not in response.text
+
+
+def test_expired_session_sends_the_manager_back_to_sign_in(
+    console: ConsoleClient, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    later = time.time() + sessions.SESSION_SECONDS + 1
+    monkeypatch.setattr(sessions, "clock", lambda: later)
+    assert console.get(f"/console/a/{WARD}").url.path == "/console/sign-in"
+
+
+def test_sign_out_needs_csrf_clears_the_cookie_and_is_audited(
+    console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    refused = console.post("/console/sign-out", {}, csrf="not-the-token")
+    assert refused.status_code == 403
+    assert console.get(f"/console/a/{WARD}").status_code == 200  # still signed in
+    response = console.sign_out()
+    assert response.url.path == "/console/sign-in"
+    cleared = response.history[0].headers["set-cookie"]
+    assert f'{sessions.COOKIE}=""' in cleared and "Max-Age=0" in cleared
+    assert console.get(f"/console/a/{WARD}").url.path == "/console/sign-in"
+    assert len(audit(db, "console.sign_out")) == 1
+
+
+def test_admin_sees_every_agency_on_its_home_page(
+    console: ConsoleClient, make_key: KeyFactory
+) -> None:
+    home = console.sign_in(raw_key(make_key("admin")))
+    assert home.url.path == "/console"
+    for name in ("Thành phố Hồ Chí Minh", WARD_NAME, "Phường Sài Gòn", "Sở Tư pháp"):
+        assert name in home.text
+    assert console.get("/console/a/79.SGN").status_code == 200
+
+
+def test_english_switch_is_remembered_and_only_redirects_inside_the_console(
+    console: ConsoleClient, make_key: KeyFactory
+) -> None:
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    page = console.get(f"/console/lang/en?next=/console/a/{WARD}/staff")
+    assert page.url.path == f"/console/a/{WARD}/staff"
+    assert '<html lang="en">' in page.text and "Scores by staff member" in page.text
+    assert "Staff scores" in console.get(f"/console/a/{WARD}/staff").text
+    away = console.client.get("/console/lang/vi?next=https://evil.example/", follow_redirects=False)
+    assert away.headers["location"] == "/console"
+    away = console.client.get("/console/lang/vi?next=//evil.example/", follow_redirects=False)
+    assert away.headers["location"] == "/console"

@@ -1,0 +1,194 @@
+"""What a manager sees: the agency's K and group 5, staff (withheld under the minimum), the
+dossiers that cost points, the complaints — and nothing of agencies outside the key's scope."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlmodel import select
+
+from service.calendar.overrides import load_overrides
+from service.calendar.working_days import overdue_working_days
+from service.models import AuditLog, Dossier, PeriodInput, Petition, ResponseContact
+from tests.conftest import DbFactory, KeyFactory
+from tests.console.conftest import (
+    COMPLAINT,
+    OTHER_WARD,
+    OTHER_WARD_NAME,
+    WARD,
+    WARD_NAME,
+    ConsoleClient,
+    Office,
+    current_period,
+    raw_key,
+    seed_ward,
+)
+
+
+def text_of(html: str, element_id: str) -> str:
+    found = re.search(rf'id="{element_id}"[^>]*>(.*?)</', html, re.S)
+    assert found, element_id
+    return found.group(1).strip()
+
+
+@pytest.fixture
+def manager(console: ConsoleClient, office: Office, make_key: KeyFactory) -> ConsoleClient:
+    seed_ward(office)
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    return console
+
+
+def test_agency_page_shows_k_components_and_group5_as_the_api_computes_them(
+    manager: ConsoleClient, office: Office
+) -> None:
+    page = manager.get(f"/console/a/{WARD}").text
+    score = office.score()
+    # This quarter: 5 dossiers resolved, 4 on time → A = 4 ÷ 5 = 0,8. Evaluations: 3, all
+    # "none" supplements → B = 1; attitude good, good, normal → C = 2 ÷ 3.
+    assert score["a"] == 0.8 and score["b"] == 1
+    assert text_of(page, "part-a") == "0,8000"
+    assert text_of(page, "part-b") == "1,0000"
+    assert text_of(page, "part-c") == "0,6667"
+    # No E yet → K is missing, the group says so.
+    assert score["group"] == "chua_du_du_lieu"
+    assert text_of(page, "k-value") == "—"
+    assert text_of(page, "k-group") == "Chưa đủ dữ liệu"
+    # Group 5 rate c: 5 dossiers; BT-LATE overdue, BT-1 has a petition → 3 ÷ 5 = 60,0 %.
+    assert text_of(page, "g5-c") == "60,0 %"
+    assert current_period() in page
+    assert OTHER_WARD_NAME not in page
+
+
+def test_staff_under_the_minimum_show_not_enough_answers(manager: ConsoleClient) -> None:
+    page = manager.get(f"/console/a/{WARD}/staff").text
+    returning = re.search(r'data-staff="CB003">(.*?)</tr>', page, re.S)
+    handling = re.search(r'data-staff="CB002">(.*?)</tr>', page, re.S)
+    assert returning and handling
+    # CB003 returned the 3 evaluated dossiers: 3 < 5 → B and C withheld.
+    assert "Chưa đủ phiếu (3/5)" in returning.group(1)
+    assert "1,00" not in returning.group(1) and "0,67" not in returning.group(1)
+    # CB002 handled the 5 dossiers: A = 4 ÷ 5, shown (A carries no citizen's answer).
+    assert "0,80" in handling.group(1)
+
+
+def test_late_dossiers_with_their_overdue_working_days(
+    manager: ConsoleClient, db: DbFactory
+) -> None:
+    page = manager.get(f"/console/a/{WARD}/dossiers").text
+    with db() as session:
+        late = session.exec(select(Dossier).where(Dossier.code == "BT-LATE")).one()
+        assert late.due_at is not None
+        days = overdue_working_days(late.due_at, late.resolved_at, load_overrides(session))
+    assert days >= 8  # 14 calendar days late: at least 8 working days whatever the holidays
+    row = re.search(r'data-dossier="BT-LATE">(.*?)</tr>', page, re.S)
+    assert row and re.search(rf'class="num overdue"[^>]*>{days}</td>', row.group(1))
+    assert "0,0 / 1" in row.group(1) and "Trễ hẹn" in row.group(1)
+    with_petition = re.search(r'data-dossier="BT-1">(.*?)</tr>', page, re.S)
+    assert with_petition and "Có phản ánh" in with_petition.group(1)
+    assert 'data-dossier="BT-2"' not in page  # on time, no petition: costs nothing
+
+
+def test_complaints_show_the_dossier_code_never_the_contact(
+    manager: ConsoleClient, office: Office, db: DbFactory
+) -> None:
+    office.handover("BT-5")
+    response = office.http.post(
+        f"/s/{office.tokens['BT-5']}",
+        data={
+            "timeliness": "late",
+            "supplement_requests": "none",
+            "staff_attitude": "good",
+            "overall": "unsatisfied",
+            "complaint": "Trả kết quả trễ",
+            "contact": "0903 123 456",
+            "consent": "yes",
+        },
+    )
+    assert response.status_code == 200
+    with db() as session:
+        assert session.exec(select(ResponseContact)).one().contact == "0903 123 456"
+    page = manager.get(f"/console/a/{WARD}/complaints").text
+    assert "Phải chờ hơn một tiếng ở quầy." in page and "Trả kết quả trễ" in page
+    assert "BT-1" in page and "BT-5" in page
+    assert "0903" not in page
+    assert "Khiếu nại ở phường Sài Gòn" not in page  # the other ward's
+    assert COMPLAINT.splitlines()[1] in page
+
+
+def test_another_agency_is_refused_everywhere(
+    manager: ConsoleClient, office: Office, db: DbFactory
+) -> None:
+    for path in ("", "/staff", "/dossiers", "/complaints", "/petitions"):
+        for code in (OTHER_WARD, "79"):  # a sibling, and the parent above the key's scope
+            response = manager.get(f"/console/a/{code}{path}")
+            assert response.status_code == 403, (code, path)
+            assert "Không có quyền truy cập" in response.text
+            assert OTHER_WARD_NAME not in response.text
+    with db() as session:
+        theirs = session.exec(select(Petition).where(Petition.code == "HL-SG-1")).one()
+    assert manager.get(f"/console/petitions/{theirs.id}").status_code == 403
+    manager.get(f"/console/a/{WARD}/petitions")
+    reply = manager.post(
+        f"/console/petitions/{theirs.id}/reply",
+        {"reply": "Không phải việc của phường này", "handled_at": "2030-01-01T00:00"},
+    )
+    assert reply.status_code == 403
+    with db() as session:
+        assert session.get(Petition, theirs.id).handled_at is None  # type: ignore[union-attr]
+    assert manager.get("/console/a/NOPE").status_code == 404
+    assert manager.get(f"/console/a/{WARD}?period=2025-Q9").status_code == 422
+
+
+def test_a_city_manager_sees_its_wards(
+    console: ConsoleClient, office: Office, make_key: KeyFactory
+) -> None:
+    seed_ward(office)
+    page = console.sign_in(raw_key(make_key("manager", "79")))
+    assert page.url.path == "/console/a/79"
+    assert WARD_NAME in page.text and OTHER_WARD_NAME in page.text  # its subordinate agencies
+    assert console.get(f"/console/a/{WARD}/staff").status_code == 200
+
+
+def test_inputs_d_and_e_are_saved_with_who_and_when_and_audited(
+    manager: ConsoleClient, office: Office, db: DbFactory
+) -> None:
+    period = current_period()
+    manager.get(f"/console/a/{WARD}?period={period}")
+    bad = manager.post(
+        f"/console/a/{WARD}/inputs", {"period": period, "d": "19", "e": "2", "note": ""}
+    )
+    assert bad.status_code == 422
+    assert "Nhập một số từ 0 đến 18" in bad.text and "Chọn 0 hoặc 1." in bad.text
+    saved = manager.post(
+        f"/console/a/{WARD}/inputs",
+        {"period": period, "d": "17,5", "e": "1", "note": "Số liệu hệ thống PAKN quốc gia"},
+    )
+    assert saved.status_code == 200 and "Đã lưu điểm D và E." in saved.text
+    assert "Cập nhật lần cuối bởi test manager" in text_of(saved.text, "inputs-by")
+    score = office.score()
+    # K = A 0,8 + B 1 + C 2/3 + D 17,5 + E 1 = 20,9667 → above 20: satisfied.
+    assert score["d"] == 17.5 and score["e"] == 1 and score["d_source"] == "imported"
+    assert abs(score["k"] - (0.8 + 1 + 2 / 3 + 17.5 + 1)) < 1e-9
+    assert text_of(saved.text, "k-value") == "20,97"
+    assert text_of(saved.text, "k-group") == "Hài lòng"
+    with db() as session:
+        row = session.exec(select(PeriodInput)).one()
+        assert (row.d, row.e, row.set_by.endswith("test manager")) == (17.5, 1, True)
+        [entry] = session.exec(select(AuditLog).where(AuditLog.action == "inputs.set")).all()
+        assert entry.detail["after"] == {"d": 17.5, "e": 1}
+    cleared = manager.post(f"/console/a/{WARD}/inputs", {"period": period, "d": "", "e": "1"})
+    assert cleared.status_code == 200
+    assert office.score()["d_source"] == "group5"  # an emptied D falls back to group 5
+
+
+def test_history_lists_the_chosen_period_and_the_three_before(manager: ConsoleClient) -> None:
+    page = manager.get(f"/console/a/{WARD}?period=2025-Q3").text
+    table = re.search(r'<table id="history"[^>]*>(.*?)</table>', page, re.S)
+    assert table
+    assert re.findall(r"\?period=(\d{4}-Q\d)", table.group(1)) == [
+        "2025-Q3",
+        "2025-Q2",
+        "2025-Q1",
+        "2024-Q4",
+    ]
