@@ -19,6 +19,10 @@ router = APIRouter(tags=["survey links"])
 # Printing or showing a code that can no longer be answered would only send citizens to an
 # error page. Answered links keep their slip: a reprint for the file is harmless.
 UNUSABLE = ("revoked", "expired")
+LINK_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No survey has this link"},
+    410: {"description": "The link was revoked or has expired"},
+}
 TokenPath = Annotated[str, Path(max_length=128, description="The survey token")]
 # The token is the credential: browsers may keep the image, shared caches must not, and
 # it must not leak to other sites through Referer.
@@ -62,7 +66,7 @@ async def _usable_link(work: PublicWork, token: str) -> tuple[str, str | None]:
     "/s/{token}/qr.svg",
     summary="QR code of the survey link (SVG)",
     response_class=Response,
-    responses={200: {"content": {"image/svg+xml": {}}}},
+    responses={200: {"content": {"image/svg+xml": {}}}, **LINK_ERRORS},
 )
 async def qr_svg(token: TokenPath, work: PublicWork) -> Response:
     state, url = await _usable_link(work, token)
@@ -75,7 +79,7 @@ async def qr_svg(token: TokenPath, work: PublicWork) -> Response:
     "/s/{token}/qr.png",
     summary="QR code of the survey link (PNG)",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
+    responses={200: {"content": {"image/png": {}}}, **LINK_ERRORS},
 )
 async def qr_png(token: TokenPath, work: PublicWork) -> Response:
     state, url = await _usable_link(work, token)
@@ -84,7 +88,12 @@ async def qr_png(token: TokenPath, work: PublicWork) -> Response:
     return Response(qr.png(url), media_type="image/png", headers=TOKEN_HEADERS)
 
 
-@router.get("/s/{token}/slip", summary="Printable handover slip", response_class=HTMLResponse)
+@router.get(
+    "/s/{token}/slip",
+    summary="Printable handover slip",
+    response_class=HTMLResponse,
+    responses=LINK_ERRORS,
+)
 async def slip(request: Request, token: TokenPath, work: PublicWork) -> Response:
     templates = request.app.state.templates
 
