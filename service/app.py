@@ -23,6 +23,7 @@ from service.ops.observability import Metrics, ObservabilityMiddleware, configur
 from service.ops.router import router as ops_router
 from service.petitions.pages import router as petition_followup_router
 from service.petitions.router import router as petitions_router
+from service.portal.pages import router as public_pages_router
 from service.portal.router import router as exports_router
 from service.scoring.profile import Profile, load_profile
 from service.scoring.rebuild import rebuild_if_profile_changed
@@ -103,6 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(petition_followup_router)
     app.include_router(console_router)
     app.include_router(console_petitions_router)
+    app.include_router(public_pages_router)
     app.include_router(ops_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     return app

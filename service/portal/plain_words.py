@@ -1,0 +1,108 @@
+"""Why a score is what it is, as facts a sentence can carry: "3 of 120 dossiers were more
+than 5 working days late".
+
+Counts come from the agency's summed day counters (agency-level only: no dossier, staff or
+answer is named). The sentences themselves live in templates/portal/_words.html, where
+gettext can find them; a fact's `kind` names its sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.scoring.compute import Computed
+from service.scoring.profile import Profile
+
+COMPONENT_KEYS = ("a", "b", "c", "d", "e", "group5")
+
+
+@dataclass(frozen=True)
+class Fact:
+    kind: str
+    part: int = 0
+    whole: int = 0
+    value: float | None = None
+    limit: int = 0  # the rule's number in the sentence: working days late, or times asked
+
+
+def _a(computed: Computed, profile: Profile) -> list[Fact]:
+    n = computed.counts
+    resolved = n["resolved"]
+    if not resolved:
+        return [Fact("a_none")]
+    days = profile.k_score.late_zero_after_working_days
+    if n["a_on_time"] == resolved:
+        return [Fact("a_all_on_time", resolved, resolved)]
+    facts = [Fact("a_on_time", n["a_on_time"], resolved)]
+    if n["a_late_grace"]:
+        facts.append(
+            Fact(
+                "a_late_grace",
+                n["a_late_grace"],
+                resolved,
+                profile.k_score.late_within_grace_points,
+                days,
+            )
+        )
+    if n["a_late_over"]:
+        facts.append(Fact("a_late_over", n["a_late_over"], resolved, limit=days))
+    return facts
+
+
+def _b_c(computed: Computed, profile: Profile) -> tuple[list[Fact], list[Fact]]:
+    n = computed.counts
+    if not n["b_answered"]:
+        b = [Fact("b_none")]
+    else:
+        times = profile.k_score.max_supplement_requests_for_point + 1
+        b = [Fact("b_supplements", n["b_answered"] - n["b_points"], n["b_answered"], limit=times)]
+    c = [Fact("c_good", n["c_points"], n["c_answered"])] if n["c_answered"] else [Fact("c_none")]
+    return b, c
+
+
+def _d(computed: Computed) -> list[Fact]:
+    d = computed.parts["d"]
+    if d is None:
+        return [Fact("d_none")]
+    kind = "d_imported" if computed.d_source == "imported" else "d_group5"
+    return [Fact(kind, value=float(d))]
+
+
+def _e(computed: Computed) -> list[Fact]:
+    e = computed.parts["e"]
+    if e is None:
+        return [Fact("e_none")]
+    return [Fact("e_posted" if e > 0 else "e_not_posted", value=float(e))]
+
+
+def _group5(computed: Computed) -> list[Fact]:
+    n = computed.counts
+    facts = []
+    if n["petitions_in_authority"]:
+        facts.append(
+            Fact(
+                "g5_petitions_on_time",
+                n["petitions_in_authority_on_time"],
+                n["petitions_in_authority"],
+            )
+        )
+    else:
+        facts.append(Fact("g5_no_petitions_in_authority"))
+    if n["petitions"]:
+        facts.append(Fact("g5_petitions_bad", n["petitions_bad"], n["petitions"]))
+    if n["resolved"]:
+        facts.append(Fact("g5_dossiers_bad", n["c_bad_dossiers"], n["resolved"]))
+    return facts
+
+
+def facts(computed: Computed, profile: Profile) -> dict[str, list[Fact]]:
+    """The facts behind each component, keyed "a".."e" and "group5"."""
+    b, c = _b_c(computed, profile)
+    return {
+        "a": _a(computed, profile),
+        "b": b,
+        "c": c,
+        "d": _d(computed),
+        "e": _e(computed),
+        "group5": _group5(computed),
+    }

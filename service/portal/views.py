@@ -1,0 +1,207 @@
+"""What the public pages show, read inside one unit of work from the score counters.
+
+Agency-level figures only: the counters and period inputs carry no staff, no dossier and no
+free text, and the plain-words facts are counts. Nothing here reads dossiers, answers or
+petitions.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from service.admin.agencies import get_agency_by_code
+from service.models import Agency, PeriodInput
+from service.portal import plain_words, trend
+from service.portal.memo import ComputeMemo
+from service.scoring import service as scoring
+from service.scoring.compute import Computed
+from service.scoring.periods import Period
+from service.scoring.schemas import Score
+
+SORTS = ("k", "name", "a", "b", "c", "d", "e", "g5", "n")
+NONE: tuple[None, None] = (None, None)  # no D and no E entered
+
+
+@dataclass(frozen=True)
+class AgencyRef:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RankingRow:
+    code: str
+    name: str
+    rank: int | None
+    computed: Computed
+    has_children: bool
+
+
+@dataclass
+class RankingView:
+    parent: AgencyRef | None  # None: the top-level agencies ranked among themselves
+    ancestors: list[AgencyRef]  # above the parent, top first
+    rows: list[RankingRow]
+
+
+@dataclass
+class AgencyView:
+    agency: AgencyRef
+    ancestors: list[AgencyRef]  # top first, ending with the parent
+    score: Score
+    computed: Computed
+    ranked_siblings: int  # siblings (itself included) that have a K
+    has_children: bool
+    facts: dict[str, list[plain_words.Fact]]
+    trend: list[trend.TrendPoint] = field(default_factory=list)
+
+
+def evaluate(
+    session: Session, ids: Sequence[int], period: Period, memo: ComputeMemo
+) -> dict[int, Computed]:
+    """scoring.service.evaluate, with the arithmetic remembered (service/portal/memo.py):
+    the same two reads, the summed counters and the period's D and E (as plain columns: a
+    ranking reads 300 of them)."""
+    counts = scoring.summed_counts(session, ids, period)
+    inputs: dict[int, tuple[float | None, float | None]] = {}
+    if ids:
+        rows = session.exec(
+            select(PeriodInput.agency_id, PeriodInput.d, PeriodInput.e).where(
+                col(PeriodInput.agency_id).in_(ids), PeriodInput.period == period.key
+            )
+        ).all()
+        inputs = {agency_id: (d, e) for agency_id, d, e in rows}
+    return {
+        agency_id: memo.compute(counts.get(agency_id, Counter()), *inputs.get(agency_id, NONE))
+        for agency_id in ids
+    }
+
+
+def _refs_of_path(session: Session, path: str) -> list[AgencyRef]:
+    codes = path.strip("/").split("/")
+    rows = session.exec(select(Agency.code, Agency.name).where(col(Agency.code).in_(codes))).all()
+    names = dict(rows)
+    return [AgencyRef(code, names[code]) for code in codes if code in names]
+
+
+def _with_children(session: Session, ids: list[int]) -> set[int]:
+    if not ids:
+        return set()
+    rows = session.exec(
+        select(Agency.parent_id).where(col(Agency.parent_id).in_(ids)).distinct()
+    ).all()
+    return {r for r in rows if r is not None}
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    code: str
+    name: str
+
+
+def _members(session: Session, parent_id: int | None) -> list[Member]:
+    """The children of a parent (None: the top-level agencies), as plain rows: a ranking
+    needs 300 of them and no ORM objects."""
+    query = select(Agency.id, Agency.code, Agency.name)
+    if parent_id is None:
+        query = query.where(col(Agency.parent_id).is_(None))
+    else:
+        query = query.where(Agency.parent_id == parent_id)
+    return [Member(i, code, name) for i, code, name in session.exec(query).all() if i is not None]
+
+
+def ranking(
+    session: Session, parent_code: str | None, period: Period, memo: ComputeMemo
+) -> RankingView | None:
+    """The children of `parent_code`; without one, the children of the only top-level
+    agency (or the top-level agencies, when there are several). None: no such parent."""
+    parent: Agency | None = None
+    if parent_code:
+        parent = get_agency_by_code(session, parent_code)
+        if parent is None:
+            return None
+    else:
+        roots = list(session.exec(select(Agency).where(col(Agency.parent_id).is_(None))).all())
+        parent = roots[0] if len(roots) == 1 else None
+    members = _members(session, parent.id if parent else None)
+    computed = evaluate(session, [m.id for m in members], period, memo)
+    ranks = scoring.competition_ranks({i: c.k for i, c in computed.items()})
+    parents = _with_children(session, list(computed))
+    rows = [
+        RankingRow(m.code, m.name, ranks[m.id], computed[m.id], m.id in parents) for m in members
+    ]
+    if parent is None:
+        return RankingView(None, [], sort_rows(rows, "k"))
+    ancestors = _refs_of_path(session, parent.path)[:-1]
+    return RankingView(AgencyRef(parent.code, parent.name), ancestors, sort_rows(rows, "k"))
+
+
+def agency_page(
+    session: Session, code: str, period: Period, memo: ComputeMemo, today: date
+) -> AgencyView | None:
+    agency = get_agency_by_code(session, code)
+    if agency is None or agency.id is None:
+        return None
+    siblings = evaluate(session, [m.id for m in _members(session, agency.parent_id)], period, memo)
+    ranks = scoring.competition_ranks({i: c.k for i, c in siblings.items()})
+    computed = siblings[agency.id]
+    profile = memo.profile
+    periods = trend.trend_periods(period, today)
+    return AgencyView(
+        agency=AgencyRef(agency.code, agency.name),
+        ancestors=_refs_of_path(session, agency.path)[:-1],
+        score=scoring.to_public(agency, period, profile, computed, ranks[agency.id]),
+        computed=computed,
+        ranked_siblings=sum(1 for rank in ranks.values() if rank is not None),
+        has_children=bool(_with_children(session, [agency.id])),
+        facts=plain_words.facts(computed, profile),
+        trend=trend.trend(session, agency.id, periods, profile),
+    )
+
+
+def one_score(session: Session, code: str, period: Period, memo: ComputeMemo) -> Score | None:
+    """For the badge and the widget: the agency's score without its rank (no sibling pass)."""
+    agency = get_agency_by_code(session, code)
+    if agency is None or agency.id is None:
+        return None
+    computed = evaluate(session, [agency.id], period, memo)[agency.id]
+    return scoring.to_public(agency, period, memo.profile, computed, None)
+
+
+def _name_key(name: str) -> str:
+    """Vietnamese names in alphabetical order, marks ignored: "Đ" files under "D"."""
+    bare = unicodedata.normalize("NFD", name.replace("Đ", "D").replace("đ", "d"))
+    return "".join(c for c in bare if not unicodedata.combining(c)).casefold()
+
+
+def value_of(computed: Computed, key: str) -> float | None:
+    """A ranking column: k, a..e, g5 (group 5) or n (evaluations)."""
+    if key == "n":
+        return float(computed.counts["evaluations"])
+    found = computed.group5.score if key == "g5" else (computed.k if key == "k" else None)
+    if key in computed.parts:
+        found = computed.parts[key]
+    return float(found) if found is not None else None
+
+
+def sort_rows(rows: list[RankingRow], key: str) -> list[RankingRow]:
+    """By rank (K), by name, or by one column, highest first; agencies without that figure
+    last. Ties keep rank order, then name."""
+    by_rank = sorted(rows, key=lambda r: (r.rank is None, r.rank or 0, _name_key(r.name)))
+    if key == "name":
+        return sorted(rows, key=lambda r: _name_key(r.name))
+    if key == "k" or key not in SORTS:
+        return by_rank
+
+    def column(row: RankingRow) -> tuple[bool, float]:
+        value = value_of(row.computed, key)
+        return (value is None, -(value or 0.0))
+
+    return sorted(by_rank, key=column)

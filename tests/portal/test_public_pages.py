@@ -1,0 +1,499 @@
+"""Public score pages without a key: the ranking, an agency's page, the widget and the badge.
+
+Scores are seeded straight into the day counters (what every score is read from) and the
+period inputs, so that each agency's K can be worked out by hand next to the assertion.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from html.parser import HTMLParser
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlmodel import select
+
+from service.admin.agencies import get_agency_by_code, upsert_agency
+from service.calendar.working_days import LOCAL_TZ
+from service.models import AgencyDayCounter, PeriodInput, Staff
+from service.portal import trend
+from service.scoring import service as scoring
+from service.scoring.periods import parse_period, period_containing
+from service.scoring.profile import load_profile
+from tests.conftest import DbFactory, KeyFactory, handover_body
+
+pytestmark = pytest.mark.usefixtures("agencies")
+Q3 = "2025-Q3"
+PAGES = (
+    f"/rankings?period={Q3}",
+    f"/agencies/79.BTH?period={Q3}",
+    f"/embed/agencies/79.BTH?period={Q3}",
+    f"/badge/79.BTH.svg?period={Q3}",
+)
+
+
+# --- seeding ---------------------------------------------------------------------------------
+
+
+def add_counts(db: DbFactory, code: str, day: date, **counts: int) -> None:
+    with db() as session:
+        agency = get_agency_by_code(session, code)
+        assert agency is not None and agency.id is not None
+        row = session.get(AgencyDayCounter, (agency.id, day)) or AgencyDayCounter(
+            agency_id=agency.id, day=day
+        )
+        for name, value in counts.items():
+            setattr(row, name, getattr(row, name) + value)
+        session.add(row)
+
+
+def set_inputs(db: DbFactory, code: str, period: str, d: float | None, e: int | None) -> None:
+    with db() as session:
+        agency = get_agency_by_code(session, code)
+        assert agency is not None and agency.id is not None
+        session.add(PeriodInput(agency_id=agency.id, period=period, d=d, e=e, set_by="test"))
+
+
+def evaluations(n: int, b_points: int, c_points: int) -> dict[str, int]:
+    return {
+        "evaluations": n,
+        "b_answered": n,
+        "b_points": b_points,
+        "c_answered": n,
+        "c_points": c_points,
+    }
+
+
+def seed_province(db: DbFactory) -> None:
+    """Q3 2025 under province 79, worked by hand (K = A + B + C + D + E):
+    - 79.BTH: A = 117/120, B = 38/40, C = 36/40, D = 17.5 (imported), E = 1
+      → K = 0.975 + 0.95 + 0.9 + 17.5 + 1 = 21.325 → satisfied, rank 1.
+    - 79.SGN: A = 50/50, B = 5/10, C = 4/10, D = 15, E = 1 → K = 17.9 → not satisfied, rank 2.
+    - 79.STP: A = 30/30, no evaluations (B, C missing), D = 18, E = 1
+      → K unknown, between 1 + 18 + 1 = 20 and 20 + 1 + 1 = 22.
+    - G22.39: nothing at all → K unknown, between 0 and 22 (never shown as 0).
+    79.BTH also has Q1 2024 data so that its trend reaches back.
+    """
+    add_counts(
+        db,
+        "79.BTH",
+        date(2025, 8, 15),
+        resolved=120,
+        a_on_time=117,
+        a_late_over=3,
+        c_bad_dossiers=5,
+        **evaluations(40, 38, 36),
+    )
+    set_inputs(db, "79.BTH", Q3, 17.5, 1)
+    add_counts(db, "79.SGN", date(2025, 7, 2), resolved=50, a_on_time=50, **evaluations(10, 5, 4))
+    set_inputs(db, "79.SGN", Q3, 15, 1)
+    add_counts(db, "79.STP", date(2025, 9, 30), resolved=30, a_on_time=30)
+    set_inputs(db, "79.STP", Q3, 18, 1)
+    add_counts(db, "79.BTH", date(2024, 2, 1), resolved=10, a_on_time=10, **evaluations(4, 4, 4))
+    set_inputs(db, "79.BTH", "2024-Q1", 16, 1)
+
+
+# --- reading pages ---------------------------------------------------------------------------
+
+
+class _Text(HTMLParser):
+    """Text as shown on a phone, where CSS labels the ranking's cells: `data-l` before a
+    value ("A 0,97"), "K = " before K."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.in_k = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("data-l"):
+            self.parts.append(found["data-l"] or "")
+        if tag == "td":
+            self.in_k = found.get("class") == "k"
+        if tag == "b" and self.in_k:
+            self.parts.append("K =")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def text(html: str) -> str:
+    """The page's text as a reader sees it, whitespace collapsed."""
+    parser = _Text()
+    parser.feed(html)
+    return " ".join(" ".join(parser.parts).split())
+
+
+def ranking_rows(html: str) -> list[tuple[str, str]]:
+    """(group, text) of each ranking row, in page order."""
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [
+        (group, text(row))
+        for group, row in re.findall(r'<tr class="g-(\w+)">(.*?)</tr>', body, re.S)
+    ]
+
+
+def names(html: str) -> list[str]:
+    known = ["Phường Bến Thành", "Phường Sài Gòn", "Sở Tư pháp", "UBND Phường Tân Định"]
+    return [next(n for n in known if n in row) for _, row in ranking_rows(html)]
+
+
+def get(client: TestClient, url: str, status: int = 200) -> str:
+    response = client.get(url)
+    body: str = response.text
+    assert response.status_code == status, body[:500]
+    return body
+
+
+# --- the ranking -----------------------------------------------------------------------------
+
+
+def test_ranking_orders_siblings_by_k_with_worded_groups_and_ranges(
+    client: TestClient, db: DbFactory
+) -> None:
+    seed_province(db)
+    html = get(client, f"/rankings?period={Q3}")  # no parent: the only province, 79
+    assert "Các đơn vị thuộc Thành phố Hồ Chí Minh" in text(html)
+    assert names(html) == [
+        "Phường Bến Thành",
+        "Phường Sài Gòn",
+        "Sở Tư pháp",
+        "UBND Phường Tân Định",
+    ]
+    (bth_group, bth), (sgn_group, sgn), (stp_group, stp), (g22_group, g22) = ranking_rows(html)
+    assert bth_group == "hai_long" and bth.startswith("1 ")
+    assert "K = 21,32" in bth and "✓ Hài lòng" in bth  # 21.325, shown rounded down
+    assert "A 0,97" in bth and "D 17,5" in bth and "E 1" in bth
+    assert "Số phiếu đánh giá: 40" in bth
+    assert sgn_group == "khong_hai_long" and sgn.startswith("2 ")
+    assert "K = 17,9" in sgn and "✗ Không hài lòng" in sgn
+    # Missing data: no rank, a grey worded label, and the range K can still reach.
+    assert stp_group == "chua_du_du_lieu" and "chưa xếp hạng" in stp
+    assert "? Chưa đủ dữ liệu" in stp and "K có thể từ 20 đến 22" in stp
+    assert "B — chưa có" in stp and "C — chưa có" in stp
+    assert g22_group == "chua_du_du_lieu" and "K có thể từ 0 đến 22" in g22
+    assert "K = 0" not in text(html)
+    tally = text(html.split('<ul class="tally"', 1)[1].split("</ul>", 1)[0])
+    assert "1 ✓ Hài lòng 1 ✗ Không hài lòng 2 ? Chưa đủ dữ liệu" in tally
+
+
+def test_sorting_by_name_or_a_column_through_links_that_need_no_script(
+    client: TestClient, db: DbFactory
+) -> None:
+    seed_province(db)
+    by_name = get(client, f"/rankings?period={Q3}&parent_code=79&sort=name")
+    assert names(by_name) == [
+        "Phường Bến Thành",
+        "Phường Sài Gòn",
+        "Sở Tư pháp",
+        "UBND Phường Tân Định",
+    ]
+    assert 'aria-sort="ascending"' in by_name
+    by_c = get(client, f"/rankings?period={Q3}&parent_code=79&sort=c")
+    # C: BTH 0.9, SGN 0.4, STP and G22.39 have none (last, in rank then name order).
+    assert names(by_c)[:2] == ["Phường Bến Thành", "Phường Sài Gòn"]
+    by_a = get(client, f"/rankings?period={Q3}&parent_code=79&sort=a")
+    # A: SGN 1, STP 1, BTH 0.975, G22.39 none. Ties keep rank order (SGN is ranked, STP not).
+    assert names(by_a) == [
+        "Phường Sài Gòn",
+        "Sở Tư pháp",
+        "Phường Bến Thành",
+        "UBND Phường Tân Định",
+    ]
+    assert ranking_rows(by_a)[0][1].startswith("2 ")  # the rank stays the rank by K
+    for key in ("name", "a", "b", "c", "d", "e", "g5", "n"):
+        assert f"/rankings?period={Q3}&amp;parent_code=79&amp;sort={key}" in by_a
+    assert names(get(client, f"/rankings?period={Q3}&sort=bogus")) == names(
+        get(client, f"/rankings?period={Q3}")
+    )
+
+
+def test_period_picker_defaults_to_the_current_quarter_in_ho_chi_minh(
+    client: TestClient, db: DbFactory
+) -> None:
+    seed_province(db)
+    today = datetime.now(LOCAL_TZ).date()
+    current = period_containing(today, "quarter")
+    html = get(client, "/rankings")
+    assert f'<option value="{current.key}" selected>' in html
+    form = html.split('<form class="picker" method="get" action="/rankings">', 1)[1]
+    form = form.split("</form>", 1)[0]
+    assert '<input type="hidden" name="parent_code" value="79">' in form
+    for label in ("Theo quý", "Theo tháng", "Theo năm"):
+        assert f'label="{label}"' in form
+    assert f'value="{period_containing(today, "month").key}"' in form
+    assert f'value="{today.year}"' in form
+    # A period outside the offered ones is still offered, selected.
+    assert '<option value="2025-Q3" selected>Quý 3/2025</option>' in get(
+        client, f"/rankings?period={Q3}"
+    )
+    # A month shows that month only: BTH's data is in August, SGN's in July.
+    august = get(client, "/rankings?period=2025-08")
+    assert "Tháng 8/2025" in text(august)
+    rows = dict((n, row) for n, (_, row) in zip(names(august), ranking_rows(august), strict=True))
+    assert "Số phiếu đánh giá: 40" in rows["Phường Bến Thành"]
+    assert "Số phiếu đánh giá: 0" in rows["Phường Sài Gòn"]
+
+
+def test_the_ranking_of_a_parent_links_up_and_down_the_tree(
+    client: TestClient, db: DbFactory
+) -> None:
+    with db() as session:
+        upsert_agency(session, "79.BTH.1", "Tổ một cửa 1", "79.BTH", actor="test")
+    top = get(client, f"/rankings?period={Q3}")
+    assert f'href="/rankings?period={Q3}&amp;parent_code=79.BTH"' in top  # BTH has children
+    below = get(client, f"/rankings?period={Q3}&parent_code=79.BTH")
+    rows = ranking_rows(below)
+    assert len(rows) == 1 and "Tổ một cửa 1" in rows[0][1]
+    assert f'href="/rankings?period={Q3}&amp;parent_code=79"' in below  # back up
+    get(client, f"/rankings?period={Q3}&parent_code=NOPE", status=404)
+
+
+# --- the agency page -------------------------------------------------------------------------
+
+
+def test_agency_page_explains_each_component_in_plain_words(
+    client: TestClient, db: DbFactory
+) -> None:
+    seed_province(db)
+    page = text(get(client, f"/agencies/79.BTH?period={Q3}"))
+    assert "Phường Bến Thành" in page and "Quý 3/2025" in page
+    assert "K = 21,32 / 22 điểm" in page and "✓ Hài lòng" in page
+    assert "Xếp thứ 1 trong 2 đơn vị cùng cấp có đủ dữ liệu." in page
+    assert "120 hồ sơ đã giải quyết 40 phiếu đánh giá 0 phản ánh, kiến nghị" in page
+    # What each part means, and why it is what it is.
+    assert "Tỷ lệ hồ sơ trả kết quả đúng hẹn; hồ sơ trễ hơn 5 ngày làm việc" in page
+    assert "117 trong 120 hồ sơ được giải quyết đúng hẹn." in page
+    assert "3 trong 120 hồ sơ bị trễ hơn 5 ngày làm việc (không được điểm)." in page
+    assert "2 trong 40 phiếu đánh giá cho biết phải bổ sung hồ sơ từ 2 lần trở lên." in page
+    assert "36 trong 40 phiếu đánh giá thái độ cán bộ là tốt." in page
+    assert "D = 17,5, lấy từ hệ thống xử lý phản ánh, kiến nghị." in page
+    assert "E = 1: thủ tục hành chính đã được niêm yết công khai." in page
+    assert "5 trong 120 hồ sơ có đánh giá không hài lòng, bị phản ánh hoặc quá hạn." in page
+    assert "Không có phản ánh, kiến nghị nào thuộc thẩm quyền trong kỳ." in page
+
+
+def test_agency_trend_covers_8_quarters_or_12_months_with_a_table_for_screen_readers(
+    client: TestClient, db: DbFactory
+) -> None:
+    seed_province(db)
+    html = get(client, f"/agencies/79.BTH?period={Q3}")
+    assert 'role="img" aria-labelledby="trend-t trend-d"' in html
+    table = text(html.split('<table class="trend-table">', 1)[1].split("</table>", 1)[0])
+    quarters = re.findall(r"Quý \d/\d{4}", table)
+    assert quarters == [
+        "Quý 3/2025",
+        "Quý 2/2025",
+        "Quý 1/2025",
+        "Quý 4/2024",
+        "Quý 3/2024",
+        "Quý 2/2024",
+        "Quý 1/2024",
+        "Quý 4/2023",
+    ]
+    # Q1 2024: A 1, B 1, C 1, D 16, E 1 → K 20.
+    assert "Quý 3/2025 21,32 ✓ Hài lòng 40" in table
+    assert "Quý 1/2024 20 ✓ Hài lòng 4" in table
+    assert "Quý 2/2025 — Không có số liệu 0" in table
+    months = get(client, "/agencies/79.BTH?period=2025-08")
+    month_table = months.split('<table class="trend-table">', 1)[1].split("</table>", 1)[0]
+    assert len(re.findall(r"Tháng \d+/\d{4}", text(month_table))) == 12
+    assert "Diễn biến K qua 12 tháng gần đây" in text(months)
+
+
+def test_missing_data_says_what_is_missing_and_the_range_never_a_zero(
+    client: TestClient, db: DbFactory
+) -> None:
+    seed_province(db)
+    stp = text(get(client, f"/agencies/79.STP?period={Q3}"))
+    assert "K chưa tính được" in stp and "? Chưa đủ dữ liệu" in stp
+    assert "K có thể từ 20 đến 22" in stp
+    assert "Còn thiếu: B (bổ sung hồ sơ), C (thái độ cán bộ)" in stp
+    # 20 is satisfied under this profile: whatever B and C turn out to be, STP is satisfied.
+    assert "Dù phần còn thiếu bằng 0, K vẫn đạt ngưỡng hài lòng." in stp
+    assert "Chưa có phiếu đánh giá nào về thái độ cán bộ." in stp
+    empty = text(get(client, f"/agencies/G22.39?period={Q3}"))
+    assert "K có thể từ 0 đến 22" in empty
+    assert "Chưa có hồ sơ nào được giải quyết trong kỳ này." in empty
+    assert "Chưa có điểm E: cơ quan có thẩm quyền nhập vào cuối kỳ." in empty
+    for page in (stp, empty):
+        assert "K = 0" not in page and "K = " not in page
+    badge = get(client, f"/badge/79.STP.svg?period={Q3}")
+    assert "Chưa đủ dữ liệu · K 20–22" in badge and "K 0" not in badge
+    assert "K có thể từ 20 đến 22" in text(get(client, f"/embed/agencies/79.STP?period={Q3}"))
+
+
+# --- languages -------------------------------------------------------------------------------
+
+
+def test_english_switch_keeps_the_page_and_carries_the_language_along(
+    client: TestClient, db: DbFactory
+) -> None:
+    seed_province(db)
+    vi = get(client, f"/rankings?period={Q3}")
+    assert '<html lang="vi">' in vi
+    assert f'href="/rankings?period={Q3}&amp;lang=en" hreflang="en"' in vi
+    en = get(client, f"/rankings?period={Q3}&lang=en")
+    assert '<html lang="en">' in en and "Satisfaction ranking" in en
+    assert "✓ Satisfied" in text(en) and "K can still be anywhere from 20 to 22" in text(en)
+    assert "K = 21.32" in text(en)  # a decimal point in English
+    assert f'href="/agencies/79.BTH?period={Q3}&amp;lang=en"' in en
+    assert '<input type="hidden" name="lang" value="en">' in en
+    assert f'href="/rankings?period={Q3}" hreflang="vi"' in en
+    page = text(get(client, f"/agencies/79.BTH?period={Q3}&lang=en"))
+    assert "3 of 120 dossiers were more than 5 working days late (no points)." in page
+    assert "Q3 2025" in page
+    assert "Satisfied" in get(client, f"/badge/79.BTH.svg?period={Q3}&lang=en")
+    embed = get(client, f"/embed/agencies/79.BTH?period={Q3}&lang=en")
+    assert '<html lang="en">' in embed and "See details" in embed
+
+
+# --- HTTP: caching and headers ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_public_responses_carry_etag_and_cache_control_and_answer_304(
+    client: TestClient, db: DbFactory, url: str
+) -> None:
+    seed_province(db)
+    first = client.get(url)
+    assert first.status_code == 200
+    assert first.headers["cache-control"] == "public, max-age=60"
+    assert first.headers["x-content-type-options"] == "nosniff"
+    tag = first.headers["etag"]
+    again = client.get(url, headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == tag
+    add_counts(db, "79.BTH", date(2025, 9, 1), **evaluations(10, 0, 0))  # K 21.32 → 20.95
+    changed = client.get(url, headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+
+
+def test_frames_and_origins_pages_deny_widget_and_badge_allow(
+    client: TestClient, db: DbFactory
+) -> None:
+    seed_province(db)
+    ranking, agency, embed, badge = (client.get(url) for url in PAGES)
+    for page in (ranking, agency):
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert "script-src" not in page.headers["content-security-policy"]  # none at all
+        assert page.headers["x-frame-options"] == "DENY"
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "frame-ancestors *" in embed.headers["content-security-policy"]
+    assert "x-frame-options" not in embed.headers
+    assert badge.headers["content-type"] == "image/svg+xml"
+    assert badge.headers["cross-origin-resource-policy"] == "cross-origin"
+    assert badge.text.startswith("<svg") and "K 21,32 ✓ Hài lòng" in badge.text
+    compressed = client.get(PAGES[0], headers={"Accept-Encoding": "gzip"})
+    assert compressed.headers["content-encoding"] == "gzip"
+    assert compressed.text == ranking.text  # decoded by the client
+
+
+def test_unknown_agency_or_period_gets_a_page_that_says_so(client: TestClient) -> None:
+    assert "Không có cơ quan nào có mã NOPE" in get(client, "/agencies/NOPE", status=404)
+    assert "Kỳ đánh giá có dạng" in get(client, "/rankings?period=2025-Q9", status=422)
+    assert "không tìm thấy cơ quan" in get(client, "/badge/NOPE.svg", status=404)
+    assert "Agency not found" in get(client, "/embed/agencies/NOPE?lang=en", status=404)
+
+
+# --- privacy ---------------------------------------------------------------------------------
+
+SECRETS = (
+    "CB-BIMAT-01",
+    "CB-BIMAT-02",
+    "Nguyễn Văn Bí Mật",
+    "Cán bộ đòi bồi dưỡng 500 nghìn",
+    "0909123456",
+    "Ghi chú nội bộ không công khai",
+    "G22.39-SECRET-0001",
+)
+
+
+def test_public_pages_show_agency_figures_only_never_staff_or_free_text(
+    client: TestClient, db: DbFactory, make_key: KeyFactory
+) -> None:
+    issuer, admin = make_key("issuer"), make_key("admin")
+    body = handover_body(
+        dossier_code="G22.39-SECRET-0001",
+        staff={"receiving": "CB-BIMAT-01", "handling": "CB-BIMAT-02", "returning": "CB-BIMAT-01"},
+    )
+    issued = client.post("/api/v1/handovers", json=body, headers=issuer)
+    assert issued.status_code == 201, issued.text
+    with db() as session:
+        for staff in session.exec(select(Staff)).all():
+            staff.display_name = "Nguyễn Văn Bí Mật"
+            session.add(staff)
+    answer = {
+        "token": issued.json()["survey_url"].rsplit("/", 1)[1],
+        "submitted_at": "2025-09-16T09:00:00+07:00",
+        "source": "api",
+        "answers": {
+            "timeliness": "late",
+            "supplement_requests": "none",
+            "staff_attitude": "poor",
+            "overall": "unsatisfied",
+            "complaint": "Cán bộ đòi bồi dưỡng 500 nghìn",
+        },
+        "contact": "0909123456",
+        "contact_consent": True,
+    }
+    answered = client.post("/api/v1/responses", json=answer, headers=admin)
+    assert answered.status_code == 201, answered.text
+    put = client.put(
+        f"/api/v1/agencies/G22.39/periods/{Q3}/inputs",
+        json={"e": 1, "note": "Ghi chú nội bộ không công khai"},
+        headers=admin,
+    )
+    assert put.status_code == 200, put.text
+    urls = [
+        f"/rankings?period={Q3}",
+        f"/agencies/G22.39?period={Q3}",
+        f"/embed/agencies/G22.39?period={Q3}",
+        f"/badge/G22.39.svg?period={Q3}",
+    ]
+    for url in urls + [f"{u}&lang=en" for u in urls]:
+        page = get(client, url)
+        leaked = [s for s in SECRETS if s in page]
+        assert leaked == [], f"{url} shows {leaked}"
+    # The figures themselves are there: one evaluation, counted at agency level.
+    agency = text(get(client, f"/agencies/G22.39?period={Q3}"))
+    assert "0 trong 1 phiếu đánh giá thái độ cán bộ là tốt." in agency
+    assert "1 phản ánh, kiến nghị" in agency
+
+
+# --- the trend query -------------------------------------------------------------------------
+
+
+def test_trend_reads_8_quarters_in_one_grouped_query_and_matches_the_scores(
+    db: DbFactory,
+) -> None:
+    seed_province(db)
+    profile = load_profile("hcmc-104-2024")
+    periods = trend.trend_periods(parse_period(Q3), date(2025, 10, 1))
+    assert periods[0].key == "2023-Q4" and periods[-1].key == Q3
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    with db() as session:
+        agency = get_agency_by_code(session, "79.BTH")
+        assert agency is not None and agency.id is not None
+        bind = session.get_bind()
+        event.listen(bind, "before_cursor_execute", count)
+        try:
+            points = trend.trend(session, agency.id, periods, profile)
+        finally:
+            event.remove(bind, "before_cursor_execute", count)
+        # One query over the counters, one over the period inputs: not one per quarter.
+        assert len(statements) == 2, statements
+        assert "GROUP BY" in statements[0] and "agency_day_counter" in statements[0]
+        for point in points:
+            expected = scoring.scores(session, [agency], point.period, profile)[0]
+            k = point.computed.k
+            assert (float(k) if k is not None else None) == expected.k, point.period.key
+            assert float(point.computed.k_min) == expected.k_min
+            assert point.computed.counts["evaluations"] == expected.counts.evaluations
