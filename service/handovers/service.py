@@ -142,8 +142,6 @@ def _issue_once(
     _apply_facts(session, dossier, agency, payload)
     session.add(dossier)
     session.flush()
-    # A new dossier has no evaluation yet: its footprint is the dossier alone.
-    events.record_change(session, Delta(), dossier_delta(dossier, profile))
     assert dossier.id is not None
     seed = tokens.new_seed()
     now = utcnow()
@@ -165,6 +163,11 @@ def _issue_once(
         dossier.agency_id,
         payloads.invitation_issued(session, invitation, dossier),
     )
+    session.flush()
+    # Counters last: every handover of an agency and day updates the same counter rows,
+    # so their row locks are taken just before the commit, and held as briefly as can be.
+    # A new dossier has no evaluation yet: its footprint is the dossier alone.
+    events.record_change(session, Delta(), dossier_delta(dossier, profile))
     return Issued(invitation, dossier, created=True)
 
 

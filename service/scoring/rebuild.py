@@ -24,6 +24,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -47,6 +48,7 @@ from service.scoring.periods import Period
 from service.scoring.profile import Profile
 
 BATCH = 5000
+REBUILD_LOCK = 0x68616C2D72626C64  # the advisory lock key of "decide whether to rebuild"
 
 
 def _count(condition: ColumnElement[bool]) -> Any:
@@ -251,7 +253,13 @@ def rebuild(session: Session, profile: Profile, period: Period | None = None) ->
 
 
 def rebuild_if_profile_changed(session: Session, profile: Profile) -> bool:
-    """At start: counters built under another profile are rebuilt under this one."""
+    """At start: counters built under another profile are rebuilt under this one.
+
+    Several processes start at once (`serve --workers N`): on PostgreSQL an advisory lock
+    lets one decide (and rebuild) while the others wait, then find nothing to do.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REBUILD_LOCK})
     state = session.get(ScoringState, 1)
     if state is not None and state.profile_fingerprint == profile.fingerprint():
         return False
