@@ -229,8 +229,10 @@ def demo() -> None:
     from service.admin.demo import seed_demo
 
     settings = get_settings()
+    from service.scoring.profile import load_profile
+
     with _session(settings) as session:
-        keys = seed_demo(session)
+        keys = seed_demo(session, settings, load_profile(settings.scoring_profile))
     typer.echo(
         "Demo agencies: 79 (province) > 79.STP, 79.SXD (departments), "
         "79.BTH, 79.SGN, 79.TDH (wards)\n"
@@ -262,7 +264,15 @@ def demo() -> None:
         f"    -H 'Authorization: Bearer {issuer}' -H 'Content-Type: application/json' \\\n"
         f"    -d '{json.dumps(body, ensure_ascii=False)}'"
     )
-    typer.echo(f"\nAPI reference: {settings.base_url}/docs")
+    from service.calendar.working_days import LOCAL_TZ, local_date
+    from service.scoring.periods import period_containing
+
+    shown = period_containing(local_date(datetime.now(LOCAL_TZ)), "quarter").previous().key
+    typer.echo(
+        f"\nScoreboard: {settings.base_url}/rankings?parent_code=79&period={shown}\n"
+        f"Console:    {settings.base_url}/console (sign in with the manager key)\n"
+        f"API:        {settings.base_url}/docs"
+    )
 
 
 def main() -> None:

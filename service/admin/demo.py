@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from service.admin.agencies import upsert_agency
+from service.admin.demo_activity import seed_activity
 from service.admin.keys import create_key
 from service.models import ApiKey, Counter, Staff, utcnow
+from service.scoring.profile import Profile
+from service.settings import Settings
 
 ACTOR = "cli:demo"
 PROVINCE = ("79", "Thành phố Hồ Chí Minh", None)
@@ -45,9 +48,12 @@ class DemoKey:
     key: str
 
 
-def seed_demo(session: Session) -> list[DemoKey]:
+def seed_demo(
+    session: Session, settings: Settings | None = None, profile: Profile | None = None
+) -> list[DemoKey]:
     """Create or refresh the demo. Keys are only ever shown once, so each run revokes the
-    previous demo keys and prints new ones."""
+    previous demo keys and prints new ones. With settings and a profile it also adds last
+    quarter's activity (handovers, answers, complaints, E), so pages have scores to show."""
     agencies = {}
     for code, name, parent in AGENCIES:
         agencies[code], _ = upsert_agency(session, code, name, parent, actor=ACTOR)
@@ -81,4 +87,7 @@ def seed_demo(session: Session) -> list[DemoKey]:
         )
         keys.append(DemoKey(role, agency_code, raw))
     session.flush()
+    if settings is not None and profile is not None:
+        staff_codes = {code: [c for c, _ in people] for code, people in STAFF.items()}
+        seed_activity(session, staff_codes, settings, profile)
     return keys

@@ -53,3 +53,22 @@ def test_demo_again_revokes_the_old_keys(database_url: str, client: TestClient) 
     new = client.get("/api/v1/agencies", headers={"Authorization": f"Bearer {second['reader']}"})
     assert (old.status_code, new.status_code) == (401, 200)
     assert new.json()["count"] == 6
+
+
+def test_demo_has_last_quarters_scores_to_show(database_url: str, client: TestClient) -> None:
+    from datetime import datetime
+
+    from service.calendar.working_days import LOCAL_TZ, local_date
+    from service.scoring.periods import period_containing
+
+    keys = _keys(cli_for(database_url)("demo").output)
+    quarter = period_containing(local_date(datetime.now(LOCAL_TZ)), "quarter").previous().key
+    ranking = client.get(
+        "/api/v1/rankings",
+        params={"period": quarter, "parent_code": "79"},
+        headers={"Authorization": f"Bearer {keys['reader']}"},
+    ).json()
+    scored = [s for s in ranking["data"] if s["k"] is not None]
+    assert len(scored) == 5  # every demo department and ward has a K
+    assert {s["group"] for s in scored} == {"hai_long", "khong_hai_long"}
+    assert all(s["counts"]["evaluations"] > 0 for s in scored)

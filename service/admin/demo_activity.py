@@ -1,0 +1,125 @@
+"""A quarter of plausible activity for the demo, so that its scoreboard, console and
+exports show something a visitor can read. Deterministic (fixed seed), idempotent (dossier
+codes are fixed, and an existing demo dossier is left alone)."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, time, timedelta
+
+from sqlmodel import Session, select
+
+from service.admin.keys import Principal
+from service.calendar.working_days import LOCAL_TZ, add_working_days, local_date
+from service.handovers.schemas import HandoverCreate, StaffRefs
+from service.handovers.service import issue
+from service.models import Agency, Dossier
+from service.scoring.inputs import set_inputs
+from service.scoring.periods import period_containing
+from service.scoring.profile import Profile
+from service.scoring.schemas import InputsUpdate
+from service.settings import Settings
+from service.surveys.answers import Answers
+from service.surveys.service import submit
+
+DOSSIERS_PER_AGENCY = 24
+# How well each demo agency does: (share late, share of poor answers). Different on purpose,
+# so the ranking has an order and the groups all appear.
+PROFILES = {
+    "79.STP": (0.02, 0.02),
+    "79.SXD": (0.25, 0.25),
+    "79.BTH": (0.05, 0.05),
+    "79.SGN": (0.10, 0.12),
+    "79.TDH": (0.15, 0.30),
+}
+COMPLAINTS = [
+    "Phải chờ khá lâu ở quầy.",
+    "Cán bộ hướng dẫn chưa rõ thủ tục.",
+    "Hồ sơ bị yêu cầu bổ sung nhiều lần.",
+]
+
+
+def seed_activity(
+    session: Session, staff_codes: dict[str, list[str]], settings: Settings, profile: Profile
+) -> int:
+    """Handovers, answers and complaints over the last full quarter. Returns dossiers made."""
+    rng = random.Random(79)
+    principal = Principal(
+        key_id=0, name="demo", role="admin", scope_agency_id=None, scope_path=None
+    )
+    today = local_date(datetime.now(LOCAL_TZ))
+    quarter = period_containing(today, "quarter").previous()
+    span = (quarter.last_day - quarter.first_day).days
+    made = 0
+    for code, (late_share, poor_share) in PROFILES.items():
+        agency = session.exec(select(Agency).where(Agency.code == code)).one()
+        people = staff_codes[code]
+        for n in range(DOSSIERS_PER_AGENCY):
+            dossier_code = f"DEMO-{code}-{n:03d}"
+            if session.exec(select(Dossier.id).where(Dossier.code == dossier_code)).first():
+                continue
+            day = quarter.first_day + timedelta(days=rng.randrange(span))
+            received = datetime.combine(day, time(8, 30), LOCAL_TZ)
+            due = add_working_days(received, 5)
+            late_by = rng.choice([2, 4, 8]) if rng.random() < late_share else 0
+            resolved = min(
+                due - timedelta(hours=30) + timedelta(days=late_by * 1.4),
+                datetime.combine(quarter.last_day, time(16), LOCAL_TZ),
+            )
+            resolved = max(resolved, received + timedelta(hours=2))
+            payload = HandoverCreate(
+                dossier_code=dossier_code,
+                agency_code=code,
+                procedure_code="1.001612",
+                procedure_name=rng.choice(
+                    [
+                        "Đăng ký khai sinh",
+                        "Cấp bản sao trích lục",
+                        "Chứng thực bản sao",
+                        "Đăng ký kết hôn",
+                    ]
+                ),
+                received_at=received,
+                due_at=due,
+                resolved_at=resolved,
+                handed_over_at=resolved + timedelta(hours=1),
+                channel="counter",
+                supplement_requests=rng.choice([0, 0, 0, 1, 2]),
+                counter_code="Q01",
+                staff=StaffRefs(receiving=people[0], handling=people[-1], returning=people[0]),
+            )
+            issued = issue(session, principal, payload, settings, profile)
+            made += 1
+            if rng.random() < 0.7:  # most citizens answer
+                poor = rng.random() < poor_share
+                answers = Answers(
+                    choices={
+                        "timeliness": "late" if late_by else "on_time",
+                        "supplement_requests": rng.choice(["none", "none", "once"]),
+                        "staff_attitude": "poor"
+                        if poor
+                        else rng.choice(["good", "good", "normal"]),
+                        "overall": "unsatisfied"
+                        if poor
+                        else rng.choice(["very_satisfied", "satisfied"]),
+                    },
+                    complaint=rng.choice(COMPLAINTS) if poor else None,
+                )
+                submit(
+                    session,
+                    issued,
+                    answers,
+                    profile,
+                    source="phone",
+                    received_at=resolved + timedelta(hours=3),
+                )
+        # E: the procedures are posted publicly (1) everywhere but one ward.
+        set_inputs(
+            session,
+            principal,
+            agency,
+            quarter,
+            InputsUpdate(e=0 if code == "79.TDH" else 1),
+            profile,
+        )
+    return made
