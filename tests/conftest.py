@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+import hypothesis
 import pytest
 import sqlalchemy as sa
 import uvicorn
@@ -38,6 +39,12 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 REQUIRE_POSTGRES = os.environ.get("HAILONG_TEST_REQUIRE_POSTGRES") == "1"
 pytest_plugins = ["tests.browser"]
+
+# In CI the property and fuzz tests replay the same examples every run, so a landing is
+# never decided by a lucky draw; locally they explore new examples each time.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis.settings.load_profile("ci")
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 TEST_SECRET = "test-signing-key-not-for-production"
