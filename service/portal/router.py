@@ -10,24 +10,17 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code, list_agencies
-from service.errors import NotFound, error_responses, field_error
+from service.errors import NotFound, error_responses
 from service.models import Agency
 from service.portal import exports
 from service.scoring import service as scores
-from service.scoring.periods import PERIOD_HELP, Period, parse_period
+from service.scoring.periods import PERIOD_HELP, Period, period_field
 from service.unit_of_work import ApiWork
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
 PeriodQuery = Annotated[str, Query(max_length=16, description=PERIOD_HELP)]
 ParentQuery = Annotated[str | None, Query(max_length=64, description="Only this agency's children")]
 READERS = ("reader", "manager", "admin")
-
-
-def _period(text: str) -> Period:
-    try:
-        return parse_period(text)
-    except ValueError as exc:
-        raise field_error("period", str(exc)) from None
 
 
 async def _agency_ids(work: ApiWork, parent_code: str | None) -> list[int]:
@@ -82,7 +75,7 @@ def _disposition(period: Period, suffix: str) -> dict[str, str]:
 async def scores_csv(
     period: PeriodQuery, work: ApiWork, parent_code: ParentQuery = None
 ) -> StreamingResponse:
-    parsed = _period(period)
+    parsed = period_field(period)
     ids = await _agency_ids(work, parent_code)
 
     async def body() -> AsyncIterator[bytes]:
@@ -111,7 +104,7 @@ async def scores_csv(
 async def scores_xlsx(
     period: PeriodQuery, work: ApiWork, parent_code: ParentQuery = None
 ) -> StreamingResponse:
-    parsed = _period(period)
+    parsed = period_field(period)
     ids = await _agency_ids(work, parent_code)
     builder = exports.XlsxBuilder(parsed.key)
     async for rows in _rows(work, ids, parsed):

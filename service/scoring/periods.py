@@ -56,3 +56,13 @@ def period_containing(day: date, kind: Literal["month", "quarter", "year"]) -> P
 
 def periods_of(day: date) -> list[Period]:
     return [period_containing(day, kind) for kind in ("month", "quarter", "year")]
+
+
+def period_field(text: str, field: str = "period") -> Period:
+    """`parse_period` for request input: a bad period is a 422 that names the field."""
+    from service.errors import field_error  # errors pulls in FastAPI; periods stays light
+
+    try:
+        return parse_period(text)
+    except ValueError as exc:
+        raise field_error(field, str(exc)) from None

@@ -10,11 +10,11 @@ from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code, list_agencies
 from service.admin.keys import Principal
-from service.errors import NotFound, error_responses, field_error
+from service.errors import NotFound, error_responses
 from service.models import Agency
 from service.portal.etag import conditional_json
 from service.scoring import explain, inputs, service, staff
-from service.scoring.periods import PERIOD_HELP, Period, parse_period
+from service.scoring.periods import PERIOD_HELP, period_field
 from service.scoring.schemas import (
     Explanation,
     InputsUpdate,
@@ -30,13 +30,6 @@ PeriodPath = Annotated[str, Path(max_length=16, description=PERIOD_HELP)]
 CodePath = Annotated[str, Path(max_length=64, description="Agency code")]
 READ_ERRORS = error_responses(401, 403, 404, 422)
 READERS = ("reader", "manager", "admin")
-
-
-def _period(text: str, field: str = "period") -> Period:
-    try:
-        return parse_period(text)
-    except ValueError as exc:
-        raise field_error(field, str(exc)) from None
 
 
 def _visible_agency(session: Session, principal: Principal, code: str) -> Agency:
@@ -60,7 +53,7 @@ async def list_scores(
     agency_code: Annotated[str | None, Query(max_length=64)] = None,
     parent_code: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    parsed = _period(period)
+    parsed = period_field(period)
 
     def read(session: Session) -> ScoreList:
         principal = work.principal(session, *READERS)
@@ -90,7 +83,7 @@ async def list_scores(
 async def one_score(
     request: Request, code: CodePath, period: PeriodPath, work: ApiWork
 ) -> Response:
-    parsed = _period(period)
+    parsed = period_field(period)
 
     def read(session: Session) -> Score:
         agency = _visible_agency(session, work.principal(session, *READERS), code)
@@ -112,7 +105,7 @@ async def explain_score(
     work: ApiWork,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> Response:
-    parsed = _period(period)
+    parsed = period_field(period)
 
     def read(session: Session) -> Explanation:
         agency = _visible_agency(session, work.principal(session, *READERS), code)
@@ -140,7 +133,7 @@ async def rankings(
     parent_code: Annotated[str, Query(max_length=64)],
     work: ApiWork,
 ) -> Response:
-    parsed = _period(period)
+    parsed = period_field(period)
 
     def read(session: Session) -> ScoreList:
         principal = work.principal(session, *READERS)
@@ -163,7 +156,7 @@ async def rankings(
     summary="Per-staff A, B, C; B and C withheld below the anonymity minimum",
 )
 async def staff_scores(code: CodePath, period: PeriodPath, work: ApiWork) -> StaffScoreList:
-    parsed = _period(period)
+    parsed = period_field(period)
 
     def read(session: Session) -> StaffScoreList:
         agency = _visible_agency(session, work.principal(session, "manager", "admin"), code)
@@ -181,7 +174,7 @@ async def staff_scores(code: CodePath, period: PeriodPath, work: ApiWork) -> Sta
 async def put_inputs(
     code: CodePath, period: PeriodPath, update: InputsUpdate, work: ApiWork
 ) -> Score:
-    parsed = _period(period)
+    parsed = period_field(period)
 
     def write(session: Session) -> Score:
         principal = work.principal(session, "manager", "admin")
