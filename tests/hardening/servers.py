@@ -61,6 +61,12 @@ class Server:
         self._log: IO[bytes] | None = None
 
     def start(self) -> Server:
+        self.launch()
+        self.wait_ready()
+        return self
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (several servers start side by side)."""
         self._log = self.log_path.open("ab")
         command = hailong_command("serve", "--port", str(self.port), "--workers", str(self.workers))
         self.process = subprocess.Popen(
@@ -71,8 +77,6 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: the kill reaches every worker
         )
-        self.wait_ready()
-        return self
 
     def wait_ready(self) -> None:
         """Until /readyz answers 200 from every worker (a few requests, new connections)."""
@@ -104,6 +108,20 @@ class Server:
                 except ProcessLookupError:
                     continue
         return sorted(found)
+
+    def worker_pids(self) -> list[int]:
+        """The processes that serve requests: uvicorn's spawned workers, or the one process."""
+        if self.workers == 1:
+            return self.pids()
+        found = []
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    if b"spawn_main" in cmdline.read():
+                        found.append(pid)
+            except OSError:
+                continue
+        return found
 
     def kill(self) -> list[int]:
         """SIGKILL the whole process group at once; returns the pids that were killed."""
