@@ -50,8 +50,12 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-bench: setup ## load the handover endpoint with wrk on PostgreSQL and SQLite
-	$(BIN)/python bench/handover.py
+# Every benchmark, one after the other, then bench/results/REPORT.md (bench/README.md).
+# `make bench BENCH_ARGS=--quick` for smaller sizes and shorter runs.
+BENCH_ARGS ?=
+
+bench: setup ## run every benchmark and write bench/results/REPORT.md
+	$(BIN)/python bench/report.py $(BENCH_ARGS)
 
 lock: setup ## re-pin dependencies after editing pyproject.toml
 	$(BIN)/pip install --quiet uv
