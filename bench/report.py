@@ -106,9 +106,12 @@ def cell(row: dict[str, str], *starts: str) -> str:
 
 
 def verdict_of(text: str) -> str:
+    """PASS, FAIL, or FAIL with what passed when the benchmark says both ("p50 PASS, p99
+    FAIL" reads as a FAIL, not a PASS)."""
     upper = text.upper()
     if "FAIL" in upper:
-        return "FAIL"
+        passed = [part.strip() for part in text.split(",") if "PASS" in part.upper()]
+        return f"FAIL ({', '.join(passed)})" if passed else "FAIL"
     return "PASS" if "PASS" in upper else ""
 
 
@@ -340,21 +343,29 @@ def git_commit() -> str:
     return done.stdout.strip() or "unknown"
 
 
-def report(outcomes: list[Outcome], quick: bool, load: tuple[float, float]) -> str:
+def report(
+    outcomes: list[Outcome], quick: bool, load: tuple[float, float], reread: bool = False
+) -> str:
     figures = [f for o in outcomes for f in o.figures]
     passed = sum(f.result == "PASS" for f in figures)
-    failed = [f for f in figures if f.result == "FAIL"]
+    failed = [f for f in figures if f.result.startswith("FAIL")]
     broken = [o for o in outcomes if o.problem]
     lines = [
         f"# Benchmark report, {datetime.now():%Y-%m-%d %H:%M}",
         "",
-        f"`.venv/bin/python bench/report.py{' --quick' if quick else ''}` at commit "
-        f"{git_commit()}, {'quick sizes' if quick else 'full sizes'}; {os.cpu_count()} CPU "
-        f"cores shared by the load generators, the servers and the databases; load average "
+        (
+            "`.venv/bin/python bench/report.py --from-results`: nothing run, the results "
+            "already in bench/results/ re-read (dated below)"
+            if reread
+            else f"`.venv/bin/python bench/report.py{' --quick' if quick else ''}`, "
+            f"{'quick sizes' if quick else 'full sizes'}"
+        )
+        + f", at commit {git_commit()}; {os.cpu_count()} CPU cores shared by the load "
+        f"generators, the servers, the databases and whatever else ran; load average "
         f"{load[0]:.1f} before, {load[1]:.1f} after.",
         "",
         f"**{passed} PASS, {len(failed)} FAIL** of {passed + len(failed)} figures with a target"
-        + (f"; **{len(broken)} benchmark(s) did not run**" if broken else "")
+        + (f"; **{len(broken)} benchmark(s) without a result**" if broken else "")
         + ". Targets marked (info) are checked on PostgreSQL and shown for SQLite for "
         "information. The floor is the handover benchmark's framework-free ASGI app (one "
         "INSERT per request) measured in the same run on the same database.",
@@ -369,8 +380,17 @@ def report(outcomes: list[Outcome], quick: bool, load: tuple[float, float]) -> s
         )
     lines += ["", "| benchmark | time | details |", "| --- | ---: | --- |"]
     for o in outcomes:
-        details = o.problem or f"bench/results/{'soak.md' if o.name == 'soak' else o.name + '.md'}"
-        lines.append(f"| {o.name} | {o.seconds / 60:.1f} min | {details} |")
+        written = RESULTS_DIR / ("soak.md" if o.name == "soak" else f"{o.name}.md")
+        details = o.problem or (
+            f"bench/results/{written.name}"
+            + (
+                f" of {datetime.fromtimestamp(written.stat().st_mtime):%Y-%m-%d %H:%M}"
+                if written.exists()
+                else ""
+            )
+        )
+        took = "—" if reread else f"{o.seconds / 60:.1f} min"
+        lines.append(f"| {o.name} | {took} | {details} |")
     if failed:
         lines += ["", "Failed:"] + [
             f"- {f.benchmark} {f.db}: {f.figure} — {f.measured}" for f in failed
@@ -411,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         if benchmark.name == "soak" and args.soak_minutes:
             extra = ["--minutes", f"{args.soak_minutes:g}"]
         outcomes.append(run(benchmark, args.quick, extra))
-    text = report(outcomes, args.quick, (load_before, os.getloadavg()[0]))
+    text = report(outcomes, args.quick, (load_before, os.getloadavg()[0]), args.from_results)
     REPORT.write_text(text, encoding="utf-8")
     print("\n" + text)
     print(f"written to {REPORT}")
