@@ -108,6 +108,8 @@ class Minute:
     max_ms: float = 0.0
     lag_ms: float = 0.0  # how late the generator sent its latest request (its own health)
     rss_mb: list[float] = field(default_factory=list)  # per server process, at the minute's end
+    server_cpu: float = 0.0  # CPU seconds of the server processes in the minute ÷ 60
+    load: float = 0.0  # the machine's 1-minute load average at the minute's end
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
@@ -177,6 +179,19 @@ def serving_pids(group: int, workers: int) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of the processes so far (/proc/<pid>/stat)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 def rss_mb(pid: int) -> float:
@@ -351,6 +366,7 @@ class Load:
         self.acked_handovers: set[str] = set()
         self.acked_answers: set[int] = set()
         self.answered = 0
+        self.cpu_mark = (0.0, 0.0)  # server CPU seconds and the time they were read
         kinds, weights = zip(*MIX, strict=True)
         self.kinds, self.weights = list(kinds), list(weights)
 
@@ -431,6 +447,9 @@ class Load:
             self.acked_answers.add(int(answer.json()["response_id"]))
 
     def take_minute(self, n: int, lag_ms: float, pids: list[int]) -> Minute:
+        cpu, now = cpu_seconds(pids), time.perf_counter()
+        share = (cpu - self.cpu_mark[0]) / max(1e-9, now - self.cpu_mark[1])
+        self.cpu_mark = (cpu, now)
         samples, self.latencies = self.latencies, []
         kinds, self.by_kind = self.by_kind, {}
         minute = Minute(
@@ -441,6 +460,8 @@ class Load:
             max_ms=max(samples, default=math.nan),
             lag_ms=lag_ms,
             rss_mb=[rss_mb(pid) for pid in pids],
+            load=os.getloadavg()[0],
+            server_cpu=share,
             by_kind=kinds,
         )
         return minute
@@ -453,6 +474,7 @@ class Load:
         tasks: set[asyncio.Task[None]] = set()
         async with httpx.AsyncClient(base_url=self.base, limits=limits, timeout=timeout) as client:
             start = time.perf_counter()
+            self.cpu_mark = (cpu_seconds(pids), start)
             total = int(minutes * 60 * rate)
             minute_end = start + 60
             lag = 0.0
@@ -488,7 +510,7 @@ class Load:
         print(
             f"  minute {m.minute}: {m.requests} requests, p50 {m.p50_ms:.1f} ms, "
             f"p99 {m.p99_ms:.1f} ms, max {m.max_ms:.0f} ms, errors {m.errors}, "
-            f"RSS MB {rss}",
+            f"server CPU {m.server_cpu:.2f} cores, load {m.load:.1f}, RSS MB {rss}",
             flush=True,
         )
 
@@ -663,18 +685,19 @@ def report(runs: list[Run], options: Options) -> str:
             f"## {run.db}: `hailong serve --workers {run.workers}`",
             "",
             "| minute | requests | p50 ms | p99 ms | max ms | errors | generator lag ms | "
+            "server CPU (cores) | load avg | "
             + " | ".join(f"RSS MB proc {i + 1}" for i in range(processes))
             + " |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + " ---: |" * processes,
-            "| start | | | | | | | " + " | ".join(f"{v:.0f}" for v in run.rss_start_mb) + " |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+            + " ---: |" * processes,
+            "| start | | | | | | | | | " + " | ".join(f"{v:.0f}" for v in run.rss_start_mb) + " |",
         ]
         for m in run.per_minute:
             label = f"{m.minute} (warm-up)" if m.minute == 1 else str(m.minute)
             lines.append(
                 f"| {label} | {m.requests:,} | {m.p50_ms:.1f} | {m.p99_ms:.1f} | "
-                f"{m.max_ms:.0f} | {m.errors} | {m.lag_ms:.0f} | "
-                + " | ".join(f"{v:.0f}" for v in m.rss_mb)
-                + " |"
+                f"{m.max_ms:.0f} | {m.errors} | {m.lag_ms:.0f} | {m.server_cpu:.2f} | "
+                f"{m.load:.1f} | " + " | ".join(f"{v:.0f}" for v in m.rss_mb) + " |"
             )
         lines += ["", "| check | value | target | result |", "| --- | --- | --- | --- |"]
         lines += [f"| {c.name} | {c.value} | {c.target} | {verdict(c.ok)} |" for c in run.checks]
