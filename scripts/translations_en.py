@@ -347,6 +347,42 @@ EN.update(
 )
 
 
+# The counter kiosk (issue #6): read at arm's length, so short.
+EN.update(
+    {
+        "Ghép nối máy với quầy": "Pair this tablet with a counter",
+        "Nhập mã ghép nối do quản lý cấp trong trang quản lý (mã có 8 ký tự).": "Type the pairing code a manager created in the console (8 characters).",
+        "Mã ghép nối": "Pairing code",
+        "Ghép nối": "Pair",
+        "Mã ghép nối không đúng, đã dùng hoặc đã hết hạn. Vui lòng xin mã mới.": "This pairing code is wrong, used or expired. Please ask for a new one.",
+        "Cần có mạng để ghép nối. Vui lòng kiểm tra kết nối.": "Pairing needs the network. Please check the connection.",
+        "Kính chào ông/bà": "Welcome",
+        "Khi cán bộ trả kết quả, phiếu đánh giá của hồ sơ sẽ tự hiện trên màn hình này.": "When the staff hand you your result, its survey appears on this screen by itself.",
+        "Nhập mã đánh giá": "Type a survey code",
+        "Mã đánh giá hoặc mã hồ sơ in trên phiếu": "Survey code or dossier code printed on your slip",
+        "Tìm phiếu": "Find my survey",
+        "Quay lại": "Back",
+        "Quét mã QR trên phiếu": "Scan the QR code on your slip",
+        "Đưa mã QR trên phiếu vào trước camera.": "Hold the slip's QR code in front of the camera.",
+        "Không tìm thấy phiếu với mã này. Ông/bà vui lòng kiểm tra lại mã trên phiếu.": "No survey has this code. Please check the code on your slip.",
+        "Nhập sai quá nhiều lần. Vui lòng thử lại sau ít phút.": "Too many wrong codes. Please try again in a few minutes.",
+        "Hồ sơ này đã được đánh giá. Cảm ơn ông/bà!": "This dossier has already been rated. Thank you!",
+        "Phiếu đánh giá này không còn hiệu lực.": "This survey is no longer valid.",
+        "Phiếu này không thuộc quầy này. Ông/bà vui lòng nhập mã đánh giá trên phiếu.": "This survey belongs to another counter. Please type the survey code on your slip.",
+        "Câu {n}/{total}": "Question {n} of {total}",
+        "Cảm ơn ông/bà!": "Thank you!",
+        "Ý kiến của ông/bà giúp cơ quan phục vụ tốt hơn.": "Your opinion helps the office serve you better.",
+        "Mạng đang gián đoạn: câu trả lời đã được lưu trên máy và sẽ tự gửi khi có mạng.": "The network is down: your answers are saved on this tablet and will be sent when it is back.",
+        "{n} câu trả lời đang chờ gửi": "{n} answers waiting to be sent",
+        "Mất kết nối mạng": "No network",
+        "Màn hình tự trở về sau {s} giây": "This screen resets in {s} seconds",
+        "Có lỗi xảy ra. Ông/bà vui lòng thử lại.": "Something went wrong. Please try again.",
+        "Câu trả lời chưa hợp lệ. Ông/bà vui lòng trả lời lại.": "Some answers are not valid. Please answer again.",
+        "Máy này cần bật JavaScript để hiển thị phiếu đánh giá.": "This tablet needs JavaScript turned on to show surveys.",
+    }
+)
+
+
 def main() -> int:
     with (ROOT / "locale" / "messages.pot").open("rb") as source:
         template = read_po(source)

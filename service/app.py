@@ -19,6 +19,8 @@ from service.db import make_engine, transaction
 from service.errors import install_error_handlers
 from service.handovers.pages import router as survey_link_router
 from service.handovers.router import router as handovers_router
+from service.kiosk.router import device_api as kiosk_device_router
+from service.kiosk.router import manage as kiosk_manage_router
 from service.ops.observability import Metrics, ObservabilityMiddleware, configure_logging
 from service.ops.router import router as ops_router
 from service.petitions.pages import router as petition_followup_router
@@ -99,6 +101,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(petitions_router)
     app.include_router(calendar_router)
     app.include_router(webhooks_router)
+    app.include_router(kiosk_manage_router)
+    app.include_router(kiosk_device_router)
     app.include_router(survey_pages_router)
     app.include_router(survey_link_router)
     app.include_router(petition_followup_router)

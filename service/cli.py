@@ -27,11 +27,13 @@ agencies_app = typer.Typer(help="The agency tree.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 scores_app = typer.Typer(help="Score counters.", no_args_is_help=True)
 calendar_app = typer.Typer(help="Working-day calendar overrides.", no_args_is_help=True)
+kiosk_app = typer.Typer(help="Counter kiosk tablets.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(scores_app, name="scores")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(agencies_app, name="agencies")
 app.add_typer(keys_app, name="keys")
+app.add_typer(kiosk_app, name="kiosk")
 
 CLI_ACTOR = "cli"
 
@@ -69,6 +71,9 @@ def serve(
         workers=workers,
         access_log=False,
         log_level="warning",
+        # Kiosk event streams stay open; on shutdown they get this long, then are closed
+        # (the tablets reconnect to the next server by themselves).
+        timeout_graceful_shutdown=5,
     )
 
 
@@ -144,6 +149,58 @@ def keys_create(
             f"created {role} key #{key.id}{scope}; store it now, it is not shown again:", err=True
         )
     typer.echo(raw)
+
+
+@kiosk_app.command("pair")
+def kiosk_pair(
+    agency: Annotated[str, typer.Option(help="The counter's agency code")],
+    counter: Annotated[str, typer.Option(help="The counter's code (created if new)")],
+) -> None:
+    """Create a one-time pairing code for a counter's tablet; the code is the last line."""
+    from service.kiosk.pairing import create_pairing
+
+    settings = get_settings()
+    with _session(settings) as session:
+        made = create_pairing(
+            session,
+            agency_code=agency,
+            counter_code=counter,
+            actor=CLI_ACTOR,
+            principal=None,
+            minutes=settings.kiosk_pairing_minutes,
+        )
+        typer.echo(
+            f"pairing code for counter {made.counter.code} of {made.agency.code}, valid until "
+            f"{made.expires_at:%Y-%m-%d %H:%M} UTC: open {settings.base_url}/kiosk on the "
+            "tablet and type it",
+            err=True,
+        )
+    typer.echo(made.code)
+
+
+@kiosk_app.command("devices")
+def kiosk_devices() -> None:
+    """List the paired tablets."""
+    from service.kiosk.pairing import list_devices
+
+    with _session() as session:
+        for device in list_devices(session, None):
+            typer.echo(
+                f"{device.key.id}\t{device.agency.code}\t{device.counter.code}\t"
+                f"paired {device.key.created_at:%Y-%m-%d %H:%M}"
+            )
+
+
+@kiosk_app.command("unpair")
+def kiosk_unpair(
+    device_id: Annotated[int, typer.Argument(help="The id from `kiosk devices`")],
+) -> None:
+    """Unpair a tablet: its device key stops working at once."""
+    from service.kiosk.pairing import unpair
+
+    with _session() as session:
+        device = unpair(session, device_id, actor=CLI_ACTOR, principal=None)
+        typer.echo(f"unpaired kiosk {device_id} at counter {device.counter.code}")
 
 
 @scores_app.command("recompute")

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     log_requests: bool = True
     # Contact details and free text older than this are removed by `hailong purge`.
     retention_days: int = Field(default=730, ge=1)
+    # Counter kiosks: back to the idle screen after this long without a touch; a pairing
+    # code works this many minutes; a handover shows on its counter's tablet while it is
+    # this recent (an older unanswered one is not pushed at the next citizen).
+    kiosk_idle_seconds: int = Field(default=30, ge=5, le=600)
+    kiosk_pairing_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    kiosk_present_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # Webhooks. Private and loopback targets are refused unless listed here (CIDRs, commas).
     webhook_allow_networks: str = ""
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)

@@ -16,4 +16,7 @@ def make_templates() -> Jinja2Templates:
     )
     # Templates are written in Vietnamese; catalogs for other languages plug in here.
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    # `tojson` still escapes <, >, & and ' for HTML; Vietnamese stays readable and a third
+    # of the size of \u escapes.
+    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
     return Jinja2Templates(env=env)

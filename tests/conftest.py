@@ -225,7 +225,12 @@ def live_server(database_url: str) -> Iterator[LiveServer]:
     port = free_port()
     settings = make_settings(database_url, base_url=f"http://127.0.0.1:{port}")
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=2,  # open kiosk event streams must not hold the teardown
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -4,6 +4,7 @@ from service.models.access import ROLES, ApiKey, AuditLog
 from service.models.agency import Agency, Counter, Staff
 from service.models.base import UTCDateTime, utcnow
 from service.models.dossier import CHANNELS, Dossier, Invitation
+from service.models.kiosk import KioskPairing, KioskPresentation
 from service.models.petition import PeriodInput, Petition
 from service.models.response import Response, ResponseContact
 from service.models.scoring import (
@@ -36,6 +37,8 @@ __all__ = [
     "Dossier",
     "GuessThrottle",
     "Invitation",
+    "KioskPairing",
+    "KioskPresentation",
     "OutboxEvent",
     "PeriodInput",
     "Petition",

@@ -26,6 +26,8 @@ class ApiKey(SQLModel, table=True):
     role: str = Field(max_length=16)
     # None: every agency. Otherwise this agency and its descendants.
     agency_id: int | None = Field(default=None, foreign_key="agency.id")
+    # Kiosk keys only: the counter the device was paired to (see service/kiosk).
+    counter_id: int | None = Field(default=None, foreign_key="counter.id")
     # sha256 of the key; the key itself is printed once and never stored.
     key_hash: str = Field(max_length=64, unique=True)
     prefix: str = Field(max_length=16)

@@ -1,0 +1,86 @@
+"""Pushing new handovers to the tablets connected to this process.
+
+One poller per process reads the invitations issued since its last look (one indexed range
+query every `interval` seconds, whatever the number of tablets) and hands each to the
+queues of the tablets at its counter. Polling the database rather than signalling in
+memory means a handover accepted by any process, or by another server, reaches every
+tablet; the interval keeps "within a second" with room to spare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import anyio.to_thread
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from service.kiosk.presenting import SurveyCard, handed_over_since, newest_invitation_id
+
+log = logging.getLogger(__name__)
+LOOKBACK = 1000
+
+
+class PresentationFeed:
+    def __init__(self, engine: Engine, interval: float = 0.25) -> None:
+        self.engine = engine
+        self.interval = interval
+        self._queues: dict[int, set[asyncio.Queue[SurveyCard]]] = {}
+        self._cursor: int | None = None
+        self._pushed: set[int] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._starting = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, counter_id: int) -> AsyncIterator[asyncio.Queue[SurveyCard]]:
+        """A queue of this counter's new surveys. Once it is returned, every handover that
+        commits afterwards reaches it; earlier ones are for GET /kiosk/api/next."""
+        queue: asyncio.Queue[SurveyCard] = asyncio.Queue(maxsize=20)
+        async with self._starting:
+            if self._task is None or self._task.done():
+                self._cursor = None
+                self._pushed.clear()
+                await anyio.to_thread.run_sync(self._read)  # sets the starting point
+                self._task = asyncio.get_running_loop().create_task(self._run())
+        self._queues.setdefault(counter_id, set()).add(queue)
+        try:
+            yield queue
+        finally:
+            listeners = self._queues.get(counter_id, set())
+            listeners.discard(queue)
+            if not listeners:
+                self._queues.pop(counter_id, None)
+
+    def _read(self) -> list[tuple[int, SurveyCard]]:
+        with Session(self.engine) as session:
+            if self._cursor is None:  # start from now: what is already there is not news
+                self._cursor = newest_invitation_id(session)
+                earlier = handed_over_since(session, max(0, self._cursor - LOOKBACK), limit=5000)
+                self._pushed.update(card.cursor for _, card in earlier)
+                return []
+            return handed_over_since(session, max(0, self._cursor - LOOKBACK), limit=5000)
+
+    async def _run(self) -> None:
+        # Stops by itself when the last tablet disconnects; the next one starts it again.
+        while self._queues:
+            try:
+                cards = await anyio.to_thread.run_sync(self._read)
+            except Exception:  # a database blip must not end the feed for every tablet
+                log.exception("kiosk feed: reading new handovers failed; retrying")
+                cards = []
+            for counter_id, card in cards:
+                if card.cursor in self._pushed:
+                    continue
+                self._pushed.add(card.cursor)
+                self._cursor = max(self._cursor or 0, card.cursor)
+                for queue in list(self._queues.get(counter_id, ())):
+                    with contextlib.suppress(asyncio.QueueFull):
+                        queue.put_nowait(card)
+            if self._cursor is not None and len(self._pushed) > 4 * LOOKBACK:
+                low = self._cursor - LOOKBACK
+                self._pushed = {seen for seen in self._pushed if seen > low}
+            await asyncio.sleep(self.interval)
+        self._task = None

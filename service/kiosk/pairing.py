@@ -1,0 +1,178 @@
+"""Pairing a tablet with a counter: a one-time code becomes a device key bound to it.
+
+An admin or a manager of the agency creates a code for a counter; the tablet sends the code
+once and receives a `kiosk` API key with the counter's id on it, which it keeps in an
+httpOnly cookie. Unpairing revokes that key, so the device is signed out at its next call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from service.admin.agencies import get_agency_by_code
+from service.admin.audit import record
+from service.admin.keys import KEY_PREFIX, Principal, hash_key
+from service.errors import Conflict, NotFound, Unauthorized, field_error
+from service.handovers.tokens import SHORT_CODE_ALPHABET, normalize_short_code
+from service.models import Agency, ApiKey, Counter, KioskPairing, utcnow
+
+CODE_LENGTH = 8
+
+
+class PairingCodeInvalid(Unauthorized):
+    code = "pairing_code_invalid"
+
+
+@dataclass(frozen=True)
+class NewPairing:
+    code: str  # shown once, formatted "ABCD-EFGH"
+    expires_at: datetime
+    agency: Agency
+    counter: Counter
+
+
+@dataclass(frozen=True)
+class Device:
+    key: ApiKey
+    counter: Counter
+    agency: Agency
+
+
+def _hash_code(code: str) -> str:
+    return hashlib.sha256(b"kiosk-pairing:" + normalize_short_code(code).encode()).hexdigest()
+
+
+def _counter(session: Session, agency: Agency, counter_code: str, *, create: bool) -> Counter:
+    counter = session.exec(
+        select(Counter).where(Counter.agency_id == agency.id, Counter.code == counter_code)
+    ).first()
+    if counter is None:
+        if not create:
+            raise NotFound(f"Agency '{agency.code}' has no counter '{counter_code}'.")
+        assert agency.id is not None
+        counter = Counter(agency_id=agency.id, code=counter_code)
+        session.add(counter)
+        session.flush()
+    return counter
+
+
+def create_pairing(
+    session: Session,
+    *,
+    agency_code: str,
+    counter_code: str,
+    actor: str,
+    principal: Principal | None,
+    minutes: int,
+) -> NewPairing:
+    """A new code for a counter (created if the agency has no such counter yet)."""
+    agency = get_agency_by_code(session, agency_code)
+    if agency is None:
+        raise field_error("agency_code", f"no agency has the code '{agency_code}'")
+    if principal is not None:
+        principal.require_scope(agency)
+    counter = _counter(session, agency, counter_code, create=True)
+    assert counter.id is not None
+    code = "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    pairing = KioskPairing(
+        counter_id=counter.id,
+        code_hash=_hash_code(code),
+        created_by=actor,
+        expires_at=utcnow() + timedelta(minutes=minutes),
+    )
+    session.add(pairing)
+    session.flush()
+    record(
+        session,
+        actor,
+        "kiosk.pairing_code",
+        f"counter:{counter.id}",
+        {"agency": agency.code, "counter": counter.code},
+    )
+    return NewPairing(f"{code[:4]}-{code[4:]}", pairing.expires_at, agency, counter)
+
+
+def redeem(session: Session, typed_code: str) -> tuple[Device, str]:
+    """Exchange a valid, unused code for a new device key; returns the device and the key."""
+    if len(normalize_short_code(typed_code)) != CODE_LENGTH:
+        raise PairingCodeInvalid("A pairing code has 8 letters and digits, like 7KQ4-M2XD.")
+    pairing = session.exec(
+        select(KioskPairing).where(KioskPairing.code_hash == _hash_code(typed_code))
+    ).first()
+    now = utcnow()
+    if pairing is None or pairing.expires_at <= now:
+        raise PairingCodeInvalid(
+            "This pairing code is unknown or has expired. Ask for a new one in the console."
+        )
+    if pairing.used_at is not None:
+        raise PairingCodeInvalid("This pairing code was already used. Ask for a new one.")
+    counter = session.get(Counter, pairing.counter_id)
+    assert counter is not None and counter.id is not None
+    agency = session.get(Agency, counter.agency_id)
+    assert agency is not None
+    raw_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        name=f"kiosk {agency.code}/{counter.code}",
+        role="kiosk",
+        agency_id=agency.id,
+        counter_id=counter.id,
+        key_hash=hash_key(raw_key),
+        prefix=raw_key[:8],
+    )
+    session.add(key)
+    session.flush()
+    pairing.used_at, pairing.api_key_id = now, key.id
+    session.add(pairing)
+    record(session, "kiosk", "kiosk.pair", f"api_key:{key.id}", {"counter": counter.code})
+    return Device(key, counter, agency), raw_key
+
+
+def device_for_key(session: Session, raw_key: str) -> Device | None:
+    """The paired device behind a key, or None (unknown, revoked, or not a kiosk's key)."""
+    row = session.exec(
+        select(ApiKey, Counter, Agency)
+        .join(Counter, col(ApiKey.counter_id) == col(Counter.id))
+        .join(Agency, col(Counter.agency_id) == col(Agency.id))
+        .where(ApiKey.key_hash == hash_key(raw_key), ApiKey.role == "kiosk")
+    ).first()
+    if row is None or row[0].revoked_at is not None:
+        return None
+    return Device(*row)
+
+
+def list_devices(session: Session, scope_path: str | None) -> list[Device]:
+    query = (
+        select(ApiKey, Counter, Agency)
+        .join(Counter, col(ApiKey.counter_id) == col(Counter.id))
+        .join(Agency, col(Counter.agency_id) == col(Agency.id))
+        .where(ApiKey.role == "kiosk", col(ApiKey.revoked_at).is_(None))
+        .order_by(col(Agency.code), col(Counter.code), col(ApiKey.id))
+    )
+    if scope_path is not None:
+        query = query.where(col(Agency.path).startswith(scope_path))
+    return [Device(*row) for row in session.exec(query)]
+
+
+def unpair(session: Session, key_id: int, *, actor: str, principal: Principal | None) -> Device:
+    row = session.exec(
+        select(ApiKey, Counter, Agency)
+        .join(Counter, col(ApiKey.counter_id) == col(Counter.id))
+        .join(Agency, col(Counter.agency_id) == col(Agency.id))
+        .where(ApiKey.id == key_id, ApiKey.role == "kiosk")
+    ).first()
+    if row is None:
+        raise NotFound(f"No paired kiosk has the id {key_id}.")
+    device = Device(*row)
+    if principal is not None:
+        principal.require_scope(device.agency)
+    if device.key.revoked_at is not None:
+        raise Conflict(f"Kiosk {key_id} is already unpaired.")
+    device.key.revoked_at = utcnow()
+    session.add(device.key)
+    record(session, actor, "kiosk.unpair", f"api_key:{key_id}", {"counter": device.counter.code})
+    return device

@@ -1,0 +1,180 @@
+"""Which survey a counter's tablet shows, and which surveys that tablet may answer.
+
+A handover that names a counter presents its survey on that counter. A citizen may also
+bring a survey to a tablet by typing its short code or dossier code or scanning its QR;
+that is recorded as a presentation at the tablet's counter. A tablet answers only surveys
+presented at its counter: a stolen device key cannot answer the whole province's surveys.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from service.errors import Forbidden, NotFound
+from service.handovers import tokens
+from service.handovers.service import Issued, current_status, find_by_token
+from service.kiosk.pairing import Device
+from service.models import Agency, Dossier, Invitation, KioskPresentation, utcnow
+from service.surveys.service import ensure_answerable, find_by_short_code
+
+SURVEY_LINK = re.compile(r"/s/([A-Za-z0-9_\-]{20,128})")
+
+
+@dataclass(frozen=True)
+class SurveyCard:
+    """What a tablet needs to show a survey. No token: the device answers by survey_id."""
+
+    cursor: int  # the invitation's id: tablets remember the last one they showed
+    survey_id: str
+    dossier_code: str
+    agency_name: str
+    procedure_name: str | None
+    short_code: str
+    language: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def card(invitation: Invitation, dossier: Dossier, agency_name: str) -> SurveyCard:
+    assert invitation.id is not None
+    return SurveyCard(
+        cursor=invitation.id,
+        survey_id=invitation.public_id,
+        dossier_code=dossier.code,
+        agency_name=agency_name,
+        procedure_name=dossier.procedure_name,
+        short_code=tokens.format_short_code(invitation.short_code),
+        language=invitation.language,
+    )
+
+
+def _pending_query(since: datetime) -> Any:
+    return (
+        select(Invitation, Dossier, Agency.name)
+        .join(Dossier, col(Invitation.dossier_id) == col(Dossier.id))
+        .join(Agency, col(Dossier.agency_id) == col(Agency.id))
+        .where(
+            col(Dossier.counter_id).is_not(None),
+            col(Invitation.status).in_(("issued", "opened")),
+            col(Invitation.issued_at) >= since,
+        )
+    )
+
+
+def latest_for_counter(
+    session: Session, counter_id: int, after: int | None, window_minutes: int
+) -> SurveyCard | None:
+    """The newest survey handed over at this counter and not answered, if recent enough."""
+    now = utcnow()
+    query = _pending_query(now - timedelta(minutes=window_minutes)).where(
+        Dossier.counter_id == counter_id
+    )
+    if after is not None:
+        query = query.where(col(Invitation.id) > after)
+    row = session.exec(query.order_by(col(Invitation.id).desc()).limit(1)).first()
+    if row is None or current_status(row[0], now) not in ("issued", "opened"):
+        return None
+    return card(*row)
+
+
+def handed_over_since(
+    session: Session, after: int, limit: int = 500
+) -> list[tuple[int, SurveyCard]]:
+    """(counter id, card) of every survey issued with a counter after the invitation `after`."""
+    rows = session.exec(
+        select(Invitation, Dossier, Agency.name)
+        .join(Dossier, col(Invitation.dossier_id) == col(Dossier.id))
+        .join(Agency, col(Dossier.agency_id) == col(Agency.id))
+        .where(col(Invitation.id) > after, col(Dossier.counter_id).is_not(None))
+        .order_by(col(Invitation.id))
+        .limit(limit)
+    ).all()
+    cards = []
+    for invitation, dossier, agency_name in rows:
+        assert dossier.counter_id is not None
+        cards.append((dossier.counter_id, card(invitation, dossier, agency_name)))
+    return cards
+
+
+def newest_invitation_id(session: Session) -> int:
+    return session.exec(select(col(Invitation.id)).order_by(col(Invitation.id).desc())).first() or 0
+
+
+def _find_typed(session: Session, device: Device, typed: str) -> Issued | None:
+    text = typed.strip()
+    link = SURVEY_LINK.search(text)
+    if link:  # a scanned QR code: the survey's link
+        return find_by_token(session, link.group(1))
+    if len(tokens.normalize_short_code(text)) == tokens.SHORT_CODE_LENGTH:
+        issued = find_by_short_code(session, text)
+        if issued is not None:
+            return issued
+    # A dossier code, only within the tablet's own agency: dossier codes are easy to guess.
+    row = session.exec(
+        select(Invitation, Dossier)
+        .join(Dossier, col(Invitation.dossier_id) == col(Dossier.id))
+        .where(Dossier.code == text, Dossier.agency_id == device.agency.id)
+    ).first()
+    if row is not None:
+        return Issued(row[0], row[1], created=False)
+    return find_by_token(session, text) if len(text) >= 20 else None
+
+
+def present_typed(session: Session, device: Device, typed: str) -> SurveyCard:
+    """Find the survey a citizen brought to the tablet and let this counter answer it."""
+    issued = _find_typed(session, device, typed)
+    if issued is None:
+        raise NotFound(
+            "No survey has this code. Check the survey code or dossier code on the slip."
+        )
+    ensure_answerable(issued.invitation)
+    invitation, dossier = issued.invitation, issued.dossier
+    assert invitation.id is not None and device.counter.id is not None
+    if dossier.counter_id != device.counter.id:
+        _record_presentation(session, device.counter.id, invitation.id)
+    agency = session.get(Agency, dossier.agency_id)
+    assert agency is not None
+    return card(invitation, dossier, agency.name)
+
+
+def _record_presentation(session: Session, counter_id: int, invitation_id: int) -> None:
+    """Once per counter and survey; a second lookup (a double tap) adds nothing."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(KioskPresentation)
+        .values(counter_id=counter_id, invitation_id=invitation_id, presented_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["counter_id", "invitation_id"])
+    )
+    session.execute(statement)
+
+
+def find_for_answer(session: Session, device: Device, survey_id: str) -> Issued:
+    """The survey a tablet is answering, if it was presented at the tablet's counter."""
+    row = session.exec(
+        select(Invitation, Dossier)
+        .join(Dossier, col(Invitation.dossier_id) == col(Dossier.id))
+        .where(Invitation.public_id == survey_id)
+    ).first()
+    if row is None:
+        raise NotFound("No survey has this survey_id.")
+    invitation, dossier = row
+    if dossier.counter_id != device.counter.id:
+        presented = session.exec(
+            select(KioskPresentation.id).where(
+                KioskPresentation.counter_id == device.counter.id,
+                KioskPresentation.invitation_id == invitation.id,
+            )
+        ).first()
+        if presented is None:
+            raise Forbidden(
+                "This survey was not handed over at this counter nor entered at this tablet."
+            )
+    return Issued(invitation, dossier, created=False)

@@ -1,0 +1,118 @@
+"""API shapes of the kiosk: pairing management (keys) and the paired tablet's own calls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from service.surveys.schemas import AnswersIn
+
+
+class PairingCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"agency_code": "G22.39", "counter_code": "Q01"}]},
+    )
+
+    agency_code: str = Field(min_length=1, max_length=64)
+    counter_code: str = Field(min_length=1, max_length=64)
+
+
+class PairingCreated(BaseModel):
+    code: str = Field(description="Type it once on the tablet at /kiosk; shown only now")
+    expires_at: datetime
+    agency_code: str
+    counter_code: str
+    kiosk_url: str
+
+
+class DeviceOut(BaseModel):
+    id: int
+    name: str
+    agency_code: str
+    counter_code: str
+    paired_at: datetime
+    unpaired_at: datetime | None = None
+
+
+class DeviceList(BaseModel):
+    data: list[DeviceOut]
+    count: int
+
+
+class PairIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=32, examples=["7KQ4-M2XD"])
+
+
+class KioskState(BaseModel):
+    agency_code: str
+    agency_name: str
+    counter_code: str
+    counter_name: str | None
+    idle_seconds: int
+
+
+class SurveyCardOut(BaseModel):
+    cursor: int
+    survey_id: str
+    dossier_code: str
+    agency_name: str
+    procedure_name: str | None
+    short_code: str
+    language: str
+
+
+class NextSurvey(BaseModel):
+    survey: SurveyCardOut | None
+
+
+class LookupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(
+        min_length=1,
+        max_length=300,
+        description="A short code, a dossier code of this agency, or a scanned survey link",
+    )
+
+
+class KioskAnswer(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "survey_id": "2b0c1f9e-6a5e-4f51-9d1e-9b2f0c7f3a10",
+                    "answers": {
+                        "timeliness": "on_time",
+                        "supplement_requests": "none",
+                        "staff_attitude": "good",
+                        "overall": "satisfied",
+                    },
+                    "client_submission_id": "0b6f7c1e-4d0a-4c55-9a55-2f7d8f1a3b21",
+                }
+            ]
+        },
+    )
+
+    survey_id: str = Field(min_length=1, max_length=36)
+    answers: AnswersIn
+    # Made once per survey on the tablet: a retry after a network drop, or a second tap,
+    # carries the same id and is stored once.
+    client_submission_id: str = Field(min_length=1, max_length=64)
+    # When the citizen answered (the tablet's clock): an answer kept offline for a while
+    # still counts on the day it was given, within the survey's lifetime.
+    answered_at: AwareDatetime | None = None
+
+
+class KioskAnswered(BaseModel):
+    response_id: int
+    status: Literal["answered"] = "answered"
+
+
+def card_out(card: dict[str, Any]) -> SurveyCardOut:
+    return SurveyCardOut(**card)

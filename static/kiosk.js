@@ -1,0 +1,440 @@
+/* The counter kiosk. Screens: pairing, idle, code entry, one question at a time, the
+   optional comment, thank-you. A survey arrives by itself (server-sent events, with polling
+   as the fallback) or by a code the citizen types or scans. Answers go to an outbox in
+   localStorage first and leave it only once the server has them, so a network drop or a
+   reload loses nothing; each carries one client_submission_id, so nothing counts twice. */
+(() => {
+  "use strict";
+
+  const $ = (id) => document.getElementById(id);
+  const config = JSON.parse($("kiosk-config").textContent);
+  const TEXTS = { vi: JSON.parse($("texts-vi").textContent), en: JSON.parse($("texts-en").textContent) };
+  const KEYS = { outbox: "hailong.kiosk.outbox", device: "hailong.kiosk.device", cursor: "hailong.kiosk.cursor" };
+  const THANKS_SECONDS = 6;
+  const NOTICE_SECONDS = 5;
+  const TAP_GUARD_MS = 1000;
+  const screen = $("screen");
+  const foot = $("foot");
+
+  let lang = "vi";
+  let device = load(KEYS.device, null);
+  let current = null; // {card, answers, step, id}
+  let waitingCard = null; // a survey that arrived while another citizen was answering
+  let view = null; // re-draws the current screen (after a language switch)
+  let idleAt = 0;
+  let source = null;
+  let flushing = false;
+  let lastTap = 0;
+
+  // --- small helpers ----------------------------------------------------------------
+
+  function load(key, fallback) {
+    try {
+      const raw = localStorage.getItem(key);
+      return raw === null ? fallback : JSON.parse(raw);
+    } catch (e) {
+      return fallback;
+    }
+  }
+  function save(key, value) {
+    localStorage.setItem(key, JSON.stringify(value));
+  }
+  function t(key, vars) {
+    let text = TEXTS[lang][key] || TEXTS.vi[key] || key;
+    for (const name in vars || {}) text = text.replace("{" + name + "}", String(vars[name]));
+    return text;
+  }
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "onclick") node.addEventListener("click", value);
+      else if (name === "onsubmit") node.addEventListener("submit", value);
+      else node.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  function show(draw) {
+    view = draw;
+    screen.replaceChildren(...draw());
+    const heading = screen.querySelector("h1, h2");
+    if (heading) {
+      heading.setAttribute("tabindex", "-1");
+      heading.focus({ preventScroll: true });
+    }
+    drawChrome();
+  }
+  function tapOnce() {
+    // A second tap within a second (a shaky finger, an impatient citizen) does nothing.
+    const now = Date.now();
+    if (now - lastTap < TAP_GUARD_MS) return false;
+    lastTap = now;
+    return true;
+  }
+  async function api(method, path, body) {
+    const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    const response = await fetch(path, options); // throws when the network is down
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (e) {
+      data = null;
+    }
+    return { status: response.status, data };
+  }
+
+  // --- chrome: header, footer, language -----------------------------------------------
+
+  function drawChrome() {
+    document.documentElement.lang = lang;
+    document.title = t("title");
+    $("brand").textContent = t("title");
+    const other = lang === "vi" ? "en" : "vi";
+    const sw = $("switch");
+    sw.textContent = lang === "vi" ? "English" : "Tiếng Việt";
+    sw.setAttribute("lang", other);
+    $("place").textContent = device ? device.agency_name + " · " + device.counter_code : "";
+    const waiting = load(KEYS.outbox, []).length;
+    const parts = [];
+    if (!navigator.onLine) parts.push(t("offline"));
+    if (waiting > 0) parts.push(t("waiting", { n: waiting }));
+    $("net").textContent = parts.join(" · ");
+    $("net").classList.toggle("warn", parts.length > 0);
+  }
+  $("switch").addEventListener("click", () => {
+    lang = lang === "vi" ? "en" : "vi";
+    touch();
+    if (view) show(view);
+  });
+
+  // --- idle countdown ---------------------------------------------------------------------
+
+  function touch() {
+    if (current) idleAt = Date.now() + config.idle_seconds * 1000;
+  }
+  ["pointerdown", "keydown", "input"].forEach((kind) => document.addEventListener(kind, touch, true));
+  setInterval(() => {
+    if (!current) {
+      foot.replaceChildren();
+      return;
+    }
+    const left = Math.max(0, Math.ceil((idleAt - Date.now()) / 1000));
+    const fill = el("span", { class: "fill" });
+    fill.style.width = (100 * left) / config.idle_seconds + "%"; // CSSOM: allowed by the CSP
+    const bar = el("div", { class: "countdown" + (left <= 10 ? " soon" : "") },
+      el("span", { class: "track", "aria-hidden": "true" }, fill),
+      el("span", { id: "countdown" }, t("countdown", { s: left })));
+    foot.replaceChildren(bar);
+    if (left <= 0) goIdle();
+  }, 250);
+
+  // --- screens ----------------------------------------------------------------------
+
+  function showPairing(message) {
+    current = null;
+    show(() => {
+      const input = el("input", { id: "pair-code", name: "code", type: "text", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", maxlength: 12, required: true, "aria-describedby": "pair-hint" });
+      const error = el("p", { class: "error", id: "pair-error", role: "alert" }, message || "");
+      const form = el("form", { class: "stack", onsubmit: (event) => { event.preventDefault(); pair(input.value, error); } },
+        el("label", { for: "pair-code", class: "label" }, t("pair_label")), input,
+        el("button", { type: "submit", class: "primary" }, t("pair_button")), error);
+      return [el("h1", {}, t("pair_title")), el("p", { id: "pair-hint", class: "hint" }, t("pair_hint")), form];
+    });
+  }
+
+  async function pair(code, error) {
+    try {
+      const { status, data } = await api("POST", "/kiosk/api/pair", { code });
+      if (status === 200) {
+        device = data;
+        save(KEYS.device, device);
+        goIdle();
+        connect();
+      } else {
+        error.textContent = status === 429 ? t("rate_limited") : t("pair_error");
+      }
+    } catch (e) {
+      error.textContent = t("pair_offline");
+    }
+  }
+
+  function unpaired() {
+    device = null;
+    localStorage.removeItem(KEYS.device);
+    if (source) source.close();
+    source = null;
+    showPairing();
+  }
+
+  function showIdle() {
+    show(() => [
+      el("div", { class: "idle" },
+        el("h1", {}, t("idle_title")),
+        el("p", { class: "hint" }, t("idle_hint")),
+        el("div", { class: "pictogram", "aria-hidden": "true" }, "📋 ➜ 🙂"),
+        el("button", { type: "button", class: "secondary", id: "enter-code", onclick: () => showCodeEntry() }, "⌨️ ", t("enter_code")),
+        "BarcodeDetector" in window ? el("button", { type: "button", class: "secondary", id: "scan", onclick: () => showScanner() }, "📷 ", t("scan")) : null),
+    ]);
+  }
+
+  function showCodeEntry(message) {
+    current = null;
+    show(() => {
+      const input = el("input", { id: "survey-code", type: "text", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", maxlength: 64, required: true });
+      const error = el("p", { class: "error", id: "code-error", role: "alert" }, message || "");
+      const form = el("form", { class: "stack", onsubmit: (event) => { event.preventDefault(); if (tapOnce()) lookup(input.value, error); } },
+        el("label", { for: "survey-code", class: "label" }, t("code_label")), input,
+        el("button", { type: "submit", class: "primary" }, "🔍 ", t("find")),
+        error,
+        el("button", { type: "button", class: "secondary", onclick: () => goIdle() }, "← ", t("back")));
+      return [el("h1", {}, t("enter_code")), form];
+    });
+  }
+
+  async function showScanner() {
+    let stream = null;
+    const video = el("video", { autoplay: true, playsinline: true, muted: true, class: "camera" });
+    const stop = () => { if (stream) stream.getTracks().forEach((track) => track.stop()); stream = null; };
+    show(() => [el("h1", {}, t("scan")), el("p", { class: "hint" }, t("scan_hint")), video,
+      el("button", { type: "button", class: "secondary", onclick: () => { stop(); goIdle(); } }, "← ", t("back"))]);
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+      video.srcObject = stream;
+      const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+      const started = Date.now();
+      while (stream && Date.now() - started < 60000) {
+        const codes = await detector.detect(video).catch(() => []);
+        if (codes.length > 0) {
+          const value = codes[0].rawValue;
+          stop();
+          await lookup(value, null);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    } catch (e) {
+      /* no camera, or permission refused: typing the code still works */
+    }
+    stop();
+    if (view && screen.contains(video)) showCodeEntry();
+  }
+
+  async function lookup(code, error) {
+    const say = (key) => (error ? (error.textContent = t(key)) : showCodeEntry(t(key)));
+    try {
+      const { status, data } = await api("POST", "/kiosk/api/lookup", { code: code.trim() });
+      if (status === 200) startSurvey(data);
+      else if (status === 401) unpaired();
+      else if (status === 409) showNotice(t("already"));
+      else if (status === 410) showNotice(t("gone"));
+      else if (status === 429) say("rate_limited");
+      else say("not_found");
+    } catch (e) {
+      say("offline");
+    }
+  }
+
+  function showNotice(text) {
+    current = null;
+    show(() => [el("div", { class: "thanks" }, el("div", { class: "pictogram", "aria-hidden": "true" }, "ℹ️"), el("h1", {}, text))]);
+    setTimeout(() => { if (!current) goIdle(); }, NOTICE_SECONDS * 1000);
+  }
+
+  function dossierBox(card) {
+    return el("section", { class: "dossier", "aria-label": t("dossier") },
+      el("p", { class: "agency" }, card.agency_name),
+      card.procedure_name ? el("p", { class: "procedure" }, card.procedure_name) : null,
+      el("p", { class: "code" }, t("dossier") + ": ", el("strong", {}, card.dossier_code)));
+  }
+
+  function startSurvey(card) {
+    current = { card, answers: {}, step: 0, id: newId() };
+    lang = card.language === "en" ? "en" : "vi";
+    touch();
+    showStep();
+  }
+
+  function showStep() {
+    const questions = config.questions;
+    if (current.step >= questions.length) return showComment();
+    const q = questions[current.step];
+    show(() => {
+      const buttons = q.answers.map((a) =>
+        el("button", { type: "button", class: "answer" + (current.answers[q.field] === a.value ? " picked" : ""), "data-value": a.value, "aria-pressed": current.answers[q.field] === a.value ? "true" : "false",
+          onclick: (event) => {
+            if (!tapOnce()) return;
+            event.currentTarget.classList.add("picked");
+            current.answers[q.field] = a.value;
+            current.step += 1;
+            setTimeout(showStep, 150);
+          } },
+        el("span", { class: "icon", "aria-hidden": "true" }, config.icons[a.icon] || ""),
+        el("span", { class: "label" }, a.label[lang])));
+      return [
+        dossierBox(current.card),
+        el("p", { class: "progress" }, t("question_of", { n: current.step + 1, total: questions.length })),
+        el("h1", { class: "question", id: "question" }, q.text[lang]),
+        el("div", { class: "answers answers-" + q.answers.length, role: "group", "aria-labelledby": "question" }, ...buttons),
+        current.step > 0 ? el("button", { type: "button", class: "secondary back", onclick: () => { current.step -= 1; showStep(); } }, "← ", t("back")) : null,
+      ];
+    });
+  }
+
+  function showComment() {
+    show(() => {
+      const box = el("textarea", { id: "complaint", rows: 4, maxlength: config.complaint_max, "aria-describedby": "complaint-hint" });
+      box.value = current.answers.__complaint || "";
+      box.addEventListener("input", () => { current.answers.__complaint = box.value; });
+      return [
+        dossierBox(current.card),
+        el("h1", {}, el("label", { for: "complaint" }, t("complaint"))),
+        el("p", { class: "hint", id: "complaint-hint" }, t("complaint_hint")),
+        box,
+        el("button", { type: "button", class: "primary", id: "send", onclick: () => { if (tapOnce()) send(); } }, "✔ ", t("send")),
+        el("button", { type: "button", class: "secondary back", onclick: () => { current.step -= 1; showStep(); } }, "← ", t("back")),
+      ];
+    });
+  }
+
+  async function send() {
+    const answers = {};
+    for (const q of config.questions) if (current.answers[q.field]) answers[q.field] = current.answers[q.field];
+    const complaint = (current.answers.__complaint || "").trim();
+    if (complaint) answers.complaint = complaint;
+    const item = { survey_id: current.card.survey_id, answers, client_submission_id: current.id, answered_at: new Date().toISOString() };
+    // Kept on the device first: from here on, neither a network drop nor a reload loses it.
+    const outbox = load(KEYS.outbox, []);
+    if (!outbox.some((queued) => queued.client_submission_id === item.client_submission_id)) outbox.push(item);
+    save(KEYS.outbox, outbox);
+    const delivered = await flush();
+    showThanks(!delivered.includes(item.client_submission_id));
+  }
+
+  function showThanks(savedOffline) {
+    current = null;
+    show(() => [el("div", { class: "thanks" },
+      el("div", { class: "pictogram", "aria-hidden": "true" }, "🙏"),
+      el("h1", {}, t("thanks_title")),
+      el("p", { class: "hint" }, t("thanks_hint")),
+      savedOffline ? el("p", { class: "note", id: "saved-offline" }, t("saved_offline")) : null)]);
+    setTimeout(() => { if (!current) goIdle(); }, THANKS_SECONDS * 1000);
+  }
+
+  function goIdle() {
+    current = null;
+    lang = "vi";
+    const next = waitingCard;
+    waitingCard = null;
+    if (next) startSurvey(next);
+    else if (device) showIdle();
+    else showPairing();
+  }
+
+  // --- the outbox -----------------------------------------------------------------------
+
+  async function flush() {
+    // Sends the queued answers in order; returns the submission ids the server now has.
+    const delivered = [];
+    if (flushing) return delivered;
+    flushing = true;
+    try {
+      for (const item of load(KEYS.outbox, [])) {
+        let status;
+        try {
+          status = (await api("POST", "/kiosk/api/answers", item)).status;
+        } catch (e) {
+          break; // offline: try again later
+        }
+        if (status === 401 || status === 429 || status >= 500) break;
+        // 2xx: stored. Any other answer (already answered, expired, invalid) is final:
+        // sending it again would never succeed.
+        if (status < 300) delivered.push(item.client_submission_id);
+        save(KEYS.outbox, load(KEYS.outbox, []).filter((queued) => queued.client_submission_id !== item.client_submission_id));
+      }
+    } finally {
+      flushing = false;
+      drawChrome();
+    }
+    return delivered;
+  }
+  setInterval(() => { if (load(KEYS.outbox, []).length > 0) flush(); }, 5000);
+  window.addEventListener("online", () => { drawChrome(); flush(); catchUp(); });
+  window.addEventListener("offline", drawChrome);
+
+  // --- surveys arriving -----------------------------------------------------------------
+
+  function offer(card) {
+    save(KEYS.cursor, Math.max(load(KEYS.cursor, 0), card.cursor));
+    if (current) {
+      if (current.card.survey_id !== card.survey_id) waitingCard = card;
+      return;
+    }
+    startSurvey(card);
+  }
+
+  async function catchUp() {
+    if (!device) return;
+    const after = load(KEYS.cursor, null);
+    try {
+      const { status, data } = await api("GET", "/kiosk/api/next" + (after === null ? "" : "?after=" + after));
+      if (status === 401) return unpaired();
+      if (status === 200 && data.survey) offer(data.survey);
+    } catch (e) {
+      /* offline: the next look will do */
+    }
+  }
+
+  function connect() {
+    if (source || !device || !window.EventSource) return;
+    source = new EventSource("/kiosk/api/events");
+    source.addEventListener("ready", catchUp); // after every (re)connect: what was missed
+    source.addEventListener("survey", (event) => offer(JSON.parse(event.data)));
+    source.addEventListener("unpaired", unpaired);
+    source.onerror = () => {
+      if (source && source.readyState === EventSource.CLOSED) {
+        source = null;
+        setTimeout(connect, 3000);
+      }
+    };
+  }
+  // Polling as the fallback, while the event stream is down.
+  setInterval(() => {
+    if (device && (!source || source.readyState !== EventSource.OPEN)) catchUp();
+  }, 3000);
+
+  // --- start ------------------------------------------------------------------------------
+
+  async function start() {
+    if ("serviceWorker" in navigator) {
+      navigator.serviceWorker.register("/kiosk/sw.js", { scope: "/kiosk" }).catch(() => {});
+    }
+    try {
+      const { status, data } = await api("GET", "/kiosk/api/state");
+      if (status === 401) return unpaired();
+      if (status === 200) {
+        device = data;
+        save(KEYS.device, device);
+      }
+    } catch (e) {
+      /* offline: carry on as the device we were */
+    }
+    goIdle();
+    connect();
+    flush();
+  }
+  window.hailongKiosk = { flush, outbox: () => load(KEYS.outbox, []) };
+  start();
+})();

@@ -1,0 +1,108 @@
+"""The push: a handover at a counter reaches its tablet's event stream within a second,
+through a real server; another counter's tablet hears nothing; an unpaired tablet is told."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from service.kiosk import router as kiosk_router
+from tests.conftest import KeyFactory, LiveServer
+from tests.kiosk.conftest import hand_over, pair
+
+pytestmark = pytest.mark.usefixtures("agencies")
+
+
+class EventListener:
+    """Reads a tablet's event stream in a thread; events land in `events` with their time."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.events: list[tuple[float, str, dict[str, Any]]] = []
+        self.ready = threading.Event()
+        self._client = client
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        with contextlib.suppress(httpx.HTTPError):  # the test closed the client
+            self._listen()
+
+    def close(self) -> None:
+        self._client.close()
+        self._thread.join(timeout=2)
+
+    def _listen(self) -> None:
+        kind = ""
+        with self._client.stream("GET", "/kiosk/api/events", timeout=30) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    kind = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    self.events.append((time.monotonic(), kind, json.loads(line[6:])))
+                    if kind == "ready":
+                        self.ready.set()
+                    if kind == "unpaired":
+                        return
+
+    def wait_for(self, kind: str, timeout: float) -> tuple[float, dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for at, seen, data in self.events:
+                if seen == kind:
+                    return at, data
+            time.sleep(0.01)
+        raise AssertionError(f"no '{kind}' event within {timeout} s: {self.events}")
+
+
+@pytest.fixture
+def tablet(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[httpx.Client]:
+    # Keep-alives every 0.3 s: a closed stream notices at once, unpairing is seen at once.
+    monkeypatch.setattr(kiosk_router, "KEEPALIVE_SECONDS", 0.3)
+    with httpx.Client(base_url=live_server.url) as client:
+        yield client
+
+
+def test_a_handover_reaches_its_counter_tablet_within_a_second(
+    live_server: LiveServer, tablet: httpx.Client, make_key: KeyFactory
+) -> None:
+    pair(tablet, make_key, counter="Q01")
+    with httpx.Client(base_url=live_server.url) as other_tablet:
+        pair(other_tablet, make_key, counter="Q02")
+        here, there = EventListener(tablet), EventListener(other_tablet)
+        assert here.ready.wait(5) and there.ready.wait(5)
+
+        with httpx.Client(base_url=live_server.url) as issuer:
+            posted_at = time.monotonic()
+            issued = hand_over(issuer, make_key, dossier_code="SSE-1", counter_code="Q01")
+        arrived_at, card = here.wait_for("survey", timeout=1.0)
+        assert card["survey_id"] == issued["survey_id"]
+        assert card["dossier_code"] == "SSE-1"
+        assert arrived_at - posted_at < 1.0
+        time.sleep(0.6)  # several feed rounds: the other counter's tablet stays quiet
+        assert [kind for _, kind, _ in there.events] == ["ready"]
+        here.close()
+        there.close()
+
+
+def test_an_unpaired_tablet_is_told_on_its_stream(
+    live_server: LiveServer, tablet: httpx.Client, make_key: KeyFactory
+) -> None:
+    pair(tablet, make_key)
+    listener = EventListener(tablet)
+    assert listener.ready.wait(5)
+    admin = make_key("admin")
+    with httpx.Client(base_url=live_server.url) as console:
+        device_id = console.get("/api/v1/kiosk/devices", headers=admin).json()["data"][0]["id"]
+        unpaired = console.post(f"/api/v1/kiosk/devices/{device_id}/unpair", headers=admin)
+        assert unpaired.status_code == 200
+    listener.wait_for("unpaired", timeout=3)
+    listener.close()

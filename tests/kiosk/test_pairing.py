@@ -1,0 +1,186 @@
+"""Pairing a tablet with a counter: codes, the device cookie, unpairing, who may do what."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from service.app import create_app
+from service.models import ApiKey, AuditLog, Counter, KioskPairing
+from tests.cli_runner import cli_for
+from tests.conftest import DbFactory, KeyFactory, make_settings
+from tests.kiosk.conftest import pair, pairing_code
+
+pytestmark = pytest.mark.usefixtures("agencies")
+CODE = re.compile(r"^[23456789A-HJ-NP-TW-Z]{4}-[23456789A-HJ-NP-TW-Z]{4}$")
+
+
+def test_a_code_pairs_a_tablet_once_and_sets_a_strict_httponly_cookie(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    created = client.post(
+        "/api/v1/kiosk/pairings",
+        json={"agency_code": "G22.39", "counter_code": "Q07"},
+        headers=make_key("manager", agency="G22.39"),
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert CODE.match(body["code"]), body["code"]
+    assert body["kiosk_url"] == "http://testserver/kiosk"
+    assert (body["agency_code"], body["counter_code"]) == ("G22.39", "Q07")
+
+    paired = client.post("/kiosk/api/pair", json={"code": body["code"].lower()})
+    assert paired.status_code == 200, paired.text
+    assert paired.json() == {
+        "agency_code": "G22.39",
+        "agency_name": "UBND Phường Tân Định",
+        "counter_code": "Q07",
+        "counter_name": None,
+        "idle_seconds": 30,
+    }
+    cookie = paired.headers["set-cookie"]
+    assert cookie.startswith("hl_kiosk=hl_")
+    for attribute in ("HttpOnly", "Path=/kiosk", "SameSite=strict", "Max-Age="):
+        assert attribute.lower() in cookie.lower(), cookie
+    assert "secure" not in cookie.lower()  # plain http here; see the https test below
+
+    # The cookie is the device's credential from now on.
+    assert client.get("/kiosk/api/state").json()["counter_code"] == "Q07"
+    # The code is spent.
+    again = TestClient(client.app).post("/kiosk/api/pair", json={"code": body["code"]})
+    assert again.status_code == 401
+    assert again.json()["error"] == "pairing_code_invalid"
+    assert "already used" in again.json()["detail"]
+
+    with db() as session:
+        key = session.exec(select(ApiKey).where(ApiKey.role == "kiosk")).one()
+        counter = session.exec(select(Counter).where(Counter.code == "Q07")).one()
+        assert key.counter_id == counter.id  # the key is bound to the counter
+        pairing = session.exec(select(KioskPairing)).one()
+        assert pairing.api_key_id == key.id and pairing.used_at is not None
+        assert len(pairing.code_hash) == 64 and body["code"] not in pairing.code_hash
+        actions = {row.action for row in session.exec(select(AuditLog))}
+        assert {"kiosk.pairing_code", "kiosk.pair"} <= actions
+
+
+def test_the_cookie_is_secure_when_served_over_https(
+    database_url: str, make_key: KeyFactory
+) -> None:
+    app: FastAPI = create_app(make_settings(database_url, base_url="https://hailong.example"))
+    with TestClient(app, base_url="https://hailong.example") as client:
+        response = client.post("/kiosk/api/pair", json={"code": pairing_code(client, make_key)})
+        assert response.status_code == 200
+        assert "secure" in response.headers["set-cookie"].lower()
+
+
+def test_wrong_expired_and_malformed_codes_are_refused_with_a_sentence(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    wrong = client.post("/kiosk/api/pair", json={"code": "2345-6789"})
+    assert wrong.status_code == 401
+    assert "Ask for a new one" in wrong.json()["detail"]
+    short = client.post("/kiosk/api/pair", json={"code": "12"})
+    assert short.status_code == 401
+    assert "8 letters and digits" in short.json()["detail"]
+    missing = client.post("/kiosk/api/pair", json={})
+    assert missing.status_code == 422
+
+    code = pairing_code(client, make_key)
+    with db() as session:
+        pairing = session.exec(select(KioskPairing)).one()
+        pairing.expires_at = pairing.expires_at - timedelta(hours=1)
+        session.add(pairing)
+    expired = client.post("/kiosk/api/pair", json={"code": code})
+    assert expired.status_code == 401
+    assert "expired" in expired.json()["detail"]
+    assert "set-cookie" not in expired.headers
+
+
+def test_guessing_pairing_codes_is_rate_limited(database_url: str, make_key: KeyFactory) -> None:
+    settings = make_settings(database_url).model_copy(update={"guess_limit": 3})
+    with TestClient(create_app(settings)) as client:
+        statuses = [
+            client.post("/kiosk/api/pair", json={"code": f"2345-678{n}"}).status_code
+            for n in range(2, 7)
+        ]
+    assert statuses[:3] == [401, 401, 401]
+    assert statuses[3:] == [429, 429]
+
+
+def test_managers_pair_only_their_own_agencies_and_other_roles_not_at_all(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    body = {"agency_code": "G22.39", "counter_code": "Q01"}
+    other = client.post(
+        "/api/v1/kiosk/pairings", json=body, headers=make_key("manager", agency="79.BTH")
+    )
+    assert other.status_code == 403
+    for role in ("issuer", "reader", "kiosk"):
+        refused = client.post("/api/v1/kiosk/pairings", json=body, headers=make_key(role))
+        assert refused.status_code == 403, role
+    assert client.post("/api/v1/kiosk/pairings", json=body).status_code == 401
+    unknown = client.post(
+        "/api/v1/kiosk/pairings",
+        json={"agency_code": "NOPE", "counter_code": "Q01"},
+        headers=make_key("admin"),
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["fields"] == [
+        {"field": "agency_code", "problem": "no agency has the code 'NOPE'"}
+    ]
+
+
+def test_unpairing_signs_the_tablet_out_at_once(client: TestClient, make_key: KeyFactory) -> None:
+    pair(client, make_key)
+    manager = make_key("manager", agency="G22.39")
+    devices = client.get("/api/v1/kiosk/devices", headers=manager).json()
+    assert devices["count"] == 1
+    device = devices["data"][0]
+    assert (device["agency_code"], device["counter_code"]) == ("G22.39", "Q01")
+    # A manager elsewhere neither sees nor unpairs it.
+    elsewhere = make_key("manager", agency="79.BTH")
+    assert client.get("/api/v1/kiosk/devices", headers=elsewhere).json()["count"] == 0
+    url = f"/api/v1/kiosk/devices/{device['id']}/unpair"
+    assert client.post(url, headers=elsewhere).status_code == 403
+    assert client.post(url, headers=make_key("reader")).status_code == 403
+
+    unpaired = client.post(url, headers=manager)
+    assert unpaired.status_code == 200
+    assert unpaired.json()["unpaired_at"] is not None
+    state = client.get("/kiosk/api/state")
+    assert state.status_code == 401
+    assert "Enter a pairing code" in state.json()["detail"]
+    assert client.post(url, headers=manager).status_code == 409
+    assert client.post("/api/v1/kiosk/devices/999999/unpair", headers=manager).status_code == 404
+    assert client.get("/api/v1/kiosk/devices", headers=manager).json()["count"] == 0
+
+
+def test_a_kiosk_key_from_keys_create_is_not_a_paired_tablet(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    response = client.get("/kiosk/api/state", headers=make_key("kiosk"))
+    assert response.status_code == 401
+
+
+def test_cli_pairs_lists_and_unpairs(client: TestClient, database_url: str) -> None:
+    cli = cli_for(database_url)
+    made = cli("kiosk", "pair", "--agency", "G22.39", "--counter", "Q02")
+    assert made.exit_code == 0, made.output
+    code = made.stdout.strip().splitlines()[-1]
+    assert CODE.match(code), made.stdout
+    assert client.post("/kiosk/api/pair", json={"code": code}).status_code == 200
+
+    listed = cli("kiosk", "devices")
+    assert listed.exit_code == 0
+    device_id, agency, counter = listed.stdout.split("\t")[:3]
+    assert (agency, counter) == ("G22.39", "Q02")
+    assert cli("kiosk", "unpair", device_id).exit_code == 0
+    assert client.get("/kiosk/api/state").status_code == 401
+    assert cli("kiosk", "unpair", device_id).exit_code == 2
+    bad = cli("kiosk", "pair", "--agency", "NOPE", "--counter", "Q02")
+    assert bad.exit_code == 2

@@ -1,0 +1,231 @@
+"""A paired tablet's calls: the survey handed over at its counter, codes typed or scanned at
+it, answers stored once, and what it may not answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from service.models import Invitation, KioskPresentation, Response
+from tests.conftest import DbFactory, KeyFactory
+from tests.kiosk.conftest import ANSWERS, hand_over, pair
+
+pytestmark = pytest.mark.usefixtures("agencies")
+PERIOD_OF_NOW = f"{datetime.now(UTC).year}"
+
+
+def answer(client: TestClient, survey_id: str, submission: str, **extra: Any) -> Any:
+    body = {"survey_id": survey_id, "answers": ANSWERS, "client_submission_id": submission}
+    return client.post("/kiosk/api/answers", json={**body, **extra})
+
+
+def test_the_survey_handed_over_at_the_counter_is_next_and_answered_once(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    pair(client, make_key)
+    assert client.get("/kiosk/api/next").json() == {"survey": None}
+    issued = hand_over(client, make_key)
+
+    card = client.get("/kiosk/api/next").json()["survey"]
+    assert card["survey_id"] == issued["survey_id"]
+    assert card["dossier_code"] == "G22.39-250915-0001"
+    assert card["agency_name"] == "UBND Phường Tân Định"
+    assert card["procedure_name"] == "Đăng ký khai sinh"
+    assert card["short_code"] == issued["short_code"]
+    assert "token" not in card and "survey_url" not in card  # the tablet never holds it
+    # Seen already: not offered again.
+    assert client.get(f"/kiosk/api/next?after={card['cursor']}").json() == {"survey": None}
+
+    first = answer(client, card["survey_id"], "tap-1")
+    assert first.status_code == 201, first.text
+    # The same submission again (a retry after a drop, a second tap): stored once.
+    replay = answer(client, card["survey_id"], "tap-1")
+    assert replay.status_code == 200
+    assert replay.json() == first.json()
+    # Another submission for the same dossier: refused politely.
+    second = answer(client, card["survey_id"], "tap-2")
+    assert second.status_code == 409
+    assert second.json()["error"] == "already_answered"
+    assert "Thank you" in second.json()["detail"]
+    # Answered: no longer offered even without a cursor.
+    assert client.get("/kiosk/api/next").json() == {"survey": None}
+
+    with db() as session:
+        responses = session.exec(select(Response)).all()
+        assert [(r.source, r.client_submission_id) for r in responses] == [("kiosk", "tap-1")]
+        assert session.exec(select(Invitation)).one().status == "answered"
+    # ... and it is in the scores, as one evaluation.
+    score = client.get(
+        f"/api/v1/agencies/G22.39/scores/{PERIOD_OF_NOW}", headers=make_key("reader")
+    ).json()
+    assert score["counts"]["evaluations"] == 1
+
+
+def test_a_tablet_answers_only_surveys_presented_at_its_counter(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    pair(client, make_key, counter="Q01")
+    elsewhere = hand_over(client, make_key, dossier_code="D-2", counter_code="Q02")
+    assert client.get("/kiosk/api/next").json() == {"survey": None}  # not this counter's
+    refused = answer(client, elsewhere["survey_id"], "x-1")
+    assert refused.status_code == 403
+    assert "not handed over at this counter" in refused.json()["detail"]
+
+    # The citizen types the slip's short code at this tablet: now it may.
+    found = client.post("/kiosk/api/lookup", json={"code": elsewhere["short_code"]})
+    assert found.status_code == 200, found.text
+    assert found.json()["survey_id"] == elsewhere["survey_id"]
+    again = client.post("/kiosk/api/lookup", json={"code": elsewhere["short_code"].lower()})
+    assert again.status_code == 200  # a second lookup (double tap) is harmless
+    assert answer(client, elsewhere["survey_id"], "x-2").status_code == 201
+    with db() as session:
+        assert len(session.exec(select(KioskPresentation)).all()) == 1
+
+    unknown = answer(client, "00000000-0000-0000-0000-000000000000", "x-3")
+    assert unknown.status_code == 404
+
+
+def test_codes_a_citizen_brings_scanned_link_dossier_code_short_code(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    pair(client, make_key, counter="Q09")
+    by_link = hand_over(client, make_key, dossier_code="L-1", counter_code=None)
+    found = client.post("/kiosk/api/lookup", json={"code": by_link["survey_url"]})
+    assert found.status_code == 200
+    assert found.json()["dossier_code"] == "L-1"
+
+    hand_over(client, make_key, dossier_code="G22.39-DOSSIER-7", counter_code=None)
+    by_dossier = client.post("/kiosk/api/lookup", json={"code": " G22.39-DOSSIER-7 "})
+    assert by_dossier.status_code == 200
+    assert by_dossier.json()["dossier_code"] == "G22.39-DOSSIER-7"
+
+    # Dossier codes are easy to guess: only the tablet's own agency's are found by them.
+    hand_over(client, make_key, dossier_code="BTH-1", agency_code="79.BTH", counter_code=None)
+    other_agency = client.post("/kiosk/api/lookup", json={"code": "BTH-1"})
+    assert other_agency.status_code == 404
+    assert "Check the survey code" in other_agency.json()["detail"]
+
+
+def test_answered_and_revoked_surveys_are_refused_at_lookup(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    pair(client, make_key)
+    answered = hand_over(client, make_key, dossier_code="A-1")
+    assert answer(client, answered["survey_id"], "a-1").status_code == 201
+    assert (
+        client.post("/kiosk/api/lookup", json={"code": answered["short_code"]}).status_code == 409
+    )
+    revoked = hand_over(client, make_key, dossier_code="R-1")
+    client.post("/api/v1/handovers/R-1/revoke", headers=make_key("issuer"))
+    gone = client.post("/kiosk/api/lookup", json={"code": revoked["short_code"]})
+    assert gone.status_code == 410
+    assert answer(client, revoked["survey_id"], "r-1").status_code == 410
+
+
+def test_wrong_codes_at_a_tablet_are_rate_limited(client: TestClient, make_key: KeyFactory) -> None:
+    pair(client, make_key)
+    limit = client.app.state.settings.guess_limit  # type: ignore[attr-defined]
+    statuses = [
+        client.post("/kiosk/api/lookup", json={"code": f"WRONG-{n}"}).status_code
+        for n in range(limit + 2)
+    ]
+    assert statuses[:limit] == [404] * limit
+    assert statuses[limit:] == [429, 429]
+
+
+def test_invalid_answers_get_fields_and_nothing_is_stored(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    pair(client, make_key)
+    issued = hand_over(client, make_key)
+    bad = client.post(
+        "/kiosk/api/answers",
+        json={
+            "survey_id": issued["survey_id"],
+            "answers": {**ANSWERS, "overall": "meh", "timeliness": None},
+            "client_submission_id": "b-1",
+        },
+    )
+    assert bad.status_code == 422
+    fields = {f["field"] for f in bad.json()["fields"]}
+    assert fields == {"answers.overall", "answers.timeliness"}
+    no_id = client.post(
+        "/kiosk/api/answers", json={"survey_id": issued["survey_id"], "answers": ANSWERS}
+    )
+    assert no_id.status_code == 422
+    assert no_id.json()["fields"][0]["field"] == "client_submission_id"
+    with db() as session:
+        assert session.exec(select(Response)).all() == []
+
+
+def test_an_answer_kept_offline_counts_when_it_was_given(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    pair(client, make_key)
+    issued = hand_over(client, make_key, dossier_code="O-1")
+    given = datetime.now(UTC) - timedelta(seconds=40)
+    assert (
+        answer(client, issued["survey_id"], "o-1", answered_at=given.isoformat()).status_code == 201
+    )
+    # A tablet whose clock runs a day ahead does not move an answer into the future.
+    later = hand_over(client, make_key, dossier_code="O-2")
+    ahead = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    assert answer(client, later["survey_id"], "o-2", answered_at=ahead).status_code == 201
+    with db() as session:
+        stored = {r.client_submission_id: r.received_at for r in session.exec(select(Response))}
+    assert abs((stored["o-1"] - given).total_seconds()) < 1
+    assert stored["o-2"] <= datetime.now(UTC)
+
+
+def test_a_complaint_given_at_the_kiosk_opens_a_petition(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    pair(client, make_key)
+    issued = hand_over(client, make_key)
+    response = client.post(
+        "/kiosk/api/answers",
+        json={
+            "survey_id": issued["survey_id"],
+            "answers": {**ANSWERS, "complaint": "Quầy đông, chờ lâu"},
+            "client_submission_id": "c-1",
+        },
+    )
+    assert response.status_code == 201
+    score = client.get(
+        f"/api/v1/agencies/G22.39/scores/{PERIOD_OF_NOW}", headers=make_key("reader")
+    ).json()
+    assert score["counts"]["petitions"] == 1
+
+
+def test_an_unpaired_browser_gets_401_everywhere(client: TestClient) -> None:
+    for method, path, body in [
+        ("GET", "/kiosk/api/state", None),
+        ("GET", "/kiosk/api/next", None),
+        ("GET", "/kiosk/api/events", None),
+        ("POST", "/kiosk/api/lookup", {"code": "ABCD-EFGH"}),
+        (
+            "POST",
+            "/kiosk/api/answers",
+            {"survey_id": "x", "answers": ANSWERS, "client_submission_id": "u"},
+        ),
+    ]:
+        response = client.request(method, path, json=body)
+        assert response.status_code == 401, (path, response.text)
+        assert response.json()["error"] == "unauthorized"
+
+
+def test_the_page_and_its_service_worker(client: TestClient) -> None:
+    page = client.get("/kiosk")
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert '<script src="/static/kiosk.js" defer></script>' in page.text
+    assert "Hồ sơ có được trả đúng hẹn không?" in page.text  # the profile's questions
+    assert "Was your result ready on the promised date?" in page.text  # and in English
+    worker = client.get("/kiosk/sw.js")
+    assert worker.status_code == 200
+    assert worker.headers["service-worker-allowed"] == "/kiosk"
+    assert worker.headers["content-type"].startswith("text/javascript")
