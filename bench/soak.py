@@ -13,9 +13,10 @@ single process) and sends requests at a fixed rate (an open loop: a request leav
      5% GET  /s/{token}           (the citizen's page)
      5% GET  /rankings            (the public scoreboard)
 
-Every minute it records p50/p99/max latency, the requests and errors (any non-2xx, or no
-answer in 10 s), and the resident memory (VmRSS) of each server process. At the end it
-checks the targets, prints a table and writes bench/results/soak.md (and `--json PATH`):
+Every minute it records p50/p99/max latency, the requests and errors (any non-2xx, no
+answer in 10 s, or not sent because 64 requests were already waiting), and the resident
+memory (VmRSS) of each server process. At the end it checks the targets, prints a table
+and writes bench/results/soak.md (and `--json PATH`):
 
 - zero errors;
 - memory: each server process grows by at most `--rss-growth-mb` (50) MB from the end of
@@ -366,6 +367,7 @@ class Load:
         self.acked_handovers: set[str] = set()
         self.acked_answers: set[int] = set()
         self.answered = 0
+        self.skipped = 0  # not sent: MAX_IN_FLIGHT requests were already waiting
         self.cpu_mark = (0.0, 0.0)  # server CPU seconds and the time they were read
         kinds, weights = zip(*MIX, strict=True)
         self.kinds, self.weights = list(kinds), list(weights)
@@ -426,8 +428,11 @@ class Load:
         method, path, body, headers = self._request(kind)
         started = time.perf_counter()
         try:
-            answer = await client.request(method, path, json=body, headers=headers)
-        except httpx.HTTPError as exc:
+            # httpx's timeout is per step (connect, write, each read): bound the whole request.
+            answer = await asyncio.wait_for(
+                client.request(method, path, json=body, headers=headers), REQUEST_TIMEOUT_S
+            )
+        except (httpx.HTTPError, TimeoutError) as exc:
             self._error(f"{method} {path}: {type(exc).__name__}: {exc}")
             return
         self.latencies.append((time.perf_counter() - started) * 1000)
@@ -480,10 +485,15 @@ class Load:
             lag = 0.0
             for n in range(total):
                 due = start + n / rate
-                now = time.perf_counter()
-                if due > now:
-                    await asyncio.sleep(due - now)
+                # Always yield, even when behind: the requests in flight must get the loop.
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
                 lag = max(lag, (time.perf_counter() - due) * 1000)
+                if len(tasks) >= MAX_IN_FLIGHT:
+                    # The server is not keeping up: count the request as an error rather
+                    # than queue it in the client (which would only measure the queue).
+                    self.skipped += 1
+                    self._error(f"not sent: {MAX_IN_FLIGHT} requests already in flight")
+                    continue
                 kind = self.random.choices(self.kinds, self.weights)[0]
                 task = asyncio.create_task(self.one(client, kind))
                 tasks.add(task)
