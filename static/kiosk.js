@@ -12,7 +12,8 @@
   const KEYS = { outbox: "hailong.kiosk.outbox", device: "hailong.kiosk.device", cursor: "hailong.kiosk.cursor" };
   const THANKS_SECONDS = 6;
   const NOTICE_SECONDS = 5;
-  const TAP_GUARD_MS = 1000;
+  const TAP_GUARD_MS = 1000; // the send and find buttons: a second tap within it is ignored
+  const SCREEN_GUARD_MS = 500; // a double tap must not also answer the next question
   const screen = $("screen");
   const foot = $("foot");
 
@@ -25,6 +26,7 @@
   let source = null;
   let flushing = false;
   let lastTap = 0;
+  let shownAt = 0;
 
   // --- small helpers ----------------------------------------------------------------
 
@@ -65,7 +67,10 @@
   }
   function show(draw) {
     view = draw;
-    screen.replaceChildren(...draw());
+    shownAt = Date.now();
+    screen.dataset.ready = "0";
+    setTimeout(() => { if (Date.now() - shownAt >= SCREEN_GUARD_MS) screen.dataset.ready = "1"; }, SCREEN_GUARD_MS);
+    screen.replaceChildren(...draw().filter((node) => node !== null));
     const heading = screen.querySelector("h1, h2");
     if (heading) {
       heading.setAttribute("tabindex", "-1");
@@ -113,6 +118,11 @@
     if (waiting > 0) parts.push(t("waiting", { n: waiting }));
     $("net").textContent = parts.join(" · ");
     $("net").classList.toggle("warn", parts.length > 0);
+    const note = $("idle-waiting"); // the idle screen says it in big letters too
+    if (note) {
+      note.textContent = waiting > 0 ? "⏳ " + t("waiting", { n: waiting }) : "";
+      note.hidden = waiting === 0;
+    }
   }
   $("switch").addEventListener("click", () => {
     lang = lang === "vi" ? "en" : "vi";
@@ -167,6 +177,7 @@
         error.textContent = status === 429 ? t("rate_limited") : t("pair_error");
       }
     } catch (e) {
+      console.warn("pairing failed", e);
       error.textContent = t("pair_offline");
     }
   }
@@ -185,6 +196,7 @@
         el("h1", {}, t("idle_title")),
         el("p", { class: "hint" }, t("idle_hint")),
         el("div", { class: "pictogram", "aria-hidden": "true" }, "📋 ➜ 🙂"),
+        el("p", { class: "note", id: "idle-waiting", hidden: true }),
         el("button", { type: "button", class: "secondary", id: "enter-code", onclick: () => showCodeEntry() }, "⌨️ ", t("enter_code")),
         "BarcodeDetector" in window ? el("button", { type: "button", class: "secondary", id: "scan", onclick: () => showScanner() }, "📷 ", t("scan")) : null),
     ]);
@@ -275,7 +287,8 @@
       const buttons = q.answers.map((a) =>
         el("button", { type: "button", class: "answer" + (current.answers[q.field] === a.value ? " picked" : ""), "data-value": a.value, "aria-pressed": current.answers[q.field] === a.value ? "true" : "false",
           onclick: (event) => {
-            if (!tapOnce()) return;
+            if (!current || Date.now() - shownAt < SCREEN_GUARD_MS || questions[current.step] !== q) return;
+            screen.dataset.ready = "0"; // the next screen is coming
             event.currentTarget.classList.add("picked");
             current.answers[q.field] = a.value;
             current.step += 1;

@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -219,11 +219,11 @@ class LiveServer:
         return transaction(self.engine)
 
 
-@pytest.fixture
-def live_server(database_url: str) -> Iterator[LiveServer]:
-    """The real app served by uvicorn on 127.0.0.1, for browsers and load tools."""
-    port = free_port()
-    settings = make_settings(database_url, base_url=f"http://127.0.0.1:{port}")
+@contextmanager
+def serve(settings: Settings) -> Iterator[LiveServer]:
+    """The real app, built from `settings`, served by uvicorn on 127.0.0.1 (whose port
+    `settings.base_url` names)."""
+    port = int(settings.base_url.rsplit(":", 1)[1])
     config = uvicorn.Config(
         create_app(settings),
         host="127.0.0.1",
@@ -241,10 +241,19 @@ def live_server(database_url: str) -> Iterator[LiveServer]:
             raise RuntimeError("the test server did not start within 10 s")
         time.sleep(0.02)
     engine = make_engine(settings)
-    yield LiveServer(f"http://127.0.0.1:{port}", settings, engine)
-    server.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    try:
+        yield LiveServer(settings.base_url, settings, engine)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        engine.dispose()
+
+
+@pytest.fixture
+def live_server(database_url: str) -> Iterator[LiveServer]:
+    """The real app served by uvicorn on 127.0.0.1, for browsers and load tools."""
+    with serve(make_settings(database_url, base_url=f"http://127.0.0.1:{free_port()}")) as live:
+        yield live
 
 
 @pytest.fixture(scope="session")
@@ -274,4 +283,4 @@ def handover_body(**overrides: object) -> dict[str, object]:
     return body
 
 
-__all__ = ["Backend", "DbFactory", "KeyFactory", "LiveServer", "handover_body"]
+__all__ = ["Backend", "DbFactory", "KeyFactory", "LiveServer", "handover_body", "serve"]

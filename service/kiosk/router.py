@@ -44,7 +44,7 @@ from service.surveys import service as surveys
 from service.surveys import throttle
 from service.surveys.answers import check_answers
 from service.surveys.pages import ICONS
-from service.surveys.security import PAGE_HEADERS
+from service.surveys.security import CONTENT_SECURITY_POLICY, PAGE_HEADERS
 from service.unit_of_work import ApiWork, PublicWork, UnitOfWork
 
 COOKIE = "hl_kiosk"
@@ -53,6 +53,11 @@ COOKIE_SECONDS = 400 * 24 * 3600  # as long as browsers keep a cookie: pair once
 STREAM_SECONDS = 300  # an event stream ends after this; the tablet reconnects by itself
 KEEPALIVE_SECONDS = 15
 CLOCK_SKEW = timedelta(minutes=2)
+# The survey pages' policy, plus what the kiosk's script needs: its own API (fetch and the
+# event stream), its service worker, and the tablet camera's picture for the QR scanner.
+KIOSK_CSP = (
+    CONTENT_SECURITY_POLICY + "; connect-src 'self'; worker-src 'self'; media-src 'self' blob:"
+)
 DEVICE_ERRORS = error_responses(401, 403, 404, 409, 410, 422, 429)
 
 manage = APIRouter(prefix="/api/v1/kiosk", tags=["kiosk"])
@@ -215,6 +220,7 @@ async def kiosk_page(request: Request, work: PublicWork) -> Response:
         request, "kiosk/page.html", context
     )
     response.headers.update(PAGE_HEADERS)
+    response.headers["Content-Security-Policy"] = KIOSK_CSP
     response.headers["Cache-Control"] = "no-cache"
     return response
 

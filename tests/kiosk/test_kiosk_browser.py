@@ -1,0 +1,277 @@
+"""The counter kiosk in headless Chromium on an 800×1280 touch tablet: pairing, a handover
+appearing by itself, answering in taps, the idle reset with its countdown, a code typed at
+the tablet, the English switch, an answer given offline that survives a reload and arrives
+exactly once, and axe-core.
+
+Screenshots land in artifacts/ (kiosk-*.png).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from sqlmodel import select
+
+from service.models import Response
+from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
+from tests.kiosk.conftest import hand_over, pairing_code
+from tests.surveys.test_survey_browser import axe_violations
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+TABLET: ViewportSize = {"width": 800, "height": 1280}
+IDLE_SECONDS = 6
+MIN_TARGET_PX = 64
+IDLE_VI = "Kính chào ông/bà"
+THANKS_VI = "Cảm ơn ông/bà!"
+TAPS = ["Đúng hẹn", "Một lần", "Tốt", "Rất hài lòng"]  # one per question, in order
+
+
+@pytest.fixture
+def kiosk_server(database_url: str) -> Iterator[LiveServer]:
+    settings = make_settings(database_url, base_url=f"http://127.0.0.1:{free_port()}")
+    with serve(settings.model_copy(update={"kiosk_idle_seconds": IDLE_SECONDS})) as live:
+        yield live
+
+
+@pytest.fixture
+def api(kiosk_server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=kiosk_server.url) as client:
+        yield client
+
+
+@pytest.fixture
+def tablet(browser: Browser, kiosk_server: LiveServer) -> Iterator[BrowserContext]:
+    context = browser.new_context(
+        viewport=TABLET,
+        has_touch=True,
+        locale="vi-VN",
+        timezone_id="Asia/Ho_Chi_Minh",
+        base_url=kiosk_server.url,
+    )
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
+
+
+def paired_page(
+    context: BrowserContext, api: httpx.Client, make_key: KeyFactory, counter: str = "Q01"
+) -> Page:
+    page = context.new_page()
+    page.goto("/kiosk")
+    expect(page.get_by_role("heading", name="Ghép nối máy với quầy")).to_be_visible()
+    page.get_by_label("Mã ghép nối").fill(pairing_code(api, make_key, counter=counter))
+    page.get_by_role("button", name="Ghép nối").tap()
+    expect(page.get_by_role("heading", name=IDLE_VI)).to_be_visible()
+    return page
+
+
+def ready(page: Page) -> None:
+    """Waits out the screen guard (taps in the first 0.5 s of a screen are ignored)."""
+    expect(page.locator("#screen[data-ready='1']")).to_be_attached()
+
+
+def answer_all(page: Page) -> None:
+    for label in TAPS:
+        ready(page)
+        page.get_by_role("button", name=label, exact=True).tap()
+    ready(page)
+    page.get_by_role("button", name="Gửi đánh giá").tap()
+
+
+def responses(server: LiveServer) -> list[Response]:
+    with server.session() as session:
+        return list(session.exec(select(Response)))
+
+
+def shot(page: Page, artifacts_dir: Path, name: str) -> None:
+    page.screenshot(path=str(artifacts_dir / f"kiosk-{name}.png"))
+
+
+def test_pair_a_handover_appears_by_itself_answer_and_back_to_idle(
+    tablet: BrowserContext,
+    api: httpx.Client,
+    make_key: KeyFactory,
+    kiosk_server: LiveServer,
+    artifacts_dir: Path,
+) -> None:
+    page = paired_page(tablet, api, make_key)
+    expect(page.locator("#place")).to_have_text("UBND Phường Tân Định · Q01")
+    shot(page, artifacts_dir, "idle")
+
+    posted = time.monotonic()
+    hand_over(api, make_key, dossier_code="KIOSK-1")
+    expect(page.get_by_text("KIOSK-1")).to_be_visible(timeout=1000)
+    shown_after = time.monotonic() - posted
+    assert shown_after < 1.0, shown_after
+    expect(page.get_by_role("heading", name="Hồ sơ có được trả đúng hẹn không?")).to_be_visible()
+    expect(page.get_by_text("Câu 1/4")).to_be_visible()
+    shot(page, artifacts_dir, "question")
+
+    # Big targets: every button on the question screen is at least 64 px both ways.
+    for button in page.locator("main button").all():
+        box = button.bounding_box()
+        assert box is not None
+        assert box["height"] >= MIN_TARGET_PX and box["width"] >= MIN_TARGET_PX, box
+
+    answer_all(page)
+    expect(page.get_by_role("heading", name=THANKS_VI)).to_be_visible()
+    shot(page, artifacts_dir, "thanks")
+    stored = responses(kiosk_server)
+    assert [
+        (r.source, r.timeliness, r.supplement_requests, r.staff_attitude, r.overall) for r in stored
+    ] == [("kiosk", "on_time", "once", "good", "very_satisfied")]
+    # The thank-you screen gives way to the idle screen by itself.
+    expect(page.get_by_role("heading", name=IDLE_VI)).to_be_visible(timeout=10_000)
+
+
+def test_left_alone_the_survey_counts_down_and_resets(
+    tablet: BrowserContext, api: httpx.Client, make_key: KeyFactory, kiosk_server: LiveServer
+) -> None:
+    page = paired_page(tablet, api, make_key)
+    hand_over(api, make_key, dossier_code="KIOSK-IDLE")
+    expect(page.get_by_text("KIOSK-IDLE")).to_be_visible(timeout=2000)
+    ready(page)
+    page.get_by_role("button", name="Đúng hẹn").tap()
+    countdown = page.locator("#countdown")
+    expect(countdown).to_contain_text("Màn hình tự trở về sau")
+    seconds = int(countdown.inner_text().split("sau ")[1].split(" ")[0])
+    assert 0 < seconds <= IDLE_SECONDS
+    expect(page.get_by_role("heading", name=IDLE_VI)).to_be_visible(
+        timeout=IDLE_SECONDS * 1000 + 2000
+    )
+    expect(countdown).to_have_count(0)
+    assert responses(kiosk_server) == []
+
+
+def test_a_double_tap_answers_one_question_only(
+    tablet: BrowserContext, api: httpx.Client, make_key: KeyFactory
+) -> None:
+    page = paired_page(tablet, api, make_key)
+    hand_over(api, make_key, dossier_code="KIOSK-TAP")
+    expect(page.get_by_text("Câu 1/4")).to_be_visible(timeout=2000)
+    ready(page)
+    page.get_by_role("button", name="Đúng hẹn").dblclick()
+    expect(page.get_by_text("Câu 2/4")).to_be_visible()
+    page.wait_for_timeout(700)  # a stray second tap would have moved on to 3/4 by now
+    expect(page.get_by_text("Câu 2/4")).to_be_visible()
+
+
+def test_a_citizen_types_the_short_code_and_answers_in_english(
+    tablet: BrowserContext,
+    api: httpx.Client,
+    make_key: KeyFactory,
+    kiosk_server: LiveServer,
+    artifacts_dir: Path,
+) -> None:
+    page = paired_page(tablet, api, make_key)
+    issued = hand_over(api, make_key, dossier_code="KIOSK-CODE", counter_code=None)
+    page.get_by_role("button", name="Nhập mã đánh giá").tap()
+    page.get_by_label("Mã đánh giá hoặc mã hồ sơ in trên phiếu").fill("NOPE-NOPE")
+    page.get_by_role("button", name="Tìm phiếu").tap()
+    expect(page.get_by_role("alert")).to_contain_text("Không tìm thấy phiếu")
+    page.wait_for_timeout(1000)  # the find button ignores a second tap within a second
+    page.get_by_label("Mã đánh giá hoặc mã hồ sơ in trên phiếu").fill(issued["short_code"])
+    page.get_by_role("button", name="Tìm phiếu").tap()
+    expect(page.get_by_text("KIOSK-CODE")).to_be_visible()
+
+    page.get_by_role("button", name="English").tap()
+    expect(
+        page.get_by_role("heading", name="Was your result ready on the promised date?")
+    ).to_be_visible()
+    expect(page.get_by_text("Question 1 of 4")).to_be_visible()
+    shot(page, artifacts_dir, "question-en")
+    for label in ["On time", "Never", "Good", "Satisfied"]:
+        ready(page)
+        page.get_by_role("button", name=label, exact=True).tap()
+    ready(page)
+    page.get_by_label("Comments or complaints (optional)").fill("Quick and friendly")
+    page.get_by_role("button", name="Send").tap()
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    [stored] = responses(kiosk_server)
+    assert (stored.overall, stored.complaint) == ("satisfied", "Quick and friendly")
+
+
+def test_an_answer_given_offline_survives_a_reload_and_arrives_exactly_once(
+    tablet: BrowserContext,
+    api: httpx.Client,
+    make_key: KeyFactory,
+    kiosk_server: LiveServer,
+    artifacts_dir: Path,
+) -> None:
+    page = paired_page(tablet, api, make_key)
+    # The service worker has the page before the network goes.
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    hand_over(api, make_key, dossier_code="KIOSK-OFF")
+    expect(page.get_by_text("KIOSK-OFF")).to_be_visible(timeout=2000)
+
+    tablet.set_offline(True)
+    answer_all(page)
+    expect(page.get_by_role("heading", name=THANKS_VI)).to_be_visible()
+    expect(page.locator("#saved-offline")).to_be_visible()
+    shot(page, artifacts_dir, "thanks-offline")
+    assert responses(kiosk_server) == []
+
+    page.reload()  # still offline: the service worker serves the page
+    expect(page.get_by_role("heading", name=IDLE_VI)).to_be_visible()
+    expect(page.locator("#net")).to_contain_text("1 câu trả lời đang chờ gửi")
+    expect(page.locator("#net")).to_contain_text("Mất kết nối mạng")
+    expect(page.locator("#idle-waiting")).to_have_text("⏳ 1 câu trả lời đang chờ gửi")
+    shot(page, artifacts_dir, "idle-offline")
+    queued: list[dict[str, Any]] = page.evaluate("window.hailongKiosk.outbox()")
+    assert len(queued) == 1 and queued[0]["answers"]["overall"] == "very_satisfied"
+    assert responses(kiosk_server) == []
+
+    tablet.set_offline(False)
+    expect(page.locator("#net")).to_have_text("", timeout=10_000)
+    expect(page.locator("#idle-waiting")).to_be_hidden()
+    assert page.evaluate("window.hailongKiosk.outbox()") == []
+    # Sending again (another flush, the same submission id) changes nothing.
+    status = page.evaluate(
+        """item => fetch('/kiosk/api/answers', {method: 'POST', credentials: 'same-origin',
+             headers: {'Content-Type': 'application/json'}, body: JSON.stringify(item)})
+             .then(r => r.status)""",
+        queued[0],
+    )
+    assert status == 200  # "already stored", the same response
+    stored = responses(kiosk_server)
+    assert len(stored) == 1
+    assert stored[0].client_submission_id == queued[0]["client_submission_id"]
+
+
+def test_axe_finds_no_serious_or_critical_violations(
+    browser: Browser, api: httpx.Client, make_key: KeyFactory, kiosk_server: LiveServer
+) -> None:
+    context = browser.new_context(
+        viewport=TABLET, has_touch=True, bypass_csp=True, base_url=kiosk_server.url
+    )
+    try:
+        page = context.new_page()
+        page.goto("/kiosk")
+        expect(page.get_by_role("heading", name="Ghép nối máy với quầy")).to_be_visible()
+        found = {"pairing": axe_violations(page)}
+        page.get_by_label("Mã ghép nối").fill(pairing_code(api, make_key))
+        page.get_by_role("button", name="Ghép nối").tap()
+        expect(page.get_by_role("heading", name=IDLE_VI)).to_be_visible()
+        found["idle"] = axe_violations(page)
+        hand_over(api, make_key, dossier_code="KIOSK-AXE")
+        expect(page.get_by_text("KIOSK-AXE")).to_be_visible(timeout=2000)
+        found["question"] = axe_violations(page)
+        answer_all(page)
+        expect(page.get_by_role("heading", name=THANKS_VI)).to_be_visible()
+        found["thanks"] = axe_violations(page)
+    finally:
+        context.close()
+    report = "\n".join(
+        f"{screen}: {v['id']} ({v['impact']}) {v['help']} at {v['targets']}"
+        for screen, violations in found.items()
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    )
+    assert not report, "axe-core found:\n" + report
