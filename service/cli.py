@@ -325,6 +325,23 @@ def demo() -> None:
     from service.scoring.periods import period_containing
 
     shown = period_containing(local_date(datetime.now(LOCAL_TZ)), "quarter").previous().key
+    from service.kiosk.pairing import create_pairing
+
+    with _session(settings) as session:
+        kiosk = create_pairing(
+            session,
+            agency_code="79.BTH",
+            counter_code="Q01",
+            actor=CLI_ACTOR,
+            principal=None,
+            minutes=settings.kiosk_pairing_minutes,
+        )
+    typer.echo(
+        f"\nCounter kiosk: open {settings.base_url}/kiosk on a tablet (or a second browser "
+        f"window) and pair it with the code {kiosk.code} (valid "
+        f"{settings.kiosk_pairing_minutes} minutes; `hailong kiosk pair --agency 79.BTH "
+        "--counter Q01` makes a new one). The handover above then appears on it by itself."
+    )
     typer.echo(
         f"\nScoreboard: {settings.base_url}/rankings?parent_code=79&period={shown}\n"
         f"Console:    {settings.base_url}/console (sign in with the manager key)\n"
