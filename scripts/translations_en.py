@@ -379,6 +379,22 @@ EN.update(
         "Có lỗi xảy ra. Ông/bà vui lòng thử lại.": "Something went wrong. Please try again.",
         "Câu trả lời chưa hợp lệ. Ông/bà vui lòng trả lời lại.": "Some answers are not valid. Please answer again.",
         "Máy này cần bật JavaScript để hiển thị phiếu đánh giá.": "This tablet needs JavaScript turned on to show surveys.",
+        "Máy tại quầy": "Counter tablets",
+        "Máy tính bảng tại quầy": "Tablets at the counters",
+        "Máy tính bảng đặt tại quầy tự hiện phiếu đánh giá của hồ sơ vừa trả tại quầy đó. Ghép nối mỗi máy một lần bằng mã dưới đây.": "A tablet at a counter shows the survey of each dossier handed over at that counter by itself. Pair each tablet once with a code made below.",
+        "Đã hủy ghép nối: máy đó không còn dùng được cho tới khi ghép nối lại.": "Unpaired: that tablet cannot be used until it is paired again.",
+        "Mã ghép nối cho quầy %(counter)s": "Pairing code for counter %(counter)s",
+        "Trên máy tính bảng, mở %(url)s và nhập mã này. Mã chỉ dùng được một lần, tới %(until)s, và không hiện lại.": "On the tablet, open %(url)s and type this code. It works once, until %(until)s, and is not shown again.",
+        "Máy đã ghép nối": "Paired tablets",
+        "Quầy": "Counter",
+        "Ghép nối lúc": "Paired at",
+        "Thao tác": "Action",
+        "Hủy ghép nối": "Unpair",
+        "Chưa có máy nào được ghép nối.": "No tablet is paired yet.",
+        "Tạo mã ghép nối": "Make a pairing code",
+        "Mã quầy chỉ gồm chữ, số, '.', '_' hoặc '-', ví dụ Q01.": "A counter code has only letters, digits, '.', '_' or '-', e.g. Q01.",
+        "Mã quầy (như hệ thống một cửa gửi trong counter_code)": "Counter code (as the one-stop system sends it in counter_code)",
+        "Tạo mã": "Make code",
     }
 )
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from service.admin.router import router as agencies_router
 from service.calendar.router import router as calendar_router
+from service.console.kiosk_pages import router as console_kiosks_router
 from service.console.pages import router as console_router
 from service.console.petition_pages import router as console_petitions_router
 from service.db import make_engine, transaction
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(petition_followup_router)
     app.include_router(console_router)
     app.include_router(console_petitions_router)
+    app.include_router(console_kiosks_router)
     app.include_router(public_pages_router)
     app.include_router(ops_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

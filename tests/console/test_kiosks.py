@@ -1,0 +1,76 @@
+"""The console's kiosk tab: a manager makes a pairing code, a tablet pairs with it, the
+manager sees the tablet and unpairs it; other agencies' managers cannot."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import KeyFactory
+from tests.console.conftest import OTHER_WARD, WARD, ConsoleClient, Office, raw_key
+
+PAIRING_CODE = re.compile(r'id="pairing-code">([A-Z0-9]{4}-[A-Z0-9]{4})<')
+
+
+def test_a_manager_pairs_a_counter_tablet_and_unpairs_it(
+    office: Office, console: ConsoleClient, make_key: KeyFactory, client: TestClient
+) -> None:
+    console.sign_in(raw_key(make_key("manager", agency=WARD)))
+    page = console.get(f"/console/a/{WARD}/kiosks")
+    assert page.status_code == 200
+    assert "Chưa có máy nào được ghép nối." in page.text
+
+    bad = console.post(f"/console/a/{WARD}/kiosks/pairings", {"counter_code": "quầy 1"})
+    assert bad.status_code == 422
+    assert "Mã quầy chỉ gồm chữ, số" in bad.text
+
+    made = console.post(f"/console/a/{WARD}/kiosks/pairings", {"counter_code": "Q05"})
+    assert made.status_code == 201
+    found = PAIRING_CODE.search(made.text)
+    assert found, made.text
+    assert "http://testserver/kiosk" in made.text
+
+    tablet = TestClient(client.app)
+    state = tablet.post("/kiosk/api/pair", json={"code": found.group(1)})
+    assert state.status_code == 200
+    assert (state.json()["agency_code"], state.json()["counter_code"]) == (WARD, "Q05")
+
+    listed = console.get(f"/console/a/{WARD}/kiosks")
+    device = re.search(r'data-device="(\d+)"', listed.text)
+    assert device, listed.text
+    # The code is shown once: the list does not show it again.
+    assert found.group(1) not in listed.text
+
+    unpaired = console.post(f"/console/a/{WARD}/kiosks/{device.group(1)}/unpair", {})
+    assert unpaired.status_code == 200  # after the redirect
+    assert unpaired.url.path == f"/console/a/{WARD}/kiosks"
+    assert tablet.get("/kiosk/api/state").status_code == 401
+    after = unpaired
+    assert "Đã hủy ghép nối" in after.text
+    assert 'data-device="' not in after.text
+
+
+def test_other_agencies_kiosks_are_out_of_reach(
+    office: Office, console: ConsoleClient, make_key: KeyFactory, client: TestClient
+) -> None:
+    admin = make_key("admin")
+    code = client.post(
+        "/api/v1/kiosk/pairings",
+        json={"agency_code": OTHER_WARD, "counter_code": "Q01"},
+        headers=admin,
+    ).json()["code"]
+    assert TestClient(client.app).post("/kiosk/api/pair", json={"code": code}).status_code == 200
+    device_id = client.get("/api/v1/kiosk/devices", headers=admin).json()["data"][0]["id"]
+
+    console.sign_in(raw_key(make_key("manager", agency=WARD)))
+    assert console.get(f"/console/a/{OTHER_WARD}/kiosks").status_code == 403
+    console.get(f"/console/a/{WARD}/kiosks")
+    # Posting the other ward's device under this ward's address changes nothing.
+    refused = console.post(f"/console/a/{WARD}/kiosks/{device_id}/unpair", {})
+    assert refused.status_code == 404
+    assert client.get("/api/v1/kiosk/devices", headers=admin).json()["count"] == 1
+    # Without the CSRF token nothing happens either.
+    console.get(f"/console/a/{WARD}/kiosks")
+    forged = console.post(f"/console/a/{WARD}/kiosks/pairings", {"counter_code": "Q09"}, csrf="x")
+    assert forged.status_code == 403
