@@ -47,8 +47,8 @@ CLIENT_THREADS = 4
 ACKED_BEFORE_KILL = 150  # acknowledged requests before the kill (about 5 s of load)
 LOAD_SECONDS = 30  # the kill comes after this at the latest, however slow the machine
 RECEIVER_DELAY = 0.25  # seconds per delivery before the kill: a backlog builds up
-WEBHOOK_TIMEOUT = 2  # HAILONG_WEBHOOK_TIMEOUT_SECONDS; a dead worker's lease lapses after
-LEASE_MARGIN = 1  # timeout + margin
+WEBHOOK_TIMEOUT = 3  # HAILONG_WEBHOOK_TIMEOUT_SECONDS; a dead worker's lease lapses after
+LEASE_MARGIN = 2  # timeout + margin (a busy machine must not see a live send lapse)
 DELIVERY_SECONDS = 60  # to deliver the whole backlog after the restart
 
 
