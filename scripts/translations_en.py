@@ -379,6 +379,7 @@ EN.update(
         "Có lỗi xảy ra. Ông/bà vui lòng thử lại.": "Something went wrong. Please try again.",
         "Câu trả lời chưa hợp lệ. Ông/bà vui lòng trả lời lại.": "Some answers are not valid. Please answer again.",
         "Máy này cần bật JavaScript để hiển thị phiếu đánh giá.": "This tablet needs JavaScript turned on to show surveys.",
+        "Không mở được camera. Ông/bà vui lòng nhập mã đánh giá trên phiếu.": "The camera could not be opened. Please type the survey code on your slip.",
         "Máy tại quầy": "Counter tablets",
         "Máy tính bảng tại quầy": "Tablets at the counters",
         "Máy tính bảng đặt tại quầy tự hiện phiếu đánh giá của hồ sơ vừa trả tại quầy đó. Ghép nối mỗi máy một lần bằng mã dưới đây.": "A tablet at a counter shows the survey of each dossier handed over at that counter by itself. Pair each tablet once with a code made below.",

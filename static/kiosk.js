@@ -12,6 +12,8 @@
   const KEYS = { outbox: "hailong.kiosk.outbox", device: "hailong.kiosk.device", cursor: "hailong.kiosk.cursor" };
   const THANKS_SECONDS = 6;
   const NOTICE_SECONDS = 5;
+  const SCAN_SECONDS = 60;
+  const JSQR = "/static/vendor/jsQR-1.4.0.js";
   const TAP_GUARD_MS = 1000; // the send and find buttons: a second tap within it is ignored
   const SCREEN_GUARD_MS = 500; // a double tap must not also answer the next question
   const screen = $("screen");
@@ -198,7 +200,7 @@
         el("div", { class: "pictogram", "aria-hidden": "true" }, "📋 ➜ 🙂"),
         el("p", { class: "note", id: "idle-waiting", hidden: true }),
         el("button", { type: "button", class: "secondary", id: "enter-code", onclick: () => showCodeEntry() }, "⌨️ ", t("enter_code")),
-        "BarcodeDetector" in window ? el("button", { type: "button", class: "secondary", id: "scan", onclick: () => showScanner() }, "📷 ", t("scan")) : null),
+        navigator.mediaDevices && navigator.mediaDevices.getUserMedia ? el("button", { type: "button", class: "secondary", id: "scan", onclick: () => showScanner() }, "📷 ", t("scan")) : null),
     ]);
   }
 
@@ -216,32 +218,69 @@
     });
   }
 
+  function loadScript(src) {
+    return new Promise((resolve, reject) => {
+      const script = el("script", { src });
+      script.addEventListener("load", resolve);
+      script.addEventListener("error", reject);
+      document.head.append(script);
+    });
+  }
+
+  async function qrReader(video) {
+    // BarcodeDetector where the platform has one (Chrome on Android); else jsQR, fetched
+    // from hailong itself the first time someone scans.
+    if ("BarcodeDetector" in window) {
+      const formats = await window.BarcodeDetector.getSupportedFormats().catch(() => []);
+      if (formats.includes("qr_code")) {
+        const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+        return async () => {
+          const codes = await detector.detect(video).catch(() => []);
+          return codes.length > 0 ? codes[0].rawValue : null;
+        };
+      }
+    }
+    if (!window.jsQR) await loadScript(JSQR);
+    const canvas = document.createElement("canvas");
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    return async () => {
+      if (!video.videoWidth) return null;
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      context.drawImage(video, 0, 0);
+      const frame = context.getImageData(0, 0, canvas.width, canvas.height);
+      const found = window.jsQR(frame.data, frame.width, frame.height, { inversionAttempts: "dontInvert" });
+      return found ? found.data : null;
+    };
+  }
+
   async function showScanner() {
     let stream = null;
-    const video = el("video", { autoplay: true, playsinline: true, muted: true, class: "camera" });
+    const video = el("video", { autoplay: true, playsinline: true, muted: true, class: "camera", id: "camera" });
     const stop = () => { if (stream) stream.getTracks().forEach((track) => track.stop()); stream = null; };
-    show(() => [el("h1", {}, t("scan")), el("p", { class: "hint" }, t("scan_hint")), video,
+    const error = el("p", { class: "error", id: "scan-error", role: "alert" });
+    show(() => [el("h1", {}, t("scan")), el("p", { class: "hint" }, t("scan_hint")), video, error,
       el("button", { type: "button", class: "secondary", onclick: () => { stop(); goIdle(); } }, "← ", t("back"))]);
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
       video.srcObject = stream;
-      const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+      const read = await qrReader(video);
       const started = Date.now();
-      while (stream && Date.now() - started < 60000) {
-        const codes = await detector.detect(video).catch(() => []);
-        if (codes.length > 0) {
-          const value = codes[0].rawValue;
+      while (stream && Date.now() - started < SCAN_SECONDS * 1000) {
+        const value = await read();
+        if (value) {
           stop();
           await lookup(value, null);
           return;
         }
-        await new Promise((resolve) => setTimeout(resolve, 250));
+        await new Promise((resolve) => setTimeout(resolve, 200));
       }
     } catch (e) {
-      /* no camera, or permission refused: typing the code still works */
+      console.warn("camera unavailable", e);
+      error.textContent = t("no_camera"); // typing the code still works
     }
     stop();
-    if (view && screen.contains(video)) showCodeEntry();
+    if (screen.contains(video) && !error.textContent) showCodeEntry();
   }
 
   async function lookup(code, error) {

