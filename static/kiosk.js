@@ -26,7 +26,7 @@
   let view = null; // re-draws the current screen (after a language switch)
   let idleAt = 0;
   let source = null;
-  let flushing = false;
+  let flushing = Promise.resolve();
   let lastTap = 0;
   let shownAt = 0;
 
@@ -138,6 +138,11 @@
     if (current) idleAt = Date.now() + config.idle_seconds * 1000;
   }
   ["pointerdown", "keydown", "input"].forEach((kind) => document.addEventListener(kind, touch, true));
+  // Full screen needs a user gesture: the first touch on the tablet asks for it.
+  document.addEventListener("pointerdown", () => {
+    const root = document.documentElement;
+    if (!document.fullscreenElement && root.requestFullscreen) root.requestFullscreen().catch(() => {});
+  }, { once: true });
   setInterval(() => {
     if (!current) {
       foot.replaceChildren();
@@ -371,8 +376,11 @@
     const outbox = load(KEYS.outbox, []);
     if (!outbox.some((queued) => queued.client_submission_id === item.client_submission_id)) outbox.push(item);
     save(KEYS.outbox, outbox);
-    const delivered = await flush();
-    showThanks(!delivered.includes(item.client_submission_id));
+    const answered = await flush();
+    const status = answered[item.client_submission_id];
+    if (status === 409) showNotice(t("already")); // answered meanwhile, e.g. on a phone
+    else if (status === 410) showNotice(t("gone"));
+    else showThanks(status === undefined); // undefined: still in the outbox (offline)
   }
 
   function showThanks(savedOffline) {
@@ -397,11 +405,18 @@
 
   // --- the outbox -----------------------------------------------------------------------
 
-  async function flush() {
-    // Sends the queued answers in order; returns the submission ids the server now has.
-    const delivered = [];
-    if (flushing) return delivered;
-    flushing = true;
+  function flush() {
+    // One flush at a time: a call made while another runs waits for it, then runs, so
+    // every caller sees its own answer's fate and nothing is posted twice at once.
+    const run = flushing.then(sendQueued);
+    flushing = run.catch(() => {});
+    return run;
+  }
+
+  async function sendQueued() {
+    // Sends the queued answers in order; returns {submission id: HTTP status} of those
+    // that left the outbox (2xx: stored; 4xx such as 409: final, sending again is useless).
+    const delivered = {};
     try {
       for (const item of load(KEYS.outbox, [])) {
         let status;
@@ -411,13 +426,10 @@
           break; // offline: try again later
         }
         if (status === 401 || status === 429 || status >= 500) break;
-        // 2xx: stored. Any other answer (already answered, expired, invalid) is final:
-        // sending it again would never succeed.
-        if (status < 300) delivered.push(item.client_submission_id);
+        delivered[item.client_submission_id] = status;
         save(KEYS.outbox, load(KEYS.outbox, []).filter((queued) => queued.client_submission_id !== item.client_submission_id));
       }
     } finally {
-      flushing = false;
       drawChrome();
     }
     return delivered;

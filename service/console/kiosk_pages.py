@@ -16,10 +16,10 @@ from service.console.pages import CodePath, agency_url
 from service.console.web import Console, ConsoleDep, FormDep, Outcome, Page, Redirect
 from service.errors import InvalidInput, NotFound
 from service.kiosk import pairing
-from service.models import Agency, Counter
+from service.models import MAX_ROW_ID, Agency, Counter
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
-IdPath = Annotated[int, Path(ge=1, le=2**62)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def _context(console: Console, session: Session, who: Principal, code: str) -> dict[str, Any]:

@@ -16,11 +16,11 @@ from service.console.pages import CodePath, agency_url
 from service.console.petitions import Show, find_petition, inbox, petition_view
 from service.console.web import Console, ConsoleDep, FormDep, Outcome, Page, Redirect
 from service.errors import NotFound
-from service.models import Agency, Petition, utcnow
+from service.models import MAX_ROW_ID, Agency, Petition, utcnow
 from service.petitions import service as petitions
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
-IdPath = Annotated[int, Path(ge=1, le=2**62)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 @router.get("/a/{code}/petitions", response_class=HTMLResponse)

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from sqlmodel import Session
 from starlette.responses import Response
@@ -38,7 +38,7 @@ from service.kiosk.schemas import (
     PairingCreated,
     SurveyCardOut,
 )
-from service.models import utcnow
+from service.models import MAX_ROW_ID, utcnow
 from service.settings import ROOT
 from service.surveys import service as surveys
 from service.surveys import throttle
@@ -54,9 +54,11 @@ STREAM_SECONDS = 300  # an event stream ends after this; the tablet reconnects b
 KEEPALIVE_SECONDS = 15
 CLOCK_SKEW = timedelta(minutes=2)
 # The survey pages' policy, plus what the kiosk's script needs: its own API (fetch and the
-# event stream), its service worker, and the tablet camera's picture for the QR scanner.
+# event stream), its service worker, its manifest (full screen from the home screen), and
+# the tablet camera's picture for the QR scanner.
 KIOSK_CSP = (
-    CONTENT_SECURITY_POLICY + "; connect-src 'self'; worker-src 'self'; media-src 'self' blob:"
+    CONTENT_SECURITY_POLICY
+    + "; connect-src 'self'; worker-src 'self'; manifest-src 'self'; media-src 'self' blob:"
 )
 DEVICE_ERRORS = error_responses(401, 403, 404, 409, 410, 422, 429)
 
@@ -129,7 +131,9 @@ async def list_devices(work: ApiWork) -> DeviceList:
     summary="Unpair a tablet: its device key stops working at once",
     responses=error_responses(401, 403, 404, 409),
 )
-async def unpair_device(device_id: int, work: ApiWork) -> DeviceOut:
+async def unpair_device(
+    device_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], work: ApiWork
+) -> DeviceOut:
     def unpair(session: Session) -> DeviceOut:
         principal = work.principal(session, "manager", "admin")
         device = pairing.unpair(session, device_id, actor=principal.actor, principal=principal)
@@ -286,7 +290,9 @@ async def state(request: Request, work: PublicWork) -> KioskState:
 async def next_survey(
     request: Request,
     work: PublicWork,
-    after: Annotated[int | None, Query(ge=0, le=2**62, description="Last cursor shown")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_ROW_ID, description="Last cursor shown")
+    ] = None,
 ) -> NextSurvey:
     def read(session: Session) -> NextSurvey:
         device = _device(session, request)

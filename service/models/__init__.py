@@ -2,7 +2,7 @@
 
 from service.models.access import ROLES, ApiKey, AuditLog
 from service.models.agency import Agency, Counter, Staff
-from service.models.base import UTCDateTime, utcnow
+from service.models.base import MAX_ROW_ID, UTCDateTime, utcnow
 from service.models.dossier import CHANNELS, Dossier, Invitation
 from service.models.kiosk import KioskPairing, KioskPresentation
 from service.models.petition import PeriodInput, Petition
@@ -26,6 +26,7 @@ from service.models.webhooks import (
 __all__ = [
     "CHANNELS",
     "COUNT_COLUMNS",
+    "MAX_ROW_ID",
     "ROLES",
     "Agency",
     "AgencyDayCounter",

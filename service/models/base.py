@@ -48,3 +48,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Row ids are INTEGER (32-bit) on PostgreSQL: a path or query id above this cannot exist,
+# and sending it to the database would be an error there rather than "not found".
+MAX_ROW_ID = 2**31 - 1

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 from sqlmodel import Session
 
 from service.errors import error_responses
+from service.models import MAX_ROW_ID
 from service.unit_of_work import ApiWork
 from service.webhooks import service
 from service.webhooks.schemas import (
@@ -100,7 +101,9 @@ async def list_deliveries(
     responses=error_responses(401, 403, 404, 409, 422),
     summary="Send a failed delivery again now",
 )
-async def retry_delivery(webhook_id: IdPath, delivery_id: int, work: ApiWork) -> DeliveryPublic:
+async def retry_delivery(
+    webhook_id: IdPath, delivery_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], work: ApiWork
+) -> DeliveryPublic:
     return await work.run(
         lambda s: service.retry(s, work.principal(s), webhook_id, delivery_id, work.settings)
     )

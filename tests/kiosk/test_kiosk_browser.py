@@ -23,7 +23,7 @@ from sqlmodel import select
 from service.models import Response
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
-from tests.kiosk.conftest import hand_over, pairing_code
+from tests.kiosk.conftest import ANSWERS, hand_over, pairing_code
 from tests.surveys.test_survey_browser import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
@@ -165,6 +165,26 @@ def test_a_double_tap_answers_one_question_only(
     expect(page.get_by_text("Câu 2/4")).to_be_visible()
     page.wait_for_timeout(700)  # a stray second tap would have moved on to 3/4 by now
     expect(page.get_by_text("Câu 2/4")).to_be_visible()
+
+
+def test_a_survey_answered_meanwhile_on_a_phone_is_refused_politely(
+    tablet: BrowserContext, api: httpx.Client, make_key: KeyFactory, kiosk_server: LiveServer
+) -> None:
+    page = paired_page(tablet, api, make_key)
+    issued = hand_over(api, make_key, dossier_code="KIOSK-TWICE")
+    expect(page.get_by_text("KIOSK-TWICE")).to_be_visible(timeout=2000)
+    by_phone = api.post(
+        "/api/v1/responses",
+        json={"short_code": issued["short_code"], "answers": ANSWERS, "source": "phone"},
+    )
+    assert by_phone.status_code == 201
+    answer_all(page)
+    expect(
+        page.get_by_role("heading", name="Hồ sơ này đã được đánh giá. Cảm ơn ông/bà!")
+    ).to_be_visible()
+    assert [r.source for r in responses(kiosk_server)] == ["phone"]
+    assert page.evaluate("window.hailongKiosk.outbox()") == []
+    expect(page.get_by_role("heading", name=IDLE_VI)).to_be_visible(timeout=10_000)
 
 
 def test_a_citizen_types_the_short_code_and_answers_in_english(

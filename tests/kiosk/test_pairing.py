@@ -157,6 +157,11 @@ def test_unpairing_signs_the_tablet_out_at_once(client: TestClient, make_key: Ke
     assert "Enter a pairing code" in state.json()["detail"]
     assert client.post(url, headers=manager).status_code == 409
     assert client.post("/api/v1/kiosk/devices/999999/unpair", headers=manager).status_code == 404
+    # Beyond a 32-bit row id: a clear 422 (it once reached PostgreSQL and came back a 500).
+    too_big = client.post("/api/v1/kiosk/devices/2147483648/unpair", headers=manager)
+    assert too_big.status_code == 422
+    assert too_big.json()["fields"][0]["field"] == "device_id"
+    assert client.get("/kiosk/api/next?after=2147483648").status_code == 422
     assert client.get("/api/v1/kiosk/devices", headers=manager).json()["count"] == 0
 
 
