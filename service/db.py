@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from psycopg import Error as PsycopgError
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Executable
 from sqlmodel import Session, create_engine
 
 from service.settings import Settings
@@ -40,12 +43,72 @@ def make_engine(settings: Settings) -> Engine:
     )
 
 
+# Statements that need no answer, kept on the session to be sent with its COMMIT.
+_AT_COMMIT = "hailong.at_commit"
+
+
+def at_commit(
+    session: Session, statement: Executable, params: dict[str, Any] | Sequence[dict[str, Any]]
+) -> None:
+    """Run `statement` in this transaction, just before it commits.
+
+    For writes nobody reads back within the request, above all the day counters: every
+    handover of an agency and day updates the same counter rows, and their row locks are
+    held from the write to the end of the commit. On PostgreSQL these statements and the
+    COMMIT go out as one pipeline, so the locks are held for the server's own work and the
+    fsync only, not for round trips or for this thread waiting for the GIL in between.
+    Errors (a unique violation, say) surface from the commit, as the unit of work's error.
+    """
+    session.info.setdefault(_AT_COMMIT, []).append((statement, params))
+
+
+def commit(session: Session) -> None:
+    """Flush, run the statements kept by `at_commit`, and commit."""
+    pending: list[tuple[Executable, Any]] = session.info.pop(_AT_COMMIT, [])
+    if not pending:
+        session.commit()
+        return
+    session.flush()
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        for statement, params in pending:
+            connection.execute(statement, params)
+        session.commit()
+        return
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    try:
+        with driver.pipeline():
+            for statement, params in pending:
+                connection.execute(statement, params)
+            # The driver's commit, not the session's: the session would hand the
+            # connection back to the pool (to another thread) before the pipeline ends.
+            driver.commit()
+    except PsycopgError as exc:
+        # Raised by the pipeline's end rather than by SQLAlchemy: wrap it the same way, so
+        # callers see IntegrityError and friends as from any other statement.
+        raise DBAPIError.instance(None, None, exc, PsycopgError) from exc
+    session.commit()  # the transaction is over: this only ends the session's
+
+
+@event.listens_for(Session, "before_commit")
+def _run_at_commit(session: Session) -> None:
+    """A commit outside `commit()` (tests, CLI helpers) still runs what was kept for it."""
+    for statement, params in session.info.pop(_AT_COMMIT, []):
+        session.connection().execute(statement, params)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_at_commit(session: Session) -> None:
+    session.info.pop(_AT_COMMIT, None)
+
+
 def session_scope(engine: Engine) -> Iterator[Session]:
     """Yield a session; commit when the caller finishes cleanly, roll back otherwise."""
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
-            session.commit()
+            commit(session)
         except BaseException:
             session.rollback()
             raise

@@ -20,6 +20,7 @@ import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from service.admin.keys import Principal, authenticate, hash_key
@@ -64,12 +65,24 @@ class UnitOfWork:
         self._keys: KeyCache = state.key_cache
         self._serialize: AbstractContextManager[object] = state.write_lock or nullcontext()
 
-    async def run(self, work: Callable[[Session], T]) -> T:
-        return await anyio.to_thread.run_sync(self._run, work)
+    async def run(self, work: Callable[[Session], T], conflict_retries: int = 0) -> T:
+        """Run `work` in one transaction in one worker thread; a 2xx follows the commit.
 
-    def _run(self, work: Callable[[Session], T]) -> T:
-        with self._serialize, transaction(self.engine) as session:
-            return work(session)
+        `conflict_retries`: redo the whole unit this many times when its COMMIT fails on a
+        unique constraint, for work whose last writes go out with the COMMIT
+        (`db.at_commit`) and whose only possible conflict there is a random collision.
+        """
+        return await anyio.to_thread.run_sync(self._run, work, conflict_retries)
+
+    def _run(self, work: Callable[[Session], T], conflict_retries: int) -> T:
+        for attempt in range(conflict_retries + 1):
+            try:
+                with self._serialize, transaction(self.engine) as session:
+                    return work(session)
+            except IntegrityError:
+                if attempt == conflict_retries:
+                    raise
+        raise AssertionError("unreachable")
 
     def principal(self, session: Session, *roles: str) -> Principal:
         """The caller's key (401 without a valid one), checked against `roles` (403)."""

@@ -37,7 +37,8 @@ async def issue_handover(
         issued = service.issue(session, principal, payload, work.settings, work.profile)
         return issued.created, service.public_view(issued, work.settings)
 
-    created, view = await work.run(issue)
+    # A short-code collision is only found by the COMMIT (the invitation goes out with it).
+    created, view = await work.run(issue, conflict_retries=service.ATTEMPTS - 1)
     if created:
         request.app.state.metrics.invitations_issued.inc()
     else:

@@ -5,18 +5,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from functools import lru_cache
+from typing import Any, cast
 
+from sqlalchemy import Integer, insert, literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from service.admin.agencies import get_agency_by_code
+from service import db
 from service.admin.audit import record
 from service.admin.keys import Principal
 from service.errors import Conflict, NotFound, field_error
 from service.handovers import tokens
 from service.handovers.schemas import HandoverCreate, HandoverPublic, InvitationStatus
-from service.models import Agency, Counter, Dossier, Invitation, Staff, utcnow
+from service.models import Agency, Counter, Dossier, Invitation, OutboxEvent, Staff, utcnow
 from service.scoring import events
 from service.scoring.contributions import Delta, dossier_delta
 from service.scoring.profile import Profile
@@ -44,23 +46,87 @@ def _check_times(payload: HandoverCreate) -> None:
         raise field_error("due_at", "is before received_at; check both times")
 
 
+@dataclass
+class _Known:
+    """What one query tells about a handover: its agency, and the ids of the dossier, staff
+    and counter it names (None: not there yet)."""
+
+    agency: Agency
+    dossier_id: int | None
+    staff: dict[str, int]
+    counter_id: int | None
+
+
+def _staff_codes(payload: HandoverCreate) -> list[str]:
+    staff = payload.staff
+    return sorted({c for c in (staff.receiving, staff.handling, staff.returning) if c})
+
+
+def _lookup(session: Session, payload: HandoverCreate) -> _Known | None:
+    """The agency (None if unknown) and the ids the handover refers to, in one round trip:
+    correlated subqueries beside the agency row, so the usual handover of known staff at a
+    known counter reads nothing else."""
+    codes = _staff_codes(payload)
+    dossier_id = select(Dossier.id).where(Dossier.code == payload.dossier_code).scalar_subquery()
+    staff_ids = [
+        select(Staff.id)
+        .where(col(Staff.agency_id) == col(Agency.id), Staff.code == code)
+        .scalar_subquery()
+        for code in codes
+    ]
+    counter_id = (
+        select(Counter.id)
+        .where(col(Counter.agency_id) == col(Agency.id), Counter.code == payload.counter_code)
+        .scalar_subquery()
+        if payload.counter_code is not None
+        else literal(None, Integer)
+    )
+    row = session.exec(
+        select(Agency, dossier_id, counter_id, *staff_ids).where(Agency.code == payload.agency_code)
+    ).first()
+    if row is None:
+        return None
+    agency, found_dossier, found_counter = row[0], row[1], row[2]
+    found_staff: tuple[int | None, ...] = tuple(row[3:])
+    staff = {code: id_ for code, id_ in zip(codes, found_staff, strict=True) if id_ is not None}
+    return _Known(agency, found_dossier, staff, found_counter)
+
+
+def _register_staff(
+    session: Session, agency_id: int, known: dict[str, int], codes: list[str]
+) -> dict[str, int]:
+    """Unknown staff codes are registered under the agency (API.md). A concurrent handover
+    registering the same code makes a unique violation, and the work is redone."""
+    ids = dict(known)
+    for code in codes:
+        if code not in ids:
+            staff = Staff(agency_id=agency_id, code=code)
+            session.add(staff)
+            session.flush()
+            assert staff.id is not None
+            ids[code] = staff.id
+    return ids
+
+
 def _staff_ids(session: Session, agency_id: int, codes: list[str | None]) -> dict[str, int]:
     """Staff ids by code, registering unknown staff under the agency (API.md): one query
     for the usual case of known staff."""
-    wanted = {code for code in codes if code is not None}
+    wanted = sorted({code for code in codes if code is not None})
     if not wanted:
         return {}
     found = session.exec(
         select(Staff).where(Staff.agency_id == agency_id, col(Staff.code).in_(wanted))
     ).all()
-    ids = {staff.code: staff.id for staff in found if staff.id is not None}
-    for code in sorted(wanted - set(ids)):
-        staff = Staff(agency_id=agency_id, code=code)
-        session.add(staff)
-        session.flush()
-        assert staff.id is not None
-        ids[code] = staff.id
-    return ids
+    known = {staff.code: staff.id for staff in found if staff.id is not None}
+    return _register_staff(session, agency_id, known, wanted)
+
+
+def _register_counter(session: Session, agency_id: int, code: str) -> int:
+    counter = Counter(agency_id=agency_id, code=code)
+    session.add(counter)
+    session.flush()
+    assert counter.id is not None
+    return counter.id
 
 
 def _counter_id(session: Session, agency_id: int, code: str | None) -> int | None:
@@ -70,16 +136,20 @@ def _counter_id(session: Session, agency_id: int, code: str | None) -> int | Non
         select(Counter).where(Counter.agency_id == agency_id, Counter.code == code)
     ).first()
     if counter is None:
-        counter = Counter(agency_id=agency_id, code=code)
-        session.add(counter)
-        session.flush()
+        return _register_counter(session, agency_id, code)
     return counter.id
 
 
-def _apply_facts(session: Session, dossier: Dossier, agency: Agency, p: HandoverCreate) -> None:
+def _copy_facts(
+    session: Session,
+    dossier: Dossier,
+    agency_id: int,
+    p: HandoverCreate,
+    staff_ids: dict[str, int],
+    counter_id: int | None,
+) -> None:
     """Copy the posted facts onto the dossier, and derive what the scores need from them."""
-    assert agency.id is not None
-    dossier.agency_id = agency.id
+    dossier.agency_id = agency_id
     dossier.procedure_code = p.procedure_code
     dossier.procedure_name = p.procedure_name
     dossier.received_at = p.received_at
@@ -89,60 +159,91 @@ def _apply_facts(session: Session, dossier: Dossier, agency: Agency, p: Handover
     dossier.supplement_requests = p.supplement_requests
     dossier.channel = p.channel
     staff = p.staff
-    ids = _staff_ids(session, agency.id, [staff.receiving, staff.handling, staff.returning])
-    dossier.receiving_staff_id = ids.get(staff.receiving) if staff.receiving else None
-    dossier.handling_staff_id = ids.get(staff.handling) if staff.handling else None
-    dossier.returning_staff_id = ids.get(staff.returning) if staff.returning else None
-    dossier.counter_id = _counter_id(session, agency.id, p.counter_code)
+    dossier.receiving_staff_id = staff_ids.get(staff.receiving) if staff.receiving else None
+    dossier.handling_staff_id = staff_ids.get(staff.handling) if staff.handling else None
+    dossier.returning_staff_id = staff_ids.get(staff.returning) if staff.returning else None
+    dossier.counter_id = counter_id
     dossier.updated_at = utcnow()
     events.derive_timeliness(session, dossier)
 
 
-def _issue_once(
+def _apply_facts(session: Session, dossier: Dossier, agency: Agency, p: HandoverCreate) -> None:
+    assert agency.id is not None
+    staff = p.staff
+    ids = _staff_ids(session, agency.id, [staff.receiving, staff.handling, staff.returning])
+    counter_id = _counter_id(session, agency.id, p.counter_code)
+    _copy_facts(session, dossier, agency.id, p, ids, counter_id)
+
+
+def _update_known(
     session: Session,
     principal: Principal,
     payload: HandoverCreate,
+    profile: Profile,
+    agency: Agency,
+) -> Issued:
+    """The dossier was posted before: same invitation, facts updated, counters moved."""
+    dossier = session.exec(select(Dossier).where(Dossier.code == payload.dossier_code)).one()
+    previous_agency = session.get(Agency, dossier.agency_id)
+    assert previous_agency is not None
+    principal.require_scope(previous_agency)
+    response = events.response_of(session, dossier)
+    before = events.dossier_footprint(session, dossier, profile, response)
+    _apply_facts(session, dossier, agency, payload)
+    if response is not None and response.agency_id != dossier.agency_id:
+        # A corrected agency takes the dossier's evaluation with it.
+        response.agency_id = dossier.agency_id
+        session.add(response)
+    session.add(dossier)
+    events.record_change(
+        session, before, events.dossier_footprint(session, dossier, profile, response)
+    )
+    invitation = session.exec(select(Invitation).where(Invitation.dossier_id == dossier.id)).one()
+    session.flush()
+    return Issued(invitation, dossier, created=False)
+
+
+def _row(model: Any, instance: Any) -> dict[str, Any]:
+    return {c.name: getattr(instance, c.name) for c in model.__table__.columns if c.name != "id"}
+
+
+@lru_cache(maxsize=1)
+def _statements() -> tuple[Any, Any, Any]:
+    """Core statements, built once. inline(): no RETURNING that nobody reads, so the
+    invitation and its event can go out with the COMMIT (db.at_commit)."""
+    return (
+        insert(Dossier.__table__).returning(Dossier.__table__.c.id),  # type: ignore[attr-defined]
+        insert(Invitation.__table__).inline(),  # type: ignore[attr-defined]
+        insert(OutboxEvent.__table__).inline(),  # type: ignore[attr-defined]
+    )
+
+
+def _create(
+    session: Session,
+    payload: HandoverCreate,
     settings: Settings,
     profile: Profile,
+    known: _Known,
 ) -> Issued:
-    agency = get_agency_by_code(session, payload.agency_code)
-    if agency is None:
-        raise field_error(
-            "agency_code", f"no agency has the code '{payload.agency_code}'; register it first"
-        )
-    principal.require_scope(agency)
-    dossier = session.exec(select(Dossier).where(Dossier.code == payload.dossier_code)).first()
-    if dossier is not None:
-        previous_agency = session.get(Agency, dossier.agency_id)
-        assert previous_agency is not None
-        principal.require_scope(previous_agency)
-        response = events.response_of(session, dossier)
-        before = events.dossier_footprint(session, dossier, profile, response)
-        _apply_facts(session, dossier, agency, payload)
-        if response is not None and response.agency_id != dossier.agency_id:
-            # A corrected agency takes the dossier's evaluation with it.
-            response.agency_id = dossier.agency_id
-            session.add(response)
-        session.add(dossier)
-        events.record_change(
-            session, before, events.dossier_footprint(session, dossier, profile, response)
-        )
-        invitation = session.exec(
-            select(Invitation).where(Invitation.dossier_id == dossier.id)
-        ).one()
-        session.flush()
-        return Issued(invitation, dossier, created=False)
-
+    """A new dossier: one INSERT answered (the dossier, for its id and for a concurrent
+    post of the same code to fail here), then the invitation, its event and the counters,
+    which need no answer and go out with the COMMIT."""
+    agency = known.agency
+    assert agency.id is not None
+    staff_ids = _register_staff(session, agency.id, known.staff, _staff_codes(payload))
+    counter_id = known.counter_id
+    if counter_id is None and payload.counter_code is not None:
+        counter_id = _register_counter(session, agency.id, payload.counter_code)
     dossier = Dossier(
         code=payload.dossier_code,
-        agency_id=0,
+        agency_id=agency.id,
         resolved_at=payload.resolved_at,
         resolved_day=payload.resolved_at.date(),
     )
-    _apply_facts(session, dossier, agency, payload)
-    session.add(dossier)
-    session.flush()
-    assert dossier.id is not None
+    _copy_facts(session, dossier, agency.id, payload, staff_ids, counter_id)
+    insert_dossier, insert_invitation, insert_event = _statements()
+    connection = session.connection()
+    dossier.id = connection.execute(insert_dossier, _row(Dossier, dossier)).scalar_one()
     seed = tokens.new_seed()
     now = utcnow()
     invitation = Invitation(
@@ -155,20 +256,37 @@ def _issue_once(
         issued_at=now,
         expires_at=now + timedelta(days=settings.invitation_ttl_days),
     )
-    session.add(invitation)
-    session.flush()
-    outbox.emit(
-        session,
+    db.at_commit(session, insert_invitation, _row(Invitation, invitation))
+    # The agency is in the session (the lookup loaded it): the payload reads no row.
+    event = outbox.event(
         "invitation.issued",
         dossier.agency_id,
         payloads.invitation_issued(session, invitation, dossier),
     )
-    session.flush()
+    db.at_commit(session, insert_event, _row(OutboxEvent, event))
     # Counters last: every handover of an agency and day updates the same counter rows,
     # so their row locks are taken just before the commit, and held as briefly as can be.
     # A new dossier has no evaluation yet: its footprint is the dossier alone.
-    events.record_change(session, Delta(), dossier_delta(dossier, profile))
+    events.record_change(session, Delta(), dossier_delta(dossier, profile), at_commit=True)
     return Issued(invitation, dossier, created=True)
+
+
+def _issue_once(
+    session: Session,
+    principal: Principal,
+    payload: HandoverCreate,
+    settings: Settings,
+    profile: Profile,
+) -> Issued:
+    known = _lookup(session, payload)
+    if known is None:
+        raise field_error(
+            "agency_code", f"no agency has the code '{payload.agency_code}'; register it first"
+        )
+    principal.require_scope(known.agency)
+    if known.dossier_id is not None:
+        return _update_known(session, principal, payload, profile, known.agency)
+    return _create(session, payload, settings, profile, known)
 
 
 def issue(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from service import db
 from service.models import COUNT_COLUMNS, AgencyDayCounter, StaffDayCounter
 from service.scoring.contributions import Delta
 from service.webhooks import outbox
@@ -21,14 +22,20 @@ def _upsert_statement(model: Any, key_column: str, dialect: str) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__
     statement = insert(table)
+    # inline(): no RETURNING of the new row's id, which nobody reads (and which a
+    # statement sent in a pipeline with the COMMIT could not wait for).
     return statement.on_conflict_do_update(
         index_elements=[key_column, "day"],
         set_={c: table.c[c] + statement.excluded[c] for c in COUNT_COLUMNS},
-    )
+    ).inline()
 
 
 def upsert(
-    session: Session, model: Any, key_column: str, rows: dict[tuple[int, date], Counter[str]]
+    session: Session,
+    model: Any,
+    key_column: str,
+    rows: dict[tuple[int, date], Counter[str]],
+    at_commit: bool = False,
 ) -> None:
     if not rows:
         return
@@ -38,11 +45,21 @@ def upsert(
         for (owner, day), counts in sorted(rows.items())
     ]
     statement = _upsert_statement(model, key_column, session.get_bind().dialect.name)
-    session.execute(statement, values)
+    if at_commit:
+        db.at_commit(session, statement, values)
+    else:
+        session.execute(statement, values)
 
 
-def apply(session: Session, delta: Delta) -> None:
+def apply(session: Session, delta: Delta, at_commit: bool = False) -> None:
+    """Add `delta` to the counters and mark the scores it moves as changed.
+
+    `at_commit`: send the writes with the transaction's COMMIT (see `db.at_commit`), for a
+    caller that reads no counter back in the same transaction. Either way the rows are
+    locked in one order (agency rows, staff rows, score markers; each sorted), so that
+    concurrent transactions cannot deadlock on them.
+    """
     delta = delta.compact()
-    upsert(session, AgencyDayCounter, "agency_id", delta.agency)
-    upsert(session, StaffDayCounter, "staff_id", delta.staff)
-    outbox.mark_scores_dirty(session, delta.agency)
+    upsert(session, AgencyDayCounter, "agency_id", delta.agency, at_commit)
+    upsert(session, StaffDayCounter, "staff_id", delta.staff, at_commit)
+    outbox.mark_scores_dirty(session, delta.agency, at_commit)

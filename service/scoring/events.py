@@ -51,11 +51,12 @@ def derive_timeliness(
         dossier.overdue_working_days = 0
 
 
-def record_change(session: Session, before: Delta, after: Delta) -> None:
+def record_change(session: Session, before: Delta, after: Delta, at_commit: bool = False) -> None:
+    """Apply after − before to the counters (`at_commit`: see `counters.apply`)."""
     change = Delta()
     change.add(after)
     change.add(before, sign=-1)
-    counters.apply(session, change)
+    counters.apply(session, change, at_commit)
 
 
 def petition_changed(session: Session, before: Petition | None, after: Petition) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from service import db
 from service.models import OutboxEvent, ScoreDirty, utcnow
 from service.scoring.periods import periods_of
 
@@ -27,28 +28,43 @@ def new_msg_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
-def emit(session: Session, event_type: str, agency_id: int, data: dict[str, Any]) -> None:
+def event(event_type: str, agency_id: int, data: dict[str, Any]) -> OutboxEvent:
+    """A new event, for the caller to write in its transaction."""
     assert event_type in EVENT_TYPES
-    session.add(
-        OutboxEvent(msg_id=new_msg_id(), type=event_type, agency_id=agency_id, payload=data)
-    )
+    return OutboxEvent(msg_id=new_msg_id(), type=event_type, agency_id=agency_id, payload=data)
 
 
-def mark_scores_dirty(session: Session, keys: Iterable[tuple[int, date]]) -> None:
+def emit(session: Session, event_type: str, agency_id: int, data: dict[str, Any]) -> None:
+    session.add(event(event_type, agency_id, data))
+
+
+def mark_scores_dirty(
+    session: Session, keys: Iterable[tuple[int, date]], at_commit: bool = False
+) -> None:
     """score.updated is coalesced: one marker per agency and period until the worker runs."""
     pairs = sorted({(agency_id, p.key) for agency_id, day in keys for p in periods_of(day)})
-    mark_periods_dirty(session, pairs)
+    mark_periods_dirty(session, pairs, at_commit)
 
 
 @lru_cache(maxsize=4)
 def _dirty_statement(dialect: str) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(ScoreDirty).on_conflict_do_nothing(index_elements=["agency_id", "period"])
+    return (
+        insert(ScoreDirty)
+        .on_conflict_do_nothing(index_elements=["agency_id", "period"])
+        .inline()  # nothing to read back: it may go out with the COMMIT (db.at_commit)
+    )
 
 
-def mark_periods_dirty(session: Session, pairs: list[tuple[int, str]]) -> None:
+def mark_periods_dirty(
+    session: Session, pairs: list[tuple[int, str]], at_commit: bool = False
+) -> None:
     if not pairs:
         return
     statement = _dirty_statement(session.get_bind().dialect.name)
     now = utcnow()
-    session.execute(statement, [{"agency_id": a, "period": p, "marked_at": now} for a, p in pairs])
+    rows = [{"agency_id": a, "period": p, "marked_at": now} for a, p in pairs]
+    if at_commit:
+        db.at_commit(session, statement, rows)
+    else:
+        session.execute(statement, rows)
