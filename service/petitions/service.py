@@ -82,21 +82,31 @@ def upsert(
         received_at=payload.received_at,
         received_day=local_date(payload.received_at),
     )
+    # An update changes what it sends and nothing else: a later import without handled_at
+    # or citizen_verdict must not wipe a reply given in the console or a verdict given on
+    # the citizen's follow-up page.
+    sent = payload.model_fields_set if before is not None else set(type(payload).model_fields)
     petition.agency_id = agency.id
     previous_dossier_id = petition.dossier_id
     petition.dossier_id = dossier.id if dossier else petition.dossier_id
+    received_moved = before is not None and petition.received_at != payload.received_at
     petition.received_at = payload.received_at
     petition.received_day = local_date(payload.received_at)
-    petition.deadline_at = payload.deadline_at or add_working_days(
-        payload.received_at,
-        profile.petitions.handling_deadline_working_days,
-        load_overrides(session),
-    )
-    petition.handled_at = payload.handled_at
-    petition.citizen_verdict = payload.citizen_verdict
-    petition.result_complaint = payload.result_complaint
-    petition.within_authority = payload.within_authority
-    petition.outcome = payload.outcome
+    if "deadline_at" in sent or received_moved or petition.deadline_at is None:
+        petition.deadline_at = payload.deadline_at or add_working_days(
+            payload.received_at,
+            profile.petitions.handling_deadline_working_days,
+            load_overrides(session),
+        )
+    for name in (
+        "handled_at",
+        "citizen_verdict",
+        "result_complaint",
+        "within_authority",
+        "outcome",
+    ):
+        if name in sent:
+            setattr(petition, name, getattr(payload, name))
     petition.updated_at = utcnow()
     session.add(petition)
     session.flush()

@@ -1,0 +1,69 @@
+"""Updating a petition by import changes what the update sends and nothing else."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import KeyFactory, handover_body
+
+pytestmark = pytest.mark.usefixtures("agencies")
+BODY = {
+    "petition_code": "PU-1",
+    "agency_code": "79.BTH",
+    "received_at": "2025-09-16T09:00:00+07:00",
+}
+
+
+def test_an_update_without_handled_at_or_verdict_keeps_them(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    admin = make_key("admin")
+    client.post(
+        "/api/v1/handovers",
+        json=handover_body(dossier_code="PU-D", agency_code="79.BTH"),
+        headers=make_key("issuer"),
+    )
+    first = client.post(
+        "/api/v1/petitions",
+        json={
+            **BODY,
+            "dossier_code": "PU-D",
+            "deadline_at": "2025-10-01T17:00:00+07:00",
+            "handled_at": "2025-09-20T09:00:00+07:00",
+            "citizen_verdict": "satisfied",
+            "within_authority": False,
+        },
+        headers=admin,
+    )
+    assert first.status_code == 201
+    # The national system later sends only the outcome of a result complaint.
+    later = client.post("/api/v1/petitions", json={**BODY, "result_complaint": True}, headers=admin)
+    assert later.status_code == 200
+    petition = later.json()
+    assert petition["handled_at"].startswith("2025-09-20")
+    assert petition["citizen_verdict"] == "satisfied"
+    assert petition["within_authority"] is False
+    assert petition["deadline_at"].startswith("2025-10-01")
+    assert petition["dossier_code"] == "PU-D"
+    assert petition["result_complaint"] is True
+    # Sent explicitly as null, a field is cleared.
+    cleared = client.post(
+        "/api/v1/petitions", json={**BODY, "citizen_verdict": None}, headers=admin
+    ).json()
+    assert cleared["citizen_verdict"] is None
+    assert cleared["handled_at"].startswith("2025-09-20")
+
+
+def test_a_corrected_receipt_time_moves_the_default_deadline(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    admin = make_key("admin")
+    created = client.post("/api/v1/petitions", json=BODY, headers=admin).json()
+    assert created["deadline_at"].startswith("2025-10-07")  # 15 working days after 16/9
+    moved = client.post(
+        "/api/v1/petitions",
+        json={**BODY, "received_at": "2025-09-17T09:00:00+07:00"},
+        headers=admin,
+    ).json()
+    assert moved["deadline_at"].startswith("2025-10-08")
