@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from service.errors import Forbidden, InvalidInput, NotFound, error_responses
+from service.models import Petition
+from service.petitions import followup
 from service.surveys import service, throttle
 from service.surveys.answers import check_answers
 from service.surveys.schemas import ResponseCreate, ResponseCreated
@@ -30,7 +32,7 @@ router = APIRouter(prefix="/api/v1", tags=["responses"])
 async def submit_response(
     payload: ResponseCreate, response: Response, work: ApiWork
 ) -> ResponseCreated:
-    def submit(session: Session) -> tuple[bool, int]:
+    def submit(session: Session) -> tuple[bool, int, str | None]:
         principal = work.optional_principal(session)
         if payload.submitted_at is not None and (principal is None or principal.role != "admin"):
             raise Forbidden("Only an admin key may set submitted_at (to import past evaluations).")
@@ -43,7 +45,7 @@ async def submit_response(
         earlier = service.replay_or_ensure_answerable(session, issued, payload.client_submission_id)
         if earlier is not None:
             assert earlier.id is not None
-            return False, earlier.id
+            return False, earlier.id, _followup_url(session, earlier.id)
         answers = payload.answers
         checked = check_answers(
             work.profile,
@@ -78,9 +80,21 @@ async def submit_response(
             received_at=payload.submitted_at,
         )
         assert submitted.response.id is not None
-        return submitted.created, submitted.response.id
+        return (
+            submitted.created,
+            submitted.response.id,
+            _followup_url(session, submitted.response.id),
+        )
 
-    created, response_id = await work.run(submit)
+    def _followup_url(session: Session, response_id: int) -> str | None:
+        petition = session.exec(select(Petition).where(Petition.response_id == response_id)).first()
+        if petition is None:
+            return None
+        token = followup.issue(petition, work.settings.signing_key())  # idempotent
+        session.add(petition)
+        return followup.link(work.settings.base_url, token)
+
+    created, response_id, followup_url = await work.run(submit)
     if not created:
         response.status_code = 200
-    return ResponseCreated(response_id=response_id)
+    return ResponseCreated(response_id=response_id, followup_url=followup_url)

@@ -61,3 +61,6 @@ class ResponseCreate(BaseModel):
 class ResponseCreated(BaseModel):
     response_id: int
     status: Literal["answered"] = "answered"
+    # When the complaint opened a petition: the citizen's private page for the agency's
+    # reply and their verdict on it. Show it to the citizen; do not store it.
+    followup_url: str | None = None

@@ -174,7 +174,8 @@ def test_import_and_update_a_petition(hailong_server: HailongServer, connect: Co
     updated = issuer.import_petition(
         "PAKN-1", "79.BTH", _at(16, 9), citizen_verdict="unsatisfied", result_complaint=True
     )
-    assert not updated.created and updated.handled_at is None  # a full replacement
+    assert not updated.created
+    assert updated.handled_at == created.handled_at  # not sent, so kept
     assert (updated.citizen_verdict, updated.result_complaint) == ("unsatisfied", True)
     explained = connect(hailong_server.key("admin")).explain("79.BTH", PERIOD)
     assert [p.petition_code for p in explained.petitions.rows] == ["PAKN-1"]

@@ -36,6 +36,7 @@ def test_submit_then_same_id_200_then_other_409(
     }
     status, created = _post(client, body)
     assert (status, created["status"]) == (201, "answered")
+    assert created["followup_url"] is None  # no complaint, no petition to follow
     assert isinstance(created["response_id"], int)
     assert _post(client, body) == (200, created)
     other = {**body, "client_submission_id": str(uuid.uuid4())}
@@ -103,8 +104,17 @@ def test_bad_bodies_are_422(
 def test_complaint_opens_a_petition_with_a_working_day_deadline(
     client: TestClient, survey: IssuedSurvey, db: DbFactory
 ) -> None:
-    body = {"token": survey.token, "answers": {**ANSWERS, "complaint": "  Phải chờ 2 tiếng  "}}
-    assert _post(client, body)[0] == 201
+    body = {
+        "token": survey.token,
+        "answers": {**ANSWERS, "complaint": "  Phải chờ 2 tiếng  "},
+        "client_submission_id": "with-complaint",
+    }
+    status, created = _post(client, body)
+    assert status == 201
+    # The citizen's private link to the reply comes back, the same on a replay, and opens.
+    assert created["followup_url"].startswith("http://testserver/p/")
+    assert _post(client, body) == (200, created)
+    assert client.get(created["followup_url"]).status_code == 200
     with db() as session:
         petition = session.exec(select(Petition)).one()
         response = session.exec(select(Response)).one()

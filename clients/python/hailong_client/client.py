@@ -178,7 +178,9 @@ class HailongClient:
         within_authority: bool = True,
         outcome: str | None = None,
     ) -> Petition:
-        """Import a petition, or replace the one with this code (every field is sent)."""
+        """Import a petition, or update the one with this code. Facts left at None are not
+        sent, so an update keeps their stored values; result_complaint and
+        within_authority are always sent."""
         return self._send(
             calls.import_petition(
                 petition_code,
