@@ -10,18 +10,29 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from service.scoring.profile import Profile
 
 COMPONENTS = ("a", "b", "c", "d", "e")
 
 
+@lru_cache(maxsize=1024)
 def exact(value: float) -> Fraction:
+    """The decimal a person wrote (17.5, 0.9), as an exact fraction. Remembered: the same
+    few profile constants and inputs come back for every agency of a ranking."""
     return Fraction(Decimal(str(value)))
 
 
+_ONE, _ZERO = Fraction(1), Fraction(0)
+
+
 def _ratio(numerator: int | Fraction, denominator: int) -> Fraction | None:
-    return Fraction(numerator) / denominator if denominator else None
+    if not denominator:
+        return None
+    if isinstance(numerator, int):
+        return Fraction(numerator, denominator)  # one gcd instead of a division's three
+    return numerator / denominator
 
 
 @dataclass

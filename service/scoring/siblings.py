@@ -1,0 +1,216 @@
+"""A parent's children scored together for a period, remembered while the database is unchanged.
+
+Every score carries a rank among its siblings, so even one agency's score needs the K of
+all ~300 siblings. They come from ONE grouped aggregate of the period's day counters (plus
+the period inputs), and the result is remembered per (database, parent, period, profile)
+together with a change marker read at the start of every use. A different marker means
+something may have been committed since, and the siblings are scored afresh; the marker
+never says "unchanged" after a commit, in this process or another:
+
+- PostgreSQL: the transaction snapshot (`pg_current_snapshot()`: the oldest running
+  transaction, the next transaction id to be assigned, and the running ones). Any
+  transaction that commits after a snapshot was taken was running then or started later,
+  so a later snapshot that is identical proves that nothing was committed in between. It
+  is read before the data, so the data remembered is at least as new as its marker.
+  Conservative: a commit anywhere in the cluster invalidates everything.
+- SQLite: `PRAGMA data_version` (changes when another connection, of any process,
+  commits) with `total_changes()` (this connection's own writes), for this connection
+  only: each pooled connection has its own markers.
+A transaction that has written something itself (its own changes are not committed, and
+may be rolled back) neither reads nor fills the cache.
+
+The rules' arithmetic is remembered separately, by the figures it is computed from (see
+`compute_remembered`), so that when the counters of a few agencies move only those are
+computed again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter
+from collections.abc import Hashable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Literal
+
+from sqlalchemy import func, text
+from sqlmodel import Session, col, select
+
+from service.models import COUNT_COLUMNS, Agency, AgencyDayCounter, PeriodInput
+from service.scoring.compute import Computed, compute
+from service.scoring.periods import Period
+from service.scoring.profile import Profile
+
+MAX_SIBLING_ENTRIES = 512  # (database, parent, period) entries; cleared whole when full
+MAX_COMPUTED_ENTRIES = 50_000  # distinct (figures, D, E) results; cleared whole when full
+NONE: tuple[None, None] = (None, None)  # no D and no E entered
+
+
+@dataclass(frozen=True)
+class Siblings:
+    """The children of one parent, scored for one period. Shared between requests: read only."""
+
+    computed: dict[int, Computed]
+    ranks: dict[int, int | None]
+
+
+def competition_ranks(k_by_agency: dict[int, Fraction | None]) -> dict[int, int | None]:
+    """1, 2, 2, 4: ties share a rank; agencies without a K have none."""
+    ranked = sorted((k, agency) for agency, k in k_by_agency.items() if k is not None)
+    ranked.reverse()
+    ranks: dict[int, int | None] = {agency: None for agency in k_by_agency}
+    previous_k, previous_rank = None, 0
+    for position, (k, agency) in enumerate(ranked, start=1):
+        rank = previous_rank if k == previous_k else position
+        ranks[agency] = rank
+        previous_k, previous_rank = k, rank
+    return ranks
+
+
+# --- the rules' arithmetic, remembered ----------------------------------------------------------
+
+_profiles: dict[int, tuple[Profile, str]] = {}
+_computed: dict[tuple[Hashable, ...], Computed] = {}
+_lock = threading.Lock()
+
+
+def _profile_key(profile: Profile) -> str:
+    """Everything compute() reads from a profile (the fingerprint leaves out group 5)."""
+    known = _profiles.get(id(profile))
+    if known is None or known[0] is not profile:
+        known = (profile, profile.model_dump_json())
+        with _lock:
+            if len(_profiles) > 64:
+                _profiles.clear()
+            _profiles[id(profile)] = known  # holds the profile, so its id is not reused
+    return known[1]
+
+
+def compute_remembered(
+    counts: Counter[str], d: float | None, e: float | None, profile: Profile
+) -> Computed:
+    """compute(), remembered by its inputs: a pure function of them (~50 µs a call)."""
+    key = (_profile_key(profile), *(counts[c] for c in COUNT_COLUMNS), d, e)
+    found = _computed.get(key)
+    if found is None:
+        found = compute(counts, d, e, profile)
+        with _lock:
+            if len(_computed) >= MAX_COMPUTED_ENTRIES:
+                _computed.clear()
+            _computed[key] = found
+    return found
+
+
+# --- the change marker --------------------------------------------------------------------------
+
+Marker = tuple[Hashable, Hashable] | None
+_connection_ids = itertools.count(1)
+_CONNECTION_KEY = "hailong.siblings.connection"
+
+
+def change_marker(session: Session) -> Marker:
+    """(where, marker): `where` names the database the cache entry belongs to, `marker` its
+    state. None: this transaction has written something, do not use the cache."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        row = connection.execute(
+            text(
+                "SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned(), "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+        ).one()
+        if row[1] is not None:
+            return None
+        url = connection.engine.url
+        return (url.host, url.port, int(row[2])), row[0]
+    raw: Any = connection.connection.dbapi_connection
+    if getattr(raw, "in_transaction", True):
+        return None  # writes of this transaction are pending (or not a sqlite3 connection)
+    info = connection.connection.info
+    if _CONNECTION_KEY not in info:  # one number per DBAPI connection, never reused
+        info[_CONNECTION_KEY] = next(_connection_ids)
+    row = connection.execute(
+        text("SELECT (SELECT data_version FROM pragma_data_version), total_changes()")
+    ).one()
+    return ("sqlite", info[_CONNECTION_KEY]), (int(row[0]), int(row[1]))
+
+
+# --- the siblings -------------------------------------------------------------------------------
+
+_siblings: dict[tuple[Hashable, ...], tuple[Hashable, Siblings]] = {}
+
+
+def _children(parent_id: int | None) -> Any:
+    column = col(Agency.parent_id)
+    return column.is_(None) if parent_id is None else column == parent_id
+
+
+def _score_children(
+    session: Session, parent_id: int | None, period: Period, profile: Profile
+) -> Siblings:
+    ids = session.exec(select(Agency.id).where(_children(parent_id))).all()
+    sums = [func.sum(getattr(AgencyDayCounter, c)) for c in COUNT_COLUMNS]
+    rows = session.execute(
+        select(col(AgencyDayCounter.agency_id), *sums)
+        .join(Agency, col(Agency.id) == col(AgencyDayCounter.agency_id))
+        .where(_children(parent_id))
+        .where(col(AgencyDayCounter.day).between(period.first_day, period.last_day))
+        .group_by(col(AgencyDayCounter.agency_id))
+    ).all()
+    counts = {
+        row[0]: Counter({c: int(v or 0) for c, v in zip(COUNT_COLUMNS, row[1:], strict=True)})
+        for row in rows
+    }
+    given = session.execute(
+        select(col(PeriodInput.agency_id), col(PeriodInput.d), col(PeriodInput.e))
+        .join(Agency, col(Agency.id) == col(PeriodInput.agency_id))
+        .where(_children(parent_id), PeriodInput.period == period.key)
+    ).all()
+    inputs = {agency_id: (d, e) for agency_id, d, e in given}
+    computed = {
+        agency_id: compute_remembered(
+            counts.get(agency_id, Counter()), *inputs.get(agency_id, NONE), profile
+        )
+        for agency_id in ids
+        if agency_id is not None
+    }
+    ranks = competition_ranks({agency_id: c.k for agency_id, c in computed.items()})
+    return Siblings(computed, ranks)
+
+
+def siblings(
+    session: Session,
+    parent_id: int | None,
+    period: Period,
+    profile: Profile,
+    marker: Marker | Literal["read"] = "read",
+) -> Siblings:
+    """Every child of `parent_id` (None: the top-level agencies), scored and ranked.
+
+    `marker`: `change_marker(session)`, read by a caller before anything else it shows
+    beside these scores (so that all of it is at least as new as the marker); by default
+    it is read here."""
+    if marker == "read":
+        marker = change_marker(session)
+    if marker is None:
+        return _score_children(session, parent_id, period, profile)
+    where, state = marker
+    key = (where, parent_id, period.key, _profile_key(profile))
+    found = _siblings.get(key)
+    if found is not None and found[0] == state:
+        return found[1]
+    scored = _score_children(session, parent_id, period, profile)
+    with _lock:
+        if len(_siblings) >= MAX_SIBLING_ENTRIES:
+            _siblings.clear()
+        _siblings[key] = (state, scored)
+    return scored
+
+
+def forget() -> None:
+    """Drop everything remembered (tests; a profile reloaded in place)."""
+    with _lock:
+        _siblings.clear()
+        _computed.clear()
+        _profiles.clear()
