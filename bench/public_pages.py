@@ -7,10 +7,14 @@ for Q4 and a few agencies, so some show "not enough data"). There are no dossier
 or petitions at all: the pages can only be reading the counters.
 
 Then `hailong serve --workers 1` answers sequential requests on one keep-alive connection
-(after a warm-up). Every request re-reads the counters; the rules' arithmetic is remembered
-per agency while its figures do not change (service/portal/memo.py), so one case changes
-every agency's counters before each request to show the cost with nothing remembered. The
-table gives p50/p99 of
+(after a warm-up). Every request reads the database's change marker; while it is unchanged
+the 300 scored siblings and the rendered page are reused (service/scoring/siblings.py,
+service/portal/memo.py), otherwise the counters are summed again in one grouped query and
+only the agencies whose figures changed are computed again. One case changes every
+agency's counters before each request to show the cost with nothing remembered. On
+PostgreSQL the marker is the cluster's snapshot: a commit in ANY database of the cluster
+(other benchmarks, test suites) makes the next request sum the counters again, so on a
+shared machine the figures depend on the neighbours. The table gives p50/p99 of
 - server time: the handler's own `Server-Timing: app;dur=` (read the counters, compute 300
   scores, render, gzip), the figure the target is about;
 - wall time: as the client saw it (plus HTTP and the framework).

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from service.errors import error_responses
 from service.i18n import gettext_for, pick_language
 from service.portal import badge, cells, charts, picker, trend_chart, views
-from service.portal.memo import memo_of
+from service.portal.memo import memo_of, pages_of
 from service.portal.rendering import base_context, period_or_none, problem, render
 from service.portal.responses import Timing
 from service.unit_of_work import PublicWork
@@ -94,7 +94,15 @@ async def rankings_page(
     rows = views.sort_rows(view.rows, order)
     tally = Counter(row.computed.group for row in rows)
     context.update(view=view, rows=rows, sort=order, rows_html=rows_html, tally=tally)
-    return await render(request, "portal/rankings.html", context, timing=timing)
+    # The page depends on the URL, the local day (the period picker) and the data.
+    key = (request.url.path, request.url.query, picker.today_local())
+    return await render(
+        request,
+        "portal/rankings.html",
+        context,
+        timing=timing,
+        remembered=(pages_of(request), key, view.source),
+    )
 
 
 @router.get(

@@ -13,9 +13,12 @@ from fastapi.responses import Response
 
 from service.i18n import gettext_for
 from service.portal import charts, picker
+from service.portal.memo import PageMemo
 from service.portal.responses import Timing, send
 from service.scoring.periods import Period
 from service.scoring.profile import Profile
+
+Remembered = tuple[PageMemo, tuple[object, ...], object]
 
 
 def link_maker(lang: str) -> Callable[..., str]:
@@ -76,7 +79,10 @@ async def render(
     kind: str = "page",
     status: int = 200,
     timing: Timing | None = None,
+    remembered: Remembered | None = None,
 ) -> Response:
+    """`remembered`: (the memo, the page's key, what it was made from), to reuse a page
+    rendered from the very same data (see memo.PageMemo)."""
     lang = context["lang"]
     context.setdefault("switch_url", switch_url(request, lang))
     env = request.app.state.templates.env
@@ -84,7 +90,11 @@ async def render(
     def build() -> str:
         return str(env.get_template(template).render(context))
 
-    body = await anyio.to_thread.run_sync(build)
+    body = remembered[0].get(remembered[1], remembered[2]) if remembered else None
+    if body is None:
+        body = await anyio.to_thread.run_sync(build)
+        if remembered and remembered[2] is not None:
+            remembered[0].put(remembered[1], remembered[2], body)
     if timing is not None:
         timing.mark("render")
     return send(request, body, lang=lang, kind=kind, status=status, timing=timing)

@@ -23,6 +23,7 @@ from service.scoring import service as scoring
 from service.scoring.compute import Computed
 from service.scoring.periods import Period
 from service.scoring.schemas import Score
+from service.scoring.siblings import change_marker, siblings
 
 SORTS = ("k", "name", "a", "b", "c", "d", "e", "g5", "n")
 NONE: tuple[None, None] = (None, None)  # no D and no E entered
@@ -48,6 +49,9 @@ class RankingView:
     parent: AgencyRef | None  # None: the top-level agencies ranked among themselves
     ancestors: list[AgencyRef]  # above the parent, top first
     rows: list[RankingRow]
+    # The scored siblings it was made from: the same object while nothing has changed in
+    # the database (scoring/siblings.py), which lets the page reuse its rendering.
+    source: object = None
 
 
 @dataclass
@@ -122,6 +126,9 @@ def ranking(
 ) -> RankingView | None:
     """The children of `parent_code`; without one, the children of the only top-level
     agency (or the top-level agencies, when there are several). None: no such parent."""
+    # First: everything read after it is at least as new, so a page remembered with these
+    # scores (pages.py) never outlives a change to the names or the tree either.
+    marker = change_marker(session)
     parent: Agency | None = None
     if parent_code:
         parent = get_agency_by_code(session, parent_code)
@@ -131,16 +138,19 @@ def ranking(
         roots = list(session.exec(select(Agency).where(col(Agency.parent_id).is_(None))).all())
         parent = roots[0] if len(roots) == 1 else None
     members = _members(session, parent.id if parent else None)
-    computed = evaluate(session, [m.id for m in members], period, memo)
-    ranks = scoring.competition_ranks({i: c.k for i, c in computed.items()})
-    parents = _with_children(session, list(computed))
+    # Scored and ranked together, remembered while nothing changes (scoring/siblings.py).
+    family = siblings(session, parent.id if parent else None, period, memo.profile, marker)
+    computed, ranks = family.computed, family.ranks
+    parents = _with_children(session, [m.id for m in members])
     rows = [
-        RankingRow(m.code, m.name, ranks[m.id], computed[m.id], m.id in parents) for m in members
+        RankingRow(m.code, m.name, ranks[m.id], computed[m.id], m.id in parents)
+        for m in members
+        if m.id in computed  # (an agency added between the two reads waits for the next)
     ]
     if parent is None:
-        return RankingView(None, [], sort_rows(rows, "k"))
+        return RankingView(None, [], sort_rows(rows, "k"), family)
     ancestors = _refs_of_path(session, parent.path)[:-1]
-    return RankingView(AgencyRef(parent.code, parent.name), ancestors, sort_rows(rows, "k"))
+    return RankingView(AgencyRef(parent.code, parent.name), ancestors, sort_rows(rows, "k"), family)
 
 
 def agency_page(
@@ -149,9 +159,9 @@ def agency_page(
     agency = get_agency_by_code(session, code)
     if agency is None or agency.id is None:
         return None
-    siblings = evaluate(session, [m.id for m in _members(session, agency.parent_id)], period, memo)
-    ranks = scoring.competition_ranks({i: c.k for i, c in siblings.items()})
-    computed = siblings[agency.id]
+    family = siblings(session, agency.parent_id, period, memo.profile)
+    ranks = family.ranks
+    computed = family.computed[agency.id]
     profile = memo.profile
     periods = trend.trend_periods(period, today)
     return AgencyView(
