@@ -135,6 +135,7 @@ class Run:
     answered: int
     errors: int
     error_samples: list[str]
+    error_kinds: dict[str, int]
     acked_handovers: int
     stored_handovers: int
     acked_answers: int
@@ -364,6 +365,7 @@ class Load:
         self.by_kind: dict[str, int] = {}
         self.errors = 0
         self.error_samples: list[str] = []
+        self.error_kinds: dict[str, int] = {}
         self.acked_handovers: set[str] = set()
         self.acked_answers: set[int] = set()
         self.answered = 0
@@ -372,10 +374,12 @@ class Load:
         kinds, weights = zip(*MIX, strict=True)
         self.kinds, self.weights = list(kinds), list(weights)
 
-    def _error(self, what: str) -> None:
+    def _error(self, kind: str, what: str) -> None:
+        """Count an error under `kind`; keep the first few of each kind as samples."""
         self.errors += 1
-        if len(self.error_samples) < 10:
-            self.error_samples.append(what[:300])
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
+        if self.error_kinds[kind] <= 3:
+            self.error_samples.append(f"{kind}: {what[:300]}")
 
     def _request(self, kind: str) -> tuple[str, str, dict[str, Any] | None, dict[str, str]]:
         now = datetime.now(LOCAL).replace(microsecond=0)
@@ -432,13 +436,16 @@ class Load:
             answer = await asyncio.wait_for(
                 client.request(method, path, json=body, headers=headers), REQUEST_TIMEOUT_S
             )
-        except (httpx.HTTPError, TimeoutError) as exc:
-            self._error(f"{method} {path}: {type(exc).__name__}: {exc}")
+        except TimeoutError:
+            self._error(f"no answer in {REQUEST_TIMEOUT_S:g} s", f"{method} {path}")
+            return
+        except httpx.HTTPError as exc:
+            self._error(type(exc).__name__, f"{method} {path}: {exc}")
             return
         self.latencies.append((time.perf_counter() - started) * 1000)
         self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
         if not answer.is_success:
-            self._error(f"{method} {path}: {answer.status_code} {answer.text[:200]}")
+            self._error(f"HTTP {answer.status_code}", f"{method} {path}: {answer.text[:200]}")
             return
         self.answered += 1
         if path == "/api/v1/handovers":
@@ -492,7 +499,9 @@ class Load:
                     # The server is not keeping up: count the request as an error rather
                     # than queue it in the client (which would only measure the queue).
                     self.skipped += 1
-                    self._error(f"not sent: {MAX_IN_FLIGHT} requests already in flight")
+                    self._error(
+                        f"not sent ({MAX_IN_FLIGHT} in flight)", "the server is not keeping up"
+                    )
                     continue
                 kind = self.random.choices(self.kinds, self.weights)[0]
                 task = asyncio.create_task(self.one(client, kind))
@@ -599,6 +608,7 @@ def soak(kind: str, options: Options, workdir: Path) -> Run:
         answered=load.answered,
         errors=load.errors,
         error_samples=load.error_samples,
+        error_kinds=load.error_kinds,
         acked_handovers=len(load.acked_handovers),
         stored_handovers=stored_handovers,
         acked_answers=len(load.acked_answers),
@@ -613,7 +623,17 @@ def soak(kind: str, options: Options, workdir: Path) -> Run:
 
 def checks(run: Run, options: Options) -> list[Check]:
     found = [
-        Check("errors", str(run.errors), f"= {TARGET_ERRORS}", run.errors == TARGET_ERRORS),
+        Check(
+            "errors",
+            f"{run.errors}"
+            + (
+                " (" + ", ".join(f"{k}: {n}" for k, n in sorted(run.error_kinds.items())) + ")"
+                if run.error_kinds
+                else ""
+            ),
+            f"= {TARGET_ERRORS}",
+            run.errors == TARGET_ERRORS,
+        ),
     ]
     minutes = run.per_minute
     if len(minutes) >= 2:
@@ -712,7 +732,8 @@ def report(runs: list[Run], options: Options) -> str:
         lines += ["", "| check | value | target | result |", "| --- | --- | --- | --- |"]
         lines += [f"| {c.name} | {c.value} | {c.target} | {verdict(c.ok)} |" for c in run.checks]
         if run.error_samples:
-            lines += ["", "First errors:", ""] + [f"- `{e}`" for e in run.error_samples]
+            lines += ["", "First errors of each kind:", ""]
+            lines += [f"- `{e}`" for e in run.error_samples]
     return "\n".join(lines) + "\n"
 
 
