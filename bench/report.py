@@ -16,6 +16,7 @@ benchmark's raw ASGI app). The verdicts are the benchmarks' own, copied, not re-
     .venv/bin/python bench/report.py            # everything, full size (about an hour)
     .venv/bin/python bench/report.py --quick    # smaller sizes and shorter runs (~10 min)
     .venv/bin/python bench/report.py --only handover --only soak
+    .venv/bin/python bench/report.py --reuse scores   # read the last scores.md, run the rest
 
 It exits 1 when a benchmark could not run or wrote no result, 0 otherwise (a FAIL in the
 table is a finding of the report, not an error of the command).
@@ -61,6 +62,7 @@ class Outcome:
     exit_code: int | None = None
     figures: list[Figure] = field(default_factory=list)
     problem: str = ""  # why there are no figures
+    reused: bool = False  # not run: read from an earlier run's result
 
 
 @dataclass(frozen=True)
@@ -357,8 +359,9 @@ def report(
             "`.venv/bin/python bench/report.py --from-results`: nothing run, the results "
             "already in bench/results/ re-read (dated below)"
             if reread
-            else f"`.venv/bin/python bench/report.py{' --quick' if quick else ''}`, "
-            f"{'quick sizes' if quick else 'full sizes'}"
+            else f"`.venv/bin/python bench/report.py{' --quick' if quick else ''}"
+            + "".join(f" --reuse {o.name}" for o in outcomes if o.reused)
+            + f"`, {'quick sizes' if quick else 'full sizes'}"
         )
         + f", at commit {git_commit()}; {os.cpu_count()} CPU cores shared by the load "
         f"generators, the servers, the databases and whatever else ran; load average "
@@ -389,7 +392,7 @@ def report(
                 else ""
             )
         )
-        took = "—" if reread else f"{o.seconds / 60:.1f} min"
+        took = "not run: earlier result" if o.reused else f"{o.seconds / 60:.1f} min"
         lines.append(f"| {o.name} | {took} | {details} |")
     if failed:
         lines += ["", "Failed:"] + [
@@ -408,6 +411,13 @@ def main(argv: list[str] | None = None) -> int:
         "--soak-minutes", type=float, help="override the soak's duration (default 10, quick 2)"
     )
     parser.add_argument(
+        "--reuse",
+        action="append",
+        choices=names,
+        default=[],
+        help="do not run this one: read the result it left in bench/results (repeatable)",
+    )
+    parser.add_argument(
         "--from-results",
         action="store_true",
         help="run nothing: build the report from the results already in bench/results",
@@ -419,8 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()[0]
     outcomes = []
     for benchmark in chosen:
-        if args.from_results:
-            outcome = Outcome(benchmark.name)
+        if args.from_results or benchmark.name in args.reuse:
+            outcome = Outcome(benchmark.name, reused=True)
             if benchmark.output.exists():
                 outcome.figures = benchmark.read(benchmark.output)
             else:
