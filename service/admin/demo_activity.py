@@ -7,13 +7,13 @@ from __future__ import annotations
 import random
 from datetime import datetime, time, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service.admin.keys import Principal
 from service.calendar.working_days import LOCAL_TZ, add_working_days, local_date
 from service.handovers.schemas import HandoverCreate, StaffRefs
-from service.handovers.service import issue
-from service.models import Agency, Dossier
+from service.handovers.service import Issued, issue
+from service.models import Agency, Dossier, Invitation
 from service.scoring.inputs import set_inputs
 from service.scoring.periods import period_containing
 from service.scoring.profile import Profile
@@ -37,6 +37,21 @@ COMPLAINTS = [
     "Cán bộ hướng dẫn chưa rõ thủ tục.",
     "Hồ sơ bị yêu cầu bổ sung nhiều lần.",
 ]
+
+
+def _written(session: Session, issued: Issued) -> Issued:
+    """The issued survey as stored. A new dossier's invitation is written with the commit
+    and its objects are not in the session (see handovers.service): to answer it in the
+    same seeding run, commit and read both back."""
+    if issued.invitation.id is not None:
+        return issued
+    session.commit()
+    row = session.exec(
+        select(Invitation, Dossier)
+        .join(Dossier, col(Invitation.dossier_id) == col(Dossier.id))
+        .where(Dossier.code == issued.dossier.code)
+    ).one()
+    return Issued(row[0], row[1], created=issued.created)
 
 
 def seed_activity(
@@ -91,6 +106,7 @@ def seed_activity(
             issued = issue(session, principal, payload, settings, profile)
             made += 1
             if rng.random() < 0.7:  # most citizens answer
+                issued = _written(session, issued)
                 poor = rng.random() < poor_share
                 answers = Answers(
                     choices={
