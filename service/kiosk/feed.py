@@ -18,7 +18,8 @@ import anyio.to_thread
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from service.kiosk.presenting import SurveyCard, handed_over_since, newest_invitation_id
+from service.kiosk.presenting import handed_over_since, newest_invitation_id
+from service.kiosk.schemas import SurveyCard
 
 log = logging.getLogger(__name__)
 LOOKBACK = 1000

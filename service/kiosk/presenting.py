@@ -9,7 +9,6 @@ presented at its counter: a stolen device key cannot answer the whole province's
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,26 +20,11 @@ from service.errors import Forbidden, NotFound
 from service.handovers import tokens
 from service.handovers.service import Issued, current_status, find_by_token
 from service.kiosk.pairing import Device
+from service.kiosk.schemas import SurveyCard
 from service.models import Agency, Dossier, Invitation, KioskPresentation, utcnow
 from service.surveys.service import ensure_answerable, find_by_short_code
 
 SURVEY_LINK = re.compile(r"/s/([A-Za-z0-9_\-]{20,128})")
-
-
-@dataclass(frozen=True)
-class SurveyCard:
-    """What a tablet needs to show a survey. No token: the device answers by survey_id."""
-
-    cursor: int  # the invitation's id: tablets remember the last one they showed
-    survey_id: str
-    dossier_code: str
-    agency_name: str
-    procedure_name: str | None
-    short_code: str
-    language: str
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def card(invitation: Invitation, dossier: Dossier, agency_name: str) -> SurveyCard:

@@ -9,7 +9,6 @@ site cannot make the tablet post (a cross-site JSON post needs a CORS preflight)
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -21,7 +20,7 @@ from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from sqlmodel import Session
 from starlette.responses import Response
 
-from service.errors import InvalidInput, NotFound, Unauthorized, error_responses
+from service.errors import NotFound, Unauthorized, error_responses
 from service.i18n import gettext_for
 from service.kiosk import pairing, presenting
 from service.kiosk.feed import PresentationFeed
@@ -36,13 +35,13 @@ from service.kiosk.schemas import (
     PairIn,
     PairingCreate,
     PairingCreated,
-    SurveyCardOut,
+    SurveyCard,
 )
 from service.models import MAX_ROW_ID, utcnow
 from service.settings import ROOT
 from service.surveys import service as surveys
 from service.surveys import throttle
-from service.surveys.answers import check_answers
+from service.surveys.api_answers import checked_json_answers
 from service.surveys.pages import ICONS
 from service.surveys.security import CONTENT_SECURITY_POLICY, PAGE_HEADERS
 from service.unit_of_work import ApiWork, PublicWork, UnitOfWork
@@ -300,7 +299,7 @@ async def next_survey(
         card = presenting.latest_for_counter(
             session, device.counter.id, after, work.settings.kiosk_present_minutes
         )
-        return NextSurvey(survey=SurveyCardOut(**card.as_json()) if card else None)
+        return NextSurvey(survey=card)
 
     return await work.run(read)
 
@@ -337,7 +336,7 @@ async def events(request: Request, work: PublicWork) -> StreamingResponse:
                         return
                     yield ": still here\n\n"
                     continue
-                data = json.dumps(card.as_json(), ensure_ascii=False)
+                data = card.model_dump_json()
                 yield f"event: survey\nid: {card.cursor}\ndata: {data}\n\n"
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
@@ -346,12 +345,12 @@ async def events(request: Request, work: PublicWork) -> StreamingResponse:
 
 @device_api.post(
     "/api/lookup",
-    response_model=SurveyCardOut,
+    response_model=SurveyCard,
     summary="Find a survey by the code a citizen typed or scanned at this tablet",
     responses=DEVICE_ERRORS,
 )
-async def lookup(payload: LookupIn, request: Request, work: PublicWork) -> SurveyCardOut:
-    def find(session: Session) -> SurveyCardOut:
+async def lookup(payload: LookupIn, request: Request, work: PublicWork) -> SurveyCard:
+    def find(session: Session) -> SurveyCard:
         device = _device(session, request)
         guesser = f"kiosk:{device.key.id}"
         throttle.check_allowed(work.engine, work.settings, guesser)
@@ -360,7 +359,7 @@ async def lookup(payload: LookupIn, request: Request, work: PublicWork) -> Surve
         except NotFound:
             throttle.record_failure(work.engine, work.settings, guesser)
             raise
-        return SurveyCardOut(**card.as_json())
+        return card
 
     return await work.run(find)
 
@@ -382,30 +381,7 @@ async def answer(
         if earlier is not None:
             assert earlier.id is not None
             return False, earlier.id
-        given = payload.answers
-        checked = check_answers(
-            work.profile,
-            {
-                "timeliness": given.timeliness,
-                "supplement_requests": given.supplement_requests,
-                "staff_attitude": given.staff_attitude,
-                "overall": given.overall,
-            },
-            given.complaint,
-            None,
-            False,
-            lang="en",
-        )
-        if checked.problems:
-            fields = [
-                {"field": f"answers.{name}", "problem": problem}
-                for name, problem in checked.problems.items()
-            ]
-            raise InvalidInput(
-                "Some answers are missing or invalid: "
-                + "; ".join(f"{f['field']}: {f['problem']}" for f in fields),
-                fields,
-            )
+        answers = checked_json_answers(work.profile, payload.answers)
         now = utcnow()
         answered_at = payload.answered_at
         if answered_at is None or not (
@@ -415,7 +391,7 @@ async def answer(
         submitted = surveys.submit(
             session,
             issued,
-            checked.answers,
+            answers,
             work.profile,
             source="kiosk",
             client_submission_id=payload.client_submission_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -56,8 +56,10 @@ class KioskState(BaseModel):
     idle_seconds: int
 
 
-class SurveyCardOut(BaseModel):
-    cursor: int
+class SurveyCard(BaseModel):
+    """What a tablet needs to show a survey. No token: the device answers by survey_id."""
+
+    cursor: int  # the invitation's id: tablets remember the last one they showed
     survey_id: str
     dossier_code: str
     agency_name: str
@@ -67,7 +69,7 @@ class SurveyCardOut(BaseModel):
 
 
 class NextSurvey(BaseModel):
-    survey: SurveyCardOut | None
+    survey: SurveyCard | None
 
 
 class LookupIn(BaseModel):
@@ -112,7 +114,3 @@ class KioskAnswer(BaseModel):
 class KioskAnswered(BaseModel):
     response_id: int
     status: Literal["answered"] = "answered"
-
-
-def card_out(card: dict[str, Any]) -> SurveyCardOut:
-    return SurveyCardOut(**card)

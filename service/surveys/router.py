@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from sqlmodel import Session, select
 
-from service.errors import Forbidden, InvalidInput, NotFound, error_responses
+from service.errors import Forbidden, NotFound, error_responses
 from service.models import Petition
 from service.petitions import followup
 from service.surveys import service, throttle
-from service.surveys.answers import check_answers
+from service.surveys.api_answers import checked_json_answers
 from service.surveys.schemas import ResponseCreate, ResponseCreated
 from service.unit_of_work import ApiWork
 
@@ -46,34 +46,13 @@ async def submit_response(
         if earlier is not None:
             assert earlier.id is not None
             return False, earlier.id, _followup_url(session, earlier.id)
-        answers = payload.answers
-        checked = check_answers(
-            work.profile,
-            {
-                "timeliness": answers.timeliness,
-                "supplement_requests": answers.supplement_requests,
-                "staff_attitude": answers.staff_attitude,
-                "overall": answers.overall,
-            },
-            answers.complaint,
-            payload.contact,
-            payload.contact_consent,
-            lang="en",
+        answers = checked_json_answers(
+            work.profile, payload.answers, payload.contact, payload.contact_consent
         )
-        if checked.problems:
-            fields = [
-                {"field": name if name == "contact" else f"answers.{name}", "problem": problem}
-                for name, problem in checked.problems.items()
-            ]
-            raise InvalidInput(
-                "Some answers are missing or invalid: "
-                + "; ".join(f"{f['field']}: {f['problem']}" for f in fields),
-                fields,
-            )
         submitted = service.submit(
             session,
             issued,
-            checked.answers,
+            answers,
             work.profile,
             source=payload.source,
             client_submission_id=payload.client_submission_id,

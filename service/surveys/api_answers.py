@@ -1,0 +1,39 @@
+"""Answers sent as JSON (the responses API, kiosks): checked against the questionnaire,
+with every problem named by its JSON field."""
+
+from __future__ import annotations
+
+from service.errors import InvalidInput
+from service.scoring.profile import Profile
+from service.surveys.answers import Answers, check_answers
+from service.surveys.schemas import AnswersIn
+
+
+def checked_json_answers(
+    profile: Profile, given: AnswersIn, contact: str | None = None, consent: bool = False
+) -> Answers:
+    """The clean answers, or a 422 listing each missing or invalid one."""
+    checked = check_answers(
+        profile,
+        {
+            "timeliness": given.timeliness,
+            "supplement_requests": given.supplement_requests,
+            "staff_attitude": given.staff_attitude,
+            "overall": given.overall,
+        },
+        given.complaint,
+        contact,
+        consent,
+        lang="en",
+    )
+    if checked.problems:
+        fields = [
+            {"field": name if name == "contact" else f"answers.{name}", "problem": problem}
+            for name, problem in checked.problems.items()
+        ]
+        raise InvalidInput(
+            "Some answers are missing or invalid: "
+            + "; ".join(f"{f['field']}: {f['problem']}" for f in fields),
+            fields,
+        )
+    return checked.answers
