@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Integer, insert, literal
+from sqlalchemy import Integer, bindparam, insert, literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -62,28 +62,41 @@ def _staff_codes(payload: HandoverCreate) -> list[str]:
     return sorted({c for c in (staff.receiving, staff.handling, staff.returning) if c})
 
 
+@lru_cache(maxsize=8)
+def _lookup_statement(staff_count: int, with_counter: bool) -> Any:
+    """Built once per shape: building a SELECT and its cache key costs more than running it."""
+    dossier_id = select(Dossier.id).where(Dossier.code == bindparam("dossier_code"))
+    staff_ids = [
+        select(Staff.id)
+        .where(col(Staff.agency_id) == col(Agency.id), Staff.code == bindparam(f"staff_{i}"))
+        .scalar_subquery()
+        for i in range(staff_count)
+    ]
+    counter_id = (
+        select(Counter.id)
+        .where(col(Counter.agency_id) == col(Agency.id), Counter.code == bindparam("counter_code"))
+        .scalar_subquery()
+        if with_counter
+        else literal(None, Integer)
+    )
+    return select(Agency, dossier_id.scalar_subquery(), counter_id, *staff_ids).where(
+        Agency.code == bindparam("agency_code")
+    )
+
+
 def _lookup(session: Session, payload: HandoverCreate) -> _Known | None:
     """The agency (None if unknown) and the ids the handover refers to, in one round trip:
     correlated subqueries beside the agency row, so the usual handover of known staff at a
     known counter reads nothing else."""
     codes = _staff_codes(payload)
-    dossier_id = select(Dossier.id).where(Dossier.code == payload.dossier_code).scalar_subquery()
-    staff_ids = [
-        select(Staff.id)
-        .where(col(Staff.agency_id) == col(Agency.id), Staff.code == code)
-        .scalar_subquery()
-        for code in codes
-    ]
-    counter_id = (
-        select(Counter.id)
-        .where(col(Counter.agency_id) == col(Agency.id), Counter.code == payload.counter_code)
-        .scalar_subquery()
-        if payload.counter_code is not None
-        else literal(None, Integer)
-    )
-    row = session.exec(
-        select(Agency, dossier_id, counter_id, *staff_ids).where(Agency.code == payload.agency_code)
-    ).first()
+    params: dict[str, Any] = {
+        "agency_code": payload.agency_code,
+        "dossier_code": payload.dossier_code,
+        "counter_code": payload.counter_code,
+    }
+    params.update((f"staff_{i}", code) for i, code in enumerate(codes))
+    statement = _lookup_statement(len(codes), payload.counter_code is not None)
+    row = session.execute(statement, params).first()
     if row is None:
         return None
     agency, found_dossier, found_counter = row[0], row[1], row[2]
