@@ -91,10 +91,8 @@ async def unpair_device(
         console.check_csrf(form)
         who = console.who(session)
         agency: Agency = console.agency(session, who, code)
-        mine = {
-            d.key.id for d in pairing.list_devices(session, agency.path) if d.agency.id == agency.id
-        }
-        if device_id not in mine:
+        device = pairing.find_device(session, device_id)
+        if device is None or device.agency.id != agency.id:
             raise NotFound(f"Agency '{code}' has no paired kiosk {device_id}.")
         pairing.unpair(session, device_id, actor=who.actor, principal=who)
         return Redirect(agency_url(code, "kiosks") + "?unpaired=1")

@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -132,42 +133,42 @@ def redeem(session: Session, typed_code: str) -> tuple[Device, str]:
     return Device(key, counter, agency), raw_key
 
 
-def device_for_key(session: Session, raw_key: str) -> Device | None:
-    """The paired device behind a key, or None (unknown, revoked, or not a kiosk's key)."""
-    row = session.exec(
+def _devices() -> Any:
+    """Kiosk keys with their counter and agency: every device query starts here."""
+    return (
         select(ApiKey, Counter, Agency)
         .join(Counter, col(ApiKey.counter_id) == col(Counter.id))
         .join(Agency, col(Counter.agency_id) == col(Agency.id))
-        .where(ApiKey.key_hash == hash_key(raw_key), ApiKey.role == "kiosk")
-    ).first()
+        .where(ApiKey.role == "kiosk")
+    )
+
+
+def device_for_key(session: Session, raw_key: str) -> Device | None:
+    """The paired device behind a key, or None (unknown, revoked, or not a kiosk's key)."""
+    row = session.exec(_devices().where(ApiKey.key_hash == hash_key(raw_key))).first()
     if row is None or row[0].revoked_at is not None:
         return None
     return Device(*row)
 
 
+def find_device(session: Session, key_id: int) -> Device | None:
+    """A device by its key id, paired or already unpaired."""
+    row = session.exec(_devices().where(ApiKey.id == key_id)).first()
+    return Device(*row) if row is not None else None
+
+
 def list_devices(session: Session, scope_path: str | None) -> list[Device]:
-    query = (
-        select(ApiKey, Counter, Agency)
-        .join(Counter, col(ApiKey.counter_id) == col(Counter.id))
-        .join(Agency, col(Counter.agency_id) == col(Agency.id))
-        .where(ApiKey.role == "kiosk", col(ApiKey.revoked_at).is_(None))
-        .order_by(col(Agency.code), col(Counter.code), col(ApiKey.id))
-    )
+    query = _devices().where(col(ApiKey.revoked_at).is_(None))
     if scope_path is not None:
         query = query.where(col(Agency.path).startswith(scope_path))
+    query = query.order_by(col(Agency.code), col(Counter.code), col(ApiKey.id))
     return [Device(*row) for row in session.exec(query)]
 
 
 def unpair(session: Session, key_id: int, *, actor: str, principal: Principal | None) -> Device:
-    row = session.exec(
-        select(ApiKey, Counter, Agency)
-        .join(Counter, col(ApiKey.counter_id) == col(Counter.id))
-        .join(Agency, col(Counter.agency_id) == col(Agency.id))
-        .where(ApiKey.id == key_id, ApiKey.role == "kiosk")
-    ).first()
-    if row is None:
+    device = find_device(session, key_id)
+    if device is None:
         raise NotFound(f"No paired kiosk has the id {key_id}.")
-    device = Device(*row)
     if principal is not None:
         principal.require_scope(device.agency)
     if device.key.revoked_at is not None:

@@ -9,7 +9,7 @@ presented at its counter: a stolen device key cannot answer the whole province's
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -40,16 +40,13 @@ def card(invitation: Invitation, dossier: Dossier, agency_name: str) -> SurveyCa
     )
 
 
-def _pending_query(since: datetime) -> Any:
+def _handed_over_at_counters() -> Any:
+    """Invitations of dossiers handed over at a counter, with what a card shows."""
     return (
         select(Invitation, Dossier, Agency.name)
         .join(Dossier, col(Invitation.dossier_id) == col(Dossier.id))
         .join(Agency, col(Dossier.agency_id) == col(Agency.id))
-        .where(
-            col(Dossier.counter_id).is_not(None),
-            col(Invitation.status).in_(("issued", "opened")),
-            col(Invitation.issued_at) >= since,
-        )
+        .where(col(Dossier.counter_id).is_not(None))
     )
 
 
@@ -58,8 +55,10 @@ def latest_for_counter(
 ) -> SurveyCard | None:
     """The newest survey handed over at this counter and not answered, if recent enough."""
     now = utcnow()
-    query = _pending_query(now - timedelta(minutes=window_minutes)).where(
-        Dossier.counter_id == counter_id
+    query = _handed_over_at_counters().where(
+        Dossier.counter_id == counter_id,
+        col(Invitation.status).in_(("issued", "opened")),
+        col(Invitation.issued_at) >= now - timedelta(minutes=window_minutes),
     )
     if after is not None:
         query = query.where(col(Invitation.id) > after)
@@ -74,10 +73,8 @@ def handed_over_since(
 ) -> list[tuple[int, SurveyCard]]:
     """(counter id, card) of every survey issued with a counter after the invitation `after`."""
     rows = session.exec(
-        select(Invitation, Dossier, Agency.name)
-        .join(Dossier, col(Invitation.dossier_id) == col(Dossier.id))
-        .join(Agency, col(Dossier.agency_id) == col(Agency.id))
-        .where(col(Invitation.id) > after, col(Dossier.counter_id).is_not(None))
+        _handed_over_at_counters()
+        .where(col(Invitation.id) > after)
         .order_by(col(Invitation.id))
         .limit(limit)
     ).all()
