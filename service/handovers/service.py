@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Integer, bindparam, insert, literal
+from sqlalchemy import Integer, bindparam, literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from service import db
 from service.admin.audit import record
 from service.admin.keys import Principal
 from service.errors import Conflict, NotFound, field_error
-from service.handovers import tokens
+from service.handovers import new_dossiers, tokens
 from service.handovers.schemas import HandoverCreate, HandoverPublic, InvitationStatus
-from service.models import Agency, Counter, Dossier, Invitation, OutboxEvent, Staff, utcnow
+from service.models import Agency, Counter, Dossier, Invitation, Staff, utcnow
 from service.scoring import events
-from service.scoring.contributions import Delta, dossier_delta
 from service.scoring.profile import Profile
 from service.settings import Settings
-from service.webhooks import outbox, payloads
 
 # A clock a few minutes fast on the one-stop server must not turn a handover away.
 FUTURE_TOLERANCE = timedelta(hours=1)
@@ -37,7 +33,7 @@ class Issued:
     created: bool
 
 
-def _check_times(payload: HandoverCreate) -> None:
+def check_times(payload: HandoverCreate) -> None:
     if payload.resolved_at > utcnow() + FUTURE_TOLERANCE:
         raise field_error("resolved_at", "lies in the future; send the actual resolution time")
     if payload.received_at and payload.resolved_at < payload.received_at:
@@ -216,21 +212,6 @@ def _update_known(
     return Issued(invitation, dossier, created=False)
 
 
-def _row(model: Any, instance: Any) -> dict[str, Any]:
-    return {c.name: getattr(instance, c.name) for c in model.__table__.columns if c.name != "id"}
-
-
-@lru_cache(maxsize=1)
-def _statements() -> tuple[Any, Any, Any]:
-    """Core statements, built once. inline(): no RETURNING that nobody reads, so the
-    invitation and its event can go out with the COMMIT (db.at_commit)."""
-    return (
-        insert(Dossier.__table__).returning(Dossier.__table__.c.id),  # type: ignore[attr-defined]
-        insert(Invitation.__table__).inline(),  # type: ignore[attr-defined]
-        insert(OutboxEvent.__table__).inline(),  # type: ignore[attr-defined]
-    )
-
-
 def _create(
     session: Session,
     payload: HandoverCreate,
@@ -238,50 +219,19 @@ def _create(
     profile: Profile,
     known: _Known,
 ) -> Issued:
-    """A new dossier: one INSERT answered (the dossier, for its id and for a concurrent
-    post of the same code to fail here), then the invitation, its event and the counters,
-    which need no answer and go out with the COMMIT."""
+    """A new dossier, one by one: register the staff and counter it names for the first
+    time, then write it as the batch does."""
     agency = known.agency
     assert agency.id is not None
     staff_ids = _register_staff(session, agency.id, known.staff, _staff_codes(payload))
     counter_id = known.counter_id
     if counter_id is None and payload.counter_code is not None:
         counter_id = _register_counter(session, agency.id, payload.counter_code)
-    dossier = Dossier(
-        code=payload.dossier_code,
-        agency_id=agency.id,
-        resolved_at=payload.resolved_at,
-        resolved_day=payload.resolved_at.date(),
-    )
-    _copy_facts(session, dossier, agency.id, payload, staff_ids, counter_id)
-    insert_dossier, insert_invitation, insert_event = _statements()
-    connection = session.connection()
-    dossier.id = connection.execute(insert_dossier, _row(Dossier, dossier)).scalar_one()
-    seed = tokens.new_seed()
-    now = utcnow()
-    invitation = Invitation(
-        public_id=str(uuid.uuid4()),
-        dossier_id=dossier.id,
-        token_seed=seed,
-        token_hash=tokens.hash_token(tokens.token_from_seed(settings.signing_key(), seed)),
-        short_code=tokens.new_short_code(),
-        language=payload.language,
-        issued_at=now,
-        expires_at=now + timedelta(days=settings.invitation_ttl_days),
-    )
-    db.at_commit(session, insert_invitation, _row(Invitation, invitation))
-    # The agency is in the session (the lookup loaded it): the payload reads no row.
-    event = outbox.event(
-        "invitation.issued",
-        dossier.agency_id,
-        payloads.invitation_issued(session, invitation, dossier),
-    )
-    db.at_commit(session, insert_event, _row(OutboxEvent, event))
-    # Counters last: every handover of an agency and day updates the same counter rows,
-    # so their row locks are taken just before the commit, and held as briefly as can be.
-    # A new dossier has no evaluation yet: its footprint is the dossier alone.
-    events.record_change(session, Delta(), dossier_delta(dossier, profile), at_commit=True)
-    return Issued(invitation, dossier, created=True)
+    new = new_dossiers.NewHandover(payload, agency, staff_ids, counter_id)
+    (written,) = new_dossiers.write(session, [new], settings, profile)
+    # Written with the COMMIT: these objects carry no ids and are not in the session.
+    invitation = {k: v for k, v in written.invitation.items() if k != "dossier_code"}
+    return Issued(Invitation(**invitation), Dossier(**written.dossier.__dict__), created=True)
 
 
 def _issue_once(
@@ -314,7 +264,7 @@ def issue(
     A concurrent post of the same dossier (or a short-code collision) surfaces as a unique
     violation; the transaction is rolled back and the work redone, which then finds the row.
     """
-    _check_times(payload)
+    check_times(payload)
     for attempt in range(ATTEMPTS):
         try:
             return _issue_once(session, principal, payload, settings, profile)
@@ -333,18 +283,40 @@ def current_status(invitation: Invitation, now: datetime | None = None) -> Invit
 
 
 def public_view(issued: Issued, settings: Settings) -> HandoverPublic:
-    token = tokens.token_from_seed(settings.signing_key(), issued.invitation.token_seed)
+    invitation = issued.invitation
+    return link_view(
+        settings,
+        token=tokens.token_from_seed(settings.signing_key(), invitation.token_seed),
+        dossier_code=issued.dossier.code,
+        survey_id=invitation.public_id,
+        short_code=invitation.short_code,
+        expires_at=invitation.expires_at,
+        status=current_status(invitation),
+    )
+
+
+def link_view(
+    settings: Settings,
+    *,
+    token: str,
+    dossier_code: str,
+    survey_id: str,
+    short_code: str,
+    expires_at: datetime,
+    status: InvitationStatus,
+) -> HandoverPublic:
+    """What the one-stop system gets back: the links of the survey and its short code."""
     survey_url = f"{settings.base_url}/s/{token}"
     return HandoverPublic(
-        survey_id=issued.invitation.public_id,
-        dossier_code=issued.dossier.code,
+        survey_id=survey_id,
+        dossier_code=dossier_code,
         survey_url=survey_url,
-        short_code=tokens.format_short_code(issued.invitation.short_code),
+        short_code=tokens.format_short_code(short_code),
         qr_svg_url=f"{survey_url}/qr.svg",
         qr_png_url=f"{survey_url}/qr.png",
         slip_url=f"{survey_url}/slip",
-        expires_at=issued.invitation.expires_at,
-        status=current_status(issued.invitation),
+        expires_at=expires_at,
+        status=status,
     )
 
 

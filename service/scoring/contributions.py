@@ -10,12 +10,35 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol
 
 from service.models import Dossier, Petition, Response
 from service.scoring.profile import Profile
 
 # How many supplement requests each answer means (B counts the answer, not the dossier fact).
 SUPPLEMENT_ANSWER_COUNT = {"none": 0, "once": 1, "twice_or_more": 2}
+
+
+class DossierFacts(Protocol):
+    """What a dossier's contribution reads: a stored Dossier, or a row about to be written
+    (service/handovers/new_dossiers.py builds those without the ORM)."""
+
+    @property
+    def agency_id(self) -> int: ...
+    @property
+    def resolved_day(self) -> date: ...
+    @property
+    def handling_staff_id(self) -> int | None: ...
+    @property
+    def supplement_requests(self) -> int: ...
+    @property
+    def is_late(self) -> bool: ...
+    @property
+    def overdue_working_days(self) -> int: ...
+    @property
+    def has_unsatisfied_evaluation(self) -> bool: ...
+    @property
+    def has_petition(self) -> bool: ...
 
 
 @dataclass
@@ -51,14 +74,14 @@ class Delta:
         return not self.agency and not self.staff
 
 
-def is_overdue(dossier: Dossier, profile: Profile) -> bool:
+def is_overdue(dossier: DossierFacts, profile: Profile) -> bool:
     supplement_overdue = (
         profile.k_score.supplements_make_overdue and dossier.supplement_requests >= 2
     )
     return dossier.is_late or supplement_overdue
 
 
-def a_bucket(dossier: Dossier, profile: Profile) -> str:
+def a_bucket(dossier: DossierFacts, profile: Profile) -> str:
     rules = profile.k_score
     if dossier.is_late and dossier.overdue_working_days > rules.late_zero_after_working_days:
         return "a_late_over"
@@ -70,7 +93,7 @@ def a_bucket(dossier: Dossier, profile: Profile) -> str:
     return "a_on_time"
 
 
-def a_points(dossier: Dossier, profile: Profile) -> float:
+def a_points(dossier: DossierFacts, profile: Profile) -> float:
     rules = profile.k_score
     return {
         "a_on_time": rules.on_time_points,
@@ -79,13 +102,13 @@ def a_points(dossier: Dossier, profile: Profile) -> float:
     }[a_bucket(dossier, profile)]
 
 
-def c_bad(dossier: Dossier, profile: Profile) -> bool:
+def c_bad(dossier: DossierFacts, profile: Profile) -> bool:
     return (
         dossier.has_unsatisfied_evaluation or dossier.has_petition or is_overdue(dossier, profile)
     )
 
 
-def dossier_delta(dossier: Dossier, profile: Profile) -> Delta:
+def dossier_delta(dossier: DossierFacts, profile: Profile) -> Delta:
     counts = Counter(
         {
             "resolved": 1,

@@ -3,7 +3,9 @@ here, in the same transaction, as "what it counted before" → "what it counts n
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
@@ -34,21 +36,35 @@ def dossier_footprint(
     return delta
 
 
+@dataclass(frozen=True)
+class Timeliness:
+    resolved_day: date  # local (Asia/Ho_Chi_Minh) date of resolution
+    is_late: bool
+    overdue_working_days: int
+
+
+def timeliness(
+    resolved_at: datetime, due_at: datetime | None, overrides: Callable[[], Mapping[date, bool]]
+) -> Timeliness:
+    """A dossier's derived facts from its times; `overrides` is only called for a late one."""
+    if due_at is None or resolved_at <= due_at:
+        return Timeliness(local_date(resolved_at), False, 0)
+    overdue = overdue_working_days(due_at, resolved_at, overrides())
+    return Timeliness(local_date(resolved_at), True, overdue)
+
+
 def derive_timeliness(
     session: Session, dossier: Dossier, overrides: dict[date, bool] | None = None
 ) -> None:
     """Fill the dossier's derived facts from its times and the working-day calendar."""
-    dossier.resolved_day = local_date(dossier.resolved_at)
-    dossier.is_late = dossier.due_at is not None and dossier.resolved_at > dossier.due_at
-    if dossier.is_late:
-        assert dossier.due_at is not None
-        if overrides is None:
-            overrides = load_overrides(session)
-        dossier.overdue_working_days = overdue_working_days(
-            dossier.due_at, dossier.resolved_at, overrides
-        )
-    else:
-        dossier.overdue_working_days = 0
+    derived = timeliness(
+        dossier.resolved_at,
+        dossier.due_at,
+        lambda: overrides if overrides is not None else load_overrides(session),
+    )
+    dossier.resolved_day = derived.resolved_day
+    dossier.is_late = derived.is_late
+    dossier.overdue_working_days = derived.overdue_working_days
 
 
 def record_change(session: Session, before: Delta, after: Delta, at_commit: bool = False) -> None:

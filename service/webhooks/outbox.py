@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -32,6 +32,21 @@ def event(event_type: str, agency_id: int, data: dict[str, Any]) -> OutboxEvent:
     """A new event, for the caller to write in its transaction."""
     assert event_type in EVENT_TYPES
     return OutboxEvent(msg_id=new_msg_id(), type=event_type, agency_id=agency_id, payload=data)
+
+
+def event_row(
+    event_type: str, agency_id: int, data: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The same event as a row for a Core INSERT (a hot path builds no ORM object)."""
+    assert event_type in EVENT_TYPES
+    return {
+        "msg_id": new_msg_id(),
+        "type": event_type,
+        "agency_id": agency_id,
+        "payload": data,
+        "created_at": now,
+        "dispatched_at": None,
+    }
 
 
 def emit(session: Session, event_type: str, agency_id: int, data: dict[str, Any]) -> None:

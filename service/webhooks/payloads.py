@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from service.models import Agency, Dossier, Invitation, Petition, Response
+from service.models import Agency, Dossier, Petition, Response
 from service.scoring.contributions import petition_on_time
 
 
@@ -20,14 +20,16 @@ def _agency_code(session: Session, agency_id: int) -> str:
     return agency.code
 
 
-def invitation_issued(session: Session, invitation: Invitation, dossier: Dossier) -> dict[str, Any]:
+def invitation_issued(
+    survey_id: str, dossier_code: str, agency_code: str, issued_at: Any, expires_at: Any
+) -> dict[str, Any]:
     # Not the survey URL: its token is the citizen's credential.
     return {
-        "survey_id": invitation.public_id,
-        "dossier_code": dossier.code,
-        "agency_code": _agency_code(session, dossier.agency_id),
-        "issued_at": _iso(invitation.issued_at),
-        "expires_at": _iso(invitation.expires_at),
+        "survey_id": survey_id,
+        "dossier_code": dossier_code,
+        "agency_code": agency_code,
+        "issued_at": _iso(issued_at),
+        "expires_at": _iso(expires_at),
     }
 
 
