@@ -18,6 +18,7 @@ from service.console.pages import router as console_router
 from service.console.petition_pages import router as console_petitions_router
 from service.db import make_engine, transaction
 from service.errors import install_error_handlers
+from service.handovers.batching import HandoverWriter
 from service.handovers.pages import router as survey_link_router
 from service.handovers.router import router as handovers_router
 from service.kiosk.router import device_api as kiosk_device_router
@@ -62,11 +63,25 @@ def rebuild_counters_if_profile_changed(engine: Engine, profile: Profile) -> Non
 
 
 def create_app(settings: Settings) -> FastAPI:
+    import os
+    import sys
+
+    if os.environ.get("XP_SWITCH"):
+        sys.setswitchinterval(float(os.environ["XP_SWITCH"]))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings)
         app.state.engine = engine
         rebuild_counters_if_profile_changed(engine, app.state.profile)
+        app.state.handover_writer = HandoverWriter(
+            engine,
+            settings,
+            app.state.profile,
+            app.state.write_lock,
+            app.state.metrics.handover_batch_size,
+        )
+        app.state.handover_writer.start()
         worker = None
         if settings.embedded_worker:
             worker = start_embedded(engine, settings, app.state.profile)
@@ -77,6 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
                 thread, stop = worker
                 stop.set()
                 thread.join(timeout=settings.webhook_timeout_seconds + 5)
+            app.state.handover_writer.stop()
             engine.dispose()
 
     app = FastAPI(title="hailong", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from service.errors import error_responses
 from service.handovers import service
+from service.handovers.batching import HandoverWriter
 from service.handovers.schemas import DOSSIER_CODE_PATTERN, HandoverCreate, HandoverPublic
 from service.unit_of_work import ApiWork
 
@@ -32,6 +33,15 @@ ISSUERS = ("issuer", "admin")
 async def issue_handover(
     payload: HandoverCreate, request: Request, response: Response, work: ApiWork
 ) -> HandoverPublic:
+    writer: HandoverWriter | None = getattr(request.app.state, "handover_writer", None)
+    if writer is not None:
+        service.check_times(payload)
+        batched = await writer.issue(await work.authorize(*ISSUERS), payload)
+        if batched is not None:
+            request.app.state.metrics.invitations_issued.inc()
+            return batched
+
+    # Not a plain new dossier (see batching.py): one by one.
     def issue(session: Session) -> tuple[bool, HandoverPublic]:
         principal = work.principal(session, *ISSUERS)
         issued = service.issue(session, principal, payload, work.settings, work.profile)

@@ -42,6 +42,12 @@ class Metrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        self.handover_batch_size = Histogram(
+            "hailong_handover_batch_size",
+            "New dossiers written per transaction by the handover writer",
+            registry=self.registry,
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+        )
         self.invitations_issued = Counter(
             "hailong_invitations_issued_total",
             "Survey invitations issued at handover",

@@ -1,0 +1,276 @@
+"""New dossiers posted at about the same time are written in one transaction.
+
+Why: one handover on its own is a transaction of its own — a commit (an fsync) and an
+update of the same counter rows as every other handover of its agency and day, so that
+under load they queue on those rows. Here one writer thread per process takes every
+handover waiting, writes them with one INSERT per table and one counter upsert for their
+summed changes (new_dossiers.py), and commits once. Nothing waits for company: a lone
+handover is written at once, and under load a batch grows by itself while the previous
+one commits. A 201 is still sent only after the commit that stored it.
+
+Only the plain case is batched: a new dossier, for a known agency within the key's scope,
+naming staff and a counter already registered. Anything else — a dossier posted before (the
+update path), an unknown agency, a new staff code, the same dossier twice in one batch, a
+conflict with a concurrent writer — is handed back (`None`), and the caller takes the
+one-by-one path in service.py, which answers it as it always has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from prometheus_client import Histogram
+from sqlalchemy import Engine, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from service.admin.keys import Principal
+from service.db import transaction
+from service.handovers import new_dossiers
+from service.handovers.schemas import HandoverCreate, HandoverPublic
+from service.handovers.service import link_view
+from service.models import Agency, Counter, Dossier, Staff
+from service.scoring.profile import Profile
+from service.settings import Settings
+
+log = logging.getLogger("hailong.handovers")
+K = TypeVar("K")
+V = TypeVar("V")
+# Enough to carry a burst of many connections in a few batches; small enough that one
+# batch's statements stay short.
+MAX_BATCH = 64
+
+
+@dataclass
+class _Waiting:
+    principal: Principal
+    payload: HandoverCreate
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[HandoverPublic | None]
+
+
+def _settle(future: asyncio.Future[HandoverPublic | None], outcome: Any) -> None:
+    if future.done():  # the request was cancelled (its client went away)
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
+def _staff_codes(payload: HandoverCreate) -> set[str]:
+    staff = payload.staff
+    return {code for code in (staff.receiving, staff.handling, staff.returning) if code}
+
+
+class _Directory:
+    """Agencies, staff and counters by code, remembered for a few seconds (like API keys,
+    `auth_cache_seconds`): a batch then asks the database only which of its dossiers exist.
+    Rows of these tables are added, seldom changed; a moved agency is seen within seconds,
+    and a stale id fails the batch on its foreign key, which sends it the one-by-one way."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._agencies: dict[str, tuple[Agency, float]] = {}
+        self._staff: dict[tuple[int, str], tuple[int, float]] = {}
+        self._counters: dict[tuple[int, str], tuple[int, float]] = {}
+
+    @staticmethod
+    def _fresh(entries: dict[K, tuple[V, float]], keys: set[K], now: float) -> dict[K, V]:
+        return {k: entries[k][0] for k in keys if k in entries and entries[k][1] > now}
+
+    def _remember(self, entries: dict[K, tuple[V, float]], found: dict[K, V]) -> None:
+        if len(entries) > 10_000:
+            entries.clear()
+        until = time.monotonic() + self.seconds
+        entries.update((k, (v, until)) for k, v in found.items())
+
+    def agencies(self, session: Session, codes: set[str]) -> dict[str, Agency]:
+        known = self._fresh(self._agencies, codes, time.monotonic())
+        if missing := codes - known.keys():
+            rows = session.exec(select(Agency).where(col(Agency.code).in_(missing))).all()
+            found = {agency.code: agency for agency in rows}
+            for agency in rows:
+                session.expunge(agency)  # kept beyond this session
+            self._remember(self._agencies, found)
+            known.update(found)
+        return known
+
+    def _ids(
+        self,
+        session: Session,
+        model: type[Staff] | type[Counter],
+        entries: dict[tuple[int, str], tuple[int, float]],
+        keys: set[tuple[int, str]],
+    ) -> dict[tuple[int, str], int]:
+        known = self._fresh(entries, keys, time.monotonic())
+        if missing := keys - known.keys():
+            pair = tuple_(col(model.agency_id), col(model.code))
+            rows = session.exec(
+                select(model.agency_id, model.code, model.id).where(pair.in_(missing))
+            ).all()
+            found = {(a, code): id_ for a, code, id_ in rows if id_ is not None}
+            self._remember(entries, found)
+            known.update(found)
+        return known
+
+    def staff(self, session: Session, keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        return self._ids(session, Staff, self._staff, keys)
+
+    def counters(self, session: Session, keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        return self._ids(session, Counter, self._counters, keys)
+
+
+class _Lookup:
+    """What a batch names: its agencies, staff and counters (mostly remembered), and which
+    of its dossiers exist already (always asked)."""
+
+    def __init__(self, session: Session, directory: _Directory, batch: Sequence[_Waiting]) -> None:
+        payloads = [w.payload for w in batch]
+        dossier_codes = [p.dossier_code for p in payloads]
+        self.existing = set(
+            session.exec(select(Dossier.code).where(col(Dossier.code).in_(dossier_codes))).all()
+        )
+        self.agencies = directory.agencies(session, {p.agency_code for p in payloads})
+        staff_keys: set[tuple[int, str]] = set()
+        counter_keys: set[tuple[int, str]] = set()
+        for p in payloads:
+            agency = self.agencies.get(p.agency_code)
+            if agency is None or agency.id is None:
+                continue
+            staff_keys.update((agency.id, code) for code in _staff_codes(p))
+            if p.counter_code is not None:
+                counter_keys.add((agency.id, p.counter_code))
+        self.staff = directory.staff(session, staff_keys) if staff_keys else {}
+        self.counters = directory.counters(session, counter_keys) if counter_keys else {}
+
+    def plain(self, waiting: _Waiting) -> new_dossiers.NewHandover | None:
+        """The handover as a new dossier to write, or None if it is not the plain case."""
+        payload = waiting.payload
+        agency = self.agencies.get(payload.agency_code)
+        if agency is None or agency.id is None or payload.dossier_code in self.existing:
+            return None
+        if not waiting.principal.can_see(agency):
+            return None
+        staff = {code: self.staff.get((agency.id, code)) for code in _staff_codes(payload)}
+        counter_id = None
+        if payload.counter_code is not None:
+            counter_id = self.counters.get((agency.id, payload.counter_code))
+            if counter_id is None:
+                return None
+        if None in staff.values():
+            return None
+        staff_ids = {code: id_ for code, id_ in staff.items() if id_ is not None}
+        return new_dossiers.NewHandover(payload, agency, staff_ids, counter_id)
+
+
+class HandoverWriter:
+    """One per process: a thread that writes the waiting handovers, a batch at a time."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        profile: Profile,
+        write_lock: AbstractContextManager[object] | None = None,
+        batch_sizes: Histogram | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.profile = profile
+        self._serialize: AbstractContextManager[object] = write_lock or nullcontext()
+        self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
+        self._directory = _Directory(settings.auth_cache_seconds)
+        self._batch_sizes = batch_sizes
+        self._thread = threading.Thread(target=self._run, name="handover-writer", daemon=True)
+        self._running = False
+
+    def start(self) -> None:
+        self._running = True
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Write what is waiting, then end the thread."""
+        self._running = False
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    async def issue(self, principal: Principal, payload: HandoverCreate) -> HandoverPublic | None:
+        """The new survey once its transaction has committed; None when the handover is not
+        a plain new dossier (or the writer has stopped): the caller then issues it itself."""
+        if not self._running:
+            return None
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[HandoverPublic | None] = loop.create_future()
+        self._queue.put(_Waiting(principal, payload, loop, future))
+        return await future
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stopping = False
+            while len(batch) < MAX_BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                batch.append(more)
+            self._write(batch)
+            if stopping:
+                return
+
+    def _write(self, batch: list[_Waiting]) -> None:
+        outcomes: Sequence[Any]
+        try:
+            with self._serialize, transaction(self.engine) as session:
+                outcomes = self._write_in(session, batch)
+        except IntegrityError:
+            # A dossier or short code taken by a concurrent writer: each handover goes the
+            # one-by-one way, which finds the dossier or draws another code.
+            outcomes = [None] * len(batch)
+        except Exception as exc:  # the database is down, say: every request hears of it
+            log.warning("handover batch of %d failed: %r", len(batch), exc)
+            outcomes = [exc] * len(batch)
+        for waiting, outcome in zip(batch, outcomes, strict=True):
+            waiting.loop.call_soon_threadsafe(_settle, waiting.future, outcome)
+
+    def _write_in(self, session: Session, batch: list[_Waiting]) -> list[HandoverPublic | None]:
+        lookup = _Lookup(session, self._directory, batch)
+        plain: list[tuple[int, new_dossiers.NewHandover]] = []
+        codes: set[str] = set()
+        for index, waiting in enumerate(batch):
+            new = lookup.plain(waiting)
+            # The same dossier twice in one batch: the second is an update of the first.
+            if new is not None and new.payload.dossier_code not in codes:
+                codes.add(new.payload.dossier_code)
+                plain.append((index, new))
+        outcomes: list[HandoverPublic | None] = [None] * len(batch)
+        news = [new for _, new in plain]
+        written = new_dossiers.write(session, news, self.settings, self.profile)
+        if self._batch_sizes is not None and news:
+            self._batch_sizes.observe(len(news))
+        for (index, new), done in zip(plain, written, strict=True):
+            outcomes[index] = link_view(
+                self.settings,
+                token=done.token,
+                dossier_code=new.payload.dossier_code,
+                survey_id=done.invitation["public_id"],
+                short_code=done.invitation["short_code"],
+                expires_at=done.invitation["expires_at"],
+                status="issued",
+            )
+        return outcomes

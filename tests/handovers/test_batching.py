@@ -1,0 +1,143 @@
+"""Handovers posted at the same moment are written in batches (service/handovers/batching.py),
+through a real server: each still gets its own answer, and nothing is written twice or lost.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from service.db import transaction
+from service.models import COUNT_COLUMNS
+from service.scoring.profile import load_profile
+from service.scoring.rebuild import rebuild
+from tests.conftest import KeyFactory, LiveServer, handover_body
+
+BURST = 48
+
+
+def _counter_rows(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
+    columns = ", ".join(COUNT_COLUMNS)
+    with engine.connect() as connection:
+        return {
+            table: [
+                tuple(row)
+                for row in connection.execute(
+                    sa.text(f"SELECT {key}, day, {columns} FROM {table} ORDER BY {key}, day")
+                )
+            ]
+            for table, key in (
+                ("agency_day_counter", "agency_id"),
+                ("staff_day_counter", "staff_id"),
+            )
+        }
+
+
+def _burst(url: str, posts: list[tuple[dict[str, str], dict[str, Any]]]) -> list[httpx.Response]:
+    """Every post sent at once: the threads wait at a barrier, then all go."""
+    start = threading.Barrier(len(posts))
+
+    def post(item: tuple[dict[str, str], dict[str, Any]]) -> httpx.Response:
+        headers, body = item
+        with httpx.Client(base_url=url, timeout=30) as client:
+            start.wait()
+            return client.post("/api/v1/handovers", json=body, headers=headers)
+
+    with ThreadPoolExecutor(max_workers=len(posts)) as pool:
+        return list(pool.map(post, posts))
+
+
+def _batch_sizes(url: str) -> tuple[float, float]:
+    """(handovers written in batches, batches) from the server's /metrics."""
+    text = httpx.get(f"{url}/metrics").text
+    total = re.search(r"^hailong_handover_batch_size_sum ([\d.e+]+)$", text, re.M)
+    count = re.search(r"^hailong_handover_batch_size_count ([\d.e+]+)$", text, re.M)
+    assert total and count, "the batch size histogram is missing from /metrics"
+    return float(total.group(1)), float(count.group(1))
+
+
+@pytest.mark.usefixtures("agencies")
+def test_a_burst_is_batched_and_every_post_gets_its_own_answer(
+    live_server: LiveServer, make_key: KeyFactory
+) -> None:
+    issuer = make_key("issuer")
+    ward_key = make_key("issuer", agency="79.SGN")
+    # Register the usual staff and counter first (a first sighting goes one by one).
+    warm = handover_body(dossier_code="WARM-1", agency_code="79.BTH")
+    assert httpx.post(f"{live_server.url}/api/v1/handovers", json=warm, headers=issuer).is_success
+
+    plain = [
+        (issuer, handover_body(dossier_code=f"BURST-{i}", agency_code="79.BTH"))
+        for i in range(BURST - 12)
+    ]
+    same = [(issuer, handover_body(dossier_code="SAME-1", agency_code="79.BTH"))] * 5
+    unknown_agency = [(issuer, handover_body(dossier_code="NOWHERE-1", agency_code="99.XX"))]
+    out_of_scope = [(ward_key, handover_body(dossier_code="SCOPE-1", agency_code="79.BTH"))]
+    new_staff = [
+        (
+            issuer,
+            handover_body(
+                dossier_code=f"NEWSTAFF-{i}",
+                agency_code="79.BTH",
+                staff={"handling": f"CB-NEW-{i}"},
+                counter_code="Q-NEW",
+            ),
+        )
+        for i in range(5)
+    ]
+    posts = plain + same + unknown_agency + out_of_scope + new_staff
+    assert len(posts) == BURST
+    responses = _burst(live_server.url, posts)
+
+    by_code = {body["dossier_code"]: r for (_, body), r in zip(posts, responses, strict=True)}
+    for (_, body), response in zip(posts, responses, strict=True):
+        code = body["dossier_code"]
+        if code == "NOWHERE-1":
+            assert response.status_code == 422, response.text
+            assert response.json()["fields"][0]["field"] == "agency_code"
+        elif code == "SCOPE-1":
+            assert response.status_code == 403, response.text
+        elif code != "SAME-1":
+            assert response.status_code == 201, response.text
+            assert response.json()["dossier_code"] == code
+    same_answers = [
+        r for (_, b), r in zip(posts, responses, strict=True) if b["dossier_code"] == "SAME-1"
+    ]
+    assert sorted(r.status_code for r in same_answers) == [200, 200, 200, 200, 201]
+    assert len({r.json()["survey_url"] for r in same_answers}) == 1
+    # Every answer is a different survey; each survey link opens its own dossier's page.
+    urls = [r.json()["survey_url"] for r in responses if r.status_code == 201]
+    assert len(set(urls)) == len(urls) == BURST - 6
+    page = httpx.get(by_code["BURST-3"].json()["slip_url"])
+    assert page.status_code == 200 and "BURST-3" in page.text
+
+    written, batches = _batch_sizes(live_server.url)
+    assert written > batches, f"{written:.0f} handovers in {batches:.0f} batches: none shared one"
+
+    engine = live_server.engine
+    with engine.connect() as connection:
+        per_dossier = Counter(
+            connection.execute(
+                sa.text("SELECT d.code FROM invitation i JOIN dossier d ON d.id = i.dossier_id")
+            ).scalars()
+        )
+        events = connection.execute(
+            sa.text("SELECT count(*) FROM outbox_event WHERE type = 'invitation.issued'")
+        ).scalar_one()
+    assert set(per_dossier.values()) == {1}
+    assert len(per_dossier) == 1 + BURST - 7 + 1  # warm-up, the 201s, SAME-1
+    assert events == len(per_dossier)
+
+    # The live counters equal counters rebuilt from the rows.
+    live = _counter_rows(engine)
+    with transaction(engine) as session:
+        rebuild(session, load_profile(live_server.settings.scoring_profile))
+    assert _counter_rows(engine) == live
+    assert sum(row[2] for row in live["agency_day_counter"]) == len(per_dossier)
