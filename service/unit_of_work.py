@@ -94,8 +94,7 @@ class UnitOfWork:
     async def authorize(self, *roles: str) -> Principal:
         """`principal` for work done outside a unit of work: a cached key costs no thread
         and no connection."""
-        raw = (self._authorization or "").partition(" ")[2].strip()
-        cached = self._keys.get(hash_key(raw)) if raw else None
+        cached = self._cached()
         if cached is not None:
             cached.require_role(*roles)
             return cached
@@ -104,13 +103,19 @@ class UnitOfWork:
     def optional_principal(self, session: Session) -> Principal | None:
         return self._authenticate(session) if self._authorization else None
 
+    def _raw_key(self) -> str:
+        return (self._authorization or "").partition(" ")[2].strip()
+
+    def _cached(self) -> Principal | None:
+        raw = self._raw_key()
+        return self._keys.get(hash_key(raw)) if raw else None
+
     def _authenticate(self, session: Session) -> Principal:
-        raw = (self._authorization or "").partition(" ")[2].strip()
-        cached = self._keys.get(hash_key(raw)) if raw else None
+        cached = self._cached()
         if cached is not None:
             return cached
         principal = authenticate(session, self._authorization)
-        self._keys.put(hash_key(raw), principal)
+        self._keys.put(hash_key(self._raw_key()), principal)
         return principal
 
 

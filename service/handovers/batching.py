@@ -36,7 +36,7 @@ from service.admin.keys import Principal
 from service.db import transaction
 from service.handovers import new_dossiers
 from service.handovers.schemas import HandoverCreate, HandoverPublic
-from service.handovers.service import link_view
+from service.handovers.service import link_view, staff_codes
 from service.models import Agency, Counter, Dossier, Staff
 from service.scoring.profile import Profile
 from service.settings import Settings
@@ -64,11 +64,6 @@ def _settle(future: asyncio.Future[HandoverPublic | None], outcome: Any) -> None
         future.set_exception(outcome)
     else:
         future.set_result(outcome)
-
-
-def _staff_codes(payload: HandoverCreate) -> set[str]:
-    staff = payload.staff
-    return {code for code in (staff.receiving, staff.handling, staff.returning) if code}
 
 
 class _Directory:
@@ -146,7 +141,7 @@ class _Lookup:
             agency = self.agencies.get(p.agency_code)
             if agency is None or agency.id is None:
                 continue
-            staff_keys.update((agency.id, code) for code in _staff_codes(p))
+            staff_keys.update((agency.id, code) for code in staff_codes(p))
             if p.counter_code is not None:
                 counter_keys.add((agency.id, p.counter_code))
         self.staff = directory.staff(session, staff_keys) if staff_keys else {}
@@ -160,7 +155,7 @@ class _Lookup:
             return None
         if not waiting.principal.can_see(agency):
             return None
-        staff = {code: self.staff.get((agency.id, code)) for code in _staff_codes(payload)}
+        staff = {code: self.staff.get((agency.id, code)) for code in staff_codes(payload)}
         counter_id = None
         if payload.counter_code is not None:
             counter_id = self.counters.get((agency.id, payload.counter_code))

@@ -53,7 +53,7 @@ class _Known:
     counter_id: int | None
 
 
-def _staff_codes(payload: HandoverCreate) -> list[str]:
+def staff_codes(payload: HandoverCreate) -> list[str]:
     staff = payload.staff
     return sorted({c for c in (staff.receiving, staff.handling, staff.returning) if c})
 
@@ -84,7 +84,7 @@ def _lookup(session: Session, payload: HandoverCreate) -> _Known | None:
     """The agency (None if unknown) and the ids the handover refers to, in one round trip:
     correlated subqueries beside the agency row, so the usual handover of known staff at a
     known counter reads nothing else."""
-    codes = _staff_codes(payload)
+    codes = staff_codes(payload)
     params: dict[str, Any] = {
         "agency_code": payload.agency_code,
         "dossier_code": payload.dossier_code,
@@ -223,7 +223,7 @@ def _create(
     time, then write it as the batch does."""
     agency = known.agency
     assert agency.id is not None
-    staff_ids = _register_staff(session, agency.id, known.staff, _staff_codes(payload))
+    staff_ids = _register_staff(session, agency.id, known.staff, staff_codes(payload))
     counter_id = known.counter_id
     if counter_id is None and payload.counter_code is not None:
         counter_id = _register_counter(session, agency.id, payload.counter_code)
