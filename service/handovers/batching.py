@@ -25,10 +25,11 @@ import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from prometheus_client import Histogram
-from sqlalchemy import Engine, tuple_
+from sqlalchemy import Engine, Select, bindparam, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -124,6 +125,13 @@ class _Directory:
         return self._ids(session, Counter, self._counters, keys)
 
 
+@lru_cache(maxsize=1)
+def _existing_dossiers() -> Select[tuple[str]]:
+    """Built once: asked for every batch, and through the ORM it cost more than running it."""
+    code = Dossier.__table__.c.code  # type: ignore[attr-defined]
+    return select(code).where(code.in_(bindparam("codes", expanding=True)))
+
+
 class _Lookup:
     """What a batch names: its agencies, staff and counters (mostly remembered), and which
     of its dossiers exist already (always asked)."""
@@ -131,9 +139,8 @@ class _Lookup:
     def __init__(self, session: Session, directory: _Directory, batch: Sequence[_Waiting]) -> None:
         payloads = [w.payload for w in batch]
         dossier_codes = [p.dossier_code for p in payloads]
-        self.existing = set(
-            session.exec(select(Dossier.code).where(col(Dossier.code).in_(dossier_codes))).all()
-        )
+        found = session.connection().execute(_existing_dossiers(), {"codes": dossier_codes})
+        self.existing = {str(code) for code in found.scalars()}
         self.agencies = directory.agencies(session, {p.agency_code for p in payloads})
         staff_keys: set[tuple[int, str]] = set()
         counter_keys: set[tuple[int, str]] = set()

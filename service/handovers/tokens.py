@@ -30,8 +30,18 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_SHORT_CODES = len(SHORT_CODE_ALPHABET) ** SHORT_CODE_LENGTH
+
+
 def new_short_code() -> str:
-    return "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(SHORT_CODE_LENGTH))
+    # One draw for the whole code (its digits in base 29), not one per character: as
+    # uniform, and a handover batch draws dozens.
+    number = secrets.randbelow(_SHORT_CODES)
+    characters = []
+    for _ in range(SHORT_CODE_LENGTH):
+        number, digit = divmod(number, len(SHORT_CODE_ALPHABET))
+        characters.append(SHORT_CODE_ALPHABET[digit])
+    return "".join(characters)
 
 
 def format_short_code(code: str) -> str:
