@@ -53,6 +53,15 @@ class KeyCache:
                 self._entries.clear()
             self._entries[key_hash] = (principal, time.monotonic() + self.seconds)
 
+    def principal_for(self, authorization: str | None) -> Principal | None:
+        """The principal of an `Authorization` header's key, if it is remembered."""
+        raw = raw_key(authorization)
+        return self.get(hash_key(raw)) if raw else None
+
+
+def raw_key(authorization: str | None) -> str:
+    return (authorization or "").partition(" ")[2].strip()
+
 
 class UnitOfWork:
     def __init__(self, request: Request) -> None:
@@ -103,19 +112,15 @@ class UnitOfWork:
     def optional_principal(self, session: Session) -> Principal | None:
         return self._authenticate(session) if self._authorization else None
 
-    def _raw_key(self) -> str:
-        return (self._authorization or "").partition(" ")[2].strip()
-
     def _cached(self) -> Principal | None:
-        raw = self._raw_key()
-        return self._keys.get(hash_key(raw)) if raw else None
+        return self._keys.principal_for(self._authorization)
 
     def _authenticate(self, session: Session) -> Principal:
         cached = self._cached()
         if cached is not None:
             return cached
         principal = authenticate(session, self._authorization)
-        self._keys.put(hash_key(self._raw_key()), principal)
+        self._keys.put(hash_key(raw_key(self._authorization)), principal)
         return principal
 
 

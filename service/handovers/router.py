@@ -10,11 +10,11 @@ from sqlmodel import Session
 from service.errors import error_responses
 from service.handovers import service
 from service.handovers.batching import HandoverWriter
+from service.handovers.fast_path import DECLINED
 from service.handovers.schemas import DOSSIER_CODE_PATTERN, HandoverCreate, HandoverPublic
 from service.unit_of_work import ApiWork
 
 router = APIRouter(prefix="/api/v1/handovers", tags=["handovers"])
-ISSUERS = ("issuer", "admin")
 
 
 @router.post(
@@ -34,16 +34,18 @@ async def issue_handover(
     payload: HandoverCreate, request: Request, response: Response, work: ApiWork
 ) -> HandoverPublic:
     writer: HandoverWriter | None = getattr(request.app.state, "handover_writer", None)
-    if writer is not None:
+    # fast_path.py answers most new dossiers before this route; what it passes on that the
+    # writer has already handed back goes straight the one-by-one way.
+    if writer is not None and not getattr(request.state, DECLINED, False):
         service.check_times(payload)
-        batched = await writer.issue(await work.authorize(*ISSUERS), payload)
+        batched = await writer.issue(await work.authorize(*service.ISSUERS), payload)
         if batched is not None:
             request.app.state.metrics.invitations_issued.inc()
             return batched
 
     # Not a plain new dossier (see batching.py): one by one.
     def issue(session: Session) -> tuple[bool, HandoverPublic]:
-        principal = work.principal(session, *ISSUERS)
+        principal = work.principal(session, *service.ISSUERS)
         issued = service.issue(session, principal, payload, work.settings, work.profile)
         return issued.created, service.public_view(issued, work.settings)
 
@@ -67,7 +69,7 @@ async def revoke_handover(
     work: ApiWork,
 ) -> HandoverPublic:
     def revoke(session: Session) -> HandoverPublic:
-        issued = service.revoke(session, work.principal(session, *ISSUERS), dossier_code)
+        issued = service.revoke(session, work.principal(session, *service.ISSUERS), dossier_code)
         return service.public_view(issued, work.settings)
 
     return await work.run(revoke)

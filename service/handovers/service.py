@@ -24,6 +24,8 @@ from service.settings import Settings
 # A clock a few minutes fast on the one-stop server must not turn a handover away.
 FUTURE_TOLERANCE = timedelta(hours=1)
 ATTEMPTS = 3
+# The roles that may issue and revoke.
+ISSUERS = ("issuer", "admin")
 
 
 @dataclass
