@@ -139,22 +139,29 @@ class DeliveryWorker:
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FAN_OUT_LOCK})
 
     def dispatch_events(self, session: Session) -> int:
+        """Fan out up to BATCH undispatched events, oldest first; returns how many."""
         self._serialize_fan_out(session)
-        pending = session.exec(
+        targets_ = self._targets(session)
+        oldest = (
             select(OutboxEvent.id)
             .where(col(OutboxEvent.dispatched_at).is_(None))
             .order_by(col(OutboxEvent.id))
             .limit(BATCH)
-        ).all()
-        if not pending:
-            return 0
-        # Compare-and-set, the whole batch in one statement: on SQLite (no SKIP LOCKED) a
-        # second worker finds them taken.
-        taken = session.execute(
+        )
+        # Taken in one statement, the ids never leaving the database; a compare-and-set on
+        # dispatched_at, so that on SQLite (no advisory lock) a second worker finds them taken.
+        take = (
             update(OutboxEvent)
-            .where(col(OutboxEvent.id).in_(pending), col(OutboxEvent.dispatched_at).is_(None))
+            .where(
+                col(OutboxEvent.id).in_(oldest.scalar_subquery()),
+                col(OutboxEvent.dispatched_at).is_(None),
+            )
             .values(dispatched_at=utcnow())
-            .returning(
+        )
+        if not targets_:  # nobody to tell: only mark them
+            return _rowcount(session.execute(take, execution_options=NO_SYNC))
+        taken = session.execute(
+            take.returning(
                 col(OutboxEvent.id),
                 col(OutboxEvent.msg_id),
                 col(OutboxEvent.type),
@@ -162,9 +169,8 @@ class DeliveryWorker:
             ),
             execution_options=NO_SYNC,
         ).all()
-        targets_ = self._targets(session)
-        if not targets_ or not taken:
-            return len(pending)
+        if not taken:
+            return 0
         paths = self._paths(session, {agency_id for _, _, _, agency_id in taken})
         rows = [
             self._new_delivery(target, agency_id, msg_id, event_type, event_id=event_id)
@@ -173,27 +179,28 @@ class DeliveryWorker:
             if target.wants(event_type, paths[agency_id])
         ]
         self._insert_deliveries(session, rows)
-        return len(pending)
+        return len(taken)
 
     def dispatch_scores(self, session: Session) -> int:
+        """Turn up to BATCH score markers, oldest first, into deliveries; returns how many."""
         self._serialize_fan_out(session)
-        dirty = session.exec(
+        targets_ = [t for t in self._targets(session) if "score.updated" in t.subscription.events]
+        key = tuple_(col(ScoreDirty.agency_id), col(ScoreDirty.period))
+        oldest = (
             select(ScoreDirty.agency_id, ScoreDirty.period)
             .order_by(col(ScoreDirty.marked_at))
             .limit(BATCH)
-        ).all()
-        if not dirty:
-            return 0
-        # Taken in one statement; a marker another worker took is not returned.
+        )
+        # Taken in one statement; a marker another worker took is not taken again.
+        take = delete(ScoreDirty).where(key.in_(oldest))
+        if not targets_:  # nobody to tell
+            return _rowcount(session.execute(take, execution_options=NO_SYNC))
         markers = session.execute(
-            delete(ScoreDirty)
-            .where(tuple_(col(ScoreDirty.agency_id), col(ScoreDirty.period)).in_(list(dirty)))
-            .returning(col(ScoreDirty.agency_id), col(ScoreDirty.period)),
+            take.returning(col(ScoreDirty.agency_id), col(ScoreDirty.period)),
             execution_options=NO_SYNC,
         ).all()
-        targets_ = [t for t in self._targets(session) if "score.updated" in t.subscription.events]
-        if not targets_ or not markers:
-            return len(dirty)
+        if not markers:
+            return 0
         paths = self._paths(session, {agency_id for agency_id, _ in markers})
         rows = []
         for agency_id, period in sorted(markers):
@@ -221,7 +228,7 @@ class DeliveryWorker:
                         )
                     )
         self._insert_deliveries(session, rows)
-        return len(dirty)
+        return len(markers)
 
     # -- sending -------------------------------------------------------------------------
     def _claim(self) -> tuple[int, datetime] | None:

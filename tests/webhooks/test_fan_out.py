@@ -1,0 +1,93 @@
+"""The worker's fan-out when nobody subscribes, and in batches: events and score markers are
+taken all the same (and not handed to a subscription made later), BATCH at a time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlmodel import col, func, select
+
+from service.db import transaction
+from service.models import Agency, OutboxEvent, ScoreDirty, WebhookDelivery
+from service.webhooks import outbox
+from service.webhooks.worker import BATCH, DeliveryWorker
+from tests.conftest import KeyFactory, handover_body
+from tests.webhooks.conftest import Receiver, drain
+
+pytestmark = pytest.mark.usefixtures("agencies")
+
+
+def _counts(engine: sa.Engine) -> dict[str, int]:
+    with transaction(engine) as session:
+        pending = select(func.count()).where(col(OutboxEvent.dispatched_at).is_(None))
+        return {
+            "pending events": session.exec(pending).one(),
+            "markers": session.exec(select(func.count()).select_from(ScoreDirty)).one(),
+            "deliveries": session.exec(select(func.count()).select_from(WebhookDelivery)).one(),
+        }
+
+
+def test_with_no_subscriber_events_and_markers_are_taken_and_not_sent_later(
+    hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, receiver: Receiver
+) -> None:
+    client, worker = hook_app
+    engine = worker.engine
+    issuer = make_key("issuer")
+    for n in range(3):
+        posted = client.post(
+            "/api/v1/handovers", json=handover_body(dossier_code=f"NS-{n}"), headers=issuer
+        )
+        assert posted.status_code == 201
+    before = _counts(engine)
+    assert before["pending events"] == 3 and before["markers"] > 0
+
+    assert worker.run_once() == 3 + before["markers"]
+    assert _counts(engine) == {"pending events": 0, "markers": 0, "deliveries": 0}
+
+    # A subscription made now hears of what happens from now on, not of the taken events.
+    subscribed = client.post(
+        "/api/v1/webhooks",
+        json={"url": receiver.url, "events": ["invitation.issued"]},
+        headers=make_key("admin"),
+    )
+    assert subscribed.status_code == 201, subscribed.text
+    posted = client.post(
+        "/api/v1/handovers", json=handover_body(dossier_code="NS-9"), headers=issuer
+    )
+    assert posted.status_code == 201
+    drain(worker, until=lambda: len(receiver.received) >= 1)
+    drain(worker)
+    codes = [r.json["data"]["dossier_code"] for r in receiver.of_type("invitation.issued")]
+    assert codes == ["NS-9"]
+
+
+def test_events_are_taken_a_batch_at_a_time_oldest_first(
+    hook_app: tuple[TestClient, DeliveryWorker],
+) -> None:
+    _, worker = hook_app
+    engine = worker.engine
+    with transaction(engine) as session:
+        agency = session.exec(select(Agency).where(Agency.code == "79.BTH")).one()
+        assert agency.id is not None
+        for n in range(BATCH + 5):
+            outbox.emit(session, "invitation.issued", agency.id, {"n": n})
+
+    taken: list[int] = []
+    for _ in range(3):
+        with transaction(engine) as session:
+            taken.append(worker.dispatch_events(session))
+    assert taken == [BATCH, 5, 0]
+
+    with transaction(engine) as session:
+        order: list[Any] = list(
+            session.exec(
+                select(OutboxEvent.payload).order_by(
+                    col(OutboxEvent.dispatched_at), col(OutboxEvent.id)
+                )
+            ).all()
+        )
+    # The first batch holds the oldest events: the last five were taken after them.
+    assert sorted(p["n"] for p in order[-5:]) == list(range(BATCH, BATCH + 5))
