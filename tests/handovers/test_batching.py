@@ -4,6 +4,7 @@ through a real server: each still gets its own answer, and nothing is written tw
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from collections import Counter
@@ -13,11 +14,19 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from psycopg import Error as PsycopgError
+from psycopg.errors import DeadlockDetected
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from service.admin.keys import Principal
 from service.db import transaction
+from service.handovers.batching import HandoverWriter, _Lookup, _lost_a_race, _Waiting
+from service.handovers.schemas import HandoverCreate
+from service.handovers.service import issue
 from service.models import COUNT_COLUMNS
 from service.scoring.profile import load_profile
 from service.scoring.rebuild import rebuild
+from service.settings import Settings
 from tests.conftest import KeyFactory, LiveServer, handover_body
 
 BURST = 48
@@ -141,3 +150,72 @@ def test_a_burst_is_batched_and_every_post_gets_its_own_answer(
         rebuild(session, load_profile(live_server.settings.scoring_profile))
     assert _counter_rows(engine) == live
     assert sum(row[2] for row in live["agency_day_counter"]) == len(per_dossier)
+
+
+@pytest.mark.usefixtures("agencies")
+def test_a_batch_that_loses_a_dossier_to_a_concurrent_writer_is_handed_back_whole(
+    settings: Settings, engine: sa.Engine
+) -> None:
+    """Another transaction stores RACE-1 after the batch looked and before it commits: the
+    batch's COMMIT fails on the unique code, and every handover of it goes back to its
+    request (None) to be issued one by one. Nothing of the batch is kept."""
+    profile = load_profile(settings.scoring_profile)
+    principal = Principal(
+        key_id=1, name="test", role="issuer", scope_agency_id=None, scope_path=None
+    )
+    first = HandoverCreate.model_validate(
+        handover_body(dossier_code="RACE-0", agency_code="79.BTH")
+    )
+    with transaction(engine) as session:  # registers the staff and counter: plain from now on
+        issue(session, principal, first, settings, profile)
+
+    writer = HandoverWriter(engine, settings, profile)
+    loop = asyncio.new_event_loop()
+    batch = [
+        _Waiting(principal, HandoverCreate.model_validate(body), loop, loop.create_future())
+        for body in (
+            handover_body(dossier_code="RACE-1", agency_code="79.BTH"),
+            handover_body(dossier_code="RACE-2", agency_code="79.BTH"),
+        )
+    ]
+    looked = threading.Event()
+    lookup = _Lookup.__init__
+
+    def lookup_then_wait(self: _Lookup, *args: Any) -> None:
+        lookup(self, *args)
+        looked.set()  # the batch has seen that RACE-1 does not exist yet ...
+        rival.join(timeout=30)  # ... when the rival stores it
+
+    def store_race_1() -> None:
+        assert looked.wait(timeout=30)
+        racing = HandoverCreate.model_validate(
+            handover_body(dossier_code="RACE-1", agency_code="79.BTH")
+        )
+        with transaction(engine) as session:
+            issue(session, principal, racing, settings, profile)
+
+    rival = threading.Thread(target=store_race_1)
+    rival.start()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_Lookup, "__init__", lookup_then_wait)
+            writer._write(batch)
+        loop.run_until_complete(asyncio.sleep(0))
+        assert [w.future.result() for w in batch] == [None, None]
+    finally:
+        rival.join(timeout=30)
+        loop.close()
+    with engine.connect() as connection:
+        codes = connection.execute(
+            sa.text("SELECT d.code FROM invitation i JOIN dossier d ON d.id = i.dossier_id")
+        ).scalars()
+        assert sorted(codes) == ["RACE-0", "RACE-1"]
+
+
+def test_deadlocks_and_unique_violations_are_races_other_errors_are_not() -> None:
+    deadlock = DBAPIError.instance(None, None, DeadlockDetected(), PsycopgError)
+    taken = IntegrityError("INSERT", {}, Exception("duplicate key"))
+    down = OperationalError("SELECT 1", {}, Exception("connection refused"))
+    assert _lost_a_race(deadlock) and _lost_a_race(taken)
+    assert not _lost_a_race(down)
+    assert not _lost_a_race(ValueError("not a database error"))
