@@ -68,6 +68,8 @@ class ObservabilityMiddleware:
         self.app = app
         self.metrics = metrics
         self.log_requests = log_requests
+        # Each label set's series, looked up once: labels() validates and locks every call.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,8 +92,9 @@ class ObservabilityMiddleware:
             # The route template (/s/{token}/slip) keeps label cardinality bounded.
             route_label = getattr(route, "path", "unmatched")
             method = scope["method"]
-            self.metrics.requests.labels(method, route_label, str(status)).inc()
-            self.metrics.latency.labels(method, route_label).observe(elapsed)
+            requests, latency = self._series_of(method, route_label, status)
+            requests.inc()
+            latency.observe(elapsed)
             if self.log_requests:
                 record: dict[str, Any] = {
                     "event": "request",
@@ -101,3 +104,16 @@ class ObservabilityMiddleware:
                     "ms": round(elapsed * 1000, 2),
                 }
                 request_logger.info(json.dumps(record))
+
+    def _series_of(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:
+            if len(self._series) > 10_000:  # any method name a client sends is a key
+                self._series.clear()
+            series = (
+                self.metrics.requests.labels(method, route, str(status)),
+                self.metrics.latency.labels(method, route),
+            )
+            self._series[key] = series
+        return series
