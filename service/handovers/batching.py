@@ -64,13 +64,14 @@ class _Waiting:
     future: asyncio.Future[HandoverPublic | None]
 
 
-def _settle(future: asyncio.Future[HandoverPublic | None], outcome: Any) -> None:
-    if future.done():  # the request was cancelled (its client went away)
-        return
-    if isinstance(outcome, BaseException):
-        future.set_exception(outcome)
-    else:
-        future.set_result(outcome)
+def _settle(outcomes: list[tuple[asyncio.Future[HandoverPublic | None], Any]]) -> None:
+    for future, outcome in outcomes:
+        if future.done():  # the request was cancelled (its client went away)
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 class _Directory:
@@ -269,8 +270,13 @@ class HandoverWriter:
             else:  # the database is down, say: every request hears of it
                 log.warning("handover batch of %d failed: %r", len(batch), exc)
                 outcomes = [exc] * len(batch)
+        # One wake-up per event loop for the whole batch: each call_soon_threadsafe writes
+        # to the loop's wake-up pipe.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
         for waiting, outcome in zip(batch, outcomes, strict=True):
-            waiting.loop.call_soon_threadsafe(_settle, waiting.future, outcome)
+            by_loop.setdefault(waiting.loop, []).append((waiting.future, outcome))
+        for loop, settled in by_loop.items():
+            loop.call_soon_threadsafe(_settle, settled)
 
     def _write_in(self, session: Session, batch: list[_Waiting]) -> list[HandoverPublic | None]:
         lookup = _Lookup(session, self._directory, batch)
