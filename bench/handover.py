@@ -41,7 +41,8 @@ LUA_SCRIPT = BENCH_DIR / "handover.lua"
 VENV_BIN = Path(sys.executable).parent
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
-PG_DATABASE = "hailong_bench"
+# Per run: two runs at once (two sessions on one machine) must not drop each other's database.
+PG_DATABASE = f"hailong_bench_{os.getpid()}"
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789"
 HOST = "127.0.0.1"
 WRK_THREADS = 2

@@ -55,7 +55,8 @@ VENV_BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
-PG_DATABASE = "hailong_bench_public"
+# Per run: two runs at once must not drop each other's database.
+PG_DATABASE = f"hailong_bench_public_{os.getpid()}"
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789"
 HOST = "127.0.0.1"
 PROVINCE = "79"

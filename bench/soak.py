@@ -64,7 +64,8 @@ RESULTS_DIR = BENCH_DIR / "results"
 VENV_BIN = Path(sys.executable).parent
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
-PG_DATABASE = "hailong_bench_soak"
+# Per run: two runs at once must not drop each other's database.
+PG_DATABASE = f"hailong_bench_soak_{os.getpid()}"
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789"
 HOST = "127.0.0.1"
 AGENCIES = ["79.BTH", "79.SGN"]

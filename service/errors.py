@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -135,6 +136,18 @@ def _problem(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def _holds_nul(params: Any) -> bool:
+    """Whether a statement's parameters carry a NUL character, which PostgreSQL text cannot
+    hold (psycopg refuses it with a DataError before sending)."""
+    if isinstance(params, str):
+        return "\x00" in params
+    if isinstance(params, dict):
+        return any(_holds_nul(value) for value in params.values())
+    if isinstance(params, list | tuple):
+        return any(_holds_nul(value) for value in params)
+    return False
+
+
 def install_error_handlers(app: FastAPI) -> None:
     def render(request: Request, status: int, body: dict[str, Any], headers: Any) -> Response:
         return JSONResponse(body, status_code=status, headers=headers)
@@ -154,6 +167,17 @@ def install_error_handlers(app: FastAPI) -> None:
             "error": "invalid_input",
             "detail": f"The request is invalid: {summary}. Fix these fields and send it again.",
             "fields": fields,
+        }
+        return render(request, 422, body, None)
+
+    @app.exception_handler(DataError)
+    async def _unstorable_value(request: Request, exc: DataError) -> Response:
+        if not _holds_nul(exc.params):
+            raise exc  # not the client's text: a server error, as before
+        body = {
+            "error": "invalid_input",
+            "detail": "A text value contains the NUL character (\\u0000), which cannot be "
+            "stored. Remove it and send the request again.",
         }
         return render(request, 422, body, None)
 

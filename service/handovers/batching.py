@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from prometheus_client import Histogram
 from psycopg.errors import DeadlockDetected
 from sqlalchemy import Engine, Select, bindparam, tuple_
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
 from service.admin.keys import Principal
@@ -181,10 +181,11 @@ class _Lookup:
         return new_dossiers.NewHandover(payload, agency, staff_ids, counter_id)
 
 
-def _lost_a_race(exc: Exception) -> bool:
-    """A dossier or short code taken by a concurrent writer (another thread or process), or
-    a deadlock with one: the handovers are fine, the batch is not."""
-    if isinstance(exc, IntegrityError):
+def _hand_back(exc: Exception) -> bool:
+    """Whether a failed batch is better written one by one than failed: a dossier or short
+    code taken by a concurrent writer (another thread or process), a deadlock with one, or
+    a value the database refuses — one request's fault, not its whole batch's."""
+    if isinstance(exc, IntegrityError | DataError):
         return True
     return isinstance(exc, DBAPIError) and isinstance(exc.orig, DeadlockDetected)
 
@@ -263,7 +264,7 @@ class HandoverWriter:
             with self._serialize, transaction(self.engine) as session:
                 outcomes = self._write_in(session, batch)
         except Exception as exc:
-            if _lost_a_race(exc):
+            if _hand_back(exc):
                 # Each handover goes the one-by-one way, which finds the dossier or draws
                 # another short code.
                 outcomes = [None] * len(batch)

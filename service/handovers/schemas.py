@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 # Dossier codes travel in URL paths (revoke), so no '/' and no spaces.
 DOSSIER_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 
 
+def _storable(value: str) -> str:
+    # PostgreSQL text cannot hold NUL. Refused here, with the field's name, rather than by
+    # the database, where it would fail the whole batch the handover was written in.
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character (\\u0000)")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+
+
 class StaffRefs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    receiving: str | None = Field(default=None, min_length=1, max_length=64)
-    handling: str | None = Field(default=None, min_length=1, max_length=64)
-    returning: str | None = Field(default=None, min_length=1, max_length=64)
+    receiving: Text | None = Field(default=None, min_length=1, max_length=64)
+    handling: Text | None = Field(default=None, min_length=1, max_length=64)
+    returning: Text | None = Field(default=None, min_length=1, max_length=64)
 
 
 class HandoverCreate(BaseModel):
@@ -44,9 +55,9 @@ class HandoverCreate(BaseModel):
     )
 
     dossier_code: str = Field(min_length=1, max_length=64, pattern=DOSSIER_CODE_PATTERN)
-    agency_code: str = Field(min_length=1, max_length=64)
-    procedure_code: str | None = Field(default=None, max_length=64)
-    procedure_name: str | None = Field(default=None, max_length=500)
+    agency_code: Text = Field(min_length=1, max_length=64)
+    procedure_code: Text | None = Field(default=None, max_length=64)
+    procedure_name: Text | None = Field(default=None, max_length=500)
     received_at: AwareDatetime | None = None
     due_at: AwareDatetime | None = None
     resolved_at: AwareDatetime
@@ -54,7 +65,7 @@ class HandoverCreate(BaseModel):
     supplement_requests: int = Field(default=0, ge=0, le=1000)
     channel: Literal["counter", "online", "postal"] | None = None
     staff: StaffRefs = Field(default_factory=StaffRefs)
-    counter_code: str | None = Field(default=None, min_length=1, max_length=64)
+    counter_code: Text | None = Field(default=None, min_length=1, max_length=64)
     language: Literal["vi", "en"] = "vi"
 
 

@@ -16,11 +16,11 @@ import pytest
 import sqlalchemy as sa
 from psycopg import Error as PsycopgError
 from psycopg.errors import DeadlockDetected
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from service.admin.keys import Principal
 from service.db import transaction
-from service.handovers.batching import HandoverWriter, _Lookup, _lost_a_race, _Waiting
+from service.handovers.batching import HandoverWriter, _hand_back, _Lookup, _Waiting
 from service.handovers.schemas import HandoverCreate
 from service.handovers.service import issue
 from service.models import COUNT_COLUMNS
@@ -212,10 +212,11 @@ def test_a_batch_that_loses_a_dossier_to_a_concurrent_writer_is_handed_back_whol
         assert sorted(codes) == ["RACE-0", "RACE-1"]
 
 
-def test_deadlocks_and_unique_violations_are_races_other_errors_are_not() -> None:
+def test_races_and_refused_values_are_handed_back_other_errors_are_not() -> None:
     deadlock = DBAPIError.instance(None, None, DeadlockDetected(), PsycopgError)
     taken = IntegrityError("INSERT", {}, Exception("duplicate key"))
     down = OperationalError("SELECT 1", {}, Exception("connection refused"))
-    assert _lost_a_race(deadlock) and _lost_a_race(taken)
-    assert not _lost_a_race(down)
-    assert not _lost_a_race(ValueError("not a database error"))
+    refused = DataError("INSERT", {"procedure_name": "a\x00b"}, Exception("NUL"))
+    assert _hand_back(deadlock) and _hand_back(taken) and _hand_back(refused)
+    assert not _hand_back(down)
+    assert not _hand_back(ValueError("not a database error"))
