@@ -18,6 +18,7 @@ one-by-one path in service.py, which answers it as it always has.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -88,7 +89,9 @@ class _Directory:
 
     @staticmethod
     def _fresh(entries: dict[K, tuple[V, float]], keys: set[K], now: float) -> dict[K, V]:
-        return {k: entries[k][0] for k in keys if k in entries and entries[k][1] > now}
+        # One read per key: another writer thread may clear the dict meanwhile.
+        found = {k: entry for k in keys if (entry := entries.get(k)) is not None}
+        return {k: value for k, (value, until) in found.items() if until > now}
 
     def _remember(self, entries: dict[K, tuple[V, float]], found: dict[K, V]) -> None:
         if len(entries) > 10_000:
@@ -225,8 +228,9 @@ class HandoverWriter:
         self._running = False
         for _ in self._threads:
             self._queue.put(None)  # one stop sign each
+        deadline = time.monotonic() + 30
         for thread in self._threads:
-            thread.join(timeout=30)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     async def issue(self, principal: Principal, payload: HandoverCreate) -> HandoverPublic | None:
         """The new survey once its transaction has committed; None when the handover is not
@@ -254,7 +258,13 @@ class HandoverWriter:
                     stopping = True
                     break
                 batch.append(more)
-            self._write(batch)
+            try:
+                self._write(batch)
+            except (
+                Exception
+            ) as exc:  # a bug: the thread must live on, or later handovers wait forever
+                log.exception("handover writer failed on a batch of %d", len(batch))
+                self._answer(batch, [exc] * len(batch))
             if stopping:
                 return
 
@@ -271,13 +281,19 @@ class HandoverWriter:
             else:  # the database is down, say: every request hears of it
                 log.warning("handover batch of %d failed: %r", len(batch), exc)
                 outcomes = [exc] * len(batch)
-        # One wake-up per event loop for the whole batch: each call_soon_threadsafe writes
-        # to the loop's wake-up pipe.
+        self._answer(batch, outcomes)
+
+    @staticmethod
+    def _answer(batch: list[_Waiting], outcomes: Sequence[Any]) -> None:
+        """Hand each request its outcome, with one wake-up per event loop for the whole
+        batch (each call_soon_threadsafe writes to the loop's wake-up pipe)."""
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
         for waiting, outcome in zip(batch, outcomes, strict=True):
             by_loop.setdefault(waiting.loop, []).append((waiting.future, outcome))
         for loop, settled in by_loop.items():
-            loop.call_soon_threadsafe(_settle, settled)
+            # A closed loop (RuntimeError) has nobody waiting any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, settled)
 
     def _write_in(self, session: Session, batch: list[_Waiting]) -> list[HandoverPublic | None]:
         lookup = _Lookup(session, self._directory, batch)

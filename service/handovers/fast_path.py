@@ -64,10 +64,11 @@ class HandoverFastPath:
         if writer is None or body is None:
             return None
         headers = _headers(scope)
-        if not headers.get(b"content-type", b"").startswith(b"application/json"):
+        if not _is_json(headers.get(b"content-type", b"")):
             return None
         authorization = headers.get(b"authorization")
-        principal = state.key_cache.principal_for(authorization and authorization.decode())
+        # Latin-1, as Starlette reads headers: any bytes decode, to the same key hash.
+        principal = state.key_cache.principal_for(authorization and authorization.decode("latin-1"))
         if principal is None or principal.role not in service.ISSUERS:
             return None
         try:
@@ -87,7 +88,19 @@ class HandoverFastPath:
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
-    return {name.lower(): value for name, value in scope["headers"]}
+    """By lower-case name; of a repeated header the first, as Starlette reads it."""
+    headers: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.lower(), value)
+    return headers
+
+
+def _is_json(content_type: bytes) -> bool:
+    """What FastAPI parses as JSON: application/json or a +json type, any parameters."""
+    media_type = content_type.partition(b";")[0].strip().lower()
+    return media_type == b"application/json" or (
+        media_type.startswith(b"application/") and media_type.endswith(b"+json")
+    )
 
 
 async def _buffered(receive: Receive) -> tuple[bytes | None, Receive]:

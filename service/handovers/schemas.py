@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 # Dossier codes travel in URL paths (revoke), so no '/' and no spaces.
 DOSSIER_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
@@ -19,15 +19,19 @@ def _storable(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(_storable)]
+_Storable = AfterValidator(_storable)
+# The limits inside the type, so that a too long value is told in characters.
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64), _Storable]
+ProcedureCode = Annotated[str, StringConstraints(max_length=64), _Storable]
+ProcedureName = Annotated[str, StringConstraints(max_length=500), _Storable]
 
 
 class StaffRefs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    receiving: Text | None = Field(default=None, min_length=1, max_length=64)
-    handling: Text | None = Field(default=None, min_length=1, max_length=64)
-    returning: Text | None = Field(default=None, min_length=1, max_length=64)
+    receiving: Code | None = None
+    handling: Code | None = None
+    returning: Code | None = None
 
 
 class HandoverCreate(BaseModel):
@@ -55,9 +59,9 @@ class HandoverCreate(BaseModel):
     )
 
     dossier_code: str = Field(min_length=1, max_length=64, pattern=DOSSIER_CODE_PATTERN)
-    agency_code: Text = Field(min_length=1, max_length=64)
-    procedure_code: Text | None = Field(default=None, max_length=64)
-    procedure_name: Text | None = Field(default=None, max_length=500)
+    agency_code: Code
+    procedure_code: ProcedureCode | None = None
+    procedure_name: ProcedureName | None = None
     received_at: AwareDatetime | None = None
     due_at: AwareDatetime | None = None
     resolved_at: AwareDatetime
@@ -65,7 +69,7 @@ class HandoverCreate(BaseModel):
     supplement_requests: int = Field(default=0, ge=0, le=1000)
     channel: Literal["counter", "online", "postal"] | None = None
     staff: StaffRefs = Field(default_factory=StaffRefs)
-    counter_code: Text | None = Field(default=None, min_length=1, max_length=64)
+    counter_code: Code | None = None
     language: Literal["vi", "en"] = "vi"
 
 

@@ -141,6 +141,9 @@ class DeliveryWorker:
     def dispatch_events(self, session: Session) -> int:
         """Fan out up to BATCH undispatched events, oldest first; returns how many."""
         self._serialize_fan_out(session)
+        pending = exists().where(col(OutboxEvent.dispatched_at).is_(None))
+        if not session.execute(select(pending)).scalar():
+            return 0  # idle: a read, not a write (on SQLite a write waits for the one lock)
         targets_ = self._targets(session)
         oldest = (
             select(OutboxEvent.id)
@@ -184,6 +187,8 @@ class DeliveryWorker:
     def dispatch_scores(self, session: Session) -> int:
         """Turn up to BATCH score markers, oldest first, into deliveries; returns how many."""
         self._serialize_fan_out(session)
+        if not session.execute(select(exists().select_from(ScoreDirty))).scalar():
+            return 0
         targets_ = [t for t in self._targets(session) if "score.updated" in t.subscription.events]
         key = tuple_(col(ScoreDirty.agency_id), col(ScoreDirty.period))
         oldest = (

@@ -52,6 +52,7 @@ def _call(
     headers: dict[str, str],
     chunks: int = 1,
     path: str = PATH,
+    raw_headers: tuple[tuple[bytes, bytes], ...] = (),
 ) -> tuple[Route, int, bytes]:
     """One request through HandoverFastPath(route); the body sent in `chunks` messages."""
     route = Route()
@@ -61,7 +62,8 @@ def _call(
         "method": "POST",
         "path": path,
         "app": app,
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        + list(raw_headers),
     }
     size = -(-len(body) // chunks)
     parts = [body[i : i + size] for i in range(0, len(body), size)] or [b""]
@@ -178,10 +180,11 @@ def test_other_content_types_paths_and_large_bodies_reach_the_route(
 
     for body, headers, path in [
         (raw, {**key, "Content-Type": "text/plain"}, PATH),
+        (raw, {**key, "Content-Type": "application/jsonl"}, PATH),
         (raw, _json_headers(key), f"{PATH}/C-1/revoke"),
-        (large, _json_headers(key), PATH),
+        (large, _json_headers(key), PATH),  # past MAX_BODY: the rest read after the replay
     ]:
-        route, status, _ = _call(app, body, headers, chunks=4, path=path)
+        route, status, _ = _call(app, body, headers, chunks=32, path=path)
         assert status == 299
         assert [replayed for _, replayed in route.calls] == [body]
 
@@ -201,3 +204,20 @@ def test_through_the_whole_app_answers_are_counted_under_the_route(
     assert 'route="/api/v1/handovers",status="201"} 4.0' in metrics
     assert 'route="/api/v1/handovers",status="422"} 1.0' in metrics
     assert "hailong_invitations_issued_total 4.0" in metrics
+
+
+def test_json_with_parameters_is_answered_and_a_key_not_in_utf8_reaches_the_route(
+    app: FastAPI, started: TestClient, make_key: KeyFactory
+) -> None:
+    key = _cached_issuer(started, make_key)
+    raw = json.dumps(handover_body(dossier_code="CT-1")).encode()
+    headers = {**key, "Content-Type": "Application/JSON; charset=utf-8"}
+    route, status, _ = _call(app, raw, headers)
+    assert (status, route.calls) == (201, [])
+
+    # A key that is not UTF-8 (the test client would re-encode it: sent raw here) is not
+    # an error of the fast path: the route reads it as Latin-1 and answers 401.
+    not_utf8 = ((b"authorization", b"Bearer hl_\xff"),)
+    json_only = {"Content-Type": "application/json"}
+    route, status, _ = _call(app, raw, json_only, raw_headers=not_utf8)
+    assert status == 299 and len(route.calls) == 1
