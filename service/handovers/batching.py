@@ -260,9 +260,8 @@ class HandoverWriter:
                 batch.append(more)
             try:
                 self._write(batch)
-            except (
-                Exception
-            ) as exc:  # a bug: the thread must live on, or later handovers wait forever
+            except Exception as exc:
+                # A bug: the thread must live on, or every later handover would wait forever.
                 log.exception("handover writer failed on a batch of %d", len(batch))
                 self._answer(batch, [exc] * len(batch))
             if stopping:
