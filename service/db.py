@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from psycopg import Error as PsycopgError
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, create_engine
@@ -48,7 +48,9 @@ _AT_COMMIT = "hailong.at_commit"
 
 
 def at_commit(
-    session: Session, statement: Executable, params: dict[str, Any] | Sequence[dict[str, Any]]
+    session: Session,
+    statement: Executable | str,
+    params: dict[str, Any] | Sequence[dict[str, Any]] | tuple[Any, ...],
 ) -> None:
     """Run `statement` in this transaction, just before it commits.
 
@@ -58,13 +60,21 @@ def at_commit(
     COMMIT go out as one pipeline, so the locks are held for the server's own work and the
     fsync only, not for round trips or for this thread waiting for the GIL in between.
     Errors (a unique violation, say) surface from the commit, as the unit of work's error.
+    A `str` statement is the driver's own SQL, run as it is with positional `params`.
     """
     session.info.setdefault(_AT_COMMIT, []).append((statement, params))
 
 
+def _execute(connection: Connection, statement: Executable | str, params: Any) -> None:
+    if isinstance(statement, str):
+        connection.exec_driver_sql(statement, params)
+    else:
+        connection.execute(statement, params)
+
+
 def commit(session: Session) -> None:
     """Flush, run the statements kept by `at_commit`, and commit."""
-    pending: list[tuple[Executable, Any]] = session.info.pop(_AT_COMMIT, [])
+    pending: list[tuple[Executable | str, Any]] = session.info.pop(_AT_COMMIT, [])
     if not pending:
         session.commit()
         return
@@ -72,7 +82,7 @@ def commit(session: Session) -> None:
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         for statement, params in pending:
-            connection.execute(statement, params)
+            _execute(connection, statement, params)
         session.commit()
         return
     driver = connection.connection.driver_connection
@@ -80,7 +90,7 @@ def commit(session: Session) -> None:
     try:
         with driver.pipeline():
             for statement, params in pending:
-                connection.execute(statement, params)
+                _execute(connection, statement, params)
             # The driver's commit, not the session's: the session would hand the
             # connection back to the pool (to another thread) before the pipeline ends.
             driver.commit()
@@ -95,7 +105,7 @@ def commit(session: Session) -> None:
 def _run_at_commit(session: Session) -> None:
     """A commit outside `commit()` (tests, CLI helpers) still runs what was kept for it."""
     for statement, params in session.info.pop(_AT_COMMIT, []):
-        session.connection().execute(statement, params)
+        _execute(session.connection(), statement, params)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -7,27 +7,38 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlmodel import Session
 
-from service import db
+from service import db, postgres_json
 from service.models import COUNT_COLUMNS, AgencyDayCounter, StaffDayCounter
 from service.scoring.contributions import Delta
 from service.webhooks import outbox
 
 
-@lru_cache(maxsize=8)
-def _upsert_statement(model: Any, key_column: str, dialect: str) -> Any:
+@lru_cache(maxsize=4)
+def _sqlite_upsert(model: Any, key_column: str) -> Any:
     """Built once: constructing ON CONFLICT ... excluded costs more than running it."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__
-    statement = insert(table)
+    statement = sqlite.insert(table)
     # inline(): no RETURNING of the new row's id, which nobody reads (and which a
     # statement sent in a pipeline with the COMMIT could not wait for).
     return statement.on_conflict_do_update(
         index_elements=[key_column, "day"],
         set_={c: table.c[c] + statement.excluded[c] for c in COUNT_COLUMNS},
     ).inline()
+
+
+@lru_cache(maxsize=4)
+def _postgres_upsert(model: Any, key_column: str) -> str:
+    """The same upsert from one JSON parameter (postgres_json.py): one statement a batch."""
+    table = model.__table__
+    added = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in COUNT_COLUMNS)
+    return postgres_json.insert_statement(
+        table,
+        [key_column, "day", *COUNT_COLUMNS],
+        f"ON CONFLICT ({key_column}, day) DO UPDATE SET {added}",
+    )
 
 
 def upsert(
@@ -44,7 +55,11 @@ def upsert(
         {key_column: owner, "day": day, **{c: counts.get(c, 0) for c in COUNT_COLUMNS}}
         for (owner, day), counts in sorted(rows.items())
     ]
-    statement = _upsert_statement(model, key_column, session.get_bind().dialect.name)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        postgres_json.insert(session, _postgres_upsert(model, key_column), values, at_commit)
+        return
+    statement = _sqlite_upsert(model, key_column)
     if at_commit:
         db.at_commit(session, statement, values)
     else:

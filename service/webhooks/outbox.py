@@ -8,10 +8,10 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlmodel import Session
 
-from service import db
+from service import db, postgres_json
 from service.models import OutboxEvent, ScoreDirty, utcnow
 from service.scoring.periods import periods_of
 
@@ -61,13 +61,21 @@ def mark_scores_dirty(
     mark_periods_dirty(session, pairs, at_commit)
 
 
-@lru_cache(maxsize=4)
-def _dirty_statement(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+@lru_cache(maxsize=1)
+def _sqlite_dirty_statement() -> Any:
     return (
-        insert(ScoreDirty)
+        sqlite.insert(ScoreDirty)
         .on_conflict_do_nothing(index_elements=["agency_id", "period"])
         .inline()  # nothing to read back: it may go out with the COMMIT (db.at_commit)
+    )
+
+
+@lru_cache(maxsize=1)
+def _postgres_dirty_statement() -> str:
+    return postgres_json.insert_statement(
+        ScoreDirty.__table__,  # type: ignore[attr-defined]
+        ["agency_id", "period", "marked_at"],
+        "ON CONFLICT (agency_id, period) DO NOTHING",
     )
 
 
@@ -76,9 +84,13 @@ def mark_periods_dirty(
 ) -> None:
     if not pairs:
         return
-    statement = _dirty_statement(session.get_bind().dialect.name)
+    dialect = session.get_bind().dialect.name
     now = utcnow()
     rows = [{"agency_id": a, "period": p, "marked_at": now} for a, p in pairs]
+    if dialect == "postgresql":  # one statement, not one per marker (postgres_json.py)
+        postgres_json.insert(session, _postgres_dirty_statement(), rows, at_commit)
+        return
+    statement = _sqlite_dirty_statement()
     if at_commit:
         db.at_commit(session, statement, rows)
     else:

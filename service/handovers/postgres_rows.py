@@ -1,0 +1,81 @@
+"""New dossiers, their invitations and their events in ONE PostgreSQL statement.
+
+Why: written as an executemany per table, every row is a statement of its own — in
+psycopg's pipeline (a Python generator step per row and per result) and in the server
+(an executor start and end per row). That cost more than the rows: one statement per batch
+took it away (bench/README.md, 2026-11-24). SQLite keeps the executemany per table: its
+statements cost microseconds, and it has no INSERT inside WITH.
+
+    WITH v AS (SELECT * FROM json_to_recordset($1) AS r(d_code text, ..., e_msg_id text, ...)),
+         d AS (INSERT INTO dossier (...) SELECT d_... FROM v RETURNING id, code),
+         i AS (INSERT INTO invitation (dossier_id, ...) SELECT d.id, i_... FROM v JOIN d ...)
+    INSERT INTO outbox_event (...) SELECT e_... FROM v
+
+The rows travel as one JSON parameter (service/postgres_json.py). The invitation finds its
+dossier's new id through the RETURNING of the same statement. Rows go in the order given
+(the caller sorts them by dossier code, see batching.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Table
+
+from service import postgres_json
+from service.models import Dossier, Invitation, OutboxEvent
+
+
+@lru_cache(maxsize=1)
+def _columns() -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
+    """(name, PostgreSQL type) of what each table is given: every column but the ids (and
+    the invitation's dossier_id, which comes from the dossier's RETURNING)."""
+
+    def given(table: Table, leave_out: set[str]) -> list[tuple[str, str]]:
+        return [
+            (c.name, postgres_json.pg_type(c)) for c in table.columns if c.name not in leave_out
+        ]
+
+    return (
+        given(Dossier.__table__, {"id"}),  # type: ignore[attr-defined]
+        given(Invitation.__table__, {"id", "dossier_id"}),  # type: ignore[attr-defined]
+        given(OutboxEvent.__table__, {"id"}),  # type: ignore[attr-defined]
+    )
+
+
+@lru_cache(maxsize=1)
+def _statement() -> str:
+    dossier, invitation, event = _columns()
+    values = [("d_" + n, t) for n, t in dossier]
+    values += [("i_" + n, t) for n, t in invitation]
+    values += [("e_" + n, t) for n, t in event]
+    return (
+        f"WITH v AS (SELECT * FROM {postgres_json.recordset(values)}),\n"
+        f" d AS (INSERT INTO dossier ({', '.join(n for n, _ in dossier)})"
+        f" SELECT {', '.join('d_' + n for n, _ in dossier)} FROM v RETURNING id, code),\n"
+        f" i AS (INSERT INTO invitation (dossier_id, {', '.join(n for n, _ in invitation)})"
+        f" SELECT d.id, {', '.join('v.i_' + n for n, _ in invitation)}"
+        f" FROM v JOIN d ON d.code = v.d_code)\n"
+        f"INSERT INTO outbox_event ({', '.join(n for n, _ in event)})"
+        f" SELECT {', '.join('e_' + n for n, _ in event)} FROM v"
+    )
+
+
+def insert_all(
+    dossiers: Sequence[Mapping[str, Any]],
+    invitations: Sequence[Mapping[str, Any]],
+    events: Sequence[Mapping[str, Any]],
+) -> tuple[str, tuple[str]]:
+    """The statement and its one parameter, every row as JSON; the i-th invitation and event
+    belong to the i-th dossier (an invitation names it by `dossier_code`)."""
+    dossier_columns, invitation_columns, event_columns = _columns()
+    rows = []
+    for dossier, invitation, event in zip(dossiers, invitations, events, strict=True):
+        assert invitation["dossier_code"] == dossier["code"]
+        row = {"d_" + name: dossier[name] for name, _ in dossier_columns}
+        row.update(("i_" + name, invitation[name]) for name, _ in invitation_columns)
+        row.update(("e_" + name, event[name]) for name, _ in event_columns)
+        rows.append(row)
+    return _statement(), (postgres_json.dumps(rows),)
