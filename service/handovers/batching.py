@@ -35,8 +35,8 @@ from sqlalchemy import Engine, Select, bindparam, tuple_
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
+from service import db
 from service.admin.keys import Principal
-from service.db import transaction
 from service.handovers import new_dossiers
 from service.handovers.schemas import HandoverCreate, HandoverPublic
 from service.handovers.service import link_view, staff_codes
@@ -142,15 +142,28 @@ def _existing_dossiers() -> Select[tuple[str]]:
     return select(code).where(code.in_(bindparam("codes", expanding=True)))
 
 
+# On PostgreSQL the codes go as one array: the text stays the same whatever the batch's
+# size, so psycopg and the server prepare it once, where IN (...) was compiled per size.
+_EXISTING_DOSSIERS_PG = "SELECT code FROM dossier WHERE code = ANY(%s)"
+
+
+def existing_dossiers(session: Session, codes: list[str]) -> set[str]:
+    """Which of these dossier codes are stored already."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        found = connection.exec_driver_sql(_EXISTING_DOSSIERS_PG, (codes,))
+    else:
+        found = connection.execute(_existing_dossiers(), {"codes": codes})
+    return {str(code) for code in found.scalars()}
+
+
 class _Lookup:
     """What a batch names: its agencies, staff and counters (mostly remembered), and which
     of its dossiers exist already (always asked)."""
 
     def __init__(self, session: Session, directory: _Directory, batch: Sequence[_Waiting]) -> None:
         payloads = [w.payload for w in batch]
-        dossier_codes = [p.dossier_code for p in payloads]
-        found = session.connection().execute(_existing_dossiers(), {"codes": dossier_codes})
-        self.existing = {str(code) for code in found.scalars()}
+        self.existing = existing_dossiers(session, [p.dossier_code for p in payloads])
         self.agencies = directory.agencies(session, {p.agency_code for p in payloads})
         staff_keys: set[tuple[int, str]] = set()
         counter_keys: set[tuple[int, str]] = set()
@@ -208,6 +221,7 @@ class HandoverWriter:
         self.settings = settings
         self.profile = profile
         self._serialize: AbstractContextManager[object] = write_lock or nullcontext()
+        self._gathering = threading.Lock()
         self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._directory = _Directory(settings.auth_cache_seconds)
         self._batch_sizes = batch_sizes
@@ -249,17 +263,8 @@ class HandoverWriter:
                 return
             batch = [first]
             stopping = False
-            while len(batch) < MAX_BATCH:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                batch.append(more)
             try:
-                self._write(batch)
+                stopping = self._write(batch)
             except Exception as exc:
                 # A bug: the thread must live on, or every later handover would wait forever.
                 log.exception("handover writer failed on a batch of %d", len(batch))
@@ -267,20 +272,64 @@ class HandoverWriter:
             if stopping:
                 return
 
-    def _write(self, batch: list[_Waiting]) -> None:
-        outcomes: Sequence[Any]
-        try:
-            with self._serialize, transaction(self.engine) as session:
-                outcomes = self._write_in(session, batch)
-        except Exception as exc:
-            if _hand_back(exc):
-                # Each handover goes the one-by-one way, which finds the dossier or draws
-                # another short code.
-                outcomes = [None] * len(batch)
-            else:  # the database is down, say: every request hears of it
-                log.warning("handover batch of %d failed: %r", len(batch), exc)
-                outcomes = [exc] * len(batch)
+    def _write(self, batch: list[_Waiting]) -> bool:
+        """Add what is waiting to `batch`, write it and answer it; True if a stop sign was
+        among what waited."""
+        with self._serialize:
+            # One writer gathers and builds at a time, and lets go before its COMMIT: the
+            # next one gathers what came meanwhile and builds it while this one commits.
+            # Gathering at the first arrival instead made batches of a few handovers,
+            # and a batch's own cost is that of a dozen rows (bench/README.md).
+            with self._gathering:
+                stopping = self._gather(batch)
+                session, outcomes = self._build(batch)
+            if session is not None:
+                outcomes = self._commit(session, batch, outcomes)
         self._answer(batch, outcomes)
+        return stopping
+
+    def _gather(self, batch: list[_Waiting]) -> bool:
+        """Add what is waiting to `batch`; True if a stop sign was among it."""
+        while len(batch) < MAX_BATCH:
+            try:
+                more = self._queue.get_nowait()
+            except queue.Empty:
+                return False
+            if more is None:
+                return True
+            batch.append(more)
+        return False
+
+    def _build(self, batch: list[_Waiting]) -> tuple[Session | None, Sequence[Any]]:
+        """The batch's transaction, its rows built and waiting for the COMMIT (None if
+        that failed), and the outcomes it will give."""
+        session = Session(self.engine, expire_on_commit=False)
+        try:
+            return session, self._write_in(session, batch)
+        except Exception as exc:
+            session.close()  # rolls back
+            return None, self._failed(batch, exc)
+
+    def _commit(
+        self, session: Session, batch: list[_Waiting], outcomes: Sequence[Any]
+    ) -> Sequence[Any]:
+        with session:
+            try:
+                db.commit(session)
+            except Exception as exc:
+                session.rollback()
+                return self._failed(batch, exc)
+        return outcomes
+
+    @staticmethod
+    def _failed(batch: list[_Waiting], exc: Exception) -> list[Any]:
+        if _hand_back(exc):
+            # Each handover goes the one-by-one way, which finds the dossier or draws
+            # another short code.
+            return [None] * len(batch)
+        # The database is down, say: every request hears of it.
+        log.warning("handover batch of %d failed: %r", len(batch), exc)
+        return [exc] * len(batch)
 
     @staticmethod
     def _answer(batch: list[_Waiting], outcomes: Sequence[Any]) -> None:

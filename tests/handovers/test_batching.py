@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from prometheus_client import CollectorRegistry, Histogram
 from psycopg import Error as PsycopgError
 from psycopg.errors import DeadlockDetected
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
@@ -210,6 +211,57 @@ def test_a_batch_that_loses_a_dossier_to_a_concurrent_writer_is_handed_back_whol
             sa.text("SELECT d.code FROM invitation i JOIN dossier d ON d.id = i.dossier_id")
         ).scalars()
         assert sorted(codes) == ["RACE-0", "RACE-1"]
+
+
+@pytest.mark.usefixtures("agencies")
+def test_what_arrives_while_a_writer_builds_is_gathered_into_one_batch(
+    settings: Settings, engine: sa.Engine
+) -> None:
+    """While one writer gathers and builds (here: the test holds its turn), arrivals wait;
+    when the turn comes, one writer takes them all as one batch, instead of each idle
+    writer taking the first arrival on its own (a batch's own cost is a dozen rows')."""
+    profile = load_profile(settings.scoring_profile)
+    principal = Principal(
+        key_id=1, name="test", role="issuer", scope_agency_id=None, scope_path=None
+    )
+    warm = HandoverCreate.model_validate(handover_body(dossier_code="G-0", agency_code="79.BTH"))
+    with transaction(engine) as session:  # registers the staff and counter: plain from now on
+        issue(session, principal, warm, settings, profile)
+    sizes = Histogram("batch_size", "test", registry=CollectorRegistry(), buckets=(1, 2, 8, 64))
+    writer = HandoverWriter(engine, settings, profile, batch_sizes=sizes)
+    writer.start()
+    arrivals = 12
+
+    async def post_all() -> list[Any]:
+        posts = [
+            writer.issue(
+                principal,
+                HandoverCreate.model_validate(
+                    handover_body(dossier_code=f"G-{i}", agency_code="79.BTH")
+                ),
+            )
+            for i in range(1, arrivals + 1)
+        ]
+        tasks = [asyncio.ensure_future(post) for post in posts]
+        await asyncio.sleep(0.2)  # every post is queued; the writers wait for their turn
+        writer._gathering.release()
+        return await asyncio.gather(*tasks)
+
+    writer._gathering.acquire()  # as if another writer were building its batch
+    try:
+        answers = asyncio.run(post_all())
+    finally:
+        writer.stop()
+    assert all(a is not None and a.status == "issued" for a in answers), answers
+    samples = [sample for metric in sizes.collect() for sample in metric.samples]
+    count = next(s.value for s in samples if s.name == "batch_size_count")
+    small = next(
+        s.value for s in samples if s.name == "batch_size_bucket" and s.labels["le"] == "1.0"
+    )
+    # Each writer thread took one arrival before waiting for its turn. The first to get
+    # it gathered everything else: one batch of 12 - (writers - 1); the others, of 1.
+    writers = len(writer._threads)
+    assert (count, small) == (writers, writers - 1)
 
 
 def test_races_and_refused_values_are_handed_back_other_errors_are_not() -> None:
