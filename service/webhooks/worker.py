@@ -15,10 +15,11 @@ import random
 import threading
 import time
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, and_, delete, exists, insert, or_, text, tuple_, update
+from sqlalchemy import Engine, and_, bindparam, delete, exists, insert, or_, text, tuple_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
@@ -62,6 +63,50 @@ class Target:
 
 def _rowcount(result: Any) -> int:
     return int(result.rowcount)
+
+
+def _lease_free(now: Any) -> Any:
+    """Not leased, or its lease has run out."""
+    lease_until = col(WebhookDelivery.lease_until)
+    return or_(lease_until.is_(None), lease_until < now)
+
+
+@lru_cache(maxsize=1)
+def _next_delivery() -> Any:
+    """The oldest eligible delivery, locked: built once (bind parameter `now`), because
+    building it, with its aliased table, cost more than running it — under load, 40 % of
+    the worker's CPU (py-spy, 2026-11-24).
+
+    Only the oldest pending delivery per subscription and agency is eligible, so events
+    reach each receiver in order per agency, even after an outage."""
+    earlier = aliased(WebhookDelivery)
+    # Typed like the column: on SQLite a datetime is compared as the text it is stored as.
+    now = bindparam("now", type_=WebhookDelivery.__table__.c.next_attempt_at.type)  # type: ignore[attr-defined]
+    return (
+        select(WebhookDelivery.id)
+        .join(
+            WebhookSubscription,
+            col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
+        )
+        .where(
+            col(WebhookDelivery.status) == "pending",
+            col(WebhookDelivery.next_attempt_at) <= now,
+            _lease_free(now),
+            col(WebhookSubscription.disabled_at).is_(None),
+            col(WebhookSubscription.deleted_at).is_(None),
+            ~exists().where(
+                and_(
+                    col(earlier.subscription_id) == col(WebhookDelivery.subscription_id),
+                    col(earlier.agency_id) == col(WebhookDelivery.agency_id),
+                    col(earlier.status) == "pending",
+                    col(earlier.id) < col(WebhookDelivery.id),
+                )
+            ),
+        )
+        .order_by(col(WebhookDelivery.id))
+        .limit(1)
+        .with_for_update(skip_locked=True, of=WebhookDelivery)
+    )
 
 
 class DeliveryWorker:
@@ -243,37 +288,9 @@ class DeliveryWorker:
         reach each receiver in order per agency, even after an outage. The lease — not a
         transaction held open across the HTTP call — keeps other workers off it.
         """
-        earlier = aliased(WebhookDelivery)
         with transaction(self.engine) as session:
             now = utcnow()
-            free = or_(
-                col(WebhookDelivery.lease_until).is_(None), col(WebhookDelivery.lease_until) < now
-            )
-            candidate = session.exec(
-                select(WebhookDelivery.id)
-                .join(
-                    WebhookSubscription,
-                    col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
-                )
-                .where(
-                    col(WebhookDelivery.status) == "pending",
-                    col(WebhookDelivery.next_attempt_at) <= now,
-                    free,
-                    col(WebhookSubscription.disabled_at).is_(None),
-                    col(WebhookSubscription.deleted_at).is_(None),
-                    ~exists().where(
-                        and_(
-                            col(earlier.subscription_id) == col(WebhookDelivery.subscription_id),
-                            col(earlier.agency_id) == col(WebhookDelivery.agency_id),
-                            col(earlier.status) == "pending",
-                            col(earlier.id) < col(WebhookDelivery.id),
-                        )
-                    ),
-                )
-                .order_by(col(WebhookDelivery.id))
-                .limit(1)
-                .with_for_update(skip_locked=True, of=WebhookDelivery)
-            ).first()
+            candidate = session.exec(_next_delivery(), params={"now": now}).first()
             if candidate is None:
                 return None
             lease = now + timedelta(
@@ -285,7 +302,7 @@ class DeliveryWorker:
                 .where(
                     col(WebhookDelivery.id) == candidate,
                     col(WebhookDelivery.status) == "pending",
-                    free,
+                    _lease_free(now),
                 )
                 .values(lease_until=lease),
                 execution_options=NO_SYNC,
