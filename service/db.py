@@ -87,6 +87,14 @@ def commit(session: Session) -> None:
         return
     driver = connection.connection.driver_connection
     assert driver is not None
+    if driver.autocommit:
+        # A session on an autocommit connection (the handover writer's) keeps one
+        # statement, a transaction by itself: nothing to pipeline it with.
+        assert len(pending) == 1, "statements kept on an autocommit session are not atomic"
+        for statement, params in pending:
+            _execute(connection, statement, params)
+        session.commit()
+        return
     try:
         with driver.pipeline():
             for statement, params in pending:

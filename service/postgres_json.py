@@ -40,11 +40,16 @@ def recordset(columns: Iterable[tuple[str, str]], parameter: str = "%s") -> str:
     return f"json_to_recordset({parameter}::json) AS r({fields})"
 
 
-def insert_statement(table: Table, columns: Sequence[str], tail: str = "") -> str:
-    """INSERT of the given columns from one JSON parameter; `tail` e.g. an ON CONFLICT."""
+def insert_statement(table: Table, columns: Sequence[str], tail: str = "", where: str = "") -> str:
+    """INSERT of the given columns from one JSON parameter; `tail` e.g. an ON CONFLICT,
+    `where` a condition on the rows (a statement inside WITH uses it to wait for another)."""
     typed = [(name, pg_type(table.c[name])) for name in columns]
     names = ", ".join(columns)
-    return f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {recordset(typed)} {tail}"
+    condition = f" WHERE {where}" if where else ""
+    return (
+        f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {recordset(typed)}"
+        f"{condition} {tail}"
+    )
 
 
 def dumps(rows: Sequence[Mapping[str, Any]]) -> str:

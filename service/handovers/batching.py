@@ -186,6 +186,17 @@ class _Lookup:
         return new_dossiers.NewHandover(payload, agency, staff_ids, counter_id)
 
 
+_OWN_CONNECTION = "hailong.writer_connection"
+
+
+def _close(session: Session) -> None:
+    """Close the session, and the connection the writer opened for it (if any)."""
+    connection = session.info.pop(_OWN_CONNECTION, None)
+    session.close()
+    if connection is not None:
+        connection.close()
+
+
 def _hand_back(exc: Exception) -> bool:
     """Whether a failed batch is better written one by one than failed: a dossier or short
     code taken by a concurrent writer (another thread or process), a deadlock with one, or
@@ -290,24 +301,36 @@ class HandoverWriter:
         return False
 
     def _build(self, batch: list[_Waiting]) -> tuple[Session | None, Sequence[Any]]:
-        """The batch's transaction, its rows built and waiting for the COMMIT (None if
-        that failed), and the outcomes it will give."""
-        session = Session(self.engine, expire_on_commit=False)
+        """The batch's session, its rows built and waiting for the COMMIT (None if that
+        failed), and the outcomes it will give."""
+        session = self._session()
         try:
             return session, self._write_in(session, batch)
         except Exception as exc:
-            session.close()  # rolls back
+            _close(session)  # rolls back
             return None, self._failed(batch, exc)
+
+    def _session(self) -> Session:
+        if self.settings.is_sqlite:
+            return Session(self.engine, expire_on_commit=False)
+        # On PostgreSQL the batch's writes are one statement (postgres_rows.py), a
+        # transaction by itself: on an autocommit connection neither it nor the lookup
+        # before it needs a BEGIN or a COMMIT round trip.
+        connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        session = Session(bind=connection, expire_on_commit=False)
+        session.info[_OWN_CONNECTION] = connection
+        return session
 
     def _commit(
         self, session: Session, batch: list[_Waiting], outcomes: Sequence[Any]
     ) -> Sequence[Any]:
-        with session:
-            try:
-                db.commit(session)
-            except Exception as exc:
-                session.rollback()
-                return self._failed(batch, exc)
+        try:
+            db.commit(session)
+        except Exception as exc:
+            session.rollback()
+            return self._failed(batch, exc)
+        finally:
+            _close(session)
         return outcomes
 
     @staticmethod

@@ -148,7 +148,7 @@ def write(
     session: Session, handovers: Sequence[NewHandover], settings: Settings, profile: Profile
 ) -> list[Written]:
     """Write the dossiers, their invitations and events, and move the counters, with the
-    session's COMMIT (db.at_commit): one pipeline on PostgreSQL. The COMMIT raises
+    session's COMMIT (db.at_commit): one statement on PostgreSQL. The COMMIT raises
     IntegrityError when a dossier code or a short code was taken meanwhile."""
     if not handovers:
         return []
@@ -192,15 +192,16 @@ def write(
         change.add(dossier_delta(dossier, profile))
         written.append(Written(dossier, invitation, token))
     if session.get_bind().dialect.name == "postgresql":
+        # Everything in one statement, counters and markers included (postgres_rows.py).
         statement, params = postgres_rows.insert_all(
-            [d.__dict__ for d in dossiers], [w.invitation for w in written], events
+            [d.__dict__ for d in dossiers], [w.invitation for w in written], events, change, now
         )
         db.at_commit(session, statement, params)
-    else:
-        insert_dossiers, insert_invitations, insert_events = _statements()
-        db.at_commit(session, insert_dossiers, [dossier.__dict__ for dossier in dossiers])
-        db.at_commit(session, insert_invitations, [w.invitation for w in written])
-        db.at_commit(session, insert_events, events)
+        return written
+    insert_dossiers, insert_invitations, insert_events = _statements()
+    db.at_commit(session, insert_dossiers, [dossier.__dict__ for dossier in dossiers])
+    db.at_commit(session, insert_invitations, [w.invitation for w in written])
+    db.at_commit(session, insert_events, events)
     # Counters last: every handover of an agency and day updates the same counter rows,
     # so their row locks are taken just before the commit, once for the whole batch.
     counters.apply(session, change, at_commit=True)

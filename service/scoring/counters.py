@@ -29,8 +29,8 @@ def _sqlite_upsert(model: Any, key_column: str) -> Any:
     ).inline()
 
 
-@lru_cache(maxsize=4)
-def _postgres_upsert(model: Any, key_column: str) -> str:
+@lru_cache(maxsize=8)
+def postgres_upsert(model: Any, key_column: str, where: str = "") -> str:
     """The same upsert from one JSON parameter (postgres_json.py): one statement a batch."""
     table = model.__table__
     added = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in COUNT_COLUMNS)
@@ -38,7 +38,17 @@ def _postgres_upsert(model: Any, key_column: str) -> str:
         table,
         [key_column, "day", *COUNT_COLUMNS],
         f"ON CONFLICT ({key_column}, day) DO UPDATE SET {added}",
+        where,
     )
+
+
+def rows_of(key_column: str, rows: dict[tuple[int, date], Counter[str]]) -> list[dict[str, Any]]:
+    """The counter rows to upsert. Sorted by key: concurrent transactions lock counter rows
+    in one order, so that they cannot deadlock."""
+    return [
+        {key_column: owner, "day": day, **{c: counts.get(c, 0) for c in COUNT_COLUMNS}}
+        for (owner, day), counts in sorted(rows.items())
+    ]
 
 
 def upsert(
@@ -50,14 +60,10 @@ def upsert(
 ) -> None:
     if not rows:
         return
-    # Sorted keys: concurrent transactions lock counter rows in one order, so no deadlock.
-    values = [
-        {key_column: owner, "day": day, **{c: counts.get(c, 0) for c in COUNT_COLUMNS}}
-        for (owner, day), counts in sorted(rows.items())
-    ]
+    values = rows_of(key_column, rows)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        postgres_json.insert(session, _postgres_upsert(model, key_column), values, at_commit)
+        postgres_json.insert(session, postgres_upsert(model, key_column), values, at_commit)
         return
     statement = _sqlite_upsert(model, key_column)
     if at_commit:

@@ -57,8 +57,16 @@ def mark_scores_dirty(
     session: Session, keys: Iterable[tuple[int, date]], at_commit: bool = False
 ) -> None:
     """score.updated is coalesced: one marker per agency and period until the worker runs."""
-    pairs = sorted({(agency_id, p.key) for agency_id, day in keys for p in periods_of(day)})
-    mark_periods_dirty(session, pairs, at_commit)
+    mark_periods_dirty(session, dirty_periods(keys), at_commit)
+
+
+def dirty_periods(keys: Iterable[tuple[int, date]]) -> list[tuple[int, str]]:
+    """The (agency, period) pairs that counters of these agencies and days move, sorted."""
+    return sorted({(agency_id, p.key) for agency_id, day in keys for p in periods_of(day)})
+
+
+def dirty_rows(pairs: Iterable[tuple[int, str]], now: datetime) -> list[dict[str, Any]]:
+    return [{"agency_id": a, "period": p, "marked_at": now} for a, p in pairs]
 
 
 @lru_cache(maxsize=1)
@@ -70,12 +78,13 @@ def _sqlite_dirty_statement() -> Any:
     )
 
 
-@lru_cache(maxsize=1)
-def _postgres_dirty_statement() -> str:
+@lru_cache(maxsize=2)
+def postgres_dirty_statement(where: str = "") -> str:
     return postgres_json.insert_statement(
         ScoreDirty.__table__,  # type: ignore[attr-defined]
         ["agency_id", "period", "marked_at"],
         "ON CONFLICT (agency_id, period) DO NOTHING",
+        where,
     )
 
 
@@ -85,10 +94,9 @@ def mark_periods_dirty(
     if not pairs:
         return
     dialect = session.get_bind().dialect.name
-    now = utcnow()
-    rows = [{"agency_id": a, "period": p, "marked_at": now} for a, p in pairs]
+    rows = dirty_rows(pairs, utcnow())
     if dialect == "postgresql":  # one statement, not one per marker (postgres_json.py)
-        postgres_json.insert(session, _postgres_dirty_statement(), rows, at_commit)
+        postgres_json.insert(session, postgres_dirty_statement(), rows, at_commit)
         return
     statement = _sqlite_dirty_statement()
     if at_commit:
