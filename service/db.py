@@ -90,7 +90,8 @@ def commit(session: Session) -> None:
     if driver.autocommit:
         # A session on an autocommit connection (the handover writer's) keeps one
         # statement, a transaction by itself: nothing to pipeline it with.
-        assert len(pending) == 1, "statements kept on an autocommit session are not atomic"
+        if len(pending) != 1:
+            raise RuntimeError("statements kept on an autocommit session would not be atomic")
         for statement, params in pending:
             _execute(connection, statement, params)
         session.commit()

@@ -207,9 +207,11 @@ _OWN_CONNECTION = "hailong.writer_connection"
 def _close(session: Session) -> None:
     """Close the session, and the connection the writer opened for it (if any)."""
     connection = session.info.pop(_OWN_CONNECTION, None)
-    session.close()
-    if connection is not None:
-        connection.close()
+    try:
+        session.close()
+    finally:
+        if connection is not None:
+            connection.close()
 
 
 def _hand_back(exc: Exception) -> bool:
@@ -274,33 +276,30 @@ class HandoverWriter:
     def _run(self) -> None:
         while True:
             first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stopping = False
-            try:
-                stopping = self._write(batch)
-            except Exception as exc:
-                # A bug: the thread must live on, or every later handover would wait forever.
-                log.exception("handover writer failed on a batch of %d", len(batch))
-                self._answer(batch, [exc] * len(batch))
-            if stopping:
+            if first is None or self._write([first]):
                 return
 
     def _write(self, batch: list[_Waiting]) -> bool:
         """Add what is waiting to `batch`, write it and answer it; True if a stop sign was
-        among what waited."""
-        with self._serialize:
-            # One writer gathers and builds at a time, and lets go before its COMMIT: the
-            # next one gathers what came meanwhile and builds it while this one commits.
-            # Gathering at the first arrival instead made batches of a few handovers,
-            # and a batch's own cost is that of a dozen rows (bench/README.md).
-            with self._gathering:
-                stopping = self._gather(batch)
-                session, outcomes = self._build(batch)
-            if session is not None:
-                outcomes = self._commit(session, batch, outcomes)
-        self._answer(batch, outcomes)
+        among what waited (even if the batch failed: the thread must still stop)."""
+        stopping = False
+        try:
+            with self._serialize:
+                # One writer gathers and builds at a time, and lets go before its COMMIT:
+                # the next one gathers what came meanwhile and builds it while this one
+                # commits. Gathering at the first arrival instead made batches of a few
+                # handovers, and a batch's own cost is that of a dozen rows
+                # (bench/README.md).
+                with self._gathering:
+                    stopping = self._gather(batch)
+                    session, outcomes = self._build(batch)
+                if session is not None:
+                    outcomes = self._commit(session, batch, outcomes)
+            self._answer(batch, outcomes)
+        except Exception as exc:
+            # A bug: the thread must live on, or every later handover would wait forever.
+            log.exception("handover writer failed on a batch of %d", len(batch))
+            self._answer(batch, [exc] * len(batch))
         return stopping
 
     def _gather(self, batch: list[_Waiting]) -> bool:
@@ -318,11 +317,13 @@ class HandoverWriter:
     def _build(self, batch: list[_Waiting]) -> tuple[Session | None, Sequence[Any]]:
         """The batch's session, its rows built and waiting for the COMMIT (None if that
         failed), and the outcomes it will give."""
-        session = self._session()
-        try:
+        session = None
+        try:  # opening the session fails too when the database is down
+            session = self._session()
             return session, self._write_in(session, batch)
         except Exception as exc:
-            _close(session)  # rolls back
+            if session is not None:
+                _close(session)  # rolls back
             return None, self._failed(batch, exc)
 
     def _session(self) -> Session:
@@ -331,8 +332,13 @@ class HandoverWriter:
         # On PostgreSQL the batch's writes are one statement (postgres_rows.py), a
         # transaction by itself: on an autocommit connection neither it nor the lookup
         # before it needs a BEGIN or a COMMIT round trip.
-        connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        session = Session(bind=connection, expire_on_commit=False)
+        connection = self.engine.connect()
+        try:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            session = Session(bind=connection, expire_on_commit=False)
+        except BaseException:
+            connection.close()
+            raise
         session.info[_OWN_CONNECTION] = connection
         return session
 
@@ -342,7 +348,7 @@ class HandoverWriter:
         try:
             db.commit(session)
         except Exception as exc:
-            session.rollback()
+            # _close rolls back; a failing rollback must not hide why the batch failed.
             return self._failed(batch, exc)
         finally:
             _close(session)

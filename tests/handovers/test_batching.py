@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -243,14 +244,24 @@ def test_what_arrives_while_a_writer_builds_is_gathered_into_one_batch(
             for i in range(1, arrivals + 1)
         ]
         tasks = [asyncio.ensure_future(post) for post in posts]
-        await asyncio.sleep(0.2)  # every post is queued; the writers wait for their turn
+        # Every post queued, and every writer thread holding one, waiting for its turn.
+        waiting = arrivals - len(writer._threads)
+        for _ in range(500):
+            await asyncio.sleep(0.01)
+            if writer._queue.qsize() == waiting:
+                break
+        assert writer._queue.qsize() == waiting
+        released.set()
         writer._gathering.release()
         return await asyncio.gather(*tasks)
 
+    released = threading.Event()
     writer._gathering.acquire()  # as if another writer were building its batch
     try:
         answers = asyncio.run(post_all())
     finally:
+        if not released.is_set():
+            writer._gathering.release()
         writer.stop()
     assert all(a is not None and a.status == "issued" for a in answers), answers
     samples = [sample for metric in sizes.collect() for sample in metric.samples]
@@ -262,6 +273,35 @@ def test_what_arrives_while_a_writer_builds_is_gathered_into_one_batch(
     # it gathered everything else: one batch of 12 - (writers - 1); the others, of 1.
     writers = len(writer._threads)
     assert (count, small) == (writers, writers - 1)
+
+
+def test_with_the_database_down_each_post_hears_of_it_and_the_writer_still_stops(
+    settings: Settings,
+) -> None:
+    """Opening the batch's connection fails: the request gets the error (the route then
+    answers it), and the threads still end at once on stop()."""
+    profile = load_profile(settings.scoring_profile)
+    principal = Principal(
+        key_id=1, name="test", role="issuer", scope_agency_id=None, scope_path=None
+    )
+    down = (
+        "sqlite:////nonexistent-directory/hailong.db"
+        if settings.is_sqlite
+        else "postgresql+psycopg://postgres@127.0.0.1:1/hailong"
+    )
+    writer = HandoverWriter(sa.create_engine(down), settings, profile)
+    writer.start()
+    payload = HandoverCreate.model_validate(
+        handover_body(dossier_code="DOWN-1", agency_code="79.BTH")
+    )
+    try:
+        with pytest.raises(OperationalError):
+            asyncio.run(writer.issue(principal, payload))
+    finally:
+        started = time.monotonic()
+        writer.stop()
+    assert time.monotonic() - started < 5
+    assert not any(thread.is_alive() for thread in writer._threads)
 
 
 def test_races_and_refused_values_are_handed_back_other_errors_are_not() -> None:
