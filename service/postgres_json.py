@@ -34,10 +34,10 @@ def pg_type(column: Column[Any]) -> str:
     return str(column.type.compile(dialect=_DIALECT))
 
 
-def recordset(columns: Iterable[tuple[str, str]], parameter: str = "%s") -> str:
-    """`json_to_recordset(<parameter>::json) AS r(name type, ...)`."""
+def recordset(columns: Iterable[tuple[str, str]]) -> str:
+    """`json_to_recordset(%s::json) AS r(name type, ...)`: the rows of one parameter."""
     fields = ", ".join(f"{name} {type_}" for name, type_ in columns)
-    return f"json_to_recordset({parameter}::json) AS r({fields})"
+    return f"json_to_recordset(%s::json) AS r({fields})"
 
 
 def insert_statement(table: Table, columns: Sequence[str], tail: str = "", where: str = "") -> str:

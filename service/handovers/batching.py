@@ -2,10 +2,10 @@
 
 Why: one handover on its own is a transaction of its own — a commit (an fsync) and an
 update of the same counter rows as every other handover of its agency and day, so that
-under load they queue on those rows. Here one writer thread per process takes every
-handover waiting, writes them with one INSERT per table and one counter upsert for their
-summed changes (new_dossiers.py), and commits once. Nothing waits for company: a lone
-handover is written at once, and under load a batch grows by itself while the previous
+under load they queue on those rows. Here writer threads take every handover waiting and
+write them with their summed counter changes in one transaction (new_dossiers.py; on
+PostgreSQL one statement on an autocommit connection). Nothing waits for company: a lone
+handover is written at once, and under load the next batch gathers while the previous
 one commits. A 201 is still sent only after the commit that stored it.
 
 Only the plain case is batched: a new dossier, for a known agency within the key's scope,
@@ -137,9 +137,7 @@ class _Directory:
 
 @lru_cache(maxsize=1)
 def _existing_dossiers() -> Select[tuple[str]]:
-    """Built once: asked for every batch, and through the ORM it cost more than running it.
-    IN (...), not = ANY(array): a prepared = ANY plan made on a small table kept scanning
-    the whole table as it grew (perf, 2026-11-24); IN gets one index probe per code."""
+    """Built once: asked for every batch, and through the ORM it cost more than running it."""
     code = Dossier.__table__.c.code  # type: ignore[attr-defined]
     return select(code).where(code.in_(bindparam("codes", expanding=True)))
 
@@ -147,7 +145,9 @@ def _existing_dossiers() -> Select[tuple[str]]:
 @lru_cache(maxsize=MAX_BATCH)
 def _existing_dossiers_postgres(count: int) -> str:
     """The same query as the driver's SQL, one text per batch size: SQLAlchemy's
-    rendering of the expanding IN cost more than the query (py-spy, 2026-11-24)."""
+    rendering of the expanding IN cost more than the query (py-spy, 2026-11-24).
+    IN (...), not = ANY(array): a prepared = ANY plan made on a small table kept scanning
+    the whole table as it grew (perf); IN gets one index probe per code."""
     return f"SELECT code FROM dossier WHERE code IN ({', '.join(['%s'] * count)})"
 
 

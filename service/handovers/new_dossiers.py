@@ -7,12 +7,9 @@ costs more than running its INSERT, and on the hot path that was most of the tim
 
 Per transaction, whatever the number of dossiers: the dossiers, their invitations and
 events, one upsert of the summed counter changes and the score markers, all sent with the
-COMMIT (db.at_commit) — on PostgreSQL one pipeline, one round trip. A concurrent post of
-the same dossier code fails the COMMIT on the unique index.
-
-On PostgreSQL the three tables are written by one statement (postgres_rows.py) rather than
-an executemany per table: per row, psycopg's pipeline and the server's executor each
-cost more than the row itself.
+COMMIT (db.at_commit). On PostgreSQL that is ONE statement (postgres_rows.py); on SQLite
+an executemany per table. A concurrent post of the same dossier code fails the write on
+the unique index.
 """
 
 from __future__ import annotations

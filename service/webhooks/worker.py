@@ -73,12 +73,9 @@ def _lease_free(now: Any) -> Any:
 
 @lru_cache(maxsize=1)
 def _next_delivery() -> Any:
-    """The oldest eligible delivery, locked: built once (bind parameter `now`), because
-    building it, with its aliased table, cost more than running it — under load, 40 % of
-    the worker's CPU (py-spy, 2026-11-24).
-
-    Only the oldest pending delivery per subscription and agency is eligible, so events
-    reach each receiver in order per agency, even after an outage."""
+    """The oldest eligible delivery (see _claim), locked. Built once, with `now` a bind
+    parameter: building it, with its aliased table, cost more than running it — under
+    load, 40 % of the worker's CPU (py-spy, 2026-11-24)."""
     earlier = aliased(WebhookDelivery)
     # Typed like the column: on SQLite a datetime is compared as the text it is stored as.
     now = bindparam("now", type_=WebhookDelivery.__table__.c.next_attempt_at.type)  # type: ignore[attr-defined]
