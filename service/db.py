@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from psycopg import Error as PsycopgError
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, create_engine
 
 from service.settings import Settings
+
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -45,6 +48,8 @@ def make_engine(settings: Settings) -> Engine:
 
 # Statements that need no answer, kept on the session to be sent with its COMMIT.
 _AT_COMMIT = "hailong.at_commit"
+# What a transaction gathers as it goes, to be written once just before its COMMIT.
+_GATHERED = "hailong.gathered"
 
 
 def at_commit(
@@ -62,7 +67,41 @@ def at_commit(
     Errors (a unique violation, say) surface from the commit, as the unit of work's error.
     A `str` statement is the driver's own SQL, run as it is with positional `params`.
     """
+    _in_transaction(session)
     session.info.setdefault(_AT_COMMIT, []).append((statement, params))
+
+
+def gathered(
+    session: Session, key: str, start: Callable[[], T], write: Callable[[Session, T], None]
+) -> T:
+    """This transaction's value under `key`: made by `start()` on first use, handed to
+    `write(session, value)` just before the COMMIT (before the statements kept by
+    `at_commit`, which `write` may add to), dropped on rollback.
+
+    For changes made many times in a transaction and best written once, such as the day
+    counters: written together, sorted, their rows are locked in one order by everyone.
+    """
+    _in_transaction(session)
+    entries: dict[str, tuple[Any, Callable[[Session, Any], None]]] = session.info.setdefault(
+        _GATHERED, {}
+    )
+    if key not in entries:
+        entries[key] = (start(), write)
+    value: T = entries[key][0]
+    return value
+
+
+def _in_transaction(session: Session) -> None:
+    """What is kept for the COMMIT lives on `session.info`, which outlasts transactions: a
+    transaction must be under way for its rollback to drop it (_drop_at_commit). Beginning
+    one takes no connection yet."""
+    if not session.in_transaction():
+        session.begin()
+
+
+def _write_gathered(session: Session) -> None:
+    for value, write in session.info.pop(_GATHERED, {}).values():
+        write(session, value)
 
 
 def _execute(connection: Connection, statement: Executable | str, params: Any) -> None:
@@ -74,6 +113,7 @@ def _execute(connection: Connection, statement: Executable | str, params: Any) -
 
 def commit(session: Session) -> None:
     """Flush, run the statements kept by `at_commit`, and commit."""
+    _write_gathered(session)
     pending: list[tuple[Executable | str, Any]] = session.info.pop(_AT_COMMIT, [])
     if not pending:
         session.commit()
@@ -113,12 +153,18 @@ def commit(session: Session) -> None:
 @event.listens_for(Session, "before_commit")
 def _run_at_commit(session: Session) -> None:
     """A commit outside `commit()` (tests, CLI helpers) still runs what was kept for it."""
+    _write_gathered(session)
     for statement, params in session.info.pop(_AT_COMMIT, []):
         _execute(session.connection(), statement, params)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_at_commit(session: Session) -> None:
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_at_commit(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Whatever was kept for the COMMIT goes with the transaction (a "soft" rollback too:
+    one that had not yet sent anything to the database)."""
+    if previous_transaction.nested:
+        return  # hailong uses no savepoints; a savepoint's rollback keeps the rest
+    session.info.pop(_GATHERED, None)
     session.info.pop(_AT_COMMIT, None)
 
 

@@ -199,7 +199,7 @@ def write(
     db.at_commit(session, insert_dossiers, [dossier.__dict__ for dossier in dossiers])
     db.at_commit(session, insert_invitations, [w.invitation for w in written])
     db.at_commit(session, insert_events, events)
-    # Counters last: every handover of an agency and day updates the same counter rows,
-    # so their row locks are taken just before the commit, once for the whole batch.
-    counters.apply(session, change, at_commit=True)
+    # Counters last (counters.apply): every handover of an agency and day updates the same
+    # counter rows, so their row locks are taken just before the commit, once a batch.
+    counters.apply(session, change)
     return written

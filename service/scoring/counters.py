@@ -52,35 +52,37 @@ def rows_of(key_column: str, rows: dict[tuple[int, date], Counter[str]]) -> list
 
 
 def upsert(
-    session: Session,
-    model: Any,
-    key_column: str,
-    rows: dict[tuple[int, date], Counter[str]],
-    at_commit: bool = False,
+    session: Session, model: Any, key_column: str, rows: dict[tuple[int, date], Counter[str]]
 ) -> None:
+    """Add `rows` to the counters with the transaction's COMMIT (db.at_commit)."""
     if not rows:
         return
     values = rows_of(key_column, rows)
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        postgres_json.insert(session, postgres_upsert(model, key_column), values, at_commit)
-        return
-    statement = _sqlite_upsert(model, key_column)
-    if at_commit:
-        db.at_commit(session, statement, values)
+    if session.get_bind().dialect.name == "postgresql":
+        postgres_json.insert(session, postgres_upsert(model, key_column), values, at_commit=True)
     else:
-        session.execute(statement, values)
+        db.at_commit(session, _sqlite_upsert(model, key_column), values)
 
 
-def apply(session: Session, delta: Delta, at_commit: bool = False) -> None:
-    """Add `delta` to the counters and mark the scores it moves as changed.
+def apply(session: Session, delta: Delta) -> None:
+    """Add `delta` to the counters and mark the scores it moves as changed, at COMMIT.
 
-    `at_commit`: send the writes with the transaction's COMMIT (see `db.at_commit`), for a
-    caller that reads no counter back in the same transaction. Either way the rows are
-    locked in one order (agency rows, staff rows, score markers; each sorted), so that
-    concurrent transactions cannot deadlock on them.
+    A transaction's changes are summed and written once, just before its COMMIT
+    (`db.gathered`, `db.at_commit`): agency rows, staff rows, then score markers, each
+    sorted. Every writer locks these rows in that one order, so concurrent transactions
+    cannot deadlock on them, and the locks are held only for the COMMIT. (An answer moves
+    two days, today's and the dossier's resolution day; applied as they came, an answer
+    and a handover batch could each hold the day the other wanted next.) Nothing reads a
+    counter back in the transaction that changed it.
     """
+    db.gathered(session, _GATHERED, Delta, _write).add(delta)
+
+
+_GATHERED = "counters"
+
+
+def _write(session: Session, delta: Delta) -> None:
     delta = delta.compact()
-    upsert(session, AgencyDayCounter, "agency_id", delta.agency, at_commit)
-    upsert(session, StaffDayCounter, "staff_id", delta.staff, at_commit)
-    outbox.mark_scores_dirty(session, delta.agency, at_commit)
+    upsert(session, AgencyDayCounter, "agency_id", delta.agency)
+    upsert(session, StaffDayCounter, "staff_id", delta.staff)
+    outbox.mark_scores_dirty(session, delta.agency)

@@ -67,12 +67,12 @@ def derive_timeliness(
     dossier.overdue_working_days = derived.overdue_working_days
 
 
-def record_change(session: Session, before: Delta, after: Delta, at_commit: bool = False) -> None:
-    """Apply after − before to the counters (`at_commit`: see `counters.apply`)."""
+def record_change(session: Session, before: Delta, after: Delta) -> None:
+    """Apply after − before to the counters (written at COMMIT: see `counters.apply`)."""
     change = Delta()
     change.add(after)
     change.add(before, sign=-1)
-    counters.apply(session, change, at_commit)
+    counters.apply(session, change)
 
 
 def petition_changed(session: Session, before: Petition | None, after: Petition) -> None:

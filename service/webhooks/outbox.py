@@ -53,11 +53,10 @@ def emit(session: Session, event_type: str, agency_id: int, data: dict[str, Any]
     session.add(event(event_type, agency_id, data))
 
 
-def mark_scores_dirty(
-    session: Session, keys: Iterable[tuple[int, date]], at_commit: bool = False
-) -> None:
-    """score.updated is coalesced: one marker per agency and period until the worker runs."""
-    mark_periods_dirty(session, dirty_periods(keys), at_commit)
+def mark_scores_dirty(session: Session, keys: Iterable[tuple[int, date]]) -> None:
+    """score.updated is coalesced: one marker per agency and period until the worker runs.
+    Written with the COMMIT, after the counters (counters.apply)."""
+    mark_periods_dirty(session, dirty_periods(keys), at_commit=True)
 
 
 def dirty_periods(keys: Iterable[tuple[int, date]]) -> list[tuple[int, str]]:
