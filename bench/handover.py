@@ -6,7 +6,13 @@ the measured run), then does the same for bench/floor_app.py, a raw ASGI app tha
 INSERT per request. It prints a table, writes it to bench/results/handover.md and checks
 the targets. It is a report, not a test: it exits 0 whatever the numbers say.
 
-    .venv/bin/python bench/handover.py [--duration 20] [--connections 32] [--db sqlite]
+It runs several rounds, each a fresh hailong server and a fresh floor server one after the
+other (which goes first alternates), and reports the median: on a shared machine the floor
+alone varies by ±20 % from one run to the next, so one pair of runs could not tell 0.45
+from 0.55. The verdict on the ratio is the median of the rounds' own ratios, each taken
+from two runs a few seconds apart.
+
+    .venv/bin/python bench/handover.py [--rounds 5] [--duration 10] [--db sqlite]
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,6 +67,7 @@ TARGET_CONNECTIONS = 32
 
 @dataclass(frozen=True)
 class Options:
+    rounds: int
     duration: int
     warmup: int
     connections: int
@@ -109,7 +117,10 @@ class Result:
 
 def parse_args(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=20, help="seconds per measured run")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of hailong then floor (alternating)"
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per target")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument(
@@ -119,10 +130,16 @@ def parse_args(argv: list[str] | None) -> Options:
         help="database to run on (repeatable; default: both)",
     )
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.connections < WRK_THREADS:
         parser.error(f"--connections must be at least {WRK_THREADS} (one per wrk thread)")
     return Options(
-        args.duration, args.warmup, args.connections, args.db or ["postgresql", "sqlite"]
+        args.rounds,
+        args.duration,
+        args.warmup,
+        args.connections,
+        args.db or ["postgresql", "sqlite"],
     )
 
 
@@ -262,7 +279,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def serving(
     command: list[str], env: dict[str, str], port: int, log_path: Path, workdir: Path
 ) -> Iterator[None]:
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         # A session of its own, so that stopping it reaches the worker processes too.
         process = subprocess.Popen(
             command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
@@ -353,11 +370,10 @@ def settle(port: int, key: str) -> None:
 
 
 def load(
-    wrk: str, target: str, database: Database, port: int, key: str, options: Options
+    wrk: str, target: str, database: Database, port: int, key: str, options: Options, tag: str
 ) -> Result:
     """Warm up, settle, measure, then check that the server still answers."""
-    tag = f"{target}-{database.kind}"
-    print(f"  {target}: warm-up {options.warmup} s, then {options.duration} s", flush=True)
+    print(f"  {tag}: warm-up {options.warmup} s, then {options.duration} s", flush=True)
     run_wrk(wrk, port, key, f"{tag}-warmup", options.warmup, options.connections)
     settle(port, key)
     raw = run_wrk(wrk, port, key, tag, options.duration, options.connections)
@@ -387,51 +403,127 @@ def count_stored(url: str, target: str, tag: str) -> int:
 
 
 def server_log(target: str, database: Database) -> Path:
-    # Kept beside the results: a 500 under load is explained in the server's log.
+    # Kept beside the results: a 500 under load is explained in the server's log (every
+    # round's, one after the other).
     return RESULTS_DIR / f"server-{target}-{database.kind}.log"
 
 
-def bench_database(wrk: str, database: Database, options: Options, workdir: Path) -> list[Result]:
-    print(f"{database.kind}: {database.workers} worker(s)", flush=True)
-    port = free_port()
-    env = hailong_env(database, port)
-    key = prepare_hailong(env, workdir)
-    with serving(
-        hailong_command(port, database.workers), env, port, server_log("hailong", database), workdir
-    ):
-        ours = load(wrk, "hailong", database, port, key, options)
+@dataclass(frozen=True)
+class Round:
+    number: int
+    ours: Result
+    floor: Result
 
+    @property
+    def ratio(self) -> float:
+        return self.ours.rps / self.floor.rps if self.floor.rps else 0.0
+
+
+def bench_database(wrk: str, database: Database, options: Options, workdir: Path) -> list[Round]:
+    print(f"{database.kind}: {database.workers} worker(s), {options.rounds} round(s)", flush=True)
+    hailong_port = free_port()
+    hailong_environment = hailong_env(database, hailong_port)
+    key = prepare_hailong(hailong_environment, workdir)
     execute(database.url, TABLE_DDL[database.kind])
-    port = free_port()
-    env = {**os.environ, "FLOOR_DATABASE_URL": database.url}
-    with serving(
-        floor_command(port, database.workers), env, port, server_log("floor", database), workdir
-    ):
-        floor = load(wrk, "floor", database, port, "", options)
-    return [ours, floor]
+    floor_port = free_port()
+    floor_environment = {**os.environ, "FLOOR_DATABASE_URL": database.url}
+    for target in ("hailong", "floor"):
+        server_log(target, database).unlink(missing_ok=True)
+
+    def measure_hailong(number: int) -> Result:
+        command = hailong_command(hailong_port, database.workers)
+        log = server_log("hailong", database)
+        with serving(command, hailong_environment, hailong_port, log, workdir):
+            tag = f"hailong-{database.kind}-r{number}"
+            return load(wrk, "hailong", database, hailong_port, key, options, tag)
+
+    def measure_floor(number: int) -> Result:
+        command = floor_command(floor_port, database.workers)
+        log = server_log("floor", database)
+        with serving(command, floor_environment, floor_port, log, workdir):
+            tag = f"floor-{database.kind}-r{number}"
+            return load(wrk, "floor", database, floor_port, "", options, tag)
+
+    rounds = []
+    for number in range(1, options.rounds + 1):
+        # Which goes first alternates, so that a machine getting slower (or faster) over
+        # the run does not always favour the same one.
+        if number % 2:
+            ours, floor = measure_hailong(number), measure_floor(number)
+        else:
+            floor, ours = measure_floor(number), measure_hailong(number)
+        rounds.append(Round(number, ours, floor))
+        print(f"  round {number}: ours ÷ floor {rounds[-1].ratio:.2f}", flush=True)
+    return rounds
 
 
 # --- report -----------------------------------------------------------------------------
 
 
-def ratio(ours: Result, results: list[Result]) -> float | None:
-    floor = next((r for r in results if r.target == "floor" and r.db == ours.db), None)
-    return ours.rps / floor.rps if floor and floor.rps else None
+def summary(results: list[Result]) -> Result:
+    """One row for a target's rounds: median throughput and p50, the worst round's p99,
+    every round's errors and rows."""
+    first = results[0]
+    return Result(
+        target=first.target,
+        db=first.db,
+        workers=first.workers,
+        connections=first.connections,
+        requests=sum(r.requests for r in results),
+        rps=statistics.median(r.rps for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p99_ms=max(r.p99_ms for r in results),
+        errors=sum(r.errors for r in results),
+        stalled=any(r.stalled for r in results),
+        stored=sum(r.stored for r in results),
+    )
 
 
-def table(results: list[Result]) -> list[str]:
+@dataclass(frozen=True)
+class DatabaseRun:
+    kind: str
+    rounds: list[Round]
+
+    @property
+    def ours(self) -> Result:
+        return summary([r.ours for r in self.rounds])
+
+    @property
+    def floor(self) -> Result:
+        return summary([r.floor for r in self.rounds])
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(r.ratio for r in self.rounds)
+
+
+def table(runs: list[DatabaseRun]) -> list[str]:
     lines = [
         "| target | db | workers | conns | req/s | p50 ms | p99 ms | errors | ours ÷ floor |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for r in results:
-        share = ratio(r, results) if r.target == "hailong" else None
-        shown = f"{share:.2f}" if share is not None else "—"
-        lines.append(
-            f"| {r.target} | {r.db} | {r.workers} | {r.connections} | {r.rps:,.0f} | "
-            f"{r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors}{' (stalled)' if r.stalled else ''} | "
-            f"{shown} |"
-        )
+    for run in runs:
+        for r in (run.ours, run.floor):
+            shown = f"{run.ratio:.2f}" if r.target == "hailong" else "—"
+            lines.append(
+                f"| {r.target} | {r.db} | {r.workers} | {r.connections} | {r.rps:,.0f} | "
+                f"{r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+                f"{r.errors}{' (stalled)' if r.stalled else ''} | {shown} |"
+            )
+    return lines
+
+
+def rounds_table(runs: list[DatabaseRun]) -> list[str]:
+    lines = [
+        "| db | round | hailong req/s | floor req/s | ratio | hailong p99 ms | floor p99 ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run in runs:
+        for r in run.rounds:
+            lines.append(
+                f"| {run.kind} | {r.number} | {r.ours.rps:,.0f} | {r.floor.rps:,.0f} | "
+                f"{r.ratio:.2f} | {r.ours.p99_ms:.1f} | {r.floor.p99_ms:.1f} |"
+            )
     return lines
 
 
@@ -439,21 +531,21 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def target_checks(results: list[Result]) -> list[str]:
+def target_checks(runs: list[DatabaseRun]) -> list[str]:
     lines = []
-    for ours in (r for r in results if r.target == "hailong"):
+    for run in runs:
+        ours = run.ours
         label = "" if ours.db == "postgresql" else " (informational: targets are for PostgreSQL)"
         lines.append(f"Targets on {ours.db}{label}:")
-        share = ratio(ours, results)
-        if share is not None:
-            lines.append(
-                f"- {verdict(share >= TARGET_RATIO)}: ours ≥ {TARGET_RATIO} x floor throughput "
-                f"— {share:.2f}"
-            )
+        share = run.ratio
+        lines.append(
+            f"- {verdict(share >= TARGET_RATIO)}: ours ≥ {TARGET_RATIO} x floor throughput "
+            f"(median of {len(run.rounds)} rounds) — {share:.2f}"
+        )
         at = "" if ours.connections == TARGET_CONNECTIONS else f" (measured at {ours.connections})"
         lines.append(
             f"- {verdict(ours.p99_ms <= TARGET_P99_MS)}: p99 ≤ {TARGET_P99_MS:.0f} ms at "
-            f"{TARGET_CONNECTIONS} connections{at} — {ours.p99_ms:.1f} ms"
+            f"{TARGET_CONNECTIONS} connections{at}, worst round — {ours.p99_ms:.1f} ms"
         )
         stalled = ", and it stopped answering" if ours.stalled else ""
         lines.append(
@@ -463,25 +555,38 @@ def target_checks(results: list[Result]) -> list[str]:
     return lines
 
 
-def storage_warnings(results: list[Result]) -> list[str]:
+def storage_warnings(runs: list[DatabaseRun]) -> list[str]:
     # wrk counts only completed responses, so the database may hold a few more rows (cut
     # off at the end) but never fewer than the 2xx answers: fewer means lost writes.
     return [
         f"WARNING: {r.target} on {r.db} answered {r.requests - r.errors} 2xx "
-        f"but stored {r.stored} rows"
-        for r in results
+        f"but stored {r.stored} rows (round {round_.number})"
+        for run in runs
+        for round_ in run.rounds
+        for r in (round_.ours, round_.floor)
         if r.stored < r.requests - r.errors
     ]
 
 
-def report(results: list[Result], options: Options) -> str:
+def report(runs: list[DatabaseRun], options: Options) -> str:
     header = (
         f"# Handover benchmark, {datetime.now():%Y-%m-%d %H:%M}\n\n"
         f"POST /api/v1/handovers, wrk {WRK_THREADS} threads, {options.connections} connections, "
-        f"{options.duration} s measured after {options.warmup} s of warm-up, "
-        f"{os.cpu_count()} CPU cores shared by wrk, the server and the database.\n"
+        f"{options.rounds} round(s) of {options.duration} s measured after {options.warmup} s "
+        f"of warm-up per target, {os.cpu_count()} CPU cores shared by wrk, the server and "
+        "the database. req/s and p50: the median round; p99: the worst round; errors: all "
+        "rounds; ours ÷ floor: the median of the rounds' ratios.\n"
     )
-    body = [*table(results), "", *target_checks(results), *storage_warnings(results)]
+    body = [
+        *table(runs),
+        "",
+        "Rounds:",
+        "",
+        *rounds_table(runs),
+        "",
+        *target_checks(runs),
+        *storage_warnings(runs),
+    ]
     return header + "\n" + "\n".join(body) + "\n"
 
 
@@ -489,12 +594,12 @@ def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     wrk = ensure_wrk()
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    results: list[Result] = []
+    runs: list[DatabaseRun] = []
     with tempfile.TemporaryDirectory(prefix="hailong-bench-") as tmp:
         for kind in options.databases:
             with open_database(kind, Path(tmp)) as database:
-                results += bench_database(wrk, database, options, Path(tmp))
-    text_report = report(results, options)
+                runs.append(DatabaseRun(kind, bench_database(wrk, database, options, Path(tmp))))
+    text_report = report(runs, options)
     (RESULTS_DIR / "handover.md").write_text(text_report)
     print("\n" + text_report)
     print(f"written to {RESULTS_DIR / 'handover.md'}")
