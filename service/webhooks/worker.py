@@ -42,7 +42,11 @@ from service.webhooks import secrets, targets
 from service.webhooks.outbox import new_msg_id
 
 log = logging.getLogger("hailong.worker")
-BATCH = 200
+# Events or markers fanned out per round. A round costs about ten statements whatever its
+# size; under a steady 1,500 handovers/s a batch of 200 left a backlog after every poll, so
+# the embedded worker ran rounds back to back: 8.5 % of a server process's GIL time (py-spy),
+# 3.8 % with 1,000.
+BATCH = 1000
 SNIPPET = 300
 NO_SYNC = {"synchronize_session": False}
 FAN_OUT_LOCK = 0x6861696C6F6E67  # "hailong": the advisory lock key of the fan-out step
