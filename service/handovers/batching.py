@@ -143,21 +143,24 @@ def _existing_dossiers() -> Select[tuple[str]]:
 
 
 @lru_cache(maxsize=MAX_BATCH)
-def _existing_dossiers_postgres(count: int) -> str:
-    """The same query as the driver's SQL, one text per batch size: SQLAlchemy's
-    rendering of the expanding IN cost more than the query (py-spy, 2026-11-24).
-    IN (...), not = ANY(array): a prepared = ANY plan made on a small table kept scanning
-    the whole table as it grew (perf); IN gets one index probe per code."""
-    return f"SELECT code FROM dossier WHERE code IN ({', '.join(['%s'] * count)})"
+def _existing_dossiers_postgres(count: int) -> db.RawSQL:
+    """The same query as PostgreSQL's own SQL (db.RawSQL), one text per batch size:
+    SQLAlchemy's rendering of the expanding IN, then its execution context, cost more than
+    the query (py-spy, 2026-11-24). IN (...), not = ANY(array): a prepared = ANY plan made
+    on a small table kept scanning the whole table as it grew (perf); IN gets one index
+    probe per code."""
+    return db.RawSQL.from_format(
+        f"SELECT code FROM dossier WHERE code IN ({', '.join(['%s'] * count)})"
+    )
 
 
 def _existing(session: Session, codes: list[str]) -> set[str]:
     """Which of these dossier codes are stored already."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        found = connection.exec_driver_sql(_existing_dossiers_postgres(len(codes)), tuple(codes))
-    else:
-        found = connection.execute(_existing_dossiers(), {"codes": codes})
+        rows = db.run_raw(connection, _existing_dossiers_postgres(len(codes)), codes)
+        return {str(code) for (code,) in rows}
+    found = connection.execute(_existing_dossiers(), {"codes": codes})
     return {str(code) for code in found.scalars()}
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from service import postgres_json
+from service import db, postgres_json
 from service.models import AgencyDayCounter, Dossier, Invitation, OutboxEvent, StaffDayCounter
 from service.scoring import counters
 from service.scoring.contributions import Delta
@@ -66,14 +66,14 @@ _AFTER_STAFF = "(SELECT count(*) FROM s) >= 0"
 
 
 @lru_cache(maxsize=1)
-def _statement() -> str:
+def _statement() -> db.RawSQL:
     dossier, invitation, event = _columns()
     values = [("d_" + n, t) for n, t in dossier]
     values += [("i_" + n, t) for n, t in invitation]
     values += [("e_" + n, t) for n, t in event]
     agencies = counters.postgres_upsert(AgencyDayCounter, "agency_id", _AFTER_ROWS)
     staff = counters.postgres_upsert(StaffDayCounter, "staff_id", _AFTER_AGENCIES)
-    return (
+    return db.RawSQL.from_format(
         f"WITH v AS (SELECT * FROM {postgres_json.recordset(values)}),\n"
         f" d AS (INSERT INTO dossier ({', '.join(n for n, _ in dossier)})"
         f" SELECT {', '.join('d_' + n for n, _ in dossier)} FROM v RETURNING id, code),\n"
@@ -94,7 +94,7 @@ def insert_all(
     events: Sequence[Mapping[str, Any]],
     change: Delta,
     now: datetime,
-) -> tuple[str, tuple[str, str, str, str]]:
+) -> tuple[db.RawSQL, tuple[str, str, str, str]]:
     """The statement and its parameters: the rows, the agency and staff counter changes
     and the score markers, each as JSON. The i-th invitation and event belong to the i-th
     dossier (an invitation names it by `dossier_code`)."""
