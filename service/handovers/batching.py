@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from prometheus_client import Histogram
 from psycopg.errors import DeadlockDetected
-from sqlalchemy import Engine, Select, bindparam, tuple_
+from sqlalchemy import Connection, Engine, Select, bindparam, tuple_
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
@@ -207,13 +207,20 @@ class _Lookup:
 _OWN_CONNECTION = "hailong.writer_connection"
 
 
-def _close(session: Session) -> None:
-    """Close the session, and the connection the writer opened for it (if any)."""
-    connection = session.info.pop(_OWN_CONNECTION, None)
+def _close(session: Session, *, failed: bool = False) -> None:
+    """Close the session. The writer thread's own connection (PostgreSQL) outlives it,
+    unless the batch failed: the connection may be what broke."""
+    connection: Connection | None = session.info.pop(_OWN_CONNECTION, None)
     try:
         session.close()
+    except Exception:
+        if not failed:
+            raise
+        # The rollback of a batch that failed fails too when the connection is gone: the
+        # batch's own error is what its requests hear, not this one.
+        log.warning("closing a failed batch's session failed", exc_info=True)
     finally:
-        if connection is not None:
+        if connection is not None and failed:
             connection.close()
 
 
@@ -245,6 +252,7 @@ class HandoverWriter:
         self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._directory = _Directory(settings.auth_cache_seconds)
         self._batch_sizes = batch_sizes
+        self._own = threading.local()  # each writer thread's connection (PostgreSQL)
         writers = 1 if settings.is_sqlite else POSTGRES_WRITERS
         self._threads = [
             threading.Thread(target=self._run, name=f"handover-writer-{n}", daemon=True)
@@ -277,10 +285,15 @@ class HandoverWriter:
         return await future
 
     def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None or self._write([first]):
-                return
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None or self._write([first]):
+                    return
+        finally:
+            connection = getattr(self._own, "connection", None)
+            if connection is not None:
+                connection.close()
 
     def _write(self, batch: list[_Waiting]) -> bool:
         """Add what is waiting to `batch`, write it and answer it; True if a stop sign was
@@ -326,7 +339,7 @@ class HandoverWriter:
             return session, self._write_in(session, batch)
         except Exception as exc:
             if session is not None:
-                _close(session)  # rolls back
+                _close(session, failed=True)  # rolls back
             return None, self._failed(batch, exc)
 
     def _session(self) -> Session:
@@ -334,27 +347,34 @@ class HandoverWriter:
             return Session(self.engine, expire_on_commit=False)
         # On PostgreSQL the batch's writes are one statement (postgres_rows.py), a
         # transaction by itself: on an autocommit connection neither it nor the lookup
-        # before it needs a BEGIN or a COMMIT round trip.
-        connection = self.engine.connect()
-        try:
-            connection.execution_options(isolation_level="AUTOCOMMIT")
-            session = Session(bind=connection, expire_on_commit=False)
-        except BaseException:
-            connection.close()
-            raise
+        # before it needs a BEGIN or a COMMIT round trip. The thread keeps that connection
+        # from batch to batch: checking it out of the pool, setting autocommit and handing
+        # it back cost a twentieth of a writer's time (py-spy). A failed batch drops it.
+        connection: Connection | None = getattr(self._own, "connection", None)
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self.engine.connect()
+            try:
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+            except BaseException:
+                connection.close()
+                raise
+            self._own.connection = connection
+        session = Session(bind=connection, expire_on_commit=False)
         session.info[_OWN_CONNECTION] = connection
         return session
 
     def _commit(
         self, session: Session, batch: list[_Waiting], outcomes: Sequence[Any]
     ) -> Sequence[Any]:
+        failed = True
         try:
             db.commit(session)
+            failed = False
         except Exception as exc:
             # _close rolls back; a failing rollback must not hide why the batch failed.
             return self._failed(batch, exc)
         finally:
-            _close(session)
+            _close(session, failed=failed)
         return outcomes
 
     @staticmethod

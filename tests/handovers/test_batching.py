@@ -304,6 +304,62 @@ def test_with_the_database_down_each_post_hears_of_it_and_the_writer_still_stops
     assert not any(thread.is_alive() for thread in writer._threads)
 
 
+@pytest.mark.usefixtures("agencies")
+def test_a_writer_whose_connection_was_cut_takes_a_new_one(
+    settings: Settings, engine: sa.Engine
+) -> None:
+    """Each writer thread keeps its connection between batches (PostgreSQL). Cut by the
+    server, it fails the one batch that finds out, and the next batch connects again.
+    (SQLite: nothing to cut; the writer opens the file for each batch.)"""
+    profile = load_profile(settings.scoring_profile)
+    principal = Principal(
+        key_id=1, name="test", role="issuer", scope_agency_id=None, scope_path=None
+    )
+    warm = HandoverCreate.model_validate(handover_body(dossier_code="CUT-0", agency_code="79.BTH"))
+    with transaction(engine) as session:  # registers the staff and counter: plain from now on
+        issue(session, principal, warm, settings, profile)
+    # The writer's own engine, named, so that only its connections are cut.
+    named = {} if settings.is_sqlite else {"connect_args": {"application_name": "cut-writer"}}
+    writer_engine = sa.create_engine(settings.database_url, **named)
+    writer = HandoverWriter(writer_engine, settings, profile)
+    writer.start()
+
+    def post(code: str) -> object:
+        payload = HandoverCreate.model_validate(
+            handover_body(dossier_code=code, agency_code="79.BTH")
+        )
+        try:
+            return asyncio.run(writer.issue(principal, payload))
+        except OperationalError as exc:
+            return exc
+
+    try:
+        before = [post(f"CUT-W{n}") for n in range(8)]
+        assert all(r is not None and not isinstance(r, Exception) for r in before), before
+        if not settings.is_sqlite:
+            with engine.connect() as connection:
+                cut = connection.execute(
+                    sa.text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                        " WHERE application_name = 'cut-writer'"
+                    )
+                ).scalar_one()
+            assert cut >= 1  # at least the connection of the writer that wrote last
+        after = [post(f"CUT-A{n}") for n in range(8)]
+    finally:
+        writer.stop()
+        writer_engine.dispose()
+    failed = [r for r in after if isinstance(r, Exception)]
+    # At most one failed batch per writer thread, then every post is written.
+    assert len(failed) <= len(writer._threads), after
+    assert all(r is not None and not isinstance(r, Exception) for r in after[-4:]), after
+    with engine.connect() as connection:
+        stored = connection.execute(
+            sa.text("SELECT count(*) FROM dossier WHERE code LIKE 'CUT-A%'")
+        ).scalar_one()
+    assert stored == len(after) - len(failed)
+
+
 def test_races_and_refused_values_are_handed_back_other_errors_are_not() -> None:
     deadlock = DBAPIError.instance(None, None, DeadlockDetected(), PsycopgError)
     taken = IntegrityError("INSERT", {}, Exception("duplicate key"))
