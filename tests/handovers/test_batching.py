@@ -214,6 +214,20 @@ def test_a_batch_that_loses_a_dossier_to_a_concurrent_writer_is_handed_back_whol
         assert sorted(codes) == ["RACE-0", "RACE-1"]
 
 
+def _registered_issuer(settings: Settings, engine: sa.Engine, dossier_code: str) -> Principal:
+    """An issuer, after one handover through the one-by-one path has registered the staff
+    and counter of handover_body(): its later handovers are plain, the writer's to take."""
+    principal = Principal(
+        key_id=1, name="test", role="issuer", scope_agency_id=None, scope_path=None
+    )
+    first = HandoverCreate.model_validate(
+        handover_body(dossier_code=dossier_code, agency_code="79.BTH")
+    )
+    with transaction(engine) as session:
+        issue(session, principal, first, settings, load_profile(settings.scoring_profile))
+    return principal
+
+
 @pytest.mark.usefixtures("agencies")
 def test_what_arrives_while_a_writer_builds_is_gathered_into_one_batch(
     settings: Settings, engine: sa.Engine
@@ -222,12 +236,7 @@ def test_what_arrives_while_a_writer_builds_is_gathered_into_one_batch(
     when the turn comes, one writer takes them all as one batch, instead of each idle
     writer taking the first arrival on its own (a batch's own cost is a dozen rows')."""
     profile = load_profile(settings.scoring_profile)
-    principal = Principal(
-        key_id=1, name="test", role="issuer", scope_agency_id=None, scope_path=None
-    )
-    warm = HandoverCreate.model_validate(handover_body(dossier_code="G-0", agency_code="79.BTH"))
-    with transaction(engine) as session:  # registers the staff and counter: plain from now on
-        issue(session, principal, warm, settings, profile)
+    principal = _registered_issuer(settings, engine, "G-0")
     sizes = Histogram("batch_size", "test", registry=CollectorRegistry(), buckets=(1, 2, 8, 64))
     writer = HandoverWriter(engine, settings, profile, batch_sizes=sizes)
     writer.start()
@@ -312,12 +321,7 @@ def test_a_writer_whose_connection_was_cut_takes_a_new_one(
     server, it fails the one batch that finds out, and the next batch connects again.
     (SQLite: nothing to cut; the writer opens the file for each batch.)"""
     profile = load_profile(settings.scoring_profile)
-    principal = Principal(
-        key_id=1, name="test", role="issuer", scope_agency_id=None, scope_path=None
-    )
-    warm = HandoverCreate.model_validate(handover_body(dossier_code="CUT-0", agency_code="79.BTH"))
-    with transaction(engine) as session:  # registers the staff and counter: plain from now on
-        issue(session, principal, warm, settings, profile)
+    principal = _registered_issuer(settings, engine, "CUT-0")
     # The writer's own engine, named, so that only its connections are cut.
     named = {} if settings.is_sqlite else {"connect_args": {"application_name": "cut-writer"}}
     writer_engine = sa.create_engine(settings.database_url, **named)
