@@ -430,28 +430,26 @@ def bench_database(wrk: str, database: Database, options: Options, workdir: Path
     for target in ("hailong", "floor"):
         server_log(target, database).unlink(missing_ok=True)
 
-    def measure_hailong(number: int) -> Result:
-        command = hailong_command(hailong_port, database.workers)
-        log = server_log("hailong", database)
-        with serving(command, hailong_environment, hailong_port, log, workdir):
-            tag = f"hailong-{database.kind}-r{number}"
-            return load(wrk, "hailong", database, hailong_port, key, options, tag)
+    servers = {
+        "hailong": (hailong_command, hailong_environment, hailong_port, key),
+        "floor": (floor_command, floor_environment, floor_port, ""),
+    }
 
-    def measure_floor(number: int) -> Result:
-        command = floor_command(floor_port, database.workers)
-        log = server_log("floor", database)
-        with serving(command, floor_environment, floor_port, log, workdir):
-            tag = f"floor-{database.kind}-r{number}"
-            return load(wrk, "floor", database, floor_port, "", options, tag)
+    def measure(target: str, number: int) -> Result:
+        command, environment, port, target_key = servers[target]
+        log = server_log(target, database)
+        with serving(command(port, database.workers), environment, port, log, workdir):
+            tag = f"{target}-{database.kind}-r{number}"
+            return load(wrk, target, database, port, target_key, options, tag)
 
     rounds = []
     for number in range(1, options.rounds + 1):
         # Which goes first alternates, so that a machine getting slower (or faster) over
         # the run does not always favour the same one.
         if number % 2:
-            ours, floor = measure_hailong(number), measure_floor(number)
+            ours, floor = measure("hailong", number), measure("floor", number)
         else:
-            floor, ours = measure_floor(number), measure_hailong(number)
+            floor, ours = measure("floor", number), measure("hailong", number)
         rounds.append(Round(number, ours, floor))
         print(f"  round {number}: ours ÷ floor {rounds[-1].ratio:.2f}", flush=True)
     return rounds

@@ -109,11 +109,12 @@ def _write_gathered(session: Session) -> None:
 class RawSQL(bytes):
     """PostgreSQL's own SQL, placeholders `$1, $2, ...`, handed to psycopg as it is.
 
-    For the handover batch's one long statement (handovers/postgres_rows.py), run for every
-    batch: psycopg rewrites the `%s` of a statement over 4 KB on every execution (its cache
-    stops there), and SQLAlchemy's execution context costs as much again. Together about a
-    tenth of a handover writer's time (py-spy). Being bytes, its hash is computed once,
-    which psycopg's prepared-statement lookup uses on every execution.
+    For the two statements a handover batch runs (its existing-dossier lookup and its one
+    long write, handovers/postgres_rows.py): psycopg rewrites the `%s` of a statement over
+    4 KB on every execution (its cache stops there), and SQLAlchemy's execution context
+    costs as much again. Together about a tenth of a handover writer's time (py-spy).
+    Being bytes, its hash is computed once, which psycopg's prepared-statement lookup uses
+    on every execution.
     """
 
     @classmethod

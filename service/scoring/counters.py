@@ -64,6 +64,9 @@ def upsert(
         db.at_commit(session, _sqlite_upsert(model, key_column), values)
 
 
+_GATHERED = "counters"  # the transaction's summed Delta, under db.gathered
+
+
 def apply(session: Session, delta: Delta) -> None:
     """Add `delta` to the counters and mark the scores it moves as changed, at COMMIT.
 
@@ -76,9 +79,6 @@ def apply(session: Session, delta: Delta) -> None:
     counter back in the transaction that changed it.
     """
     db.gathered(session, _GATHERED, Delta, _write).add(delta)
-
-
-_GATHERED = "counters"
 
 
 def _write(session: Session, delta: Delta) -> None:
