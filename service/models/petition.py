@@ -4,14 +4,32 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, column
 from sqlmodel import Field, SQLModel
 
 from service.models.base import UTCDateTime, utcnow
 
 
+FEEDBACK_KINDS = ("petition", "comment")
+
+
 class Petition(SQLModel, table=True):
+    """A petition imported from the national petition system, or a citizen's feedback left
+    in hailong's own survey or kiosk (`source` "survey"). Only the former counts in group 5
+    by default: see `survey_comments_are_petitions` in the profiles."""
+
     __tablename__ = "petition"
+    __table_args__ = (
+        # Reading a score adds the period's open petitions whose deadline has passed: a
+        # small partial index, whatever the history behind it.
+        Index(
+            "ix_petition_open",
+            "agency_id",
+            "received_day",
+            postgresql_where=column("handled_at").is_(None),
+            sqlite_where=column("handled_at").is_(None),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=64, unique=True)
@@ -19,6 +37,9 @@ class Petition(SQLModel, table=True):
     dossier_id: int | None = Field(default=None, foreign_key="dossier.id", index=True)
     response_id: int | None = Field(default=None, foreign_key="response.id")
     source: str = Field(max_length=16)  # "survey" or "import"
+    # "petition": the citizen wants an answer (a phản ánh the agency must handle, with a
+    # deadline); "comment": a remark left in the survey, no answer asked, no deadline.
+    kind: str = Field(default="petition", max_length=16)
     received_at: datetime = Field(sa_type=UTCDateTime, index=True)
     received_day: date = Field(index=True)  # local date: the day counter it feeds
     deadline_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -24,7 +24,12 @@ COUNT_COLUMNS = (
     "petitions",
     "petitions_in_authority",
     "petitions_in_authority_on_time",
-    "petitions_bad",  # unsatisfied verdict, result complaint, or handled late (group 5 b)
+    "petitions_bad",  # handled, and: unsatisfied verdict, result complaint, or late (rate b)
+    # Petitions not handled yet. Whether one counts, and how, depends on the moment it is
+    # read (it ages by itself past its deadline): reading adds the overdue ones from the
+    # petition table (service/scoring/aging.py), so no counter has to move with the clock.
+    "petitions_open",
+    "petitions_open_in_authority",
 )
 
 
@@ -43,6 +48,8 @@ class _Counts(SQLModel):
     petitions_in_authority: int = 0
     petitions_in_authority_on_time: int = 0
     petitions_bad: int = 0
+    petitions_open: int = 0
+    petitions_open_in_authority: int = 0
 
 
 class AgencyDayCounter(_Counts, table=True):
