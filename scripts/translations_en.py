@@ -259,8 +259,6 @@ EN.update(
         "Chưa có phiếu đánh giá nào về thái độ cán bộ.": "No evaluation has rated the staff's attitude yet.",
         "%(part)s trong %(whole)s phiếu đánh giá thái độ cán bộ là tốt.": "%(part)s of %(whole)s evaluations rated the staff's attitude good.",
         "Chưa có điểm D: chưa được nhập và chưa đủ số liệu để tính nhóm 5.": "No D yet: it was not entered, and there is not enough data for group 5.",
-        "D = %(value)s, lấy từ hệ thống xử lý phản ánh, kiến nghị.": "D = %(value)s, from the petition-handling system.",
-        "D = %(value)s, bằng điểm nhóm 5 bên dưới.": "D = %(value)s, the group 5 score below.",
         "Chưa có điểm E: cơ quan có thẩm quyền nhập vào cuối kỳ.": "No E yet: the competent authority enters it at the end of the period.",
         "E = %(value)s: thủ tục hành chính đã được niêm yết công khai.": "E = %(value)s: the administrative procedures are posted in public.",
         "E = 0: thủ tục hành chính chưa được niêm yết công khai đầy đủ.": "E = 0: the administrative procedures are not fully posted in public.",
@@ -396,6 +394,22 @@ EN.update(
         "Mã quầy chỉ gồm chữ, số, '.', '_' hoặc '-', ví dụ Q01.": "A counter code has only letters, digits, '.', '_' or '-', e.g. Q01.",
         "Mã quầy (như hệ thống một cửa gửi trong counter_code)": "Counter code (as the one-stop system sends it in counter_code)",
         "Tạo mã": "Make code",
+    }
+)
+
+
+# Who entered D and E, and who may (issue #17, item 3).
+EN.update(
+    {
+        "D = %(value)s, do %(who)s nhập ngày %(when)s (không tính từ dữ liệu trong hệ thống này).": "D = %(value)s, entered by %(who)s on %(when)s (not computed from this system's data).",
+        "D = %(value)s, do cơ quan có thẩm quyền nhập (không tính từ dữ liệu trong hệ thống này).": "D = %(value)s, entered by the competent authority (not computed from this system's data).",
+        "D = %(value)s, tính trong hệ thống này từ phản ánh, kiến nghị và phiếu đánh giá: bằng điểm nhóm 5 bên dưới.": "D = %(value)s, computed in this system from petitions and evaluations: the group 5 score below.",
+        "D do %(who)s nhập lúc %(when)s, không tính từ phản ánh trong hệ thống này.": "D was entered by %(who)s at %(when)s; it is not computed from this system's petitions.",
+        "D do cơ quan có thẩm quyền nhập, không tính từ phản ánh trong hệ thống này.": "D was entered by the competent authority; it is not computed from this system's petitions.",
+        "D tính trong hệ thống này từ phản ánh, kiến nghị và phiếu đánh giá (điểm nhóm 5).": "D is computed in this system from petitions and evaluations (the group 5 score).",
+        "Chưa có điểm D.": "No D yet.",
+        "E do %(who)s nhập lúc %(when)s.": "E was entered by %(who)s at %(when)s.",
+        "Điểm D và E của đơn vị này do cơ quan có thẩm quyền nhập: quản trị hệ thống hoặc cán bộ quản lý của đơn vị cấp trên. Khóa của ông/bà xem được điểm nhưng không nhập được.": "D and E of this agency are entered by the competent authority: an administrator, or a manager of an agency above it. Your key can read the scores but not set them.",
     }
 )
 

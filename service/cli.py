@@ -240,9 +240,13 @@ def calendar_set(
 
     from service.calendar.service import set_day
     from service.scoring.profile import load_profile
+    from service.timebounds import OutOfRange, check_day
 
     try:
-        parsed = date.fromisoformat(day)
+        parsed = check_day(date.fromisoformat(day))
+    except OutOfRange as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
     except ValueError:
         typer.secho(f"error: '{day}' is not a date; use YYYY-MM-DD", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None

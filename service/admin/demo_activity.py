@@ -49,7 +49,7 @@ def _written(session: Session, issued: Issued) -> Issued:
     row = session.exec(
         select(Invitation, Dossier)
         .join(Dossier, col(Invitation.dossier_id) == col(Dossier.id))
-        .where(Dossier.code == issued.dossier.code)
+        .where(Dossier.agency_id == issued.dossier.agency_id, Dossier.code == issued.dossier.code)
     ).one()
     return Issued(row[0], row[1], created=issued.created)
 
@@ -71,7 +71,10 @@ def seed_activity(
         people = staff_codes[code]
         for n in range(DOSSIERS_PER_AGENCY):
             dossier_code = f"DEMO-{code}-{n:03d}"
-            if session.exec(select(Dossier.id).where(Dossier.code == dossier_code)).first():
+            known = select(Dossier.id).where(
+                Dossier.agency_id == agency.id, Dossier.code == dossier_code
+            )
+            if session.exec(known).first():
                 continue
             day = quarter.first_day + timedelta(days=rng.randrange(span))
             received = datetime.combine(day, time(8, 30), LOCAL_TZ)

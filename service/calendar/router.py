@@ -13,10 +13,11 @@ from service.calendar.service import set_day
 from service.calendar.working_days import is_working_day
 from service.errors import error_responses
 from service.models import CalendarOverride
+from service.timebounds import BoundedDate
 from service.unit_of_work import ApiWork
 
 router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
-DayPath = Annotated[date, Path(description="A date, YYYY-MM-DD")]
+DayPath = Annotated[BoundedDate, Path(description="A date, YYYY-MM-DD, 1900-01-01..2100-12-31")]
 
 
 class OverrideUpdate(BaseModel):

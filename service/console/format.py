@@ -1,23 +1,13 @@
-"""Numbers, dates and labels as the console shows them (Vietnamese: 20,5 and 23/11/2026)."""
+"""Numbers, dates and labels as the console shows them (Vietnamese: 20,5 and 23/11/2026).
+
+Numbers follow the one rule of `service.numbers`, the same as the public pages."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
 from service.calendar.working_days import LOCAL_TZ
-
-
-def number(value: float | None, lang: str, digits: int = 2) -> str:
-    if value is None:
-        return "—"
-    text = f"{value:,.{digits}f}"
-    if lang == "vi":  # 1.234,56
-        text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
-    return text
-
-
-def percent(value: float | None, lang: str) -> str:
-    return "—" if value is None else f"{number(value * 100, lang, 1)} %"
+from service.numbers import number, percent
 
 
 def local_time(value: datetime | None) -> str:

@@ -169,6 +169,7 @@ async def agency_page(
         context["view"] = overview(session, context["agency"], context["period"], profile)
         context["d_max"] = profile.k_score.d_max
         context["values"], context["problems"] = {}, {}
+        context["can_set_inputs"] = inputs.is_competent(who, context["agency"])
         return Page("console/agency.html", context)
 
     return await console.respond(show)
@@ -182,11 +183,15 @@ async def set_inputs(console: ConsoleDep, code: CodePath, form: FormDep) -> Resp
         console.check_csrf(form)
         who = console.who(session)
         context = _agency_context(console, session, who, code, form.get("period"))
+        competent = inputs.is_competent(who, context["agency"])
         update, problems = read_inputs_form(form, profile.k_score.d_max)
-        if update is None:
+        if update is None or not competent:
+            # The agency's own manager reads D and E but does not set them (104/2024
+            # art. 5.3, 7.3): the page says who does, and nothing is saved.
             context["view"] = overview(session, context["agency"], context["period"], profile)
             context.update(d_max=profile.k_score.d_max, values=form, problems=problems, saved=None)
-            return Page("console/agency.html", context, 422)
+            context["can_set_inputs"] = competent
+            return Page("console/agency.html", context, 422 if competent else 403)
         inputs.set_inputs(session, who, context["agency"], context["period"], update, profile)
         return Redirect(agency_url(code, period=context["period"].key) + "&saved=inputs#inputs")
 

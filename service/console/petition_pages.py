@@ -18,6 +18,9 @@ from service.console.web import Console, ConsoleDep, FormDep, Outcome, Page, Red
 from service.errors import NotFound
 from service.models import MAX_ROW_ID, Agency, Petition, utcnow
 from service.petitions import service as petitions
+from service.scoring.profile import Profile
+from service.text_clean import strip_bidi_controls
+from service.timebounds import OutOfRange, check_moment
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 IdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
@@ -59,12 +62,14 @@ def _load(
     return petition, agency
 
 
-def _detail(session: Session, petition: Petition, agency: Agency, **extra: Any) -> dict[str, Any]:
+def _detail(
+    session: Session, petition: Petition, agency: Agency, profile: Profile, **extra: Any
+) -> dict[str, Any]:
     return {
         "agency": agency,
         "agency_url": agency_url,
         "period": None,
-        "petition": petition_view(session, petition, agency),
+        "petition": petition_view(session, petition, agency, profile),
         "reply_max": petitions.REPLY_MAX_CHARS,
         **extra,
     }
@@ -84,7 +89,15 @@ async def petition_page(
         }
         return Page(
             "console/petition.html",
-            _detail(session, petition, agency, values=values, problems={}, saved=saved),
+            _detail(
+                session,
+                petition,
+                agency,
+                console.work.profile,
+                values=values,
+                problems={},
+                saved=saved,
+            ),
         )
 
     return await console.respond(read)
@@ -94,7 +107,7 @@ def read_reply_form(
     form: dict[str, str], received_at: datetime
 ) -> tuple[str, datetime | None, dict[str, str]]:
     problems: dict[str, str] = {}
-    reply = form.get("reply", "").strip()
+    reply = strip_bidi_controls(form.get("reply", "")).strip()
     if not reply:
         problems["reply"] = "missing"
     elif len(reply) > petitions.REPLY_MAX_CHARS:
@@ -107,6 +120,11 @@ def read_reply_form(
     if handled_at is not None:
         if handled_at.tzinfo is None:  # the manager types local time
             handled_at = handled_at.replace(tzinfo=LOCAL_TZ)
+        try:
+            check_moment(handled_at)
+        except OutOfRange:
+            problems["handled_at"], handled_at = "out_of_range", None
+    if handled_at is not None:
         if handled_at < received_at.replace(second=0, microsecond=0):
             problems["handled_at"] = "before_received"
         elif handled_at > utcnow() + petitions.FUTURE_TOLERANCE:
@@ -123,10 +141,20 @@ async def reply(console: ConsoleDep, petition_id: IdPath, form: FormDep) -> Resp
         petition, agency = _load(console, session, petition_id, lock=True)
         text, handled_at, problems = read_reply_form(form, petition.received_at)
         if problems or handled_at is None:
-            context = _detail(session, petition, agency, values=form, problems=problems, saved=None)
+            context = _detail(
+                session,
+                petition,
+                agency,
+                console.work.profile,
+                values=form,
+                problems=problems,
+                saved=None,
+            )
             return Page("console/petition.html", context, 422)
         assert console.principal is not None
-        petitions.record_reply(session, console.principal, petition, text, handled_at)
+        petitions.record_reply(
+            session, console.principal, petition, text, handled_at, console.work.profile
+        )
         return Redirect(f"/console/petitions/{petition_id}?saved=reply")
 
     return await console.respond(answer)

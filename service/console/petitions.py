@@ -14,6 +14,7 @@ from service.calendar.overrides import load_overrides
 from service.calendar.working_days import local_date, overdue_working_days
 from service.models import Agency, Dossier, Petition, Response, utcnow
 from service.scoring import contributions as rules
+from service.scoring.profile import Profile
 
 LIST_LIMIT = 200
 Show = Literal["open", "handled", "all"]
@@ -54,6 +55,7 @@ class InboxRow:
     handled_at: datetime | None
     timing: Timing
     verdict: str | None
+    kind: str
 
 
 @dataclass
@@ -105,6 +107,7 @@ def inbox(session: Session, agency: Agency, show: Show) -> Inbox:
                 handled_at=petition.handled_at,
                 timing=timing(petition, now, overrides),
                 verdict=petition.citizen_verdict,
+                kind=petition.kind,
             )
         )
     return Inbox(rows, total, open_count, overdue_count)
@@ -129,7 +132,9 @@ class PetitionView:
     replied_by: str | None
     verdict: str | None
     verdict_at: datetime | None
-    counts_against_group5: bool
+    kind: str  # "petition": an answer is owed; "comment": a remark, no answer asked
+    counts_in_group5: bool  # a national-channel petition (or the profile counts survey ones)
+    counts_against_group5: bool  # at this moment: handled late, overdue, or judged badly
 
 
 def find_petition(
@@ -141,10 +146,13 @@ def find_petition(
     return session.exec(query).first()
 
 
-def petition_view(session: Session, petition: Petition, agency: Agency) -> PetitionView:
+def petition_view(
+    session: Session, petition: Petition, agency: Agency, profile: Profile
+) -> PetitionView:
     dossier = session.get(Dossier, petition.dossier_id) if petition.dossier_id else None
     response = session.get(Response, petition.response_id) if petition.response_id else None
     assert petition.id is not None
+    now = utcnow()
     return PetitionView(
         id=petition.id,
         code=petition.code,
@@ -156,12 +164,14 @@ def petition_view(session: Session, petition: Petition, agency: Agency) -> Petit
         received_at=petition.received_at,
         deadline_at=petition.deadline_at,
         handled_at=petition.handled_at,
-        timing=timing(petition, utcnow(), load_overrides(session)),
+        timing=timing(petition, now, load_overrides(session)),
         within_authority=petition.within_authority,
         reply=petition.reply,
         replied_at=petition.replied_at,
         replied_by=petition.replied_by,
         verdict=petition.citizen_verdict,
         verdict_at=petition.verdict_at,
-        counts_against_group5=rules.petition_bad(petition),
+        kind=petition.kind,
+        counts_in_group5=rules.counts_in_group5(petition, profile),
+        counts_against_group5=rules.petition_against_group5(petition, profile, now),
     )

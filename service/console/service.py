@@ -15,8 +15,10 @@ from service.models import Agency, Dossier, Invitation, PeriodInput, Petition, R
 from service.scoring import contributions as rules
 from service.scoring.periods import Period
 from service.scoring.profile import Profile
+from service.scoring.rebuild import supplements_overdue_sql
 from service.scoring.schemas import Score
 from service.scoring.service import scores
+from service.timebounds import EARLIEST_DAY
 
 HISTORY_PERIODS = 4  # the chosen period and the three before it
 LIST_LIMIT = 200
@@ -32,7 +34,7 @@ class Overview:
 
 def overview(session: Session, agency: Agency, period: Period, profile: Profile) -> Overview:
     periods = [period]
-    while len(periods) < HISTORY_PERIODS:
+    while len(periods) < HISTORY_PERIODS and periods[-1].first_day > EARLIEST_DAY:
         periods.append(periods[-1].previous())
     history = [scores(session, [agency], p, profile)[0] for p in periods]
     children = list(
@@ -79,8 +81,8 @@ def costly_dossiers(
         col(Dossier.has_unsatisfied_evaluation).is_(True),
         col(Dossier.has_petition).is_(True),
     ]
-    if profile.k_score.supplements_make_overdue:
-        costs.append(col(Dossier.supplement_requests) >= 2)
+    if profile.supplements_overdue_from() is not None:
+        costs.append(supplements_overdue_sql(profile))
     where = (
         Dossier.agency_id == agency.id,
         col(Dossier.resolved_day).between(period.first_day, period.last_day),
@@ -98,7 +100,7 @@ def costly_dossiers(
         reasons = []
         if dossier.is_late:
             reasons.append("late")
-        if profile.k_score.supplements_make_overdue and dossier.supplement_requests >= 2:
+        if rules.supplements_overdue(dossier, profile):
             reasons.append("supplements")
         if dossier.has_unsatisfied_evaluation:
             reasons.append("unsatisfied")
@@ -154,7 +156,13 @@ def complaints(session: Session, agency: Agency, period: Period) -> tuple[list[C
         .limit(LIST_LIMIT)
     ).all()
     rows = [
-        ComplaintRow(received, text or "", code, petition_id, handled is not None)
+        ComplaintRow(
+            received_at=received,
+            dossier_code=code,
+            text=text or "",
+            petition_id=petition_id,
+            answered=handled is not None,
+        )
         for received, text, code, petition_id, handled in found
     ]
     return rows, total

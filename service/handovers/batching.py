@@ -136,10 +136,14 @@ class _Directory:
 
 
 @lru_cache(maxsize=1)
-def _existing_dossiers() -> Select[tuple[str]]:
-    """Built once: asked for every batch, and through the ORM it cost more than running it."""
-    code = Dossier.__table__.c.code  # type: ignore[attr-defined]
-    return select(code).where(code.in_(bindparam("codes", expanding=True)))
+def _existing_dossiers() -> Select[int, str]:
+    """Built once: asked for every batch, and through the ORM it cost more than running it.
+    A dossier is known by its agency and code (codes are unique per agency)."""
+    table = Dossier.__table__  # type: ignore[attr-defined]
+    pair = tuple_(table.c.agency_id, table.c.code)
+    return select(table.c.agency_id, table.c.code).where(
+        pair.in_(bindparam("pairs", expanding=True))
+    )
 
 
 @lru_cache(maxsize=MAX_BATCH)
@@ -148,20 +152,24 @@ def _existing_dossiers_postgres(count: int) -> db.RawSQL:
     SQLAlchemy's rendering of the expanding IN, then its execution context, cost more than
     the query (py-spy, 2026-11-24). IN (...), not = ANY(array): a prepared = ANY plan made
     on a small table kept scanning the whole table as it grew (perf); IN gets one index
-    probe per code."""
+    probe per (agency, code) on the unique index."""
     return db.RawSQL.from_format(
-        f"SELECT code FROM dossier WHERE code IN ({', '.join(['%s'] * count)})"
+        "SELECT agency_id, code FROM dossier WHERE (agency_id, code) IN "
+        f"({', '.join(['(%s, %s)'] * count)})"
     )
 
 
-def _existing(session: Session, codes: list[str]) -> set[str]:
-    """Which of these dossier codes are stored already."""
+def _existing(session: Session, pairs: list[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which of these (agency id, dossier code) are stored already."""
+    if not pairs:
+        return set()
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        rows = db.run_raw(connection, _existing_dossiers_postgres(len(codes)), codes)
-        return {str(code) for (code,) in rows}
-    found = connection.execute(_existing_dossiers(), {"codes": codes})
-    return {str(code) for code in found.scalars()}
+        flat = [value for pair in pairs for value in pair]
+        rows = db.run_raw(connection, _existing_dossiers_postgres(len(pairs)), flat)
+        return {(int(agency_id), str(code)) for agency_id, code in rows}
+    found = connection.execute(_existing_dossiers(), {"pairs": pairs})
+    return {(int(agency_id), str(code)) for agency_id, code in found}
 
 
 class _Lookup:
@@ -170,8 +178,13 @@ class _Lookup:
 
     def __init__(self, session: Session, directory: _Directory, batch: Sequence[_Waiting]) -> None:
         payloads = [w.payload for w in batch]
-        self.existing = _existing(session, [p.dossier_code for p in payloads])
         self.agencies = directory.agencies(session, {p.agency_code for p in payloads})
+        pairs = {
+            (agency.id, p.dossier_code)
+            for p in payloads
+            if (agency := self.agencies.get(p.agency_code)) is not None and agency.id is not None
+        }
+        self.existing = _existing(session, sorted(pairs))
         staff_keys: set[tuple[int, str]] = set()
         counter_keys: set[tuple[int, str]] = set()
         for p in payloads:
@@ -188,7 +201,9 @@ class _Lookup:
         """The handover as a new dossier to write, or None if it is not the plain case."""
         payload = waiting.payload
         agency = self.agencies.get(payload.agency_code)
-        if agency is None or agency.id is None or payload.dossier_code in self.existing:
+        if agency is None or agency.id is None:
+            return None
+        if (agency.id, payload.dossier_code) in self.existing:
             return None
         if not waiting.principal.can_see(agency):
             return None
@@ -402,16 +417,16 @@ class HandoverWriter:
     def _write_in(self, session: Session, batch: list[_Waiting]) -> list[HandoverPublic | None]:
         lookup = _Lookup(session, self._directory, batch)
         plain: list[tuple[int, new_dossiers.NewHandover]] = []
-        codes: set[str] = set()
+        keys: set[tuple[int | None, str]] = set()
         for index, waiting in enumerate(batch):
             new = lookup.plain(waiting)
             # The same dossier twice in one batch: the second is an update of the first.
-            if new is not None and new.payload.dossier_code not in codes:
-                codes.add(new.payload.dossier_code)
+            if new is not None and (key := (new.agency.id, new.payload.dossier_code)) not in keys:
+                keys.add(key)
                 plain.append((index, new))
         # Written in code order: two batches naming the same dossiers then wait for each
         # other on the unique index in one order, instead of deadlocking.
-        plain.sort(key=lambda item: item[1].payload.dossier_code)
+        plain.sort(key=lambda item: (item[1].payload.dossier_code, item[1].agency.id or 0))
         outcomes: list[HandoverPublic | None] = [None] * len(batch)
         news = [new for _, new in plain]
         written = new_dossiers.write(session, news, self.settings, self.profile)

@@ -8,8 +8,8 @@ costs more than running its INSERT, and on the hot path that was most of the tim
 Per transaction, whatever the number of dossiers: the dossiers, their invitations and
 events, one upsert of the summed counter changes and the score markers, all sent with the
 COMMIT (db.at_commit). On PostgreSQL that is ONE statement (postgres_rows.py); on SQLite
-an executemany per table. A concurrent post of the same dossier code fails the write on
-the unique index.
+an executemany per table. A concurrent post of the same dossier code for the same agency
+fails the write on the unique index (agency_id, code).
 """
 
 from __future__ import annotations
@@ -80,16 +80,20 @@ class Written:
     """One dossier written, with what its answer needs (the token is never stored)."""
 
     dossier: DossierRow
-    invitation: dict[str, Any]  # the invitation's row, `dossier_code` for its dossier_id
+    # The invitation's row, `dossier_agency_id` and `dossier_code` for its dossier_id.
+    invitation: dict[str, Any]
     token: str
 
 
 @lru_cache(maxsize=1)
 def _statements() -> tuple[Any, Any, Any]:
     """Built once. None returns anything, so that all go out with the COMMIT: the
-    invitation finds its dossier by code, the id being unknown until then."""
+    invitation finds its dossier by agency and code, the id being unknown until then."""
     dossier = Dossier.__table__  # type: ignore[attr-defined]
-    dossier_id = select(dossier.c.id).where(dossier.c.code == bindparam("dossier_code"))
+    dossier_id = select(dossier.c.id).where(
+        dossier.c.agency_id == bindparam("dossier_agency_id"),
+        dossier.c.code == bindparam("dossier_code"),
+    )
     return (
         insert(dossier).inline(),
         insert(Invitation.__table__).values(dossier_id=dossier_id.scalar_subquery()).inline(),  # type: ignore[attr-defined]
@@ -172,6 +176,7 @@ def write(
         invitation = {
             "public_id": survey_id,
             "dossier_code": dossier.code,
+            "dossier_agency_id": dossier.agency_id,
             "token_seed": seed,
             "token_hash": tokens.hash_token(token),
             "short_code": short_code,

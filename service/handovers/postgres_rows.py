@@ -9,7 +9,8 @@ statements cost microseconds, and it has no INSERT inside WITH.
 
     WITH v AS (SELECT * FROM json_to_recordset($1) AS r(d_code text, ..., e_msg_id text, ...)),
          d AS (INSERT INTO dossier (...) SELECT d_... FROM v RETURNING id, code),
-         i AS (INSERT INTO invitation (dossier_id, ...) SELECT d.id, i_... FROM v JOIN d ...)
+         i AS (INSERT INTO invitation (dossier_id, ...) SELECT d.id, i_... FROM v JOIN d
+               ON d.agency_id = v.d_agency_id AND d.code = v.d_code)
          e AS (INSERT INTO outbox_event (...) SELECT e_... FROM v ...),
          a AS (INSERT INTO agency_day_counter ... ON CONFLICT ... DO UPDATE ...),
          s AS (INSERT INTO staff_day_counter ... ON CONFLICT ... DO UPDATE ...)
@@ -76,10 +77,11 @@ def _statement() -> db.RawSQL:
     return db.RawSQL.from_format(
         f"WITH v AS (SELECT * FROM {postgres_json.recordset(values)}),\n"
         f" d AS (INSERT INTO dossier ({', '.join(n for n, _ in dossier)})"
-        f" SELECT {', '.join('d_' + n for n, _ in dossier)} FROM v RETURNING id, code),\n"
+        f" SELECT {', '.join('d_' + n for n, _ in dossier)} FROM v"
+        f" RETURNING id, agency_id, code),\n"
         f" i AS (INSERT INTO invitation (dossier_id, {', '.join(n for n, _ in invitation)})"
         f" SELECT d.id, {', '.join('v.i_' + n for n, _ in invitation)}"
-        f" FROM v JOIN d ON d.code = v.d_code RETURNING 1),\n"
+        f" FROM v JOIN d ON d.agency_id = v.d_agency_id AND d.code = v.d_code RETURNING 1),\n"
         f" e AS (INSERT INTO outbox_event ({', '.join(n for n, _ in event)})"
         f" SELECT {', '.join('e_' + n for n, _ in event)} FROM v RETURNING 1),\n"
         f" a AS ({agencies} RETURNING 1),\n"
@@ -102,6 +104,7 @@ def insert_all(
     rows = []
     for dossier, invitation, event in zip(dossiers, invitations, events, strict=True):
         assert invitation["dossier_code"] == dossier["code"]
+        assert invitation["dossier_agency_id"] == dossier["agency_id"]
         row = {"d_" + name: dossier[name] for name, _ in dossier_columns}
         row.update(("i_" + name, invitation[name]) for name, _ in invitation_columns)
         row.update(("e_" + name, event[name]) for name, _ in event_columns)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlmodel import Session
 
 from service.errors import error_responses
@@ -24,7 +24,8 @@ router = APIRouter(prefix="/api/v1/handovers", tags=["handovers"])
     summary="Issue the survey for a dossier handed over to a citizen",
     responses={
         200: {
-            "description": "The dossier was known: same invitation, facts updated",
+            "description": "The dossier was known to this agency: same invitation, facts "
+            "updated (201 with a fresh survey if its survey had been revoked)",
             "model": HandoverPublic,
         },
         **error_responses(401, 403, 422),
@@ -67,9 +68,17 @@ async def issue_handover(
 async def revoke_handover(
     dossier_code: Annotated[str, Path(max_length=64, pattern=DOSSIER_CODE_PATTERN)],
     work: ApiWork,
+    agency_code: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="The dossier's agency, when agencies you can act for share the code",
+        ),
+    ] = None,
 ) -> HandoverPublic:
     def revoke(session: Session) -> HandoverPublic:
-        issued = service.revoke(session, work.principal(session, *service.ISSUERS), dossier_code)
+        principal = work.principal(session, *service.ISSUERS)
+        issued = service.revoke(session, principal, dossier_code, agency_code)
         return service.public_view(issued, work.settings)
 
     return await work.run(revoke)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from service.timebounds import BoundedAwareDatetime
 
 # Dossier codes travel in URL paths (revoke), so no '/' and no spaces.
 DOSSIER_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
@@ -62,10 +64,10 @@ class HandoverCreate(BaseModel):
     agency_code: Code
     procedure_code: ProcedureCode | None = None
     procedure_name: ProcedureName | None = None
-    received_at: AwareDatetime | None = None
-    due_at: AwareDatetime | None = None
-    resolved_at: AwareDatetime
-    handed_over_at: AwareDatetime | None = None
+    received_at: BoundedAwareDatetime | None = None
+    due_at: BoundedAwareDatetime | None = None
+    resolved_at: BoundedAwareDatetime
+    handed_over_at: BoundedAwareDatetime | None = None
     supplement_requests: int = Field(default=0, ge=0, le=1000)
     channel: Literal["counter", "online", "postal"] | None = None
     staff: StaffRefs = Field(default_factory=StaffRefs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -20,6 +21,7 @@ from service.models import Agency, Counter, Dossier, Invitation, Staff, utcnow
 from service.scoring import events
 from service.scoring.profile import Profile
 from service.settings import Settings
+from service.webhooks import outbox, payloads
 
 # A clock a few minutes fast on the one-stop server must not turn a handover away.
 FUTURE_TOLERANCE = timedelta(hours=1)
@@ -63,7 +65,11 @@ def staff_codes(payload: HandoverCreate) -> list[str]:
 @lru_cache(maxsize=8)
 def _lookup_statement(staff_count: int, with_counter: bool) -> Any:
     """Built once per shape: building a SELECT and its cache key costs more than running it."""
-    dossier_id = select(Dossier.id).where(Dossier.code == bindparam("dossier_code"))
+    # A dossier code names a dossier of the agency it is posted for (codes are unique per
+    # agency): another agency's dossier with the same code is never touched.
+    dossier_id = select(Dossier.id).where(
+        col(Dossier.agency_id) == col(Agency.id), Dossier.code == bindparam("dossier_code")
+    )
     staff_ids = [
         select(Staff.id)
         .where(col(Staff.agency_id) == col(Agency.id), Staff.code == bindparam(f"staff_{i}"))
@@ -190,28 +196,66 @@ def _update_known(
     session: Session,
     principal: Principal,
     payload: HandoverCreate,
+    settings: Settings,
     profile: Profile,
-    agency: Agency,
+    known: _Known,
 ) -> Issued:
-    """The dossier was posted before: same invitation, facts updated, counters moved."""
-    dossier = session.exec(select(Dossier).where(Dossier.code == payload.dossier_code)).one()
-    previous_agency = session.get(Agency, dossier.agency_id)
-    assert previous_agency is not None
-    principal.require_scope(previous_agency)
+    """The dossier was posted before for this agency: same invitation, facts updated,
+    counters moved. A revoked, unanswered invitation is replaced by a fresh one."""
+    dossier = session.get(Dossier, known.dossier_id)
+    assert dossier is not None and dossier.agency_id == known.agency.id
     response = events.response_of(session, dossier)
     before = events.dossier_footprint(session, dossier, profile, response)
-    _apply_facts(session, dossier, agency, payload)
-    if response is not None and response.agency_id != dossier.agency_id:
-        # A corrected agency takes the dossier's evaluation with it.
-        response.agency_id = dossier.agency_id
-        session.add(response)
+    _apply_facts(session, dossier, known.agency, payload)
     session.add(dossier)
     events.record_change(
         session, before, events.dossier_footprint(session, dossier, profile, response)
     )
     invitation = session.exec(select(Invitation).where(Invitation.dossier_id == dossier.id)).one()
+    created = False
+    if invitation.status == "revoked":
+        _reissue(session, principal, invitation, dossier, known.agency, payload, settings)
+        created = True
     session.flush()
-    return Issued(invitation, dossier, created=False)
+    return Issued(invitation, dossier, created=created)
+
+
+def _reissue(
+    session: Session,
+    principal: Principal,
+    invitation: Invitation,
+    dossier: Dossier,
+    agency: Agency,
+    payload: HandoverCreate,
+    settings: Settings,
+) -> None:
+    """A revoked survey posted again gets a fresh link: a new survey id, token and short
+    code on the same invitation row (one per dossier). The old link stays dead: its token
+    hash and short code are gone. Only an unanswered survey can have been revoked."""
+    now = utcnow()
+    invitation.public_id = str(uuid.uuid4())
+    invitation.token_seed = tokens.new_seed()
+    invitation.token_hash = tokens.hash_token(
+        tokens.token_from_seed(settings.signing_key(), invitation.token_seed)
+    )
+    invitation.short_code = tokens.new_short_code()
+    invitation.language = payload.language
+    invitation.status = "issued"
+    invitation.issued_at = now
+    invitation.expires_at = now + timedelta(days=settings.invitation_ttl_days)
+    invitation.opened_at = invitation.revoked_at = None
+    session.add(invitation)
+    record(
+        session,
+        principal.actor,
+        "invitation.reissue",
+        f"dossier:{agency.code}:{dossier.code}",
+        {"survey_id": invitation.public_id},
+    )
+    data = payloads.invitation_issued(
+        invitation.public_id, dossier.code, agency.code, now, invitation.expires_at
+    )
+    outbox.emit(session, "invitation.issued", dossier.agency_id, data)
 
 
 def _create(
@@ -232,7 +276,7 @@ def _create(
     new = new_dossiers.NewHandover(payload, agency, staff_ids, counter_id)
     (written,) = new_dossiers.write(session, [new], settings, profile)
     # Written with the COMMIT: these objects carry no ids and are not in the session.
-    invitation = {k: v for k, v in written.invitation.items() if k != "dossier_code"}
+    invitation = {k: v for k, v in written.invitation.items() if not k.startswith("dossier_")}
     return Issued(Invitation(**invitation), Dossier(**written.dossier.__dict__), created=True)
 
 
@@ -250,7 +294,7 @@ def _issue_once(
         )
     principal.require_scope(known.agency)
     if known.dossier_id is not None:
-        return _update_known(session, principal, payload, profile, known.agency)
+        return _update_known(session, principal, payload, settings, profile, known)
     return _create(session, payload, settings, profile, known)
 
 
@@ -322,12 +366,31 @@ def link_view(
     )
 
 
-def revoke(session: Session, principal: Principal, dossier_code: str) -> Issued:
-    dossier = session.exec(select(Dossier).where(Dossier.code == dossier_code)).first()
-    if dossier is None:
-        raise NotFound(f"No survey was issued for dossier '{dossier_code}'.")
-    agency = session.get(Agency, dossier.agency_id)
-    assert agency is not None
+def revoke(
+    session: Session, principal: Principal, dossier_code: str, agency_code: str | None = None
+) -> Issued:
+    """Revoke the survey of the dossier with this code among those the key can see (and of
+    `agency_code`, when given). A dossier outside the key's scope is "not found", as if it
+    did not exist; two visible dossiers with the code need `agency_code` to choose."""
+    query = (
+        select(Dossier, Agency)
+        .join(Agency, col(Agency.id) == col(Dossier.agency_id))
+        .where(Dossier.code == dossier_code)
+    )
+    if principal.scope_path is not None:
+        query = query.where(col(Agency.path).startswith(principal.scope_path, autoescape=True))
+    if agency_code is not None:
+        query = query.where(Agency.code == agency_code)
+    found = session.exec(query.limit(2)).all()
+    if not found:
+        where = f" of agency '{agency_code}'" if agency_code is not None else ""
+        raise NotFound(f"No survey was issued for dossier '{dossier_code}'{where}.")
+    if len(found) > 1:
+        raise Conflict(
+            f"Several agencies you can act for have a dossier '{dossier_code}'; add "
+            f"'?agency_code=<agency code>' to say whose survey to revoke."
+        )
+    dossier, agency = found[0]
     principal.require_scope(agency)
     invitation = session.exec(select(Invitation).where(Invitation.dossier_id == dossier.id)).one()
     if invitation.status == "answered":
@@ -339,7 +402,13 @@ def revoke(session: Session, principal: Principal, dossier_code: str) -> Issued:
         invitation.status = "revoked"
         invitation.revoked_at = utcnow()
         session.add(invitation)
-        record(session, principal.actor, "invitation.revoke", f"dossier:{dossier_code}", {})
+        record(
+            session,
+            principal.actor,
+            "invitation.revoke",
+            f"dossier:{agency.code}:{dossier_code}",
+            {},
+        )
         session.flush()
     return Issued(invitation, dossier, created=False)
 

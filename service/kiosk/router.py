@@ -194,7 +194,7 @@ async def kiosk_page(request: Request, work: PublicWork) -> Response:
     questions = [
         {
             "field": q.field,
-            "required": q.required,
+            "required": q.required_on("kiosk"),
             "text": {lang: q.text(lang) for lang in ("vi", "en")},
             "answers": [
                 {
@@ -381,7 +381,7 @@ async def answer(
         if earlier is not None:
             assert earlier.id is not None
             return False, earlier.id
-        answers = checked_json_answers(work.profile, payload.answers)
+        answers = checked_json_answers(work.profile, payload.answers, "kiosk")
         now = utcnow()
         answered_at = payload.answered_at
         if answered_at is None or not (

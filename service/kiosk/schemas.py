@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.surveys.schemas import AnswersIn
+from service.timebounds import BoundedAwareDatetime
 
 
 class PairingCreate(BaseModel):
@@ -108,7 +109,7 @@ class KioskAnswer(BaseModel):
     client_submission_id: str = Field(min_length=1, max_length=64)
     # When the citizen answered (the tablet's clock): an answer kept offline for a while
     # still counts on the day it was given, within the survey's lifetime.
-    answered_at: AwareDatetime | None = None
+    answered_at: BoundedAwareDatetime | None = None
 
 
 class KioskAnswered(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint
+from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.models.base import UTCDateTime, utcnow
@@ -15,10 +15,15 @@ INVITATION_STATUSES = ("issued", "opened", "answered", "expired", "revoked")
 
 class Dossier(SQLModel, table=True):
     __tablename__ = "dossier"
-    __table_args__ = (CheckConstraint("supplement_requests >= 0", name="supplements_not_negative"),)
+    # A dossier is known by its code WITHIN its agency: two agencies may use the same code
+    # (one-stop systems number their own dossiers), and neither can reach the other's.
+    __table_args__ = (
+        CheckConstraint("supplement_requests >= 0", name="supplements_not_negative"),
+        UniqueConstraint("agency_id", "code"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    code: str = Field(max_length=64, unique=True)
+    code: str = Field(max_length=64)
     agency_id: int = Field(foreign_key="agency.id", index=True)
     procedure_code: str | None = Field(default=None, max_length=64)
     procedure_name: str | None = Field(default=None, max_length=500)

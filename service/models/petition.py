@@ -29,10 +29,13 @@ class Petition(SQLModel, table=True):
             postgresql_where=column("handled_at").is_(None),
             sqlite_where=column("handled_at").is_(None),
         ),
+        # Petition codes are unique within an agency: an agency importing a code first
+        # cannot block another agency's import of the same code.
+        UniqueConstraint("agency_id", "code"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    code: str = Field(max_length=64, unique=True)
+    code: str = Field(max_length=64)
     agency_id: int = Field(foreign_key="agency.id", index=True)
     dossier_id: int | None = Field(default=None, foreign_key="dossier.id", index=True)
     response_id: int | None = Field(default=None, foreign_key="response.id")
@@ -71,5 +74,12 @@ class PeriodInput(SQLModel, table=True):
     d: float | None = None
     e: int | None = None
     note: str | None = Field(default=None, max_length=1000)
+    # The last change to the row, whatever it was.
     set_by: str = Field(max_length=255)
     set_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Who entered the current D and E, and when (None while the value is not set): every
+    # score says where D and E came from (DESIGN "E, public posting").
+    d_set_by: str | None = Field(default=None, max_length=255)
+    d_set_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    e_set_by: str | None = Field(default=None, max_length=255)
+    e_set_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -121,7 +121,7 @@ async def give_verdict(
         if set(form) - FORM_FIELDS or verdict not in petitions.VERDICTS:
             return _page(session, found, token, language, status=422, problem=True)
         try:
-            petitions.record_verdict(session, found, verdict)
+            petitions.record_verdict(session, found, verdict, work.profile)
         except ServiceError:  # not replied yet, or judged already: the page says which
             return _page(session, found, token, language, status=409)
         return _page(session, found, token, language, just_judged=True)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from service.text_clean import clean_optional
+from service.timebounds import BoundedAwareDatetime
 
 
 class PetitionUpsert(BaseModel):
@@ -29,15 +32,18 @@ class PetitionUpsert(BaseModel):
     petition_code: str = Field(min_length=1, max_length=64)
     agency_code: str = Field(min_length=1, max_length=64)
     dossier_code: str | None = Field(default=None, max_length=64)
-    received_at: AwareDatetime
-    deadline_at: AwareDatetime | None = Field(
+    received_at: BoundedAwareDatetime
+    deadline_at: BoundedAwareDatetime | None = Field(
         default=None, description="Default: the profile's working days after receipt"
     )
-    handled_at: AwareDatetime | None = None
+    handled_at: BoundedAwareDatetime | None = None
     citizen_verdict: Literal["satisfied", "unsatisfied"] | None = None
     result_complaint: bool = False
     within_authority: bool = True
-    outcome: str | None = Field(default=None, max_length=2000)
+    # Direction controls removed (service.text_clean): the citizen reads it on the follow-up page.
+    outcome: Annotated[str | None, AfterValidator(clean_optional)] = Field(
+        default=None, max_length=2000
+    )
 
 
 class PetitionPublic(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code
 from service.admin.audit import record
@@ -16,37 +16,54 @@ from service.models import Agency, Dossier, Petition, Response, utcnow
 from service.petitions import followup
 from service.petitions.schemas import PetitionPublic, PetitionUpsert
 from service.scoring import events
-from service.scoring.contributions import petition_on_time
+from service.scoring.contributions import counts_in_group5, petition_on_time
 from service.scoring.profile import Profile
 from service.webhooks import outbox, payloads
 
 
 def open_from_complaint(
-    session: Session, response: Response, dossier: Dossier, profile: Profile
+    session: Session,
+    response: Response,
+    dossier: Dossier,
+    profile: Profile,
+    *,
+    wants_reply: bool,
+    has_contact: bool,
 ) -> Petition:
-    """A non-empty survey complaint is a petition to the dossier's agency."""
+    """A survey or kiosk comment becomes an item of the agency's feedback inbox.
+
+    It is not a national-channel petition: it counts in group 5 (and marks the dossier) only
+    where the profile says so (contributions.counts_in_group5). Only a comment the citizen
+    wants answered (a "phản ánh") gets a handling deadline; one that asks for an answer or
+    leaves a contact gets the citizen's private follow-up link.
+    """
     assert response.id is not None
+    deadline = None
+    if wants_reply:
+        deadline = add_working_days(
+            response.received_at,
+            profile.petitions.handling_deadline_working_days,
+            load_overrides(session),
+        )
     petition = Petition(
-        code=f"HL-{dossier.code}",  # one response per dossier, so one complaint per dossier
+        code=f"HL-{dossier.code}",  # one response per dossier, so one comment per dossier
         agency_id=dossier.agency_id,
         dossier_id=dossier.id,
         response_id=response.id,
         source="survey",
+        kind="petition" if wants_reply else "comment",
         received_at=response.received_at,
         received_day=response.received_day,
-        deadline_at=add_working_days(
-            response.received_at,
-            profile.petitions.handling_deadline_working_days,
-            load_overrides(session),
-        ),
+        deadline_at=deadline,
         # The follow-up link's seed; its hash is set where the link is first shown
         # (followup.issue), which holds the signing key.
-        followup_seed=followup.new_seed(),
+        followup_seed=followup.new_seed() if wants_reply or has_contact else None,
     )
     session.add(petition)
     session.flush()
-    events.petition_changed(session, None, petition)
-    events.mark_dossier(session, dossier, profile, petition=True)
+    events.petition_changed(session, None, petition, profile)
+    if counts_in_group5(petition, profile):
+        events.mark_dossier(session, dossier, profile, petition=True)
     outbox.emit(
         session, "petition.created", petition.agency_id, payloads.petition_event(session, petition)
     )
@@ -61,20 +78,44 @@ def upsert(
     if agency is None:
         raise field_error("agency_code", f"no agency has the code '{payload.agency_code}'")
     principal.require_scope(agency)
+    assert agency.id is not None
     dossier = None
     if payload.dossier_code:
-        dossier = session.exec(select(Dossier).where(Dossier.code == payload.dossier_code)).first()
-        if dossier is None:
-            raise field_error("dossier_code", f"no dossier has the code '{payload.dossier_code}'")
+        # Only a dossier of the petition's agency or its descendants (all within the key's
+        # scope, since the agency is): a code used elsewhere reads as unknown, so that the
+        # answer tells nothing about other agencies' dossiers.
+        found = session.exec(
+            select(Dossier)
+            .join(Agency, col(Agency.id) == col(Dossier.agency_id))
+            .where(
+                Dossier.code == payload.dossier_code,
+                col(Agency.path).startswith(agency.path, autoescape=True),
+            )
+            .limit(2)
+        ).all()
+        if not found:
+            raise field_error(
+                "dossier_code",
+                f"no dossier of agency '{agency.code}' or its sub-agencies has the code "
+                f"'{payload.dossier_code}'",
+            )
+        if len(found) > 1:
+            raise field_error(
+                "dossier_code",
+                f"several agencies under '{agency.code}' have a dossier '{payload.dossier_code}'; "
+                "send the petition with the agency_code of the dossier's own agency",
+            )
+        dossier = found[0]
     if payload.handled_at and payload.handled_at < payload.received_at:
         raise field_error("handled_at", "is before received_at; check both times")
-    petition = session.exec(select(Petition).where(Petition.code == payload.petition_code)).first()
+    # Petition codes are unique per agency: another agency's petition with this code is a
+    # different petition, never this one.
+    petition = session.exec(
+        select(Petition).where(
+            Petition.agency_id == agency.id, Petition.code == payload.petition_code
+        )
+    ).first()
     before = events.snapshot(petition) if petition else None
-    if petition is not None:
-        previous_agency = session.get(Agency, petition.agency_id)
-        assert previous_agency is not None
-        principal.require_scope(previous_agency)
-    assert agency.id is not None
     petition = petition or Petition(
         code=payload.petition_code,
         agency_id=agency.id,
@@ -86,7 +127,6 @@ def upsert(
     # or citizen_verdict must not wipe a reply given in the console or a verdict given on
     # the citizen's follow-up page.
     sent = payload.model_fields_set if before is not None else set(type(payload).model_fields)
-    petition.agency_id = agency.id
     previous_dossier_id = petition.dossier_id
     petition.dossier_id = dossier.id if dossier else petition.dossier_id
     received_moved = before is not None and petition.received_at != payload.received_at
@@ -110,8 +150,8 @@ def upsert(
     petition.updated_at = utcnow()
     session.add(petition)
     session.flush()
-    events.petition_changed(session, before, petition)
-    if dossier is not None and not dossier.has_petition:
+    events.petition_changed(session, before, petition, profile)
+    if dossier is not None and not dossier.has_petition and counts_in_group5(petition, profile):
         events.mark_dossier(session, dossier, profile, petition=True)
     if previous_dossier_id is not None and previous_dossier_id != petition.dossier_id:
         released = session.get(Dossier, previous_dossier_id)
@@ -132,19 +172,24 @@ class VerdictAlreadyGiven(Conflict):
     code = "verdict_already_given"
 
 
-def _changed(session: Session, before: Petition, petition: Petition) -> None:
+def _changed(session: Session, before: Petition, petition: Petition, profile: Profile) -> None:
     """Counters move from what the petition counted before to what it counts now."""
     petition.updated_at = utcnow()
     session.add(petition)
     session.flush()
-    events.petition_changed(session, before, petition)
+    events.petition_changed(session, before, petition, profile)
     outbox.emit(
         session, "petition.updated", petition.agency_id, payloads.petition_event(session, petition)
     )
 
 
 def record_reply(
-    session: Session, principal: Principal, petition: Petition, reply: str, handled_at: datetime
+    session: Session,
+    principal: Principal,
+    petition: Petition,
+    reply: str,
+    handled_at: datetime,
+    profile: Profile,
 ) -> Petition:
     """The agency's answer and when the petition was handled (group 5 a and b read it)."""
     principal.require_role("manager", "admin")
@@ -165,7 +210,7 @@ def record_reply(
     before = events.snapshot(petition)
     petition.reply, petition.handled_at = reply, handled_at
     petition.replied_at, petition.replied_by = utcnow(), principal.actor
-    _changed(session, before, petition)
+    _changed(session, before, petition, profile)
     record(
         session,
         principal.actor,
@@ -180,7 +225,9 @@ def record_reply(
     return petition
 
 
-def record_verdict(session: Session, petition: Petition, verdict: str) -> Petition:
+def record_verdict(
+    session: Session, petition: Petition, verdict: str, profile: Profile
+) -> Petition:
     """The citizen's word on the handling, once, after the reply (group 5 rate b)."""
     if verdict not in VERDICTS:
         raise field_error("verdict", "choose satisfied or unsatisfied")
@@ -190,7 +237,7 @@ def record_verdict(session: Session, petition: Petition, verdict: str) -> Petiti
         raise VerdictAlreadyGiven("The citizen has already judged the handling of this petition.")
     before = events.snapshot(petition)
     petition.citizen_verdict, petition.verdict_at = verdict, utcnow()
-    _changed(session, before, petition)
+    _changed(session, before, petition, profile)
     record(
         session, "citizen", "petition.verdict", f"petition:{petition.code}", {"verdict": verdict}
     )

@@ -8,8 +8,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 from markupsafe import Markup, escape
 
+from service.numbers import number
 from service.portal.charts import gauge
-from service.portal.picker import count, number
+from service.portal.picker import count
 from service.portal.views import RankingRow, value_of
 
 VALUE_KEYS = ("a", "b", "c", "d", "e", "g5")

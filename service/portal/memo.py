@@ -10,8 +10,7 @@ from collections import Counter
 
 from starlette.requests import Request
 
-from service.models import COUNT_COLUMNS
-from service.scoring.compute import Computed, compute
+from service.scoring.compute import SCORED_COLUMNS, Computed, compute
 from service.scoring.profile import Profile
 
 MAX_ENTRIES = 20_000  # ~300 agencies × dozens of periods; cleared whole when full
@@ -24,7 +23,7 @@ class ComputeMemo:
         self._lock = threading.Lock()
 
     def compute(self, counts: Counter[str], d: float | None, e: float | None) -> Computed:
-        key = (*(counts[c] for c in COUNT_COLUMNS), d, e)
+        key = (*(counts[c] for c in SCORED_COLUMNS), d, e)
         found = self._entries.get(key)
         if found is None:
             found = compute(counts, d, e, self.profile)

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlmodel import Session
 
+from service import numbers
 from service.errors import error_responses
 from service.i18n import gettext_for, pick_language
 from service.portal import badge, cells, charts, picker, trend_chart, views
@@ -203,7 +204,7 @@ async def badge_svg(
     context = {
         "lang": language,
         "_": gettext_for(language),
-        "num": lambda value, decimals=2: picker.number(value, language, decimals),
+        "num": lambda value, decimals=2: numbers.number(value, language, decimals),
         "layout": badge.layout,
         "score": score,
         "period": picker.name_of(parsed) if parsed else None,

@@ -6,10 +6,8 @@ exist and what their parts are.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import SupportsFloat
 
 from service.calendar.working_days import LOCAL_TZ
 from service.scoring.periods import Period, parse_period, period_containing
@@ -70,18 +68,6 @@ def parse_or_default(text: str | None, today: date | None = None) -> Period:
     if text is None or not text.strip():
         return default_period(today)
     return parse_period(text.strip())
-
-
-def number(value: SupportsFloat | None, lang: str, decimals: int = 2) -> str:
-    """A score for people: at most `decimals` places, trailing zeros dropped, a decimal comma
-    in Vietnamese. Rounded down, so 19.996 reads 19,99 and never looks like the threshold 20
-    it did not reach."""
-    if value is None:
-        return "—"
-    scale = 10**decimals
-    floored = math.floor(float(value) * scale + 1e-9) / scale
-    text = f"{floored:.{decimals}f}".rstrip("0").rstrip(".")
-    return text.replace(".", ",") if lang == "vi" else text
 
 
 def count(value: int, lang: str) -> str:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from service.console.format import actor_name, local_day
 from service.scoring.compute import Computed
 from service.scoring.profile import Profile
+from service.scoring.schemas import InputsProvenance
 
 COMPONENT_KEYS = ("a", "b", "c", "d", "e", "group5")
 
@@ -23,6 +25,9 @@ class Fact:
     whole: int = 0
     value: float | None = None
     limit: int = 0  # the rule's number in the sentence: working days late, or times asked
+    # An entered value's provenance: who entered it (a key's name) and when.
+    who: str | None = None
+    when: str | None = None  # its local day, dd/mm/yyyy
 
 
 def _a(computed: Computed, profile: Profile) -> list[Fact]:
@@ -60,12 +65,25 @@ def _b_c(computed: Computed, profile: Profile) -> tuple[list[Fact], list[Fact]]:
     return b, c
 
 
-def _d(computed: Computed) -> list[Fact]:
+def _d(computed: Computed, inputs: InputsProvenance) -> list[Fact]:
+    """Where D came from, truthfully: computed in hailong from its petitions and evaluations
+    (group 5), or entered by hand — by whom and when, when that is known."""
     d = computed.parts["d"]
     if d is None:
         return [Fact("d_none")]
-    kind = "d_imported" if computed.d_source == "imported" else "d_group5"
-    return [Fact(kind, value=float(d))]
+    if computed.d_source != "imported":
+        return [Fact("d_group5", value=float(d))]
+    entered = inputs.d
+    if entered is None:
+        return [Fact("d_entered", value=float(d))]
+    return [
+        Fact(
+            "d_entered_by",
+            value=float(d),
+            who=actor_name(entered.set_by),
+            when=local_day(entered.set_at),
+        )
+    ]
 
 
 def _e(computed: Computed) -> list[Fact]:
@@ -95,14 +113,17 @@ def _group5(computed: Computed) -> list[Fact]:
     return facts
 
 
-def facts(computed: Computed, profile: Profile) -> dict[str, list[Fact]]:
-    """The facts behind each component, keyed "a".."e" and "group5"."""
+def facts(
+    computed: Computed, profile: Profile, inputs: InputsProvenance | None = None
+) -> dict[str, list[Fact]]:
+    """The facts behind each component, keyed "a".."e" and "group5". `inputs`: who entered
+    D and E (the Score's `inputs`)."""
     b, c = _b_c(computed, profile)
     return {
         "a": _a(computed, profile),
         "b": b,
         "c": c,
-        "d": _d(computed),
+        "d": _d(computed, inputs or InputsProvenance()),
         "e": _e(computed),
         "group5": _group5(computed),
     }

@@ -11,6 +11,7 @@ import anyio.to_thread
 from fastapi import Request
 from fastapi.responses import Response
 
+from service import numbers
 from service.i18n import gettext_for
 from service.portal import charts, picker
 from service.portal.memo import PageMemo
@@ -52,7 +53,7 @@ def base_context(request: Request, lang: str, period: Period, profile: Profile) 
         "lang": lang,
         "_": gettext_for(lang),
         "link": link_maker(lang),
-        "num": lambda value, decimals=2: picker.number(value, lang, decimals),
+        "num": lambda value, decimals=2: numbers.number(value, lang, decimals),
         "count": lambda value: picker.count(value, lang),
         "gauge": charts.gauge,
         "period": picker.name_of(period),

@@ -14,6 +14,7 @@ from service.models import COUNT_COLUMNS, AgencyDayCounter, PeriodInput
 from service.scoring.compute import Computed, compute
 from service.scoring.periods import Period, period_containing
 from service.scoring.profile import Profile
+from service.timebounds import EARLIEST_DAY
 
 QUARTERS = 8
 MONTHS = 12
@@ -36,7 +37,9 @@ def trend_periods(period: Period, today: date) -> list[Period]:
         end = min(period.last_day, max(today, period.first_day))
         last, length = period_containing(end, "quarter"), QUARTERS
     periods = [last]
-    while len(periods) < length:
+    # The trend stops at the first period the service knows (1900), rather than asking
+    # for one before it.
+    while len(periods) < length and periods[-1].first_day > EARLIEST_DAY:
         periods.append(periods[-1].previous())
     periods.reverse()
     return periods

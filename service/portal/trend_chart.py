@@ -6,8 +6,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from service.numbers import number
 from service.portal.charts import BarPoint, LinePoint
-from service.portal.picker import PeriodName, count, name_of, number
+from service.portal.picker import PeriodName, count, name_of
 from service.portal.trend import TrendPoint
 from service.scoring.compute import Computed
 

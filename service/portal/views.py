@@ -72,7 +72,7 @@ def evaluate(
     """scoring.service.evaluate, with the arithmetic remembered (service/portal/memo.py):
     the same two reads, the summed counters and the period's D and E (as plain columns: a
     ranking reads 300 of them)."""
-    counts = scoring.summed_counts(session, ids, period)
+    counts = scoring.summed_counts(session, ids, period, memo.profile)
     inputs: dict[int, tuple[float | None, float | None]] = {}
     if ids:
         rows = session.exec(
@@ -164,14 +164,22 @@ def agency_page(
     computed = family.computed[agency.id]
     profile = memo.profile
     periods = trend.trend_periods(period, today)
+    score = scoring.to_public(
+        agency,
+        period,
+        profile,
+        computed,
+        ranks[agency.id],
+        given=scoring.inputs_for(session, [agency.id], period).get(agency.id),
+    )
     return AgencyView(
         agency=AgencyRef(agency.code, agency.name),
         ancestors=_refs_of_path(session, agency.path)[:-1],
-        score=scoring.to_public(agency, period, profile, computed, ranks[agency.id]),
+        score=score,
         computed=computed,
         ranked_siblings=sum(1 for rank in ranks.values() if rank is not None),
         has_children=bool(_with_children(session, [agency.id])),
-        facts=plain_words.facts(computed, profile),
+        facts=plain_words.facts(computed, profile, score.inputs),
         trend=trend.trend(session, agency.id, periods, profile),
     )
 
@@ -182,7 +190,8 @@ def one_score(session: Session, code: str, period: Period, memo: ComputeMemo) ->
     if agency is None or agency.id is None:
         return None
     computed = evaluate(session, [agency.id], period, memo)[agency.id]
-    return scoring.to_public(agency, period, memo.profile, computed, None)
+    given = scoring.inputs_for(session, [agency.id], period).get(agency.id)
+    return scoring.to_public(agency, period, memo.profile, computed, None, given=given)
 
 
 def _name_key(name: str) -> str:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 
+from service.models import COUNT_COLUMNS
 from service.scoring.profile import Profile
 
 COMPONENTS = ("a", "b", "c", "d", "e")
@@ -56,11 +57,45 @@ class Computed:
     counts: Counter[str] = field(default_factory=Counter)
 
 
+# Read with the counters, at the moment of reading (service/scoring/aging.py): the open
+# petitions of the period whose deadline has passed.
+READ_TIME_COLUMNS = ("petitions_overdue", "petitions_overdue_in_authority")
+SCORED_COLUMNS = (*COUNT_COLUMNS, *READ_TIME_COLUMNS)
+
+
+@dataclass(frozen=True)
+class PetitionTally:
+    """The petitions of rates a and b at the moment of reading, by the profile's rules for
+    open ones (contributions.petition_scored states the same rule for one petition)."""
+
+    scored: int  # rate b's denominator
+    not_bad: int  # rate b's numerator
+    in_authority: int  # rate a's denominator
+    in_authority_on_time: int  # rate a's numerator
+
+
+def petition_tally(counts: Counter[str], profile: Profile) -> PetitionTally:
+    rules = profile.petitions
+    overdue, overdue_auth = counts["petitions_overdue"], counts["petitions_overdue_in_authority"]
+    pending = counts["petitions_open"] - overdue
+    pending_auth = counts["petitions_open_in_authority"] - overdue_auth
+    handled = counts["petitions"] - counts["petitions_open"]
+    handled_auth = counts["petitions_in_authority"] - counts["petitions_open_in_authority"]
+    late_counts = rules.open_after_deadline == "late"
+    pending_counts = rules.open_within_deadline == "counted_not_on_time"
+    scored = handled + overdue * late_counts + pending * pending_counts
+    # Overdue open petitions are against rate b; pending ones (when counted) are not.
+    not_bad = handled - counts["petitions_bad"] + pending * pending_counts
+    in_authority = handled_auth + overdue_auth * late_counts + pending_auth * pending_counts
+    return PetitionTally(scored, not_bad, in_authority, counts["petitions_in_authority_on_time"])
+
+
 def group5(counts: Counter[str], profile: Profile) -> Group5Result:
     rules = profile.group5
+    tally = petition_tally(counts, profile)
     rates = (
-        _ratio(counts["petitions_in_authority_on_time"], counts["petitions_in_authority"]),
-        _ratio(counts["petitions"] - counts["petitions_bad"], counts["petitions"]),
+        _ratio(tally.in_authority_on_time, tally.in_authority),
+        _ratio(tally.not_bad, tally.scored),
         _ratio(counts["resolved"] - counts["c_bad_dossiers"], counts["resolved"]),
     )
     points, full = exact(rules.points), exact(rules.full_marks_rate)

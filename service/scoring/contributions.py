@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from service.models import Dossier, Petition, Response
 from service.scoring.profile import Profile
-
-# How many supplement requests each answer means (B counts the answer, not the dossier fact).
-SUPPLEMENT_ANSWER_COUNT = {"none": 0, "once": 1, "twice_or_more": 2}
 
 
 class DossierFacts(Protocol):
@@ -74,18 +71,21 @@ class Delta:
         return not self.agency and not self.staff
 
 
+def supplements_overdue(dossier: DossierFacts, profile: Profile) -> bool:
+    """Overdue by its supplement requests alone (766), where the profile says so."""
+    threshold = profile.supplements_overdue_from()
+    return threshold is not None and dossier.supplement_requests >= threshold
+
+
 def is_overdue(dossier: DossierFacts, profile: Profile) -> bool:
-    supplement_overdue = (
-        profile.k_score.supplements_make_overdue and dossier.supplement_requests >= 2
-    )
-    return dossier.is_late or supplement_overdue
+    return dossier.is_late or supplements_overdue(dossier, profile)
 
 
 def a_bucket(dossier: DossierFacts, profile: Profile) -> str:
     rules = profile.k_score
     if dossier.is_late and dossier.overdue_working_days > rules.late_zero_after_working_days:
         return "a_late_over"
-    if rules.supplements_make_overdue and dossier.supplement_requests >= 2:
+    if supplements_overdue(dossier, profile):
         # 766 counts such a dossier as overdue; it earns nothing for timeliness.
         return "a_late_over"
     if dossier.is_late:
@@ -135,15 +135,27 @@ def evaluation_staff_id(dossier: Dossier, profile: Profile) -> int | None:
     return staff_id
 
 
+def b_point(response: Response, profile: Profile) -> int | None:
+    """Component B's point of an evaluation (None: the question was not answered). B counts
+    the citizen's answer, not the dossier's recorded supplement requests."""
+    if response.supplement_requests is None:
+        return None
+    return int(response.supplement_requests in profile.b_point_answers())
+
+
+def c_point(response: Response, profile: Profile) -> int | None:
+    """Component C's point of an evaluation (None: the question was not answered)."""
+    if response.staff_attitude is None:
+        return None
+    return int(response.staff_attitude in profile.survey.good_attitude)
+
+
 def response_delta(response: Response, dossier: Dossier, profile: Profile) -> Delta:
     counts: Counter[str] = Counter({"evaluations": 1})
-    if response.supplement_requests is not None:
-        counts["b_answered"] = 1
-        times = SUPPLEMENT_ANSWER_COUNT.get(response.supplement_requests, 2)
-        counts["b_points"] = int(times <= profile.k_score.max_supplement_requests_for_point)
-    if response.staff_attitude is not None:
-        counts["c_answered"] = 1
-        counts["c_points"] = int(response.staff_attitude == "good")
+    if (b := b_point(response, profile)) is not None:
+        counts["b_answered"], counts["b_points"] = 1, b
+    if (c := c_point(response, profile)) is not None:
+        counts["c_answered"], counts["c_points"] = 1, c
     day = response.received_day
     delta = Delta(agency={(response.agency_id, day): counts})
     staff_id = evaluation_staff_id(dossier, profile)
@@ -152,7 +164,18 @@ def response_delta(response: Response, dossier: Dossier, profile: Profile) -> De
     return delta
 
 
+def counts_in_group5(petition: Petition, profile: Profile) -> bool:
+    """Whether a petition or feedback item counts in group 5 (and so in D). D rests on the
+    national petition channel alone (104/2024, appendix, Chỉ số 4: "01 kênh duy nhất"):
+    imports count; feedback left in hailong's survey or kiosk counts only where the profile
+    says so, and then only when the citizen asked for an answer."""
+    if petition.source != "survey":
+        return True
+    return profile.petitions.survey_comments_are_petitions and petition.kind == "petition"
+
+
 def petition_on_time(petition: Petition) -> bool:
+    """Handled, by its deadline (one without a deadline is on time once handled)."""
     if petition.handled_at is None:
         return False
     return petition.deadline_at is None or petition.handled_at <= petition.deadline_at
@@ -166,7 +189,8 @@ def petition_handled_late(petition: Petition) -> bool:
     )
 
 
-def petition_bad(petition: Petition) -> bool:
+def petition_bad_when_handled(petition: Petition) -> bool:
+    """Against rate b once handled: an unsatisfied verdict, a result complaint, or late."""
     return (
         petition.citizen_verdict == "unsatisfied"
         or petition.result_complaint
@@ -174,7 +198,14 @@ def petition_bad(petition: Petition) -> bool:
     )
 
 
-def petition_delta(petition: Petition) -> Delta:
+def petition_delta(petition: Petition, profile: Profile) -> Delta:
+    """What a petition adds to its received day. An open one is counted apart
+    (`petitions_open*`): whether it is late depends on the moment a score is read, so
+    reading adds the overdue ones (service/scoring/aging.py) and no counter has to move
+    when a deadline passes."""
+    if not counts_in_group5(petition, profile):
+        return Delta()
+    handled = petition.handled_at is not None
     counts = Counter(
         {
             "petitions": 1,
@@ -182,7 +213,44 @@ def petition_delta(petition: Petition) -> Delta:
             "petitions_in_authority_on_time": int(
                 petition.within_authority and petition_on_time(petition)
             ),
-            "petitions_bad": int(petition_bad(petition)),
+            "petitions_bad": int(handled and petition_bad_when_handled(petition)),
+            "petitions_open": int(not handled),
+            "petitions_open_in_authority": int(not handled and petition.within_authority),
         }
     )
     return Delta(agency={(petition.agency_id, petition.received_day): counts})
+
+
+# --- a petition at a given moment (explain, the console, the follow-up page) ---------------
+
+
+def petition_state(petition: Petition, now: datetime) -> str:
+    """'on_time' | 'late' (handled late, or open past its deadline) | 'open' (within its
+    deadline, or without one)."""
+    if petition.handled_at is not None:
+        return "late" if petition_handled_late(petition) else "on_time"
+    if petition.deadline_at is not None and petition.deadline_at < now:
+        return "late"  # (handled at the deadline itself would still be on time)
+    return "open"
+
+
+def petition_scored(petition: Petition, profile: Profile, now: datetime) -> bool:
+    """Whether the petition is in rates a and b at `now` (group5() reads the same rule)."""
+    if not counts_in_group5(petition, profile):
+        return False
+    state = petition_state(petition, now)
+    if petition.handled_at is not None:
+        return True
+    rules = profile.petitions
+    if state == "late":
+        return rules.open_after_deadline == "late"
+    return rules.open_within_deadline == "counted_not_on_time"
+
+
+def petition_against_group5(petition: Petition, profile: Profile, now: datetime) -> bool:
+    """Against rate b at `now`."""
+    if not petition_scored(petition, profile, now):
+        return False
+    if petition.handled_at is None:
+        return petition_state(petition, now) == "late"
+    return petition_bad_when_handled(petition)

@@ -13,6 +13,7 @@ from service.calendar.overrides import load_overrides
 from service.calendar.working_days import local_date, overdue_working_days
 from service.models import Dossier, Invitation, Petition, Response
 from service.scoring import counters
+from service.scoring.aging import counted_in_group5
 from service.scoring.contributions import Delta, dossier_delta, petition_delta, response_delta
 from service.scoring.profile import Profile
 
@@ -75,8 +76,14 @@ def record_change(session: Session, before: Delta, after: Delta) -> None:
     counters.apply(session, change)
 
 
-def petition_changed(session: Session, before: Petition | None, after: Petition) -> None:
-    record_change(session, petition_delta(before) if before else Delta(), petition_delta(after))
+def petition_changed(
+    session: Session, before: Petition | None, after: Petition, profile: Profile
+) -> None:
+    record_change(
+        session,
+        petition_delta(before, profile) if before else Delta(),
+        petition_delta(after, profile),
+    )
 
 
 def mark_dossier(
@@ -98,10 +105,13 @@ def mark_dossier(
 
 
 def refresh_petition_flag(session: Session, dossier: Dossier, profile: Profile) -> None:
-    """Re-read whether any petition still concerns the dossier (one was moved away)."""
+    """Re-read whether any petition that counts in group 5 still concerns the dossier (one
+    was moved away)."""
     before = dossier_delta(dossier, profile)
     dossier.has_petition = (
-        session.exec(select(Petition.id).where(Petition.dossier_id == dossier.id)).first()
+        session.exec(
+            select(Petition.id).where(Petition.dossier_id == dossier.id, counted_in_group5(profile))
+        ).first()
         is not None
     )
     session.add(dossier)

@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from service.calendar.working_days import LOCAL_TZ
-from service.models import Agency, Dossier, Invitation, Petition, Response
+from service.models import Agency, Dossier, Invitation, Petition, Response, utcnow
 from service.scoring import contributions as rules
 from service.scoring.periods import Period
 from service.scoring.profile import Profile
@@ -30,17 +30,39 @@ BUCKET_NAMES = {
 
 
 def formulas(profile: Profile) -> dict[str, str]:
-    k, g5 = profile.k_score, profile.group5
+    k, g5, p = profile.k_score, profile.group5, profile.petitions
+    overdue_from = profile.supplements_overdue_from()
+    open_rule = (
+        "an open petition within its deadline is not counted yet"
+        if p.open_within_deadline == "excluded"
+        else "an open petition within its deadline counts as not handled on time"
+    )
+    if p.open_after_deadline == "late":
+        open_rule += "; one still open past its deadline counts as handled late"
+    channel = (
+        "petitions from the national petition system and survey comments asking for an answer"
+        if p.survey_comments_are_petitions
+        else "petitions from the national petition system only (survey comments do not count)"
+    )
     return {
         "a": (
             f"(on time × {k.on_time_points} + late ≤ {k.late_zero_after_working_days} "
             f"working days × {k.late_within_grace_points}) ÷ dossiers resolved in the period"
+            + (
+                f"; {overdue_from}+ supplement requests count as overdue"
+                if overdue_from is not None
+                else ""
+            )
         ),
         "b": (
-            f"evaluations reporting ≤ {k.max_supplement_requests_for_point} supplement "
-            "request(s) ÷ evaluations"
+            f"evaluations answering {' / '.join(profile.b_point_answers())} "
+            f"(≤ {k.max_supplement_requests_for_point} supplement request(s)) ÷ evaluations "
+            "that answered the question"
         ),
-        "c": "evaluations rating the staff 'good' ÷ evaluations",
+        "c": (
+            f"evaluations rating the staff {' / '.join(profile.survey.good_attitude)} "
+            "÷ evaluations that answered the question"
+        ),
         "d": f"imported D if set, else group 5 (0..{g5.points * 3:g})",
         "e": "entered by the competent authority (0 or 1)",
         "group5": (
@@ -48,7 +70,7 @@ def formulas(profile: Profile) -> dict[str, str]:
             "petitions handled on time ÷ petitions within authority; "
             "petitions without an unsatisfied verdict, result complaint or late handling "
             "÷ petitions; dossiers without an unsatisfied evaluation, petition or "
-            "overdue ÷ dossiers"
+            f"overdue ÷ dossiers. Petitions: {channel}; {open_rule}"
         ),
         "k": f"A + B + C + D + E; satisfied above {k.satisfied_threshold:g}",
     }
@@ -109,21 +131,14 @@ def evaluation_rows(
     ).all()
     rows = []
     for response, code in found:
-        b_point = None
-        if response.supplement_requests is not None:
-            times = rules.SUPPLEMENT_ANSWER_COUNT.get(response.supplement_requests, 2)
-            b_point = int(times <= profile.k_score.max_supplement_requests_for_point)
-        c_point = (
-            int(response.staff_attitude == "good") if response.staff_attitude is not None else None
-        )
         rows.append(
             EvaluationRow(
                 dossier_code=code,
                 received_at=response.received_at,
                 supplement_requests=response.supplement_requests,
-                b_point=b_point,
+                b_point=rules.b_point(response, profile),
                 staff_attitude=response.staff_attitude,
-                c_point=c_point,
+                c_point=rules.c_point(response, profile),
                 overall=response.overall,
                 unsatisfied=rules.is_unsatisfied(response, profile),
             )
@@ -131,7 +146,17 @@ def evaluation_rows(
     return EvaluationRows(total=total, truncated=total > len(rows), rows=rows)
 
 
-def petition_rows(session: Session, agency: Agency, period: Period, limit: int) -> PetitionRows:
+def petition_rows(
+    session: Session,
+    agency: Agency,
+    period: Period,
+    profile: Profile,
+    limit: int,
+    now: datetime | None = None,
+) -> PetitionRows:
+    """The period's petitions and feedback items, each as it counts at `now`: an open one is
+    late once its deadline has passed, and not yet scored before (the profile's rules)."""
+    now = now or utcnow()
     start, end = _window(period)
     where = (
         Petition.agency_id == agency.id,
@@ -155,7 +180,11 @@ def petition_rows(session: Session, agency: Agency, period: Period, limit: int) 
             handled_at=p.handled_at,
             within_authority=p.within_authority,
             handled_on_time=rules.petition_on_time(p),
-            counts_against_group5=rules.petition_bad(p),
+            kind=p.kind,
+            state=rules.petition_state(p, now),
+            counts_in_group5=rules.counts_in_group5(p, profile),
+            scored=rules.petition_scored(p, profile, now),
+            counts_against_group5=rules.petition_against_group5(p, profile, now),
         )
         for p, code in found
     ]

@@ -4,14 +4,41 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from service.admin.agencies import is_within
 from service.admin.audit import record
 from service.admin.keys import Principal
-from service.errors import field_error
+from service.errors import Forbidden, field_error
 from service.models import Agency, PeriodInput, utcnow
 from service.scoring.periods import Period
 from service.scoring.profile import Profile
 from service.scoring.schemas import InputsUpdate
 from service.webhooks import outbox
+
+NOBODY: tuple[None, None] = (None, None)
+
+
+def is_competent(principal: Principal, agency: Agency) -> bool:
+    """The competent authority for an agency's D and E (104/2024 art. 5.3, 7.3): an admin,
+    or a manager whose scope lies strictly above the agency (an unscoped manager is the
+    province's, above every agency). Never the agency's own manager."""
+    if principal.role == "admin":
+        return True
+    if principal.role != "manager":
+        return False
+    return principal.scope_path is None or (
+        agency.path != principal.scope_path and is_within(agency, principal.scope_path)
+    )
+
+
+def require_competent(principal: Principal, agency: Agency) -> None:
+    principal.require_role("manager", "admin")
+    principal.require_scope(agency)
+    if not is_competent(principal, agency):
+        raise Forbidden(
+            f"D and E of agency '{agency.code}' are entered by the competent authority: an "
+            "admin, or a manager of an agency above it. Your key is the agency's own; you "
+            "can read its scores but not set them."
+        )
 
 
 def set_inputs(
@@ -22,8 +49,7 @@ def set_inputs(
     update: InputsUpdate,
     profile: Profile,
 ) -> PeriodInput:
-    principal.require_role("manager", "admin")
-    principal.require_scope(agency)
+    require_competent(principal, agency)
     sent = update.model_fields_set
     if "d" in sent and update.d is not None and update.d > profile.k_score.d_max:
         raise field_error("d", f"must be between 0 and {profile.k_score.d_max:g}")
@@ -36,13 +62,16 @@ def set_inputs(
     before = {"d": row.d, "e": row.e} if row else {"d": None, "e": None}
     if row is None:
         row = PeriodInput(agency_id=agency.id, period=period.key, set_by=principal.actor)
+    now = utcnow()
     if "d" in sent:
         row.d = update.d
+        row.d_set_by, row.d_set_at = (principal.actor, now) if update.d is not None else NOBODY
     if "e" in sent:
         row.e = update.e
+        row.e_set_by, row.e_set_at = (principal.actor, now) if update.e is not None else NOBODY
     if "note" in sent:
         row.note = update.note
-    row.set_by, row.set_at = principal.actor, utcnow()
+    row.set_by, row.set_at = principal.actor, now
     session.add(row)
     record(
         session,

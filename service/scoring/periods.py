@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+from service.timebounds import EARLIEST_YEAR, LATEST_YEAR
+
 _PATTERN = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|Q(?P<quarter>[1-4])))?$")
 PERIOD_HELP = "a month like 2025-08, a quarter like 2025-Q3, or a year like 2025"
 
@@ -31,9 +33,13 @@ def _month_end(year: int, month: int) -> date:
 
 def parse_period(text: str) -> Period:
     match = _PATTERN.match(text.strip())
-    if not match or not 2000 <= int(match["year"]) <= 2100:
+    if not match:
         raise ValueError(f"'{text}' is not a period: use {PERIOD_HELP}")
     year = int(match["year"])
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise ValueError(
+            f"'{text}' is outside the years {EARLIEST_YEAR}-{LATEST_YEAR}: use {PERIOD_HELP}"
+        )
     if match["month"]:
         month = int(match["month"])
         if not 1 <= month <= 12:

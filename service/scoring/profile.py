@@ -6,7 +6,7 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -26,6 +26,8 @@ class KScore(_Strict):
     no_due_time_is_on_time: bool
     max_supplement_requests_for_point: int = Field(ge=0)
     supplements_make_overdue: bool
+    # From how many supplement requests a dossier is overdue, where the profile says so.
+    supplements_overdue_from: int = Field(ge=1)
     d_max: float = Field(gt=0)
     e_max: float = Field(gt=0)
     satisfied_threshold: float
@@ -40,6 +42,15 @@ class Group5(_Strict):
 
 class Petitions(_Strict):
     handling_deadline_working_days: int = Field(ge=1, le=365)
+    # Feedback left in hailong's own survey or kiosk counts in group 5 (and so in D) only
+    # when this is true, and then only the items the citizen asked to have answered.
+    survey_comments_are_petitions: bool
+    # An open petition still within its deadline: left out of rates a and b ("excluded"),
+    # or counted as not (yet) handled on time ("counted_not_on_time").
+    open_within_deadline: Literal["excluded", "counted_not_on_time"]
+    # An open petition past its deadline: handled late from that moment ("late"), or left
+    # out until it is handled ("excluded").
+    open_after_deadline: Literal["late", "excluded"]
 
 
 class StaffRules(_Strict):
@@ -52,16 +63,55 @@ class Answer(_Strict):
     icon: str
     vi: str
     en: str
+    # The `supplement_requests` answers only: how many supplement requests the answer means.
+    supplements: int | None = Field(default=None, ge=0)
 
     def label(self, lang: str) -> str:
         return self.en if lang == "en" else self.vi
 
 
+# Where an evaluation comes from, for `required_in`: the citizen's phone page, the counter
+# kiosk, the JSON API, and the JSON API with an admin key (imports from older systems).
+Channel = Literal["phone", "kiosk", "api", "import"]
+CHANNELS: tuple[Channel, ...] = ("phone", "kiosk", "api", "import")
+
+
 class Question(_Strict):
     field: Literal["timeliness", "supplement_requests", "staff_attitude", "overall"]
-    required: bool
+    # The channels on which an evaluation must answer this question.
+    required_in: tuple[Channel, ...]
     label: dict[Literal["vi", "en"], str]
     answers: list[Answer] = Field(min_length=2)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _required_shorthand(cls, data: Any) -> Any:
+        """`required = true` (profiles written before `required_in`): required on every
+        channel where a citizen answers, not on imports."""
+        if isinstance(data, dict) and "required" in data and "required_in" not in data:
+            data = dict(data)
+            data["required_in"] = ["phone", "kiosk", "api"] if data.pop("required") else []
+        return data
+
+    @model_validator(mode="after")
+    def _supplement_counts(self) -> Question:
+        counted = [a.value for a in self.answers if a.supplements is not None]
+        if self.field == "supplement_requests" and len(counted) != len(self.answers):
+            raise ValueError(
+                "every answer of supplement_requests needs `supplements`: how many supplement "
+                "requests it means"
+            )
+        # In CHANNELS order, each once: the profile's fingerprint must not depend on order.
+        object.__setattr__(self, "required_in", tuple(c for c in CHANNELS if c in self.required_in))
+        if self.field != "supplement_requests" and counted:
+            raise ValueError(f"only supplement_requests answers take `supplements` ({counted})")
+        values = self.values()
+        if len(values) != len(set(values)):
+            raise ValueError("each answer value may appear only once")
+        return self
+
+    def required_on(self, channel: Channel) -> bool:
+        return channel in self.required_in
 
     def text(self, lang: str) -> str:
         return self.label.get("en" if lang == "en" else "vi") or self.label["vi"]
@@ -73,6 +123,8 @@ class Question(_Strict):
 class Survey(_Strict):
     unsatisfied_overall: list[str]
     unsatisfied_attitude: list[str]
+    # The staff_attitude answers that earn component C's point.
+    good_attitude: list[str] = Field(min_length=1)
     complaint_max_chars: int = Field(ge=0, le=10000)
     questions: list[Question] = Field(min_length=1)
 
@@ -82,6 +134,35 @@ class Survey(_Strict):
         if len(fields) != len(set(fields)):
             raise ValueError("each question field may appear only once")
         return self
+
+    @model_validator(mode="after")
+    def _rules_name_real_answers(self) -> Survey:
+        """A rule naming an answer the questionnaire does not offer would silently score
+        nothing (say, an answer renamed in one place): refuse the profile instead."""
+        named = {
+            "unsatisfied_overall": ("overall", self.unsatisfied_overall),
+            "unsatisfied_attitude": ("staff_attitude", self.unsatisfied_attitude),
+            "good_attitude": ("staff_attitude", self.good_attitude),
+        }
+        for rule, (field, values) in named.items():
+            question = self.question(field)
+            offered = question.values() if question else []
+            unknown = [v for v in values if v not in offered]
+            if unknown:
+                raise ValueError(
+                    f"{rule} names {unknown}, which the question '{field}' does not offer "
+                    f"(its answers: {offered})"
+                )
+        for field in ("supplement_requests", "staff_attitude"):
+            if self.question(field) is None:
+                raise ValueError(f"the question '{field}' is needed: components B and C read it")
+        return self
+
+    def supplement_count(self, answer: str) -> int | None:
+        """How many supplement requests an answer means (None: not an answer offered)."""
+        question = self.question("supplement_requests")
+        assert question is not None  # checked when the profile loads
+        return next((a.supplements for a in question.answers if a.value == answer), None)
 
     def question(self, field: str) -> Question | None:
         return next((q for q in self.questions if q.field == field), None)
@@ -96,12 +177,25 @@ class Profile(_Strict):
     staff: StaffRules
     survey: Survey
 
+    def b_point_answers(self) -> list[str]:
+        """The supplement_requests answers that earn component B's point."""
+        question = self.survey.question("supplement_requests")
+        assert question is not None and all(a.supplements is not None for a in question.answers)
+        limit = self.k_score.max_supplement_requests_for_point
+        return [a.value for a in question.answers if (a.supplements or 0) <= limit]
+
+    def supplements_overdue_from(self) -> int | None:
+        """Supplement requests from which a dossier counts as overdue (None: never)."""
+        rules = self.k_score
+        return rules.supplements_overdue_from if rules.supplements_make_overdue else None
+
     def fingerprint(self) -> str:
         """Changes whenever a rule that shapes the counters changes."""
         counted = {
             "k_score": self.k_score.model_dump(),
-            "survey": self.survey.model_dump(),
+            "survey": self.survey.model_dump(mode="json"),
             "staff": self.staff.model_dump(),
+            "petitions": self.petitions.survey_comments_are_petitions,
         }
         return hashlib.sha256(json.dumps(counted, sort_keys=True).encode()).hexdigest()
 

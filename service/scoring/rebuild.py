@@ -64,7 +64,7 @@ from service.models import (
     StaffDayCounter,
     utcnow,
 )
-from service.scoring.contributions import SUPPLEMENT_ANSWER_COUNT
+from service.scoring.aging import counted_in_group5
 from service.scoring.periods import Period
 from service.scoring.profile import Profile
 
@@ -151,7 +151,9 @@ def refresh_dossier_facts(session: Session, profile: Profile, period: Period | N
     only the dossiers whose facts change. Returns how many changed."""
     d = DOSSIERS.c
     is_late = and_(d.due_at.is_not(None), d.resolved_at > d.due_at)
-    petitioned = select(PETITIONS.c.dossier_id).where(PETITIONS.c.dossier_id.is_not(None))
+    petitioned = select(PETITIONS.c.dossier_id).where(
+        PETITIONS.c.dossier_id.is_not(None), counted_in_group5(profile)
+    )
     unsatisfied = (
         select(INVITATIONS.c.dossier_id)
         .join(RESPONSES, RESPONSES.c.invitation_id == INVITATIONS.c.id)
@@ -225,9 +227,7 @@ def _branch(key: Any, day: Any, counts: dict[str, Any], source: Any) -> Any:
 def _dossier_branch(profile: Profile, period: Period | None, key: Any, per_agency: bool) -> Any:
     """contributions.dossier_delta: the A buckets, and group 5 c for agencies."""
     rules, d = profile.k_score, DOSSIERS.c
-    supplement_overdue: Any = (
-        d.supplement_requests >= 2 if rules.supplements_make_overdue else false()
-    )
+    supplement_overdue = supplements_overdue_sql(profile)
     over = or_(
         and_(d.is_late, d.overdue_working_days > rules.late_zero_after_working_days),
         supplement_overdue,
@@ -246,16 +246,18 @@ def _dossier_branch(profile: Profile, period: Period | None, key: Any, per_agenc
     return _branch(key, d.resolved_day, counts, source)
 
 
+def supplements_overdue_sql(profile: Profile) -> Any:
+    """contributions.supplements_overdue, in SQL (the console lists by it too)."""
+    threshold = profile.supplements_overdue_from()
+    column = DOSSIERS.c.supplement_requests
+    return column >= threshold if threshold is not None else false()
+
+
 def _b_point(profile: Profile) -> ColumnElement[bool]:
-    """contributions.response_delta's b_points: an answer meaning at most the allowed number
-    of supplement requests (an answer outside the questionnaire means 2)."""
-    limit = profile.k_score.max_supplement_requests_for_point
-    answer = RESPONSES.c.supplement_requests
-    pointed = [a for a, times in SUPPLEMENT_ANSWER_COUNT.items() if times <= limit]
-    condition = answer.in_(pointed)
-    if limit >= 2:
-        condition = or_(condition, answer.not_in(list(SUPPLEMENT_ANSWER_COUNT)))
-    return and_(answer.is_not(None), condition)
+    """contributions.b_point: an answer that earns B's point (an answer the questionnaire
+    does not offer earns none)."""
+    condition: ColumnElement[bool] = RESPONSES.c.supplement_requests.in_(profile.b_point_answers())
+    return condition
 
 
 def _response_branch(profile: Profile, period: Period | None, key: Any, source: Any) -> Any:
@@ -265,26 +267,36 @@ def _response_branch(profile: Profile, period: Period | None, key: Any, source: 
         "b_answered": _count(r.supplement_requests.is_not(None)),
         "b_points": _count(_b_point(profile)),
         "c_answered": _count(r.staff_attitude.is_not(None)),
-        "c_points": _count(r.staff_attitude == "good"),
+        "c_points": _count(r.staff_attitude.in_(profile.survey.good_attitude)),
     }
     return _branch(key, r.received_day, counts, source.where(_in_days(r.received_day, period)))
 
 
-def _petition_branch(period: Period | None) -> Any:
+def _petition_branch(profile: Profile, period: Period | None) -> Any:
+    """contributions.petition_delta: open petitions apart, their aging read with the score."""
     p = PETITIONS.c
-    on_time = and_(
-        p.handled_at.is_not(None), or_(p.deadline_at.is_(None), p.handled_at <= p.deadline_at)
-    )
-    late = and_(p.handled_at.is_not(None), p.deadline_at.is_not(None), p.handled_at > p.deadline_at)
+    handled = p.handled_at.is_not(None)
+    on_time = and_(handled, or_(p.deadline_at.is_(None), p.handled_at <= p.deadline_at))
+    late = and_(handled, p.deadline_at.is_not(None), p.handled_at > p.deadline_at)
+    in_authority = p.within_authority.is_(True)
     counts = {
         "petitions": cast(func.count(), Integer),
-        "petitions_in_authority": _count(p.within_authority.is_(True)),
-        "petitions_in_authority_on_time": _count(and_(p.within_authority.is_(True), on_time)),
+        "petitions_in_authority": _count(in_authority),
+        "petitions_in_authority_on_time": _count(and_(in_authority, on_time)),
         "petitions_bad": _count(
-            or_(p.citizen_verdict == "unsatisfied", p.result_complaint.is_(True), late)
+            and_(
+                handled,
+                or_(p.citizen_verdict == "unsatisfied", p.result_complaint.is_(True), late),
+            )
         ),
+        "petitions_open": _count(not_(handled)),
+        "petitions_open_in_authority": _count(and_(not_(handled), in_authority)),
     }
-    source = select().select_from(PETITIONS).where(_in_days(p.received_day, period))
+    source = (
+        select()
+        .select_from(PETITIONS)
+        .where(_in_days(p.received_day, period), counted_in_group5(profile))
+    )
     return _branch(p.agency_id, p.received_day, counts, source)
 
 
@@ -293,7 +305,7 @@ def _agency_rows(profile: Profile, period: Period | None) -> list[Any]:
         _dossier_branch(profile, period, DOSSIERS.c.agency_id, per_agency=True),
         # An evaluation counts for the agency it names (it follows its dossier's).
         _response_branch(profile, period, RESPONSES.c.agency_id, select().select_from(RESPONSES)),
-        _petition_branch(period),
+        _petition_branch(profile, period),
     ]
 
 

@@ -115,7 +115,7 @@ async def explain_score(
             formulas=explain.formulas(profile),
             dossiers=explain.dossier_rows(session, agency, parsed, profile, limit),
             evaluations=explain.evaluation_rows(session, agency, parsed, profile, limit),
-            petitions=explain.petition_rows(session, agency, parsed, limit),
+            petitions=explain.petition_rows(session, agency, parsed, profile, limit),
         )
 
     return conditional_json(request, await work.run(read))

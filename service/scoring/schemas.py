@@ -25,6 +25,21 @@ class CountsPublic(BaseModel):
     petitions: int
 
 
+class InputEntry(BaseModel):
+    """Who entered a value by hand (D or E), and when."""
+
+    set_by: str = Field(description="The key (or person) that entered it")
+    set_at: datetime
+
+
+class InputsProvenance(BaseModel):
+    """Where the entered D and E came from; null where nothing was entered (for D: then D,
+    if any, is computed from the agency's petitions and evaluations in hailong)."""
+
+    d: InputEntry | None = None
+    e: InputEntry | None = None
+
+
 class Score(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -46,6 +61,10 @@ class Score(BaseModel):
                     "missing": [],
                     "rank": 1,
                     "d_source": "imported",
+                    "inputs": {
+                        "d": {"set_by": "Sở Nội vụ", "set_at": "2025-10-05T09:00:00Z"},
+                        "e": {"set_by": "Sở Nội vụ", "set_at": "2025-10-05T09:00:00Z"},
+                    },
                     "group5": {
                         "score": 17.5,
                         "petitions_on_time_rate": 1.0,
@@ -74,7 +93,14 @@ class Score(BaseModel):
     k_max: float
     missing: list[Component]
     rank: int | None = Field(description="Among siblings (same parent) by K; ties share a rank")
-    d_source: DSource
+    d_source: DSource = Field(
+        description="imported: entered by the competent authority (see inputs.d); group5: "
+        "computed in hailong from petitions and evaluations; null: no D"
+    )
+    inputs: InputsProvenance = Field(
+        default_factory=InputsProvenance,
+        description="Who entered D and E and when; null for a value not entered",
+    )
     group5: Group5Public
     counts: CountsPublic
     computed_at: datetime
@@ -114,6 +140,16 @@ class PetitionRow(BaseModel):
     handled_at: datetime | None
     within_authority: bool
     handled_on_time: bool
+    # "petition": imported, or a survey comment whose author asked for an answer;
+    # "comment": a survey remark with no answer asked (no deadline).
+    kind: Literal["petition", "comment"] = "petition"
+    # At the moment of the explanation: "on_time" / "late" once handled; an open one is
+    # "late" past its deadline and "open" before it.
+    state: Literal["on_time", "late", "open"] = "open"
+    # A national-channel petition (or a survey one where the profile counts those).
+    counts_in_group5: bool = True
+    # In rates a and b now (an open petition within its deadline is not, by default).
+    scored: bool = True
     counts_against_group5: bool
 
 

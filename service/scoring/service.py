@@ -12,18 +12,34 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from service.models import COUNT_COLUMNS, Agency, AgencyDayCounter, PeriodInput, utcnow
+from service.scoring import aging
 from service.scoring.compute import Computed, compute
 from service.scoring.periods import Period
 from service.scoring.profile import Profile
-from service.scoring.schemas import Component, CountsPublic, DSource, Group, Group5Public, Score
+from service.scoring.schemas import (
+    Component,
+    CountsPublic,
+    DSource,
+    Group,
+    Group5Public,
+    InputEntry,
+    InputsProvenance,
+    Score,
+)
 from service.scoring.siblings import competition_ranks, siblings
 
 __all__ = ["competition_ranks", "evaluate", "ranks_among_siblings", "scores", "to_public"]
 
 
 def summed_counts(
-    session: Session, agency_ids: Sequence[int], period: Period
+    session: Session,
+    agency_ids: Sequence[int],
+    period: Period,
+    profile: Profile,
+    now: datetime | None = None,
 ) -> dict[int, Counter[str]]:
+    """The agencies' day counters summed over the period, with the petitions that are past
+    their deadline at `now` (service/scoring/aging.py)."""
     if not agency_ids:
         return {}
     columns = [func.sum(getattr(AgencyDayCounter, c)).label(c) for c in COUNT_COLUMNS]
@@ -33,10 +49,13 @@ def summed_counts(
         .where(col(AgencyDayCounter.day).between(period.first_day, period.last_day))
         .group_by(col(AgencyDayCounter.agency_id))
     ).all()
-    return {
+    counts = {
         row[0]: Counter({c: int(v or 0) for c, v in zip(COUNT_COLUMNS, row[1:], strict=True)})
         for row in rows
     }
+    overdue = aging.overdue_open(session, period, profile, now or utcnow(), agency_ids=agency_ids)
+    aging.add_overdue(counts, overdue)
+    return counts
 
 
 def inputs_for(
@@ -56,7 +75,7 @@ def evaluate(
     session: Session, agencies: Sequence[Agency], period: Period, profile: Profile
 ) -> dict[int, Computed]:
     ids = [a.id for a in agencies if a.id is not None]
-    counts = summed_counts(session, ids, period)
+    counts = summed_counts(session, ids, period, profile)
     inputs = inputs_for(session, ids, period)
     result = {}
     for agency_id in ids:
@@ -109,6 +128,23 @@ def _float(value: Fraction | None) -> float | None:
     return float(value) if value is not None else None
 
 
+def provenance(given: PeriodInput | None) -> InputsProvenance:
+    """Who entered the period's D and E, and when (None where nothing is entered)."""
+    if given is None:
+        return InputsProvenance()
+
+    def entry(value: object, by: str | None, at: datetime | None) -> InputEntry | None:
+        if value is None:
+            return None
+        # A row written before who-entered-what was kept per value: its last change.
+        return InputEntry(set_by=by or given.set_by, set_at=at or given.set_at)
+
+    return InputsProvenance(
+        d=entry(given.d, given.d_set_by, given.d_set_at),
+        e=entry(given.e, given.e_set_by, given.e_set_at),
+    )
+
+
 def to_public(
     agency: Agency,
     period: Period,
@@ -116,7 +152,10 @@ def to_public(
     computed: Computed,
     rank: int | None,
     at: datetime | None = None,
+    given: PeriodInput | None = None,
 ) -> Score:
+    """`given`: the agency's period inputs, for who entered D and E (leave it out only
+    where there are none)."""
     parts, g5, counts = computed.parts, computed.group5, computed.counts
     return Score(
         agency_code=agency.code,
@@ -135,6 +174,7 @@ def to_public(
         missing=cast(list[Component], computed.missing),
         rank=rank,
         d_source=cast(DSource, computed.d_source),
+        inputs=provenance(given),
         group5=Group5Public(
             score=_float(g5.score),
             petitions_on_time_rate=_float(g5.petitions_on_time_rate),
@@ -158,6 +198,7 @@ def scores(
     one score costs the same with 10 thousand or 5 million dossiers behind it."""
     parents = dict.fromkeys(a.parent_id for a in agencies)  # each parent once, in order
     by_parent = {parent: siblings(session, parent, period, profile) for parent in parents}
+    given = inputs_for(session, [a.id for a in agencies if a.id is not None], period)
     now = utcnow()
     result = []
     for agency in agencies:
@@ -168,6 +209,14 @@ def scores(
         if computed is None:  # not a child of its parent: cannot happen, but never guess
             computed = evaluate(session, [agency], period, profile)[agency.id]
         result.append(
-            to_public(agency, period, profile, computed, family.ranks.get(agency.id), now)
+            to_public(
+                agency,
+                period,
+                profile,
+                computed,
+                family.ranks.get(agency.id),
+                now,
+                given.get(agency.id),
+            )
         )
     return result

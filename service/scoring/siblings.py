@@ -17,7 +17,9 @@ never says "unchanged" after a commit, in this process or another:
   commits) with `total_changes()` (this connection's own writes), for this connection
   only: each pooled connection has its own markers.
 A transaction that has written something itself (its own changes are not committed, and
-may be rolled back) neither reads nor fills the cache.
+may be rolled back) neither reads nor fills the cache. An entry also ends, with no commit,
+when an open petition of the siblings passes its deadline (`Siblings.valid_until`): the
+petition is late from that moment (service/scoring/aging.py).
 
 The rules' arithmetic is remembered separately, by the figures it is computed from (see
 `compute_remembered`), so that when the counters of a few agencies move only those are
@@ -31,14 +33,16 @@ import threading
 from collections import Counter
 from collections.abc import Hashable
 from dataclasses import dataclass
+from datetime import datetime
 from fractions import Fraction
 from typing import Any, Literal
 
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-from service.models import COUNT_COLUMNS, Agency, AgencyDayCounter, PeriodInput
-from service.scoring.compute import Computed, compute
+from service.models import COUNT_COLUMNS, Agency, AgencyDayCounter, PeriodInput, utcnow
+from service.scoring import aging
+from service.scoring.compute import SCORED_COLUMNS, Computed, compute
 from service.scoring.periods import Period
 from service.scoring.profile import Profile
 
@@ -53,6 +57,12 @@ class Siblings:
 
     computed: dict[int, Computed]
     ranks: dict[int, int | None]
+    # When an open petition of these agencies passes its deadline, and so the scores stop
+    # being true with no commit to say so (service/scoring/aging.py). None: never.
+    valid_until: datetime | None = None
+
+    def valid_at(self, now: datetime) -> bool:
+        return self.valid_until is None or now <= self.valid_until
 
 
 def competition_ranks(k_by_agency: dict[int, Fraction | None]) -> dict[int, int | None]:
@@ -91,7 +101,7 @@ def compute_remembered(
     counts: Counter[str], d: float | None, e: float | None, profile: Profile
 ) -> Computed:
     """compute(), remembered by its inputs: a pure function of them (~50 µs a call)."""
-    key = (_profile_key(profile), *(counts[c] for c in COUNT_COLUMNS), d, e)
+    key = (_profile_key(profile), *(counts[c] for c in SCORED_COLUMNS), d, e)
     found = _computed.get(key)
     if found is None:
         found = compute(counts, d, e, profile)
@@ -147,7 +157,7 @@ def _children(parent_id: int | None) -> Any:
 
 
 def _score_children(
-    session: Session, parent_id: int | None, period: Period, profile: Profile
+    session: Session, parent_id: int | None, period: Period, profile: Profile, now: datetime
 ) -> Siblings:
     ids = session.exec(select(Agency.id).where(_children(parent_id))).all()
     sums = [func.sum(getattr(AgencyDayCounter, c)) for c in COUNT_COLUMNS]
@@ -162,6 +172,8 @@ def _score_children(
         row[0]: Counter({c: int(v or 0) for c, v in zip(COUNT_COLUMNS, row[1:], strict=True)})
         for row in rows
     }
+    overdue = aging.overdue_open(session, period, profile, now, parent_filter=_children(parent_id))
+    aging.add_overdue(counts, overdue)
     given = session.execute(
         select(col(PeriodInput.agency_id), col(PeriodInput.d), col(PeriodInput.e))
         .join(Agency, col(Agency.id) == col(PeriodInput.agency_id))
@@ -176,7 +188,7 @@ def _score_children(
         if agency_id is not None
     }
     ranks = competition_ranks({agency_id: c.k for agency_id, c in computed.items()})
-    return Siblings(computed, ranks)
+    return Siblings(computed, ranks, overdue.next_deadline)
 
 
 def siblings(
@@ -193,14 +205,15 @@ def siblings(
     it is read here."""
     if marker == "read":
         marker = change_marker(session)
+    now = utcnow()
     if marker is None:
-        return _score_children(session, parent_id, period, profile)
+        return _score_children(session, parent_id, period, profile, now)
     where, state = marker
     key = (where, parent_id, period.key, _profile_key(profile))
     found = _siblings.get(key)
-    if found is not None and found[0] == state:
+    if found is not None and found[0] == state and found[1].valid_at(now):
         return found[1]
-    scored = _score_children(session, parent_id, period, profile)
+    scored = _score_children(session, parent_id, period, profile, now)
     with _lock:
         if len(_siblings) >= MAX_SIBLING_ENTRIES:
             _siblings.clear()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from service.scoring.profile import Profile
+from service.scoring.profile import Channel, Profile
+from service.surveys.contact import clean_contact, contact_problem
+from service.text_clean import strip_bidi_controls
 
 MAX_CONTACT_CHARS = 255
 
@@ -14,6 +16,9 @@ class Answers:
     choices: dict[str, str] = field(default_factory=dict)
     complaint: str | None = None
     contact: str | None = None  # kept only when the citizen consented
+    # The citizen wants the agency to answer the complaint (a "phản ánh", with a handling
+    # deadline), rather than leaving a comment.
+    wants_reply: bool = False
 
 
 @dataclass
@@ -29,14 +34,18 @@ def check_answers(
     contact: str | None,
     consent: bool,
     lang: str,
+    channel: Channel,
+    wants_reply: bool = False,
 ) -> Checked:
+    """`channel`: where the evaluation comes from; the profile says which questions each
+    channel must answer (an admin's import of past evaluations may lack some)."""
     en = lang == "en"
     problems: dict[str, str] = {}
     clean: dict[str, str] = {}
     for question in profile.survey.questions:
         value = (choices.get(question.field) or "").strip()
         if not value:
-            if question.required:
+            if question.required_on(channel):
                 problems[question.field] = (
                     "Please choose an answer." if en else "Ông/bà vui lòng chọn một câu trả lời."
                 )
@@ -52,7 +61,7 @@ def check_answers(
     unknown = set(choices) - {q.field for q in profile.survey.questions}
     for name in sorted(unknown):
         problems[name] = "This is not a question of this survey." if en else "Không có câu hỏi này."
-    complaint = (complaint or "").strip() or None
+    complaint = strip_bidi_controls(complaint or "").strip() or None
     limit = profile.survey.complaint_max_chars
     if complaint is not None and len(complaint) > limit:
         problems["complaint"] = (
@@ -60,13 +69,18 @@ def check_answers(
             if en
             else f"Vui lòng viết không quá {limit} ký tự (hiện có {len(complaint)})."
         )
-    contact = (contact or "").strip() or None
+    contact = clean_contact(contact)
     if contact is not None and len(contact) > MAX_CONTACT_CHARS:
         problems["contact"] = "Too long." if en else "Thông tin liên hệ quá dài."
+    elif contact is not None and (problem := contact_problem(contact, lang)) is not None:
+        problems["contact"] = problem
     elif contact is not None and not consent:
         problems["contact"] = (
             "Tick the consent box so we may keep your contact, or leave it empty."
             if en
             else "Ông/bà vui lòng đánh dấu đồng ý để lưu thông tin liên hệ, hoặc để trống."
         )
-    return Checked(Answers(clean, complaint, contact if consent else None), problems)
+    wants_reply = wants_reply and complaint is not None
+    return Checked(
+        Answers(clean, complaint, contact if consent else None, wants_reply), problems
+    )

@@ -4,13 +4,17 @@ with every problem named by its JSON field."""
 from __future__ import annotations
 
 from service.errors import InvalidInput
-from service.scoring.profile import Profile
+from service.scoring.profile import Channel, Profile
 from service.surveys.answers import Answers, check_answers
 from service.surveys.schemas import AnswersIn
 
 
 def checked_json_answers(
-    profile: Profile, given: AnswersIn, contact: str | None = None, consent: bool = False
+    profile: Profile,
+    given: AnswersIn,
+    channel: Channel,
+    contact: str | None = None,
+    consent: bool = False,
 ) -> Answers:
     """The clean answers, or a 422 listing each missing or invalid one."""
     checked = check_answers(
@@ -25,6 +29,8 @@ def checked_json_answers(
         contact,
         consent,
         lang="en",
+        channel=channel,
+        wants_reply=given.wants_reply,
     )
     if checked.problems:
         fields = [

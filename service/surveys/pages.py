@@ -27,7 +27,7 @@ router = APIRouter(tags=["survey pages"])
 
 TokenPath = Annotated[str, Path(max_length=128, description="The survey token")]
 LangQuery = Annotated[str | None, Query(max_length=8, description="vi (default) or en")]
-FORM_FIELDS = {"complaint", "contact", "consent", "website", "lang"}
+FORM_FIELDS = {"complaint", "wants_reply", "contact", "consent", "website", "lang"}
 MAX_FORM_BYTES = 64 * 1024
 STATUS_CODES = {
     "answered": 409,
@@ -184,6 +184,8 @@ async def submit_survey(
             form.get("contact"),
             form.get("consent") == "yes",
             language,
+            channel="phone",
+            wants_reply=form.get("wants_reply") == "yes",
         )
         agency = service.agency_of(session, issued.dossier)
         if checked.problems:
@@ -205,7 +207,9 @@ async def submit_survey(
             else None
         )
         followup_url = None
-        if petition is not None:  # the citizen's private link to the reply (same transaction)
+        # The citizen's private link to the reply (same transaction), when an answer was
+        # asked for or a contact left.
+        if petition is not None and petition.followup_seed is not None:
             followup_token = followup.issue(petition, work.settings.signing_key())
             session.add(petition)
             followup_url = followup.link(work.settings.base_url, followup_token)

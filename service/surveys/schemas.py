@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from service.timebounds import BoundedAwareDatetime
 
 
 class AnswersIn(BaseModel):
@@ -15,6 +17,9 @@ class AnswersIn(BaseModel):
     staff_attitude: str | None = Field(default=None, max_length=32)
     overall: str | None = Field(default=None, max_length=32)
     complaint: str | None = Field(default=None, max_length=10000)
+    # True: the citizen wants the agency to answer the complaint (a "phản ánh", with a
+    # handling deadline and a follow-up link). False: a comment, no answer asked.
+    wants_reply: bool = False
 
 
 class ResponseCreate(BaseModel):
@@ -46,7 +51,7 @@ class ResponseCreate(BaseModel):
     source: Literal["phone", "kiosk", "api"] = "api"
     client_submission_id: str | None = Field(default=None, min_length=1, max_length=64)
     # Only an admin key may backdate (imports of past evaluations from an older system).
-    submitted_at: AwareDatetime | None = None
+    submitted_at: BoundedAwareDatetime | None = None
     # A phone number or e-mail, stored apart from the answers, and only with consent.
     contact: str | None = Field(default=None, max_length=255)
     contact_consent: bool = False

@@ -172,7 +172,14 @@ def submit(
     )
     petition = None
     if answers.complaint:
-        petition = open_from_complaint(session, response, dossier, profile)
+        petition = open_from_complaint(
+            session,
+            response,
+            dossier,
+            profile,
+            wants_reply=answers.wants_reply,
+            has_contact=answers.contact is not None,
+        )
     session.flush()
     return Submitted(response, created=True, petition=petition)
 

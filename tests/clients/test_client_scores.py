@@ -142,7 +142,8 @@ def test_staff_scores_for_managers_only(hailong_server: HailongServer, connect: 
 def test_set_inputs_keeps_absent_fields_and_clears_nulls(
     hailong_server: HailongServer, connect: Connect
 ) -> None:
-    manager = connect(hailong_server.key("manager", agency="79.BTH"))
+    # The competent authority: a manager of the city above the ward.
+    manager = connect(hailong_server.key("manager", agency="79"))
     both = manager.set_inputs("79.BTH", PERIOD, d=15.5, e=1, note="Quý 3")
     assert (both.d, both.e, both.d_source) == (15.5, 1, "imported")
     only_e = manager.set_inputs("79.BTH", PERIOD, e=0)  # d absent: kept
@@ -152,8 +153,9 @@ def test_set_inputs_keeps_absent_fields_and_clears_nulls(
     with pytest.raises(InvalidInput) as bad:
         manager.set_inputs("79.BTH", PERIOD, d=-1)
     assert [f["field"] for f in bad.value.fields] == ["d"]
-    with pytest.raises(Forbidden):
-        manager.set_inputs("79.SGN", PERIOD, e=1)
+    ward = connect(hailong_server.key("manager", agency="79.SGN"))
+    with pytest.raises(Forbidden):  # the ward's own manager does not set its own E
+        ward.set_inputs("79.SGN", PERIOD, e=1)
 
 
 def test_import_and_update_a_petition(hailong_server: HailongServer, connect: Connect) -> None:

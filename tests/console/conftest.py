@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +17,9 @@ from fastapi.testclient import TestClient
 from service.calendar.working_days import local_date
 from service.models import utcnow
 from service.scoring.periods import period_containing
-from tests.conftest import KeyFactory, handover_body
+from service.scoring.profile import PROFILES_DIR
+from service.settings import Settings
+from tests.conftest import KeyFactory, handover_body, make_settings
 from tests.surveys.conftest import ANSWERS
 
 WARD, WARD_NAME = "79.BTH", "Phường Bến Thành"
@@ -67,9 +70,12 @@ class Office:
         assert response.status_code in (200, 201), response.text
         self.tokens[code] = response.json()["survey_url"].rsplit("/", 1)[1]
 
-    def answer_on_page(self, code: str, complaint: str = "", **answers: str) -> str | None:
-        """Answer the survey page; returns the follow-up link's path when a petition opened."""
-        form = {**ANSWERS, **answers, "complaint": complaint}
+    def answer_on_page(
+        self, code: str, complaint: str = "", wants_reply: str = "yes", **answers: str
+    ) -> str | None:
+        """Answer the survey page; returns the follow-up link's path when the complaint asks
+        for an answer (the default here: the console's inbox is about those)."""
+        form = {**ANSWERS, **answers, "complaint": complaint, "wants_reply": wants_reply}
         response = self.http.post(f"/s/{self.tokens[code]}", data=form)
         assert response.status_code == 200, response.text
         found = FOLLOWUP_LINK.search(response.text)
@@ -153,10 +159,23 @@ __all__ = [
     "WARD_NAME",
     "ConsoleClient",
     "Office",
+    "counting_survey_petitions",
     "current_period",
     "raw_key",
     "seed_ward",
 ]
+
+
+def counting_survey_petitions(database_url: str, folder: Path) -> Settings:
+    """Settings with a profile whose province counts survey comments that ask for an answer
+    as petitions (`survey_comments_are_petitions`): the inbox's numbers then move group 5."""
+    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
+    text = text.replace(
+        "survey_comments_are_petitions = false", "survey_comments_are_petitions = true"
+    )
+    path = folder / "counting-survey-petitions.toml"
+    path.write_text(text, encoding="utf-8")
+    return make_settings(database_url).model_copy(update={"scoring_profile": str(path)})
 
 
 @pytest.fixture

@@ -147,7 +147,7 @@ def test_staff_member_under_the_minimum_on_a_phone(
     submit(page, lambda: page.get_by_role("link", name="Cán bộ", exact=True).tap())
     returning = page.locator('tr[data-staff="CB003"]')
     expect(returning.locator(".withheld")).to_have_text("Chưa đủ phiếu (3/5)")
-    expect(page.locator('tr[data-staff="CB002"] td').nth(1)).to_have_text("0,80")
+    expect(page.locator('tr[data-staff="CB002"] td').nth(1)).to_have_text("0,8")
     assert_fits_phone(page, "staff")
     page.screenshot(path=artifacts_dir / "console-staff-phone.png", full_page=True)
 

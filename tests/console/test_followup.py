@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +13,7 @@ from sqlmodel import select
 
 from service.models import AuditLog, OutboxEvent, Petition
 from service.petitions import followup
+from service.settings import Settings
 from tests.conftest import TEST_SECRET, DbFactory, KeyFactory
 from tests.console.conftest import (
     COMPLAINT,
@@ -19,11 +21,20 @@ from tests.console.conftest import (
     WARD_NAME,
     ConsoleClient,
     Office,
+    counting_survey_petitions,
     current_period,
     raw_key,
 )
 
 pytestmark = pytest.mark.usefixtures("agencies")
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """This province counts survey comments asking for an answer as petitions, so that the
+    inbox's replies and verdicts move group 5 (by default they do not: see
+    tests/scoring/test_feedback_and_aging.py)."""
+    return counting_survey_petitions(database_url, tmp_path)
 
 
 def close(value: float | None, expected: Fraction) -> bool:
@@ -116,14 +127,15 @@ def test_reply_verdict_and_group5_rate_b_with_numbers(
         citizen_verdict="satisfied",
     )
     g5 = office.score()["group5"]
-    # a) in authority handled on time: PAKN-1 of {HL-BT-1, PAKN-1} = 1 ÷ 2 → 6 × 0,5/0,9 = 10/3
-    # b) petitions − bad (unsatisfied, result complaint, late): (2 − 0) ÷ 2 = 1 → 6
+    # HL-BT-1 is open and within its deadline: neither on time nor late yet, so not scored.
+    # a) in authority handled on time: PAKN-1 of {PAKN-1} = 1 ÷ 1 → 6
+    # b) petitions − bad (unsatisfied, result complaint, late): (1 − 0) ÷ 1 = 1 → 6
     # c) dossiers − (unsatisfied, petition, overdue): BT-1 has a petition → 1 ÷ 2 → 10/3
-    #    group 5 = 10/3 + 6 + 10/3 = 38/3
-    assert close(g5["petitions_on_time_rate"], Fraction(1, 2))
+    #    group 5 = 6 + 6 + 10/3 = 46/3
+    assert close(g5["petitions_on_time_rate"], Fraction(1))
     assert close(g5["petitions_satisfied_rate"], Fraction(1))
     assert close(g5["dossiers_satisfied_rate"], Fraction(1, 2))
-    assert close(g5["score"], Fraction(38, 3))
+    assert close(g5["score"], Fraction(46, 3))
 
     console.sign_in(raw_key(make_key("manager", WARD)))
     reply(console, survey_petition(db).id, "Phường đã bố trí thêm một quầy.\nXin cảm ơn.")
@@ -135,7 +147,10 @@ def test_reply_verdict_and_group5_rate_b_with_numbers(
 
     page = client.get(path)
     assert "Cơ quan đã trả lời ngày" in page.text and "(đúng hạn)" in page.text
-    assert "<p>Phường đã bố trí thêm một quầy.</p><p>Xin cảm ơn.</p>" in page.text
+    assert (
+        "<p dir=\"auto\">Phường đã bố trí thêm một quầy.</p><p dir=\"auto\">Xin cảm ơn.</p>"
+        in page.text
+    )
     assert 'name="verdict"' in page.text
     missing = client.post(path, data={"verdict": ""})
     assert missing.status_code == 422 and "Ông/bà vui lòng chọn một câu trả lời." in missing.text
@@ -165,7 +180,7 @@ def test_reply_verdict_and_group5_rate_b_with_numbers(
 
     # The manager sees it, and can no longer rewrite the reply the citizen judged.
     agency = console.get(f"/console/a/{WARD}?period={current_period()}").text
-    assert re.search(r'id="g5-b">50,0 %<', agency)
+    assert re.search(r'id="g5-b">50 %<', agency)
     assert re.search(r'id="g5-score">12,67<', agency)
     detail = console.get(f"/console/petitions/{stored.id}").text
     assert 'id="verdict">Không hài lòng' in detail and 'action="/console/petitions' not in detail

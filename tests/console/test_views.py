@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from service.calendar.overrides import load_overrides
 from service.calendar.working_days import overdue_working_days
-from service.models import AuditLog, Dossier, PeriodInput, Petition, ResponseContact
+from service.models import AuditLog, Dossier, PeriodInput, Petition, ResponseContact, utcnow
 from tests.conftest import DbFactory, KeyFactory
 from tests.console.conftest import (
     COMPLAINT,
@@ -47,15 +47,17 @@ def test_agency_page_shows_k_components_and_group5_as_the_api_computes_them(
     # This quarter: 5 dossiers resolved, 4 on time → A = 4 ÷ 5 = 0,8. Evaluations: 3, all
     # "none" supplements → B = 1; attitude good, good, normal → C = 2 ÷ 3.
     assert score["a"] == 0.8 and score["b"] == 1
-    assert text_of(page, "part-a") == "0,8000"
-    assert text_of(page, "part-b") == "1,0000"
-    assert text_of(page, "part-c") == "0,6667"
+    # Shown by the one rule of service.numbers: two decimals at most, rounded down.
+    assert text_of(page, "part-a") == "0,8"
+    assert text_of(page, "part-b") == "1"
+    assert text_of(page, "part-c") == "0,66"
     # No E yet → K is missing, the group says so.
     assert score["group"] == "chua_du_du_lieu"
     assert text_of(page, "k-value") == "—"
     assert text_of(page, "k-group") == "Chưa đủ dữ liệu"
-    # Group 5 rate c: 5 dossiers; BT-LATE overdue, BT-1 has a petition → 3 ÷ 5 = 60,0 %.
-    assert text_of(page, "g5-c") == "60,0 %"
+    # Group 5 rate c: 5 dossiers; BT-LATE overdue → 4 ÷ 5 = 80 % (BT-1's survey complaint is
+    # feedback, not a national-channel petition: it marks nothing).
+    assert text_of(page, "g5-c") == "80 %"
     assert current_period() in page
     assert OTHER_WARD_NAME not in page
 
@@ -73,8 +75,9 @@ def test_staff_under_the_minimum_show_not_enough_answers(manager: ConsoleClient)
 
 
 def test_late_dossiers_with_their_overdue_working_days(
-    manager: ConsoleClient, db: DbFactory
+    manager: ConsoleClient, office: Office, db: DbFactory
 ) -> None:
+    office.petition("PAKN-BT-2", dossier_code="BT-2", received_at=utcnow().isoformat())
     page = manager.get(f"/console/a/{WARD}/dossiers").text
     with db() as session:
         late = session.exec(select(Dossier).where(Dossier.code == "BT-LATE")).one()
@@ -83,10 +86,11 @@ def test_late_dossiers_with_their_overdue_working_days(
     assert days >= 8  # 14 calendar days late: at least 8 working days whatever the holidays
     row = re.search(r'data-dossier="BT-LATE">(.*?)</tr>', page, re.S)
     assert row and re.search(rf'class="num overdue"[^>]*>{days}</td>', row.group(1))
-    assert "0,0 / 1" in row.group(1) and "Trễ hẹn" in row.group(1)
-    with_petition = re.search(r'data-dossier="BT-1">(.*?)</tr>', page, re.S)
+    assert "0 / 1" in row.group(1) and "Trễ hẹn" in row.group(1)
+    with_petition = re.search(r'data-dossier="BT-2">(.*?)</tr>', page, re.S)
     assert with_petition and "Có phản ánh" in with_petition.group(1)
-    assert 'data-dossier="BT-2"' not in page  # on time, no petition: costs nothing
+    # On time, and its survey comment is no national-channel petition: costs nothing.
+    assert 'data-dossier="BT-1"' not in page
 
 
 def test_complaints_show_the_dossier_code_never_the_contact(
@@ -151,8 +155,12 @@ def test_a_city_manager_sees_its_wards(
 
 
 def test_inputs_d_and_e_are_saved_with_who_and_when_and_audited(
-    manager: ConsoleClient, office: Office, db: DbFactory
+    console: ConsoleClient, office: Office, make_key: KeyFactory, db: DbFactory
 ) -> None:
+    # The competent authority: a manager of the city above the ward.
+    seed_ward(office)
+    console.sign_in(raw_key(make_key("manager", "79")))
+    manager = console
     period = current_period()
     manager.get(f"/console/a/{WARD}?period={period}")
     bad = manager.post(
@@ -177,9 +185,29 @@ def test_inputs_d_and_e_are_saved_with_who_and_when_and_audited(
         assert (row.d, row.e, row.set_by.endswith("test manager")) == (17.5, 1, True)
         [entry] = session.exec(select(AuditLog).where(AuditLog.action == "inputs.set")).all()
         assert entry.detail["after"] == {"d": 17.5, "e": 1}
+    assert "D do test manager nhập lúc" in text_of(saved.text, "d-source")
     cleared = manager.post(f"/console/a/{WARD}/inputs", {"period": period, "d": "", "e": "1"})
     assert cleared.status_code == 200
     assert office.score()["d_source"] == "group5"  # an emptied D falls back to group 5
+    assert "D tính trong hệ thống này" in text_of(cleared.text, "d-source")
+
+
+def test_the_wards_own_manager_reads_d_and_e_but_cannot_set_them(
+    console: ConsoleClient, office: Office, make_key: KeyFactory, db: DbFactory
+) -> None:
+    office.handover("BT-1")
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    manager = console
+    period = current_period()
+    page = manager.get(f"/console/a/{WARD}?period={period}")
+    assert "cán bộ quản lý của đơn vị cấp trên" in text_of(page.text, "inputs-refused")
+    assert f'action="/console/a/{WARD}/inputs"' not in page.text  # no form to fill
+    refused = manager.post(f"/console/a/{WARD}/inputs", {"period": period, "d": "18", "e": "1"})
+    assert refused.status_code == 403
+    assert "Khóa của ông/bà xem được điểm nhưng không nhập được." in refused.text
+    assert office.score()["d_source"] != "imported" and office.score()["e"] is None
+    with db() as session:
+        assert session.exec(select(PeriodInput)).first() is None
 
 
 def test_history_lists_the_chosen_period_and_the_three_before(manager: ConsoleClient) -> None:

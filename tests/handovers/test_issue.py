@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from service.handovers import tokens
-from service.models import Counter, Dossier, Invitation, Staff
+from service.models import Agency, Counter, Dossier, Invitation, Staff
 from tests.conftest import DbFactory, KeyFactory, handover_body
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -175,12 +175,25 @@ def test_scoped_issuer_only_issues_inside_its_tree(
 
 
 def test_scoped_issuer_cannot_take_over_another_agencys_dossier(
-    client: TestClient, make_key: KeyFactory
+    client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
-    client.post(URL, json=handover_body(agency_code="79.SGN"), headers=make_key("issuer"))
+    # Dossier codes are unique per agency: the same code posted for another agency is that
+    # agency's own dossier, with its own survey; the first one is left as it was.
+    first = client.post(URL, json=handover_body(agency_code="79.SGN"), headers=make_key("issuer"))
     ward_key = make_key("issuer", agency="79.BTH")
-    response = client.post(URL, json=handover_body(agency_code="79.BTH"), headers=ward_key)
-    assert response.status_code == 403
+    response = client.post(
+        URL, json=handover_body(agency_code="79.BTH", procedure_code="9.9"), headers=ward_key
+    )
+    assert response.status_code == 201
+    assert response.json()["survey_id"] != first.json()["survey_id"]
+    assert response.json()["survey_url"] != first.json()["survey_url"]
+    with db() as session:
+        rows = session.exec(
+            select(Agency.code, Dossier.procedure_code).join(
+                Agency, col(Agency.id) == col(Dossier.agency_id)
+            )
+        ).all()
+    assert sorted(rows) == [("79.BTH", "9.9"), ("79.SGN", "1.001612")]
 
 
 def test_revoked_key_is_401(client: TestClient, make_key: KeyFactory, db: DbFactory) -> None:
@@ -204,18 +217,30 @@ def test_revoke_then_link_and_repost_say_revoked(client: TestClient, make_key: K
     assert revoked.json()["survey_url"] == issued["survey_url"]
     again = client.post(f"{URL}/G22.39-250915-0001/revoke", headers=key)
     assert again.status_code == 200
+    # Posting a revoked dossier again issues a fresh survey (201): a new survey id, link and
+    # short code on the dossier's one invitation; the revoked link stays dead (now unknown).
     repost = client.post(URL, json=handover_body(), headers=key)
-    assert repost.json()["status"] == "revoked"
+    assert repost.status_code == 201, repost.text
+    fresh = repost.json()
+    assert fresh["status"] == "issued"
+    assert fresh["survey_id"] != issued["survey_id"]
+    assert fresh["survey_url"] != issued["survey_url"]
+    assert fresh["short_code"] != issued["short_code"]
     qr = client.get(issued["qr_png_url"].removeprefix("http://testserver"))
-    assert qr.status_code == 410
+    assert qr.status_code == 404
+    assert client.get(fresh["survey_url"].removeprefix("http://testserver")).status_code == 200
+    # Posted again while the fresh survey is open: the same survey, 200.
+    same = client.post(URL, json=handover_body(), headers=key)
+    assert same.status_code == 200 and same.json()["survey_id"] == fresh["survey_id"]
 
 
 def test_revoke_rules(client: TestClient, make_key: KeyFactory) -> None:
     key = make_key("issuer")
     assert client.post(f"{URL}/nope/revoke", headers=key).status_code == 404
     client.post(URL, json=handover_body(agency_code="79.SGN"), headers=key)
+    # Outside the key's scope a dossier is not found: the answer does not tell that it exists.
     ward_key = make_key("issuer", agency="79.BTH")
-    assert client.post(f"{URL}/G22.39-250915-0001/revoke", headers=ward_key).status_code == 403
+    assert client.post(f"{URL}/G22.39-250915-0001/revoke", headers=ward_key).status_code == 404
     assert (
         client.post(f"{URL}/G22.39-250915-0001/revoke", headers=make_key("reader")).status_code
         == 403

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from service.models import Invitation, KioskPresentation, Response
+from service.models import Invitation, KioskPresentation, Petition, Response
 from tests.conftest import DbFactory, KeyFactory
 from tests.kiosk.conftest import ANSWERS, hand_over, pair
 
@@ -181,8 +181,8 @@ def test_an_answer_kept_offline_counts_when_it_was_given(
     assert stored["o-2"] <= datetime.now(UTC)
 
 
-def test_a_complaint_given_at_the_kiosk_opens_a_petition(
-    client: TestClient, make_key: KeyFactory
+def test_a_complaint_given_at_the_kiosk_goes_to_the_feedback_inbox_not_to_d(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
     pair(client, make_key)
     issued = hand_over(client, make_key)
@@ -190,15 +190,20 @@ def test_a_complaint_given_at_the_kiosk_opens_a_petition(
         "/kiosk/api/answers",
         json={
             "survey_id": issued["survey_id"],
-            "answers": {**ANSWERS, "complaint": "Quầy đông, chờ lâu"},
+            "answers": {**ANSWERS, "complaint": "Quầy đông, chờ lâu", "wants_reply": True},
             "client_submission_id": "c-1",
         },
     )
     assert response.status_code == 201
+    with db() as session:
+        item = session.exec(select(Petition)).one()
+    assert (item.source, item.kind, item.deadline_at is not None) == ("survey", "petition", True)
     score = client.get(
         f"/api/v1/agencies/G22.39/scores/{PERIOD_OF_NOW}", headers=make_key("reader")
     ).json()
-    assert score["counts"]["petitions"] == 1
+    # Not a national-channel petition: it counts in neither group 5 nor D.
+    assert score["counts"]["petitions"] == 0
+    assert score["group5"]["petitions_on_time_rate"] is None
 
 
 def test_an_unpaired_browser_gets_401_everywhere(client: TestClient) -> None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections import Counter
 from datetime import date
+from fractions import Fraction
 
 import pytest
 
+from service import numbers
 from service.portal import badge, charts, picker, plain_words, trend
 from service.portal.memo import ComputeMemo
 from service.scoring.compute import compute
@@ -147,13 +149,24 @@ def test_badge_boxes_fit_their_words_and_pin_the_text_length() -> None:
         (19.996, "19,99", "19.99"),  # never rounds up onto the threshold
         (20.0, "20", "20"),
         (0.7, "0,7", "0.7"),  # 0.7 * 100 is 69.999...: still 0,7
+        (21.435, "21,43", "21.43"),  # stored as 21.43499999...; read as 21.435
+        (21.43 + 0.005, "21,43", "21.43"),  # 21.435000000000002: noise, not a score
+        (150 / 7, "21,42", "21.42"),
+        (Fraction(150, 7), "21,42", "21.42"),
+        (2.9999999999999996, "3", "3"),  # 1/3 + 2/3 + 2 in floats: 3, not 2,99
+        (1234.5, "1.234,5", "1,234.5"),
         (None, "—", "—"),
     ],
 )
 def test_numbers_round_down_and_use_the_language_s_decimal_mark(
-    value: float | None, vi: str, en: str
+    value: float | Fraction | None, vi: str, en: str
 ) -> None:
-    assert picker.number(value, "vi") == vi and picker.number(value, "en") == en
+    assert numbers.number(value, "vi") == vi and numbers.number(value, "en") == en
+
+
+def test_percentages_follow_the_same_rule_with_one_decimal() -> None:
+    assert numbers.percent(2 / 3, "vi") == "66,6 %" and numbers.percent(2 / 3, "en") == "66.6 %"
+    assert numbers.percent(0.6, "vi") == "60 %" and numbers.percent(None, "vi") == "—"
 
 
 def test_counts_group_thousands_by_language() -> None:
@@ -208,7 +221,7 @@ def test_facts_count_what_each_component_rests_on() -> None:
     ]
     assert found["b"] == [plain_words.Fact("b_supplements", 2, 40, limit=2)]
     assert found["c"] == [plain_words.Fact("c_good", 36, 40)]
-    assert found["d"] == [plain_words.Fact("d_imported", value=17.5)]
+    assert found["d"] == [plain_words.Fact("d_entered", value=17.5)]
     assert found["e"] == [plain_words.Fact("e_none")]
     assert found["group5"] == [
         plain_words.Fact("g5_petitions_on_time", 2, 3),

@@ -270,7 +270,8 @@ def test_agency_page_explains_each_component_in_plain_words(
     assert "3 trong 120 hồ sơ bị trễ hơn 5 ngày làm việc (không được điểm)." in page
     assert "2 trong 40 phiếu đánh giá cho biết phải bổ sung hồ sơ từ 2 lần trở lên." in page
     assert "36 trong 40 phiếu đánh giá thái độ cán bộ là tốt." in page
-    assert "D = 17,5, lấy từ hệ thống xử lý phản ánh, kiến nghị." in page
+    # D typed in by hand is not said to come from the petition system.
+    assert "D = 17,5, do test nhập ngày" in page
     assert "E = 1: thủ tục hành chính đã được niêm yết công khai." in page
     assert "5 trong 120 hồ sơ có đánh giá không hài lòng, bị phản ánh hoặc quá hạn." in page
     assert "Không có phản ánh, kiến nghị nào thuộc thẩm quyền trong kỳ." in page
@@ -461,7 +462,8 @@ def test_public_pages_show_agency_figures_only_never_staff_or_free_text(
     # The figures themselves are there: one evaluation, counted at agency level.
     agency = text(get(client, f"/agencies/G22.39?period={Q3}"))
     assert "0 trong 1 phiếu đánh giá thái độ cán bộ là tốt." in agency
-    assert "1 phản ánh, kiến nghị" in agency
+    # The evaluation's complaint is feedback to the ward, not a national-channel petition.
+    assert "1 phản ánh, kiến nghị" not in agency
 
 
 # --- the trend query -------------------------------------------------------------------------

@@ -15,8 +15,12 @@ Choices where the texts leave room (each also named in the report of the test):
   day of receipt, under the calendar as it finally stands.
 - "Overdue" for group 5 c means resolved after the due time (any lateness), or, where the
   profile says so, two or more supplement requests.
-- A petition not handled yet is not "handled on time" (rate a) and not "handled late"
-  (rate b), whether or not its deadline has passed.
+- Only petitions of the national channel count in group 5: imports, and survey comments
+  only where the profile counts them (`survey_comments_are_petitions`) and the citizen asked
+  for an answer. The others mark no dossier either.
+- A petition not handled yet is, at the moment of reading: past its deadline, late (or left
+  out, by `open_after_deadline`); within it, left out (or counted as not on time, by
+  `open_within_deadline`).
 - The profile key `no_due_time_is_on_time` is taken as true (every shipped profile says so).
 """
 
@@ -33,7 +37,8 @@ import holidays
 from service.calendar.working_days import LOCAL_TZ
 from service.scoring.profile import Profile
 
-# How many supplement requests each answer of the questionnaire means.
+# How many supplement requests each answer of the questionnaire means (the profiles say the
+# same; written here again on purpose: a profile that drifts from it fails this test).
 SUPPLEMENT_TIMES = {"none": 0, "once": 1, "twice_or_more": 2}
 COMPONENTS = ("a", "b", "c", "d", "e")
 
@@ -78,6 +83,8 @@ class Petition:
     citizen_verdict: str | None = None
     result_complaint: bool = False
     within_authority: bool = True
+    source: str = "import"  # or "survey": left in hailong's survey or kiosk
+    wants_reply: bool = True  # a survey comment whose author asked for an answer
 
 
 @dataclass
@@ -184,7 +191,10 @@ def overdue_working_days(dossier: Dossier, overrides: Mapping[date, bool]) -> in
 
 
 def supplements_overdue(dossier: Dossier, profile: Profile) -> bool:
-    return profile.k_score.supplements_make_overdue and dossier.supplement_requests >= 2
+    rules = profile.k_score
+    return rules.supplements_make_overdue and (
+        dossier.supplement_requests >= rules.supplements_overdue_from
+    )
 
 
 def timeliness_points(
@@ -218,32 +228,52 @@ def b_point(evaluation: Evaluation, profile: Profile) -> int | None:
     return int(times <= profile.k_score.max_supplement_requests_for_point)
 
 
-def c_point(evaluation: Evaluation) -> int | None:
+def c_point(evaluation: Evaluation, profile: Profile) -> int | None:
     if evaluation.staff_attitude is None:
         return None
-    return int(evaluation.staff_attitude == "good")
+    return int(evaluation.staff_attitude in profile.survey.good_attitude)
 
 
-def deadline_passed(petition: Petition, world: World, profile: Profile) -> bool | None:
-    """Was the petition handled after its deadline? None while it is not handled."""
-    if petition.handled_at is None:
+def counts_in_group5(petition: Petition, profile: Profile) -> bool:
+    if petition.source != "survey":
+        return True
+    return profile.petitions.survey_comments_are_petitions and petition.wants_reply
+
+
+def deadline_passed(
+    petition: Petition, world: World, profile: Profile, now: datetime | None = None
+) -> bool | None:
+    """Was the petition handled after its deadline? Not handled: has the deadline passed by
+    `now` (None without a `now`)?"""
+    moment = petition.handled_at or now
+    if moment is None:
         return None
     if petition.deadline_at is not None:
-        return petition.handled_at > petition.deadline_at
+        return moment > petition.deadline_at
     last_day = nth_working_day_after(
         local_day(petition.received_at),
         profile.petitions.handling_deadline_working_days,
         world.overrides,
     )
-    return local_day(petition.handled_at) > last_day
+    return local_day(moment) > last_day
 
 
-def handled_on_time(petition: Petition, world: World, profile: Profile) -> bool:
-    return deadline_passed(petition, world, profile) is False
+def petition_state(petition: Petition, world: World, profile: Profile, now: datetime) -> str:
+    """'on_time', 'late' (handled late, or still open past its deadline), or 'open'."""
+    late = deadline_passed(petition, world, profile, now)
+    if petition.handled_at is not None:
+        return "late" if late else "on_time"
+    return "late" if late else "open"
 
 
-def handled_late(petition: Petition, world: World, profile: Profile) -> bool:
-    return deadline_passed(petition, world, profile) is True
+def scored(petition: Petition, world: World, profile: Profile, now: datetime) -> bool:
+    """In rates a and b at `now`."""
+    if petition.handled_at is not None:
+        return True
+    rules = profile.petitions
+    if petition_state(petition, world, profile, now) == "late":
+        return rules.open_after_deadline == "late"
+    return rules.open_within_deadline == "counted_not_on_time"
 
 
 def ratio(numerator: Fraction | int, denominator: int) -> Fraction | None:
@@ -310,38 +340,48 @@ def a_score(dossiers: list[Dossier], world: World, profile: Profile) -> Fraction
 
 def b_and_c(evaluations: list[Evaluation], profile: Profile) -> tuple[Fraction | None, ...]:
     b_points = [p for p in (b_point(e, profile) for e in evaluations) if p is not None]
-    c_points = [p for p in (c_point(e) for e in evaluations) if p is not None]
+    c_points = [p for p in (c_point(e, profile) for e in evaluations) if p is not None]
     return ratio(sum(b_points), len(b_points)), ratio(sum(c_points), len(c_points))
 
 
-def score(world: World, profile: Profile, agency: str, period_key: str) -> Expected:
+def score(
+    world: World, profile: Profile, agency: str, period_key: str, now: datetime | None = None
+) -> Expected:
+    now = now or datetime.now(LOCAL_TZ)
     span = period(period_key)
     rules = profile.k_score
     dossiers = resolved_in(world, agency, span)
     evaluations = evaluations_in(world, agency, span)
     petitions = [
-        p for p in world.petitions.values() if p.agency == agency and span.contains(p.received_at)
+        p
+        for p in world.petitions.values()
+        if p.agency == agency and span.contains(p.received_at) and counts_in_group5(p, profile)
     ]
+    in_rates = [p for p in petitions if scored(p, world, profile, now)]
     a = a_score(dossiers, world, profile)
     b, c = b_and_c(evaluations, profile)
 
     # Group 5 (Decision 766): three rates.
-    in_authority = [p for p in petitions if p.within_authority]
+    in_authority = [p for p in in_rates if p.within_authority]
     on_time_rate = ratio(
-        sum(1 for p in in_authority if handled_on_time(p, world, profile)), len(in_authority)
+        sum(1 for p in in_authority if petition_state(p, world, profile, now) == "on_time"),
+        len(in_authority),
     )
     bad_petitions = [
         p
-        for p in petitions
-        if p.citizen_verdict == "unsatisfied"
-        or p.result_complaint
-        or handled_late(p, world, profile)
+        for p in in_rates
+        if petition_state(p, world, profile, now) == "late"
+        or (p.handled_at is not None and (p.citizen_verdict == "unsatisfied" or p.result_complaint))
     ]
-    satisfied_rate = ratio(len(petitions) - len(bad_petitions), len(petitions))
+    satisfied_rate = ratio(len(in_rates) - len(bad_petitions), len(in_rates))
     unsatisfied_dossiers = {
         code for code, e in world.evaluations.items() if is_unsatisfied(e, profile)
     }
-    petitioned_dossiers = {p.dossier_code for p in world.petitions.values() if p.dossier_code}
+    petitioned_dossiers = {
+        p.dossier_code
+        for p in world.petitions.values()
+        if p.dossier_code and counts_in_group5(p, profile)
+    }
     bad_dossiers = [
         d
         for d in dossiers

@@ -65,21 +65,27 @@ def test_unknown_agency_is_404(client: TestClient, make_key: KeyFactory) -> None
     assert response.status_code == 404
 
 
-def test_inputs_need_a_manager_of_that_agency_or_admin_and_are_audited(
+def test_inputs_come_from_the_competent_authority_and_are_audited(
     client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
     url = "/api/v1/agencies/79.BTH/periods/2025-Q3/inputs"
     assert client.put(url, json={"e": 1}, headers=make_key("reader")).status_code == 403
     other = make_key("manager", agency="79.SGN")
     assert client.put(url, json={"e": 1}, headers=other).status_code == 403
+    # The ward's own manager reads its score but does not set its own D and E.
     own = make_key("manager", agency="79.BTH")
-    response = client.put(url, json={"d": 15.5, "e": 1, "note": "Quý 3"}, headers=own)
+    refused = client.put(url, json={"d": 18, "e": 1}, headers=own)
+    assert refused.status_code == 403
+    assert "competent authority" in refused.json()["detail"]
+    assert "manager of an agency above it" in refused.json()["detail"]
+    assert client.get("/api/v1/agencies/79.BTH/scores/2025-Q3", headers=own).json()["e"] is None
+    parent = make_key("manager", agency="79")  # the competent authority above the ward
+    response = client.put(url, json={"d": 15.5, "e": 1, "note": "Quý 3"}, headers=parent)
     assert response.status_code == 200
     assert (response.json()["d"], response.json()["e"]) == (15.5, 1)
-    parent = make_key("manager", agency="79")  # the competent authority above the ward
-    assert client.put(url, json={"e": 0}, headers=parent).json()["e"] == 0
+    assert client.put(url, json={"e": 0}, headers=make_key("admin")).json()["e"] == 0
     for bad in ({"d": 19}, {"d": -1}, {"e": 2}, {"f": 1}):
-        assert client.put(url, json=bad, headers=own).status_code == 422, bad
+        assert client.put(url, json=bad, headers=parent).status_code == 422, bad
     with db() as session:
         audit = [a for a in session.exec(select(AuditLog)).all() if a.action == "inputs.set"]
     assert [a.detail["after"] for a in audit] == [{"d": 15.5, "e": 1}, {"d": 15.5, "e": 0}]

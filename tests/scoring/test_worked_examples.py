@@ -200,23 +200,24 @@ def test_full_k_with_group5_from_petitions(client: TestClient, make_key: KeyFact
         deadline_at=f"2025-09-10T17:00:00{VN}",
         handled_at=f"2025-09-12T09:00:00{VN}",
     )
-    # P3 outside the agency's authority, not handled.
+    # P3 outside the agency's authority, never handled: its deadline (15 working days after
+    # 5/9) has long passed, so it counts as handled late from that moment (rate b).
     office.petition("P3", "79.BTH", received_at=f"2025-09-05T09:00:00{VN}", within_authority=False)
     score = office.inputs("79.BTH", "2025-Q3", e=1)
     # B = 2 ÷ 3, C = 1 ÷ 3
     assert close(score["b"], Fraction(2, 3)) and close(score["c"], Fraction(1, 3))
     # Group 5 a: in authority on time 1 (P1) ÷ in authority 2 = 0.5 → 6 × 0.5/0.9 = 10/3
-    # Group 5 b: (3 − P2 late) ÷ 3 = 2/3 → 6 × (2/3)/0.9 = 40/9
+    # Group 5 b: (3 − P2 late − P3 overdue) ÷ 3 = 1/3 → 6 × (1/3)/0.9 = 20/9
     # Group 5 c: 5 dossiers; D1, D2, D3 overdue, D4 has a petition → (5 − 4) ÷ 5 = 0.2
-    #            → 6 × 0.2/0.9 = 4/3.  Group 5 = 10/3 + 40/9 + 4/3 = 82/9
+    #            → 6 × 0.2/0.9 = 4/3.  Group 5 = 10/3 + 20/9 + 4/3 = 62/9
     g5 = score["group5"]
     assert close(g5["petitions_on_time_rate"], Fraction(1, 2))
-    assert close(g5["petitions_satisfied_rate"], Fraction(2, 3))
+    assert close(g5["petitions_satisfied_rate"], Fraction(1, 3))
     assert close(g5["dossiers_satisfied_rate"], Fraction(1, 5))
-    assert close(g5["score"], Fraction(82, 9))
-    assert score["d_source"] == "group5" and close(score["d"], Fraction(82, 9))
-    # K = 2/5 + 2/3 + 1/3 + 82/9 + 1 = 518/45 ≈ 11.51 → below 20
-    assert close(score["k"], Fraction(518, 45))
+    assert close(g5["score"], Fraction(62, 9))
+    assert score["d_source"] == "group5" and close(score["d"], Fraction(62, 9))
+    # K = 2/5 + 2/3 + 1/3 + 62/9 + 1 = 418/45 ≈ 9.29 → below 20
+    assert close(score["k"], Fraction(418, 45))
     assert score["group"] == "khong_hai_long" and score["missing"] == []
     assert score["counts"] == {"resolved_dossiers": 5, "evaluations": 3, "petitions": 3}
     explained = office.explain("79.BTH", "2025-Q3")
@@ -224,7 +225,7 @@ def test_full_k_with_group5_from_petitions(client: TestClient, make_key: KeyFact
     bad = {r["dossier_code"] for r in explained["dossiers"]["rows"] if r["counts_against_group5"]}
     assert bad == {"D1", "D2", "D3", "D4"}
     late = {r["petition_code"]: r["counts_against_group5"] for r in explained["petitions"]["rows"]}
-    assert late == {"P1": False, "P2": True, "P3": False}
+    assert late == {"P1": False, "P2": True, "P3": True}
 
 
 def seed_exact_twenty(office: Office, agency: str) -> None:

@@ -70,7 +70,12 @@ def test_missing_answer_keeps_the_others_and_says_where(
     html = page.text
     assert 'id="err-staff_attitude"' in html and 'role="alert"' in html
     assert 'aria-describedby="err-staff_attitude"' in html
-    assert _checked(html) == {"timeliness=on_time", "supplement_requests=none", "overall=satisfied"}
+    assert _checked(html) == {
+        "timeliness=on_time",
+        "supplement_requests=none",
+        "overall=satisfied",
+        "wants_reply=no",  # the comment's default: no answer asked
+    }
     assert ">Chờ lâu</textarea>" in html
 
 

@@ -106,7 +106,7 @@ def test_complaint_opens_a_petition_with_a_working_day_deadline(
 ) -> None:
     body = {
         "token": survey.token,
-        "answers": {**ANSWERS, "complaint": "  Phải chờ 2 tiếng  "},
+        "answers": {**ANSWERS, "complaint": "  Phải chờ 2 tiếng  ", "wants_reply": True},
         "client_submission_id": "with-complaint",
     }
     status, created = _post(client, body)
@@ -119,6 +119,7 @@ def test_complaint_opens_a_petition_with_a_working_day_deadline(
         petition = session.exec(select(Petition)).one()
         response = session.exec(select(Response)).one()
     assert petition.source == "survey" and petition.response_id == response.id
+    assert petition.kind == "petition"  # an answer was asked for: a deadline to keep
     assert response.complaint == "Phải chờ 2 tiếng"
     assert petition.deadline_at is not None
     # 15 working days can never be fewer than 21 calendar days (three weekends at least).

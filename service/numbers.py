@@ -1,0 +1,65 @@
+"""The one way a score is written for people: public pages, badge, widget and console.
+
+Rule: at most two decimals, rounded down (toward zero) on the value's exact decimal,
+trailing zeros dropped; a decimal comma and '.' between thousands in Vietnamese (21,43;
+1.234,5), a decimal point and ',' in English. Percentages are the same rule applied to
+value × 100 with one decimal.
+
+Why down rather than to nearest: a K of 19.996 would read "20" next to "not satisfied"
+(the threshold is 20), and 21.999 would read a perfect "22". Rounded down, a figure on
+screen is never more than the score it stands for, so it always agrees with the group.
+
+Exact decimal: scores arrive as floats, which hold 21.435 as 21.434999999999998... .
+A float is first read as its shortest decimal (`repr`), then cleaned of binary noise by
+rounding half-even to 9 places (scores are ratios of counts, far coarser than 1e-9), and
+only then rounded down to the places shown. So 0.7 × 100 reads 70 and 21.435 reads 21,43
+however the arithmetic reached it. A `Fraction` or `Decimal` is taken as it is.
+
+The API, CSV and XLSX carry the exact values, unrounded (API.md).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from typing import SupportsFloat
+
+from babel.numbers import format_decimal
+
+PLACES = 2
+NOISE_PLACES = 9
+NONE_SHOWN = "—"
+
+
+def exact_decimal(value: SupportsFloat | Fraction | Decimal) -> Decimal:
+    """The decimal a score stands for, free of binary floating-point noise."""
+    if isinstance(value, Decimal):
+        exact = value
+    elif isinstance(value, Fraction):
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+    else:
+        exact = Decimal(repr(float(value)))
+    return exact.quantize(Decimal(1).scaleb(-NOISE_PLACES), rounding=ROUND_HALF_EVEN)
+
+
+def shown_decimal(value: SupportsFloat | Fraction | Decimal, places: int = PLACES) -> Decimal:
+    """The figure people see, as a Decimal: `places` decimals, rounded down."""
+    return exact_decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+
+
+def number(
+    value: SupportsFloat | Fraction | Decimal | None, lang: str, places: int = PLACES
+) -> str:
+    """A score for people (see the module's rule); '—' when there is none."""
+    if value is None:
+        return NONE_SHOWN
+    shown = shown_decimal(value, places) + 0  # + 0 turns -0 into 0
+    pattern = "#,##0" + ("." + "#" * places if places > 0 else "")
+    return format_decimal(shown, format=pattern, locale="en" if lang == "en" else "vi")
+
+
+def percent(value: SupportsFloat | Fraction | Decimal | None, lang: str) -> str:
+    """A rate 0..1 as a percentage with one decimal: 0.6667 → '66,6 %'."""
+    if value is None:
+        return NONE_SHOWN
+    return f"{number(exact_decimal(value) * 100, lang, 1)} %"

@@ -1,0 +1,108 @@
+"""Petitions that age by themselves: the open petitions whose deadline has passed, read at
+the moment a score is read.
+
+A petition still unhandled when its deadline passes counts as handled late from that moment
+(profile `open_after_deadline`), with no event to move a counter. So the day counters keep
+open petitions apart (`petitions_open*`, see contributions.petition_delta) and every score
+read adds, from the petition table, how many of them are past their deadline now. Only open
+petitions are read, through a partial index (`ix_petition_open`): a handful per agency,
+whatever the history behind them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, cast, false, func, or_, select
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session, col
+
+from service.models import Agency, Petition
+from service.scoring.periods import Period
+from service.scoring.profile import Profile
+
+PETITIONS: Any = Petition.__table__  # type: ignore[attr-defined]
+
+
+def counted_in_group5(profile: Profile) -> ColumnElement[bool]:
+    """contributions.counts_in_group5, in SQL."""
+    p = PETITIONS.c
+    survey_counts = (
+        and_(p.source == "survey", p.kind == "petition")
+        if profile.petitions.survey_comments_are_petitions
+        else false()
+    )
+    return or_(p.source != "survey", survey_counts)
+
+
+@dataclass
+class Overdue:
+    """Per agency: the open petitions past their deadline at `now` (as read-time counter
+    columns), and the next moment one more passes its deadline (when a remembered score of
+    these agencies stops being true)."""
+
+    counts: dict[int, Counter[str]] = field(default_factory=dict)
+    next_deadline: datetime | None = None
+
+
+def overdue_open(
+    session: Session,
+    period: Period,
+    profile: Profile,
+    now: datetime,
+    *,
+    agency_ids: Sequence[int] | None = None,
+    parent_filter: ColumnElement[bool] | None = None,
+) -> Overdue:
+    """For the agencies named by id, or the children that `parent_filter` selects."""
+    p = PETITIONS.c
+    passed = p.deadline_at < now  # handled at the deadline itself is still on time
+    query = (
+        select(
+            p.agency_id,
+            cast(func.sum(case((passed, 1), else_=0)), Integer),
+            cast(func.sum(case((and_(passed, p.within_authority.is_(True)), 1), else_=0)), Integer),
+            func.min(case((p.deadline_at >= now, p.deadline_at), else_=None)),
+        )
+        .where(p.handled_at.is_(None), p.deadline_at.is_not(None))
+        .where(p.received_day.between(period.first_day, period.last_day))
+        .where(counted_in_group5(profile))
+        .group_by(p.agency_id)
+    )
+    if agency_ids is not None:
+        if not agency_ids:
+            return Overdue()
+        query = query.where(p.agency_id.in_(agency_ids))
+    if parent_filter is not None:
+        query = query.join(Agency, col(Agency.id) == p.agency_id).where(parent_filter)
+    result = Overdue()
+    for agency_id, overdue, overdue_auth, upcoming in session.execute(query).all():
+        if overdue:
+            result.counts[agency_id] = Counter(
+                {
+                    "petitions_overdue": int(overdue),
+                    "petitions_overdue_in_authority": int(overdue_auth or 0),
+                }
+            )
+        if upcoming is not None:
+            upcoming = _aware(upcoming)
+            if result.next_deadline is None or upcoming < result.next_deadline:
+                result.next_deadline = upcoming
+    return result
+
+
+def _aware(moment: datetime) -> datetime:
+    """min() over a CASE may lose the column's UTC type on SQLite: a naive UTC time."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def add_overdue(counts: dict[int, Counter[str]], overdue: Overdue) -> None:
+    """Merge the read-time columns into the agencies' summed counters."""
+    for agency_id, extra in overdue.counts.items():
+        counts.setdefault(agency_id, Counter()).update(extra)

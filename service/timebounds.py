@@ -1,0 +1,49 @@
+"""The one range of dates the service accepts: 1900-01-01 to 2100-12-31, Vietnam time.
+
+Dates outside it are typing mistakes (year 0001, 9999, a two-digit year) that would
+otherwise reach the arithmetic: periods, working-day counts, UTC conversion (which
+overflows near year 1 and 9999). Every date or time that comes from a client goes through
+`BoundedAwareDatetime` or `BoundedDate`, so it is refused with a 422 naming the field.
+The bound is checked on the local (Asia/Ho_Chi_Minh) day, the day periods are cut on, so
+every accepted time belongs to a period `parse_period` accepts.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, AwareDatetime
+
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+EARLIEST_YEAR, LATEST_YEAR = EARLIEST_DAY.year, LATEST_DAY.year
+RANGE_HELP = "use a date between 1900-01-01 and 2100-12-31 (Vietnam time)"
+_LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class OutOfRange(ValueError):
+    pass
+
+
+def check_day(value: date) -> date:
+    """`value` when it lies in the accepted range; OutOfRange (a ValueError) otherwise."""
+    if not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise OutOfRange(f"{value.isoformat()} is out of range: {RANGE_HELP}")
+    return value
+
+
+def check_moment(value: datetime) -> datetime:
+    """An aware time whose local day lies in the accepted range; OutOfRange otherwise."""
+    # Checked on the year first: converting a time near year 1 or 9999 overflows.
+    if not EARLIEST_YEAR - 1 <= value.year <= LATEST_YEAR + 1:
+        raise OutOfRange(f"year {value.year:04d} is out of range: {RANGE_HELP}")
+    local = value.astimezone(_LOCAL_TZ) if value.tzinfo is not None else value
+    if not EARLIEST_DAY <= local.date() <= LATEST_DAY:
+        raise OutOfRange(f"{value.isoformat()} is out of range: {RANGE_HELP}")
+    return value
+
+
+BoundedAwareDatetime = Annotated[AwareDatetime, AfterValidator(check_moment)]
+BoundedDate = Annotated[date, AfterValidator(check_day)]

@@ -1,0 +1,175 @@
+"""Dates out of 1900-01-01..2100-12-31 (Vietnam time) are a 422 naming the field, on every
+endpoint that takes one, never a 500; dates inside it are accepted (issue 17, item 6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.cli_runner import cli_for
+from tests.conftest import KeyFactory, handover_body
+from tests.kiosk.conftest import ANSWERS, hand_over, pair
+from tests.surveys.conftest import issue
+
+# Year 1 and 9999 (converting either to UTC overflows), and the days just outside the range.
+OUT_OF_RANGE = [
+    "0001-01-01T00:00:00+07:00",
+    "9999-12-31T23:00:00-07:00",
+    "1899-12-31T12:00:00+07:00",
+    "2101-01-01T00:00:00+07:00",
+]
+RANGE_WORDS = "1900-01-01 and 2100-12-31"
+
+
+def assert_refused(response: httpx.Response, field: str) -> None:
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] == "invalid_input"
+    problems = {f["field"]: f["problem"] for f in body["fields"]}
+    assert field in problems, body
+    assert RANGE_WORDS in problems[field] and field in body["detail"]
+
+
+@pytest.mark.parametrize("field", ["received_at", "due_at", "resolved_at", "handed_over_at"])
+@pytest.mark.parametrize("value", OUT_OF_RANGE)
+def test_handover_times_out_of_range_are_refused(
+    client: TestClient, make_key: KeyFactory, agencies: None, field: str, value: str
+) -> None:
+    body = handover_body(**{field: value})
+    assert_refused(client.post("/api/v1/handovers", json=body, headers=make_key("issuer")), field)
+
+
+def test_handover_times_at_the_edges_are_accepted_and_scored(
+    client: TestClient, make_key: KeyFactory, agencies: None
+) -> None:
+    issuer, reader = make_key("issuer"), make_key("reader")
+    early = handover_body(
+        dossier_code="OLD-1900",
+        received_at="1900-01-01T00:00:00+07:00",
+        due_at="1900-01-05T17:00:00+07:00",
+        resolved_at="1900-01-10T10:00:00+07:00",
+        handed_over_at=None,
+    )
+    assert client.post("/api/v1/handovers", json=early, headers=issuer).status_code == 201
+    late_due = handover_body(dossier_code="DUE-2100", due_at="2100-12-31T23:59:00+07:00")
+    assert client.post("/api/v1/handovers", json=late_due, headers=issuer).status_code == 201
+    # The 1900 dossier counts in its period; pages that look back stop at 1900.
+    score = client.get("/api/v1/agencies/G22.39/scores/1900-Q1", headers=reader)
+    assert score.status_code == 200 and score.json()["counts"]["resolved_dossiers"] == 1
+    assert score.json()["a"] == 0  # 3 working days late: no point in the HCMC profile
+    for page in ("/agencies/G22.39?period=1900-Q1", "/agencies/G22.39?period=1900-01"):
+        assert client.get(page).status_code == 200, page
+
+
+@pytest.mark.parametrize("field", ["received_at", "deadline_at", "handled_at"])
+@pytest.mark.parametrize("value", OUT_OF_RANGE)
+def test_petition_times_out_of_range_are_refused(
+    client: TestClient, make_key: KeyFactory, agencies: None, field: str, value: str
+) -> None:
+    body: dict[str, Any] = {
+        "petition_code": "PAKN-1",
+        "agency_code": "G22.39",
+        "received_at": "2025-09-16T09:00:00+07:00",
+        field: value,
+    }
+    response = client.post("/api/v1/petitions", json=body, headers=make_key("admin"))
+    assert_refused(response, field)
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1899-12-31", "2101-01-01"])
+def test_calendar_days_out_of_range_are_refused(
+    client: TestClient, make_key: KeyFactory, day: str
+) -> None:
+    admin = make_key("admin")
+    url = f"/api/v1/calendar/overrides/{day}"
+    assert_refused(client.get(url, headers=admin), "day")
+    assert_refused(client.put(url, json={"working": False}, headers=admin), "day")
+
+
+@pytest.mark.parametrize("day", ["1900-01-01", "2025-09-02", "2100-12-31"])
+def test_calendar_days_in_range_are_served(
+    client: TestClient, make_key: KeyFactory, day: str
+) -> None:
+    admin = make_key("admin")
+    url = f"/api/v1/calendar/overrides/{day}"
+    put = client.put(url, json={"working": True, "note": "bù"}, headers=admin)
+    assert put.status_code == 200 and put.json()["working"] is True
+    assert client.get(url, headers=admin).json()["overridden"] is True
+
+
+def test_the_cli_refuses_a_calendar_day_out_of_range(database_url: str) -> None:
+    run = cli_for(database_url)
+    refused = run("calendar", "set", "0001-01-01", "--off")
+    assert refused.exit_code == 2 and RANGE_WORDS in refused.output
+    assert run("calendar", "set", "2100-12-31", "--off").exit_code == 0
+
+
+@pytest.mark.parametrize("value", OUT_OF_RANGE)
+def test_a_backdated_evaluation_out_of_range_is_refused(
+    client: TestClient, make_key: KeyFactory, agencies: None, value: str
+) -> None:
+    survey = issue(client, make_key)
+    body = {"token": survey.token, "answers": ANSWERS, "submitted_at": value}
+    response = client.post("/api/v1/responses", json=body, headers=make_key("admin"))
+    assert_refused(response, "submitted_at")
+
+
+@pytest.mark.parametrize("value", OUT_OF_RANGE)
+def test_a_kiosk_answer_time_out_of_range_is_refused(
+    client: TestClient, make_key: KeyFactory, agencies: None, value: str
+) -> None:
+    pair(client, make_key)
+    issued = hand_over(client, make_key)
+    body = {
+        "survey_id": issued["survey_id"],
+        "answers": ANSWERS,
+        "client_submission_id": "offline-1",
+        "answered_at": value,
+    }
+    assert_refused(client.post("/kiosk/api/answers", json=body), "answered_at")
+
+
+BAD_PERIODS = ["0001", "9999-Q3", "776-04", "2025-13", "2025-Q5", "1899-Q4", "2101"]
+API_PERIOD_PATHS = [
+    "/api/v1/scores?period={p}",
+    "/api/v1/rankings?period={p}&parent_code=79",
+    "/api/v1/agencies/G22.39/scores/{p}",
+    "/api/v1/agencies/G22.39/scores/{p}/explain",
+    "/api/v1/scores.csv?period={p}",
+    "/api/v1/scores.xlsx?period={p}",
+]
+PAGE_PERIOD_PATHS = [
+    "/rankings?period={p}",
+    "/agencies/G22.39?period={p}",
+    "/badge/G22.39.svg?period={p}",
+    "/embed/agencies/G22.39?period={p}",
+]
+
+
+@pytest.mark.parametrize("period", BAD_PERIODS)
+def test_bad_periods_are_a_422_that_says_what_a_period_looks_like(
+    client: TestClient, make_key: KeyFactory, agencies: None, period: str
+) -> None:
+    reader = make_key("reader")
+    for path in API_PERIOD_PATHS:
+        response = client.get(path.format(p=period), headers=reader)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["fields"][0]["field"] == "period"
+        assert "2025-Q3" in response.json()["fields"][0]["problem"]
+    for path in PAGE_PERIOD_PATHS:
+        assert client.get(path.format(p=period)).status_code == 422, path
+
+
+@pytest.mark.parametrize("period", ["1900", "1900-Q1", "1900-01", "2100-12", "2025-Q3"])
+def test_periods_at_the_edges_are_served(
+    client: TestClient, make_key: KeyFactory, agencies: None, period: str
+) -> None:
+    reader = make_key("reader")
+    for path in API_PERIOD_PATHS:
+        response = client.get(path.format(p=period), headers=reader)
+        assert response.status_code == 200, (path, response.text)
+    for path in PAGE_PERIOD_PATHS:
+        assert client.get(path.format(p=period)).status_code == 200, path

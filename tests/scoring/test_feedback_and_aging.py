@@ -1,0 +1,316 @@
+"""Scores nobody can bend (issue 17): survey comments are not national-channel petitions,
+petitions age by themselves, and every scoring rule comes from the profile."""
+
+from __future__ import annotations
+
+import time as clock
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from service.app import create_app
+from service.calendar.working_days import local_date
+from service.db import make_engine
+from service.models import Petition, utcnow
+from service.scoring.periods import period_containing
+from service.scoring.profile import PROFILES_DIR, ProfileError, load_profile
+from service.scoring.rebuild import rebuild
+from tests.conftest import KeyFactory, handover_body, make_settings
+
+pytestmark = pytest.mark.usefixtures("agencies")
+
+AGENCY = "G22.39"
+ANSWERS = {
+    "timeliness": "on_time",
+    "supplement_requests": "none",
+    "staff_attitude": "good",
+    "overall": "satisfied",
+}
+
+
+def this_month() -> str:
+    return period_containing(local_date(utcnow()), "month").key
+
+
+def issue(client: TestClient, make_key: KeyFactory, code: str) -> str:
+    now = utcnow()
+    body = handover_body(
+        dossier_code=code,
+        agency_code=AGENCY,
+        received_at=(now - timedelta(days=2)).isoformat(),
+        due_at=(now + timedelta(days=1)).isoformat(),
+        resolved_at=(now - timedelta(hours=1)).isoformat(),
+        handed_over_at=None,
+    )
+    response = client.post("/api/v1/handovers", json=body, headers=make_key("issuer"))
+    assert response.status_code == 201, response.text
+    token: str = response.json()["survey_url"].rsplit("/", 1)[1]
+    return token
+
+
+def score(client: TestClient, admin: dict[str, str], listed: bool = False) -> dict[str, Any]:
+    """One agency's score, read alone or from the list (which goes through the cache of
+    scored siblings)."""
+    if listed:
+        response = client.get("/api/v1/scores", params={"period": this_month()}, headers=admin)
+        assert response.status_code == 200, response.text
+        found = [s for s in response.json()["data"] if s["agency_code"] == AGENCY]
+        assert len(found) == 1
+        one: dict[str, Any] = found[0]
+        return one
+    response = client.get(f"/api/v1/agencies/{AGENCY}/scores/{this_month()}", headers=admin)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def feedback_rows(database_url: str) -> list[Petition]:
+    engine = make_engine(make_settings(database_url))
+    try:
+        with Session(engine) as session:
+            return list(session.exec(select(Petition).order_by(Petition.id)).all())  # type: ignore[arg-type]
+    finally:
+        engine.dispose()
+
+
+# --- 1. survey comments are not national-channel petitions -----------------------------------
+
+
+def test_a_thank_you_note_costs_the_ward_nothing(
+    client: TestClient, make_key: KeyFactory, database_url: str
+) -> None:
+    admin = make_key("admin")
+    clean = issue(client, make_key, "HS-CLEAN")
+    thanked = issue(client, make_key, "HS-THANKS")
+    assert client.post(f"/s/{clean}", data=ANSWERS).status_code == 200
+    before = score(client, admin)
+    page = client.post(
+        f"/s/{thanked}",
+        data={**ANSWERS, "complaint": "Cảm ơn cán bộ rất nhiều!", "wants_reply": "no"},
+    )
+    assert page.status_code == 200
+    after = score(client, admin)
+    # The same group 5 and D as with two silent evaluations: no petition, no marked dossier.
+    assert after["counts"]["petitions"] == 0
+    assert after["group5"] == before["group5"]
+    assert after["group5"]["dossiers_satisfied_rate"] == 1.0
+    assert after["d"] == before["d"]
+    (item,) = feedback_rows(database_url)
+    # In the feedback inbox as a comment: no deadline, no follow-up link (nothing to follow).
+    assert (item.source, item.kind, item.deadline_at, item.followup_seed) == (
+        "survey",
+        "comment",
+        None,
+        None,
+    )
+    assert "/p/" not in page.text
+
+
+def test_a_comment_asking_for_an_answer_gets_a_deadline_but_is_not_in_d(
+    client: TestClient, make_key: KeyFactory, database_url: str
+) -> None:
+    admin = make_key("admin")
+    token = issue(client, make_key, "HS-ASK")
+    page = client.post(
+        f"/s/{token}",
+        data={**ANSWERS, "complaint": "Phải đi lại ba lần mới xong", "wants_reply": "yes"},
+    )
+    assert page.status_code == 200
+    assert "/p/" in page.text  # the citizen's private follow-up link
+    (item,) = feedback_rows(database_url)
+    assert item.kind == "petition" and item.deadline_at is not None
+    body = score(client, admin)
+    assert body["counts"]["petitions"] == 0
+    assert body["group5"]["petitions_on_time_rate"] is None
+    assert body["group5"]["dossiers_satisfied_rate"] == 1.0
+
+
+def variant(tmp_path: Path, *changes: tuple[str, str]) -> str:
+    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
+    for old, new in changes:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = tmp_path / "variant.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_a_province_that_counts_survey_petitions_counts_only_those_asking_an_answer(
+    database_url: str, make_key: KeyFactory, tmp_path: Path
+) -> None:
+    profile = variant(
+        tmp_path, ("survey_comments_are_petitions = false", "survey_comments_are_petitions = true")
+    )
+    settings = make_settings(database_url).model_copy(update={"scoring_profile": profile})
+    admin = make_key("admin")
+    with TestClient(create_app(settings)) as client:
+        asked = issue(client, make_key, "HS-ASK")
+        thanked = issue(client, make_key, "HS-THANKS")
+        client.post(f"/s/{asked}", data={**ANSWERS, "complaint": "Chậm", "wants_reply": "yes"})
+        client.post(f"/s/{thanked}", data={**ANSWERS, "complaint": "Cảm ơn", "wants_reply": "no"})
+        body = score(client, admin)
+    assert body["counts"]["petitions"] == 1
+    # The petition's dossier counts against group 5 c; the thanked one does not.
+    assert body["group5"]["dossiers_satisfied_rate"] == 0.5
+    # Within its deadline it is neither on time nor late yet.
+    assert body["group5"]["petitions_on_time_rate"] is None
+
+
+# --- 2. petitions age by themselves ----------------------------------------------------------
+
+
+def test_an_unhandled_petition_turns_late_when_its_deadline_passes(
+    client: TestClient, make_key: KeyFactory, database_url: str
+) -> None:
+    """No event moves a counter: the live scores, the cached list, explain, a recompute and
+    the console agree before and after the deadline."""
+    admin = make_key("admin")
+    now = utcnow()
+    deadline = now + timedelta(seconds=3)
+    handled = {
+        "petition_code": "PAKN-DONE",
+        "agency_code": AGENCY,
+        "received_at": (now - timedelta(minutes=5)).isoformat(),
+        "handled_at": (now - timedelta(minutes=1)).isoformat(),
+    }
+    waiting = {
+        "petition_code": "PAKN-WAIT",
+        "agency_code": AGENCY,
+        "received_at": (now - timedelta(minutes=5)).isoformat(),
+        "deadline_at": deadline.isoformat(),
+    }
+    for body in (handled, waiting):
+        response = client.post("/api/v1/petitions", json=body, headers=admin)
+        assert response.status_code == 201, response.text
+
+    def explained() -> dict[str, dict[str, Any]]:
+        response = client.get(
+            f"/api/v1/agencies/{AGENCY}/scores/{this_month()}/explain", headers=admin
+        )
+        assert response.status_code == 200, response.text
+        return {r["petition_code"]: r for r in response.json()["petitions"]["rows"]}
+
+    # Within the deadline: only the handled petition is in rates a and b.
+    for listed in (False, True):
+        early = score(client, admin, listed)
+        assert early["counts"]["petitions"] == 2
+        assert early["group5"]["petitions_on_time_rate"] == 1.0
+        assert early["group5"]["petitions_satisfied_rate"] == 1.0
+    rows = explained()
+    assert (rows["PAKN-WAIT"]["state"], rows["PAKN-WAIT"]["scored"]) == ("open", False)
+    assert rows["PAKN-WAIT"]["counts_against_group5"] is False
+
+    while utcnow() <= deadline + timedelta(milliseconds=200):
+        clock.sleep(0.2)
+    # Past it, with nothing written in between: late in rate a and against rate b.
+    for listed in (True, False):
+        late = score(client, admin, listed)
+        assert late["group5"]["petitions_on_time_rate"] == 0.5
+        assert late["group5"]["petitions_satisfied_rate"] == 0.5
+    rows = explained()
+    assert (rows["PAKN-WAIT"]["state"], rows["PAKN-WAIT"]["scored"]) == ("late", True)
+    assert rows["PAKN-WAIT"]["counts_against_group5"] is True
+    # A recompute from the raw rows agrees with the live counters.
+    engine = make_engine(make_settings(database_url))
+    with Session(engine) as session:
+        rebuild(session, load_profile("hcmc-104-2024"))
+        session.commit()
+    engine.dispose()
+    assert score(client, admin)["group5"] == late["group5"]
+
+
+def test_handling_a_petition_late_keeps_it_late(client: TestClient, make_key: KeyFactory) -> None:
+    admin = make_key("admin")
+    now = utcnow()
+    body = {
+        "petition_code": "PAKN-1",
+        "agency_code": AGENCY,
+        "received_at": (now - timedelta(days=3)).isoformat(),
+        "deadline_at": (now - timedelta(days=1)).isoformat(),
+    }
+    assert client.post("/api/v1/petitions", json=body, headers=admin).status_code == 201
+    assert score(client, admin)["group5"]["petitions_on_time_rate"] == 0.0
+    handled = {**body, "handled_at": (now - timedelta(hours=1)).isoformat()}
+    assert client.post("/api/v1/petitions", json=handled, headers=admin).status_code == 200
+    g5 = score(client, admin)["group5"]
+    assert (g5["petitions_on_time_rate"], g5["petitions_satisfied_rate"]) == (0.0, 0.0)
+
+
+# --- 5. evaluations without optional questions -------------------------------------------------
+
+
+def test_an_admin_import_may_lack_overall_but_a_citizen_may_not(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    admin = make_key("admin")
+    partial = {k: v for k, v in ANSWERS.items() if k != "overall"}
+    partial["staff_attitude"] = "poor"
+    imported = issue(client, make_key, "HS-OLD")
+    citizen = issue(client, make_key, "HS-NEW")
+    refused = client.post("/api/v1/responses", json={"token": citizen, "answers": partial})
+    assert refused.status_code == 422
+    assert [f["field"] for f in refused.json()["fields"]] == ["answers.overall"]
+    assert client.post(f"/s/{citizen}", data=partial).status_code == 422
+    assert score(client, admin)["group5"]["dossiers_satisfied_rate"] == 1.0
+    accepted = client.post(
+        "/api/v1/responses", json={"token": imported, "answers": partial}, headers=admin
+    )
+    assert accepted.status_code == 201, accepted.text
+    # No overall and a poor attitude: unsatisfied for group 5 c (DESIGN.md), 1 of 2 dossiers.
+    assert score(client, admin)["group5"]["dossiers_satisfied_rate"] == 0.5
+
+
+# --- 8. every scoring rule in the profile, checked when it loads -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (('{ value = "good", icon', '{ value = "tot", icon'), "good_attitude"),
+        (('{ value = "poor", icon', '{ value = "kem", icon'), "unsatisfied_attitude"),
+        (('{ value = "unsatisfied", icon', '{ value = "khong", icon'), "unsatisfied_overall"),
+        (('{ value = "once", supplements = 1, ', '{ value = "once", '), "supplements"),
+    ],
+)
+def test_a_profile_that_renames_an_answer_fails_to_load(
+    tmp_path: Path, change: tuple[str, str], named: str
+) -> None:
+    with pytest.raises(ProfileError, match=named):
+        load_profile(variant(tmp_path, change))
+
+
+def test_the_supplement_rules_come_from_the_profile(
+    database_url: str, make_key: KeyFactory, tmp_path: Path
+) -> None:
+    """Under 766 a dossier is overdue from `supplements_overdue_from` requests; B's point
+    follows each answer's `supplements`."""
+    text = (PROFILES_DIR / "vn-766.toml").read_text(encoding="utf-8")
+    text = text.replace("supplements_overdue_from = 2", "supplements_overdue_from = 3")
+    text = text.replace('{ value = "once", supplements = 1,', '{ value = "once", supplements = 2,')
+    path = tmp_path / "strict.toml"
+    path.write_text(text, encoding="utf-8")
+    settings = make_settings(database_url).model_copy(update={"scoring_profile": str(path)})
+    admin = make_key("admin")
+    with TestClient(create_app(settings)) as client:
+        now = utcnow()
+        body = handover_body(
+            dossier_code="HS-TWICE",
+            agency_code=AGENCY,
+            received_at=(now - timedelta(days=2)).isoformat(),
+            due_at=(now + timedelta(days=1)).isoformat(),
+            resolved_at=(now - timedelta(hours=1)).isoformat(),
+            handed_over_at=None,
+            supplement_requests=2,
+        )
+        response = client.post("/api/v1/handovers", json=body, headers=make_key("issuer"))
+        assert response.status_code == 201, response.text
+        token = response.json()["survey_url"].rsplit("/", 1)[1]
+        answered = {**ANSWERS, "supplement_requests": "once"}
+        assert client.post(f"/s/{token}", data=answered).status_code == 200
+        got = score(client, admin)
+    assert got["a"] == 1.0  # two requests: not overdue from three
+    assert got["b"] == 0.0  # "once" now means two requests: over the one allowed

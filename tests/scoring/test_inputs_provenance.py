@@ -1,0 +1,59 @@
+"""Every score says where D came from and who entered D and E, and when (issue 17, item 3):
+on the API, and on the public agency page in Vietnamese and English."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.calendar.working_days import LOCAL_TZ
+from tests.conftest import KeyFactory, handover_body
+
+pytestmark = pytest.mark.usefixtures("agencies")
+WARD, PERIOD = "79.BTH", "2025-Q3"
+INPUTS = f"/api/v1/agencies/{WARD}/periods/{PERIOD}/inputs"
+SCORE = f"/api/v1/agencies/{WARD}/scores/{PERIOD}"
+
+
+def visible_text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_score_says_who_entered_d_and_e_and_when(client: TestClient, make_key: KeyFactory) -> None:
+    admin, city = make_key("admin"), make_key("manager", agency="79")
+    own = make_key("manager", agency=WARD)
+    body = handover_body(dossier_code="P-1", agency_code=WARD)
+    assert client.post("/api/v1/handovers", json=body, headers=admin).status_code == 201
+    nothing = client.get(SCORE, headers=own).json()
+    assert nothing["inputs"] == {"d": None, "e": None}
+
+    assert client.put(INPUTS, json={"d": 17.5, "e": 1}, headers=admin).status_code == 200
+    changed = client.put(INPUTS, json={"e": 0}, headers=city)
+    assert changed.status_code == 200
+    score = client.get(SCORE, headers=own).json()  # the ward's manager reads it
+    assert score["d_source"] == "imported"
+    assert score["inputs"]["d"]["set_by"].endswith("test admin")
+    assert score["inputs"]["e"]["set_by"].endswith("test manager")
+    d_at = datetime.fromisoformat(score["inputs"]["d"]["set_at"])
+    e_at = datetime.fromisoformat(score["inputs"]["e"]["set_at"])
+    assert d_at <= e_at  # E was entered after D, by someone else
+    listed = client.get(f"/api/v1/scores?period={PERIOD}&agency_code={WARD}", headers=own).json()
+    assert listed["data"][0]["inputs"] == score["inputs"]
+
+    # The public page says who typed D in, and when: not "from the petition system".
+    day = d_at.astimezone(LOCAL_TZ).strftime("%d/%m/%Y")
+    page = visible_text(client.get(f"/agencies/{WARD}?period={PERIOD}").text)
+    assert f"D = 17,5, do test admin nhập ngày {day}" in page
+    assert "lấy từ hệ thống xử lý phản ánh" not in page
+    english = visible_text(client.get(f"/agencies/{WARD}?period={PERIOD}&lang=en").text)
+    assert f"D = 17.5, entered by test admin on {day}" in english
+
+    # D cleared: computed from the agency's own data again, and said so.
+    cleared = client.put(INPUTS, json={"d": None}, headers=admin).json()
+    assert cleared["inputs"]["d"] is None and cleared["inputs"]["e"] is not None
+    assert cleared["d_source"] != "imported"
+    page = visible_text(client.get(f"/agencies/{WARD}?period={PERIOD}").text)
+    assert "do test admin nhập" not in page
