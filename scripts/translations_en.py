@@ -414,6 +414,25 @@ EN.update(
 )
 
 
+# A comment, or a petition that asks for an answer (issue #17, item 1).
+EN.update(
+    {
+        "Góp ý giúp cơ quan phục vụ tốt hơn. Nếu cần cơ quan trả lời, ông/bà chọn «Phản ánh» bên dưới.": "Comments help the office serve you better. If you need an answer from the office, choose «Petition» below.",
+        "Ông/bà muốn": "You would like",
+        "Chỉ góp ý, không cần trả lời": "Just a comment, no answer needed",
+        "Phản ánh: đề nghị cơ quan xem xét và trả lời": "A petition: the office looks into it and answers you",
+        "Loại": "Kind",
+        "Góp ý (người dân không yêu cầu trả lời)": "Comment (the citizen asked for no answer)",
+        "Phản ánh (cần trả lời)": "Petition (an answer is owed)",
+        "Tính điểm nhóm 5 (D)": "Counts in group 5 (D)",
+        "Có": "Yes",
+        "Không: chỉ phản ánh qua hệ thống PAKN quốc gia được tính": "No: only petitions through the national petition system count",
+        "góp ý": "comment",
+        "Góp ý của ông/bà đã được gửi tới": "Your comment has been sent to",
+    }
+)
+
+
 def main() -> int:
     with (ROOT / "locale" / "messages.pot").open("rb") as source:
         template = read_po(source)

@@ -9,7 +9,6 @@ from sqlmodel import Field, SQLModel
 
 from service.models.base import UTCDateTime, utcnow
 
-
 FEEDBACK_KINDS = ("petition", "comment")
 
 

@@ -166,7 +166,9 @@ __all__ = [
 ]
 
 
-def counting_survey_petitions(database_url: str, folder: Path) -> Settings:
+def counting_survey_petitions(
+    database_url: str, folder: Path, base_url: str = "http://testserver"
+) -> Settings:
     """Settings with a profile whose province counts survey comments that ask for an answer
     as petitions (`survey_comments_are_petitions`): the inbox's numbers then move group 5."""
     text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
@@ -175,7 +177,8 @@ def counting_survey_petitions(database_url: str, folder: Path) -> Settings:
     )
     path = folder / "counting-survey-petitions.toml"
     path.write_text(text, encoding="utf-8")
-    return make_settings(database_url).model_copy(update={"scoring_profile": str(path)})
+    settings = make_settings(database_url, base_url=base_url)
+    return settings.model_copy(update={"scoring_profile": str(path)})
 
 
 @pytest.fixture

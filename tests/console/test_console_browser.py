@@ -22,13 +22,14 @@ from sqlmodel import select
 
 from service.console.sessions import COOKIE
 from service.models import Petition
-from tests.conftest import KeyFactory, LiveServer
+from tests.conftest import KeyFactory, LiveServer, free_port, serve
 from tests.console.conftest import (
     COMPLAINT,
     OTHER_WARD,
     WARD,
     WARD_NAME,
     Office,
+    counting_survey_petitions,
     raw_key,
     seed_ward,
 )
@@ -41,6 +42,15 @@ LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 REPLY = "Phường đã bố trí thêm một quầy tiếp nhận.\nXin cảm ơn ông/bà đã góp ý."
 Contexts = Callable[..., Page]
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """The console's server, in a province that counts survey comments asking for an answer
+    as petitions: the inbox's replies and verdicts then move group 5 on screen."""
+    base_url = f"http://127.0.0.1:{free_port()}"
+    with serve(counting_survey_petitions(database_url, tmp_path, base_url)) as live:
+        yield live
 
 
 @pytest.fixture
@@ -113,8 +123,10 @@ def test_ward_manager_signs_in_sees_its_scores_and_is_refused_the_other_ward(
     sign_in(page, live_server, raw_key(make_key("manager", WARD)))
     assert page.url == f"{live_server.url}/console/a/{WARD}"
     expect(page.locator(".agency-name")).to_contain_text(WARD_NAME)
-    expect(page.locator("#part-a")).to_have_text("0,8000")  # 4 of 5 dossiers on time
-    expect(page.locator("#g5-c")).to_have_text("60,0 %")
+    expect(page.locator("#part-a")).to_have_text("0,8")  # 4 of 5 dossiers on time
+    # 5 dossiers: BT-LATE overdue, BT-1 has a petition (its survey complaint asked for an
+    # answer, and this province counts those) → 3 ÷ 5.
+    expect(page.locator("#g5-c")).to_have_text("60 %")
     expect(page.locator("#k-group")).to_have_text("Chưa đủ dữ liệu")  # no E yet
     page.screenshot(path=artifacts_dir / "console-agency-laptop.png", full_page=True)
 
@@ -178,6 +190,7 @@ def test_manager_answers_a_petition_and_the_citizens_verdict_moves_group5(
     for field, value in ANSWERS.items():
         citizen.locator(f'label.choice:has(input[name="{field}"][value="{value}"])').tap()
     citizen.locator("#complaint").fill(COMPLAINT)
+    citizen.locator('label:has(input[name="wants_reply"][value="yes"])').tap()
     submit(citizen, lambda: citizen.locator("button.submit").tap())
     link = citizen.locator("#followup-link")
     followup_url = link.get_attribute("href") or ""
@@ -192,9 +205,11 @@ def test_manager_answers_a_petition_and_the_citizens_verdict_moves_group5(
     # The manager, on a laptop: group 5 before, the inbox with the overdue one first.
     manager = open_page()
     sign_in(manager, live_server, raw_key(make_key("manager", WARD)))
-    # b) no petition of this quarter is bad yet: 100 %. (PAKN-OVERDUE is unhandled, so not
-    # "handled late"; it may also sit in the previous quarter.)
-    expect(manager.locator("#g5-b")).to_have_text("100,0 %")
+    # b) HL-BT-1 is within its deadline: not scored yet. PAKN-OVERDUE, unhandled past its
+    # deadline, counts as handled late if it was received this quarter: 0 %, else no rate.
+    expect(manager.locator("#g5-b")).to_have_text(
+        "0 %" if office.score()["counts"]["petitions"] == 2 else "—"
+    )
     before = manager.locator("#g5-score").text_content()
     submit(manager, lambda: manager.get_by_role("link", name="Phản ánh", exact=True).click())
     codes = manager.locator("tr[data-petition]").evaluate_all(
@@ -228,14 +243,14 @@ def test_manager_answers_a_petition_and_the_citizens_verdict_moves_group5(
     expect(citizen.locator("#verdict strong")).to_have_text("Không hài lòng")
     citizen.screenshot(path=artifacts_dir / "followup-judged.png", full_page=True)
 
-    # Group 5, this quarter: petitions HL-BT-1 (+ PAKN-OVERDUE if received this quarter).
-    # b) = (n − 1 unsatisfied) ÷ n: 1 ÷ 2 = 50 % or 0 ÷ 1 = 0 %; before it was 100 %.
+    # Group 5, this quarter: HL-BT-1 handled on time, judged unsatisfied (+ PAKN-OVERDUE,
+    # late, if received this quarter). a) 1 ÷ n; b) 0 ÷ n = 0 %.
     score = office.score()
     n = score["counts"]["petitions"]
-    expected_b = (n - 1) / n
-    assert score["group5"]["petitions_satisfied_rate"] == expected_b
+    assert score["group5"]["petitions_on_time_rate"] == 1 / n
+    assert score["group5"]["petitions_satisfied_rate"] == 0
     go(manager, f"{live_server.url}/console/a/{WARD}")
-    expect(manager.locator("#g5-b")).to_have_text(f"{expected_b * 100:.1f} %".replace(".", ","))
+    expect(manager.locator("#g5-b")).to_have_text("0 %")
     assert manager.locator("#g5-score").text_content() != before
     manager.screenshot(path=artifacts_dir / "console-agency-after-verdict.png", full_page=True)
 

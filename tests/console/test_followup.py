@@ -148,7 +148,7 @@ def test_reply_verdict_and_group5_rate_b_with_numbers(
     page = client.get(path)
     assert "Cơ quan đã trả lời ngày" in page.text and "(đúng hạn)" in page.text
     assert (
-        "<p dir=\"auto\">Phường đã bố trí thêm một quầy.</p><p dir=\"auto\">Xin cảm ơn.</p>"
+        '<p dir="auto">Phường đã bố trí thêm một quầy.</p><p dir="auto">Xin cảm ơn.</p>'
         in page.text
     )
     assert 'name="verdict"' in page.text
@@ -160,7 +160,7 @@ def test_reply_verdict_and_group5_rate_b_with_numbers(
     assert "Ý kiến đã được ghi nhận" in judged.text and 'name="verdict"' not in judged.text
     g5 = office.score()["group5"]
     # b) (2 − 1 unsatisfied) ÷ 2 = 1/2 → 6 × 0,5/0,9 = 10/3.
-    #    group 5 = 6 + 10/3 + 10/3 = 38/3 ≈ 12,67 (was 46/3 ≈ 15,33)
+    #    group 5 = 6 + 10/3 + 10/3 = 38/3 = 12,666… (was 46/3 = 15,333…)
     assert close(g5["petitions_satisfied_rate"], Fraction(1, 2))
     assert close(g5["score"], Fraction(38, 3))
     assert office.score()["d_source"] == "group5" and close(office.score()["d"], Fraction(38, 3))
@@ -181,6 +181,6 @@ def test_reply_verdict_and_group5_rate_b_with_numbers(
     # The manager sees it, and can no longer rewrite the reply the citizen judged.
     agency = console.get(f"/console/a/{WARD}?period={current_period()}").text
     assert re.search(r'id="g5-b">50 %<', agency)
-    assert re.search(r'id="g5-score">12,67<', agency)
+    assert re.search(r'id="g5-score">12,66<', agency)  # shown rounded down (README, Rounding)
     detail = console.get(f"/console/petitions/{stored.id}").text
     assert 'id="verdict">Không hài lòng' in detail and 'action="/console/petitions' not in detail

@@ -361,8 +361,9 @@ def test_acknowledged_writes_scores_and_webhooks_survive_a_sigkill(
         )
         stored_petitions = per_agency(
             engine,
+            # Survey comments are feedback, not national-channel petitions: not counted.
             "SELECT a.code, count(*) FROM petition p JOIN agency a ON a.id = p.agency_id "
-            "GROUP BY a.code",
+            "WHERE p.source <> 'survey' GROUP BY a.code",
         )
         for agency in AGENCIES:
             acked_dossiers = sum(1 for a in ledger.dossiers.values() if a == agency)

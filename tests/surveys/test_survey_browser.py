@@ -105,9 +105,11 @@ def radio(page: Page, field: str, value: str) -> Locator:
 
 
 def checked(page: Page) -> dict[str, str]:
+    """The questions' chosen answers (not the comment's "wants an answer?", which starts on
+    "no": see test_a_comment_or_a_petition_is_the_citizens_plain_choice)."""
     found: dict[str, str] = page.evaluate(
         """() => Object.fromEntries([...document.querySelectorAll('input[type=radio]:checked')]
-                .map(r => [r.name, r.value]))"""
+                .filter(r => r.name !== 'wants_reply').map(r => [r.name, r.value]))"""
     )
     return found
 
@@ -155,6 +157,9 @@ def test_phone_answers_by_taps_sees_thanks_then_already_answered(
     page.locator("#complaint").tap()
     page.keyboard.type(COMPLAINT)
     expect(page.locator("#complaint")).to_have_value(COMPLAINT)
+    # The citizen wants an answer: a petition, with a deadline.
+    page.locator('label:has(input[name="wants_reply"][value="yes"])').tap()
+    expect(page.locator('input[name="wants_reply"][value="yes"]')).to_be_checked()
     page.screenshot(path=artifacts_dir / "survey-form.png", full_page=True)
 
     send(page, lambda: page.locator("button.submit").tap(), 200)
@@ -172,6 +177,24 @@ def test_phone_answers_by_taps_sees_thanks_then_already_answered(
     assert page.locator("form, input[type=radio]").count() == 0
     page.screenshot(path=artifacts_dir / "survey-answered.png", full_page=True)
     assert len(stored(live_server)) == 1
+
+
+def test_a_comment_or_a_petition_is_the_citizens_plain_choice(
+    live_server: LiveServer, survey_url: str, phone: PageFactory, artifacts_dir: Path
+) -> None:
+    """A thank-you note is a comment (the default): no deadline promised, no link to keep."""
+    page = phone()
+    open_page(page, survey_url)
+    expect(page.get_by_role("group", name="Ông/bà muốn")).to_be_visible()
+    expect(page.get_by_label("Chỉ góp ý, không cần trả lời")).to_be_checked()
+    for field, value in TAPPED.items():
+        choice(page, field, value).tap()
+    page.locator("#complaint").fill("Cảm ơn cán bộ rất nhiều!")
+    send(page, lambda: page.locator("button.submit").tap(), 200)
+    assert heading(page) == THANKS_VI
+    expect(page.locator(".comment")).to_contain_text(AGENCY)
+    assert page.locator(".petition, #followup-link").count() == 0
+    page.screenshot(path=artifacts_dir / "survey-thanks-comment.png", full_page=True)
 
 
 def test_missing_answer_is_shown_next_to_its_question_and_keeps_the_others(
