@@ -81,6 +81,4 @@ def check_answers(
             else "Ông/bà vui lòng đánh dấu đồng ý để lưu thông tin liên hệ, hoặc để trống."
         )
     wants_reply = wants_reply and complaint is not None
-    return Checked(
-        Answers(clean, complaint, contact if consent else None, wants_reply), problems
-    )
+    return Checked(Answers(clean, complaint, contact if consent else None, wants_reply), problems)
