@@ -355,11 +355,19 @@
       const box = el("textarea", { id: "complaint", rows: 4, maxlength: config.complaint_max, "aria-describedby": "complaint-hint" });
       box.value = current.answers.__complaint || "";
       box.addEventListener("input", () => { current.answers.__complaint = box.value; });
+      // A comment, or a petition the agency must answer: the citizen says which.
+      const choices = [[false, t("just_comment")], [true, t("wants_reply")]].map(([wants, label]) =>
+        el("button", { type: "button", class: "secondary reply-choice", "aria-pressed": String(Boolean(current.answers.__wants_reply) === wants),
+          onclick: (event) => {
+            current.answers.__wants_reply = wants;
+            for (const b of event.currentTarget.parentNode.children) b.setAttribute("aria-pressed", String(b === event.currentTarget));
+          } }, label));
       return [
         dossierBox(current.card),
         el("h1", {}, el("label", { for: "complaint" }, t("complaint"))),
         el("p", { class: "hint", id: "complaint-hint" }, t("complaint_hint")),
         box,
+        el("div", { class: "reply-choices", role: "group", "aria-label": t("wants_reply_question") }, ...choices),
         el("button", { type: "button", class: "primary", id: "send", onclick: () => { if (tapOnce()) send(); } }, "✔ ", t("send")),
         el("button", { type: "button", class: "secondary back", onclick: () => { current.step -= 1; showStep(); } }, "← ", t("back")),
       ];
@@ -371,6 +379,7 @@
     for (const q of config.questions) if (current.answers[q.field]) answers[q.field] = current.answers[q.field];
     const complaint = (current.answers.__complaint || "").trim();
     if (complaint) answers.complaint = complaint;
+    if (complaint && current.answers.__wants_reply) answers.wants_reply = true;
     const item = { survey_id: current.card.survey_id, answers, client_submission_id: current.id, answered_at: new Date().toISOString() };
     // Kept on the device first: from here on, neither a network drop nor a reload loses it.
     const outbox = load(KEYS.outbox, []);

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Viewp
 from sqlmodel import select
 
 from service.db import make_engine, transaction
-from service.models import Response
+from service.models import Petition, Response
 from service.settings import Settings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
@@ -218,10 +218,18 @@ def test_a_citizen_types_the_short_code_and_answers_in_english(
         page.get_by_role("button", name=label, exact=True).tap()
     ready(page)
     page.get_by_label("Comments or complaints (optional)").fill("Quick and friendly")
+    # A comment by default; the citizen may ask for an answer instead.
+    comment = page.get_by_role("button", name="Just a comment, no answer needed")
+    expect(comment).to_have_attribute("aria-pressed", "true")
+    page.get_by_role("button", name="A petition: the office looks into it and answers you").tap()
+    expect(comment).to_have_attribute("aria-pressed", "false")
     page.get_by_role("button", name="Send").tap()
     expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
     [stored] = responses(kiosk_server)
     assert (stored.overall, stored.complaint) == ("satisfied", "Quick and friendly")
+    with kiosk_server.session() as session:
+        item = session.exec(select(Petition)).one()
+    assert (item.source, item.kind, item.deadline_at is not None) == ("survey", "petition", True)
 
 
 def stored_responses(settings: Settings) -> list[Response]:
