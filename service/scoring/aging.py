@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Integer, and_, case, cast, false, func, or_, select
@@ -106,3 +106,19 @@ def add_overdue(counts: dict[int, Counter[str]], overdue: Overdue) -> None:
     """Merge the read-time columns into the agencies' summed counters."""
     for agency_id, extra in overdue.counts.items():
         counts.setdefault(agency_id, Counter()).update(extra)
+
+
+def deadlines_passed(
+    session: Session, profile: Profile, after: datetime, until: datetime
+) -> list[tuple[int, date]]:
+    """(agency, received day) of the open petitions whose deadline passed in (after, until]:
+    their scores changed with no event, so the webhook worker announces them
+    (score.updated)."""
+    p = PETITIONS.c
+    rows = session.execute(
+        select(p.agency_id, p.received_day)
+        .where(p.handled_at.is_(None), p.deadline_at > after, p.deadline_at <= until)
+        .where(counted_in_group5(profile))
+        .distinct()
+    ).all()
+    return [(int(agency_id), day) for agency_id, day in rows]

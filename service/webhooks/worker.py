@@ -34,11 +34,12 @@ from service.models import (
     WebhookSubscription,
     utcnow,
 )
+from service.scoring import aging
 from service.scoring import service as scores
 from service.scoring.periods import parse_period
 from service.scoring.profile import Profile
 from service.settings import Settings
-from service.webhooks import secrets, targets
+from service.webhooks import outbox, secrets, targets
 from service.webhooks.outbox import new_msg_id
 
 log = logging.getLogger("hailong.worker")
@@ -47,6 +48,7 @@ log = logging.getLogger("hailong.worker")
 # the embedded worker ran rounds back to back: 8.5 % of a server process's GIL time (py-spy),
 # 3.8 % with 1,000.
 BATCH = 1000
+AGING_LOOKBACK = timedelta(days=1)  # petition deadlines re-announced after a restart
 SNIPPET = 300
 NO_SYNC = {"synchronize_session": False}
 FAN_OUT_LOCK = 0x6861696C6F6E67  # "hailong": the advisory lock key of the fan-out step
@@ -124,6 +126,10 @@ class DeliveryWorker:
         self.client = client or httpx.Client(
             timeout=settings.webhook_timeout_seconds, follow_redirects=False
         )
+        # Petitions age with no event (service/scoring/aging.py): each round announces the
+        # scores whose open petitions passed their deadline since the last. From a day back
+        # at start, so a restart misses none (markers are coalesced: repeats cost nothing).
+        self._deadlines_seen_until = utcnow() - AGING_LOOKBACK
 
     # -- fan-out -------------------------------------------------------------------------
     def _targets(self, session: Session) -> list[Target]:
@@ -419,6 +425,13 @@ class DeliveryWorker:
                 f" last error: {attempt.error}"
             )[:500]
 
+    def mark_aged_scores(self, session: Session) -> None:
+        """score.updated for the scores a passing petition deadline changed."""
+        until = utcnow()
+        keys = aging.deadlines_passed(session, self.profile, self._deadlines_seen_until, until)
+        outbox.mark_periods_dirty(session, outbox.dirty_periods(keys))
+        self._deadlines_seen_until = until
+
     # -- loop ----------------------------------------------------------------------------
     def run_once(self) -> int:
         work, _ = self._round()
@@ -429,6 +442,8 @@ class DeliveryWorker:
         of events or markers says that more are waiting."""
         with transaction(self.engine) as session:
             events = self.dispatch_events(session)
+        with transaction(self.engine) as session:
+            self.mark_aged_scores(session)
         with transaction(self.engine) as session:
             markers = self.dispatch_scores(session)
         work = events + markers

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time as clock
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -313,3 +315,33 @@ def test_agency_filter_sends_only_that_subtree(
         )
     drain(worker)
     assert sorted(r.json["data"]["dossier_code"] for r in receiver.received) == ["B", "C"]
+
+
+def test_a_petition_passing_its_deadline_announces_the_new_score(
+    hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """Petitions age with no event (service/scoring/aging.py): the worker still sends
+    score.updated when a deadline passes, carrying the score that counts it late."""
+    client, worker = hook_app
+    admin = make_key("admin")
+    now = utcnow()
+    deadline = now + timedelta(seconds=2)
+    petition = {
+        "petition_code": "PAKN-AGE",
+        "agency_code": "79.BTH",
+        "received_at": (now - timedelta(minutes=5)).isoformat(),
+        "deadline_at": deadline.isoformat(),
+    }
+    assert client.post("/api/v1/petitions", json=petition, headers=admin).status_code == 201
+    subscribe(client, admin, receiver.url, events=["score.updated"])
+    drain(worker)
+    month = periods_of(local_date(now))[0].key
+    first = [r.json["data"] for r in receiver.received if r.json["data"]["period"] == month]
+    assert first and first[-1]["group5"]["petitions_on_time_rate"] is None  # not due yet
+    received_before = len(receiver.received)
+    while utcnow() <= deadline:
+        clock.sleep(0.2)
+    drain(worker, until=lambda: len(receiver.received) > received_before)
+    later = [r.json["data"] for r in receiver.received[received_before:]]
+    monthly = [d for d in later if d["period"] == month]
+    assert monthly and monthly[-1]["group5"]["petitions_on_time_rate"] == 0.0  # late now
