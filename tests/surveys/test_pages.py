@@ -82,10 +82,13 @@ def test_missing_answer_keeps_the_others_and_says_where(
 def test_submit_thanks_then_answered_page(
     client: TestClient, survey: IssuedSurvey, db: DbFactory
 ) -> None:
-    thanks = client.post(survey.path, data={**FORM, "complaint": "Cán bộ hướng dẫn chưa rõ"})
+    thanks = client.post(
+        survey.path,
+        data={**FORM, "complaint": "Cán bộ hướng dẫn chưa rõ", "wants_reply": "yes"},
+    )
     assert thanks.status_code == 200
     assert "Cảm ơn ông/bà đã đánh giá!" in thanks.text
-    assert "Hạn trả lời" in thanks.text  # the complaint became a petition with a deadline
+    assert "Hạn trả lời" in thanks.text  # an answer was asked for: a deadline is promised
     again = client.get(survey.path)
     assert again.status_code == 409 and "Phiếu này đã được đánh giá" in again.text
     assert client.post(survey.path, data=FORM).status_code == 409
