@@ -116,6 +116,9 @@ def test_reply_before_the_deadline_counts_on_time_and_emits_petition_updated(
     target = petition(db, "HL-BT-1")
     page = manager.get(f"/console/petitions/{target.id}")
     assert "Phải chờ hơn một tiếng ở quầy." in page.text
+    # The citizen asked for an answer, and this province counts such survey petitions.
+    assert 'id="kind">Phản ánh (cần trả lời)<' in page.text
+    assert 'id="counts-in-group5">Có<' in page.text
     saved = manager.post(
         f"/console/petitions/{target.id}/reply",
         {

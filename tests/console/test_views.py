@@ -220,3 +220,19 @@ def test_history_lists_the_chosen_period_and_the_three_before(manager: ConsoleCl
         "2025-Q1",
         "2024-Q4",
     ]
+
+
+def test_a_survey_comment_is_labelled_and_said_not_to_count(
+    manager: ConsoleClient, office: Office, db: DbFactory
+) -> None:
+    """Under the default profile a survey comment is feedback: the inbox says so."""
+    office.handover("BT-THANKS")
+    office.answer_on_page("BT-THANKS", complaint="Cảm ơn cán bộ!", wants_reply="no")
+    with db() as session:
+        item = session.exec(select(Petition).where(Petition.code == "HL-BT-THANKS")).one()
+    page = manager.get(f"/console/petitions/{item.id}").text
+    assert 'id="kind">Góp ý (người dân không yêu cầu trả lời)<' in page
+    assert "Không: chỉ phản ánh qua hệ thống PAKN quốc gia được tính" in page
+    inbox = manager.get(f"/console/a/{WARD}/petitions?show=all").text
+    row = re.search(r'data-petition="HL-BT-THANKS">(.*?)</tr>', inbox, re.S)
+    assert row and "góp ý" in row.group(1)
