@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml cl
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test setup lint typecheck browser bench lock i18n clean
+.PHONY: run test test-fast setup lint typecheck browser bench lock i18n clean
 
 run: setup ## migrate a SQLite file, seed the demo, serve on http://127.0.0.1:8000
 	$(BIN)/hailong db upgrade
@@ -17,6 +17,10 @@ run: setup ## migrate a SQLite file, seed the demo, serve on http://127.0.0.1:80
 
 test: setup browser lint typecheck ## the whole suite, on SQLite and (if reachable) PostgreSQL
 	$(BIN)/pytest
+
+# The quick loop while working: SQLite only, no browser, no subprocess servers.
+test-fast: setup ## unit and API tests on SQLite (no browser, no subprocess servers)
+	HAILONG_TEST_BACKENDS=sqlite $(BIN)/pytest -q -n 2 -m "not browser and not servers"
 
 setup: $(STAMP)
 

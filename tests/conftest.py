@@ -115,7 +115,15 @@ def _sqlite_backend(tmp: Path) -> Iterator[Backend]:
     yield Backend("sqlite", f"sqlite:///{template}", reset)
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+# `make test-fast` sets HAILONG_TEST_BACKENDS=sqlite; the whole suite runs both.
+BACKENDS = [
+    name.strip()
+    for name in os.environ.get("HAILONG_TEST_BACKENDS", "sqlite,postgresql").split(",")
+    if name.strip()
+]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
 def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Backend]:

@@ -39,7 +39,7 @@ from tests.conftest import Backend, KeyFactory, free_port, handover_body
 from tests.hardening.servers import Server, hailong_command, wait_until
 from tests.webhooks.conftest import Receiver, _handler
 
-pytestmark = pytest.mark.usefixtures("agencies")
+pytestmark = [pytest.mark.usefixtures("agencies"), pytest.mark.servers]
 
 AGENCIES = ["79.BTH", "79.SGN"]
 EVENTS = ["invitation.issued", "response.submitted", "petition.created"]

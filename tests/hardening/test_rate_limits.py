@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import Backend
 from tests.hardening.servers import Server
@@ -58,6 +59,9 @@ def outside_a_window_change() -> None:
     left = WINDOW - time.time() % WINDOW
     if left < 120:
         time.sleep(left + 1)
+
+
+pytestmark = pytest.mark.servers
 
 
 def servers_for(backend: Backend, database_url: str, log_dir: Path) -> list[Server]:

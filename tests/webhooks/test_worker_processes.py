@@ -35,7 +35,7 @@ from service.webhooks.worker import BATCH, DeliveryWorker
 from tests.conftest import TEST_SECRET, Backend, KeyFactory, free_port, handover_body
 from tests.webhooks.conftest import Receiver, _handler, webhook_settings
 
-pytestmark = pytest.mark.usefixtures("agencies")
+pytestmark = [pytest.mark.usefixtures("agencies"), pytest.mark.servers]
 
 # score.updated is left out: it is coalesced and carries no outbox event of its own.
 EVENTS = ["invitation.issued", "response.submitted", "petition.created"]
