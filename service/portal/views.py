@@ -22,6 +22,7 @@ from service.portal.memo import ComputeMemo
 from service.scoring import service as scoring
 from service.scoring.compute import Computed
 from service.scoring.periods import Period
+from service.scoring.provenance import NOTHING_ENTERED, provenance
 from service.scoring.schemas import Score
 from service.scoring.siblings import change_marker, siblings
 
@@ -170,7 +171,7 @@ def agency_page(
         profile,
         computed,
         ranks[agency.id],
-        given=scoring.inputs_for(session, [agency.id], period).get(agency.id),
+        inputs=family.inputs.get(agency.id, NOTHING_ENTERED),
     )
     return AgencyView(
         agency=AgencyRef(agency.code, agency.name),
@@ -191,7 +192,7 @@ def one_score(session: Session, code: str, period: Period, memo: ComputeMemo) ->
         return None
     computed = evaluate(session, [agency.id], period, memo)[agency.id]
     given = scoring.inputs_for(session, [agency.id], period).get(agency.id)
-    return scoring.to_public(agency, period, memo.profile, computed, None, given=given)
+    return scoring.to_public(agency, period, memo.profile, computed, None, inputs=provenance(given))
 
 
 def _name_key(name: str) -> str:

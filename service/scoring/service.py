@@ -16,13 +16,13 @@ from service.scoring import aging
 from service.scoring.compute import Computed, compute
 from service.scoring.periods import Period
 from service.scoring.profile import Profile
+from service.scoring.provenance import NOTHING_ENTERED, provenance
 from service.scoring.schemas import (
     Component,
     CountsPublic,
     DSource,
     Group,
     Group5Public,
-    InputEntry,
     InputsProvenance,
     Score,
 )
@@ -128,23 +128,6 @@ def _float(value: Fraction | None) -> float | None:
     return float(value) if value is not None else None
 
 
-def provenance(given: PeriodInput | None) -> InputsProvenance:
-    """Who entered the period's D and E, and when (None where nothing is entered)."""
-    if given is None:
-        return InputsProvenance()
-
-    def entry(value: object, by: str | None, at: datetime | None) -> InputEntry | None:
-        if value is None:
-            return None
-        # A row written before who-entered-what was kept per value: its last change.
-        return InputEntry(set_by=by or given.set_by, set_at=at or given.set_at)
-
-    return InputsProvenance(
-        d=entry(given.d, given.d_set_by, given.d_set_at),
-        e=entry(given.e, given.e_set_by, given.e_set_at),
-    )
-
-
 def to_public(
     agency: Agency,
     period: Period,
@@ -152,10 +135,9 @@ def to_public(
     computed: Computed,
     rank: int | None,
     at: datetime | None = None,
-    given: PeriodInput | None = None,
+    inputs: InputsProvenance = NOTHING_ENTERED,
 ) -> Score:
-    """`given`: the agency's period inputs, for who entered D and E (leave it out only
-    where there are none)."""
+    """`inputs`: who entered the agency's D and E (see service/scoring/provenance.py)."""
     parts, g5, counts = computed.parts, computed.group5, computed.counts
     return Score(
         agency_code=agency.code,
@@ -174,7 +156,7 @@ def to_public(
         missing=cast(list[Component], computed.missing),
         rank=rank,
         d_source=cast(DSource, computed.d_source),
-        inputs=provenance(given),
+        inputs=inputs,
         group5=Group5Public(
             score=_float(g5.score),
             petitions_on_time_rate=_float(g5.petitions_on_time_rate),
@@ -198,7 +180,6 @@ def scores(
     one score costs the same with 10 thousand or 5 million dossiers behind it."""
     parents = dict.fromkeys(a.parent_id for a in agencies)  # each parent once, in order
     by_parent = {parent: siblings(session, parent, period, profile) for parent in parents}
-    given = inputs_for(session, [a.id for a in agencies if a.id is not None], period)
     now = utcnow()
     result = []
     for agency in agencies:
@@ -206,17 +187,11 @@ def scores(
             continue
         family = by_parent[agency.parent_id]
         computed = family.computed.get(agency.id)
+        inputs = family.inputs.get(agency.id, NOTHING_ENTERED)
         if computed is None:  # not a child of its parent: cannot happen, but never guess
             computed = evaluate(session, [agency], period, profile)[agency.id]
+            inputs = provenance(inputs_for(session, [agency.id], period).get(agency.id))
         result.append(
-            to_public(
-                agency,
-                period,
-                profile,
-                computed,
-                family.ranks.get(agency.id),
-                now,
-                given.get(agency.id),
-            )
+            to_public(agency, period, profile, computed, family.ranks.get(agency.id), now, inputs)
         )
     return result

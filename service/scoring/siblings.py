@@ -45,6 +45,8 @@ from service.scoring import aging
 from service.scoring.compute import SCORED_COLUMNS, Computed, compute
 from service.scoring.periods import Period
 from service.scoring.profile import Profile
+from service.scoring.provenance import provenance
+from service.scoring.schemas import InputsProvenance
 
 MAX_SIBLING_ENTRIES = 512  # (database, parent, period) entries; cleared whole when full
 MAX_COMPUTED_ENTRIES = 50_000  # distinct (figures, D, E) results; cleared whole when full
@@ -57,6 +59,7 @@ class Siblings:
 
     computed: dict[int, Computed]
     ranks: dict[int, int | None]
+    inputs: dict[int, InputsProvenance]  # who entered each agency's D and E (if any)
     # When an open petition of these agencies passes its deadline, and so the scores stop
     # being true with no commit to say so (service/scoring/aging.py). None: never.
     valid_until: datetime | None = None
@@ -174,12 +177,12 @@ def _score_children(
     }
     overdue = aging.overdue_open(session, period, profile, now, parent_filter=_children(parent_id))
     aging.add_overdue(counts, overdue)
-    given = session.execute(
-        select(col(PeriodInput.agency_id), col(PeriodInput.d), col(PeriodInput.e))
+    given = session.exec(
+        select(PeriodInput)
         .join(Agency, col(Agency.id) == col(PeriodInput.agency_id))
         .where(_children(parent_id), PeriodInput.period == period.key)
     ).all()
-    inputs = {agency_id: (d, e) for agency_id, d, e in given}
+    inputs = {row.agency_id: (row.d, row.e) for row in given}
     computed = {
         agency_id: compute_remembered(
             counts.get(agency_id, Counter()), *inputs.get(agency_id, NONE), profile
@@ -188,7 +191,8 @@ def _score_children(
         if agency_id is not None
     }
     ranks = competition_ranks({agency_id: c.k for agency_id, c in computed.items()})
-    return Siblings(computed, ranks, overdue.next_deadline)
+    entered = {row.agency_id: provenance(row) for row in given}
+    return Siblings(computed, ranks, entered, overdue.next_deadline)
 
 
 def siblings(
