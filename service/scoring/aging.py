@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Integer, and_, case, cast, false, func, or_, select
@@ -88,18 +88,12 @@ def overdue_open(
                     "petitions_overdue_in_authority": int(overdue_auth or 0),
                 }
             )
-        if upcoming is not None:
-            upcoming = _aware(upcoming)
-            if result.next_deadline is None or upcoming < result.next_deadline:
-                result.next_deadline = upcoming
+        # (The CASE keeps the column's UTC type: an aware time on both databases.)
+        if upcoming is not None and (
+            result.next_deadline is None or upcoming < result.next_deadline
+        ):
+            result.next_deadline = upcoming
     return result
-
-
-def _aware(moment: datetime) -> datetime:
-    """min() over a CASE may lose the column's UTC type on SQLite: a naive UTC time."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def add_overdue(counts: dict[int, Counter[str]], overdue: Overdue) -> None:
