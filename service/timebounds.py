@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, AwareDatetime
+
+from service.calendar.working_days import LOCAL_TZ
 
 EARLIEST_DAY = date(1900, 1, 1)
 LATEST_DAY = date(2100, 12, 31)
 EARLIEST_YEAR, LATEST_YEAR = EARLIEST_DAY.year, LATEST_DAY.year
 RANGE_HELP = "use a date between 1900-01-01 and 2100-12-31 (Vietnam time)"
-_LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class OutOfRange(ValueError):
@@ -39,7 +39,7 @@ def check_moment(value: datetime) -> datetime:
     # Checked on the year first: converting a time near year 1 or 9999 overflows.
     if not EARLIEST_YEAR - 1 <= value.year <= LATEST_YEAR + 1:
         raise OutOfRange(f"year {value.year:04d} is out of range: {RANGE_HELP}")
-    local = value.astimezone(_LOCAL_TZ) if value.tzinfo is not None else value
+    local = value.astimezone(LOCAL_TZ) if value.tzinfo is not None else value
     if not EARLIEST_DAY <= local.date() <= LATEST_DAY:
         raise OutOfRange(f"{value.isoformat()} is out of range: {RANGE_HELP}")
     return value
