@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.admin.router import router as agencies_router
 from service.calendar.router import router as calendar_router
@@ -21,12 +23,11 @@ from service.console.petition_pages import router as console_petitions_router
 from service.db import make_engine, transaction
 from service.errors import install_error_handlers
 from service.handovers.batching import HandoverWriter
-from service.handovers.fast_path import HandoverFastPath
 from service.handovers.pages import router as survey_link_router
 from service.handovers.router import router as handovers_router
 from service.kiosk.router import device_api as kiosk_device_router
 from service.kiosk.router import manage as kiosk_manage_router
-from service.ops.observability import Metrics, ObservabilityMiddleware, configure_logging
+from service.ops.observability import Metrics, RequestRecorder, configure_logging
 from service.ops.router import router as ops_router
 from service.petitions.pages import router as petition_followup_router
 from service.petitions.router import router as petitions_router
@@ -51,6 +52,38 @@ and Decision 766/QĐ-TTg from the answers.
 Errors are JSON `{"error": "<code>", "detail": "<sentence>"}`, plus `fields` for invalid
 input. API routes take `Authorization: Bearer <api key>`.
 """
+
+
+class ObservedRequests:
+    """Every request's status and time, for /metrics and the request log (RequestRecorder).
+
+    The one ASGI-level piece of the service, kept here beside the app it wraps: a pure ASGI
+    middleware costs a few microseconds a request, BaseHTTPMiddleware many times that.
+    """
+
+    def __init__(self, app: ASGIApp, recorder: RequestRecorder) -> None:
+        self.app = app
+        self.recorder = recorder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            self.recorder.record(scope["method"], route, scope["path"], status, elapsed)
 
 
 def rebuild_counters_if_profile_changed(engine: Engine, profile: Profile) -> None:
@@ -134,10 +167,8 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     if settings.log_requests:
         configure_logging()
     install_error_handlers(app)
-    # Inside the observability layer, so that its answers are counted and logged too.
-    app.add_middleware(HandoverFastPath)
     app.add_middleware(
-        ObservabilityMiddleware, metrics=app.state.metrics, log_requests=settings.log_requests
+        ObservedRequests, recorder=RequestRecorder(app.state.metrics, settings.log_requests)
     )
     app.include_router(handovers_router)
     app.include_router(responses_router)

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import psycopg
 from psycopg import Error as PsycopgError
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.sql import Executable
@@ -55,8 +55,8 @@ _GATHERED = "hailong.gathered"
 
 def at_commit(
     session: Session,
-    statement: Executable | str | RawSQL,
-    params: dict[str, Any] | Sequence[dict[str, Any]] | tuple[Any, ...],
+    statement: Executable,
+    params: dict[str, Any] | Sequence[dict[str, Any]],
 ) -> None:
     """Run `statement` in this transaction, just before it commits.
 
@@ -66,8 +66,6 @@ def at_commit(
     COMMIT go out as one pipeline, so the locks are held for the server's own work and the
     fsync only, not for round trips or for this thread waiting for the GIL in between.
     Errors (a unique violation, say) surface from the commit, as the unit of work's error.
-    A `str` statement is the driver's own SQL, run as it is with positional `params`; a
-    `RawSQL` one is PostgreSQL's, with `$n` placeholders.
     """
     _in_transaction(session)
     session.info.setdefault(_AT_COMMIT, []).append((statement, params))
@@ -106,50 +104,16 @@ def _write_gathered(session: Session) -> None:
         write(session, value)
 
 
-class RawSQL(bytes):
-    """PostgreSQL's own SQL, placeholders `$1, $2, ...`, handed to psycopg as it is.
-
-    For the two statements a handover batch runs (its existing-dossier lookup and its one
-    long write, handovers/postgres_rows.py): psycopg rewrites the `%s` of a statement over
-    4 KB on every execution (its cache stops there), and SQLAlchemy's execution context
-    costs as much again. Together about a tenth of a handover writer's time (py-spy).
-    Being bytes, its hash is computed once, which psycopg's prepared-statement lookup uses
-    on every execution.
-    """
-
-    @classmethod
-    def from_format(cls, sql: str) -> RawSQL:
-        """From SQL whose placeholders are `%s`, numbered in order."""
-        parts = sql.split("%s")
-        numbered = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
-        return cls(numbered.encode())
-
-
-def run_raw(connection: Connection, statement: RawSQL, params: Sequence[Any]) -> list[Any]:
-    """Run `statement` on the connection's psycopg connection; the rows it returns."""
-    driver = connection.connection.driver_connection
-    assert isinstance(driver, psycopg.Connection)
-    try:
-        with psycopg.RawCursor(driver) as cursor:
-            cursor.execute(statement, params)
-            return cursor.fetchall() if cursor.description is not None else []
-    except PsycopgError as exc:  # as SQLAlchemy would raise it (IntegrityError, ...)
-        raise DBAPIError.instance(None, None, exc, PsycopgError) from exc
-
-
-def _execute(connection: Connection, statement: Executable | str | RawSQL, params: Any) -> None:
-    if isinstance(statement, RawSQL):
-        run_raw(connection, statement, params)
-    elif isinstance(statement, str):
-        connection.exec_driver_sql(statement, params)
-    else:
-        connection.execute(statement, params)
+def dialect_insert(dialect: str, table: Any) -> Any:
+    """The INSERT of this database kind, for its ON CONFLICT clauses (the day counters'
+    upsert, the score markers)."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 def commit(session: Session) -> None:
     """Flush, run the statements kept by `at_commit`, and commit."""
     _write_gathered(session)
-    pending: list[tuple[Executable | str | RawSQL, Any]] = session.info.pop(_AT_COMMIT, [])
+    pending: list[tuple[Executable, Any]] = session.info.pop(_AT_COMMIT, [])
     if not pending:
         session.commit()
         return
@@ -157,24 +121,15 @@ def commit(session: Session) -> None:
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         for statement, params in pending:
-            _execute(connection, statement, params)
+            connection.execute(statement, params)
         session.commit()
         return
     driver = connection.connection.driver_connection
     assert driver is not None
-    if driver.autocommit:
-        # A session on an autocommit connection (the handover writer's) keeps one
-        # statement, a transaction by itself: nothing to pipeline it with.
-        if len(pending) != 1:
-            raise RuntimeError("statements kept on an autocommit session would not be atomic")
-        for statement, params in pending:
-            _execute(connection, statement, params)
-        session.commit()
-        return
     try:
         with driver.pipeline():
             for statement, params in pending:
-                _execute(connection, statement, params)
+                connection.execute(statement, params)
             # The driver's commit, not the session's: the session would hand the
             # connection back to the pool (to another thread) before the pipeline ends.
             driver.commit()
@@ -190,7 +145,7 @@ def _run_at_commit(session: Session) -> None:
     """A commit outside `commit()` (tests, CLI helpers) still runs what was kept for it."""
     _write_gathered(session)
     for statement, params in session.info.pop(_AT_COMMIT, []):
-        _execute(session.connection(), statement, params)
+        session.connection().execute(statement, params)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -3,8 +3,8 @@
 Why: one handover on its own is a transaction of its own — a commit (an fsync) and an
 update of the same counter rows as every other handover of its agency and day, so that
 under load they queue on those rows. Here writer threads take every handover waiting and
-write them with their summed counter changes in one transaction (new_dossiers.py; on
-PostgreSQL one statement on an autocommit connection). Nothing waits for company: a lone
+write them with their summed counter changes in one transaction (new_dossiers.py: one
+multi-row INSERT per table). Nothing waits for company: a lone
 handover is written at once, and under load the next batch gathers while the previous
 one commits. A 201 is still sent only after the commit that stored it.
 
@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from prometheus_client import Histogram
 from psycopg.errors import DeadlockDetected
-from sqlalchemy import Connection, Engine, Select, bindparam, tuple_
+from sqlalchemy import Engine, Select, bindparam, tuple_
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
@@ -146,29 +146,11 @@ def _existing_dossiers() -> Select[int, str]:
     )
 
 
-@lru_cache(maxsize=MAX_BATCH)
-def _existing_dossiers_postgres(count: int) -> db.RawSQL:
-    """The same query as PostgreSQL's own SQL (db.RawSQL), one text per batch size:
-    SQLAlchemy's rendering of the expanding IN, then its execution context, cost more than
-    the query (py-spy, 2026-11-24). IN (...), not = ANY(array): a prepared = ANY plan made
-    on a small table kept scanning the whole table as it grew (perf); IN gets one index
-    probe per (agency, code) on the unique index."""
-    return db.RawSQL.from_format(
-        "SELECT agency_id, code FROM dossier WHERE (agency_id, code) IN "
-        f"({', '.join(['(%s, %s)'] * count)})"
-    )
-
-
 def _existing(session: Session, pairs: list[tuple[int, str]]) -> set[tuple[int, str]]:
     """Which of these (agency id, dossier code) are stored already."""
     if not pairs:
         return set()
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        flat = [value for pair in pairs for value in pair]
-        rows = db.run_raw(connection, _existing_dossiers_postgres(len(pairs)), flat)
-        return {(int(agency_id), str(code)) for agency_id, code in rows}
-    found = connection.execute(_existing_dossiers(), {"pairs": pairs})
+    found = session.connection().execute(_existing_dossiers(), {"pairs": pairs})
     return {(int(agency_id), str(code)) for agency_id, code in found}
 
 
@@ -219,24 +201,15 @@ class _Lookup:
         return new_dossiers.NewHandover(payload, agency, staff_ids, counter_id)
 
 
-_OWN_CONNECTION = "hailong.writer_connection"
-
-
 def _close(session: Session, *, failed: bool = False) -> None:
-    """Close the session. The writer thread's own connection (PostgreSQL) outlives it,
-    unless the batch failed: the connection may be what broke."""
-    connection: Connection | None = session.info.pop(_OWN_CONNECTION, None)
+    """Close (and so roll back) the session; after a failed batch, a failing rollback
+    (the connection may be what broke) must not hide the batch's own error."""
     try:
         session.close()
     except Exception:
         if not failed:
             raise
-        # The rollback of a batch that failed fails too when the connection is gone: the
-        # batch's own error is what its requests hear, not this one.
         log.warning("closing a failed batch's session failed", exc_info=True)
-    finally:
-        if connection is not None and failed:
-            connection.close()
 
 
 def _hand_back(exc: Exception) -> bool:
@@ -267,7 +240,6 @@ class HandoverWriter:
         self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._directory = _Directory(settings.auth_cache_seconds)
         self._batch_sizes = batch_sizes
-        self._own = threading.local()  # each writer thread's connection (PostgreSQL)
         writers = 1 if settings.is_sqlite else POSTGRES_WRITERS
         self._threads = [
             threading.Thread(target=self._run, name=f"handover-writer-{n}", daemon=True)
@@ -300,15 +272,10 @@ class HandoverWriter:
         return await future
 
     def _run(self) -> None:
-        try:
-            while True:
-                first = self._queue.get()
-                if first is None or self._write([first]):
-                    return
-        finally:
-            connection = getattr(self._own, "connection", None)
-            if connection is not None:
-                connection.close()
+        while True:
+            first = self._queue.get()
+            if first is None or self._write([first]):
+                return
 
     def _write(self, batch: list[_Waiting]) -> bool:
         """Add what is waiting to `batch`, write it and answer it; True if a stop sign was
@@ -358,25 +325,7 @@ class HandoverWriter:
             return None, self._failed(batch, exc)
 
     def _session(self) -> Session:
-        if self.settings.is_sqlite:
-            return Session(self.engine, expire_on_commit=False)
-        # On PostgreSQL the batch's writes are one statement (postgres_rows.py), a
-        # transaction by itself: on an autocommit connection neither it nor the lookup
-        # before it needs a BEGIN or a COMMIT round trip. The thread keeps that connection
-        # from batch to batch: checking it out of the pool, setting autocommit and handing
-        # it back cost a twentieth of a writer's time (py-spy). A failed batch drops it.
-        connection: Connection | None = getattr(self._own, "connection", None)
-        if connection is None or connection.closed or connection.invalidated:
-            connection = self.engine.connect()
-            try:
-                connection.execution_options(isolation_level="AUTOCOMMIT")
-            except BaseException:
-                connection.close()
-                raise
-            self._own.connection = connection
-        session = Session(bind=connection, expire_on_commit=False)
-        session.info[_OWN_CONNECTION] = connection
-        return session
+        return Session(self.engine, expire_on_commit=False)
 
     def _commit(
         self, session: Session, batch: list[_Waiting], outcomes: Sequence[Any]
@@ -437,9 +386,9 @@ class HandoverWriter:
                 self.settings,
                 token=done.token,
                 dossier_code=new.payload.dossier_code,
-                survey_id=done.invitation["public_id"],
-                short_code=done.invitation["short_code"],
-                expires_at=done.invitation["expires_at"],
+                survey_id=done.invitation.public_id,
+                short_code=done.invitation.short_code,
+                expires_at=done.invitation.expires_at,
                 status="issued",
             )
         return outcomes

@@ -8,9 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from sqlmodel import Session
 
 from service.errors import error_responses
-from service.handovers import service
-from service.handovers.batching import HandoverWriter
-from service.handovers.fast_path import DECLINED
+from service.handovers import issuing, service
 from service.handovers.schemas import DOSSIER_CODE_PATTERN, HandoverCreate, HandoverPublic
 from service.unit_of_work import ApiWork
 
@@ -34,29 +32,12 @@ router = APIRouter(prefix="/api/v1/handovers", tags=["handovers"])
 async def issue_handover(
     payload: HandoverCreate, request: Request, response: Response, work: ApiWork
 ) -> HandoverPublic:
-    writer: HandoverWriter | None = getattr(request.app.state, "handover_writer", None)
-    # fast_path.py answers most new dossiers before this route; what it passes on that the
-    # writer has already handed back goes straight the one-by-one way.
-    if writer is not None and not getattr(request.state, DECLINED, False):
-        service.check_times(payload)
-        batched = await writer.issue(await work.authorize(*service.ISSUERS), payload)
-        if batched is not None:
-            request.app.state.metrics.invitations_issued.inc()
-            return batched
-
-    # Not a plain new dossier (see batching.py): one by one.
-    def issue(session: Session) -> tuple[bool, HandoverPublic]:
-        principal = work.principal(session, *service.ISSUERS)
-        issued = service.issue(session, principal, payload, work.settings, work.profile)
-        return issued.created, service.public_view(issued, work.settings)
-
-    # A short-code collision is only found by the COMMIT (the invitation goes out with it).
-    created, view = await work.run(issue, conflict_retries=service.ATTEMPTS - 1)
-    if created:
+    outcome = await issuing.issue(work, request.app.state.handover_writer, payload)
+    if outcome.created:
         request.app.state.metrics.invitations_issued.inc()
     else:
         response.status_code = 200
-    return view
+    return outcome.view
 
 
 @router.post(

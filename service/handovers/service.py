@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from service.admin.audit import record
 from service.admin.keys import Principal
+from service.calendar.overrides import load_overrides
 from service.errors import Conflict, NotFound, field_error
 from service.handovers import new_dossiers, tokens
 from service.handovers.schemas import HandoverCreate, HandoverPublic, InvitationStatus
@@ -157,39 +158,15 @@ def _counter_id(session: Session, agency_id: int, code: str | None) -> int | Non
     return counter.id
 
 
-def _copy_facts(
-    session: Session,
-    dossier: Dossier,
-    agency_id: int,
-    p: HandoverCreate,
-    staff_ids: dict[str, int],
-    counter_id: int | None,
-) -> None:
-    """Copy the posted facts onto the dossier, and derive what the scores need from them."""
-    dossier.agency_id = agency_id
-    dossier.procedure_code = p.procedure_code
-    dossier.procedure_name = p.procedure_name
-    dossier.received_at = p.received_at
-    dossier.due_at = p.due_at
-    dossier.resolved_at = p.resolved_at
-    dossier.handed_over_at = p.handed_over_at
-    dossier.supplement_requests = p.supplement_requests
-    dossier.channel = p.channel
-    staff = p.staff
-    dossier.receiving_staff_id = staff_ids.get(staff.receiving) if staff.receiving else None
-    dossier.handling_staff_id = staff_ids.get(staff.handling) if staff.handling else None
-    dossier.returning_staff_id = staff_ids.get(staff.returning) if staff.returning else None
-    dossier.counter_id = counter_id
-    dossier.updated_at = utcnow()
-    events.derive_timeliness(session, dossier)
-
-
 def _apply_facts(session: Session, dossier: Dossier, agency: Agency, p: HandoverCreate) -> None:
+    """A known dossier's facts as posted again: the staff and counter it names (registered
+    when new), and what the scores derive from them."""
     assert agency.id is not None
     staff = p.staff
     ids = _staff_ids(session, agency.id, [staff.receiving, staff.handling, staff.returning])
     counter_id = _counter_id(session, agency.id, p.counter_code)
-    _copy_facts(session, dossier, agency.id, p, ids, counter_id)
+    new_dossiers.copy_facts(dossier, p, ids, counter_id, lambda: load_overrides(session))
+    dossier.updated_at = utcnow()
 
 
 def _update_known(
@@ -275,9 +252,7 @@ def _create(
         counter_id = _register_counter(session, agency.id, payload.counter_code)
     new = new_dossiers.NewHandover(payload, agency, staff_ids, counter_id)
     (written,) = new_dossiers.write(session, [new], settings, profile)
-    # Written with the COMMIT: these objects carry no ids and are not in the session.
-    invitation = {k: v for k, v in written.invitation.items() if not k.startswith("dossier_")}
-    return Issued(Invitation(**invitation), Dossier(**written.dossier.__dict__), created=True)
+    return Issued(written.invitation, written.dossier, created=True)
 
 
 def _issue_once(

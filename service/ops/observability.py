@@ -1,8 +1,4 @@
-"""Request metrics and structured request logs, as one pure ASGI middleware.
-
-Pure ASGI (not BaseHTTPMiddleware) keeps the per-request cost to a few microseconds, which
-matters on the handover hot path.
-"""
+"""Request metrics and structured request logs."""
 
 from __future__ import annotations
 
@@ -10,11 +6,9 @@ import json
 import logging
 import re
 import sys
-import time
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Survey tokens sit in paths (/s/<token>/...): logs and metric labels must never carry them.
 _TOKEN_PATH = re.compile(r"^/s/[^/]+")
@@ -63,47 +57,31 @@ def configure_logging() -> None:
     request_logger.propagate = False
 
 
-class ObservabilityMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics, log_requests: bool) -> None:
-        self.app = app
+class RequestRecorder:
+    """Counts, times and (optionally) logs each finished request. The app factory calls it
+    from its one middleware; nothing here knows how requests arrive."""
+
+    def __init__(self, metrics: Metrics, log_requests: bool) -> None:
         self.metrics = metrics
         self.log_requests = log_requests
         # Each label set's series, looked up once: labels() validates and locks every call.
         self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            # The route template (/s/{token}/slip) keeps label cardinality bounded.
-            route_label = getattr(route, "path", "unmatched")
-            method = scope["method"]
-            requests, latency = self._series_of(method, route_label, status)
-            requests.inc()
-            latency.observe(elapsed)
-            if self.log_requests:
-                record: dict[str, Any] = {
-                    "event": "request",
-                    "method": method,
-                    "path": redact(scope["path"]),
-                    "status": status,
-                    "ms": round(elapsed * 1000, 2),
-                }
-                request_logger.info(json.dumps(record))
+    def record(self, method: str, route: str, path: str, status: int, elapsed: float) -> None:
+        """`route`: the route template (/s/{token}/slip), which keeps label cardinality
+        bounded; `path` is logged with its survey token redacted."""
+        requests, latency = self._series_of(method, route, status)
+        requests.inc()
+        latency.observe(elapsed)
+        if self.log_requests:
+            record: dict[str, Any] = {
+                "event": "request",
+                "method": method,
+                "path": redact(path),
+                "status": status,
+                "ms": round(elapsed * 1000, 2),
+            }
+            request_logger.info(json.dumps(record))
 
     def _series_of(self, method: str, route: str, status: int) -> tuple[Any, Any]:
         key = (method, route, status)

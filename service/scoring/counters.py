@@ -7,39 +7,26 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy.dialects import sqlite
 from sqlmodel import Session
 
-from service import db, postgres_json
+from service import db
 from service.models import COUNT_COLUMNS, AgencyDayCounter, StaffDayCounter
 from service.scoring.contributions import Delta
 from service.webhooks import outbox
 
 
-@lru_cache(maxsize=4)
-def _sqlite_upsert(model: Any, key_column: str) -> Any:
-    """Built once: constructing ON CONFLICT ... excluded costs more than running it."""
+@lru_cache(maxsize=8)
+def _upsert(dialect: str, model: Any, key_column: str) -> Any:
+    """Built once per database kind: constructing ON CONFLICT ... excluded costs more than
+    running it."""
     table = model.__table__
-    statement = sqlite.insert(table)
+    statement = db.dialect_insert(dialect, table)
     # inline(): no RETURNING of the new row's id, which nobody reads (and which a
     # statement sent in a pipeline with the COMMIT could not wait for).
     return statement.on_conflict_do_update(
         index_elements=[key_column, "day"],
         set_={c: table.c[c] + statement.excluded[c] for c in COUNT_COLUMNS},
     ).inline()
-
-
-@lru_cache(maxsize=8)
-def postgres_upsert(model: Any, key_column: str, where: str = "") -> str:
-    """The same upsert from one JSON parameter (postgres_json.py): one statement a batch."""
-    table = model.__table__
-    added = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in COUNT_COLUMNS)
-    return postgres_json.insert_statement(
-        table,
-        [key_column, "day", *COUNT_COLUMNS],
-        f"ON CONFLICT ({key_column}, day) DO UPDATE SET {added}",
-        where,
-    )
 
 
 def rows_of(key_column: str, rows: dict[tuple[int, date], Counter[str]]) -> list[dict[str, Any]]:
@@ -57,11 +44,8 @@ def upsert(
     """Add `rows` to the counters with the transaction's COMMIT (db.at_commit)."""
     if not rows:
         return
-    values = rows_of(key_column, rows)
-    if session.get_bind().dialect.name == "postgresql":
-        postgres_json.insert(session, postgres_upsert(model, key_column), values, at_commit=True)
-    else:
-        db.at_commit(session, _sqlite_upsert(model, key_column), values)
+    statement = _upsert(session.get_bind().dialect.name, model, key_column)
+    db.at_commit(session, statement, rows_of(key_column, rows))
 
 
 _GATHERED = "counters"  # the transaction's summed Delta, under db.gathered

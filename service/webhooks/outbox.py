@@ -8,10 +8,9 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy.dialects import sqlite
 from sqlmodel import Session
 
-from service import db, postgres_json
+from service import db
 from service.models import OutboxEvent, ScoreDirty, utcnow
 from service.scoring.periods import periods_of
 
@@ -34,21 +33,6 @@ def event(event_type: str, agency_id: int, data: dict[str, Any]) -> OutboxEvent:
     return OutboxEvent(msg_id=new_msg_id(), type=event_type, agency_id=agency_id, payload=data)
 
 
-def event_row(
-    event_type: str, agency_id: int, data: dict[str, Any], now: datetime
-) -> dict[str, Any]:
-    """The same event as a row for a Core INSERT (a hot path builds no ORM object)."""
-    assert event_type in EVENT_TYPES
-    return {
-        "msg_id": new_msg_id(),
-        "type": event_type,
-        "agency_id": agency_id,
-        "payload": data,
-        "created_at": now,
-        "dispatched_at": None,
-    }
-
-
 def emit(session: Session, event_type: str, agency_id: int, data: dict[str, Any]) -> None:
     session.add(event(event_type, agency_id, data))
 
@@ -68,22 +52,12 @@ def dirty_rows(pairs: Iterable[tuple[int, str]], now: datetime) -> list[dict[str
     return [{"agency_id": a, "period": p, "marked_at": now} for a, p in pairs]
 
 
-@lru_cache(maxsize=1)
-def _sqlite_dirty_statement() -> Any:
+@lru_cache(maxsize=2)
+def _dirty_statement(dialect: str) -> Any:
     return (
-        sqlite.insert(ScoreDirty)
+        db.dialect_insert(dialect, ScoreDirty.__table__)  # type: ignore[attr-defined]
         .on_conflict_do_nothing(index_elements=["agency_id", "period"])
         .inline()  # nothing to read back: it may go out with the COMMIT (db.at_commit)
-    )
-
-
-@lru_cache(maxsize=2)
-def postgres_dirty_statement(where: str = "") -> str:
-    return postgres_json.insert_statement(
-        ScoreDirty.__table__,  # type: ignore[attr-defined]
-        ["agency_id", "period", "marked_at"],
-        "ON CONFLICT (agency_id, period) DO NOTHING",
-        where,
     )
 
 
@@ -92,12 +66,8 @@ def mark_periods_dirty(
 ) -> None:
     if not pairs:
         return
-    dialect = session.get_bind().dialect.name
+    statement = _dirty_statement(session.get_bind().dialect.name)
     rows = dirty_rows(pairs, utcnow())
-    if dialect == "postgresql":  # one statement, not one per marker (postgres_json.py)
-        postgres_json.insert(session, postgres_dirty_statement(), rows, at_commit)
-        return
-    statement = _sqlite_dirty_statement()
     if at_commit:
         db.at_commit(session, statement, rows)
     else:
