@@ -15,12 +15,17 @@ run: setup ## migrate a SQLite file, seed the demo, serve on http://127.0.0.1:80
 	$(BIN)/hailong demo
 	$(BIN)/hailong serve --host $(HOST) --port $(PORT)
 
+# pytest-xdist: one worker per core, at most two (what the suite is measured on; several of
+# its tests start multi-process servers or Chromium themselves). Each worker has its own
+# databases, files and ports (tests/conftest.py). `make test XDIST=-n0`: one process.
+XDIST ?= -n auto --maxprocesses 2
+
 test: setup browser lint typecheck ## the whole suite, on SQLite and (if reachable) PostgreSQL
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 # The quick loop while working: SQLite only, no browser, no subprocess servers.
 test-fast: setup ## unit and API tests on SQLite (no browser, no subprocess servers)
-	HAILONG_TEST_BACKENDS=sqlite $(BIN)/pytest -q -n 2 -m "not browser and not servers"
+	HAILONG_TEST_BACKENDS=sqlite $(BIN)/pytest -q $(XDIST) -m "not browser and not servers"
 
 setup: $(STAMP)
 

@@ -12,7 +12,7 @@ alone varies by ±20 % from one run to the next, so one pair of runs could not t
 from 0.55. The verdict on the ratio is the median of the rounds' own ratios, each taken
 from two runs a few seconds apart.
 
-    .venv/bin/python bench/handover.py [--rounds 5] [--duration 10] [--db sqlite]
+    .venv/bin/python bench/handover.py [--rounds 5] [--duration 10] [--db sqlite] [--code DIR]
 """
 
 from __future__ import annotations
@@ -22,14 +22,11 @@ import itertools
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,24 +35,32 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypedDict
 
-from floor_app import TABLE, TABLE_DDL
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
-
 BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR.parent))  # the repository, for tests.harness
+
+from floor_app import TABLE, TABLE_DDL  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from tests.harness.processes import (  # noqa: E402
+    HOST,
+    DatabaseUnavailable,
+    HailongServer,
+    Process,
+    free_port,
+    fresh_database,
+    hailong_env,
+    run_hailong,
+)
+
 RESULTS_DIR = BENCH_DIR / "results"
 LUA_SCRIPT = BENCH_DIR / "handover.lua"
-VENV_BIN = Path(sys.executable).parent
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 # Per run: two runs at once (two sessions on one machine) must not drop each other's database.
 PG_DATABASE = f"hailong_bench_{os.getpid()}"
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789"
-HOST = "127.0.0.1"
 WRK_THREADS = 2
 # A request slower than this counts as a wrk timeout error (wrk's default, made explicit).
 WRK_TIMEOUT = "2s"
-STARTUP_TIMEOUT_S = 30.0
 SETTLE_TIMEOUT_S = 60.0
 STALL_TIMEOUT_S = 2.0  # as long as wrk waits for an answer
 
@@ -72,6 +77,7 @@ class Options:
     warmup: int
     connections: int
     databases: list[str]
+    code_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,12 @@ def parse_args(argv: list[str] | None) -> Options:
         choices=["postgresql", "sqlite"],
         help="database to run on (repeatable; default: both)",
     )
+    parser.add_argument(
+        "--code",
+        type=Path,
+        help="serve the service found in this directory (e.g. a `git archive` of another "
+        "commit) instead of the installed one",
+    )
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -140,6 +152,7 @@ def parse_args(argv: list[str] | None) -> Options:
         args.warmup,
         args.connections,
         args.db or ["postgresql", "sqlite"],
+        args.code.resolve() if args.code else None,
     )
 
 
@@ -159,33 +172,14 @@ def ensure_wrk() -> str:
     return found
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def postgres_database() -> Iterator[Database]:
     """A fresh database for this run, dropped afterwards even if the run fails."""
-    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    drop = text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
     try:
-        with admin.connect() as connection:
-            connection.execute(drop)
-            connection.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
-    except OperationalError as exc:
-        admin.dispose()
-        raise SystemExit(
-            f"PostgreSQL is not reachable at {PG_SERVER}: start it, or run with --db sqlite\n{exc}"
-        ) from None
-    try:
-        yield Database("postgresql", f"{PG_SERVER}/{PG_DATABASE}", workers=2)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(drop)
-        admin.dispose()
+        with fresh_database(PG_DATABASE) as url:
+            yield Database("postgresql", url, workers=2)
+    except DatabaseUnavailable as exc:
+        raise SystemExit(f"{exc}\nStart PostgreSQL, or run with --db sqlite") from None
 
 
 @contextmanager
@@ -218,107 +212,52 @@ def count(url: str, sql: str) -> int:
         engine.dispose()
 
 
-def hailong_env(database: Database, port: int) -> dict[str, str]:
-    # Drop the caller's HAILONG_* variables so that a developer's shell cannot change
-    # what is measured (e.g. request logging left on).
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HAILONG_")}
-    env.update(
-        HAILONG_DATABASE_URL=database.url,
-        HAILONG_SECRET_KEY=SECRET_KEY,
-        HAILONG_LOG_REQUESTS="false",
-        HAILONG_BASE_URL=f"http://{HOST}:{port}",
-    )
-    return env
-
-
-def run_cli(env: dict[str, str], workdir: Path, *args: str) -> str:
-    completed = subprocess.run(
-        [str(VENV_BIN / "hailong"), *args], env=env, cwd=workdir, capture_output=True, text=True
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"hailong {' '.join(args)} failed:\n{completed.stderr}")
-    return completed.stdout
-
-
 def prepare_hailong(env: dict[str, str], workdir: Path) -> str:
     """Migrate, seed the agency the Lua script posts to, and return a new issuer key."""
-    run_cli(env, workdir, "db", "upgrade")
-    run_cli(env, workdir, "agencies", "add", "79", "Thành phố Hồ Chí Minh")
-    run_cli(env, workdir, "agencies", "add", "79.BTH", "Phường Bến Thành", "--parent", "79")
-    return run_cli(env, workdir, "keys", "create", "--role", "issuer").strip().splitlines()[-1]
+    run_hailong(env, workdir, "db", "upgrade")
+    run_hailong(env, workdir, "agencies", "add", "79", "Thành phố Hồ Chí Minh")
+    run_hailong(env, workdir, "agencies", "add", "79.BTH", "Phường Bến Thành", "--parent", "79")
+    return run_hailong(env, workdir, "keys", "create", "--role", "issuer").strip().splitlines()[-1]
 
 
 # --- servers ----------------------------------------------------------------------------
 
 
-def _answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=1):
-            return True
-    except urllib.error.HTTPError:
-        return True  # any HTTP answer means it is serving (the floor has no /healthz)
-    except OSError:
-        return False
+def hailong_server(
+    database: Database, log: Path, workdir: Path, options: Options
+) -> tuple[Process, str]:
+    """`hailong serve` (not started yet) and its base URL."""
+    server = HailongServer(
+        database.url,
+        log,
+        secret_key=SECRET_KEY,
+        workers=database.workers,
+        cwd=workdir,
+        code_dir=options.code_dir,
+    )
+    return server, server.url
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's process group (uvicorn's supervisor and its workers), then kill."""
-    for sig, grace in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-@contextmanager
-def serving(
-    command: list[str], env: dict[str, str], port: int, log_path: Path, workdir: Path
-) -> Iterator[None]:
-    with log_path.open("ab") as log:
-        # A session of its own, so that stopping it reaches the worker processes too.
-        process = subprocess.Popen(
-            command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT_S
-            while not _answers(port):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    tail = log_path.read_text(errors="replace")[-3000:]
-                    raise RuntimeError(f"{command[0]} did not start:\n{tail}")
-                time.sleep(0.2)
-            yield
-        finally:
-            _stop(process)
-
-
-def hailong_command(port: int, workers: int) -> list[str]:
-    return [
-        str(VENV_BIN / "hailong"), "serve", "--host", HOST, "--port", str(port),
-        "--workers", str(workers),
-    ]  # fmt: skip
-
-
-def floor_command(port: int, workers: int) -> list[str]:
-    return [
+def floor_server(database: Database, log: Path, workdir: Path) -> tuple[Process, str]:
+    """floor_app.py under uvicorn with the same workers (not started yet), its base URL."""
+    port = free_port()
+    command = [
         sys.executable, "-m", "uvicorn", "floor_app:app", "--app-dir", str(BENCH_DIR),
-        "--host", HOST, "--port", str(port), "--workers", str(workers),
+        "--host", HOST, "--port", str(port), "--workers", str(database.workers),
         "--lifespan", "on", "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
+    env = {**os.environ, "FLOOR_DATABASE_URL": database.url}
+    base = f"http://{HOST}:{port}"
+    return Process(command, env=env, log_path=log, cwd=workdir, ready_url=base), base
 
 
 # --- load -------------------------------------------------------------------------------
 
 
-def run_wrk(wrk: str, port: int, key: str, tag: str, seconds: int, connections: int) -> WrkNumbers:
+def run_wrk(wrk: str, base: str, key: str, tag: str, seconds: int, connections: int) -> WrkNumbers:
     command = [
         wrk, "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{seconds}s",
-        "--timeout", WRK_TIMEOUT, "-s", str(LUA_SCRIPT), f"http://{HOST}:{port}",
+        "--timeout", WRK_TIMEOUT, "-s", str(LUA_SCRIPT), base,
         "--", key, tag,
     ]  # fmt: skip
     completed = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -330,7 +269,7 @@ def run_wrk(wrk: str, port: int, key: str, tag: str, seconds: int, connections: 
     raise RuntimeError(f"wrk printed no BENCH_RESULT line:\n{completed.stdout}{completed.stderr}")
 
 
-def post_handover(port: int, key: str, timeout: float) -> bool:
+def post_handover(base: str, key: str, timeout: float) -> bool:
     """POST one small handover, as a client would; True when it is answered 2xx in time."""
     body = {
         "dossier_code": f"BENCH-probe-{next(_probe_ids)}",
@@ -340,9 +279,7 @@ def post_handover(port: int, key: str, timeout: float) -> bool:
     headers = {"Content-Type": "application/json"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    request = urllib.request.Request(
-        f"http://{HOST}:{port}/api/v1/handovers", json.dumps(body).encode(), headers
-    )
+    request = urllib.request.Request(f"{base}/api/v1/handovers", json.dumps(body).encode(), headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status: int = response.status
@@ -354,7 +291,7 @@ def post_handover(port: int, key: str, timeout: float) -> bool:
 _probe_ids = itertools.count(1)
 
 
-def settle(port: int, key: str) -> None:
+def settle(base: str, key: str) -> None:
     """Wait until the server answers a new handover after the warm-up.
 
     wrk stops with a request in flight on every connection and the server still runs them:
@@ -363,23 +300,23 @@ def settle(port: int, key: str) -> None:
     """
     deadline = time.monotonic() + SETTLE_TIMEOUT_S
     while time.monotonic() < deadline:
-        if post_handover(port, key, timeout=5.0):
+        if post_handover(base, key, timeout=5.0):
             return
         time.sleep(0.5)
     print(f"  WARNING: no answer within {SETTLE_TIMEOUT_S:.0f} s after the warm-up", flush=True)
 
 
 def load(
-    wrk: str, target: str, database: Database, port: int, key: str, options: Options, tag: str
+    wrk: str, target: str, database: Database, base: str, key: str, options: Options, tag: str
 ) -> Result:
     """Warm up, settle, measure, then check that the server still answers."""
     print(f"  {tag}: warm-up {options.warmup} s, then {options.duration} s", flush=True)
-    run_wrk(wrk, port, key, f"{tag}-warmup", options.warmup, options.connections)
-    settle(port, key)
-    raw = run_wrk(wrk, port, key, tag, options.duration, options.connections)
+    run_wrk(wrk, base, key, f"{tag}-warmup", options.warmup, options.connections)
+    settle(base, key)
+    raw = run_wrk(wrk, base, key, tag, options.duration, options.connections)
     # wrk counts no error for a request that never gets an answer: a server that stopped
     # answering shows here instead.
-    stalled = not post_handover(port, key, timeout=STALL_TIMEOUT_S)
+    stalled = not post_handover(base, key, timeout=STALL_TIMEOUT_S)
     return Result(
         target=target,
         db=database.kind,
@@ -421,26 +358,23 @@ class Round:
 
 def bench_database(wrk: str, database: Database, options: Options, workdir: Path) -> list[Round]:
     print(f"{database.kind}: {database.workers} worker(s), {options.rounds} round(s)", flush=True)
-    hailong_port = free_port()
-    hailong_environment = hailong_env(database, hailong_port)
-    key = prepare_hailong(hailong_environment, workdir)
+    environment = hailong_env(database.url, secret_key=SECRET_KEY, code_dir=options.code_dir)
+    key = prepare_hailong(environment, workdir)
     execute(database.url, TABLE_DDL[database.kind])
-    floor_port = free_port()
-    floor_environment = {**os.environ, "FLOOR_DATABASE_URL": database.url}
     for target in ("hailong", "floor"):
         server_log(target, database).unlink(missing_ok=True)
 
-    servers = {
-        "hailong": (hailong_command, hailong_environment, hailong_port, key),
-        "floor": (floor_command, floor_environment, floor_port, ""),
-    }
-
     def measure(target: str, number: int) -> Result:
-        command, environment, port, target_key = servers[target]
         log = server_log(target, database)
-        with serving(command(port, database.workers), environment, port, log, workdir):
+        if target == "hailong":
+            server, base = hailong_server(database, log, workdir, options)
+        else:
+            server, base = floor_server(database, log, workdir)
+        with server:
             tag = f"{target}-{database.kind}-r{number}"
-            return load(wrk, target, database, port, target_key, options, tag)
+            return load(
+                wrk, target, database, base, key if target == "hailong" else "", options, tag
+            )
 
     rounds = []
     for number in range(1, options.rounds + 1):

@@ -7,11 +7,13 @@ other if run side by side), with its output kept in bench/results/report-<name>.
     scores        bench/scores.py        recompute, one score and rankings on a province-year
     public_pages  bench/public_pages.py  rankings, agency page, badge and widget
     soak          bench/soak.py          10 minutes of mixed load: latency, memory, errors
+    latency       bench/latency.py       kiosk push (stream, Chromium), writer stop, vs floors
 
 Then it reads what each one wrote (bench/results/handover.md, scores.md, public_pages.md,
-and the JSON of soak.py) and makes one table: every figure that has a target, the target,
-PASS or FAIL, and the floor measured in the same run where there is one (the handover
-benchmark's raw ASGI app). The verdicts are the benchmarks' own, copied, not re-judged.
+the JSON of soak.py, latency.md) and makes one table: every figure that has a target, the
+target, PASS or FAIL, and the floor measured in the same run where there is one (the
+handover benchmark's raw ASGI app; latency.py's own, named beside each). The verdicts are
+the benchmarks' own, copied, not re-judged.
 
     .venv/bin/python bench/report.py            # everything, full size (about an hour)
     .venv/bin/python bench/report.py --quick    # smaller sizes and shorter runs (~10 min)
@@ -257,6 +259,27 @@ def read_soak(path: Path) -> list[Figure]:
     return figures
 
 
+def read_latency(path: Path) -> list[Figure]:
+    figures = []
+    for table in tables(path.read_text(encoding="utf-8")):
+        for row in table:
+            if not row.get("target") or "figure" not in row:
+                continue
+            floor = cell(row, "floor p50")
+            figures.append(
+                Figure(
+                    "latency",
+                    f"{row['figure']} (ms)",
+                    row.get("db", ""),
+                    f"p50 {cell(row, 'p50')} · max {cell(row, 'max')}",
+                    f"{floor} ({row.get('floor', '')})" if floor not in ("", "—") else "—",
+                    target=row["target"],
+                    result=verdict_of(row.get("result", "")),
+                )
+            )
+    return figures
+
+
 BENCHMARKS = [
     Benchmark(
         "handover",
@@ -298,6 +321,14 @@ BENCHMARKS = [
         ["--json", str(SOAK_JSON), "--minutes", "2"],
         SOAK_JSON,
         read_soak,
+    ),
+    Benchmark(
+        "latency",
+        "latency.py",
+        [],
+        ["--pushes", "10", "--pages", "3", "--stops", "3"],
+        RESULTS_DIR / "latency.md",
+        read_latency,
     ),
 ]
 
@@ -371,7 +402,8 @@ def report(
         + (f"; **{len(broken)} benchmark(s) without a result**" if broken else "")
         + ". Targets marked (info) are checked on PostgreSQL and shown for SQLite for "
         "information. The floor is the handover benchmark's framework-free ASGI app (one "
-        "INSERT per request) measured in the same run on the same database.",
+        "INSERT per request) measured in the same run on the same database; the latency "
+        "figures name their own floor.",
         "",
         "| benchmark | figure | db | measured | floor (same run) | target | result |",
         "| --- | --- | --- | --- | --- | --- | --- |",

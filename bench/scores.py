@@ -516,7 +516,7 @@ def check_counters(shape: Shape, result: Result) -> None:
 
 def quarter_counts(shape: Shape, code: str) -> dict[str, int]:
     """One agency's 2025-Q3 counts straight from the raw rows, to check a score against."""
-    from service.scoring.periods import parse_period
+    from service.periods import parse_period
 
     period = parse_period(PERIOD)
     bounds = {"code": code, "first": period.first_day, "last": period.last_day}
@@ -687,9 +687,9 @@ def measure_in_process(shape: Shape, options: Options, result: Result) -> None:
 
     from service.admin.agencies import get_agency_by_code
     from service.db import make_engine
+    from service.periods import parse_period
+    from service.profile import load_profile
     from service.scoring import service
-    from service.scoring.periods import parse_period
-    from service.scoring.profile import load_profile
     from service.settings import Settings
 
     settings = Settings(database_url=shape.sqlalchemy_url, secret_key=SECRET_KEY)

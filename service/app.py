@@ -16,15 +16,16 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.admin.router import router as agencies_router
-from service.calendar.router import router as calendar_router
+from service.auth.cache import KeyCache
 from service.console.kiosk_pages import router as console_kiosks_router
 from service.console.pages import router as console_router
 from service.console.petition_pages import router as console_petitions_router
 from service.db import make_engine, transaction
-from service.errors import install_error_handlers
+from service.delivery.worker import start_embedded
 from service.handovers.batching import HandoverWriter
 from service.handovers.pages import router as survey_link_router
 from service.handovers.router import router as handovers_router
+from service.kiosk.pages import router as kiosk_page_router
 from service.kiosk.router import device_api as kiosk_device_router
 from service.kiosk.router import manage as kiosk_manage_router
 from service.ops.observability import Metrics, RequestRecorder, configure_logging
@@ -33,16 +34,17 @@ from service.petitions.pages import router as petition_followup_router
 from service.petitions.router import router as petitions_router
 from service.portal.pages import router as public_pages_router
 from service.portal.router import router as exports_router
-from service.scoring.profile import Profile, load_profile
+from service.profile import Profile, load_profile
+from service.scoring.calendar_router import router as calendar_router
 from service.scoring.rebuild import rebuild_if_profile_changed
 from service.scoring.router import router as scores_router
 from service.settings import ROOT, Settings, get_settings
 from service.surveys.pages import router as survey_pages_router
 from service.surveys.router import router as responses_router
 from service.templating import make_templates
-from service.unit_of_work import KeyCache
+from service.web.errors import install_error_handlers
 from service.webhooks.router import router as webhooks_router
-from service.webhooks.worker import start_embedded
+from service.write_pipeline import WritePipeline
 
 DESCRIPTION = """\
 hailong issues single-use satisfaction surveys when a one-stop office hands a citizen the
@@ -84,6 +86,11 @@ class ObservedRequests:
             route = getattr(scope.get("route"), "path", "unmatched")
             elapsed = time.perf_counter() - started
             self.recorder.record(scope["method"], route, scope["path"], status, elapsed)
+
+
+# Writer threads per process for the units of work that write together (answers): on
+# PostgreSQL one runs its batch while the other gathers the next; SQLite has one writer.
+WRITE_THREADS = 2
 
 
 def rebuild_counters_if_profile_changed(engine: Engine, profile: Profile) -> None:
@@ -134,6 +141,10 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
             app.state.metrics.handover_batch_size,
         )
         app.state.handover_writer.start()
+        app.state.write_pipeline = WritePipeline(
+            engine, 1 if settings.is_sqlite else WRITE_THREADS, app.state.write_lock
+        )
+        app.state.write_pipeline.start()
         worker = None
         if settings.embedded_worker:
             worker = start_embedded(engine, settings, app.state.profile)
@@ -147,6 +158,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
                 stop.set()
                 thread.join(timeout=settings.webhook_timeout_seconds + 5)
             app.state.handover_writer.stop()
+            app.state.write_pipeline.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -155,6 +167,9 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         telemetry=NO_OPENTELEMETRY,
+        # /docs is hailong's own page (ops/router.py); ReDoc would load a CDN too.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.templates = make_templates()
@@ -180,6 +195,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(kiosk_manage_router)
     app.include_router(kiosk_device_router)
+    app.include_router(kiosk_page_router)
     app.include_router(survey_pages_router)
     app.include_router(survey_link_router)
     app.include_router(petition_followup_router)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from sqlmodel import Session
@@ -83,8 +80,8 @@ def worker() -> None:
     import signal
     import threading
 
-    from service.scoring.profile import load_profile
-    from service.webhooks.worker import DeliveryWorker
+    from service.delivery.worker import DeliveryWorker
+    from service.profile import load_profile
 
     settings = get_settings()
     engine = make_engine(settings)
@@ -210,8 +207,8 @@ def scores_recompute(
     """Rebuild the score counters from dossiers, evaluations and petitions."""
     import time
 
-    from service.scoring.periods import parse_period
-    from service.scoring.profile import load_profile
+    from service.periods import parse_period
+    from service.profile import load_profile
     from service.scoring.rebuild import rebuild
 
     settings = get_settings()
@@ -238,8 +235,8 @@ def calendar_set(
     """Override one day of the working-day calendar; late dossiers are re-scored."""
     from datetime import date
 
-    from service.calendar.service import set_day
-    from service.scoring.profile import load_profile
+    from service.profile import load_profile
+    from service.scoring.calendar_days import set_day
     from service.timebounds import OutOfRange, check_day
 
     try:
@@ -287,50 +284,15 @@ def purge(
 @app.command()
 def demo() -> None:
     """Seed the demo agencies, staff and counters; print fresh keys and a sample handover."""
-    from service.admin.demo import seed_demo
+    from service.demo import tour
+    from service.demo.seed import seed_demo
+    from service.kiosk.pairing import create_pairing
+    from service.profile import load_profile
 
     settings = get_settings()
-    from service.scoring.profile import load_profile
-
     with _session(settings) as session:
         keys = seed_demo(session, settings, load_profile(settings.scoring_profile))
-    typer.echo(
-        "Demo agencies: 79 (province) > 79.STP, 79.SXD (departments), "
-        "79.BTH, 79.SGN, 79.TDH (wards)\n"
-    )
-    typer.echo("API keys (shown once):")
-    for k in keys:
-        scope = f"  (agency {k.agency_code})" if k.agency_code else ""
-        typer.echo(f"  {k.role:<8} {k.key}{scope}")
-    issuer = next(k.key for k in keys if k.role == "issuer")
-    now = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).replace(microsecond=0)
-    body = {
-        "dossier_code": f"79.BTH-{now:%y%m%d-%H%M%S}",
-        "agency_code": "79.BTH",
-        "procedure_code": "1.001612",
-        "procedure_name": "Đăng ký khai sinh",
-        "received_at": (now - timedelta(days=3)).isoformat(),
-        "due_at": (now + timedelta(days=1)).isoformat(),
-        "resolved_at": (now - timedelta(hours=2)).isoformat(),
-        "handed_over_at": now.isoformat(),
-        "supplement_requests": 0,
-        "channel": "counter",
-        "staff": {"receiving": "BTH-CB01", "handling": "BTH-CB02", "returning": "BTH-CB01"},
-        "counter_code": "Q01",
-        "language": "vi",
-    }
-    typer.echo("\nIssue a survey at handover:")
-    typer.echo(
-        f"  curl -sS -X POST {settings.base_url}/api/v1/handovers \\\n"
-        f"    -H 'Authorization: Bearer {issuer}' -H 'Content-Type: application/json' \\\n"
-        f"    -d '{json.dumps(body, ensure_ascii=False)}'"
-    )
-    from service.calendar.working_days import LOCAL_TZ, local_date
-    from service.scoring.periods import period_containing
-
-    shown = period_containing(local_date(datetime.now(LOCAL_TZ)), "quarter").previous().key
-    from service.kiosk.pairing import create_pairing
-
+    typer.echo(tour.keys_and_handover(keys, settings.base_url))
     with _session(settings) as session:
         kiosk = create_pairing(
             session,
@@ -340,17 +302,7 @@ def demo() -> None:
             principal=None,
             minutes=settings.kiosk_pairing_minutes,
         )
-    typer.echo(
-        f"\nCounter kiosk: open {settings.base_url}/kiosk on a tablet (or a second browser "
-        f"window) and pair it with the code {kiosk.code} (valid "
-        f"{settings.kiosk_pairing_minutes} minutes; `hailong kiosk pair --agency 79.BTH "
-        "--counter Q01` makes a new one). The handover above then appears on it by itself."
-    )
-    typer.echo(
-        f"\nScoreboard: {settings.base_url}/rankings?parent_code=79&period={shown}\n"
-        f"Console:    {settings.base_url}/console (sign in with the manager key)\n"
-        f"API:        {settings.base_url}/docs"
-    )
+    typer.echo(tour.where_to_look(settings.base_url, kiosk.code, settings.kiosk_pairing_minutes))
 
 
 def main() -> None:

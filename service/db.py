@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from psycopg import Error as PsycopgError
 from sqlalchemy import Engine, event
@@ -37,7 +37,7 @@ def make_engine(settings: Settings) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(
+    engine = create_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
@@ -45,6 +45,12 @@ def make_engine(settings: Settings) -> Engine:
         # when they fail, and recycled before servers or proxies drop idle ones.
         pool_recycle=1800,
     )
+    # Many rows given to one INSERT (a handover batch, the day counters' upserts) go out
+    # as ONE multi-row statement, as SQLAlchemy already does for psycopg2 and for INSERTs
+    # that return rows. Left to psycopg's executemany, every row was a statement of its
+    # own in the server, which cost more than the rows (bench/README.md).
+    engine.dialect.use_insertmanyvalues_wo_returning = True
+    return engine
 
 
 # Statements that need no answer, kept on the session to be sent with its COMMIT.
@@ -71,9 +77,16 @@ def at_commit(
     session.info.setdefault(_AT_COMMIT, []).append((statement, params))
 
 
+class Summable(Protocol):
+    def add(self, other: Any) -> None: ...
+
+
+S = TypeVar("S", bound=Summable)
+
+
 def gathered(
-    session: Session, key: str, start: Callable[[], T], write: Callable[[Session, T], None]
-) -> T:
+    session: Session, key: str, start: Callable[[], S], write: Callable[[Session, S], None]
+) -> S:
     """This transaction's value under `key`: made by `start()` on first use, handed to
     `write(session, value)` just before the COMMIT (before the statements kept by
     `at_commit`, which `write` may add to), dropped on rollback.
@@ -87,8 +100,33 @@ def gathered(
     )
     if key not in entries:
         entries[key] = (start(), write)
-    value: T = entries[key][0]
+    value: S = entries[key][0]
     return value
+
+
+@contextmanager
+def part(session: Session) -> Iterator[None]:
+    """One unit of work among others in a shared transaction (write_pipeline.py).
+
+    Its writes are in a SAVEPOINT, and what it keeps for the COMMIT (`gathered`,
+    `at_commit`) is kept apart: if it raises, all of it goes, and the other units keep
+    theirs; if it ends well, what it gathered is added to the transaction's.
+    """
+    _in_transaction(session)
+    outer_gathered = session.info.pop(_GATHERED, {})
+    outer_pending = session.info.pop(_AT_COMMIT, [])
+    try:
+        with session.begin_nested():
+            yield
+        for key, (value, write) in session.info.pop(_GATHERED, {}).items():
+            if key in outer_gathered:
+                outer_gathered[key][0].add(value)
+            else:
+                outer_gathered[key] = (value, write)
+        outer_pending.extend(session.info.pop(_AT_COMMIT, []))
+    finally:
+        session.info[_GATHERED] = outer_gathered
+        session.info[_AT_COMMIT] = outer_pending
 
 
 def _in_transaction(session: Session) -> None:
@@ -102,6 +140,13 @@ def _in_transaction(session: Session) -> None:
 def _write_gathered(session: Session) -> None:
     for value, write in session.info.pop(_GATHERED, {}).values():
         write(session, value)
+
+
+def row(model: Any, leave_out: frozenset[str] = frozenset({"id"})) -> dict[str, Any]:
+    """A model instance as a row of its table, for a Core INSERT: every column (but the
+    database-made id) read from the model, so the table is described once, by the model."""
+    columns = model.__table__.columns
+    return {c.name: getattr(model, c.name) for c in columns if c.name not in leave_out}
 
 
 def dialect_insert(dialect: str, table: Any) -> Any:
@@ -143,6 +188,8 @@ def commit(session: Session) -> None:
 @event.listens_for(Session, "before_commit")
 def _run_at_commit(session: Session) -> None:
     """A commit outside `commit()` (tests, CLI helpers) still runs what was kept for it."""
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT's release (`part`): the outer COMMIT writes what is kept
     _write_gathered(session)
     for statement, params in session.info.pop(_AT_COMMIT, []):
         session.connection().execute(statement, params)

@@ -10,62 +10,30 @@ only while its one thread runs, and a 2xx is sent only after the commit.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Annotated, TypeVar
+from typing import TypeVar
 
 import anyio.to_thread
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Request
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from service.admin.keys import Principal, authenticate, hash_key
+from service.auth.cache import KeyCache
+from service.auth.principal import Principal
 from service.db import transaction
-from service.scoring.profile import Profile
+from service.profile import Profile
 from service.settings import Settings
+from service.write_pipeline import WritePipeline
 
 T = TypeVar("T")
-_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer hl_...`")
-
-
-class KeyCache:
-    """Valid keys for a few seconds: most requests skip the key lookup. A revoked key stops
-    working within `auth_cache_seconds`."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._entries: dict[str, tuple[Principal, float]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key_hash: str) -> Principal | None:
-        entry = self._entries.get(key_hash)
-        if entry is None or entry[1] < time.monotonic():
-            return None
-        return entry[0]
-
-    def put(self, key_hash: str, principal: Principal) -> None:
-        with self._lock:
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[key_hash] = (principal, time.monotonic() + self.seconds)
-
-    def principal_for(self, authorization: str | None) -> Principal | None:
-        """The principal of an `Authorization` header's key, if it is remembered."""
-        raw = raw_key(authorization)
-        return self.get(hash_key(raw)) if raw else None
-
-
-def raw_key(authorization: str | None) -> str:
-    return (authorization or "").partition(" ")[2].strip()
 
 
 class UnitOfWork:
     def __init__(self, request: Request) -> None:
         state = request.app.state
+        self._state = state
         self.engine: Engine = state.engine
         self.settings: Settings = state.settings
         self.profile: Profile = state.profile
@@ -82,6 +50,13 @@ class UnitOfWork:
         (`db.at_commit`) and whose only possible conflict there is a random collision.
         """
         return await anyio.to_thread.run_sync(self._run, work, conflict_retries)
+
+    async def write(self, work: Callable[[Session], T]) -> T:
+        """Run `work` as `run` does, but together with the other writes waiting at the
+        moment, in one transaction (write_pipeline.py): for the frequent small writes of
+        many clients at once, such as citizens' answers. A 2xx follows the commit."""
+        pipeline: WritePipeline = self._state.write_pipeline
+        return await pipeline.run(work)
 
     def _run(self, work: Callable[[Session], T], conflict_retries: int) -> T:
         for attempt in range(conflict_retries + 1):
@@ -116,26 +91,4 @@ class UnitOfWork:
         return self._keys.principal_for(self._authorization)
 
     def _authenticate(self, session: Session) -> Principal:
-        cached = self._cached()
-        if cached is not None:
-            return cached
-        principal = authenticate(session, self._authorization)
-        self._keys.put(hash_key(raw_key(self._authorization)), principal)
-        return principal
-
-
-async def _api_unit_of_work(
-    request: Request,
-    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> UnitOfWork:
-    return UnitOfWork(request)
-
-
-async def _public_unit_of_work(request: Request) -> UnitOfWork:
-    return UnitOfWork(request)
-
-
-# API routes: documented as taking a bearer key (checked inside the unit of work).
-ApiWork = Annotated[UnitOfWork, Depends(_api_unit_of_work)]
-# Public routes (survey pages, QR, slips): the token in the URL is the credential.
-PublicWork = Annotated[UnitOfWork, Depends(_public_unit_of_work)]
+        return self._keys.authenticate(session, self._authorization)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from service.app import create_app
-from service.scoring.profile import PROFILES_DIR, ProfileError, load_profile
+from service.profile import PROFILES_DIR, ProfileError, load_profile
 from tests.conftest import make_settings
 
 

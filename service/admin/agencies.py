@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from service.admin.audit import record
+from service.audit import record
 from service.errors import InvalidInput, field_error
 from service.models import Agency
 
@@ -18,10 +18,6 @@ CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 def path_for(code: str, parent: Agency | None) -> str:
     return f"{parent.path if parent else '/'}{code}/"
-
-
-def is_within(agency: Agency, scope_path: str) -> bool:
-    return agency.path.startswith(scope_path)
 
 
 def parent_code(agency: Agency) -> str | None:
@@ -43,7 +39,7 @@ def validate_code(code: str, field: str = "code") -> str:
 
 
 def _move_subtree(session: Session, agency: Agency, new_parent: Agency | None) -> None:
-    if new_parent is not None and is_within(new_parent, agency.path):
+    if new_parent is not None and new_parent.is_within(agency.path):
         raise field_error(
             "parent_code", f"'{new_parent.code}' lies under '{agency.code}': that makes a loop"
         )

@@ -7,8 +7,8 @@ from sqlmodel import Session
 
 from service.admin.agencies import list_agencies, parent_code
 from service.admin.schemas import AgencyList, AgencyPublic
-from service.errors import error_responses
-from service.unit_of_work import ApiWork
+from service.web.deps import ApiWork
+from service.web.errors import error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["agencies"])
 

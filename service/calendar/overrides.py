@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from service.admin.audit import record
+from service.audit import record
 from service.models import CalendarOverride
 
 

@@ -5,21 +5,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, col, select
 from starlette.responses import Response
 
 from service.admin.agencies import validate_code
-from service.admin.keys import Principal
-from service.console.pages import CodePath, agency_url
-from service.console.web import Console, ConsoleDep, FormDep, Outcome, Page, Redirect
+from service.auth.principal import Principal
+from service.console.pages import agency_url
+from service.console.web import Console, ConsoleDep, Outcome, Redirect
 from service.errors import InvalidInput, NotFound
 from service.kiosk import pairing
-from service.models import MAX_ROW_ID, Agency, Counter
+from service.models import Agency, Counter
+from service.web.deps import FormDep
+from service.web.pages import Page
+from service.web.params import CodePath, RowIdPath
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
-IdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def _context(console: Console, session: Session, who: Principal, code: str) -> dict[str, Any]:
@@ -85,7 +87,7 @@ async def make_pairing_code(console: ConsoleDep, code: CodePath, form: FormDep) 
 
 @router.post("/a/{code}/kiosks/{device_id}/unpair", response_class=HTMLResponse)
 async def unpair_device(
-    console: ConsoleDep, code: CodePath, device_id: IdPath, form: FormDep
+    console: ConsoleDep, code: CodePath, device_id: RowIdPath, form: FormDep
 ) -> Response:
     def unpair(session: Session) -> Outcome:
         console.check_csrf(form)

@@ -3,15 +3,18 @@ period inputs. Petitions live in petition_pages.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, col, select
 from starlette.responses import Response
 
-from service.admin.audit import record
-from service.admin.keys import Principal, authenticate
+from service import throttle
+from service.audit import record
+from service.auth.keys import principal_for_key
+from service.auth.principal import Principal
 from service.console import sessions
 from service.console.inputs_form import read_inputs_form
 from service.console.service import complaints, costly_dossiers, overview
@@ -20,24 +23,24 @@ from service.console.web import (
     SIGN_IN,
     Console,
     ConsoleDep,
-    FormDep,
     Outcome,
-    Page,
     Redirect,
     SignedOut,
     error_page,
     period_choices,
 )
-from service.errors import ServiceError, Unauthorized
+from service.errors import ServiceError
 from service.i18n import LANGUAGES
 from service.models import Agency
+from service.periods import Period
+from service.profile import Profile
 from service.scoring import inputs
 from service.scoring.staff import staff_scores
-from service.surveys import throttle
+from service.web.deps import FormDep
+from service.web.pages import Page
+from service.web.params import CodePath, OptionalPeriodQuery
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
-CodePath = Annotated[str, Path(max_length=64, description="Agency code")]
-PeriodQuery = Annotated[str | None, Query(max_length=16)]
 HOME_LEVELS = 1  # an unscoped key's home lists the tree down to this level
 
 
@@ -93,10 +96,9 @@ async def sign_in(console: ConsoleDep, form: FormDep) -> Response:
 
     def check(session: Session) -> Outcome:
         console.check_csrf(form)
-        throttle.check_allowed(work.engine, work.settings, work.client_address)
-        try:
-            principal = authenticate(session, f"Bearer {form.get('key', '').strip()}")
-        except Unauthorized:
+        throttle.check_allowed(session, work.settings, work.client_address)
+        principal = principal_for_key(session, form.get("key", "").strip())
+        if principal is None:
             throttle.record_failure(work.engine, work.settings, work.client_address)
             return Page("console/sign_in.html", {"problem": "unknown_key"}, 401)
         if principal.role not in sessions.CONSOLE_ROLES:
@@ -157,7 +159,7 @@ async def switch_language(lang: str, console: ConsoleDep, next: str = "/console"
 async def agency_page(
     console: ConsoleDep,
     code: CodePath,
-    period: PeriodQuery = None,
+    period: OptionalPeriodQuery = None,
     saved: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     profile = console.work.profile
@@ -198,44 +200,60 @@ async def set_inputs(console: ConsoleDep, code: CodePath, form: FormDep) -> Resp
     return await console.respond(save)
 
 
-@router.get("/a/{code}/staff", response_class=HTMLResponse)
-async def staff_page(console: ConsoleDep, code: CodePath, period: PeriodQuery = None) -> Response:
+# The agency's tabs: each adds its own rows to the agency's context.
+TabRows = Callable[[Session, Agency, Period, Profile], dict[str, Any]]
+
+
+def _staff_rows(
+    session: Session, agency: Agency, period: Period, profile: Profile
+) -> dict[str, Any]:
+    return {"staff": staff_scores(session, agency, period, profile)}
+
+
+def _costly_rows(
+    session: Session, agency: Agency, period: Period, profile: Profile
+) -> dict[str, Any]:
+    rows, total = costly_dossiers(session, agency, period, profile)
+    return {"rows": rows, "total": total, "on_time_points": profile.k_score.on_time_points}
+
+
+def _complaint_rows(
+    session: Session, agency: Agency, period: Period, _profile: Profile
+) -> dict[str, Any]:
+    rows, total = complaints(session, agency, period)
+    return {"rows": rows, "total": total}
+
+
+async def _agency_tab(
+    console: Console, code: str, period: str | None, template: str, tab_rows: TabRows
+) -> Response:
     profile = console.work.profile
 
     def show(session: Session) -> Outcome:
         who = console.who(session)
         context = _agency_context(console, session, who, code, period)
-        context["staff"] = staff_scores(session, context["agency"], context["period"], profile)
-        return Page("console/staff.html", context)
+        context.update(tab_rows(session, context["agency"], context["period"], profile))
+        return Page(template, context)
 
     return await console.respond(show)
+
+
+@router.get("/a/{code}/staff", response_class=HTMLResponse)
+async def staff_page(
+    console: ConsoleDep, code: CodePath, period: OptionalPeriodQuery = None
+) -> Response:
+    return await _agency_tab(console, code, period, "console/staff.html", _staff_rows)
 
 
 @router.get("/a/{code}/dossiers", response_class=HTMLResponse)
 async def dossiers_page(
-    console: ConsoleDep, code: CodePath, period: PeriodQuery = None
+    console: ConsoleDep, code: CodePath, period: OptionalPeriodQuery = None
 ) -> Response:
-    profile = console.work.profile
-
-    def show(session: Session) -> Outcome:
-        who = console.who(session)
-        context = _agency_context(console, session, who, code, period)
-        rows, total = costly_dossiers(session, context["agency"], context["period"], profile)
-        context.update(rows=rows, total=total, on_time_points=profile.k_score.on_time_points)
-        return Page("console/dossiers.html", context)
-
-    return await console.respond(show)
+    return await _agency_tab(console, code, period, "console/dossiers.html", _costly_rows)
 
 
 @router.get("/a/{code}/complaints", response_class=HTMLResponse)
 async def complaints_page(
-    console: ConsoleDep, code: CodePath, period: PeriodQuery = None
+    console: ConsoleDep, code: CodePath, period: OptionalPeriodQuery = None
 ) -> Response:
-    def show(session: Session) -> Outcome:
-        who = console.who(session)
-        context = _agency_context(console, session, who, code, period)
-        rows, total = complaints(session, context["agency"], context["period"])
-        context.update(rows=rows, total=total)
-        return Page("console/complaints.html", context)
-
-    return await console.respond(show)
+    return await _agency_tab(console, code, period, "console/complaints.html", _complaint_rows)

@@ -5,25 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, get_args
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 from starlette.responses import Response
 
 from service.calendar.working_days import LOCAL_TZ
 from service.console.format import input_time
-from service.console.pages import CodePath, agency_url
+from service.console.pages import agency_url
 from service.console.petitions import Show, find_petition, inbox, petition_view
-from service.console.web import Console, ConsoleDep, FormDep, Outcome, Page, Redirect
+from service.console.web import Console, ConsoleDep, Outcome, Redirect
 from service.errors import NotFound
-from service.models import MAX_ROW_ID, Agency, Petition, utcnow
+from service.models import Agency, Petition, utcnow
 from service.petitions import service as petitions
-from service.scoring.profile import Profile
+from service.profile import Profile
 from service.text_clean import strip_bidi_controls
 from service.timebounds import OutOfRange, check_moment
+from service.web.deps import FormDep
+from service.web.pages import Page
+from service.web.params import CodePath, RowIdPath
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
-IdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 @router.get("/a/{code}/petitions", response_class=HTMLResponse)
@@ -78,7 +80,7 @@ def _detail(
 @router.get("/petitions/{petition_id}", response_class=HTMLResponse)
 async def petition_page(
     console: ConsoleDep,
-    petition_id: IdPath,
+    petition_id: RowIdPath,
     saved: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
     def read(session: Session) -> Outcome:
@@ -135,7 +137,7 @@ def read_reply_form(
 
 
 @router.post("/petitions/{petition_id}/reply", response_class=HTMLResponse)
-async def reply(console: ConsoleDep, petition_id: IdPath, form: FormDep) -> Response:
+async def reply(console: ConsoleDep, petition_id: RowIdPath, form: FormDep) -> Response:
     def answer(session: Session) -> Outcome:
         console.check_csrf(form)
         petition, agency = _load(console, session, petition_id, lock=True)

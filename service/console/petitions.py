@@ -13,8 +13,8 @@ from sqlmodel import Session, col, select
 from service.calendar.overrides import load_overrides
 from service.calendar.working_days import local_date, overdue_working_days
 from service.models import Agency, Dossier, Petition, Response, utcnow
+from service.profile import Profile
 from service.scoring import contributions as rules
-from service.scoring.profile import Profile
 
 LIST_LIMIT = 200
 Show = Literal["open", "handled", "all"]

@@ -4,20 +4,20 @@ and the evaluations' complaints. The petitions inbox is in petitions.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from service.calendar.working_days import LOCAL_TZ
 from service.models import Agency, Dossier, Invitation, PeriodInput, Petition, Response
+from service.periods import Period
+from service.profile import Profile
 from service.scoring import contributions as rules
-from service.scoring.periods import Period
-from service.scoring.profile import Profile
-from service.scoring.rebuild import supplements_overdue_sql
+from service.scoring.explain import count, received_in, resolved_dossiers
 from service.scoring.schemas import Score
 from service.scoring.service import scores
+from service.scoring.sql_rules import supplements_overdue
 from service.timebounds import EARLIEST_DAY
 
 HISTORY_PERIODS = 4  # the chosen period and the three before it
@@ -55,12 +55,6 @@ def overview(session: Session, agency: Agency, period: Period, profile: Profile)
     )
 
 
-def _window(period: Period) -> tuple[datetime, datetime]:
-    start = datetime.combine(period.first_day, time(0), LOCAL_TZ)
-    end = datetime.combine(period.last_day + timedelta(days=1), time(0), LOCAL_TZ)
-    return start, end
-
-
 @dataclass
 class CostlyDossier:
     code: str
@@ -82,19 +76,8 @@ def costly_dossiers(
         col(Dossier.has_petition).is_(True),
     ]
     if profile.supplements_overdue_from() is not None:
-        costs.append(supplements_overdue_sql(profile))
-    where = (
-        Dossier.agency_id == agency.id,
-        col(Dossier.resolved_day).between(period.first_day, period.last_day),
-        or_(*costs),
-    )
-    total = session.exec(select(func.count()).select_from(Dossier).where(*where)).one()
-    found = session.exec(
-        select(Dossier)
-        .where(*where)
-        .order_by(col(Dossier.overdue_working_days).desc(), col(Dossier.resolved_at))
-        .limit(LIST_LIMIT)
-    ).all()
+        costs.append(supplements_overdue(profile))
+    total, found = resolved_dossiers(session, agency, period, LIST_LIMIT, or_(*costs))
     rows = []
     for dossier in found:
         reasons = []
@@ -131,15 +114,12 @@ class ComplaintRow:
 
 def complaints(session: Session, agency: Agency, period: Period) -> tuple[list[ComplaintRow], int]:
     """Free-text complaints of the period's evaluations: the dossier code, never the contact."""
-    start, end = _window(period)
     where = (
-        col(Response.agency_id) == agency.id,
-        col(Response.received_at) >= start,
-        col(Response.received_at) < end,
+        *received_in(Response, agency, period),
         col(Response.complaint).is_not(None),
         col(Response.complaint) != "",
     )
-    total = session.exec(select(func.count()).select_from(Response).where(*where)).one()
+    total = count(session, Response, where)
     found = session.execute(
         sa_select(
             col(Response.received_at),

@@ -14,11 +14,11 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.responses import Response
 
-from service.admin.keys import Principal
-from service.models import Agency, ApiKey
+from service.auth.keys import principal_by_id
+from service.auth.principal import Principal
 
 COOKIE = "hl_console"
 COOKIE_PATH = "/console"
@@ -100,15 +100,5 @@ def clear_cookie(response: Response, *, secure: bool) -> None:
 
 def principal_for(session: Session, key_id: int) -> Principal | None:
     """The key behind a session, if it still exists, is not revoked and may use the console."""
-    row = session.exec(
-        select(ApiKey, Agency.path)
-        .join(Agency, ApiKey.agency_id == Agency.id, isouter=True)  # type: ignore[arg-type]
-        .where(ApiKey.id == key_id)
-    ).first()
-    if row is None:
-        return None
-    key, scope_path = row
-    if key.revoked_at is not None or key.role not in CONSOLE_ROLES:
-        return None
-    assert key.id is not None
-    return Principal(key.id, key.name, key.role, key.agency_id, scope_path)
+    principal = principal_by_id(session, key_id)
+    return principal if principal is not None and principal.role in CONSOLE_ROLES else None

@@ -1,15 +1,14 @@
-"""What every console page shares: the session cookie, CSRF, language, errors, rendering.
+"""What every console page shares: the session cookie, CSRF, language and errors.
 
-A page's work runs in one unit of work and returns a `Page` or a `Redirect`; rendering and
-cookies happen after the commit.
+A page's work runs in one unit of work and returns a `Page` (service/web/pages.py) or a
+`Redirect`; rendering and cookies happen after the commit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
-from urllib.parse import parse_qsl
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
@@ -17,20 +16,20 @@ from sqlmodel import Session
 from starlette.responses import Response
 
 from service.admin.agencies import get_agency_by_code
-from service.admin.keys import Principal
+from service.auth.principal import Principal
 from service.calendar.working_days import local_date
 from service.console import csrf, sessions
 from service.console.format import Formatter
 from service.errors import NotFound, ServiceError
-from service.i18n import gettext_for, pick_language
+from service.i18n import pick_language
 from service.models import Agency, utcnow
-from service.scoring.periods import Period, parse_period, period_containing
-from service.surveys.security import harden
-from service.unit_of_work import PublicWork, UnitOfWork
+from service.periods import Period, parse_period, period_containing
+from service.unit_of_work import UnitOfWork
+from service.web.deps import PublicWork
+from service.web.pages import PAGE_HEADERS, Page, render
 
 LANG_COOKIE = "hl_console_lang"
 SIGN_IN = "/console/sign-in"
-MAX_FORM_BYTES = 32 * 1024
 Kind = Literal["month", "quarter", "year"]
 
 
@@ -39,29 +38,11 @@ class SignedOut(Exception):
 
 
 @dataclass
-class Page:
-    template: str
-    context: dict[str, Any] = field(default_factory=dict)
-    status: int = 200
-
-
-@dataclass
 class Redirect:
     location: str
 
 
 Outcome = Page | Redirect
-
-
-async def form_fields(request: Request) -> dict[str, str]:
-    """The url-encoded form; repeated keys: last wins. Oversized bodies are not read."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return {"__too_large__": "1"}
-    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
-
-
-FormDep = Annotated[dict[str, str], Depends(form_fields)]
 
 
 def error_page(exc: ServiceError) -> Page:
@@ -140,27 +121,24 @@ class Console:
         response: Response
         if isinstance(outcome, Redirect):
             response = RedirectResponse(outcome.location, status_code=303)
+            response.headers.update(PAGE_HEADERS)
         else:
             session = self.new_session or self.session
-            context = {
-                "lang": self.lang,
-                "_": gettext_for(self.lang),
-                "fmt": Formatter(self.lang),
-                "who": self.principal,
-                "csrf_token": csrf.token_for(self.signing_key, session.sid) if session else "",
-                "here": self.request.url.path
-                + (f"?{self.request.url.query}" if self.request.url.query else ""),
-                **outcome.context,
-            }
-            templates = self.request.app.state.templates
-            response = templates.TemplateResponse(
-                self.request, outcome.template, context, status_code=outcome.status
+            query = self.request.url.query
+            response = render(
+                self.request,
+                outcome,
+                self.lang,
+                fmt=Formatter(self.lang),
+                who=self.principal,
+                csrf_token=csrf.token_for(self.signing_key, session.sid) if session else "",
+                here=self.request.url.path + (f"?{query}" if query else ""),
             )
         if self.new_session is not None:
             sessions.set_cookie(response, self.new_session, self.signing_key, secure=self.secure)
         elif self.clear_session and self.request.cookies.get(sessions.COOKIE):
             sessions.clear_cookie(response, secure=self.secure)
-        return harden(response)
+        return response
 
 
 class BadPeriod(ServiceError):

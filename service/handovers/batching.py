@@ -17,17 +17,13 @@ one-by-one path in service.py, which answers it as it always has.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import queue
-import threading
 import time
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from prometheus_client import Histogram
 from psycopg.errors import DeadlockDetected
@@ -36,13 +32,14 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
 from service import db
-from service.admin.keys import Principal
+from service.auth.principal import Principal
 from service.handovers import new_dossiers
 from service.handovers.schemas import HandoverCreate, HandoverPublic
 from service.handovers.service import link_view, staff_codes
 from service.models import Agency, Counter, Dossier, Staff
-from service.scoring.profile import Profile
+from service.profile import Profile
 from service.settings import Settings
+from service.write_pipeline import BatchWriter, Outcome
 
 log = logging.getLogger("hailong.handovers")
 K = TypeVar("K")
@@ -55,24 +52,6 @@ MAX_BATCH = 64
 # next batch meanwhile: 1,480 -> 1,800 handovers/s in bench/handover.py (mean of runs).
 # SQLite has one writer at a time whatever the threads: one thread there.
 POSTGRES_WRITERS = 2
-
-
-@dataclass
-class _Waiting:
-    principal: Principal
-    payload: HandoverCreate
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[HandoverPublic | None]
-
-
-def _settle(outcomes: list[tuple[asyncio.Future[HandoverPublic | None], Any]]) -> None:
-    for future, outcome in outcomes:
-        if future.done():  # the request was cancelled (its client went away)
-            continue
-        if isinstance(outcome, BaseException):
-            future.set_exception(outcome)
-        else:
-            future.set_result(outcome)
 
 
 class _Directory:
@@ -158,7 +137,7 @@ class _Lookup:
     """What a batch names: its agencies, staff and counters (mostly remembered), and which
     of its dossiers exist already (always asked)."""
 
-    def __init__(self, session: Session, directory: _Directory, batch: Sequence[_Waiting]) -> None:
+    def __init__(self, session: Session, directory: _Directory, batch: Sequence[_Handover]) -> None:
         payloads = [w.payload for w in batch]
         self.agencies = directory.agencies(session, {p.agency_code for p in payloads})
         pairs = {
@@ -179,7 +158,7 @@ class _Lookup:
         self.staff = directory.staff(session, staff_keys) if staff_keys else {}
         self.counters = directory.counters(session, counter_keys) if counter_keys else {}
 
-    def plain(self, waiting: _Waiting) -> new_dossiers.NewHandover | None:
+    def plain(self, waiting: _Handover) -> new_dossiers.NewHandover | None:
         """The handover as a new dossier to write, or None if it is not the plain case."""
         payload = waiting.payload
         agency = self.agencies.get(payload.agency_code)
@@ -221,8 +200,27 @@ def _hand_back(exc: Exception) -> bool:
     return isinstance(exc, DBAPIError) and isinstance(exc.orig, DeadlockDetected)
 
 
-class HandoverWriter:
-    """One per process: threads that write the waiting handovers, a batch at a time each."""
+@dataclass(frozen=True)
+class _Handover:
+    principal: Principal
+    payload: HandoverCreate
+
+
+# What a batch is once built: its session with the rows waiting for the COMMIT (None if
+# building failed), and each handover's outcome.
+_Built = tuple[Session | None, list[Outcome]]
+
+
+class HandoverWriter(BatchWriter[_Handover, _Built]):
+    """One per process: threads that write the waiting handovers, a batch at a time each.
+
+    One thread gathers and builds at a time (BatchWriter's gathering lock) and lets go
+    before its COMMIT: the next one gathers what came meanwhile and builds it while this
+    one commits. Gathering at the first arrival instead made batches of a few handovers,
+    and a batch's own cost is that of a dozen rows (bench/README.md).
+    """
+
+    max_batch = MAX_BATCH
 
     def __init__(
         self,
@@ -232,138 +230,57 @@ class HandoverWriter:
         write_lock: AbstractContextManager[object] | None = None,
         batch_sizes: Histogram | None = None,
     ) -> None:
+        super().__init__(1 if settings.is_sqlite else POSTGRES_WRITERS, write_lock)
         self.engine = engine
         self.settings = settings
         self.profile = profile
-        self._serialize: AbstractContextManager[object] = write_lock or nullcontext()
-        self._gathering = threading.Lock()
-        self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._directory = _Directory(settings.auth_cache_seconds)
         self._batch_sizes = batch_sizes
-        writers = 1 if settings.is_sqlite else POSTGRES_WRITERS
-        self._threads = [
-            threading.Thread(target=self._run, name=f"handover-writer-{n}", daemon=True)
-            for n in range(writers)
-        ]
-        self._running = False
-
-    def start(self) -> None:
-        self._running = True
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        """Write what is waiting, then end the threads."""
-        self._running = False
-        for _ in self._threads:
-            self._queue.put(None)  # one stop sign each
-        deadline = time.monotonic() + 30
-        for thread in self._threads:
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     async def issue(self, principal: Principal, payload: HandoverCreate) -> HandoverPublic | None:
         """The new survey once its transaction has committed; None when the handover is not
         a plain new dossier (or the writer has stopped): the caller then issues it itself."""
-        if not self._running:
+        if not self.running:
             return None
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[HandoverPublic | None] = loop.create_future()
-        self._queue.put(_Waiting(principal, payload, loop, future))
-        return await future
+        view: HandoverPublic | None = await self.submit(_Handover(principal, payload))
+        return view
 
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None or self._write([first]):
-                return
-
-    def _write(self, batch: list[_Waiting]) -> bool:
-        """Add what is waiting to `batch`, write it and answer it; True if a stop sign was
-        among what waited (even if the batch failed: the thread must still stop)."""
-        stopping = False
-        try:
-            with self._serialize:
-                # One writer gathers and builds at a time, and lets go before its COMMIT:
-                # the next one gathers what came meanwhile and builds it while this one
-                # commits. Gathering at the first arrival instead made batches of a few
-                # handovers, and a batch's own cost is that of a dozen rows
-                # (bench/README.md).
-                with self._gathering:
-                    stopping = self._gather(batch)
-                    session, outcomes = self._build(batch)
-                if session is not None:
-                    outcomes = self._commit(session, batch, outcomes)
-            self._answer(batch, outcomes)
-        except Exception as exc:
-            # A bug: the thread must live on, or every later handover would wait forever.
-            log.exception("handover writer failed on a batch of %d", len(batch))
-            self._answer(batch, [exc] * len(batch))
-        return stopping
-
-    def _gather(self, batch: list[_Waiting]) -> bool:
-        """Add what is waiting to `batch`; True if a stop sign was among it."""
-        while len(batch) < MAX_BATCH:
-            try:
-                more = self._queue.get_nowait()
-            except queue.Empty:
-                return False
-            if more is None:
-                return True
-            batch.append(more)
-        return False
-
-    def _build(self, batch: list[_Waiting]) -> tuple[Session | None, Sequence[Any]]:
-        """The batch's session, its rows built and waiting for the COMMIT (None if that
-        failed), and the outcomes it will give."""
+    def _prepare(self, items: list[_Handover]) -> _Built:
         session = None
         try:  # opening the session fails too when the database is down
-            session = self._session()
-            return session, self._write_in(session, batch)
+            session = Session(self.engine, expire_on_commit=False)
+            return session, [Outcome(value=view) for view in self._write_in(session, items)]
         except Exception as exc:
             if session is not None:
                 _close(session, failed=True)  # rolls back
-            return None, self._failed(batch, exc)
+            return None, self._failed(items, exc)
 
-    def _session(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
-
-    def _commit(
-        self, session: Session, batch: list[_Waiting], outcomes: Sequence[Any]
-    ) -> Sequence[Any]:
+    def _finish(self, items: list[_Handover], prepared: _Built) -> list[Outcome]:
+        session, outcomes = prepared
+        if session is None:
+            return outcomes
         failed = True
         try:
             db.commit(session)
             failed = False
         except Exception as exc:
             # _close rolls back; a failing rollback must not hide why the batch failed.
-            return self._failed(batch, exc)
+            return self._failed(items, exc)
         finally:
             _close(session, failed=failed)
         return outcomes
 
     @staticmethod
-    def _failed(batch: list[_Waiting], exc: Exception) -> list[Any]:
+    def _failed(items: list[_Handover], exc: Exception) -> list[Outcome]:
         if _hand_back(exc):
             # Each handover goes the one-by-one way, which finds the dossier or draws
             # another short code.
-            return [None] * len(batch)
+            return [Outcome(value=None) for _ in items]
         # The database is down, say: every request hears of it.
-        log.warning("handover batch of %d failed: %r", len(batch), exc)
-        return [exc] * len(batch)
+        log.warning("handover batch of %d failed: %r", len(items), exc)
+        return [Outcome(error=exc) for _ in items]
 
-    @staticmethod
-    def _answer(batch: list[_Waiting], outcomes: Sequence[Any]) -> None:
-        """Hand each request its outcome, with one wake-up per event loop for the whole
-        batch (each call_soon_threadsafe writes to the loop's wake-up pipe)."""
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
-        for waiting, outcome in zip(batch, outcomes, strict=True):
-            by_loop.setdefault(waiting.loop, []).append((waiting.future, outcome))
-        for loop, settled in by_loop.items():
-            # A closed loop (RuntimeError) has nobody waiting any more.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_settle, settled)
-
-    def _write_in(self, session: Session, batch: list[_Waiting]) -> list[HandoverPublic | None]:
+    def _write_in(self, session: Session, batch: list[_Handover]) -> list[HandoverPublic | None]:
         lookup = _Lookup(session, self._directory, batch)
         plain: list[tuple[int, new_dossiers.NewHandover]] = []
         keys: set[tuple[int | None, str]] = set()

@@ -2,10 +2,11 @@
 
 The handover batch (batching.py) writes the new dossiers posted at about the same time
 through here, and the one-by-one path (service.py) writes a single one the same way. The
-rows are the models themselves (service/models): a new column is written by both paths or
-by neither. The ORM sends each table's rows as one multi-row INSERT ... RETURNING (its
-"insertmanyvalues"), whatever their number; the counters are summed and upserted once,
-just before the COMMIT (counters.apply).
+rows are built as the models (service/models) and turned into rows of their tables
+(db.row): a new column is written by both paths or by neither. Each table's rows go out
+as one multi-row INSERT with the COMMIT (db.at_commit, SQLAlchemy's "insertmanyvalues"),
+whatever their number, and nothing waits for an answer before it: the counters are summed
+and upserted once, last (counters.apply).
 
 A concurrent post of the same dossier code for the same agency fails the write on the
 unique index (agency_id, code); a short code drawn twice fails it on the invitation's.
@@ -17,18 +18,22 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
+from sqlalchemy import bindparam, insert, select
 from sqlmodel import Session
 
+from service import db
 from service.calendar.overrides import load_overrides
 from service.calendar.working_days import local_date
 from service.handovers import tokens
 from service.handovers.schemas import HandoverCreate
-from service.models import Agency, Dossier, Invitation, utcnow
+from service.models import Agency, Dossier, Invitation, OutboxEvent, utcnow
+from service.profile import Profile
 from service.scoring import counters
 from service.scoring.contributions import Delta, dossier_delta
 from service.scoring.events import timeliness
-from service.scoring.profile import Profile
 from service.settings import Settings
 from service.webhooks import outbox, payloads
 
@@ -91,14 +96,14 @@ def _short_codes(count: int) -> list[str]:
 
 
 def _invitation(
-    dossier: Dossier, language: str, short_code: str, settings: Settings, now: datetime
+    language: str, short_code: str, settings: Settings, now: datetime
 ) -> tuple[Invitation, str]:
-    assert dossier.id is not None
+    """The invitation's row but its dossier_id (set by the INSERT), and its link's token."""
     seed = tokens.new_seed()
     token = tokens.token_from_seed(settings.signing_key(), seed)
     invitation = Invitation(
         public_id=str(uuid.uuid4()),
-        dossier_id=dossier.id,
+        dossier_id=0,  # the INSERT's subquery gives the real one
         token_seed=seed,
         token_hash=tokens.hash_token(token),
         short_code=short_code,
@@ -110,12 +115,29 @@ def _invitation(
     return invitation, token
 
 
+@lru_cache(maxsize=1)
+def _statements() -> tuple[Any, Any, Any]:
+    """Built once, from the tables. Nothing is read back, so that all go out with the
+    COMMIT: an invitation finds its dossier by agency and code, its id unknown until then."""
+    dossier = Dossier.__table__  # type: ignore[attr-defined]
+    dossier_id = select(dossier.c.id).where(
+        dossier.c.agency_id == bindparam("dossier_agency_id"),
+        dossier.c.code == bindparam("dossier_code"),
+    )
+    return (
+        insert(dossier).inline(),
+        insert(Invitation.__table__).values(dossier_id=dossier_id.scalar_subquery()).inline(),  # type: ignore[attr-defined]
+        insert(OutboxEvent.__table__).inline(),  # type: ignore[attr-defined]
+    )
+
+
 def write(
     session: Session, handovers: Sequence[NewHandover], settings: Settings, profile: Profile
 ) -> list[Written]:
-    """Write the dossiers, their invitations and events, and move the counters (with the
-    COMMIT). Raises IntegrityError when a dossier code or a short code was taken meanwhile;
-    the caller's transaction is then to be rolled back and redone."""
+    """Write the dossiers, their invitations and events, and move the counters, all with
+    the session's COMMIT (db.at_commit), one multi-row INSERT per table. The COMMIT raises
+    IntegrityError when a dossier code or a short code was taken meanwhile; the caller then
+    redoes the work. The models returned are not in the session and carry no ids."""
     if not handovers:
         return []
     now = utcnow()
@@ -126,8 +148,10 @@ def write(
             calendar.append(load_overrides(session))
         return calendar[0]
 
-    dossiers = []
-    for new in handovers:
+    written: list[Written] = []
+    dossier_rows, invitation_rows, event_rows = [], [], []
+    change = Delta()
+    for new, short_code in zip(handovers, _short_codes(len(handovers)), strict=True):
         assert new.agency.id is not None
         # The rest of the facts are set by copy_facts, which an update shares.
         dossier = Dossier(
@@ -139,22 +163,28 @@ def write(
             updated_at=now,
         )
         copy_facts(dossier, new.payload, new.staff_ids, new.counter_id, overrides)
-        dossiers.append(dossier)
-    session.add_all(dossiers)
-    session.flush()  # their ids, for the invitations
-    written: list[Written] = []
-    change = Delta()
-    for new, dossier, short_code in zip(
-        handovers, dossiers, _short_codes(len(handovers)), strict=True
-    ):
-        invitation, token = _invitation(dossier, new.payload.language, short_code, settings, now)
-        session.add(invitation)
+        invitation, token = _invitation(new.payload.language, short_code, settings, now)
         data = payloads.invitation_issued(
             invitation.public_id, dossier.code, new.agency.code, now, invitation.expires_at
         )
-        outbox.emit(session, "invitation.issued", dossier.agency_id, data)
+        event = outbox.event("invitation.issued", dossier.agency_id, data)
+        dossier_rows.append(db.row(dossier))
+        invitation_rows.append(
+            {
+                **db.row(invitation),
+                "dossier_agency_id": dossier.agency_id,
+                "dossier_code": dossier.code,
+            }
+        )
+        event_rows.append(db.row(event))
         # A new dossier has no evaluation yet: its footprint is the dossier alone.
         change.add(dossier_delta(dossier, profile))
         written.append(Written(dossier, invitation, token))
+    insert_dossiers, insert_invitations, insert_events = _statements()
+    db.at_commit(session, insert_dossiers, dossier_rows)
+    db.at_commit(session, insert_invitations, invitation_rows)
+    db.at_commit(session, insert_events, event_rows)
+    # Counters last (counters.apply): every handover of an agency and day updates the same
+    # counter rows, so their row locks are taken just before the commit, once a batch.
     counters.apply(session, change)
     return written

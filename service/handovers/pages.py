@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from service.calendar.working_days import LOCAL_TZ
 from service.handovers import qr, service, tokens
 from service.models import Agency
-from service.unit_of_work import PublicWork
+from service.web.deps import PublicWork
+from service.web.pages import Page, render
+from service.web.params import TokenPath
 
 router = APIRouter(tags=["survey links"])
 
@@ -23,7 +25,6 @@ LINK_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No survey has this link"},
     410: {"description": "The link was revoked or has expired"},
 }
-TokenPath = Annotated[str, Path(max_length=128, description="The survey token")]
 # The token is the credential: browsers may keep the image, shared caches must not, and
 # it must not leak to other sites through Referer.
 TOKEN_HEADERS = {"Cache-Control": "private, max-age=3600", "Referrer-Policy": "no-referrer"}
@@ -95,8 +96,6 @@ async def qr_png(token: TokenPath, work: PublicWork) -> Response:
     responses=LINK_ERRORS,
 )
 async def slip(request: Request, token: TokenPath, work: PublicWork) -> Response:
-    templates = request.app.state.templates
-
     def gather(session: Session) -> tuple[str, dict[str, Any] | None]:
         issued, state = _lookup(session, token)
         if issued is None or state in UNUSABLE:
@@ -113,15 +112,12 @@ async def slip(request: Request, token: TokenPath, work: PublicWork) -> Response
         }
 
     state, context = await work.run(gather)
+    # The slip keeps the headers it has always had, not the survey pages' stricter set.
     if context is None:
-        return templates.TemplateResponse(  # type: ignore[no-any-return]
-            request,
-            "slip_unavailable.html",
-            {"state": state},
-            status_code=404 if state == "unknown" else 410,
-            headers={"Referrer-Policy": "no-referrer"},
-        )
+        status = 404 if state == "unknown" else 410
+        no_referrer = {"Referrer-Policy": "no-referrer"}
+        unavailable = Page("slip_unavailable.html", {"state": state}, status, no_referrer)
+        return render(request, unavailable, hardened=False)
     context["qr_svg"] = qr.svg_inline(context["survey_url"])
-    return templates.TemplateResponse(  # type: ignore[no-any-return]
-        request, "slip.html", context, headers={**TOKEN_HEADERS, "Cache-Control": "no-store"}
-    )
+    page = Page("slip.html", context, headers={**TOKEN_HEADERS, "Cache-Control": "no-store"})
+    return render(request, page, hardened=False)

@@ -7,27 +7,24 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlmodel import Session
 
-from service.errors import error_responses
 from service.handovers import issuing, service
 from service.handovers.schemas import DOSSIER_CODE_PATTERN, HandoverCreate, HandoverPublic
-from service.unit_of_work import ApiWork
+from service.web.deps import ApiWork
+from service.web.errors import error_responses
+from service.web.routes import created_or_known
 
 router = APIRouter(prefix="/api/v1/handovers", tags=["handovers"])
 
 
 @router.post(
     "",
-    status_code=201,
-    response_model=HandoverPublic,
     summary="Issue the survey for a dossier handed over to a citizen",
-    responses={
-        200: {
-            "description": "The dossier was known to this agency: same invitation, facts "
-            "updated (201 with a fresh survey if its survey had been revoked)",
-            "model": HandoverPublic,
-        },
-        **error_responses(401, 403, 422),
-    },
+    **created_or_known(
+        HandoverPublic,
+        "The dossier was known to this agency: same invitation, facts updated (201 with a "
+        "fresh survey if its survey had been revoked)",
+        errors=(401, 403, 422),
+    ),
 )
 async def issue_handover(
     payload: HandoverCreate, request: Request, response: Response, work: ApiWork

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from service.timebounds import BoundedAwareDatetime
+from service.web.schemas import strict_with_example
 
 # Dossier codes travel in URL paths (revoke), so no '/' and no spaces.
 DOSSIER_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
@@ -37,27 +38,22 @@ class StaffRefs(BaseModel):
 
 
 class HandoverCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "dossier_code": "G22.39-250915-0001",
-                    "agency_code": "G22.39",
-                    "procedure_code": "1.001612",
-                    "procedure_name": "Đăng ký khai sinh",
-                    "received_at": "2025-09-10T08:30:00+07:00",
-                    "due_at": "2025-09-15T17:00:00+07:00",
-                    "resolved_at": "2025-09-15T10:00:00+07:00",
-                    "handed_over_at": "2025-09-15T14:00:00+07:00",
-                    "supplement_requests": 0,
-                    "channel": "counter",
-                    "staff": {"receiving": "CB001", "handling": "CB002", "returning": "CB003"},
-                    "counter_code": "Q01",
-                    "language": "vi",
-                }
-            ]
-        },
+    model_config = strict_with_example(
+        {
+            "dossier_code": "G22.39-250915-0001",
+            "agency_code": "G22.39",
+            "procedure_code": "1.001612",
+            "procedure_name": "Đăng ký khai sinh",
+            "received_at": "2025-09-10T08:30:00+07:00",
+            "due_at": "2025-09-15T17:00:00+07:00",
+            "resolved_at": "2025-09-15T10:00:00+07:00",
+            "handed_over_at": "2025-09-15T14:00:00+07:00",
+            "supplement_requests": 0,
+            "channel": "counter",
+            "staff": {"receiving": "CB001", "handling": "CB002", "returning": "CB003"},
+            "counter_code": "Q01",
+            "language": "vi",
+        }
     )
 
     dossier_code: str = Field(min_length=1, max_length=64, pattern=DOSSIER_CODE_PATTERN)

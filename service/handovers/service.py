@@ -8,19 +8,19 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Integer, bindparam, literal
+from sqlalchemy import ColumnElement, Integer, bindparam, literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from service.admin.audit import record
-from service.admin.keys import Principal
+from service.audit import record
+from service.auth.principal import Principal
 from service.calendar.overrides import load_overrides
 from service.errors import Conflict, NotFound, field_error
 from service.handovers import new_dossiers, tokens
 from service.handovers.schemas import HandoverCreate, HandoverPublic, InvitationStatus
 from service.models import Agency, Counter, Dossier, Invitation, Staff, utcnow
+from service.profile import Profile
 from service.scoring import events
-from service.scoring.profile import Profile
 from service.settings import Settings
 from service.webhooks import outbox, payloads
 
@@ -255,22 +255,14 @@ def _create(
     return Issued(written.invitation, written.dossier, created=True)
 
 
-def _issue_once(
-    session: Session,
-    principal: Principal,
-    payload: HandoverCreate,
-    settings: Settings,
-    profile: Profile,
-) -> Issued:
+def _known_in_scope(session: Session, principal: Principal, payload: HandoverCreate) -> _Known:
     known = _lookup(session, payload)
     if known is None:
         raise field_error(
             "agency_code", f"no agency has the code '{payload.agency_code}'; register it first"
         )
     principal.require_scope(known.agency)
-    if known.dossier_id is not None:
-        return _update_known(session, principal, payload, settings, profile, known)
-    return _create(session, payload, settings, profile, known)
+    return known
 
 
 def issue(
@@ -288,7 +280,10 @@ def issue(
     check_times(payload)
     for attempt in range(ATTEMPTS):
         try:
-            return _issue_once(session, principal, payload, settings, profile)
+            known = _known_in_scope(session, principal, payload)
+            if known.dossier_id is not None:
+                return _update_known(session, principal, payload, settings, profile, known)
+            return _create(session, payload, settings, profile, known)
         except IntegrityError:
             session.rollback()
             if attempt == ATTEMPTS - 1:
@@ -391,11 +386,17 @@ def revoke(
 def find_by_token(session: Session, token: str) -> Issued | None:
     if not token or len(token) > 128:
         return None
+    return find_issued(session, col(Invitation.token_hash) == tokens.hash_token(token))
+
+
+def find_issued(session: Session, condition: ColumnElement[bool]) -> Issued | None:
+    """The invitation meeting `condition`, with its dossier, in one query. Its agency is
+    loaded by the same query into the session, where what answers and pages read of it
+    (its code, its name) is then found without another (session.get)."""
     row = session.exec(
-        select(Invitation, Dossier)
+        select(Invitation, Dossier, Agency)
         .join(Dossier, col(Invitation.dossier_id) == col(Dossier.id))
-        .where(Invitation.token_hash == tokens.hash_token(token))
+        .join(Agency, col(Agency.id) == col(Dossier.agency_id))
+        .where(condition)
     ).first()
-    if row is None:
-        return None
-    return Issued(row[0], row[1], created=False)
+    return Issued(row[0], row[1], created=False) if row is not None else None

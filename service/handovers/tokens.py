@@ -21,8 +21,11 @@ def new_seed() -> str:
     return secrets.token_hex(32)  # 256 random bits
 
 
-def token_from_seed(signing_key: bytes, seed: str) -> str:
-    digest = hmac.new(signing_key, b"survey-token:" + seed.encode(), hashlib.sha256).digest()
+def token_from_seed(signing_key: bytes, seed: str, label: bytes = b"survey-token:") -> str:
+    """HMAC(signing key, label + seed), URL-safe. Each kind of link has its own label (a
+    petition's follow-up link too: service/petitions/followup.py), so that tokens of two
+    kinds made from one seed never coincide."""
+    digest = hmac.new(signing_key, label + seed.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 

@@ -16,8 +16,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code
-from service.admin.audit import record
-from service.admin.keys import KEY_PREFIX, Principal, hash_key
+from service.audit import record
+from service.auth.keys import hash_key, new_key_material
+from service.auth.principal import Principal
 from service.errors import Conflict, NotFound, Unauthorized, field_error
 from service.handovers.tokens import SHORT_CODE_ALPHABET, normalize_short_code
 from service.models import Agency, ApiKey, Counter, KioskPairing, utcnow
@@ -116,21 +117,21 @@ def redeem(session: Session, typed_code: str) -> tuple[Device, str]:
     assert counter is not None and counter.id is not None
     agency = session.get(Agency, counter.agency_id)
     assert agency is not None
-    raw_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    made = new_key_material()
     key = ApiKey(
         name=f"kiosk {agency.code}/{counter.code}",
         role="kiosk",
         agency_id=agency.id,
         counter_id=counter.id,
-        key_hash=hash_key(raw_key),
-        prefix=raw_key[:8],
+        key_hash=made.hash,
+        prefix=made.prefix,
     )
     session.add(key)
     session.flush()
     pairing.used_at, pairing.api_key_id = now, key.id
     session.add(pairing)
     record(session, "kiosk", "kiosk.pair", f"api_key:{key.id}", {"counter": counter.code})
-    return Device(key, counter, agency), raw_key
+    return Device(key, counter, agency), made.raw
 
 
 def _devices() -> Any:

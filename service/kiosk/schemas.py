@@ -9,13 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.surveys.schemas import AnswersIn
 from service.timebounds import BoundedAwareDatetime
+from service.web.schemas import strict_with_example
 
 
 class PairingCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"agency_code": "G22.39", "counter_code": "Q01"}]},
-    )
+    model_config = strict_with_example({"agency_code": "G22.39", "counter_code": "Q01"})
 
     agency_code: str = Field(min_length=1, max_length=64)
     counter_code: str = Field(min_length=1, max_length=64)
@@ -84,22 +82,17 @@ class LookupIn(BaseModel):
 
 
 class KioskAnswer(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "survey_id": "2b0c1f9e-6a5e-4f51-9d1e-9b2f0c7f3a10",
-                    "answers": {
-                        "timeliness": "on_time",
-                        "supplement_requests": "none",
-                        "staff_attitude": "good",
-                        "overall": "satisfied",
-                    },
-                    "client_submission_id": "0b6f7c1e-4d0a-4c55-9a55-2f7d8f1a3b21",
-                }
-            ]
-        },
+    model_config = strict_with_example(
+        {
+            "survey_id": "2b0c1f9e-6a5e-4f51-9d1e-9b2f0c7f3a10",
+            "answers": {
+                "timeliness": "on_time",
+                "supplement_requests": "none",
+                "staff_attitude": "good",
+                "overall": "satisfied",
+            },
+            "client_submission_id": "0b6f7c1e-4d0a-4c55-9a55-2f7d8f1a3b21",
+        }
     )
 
     survey_id: str = Field(min_length=1, max_length=36)

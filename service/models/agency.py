@@ -24,24 +24,31 @@ class Agency(SQLModel, table=True):
     path: str = Field(sa_column=Column(String(1024), nullable=False, index=True))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
+    def is_within(self, scope_path: str) -> bool:
+        """This agency is the one at `scope_path` or below it in the tree."""
+        return self.path.startswith(scope_path)
 
-class Staff(SQLModel, table=True):
-    __tablename__ = "staff"
-    __table_args__ = (UniqueConstraint("agency_id", "code"),)
+
+class _CodeOfAgency(SQLModel):
+    """A code an agency's handovers name, registered on its first use: a staff member or a
+    counter, unique within the agency."""
 
     id: int | None = Field(default=None, primary_key=True)
     agency_id: int = Field(foreign_key="agency.id", index=True)
     code: str = Field(max_length=64)
+
+
+class Staff(_CodeOfAgency, table=True):
+    __tablename__ = "staff"
+    __table_args__ = (UniqueConstraint("agency_id", "code"),)
+
     display_name: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class Counter(SQLModel, table=True):
+class Counter(_CodeOfAgency, table=True):
     __tablename__ = "counter"
     __table_args__ = (UniqueConstraint("agency_id", "code"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    agency_id: int = Field(foreign_key="agency.id", index=True)
-    code: str = Field(max_length=64)
     name: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -62,6 +62,23 @@ class Petition(SQLModel, table=True):
     followup_token_hash: str | None = Field(default=None, max_length=64, unique=True)
     verdict_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
+    # Facts of the row itself, here so that scoring counts them and a webhook reports them
+    # from one definition (service/webhooks sits below service/scoring).
+    @property
+    def handled_on_time(self) -> bool:
+        """Handled, by its deadline (one without a deadline is on time once handled)."""
+        if self.handled_at is None:
+            return False
+        return self.deadline_at is None or self.handled_at <= self.deadline_at
+
+    @property
+    def handled_late(self) -> bool:
+        return (
+            self.handled_at is not None
+            and self.deadline_at is not None
+            and self.handled_at > self.deadline_at
+        )
+
 
 class PeriodInput(SQLModel, table=True):
     __tablename__ = "period_input"

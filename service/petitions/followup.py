@@ -7,10 +7,6 @@ the database alone opens nothing, yet the service can show the same link again.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,32 +14,22 @@ from sqlmodel import Session, col, select
 
 from service.calendar.overrides import load_overrides
 from service.calendar.working_days import overdue_working_days
+from service.handovers import tokens
 from service.models import Agency, Dossier, Invitation, Petition, Response, utcnow
-from service.scoring.contributions import petition_on_time
 
 FOLLOWUP_PATH = "/p/"
 
 
-def new_seed() -> str:
-    return secrets.token_hex(32)  # 256 random bits
-
-
 def token_from_seed(signing_key: bytes, seed: str) -> str:
-    # Its own label: a survey token and a follow-up token from one seed never coincide.
-    digest = hmac.new(signing_key, b"petition-followup:" + seed.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return tokens.token_from_seed(signing_key, seed, label=b"petition-followup:")
 
 
 def issue(petition: Petition, signing_key: bytes) -> str:
     """Give the petition its follow-up token (once) and return it; idempotent."""
     if petition.followup_seed is None:
-        petition.followup_seed = new_seed()
+        petition.followup_seed = tokens.new_seed()
     token = token_from_seed(signing_key, petition.followup_seed)
-    petition.followup_token_hash = hash_token(token)
+    petition.followup_token_hash = tokens.hash_token(token)
     return token
 
 
@@ -56,7 +42,7 @@ def find(session: Session, token: str, *, for_update: bool = False) -> Petition 
     that two verdicts sent at once cannot both count."""
     if not token or len(token) > 128:
         return None
-    query = select(Petition).where(Petition.followup_token_hash == hash_token(token))
+    query = select(Petition).where(Petition.followup_token_hash == tokens.hash_token(token))
     if for_update:
         query = query.with_for_update()
     return session.exec(query).first()
@@ -116,7 +102,7 @@ def view(session: Session, petition: Petition) -> FollowupView:
         handled_at=petition.handled_at,
         reply=petition.reply,
         verdict=petition.citizen_verdict,
-        handled_on_time=petition_on_time(petition),
+        handled_on_time=petition.handled_on_time,
         overdue_days=overdue,
         language=language,
     )

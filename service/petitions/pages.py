@@ -7,29 +7,34 @@ survey pages; works without JavaScript.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 from starlette.responses import Response
 
+from service import throttle
 from service.calendar.working_days import local_date
 from service.errors import ServiceError
 from service.i18n import pick_language
 from service.models import Petition
 from service.petitions import followup
 from service.petitions import service as petitions
-from service.surveys import throttle
-from service.surveys.pages import FormDep, LangQuery, Page, render, status_page
-from service.unit_of_work import PublicWork, UnitOfWork
+from service.unit_of_work import UnitOfWork
+from service.web.deps import FormDep, PublicWork
+from service.web.pages import Page, render
+from service.web.params import FollowupTokenPath, LangQuery
 
 router = APIRouter(tags=["petition follow-up"])
-TokenPath = Annotated[str, Path(max_length=128, description="The petition's follow-up token")]
 FORM_FIELDS = {"verdict", "lang"}
 RESPONSES: dict[int | str, dict[str, str]] = {
     404: {"description": "Unknown link"},
     429: {"description": "Too many wrong links"},
+}
+VERDICT_RESPONSES = {
+    **RESPONSES,
+    409: {"description": "No reply yet, or a verdict already given"},
+    422: {"description": "No verdict chosen: the page again"},
 }
 
 
@@ -51,8 +56,6 @@ def _page(
     language = pick_language(lang, view.language)
     return Page(
         "petitions/followup.html",
-        language,
-        status,
         {
             "view": view,
             "received": _day(view.received_at),
@@ -62,6 +65,8 @@ def _page(
             "problem": problem,
             "just_judged": just_judged,
         },
+        status,
+        lang=language,
     )
 
 
@@ -69,14 +74,17 @@ def _find(
     work: UnitOfWork, session: Session, token: str, lang: str | None, *, lock: bool = False
 ) -> Petition | Page:
     try:
-        throttle.check_allowed(work.engine, work.settings, work.client_address)
+        throttle.check_allowed(session, work.settings, work.client_address)
         petition = followup.find(session, token, for_update=lock)
         if petition is None:
             throttle.record_failure(work.engine, work.settings, work.client_address)
     except throttle.TooManyGuesses as exc:
-        return status_page("rate_limited", pick_language(lang), headers=exc.headers)
+        # The survey pages' refusal, word for word: the same people guess both links.
+        refusal = {"kind": "rate_limited", "detail": None}
+        status, headers = exc.status_code, exc.headers or {}
+        return Page("survey/status.html", refusal, status, headers, lang=pick_language(lang))
     if petition is None:
-        return Page("petitions/unknown.html", pick_language(lang), 404)
+        return Page("petitions/unknown.html", status=404, lang=pick_language(lang))
     return petition
 
 
@@ -87,13 +95,11 @@ def _find(
     responses=RESPONSES,
 )
 async def followup_page(
-    request: Request, token: TokenPath, work: PublicWork, lang: LangQuery = None
+    request: Request, token: FollowupTokenPath, work: PublicWork, lang: LangQuery = None
 ) -> Response:
     def show(session: Session) -> Page:
         found = _find(work, session, token, lang)
-        if isinstance(found, Page):
-            return found
-        return _page(session, found, token, lang)
+        return found if isinstance(found, Page) else _page(session, found, token, lang)
 
     return render(request, await work.run(show))
 
@@ -102,14 +108,14 @@ async def followup_page(
     "/p/{token}",
     response_class=HTMLResponse,
     summary="The citizen's verdict on the handling of a petition",
-    responses={
-        **RESPONSES,
-        409: {"description": "No reply yet, or a verdict already given"},
-        422: {"description": "No verdict chosen: the page again"},
-    },
+    responses=VERDICT_RESPONSES,
 )
 async def give_verdict(
-    request: Request, token: TokenPath, form: FormDep, work: PublicWork, lang: LangQuery = None
+    request: Request,
+    token: FollowupTokenPath,
+    form: FormDep,
+    work: PublicWork,
+    lang: LangQuery = None,
 ) -> Response:
     language = form.get("lang") or lang
 

@@ -5,23 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from sqlmodel import Session
 
-from service.errors import error_responses
 from service.petitions import service
 from service.petitions.schemas import PetitionPublic, PetitionUpsert
-from service.unit_of_work import ApiWork
+from service.web.deps import ApiWork
+from service.web.routes import created_or_known
 
 router = APIRouter(prefix="/api/v1", tags=["petitions"])
 
 
 @router.post(
     "/petitions",
-    status_code=201,
-    response_model=PetitionPublic,
-    responses={
-        200: {"description": "Known petition code: updated", "model": PetitionPublic},
-        **error_responses(401, 403, 422),
-    },
     summary="Import a petition, or update the one with this code",
+    **created_or_known(PetitionPublic, "Known petition code: updated", errors=(401, 403, 422)),
 )
 async def upsert_petition(
     payload: PetitionUpsert, response: Response, work: ApiWork

@@ -5,28 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from service.text_clean import clean_optional
 from service.timebounds import BoundedAwareDatetime
+from service.web.schemas import strict_with_example
 
 
 class PetitionUpsert(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "petition_code": "PAKN-2025-000123",
-                    "agency_code": "G22.39",
-                    "dossier_code": "G22.39-250915-0001",
-                    "received_at": "2025-09-16T09:00:00+07:00",
-                    "handled_at": "2025-09-25T16:00:00+07:00",
-                    "citizen_verdict": "satisfied",
-                    "within_authority": True,
-                }
-            ]
-        },
+    model_config = strict_with_example(
+        {
+            "petition_code": "PAKN-2025-000123",
+            "agency_code": "G22.39",
+            "dossier_code": "G22.39-250915-0001",
+            "received_at": "2025-09-16T09:00:00+07:00",
+            "handled_at": "2025-09-25T16:00:00+07:00",
+            "citizen_verdict": "satisfied",
+            "within_authority": True,
+        }
     )
 
     petition_code: str = Field(min_length=1, max_length=64)

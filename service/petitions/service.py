@@ -7,17 +7,17 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code
-from service.admin.audit import record
-from service.admin.keys import Principal
+from service.audit import record
+from service.auth.principal import Principal
 from service.calendar.overrides import load_overrides
 from service.calendar.working_days import add_working_days, local_date
 from service.errors import Conflict, field_error
+from service.handovers import tokens
 from service.models import Agency, Dossier, Petition, Response, utcnow
-from service.petitions import followup
 from service.petitions.schemas import PetitionPublic, PetitionUpsert
+from service.profile import Profile
 from service.scoring import events
-from service.scoring.contributions import counts_in_group5, petition_on_time
-from service.scoring.profile import Profile
+from service.scoring.contributions import counts_in_group5
 from service.webhooks import outbox, payloads
 
 
@@ -57,7 +57,7 @@ def open_from_complaint(
         deadline_at=deadline,
         # The follow-up link's seed; its hash is set where the link is first shown
         # (followup.issue), which holds the signing key.
-        followup_seed=followup.new_seed() if wants_reply or has_contact else None,
+        followup_seed=tokens.new_seed() if wants_reply or has_contact else None,
     )
     session.add(petition)
     session.flush()
@@ -219,7 +219,7 @@ def record_reply(
         {
             "handled_at": handled_at.isoformat(),
             "previous_handled_at": before.handled_at.isoformat() if before.handled_at else None,
-            "on_time": petition_on_time(petition),
+            "on_time": petition.handled_on_time,
         },
     )
     return petition
@@ -259,5 +259,5 @@ def public_view(session: Session, petition: Petition) -> PetitionPublic:
         citizen_verdict=petition.citizen_verdict,
         result_complaint=petition.result_complaint,
         within_authority=petition.within_authority,
-        handled_on_time=petition_on_time(petition),
+        handled_on_time=petition.handled_on_time,
     )

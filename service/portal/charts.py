@@ -120,6 +120,19 @@ def _x_axis(frame: Frame, labels: Sequence[str]) -> list[str]:
     return parts
 
 
+def _value_label(x: float, y: float, dy: int, text: str) -> str:
+    """A point's value printed `dy` units above it."""
+    return (
+        f'<text class="value" x="{_n(x)}" y="{_n(y)}" dy="{dy}" text-anchor="middle">'
+        f"{escape(text)}</text>"
+    )
+
+
+def _close(parts: list[str], frame: Frame, labels: Sequence[str]) -> Markup:
+    """The chart so far, with its x axis under it, as one <svg>."""
+    return Markup("".join([*parts, *_x_axis(frame, labels), "</svg>"]))
+
+
 def line_chart(
     points: Sequence[LinePoint],
     *,
@@ -174,16 +187,11 @@ def line_chart(
     for index, point in enumerate(points):
         if point.value is None:
             continue
-        x, y = _n(frame.x(index)), _n(frame.y(point.value))
-        parts.append(f'<circle class="dot" cx="{x}" cy="{y}" r="4"/>')
+        cx, cy = frame.x(index), frame.y(point.value)
+        parts.append(f'<circle class="dot" cx="{_n(cx)}" cy="{_n(cy)}" r="4"/>')
         if point.text and (show_values or index == len(points) - 1):
-            parts.append(
-                f'<text class="value" x="{x}" y="{y}" dy="-9" text-anchor="middle">'
-                f"{escape(point.text)}</text>"
-            )
-    parts += _x_axis(frame, [p.label for p in points])
-    parts.append("</svg>")
-    return Markup("".join(parts))
+            parts.append(_value_label(cx, cy, -9, point.text))
+    return _close(parts, frame, [p.label for p in points])
 
 
 def bar_chart(
@@ -203,13 +211,8 @@ def bar_chart(
             f'height="{_n(frame.plot_bottom - y)}"/>'
         )
         if point.text and len(points) <= 8:
-            parts.append(
-                f'<text class="value" x="{_n(frame.x(index))}" y="{_n(y)}" dy="-4" '
-                f'text-anchor="middle">{escape(point.text)}</text>'
-            )
-    parts += _x_axis(frame, [p.label for p in points])
-    parts.append("</svg>")
-    return Markup("".join(parts))
+            parts.append(_value_label(frame.x(index), y, -4, point.text))
+    return _close(parts, frame, [p.label for p in points])
 
 
 def gauge(value: float | None, low: float, high: float, maximum: float, threshold: float) -> Markup:

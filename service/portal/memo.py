@@ -10,8 +10,8 @@ from collections import Counter
 
 from starlette.requests import Request
 
+from service.profile import Profile
 from service.scoring.compute import SCORED_COLUMNS, Computed, compute
-from service.scoring.profile import Profile
 
 MAX_ENTRIES = 20_000  # ~300 agencies × dozens of periods; cleared whole when full
 

@@ -7,77 +7,74 @@ Each request reads the counters in one unit of work, then renders in a worker th
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from fastapi.types import DecoratedCallable
 from markupsafe import Markup
 from sqlmodel import Session
 
 from service import numbers
-from service.errors import error_responses
-from service.i18n import gettext_for, pick_language
+from service.i18n import pick_language
 from service.portal import badge, cells, charts, picker, trend_chart, views
 from service.portal.memo import memo_of, pages_of
-from service.portal.rendering import base_context, period_or_none, problem, render
+from service.portal.rendering import (
+    PageAsk,
+    PublicRoute,
+    Refused,
+    base_context,
+    period_or_none,
+    render_public,
+)
 from service.portal.responses import Timing
-from service.unit_of_work import PublicWork
+from service.web.deps import PublicWork
+from service.web.pages import Page, words
+from service.web.params import CodePath, LangQuery, OptionalPeriodQuery, ParentQuery
 
-router = APIRouter(tags=["public pages"])
-
-PeriodQuery = Annotated[
-    str | None,
-    Query(max_length=16, description="2025-08, 2025-Q3 or 2025; default: the current quarter"),
-]
-LangQuery = Annotated[str | None, Query(max_length=8, description="vi (default) or en")]
-CodePath = Annotated[str, Path(max_length=64, description="Agency code")]
+# A page raises Refused (unknown agency, unreadable period): its route renders the problem page.
+router = APIRouter(tags=["public pages"], route_class=PublicRoute)
 
 
 def documented_errors(media: str) -> dict[int | str, dict[str, Any]]:
     """404 and 422 come as a page (or a badge) that says what is wrong; a parameter too long
-    for FastAPI's own validation still gets the API's JSON error."""
-    errors = error_responses(422)
-    errors[422]["description"] = (
-        "A period that is not one, as a page; a too-long parameter, as JSON"
-    )
-    errors[422]["content"] = {**errors[422]["content"], media: {}}
-    errors[404] = {"description": "No agency has that code", "content": {media: {}}}
-    return errors
+    for FastAPI's own validation gets the shared error page (service/web/errors.py)."""
+    return {
+        404: {"description": "No agency has that code", "content": {media: {}}},
+        422: {
+            "description": "A period that is not one, or a parameter too long: a page says so",
+            "content": {media: {}, "text/html": {}},
+        },
+    }
 
 
 PAGE_ERRORS = documented_errors("text/html")
 
 
-@router.get(
-    "/rankings",
-    summary="Public ranking of a parent's agencies",
-    response_class=HTMLResponse,
-    responses=PAGE_ERRORS,
-)
+def _page(path: str, summary: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    return router.get(path, summary=summary, response_class=HTMLResponse, responses=PAGE_ERRORS)
+
+
+@_page("/rankings", "Public ranking of a parent's agencies")
 async def rankings_page(
     request: Request,
     work: PublicWork,
-    period: PeriodQuery = None,
-    parent_code: Annotated[str | None, Query(max_length=64)] = None,
+    asked: PageAsk,
+    parent_code: ParentQuery = None,
     sort: Annotated[str | None, Query(max_length=8, description="k|name|a|b|c|d|e|g5|n")] = None,
-    lang: LangQuery = None,
 ) -> Response:
-    timing = Timing()
-    language = pick_language(lang)
-    parsed = period_or_none(period)
-    if parsed is None:
-        return await problem(request, language, "period", 422)
+    language, parsed = asked.lang, asked.period
     order = sort if sort in views.SORTS else "k"
-
     memo = memo_of(request)
 
     def read(session: Session) -> views.RankingView | None:
         return views.ranking(session, parent_code, parsed, memo)
 
     view = await work.run(read)
-    timing.mark("db")
+    asked.timing.mark("db")
     if view is None:
-        return await problem(request, language, "agency", 404, parent_code)
+        raise Refused(language, "agency", 404, parent_code)
     context = base_context(request, language, parsed, work.profile)
     rules = context["rules"]
 
@@ -97,33 +94,19 @@ async def rankings_page(
     context.update(view=view, rows=rows, sort=order, rows_html=rows_html, tally=tally)
     # The page depends on the URL, the local day (the period picker) and the data.
     key = (request.url.path, request.url.query, picker.today_local())
-    return await render(
+    return await render_public(
         request,
-        "portal/rankings.html",
-        context,
-        timing=timing,
+        Page("portal/rankings.html", context),
+        timing=asked.timing,
         remembered=(pages_of(request), key, view.source),
     )
 
 
-@router.get(
-    "/agencies/{code}",
-    summary="Public page of one agency's scores",
-    response_class=HTMLResponse,
-    responses=PAGE_ERRORS,
-)
+@_page("/agencies/{code}", "Public page of one agency's scores")
 async def agency_page(
-    request: Request,
-    code: CodePath,
-    work: PublicWork,
-    period: PeriodQuery = None,
-    lang: LangQuery = None,
+    request: Request, code: CodePath, work: PublicWork, asked: PageAsk
 ) -> Response:
-    timing = Timing()
-    language = pick_language(lang)
-    parsed = period_or_none(period)
-    if parsed is None:
-        return await problem(request, language, "period", 422)
+    language, parsed = asked.lang, asked.period
     today = picker.today_local()
     memo = memo_of(request)
 
@@ -131,9 +114,9 @@ async def agency_page(
         return views.agency_page(session, code, parsed, memo, today)
 
     view = await work.run(read)
-    timing.mark("db")
+    asked.timing.mark("db")
     if view is None:
-        return await problem(request, language, "agency", 404, code)
+        raise Refused(language, "agency", 404, code)
     context = base_context(request, language, parsed, work.profile)
     context.update(
         view=view,
@@ -149,35 +132,22 @@ async def agency_page(
         has_data=trend_chart.has_data,
         period_of=picker.name_of,
     )
-    return await render(request, "portal/agency.html", context, timing=timing)
+    return await render_public(request, Page("portal/agency.html", context), timing=asked.timing)
 
 
-@router.get(
-    "/embed/agencies/{code}",
-    summary="Widget for an agency's website (iframe)",
-    response_class=HTMLResponse,
-    responses=PAGE_ERRORS,
-)
+@_page("/embed/agencies/{code}", "Widget for an agency's website (iframe)")
 async def embed_widget(
-    request: Request,
-    code: CodePath,
-    work: PublicWork,
-    period: PeriodQuery = None,
-    lang: LangQuery = None,
+    request: Request, code: CodePath, work: PublicWork, asked: PageAsk
 ) -> Response:
-    timing = Timing()
-    language = pick_language(lang)
-    parsed = period_or_none(period)
-    if parsed is None:
-        return await problem(request, language, "period", 422)
     memo = memo_of(request)
-    score = await work.run(lambda session: views.one_score(session, code, parsed, memo))
-    timing.mark("db")
+    score = await work.run(lambda session: views.one_score(session, code, asked.period, memo))
+    asked.timing.mark("db")
     if score is None:
-        return await problem(request, language, "agency", 404, code)
-    context = base_context(request, language, parsed, work.profile)
+        raise Refused(asked.lang, "agency", 404, code)
+    context = base_context(request, asked.lang, asked.period, work.profile)
     context.update(score=score, switch_url=None)
-    return await render(request, "portal/embed.html", context, kind="embed", timing=timing)
+    page = Page("portal/embed.html", context)
+    return await render_public(request, page, kind="embed", timing=asked.timing)
 
 
 @router.get(
@@ -190,9 +160,11 @@ async def badge_svg(
     request: Request,
     code: CodePath,
     work: PublicWork,
-    period: PeriodQuery = None,
+    period: OptionalPeriodQuery = None,
     lang: LangQuery = None,
 ) -> Response:
+    # Not refused as a page: a period we cannot read (422) or an unknown agency (404) is a
+    # badge that says so.
     timing = Timing()
     language = pick_language(lang)
     parsed = period_or_none(period)
@@ -202,8 +174,7 @@ async def badge_svg(
         score = await work.run(lambda session: views.one_score(session, code, parsed, memo))
         timing.mark("db")
     context = {
-        "lang": language,
-        "_": gettext_for(language),
+        **words(language),
         "num": lambda value, decimals=2: numbers.number(value, language, decimals),
         "layout": badge.layout,
         "score": score,
@@ -211,6 +182,5 @@ async def badge_svg(
         "switch_url": None,
     }
     status = 200 if score is not None else (404 if parsed is not None else 422)
-    return await render(
-        request, "portal/badge_svg.html", context, kind="badge", status=status, timing=timing
-    )
+    page = Page("portal/badge_svg.html", context, status)
+    return await render_public(request, page, kind="badge", timing=timing)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from service.calendar.working_days import LOCAL_TZ
-from service.scoring.periods import Period, parse_period, period_containing
+from service.periods import Period, parse_period, period_containing
 
 QUARTERS_OFFERED = 8
 MONTHS_OFFERED = 12

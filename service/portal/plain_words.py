@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from service.console.format import actor_name, local_day
+from service.profile import Profile
 from service.scoring.compute import Computed
-from service.scoring.profile import Profile
 from service.scoring.schemas import InputsProvenance
 
 COMPONENT_KEYS = ("a", "b", "c", "d", "e", "group5")

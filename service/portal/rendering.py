@@ -1,23 +1,30 @@
 """What every public page shares: links that keep the language, the words' context, the
-profile's numbers the pages print, and rendering in a worker thread."""
+profile's numbers the pages print, and rendering in a worker thread.
+
+A public page is a `Page` (service/web/pages.py) made into text by the same `html`; unlike
+other pages it is then sent cacheable by anyone, with an ETag (portal/responses.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import anyio.to_thread
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 
 from service import numbers
-from service.i18n import gettext_for
+from service.i18n import pick_language
+from service.periods import Period
 from service.portal import charts, picker
 from service.portal.memo import PageMemo
 from service.portal.responses import Timing, send
-from service.scoring.periods import Period
-from service.scoring.profile import Profile
+from service.profile import Profile
+from service.web.pages import Page, html, words
+from service.web.params import LangQuery, OptionalPeriodQuery
 
 Remembered = tuple[PageMemo, tuple[object, ...], object]
 
@@ -50,8 +57,7 @@ def rules_of(profile: Profile) -> dict[str, float | bool]:
 
 def base_context(request: Request, lang: str, period: Period, profile: Profile) -> dict[str, Any]:
     return {
-        "lang": lang,
-        "_": gettext_for(lang),
+        **words(lang),
         "link": link_maker(lang),
         "num": lambda value, decimals=2: numbers.number(value, lang, decimals),
         "count": lambda value: picker.count(value, lang),
@@ -72,24 +78,23 @@ def switch_url(request: Request, lang: str) -> str:
     return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
 
 
-async def render(
+async def render_public(
     request: Request,
-    template: str,
-    context: dict[str, Any],
+    page: Page,
     *,
     kind: str = "page",
-    status: int = 200,
     timing: Timing | None = None,
     remembered: Remembered | None = None,
 ) -> Response:
-    """`remembered`: (the memo, the page's key, what it was made from), to reuse a page
+    """A public page: made by the shared `html` in a worker thread, then sent cacheable by
+    anyone (responses.send). `page.context` holds its language (base_context).
+    `remembered`: (the memo, the page's key, what it was made from), to reuse a page
     rendered from the very same data (see memo.PageMemo)."""
-    lang = context["lang"]
-    context.setdefault("switch_url", switch_url(request, lang))
-    env = request.app.state.templates.env
+    lang = page.context["lang"]
+    page.context.setdefault("switch_url", switch_url(request, lang))
 
     def build() -> str:
-        return str(env.get_template(template).render(context))
+        return html(request, page, lang)
 
     body = remembered[0].get(remembered[1], remembered[2]) if remembered else None
     if body is None:
@@ -98,21 +103,15 @@ async def render(
             remembered[0].put(remembered[1], remembered[2], body)
     if timing is not None:
         timing.mark("render")
-    return send(request, body, lang=lang, kind=kind, status=status, timing=timing)
+    return send(request, body, lang=lang, kind=kind, status=page.status, timing=timing)
 
 
 async def problem(
     request: Request, lang: str, kind: str, status: int, code: str | None = None
 ) -> Response:
     """A page that says what went wrong: unknown agency (404) or a period we cannot read."""
-    context = {
-        "lang": lang,
-        "_": gettext_for(lang),
-        "link": link_maker(lang),
-        "problem": kind,
-        "code": code,
-    }
-    return await render(request, "portal/problem.html", context, status=status)
+    context = {**words(lang), "link": link_maker(lang), "problem": kind, "code": code}
+    return await render_public(request, Page("portal/problem.html", context, status))
 
 
 def period_or_none(text: str | None) -> Period | None:
@@ -120,3 +119,49 @@ def period_or_none(text: str | None) -> Period | None:
         return picker.parse_or_default(text)
     except ValueError:
         return None
+
+
+class Refused(Exception):
+    """A public page that cannot be shown; PublicRoute answers with the `problem` page."""
+
+    def __init__(self, lang: str, kind: str, status: int, code: str | None = None) -> None:
+        super().__init__(kind)
+        self.lang, self.kind, self.status, self.code = lang, kind, status, code
+
+
+class PublicRoute(APIRoute):
+    """A public page's route: a page (or its dependencies) raises Refused, this renders it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def refusing(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except Refused as refused:
+                return await problem(
+                    request, refused.lang, refused.kind, refused.status, refused.code
+                )
+
+        return refusing
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What every public page is asked for, `?lang=` and `?period=`, with the request's
+    Timing started. A period we cannot read is refused before the page runs."""
+
+    lang: str
+    period: Period
+    timing: Timing
+
+
+async def _asked(period: OptionalPeriodQuery = None, lang: LangQuery = None) -> Asked:
+    timing, language = Timing(), pick_language(lang)
+    parsed = period_or_none(period)
+    if parsed is None:
+        raise Refused(language, "period", 422)
+    return Asked(language, parsed, timing)
+
+
+PageAsk = Annotated[Asked, Depends(_asked)]

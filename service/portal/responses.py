@@ -9,7 +9,7 @@ import time
 from fastapi import Request
 from fastapi.responses import Response
 
-from service.portal.etag import etag_of
+from service.scoring.etag import etag_of
 
 CACHE_CONTROL = "public, max-age=60"
 MIN_GZIP_BYTES = 1024

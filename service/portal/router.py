@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
+from fastapi.types import DecoratedCallable
 from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code, list_agencies
-from service.errors import NotFound, error_responses
+from service.errors import NotFound
 from service.models import Agency
+from service.periods import Period, period_field
 from service.portal import exports
 from service.scoring import service as scores
-from service.scoring.periods import PERIOD_HELP, Period, period_field
-from service.unit_of_work import ApiWork
+from service.web.deps import ApiWork
+from service.web.errors import error_responses
+from service.web.params import ParentQuery, PeriodQuery
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
-PeriodQuery = Annotated[str, Query(max_length=16, description=PERIOD_HELP)]
-ParentQuery = Annotated[str | None, Query(max_length=64, description="Only this agency's children")]
 READERS = ("reader", "manager", "admin")
 
 
@@ -59,55 +61,64 @@ async def _rows(work: ApiWork, ids: list[int], period: Period) -> AsyncIterator[
         yield await work.run(compute)
 
 
-def _disposition(period: Period, suffix: str) -> dict[str, str]:
-    return {
+@dataclass(frozen=True)
+class Chosen:
+    """What an export is made of: the period, and its score rows a chunk at a time."""
+
+    period: Period
+    chunks: AsyncIterator[list[list[Any]]]
+
+
+async def _chosen(period: PeriodQuery, work: ApiWork, parent_code: ParentQuery = None) -> Chosen:
+    parsed = period_field(period)
+    ids = await _agency_ids(work, parent_code)
+    return Chosen(parsed, _rows(work, ids, parsed))
+
+
+ChosenScores = Annotated[Chosen, Depends(_chosen)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _export(
+    suffix: str, media: str, summary: str
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """The route of the scores as a `suffix` file: its own type on success, the API's errors."""
+    return router.get(
+        f"/scores.{suffix}",
+        response_class=StreamingResponse,
+        responses={200: {"content": {media: {}}}, **error_responses(401, 403, 404, 422)},
+        summary=summary,
+    )
+
+
+def _download(
+    body: AsyncIterator[bytes], media_type: str, period: Period, suffix: str
+) -> StreamingResponse:
+    headers = {
         "Content-Disposition": f'attachment; filename="hailong-scores-{period.key}.{suffix}"',
         "Cache-Control": "private, no-store",
     }
+    return StreamingResponse(body, media_type=media_type, headers=headers)
 
 
-@router.get(
-    "/scores.csv",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}}, **error_responses(401, 403, 404, 422)},
-    summary="Scores of a period as CSV (UTF-8 with BOM, Vietnamese headers)",
-)
-async def scores_csv(
-    period: PeriodQuery, work: ApiWork, parent_code: ParentQuery = None
-) -> StreamingResponse:
-    parsed = period_field(period)
-    ids = await _agency_ids(work, parent_code)
-
+@_export("csv", "text/csv", "Scores of a period as CSV (UTF-8 with BOM, Vietnamese headers)")
+async def scores_csv(chosen: ChosenScores) -> StreamingResponse:
     async def body() -> AsyncIterator[bytes]:
         yield "\ufeff".encode()  # so Excel reads the file as UTF-8 and shows Vietnamese
         first = True
-        async for rows in _rows(work, ids, parsed):
+        async for rows in chosen.chunks:
             yield exports.csv_text(rows, with_header=first).encode()
             first = False
         if first:
             yield exports.csv_text([], with_header=True).encode()
 
-    return StreamingResponse(
-        body(), media_type="text/csv; charset=utf-8", headers=_disposition(parsed, "csv")
-    )
+    return _download(body(), "text/csv; charset=utf-8", chosen.period, "csv")
 
 
-@router.get(
-    "/scores.xlsx",
-    response_class=StreamingResponse,
-    responses={
-        200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
-        **error_responses(401, 403, 404, 422),
-    },
-    summary="Scores of a period as an Excel workbook",
-)
-async def scores_xlsx(
-    period: PeriodQuery, work: ApiWork, parent_code: ParentQuery = None
-) -> StreamingResponse:
-    parsed = period_field(period)
-    ids = await _agency_ids(work, parent_code)
-    builder = exports.XlsxBuilder(parsed.key)
-    async for rows in _rows(work, ids, parsed):
+@_export("xlsx", XLSX, "Scores of a period as an Excel workbook")
+async def scores_xlsx(chosen: ChosenScores) -> StreamingResponse:
+    builder = exports.XlsxBuilder(chosen.period.key)
+    async for rows in chosen.chunks:
         builder.add(rows)
     spool = builder.file()
 
@@ -118,8 +129,4 @@ async def scores_xlsx(
         finally:
             spool.close()
 
-    return StreamingResponse(
-        body(),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers=_disposition(parsed, "xlsx"),
-    )
+    return _download(body(), XLSX, chosen.period, "xlsx")

@@ -11,9 +11,9 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from service.models import COUNT_COLUMNS, AgencyDayCounter, PeriodInput
+from service.periods import Period, period_containing
+from service.profile import Profile
 from service.scoring.compute import Computed, compute
-from service.scoring.periods import Period, period_containing
-from service.scoring.profile import Profile
 from service.timebounds import EARLIEST_DAY
 
 QUARTERS = 8

@@ -17,11 +17,11 @@ from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code
 from service.models import Agency, PeriodInput
+from service.periods import Period
 from service.portal import plain_words, trend
 from service.portal.memo import ComputeMemo
 from service.scoring import service as scoring
 from service.scoring.compute import Computed
-from service.scoring.periods import Period
 from service.scoring.provenance import NOTHING_ENTERED, provenance
 from service.scoring.schemas import Score
 from service.scoring.siblings import change_marker, siblings

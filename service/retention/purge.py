@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlmodel import Session, col
 
-from service.admin.audit import record
+from service.audit import record
 from service.models import Petition, Response, ResponseContact, utcnow
 
 

@@ -15,28 +15,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, false, func, or_, select
+from sqlalchemy import Integer, and_, case, cast, func, select
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col
 
-from service.models import Agency, Petition
-from service.scoring.periods import Period
-from service.scoring.profile import Profile
-
-PETITIONS: Any = Petition.__table__  # type: ignore[attr-defined]
-
-
-def counted_in_group5(profile: Profile) -> ColumnElement[bool]:
-    """contributions.counts_in_group5, in SQL."""
-    p = PETITIONS.c
-    survey_counts = (
-        and_(p.source == "survey", p.kind == "petition")
-        if profile.petitions.survey_comments_are_petitions
-        else false()
-    )
-    return or_(p.source != "survey", survey_counts)
+from service.models import Agency
+from service.periods import Period
+from service.profile import Profile
+from service.scoring.sql_rules import PETITIONS, counted_in_group5
 
 
 @dataclass

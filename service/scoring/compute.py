@@ -13,7 +13,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from service.models import COUNT_COLUMNS
-from service.scoring.profile import Profile
+from service.profile import Profile
 
 COMPONENTS = ("a", "b", "c", "d", "e")
 

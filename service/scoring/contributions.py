@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from service.models import Dossier, Petition, Response
-from service.scoring.profile import Profile
+from service.profile import Profile
 
 
 class DossierFacts(Protocol):
@@ -174,27 +174,12 @@ def counts_in_group5(petition: Petition, profile: Profile) -> bool:
     return profile.petitions.survey_comments_are_petitions and petition.kind == "petition"
 
 
-def petition_on_time(petition: Petition) -> bool:
-    """Handled, by its deadline (one without a deadline is on time once handled)."""
-    if petition.handled_at is None:
-        return False
-    return petition.deadline_at is None or petition.handled_at <= petition.deadline_at
-
-
-def petition_handled_late(petition: Petition) -> bool:
-    return (
-        petition.handled_at is not None
-        and petition.deadline_at is not None
-        and petition.handled_at > petition.deadline_at
-    )
-
-
 def petition_bad_when_handled(petition: Petition) -> bool:
     """Against rate b once handled: an unsatisfied verdict, a result complaint, or late."""
     return (
         petition.citizen_verdict == "unsatisfied"
         or petition.result_complaint
-        or petition_handled_late(petition)
+        or petition.handled_late
     )
 
 
@@ -211,7 +196,7 @@ def petition_delta(petition: Petition, profile: Profile) -> Delta:
             "petitions": 1,
             "petitions_in_authority": int(petition.within_authority),
             "petitions_in_authority_on_time": int(
-                petition.within_authority and petition_on_time(petition)
+                petition.within_authority and petition.handled_on_time
             ),
             "petitions_bad": int(handled and petition_bad_when_handled(petition)),
             "petitions_open": int(not handled),
@@ -228,7 +213,7 @@ def petition_state(petition: Petition, now: datetime) -> str:
     """'on_time' | 'late' (handled late, or open past its deadline) | 'open' (within its
     deadline, or without one)."""
     if petition.handled_at is not None:
-        return "late" if petition_handled_late(petition) else "on_time"
+        return "late" if petition.handled_late else "on_time"
     if petition.deadline_at is not None and petition.deadline_at < now:
         return "late"  # (handled at the deadline itself would still be on time)
     return "open"

@@ -12,10 +12,10 @@ from sqlmodel import Session, col, select
 from service.calendar.overrides import load_overrides
 from service.calendar.working_days import local_date, overdue_working_days
 from service.models import Dossier, Invitation, Petition, Response
+from service.profile import Profile
 from service.scoring import counters
-from service.scoring.aging import counted_in_group5
 from service.scoring.contributions import Delta, dossier_delta, petition_delta, response_delta
-from service.scoring.profile import Profile
+from service.scoring.sql_rules import counted_in_group5
 
 
 def response_of(session: Session, dossier: Dossier) -> Response | None:

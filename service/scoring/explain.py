@@ -3,16 +3,18 @@ petition of the period counted for."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
 from service.calendar.working_days import LOCAL_TZ
 from service.models import Agency, Dossier, Invitation, Petition, Response, utcnow
+from service.periods import Period
+from service.profile import Profile
 from service.scoring import contributions as rules
-from service.scoring.periods import Period
-from service.scoring.profile import Profile
 from service.scoring.schemas import (
     DossierRow,
     DossierRows,
@@ -76,26 +78,42 @@ def formulas(profile: Profile) -> dict[str, str]:
     }
 
 
-def _window(period: Period) -> tuple[datetime, datetime]:
+def received_in(model: type[Response | Petition], agency: Agency, period: Period) -> Any:
+    """The agency's rows received in the period's local days (a WHERE clause's terms)."""
     start = datetime.combine(period.first_day, time(0), LOCAL_TZ)
     end = datetime.combine(period.last_day + timedelta(days=1), time(0), LOCAL_TZ)
-    return start, end
+    received = col(model.received_at)
+    return (model.agency_id == agency.id, received >= start, received < end)
 
 
-def dossier_rows(
-    session: Session, agency: Agency, period: Period, profile: Profile, limit: int
-) -> DossierRows:
+def count(session: Session, model: type[Dossier | Response | Petition], where: Any) -> int:
+    return session.exec(select(func.count()).select_from(model).where(*where)).one()
+
+
+def resolved_dossiers(
+    session: Session, agency: Agency, period: Period, limit: int, *also: ColumnElement[bool]
+) -> tuple[int, Sequence[Dossier]]:
+    """The agency's dossiers resolved in the period (and matching `also`), the most overdue
+    first: how many there are, and the first `limit` of them."""
     where = (
-        Dossier.agency_id == agency.id,
+        col(Dossier.agency_id) == agency.id,
         col(Dossier.resolved_day).between(period.first_day, period.last_day),
+        *also,
     )
-    total = session.exec(select(func.count()).select_from(Dossier).where(*where)).one()
+    total = count(session, Dossier, where)
     found = session.exec(
         select(Dossier)
         .where(*where)
         .order_by(col(Dossier.overdue_working_days).desc(), col(Dossier.resolved_at))
         .limit(limit)
     ).all()
+    return total, found
+
+
+def dossier_rows(
+    session: Session, agency: Agency, period: Period, profile: Profile, limit: int
+) -> DossierRows:
+    total, found = resolved_dossiers(session, agency, period, limit)
     rows = [
         DossierRow(
             dossier_code=d.code,
@@ -114,13 +132,8 @@ def dossier_rows(
 def evaluation_rows(
     session: Session, agency: Agency, period: Period, profile: Profile, limit: int
 ) -> EvaluationRows:
-    start, end = _window(period)
-    where = (
-        Response.agency_id == agency.id,
-        col(Response.received_at) >= start,
-        col(Response.received_at) < end,
-    )
-    total = session.exec(select(func.count()).select_from(Response).where(*where)).one()
+    where = received_in(Response, agency, period)
+    total = count(session, Response, where)
     found = session.exec(
         select(Response, Dossier.code)
         .join(Invitation, col(Invitation.id) == col(Response.invitation_id))
@@ -157,13 +170,8 @@ def petition_rows(
     """The period's petitions and feedback items, each as it counts at `now`: an open one is
     late once its deadline has passed, and not yet scored before (the profile's rules)."""
     now = now or utcnow()
-    start, end = _window(period)
-    where = (
-        Petition.agency_id == agency.id,
-        col(Petition.received_at) >= start,
-        col(Petition.received_at) < end,
-    )
-    total = session.exec(select(func.count()).select_from(Petition).where(*where)).one()
+    where = received_in(Petition, agency, period)
+    total = count(session, Petition, where)
     found = session.exec(
         select(Petition, Dossier.code)
         .join(Dossier, col(Dossier.id) == col(Petition.dossier_id), isouter=True)
@@ -179,7 +187,7 @@ def petition_rows(
             deadline_at=p.deadline_at,
             handled_at=p.handled_at,
             within_authority=p.within_authority,
-            handled_on_time=rules.petition_on_time(p),
+            handled_on_time=p.handled_on_time,
             kind=p.kind,
             state=rules.petition_state(p, now),
             counts_in_group5=rules.counts_in_group5(p, profile),

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from service.admin.agencies import is_within
-from service.admin.audit import record
-from service.admin.keys import Principal
+from service.audit import record
+from service.auth.principal import Principal
 from service.errors import Forbidden, field_error
 from service.models import Agency, PeriodInput, utcnow
-from service.scoring.periods import Period
-from service.scoring.profile import Profile
+from service.periods import Period
+from service.profile import Profile
 from service.scoring.schemas import InputsUpdate
 from service.webhooks import outbox
 
@@ -26,7 +25,7 @@ def is_competent(principal: Principal, agency: Agency) -> bool:
     if principal.role != "manager":
         return False
     return principal.scope_path is None or (
-        agency.path != principal.scope_path and is_within(agency, principal.scope_path)
+        agency.path != principal.scope_path and agency.is_within(principal.scope_path)
     )
 
 

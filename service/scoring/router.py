@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code, list_agencies
-from service.admin.keys import Principal
-from service.errors import NotFound, error_responses
+from service.auth.principal import Principal
+from service.errors import NotFound
 from service.models import Agency
-from service.portal.etag import conditional_json
+from service.periods import period_field
 from service.scoring import explain, inputs, service, staff
-from service.scoring.periods import PERIOD_HELP, period_field
+from service.scoring.etag import conditional_json
 from service.scoring.schemas import (
     Explanation,
     InputsUpdate,
@@ -22,13 +22,13 @@ from service.scoring.schemas import (
     ScoreList,
     StaffScoreList,
 )
-from service.unit_of_work import ApiWork
+from service.web.deps import ApiWork
+from service.web.errors import error_responses
+from service.web.params import CodePath, ParentQuery, PeriodPath, PeriodQuery
 
-router = APIRouter(prefix="/api/v1", tags=["scores"])
-PeriodQuery = Annotated[str, Query(max_length=16, description=PERIOD_HELP, examples=["2025-Q3"])]
-PeriodPath = Annotated[str, Path(max_length=16, description=PERIOD_HELP)]
-CodePath = Annotated[str, Path(max_length=64, description="Agency code")]
-READ_ERRORS = error_responses(401, 403, 404, 422)
+# Every route here can meet the same errors: a missing or unfit key (401, 403), an unknown
+# agency (404), a malformed period (422).
+router = APIRouter(prefix="/api/v1", tags=["scores"], responses=error_responses(401, 403, 404, 422))
 READERS = ("reader", "manager", "admin")
 
 
@@ -43,7 +43,6 @@ def _visible_agency(session: Session, principal: Principal, code: str) -> Agency
 @router.get(
     "/scores",
     response_model=ScoreList,
-    responses=READ_ERRORS,
     summary="Scores of a period: one agency, a parent's children, or all you can see",
 )
 async def list_scores(
@@ -51,7 +50,7 @@ async def list_scores(
     period: PeriodQuery,
     work: ApiWork,
     agency_code: Annotated[str | None, Query(max_length=64)] = None,
-    parent_code: Annotated[str | None, Query(max_length=64)] = None,
+    parent_code: ParentQuery = None,
 ) -> Response:
     parsed = period_field(period)
 
@@ -77,7 +76,6 @@ async def list_scores(
 @router.get(
     "/agencies/{code}/scores/{period}",
     response_model=Score,
-    responses=READ_ERRORS,
     summary="One agency's score for a period",
 )
 async def one_score(
@@ -95,7 +93,6 @@ async def one_score(
 @router.get(
     "/agencies/{code}/scores/{period}/explain",
     response_model=Explanation,
-    responses=READ_ERRORS,
     summary="The score with the dossiers, evaluations and petitions behind it",
 )
 async def explain_score(
@@ -124,7 +121,6 @@ async def explain_score(
 @router.get(
     "/rankings",
     response_model=ScoreList,
-    responses=READ_ERRORS,
     summary="A parent's children ordered by K; ties share a rank",
 )
 async def rankings(
@@ -152,7 +148,6 @@ async def rankings(
 @router.get(
     "/agencies/{code}/staff-scores/{period}",
     response_model=StaffScoreList,
-    responses=READ_ERRORS,
     summary="Per-staff A, B, C; B and C withheld below the anonymity minimum",
 )
 async def staff_scores(code: CodePath, period: PeriodPath, work: ApiWork) -> StaffScoreList:
@@ -168,7 +163,6 @@ async def staff_scores(code: CodePath, period: PeriodPath, work: ApiWork) -> Sta
 @router.put(
     "/agencies/{code}/periods/{period}/inputs",
     response_model=Score,
-    responses=READ_ERRORS,
     summary="Set or clear D and E for an agency and period",
 )
 async def put_inputs(

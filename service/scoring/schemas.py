@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.web.schemas import strict_with_example
+
 Group = Literal["hai_long", "khong_hai_long", "chua_du_du_lieu"]
 Component = Literal["a", "b", "c", "d", "e"]
 DSource = Literal["imported", "group5"] | None
@@ -179,11 +181,8 @@ class Explanation(BaseModel):
 
 
 class InputsUpdate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"d": 17.5, "e": 1, "note": "Kết quả từ hệ thống phản ánh kiến nghị"}]
-        },
+    model_config = strict_with_example(
+        {"d": 17.5, "e": 1, "note": "Kết quả từ hệ thống phản ánh kiến nghị"}
     )
 
     d: float | None = Field(default=None, ge=0, description="Imported D; null clears it")

@@ -8,14 +8,14 @@ from datetime import datetime
 from fractions import Fraction
 from typing import cast
 
-from sqlalchemy import func, or_
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from service.models import COUNT_COLUMNS, Agency, AgencyDayCounter, PeriodInput, utcnow
+from service.models import Agency, PeriodInput, utcnow
+from service.periods import Period
+from service.profile import Profile
 from service.scoring import aging
 from service.scoring.compute import Computed, compute
-from service.scoring.periods import Period
-from service.scoring.profile import Profile
 from service.scoring.provenance import NOTHING_ENTERED, provenance
 from service.scoring.schemas import (
     Component,
@@ -27,6 +27,7 @@ from service.scoring.schemas import (
     Score,
 )
 from service.scoring.siblings import competition_ranks, siblings
+from service.scoring.sums import period_sums
 
 __all__ = ["competition_ranks", "evaluate", "ranks_among_siblings", "scores", "to_public"]
 
@@ -42,17 +43,7 @@ def summed_counts(
     their deadline at `now` (service/scoring/aging.py)."""
     if not agency_ids:
         return {}
-    columns = [func.sum(getattr(AgencyDayCounter, c)).label(c) for c in COUNT_COLUMNS]
-    rows = session.execute(
-        select(AgencyDayCounter.agency_id, *columns)
-        .where(col(AgencyDayCounter.agency_id).in_(agency_ids))
-        .where(col(AgencyDayCounter.day).between(period.first_day, period.last_day))
-        .group_by(col(AgencyDayCounter.agency_id))
-    ).all()
-    counts = {
-        row[0]: Counter({c: int(v or 0) for c, v in zip(COUNT_COLUMNS, row[1:], strict=True)})
-        for row in rows
-    }
+    counts = period_sums(session, period, agency_ids=agency_ids)
     overdue = aging.overdue_open(session, period, profile, now or utcnow(), agency_ids=agency_ids)
     aging.add_overdue(counts, overdue)
     return counts

@@ -37,16 +37,17 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any, Literal
 
-from sqlalchemy import func, text
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from service.models import COUNT_COLUMNS, Agency, AgencyDayCounter, PeriodInput, utcnow
+from service.models import Agency, PeriodInput, utcnow
+from service.periods import Period
+from service.profile import Profile
 from service.scoring import aging
 from service.scoring.compute import SCORED_COLUMNS, Computed, compute
-from service.scoring.periods import Period
-from service.scoring.profile import Profile
 from service.scoring.provenance import provenance
 from service.scoring.schemas import InputsProvenance
+from service.scoring.sums import period_sums
 
 MAX_SIBLING_ENTRIES = 512  # (database, parent, period) entries; cleared whole when full
 MAX_COMPUTED_ENTRIES = 50_000  # distinct (figures, D, E) results; cleared whole when full
@@ -163,18 +164,7 @@ def _score_children(
     session: Session, parent_id: int | None, period: Period, profile: Profile, now: datetime
 ) -> Siblings:
     ids = session.exec(select(Agency.id).where(_children(parent_id))).all()
-    sums = [func.sum(getattr(AgencyDayCounter, c)) for c in COUNT_COLUMNS]
-    rows = session.execute(
-        select(col(AgencyDayCounter.agency_id), *sums)
-        .join(Agency, col(Agency.id) == col(AgencyDayCounter.agency_id))
-        .where(_children(parent_id))
-        .where(col(AgencyDayCounter.day).between(period.first_day, period.last_day))
-        .group_by(col(AgencyDayCounter.agency_id))
-    ).all()
-    counts = {
-        row[0]: Counter({c: int(v or 0) for c, v in zip(COUNT_COLUMNS, row[1:], strict=True)})
-        for row in rows
-    }
+    counts = period_sums(session, period, parent_filter=_children(parent_id))
     overdue = aging.overdue_open(session, period, profile, now, parent_filter=_children(parent_id))
     aging.add_overdue(counts, overdue)
     given = session.exec(

@@ -12,9 +12,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from service.models import COUNT_COLUMNS, Agency, Staff, StaffDayCounter
+from service.periods import Period
+from service.profile import Profile
 from service.scoring.compute import compute
-from service.scoring.periods import Period
-from service.scoring.profile import Profile
 from service.scoring.schemas import StaffScore, StaffScoreList
 
 

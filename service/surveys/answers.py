@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from service.scoring.profile import Channel, Profile
+from service.profile import Channel, Profile
 from service.surveys.contact import clean_contact, contact_problem
 from service.text_clean import strip_bidi_controls
 

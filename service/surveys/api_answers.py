@@ -4,7 +4,7 @@ with every problem named by its JSON field."""
 from __future__ import annotations
 
 from service.errors import InvalidInput
-from service.scoring.profile import Channel, Profile
+from service.profile import Channel, Profile
 from service.surveys.answers import Answers, check_answers
 from service.surveys.schemas import AnswersIn
 

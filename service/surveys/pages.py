@@ -2,33 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Annotated, Any
-from urllib.parse import parse_qsl
+from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 from starlette.responses import Response
 
+from service import throttle
 from service.calendar.working_days import local_date
 from service.errors import ServiceError
 from service.handovers.service import Issued, find_by_token
 from service.handovers.tokens import format_short_code
-from service.i18n import gettext_for, pick_language
+from service.i18n import pick_language
 from service.petitions import followup
-from service.scoring.profile import Profile
-from service.surveys import service, throttle
+from service.profile import Profile
+from service.surveys import service
 from service.surveys.answers import check_answers
-from service.surveys.security import harden
-from service.unit_of_work import PublicWork, UnitOfWork
+from service.unit_of_work import UnitOfWork
+from service.web.deps import FormDep, PublicWork
+from service.web.pages import Page, render
+from service.web.params import LangQuery, TokenPath
 
 router = APIRouter(tags=["survey pages"])
 
-TokenPath = Annotated[str, Path(max_length=128, description="The survey token")]
-LangQuery = Annotated[str | None, Query(max_length=8, description="vi (default) or en")]
 FORM_FIELDS = {"complaint", "wants_reply", "contact", "consent", "website", "lang"}
-MAX_FORM_BYTES = 64 * 1024
 STATUS_CODES = {
     "answered": 409,
     "expired": 410,
@@ -56,46 +54,16 @@ PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def form_fields(request: Request) -> dict[str, str]:
-    """The url-encoded form, read without a multipart dependency; repeated keys: last wins."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return {"__too_large__": "1"}
-    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
-
-
-FormDep = Annotated[dict[str, str], Depends(form_fields)]
-
-
-@dataclass
-class Page:
-    """What to render, decided inside the unit of work, rendered after it commits."""
-
-    template: str
-    lang: str
-    status: int = 200
-    context: dict[str, Any] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 def status_page(
     kind: str, lang: str, detail: str | None = None, headers: dict[str, str] | None = None
 ) -> Page:
     return Page(
         "survey/status.html",
-        lang,
-        STATUS_CODES[kind],
         {"kind": kind, "detail": detail},
+        STATUS_CODES[kind],
         headers or {},
+        lang=lang,
     )
-
-
-def render(request: Request, page: Page) -> Response:
-    templates = request.app.state.templates
-    context = {"lang": page.lang, "_": gettext_for(page.lang), "icons": ICONS, **page.context}
-    response = templates.TemplateResponse(request, page.template, context, status_code=page.status)
-    response.headers.update(page.headers)
-    return harden(response)
 
 
 def _form_context(profile: Profile, issued: Issued, agency_name: str, token: str) -> dict[str, Any]:
@@ -108,11 +76,12 @@ def _form_context(profile: Profile, issued: Issued, agency_name: str, token: str
         "dossier_code": dossier.code,
         "short_code": format_short_code(issued.invitation.short_code),
         "action": f"/s/{token}",
+        "icons": ICONS,
     }
 
 
 def _lookup(work: UnitOfWork, session: Session, token: str) -> Issued | None:
-    throttle.check_allowed(work.engine, work.settings, work.client_address)
+    throttle.check_allowed(session, work.settings, work.client_address)
     issued = find_by_token(session, token)
     if issued is None:
         throttle.record_failure(work.engine, work.settings, work.client_address)
@@ -147,9 +116,10 @@ async def survey_page(
         service.mark_opened(session, issued.invitation)
         agency = service.agency_of(session, issued.dossier)
         context = _form_context(work.profile, issued, agency.name, token)
-        return Page("survey/form.html", language, 200, {"values": {}, "problems": {}, **context})
+        return Page("survey/form.html", {"values": {}, "problems": {}, **context}, lang=language)
 
-    return render(request, await work.run(show))
+    # It writes (the survey is marked opened): with the other writes of the moment.
+    return render(request, await work.write(show))
 
 
 @router.post(
@@ -176,7 +146,7 @@ async def submit_survey(
         if unknown:
             return status_page("invalid", language, detail=", ".join(sorted(unknown))[:200])
         if form.get("website"):  # the honeypot: only bots fill a field people cannot see
-            return Page("survey/thanks.html", language, 200, {"petition": None})
+            return Page("survey/thanks.html", {"petition": None}, lang=language)
         checked = check_answers(
             profile,
             {f: form.get(f) for f in question_fields},
@@ -192,9 +162,9 @@ async def submit_survey(
             context = _form_context(profile, issued, agency.name, token)
             return Page(
                 "survey/form.html",
-                language,
-                422,
                 {"values": form, "problems": checked.problems, **context},
+                422,
+                lang=language,
             )
         try:
             submitted = service.submit(session, issued, checked.answers, profile, source="phone")
@@ -215,14 +185,13 @@ async def submit_survey(
             followup_url = followup.link(work.settings.base_url, followup_token)
         return Page(
             "survey/thanks.html",
-            language,
-            200,
             {
                 "petition": petition,
                 "deadline": deadline,
                 "agency_name": agency.name,
                 "followup_url": followup_url,
             },
+            lang=language,
         )
 
-    return render(request, await work.run(submit))
+    return render(request, await work.write(submit))

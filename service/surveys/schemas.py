@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.timebounds import BoundedAwareDatetime
+from service.web.schemas import strict_with_example
 
 
 class AnswersIn(BaseModel):
@@ -23,24 +24,19 @@ class AnswersIn(BaseModel):
 
 
 class ResponseCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "token": "<token from survey_url>",
-                    "answers": {
-                        "timeliness": "on_time",
-                        "supplement_requests": "none",
-                        "staff_attitude": "good",
-                        "overall": "satisfied",
-                        "complaint": "",
-                    },
-                    "source": "phone",
-                    "client_submission_id": "0b6f7c1e-4d0a-4c55-9a55-2f7d8f1a3b21",
-                }
-            ]
-        },
+    model_config = strict_with_example(
+        {
+            "token": "<token from survey_url>",
+            "answers": {
+                "timeliness": "on_time",
+                "supplement_requests": "none",
+                "staff_attitude": "good",
+                "overall": "satisfied",
+                "complaint": "",
+            },
+            "source": "phone",
+            "client_submission_id": "0b6f7c1e-4d0a-4c55-9a55-2f7d8f1a3b21",
+        }
     )
 
     token: str | None = Field(default=None, min_length=1, max_length=128)

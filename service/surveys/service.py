@@ -5,20 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from service.calendar.working_days import local_date
 from service.errors import Conflict, Gone, NotFound, ServiceError
 from service.handovers import tokens
-from service.handovers.service import Issued, current_status, find_by_token
+from service.handovers.service import Issued, current_status, find_by_token, find_issued
 from service.models import Agency, Dossier, Invitation, Petition, Response, ResponseContact, utcnow
 from service.petitions.service import open_from_complaint
+from service.profile import Profile
 from service.scoring import events
 from service.scoring.contributions import Delta, is_unsatisfied, response_delta
-from service.scoring.profile import Profile
 from service.surveys.answers import Answers
 from service.webhooks import outbox, payloads
+
+# Stored states in which a survey may still be answered (its expiry is checked before).
+_ANSWERABLE = ("issued", "opened")
 
 
 class AlreadyAnswered(Conflict):
@@ -48,12 +52,7 @@ def find_by_short_code(session: Session, typed: str) -> Issued | None:
     code = tokens.normalize_short_code(typed)
     if len(code) != tokens.SHORT_CODE_LENGTH:
         return None
-    row = session.exec(
-        select(Invitation, Dossier)
-        .join(Dossier, col(Invitation.dossier_id) == col(Dossier.id))
-        .where(Invitation.short_code == code)
-    ).first()
-    return Issued(row[0], row[1], created=False) if row else None
+    return find_issued(session, col(Invitation.short_code) == code)
 
 
 def find_invitation(session: Session, token: str | None, short_code: str | None) -> Issued:
@@ -129,10 +128,32 @@ def submit(
     received_at: datetime | None = None,
 ) -> Submitted:
     """Store the one response of an invitation. Safe to retry with the same submission id."""
-    invitation, dossier = issued.invitation, issued.dossier
     earlier = replay_or_ensure_answerable(session, issued, client_submission_id)
     if earlier is not None:
         return Submitted(earlier, created=False)
+    return store(
+        session,
+        issued,
+        answers,
+        profile,
+        source=source,
+        client_submission_id=client_submission_id,
+        received_at=received_at,
+    )
+
+
+def store(
+    session: Session,
+    issued: Issued,
+    answers: Answers,
+    profile: Profile,
+    *,
+    source: str,
+    client_submission_id: str | None = None,
+    received_at: datetime | None = None,
+) -> Submitted:
+    """`submit` once `replay_or_ensure_answerable` has found no earlier submission."""
+    invitation, dossier = issued.invitation, issued.dossier
     now = utcnow()
     assert invitation.id is not None
     choices = answers.choices
@@ -149,15 +170,10 @@ def submit(
         received_at=received_at or now,
         received_day=local_date(received_at or now),
     )
-    session.add(response)
-    try:
-        session.flush()  # the unique invitation_id decides between simultaneous submissions
-    except IntegrityError:
-        session.rollback()
+    if not _claim(session, invitation, now):
         return _after_lost_race(session, invitation, client_submission_id)
-    invitation.status = "answered"
-    invitation.answered_at = now
-    session.add(invitation)
+    session.add(response)
+    session.flush()  # its id, for the contact and the events
     if answers.contact is not None:
         assert response.id is not None
         session.add(ResponseContact(response_id=response.id, contact=answers.contact))
@@ -184,15 +200,30 @@ def submit(
     return Submitted(response, created=True, petition=petition)
 
 
+def _claim(session: Session, invitation: Invitation, now: datetime) -> bool:
+    """Mark the invitation answered, unless another submission (or a revocation) got there
+    first: the invitation's row lock decides between simultaneous ones, the later one
+    waiting for the first to commit and then finding it answered. No error is raised, so
+    a transaction shared with other answers (write_pipeline.py) goes on."""
+    claimed = session.execute(
+        update(Invitation)
+        .where(col(Invitation.id) == invitation.id, col(Invitation.status).in_(_ANSWERABLE))
+        .values(status="answered", answered_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    set_committed_value(invitation, "status", "answered")
+    set_committed_value(invitation, "answered_at", now)
+    return True
+
+
 def _after_lost_race(
     session: Session, invitation: Invitation, client_submission_id: str | None
 ) -> Submitted:
     winner = session.exec(select(Response).where(Response.invitation_id == invitation.id)).first()
-    if winner is None:  # the conflict was on client_submission_id with another survey
-        raise SubmissionIdReused(
-            "This client_submission_id was already used for another survey; "
-            "generate a new one for each submission."
-        )
+    if winner is None:  # withdrawn by the office meanwhile
+        raise Revoked("This survey link was withdrawn by the office.")
     if client_submission_id is not None and winner.client_submission_id == client_submission_id:
         return Submitted(winner, created=False)
     raise AlreadyAnswered("This survey has already been answered. Thank you!")

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from service import db
 from service.models import OutboxEvent, ScoreDirty, utcnow
-from service.scoring.periods import periods_of
+from service.periods import periods_of
 
 EVENT_TYPES = (
     "response.submitted",

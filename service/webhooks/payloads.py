@@ -7,7 +7,6 @@ from typing import Any
 from sqlmodel import Session
 
 from service.models import Agency, Dossier, Petition, Response
-from service.scoring.contributions import petition_on_time
 
 
 def _iso(value: Any) -> str | None:
@@ -63,5 +62,5 @@ def petition_event(session: Session, petition: Petition) -> dict[str, Any]:
         "citizen_verdict": petition.citizen_verdict,
         "result_complaint": petition.result_complaint,
         "within_authority": petition.within_authority,
-        "handled_on_time": petition_on_time(petition),
+        "handled_on_time": petition.handled_on_time,
     }

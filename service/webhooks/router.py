@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from sqlmodel import Session
 
-from service.errors import error_responses
-from service.models import MAX_ROW_ID
-from service.unit_of_work import ApiWork
+from service.web.deps import ApiWork
+from service.web.errors import error_responses
+from service.web.params import RowIdPath, WebhookIdPath
 from service.webhooks import service
 from service.webhooks.schemas import (
     DeliveryList,
@@ -21,7 +21,6 @@ from service.webhooks.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
-IdPath = Annotated[str, Path(max_length=40, description="Subscription id (wh_...)")]
 ERRORS = error_responses(401, 403, 404, 422)
 
 
@@ -53,7 +52,7 @@ async def list_subscriptions(work: ApiWork) -> SubscriptionList:
     responses=ERRORS,
     summary="One subscription, with why it was disabled if it was",
 )
-async def get_subscription(webhook_id: IdPath, work: ApiWork) -> SubscriptionPublic:
+async def get_subscription(webhook_id: WebhookIdPath, work: ApiWork) -> SubscriptionPublic:
     return await work.run(lambda s: service.get(s, work.principal(s), webhook_id))
 
 
@@ -64,7 +63,7 @@ async def get_subscription(webhook_id: IdPath, work: ApiWork) -> SubscriptionPub
     response_class=Response,
     summary="Stop sending to this subscription",
 )
-async def delete_subscription(webhook_id: IdPath, work: ApiWork) -> Response:
+async def delete_subscription(webhook_id: WebhookIdPath, work: ApiWork) -> Response:
     def remove(session: Session) -> None:
         service.delete(session, work.principal(session), webhook_id)
 
@@ -78,7 +77,7 @@ async def delete_subscription(webhook_id: IdPath, work: ApiWork) -> Response:
     responses=ERRORS,
     summary="Re-enable a subscription that was disabled after failing for days",
 )
-async def enable_subscription(webhook_id: IdPath, work: ApiWork) -> SubscriptionPublic:
+async def enable_subscription(webhook_id: WebhookIdPath, work: ApiWork) -> SubscriptionPublic:
     return await work.run(lambda s: service.enable(s, work.principal(s), webhook_id))
 
 
@@ -89,7 +88,7 @@ async def enable_subscription(webhook_id: IdPath, work: ApiWork) -> Subscription
     summary="Recent deliveries, newest first, with every attempt",
 )
 async def list_deliveries(
-    webhook_id: IdPath, work: ApiWork, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    webhook_id: WebhookIdPath, work: ApiWork, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> DeliveryList:
     data = await work.run(lambda s: service.deliveries(s, work.principal(s), webhook_id, limit))
     return DeliveryList(data=data, count=len(data))
@@ -102,7 +101,7 @@ async def list_deliveries(
     summary="Send a failed delivery again now",
 )
 async def retry_delivery(
-    webhook_id: IdPath, delivery_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], work: ApiWork
+    webhook_id: WebhookIdPath, delivery_id: RowIdPath, work: ApiWork
 ) -> DeliveryPublic:
     return await work.run(
         lambda s: service.retry(s, work.principal(s), webhook_id, delivery_id, work.settings)

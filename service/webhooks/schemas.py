@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from service.web.schemas import strict_with_example
 
 EventType = Literal[
     "response.submitted",
@@ -17,17 +19,12 @@ EventType = Literal[
 
 
 class SubscriptionCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "url": "https://congdichvu.example.gov.vn/hooks/hailong",
-                    "events": ["score.updated", "petition.created"],
-                    "agency_code": "79",
-                }
-            ]
-        },
+    model_config = strict_with_example(
+        {
+            "url": "https://congdichvu.example.gov.vn/hooks/hailong",
+            "events": ["score.updated", "petition.created"],
+            "agency_code": "79",
+        }
     )
 
     url: str = Field(min_length=8, max_length=2000)

@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code
-from service.admin.audit import record
-from service.admin.keys import Principal
+from service.audit import record
+from service.auth.principal import Principal
 from service.errors import Conflict, NotFound, field_error
 from service.models import Agency, DeliveryAttempt, WebhookDelivery, WebhookSubscription, utcnow
 from service.settings import Settings
@@ -133,15 +133,9 @@ def deliveries(
         .where(col(DeliveryAttempt.delivery_id).in_(ids))
         .order_by(col(DeliveryAttempt.id))
     ).all():
-        attempts.setdefault(attempt.delivery_id, []).append(
-            AttemptPublic(
-                at=attempt.at,
-                status_code=attempt.status_code,
-                latency_ms=attempt.latency_ms,
-                error=attempt.error,
-                response_snippet=attempt.response_snippet,
-            )
-        )
+        # Every field of AttemptPublic is the row's own, by the same name.
+        public = AttemptPublic.model_validate(attempt, from_attributes=True)
+        attempts.setdefault(attempt.delivery_id, []).append(public)
     return [
         DeliveryPublic(
             id=d.id or 0,

@@ -1,14 +1,16 @@
-"""Where webhooks may go: http(s) only, and no internal addresses unless allowed.
+"""Where webhooks may go: http(s) only, and only to global addresses unless allowed.
 
-Checked when a subscription is made and again before every attempt, after DNS resolution,
-so a name that later resolves inward (DNS rebinding) is caught too.
+Checked when a subscription is made and again before every attempt, after DNS resolution;
+the attempt then connects to the very address that was checked (`Target`), so that a name
+resolving inward between the check and the connection (DNS rebinding) reaches nothing.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from service.settings import Settings
 
@@ -27,15 +29,25 @@ def allowed_networks(settings: Settings) -> list[ipaddress.IPv4Network | ipaddre
     return networks
 
 
+# NAT64 (RFC 6052): the IPv4 address is the last 32 bits.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded(address: IPAddress) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 one carries (mapped, 6to4, Teredo, NAT64): 2002:7f00:1::
+    is the loopback by another name."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    found = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+    if address in _NAT64:
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [inner for inner in found if inner is not None]
+
+
 def _internal(address: IPAddress) -> bool:
-    return (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-    )
+    """Anything not reachable on the public Internet: private, loopback, shared address
+    space (100.64.0.0/10), IETF protocol assignments (192.0.0.0/24), documentation, ..."""
+    return not address.is_global or any(not inner.is_global for inner in _embedded(address))
 
 
 def resolve(host: str, port: int) -> list[IPAddress]:
@@ -46,7 +58,17 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
-def check_target(url: str, settings: Settings) -> None:
+@dataclass(frozen=True)
+class Target:
+    """Where an attempt goes: the URL with the checked address in place of the name, and
+    what keeps the request addressed to the name (Host header; TLS SNI and certificate)."""
+
+    url: str
+    host: str
+    extensions: dict[str, str]
+
+
+def check_target(url: str, settings: Settings) -> Target:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeTarget("use an http:// or https:// URL with a host name")
@@ -54,9 +76,15 @@ def check_target(url: str, settings: Settings) -> None:
         raise UnsafeTarget("credentials in the URL are not allowed; sign-in is by signature")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     allowed = allowed_networks(settings)
-    for address in resolve(parts.hostname, port):
+    addresses = resolve(parts.hostname, port)
+    for address in addresses:
         if _internal(address) and not any(address in network for network in allowed):
             raise UnsafeTarget(
                 f"{parts.hostname} resolves to {address}, an internal address; an operator "
                 "can allow it with HAILONG_WEBHOOK_ALLOW_NETWORKS"
             )
+    checked = addresses[0]
+    literal = f"[{checked}]" if checked.version == 6 else str(checked)
+    pinned = parts._replace(netloc=f"{literal}:{port}")
+    extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+    return Target(urlunsplit(pinned), parts.netloc, extensions)

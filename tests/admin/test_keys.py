@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from service.admin.keys import hash_key
+from service.auth.keys import hash_key
 from service.models import ApiKey, AuditLog
 from tests.cli_runner import cli_for
 from tests.conftest import DbFactory

@@ -24,9 +24,9 @@ from service.admin.agencies import upsert_agency
 from service.admin.keys import create_key
 from service.app import create_app
 from service.db import make_engine, transaction
-from service.scoring.profile import Profile
+from service.delivery.worker import DeliveryWorker
+from service.profile import Profile
 from service.settings import Settings
-from service.webhooks.worker import DeliveryWorker
 from tests.conftest import free_port, make_settings
 
 GUESS_LIMIT = 3

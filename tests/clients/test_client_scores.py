@@ -11,6 +11,7 @@ from hailong_client import (
     UNSET,
     Answers,
     Forbidden,
+    Group5,
     HailongClient,
     HailongError,
     InvalidInput,
@@ -65,12 +66,22 @@ def test_one_score_and_lists(hailong_server: HailongServer, connect: Connect) ->
         "Phường Bến Thành",
         PERIOD,
     )
-    assert score.a == 1.0 and score.counts.resolved_dossiers == 2
-    assert score.counts.evaluations == 1
-    assert score.group in ("hai_long", "khong_hai_long", "chua_du_du_lieu")
-    assert score.k_min <= score.k_max and score.computed_at.tzinfo is not None
-    assert set(score.missing) <= {"a", "b", "c", "d", "e"}
-    assert score.group5.dossiers_satisfied_rate is None or score.group5.dossiers_satisfied_rate >= 0
+    assert score.counts.resolved_dossiers == 2 and score.counts.evaluations == 1
+    # Both dossiers on time (A = 1); the one answer chose "none" and "good" (B = C = 1).
+    assert (score.a, score.b, score.c) == (1.0, 1.0, 1.0)
+    # D from group 5: no petitions, so only the dossiers' rate is known, 2 of 2 without a
+    # complaint: 6 points (rate >= 90 %), scaled to the three rates ("scale"): 18.
+    assert score.group5 == Group5(
+        score=18.0,
+        petitions_on_time_rate=None,
+        petitions_satisfied_rate=None,
+        dossiers_satisfied_rate=1.0,
+    )
+    assert (score.d, score.d_source) == (18.0, "group5")
+    # E was never entered: no K yet, only its range 1 + 1 + 1 + 18 (+ at most E's 1).
+    assert (score.e, score.missing, score.k, score.group) == (None, ["e"], None, "chua_du_du_lieu")
+    assert (score.k_min, score.k_max) == (21.0, 22.0)
+    assert score.computed_at.tzinfo is not None
 
     everything = reader.scores(PERIOD)
     assert {s.agency_code for s in everything} == {"79", "79.BTH", "79.SGN", "79.STP", "G22.39"}

@@ -10,7 +10,7 @@ import pytest
 from hailong_client import Answers, Conflict, Forbidden, InvalidInput, NotFound, webhooks
 
 from service.db import transaction
-from service.webhooks.worker import DeliveryWorker
+from service.delivery.worker import DeliveryWorker
 from tests.clients.conftest import Connect, HailongServer, Receiver
 
 pytestmark = pytest.mark.usefixtures("agencies")

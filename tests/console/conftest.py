@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 
 from service.calendar.working_days import local_date
 from service.models import utcnow
-from service.scoring.periods import period_containing
-from service.scoring.profile import PROFILES_DIR
+from service.periods import period_containing
+from service.profile import PROFILES_DIR
 from service.settings import Settings
 from tests.conftest import KeyFactory, handover_body, make_settings
 from tests.surveys.conftest import ANSWERS

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from service.handovers import tokens
 from service.models import AuditLog, OutboxEvent, Petition
 from service.petitions import followup
 from service.settings import Settings
@@ -64,7 +65,7 @@ def test_thank_you_page_gives_a_private_link_stored_only_as_a_hash(
     assert path is not None and path.startswith("/p/")
     token = path.removeprefix("/p/")
     stored = survey_petition(db)
-    assert stored.followup_token_hash == followup.hash_token(token)
+    assert stored.followup_token_hash == tokens.hash_token(token)
     assert stored.followup_seed is not None and token not in stored.followup_seed
     # The service can show the same link again from the seed and its signing key ...
     assert followup.token_from_seed(TEST_SECRET.encode(), stored.followup_seed) == token

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -20,13 +19,13 @@ from psycopg import Error as PsycopgError
 from psycopg.errors import DeadlockDetected
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
-from service.admin.keys import Principal
+from service.auth.principal import Principal
 from service.db import transaction
-from service.handovers.batching import HandoverWriter, _hand_back, _Lookup, _Waiting
+from service.handovers.batching import HandoverWriter, _hand_back, _Handover, _Lookup
 from service.handovers.schemas import HandoverCreate
 from service.handovers.service import issue
 from service.models import COUNT_COLUMNS
-from service.scoring.profile import load_profile
+from service.profile import load_profile
 from service.scoring.rebuild import rebuild
 from service.settings import Settings
 from tests.conftest import KeyFactory, LiveServer, handover_body
@@ -172,9 +171,8 @@ def test_a_batch_that_loses_a_dossier_to_a_concurrent_writer_is_handed_back_whol
         issue(session, principal, first, settings, profile)
 
     writer = HandoverWriter(engine, settings, profile)
-    loop = asyncio.new_event_loop()
     batch = [
-        _Waiting(principal, HandoverCreate.model_validate(body), loop, loop.create_future())
+        _Handover(principal, HandoverCreate.model_validate(body))
         for body in (
             handover_body(dossier_code="RACE-1", agency_code="79.BTH"),
             handover_body(dossier_code="RACE-2", agency_code="79.BTH"),
@@ -201,12 +199,10 @@ def test_a_batch_that_loses_a_dossier_to_a_concurrent_writer_is_handed_back_whol
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(_Lookup, "__init__", lookup_then_wait)
-            writer._write(batch)
-        loop.run_until_complete(asyncio.sleep(0))
-        assert [w.future.result() for w in batch] == [None, None]
+            outcomes = writer._finish(batch, writer._prepare(batch))
+        assert [(o.value, o.error) for o in outcomes] == [(None, None), (None, None)]
     finally:
         rival.join(timeout=30)
-        loop.close()
     with engine.connect() as connection:
         codes = connection.execute(
             sa.text("SELECT d.code FROM invitation i JOIN dossier d ON d.id = i.dossier_id")
@@ -288,7 +284,7 @@ def test_with_the_database_down_each_post_hears_of_it_and_the_writer_still_stops
     settings: Settings,
 ) -> None:
     """Opening the batch's connection fails: the request gets the error (the route then
-    answers it), and the threads still end at once on stop()."""
+    answers it), and the threads still end on stop(). (How soon: bench/latency.py.)"""
     profile = load_profile(settings.scoring_profile)
     principal = Principal(
         key_id=1, name="test", role="issuer", scope_agency_id=None, scope_path=None
@@ -307,9 +303,7 @@ def test_with_the_database_down_each_post_hears_of_it_and_the_writer_still_stops
         with pytest.raises(OperationalError):
             asyncio.run(writer.issue(principal, payload))
     finally:
-        started = time.monotonic()
         writer.stop()
-    assert time.monotonic() - started < 5
     assert not any(thread.is_alive() for thread in writer._threads)
 
 

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import subprocess
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +34,8 @@ import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook
 
 from service.models.scoring import COUNT_COLUMNS
-from tests.conftest import Backend, KeyFactory, free_port, handover_body
-from tests.hardening.servers import Server, hailong_command, wait_until
+from tests.conftest import TEST_SECRET, Backend, KeyFactory, handover_body
+from tests.harness.processes import HailongServer, free_port, http_server, run_hailong, wait_until
 from tests.webhooks.conftest import Receiver, _handler
 
 pytestmark = [pytest.mark.usefixtures("agencies"), pytest.mark.servers]
@@ -77,12 +76,8 @@ def _slow_handler(receiver: SlowReceiver) -> type[BaseHTTPRequestHandler]:
 def receiver() -> Iterator[SlowReceiver]:
     port = free_port()
     receiver = SlowReceiver(url=f"http://127.0.0.1:{port}/hooks")
-    server = ThreadingHTTPServer(("127.0.0.1", port), _slow_handler(receiver))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield receiver
-    server.shutdown()
-    server.server_close()
+    with http_server(_slow_handler(receiver), port):
+        yield receiver
 
 
 # -- the load ---------------------------------------------------------------------------------
@@ -244,16 +239,8 @@ def scores(url: str, reader: dict[str, str], periods: list[str]) -> dict[str, An
     return found
 
 
-def recompute(server: Server) -> None:
-    done = subprocess.run(
-        hailong_command("scores", "recompute"),
-        env=server.env,
-        cwd=server.log_path.parent,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+def recompute(server: HailongServer) -> None:
+    run_hailong(server.env, server.cwd, "scores", "recompute", timeout=120)
 
 
 # -- the test ---------------------------------------------------------------------------------
@@ -277,8 +264,12 @@ def test_acknowledged_writes_scores_and_webhooks_survive_a_sigkill(
         "embedded_worker": "true",
     }
     log = tmp_path / "server.log"
-    first = Server(database_url, log, workers=processes, **settings)
-    second = Server(database_url, log, workers=processes, **settings)
+    first = HailongServer(
+        database_url, log, secret_key=TEST_SECRET, workers=processes, settings=settings
+    )
+    second = HailongServer(
+        database_url, log, secret_key=TEST_SECRET, workers=processes, settings=settings
+    )
     try:
         first.start()
         subscribed = httpx.post(

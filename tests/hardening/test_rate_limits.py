@@ -1,4 +1,4 @@
-"""The wrong-token throttle (service/surveys/throttle.py) holds across server processes.
+"""The wrong-token throttle (service/throttle.py) holds across server processes.
 
 On PostgreSQL: two `hailong serve --workers 2` on two ports against one database, so four
 processes with nothing in common but the database. On SQLite: the one embedded process,
@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Backend
-from tests.hardening.servers import Server
+from tests.conftest import TEST_SECRET, Backend
+from tests.harness.processes import HailongServer
 
 LIMIT = 12  # HAILONG_GUESS_LIMIT
 WINDOW = 86_400  # HAILONG_GUESS_WINDOW_SECONDS: windows start at 00:00 UTC
@@ -64,13 +64,19 @@ def outside_a_window_change() -> None:
 pytestmark = pytest.mark.servers
 
 
-def servers_for(backend: Backend, database_url: str, log_dir: Path) -> list[Server]:
+def servers_for(backend: Backend, database_url: str, log_dir: Path) -> list[HailongServer]:
     settings = {"guess_limit": str(LIMIT), "guess_window_seconds": str(WINDOW)}
-    if backend.name == "postgresql":
-        return [
-            Server(database_url, log_dir / f"server-{n}.log", workers=2, **settings) for n in (1, 2)
-        ]
-    return [Server(database_url, log_dir / "server-1.log", workers=1, **settings)]
+    workers, count = (2, 2) if backend.name == "postgresql" else (1, 1)
+    return [
+        HailongServer(
+            database_url,
+            log_dir / f"server-{n}.log",
+            secret_key=TEST_SECRET,
+            workers=workers,
+            settings=settings,
+        )
+        for n in range(1, count + 1)
+    ]
 
 
 def test_wrong_tokens_are_limited_across_processes(

@@ -1,5 +1,7 @@
-"""The push: a handover at a counter reaches its tablet's event stream within a second,
-through a real server; another counter's tablet hears nothing; an unpaired tablet is told."""
+"""The push: a handover at a counter reaches its tablet's event stream by itself, through a
+real server; another counter's tablet hears nothing; an unpaired tablet is told.
+
+How fast it arrives (the promise is within a second) is measured by bench/latency.py."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.kiosk import router as kiosk_router
+from service.kiosk import events as kiosk_events
 from tests.conftest import KeyFactory, LiveServer
 from tests.kiosk.conftest import hand_over, pair
 
@@ -21,10 +23,10 @@ pytestmark = pytest.mark.usefixtures("agencies")
 
 
 class EventListener:
-    """Reads a tablet's event stream in a thread; events land in `events` with their time."""
+    """Reads a tablet's event stream in a thread; events land in `events` as they come."""
 
     def __init__(self, client: httpx.Client) -> None:
-        self.events: list[tuple[float, str, dict[str, Any]]] = []
+        self.events: list[tuple[str, dict[str, Any]]] = []
         self.ready = threading.Event()
         self._client = client
         self._thread = threading.Thread(target=self._read, daemon=True)
@@ -47,20 +49,19 @@ class EventListener:
                 if line.startswith("event: "):
                     kind = line.removeprefix("event: ")
                 elif line.startswith("data: "):
-                    self.events.append((time.monotonic(), kind, json.loads(line[6:])))
+                    self.events.append((kind, json.loads(line[6:])))
                     if kind == "ready":
                         self.ready.set()
                     if kind == "unpaired":
                         return
 
-    def wait_for(
-        self, kind: str, timeout: float, dossier: str | None = None
-    ) -> tuple[float, dict[str, Any]]:
+    def wait_for(self, kind: str, timeout: float, dossier: str | None = None) -> dict[str, Any]:
+        """The first `kind` event (of `dossier`); `timeout` only bounds a wait that failed."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for at, seen, data in self.events:
+            for seen, data in self.events:
                 if seen == kind and (dossier is None or data.get("dossier_code") == dossier):
-                    return at, data
+                    return data
             time.sleep(0.01)
         raise AssertionError(f"no '{kind}' event within {timeout} s: {self.events}")
 
@@ -68,12 +69,12 @@ class EventListener:
 @pytest.fixture
 def tablet(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[httpx.Client]:
     # Keep-alives every 0.3 s: a closed stream notices at once, unpairing is seen at once.
-    monkeypatch.setattr(kiosk_router, "KEEPALIVE_SECONDS", 0.3)
+    monkeypatch.setattr(kiosk_events, "KEEPALIVE_SECONDS", 0.3)
     with httpx.Client(base_url=live_server.url) as client:
         yield client
 
 
-def test_a_handover_reaches_its_counter_tablet_within_a_second(
+def test_each_handover_reaches_its_counter_tablet_and_no_other(
     live_server: LiveServer, tablet: httpx.Client, make_key: KeyFactory
 ) -> None:
     pair(tablet, make_key, counter="Q01")
@@ -82,19 +83,19 @@ def test_a_handover_reaches_its_counter_tablet_within_a_second(
         here, there = EventListener(tablet), EventListener(other_tablet)
         assert here.ready.wait(5) and there.ready.wait(5)
 
-        # Three handovers: each must arrive within 2 s even on a busy machine, and the
-        # middle one of the three within the promised second.
-        delays = []
         with httpx.Client(base_url=live_server.url) as issuer:
             for n in range(3):
-                posted_at = time.monotonic()
                 issued = hand_over(issuer, make_key, dossier_code=f"SSE-{n}", counter_code="Q01")
-                arrived_at, card = here.wait_for("survey", timeout=2.0, dossier=f"SSE-{n}")
+                card = here.wait_for("survey", timeout=10, dossier=f"SSE-{n}")
                 assert card["survey_id"] == issued["survey_id"]
-                delays.append(arrived_at - posted_at)
-        assert sorted(delays)[1] < 1.0, delays
+        # Each survey once, in the order handed over.
+        assert [data["dossier_code"] for kind, data in here.events if kind == "survey"] == [
+            "SSE-0",
+            "SSE-1",
+            "SSE-2",
+        ]
         time.sleep(0.6)  # several feed rounds: the other counter's tablet stays quiet
-        assert [kind for _, kind, _ in there.events] == ["ready"]
+        assert [kind for kind, _ in there.events] == ["ready"]
         here.close()
         there.close()
 

@@ -3,12 +3,11 @@ appearing by itself, answering in taps, the idle reset with its countdown, a cod
 the tablet, a slip's QR code shown to the tablet camera, the English switch, an answer
 given offline that survives a reload and arrives exactly once, and axe-core.
 
-Screenshots land in artifacts/ (kiosk-*.png).
+Screenshots land in artifacts/ (kiosk-*.png; the PostgreSQL run's in artifacts/postgresql/).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -109,13 +108,9 @@ def test_pair_a_handover_appears_by_itself_answer_and_back_to_idle(
     expect(page.locator("#place")).to_have_text("UBND Phường Tân Định · Q01")
     shot(page, artifacts_dir, "idle")
 
-    posted = time.monotonic()
     hand_over(api, make_key, dossier_code="KIOSK-1")
-    # Within a second is measured on the event stream (test_events.py); on a page, under
-    # a loaded test machine, allow two.
-    expect(page.get_by_text("KIOSK-1")).to_be_visible(timeout=2000)
-    shown_after = time.monotonic() - posted
-    assert shown_after < 2.0, shown_after
+    # By itself: nobody touches or reloads the page. (How soon: bench/latency.py.)
+    expect(page.get_by_text("KIOSK-1")).to_be_visible(timeout=10_000)
     expect(page.get_by_role("heading", name="Hồ sơ có được trả đúng hẹn không?")).to_be_visible()
     expect(page.get_by_text("Câu 1/4")).to_be_visible()
     shot(page, artifacts_dir, "question")

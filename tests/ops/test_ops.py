@@ -9,7 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
+from service.settings import Settings
 from tests.conftest import KeyFactory, handover_body, make_settings
+from tests.surveys.conftest import ANSWERS
 
 
 def test_healthz(client: TestClient) -> None:
@@ -35,11 +37,13 @@ def test_readyz_is_503_on_an_unmigrated_database(tmp_path: object) -> None:
 
 @pytest.mark.usefixtures("agencies")
 def test_metrics_count_requests_by_route_and_invitations(
-    client: TestClient, make_key: KeyFactory
+    settings: Settings, make_key: KeyFactory
 ) -> None:
-    client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
-    client.post("/api/v1/handovers", json={}, headers=make_key("issuer"))
-    text = client.get("/metrics").text
+    # An app of its own: the tests' shared app has counted every request before this one.
+    with TestClient(create_app(settings)) as client:
+        client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+        client.post("/api/v1/handovers", json={}, headers=make_key("issuer"))
+        text = client.get("/metrics").text
     assert (
         'hailong_http_requests_total{method="POST",route="/api/v1/handovers",status="201"} 1.0'
         in text
@@ -58,14 +62,24 @@ def test_request_logs_are_json_and_never_carry_tokens(
             "/api/v1/handovers", json=handover_body(), headers=make_key("issuer")
         ).json()
         token = issued["survey_url"].rsplit("/", 1)[1]
+        answered = client.post(
+            "/api/v1/responses",
+            json={
+                "token": token,
+                "answers": {**ANSWERS, "complaint": "Phải chờ lâu", "wants_reply": True},
+            },
+        ).json()
         logger = logging.getLogger("hailong.request")
         logger.addHandler(caplog.handler)
+        followup_token = answered["followup_url"].rsplit("/", 1)[1]
         try:
             client.get(f"/s/{token}/slip")
             client.get(f"/s/{token}/qr.png")
+            client.get(f"/p/{followup_token}")  # opens the complaint and its verdict form
         finally:
             logger.removeHandler(caplog.handler)
     records = [json.loads(r.getMessage()) for r in caplog.records]
-    assert [r["path"] for r in records] == ["/s/{token}/slip", "/s/{token}/qr.png"]
+    assert [r["path"] for r in records] == ["/s/{token}/slip", "/s/{token}/qr.png", "/p/{token}"]
     assert all(r["status"] == 200 and r["ms"] >= 0 for r in records)
     assert token not in caplog.text
+    assert followup_token not in caplog.text

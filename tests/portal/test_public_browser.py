@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from service.admin.agencies import get_agency_by_code, upsert_agency
 from service.models import AgencyDayCounter, PeriodInput
-from service.scoring.periods import parse_period
+from service.periods import parse_period
 from tests.conftest import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]

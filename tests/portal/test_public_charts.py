@@ -11,11 +11,11 @@ from fractions import Fraction
 import pytest
 
 from service import numbers
+from service.periods import parse_period
 from service.portal import badge, charts, picker, plain_words, trend
 from service.portal.memo import ComputeMemo
+from service.profile import load_profile
 from service.scoring.compute import compute
-from service.scoring.periods import parse_period
-from service.scoring.profile import load_profile
 
 SVG = "{http://www.w3.org/2000/svg}"
 PROFILE = load_profile("hcmc-104-2024")

@@ -18,10 +18,10 @@ from sqlmodel import select
 from service.admin.agencies import get_agency_by_code, upsert_agency
 from service.calendar.working_days import LOCAL_TZ
 from service.models import AgencyDayCounter, PeriodInput, Staff
+from service.periods import parse_period, period_containing
 from service.portal import trend
+from service.profile import load_profile
 from service.scoring import service as scoring
-from service.scoring.periods import parse_period, period_containing
-from service.scoring.profile import load_profile
 from tests.conftest import DbFactory, KeyFactory, handover_body
 
 pytestmark = pytest.mark.usefixtures("agencies")

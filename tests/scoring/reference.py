@@ -35,7 +35,7 @@ from functools import lru_cache
 import holidays
 
 from service.calendar.working_days import LOCAL_TZ
-from service.scoring.profile import Profile
+from service.profile import Profile
 
 # How many supplement requests each answer of the questionnaire means (the profiles say the
 # same; written here again on purpose: a profile that drifts from it fails this test).

@@ -16,8 +16,8 @@ from service.app import create_app
 from service.calendar.working_days import local_date
 from service.db import make_engine
 from service.models import Petition, utcnow
-from service.scoring.periods import period_containing
-from service.scoring.profile import PROFILES_DIR, ProfileError, load_profile
+from service.periods import period_containing
+from service.profile import PROFILES_DIR, ProfileError, load_profile
 from service.scoring.rebuild import rebuild
 from tests.conftest import KeyFactory, handover_body, make_settings
 

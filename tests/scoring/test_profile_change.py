@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.scoring.profile import PROFILES_DIR
+from service.profile import PROFILES_DIR
 from tests.conftest import KeyFactory, handover_body, make_settings
 
 pytestmark = pytest.mark.usefixtures("agencies")

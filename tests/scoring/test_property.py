@@ -14,7 +14,8 @@ compares it with tests/scoring/reference.py, computed from the final state it tr
 then it snapshots the day counters, rebuilds them from the raw rows, checks the two
 snapshots are equal, and reads and compares the scores once more.
 
-Each example runs on a fresh database with a fresh app (see `fresh_database`).
+Each example runs on a fresh database with an app in its initial state (see `fresh_database`
+and `fresh_app`).
 
 Known service bugs found by this test are pinned by the strict xfail tests at the end of
 this file; the generator keeps away from exactly those cases (see `Features`), so the
@@ -41,7 +42,6 @@ from sqlmodel import col, select
 
 from service.admin.agencies import upsert_agency
 from service.admin.keys import create_key
-from service.app import create_app
 from service.calendar.working_days import LOCAL_TZ
 from service.db import make_engine, transaction
 from service.models import (
@@ -52,10 +52,10 @@ from service.models import (
     Response,
     StaffDayCounter,
 )
-from service.scoring.profile import PROFILES_DIR, Profile, load_profile
+from service.profile import PROFILES_DIR, Profile, load_profile
 from service.scoring.rebuild import rebuild
 from service.settings import Settings
-from tests.conftest import TEST_SECRET, Backend
+from tests.conftest import TEST_SECRET, Backend, ReusedApp
 from tests.scoring import reference
 from tests.scoring.reference import Expected, ExpectedStaff, World
 
@@ -937,20 +937,29 @@ def fresh_database(backend: Backend) -> Iterator[Reset]:
     engine.dispose()
 
 
+# One app per database and profile, reset for each example (tests/conftest.py, ReusedApp):
+# a new app per example paid FastAPI's and Jinja's first-request costs every time.
+_apps: dict[tuple[str, str], ReusedApp] = {}
+
+
 @contextmanager
 def fresh_app(reset: Reset, profile: str) -> Iterator[Harness]:
     url = reset()
-    app_settings = Settings(
-        database_url=url,
-        base_url="http://testserver",
-        secret_key=TEST_SECRET,
-        log_requests=False,
-        scoring_profile=profile,
-    )
-    engine = make_engine(app_settings)
+    if (url, profile) not in _apps:
+        _apps[url, profile] = ReusedApp(
+            Settings(
+                database_url=url,
+                base_url="http://testserver",
+                secret_key=TEST_SECRET,
+                log_requests=False,
+                scoring_profile=profile,
+            )
+        )
+    app = _apps[url, profile].reset()
+    engine = make_engine(app.state.settings)
     try:
         harness_profile = load_profile(profile)
-        with TestClient(create_app(app_settings)) as client:
+        with TestClient(app) as client:
             yield Harness(client, engine, harness_profile)
     finally:
         engine.dispose()

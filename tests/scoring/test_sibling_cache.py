@@ -15,9 +15,9 @@ from sqlmodel import Session, select
 from service.app import create_app
 from service.db import make_engine, transaction
 from service.models import Agency, PeriodInput
+from service.periods import parse_period
+from service.profile import load_profile
 from service.scoring import siblings
-from service.scoring.periods import parse_period
-from service.scoring.profile import load_profile
 from service.settings import Settings
 from tests.conftest import KeyFactory, handover_body
 

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.scoring.profile import PROFILES_DIR
+from service.profile import PROFILES_DIR
 from tests.conftest import KeyFactory, handover_body
 
 pytestmark = pytest.mark.usefixtures("agencies")

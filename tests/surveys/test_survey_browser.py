@@ -2,7 +2,8 @@
 answer, the English switch, JavaScript off, the keyboard alone, axe-core, a 360 px screen,
 and what the page costs on 3G.
 
-Screenshots land in artifacts/ (survey-*.png); look at them after a change to the page.
+Screenshots land in artifacts/ (survey-*.png; the PostgreSQL run's in artifacts/postgresql/);
+look at them after a change to the page.
 """
 
 from __future__ import annotations

@@ -7,16 +7,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
+from service.delivery.worker import DeliveryWorker
 from service.settings import Settings
-from service.webhooks.worker import DeliveryWorker
-from tests.conftest import free_port, make_settings
+from tests.conftest import make_settings
+from tests.harness.processes import free_port, http_server
 
 
 @dataclass
@@ -71,12 +72,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 def receiver() -> Iterator[Receiver]:
     port = free_port()
     receiver = Receiver(url=f"http://127.0.0.1:{port}/hooks")
-    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(receiver))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield receiver
-    server.shutdown()
-    server.server_close()
+    with http_server(_handler(receiver), port):
+        yield receiver
 
 
 def webhook_settings(database_url: str, **overrides: Any) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time as clock
 from collections import defaultdict
 from datetime import timedelta
@@ -9,13 +10,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import func, select
+from sqlmodel import Session, func, select
 from standardwebhooks.webhooks import Webhook
 
 from service.calendar.working_days import local_date
-from service.models import WebhookDelivery, WebhookSubscription, utcnow
-from service.scoring.periods import periods_of
-from service.webhooks.worker import DeliveryWorker
+from service.delivery.worker import DeliveryWorker
+from service.models import DeliveryAttempt, WebhookDelivery, WebhookSubscription, utcnow
+from service.periods import periods_of
 from tests.conftest import DbFactory, KeyFactory, handover_body
 from tests.webhooks.conftest import Receiver, drain
 
@@ -245,6 +246,13 @@ def test_a_subscription_failing_for_days_is_disabled_with_a_reason(
         ("http://127.0.0.1:9/hooks", "internal address"),
         ("http://10.1.2.3/hooks", "internal address"),
         ("http://169.254.169.254/latest", "internal address"),
+        # Not private, yet not on the Internet: shared (CGNAT) and IETF protocol space.
+        ("http://100.64.0.1/hooks", "internal address"),
+        ("http://192.0.0.1/hooks", "internal address"),
+        # The loopback by other names: 6to4, IPv4-mapped and NAT64 forms of 127.0.0.1.
+        ("http://[2002:7f00:1::]/hooks", "internal address"),
+        ("http://[::ffff:127.0.0.1]/hooks", "internal address"),
+        ("http://[64:ff9b::7f00:1]/hooks", "internal address"),
         ("ftp://example.org/hooks", "http"),
         ("http://user:pw@example.org/hooks", "credentials"),
     ],
@@ -345,3 +353,41 @@ def test_a_petition_passing_its_deadline_announces_the_new_score(
     later = [r.json["data"] for r in receiver.received[received_before:]]
     monthly = [d for d in later if d["period"] == month]
     assert monthly and monthly[-1]["group5"]["petitions_on_time_rate"] == 0.0  # late now
+
+
+def test_an_attempt_goes_to_the_address_that_was_checked(
+    hook_app: tuple[TestClient, DeliveryWorker],
+    make_key: KeyFactory,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS rebinding: hooks.test resolves to the (allowed) receiver when it is checked and
+    to an internal address afterwards. The attempt connects to the checked address, with
+    the name kept in the Host header, and never asks for the name again. (The resolver is
+    stood in for: there is no DNS server for a made-up name here.)"""
+    real_getaddrinfo = socket.getaddrinfo
+    port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
+    asked: list[str] = []
+
+    def rebinding_dns(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "hooks.test":
+            return real_getaddrinfo(host, *args, **kwargs)
+        asked.append(host)
+        inward = "10.9.9.9" if len(asked) > 2 else "127.0.0.1"  # after subscribe + check
+        return real_getaddrinfo(inward, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+    client, worker = hook_app
+    subscribe(client, make_key("admin"), f"http://hooks.test:{port}/hooks")  # 1st answer
+    client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+    drain(worker, until=lambda: len(receiver.received) >= 1)
+
+    first = receiver.received[0]
+    assert first.json["type"] == "invitation.issued"
+    assert first.headers["host"] == f"hooks.test:{port}"
+    # The name was asked once at subscribing and once per attempt's check, never by the
+    # HTTP client: a later attempt, checked when the name points inward, is refused.
+    with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
+        attempts = session.exec(select(DeliveryAttempt)).all()
+    assert len(asked) == 1 + len(attempts)
+    assert all("10.9.9.9" in (a.error or "") for a in attempts[1:])

@@ -11,9 +11,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, func, select
 
 from service.db import transaction
+from service.delivery.fan_out import BATCH
+from service.delivery.worker import DeliveryWorker
 from service.models import Agency, OutboxEvent, ScoreDirty, WebhookDelivery
 from service.webhooks import outbox
-from service.webhooks.worker import BATCH, DeliveryWorker
 from tests.conftest import KeyFactory, handover_body
 from tests.webhooks.conftest import Receiver, drain
 

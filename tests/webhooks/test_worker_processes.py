@@ -10,16 +10,14 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -29,10 +27,12 @@ from standardwebhooks.webhooks import Webhook
 
 from service.app import create_app
 from service.db import make_engine, transaction
+from service.delivery.fan_out import BATCH
+from service.delivery.worker import DeliveryWorker
 from service.models import Agency, OutboxEvent, WebhookDelivery, utcnow
 from service.webhooks import outbox
-from service.webhooks.worker import BATCH, DeliveryWorker
-from tests.conftest import TEST_SECRET, Backend, KeyFactory, free_port, handover_body
+from tests.conftest import TEST_SECRET, Backend, KeyFactory, handover_body
+from tests.harness.processes import Process, free_port, hailong_command, hailong_env, http_server
 from tests.webhooks.conftest import Receiver, _handler, webhook_settings
 
 pytestmark = [pytest.mark.usefixtures("agencies"), pytest.mark.servers]
@@ -41,7 +41,6 @@ pytestmark = [pytest.mark.usefixtures("agencies"), pytest.mark.servers]
 EVENTS = ["invitation.issued", "response.submitted", "petition.created"]
 TIMEOUT_SECONDS = 3  # HAILONG_WEBHOOK_TIMEOUT_SECONDS of the worker processes
 LEASE_MARGIN_SECONDS = 2  # a dead worker's delivery is taken over after timeout + this
-LOG_TAIL = 4000
 
 
 # -- the receiver, which also notes when a request starts ------------------------------------
@@ -92,54 +91,22 @@ def _watched_handler(receiver: WatchedReceiver) -> type[BaseHTTPRequestHandler]:
 def receiver() -> Iterator[WatchedReceiver]:
     port = free_port()
     receiver = WatchedReceiver(url=f"http://127.0.0.1:{port}/hooks")
-    server = ThreadingHTTPServer(("127.0.0.1", port), _watched_handler(receiver))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield receiver
-    server.shutdown()
-    server.server_close()
+    with http_server(_watched_handler(receiver), port):
+        yield receiver
 
 
 # -- worker processes ----------------------------------------------------------------------
-def _worker_command() -> list[str]:
-    script = Path(sys.executable).with_name("hailong")  # the installed console script
-    if script.exists():
-        return [str(script), "worker"]
-    return [sys.executable, "-c", "from service.cli import main; main()", "worker"]
-
-
 def worker_env(database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HAILONG_")}
-    env.update(
-        HAILONG_DATABASE_URL=database_url,
-        # The app encrypted the webhook secret with a key derived from this one.
-        HAILONG_SECRET_KEY=TEST_SECRET,
-        HAILONG_WEBHOOK_ALLOW_NETWORKS="127.0.0.0/8",
-        HAILONG_WEBHOOK_TIMEOUT_SECONDS=str(TIMEOUT_SECONDS),
-        HAILONG_WEBHOOK_LEASE_MARGIN_SECONDS=str(LEASE_MARGIN_SECONDS),
-        HAILONG_WEBHOOK_RETRY_BASE_SECONDS="0.1",
-        HAILONG_WEBHOOK_RETRY_MAX_SECONDS="0.5",
-        HAILONG_WORKER_POLL_SECONDS="0.1",
-        HAILONG_LOG_REQUESTS="false",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-@dataclass
-class Worker:
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    log: IO[bytes]
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def output(self) -> str:
-        self.log.flush()
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return text[-LOG_TAIL:]
+    # The app encrypted the webhook secret with a key derived from TEST_SECRET.
+    settings = {
+        "webhook_allow_networks": "127.0.0.0/8",
+        "webhook_timeout_seconds": str(TIMEOUT_SECONDS),
+        "webhook_lease_margin_seconds": str(LEASE_MARGIN_SECONDS),
+        "webhook_retry_base_seconds": "0.1",
+        "webhook_retry_max_seconds": "0.5",
+        "worker_poll_seconds": "0.1",
+    }
+    return hailong_env(database_url, secret_key=TEST_SECRET, settings=settings)
 
 
 class Workers:
@@ -148,26 +115,18 @@ class Workers:
     def __init__(self, database_url: str, log_dir: Path) -> None:
         self.env = worker_env(database_url)
         self.log_dir = log_dir
-        self.started: list[Worker] = []
+        self.started: list[Process] = []
 
-    def start(self) -> Worker:
-        n = len(self.started) + 1
-        log_path = self.log_dir / f"worker-{n}.log"
-        log = log_path.open("wb")
-        process = subprocess.Popen(
-            _worker_command(),
-            env=self.env,
-            cwd=self.log_dir,  # nothing it might write lands in the repository
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        worker = Worker(process, log_path, log)
+    def start(self) -> Process:
+        log_path = self.log_dir / f"worker-{len(self.started) + 1}.log"
+        worker = Process(hailong_command("worker"), env=self.env, log_path=log_path)
+        worker.launch()
         self.started.append(worker)
         return worker
 
     def report(self) -> str:
         return "\n".join(
-            f"--- worker {i} (pid {w.pid}, exit {w.process.poll()}) output:\n{w.output()}"
+            f"--- worker {i} (pid {w.pid}, exit {w.poll()}) output:\n{w.output()}"
             for i, w in enumerate(self.started, 1)
         )
 
@@ -175,7 +134,7 @@ class Workers:
         deadline = time.monotonic() + seconds
         while not condition():
             for worker in self.started:
-                code = worker.process.poll()
+                code = worker.poll()
                 if code is not None and code != -signal.SIGKILL:
                     died = f"worker {worker.pid} exited ({code}) before {what}"
                     pytest.fail(f"{died}\n{self.report()}")
@@ -188,15 +147,7 @@ class Workers:
 
     def __exit__(self, *_: object) -> None:
         for worker in self.started:
-            if worker.process.poll() is None:
-                worker.process.terminate()
-        for worker in self.started:
-            try:
-                worker.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                worker.process.kill()
-                worker.process.wait(timeout=5)
-            worker.log.close()
+            worker.stop(grace=5)
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -297,7 +248,7 @@ def test_a_worker_killed_mid_delivery_and_restarted_loses_no_event(
             # Kill during the second request: the first one was acknowledged and recorded.
             workers.wait_for(lambda: len(receiver.arrived) >= 2, 20, "a second request")
             os.kill(first.pid, signal.SIGKILL)
-            assert first.process.wait(timeout=5) == -signal.SIGKILL
+            assert first.wait(timeout=5) == -signal.SIGKILL
             done, in_flight = receiver.arrived[0], receiver.arrived[1]
             with transaction(engine) as session:
                 state = deliveries(session)

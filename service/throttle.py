@@ -1,4 +1,6 @@
-"""Slowing down guessing of survey tokens and short codes, per client address.
+"""Slowing down guessing, per client address (or per tablet): survey tokens and short
+codes, petition follow-up links, kiosk pairing codes, console sign-in keys. A module of its
+own, below the domains whose pages and routes check it.
 
 Failures are counted per fixed window in the database, so the limit holds across every
 process of a scaled-out deployment. The counter is written in its own short transaction:
@@ -12,6 +14,7 @@ import hmac
 import time
 
 from sqlalchemy import Engine, text
+from sqlmodel import Session
 
 from service.errors import ServiceError
 from service.settings import Settings
@@ -39,15 +42,14 @@ def _error(retry_after: int) -> TooManyGuesses:
     )
 
 
-def check_allowed(engine: Engine, settings: Settings, address: str) -> None:
+def check_allowed(session: Session, settings: Settings, address: str) -> None:
+    """In the request's own transaction: a second connection per request would have each
+    request holding one pooled connection while asking for another."""
     start, retry_after = _window(settings)
-    with engine.connect() as connection:
-        failures = connection.execute(
-            text(
-                "SELECT failures FROM guess_throttle WHERE client_hash = :c AND window_start = :w"
-            ),
-            {"c": _client_hash(settings, address), "w": start},
-        ).scalar()
+    failures = session.execute(
+        text("SELECT failures FROM guess_throttle WHERE client_hash = :c AND window_start = :w"),
+        {"c": _client_hash(settings, address), "w": start},
+    ).scalar()
     if failures is not None and failures >= settings.guess_limit:
         raise _error(retry_after)
 

@@ -1,4 +1,7 @@
-"""ETag and Cache-Control for score reads: portals poll, and most polls change nothing."""
+"""ETag and Cache-Control for score reads: portals poll, and most polls change nothing.
+
+With the scores, not the portal: the score API (scoring/router.py) and the public pages
+(portal/responses.py) answer conditional reads alike."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Audit log writes, in the same transaction as the change they describe."""
+"""Audit log writes, in the same transaction as the change they describe.
+
+A module of its own, below the domains: every one of them records its changes here."""
 
 from __future__ import annotations
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from service.admin.agencies import upsert_agency
-from service.admin.demo_activity import seed_activity
 from service.admin.keys import create_key
+from service.demo.activity import seed_activity
 from service.models import ApiKey, Counter, Staff, utcnow
-from service.scoring.profile import Profile
+from service.profile import Profile
 from service.settings import Settings
 
 ACTOR = "cli:demo"

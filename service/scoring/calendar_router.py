@@ -1,23 +1,24 @@
-"""HTTP for the working-day override table."""
+"""HTTP for the working-day override table.
+
+With scoring, because setting a day re-scores the late dossiers it spans
+(calendar_days.py)."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from service.calendar.service import set_day
 from service.calendar.working_days import is_working_day
-from service.errors import error_responses
 from service.models import CalendarOverride
-from service.timebounds import BoundedDate
-from service.unit_of_work import ApiWork
+from service.scoring.calendar_days import set_day
+from service.web.deps import ApiWork
+from service.web.errors import error_responses
+from service.web.params import DayPath
 
 router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
-DayPath = Annotated[BoundedDate, Path(description="A date, YYYY-MM-DD, 1900-01-01..2100-12-31")]
 
 
 class OverrideUpdate(BaseModel):

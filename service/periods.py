@@ -1,4 +1,7 @@
-"""Periods: month `2025-08`, quarter `2025-Q3`, year `2025`, cut in local days."""
+"""Periods: month `2025-08`, quarter `2025-Q3`, year `2025`, cut in local days.
+
+Not inside service/scoring: the event outbox marks the periods a change moves, and the
+pages and exports name them, below and beside scoring alike."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+from service.errors import field_error
 from service.timebounds import EARLIEST_YEAR, LATEST_YEAR
 
 _PATTERN = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|Q(?P<quarter>[1-4])))?$")
@@ -66,8 +70,6 @@ def periods_of(day: date) -> list[Period]:
 
 def period_field(text: str, field: str = "period") -> Period:
     """`parse_period` for request input: a bad period is a 422 that names the field."""
-    from service.errors import field_error  # errors pulls in FastAPI; periods stays light
-
     try:
         return parse_period(text)
     except ValueError as exc:

@@ -9,14 +9,14 @@ from datetime import datetime, time, timedelta
 
 from sqlmodel import Session, col, select
 
-from service.admin.keys import Principal
+from service.auth.principal import Principal
 from service.calendar.working_days import LOCAL_TZ, add_working_days, local_date
 from service.handovers.schemas import HandoverCreate, StaffRefs
 from service.handovers.service import Issued, issue
 from service.models import Agency, Dossier, Invitation
+from service.periods import period_containing
+from service.profile import Profile
 from service.scoring.inputs import set_inputs
-from service.scoring.periods import period_containing
-from service.scoring.profile import Profile
 from service.scoring.schemas import InputsUpdate
 from service.settings import Settings
 from service.surveys.answers import Answers

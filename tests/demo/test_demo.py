@@ -59,7 +59,7 @@ def test_demo_has_last_quarters_scores_to_show(database_url: str, client: TestCl
     from datetime import datetime
 
     from service.calendar.working_days import LOCAL_TZ, local_date
-    from service.scoring.periods import period_containing
+    from service.periods import period_containing
 
     keys = _keys(cli_for(database_url)("demo").output)
     quarter = period_containing(local_date(datetime.now(LOCAL_TZ)), "quarter").previous().key

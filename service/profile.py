@@ -1,4 +1,8 @@
-"""Scoring profiles: every constant of the rules, read from a TOML file and validated."""
+"""Scoring profiles: every constant of the rules, read from a TOML file and validated.
+
+Beside the settings, not inside service/scoring: the profile is configuration that every
+layer reads (the unit of work carries it; surveys, handovers and petitions take their
+questions and deadlines from it), so that scoring can stay above them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Changing the calendar moves the dossiers whose lateness spans the changed day."""
+"""Changing the calendar moves the dossiers whose lateness spans the changed day.
+
+In scoring, not service/calendar: re-deriving lateness moves counters (scoring/events.py),
+while service/calendar stays the working-day arithmetic that scoring itself reads."""
 
 from __future__ import annotations
 
@@ -9,8 +12,8 @@ from sqlmodel import Session, col, select
 from service.calendar.overrides import load_overrides, set_override
 from service.calendar.working_days import LOCAL_TZ
 from service.models import CalendarOverride, Dossier
+from service.profile import Profile
 from service.scoring import events
-from service.scoring.profile import Profile
 
 
 def set_day(

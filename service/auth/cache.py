@@ -1,0 +1,49 @@
+"""Valid keys remembered for a few seconds: most requests skip the key lookup."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlmodel import Session
+
+from service.auth.keys import authenticate, bearer_key, hash_key
+from service.auth.principal import Principal
+
+
+class KeyCache:
+    """A revoked key stops working within `seconds`. Entries are found through
+    `bearer_key`, like the lookup: a remembered key under another scheme is refused too."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._entries: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str) -> Principal | None:
+        entry = self._entries.get(key_hash)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, key_hash: str, principal: Principal) -> None:
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[key_hash] = (principal, time.monotonic() + self.seconds)
+
+    def principal_for(self, authorization: str | None) -> Principal | None:
+        """The principal of an `Authorization` header's key, if it is remembered."""
+        raw_key = bearer_key(authorization)
+        return self.get(hash_key(raw_key)) if raw_key else None
+
+    def authenticate(self, session: Session, authorization: str | None) -> Principal:
+        """The remembered principal, else `keys.authenticate` (401), then remembered."""
+        cached = self.principal_for(authorization)
+        if cached is not None:
+            return cached
+        principal = authenticate(session, authorization)
+        raw_key = bearer_key(authorization)
+        assert raw_key is not None  # authenticate accepted it
+        self.put(hash_key(raw_key), principal)
+        return principal

@@ -1,0 +1,36 @@
+"""The caller behind a valid key, as the rest of the service sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.errors import Forbidden
+from service.models import Agency
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: int
+    name: str
+    role: str
+    scope_agency_id: int | None
+    scope_path: str | None  # materialised path of the scope agency, if any
+
+    @property
+    def actor(self) -> str:
+        return f"key:{self.key_id}:{self.name}"
+
+    def require_role(self, *roles: str) -> None:
+        if self.role not in roles:
+            allowed = " or ".join(roles)
+            raise Forbidden(f"This needs a key with the role {allowed}; yours is '{self.role}'.")
+
+    def can_see(self, agency: Agency) -> bool:
+        return self.scope_path is None or agency.is_within(self.scope_path)
+
+    def require_scope(self, agency: Agency) -> None:
+        if not self.can_see(agency):
+            raise Forbidden(
+                f"Your key is limited to another part of the agency tree and cannot act "
+                f"for agency '{agency.code}'."
+            )

@@ -1,0 +1,36 @@
+"""A tablet's event stream (server-sent events): `survey` for each survey handed over at
+its counter, `unpaired` when its key is revoked, keep-alives in between."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+
+import anyio.to_thread
+
+from service.kiosk.feed import PresentationFeed
+
+STREAM_SECONDS = 300  # a stream ends after this; the tablet reconnects by itself
+KEEPALIVE_SECONDS = 15
+
+
+async def stream(
+    feed: PresentationFeed, counter_id: int, still_paired: Callable[[], bool]
+) -> AsyncIterator[str]:
+    """`still_paired` is asked (in a worker thread) at each keep-alive."""
+    yield "retry: 1000\n\n"
+    async with feed.subscribe(counter_id) as queue:
+        yield "event: ready\ndata: {}\n\n"
+        ends = time.monotonic() + STREAM_SECONDS
+        while time.monotonic() < ends:
+            try:
+                card = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
+            except TimeoutError:
+                if not await anyio.to_thread.run_sync(still_paired):
+                    yield "event: unpaired\ndata: {}\n\n"
+                    return
+                yield ": still here\n\n"
+                continue
+            data = card.model_dump_json()
+            yield f"event: survey\nid: {card.cursor}\ndata: {data}\n\n"

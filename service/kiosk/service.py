@@ -1,0 +1,141 @@
+"""What the kiosk routes do, apart from HTTP: pairing a tablet (throttled), knowing which
+tablet calls, finding the survey a citizen brings, storing the tablet's answers, and the
+questionnaire its page carries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from service import throttle
+from service.errors import NotFound, Unauthorized
+from service.kiosk import pairing, presenting
+from service.kiosk.schemas import DeviceOut, KioskAnswer, KioskState, SurveyCard
+from service.models import utcnow
+from service.profile import Profile
+from service.surveys import service as surveys
+from service.surveys.api_answers import checked_json_answers
+from service.surveys.pages import ICONS
+from service.unit_of_work import UnitOfWork
+
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+def device_out(device: pairing.Device) -> DeviceOut:
+    assert device.key.id is not None
+    return DeviceOut(
+        id=device.key.id,
+        name=device.key.name,
+        agency_code=device.agency.code,
+        counter_code=device.counter.code,
+        paired_at=device.key.created_at,
+        unpaired_at=device.key.revoked_at,
+    )
+
+
+def device_state(device: pairing.Device, idle_seconds: int) -> KioskState:
+    return KioskState(
+        agency_code=device.agency.code,
+        agency_name=device.agency.name,
+        counter_code=device.counter.code,
+        counter_name=device.counter.name,
+        idle_seconds=idle_seconds,
+    )
+
+
+def require_device(session: Session, raw_key: str) -> pairing.Device:
+    """The paired tablet behind a device key (401 when there is none)."""
+    device = pairing.device_for_key(session, raw_key) if raw_key else None
+    if device is None:
+        raise Unauthorized(
+            "This tablet is not paired with a counter (or was unpaired). "
+            "Enter a pairing code from the console."
+        )
+    return device
+
+
+def still_paired(engine: Engine, raw_key: str) -> bool:
+    """For an open event stream, between events: its own short transaction."""
+    with Session(engine) as session:
+        return pairing.device_for_key(session, raw_key) is not None
+
+
+def pair(work: UnitOfWork, session: Session, code: str) -> tuple[KioskState, str]:
+    """Redeem a pairing code; wrong codes count against the caller's address (429)."""
+    throttle.check_allowed(session, work.settings, work.client_address)
+    try:
+        device, raw_key = pairing.redeem(session, code)
+    except pairing.PairingCodeInvalid:
+        throttle.record_failure(work.engine, work.settings, work.client_address)
+        raise
+    return device_state(device, work.settings.kiosk_idle_seconds), raw_key
+
+
+def lookup(work: UnitOfWork, session: Session, device: pairing.Device, typed: str) -> SurveyCard:
+    """The survey a citizen typed or scanned; wrong codes count against the tablet (429)."""
+    guesser = f"kiosk:{device.key.id}"
+    throttle.check_allowed(session, work.settings, guesser)
+    try:
+        return presenting.present_typed(session, device, typed)
+    except NotFound:
+        throttle.record_failure(work.engine, work.settings, guesser)
+        raise
+
+
+def answer(
+    session: Session, device: pairing.Device, payload: KioskAnswer, profile: Profile
+) -> tuple[bool, int]:
+    """(stored now, the response's id): the same client_submission_id again is stored once."""
+    issued = presenting.find_for_answer(session, device, payload.survey_id)
+    earlier = surveys.replay_or_ensure_answerable(session, issued, payload.client_submission_id)
+    if earlier is not None:
+        assert earlier.id is not None
+        return False, earlier.id
+    answers = checked_json_answers(profile, payload.answers, "kiosk")
+    now = utcnow()
+    answered_at = payload.answered_at
+    if answered_at is None or not (
+        issued.invitation.issued_at - CLOCK_SKEW <= answered_at <= now + CLOCK_SKEW
+    ):
+        answered_at = now  # a tablet clock that is off does not move answers in time
+    submitted = surveys.submit(
+        session,
+        issued,
+        answers,
+        profile,
+        source="kiosk",
+        client_submission_id=payload.client_submission_id,
+        received_at=min(answered_at, now),
+    )
+    assert submitted.response.id is not None
+    return submitted.created, submitted.response.id
+
+
+def page_config(profile: Profile, idle_seconds: int) -> dict[str, Any]:
+    """The questionnaire in both languages, for the page's script: the same page for every
+    tablet, so that the service worker can keep it for offline use."""
+    questions = [
+        {
+            "field": q.field,
+            "required": q.required_on("kiosk"),
+            "text": {lang: q.text(lang) for lang in ("vi", "en")},
+            "answers": [
+                {
+                    "value": a.value,
+                    "icon": a.icon,
+                    "label": {lang: a.label(lang) for lang in ("vi", "en")},
+                }
+                for a in q.answers
+            ],
+        }
+        for q in profile.survey.questions
+    ]
+    return {
+        "questions": questions,
+        "icons": ICONS,
+        "complaint_max": profile.survey.complaint_max_chars,
+        "idle_seconds": idle_seconds,
+    }

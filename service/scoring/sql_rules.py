@@ -1,0 +1,79 @@
+"""The rules of contributions.py stated in SQL, for statements over many rows at once: the
+rebuild (rebuild.py, dossier_facts.py), the open petitions read with a score (aging.py) and
+the console's lists. Each says which Python rule it restates; the property test in
+tests/scoring checks that both forms agree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, false, func, or_, true
+
+from service.models import Dossier, Invitation, Petition, Response
+from service.periods import Period
+from service.profile import Profile
+
+DOSSIERS: Any = Dossier.__table__  # type: ignore[attr-defined]
+RESPONSES: Any = Response.__table__  # type: ignore[attr-defined]
+INVITATIONS: Any = Invitation.__table__  # type: ignore[attr-defined]
+PETITIONS: Any = Petition.__table__  # type: ignore[attr-defined]
+
+
+def count_of(condition: ColumnElement[bool]) -> Any:
+    """How many rows meet `condition`, as an aggregate."""
+    # An integer, so that summing the branches stays in integers (PostgreSQL's sum of a
+    # bigint is a numeric, slower and four times the memory).
+    return cast(func.sum(case((condition, 1), else_=0)), Integer)
+
+
+def in_days(column: Any, period: Period | None) -> ColumnElement[bool]:
+    """The day column falls in the period (any day without one)."""
+    return column.between(period.first_day, period.last_day) if period else true()
+
+
+def unsatisfied(profile: Profile) -> ColumnElement[bool]:
+    """contributions.is_unsatisfied."""
+    rules, r = profile.survey, RESPONSES.c
+    return or_(
+        r.overall.in_(rules.unsatisfied_overall),
+        and_(r.overall.is_(None), r.staff_attitude.in_(rules.unsatisfied_attitude)),
+    )
+
+
+def supplements_overdue(profile: Profile) -> ColumnElement[bool]:
+    """contributions.supplements_overdue."""
+    threshold = profile.supplements_overdue_from()
+    column = DOSSIERS.c.supplement_requests
+    return column >= threshold if threshold is not None else false()
+
+
+def b_point(profile: Profile) -> ColumnElement[bool]:
+    """contributions.b_point: an answer that earns B's point (an answer the questionnaire
+    does not offer earns none)."""
+    condition: ColumnElement[bool] = RESPONSES.c.supplement_requests.in_(profile.b_point_answers())
+    return condition
+
+
+def counted_in_group5(profile: Profile) -> ColumnElement[bool]:
+    """contributions.counts_in_group5."""
+    p = PETITIONS.c
+    survey_counts = (
+        and_(p.source == "survey", p.kind == "petition")
+        if profile.petitions.survey_comments_are_petitions
+        else false()
+    )
+    return or_(p.source != "survey", survey_counts)
+
+
+def petition_handled_on_time() -> ColumnElement[bool]:
+    """Petition.handled_on_time."""
+    p = PETITIONS.c
+    return and_(
+        p.handled_at.is_not(None), or_(p.deadline_at.is_(None), p.handled_at <= p.deadline_at)
+    )
+
+
+def petition_handled_late() -> ColumnElement[bool]:
+    """Petition.handled_late."""
+    p = PETITIONS.c
+    return and_(p.handled_at.is_not(None), p.deadline_at.is_not(None), p.handled_at > p.deadline_at)

@@ -1,0 +1,72 @@
+"""Answering by API (POST /api/v1/responses): a kiosk app, a portal, an import.
+
+The token or short code is the credential; a key is optional, and an admin key may import
+past evaluations (`submitted_at`). Safe to retry with the same client_submission_id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from service import throttle
+from service.errors import Forbidden, NotFound
+from service.models import Petition
+from service.petitions import followup
+from service.profile import Channel
+from service.settings import Settings
+from service.surveys import service
+from service.surveys.api_answers import checked_json_answers
+from service.surveys.schemas import ResponseCreate
+from service.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class ApiSubmitted:
+    created: bool  # False: this submission was stored before (200)
+    response_id: int
+    followup_url: str | None
+
+
+def submit(work: UnitOfWork, session: Session, payload: ResponseCreate) -> ApiSubmitted:
+    principal = work.optional_principal(session)
+    if payload.submitted_at is not None and (principal is None or principal.role != "admin"):
+        raise Forbidden("Only an admin key may set submitted_at (to import past evaluations).")
+    throttle.check_allowed(session, work.settings, work.client_address)
+    try:
+        issued = service.find_invitation(session, payload.token, payload.short_code)
+    except NotFound:
+        throttle.record_failure(work.engine, work.settings, work.client_address)
+        raise
+    earlier = service.replay_or_ensure_answerable(session, issued, payload.client_submission_id)
+    if earlier is not None:
+        assert earlier.id is not None
+        petition = session.exec(select(Petition).where(Petition.response_id == earlier.id)).first()
+        return ApiSubmitted(False, earlier.id, _followup_url(session, work.settings, petition))
+    # An admin key imports (past) evaluations: the profile may require less of those.
+    channel: Channel = "import" if principal is not None and principal.role == "admin" else "api"
+    answers = checked_json_answers(
+        work.profile, payload.answers, channel, payload.contact, payload.contact_consent
+    )
+    submitted = service.store(
+        session,
+        issued,
+        answers,
+        work.profile,
+        source=payload.source,
+        client_submission_id=payload.client_submission_id,
+        received_at=payload.submitted_at,
+    )
+    assert submitted.response.id is not None
+    followup_url = _followup_url(session, work.settings, submitted.petition)
+    return ApiSubmitted(submitted.created, submitted.response.id, followup_url)
+
+
+def _followup_url(session: Session, settings: Settings, petition: Petition | None) -> str | None:
+    """The link where the citizen follows a complaint, when it was given one."""
+    if petition is None or petition.followup_seed is None:
+        return None
+    token = followup.issue(petition, settings.signing_key())  # idempotent
+    session.add(petition)
+    return followup.link(settings.base_url, token)

@@ -1,0 +1,158 @@
+"""The one error handler: every error a request ends in is answered here, as JSON under
+/api (the shape API.md fixes) and as a page everywhere else.
+
+Pages still show the outcomes their people expect as pages of their own (an answered
+survey, an unknown agency, a console form refused); what reaches this handler is what no
+page foresaw: an address that serves nothing, a parameter FastAPI refused, an uncaught
+ServiceError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.errors import ServiceError
+from service.i18n import pick_language
+from service.web.pages import Page, render
+
+# The JSON API, and the kiosk tablet's own JSON calls (its script reads their errors).
+JSON_PREFIXES = ("/api/", "/kiosk/api/")
+ERROR_TEMPLATE = "error.html"
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error", "detail"],
+    "properties": {
+        "error": {"type": "string", "example": "invalid_input"},
+        "detail": {"type": "string"},
+        "fields": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "problem": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries so every documented route lists the errors it can return."""
+    names = {
+        401: "No API key, or a key that is unknown or revoked",
+        403: "The key's role or agency scope does not allow this",
+        404: "No such resource",
+        409: "Conflict with the current state",
+        410: "No longer available",
+        422: "Invalid input; `fields` says which and why",
+        429: "Too many requests; see Retry-After",
+    }
+    return {
+        code: {
+            "description": names[code],
+            "content": {"application/json": {"schema": ERROR_SCHEMA}},
+        }
+        for code in codes
+    }
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _problem(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known field"
+    if kind == "json_invalid":
+        return "the body is not valid JSON"
+    if kind == "timezone_aware":
+        return "needs a time zone offset, e.g. 2025-09-15T10:00:00+07:00"
+    if kind == "string_pattern_mismatch":
+        return "use only letters, digits, '.', '_', ':' and '-' (no spaces or '/')"
+    if kind in ("literal_error", "enum"):
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"must be one of {expected}" if expected else "is not an allowed value"
+    message = str(error.get("msg", "is invalid"))
+    return message.removeprefix("Value error, ")
+
+
+def _holds_nul(params: Any) -> bool:
+    """Whether a statement's parameters carry a NUL character, which PostgreSQL text cannot
+    hold (psycopg refuses it with a DataError before sending)."""
+    if isinstance(params, str):
+        return "\x00" in params
+    if isinstance(params, dict):
+        return any(_holds_nul(value) for value in params.values())
+    if isinstance(params, list | tuple):
+        return any(_holds_nul(value) for value in params)
+    return False
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path == "/api" or path.startswith(JSON_PREFIXES)
+
+
+def respond(
+    request: Request, status: int, body: dict[str, Any], headers: Mapping[str, str] | None
+) -> Response:
+    """The one place that decides: `body` as JSON for the API, else a page that says it."""
+    if wants_json(request):
+        return JSONResponse(body, status_code=status, headers=headers)
+    context = {"status": status, "code": body["error"], "detail": body["detail"]}
+    page = Page(ERROR_TEMPLATE, context, status, dict(headers or {}))
+    return render(request, page, pick_language(request.query_params.get("lang")))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> Response:
+        return respond(request, exc.status_code, exc.body(), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        fields = [
+            {"field": _location(tuple(e.get("loc", ()))), "problem": _problem(e)}
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{f['field']} {f['problem']}" for f in fields[:3])
+        body = {
+            "error": "invalid_input",
+            "detail": f"The request is invalid: {summary}. Fix these fields and send it again.",
+            "fields": fields,
+        }
+        return respond(request, 422, body, None)
+
+    @app.exception_handler(DataError)
+    async def _unstorable_value(request: Request, exc: DataError) -> Response:
+        if not _holds_nul(exc.params):
+            raise exc  # not the client's text: a server error, as before
+        body = {
+            "error": "invalid_input",
+            "detail": "A text value contains the NUL character (\\u0000), which cannot be "
+            "stored. Remove it and send the request again.",
+        }
+        return respond(request, 422, body, None)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+        detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"Nothing is served at {request.url.path}. Check the address."
+        if exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}."
+        body = {"error": codes.get(exc.status_code, "http_error"), "detail": detail}
+        return respond(request, exc.status_code, body, getattr(exc, "headers", None))

@@ -1,0 +1,72 @@
+"""HTML pages: a `Page` says what to show, `render` sends it with the headers pages carry.
+
+A page's work runs in its unit of work and returns a `Page`; rendering happens after the
+commit. The public score pages (portal/rendering.py) render the same `Page` with `html`,
+then send it their own cacheable way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+
+from service.i18n import DEFAULT_LANGUAGE, gettext_for
+
+# No inline script or style, nothing from another origin, never framed, forms post only
+# back to us. Tokens sit in URLs (survey, follow-up), so nothing leaks through Referer or
+# caches.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+}
+
+
+@dataclass
+class Page:
+    """What to render, decided inside the unit of work, rendered after it commits."""
+
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)  # sent over PAGE_HEADERS
+    # When the work decides the language (a survey speaks its invitation's); else the
+    # language `render` is given.
+    lang: str | None = None
+
+
+def words(lang: str) -> dict[str, Any]:
+    """What every template needs to speak `lang`."""
+    return {"lang": lang, "_": gettext_for(lang)}
+
+
+def html(request: Request, page: Page, lang: str, **shared: Any) -> str:
+    """The page's text; `shared`: context every page of an area has (the page's wins)."""
+    context = {**words(lang), **shared, **page.context}
+    return str(request.app.state.templates.env.get_template(page.template).render(context))
+
+
+def render(
+    request: Request,
+    page: Page,
+    lang: str = DEFAULT_LANGUAGE,
+    *,
+    hardened: bool = True,
+    **shared: Any,
+) -> Response:
+    """`page` in `page.lang`, else `lang`. `hardened`: PAGE_HEADERS first, then the page's."""
+    language = page.lang or lang
+    response = HTMLResponse(html(request, page, language, **shared), status_code=page.status)
+    if hardened:
+        response.headers.update(PAGE_HEADERS)
+    response.headers.update(page.headers)
+    return response

@@ -1,0 +1,33 @@
+"""The path and query parameters routes and pages share, each declared once with the limits
+and words /openapi.json shows."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query
+
+from service.models import MAX_ROW_ID
+from service.periods import PERIOD_HELP
+from service.timebounds import BoundedDate
+
+CodePath = Annotated[str, Path(max_length=64, description="Agency code")]
+ParentQuery = Annotated[str | None, Query(max_length=64, description="Only this agency's children")]
+# Required on the API (a score is always of some period)...
+PeriodQuery = Annotated[str, Query(max_length=16, description=PERIOD_HELP, examples=["2025-Q3"])]
+PeriodPath = Annotated[str, Path(max_length=16, description=PERIOD_HELP)]
+# ...optional on pages, which show the current quarter without one.
+OptionalPeriodQuery = Annotated[
+    str | None,
+    Query(max_length=16, description="2025-08, 2025-Q3 or 2025; default: the current quarter"),
+]
+DayPath = Annotated[BoundedDate, Path(description="A date, YYYY-MM-DD, 1900-01-01..2100-12-31")]
+LangQuery = Annotated[str | None, Query(max_length=8, description="vi (default) or en")]
+# The token in a citizen's link is the credential of the public pages reached with it: a
+# survey's (its page, QR codes and slip) or a petition's follow-up page.
+TokenPath = Annotated[str, Path(max_length=128, description="The survey token")]
+FollowupTokenPath = Annotated[
+    str, Path(max_length=128, description="The petition's follow-up token")
+]
+RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+WebhookIdPath = Annotated[str, Path(max_length=40, description="Subscription id (wh_...)")]

@@ -1,0 +1,65 @@
+"""One error handler: the API's JSON error under /api (and the tablet's /kiosk/api), a page
+for people everywhere else."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from service.web.pages import CONTENT_SECURITY_POLICY
+
+
+def _is_page(response: Response) -> bool:
+    return response.headers["content-type"].startswith("text/html")
+
+
+def test_the_api_answers_json_in_the_documented_shape(client: TestClient) -> None:
+    missing = client.get("/api/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "error": "not_found",
+        "detail": "Nothing is served at /api/v1/nothing-here. Check the address.",
+    }
+    wrong_method = client.delete("/api/v1/agencies")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"] == "method_not_allowed"
+    invalid = client.get("/api/v1/scores", params={"period": "x" * 17})
+    assert invalid.status_code == 422
+    assert set(invalid.json()) == {"error", "detail", "fields"}
+
+
+def test_the_tablets_own_calls_answer_json(client: TestClient) -> None:
+    response = client.get("/kiosk/api/state")
+    assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
+    too_long = client.get("/kiosk/api/next", params={"after": "not a number"})
+    assert too_long.status_code == 422 and too_long.json()["error"] == "invalid_input"
+
+
+def test_an_address_that_serves_nothing_is_a_page_in_the_asked_language(
+    client: TestClient,
+) -> None:
+    page = client.get("/nothing-here")
+    assert page.status_code == 404 and _is_page(page)
+    assert "Không tìm thấy" in page.text
+    assert "Nothing is served at /nothing-here" in page.text
+    assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert page.headers["cache-control"] == "no-store"
+    english = client.get("/nothing-here", params={"lang": "en"})
+    assert english.status_code == 404 and "Not found" in english.text
+
+
+def test_a_parameter_a_page_route_refuses_is_a_page_not_json(client: TestClient) -> None:
+    for path in ("/s/" + "x" * 129, "/p/" + "x" * 129, "/console/a/" + "x" * 65):
+        page = client.get(path)
+        assert page.status_code == 422 and _is_page(page), path
+        assert "Dữ liệu không hợp lệ" in page.text, path
+    badge = client.get("/badge/G22.39.svg", params={"lang": "x" * 9})
+    assert badge.status_code == 422 and _is_page(badge)
+
+
+def test_a_method_a_page_does_not_take_is_a_page(client: TestClient) -> None:
+    page = client.put("/rankings")
+    assert page.status_code == 405 and _is_page(page)
+    assert "PUT is not allowed on /rankings." in page.text
+    assert page.headers["allow"] == "GET"
