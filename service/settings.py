@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -85,6 +87,32 @@ class Settings(BaseSettings):
         return path.read_text().strip().encode()
 
 
+# HAILONG_ names that are not settings of the service: the Python client's (clients/python)
+# and the test suite's own switches. Anything else with the prefix is a typo to report.
+NOT_SETTINGS = ("HAILONG_URL", "HAILONG_KEY", "HAILONG_TEST_", "HAILONG_FUZZ_")
+
+
+def unknown_settings(environ: Mapping[str, str]) -> list[str]:
+    """The HAILONG_ variables that name no setting (HAILONG_DB_POOL_SIZ, say)."""
+    known = {f"HAILONG_{name.upper()}" for name in Settings.model_fields}
+    return sorted(
+        name
+        for name in environ
+        if name.upper().startswith("HAILONG_")
+        and name.upper() not in known
+        and not name.upper().startswith(NOT_SETTINGS)
+    )
+
+
 @lru_cache
 def get_settings() -> Settings:
+    """The settings of this process, from its environment. A HAILONG_ variable that names
+    no setting stops the start: a misspelt setting would otherwise silently keep its
+    default."""
+    unknown = unknown_settings(os.environ)
+    if unknown:
+        raise SystemExit(
+            f"Unknown setting(s): {', '.join(unknown)}. Check the spelling against the "
+            "settings table in README.md, or unset them."
+        )
     return Settings()

@@ -10,14 +10,15 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-# Survey tokens sit in paths (/s/<token>/...): logs and metric labels must never carry them.
-_TOKEN_PATH = re.compile(r"^/s/[^/]+")
+# Survey and follow-up tokens sit in paths (/s/<token>/..., /p/<token>/...): each opens a
+# citizen's survey or complaint, so logs and metric labels must never carry them.
+_TOKEN_PATH = re.compile(r"^/([sp])/[^/]+")
 
 request_logger = logging.getLogger("hailong.request")
 
 
 def redact(path: str) -> str:
-    return _TOKEN_PATH.sub("/s/{token}", path)
+    return _TOKEN_PATH.sub(r"/\1/{token}", path)
 
 
 class Metrics:

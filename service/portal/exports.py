@@ -85,12 +85,25 @@ def chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
         yield ids[start : start + CHUNK]
 
 
+# A spreadsheet takes a cell starting with one of these as a formula (OWASP "CSV
+# injection"): an agency named "=HYPERLINK(...)" must stay a name in every export.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value  # what spreadsheets themselves write to keep a text as text
+    return value
+
+
 def csv_text(rows: list[list[Any]], with_header: bool) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     if with_header:
         writer.writerow(HEADERS)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    writer.writerows([_csv_cell(v) for v in row] for row in rows)
     return buffer.getvalue()
 
 
@@ -108,7 +121,15 @@ class XlsxBuilder:
 
     def add(self, rows: list[list[Any]]) -> None:
         for row in rows:
-            self.sheet.append(row)
+            self.sheet.append([self._cell(value) for value in row])
+
+    def _cell(self, value: Any) -> Any:
+        """Texts are written as texts: openpyxl would store "=..." as a formula."""
+        if not isinstance(value, str):
+            return value
+        cell = WriteOnlyCell(self.sheet, value=value)
+        cell.data_type = "s"
+        return cell
 
     def file(self) -> tempfile.SpooledTemporaryFile[bytes]:
         # Outlives this call: the streaming response reads, then closes it.

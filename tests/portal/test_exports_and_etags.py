@@ -6,9 +6,12 @@ import csv
 import io
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
+from service.admin.agencies import upsert_agency
+from service.db import transaction
 from tests.conftest import KeyFactory, handover_body
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -133,3 +136,22 @@ def test_score_reads_carry_etags_and_answer_304_until_something_changes(
     )
     changed = client.get(path, headers={**reader, "If-None-Match": tag})
     assert changed.status_code == 200 and changed.headers["etag"] != tag
+
+
+def test_a_text_that_looks_like_a_formula_stays_a_text(
+    client: TestClient, make_key: KeyFactory, engine: sa.Engine
+) -> None:
+    """An agency named like a spreadsheet formula (OWASP "CSV injection"): the CSV cell is
+    quoted the way spreadsheets quote a text, the XLSX cell is stored as a string."""
+    name = '=HYPERLINK("http://evil.example","Bấm vào đây")'
+    with transaction(engine) as session:
+        upsert_agency(session, "79.EVL", name, "79", actor="test")
+    reader = make_key("reader")
+    csv_response = client.get("/api/v1/scores.csv", params={"period": "2025-Q3"}, headers=reader)
+    rows = list(csv.DictReader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
+    assert next(r for r in rows if r["Mã cơ quan"] == "79.EVL")["Tên cơ quan"] == "'" + name
+
+    xlsx = client.get("/api/v1/scores.xlsx", params={"period": "2025-Q3"}, headers=reader)
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    cell = next(row[1] for row in sheet.iter_rows(min_row=2) if row[0].value == "79.EVL")
+    assert (cell.value, cell.data_type) == (name, "s")

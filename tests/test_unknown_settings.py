@@ -1,0 +1,45 @@
+"""A HAILONG_ variable that names no setting stops the start, naming it (README promises it):
+a misspelt setting must not silently keep its default."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from service.settings import unknown_settings
+
+HAILONG = Path(sys.executable).parent / "hailong"
+
+
+def test_a_misspelt_setting_stops_the_start_with_its_name(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "HAILONG_DATABASE_URL": f"sqlite:///{tmp_path}/h.db",
+        "HAILONG_DB_POOL_SIZ": "5",
+    }
+    started = subprocess.run(
+        [str(HAILONG), "serve", "--port", "0"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode != 0
+    assert "Unknown setting(s): HAILONG_DB_POOL_SIZ." in started.stderr
+    assert not (tmp_path / "h.db").exists()  # stopped before touching anything
+
+
+def test_the_client_and_test_switches_are_not_settings_typos() -> None:
+    environ = {
+        "HAILONG_DATABASE_URL": "sqlite://",
+        "HAILONG_URL": "https://hailong.example.gov.vn",
+        "HAILONG_KEY": "hl_x",
+        "HAILONG_TEST_BACKENDS": "sqlite",
+        "HAILONG_FUZZ_EXAMPLES": "50",
+        "hailong_guess_limt": "3",
+        "PATH": "/usr/bin",
+    }
+    assert unknown_settings(environ) == ["hailong_guess_limt"]
