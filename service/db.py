@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
 from psycopg import Error as PsycopgError
@@ -37,7 +38,7 @@ def make_engine(settings: Settings) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_engine(
+    return create_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
@@ -45,12 +46,6 @@ def make_engine(settings: Settings) -> Engine:
         # when they fail, and recycled before servers or proxies drop idle ones.
         pool_recycle=1800,
     )
-    # Many rows given to one INSERT (a handover batch, the day counters' upserts) go out
-    # as ONE multi-row statement, as SQLAlchemy already does for psycopg2 and for INSERTs
-    # that return rows. Left to psycopg's executemany, every row was a statement of its
-    # own in the server, which cost more than the rows (bench/README.md).
-    engine.dialect.use_insertmanyvalues_wo_returning = True
-    return engine
 
 
 # Statements that need no answer, kept on the session to be sent with its COMMIT.
@@ -142,11 +137,22 @@ def _write_gathered(session: Session) -> None:
         write(session, value)
 
 
-def row(model: Any, leave_out: frozenset[str] = frozenset({"id"})) -> dict[str, Any]:
-    """A model instance as a row of its table, for a Core INSERT: every column (but the
-    database-made id) read from the model, so the table is described once, by the model."""
-    columns = model.__table__.columns
-    return {c.name: getattr(model, c.name) for c in columns if c.name not in leave_out}
+def check_row(
+    model: Any, row: Mapping[str, Any], leave_out: frozenset[str] | set[str] = frozenset({"id"})
+) -> None:
+    """A row built by hand for a Core INSERT names every column of its table but
+    `leave_out`, and nothing else: a column added to the model fails here, on every path
+    and both databases, not in one INSERT at run time."""
+    names = _column_names(model)
+    if row.keys() != names - leave_out:
+        missing = sorted(names - leave_out - row.keys())
+        unknown = sorted(row.keys() - names)
+        raise AssertionError(f"{model.__name__} row: missing {missing}, unknown {unknown}")
+
+
+@lru_cache(maxsize=64)
+def _column_names(model: Any) -> frozenset[str]:
+    return frozenset(c.name for c in model.__table__.columns)
 
 
 def dialect_insert(dialect: str, table: Any) -> Any:

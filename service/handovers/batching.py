@@ -303,9 +303,9 @@ class HandoverWriter(BatchWriter[_Handover, _Built]):
                 self.settings,
                 token=done.token,
                 dossier_code=new.payload.dossier_code,
-                survey_id=done.invitation.public_id,
-                short_code=done.invitation.short_code,
-                expires_at=done.invitation.expires_at,
+                survey_id=done.invitation["public_id"],
+                short_code=done.invitation["short_code"],
+                expires_at=done.invitation["expires_at"],
                 status="issued",
             )
         return outcomes

@@ -2,8 +2,9 @@
 
 The handover batch (batching.py) writes the new dossiers posted at about the same time
 through here, and the one-by-one path (service.py) writes a single one the same way. The
-rows are built as the models (service/models) and turned into rows of their tables
-(db.row): a new column is written by both paths or by neither. Each table's rows go out
+rows are plain dicts (building ORM objects cost more than their INSERTs: py-spy), checked
+against their tables' columns (db.check_row), and a handover's columns are set by one
+function, `facts`, for a new dossier and a known one alike. Each table's rows go out
 as one multi-row INSERT with the COMMIT (db.at_commit, SQLAlchemy's "insertmanyvalues"),
 whatever their number, and nothing waits for an answer before it: the counters are summed
 and upserted once, last (counters.apply).
@@ -19,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select
@@ -26,7 +28,6 @@ from sqlmodel import Session
 
 from service import db
 from service.calendar.overrides import load_overrides
-from service.calendar.working_days import local_date
 from service.handovers import tokens
 from service.handovers.schemas import HandoverCreate
 from service.models import Agency, Dossier, Invitation, OutboxEvent, utcnow
@@ -50,40 +51,40 @@ class NewHandover:
 
 @dataclass(frozen=True)
 class Written:
-    """One dossier written, with its invitation and the link's token (never stored)."""
+    """One dossier written, as the rows stored, with its link's token (never stored)."""
 
-    dossier: Dossier
-    invitation: Invitation
+    dossier: dict[str, Any]
+    invitation: dict[str, Any]
     token: str
 
 
-def copy_facts(
-    dossier: Dossier,
+def facts(
     payload: HandoverCreate,
     staff_ids: Mapping[str, int],
     counter_id: int | None,
     overrides: Callable[[], Mapping[date, bool]],
-) -> None:
-    """Copy a handover's facts onto its dossier (new or known), and derive what the scores
-    need from them. `overrides`: the working-day calendar, only read for a late dossier."""
-    p = payload
-    dossier.procedure_code = p.procedure_code
-    dossier.procedure_name = p.procedure_name
-    dossier.received_at = p.received_at
-    dossier.due_at = p.due_at
-    dossier.resolved_at = p.resolved_at
-    dossier.handed_over_at = p.handed_over_at
-    dossier.supplement_requests = p.supplement_requests
-    dossier.channel = p.channel
-    staff = p.staff
-    dossier.receiving_staff_id = staff_ids[staff.receiving] if staff.receiving else None
-    dossier.handling_staff_id = staff_ids[staff.handling] if staff.handling else None
-    dossier.returning_staff_id = staff_ids[staff.returning] if staff.returning else None
-    dossier.counter_id = counter_id
+) -> dict[str, Any]:
+    """The dossier columns a handover sets, new or known, with what the scores derive from
+    them. `overrides`: the working-day calendar, only read for a late dossier."""
+    p, staff = payload, payload.staff
     derived = timeliness(p.resolved_at, p.due_at, overrides)
-    dossier.resolved_day = derived.resolved_day
-    dossier.is_late = derived.is_late
-    dossier.overdue_working_days = derived.overdue_working_days
+    return {
+        "procedure_code": p.procedure_code,
+        "procedure_name": p.procedure_name,
+        "received_at": p.received_at,
+        "due_at": p.due_at,
+        "resolved_at": p.resolved_at,
+        "handed_over_at": p.handed_over_at,
+        "supplement_requests": p.supplement_requests,
+        "channel": p.channel,
+        "receiving_staff_id": staff_ids[staff.receiving] if staff.receiving else None,
+        "handling_staff_id": staff_ids[staff.handling] if staff.handling else None,
+        "returning_staff_id": staff_ids[staff.returning] if staff.returning else None,
+        "counter_id": counter_id,
+        "resolved_day": derived.resolved_day,
+        "is_late": derived.is_late,
+        "overdue_working_days": derived.overdue_working_days,
+    }
 
 
 def _short_codes(count: int) -> list[str]:
@@ -96,23 +97,31 @@ def _short_codes(count: int) -> list[str]:
 
 
 def _invitation(
-    language: str, short_code: str, settings: Settings, now: datetime
-) -> tuple[Invitation, str]:
-    """The invitation's row but its dossier_id (set by the INSERT), and its link's token."""
+    dossier: Mapping[str, Any], language: str, short_code: str, settings: Settings, now: datetime
+) -> tuple[dict[str, Any], str]:
+    """The invitation's row (its dossier named by agency and code, for the INSERT's
+    subquery) and its link's token."""
     seed = tokens.new_seed()
     token = tokens.token_from_seed(settings.signing_key(), seed)
-    invitation = Invitation(
-        public_id=str(uuid.uuid4()),
-        dossier_id=0,  # the INSERT's subquery gives the real one
-        token_seed=seed,
-        token_hash=tokens.hash_token(token),
-        short_code=short_code,
-        language=language,
-        status="issued",
-        issued_at=now,
-        expires_at=now + timedelta(days=settings.invitation_ttl_days),
-    )
-    return invitation, token
+    row = {
+        "public_id": str(uuid.uuid4()),
+        "token_seed": seed,
+        "token_hash": tokens.hash_token(token),
+        "short_code": short_code,
+        "language": language,
+        "status": "issued",
+        "issued_at": now,
+        "expires_at": now + timedelta(days=settings.invitation_ttl_days),
+        "opened_at": None,
+        "answered_at": None,
+        "revoked_at": None,
+    }
+    db.check_row(Invitation, row, leave_out={"id", "dossier_id"})
+    return {
+        **row,
+        "dossier_agency_id": dossier["agency_id"],
+        "dossier_code": dossier["code"],
+    }, token
 
 
 @lru_cache(maxsize=1)
@@ -149,41 +158,42 @@ def write(
         return calendar[0]
 
     written: list[Written] = []
-    dossier_rows, invitation_rows, event_rows = [], [], []
     change = Delta()
     for new, short_code in zip(handovers, _short_codes(len(handovers)), strict=True):
         assert new.agency.id is not None
-        # The rest of the facts are set by copy_facts, which an update shares.
-        dossier = Dossier(
-            code=new.payload.dossier_code,
-            agency_id=new.agency.id,
-            resolved_at=new.payload.resolved_at,
-            resolved_day=local_date(new.payload.resolved_at),
-            created_at=now,
-            updated_at=now,
-        )
-        copy_facts(dossier, new.payload, new.staff_ids, new.counter_id, overrides)
-        invitation, token = _invitation(new.payload.language, short_code, settings, now)
-        data = payloads.invitation_issued(
-            invitation.public_id, dossier.code, new.agency.code, now, invitation.expires_at
-        )
-        event = outbox.event("invitation.issued", dossier.agency_id, data)
-        dossier_rows.append(db.row(dossier))
-        invitation_rows.append(
-            {
-                **db.row(invitation),
-                "dossier_agency_id": dossier.agency_id,
-                "dossier_code": dossier.code,
-            }
-        )
-        event_rows.append(db.row(event))
+        dossier = {
+            "code": new.payload.dossier_code,
+            "agency_id": new.agency.id,
+            **facts(new.payload, new.staff_ids, new.counter_id, overrides),
+            "has_unsatisfied_evaluation": False,
+            "has_petition": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+        db.check_row(Dossier, dossier)
+        invitation, token = _invitation(dossier, new.payload.language, short_code, settings, now)
         # A new dossier has no evaluation yet: its footprint is the dossier alone.
-        change.add(dossier_delta(dossier, profile))
+        change.add(dossier_delta(SimpleNamespace(**dossier), profile))
         written.append(Written(dossier, invitation, token))
+    events = [
+        outbox.event_row(
+            "invitation.issued",
+            w.dossier["agency_id"],
+            payloads.invitation_issued(
+                w.invitation["public_id"],
+                w.dossier["code"],
+                new.agency.code,
+                now,
+                w.invitation["expires_at"],
+            ),
+            now,
+        )
+        for new, w in zip(handovers, written, strict=True)
+    ]
     insert_dossiers, insert_invitations, insert_events = _statements()
-    db.at_commit(session, insert_dossiers, dossier_rows)
-    db.at_commit(session, insert_invitations, invitation_rows)
-    db.at_commit(session, insert_events, event_rows)
+    db.at_commit(session, insert_dossiers, [w.dossier for w in written])
+    db.at_commit(session, insert_invitations, [w.invitation for w in written])
+    db.at_commit(session, insert_events, events)
     # Counters last (counters.apply): every handover of an agency and day updates the same
     # counter rows, so their row locks are taken just before the commit, once a batch.
     counters.apply(session, change)

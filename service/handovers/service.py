@@ -165,7 +165,10 @@ def _apply_facts(session: Session, dossier: Dossier, agency: Agency, p: Handover
     staff = p.staff
     ids = _staff_ids(session, agency.id, [staff.receiving, staff.handling, staff.returning])
     counter_id = _counter_id(session, agency.id, p.counter_code)
-    new_dossiers.copy_facts(dossier, p, ids, counter_id, lambda: load_overrides(session))
+    for name, value in new_dossiers.facts(
+        p, ids, counter_id, lambda: load_overrides(session)
+    ).items():
+        setattr(dossier, name, value)
     dossier.updated_at = utcnow()
 
 
@@ -252,7 +255,9 @@ def _create(
         counter_id = _register_counter(session, agency.id, payload.counter_code)
     new = new_dossiers.NewHandover(payload, agency, staff_ids, counter_id)
     (written,) = new_dossiers.write(session, [new], settings, profile)
-    return Issued(written.invitation, written.dossier, created=True)
+    # Written with the COMMIT: these carry no ids and are not in the session.
+    invitation = {k: v for k, v in written.invitation.items() if not k.startswith("dossier_")}
+    return Issued(Invitation(**invitation), Dossier(**written.dossier), created=True)
 
 
 def _known_in_scope(session: Session, principal: Principal, payload: HandoverCreate) -> _Known:

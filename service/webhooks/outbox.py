@@ -29,8 +29,22 @@ def new_msg_id() -> str:
 
 def event(event_type: str, agency_id: int, data: dict[str, Any]) -> OutboxEvent:
     """A new event, for the caller to write in its transaction."""
+    return OutboxEvent(**event_row(event_type, agency_id, data, utcnow()))
+
+
+def event_row(
+    event_type: str, agency_id: int, data: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The same event as a row for a Core INSERT (a batch builds no ORM object)."""
     assert event_type in EVENT_TYPES
-    return OutboxEvent(msg_id=new_msg_id(), type=event_type, agency_id=agency_id, payload=data)
+    return {
+        "msg_id": new_msg_id(),
+        "type": event_type,
+        "agency_id": agency_id,
+        "payload": data,
+        "created_at": now,
+        "dispatched_at": None,
+    }
 
 
 def emit(session: Session, event_type: str, agency_id: int, data: dict[str, Any]) -> None:
