@@ -30,7 +30,7 @@ from service import db
 from service.calendar.overrides import load_overrides
 from service.handovers import tokens
 from service.handovers.schemas import HandoverCreate
-from service.models import Agency, Dossier, Invitation, OutboxEvent, utcnow
+from service.models import Agency, Dossier, Invitation, utcnow
 from service.profile import Profile
 from service.scoring import counters
 from service.scoring.contributions import Delta, dossier_delta
@@ -136,7 +136,7 @@ def _statements() -> tuple[Any, Any, Any]:
     return (
         insert(dossier).inline(),
         insert(Invitation.__table__).values(dossier_id=dossier_id.scalar_subquery()).inline(),  # type: ignore[attr-defined]
-        insert(OutboxEvent.__table__).inline(),  # type: ignore[attr-defined]
+        outbox.insert_event(),
     )
 
 
