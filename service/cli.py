@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -128,22 +129,107 @@ def agencies_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=F
     typer.echo(f"imported agencies: {result.created} added, {result.updated} updated")
 
 
+def _expiry(expires: str | None) -> datetime | None:
+    from service.admin.keys import expiry_from_date
+
+    if expires is None:
+        return None
+    try:
+        return expiry_from_date(date.fromisoformat(expires))
+    except ValueError:
+        typer.secho(
+            f"error: '{expires}' is not a date; use YYYY-MM-DD", fg=typer.colors.RED, err=True
+        )
+        raise typer.Exit(2) from None
+
+
 @keys_app.command("create")
 def keys_create(
     role: Annotated[str, typer.Option(help="issuer, reader, manager, admin or kiosk")],
     agency: Annotated[str | None, typer.Option(help="Limit the key to this agency's tree")] = None,
     name: Annotated[str | None, typer.Option(help="Who the key is for")] = None,
+    expires: Annotated[
+        str | None, typer.Option(help="Last day the key works, YYYY-MM-DD (Vietnam time)")
+    ] = None,
 ) -> None:
     """Create an API key; the key is printed once, alone on the last line."""
     from service.admin.keys import create_key
 
+    expires_at = _expiry(expires)
     with _session() as session:
         key, raw = create_key(
-            session, role=role, name=name or f"{role} key", agency_code=agency, actor=CLI_ACTOR
+            session,
+            role=role,
+            name=name or f"{role} key",
+            agency_code=agency,
+            actor=CLI_ACTOR,
+            expires_at=expires_at,
         )
         scope = f" for agency {agency}" if agency else ""
+        until = f", working through {expires}" if expires else ""
         typer.echo(
-            f"created {role} key #{key.id}{scope}; store it now, it is not shown again:", err=True
+            f"created {role} key #{key.id}{scope}{until}; store it now, it is not shown again:",
+            err=True,
+        )
+    typer.echo(raw)
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment is not None else "-"
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List the API keys (never the keys themselves); times in UTC."""
+    from service.admin.keys import list_keys
+
+    header = ("ID", "NAME", "ROLE", "SCOPE", "CREATED", "LAST USED", "EXPIRES", "REVOKED")
+    table: list[tuple[str, ...]] = [header]
+    with _session() as session:
+        after = 0
+        while rows := list_keys(session, None, after=after, limit=500):
+            for row in rows:
+                key = row.key
+                revoked = f"{_when(key.revoked_at)} by {key.revoked_by}" if key.revoked_at else "-"
+                table.append(
+                    (
+                        str(key.id),
+                        key.name,
+                        key.role,
+                        row.agency_code or "all",
+                        _when(key.created_at),
+                        _when(key.last_used_at),
+                        _when(key.expires_at),
+                        revoked,
+                    )
+                )
+            after = rows[-1].key.id or after
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for line in table:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="The id from `keys list`")]) -> None:
+    """Revoke a key: every server process refuses it within HAILONG_AUTH_CACHE_SECONDS."""
+    from service.admin.keys import revoke_key
+
+    with _session() as session:
+        key = revoke_key(session, key_id, actor=CLI_ACTOR)
+        typer.echo(f"revoked {key.role} key #{key_id} ({key.name})")
+
+
+@keys_app.command("rotate")
+def keys_rotate(key_id: Annotated[int, typer.Argument(help="The id from `keys list`")]) -> None:
+    """Revoke a key and print its successor (same name, role, scope, expiry) on the last line."""
+    from service.admin.keys import rotate_key
+
+    with _session() as session:
+        key, raw = rotate_key(session, key_id, actor=CLI_ACTOR)
+        typer.echo(
+            f"revoked key #{key_id}; its successor is {key.role} key #{key.id}; store it now, "
+            "it is not shown again:",
+            err=True,
         )
     typer.echo(raw)
 

@@ -59,6 +59,10 @@ MATRIX: list[tuple[str, str, set[str], Any]] = [
         {"agency_code": "G22.39", "counter_code": "Q01"},
     ),
     ("GET", "/api/v1/kiosk/devices", {"manager", "admin"}, None),
+    ("GET", "/api/v1/keys", {"admin"}, None),
+    # Key 1 is the admin key that made the handover; each role's own key is a later one.
+    ("POST", "/api/v1/keys/1/revoke", {"admin"}, None),
+    ("POST", "/api/v1/keys/1/rotate", {"admin"}, None),
 ]
 KEYLESS_OK = {("POST", "/api/v1/responses")}
 
@@ -77,10 +81,12 @@ def test_every_api_route_is_in_the_matrix(client: TestClient) -> None:
         if path.startswith("/api/v1")
     }
     covered = {(m, t.split("?")[0]) for m, t, _, _ in MATRIX} | KEYLESS_OK
-    # Routes on one subscription or device need one to exist: their roles are tested in
-    # tests/webhooks and tests/kiosk.
+    # Routes on one subscription, device or key need one to exist: their roles are tested
+    # in tests/webhooks, tests/kiosk and tests/admin (keys also above, on key 1).
     item_routes = {
-        r for r in documented if r[1].startswith(("/api/v1/webhooks/", "/api/v1/kiosk/devices/"))
+        r
+        for r in documented
+        if r[1].startswith(("/api/v1/webhooks/", "/api/v1/kiosk/devices/", "/api/v1/keys/"))
     }
     assert documented - covered - item_routes == set()
 

@@ -1,39 +1,187 @@
-"""Making and revoking API keys (the admin's side; checking them is service/auth)."""
+"""Making, listing, revoking and rotating API keys (the admin's side; checking them is
+service/auth).
+
+Each create, revoke and rotate writes one audit record. A key's scope is its agency: an
+admin key scoped to an agency sees and manages only keys scoped within that agency.
+"""
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+
+from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code
 from service.audit import record
-from service.auth.keys import new_key_material
-from service.errors import NotFound, field_error
-from service.models import ROLES, ApiKey, utcnow
+from service.auth.keys import new_key_material, refusal
+from service.auth.principal import Principal
+from service.calendar.working_days import LOCAL_TZ
+from service.errors import Conflict, NotFound, field_error
+from service.models import ROLES, Agency, ApiKey, utcnow
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    key: ApiKey
+    agency_code: str | None  # the scope; None: every agency
+
+    @property
+    def status(self) -> Literal["active", "expired", "revoked"]:
+        if self.key.revoked_at is not None:
+            return "revoked"
+        return "expired" if refusal(self.key, utcnow()) else "active"
+
+
+def expiry_from_date(day: date) -> datetime:
+    """`--expires 2027-06-30`: the key works through that day, Vietnam time."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=LOCAL_TZ)
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _new_key(
+    session: Session,
+    *,
+    name: str,
+    role: str,
+    agency_id: int | None,
+    expires_at: datetime | None,
+) -> tuple[ApiKey, str]:
+    made = new_key_material()
+    key = ApiKey(
+        name=name,
+        role=role,
+        agency_id=agency_id,
+        key_hash=made.hash,
+        prefix=made.prefix,
+        expires_at=expires_at,
+    )
+    session.add(key)
+    session.flush()
+    return key, made.raw
 
 
 def create_key(
-    session: Session, *, role: str, name: str, agency_code: str | None, actor: str
+    session: Session,
+    *,
+    role: str,
+    name: str,
+    agency_code: str | None,
+    actor: str,
+    expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     if role not in ROLES:
         raise field_error("role", f"must be one of {', '.join(ROLES)}")
+    if expires_at is not None and expires_at <= utcnow():
+        raise field_error("expires", "must be in the future")
     agency_id = None
     if agency_code is not None:
         agency = get_agency_by_code(session, agency_code)
         if agency is None:
             raise field_error("agency", f"no agency has the code '{agency_code}'")
         agency_id = agency.id
-    made = new_key_material()
-    key = ApiKey(name=name, role=role, agency_id=agency_id, key_hash=made.hash, prefix=made.prefix)
-    session.add(key)
-    session.flush()
-    record(session, actor, "key.create", f"api_key:{key.id}", {"role": role, "name": name})
-    return key, made.raw
+    key, raw = _new_key(session, name=name, role=role, agency_id=agency_id, expires_at=expires_at)
+    detail: dict[str, Any] = {"role": role, "name": name, "agency": agency_code}
+    record(
+        session,
+        actor,
+        "key.create",
+        f"api_key:{key.id}",
+        {**detail, "expires_at": _stamp(expires_at), "from": None, "to": {"id": key.id}},
+    )
+    return key, raw
 
 
-def revoke_key(session: Session, key_id: int, *, actor: str) -> None:
+def list_keys(
+    session: Session, principal: Principal | None, *, after: int = 0, limit: int = 100
+) -> list[KeyRow]:
+    """Keys by id, those after the id `after` (the cursor); `principal` None: the CLI."""
+    query = (
+        select(ApiKey, Agency.code)
+        .join(Agency, ApiKey.agency_id == Agency.id, isouter=True)  # type: ignore[arg-type]
+        .where(col(ApiKey.id) > after)
+        .order_by(col(ApiKey.id))
+        .limit(limit)
+    )
+    if principal is not None and principal.scope_path is not None:
+        query = query.where(col(Agency.path).startswith(principal.scope_path, autoescape=True))
+    return [KeyRow(key, code) for key, code in session.exec(query).all()]
+
+
+def _manageable(session: Session, key_id: int, principal: Principal | None) -> ApiKey:
     key = session.get(ApiKey, key_id)
     if key is None:
-        raise NotFound(f"No API key has the id {key_id}.")
+        raise NotFound(f"No API key has the id {key_id}; `GET /api/v1/keys` lists them.")
+    if principal is not None and principal.scope_path is not None:
+        agency = session.get(Agency, key.agency_id) if key.agency_id is not None else None
+        if agency is None or not principal.can_see(agency):
+            raise NotFound(f"No API key has the id {key_id} within your key's agencies.")
+    return key
+
+
+def _revoke(session: Session, key: ApiKey, actor: str) -> None:
+    if key.revoked_at is not None:
+        raise Conflict(
+            f"API key {key.id} was already revoked on {key.revoked_at:%Y-%m-%d %H:%M} UTC "
+            f"by {key.revoked_by or 'an earlier version of hailong'}."
+        )
     key.revoked_at = utcnow()
+    key.revoked_by = actor
     session.add(key)
-    record(session, actor, "key.revoke", f"api_key:{key_id}", {})
+
+
+def revoke_key(
+    session: Session, key_id: int, *, actor: str, principal: Principal | None = None
+) -> ApiKey:
+    """Revoke a key: every process refuses it within `auth_cache_seconds`."""
+    key = _manageable(session, key_id, principal)
+    _revoke(session, key, actor)
+    record(
+        session,
+        actor,
+        "key.revoke",
+        f"api_key:{key_id}",
+        {"from": {"revoked_at": None}, "to": {"revoked_at": _stamp(key.revoked_at)}},
+    )
+    return key
+
+
+def rotate_key(
+    session: Session, key_id: int, *, actor: str, principal: Principal | None = None
+) -> tuple[ApiKey, str]:
+    """Revoke a key and make its successor: same name, role, scope and expiry."""
+    old = _manageable(session, key_id, principal)
+    if old.role == "kiosk":
+        raise Conflict(
+            "A kiosk device key is replaced by pairing the tablet again (hailong kiosk pair)."
+        )
+    if old.revoked_at is None and old.expires_at is not None and old.expires_at <= utcnow():
+        raise Conflict(
+            f"API key {old.id} expired on {old.expires_at:%Y-%m-%d %H:%M} UTC; a successor "
+            "would expire too: create a new key (hailong keys create --expires ...)."
+        )
+    _revoke(session, old, actor)
+    new, raw = _new_key(
+        session,
+        name=old.name,
+        role=old.role,
+        agency_id=old.agency_id,
+        expires_at=old.expires_at,
+    )
+    record(
+        session,
+        actor,
+        "key.rotate",
+        f"api_key:{old.id}",
+        {"from": {"id": old.id}, "to": {"id": new.id}},
+    )
+    return new, raw
+
+
+def key_row(session: Session, key: ApiKey) -> KeyRow:
+    agency = session.get(Agency, key.agency_id) if key.agency_id is not None else None
+    return KeyRow(key, agency.code if agency is not None else None)

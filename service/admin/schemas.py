@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
 
 
 class AgencyPublic(BaseModel):
@@ -15,3 +18,37 @@ class AgencyPublic(BaseModel):
 class AgencyList(BaseModel):
     data: list[AgencyPublic]
     count: int
+
+
+class KeyPublic(BaseModel):
+    """An API key as admins see it: never the key itself nor its hash."""
+
+    id: int
+    name: str
+    prefix: str = Field(description="The key's first characters, to tell keys apart")
+    role: str
+    agency_code: str | None = Field(description="The key's scope; null: every agency")
+    status: Literal["active", "expired", "revoked"]
+    created_at: datetime
+    last_used_at: datetime | None = Field(
+        description="Accurate to about a minute (written at most once a minute per key)"
+    )
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    revoked_by: str | None
+
+
+class KeyList(BaseModel):
+    data: list[KeyPublic]
+    count: int
+    next_cursor: int | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page"
+    )
+
+
+class KeyRotated(BaseModel):
+    """The successor of a rotated key; `key` is shown this once."""
+
+    key: str
+    replaces: int
+    data: KeyPublic

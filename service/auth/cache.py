@@ -9,11 +9,13 @@ from sqlmodel import Session
 
 from service.auth.keys import authenticate, bearer_key, hash_key
 from service.auth.principal import Principal
+from service.models import utcnow
 
 
 class KeyCache:
-    """A revoked key stops working within `seconds`. Entries are found through
-    `bearer_key`, like the lookup: a remembered key under another scheme is refused too."""
+    """A revoked key stops working within `seconds`, an expired one at its expiry. Entries
+    are found through `bearer_key`, like the lookup: a remembered key under another scheme
+    is refused too."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -27,10 +29,13 @@ class KeyCache:
         return entry[0]
 
     def put(self, key_hash: str, principal: Principal) -> None:
+        seconds = self.seconds
+        if principal.expires_at is not None:  # an expiring key is not remembered past it
+            seconds = min(seconds, (principal.expires_at - utcnow()).total_seconds())
         with self._lock:
             if len(self._entries) > 10_000:
                 self._entries.clear()
-            self._entries[key_hash] = (principal, time.monotonic() + self.seconds)
+            self._entries[key_hash] = (principal, time.monotonic() + seconds)
 
     def principal_for(self, authorization: str | None) -> Principal | None:
         """The principal of an `Authorization` header's key, if it is remembered."""

@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from service.auth.principal import Principal
 from service.errors import Unauthorized
-from service.models import Agency, ApiKey
+from service.models import Agency, ApiKey, utcnow
 
 KEY_PREFIX = "hl_"
 
@@ -44,21 +45,48 @@ def bearer_key(authorization: str | None) -> str | None:
     return key if scheme.lower() == "bearer" and key else None
 
 
-def _active(session: Session, which: ColumnElement[bool]) -> Principal | None:
+# `last_used_at` is written at most this often per key (see `authenticate`).
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+def refusal(key: ApiKey, now: datetime) -> str | None:
+    """Why a stored key no longer counts, in a sentence for its holder; None if it counts."""
+    if key.revoked_at is not None:
+        return (
+            f"This API key was revoked on {key.revoked_at:%Y-%m-%d %H:%M} UTC. "
+            "Ask your administrator for a new one."
+        )
+    if key.expires_at is not None and key.expires_at <= now:
+        return (
+            f"This API key expired on {key.expires_at:%Y-%m-%d %H:%M} UTC. "
+            "Ask your administrator to rotate it (hailong keys rotate) or for a new one."
+        )
+    return None
+
+
+def _lookup(session: Session, which: ColumnElement[bool]) -> tuple[ApiKey, str | None] | None:
     row = session.exec(
         select(ApiKey, Agency.path)
         .join(Agency, ApiKey.agency_id == Agency.id, isouter=True)  # type: ignore[arg-type]
         .where(which)
     ).first()
-    if row is None or row[0].revoked_at is not None:
-        return None
-    key, scope_path = row
+    return None if row is None else (row[0], row[1])
+
+
+def _principal(key: ApiKey, scope_path: str | None) -> Principal:
     assert key.id is not None
-    return Principal(key.id, key.name, key.role, key.agency_id, scope_path)
+    return Principal(key.id, key.name, key.role, key.agency_id, scope_path, key.expires_at)
+
+
+def _active(session: Session, which: ColumnElement[bool]) -> Principal | None:
+    found = _lookup(session, which)
+    if found is None or refusal(found[0], utcnow()) is not None:
+        return None
+    return _principal(*found)
 
 
 def principal_for_key(session: Session, raw_key: str) -> Principal | None:
-    """The principal of a key that exists and is not revoked."""
+    """The principal of a key that exists, is not revoked and has not expired."""
     return _active(session, col(ApiKey.key_hash) == hash_key(raw_key))
 
 
@@ -68,6 +96,12 @@ def principal_by_id(session: Session, key_id: int) -> Principal | None:
 
 
 def authenticate(session: Session, authorization: str | None) -> Principal:
+    """The principal of the header's key, or 401 saying what to do.
+
+    Also records the key's use: called once per key per process every `auth_cache_seconds`
+    (the key cache answers in between), and it writes `last_used_at` only when the stored
+    one is older than LAST_USED_GRANULARITY, in the request's own transaction.
+    """
     if not authorization:
         raise Unauthorized(
             "This endpoint needs an API key: send it as 'Authorization: Bearer <key>'."
@@ -75,7 +109,16 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     raw_key = bearer_key(authorization)
     if raw_key is None:
         raise Unauthorized("Send the API key as 'Authorization: Bearer <key>'.")
-    principal = principal_for_key(session, raw_key)
-    if principal is None:
-        raise Unauthorized("This API key is unknown or has been revoked. Ask for a new one.")
-    return principal
+    found = _lookup(session, col(ApiKey.key_hash) == hash_key(raw_key))
+    if found is None:
+        raise Unauthorized(
+            "This API key is unknown. Check that it was copied whole, or ask for a new one."
+        )
+    key, scope_path = found
+    now = utcnow()
+    if (why := refusal(key, now)) is not None:
+        raise Unauthorized(why)
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_GRANULARITY:
+        key.last_used_at = now
+        session.add(key)
+    return _principal(key, scope_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from service.errors import Forbidden
 from service.models import Agency
@@ -15,6 +16,7 @@ class Principal:
     role: str
     scope_agency_id: int | None
     scope_path: str | None  # materialised path of the scope agency, if any
+    expires_at: datetime | None = None  # the key cache forgets the key by then
 
     @property
     def actor(self) -> str:

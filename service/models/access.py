@@ -32,7 +32,13 @@ class ApiKey(SQLModel, table=True):
     key_hash: str = Field(max_length=64, unique=True)
     prefix: str = Field(max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Written when a process loads the key into its key cache, and then only when the stored
+    # value is a minute old or more: accurate to about a minute, no write per request.
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # None: never expires. From this moment on the key is refused.
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_by: str | None = Field(default=None, max_length=255)  # the audit log's actor
 
 
 class AuditLog(SQLModel, table=True):

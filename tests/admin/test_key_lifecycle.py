@@ -1,0 +1,293 @@
+"""Keys with a lifecycle: listed, revoked, rotated and expiring, by CLI and API, audited."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import col, select
+
+from service.admin.keys import create_key
+from service.models import ApiKey, AuditLog, utcnow
+from service.settings import Settings
+from tests.cli_runner import cli_for
+from tests.conftest import DbFactory, make_settings
+
+pytestmark = pytest.mark.usefixtures("agencies")
+CACHE_SECONDS = 0.4
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    # Keys are remembered this long per process: the bound on a revocation taking effect.
+    return make_settings(database_url).model_copy(update={"auth_cache_seconds": CACHE_SECONDS})
+
+
+def new_key(db: DbFactory, role: str, agency: str | None = None, name: str = "") -> tuple[int, str]:
+    with db() as session:
+        key, raw = create_key(
+            session, role=role, name=name or f"{role} key", agency_code=agency, actor="test"
+        )
+        assert key.id is not None
+        return key.id, raw
+
+
+def bearer(raw: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {raw}"}
+
+
+def audit(db: DbFactory, action: str) -> list[AuditLog]:
+    with db() as session:
+        return list(session.exec(select(AuditLog).where(AuditLog.action == action)).all())
+
+
+def after_the_cache() -> None:
+    time.sleep(CACHE_SECONDS + 0.2)
+
+
+def test_cli_list_revoke_rotate(database_url: str, client: TestClient, db: DbFactory) -> None:
+    cli = cli_for(database_url)
+    made = cli("keys", "create", "--role", "reader", "--name", "portal", "--expires", "2099-06-30")
+    assert made.exit_code == 0, made.output
+    portal = made.stdout.strip().splitlines()[-1]
+    scoped = cli("keys", "create", "--role", "manager", "--agency", "79.BTH", "--name", "ward")
+    assert client.get("/api/v1/agencies", headers=bearer(portal)).status_code == 200
+
+    listing = cli("keys", "list")
+    assert listing.exit_code == 0, listing.output
+    header, *lines = listing.stdout.strip().splitlines()
+    for column in ("ID", "NAME", "ROLE", "SCOPE", "CREATED", "LAST USED", "EXPIRES", "REVOKED"):
+        assert column in header
+    assert len(lines) == 2 and portal not in listing.stdout
+    assert lines[0].split()[:4] == ["1", "portal", "reader", "all"]
+    assert "2099-06-30 17:00" in lines[0]  # through 30 June, Vietnam time (UTC+7)
+    assert lines[1].split()[:4] == ["2", "ward", "manager", "79.BTH"]
+    assert lines[1].rstrip().endswith("-")  # never used, never expires, not revoked
+
+    rotated = cli("keys", "rotate", "1")
+    assert rotated.exit_code == 0, rotated.output
+    successor = rotated.stdout.strip().splitlines()[-1]
+    assert successor.startswith("hl_") and successor != portal
+    with db() as session:
+        new = session.exec(select(ApiKey).where(ApiKey.id == 3)).one()
+        old = session.get(ApiKey, 1)
+    assert old is not None and (old.revoked_at, old.revoked_by) != (None, None)
+    assert old.revoked_by == "cli"
+    assert (new.name, new.role, new.agency_id, new.expires_at) == (
+        old.name,
+        old.role,
+        old.agency_id,
+        old.expires_at,
+    )
+
+    assert cli("keys", "revoke", "2").exit_code == 0, scoped.output
+    again = cli("keys", "revoke", "2")
+    assert again.exit_code == 2 and "already revoked" in again.output
+    assert cli("keys", "revoke", "99").exit_code == 2
+
+    lines = cli("keys", "list").stdout.strip().splitlines()[1:]
+    assert [line.split()[0] for line in lines] == ["1", "2", "3"]
+    assert "by cli" in lines[0] and "by cli" in lines[1] and "by cli" not in lines[2]
+    after_the_cache()
+    assert client.get("/api/v1/agencies", headers=bearer(portal)).status_code == 401
+    assert client.get("/api/v1/agencies", headers=bearer(successor)).status_code == 200
+
+
+def test_cli_refuses_a_past_or_malformed_expiry(database_url: str) -> None:
+    cli = cli_for(database_url)
+    past = cli("keys", "create", "--role", "reader", "--expires", "2020-01-01")
+    assert past.exit_code == 2 and "future" in past.output
+    wrong = cli("keys", "create", "--role", "reader", "--expires", "30/06/2027")
+    assert wrong.exit_code == 2 and "YYYY-MM-DD" in wrong.output
+
+
+def test_api_lists_keys_without_secrets_a_page_at_a_time(client: TestClient, db: DbFactory) -> None:
+    _, admin = new_key(db, "admin")
+    _, reader = new_key(db, "reader")
+    new_key(db, "manager", agency="79.BTH")
+    first = client.get("/api/v1/keys?limit=2", headers=bearer(admin))
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert [k["role"] for k in body["data"]] == ["admin", "reader"]
+    assert body["next_cursor"] == 2
+    second = client.get(f"/api/v1/keys?limit=2&cursor={body['next_cursor']}", headers=bearer(admin))
+    assert [(k["role"], k["agency_code"]) for k in second.json()["data"]] == [("manager", "79.BTH")]
+    assert second.json()["next_cursor"] is None
+    for text in (first.text, second.text):
+        assert admin not in text and reader not in text and "hash" not in text
+    listed = body["data"][0]
+    assert listed["status"] == "active" and listed["last_used_at"] is not None
+    assert set(listed) >= {"created_at", "expires_at", "revoked_at", "revoked_by", "prefix"}
+
+
+@pytest.mark.parametrize("role", ["issuer", "reader", "manager", "kiosk"])
+def test_only_admin_keys_manage_keys(client: TestClient, db: DbFactory, role: str) -> None:
+    target, _ = new_key(db, "reader")
+    _, raw = new_key(db, role)
+    assert client.get("/api/v1/keys", headers=bearer(raw)).status_code == 403
+    for action in ("revoke", "rotate"):
+        response = client.post(f"/api/v1/keys/{target}/{action}", headers=bearer(raw))
+        assert response.status_code == 403, response.text
+    assert client.get("/api/v1/keys").status_code == 401
+    with db() as session:
+        key = session.get(ApiKey, target)
+        assert key is not None and key.revoked_at is None
+
+
+def test_api_revoke_and_rotate(client: TestClient, db: DbFactory) -> None:
+    admin_id, admin = new_key(db, "admin", name="it centre")
+    portal_id, portal = new_key(db, "reader", name="portal")
+    issuer_id, issuer = new_key(db, "issuer", agency="79.BTH", name="one-stop")
+    for raw in (portal, issuer):
+        assert client.get("/api/v1/agencies", headers=bearer(raw)).status_code == 200
+
+    revoked = client.post(f"/api/v1/keys/{portal_id}/revoke", headers=bearer(admin))
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["status"] == "revoked"
+    assert revoked.json()["revoked_by"] == f"key:{admin_id}:it centre"
+    again = client.post(f"/api/v1/keys/{portal_id}/revoke", headers=bearer(admin))
+    assert again.status_code == 409 and "already revoked" in again.json()["detail"]
+
+    rotated = client.post(f"/api/v1/keys/{issuer_id}/rotate", headers=bearer(admin))
+    assert rotated.status_code == 201, rotated.text
+    body = rotated.json()
+    assert body["replaces"] == issuer_id and body["key"].startswith("hl_")
+    assert (body["data"]["name"], body["data"]["role"], body["data"]["agency_code"]) == (
+        "one-stop",
+        "issuer",
+        "79.BTH",
+    )
+    assert client.post("/api/v1/keys/999/rotate", headers=bearer(admin)).status_code == 404
+
+    after_the_cache()
+    refused = client.get("/api/v1/agencies", headers=bearer(portal))
+    assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+    assert client.get("/api/v1/agencies", headers=bearer(issuer)).status_code == 401
+    assert client.get("/api/v1/agencies", headers=bearer(body["key"])).status_code == 200
+
+
+def test_a_scoped_admin_manages_only_keys_within_its_agency(
+    client: TestClient, db: DbFactory
+) -> None:
+    _, ward_admin = new_key(db, "admin", agency="79.BTH")
+    inside, _ = new_key(db, "issuer", agency="79.BTH")
+    outside, _ = new_key(db, "issuer", agency="79.SGN")
+    everywhere, _ = new_key(db, "reader")
+    listed = client.get("/api/v1/keys", headers=bearer(ward_admin)).json()["data"]
+    assert {k["id"] for k in listed} == {1, inside}
+    for key_id in (outside, everywhere):
+        response = client.post(f"/api/v1/keys/{key_id}/revoke", headers=bearer(ward_admin))
+        assert response.status_code == 404
+    assert (
+        client.post(f"/api/v1/keys/{inside}/revoke", headers=bearer(ward_admin)).status_code == 200
+    )
+
+
+def test_a_revoked_key_is_refused_once_the_cache_time_has_passed(
+    database_url: str, client: TestClient, db: DbFactory
+) -> None:
+    key_id, raw = new_key(db, "reader")
+    assert client.get("/api/v1/agencies", headers=bearer(raw)).status_code == 200  # remembered
+    # Revoked from another process (the CLI), which this server's cache cannot see.
+    assert cli_for(database_url)("keys", "revoke", str(key_id)).exit_code == 0
+    after_the_cache()
+    response = client.get("/api/v1/agencies", headers=bearer(raw))
+    assert response.status_code == 401
+    assert "was revoked on" in response.json()["detail"]
+    assert "administrator" in response.json()["detail"]
+
+
+def test_an_expired_key_is_refused_with_a_sentence_saying_so(
+    client: TestClient, db: DbFactory
+) -> None:
+    key_id, raw = new_key(db, "reader")
+    with db() as session:
+        key = session.get(ApiKey, key_id)
+        assert key is not None
+        key.expires_at = utcnow() - timedelta(minutes=1)
+        session.add(key)
+    response = client.get("/api/v1/agencies", headers=bearer(raw))
+    assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
+    assert "expired on" in response.json()["detail"]
+    _, admin = new_key(db, "admin")
+    listed = client.get("/api/v1/keys", headers=bearer(admin)).json()["data"]
+    assert listed[0]["status"] == "expired"
+    rotate = client.post(f"/api/v1/keys/{key_id}/rotate", headers=bearer(admin))
+    assert rotate.status_code == 409 and "hailong keys create" in rotate.json()["detail"]
+
+
+def test_an_expiring_key_is_not_remembered_past_its_expiry(
+    client: TestClient, db: DbFactory
+) -> None:
+    with db() as session:
+        _, raw = create_key(
+            session,
+            role="reader",
+            name="soon",
+            agency_code=None,
+            actor="test",
+            expires_at=utcnow() + timedelta(seconds=0.3),
+        )
+    assert client.get("/api/v1/agencies", headers=bearer(raw)).status_code == 200
+    time.sleep(0.35)  # less than the cache time, more than the key's remaining life
+    assert client.get("/api/v1/agencies", headers=bearer(raw)).status_code == 401
+
+
+def test_last_used_is_written_at_most_once_a_minute(client: TestClient, db: DbFactory) -> None:
+    key_id, raw = new_key(db, "reader")
+
+    def last_used() -> object:
+        with db() as session:
+            key = session.get(ApiKey, key_id)
+            assert key is not None
+            return key.last_used_at
+
+    assert last_used() is None
+    assert client.get("/api/v1/agencies", headers=bearer(raw)).status_code == 200
+    first = last_used()
+    assert first is not None
+    after_the_cache()  # looked up again, but within the minute: not written
+    assert client.get("/api/v1/agencies", headers=bearer(raw)).status_code == 200
+    assert last_used() == first
+    with db() as session:
+        key = session.get(ApiKey, key_id)
+        assert key is not None
+        key.last_used_at = utcnow() - timedelta(minutes=2)
+        session.add(key)
+    after_the_cache()
+    assert client.get("/api/v1/agencies", headers=bearer(raw)).status_code == 200
+    newest = last_used()
+    assert isinstance(newest, type(utcnow())) and newest > utcnow() - timedelta(minutes=1)
+
+
+def test_create_revoke_rotate_each_write_one_audit_record(
+    database_url: str, client: TestClient, db: DbFactory
+) -> None:
+    cli = cli_for(database_url)
+    assert cli("keys", "create", "--role", "reader", "--name", "portal").exit_code == 0
+    admin_id, admin = new_key(db, "admin", name="it centre")
+    assert client.post("/api/v1/keys/1/rotate", headers=bearer(admin)).status_code == 201
+    assert cli("keys", "revoke", "3").exit_code == 0
+
+    (created,) = [a for a in audit(db, "key.create") if a.actor == "cli"]
+    assert created.target == "api_key:1" and created.detail["to"] == {"id": 1}
+    assert created.detail["role"] == "reader" and created.detail["name"] == "portal"
+    (rotated,) = audit(db, "key.rotate")
+    assert rotated.actor == f"key:{admin_id}:it centre" and rotated.target == "api_key:1"
+    assert rotated.detail == {"from": {"id": 1}, "to": {"id": 3}}
+    (revoked,) = audit(db, "key.revoke")
+    assert (revoked.actor, revoked.target) == ("cli", "api_key:3")
+    assert revoked.detail["from"] == {"revoked_at": None}
+    assert revoked.detail["to"]["revoked_at"] is not None
+    with db() as session:
+        keys = session.exec(select(AuditLog).where(col(AuditLog.action).startswith("key."))).all()
+    # Two creates (the CLI's and the test's admin key), one rotation, one revocation.
+    assert sorted(a.action for a in keys) == [
+        "key.create",
+        "key.create",
+        "key.revoke",
+        "key.rotate",
+    ]
