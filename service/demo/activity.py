@@ -20,7 +20,7 @@ from service.scoring.inputs import set_inputs
 from service.scoring.schemas import InputsUpdate
 from service.settings import Settings
 from service.surveys.answers import Answers
-from service.surveys.service import submit
+from service.surveys.service import Submission, submit
 
 DOSSIERS_PER_AGENCY = 24
 # How well each demo agency does: (share late, share of poor answers). Different on purpose,
@@ -124,14 +124,8 @@ def seed_activity(
                     },
                     complaint=rng.choice(COMPLAINTS) if poor else None,
                 )
-                submit(
-                    session,
-                    issued,
-                    answers,
-                    profile,
-                    source="phone",
-                    received_at=resolved + timedelta(hours=3),
-                )
+                answered = Submission("phone", received_at=resolved + timedelta(hours=3))
+                submit(session, issued, answers, profile, answered)
         # E: the procedures are posted publicly (1) everywhere but one ward.
         set_inputs(
             session,

@@ -101,15 +101,8 @@ def answer(
         issued.invitation.issued_at - CLOCK_SKEW <= answered_at <= now + CLOCK_SKEW
     ):
         answered_at = now  # a tablet clock that is off does not move answers in time
-    submitted = surveys.submit(
-        session,
-        issued,
-        answers,
-        profile,
-        source="kiosk",
-        client_submission_id=payload.client_submission_id,
-        received_at=min(answered_at, now),
-    )
+    how = surveys.Submission("kiosk", payload.client_submission_id, min(answered_at, now))
+    submitted = surveys.submit(session, issued, answers, profile, how)
     assert submitted.response.id is not None
     return submitted.created, submitted.response.id
 

@@ -49,15 +49,8 @@ def submit(work: UnitOfWork, session: Session, payload: ResponseCreate) -> ApiSu
     answers = checked_json_answers(
         work.profile, payload.answers, channel, payload.contact, payload.contact_consent
     )
-    submitted = service.store(
-        session,
-        issued,
-        answers,
-        work.profile,
-        source=payload.source,
-        client_submission_id=payload.client_submission_id,
-        received_at=payload.submitted_at,
-    )
+    how = service.Submission(payload.source, payload.client_submission_id, payload.submitted_at)
+    submitted = service.store(session, issued, answers, work.profile, how)
     assert submitted.response.id is not None
     followup_url = _followup_url(session, work.settings, submitted.petition)
     return ApiSubmitted(submitted.created, submitted.response.id, followup_url)

@@ -167,7 +167,8 @@ async def submit_survey(
                 lang=language,
             )
         try:
-            submitted = service.submit(session, issued, checked.answers, profile, source="phone")
+            how = service.Submission("phone")
+            submitted = service.submit(session, issued, checked.answers, profile, how)
         except ServiceError as exc:
             return status_page(service.status_error_kind(exc), language)
         petition = submitted.petition

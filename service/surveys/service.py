@@ -117,42 +117,31 @@ def replay_or_ensure_answerable(
     return earlier
 
 
+@dataclass(frozen=True)
+class Submission:
+    """Where an answer comes from: its channel (`source`), the client's id for retries,
+    and when it was given (an import's or a tablet's time; else now)."""
+
+    source: str
+    client_submission_id: str | None = None
+    received_at: datetime | None = None
+
+
 def submit(
-    session: Session,
-    issued: Issued,
-    answers: Answers,
-    profile: Profile,
-    *,
-    source: str,
-    client_submission_id: str | None = None,
-    received_at: datetime | None = None,
+    session: Session, issued: Issued, answers: Answers, profile: Profile, how: Submission
 ) -> Submitted:
     """Store the one response of an invitation. Safe to retry with the same submission id."""
-    earlier = replay_or_ensure_answerable(session, issued, client_submission_id)
+    earlier = replay_or_ensure_answerable(session, issued, how.client_submission_id)
     if earlier is not None:
         return Submitted(earlier, created=False)
-    return store(
-        session,
-        issued,
-        answers,
-        profile,
-        source=source,
-        client_submission_id=client_submission_id,
-        received_at=received_at,
-    )
+    return store(session, issued, answers, profile, how)
 
 
 def store(
-    session: Session,
-    issued: Issued,
-    answers: Answers,
-    profile: Profile,
-    *,
-    source: str,
-    client_submission_id: str | None = None,
-    received_at: datetime | None = None,
+    session: Session, issued: Issued, answers: Answers, profile: Profile, how: Submission
 ) -> Submitted:
     """`submit` once `replay_or_ensure_answerable` has found no earlier submission."""
+    client_submission_id, received_at = how.client_submission_id, how.received_at
     invitation, dossier = issued.invitation, issued.dossier
     now = utcnow()
     assert invitation.id is not None
@@ -161,7 +150,7 @@ def store(
         invitation_id=invitation.id,
         agency_id=dossier.agency_id,
         client_submission_id=client_submission_id,
-        source=source,
+        source=how.source,
         timeliness=choices.get("timeliness"),
         supplement_requests=choices.get("supplement_requests"),
         staff_attitude=choices.get("staff_attitude"),
