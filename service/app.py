@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.admin.keys_router import router as keys_router
 from service.admin.router import router as agencies_router
 from service.auth.cache import KeyCache
 from service.console.kiosk_pages import router as console_kiosks_router
@@ -188,6 +189,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     app.include_router(handovers_router)
     app.include_router(responses_router)
     app.include_router(agencies_router)
+    app.include_router(keys_router)
     app.include_router(exports_router)
     app.include_router(scores_router)
     app.include_router(petitions_router)
