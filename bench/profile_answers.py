@@ -242,7 +242,7 @@ PARTS = {
     "  FastAPI dependencies": "solve_dependencies",
     "  ObservabilityMiddleware": "ObservabilityMiddleware",
     "unit of work thread (UnitOfWork._run)": "UnitOfWork._run",
-    "  throttle.check_allowed (own connection)": "check_allowed (service/surveys/throttle.py",
+    "  throttle (the count's SELECT, Guess.look)": "look (service/throttle.py",
     "  find_by_token (invitation + dossier)": "find_by_token",
     "  replay_or_ensure_answerable (twice)": "replay_or_ensure_answerable",
     "  checked_json_answers": "checked_json_answers",

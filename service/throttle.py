@@ -1,23 +1,72 @@
-"""Slowing down guessing, per client address (or per tablet): survey tokens and short
-codes, petition follow-up links, kiosk pairing codes, console sign-in keys. A module of its
-own, below the domains whose pages and routes check it.
+"""Slowing down guessing, per client address or per kiosk tablet: survey tokens and short
+codes, petition follow-up links, kiosk pairing and survey codes, console sign-in keys. A
+module of its own, below the domains: every one of them calls `guarded`, and inside its
+unit of work `Guess.look`.
 
-Failures are counted per fixed window in the database, so the limit holds across every
-process of a scaled-out deployment. The counter is written in its own short transaction:
-the request that failed is rolled back, the count of its failure must not be.
+Wrong attempts are counted per fixed window in guess_throttle, which every process shares.
+A lookup takes one of two paths, chosen by a note this process keeps per (who, window):
+
+Who: the client address, or for a code typed at a paired kiosk tablet, that tablet's
+device key (one per pairing; stored only as an HMAC, as addresses are), so that a child at
+one tablet locks neither the office's other tablets nor its address.
+
+- **Quiet** (no failure of this address seen here in this window): nothing is written
+  before the lookup. The request's own transaction reads the count (one SELECT on the
+  connection it already holds), and the lookup runs only if the count is 0; otherwise the
+  unit of work is dropped before the lookup, the note says "failed", and it runs again on
+  the guarded path. At most `guess_limit` quiet lookups of one address run at once in a
+  process; more wait, in memory, for one to end. A wrong guess is counted (+1) after the
+  request's unit of work has given its connection back. This is the path of nearly every
+  answer: a right code writes nothing.
+- **Guarded** (this address failed here in this window, or the quiet path found a count):
+  before the unit of work takes a connection, one statement in its own short transaction
+  reserves an attempt, atomically: `INSERT ... ON CONFLICT DO UPDATE SET failures =
+  failures + 1 WHERE failures < room RETURNING failures`, where room is the limit less the
+  quiet lookups of this address still running here. Nothing returned: 429, no lookup,
+  nothing written. A right code gives its reservation back afterwards (-1); a wrong one
+  keeps it. So the count is always the failures plus the reservations in flight.
+
+No request holds a pooled connection while it waits for another: the throttle writes
+before or after the request's unit of work, never inside it. Those writes do not wait for
+the WAL flush on PostgreSQL (a count lost in a crash is harmless).
+
+**The bound**, per address (or tablet) and window, on lookups that find nothing:
+- One process, any concurrency: at most `guess_limit`. Quiet lookups start only while
+  this process has seen no failure, each reads a count of 0, at most `guess_limit` run at
+  once, and every guarded reservation leaves room for the quiet ones still running.
+- P processes: at most `guess_limit` plus the quiet lookups that other processes had
+  already started, on a count of 0, when the first failure of the window was counted:
+  at most `(P - 1) * guess_limit` more (P times the limit in all), and only for a burst
+  that reaches several processes within the same few milliseconds at the start of a
+  window. Attempts that do not overlap in time are limited exactly, across processes:
+  the quiet path's read sees every count. (Reading nothing at all on the quiet path would
+  let every process that has not seen the address yet look up one more code past the
+  limit, each window, for ever.)
+- Windows are fixed: a burst across a window's end may get twice the limit.
+The price, paid only by an address that has guessed: on the guarded path, a right code
+holds a reservation while its request runs, so near the limit a right code may be refused
+while wrong ones from the same address are in flight.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar
 
-from sqlalchemy import Engine, text
+import anyio.to_thread
+from sqlalchemy import Connection, Engine, text
 from sqlmodel import Session
 
 from service.errors import ServiceError
 from service.settings import Settings
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class TooManyGuesses(ServiceError):
@@ -25,47 +74,198 @@ class TooManyGuesses(ServiceError):
     code = "rate_limited"
 
 
+class _CountNotZero(Exception):
+    """The quiet path found failures counted by another process: take the guarded one."""
+
+
+@dataclass(frozen=True)
+class _Key:
+    client_hash: str
+    window_start: int
+
+
+@dataclass
+class _Note:
+    failed: bool = False  # a failure of this address was seen in this window
+    quiet: int = 0  # quiet lookups running now
+
+
+@dataclass
+class _Notes:
+    """This process's memory of who guessed, for the current window only."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    window_start: int = 0
+    by_key: dict[_Key, _Note] = field(default_factory=dict)
+
+    def enter(self, key: _Key, limit: int) -> Literal["quiet", "guarded", "wait"]:
+        with self.lock:
+            if key.window_start > self.window_start:  # a new window: forget the old ones
+                self.window_start = key.window_start
+                self.by_key = {k: n for k, n in self.by_key.items() if n.quiet}
+            note = self.by_key.setdefault(key, _Note())
+            if note.failed:
+                return "guarded"
+            if note.quiet >= limit:
+                return "wait"
+            note.quiet += 1
+            return "quiet"
+
+    def leave_quiet(self, key: _Key, failed: bool) -> None:
+        with self.lock:
+            note = self.by_key[key]
+            note.quiet -= 1
+            note.failed = note.failed or failed
+            if not note.quiet and not note.failed:
+                del self.by_key[key]
+
+    def quiet_running(self, key: _Key) -> int:
+        with self.lock:
+            note = self.by_key.get(key)
+            return note.quiet if note else 0
+
+    def failed(self, key: _Key) -> None:
+        with self.lock:
+            self.by_key.setdefault(key, _Note()).failed = True
+
+
+# Per process by nature (the note is what spares the database); it holds no settings.
+_notes = _Notes()
+
+
+class Guess:
+    """One guarded lookup, handed to the unit of work: `look` runs the lookup."""
+
+    def __init__(self, key: _Key, quiet: bool) -> None:
+        self._key = key
+        self._quiet = quiet
+        self.missed = False
+
+    def look(
+        self,
+        session: Session,
+        find: Callable[[], R],
+        misses: tuple[type[Exception], ...] = (),
+    ) -> R:
+        """`find()`; it missed when it returned None or raised one of `misses`."""
+        if self._quiet:
+            count = session.execute(
+                text(
+                    "SELECT failures FROM guess_throttle "
+                    "WHERE client_hash = :c AND window_start = :w"
+                ),
+                {"c": self._key.client_hash, "w": self._key.window_start},
+            ).scalar()
+            if count:
+                raise _CountNotZero
+        try:
+            found = find()
+        except misses:
+            self.missed = True
+            raise
+        if found is None:
+            self.missed = True
+        return found
+
+
+async def guarded(
+    engine: Engine,
+    settings: Settings,
+    address: str,
+    run: Callable[[Callable[[Session], T]], Awaitable[T]],
+    work: Callable[[Session, Guess], T],
+) -> T:
+    """`work` in a unit of work (`run`: `UnitOfWork.run` or `.write`), its `guess.look`
+    throttled for `address`: 429 (TooManyGuesses) without a lookup when over the limit."""
+    now = int(time.time())
+    start = now - now % settings.guess_window_seconds
+    retry_after = start + settings.guess_window_seconds - now
+    key = _Key(_client_hash(settings, address), start)
+    path = _notes.enter(key, settings.guess_limit)
+    while path == "wait":  # as many quiet lookups running as the limit: wait for one
+        await anyio.sleep(0.005)
+        path = _notes.enter(key, settings.guess_limit)
+    if path == "quiet":
+        guess = Guess(key, quiet=True)
+        try:
+            return await run(lambda session: work(session, guess))
+        except _CountNotZero:
+            _notes.failed(key)  # another process saw failures: guarded from now on
+        finally:
+            try:
+                if guess.missed:  # counted before the note lets others take the quiet path
+                    await anyio.to_thread.run_sync(_count_failure, engine, key)
+            finally:
+                _notes.leave_quiet(key, guess.missed)
+    # Quiet lookups still running here may fail too: they take room. (Those that end in
+    # between are counted twice: on the safe side.)
+    room = settings.guess_limit - _notes.quiet_running(key)
+    if room < 1 or not await anyio.to_thread.run_sync(_reserve, engine, key, room):
+        raise TooManyGuesses(
+            f"Too many wrong codes. Try again in {retry_after} seconds.",
+            headers={"Retry-After": str(retry_after)},
+        )
+    guess = Guess(key, quiet=False)
+    try:
+        return await run(lambda session: work(session, guess))
+    finally:
+        if guess.missed:
+            _notes.failed(key)
+        else:
+            await anyio.to_thread.run_sync(_give_back, engine, key)
+
+
 def _client_hash(settings: Settings, address: str) -> str:
     return hmac.new(settings.signing_key(), address.encode(), hashlib.sha256).hexdigest()
 
 
-def _window(settings: Settings) -> tuple[int, int]:
-    now = int(time.time())
-    start = now - now % settings.guess_window_seconds
-    return start, start + settings.guess_window_seconds - now
+def _quick(connection: Connection) -> None:
+    # A count lost in a crash costs nothing; waiting for the WAL flush while holding the
+    # address's row would queue every guess behind it.
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SET LOCAL synchronous_commit = off"))
 
 
-def _error(retry_after: int) -> TooManyGuesses:
-    return TooManyGuesses(
-        f"Too many wrong survey codes from your address. Try again in {retry_after} seconds.",
-        headers={"Retry-After": str(retry_after)},
-    )
-
-
-def check_allowed(session: Session, settings: Settings, address: str) -> None:
-    """In the request's own transaction: a second connection per request would have each
-    request holding one pooled connection while asking for another."""
-    start, retry_after = _window(settings)
-    failures = session.execute(
-        text("SELECT failures FROM guess_throttle WHERE client_hash = :c AND window_start = :w"),
-        {"c": _client_hash(settings, address), "w": start},
-    ).scalar()
-    if failures is not None and failures >= settings.guess_limit:
-        raise _error(retry_after)
-
-
-def record_failure(engine: Engine, settings: Settings, address: str) -> None:
-    start, retry_after = _window(settings)
+def _reserve(engine: Engine, key: _Key, room: int) -> bool:
+    """Count one attempt if fewer than `room` are counted; refused, nothing is written."""
     with engine.begin() as connection:
-        # Old windows are useless: drop them on the way, so the table stays tiny.
-        connection.execute(text("DELETE FROM guess_throttle WHERE window_start < :w"), {"w": start})
-        failures = connection.execute(
+        _quick(connection)
+        counted = connection.execute(
             text(
                 "INSERT INTO guess_throttle (client_hash, window_start, failures) "
                 "VALUES (:c, :w, 1) ON CONFLICT (client_hash, window_start) "
-                "DO UPDATE SET failures = guess_throttle.failures + 1 RETURNING failures"
+                "DO UPDATE SET failures = guess_throttle.failures + 1 "
+                "WHERE guess_throttle.failures < :room RETURNING failures"
             ),
-            {"c": _client_hash(settings, address), "w": start},
-        ).scalar_one()
-    if failures > settings.guess_limit:
-        raise _error(retry_after)
+            {"c": key.client_hash, "w": key.window_start, "room": room},
+        ).scalar()
+    return counted is not None
+
+
+def _count_failure(engine: Engine, key: _Key) -> None:
+    with engine.begin() as connection:
+        _quick(connection)
+        # Old windows are useless: drop them on the way, so the table stays tiny.
+        connection.execute(
+            text("DELETE FROM guess_throttle WHERE window_start < :w"), {"w": key.window_start}
+        )
+        connection.execute(
+            text(
+                "INSERT INTO guess_throttle (client_hash, window_start, failures) "
+                "VALUES (:c, :w, 1) ON CONFLICT (client_hash, window_start) "
+                "DO UPDATE SET failures = guess_throttle.failures + 1"
+            ),
+            {"c": key.client_hash, "w": key.window_start},
+        )
+
+
+def _give_back(engine: Engine, key: _Key) -> None:
+    with engine.begin() as connection:
+        _quick(connection)
+        connection.execute(
+            text(
+                "UPDATE guess_throttle SET failures = failures - 1 "
+                "WHERE client_hash = :c AND window_start = :w"
+            ),
+            {"c": key.client_hash, "w": key.window_start},
+        )

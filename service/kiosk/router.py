@@ -143,7 +143,7 @@ def _secure(work: UnitOfWork) -> bool:
     responses=error_responses(422, 429),
 )
 async def pair(payload: PairIn, response: Response, work: PublicWork) -> KioskState:
-    state, raw_key = await work.run(lambda session: service.pair(work, session, payload.code))
+    state, raw_key = await service.pair(work, payload.code)
     response.set_cookie(
         COOKIE,
         raw_key,
@@ -214,10 +214,7 @@ async def events(request: Request, work: PublicWork) -> StreamingResponse:
     responses=error_responses(*DEVICE_ERROR_CODES),
 )
 async def lookup(payload: LookupIn, request: Request, work: PublicWork) -> SurveyCard:
-    def find(session: Session) -> SurveyCard:
-        return service.lookup(work, session, _device(session, request), payload.code)
-
-    return await work.run(find)
+    return await service.lookup(work, _raw_device_key(request), payload.code)
 
 
 @device_api.post(

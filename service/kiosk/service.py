@@ -63,26 +63,31 @@ def still_paired(engine: Engine, raw_key: str) -> bool:
         return pairing.device_for_key(session, raw_key) is not None
 
 
-def pair(work: UnitOfWork, session: Session, code: str) -> tuple[KioskState, str]:
-    """Redeem a pairing code; wrong codes count against the caller's address (429)."""
-    throttle.check_allowed(session, work.settings, work.client_address)
-    try:
-        device, raw_key = pairing.redeem(session, code)
-    except pairing.PairingCodeInvalid:
-        throttle.record_failure(work.engine, work.settings, work.client_address)
-        raise
-    return device_state(device, work.settings.kiosk_idle_seconds), raw_key
+async def pair(work: UnitOfWork, code: str) -> tuple[KioskState, str]:
+    """Redeem a pairing code; wrong codes count against the caller's address (429): a
+    tablet that is not paired yet has nothing else to be known by."""
+
+    def redeem(session: Session, guess: throttle.Guess) -> tuple[KioskState, str]:
+        device, raw_key = guess.look(
+            session, lambda: pairing.redeem(session, code), misses=(pairing.PairingCodeInvalid,)
+        )
+        return device_state(device, work.settings.kiosk_idle_seconds), raw_key
+
+    return await throttle.guarded(work.engine, work.settings, work.client_address, work.run, redeem)
 
 
-def lookup(work: UnitOfWork, session: Session, device: pairing.Device, typed: str) -> SurveyCard:
-    """The survey a citizen typed or scanned; wrong codes count against the tablet (429)."""
-    guesser = f"kiosk:{device.key.id}"
-    throttle.check_allowed(session, work.settings, guesser)
-    try:
-        return presenting.present_typed(session, device, typed)
-    except NotFound:
-        throttle.record_failure(work.engine, work.settings, guesser)
-        raise
+async def lookup(work: UnitOfWork, raw_device_key: str, typed: str) -> SurveyCard:
+    """The survey a citizen typed or scanned; wrong codes count against this tablet (its
+    device key, one per pairing), not the address an office's tablets share (429)."""
+
+    def find(session: Session, guess: throttle.Guess) -> SurveyCard:
+        device = require_device(session, raw_device_key)
+        return guess.look(
+            session, lambda: presenting.present_typed(session, device, typed), misses=(NotFound,)
+        )
+
+    guesser = f"kiosk:{raw_device_key}"  # hashed with the signing key before it is stored
+    return await throttle.guarded(work.engine, work.settings, guesser, work.run, find)
 
 
 def answer(

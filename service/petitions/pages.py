@@ -6,6 +6,7 @@ survey pages; works without JavaScript.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import APIRouter, Request
@@ -71,21 +72,26 @@ def _page(
 
 
 def _find(
-    work: UnitOfWork, session: Session, token: str, lang: str | None, *, lock: bool = False
+    guess: throttle.Guess, session: Session, token: str, lang: str | None, *, lock: bool = False
 ) -> Petition | Page:
+    petition = guess.look(session, lambda: followup.find(session, token, for_update=lock))
+    if petition is None:
+        return Page("petitions/unknown.html", status=404, lang=pick_language(lang))
+    return petition
+
+
+async def _throttled(
+    work: UnitOfWork, lang: str | None, show: Callable[[Session, throttle.Guess], Page]
+) -> Page:
     try:
-        throttle.check_allowed(session, work.settings, work.client_address)
-        petition = followup.find(session, token, for_update=lock)
-        if petition is None:
-            throttle.record_failure(work.engine, work.settings, work.client_address)
+        return await throttle.guarded(
+            work.engine, work.settings, work.client_address, work.run, show
+        )
     except throttle.TooManyGuesses as exc:
         # The survey pages' refusal, word for word: the same people guess both links.
         refusal = {"kind": "rate_limited", "detail": None}
         status, headers = exc.status_code, exc.headers or {}
         return Page("survey/status.html", refusal, status, headers, lang=pick_language(lang))
-    if petition is None:
-        return Page("petitions/unknown.html", status=404, lang=pick_language(lang))
-    return petition
 
 
 @router.get(
@@ -97,11 +103,11 @@ def _find(
 async def followup_page(
     request: Request, token: FollowupTokenPath, work: PublicWork, lang: LangQuery = None
 ) -> Response:
-    def show(session: Session) -> Page:
-        found = _find(work, session, token, lang)
+    def show(session: Session, guess: throttle.Guess) -> Page:
+        found = _find(guess, session, token, lang)
         return found if isinstance(found, Page) else _page(session, found, token, lang)
 
-    return render(request, await work.run(show))
+    return render(request, await _throttled(work, lang, show))
 
 
 @router.post(
@@ -119,8 +125,8 @@ async def give_verdict(
 ) -> Response:
     language = form.get("lang") or lang
 
-    def judge(session: Session) -> Page:
-        found = _find(work, session, token, language, lock=True)
+    def judge(session: Session, guess: throttle.Guess) -> Page:
+        found = _find(guess, session, token, language, lock=True)
         if isinstance(found, Page):
             return found
         verdict = form.get("verdict", "")
@@ -132,4 +138,4 @@ async def give_verdict(
             return _page(session, found, token, language, status=409)
         return _page(session, found, token, language, just_judged=True)
 
-    return render(request, await work.run(judge))
+    return render(request, await _throttled(work, language, judge))

@@ -29,16 +29,28 @@ class ApiSubmitted:
     followup_url: str | None
 
 
-def submit(work: UnitOfWork, session: Session, payload: ResponseCreate) -> ApiSubmitted:
+async def submit(work: UnitOfWork, payload: ResponseCreate) -> ApiSubmitted:
+    """With the other answers of the moment (`work.write`); wrong codes are throttled."""
+    return await throttle.guarded(
+        work.engine,
+        work.settings,
+        work.client_address,
+        work.write,
+        lambda session, guess: _submit(work, session, guess, payload),
+    )
+
+
+def _submit(
+    work: UnitOfWork, session: Session, guess: throttle.Guess, payload: ResponseCreate
+) -> ApiSubmitted:
     principal = work.optional_principal(session)
     if payload.submitted_at is not None and (principal is None or principal.role != "admin"):
         raise Forbidden("Only an admin key may set submitted_at (to import past evaluations).")
-    throttle.check_allowed(session, work.settings, work.client_address)
-    try:
-        issued = service.find_invitation(session, payload.token, payload.short_code)
-    except NotFound:
-        throttle.record_failure(work.engine, work.settings, work.client_address)
-        raise
+    issued = guess.look(
+        session,
+        lambda: service.find_invitation(session, payload.token, payload.short_code),
+        misses=(NotFound,),
+    )
     earlier = service.replay_or_ensure_answerable(session, issued, payload.client_submission_id)
     if earlier is not None:
         assert earlier.id is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -80,22 +81,26 @@ def _form_context(profile: Profile, issued: Issued, agency_name: str, token: str
     }
 
 
-def _lookup(work: UnitOfWork, session: Session, token: str) -> Issued | None:
-    throttle.check_allowed(session, work.settings, work.client_address)
-    issued = find_by_token(session, token)
-    if issued is None:
-        throttle.record_failure(work.engine, work.settings, work.client_address)
-    return issued
-
-
-def _guarded(work: UnitOfWork, lang: str | None, session: Session, token: str) -> Issued | Page:
-    try:
-        issued = _lookup(work, session, token)
-    except throttle.TooManyGuesses as exc:
-        return status_page("rate_limited", pick_language(lang), headers=exc.headers)
+def _guarded(
+    guess: throttle.Guess, lang: str | None, session: Session, token: str
+) -> Issued | Page:
+    issued = guess.look(session, lambda: find_by_token(session, token))
     if issued is None:
         return status_page("unknown", pick_language(lang))
     return issued
+
+
+async def _throttled(
+    work: UnitOfWork, lang: str | None, show: Callable[[Session, throttle.Guess], Page]
+) -> Page:
+    """`show` with the other writes of the moment (it writes: the survey is marked opened
+    or answered); the refusal page when this address guessed too many links."""
+    try:
+        return await throttle.guarded(
+            work.engine, work.settings, work.client_address, work.write, show
+        )
+    except throttle.TooManyGuesses as exc:
+        return status_page("rate_limited", pick_language(lang), headers=exc.headers)
 
 
 @router.get(
@@ -104,8 +109,8 @@ def _guarded(work: UnitOfWork, lang: str | None, session: Session, token: str) -
 async def survey_page(
     request: Request, token: TokenPath, work: PublicWork, lang: LangQuery = None
 ) -> Response:
-    def show(session: Session) -> Page:
-        issued = _guarded(work, lang, session, token)
+    def show(session: Session, guess: throttle.Guess) -> Page:
+        issued = _guarded(guess, lang, session, token)
         if isinstance(issued, Page):
             return issued
         language = pick_language(lang, issued.invitation.language)
@@ -118,8 +123,7 @@ async def survey_page(
         context = _form_context(work.profile, issued, agency.name, token)
         return Page("survey/form.html", {"values": {}, "problems": {}, **context}, lang=language)
 
-    # It writes (the survey is marked opened): with the other writes of the moment.
-    return render(request, await work.write(show))
+    return render(request, await _throttled(work, lang, show))
 
 
 @router.post(
@@ -137,8 +141,8 @@ async def submit_survey(
     language = pick_language(form.get("lang"), lang)
     profile = work.profile
 
-    def submit(session: Session) -> Page:
-        issued = _guarded(work, language, session, token)
+    def submit(session: Session, guess: throttle.Guess) -> Page:
+        issued = _guarded(guess, language, session, token)
         if isinstance(issued, Page):
             return issued
         question_fields = {q.field for q in profile.survey.questions}
@@ -195,4 +199,4 @@ async def submit_survey(
             lang=language,
         )
 
-    return render(request, await work.write(submit))
+    return render(request, await _throttled(work, language, submit))

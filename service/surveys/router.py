@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api/v1", tags=["responses"])
 async def submit_response(
     payload: ResponseCreate, response: Response, work: ApiWork
 ) -> ResponseCreated:
-    submitted = await work.write(lambda session: api_submit.submit(work, session, payload))
+    submitted = await api_submit.submit(work, payload)
     if not submitted.created:
         response.status_code = 200
     return ResponseCreated(response_id=submitted.response_id, followup_url=submitted.followup_url)
