@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     webhook_lease_margin_seconds: float = Field(default=15.0, ge=1)
     webhook_give_up_hours: float = Field(default=26.0, gt=0)
     webhook_disable_after_days: float = Field(default=3.0, gt=0)
+    # Deliveries a worker sends at once, each to a different subscription: a receiver that
+    # times out holds one of these, never the others' deliveries.
+    webhook_concurrency: int = Field(default=8, ge=1, le=64)
+    # Delivered (or given up) deliveries, their attempts and fanned-out events are removed
+    # by the worker after this long.
+    webhook_retention_days: int = Field(default=30, ge=1)
     # Encrypts webhook secrets at rest; unset: derived from the signing key.
     webhook_encryption_key: SecretStr | None = None
     # Run the delivery worker inside `hailong serve` (one process per database is plenty

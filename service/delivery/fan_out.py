@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, text, tuple_, update
+from sqlalchemy import delete, exists, insert, or_, text, tuple_, update
 from sqlmodel import Session, col, select
 
 from service.models import (
@@ -186,9 +186,13 @@ def dispatch_scores(session: Session, settings: Settings) -> int:
         for target in targets:
             if not target.wants("score.updated", paths[agency_id]):
                 continue
-            # One pending delivery per agency and period: its score is computed at send
+            # One waiting delivery per agency and period: its score is computed at send
             # time, so the latest score wins. It gets a new id: it now carries a newer event
-            # than the one it was made for.
+            # than the one it was made for. One being sent (leased) is left alone — it went
+            # out with the values and id it had — and the change gets a delivery of its own,
+            # sent after it.
+            now = utcnow()
+            lease_until = col(WebhookDelivery.lease_until)
             refreshed = session.execute(
                 update(WebhookDelivery)
                 .where(
@@ -196,6 +200,7 @@ def dispatch_scores(session: Session, settings: Settings) -> int:
                     col(WebhookDelivery.agency_id) == agency_id,
                     col(WebhookDelivery.period) == period,
                     col(WebhookDelivery.status) == "pending",
+                    or_(lease_until.is_(None), lease_until < now),
                 )
                 .values(msg_id=new_msg_id()),
                 execution_options=NO_SYNC,

@@ -5,7 +5,8 @@ Several workers send side by side. On PostgreSQL candidates are picked with FOR 
 SKIP LOCKED, and every claim is a compare-and-set on a lease, so two workers never send the
 same attempt — on SQLite too. No transaction stays open across the HTTP call: a worker
 killed mid-send leaves the delivery pending, its lease lapses and another sends it again
-(at least once, never lost).
+(at least once, never lost). Claiming and sending are apart (claim, send) so that a worker
+sends to several subscriptions at once (worker.py).
 """
 
 from __future__ import annotations
@@ -13,18 +14,21 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, and_, bindparam, exists, or_, update
+from sqlalchemy import BindParameter, Engine, and_, bindparam, exists, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
 
 from service.db import transaction
 from service.delivery.fan_out import NO_SYNC, rowcount
+from service.delivery.stats import failure_reason
 from service.models import (
     Agency,
     DeliveryAttempt,
@@ -33,6 +37,7 @@ from service.models import (
     WebhookSubscription,
     utcnow,
 )
+from service.ops.observability import Metrics
 from service.periods import parse_period
 from service.profile import Profile
 from service.scoring import service as scores
@@ -50,14 +55,16 @@ def _lease_free(now: Any) -> Any:
 
 @lru_cache(maxsize=1)
 def _next_delivery() -> Any:
-    """The oldest eligible delivery (see Sender.claim), locked. Built once, with `now` a
-    bind parameter: building it, with its aliased table, cost more than running it — under
-    load, 40 % of the worker's CPU (py-spy, 2026-11-24)."""
+    """The oldest eligible delivery (see Sender.claim) of a subscription not in `busy`,
+    locked. Built once, with `now` and `busy` bind parameters: building it, with its aliased
+    table, cost more than running it — under load, 40 % of the worker's CPU (py-spy,
+    2026-11-24)."""
     earlier = aliased(WebhookDelivery)
     # Typed like the column: on SQLite a datetime is compared as the text it is stored as.
     now = bindparam("now", type_=WebhookDelivery.__table__.c.next_attempt_at.type)  # type: ignore[attr-defined]
+    busy: BindParameter[int] = bindparam("busy", expanding=True)
     return (
-        select(WebhookDelivery.id)
+        select(WebhookDelivery.id, WebhookDelivery.subscription_id)
         .join(
             WebhookSubscription,
             col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
@@ -66,6 +73,7 @@ def _next_delivery() -> Any:
             col(WebhookDelivery.status) == "pending",
             col(WebhookDelivery.next_attempt_at) <= now,
             _lease_free(now),
+            col(WebhookDelivery.subscription_id).not_in(busy),
             col(WebhookSubscription.disabled_at).is_(None),
             col(WebhookSubscription.deleted_at).is_(None),
             ~exists().where(
@@ -83,21 +91,41 @@ def _next_delivery() -> Any:
     )
 
 
+@dataclass(frozen=True)
+class Claim:
+    delivery_id: int
+    subscription_id: int
+    lease: datetime
+
+
 class Sender:
+    """Thread-safe: the worker's sending threads share one (engine and httpx.Client are)."""
+
     def __init__(
-        self, engine: Engine, settings: Settings, profile: Profile, client: httpx.Client
+        self,
+        engine: Engine,
+        settings: Settings,
+        profile: Profile,
+        client: httpx.Client,
+        metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.profile = profile
         self.client = client
+        self.metrics = metrics
 
     def deliver_one(self) -> bool:
         """Send the next due delivery, if any; whether there was one."""
-        claimed = self._claim()
+        claimed = self.claim()
         if claimed is None:
             return False
-        delivery_id, lease = claimed
+        self.send(claimed)
+        return True
+
+    def send(self, claim: Claim) -> None:
+        """Send a claimed delivery and record the outcome."""
+        delivery_id, lease = claim.delivery_id, claim.lease
         with transaction(self.engine) as session:
             delivery = session.get(WebhookDelivery, delivery_id)
             assert delivery is not None
@@ -115,6 +143,7 @@ class Sender:
             )
             msg_id, secret, url = delivery.msg_id, subscription.secret_encrypted, subscription.url
         attempt = self._send(url, secret, msg_id, delivery_id, body, now)  # no transaction open
+        self._observe(attempt)
         with transaction(self.engine) as session:
             delivery = session.get(WebhookDelivery, delivery_id)
             assert delivery is not None
@@ -124,7 +153,7 @@ class Sender:
             if delivery.lease_until != lease:
                 # Our lease lapsed mid-send and another worker took over: record what we
                 # saw, leave the outcome to the worker that holds the delivery now.
-                return True
+                return
             delivery.attempts += 1
             delivery.lease_until = None
             if attempt.error is None:
@@ -134,10 +163,17 @@ class Sender:
                 self._failed(subscription, delivery, attempt)
             session.add(delivery)
             session.add(subscription)
-        return True
 
-    def _claim(self) -> tuple[int, datetime] | None:
-        """Lease the next eligible delivery, in a short transaction of its own.
+    def _observe(self, attempt: DeliveryAttempt) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.webhook_latency.observe((attempt.latency_ms or 0) / 1000)
+        if attempt.error is not None:
+            self.metrics.webhook_failures.labels(failure_reason(attempt)).inc()
+
+    def claim(self, busy: Collection[int] = ()) -> Claim | None:
+        """Lease the next eligible delivery, in a short transaction of its own; none of a
+        subscription in `busy` (this worker is sending to it already).
 
         Only the oldest pending delivery per subscription and agency is eligible, so events
         reach each receiver in order per agency, even after an outage. The lease — not a
@@ -145,9 +181,10 @@ class Sender:
         """
         with transaction(self.engine) as session:
             now = utcnow()
-            candidate = session.exec(_next_delivery(), params={"now": now}).first()
-            if candidate is None:
+            row = session.exec(_next_delivery(), params={"now": now, "busy": list(busy)}).first()
+            if row is None:
                 return None
+            candidate, subscription_id = row
             lease = now + timedelta(
                 seconds=self.settings.webhook_timeout_seconds
                 + self.settings.webhook_lease_margin_seconds
@@ -162,7 +199,7 @@ class Sender:
                 .values(lease_until=lease),
                 execution_options=NO_SYNC,
             )
-            return (candidate, lease) if rowcount(leased) else None
+            return Claim(candidate, subscription_id, lease) if rowcount(leased) else None
 
     def _data(self, session: Session, delivery: WebhookDelivery) -> dict[str, Any]:
         """The event's body; a score.updated one is the score as it is now."""

@@ -3,13 +3,22 @@ stopped.
 
 Runs inside `hailong serve` (a thread) or alone as `hailong worker`; any number of workers
 share the work. Each round also announces the scores that changed with no event: open
-petitions whose deadline passed (service/scoring/aging.py).
+petitions whose deadline passed (service/scoring/aging.py); and, once an hour, removes
+old finished deliveries (pruning.py).
+
+Sending is concurrent: up to `webhook_concurrency` deliveries at once, on a pool of
+threads, never two to the same subscription from one worker — a receiver that times out
+holds one thread, while every other subscription's deliveries go on. Per subscription and
+agency the next delivery is eligible only once the previous one is done or scheduled for
+retry (sending.py), so order is kept whatever the number of threads and workers.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 import httpx
@@ -17,9 +26,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from service.db import transaction
-from service.delivery import fan_out
+from service.delivery import fan_out, pruning
 from service.delivery.sending import Sender
 from service.models import utcnow
+from service.ops.observability import Metrics
 from service.profile import Profile
 from service.scoring import aging
 from service.settings import Settings
@@ -27,6 +37,7 @@ from service.webhooks import outbox
 
 log = logging.getLogger("hailong.worker")
 AGING_LOOKBACK = timedelta(days=1)  # petition deadlines re-announced after a restart
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 class DeliveryWorker:
@@ -36,6 +47,7 @@ class DeliveryWorker:
         settings: Settings,
         profile: Profile,
         client: httpx.Client | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -43,7 +55,15 @@ class DeliveryWorker:
         self.client = client or httpx.Client(
             timeout=settings.webhook_timeout_seconds, follow_redirects=False
         )
-        self.sender = Sender(engine, settings, profile, self.client)
+        self.sender = Sender(engine, settings, profile, self.client, metrics)
+        self._pool = ThreadPoolExecutor(
+            max_workers=settings.webhook_concurrency, thread_name_prefix="webhook-send"
+        )
+        # Sends under way, with their subscription; only the worker's own thread reads or
+        # changes this (the sending threads only set _sent).
+        self._in_flight: dict[Future[None], int] = {}
+        self._sent = threading.Event()  # a send finished: a slot is free
+        self._next_prune = 0.0  # time.monotonic(): the first round prunes
         # Petitions age with no event (service/scoring/aging.py): each round announces the
         # scores whose open petitions passed their deadline since the last. From a day back
         # at start, so a restart misses none (markers are coalesced: repeats cost nothing).
@@ -63,42 +83,89 @@ class DeliveryWorker:
         self._deadlines_seen_until = until
 
     def run_once(self) -> int:
-        work, _ = self._round()
-        return work
+        """One round: fan out, then send everything due, waiting until every send is done.
+        Returns the work done (events and markers fanned out, deliveries sent)."""
+        work, _ = self._fan_out()
+        while True:
+            work += self._fill()
+            if not self._in_flight:
+                return work
+            wait(list(self._in_flight), return_when=FIRST_COMPLETED)
+            self._reap()
 
-    def _round(self) -> tuple[int, bool]:
-        """Fan out, then send what is due. Returns the work done, and whether a full batch
-        of events or markers says that more are waiting."""
+    def _fan_out(self) -> tuple[int, bool]:
+        """Fan out (and prune, when due). Returns the events and markers fanned out, and
+        whether a full batch says that more are waiting."""
         with transaction(self.engine) as session:
             events = self.dispatch_events(session)
         with transaction(self.engine) as session:
             self.mark_aged_scores(session)
         with transaction(self.engine) as session:
             markers = fan_out.dispatch_scores(session, self.settings)
-        work = events + markers
-        while self.deliver_one():
-            work += 1
-        return work, fan_out.BATCH in (events, markers)
+        if time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+            pruned = pruning.prune(self.engine, self.settings.webhook_retention_days)
+            if pruned.deliveries or pruned.events:
+                log.info("pruned old webhook deliveries: %s", pruned)
+        return events + markers, fan_out.BATCH in (events, markers)
+
+    def _fill(self) -> int:
+        """Claim due deliveries into the free sending slots, none to a subscription this
+        worker is sending to already; returns how many it started."""
+        started = 0
+        while len(self._in_flight) < self.settings.webhook_concurrency:
+            claim = self.sender.claim(busy=set(self._in_flight.values()))
+            if claim is None:
+                break
+            future = self._pool.submit(self.sender.send, claim)
+            future.add_done_callback(lambda _: self._sent.set())
+            self._in_flight[future] = claim.subscription_id
+            started += 1
+        return started
+
+    def _reap(self) -> None:
+        """Forget the sends that finished; a failed one is logged (its lease lapses and
+        the delivery is sent again)."""
+        for future in [f for f in self._in_flight if f.done()]:
+            del self._in_flight[future]
+            error = future.exception()
+            if error is not None:
+                log.error("webhook send failed; retried once its lease lapses", exc_info=error)
 
     def run_forever(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                # Under a steady load a round finds a few new events every time: waiting a
-                # poll between rounds lets them gather into one fan-out, instead of a busy
-                # loop of tiny ones taking the CPU from the requests beside it (embedded).
-                _, backlog = self._round()
-                if not backlog:
-                    stop.wait(self.settings.worker_poll_seconds)
-            except Exception:  # a broken row or a database blip must not kill the worker
-                log.exception("webhook worker iteration failed; retrying")
-                stop.wait(max(1.0, self.settings.worker_poll_seconds))
+        next_fan_out = 0.0
+        try:
+            while not stop.is_set():
+                try:
+                    if time.monotonic() >= next_fan_out:
+                        # Under a steady load a round finds a few new events every time:
+                        # waiting a poll between fan-outs lets them gather into one,
+                        # instead of a busy loop of tiny ones taking the CPU from the
+                        # requests beside it (embedded).
+                        _, backlog = self._fan_out()
+                        pause = 0.0 if backlog else self.settings.worker_poll_seconds
+                        next_fan_out = time.monotonic() + pause
+                    self._reap()
+                    self._fill()
+                    # Until the next fan-out, or sooner when a send frees a slot.
+                    self._sent.wait(max(0.0, next_fan_out - time.monotonic()))
+                    self._sent.clear()
+                except Exception:  # a broken row or a database blip must not kill the worker
+                    log.exception("webhook worker iteration failed; retrying")
+                    stop.wait(max(1.0, self.settings.worker_poll_seconds))
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Let the sends under way finish (and be recorded), then stop the threads."""
+        self._pool.shutdown(wait=True)
 
 
 def start_embedded(
-    engine: Engine, settings: Settings, profile: Profile
+    engine: Engine, settings: Settings, profile: Profile, metrics: Metrics | None = None
 ) -> tuple[threading.Thread, threading.Event]:
     stop = threading.Event()
-    worker = DeliveryWorker(engine, settings, profile)
+    worker = DeliveryWorker(engine, settings, profile, metrics=metrics)
     thread = threading.Thread(
         target=worker.run_forever, args=(stop,), name="webhook-worker", daemon=True
     )

@@ -6,9 +6,12 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 # Survey and follow-up tokens sit in paths (/s/<token>/..., /p/<token>/...): each opens a
 # citizen's survey or complaint, so logs and metric labels must never carry them.
@@ -47,6 +50,53 @@ class Metrics:
             "hailong_invitations_issued_total",
             "Survey invitations issued at handover",
             registry=self.registry,
+        )
+        # Webhook sending, in the process that sends (the embedded worker's server).
+        self.webhook_latency = Histogram(
+            "hailong_webhook_delivery_duration_seconds",
+            "Time from sending a webhook attempt to the receiver's answer (or the error)",
+            registry=self.registry,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+        )
+        self.webhook_failures = Counter(
+            "hailong_webhook_delivery_failures_total",
+            "Failed webhook attempts by class: timeout, connect, network, refused_target,"
+            " http_4xx, http_5xx, http_other",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.webhook_backlog = WebhookBacklog()
+        self.registry.register(self.webhook_backlog)
+
+
+class WebhookBacklog(Collector):
+    """Pending deliveries per subscription, read when /metrics is scraped (from the
+    database: right whichever process sends). `source` is set once the engine exists."""
+
+    def __init__(self) -> None:
+        self.source: Callable[[], Mapping[str, int]] | None = None
+
+    def describe(self) -> list[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterator[Metric]:
+        family = self._family()
+        if self.source is not None:
+            try:
+                counts = self.source()
+            except Exception:  # the database is down: /metrics still answers, without it
+                logging.getLogger("hailong.metrics").exception("webhook backlog unreadable")
+                counts = {}
+            for subscription_id, count in sorted(counts.items()):
+                family.add_metric([subscription_id], count)
+        yield family
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "hailong_webhook_backlog",
+            "Pending webhook deliveries per subscription",
+            labels=["subscription"],
         )
 
 

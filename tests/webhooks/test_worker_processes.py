@@ -313,7 +313,9 @@ def test_two_worker_processes_send_every_event_once_and_in_order(
     engine = make_engine(webhook_settings(database_url))
     try:
         with Workers(database_url, tmp_path) as workers:
-            receiver.sender_pids = [workers.start().pid, workers.start().pid]
+            # Noted one by one: the first worker may send before the second is started.
+            receiver.sender_pids.append(workers.start().pid)
+            receiver.sender_pids.append(workers.start().pid)
             workers.wait_for(
                 lambda: (
                     {e.msg_id for e in events}

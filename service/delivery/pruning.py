@@ -1,0 +1,87 @@
+"""Delivered deliveries do not live forever: after `webhook_retention_days` the worker
+removes finished deliveries (succeeded, or given up), their attempts, and the fanned-out
+events no remaining delivery points at. Pending ones are kept whatever their age (a
+disabled subscription's, which an admin may enable again)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine, delete, exists, text
+from sqlmodel import Session, col, select
+
+from service.db import transaction
+from service.delivery.fan_out import NO_SYNC, rowcount
+from service.models import DeliveryAttempt, OutboxEvent, WebhookDelivery, utcnow
+
+CHUNK = 1000  # rows per transaction: a long backlog of old rows never holds a lock long
+PRUNE_LOCK = 0x6861696C6F6E6770  # "hailongp": on PostgreSQL, one worker prunes at a time
+
+
+def _alone(session: Session) -> bool:
+    """Whether no other worker is pruning (PostgreSQL; SQLite has one writer anyway):
+    two deleting the same rows would only wait on each other."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    taken = session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PRUNE_LOCK})
+    return bool(taken.scalar())
+
+
+@dataclass
+class Pruned:
+    deliveries: int = 0
+    attempts: int = 0
+    events: int = 0
+
+
+def prune(engine: Engine, retention_days: float) -> Pruned:
+    cutoff = utcnow() - timedelta(days=retention_days)
+    pruned = Pruned()
+    while True:
+        with transaction(engine) as session:
+            if not _alone(session):
+                return pruned
+            ids = session.exec(
+                select(WebhookDelivery.id)
+                .where(
+                    col(WebhookDelivery.status).in_(("succeeded", "failed")),
+                    col(WebhookDelivery.completed_at) < cutoff,
+                )
+                .order_by(col(WebhookDelivery.id))
+                .limit(CHUNK)
+            ).all()
+            if not ids:
+                break
+            pruned.attempts += rowcount(
+                session.execute(
+                    delete(DeliveryAttempt).where(col(DeliveryAttempt.delivery_id).in_(ids)),
+                    execution_options=NO_SYNC,
+                )
+            )
+            pruned.deliveries += rowcount(
+                session.execute(
+                    delete(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids)),
+                    execution_options=NO_SYNC,
+                )
+            )
+    while True:
+        with transaction(engine) as session:
+            if not _alone(session):
+                return pruned
+            referenced = exists().where(col(WebhookDelivery.event_id) == col(OutboxEvent.id))
+            events = session.exec(
+                select(OutboxEvent.id)
+                .where(col(OutboxEvent.dispatched_at) < cutoff, ~referenced)
+                .order_by(col(OutboxEvent.id))
+                .limit(CHUNK)
+            ).all()
+            if not events:
+                break
+            pruned.events += rowcount(
+                session.execute(
+                    delete(OutboxEvent).where(col(OutboxEvent.id).in_(events)),
+                    execution_options=NO_SYNC,
+                )
+            )
+    return pruned

@@ -1,0 +1,332 @@
+"""One receiver cannot stall the others: deliveries to different subscriptions go out at
+once, each subscription's in order; a score that changes while it is being sent is sent
+again after it; old finished deliveries are pruned; /metrics shows the backlog, latency
+and failures."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from sqlmodel import col, select, update
+
+from service.app import create_app
+from service.db import transaction
+from service.delivery.worker import DeliveryWorker
+from service.models import (
+    DeliveryAttempt,
+    OutboxEvent,
+    ScoreDirty,
+    WebhookDelivery,
+    utcnow,
+)
+from service.settings import Settings
+from tests.conftest import KeyFactory, handover_body
+from tests.harness.processes import free_port, http_server
+from tests.webhooks.conftest import Receiver, drain, webhook_settings
+from tests.webhooks.test_deliveries import subscribe
+
+pytestmark = pytest.mark.usefixtures("agencies")
+
+
+# -- receivers on paths: some hang, the others answer at once --------------------------------
+@dataclass
+class Arrival:
+    path: str
+    webhook_id: str
+    body: dict[str, Any]
+
+
+@dataclass
+class Receivers:
+    """One server; each path is a receiver. Paths in `hanging` hold every request until
+    `release` is set (or `hang` seconds pass); `slow` delays every answer."""
+
+    base: str
+    hanging: set[str] = field(default_factory=set)
+    hang: float = 60.0
+    slow: float = 0.0
+    release: threading.Event = field(default_factory=threading.Event)
+    arrived: list[Arrival] = field(default_factory=list)  # as requests start
+    answered: list[Arrival] = field(default_factory=list)  # as they get a 200
+    open: Counter[str] = field(default_factory=Counter)  # requests under way per path
+    most_open: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def of(self, path: str) -> list[Arrival]:
+        with self.lock:
+            return [a for a in self.answered if a.path == path]
+
+
+def _handler(receivers: Receivers) -> type[BaseHTTPRequestHandler]:
+    import json
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            arrival = Arrival(self.path, self.headers["webhook-id"], json.loads(body))
+            with receivers.lock:
+                receivers.arrived.append(arrival)
+                receivers.open[self.path] += 1
+                receivers.most_open[self.path] = max(
+                    receivers.most_open[self.path], receivers.open[self.path]
+                )
+            try:
+                if self.path in receivers.hanging:
+                    receivers.release.wait(receivers.hang)
+                elif receivers.slow:
+                    time.sleep(receivers.slow)
+                with receivers.lock:
+                    receivers.answered.append(arrival)
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the sender gave up waiting (its timeout)
+            finally:
+                with receivers.lock:
+                    receivers.open[self.path] -= 1
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    return Handler
+
+
+@pytest.fixture
+def receivers() -> Iterator[Receivers]:
+    port = free_port()
+    receivers = Receivers(base=f"http://127.0.0.1:{port}")
+    with http_server(_handler(receivers), port):
+        try:
+            yield receivers
+        finally:
+            receivers.release.set()
+
+
+# -- a worker running as it does in production: its own thread, rounds until stopped ---------
+class RunningWorker:
+    def __init__(self, engine: sa.Engine, settings: Settings, app: Any) -> None:
+        self.worker = DeliveryWorker(engine, settings, app.state.profile)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.worker.run_forever, args=(self.stop,))
+
+    def __enter__(self) -> RunningWorker:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive()
+
+
+def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> float:
+    """Seconds it took for `condition` to hold; fails after `seconds`."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > seconds:
+            pytest.fail(f"timed out after {seconds} s waiting for {what}")
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def handovers(client: TestClient, make_key: KeyFactory, codes: list[tuple[str, str]]) -> None:
+    issuer = make_key("issuer")
+    for code, agency in codes:
+        response = client.post(
+            "/api/v1/handovers",
+            json=handover_body(dossier_code=code, agency_code=agency),
+            headers=issuer,
+        )
+        assert response.status_code == 201, response.text
+
+
+# -- tests -----------------------------------------------------------------------------------
+TIMEOUT = 6.0  # the slow receivers' attempts time out after this
+
+
+def test_a_receiver_that_never_answers_delays_only_its_own_subscriptions(
+    database_url: str, make_key: KeyFactory, receivers: Receivers
+) -> None:
+    settings = webhook_settings(
+        database_url, webhook_timeout_seconds=TIMEOUT, worker_poll_seconds=0.05
+    )
+    app = create_app(settings)
+    with TestClient(app) as client:
+        admin, reader = make_key("admin"), make_key("reader")
+        # Three subscriptions of one reader to a receiver that never answers, made first
+        # (their deliveries come first), then an admin's to a healthy one.
+        slow = [f"/slow/{i}" for i in range(3)]
+        receivers.hanging.update(slow)
+        for path in slow:
+            subscribe(client, reader, receivers.base + path, events=["invitation.issued"])
+        subscribe(client, admin, receivers.base + "/ok", events=["invitation.issued"])
+        codes = [(f"{agency}-{i}", agency) for i in range(3) for agency in ("79.BTH", "79.SGN")]
+        handovers(client, make_key, codes)
+
+        with RunningWorker(app.state.engine, settings, app):
+            took = wait_for(
+                lambda: len(receivers.of("/ok")) == len(codes), 3 * TIMEOUT, "the healthy events"
+            )
+            # Before the first attempt to the silent receiver could even time out.
+            assert took < TIMEOUT, f"the healthy subscription waited {took:.1f} s"
+            with receivers.lock:
+                hung = {a.path for a in receivers.arrived} & set(slow)
+            assert hung == set(slow)  # they were being tried at the same time
+            with transaction(app.state.engine) as session:  # none timed out yet
+                errors = session.exec(select(DeliveryAttempt.error)).all()
+            assert all(error is None for error in errors), errors
+            receivers.release.set()  # let the slow ones through, in their order
+            wait_for(
+                lambda: all(len(receivers.of(p)) == len(codes) for p in slow),
+                3 * TIMEOUT,
+                "the slow subscriptions' events",
+            )
+
+    # One request at a time per subscription, though each has two agencies' events waiting.
+    assert all(receivers.most_open[p] == 1 for p in slow), receivers.most_open
+    for path in ["/ok", *slow]:
+        received = [a.body["data"]["dossier_code"] for a in receivers.of(path)]
+        assert sorted(received) == sorted(code for code, _ in codes)
+        for agency in ("79.BTH", "79.SGN"):
+            in_order = [code for code, a in codes if a == agency]
+            assert [c for c in received if c.startswith(agency)] == in_order, path
+
+
+def test_a_score_that_changes_while_it_is_sent_is_sent_again_after_it(
+    database_url: str, make_key: KeyFactory, receivers: Receivers
+) -> None:
+    """Seen on PostgreSQL with two workers: the fan-out gave the delivery being sent a new
+    webhook-id, so the stored id was not the one sent, and the newer score never went."""
+    settings = webhook_settings(database_url, worker_poll_seconds=0.05)
+    app = create_app(settings)
+    receivers.slow = 1.0  # every send takes a second: time for the score to change
+    with TestClient(app) as client:
+        engine: sa.Engine = app.state.engine
+        subscribe(
+            client,
+            make_key("admin"),
+            receivers.base + "/scores",
+            events=["score.updated"],
+            agency_code="79.SGN",
+        )
+        handovers(client, make_key, [("S-1", "79.SGN")])  # month, quarter and year move
+        with RunningWorker(engine, settings, app):
+            wait_for(lambda: len(receivers.arrived) >= 1, 20, "the first score to be sent")
+            in_flight = receivers.arrived[0]
+            assert in_flight.body["data"]["counts"]["resolved_dossiers"] == 1
+            handovers(client, make_key, [("S-2", "79.SGN")])  # ... while it is being sent
+
+            def settled() -> bool:
+                with transaction(engine) as session:
+                    pending = session.exec(
+                        select(WebhookDelivery).where(WebhookDelivery.status == "pending")
+                    ).all()
+                    markers = session.exec(select(ScoreDirty)).all()
+                return not pending and not markers and len(receivers.answered) >= 4
+
+            wait_for(settled, 30, "every score to be sent")
+        with transaction(engine) as session:
+            stored = session.exec(select(WebhookDelivery)).all()
+
+    answered = receivers.of("/scores")
+    latest: dict[str, int] = {}
+    per_period: defaultdict[str, list[int]] = defaultdict(list)
+    for arrival in answered:
+        data = arrival.body["data"]
+        per_period[data["period"]].append(data["counts"]["resolved_dossiers"])
+        latest[data["period"]] = data["counts"]["resolved_dossiers"]
+    assert set(latest.values()) == {2}, per_period  # every period's last word is the newer
+    assert per_period[in_flight.body["data"]["period"]] == [1, 2]  # sent again, after it
+    sent_ids = [a.webhook_id for a in answered]
+    assert len(set(sent_ids)) == len(sent_ids)
+    # What is stored is what was sent: every delivery's webhook-id went out, and only those.
+    assert all(d.status == "succeeded" for d in stored)
+    assert sorted(d.msg_id for d in stored) == sorted(sent_ids)
+
+
+def test_finished_deliveries_are_pruned_after_the_retention_time(
+    hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, receiver: Receiver
+) -> None:
+    client, worker = hook_app
+    engine: sa.Engine = client.app.state.engine  # type: ignore[attr-defined]
+    retention = timedelta(days=worker.settings.webhook_retention_days)
+    subscribe(client, make_key("admin"), receiver.url, events=["invitation.issued"])
+    handovers(client, make_key, [(f"P-{i}", "79.BTH") for i in range(4)])
+    drain(worker)
+    assert len(receiver.received) == 4
+    with transaction(engine) as session:
+        deliveries = session.exec(select(WebhookDelivery).order_by(col(WebhookDelivery.id))).all()
+        old, kept, waiting = deliveries[0], deliveries[1], deliveries[2]
+        ids = (old.id, kept.id, waiting.id)
+        events = (old.event_id, kept.event_id, waiting.event_id)
+        long_ago = utcnow() - retention - timedelta(days=1)
+        session.execute(  # finished long ago
+            update(WebhookDelivery)
+            .where(col(WebhookDelivery.id) == old.id)
+            .values(completed_at=long_ago)
+        )
+        session.execute(  # still waiting (its subscription disabled, say) however old
+            update(WebhookDelivery)
+            .where(col(WebhookDelivery.id) == waiting.id)
+            .values(status="pending", completed_at=None, next_attempt_at=utcnow() + retention)
+        )
+        session.execute(update(OutboxEvent).values(dispatched_at=long_ago))
+
+    fresh = DeliveryWorker(engine, worker.settings, worker.profile)  # prunes at its start
+    fresh.run_once()
+    with transaction(engine) as session:
+        left = set(session.exec(select(WebhookDelivery.id)).all())
+        attempts = {a.delivery_id for a in session.exec(select(DeliveryAttempt)).all()}
+        left_events = set(session.exec(select(OutboxEvent.id)).all())
+    assert ids[0] not in left and ids[0] not in attempts
+    assert {ids[1], ids[2]} <= left and ids[1] in attempts
+    # The events: only those no remaining delivery points at are removed.
+    assert events[0] not in left_events and {events[1], events[2]} <= left_events
+    assert len(left_events) == 3  # the three still pointed at; every other is old and gone
+
+
+def metric(text: str, name: str, **labels: str) -> float | None:
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return None
+
+
+def test_metrics_show_backlog_per_subscription_latency_and_failures(
+    database_url: str, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    # Retries a second or two later: the failed attempt is not retried within run_once.
+    settings = webhook_settings(database_url, webhook_retry_base_seconds=2)
+    app = create_app(settings)  # its own: metrics add up in an app that tests share
+    with TestClient(app) as client:
+        worker = DeliveryWorker(
+            app.state.engine, settings, app.state.profile, metrics=app.state.metrics
+        )
+        sub = subscribe(client, make_key("admin"), receiver.url, events=["invitation.issued"])
+        handovers(client, make_key, [(f"M-{i}", "79.BTH") for i in range(3)])
+        receiver.status = 503
+        worker.run_once()
+        text = client.get("/metrics").text
+        assert metric(text, "hailong_webhook_backlog", subscription=str(sub["id"])) == 3
+        assert metric(text, "hailong_webhook_delivery_failures_total", reason="http_5xx") == 1
+        assert metric(text, "hailong_webhook_delivery_duration_seconds_count") == 1
+
+        receiver.status = 200
+        drain(worker, until=lambda: len(receiver.received) == 3)
+        text = client.get("/metrics").text
+        assert metric(text, "hailong_webhook_backlog", subscription=str(sub["id"])) is None
+        assert metric(text, "hailong_webhook_delivery_duration_seconds_count") == 4
+        assert metric(text, "hailong_webhook_delivery_failures_total", reason="http_5xx") == 1
