@@ -201,7 +201,7 @@ EN.update(
         "Đăng nhập": "Sign in",
         "Dành cho lãnh đạo, cán bộ quản lý của cơ quan, đơn vị. Dán khóa truy cập được cấp cho ông/bà.": "For the heads and managers of agencies. Paste the access key you were given.",
         "Khóa không đúng hoặc đã bị thu hồi. Vui lòng kiểm tra lại.": "This key is wrong or has been revoked. Please check it.",
-        "Khóa này không dùng được cho bảng điều hành. Chỉ khóa của cán bộ quản lý hoặc quản trị mới đăng nhập được.": "This key cannot open the console. Only manager and admin keys can sign in.",
+        "Khóa này không dùng được cho bảng điều hành. Chỉ khóa của cán bộ quản lý hoặc quản trị, và khóa kiểm toán (chỉ xem nhật ký thao tác), mới đăng nhập được.": "This key cannot open the console. Only manager and admin keys, and auditor keys (the audit log only), can sign in.",
         "Có quá nhiều lần nhập sai. Vui lòng thử lại sau ít phút.": "Too many wrong attempts. Please try again in a few minutes.",
         "Khóa truy cập": "Access key",
         "Phiên đăng nhập hết hạn sau 8 giờ. Mọi thao tác đều được ghi nhật ký.": "A session ends after 8 hours. Every action is recorded in the audit log.",
@@ -429,6 +429,30 @@ EN.update(
         "Không: chỉ phản ánh qua hệ thống PAKN quốc gia được tính": "No: only petitions through the national petition system count",
         "góp ý": "comment",
         "Góp ý của ông/bà đã được gửi tới": "Your comment has been sent to",
+    }
+)
+
+
+# The console's audit log (issue 19, item 3).
+EN.update(
+    {
+        "Nhật ký thao tác": "Audit log",
+        "Ai đã thay đổi gì, lúc nào, từ giá trị nào sang giá trị nào; mới nhất ở trên.": "Who changed what, when, from what and to what; newest first.",
+        "Người thực hiện": "Actor",
+        "Thao tác (phần đầu, ví dụ key.)": "Action (its beginning, e.g. key.)",
+        "Đối tượng": "Target",
+        "Từ ngày": "From",
+        "Đến hết ngày": "Through",
+        "Ngày không hợp lệ.": "Not a valid date.",
+        "Ngày kết thúc phải từ ngày bắt đầu trở đi.": "The last day must not be before the first.",
+        "Lọc": "Filter",
+        "Bỏ lọc": "Clear filters",
+        "Các thao tác": "Changes",
+        "Thời điểm": "When",
+        "Chi tiết": "Detail",
+        "Không có thao tác nào khớp với bộ lọc.": "No change matches these filters.",
+        "← Mới nhất": "← Newest",
+        "Cũ hơn →": "Older →",
     }
 )
 

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -15,13 +16,16 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.admin.audit_router import router as audit_router
 from service.admin.keys_router import router as keys_router
 from service.admin.router import router as agencies_router
 from service.auth.cache import KeyCache
+from service.console.audit_pages import router as console_audit_router
 from service.console.kiosk_pages import router as console_kiosks_router
 from service.console.pages import router as console_router
 from service.console.petition_pages import router as console_petitions_router
 from service.db import make_engine, transaction
+from service.delivery.stats import backlog as delivery_backlog
 from service.delivery.worker import start_embedded
 from service.handovers.batching import HandoverWriter
 from service.handovers.pages import router as survey_link_router
@@ -133,6 +137,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings)
         app.state.engine = engine
+        app.state.metrics.webhook_backlog.source = partial(delivery_backlog, engine)
         rebuild_counters_if_profile_changed(engine, app.state.profile)
         app.state.handover_writer = HandoverWriter(
             engine,
@@ -148,7 +153,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
         app.state.write_pipeline.start()
         worker = None
         if settings.embedded_worker:
-            worker = start_embedded(engine, settings, app.state.profile)
+            worker = start_embedded(engine, settings, app.state.profile, app.state.metrics)
         if freeze_heap:
             freeze_startup_objects()
         try:
@@ -190,6 +195,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     app.include_router(responses_router)
     app.include_router(agencies_router)
     app.include_router(keys_router)
+    app.include_router(audit_router)
     app.include_router(exports_router)
     app.include_router(scores_router)
     app.include_router(petitions_router)
@@ -204,6 +210,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     app.include_router(console_router)
     app.include_router(console_petitions_router)
     app.include_router(console_kiosks_router)
+    app.include_router(console_audit_router)
     app.include_router(public_pages_router)
     app.include_router(ops_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

@@ -145,7 +145,7 @@ def _expiry(expires: str | None) -> datetime | None:
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="issuer, reader, manager, admin or kiosk")],
+    role: Annotated[str, typer.Option(help="issuer, reader, manager, admin, kiosk or auditor")],
     agency: Annotated[str | None, typer.Option(help="Limit the key to this agency's tree")] = None,
     name: Annotated[str | None, typer.Option(help="Who the key is for")] = None,
     expires: Annotated[

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import KeyFactory, handover_body
 
 pytestmark = pytest.mark.usefixtures("agencies")
-ROLES = ("issuer", "reader", "manager", "admin", "kiosk")
+ROLES = ("issuer", "reader", "manager", "admin", "kiosk", "auditor")
 ANY = set(ROLES)
 READ = {"reader", "manager", "admin"}
 PERIOD = "2025-Q3"
@@ -63,6 +63,8 @@ MATRIX: list[tuple[str, str, set[str], Any]] = [
     # Key 1 is the admin key that made the handover; each role's own key is a later one.
     ("POST", "/api/v1/keys/1/revoke", {"admin"}, None),
     ("POST", "/api/v1/keys/1/rotate", {"admin"}, None),
+    ("GET", "/api/v1/audit", {"admin", "auditor"}, None),
+    ("GET", "/api/v1/audit.csv", {"admin", "auditor"}, None),
 ]
 KEYLESS_OK = {("POST", "/api/v1/responses")}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -52,3 +52,22 @@ class KeyRotated(BaseModel):
     key: str
     replaces: int
     data: KeyPublic
+
+
+class AuditRecordPublic(BaseModel):
+    """One change: who made it, when, to what, and what it was before and after."""
+
+    id: int
+    at: datetime
+    actor: str = Field(description="`key:<id>:<name>` of an API key, `cli`, `kiosk` or `citizen`")
+    action: str = Field(examples=["key.revoke"])
+    target: str | None = Field(examples=["api_key:3"])
+    detail: dict[str, Any] = Field(description="What changed: from what, to what")
+
+
+class AuditPage(BaseModel):
+    data: list[AuditRecordPublic]
+    count: int
+    next_cursor: int | None = Field(
+        description="Pass as `cursor` for the next (older) page; null on the last page"
+    )

@@ -68,7 +68,9 @@ def _agency_context(
 @router.get("", response_class=HTMLResponse)
 async def home(console: ConsoleDep) -> Response:
     def show(session: Session) -> Outcome:
-        who = console.who(session)
+        who = console.who(session, sessions.CONSOLE_ROLES)
+        if who.role not in sessions.MANAGING_ROLES:
+            return Redirect("/console/audit")  # an auditor's one page
         if who.scope_agency_id is not None:
             agency = session.get(Agency, who.scope_agency_id)
             assert agency is not None
@@ -94,12 +96,12 @@ async def sign_in_form(console: ConsoleDep) -> Response:
 async def sign_in(console: ConsoleDep, form: FormDep) -> Response:
     work = console.work
 
-    def check(session: Session) -> Outcome:
+    def check(session: Session, guess: throttle.Guess) -> Outcome:
         console.check_csrf(form)
-        throttle.check_allowed(session, work.settings, work.client_address)
-        principal = principal_for_key(session, form.get("key", "").strip())
+        principal = guess.look(
+            session, lambda: principal_for_key(session, form.get("key", "").strip())
+        )
         if principal is None:
-            throttle.record_failure(work.engine, work.settings, work.client_address)
             return Page("console/sign_in.html", {"problem": "unknown_key"}, 401)
         if principal.role not in sessions.CONSOLE_ROLES:
             record(
@@ -111,7 +113,9 @@ async def sign_in(console: ConsoleDep, form: FormDep) -> Response:
         return Redirect("/console")
 
     try:
-        outcome = await work.run(check)
+        outcome = await throttle.guarded(
+            work.engine, work.settings, work.client_address, work.run, check
+        )
     except throttle.TooManyGuesses:
         outcome = Page("console/sign_in.html", {"problem": "rate_limited"}, 429)
     except ServiceError as exc:
@@ -125,7 +129,7 @@ async def sign_out(console: ConsoleDep, form: FormDep) -> Response:
         console.check_csrf(form)
         console.clear_session = True
         try:
-            who = console.who(session)
+            who = console.who(session, sessions.CONSOLE_ROLES)
         except SignedOut:
             return Redirect(SIGN_IN)
         record(session, who.actor, "console.sign_out", None, {})

@@ -22,7 +22,9 @@ from service.auth.principal import Principal
 
 COOKIE = "hl_console"
 COOKIE_PATH = "/console"
-CONSOLE_ROLES = ("manager", "admin")
+CONSOLE_ROLES = ("manager", "admin", "auditor")
+# Every console page but the audit log (service/console/audit_pages.py) is for these.
+MANAGING_ROLES = ("manager", "admin")
 SESSION_SECONDS = 8 * 3600  # one working day; then the key is asked for again
 ANONYMOUS_SECONDS = 3600  # the sign-in form's own session, which its CSRF token rests on
 

@@ -20,7 +20,7 @@ from service.auth.principal import Principal
 from service.calendar.working_days import local_date
 from service.console import csrf, sessions
 from service.console.format import Formatter
-from service.errors import NotFound, ServiceError
+from service.errors import Forbidden, NotFound, ServiceError
 from service.i18n import pick_language
 from service.models import Agency, utcnow
 from service.periods import Period, parse_period, period_containing
@@ -70,13 +70,18 @@ class Console:
 
     # --- inside the unit of work ---------------------------------------------------------
 
-    def who(self, db: Session) -> Principal:
+    def who(self, db: Session, roles: tuple[str, ...] = sessions.MANAGING_ROLES) -> Principal:
         if self.session is None or self.session.key_id is None:
             raise SignedOut
         principal = sessions.principal_for(db, self.session.key_id)
         if principal is None:
             raise SignedOut
         self.principal = principal
+        if principal.role not in roles:
+            raise Forbidden(
+                f"This page is not open to the role '{principal.role}'; an auditor reads the "
+                "audit log at /console/audit."
+            )
         return principal
 
     def check_csrf(self, form: dict[str, str]) -> None:

@@ -10,14 +10,16 @@ from sqlmodel import Field, SQLModel
 
 from service.models.base import UTCDateTime, utcnow
 
-ROLES = ("issuer", "reader", "manager", "admin", "kiosk")
+# auditor: reads the audit log and nothing else (no scores, no changes).
+ROLES = ("issuer", "reader", "manager", "admin", "kiosk", "auditor")
 
 
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_key"
     __table_args__ = (
         CheckConstraint(
-            "role IN ('issuer', 'reader', 'manager', 'admin', 'kiosk')", name="role_known"
+            "role IN ('issuer', 'reader', 'manager', 'admin', 'kiosk', 'auditor')",
+            name="role_known",
         ),
     )
 

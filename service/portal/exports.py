@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from service.csv_cells import csv_cell
 from service.scoring.schemas import Score
 
 CHUNK = 500
@@ -85,25 +86,12 @@ def chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
         yield ids[start : start + CHUNK]
 
 
-# A spreadsheet takes a cell starting with one of these as a formula (OWASP "CSV
-# injection"): an agency named "=HYPERLINK(...)" must stay a name in every export.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value  # what spreadsheets themselves write to keep a text as text
-    return value
-
-
 def csv_text(rows: list[list[Any]], with_header: bool) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     if with_header:
         writer.writerow(HEADERS)
-    writer.writerows([_csv_cell(v) for v in row] for row in rows)
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
     return buffer.getvalue()
 
 
