@@ -134,7 +134,7 @@ EN.update(
         "Bảng điều hành sự hài lòng": "Satisfaction console",
         "Biểu mẫu đã cũ hoặc không được gửi từ bảng điều hành. Vui lòng mở lại trang và gửi lại.": "This form is out of date or was not sent from the console. Please open the page again and send it from there.",
         "Không có quyền truy cập": "Access refused",
-        "Khóa của ông/bà chỉ xem được đơn vị mình và các đơn vị trực thuộc.": "Your key only opens your own agency and the agencies under it.",
+        "Ông/bà chỉ xem được đơn vị mình và các đơn vị trực thuộc.": "You can only open your own agency and the agencies under it.",
         "Không tìm thấy": "Not found",
         "Trang, đơn vị hoặc phản ánh này không tồn tại.": "This page, agency or petition does not exist.",
         "Không thể thay đổi": "Cannot be changed",
@@ -199,7 +199,6 @@ EN.update(
         "Không có phản ánh nào.": "No petitions.",
         "Hiển thị %(n)s trên %(total)s phản ánh.": "Showing %(n)s of %(total)s petitions.",
         "Đăng nhập": "Sign in",
-        "Dành cho lãnh đạo, cán bộ quản lý của cơ quan, đơn vị. Dán khóa truy cập được cấp cho ông/bà.": "For the heads and managers of agencies. Paste the access key you were given.",
         "Khóa không đúng hoặc đã bị thu hồi. Vui lòng kiểm tra lại.": "This key is wrong or has been revoked. Please check it.",
         "Khóa này không dùng được cho bảng điều hành. Chỉ khóa của cán bộ quản lý hoặc quản trị, và khóa kiểm toán (chỉ xem nhật ký thao tác), mới đăng nhập được.": "This key cannot open the console. Only manager and admin keys, and auditor keys (the audit log only), can sign in.",
         "Có quá nhiều lần nhập sai. Vui lòng thử lại sau ít phút.": "Too many wrong attempts. Please try again in a few minutes.",
@@ -409,7 +408,7 @@ EN.update(
         "D tính trong hệ thống này từ phản ánh, kiến nghị và phiếu đánh giá (điểm nhóm 5).": "D is computed in this system from petitions and evaluations (the group 5 score).",
         "Chưa có điểm D.": "No D yet.",
         "E do %(who)s nhập lúc %(when)s.": "E was entered by %(who)s at %(when)s.",
-        "Điểm D và E của đơn vị này do cơ quan có thẩm quyền nhập: quản trị hệ thống hoặc cán bộ quản lý của đơn vị cấp trên. Khóa của ông/bà xem được điểm nhưng không nhập được.": "D and E of this agency are entered by the competent authority: an administrator, or a manager of an agency above it. Your key can read the scores but not set them.",
+        "Điểm D và E của đơn vị này do cơ quan có thẩm quyền nhập: quản trị hệ thống hoặc cán bộ quản lý của đơn vị cấp trên. Ông/bà xem được điểm nhưng không nhập được.": "D and E of this agency are entered by the competent authority: an administrator, or a manager of an agency above it. You can read the scores but not set them.",
     }
 )
 
@@ -453,6 +452,19 @@ EN.update(
         "Không có thao tác nào khớp với bộ lọc.": "No change matches these filters.",
         "← Mới nhất": "← Newest",
         "Cũ hơn →": "Older →",
+        # Signing in with the province's identity provider
+        "Dành cho lãnh đạo, cán bộ quản lý của cơ quan, đơn vị.": "For the leaders and managers of agencies and units.",
+        "Dán khóa truy cập được cấp cho ông/bà.": "Paste the access key you were given.",
+        "Hoặc dán khóa truy cập được cấp cho ông/bà:": "Or paste the access key you were given:",
+        "Đăng nhập bằng %(name)s": "Sign in with %(name)s",
+        "Đơn vị đã tắt đăng nhập bằng khóa truy cập. Vui lòng đăng nhập bằng tài khoản.": "Signing in with an access key is switched off here. Please sign in with your account.",
+        "Tài khoản %(email)s chưa được cấp quyền vào bảng điều hành, hoặc đã bị khóa. Vui lòng liên hệ quản trị viên của đơn vị.": "The account %(email)s has no access to the console, or it has been disabled. Please contact your unit's administrator.",
+        "Việc đăng nhập đã bị hủy hoặc bị từ chối ở hệ thống tài khoản. Vui lòng thử lại.": "Signing in was cancelled or refused by the account system. Please try again.",
+        "Phiên đăng nhập đã quá hạn hoặc được mở từ trình duyệt khác. Vui lòng bấm đăng nhập lại.": "This sign-in has expired or was started in another browser. Please sign in again.",
+        "Chưa kết nối được với hệ thống tài khoản. Vui lòng thử lại sau ít phút; nếu vẫn lỗi, báo quản trị viên.": "The account system could not be reached. Please try again in a few minutes; if it keeps failing, tell your administrator.",
+        "Đăng nhập bằng tài khoản chưa được bật cho hệ thống này.": "Signing in with an account is not switched on for this system.",
+        "Đã đăng nhập": "Signed in",
+        "Vào bảng điều hành": "Open the console",
     }
 )
 

@@ -18,12 +18,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.admin.audit_router import router as audit_router
 from service.admin.keys_router import router as keys_router
+from service.admin.officials_router import router as officials_router
 from service.admin.router import router as agencies_router
 from service.auth.cache import KeyCache
 from service.console.audit_pages import router as console_audit_router
 from service.console.kiosk_pages import router as console_kiosks_router
 from service.console.pages import router as console_router
 from service.console.petition_pages import router as console_petitions_router
+from service.console.sign_in_pages import router as console_sign_in_router
 from service.db import make_engine, transaction
 from service.delivery.stats import backlog as delivery_backlog
 from service.delivery.worker import start_embedded
@@ -195,6 +197,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     app.include_router(responses_router)
     app.include_router(agencies_router)
     app.include_router(keys_router)
+    app.include_router(officials_router)
     app.include_router(audit_router)
     app.include_router(exports_router)
     app.include_router(scores_router)
@@ -207,6 +210,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     app.include_router(survey_pages_router)
     app.include_router(survey_link_router)
     app.include_router(petition_followup_router)
+    app.include_router(console_sign_in_router)
     app.include_router(console_router)
     app.include_router(console_petitions_router)
     app.include_router(console_kiosks_router)

@@ -23,6 +23,10 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 agencies_app = typer.Typer(help="The agency tree.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+officials_app = typer.Typer(
+    help="Officials who sign in to the console with the province's identity provider.",
+    no_args_is_help=True,
+)
 scores_app = typer.Typer(help="Score counters.", no_args_is_help=True)
 calendar_app = typer.Typer(help="Working-day calendar overrides.", no_args_is_help=True)
 kiosk_app = typer.Typer(help="Counter kiosk tablets.", no_args_is_help=True)
@@ -31,6 +35,7 @@ app.add_typer(scores_app, name="scores")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(agencies_app, name="agencies")
 app.add_typer(keys_app, name="keys")
+app.add_typer(officials_app, name="officials")
 app.add_typer(kiosk_app, name="kiosk")
 
 CLI_ACTOR = "cli"
@@ -204,7 +209,12 @@ def keys_list() -> None:
                     )
                 )
             after = rows[-1].key.id or after
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    _print_table(table)
+
+
+def _print_table(table: list[tuple[str, ...]]) -> None:
+    """Rows (the header first) in aligned columns."""
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     for line in table:
         typer.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
 
@@ -232,6 +242,59 @@ def keys_rotate(key_id: Annotated[int, typer.Argument(help="The id from `keys li
             err=True,
         )
     typer.echo(raw)
+
+
+@officials_app.command("add")
+def officials_add(
+    email: Annotated[str, typer.Argument(help="The e-mail the identity provider vouches for")],
+    role: Annotated[str, typer.Option(help="manager, admin or auditor")],
+    agency: Annotated[str | None, typer.Option(help="Limit to this agency's tree")] = None,
+    name: Annotated[str, typer.Option(help="The official's name")] = "",
+) -> None:
+    """Let an official sign in to the console (with HAILONG_OIDC_ISSUER set)."""
+    from service.auth.officials import add_official
+
+    with _session() as session:
+        official = add_official(session, CLI_ACTOR, email, name, role, agency)
+        typer.echo(f"added {official.role} official #{official.id} ({official.email})")
+
+
+@officials_app.command("list")
+def officials_list() -> None:
+    """List the officials; times in UTC."""
+    from service.auth.officials import list_officials
+    from service.models import Agency
+
+    header = ("ID", "E-MAIL", "NAME", "ROLE", "SCOPE", "LAST SIGN-IN", "DISABLED")
+    table: list[tuple[str, ...]] = [header]
+    with _session() as session:
+        for official in list_officials(session):
+            agency = session.get(Agency, official.agency_id) if official.agency_id else None
+            disabled = official.disabled_at
+            table.append(
+                (
+                    str(official.id),
+                    official.email,
+                    official.name,
+                    official.role,
+                    agency.code if agency else "all",
+                    _when(official.last_sign_in_at),
+                    f"{_when(disabled)} by {official.disabled_by}" if disabled else "-",
+                )
+            )
+    _print_table(table)
+
+
+@officials_app.command("disable")
+def officials_disable(
+    official_id: Annotated[int, typer.Argument(help="The id from `officials list`")],
+) -> None:
+    """Disable an official: every console session of theirs ends at its next request."""
+    from service.auth.officials import disable_official
+
+    with _session() as session:
+        official = disable_official(session, CLI_ACTOR, official_id)
+        typer.echo(f"disabled official #{official_id} ({official.email})")
 
 
 @kiosk_app.command("pair")
@@ -363,7 +426,8 @@ def purge(
     typer.echo(
         f"purged data received before {result.cutoff:%Y-%m-%d}: {result.contacts} "
         f"contact(s), {result.complaints} complaint text(s), "
-        f"{result.petition_texts} petition text(s); scores are unchanged"
+        f"{result.petition_texts} petition text(s), {result.console_sessions} ended console "
+        "session(s); scores are unchanged"
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, PrivateAttr, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +64,18 @@ class Settings(BaseSettings):
     # on SQLite; on PostgreSQL any number of workers share the work).
     embedded_worker: bool = True
     worker_poll_seconds: float = Field(default=0.5, gt=0)
+    # Officials sign in to the console through the province's OpenID Connect provider when
+    # the issuer is set (authorization code with PKCE; the client registered there with the
+    # redirect URI <base_url>/console/sign-in/oidc/callback).
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid email profile"
+    # The provider's name on the sign-in button ("Đăng nhập bằng <this>").
+    oidc_provider_name: str = "tài khoản công vụ"
+    # Pasting an API key on the console's sign-in page, for a small office without an
+    # identity provider. With one, set false so that only named officials sign in.
+    console_key_sign_in: bool = True
 
     _signing_key: bytes | None = PrivateAttr(default=None)
 
@@ -73,6 +85,28 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("HAILONG_BASE_URL must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("HAILONG_OIDC_ISSUER must be the provider's http(s):// URL")
+        return value.rstrip("/") if value else None
+
+    @model_validator(mode="after")
+    def _someone_can_sign_in(self) -> Settings:
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise ValueError("HAILONG_OIDC_ISSUER is set: set HAILONG_OIDC_CLIENT_ID as well")
+        if not self.console_key_sign_in and not self.oidc_issuer:
+            raise ValueError(
+                "HAILONG_CONSOLE_KEY_SIGN_IN is false and no HAILONG_OIDC_ISSUER is set: "
+                "nobody could sign in to the console"
+            )
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_issuer is not None
 
     @property
     def is_sqlite(self) -> bool:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import hypothesis
 import pytest
@@ -156,14 +157,17 @@ def database_url(backend: Backend) -> str:
     return backend.reset()
 
 
-def make_settings(database_url: str, base_url: str = "http://testserver") -> Settings:
-    return Settings(
-        database_url=database_url,
-        base_url=base_url,
-        secret_key=TEST_SECRET,
-        log_requests=False,
-        embedded_worker=False,  # tests that need deliveries drive a worker themselves
-    )
+def make_settings(
+    database_url: str, base_url: str = "http://testserver", **overrides: Any
+) -> Settings:
+    fields: dict[str, Any] = {
+        "database_url": database_url,
+        "base_url": base_url,
+        "secret_key": TEST_SECRET,
+        "log_requests": False,
+        "embedded_worker": False,  # tests that need deliveries drive a worker themselves
+    }
+    return Settings(**(fields | overrides))
 
 
 @pytest.fixture

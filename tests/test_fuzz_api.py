@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.conftest import KeyFactory
 
 EXAMPLES = int(os.environ.get("HAILONG_FUZZ_EXAMPLES", "6"))
-ROLES = ("issuer", "reader", "manager", "admin", "kiosk")
+ROLES = ("issuer", "reader", "manager", "admin", "kiosk", "auditor")
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
 

@@ -63,6 +63,8 @@ MATRIX: list[tuple[str, str, set[str], Any]] = [
     # Key 1 is the admin key that made the handover; each role's own key is a later one.
     ("POST", "/api/v1/keys/1/revoke", {"admin"}, None),
     ("POST", "/api/v1/keys/1/rotate", {"admin"}, None),
+    ("GET", "/api/v1/officials", {"admin"}, None),
+    ("POST", "/api/v1/officials", {"admin"}, {"email": "a@tphcm.gov.vn", "role": "manager"}),
     ("GET", "/api/v1/audit", {"admin", "auditor"}, None),
     ("GET", "/api/v1/audit.csv", {"admin", "auditor"}, None),
 ]
@@ -83,12 +85,19 @@ def test_every_api_route_is_in_the_matrix(client: TestClient) -> None:
         if path.startswith("/api/v1")
     }
     covered = {(m, t.split("?")[0]) for m, t, _, _ in MATRIX} | KEYLESS_OK
-    # Routes on one subscription, device or key need one to exist: their roles are tested
-    # in tests/webhooks, tests/kiosk and tests/admin (keys also above, on key 1).
+    # Routes on one subscription, device, key or official need one to exist: their roles are
+    # tested in tests/webhooks, tests/kiosk and tests/admin (keys also above, on key 1).
     item_routes = {
         r
         for r in documented
-        if r[1].startswith(("/api/v1/webhooks/", "/api/v1/kiosk/devices/", "/api/v1/keys/"))
+        if r[1].startswith(
+            (
+                "/api/v1/webhooks/",
+                "/api/v1/kiosk/devices/",
+                "/api/v1/keys/",
+                "/api/v1/officials/",
+            )
+        )
     }
     assert documented - covered - item_routes == set()
 

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from service.web.schemas import strict_with_example
+
 
 class AgencyPublic(BaseModel):
     code: str
@@ -70,4 +72,47 @@ class AuditPage(BaseModel):
     count: int
     next_cursor: int | None = Field(
         description="Pass as `cursor` for the next (older) page; null on the last page"
+    )
+
+
+class OfficialPublic(BaseModel):
+    """An official as admins see them: never the provider's subject itself."""
+
+    id: int
+    email: str
+    name: str
+    role: str = Field(examples=["manager"])
+    agency_code: str | None = Field(description="The official's scope; null: every agency")
+    created_at: datetime
+    last_sign_in_at: datetime | None
+    disabled_at: datetime | None
+    disabled_by: str | None = Field(description="The audit log's actor who disabled them")
+    subject_bound: bool = Field(
+        description="Whether the provider's subject is bound (at the first sign-in): from "
+        "then on only that provider account opens this official's console"
+    )
+
+
+class OfficialList(BaseModel):
+    data: list[OfficialPublic]
+    count: int
+
+
+class OfficialCreate(BaseModel):
+    model_config = strict_with_example(
+        {
+            "email": "nguyen.van.a@tphcm.gov.vn",
+            "name": "Nguyễn Văn A",
+            "role": "manager",
+            "agency_code": "79.BTH",
+        }
+    )
+
+    email: str = Field(
+        min_length=1, max_length=255, description="The e-mail the identity provider vouches for"
+    )
+    name: str = Field(default="", max_length=255, description="Default: the e-mail")
+    role: Literal["manager", "admin", "auditor"]
+    agency_code: str | None = Field(
+        default=None, max_length=64, description="Limit to this agency's tree; null: every agency"
     )

@@ -11,15 +11,21 @@ from service.models import Agency
 
 @dataclass(frozen=True)
 class Principal:
-    key_id: int
+    """An API key (`key_id`) or, in the console, an official signed in through the
+    province's identity provider (`official_id`, `key_id` None; service/auth/officials.py)."""
+
+    key_id: int | None
     name: str
     role: str
     scope_agency_id: int | None
     scope_path: str | None  # materialised path of the scope agency, if any
     expires_at: datetime | None = None  # the key cache forgets the key by then
+    official_id: int | None = None
 
     @property
     def actor(self) -> str:
+        if self.official_id is not None:
+            return f"official:{self.official_id}:{self.name}"
         return f"key:{self.key_id}:{self.name}"
 
     def require_role(self, *roles: str) -> None:

@@ -11,25 +11,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, col, select
 from starlette.responses import Response
 
-from service import throttle
-from service.audit import record
-from service.auth.keys import principal_for_key
 from service.auth.principal import Principal
 from service.console import sessions
 from service.console.inputs_form import read_inputs_form
 from service.console.service import complaints, costly_dossiers, overview
 from service.console.web import (
     LANG_COOKIE,
-    SIGN_IN,
     Console,
     ConsoleDep,
     Outcome,
     Redirect,
-    SignedOut,
-    error_page,
     period_choices,
 )
-from service.errors import ServiceError
 from service.i18n import LANGUAGES
 from service.models import Agency
 from service.periods import Period
@@ -62,7 +55,7 @@ def _agency_context(
     }
 
 
-# --- signing in and out ----------------------------------------------------------------------
+# --- home and language (signing in and out: sign_in_pages.py) ------------------------------
 
 
 @router.get("", response_class=HTMLResponse)
@@ -81,61 +74,6 @@ async def home(console: ConsoleDep) -> Response:
         return Page("console/home.html", {"agencies": agencies})
 
     return await console.respond(show)
-
-
-@router.get("/sign-in", response_class=HTMLResponse)
-async def sign_in_form(console: ConsoleDep) -> Response:
-    if console.session is not None and console.session.signed_in:
-        return RedirectResponse("/console", status_code=303)
-    if console.session is None:  # the form's CSRF token rests on this pre-session
-        console.new_session = sessions.new_session(None)
-    return console.render(Page("console/sign_in.html", {"problem": None}))
-
-
-@router.post("/sign-in", response_class=HTMLResponse)
-async def sign_in(console: ConsoleDep, form: FormDep) -> Response:
-    work = console.work
-
-    def check(session: Session, guess: throttle.Guess) -> Outcome:
-        console.check_csrf(form)
-        principal = guess.look(
-            session, lambda: principal_for_key(session, form.get("key", "").strip())
-        )
-        if principal is None:
-            return Page("console/sign_in.html", {"problem": "unknown_key"}, 401)
-        if principal.role not in sessions.CONSOLE_ROLES:
-            record(
-                session, principal.actor, "console.sign_in_refused", None, {"role": principal.role}
-            )
-            return Page("console/sign_in.html", {"problem": "wrong_role"}, 403)
-        record(session, principal.actor, "console.sign_in", None, {})
-        console.new_session = sessions.new_session(principal.key_id)  # a fresh session id
-        return Redirect("/console")
-
-    try:
-        outcome = await throttle.guarded(
-            work.engine, work.settings, work.client_address, work.run, check
-        )
-    except throttle.TooManyGuesses:
-        outcome = Page("console/sign_in.html", {"problem": "rate_limited"}, 429)
-    except ServiceError as exc:
-        outcome = error_page(exc)
-    return console.render(outcome)
-
-
-@router.post("/sign-out", response_class=HTMLResponse)
-async def sign_out(console: ConsoleDep, form: FormDep) -> Response:
-    def leave(session: Session) -> Outcome:
-        console.check_csrf(form)
-        console.clear_session = True
-        try:
-            who = console.who(session, sessions.CONSOLE_ROLES)
-        except SignedOut:
-            return Redirect(SIGN_IN)
-        record(session, who.actor, "console.sign_out", None, {})
-        return Redirect(SIGN_IN)
-
-    return await console.respond(leave)
 
 
 @router.get("/lang/{lang}")

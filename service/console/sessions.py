@@ -1,8 +1,11 @@
-"""Console sessions: a manager key exchanged once for a signed, expiring cookie.
+"""Console sessions: a signed, expiring cookie naming a session kept on the server.
 
-The cookie holds only the key's id, the expiry and a random session id, signed with the
-settings' signing key (HMAC-SHA256). Every request re-reads the key, so a revoked key or a
-key whose role changed signs its sessions out at once.
+The cookie holds only the expiry and a random session id, signed with the settings'
+signing key (HMAC-SHA256); the CSRF token is derived from the id. Before signing in it is
+the sign-in form's own pre-session. Signing in (with an official's identity provider or an
+API key) starts a fresh id with a row in `console_session`; signing out ends the row, so a
+copied cookie stops working at once. Every request re-reads the row and the key or official
+behind it: a revoked key or a disabled official is signed out at once too.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlmodel import Session
 from starlette.responses import Response
 
 from service.auth.keys import principal_by_id
+from service.auth.officials import official_principal
 from service.auth.principal import Principal
+from service.models import ConsoleSessionRecord, utcnow
 
 COOKIE = "hl_console"
 COOKIE_PATH = "/console"
@@ -36,30 +42,30 @@ def clock() -> float:
 
 @dataclass(frozen=True)
 class ConsoleSession:
-    key_id: int | None  # None: the sign-in form's pre-session, nobody signed in yet
     expires: int  # unix seconds
-    sid: str  # random; the CSRF token is derived from it
-
-    @property
-    def signed_in(self) -> bool:
-        return self.key_id is not None
+    sid: str  # random; the CSRF token is derived from it, the server row from its hash
 
 
-def _sign(signing_key: bytes, payload: str) -> str:
-    digest = hmac.new(signing_key, b"console-session:" + payload.encode(), hashlib.sha256)
+def sign(signing_key: bytes, purpose: str, payload: str) -> str:
+    """HMAC-SHA256 of `payload` for one `purpose` (a cookie's name), base64url."""
+    digest = hmac.new(signing_key, f"{purpose}:{payload}".encode(), hashlib.sha256)
     return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
 
 
-def new_session(key_id: int | None, now: float | None = None) -> ConsoleSession:
-    lifetime = SESSION_SECONDS if key_id is not None else ANONYMOUS_SECONDS
+def same(signature: str, expected: str) -> bool:
+    return hmac.compare_digest(signature.encode(), expected.encode())
+
+
+def new_session(*, signed_in: bool, now: float | None = None) -> ConsoleSession:
+    lifetime = SESSION_SECONDS if signed_in else ANONYMOUS_SECONDS
     return ConsoleSession(
-        key_id, int(now if now is not None else clock()) + lifetime, secrets.token_urlsafe(18)
+        int(now if now is not None else clock()) + lifetime, secrets.token_urlsafe(18)
     )
 
 
 def encode(session: ConsoleSession, signing_key: bytes) -> str:
-    payload = f"{session.key_id or 0}.{session.expires}.{session.sid}"
-    return f"{payload}.{_sign(signing_key, payload)}"
+    payload = f"{session.expires}.{session.sid}"
+    return f"{payload}.{sign(signing_key, 'console-session', payload)}"
 
 
 def decode(
@@ -69,15 +75,38 @@ def decode(
     if not value or len(value) > 200:
         return None
     payload, _, signature = value.rpartition(".")
-    if not hmac.compare_digest(signature.encode(), _sign(signing_key, payload).encode()):
+    if not same(signature, sign(signing_key, "console-session", payload)):
         return None
-    parts = payload.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+    expires, _, sid = payload.partition(".")
+    if not expires.isdigit() or not sid:
         return None
-    key_id, expires, sid = int(parts[0]), int(parts[1]), parts[2]
-    if expires <= (now if now is not None else clock()):
+    if int(expires) <= (now if now is not None else clock()):
         return None
-    return ConsoleSession(key_id or None, expires, sid)
+    return ConsoleSession(int(expires), sid)
+
+
+def _row_id(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def start(db: Session, session: ConsoleSession, principal: Principal) -> None:
+    """Records a signed-in session on the server (in the sign-in's transaction)."""
+    db.add(
+        ConsoleSessionRecord(
+            id=_row_id(session.sid),
+            key_id=None if principal.official_id is not None else principal.key_id,
+            official_id=principal.official_id,
+            expires_at=datetime.fromtimestamp(session.expires, UTC),
+        )
+    )
+
+
+def end(db: Session, session: ConsoleSession) -> None:
+    """Ends a session on the server: its cookie, wherever copied, signs in nobody again."""
+    row = db.get(ConsoleSessionRecord, _row_id(session.sid))
+    if row is not None and row.ended_at is None:
+        row.ended_at = utcnow()
+        db.add(row)
 
 
 def set_cookie(
@@ -100,7 +129,16 @@ def clear_cookie(response: Response, *, secure: bool) -> None:
     )
 
 
-def principal_for(session: Session, key_id: int) -> Principal | None:
-    """The key behind a session, if it still exists, is not revoked and may use the console."""
-    principal = principal_by_id(session, key_id)
+def principal_for(db: Session, session: ConsoleSession) -> Principal | None:
+    """Who a session signed in, if it is open on the server and they may still use the
+    console: None for a pre-session, an ended or expired one, a revoked key, a disabled
+    official."""
+    row = db.get(ConsoleSessionRecord, _row_id(session.sid))
+    if row is None or row.ended_at is not None or row.expires_at <= utcnow():
+        return None
+    if row.official_id is not None:
+        principal = official_principal(db, row.official_id)
+    else:
+        assert row.key_id is not None
+        principal = principal_by_id(db, row.key_id)
     return principal if principal is not None and principal.role in CONSOLE_ROLES else None

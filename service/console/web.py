@@ -6,6 +6,7 @@ A page's work runs in one unit of work and returns a `Page` (service/web/pages.p
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
@@ -29,6 +30,7 @@ from service.web.deps import PublicWork
 from service.web.pages import PAGE_HEADERS, Page, render
 
 LANG_COOKIE = "hl_console_lang"
+log = logging.getLogger("hailong.console")
 SIGN_IN = "/console/sign-in"
 Kind = Literal["month", "quarter", "year"]
 
@@ -71,9 +73,9 @@ class Console:
     # --- inside the unit of work ---------------------------------------------------------
 
     def who(self, db: Session, roles: tuple[str, ...] = sessions.MANAGING_ROLES) -> Principal:
-        if self.session is None or self.session.key_id is None:
+        if self.session is None:
             raise SignedOut
-        principal = sessions.principal_for(db, self.session.key_id)
+        principal = sessions.principal_for(db, self.session)
         if principal is None:
             raise SignedOut
         self.principal = principal
@@ -83,6 +85,11 @@ class Console:
                 "audit log at /console/audit."
             )
         return principal
+
+    def log_problem(self, exc: Exception) -> None:
+        """A sign-in that failed at the identity provider: the official sees a sentence,
+        the operator the reason."""
+        log.warning("console sign-in failed: %s", exc)
 
     def check_csrf(self, form: dict[str, str]) -> None:
         csrf.check(
@@ -138,6 +145,8 @@ class Console:
                 who=self.principal,
                 csrf_token=csrf.token_for(self.signing_key, session.sid) if session else "",
                 here=self.request.url.path + (f"?{query}" if query else ""),
+                key_sign_in=self.settings.console_key_sign_in,
+                oidc_name=self.settings.oidc_provider_name if self.settings.oidc_enabled else None,
             )
         if self.new_session is not None:
             sessions.set_cookie(response, self.new_session, self.signing_key, secure=self.secure)

@@ -1,6 +1,13 @@
 """Every table, imported here so that Alembic and the app see one complete metadata."""
 
-from service.models.access import ROLES, ApiKey, AuditLog
+from service.models.access import (
+    OFFICIAL_ROLES,
+    ROLES,
+    ApiKey,
+    AuditLog,
+    ConsoleSessionRecord,
+    Official,
+)
 from service.models.agency import Agency, Counter, Staff
 from service.models.base import MAX_ROW_ID, UTCDateTime, utcnow
 from service.models.dossier import CHANNELS, Dossier, Invitation
@@ -27,12 +34,14 @@ __all__ = [
     "CHANNELS",
     "COUNT_COLUMNS",
     "MAX_ROW_ID",
+    "OFFICIAL_ROLES",
     "ROLES",
     "Agency",
     "AgencyDayCounter",
     "ApiKey",
     "AuditLog",
     "CalendarOverride",
+    "ConsoleSessionRecord",
     "Counter",
     "DeliveryAttempt",
     "Dossier",
@@ -40,6 +49,7 @@ __all__ = [
     "Invitation",
     "KioskPairing",
     "KioskPresentation",
+    "Official",
     "OutboxEvent",
     "PeriodInput",
     "Petition",

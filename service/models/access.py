@@ -52,3 +52,47 @@ class AuditLog(SQLModel, table=True):
     action: str = Field(max_length=64)
     target: str | None = Field(default=None, max_length=255)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# Officials sign in to the console through the province's identity provider (OpenID
+# Connect); their role and agency are kept here by an admin, never taken from the IdP.
+OFFICIAL_ROLES = ("manager", "admin", "auditor")
+
+
+class Official(SQLModel, table=True):
+    __tablename__ = "official"
+    __table_args__ = (
+        CheckConstraint("role IN ('manager', 'admin', 'auditor')", name="role_known"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Lower case; matched against the ID token's verified `email` claim.
+    email: str = Field(max_length=255, unique=True)
+    name: str = Field(max_length=255)
+    role: str = Field(max_length=16)
+    # None: every agency. Otherwise this agency and its descendants.
+    agency_id: int | None = Field(default=None, foreign_key="agency.id")
+    # The provider's `sub`, bound at the first sign-in: a mailbox handed to someone else
+    # later does not open this account.
+    subject: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_sign_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    disabled_by: str | None = Field(default=None, max_length=255)  # the audit log's actor
+
+
+class ConsoleSessionRecord(SQLModel, table=True):
+    """A signed-in console session, kept on the server so that signing out ends it: the
+    cookie names it (by the sha256 of its random id) and is worthless once it has ended."""
+
+    __tablename__ = "console_session"
+    __table_args__ = (
+        CheckConstraint("(key_id IS NULL) <> (official_id IS NULL)", name="one_kind_of_principal"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)  # sha256 hex of the cookie's session id
+    key_id: int | None = Field(default=None, foreign_key="api_key.id", index=True)
+    official_id: int | None = Field(default=None, foreign_key="official.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,7 +1,8 @@
 """Data retention: citizens' contact details and free text do not live forever.
 
 Scores never read them, so purging changes no score: counters, answers' choices, petitions'
-dates and verdicts all stay.
+dates and verdicts all stay. Console sessions that have ended or expired go too (they are
+kept only so that a copied cookie finds its session ended).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlmodel import Session, col
 
 from service.audit import record
-from service.models import Petition, Response, ResponseContact, utcnow
+from service.models import ConsoleSessionRecord, Petition, Response, ResponseContact, utcnow
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Purged:
     complaints: int
     petition_texts: int
     cutoff: datetime
+    console_sessions: int = 0
 
 
 def _count(result: Any) -> int:
@@ -51,7 +53,23 @@ def purge(session: Session, older_than_days: int, *, actor: str) -> Purged:
         .values(outcome=None, reply=None),
         execution_options={"synchronize_session": False},
     )
-    result = Purged(_count(contacts), _count(complaints), _count(petition_texts), cutoff)
+    # An ended or expired session's cookie is refused either way; the row is not needed.
+    console_sessions = session.execute(
+        delete(ConsoleSessionRecord).where(
+            or_(
+                col(ConsoleSessionRecord.ended_at).is_not(None),
+                col(ConsoleSessionRecord.expires_at) < utcnow(),
+            )
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    result = Purged(
+        _count(contacts),
+        _count(complaints),
+        _count(petition_texts),
+        cutoff,
+        _count(console_sessions),
+    )
     record(
         session,
         actor,
@@ -62,6 +80,7 @@ def purge(session: Session, older_than_days: int, *, actor: str) -> Purged:
             "contacts": result.contacts,
             "complaints": result.complaints,
             "petition_texts": result.petition_texts,
+            "console_sessions": result.console_sessions,
         },
     )
     return result

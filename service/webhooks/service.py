@@ -52,6 +52,8 @@ def create(
             raise field_error("agency_code", f"no agency has the code '{payload.agency_code}'")
         principal.require_scope(agency)
         agency_id = agency.id
+    # Subscriptions belong to keys: the webhook API takes only keys (officials use the console).
+    assert principal.key_id is not None
     secret = secrets.new_secret()
     sub = WebhookSubscription(
         public_id=f"wh_{uuid.uuid4().hex}",

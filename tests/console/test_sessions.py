@@ -11,7 +11,8 @@ from sqlmodel import col, select
 
 from service.app import create_app
 from service.console import csrf, sessions
-from service.models import ApiKey, AuditLog, utcnow
+from service.models import ApiKey, AuditLog, ConsoleSessionRecord, utcnow
+from service.retention.purge import purge
 from tests.conftest import DbFactory, KeyFactory, make_settings
 from tests.console.conftest import WARD, WARD_NAME, ConsoleClient, raw_key
 
@@ -33,28 +34,26 @@ def audit(db: DbFactory, action: str) -> list[AuditLog]:
 
 def test_cookie_round_trips_and_refuses_tampering_expiry_and_other_keys() -> None:
     now = 1_800_000_000
-    session = sessions.new_session(7, now=now)
+    session = sessions.new_session(signed_in=True, now=now)
     value = sessions.encode(session, KEY)
     assert sessions.decode(value, KEY, now=now) == session
     assert session.expires == now + sessions.SESSION_SECONDS
-    # Only the key id, the expiry and a random session id travel; the key never does.
-    key_id, expires, sid, _ = value.split(".")
-    assert (key_id, int(expires), sid) == ("7", session.expires, session.sid)
-    forged = value.replace("7.", "8.", 1)  # another key's id, same signature
-    assert sessions.decode(forged, KEY, now=now) is None
-    longer = f"7.{session.expires + 86400}.{sid}.{value.rsplit('.', 1)[1]}"
+    # Only the expiry and a random session id travel; who signed in is on the server.
+    expires, sid, _ = value.split(".")
+    assert (int(expires), sid) == (session.expires, session.sid)
+    longer = f"{session.expires + 86400}.{sid}.{value.rsplit('.', 1)[1]}"
     assert sessions.decode(longer, KEY, now=now) is None
     assert sessions.decode(value, b"another signing key", now=now) is None
     assert sessions.decode(value, KEY, now=session.expires) is None  # expired
     for garbage in ("", "abc", "1.2.3", "x" * 500, "a.b.c.d"):
         assert sessions.decode(garbage, KEY, now=now) is None
-    anonymous = sessions.new_session(None, now=now)
+    anonymous = sessions.new_session(signed_in=False, now=now)
     assert sessions.decode(sessions.encode(anonymous, KEY), KEY, now=now) == anonymous
-    assert not anonymous.signed_in
+    assert anonymous.expires == now + sessions.ANONYMOUS_SECONDS
 
 
 def test_csrf_token_is_bound_to_its_session() -> None:
-    one, two = sessions.new_session(1), sessions.new_session(1)
+    one, two = sessions.new_session(signed_in=True), sessions.new_session(signed_in=True)
     token = csrf.token_for(KEY, one.sid)
     csrf.check(KEY, one.sid, token)
     for sid, sent in ((two.sid, token), (one.sid, ""), (one.sid, None), (None, token)):
@@ -168,6 +167,43 @@ def test_sign_out_needs_csrf_clears_the_cookie_and_is_audited(
     assert len(audit(db, "console.sign_out")) == 1
 
 
+def test_a_cookie_copied_before_sign_out_stops_working_at_once(
+    console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    copied = console.client.cookies.get(sessions.COOKIE)
+    assert copied
+    console.sign_out()
+    console.client.cookies.set(sessions.COOKIE, copied, path="/console")  # replayed
+    response = console.client.get(f"/console/a/{WARD}", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/console/sign-in"
+    assert WARD_NAME not in response.text
+    with db() as session:
+        [row] = session.exec(select(ConsoleSessionRecord)).all()
+        assert row.ended_at is not None and row.key_id is not None
+
+
+def test_key_sign_in_can_be_switched_off(database_url: str, make_key: KeyFactory) -> None:
+    settings = make_settings(
+        database_url,
+        console_key_sign_in=False,
+        oidc_issuer="http://127.0.0.1:9/unused",
+        oidc_client_id="hailong",
+    )
+    with TestClient(create_app(settings)) as client:
+        form = client.get("/console/sign-in")
+        assert 'name="key"' not in form.text and 'id="sign-in-oidc"' in form.text
+        token = csrf.token_for(
+            settings.signing_key(),
+            sessions.decode(client.cookies.get(sessions.COOKIE), settings.signing_key()).sid,  # type: ignore[union-attr]
+        )
+        key = raw_key(make_key("admin"))
+        refused = client.post("/console/sign-in", data={"key": key, "csrf": token})
+        assert refused.status_code == 403
+        assert "tắt đăng nhập bằng khóa" in refused.text
+
+
 def test_admin_sees_every_agency_on_its_home_page(
     console: ConsoleClient, make_key: KeyFactory
 ) -> None:
@@ -190,3 +226,17 @@ def test_english_switch_is_remembered_and_only_redirects_inside_the_console(
     assert away.headers["location"] == "/console"
     away = console.client.get("/console/lang/vi?next=//evil.example/", follow_redirects=False)
     assert away.headers["location"] == "/console"
+
+
+def test_purge_removes_ended_sessions_and_keeps_open_ones(
+    console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    console.sign_out()
+    console.sign_in(raw_key(make_key("manager", WARD)))  # still open
+    with db() as session:
+        assert purge(session, 730, actor="cli").console_sessions == 1
+    with db() as session:
+        [left] = session.exec(select(ConsoleSessionRecord)).all()
+        assert left.ended_at is None
+    assert console.get(f"/console/a/{WARD}").status_code == 200

@@ -1,0 +1,43 @@
+"""Officials as the admin API shows them: never the provider's subject itself."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from service.admin.schemas import OfficialCreate, OfficialList, OfficialPublic
+from service.auth import officials
+from service.auth.principal import Principal
+
+
+def official_public(row: officials.OfficialRow) -> OfficialPublic:
+    official = row.official
+    assert official.id is not None
+    return OfficialPublic(
+        id=official.id,
+        email=official.email,
+        name=official.name,
+        role=official.role,
+        agency_code=row.agency_code,
+        created_at=official.created_at,
+        last_sign_in_at=official.last_sign_in_at,
+        disabled_at=official.disabled_at,
+        disabled_by=official.disabled_by,
+        subject_bound=official.subject is not None,
+    )
+
+
+def listing(session: Session, principal: Principal) -> OfficialList:
+    data = [official_public(row) for row in officials.official_rows(session, principal)]
+    return OfficialList(data=data, count=len(data))
+
+
+def add(session: Session, principal: Principal, payload: OfficialCreate) -> OfficialPublic:
+    official = officials.add_official_as(
+        session, principal, payload.email, payload.name, payload.role, payload.agency_code
+    )
+    return official_public(officials.official_row(session, official))
+
+
+def disable(session: Session, principal: Principal, official_id: int) -> OfficialPublic:
+    official = officials.disable_official_as(session, principal, official_id)
+    return official_public(officials.official_row(session, official))

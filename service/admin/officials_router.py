@@ -1,0 +1,56 @@
+"""HTTP for the officials who sign in to the console (admin): list, add, disable."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlmodel import Session
+
+from service.admin import official_views
+from service.admin.schemas import OfficialCreate, OfficialList, OfficialPublic
+from service.web.deps import ApiWork
+from service.web.errors import error_responses
+from service.web.params import RowIdPath
+
+# Every route is the admin's: without a key 401, with another role or, for an admin key
+# limited to an agency, an official outside its tree: 403.
+router = APIRouter(
+    prefix="/api/v1/officials", tags=["officials"], responses=error_responses(401, 403)
+)
+
+
+@router.get(
+    "",
+    response_model=OfficialList,
+    summary="Officials who may sign in to the console, by id (admin)",
+)
+async def get_officials(work: ApiWork) -> OfficialList:
+    return await work.run(
+        lambda session: official_views.listing(session, work.principal(session, "admin"))
+    )
+
+
+@router.post(
+    "",
+    response_model=OfficialPublic,
+    status_code=201,
+    summary="Let an official sign in to the console with the identity provider (admin)",
+    responses=error_responses(404, 409, 422),
+)
+async def add_official(payload: OfficialCreate, work: ApiWork) -> OfficialPublic:
+    def add(session: Session) -> OfficialPublic:
+        return official_views.add(session, work.principal(session, "admin"), payload)
+
+    return await work.run(add)
+
+
+@router.post(
+    "/{official_id}/disable",
+    response_model=OfficialPublic,
+    summary="Disable an official: their console sessions end at their next request (admin)",
+    responses=error_responses(404, 422),
+)
+async def disable_official(official_id: RowIdPath, work: ApiWork) -> OfficialPublic:
+    def disable(session: Session) -> OfficialPublic:
+        return official_views.disable(session, work.principal(session, "admin"), official_id)
+
+    return await work.run(disable)

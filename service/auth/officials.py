@@ -1,0 +1,193 @@
+"""Officials: people who sign in to the console through the province's identity provider.
+
+An admin keeps the list (e-mail, role, agency scope) with `hailong officials` or the API;
+the provider only proves who someone is. Its ID token's verified `email` finds the
+official, and its `sub` is bound to the official at the first sign-in, so that a mailbox
+handed to someone else later does not open the account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from service.audit import record
+from service.auth.principal import Principal
+from service.errors import Conflict, Forbidden, NotFound, field_error
+from service.models import OFFICIAL_ROLES, Agency, Official, utcnow
+
+
+class NotAnOfficial(Exception):
+    """The provider vouched for someone who may not use the console; `reason` says why."""
+
+    def __init__(self, reason: str, email: str | None) -> None:
+        super().__init__(reason)
+        self.reason, self.email = reason, email
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def add_official(
+    session: Session, actor: str, email: str, name: str, role: str, agency_code: str | None
+) -> Official:
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 255:
+        raise field_error("email", f"'{email}' is not an e-mail address")
+    if role not in OFFICIAL_ROLES:
+        raise field_error("role", f"one of {', '.join(OFFICIAL_ROLES)}, not '{role}'")
+    if session.exec(select(Official).where(Official.email == email)).first() is not None:
+        raise Conflict(f"An official with the e-mail '{email}' exists already.")
+    agency_id = None
+    if agency_code is not None:
+        agency = session.exec(select(Agency).where(Agency.code == agency_code)).first()
+        if agency is None:
+            raise NotFound(f"No agency has the code '{agency_code}'.")
+        agency_id = agency.id
+    official = Official(email=email, name=name.strip() or email, role=role, agency_id=agency_id)
+    session.add(official)
+    session.flush()
+    record(
+        session,
+        actor,
+        "official.add",
+        f"official:{official.id}",
+        {"to": {"email": email, "role": role, "agency": agency_code}},
+    )
+    return official
+
+
+def list_officials(session: Session) -> Sequence[Official]:
+    return session.exec(select(Official).order_by(col(Official.id))).all()
+
+
+def disable_official(session: Session, actor: str, official_id: int) -> Official:
+    """Refuses the official's next request, in every session (sessions re-read the row)."""
+    official = session.get(Official, official_id)
+    if official is None:
+        raise NotFound(f"No official has the id {official_id}.")
+    if official.disabled_at is None:
+        official.disabled_at, official.disabled_by = utcnow(), actor
+        session.add(official)
+        record(session, actor, "official.disable", f"official:{official_id}", {"to": "disabled"})
+    return official
+
+
+@dataclass(frozen=True)
+class OfficialRow:
+    official: Official
+    agency_code: str | None  # the scope; None: every agency
+
+
+def official_row(session: Session, official: Official) -> OfficialRow:
+    agency = session.get(Agency, official.agency_id) if official.agency_id is not None else None
+    return OfficialRow(official, agency.code if agency is not None else None)
+
+
+def official_rows(session: Session, principal: Principal) -> list[OfficialRow]:
+    """The officials by id, with their agency's code; for a principal limited to an agency,
+    only the officials within its tree (as `keys.list_keys`)."""
+    query = (
+        select(Official, Agency.code)
+        .join(Agency, Official.agency_id == Agency.id, isouter=True)  # type: ignore[arg-type]
+        .order_by(col(Official.id))
+    )
+    if principal.scope_path is not None:
+        query = query.where(col(Agency.path).startswith(principal.scope_path, autoescape=True))
+    return [OfficialRow(official, code) for official, code in session.exec(query).all()]
+
+
+def _require_reach(principal: Principal, agency: Agency | None) -> None:
+    """A principal limited to an agency manages only officials within that agency's tree;
+    an official of every agency (`agency` None) is beyond it."""
+    if principal.scope_path is None:
+        return
+    if agency is None:
+        raise Forbidden(
+            "Your key is limited to part of the agency tree; officials of every agency are "
+            "managed with a key that is not limited to an agency."
+        )
+    principal.require_scope(agency)
+
+
+def add_official_as(
+    session: Session,
+    principal: Principal,
+    email: str,
+    name: str,
+    role: str,
+    agency_code: str | None,
+) -> Official:
+    """`add_official` by an API caller: within the caller's agency tree (403 outside it)."""
+    if principal.scope_path is not None:
+        agency = None
+        if agency_code is not None:
+            agency = session.exec(select(Agency).where(Agency.code == agency_code)).first()
+        if agency_code is None or agency is not None:  # an unknown code: add_official's 404
+            _require_reach(principal, agency)
+    try:
+        with session.begin_nested():
+            return add_official(session, principal.actor, email, name, role, agency_code)
+    except IntegrityError:
+        # Added by another request between the check and the insert.
+        raise Conflict(
+            f"An official with the e-mail '{normalise_email(email)}' exists already."
+        ) from None
+
+
+def disable_official_as(session: Session, principal: Principal, official_id: int) -> Official:
+    """`disable_official` by an API caller: within the caller's agency tree (403 outside it)."""
+    official = session.get(Official, official_id)
+    if official is not None and principal.scope_path is not None:
+        agency = session.get(Agency, official.agency_id) if official.agency_id is not None else None
+        _require_reach(principal, agency)
+    return disable_official(session, principal.actor, official_id)
+
+
+def official_for_claims(session: Session, claims: Mapping[str, Any]) -> Official:
+    """The official an ID token's claims name, or NotAnOfficial with the reason."""
+    email = claims.get("email")
+    if not isinstance(email, str) or not email:
+        raise NotAnOfficial("no_email", None)
+    email = normalise_email(email)
+    # A provider that says the address is unverified has not proven it belongs to them.
+    if claims.get("email_verified") is False:
+        raise NotAnOfficial("email_unverified", email)
+    official = session.exec(select(Official).where(Official.email == email)).first()
+    if official is None:
+        raise NotAnOfficial("unknown", email)
+    if official.disabled_at is not None:
+        raise NotAnOfficial("disabled", email)
+    subject = str(claims["sub"])
+    if official.subject is None:
+        official.subject = subject
+    elif official.subject != subject:
+        raise NotAnOfficial("other_subject", email)
+    official.last_sign_in_at = utcnow()
+    session.add(official)
+    return official
+
+
+def official_principal(session: Session, official_id: int) -> Principal | None:
+    """The official as a Principal, or None when they are gone or disabled."""
+    official = session.get(Official, official_id)
+    if official is None or official.disabled_at is not None:
+        return None
+    scope_path = None
+    if official.agency_id is not None:
+        agency = session.get(Agency, official.agency_id)
+        assert agency is not None
+        scope_path = agency.path
+    return Principal(
+        key_id=None,
+        official_id=official.id,
+        name=official.email,
+        role=official.role,
+        scope_agency_id=official.agency_id,
+        scope_path=scope_path,
+    )

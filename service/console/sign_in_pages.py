@@ -1,0 +1,176 @@
+"""Signing in to the console and out of it.
+
+Officials sign in through the province's identity provider (OpenID Connect, when
+HAILONG_OIDC_ISSUER is set; service/auth/oidc.py); a small office without one pastes an
+API key (while HAILONG_CONSOLE_KEY_SIGN_IN is true). Either way the session is a row on the
+server (sessions.py) that signing out ends.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlmodel import Session
+from starlette.responses import Response
+
+from service import throttle
+from service.audit import record
+from service.auth import oidc
+from service.auth.keys import principal_for_key
+from service.auth.officials import NotAnOfficial, official_for_claims, official_principal
+from service.auth.principal import Principal
+from service.console import sessions
+from service.console.web import SIGN_IN, ConsoleDep, Outcome, Redirect, SignedOut, error_page
+from service.errors import ServiceError
+from service.web.deps import FormDep
+from service.web.pages import Page
+
+router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
+PENDING_COOKIE = "hl_oidc"  # the state, nonce and PKCE verifier of a sign-in under way
+PENDING_PATH = "/console/sign-in/oidc"
+PENDING_PURPOSE = "console-oidc"
+
+
+def _signed_in(console: ConsoleDep, session: Session, principal: Principal, via: str) -> Outcome:
+    """A fresh session (never the pre-session's id: no fixation), kept on the server."""
+    console.new_session = sessions.new_session(signed_in=True)
+    sessions.start(session, console.new_session, principal)
+    record(session, principal.actor, "console.sign_in", None, {"via": via})
+    return Redirect("/console")
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+async def sign_in_form(console: ConsoleDep) -> Response:
+    def show(session: Session) -> Outcome:
+        if console.session is not None and sessions.principal_for(session, console.session):
+            return Redirect("/console")
+        if console.session is None:  # the form's CSRF token rests on this pre-session
+            console.new_session = sessions.new_session(signed_in=False)
+        return Page("console/sign_in.html", {"problem": None})
+
+    return await console.respond(show)
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+async def sign_in_with_key(console: ConsoleDep, form: FormDep) -> Response:
+    work = console.work
+    if not work.settings.console_key_sign_in:
+        return console.render(Page("console/sign_in.html", {"problem": "key_sign_in_off"}, 403))
+
+    def check(session: Session, guess: throttle.Guess) -> Outcome:
+        console.check_csrf(form)
+        principal = guess.look(
+            session, lambda: principal_for_key(session, form.get("key", "").strip())
+        )
+        if principal is None:
+            return Page("console/sign_in.html", {"problem": "unknown_key"}, 401)
+        if principal.role not in sessions.CONSOLE_ROLES:
+            record(
+                session, principal.actor, "console.sign_in_refused", None, {"role": principal.role}
+            )
+            return Page("console/sign_in.html", {"problem": "wrong_role"}, 403)
+        return _signed_in(console, session, principal, "key")
+
+    try:
+        outcome = await throttle.guarded(
+            work.engine, work.settings, work.client_address, work.run, check
+        )
+    except throttle.TooManyGuesses:
+        outcome = Page("console/sign_in.html", {"problem": "rate_limited"}, 429)
+    except ServiceError as exc:
+        outcome = error_page(exc)
+    return console.render(outcome)
+
+
+@router.get("/sign-in/oidc")
+async def sign_in_with_provider(console: ConsoleDep) -> Response:
+    """Off to the province's identity provider, remembering what its answer must match."""
+    settings = console.settings
+    if not settings.oidc_enabled:
+        return console.render(Page("console/sign_in.html", {"problem": "oidc_off"}, 404))
+    try:
+        url, pending = await oidc.begin(settings)
+    except oidc.SignInFailed as exc:
+        console.log_problem(exc)
+        return console.render(Page("console/sign_in.html", {"problem": "oidc_unreachable"}, 503))
+    response = RedirectResponse(url, status_code=303)
+    value = pending.encode()
+    response.set_cookie(
+        PENDING_COOKIE,
+        f"{value}.{sessions.sign(console.signing_key, PENDING_PURPOSE, value)}",
+        max_age=oidc.PENDING_SECONDS,
+        path=PENDING_PATH,
+        httponly=True,
+        # Lax, not Strict: the provider's answer is a top-level navigation from its site.
+        samesite="lax",
+        secure=console.secure,
+    )
+    return response
+
+
+def _pending(console: ConsoleDep, request: Request) -> oidc.PendingSignIn | None:
+    value, _, signature = (request.cookies.get(PENDING_COOKIE) or "").rpartition(".")
+    expected = sessions.sign(console.signing_key, PENDING_PURPOSE, value)
+    if not value or not sessions.same(signature, expected):
+        return None
+    return oidc.PendingSignIn.decode(value)
+
+
+@router.get("/sign-in/oidc/callback", response_class=HTMLResponse)
+async def provider_answered(console: ConsoleDep, request: Request) -> Response:
+    """The provider sends the official back here with a code (or an error)."""
+    pending = _pending(console, request)
+    params = {name: value for name, value in request.query_params.items()}
+    claims = None
+    problem = None
+    if pending is None:
+        problem = "oidc_expired"  # no sign-in under way in this browser, or too old
+    elif console.settings.oidc_enabled:
+        try:
+            claims = await oidc.finish(console.settings, pending, params)
+        except oidc.SignInFailed as exc:
+            console.log_problem(exc)
+            problem = "oidc_refused" if exc.reason == "provider_refused" else "oidc_failed"
+    else:
+        problem = "oidc_off"
+
+    def admit(session: Session) -> Outcome:
+        if claims is None:
+            return Page("console/sign_in.html", {"problem": problem}, 400)
+        try:
+            official = official_for_claims(session, claims)
+        except NotAnOfficial as exc:
+            who = exc.email or f"sub:{claims.get('sub')}"
+            record(session, f"oidc:{who}", "console.sign_in_refused", None, {"reason": exc.reason})
+            context = {"problem": "not_official", "email": exc.email, "reason": exc.reason}
+            return Page("console/sign_in.html", context, 403)
+        assert official.id is not None
+        principal = official_principal(session, official.id)
+        assert principal is not None
+        _signed_in(console, session, principal, "oidc")
+        # A page, not a redirect: after the provider's cross-site redirect a browser would
+        # not send the new SameSite=Strict cookie with a redirected request.
+        return Page("console/signed_in.html", {}, 200)
+
+    response = await console.respond(admit)
+    response.delete_cookie(
+        PENDING_COOKIE, path=PENDING_PATH, httponly=True, samesite="lax", secure=console.secure
+    )
+    return response
+
+
+@router.post("/sign-out", response_class=HTMLResponse)
+async def sign_out(console: ConsoleDep, form: FormDep) -> Response:
+    def leave(session: Session) -> Outcome:
+        console.check_csrf(form)
+        console.clear_session = True
+        try:
+            who = console.who(session, sessions.CONSOLE_ROLES)
+        except SignedOut:
+            return Redirect(SIGN_IN)
+        assert console.session is not None
+        sessions.end(session, console.session)
+        record(session, who.actor, "console.sign_out", None, {})
+        return Redirect(SIGN_IN)
+
+    return await console.respond(leave)

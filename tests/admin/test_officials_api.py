@@ -1,0 +1,255 @@
+"""The officials API (admin): listed, added and disabled, audited, within an admin key's
+agency tree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import col, select
+
+from service.admin.keys import create_key
+from service.models import AuditLog, Official
+from tests.conftest import DbFactory
+
+pytestmark = pytest.mark.usefixtures("agencies")
+ROUTES = [
+    ("GET", "/api/v1/officials", None),
+    ("POST", "/api/v1/officials", {"email": "b@tphcm.gov.vn", "role": "manager"}),
+    ("POST", "/api/v1/officials/1/disable", None),
+]
+
+
+def admin_key(db: DbFactory, agency: str | None = None) -> tuple[str, dict[str, str]]:
+    """An admin key's audit actor and its Authorization headers."""
+    with db() as session:
+        key, raw = create_key(
+            session, role="admin", name="it centre", agency_code=agency, actor="test"
+        )
+        return f"key:{key.id}:it centre", {"Authorization": f"Bearer {raw}"}
+
+
+def key(db: DbFactory, role: str, agency: str | None = None) -> dict[str, str]:
+    with db() as session:
+        _, raw = create_key(session, role=role, name=role, agency_code=agency, actor="test")
+    return {"Authorization": f"Bearer {raw}"}
+
+
+def add(client: TestClient, headers: dict[str, str], **body: Any) -> Any:
+    return client.post("/api/v1/officials", json=body, headers=headers)
+
+
+def audit(db: DbFactory) -> list[AuditLog]:
+    with db() as session:
+        query = select(AuditLog).where(col(AuditLog.action).startswith("official."))
+        return list(session.exec(query.order_by(col(AuditLog.id))).all())
+
+
+def officials(db: DbFactory) -> list[Official]:
+    with db() as session:
+        return list(session.exec(select(Official).order_by(col(Official.id))).all())
+
+
+def test_add_list_and_disable_are_audited_with_the_admin_keys_actor(
+    client: TestClient, db: DbFactory
+) -> None:
+    actor, admin = admin_key(db)
+    added = add(
+        client,
+        admin,
+        email="  Nguyen.Van.A@TPHCM.gov.vn ",
+        name="Nguyễn Văn A",
+        role="manager",
+        agency_code="79.BTH",
+    )
+    assert added.status_code == 201, added.text
+    body = added.json()
+    assert (body["email"], body["name"], body["role"], body["agency_code"]) == (
+        "nguyen.van.a@tphcm.gov.vn",
+        "Nguyễn Văn A",
+        "manager",
+        "79.BTH",
+    )
+    assert body["created_at"] is not None and body["subject_bound"] is False
+    assert (body["last_sign_in_at"], body["disabled_at"], body["disabled_by"]) == (None,) * 3
+    everywhere = add(client, admin, email="kiem.toan@tphcm.gov.vn", role="auditor")
+    assert everywhere.status_code == 201, everywhere.text
+    assert everywhere.json()["name"] == "kiem.toan@tphcm.gov.vn"  # no name: the e-mail
+    assert everywhere.json()["agency_code"] is None
+
+    # The provider's subject is bound at the first sign-in: shown as bound, never itself.
+    with db() as session:
+        official = session.get(Official, body["id"])
+        assert official is not None
+        official.subject = "idp-subject-4711"
+        session.add(official)
+    listed = client.get("/api/v1/officials", headers=admin)
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["count"] == 2 and "idp-subject-4711" not in listed.text
+    rows = listed.json()["data"]
+    assert [(o["id"], o["role"], o["agency_code"], o["subject_bound"]) for o in rows] == [
+        (body["id"], "manager", "79.BTH", True),
+        (everywhere.json()["id"], "auditor", None, False),
+    ]
+    assert all("subject" not in row for row in rows)
+
+    disabled = client.post(f"/api/v1/officials/{body['id']}/disable", headers=admin)
+    assert disabled.status_code == 200, disabled.text
+    assert disabled.json()["disabled_at"] is not None
+    assert disabled.json()["disabled_by"] == actor
+    again = client.post(f"/api/v1/officials/{body['id']}/disable", headers=admin)
+    assert again.status_code == 200, again.text
+    assert again.json() == disabled.json()  # idempotent: the first disabling stands
+    listed_after = client.get("/api/v1/officials", headers=admin).json()["data"]
+    assert [o["disabled_by"] for o in listed_after] == [actor, None]
+
+    records = audit(db)
+    assert [(r.action, r.target, r.actor) for r in records] == [
+        ("official.add", f"official:{body['id']}", actor),
+        ("official.add", f"official:{everywhere.json()['id']}", actor),
+        ("official.disable", f"official:{body['id']}", actor),
+    ]
+    assert records[0].detail["to"] == {
+        "email": "nguyen.van.a@tphcm.gov.vn",
+        "role": "manager",
+        "agency": "79.BTH",
+    }
+
+
+def test_without_a_key_401(client: TestClient, db: DbFactory) -> None:
+    for method, url, body in ROUTES:
+        response = client.request(method, url, json=body)
+        assert response.status_code == 401, (method, url, response.text)
+        assert response.json()["error"] == "unauthorized"
+
+
+@pytest.mark.parametrize("role", ["manager", "reader", "auditor", "issuer", "kiosk"])
+def test_only_admin_keys_manage_officials(client: TestClient, db: DbFactory, role: str) -> None:
+    _, admin = admin_key(db)
+    assert add(client, admin, email="a@tphcm.gov.vn", role="manager").status_code == 201
+    headers = key(db, role)
+    for method, url, body in ROUTES:
+        response = client.request(method, url, json=body, headers=headers)
+        assert response.status_code == 403, (role, method, url, response.text)
+        assert response.json()["error"] == "forbidden"
+        assert f"yours is '{role}'" in response.json()["detail"]
+    assert [(o.email, o.disabled_at) for o in officials(db)] == [("a@tphcm.gov.vn", None)]
+    assert [r.action for r in audit(db)] == ["official.add"]
+
+
+def test_an_admin_key_limited_to_an_agency_manages_officials_within_its_tree(
+    client: TestClient, db: DbFactory
+) -> None:
+    _, admin = admin_key(db)
+    ids = {}
+    for email, agency in [
+        ("ward@tphcm.gov.vn", "79.BTH"),
+        ("other@tphcm.gov.vn", "79.SGN"),
+        ("city@tphcm.gov.vn", None),
+    ]:
+        made = add(client, admin, email=email, role="manager", agency_code=agency)
+        assert made.status_code == 201, made.text
+        ids[email] = made.json()["id"]
+    ward_actor, ward_admin = admin_key(db, agency="79.BTH")
+    _, city_admin = admin_key(db, agency="79")
+
+    listed = client.get("/api/v1/officials", headers=ward_admin).json()
+    assert (listed["count"], [o["email"] for o in listed["data"]]) == (1, ["ward@tphcm.gov.vn"])
+    by_city = client.get("/api/v1/officials", headers=city_admin).json()["data"]
+    assert [o["email"] for o in by_city] == ["ward@tphcm.gov.vn", "other@tphcm.gov.vn"]
+
+    beyond = add(client, ward_admin, email="x@tphcm.gov.vn", role="manager", agency_code="79.SGN")
+    assert beyond.status_code == 403, beyond.text
+    assert "cannot act for agency '79.SGN'" in beyond.json()["detail"]
+    parent = add(client, ward_admin, email="x@tphcm.gov.vn", role="admin", agency_code="79")
+    assert parent.status_code == 403, parent.text
+    unscoped = add(client, ward_admin, email="x@tphcm.gov.vn", role="admin")
+    assert unscoped.status_code == 403, unscoped.text
+    assert unscoped.json() == {
+        "error": "forbidden",
+        "detail": "Your key is limited to part of the agency tree; officials of every agency "
+        "are managed with a key that is not limited to an agency.",
+    }
+    for email in ("other@tphcm.gov.vn", "city@tphcm.gov.vn"):
+        refused = client.post(f"/api/v1/officials/{ids[email]}/disable", headers=ward_admin)
+        assert refused.status_code == 403, (email, refused.text)
+        assert refused.json()["error"] == "forbidden"
+    assert [o.disabled_at for o in officials(db)] == [None, None, None]
+
+    within = add(client, ward_admin, email="x@tphcm.gov.vn", role="manager", agency_code="79.BTH")
+    assert within.status_code == 201, within.text
+    disabled = client.post(
+        f"/api/v1/officials/{ids['ward@tphcm.gov.vn']}/disable", headers=ward_admin
+    )
+    assert disabled.status_code == 200, disabled.text
+    assert disabled.json()["disabled_by"] == ward_actor
+    by_city_disable = client.post(
+        f"/api/v1/officials/{ids['other@tphcm.gov.vn']}/disable", headers=city_admin
+    )
+    assert by_city_disable.status_code == 200, by_city_disable.text
+    # An unknown agency is unknown to every admin key.
+    unknown = add(client, ward_admin, email="y@tphcm.gov.vn", role="manager", agency_code="NOPE")
+    assert unknown.status_code == 404, unknown.text
+
+
+def test_unknown_agency_duplicate_e_mail_and_unknown_official(
+    client: TestClient, db: DbFactory
+) -> None:
+    _, admin = admin_key(db)
+    unknown = add(client, admin, email="a@tphcm.gov.vn", role="manager", agency_code="NOPE")
+    assert unknown.status_code == 404
+    assert unknown.json() == {"error": "not_found", "detail": "No agency has the code 'NOPE'."}
+    assert add(client, admin, email="a@tphcm.gov.vn", role="manager").status_code == 201
+    duplicate = add(client, admin, email=" A@TPHCM.gov.vn", role="admin")
+    assert duplicate.status_code == 409
+    assert duplicate.json() == {
+        "error": "conflict",
+        "detail": "An official with the e-mail 'a@tphcm.gov.vn' exists already.",
+    }
+    missing = client.post("/api/v1/officials/999/disable", headers=admin)
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "not_found", "detail": "No official has the id 999."}
+    assert [o.role for o in officials(db)] == ["manager"]
+    assert [r.action for r in audit(db)] == ["official.add"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "problem"),
+    [
+        (
+            {"email": "not-an-e-mail", "role": "manager"},
+            "email",
+            "'not-an-e-mail' is not an e-mail address",
+        ),
+        (
+            {"email": "a@tphcm.gov.vn", "role": "superuser"},
+            "role",
+            "must be one of 'manager', 'admin' or 'auditor'",
+        ),
+        ({"email": "a@tphcm.gov.vn"}, "role", "is required"),
+        ({"role": "manager"}, "email", "is required"),
+        (
+            {"email": "a@tphcm.gov.vn", "role": "manager", "scope": "79"},
+            "scope",
+            "is not a known field",
+        ),
+    ],
+)
+def test_invalid_input_names_the_field(
+    client: TestClient, db: DbFactory, body: dict[str, str], field: str, problem: str
+) -> None:
+    _, admin = admin_key(db)
+    response = client.post("/api/v1/officials", json=body, headers=admin)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "invalid_input"
+    assert response.json()["fields"] == [{"field": field, "problem": problem}]
+    assert field in response.json()["detail"]
+    assert officials(db) == [] and audit(db) == []
+
+
+def test_a_path_id_out_of_range_is_invalid_input(client: TestClient, db: DbFactory) -> None:
+    _, admin = admin_key(db)
+    response = client.post("/api/v1/officials/0/disable", headers=admin)
+    assert response.status_code == 422, response.text
+    assert response.json()["fields"][0]["field"] == "official_id"

@@ -1,0 +1,85 @@
+"""`hailong officials`: add, list and disable the officials who sign in to the console."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import col, select
+
+from service.models import AuditLog, Official
+from tests.cli_runner import cli_for
+from tests.conftest import DbFactory
+
+pytestmark = pytest.mark.usefixtures("agencies")
+
+
+def test_add_list_and_disable(database_url: str, db: DbFactory) -> None:
+    cli = cli_for(database_url)
+    ward = cli(
+        "officials",
+        "add",
+        "Nguyen.Van.A@TPHCM.gov.vn",
+        "--role",
+        "manager",
+        "--agency",
+        "79.BTH",
+        "--name",
+        "Nguyễn Văn A",
+    )
+    assert ward.exit_code == 0, ward.output
+    assert "added manager official #1 (nguyen.van.a@tphcm.gov.vn)" in ward.output
+    city = cli("officials", "add", "kiem.toan@tphcm.gov.vn", "--role", "auditor")
+    assert city.exit_code == 0, city.output
+
+    listing = cli("officials", "list")
+    assert listing.exit_code == 0, listing.output
+    header, *lines = listing.stdout.strip().splitlines()
+    for column in ("ID", "E-MAIL", "NAME", "ROLE", "SCOPE", "LAST SIGN-IN", "DISABLED"):
+        assert column in header
+    assert len(lines) == 2
+    assert lines[0].split()[:2] == ["1", "nguyen.van.a@tphcm.gov.vn"]
+    assert "Nguyễn Văn A" in lines[0] and " manager " in lines[0] and " 79.BTH " in lines[0]
+    assert lines[1].split()[:2] == ["2", "kiem.toan@tphcm.gov.vn"]
+    assert " auditor " in lines[1] and " all " in lines[1]
+    assert lines[0].rstrip().endswith("-") and lines[1].rstrip().endswith("-")  # enabled
+
+    disabled = cli("officials", "disable", "1")
+    assert disabled.exit_code == 0, disabled.output
+    assert "disabled official #1 (nguyen.van.a@tphcm.gov.vn)" in disabled.output
+    assert cli("officials", "disable", "1").exit_code == 0  # again: nothing changes
+    lines = cli("officials", "list").stdout.strip().splitlines()[1:]
+    assert lines[0].rstrip().endswith("by cli") and "by cli" not in lines[1]
+
+    with db() as session:
+        stored = session.exec(select(Official).order_by(col(Official.id))).all()
+        records = session.exec(select(AuditLog).order_by(col(AuditLog.id))).all()
+    assert [(o.email, o.role, o.disabled_by) for o in stored] == [
+        ("nguyen.van.a@tphcm.gov.vn", "manager", "cli"),
+        ("kiem.toan@tphcm.gov.vn", "auditor", None),
+    ]
+    assert [(r.action, r.actor) for r in records if r.action.startswith("official.")] == [
+        ("official.add", "cli"),
+        ("official.add", "cli"),
+        ("official.disable", "cli"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("add", "A@tphcm.gov.vn", "--role", "admin"), "'a@tphcm.gov.vn' exists already"),
+        (("add", "b@tphcm.gov.vn", "--role", "reader"), "one of manager, admin, auditor"),
+        (("add", "not-an-e-mail", "--role", "manager"), "is not an e-mail address"),
+        (("add", "b@tphcm.gov.vn", "--role", "manager", "--agency", "NOPE"), "'NOPE'"),
+        (("disable", "99"), "No official has the id 99"),
+    ],
+)
+def test_refusals_exit_2_with_a_message(
+    database_url: str, db: DbFactory, args: tuple[str, ...], message: str
+) -> None:
+    cli = cli_for(database_url)
+    assert cli("officials", "add", "a@tphcm.gov.vn", "--role", "manager").exit_code == 0
+    result = cli("officials", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "error:" in result.output
+    with db() as session:
+        assert [o.email for o in session.exec(select(Official)).all()] == ["a@tphcm.gov.vn"]

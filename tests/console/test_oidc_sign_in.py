@@ -1,0 +1,268 @@
+"""Officials sign in to the console through a real OpenID Connect provider (the certified
+`oidc-provider` npm package on 127.0.0.1, tests/harness/oidc): authorization code with
+PKCE, the ID token checked against the provider's keys, the official found by verified
+e-mail and bound to the provider's subject, the session kept on the server so that signing
+out (or disabling the official) ends it at once, and every refusal audited."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import col, select
+
+from service.app import create_app
+from service.auth.officials import add_official, disable_official
+from service.console import sessions
+from service.models import AuditLog, ConsoleSessionRecord, Official
+from service.settings import Settings
+from tests.conftest import DbFactory, free_port, make_settings
+from tests.console.conftest import CSRF_INPUT, OTHER_WARD, WARD, WARD_NAME
+from tests.harness.oidc_provider import OidcProvider, sign_in
+from tests.harness.processes import http_server
+
+pytestmark = [pytest.mark.servers, pytest.mark.usefixtures("agencies")]
+
+CLIENT_ID, CLIENT_SECRET = "hailong-console", "s3cret-of-the-test-client"
+CALLBACK = "http://testserver/console/sign-in/oidc/callback"
+LAN = "lan@phuongbenthanh.tphcm.gov.vn"
+ACCOUNTS = {
+    "lan": {"sub": "u-lan", "email": LAN, "email_verified": True, "name": "Nguyễn Thị Lan"},
+    # Another person at the provider who comes to hold Lan's address (a reused mailbox).
+    "impostor": {"sub": "u-other", "email": LAN.upper(), "email_verified": True},
+    "stranger": {"sub": "u-stranger", "email": "khach@example.vn", "email_verified": True},
+    "unverified": {"sub": "u-unverified", "email": LAN, "email_verified": False},
+    "auditor": {"sub": "u-audit", "email": "kiemtra@sotttt.tphcm.gov.vn", "email_verified": True},
+}
+
+
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
+    logs = tmp_path_factory.mktemp("oidc")
+    with OidcProvider(CLIENT_ID, CLIENT_SECRET, CALLBACK, ACCOUNTS, log_dir=logs) as running:
+        yield running
+
+
+def oidc_settings(database_url: str, provider: OidcProvider, **overrides: Any) -> Settings:
+    return make_settings(
+        database_url,
+        oidc_issuer=provider.issuer,
+        oidc_client_id=CLIENT_ID,
+        oidc_client_secret=CLIENT_SECRET,
+        oidc_provider_name="Tài khoản TP.HCM",
+        **overrides,
+    )
+
+
+@pytest.fixture
+def console(database_url: str, provider: OidcProvider) -> Iterator[TestClient]:
+    with TestClient(create_app(oidc_settings(database_url, provider))) as client:
+        yield client
+
+
+@pytest.fixture
+def lan(db: DbFactory) -> int:
+    with db() as session:
+        official = add_official(session, "cli", LAN, "Nguyễn Thị Lan", "manager", WARD)
+        assert official.id is not None
+        return official.id
+
+
+def through_provider(console: TestClient, login: str) -> httpx.Response:
+    """The browser's trip: hailong → the provider's login form → hailong's callback."""
+    start = console.get("/console/sign-in/oidc", follow_redirects=False)
+    assert start.status_code == 303, start.text
+    with httpx.Client() as browser_at_provider:  # the provider's own cookies
+        back = sign_in(browser_at_provider, start.headers["location"], login)
+    assert back.startswith(CALLBACK + "?")
+    arrived: httpx.Response = console.get(
+        back.removeprefix("http://testserver"), follow_redirects=False
+    )
+    return arrived
+
+
+def audit(db: DbFactory, action: str) -> list[AuditLog]:
+    with db() as session:
+        query = select(AuditLog).where(AuditLog.action == action).order_by(col(AuditLog.id))
+        return list(session.exec(query).all())
+
+
+def test_an_official_signs_in_through_the_provider_with_pkce(
+    console: TestClient, provider: OidcProvider, lan: int, db: DbFactory
+) -> None:
+    form = console.get("/console/sign-in")
+    assert "Đăng nhập bằng Tài khoản TP.HCM" in form.text and 'name="key"' in form.text
+
+    start = console.get("/console/sign-in/oidc", follow_redirects=False)
+    request = urlsplit(start.headers["location"])
+    assert f"{request.scheme}://{request.netloc}" == provider.issuer
+    query = {name: values[0] for name, values in parse_qs(request.query).items()}
+    assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
+    assert query["client_id"] == CLIENT_ID and query["redirect_uri"] == CALLBACK
+    assert query["response_type"] == "code" and query["nonce"] and query["state"]
+    pending = start.headers["set-cookie"]
+    assert "hl_oidc=" in pending and "HttpOnly" in pending and "SameSite=lax" in pending
+
+    with httpx.Client() as at_provider:
+        back = sign_in(at_provider, start.headers["location"], "lan")
+    arrived = console.get(back.removeprefix("http://testserver"), follow_redirects=False)
+    # A page that moves on by itself: a redirect here would lose the SameSite=Strict cookie
+    # after the provider's cross-site redirect.
+    assert arrived.status_code == 200
+    assert 'http-equiv="refresh" content="0;url=/console"' in arrived.text
+    assert f"{sessions.COOKIE}=" in arrived.headers["set-cookie"]
+    assert 'hl_oidc=""' in arrived.headers["set-cookie"]  # the pending sign-in is spent
+
+    home = console.get("/console")
+    assert home.url.path == f"/console/a/{WARD}" and WARD_NAME in home.text
+    assert console.get(f"/console/a/{OTHER_WARD}").status_code == 403  # the official's scope
+    [signed_in] = audit(db, "console.sign_in")
+    assert signed_in.actor == f"official:{lan}:{LAN}" and signed_in.detail == {"via": "oidc"}
+    with db() as session:
+        official = session.get(Official, lan)
+        assert official is not None
+        assert official.subject == "u-lan" and official.last_sign_in_at is not None
+
+    # The same answer again (a replayed callback URL) signs nobody in.
+    console.cookies.clear()
+    replayed = console.get(back.removeprefix("http://testserver"), follow_redirects=False)
+    assert replayed.status_code == 400 and "quá hạn" in replayed.text
+
+
+def test_signing_out_ends_the_session_on_the_server(
+    console: TestClient, provider: OidcProvider, lan: int, db: DbFactory
+) -> None:
+    through_provider(console, "lan")
+    copied = console.cookies.get(sessions.COOKIE)
+    assert copied
+    page = console.get(f"/console/a/{WARD}")
+    token = CSRF_INPUT.search(page.text)
+    assert token is not None
+    left = console.post("/console/sign-out", data={"csrf": token.group(1)})
+    assert left.url.path == "/console/sign-in"
+    console.cookies.set(sessions.COOKIE, copied, path="/console")  # the copy, replayed
+    again = console.get(f"/console/a/{WARD}", follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == "/console/sign-in"
+    with db() as session:
+        [row] = session.exec(select(ConsoleSessionRecord)).all()
+        assert row.official_id == lan and row.ended_at is not None
+    [out] = audit(db, "console.sign_out")
+    assert out.actor == f"official:{lan}:{LAN}"
+
+
+def test_disabling_an_official_ends_their_sessions_at_the_next_request(
+    console: TestClient, provider: OidcProvider, lan: int, db: DbFactory
+) -> None:
+    through_provider(console, "lan")
+    assert console.get(f"/console/a/{WARD}").status_code == 200
+    with db() as session:
+        disable_official(session, "key:1:admin", lan)
+    gone = console.get(f"/console/a/{WARD}", follow_redirects=False)
+    assert gone.status_code == 303 and gone.headers["location"] == "/console/sign-in"
+    refused = through_provider(console, "lan")
+    assert refused.status_code == 403 and LAN in refused.text
+    assert [a.detail for a in audit(db, "console.sign_in_refused")] == [{"reason": "disabled"}]
+
+
+def test_people_the_provider_knows_but_hailong_does_not_are_refused(
+    console: TestClient, provider: OidcProvider, lan: int, db: DbFactory
+) -> None:
+    stranger = through_provider(console, "stranger")
+    assert stranger.status_code == 403
+    assert "khach@example.vn chưa được cấp quyền" in stranger.text
+    unverified = through_provider(console, "unverified")  # before Lan's first sign-in
+    assert unverified.status_code == 403
+    assert through_provider(console, "lan").status_code == 200  # binds Lan's subject
+    console.cookies.clear()
+    impostor = through_provider(console, "impostor")  # Lan's address, another person
+    assert impostor.status_code == 403
+    refusals = audit(db, "console.sign_in_refused")
+    assert [(a.actor, a.detail["reason"]) for a in refusals] == [
+        ("oidc:khach@example.vn", "unknown"),
+        (f"oidc:{LAN}", "email_unverified"),
+        (f"oidc:{LAN}", "other_subject"),
+    ]
+    with db() as session:
+        assert session.exec(select(ConsoleSessionRecord)).all()[0].official_id == lan
+        assert len(session.exec(select(ConsoleSessionRecord)).all()) == 1
+
+
+def test_an_auditor_official_reads_only_the_audit_log(
+    console: TestClient, provider: OidcProvider, db: DbFactory
+) -> None:
+    with db() as session:
+        add_official(session, "cli", "kiemtra@sotttt.tphcm.gov.vn", "Kiểm tra", "auditor", None)
+    through_provider(console, "auditor")
+    assert console.get("/console").url.path == "/console/audit"
+    assert console.get(f"/console/a/{WARD}").status_code == 403
+
+
+def test_a_callback_that_is_not_this_browsers_sign_in_is_refused(
+    console: TestClient, provider: OidcProvider, lan: int, db: DbFactory
+) -> None:
+    start = console.get("/console/sign-in/oidc", follow_redirects=False)
+    with httpx.Client() as at_provider:
+        back = sign_in(at_provider, start.headers["location"], "lan")
+    code = parse_qs(urlsplit(back).query)["code"][0]
+    forged = console.get(
+        f"/console/sign-in/oidc/callback?code={code}&state=not-ours", follow_redirects=False
+    )
+    assert forged.status_code == 400 and "Chưa kết nối được" in forged.text
+    denied = console.get(
+        "/console/sign-in/oidc/callback?error=access_denied&state=x", follow_redirects=False
+    )
+    assert denied.status_code == 400
+    assert audit(db, "console.sign_in") == []
+    assert console.get("/console", follow_redirects=False).headers["location"] == (
+        "/console/sign-in"
+    )
+
+
+def test_provider_down_and_key_sign_in_switched_off(
+    database_url: str, provider: OidcProvider, tmp_path: Path
+) -> None:
+    down = make_settings(
+        database_url,
+        oidc_issuer=f"http://127.0.0.1:{free_port()}",
+        oidc_client_id=CLIENT_ID,
+        console_key_sign_in=False,
+    )
+    with TestClient(create_app(down)) as client:
+        form = client.get("/console/sign-in")
+        assert 'name="key"' not in form.text
+        response = client.get("/console/sign-in/oidc", follow_redirects=False)
+        assert response.status_code == 503
+        assert "Chưa kết nối được với hệ thống tài khoản" in response.text
+
+
+class HalfAProvider(BaseHTTPRequestHandler):
+    """A provider whose configuration names itself and nothing else."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"issuer": f"http://{self.headers['Host']}"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_provider_that_publishes_no_endpoints_gives_a_page_not_a_500(
+    database_url: str,
+) -> None:
+    with http_server(HalfAProvider) as issuer:
+        settings = make_settings(database_url, oidc_issuer=issuer, oidc_client_id=CLIENT_ID)
+        with TestClient(create_app(settings)) as client:
+            response = client.get("/console/sign-in/oidc", follow_redirects=False)
+    assert response.status_code == 503
+    assert "Chưa kết nối được với hệ thống tài khoản" in response.text
