@@ -10,9 +10,9 @@ PORT   ?= 8000
 
 .PHONY: run test test-fast setup lint typecheck browser bench lock i18n clean
 
-run: setup ## migrate a SQLite file, seed the demo, serve on http://127.0.0.1:8000
+run: setup ## migrate a SQLite file, seed the demo, serve on http://127.0.0.1:8000 (PORT=8123: there)
 	$(BIN)/hailong db upgrade
-	$(BIN)/hailong demo
+	HAILONG_BASE_URL=$${HAILONG_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/hailong demo
 	$(BIN)/hailong serve --host $(HOST) --port $(PORT)
 
 # pytest-xdist: one worker per core, at most two (what the suite is measured on; several of

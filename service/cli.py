@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -64,8 +65,13 @@ def serve(
     """Serve the API and pages."""
     import uvicorn
 
-    get_settings()  # refuse bad configuration before forking workers
-    typer.echo(f"hailong serving on http://{host}:{port}")
+    if "HAILONG_BASE_URL" not in os.environ:
+        # Links, QR codes and slips point where this server listens (its workers inherit
+        # the environment), not at the default port; behind a proxy, set the public URL.
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        os.environ["HAILONG_BASE_URL"] = f"http://{shown_host}:{port}"
+    settings = get_settings()  # refuse bad configuration before forking workers
+    typer.echo(f"hailong serving on http://{host}:{port}; links point at {settings.base_url}")
     uvicorn.run(
         "service.app:app_from_environment",
         factory=True,

@@ -1,6 +1,8 @@
-"""A quarter of plausible activity for the demo, so that its scoreboard, console and
-exports show something a visitor can read. Deterministic (fixed seed), idempotent (dossier
-codes are fixed, and an existing demo dossier is left alone)."""
+"""Plausible activity for the demo, over the last full quarter and the current one up to
+now, so that its scoreboard, console and exports show something a visitor can read both
+for the period they open on (the current quarter) and for a finished one. Deterministic
+(fixed seed), idempotent (dossier codes are fixed, and an existing demo dossier is left
+alone)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,10 @@ from service.settings import Settings
 from service.surveys.answers import Answers
 from service.surveys.service import Submission, submit
 
-DOSSIERS_PER_AGENCY = 24
+DOSSIERS_PER_AGENCY = 40  # over about four months: ~24 in a full quarter
+# Received in the last days and resolved just now: the current quarter has answers even
+# on its first day, when the demo's pages open on it.
+RECENT_PER_AGENCY = 4
 # How well each demo agency does: (share late, share of poor answers). Different on purpose,
 # so the ranking has an order and the groups all appear.
 PROFILES = {
@@ -57,14 +62,16 @@ def _written(session: Session, issued: Issued) -> Issued:
 def seed_activity(
     session: Session, staff_codes: dict[str, list[str]], settings: Settings, profile: Profile
 ) -> int:
-    """Handovers, answers and complaints over the last full quarter. Returns dossiers made."""
+    """Handovers, answers and complaints from the start of the last full quarter up to now.
+    Returns dossiers made."""
     rng = random.Random(79)
     principal = Principal(
         key_id=0, name="demo", role="admin", scope_agency_id=None, scope_path=None
     )
-    today = local_date(datetime.now(LOCAL_TZ))
-    quarter = period_containing(today, "quarter").previous()
-    span = (quarter.last_day - quarter.first_day).days
+    now = datetime.now(LOCAL_TZ)
+    current = period_containing(local_date(now), "quarter")
+    first_day = current.previous().first_day
+    span = max(1, (local_date(now) - first_day).days)  # received up to yesterday
     made = 0
     for code, (late_share, poor_share) in PROFILES.items():
         agency = session.exec(select(Agency).where(Agency.code == code)).one()
@@ -76,13 +83,16 @@ def seed_activity(
             )
             if session.exec(known).first():
                 continue
-            day = quarter.first_day + timedelta(days=rng.randrange(span))
+            day = first_day + timedelta(days=rng.randrange(span))
+            if n >= DOSSIERS_PER_AGENCY - RECENT_PER_AGENCY:  # resolved a moment ago
+                day = local_date(now) - timedelta(days=1 + rng.randrange(3))
             received = datetime.combine(day, time(8, 30), LOCAL_TZ)
             due = add_working_days(received, 5)
             late_by = rng.choice([2, 4, 8]) if rng.random() < late_share else 0
+            # Nothing is resolved in the future: recent dossiers are resolved a moment ago.
             resolved = min(
                 due - timedelta(hours=30) + timedelta(days=late_by * 1.4),
-                datetime.combine(quarter.last_day, time(16), LOCAL_TZ),
+                now - timedelta(minutes=10),
             )
             resolved = max(resolved, received + timedelta(hours=2))
             payload = HandoverCreate(
@@ -124,15 +134,17 @@ def seed_activity(
                     },
                     complaint=rng.choice(COMPLAINTS) if poor else None,
                 )
-                answered = Submission("phone", received_at=resolved + timedelta(hours=3))
+                answered_at = min(resolved + timedelta(hours=3), now - timedelta(minutes=1))
+                answered = Submission("phone", received_at=answered_at)
                 submit(session, issued, answers, profile, answered)
-        # E: the procedures are posted publicly (1) everywhere but one ward.
-        set_inputs(
-            session,
-            principal,
-            agency,
-            quarter,
-            InputsUpdate(e=0 if code == "79.TDH" else 1),
-            profile,
-        )
+        # E: the procedures are posted publicly (1) everywhere but one ward, both quarters.
+        for quarter in (current.previous(), current):
+            set_inputs(
+                session,
+                principal,
+                agency,
+                quarter,
+                InputsUpdate(e=0 if code == "79.TDH" else 1),
+                profile,
+            )
     return made

@@ -54,14 +54,15 @@ def keys_and_handover(keys: list[DemoKey], base_url: str) -> str:
 
 
 def where_to_look(base_url: str, kiosk_code: str, pairing_minutes: int) -> str:
-    """The kiosk to pair, and the pages that show last quarter's activity."""
-    shown = period_containing(local_date(datetime.now(LOCAL_TZ)), "quarter").previous().key
+    """The kiosk to pair, and the pages that show the activity (current and last quarter)."""
+    last = period_containing(local_date(datetime.now(LOCAL_TZ)), "quarter").previous().key
     return (
         f"\nCounter kiosk: open {base_url}/kiosk on a tablet (or a second browser "
         f"window) and pair it with the code {kiosk_code} (valid "
         f"{pairing_minutes} minutes; `hailong kiosk pair --agency 79.BTH "
         "--counter Q01` makes a new one). The handover above then appears on it by itself."
-        f"\n\nScoreboard: {base_url}/rankings?parent_code=79&period={shown}\n"
+        f"\n\nScoreboard: {base_url}/rankings?parent_code=79 (this quarter so far; "
+        f"last quarter: {base_url}/rankings?parent_code=79&period={last})\n"
         f"Console:    {base_url}/console (sign in with the manager key)\n"
         f"API:        {base_url}/docs"
     )

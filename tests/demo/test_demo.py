@@ -6,6 +6,7 @@ import json
 import re
 import shlex
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.cli_runner import cli_for
@@ -55,14 +56,18 @@ def test_demo_again_revokes_the_old_keys(database_url: str, client: TestClient) 
     assert new.json()["count"] == 6
 
 
-def test_demo_has_last_quarters_scores_to_show(database_url: str, client: TestClient) -> None:
+@pytest.mark.parametrize("which", ["current", "last"])
+def test_demo_has_scores_for_this_quarter_and_the_last(
+    database_url: str, client: TestClient, which: str
+) -> None:
     from datetime import datetime
 
     from service.calendar.working_days import LOCAL_TZ, local_date
     from service.periods import period_containing
 
     keys = _keys(cli_for(database_url)("demo").output)
-    quarter = period_containing(local_date(datetime.now(LOCAL_TZ)), "quarter").previous().key
+    current = period_containing(local_date(datetime.now(LOCAL_TZ)), "quarter")
+    quarter = (current if which == "current" else current.previous()).key
     ranking = client.get(
         "/api/v1/rankings",
         params={"period": quarter, "parent_code": "79"},
@@ -70,5 +75,11 @@ def test_demo_has_last_quarters_scores_to_show(database_url: str, client: TestCl
     ).json()
     scored = [s for s in ranking["data"] if s["k"] is not None]
     assert len(scored) == 5  # every demo department and ward has a K
-    assert {s["group"] for s in scored} == {"hai_long", "khong_hai_long"}
     assert all(s["counts"]["evaluations"] > 0 for s in scored)
+    if which == "last":
+        assert {s["group"] for s in scored} == {"hai_long", "khong_hai_long"}
+    # The public scoreboard opens on the current quarter: with scores, not empty.
+    if which == "current":
+        page = client.get("/rankings", params={"parent_code": "79"})
+        assert page.status_code == 200 and "Phường Bến Thành" in page.text
+        assert '<li class="g-chua_du_du_lieu"><b>0</b>' in page.text  # none without data
