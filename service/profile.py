@@ -62,6 +62,15 @@ class StaffRules(_Strict):
     min_evaluations_for_staff: int = Field(ge=1)
 
 
+class ReachRules(_Strict):
+    """When a counter's or staff member's response rate is flagged as far below its agency's
+    (slips not handed out): at least `flag_min_issued` invitations, and a rate below
+    `flag_below_share` times the agency's rate."""
+
+    flag_min_issued: int = Field(ge=1)
+    flag_below_share: float = Field(gt=0, le=1)
+
+
 class Answer(_Strict):
     value: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
     icon: str
@@ -179,6 +188,7 @@ class Profile(_Strict):
     group5: Group5
     petitions: Petitions
     staff: StaffRules
+    reach: ReachRules
     survey: Survey
 
     def b_point_answers(self) -> list[str]:

@@ -86,22 +86,22 @@ def chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
         yield ids[start : start + CHUNK]
 
 
-def csv_text(rows: list[list[Any]], with_header: bool) -> str:
+def csv_text(rows: list[list[Any]], with_header: bool, headers: Sequence[str] = HEADERS) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     if with_header:
-        writer.writerow(HEADERS)
+        writer.writerow(headers)
     writer.writerows([csv_cell(v) for v in row] for row in rows)
     return buffer.getvalue()
 
 
 class XlsxBuilder:
-    def __init__(self, period: str) -> None:
+    def __init__(self, period: str, sheet: str = "Điểm", headers: Sequence[str] = HEADERS) -> None:
         self.book = Workbook(write_only=True)
-        self.sheet = self.book.create_sheet(title=f"Điểm {period}"[:31])
+        self.sheet = self.book.create_sheet(title=f"{sheet} {period}"[:31])
         bold = Font(bold=True)
         header = []
-        for title in HEADERS:
+        for title in headers:
             cell = WriteOnlyCell(self.sheet, value=title)
             cell.font = bold
             header.append(cell)

@@ -1,0 +1,141 @@
+"""HTTP for response-rate exports: GET /api/v1/response-rates.csv and .xlsx, chosen as
+GET /api/v1/response-rates chooses (period, agency_code or parent_code, by, subtree)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from sqlmodel import Session, col, select
+
+from service.models import Agency
+from service.periods import Period, period_field
+from service.portal import exports, exports_reach
+from service.portal.router import XLSX
+from service.scoring.reach import agency_reach
+from service.scoring.reach_router import (
+    READERS,
+    AgencyQuery,
+    ByQuery,
+    SubtreeQuery,
+    chosen_agencies,
+)
+from service.scoring.reach_schemas import Dimension
+from service.web.deps import ApiWork
+from service.web.errors import error_responses
+from service.web.params import ParentQuery, PeriodQuery
+
+router = APIRouter(prefix="/api/v1", tags=["exports"])
+
+
+async def _chunks(
+    work: ApiWork,
+    period: Period,
+    agency_code: str | None,
+    parent_code: str | None,
+    by: Dimension,
+    subtree: bool,
+) -> AsyncIterator[list[list[Any]]]:
+    def ids(session: Session) -> list[int]:
+        principal = work.principal(session, *READERS)
+        agencies = chosen_agencies(session, principal, agency_code, parent_code)
+        return [a.id for a in agencies if a.id is not None]
+
+    chosen = await work.run(ids)  # a 401, 403, 404 before the first byte
+    for chunk in exports.chunks(chosen):
+
+        def compute(session: Session, chunk: Any = chunk) -> list[list[Any]]:
+            agencies = session.exec(
+                select(Agency).where(col(Agency.id).in_(chunk)).order_by(col(Agency.path))
+            ).all()
+            rows: list[list[Any]] = []
+            for agency in agencies:
+                reach = agency_reach(session, agency, period, by, work.profile, subtree)
+                rows.extend(exports_reach.rows_of(reach, period.key, by))
+            return rows
+
+        yield await work.run(compute)
+
+
+def _headers(period: Period, by: Dimension, suffix: str) -> dict[str, str]:
+    name = f"hailong-response-rates-{by}-{period.key}.{suffix}"
+    return {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "private, no-store",
+    }
+
+
+async def _first_then_rest(
+    chunks: AsyncIterator[list[list[Any]]],
+) -> tuple[list[list[Any]] | None, AsyncIterator[list[list[Any]]]]:
+    """The first chunk read now, so that an error (401, 403, 404) is an API error and not a
+    broken download."""
+    first = await anext(chunks, None)
+    return first, chunks
+
+
+@router.get(
+    "/response-rates.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}, **error_responses(401, 403, 404, 422)},
+    summary="Response rates of a period as CSV (UTF-8 with BOM, Vietnamese headers)",
+)
+async def response_rates_csv(
+    period: PeriodQuery,
+    work: ApiWork,
+    agency_code: AgencyQuery = None,
+    parent_code: ParentQuery = None,
+    by: ByQuery = "agency",
+    subtree: SubtreeQuery = False,
+) -> StreamingResponse:
+    parsed = period_field(period)
+    first, rest = await _first_then_rest(
+        _chunks(work, parsed, agency_code, parent_code, by, subtree)
+    )
+
+    async def body() -> AsyncIterator[bytes]:
+        yield "\ufeff".encode()  # so Excel reads the file as UTF-8 and shows Vietnamese
+        yield exports.csv_text(first or [], True, exports_reach.HEADERS).encode()
+        async for rows in rest:
+            yield exports.csv_text(rows, False, exports_reach.HEADERS).encode()
+
+    return StreamingResponse(
+        body(), media_type="text/csv; charset=utf-8", headers=_headers(parsed, by, "csv")
+    )
+
+
+@router.get(
+    "/response-rates.xlsx",
+    response_class=StreamingResponse,
+    responses={200: {"content": {XLSX: {}}}, **error_responses(401, 403, 404, 422)},
+    summary="Response rates of a period as an Excel workbook",
+)
+async def response_rates_xlsx(
+    period: PeriodQuery,
+    work: ApiWork,
+    agency_code: AgencyQuery = None,
+    parent_code: ParentQuery = None,
+    by: ByQuery = "agency",
+    subtree: SubtreeQuery = False,
+) -> StreamingResponse:
+    parsed = period_field(period)
+    first, rest = await _first_then_rest(
+        _chunks(work, parsed, agency_code, parent_code, by, subtree)
+    )
+    # Made only once the key is checked: a workbook left unsaved complains when collected.
+    builder = exports.XlsxBuilder(parsed.key, "Phản hồi", exports_reach.HEADERS)
+    builder.add(first or [])
+    async for rows in rest:
+        builder.add(rows)
+    spool = builder.file()
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            while block := spool.read(64 * 1024):
+                yield block
+        finally:
+            spool.close()
+
+    return StreamingResponse(body(), media_type=XLSX, headers=_headers(parsed, by, "xlsx"))
