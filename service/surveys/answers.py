@@ -58,7 +58,10 @@ def check_answers(
             )
             continue
         clean[question.field] = value
-    unknown = set(choices) - {q.field for q in profile.survey.questions}
+    # A field left out (None) is no answer: the JSON API names all four, whatever the
+    # profile asks.
+    given = {name for name, value in choices.items() if value is not None}
+    unknown = given - {q.field for q in profile.survey.questions}
     for name in sorted(unknown):
         problems[name] = "This is not a question of this survey." if en else "Không có câu hỏi này."
     complaint = strip_bidi_controls(complaint or "").strip() or None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -65,3 +66,56 @@ class ResponseCreated(BaseModel):
     # When the complaint opened a petition: the citizen's private page for the agency's
     # reply and their verdict on it. Show it to the citizen; do not store it.
     followup_url: str | None = None
+
+
+class Label(BaseModel):
+    """A text in both languages of the survey."""
+
+    vi: str
+    en: str
+
+
+class FormAnswer(BaseModel):
+    value: str = Field(description="What to send in `answers.<field>`")
+    label: Label
+
+
+class FormQuestion(BaseModel):
+    field: str = Field(description="The key of `answers` in POST /api/v1/responses")
+    label: Label
+    required: bool = Field(description="Must be answered when submitting through the API")
+    kind: Literal["choice", "text"]
+    max_length: int | None = Field(
+        default=None, description="Text questions only: the most characters accepted"
+    )
+    answers: list[FormAnswer] = Field(
+        default_factory=list, description="Choice questions: the values offered, in order"
+    )
+
+
+class FormAgency(BaseModel):
+    code: str
+    name: str
+
+
+class FormSubmit(BaseModel):
+    """How to send the answers: this body, with the citizen's choices in `answers` and a
+    new `client_submission_id` per submission (the same one again when retrying it)."""
+
+    method: Literal["POST"] = "POST"
+    url: str
+    body_example: dict[str, Any]
+
+
+class SurveyForm(BaseModel):
+    """The questionnaire of one invitation, from the scoring profile, to show in another
+    system's own page (a portal, an app) and submit with POST /api/v1/responses."""
+
+    survey_id: str
+    dossier_code: str
+    procedure_name: str | None = None
+    agency: FormAgency
+    language: str = Field(description="The invitation's language: vi or en")
+    expires_at: datetime
+    questions: list[FormQuestion]
+    submit: FormSubmit

@@ -15,13 +15,14 @@ from fastapi.responses import HTMLResponse, Response
 
 from service.i18n import DEFAULT_LANGUAGE, gettext_for
 
-# No inline script or style, nothing from another origin, never framed, forms post only
-# back to us. Tokens sit in URLs (survey, follow-up), so nothing leaks through Referer or
-# caches.
-CONTENT_SECURITY_POLICY = (
+# No inline script or style, nothing from another origin, never framed (but by the origins
+# a page names with `framed_by`), forms post only back to us. Tokens sit in URLs (survey,
+# follow-up), so nothing leaks through Referer or caches.
+_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    "form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
 )
+CONTENT_SECURITY_POLICY = _CSP.format(ancestors="'none'")
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -29,6 +30,15 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
+
+
+def framed_by(origins: list[str]) -> dict[str, str]:
+    """PAGE_HEADERS for a page made to be framed by `origins` (none: by nobody). The CSP
+    says who; X-Frame-Options, which knows no list and would win over it, goes."""
+    headers = dict(PAGE_HEADERS)
+    del headers["X-Frame-Options"]
+    headers["Content-Security-Policy"] = _CSP.format(ancestors=" ".join(origins) or "'none'")
+    return headers
 
 
 @dataclass

@@ -1,0 +1,119 @@
+"""/embed/s/{token} without a browser: the survey page framed by the origins of
+HAILONG_EMBED_ORIGINS only, the same form and thank-you flow as /s/{token}, no cookie."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+from sqlmodel import select
+
+from service.app import create_app
+from service.models import Invitation, Response
+from service.settings import Settings
+from tests.conftest import DbFactory, KeyFactory, make_settings
+from tests.surveys.conftest import ANSWERS, IssuedSurvey, issue
+
+PORTAL = "https://dichvucong.hochiminhcity.gov.vn"
+LOCAL = "http://127.0.0.1:8123"
+FORM = {**ANSWERS, "lang": "vi"}
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url, embed_origins=f"{PORTAL}/, {LOCAL}")
+
+
+def frame_ancestors(csp: str) -> list[str]:
+    found = re.search(r"frame-ancestors ([^;]+)", csp)
+    assert found, csp
+    return found.group(1).split()
+
+
+def test_listed_origins_may_frame_the_survey_and_its_answer(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory
+) -> None:
+    embed = f"/embed/s/{survey.token}"
+    page = client.get(embed)
+    assert page.status_code == 200
+    assert f'action="{embed}"' in page.text and 'class="top compact"' in page.text
+    with db() as session:
+        assert session.exec(select(Invitation)).one().status == "opened"
+    missing = client.post(embed, data={"lang": "vi"})
+    assert missing.status_code == 422 and f'action="{embed}"' in missing.text
+    thanks = client.post(embed, data=FORM)
+    assert thanks.status_code == 200 and "Cảm ơn ông/bà đã đánh giá!" in thanks.text
+    again = client.post(embed, data=FORM)
+    assert again.status_code == 409
+    unknown = client.get("/embed/s/not-a-real-token")
+    assert unknown.status_code == 404
+    for response in (page, missing, thanks, again, unknown):
+        csp = response.headers["content-security-policy"]
+        assert frame_ancestors(csp) == [PORTAL, LOCAL]
+        assert "default-src 'none'" in csp and "form-action 'self'" in csp
+        # X-Frame-Options knows no list of origins and would refuse every frame.
+        assert "x-frame-options" not in response.headers
+        assert "set-cookie" not in response.headers  # nothing a third-party frame could lose
+        assert response.headers["referrer-policy"] == "no-referrer"
+    with db() as session:
+        invitation = session.exec(select(Invitation)).one()
+        assert len(session.exec(select(Response)).all()) == 1
+    script = re.search(r'<script src="/static/survey-embed.js"([^>]*)>', thanks.text)
+    assert script, thanks.text
+    assert f'data-origins="{PORTAL} {LOCAL}"' in script.group(1)
+    assert f'data-survey-id="{invitation.public_id}"' in script.group(1)
+    assert client.get("/static/survey-embed.js").status_code == 200
+
+
+def test_the_phone_page_itself_is_never_framed(client: TestClient, survey: IssuedSurvey) -> None:
+    for response in (client.get(survey.path), client.post(survey.path, data=FORM)):
+        assert frame_ancestors(response.headers["content-security-policy"]) == ["'none'"]
+        assert response.headers["x-frame-options"] == "DENY"
+        assert "survey-embed.js" not in response.text and "compact" not in response.text
+
+
+def test_follow_up_link_leaves_the_frame(client: TestClient, survey: IssuedSurvey) -> None:
+    complaint = {**FORM, "complaint": "Chờ lâu", "wants_reply": "yes"}
+    thanks = client.post(f"/embed/s/{survey.token}", data=complaint)
+    assert thanks.status_code == 200
+    link = re.search(r'<a id="followup-link"[^>]*>', thanks.text)
+    assert link and 'target="_blank"' in link.group(0)  # the follow-up page is never framed
+
+
+def test_no_origins_no_framing(
+    database_url: str, make_key: KeyFactory, agencies: None, db: DbFactory
+) -> None:
+    with TestClient(create_app(make_settings(database_url))) as client:
+        survey = issue(client, make_key)
+        page = client.get(f"/embed/s/{survey.token}")
+        thanks = client.post(f"/embed/s/{survey.token}", data=FORM)
+    for response in (page, thanks):
+        assert frame_ancestors(response.headers["content-security-policy"]) == ["'none'"]
+    assert thanks.status_code == 200 and "survey-embed.js" not in thanks.text
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "*",
+        "https://*.gov.vn",
+        "https://a.gov.vn/path",
+        "a.gov.vn",
+        "ftp://a.gov.vn",
+        "'self'",
+        "https://a.gov.vn:99999",
+        "https://a.gov.vn; script-src *",
+    ],
+)
+def test_embed_origins_must_be_origins(value: str) -> None:
+    with pytest.raises(ValidationError, match="HAILONG_EMBED_ORIGINS") as refused:
+        Settings(embed_origins=value)
+    assert "scheme://host[:port]" in str(refused.value)
+
+
+def test_embed_origins_are_normalised() -> None:
+    settings = Settings(embed_origins=" HTTPS://Portal.gov.vn/ ,, http://10.0.0.5:8080 ")
+    assert settings.embed_origin_list == ["https://portal.gov.vn", "http://10.0.0.5:8080"]
+    assert Settings().embed_origin_list == []
