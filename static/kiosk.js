@@ -1,6 +1,8 @@
 /* The counter kiosk. Screens: pairing, idle, code entry, one question at a time, the
-   optional comment, thank-you. A survey arrives by itself (server-sent events, with polling
-   as the fallback) or by a code the citizen types or scans. Answers go to an outbox in
+   optional comment (with an optional contact, kept only with consent), thank-you (with
+   the QR code of the citizen's private follow-up link when the comment got one). A survey
+   arrives by itself (server-sent events, with polling as the fallback) or by a code the
+   citizen types or scans. Answers go to an outbox in
    localStorage first and leave it only once the server has them, so a network drop or a
    reload loses nothing; each carries one client_submission_id, so nothing counts twice. */
 (() => {
@@ -22,6 +24,9 @@
   let lang = "vi";
   let device = load(KEYS.device, null);
   let current = null; // {card, answers, step, id}
+  // The thank-you screen shows a citizen's follow-up QR code: it stays, counting down like
+  // a survey, until the idle reset or "Done" clears it (goIdle).
+  let keeping = false;
   let waitingCard = null; // a survey that arrived while another citizen was answering
   let view = null; // re-draws the current screen (after a language switch)
   let idleAt = 0;
@@ -134,8 +139,11 @@
 
   // --- idle countdown ---------------------------------------------------------------------
 
+  function busy() {
+    return current !== null || keeping;
+  }
   function touch() {
-    if (current) idleAt = Date.now() + config.idle_seconds * 1000;
+    if (busy()) idleAt = Date.now() + config.idle_seconds * 1000;
   }
   ["pointerdown", "keydown", "input"].forEach((kind) => document.addEventListener(kind, touch, true));
   // Full screen needs a user gesture: the first touch on the tablet asks for it.
@@ -144,7 +152,7 @@
     if (!document.fullscreenElement && root.requestFullscreen) root.requestFullscreen().catch(() => {});
   }, { once: true });
   setInterval(() => {
-    if (!current) {
+    if (!busy()) {
       foot.replaceChildren();
       return;
     }
@@ -162,6 +170,7 @@
 
   function showPairing(message) {
     current = null;
+    keeping = false;
     show(() => {
       const input = el("input", { id: "pair-code", name: "code", type: "text", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", maxlength: 12, required: true, "aria-describedby": "pair-hint" });
       const error = el("p", { class: "error", id: "pair-error", role: "alert" }, message || "");
@@ -306,7 +315,7 @@
   function showNotice(text) {
     current = null;
     show(() => [el("div", { class: "thanks" }, el("div", { class: "pictogram", "aria-hidden": "true" }, "ℹ️"), el("h1", {}, text))]);
-    setTimeout(() => { if (!current) goIdle(); }, NOTICE_SECONDS * 1000);
+    setTimeout(() => { if (!busy()) goIdle(); }, NOTICE_SECONDS * 1000);
   }
 
   function dossierBox(card) {
@@ -362,12 +371,26 @@
             current.answers.__wants_reply = wants;
             for (const b of event.currentTarget.parentNode.children) b.setAttribute("aria-pressed", String(b === event.currentTarget));
           } }, label));
+      // The contact and consent of the phone form; the server checks them (422 names the
+      // field, and the screen comes back with the problem next to it).
+      const problem = current.contactProblem ? t(current.contactProblem) : "";
+      const contact = el("input", { id: "contact", class: "contact", type: "text", autocomplete: "tel", autocapitalize: "off", spellcheck: "false", maxlength: 255,
+        "aria-describedby": problem ? "contact-error" : null, "aria-invalid": problem ? "true" : null });
+      contact.value = current.answers.__contact || "";
+      contact.addEventListener("input", () => { current.answers.__contact = contact.value; });
+      const consent = el("input", { id: "consent", type: "checkbox", checked: Boolean(current.answers.__consent) });
+      consent.addEventListener("change", () => { current.answers.__consent = consent.checked; });
       return [
         dossierBox(current.card),
         el("h1", {}, el("label", { for: "complaint" }, t("complaint"))),
         el("p", { class: "hint", id: "complaint-hint" }, t("complaint_hint")),
         box,
         el("div", { class: "reply-choices", role: "group", "aria-label": t("wants_reply_question") }, ...choices),
+        el("div", { class: "contact-box" + (problem ? " has-error" : "") },
+          el("label", { for: "contact", class: "label" }, t("contact")),
+          problem ? el("p", { class: "error", id: "contact-error", role: "alert" }, problem) : null,
+          contact,
+          el("label", { class: "consent", for: "consent" }, consent, " ", t("consent"))),
         el("button", { type: "button", class: "primary", id: "send", onclick: () => { if (tapOnce()) send(); } }, "✔ ", t("send")),
         el("button", { type: "button", class: "secondary back", onclick: () => { current.step -= 1; showStep(); } }, "← ", t("back")),
       ];
@@ -375,35 +398,70 @@
   }
 
   async function send() {
+    current.contactProblem = null;
     const answers = {};
     for (const q of config.questions) if (current.answers[q.field]) answers[q.field] = current.answers[q.field];
     const complaint = (current.answers.__complaint || "").trim();
     if (complaint) answers.complaint = complaint;
     if (complaint && current.answers.__wants_reply) answers.wants_reply = true;
     const item = { survey_id: current.card.survey_id, answers, client_submission_id: current.id, answered_at: new Date().toISOString() };
+    const contact = (current.answers.__contact || "").trim();
+    if (contact) {
+      item.contact = contact;
+      item.contact_consent = Boolean(current.answers.__consent);
+    }
     // Kept on the device first: from here on, neither a network drop nor a reload loses it.
     const outbox = load(KEYS.outbox, []);
     if (!outbox.some((queued) => queued.client_submission_id === item.client_submission_id)) outbox.push(item);
     save(KEYS.outbox, outbox);
     const answered = await flush();
-    const status = answered[item.client_submission_id];
+    const result = answered[item.client_submission_id];
+    const status = result ? result.status : undefined;
+    const fields = (result && result.data && result.data.fields) || [];
     if (status === 409) showNotice(t("already")); // answered meanwhile, e.g. on a phone
     else if (status === 410) showNotice(t("gone"));
-    else showThanks(status === undefined); // undefined: still in the outbox (offline)
+    else if (status === 422 && current && fields.some((f) => f.field === "contact")) {
+      // Nothing was stored: the comment screen again, the problem next to the contact.
+      current.contactProblem = item.contact_consent ? "contact_invalid" : "contact_consent";
+      showComment();
+    } else {
+      // undefined: still in the outbox (offline). The follow-up link only lives in this
+      // screen's memory: never in the outbox, never in storage.
+      const link = result && result.data ? result.data.followup_url : null;
+      showThanks(status === undefined, link || null);
+    }
   }
 
-  function showThanks(savedOffline) {
+  function followupQrPath(link) {
+    // The QR code from hailong itself (same origin; the server draws it for real follow-up
+    // links only and lets no cache keep it).
+    try {
+      return new URL(link).pathname + "/qr.svg";
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function showThanks(savedOffline, followupUrl) {
     current = null;
+    const qr = followupUrl ? followupQrPath(followupUrl) : null;
+    keeping = qr !== null;
+    if (keeping) idleAt = Date.now() + config.idle_seconds * 1000;
     show(() => [el("div", { class: "thanks" },
-      el("div", { class: "pictogram", "aria-hidden": "true" }, "🙏"),
+      qr ? null : el("div", { class: "pictogram", "aria-hidden": "true" }, "🙏"),
       el("h1", {}, t("thanks_title")),
       el("p", { class: "hint" }, t("thanks_hint")),
-      savedOffline ? el("p", { class: "note", id: "saved-offline" }, t("saved_offline")) : null)]);
-    setTimeout(() => { if (!current) goIdle(); }, THANKS_SECONDS * 1000);
+      savedOffline ? el("p", { class: "note", id: "saved-offline" }, t("saved_offline")) : null,
+      qr ? el("figure", { class: "followup", id: "followup" },
+        el("img", { src: qr, id: "followup-qr", alt: t("followup_qr"), width: 420, height: 420 }),
+        el("figcaption", {}, t("followup_scan"))) : null,
+      qr ? el("button", { type: "button", class: "secondary", id: "done", onclick: () => goIdle() }, t("done")) : null)]);
+    if (!keeping) setTimeout(() => { if (!busy()) goIdle(); }, THANKS_SECONDS * 1000);
   }
 
   function goIdle() {
     current = null;
+    keeping = false; // the follow-up QR goes with the screen it was on
     lang = "vi";
     const next = waitingCard;
     waitingCard = null;
@@ -423,19 +481,19 @@
   }
 
   async function sendQueued() {
-    // Sends the queued answers in order; returns {submission id: HTTP status} of those
+    // Sends the queued answers in order; returns {submission id: {status, data}} of those
     // that left the outbox (2xx: stored; 4xx such as 409: final, sending again is useless).
     const delivered = {};
     try {
       for (const item of load(KEYS.outbox, [])) {
-        let status;
+        let status, data;
         try {
-          status = (await api("POST", "/kiosk/api/answers", item)).status;
+          ({ status, data } = await api("POST", "/kiosk/api/answers", item));
         } catch (e) {
           break; // offline: try again later
         }
         if (status === 401 || status === 429 || status >= 500) break;
-        delivered[item.client_submission_id] = status;
+        delivered[item.client_submission_id] = { status, data };
         save(KEYS.outbox, load(KEYS.outbox, []).filter((queued) => queued.client_submission_id !== item.client_submission_id));
       }
     } finally {
@@ -453,6 +511,10 @@
     save(KEYS.cursor, Math.max(load(KEYS.cursor, 0), card.cursor));
     if (current) {
       if (current.card.survey_id !== card.survey_id) waitingCard = card;
+      return;
+    }
+    if (keeping) {
+      waitingCard = card; // after the follow-up QR: "Done" or the idle reset
       return;
     }
     startSurvey(card);

@@ -34,6 +34,7 @@ from service.kiosk.schemas import (
     SurveyCard,
 )
 from service.models import MAX_ROW_ID
+from service.petitions import followup
 from service.unit_of_work import UnitOfWork
 from service.web.deps import ApiWork, PublicWork
 from service.web.errors import error_responses
@@ -225,10 +226,17 @@ async def lookup(payload: LookupIn, request: Request, work: PublicWork) -> Surve
 async def answer(
     payload: KioskAnswer, request: Request, response: Response, work: PublicWork
 ) -> KioskAnswered:
-    def submit(session: Session) -> tuple[bool, int]:
-        return service.answer(session, _device(session, request), payload, work.profile)
+    settings = work.settings
 
-    created, response_id = await work.write(submit)
+    def submit(session: Session) -> tuple[bool, KioskAnswered]:
+        answered = service.answer(session, _device(session, request), payload, work.profile)
+        link = followup.shown_link(
+            session, answered.petition, settings.signing_key(), settings.base_url
+        )
+        return answered.created, KioskAnswered(response_id=answered.response_id, followup_url=link)
+
+    created, answered = await work.write(submit)
     if not created:
         response.status_code = 200
-    return KioskAnswered(response_id=response_id)
+    response.headers["Cache-Control"] = "no-store"  # it may carry the private follow-up link
+    return answered

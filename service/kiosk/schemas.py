@@ -103,8 +103,16 @@ class KioskAnswer(BaseModel):
     # When the citizen answered (the tablet's clock): an answer kept offline for a while
     # still counts on the day it was given, within the survey's lifetime.
     answered_at: BoundedAwareDatetime | None = None
+    # As in POST /api/v1/responses: a phone number or e-mail for the agency's answer,
+    # checked the same way and stored apart from the answers, only with consent.
+    contact: str | None = Field(default=None, max_length=255)
+    contact_consent: bool = False
 
 
 class KioskAnswered(BaseModel):
     response_id: int
     status: Literal["answered"] = "answered"
+    # When the comment got a follow-up link (an answer asked for, or a contact left): the
+    # citizen's private page, which the tablet shows as a QR code on its thank-you screen
+    # and then forgets. Never store it on the tablet.
+    followup_url: str | None = None

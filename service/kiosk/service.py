@@ -4,17 +4,18 @@ questionnaire its page carries."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from service import throttle
 from service.errors import NotFound, Unauthorized
 from service.kiosk import pairing, presenting
 from service.kiosk.schemas import DeviceOut, KioskAnswer, KioskState, SurveyCard
-from service.models import utcnow
+from service.models import Petition, utcnow
 from service.profile import Profile
 from service.surveys import service as surveys
 from service.surveys.api_answers import checked_json_answers
@@ -90,16 +91,27 @@ async def lookup(work: UnitOfWork, raw_device_key: str, typed: str) -> SurveyCar
     return await throttle.guarded(work.engine, work.settings, guesser, work.run, find)
 
 
+@dataclass(frozen=True)
+class Answered:
+    created: bool  # False: this submission was stored before (200)
+    response_id: int
+    petition: Petition | None  # the comment's feedback item, if any
+
+
 def answer(
     session: Session, device: pairing.Device, payload: KioskAnswer, profile: Profile
-) -> tuple[bool, int]:
-    """(stored now, the response's id): the same client_submission_id again is stored once."""
+) -> Answered:
+    """The same client_submission_id again is stored once (and answered the same way)."""
     issued = presenting.find_for_answer(session, device, payload.survey_id)
     earlier = surveys.replay_or_ensure_answerable(session, issued, payload.client_submission_id)
     if earlier is not None:
         assert earlier.id is not None
-        return False, earlier.id
-    answers = checked_json_answers(profile, payload.answers, "kiosk")
+        petition = session.exec(select(Petition).where(Petition.response_id == earlier.id)).first()
+        return Answered(False, earlier.id, petition)
+    # The contact and its consent are checked as on the phone and by the API.
+    answers = checked_json_answers(
+        profile, payload.answers, "kiosk", payload.contact, payload.contact_consent
+    )
     now = utcnow()
     answered_at = payload.answered_at
     if answered_at is None or not (
@@ -109,7 +121,7 @@ def answer(
     how = surveys.Submission("kiosk", payload.client_submission_id, min(answered_at, now))
     submitted = surveys.submit(session, issued, answers, profile, how)
     assert submitted.response.id is not None
-    return submitted.created, submitted.response.id
+    return Answered(submitted.created, submitted.response.id, submitted.petition)
 
 
 def page_config(profile: Profile, idle_seconds: int) -> dict[str, Any]:

@@ -37,6 +37,18 @@ def link(base_url: str, token: str) -> str:
     return f"{base_url}{FOLLOWUP_PATH}{token}"
 
 
+def shown_link(
+    session: Session, petition: Petition | None, signing_key: bytes, base_url: str
+) -> str | None:
+    """The link to show the citizen who wrote the complaint (the petition gets its token
+    hash on the first showing, in this transaction); None when it has no follow-up link."""
+    if petition is None or petition.followup_seed is None:
+        return None
+    token = issue(petition, signing_key)  # idempotent
+    session.add(petition)
+    return link(base_url, token)
+
+
 def find(session: Session, token: str, *, for_update: bool = False) -> Petition | None:
     """The petition behind a follow-up token. `for_update` locks its row (PostgreSQL), so
     that two verdicts sent at once cannot both count."""

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from service import throttle
 from service.calendar.working_days import local_date
 from service.errors import ServiceError
+from service.handovers import qr
 from service.i18n import pick_language
 from service.models import Petition
 from service.petitions import followup
@@ -31,6 +32,13 @@ FORM_FIELDS = {"verdict", "lang"}
 RESPONSES: dict[int | str, dict[str, str]] = {
     404: {"description": "Unknown link"},
     429: {"description": "Too many wrong links"},
+}
+# The image is the private link itself: no cache keeps it (the next citizen at a kiosk
+# must not find it), and it never leaks to another site.
+QR_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
 }
 VERDICT_RESPONSES = {
     **RESPONSES,
@@ -108,6 +116,32 @@ async def followup_page(
         return found if isinstance(found, Page) else _page(session, found, token, lang)
 
     return render(request, await _throttled(work, lang, show))
+
+
+@router.get(
+    "/p/{token}/qr.svg",
+    summary="QR code of a follow-up link (SVG), for the kiosk's thank-you screen",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}, **RESPONSES},
+)
+async def followup_qr(token: FollowupTokenPath, work: PublicWork) -> Response:
+    """Only for a follow-up token the service gave out (no QR of anything else); not kept by
+    any cache, and throttled like the page, since it tells a real token from a guess."""
+
+    def check(session: Session, guess: throttle.Guess) -> bool:
+        return guess.look(session, lambda: followup.find(session, token)) is not None
+
+    # Too many wrong links: the API's 429 (with Retry-After).
+    found = await throttle.guarded(work.engine, work.settings, work.client_address, work.run, check)
+    if not found:
+        return Response(
+            "Không tìm thấy đường dẫn này. / Link not found.\n",
+            404,
+            headers=QR_HEADERS,
+            media_type="text/plain; charset=utf-8",
+        )
+    svg = qr.svg(followup.link(work.settings.base_url, token))
+    return Response(svg, media_type="image/svg+xml", headers=QR_HEADERS)
 
 
 @router.post(

@@ -76,7 +76,8 @@ class Office:
         """Answer the survey page; returns the follow-up link's path when the complaint asks
         for an answer (the default here: the console's inbox is about those)."""
         form = {**ANSWERS, **answers, "complaint": complaint, "wants_reply": wants_reply}
-        response = self.http.post(f"/s/{self.tokens[code]}", data=form)
+        # Stored: 303 to the thank-you page, which shows the link.
+        response = self.http.post(f"/s/{self.tokens[code]}", data=form, follow_redirects=True)
         assert response.status_code == 200, response.text
         found = FOLLOWUP_LINK.search(response.text)
         return httpx.URL(found.group(1)).path if found else None

@@ -1,0 +1,95 @@
+"""GET /s/{token}/thanks: the phone survey's thank-you page, where POST /s/{token} sends the
+citizen (303) once the answers are stored. A reload shows it again, with the private
+follow-up link of the complaint, instead of posting the form a second time.
+
+Keyed by the survey token, which only the citizen holds (their slip, their phone): the
+page shows the follow-up link only of an answer given on the phone, never of one given at
+a kiosk or through an app, and writes nothing. Works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlmodel import Session, select
+from starlette.responses import Response
+
+from service import throttle
+from service.calendar.working_days import local_date
+from service.errors import ServiceError
+from service.handovers.service import Issued
+from service.handovers.tokens import hash_token
+from service.i18n import pick_language
+from service.models import Petition
+from service.models import Response as Answer
+from service.petitions import followup
+from service.settings import Settings
+from service.surveys import service
+from service.surveys.pages import PAGE_RESPONSES, _guarded, _throttled, status_page
+from service.web.deps import PublicWork
+from service.web.pages import Page, render
+from service.web.params import LangQuery, TokenPath
+
+router = APIRouter(tags=["survey pages"])
+THANKS = "survey/thanks.html"
+
+
+def followup_url(settings: Settings, petition: Petition) -> str | None:
+    """The follow-up link given out when the answer was stored. Read-only: the token is
+    made again from the petition's seed, and shown only if it is the one given out."""
+    if petition.followup_seed is None or petition.followup_token_hash is None:
+        return None
+    token = followup.token_from_seed(settings.signing_key(), petition.followup_seed)
+    if hash_token(token) != petition.followup_token_hash:
+        return None
+    return followup.link(settings.base_url, token)
+
+
+def _thanks(
+    session: Session, settings: Settings, issued: Issued, answer: Answer, language: str
+) -> Page:
+    petition = session.exec(select(Petition).where(Petition.response_id == answer.id)).first()
+    deadline = (
+        local_date(petition.deadline_at).strftime("%d/%m/%Y")
+        if petition and petition.deadline_at
+        else None
+    )
+    context = {
+        "petition": petition,
+        "deadline": deadline,
+        "agency_name": service.agency_of(session, issued.dossier).name,
+        "followup_url": followup_url(settings, petition) if petition else None,
+    }
+    return Page(THANKS, context, lang=language)
+
+
+@router.get(
+    "/s/{token}/thanks",
+    response_class=HTMLResponse,
+    summary="The thank-you page after answering on the phone (again on reload)",
+    responses=PAGE_RESPONSES,
+)
+async def thanks_page(
+    request: Request, token: TokenPath, work: PublicWork, lang: LangQuery = None
+) -> Response:
+    def show(session: Session, guess: throttle.Guess) -> Page:
+        issued = _guarded(guess, lang, session, token)
+        if isinstance(issued, Page):
+            return issued
+        language = pick_language(lang, issued.invitation.language)
+        try:
+            service.ensure_answerable(issued.invitation)
+        except service.AlreadyAnswered:
+            pass
+        except ServiceError as exc:  # withdrawn or expired before it was answered
+            return status_page(service.status_error_kind(exc), language)
+        else:  # not answered: the plain thanks the honeypot's post is sent to
+            return Page(THANKS, {"petition": None}, lang=language)
+        answer = session.exec(
+            select(Answer).where(Answer.invitation_id == issued.invitation.id)
+        ).first()
+        if answer is None or answer.source != "phone":  # answered at a kiosk or by an app
+            return status_page("answered", language)
+        return _thanks(session, work.settings, issued, answer, language)
+
+    return render(request, await _throttled(work, lang, show))

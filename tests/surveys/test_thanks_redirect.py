@@ -1,0 +1,97 @@
+"""Reloading the phone's thank-you page keeps the follow-up link (issue 20, item 5): POST
+/s/{token} answers 303 to GET /s/{token}/thanks, which a reload shows again, without a
+second answer and without JavaScript."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from service.models import Petition, Response
+from tests.conftest import DbFactory, KeyFactory
+from tests.surveys.conftest import ANSWERS, IssuedSurvey, issue
+
+FORM = {
+    **ANSWERS,
+    "complaint": "Xin cơ quan trả lời giúp.",
+    "wants_reply": "yes",
+    "contact": "0903 123 456",
+    "consent": "yes",
+}
+LINK = re.compile(r'<a id="followup-link" href="([^"]+)">')
+
+
+def test_post_redirects_to_a_thanks_page_that_a_reload_shows_again(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory
+) -> None:
+    posted = client.post(survey.path, data=FORM, follow_redirects=False)
+    assert posted.status_code == 303
+    assert posted.headers["location"] == f"{survey.path}/thanks?lang=vi"
+
+    thanks = client.get(posted.headers["location"])
+    assert thanks.status_code == 200
+    assert "Cảm ơn ông/bà đã đánh giá!" in thanks.text and "Hạn trả lời" in thanks.text
+    assert thanks.headers["cache-control"] == "no-store"
+    link = LINK.search(thanks.text)
+    assert link and link.group(1).startswith("http://testserver/p/")
+    # The link is the citizen's follow-up page.
+    assert client.get(link.group(1).removeprefix("http://testserver")).status_code == 200
+
+    # A reload: the same page, the same link; nothing posted again.
+    again = client.get(posted.headers["location"])
+    assert again.status_code == 200
+    again_link = LINK.search(again.text)
+    assert again_link and again_link.group(1) == link.group(1)
+    with db() as session:
+        [answer] = session.exec(select(Response)).all()
+        assert answer.source == "phone"
+        assert len(session.exec(select(Petition)).all()) == 1
+    # Posting again is still refused with the "already answered" page.
+    assert client.post(survey.path, data=FORM).status_code == 409
+
+
+def test_the_thanks_page_speaks_the_language_of_the_form(
+    client: TestClient, survey: IssuedSurvey
+) -> None:
+    page = client.post(survey.path, data={**FORM, "lang": "en"})  # the redirect followed
+    assert page.status_code == 200 and page.url.path == f"{survey.path}/thanks"
+    assert "Thank you" in page.text and LINK.search(page.text)
+
+
+def test_a_comment_without_an_answer_asked_or_a_contact_shows_no_link(
+    client: TestClient, survey: IssuedSurvey
+) -> None:
+    page = client.post(survey.path, data={**ANSWERS, "complaint": "Phòng chờ hơi nóng."})
+    assert page.status_code == 200 and "Cảm ơn ông/bà đã đánh giá!" in page.text
+    assert 'id="followup-link"' not in page.text
+
+
+def test_the_thanks_page_shows_no_link_of_an_answer_given_elsewhere(
+    client: TestClient, make_key: KeyFactory, agencies: None
+) -> None:
+    survey = issue(client, make_key)
+    by_app = client.post(
+        "/api/v1/responses",
+        json={
+            "token": survey.token,
+            "answers": {**ANSWERS, "complaint": "Xin trả lời.", "wants_reply": True},
+            "source": "kiosk",
+        },
+    )
+    assert by_app.status_code == 201 and by_app.json()["followup_url"]
+    page = client.get(f"{survey.path}/thanks")
+    assert page.status_code == 409 and 'id="followup-link"' not in page.text
+
+
+def test_unknown_unanswered_and_withdrawn_surveys(
+    client: TestClient, make_key: KeyFactory, agencies: None
+) -> None:
+    assert client.get("/s/not-a-real-token/thanks").status_code == 404
+    survey = issue(client, make_key)
+    # Not answered (where the honeypot's post lands): a plain thank-you, no link.
+    plain = client.get(f"{survey.path}/thanks")
+    assert plain.status_code == 200 and 'id="followup-link"' not in plain.text
+    client.post(f"/api/v1/handovers/{survey.dossier_code}/revoke", headers=make_key("issuer"))
+    assert client.get(f"{survey.path}/thanks").status_code == 410
