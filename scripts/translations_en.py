@@ -469,6 +469,48 @@ EN.update(
 )
 
 
+# Kiosk complaints get an answer too: contact, consent, the follow-up QR (issue 20, item 5).
+EN.update(
+    {
+        "Vui lòng nhập số điện thoại (ví dụ 0901 234 567) hoặc địa chỉ email (ví dụ ten@gmail.com), hoặc để trống.": "Enter a phone number (for example 0901 234 567) or an e-mail address (for example name@gmail.com), or leave this empty.",
+        "Ông/bà vui lòng đánh dấu đồng ý để lưu thông tin liên hệ, hoặc để trống.": "Tick the consent box so we may keep your contact, or leave it empty.",
+        "Quét mã để theo dõi phản hồi của cơ quan": "Scan the code to follow the office's answer",
+        "Mã QR dẫn tới trang theo dõi phản hồi của ông/bà": "QR code of your page for following the answer",
+        "Xong": "Done",
+    }
+)
+
+
+# Response rates per counter and staff member, the console's tab (issue 20, item 4).
+EN.update(
+    {
+        "Tỉ lệ phản hồi": "Response rate",
+        "Tỉ lệ phản hồi của đơn vị": "The agency's response rate",
+        "Tỉ lệ phản hồi thấp hơn nhiều so với đơn vị — có thể phiếu khảo sát chưa được trao cho người dân": "Response rate far below the agency's — survey slips may not have been handed to citizens",
+        "Phiếu phát trong kỳ (theo ngày phát, giờ Việt Nam), không tính phiếu đã thu hồi. Tỉ lệ phản hồi = phiếu đã trả lời ÷ phiếu đã phát.": "Surveys issued in the period (by issue date, Vietnam time), revoked ones left out. Response rate = surveys answered ÷ surveys issued.",
+        "Một quầy hoặc cán bộ được đánh dấu khi đã phát từ %(n)s phiếu trở lên mà tỉ lệ phản hồi dưới %(share)s tỉ lệ của đơn vị. Cán bộ chỉ có dòng riêng khi có từ %(min)s phiếu trả lời trở lên.": "A counter or staff member is flagged when it issued %(n)s surveys or more and its response rate is below %(share)s of the agency's. A staff member has a row of their own only with %(min)s answered surveys or more.",
+        "Cán bộ khác (%(n)s người, dưới %(min)s phiếu mỗi người)": "Other staff (%(n)s people, under %(min)s answers each)",
+        "Cần xem lại": "Needs a look",
+        "Không có phiếu nào được phát trong kỳ này.": "No surveys were issued in this period.",
+        "Không ghi cán bộ": "No staff recorded",
+        "Không ghi quầy": "No counter recorded",
+        "Không rõ kênh": "Channel not recorded",
+        "Kênh": "Channel",
+        "Phiếu đã phát": "Surveys issued",
+        "Phiếu đã thu hồi": "Surveys revoked",
+        "Theo cán bộ": "By staff member",
+        "Theo kênh trả kết quả": "By handover channel",
+        "Theo quầy": "By counter",
+        "Trực tuyến": "Online",
+        "Tại quầy": "At the counter",
+        "Bưu chính": "By post",
+        "bảng số liệu": "data table",
+        "Đã gửi tin nhắn": "Message sent",
+        "Đã mở": "Opened",
+    }
+)
+
+
 def main() -> int:
     with (ROOT / "locale" / "messages.pot").open("rb") as source:
         template = read_po(source)

@@ -32,22 +32,29 @@ from service.delivery.worker import start_embedded
 from service.handovers.batching import HandoverWriter
 from service.handovers.pages import router as survey_link_router
 from service.handovers.router import router as handovers_router
+from service.handovers.short_links import router as short_links_router
 from service.kiosk.pages import router as kiosk_page_router
 from service.kiosk.router import device_api as kiosk_device_router
 from service.kiosk.router import manage as kiosk_manage_router
+from service.messaging.channels.providers import check as check_message_providers
+from service.messaging.pages import router as message_links_router
 from service.ops.observability import Metrics, RequestRecorder, configure_logging
 from service.ops.router import router as ops_router
 from service.petitions.pages import router as petition_followup_router
 from service.petitions.router import router as petitions_router
 from service.portal.pages import router as public_pages_router
+from service.portal.reach_router import router as response_rate_exports_router
 from service.portal.router import router as exports_router
 from service.profile import Profile, load_profile
 from service.scoring.calendar_router import router as calendar_router
+from service.scoring.reach_router import router as response_rates_router
 from service.scoring.rebuild import rebuild_if_profile_changed
 from service.scoring.router import router as scores_router
 from service.settings import ROOT, Settings, get_settings
+from service.surveys.embed import router as survey_embed_router
 from service.surveys.pages import router as survey_pages_router
 from service.surveys.router import router as responses_router
+from service.surveys.thanks import router as survey_thanks_router
 from service.templating import make_templates
 from service.web.errors import install_error_handlers
 from service.webhooks.router import router as webhooks_router
@@ -134,6 +141,8 @@ def freeze_startup_objects() -> None:
 def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     """`freeze_heap`: for a server process (see freeze_startup_objects). Not for tests,
     which build many apps in one process: each one frozen would never be freed."""
+    # A half-configured SMS or Zalo provider stops the start, naming what is missing.
+    check_message_providers(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -200,7 +209,9 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     app.include_router(officials_router)
     app.include_router(audit_router)
     app.include_router(exports_router)
+    app.include_router(response_rate_exports_router)
     app.include_router(scores_router)
+    app.include_router(response_rates_router)
     app.include_router(petitions_router)
     app.include_router(calendar_router)
     app.include_router(webhooks_router)
@@ -208,7 +219,11 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     app.include_router(kiosk_device_router)
     app.include_router(kiosk_page_router)
     app.include_router(survey_pages_router)
+    app.include_router(survey_thanks_router)
+    app.include_router(survey_embed_router)
     app.include_router(survey_link_router)
+    app.include_router(short_links_router)
+    app.include_router(message_links_router)
     app.include_router(petition_followup_router)
     app.include_router(console_sign_in_router)
     app.include_router(console_router)

@@ -56,6 +56,19 @@ def _session(settings: Settings | None = None) -> Iterator[Session]:
         engine.dispose()
 
 
+def _checked_settings() -> Settings:
+    """The settings, and the message providers they configure complete (else exit 2)."""
+    from service.messaging.channels.providers import check
+
+    settings = get_settings()
+    try:
+        check(settings)
+    except ValueError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    return settings
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -70,7 +83,7 @@ def serve(
         # the environment), not at the default port; behind a proxy, set the public URL.
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         os.environ["HAILONG_BASE_URL"] = f"http://{shown_host}:{port}"
-    settings = get_settings()  # refuse bad configuration before forking workers
+    settings = _checked_settings()  # refuse bad configuration before forking workers
     typer.echo(f"hailong serving on http://{host}:{port}; links point at {settings.base_url}")
     uvicorn.run(
         "service.app:app_from_environment",
@@ -95,7 +108,7 @@ def worker() -> None:
     from service.delivery.worker import DeliveryWorker
     from service.profile import load_profile
 
-    settings = get_settings()
+    settings = _checked_settings()
     engine = make_engine(settings)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -433,7 +446,7 @@ def purge(
         f"purged data received before {result.cutoff:%Y-%m-%d}: {result.contacts} "
         f"contact(s), {result.complaints} complaint text(s), "
         f"{result.petition_texts} petition text(s), {result.console_sessions} ended console "
-        "session(s); scores are unchanged"
+        f"session(s), {result.invitation_contacts} handover contact(s); scores are unchanged"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from functools import lru_cache
@@ -76,6 +77,47 @@ class Settings(BaseSettings):
     # Pasting an API key on the console's sign-in page, for a small office without an
     # identity provider. With one, set false so that only named officials sign in.
     console_key_sign_in: bool = True
+    # Origins (scheme://host[:port], commas) whose pages may frame the survey at
+    # /embed/s/{token}, such as the province's public-service portal. Empty: nobody may.
+    embed_origins: str = ""
+    # Invitations by message (README "Invitations by message"). E-mail goes out through
+    # this SMTP server when the host is set; unset, no e-mail channel.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    # The sender's address; unset: no-reply@ the host of base_url.
+    smtp_from: str | None = None
+    # No message is sent between these local (Vietnam) times, HH:MM: it waits for the end.
+    message_quiet_start: str = Field(default="21:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    message_quiet_end: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # Messages an agency sends per local day at most; the rest wait for the next day.
+    message_daily_cap: int = Field(default=1000, ge=1)
+    # A message failing (temporarily) this long after its first attempt is marked failed.
+    message_give_up_hours: float = Field(default=24.0, gt=0)
+    # One reminder this many days after the invitation was sent, if still unanswered.
+    message_reminder_days: float = Field(default=3.0, gt=0)
+    # SMS and Zalo ZNS (service/messaging/channels/providers.py). The SMS provider is the
+    # module sms_<name>.py ("esms": eSMS.vn); empty, no SMS. Its account's credentials and
+    # brandname; its URL defaults to the provider's documented endpoint (set it to reach a
+    # test double or a proxy). A provider half configured stops the start.
+    sms_provider: str = ""
+    sms_api_key: str | None = None
+    sms_secret_key: SecretStr | None = None
+    sms_brandname: str | None = None
+    sms_url: str | None = None
+    # Per request to an SMS or Zalo provider: past it the message is tried again later.
+    message_http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Zalo ZNS is on when both the Official Account's access token and an approved template
+    # are set; the reminder may use a template of its own. Template parameters are filled
+    # from our fields: `<template parameter>=<field>` pairs, the fields among agency_name,
+    # dossier_code, link, kind, opt_out_link.
+    zalo_url: str = "https://business.openapi.zalo.me/message/template"
+    zalo_access_token: SecretStr | None = None
+    zalo_template_id: str | None = None
+    zalo_reminder_template_id: str | None = None
+    zalo_template_params: str = "agency=agency_name,dossier=dossier_code,link=link"
 
     _signing_key: bytes | None = PrivateAttr(default=None)
 
@@ -85,6 +127,11 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("HAILONG_BASE_URL must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("embed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        return ",".join(parse_origins(value))
 
     @field_validator("oidc_issuer")
     @classmethod
@@ -103,6 +150,10 @@ class Settings(BaseSettings):
                 "nobody could sign in to the console"
             )
         return self
+
+    @property
+    def embed_origin_list(self) -> list[str]:
+        return [origin for origin in self.embed_origins.split(",") if origin]
 
     @property
     def oidc_enabled(self) -> bool:
@@ -125,6 +176,27 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip().encode()
+
+
+_ORIGIN = re.compile(r"^https?://(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:[0-9]{1,5})?$")
+
+
+def parse_origins(value: str) -> list[str]:
+    """`https://a.gov.vn, http://10.0.0.5:8080` -> the origins, lower-cased; anything else
+    (a path, a wildcard, a quoted CSP keyword) is refused: it lands in a CSP header."""
+    origins = []
+    for entry in (e.strip() for e in value.split(",")):
+        if not entry:
+            continue
+        origin = entry.lower().removesuffix("/")  # "https://a.gov.vn/" is meant as the origin
+        matched = _ORIGIN.match(origin)
+        if matched is None or int((matched.group(3) or ":0")[1:]) > 65535:
+            raise ValueError(
+                f"HAILONG_EMBED_ORIGINS: {entry!r} is not an origin; write scheme://host[:port] "
+                "(http or https, no path, no wildcard), several separated by commas"
+            )
+        origins.append(origin)
+    return origins
 
 
 # HAILONG_ names that are not settings of the service: the Python client's (clients/python)

@@ -32,6 +32,9 @@ MATRIX: list[tuple[str, str, set[str], Any]] = [
     ("GET", "/api/v1/agencies/{code}/scores/{period}/explain", READ, None),
     ("GET", "/api/v1/rankings?period=2025-Q3&parent_code=79", READ, None),
     ("GET", "/api/v1/agencies/{code}/staff-scores/{period}", {"manager", "admin"}, None),
+    ("GET", "/api/v1/response-rates?period=2025-Q3&by=counter", READ, None),
+    ("GET", "/api/v1/response-rates.csv?period=2025-Q3", READ, None),
+    ("GET", "/api/v1/response-rates.xlsx?period=2025-Q3", READ, None),
     ("PUT", "/api/v1/agencies/{code}/periods/{period}/inputs", {"manager", "admin"}, {"e": 1}),
     (
         "POST",
@@ -68,7 +71,8 @@ MATRIX: list[tuple[str, str, set[str], Any]] = [
     ("GET", "/api/v1/audit", {"admin", "auditor"}, None),
     ("GET", "/api/v1/audit.csv", {"admin", "auditor"}, None),
 ]
-KEYLESS_OK = {("POST", "/api/v1/responses")}
+# The survey token is the credential (API.md): no key needed, tested in tests/surveys.
+KEYLESS_OK = {("POST", "/api/v1/responses"), ("GET", "/api/v1/surveys/{token}/form")}
 
 
 def _url(template: str, dossier_code: str) -> str:

@@ -28,6 +28,7 @@ from service.models import Agency
 from service.periods import Period
 from service.profile import Profile
 from service.scoring import inputs
+from service.scoring.reach import agency_reach
 from service.scoring.staff import staff_scores
 from service.web.deps import FormDep
 from service.web.pages import Page
@@ -159,6 +160,18 @@ def _costly_rows(
     return {"rows": rows, "total": total, "on_time_points": profile.k_score.on_time_points}
 
 
+def _reach_rows(
+    session: Session, agency: Agency, period: Period, profile: Profile
+) -> dict[str, Any]:
+    return {
+        "by_counter": agency_reach(session, agency, period, "counter", profile),
+        "by_staff": agency_reach(session, agency, period, "staff", profile),
+        "by_channel": agency_reach(session, agency, period, "channel", profile),
+        "reach_rules": profile.reach,
+        "min_answers": profile.staff.min_evaluations_for_staff,
+    }
+
+
 def _complaint_rows(
     session: Session, agency: Agency, period: Period, _profile: Profile
 ) -> dict[str, Any]:
@@ -199,3 +212,10 @@ async def complaints_page(
     console: ConsoleDep, code: CodePath, period: OptionalPeriodQuery = None
 ) -> Response:
     return await _agency_tab(console, code, period, "console/complaints.html", _complaint_rows)
+
+
+@router.get("/a/{code}/response-rates", response_class=HTMLResponse)
+async def response_rates_page(
+    console: ConsoleDep, code: CodePath, period: OptionalPeriodQuery = None
+) -> Response:
+    return await _agency_tab(console, code, period, "console/response_rates.html", _reach_rows)

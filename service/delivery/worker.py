@@ -28,6 +28,8 @@ from sqlmodel import Session
 from service.db import transaction
 from service.delivery import fan_out, pruning
 from service.delivery.sending import Sender
+from service.messaging import sending as messages
+from service.messaging.channels.registry import configured_channels
 from service.models import utcnow
 from service.ops.observability import Metrics
 from service.profile import Profile
@@ -38,6 +40,7 @@ from service.webhooks import outbox
 log = logging.getLogger("hailong.worker")
 AGING_LOOKBACK = timedelta(days=1)  # petition deadlines re-announced after a restart
 PRUNE_EVERY_SECONDS = 3600.0
+REMINDERS_EVERY_SECONDS = 60.0
 
 
 class DeliveryWorker:
@@ -68,6 +71,12 @@ class DeliveryWorker:
         # scores whose open petitions passed their deadline since the last. From a day back
         # at start, so a restart misses none (markers are coalesced: repeats cost nothing).
         self._deadlines_seen_until = utcnow() - AGING_LOOKBACK
+        # Invitations by message (service/messaging/sending.py): a round at a time on a
+        # thread of its own, so that a slow SMTP server holds up no webhook.
+        self.channels = configured_channels(settings)
+        self._messages_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="message-send")
+        self._messages_round: Future[int] | None = None
+        self._next_reminders = 0.0
 
     def dispatch_events(self, session: Session) -> int:
         return fan_out.dispatch_events(session, self.settings)
@@ -86,6 +95,7 @@ class DeliveryWorker:
         """One round: fan out, then send everything due, waiting until every send is done.
         Returns the work done (events and markers fanned out, deliveries sent)."""
         work, _ = self._fan_out()
+        work += self.send_messages()
         while True:
             work += self._fill()
             if not self._in_flight:
@@ -108,6 +118,23 @@ class DeliveryWorker:
             if pruned.deliveries or pruned.events:
                 log.info("pruned old webhook deliveries: %s", pruned)
         return events + markers, fan_out.BATCH in (events, markers)
+
+    def send_messages(self) -> int:
+        """One round of the message outbox (reminders once a minute): the work done."""
+        reminders = time.monotonic() >= self._next_reminders
+        if reminders:
+            self._next_reminders = time.monotonic() + REMINDERS_EVERY_SECONDS
+        return messages.run_round(self.engine, self.settings, self.channels, reminders=reminders)
+
+    def _start_messages(self) -> None:
+        """A round of messages, unless the previous one is still going."""
+        previous = self._messages_round
+        if previous is not None:
+            if not previous.done():
+                return
+            if (error := previous.exception()) is not None:
+                log.error("message round failed; retried next round", exc_info=error)
+        self._messages_round = self._messages_pool.submit(self.send_messages)
 
     def _fill(self) -> int:
         """Claim due deliveries into the free sending slots, none to a subscription this
@@ -145,6 +172,7 @@ class DeliveryWorker:
                         _, backlog = self._fan_out()
                         pause = 0.0 if backlog else self.settings.worker_poll_seconds
                         next_fan_out = time.monotonic() + pause
+                        self._start_messages()
                     self._reap()
                     self._fill()
                     # Until the next fan-out, or sooner when a send frees a slot.
@@ -159,6 +187,7 @@ class DeliveryWorker:
     def close(self) -> None:
         """Let the sends under way finish (and be recorded), then stop the threads."""
         self._pool.shutdown(wait=True)
+        self._messages_pool.shutdown(wait=True)
 
 
 def start_embedded(

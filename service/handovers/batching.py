@@ -307,5 +307,6 @@ class HandoverWriter(BatchWriter[_Handover, _Built]):
                 short_code=done.invitation["short_code"],
                 expires_at=done.invitation["expires_at"],
                 status="issued",
+                messages=done.messages,
             )
         return outcomes

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from types import SimpleNamespace
@@ -30,6 +30,8 @@ from service import db
 from service.calendar.overrides import load_overrides
 from service.handovers import tokens
 from service.handovers.schemas import HandoverCreate
+from service.messaging import outbox as messages
+from service.messaging.schemas import MessagePublic
 from service.models import Agency, Dossier, Invitation, utcnow
 from service.profile import Profile
 from service.scoring import counters
@@ -56,6 +58,7 @@ class Written:
     dossier: dict[str, Any]
     invitation: dict[str, Any]
     token: str
+    messages: list[MessagePublic] = field(default_factory=list)  # planned by message
 
 
 def facts(
@@ -193,6 +196,20 @@ def write(
     insert_dossiers, insert_invitations, insert_events = _statements()
     db.at_commit(session, insert_dossiers, [w.dossier for w in written])
     db.at_commit(session, insert_invitations, [w.invitation for w in written])
+    # The contact and its messages in the same transaction, after their invitations.
+    planned = messages.write(
+        session,
+        settings,
+        [
+            messages.ForInvitation(
+                w.invitation["token_hash"], w.dossier["agency_id"], n.payload.contact
+            )
+            for n, w in zip(handovers, written, strict=True)
+        ],
+        now,
+    )
+    for w, answer in zip(written, planned, strict=True):
+        w.messages.extend(answer)
     db.at_commit(session, insert_events, events)
     # Counters last (counters.apply): every handover of an agency and day updates the same
     # counter rows, so their row locks are taken just before the commit, once a batch.

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from service.messaging.schemas import ContactIn, MessagePublic
 from service.timebounds import BoundedAwareDatetime
 from service.web.schemas import strict_with_example
 
@@ -69,6 +70,9 @@ class HandoverCreate(BaseModel):
     staff: StaffRefs = Field(default_factory=StaffRefs)
     counter_code: Code | None = None
     language: Literal["vi", "en"] = "vi"
+    # The survey link by e-mail/SMS/Zalo (README "Invitations by message"); never shown
+    # on pages, webhooks or exports.
+    contact: ContactIn | None = None
 
 
 InvitationStatus = Literal["issued", "opened", "answered", "expired", "revoked"]
@@ -84,3 +88,5 @@ class HandoverPublic(BaseModel):
     slip_url: str
     expires_at: datetime
     status: InvitationStatus
+    # The survey link sent by message: one entry per channel, pending or skipped (reason).
+    messages: list[MessagePublic] = Field(default_factory=list)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
@@ -18,6 +18,8 @@ from service.calendar.overrides import load_overrides
 from service.errors import Conflict, NotFound, field_error
 from service.handovers import new_dossiers, tokens
 from service.handovers.schemas import HandoverCreate, HandoverPublic, InvitationStatus
+from service.messaging import outbox as messages
+from service.messaging.schemas import MessagePublic
 from service.models import Agency, Counter, Dossier, Invitation, Staff, utcnow
 from service.profile import Profile
 from service.scoring import events
@@ -36,6 +38,7 @@ class Issued:
     invitation: Invitation
     dossier: Dossier
     created: bool
+    messages: list[MessagePublic] = field(default_factory=list)
 
 
 def check_times(payload: HandoverCreate) -> None:
@@ -197,7 +200,8 @@ def _update_known(
         _reissue(session, principal, invitation, dossier, known.agency, payload, settings)
         created = True
     session.flush()
-    return Issued(invitation, dossier, created=created)
+    # Posted again: no new messages; the answer says what became of the first ones.
+    return Issued(invitation, dossier, created, messages.messages_of(session, invitation.id))
 
 
 def _reissue(
@@ -257,7 +261,7 @@ def _create(
     (written,) = new_dossiers.write(session, [new], settings, profile)
     # Written with the COMMIT: these carry no ids and are not in the session.
     invitation = {k: v for k, v in written.invitation.items() if not k.startswith("dossier_")}
-    return Issued(Invitation(**invitation), Dossier(**written.dossier), created=True)
+    return Issued(Invitation(**invitation), Dossier(**written.dossier), True, written.messages)
 
 
 def _known_in_scope(session: Session, principal: Principal, payload: HandoverCreate) -> _Known:
@@ -313,6 +317,7 @@ def public_view(issued: Issued, settings: Settings) -> HandoverPublic:
         short_code=invitation.short_code,
         expires_at=invitation.expires_at,
         status=current_status(invitation),
+        messages=issued.messages,
     )
 
 
@@ -325,6 +330,7 @@ def link_view(
     short_code: str,
     expires_at: datetime,
     status: InvitationStatus,
+    messages: list[MessagePublic] | None = None,
 ) -> HandoverPublic:
     """What the one-stop system gets back: the links of the survey and its short code."""
     survey_url = f"{settings.base_url}/s/{token}"
@@ -338,6 +344,7 @@ def link_view(
         slip_url=f"{survey_url}/slip",
         expires_at=expires_at,
         status=status,
+        messages=messages or [],
     )
 
 

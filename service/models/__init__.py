@@ -12,6 +12,7 @@ from service.models.agency import Agency, Counter, Staff
 from service.models.base import MAX_ROW_ID, UTCDateTime, utcnow
 from service.models.dossier import CHANNELS, Dossier, Invitation
 from service.models.kiosk import KioskPairing, KioskPresentation
+from service.models.messaging import InvitationContact, MessageOptOut, OutgoingMessageRow
 from service.models.petition import PeriodInput, Petition
 from service.models.response import Response, ResponseContact
 from service.models.scoring import (
@@ -47,10 +48,13 @@ __all__ = [
     "Dossier",
     "GuessThrottle",
     "Invitation",
+    "InvitationContact",
     "KioskPairing",
     "KioskPresentation",
+    "MessageOptOut",
     "Official",
     "OutboxEvent",
+    "OutgoingMessageRow",
     "PeriodInput",
     "Petition",
     "Response",

@@ -15,7 +15,15 @@ from sqlalchemy import delete, or_, select, update
 from sqlmodel import Session, col
 
 from service.audit import record
-from service.models import ConsoleSessionRecord, Petition, Response, ResponseContact, utcnow
+from service.models import (
+    ConsoleSessionRecord,
+    Invitation,
+    InvitationContact,
+    Petition,
+    Response,
+    ResponseContact,
+    utcnow,
+)
 
 
 @dataclass
@@ -25,6 +33,7 @@ class Purged:
     petition_texts: int
     cutoff: datetime
     console_sessions: int = 0
+    invitation_contacts: int = 0
 
 
 def _count(result: Any) -> int:
@@ -36,6 +45,19 @@ def purge(session: Session, older_than_days: int, *, actor: str) -> Purged:
     old_responses = select(col(Response.id)).where(col(Response.received_at) < cutoff)
     contacts = session.execute(
         delete(ResponseContact).where(col(ResponseContact.response_id).in_(old_responses)),
+        execution_options={"synchronize_session": False},
+    )
+    # Contacts given at handover (invitations by message): once the invitation was
+    # answered, revoked or expired before the cutoff, nothing will be sent to them again.
+    finished = select(col(Invitation.id)).where(
+        or_(
+            col(Invitation.answered_at) < cutoff,
+            col(Invitation.revoked_at) < cutoff,
+            col(Invitation.expires_at) < cutoff,
+        )
+    )
+    invitation_contacts = session.execute(
+        delete(InvitationContact).where(col(InvitationContact.invitation_id).in_(finished)),
         execution_options={"synchronize_session": False},
     )
     complaints = session.execute(
@@ -69,6 +91,7 @@ def purge(session: Session, older_than_days: int, *, actor: str) -> Purged:
         _count(petition_texts),
         cutoff,
         _count(console_sessions),
+        _count(invitation_contacts),
     )
     record(
         session,
@@ -81,6 +104,7 @@ def purge(session: Session, older_than_days: int, *, actor: str) -> Purged:
             "complaints": result.complaints,
             "petition_texts": result.petition_texts,
             "console_sessions": result.console_sessions,
+            "invitation_contacts": result.invitation_contacts,
         },
     )
     return result

@@ -70,8 +70,4 @@ def _submit(
 
 def _followup_url(session: Session, settings: Settings, petition: Petition | None) -> str | None:
     """The link where the citizen follows a complaint, when it was given one."""
-    if petition is None or petition.followup_seed is None:
-        return None
-    token = followup.issue(petition, settings.signing_key())  # idempotent
-    session.add(petition)
-    return followup.link(settings.base_url, token)
+    return followup.shown_link(session, petition, settings.signing_key(), settings.base_url)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session
 from starlette.responses import Response
 
@@ -22,7 +23,7 @@ from service.surveys import service
 from service.surveys.answers import check_answers
 from service.unit_of_work import UnitOfWork
 from service.web.deps import FormDep, PublicWork
-from service.web.pages import Page, render
+from service.web.pages import Page, framed_by, render
 from service.web.params import LangQuery, TokenPath
 
 router = APIRouter(tags=["survey pages"])
@@ -55,6 +56,26 @@ PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+@dataclass(frozen=True)
+class Variant:
+    """Where the survey is shown: the phone page (/s/...), or the page a portal frames
+    (/embed/s/...: compact, framed only by `frame_origins`)."""
+
+    prefix: str
+    embedded: bool = False
+    frame_origins: tuple[str, ...] = ()
+
+    def send(self, request: Request, page: Page) -> Response:
+        if not self.embedded:
+            return render(request, page)
+        page.context.update(embedded=True, parent_origins=" ".join(self.frame_origins))
+        page.headers = {**framed_by(list(self.frame_origins)), **page.headers}
+        return render(request, page, hardened=False)
+
+
+PHONE = Variant("/s")
+
+
 def status_page(
     kind: str, lang: str, detail: str | None = None, headers: dict[str, str] | None = None
 ) -> Page:
@@ -67,7 +88,9 @@ def status_page(
     )
 
 
-def _form_context(profile: Profile, issued: Issued, agency_name: str, token: str) -> dict[str, Any]:
+def _form_context(
+    profile: Profile, issued: Issued, agency_name: str, action: str
+) -> dict[str, Any]:
     dossier = issued.dossier
     return {
         "questions": profile.survey.questions,
@@ -76,7 +99,7 @@ def _form_context(profile: Profile, issued: Issued, agency_name: str, token: str
         "procedure_name": dossier.procedure_name,
         "dossier_code": dossier.code,
         "short_code": format_short_code(issued.invitation.short_code),
-        "action": f"/s/{token}",
+        "action": action,
         "icons": ICONS,
     }
 
@@ -109,6 +132,14 @@ async def _throttled(
 async def survey_page(
     request: Request, token: TokenPath, work: PublicWork, lang: LangQuery = None
 ) -> Response:
+    return await show_survey(request, token, work, lang, PHONE)
+
+
+async def show_survey(
+    request: Request, token: str, work: UnitOfWork, lang: str | None, variant: Variant
+) -> Response:
+    """The form (the survey marked opened), or the page saying why it cannot be answered."""
+
     def show(session: Session, guess: throttle.Guess) -> Page:
         issued = _guarded(guess, lang, session, token)
         if isinstance(issued, Page):
@@ -120,10 +151,11 @@ async def survey_page(
             return status_page(service.status_error_kind(exc), language)
         service.mark_opened(session, issued.invitation)
         agency = service.agency_of(session, issued.dossier)
-        context = _form_context(work.profile, issued, agency.name, token)
+        action = f"{variant.prefix}/{token}"
+        context = _form_context(work.profile, issued, agency.name, action)
         return Page("survey/form.html", {"values": {}, "problems": {}, **context}, lang=language)
 
-    return render(request, await _throttled(work, lang, show))
+    return variant.send(request, await _throttled(work, lang, show))
 
 
 @router.post(
@@ -132,12 +164,26 @@ async def survey_page(
     summary="Submit the survey form",
     responses={
         **PAGE_RESPONSES,
+        303: {"description": "Stored: to the thank-you page, GET /s/{token}/thanks"},
         422: {"description": "Missing or invalid answers: the form again"},
     },
 )
 async def submit_survey(
     request: Request, token: TokenPath, form: FormDep, work: PublicWork, lang: LangQuery = None
 ) -> Response:
+    return await answer_survey(request, token, form, work, lang, PHONE)
+
+
+async def answer_survey(
+    request: Request,
+    token: str,
+    form: dict[str, str],
+    work: UnitOfWork,
+    lang: str | None,
+    variant: Variant,
+) -> Response:
+    """Store the posted answers: the thank-you page, the form again with its problems, or
+    the page saying why the survey cannot be answered."""
     language = pick_language(form.get("lang"), lang)
     profile = work.profile
 
@@ -150,7 +196,8 @@ async def submit_survey(
         if unknown:
             return status_page("invalid", language, detail=", ".join(sorted(unknown))[:200])
         if form.get("website"):  # the honeypot: only bots fill a field people cannot see
-            return Page("survey/thanks.html", {"petition": None}, lang=language)
+            thanks = {"petition": None, "survey_id": issued.invitation.public_id}
+            return Page("survey/thanks.html", thanks, lang=language)
         checked = check_answers(
             profile,
             {f: form.get(f) for f in question_fields},
@@ -163,7 +210,7 @@ async def submit_survey(
         )
         agency = service.agency_of(session, issued.dossier)
         if checked.problems:
-            context = _form_context(profile, issued, agency.name, token)
+            context = _form_context(profile, issued, agency.name, f"{variant.prefix}/{token}")
             return Page(
                 "survey/form.html",
                 {"values": form, "problems": checked.problems, **context},
@@ -195,8 +242,14 @@ async def submit_survey(
                 "deadline": deadline,
                 "agency_name": agency.name,
                 "followup_url": followup_url,
+                "survey_id": issued.invitation.public_id,
             },
             lang=language,
         )
 
-    return render(request, await _throttled(work, language, submit))
+    page = await _throttled(work, language, submit)
+    if page.template == "survey/thanks.html" and page.status == 200 and not variant.embedded:
+        # Stored (or the honeypot, as if): 303 to the thank-you page (thanks.py), which a
+        # reload shows again, follow-up link included, instead of posting a second time.
+        return RedirectResponse(f"{variant.prefix}/{token}/thanks?lang={language}", 303)
+    return variant.send(request, page)

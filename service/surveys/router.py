@@ -1,12 +1,15 @@
-"""POST /api/v1/responses: the JSON way to answer (kiosks, apps, imports)."""
+"""POST /api/v1/responses: the JSON way to answer (kiosks, apps, imports), and the
+questionnaire to answer, GET /api/v1/surveys/{token}/form."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from service.surveys import api_submit
-from service.surveys.schemas import ResponseCreate, ResponseCreated
-from service.web.deps import ApiWork
+from service.surveys import api_submit, form_api
+from service.surveys.schemas import ResponseCreate, ResponseCreated, SurveyForm
+from service.web.deps import ApiWork, PublicWork
+from service.web.errors import error_responses
+from service.web.params import TokenPath
 from service.web.routes import created_or_known
 
 router = APIRouter(prefix="/api/v1", tags=["responses"])
@@ -28,3 +31,15 @@ async def submit_response(
     if not submitted.created:
         response.status_code = 200
     return ResponseCreated(response_id=submitted.response_id, followup_url=submitted.followup_url)
+
+
+@router.get(
+    "/surveys/{token}/form",
+    summary="The questionnaire of a survey, to show in another page (the token is the "
+    "credential; opening it marks the survey opened)",
+    response_model=SurveyForm,
+    response_model_exclude_none=True,
+    responses=error_responses(404, 409, 410, 422, 429),
+)
+async def survey_form(token: TokenPath, work: PublicWork) -> SurveyForm:
+    return await form_api.survey_form(work, token)

@@ -25,6 +25,7 @@ FIELDS = {
     "slip_url",
     "expires_at",
     "status",
+    "messages",
 }
 
 

@@ -1,0 +1,66 @@
+"""The short link in a message sent to a citizen (service/messaging): `/m/<short code>`
+redirects to the survey page. It opens nothing new: the short code already stands in for
+the token on POST /api/v1/responses, and a wrong code counts against the client address
+like a wrong survey link (service/throttle.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from sqlmodel import Session, col
+
+from service import throttle
+from service.handovers import tokens
+from service.handovers.service import Issued, find_issued
+from service.models import Invitation
+from service.web.deps import PublicWork
+
+router = APIRouter(tags=["survey links"])
+
+ShortCodePath = Annotated[str, Path(max_length=16, description="The survey's short code")]
+# The links carry credentials: no caching by others, no Referer to other sites.
+LINK_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def _find(session: Session, typed: str) -> Issued | None:
+    code = tokens.normalize_short_code(typed)
+    if len(code) != tokens.SHORT_CODE_LENGTH:
+        return None
+    return find_issued(session, col(Invitation.short_code) == code)
+
+
+@router.get(
+    "/m/{code}",
+    summary="A message's short link: redirects to the survey page",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={
+        404: {"description": "No survey has this code"},
+        429: {"description": "Too many wrong codes"},
+    },
+)
+async def short_link(code: ShortCodePath, work: PublicWork) -> Response:
+
+    def find(session: Session, guess: throttle.Guess) -> str | None:
+        issued = guess.look(session, lambda: _find(session, code))
+        if issued is None:
+            return None
+        return tokens.token_from_seed(work.settings.signing_key(), issued.invitation.token_seed)
+
+    try:
+        token = await throttle.guarded(
+            work.engine, work.settings, work.client_address, work.run, find
+        )
+    except throttle.TooManyGuesses as exc:
+        return PlainTextResponse(
+            "Quá nhiều mã không đúng; vui lòng thử lại sau. / Too many wrong codes.\n",
+            429,
+            headers={**(exc.headers or {}), **LINK_HEADERS},
+        )
+    if token is None:
+        return PlainTextResponse(
+            "Không tìm thấy phiếu đánh giá này. / Survey not found.\n", 404, headers=LINK_HEADERS
+        )
+    return RedirectResponse(f"{work.settings.base_url}/s/{token}", 303, headers=LINK_HEADERS)

@@ -1,0 +1,54 @@
+"""What every channel adapter implements: one message in, a provider id out, or a failure
+that says whether trying again later can help.
+
+A province adds its own SMS provider in one file: a class with `name` and `send`, built
+from the settings in `service/messaging/channels/registry.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+ChannelName = Literal["email", "sms", "zalo"]
+MessageKind = Literal["invitation", "reminder"]
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    message_id: int  # hailong's id of this message: the idempotency key where a provider takes one
+    channel: ChannelName
+    kind: MessageKind
+    # E-mail: the address. SMS and Zalo: the phone in international form without "+"
+    # ("84912345678"), as Vietnamese providers expect.
+    recipient: str
+    subject: str  # e-mail only
+    text: str  # the whole message text (SMS: what is sent; e-mail: the plain-text body)
+    link: str  # the survey's short link
+    opt_out_link: str  # "Từ chối nhận tin": never message this contact again
+    agency_name: str
+    dossier_code: str
+    language: str  # "vi" or "en"
+
+
+@dataclass(frozen=True)
+class Sent:
+    provider_id: str | None  # the provider's message id, when it gives one
+
+
+class SendFailed(Exception):
+    """The provider did not take the message. `retry`: a passing problem (timeout, 5xx,
+    rate limit, quota for today) worth trying again later; otherwise never (an invalid
+    number, a refused template): the message is marked failed with `reason`."""
+
+    def __init__(self, reason: str, *, retry: bool) -> None:
+        super().__init__(reason)
+        self.reason, self.retry = reason, retry
+
+
+class Channel(Protocol):
+    name: ChannelName
+
+    def send(self, message: OutgoingMessage) -> Sent:
+        """Called in a worker thread, outside any database transaction."""
+        ...

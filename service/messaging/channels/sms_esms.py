@@ -1,0 +1,155 @@
+"""SMS through eSMS.vn (ViHAT), a Vietnamese brandname SMS provider: HAILONG_SMS_PROVIDER=esms.
+
+The request and answers follow eSMS's developer documentation ("Send OTP/Customer care
+message", https://developers.esms.vn/en/esms-api/send-sms-api/send-otp-customer-care-message,
+and its "Table of error codes", https://developers.esms.vn/en/esms-api/table-of-error-codes):
+
+    POST https://rest.esms.vn/MainService.svc/json/SendMultipleMessage_V4_post_json/
+    Content-Type: application/json
+    {"ApiKey": "...", "SecretKey": "...", "Phone": "84912345678", "Content": "...",
+     "Brandname": "...", "SmsType": "2", "IsUnicode": "1", "Sandbox": "0",
+     "RequestId": "<hailong's message id>"}
+
+every value a string. SmsType "2" is a customer-care message from a registered brandname;
+IsUnicode "1" sends the text with its diacritics (UCS-2, 70 characters a part), "0" plain
+GSM text (160 a part). RequestId lets eSMS refuse a second copy of a message we sent again
+after losing its answer (a timeout). The answer, HTTP 200 either way:
+`{"CodeResult": "100", "SMSID": "..."}` when eSMS took the message (100 says it was taken,
+not yet delivered), otherwise another CodeResult with an `ErrorMessage`.
+
+Customer-care content must match a template registered with eSMS for the brandname (else
+CodeResult 146): register the invitation and reminder texts hailong sends.
+
+What a failure means for the outbox (`SendFailed.retry`):
+
+- no answer (connection refused or reset, timeout), HTTP 5xx, HTTP 429, an answer that is
+  not eSMS's JSON: retry.
+- 103 (not enough balance): retry; messages wait for the account to be topped up.
+- 124 (duplicate RequestId): not a failure: eSMS already took this message (our earlier
+  attempt reached it, its answer did not reach us), so it counts as sent, without an id.
+- 99 (number blocked), 108 (number format): never, for this number.
+- 101 (wrong ApiKey/SecretKey), 102 (no price list), 104 (brandname unknown), 118
+  (message type not supported), 140 (our IP not whitelisted), 146 (content matches no
+  registered template), 177 (brandname not registered with the recipient's network): never;
+  the operator fixes the account or the settings.
+- any other CodeResult, and HTTP 4xx: never, with the code and eSMS's message as the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from service.messaging.channels.base import ChannelName, OutgoingMessage, SendFailed, Sent
+
+if TYPE_CHECKING:
+    from service.settings import Settings
+
+DOCUMENTED_URL = "https://rest.esms.vn/MainService.svc/json/SendMultipleMessage_V4_post_json/"
+# Settings field names this provider needs (checked at start, see providers.py).
+REQUIRED_SETTINGS = ("sms_api_key", "sms_secret_key", "sms_brandname")
+CUSTOMER_CARE = "2"
+ACCEPTED = "100"
+DUPLICATE_REQUEST = "124"
+RETRY_CODES = {"103": "not enough balance in the eSMS account"}
+FINAL_CODES = {
+    "99": "the phone number is blocked at eSMS",
+    "101": "wrong eSMS ApiKey or SecretKey",
+    "102": "no price list on the eSMS account",
+    "104": "the brandname is not registered at eSMS",
+    "108": "the phone number is not in a valid format",
+    "118": "eSMS does not support this message type on the account",
+    "140": "this server's IP address is not whitelisted at eSMS",
+    "146": "the text matches no customer-care template registered at eSMS",
+    "177": "the brandname is not registered with the recipient's network",
+}
+PHONE = re.compile(r"84\d{8,10}")
+# GSM 03.38's basic alphabet, ASCII part (no backquote): text made only of these is sent
+# unaccented, two and a bit times as much text a part as Unicode.
+GSM_ASCII = frozenset(chr(c) for c in range(32, 127)) - {"`"} | {"\n", "\r"}
+
+
+def is_plain(text: str) -> bool:
+    """True when `text` fits the GSM alphabet (no Vietnamese diacritics, no emoji)."""
+    return all(ch in GSM_ASCII for ch in text)
+
+
+class EsmsChannel:
+    name: ChannelName = "sms"
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        secret_key: str,
+        brandname: str,
+        url: str = DOCUMENTED_URL,
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        self.api_key, self.secret_key, self.brandname = api_key, secret_key, brandname
+        self.url, self.timeout = url, timeout_seconds
+
+    def request_body(self, message: OutgoingMessage) -> dict[str, str]:
+        return {
+            "ApiKey": self.api_key,
+            "SecretKey": self.secret_key,
+            "Phone": message.recipient,
+            "Content": message.text,
+            "Brandname": self.brandname,
+            "SmsType": CUSTOMER_CARE,
+            "IsUnicode": "0" if is_plain(message.text) else "1",
+            "Sandbox": "0",
+            "RequestId": str(message.message_id),
+        }
+
+    def send(self, message: OutgoingMessage) -> Sent:
+        if not PHONE.fullmatch(message.recipient):
+            raise SendFailed(
+                f"not a Vietnamese phone number in international form: {message.recipient!r}",
+                retry=False,
+            )
+        try:
+            with httpx.Client(timeout=self.timeout) as http:
+                response = http.post(self.url, json=self.request_body(message))
+        except httpx.TimeoutException:
+            raise SendFailed(f"eSMS did not answer within {self.timeout:g} s", retry=True) from None
+        except httpx.HTTPError as exc:
+            raise SendFailed(f"eSMS unreachable: {exc!r}", retry=True) from None
+        return self.result(response)
+
+    def result(self, response: httpx.Response) -> Sent:
+        status = response.status_code
+        if status >= 500 or status == 429:
+            raise SendFailed(f"eSMS answered HTTP {status}", retry=True)
+        if status >= 400:
+            raise SendFailed(f"eSMS refused the request: HTTP {status}", retry=False)
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or "CodeResult" not in body:
+            raise SendFailed(f"eSMS answered HTTP {status} without a CodeResult", retry=True)
+        code = str(body["CodeResult"])
+        if code == ACCEPTED:
+            sms_id = body.get("SMSID")
+            return Sent(provider_id=str(sms_id) if sms_id else None)
+        if code == DUPLICATE_REQUEST:
+            return Sent(provider_id=None)
+        said = str(body.get("ErrorMessage") or "").strip()
+        what = RETRY_CODES.get(code) or FINAL_CODES.get(code) or "unknown error"
+        reason = f"eSMS CodeResult {code}: {what}" + (f" ({said})" if said else "")
+        raise SendFailed(reason, retry=code in RETRY_CODES)
+
+
+def channel(settings: Settings) -> EsmsChannel:
+    """The channel from the settings (providers.py has checked REQUIRED_SETTINGS)."""
+    assert settings.sms_api_key and settings.sms_secret_key and settings.sms_brandname
+    return EsmsChannel(
+        api_key=settings.sms_api_key,
+        secret_key=settings.sms_secret_key.get_secret_value(),
+        brandname=settings.sms_brandname,
+        url=settings.sms_url or DOCUMENTED_URL,
+        timeout_seconds=settings.message_http_timeout_seconds,
+    )

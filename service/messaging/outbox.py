@@ -1,0 +1,178 @@
+"""The messages a handover plans, written in the handover's own transaction.
+
+Each known channel gets a row when it is configured or the contact names an address for
+it: `pending` when the citizen consented, gave the address, the channel is configured and
+the contact has not opted out; otherwise `skipped`, with the reason. No channel configured
+and no contact: no rows (messaging is not in use). A dossier posted again plans nothing:
+its invitation keeps the messages it had (the unique index says so too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import bindparam, insert, tuple_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from service import db
+from service.messaging import contacts
+from service.messaging.channels.base import ChannelName
+from service.messaging.channels.registry import CHANNEL_ORDER, configured_names
+from service.messaging.schemas import ContactIn, MessagePublic
+from service.models import Invitation, MessageOptOut, OutgoingMessageRow
+from service.settings import Settings
+
+
+def address_for(channel: str, phone: str | None, email: str | None) -> str | None:
+    return email if channel == "email" else phone
+
+
+@dataclass(frozen=True)
+class Planned:
+    channel: ChannelName
+    status: str
+    reason: str | None
+    address: str | None
+
+    def public(self) -> MessagePublic:
+        return MessagePublic(channel=self.channel, status=self.status, reason=self.reason)
+
+
+def plan(contact: ContactIn | None, configured: Collection[str]) -> list[Planned]:
+    """The rows before opt-outs are looked at (they need the database)."""
+    phone = contact.phone if contact else None
+    email = contact.email if contact else None
+    planned = []
+    for channel in CHANNEL_ORDER:
+        address = address_for(channel, phone, email)
+        if channel not in configured and address is None:
+            continue
+        reason = None
+        if address is None:
+            reason = "no_contact"
+        elif contact is None or not contact.consent:
+            reason = "no_consent"
+        elif channel not in configured:
+            reason = "channel_not_configured"
+        planned.append(Planned(channel, "skipped" if reason else "pending", reason, address))
+    return planned
+
+
+def opted_out(session: Session, hashes: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (contact hash, channel) opted out."""
+    if not hashes:
+        return set()
+    pair = tuple_(col(MessageOptOut.contact_hash), col(MessageOptOut.channel))
+    rows = session.exec(
+        select(MessageOptOut.contact_hash, MessageOptOut.channel).where(pair.in_(list(hashes)))
+    ).all()
+    return {(str(h), str(c)) for h, c in rows}
+
+
+@lru_cache(maxsize=1)
+def _statements() -> tuple[Any, Any]:
+    """An invitation's id is unknown until the COMMIT: its rows find it by token hash."""
+    invitation = Invitation.__table__  # type: ignore[attr-defined]
+    invitation_id = (
+        sa_select(invitation.c.id)
+        .where(invitation.c.token_hash == bindparam("invitation_token_hash"))
+        .scalar_subquery()
+    )
+    contact_table = OutgoingMessageRow.metadata.tables["invitation_contact"]
+    message_table = OutgoingMessageRow.__table__  # type: ignore[attr-defined]
+    return (
+        insert(contact_table).values(invitation_id=invitation_id).inline(),
+        insert(message_table).values(invitation_id=invitation_id).inline(),
+    )
+
+
+@dataclass(frozen=True)
+class ForInvitation:
+    """A new invitation about to be written, and the contact its handover carried."""
+
+    token_hash: str
+    agency_id: int
+    contact: ContactIn | None
+
+
+def write(
+    session: Session, settings: Settings, new: Sequence[ForInvitation], now: datetime
+) -> list[list[MessagePublic]]:
+    """Plan each invitation's messages and write them (and the consented contact) with the
+    COMMIT, after the invitations; returns what each handover's answer says of them."""
+    configured = configured_names(settings)
+    if not configured and all(item.contact is None for item in new):
+        return [[] for _ in new]
+    key = settings.signing_key()
+    plans = [plan(item.contact, configured) for item in new]
+    wanted = {
+        (contacts.contact_hash(key, p.address), p.channel)
+        for planned in plans
+        for p in planned
+        if p.status == "pending" and p.address is not None
+    }
+    refused = opted_out(session, wanted)
+    contact_rows: list[dict[str, Any]] = []
+    message_rows: list[dict[str, Any]] = []
+    answers: list[list[MessagePublic]] = []
+    for item, planned in zip(new, plans, strict=True):
+        answer = []
+        for p in planned:
+            hashed = contacts.contact_hash(key, p.address) if p.address else ""
+            if p.status == "pending" and (hashed, p.channel) in refused:
+                p = Planned(p.channel, "skipped", "opted_out", p.address)
+            message_rows.append(
+                {
+                    "invitation_token_hash": item.token_hash,
+                    "agency_id": item.agency_id,
+                    "channel": p.channel,
+                    "kind": "invitation",
+                    "status": p.status,
+                    "reason": p.reason,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "lease_until": None,
+                    "first_attempt_at": None,
+                    "sent_at": None,
+                    "provider_id": None,
+                    "created_at": now,
+                }
+            )
+            answer.append(p.public())
+        answers.append(answer)
+        contact = item.contact
+        if contact is not None and contact.consent and (contact.phone or contact.email):
+            contact_rows.append(
+                {
+                    "invitation_token_hash": item.token_hash,
+                    "phone": contact.phone,
+                    "email": contact.email,
+                    "consent_at": now,
+                }
+            )
+    insert_contacts, insert_messages = _statements()
+    if contact_rows:
+        db.at_commit(session, insert_contacts, contact_rows)
+    if message_rows:
+        db.at_commit(session, insert_messages, message_rows)
+    return answers
+
+
+def messages_of(session: Session, invitation_id: int | None) -> list[MessagePublic]:
+    """What became of an invitation's messages (a dossier posted again)."""
+    if invitation_id is None:
+        return []
+    rows = session.exec(
+        select(OutgoingMessageRow)
+        .where(OutgoingMessageRow.invitation_id == invitation_id)
+        .order_by(col(OutgoingMessageRow.id))
+    ).all()
+    return [
+        MessagePublic(channel=r.channel, kind=r.kind, status=r.status, reason=r.reason)
+        for r in rows
+    ]

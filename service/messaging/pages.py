@@ -1,0 +1,74 @@
+"""The "Từ chối nhận tin" (opt-out) page of invitations by message: it neither shows nor
+stores the contact itself. (The short link of a message: service/handovers/short_links.py.)"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
+
+from service import db
+from service.messaging import contacts
+from service.models import MessageOptOut, utcnow
+from service.web.deps import PublicWork
+from service.web.pages import Page, render
+
+router = APIRouter(tags=["invitations by message"])
+
+OptOutTokenPath = Annotated[str, Path(max_length=64, description="The opt-out token")]
+# The links carry credentials: no caching by others, no Referer to other sites.
+LINK_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+WHERE = {"email": "địa chỉ e-mail", "sms": "số điện thoại", "zalo": "tài khoản Zalo"}
+
+
+def _page(
+    request: Request, state: str, token: str, channel: str | None, status: int = 200
+) -> Response:
+    context = {"state": state, "action": f"/u/{token}", "where": WHERE.get(channel or "", "")}
+    response = render(request, Page("messaging/opt_out.html", context, status, lang="vi"))
+    response.headers.update(LINK_HEADERS)
+    return response
+
+
+LINK_REFUSED = {404: {"description": "Not an opt-out link hailong sent"}}
+
+
+@router.get(
+    "/u/{token}",
+    response_class=HTMLResponse,
+    summary="The opt-out page (Từ chối nhận tin)",
+    responses=LINK_REFUSED,
+)
+async def opt_out_page(request: Request, token: OptOutTokenPath, work: PublicWork) -> Response:
+    read = contacts.read_opt_out_token(work.settings.signing_key(), token)
+    if read is None:
+        return _page(request, "invalid", token, None, 404)
+    return _page(request, "ask", token, read[0])
+
+
+@router.post(
+    "/u/{token}",
+    response_class=HTMLResponse,
+    summary="Record the opt-out, forever",
+    responses=LINK_REFUSED,
+)
+async def opt_out(request: Request, token: OptOutTokenPath, work: PublicWork) -> Response:
+    """Verified by its MAC alone (no lookup, so nothing to guess against); recorded once."""
+    read = contacts.read_opt_out_token(work.settings.signing_key(), token)
+    if read is None:
+        return _page(request, "invalid", token, None, 404)
+    channel, hashed = read
+
+    def record(session: Session) -> None:
+        table = MessageOptOut.__table__  # type: ignore[attr-defined]
+        statement = db.dialect_insert(session.get_bind().dialect.name, table)
+        session.execute(
+            statement.values(
+                contact_hash=hashed, channel=channel, created_at=utcnow()
+            ).on_conflict_do_nothing(index_elements=["contact_hash", "channel"])
+        )
+
+    await work.write(record)
+    return _page(request, "done", token, channel)

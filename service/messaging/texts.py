@@ -1,0 +1,95 @@
+"""The words of invitation and reminder messages (Vietnamese), and how many SMS segments
+a text takes.
+
+SMS: a text in the GSM 7-bit alphabet takes 160 characters in one segment, 153 per
+segment when split; anything else (Vietnamese with its diacritics) is sent as UCS-2: 70
+characters, 67 per segment when split. A message is kept to at most MAX_SMS_SEGMENTS:
+the fullest wording that fits, else a shorter one, else the same without diacritics.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from service.calendar.working_days import LOCAL_TZ
+
+MAX_SMS_SEGMENTS = 2
+_GSM_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENDED = set("^{}\\[~]|€\f")  # two septets each (escape + character)
+
+
+def sms_segments(text: str) -> int:
+    """The number of SMS segments `text` is sent in (0 for an empty text)."""
+    if not text:
+        return 0
+    if all(ch in _GSM_BASIC or ch in _GSM_EXTENDED for ch in text):
+        septets = sum(2 if ch in _GSM_EXTENDED else 1 for ch in text)
+        return 1 if septets <= 160 else -(-septets // 153)
+    # UCS-2 counts UTF-16 code units: a character outside the BMP (an emoji) takes two.
+    units = len(text.encode("utf-16-le")) // 2
+    return 1 if units <= 70 else -(-units // 67)
+
+
+def without_diacritics(text: str) -> str:
+    """'Phường Tân Định' -> 'Phuong Tan Dinh' (đ is a letter of its own, not an accent)."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    kind: str  # "invitation" or "reminder"
+    agency_name: str
+    dossier_code: str
+    procedure_name: str | None
+    expires_at: datetime
+    link: str
+    opt_out_link: str
+
+
+def subject(facts: MessageFacts) -> str:
+    lead = "Nhắc: mời" if facts.kind == "reminder" else "Mời"
+    return f"{lead} ông/bà đánh giá sự hài lòng – {facts.agency_name}"
+
+
+def email_text(facts: MessageFacts) -> str:
+    procedure = f" ({facts.procedure_name})" if facts.procedure_name else ""
+    until = facts.expires_at.astimezone(LOCAL_TZ).strftime("%d/%m/%Y")
+    opening = (
+        "Ông/bà chưa gửi đánh giá cho hồ sơ này. Ý kiến của ông/bà giúp cơ quan phục vụ tốt hơn."
+        if facts.kind == "reminder"
+        else "Cảm ơn ông/bà đã sử dụng dịch vụ hành chính công."
+    )
+    return (
+        "Kính gửi ông/bà,\n\n"
+        f"{facts.agency_name} đã trả kết quả hồ sơ {facts.dossier_code}{procedure}. "
+        f"{opening}\n\n"
+        "Mời ông/bà dành khoảng một phút đánh giá sự hài lòng tại:\n"
+        f"{facts.link}\n\n"
+        f"Phiếu đánh giá có hiệu lực đến ngày {until}. Mỗi hồ sơ chỉ được đánh giá một lần.\n\n"
+        "--\n"
+        "Thư này được gửi tự động; vui lòng không trả lời thư.\n"
+        f"Từ chối nhận tin: {facts.opt_out_link}\n"
+    )
+
+
+def sms_text(facts: MessageFacts) -> str:
+    """The fullest wording that fits in MAX_SMS_SEGMENTS; ValueError if none does (a
+    base URL too long for an SMS)."""
+    lead = "Nhắc: mời" if facts.kind == "reminder" else "Mời"
+    links = f"{facts.link} Từ chối nhận tin: {facts.opt_out_link}"
+    wordings = [
+        f"{facts.agency_name}: {lead} ông/bà đánh giá hồ sơ {facts.dossier_code}: {links}",
+        f"{facts.agency_name}: {lead} đánh giá: {links}",
+        f"{lead} đánh giá: {links}",
+    ]
+    for text in (*wordings, *(without_diacritics(w) for w in wordings)):
+        if sms_segments(text) <= MAX_SMS_SEGMENTS:
+            return text
+    raise ValueError("the survey and opt-out links do not fit in an SMS; shorten the base URL")

@@ -1,0 +1,135 @@
+"""A handover with an e-mail and consent: one e-mail whose link opens the survey, once."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from service.models import InvitationContact, OutgoingMessageRow
+from tests.conftest import DbFactory, KeyFactory, handover_body
+from tests.messaging.conftest import Mailbox, Worker, local
+
+pytestmark = pytest.mark.usefixtures("agencies")
+URL = "/api/v1/handovers"
+CONTACT = {"email": "Nguoi.Dan@Example.VN", "consent": True}
+
+
+def test_email_with_consent_sends_one_mail_whose_link_opens_the_survey(
+    client: TestClient, make_key: KeyFactory, mailbox: Mailbox, worker: Worker, db: DbFactory
+) -> None:
+    key = make_key("issuer")
+    first = client.post(URL, json=handover_body(contact=CONTACT), headers=key)
+    assert first.status_code == 201, first.text
+    assert first.json()["messages"] == [
+        {"channel": "email", "kind": "invitation", "status": "pending", "reason": None}
+    ]
+    assert worker.run(local(1, 10)) == 1
+    assert len(mailbox.received) == 1
+    mail = mailbox.received[0]
+    assert mail["To"] == "Nguoi.Dan@example.vn"  # the domain normalised, not the local part
+    assert mail["From"] == "hailong@phuong.gov.vn"
+    assert mail["Subject"].startswith("Mời ông/bà đánh giá sự hài lòng")
+    with db() as session:
+        row = session.exec(select(OutgoingMessageRow)).one()
+    assert mail["Message-ID"] == f"<hailong.invitation.{row.id}@phuong.gov.vn>"
+    assert row.status == "sent" and row.attempts == 1 and row.provider_id == mail["Message-ID"]
+    html = mail.get_body(("html",))
+    assert html is not None and "<a href=" in html.get_content()
+
+    link, _ = mailbox.links()
+    opened = client.get(link, follow_redirects=False)
+    assert opened.status_code == 303
+    assert opened.headers["location"] == first.json()["survey_url"]
+    page = client.get(link)
+    assert page.status_code == 200 and "Đăng ký khai sinh" in page.text
+    assert 'method="post"' in page.text
+
+    # The same dossier again: 200, the same survey, no new message.
+    again = client.post(URL, json=handover_body(contact=CONTACT), headers=key)
+    assert again.status_code == 200
+    assert again.json()["survey_url"] == first.json()["survey_url"]
+    assert again.json()["messages"] == [
+        {"channel": "email", "kind": "invitation", "status": "sent", "reason": None}
+    ]
+    worker.run(local(1, 11))
+    assert len(mailbox.received) == 1
+    with db() as session:
+        assert len(session.exec(select(OutgoingMessageRow)).all()) == 1
+
+
+@pytest.mark.parametrize(
+    ("contact", "reason"),
+    [
+        (None, "no_contact"),
+        ({"email": "a@b.vn"}, "no_consent"),
+        ({"phone": "0912345678", "consent": True}, "no_contact"),
+    ],
+)
+def test_without_contact_or_consent_nothing_is_sent_and_the_reason_shows(
+    client: TestClient,
+    make_key: KeyFactory,
+    mailbox: Mailbox,
+    worker: Worker,
+    db: DbFactory,
+    contact: dict[str, object] | None,
+    reason: str,
+) -> None:
+    body = handover_body(contact=contact) if contact else handover_body()
+    answer = client.post(URL, json=body, headers=make_key("issuer"))
+    assert answer.status_code == 201, answer.text
+    messages = answer.json()["messages"]
+    assert messages[0] == {
+        "channel": "email",
+        "kind": "invitation",
+        "status": "skipped",
+        "reason": reason,
+    }
+    if contact and "phone" in contact:  # a phone, but no SMS channel here
+        assert messages[1:] == [
+            {
+                "channel": "sms",
+                "kind": "invitation",
+                "status": "skipped",
+                "reason": "channel_not_configured",
+            },
+            {
+                "channel": "zalo",
+                "kind": "invitation",
+                "status": "skipped",
+                "reason": "channel_not_configured",
+            },
+        ]
+    worker.run(local(1, 10))
+    assert mailbox.received == []
+    with db() as session:
+        contacts = session.exec(select(InvitationContact)).all()
+    # Without consent nothing of the contact is kept.
+    assert len(contacts) == (1 if contact and contact.get("consent") else 0)
+
+
+@pytest.mark.parametrize(
+    ("contact", "field"),
+    [
+        ({"phone": "0212345678", "consent": True}, "contact.phone"),
+        ({"email": "not-an-address", "consent": True}, "contact.email"),
+        ({"email": "a@b.vn", "consent": True, "name": "x"}, "contact.name"),
+    ],
+)
+def test_invalid_contact_is_422_naming_the_field(
+    client: TestClient, make_key: KeyFactory, contact: dict[str, object], field: str
+) -> None:
+    answer = client.post(URL, json=handover_body(contact=contact), headers=make_key("issuer"))
+    assert answer.status_code == 422
+    assert field in [f["field"] for f in answer.json()["fields"]], answer.json()
+
+
+def test_openapi_documents_contact_and_messages(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert "contact" in schemas["HandoverCreate"]["properties"]
+    assert "messages" in schemas["HandoverPublic"]["properties"]
+    assert set(schemas["MessagePublic"]["properties"]) >= {"channel", "status", "reason"}
+
+
+def test_short_link_of_an_unknown_code_is_404(client: TestClient) -> None:
+    assert client.get("/m/22222222", follow_redirects=False).status_code == 404
