@@ -3,7 +3,7 @@ stores the contact itself. (The short link of a message: service/handovers/short
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
@@ -32,7 +32,9 @@ def _page(
     return response
 
 
-LINK_REFUSED = {404: {"description": "Not an opt-out link hailong sent"}}
+LINK_REFUSED: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Not an opt-out link hailong sent"}
+}
 
 
 @router.get(
