@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml cl
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test test-fast setup lint typecheck browser bench lock i18n clean
+.PHONY: run test test-fast setup lint jslint typecheck browser bench lock i18n clean
 
 run: setup ## migrate a SQLite file, seed the demo, serve on http://127.0.0.1:8000 (PORT=8123: there)
 	$(BIN)/hailong db upgrade
@@ -20,7 +20,7 @@ run: setup ## migrate a SQLite file, seed the demo, serve on http://127.0.0.1:80
 # databases, files and ports (tests/conftest.py). `make test XDIST=-n0`: one process.
 XDIST ?= -n auto --maxprocesses 2
 
-test: setup browser lint typecheck ## the whole suite, on SQLite and (if reachable) PostgreSQL
+test: setup browser lint jslint typecheck ## the whole suite, on SQLite and (if reachable) PostgreSQL
 	$(BIN)/pytest $(XDIST)
 
 # The quick loop while working: SQLite only, no browser, no subprocess servers.
@@ -55,6 +55,19 @@ browser:
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# ESLint for the kiosk's ES modules and service worker, pinned by tools/jslint/package-lock.json
+# (`npm ci` when the lock changed or on a clean clone; Node 18+ and npm needed).
+JSLINT := tools/jslint
+JSLINT_STAMP := $(JSLINT)/node_modules/.installed-$(shell cat $(JSLINT)/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
+
+jslint: $(JSLINT_STAMP) ## lint the kiosk's JavaScript (ESLint, recommended rules)
+	$(JSLINT)/node_modules/.bin/eslint --max-warnings 0 -c $(JSLINT)/eslint.config.js static/kiosk static/kiosk-sw.js
+
+$(JSLINT_STAMP): $(JSLINT)/package.json $(JSLINT)/package-lock.json
+	cd $(JSLINT) && npm ci --no-audit --no-fund --loglevel=error
+	@rm -f $(JSLINT)/node_modules/.installed-*
+	@touch $@
 
 typecheck: setup
 	$(BIN)/mypy

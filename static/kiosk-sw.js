@@ -2,8 +2,9 @@
    its screens, and keeps its outbox of answers, while the network is down. The page is
    fetched from the network first (a new questionnaire or fix arrives at once) and from the
    cache only when the network fails. API calls are never cached. */
-const CACHE = "hailong-kiosk-v1";
-const SHELL = ["/kiosk", "/static/kiosk.css", "/static/kiosk.js"];
+const CACHE = "hailong-kiosk-v2";
+const MODULES = ["main", "util", "status", "outbox", "queue", "stream", "screens", "scanner"];
+const SHELL = ["/kiosk", "/static/kiosk.css", ...MODULES.map((name) => "/static/kiosk/" + name + ".js")];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));

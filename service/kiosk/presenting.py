@@ -68,6 +68,25 @@ def latest_for_counter(
     return card(*row)
 
 
+def waiting_for_counter(
+    session: Session, counter_id: int, window_minutes: int, limit: int = 50
+) -> list[SurveyCard]:
+    """Every survey handed over at this counter within the window and not answered, oldest
+    first: what a tablet that (re)connects must still offer, so that none is dropped."""
+    now = utcnow()
+    rows = session.exec(
+        _handed_over_at_counters()
+        .where(
+            Dossier.counter_id == counter_id,
+            col(Invitation.status).in_(("issued", "opened")),
+            col(Invitation.issued_at) >= now - timedelta(minutes=window_minutes),
+        )
+        .order_by(col(Invitation.id))
+        .limit(limit)
+    ).all()
+    return [card(*row) for row in rows if current_status(row[0], now) in ("issued", "opened")]
+
+
 def handed_over_since(
     session: Session, after: int, limit: int = 500
 ) -> list[tuple[int, SurveyCard]]:

@@ -32,6 +32,7 @@ from service.kiosk.schemas import (
     PairingCreate,
     PairingCreated,
     SurveyCard,
+    WaitingSurveys,
 )
 from service.models import MAX_ROW_ID
 from service.petitions import followup
@@ -188,6 +189,26 @@ async def next_survey(
             session, device.counter.id, after, work.settings.kiosk_present_minutes
         )
         return NextSurvey(survey=card)
+
+    return await work.run(read)
+
+
+@device_api.get(
+    "/api/waiting",
+    response_model=WaitingSurveys,
+    summary="Every unanswered survey handed over at this counter lately, oldest first",
+)
+async def waiting_surveys(request: Request, work: PublicWork) -> WaitingSurveys:
+    """Read by the tablet at each (re)connect of its event stream and now and then: the
+    stream only carries what is handed over while it is open."""
+
+    def read(session: Session) -> WaitingSurveys:
+        device = _device(session, request)
+        assert device.counter.id is not None
+        cards = presenting.waiting_for_counter(
+            session, device.counter.id, work.settings.kiosk_present_minutes
+        )
+        return WaitingSurveys(surveys=cards)
 
     return await work.run(read)
 

@@ -71,6 +71,13 @@ class NextSurvey(BaseModel):
     survey: SurveyCard | None
 
 
+class WaitingSurveys(BaseModel):
+    """The counter's queue: every survey handed over within HAILONG_KIOSK_PRESENT_MINUTES
+    and not answered yet, oldest first (at most 50)."""
+
+    surveys: list[SurveyCard]
+
+
 class LookupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -88,6 +88,12 @@ def answer_all(page: Page) -> None:
     page.get_by_role("button", name="Gửi đánh giá").tap()
 
 
+def delivered(page: Page) -> None:
+    """Waits until the tablet's outbox is empty: the thank-you comes before the server's
+    reply (issue 22), so what is stored is read after this."""
+    page.wait_for_function("() => window.hailongKiosk.outbox().length === 0")
+
+
 def responses(server: LiveServer) -> list[Response]:
     with server.session() as session:
         return list(session.exec(select(Response)))
@@ -124,6 +130,7 @@ def test_pair_a_handover_appears_by_itself_answer_and_back_to_idle(
     answer_all(page)
     expect(page.get_by_role("heading", name=THANKS_VI)).to_be_visible()
     shot(page, artifacts_dir, "thanks")
+    delivered(page)
     stored = responses(kiosk_server)
     assert [
         (r.source, r.timeliness, r.supplement_requests, r.staff_attitude, r.overall) for r in stored
@@ -220,6 +227,7 @@ def test_a_citizen_types_the_short_code_and_answers_in_english(
     expect(comment).to_have_attribute("aria-pressed", "false")
     page.get_by_role("button", name="Send").tap()
     expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    delivered(page)
     [stored] = responses(kiosk_server)
     assert (stored.overall, stored.complaint) == ("satisfied", "Quick and friendly")
     with kiosk_server.session() as session:
@@ -378,6 +386,7 @@ def test_a_citizen_scans_the_slip_qr_with_the_tablet_camera(
         expect(page.get_by_text("Câu 1/4")).to_be_visible()
         answer_all(page)
         expect(page.get_by_role("heading", name=THANKS_VI)).to_be_visible()
+        delivered(page)
     finally:
         camera_browser.close()
     [stored] = responses(kiosk_server)

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from service.models import Invitation, KioskPresentation, Petition, Response
+from service.settings import ROOT
 from tests.conftest import DbFactory, KeyFactory
 from tests.kiosk.conftest import ANSWERS, hand_over, pair
 
@@ -210,6 +211,7 @@ def test_an_unpaired_browser_gets_401_everywhere(client: TestClient) -> None:
     for method, path, body in [
         ("GET", "/kiosk/api/state", None),
         ("GET", "/kiosk/api/next", None),
+        ("GET", "/kiosk/api/waiting", None),
         ("GET", "/kiosk/api/events", None),
         ("POST", "/kiosk/api/lookup", {"code": "ABCD-EFGH"}),
         (
@@ -227,10 +229,16 @@ def test_the_page_and_its_service_worker(client: TestClient) -> None:
     page = client.get("/kiosk")
     assert page.status_code == 200
     assert "script-src 'self'" in page.headers["content-security-policy"]
-    assert '<script src="/static/kiosk.js" defer></script>' in page.text
+    assert '<script type="module" src="/static/kiosk/main.js"></script>' in page.text
     assert "Hồ sơ có được trả đúng hẹn không?" in page.text  # the profile's questions
     assert "Was your result ready on the promised date?" in page.text  # and in English
     worker = client.get("/kiosk/sw.js")
     assert worker.status_code == 200
     assert worker.headers["service-worker-allowed"] == "/kiosk"
     assert worker.headers["content-type"].startswith("text/javascript")
+    # It keeps every module of the page for offline use, and each is served as JavaScript.
+    for module in sorted((ROOT / "static" / "kiosk").glob("*.js")):
+        assert f'"{module.stem}"' in worker.text, module.name
+        served = client.get(f"/static/kiosk/{module.name}")
+        assert served.status_code == 200
+        assert "javascript" in served.headers["content-type"]

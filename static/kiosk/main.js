@@ -1,0 +1,311 @@
+/* The counter kiosk: what happens when. Screens (screens.js, scanner.js): pairing, idle,
+   code entry, one question at a time, the optional comment (with an optional contact,
+   kept only with consent), thank-you. Surveys arrive by themselves (stream.js) into the
+   counter's queue (queue.js), oldest first, or by a code the citizen types or scans.
+
+   Sending puts the answer in the outbox (outbox.js) and shows the thank-you at once,
+   whatever the server does. A reply only settles its own outbox entry; it may change the
+   screen only while that screen is still the thank-you of the same answer (the follow-up
+   QR code, "already answered"), never the screen of another survey. The status line
+   (status.js) says whether the network or the server is the trouble, and how many answers
+   wait to be sent. */
+import { $, KEYS, ServerTimeout, api, config, i18n, load, newId, save, t, el } from "./util.js";
+import { drawStatus, reportNetwork, reportOk, reportServer } from "./status.js";
+import * as outbox from "./outbox.js";
+import * as queue from "./queue.js";
+import { readList, startStream, stopStream } from "./stream.js";
+import * as screens from "./screens.js";
+import { showScanner } from "./scanner.js";
+
+const THANKS_SECONDS = 6;
+const NOTICE_SECONDS = 5;
+const PHONE = /^(?:0|\+?84)\d{9,10}$/; // as service/surveys/contact.py
+const EMAIL = /^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$/;
+const foot = $("foot");
+
+let device = load(KEYS.device, null);
+let current = null; // the survey being answered: {card, answers, step, id, contactProblem}
+let thanks = null; // the thank-you on show: {id, note, followupUrl, token}
+let keeping = false; // it shows a follow-up QR code: it stays until "Done" or the idle reset
+let onIdleScreen = false;
+let idleAt = 0;
+
+// --- chrome: header, language, the clerk's queue and skip ------------------------------
+
+function drawChrome() {
+  document.documentElement.lang = i18n.lang;
+  document.title = t("title");
+  $("brand").textContent = t("title");
+  const sw = $("switch");
+  sw.textContent = i18n.lang === "vi" ? "English" : "Tiếng Việt";
+  sw.setAttribute("lang", i18n.lang === "vi" ? "en" : "vi");
+  $("place").textContent = device ? device.agency_name + " · " + device.counter_code : "";
+  const waiting = queue.count();
+  const count = $("queue");
+  count.textContent = waiting > 0 ? t("queue", { n: waiting }) : "";
+  count.hidden = waiting === 0;
+  const skip = $("skip");
+  skip.textContent = t("skip");
+  skip.hidden = current === null;
+  drawStatus();
+}
+screens.afterEachScreen(drawChrome);
+
+$("switch").addEventListener("click", () => {
+  i18n.lang = i18n.lang === "vi" ? "en" : "vi";
+  touch();
+  screens.redraw();
+});
+
+// The clerk skips the survey on screen (a citizen who left, a dossier handed over twice).
+$("skip").addEventListener("click", () => {
+  if (!current) return;
+  queue.markDone(current.card.survey_id);
+  moveOn();
+});
+
+// --- idle countdown -------------------------------------------------------------------
+
+function busy() {
+  return current !== null || keeping;
+}
+function touch() {
+  if (busy()) idleAt = Date.now() + config.idle_seconds * 1000;
+}
+["pointerdown", "keydown", "input"].forEach((kind) => document.addEventListener(kind, touch, true));
+// Full screen needs a user gesture: the first touch on the tablet asks for it.
+document.addEventListener("pointerdown", () => {
+  const root = document.documentElement;
+  if (!document.fullscreenElement && root.requestFullscreen) root.requestFullscreen().catch(() => {});
+}, { once: true });
+setInterval(() => {
+  if (!busy()) {
+    foot.replaceChildren();
+    return;
+  }
+  const left = Math.max(0, Math.ceil((idleAt - Date.now()) / 1000));
+  const fill = el("span", { class: "fill" });
+  fill.style.width = (100 * left) / config.idle_seconds + "%"; // CSSOM: allowed by the CSP
+  const bar = el("div", { class: "countdown" + (left <= 10 ? " soon" : "") },
+    el("span", { class: "track", "aria-hidden": "true" }, fill),
+    el("span", { id: "countdown" }, t("countdown", { s: left })));
+  foot.replaceChildren(bar);
+  if (left <= 0) {
+    if (current) queue.markDone(current.card.survey_id); // its citizen walked away
+    moveOn();
+  }
+}, 250);
+
+// --- moving between screens ---------------------------------------------------------
+
+function leave() {
+  current = null;
+  thanks = null;
+  keeping = false;
+  onIdleScreen = false;
+}
+
+/* The next waiting survey, or the idle screen. */
+function moveOn() {
+  leave();
+  i18n.lang = "vi";
+  const next = queue.take();
+  if (next) startSurvey(next);
+  else if (!device) showPairing();
+  else {
+    screens.showIdle({ onCode: () => showCodeEntry(), onScan: scan });
+    onIdleScreen = true;
+  }
+}
+
+function showPairing(message) {
+  leave();
+  screens.showPairing(message, pair);
+}
+
+function showCodeEntry(message) {
+  leave();
+  screens.showCodeEntry(message, { onFind: lookup, onBack: moveOn });
+}
+
+function scan() {
+  leave();
+  showScanner({ onCode: (code) => lookup(code, null), onBack: moveOn, onGiveUp: () => showCodeEntry() });
+}
+
+function showNotice(text) {
+  leave();
+  const token = screens.showNotice(text);
+  setTimeout(() => { if (screens.isShowing(token)) moveOn(); }, NOTICE_SECONDS * 1000);
+}
+
+function showThanks(id, note, followupUrl) {
+  leave();
+  const mine = { id, note, followupUrl, token: 0 };
+  thanks = mine;
+  keeping = Boolean(followupUrl);
+  if (keeping) idleAt = Date.now() + config.idle_seconds * 1000;
+  mine.token = screens.showThanks({ note, followupUrl, onDone: moveOn });
+  if (!keeping) setTimeout(() => { if (thanks === mine && screens.isShowing(mine.token)) moveOn(); }, THANKS_SECONDS * 1000);
+}
+
+// --- pairing --------------------------------------------------------------------------
+
+async function pair(code, error) {
+  try {
+    const { status, data } = await api("POST", "/kiosk/api/pair", { code });
+    if (status === 200) {
+      device = data;
+      save(KEYS.device, device);
+      moveOn();
+      startStream(arrivals);
+    } else {
+      error.textContent = status === 429 ? t("rate_limited") : t("pair_error");
+    }
+  } catch (e) {
+    console.warn("pairing failed", e);
+    error.textContent = t("pair_offline");
+  }
+}
+
+function unpaired() {
+  device = null;
+  localStorage.removeItem(KEYS.device);
+  stopStream();
+  showPairing();
+}
+
+// --- surveys arriving -----------------------------------------------------------------
+
+function offer(card) {
+  if (current && current.card.survey_id === card.survey_id) return;
+  if (queue.add(card) && onIdleScreen) moveOn();
+  else drawChrome();
+}
+
+const arrivals = {
+  onSurvey: offer,
+  onWaiting(cards, since) {
+    queue.keepOnly(cards, since);
+    for (const card of cards) offer(card);
+    drawChrome();
+  },
+  onUnpaired: unpaired,
+};
+
+async function lookup(code, error) {
+  const say = (key) => (error ? (error.textContent = t(key)) : showCodeEntry(t(key)));
+  try {
+    const { status, data } = await api("POST", "/kiosk/api/lookup", { code: code.trim() });
+    if (status < 500 && status !== 429) reportOk();
+    if (status === 200) startSurvey(data);
+    else if (status === 401) unpaired();
+    else if (status === 409) showNotice(t("already"));
+    else if (status === 410) showNotice(t("gone"));
+    else if (status === 429) say("rate_limited");
+    else if (status >= 500) {
+      reportServer();
+      say("error");
+    } else say("not_found");
+  } catch (e) {
+    if (e instanceof ServerTimeout) reportServer();
+    else reportNetwork();
+    say(e instanceof ServerTimeout ? "error" : "offline");
+  }
+}
+
+// --- a citizen answering --------------------------------------------------------------
+
+function startSurvey(card) {
+  leave();
+  queue.drop(card.survey_id);
+  current = { card, answers: {}, step: 0, id: newId(), contactProblem: null };
+  i18n.lang = card.language === "en" ? "en" : "vi";
+  touch();
+  showStep();
+}
+
+function showStep() {
+  const survey = current;
+  if (!survey) return;
+  const again = () => { if (current === survey) showStep(); };
+  if (survey.step < config.questions.length) screens.showQuestion(survey, { onNext: again });
+  else {
+    screens.showComment(survey, {
+      onSend: () => { if (current === survey) send(); },
+      onBack: () => { survey.step -= 1; again(); },
+    });
+  }
+}
+
+function contactProblem(contact, consent) {
+  if (!contact) return null;
+  const phone = PHONE.test(contact.replace(/[\s.\-()]/g, ""));
+  const email = contact.length <= 254 && EMAIL.test(contact);
+  if (contact.length > 255 || !(phone || email)) return "contact_invalid";
+  return consent ? null : "contact_consent";
+}
+
+function send() {
+  const survey = current;
+  const contact = (survey.answers.__contact || "").trim();
+  const consent = Boolean(survey.answers.__consent);
+  survey.contactProblem = contactProblem(contact, consent);
+  if (survey.contactProblem) {
+    showStep(); // the comment screen again, the problem next to the contact
+    return;
+  }
+  const answers = {};
+  for (const q of config.questions) if (survey.answers[q.field]) answers[q.field] = survey.answers[q.field];
+  const complaint = (survey.answers.__complaint || "").trim();
+  if (complaint) answers.complaint = complaint;
+  if (complaint && survey.answers.__wants_reply) answers.wants_reply = true;
+  const item = { survey_id: survey.card.survey_id, answers, client_submission_id: survey.id, answered_at: new Date().toISOString() };
+  if (contact) {
+    item.contact = contact;
+    item.contact_consent = consent;
+  }
+  // Kept on the device first: from here on, neither a network drop, a slow server nor a
+  // reload loses it; the citizen is thanked without waiting for the server.
+  queue.markDone(survey.card.survey_id);
+  outbox.put(item);
+  showThanks(item.client_submission_id, null, null);
+}
+
+outbox.onSettled((id, result) => {
+  if (result.status === 401) return unpaired();
+  // Only the thank-you of this very answer, still on screen, may change.
+  if (!thanks || thanks.id !== id || !screens.isShowing(thanks.token)) return;
+  if (result.problem) {
+    if (thanks.note !== result.problem) showThanks(id, result.problem, thanks.followupUrl);
+  } else if (result.status === 409) showNotice(t("already")); // answered meanwhile, e.g. on a phone
+  else if (result.status === 410) showNotice(t("gone"));
+  else if (result.status < 300) {
+    const link = result.data ? result.data.followup_url : null;
+    if (link || thanks.note) showThanks(id, null, link || null);
+  }
+});
+
+// --- start ----------------------------------------------------------------------------
+
+async function start() {
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/kiosk/sw.js", { scope: "/kiosk" }).catch(() => {});
+  }
+  try {
+    const { status, data } = await api("GET", "/kiosk/api/state");
+    if (status === 401) return unpaired();
+    if (status === 200) {
+      device = data;
+      save(KEYS.device, device);
+    }
+  } catch {
+    /* offline: carry on as the device we were */
+  }
+  moveOn();
+  if (device) startStream(arrivals);
+  outbox.flush();
+}
+
+window.hailongKiosk = { flush: outbox.flush, outbox: outbox.pending, waiting: queue.ids, readList };
+start();

@@ -1,0 +1,139 @@
+/* The outbox: every answer goes to localStorage first and leaves it only once the server
+   has settled it, so that neither a network drop, a slow server nor a reload loses it.
+   Each carries one client_submission_id: sending it again (a retry after a lost reply, a
+   second tap) is stored once, and the server answers 200 with the same response.
+
+   One delivery round at a time, in order. A reply settles its own entry and is announced
+   to onSettled listeners with that entry's id: what the screen does with it is for the
+   screen to decide (main.js), never for the outbox. */
+import { KEYS, ServerTimeout, api, load, save, sleep } from "./util.js";
+import { drawStatus, reportNetwork, reportOk, reportServer, reportStalled } from "./status.js";
+
+const SLOW_MS = 5000; // an answer unanswered this long: "the server is not answering"
+const POST_TIMEOUT_MS = 60_000; // then given up, and sent again (the same id) next round
+const RETRY_MS = [500, 1500]; // no answer at all while online: perhaps only the reply was lost
+const ROUND_MS = 5000;
+
+const listeners = new Set();
+let running = false;
+let again = false;
+
+export function pending() {
+  return load(KEYS.outbox, []);
+}
+
+/* fn(id, result): result is {status, data} once the server settled it, or {problem:
+   "network" | "server"} when a round stopped on it (it stays in the outbox). */
+export function onSettled(fn) {
+  listeners.add(fn);
+}
+function announce(id, result) {
+  for (const fn of listeners) {
+    try {
+      fn(id, result);
+    } catch (error) {
+      console.error("outbox listener failed", error);
+    }
+  }
+}
+
+export function put(item) {
+  const outbox = pending();
+  if (!outbox.some((queued) => queued.client_submission_id === item.client_submission_id)) outbox.push(item);
+  save(KEYS.outbox, outbox);
+  drawStatus();
+  flush();
+}
+
+function remove(id) {
+  save(KEYS.outbox, pending().filter((queued) => queued.client_submission_id !== id));
+}
+
+function replace(item) {
+  save(KEYS.outbox, pending().map((queued) => (queued.client_submission_id === item.client_submission_id ? item : queued)));
+}
+
+export async function flush() {
+  if (running) {
+    again = true; // the round under way goes on with it
+    return;
+  }
+  running = true;
+  try {
+    do {
+      again = false;
+      await round();
+    } while (again);
+  } finally {
+    running = false;
+    drawStatus();
+  }
+}
+
+async function round() {
+  for (const item of pending()) {
+    if (!(await deliver(item))) return;
+  }
+}
+
+/* true: settled (go on with the next); false: stop the round, try again later. */
+async function deliver(item) {
+  const id = item.client_submission_id;
+  for (let attempt = 0; ; attempt += 1) {
+    let reply;
+    const slow = setTimeout(() => reportStalled(true), SLOW_MS);
+    try {
+      reply = await api("POST", "/kiosk/api/answers", item, POST_TIMEOUT_MS);
+    } catch (error) {
+      if (error instanceof ServerTimeout) {
+        reportServer();
+        announce(id, { problem: "server" });
+        return false;
+      }
+      if (navigator.onLine && attempt < RETRY_MS.length) {
+        await sleep(RETRY_MS[attempt]);
+        continue; // the same id: stored once even if the lost reply's answer arrived
+      }
+      reportNetwork();
+      announce(id, { problem: "network" });
+      return false;
+    } finally {
+      clearTimeout(slow);
+      reportStalled(false);
+    }
+    const { status, data } = reply;
+    if (status >= 500 || status === 429 || status === 408) {
+      reportServer();
+      announce(id, { problem: "server" });
+      return false;
+    }
+    reportOk();
+    if (status === 401) {
+      announce(id, { status, data }); // unpaired: it stays, for after a new pairing
+      return false;
+    }
+    const fields = (data && data.fields) || [];
+    if (status === 422 && item.contact && fields.some((f) => f.field === "contact")) {
+      // The tablet checks the contact before queuing it; should the server still refuse
+      // it, the answers go without it rather than not at all.
+      console.warn("the server refused the contact; sending the answers without it");
+      item = { ...item };
+      delete item.contact;
+      delete item.contact_consent;
+      replace(item);
+      continue;
+    }
+    // 2xx: stored (201) or already stored with this id (200). 409, 410, 403, 404, 422:
+    // final; sending it again could not change the answer.
+    if (status >= 300) console.warn("answer refused", status, data);
+    remove(id);
+    drawStatus();
+    announce(id, { status, data });
+    return true;
+  }
+}
+
+setInterval(() => {
+  if (!running && pending().length > 0) flush();
+}, ROUND_MS);
+window.addEventListener("online", () => flush());

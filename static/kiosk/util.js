@@ -1,0 +1,84 @@
+/* Small helpers every kiosk module shares: the page's config and texts, localStorage,
+   building DOM nodes, and the one way to call the server (with a time limit). */
+
+export const $ = (id) => document.getElementById(id);
+export const config = JSON.parse($("kiosk-config").textContent);
+const TEXTS = { vi: JSON.parse($("texts-vi").textContent), en: JSON.parse($("texts-en").textContent) };
+export const KEYS = {
+  outbox: "hailong.kiosk.outbox",
+  device: "hailong.kiosk.device",
+  handled: "hailong.kiosk.handled",
+};
+export const i18n = { lang: "vi" };
+
+export function t(key, vars) {
+  let text = TEXTS[i18n.lang][key] || TEXTS.vi[key] || key;
+  for (const name in vars || {}) text = text.replace("{" + name + "}", String(vars[name]));
+  return text;
+}
+
+export function load(key, fallback) {
+  try {
+    const raw = localStorage.getItem(key);
+    return raw === null ? fallback : JSON.parse(raw);
+  } catch {
+    return fallback;
+  }
+}
+
+export function save(key, value) {
+  localStorage.setItem(key, JSON.stringify(value));
+}
+
+export function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "onclick") node.addEventListener("click", value);
+    else if (name === "onsubmit") node.addEventListener("submit", value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function newId() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/* The server took longer than the call's limit: it is up (or the network is), not answering. */
+export class ServerTimeout extends Error {}
+
+export async function api(method, path, body, timeoutMs = 10_000) {
+  // Resolves {status, data}; rejects with ServerTimeout after timeoutMs, or with the
+  // browser's TypeError when no answer came at all (no network, connection refused, reset).
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin", signal: controller.signal };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  try {
+    const response = await fetch(path, options);
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    return { status: response.status, data };
+  } catch (error) {
+    if (controller.signal.aborted) throw new ServerTimeout(method + " " + path);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}

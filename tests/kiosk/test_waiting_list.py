@@ -1,0 +1,58 @@
+"""GET /kiosk/api/waiting (issue 22, item 2): the counter's queue as the tablet reads it at
+each (re)connect of its event stream, so that no handover of the window is dropped: every
+survey handed over at this counter within HAILONG_KIOSK_PRESENT_MINUTES and not answered,
+oldest first; not another counter's, not an answered one, not an older one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from service.models import Invitation, utcnow
+from tests.conftest import DbFactory, KeyFactory
+from tests.kiosk.conftest import ANSWERS, hand_over, pair
+
+pytestmark = pytest.mark.usefixtures("agencies")
+
+
+def waiting(client: TestClient) -> list[str]:
+    response = client.get("/kiosk/api/waiting")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    return [card["dossier_code"] for card in response.json()["surveys"]]
+
+
+def test_every_waiting_survey_of_the_window_oldest_first(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    pair(client, make_key, counter="Q01")
+    assert waiting(client) == []
+    first = hand_over(client, make_key, dossier_code="W-1")
+    second = hand_over(client, make_key, dossier_code="W-2")
+    hand_over(client, make_key, dossier_code="W-3")
+    hand_over(client, make_key, dossier_code="W-ELSEWHERE", counter_code="Q02")
+    hand_over(client, make_key, dossier_code="W-NO-COUNTER", counter_code=None)
+    assert waiting(client) == ["W-1", "W-2", "W-3"]
+    # /next still gives the newest alone (older tablets' polling).
+    assert client.get("/kiosk/api/next").json()["survey"]["dossier_code"] == "W-3"
+
+    # Answered: no longer waiting.
+    body = {"survey_id": first["survey_id"], "answers": ANSWERS, "client_submission_id": "w-1"}
+    assert client.post("/kiosk/api/answers", json=body).status_code == 201
+    assert waiting(client) == ["W-2", "W-3"]
+
+    # Handed over longer ago than HAILONG_KIOSK_PRESENT_MINUTES (15): no longer offered.
+    with db() as session:
+        aged = session.exec(
+            select(Invitation).where(Invitation.public_id == second["survey_id"])
+        ).one()
+        aged.issued_at = utcnow() - timedelta(minutes=16)
+        session.add(aged)
+    assert waiting(client) == ["W-3"]
+
+
+def test_the_list_needs_a_paired_tablet(client: TestClient) -> None:
+    assert client.get("/kiosk/api/waiting").status_code == 401
