@@ -1,0 +1,218 @@
+"""The statements behind the evaluation and petition lists: one keyset chunk at a time
+(`id > after`, ordered by id, `limit n`), so that no request ever reads every row at once
+and each chunk is its own short read.
+
+Core statements over the tables, not ORM objects: a million rows go through here per
+export, and a row tuple costs a fraction of an entity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.sql import Select
+from sqlmodel import Session
+
+from service.models import Agency, Counter, ResponseContact, Staff
+from service.profile import Profile
+from service.scoring.sql_rules import (
+    DOSSIERS,
+    INVITATIONS,
+    PETITIONS,
+    RESPONSES,
+    counted_in_group5,
+    petition_handled_late,
+    petition_handled_on_time,
+    unsatisfied,
+)
+
+AGENCIES: Any = Agency.__table__  # type: ignore[attr-defined]
+COUNTERS: Any = Counter.__table__  # type: ignore[attr-defined]
+STAFF: Any = Staff.__table__  # type: ignore[attr-defined]
+CONTACTS: Any = ResponseContact.__table__  # type: ignore[attr-defined]
+STAFF_ROLES = ("receiving", "handling", "returning")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which rows, resolved once per request (the agency found, the scope applied)."""
+
+    agency_id: int | None = None  # exactly this agency (subtree=false)
+    path_prefix: str | None = None  # this agency and its descendants (a subtree or a scope)
+    first_day: date | None = None  # the period, by the row's local day (as scores count it)
+    last_day: date | None = None
+    source: str | None = None
+    staff_code: str | None = None
+    staff_role: str = "returning"  # whose evaluations these are, as the profile says
+    include_private: bool = False
+    up_to_id: int | None = None  # rows written after an export began are not in it
+
+
+def _dossier_columns(d: Any, dossier_agency: Any, counter: Any, staff: list[Any]) -> list[Any]:
+    return [
+        d.c.code.label("dossier_code"),
+        dossier_agency.c.code.label("dossier_agency_code"),
+        d.c.procedure_code,
+        d.c.procedure_name,
+        d.c.received_at.label("dossier_received_at"),
+        d.c.due_at,
+        d.c.resolved_at,
+        d.c.handed_over_at,
+        d.c.is_late,
+        d.c.overdue_working_days,
+        d.c.supplement_requests.label("dossier_supplement_requests"),
+        d.c.channel,
+        counter.c.code.label("counter_code"),
+        *(s.c.code.label(f"{role}_staff_code") for role, s in zip(STAFF_ROLES, staff, strict=True)),
+    ]
+
+
+def _join_dossier(from_: Any, d: Any, dossier_agency: Any, counter: Any, staff: list[Any]) -> Any:
+    joined = from_.join(dossier_agency, dossier_agency.c.id == d.c.agency_id).outerjoin(
+        counter, counter.c.id == d.c.counter_id
+    )
+    for role, s in zip(STAFF_ROLES, staff, strict=True):
+        joined = joined.outerjoin(s, s.c.id == d.c[f"{role}_staff_id"])
+    return joined
+
+
+def _aliases() -> tuple[Any, Any, list[Any]]:
+    return (
+        AGENCIES.alias("dossier_agency"),
+        COUNTERS.alias("counter"),
+        [STAFF.alias(f"{role}_staff") for role in STAFF_ROLES],
+    )
+
+
+def _where_common(
+    statement: Select[Any], id_col: Any, agency: Any, day: Any, source: Any, chosen: Selection
+) -> Select[Any]:
+    if chosen.agency_id is not None:
+        statement = statement.where(agency.c.id == chosen.agency_id)
+    if chosen.path_prefix is not None:
+        statement = statement.where(agency.c.path.startswith(chosen.path_prefix, autoescape=True))
+    if chosen.first_day is not None and chosen.last_day is not None:
+        statement = statement.where(day.between(chosen.first_day, chosen.last_day))
+    if chosen.source is not None:
+        statement = statement.where(source == chosen.source)
+    if chosen.up_to_id is not None:
+        statement = statement.where(id_col <= chosen.up_to_id)
+    return statement
+
+
+def evaluations_statement(chosen: Selection, profile: Profile, *columns: Any) -> Select[Any]:
+    """The chosen evaluations with their dossiers' facts, by response id; `columns`
+    instead of the full row (a count, a max id)."""
+    r, i, d = RESPONSES, INVITATIONS, DOSSIERS
+    agency = AGENCIES.alias("agency")
+    dossier_agency, counter, staff = _aliases()
+    full = not columns
+    if full:
+        columns = (
+            r.c.id,
+            r.c.received_at,
+            r.c.received_day,
+            agency.c.code.label("agency_code"),
+            r.c.source,
+            r.c.timeliness,
+            r.c.supplement_requests,
+            r.c.staff_attitude,
+            r.c.overall,
+            unsatisfied(profile).label("unsatisfied"),
+            *_dossier_columns(d, dossier_agency, counter, staff),
+        )
+    joined = (
+        r.join(agency, agency.c.id == r.c.agency_id)
+        .join(i, i.c.id == r.c.invitation_id)
+        .join(d, d.c.id == i.c.dossier_id)
+    )
+    if full or chosen.staff_code is not None:
+        joined = _join_dossier(joined, d, dossier_agency, counter, staff)
+    if full and chosen.include_private:
+        joined = joined.outerjoin(CONTACTS, CONTACTS.c.response_id == r.c.id)
+        columns = (*columns, r.c.complaint, CONTACTS.c.contact)
+    statement = select(*columns).select_from(joined)
+    statement = _where_common(statement, r.c.id, agency, r.c.received_day, r.c.source, chosen)
+    if chosen.staff_code is not None:
+        evaluated = staff[STAFF_ROLES.index(chosen.staff_role)]
+        statement = statement.where(evaluated.c.code == chosen.staff_code)
+    return statement
+
+
+def petitions_statement(chosen: Selection, profile: Profile, *columns: Any) -> Select[Any]:
+    """The chosen petitions with their dossiers' facts (when they name one), by id."""
+    p, d = PETITIONS, DOSSIERS
+    agency = AGENCIES.alias("agency")
+    dossier_agency, counter, staff = _aliases()
+    full = not columns
+    if full:
+        columns = (
+            p.c.id,
+            p.c.code,
+            agency.c.code.label("agency_code"),
+            p.c.source,
+            p.c.kind,
+            counted_in_group5(profile).label("in_group5"),
+            p.c.received_at,
+            p.c.received_day,
+            p.c.deadline_at,
+            p.c.handled_at,
+            petition_handled_on_time().label("handled_on_time"),
+            petition_handled_late().label("handled_late"),
+            p.c.within_authority,
+            p.c.replied_at,
+            p.c.citizen_verdict,
+            p.c.verdict_at,
+            p.c.result_complaint,
+            *_dossier_columns(d, dossier_agency, counter, staff),
+        )
+    joined = p.join(agency, agency.c.id == p.c.agency_id)
+    if full:
+        # A petition without a dossier keeps its row, with the dossier's columns empty.
+        joined = joined.outerjoin(d, d.c.id == p.c.dossier_id)
+        joined = joined.outerjoin(dossier_agency, dossier_agency.c.id == d.c.agency_id)
+        joined = joined.outerjoin(counter, counter.c.id == d.c.counter_id)
+        for role, s in zip(STAFF_ROLES, staff, strict=True):
+            joined = joined.outerjoin(s, s.c.id == d.c[f"{role}_staff_id"])
+        if chosen.include_private:
+            joined = joined.outerjoin(CONTACTS, CONTACTS.c.response_id == p.c.response_id)
+            columns = (*columns, p.c.outcome, p.c.reply, CONTACTS.c.contact)
+    statement = select(*columns).select_from(joined)
+    return _where_common(statement, p.c.id, agency, p.c.received_day, p.c.source, chosen)
+
+
+def chunk(
+    session: Session, statement: Select[Any], id_col: Any, after: int | None, size: int
+) -> Sequence[Row[Any]]:
+    """Up to `size` rows with an id above `after`, by id."""
+    if after is not None:
+        statement = statement.where(id_col > after)
+    return session.execute(statement.order_by(id_col).limit(size)).all()
+
+
+def evaluation_chunk(
+    session: Session, chosen: Selection, profile: Profile, after: int | None, size: int
+) -> Sequence[Row[Any]]:
+    return chunk(session, evaluations_statement(chosen, profile), RESPONSES.c.id, after, size)
+
+
+def petition_chunk(
+    session: Session, chosen: Selection, profile: Profile, after: int | None, size: int
+) -> Sequence[Row[Any]]:
+    return chunk(session, petitions_statement(chosen, profile), PETITIONS.c.id, after, size)
+
+
+def highest_id(session: Session, table: Any) -> int:
+    """The table's highest id now (0 when empty): an export's upper bound, one index probe."""
+    return int(session.execute(select(func.max(table.c.id))).scalar_one() or 0)
+
+
+def evaluation_count(session: Session, chosen: Selection, profile: Profile) -> int:
+    return int(session.execute(evaluations_statement(chosen, profile, func.count())).scalar_one())
+
+
+def petition_count(session: Session, chosen: Selection, profile: Profile) -> int:
+    return int(session.execute(petitions_statement(chosen, profile, func.count())).scalar_one())

@@ -1,0 +1,41 @@
+"""HTTP for raw evaluations: GET /api/v1/evaluations, a page at a time by response id."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlmodel import Session
+
+from service.evaluations import service
+from service.evaluations.params import FiltersDep
+from service.evaluations.schemas import EvaluationPage
+from service.models import MAX_ROW_ID
+from service.web.deps import ApiWork
+from service.web.errors import error_responses
+
+router = APIRouter(
+    prefix="/api/v1", tags=["evaluations"], responses=error_responses(401, 403, 404, 422)
+)
+
+
+@router.get(
+    "/evaluations",
+    response_model=EvaluationPage,
+    summary="Raw evaluations with their dossiers' facts, oldest first, a page at a time "
+    "(reader, manager, admin)",
+)
+async def list_evaluations(
+    work: ApiWork,
+    filters: FiltersDep,
+    cursor: Annotated[
+        int | None,
+        Query(ge=0, le=MAX_ROW_ID, description="`next_cursor` of the previous page"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> EvaluationPage:
+    def read(session: Session) -> EvaluationPage:
+        principal = work.principal(session, *service.READERS)
+        return service.page(session, principal, filters, work.profile, cursor, limit)
+
+    return await work.run(read)

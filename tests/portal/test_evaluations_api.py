@@ -1,0 +1,150 @@
+"""GET /api/v1/evaluations: every evaluation once across pages, the filters (subtree,
+period by the local day, source, staff), the dossier's facts, and the citizen's own words
+only for an admin who asks, with an audit record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import col, select
+
+from service.models import AuditLog
+from tests.conftest import DbFactory, KeyFactory
+from tests.portal.evaluations_seed import COMPLAINT, CONTACT, Seeded, seed
+
+URL = "/api/v1/evaluations"
+
+
+@pytest.fixture
+def seeded(client: TestClient, make_key: KeyFactory, agencies: None) -> Seeded:
+    return seed(client, make_key)
+
+
+def _get(client: TestClient, headers: dict[str, str], **params: Any) -> Any:
+    response = client.get(URL, params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _ids(client: TestClient, headers: dict[str, str], **params: Any) -> set[int]:
+    return {item["response_id"] for item in _get(client, headers, **params)["data"]}
+
+
+def test_pages_walk_every_evaluation_once(
+    client: TestClient, make_key: KeyFactory, seeded: Seeded
+) -> None:
+    reader = make_key("reader")
+    seen: list[int] = []
+    cursor = None
+    pages = 0
+    while True:
+        params: dict[str, Any] = {"limit": 2}
+        if cursor is not None:
+            params["cursor"] = cursor
+        page = _get(client, reader, **params)
+        seen += [item["response_id"] for item in page["data"]]
+        assert page["count"] == len(page["data"])
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == seen and len(seen) == len(set(seen))
+    assert set(seen) == set(seeded.ids.values())
+    assert pages == 3  # 2 + 2 + 1
+
+
+def test_an_item_has_the_answers_and_the_dossier_facts_but_no_private_text(
+    client: TestClient, make_key: KeyFactory, seeded: Seeded
+) -> None:
+    page = _get(client, make_key("manager"), agency_code="79.BTH")
+    assert [item["response_id"] for item in page["data"]] == [seeded.ids["ward"]]
+    item = page["data"][0]
+    assert item["source"] == "kiosk" and item["agency_code"] == "79.BTH"
+    assert item["answers"]["overall"] == "unsatisfied"
+    assert item["group5_satisfied"] is False
+    assert item["received_day"] == "2025-09-16"
+    dossier = item["dossier"]
+    assert dossier["dossier_code"] == "D-ward" and dossier["procedure_code"] == "1.001612"
+    assert dossier["on_time"] is False  # resolved on the 15th, due on the 12th
+    assert dossier["counter_code"] == "Q01" and dossier["channel"] == "counter"
+    assert dossier["staff"] == {"receiving": "CB001", "handling": "CB002", "returning": "CB009"}
+    assert item["private"] is None
+    assert COMPLAINT not in str(page) and CONTACT not in str(page)
+    others = _get(client, make_key("reader"), agency_code="G22.39")["data"]
+    assert {i["group5_satisfied"] for i in others} == {True}
+
+
+def test_subtree_source_and_staff_filters(
+    client: TestClient, make_key: KeyFactory, seeded: Seeded
+) -> None:
+    reader, ids = make_key("reader"), seeded.ids
+    assert _ids(client, reader, agency_code="79") == {ids["city"]}
+    assert _ids(client, reader, agency_code="79", subtree=True) == set(ids.values())
+    assert _ids(client, reader, source="kiosk") == {ids["q4_first"], ids["ward"]}
+    assert _ids(client, reader, source="api") == {ids["city"]}
+    # The returning officer is the one scored on an evaluation (the profile's rule).
+    assert _ids(client, reader, staff_code="CB009") == {ids["ward"]}
+    assert _ids(client, reader, staff_code="CB002") == set()
+    assert len(_ids(client, reader, staff_code="CB003")) == 4
+
+
+def test_period_is_cut_on_the_local_day_as_scores_count_it(
+    client: TestClient, make_key: KeyFactory, seeded: Seeded
+) -> None:
+    reader, ids = make_key("reader"), seeded.ids
+    q3 = _ids(client, reader, agency_code="G22.39", period="2025-Q3")
+    q4 = _ids(client, reader, agency_code="G22.39", period="2025-Q4")
+    # 00:30 on 1 October in Vietnam is 30 September in UTC: it is a Q4 evaluation.
+    assert (q3, q4) == ({ids["q3_last"]}, {ids["q4_first"]})
+    assert _ids(client, reader, agency_code="G22.39", period="2025-10") == {ids["q4_first"]}
+    score = client.get("/api/v1/agencies/G22.39/scores/2025-Q4", headers=reader).json()
+    assert score["counts"]["evaluations"] == len(q4)
+    bad = client.get(URL, params={"period": "2025-Q5"}, headers=reader)
+    assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "period"
+
+
+def test_private_text_only_for_an_admin_who_asks_and_it_is_audited(
+    client: TestClient, make_key: KeyFactory, db: DbFactory, seeded: Seeded
+) -> None:
+    for role in ("reader", "manager"):
+        refused = client.get(URL, params={"include_private": "true"}, headers=make_key(role))
+        assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
+    with db() as session:
+        assert not session.exec(
+            select(AuditLog).where(col(AuditLog.action).startswith("eval"))
+        ).all()
+    admin = make_key("admin")
+    assert _get(client, admin, agency_code="79.BTH")["data"][0]["private"] is None
+    page = _get(client, admin, agency_code="79.BTH", include_private=True)
+    assert page["data"][0]["private"] == {"complaint": COMPLAINT, "contact": CONTACT}
+    with db() as session:
+        records = session.exec(
+            select(AuditLog).where(AuditLog.action == "evaluations.read_private")
+        ).all()
+    assert len(records) == 1
+    record = records[0]
+    assert record.actor.startswith("key:") and record.actor.endswith(":test admin")
+    assert record.detail["count"] == 1
+    assert record.detail["filters"]["agency_code"] == "79.BTH"
+
+
+def test_scoped_key_sees_its_tree_only(
+    client: TestClient, make_key: KeyFactory, seeded: Seeded
+) -> None:
+    scoped = make_key("reader", agency="79.BTH")
+    assert _ids(client, scoped) == {seeded.ids["ward"]}
+    assert _ids(client, scoped, agency_code="79.BTH", subtree=True) == {seeded.ids["ward"]}
+    for code in ("79", "G22.39"):
+        outside = client.get(URL, params={"agency_code": code}, headers=scoped)
+        assert outside.status_code == 403 and outside.json()["error"] == "forbidden"
+    unknown = client.get(URL, params={"agency_code": "NOPE"}, headers=make_key("reader"))
+    assert unknown.status_code == 404
+
+
+@pytest.mark.usefixtures("seeded")
+def test_roles(client: TestClient, make_key: KeyFactory) -> None:
+    for role in ("issuer", "kiosk", "auditor"):
+        assert client.get(URL, headers=make_key(role)).status_code == 403
+    assert client.get(URL).status_code == 401

@@ -1,0 +1,188 @@
+"""Raw exports (evaluations and petitions, CSV and XLSX): the dossier's facts, no complaint
+text or contact unless an admin asks (audited), formulas kept as text, the key's scope, and
+a stream read a chunk at a time."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlmodel import col, select
+
+from service.evaluations import exports_router
+from service.models import AuditLog, Petition
+from tests.conftest import DbFactory, KeyFactory
+from tests.portal.evaluations_seed import COMPLAINT, CONTACT, FORMULA_NAME, Seeded, seed
+
+OUTCOME = "Đã xử lý: nội dung riêng"
+REPLY = "Thư trả lời riêng cho công dân"
+
+
+@pytest.fixture
+def seeded(client: TestClient, make_key: KeyFactory, db: DbFactory, agencies: None) -> Seeded:
+    done = seed(client, make_key)
+    imported = client.post(
+        "/api/v1/petitions",
+        json={
+            "petition_code": "PAKN-1",
+            "agency_code": "79.BTH",
+            "dossier_code": "D-ward",
+            "received_at": "2025-09-17T09:00:00+07:00",
+            "deadline_at": "2025-09-20T17:00:00+07:00",
+            "handled_at": "2025-09-22T10:00:00+07:00",
+            "citizen_verdict": "unsatisfied",
+        },
+        headers=make_key("admin"),
+    )
+    assert imported.status_code in (200, 201), imported.text
+    with db() as session:
+        for petition in session.exec(select(Petition)).all():
+            petition.outcome, petition.reply = OUTCOME, REPLY
+            session.add(petition)
+    return done
+
+
+def _csv(
+    client: TestClient, path: str, headers: dict[str, str], **params: Any
+) -> list[dict[str, str]]:
+    response = client.get(path, params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.content.startswith("\ufeff".encode())
+    text = response.content.decode("utf-8-sig")
+    for private in (COMPLAINT, CONTACT, OUTCOME, REPLY):
+        if not params.get("include_private"):
+            assert private not in text
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_evaluations_csv_has_the_facts_and_keeps_formulas_as_text(
+    client: TestClient, make_key: KeyFactory, seeded: Seeded
+) -> None:
+    rows = _csv(client, "/api/v1/evaluations.csv", make_key("reader"))
+    assert [int(r["Mã đánh giá"]) for r in rows] == sorted(seeded.ids.values())
+    by_code = {r["Mã hồ sơ"]: r for r in rows}
+    ward = by_code["D-ward"]
+    assert ward["Mã cơ quan"] == "79.BTH" and ward["Nguồn"] == "kiosk"
+    assert ward["Trả lời: mức hài lòng chung"] == "unsatisfied"
+    assert ward["Nhóm 5: hài lòng"] == "Không" and by_code["D-city"]["Nhóm 5: hài lòng"] == "Có"
+    assert ward["Tiến độ hồ sơ"] == "Trễ hạn" and by_code["D-city"]["Tiến độ hồ sơ"] == "Đúng hạn"
+    assert ward["Cán bộ trả kết quả"] == "CB009" and ward["Quầy"] == "Q01"
+    assert ward["Giải quyết lúc"] == "2025-09-15T10:00:00+07:00"  # local time, with offset
+    assert by_code["D-q4_first"]["Ngày tính điểm"] == "2025-10-01"
+    assert by_code["D-other_ward"]["Tên thủ tục"] == "'" + FORMULA_NAME
+    assert "Nội dung góp ý" not in ward and "Liên hệ" not in ward
+    q4 = _csv(client, "/api/v1/evaluations.csv", make_key("reader"), period="2025-Q4")
+    assert [r["Mã hồ sơ"] for r in q4] == ["D-q4_first"]
+
+
+def test_evaluations_xlsx_has_the_facts_and_formulas_as_text(
+    client: TestClient, make_key: KeyFactory, seeded: Seeded
+) -> None:
+    response = client.get("/api/v1/evaluations.xlsx", headers=make_key("manager"))
+    assert response.status_code == 200, response.text
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    header, body = values[0], values[1:]
+    assert len(body) == len(seeded.ids)
+    assert "Nội dung góp ý" not in header
+    name_at = header.index("Tên thủ tục")
+    cells = [row[name_at] for row in sheet.iter_rows(min_row=2)]
+    formula = next(c for c in cells if c.value == FORMULA_NAME)
+    assert formula.data_type == "s"  # a text, not a formula
+    flat = str(values)
+    assert COMPLAINT not in flat and CONTACT not in flat
+
+
+def test_petitions_csv_and_xlsx_have_handling_and_verdict_without_texts(
+    client: TestClient, make_key: KeyFactory, seeded: Seeded
+) -> None:
+    rows = _csv(client, "/api/v1/petitions.csv", make_key("reader"))
+    by_code = {r["Mã PAKN"]: r for r in rows}
+    imported = by_code["PAKN-1"]
+    assert imported["Mã hồ sơ"] == "D-ward" and imported["Cán bộ trả kết quả"] == "CB009"
+    assert imported["Xử lý trễ hạn"] == "Có" and imported["Xử lý đúng hạn"] == "Không"
+    assert imported["Ý kiến người dân"] == "unsatisfied"
+    assert imported["Tính vào nhóm 5"] == "Có" and imported["Nguồn"] == "import"
+    survey = next(r for r in rows if r["Nguồn"] == "survey")  # the ward's complaint
+    assert survey["Mã hồ sơ"] == "D-ward" and survey["Tính vào nhóm 5"] == "Không"
+    response = client.get("/api/v1/petitions.xlsx", headers=make_key("admin"))
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    flat = str([[c.value for c in row] for row in sheet.iter_rows()])
+    assert "PAKN-1" in flat and OUTCOME not in flat and REPLY not in flat
+    staff = client.get(
+        "/api/v1/petitions.csv", params={"staff_code": "CB1"}, headers=make_key("reader")
+    )
+    assert staff.status_code == 422
+
+
+def test_private_export_is_admin_only_and_audited(
+    client: TestClient, make_key: KeyFactory, db: DbFactory, seeded: Seeded
+) -> None:
+    for path in ("/api/v1/evaluations.csv", "/api/v1/petitions.xlsx"):
+        for role in ("reader", "manager"):
+            refused = client.get(path, params={"include_private": "true"}, headers=make_key(role))
+            assert refused.status_code == 403, (path, role)
+    admin = make_key("admin")
+    rows = _csv(client, "/api/v1/evaluations.csv", admin, include_private=True)
+    ward = next(r for r in rows if r["Mã hồ sơ"] == "D-ward")
+    assert ward["Nội dung góp ý"] == "'" + COMPLAINT and ward["Liên hệ"] == CONTACT
+    petitions = _csv(
+        client, "/api/v1/petitions.csv", admin, include_private=True, agency_code="79.BTH"
+    )
+    survey = next(r for r in petitions if r["Nguồn"] == "survey")
+    assert (survey["Trả lời (nội dung)"], survey["Liên hệ"]) == (REPLY, CONTACT)
+    with db() as session:
+        records = session.exec(
+            select(AuditLog)
+            .where(col(AuditLog.action).endswith(".read_private"))
+            .order_by(col(AuditLog.id))
+        ).all()
+    assert [(r.action, r.detail["how"], r.detail["count"]) for r in records] == [
+        ("evaluations.read_private", "export", len(seeded.ids)),
+        ("petitions.read_private", "export", 2),
+    ]
+    assert records[1].detail["filters"]["agency_code"] == "79.BTH"
+
+
+def test_scoped_key_exports_its_tree_only(
+    client: TestClient, make_key: KeyFactory, seeded: Seeded
+) -> None:
+    scoped = make_key("reader", agency="79.BTH")
+    rows = _csv(client, "/api/v1/evaluations.csv", scoped)
+    assert [r["Mã hồ sơ"] for r in rows] == ["D-ward"]
+    for path in ("/api/v1/evaluations.csv", "/api/v1/petitions.xlsx"):
+        outside = client.get(path, params={"agency_code": "79", "subtree": "true"}, headers=scoped)
+        assert outside.status_code == 403
+
+
+def test_the_csv_is_read_a_chunk_at_a_time(
+    client: TestClient,
+    make_key: KeyFactory,
+    seeded: Seeded,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(exports_router, "EXPORT_CHUNK", 2)
+    engine: sa.Engine = client.app.state.engine  # type: ignore[attr-defined]
+    reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "FROM response JOIN" in statement and "LIMIT" in statement:
+            reads.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        rows = _csv(client, "/api/v1/evaluations.csv", make_key("reader"))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert len(rows) == len(seeded.ids) == 5
+    assert len(reads) == 3  # 2 + 2 + 1 rows, each chunk its own keyset read
+    assert all("response.id >" in s for s in reads[1:])
