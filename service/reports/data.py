@@ -1,0 +1,350 @@
+"""Everything a report says, gathered from the scoring services into one value.
+
+Nothing here applies a scoring rule: scores and ranks come from service/scoring/service.py
+(the same as /api/v1/rankings), the reasons from the public pages' plain words, the trend
+from the portal's trend, overdue petitions from the explain view's petition rows, per-staff
+figures from service/scoring/staff.py (with its anonymity minimum).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlmodel import Session, col, select
+
+from service.calendar.overrides import load_overrides
+from service.calendar.working_days import local_date, overdue_working_days
+from service.console.format import actor_name, local_day
+from service.models import Agency, utcnow
+from service.periods import Period
+from service.portal import plain_words
+from service.portal.trend import trend, trend_periods
+from service.portal.trend_chart import has_data
+from service.profile import Profile
+from service.reports import words
+from service.scoring import explain, service
+from service.scoring.compute import compute
+from service.scoring.schemas import InputEntry, Score
+from service.scoring.siblings import siblings
+from service.scoring.staff import staff_scores
+
+# Enough for any real quarter of one ward; a report lists at most this many per agency and
+# says how many more there are.
+PETITIONS_PER_AGENCY = 200
+
+
+@dataclass(frozen=True)
+class Row:
+    """One child in the ranking, with its change against the previous period."""
+
+    score: Score
+    previous: Score | None
+    k_delta: float | None  # K now − K before; None when either is missing
+    rank_delta: int | None  # places gained (rank before − rank now)
+
+
+@dataclass(frozen=True)
+class Reasons:
+    """Why an agency is not satisfied (or has no K yet), in sentences."""
+
+    score: Score
+    headline: str
+    sentences: dict[str, list[str]]  # by component key, as words.COMPONENTS names them
+
+
+@dataclass(frozen=True)
+class OverduePetition:
+    agency_name: str
+    petition_code: str
+    dossier_code: str | None
+    received_at: datetime
+    deadline_at: datetime | None
+    handled_at: datetime | None
+    working_days_late: int
+
+
+@dataclass(frozen=True)
+class StaffBelow:
+    agency_name: str
+    staff_code: str
+    display_name: str | None
+    evaluations: int
+    a: float | None
+    b: float | None
+    c: float | None
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """The children's K over one period: how many in each group, and their mean K."""
+
+    period: Period
+    satisfied: int
+    not_satisfied: int
+    no_data: int
+    mean_k: float | None
+    min_k: float | None
+    max_k: float | None
+
+
+@dataclass(frozen=True)
+class Source:
+    agency_name: str
+    d: float | None
+    d_words: str
+    e: float | None
+    e_words: str
+    resolved: int
+    evaluations: int
+    petitions: int
+
+
+@dataclass(frozen=True)
+class Report:
+    parent_code: str
+    parent_name: str
+    owner_name: str | None  # the parent's own parent (cơ quan chủ quản), if any
+    place: str
+    period: Period
+    previous: Period
+    issued_on: date
+    profile_name: str
+    profile_title: str
+    threshold: float
+    k_max: float
+    staff_below_rate: float
+    min_evaluations: int
+    rows: list[Row]
+    trend: list[TrendPoint]
+    reasons: list[Reasons]
+    overdue: list[OverduePetition]
+    overdue_more: int  # overdue petitions beyond PETITIONS_PER_AGENCY, not listed
+    staff_below: list[StaffBelow]
+    staff_withheld: int  # staff with too few evaluations to be named
+    sources: list[Source]
+    generated_at: datetime = field(default_factory=utcnow)
+
+
+def _ranked(scores: list[Score]) -> list[Score]:
+    """The order of /api/v1/rankings: by rank, unranked last, then by code."""
+    return sorted(scores, key=lambda s: (s.rank is None, s.rank or 0, s.agency_code))
+
+
+def _rows(current: list[Score], before: list[Score]) -> list[Row]:
+    by_code = {s.agency_code: s for s in before}
+    rows = []
+    for score in _ranked(current):
+        old = by_code.get(score.agency_code)
+        k_delta = None
+        rank_delta = None
+        if old is not None and old.k is not None and score.k is not None:
+            k_delta = score.k - old.k
+        if old is not None and old.rank is not None and score.rank is not None:
+            rank_delta = old.rank - score.rank
+        rows.append(Row(score, old, k_delta, rank_delta))
+    return rows
+
+
+def _reasons(
+    session: Session, parent: Agency, period: Period, profile: Profile, scores: list[Score]
+) -> list[Reasons]:
+    """The explain view in words, for the children not satisfied or without a K."""
+    family = siblings(session, parent.id, period, profile)
+    by_code = {s.agency_code: s for s in scores}
+    children = session.exec(select(Agency).where(Agency.parent_id == parent.id)).all()
+    threshold = profile.k_score.satisfied_threshold
+    result = []
+    for agency in sorted(children, key=lambda a: a.code):
+        score = by_code.get(agency.code)
+        if score is None or score.group == "hai_long" or agency.id is None:
+            continue
+        computed = family.computed[agency.id]
+        if score.group == "khong_hai_long":
+            headline = f"K = {words.num(score.k)}, dưới ngưỡng {words.num(threshold)} điểm."
+        else:
+            missing = ", ".join(m.upper() for m in score.missing)
+            headline = (
+                f"Chưa đủ dữ liệu để tính K: còn thiếu {missing}; K có thể từ "
+                f"{words.num(score.k_min)} đến {words.num(score.k_max)}."
+            )
+        facts = plain_words.facts(computed, profile, score.inputs)
+        sentences = {key: [words.fact_sentence(f) for f in found] for key, found in facts.items()}
+        result.append(Reasons(score, headline, sentences))
+    return result
+
+
+def _overdue(
+    session: Session, children: list[Agency], period: Period, profile: Profile, now: datetime
+) -> tuple[list[OverduePetition], int]:
+    """Petitions of the period handled late or still open past their deadline, as the
+    explain view counts them now."""
+    overrides = load_overrides(session)
+    listed, more = [], 0
+    for agency in children:
+        rows = explain.petition_rows(session, agency, period, profile, PETITIONS_PER_AGENCY, now)
+        more += rows.total - len(rows.rows)
+        for row in rows.rows:
+            if row.state != "late" or not row.counts_in_group5 or row.deadline_at is None:
+                continue
+            listed.append(
+                OverduePetition(
+                    agency_name=agency.name,
+                    petition_code=row.petition_code,
+                    dossier_code=row.dossier_code,
+                    received_at=row.received_at,
+                    deadline_at=row.deadline_at,
+                    handled_at=row.handled_at,
+                    working_days_late=overdue_working_days(
+                        row.deadline_at, row.handled_at or now, overrides
+                    ),
+                )
+            )
+    listed.sort(key=lambda p: (-p.working_days_late, p.agency_name, p.petition_code))
+    return listed, more
+
+
+def _staff(
+    session: Session, children: list[Agency], period: Period, profile: Profile
+) -> tuple[list[StaffBelow], int]:
+    """Staff whose A, B or C is below the profile's rate. B and C rest on citizens' answers:
+    below the anonymity minimum they are withheld (None) and only counted; A rests on the
+    dossiers the person handled and is always shown."""
+    bar = profile.report.staff_below_rate
+    below, withheld = [], 0
+    for agency in children:
+        for person in staff_scores(session, agency, period, profile).data:
+            if person.withheld and person.evaluations:
+                withheld += 1
+            if any(v is not None and v < bar for v in (person.a, person.b, person.c)):
+                below.append(
+                    StaffBelow(
+                        agency.name,
+                        person.staff_code,
+                        person.display_name,
+                        person.evaluations,
+                        person.a,
+                        person.b,
+                        person.c,
+                    )
+                )
+    return below, withheld
+
+
+def _trend(
+    session: Session, children: list[Agency], period: Period, profile: Profile, today: date
+) -> list[TrendPoint]:
+    periods = trend_periods(period, today)
+    per_period: list[list[tuple[str | None, float | None]]] = [[] for _ in periods]
+    for agency in children:
+        assert agency.id is not None
+        for index, point in enumerate(trend(session, agency.id, periods, profile)):
+            k = float(point.computed.k) if point.computed.k is not None else None
+            group = point.computed.group if has_data(point.computed) else None
+            per_period[index].append((group, k))
+    result: list[TrendPoint] = []
+    for p, found in zip(periods, per_period, strict=True):
+        if not result and all(g is None for g, _ in found):
+            continue  # before the first period with any data: nothing to say
+        ks = [k for _, k in found if k is not None]
+        groups = [g for g, _ in found]
+        result.append(
+            TrendPoint(
+                period=p,
+                satisfied=groups.count("hai_long"),
+                not_satisfied=groups.count("khong_hai_long"),
+                no_data=groups.count("chua_du_du_lieu"),
+                mean_k=sum(ks) / len(ks) if ks else None,
+                min_k=min(ks) if ks else None,
+                max_k=max(ks) if ks else None,
+            )
+        )
+    return result
+
+
+def _entered(entry: InputEntry | None) -> str:
+    if entry is None:
+        return ""
+    return f", do {actor_name(entry.set_by)} nhập ngày {local_day(entry.set_at)}"
+
+
+def _sources(rows: list[Row]) -> list[Source]:
+    result = []
+    for row in rows:
+        s = row.score
+        if s.d_source == "imported":
+            d_words = "Nhập từ hệ thống phản ánh, kiến nghị" + _entered(s.inputs.d)
+        elif s.d_source == "group5":
+            d_words = "Tính trong hệ thống từ phản ánh, kiến nghị và phiếu đánh giá (nhóm 5)"
+        else:
+            d_words = "Chưa có"
+        e_words = ("Cơ quan có thẩm quyền nhập" + _entered(s.inputs.e)) if s.e is not None else ""
+        result.append(
+            Source(
+                agency_name=s.agency_name,
+                d=s.d,
+                d_words=d_words,
+                e=s.e,
+                e_words=e_words or "Chưa nhập",
+                resolved=s.counts.resolved_dossiers,
+                evaluations=s.counts.evaluations,
+                petitions=s.counts.petitions,
+            )
+        )
+    return result
+
+
+def _root_name(session: Session, parent: Agency) -> str:
+    """The province the parent belongs to: the place a report is signed in."""
+    root_code = parent.path.strip("/").split("/")[0]
+    root = session.exec(select(Agency).where(Agency.code == root_code)).first()
+    return (root or parent).name
+
+
+def gather(
+    session: Session,
+    parent: Agency,
+    period: Period,
+    profile: Profile,
+    today: date | None = None,
+) -> Report:
+    """The report on `parent`'s children for `period`, as of `today` (local)."""
+    now = utcnow()
+    today = today or local_date(now)
+    children = list(
+        session.exec(
+            select(Agency).where(Agency.parent_id == parent.id).order_by(col(Agency.code))
+        ).all()
+    )
+    previous = period.previous()
+    current = service.scores(session, children, period, profile)
+    before = service.scores(session, children, previous, profile)
+    rows = _rows(current, before)
+    overdue, more = _overdue(session, children, period, profile, now)
+    below, withheld = _staff(session, children, period, profile)
+    owner = session.get(Agency, parent.parent_id) if parent.parent_id is not None else None
+    return Report(
+        parent_code=parent.code,
+        parent_name=parent.name,
+        owner_name=owner.name if owner else None,
+        place=_root_name(session, parent),
+        period=period,
+        previous=previous,
+        issued_on=today,
+        profile_name=profile.name,
+        profile_title=profile.title,
+        threshold=profile.k_score.satisfied_threshold,
+        # K's ceiling: what an agency with every part missing could still reach.
+        k_max=float(compute(Counter(), None, None, profile).k_max),
+        staff_below_rate=profile.report.staff_below_rate,
+        min_evaluations=profile.staff.min_evaluations_for_staff,
+        rows=rows,
+        trend=_trend(session, children, period, profile, today),
+        reasons=_reasons(session, parent, period, profile, current),
+        overdue=overdue,
+        overdue_more=more,
+        staff_below=below,
+        staff_withheld=withheld,
+        sources=_sources(rows),
+    )

@@ -1,0 +1,302 @@
+"""The report's body as a list of blocks (headings, paragraphs, tables, pictures) that
+docx.py and pdf.py each lay out in their own format, so both files say the same thing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from service.console.format import local_day
+from service.reports import charts, words
+from service.reports.data import Report
+
+TITLE = (
+    "Kết quả đánh giá mức độ hài lòng của người dân, doanh nghiệp đối với việc "
+    "giải quyết thủ tục hành chính"
+)
+QUOC_HIEU = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+TIEU_NGU = "Độc lập - Tự do - Hạnh phúc"
+NUMBER = "Số: ……/BC-……"
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    italic: bool = False
+    bold_lead: str = ""  # printed in bold before `text`
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: list[str]
+
+
+@dataclass(frozen=True)
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+    widths: list[float]  # relative column widths
+    numeric: set[int] = field(default_factory=set)  # right-aligned columns
+    name: str = ""  # what the tests look for
+
+
+@dataclass(frozen=True)
+class Picture:
+    png: bytes
+    caption: str
+
+
+Block = Heading | Paragraph | Bullets | Table | Picture
+
+
+def place_and_date(report: Report) -> str:
+    return f"{report.place}, {words.date_words(report.issued_on)}"
+
+
+def title_lines(report: Report) -> tuple[str, str]:
+    return "BÁO CÁO", f"{TITLE} {words.period_words(report.period, inside=True)}"
+
+
+def _ranking(report: Report) -> list[Block]:
+    n = len(report.rows)
+    groups = [row.score.group for row in report.rows]
+    blocks: list[Block] = [
+        Heading("I. KẾT QUẢ XẾP HẠNG"),
+        Paragraph(
+            f"Đánh giá theo bộ tiêu chí {report.profile_title} (mã {report.profile_name}): "
+            f"K = A + B + C + D + E, tối đa {words.num(report.k_max)} điểm; đơn vị có K trên "
+            f"{words.num(report.threshold)} điểm được xếp loại hài lòng. Trong {n} đơn vị trực "
+            f"thuộc {report.parent_name}: {groups.count('hai_long')} hài lòng, "
+            f"{groups.count('khong_hai_long')} không hài lòng, "
+            f"{groups.count('chua_du_du_lieu')} chưa đủ dữ liệu."
+        ),
+    ]
+    rows = []
+    for row in report.rows:
+        s = row.score
+        rows.append(
+            [
+                str(s.rank) if s.rank else "—",
+                s.agency_name,
+                words.num(s.a),
+                words.num(s.b),
+                words.num(s.c),
+                words.num(s.d),
+                words.num(s.e, 0),
+                words.num(s.k),
+                words.group_words(s.group),
+                words.k_change(row.k_delta),
+                words.rank_change(row.rank_delta),
+            ]
+        )
+    blocks.append(
+        Table(
+            ["Hạng", "Đơn vị", "A", "B", "C", "D", "E", "K", "Xếp loại", "± K", "± Hạng"],
+            rows,
+            [12, 40, 10, 10, 10, 11, 8, 11, 22, 13, 18],
+            numeric={0, 2, 3, 4, 5, 6, 7, 9},
+            name="ranking",
+        )
+    )
+    blocks.append(
+        Paragraph(
+            f"± K và ± Hạng: thay đổi so với {words.period_words(report.previous, inside=True)} "
+            "(— khi một trong hai kỳ chưa có K). Điểm được làm tròn xuống hai chữ số thập phân.",
+            italic=True,
+        )
+    )
+    if report.rows:
+        blocks.append(
+            Picture(
+                charts.ranking_bars(report.rows, report.threshold, report.k_max),
+                "Biểu đồ 1. Điểm K của các đơn vị, "
+                + words.period_words(report.period, inside=True),
+            )
+        )
+    return blocks
+
+
+def _trend(report: Report) -> list[Block]:
+    up = sum(1 for r in report.rows if r.k_delta is not None and r.k_delta > 0)
+    down = sum(1 for r in report.rows if r.k_delta is not None and r.k_delta < 0)
+    blocks: list[Block] = [
+        Heading("II. SO SÁNH VỚI KỲ TRƯỚC VÀ XU HƯỚNG"),
+        Paragraph(
+            f"So với {words.period_words(report.previous, inside=True)}: {up} đơn vị tăng điểm, "
+            f"{down} đơn vị giảm điểm."
+        ),
+        Table(
+            ["Kỳ", "Hài lòng", "Không hài lòng", "Chưa đủ dữ liệu", "K trung bình"],
+            [
+                [
+                    words.period_words(p.period),
+                    str(p.satisfied),
+                    str(p.not_satisfied),
+                    str(p.no_data),
+                    words.num(p.mean_k),
+                ]
+                for p in report.trend
+            ],
+            [40, 20, 25, 25, 25],
+            numeric={1, 2, 3, 4},
+            name="trend",
+        ),
+    ]
+    if report.trend:
+        blocks.append(
+            Picture(
+                charts.trend_lines(report.trend, report.threshold, report.k_max),
+                f"Biểu đồ 2. Điểm K của các đơn vị qua {len(report.trend)} kỳ gần nhất",
+            )
+        )
+    return blocks
+
+
+def _reasons(report: Report) -> list[Block]:
+    blocks: list[Block] = [Heading("III. CÁC ĐƠN VỊ CHƯA ĐẠT VÀ NGUYÊN NHÂN")]
+    if not report.reasons:
+        return [*blocks, Paragraph("Tất cả các đơn vị đều được xếp loại hài lòng.")]
+    for item in report.reasons:
+        blocks.append(Paragraph(item.headline, bold_lead=f"{item.score.agency_name}: "))
+        blocks.append(
+            Bullets(
+                [
+                    f"{words.COMPONENTS[key]}: {' '.join(found)}"
+                    for key, found in item.sentences.items()
+                    if found
+                ]
+            )
+        )
+    return blocks
+
+
+def _overdue(report: Report) -> list[Block]:
+    blocks: list[Block] = [Heading("IV. PHẢN ÁNH, KIẾN NGHỊ QUÁ HẠN")]
+    if not report.overdue:
+        blocks.append(Paragraph("Không có phản ánh, kiến nghị nào quá hạn trong kỳ."))
+    else:
+        blocks.append(
+            Table(
+                ["Đơn vị", "Mã phản ánh", "Hồ sơ", "Tiếp nhận", "Hạn xử lý", "Xử lý", "Trễ"],
+                [
+                    [
+                        p.agency_name,
+                        p.petition_code,
+                        p.dossier_code or "—",
+                        local_day(p.received_at),
+                        local_day(p.deadline_at),
+                        local_day(p.handled_at) if p.handled_at else "chưa xử lý",
+                        f"{p.working_days_late} ngày",
+                    ]
+                    for p in report.overdue
+                ],
+                [34, 30, 30, 20, 20, 20, 14],
+                numeric={6},
+                name="overdue",
+            )
+        )
+        blocks.append(
+            Paragraph("Trễ: số ngày làm việc sau hạn xử lý (đến hôm nay nếu chưa xử lý).", True)
+        )
+    if report.overdue_more:
+        blocks.append(
+            Paragraph(f"Còn {report.overdue_more} phản ánh, kiến nghị khác không liệt kê.", True)
+        )
+    return blocks
+
+
+def _staff(report: Report) -> list[Block]:
+    rate = words.num(report.staff_below_rate)
+    blocks: list[Block] = [
+        Heading("V. CÁN BỘ CÓ CHỈ SỐ DƯỚI NGƯỠNG"),
+        Paragraph(
+            f"Cán bộ có A, B hoặc C dưới {rate}. B và C chỉ nêu khi cán bộ có từ "
+            f"{report.min_evaluations} phiếu đánh giá trở lên, để không thể suy ra người đã "
+            "đánh giá; A tính trên hồ sơ cán bộ đã xử lý."
+        ),
+    ]
+    if report.staff_below:
+        blocks.append(
+            Table(
+                ["Đơn vị", "Mã cán bộ", "Họ tên", "Số phiếu", "A", "B", "C"],
+                [
+                    [
+                        p.agency_name,
+                        p.staff_code,
+                        p.display_name or "—",
+                        str(p.evaluations),
+                        words.num(p.a),
+                        words.num(p.b),
+                        words.num(p.c),
+                    ]
+                    for p in report.staff_below
+                ],
+                [36, 22, 40, 16, 14, 14, 14],
+                numeric={3, 4, 5, 6},
+                name="staff",
+            )
+        )
+    else:
+        blocks.append(Paragraph("Không có cán bộ nào dưới ngưỡng."))
+    if report.staff_withheld:
+        blocks.append(
+            Paragraph(
+                f"{report.staff_withheld} cán bộ có dưới {report.min_evaluations} phiếu đánh "
+                "giá: không nêu B và C để bảo đảm bí mật của người đánh giá.",
+                italic=True,
+            )
+        )
+    return blocks
+
+
+def _sources(report: Report) -> list[Block]:
+    when = local_day(report.generated_at)
+    return [
+        Heading("VI. NGUỒN SỐ LIỆU"),
+        Paragraph(
+            "A, B, C tính từ hồ sơ đã giải quyết và phiếu đánh giá của người dân trong hệ thống "
+            "hailong. D lấy giá trị nhập từ hệ thống phản ánh, kiến nghị nếu có, nếu không thì "
+            "tính theo nhóm 5 của Quyết định 766/QĐ-TTg. E do cơ quan có thẩm quyền nhập vào "
+            f"cuối kỳ. Số liệu tính ngày {when}."
+        ),
+        Table(
+            ["Đơn vị", "D", "Nguồn D", "E", "Nguồn E", "Hồ sơ", "Phiếu", "Phản ánh"],
+            [
+                [
+                    s.agency_name,
+                    words.num(s.d),
+                    s.d_words,
+                    words.num(s.e, 0),
+                    s.e_words,
+                    str(s.resolved),
+                    str(s.evaluations),
+                    str(s.petitions),
+                ]
+                for s in report.sources
+            ],
+            [30, 12, 48, 8, 36, 13, 13, 14],
+            numeric={1, 3, 5, 6, 7},
+            name="sources",
+        ),
+    ]
+
+
+def body(report: Report) -> list[Block]:
+    return [
+        *_ranking(report),
+        *_trend(report),
+        *_reasons(report),
+        *_overdue(report),
+        *_staff(report),
+        *_sources(report),
+    ]
+
+
+def file_name(report: Report, extension: str) -> str:
+    """'bao-cao-79-2025-Q3.docx': ASCII, so every browser keeps it."""
+    safe = "".join(c if c.isalnum() or c in ".-_" else "-" for c in report.parent_code)
+    return f"bao-cao-{safe}-{report.period.key}.{extension}"

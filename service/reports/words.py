@@ -1,0 +1,107 @@
+"""The report's Vietnamese: periods and dates in words, groups, and the plain-words sentences
+of the public pages (templates/portal/_words.html), rendered here without HTML."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from markupsafe import Markup
+
+from service.i18n import gettext_for
+from service.numbers import number
+from service.periods import Period
+from service.portal.picker import count
+from service.portal.plain_words import Fact
+from service.templating import make_templates
+
+ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+GROUPS = {
+    "hai_long": "Hài lòng",
+    "khong_hai_long": "Không hài lòng",
+    "chua_du_du_lieu": "Chưa đủ dữ liệu",
+}
+COMPONENTS = {
+    "a": "A (giải quyết đúng hẹn)",
+    "b": "B (bổ sung hồ sơ)",
+    "c": "C (thái độ cán bộ)",
+    "d": "D (xử lý phản ánh, kiến nghị)",
+    "e": "E (công khai thủ tục)",
+    "group5": "Nhóm 5 (Quyết định 766/QĐ-TTg)",
+}
+
+
+def num(value: float | None, places: int = 2) -> str:
+    """A score as people read it (service/numbers.py): '21,43', '—' when there is none."""
+    return number(value, "vi", places)
+
+
+def period_words(period: Period, *, inside: bool = False) -> str:
+    """'Quý III năm 2025', 'Tháng 8 năm 2025', 'Năm 2025'; `inside` a sentence: 'quý III
+    năm 2025'."""
+    year = period.first_day.year
+    if period.kind == "quarter":
+        text = f"Quý {ROMAN[(period.first_day.month - 1) // 3 + 1]} năm {year}"
+    elif period.kind == "month":
+        text = f"Tháng {period.first_day.month} năm {year}"
+    else:
+        text = f"Năm {year}"
+    return text[0].lower() + text[1:] if inside else text
+
+
+def kind_words(period: Period) -> str:
+    return {"month": "tháng", "quarter": "quý", "year": "năm"}[period.kind]
+
+
+def date_words(day: date) -> str:
+    """'ngày 04 tháng 12 năm 2026': a zero before days under 10 and months under 3, as
+    Decree 30/2020/NĐ-CP (appendix I) writes the date of an administrative document."""
+    month = f"{day.month:02d}" if day.month < 3 else str(day.month)
+    return f"ngày {day.day:02d} tháng {month} năm {day.year}"
+
+
+def group_words(group: str) -> str:
+    return GROUPS.get(group, group)
+
+
+def k_change(delta: float | None) -> str:
+    """ "+0,52", "-1,3", "0" or "—" (no K in one of the two periods)."""
+    if delta is None:
+        return "—"
+    if delta > 0:
+        return "+" + num(delta)
+    if delta < 0:
+        return "-" + num(-delta)
+    return "0"
+
+
+def rank_change(delta: int | None) -> str:
+    """A rank that went from 5 to 3 went up 2 places."""
+    if delta is None:
+        return "—"
+    if delta > 0:
+        return f"tăng {delta}"
+    if delta < 0:
+        return f"giảm {-delta}"
+    return "giữ nguyên"
+
+
+@lru_cache(maxsize=1)
+def _fact_macro() -> Callable[[Fact], Markup]:
+    env = make_templates().env
+    module: Any = env.get_template("portal/_words.html").make_module(
+        {
+            "_": gettext_for("vi"),  # as the pages pass it (service/web/pages.py)
+            "num": lambda value, places=2: num(value, places),
+            "count": lambda n: count(n, "vi"),
+        }
+    )
+    macro: Callable[[Fact], Markup] = module.fact
+    return macro
+
+
+def fact_sentence(fact: Fact) -> str:
+    """The public pages' sentence for one fact, as plain text."""
+    return Markup(_fact_macro()(fact)).striptags()

@@ -1,0 +1,118 @@
+"""Who may have the report (manager and admin, with the parent in scope), in which shapes;
+the CLI; the console's "Tải báo cáo" link."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from docx import Document
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+
+from tests.cli_runner import cli_for
+from tests.conftest import KeyFactory
+from tests.console.conftest import ConsoleClient, raw_key
+from tests.reports.seed import PERIOD, seed_quarter
+
+pytestmark = pytest.mark.usefixtures("agencies")
+URL = "/api/v1/reports/79"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@pytest.mark.parametrize("role", ["issuer", "reader", "kiosk", "auditor"])
+def test_only_managers_and_admins(client: TestClient, make_key: KeyFactory, role: str) -> None:
+    response = client.get(URL, params={"period": PERIOD}, headers=make_key(role))
+    assert response.status_code == 403
+    assert client.get(URL, params={"period": PERIOD}).status_code == 401
+
+
+def test_scope_covers_the_parent(client: TestClient, make_key: KeyFactory) -> None:
+    # A ward's manager sees its own ward, not the city's ranking of every ward.
+    ward = make_key("manager", agency="79.BTH")
+    refused = client.get(URL, params={"period": PERIOD}, headers=ward)
+    assert refused.status_code == 403
+    assert "79" in refused.json()["detail"]
+    city = make_key("manager", agency="79")
+    response = client.get(URL, params={"period": PERIOD, "format": "docx"}, headers=city)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == DOCX
+    assert response.headers["cache-control"] == "private, no-store"
+
+
+def test_pdf_is_the_default_format(client: TestClient, make_key: KeyFactory) -> None:
+    response = client.get(URL, params={"period": "2025-08"}, headers=make_key("admin"))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert 'filename="bao-cao-79-2025-08.pdf"' in response.headers["content-disposition"]
+    text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
+    assert "tháng 8 năm 2025" in text
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "status", "field"),
+    [
+        (URL, {"period": "2025-Q5"}, 422, "period"),
+        (URL, {"period": PERIOD, "format": "xlsx"}, 422, "format"),
+        ("/api/v1/reports/NOPE", {"period": PERIOD}, 404, None),
+    ],
+)
+def test_bad_requests(
+    client: TestClient,
+    make_key: KeyFactory,
+    url: str,
+    params: dict[str, str],
+    status: int,
+    field: str | None,
+) -> None:
+    response = client.get(url, params=params, headers=make_key("admin"))
+    assert response.status_code == status, response.text
+    if field:
+        assert [f["field"] for f in response.json()["fields"]] == [field]
+
+
+def test_cli_writes_the_report(
+    client: TestClient, make_key: KeyFactory, database_url: str, tmp_path: Path
+) -> None:
+    seed_quarter(client, make_key)
+    run = cli_for(database_url)
+    out = tmp_path / "q3.docx"
+    result = run(
+        "report", "--parent", "79", "--period", PERIOD, "--format", "docx", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    assert "4 agencies" in result.output
+    cells = [c.text for c in Document(str(out)).tables[1].rows[3].cells]
+    assert cells[1:3] == ["Phường Sài Gòn", "0,5"] and "Không hài lòng" in cells
+    pdf = tmp_path / "q3.pdf"
+    assert run("report", "--parent", "79", "--period", PERIOD, "--out", str(pdf)).exit_code == 0
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    bad = run("report", "--parent", "79", "--period", PERIOD, "--format", "odt", "--out", str(pdf))
+    assert bad.exit_code == 2 and "docx or pdf" in bad.output
+    unknown = run("report", "--parent", "NOPE", "--period", PERIOD, "--out", str(pdf))
+    assert unknown.exit_code == 2 and "NOPE" in unknown.output
+
+
+def test_console_button_downloads_for_the_signed_in_official(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    console = ConsoleClient(client)
+    # Signed out: to the sign-in page, no file.
+    signed_out = client.get("/console/a/79/report", follow_redirects=False)
+    assert signed_out.status_code == 303
+    assert signed_out.headers["location"] == "/console/sign-in"
+    console.sign_in(raw_key(make_key("manager", agency="79")))
+    page = console.get(f"/console/a/79?period={PERIOD}")
+    assert "Tải báo cáo" in page.text
+    link = f"/console/a/79/report?period={PERIOD}&amp;format=docx"
+    assert f'href="{link}"' in page.text
+    response = console.get(link.replace("&amp;", "&"))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == DOCX
+    assert Document(io.BytesIO(response.content)).paragraphs  # it opens
+    # A ward has no children to rank: no button; and the city's report stays out of reach.
+    ward = ConsoleClient(TestClient(client.app))
+    ward.sign_in(raw_key(make_key("manager", agency="79.BTH")))
+    assert "Tải báo cáo" not in ward.get(f"/console/a/79.BTH?period={PERIOD}").text
+    assert ward.get("/console/a/79/report").status_code == 403

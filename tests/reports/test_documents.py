@@ -1,0 +1,169 @@
+"""The report of a seeded quarter, read back as an office would: the DOCX opened with
+python-docx, the PDF's text extracted with pypdf. Its figures must be the API's."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import pytest
+from docx import Document
+from docx.document import Document as DocumentType
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+
+from service.calendar.working_days import local_date
+from service.models import utcnow
+from service.numbers import number
+from service.reports.words import date_words
+from tests.conftest import KeyFactory
+from tests.reports.seed import PERIOD, seed_quarter
+
+pytestmark = pytest.mark.usefixtures("agencies")
+GROUPS = {
+    "hai_long": "Hài lòng",
+    "khong_hai_long": "Không hài lòng",
+    "chua_du_du_lieu": "Chưa đủ dữ liệu",
+}
+TITLE_BLOCK = (
+    "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+    "Độc lập - Tự do - Hạnh phúc",
+    "THÀNH PHỐ HỒ CHÍ MINH",
+    "Số: ……/BC-……",
+    "BÁO CÁO",
+    "giải quyết thủ tục hành chính quý III năm 2025",
+)
+
+
+@pytest.fixture
+def rankings(client: TestClient, make_key: KeyFactory) -> list[dict[str, Any]]:
+    seed_quarter(client, make_key)
+    response = client.get(
+        "/api/v1/rankings",
+        params={"period": PERIOD, "parent_code": "79"},
+        headers=make_key("admin"),
+    )
+    data: list[dict[str, Any]] = response.json()["data"]
+    # The seed is what the assertions below expect: one of each group.
+    assert [(s["agency_code"], s["group"]) for s in data] == [
+        ("G22.39", "hai_long"),
+        ("79.BTH", "hai_long"),
+        ("79.SGN", "khong_hai_long"),
+        ("79.STP", "chua_du_du_lieu"),
+    ]
+    return data
+
+
+def _download(client: TestClient, make_key: KeyFactory, fmt: str) -> bytes:
+    response = client.get(
+        "/api/v1/reports/79", params={"period": PERIOD, "format": fmt}, headers=make_key("admin")
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="bao-cao-79-{PERIOD}.{fmt}"'
+    )
+    content: bytes = response.content
+    return content
+
+
+def _expected_row(score: dict[str, Any]) -> list[str]:
+    """A ranking row as the report prints it, from the API's figures."""
+    return [
+        str(score["rank"]) if score["rank"] else "—",
+        score["agency_name"],
+        *(number(score[part], "vi") for part in "abcd"),
+        number(score["e"], "vi", 0),
+        number(score["k"], "vi"),
+        GROUPS[score["group"]],
+    ]
+
+
+def _section(lines: list[str], start: str, end: str) -> str:
+    first = next(i for i, line in enumerate(lines) if line.startswith(start))
+    last = next(i for i, line in enumerate(lines) if line.startswith(end))
+    return "\n".join(lines[first:last])
+
+
+def _docx_lines(document: DocumentType) -> list[str]:
+    lines = [p.text for p in document.paragraphs]
+    for cell in document.tables[0].rows[0].cells:  # the title block is a borderless table
+        lines += [p.text for p in cell.paragraphs]
+    return lines
+
+
+def _table(document: DocumentType, first_header: str, second: str) -> list[list[str]]:
+    for table in document.tables:
+        rows = [[cell.text for cell in row.cells] for row in table.rows]
+        if rows and rows[0][:2] == [first_header, second]:
+            return rows
+    raise AssertionError(f"no table headed {first_header}, {second}")
+
+
+def test_docx_title_ranking_and_reasons(
+    client: TestClient, make_key: KeyFactory, rankings: list[dict[str, Any]]
+) -> None:
+    document = Document(io.BytesIO(_download(client, make_key, "docx")))
+    lines = _docx_lines(document)
+    text = "\n".join(lines)
+    for expected in TITLE_BLOCK:
+        assert expected in text, expected
+    today = date_words(local_date(utcnow()))
+    assert f"Thành phố Hồ Chí Minh, {today}" in lines
+    assert re.fullmatch(r"ngày \d\d tháng (0[12]|[3-9]|1[012]) năm \d{4}", today)
+
+    ranking = _table(document, "Hạng", "Đơn vị")
+    assert [row[:9] for row in ranking[1:]] == [_expected_row(s) for s in rankings]
+    # Against 2025-Q2 (Sài Gòn 22, first; Bến Thành 20, second).
+    changes = {row[1]: row[9:] for row in ranking[1:]}
+    assert changes["Phường Sài Gòn"] == ["-3", "giảm 2"]
+    assert changes["Phường Bến Thành"] == ["+1,5", "giữ nguyên"]
+    assert changes["Sở Tư pháp"] == ["—", "—"]
+
+    reasons = _section(lines, "III.", "IV.")
+    assert "Phường Sài Gòn: K = 19, dưới ngưỡng 20 điểm." in reasons
+    assert "3 trong 6 hồ sơ bị trễ hơn 5 ngày làm việc (không được điểm)." in reasons
+    assert "3 trong 6 phiếu đánh giá thái độ cán bộ là tốt." in reasons
+    assert "Sở Tư pháp: Chưa đủ dữ liệu để tính K: còn thiếu B, C, E" in reasons
+    assert "Bến Thành" not in reasons and "Tân Định" not in reasons
+
+    overdue = _table(document, "Đơn vị", "Mã phản ánh")
+    assert {row[1]: row[5] for row in overdue[1:]} == {
+        "PA-STP-OPEN": "chưa xử lý",
+        "PA-STP-LATE": "15/08/2025",
+    }
+    staff = _table(document, "Đơn vị", "Mã cán bộ")
+    named = {row[1]: row for row in staff[1:]}
+    # Sài Gòn's returning officer: 6 evaluations, half rating the attitude good.
+    assert named["CB013"][3:] == ["6", "—", "1", "0,5"]
+    # Tân Định's has 3 evaluations: B and C withheld, and A is 1, so not named at all.
+    assert all(row[0] != "UBND Phường Tân Định" for row in staff[1:])
+    sources = {row[0]: row for row in _table(document, "Đơn vị", "D")[1:]}
+    assert sources["Phường Bến Thành"][2].startswith("Nhập từ hệ thống phản ánh, kiến nghị")
+    assert sources["Sở Tư pháp"][2].startswith("Tính trong hệ thống")
+    assert len(document.inline_shapes) == 2  # the ranking bars and the trend
+
+
+def test_pdf_text_keeps_figures_and_vietnamese(
+    client: TestClient, make_key: KeyFactory, rankings: list[dict[str, Any]]
+) -> None:
+    content = _download(client, make_key, "pdf")
+    assert content.startswith(b"%PDF-")
+    reader = PdfReader(io.BytesIO(content))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    for expected in TITLE_BLOCK:
+        assert expected in text, expected
+    assert f"Thành phố Hồ Chí Minh, {date_words(local_date(utcnow()))}" in text
+    ranking = _section(lines, "I. KẾT QUẢ XẾP HẠNG", "± K và ± Hạng")
+    for score in rankings:
+        row = next(line for line in ranking.splitlines() if score["agency_name"] in line)
+        # One table row reads left to right: rank, name, A..E, K, group.
+        assert row.startswith(f"{_expected_row(score)[0]} {score['agency_name']}"), row
+        assert " ".join(_expected_row(score)[2:]) in row, row
+    reasons = _section(lines, "III.", "IV.")
+    assert "Phường Sài Gòn: K = 19, dưới ngưỡng 20 điểm." in reasons
+    assert "Bến Thành" not in reasons
+    assert "PA-STP-OPEN" in text and "CB013" in text
+    assert reader.metadata is not None and reader.metadata.title is not None
+    assert reader.metadata.title.startswith("BÁO CÁO Kết quả đánh giá mức độ hài lòng")
