@@ -4,7 +4,8 @@ stopped.
 Runs inside `hailong serve` (a thread) or alone as `hailong worker`; any number of workers
 share the work. Each round also announces the scores that changed with no event: open
 petitions whose deadline passed (service/scoring/aging.py); and, once an hour, removes
-old finished deliveries (pruning.py).
+old finished deliveries (pruning.py). Every `alert_every_seconds` it evaluates the alert
+rules (service/alerts), on the message thread, before that round's messages.
 
 Sending is concurrent: up to `webhook_concurrency` deliveries at once, on a pool of
 threads, never two to the same subscription from one worker — a receiver that times out
@@ -25,6 +26,8 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from service.alerts import emails as alert_emails
+from service.alerts.evaluate import raise_alerts
 from service.db import transaction
 from service.delivery import fan_out, pruning
 from service.delivery.sending import Sender
@@ -77,6 +80,7 @@ class DeliveryWorker:
         self._messages_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="message-send")
         self._messages_round: Future[int] | None = None
         self._next_reminders = 0.0
+        self._next_alerts = 0.0  # time.monotonic(): the first round of run_forever evaluates
 
     def dispatch_events(self, session: Session) -> int:
         return fan_out.dispatch_events(session, self.settings)
@@ -120,11 +124,29 @@ class DeliveryWorker:
         return events + markers, fan_out.BATCH in (events, markers)
 
     def send_messages(self) -> int:
-        """One round of the message outbox (reminders once a minute): the work done."""
+        """One round of the message outbox (reminders once a minute) and of the alerts'
+        e-mails: the work done."""
         reminders = time.monotonic() >= self._next_reminders
         if reminders:
             self._next_reminders = time.monotonic() + REMINDERS_EVERY_SECONDS
-        return messages.run_round(self.engine, self.settings, self.channels, reminders=reminders)
+        work = messages.run_round(self.engine, self.settings, self.channels, reminders=reminders)
+        return work + alert_emails.run_round(self.engine, self.settings, self.channels)
+
+    def raise_alerts(self) -> list[int]:
+        """Evaluate the alert rules now: the ids of the alerts raised."""
+        return raise_alerts(self.engine, self.settings, self.profile)
+
+    def _message_round(self) -> int:
+        """The message thread's round: the alert rules when due, then the messages. Not in
+        run_once (tests drive rounds by hand and call raise_alerts when they mean it)."""
+        work = 0
+        if time.monotonic() >= self._next_alerts:
+            self._next_alerts = time.monotonic() + self.settings.alert_every_seconds
+            try:
+                work += len(self.raise_alerts())
+            except Exception:  # the messages still go; the rules are evaluated next time
+                log.exception("alert evaluation failed; tried again next interval")
+        return work + self.send_messages()
 
     def _start_messages(self) -> None:
         """A round of messages, unless the previous one is still going."""
@@ -134,7 +156,7 @@ class DeliveryWorker:
                 return
             if (error := previous.exception()) is not None:
                 log.error("message round failed; retried next round", exc_info=error)
-        self._messages_round = self._messages_pool.submit(self.send_messages)
+        self._messages_round = self._messages_pool.submit(self._message_round)
 
     def _fill(self) -> int:
         """Claim due deliveries into the free sending slots, none to a subscription this

@@ -21,6 +21,7 @@ EVENT_TYPES = (
     "petition.created",
     "petition.updated",
     "invitation.issued",
+    "alert.raised",
 )
 
 

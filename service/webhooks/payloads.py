@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from service.models import Agency, Dossier, Petition, Response
+from service.models import Agency, Alert, Dossier, Petition, Response
 
 
 def _iso(value: Any) -> str | None:
@@ -63,4 +63,17 @@ def petition_event(session: Session, petition: Petition) -> dict[str, Any]:
         "result_complaint": petition.result_complaint,
         "within_authority": petition.within_authority,
         "handled_on_time": petition.handled_on_time,
+    }
+
+
+def alert_raised(alert: Alert, agency_code: str) -> dict[str, Any]:
+    """Codes and figures (service/alerts): never an official's or a citizen's name or contact."""
+    return {
+        "alert_id": alert.id,
+        "agency_code": agency_code,
+        "rule": alert.rule,
+        "period": alert.period,
+        "subject": alert.subject or None,  # a staff or petition code; None: the agency
+        "values": alert.values,
+        "raised_at": _iso(alert.raised_at),
     }

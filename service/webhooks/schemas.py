@@ -15,6 +15,7 @@ EventType = Literal[
     "petition.created",
     "petition.updated",
     "invitation.issued",
+    "alert.raised",
 ]
 
 

@@ -14,6 +14,7 @@ EventType = Literal[
     "petition.created",
     "petition.updated",
     "invitation.issued",
+    "alert.raised",
 ]
 
 

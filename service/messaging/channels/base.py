@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 ChannelName = Literal["email", "sms", "zalo"]
-MessageKind = Literal["invitation", "reminder"]
+MessageKind = Literal["invitation", "reminder", "alert"]  # alert: to officials (service/alerts)
 
 
 @dataclass(frozen=True)

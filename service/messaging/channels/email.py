@@ -43,8 +43,10 @@ class EmailChannel:
         email["Subject"] = message.subject
         email["Date"] = formatdate(localtime=False)
         email["Message-ID"] = self.message_id(message)
-        # One-click unsubscribe for mail clients that offer it (RFC 8058).
-        email["List-Unsubscribe"] = f"<{message.opt_out_link}>"
+        # One-click unsubscribe for mail clients that offer it (RFC 8058). Alerts to
+        # officials (service/alerts) have none: an official's role decides them.
+        if message.opt_out_link:
+            email["List-Unsubscribe"] = f"<{message.opt_out_link}>"
         email["Auto-Submitted"] = "auto-generated"
         email.set_content(message.text)
         email.add_alternative(_html(message), subtype="html")
@@ -87,6 +89,8 @@ def _html(message: OutgoingMessage) -> str:
         if part.strip()
     )
     for url in (message.link, message.opt_out_link):
+        if not url:
+            continue
         shown = escape(url)
         body = body.replace(shown, f'<a href="{escape(url, quote=True)}">{shown}</a>', 1)
     head = f'<!doctype html><html lang="{message.language}"><meta charset="utf-8">'

@@ -1,0 +1,252 @@
+"""Evaluating the rules (rules.py) and raising what they find, once.
+
+The worker calls `raise_alerts` every HAILONG_ALERT_EVERY_SECONDS. Everything is read in
+one transaction; then, in a second one, each finding is inserted with ON CONFLICT DO
+NOTHING on the alert table's unique constraint (agency, rule, subject, period): only the
+insert that creates the row emits the `alert.raised` event (with that transaction's COMMIT)
+and plans the managers' e-mails (emails.py sends them later, outside any transaction). Two
+workers evaluating at once, or the same condition found every five minutes, raise it once.
+
+The period watched is the profile's `alerts.period` containing today (local time); a
+petition's alert belongs to the period of its deadline, so that one petition near its
+deadline at the turn of a quarter is announced once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from service.alerts import emails
+from service.alerts.rules import RuleSetting, settings_for
+from service.calendar.overrides import load_overrides
+from service.calendar.working_days import is_working_day, local_date
+from service.db import dialect_insert, transaction
+from service.models import Agency, Alert, Petition, utcnow
+from service.periods import Period, period_containing
+from service.profile import Profile
+from service.scoring.compute import exact
+from service.scoring.reach import agency_reach
+from service.scoring.service import evaluate
+from service.scoring.staff import staff_scores
+from service.settings import Settings
+from service.webhooks import outbox, payloads
+
+log = logging.getLogger("hailong.alerts")
+# Open petitions read per evaluation: those due within this many calendar days, enough for
+# the largest threshold (30 working days) across Tết.
+PETITION_HORIZON = timedelta(days=62)
+FLOAT_SLACK = 1e-9  # C's are floats of exact fractions: 0.8 - 0.6 must count as 0.2
+
+
+@dataclass(frozen=True)
+class Finding:
+    agency_id: int
+    rule: str
+    subject: str
+    period: str
+    values: dict[str, Any]
+
+
+def watched_period(profile: Profile, now: datetime) -> Period:
+    return period_containing(local_date(now), profile.alerts.period)
+
+
+def _k_below(
+    session: Session,
+    agencies: Sequence[Agency],
+    rules: dict[int, dict[str, RuleSetting]],
+    period: Period,
+    profile: Profile,
+) -> list[Finding]:
+    watched = [a for a in agencies if rules[a.id or 0]["k_below_threshold"].enabled]
+    found = []
+    for agency_id, computed in evaluate(session, watched, period, profile).items():
+        k = computed.k
+        if k is None:  # a component missing: not enough data to say
+            continue
+        threshold = rules[agency_id]["k_below_threshold"].threshold
+        limit = exact(threshold)
+        at_limit_is_fine = profile.k_score.threshold_is_satisfied
+        if k < limit or (k == limit and not at_limit_is_fine):
+            values = {"k": float(k), "threshold": threshold, "group": computed.group}
+            found.append(Finding(agency_id, "k_below_threshold", "", period.key, values))
+    return found
+
+
+def _staff_c_falling(
+    session: Session, agency: Agency, setting: RuleSetting, period: Period, profile: Profile
+) -> list[Finding]:
+    """Only staff whose C exists in both periods, i.e. has the anonymity minimum of answers
+    in both (staff_scores withholds C below it)."""
+    assert agency.id is not None
+    now = staff_scores(session, agency, period, profile).data
+    before = {
+        s.staff_code: s for s in staff_scores(session, agency, period.previous(), profile).data
+    }
+    found = []
+    for person in now:
+        earlier = before.get(person.staff_code)
+        if person.c is None or earlier is None or earlier.c is None:
+            continue
+        drop = earlier.c - person.c
+        if drop + FLOAT_SLACK >= setting.threshold:
+            values = {
+                "c": person.c,
+                "previous_c": earlier.c,
+                "previous_period": period.previous().key,
+                "drop": round(drop, 6),
+                "threshold": setting.threshold,
+                "evaluations": person.evaluations,
+                "previous_evaluations": earlier.evaluations,
+            }
+            found.append(
+                Finding(agency.id, "staff_c_falling", person.staff_code, period.key, values)
+            )
+    return found
+
+
+def working_days_left(today: date, deadline_day: date, overrides: dict[date, bool]) -> int:
+    """Working days after today up to and including the deadline's day (0: due today)."""
+    count, day = 0, today + timedelta(days=1)
+    while day <= deadline_day:
+        count += is_working_day(day, overrides)
+        day += timedelta(days=1)
+    return count
+
+
+def _petition_deadlines(
+    session: Session,
+    agency_ids: list[int],
+    rules: dict[int, dict[str, RuleSetting]],
+    profile: Profile,
+    now: datetime,
+) -> list[Finding]:
+    watched = [a for a in agency_ids if rules[a]["petition_deadline"].enabled]
+    if not watched:
+        return []
+    petitions = session.exec(
+        select(Petition).where(
+            col(Petition.agency_id).in_(watched),
+            col(Petition.handled_at).is_(None),
+            col(Petition.deadline_at).is_not(None),
+            col(Petition.deadline_at) >= now,  # past it, the petition is late, not near
+            col(Petition.deadline_at) <= now + PETITION_HORIZON,
+        )
+    ).all()
+    if not petitions:
+        return []
+    overrides = load_overrides(session)
+    today = local_date(now)
+    found = []
+    for petition in petitions:
+        assert petition.deadline_at is not None
+        limit = rules[petition.agency_id]["petition_deadline"].threshold
+        deadline_day = local_date(petition.deadline_at)
+        left = working_days_left(today, deadline_day, overrides)
+        if left <= limit:
+            period = period_containing(deadline_day, profile.alerts.period)
+            values = {
+                "deadline_at": petition.deadline_at.isoformat(),
+                "working_days_left": left,
+                "threshold": int(limit),
+            }
+            found.append(
+                Finding(petition.agency_id, "petition_deadline", petition.code, period.key, values)
+            )
+    return found
+
+
+def _response_rate_low(
+    session: Session, agency: Agency, setting: RuleSetting, period: Period, profile: Profile
+) -> list[Finding]:
+    assert agency.id is not None
+    total = agency_reach(session, agency, period, "agency", profile).total
+    if total.issued < profile.alerts.response_rate_min_issued or total.rate is None:
+        return []
+    if total.rate >= setting.threshold:
+        return []
+    values = {
+        "rate": total.rate,
+        "issued": total.issued,
+        "answered": total.answered,
+        "floor": setting.threshold,
+        "min_issued": profile.alerts.response_rate_min_issued,
+    }
+    return [Finding(agency.id, "response_rate_low", "", period.key, values)]
+
+
+def find(session: Session, profile: Profile, now: datetime) -> list[Finding]:
+    """Every condition that holds now, for every agency."""
+    agencies = list(session.exec(select(Agency).order_by(col(Agency.id))).all())
+    ids = [a.id for a in agencies if a.id is not None]
+    rules = settings_for(session, ids, profile)
+    period = watched_period(profile, now)
+    found = _k_below(session, agencies, rules, period, profile)
+    for agency in agencies:
+        assert agency.id is not None
+        mine = rules[agency.id]
+        if mine["staff_c_falling"].enabled:
+            found += _staff_c_falling(session, agency, mine["staff_c_falling"], period, profile)
+        if mine["response_rate_low"].enabled:
+            found += _response_rate_low(session, agency, mine["response_rate_low"], period, profile)
+    found += _petition_deadlines(session, ids, rules, profile, now)
+    return found
+
+
+def _insert(session: Session, finding: Finding, now: datetime) -> int | None:
+    """The new alert's id, or None when it was raised before (the unique constraint)."""
+    table = Alert.__table__  # type: ignore[attr-defined]
+    statement = (
+        dialect_insert(session.get_bind().dialect.name, table)
+        .values(
+            agency_id=finding.agency_id,
+            rule=finding.rule,
+            subject=finding.subject,
+            period=finding.period,
+            raised_at=now,
+            values=finding.values,
+            email_reason=None,
+        )
+        .on_conflict_do_nothing(index_elements=["agency_id", "rule", "subject", "period"])
+        .returning(table.c.id)
+    )
+    new_id = session.execute(statement).scalar()
+    return int(new_id) if new_id is not None else None
+
+
+def raise_alerts(
+    engine: Engine, settings: Settings, profile: Profile, now: datetime | None = None
+) -> list[int]:
+    """Evaluate every rule of every agency; returns the ids of the alerts raised now."""
+    now = now or utcnow()
+    with transaction(engine) as session:
+        found = find(session, profile, now)
+    if not found:
+        return []
+    raised: list[int] = []
+    with transaction(engine) as session:
+        codes = {a.id: a.code for a in session.exec(select(Agency)).all()}
+        for finding in found:
+            alert_id = _insert(session, finding, now)
+            if alert_id is None:
+                continue
+            alert = session.get(Alert, alert_id)
+            assert alert is not None
+            outbox.emit(
+                session,
+                "alert.raised",
+                finding.agency_id,
+                payloads.alert_raised(alert, codes[alert.agency_id]),
+            )
+            emails.plan(session, settings, alert)
+            raised.append(alert_id)
+    if raised:
+        log.info("alerts raised: %s", raised)
+    return raised

@@ -1,0 +1,188 @@
+"""HTTP for alerts: GET /api/v1/alerts, GET/PUT /api/v1/agencies/{code}/alert-rules."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, cast
+
+from fastapi import APIRouter, Query
+from sqlmodel import Session, col, select
+
+from service.admin.agencies import get_agency_by_code
+from service.alerts import rules
+from service.alerts.schemas import (
+    AlertList,
+    AlertPublic,
+    AlertRules,
+    AlertRulesUpdate,
+    EmailSummary,
+    RuleName,
+    RulePublic,
+)
+from service.auth.principal import Principal
+from service.errors import NotFound
+from service.models import MAX_ROW_ID, Agency, Alert, AlertEmail
+from service.periods import period_field
+from service.profile import Profile
+from service.web.deps import ApiWork
+from service.web.errors import error_responses
+from service.web.params import CodePath
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=error_responses(401, 403, 404, 422))
+READERS = ("reader", "manager", "admin")
+RULE_EDITORS = ("manager", "admin")
+
+
+def _visible(session: Session, principal: Principal, code: str) -> Agency:
+    agency = get_agency_by_code(session, code)
+    if agency is None:
+        raise NotFound(f"No agency has the code '{code}'.")
+    principal.require_scope(agency)
+    return agency
+
+
+def _rules_public(
+    agency: Agency, profile: Profile, settings: dict[str, rules.RuleSetting]
+) -> AlertRules:
+    return AlertRules(
+        agency_code=agency.code,
+        profile=profile.name,
+        min_evaluations_for_staff=profile.staff.min_evaluations_for_staff,
+        response_rate_min_issued=profile.alerts.response_rate_min_issued,
+        rules=[
+            RulePublic(
+                rule=cast(RuleName, s.rule),
+                enabled=s.enabled,
+                threshold=s.threshold,
+                default_threshold=s.default_threshold,
+                overridden=s.overridden,
+            )
+            for s in settings.values()
+        ],
+    )
+
+
+@router.get(
+    "/agencies/{code}/alert-rules",
+    response_model=AlertRules,
+    summary="The agency's alert rules as they apply: the profile's, or its own (manager, admin)",
+)
+async def get_alert_rules(code: CodePath, work: ApiWork) -> AlertRules:
+    def read(session: Session) -> AlertRules:
+        principal = work.principal(session, *RULE_EDITORS)
+        agency = _visible(session, principal, code)
+        assert agency.id is not None
+        settings = rules.settings_for(session, [agency.id], work.profile)[agency.id]
+        return _rules_public(agency, work.profile, settings)
+
+    return await work.run(read)
+
+
+@router.put(
+    "/agencies/{code}/alert-rules",
+    response_model=AlertRules,
+    summary="Switch the agency's alert rules on or off and set their thresholds (manager, admin)",
+)
+async def put_alert_rules(code: CodePath, update: AlertRulesUpdate, work: ApiWork) -> AlertRules:
+    changes = {
+        name: (
+            None
+            if (given := getattr(update, name)) is None
+            else rules.OverrideIn(given.enabled, given.threshold)
+        )
+        for name in update.model_fields_set
+    }
+
+    def write(session: Session) -> AlertRules:
+        principal = work.principal(session, *RULE_EDITORS)
+        agency = _visible(session, principal, code)
+        settings = rules.set_overrides(session, principal.actor, agency, changes, work.profile)
+        return _rules_public(agency, work.profile, settings)
+
+    return await work.run(write)
+
+
+def _summaries(session: Session, alerts: list[Alert]) -> dict[int, EmailSummary]:
+    ids = [a.id for a in alerts if a.id is not None]
+    counts: dict[int, Counter[str]] = {i: Counter() for i in ids}
+    reasons: dict[int, str | None] = {}
+    if ids:
+        for alert_id, status, reason in session.exec(
+            select(AlertEmail.alert_id, AlertEmail.status, AlertEmail.reason)
+            .where(col(AlertEmail.alert_id).in_(ids))
+            .order_by(col(AlertEmail.id))
+        ).all():
+            counts[alert_id][status] += 1
+            if reason:
+                reasons[alert_id] = reason
+    result = {}
+    for alert in alerts:
+        assert alert.id is not None
+        c = counts[alert.id]
+        result[alert.id] = EmailSummary(
+            recipients=sum(c.values()),
+            sent=c["sent"],
+            pending=c["pending"],
+            failed=c["failed"],
+            skipped=c["skipped"],
+            reason=alert.email_reason or reasons.get(alert.id),
+        )
+    return result
+
+
+@router.get(
+    "/alerts",
+    response_model=AlertList,
+    summary="Alerts raised, newest first, a page at a time (reader, manager, admin; scoped)",
+)
+async def list_alerts(
+    work: ApiWork,
+    agency_code: Annotated[
+        str | None, Query(max_length=64, description="This agency and its descendants")
+    ] = None,
+    period: Annotated[str | None, Query(max_length=16, description="e.g. 2025-Q3")] = None,
+    rule: Annotated[RuleName | None, Query(description="Only this rule")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=1, le=MAX_ROW_ID, description="`next_cursor` of the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> AlertList:
+    period_key = period_field(period).key if period is not None else None
+
+    def read(session: Session) -> AlertList:
+        principal = work.principal(session, *READERS)
+        query = select(Alert, Agency).join(Agency, col(Agency.id) == col(Alert.agency_id))
+        if agency_code is not None:
+            agency = _visible(session, principal, agency_code)
+            query = query.where(col(Agency.path).startswith(agency.path, autoescape=True))
+        elif principal.scope_path is not None:
+            query = query.where(col(Agency.path).startswith(principal.scope_path, autoescape=True))
+        if period_key is not None:
+            query = query.where(Alert.period == period_key)
+        if rule is not None:
+            query = query.where(Alert.rule == rule)
+        if cursor is not None:
+            query = query.where(col(Alert.id) < cursor)
+        rows = session.exec(query.order_by(col(Alert.id).desc()).limit(limit + 1)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        summaries = _summaries(session, [a for a, _ in rows])
+        data = []
+        for alert, agency in rows:
+            assert alert.id is not None
+            data.append(
+                AlertPublic(
+                    id=alert.id,
+                    agency_code=agency.code,
+                    agency_name=agency.name,
+                    rule=cast(RuleName, alert.rule),
+                    subject=alert.subject or None,
+                    period=alert.period,
+                    raised_at=alert.raised_at,
+                    values=alert.values,
+                    email=summaries[alert.id],
+                )
+            )
+        return AlertList(data=data, count=len(data), next_cursor=data[-1].id if more else None)
+
+    return await work.run(read)

@@ -1,0 +1,149 @@
+"""The rules and their settings: the profile's `[alerts]` defaults, and per agency an
+override that switches a rule off or sets its own threshold.
+
+- `k_below_threshold`: the agency's K for the period is below the threshold (default: the
+  profile's group threshold, `k_score.satisfied_threshold`; at the threshold itself as the
+  profile's `threshold_is_satisfied` says). No K yet (a component missing): no alert.
+- `staff_c_falling`: a staff member's C is lower than in the previous period by at least
+  the threshold (default `alerts.staff_c_drop`), both periods with at least the anonymity
+  minimum of answers (`staff.min_evaluations_for_staff`, which no override lowers).
+- `petition_deadline`: a petition not yet handled whose deadline is at most the threshold
+  in working days away (default `alerts.petition_deadline_working_days`).
+- `response_rate_low`: the agency's response rate is below the threshold (default
+  `alerts.response_rate_floor`), once it issued `alerts.response_rate_min_issued`
+  invitations in the period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from service.audit import record
+from service.errors import field_error
+from service.models import ALERT_RULES, Agency, AlertRuleOverride, utcnow
+from service.profile import Profile
+
+# The largest K any profile can give: A, B, C at most 1 each, D and E their maxima.
+_K_CEILING = 100.0
+
+
+@dataclass(frozen=True)
+class RuleSetting:
+    rule: str
+    enabled: bool
+    threshold: float
+    default_threshold: float
+    overridden: bool
+
+
+def default_thresholds(profile: Profile) -> dict[str, float]:
+    alerts = profile.alerts
+    return {
+        "k_below_threshold": profile.k_score.satisfied_threshold,
+        "staff_c_falling": alerts.staff_c_drop,
+        "petition_deadline": float(alerts.petition_deadline_working_days),
+        "response_rate_low": alerts.response_rate_floor,
+    }
+
+
+def check_threshold(rule: str, value: float) -> str | None:
+    """What is wrong with `value` as this rule's threshold, or None."""
+    if rule == "k_below_threshold" and not 0 <= value <= _K_CEILING:
+        return f"a K between 0 and {_K_CEILING:g}"
+    if rule == "staff_c_falling" and not 0 < value <= 1:
+        return "a drop of C above 0 and at most 1 (0.2: twenty percentage points)"
+    if rule == "petition_deadline" and (not value.is_integer() or not 0 <= value <= 30):
+        return "a whole number of working days from 0 to 30"
+    if rule == "response_rate_low" and not 0 <= value <= 1:
+        return "a rate from 0 to 1"
+    return None
+
+
+def settings_for(
+    session: Session, agency_ids: list[int], profile: Profile
+) -> dict[int, dict[str, RuleSetting]]:
+    """Each agency's four rules as they apply."""
+    defaults = default_thresholds(profile)
+    overrides: dict[int, dict[str, AlertRuleOverride]] = {a: {} for a in agency_ids}
+    if agency_ids:
+        for row in session.exec(
+            select(AlertRuleOverride).where(
+                AlertRuleOverride.agency_id.in_(agency_ids)  # type: ignore[attr-defined]
+            )
+        ).all():
+            overrides[row.agency_id][row.rule] = row
+    result: dict[int, dict[str, RuleSetting]] = {}
+    for agency_id in agency_ids:
+        mine = overrides[agency_id]
+        result[agency_id] = {
+            rule: _setting(rule, defaults[rule], mine.get(rule)) for rule in ALERT_RULES
+        }
+    return result
+
+
+def _setting(rule: str, default: float, row: AlertRuleOverride | None) -> RuleSetting:
+    if row is None:
+        return RuleSetting(rule, True, default, default, False)
+    threshold = row.threshold if row.threshold is not None else default
+    return RuleSetting(rule, row.enabled, threshold, default, True)
+
+
+@dataclass(frozen=True)
+class OverrideIn:
+    enabled: bool
+    threshold: float | None
+
+
+def set_overrides(
+    session: Session,
+    actor: str,
+    agency: Agency,
+    changes: Mapping[str, OverrideIn | None],
+    profile: Profile,
+) -> dict[str, RuleSetting]:
+    """Set (or, with None, remove) the agency's override of each rule named; audited."""
+    assert agency.id is not None
+    for rule, change in changes.items():
+        if rule not in ALERT_RULES:
+            raise field_error(rule, f"not a rule: one of {', '.join(ALERT_RULES)}")
+        if change is not None and change.threshold is not None:
+            problem = check_threshold(rule, change.threshold)
+            if problem is not None:
+                raise field_error(f"{rule}.threshold", problem)
+    existing = {
+        row.rule: row
+        for row in session.exec(
+            select(AlertRuleOverride).where(AlertRuleOverride.agency_id == agency.id)
+        ).all()
+    }
+    before = {
+        rule: {"enabled": row.enabled, "threshold": row.threshold}
+        for rule, row in existing.items()
+        if rule in changes
+    }
+    after: dict[str, object] = {}
+    for rule, change in changes.items():
+        row = existing.get(rule)
+        if change is None:
+            if row is not None:
+                session.delete(row)
+            after[rule] = None
+            continue
+        if row is None:
+            row = AlertRuleOverride(agency_id=agency.id, rule=rule, updated_by=actor)
+        row.enabled, row.threshold = change.enabled, change.threshold
+        row.updated_at, row.updated_by = utcnow(), actor
+        session.add(row)
+        after[rule] = {"enabled": change.enabled, "threshold": change.threshold}
+    session.flush()
+    record(
+        session,
+        actor,
+        "alert_rules.set",
+        f"agency:{agency.code}",
+        {"from": before, "to": after},
+    )
+    return settings_for(session, [agency.id], profile)[agency.id]

@@ -1,0 +1,211 @@
+"""Per-agency rule overrides, scopes, the alert list, and the e-mail when SMTP is absent
+or answers "try later"."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from service.alerts import emails
+from service.app import create_app
+from service.db import transaction
+from service.messaging.channels.registry import configured_channels
+from service.models import AlertEmail, AuditLog, utcnow
+from service.settings import Settings
+from tests.alerts.conftest import VN, Office, alert_settings, alerts, evaluate, official
+from tests.conftest import KeyFactory
+from tests.messaging.conftest import Mailbox
+
+pytestmark = pytest.mark.usefixtures("agencies")
+NOW = datetime.fromisoformat(f"2025-09-20T10:00:00{VN}")
+
+
+def _rules(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["rule"]: r for r in body["rules"]}
+
+
+def test_a_disabled_rule_raises_nothing_and_a_threshold_of_its_own_applies(
+    client: TestClient, make_key: KeyFactory, engine: sa.Engine, settings: Settings, office: Office
+) -> None:
+    assert office.ward_with_k("79.BTH", d=10) == 14.0
+    assert office.ward_with_k("79.SGN", d=17) == 21.0
+    ward = make_key("manager", agency="79.BTH")
+
+    shown = client.get("/api/v1/agencies/79.BTH/alert-rules", headers=ward)
+    assert shown.status_code == 200
+    defaults = _rules(shown.json())
+    assert defaults["k_below_threshold"] == {
+        "rule": "k_below_threshold",
+        "enabled": True,
+        "threshold": 20.0,
+        "default_threshold": 20.0,
+        "overridden": False,
+    }
+    assert defaults["petition_deadline"]["threshold"] == 2
+    assert defaults["response_rate_low"]["threshold"] == 0.3
+
+    off = client.put(
+        "/api/v1/agencies/79.BTH/alert-rules",
+        json={"k_below_threshold": {"enabled": False}},
+        headers=ward,
+    )
+    assert off.status_code == 200, off.text
+    assert _rules(off.json())["k_below_threshold"]["enabled"] is False
+    # The city warns 79.SGN earlier: below 22 rather than 20.
+    city = make_key("manager", agency="79")
+    earlier = client.put(
+        "/api/v1/agencies/79.SGN/alert-rules",
+        json={"k_below_threshold": {"enabled": True, "threshold": 22}},
+        headers=city,
+    )
+    assert _rules(earlier.json())["k_below_threshold"]["threshold"] == 22.0
+
+    evaluate(client, settings, NOW)
+    found = [(a.agency_id, a.values) for a in alerts(engine) if a.rule == "k_below_threshold"]
+    assert len(found) == 1  # 79.BTH (K 14) is off; 79.SGN (K 21) is below its own 22
+    assert found[0][1] == {"k": 21.0, "threshold": 22.0, "group": "hai_long"}
+
+    # null: back to the profile's rule; 79.BTH's K 14 is then raised.
+    back = client.put(
+        "/api/v1/agencies/79.BTH/alert-rules", json={"k_below_threshold": None}, headers=ward
+    )
+    assert _rules(back.json())["k_below_threshold"]["overridden"] is False
+    evaluate(client, settings, NOW)
+    assert len([a for a in alerts(engine) if a.rule == "k_below_threshold"]) == 2
+    with transaction(engine) as session:
+        actions = session.exec(select(AuditLog.action)).all()
+    assert actions.count("alert_rules.set") == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"response_rate_low": {"threshold": 1.5}}, "response_rate_low.threshold"),
+        ({"petition_deadline": {"threshold": 2.5}}, "petition_deadline.threshold"),
+        ({"staff_c_falling": {"threshold": 0}}, "staff_c_falling.threshold"),
+        ({"k_below_threshold": {"threshold": -1}}, "k_below_threshold.threshold"),
+    ],
+)
+def test_bad_thresholds_are_422_naming_the_field(
+    client: TestClient, make_key: KeyFactory, body: dict[str, Any], field: str
+) -> None:
+    response = client.put(
+        "/api/v1/agencies/79.BTH/alert-rules", json=body, headers=make_key("admin")
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["fields"][0]["field"] == field
+
+
+def test_unknown_rules_and_fields_are_422(client: TestClient, make_key: KeyFactory) -> None:
+    admin = make_key("admin")
+    for body in ({"k_below": {"enabled": False}}, {"k_below_threshold": {"on": False}}):
+        response = client.put("/api/v1/agencies/79.BTH/alert-rules", json=body, headers=admin)
+        assert response.status_code == 422, response.text
+
+
+def test_scopes(
+    client: TestClient, make_key: KeyFactory, settings: Settings, office: Office
+) -> None:
+    office.ward_with_k("79.BTH", d=10)
+    office.ward_with_k("79.SGN", d=10)
+    evaluate(client, settings, NOW)
+    ward_manager = make_key("manager", agency="79.BTH")
+    ward_reader = make_key("reader", agency="79.BTH")
+    for method, url, body in [
+        ("GET", "/api/v1/agencies/79.SGN/alert-rules", None),
+        ("PUT", "/api/v1/agencies/79.SGN/alert-rules", {"k_below_threshold": None}),
+    ]:
+        response = client.request(method, url, json=body, headers=ward_manager)
+        assert response.status_code == 403, response.text
+        assert client.request(method, url, json=body, headers=ward_reader).status_code == 403
+    assert (
+        client.get("/api/v1/alerts", params={"agency_code": "79.SGN"}, headers=ward_reader)
+    ).status_code == 403
+    mine = client.get("/api/v1/alerts", headers=ward_reader).json()
+    assert [a["agency_code"] for a in mine["data"]] == ["79.BTH"]
+    everyone = client.get("/api/v1/alerts", headers=make_key("reader")).json()
+    assert sorted(a["agency_code"] for a in everyone["data"]) == ["79.BTH", "79.SGN"]
+    city = client.get(
+        "/api/v1/alerts", params={"agency_code": "79", "period": "2025-Q3"}, headers=ward_manager
+    )
+    assert city.status_code == 403
+    for role in ("issuer", "kiosk", "auditor"):
+        assert client.get("/api/v1/alerts", headers=make_key(role)).status_code == 403
+    assert client.get("/api/v1/alerts?period=2025-Q5", headers=ward_reader).status_code == 422
+    assert (
+        client.get("/api/v1/agencies/nope/alert-rules", headers=make_key("admin")).status_code
+        == 404
+    )
+
+
+def test_pages_of_alerts_newest_first(
+    client: TestClient, make_key: KeyFactory, settings: Settings, office: Office
+) -> None:
+    for ward in ("79.BTH", "79.SGN", "79.STP"):
+        office.ward_with_k(ward, d=10)
+    evaluate(client, settings, NOW)
+    reader = make_key("reader")
+    first = client.get("/api/v1/alerts", params={"limit": 2}, headers=reader).json()
+    assert first["count"] == 2 and first["next_cursor"] is not None
+    rest = client.get(
+        "/api/v1/alerts", params={"limit": 2, "cursor": first["next_cursor"]}, headers=reader
+    ).json()
+    assert rest["count"] == 1 and rest["next_cursor"] is None
+    ids = [a["id"] for a in first["data"] + rest["data"]]
+    assert ids == sorted(ids, reverse=True)
+
+
+def test_without_smtp_the_alert_is_recorded_with_the_reason(
+    database_url: str, make_key: KeyFactory, engine: sa.Engine
+) -> None:
+    settings = alert_settings(database_url)  # no HAILONG_SMTP_HOST
+    with TestClient(create_app(settings)) as client:
+        office = Office(client, make_key)
+        official(engine, "truong.phong@tphcm.gov.vn", "manager", None)
+        office.ward_with_k("79.BTH", d=10)
+        assert len(evaluate(client, settings, NOW)) == 1
+        listed = client.get("/api/v1/alerts", headers=make_key("manager")).json()
+    assert listed["data"][0]["email"]["reason"] == "channel_not_configured"
+    assert listed["data"][0]["email"]["recipients"] == 0
+
+
+def test_nobody_to_tell_is_a_reason_too(
+    client: TestClient, make_key: KeyFactory, engine: sa.Engine, settings: Settings, office: Office
+) -> None:
+    official(engine, "pho.phong@saigon.gov.vn", "manager", "79.SGN")  # not 79.BTH's
+    office.ward_with_k("79.BTH", d=10)
+    evaluate(client, settings, NOW)
+    listed = client.get("/api/v1/alerts", headers=make_key("admin")).json()
+    assert listed["data"][0]["email"]["reason"] == "no_recipients"
+
+
+def test_a_temporary_smtp_refusal_is_retried_outside_the_transaction(
+    client: TestClient,
+    make_key: KeyFactory,
+    engine: sa.Engine,
+    settings: Settings,
+    office: Office,
+    mailbox: Mailbox,
+) -> None:
+    official(engine, "truong.phong@tphcm.gov.vn", "admin", None)
+    office.ward_with_k("79.BTH", d=10)
+    evaluate(client, settings, NOW)
+    channels = configured_channels(settings)
+    mailbox.refuse.append("451 4.7.1 try again later")
+    now = utcnow()
+    assert emails.run_round(engine, settings, channels, now) == 1
+    with transaction(engine) as session:
+        row = session.exec(select(AlertEmail)).one()
+        assert (row.status, row.attempts) == ("pending", 1)
+        assert row.reason is not None and row.reason.startswith("smtp 451")
+    assert mailbox.received == []
+    assert emails.run_round(engine, settings, channels, now) == 0  # not due yet
+    assert emails.run_round(engine, settings, channels, now + timedelta(hours=2)) == 1
+    assert len(mailbox.received) == 1
+    listed = client.get("/api/v1/alerts", headers=make_key("admin")).json()
+    assert listed["data"][0]["email"]["sent"] == 1

@@ -1,0 +1,108 @@
+"""An alert fires once when a ward's K drops below 20: one alert row, one `alert.raised`
+event in the outbox, one signed delivery to the subscriber that asked for it (and none to
+the one that did not), and one e-mail at a real SMTP server, however often the rules are
+evaluated."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from service.delivery.worker import DeliveryWorker
+from service.models import OutboxEvent
+from service.settings import Settings
+from tests.alerts.conftest import Office, alerts, evaluate, official
+from tests.conftest import KeyFactory
+from tests.messaging.conftest import Mailbox
+from tests.webhooks.conftest import Receiver, drain
+
+pytestmark = pytest.mark.usefixtures("agencies")
+NOW = datetime.fromisoformat("2025-09-20T10:00:00+07:00")
+
+
+def _subscribe(client: TestClient, headers: dict[str, str], url: str, events: list[str]) -> None:
+    response = client.post("/api/v1/webhooks", json={"url": url, "events": events}, headers=headers)
+    assert response.status_code == 201, response.text
+
+
+def test_alert_fires_once_when_a_wards_k_drops_below_20(
+    client: TestClient,
+    make_key: KeyFactory,
+    engine: sa.Engine,
+    settings: Settings,
+    office: Office,
+    worker: DeliveryWorker,
+    receiver: Receiver,
+    mailbox: Mailbox,
+) -> None:
+    profile = client.app.state.profile  # type: ignore[attr-defined]
+    threshold = profile.k_score.satisfied_threshold
+    assert threshold == 20.0  # the profile's group threshold: the rule reads it from there
+    official(engine, "truong.phong@tphcm.gov.vn", "manager", "79")  # covers 79.BTH
+    official(engine, "pho.phong@saigon.gov.vn", "manager", "79.SGN")  # another ward
+    official(engine, "kiem.toan@tphcm.gov.vn", "auditor", None)  # not told
+    admin = make_key("admin")
+    _subscribe(client, admin, receiver.url, ["alert.raised"])
+    _subscribe(client, admin, receiver.url.replace("/hooks", "/scores"), ["score.updated"])
+
+    assert office.ward_with_k("79.BTH", d=15) == 19.0  # 1 + 1 + 1 + 15 + 1: below 20
+    assert office.ward_with_k("79.SGN", d=16) == 20.0  # at 20: satisfied (profile)
+
+    first = evaluate(client, settings, NOW)
+    assert len(first) == 1
+    drain(worker)
+    # Evaluated again (and again): the condition still holds, nothing more is raised.
+    assert evaluate(client, settings, NOW) == []
+    assert evaluate(client, settings, NOW) == []
+    drain(worker)
+
+    rows = alerts(engine)
+    assert [(a.rule, a.subject, a.period) for a in rows] == [("k_below_threshold", "", "2025-Q3")]
+    assert rows[0].values == {"k": 19.0, "threshold": 20.0, "group": "khong_hai_long"}
+    with engine.connect() as connection:
+        events = connection.execute(
+            sa.select(sa.func.count()).where(OutboxEvent.type == "alert.raised")  # type: ignore[arg-type]
+        ).scalar()
+    assert events == 1
+
+    hooks = receiver.of_type("alert.raised")
+    assert len(hooks) == 1
+    delivered = hooks[0]
+    assert {"webhook-id", "webhook-timestamp", "webhook-signature"} <= set(delivered.headers)
+    assert delivered.json["data"] == {
+        "alert_id": rows[0].id,
+        "agency_code": "79.BTH",
+        "rule": "k_below_threshold",
+        "period": "2025-Q3",
+        "subject": None,
+        "values": {"k": 19.0, "threshold": 20.0, "group": "khong_hai_long"},
+        "raised_at": delivered.json["data"]["raised_at"],
+    }
+    # The score.updated subscriber got scores, never the alert.
+    assert all(r.json["type"] == "score.updated" for r in receiver.received if r not in hooks)
+    body = json.dumps(delivered.json, ensure_ascii=False)
+    assert "@" not in body and "truong" not in body  # no official's name or address
+
+    assert len(mailbox.received) == 1
+    sent = mailbox.received[0]
+    assert sent["To"] == "truong.phong@tphcm.gov.vn"
+    assert "Phường Bến Thành" in sent["Subject"] and "2025-Q3" in sent["Subject"]
+    assert sent["List-Unsubscribe"] is None
+    assert "k: 19.0" in mailbox.texts()[0]
+
+    listed = client.get("/api/v1/alerts", headers=make_key("reader")).json()
+    assert listed["count"] == 1
+    assert listed["data"][0]["email"] == {
+        "recipients": 1,
+        "sent": 1,
+        "pending": 0,
+        "failed": 0,
+        "skipped": 0,
+        "reason": None,
+    }
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM alert_email")).scalar() == 1

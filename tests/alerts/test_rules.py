@@ -1,0 +1,133 @@
+"""The other rules: a petition near its deadline in working days, a staff member's C
+falling (only where the anonymity minimum allows), the response rate below its floor."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from service.alerts.evaluate import working_days_left
+from service.models import utcnow
+from service.settings import Settings
+from tests.alerts.conftest import VN, Office, alerts, evaluate
+from tests.conftest import KeyFactory
+
+pytestmark = pytest.mark.usefixtures("agencies")
+# Thursday 18/9/2025; Saturday 20 and Sunday 21 are the weekend.
+THURSDAY = datetime.fromisoformat(f"2025-09-18T10:00:00{VN}")
+
+
+def test_working_days_left_skip_the_weekend_and_days_off() -> None:
+    thursday, monday, tuesday = date(2025, 9, 18), date(2025, 9, 22), date(2025, 9, 23)
+    assert working_days_left(thursday, thursday, {}) == 0  # due today
+    assert working_days_left(thursday, monday, {}) == 2  # Friday, Monday
+    assert working_days_left(thursday, tuesday, {}) == 3
+    assert working_days_left(thursday, tuesday, {date(2025, 9, 19): False}) == 2
+
+
+def test_petition_within_two_working_days_of_its_deadline(
+    client: TestClient,
+    make_key: KeyFactory,
+    engine: sa.Engine,
+    settings: Settings,
+    office: Office,
+) -> None:
+    received = f"2025-09-01T09:00:00{VN}"
+    # Four calendar days away but two working days (Friday, Monday): alert.
+    office.petition("P-MON", "79.BTH", received_at=received, deadline_at=f"2025-09-22T17:00:00{VN}")
+    # Three working days away: not yet.
+    office.petition("P-TUE", "79.BTH", received_at=received, deadline_at=f"2025-09-23T17:00:00{VN}")
+    # Handled already, or already past its deadline: nothing to warn about.
+    office.petition(
+        "P-DONE",
+        "79.BTH",
+        received_at=received,
+        deadline_at=f"2025-09-19T17:00:00{VN}",
+        handled_at=f"2025-09-15T09:00:00{VN}",
+    )
+    office.petition(
+        "P-LATE", "79.BTH", received_at=received, deadline_at=f"2025-09-17T17:00:00{VN}"
+    )
+
+    evaluate(client, settings, THURSDAY)
+    found = [a for a in alerts(engine) if a.rule == "petition_deadline"]
+    assert [(a.subject, a.period, a.values["working_days_left"]) for a in found] == [
+        ("P-MON", "2025-Q3", 2)
+    ]
+    assert found[0].values["threshold"] == 2  # the profile's petition_deadline_working_days
+
+    # Friday declared a day off: Tuesday's deadline is now two working days away too.
+    response = client.put(
+        "/api/v1/calendar/overrides/2025-09-19", json={"working": False}, headers=make_key("admin")
+    )
+    assert response.status_code == 200, response.text
+    evaluate(client, settings, THURSDAY)
+    evaluate(client, settings, THURSDAY)
+    found = [a for a in alerts(engine) if a.rule == "petition_deadline"]
+    assert sorted(a.subject for a in found) == ["P-MON", "P-TUE"]
+
+
+def test_staff_c_falling_respects_the_anonymity_minimum(
+    client: TestClient, engine: sa.Engine, settings: Settings, office: Office
+) -> None:
+    profile = client.app.state.profile  # type: ignore[attr-defined]
+    assert profile.staff.min_evaluations_for_staff == 5
+    plan = {
+        # staff: (answers in 2025-Q2, answers in 2025-Q3)
+        "CB003": (["good"] * 5, ["good"] * 2 + ["poor"] * 3),  # C 1.0 -> 0.4: falls
+        "CB013": (["good"] * 4, ["poor"] * 5),  # Q2 below the minimum: not compared
+        "CB023": (["good"] * 5, ["good"] * 4),  # Q3 below the minimum: not compared
+        "CB033": (["good"] * 5, ["good"] * 4 + ["normal"]),  # 1.0 -> 0.8: a drop of 0.2
+        "CB043": (["good"] * 5, ["good"] * 5),  # steady
+    }
+    n = 0
+    for staff, (before, after) in plan.items():
+        for day, answers in (("2025-06-10", before), ("2025-09-10", after)):
+            for attitude in answers:
+                n += 1
+                office.dossier(f"S-{n}", "79.BTH", day, returning=staff, answer=attitude)
+
+    evaluate(client, settings, datetime.fromisoformat(f"2025-09-20T10:00:00{VN}"))
+    found = sorted(
+        (a for a in alerts(engine) if a.rule == "staff_c_falling"), key=lambda a: a.subject
+    )
+    assert [(a.subject, a.period) for a in found] == [("CB003", "2025-Q3"), ("CB033", "2025-Q3")]
+    assert found[0].values == {
+        "c": 0.4,
+        "previous_c": 1.0,
+        "previous_period": "2025-Q2",
+        "drop": 0.6,
+        "threshold": 0.2,
+        "evaluations": 5,
+        "previous_evaluations": 5,
+    }
+
+
+def test_response_rate_below_the_floor(
+    client: TestClient, engine: sa.Engine, settings: Settings, office: Office
+) -> None:
+    """Invitations count in the period of their issue (today): 20 issued, 2 answered is
+    0.1 < 0.3; 20 issued and 10 answered is fine; 19 issued is too few to judge."""
+    for agency, issued, answered in (("79.SGN", 20, 2), ("79.BTH", 20, 10), ("79.STP", 19, 0)):
+        for i in range(issued):
+            token = office.dossier(f"{agency}-R{i}", agency, "2025-09-10")
+            if i < answered:
+                office.answer(token, "good")
+
+    evaluate(client, settings, utcnow())
+    found = [a for a in alerts(engine) if a.rule == "response_rate_low"]
+    assert [(a.agency_id, a.subject) for a in found] == [(found[0].agency_id, "")]
+    assert found[0].values == {
+        "rate": 0.1,
+        "issued": 20,
+        "answered": 2,
+        "floor": 0.3,
+        "min_issued": 20,
+    }
+    listed = client.get(
+        "/api/v1/alerts", params={"rule": "response_rate_low"}, headers=office.admin
+    )
+    assert [a["agency_code"] for a in listed.json()["data"]] == ["79.SGN"]

@@ -1,0 +1,45 @@
+"""The delivery worker evaluates the rules on its message thread, at most every
+HAILONG_ALERT_EVERY_SECONDS, and e-mails the alerts in the same round."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from service.delivery.worker import DeliveryWorker
+from service.models import utcnow
+from tests.alerts.conftest import Office, alerts, official
+from tests.messaging.conftest import Mailbox
+
+pytestmark = pytest.mark.usefixtures("agencies")
+
+
+def test_the_worker_raises_on_its_interval_and_mails(
+    engine: sa.Engine, office: Office, worker: DeliveryWorker, mailbox: Mailbox
+) -> None:
+    official(engine, "truong.phong@tphcm.gov.vn", "manager", "79.BTH")
+    now = utcnow()
+    office.petition(
+        "P-SOON",
+        "79.BTH",
+        received_at=(now - timedelta(days=10)).isoformat(),
+        deadline_at=(now + timedelta(hours=1)).isoformat(),  # at most one working day away
+    )
+    assert worker.settings.alert_every_seconds == 300
+    assert worker._message_round() >= 2  # the alert raised, its e-mail sent
+    assert [(a.rule, a.subject) for a in alerts(engine)] == [("petition_deadline", "P-SOON")]
+    assert len(mailbox.received) == 1
+    office.petition(
+        "P-SOON-2",
+        "79.BTH",
+        received_at=(now - timedelta(days=10)).isoformat(),
+        deadline_at=(now + timedelta(hours=2)).isoformat(),
+    )
+    worker._message_round()  # within the interval: the rules are not evaluated again
+    assert len(alerts(engine)) == 1
+    worker._next_alerts = 0.0  # the interval has passed
+    worker._message_round()
+    assert sorted(a.subject for a in alerts(engine)) == ["P-SOON", "P-SOON-2"]
+    assert len(mailbox.received) == 2
