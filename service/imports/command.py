@@ -1,0 +1,155 @@
+"""The terminal side of `hailong import`: a progress bar and a summary on stderr."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from service.db import make_engine
+from service.imports.layout import KINDS, FileProblem, Kind
+from service.imports.run import ImportStopped, Options, Outcome, run_import
+from service.profile import load_profile
+from service.settings import get_settings
+
+
+class Bar:
+    """rich's progress on stderr: rows, rows/s and the time left (when the total is known)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+        self.started = 0.0
+
+    def start(self, label: str, total: int | None) -> None:
+        self.finish()
+        self.started = time.perf_counter()
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:<18}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[speed]} rows/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task(label, total=total, speed="-")
+
+    def advance(self, rows: int) -> None:
+        if self.progress is None or self.task is None:
+            return
+        self.progress.advance(self.task, rows)
+        done = self.progress.tasks[0].completed
+        elapsed = time.perf_counter() - self.started
+        if elapsed > 0:
+            self.progress.update(self.task, speed=f"{done / elapsed:,.0f}")
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            if self.task is not None:
+                task = self.progress.tasks[0]
+                if task.total is None:  # a step without rows (the recompute): done
+                    done = task.completed or 1
+                    self.progress.update(self.task, total=done, completed=done)
+            self.progress.stop()
+        self.progress, self.task = None, None
+
+
+def _summary(console: Console, outcome: Outcome, options: Options, seconds: float) -> None:
+    say = console.print
+    if outcome.resumed_after_row is not None:
+        say(f"resumed after row {outcome.resumed_after_row}")
+    say(
+        f"{outcome.kind}: {outcome.rows_checked} row(s) checked, {outcome.rows_valid} valid, "
+        f"{outcome.refused_rows} refused ({outcome.refused_count} problem(s))",
+        markup=False,
+    )
+    for refusal in outcome.refused:
+        where = f"row {refusal.row}" + (f", {refusal.column}" if refusal.column else "")
+        say(f"  {where}: {refusal.reason}", markup=False)
+    if outcome.refused_count > len(outcome.refused):
+        say(f"  ... and {outcome.refused_count - len(outcome.refused)} more", markup=False)
+    if outcome.report is not None:
+        say(f"every refused row, with its column and reason: {outcome.report}", markup=False)
+    if outcome.status == "refused":
+        say(
+            "nothing was written: correct these rows and import the file again, or give "
+            "--skip-invalid to write only the valid rows",
+            style="red",
+        )
+    elif outcome.status == "checked":
+        say("dry run: nothing was written")
+    else:
+        skipped = (
+            f"; {outcome.refused_rows} refused row(s) were SKIPPED (--skip-invalid)"
+            if outcome.refused_rows
+            else ""
+        )
+        rate = outcome.written / seconds if seconds > 0 else 0.0
+        say(
+            f"imported {outcome.written} row(s) (job {outcome.job_id}) in {seconds:.1f} s, "
+            f"{rate:,.0f} rows/s{skipped}; scores recomputed once "
+            f"({outcome.counter_rows} counter rows)",
+            markup=False,
+        )
+
+
+def run_command(
+    file: Path,
+    kind: str,
+    *,
+    resume: bool,
+    dry_run: bool,
+    skip_invalid: bool,
+    chunk_rows: int,
+) -> None:
+    console = Console(stderr=True)
+    if kind not in ("auto", *KINDS):
+        console.print(f"error: --kind is one of auto, {', '.join(KINDS)}", style="red")
+        raise typer.Exit(2)
+    settings = get_settings()
+    chosen: Kind | None = None if kind == "auto" else kind  # type: ignore[assignment]
+    options = Options(chosen, resume, dry_run, skip_invalid, chunk_rows)
+    engine = make_engine(settings)
+    bar = Bar(console)
+    started = time.perf_counter()
+    try:
+        outcome = run_import(
+            engine, settings, load_profile(settings.scoring_profile), file, options, bar
+        )
+    except (FileProblem, ImportStopped) as exc:
+        bar.finish()
+        console.print(f"error: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        bar.finish()
+        console.print(
+            "interrupted: the rows written so far stay; run the same command with --resume "
+            "to write the rest",
+            style="red",
+        )
+        raise typer.Exit(130) from None
+    finally:
+        engine.dispose()
+    _summary(console, outcome, options, time.perf_counter() - started)
+    if outcome.status == "refused":
+        raise typer.Exit(1)

@@ -1,0 +1,163 @@
+"""The files `hailong import` reads: CSV (UTF-8, with or without BOM) or XLSX (its first
+sheet), a header row and one record per row.
+
+The column names are the API's field names, taken from the API's own input models (a
+nested field is `staff.receiving`, `answers.overall`), so that a field added to the API is
+a column of the import without a list kept by hand here:
+
+- dossiers: the handover's fields (POST /api/v1/handovers), and optionally, on the same
+  row, the dossier's evaluation (the evaluation columns below but its dossier reference).
+- evaluations: `agency_code`, `dossier_code` (a dossier already in hailong), then the
+  fields of POST /api/v1/responses that an import sets: `submitted_at` (required),
+  `answers.*`, `source`, `client_submission_id`.
+- petitions: the fields of POST /api/v1/petitions.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel
+
+from service.handovers.schemas import HandoverCreate
+from service.petitions.schemas import PetitionUpsert
+from service.surveys.schemas import ResponseCreate
+
+Kind = Literal["dossiers", "evaluations", "petitions"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+
+# Not taken from an older system: a citizen's contact needs the consent given to hailong
+# itself; the survey's credential (token, short code) is the import's own dossier
+# reference; and an imported complaint opens no follow-up (`wants_reply`).
+_NOT_IMPORTED = {"contact", "contact_consent", "token", "short_code", "answers.wants_reply"}
+
+
+def _columns(model: type[BaseModel], prefix: str = "") -> list[str]:
+    names: list[str] = []
+    for name, field in model.model_fields.items():
+        inner = field.annotation
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            names += _columns(inner, f"{prefix}{name}.")
+        elif f"{prefix}{name}" not in _NOT_IMPORTED:
+            names.append(f"{prefix}{name}")
+    return names
+
+
+DOSSIER_REF = ["agency_code", "dossier_code"]
+HANDOVER_COLUMNS = _columns(HandoverCreate)
+EVALUATION_COLUMNS = _columns(ResponseCreate)  # submitted_at, answers.*, source, ...
+PETITION_COLUMNS = _columns(PetitionUpsert)
+LAYOUTS: dict[Kind, list[str]] = {
+    "dossiers": HANDOVER_COLUMNS + EVALUATION_COLUMNS,
+    "evaluations": DOSSIER_REF + EVALUATION_COLUMNS,
+    "petitions": PETITION_COLUMNS,
+}
+REQUIRED: dict[Kind, set[str]] = {
+    "dossiers": {"dossier_code", "agency_code", "resolved_at"},
+    "evaluations": {"agency_code", "dossier_code", "submitted_at"},
+    "petitions": {"petition_code", "agency_code", "received_at"},
+}
+
+
+class FileProblem(Exception):
+    """The file as a whole cannot be imported (unreadable, unknown columns): nothing is."""
+
+
+def detect_kind(header: list[str]) -> Kind:
+    """`--kind auto`: petitions name a petition code, dossiers a resolution time, evaluations
+    neither."""
+    if "petition_code" in header:
+        return "petitions"
+    if "resolved_at" in header:
+        return "dossiers"
+    if "submitted_at" in header:
+        return "evaluations"
+    raise FileProblem(
+        "the header names none of petition_code, resolved_at or submitted_at, so the kind of "
+        "records is unclear; give --kind dossiers|evaluations|petitions"
+    )
+
+
+def check_header(header: list[str], kind: Kind) -> None:
+    known = LAYOUTS[kind]
+    problems = []
+    unknown = [name for name in header if name not in known]
+    if unknown:
+        problems.append(
+            f"unknown column(s) {', '.join(repr(n) for n in unknown)}; the columns of "
+            f"{kind} are: {', '.join(known)}"
+        )
+    twice = sorted({name for name in header if header.count(name) > 1})
+    if twice:
+        problems.append(f"column(s) {', '.join(twice)} appear more than once")
+    missing = sorted(REQUIRED[kind] - set(header))
+    if missing:
+        problems.append(f"required column(s) missing: {', '.join(missing)}")
+    if problems:
+        raise FileProblem("; ".join(problems))
+
+
+def _cell(value: Any) -> Any:
+    """A cell as the API would receive it: text, or (XLSX) a time kept as a time so that a
+    naive one is refused as such. Numbers become text: codes typed as numbers stay codes."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date):
+        return value
+    return str(value)
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: Iterator[tuple[int, dict[str, Any]]]  # (row number, 1 = the header; cells by column)
+
+
+def _records(raw: Iterator[tuple[Any, ...] | list[Any]]) -> Table:
+    try:
+        first = next(raw)
+    except StopIteration:
+        raise FileProblem("the file is empty: it needs a header row") from None
+    header = [str(_cell(c) or "") for c in first]
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        for number, values in enumerate(raw, start=2):
+            cells = [_cell(v) for v in values]
+            if all(c is None for c in cells):
+                continue  # a blank line (spreadsheets often end with some)
+            yield number, dict(zip(header, cells, strict=False))
+
+    return Table(header, rows())
+
+
+def open_table(path: Path) -> Table:
+    """Read lazily: a million rows never sit in memory."""
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(path, read_only=True, data_only=False)
+        except Exception as exc:  # openpyxl raises many kinds for a broken file
+            raise FileProblem(f"{path.name} is not a readable XLSX file ({exc})") from None
+        sheet = book.worksheets[0]
+        return _records(iter(sheet.iter_rows(values_only=True)))
+    handle = path.open(encoding="utf-8-sig", newline="")
+    try:
+        handle.read(4096)
+        handle.seek(0)
+    except UnicodeDecodeError:
+        handle.close()
+        raise FileProblem(f"{path.name} is not UTF-8 text; save it as CSV UTF-8") from None
+    return _records(iter(csv.reader(handle)))

@@ -1,0 +1,367 @@
+"""`hailong import`: bulk import of the past, in two passes over the file.
+
+1. Check every row (streaming, a buffer of rows per database query) with the API's rules
+   and write nothing. Refused rows go to FILE.refused.csv (row, column, reason). A file
+   with a refused row stops here, nothing written, unless `skip_invalid`.
+2. Write the good rows in chunks, each chunk its own transaction that also moves the
+   import job's `done_through_row`. A crash or Ctrl+C leaves the job unfinished with every
+   row up to that mark written and none after it: `--resume` checks and writes the rest.
+   (One transaction for a million rows would hold its locks, and SQLite's single writer,
+   for minutes, and lose everything to one late failure; pass 1 already refuses a file
+   with a bad row before anything is written.)
+3. Recompute the scores once (`hailong scores recompute`'s rebuild), in the transaction
+   that marks the job done, with an audit record.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import islice
+from pathlib import Path
+from typing import Any, Protocol
+
+from psycopg.errors import IntegrityError as PsycopgIntegrityError
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from service.audit import record
+from service.calendar.overrides import load_overrides
+from service.csv_cells import csv_cell
+from service.db import transaction
+from service.imports import writing
+from service.imports.checking import Checker, Good, Refusal
+from service.imports.layout import FileProblem, Kind, check_header, detect_kind, open_table
+from service.models import ImportJob, utcnow
+from service.profile import Profile
+from service.scoring.rebuild import rebuild
+from service.settings import Settings
+
+CHUNK_ROWS = 5000  # rows per transaction, and per checking query
+ATTEMPTS = 3  # a chunk is redone when a drawn short code was taken meanwhile
+ACTOR = "cli:import"
+
+
+class ImportStopped(Exception):
+    """The import cannot go on (it was resumed wrongly, or rows changed meanwhile)."""
+
+
+class Progress(Protocol):
+    def start(self, label: str, total: int | None) -> None: ...
+    def advance(self, rows: int) -> None: ...
+    def finish(self) -> None: ...
+
+
+class _Silent:
+    def start(self, label: str, total: int | None) -> None:
+        pass
+
+    def advance(self, rows: int) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+@dataclass
+class Options:
+    kind: Kind | None = None  # None: from the header
+    resume: bool = False
+    dry_run: bool = False
+    skip_invalid: bool = False
+    chunk_rows: int = CHUNK_ROWS
+
+
+@dataclass
+class Outcome:
+    kind: Kind
+    status: str  # "refused" (nothing written), "checked" (dry run), "done"
+    rows_checked: int = 0
+    rows_valid: int = 0
+    refused: list[Refusal] = field(default_factory=list)  # the first ones, for the summary
+    refused_count: int = 0
+    refused_rows: int = 0
+    report: Path | None = None
+    job_id: int | None = None
+    written: int = 0  # by this run
+    resumed_after_row: int | None = None
+    counter_rows: int | None = None  # written by the recompute
+
+
+SUMMARY_REFUSALS = 20
+
+
+def report_path(path: Path) -> Path:
+    return path.with_name(path.name + ".refused.csv")
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _buffers(
+    rows: Iterator[tuple[int, dict[str, Any]]], size: int, after: int
+) -> Iterator[list[tuple[int, dict[str, Any]]]]:
+    remaining = (r for r in rows if r[0] > after)
+    while buffer := list(islice(remaining, size)):
+        yield buffer
+
+
+def _open(path: Path, kind: Kind | None) -> tuple[Kind, Iterator[tuple[int, dict[str, Any]]]]:
+    table = open_table(path)
+    chosen = kind or detect_kind(table.header)
+    check_header(table.header, chosen)
+    return chosen, table.rows
+
+
+def _unfinished(session: Session, digest: str, kind: Kind) -> ImportJob | None:
+    return session.exec(
+        select(ImportJob)
+        .where(
+            col(ImportJob.file_sha256) == digest,
+            col(ImportJob.kind) == kind,
+            col(ImportJob.status) != "done",
+        )
+        .order_by(col(ImportJob.id).desc())
+    ).first()
+
+
+def _job_start(
+    engine: Engine, path: Path, digest: str, kind: Kind, resume: bool
+) -> ImportJob | None:
+    """The unfinished job to resume (None: start afresh); refuses a fresh start over one."""
+    with transaction(engine) as session:
+        job = _unfinished(session, digest, kind)
+    if job is not None and not resume:
+        raise ImportStopped(
+            f"an import of this file (job {job.id}) stopped after row {job.done_through_row}; "
+            "run the same command with --resume to write the rest"
+        )
+    return job
+
+
+def _check_all(
+    engine: Engine,
+    checker: Checker,
+    rows: Iterator[tuple[int, dict[str, Any]]],
+    options: Options,
+    after: int,
+    report: Path,
+    progress: Progress,
+) -> Outcome:
+    """Pass 1: every row checked, nothing written; the refusals written to `report`."""
+    outcome = Outcome(checker.kind, "checked")
+    progress.start("checking", None)
+    with report.open("w", encoding="utf-8-sig", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["row", "column", "reason"])
+        for buffer in _buffers(rows, options.chunk_rows, after):
+            with Session(engine) as session:
+                checked = checker.check(session, buffer)
+            for result in checked:
+                if isinstance(result, Good):
+                    outcome.rows_valid += 1
+                    continue
+                outcome.refused_rows += 1
+                for refusal in result:
+                    outcome.refused_count += 1
+                    if len(outcome.refused) < SUMMARY_REFUSALS:
+                        outcome.refused.append(refusal)
+                    out.writerow([refusal.row, csv_cell(refusal.column), csv_cell(refusal.reason)])
+            outcome.rows_checked += len(buffer)
+            progress.advance(len(buffer))
+    progress.finish()
+    if outcome.refused_rows:
+        outcome.report = report
+    else:
+        report.unlink(missing_ok=True)
+    return outcome
+
+
+def _write_chunk(
+    engine: Engine,
+    kind: Kind,
+    goods: list[Good],
+    through_row: int,
+    job_id: int,
+    directory: writing.Directory,
+    settings: Settings,
+    profile: Profile,
+    overrides: Callable[[], dict[date, bool]],
+) -> None:
+    for attempt in range(ATTEMPTS):
+        try:
+            with transaction(engine) as session:
+                if kind == "dossiers":
+                    writing.write_dossiers(session, goods, directory, settings, overrides)
+                elif kind == "evaluations":
+                    writing.write_evaluations(session, goods)
+                else:
+                    writing.write_petitions(session, goods, profile)
+                job = session.get(ImportJob, job_id)
+                assert job is not None
+                job.done_through_row = through_row
+                job.rows_written += len(goods)
+                job.updated_at = utcnow()
+                session.add(job)
+            return
+        except (IntegrityError, PsycopgIntegrityError) as exc:
+            directory.forget()  # what the chunk registered went with it
+            if attempt == ATTEMPTS - 1:
+                first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+                raise ImportStopped(
+                    f"the rows {goods[0].row}-{through_row} could not be written ({first}); "
+                    "rows before them are written: fix the cause and run again with --resume"
+                ) from exc
+
+
+def _write_all(
+    engine: Engine,
+    checker: Checker,
+    rows: Iterator[tuple[int, dict[str, Any]]],
+    options: Options,
+    job: ImportJob,
+    settings: Settings,
+    profile: Profile,
+    progress: Progress,
+    on_chunk: Callable[[int], None] | None,
+) -> int:
+    """Pass 2: the rows checked again (the parsed rows are not kept between passes) and
+    written a chunk per transaction. Returns the rows written."""
+    assert job.id is not None
+    directory = writing.Directory()
+    with Session(engine) as session:
+        calendar = load_overrides(session)
+    written = 0
+    progress.start("writing", job.rows_valid - job.rows_written)
+    for number, buffer in enumerate(_buffers(rows, options.chunk_rows, job.done_through_row)):
+        with Session(engine) as session:
+            checked = checker.check(session, buffer)
+        goods = [c for c in checked if isinstance(c, Good)]
+        changed = [c for c in checked if not isinstance(c, Good)]
+        if changed and not options.skip_invalid:
+            first = changed[0][0]
+            raise ImportStopped(
+                f"row {first.row} was refused on writing though it passed the check "
+                f"({first.column}: {first.reason}): the database changed meanwhile. Rows up "
+                f"to {job.done_through_row} are written; fix the cause and run again with "
+                "--resume"
+            )
+        if goods:
+            _write_chunk(
+                engine, checker.kind, goods, buffer[-1][0], job.id, directory, settings,
+                profile, lambda: calendar,
+            )  # fmt: skip
+        job.done_through_row = buffer[-1][0]
+        written += len(goods)
+        progress.advance(len(goods))
+        if on_chunk is not None:
+            on_chunk(number + 1)
+    progress.finish()
+    return written
+
+
+def _recompute(engine: Engine, job_id: int, profile: Profile, written: int) -> int:
+    """The scores recomputed once, as `hailong scores recompute` does, and the job done."""
+    with transaction(engine) as session:
+        rows = rebuild(session, profile, None)
+        job = session.get(ImportJob, job_id)
+        assert job is not None
+        job.status, job.finished_at = "done", utcnow()
+        job.updated_at = job.finished_at
+        session.add(job)
+        record(
+            session,
+            ACTOR,
+            "scores.recompute",
+            f"import_job:{job_id}",
+            {"counter_rows": rows, "reason": "import"},
+        )
+        record(
+            session,
+            ACTOR,
+            "import.done",
+            f"import_job:{job_id}",
+            {"file": job.file_name, "kind": job.kind, "rows_written": job.rows_written},
+        )
+    return rows
+
+
+def run_import(
+    engine: Engine,
+    settings: Settings,
+    profile: Profile,
+    path: Path,
+    options: Options,
+    progress: Progress | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Outcome:
+    """Import `path`. `on_chunk(n)` is called after the n-th chunk is committed (tests stop
+    an import there, as Ctrl+C would)."""
+    progress = progress or _Silent()
+    try:
+        digest = file_digest(path)
+        kind, rows = _open(path, options.kind)
+    except OSError as exc:
+        raise FileProblem(f"cannot read {path}: {exc.strerror or exc}") from None
+    job = _job_start(engine, path, digest, kind, options.resume)
+    after = job.done_through_row if job is not None else 1
+    with Session(engine) as session:
+        checker = Checker.load(session, kind, profile)
+    try:
+        outcome = _check_all(engine, checker, rows, options, after, report_path(path), progress)
+    except UnicodeDecodeError:
+        raise FileProblem(f"{path.name} is not UTF-8 text; save it as CSV UTF-8") from None
+    outcome.resumed_after_row = after if job is not None else None
+    if outcome.refused_rows and not options.skip_invalid:
+        outcome.status = "refused"
+        return outcome
+    if options.dry_run:
+        return outcome
+    with transaction(engine) as session:
+        if job is None:
+            job = ImportJob(
+                file_name=str(path)[-500:],
+                file_sha256=digest,
+                kind=kind,
+                skip_invalid=options.skip_invalid,
+                rows_valid=outcome.rows_valid,
+                rows_refused=outcome.refused_rows,
+                actor=ACTOR,
+            )
+        else:
+            job = session.get(ImportJob, job.id)
+            assert job is not None
+            job.status = "running"
+            job.rows_valid = job.rows_written + outcome.rows_valid
+        session.add(job)
+        session.flush()
+        session.expunge(job)
+    assert job.id is not None
+    outcome.job_id = job.id
+    checker = Checker(kind, profile, checker.agencies)  # pass 2 meets every record afresh
+    _, rows = _open(path, kind)
+    try:
+        outcome.written = _write_all(
+            engine, checker, rows, options, job, settings, profile, progress, on_chunk
+        )
+    except BaseException:
+        with transaction(engine) as session:
+            stopped = session.get(ImportJob, job.id)
+            if stopped is not None:
+                stopped.status, stopped.updated_at = "interrupted", utcnow()
+                session.add(stopped)
+        raise
+    progress.start("recomputing scores", None)
+    outcome.counter_rows = _recompute(engine, job.id, profile, outcome.written)
+    progress.finish()
+    outcome.status = "done"
+    return outcome

@@ -1,0 +1,321 @@
+"""`hailong import`: good files import with the API's scores, bad rows are each reported
+and nothing of their file is written, --skip-invalid, --resume after an interruption, and
+one recompute per import. Every test runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import Workbook
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from service.db import make_engine
+from service.imports.run import Options, report_path, run_import
+from service.models import AuditLog, Dossier, ImportJob, Petition, Response
+from service.profile import load_profile
+from service.settings import Settings
+from tests.cli_runner import cli_for
+from tests.conftest import DbFactory, KeyFactory, handover_body
+
+pytestmark = pytest.mark.usefixtures("agencies")
+
+HEADER = [
+    "dossier_code", "agency_code", "received_at", "due_at", "resolved_at", "staff.handling",
+    "counter_code", "submitted_at", "answers.timeliness", "answers.supplement_requests",
+    "answers.staff_attitude", "answers.overall",
+]  # fmt: skip
+ANSWERS = {
+    "timeliness": "on_time",
+    "supplement_requests": "none",
+    "staff_attitude": "good",
+    "overall": "satisfied",
+}
+
+
+def _dossier(n: int, late: bool = False, **answers: str) -> dict[str, str]:
+    resolved = "2025-09-20T10:00:00+07:00" if late else "2025-09-15T10:00:00+07:00"
+    row = {
+        "dossier_code": f"IMP-{n:04d}",
+        "agency_code": "79.BTH",
+        "received_at": "2025-09-10T08:30:00+07:00",
+        "due_at": "2025-09-15T17:00:00+07:00",
+        "resolved_at": resolved,
+        "staff.handling": f"CB{n % 3}",
+        "counter_code": "Q01",
+        "submitted_at": "2025-09-16T09:00:00+07:00",
+    }
+    row.update({f"answers.{k}": v for k, v in (ANSWERS | answers).items()})
+    return row
+
+
+def _good_rows() -> list[dict[str, str]]:
+    return [
+        _dossier(1),
+        _dossier(2, late=True, overall="unsatisfied"),
+        _dossier(3, staff_attitude="poor"),
+        _dossier(4, supplement_requests="once"),
+    ]
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], bom: bool = True) -> Path:
+    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
+        out = csv.DictWriter(handle, HEADER)
+        out.writeheader()
+        out.writerows(rows)
+    return path
+
+
+def write_xlsx(path: Path, rows: list[dict[str, str]]) -> Path:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    for row in rows:
+        sheet.append([row.get(c) for c in HEADER])
+    book.save(path)
+    return path
+
+
+def _scores(client: TestClient, headers: dict[str, str]) -> dict[str, Any]:
+    answer = client.get("/api/v1/agencies/79.BTH/scores/2025-Q3", headers=headers)
+    assert answer.status_code == 200, answer.text
+    score = answer.json()
+    return {k: score[k] for k in ("a", "b", "c", "k", "group", "counts")}
+
+
+def _count(db: DbFactory, model: Any) -> int:
+    with db() as session:
+        return int(session.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def _recomputes(db: DbFactory) -> int:
+    with db() as session:
+        query = select(func.count()).where(AuditLog.action == "scores.recompute")  # type: ignore[arg-type]
+        return int(session.execute(query).scalar_one())
+
+
+def _through_api(client: TestClient, make_key: KeyFactory) -> None:
+    issuer, admin = make_key("issuer"), make_key("admin")
+    for row in _good_rows():
+        body = handover_body(
+            dossier_code=row["dossier_code"],
+            agency_code="79.BTH",
+            resolved_at=row["resolved_at"],
+            handed_over_at=None,
+            staff={"handling": row["staff.handling"]},
+        )
+        issued = client.post("/api/v1/handovers", json=body, headers=issuer)
+        assert issued.status_code == 201, issued.text
+        answers = {k.removeprefix("answers."): v for k, v in row.items() if "answers." in k}
+        sent = client.post(
+            "/api/v1/responses",
+            json={
+                "token": issued.json()["survey_url"].rsplit("/", 1)[1],
+                "answers": answers,
+                "submitted_at": row["submitted_at"],
+            },
+            headers=admin,
+        )
+        assert sent.status_code == 201, sent.text
+
+
+@pytest.mark.parametrize("form", ["csv", "xlsx"])
+def test_good_file_scores_like_the_api(
+    form: str,
+    tmp_path: Path,
+    client: TestClient,
+    make_key: KeyFactory,
+    db: DbFactory,
+    database_url: str,
+    backend: Any,
+) -> None:
+    _through_api(client, make_key)
+    reader = make_key("reader")
+    via_api = _scores(client, reader)
+    assert via_api["counts"]["evaluations"] == 4
+    # The same data imported into an emptied database.
+    backend.reset()
+    from service.admin.agencies import upsert_agency
+    from service.db import transaction
+    from tests.conftest import make_settings
+
+    engine = make_engine(make_settings(database_url))
+    with transaction(engine) as session:
+        for code, parent in [("79", None), ("79.BTH", "79")]:
+            upsert_agency(session, code, code, parent, actor="test")
+    engine.dispose()
+    path = tmp_path / f"past.{form}"
+    (write_csv if form == "csv" else write_xlsx)(path, _good_rows())
+    result = cli_for(database_url)("import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "scores recomputed once" in result.output
+    assert _scores(client, make_key("reader")) == via_api
+    engine = make_engine(make_settings(database_url))  # the reset replaced the file
+    assert _recomputes(lambda: transaction(engine)) == 1
+    engine.dispose()
+    assert not report_path(path).exists()
+
+
+def test_bad_rows_are_each_reported_and_nothing_written(
+    tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    bad = [
+        _dossier(1),
+        {**_dossier(2), "agency_code": "79.NOPE"},  # unknown agency
+        {**_dossier(3), "resolved_at": "2025-09-15T10:00:00"},  # naive time
+        _dossier(4, overall="very_happy"),  # bad answer value
+        _dossier(1),  # the dossier of row 2 again
+        {**_dossier(6), "staff.handling": '=HYPERLINK("x")'},  # a formula
+    ]
+    path = write_csv(tmp_path / "bad.csv", bad, bom=False)
+    result = cli_for(database_url)("import", str(path))
+    assert result.exit_code == 1, result.output
+    assert "nothing was written" in result.output
+    with report_path(path).open(encoding="utf-8-sig") as handle:
+        refused = {(int(r["row"]), r["column"]): r["reason"] for r in csv.DictReader(handle)}
+    assert set(refused) == {
+        (3, "agency_code"),
+        (4, "resolved_at"),
+        (5, "answers.overall"),
+        (6, "dossier_code"),
+        (7, "staff.handling"),
+    }
+    assert "no agency has the code '79.NOPE'" in refused[(3, "agency_code")]
+    assert "time zone offset" in refused[(4, "resolved_at")]
+    assert "very_happy" in refused[(5, "answers.overall")]
+    assert "earlier row" in refused[(6, "dossier_code")]
+    assert "formula" in refused[(7, "staff.handling")]
+    assert _count(db, Dossier) == 0 and _count(db, ImportJob) == 0
+
+    # An evaluation for a dossier that is not there.
+    evaluations = tmp_path / "evaluations.csv"
+    with evaluations.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["agency_code", "dossier_code", "submitted_at", "answers.overall"])
+        out.writerow(["79.BTH", "MISSING-1", "2025-09-16T09:00:00+07:00", "satisfied"])
+    result = cli_for(database_url)("import", str(evaluations))
+    assert result.exit_code == 1, result.output
+    assert "has no dossier 'MISSING-1'" in report_path(evaluations).read_text("utf-8-sig")
+
+    # --skip-invalid writes the valid ones only, and says so.
+    result = cli_for(database_url)("import", str(path), "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    assert "SKIPPED" in result.output
+    assert _count(db, Dossier) == 1 and _count(db, Response) == 1
+
+
+def test_evaluations_of_dossiers_already_there(
+    tmp_path: Path, client: TestClient, make_key: KeyFactory, db: DbFactory, database_url: str
+) -> None:
+    issuer = make_key("issuer")
+    body = handover_body(dossier_code="OLD-1", agency_code="79.BTH")
+    assert client.post("/api/v1/handovers", json=body, headers=issuer).status_code == 201
+    path = tmp_path / "evaluations.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["agency_code", "dossier_code", "submitted_at", "answers.overall"])
+        out.writerow(["79.BTH", "OLD-1", "2025-09-16T09:00:00+07:00", "satisfied"])
+    result = cli_for(database_url)("import", str(path), "--kind", "evaluations")
+    assert result.exit_code == 0, result.output
+    assert _count(db, Response) == 1
+    again = cli_for(database_url)("import", str(path))  # answered now: refused
+    assert again.exit_code == 1
+    assert "answered" in report_path(path).read_text("utf-8-sig")
+
+
+def test_resume_after_an_interruption_writes_no_row_twice(
+    tmp_path: Path, settings: Settings, db: DbFactory, database_url: str
+) -> None:
+    rows = [_dossier(n) for n in range(1, 12)]
+    path = write_csv(tmp_path / "past.csv", rows)
+    engine = make_engine(settings)
+
+    def stop(chunk: int) -> None:
+        if chunk == 2:
+            raise KeyboardInterrupt
+
+    profile = load_profile(settings.scoring_profile)
+    with pytest.raises(KeyboardInterrupt):
+        run_import(engine, settings, profile, path, Options(chunk_rows=3), on_chunk=stop)
+    engine.dispose()
+    assert _count(db, Dossier) == 6
+    assert _recomputes(db) == 0
+    with db() as session:
+        job = session.exec(select(ImportJob)).scalars().one()  # type: ignore[call-overload]
+        assert (job.status, job.done_through_row) == ("interrupted", 7)
+    cli = cli_for(database_url)
+    refused = cli("import", str(path))  # not without --resume
+    assert refused.exit_code == 2 and "--resume" in refused.output
+    resumed = cli("import", str(path), "--resume", "--chunk-rows", "3")
+    assert resumed.exit_code == 0, resumed.output
+    assert "resumed after row 7" in resumed.output
+    assert _count(db, Dossier) == 11 and _count(db, Response) == 11
+    assert _recomputes(db) == 1
+    with Session(make_engine(settings)) as session:
+        job = session.exec(select(ImportJob)).scalars().one()  # type: ignore[call-overload]
+        assert (job.status, job.rows_written) == ("done", 11)
+
+
+def test_dry_run_writes_nothing(tmp_path: Path, db: DbFactory, database_url: str) -> None:
+    path = write_csv(tmp_path / "past.csv", _good_rows())
+    result = cli_for(database_url)("import", str(path), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "dry run" in result.output
+    assert _count(db, Dossier) == 0
+
+
+def test_petitions_through_the_petition_service(
+    tmp_path: Path, client: TestClient, make_key: KeyFactory, db: DbFactory, database_url: str
+) -> None:
+    issuer = make_key("issuer")
+    body = handover_body(dossier_code="OLD-1", agency_code="79.BTH")
+    assert client.post("/api/v1/handovers", json=body, headers=issuer).status_code == 201
+    header = ["petition_code", "agency_code", "dossier_code", "received_at", "handled_at"]
+    good = ["PAKN-1", "79.BTH", "OLD-1", "2025-09-16T09:00:00+07:00", "2025-09-18T09:00:00+07:00"]
+    bad = [
+        ["PAKN-2", "79.BTH", "NOPE-9", "2025-09-16T09:00:00+07:00", ""],
+        ["PAKN-3", "79.BTH", "", "2025-09-16T09:00:00+07:00", "2025-09-01T09:00:00+07:00"],
+    ]
+    path = tmp_path / "petitions.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([header, good, *bad])
+    cli = cli_for(database_url)
+    result = cli("import", str(path))
+    assert result.exit_code == 1, result.output
+    with report_path(path).open(encoding="utf-8-sig") as handle:
+        refused = {(int(r["row"]), r["column"]) for r in csv.DictReader(handle)}
+    assert refused == {(3, "dossier_code"), (4, "handled_at")}
+    assert _count(db, Petition) == 0
+    result = cli("import", str(path), "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    with db() as session:
+        petition = session.execute(select(Petition)).scalars().one()
+        assert (petition.code, petition.source, petition.dossier_id) == ("PAKN-1", "import", 1)
+
+
+def test_a_short_code_drawn_twice_redoes_the_chunk(
+    tmp_path: Path, settings: Settings, db: DbFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A million invitations draw about one short code already taken: the chunk is
+    written again with fresh codes, not the import stopped."""
+    from service.handovers import tokens
+    from service.models import Invitation
+
+    engine = make_engine(settings)
+    profile = load_profile(settings.scoring_profile)
+    first = write_csv(tmp_path / "first.csv", [_dossier(1)])
+    run_import(engine, settings, profile, first, Options())
+    with db() as session:
+        taken = session.execute(select(Invitation.short_code)).scalar_one()  # type: ignore[call-overload]
+    draw = tokens.new_short_code
+    draws = iter([taken])
+    monkeypatch.setattr(tokens, "new_short_code", lambda: next(draws, None) or draw())
+    second = write_csv(tmp_path / "second.csv", [_dossier(2)])
+    outcome = run_import(engine, settings, profile, second, Options())
+    engine.dispose()
+    assert outcome.written == 1 and _count(db, Dossier) == 2
