@@ -20,6 +20,7 @@ from service.admin.audit_router import router as audit_router
 from service.admin.keys_router import router as keys_router
 from service.admin.officials_router import router as officials_router
 from service.admin.router import router as agencies_router
+from service.alerts.router import router as alerts_router
 from service.auth.cache import KeyCache
 from service.console.audit_pages import router as console_audit_router
 from service.console.kiosk_pages import router as console_kiosks_router
@@ -29,6 +30,8 @@ from service.console.sign_in_pages import router as console_sign_in_router
 from service.db import make_engine, transaction
 from service.delivery.stats import backlog as delivery_backlog
 from service.delivery.worker import start_embedded
+from service.evaluations.exports_router import router as raw_exports_router
+from service.evaluations.router import router as evaluations_router
 from service.handovers.batching import HandoverWriter
 from service.handovers.pages import router as survey_link_router
 from service.handovers.router import router as handovers_router
@@ -46,6 +49,8 @@ from service.portal.pages import router as public_pages_router
 from service.portal.reach_router import router as response_rate_exports_router
 from service.portal.router import router as exports_router
 from service.profile import Profile, load_profile
+from service.reports.pages import router as console_reports_router
+from service.reports.router import router as reports_router
 from service.scoring.calendar_router import router as calendar_router
 from service.scoring.reach_router import router as response_rates_router
 from service.scoring.rebuild import rebuild_if_profile_changed
@@ -210,11 +215,15 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     app.include_router(audit_router)
     app.include_router(exports_router)
     app.include_router(response_rate_exports_router)
+    app.include_router(evaluations_router)
+    app.include_router(raw_exports_router)
     app.include_router(scores_router)
     app.include_router(response_rates_router)
     app.include_router(petitions_router)
+    app.include_router(reports_router)
     app.include_router(calendar_router)
     app.include_router(webhooks_router)
+    app.include_router(alerts_router)
     app.include_router(kiosk_manage_router)
     app.include_router(kiosk_device_router)
     app.include_router(kiosk_page_router)
@@ -230,6 +239,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     app.include_router(console_petitions_router)
     app.include_router(console_kiosks_router)
     app.include_router(console_audit_router)
+    app.include_router(console_reports_router)
     app.include_router(public_pages_router)
     app.include_router(ops_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

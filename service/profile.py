@@ -181,6 +181,29 @@ class Survey(_Strict):
         return next((q for q in self.questions if q.field == field), None)
 
 
+class ReportRules(_Strict):
+    """What the quarterly report (service/reports) singles out."""
+
+    staff_below_rate: float = Field(ge=0, le=1)
+
+
+class AlertRules(_Strict):
+    """Alerts before the ranking (service/alerts): the defaults of each rule, which an
+    agency may override. Rule (a), K below the group threshold, takes its threshold from
+    `k_score.satisfied_threshold`."""
+
+    # The period the rules watch: the one the agency is ranked on.
+    period: Literal["month", "quarter", "year"]
+    # (b) A staff member's C lower than in the previous period by at least this much, both
+    # periods with the anonymity minimum (`staff.min_evaluations_for_staff`) of answers.
+    staff_c_drop: float = Field(gt=0, le=1)
+    # (c) An unanswered petition this many working days or fewer before its deadline.
+    petition_deadline_working_days: int = Field(ge=0, le=30)
+    # (d) The agency's response rate below this floor, once it issued this many invitations.
+    response_rate_floor: float = Field(ge=0, le=1)
+    response_rate_min_issued: int = Field(ge=1)
+
+
 class Profile(_Strict):
     name: str
     title: str
@@ -189,6 +212,8 @@ class Profile(_Strict):
     petitions: Petitions
     staff: StaffRules
     reach: ReachRules
+    report: ReportRules
+    alerts: AlertRules
     survey: Survey
 
     def b_point_answers(self) -> list[str]:

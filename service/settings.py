@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     message_give_up_hours: float = Field(default=24.0, gt=0)
     # One reminder this many days after the invitation was sent, if still unanswered.
     message_reminder_days: float = Field(default=3.0, gt=0)
+    # The worker evaluates the alert rules (service/alerts) this often.
+    alert_every_seconds: float = Field(default=300.0, ge=1)
     # SMS and Zalo ZNS (service/messaging/channels/providers.py). The SMS provider is the
     # module sms_<name>.py ("esms": eSMS.vn); empty, no SMS. Its account's credentials and
     # brandname; its URL defaults to the provider's documented endpoint (set it to reach a

@@ -2,7 +2,7 @@
 
 A unit is a top-level package or module of service/ (service.scoring, service.errors). Every
 import statement counts, those inside functions too: an import moved into a function to
-dodge a cycle is still the cycle. service/app.py and service/cli.py wire everything and
+dodge a cycle is still the cycle. service/app.py and service/cli/ wire everything and
 nothing imports them, so they close no cycle.
 """
 

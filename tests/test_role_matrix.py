@@ -32,9 +32,15 @@ MATRIX: list[tuple[str, str, set[str], Any]] = [
     ("GET", "/api/v1/agencies/{code}/scores/{period}/explain", READ, None),
     ("GET", "/api/v1/rankings?period=2025-Q3&parent_code=79", READ, None),
     ("GET", "/api/v1/agencies/{code}/staff-scores/{period}", {"manager", "admin"}, None),
+    ("GET", "/api/v1/reports/{parent_code}?period=2025-Q3", {"manager", "admin"}, None),
     ("GET", "/api/v1/response-rates?period=2025-Q3&by=counter", READ, None),
     ("GET", "/api/v1/response-rates.csv?period=2025-Q3", READ, None),
     ("GET", "/api/v1/response-rates.xlsx?period=2025-Q3", READ, None),
+    ("GET", "/api/v1/evaluations", READ, None),
+    ("GET", "/api/v1/evaluations.csv", READ, None),
+    ("GET", "/api/v1/evaluations.xlsx", READ, None),
+    ("GET", "/api/v1/petitions.csv", READ, None),
+    ("GET", "/api/v1/petitions.xlsx", READ, None),
     ("PUT", "/api/v1/agencies/{code}/periods/{period}/inputs", {"manager", "admin"}, {"e": 1}),
     (
         "POST",
@@ -68,6 +74,14 @@ MATRIX: list[tuple[str, str, set[str], Any]] = [
     ("POST", "/api/v1/keys/1/rotate", {"admin"}, None),
     ("GET", "/api/v1/officials", {"admin"}, None),
     ("POST", "/api/v1/officials", {"admin"}, {"email": "a@tphcm.gov.vn", "role": "manager"}),
+    ("GET", "/api/v1/alerts", READ, None),
+    ("GET", "/api/v1/agencies/{code}/alert-rules", {"manager", "admin"}, None),
+    (
+        "PUT",
+        "/api/v1/agencies/{code}/alert-rules",
+        {"manager", "admin"},
+        {"petition_deadline": {"enabled": False}},
+    ),
     ("GET", "/api/v1/audit", {"admin", "auditor"}, None),
     ("GET", "/api/v1/audit.csv", {"admin", "auditor"}, None),
 ]
@@ -77,7 +91,11 @@ KEYLESS_OK = {("POST", "/api/v1/responses"), ("GET", "/api/v1/surveys/{token}/fo
 
 def _url(template: str, dossier_code: str) -> str:
     return template.format(
-        dossier_code=dossier_code, code="G22.39", period=PERIOD, day="2025-09-06"
+        dossier_code=dossier_code,
+        code="G22.39",
+        parent_code="79",
+        period=PERIOD,
+        day="2025-09-06",
     )
 
 
@@ -165,6 +183,11 @@ def test_scoped_keys_cannot_reach_other_agencies(client: TestClient, make_key: K
             },
         ),
         ("reader", "GET", "/api/v1/scores.csv?period=2025-Q3&parent_code=79", None),
+        ("reader", "GET", "/api/v1/alerts?agency_code=79.SGN", None),
+        ("manager", "GET", "/api/v1/agencies/79.SGN/alert-rules", None),
+        ("manager", "PUT", "/api/v1/agencies/79.SGN/alert-rules", {"k_below_threshold": None}),
+        ("reader", "GET", "/api/v1/evaluations?agency_code=79.SGN", None),
+        ("reader", "GET", "/api/v1/evaluations.csv?agency_code=79.SGN", None),
     ]
     for role, method, url, body in checks:
         response = client.request(method, url, json=body, headers=make_key(role, agency="79.BTH"))

@@ -9,8 +9,10 @@ from service.models.access import (
     Official,
 )
 from service.models.agency import Agency, Counter, Staff
+from service.models.alerts import ALERT_RULES, Alert, AlertEmail, AlertRuleOverride
 from service.models.base import MAX_ROW_ID, UTCDateTime, utcnow
 from service.models.dossier import CHANNELS, Dossier, Invitation
+from service.models.imports import ImportJob
 from service.models.kiosk import KioskPairing, KioskPresentation
 from service.models.messaging import InvitationContact, MessageOptOut, OutgoingMessageRow
 from service.models.petition import PeriodInput, Petition
@@ -32,6 +34,7 @@ from service.models.webhooks import (
 )
 
 __all__ = [
+    "ALERT_RULES",
     "CHANNELS",
     "COUNT_COLUMNS",
     "MAX_ROW_ID",
@@ -39,6 +42,9 @@ __all__ = [
     "ROLES",
     "Agency",
     "AgencyDayCounter",
+    "Alert",
+    "AlertEmail",
+    "AlertRuleOverride",
     "ApiKey",
     "AuditLog",
     "CalendarOverride",
@@ -47,6 +53,7 @@ __all__ = [
     "DeliveryAttempt",
     "Dossier",
     "GuessThrottle",
+    "ImportJob",
     "Invitation",
     "InvitationContact",
     "KioskPairing",

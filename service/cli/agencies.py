@@ -1,0 +1,35 @@
+"""The agency tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from service.cli.apps import agencies_app
+from service.cli.common import CLI_ACTOR, one_transaction
+
+
+@agencies_app.command("add")
+def agencies_add(
+    code: str,
+    name: str,
+    parent: Annotated[str | None, typer.Option(help="Code of the parent agency")] = None,
+) -> None:
+    """Add an agency, or rename / move an existing one."""
+    from service.admin.agencies import upsert_agency
+
+    with one_transaction() as session:
+        _, created = upsert_agency(session, code, name, parent, actor=CLI_ACTOR)
+    typer.echo(f"{'added' if created else 'updated'} agency {code}")
+
+
+@agencies_app.command("import")
+def agencies_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Import agencies from a CSV file with the columns code, name, parent_code."""
+    from service.admin.agencies import import_agencies_csv
+
+    with one_transaction() as session:
+        result = import_agencies_csv(session, file.read_text(encoding="utf-8"), actor=CLI_ACTOR)
+    typer.echo(f"imported agencies: {result.created} added, {result.updated} updated")

@@ -1,0 +1,112 @@
+"""The data itself: bulk import, retention purge, the report, the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from service.cli.apps import app
+from service.cli.common import CLI_ACTOR, one_transaction
+from service.settings import get_settings
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX")],
+    kind: Annotated[
+        str, typer.Option(help="dossiers, evaluations, petitions, or auto (from the header)")
+    ] = "auto",
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted import")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Check every row, write nothing")] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Write the valid rows even when some are refused")
+    ] = False,
+    chunk_rows: Annotated[int, typer.Option(min=1, help="Rows per transaction")] = 5000,
+) -> None:
+    """Import past dossiers, evaluations or petitions (README: Bulk import)."""
+    from service.imports.command import run_command
+
+    run_command(
+        file,
+        kind,
+        resume=resume,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        chunk_rows=chunk_rows,
+    )
+
+
+@app.command()
+def purge(
+    older_than_days: Annotated[
+        int | None, typer.Option(help="Default: HAILONG_RETENTION_DAYS")
+    ] = None,
+) -> None:
+    """Remove citizens' contact details and free text older than the retention period."""
+    from service.retention.purge import purge as run_purge
+
+    settings = get_settings()
+    days = older_than_days or settings.retention_days
+    with one_transaction(settings) as session:
+        result = run_purge(session, days, actor=CLI_ACTOR)
+    typer.echo(
+        f"purged data received before {result.cutoff:%Y-%m-%d}: {result.contacts} "
+        f"contact(s), {result.complaints} complaint text(s), "
+        f"{result.petition_texts} petition text(s), {result.console_sessions} ended console "
+        f"session(s), {result.invitation_contacts} handover contact(s); scores are unchanged"
+    )
+
+
+@app.command()
+def report(
+    parent: Annotated[str, typer.Option(help="The parent agency's code, e.g. 79")],
+    period: Annotated[str, typer.Option(help="A month 2025-08, a quarter 2025-Q3 or a year")],
+    out: Annotated[Path, typer.Option(dir_okay=False, help="The file to write")],
+    format: Annotated[str, typer.Option("--format", help="docx or pdf")] = "pdf",
+) -> None:
+    """Write the report on a parent agency's children for a period (DOCX or PDF)."""
+    from service.periods import parse_period
+    from service.profile import load_profile
+    from service.reports import service as reports
+
+    settings = get_settings()
+    if format not in reports.FORMATS:
+        typer.secho("error: --format must be docx or pdf", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    try:
+        parsed = parse_period(period)
+    except ValueError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    profile = load_profile(settings.scoring_profile)
+    with one_transaction(settings) as session:
+        gathered = reports.gather_for(session, parent, parsed, profile)
+    made = reports.render(gathered, "docx" if format == "docx" else "pdf")
+    out.write_bytes(made.content)
+    typer.echo(f"wrote {out} ({len(made.content):,} bytes, {len(gathered.rows)} agencies)")
+
+
+@app.command()
+def demo() -> None:
+    """Seed the demo agencies, staff and counters; print fresh keys and a sample handover."""
+    from service.demo import tour
+    from service.demo.seed import seed_demo
+    from service.kiosk.pairing import create_pairing
+    from service.profile import load_profile
+
+    settings = get_settings()
+    with one_transaction(settings) as session:
+        keys = seed_demo(session, settings, load_profile(settings.scoring_profile))
+    typer.echo(tour.keys_and_handover(keys, settings.base_url))
+    with one_transaction(settings) as session:
+        kiosk = create_pairing(
+            session,
+            agency_code="79.BTH",
+            counter_code="Q01",
+            actor=CLI_ACTOR,
+            principal=None,
+            minutes=settings.kiosk_pairing_minutes,
+        )
+    typer.echo(tour.where_to_look(settings.base_url, kiosk.code, settings.kiosk_pairing_minutes))

@@ -1,0 +1,63 @@
+"""Officials who sign in to the console with the province's identity provider."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from service.cli.apps import officials_app
+from service.cli.common import CLI_ACTOR, one_transaction, print_table, when
+
+
+@officials_app.command("add")
+def officials_add(
+    email: Annotated[str, typer.Argument(help="The e-mail the identity provider vouches for")],
+    role: Annotated[str, typer.Option(help="manager, admin or auditor")],
+    agency: Annotated[str | None, typer.Option(help="Limit to this agency's tree")] = None,
+    name: Annotated[str, typer.Option(help="The official's name")] = "",
+) -> None:
+    """Let an official sign in to the console (with HAILONG_OIDC_ISSUER set)."""
+    from service.auth.officials import add_official
+
+    with one_transaction() as session:
+        official = add_official(session, CLI_ACTOR, email, name, role, agency)
+        typer.echo(f"added {official.role} official #{official.id} ({official.email})")
+
+
+@officials_app.command("list")
+def officials_list() -> None:
+    """List the officials; times in UTC."""
+    from service.auth.officials import list_officials
+    from service.models import Agency
+
+    header = ("ID", "E-MAIL", "NAME", "ROLE", "SCOPE", "LAST SIGN-IN", "DISABLED")
+    table: list[tuple[str, ...]] = [header]
+    with one_transaction() as session:
+        for official in list_officials(session):
+            agency = session.get(Agency, official.agency_id) if official.agency_id else None
+            disabled = official.disabled_at
+            table.append(
+                (
+                    str(official.id),
+                    official.email,
+                    official.name,
+                    official.role,
+                    agency.code if agency else "all",
+                    when(official.last_sign_in_at),
+                    f"{when(disabled)} by {official.disabled_by}" if disabled else "-",
+                )
+            )
+    print_table(table)
+
+
+@officials_app.command("disable")
+def officials_disable(
+    official_id: Annotated[int, typer.Argument(help="The id from `officials list`")],
+) -> None:
+    """Disable an official: every console session of theirs ends at its next request."""
+    from service.auth.officials import disable_official
+
+    with one_transaction() as session:
+        official = disable_official(session, CLI_ACTOR, official_id)
+        typer.echo(f"disabled official #{official_id} ({official.email})")

@@ -1,0 +1,73 @@
+"""Serving, the delivery worker, and the schema."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from service.cli.apps import app, db_app
+from service.cli.common import checked_settings
+from service.db import make_engine
+from service.settings import get_settings
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the API and pages."""
+    import uvicorn
+
+    if "HAILONG_BASE_URL" not in os.environ:
+        # Links, QR codes and slips point where this server listens (its workers inherit
+        # the environment), not at the default port; behind a proxy, set the public URL.
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        os.environ["HAILONG_BASE_URL"] = f"http://{shown_host}:{port}"
+    settings = checked_settings()  # refuse bad configuration before forking workers
+    typer.echo(f"hailong serving on http://{host}:{port}; links point at {settings.base_url}")
+    uvicorn.run(
+        "service.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+        # Kiosk event streams stay open; on shutdown they get this long, then are closed
+        # (the tablets reconnect to the next server by themselves).
+        timeout_graceful_shutdown=5,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Deliver webhooks (for deployments that run the worker apart from `serve`)."""
+    import signal
+    import threading
+
+    from service.delivery.worker import DeliveryWorker
+    from service.profile import load_profile
+
+    settings = checked_settings()
+    engine = make_engine(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    typer.echo("hailong worker delivering webhooks; Ctrl+C to stop")
+    try:
+        DeliveryWorker(engine, settings, load_profile(settings.scoring_profile)).run_forever(stop)
+    finally:
+        engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the latest migration."""
+    from service.migrations import upgrade
+
+    upgrade(get_settings().database_url)
+    typer.echo("database schema is up to date")
