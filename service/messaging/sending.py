@@ -1,5 +1,6 @@
-"""Sending the outbox: claim a due message, check it may still go, send it outside any
-transaction, record the outcome; and the one reminder per channel.
+"""Sending the outbox: what may still go (consent, opt-out, quiet hours, the daily cap),
+its words, and the one reminder per channel; claiming, sending and recording are
+service/messaging/leased.py's, shared with the alert e-mails.
 
 Like webhook deliveries (service/delivery/sending.py): candidates are picked with FOR
 UPDATE SKIP LOCKED on PostgreSQL and every claim is a compare-and-set on a lease, so two
@@ -10,19 +11,18 @@ Every function takes `now`, so tests move time without sleeping.
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, Engine, and_, exists, func, or_, update
+from sqlalchemy import Engine, and_, exists, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from service.calendar.working_days import LOCAL_TZ
 from service.db import dialect_insert, transaction
-from service.messaging import contacts, texts
-from service.messaging.channels.base import Channel, OutgoingMessage, SendFailed
+from service.messaging import contacts, leased, texts
+from service.messaging.channels.base import Channel, OutgoingMessage
+from service.messaging.leased import settle
 from service.models import (
     Agency,
     Dossier,
@@ -35,19 +35,8 @@ from service.models import (
 from service.settings import Settings
 
 log = logging.getLogger("hailong.messages")
-LEASE = timedelta(minutes=5)  # longer than any channel's timeout
-RETRY_BASE_SECONDS = 60.0
-RETRY_MAX_SECONDS = 3600.0
-ROUND_LIMIT = 100  # messages handled per round; the next round takes the rest
 REMINDER_BATCH = 500
 Row = OutgoingMessageRow
-
-
-@dataclass(frozen=True)
-class Claim:
-    row_id: int
-    lease: datetime
-    message: OutgoingMessage | None  # None: decided without sending (skipped, postponed)
 
 
 def _clock(value: str) -> time:
@@ -87,17 +76,6 @@ def _sent_today(session: Session, agency_id: int, now: datetime) -> int:
             col(Row.sent_at) < end,
         )
     ).one()
-
-
-def _lease_free(now: datetime) -> ColumnElement[bool]:
-    return or_(col(Row.lease_until).is_(None), col(Row.lease_until) < now)
-
-
-def _settle(session: Session, row: Row, **values: object) -> None:
-    for name, value in values.items():
-        setattr(row, name, value)
-    row.lease_until = None
-    session.add(row)
 
 
 def _opted_out(session: Session, key: bytes, channel: str, address: str) -> bool:
@@ -160,10 +138,10 @@ def _decide(
     if status in ("issued", "opened") and invitation.expires_at <= now:
         status = "expired"
     if status not in ("issued", "opened"):
-        _settle(session, row, status="skipped", reason=status)
+        settle(session, row, status="skipped", reason=status)
         return None
     if row.channel not in channels:
-        _settle(session, row, status="skipped", reason="channel_not_configured")
+        settle(session, row, status="skipped", reason="channel_not_configured")
         return None
     contact = session.exec(
         select(InvitationContact).where(InvitationContact.invitation_id == invitation.id)
@@ -172,17 +150,17 @@ def _decide(
     if contact is not None:
         address = contact.email if row.channel == "email" else contact.phone
     if address is None:  # purged meanwhile
-        _settle(session, row, status="skipped", reason="no_contact")
+        settle(session, row, status="skipped", reason="no_contact")
         return None
     if _opted_out(session, settings.signing_key(), row.channel, address):
-        _settle(session, row, status="skipped", reason="opted_out")
+        settle(session, row, status="skipped", reason="opted_out")
         return None
     quiet_end = quiet_until(settings, now)
     if quiet_end is not None:
-        _settle(session, row, next_attempt_at=quiet_end)
+        settle(session, row, next_attempt_at=quiet_end)
         return None
     if _sent_today(session, row.agency_id, now) >= settings.message_daily_cap:
-        _settle(session, row, next_attempt_at=_local_day(now)[1])
+        settle(session, row, next_attempt_at=_local_day(now)[1])
         return None
     dossier = session.get(Dossier, invitation.dossier_id)
     assert dossier is not None
@@ -191,83 +169,8 @@ def _decide(
     try:
         return _compose(settings, row, invitation, dossier, agency, address)
     except ValueError as exc:  # an SMS that cannot fit: a configuration problem
-        _settle(session, row, status="failed", reason=str(exc)[:255])
+        settle(session, row, status="failed", reason=str(exc)[:255])
         return None
-
-
-def claim(
-    engine: Engine, settings: Settings, channels: Mapping[str, Channel], now: datetime
-) -> Claim | None:
-    """Take the next due pending message, if any: to send (`message`), or settled here."""
-    lease = now + LEASE
-    while True:
-        with transaction(engine) as session:
-            row_id = session.exec(
-                select(Row.id)
-                .where(Row.status == "pending", col(Row.next_attempt_at) <= now, _lease_free(now))
-                .order_by(col(Row.next_attempt_at), col(Row.id))
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
-            if row_id is None:
-                return None
-            taken = session.execute(
-                update(Row)
-                .where(col(Row.id) == row_id, col(Row.status) == "pending", _lease_free(now))
-                .values(lease_until=lease),
-                execution_options={"synchronize_session": False},
-            )
-            if taken.rowcount != 1:  # type: ignore[attr-defined]
-                continue  # another worker took it between the two statements
-            row = session.get(Row, row_id)
-            assert row is not None
-            session.refresh(row)
-            message = _decide(session, settings, channels, row, now)
-            return Claim(row_id, lease, message)
-
-
-def _backoff(attempts: int) -> timedelta:
-    seconds = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
-    return timedelta(seconds=seconds * random.uniform(0.8, 1.0))
-
-
-def send(
-    engine: Engine,
-    settings: Settings,
-    channels: Mapping[str, Channel],
-    claimed: Claim,
-    now: datetime | None = None,
-) -> str:
-    """Send a claimed message (no transaction open meanwhile) and record the outcome:
-    'sent', 'retry' or 'failed'."""
-    message = claimed.message
-    assert message is not None
-    error: SendFailed | None = None
-    provider_id = None
-    try:
-        provider_id = channels[message.channel].send(message).provider_id
-    except SendFailed as exc:
-        error = exc
-    except Exception as exc:  # an adapter's bug must not stop the worker: try again later
-        log.exception("channel %s raised", message.channel)
-        error = SendFailed(f"{type(exc).__name__}: {exc}"[:255], retry=True)
-    at = now or utcnow()
-    with transaction(engine) as session:
-        row = session.get(Row, claimed.row_id)
-        if row is None or row.lease_until != claimed.lease or row.status != "pending":
-            return "lost"  # the lease lapsed and another worker took over
-        row.attempts += 1
-        row.first_attempt_at = row.first_attempt_at or at
-        if error is None:
-            _settle(session, row, status="sent", sent_at=at, provider_id=provider_id, reason=None)
-            return "sent"
-        reason = error.reason[:255]
-        gave_up = at - row.first_attempt_at >= timedelta(hours=settings.message_give_up_hours)
-        if error.retry and not gave_up:
-            _settle(session, row, reason=reason, next_attempt_at=at + _backoff(row.attempts))
-            return "retry"
-        _settle(session, row, status="failed", reason=reason)
-        return "failed"
 
 
 def create_reminders(engine: Engine, settings: Settings, now: datetime) -> int:
@@ -326,13 +229,10 @@ def run_round(
     *,
     reminders: bool = True,
 ) -> int:
-    """Reminders due, then every due message (up to ROUND_LIMIT): the work done."""
+    """Reminders due, then every due message (up to leased.ROUND_LIMIT): the work done."""
     work = create_reminders(engine, settings, now or utcnow()) if reminders else 0
-    for _ in range(ROUND_LIMIT):
-        claimed = claim(engine, settings, channels, now or utcnow())
-        if claimed is None:
-            break
-        work += 1
-        if claimed.message is not None:
-            send(engine, settings, channels, claimed, now)
-    return work
+
+    def decide(session: Session, row: Row) -> OutgoingMessage | None:
+        return _decide(session, settings, channels, row, now or utcnow())
+
+    return work + leased.send_due(engine, settings, channels, Row, decide, now)

@@ -37,12 +37,12 @@ What a failure means for the outbox (`SendFailed.retry`):
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from service.messaging.channels.base import ChannelName, OutgoingMessage, SendFailed, Sent
+from service.messaging.channels.http_api import post_json, require_phone
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -65,7 +65,6 @@ FINAL_CODES = {
     "146": "the text matches no customer-care template registered at eSMS",
     "177": "the brandname is not registered with the recipient's network",
 }
-PHONE = re.compile(r"84\d{8,10}")
 # GSM 03.38's basic alphabet, ASCII part (no backquote): text made only of these is sent
 # unaccented, two and a bit times as much text a part as Unicode.
 GSM_ASCII = frozenset(chr(c) for c in range(32, 127)) - {"`"} | {"\n", "\r"}
@@ -105,26 +104,12 @@ class EsmsChannel:
         }
 
     def send(self, message: OutgoingMessage) -> Sent:
-        if not PHONE.fullmatch(message.recipient):
-            raise SendFailed(
-                f"not a Vietnamese phone number in international form: {message.recipient!r}",
-                retry=False,
-            )
-        try:
-            with httpx.Client(timeout=self.timeout) as http:
-                response = http.post(self.url, json=self.request_body(message))
-        except httpx.TimeoutException:
-            raise SendFailed(f"eSMS did not answer within {self.timeout:g} s", retry=True) from None
-        except httpx.HTTPError as exc:
-            raise SendFailed(f"eSMS unreachable: {exc!r}", retry=True) from None
+        require_phone(message.recipient)
+        response = post_json("eSMS", self.url, self.request_body(message), self.timeout)
         return self.result(response)
 
     def result(self, response: httpx.Response) -> Sent:
-        status = response.status_code
-        if status >= 500 or status == 429:
-            raise SendFailed(f"eSMS answered HTTP {status}", retry=True)
-        if status >= 400:
-            raise SendFailed(f"eSMS refused the request: HTTP {status}", retry=False)
+        status = response.status_code  # 2xx or 3xx: post_json took the others
         try:
             body: Any = response.json()
         except ValueError:

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from service.messaging.channels.base import ChannelName, OutgoingMessage, SendFailed, Sent
+from service.messaging.channels.http_api import post_json, require_phone
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -84,7 +85,6 @@ FINAL_CODES = {
     -139: "the user refused this kind of ZNS",
     -141: "the user refused ZNS from this Official Account",
 }
-PHONE = re.compile(r"84\d{8,10}")
 PARAM = re.compile(r"[A-Za-z0-9_]+")
 
 
@@ -135,30 +135,18 @@ class ZaloZnsChannel:
         }
 
     def send(self, message: OutgoingMessage) -> Sent:
-        if not PHONE.fullmatch(message.recipient):
-            raise SendFailed(
-                f"not a Vietnamese phone number in international form: {message.recipient!r}",
-                retry=False,
-            )
-        try:
-            with httpx.Client(timeout=self.timeout) as http:
-                response = http.post(
-                    self.url,
-                    json=self.request_body(message),
-                    headers={"access_token": self.access_token},
-                )
-        except httpx.TimeoutException:
-            raise SendFailed(f"Zalo did not answer within {self.timeout:g} s", retry=True) from None
-        except httpx.HTTPError as exc:
-            raise SendFailed(f"Zalo unreachable: {exc!r}", retry=True) from None
+        require_phone(message.recipient)
+        response = post_json(
+            "Zalo",
+            self.url,
+            self.request_body(message),
+            self.timeout,
+            headers={"access_token": self.access_token},
+        )
         return self.result(response)
 
     def result(self, response: httpx.Response) -> Sent:
-        status = response.status_code
-        if status >= 500 or status == 429:
-            raise SendFailed(f"Zalo answered HTTP {status}", retry=True)
-        if status >= 400:
-            raise SendFailed(f"Zalo refused the request: HTTP {status}", retry=False)
+        status = response.status_code  # 2xx or 3xx: post_json took the others
         try:
             body: Any = response.json()
             code = int(body["error"])

@@ -1,0 +1,165 @@
+"""Sending from a table of messages with leases: the way both the citizens' messages
+(service/messaging/sending.py) and the managers' alert e-mails (service/alerts/emails.py)
+go out, written once.
+
+A row is claimed with FOR UPDATE SKIP LOCKED on PostgreSQL and a compare-and-set on its
+lease, so two workers never send one message and a worker that dies mid-send leaves the
+lease to lapse; the caller's `decide` then says what to send (or settles the row without
+sending); the channel is called with no transaction open; the outcome is recorded only if
+the lease is still ours. Temporary failures are retried with exponential backoff until
+HAILONG_MESSAGE_GIVE_UP_HOURS, others are final.
+
+The table needs the columns id, status ('pending', then 'sent', 'failed' or 'skipped'),
+reason, attempts, first_attempt_at, next_attempt_at, lease_until and sent_at; a
+`provider_id` column, where it has one, records the provider's id of the message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Engine, or_, update
+from sqlmodel import Session, SQLModel, col, select
+
+from service.db import transaction
+from service.messaging.channels.base import Channel, OutgoingMessage, SendFailed
+from service.models import utcnow
+from service.settings import Settings
+
+log = logging.getLogger("hailong.messages")
+LEASE = timedelta(minutes=5)  # longer than any channel's timeout
+RETRY_BASE_SECONDS = 60.0
+RETRY_MAX_SECONDS = 3600.0
+ROUND_LIMIT = 100  # messages handled per round; the next round takes the rest
+
+RowT = TypeVar("RowT", bound=SQLModel)
+Decide = Callable[[Session, Any], OutgoingMessage | None]
+
+
+@dataclass(frozen=True)
+class Claim:
+    row_id: int
+    lease: datetime
+    message: OutgoingMessage | None  # None: decided without sending (skipped, postponed)
+
+
+def settle(session: Session, row: Any, **values: object) -> None:
+    """Set `values` on a claimed row and give its lease back."""
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.lease_until = None
+    session.add(row)
+
+
+def backoff(attempts: int) -> timedelta:
+    seconds = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.0))
+
+
+def _lease_free(table: Any, now: datetime) -> ColumnElement[bool]:
+    return or_(col(table.lease_until).is_(None), col(table.lease_until) < now)
+
+
+def claim(engine: Engine, table: type[RowT], now: datetime, decide: Decide) -> Claim | None:
+    """Take the next due pending row, if any, and let `decide` say what to send."""
+    lease = now + LEASE
+    row_table: Any = table
+    while True:
+        with transaction(engine) as session:
+            row_id = session.exec(
+                select(row_table.id)
+                .where(
+                    row_table.status == "pending",
+                    col(row_table.next_attempt_at) <= now,
+                    _lease_free(row_table, now),
+                )
+                .order_by(col(row_table.next_attempt_at), col(row_table.id))
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row_id is None:
+                return None
+            taken = session.execute(
+                update(row_table)
+                .where(
+                    col(row_table.id) == row_id,
+                    col(row_table.status) == "pending",
+                    _lease_free(row_table, now),
+                )
+                .values(lease_until=lease),
+                execution_options={"synchronize_session": False},
+            )
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                continue  # another worker took it between the two statements
+            row = session.get(table, row_id)
+            assert row is not None
+            session.refresh(row)
+            return Claim(row_id, lease, decide(session, row))
+
+
+def send(
+    engine: Engine,
+    settings: Settings,
+    channels: Mapping[str, Channel],
+    table: type[RowT],
+    claimed: Claim,
+    now: datetime | None = None,
+) -> str:
+    """Send a claimed message (no transaction open meanwhile) and record the outcome:
+    'sent', 'retry', 'failed', or 'lost' (the lease lapsed and another worker took over)."""
+    message = claimed.message
+    assert message is not None
+    error: SendFailed | None = None
+    provider_id = None
+    try:
+        provider_id = channels[message.channel].send(message).provider_id
+    except SendFailed as exc:
+        error = exc
+    except Exception as exc:  # an adapter's bug must not stop the worker: try again later
+        log.exception("channel %s raised", message.channel)
+        error = SendFailed(f"{type(exc).__name__}: {exc}"[:255], retry=True)
+    at = now or utcnow()
+    with transaction(engine) as session:
+        row: Any = session.get(table, claimed.row_id)
+        if row is None or row.lease_until != claimed.lease or row.status != "pending":
+            return "lost"
+        row.attempts += 1
+        row.first_attempt_at = row.first_attempt_at or at
+        if error is None:
+            sent: dict[str, object] = {"status": "sent", "sent_at": at, "reason": None}
+            if hasattr(row, "provider_id"):
+                sent["provider_id"] = provider_id
+            settle(session, row, **sent)
+            return "sent"
+        reason = error.reason[:255]
+        gave_up = at - row.first_attempt_at >= timedelta(hours=settings.message_give_up_hours)
+        if error.retry and not gave_up:
+            settle(session, row, reason=reason, next_attempt_at=at + backoff(row.attempts))
+            return "retry"
+        settle(session, row, status="failed", reason=reason)
+        return "failed"
+
+
+def send_due(
+    engine: Engine,
+    settings: Settings,
+    channels: Mapping[str, Channel],
+    table: type[RowT],
+    decide: Decide,
+    now: datetime | None = None,
+) -> int:
+    """Every due row of `table`, up to ROUND_LIMIT: the work done."""
+    work = 0
+    for _ in range(ROUND_LIMIT):
+        claimed = claim(engine, table, now or utcnow(), decide)
+        if claimed is None:
+            break
+        work += 1
+        if claimed.message is not None:
+            send(engine, settings, channels, table, claimed, now)
+    return work
