@@ -85,7 +85,9 @@ function request()
       .. "&staff_attitude=" .. attitude[k]
       .. "&overall=" .. overall[k]
       .. "&complaint=&wants_reply=no&contact=&website="
+    -- A browser's answer: the page, the form posted (303), the thank-you it is sent to.
     return wrk.format("GET", path) .. wrk.format("POST", path, form_headers, body)
+      .. wrk.format("GET", path .. "/thanks?lang=vi")
   end
   local body = '{"token": "' .. token .. '", "answers": {"timeliness": "' .. timeliness[k]
     .. '", "supplement_requests": "' .. supplements[k]

@@ -3,8 +3,9 @@
 Two targets, each answering surveys issued beforehand, one fresh survey per answer:
 - `json`: POST /api/v1/responses (token, answers, client_submission_id; no key, as API.md
   says: the token is the credential);
-- `form`: the citizen's phone, GET /s/{token} (the page) then POST /s/{token} (its fields,
-  url-encoded, as a browser sends them): one answer is the pair, timed as a whole.
+- `form`: the citizen's phone, GET /s/{token} (the page), POST /s/{token} (its fields,
+  url-encoded, as a browser sends them; answered 303) and GET /s/{token}/thanks (where the
+  303 sends the browser): one answer is the three, timed as a whole.
 The floor (bench/floor_app.py) parses the same JSON and does one INSERT into a table whose
 unique token column stands for the one response per invitation.
 
@@ -729,7 +730,7 @@ def target_checks(runs: list[ScenarioRun]) -> list[str]:
         )
         lines.append(
             f"- {verdict(form.answers_per_s >= TARGET_FORM_RATE)}: form ≥ "
-            f"{TARGET_FORM_RATE:.0f} answers/s (GET + POST) — {form.answers_per_s:,.0f}"
+            f"{TARGET_FORM_RATE:.0f} answers/s (GET, POST, thanks) — {form.answers_per_s:,.0f}"
         )
         for r in (json_, form):
             at = "" if r.connections == TARGET_CONNECTIONS else f" (measured at {r.connections})"
@@ -771,8 +772,8 @@ def report(runs: list[ScenarioRun], options: Options) -> str:
     code = f", service from {options.code_dir}" if options.code_dir else ""
     header = (
         f"# Answer benchmark, {datetime.now():%Y-%m-%d %H:%M}{code}\n\n"
-        f"json: POST /api/v1/responses; form: GET then POST /s/{{token}} (one answer, timed "
-        f"as a pair); floor: bench/floor_app.py, one INSERT. wrk {WRK_THREADS} threads, "
+        f"json: POST /api/v1/responses; form: GET /s/{{token}}, POST it (303), GET its thanks "
+        f"(one answer, timed as the three); floor: bench/floor_app.py, one INSERT. wrk {WRK_THREADS} threads, "
         f"{options.connections} connections, {options.rounds} round(s) of {options.duration} s "
         f"measured after {options.warmup} s of warm-up per target, every answer to a survey "
         f"of its own. {os.cpu_count()} CPU cores shared by wrk, the server and the database. "
