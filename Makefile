@@ -89,4 +89,4 @@ i18n: setup ## re-extract page texts and rebuild the English catalog from script
 	$(BIN)/python scripts/translations_en.py
 
 clean:
-	rm -rf $(VENV) artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) artifacts .pytest_cache .mypy_cache .ruff_cache tools/jslint/node_modules tests/harness/oidc/node_modules

@@ -127,19 +127,20 @@ def _block(pdf: FPDF, block: layout.Block) -> None:
         pdf.multi_cell(0, 6, block.text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(1)
     elif isinstance(block, layout.Paragraph):
-        pdf.set_font(FAMILY, size=9.5 if block.italic else 10)
+        size = 9.5 if block.italic else 10
+        pdf.set_font(FAMILY, size=size)
         if block.italic:
             pdf.set_text_color(*GREY)
-        text = f"**{block.bold_lead}**{block.text}" if block.bold_lead else block.text
-        pdf.multi_cell(
-            0,
-            5,
-            text,
-            align=Align.J,
-            markdown=bool(block.bold_lead),
-            new_x=XPos.LMARGIN,
-            new_y=YPos.NEXT,
-        )
+        if block.bold_lead:
+            # Written in two fonts rather than with fpdf2's markdown, which would also
+            # restyle a `**` or `--` inside an agency's name.
+            pdf.set_font(FAMILY, "B", size)
+            pdf.write(5, block.bold_lead)
+            pdf.set_font(FAMILY, size=size)
+            pdf.write(5, block.text)
+            pdf.ln(5)
+        else:
+            pdf.multi_cell(0, 5, block.text, align=Align.J, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_text_color(0, 0, 0)
         pdf.ln(1.5)
     elif isinstance(block, layout.Bullets):

@@ -12,12 +12,13 @@ from docx import Document
 from docx.document import Document as DocumentType
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
+from sqlmodel import select
 
 from service.calendar.working_days import local_date
-from service.models import utcnow
+from service.models import Agency, utcnow
 from service.numbers import number
 from service.reports.words import date_words
-from tests.conftest import KeyFactory
+from tests.conftest import DbFactory, KeyFactory
 from tests.reports.seed import PERIOD, seed_quarter
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -167,3 +168,16 @@ def test_pdf_text_keeps_figures_and_vietnamese(
     assert "PA-STP-OPEN" in text and "CB013" in text
     assert reader.metadata is not None and reader.metadata.title is not None
     assert reader.metadata.title.startswith("BÁO CÁO Kết quả đánh giá mức độ hài lòng")
+
+
+def test_pdf_prints_an_agency_name_as_it_is_even_with_markdown_marks(
+    client: TestClient, make_key: KeyFactory, rankings: list[dict[str, Any]], db: DbFactory
+) -> None:
+    odd = "Phường **Sài** Gòn -- mới"
+    with db() as session:
+        agency = session.exec(select(Agency).where(Agency.code == "79.SGN")).one()
+        agency.name = odd
+        session.add(agency)
+    reader = PdfReader(io.BytesIO(_download(client, make_key, "pdf")))
+    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    assert f"{odd}: K = 19, dưới ngưỡng 20 điểm." in text
