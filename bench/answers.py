@@ -773,7 +773,8 @@ def report(runs: list[ScenarioRun], options: Options) -> str:
     header = (
         f"# Answer benchmark, {datetime.now():%Y-%m-%d %H:%M}{code}\n\n"
         f"json: POST /api/v1/responses; form: GET /s/{{token}}, POST it (303), GET its thanks "
-        f"(one answer, timed as the three); floor: bench/floor_app.py, one INSERT. wrk {WRK_THREADS} threads, "
+        f"(one answer, timed as the three); floor: bench/floor_app.py, one INSERT. "
+        f"wrk {WRK_THREADS} threads, "
         f"{options.connections} connections, {options.rounds} round(s) of {options.duration} s "
         f"measured after {options.warmup} s of warm-up per target, every answer to a survey "
         f"of its own. {os.cpu_count()} CPU cores shared by wrk, the server and the database. "
