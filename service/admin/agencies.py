@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from service.audit import record
-from service.errors import InvalidInput, field_error
+from service.auth.principal import Principal
+from service.errors import InvalidInput, NotFound, field_error
 from service.models import Agency
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -160,3 +161,29 @@ def list_agencies(session: Session, scope_path: str | None) -> list[Agency]:
     if scope_path is not None:
         query = query.where(col(Agency.path).startswith(scope_path, autoescape=True))
     return list(session.exec(query).all())
+
+
+def visible_agency(session: Session, principal: Principal, code: str) -> Agency:
+    """The agency with this code, if the caller's scope covers it (404, else 403)."""
+    agency = get_agency_by_code(session, code)
+    if agency is None:
+        raise NotFound(f"No agency has the code '{code}'.")
+    principal.require_scope(agency)
+    return agency
+
+
+def chosen_agencies(
+    session: Session, principal: Principal, agency_code: str | None, parent_code: str | None
+) -> list[Agency]:
+    """What a read about agencies covers: one agency, a parent's children, or every agency
+    the caller can see (scores, response rates, their exports)."""
+    if agency_code:
+        return [visible_agency(session, principal, agency_code)]
+    if parent_code:
+        parent = visible_agency(session, principal, parent_code)
+        return list(
+            session.exec(
+                select(Agency).where(Agency.parent_id == parent.id).order_by(col(Agency.code))
+            ).all()
+        )
+    return list_agencies(session, principal.scope_path)

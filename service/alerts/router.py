@@ -8,7 +8,7 @@ from typing import Annotated, cast
 from fastapi import APIRouter, Query
 from sqlmodel import Session, col, select
 
-from service.admin.agencies import get_agency_by_code
+from service.admin.agencies import visible_agency
 from service.alerts import rules
 from service.alerts.schemas import (
     AlertList,
@@ -19,8 +19,6 @@ from service.alerts.schemas import (
     RuleName,
     RulePublic,
 )
-from service.auth.principal import Principal
-from service.errors import NotFound
 from service.models import MAX_ROW_ID, Agency, Alert, AlertEmail
 from service.periods import period_field
 from service.profile import Profile
@@ -31,14 +29,6 @@ from service.web.params import CodePath
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=error_responses(401, 403, 404, 422))
 READERS = ("reader", "manager", "admin")
 RULE_EDITORS = ("manager", "admin")
-
-
-def _visible(session: Session, principal: Principal, code: str) -> Agency:
-    agency = get_agency_by_code(session, code)
-    if agency is None:
-        raise NotFound(f"No agency has the code '{code}'.")
-    principal.require_scope(agency)
-    return agency
 
 
 def _rules_public(
@@ -70,7 +60,7 @@ def _rules_public(
 async def get_alert_rules(code: CodePath, work: ApiWork) -> AlertRules:
     def read(session: Session) -> AlertRules:
         principal = work.principal(session, *RULE_EDITORS)
-        agency = _visible(session, principal, code)
+        agency = visible_agency(session, principal, code)
         assert agency.id is not None
         settings = rules.settings_for(session, [agency.id], work.profile)[agency.id]
         return _rules_public(agency, work.profile, settings)
@@ -95,7 +85,7 @@ async def put_alert_rules(code: CodePath, update: AlertRulesUpdate, work: ApiWor
 
     def write(session: Session) -> AlertRules:
         principal = work.principal(session, *RULE_EDITORS)
-        agency = _visible(session, principal, code)
+        agency = visible_agency(session, principal, code)
         settings = rules.set_overrides(session, principal.actor, agency, changes, work.profile)
         return _rules_public(agency, work.profile, settings)
 
@@ -153,7 +143,7 @@ async def list_alerts(
         principal = work.principal(session, *READERS)
         query = select(Alert, Agency).join(Agency, col(Agency.id) == col(Alert.agency_id))
         if agency_code is not None:
-            agency = _visible(session, principal, agency_code)
+            agency = visible_agency(session, principal, agency_code)
             query = query.where(col(Agency.path).startswith(agency.path, autoescape=True))
         elif principal.scope_path is not None:
             query = query.where(col(Agency.path).startswith(principal.scope_path, autoescape=True))

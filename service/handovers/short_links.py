@@ -5,9 +5,7 @@ like a wrong survey link (service/throttle.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlmodel import Session, col
 
@@ -16,10 +14,10 @@ from service.handovers import tokens
 from service.handovers.service import Issued, find_issued
 from service.models import Invitation
 from service.web.deps import PublicWork
+from service.web.params import ShortCodePath
 
 router = APIRouter(tags=["survey links"])
 
-ShortCodePath = Annotated[str, Path(max_length=16, description="The survey's short code")]
 # The links carry credentials: no caching by others, no Referer to other sites.
 LINK_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 

@@ -3,9 +3,9 @@ stores the contact itself. (The short link of a message: service/handovers/short
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
@@ -14,10 +14,10 @@ from service.messaging import contacts
 from service.models import MessageOptOut, utcnow
 from service.web.deps import PublicWork
 from service.web.pages import Page, render
+from service.web.params import OptOutTokenPath
 
 router = APIRouter(tags=["invitations by message"])
 
-OptOutTokenPath = Annotated[str, Path(max_length=64, description="The opt-out token")]
 # The links carry credentials: no caching by others, no Referer to other sites.
 LINK_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 WHERE = {"email": "địa chỉ e-mail", "sms": "số điện thoại", "zalo": "tài khoản Zalo"}

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session, col, select
 
+from service.admin.agencies import chosen_agencies
 from service.models import Agency
 from service.periods import Period, period_field
 from service.portal import exports, exports_reach
@@ -17,15 +18,12 @@ from service.portal.router import XLSX
 from service.scoring.reach import agency_reach
 from service.scoring.reach_router import (
     READERS,
-    AgencyQuery,
     ByQuery,
-    SubtreeQuery,
-    chosen_agencies,
 )
 from service.scoring.reach_schemas import Dimension
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
-from service.web.params import ParentQuery, PeriodQuery
+from service.web.params import AgencyQuery, ParentQuery, PeriodQuery, SubtreeQuery
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
 

@@ -11,8 +11,9 @@ from fastapi.responses import StreamingResponse
 from fastapi.types import DecoratedCallable
 from sqlmodel import Session, col, select
 
-from service.admin.agencies import get_agency_by_code, list_agencies
-from service.errors import NotFound
+from service.admin.agencies import (
+    chosen_agencies,
+)
 from service.models import Agency
 from service.periods import Period, period_field
 from service.portal import exports
@@ -28,18 +29,7 @@ READERS = ("reader", "manager", "admin")
 async def _agency_ids(work: ApiWork, parent_code: str | None) -> list[int]:
     def ids(session: Session) -> list[int]:
         principal = work.principal(session, *READERS)
-        if parent_code is None:
-            agencies = list_agencies(session, principal.scope_path)
-        else:
-            parent = get_agency_by_code(session, parent_code)
-            if parent is None:
-                raise NotFound(f"No agency has the code '{parent_code}'.")
-            principal.require_scope(parent)
-            agencies = list(
-                session.exec(
-                    select(Agency).where(Agency.parent_id == parent.id).order_by(col(Agency.code))
-                ).all()
-            )
+        agencies = chosen_agencies(session, principal, None, parent_code)
         return [a.id for a in agencies if a.id is not None]
 
     return await work.run(ids)

@@ -6,10 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from service.admin.agencies import get_agency_by_code, list_agencies
-from service.auth.principal import Principal
+from service.admin.agencies import (
+    chosen_agencies,
+    get_agency_by_code,
+    visible_agency,
+)
 from service.errors import NotFound
 from service.models import Agency
 from service.periods import period_field
@@ -24,20 +27,12 @@ from service.scoring.schemas import (
 )
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
-from service.web.params import CodePath, ParentQuery, PeriodPath, PeriodQuery
+from service.web.params import AgencyQuery, CodePath, ParentQuery, PeriodPath, PeriodQuery
 
 # Every route here can meet the same errors: a missing or unfit key (401, 403), an unknown
 # agency (404), a malformed period (422).
 router = APIRouter(prefix="/api/v1", tags=["scores"], responses=error_responses(401, 403, 404, 422))
 READERS = ("reader", "manager", "admin")
-
-
-def _visible_agency(session: Session, principal: Principal, code: str) -> Agency:
-    agency = get_agency_by_code(session, code)
-    if agency is None:
-        raise NotFound(f"No agency has the code '{code}'.")
-    principal.require_scope(agency)
-    return agency
 
 
 @router.get(
@@ -49,24 +44,14 @@ async def list_scores(
     request: Request,
     period: PeriodQuery,
     work: ApiWork,
-    agency_code: Annotated[str | None, Query(max_length=64)] = None,
+    agency_code: AgencyQuery = None,
     parent_code: ParentQuery = None,
 ) -> Response:
     parsed = period_field(period)
 
     def read(session: Session) -> ScoreList:
         principal = work.principal(session, *READERS)
-        if agency_code:
-            agencies = [_visible_agency(session, principal, agency_code)]
-        elif parent_code:
-            parent = _visible_agency(session, principal, parent_code)
-            agencies = list(
-                session.exec(
-                    select(Agency).where(Agency.parent_id == parent.id).order_by(col(Agency.code))
-                ).all()
-            )
-        else:
-            agencies = list_agencies(session, principal.scope_path)
+        agencies = chosen_agencies(session, principal, agency_code, parent_code)
         data = service.scores(session, agencies, parsed, work.profile)
         return ScoreList(data=data, count=len(data))
 
@@ -84,7 +69,7 @@ async def one_score(
     parsed = period_field(period)
 
     def read(session: Session) -> Score:
-        agency = _visible_agency(session, work.principal(session, *READERS), code)
+        agency = visible_agency(session, work.principal(session, *READERS), code)
         return service.scores(session, [agency], parsed, work.profile)[0]
 
     return conditional_json(request, await work.run(read))
@@ -105,7 +90,7 @@ async def explain_score(
     parsed = period_field(period)
 
     def read(session: Session) -> Explanation:
-        agency = _visible_agency(session, work.principal(session, *READERS), code)
+        agency = visible_agency(session, work.principal(session, *READERS), code)
         profile = work.profile
         return Explanation(
             score=service.scores(session, [agency], parsed, profile)[0],
@@ -154,7 +139,7 @@ async def staff_scores(code: CodePath, period: PeriodPath, work: ApiWork) -> Sta
     parsed = period_field(period)
 
     def read(session: Session) -> StaffScoreList:
-        agency = _visible_agency(session, work.principal(session, "manager", "admin"), code)
+        agency = visible_agency(session, work.principal(session, "manager", "admin"), code)
         return staff.staff_scores(session, agency, parsed, work.profile)
 
     return await work.run(read)
@@ -172,7 +157,7 @@ async def put_inputs(
 
     def write(session: Session) -> Score:
         principal = work.principal(session, "manager", "admin")
-        agency = _visible_agency(session, principal, code)
+        agency = visible_agency(session, principal, code)
         inputs.set_inputs(session, principal, agency, parsed, update, work.profile)
         return service.scores(session, [agency], parsed, work.profile)[0]
 

@@ -31,3 +31,9 @@ FollowupTokenPath = Annotated[
 ]
 RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 WebhookIdPath = Annotated[str, Path(max_length=40, description="Subscription id (wh_...)")]
+AgencyQuery = Annotated[str | None, Query(max_length=64, description="Only this agency")]
+SubtreeQuery = Annotated[
+    bool, Query(description="Count each agency's descendants' rows with its own")
+]
+ShortCodePath = Annotated[str, Path(max_length=16, description="The survey's short code")]
+OptOutTokenPath = Annotated[str, Path(max_length=64, description="The opt-out token")]
