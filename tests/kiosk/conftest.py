@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, BrowserContext, ViewportSize
 
-from tests.conftest import KeyFactory, handover_body
+from tests.conftest import KeyFactory, LiveServer, free_port, handover_body, make_settings, serve
 
 ANSWERS = {
     "timeliness": "on_time",
@@ -58,3 +61,35 @@ def hand_over(
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+# -- the tablet in Chromium (test_kiosk_browser.py, test_kiosk_followup_browser.py) ----------
+TABLET: ViewportSize = {"width": 800, "height": 1280}
+IDLE_SECONDS = 6  # the idle reset, short so the tests see it
+
+
+@pytest.fixture
+def kiosk_server(database_url: str) -> Iterator[LiveServer]:
+    settings = make_settings(database_url, base_url=f"http://127.0.0.1:{free_port()}")
+    with serve(settings.model_copy(update={"kiosk_idle_seconds": IDLE_SECONDS})) as live:
+        yield live
+
+
+@pytest.fixture
+def api(kiosk_server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=kiosk_server.url) as client:
+        yield client
+
+
+@pytest.fixture
+def tablet(browser: Browser, kiosk_server: LiveServer) -> Iterator[BrowserContext]:
+    context = browser.new_context(
+        viewport=TABLET,
+        has_touch=True,
+        locale="vi-VN",
+        timezone_id="Asia/Ho_Chi_Minh",
+        base_url=kiosk_server.url,
+    )
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()

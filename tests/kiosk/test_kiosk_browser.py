@@ -8,7 +8,6 @@ Screenshots land in artifacts/ (kiosk-*.png; the PostgreSQL run's in artifacts/p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 from sqlmodel import select
 
 from service.db import make_engine, transaction
@@ -24,43 +23,14 @@ from service.models import Petition, Response
 from service.settings import Settings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
-from tests.kiosk.conftest import ANSWERS, hand_over, pairing_code
+from tests.kiosk.conftest import ANSWERS, IDLE_SECONDS, TABLET, hand_over, pairing_code
 from tests.surveys.test_survey_browser import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
-TABLET: ViewportSize = {"width": 800, "height": 1280}
-IDLE_SECONDS = 6
 MIN_TARGET_PX = 64
 IDLE_VI = "Kính chào ông/bà"
 THANKS_VI = "Cảm ơn ông/bà!"
 TAPS = ["Đúng hẹn", "Một lần", "Tốt", "Rất hài lòng"]  # one per question, in order
-
-
-@pytest.fixture
-def kiosk_server(database_url: str) -> Iterator[LiveServer]:
-    settings = make_settings(database_url, base_url=f"http://127.0.0.1:{free_port()}")
-    with serve(settings.model_copy(update={"kiosk_idle_seconds": IDLE_SECONDS})) as live:
-        yield live
-
-
-@pytest.fixture
-def api(kiosk_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=kiosk_server.url) as client:
-        yield client
-
-
-@pytest.fixture
-def tablet(browser: Browser, kiosk_server: LiveServer) -> Iterator[BrowserContext]:
-    context = browser.new_context(
-        viewport=TABLET,
-        has_touch=True,
-        locale="vi-VN",
-        timezone_id="Asia/Ho_Chi_Minh",
-        base_url=kiosk_server.url,
-    )
-    context.set_default_timeout(10_000)
-    yield context
-    context.close()
 
 
 def paired_page(

@@ -8,51 +8,22 @@ Screenshot: artifacts/kiosk-thanks-followup.png.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import BrowserContext, expect
 from sqlmodel import select
 
 from service.models import Petition, ResponseContact
 from tests.browser import decode_qr
-from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
-from tests.kiosk.conftest import hand_over
-from tests.kiosk.test_kiosk_browser import IDLE_VI, TABLET, TAPS, THANKS_VI, paired_page, ready
+from tests.conftest import KeyFactory, LiveServer
+from tests.kiosk.conftest import IDLE_SECONDS, hand_over
+from tests.kiosk.test_kiosk_browser import IDLE_VI, TAPS, THANKS_VI, paired_page, ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.servers, pytest.mark.usefixtures("agencies")]
-IDLE_SECONDS = 6
 SCAN_VI = "Quét mã để theo dõi phản hồi của cơ quan"
 MIN_QR_PX = 300  # on an 800 px wide tablet: a phone reads it from arm's length
-
-
-@pytest.fixture
-def kiosk_server(database_url: str) -> Iterator[LiveServer]:
-    settings = make_settings(database_url, base_url=f"http://127.0.0.1:{free_port()}")
-    with serve(settings.model_copy(update={"kiosk_idle_seconds": IDLE_SECONDS})) as live:
-        yield live
-
-
-@pytest.fixture
-def api(kiosk_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=kiosk_server.url) as client:
-        yield client
-
-
-@pytest.fixture
-def tablet(browser: Browser, kiosk_server: LiveServer) -> Iterator[BrowserContext]:
-    context = browser.new_context(
-        viewport=TABLET,
-        has_touch=True,
-        locale="vi-VN",
-        timezone_id="Asia/Ho_Chi_Minh",
-        base_url=kiosk_server.url,
-    )
-    context.set_default_timeout(10_000)
-    yield context
-    context.close()
 
 
 def test_a_complaint_at_the_kiosk_shows_the_follow_up_qr_until_the_idle_reset(

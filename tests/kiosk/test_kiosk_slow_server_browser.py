@@ -24,8 +24,8 @@ from sqlmodel import col, select
 from service.models import Dossier, Invitation, Response
 from tests.conftest import TEST_SECRET, DbFactory, KeyFactory
 from tests.harness.processes import HailongServer, wait_until
-from tests.kiosk.conftest import hand_over
-from tests.kiosk.test_kiosk_browser import IDLE_VI, TABLET, TAPS, THANKS_VI, paired_page, ready
+from tests.kiosk.conftest import TABLET, hand_over
+from tests.kiosk.test_kiosk_browser import IDLE_VI, TAPS, THANKS_VI, paired_page, ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.servers, pytest.mark.usefixtures("agencies")]
 IDLE_SECONDS = 15
