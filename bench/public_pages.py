@@ -33,9 +33,6 @@ import argparse
 import math
 import os
 import re
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,16 +46,19 @@ import httpx
 import sqlalchemy as sa
 
 BENCH_DIR = Path(__file__).resolve().parent
-ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
-VENV_BIN = Path(sys.executable).parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH_DIR.parent))  # the repository, for tests.harness and service
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+from tests.harness.processes import (  # noqa: E402
+    DatabaseUnavailable,
+    HailongServer,
+    cpu_seconds_by_pid,
+    fresh_database,
+)
+
 # Per run: two runs at once must not drop each other's database.
 PG_DATABASE = f"hailong_bench_public_{os.getpid()}"
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789"
-HOST = "127.0.0.1"
 PROVINCE = "79"
 DEPARTMENTS, WARDS = 40, 260
 TARGET_MS = 50.0
@@ -159,13 +159,6 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)] if ordered else float("nan")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 # --- data ------------------------------------------------------------------------------------
 
 
@@ -180,18 +173,12 @@ def database(kind: str) -> Iterator[str]:
             upgrade(url)
             yield url
         return
-    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
-        connection.execute(sa.text(f"CREATE DATABASE {PG_DATABASE}"))
-    url = f"{PG_SERVER}/{PG_DATABASE}"
     try:
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
-        admin.dispose()
+        with fresh_database(PG_DATABASE) as url:
+            upgrade(url)
+            yield url
+    except DatabaseUnavailable as exc:
+        raise SystemExit(f"{exc}\nStart PostgreSQL, or run with --db sqlite") from None
 
 
 def seed(url: str, kind: str) -> tuple[int, float]:
@@ -271,15 +258,7 @@ class CpuMeter:
             return [self.server_pid, *backends]
 
     def seconds(self) -> dict[int, float]:
-        ticks = os.sysconf("SC_CLK_TCK")
-        used = {}
-        for pid in self.pids():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            used[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-        return used
+        return cpu_seconds_by_pid(self.pids())
 
     def close(self) -> None:
         self.probe.dispose()
@@ -287,43 +266,6 @@ class CpuMeter:
 
 def app_name(name: str, kind: str) -> dict[str, str]:
     return {"application_name": name} if kind == "postgresql" else {}
-
-
-@contextmanager
-def serving(url: str, kind: str, port: int) -> Iterator[int]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HAILONG_")}
-    env.update(
-        HAILONG_DATABASE_URL=url,
-        HAILONG_SECRET_KEY=SECRET_KEY,
-        HAILONG_LOG_REQUESTS="false",
-        HAILONG_EMBEDDED_WORKER="false",
-        HAILONG_BASE_URL=f"http://{HOST}:{port}",
-    )
-    RESULTS_DIR.mkdir(exist_ok=True)
-    log_path = RESULTS_DIR / f"server-public-pages-{kind}.log"
-    command = [str(VENV_BIN / "hailong"), "serve", "--host", HOST, "--port", str(port)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(f"http://{HOST}:{port}/healthz", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(log_path.read_text(errors="replace")[-3000:]) from None
-                    time.sleep(0.2)
-            yield process.pid
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
 
 
 SERVER_TIMING = re.compile(r"(\w+);dur=([\d.]+)")
@@ -374,14 +316,16 @@ def run(kind: str, requests: int, warmup: int) -> list[Row]:
     with database(kind) as url:
         rows, seconds = seed(url, kind)
         print(f"{kind}: {rows:,} counter rows for 300 agencies in {seconds:.1f} s", flush=True)
-        port = free_port()
+        RESULTS_DIR.mkdir(exist_ok=True)
+        log_path = RESULTS_DIR / f"server-public-pages-{kind}.log"
+        log_path.unlink(missing_ok=True)  # the harness appends: this run's log only
+        server = HailongServer(
+            url, log_path, secret_key=SECRET_KEY, settings={"embedded_worker": "false"}
+        )
         writer = sa.create_engine(url, connect_args=app_name("bench-writer", kind))
         try:
-            with (
-                serving(url, kind, port) as pid,
-                httpx.Client(base_url=f"http://{HOST}:{port}", timeout=30) as client,
-            ):
-                cpu = CpuMeter(pid, url, kind)
+            with server, httpx.Client(base_url=server.url, timeout=30) as client:
+                cpu = CpuMeter(server.pid, url, kind)
                 results = []
                 for case in CASES:
                     results.append(measure(client, writer, cpu, kind, case, requests, warmup))

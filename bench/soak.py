@@ -41,8 +41,6 @@ import math
 import os
 import random
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -52,7 +50,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +58,29 @@ import httpx
 import sqlalchemy as sa
 
 BENCH_DIR = Path(__file__).resolve().parent
-RESULTS_DIR = BENCH_DIR / "results"
-VENV_BIN = Path(sys.executable).parent
+sys.path.insert(0, str(BENCH_DIR.parent))  # the repository, for tests.harness
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+from tests.harness.processes import (  # noqa: E402
+    DatabaseUnavailable,
+    HailongServer,
+    cpu_seconds,
+    fresh_database,
+    http_server,
+    rss_mb,
+    run_hailong,
+)
+
+RESULTS_DIR = BENCH_DIR / "results"
+
 # Per run: two runs at once must not drop each other's database.
 PG_DATABASE = f"hailong_bench_soak_{os.getpid()}"
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789"
-HOST = "127.0.0.1"
+# More HAILONG_ settings of the server (and of the CLI that seeds its database).
+SETTINGS = {
+    "webhook_allow_networks": "127.0.0.0/8",
+    "webhook_retry_base_seconds": "1",
+    "webhook_retry_max_seconds": "5",
+}
 AGENCIES = ["79.BTH", "79.SGN"]
 LOCAL = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh has no daylight saving
 REQUEST_TIMEOUT_S = 10.0
@@ -146,174 +159,40 @@ class Run:
     checks: list[Check]
 
 
-# --- processes and memory -----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def group_pids(group: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.getpgid(int(entry)) == group:
-                    found.append(int(entry))
-            except ProcessLookupError:
-                continue
-    return sorted(found)
-
-
-def serving_pids(group: int, workers: int) -> list[int]:
-    """The processes that serve requests: uvicorn's spawned workers, or the one process."""
-    pids = group_pids(group)
-    if workers == 1:
-        return pids[:1]
-    found = []
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                if b"spawn_main" in cmdline.read():
-                    found.append(pid)
-        except OSError:
-            continue
-    return found
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of the processes so far (/proc/<pid>/stat)."""
-    total = 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
-
-
-def rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return math.nan  # the process is gone
-
-
-# --- database and server ------------------------------------------------------------------
+# --- database and webhook receiver -------------------------------------------------------
 
 
 @contextmanager
 def database(kind: str, workdir: Path) -> Iterator[tuple[str, int]]:
+    """A fresh database of that kind (dropped afterwards): its URL and the server's workers."""
     if kind == "sqlite":
         yield f"sqlite:///{workdir / 'soak.db'}", 1
         return
-    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    drop = sa.text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
     try:
-        with admin.connect() as connection:
-            connection.execute(drop)
-            connection.execute(sa.text(f"CREATE DATABASE {PG_DATABASE}"))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        raise SystemExit(f"PostgreSQL is not reachable at {PG_SERVER}: {exc}") from None
-    try:
-        yield f"{PG_SERVER}/{PG_DATABASE}", 2
-    finally:
-        with admin.connect() as connection:
-            connection.execute(drop)
-        admin.dispose()
-
-
-def hailong_env(url: str, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HAILONG_")}
-    env.update(
-        HAILONG_DATABASE_URL=url,
-        HAILONG_SECRET_KEY=SECRET_KEY,
-        HAILONG_LOG_REQUESTS="false",
-        HAILONG_BASE_URL=f"http://{HOST}:{port}",
-        HAILONG_WEBHOOK_ALLOW_NETWORKS="127.0.0.0/8",
-        HAILONG_WEBHOOK_RETRY_BASE_SECONDS="1",
-        HAILONG_WEBHOOK_RETRY_MAX_SECONDS="5",
-    )
-    return env
-
-
-def cli(env: dict[str, str], workdir: Path, *args: str) -> str:
-    done = subprocess.run(
-        [str(VENV_BIN / "hailong"), *args], env=env, cwd=workdir, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"hailong {' '.join(args)} failed:\n{done.stderr}")
-    return done.stdout
+        with fresh_database(PG_DATABASE) as url:
+            yield url, 2
+    except DatabaseUnavailable as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def prepare(env: dict[str, str], workdir: Path) -> dict[str, str]:
-    cli(env, workdir, "db", "upgrade")
-    cli(env, workdir, "agencies", "add", "79", "Thành phố Hồ Chí Minh")
-    cli(env, workdir, "agencies", "add", "79.BTH", "Phường Bến Thành", "--parent", "79")
-    cli(env, workdir, "agencies", "add", "79.SGN", "Phường Sài Gòn", "--parent", "79")
+    run_hailong(env, workdir, "db", "upgrade")
+    run_hailong(env, workdir, "agencies", "add", "79", "Thành phố Hồ Chí Minh")
+    run_hailong(env, workdir, "agencies", "add", "79.BTH", "Phường Bến Thành", "--parent", "79")
+    run_hailong(env, workdir, "agencies", "add", "79.SGN", "Phường Sài Gòn", "--parent", "79")
     keys = {}
     for role in ("issuer", "reader", "admin"):
-        out = cli(env, workdir, "keys", "create", "--role", role, "--name", f"soak {role}")
+        out = run_hailong(env, workdir, "keys", "create", "--role", role, "--name", f"soak {role}")
         keys[role] = out.strip().splitlines()[-1]
     return keys
 
 
-@contextmanager
-def serving(env: dict[str, str], port: int, workers: int, log_path: Path) -> Iterator[int]:
-    command = [
-        str(VENV_BIN / "hailong"), "serve", "--host", HOST, "--port", str(port),
-        "--workers", str(workers),
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, env=env, cwd=log_path.parent, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT_S
-            ready = 0
-            while ready < 4 * workers:  # several answers in a row: every worker is up
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(log_path.read_text(errors="replace")[-3000:])
-                try:
-                    ok = httpx.get(f"http://{HOST}:{port}/readyz", timeout=2).status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                ready = ready + 1 if ok else 0
-                time.sleep(0.1 if ok else 0.3)
-            while len(serving_pids(process.pid, workers)) < workers:
-                time.sleep(0.2)
-            yield process.pid
-        finally:
-            for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(process.pid, sig)
-                    process.wait(timeout=grace)
-                    break
-                except ProcessLookupError:
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-
-
-# --- webhook receiver ---------------------------------------------------------------------
-
-
 class Receiver:
+    """The webhook deliveries' message ids; serve `handler` with the harness's http_server."""
+
     def __init__(self) -> None:
         self.ids: set[str] = set()
         self.lock = threading.Lock()
-        self.port = free_port()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -327,20 +206,7 @@ class Receiver:
             def log_message(self, *_: object) -> None:
                 return
 
-        self.server = ThreadingHTTPServer((HOST, self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}/hooks"
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.handler = Handler
 
 
 # --- load ---------------------------------------------------------------------------------
@@ -538,15 +404,6 @@ class Load:
 # --- one database -------------------------------------------------------------------------
 
 
-def count(url: str, sql: str) -> int:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return int(connection.execute(sa.text(sql)).scalar_one())
-    finally:
-        engine.dispose()
-
-
 def column(url: str, sql: str) -> set[Any]:
     engine = sa.create_engine(url)
     try:
@@ -557,18 +414,26 @@ def column(url: str, sql: str) -> set[Any]:
 
 
 def soak(kind: str, options: Options, workdir: Path) -> Run:
-    with database(kind, workdir) as (url, workers), Receiver() as receiver:
-        port = free_port()
-        env = hailong_env(url, port)
-        keys = prepare(env, workdir)
-        print(f"{kind}: {workers} worker(s), {options.rate:g} req/s for {options.minutes:g} min")
+    receiver = Receiver()
+    with database(kind, workdir) as (url, workers), http_server(receiver.handler) as hooks:
         log_path = RESULTS_DIR / f"server-soak-{kind}.log"
-        with serving(env, port, workers, log_path) as group:
-            base = f"http://{HOST}:{port}"
+        log_path.unlink(missing_ok=True)  # the harness appends: this run's log only
+        server = HailongServer(
+            url, log_path, secret_key=SECRET_KEY, workers=workers, cwd=workdir, settings=SETTINGS
+        )
+        keys = prepare(server.env, workdir)
+        print(f"{kind}: {workers} worker(s), {options.rate:g} req/s for {options.minutes:g} min")
+        with server:
+            server.wait_for(
+                lambda: len(server.worker_pids()) >= workers,
+                STARTUP_TIMEOUT_S,
+                "every worker process",
+            )
+            base = server.url
             subscribed = httpx.post(
                 f"{base}/api/v1/webhooks",
                 json={
-                    "url": receiver.url,
+                    "url": f"{hooks}/hooks",
                     "events": [
                         "invitation.issued",
                         "response.submitted",
@@ -581,7 +446,7 @@ def soak(kind: str, options: Options, workdir: Path) -> Run:
                 timeout=10,
             )
             subscribed.raise_for_status()
-            pids = serving_pids(group, workers)
+            pids = server.worker_pids()
             rss_start = [rss_mb(pid) for pid in pids]
             load = Load(base, keys, options.seed)
             sent, per_minute = asyncio.run(load.run(options.minutes, options.rate, pids))

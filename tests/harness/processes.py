@@ -8,6 +8,8 @@
   /readyz answers 200 from every worker.
 - `fresh_database()`: a throwaway PostgreSQL database, dropped afterwards.
 - `http_server()`: a stdlib HTTP server in a thread (webhook receivers).
+- `cpu_seconds()`, `cpu_seconds_by_pid()`, `rss_mb()`: what processes used (Linux /proc),
+  for benchmarks that report a server's CPU and memory.
 
 Failures raise `ProcessFailed` (with the tail of the log), which fails a test and stops a
 benchmark alike; nothing here imports pytest or the service.
@@ -16,6 +18,7 @@ benchmark alike; nothing here imports pytest or the service.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import socket
@@ -25,7 +28,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -387,3 +390,36 @@ def http_server(handler: type[BaseHTTPRequestHandler], port: int | None = None) 
     finally:
         server.shutdown()
         server.server_close()
+
+
+# -- what processes use (Linux /proc) ------------------------------------------------------
+def cpu_seconds_by_pid(pids: Iterable[int]) -> dict[int, float]:
+    """User + system CPU seconds each process has used so far; a process already gone is
+    left out (so a difference of two readings should take a missing pid as 0)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()  # the name may hold spaces
+            used[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        except (OSError, IndexError, ValueError):
+            continue
+    return used
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU seconds the processes have used so far, together."""
+    return sum(cpu_seconds_by_pid(pids).values())
+
+
+def rss_mb(pid: int) -> float:
+    """The resident memory (VmRSS) of a process in MiB; NaN when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return math.nan
