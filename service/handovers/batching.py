@@ -12,7 +12,7 @@ Only the plain case is batched: a new dossier, for a known agency within the key
 naming staff and a counter already registered. Anything else — a dossier posted before (the
 update path), an unknown agency, a new staff code, the same dossier twice in one batch, a
 conflict with a concurrent writer — is handed back (`None`), and the caller takes the
-one-by-one path in service.py, which answers it as it always has.
+one-by-one path in one_by_one.py, which answers it as it always has.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ from sqlmodel import Session, col, select
 from service import db
 from service.auth.principal import Principal
 from service.handovers import new_dossiers
+from service.handovers.registry import staff_codes
 from service.handovers.schemas import HandoverCreate, HandoverPublic
-from service.handovers.service import link_view, staff_codes
+from service.handovers.views import link_view
 from service.models import Agency, Counter, Dossier, Staff
 from service.profile import Profile
 from service.settings import Settings

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from service.handovers import service
+from service.handovers import one_by_one, views
 from service.handovers.batching import HandoverWriter
+from service.handovers.invitations import ISSUERS
 from service.handovers.schemas import HandoverCreate, HandoverPublic
 from service.unit_of_work import UnitOfWork
 
@@ -24,15 +25,15 @@ class Outcome:
 
 
 async def issue(work: UnitOfWork, writer: HandoverWriter, payload: HandoverCreate) -> Outcome:
-    service.check_times(payload)
-    batched = await writer.issue(await work.authorize(*service.ISSUERS), payload)
+    one_by_one.check_times(payload)
+    batched = await writer.issue(await work.authorize(*ISSUERS), payload)
     if batched is not None:
         return Outcome(batched, created=True)
 
-    def one_by_one(session: Session) -> Outcome:
-        principal = work.principal(session, *service.ISSUERS)
-        issued = service.issue(session, principal, payload, work.settings, work.profile)
-        return Outcome(service.public_view(issued, work.settings), issued.created)
+    def write_one(session: Session) -> Outcome:
+        principal = work.principal(session, *ISSUERS)
+        issued = one_by_one.issue(session, principal, payload, work.settings, work.profile)
+        return Outcome(views.public_view(issued, work.settings), issued.created)
 
     # A short-code collision is only found by the COMMIT (the invitation goes out with it).
-    return await work.run(one_by_one, conflict_retries=service.ATTEMPTS - 1)
+    return await work.run(write_one, conflict_retries=one_by_one.ATTEMPTS - 1)

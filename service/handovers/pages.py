@@ -9,7 +9,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from service.calendar.working_days import LOCAL_TZ
-from service.handovers import qr, service, tokens
+from service.handovers import qr, tokens
+from service.handovers.invitations import Issued, current_status, find_by_token
 from service.models import Agency
 from service.web.deps import PublicWork
 from service.web.pages import Page, render
@@ -30,11 +31,11 @@ LINK_ERRORS: dict[int | str, dict[str, Any]] = {
 TOKEN_HEADERS = {"Cache-Control": "private, max-age=3600", "Referrer-Policy": "no-referrer"}
 
 
-def _lookup(session: Session, token: str) -> tuple[service.Issued | None, str]:
-    issued = service.find_by_token(session, token)
+def _lookup(session: Session, token: str) -> tuple[Issued | None, str]:
+    issued = find_by_token(session, token)
     if issued is None:
         return None, "unknown"
-    return issued, service.current_status(issued.invitation)
+    return issued, current_status(issued.invitation)
 
 
 def _plain_error(state: str) -> Response:

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlmodel import Session
 
-from service.handovers import issuing, service
+from service.handovers import issuing, revoking, views
+from service.handovers.invitations import ISSUERS
 from service.handovers.schemas import DOSSIER_CODE_PATTERN, HandoverCreate, HandoverPublic
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
@@ -55,8 +56,8 @@ async def revoke_handover(
     ] = None,
 ) -> HandoverPublic:
     def revoke(session: Session) -> HandoverPublic:
-        principal = work.principal(session, *service.ISSUERS)
-        issued = service.revoke(session, principal, dossier_code, agency_code)
-        return service.public_view(issued, work.settings)
+        principal = work.principal(session, *ISSUERS)
+        issued = revoking.revoke(session, principal, dossier_code, agency_code)
+        return views.public_view(issued, work.settings)
 
     return await work.run(revoke)

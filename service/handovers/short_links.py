@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 
 from service import throttle
 from service.handovers import tokens
-from service.handovers.service import Issued, find_issued
+from service.handovers.invitations import Issued, find_issued
 from service.models import Invitation
 from service.web.deps import PublicWork
 from service.web.params import ShortCodePath

@@ -1,0 +1,184 @@
+"""Issuing one handover's survey in a transaction of its own: a new dossier with its
+invitation, or a dossier posted before with its facts updated (and a fresh link if its
+survey had been revoked).
+
+batching.py writes the plain new dossiers; everything it hands back is written here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from service.audit import record
+from service.auth.principal import Principal
+from service.calendar.overrides import load_overrides
+from service.errors import field_error
+from service.handovers import new_dossiers, registry, tokens
+from service.handovers.invitations import Issued
+from service.handovers.schemas import HandoverCreate
+from service.messaging import outbox as messages
+from service.models import Agency, Dossier, Invitation, utcnow
+from service.profile import Profile
+from service.scoring import events
+from service.settings import Settings
+from service.webhooks import outbox, payloads
+
+# A clock a few minutes fast on the one-stop server must not turn a handover away.
+FUTURE_TOLERANCE = timedelta(hours=1)
+ATTEMPTS = 3
+
+
+def check_times(payload: HandoverCreate) -> None:
+    if payload.resolved_at > utcnow() + FUTURE_TOLERANCE:
+        raise field_error("resolved_at", "lies in the future; send the actual resolution time")
+    if payload.received_at and payload.resolved_at < payload.received_at:
+        raise field_error("resolved_at", "is before received_at; check both times")
+    if payload.received_at and payload.due_at and payload.due_at < payload.received_at:
+        raise field_error("due_at", "is before received_at; check both times")
+
+
+def issue(
+    session: Session,
+    principal: Principal,
+    payload: HandoverCreate,
+    settings: Settings,
+    profile: Profile,
+) -> Issued:
+    """Create the dossier and its invitation, or update the facts of a known dossier.
+
+    A concurrent post of the same dossier (or a short-code collision) surfaces as a unique
+    violation; the transaction is rolled back and the work redone, which then finds the row.
+    """
+    check_times(payload)
+    for attempt in range(ATTEMPTS):
+        try:
+            known = _known_in_scope(session, principal, payload)
+            if known.dossier_id is not None:
+                return _update_known(session, principal, payload, settings, profile, known)
+            return _create(session, payload, settings, profile, known)
+        except IntegrityError:
+            session.rollback()
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _known_in_scope(
+    session: Session, principal: Principal, payload: HandoverCreate
+) -> registry.Known:
+    known = registry.lookup(session, payload)
+    if known is None:
+        raise field_error(
+            "agency_code", f"no agency has the code '{payload.agency_code}'; register it first"
+        )
+    principal.require_scope(known.agency)
+    return known
+
+
+def _create(
+    session: Session,
+    payload: HandoverCreate,
+    settings: Settings,
+    profile: Profile,
+    known: registry.Known,
+) -> Issued:
+    """A new dossier, one by one: register the staff and counter it names for the first
+    time, then write it as the batch does."""
+    agency = known.agency
+    assert agency.id is not None
+    staff_ids = registry.register_staff(
+        session, agency.id, known.staff, registry.staff_codes(payload)
+    )
+    counter_id = known.counter_id
+    if counter_id is None and payload.counter_code is not None:
+        counter_id = registry.register_counter(session, agency.id, payload.counter_code)
+    new = new_dossiers.NewHandover(payload, agency, staff_ids, counter_id)
+    (written,) = new_dossiers.write(session, [new], settings, profile)
+    # Written with the COMMIT: these carry no ids and are not in the session.
+    invitation = {k: v for k, v in written.invitation.items() if not k.startswith("dossier_")}
+    return Issued(Invitation(**invitation), Dossier(**written.dossier), True, written.messages)
+
+
+def _update_known(
+    session: Session,
+    principal: Principal,
+    payload: HandoverCreate,
+    settings: Settings,
+    profile: Profile,
+    known: registry.Known,
+) -> Issued:
+    """The dossier was posted before for this agency: same invitation, facts updated,
+    counters moved. A revoked, unanswered invitation is replaced by a fresh one."""
+    dossier = session.get(Dossier, known.dossier_id)
+    assert dossier is not None and dossier.agency_id == known.agency.id
+    response = events.response_of(session, dossier)
+    before = events.dossier_footprint(session, dossier, profile, response)
+    _apply_facts(session, dossier, known.agency, payload)
+    session.add(dossier)
+    events.record_change(
+        session, before, events.dossier_footprint(session, dossier, profile, response)
+    )
+    invitation = session.exec(select(Invitation).where(Invitation.dossier_id == dossier.id)).one()
+    created = False
+    if invitation.status == "revoked":
+        _reissue(session, principal, invitation, dossier, known.agency, payload, settings)
+        created = True
+    session.flush()
+    # Posted again: no new messages; the answer says what became of the first ones.
+    return Issued(invitation, dossier, created, messages.messages_of(session, invitation.id))
+
+
+def _apply_facts(session: Session, dossier: Dossier, agency: Agency, p: HandoverCreate) -> None:
+    """A known dossier's facts as posted again: the staff and counter it names (registered
+    when new), and what the scores derive from them."""
+    assert agency.id is not None
+    staff = p.staff
+    ids = registry.staff_ids(session, agency.id, [staff.receiving, staff.handling, staff.returning])
+    counter_id = registry.counter_id(session, agency.id, p.counter_code)
+    for name, value in new_dossiers.facts(
+        p, ids, counter_id, lambda: load_overrides(session)
+    ).items():
+        setattr(dossier, name, value)
+    dossier.updated_at = utcnow()
+
+
+def _reissue(
+    session: Session,
+    principal: Principal,
+    invitation: Invitation,
+    dossier: Dossier,
+    agency: Agency,
+    payload: HandoverCreate,
+    settings: Settings,
+) -> None:
+    """A revoked survey posted again gets a fresh link: a new survey id, token and short
+    code on the same invitation row (one per dossier). The old link stays dead: its token
+    hash and short code are gone. Only an unanswered survey can have been revoked."""
+    now = utcnow()
+    invitation.public_id = str(uuid.uuid4())
+    invitation.token_seed = tokens.new_seed()
+    invitation.token_hash = tokens.hash_token(
+        tokens.token_from_seed(settings.signing_key(), invitation.token_seed)
+    )
+    invitation.short_code = tokens.new_short_code()
+    invitation.language = payload.language
+    invitation.status = "issued"
+    invitation.issued_at = now
+    invitation.expires_at = now + timedelta(days=settings.invitation_ttl_days)
+    invitation.opened_at = invitation.revoked_at = None
+    session.add(invitation)
+    record(
+        session,
+        principal.actor,
+        "invitation.reissue",
+        f"dossier:{agency.code}:{dossier.code}",
+        {"survey_id": invitation.public_id},
+    )
+    data = payloads.invitation_issued(
+        invitation.public_id, dossier.code, agency.code, now, invitation.expires_at
+    )
+    outbox.emit(session, "invitation.issued", dossier.agency_id, data)
