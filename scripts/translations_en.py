@@ -517,6 +517,65 @@ EN.update(
 )
 
 
+# The console's alerts page (templates/console/alerts.html).
+EN.update(
+    {
+        "Bật": "On",
+        "Chưa có cảnh báo nào.": "No alerts yet.",
+        "Chưa gửi thư: không có lãnh đạo quản lý nào phụ trách đơn vị này.": "No e-mail: no manager is in charge of this agency.",
+        "Chưa gửi thư: máy chủ thư điện tử chưa được cấu hình.": "No e-mail: no mail server is configured.",
+        "Chưa lưu: ngưỡng của quy tắc “%(rule)s” không hợp lệ.": "Not saved: the threshold of the rule “%(rule)s” is not valid.",
+        "Chỉ số hài lòng K dưới ngưỡng": "K below the threshold",
+        "Cả đơn vị": "The whole agency",
+        "Cảnh báo": "Alerts",
+        "Cảnh báo trước kỳ xếp hạng": "Alerts before the ranking",
+        "Cảnh báo đã phát": "Alerts raised",
+        "Cảnh báo được phát tối đa một lần cho mỗi đơn vị, quy tắc, đối tượng và kỳ, khi vẫn còn thời gian để khắc phục; lãnh đạo quản lý nhận thư điện tử.": "An alert is raised at most once per agency, rule, subject and period, while there is "
+        "still time to act; managers receive it by e-mail.",
+        "Kỳ được theo dõi: %(kind)s, kỳ dùng để xếp hạng.": "Period watched: the %(kind)s, the period agencies are ranked on.",
+        "Lưu": "Save",
+        "Mặc định của bộ tiêu chí, áp dụng cho mọi đơn vị không đặt quy tắc riêng. Chọn một đơn vị ở trên để thay đổi quy tắc của đơn vị đó.": "The scoring profile's defaults, for every agency without rules of its own. Choose an "
+        "agency above to change its rules.",
+        "Mọi đơn vị đang theo quy tắc mặc định.": "Every agency follows the default rules.",
+        "Mới nhất ở trên. Đơn vị và các đơn vị trực thuộc mà ông/bà được xem.": "Newest first. The agencies you may see and the agencies under them.",
+        "Ngưỡng mặc định": "Default threshold",
+        "Ngưỡng riêng (để trống: theo mặc định)": "Own threshold (empty: the default)",
+        "Ngưỡng áp dụng": "Threshold in force",
+        "Ngưỡng: mức giảm của C so với kỳ trước, lớn hơn 0 và tối đa 1 (0,2 là 20 điểm phần trăm); chỉ xét cán bộ có ít nhất %(n)s phiếu ở cả hai kỳ.": "Threshold: the drop of C from the previous period, above 0 and at most 1 (0.2 is 20 "
+        "percentage points); only staff with at least %(n)s answers in both periods count.",
+        "Ngưỡng: số ngày làm việc còn lại tới hạn xử lý, số nguyên từ 0 đến 30.": "Threshold: working days left before the handling deadline, a whole number from 0 to 30.",
+        "Ngưỡng: tỷ lệ phản hồi từ 0 đến 1 (0,3 là 30 %%); chỉ xét khi đơn vị đã phát ít nhất %(n)s phiếu trong kỳ.": "Threshold: a response rate from 0 to 1 (0.3 is 30 %%); only once the agency issued at "
+        "least %(n)s surveys in the period.",
+        "Ngưỡng: điểm K, từ 0 đến 100; cảnh báo khi K của kỳ thấp hơn.": "Threshold: a K from 0 to 100; the alert is raised when the period's K is below it.",
+        "Phản ánh, kiến nghị sắp đến hạn xử lý": "Petition close to its handling deadline",
+        "Quy tắc": "Rule",
+        "Quy tắc cảnh báo": "Alert rules",
+        "Quy tắc cảnh báo của %(agency)s": "Alert rules of %(agency)s",
+        "Số liệu": "Figures",
+        "Thay đổi": "Change",
+        "Trạng thái": "Status",
+        "Tắt": "Off",
+        "Tất cả đơn vị": "All agencies",
+        "Tỷ lệ người dân đánh giá thấp": "Response rate low",
+        "Tỷ lệ thái độ phục vụ tốt (C) của cán bộ giảm": "Staff member's share of good attitude answers (C) falling",
+        "chờ gửi": "pending",
+        "gửi không được": "failed",
+        "không gửi": "skipped",
+        "năm": "year",
+        "quý": "quarter",
+        "riêng của đơn vị": "the agency's own",
+        "theo mặc định": "default",
+        "tháng": "month",
+        "Đang bật": "On",
+        "Đã báo cho": "Notified",
+        "Đã lưu quy tắc: %(rule)s.": "Rule saved: %(rule)s.",
+        "Đã tắt": "Off",
+        "Đơn vị có quy tắc riêng": "Agencies with rules of their own",
+        "đã gửi": "sent",
+    }
+)
+
+
 def main() -> int:
     with (ROOT / "locale" / "messages.pot").open("rb") as source:
         template = read_po(source)

@@ -1,0 +1,96 @@
+"""Reading alerts for a person (the console's alerts page): the alerts raised within a part
+of the agency tree with the officials each was e-mailed to, and the agencies there whose
+rules differ from the profile's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from service.models import Agency, Alert, AlertEmail, AlertRuleOverride, Official
+
+
+@dataclass(frozen=True)
+class Notified:
+    """One planned e-mail: to whom, and how it went (pending, sent, failed, skipped)."""
+
+    name: str
+    status: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class RaisedAlert:
+    id: int
+    agency_code: str
+    agency_name: str
+    rule: str
+    subject: str | None
+    period: str
+    raised_at: datetime
+    values: dict[str, Any]
+    email_reason: str | None  # why no e-mail was planned, if none was
+    notified: list[Notified] = field(default_factory=list)
+
+
+def _within(query: Any, scope_path: str | None) -> Any:
+    if scope_path is None:
+        return query
+    return query.where(col(Agency.path).startswith(scope_path, autoescape=True))
+
+
+def raised_alerts(
+    session: Session, scope_path: str | None, cursor: int | None, limit: int
+) -> tuple[list[RaisedAlert], int | None]:
+    """The alerts of the agencies at or under `scope_path` (None: every agency), newest
+    first, `limit` of them older than `cursor`; and the cursor of the next page, if any."""
+    query = _within(
+        select(Alert, Agency).join(Agency, col(Agency.id) == col(Alert.agency_id)), scope_path
+    )
+    if cursor is not None:
+        query = query.where(col(Alert.id) < cursor)
+    rows = session.exec(query.order_by(col(Alert.id).desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    ids = [alert.id for alert, _ in rows if alert.id is not None]
+    notified: dict[int, list[Notified]] = {i: [] for i in ids}
+    if ids:
+        for alert_id, name, status, reason in session.exec(
+            select(AlertEmail.alert_id, Official.name, AlertEmail.status, AlertEmail.reason)
+            .join(Official, col(Official.id) == col(AlertEmail.official_id))
+            .where(col(AlertEmail.alert_id).in_(ids))
+            .order_by(col(AlertEmail.id))
+        ).all():
+            notified[alert_id].append(Notified(name, status, reason))
+    found = []
+    for alert, agency in rows:
+        assert alert.id is not None
+        found.append(
+            RaisedAlert(
+                id=alert.id,
+                agency_code=agency.code,
+                agency_name=agency.name,
+                rule=alert.rule,
+                subject=alert.subject or None,
+                period=alert.period,
+                raised_at=alert.raised_at,
+                values=dict(alert.values),
+                email_reason=alert.email_reason,
+                notified=notified[alert.id],
+            )
+        )
+    return found, (found[-1].id if more else None)
+
+
+def agencies_with_overrides(session: Session, scope_path: str | None) -> list[Agency]:
+    """The agencies at or under `scope_path` that set at least one rule themselves."""
+    query = _within(
+        select(Agency)
+        .where(col(Agency.id).in_(select(AlertRuleOverride.agency_id).distinct()))
+        .order_by(col(Agency.path)),
+        scope_path,
+    )
+    return list(session.exec(query).all())

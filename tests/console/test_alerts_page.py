@@ -1,0 +1,267 @@
+"""The console's alerts page: the alerts raised for the agencies an official may see (and
+only those), the rules in force, and a manager switching a rule off or setting its
+threshold, audited like the API; a forged form, an auditor and a reader change nothing."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import col, select
+
+from service.admin.agencies import get_agency_by_code
+from service.auth.officials import add_official
+from service.models import Alert, AlertEmail, AlertRuleOverride, AuditLog, utcnow
+from tests.conftest import DbFactory, KeyFactory
+from tests.console.conftest import (
+    OTHER_WARD,
+    OTHER_WARD_NAME,
+    WARD,
+    ConsoleClient,
+    raw_key,
+)
+
+pytestmark = pytest.mark.usefixtures("agencies")
+ALERT_ROW = re.compile(r'<tr data-alert="(\d+)" data-agency="([^"]+)" data-rule="([^"]+)">')
+RULES = "/console/alerts/{code}/rules/{rule}"
+
+
+def raise_alert(
+    db: DbFactory,
+    agency: str,
+    rule: str,
+    *,
+    subject: str = "",
+    period: str = "2025-Q3",
+    minutes_ago: int = 0,
+    values: dict[str, Any] | None = None,
+    emailed: dict[str, str] | None = None,
+    reason: str | None = None,
+) -> int:
+    """An alert as the evaluator records it; `emailed`: official's e-mail → status."""
+    with db() as session:
+        found = get_agency_by_code(session, agency)
+        assert found is not None and found.id is not None
+        alert = Alert(
+            agency_id=found.id,
+            rule=rule,
+            subject=subject,
+            period=period,
+            raised_at=utcnow() - timedelta(minutes=minutes_ago),
+            values=values or {},
+            email_reason=reason,
+        )
+        session.add(alert)
+        session.flush()
+        assert alert.id is not None
+        for email, status in (emailed or {}).items():
+            official = add_official(session, "test", email, email.split("@")[0], "manager", agency)
+            assert official.id is not None
+            session.add(AlertEmail(alert_id=alert.id, official_id=official.id, status=status))
+        return alert.id
+
+
+def shown_alerts(html: str) -> list[tuple[int, str, str]]:
+    return [(int(i), agency, rule) for i, agency, rule in ALERT_ROW.findall(html)]
+
+
+def overrides(db: DbFactory, agency: str) -> dict[str, tuple[bool, float | None]]:
+    with db() as session:
+        found = get_agency_by_code(session, agency)
+        assert found is not None
+        rows = session.exec(
+            select(AlertRuleOverride).where(AlertRuleOverride.agency_id == found.id)
+        ).all()
+        return {r.rule: (r.enabled, r.threshold) for r in rows}
+
+
+def rule_audits(db: DbFactory) -> list[AuditLog]:
+    with db() as session:
+        rows = session.exec(
+            select(AuditLog).where(AuditLog.action == "alert_rules.set").order_by(col(AuditLog.id))
+        ).all()
+        for row in rows:
+            session.expunge(row)
+        return list(rows)
+
+
+def test_a_ward_manager_sees_its_own_alerts_newest_first_and_never_the_other_wards(
+    console: ConsoleClient, another_console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    older = raise_alert(
+        db,
+        WARD,
+        "k_below_threshold",
+        minutes_ago=90,
+        values={"k": 14.5, "threshold": 20.0, "group": "khong_hai_long"},
+        emailed={"lan@benthanh.gov.vn": "sent", "minh@benthanh.gov.vn": "pending"},
+    )
+    newer = raise_alert(
+        db, WARD, "staff_c_falling", subject="CB003", minutes_ago=5, reason="no_recipients"
+    )
+    theirs = raise_alert(
+        db,
+        OTHER_WARD,
+        "petition_deadline",
+        subject="PAKN-SG-77",
+        emailed={"tran.thi.hoa@saigon.gov.vn": "sent"},
+    )
+
+    console.sign_in(raw_key(make_key("manager", agency=WARD)))
+    home = console.get(f"/console/a/{WARD}")
+    assert 'href="/console/alerts" id="alerts-link"' in home.text
+    page = console.get("/console/alerts")
+    assert page.status_code == 200
+    assert '<html lang="vi">' in page.text
+    assert shown_alerts(page.text) == [
+        (newer, WARD, "staff_c_falling"),
+        (older, WARD, "k_below_threshold"),
+    ]
+    assert "Chỉ số hài lòng K dưới ngưỡng" in page.text
+    assert "k: 14,5; threshold: 20; group: khong_hai_long" in page.text
+    assert "lan (đã gửi), minh (chờ gửi)" in page.text
+    assert "không có lãnh đạo quản lý nào phụ trách" in page.text
+    assert "CB003" in page.text
+    # Nothing of the other ward: not its alert, its subject, its official, nor its name.
+    for text in ("PAKN-SG-77", "tran.thi.hoa", OTHER_WARD_NAME, f'data-agency="{OTHER_WARD}"'):
+        assert text not in page.text
+    # The ward's rules are in force from the profile, and editable here.
+    assert f'action="/console/alerts/{WARD}/rules/k_below_threshold"' in page.text
+
+    asked = console.get(f"/console/alerts?agency={OTHER_WARD}")
+    assert asked.status_code == 403
+    assert "PAKN-SG-77" not in asked.text and OTHER_WARD_NAME not in asked.text
+
+    english = console.get("/console/alerts?lang=en")
+    assert '<html lang="en">' in english.text
+    assert "Alerts raised" in english.text and "K below the threshold" in english.text
+
+    # The city's manager sees both wards, newest first, and may pick one.
+    another_console.sign_in(raw_key(make_key("manager", agency="79")))
+    city = another_console.get("/console/alerts")
+    assert [i for i, _, _ in shown_alerts(city.text)] == [theirs, newer, older]
+    only_theirs = another_console.get(f"/console/alerts?agency={OTHER_WARD}")
+    assert shown_alerts(only_theirs.text) == [(theirs, OTHER_WARD, "petition_deadline")]
+    assert "tran.thi.hoa (đã gửi)" in only_theirs.text
+
+
+def test_a_manager_switches_a_rule_off_sets_a_threshold_and_both_are_audited(
+    console: ConsoleClient, client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    console.sign_in(raw_key(make_key("manager", agency=WARD)))
+    console.get("/console/alerts")
+
+    off = console.post(RULES.format(code=WARD, rule="k_below_threshold"), {"threshold": ""})
+    assert off.status_code == 200 and off.url.path == "/console/alerts"
+    assert "Đã lưu quy tắc: Chỉ số hài lòng K dưới ngưỡng." in off.text
+    assert overrides(db, WARD) == {"k_below_threshold": (False, None)}
+    row = re.search(r'<tr data-rule="k_below_threshold">.*?</tr>', off.text, re.S)
+    assert row and "Đã tắt" in row.group(0) and "riêng của đơn vị" in row.group(0)
+    # The API reads what the console set.
+    rules = client.get(f"/api/v1/agencies/{WARD}/alert-rules", headers=make_key("admin"))
+    by_rule = {r["rule"]: r for r in rules.json()["rules"]}
+    assert by_rule["k_below_threshold"]["enabled"] is False
+
+    raised = console.post(
+        RULES.format(code=WARD, rule="response_rate_low"), {"enabled": "on", "threshold": "0,5"}
+    )
+    assert raised.status_code == 200
+    assert overrides(db, WARD)["response_rate_low"] == (True, 0.5)
+    assert 'value="0,5"' in raised.text
+
+    audits = rule_audits(db)
+    assert [(a.target, a.detail["to"]) for a in audits] == [
+        (f"agency:{WARD}", {"k_below_threshold": {"enabled": False, "threshold": None}}),
+        (f"agency:{WARD}", {"response_rate_low": {"enabled": True, "threshold": 0.5}}),
+    ]
+    assert all(a.actor.startswith("key:") and a.actor.endswith(":test manager") for a in audits)
+
+    # A rate above 1 is refused with the field marked; nothing saved, nothing audited.
+    bad = console.post(
+        RULES.format(code=WARD, rule="response_rate_low"), {"enabled": "on", "threshold": "1,5"}
+    )
+    assert bad.status_code == 422
+    assert "không hợp lệ" in bad.text and 'aria-invalid="true"' in bad.text
+    nonsense = console.post(
+        RULES.format(code=WARD, rule="response_rate_low"), {"enabled": "on", "threshold": "abc"}
+    )
+    assert nonsense.status_code == 422
+    assert overrides(db, WARD)["response_rate_low"] == (True, 0.5)
+    assert len(rule_audits(db)) == 2
+
+    # On, with no threshold of its own: back to the profile's rule.
+    back = console.post(RULES.format(code=WARD, rule="k_below_threshold"), {"enabled": "on"})
+    assert back.status_code == 200
+    assert "k_below_threshold" not in overrides(db, WARD)
+    assert rule_audits(db)[-1].detail["to"] == {"k_below_threshold": None}
+
+    # The other ward is out of reach, and an unknown rule is refused.
+    theirs = console.post(RULES.format(code=OTHER_WARD, rule="k_below_threshold"), {})
+    assert theirs.status_code == 403
+    assert overrides(db, OTHER_WARD) == {}
+    console.get("/console/alerts")
+    unknown = console.post(RULES.format(code=WARD, rule="k_below"), {})
+    assert unknown.status_code == 422
+    assert len(rule_audits(db)) == 3
+
+
+def test_a_form_with_a_wrong_csrf_token_is_refused(
+    console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    console.sign_in(raw_key(make_key("admin")))
+    console.get(f"/console/alerts?agency={WARD}")
+    for token in ("forged", ""):
+        refused = console.post(
+            RULES.format(code=WARD, rule="k_below_threshold"), {"threshold": ""}, csrf=token
+        )
+        assert refused.status_code == 403
+    # Another session's token is no better.
+    other = ConsoleClient(TestClient(console.client.app))
+    other.sign_in(raw_key(make_key("admin")))
+    other.get("/console/alerts")
+    refused = console.post(
+        RULES.format(code=WARD, rule="k_below_threshold"), {"threshold": ""}, csrf=other.csrf()
+    )
+    assert refused.status_code == 403
+    assert overrides(db, WARD) == {}
+    assert rule_audits(db) == []
+
+
+def test_an_auditor_and_a_reader_cannot_change_rules(
+    console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    raise_alert(db, WARD, "k_below_threshold", subject="", values={"k": 14.0})
+    console.sign_in(raw_key(make_key("auditor")))
+    assert console.get("/console/alerts").status_code == 403
+    audit_page = console.get("/console/audit")  # a form with this session's own token
+    assert 'id="alerts-link"' not in audit_page.text
+    refused = console.post(RULES.format(code=WARD, rule="k_below_threshold"), {})
+    assert refused.status_code == 403
+
+    reader = ConsoleClient(TestClient(console.client.app))
+    assert reader.sign_in(raw_key(make_key("reader", agency=WARD))).status_code == 403
+    # Without a session the form leads back to signing in, and changes nothing.
+    sent = reader.post(RULES.format(code=WARD, rule="k_below_threshold"), {})
+    assert sent.url.path == "/console/sign-in"
+    assert overrides(db, WARD) == {}
+    assert rule_audits(db) == []
+
+
+def test_alerts_come_a_page_at_a_time_newest_first(
+    console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    ids = [
+        raise_alert(db, WARD, "petition_deadline", subject=f"PAKN-{n:02}", minutes_ago=60 - n)
+        for n in range(51)
+    ]
+    console.sign_in(raw_key(make_key("manager", agency=WARD)))
+    first = console.get("/console/alerts")
+    assert [i for i, _, _ in shown_alerts(first.text)] == ids[::-1][:50]
+    older = re.search(r'href="([^"]+)" id="older"', first.text)
+    assert older, "no link to the older alerts"
+    second = console.get(older.group(1).replace("&amp;", "&"))
+    assert [i for i, _, _ in shown_alerts(second.text)] == [ids[0]]
+    assert 'id="older"' not in second.text and 'id="newest"' in second.text
