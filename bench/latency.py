@@ -49,7 +49,7 @@ from sqlalchemy.exc import OperationalError  # noqa: E402
 from service.auth.principal import Principal  # noqa: E402
 from service.handovers.batching import HandoverWriter  # noqa: E402
 from service.handovers.schemas import HandoverCreate  # noqa: E402
-from service.profile import load_profile  # noqa: E402
+from service.profile import profile_of  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from tests.harness.processes import (  # noqa: E402
     DatabaseUnavailable,
@@ -284,7 +284,7 @@ def measure_page(office: Office, db: str, runs: int) -> Row:
 
 
 def timed_stop(engine: sa.Engine, settings: Settings, fail_first: bool) -> float:
-    writer = HandoverWriter(engine, settings, load_profile(settings.scoring_profile))
+    writer = HandoverWriter(engine, settings, profile_of(settings))
     writer.start()
     try:
         if fail_first:

@@ -688,13 +688,13 @@ def measure_in_process(shape: Shape, options: Options, result: Result) -> None:
     from service.admin.agencies import get_agency_by_code
     from service.db import make_engine
     from service.periods import parse_period
-    from service.profile import load_profile
+    from service.profile import profile_of
     from service.scoring import service
     from service.settings import Settings
 
     settings = Settings(database_url=shape.sqlalchemy_url, secret_key=SECRET_KEY)
     engine = make_engine(settings)
-    profile = load_profile(settings.scoring_profile)
+    profile = profile_of(settings)
     period = parse_period(PERIOD)
     rng = random.Random(options.seed + 1)
     wards = ward_codes()

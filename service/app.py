@@ -22,6 +22,7 @@ from service.admin.officials_router import router as officials_router
 from service.admin.router import router as agencies_router
 from service.alerts.router import router as alerts_router
 from service.auth.cache import KeyCache
+from service.console.alerts_pages import router as console_alerts_router
 from service.console.audit_pages import router as console_audit_router
 from service.console.kiosk_pages import router as console_kiosks_router
 from service.console.pages import router as console_router
@@ -48,7 +49,7 @@ from service.petitions.router import router as petitions_router
 from service.portal.pages import router as public_pages_router
 from service.portal.reach_router import router as response_rate_exports_router
 from service.portal.router import router as exports_router
-from service.profile import Profile, load_profile
+from service.profile import Profile, profile_of
 from service.reports.pages import router as console_reports_router
 from service.reports.router import router as reports_router
 from service.scoring.calendar_router import router as calendar_router
@@ -196,7 +197,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     app.state.settings = settings
     app.state.templates = make_templates()
     app.state.metrics = Metrics()
-    app.state.profile = load_profile(settings.scoring_profile)
+    app.state.profile = profile_of(settings)
     app.state.key_cache = KeyCache(settings.auth_cache_seconds)
     # SQLite has one writer: queue units of work in order instead of busy-waiting on locks.
     app.state.write_lock = threading.Lock() if settings.is_sqlite else None
@@ -239,6 +240,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     app.include_router(console_petitions_router)
     app.include_router(console_kiosks_router)
     app.include_router(console_audit_router)
+    app.include_router(console_alerts_router)
     app.include_router(console_reports_router)
     app.include_router(public_pages_router)
     app.include_router(ops_router)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from service.settings import ROOT
+from service.settings import ROOT, Settings
 
 PROFILES_DIR = ROOT / "profiles"
 
@@ -89,8 +91,14 @@ Channel = Literal["phone", "kiosk", "api", "import"]
 CHANNELS: tuple[Channel, ...] = ("phone", "kiosk", "api", "import")
 
 
+# The answer columns of an evaluation (service/models/response.py): a question asks one.
+QuestionField = Literal[
+    "timeliness", "supplement_requests", "staff_attitude", "overall", "agencies_contacted"
+]
+
+
 class Question(_Strict):
-    field: Literal["timeliness", "supplement_requests", "staff_attitude", "overall"]
+    field: QuestionField
     # The channels on which an evaluation must answer this question.
     required_in: tuple[Channel, ...]
     label: dict[Literal["vi", "en"], str]
@@ -204,9 +212,157 @@ class AlertRules(_Strict):
     response_rate_min_issued: int = Field(ge=1)
 
 
+# --- Thông tư 01/2018/TT-VPCP: nine indicators of 0..2 points ------------------------------
+
+# The indicators in the circular's order (service/scoring/tt01.py says where each comes from).
+TT01_INDICATORS = (
+    "total_time",  # 1. total resolution time against the legal limit
+    "agency_time",  # 2. the time each agency taking part took
+    "returns_to_complete",  # 3. times the citizen came back to complete the file
+    "agencies_contacted",  # 4. agencies the citizen had to contact to complete it
+    "desk_organisation",  # 5. how the one-stop desk receives and returns (entered)
+    "public_posting",  # 6. public posting of the procedure (entered)
+    "staff_attitude",  # 7. staff attitude, with and without a complaint
+    "petitions_on_time",  # 8. petitions and recommendations answered on time
+    "online_services",  # 9. online public services offered (entered)
+)
+Tt01Key = Literal[
+    "total_time",
+    "agency_time",
+    "returns_to_complete",
+    "agencies_contacted",
+    "desk_organisation",
+    "public_posting",
+    "staff_attitude",
+    "petitions_on_time",
+    "online_services",
+]
+# The indicators the competent authority enters per agency and period (like E).
+TT01_ENTERED: tuple[Tt01Key, ...] = ("desk_organisation", "public_posting", "online_services")
+
+
+class Tt01Indicator(_Strict):
+    key: Tt01Key
+    vi: str
+    en: str
+
+    def label(self, lang: str) -> str:
+        return self.en if lang == "en" else self.vi
+
+
+class Tt01Class(_Strict):
+    """A class of the total: from `at_least` points up to the next class's `at_least`."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    at_least: float = Field(ge=0)
+    vi: str
+    en: str
+
+
+class Tt01Time(_Strict):
+    """Indicators 1 and 2, per resolved dossier."""
+
+    early_points: int = Field(ge=0)  # resolved on a day before its due day
+    on_time_points: int = Field(ge=0)  # resolved on its due day, by its due time
+    late_points: int = Field(ge=0)
+    no_due_time_points: int = Field(ge=0)
+    # Indicator 2 is the time of each agency that took part. A handover names one agency, the
+    # one that resolved the dossier: its time is the dossier's.
+    agency_time: Literal["as_total_time"]
+
+
+class Tt01Petitions(_Strict):
+    """Indicator 8, per petition within the agency's authority (the group-5 rules decide
+    which petitions count and when an open one is late)."""
+
+    on_time_points: int = Field(ge=0)
+    late_points: int = Field(ge=0)  # handled after its deadline
+    open_late_points: int = Field(ge=0)  # still open past its deadline
+    none_points: int = Field(ge=0)  # an agency (or dossier) with no petition
+
+
+class Tt01Profile(_Strict):
+    name: str
+    title: str
+    scoring: Literal["tt01"]
+    max_points: int = Field(gt=0)  # of each indicator
+    indicators: list[Tt01Indicator]
+    classes: list[Tt01Class] = Field(min_length=1)
+    # The period whose entered indicators (5, 6, 9) a single dossier's score takes.
+    dossier_inputs_period: Literal["month", "quarter", "year"]
+    time: Tt01Time
+    # Indicator 3: points by the supplement requests the citizen's answer means (the last
+    # entry for that many or more).
+    returns_points: list[int] = Field(min_length=1)
+    # Indicators 4 and 7: points of each answer of the question they read.
+    contacts_points: dict[str, int]
+    attitude_points: dict[str, int]
+    # Indicator 7 of an evaluation that came with a complaint: at most this many points.
+    attitude_with_complaint_max: int = Field(ge=0)
+    petitions: Tt01Petitions
+    # Questions the citizen is asked for this scoring, after the main profile's own.
+    questions: list[Question] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Tt01Profile:
+        keys = [i.key for i in self.indicators]
+        if tuple(keys) != TT01_INDICATORS:
+            raise ValueError(f"indicators: the circular's nine, in order: {TT01_INDICATORS}")
+        points = [
+            self.time.early_points,
+            self.time.on_time_points,
+            self.time.late_points,
+            self.time.no_due_time_points,
+            *self.returns_points,
+            *self.contacts_points.values(),
+            *self.attitude_points.values(),
+            self.attitude_with_complaint_max,
+            *self.petitions.model_dump().values(),
+        ]
+        if max(points) > self.max_points:
+            raise ValueError(f"no indicator may score more than max_points ({self.max_points})")
+        bounds = [c.at_least for c in self.classes]
+        if bounds != sorted(bounds, reverse=True) or len(set(bounds)) != len(bounds):
+            raise ValueError("classes go from the highest `at_least` down, each bound once")
+        if bounds[-1] != 0:
+            # Every total has a class: no gap below the lowest bound (nor between classes,
+            # since each class runs up to the next one's bound).
+            raise ValueError("the lowest class must start at 0 (at_least = 0)")
+        return self
+
+    def total_max(self) -> int:
+        return self.max_points * len(self.indicators)
+
+    def classify(self, total: Fraction) -> Tt01Class:
+        """The first class from the top whose bound the total reaches, compared exactly
+        (14.99 is not 15)."""
+        return next(c for c in self.classes if total >= Fraction(Decimal(str(c.at_least))))
+
+    def answer_points(self) -> dict[str, dict[str, int]]:
+        return {"agencies_contacted": self.contacts_points, "staff_attitude": self.attitude_points}
+
+    def returns_points_for(self, supplements: int) -> int:
+        return self.returns_points[min(supplements, len(self.returns_points) - 1)]
+
+    def counted(self) -> dict[str, Any]:
+        """The rules the day counters hold (Profile.fingerprint)."""
+        return self.model_dump(
+            include={
+                "time",
+                "returns_points",
+                "contacts_points",
+                "attitude_points",
+                "attitude_with_complaint_max",
+            }
+        )
+
+
 class Profile(_Strict):
     name: str
     title: str
+    # Which scoring the file defines. A TT 01/2018 profile (tt01.py) is computed beside this
+    # one (`HAILONG_SCORING_PROFILE_ALSO`), never instead of it.
+    scoring: Literal["k_score"] = "k_score"
     k_score: KScore
     group5: Group5
     petitions: Petitions
@@ -215,6 +371,34 @@ class Profile(_Strict):
     report: ReportRules
     alerts: AlertRules
     survey: Survey
+    # The TT 01/2018 profile computed beside this one, if any (with_also below).
+    also: Tt01Profile | None = None
+
+    def with_also(self, also: Tt01Profile) -> Profile:
+        """This profile with `also` computed beside it: its questions join the citizen's
+        questionnaire (after this profile's own), and its rules must name answers that the
+        joined questionnaire offers."""
+        data = self.model_dump(mode="json")
+        known = {q["field"] for q in data["survey"]["questions"]}
+        extra = [q.model_dump(mode="json") for q in also.questions if q.field not in known]
+        data["survey"]["questions"] += extra
+        data["also"] = also.model_dump(mode="json")
+        merged = Profile.model_validate(data)
+        merged.also_rules_check()
+        return merged
+
+    def also_rules_check(self) -> None:
+        if self.also is None:
+            return
+        for field, points in self.also.answer_points().items():
+            question = self.survey.question(field)
+            offered = question.values() if question else []
+            unknown = sorted(set(offered) ^ set(points))
+            if unknown:
+                raise ValueError(
+                    f"{self.also.name}: the points of '{field}' must name each answer the "
+                    f"questionnaire offers, once ({offered}); these do not match: {unknown}"
+                )
 
     def b_point_answers(self) -> list[str]:
         """The supplement_requests answers that earn component B's point."""
@@ -235,6 +419,8 @@ class Profile(_Strict):
             "survey": self.survey.model_dump(mode="json"),
             "staff": self.staff.model_dump(),
             "petitions": self.petitions.survey_comments_are_petitions,
+            # Only what the TT 01/2018 counters hold (its names and classes do not).
+            "also": self.also.counted() if self.also else None,
         }
         return hashlib.sha256(json.dumps(counted, sort_keys=True).encode()).hexdigest()
 
@@ -250,7 +436,7 @@ def profile_path(name_or_path: str) -> Path:
     return PROFILES_DIR / f"{name_or_path}.toml"
 
 
-def load_profile(name_or_path: str) -> Profile:
+def _read(name_or_path: str) -> tuple[Path, dict[str, Any]]:
     path = profile_path(name_or_path)
     if not path.is_file():
         shipped = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.toml")))
@@ -258,13 +444,44 @@ def load_profile(name_or_path: str) -> Profile:
             f"scoring profile '{name_or_path}' not found ({path}); shipped profiles: {shipped}"
         )
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return path, tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"scoring profile {path} is not valid TOML: {exc}") from None
-    try:
-        return Profile.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+
+
+def load_profile(name_or_path: str, also: str | None = None) -> Profile:
+    """The profile that scores (K), with the TT 01/2018 profile `also` computed beside it."""
+    path, data = _read(name_or_path)
+    if data.get("scoring") == "tt01":
+        raise ProfileError(
+            f"scoring profile {path} is a TT 01/2018 profile, computed beside a K-score "
+            f"profile: set HAILONG_SCORING_PROFILE_ALSO={name_or_path} and keep "
+            "HAILONG_SCORING_PROFILE on a K-score profile (hcmc-104-2024, vn-766)"
         )
-        raise ProfileError(f"scoring profile {path} is invalid: {problems}") from None
+    try:
+        profile = Profile.model_validate(data)
+    except ValidationError as exc:
+        raise ProfileError(f"scoring profile {path} is invalid: {_problems(exc)}") from None
+    if also is None:
+        return profile
+    also_path, also_data = _read(also)
+    if also_data.get("scoring") != "tt01":
+        raise ProfileError(
+            f'HAILONG_SCORING_PROFILE_ALSO takes a TT 01/2018 profile (scoring = "tt01"); '
+            f"{also_path} is not one"
+        )
+    try:
+        return profile.with_also(Tt01Profile.model_validate(also_data))
+    except ValidationError as exc:
+        raise ProfileError(f"scoring profile {also_path} is invalid: {_problems(exc)}") from None
+    except ValueError as exc:
+        raise ProfileError(f"scoring profile {also_path} does not fit {path}: {exc}") from None
+
+
+def profile_of(settings: Settings) -> Profile:
+    """The profile a service with these settings scores with."""
+    return load_profile(settings.scoring_profile, settings.scoring_profile_also)

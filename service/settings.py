@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=5.0, ge=0)
     # A shipped profile's name (profiles/<name>.toml) or the path of an operator's own file.
     scoring_profile: str = "hcmc-104-2024"
+    # A TT 01/2018 profile computed beside it from the same data (`profile=` on the score
+    # API), e.g. "tt-01-2018". Its questions join the citizen's questionnaire.
+    scoring_profile_also: str | None = None
     # Wrong survey tokens / short codes tolerated per client address and window before 429.
     guess_limit: int = Field(default=20, ge=1)
     guess_window_seconds: int = Field(default=600, ge=1)
@@ -134,6 +137,12 @@ class Settings(BaseSettings):
     @classmethod
     def _origins(cls, value: str) -> str:
         return ",".join(parse_origins(value))
+
+    @field_validator("scoring_profile_also")
+    @classmethod
+    def _no_also(cls, value: str | None) -> str | None:
+        """An empty value (HAILONG_SCORING_PROFILE_ALSO=) switches it off."""
+        return value.strip() or None if value is not None else None
 
     @field_validator("oidc_issuer")
     @classmethod

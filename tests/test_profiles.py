@@ -55,7 +55,7 @@ def test_invalid_profile_is_refused_at_start_naming_the_key(
 
 
 def test_unknown_profile_name_lists_the_shipped_ones() -> None:
-    with pytest.raises(ProfileError, match="hcmc-104-2024, vn-766"):
+    with pytest.raises(ProfileError, match="hcmc-104-2024, tt-01-2018, vn-766"):
         load_profile("hcmc-2099")
 
 

@@ -68,7 +68,7 @@ def report(
 ) -> None:
     """Write the report on a parent agency's children for a period (DOCX or PDF)."""
     from service.periods import parse_period
-    from service.profile import load_profile
+    from service.profile import profile_of
     from service.reports import service as reports
 
     settings = get_settings()
@@ -80,7 +80,7 @@ def report(
     except ValueError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
-    profile = load_profile(settings.scoring_profile)
+    profile = profile_of(settings)
     with one_transaction(settings) as session:
         gathered = reports.gather_for(session, parent, parsed, profile)
     made = reports.render(gathered, "docx" if format == "docx" else "pdf")
@@ -94,11 +94,11 @@ def demo() -> None:
     from service.demo import tour
     from service.demo.seed import seed_demo
     from service.kiosk.pairing import create_pairing
-    from service.profile import load_profile
+    from service.profile import profile_of
 
     settings = get_settings()
     with one_transaction(settings) as session:
-        keys = seed_demo(session, settings, load_profile(settings.scoring_profile))
+        keys = seed_demo(session, settings, profile_of(settings))
     typer.echo(tour.keys_and_handover(keys, settings.base_url))
     with one_transaction(settings) as session:
         kiosk = create_pairing(
@@ -109,4 +109,11 @@ def demo() -> None:
             principal=None,
             minutes=settings.kiosk_pairing_minutes,
         )
-    typer.echo(tour.where_to_look(settings.base_url, kiosk.code, settings.kiosk_pairing_minutes))
+    typer.echo(
+        tour.where_to_look(
+            settings.base_url,
+            kiosk.code,
+            settings.kiosk_pairing_minutes,
+            settings.scoring_profile_also,
+        )
+    )

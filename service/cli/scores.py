@@ -20,7 +20,7 @@ def scores_recompute(
     import time
 
     from service.periods import parse_period
-    from service.profile import load_profile
+    from service.profile import profile_of
     from service.scoring.rebuild import rebuild
 
     settings = get_settings()
@@ -31,7 +31,7 @@ def scores_recompute(
         raise typer.Exit(2) from None
     started = time.perf_counter()
     with one_transaction(settings) as session:
-        rows = rebuild(session, load_profile(settings.scoring_profile), parsed)
+        rows = rebuild(session, profile_of(settings), parsed)
     scope = f"period {parsed.key}" if parsed else "all periods"
     typer.echo(f"rebuilt {rows} counter rows for {scope} in {time.perf_counter() - started:.1f} s")
 
@@ -46,7 +46,7 @@ def calendar_set(
 ) -> None:
     """Override one day of the working-day calendar; late dossiers are re-scored."""
 
-    from service.profile import load_profile
+    from service.profile import profile_of
     from service.scoring.calendar_days import set_day
     from service.timebounds import OutOfRange, check_day
 
@@ -66,7 +66,7 @@ def calendar_set(
             working,
             note,
             actor=CLI_ACTOR,
-            profile=load_profile(settings.scoring_profile),
+            profile=profile_of(settings),
         )
     kind = "a working day" if working else "a day off"
     typer.echo(f"{parsed.isoformat()} is now {kind}; {moved} late dossier(s) re-scored")

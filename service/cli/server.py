@@ -50,7 +50,7 @@ def worker() -> None:
     import threading
 
     from service.delivery.worker import DeliveryWorker
-    from service.profile import load_profile
+    from service.profile import profile_of
 
     settings = checked_settings()
     engine = make_engine(settings)
@@ -59,7 +59,7 @@ def worker() -> None:
         signal.signal(sig, lambda *_: stop.set())
     typer.echo("hailong worker delivering webhooks; Ctrl+C to stop")
     try:
-        DeliveryWorker(engine, settings, load_profile(settings.scoring_profile)).run_forever(stop)
+        DeliveryWorker(engine, settings, profile_of(settings)).run_forever(stop)
     finally:
         engine.dispose()
 

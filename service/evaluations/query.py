@@ -121,6 +121,7 @@ def evaluations_statement(chosen: Selection, profile: Profile, *columns: Any) ->
             r.c.supplement_requests,
             r.c.staff_attitude,
             r.c.overall,
+            r.c.agencies_contacted,
             unsatisfied(profile).label("unsatisfied"),
             *_dossier_columns(d, dossier_agency, counter, staff),
         )

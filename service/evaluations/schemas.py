@@ -14,6 +14,8 @@ class Answers(BaseModel):
     supplement_requests: str | None
     staff_attitude: str | None
     overall: str | None
+    # Asked where a TT 01/2018 profile is computed beside the K score.
+    agencies_contacted: str | None = None
 
 
 class StaffCodes(BaseModel):

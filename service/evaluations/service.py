@@ -145,6 +145,7 @@ def evaluation_public(row: Row[Any], include_private: bool) -> EvaluationPublic:
             supplement_requests=m["supplement_requests"],
             staff_attitude=m["staff_attitude"],
             overall=m["overall"],
+            agencies_contacted=m["agencies_contacted"],
         ),
         group5_satisfied=not m["unsatisfied"],
         dossier=DossierFactsPublic(

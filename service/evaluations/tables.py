@@ -71,6 +71,7 @@ EVALUATION_COLUMNS: list[tuple[str, Convert]] = [
     ("Trả lời: bổ sung hồ sơ", csv_cell),
     ("Trả lời: thái độ cán bộ", csv_cell),
     ("Trả lời: mức hài lòng chung", csv_cell),
+    ("Trả lời: số nơi phải liên hệ", csv_cell),  # asked where TT 01/2018 is computed
     ("Nhóm 5: hài lòng", _words("Không", "Có")),  # from "unsatisfied"
     *DOSSIER_COLUMNS,
 ]

@@ -22,7 +22,7 @@ from rich.progress import (
 from service.db import make_engine
 from service.imports.layout import KINDS, FileProblem, Kind
 from service.imports.run import ImportStopped, Options, Outcome, run_import
-from service.profile import load_profile
+from service.profile import profile_of
 from service.settings import get_settings
 
 
@@ -133,9 +133,7 @@ def run_command(
     bar = Bar(console)
     started = time.perf_counter()
     try:
-        outcome = run_import(
-            engine, settings, load_profile(settings.scoring_profile), file, options, bar
-        )
+        outcome = run_import(engine, settings, profile_of(settings), file, options, bar)
     except (FileProblem, ImportStopped) as exc:
         bar.finish()
         console.print(f"error: {exc}", style="red", markup=False)

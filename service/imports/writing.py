@@ -126,6 +126,7 @@ def _response(evaluation: Evaluation, agency_id: int) -> dict[str, Any]:
         "supplement_requests": choices.get("supplement_requests"),
         "staff_attitude": choices.get("staff_attitude"),
         "overall": choices.get("overall"),
+        "agencies_contacted": choices.get("agencies_contacted"),
         "complaint": evaluation.answers.complaint,
         "received_at": at,
         "received_day": local_date(at),

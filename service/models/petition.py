@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, UniqueConstraint, column
+from sqlalchemy import JSON, Index, UniqueConstraint, column
 from sqlmodel import Field, SQLModel
 
 from service.models.base import UTCDateTime, utcnow
@@ -99,3 +99,8 @@ class PeriodInput(SQLModel, table=True):
     d_set_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     e_set_by: str | None = Field(default=None, max_length=255)
     e_set_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # TT 01/2018's entered indicators (desk_organisation, public_posting, online_services:
+    # 0..2 each), where that profile is computed; who entered them last, and when.
+    indicators: dict[str, int] | None = Field(default=None, sa_type=JSON)
+    indicators_set_by: str | None = Field(default=None, max_length=255)
+    indicators_set_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

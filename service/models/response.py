@@ -21,6 +21,8 @@ class Response(SQLModel, table=True):
     supplement_requests: str | None = Field(default=None, max_length=32)
     staff_attitude: str | None = Field(default=None, max_length=32)
     overall: str | None = Field(default=None, max_length=32)
+    # Asked where a TT 01/2018 profile is computed beside the K score (its indicator 4).
+    agencies_contacted: str | None = Field(default=None, max_length=32)
     complaint: str | None = Field(default=None, max_length=2000)
     # Deliberately no IP address or device fingerprint (see DESIGN.md).
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

@@ -30,6 +30,14 @@ COUNT_COLUMNS = (
     # petition table (service/scoring/aging.py), so no counter has to move with the clock.
     "petitions_open",
     "petitions_open_in_authority",
+    # TT 01/2018 points (profiles/tt-01-2018.toml), 0 unless that profile is computed beside
+    # the K score: indicator 1 over resolved dossiers; 3, 4, 7 over the evaluations that
+    # answered their question (3 and 7 share B's and C's counts; 4 has its own).
+    "tt_time_points",
+    "tt_returns_points",
+    "tt_contacts_answered",
+    "tt_contacts_points",
+    "tt_attitude_points",
 )
 
 
@@ -50,6 +58,11 @@ class _Counts(SQLModel):
     petitions_bad: int = 0
     petitions_open: int = 0
     petitions_open_in_authority: int = 0
+    tt_time_points: int = 0
+    tt_returns_points: int = 0
+    tt_contacts_answered: int = 0
+    tt_contacts_points: int = 0
+    tt_attitude_points: int = 0
 
 
 class AgencyDayCounter(_Counts, table=True):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from openpyxl import Workbook
@@ -18,7 +18,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from service.csv_cells import csv_cell
+from service.profile import Tt01Profile
 from service.scoring.schemas import Score
+from service.scoring.tt01_schemas import Tt01Score
 
 CHUNK = 500
 GROUP_NAMES = {
@@ -81,6 +83,45 @@ def row_of(score: Score) -> list[Any]:
     ]
 
 
+def tt01_headers(rules: Tt01Profile) -> list[str]:
+    """The TT 01/2018 export's columns: its nine indicators named as the profile names them."""
+    total = rules.total_max()
+    return [
+        "Mã cơ quan",
+        "Tên cơ quan",
+        "Kỳ",
+        "Xếp hạng",
+        f"Tổng điểm (0-{total})",
+        "Xếp loại",
+        "Tổng tối thiểu",
+        "Tổng tối đa",
+        "Chỉ số thiếu dữ liệu",
+        *(f"{n}. {i.vi}" for n, i in enumerate(rules.indicators, start=1)),
+        "Số hồ sơ đã giải quyết",
+        "Số đánh giá",
+        "Số PAKN",
+    ]
+
+
+def tt01_row_of(score: Tt01Score, rules: Tt01Profile) -> list[Any]:
+    classes = {c.key: c.vi for c in rules.classes}
+    return [
+        score.agency_code,
+        score.agency_name,
+        score.period,
+        score.rank,
+        score.total,
+        classes.get(score.classification, GROUP_NAMES["chua_du_du_lieu"]),
+        score.total_min,
+        score.total_max,
+        ", ".join(str(i.number) for i in score.indicators if i.points is None),
+        *(i.points for i in score.indicators),
+        score.counts.resolved_dossiers,
+        score.counts.evaluations,
+        score.counts.petitions,
+    ]
+
+
 def chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
     for start in range(0, len(ids), CHUNK):
         yield ids[start : start + CHUNK]
@@ -118,6 +159,20 @@ class XlsxBuilder:
         cell = WriteOnlyCell(self.sheet, value=value)
         cell.data_type = "s"
         return cell
+
+    def stream(self) -> AsyncIterator[bytes]:
+        """The workbook as a response body. Saved now, before the response starts: an error
+        in saving is an error response, not a broken download."""
+        spool = self.file()
+
+        async def blocks() -> AsyncIterator[bytes]:
+            try:
+                while block := spool.read(64 * 1024):
+                    yield block
+            finally:
+                spool.close()
+
+        return blocks()
 
     def file(self) -> tempfile.SpooledTemporaryFile[bytes]:
         # Outlives this call: the streaming response reads, then closes it.

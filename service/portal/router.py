@@ -18,24 +18,31 @@ from service.models import Agency
 from service.periods import Period, period_field
 from service.portal import exports
 from service.scoring import service as scores
+from service.scoring import tt01_read
+from service.scoring.service import Scoring
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
-from service.web.params import ParentQuery, PeriodQuery
+from service.web.params import ParentQuery, PeriodQuery, ProfileQuery
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
 READERS = ("reader", "manager", "admin")
 
 
-async def _agency_ids(work: ApiWork, parent_code: str | None) -> list[int]:
-    def ids(session: Session) -> list[int]:
+async def _agency_ids(
+    work: ApiWork, parent_code: str | None, profile: str | None
+) -> tuple[list[int], Scoring]:
+    def ids(session: Session) -> tuple[list[int], Scoring]:
         principal = work.principal(session, *READERS)
+        scoring = scores.choose_scoring(work.profile, profile)
         agencies = chosen_agencies(session, principal, None, parent_code)
-        return [a.id for a in agencies if a.id is not None]
+        return [a.id for a in agencies if a.id is not None], scoring
 
     return await work.run(ids)
 
 
-async def _rows(work: ApiWork, ids: list[int], period: Period) -> AsyncIterator[list[list[Any]]]:
+async def _rows(
+    work: ApiWork, ids: list[int], period: Period, scoring: Scoring
+) -> AsyncIterator[list[list[Any]]]:
     for chunk in exports.chunks(ids):
 
         def compute(session: Session, chunk: Any = chunk) -> list[list[Any]]:
@@ -44,6 +51,11 @@ async def _rows(work: ApiWork, ids: list[int], period: Period) -> AsyncIterator[
                     select(Agency).where(col(Agency.id).in_(chunk)).order_by(col(Agency.path))
                 ).all()
             )
+            if scoring == "tt01":
+                rules = work.profile.also
+                assert rules is not None
+                found = tt01_read.tt01_scores(session, agencies, period, work.profile)
+                return [exports.tt01_row_of(s, rules) for s in found]
             return [
                 exports.row_of(s) for s in scores.scores(session, agencies, period, work.profile)
             ]
@@ -53,16 +65,25 @@ async def _rows(work: ApiWork, ids: list[int], period: Period) -> AsyncIterator[
 
 @dataclass(frozen=True)
 class Chosen:
-    """What an export is made of: the period, and its score rows a chunk at a time."""
+    """What an export is made of: the period, its columns, and its score rows a chunk at a
+    time."""
 
     period: Period
+    headers: list[str]
     chunks: AsyncIterator[list[list[Any]]]
 
 
-async def _chosen(period: PeriodQuery, work: ApiWork, parent_code: ParentQuery = None) -> Chosen:
+async def _chosen(
+    period: PeriodQuery,
+    work: ApiWork,
+    parent_code: ParentQuery = None,
+    profile: ProfileQuery = None,
+) -> Chosen:
     parsed = period_field(period)
-    ids = await _agency_ids(work, parent_code)
-    return Chosen(parsed, _rows(work, ids, parsed))
+    ids, scoring = await _agency_ids(work, parent_code, profile)
+    rules = work.profile.also
+    headers = exports.tt01_headers(rules) if scoring == "tt01" and rules else exports.HEADERS
+    return Chosen(parsed, headers, _rows(work, ids, parsed, scoring))
 
 
 ChosenScores = Annotated[Chosen, Depends(_chosen)]
@@ -97,26 +118,17 @@ async def scores_csv(chosen: ChosenScores) -> StreamingResponse:
         yield "\ufeff".encode()  # so Excel reads the file as UTF-8 and shows Vietnamese
         first = True
         async for rows in chosen.chunks:
-            yield exports.csv_text(rows, with_header=first).encode()
+            yield exports.csv_text(rows, with_header=first, headers=chosen.headers).encode()
             first = False
         if first:
-            yield exports.csv_text([], with_header=True).encode()
+            yield exports.csv_text([], with_header=True, headers=chosen.headers).encode()
 
     return _download(body(), "text/csv; charset=utf-8", chosen.period, "csv")
 
 
 @_export("xlsx", XLSX, "Scores of a period as an Excel workbook")
 async def scores_xlsx(chosen: ChosenScores) -> StreamingResponse:
-    builder = exports.XlsxBuilder(chosen.period.key)
+    builder = exports.XlsxBuilder(chosen.period.key, headers=chosen.headers)
     async for rows in chosen.chunks:
         builder.add(rows)
-    spool = builder.file()
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            while block := spool.read(64 * 1024):
-                yield block
-        finally:
-            spool.close()
-
-    return _download(body(), XLSX, chosen.period, "xlsx")
+    return _download(builder.stream(), XLSX, chosen.period, "xlsx")

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
+from service.calendar.working_days import local_date
 from service.models import Dossier, Petition, Response
-from service.profile import Profile
+from service.profile import Profile, Tt01Profile
 
 
 class DossierFacts(Protocol):
@@ -24,6 +25,10 @@ class DossierFacts(Protocol):
     def agency_id(self) -> int: ...
     @property
     def resolved_day(self) -> date: ...
+    @property
+    def resolved_at(self) -> datetime: ...
+    @property
+    def due_at(self) -> datetime | None: ...
     @property
     def handling_staff_id(self) -> int | None: ...
     @property
@@ -116,9 +121,13 @@ def dossier_delta(dossier: DossierFacts, profile: Profile) -> Delta:
             "c_bad_dossiers": int(c_bad(dossier, profile)),
         }
     )
+    if profile.also is not None:
+        counts["tt_time_points"] = tt01_time_points(dossier, profile.also)
     delta = Delta(agency={(dossier.agency_id, dossier.resolved_day): counts})
     if dossier.handling_staff_id is not None:  # per-staff A: dossiers the person handled
         staff_counts = Counter({"resolved": 1, a_bucket(dossier, profile): 1})
+        if profile.also is not None:
+            staff_counts["tt_time_points"] = counts["tt_time_points"]
         delta.staff[(dossier.handling_staff_id, dossier.resolved_day)] = staff_counts
     return delta
 
@@ -156,12 +165,55 @@ def response_delta(response: Response, dossier: Dossier, profile: Profile) -> De
         counts["b_answered"], counts["b_points"] = 1, b
     if (c := c_point(response, profile)) is not None:
         counts["c_answered"], counts["c_points"] = 1, c
+    if profile.also is not None:
+        counts.update(tt01_answer_points(response, profile))
     day = response.received_day
     delta = Delta(agency={(response.agency_id, day): counts})
     staff_id = evaluation_staff_id(dossier, profile)
     if staff_id is not None:
         delta.staff[(staff_id, day)] = Counter(counts)
     return delta
+
+
+# --- TT 01/2018 (profiles/tt-01-2018.toml), where that profile is computed beside ---------
+
+
+def tt01_time_points(dossier: DossierFacts, rules: Tt01Profile) -> int:
+    """Indicators 1 and 2 of a resolved dossier: before its due day, by its due time, late."""
+    time = rules.time
+    if dossier.due_at is None:
+        return time.no_due_time_points
+    if dossier.is_late:
+        return time.late_points
+    if local_date(dossier.resolved_at) < local_date(dossier.due_at):
+        return time.early_points
+    return time.on_time_points
+
+
+def has_complaint(response: Response) -> bool:
+    """The citizen wrote a complaint with the evaluation (stored stripped, or None)."""
+    return bool(response.complaint)
+
+
+def tt01_answer_points(response: Response, profile: Profile) -> Counter[str]:
+    """Indicators 3, 4 and 7 of an evaluation (an unanswered question adds nothing; 3 and 7
+    are counted over B's and C's answers)."""
+    rules = profile.also
+    assert rules is not None
+    points: Counter[str] = Counter()
+    if response.supplement_requests is not None:
+        supplements = profile.survey.supplement_count(response.supplement_requests)
+        if supplements is not None:
+            points["tt_returns_points"] = rules.returns_points_for(supplements)
+    if response.agencies_contacted is not None:
+        points["tt_contacts_answered"] = 1
+        points["tt_contacts_points"] = rules.contacts_points.get(response.agencies_contacted, 0)
+    if response.staff_attitude is not None:
+        attitude = rules.attitude_points.get(response.staff_attitude, 0)
+        if has_complaint(response):
+            attitude = min(attitude, rules.attitude_with_complaint_max)
+        points["tt_attitude_points"] = attitude
+    return points
 
 
 def counts_in_group5(petition: Petition, profile: Profile) -> bool:

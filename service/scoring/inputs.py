@@ -10,7 +10,7 @@ from service.errors import Forbidden, field_error
 from service.models import Agency, PeriodInput, utcnow
 from service.periods import Period
 from service.profile import Profile
-from service.scoring.schemas import InputsUpdate
+from service.scoring.schemas import InputsUpdate, Tt01Entered
 from service.webhooks import outbox
 
 NOBODY: tuple[None, None] = (None, None)
@@ -58,7 +58,7 @@ def set_inputs(
         )
     ).first()
     assert agency.id is not None
-    before = {"d": row.d, "e": row.e} if row else {"d": None, "e": None}
+    before = _values(row) if row else {"d": None, "e": None}
     if row is None:
         row = PeriodInput(agency_id=agency.id, period=period.key, set_by=principal.actor)
     now = utcnow()
@@ -70,6 +70,9 @@ def set_inputs(
         row.e_set_by, row.e_set_at = (principal.actor, now) if update.e is not None else NOBODY
     if "note" in sent:
         row.note = update.note
+    if update.indicators:
+        row.indicators = _entered(row.indicators, update.indicators, profile)
+        row.indicators_set_by, row.indicators_set_at = principal.actor, now
     row.set_by, row.set_at = principal.actor, now
     session.add(row)
     record(
@@ -77,8 +80,38 @@ def set_inputs(
         principal.actor,
         "inputs.set",
         f"agency:{agency.code}:{period.key}",
-        {"before": before, "after": {"d": row.d, "e": row.e}, "note": row.note},
+        {"before": before, "after": _values(row), "note": row.note},
     )
     outbox.mark_periods_dirty(session, [(agency.id, period.key)])
     session.flush()
     return row
+
+
+def _values(row: PeriodInput) -> dict[str, object]:
+    values: dict[str, object] = {"d": row.d, "e": row.e}
+    if row.indicators:
+        values["indicators"] = dict(row.indicators)
+    return values
+
+
+def _entered(
+    stored: dict[str, int] | None, sent: dict[Tt01Entered, int | None], profile: Profile
+) -> dict[str, int] | None:
+    """TT 01/2018's entered indicators after the update (a new dict: the column is JSON, and
+    only a new value is seen as a change)."""
+    if profile.also is None:
+        raise field_error(
+            "indicators",
+            "are TT 01/2018's; this service computes no TT 01/2018 profile "
+            "(HAILONG_SCORING_PROFILE_ALSO)",
+        )
+    limit = profile.also.max_points
+    values = dict(stored or {})
+    for key, value in sent.items():
+        if value is None:
+            values.pop(key, None)
+        elif not 0 <= value <= limit:
+            raise field_error(f"indicators.{key}", f"must be between 0 and {limit}")
+        else:
+            values[key] = value
+    return values or None

@@ -51,7 +51,10 @@ from service.scoring.sql_rules import (
     in_days,
     petition_handled_late,
     petition_handled_on_time,
+    sum_of,
     supplements_overdue,
+    tt01_answer_points,
+    tt01_time_points,
 )
 
 REBUILD_LOCK = 0x68616C2D72626C64  # the advisory lock key of "decide whether to rebuild"
@@ -66,8 +69,10 @@ def _branch(key: Any, day: Any, counts: dict[str, Any], source: Any) -> Any:
     return source.add_columns(*columns).where(key.is_not(None)).group_by(key, day)
 
 
-def _dossier_branch(profile: Profile, period: Period | None, key: Any, per_agency: bool) -> Any:
-    """contributions.dossier_delta: the A buckets, and group 5 c for agencies."""
+def _dossier_branch(
+    profile: Profile, period: Period | None, key: Any, per_agency: bool, dialect: str
+) -> Any:
+    """contributions.dossier_delta: the A buckets, group 5 c for agencies, TT 01's time."""
     rules, d = profile.k_score, DOSSIERS.c
     supplement_overdue = supplements_overdue(profile)
     over = or_(
@@ -84,6 +89,8 @@ def _dossier_branch(profile: Profile, period: Period | None, key: Any, per_agenc
         counts["c_bad_dossiers"] = count_of(
             or_(d.has_unsatisfied_evaluation, d.has_petition, d.is_late, supplement_overdue)
         )
+    if profile.also is not None:
+        counts["tt_time_points"] = sum_of(tt01_time_points(profile.also, dialect))
     source = select().select_from(DOSSIERS).where(in_days(d.resolved_day, period))
     return _branch(key, d.resolved_day, counts, source)
 
@@ -97,6 +104,8 @@ def _response_branch(profile: Profile, period: Period | None, key: Any, source: 
         "c_answered": count_of(r.staff_attitude.is_not(None)),
         "c_points": count_of(r.staff_attitude.in_(profile.survey.good_attitude)),
     }
+    if profile.also is not None:
+        counts.update({k: sum_of(v) for k, v in tt01_answer_points(profile).items()})
     return _branch(key, r.received_day, counts, source.where(in_days(r.received_day, period)))
 
 
@@ -130,16 +139,16 @@ def _petition_branch(profile: Profile, period: Period | None) -> Any:
     return _branch(p.agency_id, p.received_day, counts, source)
 
 
-def _agency_rows(profile: Profile, period: Period | None) -> list[Any]:
+def _agency_rows(profile: Profile, period: Period | None, dialect: str) -> list[Any]:
     return [
-        _dossier_branch(profile, period, DOSSIERS.c.agency_id, per_agency=True),
+        _dossier_branch(profile, period, DOSSIERS.c.agency_id, per_agency=True, dialect=dialect),
         # An evaluation counts for the agency it names (it follows its dossier's).
         _response_branch(profile, period, RESPONSES.c.agency_id, select().select_from(RESPONSES)),
         _petition_branch(profile, period),
     ]
 
 
-def _staff_rows(profile: Profile, period: Period | None) -> list[Any]:
+def _staff_rows(profile: Profile, period: Period | None, dialect: str) -> list[Any]:
     evaluated_by = DOSSIERS.c[f"{profile.staff.role_for_evaluations}_staff_id"]
     responses = select().select_from(
         RESPONSES.join(INVITATIONS, INVITATIONS.c.id == RESPONSES.c.invitation_id).join(
@@ -148,7 +157,9 @@ def _staff_rows(profile: Profile, period: Period | None) -> list[Any]:
     )
     return [
         # Per-staff A: the dossiers the person handled.
-        _dossier_branch(profile, period, DOSSIERS.c.handling_staff_id, per_agency=False),
+        _dossier_branch(
+            profile, period, DOSSIERS.c.handling_staff_id, per_agency=False, dialect=dialect
+        ),
         _response_branch(profile, period, evaluated_by, responses),
     ]
 
@@ -185,11 +196,12 @@ def rebuild(session: Session, profile: Profile, period: Period | None = None) ->
     refresh_dossier_facts(session, profile, period)
     for model in (AgencyDayCounter, StaffDayCounter):
         session.execute(delete(model).where(in_days(col(model.day), period)))
+    dialect = session.get_bind().dialect.name
     written = _write_counters(
-        session, AgencyDayCounter, "agency_id", _agency_rows(profile, period), period
+        session, AgencyDayCounter, "agency_id", _agency_rows(profile, period, dialect), period
     )
     written += _write_counters(
-        session, StaffDayCounter, "staff_id", _staff_rows(profile, period), period
+        session, StaffDayCounter, "staff_id", _staff_rows(profile, period, dialect), period
     )
     if period is None:
         state = session.get(ScoringState, 1) or ScoringState(profile_fingerprint="")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -13,10 +14,10 @@ from service.admin.agencies import (
     get_agency_by_code,
     visible_agency,
 )
-from service.errors import NotFound
-from service.models import Agency
-from service.periods import period_field
-from service.scoring import explain, inputs, service, staff
+from service.errors import NotFound, field_error
+from service.models import Agency, Dossier
+from service.periods import Period, period_field
+from service.scoring import explain, inputs, service, staff, tt01_read
 from service.scoring.etag import conditional_json
 from service.scoring.schemas import (
     Explanation,
@@ -25,9 +26,18 @@ from service.scoring.schemas import (
     ScoreList,
     StaffScoreList,
 )
+from service.scoring.tt01_schemas import DossierTt01Score, Tt01Score, Tt01ScoreList
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
-from service.web.params import AgencyQuery, CodePath, ParentQuery, PeriodPath, PeriodQuery
+from service.web.params import (
+    AgencyQuery,
+    CodePath,
+    DossierCodePath,
+    ParentQuery,
+    PeriodPath,
+    PeriodQuery,
+    ProfileQuery,
+)
 
 # Every route here can meet the same errors: a missing or unfit key (401, 403), an unknown
 # agency (404), a malformed period (422).
@@ -35,9 +45,23 @@ router = APIRouter(prefix="/api/v1", tags=["scores"], responses=error_responses(
 READERS = ("reader", "manager", "admin")
 
 
+def _scores(
+    session: Session, agencies: Sequence[Agency], period: Period, work: ApiWork, scoring: str
+) -> list[Score] | list[Tt01Score]:
+    if scoring == "tt01":
+        return tt01_read.tt01_scores(session, agencies, period, work.profile)
+    return service.scores(session, agencies, period, work.profile)
+
+
+def _listed(data: list[Score] | list[Tt01Score]) -> ScoreList | Tt01ScoreList:
+    if data and isinstance(data[0], Tt01Score):
+        return Tt01ScoreList(data=data, count=len(data))
+    return ScoreList(data=cast(list[Score], data), count=len(data))
+
+
 @router.get(
     "/scores",
-    response_model=ScoreList,
+    response_model=ScoreList | Tt01ScoreList,
     summary="Scores of a period: one agency, a parent's children, or all you can see",
 )
 async def list_scores(
@@ -46,33 +70,66 @@ async def list_scores(
     work: ApiWork,
     agency_code: AgencyQuery = None,
     parent_code: ParentQuery = None,
+    profile: ProfileQuery = None,
 ) -> Response:
     parsed = period_field(period)
 
-    def read(session: Session) -> ScoreList:
+    def read(session: Session) -> ScoreList | Tt01ScoreList:
         principal = work.principal(session, *READERS)
+        scoring = service.choose_scoring(work.profile, profile)
         agencies = chosen_agencies(session, principal, agency_code, parent_code)
-        data = service.scores(session, agencies, parsed, work.profile)
-        return ScoreList(data=data, count=len(data))
+        return _listed(_scores(session, agencies, parsed, work, scoring))
 
     return conditional_json(request, await work.run(read))
 
 
 @router.get(
     "/agencies/{code}/scores/{period}",
-    response_model=Score,
+    response_model=Score | Tt01Score,
     summary="One agency's score for a period",
 )
 async def one_score(
-    request: Request, code: CodePath, period: PeriodPath, work: ApiWork
+    request: Request,
+    code: CodePath,
+    period: PeriodPath,
+    work: ApiWork,
+    profile: ProfileQuery = None,
 ) -> Response:
     parsed = period_field(period)
 
-    def read(session: Session) -> Score:
+    def read(session: Session) -> Score | Tt01Score:
         agency = visible_agency(session, work.principal(session, *READERS), code)
-        return service.scores(session, [agency], parsed, work.profile)[0]
+        scoring = service.choose_scoring(work.profile, profile)
+        return _scores(session, [agency], parsed, work, scoring)[0]
 
     return conditional_json(request, await work.run(read))
+
+
+@router.get(
+    "/dossiers/{dossier_code}/score",
+    response_model=DossierTt01Score,
+    summary="One dossier's TT 01/2018 score (the profile computed beside the K score)",
+)
+async def dossier_score(
+    dossier_code: DossierCodePath, work: ApiWork, profile: ProfileQuery = None
+) -> DossierTt01Score:
+    asked = profile or (work.profile.also.name if work.profile.also else None)
+
+    def read(session: Session) -> DossierTt01Score:
+        principal = work.principal(session, *READERS)
+        if service.choose_scoring(work.profile, asked) != "tt01":
+            raise field_error(
+                "profile",
+                "a score per dossier is TT 01/2018's; K is scored per agency (see explain)",
+            )
+        dossier = session.exec(select(Dossier).where(Dossier.code == dossier_code)).first()
+        agency = session.get(Agency, dossier.agency_id) if dossier else None
+        if dossier is None or agency is None or not principal.can_see(agency):
+            # The same answer for a dossier of another agency: no key learns it exists.
+            raise NotFound(f"No dossier you can see has the code '{dossier_code}'.")
+        return tt01_read.dossier_tt01(session, dossier, agency, work.profile)
+
+    return await work.run(read)
 
 
 @router.get(
@@ -105,27 +162,29 @@ async def explain_score(
 
 @router.get(
     "/rankings",
-    response_model=ScoreList,
-    summary="A parent's children ordered by K; ties share a rank",
+    summary="A parent's children ordered by K (or by the TT 01/2018 total); ties share a rank",
+    response_model=ScoreList | Tt01ScoreList,
 )
 async def rankings(
     request: Request,
     period: PeriodQuery,
     parent_code: Annotated[str, Query(max_length=64)],
     work: ApiWork,
+    profile: ProfileQuery = None,
 ) -> Response:
     parsed = period_field(period)
 
-    def read(session: Session) -> ScoreList:
+    def read(session: Session) -> ScoreList | Tt01ScoreList:
         principal = work.principal(session, *READERS)
+        scoring = service.choose_scoring(work.profile, profile)
         parent = get_agency_by_code(session, parent_code)
         if parent is None:
             raise NotFound(f"No agency has the code '{parent_code}'.")
         children = session.exec(select(Agency).where(Agency.parent_id == parent.id)).all()
         visible = [a for a in children if principal.can_see(a)]
-        data = service.scores(session, visible, parsed, work.profile)
+        data = _scores(session, visible, parsed, work, scoring)
         data.sort(key=lambda s: (s.rank is None, s.rank or 0, s.agency_code))
-        return ScoreList(data=data, count=len(data))
+        return _listed(data)
 
     return conditional_json(request, await work.run(read))
 

@@ -12,6 +12,7 @@ from service.web.schemas import strict_with_example
 Group = Literal["hai_long", "khong_hai_long", "chua_du_du_lieu"]
 Component = Literal["a", "b", "c", "d", "e"]
 DSource = Literal["imported", "group5"] | None
+Tt01Entered = Literal["desk_organisation", "public_posting", "online_services"]
 
 
 class Group5Public(BaseModel):
@@ -188,6 +189,11 @@ class InputsUpdate(BaseModel):
     d: float | None = Field(default=None, ge=0, description="Imported D; null clears it")
     e: Literal[0, 1] | None = Field(default=None, description="E, 0 or 1; null clears it")
     note: str | None = Field(default=None, max_length=1000)
+    indicators: dict[Tt01Entered, int | None] | None = Field(
+        default=None,
+        description="TT 01/2018's entered indicators, where that profile is computed: 0 to "
+        "its max_points (2); null for one clears it, and one not named is left as it is",
+    )
 
 
 class StaffScore(BaseModel):

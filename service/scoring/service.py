@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from fractions import Fraction
-from typing import cast
+from typing import Literal, cast
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from service.errors import field_error
 from service.models import Agency, PeriodInput, utcnow
 from service.periods import Period
 from service.profile import Profile
@@ -26,10 +27,31 @@ from service.scoring.schemas import (
     InputsProvenance,
     Score,
 )
-from service.scoring.siblings import competition_ranks, siblings
+from service.scoring.siblings import competition_ranks, ranks_by_parent, siblings
 from service.scoring.sums import period_sums
 
-__all__ = ["competition_ranks", "evaluate", "ranks_among_siblings", "scores", "to_public"]
+__all__ = [
+    "choose_scoring",
+    "competition_ranks",
+    "evaluate",
+    "ranks_among_siblings",
+    "scores",
+    "to_public",
+]
+
+Scoring = Literal["k_score", "tt01"]
+
+
+def choose_scoring(profile: Profile, asked: str | None) -> Scoring:
+    """Which of the scorings this service computes a request asked for (`profile=`)."""
+    if asked is None or asked == profile.name:
+        return "k_score"
+    if profile.also is not None and asked == profile.also.name:
+        return "tt01"
+    computed = ", ".join(p for p in (profile.name, profile.also and profile.also.name) if p)
+    raise field_error(
+        "profile", f"'{asked}' is not computed by this service; it computes: {computed}"
+    )
 
 
 def summed_counts(
@@ -105,14 +127,15 @@ def ranks_among_siblings(
     computed = dict(known or {})
     missing = [a for a in siblings if a.id not in computed]
     computed.update(evaluate(session, missing, period, profile))
-    by_parent: dict[int | None, dict[int, Fraction | None]] = defaultdict(dict)
-    for agency in siblings:
-        assert agency.id is not None
-        by_parent[agency.parent_id][agency.id] = computed[agency.id].k
-    ranks: dict[int, int | None] = {}
-    for group in by_parent.values():
-        ranks.update(competition_ranks(group))
-    return ranks
+    return ranks_by_parent(siblings, {agency_id: c.k for agency_id, c in computed.items()})
+
+
+def counts_public(counts: Counter[str]) -> CountsPublic:
+    return CountsPublic(
+        resolved_dossiers=counts["resolved"],
+        evaluations=counts["evaluations"],
+        petitions=counts["petitions"],
+    )
 
 
 def _float(value: Fraction | None) -> float | None:
@@ -154,11 +177,7 @@ def to_public(
             petitions_satisfied_rate=_float(g5.petitions_satisfied_rate),
             dossiers_satisfied_rate=_float(g5.dossiers_satisfied_rate),
         ),
-        counts=CountsPublic(
-            resolved_dossiers=counts["resolved"],
-            evaluations=counts["evaluations"],
-            petitions=counts["petitions"],
-        ),
+        counts=counts_public(counts),
         computed_at=at or utcnow(),
     )
 

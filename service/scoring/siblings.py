@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections import Counter
-from collections.abc import Hashable
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -79,6 +79,20 @@ def competition_ranks(k_by_agency: dict[int, Fraction | None]) -> dict[int, int 
         rank = previous_rank if k == previous_k else position
         ranks[agency] = rank
         previous_k, previous_rank = k, rank
+    return ranks
+
+
+def ranks_by_parent(
+    agencies: Sequence[Agency], totals: dict[int, Fraction | None]
+) -> dict[int, int | None]:
+    """Each agency's rank among its siblings (same parent) by its total (K, or TT 01's)."""
+    by_parent: dict[int | None, dict[int, Fraction | None]] = defaultdict(dict)
+    for agency in agencies:
+        assert agency.id is not None
+        by_parent[agency.parent_id][agency.id] = totals[agency.id]
+    ranks: dict[int, int | None] = {}
+    for group in by_parent.values():
+        ranks.update(competition_ranks(group))
     return ranks
 
 

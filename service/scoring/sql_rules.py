@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, false, func, or_, true
+from sqlalchemy import ColumnElement, Date, Integer, and_, case, cast, false, func, or_, true
 
+from service.calendar.working_days import LOCAL_TZ
 from service.models import Dossier, Invitation, Petition, Response
 from service.periods import Period
-from service.profile import Profile
+from service.profile import Profile, Tt01Profile
 
 DOSSIERS: Any = Dossier.__table__  # type: ignore[attr-defined]
 RESPONSES: Any = Response.__table__  # type: ignore[attr-defined]
@@ -77,3 +78,51 @@ def petition_handled_late() -> ColumnElement[bool]:
     """Petition.handled_late."""
     p = PETITIONS.c
     return and_(p.handled_at.is_not(None), p.deadline_at.is_not(None), p.handled_at > p.deadline_at)
+
+
+def local_day(column: Any, dialect: str) -> Any:
+    """working_days.local_date: the Asia/Ho_Chi_Minh date of a stored UTC time. SQLite keeps
+    naive UTC text; Vietnam has kept UTC+7 all year since 1975, so an offset is exact."""
+    if dialect == "postgresql":
+        return cast(func.timezone(str(LOCAL_TZ), column), Date)
+    return func.date(column, "+7 hours")
+
+
+def sum_of(points: Any) -> Any:
+    """The sum of a per-row integer expression, as an integer aggregate (see count_of)."""
+    return cast(func.sum(points), Integer)
+
+
+def tt01_time_points(rules: Tt01Profile, dialect: str) -> Any:
+    """contributions.tt01_time_points."""
+    d, time = DOSSIERS.c, rules.time
+    early = local_day(d.resolved_at, dialect) < local_day(d.due_at, dialect)
+    return case(
+        (d.due_at.is_(None), time.no_due_time_points),
+        (d.is_late, time.late_points),
+        (early, time.early_points),
+        else_=time.on_time_points,
+    )
+
+
+def tt01_answer_points(profile: Profile) -> dict[str, Any]:
+    """contributions.tt01_answer_points, as per-row expressions to sum."""
+    rules, r = profile.also, RESPONSES.c
+    assert rules is not None
+    supplements = profile.survey.question("supplement_requests")
+    assert supplements is not None
+    returns = {a.value: rules.returns_points_for(a.supplements or 0) for a in supplements.answers}
+    capped = {
+        value: min(points, rules.attitude_with_complaint_max)
+        for value, points in rules.attitude_points.items()
+    }
+    complaint = and_(r.complaint.is_not(None), r.complaint != "")
+    return {
+        "tt_returns_points": case(returns, value=r.supplement_requests, else_=0),
+        "tt_contacts_answered": case((r.agencies_contacted.is_not(None), 1), else_=0),
+        "tt_contacts_points": case(rules.contacts_points, value=r.agencies_contacted, else_=0),
+        "tt_attitude_points": case(
+            (complaint, case(capped, value=r.staff_attitude, else_=0)),
+            else_=case(rules.attitude_points, value=r.staff_attitude, else_=0),
+        ),
+    }

@@ -12,6 +12,7 @@ from service.periods import PERIOD_HELP
 from service.timebounds import BoundedDate
 
 CodePath = Annotated[str, Path(max_length=64, description="Agency code")]
+DossierCodePath = Annotated[str, Path(max_length=64, description="Dossier code")]
 ParentQuery = Annotated[str | None, Query(max_length=64, description="Only this agency's children")]
 # Required on the API (a score is always of some period)...
 PeriodQuery = Annotated[str, Query(max_length=16, description=PERIOD_HELP, examples=["2025-Q3"])]
@@ -37,3 +38,11 @@ SubtreeQuery = Annotated[
 ]
 ShortCodePath = Annotated[str, Path(max_length=16, description="The survey's short code")]
 OptOutTokenPath = Annotated[str, Path(max_length=64, description="The opt-out token")]
+ProfileQuery = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="The scoring profile to read: the service's own (default) or the TT 01/2018 "
+        "profile it computes beside it (e.g. tt-01-2018)",
+    ),
+]

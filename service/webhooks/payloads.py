@@ -44,6 +44,12 @@ def response_submitted(session: Session, response: Response, dossier: Dossier) -
             "supplement_requests": response.supplement_requests,
             "staff_attitude": response.staff_attitude,
             "overall": response.overall,
+            # Only where a TT 01/2018 profile asks it: other payloads keep their four.
+            **(
+                {"agencies_contacted": response.agencies_contacted}
+                if response.agencies_contacted is not None
+                else {}
+            ),
         },
         "has_complaint": bool(response.complaint),
     }

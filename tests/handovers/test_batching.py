@@ -25,7 +25,7 @@ from service.handovers.batching import HandoverWriter, _hand_back, _Handover, _L
 from service.handovers.schemas import HandoverCreate
 from service.handovers.service import issue
 from service.models import COUNT_COLUMNS
-from service.profile import load_profile
+from service.profile import profile_of
 from service.scoring.rebuild import rebuild
 from service.settings import Settings
 from tests.conftest import KeyFactory, LiveServer, handover_body
@@ -148,7 +148,7 @@ def test_a_burst_is_batched_and_every_post_gets_its_own_answer(
     # The live counters equal counters rebuilt from the rows.
     live = _counter_rows(engine)
     with transaction(engine) as session:
-        rebuild(session, load_profile(live_server.settings.scoring_profile))
+        rebuild(session, profile_of(live_server.settings))
     assert _counter_rows(engine) == live
     assert sum(row[2] for row in live["agency_day_counter"]) == len(per_dossier)
 
@@ -160,7 +160,7 @@ def test_a_batch_that_loses_a_dossier_to_a_concurrent_writer_is_handed_back_whol
     """Another transaction stores RACE-1 after the batch looked and before it commits: the
     batch's COMMIT fails on the unique code, and every handover of it goes back to its
     request (None) to be issued one by one. Nothing of the batch is kept."""
-    profile = load_profile(settings.scoring_profile)
+    profile = profile_of(settings)
     principal = Principal(
         key_id=1, name="test", role="issuer", scope_agency_id=None, scope_path=None
     )
@@ -220,7 +220,7 @@ def _registered_issuer(settings: Settings, engine: sa.Engine, dossier_code: str)
         handover_body(dossier_code=dossier_code, agency_code="79.BTH")
     )
     with transaction(engine) as session:
-        issue(session, principal, first, settings, load_profile(settings.scoring_profile))
+        issue(session, principal, first, settings, profile_of(settings))
     return principal
 
 
@@ -231,7 +231,7 @@ def test_what_arrives_while_a_writer_builds_is_gathered_into_one_batch(
     """While one writer gathers and builds (here: the test holds its turn), arrivals wait;
     when the turn comes, one writer takes them all as one batch, instead of each idle
     writer taking the first arrival on its own (a batch's own cost is a dozen rows')."""
-    profile = load_profile(settings.scoring_profile)
+    profile = profile_of(settings)
     principal = _registered_issuer(settings, engine, "G-0")
     sizes = Histogram("batch_size", "test", registry=CollectorRegistry(), buckets=(1, 2, 8, 64))
     writer = HandoverWriter(engine, settings, profile, batch_sizes=sizes)
@@ -285,7 +285,7 @@ def test_with_the_database_down_each_post_hears_of_it_and_the_writer_still_stops
 ) -> None:
     """Opening the batch's connection fails: the request gets the error (the route then
     answers it), and the threads still end on stop(). (How soon: bench/latency.py.)"""
-    profile = load_profile(settings.scoring_profile)
+    profile = profile_of(settings)
     principal = Principal(
         key_id=1, name="test", role="issuer", scope_agency_id=None, scope_path=None
     )
@@ -314,7 +314,7 @@ def test_a_writer_whose_connection_was_cut_takes_a_new_one(
     """Each writer thread keeps its connection between batches (PostgreSQL). Cut by the
     server, it fails the one batch that finds out, and the next batch connects again.
     (SQLite: nothing to cut; the writer opens the file for each batch.)"""
-    profile = load_profile(settings.scoring_profile)
+    profile = profile_of(settings)
     principal = _registered_issuer(settings, engine, "CUT-0")
     # The writer's own engine, named, so that only its connections are cut.
     named = {} if settings.is_sqlite else {"connect_args": {"application_name": "cut-writer"}}

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from service.db import make_engine
 from service.imports.run import Options, report_path, run_import
 from service.models import AuditLog, Dossier, ImportJob, Petition, Response
-from service.profile import load_profile
+from service.profile import profile_of
 from service.settings import Settings
 from tests.cli_runner import cli_for
 from tests.conftest import DbFactory, KeyFactory, handover_body
@@ -239,7 +239,7 @@ def test_resume_after_an_interruption_writes_no_row_twice(
         if chunk == 2:
             raise KeyboardInterrupt
 
-    profile = load_profile(settings.scoring_profile)
+    profile = profile_of(settings)
     with pytest.raises(KeyboardInterrupt):
         run_import(engine, settings, profile, path, Options(chunk_rows=3), on_chunk=stop)
     engine.dispose()
@@ -307,7 +307,7 @@ def test_a_short_code_drawn_twice_redoes_the_chunk(
     from service.models import Invitation
 
     engine = make_engine(settings)
-    profile = load_profile(settings.scoring_profile)
+    profile = profile_of(settings)
     first = write_csv(tmp_path / "first.csv", [_dossier(1)])
     run_import(engine, settings, profile, first, Options())
     with db() as session:

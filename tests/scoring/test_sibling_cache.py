@@ -16,7 +16,7 @@ from service.app import create_app
 from service.db import make_engine, transaction
 from service.models import Agency, PeriodInput
 from service.periods import parse_period
-from service.profile import load_profile
+from service.profile import profile_of
 from service.scoring import siblings
 from service.settings import Settings
 from tests.conftest import KeyFactory, handover_body
@@ -61,7 +61,7 @@ def test_a_counter_changed_by_sql_is_seen_at_once(
 def test_a_transaction_that_wrote_neither_reads_nor_fills_the_cache(
     settings: Settings, engine: sa.Engine
 ) -> None:
-    profile = load_profile(settings.scoring_profile)
+    profile = profile_of(settings)
     period = parse_period("2025-Q3")
     with transaction(engine) as session:
         ward = session.exec(select(Agency).where(Agency.code == "79.BTH")).one()

@@ -1,0 +1,132 @@
+"""Reading TT 01/2018 scores: of agencies (from the day counters, as K is read) and of one
+dossier (from its own rows). The arithmetic is tt01.py's."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from fractions import Fraction
+
+from sqlmodel import Session, col, select
+
+from service.models import Agency, Dossier, Invitation, PeriodInput, Petition, Response, utcnow
+from service.periods import Period, period_containing
+from service.profile import Profile, Tt01Profile
+from service.scoring import tt01
+from service.scoring.schemas import InputEntry
+from service.scoring.service import counts_public, inputs_for, siblings_of, summed_counts
+from service.scoring.siblings import ranks_by_parent
+from service.scoring.tt01_schemas import (
+    DossierTt01Score,
+    Tt01IndicatorPublic,
+    Tt01Score,
+    Tt01Totals,
+)
+
+
+def _rules(profile: Profile) -> Tt01Profile:
+    assert profile.also is not None, "checked by the route (scoring_choice)"
+    return profile.also
+
+
+def _float(value: Fraction | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _totals(result: tt01.Tt01Result, rules: Tt01Profile) -> Tt01Totals:
+    indicators = [
+        Tt01IndicatorPublic(
+            number=number,
+            key=indicator.key,
+            name=indicator.vi,
+            points=_float(result.indicators[indicator.key].points),
+            max_points=rules.max_points,
+            basis=tt01.BASIS[indicator.key],
+            count=result.indicators[indicator.key].count,
+        )
+        for number, indicator in enumerate(rules.indicators, start=1)
+    ]
+    return Tt01Totals(
+        indicators=indicators,
+        total=_float(result.total),
+        total_min=float(result.total_min),
+        total_max=float(result.total_max),
+        max_total=rules.total_max(),
+        classification=result.classification,
+        missing=result.missing,
+    )
+
+
+def _entered_by(given: PeriodInput | None) -> InputEntry | None:
+    if given is None or not given.indicators:
+        return None
+    return InputEntry(
+        set_by=given.indicators_set_by or given.set_by,
+        set_at=given.indicators_set_at or given.set_at,
+    )
+
+
+def tt01_scores(
+    session: Session, agencies: Sequence[Agency], period: Period, profile: Profile
+) -> list[Tt01Score]:
+    """The agencies' TT 01/2018 scores, ranked among their siblings by total: one read of
+    the counters for every sibling, as for K."""
+    rules = _rules(profile)
+    family = siblings_of(session, agencies)
+    ids = [a.id for a in family if a.id is not None]
+    counts = summed_counts(session, ids, period, profile)
+    inputs = inputs_for(session, ids, period)
+    results: dict[int, tt01.Tt01Result] = {}
+    for agency_id in ids:
+        given = inputs.get(agency_id)
+        values = tt01.agency_indicators(
+            counts.get(agency_id, Counter()), given.indicators if given else None, profile
+        )
+        results[agency_id] = tt01.total(values, rules)
+    ranks = ranks_by_parent(family, {i: result.total for i, result in results.items()})
+    now = utcnow()
+    scores = []
+    for agency in agencies:
+        assert agency.id is not None
+        scores.append(
+            Tt01Score(
+                **_totals(results[agency.id], rules).model_dump(),
+                agency_code=agency.code,
+                agency_name=agency.name,
+                period=period.key,
+                profile=rules.name,
+                rank=ranks.get(agency.id),
+                entered=_entered_by(inputs.get(agency.id)),
+                counts=counts_public(counts.get(agency.id, Counter())),
+                computed_at=now,
+            )
+        )
+    return scores
+
+
+def dossier_tt01(
+    session: Session, dossier: Dossier, agency: Agency, profile: Profile
+) -> DossierTt01Score:
+    """One dossier's TT 01/2018 score: its facts, its evaluation, the petitions about it, and
+    its agency's entered indicators of the period it was resolved in."""
+    rules = _rules(profile)
+    response = session.exec(
+        select(Response)
+        .join(Invitation, col(Invitation.id) == col(Response.invitation_id))
+        .where(Invitation.dossier_id == dossier.id)
+    ).first()
+    petitions = list(session.exec(select(Petition).where(Petition.dossier_id == dossier.id)))
+    period = period_containing(dossier.resolved_day, rules.dossier_inputs_period)
+    assert agency.id is not None
+    given = inputs_for(session, [agency.id], period).get(agency.id)
+    values = tt01.dossier_indicators(
+        dossier, response, petitions, given.indicators if given else None, profile, utcnow()
+    )
+    return DossierTt01Score(
+        **_totals(tt01.total(values, rules), rules).model_dump(),
+        dossier_code=dossier.code,
+        agency_code=agency.code,
+        period=period.key,
+        profile=rules.name,
+        evaluated=response is not None,
+    )
