@@ -12,37 +12,26 @@ from sqlmodel import Session, col, select
 
 from service.admin.agencies import chosen_agencies
 from service.models import Agency
-from service.periods import Period, period_field
 from service.portal import exports, exports_reach
 from service.portal.router import XLSX
 from service.scoring.reach import agency_reach
-from service.scoring.reach_router import (
-    READERS,
-    ByQuery,
-)
-from service.scoring.reach_schemas import Dimension
+from service.scoring.reach_router import READERS, ReachChoice, ReachQuery
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
-from service.web.params import AgencyQuery, ParentQuery, PeriodQuery, SubtreeQuery
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
 
 
-async def _chunks(
-    work: ApiWork,
-    period: Period,
-    agency_code: str | None,
-    parent_code: str | None,
-    by: Dimension,
-    subtree: bool,
-) -> AsyncIterator[list[list[Any]]]:
+async def _chunks(work: ApiWork, chosen: ReachChoice) -> AsyncIterator[list[list[Any]]]:
+    period, by = chosen.period, chosen.by
+
     def ids(session: Session) -> list[int]:
         principal = work.principal(session, *READERS)
-        agencies = chosen_agencies(session, principal, agency_code, parent_code)
+        agencies = chosen_agencies(session, principal, chosen.agency_code, chosen.parent_code)
         return [a.id for a in agencies if a.id is not None]
 
-    chosen = await work.run(ids)  # a 401, 403, 404 before the first byte
-    for chunk in exports.chunks(chosen):
+    agency_ids = await work.run(ids)  # a 401, 403, 404 before the first byte
+    for chunk in exports.chunks(agency_ids):
 
         def compute(session: Session, chunk: Any = chunk) -> list[list[Any]]:
             agencies = session.exec(
@@ -50,15 +39,15 @@ async def _chunks(
             ).all()
             rows: list[list[Any]] = []
             for agency in agencies:
-                reach = agency_reach(session, agency, period, by, work.profile, subtree)
+                reach = agency_reach(session, agency, period, by, work.profile, chosen.subtree)
                 rows.extend(exports_reach.rows_of(reach, period.key, by))
             return rows
 
         yield await work.run(compute)
 
 
-def _headers(period: Period, by: Dimension, suffix: str) -> dict[str, str]:
-    name = f"hailong-response-rates-{by}-{period.key}.{suffix}"
+def _headers(chosen: ReachChoice, suffix: str) -> dict[str, str]:
+    name = f"hailong-response-rates-{chosen.by}-{chosen.period.key}.{suffix}"
     return {
         "Content-Disposition": f'attachment; filename="{name}"',
         "Cache-Control": "private, no-store",
@@ -80,18 +69,8 @@ async def _first_then_rest(
     responses={200: {"content": {"text/csv": {}}}, **error_responses(401, 403, 404, 422)},
     summary="Response rates of a period as CSV (UTF-8 with BOM, Vietnamese headers)",
 )
-async def response_rates_csv(
-    period: PeriodQuery,
-    work: ApiWork,
-    agency_code: AgencyQuery = None,
-    parent_code: ParentQuery = None,
-    by: ByQuery = "agency",
-    subtree: SubtreeQuery = False,
-) -> StreamingResponse:
-    parsed = period_field(period)
-    first, rest = await _first_then_rest(
-        _chunks(work, parsed, agency_code, parent_code, by, subtree)
-    )
+async def response_rates_csv(chosen: ReachQuery, work: ApiWork) -> StreamingResponse:
+    first, rest = await _first_then_rest(_chunks(work, chosen))
 
     async def body() -> AsyncIterator[bytes]:
         yield "\ufeff".encode()  # so Excel reads the file as UTF-8 and shows Vietnamese
@@ -100,7 +79,9 @@ async def response_rates_csv(
             yield exports.csv_text(rows, False, exports_reach.HEADERS).encode()
 
     return StreamingResponse(
-        body(), media_type="text/csv; charset=utf-8", headers=_headers(parsed, by, "csv")
+        body(),
+        media_type="text/csv; charset=utf-8",
+        headers=_headers(chosen, "csv"),
     )
 
 
@@ -110,30 +91,11 @@ async def response_rates_csv(
     responses={200: {"content": {XLSX: {}}}, **error_responses(401, 403, 404, 422)},
     summary="Response rates of a period as an Excel workbook",
 )
-async def response_rates_xlsx(
-    period: PeriodQuery,
-    work: ApiWork,
-    agency_code: AgencyQuery = None,
-    parent_code: ParentQuery = None,
-    by: ByQuery = "agency",
-    subtree: SubtreeQuery = False,
-) -> StreamingResponse:
-    parsed = period_field(period)
-    first, rest = await _first_then_rest(
-        _chunks(work, parsed, agency_code, parent_code, by, subtree)
-    )
+async def response_rates_xlsx(chosen: ReachQuery, work: ApiWork) -> StreamingResponse:
+    first, rest = await _first_then_rest(_chunks(work, chosen))
     # Made only once the key is checked: a workbook left unsaved complains when collected.
-    builder = exports.XlsxBuilder(parsed.key, "Phản hồi", exports_reach.HEADERS)
+    builder = exports.XlsxBuilder(chosen.period.key, "Phản hồi", exports_reach.HEADERS)
     builder.add(first or [])
     async for rows in rest:
         builder.add(rows)
-    spool = builder.file()
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            while block := spool.read(64 * 1024):
-                yield block
-        finally:
-            spool.close()
-
-    return StreamingResponse(body(), media_type=XLSX, headers=_headers(parsed, by, "xlsx"))
+    return StreamingResponse(builder.stream(), media_type=XLSX, headers=_headers(chosen, "xlsx"))

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import insert
 from sqlmodel import Session
@@ -14,15 +14,10 @@ from sqlmodel import Session
 from service import db
 from service.models import OutboxEvent, ScoreDirty, utcnow
 from service.periods import periods_of
+from service.webhooks.schemas import EventType
 
-EVENT_TYPES = (
-    "response.submitted",
-    "score.updated",
-    "petition.created",
-    "petition.updated",
-    "invitation.issued",
-    "alert.raised",
-)
+# The events a subscriber can ask for, as the API lists them (schemas.EventType).
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 
 def new_msg_id() -> str:
