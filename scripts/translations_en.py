@@ -576,6 +576,30 @@ EN.update(
 )
 
 
+# The console's TT 01/2018 card (templates/console/agency.html).
+EN.update(
+    {
+        "TT 01/2018": "Circular 01/2018",
+        "Thông tư 01/2018": "Circular 01/2018",
+        "đánh giá việc giải quyết thủ tục hành chính": "how administrative procedures are resolved",
+        "Đã lưu chỉ tiêu 5, 6 và 9.": "Indicators 5, 6 and 9 saved.",
+        "Tổng điểm": "Total",
+        "Còn thiếu chỉ tiêu: %(parts)s. Tổng điểm có thể từ %(low)s đến %(high)s.": "Indicators still missing: %(parts)s. The total can be from %(low)s to %(high)s.",
+        "Chín chỉ tiêu của Thông tư 01/2018": "The nine indicators of Circular 01/2018",
+        "STT": "No.",
+        "Chỉ tiêu": "Indicator",
+        "Tính trên": "Based on",
+        "hồ sơ": "dossiers",
+        "phản ánh": "petitions",
+        "Chỉ tiêu 5, 6 và 9 do cơ quan có thẩm quyền nhập": "Indicators 5, 6 and 9, entered by the competent authority",
+        "Nhập lần cuối bởi %(who)s lúc %(when)s.": "Last entered by %(who)s at %(when)s.",
+        "Chỉ tiêu 5, 6 và 9 của đơn vị này do cơ quan có thẩm quyền nhập: quản trị hệ thống hoặc cán bộ quản lý của đơn vị cấp trên. Ông/bà xem được điểm nhưng không nhập được.": "Indicators 5, 6 and 9 of this agency are entered by the competent authority: an administrator, or a manager of an agency above it. You can read the points but not set them.",
+        "Chọn từ 0 đến %(max)s điểm, hoặc “Chưa có”.": "Choose 0 to %(max)s points, or “Not set”.",
+        "Lưu chỉ tiêu 5, 6 và 9": "Save indicators 5, 6 and 9",
+    }
+)
+
+
 def main() -> int:
     with (ROOT / "locale" / "messages.pot").open("rb") as source:
         template = read_po(source)

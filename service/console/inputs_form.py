@@ -1,9 +1,11 @@
-"""Reading the period inputs form (D, E, note) into the API's InputsUpdate, with problems
-keyed by field for the page to show in the manager's language."""
+"""Reading the period inputs forms (D, E, note; TT 01/2018's indicators 5, 6, 9) into the
+API's InputsUpdate, with problems keyed by field for the page to show in the manager's
+language."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from pydantic import ValidationError
 
@@ -47,3 +49,27 @@ def read_inputs_form(
     except ValidationError:  # pragma: no cover - the checks above cover the schema
         return None, {"d": "out_of_range"}
     return update, {}
+
+
+def read_tt01_form(
+    form: dict[str, str], keys: Sequence[str], max_points: int
+) -> tuple[InputsUpdate | None, dict[str, str]]:
+    """TT 01/2018's entered indicators (5, 6, 9): each field is sent, 0..max_points, or empty
+    for "not yet" (which clears it, as the form shows)."""
+    allowed = {str(points) for points in range(max_points + 1)}
+    values: dict[str, int | None] = {}
+    problems: dict[str, str] = {}
+    for key in keys:
+        text = form.get(key, "").strip()
+        if text == "":
+            values[key] = None
+        elif text in allowed:
+            values[key] = int(text)
+        else:
+            problems[key] = "out_of_range"
+    if problems:
+        return None, problems
+    try:
+        return InputsUpdate.model_validate({"indicators": values}), {}
+    except ValidationError:  # pragma: no cover - the keys are the profile's, checked at load
+        return None, dict.fromkeys(keys, "out_of_range")

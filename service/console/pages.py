@@ -1,5 +1,5 @@
 """Console pages: sign-in and sign-out, an agency's scores, staff, dossiers, complaints and
-period inputs. Petitions live in petition_pages.py."""
+period inputs (D, E; TT 01/2018's 5, 6, 9). Petitions live in petition_pages.py."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from sqlmodel import Session, col, select
 from starlette.responses import Response
 
 from service.auth.principal import Principal
-from service.console import sessions
-from service.console.inputs_form import read_inputs_form
+from service.console import sessions, tt01_card
+from service.console.inputs_form import read_inputs_form, read_tt01_form
 from service.console.service import complaints, costly_dossiers, overview
 from service.console.web import (
     LANG_COOKIE,
@@ -23,10 +23,11 @@ from service.console.web import (
     Redirect,
     period_choices,
 )
+from service.errors import NotFound
 from service.i18n import LANGUAGES
 from service.models import Agency
 from service.periods import Period
-from service.profile import Profile
+from service.profile import TT01_ENTERED, Profile
 from service.scoring import inputs
 from service.scoring.reach import agency_reach
 from service.scoring.staff import staff_scores
@@ -111,10 +112,7 @@ async def agency_page(
         who = console.who(session)
         context = _agency_context(console, session, who, code, period)
         context["saved"] = saved
-        context["view"] = overview(session, context["agency"], context["period"], profile)
-        context["d_max"] = profile.k_score.d_max
-        context["values"], context["problems"] = {}, {}
-        context["can_set_inputs"] = inputs.is_competent(who, context["agency"])
+        _with_scores(console, session, who, context, profile)
         return Page("console/agency.html", context)
 
     return await console.respond(show)
@@ -133,14 +131,51 @@ async def set_inputs(console: ConsoleDep, code: CodePath, form: FormDep) -> Resp
         if update is None or not competent:
             # The agency's own manager reads D and E but does not set them (104/2024
             # art. 5.3, 7.3): the page says who does, and nothing is saved.
-            context["view"] = overview(session, context["agency"], context["period"], profile)
-            context.update(d_max=profile.k_score.d_max, values=form, problems=problems, saved=None)
-            context["can_set_inputs"] = competent
+            _with_scores(console, session, who, context, profile)
+            context.update(values=form, problems=problems, saved=None)
             return Page("console/agency.html", context, 422 if competent else 403)
         inputs.set_inputs(session, who, context["agency"], context["period"], update, profile)
         return Redirect(agency_url(code, period=context["period"].key) + "&saved=inputs#inputs")
 
     return await console.respond(save)
+
+
+@router.post("/a/{code}/tt01-inputs", response_class=HTMLResponse)
+async def set_tt01_inputs(console: ConsoleDep, code: CodePath, form: FormDep) -> Response:
+    """TT 01/2018's indicators 5, 6 and 9, entered like E by the competent authority."""
+    profile = console.work.profile
+
+    def save(session: Session) -> Outcome:
+        console.check_csrf(form)
+        who = console.who(session)
+        context = _agency_context(console, session, who, code, form.get("period"))
+        if profile.also is None:
+            raise NotFound("This service computes no TT 01/2018 score.")
+        competent = inputs.is_competent(who, context["agency"])
+        keys = [i.key for i in profile.also.indicators if i.key in TT01_ENTERED]
+        update, problems = read_tt01_form(form, keys, profile.also.max_points)
+        if update is None or not competent:
+            # As for D and E: the agency's own manager sees the values, not the form.
+            _with_scores(console, session, who, context, profile)
+            context.update(tt01_values=form, tt01_problems=problems, saved=None)
+            return Page("console/agency.html", context, 422 if competent else 403)
+        inputs.set_inputs(session, who, context["agency"], context["period"], update, profile)
+        return Redirect(agency_url(code, period=context["period"].key) + "&saved=tt01#tt01")
+
+    return await console.respond(save)
+
+
+def _with_scores(
+    console: Console, session: Session, who: Principal, context: dict[str, Any], profile: Profile
+) -> None:
+    """The agency page's scores and input forms, empty (a failed form fills its own)."""
+    agency, period = context["agency"], context["period"]
+    context["view"] = overview(session, agency, period, profile)
+    context["d_max"] = profile.k_score.d_max
+    context["values"], context["problems"] = {}, {}
+    context["can_set_inputs"] = inputs.is_competent(who, agency)
+    context["tt01"] = tt01_card.card(session, agency, period, profile, console.lang)
+    context["tt01_values"], context["tt01_problems"] = {}, {}
 
 
 # The agency's tabs: each adds its own rows to the agency's context.

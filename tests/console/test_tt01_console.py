@@ -1,0 +1,221 @@
+"""TT 01/2018 in the officials' console, where the service computes it beside the K score:
+the agency page's card (total, class, rank, the nine indicators), the competent authority's
+form for indicators 5, 6 and 9, and the children's totals. Without the profile beside it,
+the page is as it was.
+
+The figures are tests/scoring/test_tt01.py's worked September of 79.BTH."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from service.app import create_app
+from service.models import AuditLog, PeriodInput
+from service.settings import Settings
+from tests.conftest import DbFactory, KeyFactory, make_settings
+from tests.console.conftest import WARD, ConsoleClient, raw_key
+from tests.scoring.test_tt01 import TT01, seed_september
+from tests.scoring.test_worked_examples import Office
+
+pytestmark = pytest.mark.usefixtures("agencies")
+PERIOD = "2025-09"
+PAGE = f"/console/a/{WARD}?period={PERIOD}"
+ENTERED = {"desk_organisation": "2", "public_posting": "1", "online_services": "2"}
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """HCMC 104/2024 with TT 01/2018 computed beside it."""
+    return make_settings(database_url, scoring_profile_also=TT01)
+
+
+@pytest.fixture
+def september(client: TestClient, make_key: KeyFactory) -> Office:
+    office = Office(client, make_key)
+    seed_september(office)
+    return office
+
+
+def text_of(html: str, element_id: str) -> str:
+    found = re.search(rf'id="{element_id}"[^>]*>(.*?)</', html, re.S)
+    assert found, element_id
+    return found.group(1).strip()
+
+
+def indicator_row(html: str, key: str) -> str:
+    found = re.search(rf'<tr data-indicator="{key}"[^>]*>(.*?)</tr>', html, re.S)
+    assert found, key
+    return found.group(1)
+
+
+def signed_in(console: ConsoleClient, make_key: KeyFactory, agency: str) -> ConsoleClient:
+    console.sign_in(raw_key(make_key("manager", agency)))
+    return console
+
+
+def test_the_card_adds_up_the_worked_september_and_the_form_completes_it(
+    september: Office, console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    # The competent authority of the ward: a manager of the city above it.
+    city = signed_in(console, make_key, "79")
+    page = city.get(PAGE)
+    assert page.status_code == 200
+    html = page.text
+    # Before 5, 6, 9 are entered: no total, no class, the range it can reach (37/6 known,
+    # + 3 × 2 missing = 73/6), shown rounded down as every console figure: 6,16 and 12,16.
+    assert text_of(html, "tt01-total") == "—"
+    assert text_of(html, "tt01-class") == "Chưa đủ dữ liệu"
+    assert text_of(html, "tt01-missing") == (
+        "Còn thiếu chỉ tiêu: 5, 6, 9. Tổng điểm có thể từ 6,16 đến 12,16."
+    )
+    assert "<li>6. Công khai thủ tục hành chính</li>" in html
+    # Indicator by indicator (test_tt01.py): 1 = 4/6, 4 = 3/2 over 2 evaluations, 7 = 4/3,
+    # 8 = 1 over 3 petitions; each with its bar (points ÷ 2) and its basis in words.
+    assert text_of(html, "tt01-1") == "0,66"
+    assert text_of(html, "tt01-4") == "1,5"
+    assert text_of(html, "tt01-7") == "1,33"
+    assert text_of(html, "tt01-8") == "1"
+    first = indicator_row(html, "total_time")
+    assert 'class="fill" width="33.3"' in first and 'aria-hidden="true"' in first
+    assert "hồ sơ" in first and "(6)" in first
+    assert "phiếu đánh giá" in indicator_row(html, "agencies_contacted")
+    assert "phản ánh" in indicator_row(html, "petitions_on_time")
+    desk = indicator_row(html, "desk_organisation")
+    assert "nhập" in desk and 'class="fill"' not in desk  # nothing entered: an empty bar
+
+    saved = city.post(f"/console/a/{WARD}/tt01-inputs", {"period": PERIOD, **ENTERED})
+    assert saved.status_code == 200, saved.text
+    assert saved.url.params["saved"] == "tt01" and saved.url.fragment == "tt01"
+    html = saved.text
+    assert text_of(html, "tt01-saved") == "Đã lưu chỉ tiêu 5, 6 và 9."
+    # 37/6 + 2 + 1 + 2 = 67/6 ≈ 11.17, rounded down on screen: 11,16 / 18, "Đạt" (10..15).
+    assert text_of(html, "tt01-total") == "11,16"
+    assert re.search(r'id="tt01-total">11,16</span> <span class="muted">/ 18</span>', html)
+    assert text_of(html, "tt01-class") == "Đạt"
+    assert 'id="tt01-missing"' not in html
+    # The only sibling with a total: first among the city's wards.
+    assert text_of(html, "tt01-rank") == "Xếp hạng trong các đơn vị cùng cấp: 1"
+    assert text_of(html, "tt01-5") == "2" and text_of(html, "tt01-6") == "1"
+    assert 'class="fill" width="50.0"' in indicator_row(html, "public_posting")
+    assert "Nhập lần cuối bởi test manager" in text_of(html, "tt01-entered-by")
+    # The form shows what is entered now.
+    assert re.search(r'name="public_posting">.*?<option value="1" selected>', html, re.S)
+    # The K score's D and E are not touched by the TT 01 form.
+    assert september.score(WARD, PERIOD)["e"] is None
+    with db() as session:
+        row = session.exec(select(PeriodInput)).one()
+        assert row.indicators == {k: int(v) for k, v in ENTERED.items()}
+        assert row.d is None and row.e is None
+        [entry] = session.exec(select(AuditLog).where(AuditLog.action == "inputs.set")).all()
+        assert entry.target == f"agency:{WARD}:{PERIOD}"
+        assert entry.detail["after"]["indicators"] == row.indicators
+        assert entry.actor.endswith("test manager")
+
+    # The city's page lists the ward's TT 01 total beside its K.
+    city_page = city.get(f"/console/a/79?period={PERIOD}").text
+    assert re.search(rf'data-tt01="{WARD}">11,16</td>', city_page)
+    assert re.search(r'data-tt01="79.SGN">—</td>', city_page)  # nothing resolved there
+
+    # In English: the profile's English names and class.
+    english = city.get(PAGE + "&lang=en").text
+    assert text_of(english, "tt01-total") == "11.16"
+    assert text_of(english, "tt01-class") == "Satisfactory"
+    assert "Public posting of the procedure" in english
+    assert "Circular 01/2018" in english
+
+
+def test_a_cleared_value_and_a_value_out_of_range(
+    september: Office, console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    city = signed_in(console, make_key, "79")
+    city.get(PAGE)
+    city.post(f"/console/a/{WARD}/tt01-inputs", {"period": PERIOD, **ENTERED})
+    wrong = city.post(
+        f"/console/a/{WARD}/tt01-inputs", {"period": PERIOD, **ENTERED, "public_posting": "3"}
+    )
+    assert wrong.status_code == 422
+    assert text_of(wrong.text, "err-tt01-public_posting") == "Chọn từ 0 đến 2 điểm, hoặc “Chưa có”."
+    assert re.search(
+        r'name="public_posting" aria-describedby="[^"]+" aria-invalid="true"', wrong.text
+    )
+    with db() as session:
+        assert session.exec(select(PeriodInput)).one().indicators == {
+            "desk_organisation": 2,
+            "public_posting": 1,
+            "online_services": 2,
+        }
+    # "Chưa có" clears one: the total is missing again, and says which.
+    cleared = city.post(
+        f"/console/a/{WARD}/tt01-inputs", {"period": PERIOD, **ENTERED, "online_services": ""}
+    )
+    assert cleared.status_code == 200
+    assert text_of(cleared.text, "tt01-class") == "Chưa đủ dữ liệu"
+    assert text_of(cleared.text, "tt01-missing").startswith("Còn thiếu chỉ tiêu: 9.")
+    with db() as session:
+        assert session.exec(select(PeriodInput)).one().indicators == {
+            "desk_organisation": 2,
+            "public_posting": 1,
+        }
+
+
+def test_a_form_with_a_bad_csrf_token_is_refused(
+    september: Office, console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    city = signed_in(console, make_key, "79")
+    city.get(PAGE)
+    forged = city.post(
+        f"/console/a/{WARD}/tt01-inputs", {"period": PERIOD, **ENTERED}, csrf="forged"
+    )
+    assert forged.status_code == 403
+    with db() as session:
+        assert session.exec(select(PeriodInput)).first() is None
+        assert not session.exec(select(AuditLog).where(AuditLog.action == "inputs.set")).all()
+
+
+def test_the_wards_own_manager_sees_the_values_but_cannot_enter_them(
+    september: Office, console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    september.inputs(
+        WARD, PERIOD, indicators={k: int(v) for k, v in ENTERED.items()}
+    )  # by the admin, through the API
+    ward = signed_in(console, make_key, WARD)
+    page = ward.get(PAGE)
+    assert page.status_code == 200
+    assert text_of(page.text, "tt01-total") == "11,16"
+    assert text_of(page.text, "tt01-5") == "2" and text_of(page.text, "tt01-9") == "2"
+    assert "cán bộ quản lý của đơn vị cấp trên" in text_of(page.text, "tt01-refused")
+    assert f'action="/console/a/{WARD}/tt01-inputs"' not in page.text  # no form to fill
+    refused = ward.post(
+        f"/console/a/{WARD}/tt01-inputs",
+        {"period": PERIOD, "desk_organisation": "0", "public_posting": "0", "online_services": ""},
+    )
+    assert refused.status_code == 403
+    assert "Ông/bà xem được điểm nhưng không nhập được." in text_of(refused.text, "tt01-refused")
+    with db() as session:
+        assert session.exec(select(PeriodInput)).one().indicators == {
+            "desk_organisation": 2,
+            "public_posting": 1,
+            "online_services": 2,
+        }
+
+
+def test_without_the_profile_beside_the_page_has_no_tt01(
+    database_url: str, make_key: KeyFactory
+) -> None:
+    with TestClient(create_app(make_settings(database_url))) as client:
+        office = Office(client, make_key)
+        office.handover("D4", WARD, "2025-09-19T09:00:00+07:00", "2025-09-20T17:00:00+07:00")
+        city = ConsoleClient(client)
+        city.sign_in(raw_key(make_key("manager", "79")))
+        page = city.get(PAGE)
+        assert page.status_code == 200 and 'id="k-card"' in page.text
+        assert 'id="tt01' not in page.text and "Thông tư 01/2018" not in page.text
+        assert "tt01-inputs" not in page.text and "TT 01/2018" not in page.text
+        children = city.get(f"/console/a/79?period={PERIOD}").text
+        assert 'id="children"' in children and "data-tt01" not in children
+        posted = city.post(f"/console/a/{WARD}/tt01-inputs", {"period": PERIOD, **ENTERED})
+        assert posted.status_code == 404
