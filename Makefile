@@ -10,6 +10,9 @@ PORT   ?= 8000
 
 .PHONY: run test test-fast setup lint jslint typecheck browser bench lock i18n clean
 
+# The demo scores TT 01/2018 beside the K score, for the seeding and the server alike (both
+# must ask the same questions and keep the same counters); read it with profile=tt-01-2018.
+run: export HAILONG_SCORING_PROFILE_ALSO ?= tt-01-2018
 run: setup ## migrate a SQLite file, seed the demo, serve on http://127.0.0.1:8000 (PORT=8123: there)
 	$(BIN)/hailong db upgrade
 	HAILONG_BASE_URL=$${HAILONG_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/hailong demo

@@ -2,7 +2,12 @@
 now, so that its scoreboard, console and exports show something a visitor can read both
 for the period they open on (the current quarter) and for a finished one. Deterministic
 (fixed seed), idempotent (dossier codes are fixed, and an existing demo dossier is left
-alone)."""
+alone).
+
+With a TT 01/2018 profile beside the K score (`profile.also`), the citizens also answer its
+question (`agencies_contacted`) and the competent authority enters its indicators 5, 6 and
+9, so that both scorings show. Those draws come from their own generator: the K score's
+answers, dossiers and inputs are exactly those of the demo without it."""
 
 from __future__ import annotations
 
@@ -37,6 +42,20 @@ PROFILES = {
     "79.SGN": (0.10, 0.12),
     "79.TDH": (0.15, 0.30),
 }
+# TT 01/2018's entered indicators per agency (desk_organisation, public_posting,
+# online_services), both quarters: mostly full marks, a few 1s. The ward that posts no
+# procedures publicly (E = 0 below) has public_posting 1.
+TT01_ENTERED = {
+    "79.STP": (2, 2, 2),
+    "79.SXD": (1, 2, 1),
+    "79.BTH": (2, 2, 2),
+    "79.SGN": (2, 2, 1),
+    "79.TDH": (2, 1, 2),
+}
+# The TT 01/2018 question's answers and how often citizens give them; None: left unanswered
+# (the question is optional).
+CONTACTS: list[str | None] = ["desk_only", "one_more", "several_more", None]
+CONTACTS_WEIGHTS = [76, 14, 5, 5]
 COMPLAINTS = [
     "Phải chờ khá lâu ở quầy.",
     "Cán bộ hướng dẫn chưa rõ thủ tục.",
@@ -65,6 +84,8 @@ def seed_activity(
     """Handovers, answers and complaints from the start of the last full quarter up to now.
     Returns dossiers made."""
     rng = random.Random(79)
+    # Only TT 01/2018's draws: the K score's (rng) are the same with or without it.
+    tt01_rng = random.Random(1801)
     principal = Principal(
         key_id=0, name="demo", role="admin", scope_agency_id=None, scope_path=None
     )
@@ -134,17 +155,32 @@ def seed_activity(
                     },
                     complaint=rng.choice(COMPLAINTS) if poor else None,
                 )
+                if profile.also is not None:
+                    # The recent dossiers always answer it: the current quarter then has
+                    # indicator 4 (and a TT 01 total) from its first day.
+                    recent = n >= DOSSIERS_PER_AGENCY - RECENT_PER_AGENCY
+                    contacted = tt01_rng.choices(
+                        CONTACTS[:-1] if recent else CONTACTS,
+                        CONTACTS_WEIGHTS[:-1] if recent else CONTACTS_WEIGHTS,
+                    )[0]
+                    if contacted is not None:
+                        answers.choices["agencies_contacted"] = contacted
                 answered_at = min(resolved + timedelta(hours=3), now - timedelta(minutes=1))
                 answered = Submission("phone", received_at=answered_at)
                 submit(session, issued, answers, profile, answered)
-        # E: the procedures are posted publicly (1) everywhere but one ward, both quarters.
-        for quarter in (current.previous(), current):
-            set_inputs(
-                session,
-                principal,
-                agency,
-                quarter,
-                InputsUpdate(e=0 if code == "79.TDH" else 1),
-                profile,
+        # E: the procedures are posted publicly (1) everywhere but one ward, both quarters;
+        # with TT 01/2018 beside the K score, its indicators 5, 6 and 9 in the same entry.
+        update = InputsUpdate(e=0 if code == "79.TDH" else 1)
+        if profile.also is not None:
+            desk, posting, online = TT01_ENTERED[code]
+            update = InputsUpdate(
+                e=update.e,
+                indicators={
+                    "desk_organisation": desk,
+                    "public_posting": posting,
+                    "online_services": online,
+                },
             )
+        for quarter in (current.previous(), current):
+            set_inputs(session, principal, agency, quarter, update, profile)
     return made

@@ -53,9 +53,18 @@ def keys_and_handover(keys: list[DemoKey], base_url: str) -> str:
     return "\n".join(lines)
 
 
-def where_to_look(base_url: str, kiosk_code: str, pairing_minutes: int) -> str:
-    """The kiosk to pair, and the pages that show the activity (current and last quarter)."""
+def where_to_look(
+    base_url: str, kiosk_code: str, pairing_minutes: int, also: str | None = None
+) -> str:
+    """The kiosk to pair, and the pages that show the activity (current and last quarter);
+    with a profile computed beside the K score, where to read it."""
     last = period_containing(local_date(datetime.now(LOCAL_TZ)), "quarter").previous().key
+    beside = (
+        f"\n{also}: {base_url}/api/v1/rankings?parent_code=79&period={last}&profile={also} "
+        "(with the manager key as Bearer; the console's agency pages show it too)"
+        if also
+        else ""
+    )
     return (
         f"\nCounter kiosk: open {base_url}/kiosk on a tablet (or a second browser "
         f"window) and pair it with the code {kiosk_code} (valid "
@@ -64,5 +73,5 @@ def where_to_look(base_url: str, kiosk_code: str, pairing_minutes: int) -> str:
         f"\n\nScoreboard: {base_url}/rankings?parent_code=79 (this quarter so far; "
         f"last quarter: {base_url}/rankings?parent_code=79&period={last})\n"
         f"Console:    {base_url}/console (sign in with the manager key)\n"
-        f"API:        {base_url}/docs"
+        f"API:        {base_url}/docs" + beside
     )
