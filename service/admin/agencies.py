@@ -11,8 +11,8 @@ from sqlmodel import Session, col, select
 
 from service.audit import record
 from service.auth.principal import Principal
-from service.errors import InvalidInput, NotFound, field_error
-from service.models import Agency
+from service.errors import Conflict, InvalidInput, NotFound, field_error
+from service.models import Agency, Dossier
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -170,6 +170,41 @@ def visible_agency(session: Session, principal: Principal, code: str) -> Agency:
         raise NotFound(f"No agency has the code '{code}'.")
     principal.require_scope(agency)
     return agency
+
+
+def visible_dossier(
+    session: Session,
+    principal: Principal,
+    dossier_code: str,
+    agency_code: str | None,
+    missing: str,
+    purpose: str,
+) -> tuple[Dossier, Agency]:
+    """The dossier with this code among those the key can see (and of `agency_code`, when
+    given). Codes are unique per agency: one outside the key's scope is `missing` (404), as
+    if it did not exist; two visible ones need `agency_code` to say which (409, naming
+    `purpose`)."""
+    query = (
+        select(Dossier, Agency)
+        .join(Agency, col(Agency.id) == col(Dossier.agency_id))
+        .where(Dossier.code == dossier_code)
+    )
+    if principal.scope_path is not None:
+        query = query.where(col(Agency.path).startswith(principal.scope_path, autoescape=True))
+    if agency_code is not None:
+        query = query.where(Agency.code == agency_code)
+    found = session.exec(query.limit(2)).all()
+    if not found:
+        where = f" of agency '{agency_code}'" if agency_code is not None else ""
+        raise NotFound(f"{missing}{where}.")
+    if len(found) > 1:
+        raise Conflict(
+            f"Several agencies you can act for have a dossier '{dossier_code}'; add "
+            f"'?agency_code=<agency code>' to say {purpose}."
+        )
+    dossier, agency = found[0]
+    principal.require_scope(agency)
+    return dossier, agency
 
 
 def chosen_agencies(

@@ -13,9 +13,10 @@ from service.admin.agencies import (
     chosen_agencies,
     get_agency_by_code,
     visible_agency,
+    visible_dossier,
 )
 from service.errors import NotFound, field_error
-from service.models import Agency, Dossier
+from service.models import Agency
 from service.periods import Period, period_field
 from service.scoring import explain, inputs, service, staff, tt01_read
 from service.scoring.etag import conditional_json
@@ -111,7 +112,13 @@ async def one_score(
     summary="One dossier's TT 01/2018 score (the profile computed beside the K score)",
 )
 async def dossier_score(
-    dossier_code: DossierCodePath, work: ApiWork, profile: ProfileQuery = None
+    dossier_code: DossierCodePath,
+    work: ApiWork,
+    profile: ProfileQuery = None,
+    agency_code: Annotated[
+        str | None,
+        Query(max_length=64, description="The dossier's agency, when agencies share the code"),
+    ] = None,
 ) -> DossierTt01Score:
     asked = profile or (work.profile.also.name if work.profile.also else None)
 
@@ -122,11 +129,14 @@ async def dossier_score(
                 "profile",
                 "a score per dossier is TT 01/2018's; K is scored per agency (see explain)",
             )
-        dossier = session.exec(select(Dossier).where(Dossier.code == dossier_code)).first()
-        agency = session.get(Agency, dossier.agency_id) if dossier else None
-        if dossier is None or agency is None or not principal.can_see(agency):
-            # The same answer for a dossier of another agency: no key learns it exists.
-            raise NotFound(f"No dossier you can see has the code '{dossier_code}'.")
+        dossier, agency = visible_dossier(
+            session,
+            principal,
+            dossier_code,
+            agency_code,
+            missing=f"No dossier you can see has the code '{dossier_code}'",
+            purpose="whose dossier to score",
+        )
         return tt01_read.dossier_tt01(session, dossier, agency, work.profile)
 
     return await work.run(read)

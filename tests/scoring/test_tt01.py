@@ -461,3 +461,26 @@ def test_exports_of_the_tt01_scores(both: TestClient, make_key: KeyFactory) -> N
     # The K export of the same service keeps its own columns.
     k_text = both.get("/api/v1/scores.csv", params={"period": "2025-09"}, headers=office.admin).text
     assert "K (0-22)" in k_text.splitlines()[0]
+
+
+def test_a_dossier_code_two_agencies_share(both: TestClient, make_key: KeyFactory) -> None:
+    """Codes are unique per agency: each key finds the one it can see; a key that sees both
+    says which with agency_code."""
+    office = Office(both, make_key)
+    office.handover("SHARED", "79.BTH", f"2025-09-10T09:00:00{VN}", f"2025-09-12T17:00:00{VN}")
+    office.handover("SHARED", "79.SGN", f"2025-09-10T09:00:00{VN}", f"2025-09-10T17:00:00{VN}")
+    both_seen = both.get("/api/v1/dossiers/SHARED/score", headers=office.admin)
+    assert both_seen.status_code == 409 and "agency_code" in both_seen.text
+    chosen = both.get(
+        "/api/v1/dossiers/SHARED/score", params={"agency_code": "79.SGN"}, headers=office.admin
+    )
+    assert chosen.json()["agency_code"] == "79.SGN"
+    # Resolved on its due day: indicator 1 is 1 (79.BTH's, two days early, would be 2).
+    assert points(chosen.json())["total_time"] == 1
+    ward = make_key("reader", agency="79.BTH")
+    mine = both.get("/api/v1/dossiers/SHARED/score", headers=ward)
+    assert mine.status_code == 200 and mine.json()["agency_code"] == "79.BTH"
+    other = both.get(
+        "/api/v1/dossiers/SHARED/score", params={"agency_code": "79.SGN"}, headers=ward
+    )
+    assert other.status_code == 404
