@@ -17,6 +17,12 @@ issues surveys as bench/answers.py does, and then
    py-spy stacks beside it).
 
     .venv/bin/python bench/profile_answers.py [--duration 20] [--code DIR]
+    .venv/bin/python bench/profile_answers.py --cprofile 400 [--code DIR]
+
+`--cprofile N` measures something else, without wrk, py-spy or the log: N answers of each
+kind posted one at a time through the app in this process, under cProfile with CPU time
+per thread (the event loop and the writer threads apart). Profiled time is inflated, but
+its shares hold; the .prof files go to bench/results/.
 
 Needs py-spy in the virtualenv (`.venv/bin/pip install py-spy`) and read access to
 PostgreSQL's log (/var/log/postgresql/postgresql-15-main.log, Debian's default).
@@ -72,6 +78,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=20, help="seconds of load per scenario")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--code", type=Path, help="serve the service found in this directory")
+    parser.add_argument(
+        "--cprofile",
+        type=int,
+        metavar="N",
+        help="instead: N answers of each kind in this process, one at a time, under cProfile "
+        "(CPU time per thread: the event loop's and the writer threads'), then exit",
+    )
     return parser.parse_args(argv)
 
 
@@ -242,16 +255,16 @@ PARTS = {
     "  FastAPI dependencies": "solve_dependencies",
     "  ObservabilityMiddleware": "ObservabilityMiddleware",
     "unit of work thread (UnitOfWork._run)": "UnitOfWork._run",
+    "writer threads (write_pipeline.py)": "_run (service/write_pipeline.py",
     "  throttle (the count's SELECT, Guess.look)": "look (service/throttle.py",
-    "  find_by_token (invitation + dossier)": "find_by_token",
-    "  replay_or_ensure_answerable (twice)": "replay_or_ensure_answerable",
+    "  the survey's lookup (Core: invitation, dossier, agency, answer)": "_find (service/surveys",
     "  checked_json_answers": "checked_json_answers",
-    "  service.submit": "submit (service/surveys/service.py",
-    "    Session.flush (response, invitation, event)": "Session.flush",
-    "    payloads.response_submitted (agency SELECT)": "response_submitted",
+    "  service.store (the answer's writes)": "store (service/surveys/service.py",
+    "    _claim (UPDATE invitation)": "_claim (service/surveys/service.py",
     "    events.record_change (counters)": "record_change",
-    "  _followup_url (petition SELECT)": "_followup_url",
-    "  db.commit (counters, markers, COMMIT)": "commit (service/db.py",
+    "    Session.flush (ORM: only comments and contacts)": "Session.flush",
+    "  SAVEPOINT and RELEASE (db.part)": "part (service/db.py",
+    "  db.commit (counters, markers, events, COMMIT)": "commit (service/db.py",
     "SQLAlchemy compile + cache keys": "compile (",
     "SQLAlchemy ORM loading (rows to objects)": "loading.py",
     "psycopg execute": "_execute_gen",
@@ -347,9 +360,117 @@ def load(
     }
 
 
+# -- in this process, under cProfile -----------------------------------------------------------
+def in_process(answers: int, code: Path | None) -> dict[str, Any]:
+    """CPU time (per thread) of `answers` JSON answers and as many form answers (GET, POST,
+    thanks), sent one at a time through the app in this process (httpx's ASGI transport):
+    the event loop's part and the writer threads' part (WritePipeline._finish) profiled apart,
+    written to RESULTS_DIR/cprofile-{loop,writer}-{json,form}.prof, the top functions printed."""
+    import asyncio
+    import cProfile
+    import pstats
+    import uuid
+
+    if code is not None:
+        sys.path.insert(0, str(code))
+    import httpx
+
+    from service import write_pipeline
+    from service.admin.agencies import upsert_agency
+    from service.admin.keys import create_key
+    from service.app import create_app
+    from service.db import make_engine, transaction
+    from service.migrations import upgrade
+    from tests.conftest import handover_body, make_settings
+
+    profiles: dict[str, cProfile.Profile] = {}
+    kind = ["warm-up"]
+    finish = write_pipeline.WritePipeline._finish
+
+    def profiled_finish(self: Any, items: Any, prepared: Any) -> Any:
+        profile = profiles.setdefault(f"writer-{kind[0]}", cProfile.Profile(time.thread_time))
+        profile.enable()
+        try:
+            return finish(self, items, prepared)
+        finally:
+            profile.disable()
+
+    write_pipeline.WritePipeline._finish = profiled_finish  # type: ignore[method-assign]
+    given = {"timeliness": "on_time", "supplement_requests": "none", "staff_attitude": "good"}
+
+    async def run(app: Any, headers: dict[str, str]) -> None:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=("10.0.0.1", 1234))
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+                tokens = []
+                for n in range(2 * answers + 40):
+                    body = handover_body(dossier_code=f"G22.39-CPROFILE-{n:06d}")
+                    issued = await client.post("/api/v1/handovers", json=body, headers=headers)
+                    tokens.append(issued.json()["survey_url"].rsplit("/", 1)[1])
+
+                async def json_answer(token: str, n: int) -> None:
+                    overall = "unsatisfied" if n % 5 == 0 else "satisfied"
+                    body = {
+                        "token": token,
+                        "answers": {**given, "overall": overall, "complaint": ""},
+                        "source": "api",
+                        "client_submission_id": str(uuid.uuid4()),
+                    }
+                    reply = await client.post("/api/v1/responses", json=body)
+                    assert reply.status_code == 201, reply.text
+
+                async def form_answer(token: str, n: int) -> None:
+                    assert (await client.get(f"/s/{token}")).status_code == 200
+                    overall = "unsatisfied" if n % 5 == 0 else "satisfied"
+                    form = {**given, "overall": overall, "lang": "vi"}
+                    assert (await client.post(f"/s/{token}", data=form)).status_code == 303
+                    assert (await client.get(f"/s/{token}/thanks?lang=vi")).status_code == 200
+
+                for n, token in enumerate(tokens[:20]):
+                    await json_answer(token, n)
+                for n, token in enumerate(tokens[20:40]):
+                    await form_answer(token, n)
+                left = tokens[40:]
+                for name, answer in (("json", json_answer), ("form", form_answer)):
+                    kind[0] = name
+                    loop = profiles[f"loop-{name}"] = cProfile.Profile(time.thread_time)
+                    loop.enable()
+                    for n, token in enumerate(left[:answers]):
+                        await answer(token, n)
+                    loop.disable()
+                    left = left[answers:]
+
+    name = f"hailong_cprofile_{os.getpid()}"
+    with fresh_database(name) as url:
+        upgrade(url)
+        settings = make_settings(url, secret_key=SECRET_KEY)
+        engine = make_engine(settings)
+        with transaction(engine) as session:
+            upsert_agency(session, "79", "Thành phố Hồ Chí Minh", None, actor="bench")
+            upsert_agency(session, "G22.39", "UBND Phường Tân Định", "79", actor="bench")
+            _, raw = create_key(
+                session, role="issuer", name="bench", agency_code=None, actor="bench"
+            )
+        engine.dispose()
+        asyncio.run(run(create_app(settings), {"Authorization": f"Bearer {raw}"}))
+    report: dict[str, Any] = {}
+    for label in ("writer-json", "loop-json", "writer-form", "loop-form"):
+        path = RESULTS_DIR / f"cprofile-{label}.prof"
+        profiles[label].dump_stats(path)
+        stats = pstats.Stats(str(path))
+        report[label] = round(1000 * stats.total_tt / answers, 3)  # type: ignore[attr-defined]
+        print(f"== {label}: {report[label]} ms of CPU per answer (profiled)", flush=True)
+        stats.sort_stats("cumulative").print_stats(30)
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     options.code = options.code.resolve() if options.code else None
+    if options.cprofile:
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        print(json.dumps(in_process(options.cprofile, options.code), indent=2))
+        return 0
     wrk = ensure_wrk()
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"when": f"{datetime.now():%Y-%m-%d %H:%M}", "code": str(options.code)}
@@ -362,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         for scenario in scenarios().values():
             plan = workdir / f"plan-{scenario.name}.txt"
             plan.write_text("\n".join(scenario.plan()) + "\n")
-            wanted = 600 * options.duration + 300
+            wanted = 1000 * options.duration + 300
             with HailongServer(
                 url,
                 RESULTS_DIR / "server-profile.log",

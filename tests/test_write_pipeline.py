@@ -107,3 +107,43 @@ def test_every_unit_gets_its_own_answer(engine: sa.Engine, units: int) -> None:
 
     assert [r[0] for r in results] == codes
     assert _codes(engine, "WP-N") == codes
+
+
+def test_a_failing_first_unit_runs_without_savepoint_and_takes_nothing_with_it(
+    engine: sa.Engine,
+) -> None:
+    """The batch's first units run without a SAVEPOINT until one succeeds (the transaction
+    holds nothing else): one that fails is rolled back with what it gathered, alone."""
+    results = _run_waiting(
+        engine,
+        [_unit("WP-F1", fail=True), _unit("WP-F2", fail=True), _unit("WP-F3"), _unit("WP-F4")],
+    )
+
+    assert [str(r) for r in results[:2]] == ["WP-F1 refused", "WP-F2 refused"]
+    assert [r[0] for r in results[2:]] == ["WP-F3", "WP-F4"]
+    assert _codes(engine, "WP-") == ["WP-F3", "WP-F4"]
+    bags = _codes(engine, "BAG:")
+    if engine.dialect.name == "postgresql":
+        assert results[2][1] == results[3][1]  # one transaction for the two kept
+        assert bags == ["BAG:WP-F3+WP-F4"]
+    else:
+        assert bags == ["BAG:WP-F3", "BAG:WP-F4"]
+
+
+def test_a_first_unit_meeting_a_database_error_hears_it_alone(engine: sa.Engine) -> None:
+    """A database error in the first unit (no SAVEPOINT yet) rolls the transaction back: the
+    rest is written, and that unit runs again on its own."""
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO agency (code, name, level, path, created_at) "
+                "VALUES ('WP-D1', 'taken', 0, '/WP-D1/', CURRENT_TIMESTAMP)"
+            )
+        )
+    results = _run_waiting(engine, [_unit("WP-D1"), _unit("WP-D2"), _unit("WP-D3")])
+
+    assert isinstance(results[0], sa.exc.IntegrityError)
+    assert [r[0] for r in results[1:]] == ["WP-D2", "WP-D3"]
+    assert _codes(engine, "WP-D") == ["WP-D1", "WP-D2", "WP-D3"]
+    if engine.dialect.name == "postgresql":
+        assert _codes(engine, "BAG:") == ["BAG:WP-D2+WP-D3"]

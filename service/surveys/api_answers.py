@@ -24,6 +24,7 @@ def checked_json_answers(
             "supplement_requests": given.supplement_requests,
             "staff_attitude": given.staff_attitude,
             "overall": given.overall,
+            "agencies_contacted": given.agencies_contacted,
         },
         given.complaint,
         contact,

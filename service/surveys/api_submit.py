@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from service import throttle
 from service.errors import Forbidden, NotFound
@@ -46,24 +46,24 @@ def _submit(
     principal = work.optional_principal(session)
     if payload.submitted_at is not None and (principal is None or principal.role != "admin"):
         raise Forbidden("Only an admin key may set submitted_at (to import past evaluations).")
-    issued = guess.look(
+    survey = guess.look(
         session,
-        lambda: service.find_invitation(session, payload.token, payload.short_code),
+        lambda: service.find_invitation(
+            session, payload.token, payload.short_code, payload.client_submission_id
+        ),
         misses=(NotFound,),
     )
-    earlier = service.replay_or_ensure_answerable(session, issued, payload.client_submission_id)
-    if earlier is not None:
-        assert earlier.id is not None
-        petition = session.exec(select(Petition).where(Petition.response_id == earlier.id)).first()
-        return ApiSubmitted(False, earlier.id, _followup_url(session, work.settings, petition))
+    earlier_id = service.earlier_submission(survey)
+    if earlier_id is not None:
+        petition = service.petition_of(session, earlier_id)
+        return ApiSubmitted(False, earlier_id, _followup_url(session, work.settings, petition))
     # An admin key imports (past) evaluations: the profile may require less of those.
     channel: Channel = "import" if principal is not None and principal.role == "admin" else "api"
     answers = checked_json_answers(
         work.profile, payload.answers, channel, payload.contact, payload.contact_consent
     )
     how = service.Submission(payload.source, payload.client_submission_id, payload.submitted_at)
-    submitted = service.store(session, issued, answers, work.profile, how)
-    assert submitted.response.id is not None
+    submitted = service.store(session, survey, answers, work.profile, how)
     followup_url = _followup_url(session, work.settings, submitted.petition)
     return ApiSubmitted(submitted.created, submitted.response.id, followup_url)
 

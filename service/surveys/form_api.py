@@ -15,10 +15,10 @@ from sqlmodel import Session
 
 from service import throttle
 from service.errors import NotFound
-from service.handovers.service import Issued
 from service.i18n import gettext_for
 from service.profile import Channel, Profile, Question
 from service.surveys import service
+from service.surveys.lookup import Survey
 from service.surveys.schemas import (
     FormAgency,
     FormAnswer,
@@ -50,20 +50,19 @@ async def survey_form(work: UnitOfWork, token: str) -> SurveyForm:
 
 
 def _form(work: UnitOfWork, session: Session, guess: throttle.Guess, token: str) -> SurveyForm:
-    issued = guess.look(
+    survey = guess.look(
         session, lambda: service.find_invitation(session, token, None), misses=(NotFound,)
     )
-    service.ensure_answerable(issued.invitation)
-    service.mark_opened(session, issued.invitation)
-    agency = service.agency_of(session, issued.dossier)
-    agency_out = FormAgency(code=agency.code, name=agency.name)
-    return build_form(work.profile, issued, agency_out, token, work.settings.base_url)
+    service.ensure_answerable(survey.invitation)
+    service.mark_opened(session, survey)
+    agency_out = FormAgency(code=survey.agency_code, name=survey.agency_name)
+    return build_form(work.profile, survey, agency_out, token, work.settings.base_url)
 
 
 def build_form(
-    profile: Profile, issued: Issued, agency: FormAgency, token: str, base_url: str
+    profile: Profile, survey: Survey, agency: FormAgency, token: str, base_url: str
 ) -> SurveyForm:
-    invitation, dossier = issued.invitation, issued.dossier
+    invitation, dossier = survey.invitation, survey.dossier
     questions = [_choice(q) for q in profile.survey.questions]
     example: dict[str, Any] = {q.field: q.answers[0].value for q in questions}
     if profile.survey.complaint_max_chars:

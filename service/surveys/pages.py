@@ -14,13 +14,13 @@ from starlette.responses import Response
 from service import throttle
 from service.calendar.working_days import local_date
 from service.errors import ServiceError
-from service.handovers.service import Issued, find_by_token
 from service.handovers.tokens import format_short_code
 from service.i18n import pick_language
 from service.petitions import followup
 from service.profile import Profile
-from service.surveys import service
+from service.surveys import lookup, service
 from service.surveys.answers import check_answers
+from service.surveys.lookup import Survey
 from service.unit_of_work import UnitOfWork
 from service.web.deps import FormDep, PublicWork
 from service.web.pages import Page, framed_by, render
@@ -43,6 +43,8 @@ ICONS = {
     "zero": "0",
     "one": "1",
     "many": "2+",
+    "two": "2",
+    "several": "3+",
     "grin": "😄",
     "smile": "🙂",
     "neutral": "😐",
@@ -88,17 +90,15 @@ def status_page(
     )
 
 
-def _form_context(
-    profile: Profile, issued: Issued, agency_name: str, action: str
-) -> dict[str, Any]:
-    dossier = issued.dossier
+def _form_context(profile: Profile, survey: Survey, action: str) -> dict[str, Any]:
+    dossier = survey.dossier
     return {
         "questions": profile.survey.questions,
         "complaint_max": profile.survey.complaint_max_chars,
-        "agency_name": agency_name,
+        "agency_name": survey.agency_name,
         "procedure_name": dossier.procedure_name,
         "dossier_code": dossier.code,
-        "short_code": format_short_code(issued.invitation.short_code),
+        "short_code": format_short_code(survey.invitation.short_code),
         "action": action,
         "icons": ICONS,
     }
@@ -106,11 +106,11 @@ def _form_context(
 
 def _guarded(
     guess: throttle.Guess, lang: str | None, session: Session, token: str
-) -> Issued | Page:
-    issued = guess.look(session, lambda: find_by_token(session, token))
-    if issued is None:
+) -> Survey | Page:
+    survey = guess.look(session, lambda: lookup.by_token(session, token))
+    if survey is None:
         return status_page("unknown", pick_language(lang))
-    return issued
+    return survey
 
 
 async def _throttled(
@@ -141,18 +141,16 @@ async def show_survey(
     """The form (the survey marked opened), or the page saying why it cannot be answered."""
 
     def show(session: Session, guess: throttle.Guess) -> Page:
-        issued = _guarded(guess, lang, session, token)
-        if isinstance(issued, Page):
-            return issued
-        language = pick_language(lang, issued.invitation.language)
+        survey = _guarded(guess, lang, session, token)
+        if isinstance(survey, Page):
+            return survey
+        language = pick_language(lang, survey.invitation.language)
         try:
-            service.ensure_answerable(issued.invitation)
+            service.ensure_answerable(survey.invitation)
         except ServiceError as exc:
             return status_page(service.status_error_kind(exc), language)
-        service.mark_opened(session, issued.invitation)
-        agency = service.agency_of(session, issued.dossier)
-        action = f"{variant.prefix}/{token}"
-        context = _form_context(work.profile, issued, agency.name, action)
+        service.mark_opened(session, survey)
+        context = _form_context(work.profile, survey, f"{variant.prefix}/{token}")
         return Page("survey/form.html", {"values": {}, "problems": {}, **context}, lang=language)
 
     return variant.send(request, await _throttled(work, lang, show))
@@ -188,15 +186,15 @@ async def answer_survey(
     profile = work.profile
 
     def submit(session: Session, guess: throttle.Guess) -> Page:
-        issued = _guarded(guess, language, session, token)
-        if isinstance(issued, Page):
-            return issued
+        survey = _guarded(guess, language, session, token)
+        if isinstance(survey, Page):
+            return survey
         question_fields = {q.field for q in profile.survey.questions}
         unknown = set(form) - FORM_FIELDS - question_fields
         if unknown:
             return status_page("invalid", language, detail=", ".join(sorted(unknown))[:200])
         if form.get("website"):  # the honeypot: only bots fill a field people cannot see
-            thanks = {"petition": None, "survey_id": issued.invitation.public_id}
+            thanks = {"petition": None, "survey_id": survey.invitation.public_id}
             return Page("survey/thanks.html", thanks, lang=language)
         checked = check_answers(
             profile,
@@ -208,9 +206,8 @@ async def answer_survey(
             channel="phone",
             wants_reply=form.get("wants_reply") == "yes",
         )
-        agency = service.agency_of(session, issued.dossier)
         if checked.problems:
-            context = _form_context(profile, issued, agency.name, f"{variant.prefix}/{token}")
+            context = _form_context(profile, survey, f"{variant.prefix}/{token}")
             return Page(
                 "survey/form.html",
                 {"values": form, "problems": checked.problems, **context},
@@ -219,7 +216,7 @@ async def answer_survey(
             )
         try:
             how = service.Submission("phone")
-            submitted = service.submit(session, issued, checked.answers, profile, how)
+            submitted = service.submit(session, survey, checked.answers, profile, how)
         except ServiceError as exc:
             return status_page(service.status_error_kind(exc), language)
         petition = submitted.petition
@@ -240,9 +237,9 @@ async def answer_survey(
             {
                 "petition": petition,
                 "deadline": deadline,
-                "agency_name": agency.name,
+                "agency_name": survey.agency_name,
                 "followup_url": followup_url,
-                "survey_id": issued.invitation.public_id,
+                "survey_id": survey.invitation.public_id,
             },
             lang=language,
         )

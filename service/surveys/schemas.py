@@ -18,6 +18,8 @@ class AnswersIn(BaseModel):
     supplement_requests: str | None = Field(default=None, max_length=32)
     staff_attitude: str | None = Field(default=None, max_length=32)
     overall: str | None = Field(default=None, max_length=32)
+    # Asked where a TT 01/2018 profile is computed beside the K score (its indicator 4).
+    agencies_contacted: str | None = Field(default=None, max_length=32)
     complaint: str | None = Field(default=None, max_length=10000)
     # True: the citizen wants the agency to answer the complaint (a "phản ánh", with a
     # handling deadline and a follow-up link). False: a comment, no answer asked.

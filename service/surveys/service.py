@@ -1,24 +1,36 @@
-"""Answering a survey: finding the invitation, storing one response, opening petitions."""
+"""Answering a survey: finding the invitation, storing one response, opening petitions.
+
+The answer's own writes are Core statements built once from the tables: the invitation
+claimed (UPDATE), the response (INSERT ... RETURNING id), and, with the COMMIT
+(db.at_commit), its event, the day counters and the dossier's flag. Only a comment (a
+petition) or a contact, which few answers carry, goes through the ORM.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Executable, Insert, Select, Update, bindparam, insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from service import db
 from service.calendar.working_days import local_date
 from service.errors import Conflict, Gone, NotFound, ServiceError
 from service.handovers import tokens
-from service.handovers.service import Issued, current_status, find_by_token, find_issued
-from service.models import Agency, Dossier, Invitation, Petition, Response, ResponseContact, utcnow
+from service.handovers.service import Issued, current_status, find_issued
+from service.models import Dossier, Invitation, Petition, Response, ResponseContact, utcnow
 from service.petitions.service import open_from_complaint
 from service.profile import Profile
 from service.scoring import events
-from service.scoring.contributions import Delta, is_unsatisfied, response_delta
+from service.scoring.contributions import Delta, dossier_delta, is_unsatisfied, response_delta
+from service.surveys import lookup
 from service.surveys.answers import Answers
+from service.surveys.lookup import Row, Survey
 from service.webhooks import outbox, payloads
 
 # Stored states in which a survey may still be answered (its expiry is checked before).
@@ -43,29 +55,33 @@ class Revoked(Gone):
 
 @dataclass
 class Submitted:
-    response: Response
+    response: Row  # the response's columns, as stored (and its id)
     created: bool
     petition: Petition | None = None
 
 
 def find_by_short_code(session: Session, typed: str) -> Issued | None:
+    """The mapped invitation and dossier (the kiosk's presenting reads them)."""
     code = tokens.normalize_short_code(typed)
     if len(code) != tokens.SHORT_CODE_LENGTH:
         return None
     return find_issued(session, col(Invitation.short_code) == code)
 
 
-def find_invitation(session: Session, token: str | None, short_code: str | None) -> Issued:
-    issued = find_by_token(session, token) if token else None
-    if issued is None and short_code:
-        issued = find_by_short_code(session, short_code)
-    if issued is None:
+def find_invitation(
+    session: Session, token: str | None, short_code: str | None, submission_id: str | None = None
+) -> Survey:
+    survey = lookup.by_token(session, token, submission_id) if token else None
+    if survey is None and short_code:
+        survey = lookup.by_short_code(session, short_code, submission_id)
+    if survey is None:
         raise NotFound("No survey has this link or code. Check it against the slip.")
-    return issued
+    return survey
 
 
-def ensure_answerable(invitation: Invitation) -> None:
-    status = current_status(invitation)
+def ensure_answerable(invitation: Invitation | Row) -> None:
+    # current_status reads the status and the expiry, which the row has as the model does.
+    status = current_status(cast(Invitation, invitation))
     if status == "answered":
         raise AlreadyAnswered("This survey has already been answered. Thank you!")
     if status == "revoked":
@@ -74,33 +90,24 @@ def ensure_answerable(invitation: Invitation) -> None:
         raise Expired("This survey link has expired.")
 
 
-def mark_opened(session: Session, invitation: Invitation) -> None:
-    if invitation.status == "issued" and current_status(invitation) == "issued":
-        invitation.status = "opened"
-        invitation.opened_at = utcnow()
-        session.add(invitation)
+def mark_opened(session: Session, survey: Survey) -> None:
+    """Written with the COMMIT: nothing reads it back. Only an invitation still "issued"
+    becomes "opened" (an answer committed meanwhile stays answered)."""
+    invitation = survey.invitation
+    if invitation.status == "issued" and current_status(cast(Invitation, invitation)) == "issued":
+        now = utcnow()
+        invitation.status, invitation.opened_at = "opened", now
+        _with_commit(
+            session, "opened", _open_statement, {"invitation_id": invitation.id, "now": now}
+        )
 
 
-def agency_of(session: Session, dossier: Dossier) -> Agency:
-    agency = session.get(Agency, dossier.agency_id)
-    assert agency is not None
-    return agency
-
-
-def _existing_for_submission(
-    session: Session, client_submission_id: str | None, invitation: Invitation
-) -> Response | None:
-    if client_submission_id is None:
-        return None
-    earlier = session.exec(
-        select(Response).where(Response.client_submission_id == client_submission_id)
-    ).first()
-    if earlier is not None and earlier.invitation_id != invitation.id:
+def _check_earlier(earlier_invitation_id: int, invitation_id: int) -> None:
+    if earlier_invitation_id != invitation_id:
         raise SubmissionIdReused(
             "This client_submission_id was already used for another survey; "
             "generate a new one for each submission."
         )
-    return earlier
 
 
 def replay_or_ensure_answerable(
@@ -109,12 +116,30 @@ def replay_or_ensure_answerable(
     """The earlier response when this submission was already stored; else check the state.
 
     Runs before the answers are validated, so that an answered survey says 409 whatever the
-    second submission contains.
+    second submission contains. (For a survey found through the ORM, as the kiosk's; a
+    `Survey` has the earlier submission already: `earlier_submission`.)
     """
-    earlier = _existing_for_submission(session, client_submission_id, issued.invitation)
+    earlier = None
+    if client_submission_id is not None:
+        earlier = session.exec(
+            select(Response).where(Response.client_submission_id == client_submission_id)
+        ).first()
     if earlier is None:
         ensure_answerable(issued.invitation)
+        return None
+    _check_earlier(earlier.invitation_id, cast(int, issued.invitation.id))
     return earlier
+
+
+def earlier_submission(survey: Survey) -> int | None:
+    """`replay_or_ensure_answerable` for a `Survey`: the id of the response stored earlier
+    under this submission id, or None once the survey is found answerable."""
+    if survey.earlier_id is None:
+        ensure_answerable(survey.invitation)
+        return None
+    assert survey.earlier_invitation_id is not None
+    _check_earlier(survey.earlier_invitation_id, survey.invitation.id)
+    return survey.earlier_id
 
 
 @dataclass(frozen=True)
@@ -128,93 +153,193 @@ class Submission:
 
 
 def submit(
-    session: Session, issued: Issued, answers: Answers, profile: Profile, how: Submission
+    session: Session,
+    found: Issued | Survey,
+    answers: Answers,
+    profile: Profile,
+    how: Submission,
 ) -> Submitted:
-    """Store the one response of an invitation. Safe to retry with the same submission id."""
-    earlier = replay_or_ensure_answerable(session, issued, how.client_submission_id)
-    if earlier is not None:
-        return Submitted(earlier, created=False)
-    return store(session, issued, answers, profile, how)
+    """Store the one response of an invitation. Safe to retry with the same submission id
+    (a `Survey` must then have been found with it: `find_invitation`)."""
+    if isinstance(found, Issued):  # found through the ORM (the kiosk's presenting)
+        earlier = replay_or_ensure_answerable(session, found, how.client_submission_id)
+        if earlier is not None:
+            return Submitted(Row(earlier.model_dump()), created=False)
+        return store(session, Survey.of(session, found), answers, profile, how)
+    earlier_id = earlier_submission(found)
+    if earlier_id is not None:
+        replayed = session.get(Response, earlier_id)
+        assert replayed is not None
+        return Submitted(Row(replayed.model_dump()), created=False)
+    return store(session, found, answers, profile, how)
 
 
 def store(
-    session: Session, issued: Issued, answers: Answers, profile: Profile, how: Submission
+    session: Session, survey: Survey, answers: Answers, profile: Profile, how: Submission
 ) -> Submitted:
-    """`submit` once `replay_or_ensure_answerable` has found no earlier submission."""
+    """`submit` once the survey is found answerable and no earlier submission stored."""
     client_submission_id, received_at = how.client_submission_id, how.received_at
-    invitation, dossier = issued.invitation, issued.dossier
+    invitation, dossier = survey.invitation, survey.dossier
     now = utcnow()
-    assert invitation.id is not None
     choices = answers.choices
-    response = Response(
-        invitation_id=invitation.id,
-        agency_id=dossier.agency_id,
-        client_submission_id=client_submission_id,
-        source=how.source,
-        timeliness=choices.get("timeliness"),
-        supplement_requests=choices.get("supplement_requests"),
-        staff_attitude=choices.get("staff_attitude"),
-        overall=choices.get("overall"),
-        complaint=answers.complaint,
-        received_at=received_at or now,
-        received_day=local_date(received_at or now),
-    )
+    row = {
+        "invitation_id": invitation.id,
+        "agency_id": dossier.agency_id,
+        "client_submission_id": client_submission_id,
+        "source": how.source,
+        "timeliness": choices.get("timeliness"),
+        "supplement_requests": choices.get("supplement_requests"),
+        "staff_attitude": choices.get("staff_attitude"),
+        "overall": choices.get("overall"),
+        "agencies_contacted": choices.get("agencies_contacted"),
+        "complaint": answers.complaint,
+        "received_at": received_at or now,
+        "received_day": local_date(received_at or now),
+    }
+    db.check_row(Response, row)
     if not _claim(session, invitation, now):
-        return _after_lost_race(session, invitation, client_submission_id)
-    session.add(response)
-    session.flush()  # its id, for the contact and the events
+        return _after_lost_race(session, invitation.id, client_submission_id)
+    connection = session.connection()
+    response = Row({"id": connection.execute(_insert_response(), row).scalar_one(), **row})
+    # The scoring rules read a Response and a Dossier: these rows have their columns.
+    stored, facts = cast(Response, response), cast(Dossier, dossier)
+    events.record_change(session, Delta(), response_delta(stored, facts, profile))
+    if is_unsatisfied(stored, profile):
+        _mark_unsatisfied(session, dossier, profile)
+    payload = payloads.response_submitted(stored, dossier.code, survey.agency_code)
+    event = outbox.event_row("response.submitted", response.agency_id, payload, now)
+    outbox.emit_row(session, event)
     if answers.contact is not None:
-        assert response.id is not None
         session.add(ResponseContact(response_id=response.id, contact=answers.contact))
-    events.record_change(session, Delta(), response_delta(response, dossier, profile))
-    if is_unsatisfied(response, profile):
-        events.mark_dossier(session, dossier, profile, unsatisfied=True)
-    outbox.emit(
-        session,
-        "response.submitted",
-        response.agency_id,
-        payloads.response_submitted(session, response, dossier),
-    )
     petition = None
     if answers.complaint:
         petition = open_from_complaint(
             session,
-            response,
-            dossier,
+            stored,
+            _mapped_dossier(session, dossier),
             profile,
             wants_reply=answers.wants_reply,
             has_contact=answers.contact is not None,
         )
-    session.flush()
+    if answers.contact is not None or petition is not None:
+        session.flush()
     return Submitted(response, created=True, petition=petition)
 
 
-def _claim(session: Session, invitation: Invitation, now: datetime) -> bool:
+class _Rows:
+    """Rows for one statement, gathered over a transaction (db.gathered): the answers of a
+    batch (write_pipeline.py) send their events and updates as one executemany each, with
+    the COMMIT, rather than one statement per answer."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, other: _Rows) -> None:
+        self.rows.extend(other.rows)
+
+
+def _with_commit(
+    session: Session, key: str, statement: Callable[[], Executable], row: dict[str, Any]
+) -> None:
+    """`row` for `statement()`, written with the transaction's COMMIT (db.at_commit), with
+    the other rows for it."""
+
+    def write(session: Session, gathered: _Rows) -> None:
+        db.at_commit(session, statement(), gathered.rows)
+
+    db.gathered(session, f"hailong.surveys.{key}", _Rows, write).rows.append(row)
+
+
+def _mark_unsatisfied(session: Session, dossier: Row, profile: Profile) -> None:
+    """What events.mark_dossier(unsatisfied=True) does to a mapped dossier, for the row: its
+    counters move as the flag changes, and the flag is written with the COMMIT."""
+    before = dossier_delta(cast(Dossier, dossier), profile)
+    dossier.has_unsatisfied_evaluation = True
+    events.record_change(session, before, dossier_delta(cast(Dossier, dossier), profile))
+    _with_commit(session, "unsatisfied", _unsatisfied_statement, {"dossier_id": dossier.id})
+
+
+def _mapped_dossier(session: Session, dossier: Row) -> Dossier:
+    """The dossier as a mapped object, for a comment's petition (it may flag the dossier
+    through the ORM), with what this answer changed already."""
+    mapped = session.get(Dossier, dossier.id)
+    assert mapped is not None
+    if dossier.has_unsatisfied_evaluation and not mapped.has_unsatisfied_evaluation:
+        # Written with the COMMIT (_mark_unsatisfied), not by this object's flush.
+        set_committed_value(mapped, "has_unsatisfied_evaluation", True)
+    return mapped
+
+
+def _claim(session: Session, invitation: Row, now: datetime) -> bool:
     """Mark the invitation answered, unless another submission (or a revocation) got there
     first: the invitation's row lock decides between simultaneous ones, the later one
     waiting for the first to commit and then finding it answered. No error is raised, so
     a transaction shared with other answers (write_pipeline.py) goes on."""
-    claimed = session.execute(
-        update(Invitation)
-        .where(col(Invitation.id) == invitation.id, col(Invitation.status).in_(_ANSWERABLE))
-        .values(status="answered", answered_at=now)
-        .execution_options(synchronize_session=False)
+    claimed = session.connection().execute(
+        _claim_statement(), {"invitation_id": invitation.id, "now": now}
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed.rowcount != 1:
         return False
-    set_committed_value(invitation, "status", "answered")
-    set_committed_value(invitation, "answered_at", now)
+    invitation.status, invitation.answered_at = "answered", now
     return True
 
 
+@lru_cache(maxsize=1)
+def _claim_statement() -> Update:
+    table = Invitation.__table__  # type: ignore[attr-defined]
+    return (
+        update(table)
+        .where(table.c.id == bindparam("invitation_id"), table.c.status.in_(_ANSWERABLE))
+        .values(status="answered", answered_at=bindparam("now"))
+    )
+
+
+@lru_cache(maxsize=1)
+def _open_statement() -> Update:
+    table = Invitation.__table__  # type: ignore[attr-defined]
+    return (
+        update(table)
+        .where(table.c.id == bindparam("invitation_id"), table.c.status == "issued")
+        .values(status="opened", opened_at=bindparam("now"))
+    )
+
+
+@lru_cache(maxsize=1)
+def _unsatisfied_statement() -> Update:
+    table = Dossier.__table__  # type: ignore[attr-defined]
+    return (
+        update(table)
+        .where(table.c.id == bindparam("dossier_id"))
+        .values(has_unsatisfied_evaluation=True)
+    )
+
+
+@lru_cache(maxsize=1)
+def _insert_response() -> Insert:
+    table = Response.__table__  # type: ignore[attr-defined]
+    return insert(table).returning(table.c.id)
+
+
+def petition_of(session: Session, response_id: int) -> Petition | None:
+    """The comment a response left, if any."""
+    found = session.connection().execute(_petition_id(), {"response_id": response_id}).first()
+    return session.get(Petition, found[0]) if found is not None else None
+
+
+@lru_cache(maxsize=1)
+def _petition_id() -> Select[tuple[int]]:
+    table = Petition.__table__  # type: ignore[attr-defined]
+    return select(table.c.id).where(table.c.response_id == bindparam("response_id")).limit(1)
+
+
 def _after_lost_race(
-    session: Session, invitation: Invitation, client_submission_id: str | None
+    session: Session, invitation_id: int, client_submission_id: str | None
 ) -> Submitted:
-    winner = session.exec(select(Response).where(Response.invitation_id == invitation.id)).first()
+    winner = session.exec(select(Response).where(Response.invitation_id == invitation_id)).first()
     if winner is None:  # withdrawn by the office meanwhile
         raise Revoked("This survey link was withdrawn by the office.")
     if client_submission_id is not None and winner.client_submission_id == client_submission_id:
-        return Submitted(winner, created=False)
+        return Submitted(Row(winner.model_dump()), created=False)
     raise AlreadyAnswered("This survey has already been answered. Thank you!")
 
 

@@ -11,20 +11,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.responses import Response
 
 from service import throttle
 from service.calendar.working_days import local_date
 from service.errors import ServiceError
-from service.handovers.service import Issued
 from service.handovers.tokens import hash_token
 from service.i18n import pick_language
 from service.models import Petition
-from service.models import Response as Answer
 from service.petitions import followup
 from service.settings import Settings
 from service.surveys import service
+from service.surveys.lookup import Survey
 from service.surveys.pages import PAGE_RESPONSES, _guarded, _throttled, status_page
 from service.web.deps import PublicWork
 from service.web.pages import Page, render
@@ -46,9 +45,9 @@ def followup_url(settings: Settings, petition: Petition) -> str | None:
 
 
 def _thanks(
-    session: Session, settings: Settings, issued: Issued, answer: Answer, language: str
+    session: Session, settings: Settings, survey: Survey, answer_id: int, language: str
 ) -> Page:
-    petition = session.exec(select(Petition).where(Petition.response_id == answer.id)).first()
+    petition = service.petition_of(session, answer_id)
     deadline = (
         local_date(petition.deadline_at).strftime("%d/%m/%Y")
         if petition and petition.deadline_at
@@ -57,7 +56,7 @@ def _thanks(
     context = {
         "petition": petition,
         "deadline": deadline,
-        "agency_name": service.agency_of(session, issued.dossier).name,
+        "agency_name": survey.agency_name,
         "followup_url": followup_url(settings, petition) if petition else None,
     }
     return Page(THANKS, context, lang=language)
@@ -73,23 +72,21 @@ async def thanks_page(
     request: Request, token: TokenPath, work: PublicWork, lang: LangQuery = None
 ) -> Response:
     def show(session: Session, guess: throttle.Guess) -> Page:
-        issued = _guarded(guess, lang, session, token)
-        if isinstance(issued, Page):
-            return issued
-        language = pick_language(lang, issued.invitation.language)
+        survey = _guarded(guess, lang, session, token)
+        if isinstance(survey, Page):
+            return survey
+        language = pick_language(lang, survey.invitation.language)
         try:
-            service.ensure_answerable(issued.invitation)
+            service.ensure_answerable(survey.invitation)
         except service.AlreadyAnswered:
             pass
         except ServiceError as exc:  # withdrawn or expired before it was answered
             return status_page(service.status_error_kind(exc), language)
         else:  # not answered: the plain thanks the honeypot's post is sent to
             return Page(THANKS, {"petition": None}, lang=language)
-        answer = session.exec(
-            select(Answer).where(Answer.invitation_id == issued.invitation.id)
-        ).first()
-        if answer is None or answer.source != "phone":  # answered at a kiosk or by an app
+        # Answered at a kiosk or by an app: not this page's to show.
+        if survey.answer_id is None or survey.answer_source != "phone":
             return status_page("answered", language)
-        return _thanks(session, work.settings, issued, answer, language)
+        return _thanks(session, work.settings, survey, survey.answer_id, language)
 
     return render(request, await _throttled(work, lang, show))

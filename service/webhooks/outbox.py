@@ -40,9 +40,29 @@ def event_row(
 
 
 def emit(session: Session, event_type: str, agency_id: int, data: dict[str, Any]) -> None:
-    """Write the event with the transaction's COMMIT (db.at_commit): nothing reads it back
-    before, and an ORM object and its flush cost more than the row (py-spy, answers)."""
-    db.at_commit(session, insert_event(), [event_row(event_type, agency_id, data, utcnow())])
+    emit_row(session, event_row(event_type, agency_id, data, utcnow()))
+
+
+class _Events:
+    """A transaction's events in the order they happened (db.gathered): an answer's
+    response.submitted goes out before the petition its comment opened."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, other: _Events) -> None:
+        self.rows.extend(other.rows)
+
+
+def emit_row(session: Session, row: dict[str, Any]) -> None:
+    """Write the event (event_row) with the transaction's COMMIT, with the transaction's
+    other events in one statement: nothing reads it back before, and an ORM object and its
+    flush cost more than the row (py-spy, answers)."""
+    db.gathered(session, "hailong.outbox.events", _Events, _write_events).rows.append(row)
+
+
+def _write_events(session: Session, events: _Events) -> None:
+    db.at_commit(session, insert_event(), events.rows)
 
 
 @lru_cache(maxsize=1)

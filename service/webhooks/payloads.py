@@ -32,11 +32,12 @@ def invitation_issued(
     }
 
 
-def response_submitted(session: Session, response: Response, dossier: Dossier) -> dict[str, Any]:
+def response_submitted(response: Response, dossier_code: str, agency_code: str) -> dict[str, Any]:
+    """`response`: the stored row's columns (a mapped Response, or the answer path's row)."""
     return {
         "response_id": response.id,
-        "dossier_code": dossier.code,
-        "agency_code": _agency_code(session, response.agency_id),
+        "dossier_code": dossier_code,
+        "agency_code": agency_code,
         "source": response.source,
         "received_at": _iso(response.received_at),
         "answers": {

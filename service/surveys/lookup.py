@@ -1,0 +1,149 @@
+"""Finding a survey to show or answer: its invitation, dossier and agency, whether it was
+answered, and the response stored earlier under the request's client_submission_id — one
+statement, built once from the tables (SQLAlchemy Core), read into plain rows.
+
+Why not ORM objects: answering reads a few columns and writes the rest with Core
+statements (service.py), so loading three mapped objects per request, and their identity
+map, cost more than the query itself (py-spy and cProfile of the answer path, bench/README
+"Answers"). The rows are read by attribute as the models are (`Row`): the scoring rules
+take them for a Dossier and a Response (service/scoring/contributions.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Select, bindparam, select
+from sqlmodel import Session
+
+from service.handovers import tokens
+from service.handovers.service import Issued
+from service.models import Agency, Dossier, Invitation, Response
+
+
+class Row:
+    """A table's row as plain attributes (every column, by name): what the ORM object would
+    hold, without the ORM. Not in any session: changing it writes nothing."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.__dict__.update(values)
+
+    def __getattr__(self, name: str) -> Any:  # only for the type checker: every column
+        raise AttributeError(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.__dict__[name] = value
+
+
+@dataclass
+class Survey:
+    """An invitation with what showing or answering it reads."""
+
+    invitation: Row  # every column of the invitation
+    dossier: Row  # every column of its dossier
+    agency_code: str
+    agency_name: str
+    # The survey's response, when it was answered.
+    answer_id: int | None = None
+    answer_source: str | None = None
+    # The response stored earlier under the request's client_submission_id, and the
+    # invitation it answered (another one: the id was reused).
+    earlier_id: int | None = None
+    earlier_invitation_id: int | None = None
+
+    @classmethod
+    def of(cls, session: Session, issued: Issued) -> Survey:
+        """The same from mapped objects (a kiosk finds its survey through the ORM)."""
+        agency = session.get(Agency, issued.dossier.agency_id)
+        assert agency is not None
+        return cls(
+            Row(_values(issued.invitation, _columns(Invitation))),
+            Row(_values(issued.dossier, _columns(Dossier))),
+            agency.code,
+            agency.name,
+        )
+
+
+def _values(obj: Any, names: Iterable[str]) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in names}
+
+
+@lru_cache(maxsize=8)
+def _columns(model: Any) -> tuple[str, ...]:
+    return tuple(c.name for c in model.__table__.columns)
+
+
+@lru_cache(maxsize=2)
+def _statement(by: str) -> Select[Any]:
+    """Found by token hash (`by` "token") or short code ("short_code"); the submission id
+    bound as `submission_id` (None: none)."""
+    invitation = Invitation.__table__  # type: ignore[attr-defined]
+    dossier = Dossier.__table__  # type: ignore[attr-defined]
+    agency = Agency.__table__  # type: ignore[attr-defined]
+    answer = Response.__table__.alias("answer")  # type: ignore[attr-defined]
+    earlier = Response.__table__.alias("earlier")  # type: ignore[attr-defined]
+    condition = (
+        invitation.c.token_hash == bindparam("key")
+        if by == "token"
+        else invitation.c.short_code == bindparam("key")
+    )
+    return (
+        select(
+            *invitation.c,
+            *dossier.c,
+            agency.c.code,
+            agency.c.name,
+            answer.c.id,
+            answer.c.source,
+            earlier.c.id,
+            earlier.c.invitation_id,
+        )
+        .join(dossier, dossier.c.id == invitation.c.dossier_id)
+        .join(agency, agency.c.id == dossier.c.agency_id)
+        .outerjoin(answer, answer.c.invitation_id == invitation.c.id)
+        # At most one row: client_submission_id is unique, and NULL matches nothing.
+        .outerjoin(earlier, earlier.c.client_submission_id == bindparam("submission_id"))
+        .where(condition)
+    )
+
+
+def _find(session: Session, by: str, key: str, submission_id: str | None) -> Survey | None:
+    found = (
+        session.connection()
+        .execute(_statement(by), {"key": key, "submission_id": submission_id})
+        .first()
+    )
+    if found is None:
+        return None
+    invitation_names, dossier_names = _columns(Invitation), _columns(Dossier)
+    split = len(invitation_names)
+    end = split + len(dossier_names)
+    agency_code, agency_name, answer_id, answer_source, earlier_id, earlier_invitation = found[end:]
+    return Survey(
+        Row(dict(zip(invitation_names, found[:split], strict=True))),
+        Row(dict(zip(dossier_names, found[split:end], strict=True))),
+        agency_code,
+        agency_name,
+        answer_id,
+        answer_source,
+        earlier_id,
+        earlier_invitation,
+    )
+
+
+def by_token(session: Session, token: str, submission_id: str | None = None) -> Survey | None:
+    # A real token is 43 characters (tokens.py): anything far longer is nobody's survey,
+    # and not worth hashing.
+    if not token or len(token) > 128:
+        return None
+    return _find(session, "token", tokens.hash_token(token), submission_id)
+
+
+def by_short_code(session: Session, typed: str, submission_id: str | None = None) -> Survey | None:
+    code = tokens.normalize_short_code(typed)
+    if len(code) != tokens.SHORT_CODE_LENGTH:
+        return None
+    return _find(session, "short_code", code, submission_id)
