@@ -208,8 +208,12 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     app.add_middleware(
         ObservedRequests, recorder=RequestRecorder(app.state.metrics, settings.log_requests)
     )
-    app.include_router(handovers_router)
+    # Routes are matched in order, one pattern after another: the requests that come most
+    # (a citizen's answer, the survey page and its thank-you, a handover) are tried first.
     app.include_router(responses_router)
+    app.include_router(survey_pages_router)
+    app.include_router(survey_thanks_router)
+    app.include_router(handovers_router)
     app.include_router(agencies_router)
     app.include_router(keys_router)
     app.include_router(officials_router)
@@ -228,8 +232,6 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     app.include_router(kiosk_manage_router)
     app.include_router(kiosk_device_router)
     app.include_router(kiosk_page_router)
-    app.include_router(survey_pages_router)
-    app.include_router(survey_thanks_router)
     app.include_router(survey_embed_router)
     app.include_router(survey_link_router)
     app.include_router(short_links_router)

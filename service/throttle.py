@@ -152,13 +152,13 @@ class Guess:
     ) -> R:
         """`find()`; it missed when it returned None or raised one of `misses`."""
         if self._quiet:
-            count = session.execute(
-                text(
-                    "SELECT failures FROM guess_throttle "
-                    "WHERE client_hash = :c AND window_start = :w"
-                ),
-                {"c": self._key.client_hash, "w": self._key.window_start},
-            ).scalar()
+            # On the session's connection, not through Session.execute: this read comes
+            # with every answer and page, and the ORM's execution path cost more than it.
+            count = (
+                session.connection()
+                .execute(_FAILURES, {"c": self._key.client_hash, "w": self._key.window_start})
+                .scalar()
+            )
             if count:
                 raise _CountNotZero
         try:
@@ -216,6 +216,9 @@ async def guarded(
             _notes.failed(key)
         else:
             await anyio.to_thread.run_sync(_give_back, engine, key)
+
+
+_FAILURES = text("SELECT failures FROM guess_throttle WHERE client_hash = :c AND window_start = :w")
 
 
 def _client_hash(settings: Settings, address: str) -> str:

@@ -37,7 +37,8 @@ class Petition(SQLModel, table=True):
     code: str = Field(max_length=64)
     agency_id: int = Field(foreign_key="agency.id", index=True)
     dossier_id: int | None = Field(default=None, foreign_key="dossier.id", index=True)
-    response_id: int | None = Field(default=None, foreign_key="response.id")
+    # Indexed: the thank-you page and a replayed answer look up the petition of a response.
+    response_id: int | None = Field(default=None, foreign_key="response.id", index=True)
     source: str = Field(max_length=16)  # "survey" or "import"
     # "petition": the citizen wants an answer (a phản ánh the agency must handle, with a
     # deadline); "comment": a remark left in the survey, no answer asked, no deadline.
