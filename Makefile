@@ -28,7 +28,8 @@ test: setup browser lint jslint typecheck ## the whole suite, on SQLite and (if 
 
 # The quick loop while working: SQLite only, no browser, no subprocess servers.
 test-fast: setup ## unit and API tests on SQLite (no browser, no subprocess servers)
-	HAILONG_TEST_BACKENDS=sqlite $(BIN)/pytest -q $(XDIST) -m "not browser and not servers"
+	HAILONG_TEST_BACKENDS=sqlite HAILONG_TEST_TIER=fast HAILONG_FUZZ_EXAMPLES=3 \
+		$(BIN)/pytest -q $(XDIST) -m "not browser and not servers and not slow"
 
 setup: $(STAMP)
 

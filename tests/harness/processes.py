@@ -383,7 +383,9 @@ def fresh_database(name: str, admin_url: str = POSTGRES_ADMIN_URL) -> Iterator[s
 def http_server(handler: type[BaseHTTPRequestHandler], port: int | None = None) -> Iterator[str]:
     """Serve `handler` on 127.0.0.1 from a thread for the block; yields its base URL."""
     server = ThreadingHTTPServer((HOST, port or free_port()), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polled every 50 ms, not the default 500: shutdown() waits for the next poll, and
+    # every test with a receiver paid that half second at its end.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://{HOST}:{server.server_address[1]}"

@@ -329,7 +329,7 @@ def other_site(tmp_path: Path) -> Iterator[Callable[[str], str]]:
 
     handler = functools.partial(Quiet, directory=str(tmp_path))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
 
     def publish(html: str) -> str:

@@ -325,6 +325,7 @@ def test_agency_filter_sends_only_that_subtree(
     assert sorted(r.json["data"]["dossier_code"] for r in receiver.received) == ["B", "C"]
 
 
+@pytest.mark.slow
 def test_a_petition_passing_its_deadline_announces_the_new_score(
     hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, receiver: Receiver
 ) -> None:
