@@ -484,3 +484,21 @@ def test_a_dossier_code_two_agencies_share(both: TestClient, make_key: KeyFactor
         "/api/v1/dossiers/SHARED/score", params={"agency_code": "79.SGN"}, headers=ward
     )
     assert other.status_code == 404
+
+
+def test_indicators_are_entered_only_within_the_key_s_tree(
+    both: TestClient, make_key: KeyFactory
+) -> None:
+    """A manager of another ward, or the ward's own manager, cannot enter 79.BTH's
+    indicators; the city's manager (above it) can."""
+    body = {"indicators": {"public_posting": 2}}
+    url = "/api/v1/agencies/79.BTH/periods/2025-09/inputs"
+    for outsider in (make_key("manager", agency="79.SGN"), make_key("manager", agency="79.BTH")):
+        refused = both.put(url, json=body, headers=outsider)
+        assert refused.status_code == 403, refused.text
+    city = make_key("manager", agency="79")
+    assert both.put(url, json=body, headers=city).status_code == 200
+    score = both.get(
+        "/api/v1/agencies/79.BTH/scores/2025-09", params={"profile": TT01}, headers=city
+    ).json()
+    assert points(score)["public_posting"] == 2
