@@ -256,7 +256,7 @@ PARTS = {
     "  ObservabilityMiddleware": "ObservabilityMiddleware",
     "unit of work thread (UnitOfWork._run)": "UnitOfWork._run",
     "writer threads (write_pipeline.py)": "_run (service/write_pipeline.py",
-    "  throttle (the count's SELECT, Guess.look)": "look (service/throttle.py",
+    "  throttle count and survey lookup, one statement (Guess.look_counting)": "look_counting (",
     "  the survey's lookup (Core: invitation, dossier, agency, answer)": "_find (service/surveys",
     "  checked_json_answers": "checked_json_answers",
     "  service.store (the answer's writes)": "store (service/surveys/service.py",

@@ -14,10 +14,12 @@ one tablet locks neither the office's other tablets nor its address.
   before the lookup. The request's own transaction reads the count (one SELECT on the
   connection it already holds), and the lookup runs only if the count is 0; otherwise the
   unit of work is dropped before the lookup, the note says "failed", and it runs again on
-  the guarded path. At most `guess_limit` quiet lookups of one address run at once in a
-  process; more wait, in memory, for one to end. A wrong guess is counted (+1) after the
-  request's unit of work has given its connection back. This is the path of nearly every
-  answer: a right code writes nothing.
+  the guarded path. The survey lookup, on the path of every answer, reads the count in its
+  own statement instead (`Guess.look_counting`): what it found is dropped unseen when the
+  count is not 0, the same as not looking. At most `guess_limit` quiet lookups of one
+  address run at once in a process; more wait, in memory, for one to end. A wrong guess
+  is counted (+1) after the request's unit of work has given its connection back. This is
+  the path of nearly every answer: a right code writes nothing.
 - **Guarded** (this address failed here in this window, or the quiet path found a count):
   before the unit of work takes a connection, one statement in its own short transaction
   reserves an attempt, atomically: `INSERT ... ON CONFLICT DO UPDATE SET failures =
@@ -56,13 +58,15 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from functools import lru_cache
+from typing import Any, Literal, TypeVar
 
 import anyio.to_thread
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, ScalarSelect, bindparam, select, text
 from sqlmodel import Session
 
 from service.errors import ServiceError
+from service.models import GuessThrottle
 from service.settings import Settings
 
 T = TypeVar("T")
@@ -169,6 +173,41 @@ class Guess:
         if found is None:
             self.missed = True
         return found
+
+    def look_counting(
+        self, find: Callable[[dict[str, Any]], tuple[int | None, R | None]]
+    ) -> R | None:
+        """`look` for a lookup that reads the count in its own statement, one round trip
+        fewer on the path of every answer: `find(params)` runs a statement that binds
+        `params` and selects `failures_column()` beside what it looks for, on a row it
+        returns even when nothing is found, and gives back (failures, found or None)."""
+        key = self._key
+        # On the guarded path the count is not read: a key no row has.
+        params = {
+            "throttle_client": key.client_hash if self._quiet else "",
+            "throttle_window": key.window_start,
+        }
+        failures, found = find(params)
+        if self._quiet and failures:
+            raise _CountNotZero  # what was found is dropped unseen
+        if found is None:
+            self.missed = True
+        return found
+
+
+@lru_cache(maxsize=1)
+def failures_column() -> ScalarSelect[int]:
+    """The count `Guess.look` reads, as a column of another statement
+    (`Guess.look_counting`): NULL when nothing is counted."""
+    table = GuessThrottle.__table__  # type: ignore[attr-defined]
+    return (
+        select(table.c.failures)
+        .where(
+            table.c.client_hash == bindparam("throttle_client"),
+            table.c.window_start == bindparam("throttle_window"),
+        )
+        .scalar_subquery()
+    )
 
 
 async def guarded(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from service import throttle
-from service.errors import Forbidden, NotFound
+from service.errors import Forbidden
 from service.models import Petition
 from service.petitions import followup
 from service.profile import Channel
@@ -46,12 +46,8 @@ def _submit(
     principal = work.optional_principal(session)
     if payload.submitted_at is not None and (principal is None or principal.role != "admin"):
         raise Forbidden("Only an admin key may set submitted_at (to import past evaluations).")
-    survey = guess.look(
-        session,
-        lambda: service.find_invitation(
-            session, payload.token, payload.short_code, payload.client_submission_id
-        ),
-        misses=(NotFound,),
+    survey = service.find_invitation(
+        session, guess, payload.token, payload.short_code, payload.client_submission_id
     )
     earlier_id = service.earlier_submission(survey)
     if earlier_id is not None:

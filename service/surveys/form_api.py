@@ -14,7 +14,6 @@ from typing import Any
 from sqlmodel import Session
 
 from service import throttle
-from service.errors import NotFound
 from service.i18n import gettext_for
 from service.profile import Channel, Profile, Question
 from service.surveys import service
@@ -50,9 +49,7 @@ async def survey_form(work: UnitOfWork, token: str) -> SurveyForm:
 
 
 def _form(work: UnitOfWork, session: Session, guess: throttle.Guess, token: str) -> SurveyForm:
-    survey = guess.look(
-        session, lambda: service.find_invitation(session, token, None), misses=(NotFound,)
-    )
+    survey = service.find_invitation(session, guess, token, None)
     service.ensure_answerable(survey.invitation)
     service.mark_opened(session, survey)
     agency_out = FormAgency(code=survey.agency_code, name=survey.agency_name)

@@ -16,12 +16,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, literal, select
 from sqlmodel import Session
 
+from service import throttle
 from service.handovers import tokens
 from service.handovers.service import Issued
 from service.models import Agency, Dossier, Invitation, Response
+
+Params = Mapping[str, Any]
 
 
 class Row:
@@ -79,7 +82,9 @@ def _columns(model: Any) -> tuple[str, ...]:
 @lru_cache(maxsize=2)
 def _statement(by: str) -> Select[Any]:
     """Found by token hash (`by` "token") or short code ("short_code"); the submission id
-    bound as `submission_id` (None: none)."""
+    bound as `submission_id` (None: none), and the guessing throttle's count read beside
+    it (throttle.failures_column): always one row, from a one-row table that the survey's
+    tables are joined to (outer joins), so the count comes back when nothing is found."""
     invitation = Invitation.__table__  # type: ignore[attr-defined]
     dossier = Dossier.__table__  # type: ignore[attr-defined]
     agency = Agency.__table__  # type: ignore[attr-defined]
@@ -90,40 +95,48 @@ def _statement(by: str) -> Select[Any]:
         if by == "token"
         else invitation.c.short_code == bindparam("key")
     )
-    return (
-        select(
-            *invitation.c,
-            *dossier.c,
-            agency.c.code,
-            agency.c.name,
-            answer.c.id,
-            answer.c.source,
-            earlier.c.id,
-            earlier.c.invitation_id,
-        )
-        .join(dossier, dossier.c.id == invitation.c.dossier_id)
-        .join(agency, agency.c.id == dossier.c.agency_id)
+    one_row = select(literal(1).label("one")).subquery("one_row")
+    return select(
+        throttle.failures_column(),
+        *invitation.c,
+        *dossier.c,
+        agency.c.code,
+        agency.c.name,
+        answer.c.id,
+        answer.c.source,
+        earlier.c.id,
+        earlier.c.invitation_id,
+    ).select_from(
+        one_row.outerjoin(invitation, condition)
+        .outerjoin(dossier, dossier.c.id == invitation.c.dossier_id)
+        .outerjoin(agency, agency.c.id == dossier.c.agency_id)
         .outerjoin(answer, answer.c.invitation_id == invitation.c.id)
         # At most one row: client_submission_id is unique, and NULL matches nothing.
         .outerjoin(earlier, earlier.c.client_submission_id == bindparam("submission_id"))
-        .where(condition)
     )
 
 
-def _find(session: Session, by: str, key: str, submission_id: str | None) -> Survey | None:
+# (the throttle's failure count, the survey or None): what Guess.look_counting takes.
+Counted = tuple[int | None, Survey | None]
+
+
+def _find(
+    session: Session, by: str, key: str | None, submission_id: str | None, throttle_params: Params
+) -> Counted:
     found = (
         session.connection()
-        .execute(_statement(by), {"key": key, "submission_id": submission_id})
-        .first()
+        .execute(_statement(by), {"key": key, "submission_id": submission_id, **throttle_params})
+        .one()
     )
-    if found is None:
-        return None
+    failures = found[0]
     invitation_names, dossier_names = _columns(Invitation), _columns(Dossier)
-    split = len(invitation_names)
+    split = 1 + len(invitation_names)
     end = split + len(dossier_names)
+    if found[1] is None:  # no invitation has this key
+        return failures, None
     agency_code, agency_name, answer_id, answer_source, earlier_id, earlier_invitation = found[end:]
-    return Survey(
-        Row(dict(zip(invitation_names, found[:split], strict=True))),
+    return failures, Survey(
+        Row(dict(zip(invitation_names, found[1:split], strict=True))),
         Row(dict(zip(dossier_names, found[split:end], strict=True))),
         agency_code,
         agency_name,
@@ -134,16 +147,19 @@ def _find(session: Session, by: str, key: str, submission_id: str | None) -> Sur
     )
 
 
-def by_token(session: Session, token: str, submission_id: str | None = None) -> Survey | None:
+def by_token(
+    session: Session, token: str, submission_id: str | None, throttle_params: Params
+) -> Counted:
+    """`throttle_params`: from `Guess.look_counting`, which this is run by."""
     # A real token is 43 characters (tokens.py): anything far longer is nobody's survey,
-    # and not worth hashing.
-    if not token or len(token) > 128:
-        return None
-    return _find(session, "token", tokens.hash_token(token), submission_id)
+    # and not worth hashing (NULL matches no row; the count is read all the same).
+    key = tokens.hash_token(token) if token and len(token) <= 128 else None
+    return _find(session, "token", key, submission_id, throttle_params)
 
 
-def by_short_code(session: Session, typed: str, submission_id: str | None = None) -> Survey | None:
+def by_short_code(
+    session: Session, typed: str, submission_id: str | None, throttle_params: Params
+) -> Counted:
     code = tokens.normalize_short_code(typed)
-    if len(code) != tokens.SHORT_CODE_LENGTH:
-        return None
-    return _find(session, "short_code", code, submission_id)
+    key = code if len(code) == tokens.SHORT_CODE_LENGTH else None
+    return _find(session, "short_code", key, submission_id, throttle_params)

@@ -107,7 +107,7 @@ def _form_context(profile: Profile, survey: Survey, action: str) -> dict[str, An
 def _guarded(
     guess: throttle.Guess, lang: str | None, session: Session, token: str
 ) -> Survey | Page:
-    survey = guess.look(session, lambda: lookup.by_token(session, token))
+    survey = guess.look_counting(lambda params: lookup.by_token(session, token, None, params))
     if survey is None:
         return status_page("unknown", pick_language(lang))
     return survey

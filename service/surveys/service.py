@@ -18,7 +18,7 @@ from sqlalchemy import Executable, Insert, Select, Update, bindparam, insert, up
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from service import db
+from service import db, throttle
 from service.calendar.working_days import local_date
 from service.errors import Conflict, Gone, NotFound, ServiceError
 from service.handovers import tokens
@@ -69,11 +69,21 @@ def find_by_short_code(session: Session, typed: str) -> Issued | None:
 
 
 def find_invitation(
-    session: Session, token: str | None, short_code: str | None, submission_id: str | None = None
+    session: Session,
+    guess: throttle.Guess,
+    token: str | None,
+    short_code: str | None,
+    submission_id: str | None = None,
 ) -> Survey:
-    survey = lookup.by_token(session, token, submission_id) if token else None
-    if survey is None and short_code:
-        survey = lookup.by_short_code(session, short_code, submission_id)
+    """The survey of a token or (else) a short code, looked up under the guessing throttle
+    (which reads its count in the lookup's statement); NotFound (404) when none."""
+    survey = guess.look_counting(
+        lambda params: (
+            lookup.by_token(session, token, submission_id, params)
+            if token
+            else lookup.by_short_code(session, short_code or "", submission_id, params)
+        )
+    )
     if survey is None:
         raise NotFound("No survey has this link or code. Check it against the slip.")
     return survey
