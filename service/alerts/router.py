@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sqlmodel import Session, col, select
 
 from service.admin.agencies import visible_agency
-from service.alerts import rules
+from service.alerts import listing, rules
 from service.alerts.schemas import (
     AlertList,
     AlertPublic,
@@ -141,21 +141,12 @@ async def list_alerts(
 
     def read(session: Session) -> AlertList:
         principal = work.principal(session, *READERS)
-        query = select(Alert, Agency).join(Agency, col(Agency.id) == col(Alert.agency_id))
+        scope_path = principal.scope_path
         if agency_code is not None:
-            agency = visible_agency(session, principal, agency_code)
-            query = query.where(col(Agency.path).startswith(agency.path, autoescape=True))
-        elif principal.scope_path is not None:
-            query = query.where(col(Agency.path).startswith(principal.scope_path, autoescape=True))
-        if period_key is not None:
-            query = query.where(Alert.period == period_key)
-        if rule is not None:
-            query = query.where(Alert.rule == rule)
-        if cursor is not None:
-            query = query.where(col(Alert.id) < cursor)
-        rows = session.exec(query.order_by(col(Alert.id).desc()).limit(limit + 1)).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
+            scope_path = visible_agency(session, principal, agency_code).path
+        rows, more = listing.alert_rows(
+            session, scope_path, cursor, limit, period=period_key, rule=rule
+        )
         summaries = _summaries(session, [a for a, _ in rows])
         data = []
         for alert, agency in rows:

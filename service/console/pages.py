@@ -4,7 +4,7 @@ period inputs (D, E; TT 01/2018's 5, 6, 9). Petitions live in petition_pages.py.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -30,6 +30,7 @@ from service.periods import Period
 from service.profile import TT01_ENTERED, Profile
 from service.scoring import inputs
 from service.scoring.reach import agency_reach
+from service.scoring.schemas import InputsUpdate
 from service.scoring.staff import staff_scores
 from service.web.deps import FormDep
 from service.web.pages import Page
@@ -118,51 +119,63 @@ async def agency_page(
     return await console.respond(show)
 
 
-@router.post("/a/{code}/inputs", response_class=HTMLResponse)
-async def set_inputs(console: ConsoleDep, code: CodePath, form: FormDep) -> Response:
+# A period inputs form read into the update to save, with its problems keyed by field.
+FormRead = tuple[InputsUpdate | None, dict[str, str]]
+# Each form's names in the agency page's context, when the page shows it again.
+FORM_CONTEXT = {"inputs": ("values", "problems"), "tt01": ("tt01_values", "tt01_problems")}
+
+
+async def _save_inputs(
+    console: Console,
+    code: str,
+    form: dict[str, str],
+    read: Callable[[dict[str, str], Profile], FormRead],
+    part: Literal["inputs", "tt01"],
+) -> Response:
+    """Save a period inputs form, or show the agency page again with the form and its
+    problems (`part`: which form, also the page's anchor)."""
     profile = console.work.profile
+    values_key, problems_key = FORM_CONTEXT[part]
 
     def save(session: Session) -> Outcome:
         console.check_csrf(form)
         who = console.who(session)
         context = _agency_context(console, session, who, code, form.get("period"))
         competent = inputs.is_competent(who, context["agency"])
-        update, problems = read_inputs_form(form, profile.k_score.d_max)
+        update, problems = read(form, profile)
         if update is None or not competent:
-            # The agency's own manager reads D and E but does not set them (104/2024
+            # The agency's own manager reads the inputs but does not set them (104/2024
             # art. 5.3, 7.3): the page says who does, and nothing is saved.
             _with_scores(console, session, who, context, profile)
-            context.update(values=form, problems=problems, saved=None)
+            context.update({values_key: form, problems_key: problems, "saved": None})
             return Page("console/agency.html", context, 422 if competent else 403)
         inputs.set_inputs(session, who, context["agency"], context["period"], update, profile)
-        return Redirect(agency_url(code, period=context["period"].key) + "&saved=inputs#inputs")
+        url = agency_url(code, period=context["period"].key)
+        return Redirect(f"{url}&saved={part}#{part}")
 
     return await console.respond(save)
+
+
+def _read_de_form(form: dict[str, str], profile: Profile) -> FormRead:
+    return read_inputs_form(form, profile.k_score.d_max)
+
+
+def _read_tt01_form(form: dict[str, str], profile: Profile) -> FormRead:
+    if profile.also is None:
+        raise NotFound("This service computes no TT 01/2018 score.")
+    keys = [i.key for i in profile.also.indicators if i.key in TT01_ENTERED]
+    return read_tt01_form(form, keys, profile.also.max_points)
+
+
+@router.post("/a/{code}/inputs", response_class=HTMLResponse)
+async def set_inputs(console: ConsoleDep, code: CodePath, form: FormDep) -> Response:
+    return await _save_inputs(console, code, form, _read_de_form, "inputs")
 
 
 @router.post("/a/{code}/tt01-inputs", response_class=HTMLResponse)
 async def set_tt01_inputs(console: ConsoleDep, code: CodePath, form: FormDep) -> Response:
     """TT 01/2018's indicators 5, 6 and 9, entered like E by the competent authority."""
-    profile = console.work.profile
-
-    def save(session: Session) -> Outcome:
-        console.check_csrf(form)
-        who = console.who(session)
-        context = _agency_context(console, session, who, code, form.get("period"))
-        if profile.also is None:
-            raise NotFound("This service computes no TT 01/2018 score.")
-        competent = inputs.is_competent(who, context["agency"])
-        keys = [i.key for i in profile.also.indicators if i.key in TT01_ENTERED]
-        update, problems = read_tt01_form(form, keys, profile.also.max_points)
-        if update is None or not competent:
-            # As for D and E: the agency's own manager sees the values, not the form.
-            _with_scores(console, session, who, context, profile)
-            context.update(tt01_values=form, tt01_problems=problems, saved=None)
-            return Page("console/agency.html", context, 422 if competent else 403)
-        inputs.set_inputs(session, who, context["agency"], context["period"], update, profile)
-        return Redirect(agency_url(code, period=context["period"].key) + "&saved=tt01#tt01")
-
-    return await console.respond(save)
+    return await _save_inputs(console, code, form, _read_tt01_form, "tt01")
 
 
 def _with_scores(

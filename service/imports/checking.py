@@ -144,6 +144,17 @@ class Checker:
         return checks[self.kind](session, rows)
 
     # -- one row, without the database -------------------------------------------------------
+    def _met_before(self, row: int, agency: Agency, code: str, met: str) -> list[Refusal]:
+        """The refusal of a dossier the file named on an earlier row (saying how: `met`);
+        none on its first row, which is noted."""
+        key = _key(agency.id, code)
+        if key in self.seen:
+            return [
+                Refusal(row, "dossier_code", f"dossier '{code}' of agency '{agency.code}' {met}")
+            ]
+        self.seen.add(key)
+        return []
+
     def _agency(self, row: int, code: str) -> Agency | list[Refusal]:
         agency = self.agencies.get(code)
         if agency is None:
@@ -201,17 +212,9 @@ class Checker:
             evaluation = checked
         if refusals:
             return refusals
-        key = _key(agency.id, handover.dossier_code)
-        if key in self.seen:
-            return [
-                Refusal(
-                    row,
-                    "dossier_code",
-                    f"dossier '{handover.dossier_code}' of agency '{agency.code}' is on an "
-                    "earlier row of this file; keep one row per dossier",
-                )
-            ]
-        self.seen.add(key)
+        met = "is on an earlier row of this file; keep one row per dossier"
+        if again := self._met_before(row, agency, handover.dossier_code, met):
+            return again
         return Good(row, agency, handover=handover, evaluation=evaluation)
 
     # -- a buffer of rows, with the database -------------------------------------------------
@@ -248,17 +251,9 @@ class Checker:
         evaluation = self._evaluation(row, cells)
         if isinstance(evaluation, list):
             return evaluation
-        key = _key(agency.id, code)
-        if key in self.seen:
-            return [
-                Refusal(
-                    row,
-                    "dossier_code",
-                    f"dossier '{code}' of agency '{agency.code}' is evaluated on an earlier "
-                    "row of this file; a dossier has one evaluation",
-                )
-            ]
-        self.seen.add(key)
+        met = "is evaluated on an earlier row of this file; a dossier has one evaluation"
+        if again := self._met_before(row, agency, code, met):
+            return again
         return Good(row, agency, evaluation=evaluation, dossier_code=code)
 
     def _evaluations(
