@@ -22,7 +22,7 @@ from sqlmodel import Session
 from service import throttle
 from service.handovers import tokens
 from service.handovers.service import Issued
-from service.models import Agency, Dossier, Invitation, Response
+from service.models import Agency, Dossier, Invitation, Petition, Response
 
 Params = Mapping[str, Any]
 
@@ -49,9 +49,10 @@ class Survey:
     dossier: Row  # every column of its dossier
     agency_code: str
     agency_name: str
-    # The survey's response, when it was answered.
+    # The survey's response, when it was answered, and the petition its comment opened.
     answer_id: int | None = None
     answer_source: str | None = None
+    answer_petition_id: int | None = None
     # The response stored earlier under the request's client_submission_id, and the
     # invitation it answered (another one: the id was reused).
     earlier_id: int | None = None
@@ -90,6 +91,12 @@ def _statement(by: str) -> Select[Any]:
     agency = Agency.__table__  # type: ignore[attr-defined]
     answer = Response.__table__.alias("answer")  # type: ignore[attr-defined]
     earlier = Response.__table__.alias("earlier")  # type: ignore[attr-defined]
+    petition = Petition.__table__  # type: ignore[attr-defined]
+    # The thank-you page shows the comment's petition: one read fewer on every answer
+    # given on the phone. (A subquery: a response opens one petition, but no key says so.)
+    answer_petition = (
+        select(petition.c.id).where(petition.c.response_id == answer.c.id).limit(1)
+    ).scalar_subquery()
     condition = (
         invitation.c.token_hash == bindparam("key")
         if by == "token"
@@ -104,6 +111,7 @@ def _statement(by: str) -> Select[Any]:
         agency.c.name,
         answer.c.id,
         answer.c.source,
+        answer_petition,
         earlier.c.id,
         earlier.c.invitation_id,
     ).select_from(
@@ -134,16 +142,17 @@ def _find(
     end = split + len(dossier_names)
     if found[1] is None:  # no invitation has this key
         return failures, None
-    agency_code, agency_name, answer_id, answer_source, earlier_id, earlier_invitation = found[end:]
+    code, name, answer_id, source, petition_id, earlier_id, earlier_of = found[end:]
     return failures, Survey(
         Row(dict(zip(invitation_names, found[1:split], strict=True))),
         Row(dict(zip(dossier_names, found[split:end], strict=True))),
-        agency_code,
-        agency_name,
-        answer_id,
-        answer_source,
-        earlier_id,
-        earlier_invitation,
+        code,
+        name,
+        answer_id=answer_id,
+        answer_source=source,
+        answer_petition_id=petition_id,
+        earlier_id=earlier_id,
+        earlier_invitation_id=earlier_of,
     )
 
 

@@ -44,10 +44,10 @@ def followup_url(settings: Settings, petition: Petition) -> str | None:
     return followup.link(settings.base_url, token)
 
 
-def _thanks(
-    session: Session, settings: Settings, survey: Survey, answer_id: int, language: str
-) -> Page:
-    petition = service.petition_of(session, answer_id)
+def _thanks(session: Session, settings: Settings, survey: Survey, language: str) -> Page:
+    # The lookup found the petition's id with the survey: read only when there is one.
+    petition_id = survey.answer_petition_id
+    petition = session.get(Petition, petition_id) if petition_id is not None else None
     deadline = (
         local_date(petition.deadline_at).strftime("%d/%m/%Y")
         if petition and petition.deadline_at
@@ -87,6 +87,6 @@ async def thanks_page(
         # Answered at a kiosk or by an app: not this page's to show.
         if survey.answer_id is None or survey.answer_source != "phone":
             return status_page("answered", language)
-        return _thanks(session, work.settings, survey, survey.answer_id, language)
+        return _thanks(session, work.settings, survey, language)
 
     return render(request, await _throttled(work, lang, show))
