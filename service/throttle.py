@@ -59,10 +59,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import anyio.to_thread
-from sqlalchemy import Connection, Engine, ScalarSelect, bindparam, select, text
+from sqlalchemy import Connection, Engine, ScalarSelect, Select, bindparam, select, text
 from sqlmodel import Session
 
 from service.errors import ServiceError
@@ -154,25 +154,24 @@ class Guess:
         find: Callable[[], R],
         misses: tuple[type[Exception], ...] = (),
     ) -> R:
-        """`find()`; it missed when it returned None or raised one of `misses`."""
-        if self._quiet:
-            # On the session's connection, not through Session.execute: this read comes
-            # with every answer and page, and the ORM's execution path cost more than it.
-            count = (
-                session.connection()
-                .execute(_FAILURES, {"c": self._key.client_hash, "w": self._key.window_start})
-                .scalar()
-            )
-            if count:
-                raise _CountNotZero
-        try:
-            found = find()
-        except misses:
-            self.missed = True
-            raise
-        if found is None:
-            self.missed = True
-        return found
+        """`find()`, run only once the count is read and found 0 (quiet path); it missed
+        when it returned None or raised one of `misses`."""
+
+        def counted_then_found(params: dict[str, Any]) -> tuple[int | None, R | None]:
+            if self._quiet:
+                # On the session's connection, not through Session.execute: this read
+                # comes with every page, and the ORM's execution path cost more than it.
+                failures = session.connection().execute(_count_statement(), params).scalar()
+                if failures:
+                    return failures, None  # not looked up
+            try:
+                return None, find()
+            except misses:
+                self.missed = True
+                raise
+
+        # What comes back is find()'s own value: a count not 0 raises (look_counting).
+        return cast(R, self.look_counting(counted_then_found))
 
     def look_counting(
         self, find: Callable[[dict[str, Any]], tuple[int | None, R | None]]
@@ -197,8 +196,8 @@ class Guess:
 
 @lru_cache(maxsize=1)
 def failures_column() -> ScalarSelect[int]:
-    """The count `Guess.look` reads, as a column of another statement
-    (`Guess.look_counting`): NULL when nothing is counted."""
+    """The count the quiet path reads, as a column of the lookup's own statement
+    (`Guess.look_counting`) or alone (`Guess.look`): NULL when nothing is counted."""
     table = GuessThrottle.__table__  # type: ignore[attr-defined]
     return (
         select(table.c.failures)
@@ -257,7 +256,10 @@ async def guarded(
             await anyio.to_thread.run_sync(_give_back, engine, key)
 
 
-_FAILURES = text("SELECT failures FROM guess_throttle WHERE client_hash = :c AND window_start = :w")
+@lru_cache(maxsize=1)
+def _count_statement() -> Select[Any]:
+    """The count alone, for a lookup that cannot read it in its own statement."""
+    return select(failures_column())
 
 
 def _client_hash(settings: Settings, address: str) -> str:
