@@ -27,6 +27,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from service.outbound_tls import tls_context
 from service.settings import Settings
 
 CALLBACK_PATH = "/console/sign-in/oidc/callback"
@@ -110,7 +111,7 @@ async def begin(settings: Settings) -> tuple[str, PendingSignIn]:
         verifier=secrets.token_urlsafe(48),  # 64 characters: within RFC 7636's 43..128
         expires=int(time.time()) + PENDING_SECONDS,
     )
-    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS, verify=tls_context()) as http:
         metadata = await _metadata(http, settings)
     url: str = prepare_grant_uri(
         metadata["authorization_endpoint"],
@@ -152,7 +153,7 @@ async def finish(
         auth = httpx.BasicAuth(
             quote_plus(settings.oidc_client_id or ""), quote_plus(secret.get_secret_value())
         )
-    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS) as http:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS, verify=tls_context()) as http:
         metadata = await _metadata(http, settings)
         try:
             url = metadata["token_endpoint"]

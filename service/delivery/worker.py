@@ -35,6 +35,7 @@ from service.messaging import sending as messages
 from service.messaging.channels.registry import configured_channels
 from service.models import utcnow
 from service.ops.observability import Metrics
+from service.outbound_tls import tls_context
 from service.profile import Profile
 from service.scoring import aging
 from service.settings import Settings
@@ -59,7 +60,7 @@ class DeliveryWorker:
         self.settings = settings
         self.profile = profile
         self.client = client or httpx.Client(
-            timeout=settings.webhook_timeout_seconds, follow_redirects=False
+            timeout=settings.webhook_timeout_seconds, follow_redirects=False, verify=tls_context()
         )
         self.sender = Sender(engine, settings, profile, self.client, metrics)
         self._pool = ThreadPoolExecutor(

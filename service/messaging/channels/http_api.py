@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from service.messaging.channels.base import SendFailed
+from service.outbound_tls import tls_context
 
 # Vietnamese numbers in international form without "+", as the providers take them.
 PHONE = re.compile(r"84\d{8,10}")
@@ -33,7 +34,7 @@ def post_json(
     """The provider's answer to one POST; no answer at all is worth a retry. An HTTP 5xx
     or 429 is retried too, another 4xx is final (the request itself is wrong)."""
     try:
-        with httpx.Client(timeout=timeout) as http:
+        with httpx.Client(timeout=timeout, verify=tls_context()) as http:
             response = http.post(url, json=dict(body), headers=dict(headers or {}))
     except httpx.TimeoutException:
         raise SendFailed(f"{provider} did not answer within {timeout:g} s", retry=True) from None
