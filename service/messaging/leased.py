@@ -9,9 +9,9 @@ sending); the channel is called with no transaction open; the outcome is recorde
 the lease is still ours. Temporary failures are retried with exponential backoff until
 HAILONG_MESSAGE_GIVE_UP_HOURS, others are final.
 
-The table needs the columns id, status ('pending', then 'sent', 'failed' or 'skipped'),
-reason, attempts, first_attempt_at, next_attempt_at, lease_until and sent_at; a
-`provider_id` column, where it has one, records the provider's id of the message.
+The table has an id and the columns of `LeasedSend` (service/models/leased.py): status
+('pending', then 'sent', 'failed' or 'skipped'), reason, attempts, the lease and the times;
+a `provider_id` column, where it has one, records the provider's id of the message.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Engine, or_, update
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from service.db import transaction
 from service.messaging.channels.base import Channel, OutgoingMessage, SendFailed
 from service.models import utcnow
+from service.models.leased import LeasedSend
 from service.settings import Settings
 
 log = logging.getLogger("hailong.messages")
@@ -37,7 +38,7 @@ RETRY_BASE_SECONDS = 60.0
 RETRY_MAX_SECONDS = 3600.0
 ROUND_LIMIT = 100  # messages handled per round; the next round takes the rest
 
-RowT = TypeVar("RowT", bound=SQLModel)
+RowT = TypeVar("RowT", bound=LeasedSend)
 Decide = Callable[[Session, Any], OutgoingMessage | None]
 
 

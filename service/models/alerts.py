@@ -10,6 +10,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.models.base import UTCDateTime, utcnow
+from service.models.leased import LeasedSend, status_known
 
 ALERT_RULES = (
     "k_below_threshold",
@@ -66,25 +67,17 @@ class Alert(SQLModel, table=True):
     email_reason: str | None = Field(default=None, max_length=64)
 
 
-class AlertEmail(SQLModel, table=True):
+class AlertEmail(LeasedSend, table=True):
     """One alert e-mail to one official, sent by the worker outside any transaction and
     retried like the message outbox (claim with a lease, backoff, give up)."""
 
     __tablename__ = "alert_email"
     __table_args__ = (
         UniqueConstraint("alert_id", "official_id"),
-        CheckConstraint("status IN ('pending', 'sent', 'failed', 'skipped')", name="status_known"),
+        status_known(),
         Index("ix_alert_email_due", "status", "next_attempt_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     alert_id: int = Field(foreign_key="alert.id", index=True)
     official_id: int = Field(foreign_key="official.id")
-    status: str = Field(default="pending", max_length=16)
-    reason: str | None = Field(default=None, max_length=255)
-    attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    first_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

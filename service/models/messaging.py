@@ -9,10 +9,7 @@ from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.models.base import UTCDateTime, utcnow
-
-MESSAGE_CHANNELS = ("email", "sms", "zalo")
-MESSAGE_KINDS = ("invitation", "reminder")
-MESSAGE_STATUSES = ("pending", "sent", "failed", "skipped")
+from service.models.leased import LeasedSend, status_known
 
 
 class InvitationContact(SQLModel, table=True):
@@ -29,7 +26,7 @@ class InvitationContact(SQLModel, table=True):
     consent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class OutgoingMessageRow(SQLModel, table=True):
+class OutgoingMessageRow(LeasedSend, table=True):
     """One message to send (or the reason it is not sent). At most one per invitation,
     channel and kind: a citizen never gets the same message twice for one dossier."""
 
@@ -38,7 +35,7 @@ class OutgoingMessageRow(SQLModel, table=True):
         UniqueConstraint("invitation_id", "channel", "kind"),
         CheckConstraint("channel IN ('email', 'sms', 'zalo')", name="channel_known"),
         CheckConstraint("kind IN ('invitation', 'reminder')", name="kind_known"),
-        CheckConstraint("status IN ('pending', 'sent', 'failed', 'skipped')", name="status_known"),
+        status_known(),
         # What the worker looks for: the due pending ones.
         Index("ix_outgoing_message_due", "status", "next_attempt_at"),
         # The daily cap counts an agency's messages sent today.
@@ -50,16 +47,7 @@ class OutgoingMessageRow(SQLModel, table=True):
     agency_id: int = Field(foreign_key="agency.id")
     channel: str = Field(max_length=16)
     kind: str = Field(max_length=16)
-    status: str = Field(default="pending", max_length=16)
-    reason: str | None = Field(default=None, max_length=255)
-    attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    # A worker holds a claimed message until then (compare-and-set, like webhook deliveries).
-    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    first_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     provider_id: str | None = Field(default=None, max_length=255)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class MessageOptOut(SQLModel, table=True):

@@ -6,7 +6,6 @@ survey pages; works without JavaScript.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import APIRouter, Request
@@ -24,6 +23,7 @@ from service.petitions import followup
 from service.petitions import service as petitions
 from service.unit_of_work import UnitOfWork
 from service.web.deps import FormDep, PublicWork
+from service.web.link_pages import Show, guarded_page
 from service.web.pages import Page, render
 from service.web.params import FollowupTokenPath, LangQuery
 
@@ -88,18 +88,8 @@ def _find(
     return petition
 
 
-async def _throttled(
-    work: UnitOfWork, lang: str | None, show: Callable[[Session, throttle.Guess], Page]
-) -> Page:
-    try:
-        return await throttle.guarded(
-            work.engine, work.settings, work.client_address, work.run, show
-        )
-    except throttle.TooManyGuesses as exc:
-        # The survey pages' refusal, word for word: the same people guess both links.
-        refusal = {"kind": "rate_limited", "detail": None}
-        status, headers = exc.status_code, exc.headers or {}
-        return Page("survey/status.html", refusal, status, headers, lang=pick_language(lang))
+async def _throttled(work: UnitOfWork, lang: str | None, show: Show) -> Page:
+    return await guarded_page(work, lang, show, work.run)
 
 
 @router.get(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,7 @@ from service.surveys.answers import check_answers
 from service.surveys.lookup import Survey
 from service.unit_of_work import UnitOfWork
 from service.web.deps import FormDep, PublicWork
+from service.web.link_pages import Show, guarded_page
 from service.web.pages import Page, framed_by, render
 from service.web.params import LangQuery, TokenPath
 
@@ -104,26 +104,21 @@ def _form_context(profile: Profile, survey: Survey, action: str) -> dict[str, An
     }
 
 
-def _guarded(
+def survey_or_page(
     guess: throttle.Guess, lang: str | None, session: Session, token: str
-) -> Survey | Page:
+) -> tuple[Survey, str] | Page:
+    """The survey of `token` and the language to show it in (the one asked for, else the
+    survey's); the page for an unknown link when there is none."""
     survey = guess.look_counting(lambda params: lookup.by_token(session, token, None, params))
     if survey is None:
         return status_page("unknown", pick_language(lang))
-    return survey
+    return survey, pick_language(lang, survey.invitation.language)
 
 
-async def _throttled(
-    work: UnitOfWork, lang: str | None, show: Callable[[Session, throttle.Guess], Page]
-) -> Page:
+async def throttled(work: UnitOfWork, lang: str | None, show: Show) -> Page:
     """`show` with the other writes of the moment (it writes: the survey is marked opened
-    or answered); the refusal page when this address guessed too many links."""
-    try:
-        return await throttle.guarded(
-            work.engine, work.settings, work.client_address, work.write, show
-        )
-    except throttle.TooManyGuesses as exc:
-        return status_page("rate_limited", pick_language(lang), headers=exc.headers)
+    or answered), under the guessing throttle."""
+    return await guarded_page(work, lang, show, work.write)
 
 
 @router.get(
@@ -141,10 +136,10 @@ async def show_survey(
     """The form (the survey marked opened), or the page saying why it cannot be answered."""
 
     def show(session: Session, guess: throttle.Guess) -> Page:
-        survey = _guarded(guess, lang, session, token)
-        if isinstance(survey, Page):
-            return survey
-        language = pick_language(lang, survey.invitation.language)
+        found = survey_or_page(guess, lang, session, token)
+        if isinstance(found, Page):
+            return found
+        survey, language = found
         try:
             service.ensure_answerable(survey.invitation)
         except ServiceError as exc:
@@ -153,7 +148,7 @@ async def show_survey(
         context = _form_context(work.profile, survey, f"{variant.prefix}/{token}")
         return Page("survey/form.html", {"values": {}, "problems": {}, **context}, lang=language)
 
-    return variant.send(request, await _throttled(work, lang, show))
+    return variant.send(request, await throttled(work, lang, show))
 
 
 @router.post(
@@ -186,9 +181,10 @@ async def answer_survey(
     profile = work.profile
 
     def submit(session: Session, guess: throttle.Guess) -> Page:
-        survey = _guarded(guess, language, session, token)
-        if isinstance(survey, Page):
-            return survey
+        found = survey_or_page(guess, language, session, token)
+        if isinstance(found, Page):
+            return found
+        survey = found[0]
         question_fields = {q.field for q in profile.survey.questions}
         unknown = set(form) - FORM_FIELDS - question_fields
         if unknown:
@@ -244,7 +240,7 @@ async def answer_survey(
             lang=language,
         )
 
-    page = await _throttled(work, language, submit)
+    page = await throttled(work, language, submit)
     if page.template == "survey/thanks.html" and page.status == 200 and not variant.embedded:
         # Stored (or the honeypot, as if): 303 to the thank-you page (thanks.py), which a
         # reload shows again, follow-up link included, instead of posting a second time.

@@ -9,6 +9,8 @@ a kiosk or through an app, and writes nothing. Works without JavaScript.
 
 from __future__ import annotations
 
+from typing import cast
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
@@ -16,15 +18,13 @@ from starlette.responses import Response
 
 from service import throttle
 from service.calendar.working_days import local_date
-from service.errors import ServiceError
+from service.handovers.service import current_status
 from service.handovers.tokens import hash_token
-from service.i18n import pick_language
-from service.models import Petition
+from service.models import Invitation, Petition
 from service.petitions import followup
 from service.settings import Settings
-from service.surveys import service
 from service.surveys.lookup import Survey
-from service.surveys.pages import PAGE_RESPONSES, _guarded, _throttled, status_page
+from service.surveys.pages import PAGE_RESPONSES, status_page, survey_or_page, throttled
 from service.web.deps import PublicWork
 from service.web.pages import Page, render
 from service.web.params import LangQuery, TokenPath
@@ -72,21 +72,18 @@ async def thanks_page(
     request: Request, token: TokenPath, work: PublicWork, lang: LangQuery = None
 ) -> Response:
     def show(session: Session, guess: throttle.Guess) -> Page:
-        survey = _guarded(guess, lang, session, token)
-        if isinstance(survey, Page):
-            return survey
-        language = pick_language(lang, survey.invitation.language)
-        try:
-            service.ensure_answerable(survey.invitation)
-        except service.AlreadyAnswered:
-            pass
-        except ServiceError as exc:  # withdrawn or expired before it was answered
-            return status_page(service.status_error_kind(exc), language)
-        else:  # not answered: the plain thanks the honeypot's post is sent to
+        found = survey_or_page(guess, lang, session, token)
+        if isinstance(found, Page):
+            return found
+        survey, language = found
+        status = current_status(cast(Invitation, survey.invitation))
+        if status in ("revoked", "expired"):  # withdrawn or expired before it was answered
+            return status_page(status, language)
+        if status != "answered":  # the plain thanks the honeypot's post is sent to
             return Page(THANKS, {"petition": None}, lang=language)
         # Answered at a kiosk or by an app: not this page's to show.
         if survey.answer_id is None or survey.answer_source != "phone":
             return status_page("answered", language)
         return _thanks(session, work.settings, survey, language)
 
-    return render(request, await _throttled(work, lang, show))
+    return render(request, await throttled(work, lang, show))
