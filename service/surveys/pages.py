@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from service.surveys.answers import check_answers
 from service.surveys.lookup import Survey
 from service.unit_of_work import UnitOfWork
 from service.web.deps import FormDep, PublicWork
-from service.web.link_pages import Show, guarded_page
+from service.web.link_pages import guarded_page
 from service.web.pages import Page, framed_by, render
 from service.web.params import LangQuery, TokenPath
 
@@ -104,21 +105,24 @@ def _form_context(profile: Profile, survey: Survey, action: str) -> dict[str, An
     }
 
 
-def survey_or_page(
-    guess: throttle.Guess, lang: str | None, session: Session, token: str
-) -> tuple[Survey, str] | Page:
-    """The survey of `token` and the language to show it in (the one asked for, else the
-    survey's); the page for an unknown link when there is none."""
-    survey = guess.look_counting(lambda params: lookup.by_token(session, token, None, params))
-    if survey is None:
-        return status_page("unknown", pick_language(lang))
-    return survey, pick_language(lang, survey.invitation.language)
+ShowSurvey = Callable[[Session, Survey, str], Page]
 
 
-async def throttled(work: UnitOfWork, lang: str | None, show: Show) -> Page:
-    """`show` with the other writes of the moment (it writes: the survey is marked opened
-    or answered), under the guessing throttle."""
-    return await guarded_page(work, lang, show, work.write)
+async def survey_link_page(
+    work: UnitOfWork, token: str, lang: str | None, show: ShowSurvey
+) -> Page:
+    """`show(session, survey, language)` for the survey of `token`, in the language asked
+    for (else the survey's); the page for an unknown link when there is none. Looked up
+    under the guessing throttle, with the other writes of the moment (`show` may write: the
+    survey is marked opened or answered)."""
+
+    def found(session: Session, guess: throttle.Guess) -> Page:
+        survey = guess.look_counting(lambda params: lookup.by_token(session, token, None, params))
+        if survey is None:
+            return status_page("unknown", pick_language(lang))
+        return show(session, survey, pick_language(lang, survey.invitation.language))
+
+    return await guarded_page(work, lang, found, work.write)
 
 
 @router.get(
@@ -135,11 +139,7 @@ async def show_survey(
 ) -> Response:
     """The form (the survey marked opened), or the page saying why it cannot be answered."""
 
-    def show(session: Session, guess: throttle.Guess) -> Page:
-        found = survey_or_page(guess, lang, session, token)
-        if isinstance(found, Page):
-            return found
-        survey, language = found
+    def show(session: Session, survey: Survey, language: str) -> Page:
         try:
             service.ensure_answerable(survey.invitation)
         except ServiceError as exc:
@@ -148,7 +148,7 @@ async def show_survey(
         context = _form_context(work.profile, survey, f"{variant.prefix}/{token}")
         return Page("survey/form.html", {"values": {}, "problems": {}, **context}, lang=language)
 
-    return variant.send(request, await throttled(work, lang, show))
+    return variant.send(request, await survey_link_page(work, token, lang, show))
 
 
 @router.post(
@@ -180,11 +180,7 @@ async def answer_survey(
     language = pick_language(form.get("lang"), lang)
     profile = work.profile
 
-    def submit(session: Session, guess: throttle.Guess) -> Page:
-        found = survey_or_page(guess, language, session, token)
-        if isinstance(found, Page):
-            return found
-        survey = found[0]
+    def submit(session: Session, survey: Survey, _: str) -> Page:
         question_fields = {q.field for q in profile.survey.questions}
         unknown = set(form) - FORM_FIELDS - question_fields
         if unknown:
@@ -240,7 +236,7 @@ async def answer_survey(
             lang=language,
         )
 
-    page = await throttled(work, language, submit)
+    page = await survey_link_page(work, token, language, submit)
     if page.template == "survey/thanks.html" and page.status == 200 and not variant.embedded:
         # Stored (or the honeypot, as if): 303 to the thank-you page (thanks.py), which a
         # reload shows again, follow-up link included, instead of posting a second time.

@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 from starlette.responses import Response
 
-from service import throttle
 from service.calendar.working_days import local_date
 from service.handovers.service import current_status
 from service.handovers.tokens import hash_token
@@ -24,7 +23,7 @@ from service.models import Invitation, Petition
 from service.petitions import followup
 from service.settings import Settings
 from service.surveys.lookup import Survey
-from service.surveys.pages import PAGE_RESPONSES, status_page, survey_or_page, throttled
+from service.surveys.pages import PAGE_RESPONSES, status_page, survey_link_page
 from service.web.deps import PublicWork
 from service.web.pages import Page, render
 from service.web.params import LangQuery, TokenPath
@@ -71,11 +70,7 @@ def _thanks(session: Session, settings: Settings, survey: Survey, language: str)
 async def thanks_page(
     request: Request, token: TokenPath, work: PublicWork, lang: LangQuery = None
 ) -> Response:
-    def show(session: Session, guess: throttle.Guess) -> Page:
-        found = survey_or_page(guess, lang, session, token)
-        if isinstance(found, Page):
-            return found
-        survey, language = found
+    def show(session: Session, survey: Survey, language: str) -> Page:
         status = current_status(cast(Invitation, survey.invitation))
         if status in ("revoked", "expired"):  # withdrawn or expired before it was answered
             return status_page(status, language)
@@ -86,4 +81,4 @@ async def thanks_page(
             return status_page("answered", language)
         return _thanks(session, work.settings, survey, language)
 
-    return render(request, await throttled(work, lang, show))
+    return render(request, await survey_link_page(work, token, lang, show))
