@@ -268,7 +268,7 @@ PARTS = {
     "SQLAlchemy compile + cache keys": "compile (",
     "SQLAlchemy ORM loading (rows to objects)": "loading.py",
     "psycopg execute": "_execute_gen",
-    "psycopg pipeline": "_pipeline",
+    "psycopg pipeline": "(psycopg/_pipeline.py",
     "webhook worker": "DeliveryWorker",
 }
 
