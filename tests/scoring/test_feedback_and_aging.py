@@ -163,6 +163,7 @@ def test_a_province_that_counts_survey_petitions_counts_only_those_asking_an_ans
 # --- 2. petitions age by themselves ----------------------------------------------------------
 
 
+@pytest.mark.slow  # waits 3 s for a real deadline to pass
 def test_an_unhandled_petition_turns_late_when_its_deadline_passes(
     client: TestClient, make_key: KeyFactory, database_url: str
 ) -> None:
