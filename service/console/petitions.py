@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from service.calendar.overrides import load_overrides
 from service.calendar.working_days import local_date, overdue_working_days
 from service.models import Agency, Dossier, Petition, Response, utcnow
+from service.petitions.views import PetitionFacts
 from service.profile import Profile
 from service.scoring import contributions as rules
 
@@ -114,23 +115,15 @@ def inbox(session: Session, agency: Agency, show: Show) -> Inbox:
 
 
 @dataclass
-class PetitionView:
+class PetitionView(PetitionFacts):
     id: int
     code: str
     source: str
     agency_code: str
-    agency_name: str
-    dossier_code: str | None
-    complaint: str | None
-    received_at: datetime
-    deadline_at: datetime | None
-    handled_at: datetime | None
     timing: Timing
     within_authority: bool
-    reply: str | None
     replied_at: datetime | None
     replied_by: str | None
-    verdict: str | None
     verdict_at: datetime | None
     kind: str  # "petition": an answer is owed; "comment": a remark, no answer asked
     counts_in_group5: bool  # a national-channel petition (or the profile counts survey ones)
@@ -153,23 +146,22 @@ def petition_view(
     response = session.get(Response, petition.response_id) if petition.response_id else None
     assert petition.id is not None
     now = utcnow()
+    facts = PetitionFacts.fields(
+        petition,
+        agency.name,
+        dossier.code if dossier else None,
+        response.complaint if response else None,
+    )
     return PetitionView(
+        **facts,
         id=petition.id,
         code=petition.code,
         source=petition.source,
         agency_code=agency.code,
-        agency_name=agency.name,
-        dossier_code=dossier.code if dossier else None,
-        complaint=response.complaint if response else None,
-        received_at=petition.received_at,
-        deadline_at=petition.deadline_at,
-        handled_at=petition.handled_at,
         timing=timing(petition, now, load_overrides(session)),
         within_authority=petition.within_authority,
-        reply=petition.reply,
         replied_at=petition.replied_at,
         replied_by=petition.replied_by,
-        verdict=petition.citizen_verdict,
         verdict_at=petition.verdict_at,
         kind=petition.kind,
         counts_in_group5=rules.counts_in_group5(petition, profile),

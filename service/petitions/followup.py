@@ -8,7 +8,6 @@ the database alone opens nothing, yet the service can show the same link again.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -16,6 +15,7 @@ from service.calendar.overrides import load_overrides
 from service.calendar.working_days import overdue_working_days
 from service.handovers import tokens
 from service.models import Agency, Dossier, Invitation, Petition, Response, utcnow
+from service.petitions.views import PetitionFacts
 
 FOLLOWUP_PATH = "/p/"
 
@@ -61,17 +61,9 @@ def find(session: Session, token: str, *, for_update: bool = False) -> Petition 
 
 
 @dataclass
-class FollowupView:
+class FollowupView(PetitionFacts):
     """What the citizen sees: status, deadline, the reply, the verdict. No staff, no key."""
 
-    agency_name: str
-    dossier_code: str | None
-    complaint: str | None
-    received_at: datetime
-    deadline_at: datetime | None
-    handled_at: datetime | None
-    reply: str | None
-    verdict: str | None
     handled_on_time: bool
     overdue_days: int  # working days past the deadline (open: until today; handled: then)
     language: str | None
@@ -106,14 +98,7 @@ def view(session: Session, petition: Petition) -> FollowupView:
         if until > petition.deadline_at:
             overdue = overdue_working_days(petition.deadline_at, until, load_overrides(session))
     return FollowupView(
-        agency_name=agency.name,
-        dossier_code=dossier.code if dossier else None,
-        complaint=complaint,
-        received_at=petition.received_at,
-        deadline_at=petition.deadline_at,
-        handled_at=petition.handled_at,
-        reply=petition.reply,
-        verdict=petition.citizen_verdict,
+        **PetitionFacts.fields(petition, agency.name, dossier.code if dossier else None, complaint),
         handled_on_time=petition.handled_on_time,
         overdue_days=overdue,
         language=language,
