@@ -12,6 +12,7 @@ into a failure.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import threading
@@ -57,6 +58,22 @@ if os.environ.get("CI"):
 # processes never write the same files.
 if WORKER != "main":
     hypothesis.configuration.set_hypothesis_home_dir(ROOT / ".hypothesis" / WORKER)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Fewer and cheaper full garbage collections in a test process (each xdist worker).
+
+    A worker's heap grows to 600,000-700,000 tracked objects (every test's function and
+    parameters, the app's modules, apps and compiled statements tests keep), and each full
+    collection walked all of them: 23-26 of them, 10-12 s of a quick-loop worker's ~90 s
+    (gc.callbacks). What imports and collection built is frozen, as the server freezes its
+    startup (service/app.py), and a full collection waits for 100 younger ones, not 10:
+    3-6 s, and 13 % less CPU for the quick loop (user time 141 s against 162 s, two pairs).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(700, 10, 100)
+
 
 ARTIFACTS = ROOT / "artifacts"
 TEST_SECRET = "test-signing-key-not-for-production"
