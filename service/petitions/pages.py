@@ -21,9 +21,8 @@ from service.i18n import pick_language
 from service.models import Petition
 from service.petitions import followup
 from service.petitions import service as petitions
-from service.unit_of_work import UnitOfWork
 from service.web.deps import FormDep, PublicWork
-from service.web.link_pages import Show, guarded_page
+from service.web.link_pages import guarded_page
 from service.web.pages import Page, render
 from service.web.params import FollowupTokenPath, LangQuery
 
@@ -88,10 +87,6 @@ def _find(
     return petition
 
 
-async def _throttled(work: UnitOfWork, lang: str | None, show: Show) -> Page:
-    return await guarded_page(work, lang, show, work.run)
-
-
 @router.get(
     "/p/{token}",
     response_class=HTMLResponse,
@@ -105,7 +100,7 @@ async def followup_page(
         found = _find(guess, session, token, lang)
         return found if isinstance(found, Page) else _page(session, found, token, lang)
 
-    return render(request, await _throttled(work, lang, show))
+    return render(request, await guarded_page(work, lang, show, work.run))
 
 
 @router.get(
@@ -162,4 +157,4 @@ async def give_verdict(
             return _page(session, found, token, language, status=409)
         return _page(session, found, token, language, just_judged=True)
 
-    return render(request, await _throttled(work, language, judge))
+    return render(request, await guarded_page(work, language, judge, work.run))
