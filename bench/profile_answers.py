@@ -24,7 +24,7 @@ kind posted one at a time through the app in this process, under cProfile with C
 per thread (the event loop and the writer threads apart). Profiled time is inflated, but
 its shares hold; the .prof files go to bench/results/.
 
-Needs py-spy in the virtualenv (`.venv/bin/pip install py-spy`) and read access to
+Needs py-spy (in the dev lock: `make setup` installs it) and read access to
 PostgreSQL's log (/var/log/postgresql/postgresql-15-main.log, Debian's default).
 """
 
