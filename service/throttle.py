@@ -17,9 +17,10 @@ one tablet locks neither the office's other tablets nor its address.
   the guarded path. The survey lookup, on the path of every answer, reads the count in its
   own statement instead (`Guess.look_counting`): what it found is dropped unseen when the
   count is not 0, the same as not looking. At most `guess_limit` quiet lookups of one
-  address run at once in a process; more wait, in memory, for one to end. A wrong guess
-  is counted (+1) after the request's unit of work has given its connection back. This is
-  the path of nearly every answer: a right code writes nothing.
+  address run at once in a process; more wait, in memory, for one to end, first come
+  first served (`_Notes`). A wrong guess is counted (+1) after the request's unit of work
+  has given its connection back. This is the path of nearly every answer: a right code
+  writes nothing.
 - **Guarded** (this address failed here in this window, or the quiet path found a count):
   before the unit of work takes a connection, one statement in its own short transaction
   reserves an attempt, atomically: `INSERT ... ON CONFLICT DO UPDATE SET failures =
@@ -52,10 +53,12 @@ while wrong ones from the same address are in flight.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -91,21 +94,37 @@ class _Key:
     engine_id: int
 
 
+Path = Literal["quiet", "guarded"]
+# A lookup waiting for a quiet one of its address to end, and what it is then told.
+Turn = asyncio.Future[Path]
+_Wake = tuple[Turn, Path]
+
+
 @dataclass
 class _Note:
     failed: bool = False  # a failure of this address was seen in this window
     quiet: int = 0  # quiet lookups running now
+    # Lookups waiting for a quiet one to end, first come first served.
+    waiting: deque[Turn] = field(default_factory=deque)
 
 
 @dataclass
 class _Notes:
-    """This process's memory of who guessed, for the current window only."""
+    """This process's memory of who guessed, for the current window only.
+
+    A lookup over the limit of quiet ones waits for its turn: the quiet lookup that ends
+    hands its place to the one that has waited longest, or, once one failed, every waiting
+    lookup takes the guarded path. (Waiting by polling let a newcomer overtake a lookup
+    that had waited for seconds: one portal or office NAT sending more than the limit at
+    once saw 1-3 s answers, bench/README "Answers".)
+    """
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     window_start: int = 0
     by_key: dict[_Key, _Note] = field(default_factory=dict)
 
-    def enter(self, key: _Key, limit: int) -> Literal["quiet", "guarded", "wait"]:
+    def enter(self, key: _Key, limit: int) -> Path | Turn:
+        """The path to take now, or a turn to wait for (`wait`)."""
         with self.lock:
             if key.window_start > self.window_start:  # a new window: forget the old ones
                 self.window_start = key.window_start
@@ -113,18 +132,37 @@ class _Notes:
             note = self.by_key.setdefault(key, _Note())
             if note.failed:
                 return "guarded"
-            if note.quiet >= limit:
-                return "wait"
+            if note.quiet >= limit or note.waiting:
+                turn: Turn = asyncio.get_running_loop().create_future()
+                note.waiting.append(turn)
+                return turn
             note.quiet += 1
             return "quiet"
+
+    async def wait(self, key: _Key, turn: Turn) -> Path:
+        try:
+            return await turn
+        except asyncio.CancelledError:
+            # Given a quiet place just before the request was cancelled: pass it on.
+            if turn.done() and not turn.cancelled() and turn.result() == "quiet":
+                self.leave_quiet(key, failed=False)
+            raise
 
     def leave_quiet(self, key: _Key, failed: bool) -> None:
         with self.lock:
             note = self.by_key[key]
-            note.quiet -= 1
             note.failed = note.failed or failed
+            wake: list[_Wake] = []
+            if note.failed:
+                note.quiet -= 1
+                wake = self._all_guarded(note)
+            elif note.waiting:
+                wake = [(note.waiting.popleft(), "quiet")]  # its place, handed on
+            else:
+                note.quiet -= 1
             if not note.quiet and not note.failed:
                 del self.by_key[key]
+        self._wake(key, wake)
 
     def quiet_running(self, key: _Key) -> int:
         with self.lock:
@@ -133,7 +171,30 @@ class _Notes:
 
     def failed(self, key: _Key) -> None:
         with self.lock:
-            self.by_key.setdefault(key, _Note()).failed = True
+            note = self.by_key.setdefault(key, _Note())
+            note.failed = True
+            wake = self._all_guarded(note)
+        self._wake(key, wake)
+
+    @staticmethod
+    def _all_guarded(note: _Note) -> list[_Wake]:
+        wake: list[_Wake] = [(turn, "guarded") for turn in note.waiting]
+        note.waiting.clear()
+        return wake
+
+    def _wake(self, key: _Key, wake: list[_Wake]) -> None:
+        """Tell the waiting lookups their path, on their own event loop."""
+        for turn, path in wake:
+            try:
+                turn.get_loop().call_soon_threadsafe(self._tell, key, turn, path)
+            except RuntimeError:  # its loop is closed: nobody waits there any more
+                self._tell(key, turn, path)
+
+    def _tell(self, key: _Key, turn: Turn, path: Path) -> None:
+        if not turn.done():
+            turn.set_result(path)
+        elif path == "quiet":  # cancelled meanwhile: the place goes to the next one
+            self.leave_quiet(key, failed=False)
 
 
 # Per process by nature (the note is what spares the database); it holds no settings.
@@ -222,10 +283,9 @@ async def guarded(
     start = now - now % settings.guess_window_seconds
     retry_after = start + settings.guess_window_seconds - now
     key = _Key(_client_hash(settings, address), start, id(engine))
-    path = _notes.enter(key, settings.guess_limit)
-    while path == "wait":  # as many quiet lookups running as the limit: wait for one
-        await anyio.sleep(0.005)
-        path = _notes.enter(key, settings.guess_limit)
+    entered = _notes.enter(key, settings.guess_limit)
+    # As many quiet lookups running as the limit: wait for one to end.
+    path = entered if isinstance(entered, str) else await _notes.wait(key, entered)
     if path == "quiet":
         guess = Guess(key, quiet=True)
         try:
