@@ -24,7 +24,10 @@ class Dossier(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=64)
-    agency_id: int = Field(foreign_key="agency.id", index=True)
+    # No index of its own: the unique (agency_id, code) index starts with it. A second
+    # index on agency_id alone tied with it on a young table's statistics, and a lookup by
+    # agency and code then read every dossier of the agency (migration 0017).
+    agency_id: int = Field(foreign_key="agency.id")
     procedure_code: str | None = Field(default=None, max_length=64)
     procedure_name: str | None = Field(default=None, max_length=500)
     received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -21,7 +21,13 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 
 from service.auth.principal import Principal
 from service.db import transaction
-from service.handovers.batching import HandoverWriter, _hand_back, _Handover, _Lookup
+from service.handovers.batching import (
+    HandoverWriter,
+    _existing,
+    _hand_back,
+    _Handover,
+    _Lookup,
+)
 from service.handovers.schemas import HandoverCreate
 from service.handovers.service import issue
 from service.models import COUNT_COLUMNS
@@ -366,3 +372,26 @@ def test_races_and_refused_values_are_handed_back_other_errors_are_not() -> None
     assert _hand_back(deadlock) and _hand_back(taken) and _hand_back(refused)
     assert not _hand_back(down)
     assert not _hand_back(ValueError("not a database error"))
+
+
+@pytest.mark.usefixtures("agencies")
+def test_a_batch_finds_exactly_its_own_stored_dossiers_by_agency_and_code(
+    settings: Settings, engine: sa.Engine
+) -> None:
+    """The batch asks for its agencies and its codes together (both columns of the unique
+    index), which may match other pairs too: only the pairs asked come back."""
+    issuer = _registered_issuer(settings, engine, "STORED-1")
+    later = HandoverCreate.model_validate(
+        handover_body(dossier_code="STORED-2", agency_code="79.SGN")
+    )
+    with transaction(engine) as session:
+        issue(session, issuer, later, settings, profile_of(settings))  # stored at COMMIT
+    with transaction(engine) as session:
+        ids = {code: id_ for code, id_ in session.execute(sa.text("SELECT code, id FROM agency"))}
+        bth, sgn = ids["79.BTH"], ids["79.SGN"]
+        # (79.BTH, STORED-2) and (79.SGN, STORED-1) are not stored, though both the agency
+        # and the code of each are, crosswise.
+        asked = [(bth, "STORED-1"), (bth, "STORED-2"), (sgn, "STORED-1"), (sgn, "NEW")]
+        assert _existing(session, asked) == {(bth, "STORED-1")}
+        assert _existing(session, [(sgn, "STORED-2")]) == {(sgn, "STORED-2")}
+        assert _existing(session, []) == set()
