@@ -1,25 +1,25 @@
 """Lookups of one address over the limit of quiet ones wait their turn (service/throttle.py,
-`_Notes`): first come first served, told the guarded path once one failed, and a place
+`Notes`): first come first served, told the guarded path once one failed, and a place
 given to a cancelled request goes on to the next one instead of being lost."""
 
 from __future__ import annotations
 
 import asyncio
 
-from service.throttle import Path, _Key, _Notes
+from service.throttle.notes import Key, Notes, Path
 
-KEY = _Key("client", 0, 1)
+KEY = Key("client", 0, 1)
 LIMIT = 2
 
 
-async def _filled() -> _Notes:
-    notes = _Notes()
+async def _filled() -> Notes:
+    notes = Notes()
     assert notes.enter(KEY, LIMIT) == "quiet"
     assert notes.enter(KEY, LIMIT) == "quiet"
     return notes
 
 
-async def _waiting(notes: _Notes, count: int) -> list[asyncio.Task[Path]]:
+async def _waiting(notes: Notes, count: int) -> list[asyncio.Task[Path]]:
     """`count` requests waiting for their turn, as `guarded` makes them wait."""
 
     async def request() -> Path:

@@ -18,7 +18,7 @@ one tablet locks neither the office's other tablets nor its address.
   own statement instead (`Guess.look_counting`): what it found is dropped unseen when the
   count is not 0, the same as not looking. At most `guess_limit` quiet lookups of one
   address run at once in a process; more wait, in memory, for one to end, first come
-  first served (`_Notes`). A wrong guess is counted (+1) after the request's unit of work
+  first served (`notes.py`). A wrong guess is counted (+1) after the request's unit of work
   has given its connection back. This is the path of nearly every answer: a right code
   writes nothing.
 - **Guarded** (this address failed here in this window, or the quiet path found a count):
@@ -53,16 +53,12 @@ while wrong ones from the same address are in flight.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import threading
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import anyio.to_thread
 from sqlalchemy import Connection, Engine, ScalarSelect, Select, bindparam, select, text
@@ -71,6 +67,7 @@ from sqlmodel import Session
 from service.errors import ServiceError
 from service.models import GuessThrottle
 from service.settings import Settings
+from service.throttle.notes import Key, Notes
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -85,126 +82,14 @@ class _CountNotZero(Exception):
     """The quiet path found failures counted by another process: take the guarded one."""
 
 
-@dataclass(frozen=True)
-class _Key:
-    client_hash: str
-    window_start: int
-    # The note mirrors one database's counts: another database (another app in this
-    # process, as in the tests) starts with a clean slate.
-    engine_id: int
-
-
-Path = Literal["quiet", "guarded"]
-# A lookup waiting for a quiet one of its address to end, and what it is then told.
-Turn = asyncio.Future[Path]
-_Wake = tuple[Turn, Path]
-
-
-@dataclass
-class _Note:
-    failed: bool = False  # a failure of this address was seen in this window
-    quiet: int = 0  # quiet lookups running now
-    # Lookups waiting for a quiet one to end, first come first served.
-    waiting: deque[Turn] = field(default_factory=deque)
-
-
-@dataclass
-class _Notes:
-    """This process's memory of who guessed, for the current window only.
-
-    A lookup over the limit of quiet ones waits for its turn: the quiet lookup that ends
-    hands its place to the one that has waited longest, or, once one failed, every waiting
-    lookup takes the guarded path. (Waiting by polling let a newcomer overtake a lookup
-    that had waited for seconds: one portal or office NAT sending more than the limit at
-    once saw 1-3 s answers, bench/README "Answers".)
-    """
-
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    window_start: int = 0
-    by_key: dict[_Key, _Note] = field(default_factory=dict)
-
-    def enter(self, key: _Key, limit: int) -> Path | Turn:
-        """The path to take now, or a turn to wait for (`wait`)."""
-        with self.lock:
-            if key.window_start > self.window_start:  # a new window: forget the old ones
-                self.window_start = key.window_start
-                self.by_key = {k: n for k, n in self.by_key.items() if n.quiet}
-            note = self.by_key.setdefault(key, _Note())
-            if note.failed:
-                return "guarded"
-            if note.quiet >= limit or note.waiting:
-                turn: Turn = asyncio.get_running_loop().create_future()
-                note.waiting.append(turn)
-                return turn
-            note.quiet += 1
-            return "quiet"
-
-    async def wait(self, key: _Key, turn: Turn) -> Path:
-        try:
-            return await turn
-        except asyncio.CancelledError:
-            # Given a quiet place just before the request was cancelled: pass it on.
-            if turn.done() and not turn.cancelled() and turn.result() == "quiet":
-                self.leave_quiet(key, failed=False)
-            raise
-
-    def leave_quiet(self, key: _Key, failed: bool) -> None:
-        with self.lock:
-            note = self.by_key[key]
-            note.failed = note.failed or failed
-            wake: list[_Wake] = []
-            if note.failed:
-                note.quiet -= 1
-                wake = self._all_guarded(note)
-            elif note.waiting:
-                wake = [(note.waiting.popleft(), "quiet")]  # its place, handed on
-            else:
-                note.quiet -= 1
-            if not note.quiet and not note.failed:
-                del self.by_key[key]
-        self._wake(key, wake)
-
-    def quiet_running(self, key: _Key) -> int:
-        with self.lock:
-            note = self.by_key.get(key)
-            return note.quiet if note else 0
-
-    def failed(self, key: _Key) -> None:
-        with self.lock:
-            note = self.by_key.setdefault(key, _Note())
-            note.failed = True
-            wake = self._all_guarded(note)
-        self._wake(key, wake)
-
-    @staticmethod
-    def _all_guarded(note: _Note) -> list[_Wake]:
-        wake: list[_Wake] = [(turn, "guarded") for turn in note.waiting]
-        note.waiting.clear()
-        return wake
-
-    def _wake(self, key: _Key, wake: list[_Wake]) -> None:
-        """Tell the waiting lookups their path, on their own event loop."""
-        for turn, path in wake:
-            try:
-                turn.get_loop().call_soon_threadsafe(self._tell, key, turn, path)
-            except RuntimeError:  # its loop is closed: nobody waits there any more
-                self._tell(key, turn, path)
-
-    def _tell(self, key: _Key, turn: Turn, path: Path) -> None:
-        if not turn.done():
-            turn.set_result(path)
-        elif path == "quiet":  # cancelled meanwhile: the place goes to the next one
-            self.leave_quiet(key, failed=False)
-
-
 # Per process by nature (the note is what spares the database); it holds no settings.
-_notes = _Notes()
+_notes = Notes()
 
 
 class Guess:
     """One guarded lookup, handed to the unit of work: `look` runs the lookup."""
 
-    def __init__(self, key: _Key, quiet: bool) -> None:
+    def __init__(self, key: Key, quiet: bool) -> None:
         self._key = key
         self._quiet = quiet
         self.missed = False
@@ -282,7 +167,7 @@ async def guarded(
     now = int(time.time())
     start = now - now % settings.guess_window_seconds
     retry_after = start + settings.guess_window_seconds - now
-    key = _Key(_client_hash(settings, address), start, id(engine))
+    key = Key(_client_hash(settings, address), start, id(engine))
     entered = _notes.enter(key, settings.guess_limit)
     # As many quiet lookups running as the limit: wait for one to end.
     path = entered if isinstance(entered, str) else await _notes.wait(key, entered)
@@ -341,7 +226,7 @@ def _quick(connection: Connection) -> None:
         connection.execute(text("SET LOCAL synchronous_commit = off"))
 
 
-def _reserve(engine: Engine, key: _Key, room: int) -> bool:
+def _reserve(engine: Engine, key: Key, room: int) -> bool:
     """Count one attempt if fewer than `room` are counted; refused, nothing is written."""
     with engine.begin() as connection:
         _quick(connection)
@@ -357,7 +242,7 @@ def _reserve(engine: Engine, key: _Key, room: int) -> bool:
     return counted is not None
 
 
-def _count_failure(engine: Engine, key: _Key) -> None:
+def _count_failure(engine: Engine, key: Key) -> None:
     with engine.begin() as connection:
         _quick(connection)
         # Old windows are useless: drop them on the way, so the table stays tiny.
@@ -374,7 +259,7 @@ def _count_failure(engine: Engine, key: _Key) -> None:
         )
 
 
-def _give_back(engine: Engine, key: _Key) -> None:
+def _give_back(engine: Engine, key: Key) -> None:
     with engine.begin() as connection:
         _quick(connection)
         connection.execute(
