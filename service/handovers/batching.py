@@ -23,11 +23,11 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from prometheus_client import Histogram
 from psycopg.errors import DeadlockDetected
-from sqlalchemy import Engine, Select, bindparam, tuple_
+from sqlalchemy import Engine, Select, and_, bindparam, or_, tuple_
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
@@ -115,19 +115,28 @@ class _Directory:
         return self._ids(session, Counter, self._counters, keys)
 
 
-@lru_cache(maxsize=1)
-def _existing_dossiers() -> Select[int, str]:
-    """Built once: asked for every batch, and through the ORM it cost more than running it.
-    A dossier is known by its agency and code (codes are unique per agency).
+@lru_cache(maxsize=MAX_BATCH)
+def _existing_dossiers(agencies: int) -> Select[int, str]:
+    """Built once per number of agencies in a batch: asked for every batch, and through the
+    ORM it cost more than running it. A dossier is known by its agency and code (codes are
+    unique per agency): one branch per agency, `agency_id = :agency_N AND code IN
+    (:codes_N)`, both conditions of the unique index, whatever the table's statistics say.
 
-    Asked as "agency in (...) and code in (...)", both conditions of the unique index,
-    whatever the table's statistics say; the pairs are picked out of the answer. As
-    "(agency, code) in ((...), ...)", PostgreSQL read every dossier of the agency for
-    each batch while its statistics were those of a young table (bench/README)."""
+    Measured on 500,000 dossiers of 50 agencies (EXPLAIN ANALYZE, 17 pairs of 15 agencies):
+    this form 0.12 ms; "(agency, code) IN ((...), ...)" 0.17 ms, and on a young table
+    PostgreSQL filtered the codes over a scan of the agency (bench/README, handovers' first
+    round); "agency IN (...) AND code IN (...)" 1.24 ms (every agency with every code)."""
     table = Dossier.__table__  # type: ignore[attr-defined]
     return select(table.c.agency_id, table.c.code).where(
-        table.c.agency_id.in_(bindparam("agency_ids", expanding=True)),
-        table.c.code.in_(bindparam("codes", expanding=True)),
+        or_(
+            *(
+                and_(
+                    table.c.agency_id == bindparam(f"agency_{n}"),
+                    table.c.code.in_(bindparam(f"codes_{n}", expanding=True)),
+                )
+                for n in range(agencies)
+            )
+        )
     )
 
 
@@ -135,13 +144,14 @@ def _existing(session: Session, pairs: list[tuple[int, str]]) -> set[tuple[int, 
     """Which of these (agency id, dossier code) are stored already."""
     if not pairs:
         return set()
-    agency_ids = sorted({agency_id for agency_id, _ in pairs})
-    codes = sorted({code for _, code in pairs})
-    found = session.connection().execute(
-        _existing_dossiers(), {"agency_ids": agency_ids, "codes": codes}
-    )
-    asked = set(pairs)
-    return {pair for agency_id, code in found if (pair := (int(agency_id), str(code))) in asked}
+    codes: dict[int, list[str]] = {}
+    for agency_id, code in pairs:
+        codes.setdefault(agency_id, []).append(code)
+    params: dict[str, Any] = {}
+    for n, (agency_id, agency_codes) in enumerate(sorted(codes.items())):
+        params[f"agency_{n}"], params[f"codes_{n}"] = agency_id, agency_codes
+    found = session.connection().execute(_existing_dossiers(len(codes)), params)
+    return {(int(agency_id), str(code)) for agency_id, code in found}
 
 
 class _Lookup:

@@ -378,8 +378,8 @@ def test_races_and_refused_values_are_handed_back_other_errors_are_not() -> None
 def test_a_batch_finds_exactly_its_own_stored_dossiers_by_agency_and_code(
     settings: Settings, engine: sa.Engine
 ) -> None:
-    """The batch asks for its agencies and its codes together (both columns of the unique
-    index), which may match other pairs too: only the pairs asked come back."""
+    """The batch asks, agency by agency, for that agency's codes (both columns of the
+    unique index): only the pairs asked come back, not the pairs that match crosswise."""
     issuer = _registered_issuer(settings, engine, "STORED-1")
     later = HandoverCreate.model_validate(
         handover_body(dossier_code="STORED-2", agency_code="79.SGN")
