@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from service.models.response import COMPLAINT_MAX_CHARS
 from service.settings import ROOT, Settings
 
 PROFILES_DIR = ROOT / "profiles"
@@ -146,7 +147,8 @@ class Survey(_Strict):
     unsatisfied_attitude: list[str]
     # The staff_attitude answers that earn component C's point.
     good_attitude: list[str] = Field(min_length=1)
-    complaint_max_chars: int = Field(ge=0, le=10000)
+    # At most what the response's column stores (models/response.py).
+    complaint_max_chars: int = Field(ge=0, le=COMPLAINT_MAX_CHARS)
     questions: list[Question] = Field(min_length=1)
 
     @model_validator(mode="after")

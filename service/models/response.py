@@ -8,6 +8,11 @@ from sqlmodel import Field, SQLModel
 
 from service.models.base import UTCDateTime, utcnow
 
+# The widest complaint the column holds (VARCHAR on PostgreSQL): a profile's
+# `survey.complaint_max_chars` may not exceed it, or a longer answer would pass the
+# survey's check and fail the INSERT.
+COMPLAINT_MAX_CHARS = 2000
+
 
 class Response(SQLModel, table=True):
     __tablename__ = "response"
@@ -23,7 +28,7 @@ class Response(SQLModel, table=True):
     overall: str | None = Field(default=None, max_length=32)
     # Asked where a TT 01/2018 profile is computed beside the K score (its indicator 4).
     agencies_contacted: str | None = Field(default=None, max_length=32)
-    complaint: str | None = Field(default=None, max_length=2000)
+    complaint: str | None = Field(default=None, max_length=COMPLAINT_MAX_CHARS)
     # Deliberately no IP address or device fingerprint (see DESIGN.md).
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     received_day: date = Field(index=True)  # local date: the day counter it feeds
