@@ -32,11 +32,11 @@ from sqlmodel import Session, col, select
 from service.audit import record
 from service.calendar.overrides import load_overrides
 from service.csv_cells import csv_cell
-from service.db import transaction
+from service.db import analyze, transaction
 from service.imports import writing
 from service.imports.checking import Checker, Good, Refusal
 from service.imports.layout import FileProblem, Kind, check_header, detect_kind, open_table
-from service.models import ImportJob, utcnow
+from service.models import Dossier, ImportJob, Invitation, Petition, Response, utcnow
 from service.profile import Profile
 from service.scoring.rebuild import rebuild
 from service.settings import Settings
@@ -361,6 +361,8 @@ def run_import(
                 session.add(stopped)
         raise
     progress.start("recomputing scores", None)
+    # The recompute, and the requests after it, read these tables: planned on their new sizes.
+    analyze(engine, [Dossier, Invitation, Response, Petition])
     outcome.counter_rows = _recompute(engine, job.id, profile, outcome.written)
     progress.finish()
     outcome.status = "done"
