@@ -13,7 +13,7 @@ from typing import Literal
 from service.errors import field_error
 from service.timebounds import EARLIEST_YEAR, LATEST_YEAR
 
-_PATTERN = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|Q(?P<quarter>[1-4])))?$")
+_PATTERN = re.compile(r"(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|Q(?P<quarter>[1-4])))?", re.ASCII)
 PERIOD_HELP = "a month like 2025-08, a quarter like 2025-Q3, or a year like 2025"
 
 
@@ -36,7 +36,9 @@ def _month_end(year: int, month: int) -> date:
 
 
 def parse_period(text: str) -> Period:
-    match = _PATTERN.match(text.strip())
+    """The period `text` names; its key is the canonical text, without the spaces around
+    it, which must not store a score's inputs under a second key (or overflow the column)."""
+    match = _PATTERN.fullmatch(text.strip())
     if not match:
         raise ValueError(f"'{text}' is not a period: use {PERIOD_HELP}")
     year = int(match["year"])
@@ -48,12 +50,12 @@ def parse_period(text: str) -> Period:
         month = int(match["month"])
         if not 1 <= month <= 12:
             raise ValueError(f"'{text}' has no month {month}: use {PERIOD_HELP}")
-        return Period(text, "month", date(year, month, 1), _month_end(year, month))
+        return Period(match[0], "month", date(year, month, 1), _month_end(year, month))
     if match["quarter"]:
         quarter = int(match["quarter"])
         first = date(year, 3 * quarter - 2, 1)
-        return Period(text, "quarter", first, _month_end(year, 3 * quarter))
-    return Period(text, "year", date(year, 1, 1), date(year, 12, 31))
+        return Period(match[0], "quarter", first, _month_end(year, 3 * quarter))
+    return Period(match[0], "year", date(year, 1, 1), date(year, 12, 31))
 
 
 def period_containing(day: date, kind: Literal["month", "quarter", "year"]) -> Period:

@@ -57,3 +57,35 @@ def test_score_says_who_entered_d_and_e_and_when(client: TestClient, make_key: K
     assert cleared["d_source"] != "imported"
     page = visible_text(client.get(f"/agencies/{WARD}?period={PERIOD}").text)
     assert "do test admin nhập" not in page
+
+
+@pytest.mark.parametrize("spelled", ["2025-Q3%20%20", "%092025-Q3%0A", "2025-Q3%09%09"])
+def test_a_period_with_spaces_around_it_is_the_same_period(
+    client: TestClient, make_key: KeyFactory, spelled: str
+) -> None:
+    """D entered under '2025-Q3 ' was once stored under that key (a 500 on PostgreSQL when
+    the key outgrew its column, a D the score never read when it did not)."""
+    admin = make_key("admin")
+    padded = f"/api/v1/agencies/{WARD}/periods/{spelled}/inputs"
+    stored = client.put(padded, json={"d": 12}, headers=admin)
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["period"] == PERIOD
+    score = client.get(SCORE, headers=admin).json()
+    assert (score["d"], score["d_source"], score["inputs"]["d"] is not None) == (
+        12,
+        "imported",
+        True,
+    )
+
+
+# Full-width digits: int() reads them, and they made a second key for the same quarter.
+@pytest.mark.parametrize("spelled", ["\uff12\uff10\uff12\uff15-Q3", "2025-Q\uff13", "2025 -Q3"])
+def test_a_period_in_other_digits_is_refused(
+    client: TestClient, make_key: KeyFactory, spelled: str
+) -> None:
+    answer = client.put(
+        f"/api/v1/agencies/{WARD}/periods/{spelled}/inputs",
+        json={"d": 12},
+        headers=make_key("admin"),
+    )
+    assert answer.status_code == 422
