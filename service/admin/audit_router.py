@@ -14,10 +14,10 @@ from service.admin.audit_views import AUDIT_ROLES
 from service.admin.schemas import AuditPage
 from service.audit import AuditFilter
 from service.errors import field_error
-from service.models import MAX_ROW_ID
 from service.timebounds import BoundedAwareDatetime
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
+from service.web.params import CursorQuery, LimitQuery
 
 CSV_CHUNK = 1000
 
@@ -58,11 +58,8 @@ Filters = Annotated[AuditFilter, Depends(_filters)]
 async def get_audit(
     work: ApiWork,
     filters: Filters,
-    cursor: Annotated[
-        int | None,
-        Query(ge=1, le=MAX_ROW_ID, description="`next_cursor` of the previous page"),
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 100,
 ) -> AuditPage:
     def read(session: Session) -> AuditPage:
         principal = work.principal(session, *AUDIT_ROLES)

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlmodel import Session
 
 from service.admin import key_views
 from service.admin.schemas import KeyList, KeyPublic, KeyRotated
 from service.models import MAX_ROW_ID
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
-from service.web.params import RowIdPath
+from service.web.params import LimitQuery, RowIdPath
 
 # Every route is the admin's: without a key 401, with another role 403.
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"], responses=error_responses(401, 403))
@@ -27,7 +26,7 @@ router = APIRouter(prefix="/api/v1/keys", tags=["keys"], responses=error_respons
 async def get_keys(
     work: ApiWork,
     cursor: Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="`next_cursor` of a page")] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: LimitQuery = 100,
 ) -> KeyList:
     return await work.run(
         lambda session: key_views.page(session, work.principal(session, "admin"), cursor, limit)
@@ -41,10 +40,7 @@ async def get_keys(
     responses=error_responses(404, 409),
 )
 async def revoke_key(key_id: RowIdPath, work: ApiWork) -> KeyPublic:
-    def revoke(session: Session) -> KeyPublic:
-        return key_views.revoke(session, work.principal(session, "admin"), key_id)
-
-    return await work.run(revoke)
+    return await work.run(lambda s: key_views.revoke(s, work.principal(s, "admin"), key_id))
 
 
 @router.post(
@@ -55,7 +51,4 @@ async def revoke_key(key_id: RowIdPath, work: ApiWork) -> KeyPublic:
     responses=error_responses(404, 409),
 )
 async def rotate_key(key_id: RowIdPath, work: ApiWork) -> KeyRotated:
-    def rotate(session: Session) -> KeyRotated:
-        return key_views.rotate(session, work.principal(session, "admin"), key_id)
-
-    return await work.run(rotate)
+    return await work.run(lambda s: key_views.rotate(s, work.principal(s, "admin"), key_id))

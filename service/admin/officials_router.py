@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlmodel import Session
 
 from service.admin import official_views
 from service.admin.schemas import OfficialCreate, OfficialList, OfficialPublic
@@ -37,10 +36,7 @@ async def get_officials(work: ApiWork) -> OfficialList:
     responses=error_responses(404, 409, 422),
 )
 async def add_official(payload: OfficialCreate, work: ApiWork) -> OfficialPublic:
-    def add(session: Session) -> OfficialPublic:
-        return official_views.add(session, work.principal(session, "admin"), payload)
-
-    return await work.run(add)
+    return await work.run(lambda s: official_views.add(s, work.principal(s, "admin"), payload))
 
 
 @router.post(
@@ -50,7 +46,6 @@ async def add_official(payload: OfficialCreate, work: ApiWork) -> OfficialPublic
     responses=error_responses(404, 422),
 )
 async def disable_official(official_id: RowIdPath, work: ApiWork) -> OfficialPublic:
-    def disable(session: Session) -> OfficialPublic:
-        return official_views.disable(session, work.principal(session, "admin"), official_id)
-
-    return await work.run(disable)
+    return await work.run(
+        lambda s: official_views.disable(s, work.principal(s, "admin"), official_id)
+    )

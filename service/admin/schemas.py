@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from service.web.schemas import strict_with_example
+from service.web.schemas import CursorPage, strict_with_example
 
 
 class AgencyPublic(BaseModel):
@@ -40,12 +40,8 @@ class KeyPublic(BaseModel):
     revoked_by: str | None
 
 
-class KeyList(BaseModel):
-    data: list[KeyPublic]
-    count: int
-    next_cursor: int | None = Field(
-        description="Pass as `cursor` for the next page; null on the last page"
-    )
+class KeyList(CursorPage[KeyPublic]):
+    """API keys by id."""
 
 
 class KeyRotated(BaseModel):
@@ -67,12 +63,8 @@ class AuditRecordPublic(BaseModel):
     detail: dict[str, Any] = Field(description="What changed: from what, to what")
 
 
-class AuditPage(BaseModel):
-    data: list[AuditRecordPublic]
-    count: int
-    next_cursor: int | None = Field(
-        description="Pass as `cursor` for the next (older) page; null on the last page"
-    )
+class AuditPage(CursorPage[AuditRecordPublic]):
+    """Audit records, newest first."""
 
 
 class OfficialPublic(BaseModel):

@@ -1,6 +1,6 @@
-"""Reading alerts for a person (the console's alerts page): the alerts raised within a part
-of the agency tree with the officials each was e-mailed to, and the agencies there whose
-rules differ from the profile's."""
+"""Reading alerts (the console's alerts page and GET /api/v1/alerts): the alerts raised
+within a part of the agency tree with the officials each was e-mailed to, and the agencies
+there whose rules differ from the profile's."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def _within(query: Any, scope_path: str | None) -> Any:
     return query.where(col(Agency.path).startswith(scope_path, autoescape=True))
 
 
-def alert_rows(
+def raised_alerts(
     session: Session,
     scope_path: str | None,
     cursor: int | None,
@@ -50,10 +50,10 @@ def alert_rows(
     *,
     period: str | None = None,
     rule: str | None = None,
-) -> tuple[list[tuple[Alert, Agency]], bool]:
-    """The alerts, with their agencies, at or under `scope_path` (None: every agency), of
-    `period` and `rule` when given, newest first, `limit` of them older than `cursor`; and
-    whether there may be more."""
+) -> tuple[list[RaisedAlert], int | None]:
+    """The alerts of the agencies at or under `scope_path` (None: every agency), of `period`
+    and `rule` when given, newest first, `limit` of them older than `cursor`; and the cursor
+    of the next page, if any."""
     query = _within(
         select(Alert, Agency).join(Agency, col(Agency.id) == col(Alert.agency_id)), scope_path
     )
@@ -63,18 +63,9 @@ def alert_rows(
         query = query.where(Alert.rule == rule)
     if cursor is not None:
         query = query.where(col(Alert.id) < cursor)
-    rows: list[tuple[Alert, Agency]] = list(
-        session.exec(query.order_by(col(Alert.id).desc()).limit(limit + 1)).all()
-    )
-    return rows[:limit], len(rows) > limit
-
-
-def raised_alerts(
-    session: Session, scope_path: str | None, cursor: int | None, limit: int
-) -> tuple[list[RaisedAlert], int | None]:
-    """The alerts of the agencies at or under `scope_path` (None: every agency), newest
-    first, `limit` of them older than `cursor`; and the cursor of the next page, if any."""
-    rows, more = alert_rows(session, scope_path, cursor, limit)
+    rows = session.exec(query.order_by(col(Alert.id).desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
     ids = [alert.id for alert, _ in rows if alert.id is not None]
     notified: dict[int, list[Notified]] = {i: [] for i in ids}
     if ids:

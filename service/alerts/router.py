@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Query
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from service.admin.agencies import visible_agency
 from service.alerts import listing, rules
@@ -19,12 +19,12 @@ from service.alerts.schemas import (
     RuleName,
     RulePublic,
 )
-from service.models import MAX_ROW_ID, Agency, Alert, AlertEmail
+from service.models import Agency
 from service.periods import period_field
 from service.profile import Profile
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
-from service.web.params import CodePath
+from service.web.params import CodePath, CursorQuery, LimitQuery
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=error_responses(401, 403, 404, 422))
 READERS = ("reader", "manager", "admin")
@@ -92,32 +92,28 @@ async def put_alert_rules(code: CodePath, update: AlertRulesUpdate, work: ApiWor
     return await work.run(write)
 
 
-def _summaries(session: Session, alerts: list[Alert]) -> dict[int, EmailSummary]:
-    ids = [a.id for a in alerts if a.id is not None]
-    counts: dict[int, Counter[str]] = {i: Counter() for i in ids}
-    reasons: dict[int, str | None] = {}
-    if ids:
-        for alert_id, status, reason in session.exec(
-            select(AlertEmail.alert_id, AlertEmail.status, AlertEmail.reason)
-            .where(col(AlertEmail.alert_id).in_(ids))
-            .order_by(col(AlertEmail.id))
-        ).all():
-            counts[alert_id][status] += 1
-            if reason:
-                reasons[alert_id] = reason
-    result = {}
-    for alert in alerts:
-        assert alert.id is not None
-        c = counts[alert.id]
-        result[alert.id] = EmailSummary(
-            recipients=sum(c.values()),
-            sent=c["sent"],
-            pending=c["pending"],
-            failed=c["failed"],
-            skipped=c["skipped"],
-            reason=alert.email_reason or reasons.get(alert.id),
-        )
-    return result
+def _alert_public(alert: listing.RaisedAlert) -> AlertPublic:
+    statuses = Counter(n.status for n in alert.notified)
+    reasons = [n.reason for n in alert.notified if n.reason]
+    return AlertPublic(
+        id=alert.id,
+        agency_code=alert.agency_code,
+        agency_name=alert.agency_name,
+        rule=cast(RuleName, alert.rule),
+        subject=alert.subject,
+        period=alert.period,
+        raised_at=alert.raised_at,
+        values=alert.values,
+        email=EmailSummary(
+            recipients=len(alert.notified),
+            sent=statuses["sent"],
+            pending=statuses["pending"],
+            failed=statuses["failed"],
+            skipped=statuses["skipped"],
+            # Why none was planned; else the last failure's or skip's reason.
+            reason=alert.email_reason or (reasons[-1] if reasons else None),
+        ),
+    )
 
 
 @router.get(
@@ -132,10 +128,8 @@ async def list_alerts(
     ] = None,
     period: Annotated[str | None, Query(max_length=16, description="e.g. 2025-Q3")] = None,
     rule: Annotated[RuleName | None, Query(description="Only this rule")] = None,
-    cursor: Annotated[
-        int | None, Query(ge=1, le=MAX_ROW_ID, description="`next_cursor` of the previous page")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 100,
 ) -> AlertList:
     period_key = period_field(period).key if period is not None else None
 
@@ -144,26 +138,10 @@ async def list_alerts(
         scope_path = principal.scope_path
         if agency_code is not None:
             scope_path = visible_agency(session, principal, agency_code).path
-        rows, more = listing.alert_rows(
+        raised, next_cursor = listing.raised_alerts(
             session, scope_path, cursor, limit, period=period_key, rule=rule
         )
-        summaries = _summaries(session, [a for a, _ in rows])
-        data = []
-        for alert, agency in rows:
-            assert alert.id is not None
-            data.append(
-                AlertPublic(
-                    id=alert.id,
-                    agency_code=agency.code,
-                    agency_name=agency.name,
-                    rule=cast(RuleName, alert.rule),
-                    subject=alert.subject or None,
-                    period=alert.period,
-                    raised_at=alert.raised_at,
-                    values=alert.values,
-                    email=summaries[alert.id],
-                )
-            )
-        return AlertList(data=data, count=len(data), next_cursor=data[-1].id if more else None)
+        data = [_alert_public(alert) for alert in raised]
+        return AlertList(data=data, count=len(data), next_cursor=next_cursor)
 
     return await work.run(read)

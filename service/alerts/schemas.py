@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.web.schemas import strict_with_example
+from service.web.schemas import CursorPage, strict_with_example
 
 RuleName = Literal["k_below_threshold", "staff_c_falling", "petition_deadline", "response_rate_low"]
 
@@ -36,12 +36,8 @@ class AlertPublic(BaseModel):
     email: EmailSummary
 
 
-class AlertList(BaseModel):
-    data: list[AlertPublic]
-    count: int
-    next_cursor: int | None = Field(
-        description="Pass as `cursor` for the next (older) page; null on the last page"
-    )
+class AlertList(CursorPage[AlertPublic]):
+    """Alerts raised, newest first."""
 
 
 class RulePublic(BaseModel):

@@ -13,6 +13,7 @@ from service.evaluations.schemas import EvaluationPage
 from service.models import MAX_ROW_ID
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
+from service.web.params import LimitQuery
 
 router = APIRouter(
     prefix="/api/v1", tags=["evaluations"], responses=error_responses(401, 403, 404, 422)
@@ -32,7 +33,7 @@ async def list_evaluations(
         int | None,
         Query(ge=0, le=MAX_ROW_ID, description="`next_cursor` of the previous page"),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: LimitQuery = 100,
 ) -> EvaluationPage:
     def read(session: Session) -> EvaluationPage:
         principal = work.principal(session, *service.READERS)

@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from service.web.schemas import CursorPage
+
 
 class Answers(BaseModel):
     """The citizen's choices, as stored (the free-text complaint is never here)."""
@@ -64,9 +66,5 @@ class EvaluationPublic(BaseModel):
     )
 
 
-class EvaluationPage(BaseModel):
-    data: list[EvaluationPublic]
-    count: int
-    next_cursor: int | None = Field(
-        description="Pass as `cursor` for the next page (higher response ids); null on the last"
-    )
+class EvaluationPage(CursorPage[EvaluationPublic]):
+    """Evaluations by response id, oldest first."""

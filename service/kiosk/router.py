@@ -163,10 +163,9 @@ async def pair(payload: PairIn, response: Response, work: PublicWork) -> KioskSt
     "/api/state", response_model=KioskState, summary="Who this tablet is (its agency and counter)"
 )
 async def state(request: Request, work: PublicWork) -> KioskState:
-    def read(session: Session) -> KioskState:
-        return service.device_state(_device(session, request), work.settings.kiosk_idle_seconds)
-
-    return await work.run(read)
+    return await work.run(
+        lambda s: service.device_state(_device(s, request), work.settings.kiosk_idle_seconds)
+    )
 
 
 @device_api.get(

@@ -31,6 +31,11 @@ FollowupTokenPath = Annotated[
     str, Path(max_length=128, description="The petition's follow-up token")
 ]
 RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+# Paging of the lists read newest first: the next page is the rows below the cursor.
+CursorQuery = Annotated[
+    int | None, Query(ge=1, le=MAX_ROW_ID, description="`next_cursor` of the previous page")
+]
+LimitQuery = Annotated[int, Query(ge=1, le=500)]
 WebhookIdPath = Annotated[str, Path(max_length=40, description="Subscription id (wh_...)")]
 AgencyQuery = Annotated[str | None, Query(max_length=64, description="Only this agency")]
 SubtreeQuery = Annotated[
