@@ -1,4 +1,11 @@
-"""Free text from citizens and managers, cleaned of invisible direction controls.
+"""Free text from citizens and managers: cleaned of invisible direction controls, and
+refused with a NUL character.
+
+PostgreSQL text cannot hold NUL (U+0000). An API request that carries one is a 422 from
+the error handler (service/web/errors.py), but only once its statement fails; the input
+models refuse it first, naming the field, so that an import (the same models, outside a
+request) refuses the row in its checking pass rather than crashing in its writing one.
+Text kept from outside (a webhook receiver's reply) has it removed instead.
 
 Bidirectional embedding, override and isolate controls (U+202A..U+202E, U+2066..U+2069)
 and the direction marks (U+200E, U+200F, U+061C) are invisible, yet one U+202E turns the
@@ -12,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from pydantic import AfterValidator
+
 BIDI_CONTROLS = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
 
 
@@ -21,3 +30,17 @@ def strip_bidi_controls(text: str) -> str:
 
 def clean_optional(text: str | None) -> str | None:
     return None if text is None else strip_bidi_controls(text)
+
+
+def refuse_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("must not contain the NUL character (\\u0000)")
+    return text
+
+
+# For an input model's str field: `Annotated[str, Storable]`.
+Storable = AfterValidator(refuse_nul)
+
+
+def without_nul(text: str) -> str:
+    return text.replace("\x00", "")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service.messaging.schemas import ContactIn, MessagePublic
+from service.text_clean import Storable
 from service.timebounds import BoundedAwareDatetime
 from service.web.schemas import strict_with_example
 
@@ -15,19 +16,10 @@ from service.web.schemas import strict_with_example
 DOSSIER_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 
 
-def _storable(value: str) -> str:
-    # PostgreSQL text cannot hold NUL. Refused here, with the field's name, rather than by
-    # the database, where it would fail the whole batch the handover was written in.
-    if "\x00" in value:
-        raise ValueError("must not contain the NUL character (\\u0000)")
-    return value
-
-
-_Storable = AfterValidator(_storable)
 # The limits inside the type, so that a too long value is told in characters.
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64), _Storable]
-ProcedureCode = Annotated[str, StringConstraints(max_length=64), _Storable]
-ProcedureName = Annotated[str, StringConstraints(max_length=500), _Storable]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64), Storable]
+ProcedureCode = Annotated[str, StringConstraints(max_length=64), Storable]
+ProcedureName = Annotated[str, StringConstraints(max_length=500), Storable]
 
 
 class StaffRefs(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from service.text_clean import clean_optional
+from service.text_clean import Storable, clean_optional
 from service.timebounds import BoundedAwareDatetime
 from service.web.schemas import strict_with_example
 
@@ -25,9 +25,9 @@ class PetitionUpsert(BaseModel):
         }
     )
 
-    petition_code: str = Field(min_length=1, max_length=64)
-    agency_code: str = Field(min_length=1, max_length=64)
-    dossier_code: str | None = Field(default=None, max_length=64)
+    petition_code: Annotated[str, Storable] = Field(min_length=1, max_length=64)
+    agency_code: Annotated[str, Storable] = Field(min_length=1, max_length=64)
+    dossier_code: Annotated[str, Storable] | None = Field(default=None, max_length=64)
     received_at: BoundedAwareDatetime
     deadline_at: BoundedAwareDatetime | None = Field(
         default=None, description="Default: the profile's working days after receipt"
@@ -37,7 +37,7 @@ class PetitionUpsert(BaseModel):
     result_complaint: bool = False
     within_authority: bool = True
     # Direction controls removed (service.text_clean): the citizen reads it on the follow-up page.
-    outcome: Annotated[str | None, AfterValidator(clean_optional)] = Field(
+    outcome: Annotated[Annotated[str, Storable] | None, AfterValidator(clean_optional)] = Field(
         default=None, max_length=2000
     )
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from service.text_clean import Storable
 from service.timebounds import BoundedAwareDatetime
 from service.web.schemas import strict_with_example
 
@@ -20,7 +21,7 @@ class AnswersIn(BaseModel):
     overall: str | None = Field(default=None, max_length=32)
     # Asked where a TT 01/2018 profile is computed beside the K score (its indicator 4).
     agencies_contacted: str | None = Field(default=None, max_length=32)
-    complaint: str | None = Field(default=None, max_length=10000)
+    complaint: Annotated[str, Storable] | None = Field(default=None, max_length=10000)
     # True: the citizen wants the agency to answer the complaint (a "phản ánh", with a
     # handling deadline and a follow-up link). False: a comment, no answer asked.
     wants_reply: bool = False
@@ -48,11 +49,13 @@ class ResponseCreate(BaseModel):
     )
     answers: AnswersIn
     source: Literal["phone", "kiosk", "api"] = "api"
-    client_submission_id: str | None = Field(default=None, min_length=1, max_length=64)
+    client_submission_id: Annotated[str, Storable] | None = Field(
+        default=None, min_length=1, max_length=64
+    )
     # Only an admin key may backdate (imports of past evaluations from an older system).
     submitted_at: BoundedAwareDatetime | None = None
     # A phone number or e-mail, stored apart from the answers, and only with consent.
-    contact: str | None = Field(default=None, max_length=255)
+    contact: Annotated[str, Storable] | None = Field(default=None, max_length=255)
     contact_consent: bool = False
 
     @model_validator(mode="after")

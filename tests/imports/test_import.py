@@ -338,3 +338,34 @@ def test_an_import_leaves_fresh_planner_statistics(
             query = "SELECT stat FROM sqlite_stat1 WHERE tbl = 'dossier'"
             stats = session.execute(text(query)).scalars().all()
             assert stats and all(s.split()[0] == str(len(_good_rows())) for s in stats)
+
+
+def test_a_nul_character_is_refused_in_the_checking_pass(
+    tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """PostgreSQL text holds no NUL: such a row passed the check and then crashed the
+    writing pass, the job left half written (the same input models as the API's)."""
+    rows = [_dossier(1), {**_dossier(2), "answers.complaint": "Chờ\x00 lâu"}]
+    header = [*HEADER, "answers.complaint"]
+    path = tmp_path / "nul.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.DictWriter(handle, header, restval="")
+        out.writeheader()
+        out.writerows(rows)
+    petitions = tmp_path / "petitions.csv"
+    with petitions.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["petition_code", "agency_code", "received_at", "outcome"])
+        out.writerow(["PA\x001", "79.BTH", "2025-09-16T09:00:00+07:00", "xong"])
+        out.writerow(["PA-2", "79.BTH", "2025-09-16T09:00:00+07:00", "xong\x00"])
+    for file, refused_at in [
+        (path, {(3, "answers.complaint")}),
+        (petitions, {(2, "petition_code"), (3, "outcome")}),
+    ]:
+        result = cli_for(database_url)("import", str(file))
+        assert result.exit_code == 1, result.output
+        with report_path(file).open(encoding="utf-8-sig") as handle:
+            refused = {(int(r["row"]), r["column"]): r["reason"] for r in csv.DictReader(handle)}
+        assert set(refused) == refused_at
+        assert all("NUL" in reason for reason in refused.values())
+    assert _count(db, Dossier) == 0 and _count(db, Petition) == 0 and _count(db, ImportJob) == 0

@@ -33,12 +33,14 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Accepts deliveries; `status` can be set to fail them, `delay` to slow them."""
+    """Accepts deliveries; `status` can be set to fail them, `delay` to slow them, `reply`
+    to answer a success with other bytes."""
 
     url: str
     received: list[Received] = field(default_factory=list)
     status: int = 200
     delay: float = 0.0
+    reply: bytes = b"ok"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def of_type(self, event_type: str) -> list[Received]:
@@ -60,7 +62,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("content-type", "text/plain")
             self.end_headers()
-            self.wfile.write(b"ok" if status < 300 else b"receiver is down")
+            self.wfile.write(receiver.reply if status < 300 else b"receiver is down")
 
         def log_message(self, *_: object) -> None:
             return

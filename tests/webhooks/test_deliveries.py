@@ -210,6 +210,28 @@ def test_attempts_are_listed_and_a_failed_delivery_can_be_retried(
         assert receiver.received[0].headers["webhook-id"] == failed["webhook_id"]
 
 
+def test_a_reply_with_a_nul_character_is_kept_without_it(
+    hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """The attempt's row once failed on PostgreSQL (text holds no NUL): the delivery stayed
+    pending, sent again at every lease, and the subscription's later events waited."""
+    client, worker = hook_app
+    admin = make_key("admin")
+    sub = subscribe(client, admin, receiver.url, events=["invitation.issued"])
+    receiver.reply = b"ok\x00 received"
+    for code in ("NUL-1", "NUL-2"):
+        body = handover_body(dossier_code=code)
+        assert (
+            client.post("/api/v1/handovers", json=body, headers=make_key("issuer")).status_code
+            == 201
+        )
+    drain(worker)
+    listed = client.get(f"/api/v1/webhooks/{sub['id']}/deliveries", headers=admin).json()["data"]
+    assert [d["status"] for d in listed] == ["succeeded", "succeeded"]
+    assert {d["attempt_log"][0]["response_snippet"] for d in listed} == {"ok received"}
+    assert len(receiver.received) == 2
+
+
 def test_a_subscription_failing_for_days_is_disabled_with_a_reason(
     database_url: str, make_key: KeyFactory, receiver: Receiver, db: DbFactory
 ) -> None:
