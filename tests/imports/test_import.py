@@ -354,10 +354,10 @@ def test_a_nul_character_is_refused_in_the_checking_pass(
         out.writerows(rows)
     petitions = tmp_path / "petitions.csv"
     with petitions.open("w", encoding="utf-8", newline="") as handle:
-        out = csv.writer(handle)
-        out.writerow(["petition_code", "agency_code", "received_at", "outcome"])
-        out.writerow(["PA\x001", "79.BTH", "2025-09-16T09:00:00+07:00", "xong"])
-        out.writerow(["PA-2", "79.BTH", "2025-09-16T09:00:00+07:00", "xong\x00"])
+        lines = csv.writer(handle)
+        lines.writerow(["petition_code", "agency_code", "received_at", "outcome"])
+        lines.writerow(["PA\x001", "79.BTH", "2025-09-16T09:00:00+07:00", "xong"])
+        lines.writerow(["PA-2", "79.BTH", "2025-09-16T09:00:00+07:00", "xong\x00"])
     for file, refused_at in [
         (path, {(3, "answers.complaint")}),
         (petitions, {(2, "petition_code"), (3, "outcome")}),
