@@ -10,7 +10,7 @@ only while its one thread runs, and a 2xx is sent only after the commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import TypeVar
 
@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from service import throttle
 from service.auth.cache import KeyCache
 from service.auth.principal import Principal
 from service.db import transaction
@@ -57,6 +58,21 @@ class UnitOfWork:
         many clients at once, such as citizens' answers. A 2xx follows the commit."""
         pipeline: WritePipeline = self._state.write_pipeline
         return await pipeline.run(work)
+
+    async def guarded(
+        self,
+        work: Callable[[Session, throttle.Guess], T],
+        *,
+        run: Callable[[Callable[[Session], T]], Awaitable[T]] | None = None,
+        who: str | None = None,
+    ) -> T:
+        """`work(session, guess)` by `run` (`self.run` unless told: `self.write` for work
+        done with the other writes of the moment), its `guess.look` throttled for `who`,
+        the client's address unless told (service/throttle): 429 (TooManyGuesses) without
+        a lookup when it guessed wrong too often."""
+        return await throttle.guarded(
+            self.engine, self.settings, who or self.client_address, run or self.run, work
+        )
 
     def _run(self, work: Callable[[Session], T], conflict_retries: int) -> T:
         for attempt in range(conflict_retries + 1):

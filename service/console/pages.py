@@ -3,7 +3,7 @@ period inputs (D, E; TT 01/2018's 5, 6, 9). Petitions live in petition_pages.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -227,43 +227,32 @@ def _complaint_rows(
     return {"rows": rows, "total": total}
 
 
-async def _agency_tab(
-    console: Console, code: str, period: str | None, template: str, tab_rows: TabRows
-) -> Response:
-    profile = console.work.profile
+def _agency_tab(template: str, tab_rows: TabRows) -> Callable[..., Awaitable[Response]]:
+    """The page of one of the agency's tabs: its context, with `tab_rows` added."""
 
-    def show(session: Session) -> Outcome:
-        who = console.who(session)
-        context = _agency_context(console, session, who, code, period)
-        context.update(tab_rows(session, context["agency"], context["period"], profile))
-        return Page(template, context)
+    async def tab(
+        console: ConsoleDep, code: CodePath, period: OptionalPeriodQuery = None
+    ) -> Response:
+        profile = console.work.profile
 
-    return await console.respond(show)
+        def show(session: Session) -> Outcome:
+            who = console.who(session)
+            context = _agency_context(console, session, who, code, period)
+            context.update(tab_rows(session, context["agency"], context["period"], profile))
+            return Page(template, context)
 
+        return await console.respond(show)
 
-@router.get("/a/{code}/staff", response_class=HTMLResponse)
-async def staff_page(
-    console: ConsoleDep, code: CodePath, period: OptionalPeriodQuery = None
-) -> Response:
-    return await _agency_tab(console, code, period, "console/staff.html", _staff_rows)
+    return tab
 
 
-@router.get("/a/{code}/dossiers", response_class=HTMLResponse)
-async def dossiers_page(
-    console: ConsoleDep, code: CodePath, period: OptionalPeriodQuery = None
-) -> Response:
-    return await _agency_tab(console, code, period, "console/dossiers.html", _costly_rows)
-
-
-@router.get("/a/{code}/complaints", response_class=HTMLResponse)
-async def complaints_page(
-    console: ConsoleDep, code: CodePath, period: OptionalPeriodQuery = None
-) -> Response:
-    return await _agency_tab(console, code, period, "console/complaints.html", _complaint_rows)
-
-
-@router.get("/a/{code}/response-rates", response_class=HTMLResponse)
-async def response_rates_page(
-    console: ConsoleDep, code: CodePath, period: OptionalPeriodQuery = None
-) -> Response:
-    return await _agency_tab(console, code, period, "console/response_rates.html", _reach_rows)
+# The agency's tabs: path, route name, template and rows, one line each.
+for path, name, template, tab_rows in (
+    ("/a/{code}/staff", "staff_page", "console/staff.html", _staff_rows),
+    ("/a/{code}/dossiers", "dossiers_page", "console/dossiers.html", _costly_rows),
+    ("/a/{code}/complaints", "complaints_page", "console/complaints.html", _complaint_rows),
+    ("/a/{code}/response-rates", "response_rates_page", "console/response_rates.html", _reach_rows),
+):
+    router.add_api_route(
+        path, _agency_tab(template, tab_rows), response_class=HTMLResponse, name=name
+    )

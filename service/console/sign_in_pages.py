@@ -72,9 +72,7 @@ async def sign_in_with_key(console: ConsoleDep, form: FormDep) -> Response:
         return _signed_in(console, session, principal, "key")
 
     try:
-        outcome = await throttle.guarded(
-            work.engine, work.settings, work.client_address, work.run, check
-        )
+        outcome = await work.guarded(check)
     except throttle.TooManyGuesses:
         outcome = Page("console/sign_in.html", {"problem": "rate_limited"}, 429)
     except ServiceError as exc:

@@ -5,11 +5,13 @@ disabled subscription's, which an admin may enable again)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Engine, delete, exists, text
+from sqlalchemy import Delete, Engine, delete, exists, text
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from service.db import transaction
 from service.delivery.fan_out import NO_SYNC, rowcount
@@ -38,50 +40,53 @@ class Pruned:
 def prune(engine: Engine, retention_days: float) -> Pruned:
     cutoff = utcnow() - timedelta(days=retention_days)
     pruned = Pruned()
-    while True:
-        with transaction(engine) as session:
-            if not _alone(session):
-                return pruned
-            ids = session.exec(
-                select(WebhookDelivery.id)
-                .where(
-                    col(WebhookDelivery.status).in_(("succeeded", "failed")),
-                    col(WebhookDelivery.completed_at) < cutoff,
-                )
-                .order_by(col(WebhookDelivery.id))
-                .limit(CHUNK)
-            ).all()
-            if not ids:
-                break
-            pruned.attempts += rowcount(
-                session.execute(
-                    delete(DeliveryAttempt).where(col(DeliveryAttempt.delivery_id).in_(ids)),
-                    execution_options=NO_SYNC,
-                )
-            )
-            pruned.deliveries += rowcount(
-                session.execute(
-                    delete(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids)),
-                    execution_options=NO_SYNC,
-                )
-            )
-    while True:
-        with transaction(engine) as session:
-            if not _alone(session):
-                return pruned
-            referenced = exists().where(col(WebhookDelivery.event_id) == col(OutboxEvent.id))
-            events = session.exec(
-                select(OutboxEvent.id)
-                .where(col(OutboxEvent.dispatched_at) < cutoff, ~referenced)
-                .order_by(col(OutboxEvent.id))
-                .limit(CHUNK)
-            ).all()
-            if not events:
-                break
-            pruned.events += rowcount(
-                session.execute(
-                    delete(OutboxEvent).where(col(OutboxEvent.id).in_(events)),
-                    execution_options=NO_SYNC,
-                )
-            )
+
+    def deliveries(session: Session, ids: Sequence[int | None]) -> None:
+        attempts = delete(DeliveryAttempt).where(col(DeliveryAttempt.delivery_id).in_(ids))
+        pruned.attempts += _deleted(session, attempts)
+        pruned.deliveries += _deleted(
+            session, delete(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids))
+        )
+
+    def events(session: Session, ids: Sequence[int | None]) -> None:
+        pruned.events += _deleted(session, delete(OutboxEvent).where(col(OutboxEvent.id).in_(ids)))
+
+    finished = (
+        select(col(WebhookDelivery.id))
+        .where(
+            col(WebhookDelivery.status).in_(("succeeded", "failed")),
+            col(WebhookDelivery.completed_at) < cutoff,
+        )
+        .order_by(col(WebhookDelivery.id))
+    )
+    referenced = exists().where(col(WebhookDelivery.event_id) == col(OutboxEvent.id))
+    unreferenced = (
+        select(col(OutboxEvent.id))
+        .where(col(OutboxEvent.dispatched_at) < cutoff, ~referenced)
+        .order_by(col(OutboxEvent.id))
+    )
+    if _in_chunks(engine, finished, deliveries):
+        _in_chunks(engine, unreferenced, events)
     return pruned
+
+
+def _in_chunks(
+    engine: Engine,
+    chosen: SelectOfScalar[int | None],
+    prune_chunk: Callable[[Session, Sequence[int | None]], None],
+) -> bool:
+    """`prune_chunk(session, ids)` on the first `CHUNK` ids `chosen` selects, in a
+    transaction of its own, again and again until it selects none: True; False at once
+    when another worker is pruning (then it prunes the rest)."""
+    while True:
+        with transaction(engine) as session:
+            if not _alone(session):
+                return False
+            ids = session.exec(chosen.limit(CHUNK)).all()
+            if not ids:
+                return True
+            prune_chunk(session, ids)
+
+
+def _deleted(session: Session, statement: Delete) -> int:
+    return rowcount(session.execute(statement, execution_options=NO_SYNC))

@@ -8,13 +8,12 @@ later are left out), so that the count in a private export's audit record is its
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from fastapi.types import DecoratedCallable
 from sqlalchemy import Row
 from sqlmodel import Session
 
@@ -114,30 +113,32 @@ async def _xlsx(work: ApiWork, kind: Kind, filters: Filters) -> StreamingRespons
     return _download(body(), XLSX, kind, filters, "xlsx")
 
 
-def _route(path: str, media: str, summary: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
-    return router.get(
-        path,
+# A format: its media type and what writes it.
+Export = Callable[[ApiWork, Kind, Filters], Awaitable[StreamingResponse]]
+_FORMATS: dict[str, tuple[str, Export]] = {"csv": ("text/csv", _csv), "xlsx": (XLSX, _xlsx)}
+
+
+def _export(kind: Kind, export: Export) -> Callable[..., Awaitable[StreamingResponse]]:
+    async def download(work: ApiWork, filters: FiltersDep) -> StreamingResponse:
+        return await export(work, kind, filters)
+
+    return download
+
+
+# Each export is one kind in one format, at /api/v1/<kind>.<format>.
+_SUMMARIES: dict[tuple[Kind, str], str] = {
+    ("evaluations", "csv"): "Raw evaluations as CSV (UTF-8 with BOM), streamed",
+    ("evaluations", "xlsx"): "Raw evaluations as an Excel workbook",
+    ("petitions", "csv"): "Petitions with their dossiers' facts as CSV, streamed",
+    ("petitions", "xlsx"): "Petitions with their dossiers' facts as an Excel workbook",
+}
+for (kind, suffix), summary in _SUMMARIES.items():
+    media, export = _FORMATS[suffix]
+    router.add_api_route(
+        f"/{kind}.{suffix}",
+        _export(kind, export),
         response_class=StreamingResponse,
         responses={200: {"content": {media: {}}}, **error_responses(401, 403, 404, 422)},
         summary=summary,
+        name=f"{kind}_{suffix}",
     )
-
-
-@_route("/evaluations.csv", "text/csv", "Raw evaluations as CSV (UTF-8 with BOM), streamed")
-async def evaluations_csv(work: ApiWork, filters: FiltersDep) -> StreamingResponse:
-    return await _csv(work, "evaluations", filters)
-
-
-@_route("/evaluations.xlsx", XLSX, "Raw evaluations as an Excel workbook")
-async def evaluations_xlsx(work: ApiWork, filters: FiltersDep) -> StreamingResponse:
-    return await _xlsx(work, "evaluations", filters)
-
-
-@_route("/petitions.csv", "text/csv", "Petitions with their dossiers' facts as CSV, streamed")
-async def petitions_csv(work: ApiWork, filters: FiltersDep) -> StreamingResponse:
-    return await _csv(work, "petitions", filters)
-
-
-@_route("/petitions.xlsx", XLSX, "Petitions with their dossiers' facts as an Excel workbook")
-async def petitions_xlsx(work: ApiWork, filters: FiltersDep) -> StreamingResponse:
-    return await _xlsx(work, "petitions", filters)

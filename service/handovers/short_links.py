@@ -48,9 +48,7 @@ async def short_link(code: ShortCodePath, work: PublicWork) -> Response:
         return tokens.token_from_seed(work.settings.signing_key(), issued.invitation.token_seed)
 
     try:
-        token = await throttle.guarded(
-            work.engine, work.settings, work.client_address, work.run, find
-        )
+        token = await work.guarded(find)
     except throttle.TooManyGuesses as exc:
         return PlainTextResponse(
             "Quá nhiều mã không đúng; vui lòng thử lại sau. / Too many wrong codes.\n",

@@ -74,7 +74,7 @@ async def pair(work: UnitOfWork, code: str) -> tuple[KioskState, str]:
         )
         return device_state(device, work.settings.kiosk_idle_seconds), raw_key
 
-    return await throttle.guarded(work.engine, work.settings, work.client_address, work.run, redeem)
+    return await work.guarded(redeem)
 
 
 async def lookup(work: UnitOfWork, raw_device_key: str, typed: str) -> SurveyCard:
@@ -88,7 +88,7 @@ async def lookup(work: UnitOfWork, raw_device_key: str, typed: str) -> SurveyCar
         )
 
     guesser = f"kiosk:{raw_device_key}"  # hashed with the signing key before it is stored
-    return await throttle.guarded(work.engine, work.settings, guesser, work.run, find)
+    return await work.guarded(find, who=guesser)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ stores the contact itself. (The short link of a message: service/handovers/short
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,6 +13,7 @@ from sqlmodel import Session
 from service import db
 from service.messaging import contacts
 from service.models import MessageOptOut, utcnow
+from service.unit_of_work import UnitOfWork
 from service.web.deps import PublicWork
 from service.web.pages import Page, render
 from service.web.params import OptOutTokenPath
@@ -37,6 +39,24 @@ LINK_REFUSED: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _link_page(
+    request: Request,
+    token: str,
+    work: UnitOfWork,
+    state: str,
+    act: Callable[[str, str], Awaitable[None]] | None = None,
+) -> Response:
+    """The page in `state` for a link hailong sent, once `act(channel, contact hash)` is
+    done; for any other link, the 404 page."""
+    read = contacts.read_opt_out_token(work.settings.signing_key(), token)
+    if read is None:
+        return _page(request, "invalid", token, None, 404)
+    channel, hashed = read
+    if act is not None:
+        await act(channel, hashed)
+    return _page(request, state, token, channel)
+
+
 @router.get(
     "/u/{token}",
     response_class=HTMLResponse,
@@ -44,10 +64,7 @@ LINK_REFUSED: dict[int | str, dict[str, Any]] = {
     responses=LINK_REFUSED,
 )
 async def opt_out_page(request: Request, token: OptOutTokenPath, work: PublicWork) -> Response:
-    read = contacts.read_opt_out_token(work.settings.signing_key(), token)
-    if read is None:
-        return _page(request, "invalid", token, None, 404)
-    return _page(request, "ask", token, read[0])
+    return await _link_page(request, token, work, "ask")
 
 
 @router.post(
@@ -58,19 +75,18 @@ async def opt_out_page(request: Request, token: OptOutTokenPath, work: PublicWor
 )
 async def opt_out(request: Request, token: OptOutTokenPath, work: PublicWork) -> Response:
     """Verified by its MAC alone (no lookup, so nothing to guess against); recorded once."""
-    read = contacts.read_opt_out_token(work.settings.signing_key(), token)
-    if read is None:
-        return _page(request, "invalid", token, None, 404)
-    channel, hashed = read
 
-    def record(session: Session) -> None:
-        table = MessageOptOut.__table__  # type: ignore[attr-defined]
-        statement = db.dialect_insert(session.get_bind().dialect.name, table)
-        session.execute(
-            statement.values(
-                contact_hash=hashed, channel=channel, created_at=utcnow()
-            ).on_conflict_do_nothing(index_elements=["contact_hash", "channel"])
-        )
+    async def record(channel: str, hashed: str) -> None:
+        await work.write(lambda session: _record_opt_out(session, channel, hashed))
 
-    await work.write(record)
-    return _page(request, "done", token, channel)
+    return await _link_page(request, token, work, "done", record)
+
+
+def _record_opt_out(session: Session, channel: str, hashed: str) -> None:
+    table = MessageOptOut.__table__  # type: ignore[attr-defined]
+    statement = db.dialect_insert(session.get_bind().dialect.name, table)
+    session.execute(
+        statement.values(
+            contact_hash=hashed, channel=channel, created_at=utcnow()
+        ).on_conflict_do_nothing(index_elements=["contact_hash", "channel"])
+    )

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Column
 from sqlmodel import Field, SQLModel
 
-from service.models.base import UTCDateTime, utcnow
+from service.models.base import UTCDateTime, check_known, utcnow
 
 # auditor: reads the audit log and nothing else (no scores, no changes).
 ROLES = ("issuer", "reader", "manager", "admin", "kiosk", "auditor")
@@ -16,12 +16,7 @@ ROLES = ("issuer", "reader", "manager", "admin", "kiosk", "auditor")
 
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_key"
-    __table_args__ = (
-        CheckConstraint(
-            "role IN ('issuer', 'reader', 'manager', 'admin', 'kiosk', 'auditor')",
-            name="role_known",
-        ),
-    )
+    __table_args__ = (check_known("role", ROLES),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=255)
@@ -61,9 +56,7 @@ OFFICIAL_ROLES = ("manager", "admin", "auditor")
 
 class Official(SQLModel, table=True):
     __tablename__ = "official"
-    __table_args__ = (
-        CheckConstraint("role IN ('manager', 'admin', 'auditor')", name="role_known"),
-    )
+    __table_args__ = (check_known("role", OFFICIAL_ROLES),)
 
     id: int | None = Field(default=None, primary_key=True)
     # Lower case; matched against the ID token's verified `email` claim.

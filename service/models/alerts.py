@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from service.models.base import UTCDateTime, utcnow
-from service.models.leased import LeasedSend, status_known
+from service.models.base import UTCDateTime, check_known, utcnow
+from service.models.leased import LEASED_STATUSES, LeasedSend, status_known
 
 ALERT_RULES = (
     "k_below_threshold",
@@ -18,10 +18,7 @@ ALERT_RULES = (
     "petition_deadline",
     "response_rate_low",
 )
-ALERT_EMAIL_STATUSES = ("pending", "sent", "failed", "skipped")
-_RULES_SQL = "rule IN ('k_below_threshold', 'staff_c_falling', 'petition_deadline', " + (
-    "'response_rate_low')"
-)
+ALERT_EMAIL_STATUSES = LEASED_STATUSES
 
 
 class AlertRuleOverride(SQLModel, table=True):
@@ -31,7 +28,7 @@ class AlertRuleOverride(SQLModel, table=True):
     __tablename__ = "alert_rule_override"
     __table_args__ = (
         UniqueConstraint("agency_id", "rule"),
-        CheckConstraint(_RULES_SQL, name="rule_known"),
+        check_known("rule", ALERT_RULES),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -50,7 +47,7 @@ class Alert(SQLModel, table=True):
     __tablename__ = "alert"
     __table_args__ = (
         UniqueConstraint("agency_id", "rule", "subject", "period"),
-        CheckConstraint(_RULES_SQL, name="rule_known"),
+        check_known("rule", ALERT_RULES),
     )
 
     id: int | None = Field(default=None, primary_key=True)

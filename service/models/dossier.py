@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from service.models.base import UTCDateTime, utcnow
+from service.models.base import UTCDateTime, check_known, utcnow
 
 CHANNELS = ("counter", "online", "postal")
 INVITATION_STATUSES = ("issued", "opened", "answered", "expired", "revoked")
@@ -53,12 +53,7 @@ class Dossier(SQLModel, table=True):
 
 class Invitation(SQLModel, table=True):
     __tablename__ = "invitation"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('issued', 'opened', 'answered', 'expired', 'revoked')",
-            name="status_known",
-        ),
-    )
+    __table_args__ = (check_known("status", INVITATION_STATUSES),)
 
     id: int | None = Field(default=None, primary_key=True)
     public_id: str = Field(max_length=36, unique=True)

@@ -8,7 +8,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
-from service.models.base import UTCDateTime, utcnow
+from service.models.base import UTCDateTime, check_known, utcnow
+
+LEASED_STATUSES = ("pending", "sent", "failed", "skipped")
 
 
 class LeasedSend(SQLModel):
@@ -25,6 +27,4 @@ class LeasedSend(SQLModel):
 
 def status_known() -> CheckConstraint:
     """The status check of each such table (a constraint belongs to one table)."""
-    return CheckConstraint(
-        "status IN ('pending', 'sent', 'failed', 'skipped')", name="status_known"
-    )
+    return check_known("status", LEASED_STATUSES)

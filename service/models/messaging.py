@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from service.models.base import UTCDateTime, utcnow
+from service.models.base import UTCDateTime, check_known, utcnow
 from service.models.leased import LeasedSend, status_known
 
 
@@ -33,8 +33,8 @@ class OutgoingMessageRow(LeasedSend, table=True):
     __tablename__ = "outgoing_message"
     __table_args__ = (
         UniqueConstraint("invitation_id", "channel", "kind"),
-        CheckConstraint("channel IN ('email', 'sms', 'zalo')", name="channel_known"),
-        CheckConstraint("kind IN ('invitation', 'reminder')", name="kind_known"),
+        check_known("channel", ("email", "sms", "zalo")),
+        check_known("kind", ("invitation", "reminder")),
         status_known(),
         # What the worker looks for: the due pending ones.
         Index("ix_outgoing_message_due", "status", "next_attempt_at"),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, Text
+from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-from service.models.base import UTCDateTime, utcnow
+from service.models.base import UTCDateTime, check_known, utcnow
 
 
 class WebhookSubscription(SQLModel, table=True):
@@ -57,7 +57,7 @@ class ScoreDirty(SQLModel, table=True):
 class WebhookDelivery(SQLModel, table=True):
     __tablename__ = "webhook_delivery"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status_known"),
+        check_known("status", ("pending", "succeeded", "failed")),
         Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
         Index("ix_webhook_delivery_order", "subscription_id", "agency_id", "status", "id"),
     )

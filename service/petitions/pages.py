@@ -117,7 +117,7 @@ async def followup_qr(token: FollowupTokenPath, work: PublicWork) -> Response:
         return guess.look(session, lambda: followup.find(session, token)) is not None
 
     # Too many wrong links: the API's 429 (with Retry-After).
-    found = await throttle.guarded(work.engine, work.settings, work.client_address, work.run, check)
+    found = await work.guarded(check)
     if not found:
         return Response(
             "Không tìm thấy đường dẫn này. / Link not found.\n",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Query, Request
@@ -15,6 +15,7 @@ from service.admin.agencies import (
     visible_agency,
     visible_dossier,
 )
+from service.auth.principal import Principal
 from service.errors import NotFound, field_error
 from service.models import Agency
 from service.periods import Period, period_field
@@ -60,6 +61,29 @@ def _listed(data: list[Score] | list[Tt01Score]) -> ScoreList | Tt01ScoreList:
     return ScoreList(data=cast(list[Score], data), count=len(data))
 
 
+async def _score_list(
+    request: Request,
+    work: ApiWork,
+    period: str,
+    profile: str | None,
+    agencies: Callable[[Session, Principal], list[Agency]],
+    ranked: bool = False,
+) -> Response:
+    """The scores of a period for the agencies `agencies(session, principal)` chooses, in
+    their order, or by rank (ties share one; unranked last) when `ranked`."""
+    parsed = period_field(period)
+
+    def read(session: Session) -> ScoreList | Tt01ScoreList:
+        principal = work.principal(session, *READERS)
+        scoring = service.choose_scoring(work.profile, profile)
+        data = _scores(session, agencies(session, principal), parsed, work, scoring)
+        if ranked:
+            data.sort(key=lambda s: (s.rank is None, s.rank or 0, s.agency_code))
+        return _listed(data)
+
+    return conditional_json(request, await work.run(read))
+
+
 @router.get(
     "/scores",
     response_model=ScoreList | Tt01ScoreList,
@@ -73,15 +97,10 @@ async def list_scores(
     parent_code: ParentQuery = None,
     profile: ProfileQuery = None,
 ) -> Response:
-    parsed = period_field(period)
+    def agencies(session: Session, principal: Principal) -> list[Agency]:
+        return chosen_agencies(session, principal, agency_code, parent_code)
 
-    def read(session: Session) -> ScoreList | Tt01ScoreList:
-        principal = work.principal(session, *READERS)
-        scoring = service.choose_scoring(work.profile, profile)
-        agencies = chosen_agencies(session, principal, agency_code, parent_code)
-        return _listed(_scores(session, agencies, parsed, work, scoring))
-
-    return conditional_json(request, await work.run(read))
+    return await _score_list(request, work, period, profile, agencies)
 
 
 @router.get(
@@ -182,21 +201,15 @@ async def rankings(
     work: ApiWork,
     profile: ProfileQuery = None,
 ) -> Response:
-    parsed = period_field(period)
-
-    def read(session: Session) -> ScoreList | Tt01ScoreList:
-        principal = work.principal(session, *READERS)
-        scoring = service.choose_scoring(work.profile, profile)
+    def children(session: Session, principal: Principal) -> list[Agency]:
+        # The parent need not be visible: only the children the caller can see are ranked.
         parent = get_agency_by_code(session, parent_code)
         if parent is None:
             raise NotFound(f"No agency has the code '{parent_code}'.")
-        children = session.exec(select(Agency).where(Agency.parent_id == parent.id)).all()
-        visible = [a for a in children if principal.can_see(a)]
-        data = _scores(session, visible, parsed, work, scoring)
-        data.sort(key=lambda s: (s.rank is None, s.rank or 0, s.agency_code))
-        return _listed(data)
+        found = session.exec(select(Agency).where(Agency.parent_id == parent.id)).all()
+        return [a for a in found if principal.can_see(a)]
 
-    return conditional_json(request, await work.run(read))
+    return await _score_list(request, work, period, profile, children, ranked=True)
 
 
 @router.get(

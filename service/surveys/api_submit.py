@@ -31,12 +31,8 @@ class ApiSubmitted:
 
 async def submit(work: UnitOfWork, payload: ResponseCreate) -> ApiSubmitted:
     """With the other answers of the moment (`work.write`); wrong codes are throttled."""
-    return await throttle.guarded(
-        work.engine,
-        work.settings,
-        work.client_address,
-        work.write,
-        lambda session, guess: _submit(work, session, guess, payload),
+    return await work.guarded(
+        lambda session, guess: _submit(work, session, guess, payload), run=work.write
     )
 
 

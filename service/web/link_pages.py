@@ -21,7 +21,7 @@ async def guarded_page(work: UnitOfWork, lang: str | None, show: Show, run: Runn
     """`show(session, guess)` run by `run` (`work.run`, or `work.write` for a page that
     writes, with the other writes of the moment), or the refusal page."""
     try:
-        return await throttle.guarded(work.engine, work.settings, work.client_address, run, show)
+        return await work.guarded(show, run=run)
     except throttle.TooManyGuesses as exc:
         refusal = {"kind": "rate_limited", "detail": None}
         status, headers = exc.status_code, exc.headers or {}
