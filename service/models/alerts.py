@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from service.models.base import UTCDateTime, check_known, utcnow
 from service.models.leased import LEASED_STATUSES, LeasedSend, status_known
+from service.models.petition import PETITION_CODE_MAX
 
 ALERT_RULES = (
     "k_below_threshold",
@@ -55,7 +56,7 @@ class Alert(SQLModel, table=True):
     rule: str = Field(max_length=32)
     # What the alert is about within the agency: a staff code, a petition code, or "" for
     # the agency itself (rules on K and the response rate).
-    subject: str = Field(default="", max_length=64)
+    subject: str = Field(default="", max_length=PETITION_CODE_MAX)
     period: str = Field(max_length=16)
     raised_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # The figures behind it (K and the threshold, C before and after...): no personal data.

@@ -12,6 +12,8 @@ from service.models.base import UTCDateTime, check_known, utcnow
 CHANNELS = ("counter", "online", "postal")
 INVITATION_STATUSES = ("issued", "opened", "answered", "expired", "revoked")
 
+DOSSIER_CODE_MAX = 64
+
 
 class Dossier(SQLModel, table=True):
     __tablename__ = "dossier"
@@ -23,7 +25,7 @@ class Dossier(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    code: str = Field(max_length=64)
+    code: str = Field(max_length=DOSSIER_CODE_MAX)
     # No index of its own: the unique (agency_id, code) index starts with it. A second
     # index on agency_id alone tied with it on a young table's statistics, and a lookup by
     # agency and code then read every dossier of the agency (migration 0017).

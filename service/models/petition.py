@@ -8,8 +8,14 @@ from sqlalchemy import JSON, Index, UniqueConstraint, column
 from sqlmodel import Field, SQLModel
 
 from service.models.base import UTCDateTime, utcnow
+from service.models.dossier import DOSSIER_CODE_MAX
 
 FEEDBACK_KINDS = ("petition", "comment")
+# A citizen's comment on a survey is filed as a petition under its dossier's code with this
+# prefix (petitions/service.py): one response per dossier, so one comment per dossier. The
+# code column holds it on the longest dossier code (migration 0018).
+SURVEY_COMMENT_PREFIX = "HL-"
+PETITION_CODE_MAX = len(SURVEY_COMMENT_PREFIX) + DOSSIER_CODE_MAX
 
 
 class Petition(SQLModel, table=True):
@@ -34,7 +40,7 @@ class Petition(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    code: str = Field(max_length=64)
+    code: str = Field(max_length=PETITION_CODE_MAX)
     agency_id: int = Field(foreign_key="agency.id", index=True)
     dossier_id: int | None = Field(default=None, foreign_key="dossier.id", index=True)
     # Indexed: the thank-you page and a replayed answer look up the petition of a response.

@@ -14,6 +14,7 @@ from service.calendar.working_days import add_working_days, local_date
 from service.errors import Conflict, field_error
 from service.handovers import tokens
 from service.models import Agency, Dossier, Petition, Response, utcnow
+from service.models.petition import SURVEY_COMMENT_PREFIX
 from service.petitions.schemas import PetitionPublic, PetitionUpsert
 from service.profile import Profile
 from service.scoring import events
@@ -46,7 +47,7 @@ def open_from_complaint(
             load_overrides(session),
         )
     petition = Petition(
-        code=f"HL-{dossier.code}",  # one response per dossier, so one comment per dossier
+        code=SURVEY_COMMENT_PREFIX + dossier.code,
         agency_id=dossier.agency_id,
         dossier_id=dossier.id,
         response_id=response.id,

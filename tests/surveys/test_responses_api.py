@@ -206,3 +206,18 @@ def test_wrong_guesses_are_rate_limited_per_address(
     assert 0 < int(blocked.headers["retry-after"]) <= settings.guess_window_seconds
     # Even the right code waits: otherwise guessing would just continue.
     assert _post(client, {"token": survey.token, "answers": ANSWERS})[0] == 429
+
+
+def test_a_complaint_on_the_longest_dossier_code_is_stored(
+    client: TestClient, make_key: KeyFactory, agencies: None, db: DbFactory
+) -> None:
+    """The comment is filed as petition 'HL-<dossier code>': on a 64-character code that
+    outgrew the petition's column, and PostgreSQL refused the whole answer (a 500)."""
+    code = "G22.39-" + "X" * 57
+    survey = issue(client, make_key, dossier_code=code)
+    body = {"token": survey.token, "answers": {**ANSWERS, "complaint": "Chờ lâu"}}
+    status, created = _post(client, body)
+    assert status == 201, created
+    with db() as session:
+        petition = session.exec(select(Petition)).one()
+        assert petition.code == f"HL-{code}" and len(petition.code) == 67
