@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from service.csv_cells import csv_cell
 from service.models import AuditLog
+from service.models.base import ACTOR_MAX
 
 CSV_HEADERS = ["Mã", "Thời điểm (UTC)", "Người thực hiện", "Thao tác", "Đối tượng", "Chi tiết"]
 
@@ -24,7 +25,7 @@ CSV_HEADERS = ["Mã", "Thời điểm (UTC)", "Người thực hiện", "Thao t�
 def record(
     session: Session, actor: str, action: str, target: str | None, detail: dict[str, Any]
 ) -> None:
-    session.add(AuditLog(actor=actor, action=action, target=target, detail=detail))
+    session.add(AuditLog(actor=actor[:ACTOR_MAX], action=action, target=target, detail=detail))
 
 
 @dataclass(frozen=True)

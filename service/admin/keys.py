@@ -76,6 +76,8 @@ def create_key(
 ) -> tuple[ApiKey, str]:
     if role not in ROLES:
         raise field_error("role", f"must be one of {', '.join(ROLES)}")
+    if not 1 <= len(name) <= 255 or "\x00" in name:
+        raise field_error("name", "give a name of 1 to 255 characters")
     if expires_at is not None and expires_at <= utcnow():
         raise field_error("expires", "must be in the future")
     agency_id = None

@@ -33,12 +33,21 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def _storable_email(email: str) -> bool:
+    """An address the official table can hold (and a provider's claim can match)."""
+    return "@" in email and len(email) <= 255 and "\x00" not in email
+
+
 def add_official(
     session: Session, actor: str, email: str, name: str, role: str, agency_code: str | None
 ) -> Official:
-    email = normalise_email(email)
-    if "@" not in email or len(email) > 255:
+    email, name = normalise_email(email), name.strip()
+    if len(email) > 255:
+        raise field_error("email", "give an address of at most 255 characters")
+    if not _storable_email(email):
         raise field_error("email", f"'{email}' is not an e-mail address")
+    if len(name) > 255 or "\x00" in name:
+        raise field_error("name", "give a name of at most 255 characters")
     if role not in OFFICIAL_ROLES:
         raise field_error("role", f"one of {', '.join(OFFICIAL_ROLES)}, not '{role}'")
     if session.exec(select(Official).where(Official.email == email)).first() is not None:
@@ -49,7 +58,7 @@ def add_official(
         if agency is None:
             raise NotFound(f"No agency has the code '{agency_code}'.")
         agency_id = agency.id
-    official = Official(email=email, name=name.strip() or email, role=role, agency_id=agency_id)
+    official = Official(email=email, name=name or email, role=role, agency_id=agency_id)
     session.add(official)
     session.flush()
     record(
@@ -155,6 +164,8 @@ def official_for_claims(session: Session, claims: Mapping[str, Any]) -> Official
     if not isinstance(email, str) or not email:
         raise NotAnOfficial("no_email", None)
     email = normalise_email(email)
+    if not _storable_email(email):
+        raise NotAnOfficial("no_email", None)  # no official has it: not kept, not shown
     # A provider that says the address is unverified has not proven it belongs to them.
     if claims.get("email_verified") is False:
         raise NotAnOfficial("email_unverified", email)
@@ -163,7 +174,10 @@ def official_for_claims(session: Session, claims: Mapping[str, Any]) -> Official
         raise NotAnOfficial("unknown", email)
     if official.disabled_at is not None:
         raise NotAnOfficial("disabled", email)
-    subject = str(claims["sub"])
+    subject = claims.get("sub")
+    # OpenID Connect: at most 255 ASCII characters; the column holds no more.
+    if not isinstance(subject, str) or not 1 <= len(subject) <= 255 or "\x00" in subject:
+        raise NotAnOfficial("bad_subject", email)
     if official.subject is None:
         official.subject = subject
     elif official.subject != subject:

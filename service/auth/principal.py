@@ -7,6 +7,7 @@ from datetime import datetime
 
 from service.errors import Forbidden
 from service.models import Agency
+from service.models.base import ACTOR_MAX
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,8 @@ class Principal:
     @property
     def actor(self) -> str:
         if self.official_id is not None:
-            return f"official:{self.official_id}:{self.name}"
-        return f"key:{self.key_id}:{self.name}"
+            return f"official:{self.official_id}:{self.name}"[:ACTOR_MAX]
+        return f"key:{self.key_id}:{self.name}"[:ACTOR_MAX]
 
     def require_role(self, *roles: str) -> None:
         if self.role not in roles:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Column
 from sqlmodel import Field, SQLModel
 
-from service.models.base import UTCDateTime, check_known, utcnow
+from service.models.base import ACTOR_MAX, UTCDateTime, check_known, utcnow
 
 # auditor: reads the audit log and nothing else (no scores, no changes).
 ROLES = ("issuer", "reader", "manager", "admin", "kiosk", "auditor")
@@ -35,7 +35,7 @@ class ApiKey(SQLModel, table=True):
     # None: never expires. From this moment on the key is refused.
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    revoked_by: str | None = Field(default=None, max_length=255)  # the audit log's actor
+    revoked_by: str | None = Field(default=None, max_length=ACTOR_MAX)  # the audit log's actor
 
 
 class AuditLog(SQLModel, table=True):
@@ -43,7 +43,7 @@ class AuditLog(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
-    actor: str = Field(max_length=255)
+    actor: str = Field(max_length=ACTOR_MAX)
     action: str = Field(max_length=64)
     target: str | None = Field(default=None, max_length=255)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -71,7 +71,7 @@ class Official(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_sign_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    disabled_by: str | None = Field(default=None, max_length=255)  # the audit log's actor
+    disabled_by: str | None = Field(default=None, max_length=ACTOR_MAX)  # the audit log's actor
 
 
 class ConsoleSessionRecord(SQLModel, table=True):

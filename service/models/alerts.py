@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from service.models.base import UTCDateTime, check_known, utcnow
+from service.models.base import ACTOR_MAX, UTCDateTime, check_known, utcnow
 from service.models.leased import LEASED_STATUSES, LeasedSend, status_known
 from service.models.petition import PETITION_CODE_MAX
 
@@ -38,7 +38,7 @@ class AlertRuleOverride(SQLModel, table=True):
     enabled: bool = True
     threshold: float | None = None
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_by: str = Field(max_length=255)  # the audit log's actor
+    updated_by: str = Field(max_length=ACTOR_MAX)  # the audit log's actor
 
 
 class Alert(SQLModel, table=True):

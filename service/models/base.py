@@ -22,6 +22,12 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+# Who did something, as the audit log and the `*_by` columns name them ("key:3:portal",
+# "official:7:an@hcm.gov.vn"): built from names people chose, so clipped to this width
+# (auth/principal.py, audit.py) rather than refused where they act.
+ACTOR_MAX = 255
+
+
 def check_known(column: str, values: Iterable[str]) -> CheckConstraint:
     """The CHECK `<column>_known`: `column` holds one of `values` (a table's own copy: a
     constraint belongs to one table)."""

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from service.models.base import UTCDateTime, utcnow
+from service.models.base import ACTOR_MAX, UTCDateTime, utcnow
 
 IMPORT_STATUSES = ("running", "interrupted", "done")
 
@@ -28,7 +28,7 @@ class ImportJob(SQLModel, table=True):
     # chunk's transaction moved it, so rows up to here are in the database and no others.
     done_through_row: int = 1
     rows_written: int = 0
-    actor: str = Field(max_length=255)
+    actor: str = Field(max_length=ACTOR_MAX)
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

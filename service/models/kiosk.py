@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from service.models.base import UTCDateTime, utcnow
+from service.models.base import ACTOR_MAX, UTCDateTime, utcnow
 
 
 class KioskPairing(SQLModel, table=True):
@@ -22,7 +22,7 @@ class KioskPairing(SQLModel, table=True):
     counter_id: int = Field(foreign_key="counter.id", index=True)
     # sha256 of the code: the code itself is shown once to whoever created it.
     code_hash: str = Field(max_length=64, unique=True)
-    created_by: str = Field(max_length=255)
+    created_by: str = Field(max_length=ACTOR_MAX)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

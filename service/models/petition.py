@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Index, UniqueConstraint, column
 from sqlmodel import Field, SQLModel
 
-from service.models.base import UTCDateTime, utcnow
+from service.models.base import ACTOR_MAX, UTCDateTime, utcnow
 from service.models.dossier import DOSSIER_CODE_MAX
 
 FEEDBACK_KINDS = ("petition", "comment")
@@ -62,7 +62,7 @@ class Petition(SQLModel, table=True):
     # The agency's answer to the citizen, written in the managers' console.
     reply: str | None = Field(default=None, max_length=4000)
     replied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    replied_by: str | None = Field(default=None, max_length=255)
+    replied_by: str | None = Field(default=None, max_length=ACTOR_MAX)
     # The citizen's private follow-up link, built like a survey token: HMAC(signing key,
     # seed). Only the seed and the token's SHA-256 are kept (service/petitions/followup.py).
     followup_seed: str | None = Field(default=None, max_length=64)
@@ -98,16 +98,16 @@ class PeriodInput(SQLModel, table=True):
     e: int | None = None
     note: str | None = Field(default=None, max_length=1000)
     # The last change to the row, whatever it was.
-    set_by: str = Field(max_length=255)
+    set_by: str = Field(max_length=ACTOR_MAX)
     set_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Who entered the current D and E, and when (None while the value is not set): every
     # score says where D and E came from (DESIGN "E, public posting").
-    d_set_by: str | None = Field(default=None, max_length=255)
+    d_set_by: str | None = Field(default=None, max_length=ACTOR_MAX)
     d_set_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    e_set_by: str | None = Field(default=None, max_length=255)
+    e_set_by: str | None = Field(default=None, max_length=ACTOR_MAX)
     e_set_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # TT 01/2018's entered indicators (desk_organisation, public_posting, online_services:
     # 0..2 each), where that profile is computed; who entered them last, and when.
     indicators: dict[str, int] | None = Field(default=None, sa_type=JSON)
-    indicators_set_by: str | None = Field(default=None, max_length=255)
+    indicators_set_by: str | None = Field(default=None, max_length=ACTOR_MAX)
     indicators_set_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

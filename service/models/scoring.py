@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from sqlmodel import Field, SQLModel
 
-from service.models.base import UTCDateTime, utcnow
+from service.models.base import ACTOR_MAX, UTCDateTime, utcnow
 
 # The counted quantities, shared by agency and staff rows. A score for any period is the sum
 # of its days' rows: reading never touches dossiers, responses or petitions.
@@ -87,7 +87,7 @@ class CalendarOverride(SQLModel, table=True):
     day: date = Field(primary_key=True)
     working: bool
     note: str | None = Field(default=None, max_length=255)
-    set_by: str = Field(max_length=255)
+    set_by: str = Field(max_length=ACTOR_MAX)
     set_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

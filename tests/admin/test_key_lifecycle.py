@@ -101,6 +101,9 @@ def test_cli_refuses_a_past_or_malformed_expiry(database_url: str) -> None:
     assert past.exit_code == 2 and "future" in past.output
     wrong = cli("keys", "create", "--role", "reader", "--expires", "30/06/2027")
     assert wrong.exit_code == 2 and "YYYY-MM-DD" in wrong.output
+    # The name column's width (on PostgreSQL a longer one failed with a traceback).
+    long = cli("keys", "create", "--role", "reader", "--name", "x" * 256)
+    assert long.exit_code == 2 and "1 to 255 characters" in long.output
 
 
 def test_api_lists_keys_without_secrets_a_page_at_a_time(client: TestClient, db: DbFactory) -> None:

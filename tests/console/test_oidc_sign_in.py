@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.servers, pytest.mark.usefixtures("agencies")]
 CLIENT_ID, CLIENT_SECRET = "hailong-console", "s3cret-of-the-test-client"
 CALLBACK = "http://testserver/console/sign-in/oidc/callback"
 LAN = "lan@phuongbenthanh.tphcm.gov.vn"
+WIDE = "a" * 250 + "@x.vn"
 ACCOUNTS = {
     "lan": {"sub": "u-lan", "email": LAN, "email_verified": True, "name": "Nguyễn Thị Lan"},
     # Another person at the provider who comes to hold Lan's address (a reused mailbox).
@@ -40,6 +41,11 @@ ACCOUNTS = {
     "stranger": {"sub": "u-stranger", "email": "khach@example.vn", "email_verified": True},
     "unverified": {"sub": "u-unverified", "email": LAN, "email_verified": False},
     "auditor": {"sub": "u-audit", "email": "kiemtra@sotttt.tphcm.gov.vn", "email_verified": True},
+    # At the columns' widths: an address of 255 (an official's), one past it, a subject past
+    # OpenID Connect's 255 characters.
+    "wide": {"sub": "u-wide", "email": WIDE, "email_verified": True},
+    "too_wide": {"sub": "u-too-wide", "email": "b" * 300 + "@x.vn", "email_verified": True},
+    "long_sub": {"sub": "s" * 300, "email": "dai@x.vn", "email_verified": True},
 }
 
 
@@ -192,6 +198,28 @@ def test_people_the_provider_knows_but_hailong_does_not_are_refused(
     with db() as session:
         assert session.exec(select(ConsoleSessionRecord)).all()[0].official_id == lan
         assert len(session.exec(select(ConsoleSessionRecord)).all()) == 1
+
+
+def test_addresses_and_subjects_at_the_columns_widths_give_pages_not_500s(
+    console: TestClient, provider: OidcProvider, db: DbFactory
+) -> None:
+    """On PostgreSQL each of these was a 500: the actor 'official:<id>:<address>' outgrew
+    the audit log's column, the refusal's 'oidc:<address>' too, the subject its own."""
+    with db() as session:
+        for email in (WIDE, "dai@x.vn"):
+            add_official(session, "cli", email, "", "manager", WARD)
+    assert through_provider(console, "wide").status_code == 200
+    console.cookies.clear()
+    assert through_provider(console, "too_wide").status_code == 403
+    assert through_provider(console, "long_sub").status_code == 403
+    [signed_in] = audit(db, "console.sign_in")
+    assert signed_in.actor.startswith("official:") and len(signed_in.actor) == 255
+    refusals = audit(db, "console.sign_in_refused")
+    assert [a.detail["reason"] for a in refusals] == ["no_email", "bad_subject"]
+    with db() as session:
+        assert (
+            session.exec(select(Official).where(Official.email == "dai@x.vn")).one().subject is None
+        )
 
 
 def test_an_auditor_official_reads_only_the_audit_log(
