@@ -13,12 +13,22 @@ from service.audit import record
 from service.auth.principal import Principal
 from service.errors import Conflict, InvalidInput, NotFound, field_error
 from service.models import Agency, Dossier
+from service.models.agency import AGENCY_PATH_MAX
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-def path_for(code: str, parent: Agency | None) -> str:
-    return f"{parent.path if parent else '/'}{code}/"
+def path_for(code: str, parent: Agency | None, below: int = 0) -> str:
+    """The agency's path under `parent`; refused when it, or the longest path `below` it
+    (that many characters more, for a move), would not fit the column."""
+    path = f"{parent.path if parent else '/'}{code}/"
+    if len(path) + below > AGENCY_PATH_MAX:
+        raise field_error(
+            "parent_code",
+            f"the tree would be too deep there: the path of codes from the root to "
+            f"'{code}' and below would pass {AGENCY_PATH_MAX} characters",
+        )
+    return path
 
 
 def parent_code(agency: Agency) -> str | None:
@@ -44,13 +54,15 @@ def _move_subtree(session: Session, agency: Agency, new_parent: Agency | None) -
         raise field_error(
             "parent_code", f"'{new_parent.code}' lies under '{agency.code}': that makes a loop"
         )
-    old_path, new_path = agency.path, path_for(agency.code, new_parent)
-    level_shift = (new_parent.level + 1 if new_parent else 0) - agency.level
+    old_path = agency.path
     descendants = session.exec(
         select(Agency).where(
             col(Agency.path).startswith(old_path, autoescape=True), Agency.id != agency.id
         )
     ).all()
+    below = max((len(child.path) - len(old_path) for child in descendants), default=0)
+    new_path = path_for(agency.code, new_parent, below)
+    level_shift = (new_parent.level + 1 if new_parent else 0) - agency.level
     for child in descendants:
         child.path = new_path + child.path.removeprefix(old_path)
         child.level += level_shift

@@ -9,6 +9,10 @@ from sqlmodel import Field, SQLModel
 
 from service.models.base import UTCDateTime, utcnow
 
+# The materialised path's width: ~15 levels of 64-character codes, far more than a
+# province's tree; admin/agencies.py refuses an agency (or a move) that would pass it.
+AGENCY_PATH_MAX = 1024
+
 
 class Agency(SQLModel, table=True):
     __tablename__ = "agency"
@@ -21,7 +25,7 @@ class Agency(SQLModel, table=True):
     level: int = 0
     # Materialised path of codes, "/79/G22/G22.39/": "this agency and its descendants"
     # becomes one indexed prefix match instead of a recursive query on every request.
-    path: str = Field(sa_column=Column(String(1024), nullable=False, index=True))
+    path: str = Field(sa_column=Column(String(AGENCY_PATH_MAX), nullable=False, index=True))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     def is_within(self, scope_path: str) -> bool:

@@ -84,6 +84,30 @@ def test_add_moves_a_subtree_and_audits(cli: Callable[..., Result], db: DbFactor
     assert actions.count("agency.create") == 4 and "agency.update" in actions
 
 
+def test_a_tree_too_deep_for_the_path_column_is_refused_not_a_500(
+    cli: Callable[..., Result], db: DbFactory
+) -> None:
+    """Fifteen levels of 64-character codes pass agency.path's 1,024 characters: on
+    PostgreSQL the INSERT failed with a traceback (SQLite ignores widths)."""
+    codes = [f"{level:02d}" + "x" * 62 for level in range(16)]
+    parent: tuple[str, ...] = ()
+    for code in codes[:15]:
+        assert cli("agencies", "add", code, "Cấp", *parent).exit_code == 0
+        parent = ("--parent", code)
+    deepest = cli("agencies", "add", codes[15], "Cấp", *parent)
+    assert deepest.exit_code == 2 and "too deep" in deepest.output
+    # A move is measured with what lies below: "top" alone would fit under the 15th level,
+    # its subtree does not.
+    assert cli("agencies", "add", "top", "Gốc").exit_code == 0
+    assert cli("agencies", "add", "mid", "Giữa", "--parent", "top").exit_code == 0
+    assert cli("agencies", "add", "low" + "y" * 61, "Dưới", "--parent", "mid").exit_code == 0
+    moved = cli("agencies", "add", "top", "Gốc", "--parent", codes[14])
+    assert moved.exit_code == 2 and "too deep" in moved.output
+    tree = _tree(db)
+    assert len(tree) == 18 and tree["mid"][2] == "/top/mid/"
+    assert max(len(path) for _, _, path in tree.values()) <= 1024
+
+
 def test_add_refuses_bad_codes(cli: Callable[..., Result]) -> None:
     result = cli("agencies", "add", "has space", "X")
     assert result.exit_code == 2
