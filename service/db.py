@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
 from psycopg import Error as PsycopgError
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import SessionTransaction
@@ -234,3 +234,13 @@ def analyze(engine: Engine, models: Sequence[Any]) -> None:
     with engine.begin() as connection:
         for model in models:
             connection.exec_driver_sql(f"ANALYZE {model.__tablename__}")
+
+
+def alone(session: Session, key: int) -> bool:
+    """Whether this transaction is the only one doing the work that advisory lock `key`
+    names, until it ends: on PostgreSQL a try-lock, so a second process skips rather than
+    waits. Elsewhere always (SQLite has one writer anyway)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    taken = session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key})
+    return bool(taken.scalar())

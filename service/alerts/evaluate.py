@@ -27,7 +27,7 @@ from service.alerts import emails
 from service.alerts.rules import RuleSetting, settings_for
 from service.calendar.overrides import load_overrides
 from service.calendar.working_days import is_working_day, local_date
-from service.db import dialect_insert, transaction
+from service.db import alone, dialect_insert, transaction
 from service.models import Agency, Alert, Petition, utcnow
 from service.periods import Period, period_containing
 from service.profile import Profile
@@ -39,6 +39,7 @@ from service.settings import Settings
 from service.webhooks import outbox, payloads
 
 log = logging.getLogger("hailong.alerts")
+ALERTS_LOCK = 0x68616C2D616C7274  # "hal-alrt": one process evaluates the rules at a time
 # Open petitions read per evaluation: those due within this many calendar days, enough for
 # the largest threshold (30 working days) across Tết.
 PETITION_HORIZON = timedelta(days=62)
@@ -227,6 +228,10 @@ def raise_alerts(
     """Evaluate every rule of every agency; returns the ids of the alerts raised now."""
     now = now or utcnow()
     with transaction(engine) as session:
+        # Every worker process evaluates at its start (all of `serve --workers N` at once)
+        # and then on its interval: what one finds the others would find too.
+        if not alone(session, ALERTS_LOCK):
+            return []
         found = find(session, profile, now)
     if not found:
         return []

@@ -9,25 +9,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Delete, Engine, delete, exists, text
+from sqlalchemy import Delete, Engine, delete, exists
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from service.db import transaction
+from service.db import alone, transaction
 from service.delivery.fan_out import NO_SYNC, rowcount
 from service.models import DeliveryAttempt, OutboxEvent, WebhookDelivery, utcnow
 
 CHUNK = 1000  # rows per transaction: a long backlog of old rows never holds a lock long
-PRUNE_LOCK = 0x6861696C6F6E6770  # "hailongp": on PostgreSQL, one worker prunes at a time
-
-
-def _alone(session: Session) -> bool:
-    """Whether no other worker is pruning (PostgreSQL; SQLite has one writer anyway):
-    two deleting the same rows would only wait on each other."""
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    taken = session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PRUNE_LOCK})
-    return bool(taken.scalar())
+# "hailongp": one worker prunes at a time; two deleting the same rows would only wait on
+# each other.
+PRUNE_LOCK = 0x6861696C6F6E6770
 
 
 @dataclass
@@ -80,7 +73,7 @@ def _in_chunks(
     when another worker is pruning (then it prunes the rest)."""
     while True:
         with transaction(engine) as session:
-            if not _alone(session):
+            if not alone(session, PRUNE_LOCK):
                 return False
             ids = session.exec(chosen.limit(CHUNK)).all()
             if not ids:

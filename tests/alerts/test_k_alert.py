@@ -106,3 +106,22 @@ def test_alert_fires_once_when_a_wards_k_drops_below_20(
     }
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM alert_email")).scalar() == 1
+
+
+def test_while_one_process_evaluates_the_others_skip(
+    client: TestClient, engine: sa.Engine, settings: Settings, office: Office
+) -> None:
+    """Every worker process evaluates at its start, all of them at once: on PostgreSQL one
+    does it and the others skip (what one finds the others would find too)."""
+    from service.alerts.evaluate import ALERTS_LOCK
+
+    assert office.ward_with_k("79.BTH", d=15) == 19.0
+    postgres = engine.dialect.name == "postgresql"
+    with engine.connect() as other_process, other_process.begin():
+        if postgres:
+            lock = sa.text("SELECT pg_advisory_xact_lock(:key)")
+            other_process.execute(lock, {"key": ALERTS_LOCK})
+        assert len(evaluate(client, settings, NOW)) == (0 if postgres else 1)
+    # The lock ends with the other's transaction: the next evaluation finds the alert.
+    assert len(evaluate(client, settings, NOW)) == (1 if postgres else 0)
+    assert [a.rule for a in alerts(engine)] == ["k_below_threshold"]
