@@ -27,6 +27,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from service.auth.compare import same_secret
 from service.outbound_tls import tls_context
 from service.settings import Settings
 
@@ -135,7 +136,7 @@ async def finish(
         raise SignInFailed(
             "provider_refused", f"{params['error']}: {params.get('error_description', '')}"
         )
-    if not secrets.compare_digest(params.get("state", ""), pending.state):
+    if not same_secret(params.get("state", ""), pending.state):
         raise SignInFailed("state_mismatch", "the answer is not for this browser's sign-in")
     if not params.get("code"):
         raise SignInFailed("no_code", "the provider's answer carries no code")

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 
+from service.auth.compare import same_secret
 from service.errors import Forbidden
 
 FIELD = "csrf"
@@ -26,7 +27,7 @@ def token_for(signing_key: bytes, sid: str) -> str:
 
 def check(signing_key: bytes, sid: str | None, sent: str | None) -> None:
     expected = token_for(signing_key, sid) if sid else ""
-    if not expected or not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
+    if not expected or not sent or not same_secret(sent, expected):
         raise CsrfRejected(
             "This form is out of date or did not come from the console. Open the page again "
             "and send it from there."

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session
 from starlette.responses import Response
 
+from service.auth.compare import same_secret
 from service.auth.keys import principal_by_id
 from service.auth.officials import official_principal
 from service.auth.principal import Principal
@@ -52,10 +53,6 @@ def sign(signing_key: bytes, purpose: str, payload: str) -> str:
     return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
 
 
-def same(signature: str, expected: str) -> bool:
-    return hmac.compare_digest(signature.encode(), expected.encode())
-
-
 def new_session(*, signed_in: bool, now: float | None = None) -> ConsoleSession:
     lifetime = SESSION_SECONDS if signed_in else ANONYMOUS_SECONDS
     return ConsoleSession(
@@ -75,7 +72,7 @@ def decode(
     if not value or len(value) > 200:
         return None
     payload, _, signature = value.rpartition(".")
-    if not same(signature, sign(signing_key, "console-session", payload)):
+    if not same_secret(signature, sign(signing_key, "console-session", payload)):
         return None
     expires, _, sid = payload.partition(".")
     if not expires.isdigit() or not sid:

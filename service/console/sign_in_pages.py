@@ -16,6 +16,7 @@ from starlette.responses import Response
 from service import throttle
 from service.audit import record
 from service.auth import oidc
+from service.auth.compare import same_secret
 from service.auth.keys import principal_for_key
 from service.auth.officials import NotAnOfficial, official_for_claims, official_principal
 from service.auth.principal import Principal
@@ -110,7 +111,7 @@ async def sign_in_with_provider(console: ConsoleDep) -> Response:
 def _pending(console: ConsoleDep, request: Request) -> oidc.PendingSignIn | None:
     value, _, signature = (request.cookies.get(PENDING_COOKIE) or "").rpartition(".")
     expected = sessions.sign(console.signing_key, PENDING_PURPOSE, value)
-    if not value or not sessions.same(signature, expected):
+    if not value or not same_secret(signature, expected):
         return None
     return oidc.PendingSignIn.decode(value)
 

@@ -235,6 +235,10 @@ def test_an_auditor_official_reads_only_the_audit_log(
 def test_a_callback_that_is_not_this_browsers_sign_in_is_refused(
     console: TestClient, provider: OidcProvider, lan: int, db: DbFactory
 ) -> None:
+    # A state past ASCII, while a sign-in is under way: once a 500 (compared as str).
+    console.get("/console/sign-in/oidc", follow_redirects=False)
+    odd = console.get("/console/sign-in/oidc/callback?code=x&state=%C3%A9", follow_redirects=False)
+    assert odd.status_code == 400 and "Chưa kết nối được" in odd.text
     start = console.get("/console/sign-in/oidc", follow_redirects=False)
     with httpx.Client() as at_provider:
         back = sign_in(at_provider, start.headers["location"], "lan")
