@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
 from psycopg import Error as PsycopgError
 from sqlalchemy import Engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, create_engine
@@ -225,6 +225,40 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 # The same unit of work for code outside a request (CLI, worker, tests).
 transaction = contextmanager(session_scope)
 
+# A transaction lost a race on a unique constraint: PostgreSQL's unique_violation, and
+# SQLite's words for it.
+_UNIQUE_SQLSTATE = "23505"
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate == _UNIQUE_SQLSTATE or "UNIQUE constraint failed" in str(exc.orig)
+
+
+def in_transaction(
+    engine: Engine,
+    work: Callable[[Session], T],
+    *,
+    unique_retries: int = 1,
+    serialize: AbstractContextManager[object] | None = None,
+) -> T:
+    """`work(session)` in one transaction, redone when it fails on a unique constraint.
+
+    Work that looks before it inserts ("is this petition code known?") can lose to a
+    concurrent transaction that inserted the same key after the look: on PostgreSQL the
+    INSERT, or the COMMIT, fails. Done again, the look sees the other's row and the work
+    takes its update (or its refusal) path; a random code that collided draws another.
+    A unit of work's writes are its transaction's, so redoing it writes nothing twice.
+    """
+    for attempt in range(unique_retries + 1):
+        try:
+            with serialize or nullcontext(), transaction(engine) as session:
+                return work(session)
+        except IntegrityError as exc:
+            if attempt == unique_retries or not is_unique_violation(exc):
+                raise
+    raise AssertionError("unreachable")
+
 
 def analyze(engine: Engine, models: Sequence[Any]) -> None:
     """Refresh the planner's statistics of these tables now, after a bulk write. Until
@@ -244,3 +278,8 @@ def alone(session: Session, key: int) -> bool:
         return True
     taken = session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key})
     return bool(taken.scalar())
+
+
+def rowcount(result: Any) -> int:
+    """The rows an UPDATE or DELETE touched (a Result's type does not say it counts them)."""
+    return int(result.rowcount)

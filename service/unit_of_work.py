@@ -17,13 +17,12 @@ from typing import TypeVar
 import anyio.to_thread
 from fastapi import Request
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from service import throttle
 from service.auth.cache import KeyCache
 from service.auth.principal import Principal
-from service.db import transaction
+from service.db import in_transaction
 from service.profile import Profile
 from service.settings import Settings
 from service.write_pipeline import WritePipeline
@@ -43,13 +42,12 @@ class UnitOfWork:
         self._keys: KeyCache = state.key_cache
         self._serialize: AbstractContextManager[object] = state.write_lock or nullcontext()
 
-    async def run(self, work: Callable[[Session], T], conflict_retries: int = 0) -> T:
+    async def run(self, work: Callable[[Session], T], conflict_retries: int = 1) -> T:
         """Run `work` in one transaction in one worker thread; a 2xx follows the commit.
 
-        `conflict_retries`: redo the whole unit this many times when its COMMIT fails on a
-        unique constraint, for work whose last writes go out with the COMMIT
-        (`db.at_commit`) and whose only possible conflict there is a random collision.
-        """
+        `conflict_retries`: redo the whole unit this many times when it fails on a unique
+        constraint (`db.in_transaction`: a concurrent request stored the same key first,
+        or a random code collided)."""
         return await anyio.to_thread.run_sync(self._run, work, conflict_retries)
 
     async def write(self, work: Callable[[Session], T]) -> T:
@@ -75,14 +73,9 @@ class UnitOfWork:
         )
 
     def _run(self, work: Callable[[Session], T], conflict_retries: int) -> T:
-        for attempt in range(conflict_retries + 1):
-            try:
-                with self._serialize, transaction(self.engine) as session:
-                    return work(session)
-            except IntegrityError:
-                if attempt == conflict_retries:
-                    raise
-        raise AssertionError("unreachable")
+        return in_transaction(
+            self.engine, work, unique_retries=conflict_retries, serialize=self._serialize
+        )
 
     def principal(self, session: Session, *roles: str) -> Principal:
         """The caller's key (401 without a valid one), checked against `roles` (403)."""

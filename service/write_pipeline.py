@@ -200,8 +200,7 @@ class WritePipeline(BatchWriter[Work, None]):
 
     def _alone(self, work: Work) -> Outcome:
         try:
-            with db.transaction(self.engine) as session:
-                return Outcome(value=work(session))
+            return Outcome(value=db.in_transaction(self.engine, work))
         except Exception as exc:
             return Outcome(error=exc)
 

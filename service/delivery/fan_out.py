@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, exists, insert, or_, text, tuple_, update
 from sqlmodel import Session, col, select
 
+from service.db import rowcount
 from service.models import (
     Agency,
     OutboxEvent,
@@ -33,10 +34,6 @@ BATCH = 1000
 # Core-style UPDATE and DELETE: no ORM objects in the session to keep in step.
 NO_SYNC = {"synchronize_session": False}
 FAN_OUT_LOCK = 0x6861696C6F6E67  # "hailong": the advisory lock key of the fan-out step
-
-
-def rowcount(result: Any) -> int:
-    return int(result.rowcount)
 
 
 class Target:

@@ -13,8 +13,8 @@ from sqlalchemy import Delete, Engine, delete, exists
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from service.db import alone, transaction
-from service.delivery.fan_out import NO_SYNC, rowcount
+from service.db import alone, rowcount, transaction
+from service.delivery.fan_out import NO_SYNC
 from service.models import DeliveryAttempt, OutboxEvent, WebhookDelivery, utcnow
 
 CHUNK = 1000  # rows per transaction: a long backlog of old rows never holds a lock long

@@ -26,8 +26,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
 
-from service.db import transaction
-from service.delivery.fan_out import NO_SYNC, rowcount
+from service.db import rowcount, transaction
+from service.delivery.fan_out import NO_SYNC
 from service.delivery.stats import failure_reason
 from service.models import (
     Agency,

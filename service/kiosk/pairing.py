@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code
 from service.audit import record
 from service.auth.keys import hash_key, new_key_material
 from service.auth.principal import Principal
+from service.db import rowcount
 from service.errors import Conflict, NotFound, Unauthorized, field_error
 from service.handovers.tokens import SHORT_CODE_ALPHABET, normalize_short_code
 from service.models import Agency, ApiKey, Counter, KioskPairing, utcnow
@@ -111,7 +113,15 @@ def redeem(session: Session, typed_code: str) -> tuple[Device, str]:
         raise PairingCodeInvalid(
             "This pairing code is unknown or has expired. Ask for a new one in the console."
         )
-    if pairing.used_at is not None:
+    # Claimed by a conditional UPDATE, not by the read above: of two tablets sending the
+    # same code at once, the second waits on the row and then finds it used.
+    claimed = session.execute(
+        update(KioskPairing)
+        .where(col(KioskPairing.id) == pairing.id, col(KioskPairing.used_at).is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if pairing.used_at is not None or rowcount(claimed) != 1:
         raise PairingCodeInvalid("This pairing code was already used. Ask for a new one.")
     counter = session.get(Counter, pairing.counter_id)
     assert counter is not None and counter.id is not None

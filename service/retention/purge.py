@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlmodel import Session, col
 
 from service.audit import record
+from service.db import rowcount
 from service.models import (
     ConsoleSessionRecord,
     Invitation,
@@ -34,10 +34,6 @@ class Purged:
     cutoff: datetime
     console_sessions: int = 0
     invitation_contacts: int = 0
-
-
-def _count(result: Any) -> int:
-    return int(result.rowcount)
 
 
 def purge(session: Session, older_than_days: int, *, actor: str) -> Purged:
@@ -86,12 +82,12 @@ def purge(session: Session, older_than_days: int, *, actor: str) -> Purged:
         execution_options={"synchronize_session": False},
     )
     result = Purged(
-        _count(contacts),
-        _count(complaints),
-        _count(petition_texts),
+        rowcount(contacts),
+        rowcount(complaints),
+        rowcount(petition_texts),
         cutoff,
-        _count(console_sessions),
-        _count(invitation_contacts),
+        rowcount(console_sessions),
+        rowcount(invitation_contacts),
     )
     record(
         session,

@@ -15,9 +15,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.db import is_unique_violation
 from service.errors import ServiceError
 from service.i18n import pick_language
 from service.web.pages import Page, render
@@ -145,6 +146,18 @@ def install_error_handlers(app: FastAPI) -> None:
             "stored. Remove it and send the request again.",
         }
         return respond(request, 422, body, None)
+
+    @app.exception_handler(IntegrityError)
+    async def _lost_race(request: Request, exc: IntegrityError) -> Response:
+        if not is_unique_violation(exc):
+            raise exc  # a broken rule of our own: a server error
+        # Still conflicting after the unit of work was redone (db.in_transaction).
+        body = {
+            "error": "conflict",
+            "detail": "Another request changed the same record at the same moment. "
+            "Send this request again.",
+        }
+        return respond(request, 409, body, None)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
