@@ -31,6 +31,7 @@ from service.messaging.channels.base import Channel, OutgoingMessage, SendFailed
 from service.models import utcnow
 from service.models.leased import LeasedSend
 from service.settings import Settings
+from service.text_clean import without_nul
 
 log = logging.getLogger("hailong.messages")
 LEASE = timedelta(minutes=5)  # longer than any channel's timeout
@@ -103,6 +104,13 @@ def claim(engine: Engine, table: type[RowT], now: datetime, decide: Decide) -> C
             return Claim(row_id, lease, decide(session, row))
 
 
+def _kept(words: str) -> str:
+    """A provider's words (its message id, its error) as the row can hold them: a NUL or
+    an overlong id would fail the row's UPDATE, and the message, sent already, would be
+    sent again when its lease lapsed."""
+    return without_nul(words)[:255]
+
+
 def send(
     engine: Engine,
     settings: Settings,
@@ -119,6 +127,7 @@ def send(
     provider_id = None
     try:
         provider_id = channels[message.channel].send(message).provider_id
+        provider_id = None if provider_id is None else _kept(provider_id)
     except SendFailed as exc:
         error = exc
     except Exception as exc:  # an adapter's bug must not stop the worker: try again later
@@ -137,7 +146,7 @@ def send(
                 sent["provider_id"] = provider_id
             settle(session, row, **sent)
             return "sent"
-        reason = error.reason[:255]
+        reason = _kept(error.reason)
         gave_up = at - row.first_attempt_at >= timedelta(hours=settings.message_give_up_hours)
         if error.retry and not gave_up:
             settle(session, row, reason=reason, next_attempt_at=at + backoff(row.attempts))

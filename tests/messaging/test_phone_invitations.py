@@ -134,3 +134,31 @@ def test_no_reminder_once_the_survey_is_answered(
     for day in (4, 5, 8):
         worker.run(local(day, 10))
     assert len(esms.seen) == 1 and len(zalo.seen) == 1
+
+
+def test_a_providers_odd_reply_is_kept_cleaned_and_the_sms_goes_once(
+    client: TestClient,
+    make_key: KeyFactory,
+    esms: Provider,
+    zalo: Provider,
+    db: DbFactory,
+    settings: Settings,
+    engine: object,
+) -> None:
+    """A message id with a NUL and past the column's 255, an error text with a NUL: the
+    row's UPDATE once failed on PostgreSQL, the message stayed pending, and the SMS (sent
+    already) went again at every lease."""
+    worker = Worker(engine, settings)  # type: ignore[arg-type]
+    esms.answer_json({**esms_answer("100"), "SMSID": "id\x00" + "9" * 300})
+    zalo.answer_json(zalo_answer(-124, "Access\x00 token is invalid"))  # passes: retried
+    issued = client.post(
+        "/api/v1/handovers", json=handover_body(contact=PHONE), headers=make_key("issuer")
+    )
+    assert issued.status_code == 201, issued.text
+    worker.run(local(1, 9))
+    worker.run(local(1, 9, 30))  # well within the backoff and past any lease
+    assert len(esms.seen) == 1
+    with db() as session:
+        rows = {r.channel: r for r in session.exec(select(OutgoingMessageRow)).all()}
+    assert rows["sms"].status == "sent" and rows["sms"].provider_id == ("id" + "9" * 300)[:255]
+    assert rows["zalo"].status == "pending" and "\x00" not in (rows["zalo"].reason or "x")
