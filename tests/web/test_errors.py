@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from httpx import Response
+from psycopg.errors import UniqueViolation
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
+from service.app import create_app
+from service.settings import Settings
+from service.web.deps import ApiWork
 from service.web.pages import CONTENT_SECURITY_POLICY
 
 
@@ -63,3 +69,29 @@ def test_a_method_a_page_does_not_take_is_a_page(client: TestClient) -> None:
     assert page.status_code == 405 and _is_page(page)
     assert "PUT is not allowed on /rankings." in page.text
     assert page.headers["allow"] == "GET"
+
+
+def test_a_conflict_left_after_the_redo_is_a_409_with_a_sentence(settings: Settings) -> None:
+    """A unit of work that still fails on a unique constraint once done again (db.py,
+    in_transaction): the other request's write won twice. A 409, never a 500; any other
+    broken constraint stays a server error (it is ours, not the client's)."""
+    app = create_app(settings)
+    tries: list[int] = []
+
+    def losing(session: Session) -> None:
+        tries.append(1)
+        raise IntegrityError("INSERT ...", {}, UniqueViolation("duplicate key"))
+
+    async def always_conflicting(work: ApiWork) -> None:
+        await work.run(losing)
+
+    app.add_api_route("/api/v1/test-only/conflict", always_conflicting, methods=["POST"])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/api/v1/test-only/conflict")
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": "conflict",
+        "detail": "Another request changed the same record at the same moment. "
+        "Send this request again.",
+    }
+    assert len(tries) == 2  # done once more before giving up
