@@ -28,6 +28,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Codes are unique with their case: LIKE must mind it, as PostgreSQL's does (the scope
+    # filters' prefix match, models/agency.path_within).
+    cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.close()
 
 

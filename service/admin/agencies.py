@@ -13,7 +13,7 @@ from service.audit import record
 from service.auth.principal import Principal
 from service.errors import Conflict, InvalidInput, NotFound, field_error
 from service.models import Agency, Dossier
-from service.models.agency import AGENCY_PATH_MAX
+from service.models.agency import AGENCY_PATH_MAX, path_within
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -56,9 +56,7 @@ def _move_subtree(session: Session, agency: Agency, new_parent: Agency | None) -
         )
     old_path = agency.path
     descendants = session.exec(
-        select(Agency).where(
-            col(Agency.path).startswith(old_path, autoescape=True), Agency.id != agency.id
-        )
+        select(Agency).where(path_within(col(Agency.path), old_path), Agency.id != agency.id)
     ).all()
     below = max((len(child.path) - len(old_path) for child in descendants), default=0)
     new_path = path_for(agency.code, new_parent, below)
@@ -171,7 +169,7 @@ def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportRes
 def list_agencies(session: Session, scope_path: str | None) -> list[Agency]:
     query = select(Agency).order_by(col(Agency.path))
     if scope_path is not None:
-        query = query.where(col(Agency.path).startswith(scope_path, autoescape=True))
+        query = query.where(path_within(col(Agency.path), scope_path))
     return list(session.exec(query).all())
 
 
@@ -202,7 +200,7 @@ def visible_dossier(
         .where(Dossier.code == dossier_code)
     )
     if principal.scope_path is not None:
-        query = query.where(col(Agency.path).startswith(principal.scope_path, autoescape=True))
+        query = query.where(path_within(col(Agency.path), principal.scope_path))
     if agency_code is not None:
         query = query.where(Agency.code == agency_code)
     found = session.exec(query.limit(2)).all()

@@ -12,18 +12,13 @@ from sqlmodel import Session
 from service import audit
 from service.admin.schemas import AuditPage, AuditRecordPublic
 from service.auth.principal import Principal
-from service.errors import Forbidden
 from service.models import AuditLog
 
 AUDIT_ROLES = ("admin", "auditor")
 
 
 def require_reader(principal: Principal) -> None:
-    if principal.scope_path is not None:
-        raise Forbidden(
-            "The audit log covers every agency: it needs an admin or auditor key that is not "
-            "limited to an agency."
-        )
+    principal.require_unscoped("The audit log")
 
 
 def record_public(entry: AuditLog) -> AuditRecordPublic:

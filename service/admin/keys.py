@@ -20,6 +20,7 @@ from service.auth.principal import Principal
 from service.calendar.working_days import LOCAL_TZ
 from service.errors import Conflict, NotFound, field_error
 from service.models import ROLES, Agency, ApiKey, utcnow
+from service.models.agency import path_within
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def list_keys(
         .limit(limit)
     )
     if principal is not None and principal.scope_path is not None:
-        query = query.where(col(Agency.path).startswith(principal.scope_path, autoescape=True))
+        query = query.where(path_within(col(Agency.path), principal.scope_path))
     return [KeyRow(key, code) for key, code in session.exec(query).all()]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from service.models import Agency, Alert, AlertEmail, AlertRuleOverride, Official
+from service.models.agency import path_within
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class RaisedAlert:
 def _within(query: Any, scope_path: str | None) -> Any:
     if scope_path is None:
         return query
-    return query.where(col(Agency.path).startswith(scope_path, autoescape=True))
+    return query.where(path_within(col(Agency.path), scope_path))
 
 
 def raised_alerts(

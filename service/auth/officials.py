@@ -19,6 +19,7 @@ from service.audit import record
 from service.auth.principal import Principal
 from service.errors import Conflict, Forbidden, NotFound, field_error
 from service.models import OFFICIAL_ROLES, Agency, Official, utcnow
+from service.models.agency import path_within
 
 
 class NotAnOfficial(Exception):
@@ -107,7 +108,7 @@ def official_rows(session: Session, principal: Principal) -> list[OfficialRow]:
         .order_by(col(Official.id))
     )
     if principal.scope_path is not None:
-        query = query.where(col(Agency.path).startswith(principal.scope_path, autoescape=True))
+        query = query.where(path_within(col(Agency.path), principal.scope_path))
     return [OfficialRow(official, code) for official, code in session.exec(query).all()]
 
 
@@ -150,11 +151,12 @@ def add_official_as(
 
 
 def disable_official_as(session: Session, principal: Principal, official_id: int) -> Official:
-    """`disable_official` by an API caller: within the caller's agency tree (403 outside it)."""
+    """`disable_official` by an API caller: within the caller's agency tree (an official
+    beyond it, or of every agency, is answered as missing)."""
     official = session.get(Official, official_id)
     if official is not None and principal.scope_path is not None:
         agency = session.get(Agency, official.agency_id) if official.agency_id is not None else None
-        _require_reach(principal, agency)
+        principal.require_visible(agency, f"No official has the id {official_id}.")
     return disable_official(session, principal.actor, official_id)
 
 

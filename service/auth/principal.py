@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from service.errors import Forbidden
+from service.errors import Forbidden, NotFound
 from service.models import Agency
 from service.models.base import ACTOR_MAX
 
@@ -34,8 +34,23 @@ class Principal:
             allowed = " or ".join(roles)
             raise Forbidden(f"This needs a key with the role {allowed}; yours is '{self.role}'.")
 
+    def require_unscoped(self, what: str) -> None:
+        """For what covers every agency (the calendar, the audit log): refused to a key
+        limited to one part of the tree."""
+        if self.scope_path is not None:
+            raise Forbidden(
+                f"{what} covers every agency: it needs a key that is not limited to an agency."
+            )
+
     def can_see(self, agency: Agency) -> bool:
         return self.scope_path is None or agency.is_within(self.scope_path)
+
+    def require_visible(self, agency: Agency | None, missing: str) -> None:
+        """For a record found by its id or code: one of an agency beyond this key's part of
+        the tree is answered as missing (NotFound with `missing`), so that a 403 naming its
+        agency tells nothing of what exists there."""
+        if agency is None or not self.can_see(agency):
+            raise NotFound(missing)
 
     def require_scope(self, agency: Agency) -> None:
         if not self.can_see(agency):

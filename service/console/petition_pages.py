@@ -58,9 +58,10 @@ def _load(
 ) -> tuple[Petition, Agency]:
     who = console.who(session)
     petition = find_petition(session, petition_id, for_update=lock)
+    missing = f"No petition has the id {petition_id}."
     if petition is None:
-        raise NotFound(f"No petition has the id {petition_id}.")
-    agency = console.agency_by_id(session, who, petition.agency_id)
+        raise NotFound(missing)
+    agency = console.agency_by_id(session, who, petition.agency_id, missing)
     return petition, agency
 
 

@@ -103,10 +103,14 @@ class Console:
         principal.require_scope(agency)
         return agency
 
-    def agency_by_id(self, db: Session, principal: Principal, agency_id: int) -> Agency:
+    def agency_by_id(
+        self, db: Session, principal: Principal, agency_id: int, missing: str
+    ) -> Agency:
+        """The agency of a record found by id: one beyond the official's part of the tree
+        is answered as the record missing (`missing`)."""
         agency = db.get(Agency, agency_id)
+        principal.require_visible(agency, missing)
         assert agency is not None
-        principal.require_scope(agency)
         return agency
 
     def period(self, text: str | None) -> Period:

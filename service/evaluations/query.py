@@ -17,6 +17,7 @@ from sqlalchemy.sql import Select
 from sqlmodel import Session
 
 from service.models import Agency, Counter, ResponseContact, Staff
+from service.models.agency import path_within
 from service.profile import Profile
 from service.scoring.sql_rules import (
     DOSSIERS,
@@ -93,7 +94,7 @@ def _where_common(
     if chosen.agency_id is not None:
         statement = statement.where(agency.c.id == chosen.agency_id)
     if chosen.path_prefix is not None:
-        statement = statement.where(agency.c.path.startswith(chosen.path_prefix, autoescape=True))
+        statement = statement.where(path_within(agency.c.path, chosen.path_prefix))
     if chosen.first_day is not None and chosen.last_day is not None:
         statement = statement.where(day.between(chosen.first_day, chosen.last_day))
     if chosen.source is not None:

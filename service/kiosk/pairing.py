@@ -24,6 +24,7 @@ from service.db import rowcount
 from service.errors import Conflict, NotFound, Unauthorized, field_error
 from service.handovers.tokens import SHORT_CODE_ALPHABET, normalize_short_code
 from service.models import Agency, ApiKey, Counter, KioskPairing, utcnow
+from service.models.agency import path_within
 
 CODE_LENGTH = 8
 
@@ -171,17 +172,18 @@ def find_device(session: Session, key_id: int) -> Device | None:
 def list_devices(session: Session, scope_path: str | None) -> list[Device]:
     query = _devices().where(col(ApiKey.revoked_at).is_(None))
     if scope_path is not None:
-        query = query.where(col(Agency.path).startswith(scope_path))
+        query = query.where(path_within(col(Agency.path), scope_path))
     query = query.order_by(col(Agency.code), col(Counter.code), col(ApiKey.id))
     return [Device(*row) for row in session.exec(query)]
 
 
 def unpair(session: Session, key_id: int, *, actor: str, principal: Principal | None) -> Device:
     device = find_device(session, key_id)
+    missing = f"No paired kiosk has the id {key_id}."
     if device is None:
-        raise NotFound(f"No paired kiosk has the id {key_id}.")
+        raise NotFound(missing)
     if principal is not None:
-        principal.require_scope(device.agency)
+        principal.require_visible(device.agency, missing)
     if device.key.revoked_at is not None:
         raise Conflict(f"Kiosk {key_id} is already unpaired.")
     device.key.revoked_at = utcnow()

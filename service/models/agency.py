@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, String, UniqueConstraint
+from sqlalchemy import Column, ColumnElement, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.models.base import UTCDateTime, utcnow
@@ -12,6 +13,15 @@ from service.models.base import UTCDateTime, utcnow
 # The materialised path's width: ~15 levels of 64-character codes, far more than a
 # province's tree; admin/agencies.py refuses an agency (or a move) that would pass it.
 AGENCY_PATH_MAX = 1024
+
+
+def path_within(path: Any, scope_path: str) -> ColumnElement[bool]:
+    """SQL for `Agency.is_within`: `path` (an agency's path column) is `scope_path` or
+    below it. A prefix match that takes '%' and '_' in codes as themselves, and minds case
+    on both databases (SQLite's LIKE would not: db.py turns case_sensitive_like on), so
+    that a key scoped to 'sb' never reaches 'SB' or 'S_B' never 'SXB'."""
+    within: ColumnElement[bool] = path.startswith(scope_path, autoescape=True)
+    return within
 
 
 class Agency(SQLModel, table=True):

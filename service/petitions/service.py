@@ -14,6 +14,7 @@ from service.calendar.working_days import add_working_days, local_date
 from service.errors import Conflict, field_error
 from service.handovers import tokens
 from service.models import Agency, Dossier, Petition, Response, utcnow
+from service.models.agency import path_within
 from service.models.petition import SURVEY_COMMENT_PREFIX
 from service.petitions.schemas import PetitionPublic, PetitionUpsert
 from service.profile import Profile
@@ -90,7 +91,7 @@ def upsert(
             .join(Agency, col(Agency.id) == col(Dossier.agency_id))
             .where(
                 Dossier.code == payload.dossier_code,
-                col(Agency.path).startswith(agency.path, autoescape=True),
+                path_within(col(Agency.path), agency.path),
             )
             .limit(2)
         ).all()

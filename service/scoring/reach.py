@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from service.calendar.working_days import LOCAL_TZ
 from service.models import Agency, Counter, Dossier, Invitation, OutgoingMessageRow, Staff
+from service.models.agency import path_within
 from service.periods import Period
 from service.profile import Profile
 from service.scoring.reach_schemas import (
@@ -118,7 +119,7 @@ def _tallies(
     )
     if subtree:
         query = query.join(Agency, col(Agency.id) == col(Dossier.agency_id)).where(
-            col(Agency.path).startswith(agency.path, autoescape=True)
+            path_within(col(Agency.path), agency.path)
         )
     else:
         query = query.where(col(Dossier.agency_id) == agency.id)

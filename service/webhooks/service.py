@@ -75,6 +75,19 @@ def create(
     return SubscriptionCreated(**_public(session, sub).model_dump(), secret=secret)
 
 
+def _reaches(session: Session, principal: Principal, sub: WebhookSubscription) -> bool:
+    """A key reaches its own subscriptions; an admin also those of agencies it can see, all
+    of them only when it is not scoped (a subscription to every agency is the province's)."""
+    if sub.owner_key_id == principal.key_id:
+        return True
+    if principal.role != "admin":
+        return False
+    if principal.scope_path is None:
+        return True
+    agency = session.get(Agency, sub.agency_id) if sub.agency_id else None
+    return agency is not None and principal.can_see(agency)
+
+
 def _owned(session: Session, principal: Principal, public_id: str) -> WebhookSubscription:
     principal.require_role("admin", "reader")
     sub = session.exec(
@@ -83,8 +96,8 @@ def _owned(session: Session, principal: Principal, public_id: str) -> WebhookSub
             col(WebhookSubscription.deleted_at).is_(None),
         )
     ).first()
-    # A reader sees only its own subscriptions; others' look like they do not exist.
-    if sub is None or (principal.role != "admin" and sub.owner_key_id != principal.key_id):
+    # One the key does not reach looks like it does not exist.
+    if sub is None or not _reaches(session, principal, sub):
         raise NotFound(f"No webhook subscription has the id '{public_id}'.")
     return sub
 
@@ -95,7 +108,7 @@ def list_subscriptions(session: Session, principal: Principal) -> list[Subscript
     if principal.role != "admin":
         query = query.where(WebhookSubscription.owner_key_id == principal.key_id)
     subs = session.exec(query.order_by(col(WebhookSubscription.id))).all()
-    return [_public(session, s) for s in subs]
+    return [_public(session, s) for s in subs if _reaches(session, principal, s)]
 
 
 def get(session: Session, principal: Principal, public_id: str) -> SubscriptionPublic:

@@ -131,13 +131,14 @@ def test_another_agency_is_refused_everywhere(
             assert OTHER_WARD_NAME not in response.text
     with db() as session:
         theirs = session.exec(select(Petition).where(Petition.code == "HL-SG-1")).one()
-    assert manager.get(f"/console/petitions/{theirs.id}").status_code == 403
+    # Another agency's petition, found by its id, is missing: a 403 told that it exists.
+    assert manager.get(f"/console/petitions/{theirs.id}").status_code == 404
     manager.get(f"/console/a/{WARD}/petitions")
     reply = manager.post(
         f"/console/petitions/{theirs.id}/reply",
         {"reply": "Không phải việc của phường này", "handled_at": "2030-01-01T00:00"},
     )
-    assert reply.status_code == 403
+    assert reply.status_code == 404
     with db() as session:
         assert session.get(Petition, theirs.id).handled_at is None  # type: ignore[union-attr]
     assert manager.get("/console/a/NOPE").status_code == 404
