@@ -21,8 +21,15 @@ from tests.conftest import DbFactory, KeyFactory, handover_body
 from tests.console.conftest import ConsoleClient, raw_key
 from tests.surveys.conftest import ANSWERS
 
-TREE = (("SP", None), ("SA", "SP"), ("SA1", "SA"), ("SB", "SP"), ("sb", "SP"))
-TREE += (("X_1", "SP"), ("XA1", "SP"))
+TREE: list[tuple[str, str | None]] = [
+    ("SP", None),
+    ("SA", "SP"),
+    ("SA1", "SA"),
+    ("SB", "SP"),
+    ("sb", "SP"),
+    ("X_1", "SP"),
+    ("XA1", "SP"),
+]
 
 
 @pytest.fixture
