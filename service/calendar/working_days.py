@@ -43,14 +43,15 @@ def local_date(moment: datetime) -> date:
 def add_working_days(
     start: datetime, days: int, overrides: Mapping[date, bool] | None = None
 ) -> datetime:
-    """The end of the `days`-th working day after the local day of `start` (23:59:59 local)."""
+    """The end of the `days`-th working day after the local day of `start` (its last
+    instant, local: handled at 23:59:59.5 that day is handled that day)."""
     day = local_date(start)
     remaining = days
     while remaining > 0:
         day += timedelta(days=1)
         if is_working_day(day, overrides):
             remaining -= 1
-    return datetime.combine(day, time(23, 59, 59), LOCAL_TZ)
+    return datetime.combine(day, time.max, LOCAL_TZ)
 
 
 def overdue_working_days(

@@ -43,7 +43,9 @@ def staff_scores(
         assert person.id is not None
         counts = sums.get(person.id, Counter())
         parts = compute(counts, None, None, profile).parts
-        withheld = counts["evaluations"] < minimum
+        # B and C each rest on the evaluations that answered their question: four that
+        # left staff_attitude blank and one "poor" made C that one citizen's answer.
+        withheld = min(counts["evaluations"], counts["b_answered"], counts["c_answered"]) < minimum
         data.append(
             StaffScore(
                 staff_code=person.code,

@@ -328,3 +328,55 @@ def test_staff_scores_withheld_under_the_anonymity_minimum(
     assert close(people["CB003"]["c"], Fraction(3, 5))
     reader = client.get("/api/v1/agencies/79.BTH/staff-scores/2025-09", headers=make_key("reader"))
     assert reader.status_code == 403
+
+
+def test_a_staff_figure_resting_on_fewer_answers_than_the_minimum_is_withheld(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """DESIGN.md (staff): shown only when it rests on at least min_evaluations_for_staff
+    (5) evaluations. Five evaluations, one of which answered staff_attitude: C was that
+    one citizen's "poor", shown beside the staff member's name."""
+    issuer, admin = make_key("issuer"), make_key("admin")
+    for i in range(5):
+        body = handover_body(
+            dossier_code=f"S{i}",
+            agency_code="79.BTH",
+            received_at=f"2025-09-01T08:00:00{VN}",
+            due_at=None,
+            resolved_at=f"2025-09-1{i}T09:00:00{VN}",
+            handed_over_at=None,
+        )
+        made = client.post("/api/v1/handovers", json=body, headers=issuer)
+        assert made.status_code == 201, made.text
+        answers: dict[str, Any] = {"timeliness": "on_time"}
+        if i == 0:
+            answers["staff_attitude"] = "poor"
+        answer = {
+            "token": made.json()["survey_url"].rsplit("/", 1)[1],
+            "submitted_at": f"2025-09-20T09:0{i}:00{VN}",
+            "answers": answers,
+        }
+        assert client.post("/api/v1/responses", json=answer, headers=admin).status_code == 201
+    listed = client.get("/api/v1/agencies/79.BTH/staff-scores/2025-09", headers=admin).json()
+    person = {s["staff_code"]: s for s in listed["data"]}["CB003"]
+    assert (person["evaluations"], person["withheld"], person["b"], person["c"]) == (
+        5,
+        True,
+        None,
+        None,
+    )
+
+
+def test_a_petition_handled_in_the_last_second_of_its_deadline_day_is_on_time(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """The deadline is the end of its 15th working day: it was 23:59:59 sharp, so an
+    answer at 23:59:59.5 that day counted late."""
+    office = Office(client, make_key)
+    office.petition("PX", "79.BTH", received_at=f"2025-09-03T09:00:00{VN}")
+    day = office.explain("79.BTH", "2025-09")["petitions"]["rows"][0]["deadline_at"][:10]
+    office.petition(
+        "PX", "79.BTH", received_at=f"2025-09-03T09:00:00{VN}", handled_at=f"{day}T23:59:59.5{VN}"
+    )
+    row = office.explain("79.BTH", "2025-09")["petitions"]["rows"][0]
+    assert row["handled_on_time"] is True and row["state"] != "late"
