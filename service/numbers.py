@@ -11,9 +11,11 @@ screen is never more than the score it stands for, so it always agrees with the 
 
 Exact decimal: scores arrive as floats, which hold 21.435 as 21.434999999999998... .
 A float is first read as its shortest decimal (`repr`), then cleaned of binary noise by
-rounding half-even to 9 places (scores are ratios of counts, far coarser than 1e-9), and
-only then rounded down to the places shown. So 0.7 × 100 reads 70 and 21.435 reads 21,43
-however the arithmetic reached it. A `Fraction` or `Decimal` is taken as it is.
+rounding half-even to 12 places (a float of a score carries ~15 significant digits, so
+its noise sits past the 13th decimal), and only then rounded down to the places shown.
+So 0.7 × 100 reads 70 and 21.435 reads 21,43 however the arithmetic reached it, and a K of
+19.9999999995 (a ratio of large counts) still reads 19,99. A `Fraction` or `Decimal` is
+taken as it is: no noise to clean.
 
 The API, CSV and XLSX carry the exact values, unrounded (API.md).
 """
@@ -27,18 +29,17 @@ from typing import SupportsFloat
 from babel.numbers import format_decimal
 
 PLACES = 2
-NOISE_PLACES = 9
+NOISE_PLACES = 12
 NONE_SHOWN = "—"
 
 
 def exact_decimal(value: SupportsFloat | Fraction | Decimal) -> Decimal:
     """The decimal a score stands for, free of binary floating-point noise."""
     if isinstance(value, Decimal):
-        exact = value
-    elif isinstance(value, Fraction):
-        exact = Decimal(value.numerator) / Decimal(value.denominator)
-    else:
-        exact = Decimal(repr(float(value)))
+        return value
+    if isinstance(value, Fraction):
+        return Decimal(value.numerator) / Decimal(value.denominator)
+    exact = Decimal(repr(float(value)))
     return exact.quantize(Decimal(1).scaleb(-NOISE_PLACES), rounding=ROUND_HALF_EVEN)
 
 

@@ -154,6 +154,9 @@ def test_badge_boxes_fit_their_words_and_pin_the_text_length() -> None:
         (150 / 7, "21,42", "21.42"),
         (Fraction(150, 7), "21,42", "21.42"),
         (2.9999999999999996, "3", "3"),  # 1/3 + 2/3 + 2 in floats: 3, not 2,99
+        # Just below the threshold, from large counts: below it on screen too (was "20").
+        (19.9999999995, "19,99", "19.99"),
+        (Fraction(40509899999, 2025495000), "19,99", "19.99"),
         (1234.5, "1.234,5", "1,234.5"),
         (None, "—", "—"),
     ],
