@@ -12,6 +12,10 @@ from service.models.base import UTCDateTime, utcnow
 # `survey.complaint_max_chars` may not exceed it, or a longer answer would pass the
 # survey's check and fail the INSERT.
 COMPLAINT_MAX_CHARS = 2000
+# What a complaint's text becomes when the retention purge removes it: not empty, because
+# that a complaint was written is scored (TT 01/2018's indicator 7 caps the attitude's
+# points), and a purge must not move a score, live or rebuilt.
+PURGED_COMPLAINT = "[Nội dung đã xóa sau thời hạn lưu trữ]"
 
 
 class Response(SQLModel, table=True):

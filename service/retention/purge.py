@@ -1,8 +1,10 @@
 """Data retention: citizens' contact details and free text do not live forever.
 
-Scores never read them, so purging changes no score: counters, answers' choices, petitions'
-dates and verdicts all stay. Console sessions that have ended or expired go too (they are
-kept only so that a copied cookie finds its session ended).
+Purging changes no score: counters, answers' choices, petitions' dates and verdicts all
+stay, and a complaint's text gives way to a fixed marker rather than to nothing (that one
+was written is scored: models/response.PURGED_COMPLAINT). Console sessions that have
+ended or expired go too (they are kept only so that a copied cookie finds its session
+ended).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from service.models import (
     ResponseContact,
     utcnow,
 )
+from service.models.response import PURGED_COMPLAINT
 
 
 @dataclass
@@ -58,8 +61,12 @@ def purge(session: Session, older_than_days: int, *, actor: str) -> Purged:
     )
     complaints = session.execute(
         update(Response)
-        .where(col(Response.received_at) < cutoff, col(Response.complaint).is_not(None))
-        .values(complaint=None),
+        .where(
+            col(Response.received_at) < cutoff,
+            col(Response.complaint).is_not(None),
+            col(Response.complaint) != PURGED_COMPLAINT,
+        )
+        .values(complaint=PURGED_COMPLAINT),
         execution_options={"synchronize_session": False},
     )
     petition_texts = session.execute(

@@ -6,14 +6,22 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from service.app import create_app
+from service.db import make_engine, transaction
 from service.models import Petition, Response, ResponseContact
+from service.models.response import PURGED_COMPLAINT
+from service.profile import load_profile
+from service.retention.purge import purge
+from service.scoring.rebuild import rebuild
 from tests.cli_runner import cli_for
-from tests.conftest import DbFactory, KeyFactory, handover_body
+from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
 
 pytestmark = pytest.mark.usefixtures("agencies")
 
 
-def _answer(client: TestClient, make_key: KeyFactory, code: str, at: str) -> None:
+def _answer(
+    client: TestClient, make_key: KeyFactory, code: str, at: str, attitude: str = "poor"
+) -> None:
     issued = client.post(
         "/api/v1/handovers", json=handover_body(dossier_code=code), headers=make_key("issuer")
     ).json()
@@ -23,7 +31,7 @@ def _answer(client: TestClient, make_key: KeyFactory, code: str, at: str) -> Non
         "answers": {
             "timeliness": "on_time",
             "supplement_requests": "none",
-            "staff_attitude": "poor",
+            "staff_attitude": attitude,
             "overall": "unsatisfied",
             "complaint": f"Khiếu nại {code}",
         },
@@ -50,7 +58,7 @@ def test_purge_removes_old_contacts_and_texts_and_keeps_scores(
         complaints = {r.received_at.year: r.complaint for r in session.exec(select(Response))}
         contacts = session.exec(select(ResponseContact)).all()
         petitions = session.exec(select(Petition)).all()
-    assert complaints == {2023: None, 2025: "Khiếu nại NEW"}
+    assert complaints == {2023: PURGED_COMPLAINT, 2025: "Khiếu nại NEW"}
     assert len(contacts) == 1 and len(petitions) == 2  # petitions (and their dates) stay
     after = [
         client.get(f"/api/v1/agencies/G22.39/scores/{p}", headers=admin).json()
@@ -58,3 +66,33 @@ def test_purge_removes_old_contacts_and_texts_and_keeps_scores(
     ]
     strip = [{k: v for k, v in s.items() if k != "computed_at"} for s in (*before, *after)]
     assert strip[:2] == strip[2:]
+
+
+def test_a_purged_complaint_still_caps_tt01s_attitude_live_and_rebuilt(
+    database_url: str, make_key: KeyFactory
+) -> None:
+    """TT 01/2018's indicator 7 caps the attitude's points when a complaint was written:
+    the purge emptied the complaint, so a rebuild (or a profile change, which rebuilds at
+    start) gave 2 where the live counters said 1, for the agency and the dossier alike."""
+    settings = make_settings(database_url, scoring_profile_also="tt-01-2018")
+    params = {"profile": "tt-01-2018"}
+    with TestClient(create_app(settings)) as client:
+        _answer(client, make_key, "OLD", "2023-01-10T09:00:00+07:00", attitude="good")
+        admin = make_key("admin")
+
+        def indicator_7() -> tuple[float, float]:
+            agency = client.get("/api/v1/agencies/G22.39/scores/2023", params=params, headers=admin)
+            dossier = client.get("/api/v1/dossiers/OLD/score", params=params, headers=admin)
+            return tuple(
+                {i["key"]: i["points"] for i in answer.json()["indicators"]}["staff_attitude"]
+                for answer in (agency, dossier)
+            )
+
+        before = indicator_7()
+        engine = make_engine(settings)
+        with transaction(engine) as session:
+            assert purge(session, 1000, actor="test").complaints == 1
+        with transaction(engine) as session:
+            rebuild(session, load_profile("hcmc-104-2024", "tt-01-2018"))
+        engine.dispose()
+        assert indicator_7() == before == (1.0, 1.0)
