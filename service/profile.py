@@ -30,7 +30,10 @@ class KScore(_Strict):
     on_time_points: float = Field(ge=0, le=1)
     late_zero_after_working_days: int = Field(ge=0)
     late_within_grace_points: float = Field(ge=0, le=1)
-    no_due_time_is_on_time: bool
+    # The only reading the scoring implements (scoring/events.py, contributions.py,
+    # sql_rules.py: no due time, never late). `false` was accepted and changed nothing; what
+    # it should mean (late? left out of A?) is for the rules' owner to say first.
+    no_due_time_is_on_time: Literal[True]
     max_supplement_requests_for_point: int = Field(ge=0)
     supplements_make_overdue: bool
     # From how many supplement requests a dossier is overdue, where the profile says so.

@@ -37,6 +37,8 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
     [
         ("full_marks_rate = 0.90", "full_marks_rate = 1.5", "group5.full_marks_rate"),
         ("points = 6.0", "pionts = 6.0", "group5.pionts"),
+        # Accepted once and changed nothing: refused until a reading of `false` is decided.
+        ("no_due_time_is_on_time = true", "no_due_time_is_on_time = false", "k_score.no_due_time"),
         # Wider than the response's column: on PostgreSQL such a complaint was a 500.
         ("complaint_max_chars = 2000", "complaint_max_chars = 5000", "survey.complaint_max_chars"),
         ("handling_deadline_working_days = 15", "", "petitions.handling_deadline_working_days"),
