@@ -16,12 +16,12 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 from starlette.responses import Response
 
-from service.admin.agencies import get_agency_by_code
+from service.admin.agencies import visible_agency
 from service.auth.principal import Principal
 from service.calendar.working_days import local_date
 from service.console import csrf, sessions
 from service.console.format import Formatter
-from service.errors import Forbidden, NotFound, ServiceError
+from service.errors import Forbidden, ServiceError
 from service.i18n import pick_language
 from service.models import Agency, utcnow
 from service.periods import Period, parse_period, period_containing
@@ -97,11 +97,7 @@ class Console:
         )
 
     def agency(self, db: Session, principal: Principal, code: str) -> Agency:
-        agency = get_agency_by_code(db, code)
-        if agency is None:
-            raise NotFound(f"No agency has the code '{code}'.")
-        principal.require_scope(agency)
-        return agency
+        return visible_agency(db, principal, code)
 
     def agency_by_id(
         self, db: Session, principal: Principal, agency_id: int, missing: str

@@ -117,6 +117,10 @@ def respond(
     return render(request, page, pick_language(request.query_params.get("lang")))
 
 
+def _refused(request: Request, status: int, code: str, detail: str) -> Response:
+    return respond(request, status, {"error": code, "detail": detail}, None)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> Response:
@@ -140,24 +144,25 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unstorable_value(request: Request, exc: DataError) -> Response:
         if not _holds_nul(exc.params):
             raise exc  # not the client's text: a server error, as before
-        body = {
-            "error": "invalid_input",
-            "detail": "A text value contains the NUL character (\\u0000), which cannot be "
-            "stored. Remove it and send the request again.",
-        }
-        return respond(request, 422, body, None)
+        return _refused(
+            request,
+            422,
+            "invalid_input",
+            "A text value contains the NUL character (\\u0000), which cannot be stored. "
+            "Remove it and send the request again.",
+        )
 
     @app.exception_handler(IntegrityError)
     async def _lost_race(request: Request, exc: IntegrityError) -> Response:
         if not is_unique_violation(exc):
             raise exc  # a broken rule of our own: a server error
         # Still conflicting after the unit of work was redone (db.in_transaction).
-        body = {
-            "error": "conflict",
-            "detail": "Another request changed the same record at the same moment. "
-            "Send this request again.",
-        }
-        return respond(request, 409, body, None)
+        return _refused(
+            request,
+            409,
+            "conflict",
+            "Another request changed the same record at the same moment. Send this request again.",
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
