@@ -295,9 +295,9 @@ def test_forged_csrf_and_a_cross_site_form_change_nothing(
     unchanged = petition_row(live_server, "HL-BT-1")
     assert unchanged.reply is None and unchanged.handled_at is None
 
-    # Still signed in at home; the other ward's petition is refused.
+    # Still signed in at home; the other ward's petition is answered as missing.
     other = petition_row(live_server, "HL-SG-1")
-    go(manager, f"{live_server.url}/console/petitions/{other.id}", status=403)
+    go(manager, f"{live_server.url}/console/petitions/{other.id}", status=404)
     go(manager, f"{live_server.url}/console/a/{WARD}/petitions")
 
 
