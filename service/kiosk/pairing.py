@@ -122,7 +122,7 @@ def redeem(session: Session, typed_code: str) -> tuple[Device, str]:
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if pairing.used_at is not None or rowcount(claimed) != 1:
+    if rowcount(claimed) != 1:
         raise PairingCodeInvalid("This pairing code was already used. Ask for a new one.")
     counter = session.get(Counter, pairing.counter_id)
     assert counter is not None and counter.id is not None

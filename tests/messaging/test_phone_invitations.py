@@ -142,13 +142,11 @@ def test_a_providers_odd_reply_is_kept_cleaned_and_the_sms_goes_once(
     esms: Provider,
     zalo: Provider,
     db: DbFactory,
-    settings: Settings,
-    engine: object,
+    worker: Worker,
 ) -> None:
     """A message id with a NUL and past the column's 255, an error text with a NUL: the
     row's UPDATE once failed on PostgreSQL, the message stayed pending, and the SMS (sent
     already) went again at every lease."""
-    worker = Worker(engine, settings)  # type: ignore[arg-type]
     esms.answer_json({**esms_answer("100"), "SMSID": "id\x00" + "9" * 300})
     zalo.answer_json(zalo_answer(-124, "Access\x00 token is invalid"))  # passes: retried
     issued = client.post(
