@@ -273,6 +273,18 @@ def analyze(engine: Engine, models: Sequence[Any]) -> None:
             connection.exec_driver_sql(f"ANALYZE {model.__tablename__}")
 
 
+def exclusive(session: Session, key: int, table: str) -> None:
+    """Until this transaction ends, no other does the work that advisory lock `key` names
+    (on PostgreSQL; one that does is waited for here), and what it reads next is the latest
+    committed. SQLite has one writer: its write lock is taken now, by a write to `table`
+    that changes nothing (its Python driver would begin the transaction only at the first
+    write, so that what was read before it could be stale by then)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        session.execute(text(f'UPDATE "{table}" SET rowid = rowid WHERE 0'))
+
+
 def alone(session: Session, key: int) -> bool:
     """Whether this transaction is the only one doing the work that advisory lock `key`
     names, until it ends: on PostgreSQL a try-lock, so a second process skips rather than

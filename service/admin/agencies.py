@@ -6,11 +6,13 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session, col, select
 
 from service.audit import record
 from service.auth.principal import Principal
+from service.db import exclusive
 from service.errors import Conflict, InvalidInput, NotFound, field_error
 from service.models import Agency, Dossier
 from service.models.agency import AGENCY_PATH_MAX, path_within
@@ -31,7 +33,7 @@ def path_for(code: str, parent: Agency | None, below: int = 0) -> str:
     return path
 
 
-def parent_code(agency: Agency) -> str | None:
+def parent_code_of(agency: Agency) -> str | None:
     codes = agency.path.strip("/").split("/")
     return codes[-2] if len(codes) > 1 else None
 
@@ -49,7 +51,15 @@ def validate_code(code: str, field: str = "code") -> str:
     return code
 
 
-def _move_subtree(session: Session, agency: Agency, new_parent: Agency | None) -> None:
+# "hailongt": one change of the tree at a time. Two moves side by side each checked for a
+# loop on a tree the other was changing (A under B and B under A both went through), and a
+# child added under an agency being moved kept the old path, outside every scope above it.
+TREE_LOCK = 0x6861696C6F6E6774
+
+
+def _move_subtree(session: Session, agency: Agency, new_parent: Agency | None) -> int:
+    """Move `agency` and everything below it under `new_parent`; returns how many agencies
+    moved with it."""
     if new_parent is not None and new_parent.is_within(agency.path):
         raise field_error(
             "parent_code", f"'{new_parent.code}' lies under '{agency.code}': that makes a loop"
@@ -68,23 +78,34 @@ def _move_subtree(session: Session, agency: Agency, new_parent: Agency | None) -
     agency.parent_id = new_parent.id if new_parent else None
     agency.path = new_path
     agency.level += level_shift
+    return len(descendants)
 
 
 def upsert_agency(
-    session: Session, code: str, name: str, parent_code: str | None, *, actor: str
+    session: Session,
+    code: str,
+    name: str,
+    parent_code: str | None,
+    *,
+    actor: str,
+    keep_parent: bool = False,
 ) -> tuple[Agency, bool]:
-    """Create the agency, or update its name and parent. Returns (agency, created)."""
+    """Create the agency, or update its name and parent. Returns (agency, created).
+
+    `parent_code` None makes it a root, unless `keep_parent`: then an existing agency stays
+    where it is (a rename must not move a ward to the top of the tree, out of every scope
+    above it)."""
     code = validate_code(code)
     name = name.strip()
     if not name or len(name) > 255:
         raise field_error("name", "give a name of 1 to 255 characters")
+    exclusive(session, TREE_LOCK, Agency.__tablename__)
     parent = None
     if parent_code:
         parent = get_agency_by_code(session, parent_code.strip())
         if parent is None:
             raise field_error("parent_code", f"no agency has the code '{parent_code}'")
     agency = get_agency_by_code(session, code)
-    created = agency is None
     if agency is None:
         agency = Agency(
             code=code,
@@ -93,15 +114,34 @@ def upsert_agency(
             level=parent.level + 1 if parent else 0,
             path=path_for(code, parent),
         )
+        session.add(agency)
+        session.flush()
+        record(
+            session,
+            actor,
+            "agency.create",
+            f"agency:{code}",
+            {"name": name, "parent_code": parent.code if parent else None},
+        )
+        return agency, True
+    before = {"name": agency.name, "parent_code": parent_code_of(agency)}
+    if keep_parent and parent is None:
+        after = {"name": name, "parent_code": before["parent_code"]}
     else:
-        agency.name = name
-        if agency.parent_id != (parent.id if parent else None):
-            _move_subtree(session, agency, parent)
+        after = {"name": name, "parent_code": parent.code if parent else None}
+    if after == before:
+        return agency, False  # nothing changed, nothing to record
+    agency.name = name
+    moved = 0
+    if after["parent_code"] != before["parent_code"]:
+        moved = _move_subtree(session, agency, parent)
     session.add(agency)
     session.flush()
-    action = "agency.create" if created else "agency.update"
-    record(session, actor, action, f"agency:{code}", {"name": name, "parent_code": parent_code})
-    return agency, created
+    detail: dict[str, Any] = {"from": before, "to": after}
+    if moved:
+        detail["descendants_moved"] = moved
+    record(session, actor, "agency.update", f"agency:{code}", detail)
+    return agency, False
 
 
 @dataclass
@@ -164,6 +204,15 @@ def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportRes
             )
         pending = waiting
     return ImportResult(created=created, updated=updated)
+
+
+def paths_by_id(session: Session, agency_ids: set[int]) -> dict[int, str]:
+    """The agencies' paths as they are now (a cached Agency may carry one from before a
+    move)."""
+    if not agency_ids:
+        return {}
+    rows = session.exec(select(Agency.id, Agency.path).where(col(Agency.id).in_(agency_ids))).all()
+    return {agency_id: path for agency_id, path in rows if agency_id is not None}
 
 
 def list_agencies(session: Session, scope_path: str | None) -> list[Agency]:

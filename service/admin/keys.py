@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code
@@ -18,8 +19,9 @@ from service.audit import record
 from service.auth.keys import new_key_material, refusal
 from service.auth.principal import Principal
 from service.calendar.working_days import LOCAL_TZ
+from service.db import rowcount
 from service.errors import Conflict, NotFound, field_error
-from service.models import ROLES, Agency, ApiKey, utcnow
+from service.models import ROLES, Agency, ApiKey, WebhookSubscription, utcnow
 from service.models.agency import path_within
 
 
@@ -175,13 +177,17 @@ def rotate_key(
         agency_id=old.agency_id,
         expires_at=old.expires_at,
     )
-    record(
-        session,
-        actor,
-        "key.rotate",
-        f"api_key:{old.id}",
-        {"from": {"id": old.id}, "to": {"id": new.id}},
+    # The successor is the same portal: its webhook subscriptions go with it (a revoked
+    # key's are sent nothing more, delivery/fan_out.py).
+    moved = session.execute(
+        update(WebhookSubscription)
+        .where(col(WebhookSubscription.owner_key_id) == old.id)
+        .values(owner_key_id=new.id)
     )
+    detail: dict[str, Any] = {"from": {"id": old.id}, "to": {"id": new.id}}
+    if rowcount(moved):
+        detail["webhooks_moved"] = rowcount(moved)
+    record(session, actor, "key.rotate", f"api_key:{old.id}", detail)
     return new, raw
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlmodel import Session
 
-from service.admin.agencies import list_agencies, parent_code
+from service.admin.agencies import list_agencies, parent_code_of
 from service.admin.schemas import AgencyList, AgencyPublic
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
@@ -23,7 +23,7 @@ async def get_agencies(work: ApiWork) -> AgencyList:
     def agencies(session: Session) -> AgencyList:
         principal = work.principal(session)
         data = [
-            AgencyPublic(code=a.code, name=a.name, parent_code=parent_code(a), level=a.level)
+            AgencyPublic(code=a.code, name=a.name, parent_code=parent_code_of(a), level=a.level)
             for a in list_agencies(session, principal.scope_path)
         ]
         return AgencyList(data=data, count=len(data))

@@ -15,13 +15,23 @@ from service.cli.common import CLI_ACTOR, one_transaction
 def agencies_add(
     code: str,
     name: str,
-    parent: Annotated[str | None, typer.Option(help="Code of the parent agency")] = None,
+    parent: Annotated[
+        str | None, typer.Option(help="Code of the parent agency (moves an existing one)")
+    ] = None,
+    root: Annotated[
+        bool, typer.Option("--root", help="Make it a top-level agency (moves an existing one)")
+    ] = False,
 ) -> None:
-    """Add an agency, or rename / move an existing one."""
+    """Add an agency, or rename / move an existing one. Without --parent or --root, an
+    existing agency keeps its place in the tree."""
     from service.admin.agencies import upsert_agency
 
+    if parent is not None and root:
+        raise typer.BadParameter("give --parent or --root, not both")
     with one_transaction() as session:
-        _, created = upsert_agency(session, code, name, parent, actor=CLI_ACTOR)
+        _, created = upsert_agency(
+            session, code, name, parent, actor=CLI_ACTOR, keep_parent=not root
+        )
     typer.echo(f"{'added' if created else 'updated'} agency {code}")
 
 

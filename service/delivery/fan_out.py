@@ -11,12 +11,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, or_, text, tuple_, update
+from sqlalchemy import ColumnElement, delete, exists, insert, or_, text, tuple_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from service.admin.agencies import paths_by_id
 from service.db import rowcount
 from service.models import (
     Agency,
+    ApiKey,
     OutboxEvent,
     ScoreDirty,
     WebhookDelivery,
@@ -36,34 +39,50 @@ NO_SYNC = {"synchronize_session": False}
 FAN_OUT_LOCK = 0x6861696C6F6E67  # "hailong": the advisory lock key of the fan-out step
 
 
+def live_subscription(now: Any) -> list[ColumnElement[bool]]:
+    """Who is sent to, for a query joined to the subscription's owner key (`ApiKey`): a
+    subscription neither disabled nor deleted, whose key is neither revoked nor expired —
+    a portal whose key the IT centre revoked hears nothing more (a rotated key's
+    subscriptions go to its successor, admin/keys.py)."""
+    return [
+        col(WebhookSubscription.disabled_at).is_(None),
+        col(WebhookSubscription.deleted_at).is_(None),
+        col(ApiKey.revoked_at).is_(None),
+        or_(col(ApiKey.expires_at).is_(None), col(ApiKey.expires_at) > now),
+    ]
+
+
 class Target:
     """A subscription with what matching needs, loaded once per batch."""
 
-    def __init__(self, subscription: WebhookSubscription, scope_path: str | None) -> None:
+    def __init__(
+        self,
+        subscription: WebhookSubscription,
+        scope_path: str | None,
+        owner_scope_path: str | None,
+    ) -> None:
         self.subscription = subscription
-        self.scope_path = scope_path
+        # None: every agency. The subscription's agency, and its owner key's scope: an
+        # agency moved out of the key's tree is no longer the key's to hear about, even
+        # when the subscription names it.
+        self.paths = [p for p in (scope_path, owner_scope_path) if p is not None]
 
     def wants(self, event_type: str, agency_path: str) -> bool:
-        return event_type in self.subscription.events and (
-            self.scope_path is None or agency_path.startswith(self.scope_path)
+        return event_type in self.subscription.events and all(
+            agency_path.startswith(path) for path in self.paths
         )
 
 
 def _targets(session: Session) -> list[Target]:
+    owner_scope = aliased(Agency)
     rows = session.exec(
-        select(WebhookSubscription, Agency.path)
+        select(WebhookSubscription, Agency.path, owner_scope.path)
         .join(Agency, col(Agency.id) == col(WebhookSubscription.agency_id), isouter=True)
-        .where(
-            col(WebhookSubscription.disabled_at).is_(None),
-            col(WebhookSubscription.deleted_at).is_(None),
-        )
+        .join(ApiKey, col(ApiKey.id) == col(WebhookSubscription.owner_key_id))
+        .join(owner_scope, col(owner_scope.id) == col(ApiKey.agency_id), isouter=True)
+        .where(*live_subscription(utcnow()))
     ).all()
-    return [Target(subscription, path) for subscription, path in rows]
-
-
-def _paths(session: Session, agency_ids: set[int]) -> dict[int, str]:
-    rows = session.exec(select(Agency.id, Agency.path).where(col(Agency.id).in_(agency_ids))).all()
-    return {agency_id: path for agency_id, path in rows if agency_id is not None}
+    return [Target(subscription, path, owner_path) for subscription, path, owner_path in rows]
 
 
 def _new_delivery(
@@ -144,7 +163,7 @@ def dispatch_events(session: Session, settings: Settings) -> int:
     ).all()
     if not taken:
         return 0
-    paths = _paths(session, {agency_id for _, _, _, agency_id in taken})
+    paths = paths_by_id(session, {agency_id for _, _, _, agency_id in taken})
     rows = [
         _new_delivery(settings, target, agency_id, msg_id, event_type, event_id=event_id)
         for event_id, msg_id, event_type, agency_id in sorted(taken)
@@ -177,7 +196,7 @@ def dispatch_scores(session: Session, settings: Settings) -> int:
     ).all()
     if not markers:
         return 0
-    paths = _paths(session, {agency_id for agency_id, _ in markers})
+    paths = paths_by_id(session, {agency_id for agency_id, _ in markers})
     rows = []
     for agency_id, period in sorted(markers):
         for target in targets:

@@ -27,10 +27,11 @@ from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
 
 from service.db import rowcount, transaction
-from service.delivery.fan_out import NO_SYNC
+from service.delivery.fan_out import NO_SYNC, live_subscription
 from service.delivery.stats import failure_reason
 from service.models import (
     Agency,
+    ApiKey,
     DeliveryAttempt,
     OutboxEvent,
     WebhookDelivery,
@@ -70,13 +71,13 @@ def _next_delivery() -> Any:
             WebhookSubscription,
             col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
         )
+        .join(ApiKey, col(ApiKey.id) == col(WebhookSubscription.owner_key_id))
         .where(
             col(WebhookDelivery.status) == "pending",
             col(WebhookDelivery.next_attempt_at) <= now,
             _lease_free(now),
             col(WebhookDelivery.subscription_id).not_in(busy),
-            col(WebhookSubscription.disabled_at).is_(None),
-            col(WebhookSubscription.deleted_at).is_(None),
+            *live_subscription(now),
             ~exists().where(
                 and_(
                     col(earlier.subscription_id) == col(WebhookDelivery.subscription_id),

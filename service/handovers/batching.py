@@ -32,6 +32,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
 from service import db
+from service.admin.agencies import paths_by_id
 from service.auth.principal import Principal
 from service.handovers import new_dossiers
 from service.handovers.registry import staff_codes
@@ -167,6 +168,13 @@ class _Lookup:
             if (agency := self.agencies.get(p.agency_code)) is not None and agency.id is not None
         }
         self.existing = _existing(session, sorted(pairs))
+        # Who may write where is decided on the tree as it is now: the directory's agencies
+        # may be seconds old, and one moved out of a scoped key's tree meanwhile is no
+        # longer that key's to write in. Unscoped keys reach every agency: nothing to read.
+        self.paths: dict[int, str] = {}
+        if any(w.principal.scope_path is not None for w in batch):
+            ids = {agency.id for agency in self.agencies.values() if agency.id is not None}
+            self.paths = paths_by_id(session, ids)
         staff_keys: set[tuple[int, str]] = set()
         counter_keys: set[tuple[int, str]] = set()
         for p in payloads:
@@ -187,8 +195,9 @@ class _Lookup:
             return None
         if (agency.id, payload.dossier_code) in self.existing:
             return None
-        if not waiting.principal.can_see(agency):
-            return None
+        scope = waiting.principal.scope_path
+        if scope is not None and not self.paths.get(agency.id, "").startswith(scope):
+            return None  # the one-by-one way answers it, from the tree as it is
         staff = {code: self.staff.get((agency.id, code)) for code in staff_codes(payload)}
         counter_id = None
         if payload.counter_code is not None:

@@ -12,6 +12,7 @@ from service.audit import record
 from service.auth.principal import Principal
 from service.errors import Conflict, NotFound, field_error
 from service.models import Agency, DeliveryAttempt, WebhookDelivery, WebhookSubscription, utcnow
+from service.models.agency import path_within
 from service.settings import Settings
 from service.webhooks import secrets, targets
 from service.webhooks.schemas import (
@@ -134,13 +135,15 @@ def deliveries(
     session: Session, principal: Principal, public_id: str, limit: int
 ) -> list[DeliveryPublic]:
     sub = _owned(session, principal, public_id)
-    rows = session.exec(
+    query = (
         select(WebhookDelivery, Agency)
         .join(Agency, col(Agency.id) == WebhookDelivery.agency_id)
         .where(WebhookDelivery.subscription_id == sub.id)
-        .order_by(col(WebhookDelivery.id).desc())
-        .limit(limit)
-    ).all()
+    )
+    if principal.scope_path is not None:
+        # Those of an agency since moved out of the key's tree are no longer its to read.
+        query = query.where(path_within(col(Agency.path), principal.scope_path))
+    rows = session.exec(query.order_by(col(WebhookDelivery.id).desc()).limit(limit)).all()
     ids = [d.id for d, _ in rows]
     attempts: dict[int, list[AttemptPublic]] = {}
     for attempt in session.exec(
@@ -174,8 +177,10 @@ def retry(
 ) -> DeliveryPublic:
     sub = _owned(session, principal, public_id)
     delivery = session.get(WebhookDelivery, delivery_id)
+    missing = f"Subscription '{public_id}' has no delivery {delivery_id}."
     if delivery is None or delivery.subscription_id != sub.id:
-        raise NotFound(f"Subscription '{public_id}' has no delivery {delivery_id}.")
+        raise NotFound(missing)
+    principal.require_visible(session.get(Agency, delivery.agency_id), missing)
     if delivery.status == "pending" and delivery.attempts == 0:
         raise Conflict("This delivery has not been attempted yet; it is on its way.")
     now = utcnow()

@@ -1,0 +1,136 @@
+"""A subscription is its key's (found by audits, both databases): a portal whose key was
+revoked or has expired kept receiving every event; a rotated key's successor could not see
+its own subscriptions; and a subscription naming an agency kept sending that agency's
+events after the agency moved out of the key's part of the tree."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlmodel import select, update
+
+from service.admin.agencies import upsert_agency
+from service.db import transaction
+from service.delivery.worker import DeliveryWorker
+from service.models import ApiKey, WebhookDelivery, utcnow
+from tests.conftest import KeyFactory, handover_body
+from tests.webhooks.conftest import Receiver, drain
+from tests.webhooks.test_deliveries import subscribe
+
+pytestmark = pytest.mark.usefixtures("agencies")
+Hooked = tuple[TestClient, DeliveryWorker]
+
+
+def _handover(client: TestClient, make_key: KeyFactory, code: str, agency: str = "79.BTH") -> None:
+    body = handover_body(dossier_code=code, agency_code=agency)
+    assert client.post("/api/v1/handovers", json=body, headers=make_key("issuer")).status_code == 201
+
+
+def _key_id(client: TestClient, admin: dict[str, str], name: str = "test reader") -> int:
+    keys = client.get("/api/v1/keys", headers=admin).json()["data"]
+    found: int = next(k["id"] for k in keys if k["name"] == name and k["revoked_at"] is None)
+    return found
+
+
+def _engine(client: TestClient) -> sa.Engine:
+    engine: sa.Engine = client.app.state.engine  # type: ignore[attr-defined]
+    return engine
+
+
+def test_a_revoked_portal_key_is_sent_nothing_more(
+    hook_app: Hooked, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    client, worker = hook_app
+    admin, portal = make_key("admin"), make_key("reader")
+    subscribe(client, portal, receiver.url, events=["invitation.issued"])
+    _handover(client, make_key, "R-1")
+    drain(worker)
+    assert len(receiver.received) == 1
+    _handover(client, make_key, "R-2")  # fanned out before the revocation: waiting
+    worker.run_once()  # fans out R-2 (and may send it: then it went before the revocation)
+    sent_before = len(receiver.received)
+    _handover(client, make_key, "R-3")
+    revoked = client.post(f"/api/v1/keys/{_key_id(client, admin)}/revoke", headers=admin)
+    assert revoked.status_code == 200, revoked.text
+    _handover(client, make_key, "R-4")
+    drain(worker)
+    assert len(receiver.received) == sent_before  # R-3, R-4 never; R-2 only if sent before
+
+
+def test_an_expired_portal_key_is_sent_nothing(
+    hook_app: Hooked, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    client, worker = hook_app
+    admin, portal = make_key("admin"), make_key("reader")
+    subscribe(client, portal, receiver.url, events=["invitation.issued"])
+    with transaction(_engine(client)) as session:
+        session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == _key_id(client, admin))  # type: ignore[arg-type]
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+    _handover(client, make_key, "X-1")
+    drain(worker)
+    assert receiver.received == []
+
+
+def test_a_rotated_key_keeps_its_subscriptions(
+    hook_app: Hooked, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    client, worker = hook_app
+    admin, portal = make_key("admin"), make_key("reader")
+    mine = subscribe(client, portal, receiver.url, events=["invitation.issued"])
+    rotated = client.post(f"/api/v1/keys/{_key_id(client, admin)}/rotate", headers=admin)
+    assert rotated.status_code == 201, rotated.text
+    successor = {"Authorization": f"Bearer {rotated.json()['key']}"}
+    assert [s["id"] for s in client.get("/api/v1/webhooks", headers=successor).json()["data"]] == [
+        mine["id"]
+    ]
+    assert client.get(f"/api/v1/webhooks/{mine['id']}", headers=successor).status_code == 200
+    _handover(client, make_key, "K-1")
+    drain(worker)
+    assert [r.json["data"]["dossier_code"] for r in receiver.received] == ["K-1"]
+    audit = client.get("/api/v1/audit", params={"action": "key.rotate"}, headers=admin).json()
+    assert audit["data"][0]["detail"]["webhooks_moved"] == 1
+
+
+def test_an_agency_moved_out_of_the_keys_tree_is_no_longer_heard_of(
+    hook_app: Hooked, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    client, worker = hook_app
+    engine = _engine(client)
+
+    def move(parent: str) -> None:
+        with transaction(engine) as session:
+            upsert_agency(session, "79.BTH.P1", "Khu phố 1", parent, actor="test")
+
+    move("79.BTH")
+    portal = make_key("reader", agency="79.BTH")
+    hook = subscribe(
+        client, portal, receiver.url, events=["invitation.issued"], agency_code="79.BTH.P1"
+    )
+    _handover(client, make_key, "P1-1", agency="79.BTH.P1")
+    drain(worker)
+    assert len(receiver.received) == 1
+    move("79.SGN")
+    _handover(client, make_key, "P1-2", agency="79.BTH.P1")
+    drain(worker)
+    assert len(receiver.received) == 1  # P1-2 is 79.SGN's now
+    # Nor are the deliveries of its past read, or sent again, by that key.
+    listed = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=portal).json()
+    assert listed["data"] == []
+    with transaction(engine) as session:
+        old = session.exec(select(WebhookDelivery.id)).one()
+    retried = client.post(f"/api/v1/webhooks/{hook['id']}/deliveries/{old}/retry", headers=portal)
+    assert retried.status_code == 404
+    # An unscoped key's subscription to the agency follows it wherever it goes.
+    province = subscribe(
+        client, make_key("reader"), receiver.url, events=["invitation.issued"], agency_code="79.BTH.P1"
+    )
+    _handover(client, make_key, "P1-3", agency="79.BTH.P1")
+    drain(worker)
+    assert [r.json["data"]["dossier_code"] for r in receiver.received] == ["P1-1", "P1-3"]
+    assert province["agency_code"] == "79.BTH.P1"
