@@ -55,6 +55,8 @@ def resolve(host: str, port: int) -> list[IPAddress]:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         raise UnsafeTarget(f"the host '{host}' does not resolve ({exc.strerror})") from None
+    except UnicodeError:  # a label IDNA refuses: empty ("a..b"), or over 63 characters
+        raise UnsafeTarget(f"'{host}' is not a valid host name") from None
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
@@ -69,12 +71,16 @@ class Target:
 
 
 def check_target(url: str, settings: Settings) -> Target:
-    parts = urlsplit(url)
+    try:  # an unclosed IPv6 bracket, a port that is not a number or past 65535
+        parts = urlsplit(url)
+        given_port = parts.port
+    except ValueError as exc:
+        raise UnsafeTarget(f"not a valid URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeTarget("use an http:// or https:// URL with a host name")
     if parts.username or parts.password:
         raise UnsafeTarget("credentials in the URL are not allowed; sign-in is by signature")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = given_port or (443 if parts.scheme == "https" else 80)
     allowed = allowed_networks(settings)
     addresses = resolve(parts.hostname, port)
     for address in addresses:

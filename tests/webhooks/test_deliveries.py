@@ -277,6 +277,11 @@ def test_a_subscription_failing_for_days_is_disabled_with_a_reason(
         ("http://[64:ff9b::7f00:1]/hooks", "internal address"),
         ("ftp://example.org/hooks", "http"),
         ("http://user:pw@example.org/hooks", "credentials"),
+        # Malformed: each was a 500 (urlsplit, the port, IDNA raised past the check).
+        ("http://example.com:99999/hooks", "not a valid URL"),
+        ("http://example.com:abc/hooks", "not a valid URL"),
+        ("http://[::1/hooks", "not a valid URL"),
+        ("http://a..b/hooks", "not a valid host name"),
     ],
 )
 def test_unsafe_targets_are_refused(
