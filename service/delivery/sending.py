@@ -26,6 +26,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
 
+from service import outbound_http
 from service.db import rowcount, transaction
 from service.delivery.fan_out import NO_SYNC, live_subscription
 from service.delivery.stats import failure_reason
@@ -236,16 +237,27 @@ class Sender:
         started = time.perf_counter()
         try:
             target = targets.check_target(url, self.settings)
-            response = self.client.post(
+            request = self.client.build_request(
+                "POST",
                 target.url,
                 content=body.encode(),
                 headers={**headers, "host": target.host},
                 extensions=target.extensions,
             )
+            # The whole attempt, the answer's first bytes included, within the timeout: a
+            # receiver trickling or streaming without end holds up only itself, and then
+            # not for longer (outbound_http.py).
+            with outbound_http.within(self.settings.webhook_timeout_seconds):
+                response = self.client.send(request, stream=True)
+                try:
+                    start = outbound_http.read_some(response, 4 * SNIPPET)  # UTF-8: ≤ 4 a char
+                finally:
+                    response.close()
             attempt.status_code = response.status_code
             # Kept as text in the attempt's row: a receiver's NUL would fail its INSERT, and
             # the delivery would be sent again and again (PostgreSQL text holds no NUL).
-            attempt.response_snippet = without_nul(response.text[:SNIPPET])
+            text = start.decode(response.encoding or "utf-8", errors="replace")
+            attempt.response_snippet = without_nul(text[:SNIPPET])
             if not response.is_success:
                 attempt.error = f"HTTP {response.status_code}"
         except targets.UnsafeTarget as exc:

@@ -22,7 +22,6 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
-import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -35,7 +34,7 @@ from service.messaging import sending as messages
 from service.messaging.channels.registry import configured_channels
 from service.models import utcnow
 from service.ops.observability import Metrics
-from service.outbound_tls import tls_context
+from service.outbound_http import bounded_client
 from service.profile import Profile
 from service.scoring import aging
 from service.settings import Settings
@@ -53,15 +52,12 @@ class DeliveryWorker:
         engine: Engine,
         settings: Settings,
         profile: Profile,
-        client: httpx.Client | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.profile = profile
-        self.client = client or httpx.Client(
-            timeout=settings.webhook_timeout_seconds, follow_redirects=False, verify=tls_context()
-        )
+        self.client = bounded_client(settings.webhook_timeout_seconds, follow_redirects=False)
         self.sender = Sender(engine, settings, profile, self.client, metrics)
         self._pool = ThreadPoolExecutor(
             max_workers=settings.webhook_concurrency, thread_name_prefix="webhook-send"

@@ -54,6 +54,7 @@ class Receivers:
 
     base: str
     hanging: set[str] = field(default_factory=set)
+    trickling: set[str] = field(default_factory=set)  # answer a byte every 0.2 s, no end
     hang: float = 60.0
     slow: float = 0.0
     release: threading.Event = field(default_factory=threading.Event)
@@ -82,6 +83,14 @@ def _handler(receivers: Receivers) -> type[BaseHTTPRequestHandler]:
                     receivers.most_open[self.path], receivers.open[self.path]
                 )
             try:
+                if self.path in receivers.trickling:
+                    self.send_response(200)
+                    self.send_header("content-length", "100000")
+                    self.end_headers()
+                    while not receivers.release.wait(0.2):
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                    return
                 if self.path in receivers.hanging:
                     receivers.release.wait(receivers.hang)
                 elif receivers.slow:
@@ -202,6 +211,38 @@ def test_a_receiver_that_never_answers_delays_only_its_own_subscriptions(
         for agency in ("79.BTH", "79.SGN"):
             in_order = [code for code, a in codes if a == agency]
             assert [c for c in received if c.startswith(agency)] == in_order, path
+
+
+def test_receivers_that_trickle_without_end_are_cut_off_and_stall_nobody(
+    database_url: str, make_key: KeyFactory, receivers: Receivers
+) -> None:
+    """A receiver that answers a byte now and then never times out a read: one portal with
+    as many such subscriptions as the worker has places held every webhook of the province
+    for as long as it liked. Each attempt now ends at the timeout, whatever arrives."""
+    timeout = 1.0
+    settings = webhook_settings(
+        database_url, webhook_timeout_seconds=timeout, worker_poll_seconds=0.05
+    )
+    app = create_app(settings)
+    with TestClient(app) as client:
+        admin, reader = make_key("admin"), make_key("reader")
+        trickling = [f"/trickle/{i}" for i in range(settings.webhook_concurrency)]
+        receivers.trickling.update(trickling)
+        for path in trickling:
+            subscribe(client, reader, receivers.base + path, events=["invitation.issued"])
+        subscribe(client, admin, receivers.base + "/ok", events=["invitation.issued"])
+        handovers(client, make_key, [("T-1", "79.BTH")])
+        with RunningWorker(app.state.engine, settings, app):
+            took = wait_for(lambda: len(receivers.of("/ok")) == 1, 20, "the healthy event")
+            assert took < 3 * timeout, f"the healthy subscription waited {took:.1f} s"
+
+            def all_cut_off() -> bool:
+                with transaction(app.state.engine) as session:
+                    errors = session.exec(select(DeliveryAttempt.error)).all()
+                return sum("Timeout" in (error or "") for error in errors) >= len(trickling)
+
+            wait_for(all_cut_off, 3 * timeout, "every trickling attempt to end")
+            receivers.release.set()
 
 
 def test_a_score_that_changes_while_it_is_sent_is_sent_again_after_it(
