@@ -17,12 +17,11 @@ NOBODY: tuple[None, None] = (None, None)
 
 
 def is_competent(principal: Principal, agency: Agency) -> bool:
-    """The competent authority for an agency's D and E (104/2024 art. 5.3, 7.3): an admin,
-    or a manager whose scope lies strictly above the agency (an unscoped manager is the
-    province's, above every agency). Never the agency's own manager."""
-    if principal.role == "admin":
-        return True
-    if principal.role != "manager":
+    """The competent authority for an agency's D and E (104/2024 art. 5.3, 7.3): an admin
+    or a manager whose scope lies strictly above the agency (unscoped, the province's, above
+    every agency). Never the agency itself: neither its own manager nor an admin key limited
+    to it (DESIGN.md)."""
+    if principal.role not in ("manager", "admin"):
         return False
     return principal.scope_path is None or (
         agency.path != principal.scope_path and agency.is_within(principal.scope_path)
@@ -35,7 +34,7 @@ def require_competent(principal: Principal, agency: Agency) -> None:
     if not is_competent(principal, agency):
         raise Forbidden(
             f"D and E of agency '{agency.code}' are entered by the competent authority: an "
-            "admin, or a manager of an agency above it. Your key is the agency's own; you "
+            "admin or a manager of an agency above it. Your key is the agency's own; you "
             "can read its scores but not set them."
         )
 

@@ -79,6 +79,10 @@ def test_inputs_come_from_the_competent_authority_and_are_audited(
     assert "competent authority" in refused.json()["detail"]
     assert "manager of an agency above it" in refused.json()["detail"]
     assert client.get("/api/v1/agencies/79.BTH/scores/2025-Q3", headers=own).json()["e"] is None
+    # Nor does an admin key limited to the ward itself (it did: audit); one above it does.
+    own_admin = make_key("admin", agency="79.BTH")
+    assert client.put(url, json={"d": 18, "e": 1}, headers=own_admin).status_code == 403
+    assert client.put(url, json={"e": 0}, headers=make_key("admin", agency="79")).status_code == 200
     parent = make_key("manager", agency="79")  # the competent authority above the ward
     response = client.put(url, json={"d": 15.5, "e": 1, "note": "Quý 3"}, headers=parent)
     assert response.status_code == 200
@@ -88,8 +92,12 @@ def test_inputs_come_from_the_competent_authority_and_are_audited(
         assert client.put(url, json=bad, headers=parent).status_code == 422, bad
     with db() as session:
         audit = [a for a in session.exec(select(AuditLog)).all() if a.action == "inputs.set"]
-    assert [a.detail["after"] for a in audit] == [{"d": 15.5, "e": 1}, {"d": 15.5, "e": 0}]
-    assert audit[1].detail["before"] == {"d": 15.5, "e": 1}
+    assert [a.detail["after"] for a in audit] == [
+        {"d": None, "e": 0},
+        {"d": 15.5, "e": 1},
+        {"d": 15.5, "e": 0},
+    ]
+    assert audit[2].detail["before"] == {"d": 15.5, "e": 1}
 
 
 def test_petition_import_rules(client: TestClient, make_key: KeyFactory) -> None:
