@@ -43,7 +43,8 @@ def test_an_issuer_cannot_write_into_an_agency_moved_out_of_its_tree(
 
     def post(code: str, key: dict[str, str]) -> int:
         body = handover_body(dossier_code=code, agency_code="79.BTH.P1")
-        return client.post("/api/v1/handovers", json=body, headers=key).status_code
+        status: int = client.post("/api/v1/handovers", json=body, headers=key).status_code
+        return status
 
     assert post("MV-1", ward_issuer) == 201  # the writer now remembers 79.BTH.P1
     _move(engine, "79.BTH.P1", "79.SGN")

@@ -26,7 +26,9 @@ Hooked = tuple[TestClient, DeliveryWorker]
 
 def _handover(client: TestClient, make_key: KeyFactory, code: str, agency: str = "79.BTH") -> None:
     body = handover_body(dossier_code=code, agency_code=agency)
-    assert client.post("/api/v1/handovers", json=body, headers=make_key("issuer")).status_code == 201
+    assert (
+        client.post("/api/v1/handovers", json=body, headers=make_key("issuer")).status_code == 201
+    )
 
 
 def _key_id(client: TestClient, admin: dict[str, str], name: str = "test reader") -> int:
@@ -128,7 +130,11 @@ def test_an_agency_moved_out_of_the_keys_tree_is_no_longer_heard_of(
     assert retried.status_code == 404
     # An unscoped key's subscription to the agency follows it wherever it goes.
     province = subscribe(
-        client, make_key("reader"), receiver.url, events=["invitation.issued"], agency_code="79.BTH.P1"
+        client,
+        make_key("reader"),
+        receiver.url,
+        events=["invitation.issued"],
+        agency_code="79.BTH.P1",
     )
     _handover(client, make_key, "P1-3", agency="79.BTH.P1")
     drain(worker)
