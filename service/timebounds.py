@@ -10,7 +10,7 @@ every accepted time belongs to a period `parse_period` accepts.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime
@@ -45,5 +45,19 @@ def check_moment(value: datetime) -> datetime:
     return value
 
 
+# A client's clock may run a little fast (a one-stop system's, an office computer's).
+CLOCK_SKEW = timedelta(hours=1)
+
+
+def check_past(value: datetime) -> datetime:
+    """A time that says when something happened (a dossier resolved, a petition received or
+    handled, an answer given) has happened: one ahead of now would count in a period, or
+    as handled on time, before it did."""
+    if value > datetime.now(UTC) + CLOCK_SKEW:
+        raise ValueError("lies in the future; send the time it actually happened")
+    return value
+
+
 BoundedAwareDatetime = Annotated[AwareDatetime, AfterValidator(check_moment)]
+PastMoment = Annotated[BoundedAwareDatetime, AfterValidator(check_past)]
 BoundedDate = Annotated[date, AfterValidator(check_day)]

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service.messaging.schemas import ContactIn, MessagePublic
 from service.text_clean import Storable
-from service.timebounds import BoundedAwareDatetime
+from service.timebounds import BoundedAwareDatetime, PastMoment
 from service.web.schemas import strict_with_example
 
 # Dossier codes travel in URL paths (revoke), so no '/' and no spaces.
@@ -55,7 +55,7 @@ class HandoverCreate(BaseModel):
     procedure_name: ProcedureName | None = None
     received_at: BoundedAwareDatetime | None = None
     due_at: BoundedAwareDatetime | None = None
-    resolved_at: BoundedAwareDatetime
+    resolved_at: PastMoment
     handed_over_at: BoundedAwareDatetime | None = None
     supplement_requests: int = Field(default=0, ge=0, le=1000)
     channel: Literal["counter", "online", "postal"] | None = None

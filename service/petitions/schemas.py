@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 from service.text_clean import Storable, clean_optional
-from service.timebounds import BoundedAwareDatetime
+from service.timebounds import BoundedAwareDatetime, PastMoment
 from service.web.schemas import strict_with_example
 
 
@@ -28,11 +28,11 @@ class PetitionUpsert(BaseModel):
     petition_code: Annotated[str, Storable] = Field(min_length=1, max_length=64)
     agency_code: Annotated[str, Storable] = Field(min_length=1, max_length=64)
     dossier_code: Annotated[str, Storable] | None = Field(default=None, max_length=64)
-    received_at: BoundedAwareDatetime
+    received_at: PastMoment
     deadline_at: BoundedAwareDatetime | None = Field(
         default=None, description="Default: the profile's working days after receipt"
     )
-    handled_at: BoundedAwareDatetime | None = None
+    handled_at: PastMoment | None = None
     citizen_verdict: Literal["satisfied", "unsatisfied"] | None = None
     result_complaint: bool = False
     within_authority: bool = True

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.text_clean import Storable
-from service.timebounds import BoundedAwareDatetime
+from service.timebounds import PastMoment
 from service.web.schemas import strict_with_example
 
 
@@ -53,7 +53,7 @@ class ResponseCreate(BaseModel):
         default=None, min_length=1, max_length=64
     )
     # Only an admin key may backdate (imports of past evaluations from an older system).
-    submitted_at: BoundedAwareDatetime | None = None
+    submitted_at: PastMoment | None = None
     # A phone number or e-mail, stored apart from the answers, and only with consent.
     contact: Annotated[str, Storable] | None = Field(default=None, max_length=255)
     contact_consent: bool = False

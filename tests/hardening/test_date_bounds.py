@@ -3,6 +3,7 @@ endpoint that takes one, never a 500; dates inside it are accepted (issue 17, it
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -173,3 +174,56 @@ def test_periods_at_the_edges_are_served(
         assert response.status_code == 200, (path, response.text)
     for path in PAGE_PERIOD_PATHS:
         assert client.get(path.format(p=period)).status_code == 200, path
+
+
+# -- times of what happened cannot lie ahead (audit: a petition received and handled in 2030
+# with a "satisfied" verdict gave 2030-Q1 group 5 = 18 ahead of time; one open today,
+# "handled" at a later hour within its deadline, counted as on time now) ------------------
+def _ahead(**delta: float) -> str:
+    return (datetime.now(UTC) + timedelta(**delta)).isoformat()
+
+
+def assert_future_refused(response: httpx.Response, field: str) -> None:
+    assert response.status_code == 422, response.text
+    problems = {f["field"]: f["problem"] for f in response.json()["fields"]}
+    assert "lies in the future" in problems[field], problems
+
+
+@pytest.mark.parametrize("field", ["received_at", "handled_at"])
+def test_petition_times_ahead_of_now_are_refused(
+    client: TestClient, make_key: KeyFactory, agencies: None, field: str
+) -> None:
+    body: dict[str, Any] = {
+        "petition_code": "PAKN-F",
+        "agency_code": "G22.39",
+        "received_at": _ahead(days=-3),
+        "citizen_verdict": "satisfied",
+        field: _ahead(days=2),
+    }
+    issuer = make_key("issuer")
+    assert_future_refused(client.post("/api/v1/petitions", json=body, headers=issuer), field)
+    body[field] = _ahead(minutes=30)  # a clock a little fast is not refused
+    assert client.post("/api/v1/petitions", json=body, headers=issuer).status_code == 201
+
+
+def test_a_handover_resolved_ahead_of_now_is_refused(
+    client: TestClient, make_key: KeyFactory, agencies: None
+) -> None:
+    body = handover_body(
+        received_at=_ahead(days=-1), due_at=_ahead(days=5), resolved_at=_ahead(hours=3)
+    )
+    issuer = make_key("issuer")
+    assert_future_refused(
+        client.post("/api/v1/handovers", json=body, headers=issuer), "resolved_at"
+    )
+    body["resolved_at"] = _ahead(minutes=30)
+    assert client.post("/api/v1/handovers", json=body, headers=issuer).status_code == 201
+
+
+def test_a_backdated_evaluation_cannot_be_dated_ahead(
+    client: TestClient, make_key: KeyFactory, agencies: None
+) -> None:
+    survey = issue(client, make_key)
+    body = {"token": survey.token, "answers": ANSWERS, "submitted_at": "2030-01-15T09:00:00+07:00"}
+    response = client.post("/api/v1/responses", json=body, headers=make_key("admin"))
+    assert_future_refused(response, "submitted_at")
