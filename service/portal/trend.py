@@ -10,9 +10,10 @@ from datetime import date
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from service.models import COUNT_COLUMNS, AgencyDayCounter, PeriodInput
+from service.models import COUNT_COLUMNS, AgencyDayCounter, PeriodInput, utcnow
 from service.periods import Period, period_containing
 from service.profile import Profile
+from service.scoring import aging
 from service.scoring.compute import Computed, compute
 from service.timebounds import EARLIEST_DAY
 
@@ -75,7 +76,14 @@ def bucket_counts(
 def trend(
     session: Session, agency_id: int, periods: list[Period], profile: Profile
 ) -> list[TrendPoint]:
+    """Each period scored as its own score is: the day counters, and the open petitions past
+    their deadline now (without them a period's row said 22 "hài lòng" where its score
+    said 16.67 "không hài lòng")."""
     counts = bucket_counts(session, agency_id, periods)
+    for index, overdue in aging.overdue_by_period(
+        session, agency_id, periods, profile, utcnow()
+    ).items():
+        counts.setdefault(index, Counter()).update(overdue)
     inputs = {
         row.period: row
         for row in session.exec(

@@ -36,6 +36,22 @@ class Overdue:
     next_deadline: datetime | None = None
 
 
+def _open(profile: Profile) -> list[ColumnElement[bool]]:
+    """Open petitions with a deadline that count in group 5."""
+    p = PETITIONS.c
+    return [p.handled_at.is_(None), p.deadline_at.is_not(None), counted_in_group5(profile)]
+
+
+def _passed(now: datetime) -> ColumnElement[bool]:
+    passed: ColumnElement[bool] = PETITIONS.c.deadline_at < now  # at the deadline: on time
+    return passed
+
+
+def _columns(overdue: int, in_authority: int) -> Counter[str]:
+    """As read-time counter columns."""
+    return Counter({"petitions_overdue": overdue, "petitions_overdue_in_authority": in_authority})
+
+
 def overdue_open(
     session: Session,
     period: Period,
@@ -47,7 +63,7 @@ def overdue_open(
 ) -> Overdue:
     """For the agencies named by id, or the children that `parent_filter` selects."""
     p = PETITIONS.c
-    passed = p.deadline_at < now  # handled at the deadline itself is still on time
+    passed = _passed(now)
     query = (
         select(
             p.agency_id,
@@ -55,9 +71,8 @@ def overdue_open(
             cast(func.sum(case((and_(passed, p.within_authority.is_(True)), 1), else_=0)), Integer),
             func.min(case((p.deadline_at >= now, p.deadline_at), else_=None)),
         )
-        .where(p.handled_at.is_(None), p.deadline_at.is_not(None))
+        .where(*_open(profile))
         .where(p.received_day.between(period.first_day, period.last_day))
-        .where(counted_in_group5(profile))
         .group_by(p.agency_id)
     )
     if agency_ids is not None:
@@ -69,18 +84,32 @@ def overdue_open(
     result = Overdue()
     for agency_id, overdue, overdue_auth, upcoming in session.execute(query).all():
         if overdue:
-            result.counts[agency_id] = Counter(
-                {
-                    "petitions_overdue": int(overdue),
-                    "petitions_overdue_in_authority": int(overdue_auth or 0),
-                }
-            )
+            result.counts[agency_id] = _columns(int(overdue), int(overdue_auth or 0))
         # (The CASE keeps the column's UTC type: an aware time on both databases.)
         if upcoming is not None and (
             result.next_deadline is None or upcoming < result.next_deadline
         ):
             result.next_deadline = upcoming
     return result
+
+
+def overdue_by_period(
+    session: Session, agency_id: int, periods: Sequence[Period], profile: Profile, now: datetime
+) -> dict[int, Counter[str]]:
+    """One agency's open petitions past their deadline at `now`, by the index of the period
+    (of the contiguous `periods`, oldest first) they were received in: an agency's trend.
+    A handful of rows (open petitions only), bucketed here."""
+    p = PETITIONS.c
+    rows = session.execute(
+        select(p.received_day, p.within_authority)
+        .where(p.agency_id == agency_id, *_open(profile), _passed(now))
+        .where(p.received_day.between(periods[0].first_day, periods[-1].last_day))
+    ).all()
+    by_period: dict[int, Counter[str]] = {}
+    for day, within_authority in rows:
+        index = next(i for i, q in enumerate(periods) if q.first_day <= day <= q.last_day)
+        by_period.setdefault(index, Counter()).update(_columns(1, int(bool(within_authority))))
+    return by_period
 
 
 def add_overdue(counts: dict[int, Counter[str]], overdue: Overdue) -> None:

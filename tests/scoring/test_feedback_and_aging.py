@@ -15,10 +15,12 @@ from sqlmodel import Session, select
 from service.app import create_app
 from service.calendar.working_days import local_date
 from service.db import make_engine
-from service.models import Petition, utcnow
+from service.models import Agency, Petition, utcnow
 from service.periods import period_containing
+from service.portal import trend
 from service.profile import PROFILES_DIR, ProfileError, load_profile
 from service.scoring.rebuild import rebuild
+from service.scoring.service import evaluate
 from tests.conftest import KeyFactory, handover_body, make_settings
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -222,6 +224,42 @@ def test_an_unhandled_petition_turns_late_when_its_deadline_passes(
         session.commit()
     engine.dispose()
     assert score(client, admin)["group5"] == late["group5"]
+
+
+def test_the_trend_scores_each_period_as_its_score_does(
+    client: TestClient, make_key: KeyFactory, database_url: str
+) -> None:
+    """The public page's and the quarterly report's trend summed the day counters alone: a
+    period with a petition open past its deadline read 22 "hài lòng" in the trend beside
+    16.67 "không hài lòng" in its own score (audit)."""
+    admin = make_key("admin")
+    now = utcnow()
+    for code, received in (("PAKN-OLD", now - timedelta(days=120)), ("PAKN-NEW", now)):
+        body = {
+            "petition_code": code,
+            "agency_code": AGENCY,
+            "received_at": (received - timedelta(minutes=5)).isoformat(),
+            "deadline_at": (received - timedelta(minutes=1)).isoformat(),  # passed, open
+        }
+        assert client.post("/api/v1/petitions", json=body, headers=admin).status_code == 201
+    engine = make_engine(make_settings(database_url))
+    profile = load_profile("hcmc-104-2024")
+    try:
+        with Session(engine) as session:
+            agency = session.exec(select(Agency).where(Agency.code == AGENCY)).one()
+            assert agency.id is not None
+            quarter = period_containing(local_date(now), "quarter")
+            points = trend.trend(
+                session, agency.id, trend.trend_periods(quarter, now.date()), profile
+            )
+            scored = [p for p in points if p.computed.group5.score is not None]
+            assert len(scored) == 2  # the two quarters with a petition
+            for point in points:
+                assert (
+                    point.computed == evaluate(session, [agency], point.period, profile)[agency.id]
+                )
+    finally:
+        engine.dispose()
 
 
 def test_handling_a_petition_late_keeps_it_late(client: TestClient, make_key: KeyFactory) -> None:
