@@ -469,7 +469,7 @@ def test_public_pages_show_agency_figures_only_never_staff_or_free_text(
 # --- the trend query -------------------------------------------------------------------------
 
 
-def test_trend_reads_8_quarters_in_one_grouped_query_and_matches_the_scores(
+def test_trend_reads_8_quarters_in_three_queries_and_matches_the_scores(
     db: DbFactory,
 ) -> None:
     seed_province(db)
@@ -490,9 +490,11 @@ def test_trend_reads_8_quarters_in_one_grouped_query_and_matches_the_scores(
             points = trend.trend(session, agency.id, periods, profile)
         finally:
             event.remove(bind, "before_cursor_execute", count)
-        # One query over the counters, one over the period inputs: not one per quarter.
-        assert len(statements) == 2, statements
+        # One query over the counters, one over the open petitions past their deadline,
+        # one over the period inputs: not one per quarter.
+        assert len(statements) == 3, statements
         assert "GROUP BY" in statements[0] and "agency_day_counter" in statements[0]
+        assert "petition" in statements[1]
         for point in points:
             expected = scoring.scores(session, [agency], point.period, profile)[0]
             k = point.computed.k
