@@ -9,8 +9,10 @@ import hmac
 import re
 
 # Vietnamese mobile numbers: 03x, 05x, 07x, 08x, 09x and 8 more digits, written with a
-# leading 0, 84 or +84, with spaces, dots or dashes between groups.
-_MOBILE = re.compile(r"^(?:\+?84|0)([35789]\d{8})$")
+# leading 0, 84 or +84, with spaces, dots or dashes between groups. ASCII digits only: \d
+# took full-width and other scripts' digits, stored as another number than the citizen's
+# (so that an opt-out of the real one did not hold) and sent so to the provider.
+_MOBILE = re.compile(r"^(?:\+?84|0)([35789][0-9]{8})$")
 _SEPARATORS = re.compile(r"[\s.\-()]")
 # Deliberately plain: one @, no spaces, a dotted domain of letters, digits and dashes.
 _EMAIL = re.compile(

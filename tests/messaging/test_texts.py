@@ -102,7 +102,20 @@ def test_phone_normalised(typed: str, normalised: str) -> None:
     assert contacts.normalize_phone(typed) == normalised
 
 
-@pytest.mark.parametrize("typed", ["0212345678", "091234567", "09123456789", "+1 912345678", "abc"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "0212345678",
+        "091234567",
+        "09123456789",
+        "+1 912345678",
+        "abc",
+        # Other scripts' digits: stored so, they were another number than the citizen's,
+        # which an opt-out of the real one did not reach (audit).
+        "09１２３４５６７８",
+        "09١٢٣٤٥٦٧٨",
+    ],
+)
 def test_not_a_vietnamese_mobile(typed: str) -> None:
     with pytest.raises(ValueError, match="Vietnamese mobile"):
         contacts.normalize_phone(typed)

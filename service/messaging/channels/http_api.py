@@ -14,7 +14,7 @@ from service.messaging.channels.base import SendFailed
 from service.outbound_tls import tls_context
 
 # Vietnamese numbers in international form without "+", as the providers take them.
-PHONE = re.compile(r"84\d{8,10}")
+PHONE = re.compile(r"84[0-9]{8,10}")  # ASCII digits: \d takes every script's
 
 
 def require_phone(recipient: str) -> None:
