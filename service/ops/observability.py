@@ -13,15 +13,16 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-# Survey and follow-up tokens sit in paths (/s/<token>/..., /p/<token>/...): each opens a
-# citizen's survey or complaint, so logs and metric labels must never carry them.
-_TOKEN_PATH = re.compile(r"^/([sp])/[^/]+")
+# Credentials sit in paths: the survey's token (/s/, /embed/s/, /api/v1/surveys/) and its
+# short code (/m/), the follow-up's (/p/), the opt-out's (/u/). Each opens a citizen's
+# survey or complaint, or opts them out, so logs and metric labels must never carry them.
+_TOKEN_PATH = re.compile(r"^(/(?:s|p|m|u|embed/s|api/v1/surveys))/[^/]+")
 
 request_logger = logging.getLogger("hailong.request")
 
 
 def redact(path: str) -> str:
-    return _TOKEN_PATH.sub(r"/\1/{token}", path)
+    return _TOKEN_PATH.sub(r"\1/{token}", path)
 
 
 class Metrics:

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
+from service.ops.observability import redact
 from service.settings import Settings
 from tests.conftest import KeyFactory, handover_body, make_settings
 from tests.surveys.conftest import ANSWERS
@@ -83,3 +84,19 @@ def test_request_logs_are_json_and_never_carry_tokens(
     assert all(r["status"] == 200 and r["ms"] >= 0 for r in records)
     assert token not in caplog.text
     assert followup_token not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/m/7KQ4M2XD", "/m/{token}"),  # a short code opens the survey too
+        ("/u/sTf5UqnHOzsKk-TerNONTAmOXL-U2", "/u/{token}"),  # opts the citizen out
+        ("/embed/s/abc123", "/embed/s/{token}"),
+        ("/api/v1/surveys/abc123/form", "/api/v1/surveys/{token}/form"),
+        ("/s/abc123/thanks", "/s/{token}/thanks"),
+        ("/api/v1/scores", "/api/v1/scores"),
+        ("/static/survey.css", "/static/survey.css"),
+    ],
+)
+def test_every_path_that_carries_a_credential_is_redacted(path: str, logged: str) -> None:
+    assert redact(path) == logged
