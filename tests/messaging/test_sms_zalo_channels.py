@@ -30,7 +30,7 @@ API_KEY, SECRET_KEY, BRANDNAME = "esms-api-key", "esms-secret-key", "TTHCC_HCM"
 ACCESS_TOKEN, TEMPLATE_ID, REMINDER_TEMPLATE_ID = "zalo-oa-access-token", "301234", "301235"
 ESMS_PATH = urlsplit(sms_esms.DOCUMENTED_URL).path
 ZALO_PATH = urlsplit(zalo_zns.DOCUMENTED_URL).path
-VIETNAMESE_PHONE = re.compile(r"84[0-9]{9}")  # ASCII: \d took "849１２３４５６７８"
+VIETNAMESE_PHONE = re.compile(r"84[0-9]{9}")  # ASCII: \d took full-width digits too
 
 MESSAGE = OutgoingMessage(
     message_id=4242,

@@ -112,8 +112,8 @@ def test_phone_normalised(typed: str, normalised: str) -> None:
         "abc",
         # Other scripts' digits: stored so, they were another number than the citizen's,
         # which an opt-out of the real one did not reach (audit).
-        "09１２３４５６７８",
-        "09١٢٣٤٥٦٧٨",
+        "09" + "".join(chr(0xFF10 + int(d)) for d in "12345678"),  # full-width
+        "09" + "".join(chr(0x0660 + int(d)) for d in "12345678"),  # Arabic-Indic
     ],
 )
 def test_not_a_vietnamese_mobile(typed: str) -> None:
