@@ -5,7 +5,7 @@ PostgreSQL text cannot hold NUL (U+0000). An API request that carries one is a 4
 the error handler (service/web/errors.py), but only once its statement fails; the input
 models refuse it first, naming the field, so that an import (the same models, outside a
 request) refuses the row in its checking pass rather than crashing in its writing one.
-Text kept from outside (a webhook receiver's reply) has it removed instead.
+Text kept from outside (a webhook receiver's reply) is made storable instead.
 
 Bidirectional embedding, override and isolate controls (U+202A..U+202E, U+2066..U+2069)
 and the direction marks (U+200E, U+200F, U+061C) are invisible, yet one U+202E turns the
@@ -42,5 +42,9 @@ def refuse_nul(text: str) -> str:
 Storable = AfterValidator(refuse_nul)
 
 
-def without_nul(text: str) -> str:
-    return text.replace("\x00", "")
+def storable_text(text: str) -> str:
+    """Text kept from outside (a provider's reply, a webhook receiver's answer, an identity
+    provider's claim) as a row can hold it: no NUL (PostgreSQL text) and no lone surrogate
+    (JSON's "\\ud83d" escapes decode to one, which is no UTF-8: the row's write failed, and
+    a message already sent was sent again at every lease), each replaced."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")

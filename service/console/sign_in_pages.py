@@ -23,7 +23,7 @@ from service.auth.principal import Principal
 from service.console import sessions
 from service.console.web import SIGN_IN, ConsoleDep, Outcome, Redirect, SignedOut, error_page
 from service.errors import ServiceError
-from service.text_clean import without_nul
+from service.text_clean import storable_text
 from service.web.deps import FormDep
 from service.web.pages import Page
 
@@ -140,7 +140,7 @@ async def provider_answered(console: ConsoleDep, request: Request) -> Response:
         try:
             official = official_for_claims(session, claims)
         except NotAnOfficial as exc:
-            who = without_nul(exc.email or f"sub:{claims.get('sub')}")  # the provider's words
+            who = storable_text(exc.email or f"sub:{claims.get('sub')}")  # the provider's words
             record(session, f"oidc:{who}", "console.sign_in_refused", None, {"reason": exc.reason})
             context = {"problem": "not_official", "email": exc.email, "reason": exc.reason}
             return Page("console/sign_in.html", context, 403)

@@ -44,7 +44,7 @@ from service.periods import parse_period
 from service.profile import Profile
 from service.scoring import service as scores
 from service.settings import Settings
-from service.text_clean import without_nul
+from service.text_clean import storable_text
 from service.webhooks import secrets, targets
 
 SNIPPET = 300  # of the receiver's answer, kept with the attempt
@@ -257,13 +257,13 @@ class Sender:
             # Kept as text in the attempt's row: a receiver's NUL would fail its INSERT, and
             # the delivery would be sent again and again (PostgreSQL text holds no NUL).
             text = start.decode(response.encoding or "utf-8", errors="replace")
-            attempt.response_snippet = without_nul(text[:SNIPPET])
+            attempt.response_snippet = storable_text(text[:SNIPPET])
             if not response.is_success:
                 attempt.error = f"HTTP {response.status_code}"
         except targets.UnsafeTarget as exc:
-            attempt.error = without_nul(f"refused target: {exc}"[:500])
+            attempt.error = storable_text(f"refused target: {exc}"[:500])
         except httpx.HTTPError as exc:
-            attempt.error = without_nul(f"{type(exc).__name__}: {exc}"[:500])
+            attempt.error = storable_text(f"{type(exc).__name__}: {exc}"[:500])
         attempt.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         return attempt
 

@@ -31,7 +31,7 @@ from service.messaging.channels.base import Channel, OutgoingMessage, SendFailed
 from service.models import utcnow
 from service.models.leased import LeasedSend
 from service.settings import Settings
-from service.text_clean import without_nul
+from service.text_clean import storable_text
 
 log = logging.getLogger("hailong.messages")
 LEASE = timedelta(minutes=5)  # longer than any channel's timeout
@@ -108,7 +108,7 @@ def _kept(words: str) -> str:
     """A provider's words (its message id, its error) as the row can hold them: a NUL or
     an overlong id would fail the row's UPDATE, and the message, sent already, would be
     sent again when its lease lapsed."""
-    return without_nul(words)[:255]
+    return storable_text(words)[:255]
 
 
 def send(

@@ -144,11 +144,12 @@ def test_a_providers_odd_reply_is_kept_cleaned_and_the_sms_goes_once(
     db: DbFactory,
     worker: Worker,
 ) -> None:
-    """A message id with a NUL and past the column's 255, an error text with a NUL: the
-    row's UPDATE once failed on PostgreSQL, the message stayed pending, and the SMS (sent
+    """A message id with a NUL, a lone surrogate (JSON's "\\ud83d") and past the column's
+    255, an error text with both: the row's UPDATE failed (on PostgreSQL for the NUL, on
+    both databases for the surrogate), the message stayed pending, and the SMS (sent
     already) went again at every lease."""
-    esms.answer_json({**esms_answer("100"), "SMSID": "id\x00" + "9" * 300})
-    zalo.answer_json(zalo_answer(-124, "Access\x00 token is invalid"))  # passes: retried
+    esms.answer_json({**esms_answer("100"), "SMSID": "id\x00\ud83d" + "9" * 300})
+    zalo.answer_json(zalo_answer(-124, "Access\x00 token\ud83d is invalid"))  # retried
     issued = client.post(
         "/api/v1/handovers", json=handover_body(contact=PHONE), headers=make_key("issuer")
     )
@@ -158,5 +159,5 @@ def test_a_providers_odd_reply_is_kept_cleaned_and_the_sms_goes_once(
     assert len(esms.seen) == 1
     with db() as session:
         rows = {r.channel: r for r in session.exec(select(OutgoingMessageRow)).all()}
-    assert rows["sms"].status == "sent" and rows["sms"].provider_id == ("id" + "9" * 300)[:255]
-    assert rows["zalo"].status == "pending" and "\x00" not in (rows["zalo"].reason or "x")
+    assert rows["sms"].status == "sent" and rows["sms"].provider_id == ("id?" + "9" * 300)[:255]
+    assert rows["zalo"].status == "pending" and "token? is invalid" in (rows["zalo"].reason or "")
