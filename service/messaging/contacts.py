@@ -26,6 +26,20 @@ HASH_BYTES = 12  # 96 bits: no two contacts of one service collide; short enough
 MAC_BYTES = 9  # 72 bits: forging an opt-out token is out of reach (and harms only one contact)
 
 
+# What a provider's words may quote of a contact: mail servers quote the refused address
+# ("550 5.1.1 <name@example.vn>: Recipient address rejected"), SMS gateways the number.
+_EMAIL_LIKE = re.compile(r"[^\s<>()\[\]@\"',;:]+@[^\s<>()\[\]@\"',;:]+")
+_NUMBER_LIKE = re.compile(r"(?<![0-9])\+?[0-9]{9,12}(?![0-9])")
+
+
+def without_contacts(text: str, recipient: str) -> str:
+    """A provider's words about a message, kept as its reason, with no contact in them:
+    the reason is shown to whoever posts the dossier again and outlives the contact's
+    purge."""
+    text = re.sub(re.escape(recipient), "[recipient]", text, flags=re.IGNORECASE)
+    return _NUMBER_LIKE.sub("[number]", _EMAIL_LIKE.sub("[recipient]", text))
+
+
 def normalize_phone(value: str) -> str:
     """'0912 345 678' -> '84912345678'; ValueError when it is no Vietnamese mobile."""
     digits = _SEPARATORS.sub("", value)

@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 
 from service.db import transaction
 from service.messaging.channels.base import Channel, OutgoingMessage, SendFailed
+from service.messaging.contacts import without_contacts
 from service.models import utcnow
 from service.models.leased import LeasedSend
 from service.settings import Settings
@@ -146,7 +147,7 @@ def send(
                 sent["provider_id"] = provider_id
             settle(session, row, **sent)
             return "sent"
-        reason = _kept(error.reason)
+        reason = _kept(without_contacts(error.reason, message.recipient))
         gave_up = at - row.first_attempt_at >= timedelta(hours=settings.message_give_up_hours)
         if error.retry and not gave_up:
             settle(session, row, reason=reason, next_attempt_at=at + backoff(row.attempts))

@@ -21,6 +21,7 @@ from service.models import (
     ConsoleSessionRecord,
     Invitation,
     InvitationContact,
+    OutgoingMessageRow,
     Petition,
     Response,
     ResponseContact,
@@ -57,6 +58,17 @@ def purge(session: Session, older_than_days: int, *, actor: str) -> Purged:
     )
     invitation_contacts = session.execute(
         delete(InvitationContact).where(col(InvitationContact.invitation_id).in_(finished)),
+        execution_options={"synchronize_session": False},
+    )
+    # With them, their messages' reasons: a provider's words may have quoted the contact
+    # (mail servers quote a refused address) before reasons were kept without it.
+    session.execute(
+        update(OutgoingMessageRow)
+        .where(
+            col(OutgoingMessageRow.invitation_id).in_(finished),
+            col(OutgoingMessageRow.reason).is_not(None),
+        )
+        .values(reason=None),
         execution_options={"synchronize_session": False},
     )
     complaints = session.execute(

@@ -12,11 +12,11 @@ from sqlmodel import col, select
 
 from service.app import create_app
 from service.delivery.worker import DeliveryWorker
-from service.models import Invitation, InvitationContact, utcnow
+from service.models import Invitation, InvitationContact, OutgoingMessageRow, utcnow
 from service.retention.purge import purge
 from service.settings import Settings
 from tests.conftest import DbFactory, KeyFactory, handover_body
-from tests.messaging.conftest import Mailbox
+from tests.messaging.conftest import Mailbox, Worker, local
 from tests.webhooks.conftest import Receiver, drain, receiver
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -107,3 +107,33 @@ def test_purge_removes_contacts_of_finished_invitations(
     with db() as session:
         left = session.exec(select(InvitationContact)).all()
     assert [c.invitation_id for c in left] == [2]
+
+
+def test_a_refusal_quoting_the_address_is_kept_without_it(
+    client: TestClient, make_key: KeyFactory, mailbox: Mailbox, worker: Worker, db: DbFactory
+) -> None:
+    """Mail servers quote the refused address; its reply was the message's reason, shown
+    to whoever posted the dossier again (another issuer too) and kept past the purge."""
+    body = handover_body(dossier_code="R-1", contact={"email": EMAIL, "consent": True})
+    assert (
+        client.post("/api/v1/handovers", json=body, headers=make_key("issuer")).status_code == 201
+    )
+    mailbox.refuse.append(f"550 5.1.1 <{EMAIL}>: Recipient address rejected: User unknown")
+    worker.run(local(1, 10))
+    again = client.post(
+        "/api/v1/handovers", json=handover_body(dossier_code="R-1"), headers=make_key("issuer")
+    )
+    (email,) = [m for m in again.json()["messages"] if m["channel"] == "email"]
+    assert (
+        email["reason"] == "smtp 550: 5.1.1 <[recipient]>: Recipient address rejected: User unknown"
+    )
+    assert _leaks(again.text) == []
+    # And a purge empties the reasons of finished invitations' messages (older rows).
+    with db() as session:
+        session.execute(update(OutgoingMessageRow).values(reason=f"smtp 550: <{EMAIL}>"))
+        long_ago = utcnow() - timedelta(days=800)
+        session.execute(update(Invitation).values(expires_at=long_ago))
+    with db() as session:
+        purge(session, 730, actor="test")
+    with db() as session:
+        assert [r.reason for r in session.exec(select(OutgoingMessageRow)).all()] == [None]
