@@ -11,6 +11,7 @@ import dataclasses
 import json
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
@@ -24,6 +25,7 @@ from service.messaging.channels import providers, sms_esms, zalo_zns
 from service.messaging.channels.base import Channel, OutgoingMessage, SendFailed, Sent
 from service.messaging.channels.providers import sms_and_zalo_channels
 from service.settings import Settings
+from tests.conftest import TEST_SECRET
 from tests.harness.processes import free_port, http_server
 
 API_KEY, SECRET_KEY, BRANDNAME = "esms-api-key", "esms-secret-key", "TTHCC_HCM"
@@ -211,6 +213,7 @@ def esms() -> Iterator[Provider]:
 
 def sms_channel(url: str, timeout: float = 5.0) -> Channel:
     settings = Settings(
+        secret_key=TEST_SECRET,
         sms_provider="esms",
         sms_api_key=API_KEY,
         sms_secret_key=SECRET_KEY,
@@ -234,7 +237,18 @@ def test_esms_sends_vietnamese_text_as_documented(esms: Provider) -> None:
     assert request.body["Content"] == MESSAGE.text
     assert request.body["Phone"] == "84912345678"
     assert request.body["IsUnicode"] == "1"
-    assert request.body["RequestId"] == "4242"
+    # The same for every sending of message 4242, and another install's differs: the row
+    # id alone ("4242") collided across installs on one eSMS account, and eSMS's
+    # "duplicate" (124) then stood for a message never sent (audit).
+    assert str(uuid.UUID(request.body["RequestId"])) == request.body["RequestId"]
+    assert (
+        sms_channel(esms.url).send(MESSAGE)
+        and esms.seen[1].body["RequestId"] == (request.body["RequestId"])
+    )
+    other = sms_esms.EsmsChannel(
+        api_key=API_KEY, secret_key=SECRET_KEY, brandname=BRANDNAME, request_id_key=b"other"
+    )
+    assert other.request_id(MESSAGE) != request.body["RequestId"]
     assert request.body["SmsType"] == "2"
 
 
@@ -319,7 +333,11 @@ def test_a_malformed_request_is_refused_and_not_retried(
             return body
 
     channel = Broken(
-        api_key=API_KEY, secret_key=SECRET_KEY, brandname=BRANDNAME, url=esms.url + ESMS_PATH
+        api_key=API_KEY,
+        secret_key=SECRET_KEY,
+        brandname=BRANDNAME,
+        request_id_key=b"test",
+        url=esms.url + ESMS_PATH,
     )
     failed = failure(channel)
     assert failed.retry is False and "HTTP 400" in failed.reason
@@ -493,6 +511,7 @@ def test_nothing_configured_means_no_channels() -> None:
 
 def test_the_documented_endpoints_are_the_defaults() -> None:
     settings = Settings(
+        secret_key=TEST_SECRET,
         sms_provider="esms",
         sms_api_key=API_KEY,
         sms_secret_key=SECRET_KEY,
