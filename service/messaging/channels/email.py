@@ -4,7 +4,10 @@ try later; 5xx answers are final."""
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
+import socket
+import threading
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -54,8 +57,17 @@ class EmailChannel:
 
     def send(self, message: OutgoingMessage) -> Sent:
         email = self.build(message)
+        # smtplib's timeout bounds each socket operation, not the conversation: a server
+        # that answers a byte at a time held the message thread past the row's lease, and
+        # the mail went again from the next claim. At the timeout the connection is cut.
+        smtp = smtplib.SMTP(timeout=self.timeout)
+        cut = threading.Event()
+        watchdog = threading.Timer(self.timeout, _cut_off, (smtp, cut))
+        watchdog.daemon = True
+        watchdog.start()
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            with smtp:
+                smtp.connect(self.host, self.port)
                 if self.starttls:
                     smtp.starttls()
                 if self.username:
@@ -67,11 +79,25 @@ class EmailChannel:
         except smtplib.SMTPResponseException as exc:  # sender refused, data refused, auth...
             raise _failed(exc.smtp_code, exc.smtp_error) from exc
         except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+            if cut.is_set():
+                raise SendFailed(
+                    f"smtp: the server did not finish within {self.timeout:g} s", retry=True
+                ) from exc
             raise SendFailed(f"smtp: {type(exc).__name__}: {exc}"[:255], retry=True) from exc
+        finally:
+            watchdog.cancel()
         if refused:  # only with several recipients; hailong sends to one
             code, reply = next(iter(refused.values()))
             raise _failed(code, reply)
         return Sent(provider_id=self.message_id(message))
+
+
+def _cut_off(smtp: smtplib.SMTP, cut: threading.Event) -> None:
+    """Wake the conversation's blocked read: it fails as a closed connection."""
+    cut.set()
+    if smtp.sock is not None:
+        with contextlib.suppress(OSError):
+            smtp.sock.shutdown(socket.SHUT_RDWR)
 
 
 def _failed(code: int, reply: bytes | str) -> SendFailed:

@@ -10,9 +10,11 @@ from typing import Any
 
 import httpx
 
+from service import outbound_http
 from service.messaging.channels.base import SendFailed
-from service.outbound_tls import tls_context
 
+# A provider's answer is a small JSON document; more than this is not read.
+ANSWER_MAX_BYTES = 64 * 1024
 # Vietnamese numbers in international form without "+", as the providers take them.
 PHONE = re.compile(r"84[0-9]{8,10}")  # ASCII digits: \d takes every script's
 
@@ -34,8 +36,22 @@ def post_json(
     """The provider's answer to one POST; no answer at all is worth a retry. An HTTP 5xx
     or 429 is retried too, another 4xx is final (the request itself is wrong)."""
     try:
-        with httpx.Client(timeout=timeout, verify=tls_context()) as http:
-            response = http.post(url, json=dict(body), headers=dict(headers or {}))
+        # The whole call within the timeout, and a bounded answer read: a provider that
+        # trickles its reply held the message thread past the row's lease, and the message
+        # went again from the next claim (outbound_http.py).
+        with outbound_http.bounded_client(timeout) as http, outbound_http.within(timeout):
+            request = http.build_request("POST", url, json=dict(body), headers=dict(headers or {}))
+            streamed = http.send(request, stream=True)
+            try:
+                answer = outbound_http.read_some(streamed, ANSWER_MAX_BYTES)
+            finally:
+                streamed.close()
+        response = httpx.Response(
+            streamed.status_code,
+            headers={"content-type": streamed.headers.get("content-type", "")},
+            content=answer,
+            request=request,
+        )
     except httpx.TimeoutException:
         raise SendFailed(f"{provider} did not answer within {timeout:g} s", retry=True) from None
     except httpx.HTTPError as exc:
