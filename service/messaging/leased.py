@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -68,8 +68,15 @@ def _lease_free(table: Any, now: datetime) -> ColumnElement[bool]:
     return or_(col(table.lease_until).is_(None), col(table.lease_until) < now)
 
 
-def claim(engine: Engine, table: type[RowT], now: datetime, decide: Decide) -> Claim | None:
-    """Take the next due pending row, if any, and let `decide` say what to send."""
+def claim(
+    engine: Engine,
+    table: type[RowT],
+    now: datetime,
+    decide: Decide,
+    among: Sequence[ColumnElement[bool]] = (),
+) -> Claim | None:
+    """Take the next due pending row (of those `among` selects), if any, and let `decide`
+    say what to send."""
     lease = now + LEASE
     row_table: Any = table
     while True:
@@ -80,6 +87,7 @@ def claim(engine: Engine, table: type[RowT], now: datetime, decide: Decide) -> C
                     row_table.status == "pending",
                     col(row_table.next_attempt_at) <= now,
                     _lease_free(row_table, now),
+                    *among,
                 )
                 .order_by(col(row_table.next_attempt_at), col(row_table.id))
                 .limit(1)
@@ -163,11 +171,13 @@ def send_due(
     table: type[RowT],
     decide: Decide,
     now: datetime | None = None,
+    among: Sequence[ColumnElement[bool]] = (),
 ) -> int:
-    """Every due row of `table`, up to ROUND_LIMIT: the work done."""
+    """Every due row of `table` (of those `among` selects), up to ROUND_LIMIT: the work
+    done."""
     work = 0
     for _ in range(ROUND_LIMIT):
-        claimed = claim(engine, table, now or utcnow(), decide)
+        claimed = claim(engine, table, now or utcnow(), decide, among)
         if claimed is None:
             break
         work += 1

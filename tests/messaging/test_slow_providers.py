@@ -12,13 +12,30 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 
 import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from service.messaging.channels.base import SendFailed
 from service.messaging.channels.email import EmailChannel
+from service.settings import Settings
+from tests.conftest import KeyFactory, handover_body, make_settings
 from tests.harness.processes import free_port, http_server
-from tests.messaging.test_sms_zalo_channels import MESSAGE, sms_channel
+from tests.messaging.conftest import Mailbox, SmtpServer, Worker, local
+from tests.messaging.test_sms_zalo_channels import (
+    API_KEY,
+    BRANDNAME,
+    ESMS_PATH,
+    MESSAGE,
+    SECRET_KEY,
+    Provider,
+    esms_answer,
+    esms_problems,
+    serving,
+    sms_channel,
+)
 
 STOP = threading.Event()
+PHONE = {"phone": "0912 345 678", "consent": True}
 
 
 @pytest.fixture
@@ -93,3 +110,60 @@ def test_an_sms_gateway_that_trickles_is_cut_off_at_the_timeout() -> None:
             assert failed.value.retry and "did not answer within 1 s" in failed.value.reason
         finally:
             STOP.set()
+
+
+@pytest.fixture
+def esms() -> Iterator[Provider]:
+    with serving(esms_problems) as provider:
+        provider.answer_json(esms_answer("100"))
+        yield provider
+
+
+@pytest.fixture
+def settings(database_url: str, esms: Provider, smtp_server: SmtpServer) -> Settings:
+    return make_settings(
+        database_url,
+        sms_provider="esms",
+        sms_api_key=API_KEY,
+        sms_secret_key=SECRET_KEY,
+        sms_brandname=BRANDNAME,
+        sms_url=esms.url + ESMS_PATH,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server.port,
+        smtp_from="hailong@phuong.gov.vn",
+        message_http_timeout_seconds=1.0,
+    )
+
+
+@pytest.mark.usefixtures("agencies")
+def test_a_gateway_that_does_not_answer_holds_up_no_other_channel(
+    client: TestClient,
+    make_key: KeyFactory,
+    esms: Provider,
+    settings: Settings,
+    engine: sa.Engine,
+    mailbox: Mailbox,
+) -> None:
+    """Messages went one at a time on one thread: four SMS to a gateway that does not answer
+    held an unrelated ward's e-mail for four timeouts (audit). Each channel has its own."""
+    esms.delay = 30  # never answers within the timeout
+    key = make_key("issuer")
+    for i in range(4):
+        body = handover_body(
+            dossier_code=f"G22.39-X-{i}", contact={"phone": "0912 345 678", "consent": True}
+        )
+        assert client.post("/api/v1/handovers", json=body, headers=key).status_code == 201
+    body = handover_body(
+        dossier_code="BTH-1", agency_code="79.BTH", contact={"email": "a@b.vn", "consent": True}
+    )
+    assert client.post("/api/v1/handovers", json=body, headers=key).status_code == 201
+    started = time.monotonic()
+    round_ = threading.Thread(target=Worker(engine, settings).run, args=(local(1, 10),))
+    round_.start()
+    while not mailbox.received and time.monotonic() - started < 3.0:
+        time.sleep(0.01)
+    waited = time.monotonic() - started
+    round_.join(timeout=30)
+    assert len(mailbox.received) == 1
+    assert waited < 1.0, f"the e-mail waited {waited:.1f} s for the SMS gateway"
+    assert time.monotonic() - started >= 4.0  # the SMS did wait, each its timeout
