@@ -126,10 +126,11 @@ def clear_cookie(response: Response, *, secure: bool) -> None:
     )
 
 
-def principal_for(db: Session, session: ConsoleSession) -> Principal | None:
+def principal_for(db: Session, session: ConsoleSession, *, key_sign_in: bool) -> Principal | None:
     """Who a session signed in, if it is open on the server and they may still use the
     console: None for a pre-session, an ended or expired one, a revoked key, a disabled
-    official."""
+    official, and one begun with a pasted key once key sign-in is turned off
+    (`console_key_sign_in`: it lived on for its 8 hours after the restart)."""
     row = db.get(ConsoleSessionRecord, _row_id(session.sid))
     if row is None or row.ended_at is not None or row.expires_at <= utcnow():
         return None
@@ -137,5 +138,7 @@ def principal_for(db: Session, session: ConsoleSession) -> Principal | None:
         principal = official_principal(db, row.official_id)
     else:
         assert row.key_id is not None
+        if not key_sign_in:
+            return None
         principal = principal_by_id(db, row.key_id)
     return principal if principal is not None and principal.role in CONSOLE_ROLES else None

@@ -44,7 +44,10 @@ def _signed_in(console: ConsoleDep, session: Session, principal: Principal, via:
 @router.get("/sign-in", response_class=HTMLResponse)
 async def sign_in_form(console: ConsoleDep) -> Response:
     def show(session: Session) -> Outcome:
-        if console.session is not None and sessions.principal_for(session, console.session):
+        key_sign_in = console.settings.console_key_sign_in
+        if console.session is not None and sessions.principal_for(
+            session, console.session, key_sign_in=key_sign_in
+        ):
             return Redirect("/console")
         if console.session is None:  # the form's CSRF token rests on this pre-session
             console.new_session = sessions.new_session(signed_in=False)

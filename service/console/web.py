@@ -75,7 +75,9 @@ class Console:
     def who(self, db: Session, roles: tuple[str, ...] = sessions.MANAGING_ROLES) -> Principal:
         if self.session is None:
             raise SignedOut
-        principal = sessions.principal_for(db, self.session)
+        principal = sessions.principal_for(
+            db, self.session, key_sign_in=self.settings.console_key_sign_in
+        )
         if principal is None:
             raise SignedOut
         self.principal = principal

@@ -204,6 +204,27 @@ def test_key_sign_in_can_be_switched_off(database_url: str, make_key: KeyFactory
         assert "tắt đăng nhập bằng khóa" in refused.text
 
 
+def test_a_key_session_ends_when_key_sign_in_is_switched_off(
+    console: ConsoleClient, make_key: KeyFactory, database_url: str
+) -> None:
+    """A manager who had pasted a key kept the console for the session's 8 hours after the
+    province switched key sign-in off and restarted (audit)."""
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    cookie = console.client.cookies.get(sessions.COOKIE)
+    assert cookie and console.get(f"/console/a/{WARD}").status_code == 200
+    settings = make_settings(
+        database_url,
+        console_key_sign_in=False,
+        oidc_issuer="http://127.0.0.1:9/unused",
+        oidc_client_id="hailong",
+    )
+    with TestClient(create_app(settings)) as restarted:
+        restarted.cookies.set(sessions.COOKIE, cookie, path="/console")
+        response = restarted.get(f"/console/a/{WARD}", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/console/sign-in"
+
+
 def test_admin_sees_every_agency_on_its_home_page(
     console: ConsoleClient, make_key: KeyFactory
 ) -> None:
