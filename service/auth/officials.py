@@ -168,8 +168,9 @@ def official_for_claims(session: Session, claims: Mapping[str, Any]) -> Official
     email = normalise_email(email)
     if not _storable_email(email):
         raise NotAnOfficial("no_email", None)  # no official has it: not kept, not shown
-    # A provider that says the address is unverified has not proven it belongs to them.
-    if claims.get("email_verified") is False:
+    # A provider that says the address is unverified has not proven it belongs to them
+    # (some send the boolean as a string).
+    if claims.get("email_verified") in (False, "false", "False"):
         raise NotAnOfficial("email_unverified", email)
     official = session.exec(select(Official).where(Official.email == email)).first()
     if official is None:

@@ -1,0 +1,26 @@
+"""Which official an identity provider's claims name (service/auth/officials.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.auth.officials import NotAnOfficial, add_official, official_for_claims
+from tests.conftest import DbFactory
+
+EMAIL = "lan@phuongbenthanh.tphcm.gov.vn"
+
+
+@pytest.mark.usefixtures("agencies")
+@pytest.mark.parametrize("unverified", [False, "false", "False"])
+def test_an_address_the_provider_calls_unverified_signs_nobody_in(
+    db: DbFactory, unverified: object
+) -> None:
+    """Some providers send the boolean as a string: "false" was taken as verified."""
+    with db() as session:
+        add_official(session, "test", email=EMAIL, name="Lan", role="manager", agency_code="79.BTH")
+    with db() as session, pytest.raises(NotAnOfficial) as refused:
+        official_for_claims(session, {"sub": "u-1", "email": EMAIL, "email_verified": unverified})
+    assert refused.value.reason == "email_unverified"
+    with db() as session:
+        claims = {"sub": "u-1", "email": EMAIL, "email_verified": True}
+        assert official_for_claims(session, claims).email == EMAIL
