@@ -93,6 +93,10 @@ class UnitOfWork:
             return cached
         return await self.run(lambda session: self.principal(session, *roles))
 
+    def forget_key(self, key_id: int) -> None:
+        """After a key's revocation has committed: this process refuses it at once."""
+        self._keys.forget(key_id)
+
     def optional_principal(self, session: Session) -> Principal | None:
         return self._authenticate(session) if self._authorization else None
 

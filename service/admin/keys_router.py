@@ -40,7 +40,9 @@ async def get_keys(
     responses=error_responses(404, 409),
 )
 async def revoke_key(key_id: RowIdPath, work: ApiWork) -> KeyPublic:
-    return await work.run(lambda s: key_views.revoke(s, work.principal(s, "admin"), key_id))
+    revoked = await work.run(lambda s: key_views.revoke(s, work.principal(s, "admin"), key_id))
+    work.forget_key(key_id)
+    return revoked
 
 
 @router.post(
@@ -51,4 +53,6 @@ async def revoke_key(key_id: RowIdPath, work: ApiWork) -> KeyPublic:
     responses=error_responses(404, 409),
 )
 async def rotate_key(key_id: RowIdPath, work: ApiWork) -> KeyRotated:
-    return await work.run(lambda s: key_views.rotate(s, work.principal(s, "admin"), key_id))
+    rotated = await work.run(lambda s: key_views.rotate(s, work.principal(s, "admin"), key_id))
+    work.forget_key(key_id)  # a leaked key rotated away works no more here
+    return rotated

@@ -37,6 +37,13 @@ class KeyCache:
                 self._entries.clear()
             self._entries[key_hash] = (principal, time.monotonic() + seconds)
 
+    def forget(self, key_id: int) -> None:
+        """Drop a key revoked by this process: refused here at once (other processes still
+        within `seconds`)."""
+        with self._lock:
+            for key_hash in [h for h, (p, _) in self._entries.items() if p.key_id == key_id]:
+                del self._entries[key_hash]
+
     def principal_for(self, authorization: str | None) -> Principal | None:
         """The principal of an `Authorization` header's key, if it is remembered."""
         raw_key = bearer_key(authorization)

@@ -202,6 +202,20 @@ def test_a_revoked_key_is_refused_once_the_cache_time_has_passed(
     assert "administrator" in response.json()["detail"]
 
 
+def test_a_key_revoked_or_rotated_through_this_server_is_refused_at_once(
+    client: TestClient, db: DbFactory
+) -> None:
+    """The process that revoked a key still took it for auth_cache_seconds (audit): a
+    leaked key rotated away kept working there."""
+    _, admin = new_key(db, "admin")
+    for action in ("revoke", "rotate"):
+        key_id, raw = new_key(db, "reader")
+        assert client.get("/api/v1/agencies", headers=bearer(raw)).status_code == 200
+        done = client.post(f"/api/v1/keys/{key_id}/{action}", headers=bearer(admin))
+        assert done.status_code in (200, 201), done.text
+        assert client.get("/api/v1/agencies", headers=bearer(raw)).status_code == 401, action
+
+
 def test_an_expired_key_is_refused_with_a_sentence_saying_so(
     client: TestClient, db: DbFactory
 ) -> None:
