@@ -29,9 +29,18 @@ def scores_recompute(
     except ValueError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+    from service.audit import record
+
     started = time.perf_counter()
     with one_transaction(settings) as session:
         rows = rebuild(session, profile_of(settings), parsed)
+        record(
+            session,
+            CLI_ACTOR,
+            "scores.recompute",
+            f"period:{parsed.key}" if parsed else None,
+            {"counter_rows": rows, "reason": "cli"},
+        )
     scope = f"period {parsed.key}" if parsed else "all periods"
     typer.echo(f"rebuilt {rows} counter rows for {scope} in {time.perf_counter() - started:.1f} s")
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlmodel import Session, col
 
 from service import db
+from service.audit import record
 from service.models import (
     COUNT_COLUMNS,
     AgencyDayCounter,
@@ -226,5 +227,19 @@ def rebuild_if_profile_changed(session: Session, profile: Profile) -> bool:
         session.add(ScoringState(profile_fingerprint=profile.fingerprint()))
         session.flush()
         return False
-    rebuild(session, profile)
+    before = state.profile_fingerprint if state is not None else None
+    rows = rebuild(session, profile)
+    # Every score moved: the audit log says when, and to which rules (DESIGN.md: who
+    # changed the profiles). The fingerprint names the rules that shape the counters.
+    record(
+        session,
+        "startup",
+        "profile.change",
+        f"profile:{profile.name}",
+        {
+            "from": {"fingerprint": before},
+            "to": {"fingerprint": profile.fingerprint(), "profile": profile.name},
+            "counter_rows": rows,
+        },
+    )
     return True

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.profile import PROFILES_DIR
+from tests.cli_runner import cli_for
 from tests.conftest import KeyFactory, handover_body, make_settings
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -34,6 +35,26 @@ def test_switching_to_the_766_profile_rescores_supplement_dossiers(
     # 766: two supplement requests count as overdue → A = 0 ÷ 1, and group 5 c = 0 ÷ 1.
     assert score["a"] == 0 and score["profile"] == "vn-766"
     assert score["group5"]["dossiers_satisfied_rate"] == 0
+    # Every score moved: the audit log says so (it said nothing, audit).
+    with TestClient(create_app(national)) as client:
+        changes = client.get(
+            "/api/v1/audit", params={"action": "profile.change"}, headers=admin
+        ).json()["data"]
+    assert [(c["actor"], c["target"]) for c in changes] == [("startup", "profile:vn-766")]
+    detail = changes[0]["detail"]
+    assert (
+        detail["to"]["profile"] == "vn-766"
+        and detail["from"]["fingerprint"] != (detail["to"]["fingerprint"])
+    )
+    # And a recompute from the CLI is recorded too.
+    assert cli_for(database_url)("scores", "recompute", "--period", "2025-Q3").exit_code == 0
+    with TestClient(create_app(national)) as client:
+        recomputes = client.get(
+            "/api/v1/audit", params={"action": "scores.recompute"}, headers=admin
+        ).json()["data"]
+    assert [(r["actor"], r["target"], r["detail"]["reason"]) for r in recomputes] == [
+        ("cli", "period:2025-Q3", "cli")
+    ]
 
 
 def test_an_unchanged_profile_does_not_rebuild(
