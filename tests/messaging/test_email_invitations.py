@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from service.admin.agencies import upsert_agency
 from service.models import InvitationContact, OutgoingMessageRow
 from tests.conftest import DbFactory, KeyFactory, handover_body
 from tests.messaging.conftest import Mailbox, Worker, local
@@ -36,6 +37,10 @@ def test_email_with_consent_sends_one_mail_whose_link_opens_the_survey(
     assert row.status == "sent" and row.attempts == 1 and row.provider_id == mail["Message-ID"]
     html = mail.get_body(("html",))
     assert html is not None and "<a href=" in html.get_content()
+    # One-click unsubscribe (RFC 8058): the link, and the POST the client makes to it.
+    unsubscribe = mail["List-Unsubscribe"].strip("<>")
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert client.get(unsubscribe).status_code == 200  # a page; only a POST records
 
     link, _ = mailbox.links()
     opened = client.get(link, follow_redirects=False)
@@ -133,3 +138,17 @@ def test_openapi_documents_contact_and_messages(client: TestClient) -> None:
 
 def test_short_link_of_an_unknown_code_is_404(client: TestClient) -> None:
     assert client.get("/m/22222222", follow_redirects=False).status_code == 404
+
+
+def test_an_agency_name_with_a_line_break_still_makes_a_subject(
+    client: TestClient, make_key: KeyFactory, mailbox: Mailbox, worker: Worker, db: DbFactory
+) -> None:
+    """The name goes into the Subject: a line break in it failed every e-mail of the agency
+    (the header refuses it) and each was retried for a day as an adapter's bug (audit)."""
+    with db() as session:
+        upsert_agency(session, "G22.39", "UBND Phường\r\nTân Định", "79", actor="test")
+    first = client.post(URL, json=handover_body(contact=CONTACT), headers=make_key("issuer"))
+    assert first.status_code == 201, first.text
+    assert worker.run(local(1, 10)) == 1
+    [mail] = mailbox.received
+    assert "UBND Phường Tân Định" in mail["Subject"] and "\n" not in mail["Subject"]

@@ -43,13 +43,17 @@ class EmailChannel:
         email = EmailMessage()
         email["From"] = self.sender
         email["To"] = message.recipient
-        email["Subject"] = message.subject
+        # One line: an agency name with a line break made every e-mail of the agency fail
+        # here (the header refuses it) and be retried for a day as an adapter's bug.
+        email["Subject"] = " ".join(message.subject.split())
         email["Date"] = formatdate(localtime=False)
         email["Message-ID"] = self.message_id(message)
         # One-click unsubscribe for mail clients that offer it (RFC 8058). Alerts to
         # officials (service/alerts) have none: an official's role decides them.
         if message.opt_out_link:
             email["List-Unsubscribe"] = f"<{message.opt_out_link}>"
+            # RFC 8058: the client POSTs this body to the link (POST /u/... records it).
+            email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         email["Auto-Submitted"] = "auto-generated"
         email.set_content(message.text)
         email.add_alternative(_html(message), subtype="html")
