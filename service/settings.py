@@ -122,7 +122,9 @@ class Settings(BaseSettings):
     zalo_access_token: SecretStr | None = None
     zalo_template_id: str | None = None
     zalo_reminder_template_id: str | None = None
-    zalo_template_params: str = "agency=agency_name,dossier=dossier_code,link=link"
+    zalo_template_params: str = (
+        "agency=agency_name,dossier=dossier_code,link=link,opt_out=opt_out_link"
+    )
 
     _signing_key: bytes | None = PrivateAttr(default=None)
 

@@ -356,7 +356,7 @@ def test_esms_refuses_a_number_not_in_international_form_without_calling(esms: P
 # -- Zalo ZNS: POST /message/template -----------------------------------------------------------
 ZALO_REQUIRED = {"phone", "template_id", "template_data", "tracking_id"}
 ZALO_OPTIONAL = {"mode"}
-TEMPLATE_PARAMS = {"agency", "dossier", "link"}  # the approved template's parameters
+TEMPLATE_PARAMS = {"agency", "dossier", "link", "opt_out"}  # the approved template's
 
 
 def zalo_problems(path: str, headers: Mapping[str, str], raw: bytes) -> list[str]:
@@ -433,6 +433,7 @@ def test_zalo_sends_the_template_as_documented(zalo: Provider) -> None:
             "agency": "UBND phường Bến Nghé",
             "dossier": "H29.12-241204-0001",
             "link": "https://hl.example.vn/s/AB12CD",
+            "opt_out": "https://hl.example.vn/o/AB12CD",  # "Từ chối nhận tin", as SMS has
         },
         "tracking_id": "4242",
     }

@@ -57,7 +57,8 @@ if TYPE_CHECKING:
 DOCUMENTED_URL = "https://business.openapi.zalo.me/message/template"
 # Our fields a template parameter can be filled from.
 FIELDS = ("agency_name", "dossier_code", "link", "kind", "opt_out_link")
-DEFAULT_TEMPLATE_PARAMS = "agency=agency_name,dossier=dossier_code,link=link"
+# The opt-out link too: every message ends with "Từ chối nhận tin" (README), Zalo's included.
+DEFAULT_TEMPLATE_PARAMS = "agency=agency_name,dossier=dossier_code,link=link,opt_out=opt_out_link"
 RETRY_CODES = {
     -100: "unknown error at Zalo",
     -115: "out of ZNS balance",
