@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from service.admin.schemas import OfficialCreate, OfficialList, OfficialPublic
+from service.admin.schemas import OfficialCreate, OfficialList, OfficialPublic, OfficialUpdate
 from service.auth import officials
 from service.auth.principal import Principal
 
@@ -40,4 +40,18 @@ def add(session: Session, principal: Principal, payload: OfficialCreate) -> Offi
 
 def disable(session: Session, principal: Principal, official_id: int) -> OfficialPublic:
     official = officials.disable_official_as(session, principal, official_id)
+    return official_public(officials.official_row(session, official))
+
+
+def update(
+    session: Session, principal: Principal, official_id: int, payload: OfficialUpdate
+) -> OfficialPublic:
+    change = officials.OfficialChange(
+        name=payload.name,
+        role=payload.role,
+        set_agency="agency_code" in payload.model_fields_set,
+        agency_code=payload.agency_code,
+        enabled=payload.enabled,
+    )
+    official = officials.update_official_as(session, principal, official_id, change)
     return official_public(officials.official_row(session, official))

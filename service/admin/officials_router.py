@@ -1,11 +1,11 @@
-"""HTTP for the officials who sign in to the console (admin): list, add, disable."""
+"""HTTP for the officials who sign in to the console (admin): list, add, change, disable."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from service.admin import official_views
-from service.admin.schemas import OfficialCreate, OfficialList, OfficialPublic
+from service.admin.schemas import OfficialCreate, OfficialList, OfficialPublic, OfficialUpdate
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
 from service.web.params import RowIdPath
@@ -37,6 +37,20 @@ async def get_officials(work: ApiWork) -> OfficialList:
 )
 async def add_official(payload: OfficialCreate, work: ApiWork) -> OfficialPublic:
     return await work.run(lambda s: official_views.add(s, work.principal(s, "admin"), payload))
+
+
+@router.patch(
+    "/{official_id}",
+    response_model=OfficialPublic,
+    summary="Change an official's name, role or agency, or enable them again (admin)",
+    responses=error_responses(404, 422),
+)
+async def update_official(
+    official_id: RowIdPath, payload: OfficialUpdate, work: ApiWork
+) -> OfficialPublic:
+    return await work.run(
+        lambda s: official_views.update(s, work.principal(s, "admin"), official_id, payload)
+    )
 
 
 @router.post(

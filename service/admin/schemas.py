@@ -90,6 +90,21 @@ class OfficialList(BaseModel):
     count: int
 
 
+class OfficialUpdate(BaseModel):
+    model_config = strict_with_example({"role": "manager", "agency_code": "79.SGN"})
+
+    name: str | None = Field(default=None, max_length=255)
+    role: Literal["manager", "admin", "auditor"] | None = None
+    agency_code: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Move to this agency's tree; null: every agency; absent: unchanged",
+    )
+    enabled: bool | None = Field(
+        default=None, description="true: enable a disabled official again; false: disable"
+    )
+
+
 class OfficialCreate(BaseModel):
     model_config = strict_with_example(
         {

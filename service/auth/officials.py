@@ -89,6 +89,72 @@ def disable_official(session: Session, actor: str, official_id: int) -> Official
 
 
 @dataclass(frozen=True)
+class OfficialChange:
+    """What an update sets; a field left None keeps its value. `agency_code` is read only
+    when `set_agency` (None then: every agency)."""
+
+    name: str | None = None
+    role: str | None = None
+    set_agency: bool = False
+    agency_code: str | None = None
+    enabled: bool | None = None
+
+
+def update_official(
+    session: Session, actor: str, official_id: int, change: OfficialChange
+) -> Official:
+    """Change an official's name, role or agency, or enable them again: an official who
+    moves to another ward or role keeps their account (and its bound subject). Sessions
+    re-read the row, so the change holds at their next request."""
+    official = session.get(Official, official_id)
+    if official is None:
+        raise NotFound(f"No official has the id {official_id}.")
+    before = _described(session, official)
+    if change.name is not None:
+        name = change.name.strip()
+        if len(name) > 255 or "\x00" in name:
+            raise field_error("name", "give a name of at most 255 characters")
+        official.name = name or official.email
+    if change.role is not None:
+        if change.role not in OFFICIAL_ROLES:
+            raise field_error("role", f"one of {', '.join(OFFICIAL_ROLES)}, not '{change.role}'")
+        official.role = change.role
+    if change.set_agency:
+        official.agency_id = None
+        if change.agency_code is not None:
+            agency = session.exec(select(Agency).where(Agency.code == change.agency_code)).first()
+            if agency is None:
+                raise NotFound(f"No agency has the code '{change.agency_code}'.")
+            official.agency_id = agency.id
+    if change.enabled is True:
+        official.disabled_at, official.disabled_by = None, None
+    elif change.enabled is False and official.disabled_at is None:
+        official.disabled_at, official.disabled_by = utcnow(), actor
+    after = _described(session, official)
+    if after != before:
+        session.add(official)
+        changed = [k for k in after if after[k] != before[k]]
+        record(
+            session,
+            actor,
+            "official.update",
+            f"official:{official_id}",
+            {"from": {k: before[k] for k in changed}, "to": {k: after[k] for k in changed}},
+        )
+    return official
+
+
+def _described(session: Session, official: Official) -> dict[str, object]:
+    agency = session.get(Agency, official.agency_id) if official.agency_id is not None else None
+    return {
+        "name": official.name,
+        "role": official.role,
+        "agency": agency.code if agency is not None else None,
+        "enabled": official.disabled_at is None,
+    }
+
+
+@dataclass(frozen=True)
 class OfficialRow:
     official: Official
     agency_code: str | None  # the scope; None: every agency
@@ -148,6 +214,26 @@ def add_official_as(
         raise Conflict(
             f"An official with the e-mail '{normalise_email(email)}' exists already."
         ) from None
+
+
+def update_official_as(
+    session: Session, principal: Principal, official_id: int, change: OfficialChange
+) -> Official:
+    """`update_official` by an API caller: the official, and the agency they move to,
+    within the caller's agency tree (an official beyond it is answered as missing)."""
+    official = session.get(Official, official_id)
+    if official is not None and principal.scope_path is not None:
+        agency = session.get(Agency, official.agency_id) if official.agency_id is not None else None
+        principal.require_visible(agency, f"No official has the id {official_id}.")
+        if change.set_agency:
+            target = None
+            if change.agency_code is not None:
+                target = session.exec(
+                    select(Agency).where(Agency.code == change.agency_code)
+                ).first()
+            if change.agency_code is None or target is not None:  # unknown: update's 404
+                _require_reach(principal, target)
+    return update_official(session, principal.actor, official_id, change)
 
 
 def disable_official_as(session: Session, principal: Principal, official_id: int) -> Official:

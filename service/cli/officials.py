@@ -51,6 +51,37 @@ def officials_list() -> None:
     print_table(table)
 
 
+@officials_app.command("update")
+def officials_update(
+    official_id: Annotated[int, typer.Argument(help="The id from `officials list`")],
+    role: Annotated[str | None, typer.Option(help="manager, admin or auditor")] = None,
+    agency: Annotated[str | None, typer.Option(help="Move to this agency's tree")] = None,
+    every_agency: Annotated[
+        bool, typer.Option("--every-agency", help="No longer limited to an agency")
+    ] = False,
+    name: Annotated[str | None, typer.Option(help="The official's name")] = None,
+    enable: Annotated[
+        bool, typer.Option("--enable", help="Let a disabled official sign in again")
+    ] = False,
+) -> None:
+    """Change an official's role, agency or name, or enable them again: one who moves to
+    another ward keeps their account; their sessions follow at the next request."""
+    from service.auth.officials import OfficialChange, update_official
+
+    if agency is not None and every_agency:
+        raise typer.BadParameter("give --agency or --every-agency, not both")
+    change = OfficialChange(
+        name=name,
+        role=role,
+        set_agency=agency is not None or every_agency,
+        agency_code=agency,
+        enabled=True if enable else None,
+    )
+    with one_transaction() as session:
+        official = update_official(session, CLI_ACTOR, official_id, change)
+        typer.echo(f"updated official #{official_id} ({official.email})")
+
+
 @officials_app.command("disable")
 def officials_disable(
     official_id: Annotated[int, typer.Argument(help="The id from `officials list`")],

@@ -18,6 +18,7 @@ ROUTES = [
     ("GET", "/api/v1/officials", None),
     ("POST", "/api/v1/officials", {"email": "b@tphcm.gov.vn", "role": "manager"}),
     ("POST", "/api/v1/officials/1/disable", None),
+    ("PATCH", "/api/v1/officials/1", {"role": "auditor"}),
 ]
 
 
@@ -192,6 +193,55 @@ def test_an_admin_key_limited_to_an_agency_manages_officials_within_its_tree(
     # An unknown agency is unknown to every admin key.
     unknown = add(client, ward_admin, email="y@tphcm.gov.vn", role="manager", agency_code="NOPE")
     assert unknown.status_code == 404, unknown.text
+
+
+def test_an_official_who_moves_keeps_the_account_and_every_change_is_audited(
+    client: TestClient, db: DbFactory
+) -> None:
+    """An official who moved ward or role could not be changed, and once disabled could not
+    be added again (the e-mail exists): the IT centre had to edit the database (audit)."""
+    actor, admin = admin_key(db)
+    made = add(client, admin, email="lan@tphcm.gov.vn", role="manager", agency_code="79.BTH")
+    official_id = made.json()["id"]
+    url = f"/api/v1/officials/{official_id}"
+    moved = client.patch(url, json={"agency_code": "79.SGN", "name": "Lan"}, headers=admin)
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["agency_code"], moved.json()["name"]) == ("79.SGN", "Lan")
+    assert client.post(f"{url}/disable", headers=admin).status_code == 200
+    again = client.patch(url, json={"enabled": True, "role": "admin"}, headers=admin)
+    assert (again.json()["disabled_at"], again.json()["role"]) == (None, "admin")
+    province = client.patch(url, json={"agency_code": None}, headers=admin)
+    assert province.json()["agency_code"] is None
+    assert client.patch(url, json={"role": "admin"}, headers=admin).status_code == 200  # no-op
+    updates = [a for a in audit(db) if a.action == "official.update"]
+    assert [(a.actor, a.detail) for a in updates] == [
+        (
+            actor,
+            {
+                "from": {"name": "lan@tphcm.gov.vn", "agency": "79.BTH"},
+                "to": {"name": "Lan", "agency": "79.SGN"},
+            },
+        ),
+        (
+            actor,
+            {
+                "from": {"role": "manager", "enabled": False},
+                "to": {"role": "admin", "enabled": True},
+            },
+        ),
+        (actor, {"from": {"agency": "79.SGN"}, "to": {"agency": None}}),
+    ]
+    # Within an admin key's tree only, both where the official is and where they go.
+    client.patch(url, json={"agency_code": "79.BTH", "role": "manager"}, headers=admin)
+    _, ward_admin = admin_key(db, agency="79.BTH")
+    away = client.patch(url, json={"agency_code": "79.SGN"}, headers=ward_admin)
+    assert away.status_code == 403, away.text
+    _, other_ward = admin_key(db, agency="79.SGN")
+    assert client.patch(url, json={"role": "auditor"}, headers=other_ward).status_code == 404
+    unknown = client.patch(url, json={"agency_code": "NOPE"}, headers=admin)
+    assert unknown.status_code == 404
+    bad = client.patch(url, json={"role": "boss"}, headers=admin)
+    assert bad.status_code == 422
 
 
 def test_unknown_agency_duplicate_e_mail_and_unknown_official(

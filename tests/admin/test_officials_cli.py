@@ -63,6 +63,23 @@ def test_add_list_and_disable(database_url: str, db: DbFactory) -> None:
     ]
 
 
+def test_update_moves_an_official_and_enables_them_again(database_url: str, db: DbFactory) -> None:
+    cli = cli_for(database_url)
+    assert cli("officials", "add", "lan@tphcm.gov.vn", "--role", "manager").exit_code == 0
+    assert cli("officials", "disable", "1").exit_code == 0
+    moved = cli("officials", "update", "1", "--agency", "79.SGN", "--role", "admin", "--enable")
+    assert moved.exit_code == 0, moved.output
+    assert "updated official #1 (lan@tphcm.gov.vn)" in moved.output
+    with db() as session:
+        official = session.exec(select(Official)).one()
+        assert (official.role, official.disabled_at) == ("admin", None)
+    assert cli("officials", "update", "1", "--every-agency").exit_code == 0
+    both = cli("officials", "update", "1", "--every-agency", "--agency", "79")
+    assert both.exit_code != 0 and "not both" in both.output
+    with db() as session:
+        assert session.exec(select(Official)).one().agency_id is None
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
