@@ -85,14 +85,16 @@ def test_a_trickling_server_is_cut_off_at_the_deadline(server: str, path: str) -
         started = time.monotonic()
         with pytest.raises(httpx.TimeoutException):
             _call(client, f"{server}{path}", 1.0)
-        assert time.monotonic() - started < 2.0
+        # Without the deadline the call goes on for minutes; the margin is for a busy CI.
+        assert time.monotonic() - started < 5.0
 
 
 def test_an_endless_body_is_read_up_to_the_limit(server: str) -> None:
     with outbound_http.bounded_client(5) as client:
         started = time.monotonic()
         assert _call(client, f"{server}/endless", 5) == b"x" * 1000
-        assert time.monotonic() - started < 2.0
+        # Without the deadline the call goes on for minutes; the margin is for a busy CI.
+        assert time.monotonic() - started < 5.0
 
 
 def test_a_call_outside_a_deadline_keeps_httpx_timeouts(server: str) -> None:

@@ -75,7 +75,7 @@ def test_an_smtp_server_that_trickles_is_cut_off_at_the_timeout(trickling_smtp: 
     started = time.monotonic()
     with pytest.raises(SendFailed) as failed:
         channel.send(mail)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 5.0  # for minutes without the cut; margin for CI
     assert failed.value.retry and "did not finish within 1 s" in failed.value.reason
 
 
@@ -106,7 +106,7 @@ def test_an_sms_gateway_that_trickles_is_cut_off_at_the_timeout() -> None:
             started = time.monotonic()
             with pytest.raises(SendFailed) as failed:
                 sms_channel(base, timeout=1.0).send(MESSAGE)
-            assert time.monotonic() - started < 2.0
+            assert time.monotonic() - started < 5.0  # for minutes without the cut; margin for CI
             assert failed.value.retry and "did not answer within 1 s" in failed.value.reason
         finally:
             STOP.set()
@@ -148,7 +148,7 @@ def test_a_gateway_that_does_not_answer_holds_up_no_other_channel(
     held an unrelated ward's e-mail for four timeouts (audit). Each channel has its own."""
     esms.delay = 30  # never answers within the timeout
     key = make_key("issuer")
-    for i in range(4):
+    for i in range(8):
         body = handover_body(
             dossier_code=f"G22.39-X-{i}", contact={"phone": "0912 345 678", "consent": True}
         )
@@ -160,10 +160,12 @@ def test_a_gateway_that_does_not_answer_holds_up_no_other_channel(
     started = time.monotonic()
     round_ = threading.Thread(target=Worker(engine, settings).run, args=(local(1, 10),))
     round_.start()
-    while not mailbox.received and time.monotonic() - started < 3.0:
+    while not mailbox.received and time.monotonic() - started < 10.0:
         time.sleep(0.01)
     waited = time.monotonic() - started
     round_.join(timeout=30)
     assert len(mailbox.received) == 1
-    assert waited < 1.0, f"the e-mail waited {waited:.1f} s for the SMS gateway"
-    assert time.monotonic() - started >= 4.0  # the SMS did wait, each its timeout
+    # Behind eight SMS of a second each it waited eight; on its own thread, at once (the
+    # margin is for a busy CI).
+    assert waited < 5.0, f"the e-mail waited {waited:.1f} s for the SMS gateway"
+    assert time.monotonic() - started >= 8.0  # the SMS did wait, each its timeout

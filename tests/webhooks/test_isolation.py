@@ -234,14 +234,16 @@ def test_receivers_that_trickle_without_end_are_cut_off_and_stall_nobody(
         handovers(client, make_key, [("T-1", "79.BTH")])
         with RunningWorker(app.state.engine, settings, app):
             took = wait_for(lambda: len(receivers.of("/ok")) == 1, 20, "the healthy event")
-            assert took < 3 * timeout, f"the healthy subscription waited {took:.1f} s"
+            # Without the cut-off it never came (the receivers trickle for minutes); the
+            # margin over the timeout is for a busy CI.
+            assert took < 5 * timeout, f"the healthy subscription waited {took:.1f} s"
 
             def all_cut_off() -> bool:
                 with transaction(app.state.engine) as session:
                     errors = session.exec(select(DeliveryAttempt.error)).all()
                 return sum("Timeout" in (error or "") for error in errors) >= len(trickling)
 
-            wait_for(all_cut_off, 3 * timeout, "every trickling attempt to end")
+            wait_for(all_cut_off, 5 * timeout, "every trickling attempt to end")
             receivers.release.set()
 
 
