@@ -52,6 +52,7 @@ from service.models import (
     Invitation,
     Response,
     StaffDayCounter,
+    utcnow,
 )
 from service.profile import PROFILES_DIR, Profile, load_profile
 from service.scoring.rebuild import rebuild
@@ -547,6 +548,10 @@ class Harness:
             handled = max(received_at, near)
         elif event.handled is not None:
             handled = received_at + timedelta(days=event.handled.days, hours=event.handled.hours)
+        if handled is not None:
+            # A survey comment's petition is received now: its handling a few days on would
+            # lie ahead, which the service refuses (timebounds.PastMoment). Handled now.
+            handled = min(handled, utcnow())
         offset = event.handled.offset if event.handled else event.received.offset
         body = {
             "petition_code": code,
