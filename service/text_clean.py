@@ -1,5 +1,5 @@
 """Free text from citizens and managers: cleaned of invisible direction controls, and
-refused with a NUL character.
+refused with a NUL or another control character documents cannot hold.
 
 PostgreSQL text cannot hold NUL (U+0000). An API request that carries one is a 422 from
 the error handler (service/web/errors.py), but only once its statement fails; the input
@@ -32,14 +32,28 @@ def clean_optional(text: str | None) -> str | None:
     return None if text is None else strip_bidi_controls(text)
 
 
+# C0 control characters XML 1.0 cannot hold (all but tab, line feed, carriage return):
+# stored, one made every XLSX export and the DOCX report that showed it a 500 for every
+# reader (openpyxl and python-docx refuse them), and a badge's SVG ill-formed.
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def refuse_nul(text: str) -> str:
     if "\x00" in text:
         raise ValueError("must not contain the NUL character (\\u0000)")
+    if (found := XML_ILLEGAL.search(text)) is not None:
+        raise ValueError(f"must not contain the control character U+{ord(found.group()):04X}")
     return text
 
 
 # For an input model's str field: `Annotated[str, Storable]`.
 Storable = AfterValidator(refuse_nul)
+
+
+def xml_text(text: str) -> str:
+    """Text for a document (XLSX, DOCX) with any control character stored before they
+    were refused shown as U+FFFD."""
+    return XML_ILLEGAL.sub("\ufffd", text)
 
 
 def storable_text(text: str) -> str:

@@ -16,6 +16,7 @@ from service.db import exclusive
 from service.errors import Conflict, InvalidInput, NotFound, field_error
 from service.models import Agency, Dossier
 from service.models.agency import AGENCY_PATH_MAX, path_within
+from service.text_clean import refuse_nul
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -99,6 +100,10 @@ def upsert_agency(
     name = name.strip()
     if not name or len(name) > 255:
         raise field_error("name", "give a name of 1 to 255 characters")
+    try:  # shown on pages, badges, e-mail subjects and documents
+        refuse_nul(name)
+    except ValueError as exc:
+        raise field_error("name", str(exc)) from None
     exclusive(session, TREE_LOCK, Agency.__tablename__)
     parent = None
     if parent_code:

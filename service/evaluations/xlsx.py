@@ -17,6 +17,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from service.evaluations.tables import Convert, Table
+from service.text_clean import xml_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET_ROWS = 1_048_576  # Excel's limit, the header included
@@ -45,7 +46,10 @@ class XlsxWriter:
 
     def _text(self, value: Any) -> Any:
         """openpyxl takes a text starting with "=" for a formula: that one is typed as text.
-        (Any other text is written as an inline string, which Excel never evaluates.)"""
+        (Any other text is written as an inline string, which Excel never evaluates.) A
+        control character stored before they were refused is shown, not a 500."""
+        if isinstance(value, str):
+            value = xml_text(value)
         if isinstance(value, str) and value.startswith("="):
             cell = WriteOnlyCell(self.sheet, value=value)
             cell.data_type = "s"

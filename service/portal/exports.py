@@ -21,6 +21,7 @@ from service.csv_cells import csv_cell
 from service.profile import Tt01Profile
 from service.scoring.schemas import Score
 from service.scoring.tt01_schemas import Tt01Score
+from service.text_clean import xml_text
 
 CHUNK = 500
 GROUP_NAMES = {
@@ -153,10 +154,11 @@ class XlsxBuilder:
             self.sheet.append([self._cell(value) for value in row])
 
     def _cell(self, value: Any) -> Any:
-        """Texts are written as texts: openpyxl would store "=..." as a formula."""
+        """Texts are written as texts: openpyxl would store "=..." as a formula (and
+        refuses a control character: one stored before they were refused is shown)."""
         if not isinstance(value, str):
             return value
-        cell = WriteOnlyCell(self.sheet, value=value)
+        cell = WriteOnlyCell(self.sheet, value=xml_text(value))
         cell.data_type = "s"
         return cell
 

@@ -5,6 +5,7 @@ motto and the place and date on the right, then the title."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from docx import Document
 from docx.document import Document as DocumentType
@@ -16,9 +17,16 @@ from docx.table import _Cell
 
 from service.reports import layout
 from service.reports.data import Report
+from service.text_clean import xml_text
 
 FONT = "Times New Roman"
 TEXT_WIDTH_CM = 17.0  # A4, 2 cm margins at the sides
+
+
+def _run(paragraph: Any, text: str) -> Any:
+    """A run of text; a control character stored before they were refused (python-docx
+    refuses it: the report was a 500) is shown as U+FFFD."""
+    return paragraph.add_run(xml_text(text))
 
 
 def _cell_line(
@@ -27,7 +35,7 @@ def _cell_line(
     paragraph = cell.paragraphs[0] if first else cell.add_paragraph()
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     paragraph.paragraph_format.space_after = Pt(0)
-    run = paragraph.add_run(text)
+    run = _run(paragraph, text)
     run.bold, run.italic = bold, italic
     run.font.size = Pt(13)
 
@@ -53,7 +61,7 @@ def _title_block(document: DocumentType, report: Report) -> None:
         paragraph = document.add_paragraph()
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
         paragraph.paragraph_format.space_after = Pt(0 if index == 0 else 12)
-        run = paragraph.add_run(line)
+        run = _run(paragraph, line)
         run.bold = True
         run.font.size = Pt(14)
 
@@ -75,7 +83,7 @@ def _table(document: DocumentType, block: layout.Table) -> None:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
             elif index in block.numeric:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-            run = paragraph.add_run(value)
+            run = _run(paragraph, value)
             run.bold = bold
             run.font.size = Pt(10)
     document.add_paragraph()
@@ -85,30 +93,30 @@ def _block(document: DocumentType, block: layout.Block) -> None:
     if isinstance(block, layout.Heading):
         paragraph = document.add_paragraph()
         paragraph.paragraph_format.space_before = Pt(6)
-        paragraph.add_run(block.text).bold = True
+        _run(paragraph, block.text).bold = True
     elif isinstance(block, layout.Paragraph):
         paragraph = document.add_paragraph()
         paragraph.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
         if block.bold_lead:
-            paragraph.add_run(block.bold_lead).bold = True
-        paragraph.add_run(block.text).italic = block.italic
+            _run(paragraph, block.bold_lead).bold = True
+        _run(paragraph, block.text).italic = block.italic
     elif isinstance(block, layout.Bullets):
         for item in block.items:
-            document.add_paragraph(item, style="List Bullet")
+            document.add_paragraph(xml_text(item), style="List Bullet")
     elif isinstance(block, layout.Table):
         _table(document, block)
     else:
         document.add_picture(io.BytesIO(block.png), width=Cm(TEXT_WIDTH_CM))
         caption = document.add_paragraph()
         caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        caption.add_run(block.caption).italic = True
+        _run(caption, block.caption).italic = True
 
 
 def _signature(document: DocumentType) -> None:
     table = document.add_table(rows=1, cols=2)
     left, right = table.rows[0].cells
     first = left.paragraphs[0]
-    first.add_run("Nơi nhận:").bold = True
+    _run(first, "Nơi nhận:").bold = True
     for line in ("- Như trên;", "- Lưu: VT."):
         left.add_paragraph(line).runs[0].font.size = Pt(11)
     _cell_line(right, "THỦ TRƯỞNG CƠ QUAN", bold=True, first=True)

@@ -3,10 +3,15 @@ never a 500 (found by the schemathesis fuzz run on /api/v1/petitions)."""
 
 from __future__ import annotations
 
+import io
+
+import docx
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import col, update
 
-from tests.conftest import Backend, KeyFactory, handover_body
+from service.models import Agency, Dossier, Petition
+from tests.conftest import Backend, DbFactory, KeyFactory, handover_body
 
 pytestmark = pytest.mark.usefixtures("agencies")
 
@@ -76,3 +81,65 @@ def test_a_handover_with_nul_text_names_the_field(
     assert "NUL" in field["problem"]
     # The same handover without it is issued.
     assert client.post("/api/v1/handovers", json=handover_body(), headers=issuer).status_code == 201
+
+
+# -- other control characters: documents cannot hold them (audit: a petition code with
+# U+0001 from one ward's issuer made petitions.xlsx a 500 for every reader, and the
+# province's DOCX report with it) -------------------------------------------------------
+@pytest.mark.parametrize("char", ["\x01", "\x0b", "\x1f"])
+def test_control_characters_are_refused_naming_the_field(
+    client: TestClient, make_key: KeyFactory, char: str
+) -> None:
+    issuer = make_key("issuer", agency="79.BTH")
+    handover = handover_body(agency_code="79.BTH", procedure_name=f"Đăng ký{char}khai sinh")
+    response = client.post("/api/v1/handovers", json=handover, headers=issuer)
+    assert response.status_code == 422, response.text
+    [field] = response.json()["fields"]
+    assert field["field"] == "procedure_name"
+    assert f"control character U+{ord(char):04X}" in field["problem"]
+    petition = {
+        "agency_code": "79.BTH",
+        "petition_code": f"PAKN{char}1",
+        "received_at": "2025-08-01T09:00:00+07:00",
+    }
+    assert client.post("/api/v1/petitions", json=petition, headers=issuer).status_code == 422
+    # Tabs and line breaks are text, not controls.
+    fine = handover_body(agency_code="79.BTH", procedure_name="Đăng ký\tkhai sinh")
+    assert client.post("/api/v1/handovers", json=fine, headers=issuer).status_code == 201
+
+
+def test_one_stored_before_the_rule_still_exports(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """Rows stored before control characters were refused: shown as U+FFFD in the XLSX
+    exports and the DOCX report, never a 500."""
+    issuer, reader = make_key("issuer"), make_key("reader")
+    body = handover_body(agency_code="79.BTH")  # resolved in 2025-Q3
+    assert client.post("/api/v1/handovers", json=body, headers=issuer).status_code == 201
+    petition = {
+        "agency_code": "79.BTH",
+        "petition_code": "PAKN-1",
+        "received_at": "2025-08-01T09:00:00+07:00",
+    }
+    assert client.post("/api/v1/petitions", json=petition, headers=issuer).status_code == 201
+    with db() as session:
+        session.execute(update(Petition).values(code="PAKN\x01-1"))
+        session.execute(update(Dossier).values(procedure_name="Đăng ký\x0bkhai sinh"))
+        session.execute(
+            update(Agency).where(col(Agency.code) == "79.BTH").values(name="Phường\x0bBến Thành")
+        )
+    period = {"period": "2025-Q3"}
+    for path in ("/api/v1/petitions.xlsx", "/api/v1/scores.xlsx"):
+        response = client.get(path, params=period, headers=reader)
+        assert response.status_code == 200, (path, response.text)
+    admin = make_key("admin")
+    report = client.get("/api/v1/reports/79", params={**period, "format": "docx"}, headers=admin)
+    assert report.status_code == 200, report.text
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(report.content)).paragraphs)
+    tables = " ".join(
+        c.text
+        for t in docx.Document(io.BytesIO(report.content)).tables
+        for r in t.rows
+        for c in r.cells
+    )
+    assert "Phường\ufffdBến Thành" in text + tables
