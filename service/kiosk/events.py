@@ -18,19 +18,30 @@ KEEPALIVE_SECONDS = 15
 async def stream(
     feed: PresentationFeed, counter_id: int, still_paired: Callable[[], bool]
 ) -> AsyncIterator[str]:
-    """`still_paired` is asked (in a worker thread) at each keep-alive."""
+    """`still_paired` is asked (in a worker thread) every KEEPALIVE_SECONDS of the clock,
+    before any survey once that time is due: asked only when nothing had come for that
+    long, an unpaired tablet at a busy counter kept receiving surveys (and their short
+    codes, which answer them) for the rest of its stream (audit)."""
     yield "retry: 1000\n\n"
     async with feed.subscribe(counter_id) as queue:
         yield "event: ready\ndata: {}\n\n"
         ends = time.monotonic() + STREAM_SECONDS
+        check_at = time.monotonic() + KEEPALIVE_SECONDS
         while time.monotonic() < ends:
+            card = None
             try:
-                card = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
+                wait = max(0.0, check_at - time.monotonic())
+                card = await asyncio.wait_for(queue.get(), timeout=wait)
             except TimeoutError:
+                pass
+            if time.monotonic() >= check_at:
                 if not await anyio.to_thread.run_sync(still_paired):
                     yield "event: unpaired\ndata: {}\n\n"
                     return
-                yield ": still here\n\n"
+                check_at = time.monotonic() + KEEPALIVE_SECONDS
+                if card is None:
+                    yield ": still here\n\n"
+            if card is None:
                 continue
             data = card.model_dump_json()
             yield f"event: survey\nid: {card.cursor}\ndata: {data}\n\n"

@@ -113,3 +113,36 @@ def test_an_unpaired_tablet_is_told_on_its_stream(
         assert unpaired.status_code == 200
     listener.wait_for("unpaired", timeout=3)
     listener.close()
+
+
+def test_an_unpaired_tablet_at_a_busy_counter_is_told_before_more_surveys(
+    live_server: LiveServer,
+    tablet: httpx.Client,
+    make_key: KeyFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pairing was checked only when nothing had come for a keep-alive's time: at a counter
+    handing over more often than that, the unpaired tablet went on receiving surveys (and
+    their short codes) for the rest of its stream (audit)."""
+    monkeypatch.setattr(kiosk_events, "KEEPALIVE_SECONDS", 1.0)  # longer than the gaps
+    pair(tablet, make_key)
+    listener = EventListener(tablet)
+    assert listener.ready.wait(5)
+    admin = make_key("admin")
+    with httpx.Client(base_url=live_server.url) as console:
+        device_id = console.get("/api/v1/kiosk/devices", headers=admin).json()["data"][0]["id"]
+        assert console.post(f"/api/v1/kiosk/devices/{device_id}/unpair", headers=admin).is_success
+        started = time.monotonic()
+        n = 0
+        # A handover every 0.2 s or so, for three keep-alive times.
+        while time.monotonic() - started < 3 * kiosk_events.KEEPALIVE_SECONDS:
+            hand_over(console, make_key, dossier_code=f"BUSY-{n}")
+            n += 1
+            time.sleep(0.2)
+    listener.wait_for("unpaired", timeout=5)
+    kinds = [kind for kind, _ in listener.events]
+    listener.close()
+    after = kinds[kinds.index("unpaired") :]
+    assert after == ["unpaired"]
+    # Surveys came only before the first check was due, never after it.
+    assert kinds.count("survey") < n
