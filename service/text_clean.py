@@ -35,14 +35,19 @@ def clean_optional(text: str | None) -> str | None:
 # C0 control characters XML 1.0 cannot hold (all but tab, line feed, carriage return):
 # stored, one made every XLSX export and the DOCX report that showed it a 500 for every
 # reader (openpyxl and python-docx refuse them), and a badge's SVG ill-formed.
-XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Lone surrogates too (JSON's "\\ud800" decodes to one): no UTF-8, so the database
+# driver refused the row (a 500 for a complaint) and documents cannot hold them either.
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 
 def refuse_nul(text: str) -> str:
     if "\x00" in text:
         raise ValueError("must not contain the NUL character (\\u0000)")
     if (found := XML_ILLEGAL.search(text)) is not None:
-        raise ValueError(f"must not contain the control character U+{ord(found.group()):04X}")
+        code = ord(found.group())
+        if code >= 0xD800:
+            raise ValueError(f"must not contain U+{code:04X}, half of a character's code")
+        raise ValueError(f"must not contain the control character U+{code:04X}")
     return text
 
 

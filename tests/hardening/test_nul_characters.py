@@ -4,6 +4,7 @@ never a 500 (found by the schemathesis fuzz run on /api/v1/petitions)."""
 from __future__ import annotations
 
 import io
+import json
 
 import docx
 import pytest
@@ -12,6 +13,7 @@ from sqlmodel import col, update
 
 from service.models import Agency, Dossier, Petition
 from tests.conftest import Backend, DbFactory, KeyFactory, handover_body
+from tests.surveys.conftest import ANSWERS, issue
 
 pytestmark = pytest.mark.usefixtures("agencies")
 
@@ -143,3 +145,20 @@ def test_one_stored_before_the_rule_still_exports(
         for c in r.cells
     )
     assert "Phường\ufffdBến Thành" in text + tables
+
+
+def test_a_complaint_with_half_a_surrogate_pair_is_refused(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """JSON's "\\ud800" decodes to a lone surrogate, which is no UTF-8: the database driver
+    refused the complaint's row, a 500 (and a kiosk's outbox retried it for ever; audit)."""
+    survey = issue(client, make_key)
+    body = {"token": survey.token, "answers": {**ANSWERS, "complaint": "Chậm \ud800 quá"}}
+    response = client.post(
+        "/api/v1/responses",
+        content=json.dumps(body),  # ensure_ascii: the surrogate travels as "\ud800"
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    [field] = response.json()["fields"]
+    assert field["field"] == "answers.complaint" and "U+D800" in field["problem"]
