@@ -22,12 +22,15 @@ from sqlmodel import Session
 from service import throttle
 from service.auth.cache import KeyCache
 from service.auth.principal import Principal
+from service.models import ROLES
 from service.db import in_transaction
 from service.profile import Profile
 from service.settings import Settings
 from service.write_pipeline import WritePipeline
 
 T = TypeVar("T")
+# Every role that uses /api/v1: all but a kiosk tablet's device key.
+API_ROLES = tuple(role for role in ROLES if role != "kiosk")
 
 
 class UnitOfWork:
@@ -78,10 +81,11 @@ class UnitOfWork:
         )
 
     def principal(self, session: Session, *roles: str) -> Principal:
-        """The caller's key (401 without a valid one), checked against `roles` (403)."""
+        """The caller's key (401 without a valid one), checked against `roles` (403); with
+        none named, any key but a kiosk tablet's, which is for /kiosk only (a device key
+        read the agency list and the calendar: audit)."""
         principal = self._authenticate(session)
-        if roles:
-            principal.require_role(*roles)
+        principal.require_role(*(roles or API_ROLES))
         return principal
 
     async def authorize(self, *roles: str) -> Principal:
@@ -89,7 +93,7 @@ class UnitOfWork:
         and no connection."""
         cached = self._cached()
         if cached is not None:
-            cached.require_role(*roles)
+            cached.require_role(*(roles or API_ROLES))
             return cached
         return await self.run(lambda session: self.principal(session, *roles))
 

@@ -117,10 +117,12 @@ def test_add_refuses_bad_codes(cli: Callable[..., Result]) -> None:
 def test_list_agencies_for_any_key_and_scoped_keys_see_their_tree(
     client: TestClient, make_key: KeyFactory
 ) -> None:
-    for role in ("issuer", "reader", "manager", "admin", "kiosk"):
+    for role in ("issuer", "reader", "manager", "admin", "auditor"):
         response = client.get("/api/v1/agencies", headers=make_key(role))
         assert response.status_code == 200
         assert response.json()["count"] == 5
+    # A kiosk tablet's device key is for /kiosk only.
+    assert client.get("/api/v1/agencies", headers=make_key("kiosk")).status_code == 403
     scoped = client.get("/api/v1/agencies", headers=make_key("reader", agency="79.BTH")).json()
     assert scoped == {
         "data": [{"code": "79.BTH", "name": "Phường Bến Thành", "parent_code": "79", "level": 1}],
