@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.handovers.schemas import Code
 from service.surveys.schemas import AnswersIn
 from service.timebounds import BoundedAwareDatetime
 from service.web.schemas import strict_with_example
@@ -15,8 +16,9 @@ from service.web.schemas import strict_with_example
 class PairingCreate(BaseModel):
     model_config = strict_with_example({"agency_code": "G22.39", "counter_code": "Q01"})
 
-    agency_code: str = Field(min_length=1, max_length=64)
-    counter_code: str = Field(min_length=1, max_length=64)
+    # The counter's code as handovers name it (a NUL went into the table on SQLite).
+    agency_code: Code
+    counter_code: Code
 
 
 class PairingCreated(BaseModel):

@@ -162,3 +162,14 @@ def test_a_complaint_with_half_a_surrogate_pair_is_refused(
     assert response.status_code == 422, response.text
     [field] = response.json()["fields"]
     assert field["field"] == "answers.complaint" and "U+D800" in field["problem"]
+
+
+def test_a_pairing_for_a_counter_code_with_nul_is_refused(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """The pairing API took any counter code: on SQLite a counter 'Q\\x00' was created
+    (PostgreSQL refused it later); the console checked the code, the API did not (audit)."""
+    body = {"agency_code": "G22.39", "counter_code": "Q\u0000"}
+    response = client.post("/api/v1/kiosk/pairings", json=body, headers=make_key("admin"))
+    assert response.status_code == 422, response.text
+    assert response.json()["fields"][0]["field"] == "counter_code"
