@@ -25,6 +25,8 @@ from service.models import Agency, Dossier, Invitation, KioskPresentation, utcno
 from service.surveys.service import ensure_answerable, find_by_short_code
 
 SURVEY_LINK = re.compile(r"/s/([A-Za-z0-9_\-]{20,128})")
+# How long after its handover a dossier's survey is found by its dossier code at a tablet.
+DOSSIER_CODE_WITHIN = timedelta(days=1)
 
 
 def card(invitation: Invitation, dossier: Dossier, agency_name: str) -> SurveyCard:
@@ -117,11 +119,20 @@ def _find_typed(session: Session, device: Device, typed: str) -> Issued | None:
         issued = find_by_short_code(session, text)
         if issued is not None:
             return issued
-    # A dossier code, only within the tablet's own agency: dossier codes are easy to guess.
+    # A dossier code: dossier codes run in sequence and are easy to guess, and a correct
+    # guess is no miss for the throttle. A tablet (or a stolen device key) once collected
+    # and answered every open survey of its agency, those sent to citizens by SMS included
+    # (audit). So only the tablet's own agency's dossiers handed over at a counter within
+    # DOSSIER_CODE_WITHIN: the citizen in front of it; any other survey by its short code.
     row = session.exec(
         select(Invitation, Dossier)
         .join(Dossier, col(Invitation.dossier_id) == col(Dossier.id))
-        .where(Dossier.code == text, Dossier.agency_id == device.agency.id)
+        .where(
+            Dossier.code == text,
+            Dossier.agency_id == device.agency.id,
+            col(Dossier.counter_id).is_not(None),
+            col(Invitation.issued_at) >= utcnow() - DOSSIER_CODE_WITHIN,
+        )
     ).first()
     if row is not None:
         return Issued(row[0], row[1], created=False)

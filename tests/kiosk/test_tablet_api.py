@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import col, select, update
 
-from service.models import Invitation, KioskPresentation, Petition, Response
+from service.models import Invitation, KioskPresentation, Petition, Response, utcnow
 from service.settings import ROOT
 from tests.conftest import DbFactory, KeyFactory
 from tests.kiosk.conftest import ANSWERS, hand_over, pair
@@ -91,7 +91,7 @@ def test_a_tablet_answers_only_surveys_presented_at_its_counter(
 
 
 def test_codes_a_citizen_brings_scanned_link_dossier_code_short_code(
-    client: TestClient, make_key: KeyFactory
+    client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
     pair(client, make_key, counter="Q09")
     by_link = hand_over(client, make_key, dossier_code="L-1", counter_code=None)
@@ -99,10 +99,27 @@ def test_codes_a_citizen_brings_scanned_link_dossier_code_short_code(
     assert found.status_code == 200
     assert found.json()["dossier_code"] == "L-1"
 
-    hand_over(client, make_key, dossier_code="G22.39-DOSSIER-7", counter_code=None)
+    hand_over(client, make_key, dossier_code="G22.39-DOSSIER-7", counter_code="Q01")
     by_dossier = client.post("/kiosk/api/lookup", json={"code": " G22.39-DOSSIER-7 "})
     assert by_dossier.status_code == 200
     assert by_dossier.json()["dossier_code"] == "G22.39-DOSSIER-7"
+
+    # Dossier codes run in sequence: a tablet collected and answered every open survey of
+    # its agency by trying them (audit). Only a dossier handed over at a counter within the
+    # last day is found by its code; one returned online (its survey went by SMS) or long
+    # ago is found by its short code only.
+    online = hand_over(client, make_key, dossier_code="G22.39-DOSSIER-8", counter_code=None)
+    assert client.post("/kiosk/api/lookup", json={"code": "G22.39-DOSSIER-8"}).status_code == 404
+    by_short = client.post("/kiosk/api/lookup", json={"code": online["short_code"]})
+    assert by_short.status_code == 200
+    nine = hand_over(client, make_key, dossier_code="G22.39-DOSSIER-9", counter_code="Q01")
+    with db() as session:
+        session.execute(
+            update(Invitation)
+            .where(col(Invitation.public_id) == nine["survey_id"])
+            .values(issued_at=utcnow() - timedelta(days=2))
+        )
+    assert client.post("/kiosk/api/lookup", json={"code": "G22.39-DOSSIER-9"}).status_code == 404
 
     # Dossier codes are easy to guess: only the tablet's own agency's are found by them.
     hand_over(client, make_key, dossier_code="BTH-1", agency_code="79.BTH", counter_code=None)
