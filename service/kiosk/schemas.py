@@ -109,9 +109,12 @@ class KioskAnswer(BaseModel):
     # Made once per survey on the tablet: a retry after a network drop, or a second tap,
     # carries the same id and is stored once.
     client_submission_id: str = Field(min_length=1, max_length=64)
-    # When the citizen answered (the tablet's clock): an answer kept offline for a while
-    # still counts on the day it was given, within the survey's lifetime.
+    # When the citizen answered, and when the tablet sent this (both the tablet's clock):
+    # an answer kept offline for a while still counts on the day it was given, within the
+    # survey's lifetime. The server takes the time between the two from its own clock, so
+    # a tablet clock that is off moves no answer.
     answered_at: BoundedAwareDatetime | None = None
+    sent_at: BoundedAwareDatetime | None = None
     # As in POST /api/v1/responses: a phone number or e-mail for the agency's answer,
     # checked the same way and stored apart from the answers, only with consent.
     contact: str | None = Field(default=None, max_length=255)

@@ -5,7 +5,7 @@ questionnaire its page carries."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -98,6 +98,19 @@ class Answered:
     petition: Petition | None  # the comment's feedback item, if any
 
 
+def _answered_at(payload: KioskAnswer, issued_at: datetime, now: datetime) -> datetime:
+    """When the citizen answered, on the server's clock. With the tablet's clock at the
+    answer and at sending, the time between the two is taken back from now: a tablet clock
+    days slow put answers days back, even in an earlier period (audit). Without `sent_at`
+    (a tablet's script from before), its answer time is taken as it is when plausible."""
+    answered_at = payload.answered_at
+    if answered_at is not None and payload.sent_at is not None:
+        answered_at = now - max(timedelta(0), payload.sent_at - answered_at)
+    if answered_at is None or not (issued_at - CLOCK_SKEW <= answered_at <= now + CLOCK_SKEW):
+        return now  # a tablet clock that is off does not move answers in time
+    return min(answered_at, now)
+
+
 def answer(
     session: Session, device: pairing.Device, payload: KioskAnswer, profile: Profile
 ) -> Answered:
@@ -112,13 +125,8 @@ def answer(
     answers = checked_json_answers(
         profile, payload.answers, "kiosk", payload.contact, payload.contact_consent
     )
-    now = utcnow()
-    answered_at = payload.answered_at
-    if answered_at is None or not (
-        issued.invitation.issued_at - CLOCK_SKEW <= answered_at <= now + CLOCK_SKEW
-    ):
-        answered_at = now  # a tablet clock that is off does not move answers in time
-    how = surveys.Submission("kiosk", payload.client_submission_id, min(answered_at, now))
+    answered_at = _answered_at(payload, issued.invitation.issued_at, utcnow())
+    how = surveys.Submission("kiosk", payload.client_submission_id, answered_at)
     submitted = surveys.submit(session, issued, answers, profile, how)
     assert submitted.response.id is not None
     return Answered(submitted.created, submitted.response.id, submitted.petition)

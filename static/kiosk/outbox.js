@@ -83,7 +83,10 @@ async function deliver(item) {
     let reply;
     const slow = setTimeout(() => reportStalled(true), SLOW_MS);
     try {
-      reply = await api("POST", "/kiosk/api/answers", item, POST_TIMEOUT_MS);
+      // The tablet's clock now, beside its clock when the citizen answered: the server
+      // takes the time between the two, so a tablet clock that is off moves no answer.
+      const sent = { ...item, sent_at: new Date().toISOString() };
+      reply = await api("POST", "/kiosk/api/answers", sent, POST_TIMEOUT_MS);
     } catch (error) {
       if (error instanceof ServerTimeout) {
         reportServer();

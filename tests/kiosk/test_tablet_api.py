@@ -199,6 +199,36 @@ def test_an_answer_kept_offline_counts_when_it_was_given(
     assert stored["o-2"] <= datetime.now(UTC)
 
 
+def test_a_tablet_clock_days_slow_moves_no_answer_back(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """An old survey typed in at a tablet whose clock ran 15 days slow was stored 15 days
+    back, maybe in an earlier period (audit). The tablet also sends its clock at sending:
+    the time between the two is what counts, on the server's clock."""
+    pair(client, make_key)
+    issued = hand_over(client, make_key, dossier_code="SLOW-1", counter_code=None)
+    with db() as session:
+        session.execute(
+            update(Invitation)
+            .where(col(Invitation.public_id) == issued["survey_id"])
+            .values(issued_at=utcnow() - timedelta(days=20))
+        )
+    card = client.post("/kiosk/api/lookup", json={"code": issued["short_code"]}).json()
+    slow = datetime.now(UTC) - timedelta(days=15)  # the tablet's "now"
+    body = {
+        "survey_id": card["survey_id"],
+        "answers": ANSWERS,
+        "client_submission_id": "slow-1",
+        "answered_at": (slow - timedelta(minutes=3)).isoformat(),  # kept 3 min offline
+        "sent_at": slow.isoformat(),
+    }
+    assert client.post("/kiosk/api/answers", json=body).status_code == 201
+    with db() as session:
+        stored = session.exec(select(Response)).one().received_at
+    lag = datetime.now(UTC) - stored
+    assert timedelta(minutes=2) < lag < timedelta(minutes=4), lag
+
+
 def test_a_complaint_given_at_the_kiosk_goes_to_the_feedback_inbox_not_to_d(
     client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
