@@ -186,8 +186,9 @@ async def answer_survey(
         if unknown:
             return status_page("invalid", language, detail=", ".join(sorted(unknown))[:200])
         if form.get("website"):  # the honeypot: only bots fill a field people cannot see
-            thanks = {"petition": None, "survey_id": survey.invitation.public_id}
-            return Page("survey/thanks.html", thanks, lang=language)
+            # No survey_id: inside a portal's page it would tell the portal "answered"
+            # (survey-embed.js) when nothing was stored.
+            return Page("survey/thanks.html", {"petition": None, "survey_id": None}, lang=language)
         checked = check_answers(
             profile,
             {f: form.get(f) for f in question_fields},

@@ -117,3 +117,14 @@ def test_embed_origins_are_normalised() -> None:
     settings = Settings(embed_origins=" HTTPS://Portal.gov.vn/ ,, http://10.0.0.5:8080 ")
     assert settings.embed_origin_list == ["https://portal.gov.vn", "http://10.0.0.5:8080"]
     assert Settings().embed_origin_list == []
+
+
+def test_the_honeypot_tells_the_portal_nothing(client: TestClient, survey: IssuedSurvey) -> None:
+    """A bot's post (the hidden field filled) gets the thank-you page, but inside a portal's
+    page that page told the portal "answered" (survey-embed.js) though nothing was stored."""
+    embed = f"/embed/s/{survey.token}"
+    bot = client.post(embed, data={**FORM, "website": "http://spam.example"})
+    assert bot.status_code == 200 and "Cảm ơn" in bot.text
+    assert "survey-embed.js" not in bot.text
+    citizen = client.post(embed, data=FORM)
+    assert citizen.status_code == 200 and "survey-embed.js" in citizen.text
