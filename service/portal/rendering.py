@@ -109,9 +109,12 @@ async def render_public(
 async def problem(
     request: Request, lang: str, kind: str, status: int, code: str | None = None
 ) -> Response:
-    """A page that says what went wrong: unknown agency (404) or a period we cannot read."""
+    """A page that says what went wrong: unknown agency (404) or a period we cannot read.
+    The widget's may be framed as the widget is: an agency site with a typo in its iframe
+    showed the browser's refusal instead of this sentence (audit)."""
     context = {**words(lang), "link": link_maker(lang), "problem": kind, "code": code}
-    return await render_public(request, Page("portal/problem.html", context, status))
+    framed = "embed" if request.url.path.startswith("/embed/") else "page"
+    return await render_public(request, Page("portal/problem.html", context, status), kind=framed)
 
 
 def period_or_none(text: str | None) -> Period | None:

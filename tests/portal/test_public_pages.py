@@ -398,6 +398,15 @@ def test_unknown_agency_or_period_gets_a_page_that_says_so(client: TestClient) -
     assert "Kỳ đánh giá có dạng" in get(client, "/rankings?period=2025-Q9", status=422)
     assert "không tìm thấy cơ quan" in get(client, "/badge/NOPE.svg", status=404)
     assert "Agency not found" in get(client, "/embed/agencies/NOPE?lang=en", status=404)
+    # The widget's own refusals may be framed as the widget is (an agency site with a typo
+    # in its iframe saw the browser's refusal instead of this); the pages' may not.
+    for path in ("/embed/agencies/NOPE", "/embed/agencies/79?period=x"):
+        refused = client.get(path)
+        assert refused.status_code in (404, 422)
+        assert "x-frame-options" not in refused.headers, path
+        assert "frame-ancestors *" in refused.headers["content-security-policy"], path
+    page = client.get("/agencies/NOPE")
+    assert page.headers["x-frame-options"] == "DENY"
 
 
 # --- privacy ---------------------------------------------------------------------------------
