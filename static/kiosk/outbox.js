@@ -15,6 +15,10 @@ const RETRY_MS = [500, 1500]; // no answer at all while online: perhaps only the
 const ROUND_MS = 5000;
 
 const listeners = new Set();
+// A citizen's phone or e-mail never goes to localStorage (a shared tablet at a public
+// counter): kept here, by client_submission_id, until its answer is settled. A reload
+// before that sends the answers without it (docs/threat-model.md).
+const contacts = new Map();
 let running = false;
 let again = false;
 
@@ -38,19 +42,18 @@ function announce(id, result) {
 }
 
 export function put(item) {
+  const { contact, contact_consent: consent, ...kept } = item;
+  if (contact) contacts.set(kept.client_submission_id, { contact, contact_consent: consent });
   const outbox = pending();
-  if (!outbox.some((queued) => queued.client_submission_id === item.client_submission_id)) outbox.push(item);
+  if (!outbox.some((queued) => queued.client_submission_id === kept.client_submission_id)) outbox.push(kept);
   save(KEYS.outbox, outbox);
   drawStatus();
   flush();
 }
 
 function remove(id) {
+  contacts.delete(id);
   save(KEYS.outbox, pending().filter((queued) => queued.client_submission_id !== id));
-}
-
-function replace(item) {
-  save(KEYS.outbox, pending().map((queued) => (queued.client_submission_id === item.client_submission_id ? item : queued)));
 }
 
 export async function flush() {
@@ -85,7 +88,7 @@ async function deliver(item) {
     try {
       // The tablet's clock now, beside its clock when the citizen answered: the server
       // takes the time between the two, so a tablet clock that is off moves no answer.
-      const sent = { ...item, sent_at: new Date().toISOString() };
+      const sent = { ...item, ...contacts.get(id), sent_at: new Date().toISOString() };
       reply = await api("POST", "/kiosk/api/answers", sent, POST_TIMEOUT_MS);
     } catch (error) {
       if (error instanceof ServerTimeout) {
@@ -116,14 +119,11 @@ async function deliver(item) {
       return false;
     }
     const fields = (data && data.fields) || [];
-    if (status === 422 && item.contact && fields.some((f) => f.field === "contact")) {
+    if (status === 422 && contacts.has(id) && fields.some((f) => f.field === "contact")) {
       // The tablet checks the contact before queuing it; should the server still refuse
       // it, the answers go without it rather than not at all.
       console.warn("the server refused the contact; sending the answers without it");
-      item = { ...item };
-      delete item.contact;
-      delete item.contact_consent;
-      replace(item);
+      contacts.delete(id);
       continue;
     }
     // 2xx: stored (201) or already stored with this id (200). 409, 410, 403, 404, 422:

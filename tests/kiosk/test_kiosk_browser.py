@@ -16,10 +16,10 @@ import httpx
 import numpy as np
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from service.db import make_engine, transaction
-from service.models import Petition, Response
+from service.models import Petition, Response, ResponseContact
 from service.settings import Settings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
@@ -361,3 +361,47 @@ def test_a_citizen_scans_the_slip_qr_with_the_tablet_camera(
         camera_browser.close()
     [stored] = responses(kiosk_server)
     assert stored.source == "kiosk"
+
+
+def test_a_contact_waiting_offline_is_never_written_to_the_tablets_storage(
+    browser: Browser, database_url: str, make_key: KeyFactory
+) -> None:
+    """The outbox kept the citizen's phone or e-mail in localStorage on a shared public
+    tablet until the answer was delivered (audit; the threat model says: no contact). It is
+    kept in memory only, and sent with the answer when the network is back."""
+    port = free_port()
+    settings = make_settings(database_url, base_url=f"http://127.0.0.1:{port}")
+    context = browser.new_context(viewport=TABLET, has_touch=True, base_url=settings.base_url)
+    context.set_default_timeout(10_000)
+    try:
+        with serve(settings), httpx.Client(base_url=settings.base_url) as api:
+            page = paired_page(context, api, make_key)
+            issued = hand_over(api, make_key, dossier_code="KIOSK-CONTACT")
+            context.set_offline(True)
+        item = {
+            "survey_id": issued["survey_id"],
+            "answers": {**ANSWERS, "complaint": "Chờ lâu quá"},
+            "client_submission_id": "offline-1",
+            "answered_at": "2025-09-15T10:00:00+07:00",
+            "contact": "0903 123 456",
+            "contact_consent": True,
+        }
+        page.evaluate("item => import('/static/kiosk/outbox.js').then(m => m.put(item))", item)
+        stored = page.evaluate("localStorage.getItem('hailong.kiosk.outbox')")
+        assert "offline-1" in stored and "0903" not in stored and '"contact' not in stored
+        with serve(settings):  # the network is back: the answer goes, with its contact
+            context.set_offline(False)
+            page.evaluate("window.hailongKiosk.flush()")
+            for _ in range(150):  # up to 15 s for the outbox to deliver it
+                if page.evaluate("window.hailongKiosk.outbox()") == []:
+                    break
+                page.wait_for_timeout(100)
+            assert page.evaluate("window.hailongKiosk.outbox()") == []
+    finally:
+        context.close()
+    engine = make_engine(settings)
+    try:
+        with Session(engine) as session:
+            assert session.exec(select(ResponseContact.contact)).all() == ["0903 123 456"]
+    finally:
+        engine.dispose()
