@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import ARRAY, String, any_, bindparam, select, tuple_
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from service.auth.principal import Principal
 from service.csv_cells import FORMULA_STARTS
@@ -23,7 +23,7 @@ from service.errors import InvalidInput, ServiceError
 from service.handovers.schemas import HandoverCreate
 from service.handovers.service import check_times
 from service.imports.layout import EVALUATION_COLUMNS, Kind
-from service.models import Agency, Dossier, Invitation
+from service.models import Agency, Dossier, Invitation, Response
 from service.petitions import service as petitions
 from service.petitions.schemas import PetitionUpsert
 from service.profile import Profile
@@ -188,6 +188,13 @@ class Checker:
             return _from_validation(row, exc)
         except ServiceError as exc:
             return _from_service(row, exc)
+        # Unique across every response: a repeat passed the checks and stopped the writing
+        # half-way, a job that --resume could not finish (audit).
+        if (submission := payload.client_submission_id) is not None:
+            key = _key("client_submission_id", submission)
+            if key in self.seen:
+                return [Refusal(row, "client_submission_id", _REPEATED_SUBMISSION)]
+            self.seen.add(key)
         return Evaluation(payload, answers)
 
     def _handover(self, row: int, cells: dict[str, Any]) -> Good | list[Refusal]:
@@ -219,7 +226,9 @@ class Checker:
 
     # -- a buffer of rows, with the database -------------------------------------------------
     def _dossiers(self, session: Session, rows: list[tuple[int, dict[str, Any]]]) -> list[Checked]:
-        checked = [self._handover(row, cells) for row, cells in rows]
+        checked = _without_stored_submissions(
+            session, [self._handover(row, cells) for row, cells in rows]
+        )
         pairs = [(g.agency.id, g.handover.dossier_code) for g in _good(checked) if g.handover]
         stored = _stored_dossiers(session, pairs)
         return [
@@ -259,7 +268,9 @@ class Checker:
     def _evaluations(
         self, session: Session, rows: list[tuple[int, dict[str, Any]]]
     ) -> list[Checked]:
-        checked = [self._evaluation_row(row, cells) for row, cells in rows]
+        checked = _without_stored_submissions(
+            session, [self._evaluation_row(row, cells) for row, cells in rows]
+        )
         pairs = [(g.agency.id, g.dossier_code) for g in _good(checked) if g.dossier_code]
         invitations = _invitations(session, pairs)
         out: list[Checked] = []
@@ -348,6 +359,41 @@ def importer() -> Principal:
 
 def _good(checked: list[Checked]) -> list[Good]:
     return [c for c in checked if isinstance(c, Good)]
+
+
+_REPEATED_SUBMISSION = (
+    "is on an earlier row of this file; a client_submission_id names one evaluation: "
+    "give each its own, or leave the column empty"
+)
+
+
+def _without_stored_submissions(session: Session, checked: list[Checked]) -> list[Checked]:
+    """The rows whose evaluation names a client_submission_id stored already refused (one
+    query per buffer)."""
+
+    def submission(c: Checked) -> str | None:
+        if isinstance(c, Good) and c.evaluation is not None:
+            return c.evaluation.payload.client_submission_id
+        return None
+
+    wanted = {s for c in checked if (s := submission(c)) is not None}
+    if not wanted:
+        return checked
+    ids = col(Response.client_submission_id)
+    stored = set(session.execute(select(ids).where(ids.in_(wanted))).scalars())
+    return [
+        [
+            Refusal(
+                c.row,
+                "client_submission_id",
+                f"'{submission(c)}' is stored already (an evaluation imported or given "
+                "before): give this one its own, or leave the column empty",
+            )
+        ]
+        if isinstance(c, Good) and submission(c) in stored
+        else c
+        for c in checked
+    ]
 
 
 def _stored_dossiers(session: Session, pairs: list[tuple[Any, str]]) -> set[tuple[int, str]]:

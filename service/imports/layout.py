@@ -160,4 +160,23 @@ def open_table(path: Path) -> Table:
     except UnicodeDecodeError:
         handle.close()
         raise FileProblem(f"{path.name} is not UTF-8 text; save it as CSV UTF-8") from None
-    return _records(iter(csv.reader(handle)))
+    return _records(_csv_lines(csv.reader(handle)))
+
+
+# Python's CSV reader stops at a cell over 128 KiB with an error of its own (a traceback out
+# of the CLI: audit); a cell this long reaches the columns' own length checks instead, which
+# name its row and column.
+CSV_CELL_MAX = 16 * 1024 * 1024
+csv.field_size_limit(CSV_CELL_MAX)
+
+
+def _csv_lines(reader: Any) -> Iterator[list[str]]:
+    """The reader's lines; a line it cannot read (a cell past CSV_CELL_MAX, a stray quote
+    at the end of the file) is a FileProblem that names it."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise FileProblem(f"line {reader.line_num} cannot be read as CSV ({exc})") from None

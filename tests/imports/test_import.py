@@ -369,3 +369,53 @@ def test_a_nul_character_is_refused_in_the_checking_pass(
         assert set(refused) == refused_at
         assert all("NUL" in reason for reason in refused.values())
     assert _count(db, Dossier) == 0 and _count(db, Petition) == 0 and _count(db, ImportJob) == 0
+
+
+def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.DictWriter(handle, header, restval="")
+        out.writeheader()
+        out.writerows(rows)
+    return path
+
+
+def test_a_repeated_client_submission_id_is_refused_before_anything_is_written(
+    tmp_path: Path, db: DbFactory, database_url: str, client: TestClient, make_key: KeyFactory
+) -> None:
+    """Unique across every response, yet unchecked: a repeat passed the checks and stopped
+    the writing half-way, a job --resume could not finish (audit)."""
+    given = client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+    token = given.json()["survey_url"].rsplit("/", 1)[1]
+    body = {"token": token, "answers": ANSWERS, "client_submission_id": "FROM-API"}
+    assert client.post("/api/v1/responses", json=body).status_code == 201
+    header = [*HEADER, "client_submission_id"]
+    rows = [
+        {**_dossier(1), "client_submission_id": "A"},
+        {**_dossier(2), "client_submission_id": "B"},
+        {**_dossier(3), "client_submission_id": "B"},
+        {**_dossier(4), "client_submission_id": "FROM-API"},
+    ]
+    path = _write(tmp_path / "csid.csv", header, rows)
+    result = cli_for(database_url)("import", str(path), "--chunk-rows", "1")
+    assert result.exit_code == 1, result.output
+    with report_path(path).open(encoding="utf-8-sig") as handle:
+        refused = {(int(r["row"]), r["column"]): r["reason"] for r in csv.DictReader(handle)}
+    assert set(refused) == {(4, "client_submission_id"), (5, "client_submission_id")}
+    assert "earlier row" in refused[(4, "client_submission_id")]
+    assert "stored already" in refused[(5, "client_submission_id")]
+    assert _count(db, Dossier) == 1 and _count(db, ImportJob) == 0  # the API's only
+
+
+def test_a_cell_past_the_csv_readers_limit_is_refused_naming_its_row(
+    tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """Python's CSV reader stopped at a cell over 128 KiB with a traceback (audit)."""
+    header = [*HEADER, "answers.complaint"]
+    rows = [_dossier(1), {**_dossier(2), "answers.complaint": "x" * 200_000}]
+    path = _write(tmp_path / "huge.csv", header, rows)
+    result = cli_for(database_url)("import", str(path))
+    assert result.exit_code == 1, result.output
+    with report_path(path).open(encoding="utf-8-sig") as handle:
+        refused = [(int(r["row"]), r["column"]) for r in csv.DictReader(handle)]
+    assert refused == [(3, "answers.complaint")]
+    assert _count(db, Dossier) == 0
