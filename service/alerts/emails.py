@@ -52,7 +52,13 @@ def recipients(session: Session, agency: Agency) -> list[Official]:
         .where(col(Official.role).in_(NOTIFIED_ROLES), col(Official.disabled_at).is_(None))
         .order_by(col(Official.id))
     ).all()
-    return [o for o, path in rows if o.agency_id is None or (path and agency.is_within(path))]
+    return [o for o, path in rows if _covers(o, path, agency)]
+
+
+def _covers(official: Official, scope_path: str | None, agency: Agency) -> bool:
+    """Whether the official's scope (its agency's path; every agency without one) covers
+    the agency."""
+    return official.agency_id is None or (scope_path is not None and agency.is_within(scope_path))
 
 
 def plan(session: Session, settings: Settings, alert: Alert) -> None:
@@ -124,6 +130,12 @@ def _decide(
     assert alert is not None
     agency = session.get(Agency, alert.agency_id)
     assert agency is not None
+    # Moved to another agency since the alert was raised: not theirs to read any more (an
+    # e-mail retried for hours went to the official's new ward: audit).
+    scope = session.get(Agency, official.agency_id) if official.agency_id is not None else None
+    if not _covers(official, scope.path if scope is not None else None, agency):
+        settle(session, row, status="skipped", reason="official_scope_changed")
+        return None
     return compose(settings, row, alert, agency, official)
 
 

@@ -7,9 +7,12 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import select
 
+from service.auth.officials import OfficialChange, update_official
+from service.db import transaction
 from service.delivery.worker import DeliveryWorker
-from service.models import utcnow
+from service.models import AlertEmail, Official, utcnow
 from tests.alerts.conftest import Office, alerts, official
 from tests.messaging.conftest import Mailbox
 
@@ -43,3 +46,32 @@ def test_the_worker_raises_on_its_interval_and_mails(
     worker._message_round()
     assert sorted(a.subject for a in alerts(engine)) == ["P-SOON", "P-SOON-2"]
     assert len(mailbox.received) == 2
+
+
+def test_an_official_moved_to_another_agency_is_not_mailed_its_old_agencys_alert(
+    engine: sa.Engine, office: Office, worker: DeliveryWorker, mailbox: Mailbox
+) -> None:
+    """Recipients are chosen when the alert is raised; the e-mail, retried for hours on a
+    temporary SMTP refusal, still went to an official moved meanwhile to another ward
+    (audit). Checked again before each sending."""
+    official(engine, "bth@tphcm.gov.vn", "manager", "79.BTH")
+    official(engine, "city@tphcm.gov.vn", "manager", "79")
+    now = utcnow()
+    office.petition(
+        "P-SOON",
+        "79.BTH",
+        received_at=(now - timedelta(days=10)).isoformat(),
+        deadline_at=(now + timedelta(hours=1)).isoformat(),
+    )
+    assert worker.raise_alerts()
+    with transaction(engine) as session:
+        moved = session.exec(select(Official).where(Official.email == "bth@tphcm.gov.vn")).one()
+        assert moved.id is not None
+        update_official(
+            session, "test", moved.id, OfficialChange(set_agency=True, agency_code="79.SGN")
+        )
+    worker.send_messages()
+    assert [m["To"] for m in mailbox.received] == ["city@tphcm.gov.vn"]
+    with transaction(engine) as session:
+        reasons = {r.reason for r in session.exec(select(AlertEmail)).all()}
+    assert "official_scope_changed" in reasons
