@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["agencies"])
     "/agencies",
     response_model=AgencyList,
     summary="Agencies this key can see (all, or its scope agency and descendants)",
-    responses=error_responses(401),
+    responses=error_responses(401, 403),  # 403: a kiosk tablet's device key
 )
 async def get_agencies(work: ApiWork) -> AgencyList:
     def agencies(session: Session) -> AgencyList:

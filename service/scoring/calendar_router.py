@@ -39,7 +39,7 @@ class DayPublic(BaseModel):
 @router.get(
     "/overrides/{day}",
     response_model=DayPublic,
-    responses=error_responses(401, 422),
+    responses=error_responses(401, 403, 422),  # 403: a kiosk tablet's device key
     summary="Whether a day is a working day, and whether an override says so",
 )
 async def get_day(day: DayPath, work: ApiWork) -> DayPublic:
