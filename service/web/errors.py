@@ -70,6 +70,13 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _field(error: dict[str, Any]) -> str:
+    # Malformed JSON's location is the character where parsing stopped, not a field.
+    if error.get("type") == "json_invalid":
+        return "body"
+    return _location(tuple(error.get("loc", ())))
+
+
 def _problem(error: dict[str, Any]) -> str:
     kind = error.get("type", "")
     if kind == "missing":
@@ -77,7 +84,7 @@ def _problem(error: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         return "is not a known field"
     if kind == "json_invalid":
-        return "the body is not valid JSON"
+        return "is not valid JSON"
     if kind == "timezone_aware":
         return "needs a time zone offset, e.g. 2025-09-15T10:00:00+07:00"
     if kind == "string_pattern_mismatch":
@@ -128,10 +135,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
-        fields = [
-            {"field": _location(tuple(e.get("loc", ()))), "problem": _problem(e)}
-            for e in exc.errors()
-        ]
+        fields = [{"field": _field(e), "problem": _problem(e)} for e in exc.errors()]
         summary = "; ".join(f"{f['field']} {f['problem']}" for f in fields[:3])
         body = {
             "error": "invalid_input",
