@@ -189,6 +189,13 @@ async def answer_survey(
             # No survey_id: inside a portal's page it would tell the portal "answered"
             # (survey-embed.js) when nothing was stored.
             return Page("survey/thanks.html", {"petition": None, "survey_id": None}, lang=language)
+        try:
+            # The survey's state first, as the JSON API does (API.md: answered 409,
+            # expired or revoked 410): an incomplete form to an expired survey was shown
+            # again to be completed, a 422, before saying it could not be answered.
+            service.ensure_answerable(survey.invitation)
+        except ServiceError as exc:
+            return status_page(service.status_error_kind(exc), language)
         checked = check_answers(
             profile,
             {f: form.get(f) for f in question_fields},

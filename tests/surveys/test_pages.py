@@ -92,6 +92,7 @@ def test_submit_thanks_then_answered_page(
     again = client.get(survey.path)
     assert again.status_code == 409 and "Phiếu này đã được đánh giá" in again.text
     assert client.post(survey.path, data=FORM).status_code == 409
+    assert client.post(survey.path, data={"lang": "vi"}).status_code == 409  # incomplete
     with db() as session:
         response = session.exec(select(Response)).one()
         assert session.exec(select(Petition)).one().response_id == response.id
@@ -115,6 +116,10 @@ def test_unknown_revoked_expired_pages(
     page = client.get(expired.path)
     assert page.status_code == 410 and "hết hạn" in page.text
     assert "Traceback" not in page.text
+    # An incomplete form says so too (it was the form again, a 422, to be completed).
+    for path, status in ((revoked.path, 410), (expired.path, 410)):
+        half = client.post(path, data={"overall": "satisfied", "lang": "vi"})
+        assert half.status_code == status, path
 
 
 def test_honeypot_looks_accepted_but_stores_nothing(
