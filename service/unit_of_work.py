@@ -22,8 +22,8 @@ from sqlmodel import Session
 from service import throttle
 from service.auth.cache import KeyCache
 from service.auth.principal import Principal
-from service.models import ROLES
 from service.db import in_transaction
+from service.models import ROLES
 from service.profile import Profile
 from service.settings import Settings
 from service.write_pipeline import WritePipeline

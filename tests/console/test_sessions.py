@@ -13,6 +13,7 @@ from service.app import create_app
 from service.console import csrf, sessions
 from service.models import ApiKey, AuditLog, ConsoleSessionRecord, utcnow
 from service.retention.purge import purge
+from service.settings import Settings
 from tests.conftest import DbFactory, KeyFactory, make_settings
 from tests.console.conftest import WARD, WARD_NAME, ConsoleClient, raw_key
 
@@ -184,13 +185,18 @@ def test_a_cookie_copied_before_sign_out_stops_working_at_once(
         assert row.ended_at is not None and row.key_id is not None
 
 
-def test_key_sign_in_can_be_switched_off(database_url: str, make_key: KeyFactory) -> None:
-    settings = make_settings(
+def without_key_sign_in(database_url: str) -> Settings:
+    """Key sign-in off (which needs an identity provider: one that is never reached)."""
+    return make_settings(
         database_url,
         console_key_sign_in=False,
         oidc_issuer="http://127.0.0.1:9/unused",
         oidc_client_id="hailong",
     )
+
+
+def test_key_sign_in_can_be_switched_off(database_url: str, make_key: KeyFactory) -> None:
+    settings = without_key_sign_in(database_url)
     with TestClient(create_app(settings)) as client:
         form = client.get("/console/sign-in")
         assert 'name="key"' not in form.text and 'id="sign-in-oidc"' in form.text
@@ -212,13 +218,7 @@ def test_a_key_session_ends_when_key_sign_in_is_switched_off(
     console.sign_in(raw_key(make_key("manager", WARD)))
     cookie = console.client.cookies.get(sessions.COOKIE)
     assert cookie and console.get(f"/console/a/{WARD}").status_code == 200
-    settings = make_settings(
-        database_url,
-        console_key_sign_in=False,
-        oidc_issuer="http://127.0.0.1:9/unused",
-        oidc_client_id="hailong",
-    )
-    with TestClient(create_app(settings)) as restarted:
+    with TestClient(create_app(without_key_sign_in(database_url))) as restarted:
         restarted.cookies.set(sessions.COOKIE, cookie, path="/console")
         response = restarted.get(f"/console/a/{WARD}", follow_redirects=False)
     assert response.status_code == 303

@@ -6,6 +6,7 @@ reminder follows on the same channels only while the survey is unanswered."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -50,15 +51,22 @@ def zalo() -> Iterator[Provider]:
         yield provider
 
 
+def sms_fields(esms: Provider) -> dict[str, Any]:
+    """The settings of eSMS at the receiver `esms`."""
+    return {
+        "sms_provider": "esms",
+        "sms_api_key": API_KEY,
+        "sms_secret_key": SECRET_KEY,
+        "sms_brandname": BRANDNAME,
+        "sms_url": esms.url + ESMS_PATH,
+    }
+
+
 @pytest.fixture
 def settings(database_url: str, esms: Provider, zalo: Provider) -> Settings:
     return make_settings(
         database_url,
-        sms_provider="esms",
-        sms_api_key=API_KEY,
-        sms_secret_key=SECRET_KEY,
-        sms_brandname=BRANDNAME,
-        sms_url=esms.url + ESMS_PATH,
+        **sms_fields(esms),
         zalo_url=zalo.url + ZALO_PATH,
         zalo_access_token=ACCESS_TOKEN,
         zalo_template_id=TEMPLATE_ID,

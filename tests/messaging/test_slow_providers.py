@@ -21,21 +21,15 @@ from service.settings import Settings
 from tests.conftest import KeyFactory, handover_body, make_settings
 from tests.harness.processes import free_port, http_server
 from tests.messaging.conftest import Mailbox, SmtpServer, Worker, local
+from tests.messaging.test_phone_invitations import esms, sms_fields
 from tests.messaging.test_sms_zalo_channels import (
-    API_KEY,
-    BRANDNAME,
-    ESMS_PATH,
     MESSAGE,
-    SECRET_KEY,
     Provider,
-    esms_answer,
-    esms_problems,
-    serving,
     sms_channel,
 )
 
+__all__ = ["esms"]  # the eSMS receiver fixture, used here too
 STOP = threading.Event()
-PHONE = {"phone": "0912 345 678", "consent": True}
 
 
 @pytest.fixture
@@ -113,21 +107,10 @@ def test_an_sms_gateway_that_trickles_is_cut_off_at_the_timeout() -> None:
 
 
 @pytest.fixture
-def esms() -> Iterator[Provider]:
-    with serving(esms_problems) as provider:
-        provider.answer_json(esms_answer("100"))
-        yield provider
-
-
-@pytest.fixture
 def settings(database_url: str, esms: Provider, smtp_server: SmtpServer) -> Settings:
     return make_settings(
         database_url,
-        sms_provider="esms",
-        sms_api_key=API_KEY,
-        sms_secret_key=SECRET_KEY,
-        sms_brandname=BRANDNAME,
-        sms_url=esms.url + ESMS_PATH,
+        **sms_fields(esms),
         smtp_host="127.0.0.1",
         smtp_port=smtp_server.port,
         smtp_from="hailong@phuong.gov.vn",
