@@ -103,16 +103,26 @@ def test_each_handover_reaches_its_counter_tablet_and_no_other(
 def test_an_unpaired_tablet_is_told_on_its_stream(
     live_server: LiveServer, tablet: httpx.Client, make_key: KeyFactory
 ) -> None:
+    listener = _listening(tablet, make_key)
+    with httpx.Client(base_url=live_server.url) as console:
+        _unpair(console, make_key)
+    listener.wait_for("unpaired", timeout=3)
+    listener.close()
+
+
+def _listening(tablet: httpx.Client, make_key: KeyFactory) -> EventListener:
+    """The tablet paired, its event stream open."""
     pair(tablet, make_key)
     listener = EventListener(tablet)
     assert listener.ready.wait(5)
+    return listener
+
+
+def _unpair(console: httpx.Client, make_key: KeyFactory) -> None:
+    """An admin unpairs the one tablet."""
     admin = make_key("admin")
-    with httpx.Client(base_url=live_server.url) as console:
-        device_id = console.get("/api/v1/kiosk/devices", headers=admin).json()["data"][0]["id"]
-        unpaired = console.post(f"/api/v1/kiosk/devices/{device_id}/unpair", headers=admin)
-        assert unpaired.status_code == 200
-    listener.wait_for("unpaired", timeout=3)
-    listener.close()
+    device_id = console.get("/api/v1/kiosk/devices", headers=admin).json()["data"][0]["id"]
+    assert console.post(f"/api/v1/kiosk/devices/{device_id}/unpair", headers=admin).is_success
 
 
 def test_an_unpaired_tablet_at_a_busy_counter_is_told_before_more_surveys(
@@ -125,13 +135,9 @@ def test_an_unpaired_tablet_at_a_busy_counter_is_told_before_more_surveys(
     handing over more often than that, the unpaired tablet went on receiving surveys (and
     their short codes) for the rest of its stream (audit)."""
     monkeypatch.setattr(kiosk_events, "KEEPALIVE_SECONDS", 1.0)  # longer than the gaps
-    pair(tablet, make_key)
-    listener = EventListener(tablet)
-    assert listener.ready.wait(5)
-    admin = make_key("admin")
+    listener = _listening(tablet, make_key)
     with httpx.Client(base_url=live_server.url) as console:
-        device_id = console.get("/api/v1/kiosk/devices", headers=admin).json()["data"][0]["id"]
-        assert console.post(f"/api/v1/kiosk/devices/{device_id}/unpair", headers=admin).is_success
+        _unpair(console, make_key)
         started = time.monotonic()
         n = 0
         # A handover every 0.2 s or so, for three keep-alive times.

@@ -214,16 +214,22 @@ def stored_responses(settings: Settings) -> list[Response]:
         engine.dispose()
 
 
+def _own_server_and_tablet(browser: Browser, database_url: str) -> tuple[Settings, BrowserContext]:
+    """Settings for a server of the test's own (started and stopped by it: the network
+    going away) and a tablet's browser context pointed at it."""
+    settings = make_settings(database_url, base_url=f"http://127.0.0.1:{free_port()}")
+    context = browser.new_context(viewport=TABLET, has_touch=True, base_url=settings.base_url)
+    context.set_default_timeout(10_000)
+    return settings, context
+
+
 def test_an_answer_given_offline_survives_a_reload_and_arrives_exactly_once(
     browser: Browser, database_url: str, make_key: KeyFactory, artifacts_dir: Path
 ) -> None:
     # The network goes twice over: the browser is set offline and the server itself stops
     # (Chromium's offline emulation does not reliably cover requests from a page that a
     # service worker controls; a stopped server refuses them all).
-    port = free_port()
-    settings = make_settings(database_url, base_url=f"http://127.0.0.1:{port}")
-    context = browser.new_context(viewport=TABLET, has_touch=True, base_url=settings.base_url)
-    context.set_default_timeout(10_000)
+    settings, context = _own_server_and_tablet(browser, database_url)
     try:
         with serve(settings), httpx.Client(base_url=settings.base_url) as api:
             page = paired_page(context, api, make_key)
@@ -369,10 +375,7 @@ def test_a_contact_waiting_offline_is_never_written_to_the_tablets_storage(
     """The outbox kept the citizen's phone or e-mail in localStorage on a shared public
     tablet until the answer was delivered (audit; the threat model says: no contact). It is
     kept in memory only, and sent with the answer when the network is back."""
-    port = free_port()
-    settings = make_settings(database_url, base_url=f"http://127.0.0.1:{port}")
-    context = browser.new_context(viewport=TABLET, has_touch=True, base_url=settings.base_url)
-    context.set_default_timeout(10_000)
+    settings, context = _own_server_and_tablet(browser, database_url)
     try:
         with serve(settings), httpx.Client(base_url=settings.base_url) as api:
             page = paired_page(context, api, make_key)
