@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
 from sqlalchemy import ARRAY, String, any_, bindparam, select, tuple_
 from sqlmodel import Session, col
@@ -22,7 +23,7 @@ from service.csv_cells import FORMULA_STARTS
 from service.errors import InvalidInput, ServiceError
 from service.handovers.schemas import HandoverCreate
 from service.handovers.service import check_times
-from service.imports.layout import EVALUATION_COLUMNS, Kind
+from service.imports.layout import BEYOND_HEADER, EVALUATION_COLUMNS, Kind
 from service.models import Agency, Dossier, Invitation, Response
 from service.petitions import service as petitions
 from service.petitions.schemas import PetitionUpsert
@@ -110,6 +111,16 @@ def _formulas(row: int, cells: dict[str, Any]) -> list[Refusal]:
     ]
 
 
+def _beyond_header(row: int, column: int, named: int) -> Refusal:
+    letter = get_column_letter(column)
+    return Refusal(
+        row,
+        "",
+        f"has a value in column {letter} ({column}), past the header's last named column "
+        f"({get_column_letter(named)}); name that column in the header or remove the value",
+    )
+
+
 def _key(*parts: object) -> int:
     """A record's identity in the file, as 8 bytes: a million of them fit in a few tens of
     MB (a collision, one in ~10^10 for a million rows, would refuse a row as a duplicate)."""
@@ -141,7 +152,13 @@ class Checker:
             "evaluations": self._evaluations,
             "petitions": self._petitions,
         }
-        return checks[self.kind](session, rows)
+        beyond = {
+            row: [_beyond_header(row, cells[BEYOND_HEADER], len(cells) - 1)]
+            for row, cells in rows
+            if BEYOND_HEADER in cells
+        }
+        checked = iter(checks[self.kind](session, [r for r in rows if r[0] not in beyond]))
+        return [beyond[row] if row in beyond else next(checked) for row, _ in rows]
 
     # -- one row, without the database -------------------------------------------------------
     def _met_before(self, row: int, agency: Agency, code: str, met: str) -> list[Refusal]:

@@ -64,6 +64,10 @@ REQUIRED: dict[Kind, set[str]] = {
 }
 
 
+# The key of a record's first value past the header's last column (its column number).
+BEYOND_HEADER = "(beyond the header)"
+
+
 class FileProblem(Exception):
     """The file as a whole cannot be imported (unreadable, unknown columns): nothing is."""
 
@@ -131,13 +135,22 @@ def _records(raw: Iterator[tuple[Any, ...] | list[Any]]) -> Table:
     except StopIteration:
         raise FileProblem("the file is empty: it needs a header row") from None
     header = [str(_cell(c) or "") for c in first]
+    # A sheet's header often runs on into empty (formatted) cells: they name no column.
+    while header and not header[-1]:
+        header.pop()
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
         for number, values in enumerate(raw, start=2):
             cells = [_cell(v) for v in values]
             if all(c is None for c in cells):
                 continue  # a blank line (spreadsheets often end with some)
-            yield number, dict(zip(header, cells, strict=False))
+            record = dict(zip(header, cells, strict=False))
+            # A value past the last named column was dropped without a word (audit): the
+            # row is refused, naming the column, rather than imported without it.
+            beyond = [i for i, c in enumerate(cells[len(header) :], len(header) + 1) if c]
+            if beyond:
+                record[BEYOND_HEADER] = beyond[0]
+            yield number, record
 
     return Table(header, rows())
 

@@ -419,3 +419,38 @@ def test_a_cell_past_the_csv_readers_limit_is_refused_naming_its_row(
         refused = [(int(r["row"]), r["column"]) for r in csv.DictReader(handle)]
     assert refused == [(3, "answers.complaint")]
     assert _count(db, Dossier) == 0
+
+
+def test_a_value_past_the_header_is_refused_naming_its_column(
+    tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """A CSV row with one cell more than the header was imported without it (audit)."""
+    path = tmp_path / "extra.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(HEADER)
+        out.writerow([_dossier(1)[c] for c in HEADER])
+        out.writerow([*(_dossier(2)[c] for c in HEADER), "", "late again"])
+    result = cli_for(database_url)("import", str(path))
+    assert result.exit_code == 1, result.output
+    with report_path(path).open(encoding="utf-8-sig") as handle:
+        refused = [(int(r["row"]), r["reason"]) for r in csv.DictReader(handle)]
+    assert len(refused) == 1 and refused[0][0] == 3
+    assert "column N (14)" in refused[0][1] and "name that column" in refused[0][1]
+    assert _count(db, Dossier) == 0
+
+
+def test_a_sheet_header_running_on_into_empty_cells_imports(
+    tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """Empty header cells after the last column (a formatted sheet) refused the file."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append([*HEADER, None, ""])
+    for row in _good_rows():
+        sheet.append([row.get(c) for c in HEADER])
+    book.save(path := tmp_path / "wide.xlsx")
+    result = cli_for(database_url)("import", str(path))
+    assert result.exit_code == 0, result.output
+    assert _count(db, Dossier) == len(_good_rows())
