@@ -54,8 +54,8 @@ MATRIX: list[tuple[str, str, set[str], Any]] = [
             "received_at": "2025-09-16T09:00:00+07:00",
         },
     ),
-    ("GET", "/api/v1/calendar/overrides/{day}", ANY, None),
-    ("PUT", "/api/v1/calendar/overrides/{day}", {"admin"}, {"working": True}),
+    ("GET", "/api/v1/calendar/overrides/{date}", ANY, None),
+    ("PUT", "/api/v1/calendar/overrides/{date}", {"admin"}, {"working": True}),
     ("GET", "/api/v1/webhooks", {"reader", "admin"}, None),
     (
         "POST",
@@ -97,7 +97,7 @@ def _url(template: str, dossier_code: str) -> str:
         code="G22.39",
         parent_code="79",
         period=PERIOD,
-        day="2025-09-06",
+        date="2025-09-06",
     )
 
 

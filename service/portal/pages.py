@@ -151,14 +151,14 @@ async def embed_widget(
 
 
 @router.get(
-    "/badge/{code}.svg",
+    "/badge/{agency_code}.svg",
     summary="SVG badge (K and group) for <img> on any website",
     response_class=Response,
     responses={200: {"content": {"image/svg+xml": {}}}, **documented_errors("image/svg+xml")},
 )
 async def badge_svg(
     request: Request,
-    code: CodePath,
+    agency_code: CodePath,
     work: PublicWork,
     period: OptionalPeriodQuery = None,
     lang: LangQuery = None,
@@ -171,7 +171,7 @@ async def badge_svg(
     score = None
     if parsed is not None:
         memo = memo_of(request)
-        score = await work.run(lambda session: views.one_score(session, code, parsed, memo))
+        score = await work.run(lambda session: views.one_score(session, agency_code, parsed, memo))
         timing.mark("db")
     context = {
         **words(language),

@@ -37,7 +37,7 @@ class DayPublic(BaseModel):
 
 
 @router.get(
-    "/overrides/{day}",
+    "/overrides/{date}",
     response_model=DayPublic,
     responses=error_responses(401, 403, 422),  # 403: a kiosk tablet's device key
     summary="Whether a day is a working day, and whether an override says so",
@@ -58,7 +58,7 @@ async def get_day(day: DayPath, work: ApiWork) -> DayPublic:
 
 
 @router.put(
-    "/overrides/{day}",
+    "/overrides/{date}",
     response_model=DayPublic,
     responses=error_responses(401, 403, 422),
     summary="Declare a day off or a make-up working day; late dossiers are re-scored",

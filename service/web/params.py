@@ -22,7 +22,10 @@ OptionalPeriodQuery = Annotated[
     str | None,
     Query(max_length=16, description="2025-08, 2025-Q3 or 2025; default: the current quarter"),
 ]
-DayPath = Annotated[BoundedDate, Path(description="A date, YYYY-MM-DD, 1900-01-01..2100-12-31")]
+# Named `date` in the path as API.md spells it; `day` in the code (beside datetime's date).
+DayPath = Annotated[
+    BoundedDate, Path(alias="date", description="A date, YYYY-MM-DD, 1900-01-01..2100-12-31")
+]
 LangQuery = Annotated[str | None, Query(max_length=8, description="vi (default) or en")]
 # The token in a citizen's link is the credential of the public pages reached with it: a
 # survey's (its page, QR codes and slip) or a petition's follow-up page.
@@ -36,7 +39,10 @@ CursorQuery = Annotated[
     int | None, Query(ge=1, le=MAX_ROW_ID, description="`next_cursor` of the previous page")
 ]
 LimitQuery = Annotated[int, Query(ge=1, le=500)]
-WebhookIdPath = Annotated[str, Path(max_length=40, description="Subscription id (wh_...)")]
+# Named `id` in the path as API.md spells it; `webhook_id` in the code (`id` is a builtin).
+WebhookIdPath = Annotated[
+    str, Path(alias="id", max_length=40, description="Subscription id (wh_...)")
+]
 AgencyQuery = Annotated[str | None, Query(max_length=64, description="Only this agency")]
 SubtreeQuery = Annotated[
     bool, Query(description="Count each agency's descendants' rows with its own")

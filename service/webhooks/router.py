@@ -47,7 +47,7 @@ async def list_subscriptions(work: ApiWork) -> SubscriptionList:
 
 
 @router.get(
-    "/{webhook_id}",
+    "/{id}",
     response_model=SubscriptionPublic,
     responses=ERRORS,
     summary="One subscription, with why it was disabled if it was",
@@ -57,7 +57,7 @@ async def get_subscription(webhook_id: WebhookIdPath, work: ApiWork) -> Subscrip
 
 
 @router.delete(
-    "/{webhook_id}",
+    "/{id}",
     status_code=204,
     responses=ERRORS,
     response_class=Response,
@@ -72,7 +72,7 @@ async def delete_subscription(webhook_id: WebhookIdPath, work: ApiWork) -> Respo
 
 
 @router.post(
-    "/{webhook_id}/enable",
+    "/{id}/enable",
     response_model=SubscriptionPublic,
     responses=ERRORS,
     summary="Re-enable a subscription that was disabled after failing for days",
@@ -82,7 +82,7 @@ async def enable_subscription(webhook_id: WebhookIdPath, work: ApiWork) -> Subsc
 
 
 @router.get(
-    "/{webhook_id}/deliveries",
+    "/{id}/deliveries",
     response_model=DeliveryList,
     responses=ERRORS,
     summary="Recent deliveries, newest first, with every attempt",
@@ -95,7 +95,7 @@ async def list_deliveries(
 
 
 @router.post(
-    "/{webhook_id}/deliveries/{delivery_id}/retry",
+    "/{id}/deliveries/{delivery_id}/retry",
     response_model=DeliveryPublic,
     responses=error_responses(401, 403, 404, 409, 422),
     summary="Send a failed delivery again now",

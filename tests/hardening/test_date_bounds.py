@@ -86,8 +86,8 @@ def test_calendar_days_out_of_range_are_refused(
 ) -> None:
     admin = make_key("admin")
     url = f"/api/v1/calendar/overrides/{day}"
-    assert_refused(client.get(url, headers=admin), "day")
-    assert_refused(client.put(url, json={"working": False}, headers=admin), "day")
+    assert_refused(client.get(url, headers=admin), "date")
+    assert_refused(client.put(url, json={"working": False}, headers=admin), "date")
 
 
 @pytest.mark.parametrize("day", ["1900-01-01", "2025-09-02", "2100-12-31"])
