@@ -178,8 +178,10 @@ async def explain_score(
     def read(session: Session) -> Explanation:
         agency = visible_agency(session, work.principal(session, *READERS), code)
         profile = work.profile
+        score = service.scores(session, [agency], parsed, profile)[0]
         return Explanation(
-            score=service.scores(session, [agency], parsed, profile)[0],
+            **dict(score),
+            score=score,
             formulas=explain.formulas(profile),
             dossiers=explain.dossier_rows(session, agency, parsed, profile, limit),
             evaluations=explain.evaluation_rows(session, agency, parsed, profile, limit),

@@ -173,8 +173,13 @@ class PetitionRows(ComponentRows):
     rows: list[PetitionRow]
 
 
-class Explanation(BaseModel):
-    score: Score
+class Explanation(Score):
+    """API.md: "the Score plus the dossiers, evaluations and petitions": the Score's fields
+    at the top, as GET .../scores/{period} gives them."""
+
+    score: Score = Field(
+        description="The same Score, nested (as the first versions gave it; kept for their clients)"
+    )
     formulas: dict[str, str]
     dossiers: DossierRows
     evaluations: EvaluationRows
