@@ -183,10 +183,12 @@ def _overdue(
     overrides = load_overrides(session)
     listed, more = [], 0
     for agency in children:
-        rows = explain.petition_rows(session, agency, period, profile, PETITIONS_PER_AGENCY, now)
-        more += rows.total - len(rows.rows)
-        for row in rows.rows:
-            if row.state != "late" or not row.counts_in_group5 or row.deadline_at is None:
+        rows, late = explain.late_petition_rows(
+            session, agency, period, profile, PETITIONS_PER_AGENCY, now
+        )
+        more += late - len(rows)
+        for row in rows:
+            if row.deadline_at is None:  # (late means past a deadline: never without one)
                 continue
             listed.append(
                 OverduePetition(

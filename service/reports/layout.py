@@ -204,7 +204,9 @@ def _overdue(report: Report) -> list[Block]:
         )
     if report.overdue_more:
         blocks.append(
-            Paragraph(f"Còn {report.overdue_more} phản ánh, kiến nghị khác không liệt kê.", True)
+            Paragraph(
+                f"Còn {report.overdue_more} phản ánh, kiến nghị quá hạn khác không liệt kê.", True
+            )
         )
     return blocks
 

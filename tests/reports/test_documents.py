@@ -181,3 +181,32 @@ def test_pdf_prints_an_agency_name_as_it_is_even_with_markdown_marks(
     reader = PdfReader(io.BytesIO(_download(client, make_key, "pdf")))
     text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
     assert f"{odd}: K = 19, dưới ngưỡng 20 điểm." in text
+
+
+def test_overdue_petitions_are_listed_behind_more_on_time_ones_than_the_limit(
+    client: TestClient, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list took each agency's first PETITIONS_PER_AGENCY petitions, late or not, and kept
+    the late ones: a department with 200 on-time petitions before its two late ones read
+    "no overdue petitions" while its score counted both (audit)."""
+    seed_quarter(client, make_key)
+    admin = make_key("admin")
+    for n in range(3):  # received before the seed's two late ones, handled the next day
+        petition = {
+            "petition_code": f"PA-STP-OK{n}",
+            "agency_code": "79.STP",
+            "received_at": "2025-07-01T08:00:00+07:00",
+            "handled_at": "2025-07-02T08:00:00+07:00",
+        }
+        assert client.post("/api/v1/petitions", json=petition, headers=admin).status_code == 201
+    monkeypatch.setattr("service.reports.data.PETITIONS_PER_AGENCY", 2)
+    document = Document(io.BytesIO(_download(client, make_key, "docx")))
+    overdue = _table(document, "Đơn vị", "Mã phản ánh")
+    assert sorted(row[1] for row in overdue[1:]) == ["PA-STP-LATE", "PA-STP-OPEN"]
+    assert not any("không liệt kê" in line for line in _docx_lines(document))
+
+    monkeypatch.setattr("service.reports.data.PETITIONS_PER_AGENCY", 1)
+    document = Document(io.BytesIO(_download(client, make_key, "docx")))
+    assert len(_table(document, "Đơn vị", "Mã phản ánh")) == 2  # the header and one
+    # The one not listed is a late one: the on-time ones are not counted as "more".
+    assert "Còn 1 phản ánh, kiến nghị quá hạn khác không liệt kê." in _docx_lines(document)
