@@ -9,6 +9,7 @@ Screenshots land in artifacts/ (console-*.png, followup-*.png).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -313,7 +314,10 @@ AXE_RUN_JS = """async () => {
 
 FIT_JS = """() => {
     const root = document.scrollingElement;
-    const targets = '.tabs a, button, .langs a, select, input:not([type=hidden]), textarea';
+    // Besides form controls: the header's links, a form's own links (clearing a filter) and
+    // the way out of an error page are tapped as often as buttons.
+    const targets = '.tabs a, .top a, form a, [role=alert] a, button, select, '
+        + 'input:not([type=hidden]), textarea';
     const small = [...document.querySelectorAll(targets)]
         .filter(el => el.getClientRects().length)
         .map(el => [el.textContent.trim() || el.name || el.id, el.getBoundingClientRect().height])
@@ -327,6 +331,38 @@ def assert_fits_phone(page: Page, name: str) -> None:
     assert layout["clientWidth"] == PHONE["width"], layout
     assert layout["scrollWidth"] <= layout["clientWidth"], f"{name} scrolls sideways: {layout}"
     assert layout["small"] == [], f"{name}: targets under 44 px: {layout['small']}"
+
+
+def test_audit_log_and_an_error_page_fit_a_phone(
+    live_server: LiveServer,
+    office: Office,
+    make_key: KeyFactory,
+    open_page: Contexts,
+    artifacts_dir: Path,
+) -> None:
+    """The audit log's filter form (text and date inputs, a button, a link to clear it) and
+    the header's links, for an administrator on a phone; an error page's way back too."""
+    seed_ward(office)
+    page = open_page(phone=True)
+    sign_in(page, live_server, raw_key(make_key("admin")))
+    submit(page, lambda: page.get_by_role("link", name="Nhật ký thao tác").tap())
+    expect(page.get_by_role("heading", level=1)).to_have_text("Nhật ký thao tác")
+    expect(page.locator("#audit-records tbody tr").first).to_have_attribute(
+        "data-record", re.compile(r"\d+")
+    )
+    assert_fits_phone(page, "audit")
+    page.screenshot(path=artifacts_dir / "console-audit-phone.png", full_page=True)
+    page.get_by_label("Người thực hiện").fill("test")
+    submit(page, lambda: page.get_by_role("button", name="Lọc").tap())
+    expect(page.locator("#f-actor")).to_have_value("test")
+    submit(page, lambda: page.get_by_role("link", name="Bỏ lọc").tap())
+    expect(page.locator("#f-actor")).to_have_value("")
+    go(page, f"{live_server.url}/console/audit?since=2025-02-30", status=422)
+    expect(page.locator("#since-problem")).to_have_text("Ngày không hợp lệ.")
+    assert_fits_phone(page, "audit with a bad date")
+    go(page, f"{live_server.url}/console/a/NOPE", status=404)
+    expect(page.get_by_role("link", name="Về trang đầu")).to_be_visible()
+    assert_fits_phone(page, "not found")
 
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:
