@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from service.console.format import actor_name, local_day
 from service.profile import Profile
-from service.scoring.compute import Computed
+from service.scoring.compute import Computed, petition_tally
 from service.scoring.schemas import InputsProvenance
 
 COMPONENT_KEYS = ("a", "b", "c", "d", "e", "group5")
@@ -93,21 +93,23 @@ def _e(computed: Computed) -> list[Fact]:
     return [Fact("e_posted" if e > 0 else "e_not_posted", value=float(e))]
 
 
-def _group5(computed: Computed) -> list[Fact]:
+def _group5(computed: Computed, profile: Profile) -> list[Fact]:
+    """Rates a and b in words, from the tally the rates are computed from: the raw counters
+    counted open petitions within their deadline in the whole and left open ones past it
+    out of the late ("1 of 3 on time" beside a rate of 1 of 2; audit)."""
     n = computed.counts
+    tally = petition_tally(n, profile)
     facts = []
-    if n["petitions_in_authority"]:
-        facts.append(
-            Fact(
-                "g5_petitions_on_time",
-                n["petitions_in_authority_on_time"],
-                n["petitions_in_authority"],
-            )
-        )
+    if tally.in_authority:
+        facts.append(Fact("g5_petitions_on_time", tally.in_authority_on_time, tally.in_authority))
+    elif n["petitions_in_authority"]:
+        facts.append(Fact("g5_no_petitions_scored"))
     else:
         facts.append(Fact("g5_no_petitions_in_authority"))
-    if n["petitions"]:
-        facts.append(Fact("g5_petitions_bad", n["petitions_bad"], n["petitions"]))
+    if tally.scored:
+        facts.append(Fact("g5_petitions_bad", tally.scored - tally.not_bad, tally.scored))
+    elif n["petitions"] and n["petitions_in_authority"] != n["petitions"]:
+        facts.append(Fact("g5_no_petitions_scored"))
     if n["resolved"]:
         facts.append(Fact("g5_dossiers_bad", n["c_bad_dossiers"], n["resolved"]))
     return facts
@@ -125,5 +127,5 @@ def facts(
         "c": c,
         "d": _d(computed, inputs or InputsProvenance()),
         "e": _e(computed),
-        "group5": _group5(computed),
+        "group5": _group5(computed, profile),
     }

@@ -7,7 +7,7 @@ period inputs, so that each agency's K can be worked out by hand next to the ass
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -275,6 +275,41 @@ def test_agency_page_explains_each_component_in_plain_words(
     assert "E = 1: thủ tục hành chính đã được niêm yết công khai." in page
     assert "5 trong 120 hồ sơ có đánh giá không hài lòng, bị phản ánh hoặc quá hạn." in page
     assert "Không có phản ánh, kiến nghị nào thuộc thẩm quyền trong kỳ." in page
+
+
+def test_petition_sentences_count_what_the_group5_rates_count(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """Open petitions within their deadline were in the sentences' whole and open ones past
+    it missing from the late: "1 of 3 on time" beside a rate a of 1 of 2 (audit)."""
+    admin = make_key("admin")
+    received = datetime.now(LOCAL_TZ).replace(microsecond=0) - timedelta(hours=3)
+    later = (received + timedelta(hours=1)).isoformat()
+    petitions = {
+        "OK": {"handled_at": later, "citizen_verdict": "satisfied"},
+        "OVER": {"deadline_at": later},  # open past its deadline: late
+        "PEND": {},  # open within the default 15 working days: not scored yet
+    }
+    for code, facts in petitions.items():
+        body = {"petition_code": code, "agency_code": "79.SGN", "received_at": received.isoformat()}
+        answer = client.post("/api/v1/petitions", json=body | facts, headers=admin)
+        assert answer.status_code == 201, answer.text
+    period = period_containing(received.date(), "month").key
+    score = client.get(f"/api/v1/agencies/79.SGN/scores/{period}", headers=admin).json()
+    assert score["group5"]["petitions_on_time_rate"] == 0.5
+    assert score["group5"]["petitions_satisfied_rate"] == 0.5
+    page = text(get(client, f"/agencies/79.SGN?period={period}"))
+    assert "1 trong 2 phản ánh, kiến nghị thuộc thẩm quyền được xử lý đúng hạn." in page
+    assert (
+        "1 trong 2 phản ánh, kiến nghị bị người dân không hài lòng, khiếu nại kết quả hoặc "
+        "xử lý trễ hạn." in page
+    )
+    # Only a petition within its deadline: none scored yet, which is not "none received".
+    body = {"petition_code": "PEND", "agency_code": "79.BTH", "received_at": received.isoformat()}
+    assert client.post("/api/v1/petitions", json=body, headers=admin).status_code == 201
+    page = text(get(client, f"/agencies/79.BTH?period={period}"))
+    assert "Các phản ánh, kiến nghị của kỳ còn trong hạn xử lý: chưa được tính điểm." in page
+    assert "Không có phản ánh, kiến nghị nào thuộc thẩm quyền" not in page
 
 
 def test_agency_trend_covers_8_quarters_or_12_months_with_a_table_for_screen_readers(
