@@ -182,6 +182,30 @@ def test_reply_form_problems_are_shown_and_nothing_changes(
     assert unchanged.handled_at is None and unchanged.reply is None
 
 
+UNSTORABLE = "Có ký tự điều khiển ẩn không lưu được"
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x1b"])
+def test_a_reply_with_a_control_character_is_a_field_problem_and_the_typed_text_stays(
+    manager: ConsoleClient, db: DbFactory, control: str
+) -> None:
+    # PostgreSQL text cannot hold NUL (the generic error page replaced the form); SQLite
+    # stored it, and the citizen read it. Either way the manager now sees the form again.
+    target = petition(db, "HL-BT-1")
+    handled_at = page_value(manager.get(f"/console/petitions/{target.id}").text)
+    typed = f"Phường đã xử lý{control} xong."
+    response = manager.post(
+        f"/console/petitions/{target.id}/reply", {"reply": typed, "handled_at": handled_at}
+    )
+    assert response.status_code == 422
+    assert re.search(rf'<p class="error" id="err-reply">{UNSTORABLE}', response.text)
+    # What the manager typed, kept, in the field marked as the one to fix.
+    assert f'aria-describedby="err-reply" aria-invalid="true">{typed}</textarea>' in response.text
+    assert page_value(response.text) == handled_at
+    unchanged = petition(db, "HL-BT-1")
+    assert unchanged.reply is None and unchanged.handled_at is None
+
+
 def test_signed_out_post_changes_nothing(
     another_console: ConsoleClient, db: DbFactory, office: Office
 ) -> None:

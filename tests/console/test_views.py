@@ -193,6 +193,29 @@ def test_inputs_d_and_e_are_saved_with_who_and_when_and_audited(
     assert "D tính trong hệ thống này" in text_of(cleared.text, "d-source")
 
 
+@pytest.mark.parametrize("control", ["\x00", "\x1b"])
+def test_a_note_with_a_control_character_is_a_field_problem_and_the_form_stays(
+    console: ConsoleClient, office: Office, make_key: KeyFactory, db: DbFactory, control: str
+) -> None:
+    # PostgreSQL text cannot hold NUL (the generic error page replaced the form); SQLite
+    # stored it. Either way the form now comes back, filled, the note marked to fix.
+    office.handover("BT-1")
+    console.sign_in(raw_key(make_key("manager", "79")))  # competent for the ward's D and E
+    period = current_period()
+    console.get(f"/console/a/{WARD}?period={period}")
+    note = f"Số liệu{control} PAKN"
+    response = console.post(
+        f"/console/a/{WARD}/inputs", {"period": period, "d": "17,5", "e": "1", "note": note}
+    )
+    assert response.status_code == 422
+    assert "Có ký tự điều khiển ẩn không lưu được" in text_of(response.text, "err-note")
+    assert f'aria-describedby="err-note" aria-invalid="true">{note}</textarea>' in response.text
+    assert 'id="d" name="d" type="text" inputmode="decimal" value="17,5"' in response.text
+    assert '<option value="1" selected>' in response.text
+    with db() as session:
+        assert session.exec(select(PeriodInput)).first() is None
+
+
 def test_the_wards_own_manager_reads_d_and_e_but_cannot_set_them(
     console: ConsoleClient, office: Office, make_key: KeyFactory, db: DbFactory
 ) -> None:
