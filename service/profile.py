@@ -35,6 +35,10 @@ class KScore(_Strict):
     # it should mean (late? left out of A?) is for the rules' owner to say first.
     no_due_time_is_on_time: Literal[True]
     max_supplement_requests_for_point: int = Field(ge=0)
+    # An evaluation that left B's or C's question unanswered (only an import of an older
+    # system's evaluations can): out of that component's "evaluations" ("not_counted"), or
+    # counted with 0 points ("zero_points").
+    unanswered_question: Literal["not_counted", "zero_points"]
     supplements_make_overdue: bool
     # From how many supplement requests a dossier is overdue, where the profile says so.
     supplements_overdue_from: int = Field(ge=1)

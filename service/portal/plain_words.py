@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from service.console.format import actor_name, local_day
 from service.profile import Profile
-from service.scoring.compute import Computed, petition_tally
+from service.scoring.compute import Computed, b_c_evaluations, petition_tally
 from service.scoring.schemas import InputsProvenance
 
 COMPONENT_KEYS = ("a", "b", "c", "d", "e", "group5")
@@ -56,12 +56,13 @@ def _a(computed: Computed, profile: Profile) -> list[Fact]:
 
 def _b_c(computed: Computed, profile: Profile) -> tuple[list[Fact], list[Fact]]:
     n = computed.counts
-    if not n["b_answered"]:
+    b_whole, c_whole = b_c_evaluations(n, profile)  # the rates' own denominators
+    if not b_whole:
         b = [Fact("b_none")]
     else:
         times = profile.k_score.max_supplement_requests_for_point + 1
-        b = [Fact("b_supplements", n["b_answered"] - n["b_points"], n["b_answered"], limit=times)]
-    c = [Fact("c_good", n["c_points"], n["c_answered"])] if n["c_answered"] else [Fact("c_none")]
+        b = [Fact("b_supplements", n["b_answered"] - n["b_points"], b_whole, limit=times)]
+    c = [Fact("c_good", n["c_points"], c_whole)] if c_whole else [Fact("c_none")]
     return b, c
 
 

@@ -107,6 +107,13 @@ def group5(counts: Counter[str], profile: Profile) -> Group5Result:
     return Group5Result(score, *rates)
 
 
+def b_c_evaluations(counts: Counter[str], profile: Profile) -> tuple[int, int]:
+    """The evaluations B and C are each divided by (profile k_score.unanswered_question)."""
+    if profile.k_score.unanswered_question == "zero_points":
+        return counts["evaluations"], counts["evaluations"]
+    return counts["b_answered"], counts["c_answered"]
+
+
 def compute(
     counts: Counter[str], d_input: float | None, e_input: float | None, profile: Profile
 ) -> Computed:
@@ -116,8 +123,9 @@ def compute(
         + counts["a_late_grace"] * exact(rules.late_within_grace_points),
         counts["resolved"],
     )
-    b = _ratio(counts["b_points"], counts["b_answered"])
-    c = _ratio(counts["c_points"], counts["c_answered"])
+    b_evaluations, c_evaluations = b_c_evaluations(counts, profile)
+    b = _ratio(counts["b_points"], b_evaluations)
+    c = _ratio(counts["c_points"], c_evaluations)
     g5 = group5(counts, profile)
     d_source: str | None
     d: Fraction | None

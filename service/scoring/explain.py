@@ -41,6 +41,11 @@ def formulas(profile: Profile) -> dict[str, str]:
     )
     if p.open_after_deadline == "late":
         open_rule += "; one still open past its deadline counts as handled late"
+    whole = (
+        "evaluations (one not answering the question: 0 points)"
+        if k.unanswered_question == "zero_points"
+        else "evaluations that answered the question"
+    )
     channel = (
         "petitions from the national petition system and survey comments asking for an answer"
         if p.survey_comments_are_petitions
@@ -58,13 +63,9 @@ def formulas(profile: Profile) -> dict[str, str]:
         ),
         "b": (
             f"evaluations answering {' / '.join(profile.b_point_answers())} "
-            f"(≤ {k.max_supplement_requests_for_point} supplement request(s)) ÷ evaluations "
-            "that answered the question"
+            f"(≤ {k.max_supplement_requests_for_point} supplement request(s)) ÷ {whole}"
         ),
-        "c": (
-            f"evaluations rating the staff {' / '.join(profile.survey.good_attitude)} "
-            "÷ evaluations that answered the question"
-        ),
+        "c": (f"evaluations rating the staff {' / '.join(profile.survey.good_attitude)} ÷ {whole}"),
         "d": f"imported D if set, else group 5 (0..{g5.points * 3:g})",
         "e": "entered by the competent authority (0 or 1)",
         "group5": (

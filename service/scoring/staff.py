@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from service.models import COUNT_COLUMNS, Agency, Staff, StaffDayCounter
 from service.periods import Period
 from service.profile import Profile
-from service.scoring.compute import compute
+from service.scoring.compute import b_c_evaluations, compute
 from service.scoring.schemas import StaffScore, StaffScoreList
 
 
@@ -45,7 +45,7 @@ def staff_scores(
         parts = compute(counts, None, None, profile).parts
         # B and C each rest on the evaluations that answered their question: four that
         # left staff_attitude blank and one "poor" made C that one citizen's answer.
-        withheld = min(counts["evaluations"], counts["b_answered"], counts["c_answered"]) < minimum
+        withheld = min(counts["evaluations"], *b_c_evaluations(counts, profile)) < minimum
         data.append(
             StaffScore(
                 staff_code=person.code,

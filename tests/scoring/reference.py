@@ -234,6 +234,10 @@ def c_point(evaluation: Evaluation, profile: Profile) -> int | None:
     return int(evaluation.staff_attitude in profile.survey.good_attitude)
 
 
+def _or(point: int | None, blank: int | None) -> int | None:
+    return blank if point is None else point
+
+
 def counts_in_group5(petition: Petition, profile: Profile) -> bool:
     if petition.source != "survey":
         return True
@@ -338,10 +342,17 @@ def a_score(dossiers: list[Dossier], world: World, profile: Profile) -> Fraction
     return ratio(points, len(dossiers))
 
 
+def b_and_c_points(evaluations: list[Evaluation], profile: Profile) -> tuple[list[int], ...]:
+    """The points B and C each rest on: an unanswered question is out of its component, or
+    0 points, as the profile says."""
+    blank = 0 if profile.k_score.unanswered_question == "zero_points" else None
+    b_points = [p for e in evaluations if (p := _or(b_point(e, profile), blank)) is not None]
+    c_points = [p for e in evaluations if (p := _or(c_point(e, profile), blank)) is not None]
+    return b_points, c_points
+
+
 def b_and_c(evaluations: list[Evaluation], profile: Profile) -> tuple[Fraction | None, ...]:
-    b_points = [p for p in (b_point(e, profile) for e in evaluations) if p is not None]
-    c_points = [p for p in (c_point(e, profile) for e in evaluations) if p is not None]
-    return ratio(sum(b_points), len(b_points)), ratio(sum(c_points), len(c_points))
+    return tuple(ratio(sum(p), len(p)) for p in b_and_c_points(evaluations, profile))
 
 
 def score(
@@ -487,7 +498,9 @@ def staff_scores(
             for e in evaluations_in(world, agency, span)
             if world.dossiers[e.dossier_code].staff(role) == code
         ]
-        withheld = len(evaluations) < profile.staff.min_evaluations_for_staff
+        # Each of B and C rests on at least the minimum of evaluations, or both are withheld.
+        rests_on = min(len(evaluations), *map(len, b_and_c_points(evaluations, profile)))
+        withheld = rests_on < profile.staff.min_evaluations_for_staff
         b, c = b_and_c(evaluations, profile)
         result[code] = ExpectedStaff(
             staff_code=code,

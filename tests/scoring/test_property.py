@@ -160,8 +160,8 @@ class ChangeStaff:
 @dataclass(frozen=True)
 class Answer:
     slot: int
-    supplement_requests: str
-    staff_attitude: str
+    supplement_requests: str | None  # None: not answered (an admin's import may leave it)
+    staff_attitude: str | None
     overall: str | None  # None: not answered (only where the profile allows it)
     at: Moment | None  # None: now, without submitted_at
     complaint: bool = False
@@ -436,22 +436,28 @@ class Harness:
             if staff is not None:
                 self.world.staff.add((dossier.agency, staff))
 
+    def import_answer(self, field: str, given: str | None, otherwise: str) -> str | None:
+        """`given`, or `otherwise` where the profile requires the question of an import."""
+        question = self.profile.survey.question(field)
+        if given is None and question is not None and question.required_on("import"):
+            return otherwise
+        return given
+
     def answer(self, event: Answer) -> None:
         code = self.unanswered(event.slot)
         if code is None:
             return
-        overall = event.overall
-        question = self.profile.survey.question("overall")
         # Posted with an admin key: an import, which the profile may require less of.
-        if overall is None and question is not None and question.required_on("import"):
-            overall = "satisfied"
+        overall = self.import_answer("overall", event.overall, "satisfied")
+        supplements = self.import_answer("supplement_requests", event.supplement_requests, "none")
+        attitude = self.import_answer("staff_attitude", event.staff_attitude, "good")
         body: dict[str, Any] = {
             "token": self.tokens[code],
             "source": "api",
             "answers": {
                 "timeliness": event.timeliness,
-                "supplement_requests": event.supplement_requests,
-                "staff_attitude": event.staff_attitude,
+                "supplement_requests": supplements,
+                "staff_attitude": attitude,
                 "overall": overall,
                 "complaint": "Trả kết quả chậm, phải đi lại nhiều lần" if event.complaint else "",
                 "wants_reply": event.wants_reply,
@@ -470,8 +476,8 @@ class Harness:
             dossier_code=code,
             received_at=received,
             timeliness=event.timeliness,
-            supplement_requests=event.supplement_requests,
-            staff_attitude=event.staff_attitude,
+            supplement_requests=supplements,
+            staff_attitude=attitude,
             overall=overall,
         )
         self.days.add(reference.local_day(received))
@@ -906,6 +912,7 @@ def variant_profile(tmp_path_factory: pytest.TempPathFactory) -> str:
         ('open_within_deadline = "excluded"', 'open_within_deadline = "counted_not_on_time"'),
         ('open_after_deadline = "late"', 'open_after_deadline = "excluded"'),
         ('good_attitude = ["good"]', 'good_attitude = ["good", "normal"]'),
+        ('unanswered_question = "not_counted"', 'unanswered_question = "zero_points"'),
     ]
     for old, new in changes:
         assert text.count(old) == 1, old
@@ -1043,8 +1050,9 @@ def streams(draw: st.DrawFn) -> list[Event]:
     answers = st.builds(
         Answer,
         slot=slots,
-        supplement_requests=st.sampled_from(("none", "once", "twice_or_more")),
-        staff_attitude=st.sampled_from(("good", "normal", "poor")),
+        # None: not answered, which only an admin's import may leave (profile).
+        supplement_requests=st.sampled_from(("none", "once", "twice_or_more", None)),
+        staff_attitude=st.sampled_from(("good", "normal", "poor", None)),
         overall=st.sampled_from(("very_satisfied", "satisfied", "unsatisfied", None)),
         at=st.one_of(moments, moments, moments, st.none()),
         complaint=st.booleans(),

@@ -177,6 +177,50 @@ def test_grace_points_from_an_operator_profile(
         assert close(office.score("79.BTH", "2025-09")["a"], Fraction(3, 5))
 
 
+@pytest.mark.parametrize("unanswered", ["not_counted", "zero_points"])
+def test_an_imported_evaluation_without_b_and_c_answers_follows_the_profile(
+    database_url: str, tmp_path: Path, make_key: KeyFactory, unanswered: str
+) -> None:
+    """The text divides B and C by "evaluations"; an older system's evaluation may not have
+    asked the questions. Which evaluations count was chosen in code, silently (audit); it
+    is the profile's `unanswered_question` now."""
+    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
+    profile = tmp_path / "unanswered.toml"
+    chosen = f'unanswered_question = "{unanswered}"'
+    profile.write_text(text.replace('unanswered_question = "not_counted"', chosen), "utf-8")
+    from tests.conftest import make_settings
+
+    settings = make_settings(database_url).model_copy(update={"scoring_profile": str(profile)})
+    with TestClient(create_app(settings)) as client:
+        office = Office(client, make_key)
+        office.handover("U1", "79.BTH", f"2025-09-03T10:00:00{VN}")
+        office.handover("U2", "79.BTH", f"2025-09-04T10:00:00{VN}")
+        office.handover("U3", "79.SGN", f"2025-09-04T10:00:00{VN}")
+        office.answer("U1", "none", "good", "satisfied")  # B 1, C 1
+        for code in ("U2", "U3"):  # an import that asked only for the overall verdict
+            body = {
+                "token": office.tokens[code],
+                "submitted_at": f"2025-09-20T09:00:00{VN}",
+                "answers": {"overall": "satisfied"},
+            }
+            posted = client.post("/api/v1/responses", json=body, headers=office.admin)
+            assert posted.status_code == 201, posted.text
+        both, alone = office.score("79.BTH", "2025-09"), office.score("79.SGN", "2025-09")
+        assert both["counts"]["evaluations"] == alone["counts"]["evaluations"] + 1 == 2
+        if unanswered == "not_counted":
+            # B = C = 1 ÷ 1 (U2 is out); U3 alone answers neither: B and C are missing.
+            assert both["b"] == both["c"] == 1
+            assert alone["b"] is None and alone["c"] is None
+            assert {"b", "c"} <= set(alone["missing"])
+        else:
+            # B = C = 1 ÷ 2 (U2 earns 0 points); U3 alone: B = C = 0 ÷ 1.
+            assert close(both["b"], Fraction(1, 2)) and close(both["c"], Fraction(1, 2))
+            assert alone["b"] == alone["c"] == 0
+            assert not {"b", "c"} & set(alone["missing"])
+        formula = office.explain("79.BTH", "2025-09")["formulas"]["b"]
+        assert formula.endswith("0 points)" if unanswered == "zero_points" else "the question")
+
+
 def test_full_k_with_group5_from_petitions(client: TestClient, make_key: KeyFactory) -> None:
     office = Office(client, make_key)
     seed_ben_thanh(office)
