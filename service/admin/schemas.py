@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from service.text_clean import Storable
 from service.web.schemas import CursorPage, strict_with_example
 
 
@@ -93,7 +94,7 @@ class OfficialList(BaseModel):
 class OfficialUpdate(BaseModel):
     model_config = strict_with_example({"role": "manager", "agency_code": "79.SGN"})
 
-    name: str | None = Field(default=None, max_length=255)
+    name: Annotated[str, Storable] | None = Field(default=None, max_length=255)
     role: Literal["manager", "admin", "auditor"] | None = None
     agency_code: str | None = Field(
         default=None,
@@ -115,10 +116,12 @@ class OfficialCreate(BaseModel):
         }
     )
 
-    email: str = Field(
+    email: Annotated[str, Storable] = Field(
         min_length=1, max_length=255, description="The e-mail the identity provider vouches for"
     )
-    name: str = Field(default="", max_length=255, description="Default: the e-mail")
+    name: Annotated[str, Storable] = Field(
+        default="", max_length=255, description="Default: the e-mail"
+    )
     role: Literal["manager", "admin", "auditor"]
     agency_code: str | None = Field(
         default=None, max_length=64, description="Limit to this agency's tree; null: every agency"

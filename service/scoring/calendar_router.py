@@ -6,6 +6,7 @@ With scoring, because setting a day re-scores the late dossiers it spans
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +15,7 @@ from sqlmodel import Session
 from service.calendar.working_days import is_working_day
 from service.models import CalendarOverride
 from service.scoring.calendar_days import set_day
+from service.text_clean import Storable
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
 from service.web.params import DayPath
@@ -25,7 +27,7 @@ class OverrideUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     working: bool
-    note: str | None = Field(default=None, max_length=255)
+    note: Annotated[str, Storable] | None = Field(default=None, max_length=255)
 
 
 class DayPublic(BaseModel):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.text_clean import Storable
 from service.web.schemas import strict_with_example
 
 Group = Literal["hai_long", "khong_hai_long", "chua_du_du_lieu"]
@@ -193,7 +194,7 @@ class InputsUpdate(BaseModel):
 
     d: float | None = Field(default=None, ge=0, description="Imported D; null clears it")
     e: Literal[0, 1] | None = Field(default=None, description="E, 0 or 1; null clears it")
-    note: str | None = Field(default=None, max_length=1000)
+    note: Annotated[str, Storable] | None = Field(default=None, max_length=1000)
     indicators: dict[Tt01Entered, int | None] | None = Field(
         default=None,
         description="TT 01/2018's entered indicators, where that profile is computed: 0 to "

@@ -173,3 +173,38 @@ def test_a_pairing_for_a_counter_code_with_nul_is_refused(
     response = client.post("/api/v1/kiosk/pairings", json=body, headers=make_key("admin"))
     assert response.status_code == 422, response.text
     assert response.json()["fields"][0]["field"] == "counter_code"
+
+
+@pytest.mark.parametrize("text", ["note\u0000", "note\u001b"])
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("PUT", "/api/v1/agencies/79.BTH/periods/2025-Q3/inputs", {"e": 1}),
+        ("PUT", "/api/v1/calendar/overrides/2025-09-06", {"working": True}),
+    ],
+)
+def test_a_note_with_a_control_character_names_the_field(
+    client: TestClient,
+    make_key: KeyFactory,
+    method: str,
+    url: str,
+    body: dict[str, object],
+    text: str,
+) -> None:
+    """The D/E and calendar notes were stored with any control character on SQLite, and
+    PostgreSQL's refusal of a NUL came from the error handler, naming no field (audit)."""
+    answer = client.request(method, url, json=body | {"note": text}, headers=make_key("admin"))
+    assert answer.status_code == 422, answer.text
+    [field] = answer.json()["fields"]
+    assert field["field"] == "note" and "must not contain" in field["problem"]
+
+
+@pytest.mark.parametrize("field", ["name", "email"])
+def test_an_official_with_a_control_character_names_the_field(
+    client: TestClient, make_key: KeyFactory, field: str
+) -> None:
+    body = {"email": "a@example.vn", "name": "Nguyễn Văn A", "role": "manager"}
+    body[field] = body[field] + "\u0007"
+    answer = client.post("/api/v1/officials", json=body, headers=make_key("admin"))
+    assert answer.status_code == 422, answer.text
+    assert [f["field"] for f in answer.json()["fields"]] == [field]
