@@ -12,7 +12,7 @@ from service.cli.common import CLI_ACTOR, one_transaction, parse_expiry, print_t
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="issuer, reader, manager, admin, kiosk or auditor")],
+    role: Annotated[str, typer.Option(help="issuer, reader, manager, admin or auditor")],
     agency: Annotated[str | None, typer.Option(help="Limit the key to this agency's tree")] = None,
     name: Annotated[str | None, typer.Option(help="Who the key is for")] = None,
     expires: Annotated[
@@ -22,6 +22,16 @@ def keys_create(
     """Create an API key; the key is printed once, alone on the last line."""
     from service.admin.keys import create_key
 
+    if role == "kiosk":
+        # A tablet's key must be joined to its counter, which only pairing does; a bare
+        # kiosk key would be refused everywhere.
+        typer.secho(
+            "error: a kiosk key comes from pairing the tablet with its counter: run "
+            "`hailong kiosk pair --agency CODE --counter CODE` and type the code on the tablet",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(2)
     expires_at = parse_expiry(expires)
     with one_transaction() as session:
         key, raw = create_key(

@@ -31,13 +31,13 @@ STAFF = {
     "79.TDH": [("TDH-CB01", "Ngô Minh Khoa"), ("TDH-CB02", "Đỗ Thị Hạnh")],
 }
 COUNTERS = ["Q01", "Q02"]
-# role, scope agency: the manager and kiosk keys belong to one ward, as in real life.
+# role, scope agency: the manager key belongs to one ward, as in real life. No kiosk key: a
+# tablet's key is made by pairing it with a counter (the demo prints a pairing code).
 KEYS = [
     ("issuer", None),
     ("reader", None),
     ("manager", "79.BTH"),
     ("admin", None),
-    ("kiosk", "79.BTH"),
 ]
 
 

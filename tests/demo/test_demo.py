@@ -20,7 +20,7 @@ def test_demo_keys_and_printed_curl_work(database_url: str, client: TestClient) 
     result = cli_for(database_url)("demo")
     assert result.exit_code == 0, result.output
     keys = _keys(result.output)
-    assert set(keys) == {"issuer", "reader", "manager", "admin", "kiosk"}
+    assert set(keys) == {"issuer", "reader", "manager", "admin"}  # a tablet pairs instead
     agencies = client.get("/api/v1/agencies", headers={"Authorization": f"Bearer {keys['admin']}"})
     assert [a["code"] for a in agencies.json()["data"]] == [
         "79",
