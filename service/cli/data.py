@@ -41,14 +41,14 @@ def import_file(
 @app.command()
 def purge(
     older_than_days: Annotated[
-        int | None, typer.Option(help="Default: HAILONG_RETENTION_DAYS")
+        int | None, typer.Option(min=1, help="Default: HAILONG_RETENTION_DAYS")
     ] = None,
 ) -> None:
     """Remove citizens' contact details and free text older than the retention period."""
     from service.retention.purge import purge as run_purge
 
     settings = get_settings()
-    days = older_than_days or settings.retention_days
+    days = older_than_days if older_than_days is not None else settings.retention_days
     with one_transaction(settings) as session:
         result = run_purge(session, days, actor=CLI_ACTOR)
     typer.echo(

@@ -1,14 +1,24 @@
-"""`hailong demo`: what an operator types and reads."""
+"""`hailong purge` and `hailong demo`: what an operator types and reads."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.cli_runner import cli_for
 
 KEY_LINE = re.compile(r"^\s+(\w+)\s+(hl_\S+)", re.M)
+
+
+@pytest.mark.parametrize("days", ["0", "-1"])
+def test_purge_refuses_a_retention_below_one_day(database_url: str, days: str) -> None:
+    """0 used to fall back to HAILONG_RETENTION_DAYS in silence; -1 purged everything (a
+    cutoff tomorrow)."""
+    result = cli_for(database_url)("purge", "--older-than-days", days)
+    assert result.exit_code == 2, result.output
+    assert "--older-than-days" in result.stderr and "purged" not in result.stdout
 
 
 def test_demo_prints_no_kiosk_key_and_a_pairing_code_that_pairs_a_tablet(
