@@ -61,7 +61,8 @@ def where_to_look(
     last = period_containing(local_date(datetime.now(LOCAL_TZ)), "quarter").previous().key
     beside = (
         f"\n{also}: {base_url}/api/v1/rankings?parent_code=79&period={last}&profile={also} "
-        "(with the manager key as Bearer; the console's agency pages show it too)"
+        "(with the reader key as Bearer: the manager key sees its own ward only; the "
+        "console's agency pages show it too)"
         if also
         else ""
     )

@@ -7,7 +7,9 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from service.app import create_app
 from tests.cli_runner import cli_for
+from tests.conftest import make_settings
 
 KEY_LINE = re.compile(r"^\s+(\w+)\s+(hl_\S+)", re.M)
 
@@ -32,3 +34,20 @@ def test_demo_prints_no_kiosk_key_and_a_pairing_code_that_pairs_a_tablet(
     assert code is not None, output
     paired = client.post("/kiosk/api/pair", json={"code": code.group(1)})
     assert paired.status_code == 200, paired.text
+
+
+def test_demo_names_a_key_that_reads_tt01_for_every_ward(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hint named the manager key, scoped to 79.BTH: a ranking of one row."""
+    monkeypatch.setenv("HAILONG_SCORING_PROFILE_ALSO", "tt-01-2018")
+    output = cli_for(database_url)("demo").output
+    hint = re.search(r"^tt-01-2018: http://testserver(\S+) \(with the (\w+) key", output, re.M)
+    assert hint is not None, output
+    path, role = hint.groups()
+    key = dict(KEY_LINE.findall(output))[role]
+    settings = make_settings(database_url, scoring_profile_also="tt-01-2018")
+    with TestClient(create_app(settings)) as client:
+        ranking = client.get(path, headers={"Authorization": f"Bearer {key}"})
+    assert ranking.status_code == 200, ranking.text
+    assert len(ranking.json()["data"]) == 5  # both departments and the three wards
