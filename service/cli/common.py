@@ -1,5 +1,5 @@
-"""What every command shares: one transaction per command, the checked settings, and
-how times and tables are printed."""
+"""What every command shares: one transaction per command on a migrated schema, the
+checked settings, and how times and tables are printed."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 
 import typer
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from service.db import make_engine, transaction
@@ -17,11 +18,35 @@ from service.settings import Settings, get_settings
 CLI_ACTOR = "cli"
 
 
+def require_schema(engine: Engine) -> None:
+    """Exit 1 unless the schema is at the latest migration (what /readyz checks): on a
+    database never upgraded, a command ended in a long traceback ("no such table") and a
+    server started only to answer 500."""
+    from alembic.runtime.migration import MigrationContext
+
+    from service.migrations import head_revision
+
+    with engine.connect() as connection:
+        # None, not an error, when there is no alembic_version table at all.
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current != head_revision():
+        where = engine.url.render_as_string(hide_password=True)
+        typer.secho(
+            f"error: the database at {where} is not set up (or not upgraded): "
+            "run `hailong db upgrade`",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
 @contextmanager
 def one_transaction(settings: Settings | None = None) -> Iterator[Session]:
-    """One transaction; a ServiceError becomes a red message and exit code 2."""
+    """One transaction on a migrated schema (else exit 1); a ServiceError becomes a red
+    message and exit code 2."""
     engine = make_engine(settings or get_settings())
     try:
+        require_schema(engine)
         with transaction(engine) as session:
             yield session
     except ServiceError as exc:

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from service.cli.apps import app
-from service.cli.common import CLI_ACTOR, one_transaction
+from service.cli.common import CLI_ACTOR, one_transaction, require_schema
+from service.db import make_engine
 from service.settings import get_settings
 
 
@@ -28,6 +29,11 @@ def import_file(
     """Import past dossiers, evaluations or petitions (README: Bulk import)."""
     from service.imports.command import run_command
 
+    engine = make_engine(get_settings())
+    try:
+        require_schema(engine)
+    finally:
+        engine.dispose()
     run_command(
         file,
         kind,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from service.cli.apps import app, db_app
-from service.cli.common import checked_settings
+from service.cli.common import checked_settings, require_schema
 from service.db import make_engine
 from service.settings import get_settings
 
@@ -28,6 +28,11 @@ def serve(
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         os.environ["HAILONG_BASE_URL"] = f"http://{shown_host}:{port}"
     settings = checked_settings()  # refuse bad configuration before forking workers
+    engine = make_engine(settings)
+    try:
+        require_schema(engine)  # else it would start, and answer every request with a 500
+    finally:
+        engine.dispose()
     typer.echo(f"hailong serving on http://{host}:{port}; links point at {settings.base_url}")
     uvicorn.run(
         "service.app:app_from_environment",
@@ -57,8 +62,9 @@ def worker() -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    typer.echo("hailong worker delivering webhooks; Ctrl+C to stop")
     try:
+        require_schema(engine)
+        typer.echo("hailong worker delivering webhooks; Ctrl+C to stop")
         DeliveryWorker(engine, settings, profile_of(settings)).run_forever(stop)
     finally:
         engine.dispose()

@@ -29,6 +29,7 @@ from service.scoring.compute import compute
 from service.scoring.schemas import InputEntry, Score
 from service.scoring.siblings import siblings
 from service.scoring.staff import staff_scores
+from service.timebounds import EARLIEST_DAY
 
 # Enough for any real quarter of one ward; a report lists at most this many per agency and
 # says how many more there are.
@@ -108,7 +109,7 @@ class Report:
     owner_name: str | None  # the parent's own parent (cơ quan chủ quản), if any
     place: str
     period: Period
-    previous: Period
+    previous: Period | None  # None: nothing before the period (1900)
     issued_on: date
     profile_name: str
     profile_title: str
@@ -319,9 +320,10 @@ def gather(
             select(Agency).where(Agency.parent_id == parent.id).order_by(col(Agency.code))
         ).all()
     )
-    previous = period.previous()
+    # None for a period of 1900, the first the service knows (asking for 1899 was a 500).
+    previous = period.previous() if period.first_day > EARLIEST_DAY else None
     current = service.scores(session, children, period, profile)
-    before = service.scores(session, children, previous, profile)
+    before = service.scores(session, children, previous, profile) if previous else []
     rows = _rows(current, before)
     overdue, more = _overdue(session, children, period, profile, now)
     below, withheld = _staff(session, children, period, profile)

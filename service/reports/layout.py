@@ -104,7 +104,7 @@ def _ranking(report: Report) -> list[Block]:
     )
     blocks.append(
         Paragraph(
-            f"± K và ± Hạng: thay đổi so với {words.period_words(report.previous, inside=True)} "
+            f"± K và ± Hạng: thay đổi so với {_previous_words(report)} "
             "(— khi một trong hai kỳ chưa có K). Điểm được làm tròn xuống hai chữ số thập phân.",
             italic=True,
         )
@@ -120,14 +120,19 @@ def _ranking(report: Report) -> list[Block]:
     return blocks
 
 
+def _previous_words(report: Report) -> str:
+    if report.previous is None:
+        return "kỳ trước (không có: hệ thống không có số liệu trước năm 1900)"
+    return words.period_words(report.previous, inside=True)
+
+
 def _trend(report: Report) -> list[Block]:
     up = sum(1 for r in report.rows if r.k_delta is not None and r.k_delta > 0)
     down = sum(1 for r in report.rows if r.k_delta is not None and r.k_delta < 0)
     blocks: list[Block] = [
         Heading("II. SO SÁNH VỚI KỲ TRƯỚC VÀ XU HƯỚNG"),
         Paragraph(
-            f"So với {words.period_words(report.previous, inside=True)}: {up} đơn vị tăng điểm, "
-            f"{down} đơn vị giảm điểm."
+            f"So với {_previous_words(report)}: {up} đơn vị tăng điểm, {down} đơn vị giảm điểm."
         ),
         Table(
             ["Kỳ", "Hài lòng", "Không hài lòng", "Chưa đủ dữ liệu", "K trung bình"],

@@ -187,7 +187,8 @@ def late_petition_rows(
     after them (the quarterly report listed none where the score counted two; audit)."""
     where = received_in(Petition, agency, period)
     found = session.exec(_petitions_with_dossier_codes(where).execution_options(yield_per=500))
-    late, total = [], 0
+    late: list[PetitionRow] = []
+    total = 0
     for petition, code in found:
         row = _petition_row(petition, code, profile, now)
         if row.state != "late" or not row.counts_in_group5:

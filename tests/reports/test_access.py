@@ -116,3 +116,18 @@ def test_console_button_downloads_for_the_signed_in_official(
     ward.sign_in(raw_key(make_key("manager", agency="79.BTH")))
     assert "Tải báo cáo" not in ward.get(f"/console/a/79.BTH?period={PERIOD}").text
     assert ward.get("/console/a/79/report").status_code == 403
+
+
+@pytest.mark.parametrize("period", ["1900", "1900-Q1", "1900-01"])
+@pytest.mark.parametrize("fmt", ["pdf", "docx"])
+def test_a_report_of_the_first_period_known_has_nothing_before_it(
+    client: TestClient, make_key: KeyFactory, period: str, fmt: str
+) -> None:
+    """Comparing a 1900 period with the one before asked for 1899: a 500 (audit)."""
+    response = client.get(
+        "/api/v1/reports/79", params={"period": period, "format": fmt}, headers=make_key("admin")
+    )
+    assert response.status_code == 200, response.text
+    if fmt == "docx":
+        text = "\n".join(p.text for p in Document(io.BytesIO(response.content)).paragraphs)
+        assert "không có số liệu trước năm 1900" in text
