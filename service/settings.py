@@ -5,11 +5,20 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import sys
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import get_args
 
-from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -229,6 +238,23 @@ def unknown_settings(environ: Mapping[str, str]) -> list[str]:
     )
 
 
+def setting_problems(error: ValidationError) -> list[str]:
+    """One line per refused value, naming the HAILONG_ variable the operator set (pydantic
+    names the field, in a traceback). A secret's value is never shown."""
+    lines = []
+    for problem in error.errors():
+        message = problem["msg"].removeprefix("Value error, ")
+        if not problem["loc"]:  # a check across settings: its message names them
+            lines.append(f"Invalid settings: {message}")
+            continue
+        field = str(problem["loc"][0])
+        info = Settings.model_fields.get(field)
+        secret = info is None or SecretStr in (info.annotation, *get_args(info.annotation))
+        value = "" if secret or not isinstance(problem["input"], str) else f"={problem['input']}"
+        lines.append(f"Invalid setting HAILONG_{field.upper()}{value}: {message}")
+    return lines
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The settings of this process, from its environment. A HAILONG_ variable that names
@@ -240,4 +266,8 @@ def get_settings() -> Settings:
             f"Unknown setting(s): {', '.join(unknown)}. Check the spelling against the "
             "settings table in README.md, or unset them."
         )
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        print("\n".join(setting_problems(exc)), file=sys.stderr)
+        raise SystemExit(2) from None

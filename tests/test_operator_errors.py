@@ -1,14 +1,17 @@
 """An operator's mistakes end in one line saying what to do, not in a traceback: a database
-never upgraded."""
+never upgraded, a setting's value out of range."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import uvicorn
+from pydantic import ValidationError
 from sqlalchemy import make_url
 
 from service.delivery.worker import DeliveryWorker
@@ -16,6 +19,7 @@ from tests.cli_runner import cli_for
 from tests.conftest import WORKER, Backend
 from tests.harness.processes import fresh_database
 
+HAILONG = Path(sys.executable).parent / "hailong"
 NOT_SET_UP = "is not set up (or not upgraded): run `hailong db upgrade`"
 
 
@@ -73,3 +77,57 @@ def test_the_message_never_shows_the_database_password(backend: Backend, empty_u
     result = cli_for(url.render_as_string(hide_password=False))("keys", "list")
     assert result.exit_code == 1, result.output
     assert "s3cret" not in result.output and "***" in result.stderr
+
+
+def test_a_setting_out_of_range_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    """It was a long traceback naming pydantic's field (invitation_ttl_days)."""
+    env = {
+        **os.environ,
+        "HAILONG_DATABASE_URL": f"sqlite:///{tmp_path}/h.db",
+        "HAILONG_INVITATION_TTL_DAYS": "0",
+        "HAILONG_GUESS_LIMIT": "many",
+    }
+    done = subprocess.run(
+        [str(HAILONG), "keys", "list"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "Invalid setting HAILONG_INVITATION_TTL_DAYS=0: Input should be greater than or equal to 1",
+        "Invalid setting HAILONG_GUESS_LIMIT=many: Input should be a valid integer, unable to "
+        "parse string as an integer",
+    ]
+    assert not (tmp_path / "h.db").exists()
+
+
+def test_a_check_across_settings_is_one_line_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HAILONG_CONSOLE_KEY_SIGN_IN", "false")
+    result = cli_for("sqlite://")("keys", "list")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        "Invalid settings: HAILONG_CONSOLE_KEY_SIGN_IN is false and no HAILONG_OIDC_ISSUER is "
+        "set: nobody could sign in to the console"
+    ]
+
+
+def test_a_secret_value_refused_is_not_printed() -> None:
+    from service.settings import setting_problems
+
+    refused = ValidationError.from_exception_data(
+        "Settings",
+        [
+            {
+                "type": "string_too_short",
+                "loc": ("secret_key",),
+                "input": "hunter2",
+                "ctx": {"min_length": 32},
+            }
+        ],
+    )
+    assert setting_problems(refused) == [
+        "Invalid setting HAILONG_SECRET_KEY: String should have at least 32 characters"
+    ]
