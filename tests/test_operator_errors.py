@@ -53,6 +53,7 @@ def test_db_upgrade_sets_up_a_new_database_then_commands_work(empty_url: str) ->
     listed = cli("keys", "list")
     assert listed.exit_code == 0, listed.output
     assert listed.stdout.startswith("ID")
+    assert listed.stderr == ""  # nothing logged by the check (a logging error, it was)
 
 
 def test_serve_and_worker_refuse_a_database_never_upgraded(
