@@ -253,7 +253,8 @@ def _staff(report: Report) -> list[Block]:
         blocks.append(
             Paragraph(
                 f"{report.staff_withheld} cán bộ có dưới {report.min_evaluations} phiếu đánh "
-                "giá: không nêu B và C để bảo đảm bí mật của người đánh giá.",
+                "giá trong kỳ hoặc trong một tháng của kỳ: không nêu B và C để bảo đảm bí mật "
+                "của người đánh giá.",
                 italic=True,
             )
         )

@@ -211,6 +211,11 @@ class StaffScore(BaseModel):
     b: float | None
     c: float | None
     withheld: bool = Field(description="B and C hidden: too few evaluations for anonymity")
+    thin_month: str | None = Field(
+        default=None,
+        description="B and C hidden because this month of the period has fewer evaluations "
+        "than the minimum (the period's figure less the other months' would show them)",
+    )
 
 
 class StaffScoreList(BaseModel):

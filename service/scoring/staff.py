@@ -1,7 +1,7 @@
 """Per-staff scores: A over dossiers handled, B and C over evaluations of dossiers returned.
 
 B and C are withheld below the profile's anonymity minimum, so that no single answer can be
-traced to the citizen who gave it.
+traced to the citizen who gave it, in the period or in any month of it.
 """
 
 from __future__ import annotations
@@ -26,17 +26,20 @@ def staff_scores(
     ).all()
     ids = [p.id for p in people if p.id is not None]
     sums: dict[int, Counter[str]] = {}
+    months: dict[int, dict[str, Counter[str]]] = {}
     if ids:
+        year = func.extract("year", col(StaffDayCounter.day))
+        month = func.extract("month", col(StaffDayCounter.day))
         columns = [func.sum(getattr(StaffDayCounter, c)) for c in COUNT_COLUMNS]
         for row in session.execute(
-            select(col(StaffDayCounter.staff_id), *columns)
+            select(col(StaffDayCounter.staff_id), year, month, *columns)
             .where(col(StaffDayCounter.staff_id).in_(ids))
             .where(col(StaffDayCounter.day).between(period.first_day, period.last_day))
-            .group_by(col(StaffDayCounter.staff_id))
+            .group_by(col(StaffDayCounter.staff_id), year, month)
         ).all():
-            sums[row[0]] = Counter(
-                {c: int(v or 0) for c, v in zip(COUNT_COLUMNS, row[1:], strict=True)}
-            )
+            counts = Counter({c: int(v or 0) for c, v in zip(COUNT_COLUMNS, row[3:], strict=True)})
+            months.setdefault(row[0], {})[f"{int(row[1])}-{int(row[2]):02d}"] = counts
+            sums[row[0]] = sums.get(row[0], Counter()) + counts
     minimum = profile.staff.min_evaluations_for_staff
     data = []
     for person in people:
@@ -46,6 +49,17 @@ def staff_scores(
         # B and C each rest on the evaluations that answered their question: four that
         # left staff_attitude blank and one "poor" made C that one citizen's answer.
         withheld = min(counts["evaluations"], *b_c_evaluations(counts, profile)) < minimum
+        # A quarter's figure less a month's is the other months' figure: with July's five
+        # answers shown and the quarter's six, August's one answer was the difference
+        # (audit). So a period's B and C are shown only when every month of it that has
+        # answers has at least the minimum too; the thin month is named.
+        thin = sorted(
+            key
+            for key, month_counts in months.get(person.id, {}).items()
+            if any(0 < n < minimum for n in b_c_evaluations(month_counts, profile))
+        )
+        thin_month = thin[0] if thin and not withheld and period.kind != "month" else None
+        withheld = withheld or thin_month is not None
         data.append(
             StaffScore(
                 staff_code=person.code,
@@ -56,6 +70,7 @@ def staff_scores(
                 b=None if withheld or parts["b"] is None else float(parts["b"]),
                 c=None if withheld or parts["c"] is None else float(parts["c"]),
                 withheld=withheld,
+                thin_month=thin_month,
             )
         )
     return StaffScoreList(

@@ -260,3 +260,34 @@ def test_a_survey_comment_is_labelled_and_said_not_to_count(
     inbox = manager.get(f"/console/a/{WARD}/petitions?show=all").text
     row = re.search(r'data-petition="HL-BT-THANKS">(.*?)</tr>', inbox, re.S)
     assert row and "góp ý" in row.group(1)
+
+
+def test_a_quarter_with_a_thin_month_names_it_instead_of_b_and_c(
+    console: ConsoleClient, office: Office, make_key: KeyFactory
+) -> None:
+    """Five answers in July and one in August: the quarter's C less July's gave August's
+    one answer (audit)."""
+    for n, day in enumerate(["2025-07-07", "2025-07-08", "2025-07-09", "2025-07-10",
+                             "2025-07-11", "2025-08-20"]):  # fmt: skip
+        office.handover(
+            f"TM-{n}",
+            received_at=f"{day}T08:00:00+07:00",
+            due_at=f"{day}T17:00:00+07:00",
+            resolved_at=f"{day}T09:00:00+07:00",
+        )
+        answer = {
+            "token": office.tokens[f"TM-{n}"],
+            "submitted_at": f"{day}T15:00:00+07:00",
+            "answers": {"supplement_requests": "none", "staff_attitude": "good"},
+        }
+        posted = office.http.post("/api/v1/responses", json=answer, headers=office.admin)
+        assert posted.status_code == 201, posted.text
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    shown_in = {
+        "2025-07": 'data-label="C">1</td>',
+        "2025-Q3": "Ẩn: tháng 2025-08 có dưới 5 phiếu",
+    }
+    for period, shown in shown_in.items():
+        page = console.get(f"/console/a/{WARD}/staff?period={period}").text
+        returning = re.search(r'data-staff="CB003">(.*?)</tr>', page, re.S)
+        assert returning and shown in returning.group(1), period

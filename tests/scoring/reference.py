@@ -498,9 +498,21 @@ def staff_scores(
             for e in evaluations_in(world, agency, span)
             if world.dossiers[e.dossier_code].staff(role) == code
         ]
-        # Each of B and C rests on at least the minimum of evaluations, or both are withheld.
+        # Each of B and C rests on at least the minimum of evaluations, or both are withheld;
+        # and so in each month of the period that has any (a period less its other months
+        # would show that month).
+        minimum = profile.staff.min_evaluations_for_staff
         rests_on = min(len(evaluations), *map(len, b_and_c_points(evaluations, profile)))
-        withheld = rests_on < profile.staff.min_evaluations_for_staff
+        by_month: dict[tuple[int, int], list[Evaluation]] = {}
+        for e in evaluations:
+            day = local_day(e.received_at)
+            by_month.setdefault((day.year, day.month), []).append(e)
+        thin = any(
+            0 < len(points) < minimum
+            for month in by_month.values()
+            for points in b_and_c_points(month, profile)
+        )
+        withheld = rests_on < minimum or thin
         b, c = b_and_c(evaluations, profile)
         result[code] = ExpectedStaff(
             staff_code=code,

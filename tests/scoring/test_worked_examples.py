@@ -377,6 +377,40 @@ def test_staff_scores_withheld_under_the_anonymity_minimum(
     assert reader.status_code == 403
 
 
+def test_a_period_with_a_thin_month_withholds_staff_b_and_c(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """The quarter (6 answers, C 5/6) less July (5 answers, C 1) gave August's one answer:
+    "poor" (audit). A period's B and C need every month with answers to have the minimum."""
+    office = Office(client, make_key)
+    days = [f"2025-07-{d:02d}" for d in (7, 8, 9, 10, 11)] + ["2025-08-20"]
+    for n, day in enumerate(days):
+        office.handover(f"T{n}", "79.BTH", f"{day}T09:00:00{VN}")
+        attitude = "poor" if day.startswith("2025-08") else "good"
+        office.answer(f"T{n}", "none", attitude, "satisfied", at=f"{day}T15:00:00{VN}")
+
+    def returning(period: str) -> dict[str, Any]:
+        url = f"/api/v1/agencies/79.BTH/staff-scores/{period}"
+        response = client.get(url, headers=office.admin)
+        assert response.status_code == 200, response.text
+        people: list[dict[str, Any]] = response.json()["data"]
+        [person] = [s for s in people if s["staff_code"] == "CB003"]
+        return person
+
+    july, august, quarter, year = (returning(p) for p in ("2025-07", "2025-08", "2025-Q3", "2025"))
+    assert july["c"] == 1 and not july["withheld"] and july["thin_month"] is None
+    assert august["withheld"] and august["c"] is None and august["thin_month"] is None
+    for whole in (quarter, year):
+        assert whole["evaluations"] == 6 and whole["withheld"]
+        assert whole["b"] is None and whole["c"] is None and whole["thin_month"] == "2025-08"
+    # Four more answers in August: every month has five, and the quarter is shown again.
+    for n, day in enumerate(["2025-08-21", "2025-08-22", "2025-08-25", "2025-08-26"], 10):
+        office.handover(f"T{n}", "79.BTH", f"{day}T09:00:00{VN}")
+        office.answer(f"T{n}", "none", "good", "satisfied", at=f"{day}T15:00:00{VN}")
+    quarter = returning("2025-Q3")
+    assert not quarter["withheld"] and close(quarter["c"], Fraction(9, 10))
+
+
 def test_a_staff_figure_resting_on_fewer_answers_than_the_minimum_is_withheld(
     client: TestClient, make_key: KeyFactory
 ) -> None:
