@@ -13,16 +13,23 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import anyio.to_thread
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from service.kiosk.presenting import handed_over_since, newest_invitation_id
+from service.kiosk.presenting import cards_of, counter_handovers_since, newest_invitation_id
 from service.kiosk.schemas import SurveyCard
 
 log = logging.getLogger(__name__)
 LOOKBACK = 1000
+
+
+@dataclass
+class Read:
+    cards: list[tuple[int, SurveyCard]]  # (counter id, card) for the counters listened to
+    others: list[tuple[int, int]]  # (invitation id, counter id) of the other counters
 
 
 class PresentationFeed:
@@ -55,28 +62,49 @@ class PresentationFeed:
             if not listeners:
                 self._queues.pop(counter_id, None)
 
-    def _read(self) -> list[tuple[int, SurveyCard]]:
+    def _read(self, listened: frozenset[int] = frozenset()) -> Read:
+        """The cards of the window's invitations not met before whose counter is in
+        `listened` (the counters with a tablet here), and the new ones of other counters.
+        Every invitation met is remembered, pushed or not: one at a counter with no tablet
+        yet must not reach a tablet that connects afterwards."""
         with Session(self.engine) as session:
             if self._cursor is None:  # start from now: what is already there is not news
                 self._cursor = newest_invitation_id(session)
-                earlier = handed_over_since(session, max(0, self._cursor - LOOKBACK), limit=5000)
-                self._pushed.update(card.cursor for _, card in earlier)
-                return []
-            return handed_over_since(session, max(0, self._cursor - LOOKBACK), limit=5000)
+                low = max(0, self._cursor - LOOKBACK)
+                earlier = counter_handovers_since(session, low, limit=5000)
+                self._pushed.update(invitation_id for invitation_id, _ in earlier)
+                return Read([], [])
+            window = counter_handovers_since(session, max(0, self._cursor - LOOKBACK), 5000)
+            new = [(i, counter) for i, counter in window if i not in self._pushed]
+            self._pushed.update(i for i, _ in new)
+            if new:
+                self._cursor = max(self._cursor, new[-1][0])
+            wanted = [i for i, counter in new if counter in listened]
+            others = [(i, counter) for i, counter in new if counter not in listened]
+            return Read(cards_of(session, wanted), others)
+
+    def _cards(self, invitation_ids: list[int]) -> list[tuple[int, SurveyCard]]:
+        with Session(self.engine) as session:
+            return cards_of(session, invitation_ids)
+
+    async def _poll(self, listened: frozenset[int]) -> list[tuple[int, SurveyCard]]:
+        """The new cards of the counters listened to now: those read for `listened`, and a
+        tablet's that connected while the window was being read."""
+        read = await anyio.to_thread.run_sync(self._read, listened)
+        joined = [i for i, counter in read.others if counter in self._queues]
+        if not joined:
+            return read.cards
+        return read.cards + await anyio.to_thread.run_sync(self._cards, joined)
 
     async def _run(self) -> None:
         # Stops by itself when the last tablet disconnects; the next one starts it again.
         while self._queues:
             try:
-                cards = await anyio.to_thread.run_sync(self._read)
+                cards = await self._poll(frozenset(self._queues))
             except Exception:  # a database blip must not end the feed for every tablet
                 log.exception("kiosk feed: reading new handovers failed; retrying")
                 cards = []
             for counter_id, card in cards:
-                if card.cursor in self._pushed:
-                    continue
-                self._pushed.add(card.cursor)
-                self._cursor = max(self._cursor or 0, card.cursor)
                 for queue in list(self._queues.get(counter_id, ())):
                     with contextlib.suppress(asyncio.QueueFull):
                         queue.put_nowait(card)

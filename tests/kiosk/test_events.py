@@ -5,18 +5,24 @@ How fast it arrives (the promise is within a second) is measured by bench/latenc
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from service.kiosk import events as kiosk_events
-from tests.conftest import KeyFactory, LiveServer
+from service.kiosk.feed import PresentationFeed
+from service.models import Counter
+from tests.conftest import DbFactory, KeyFactory, LiveServer
 from tests.kiosk.conftest import hand_over, pair
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -152,3 +158,45 @@ def test_an_unpaired_tablet_at_a_busy_counter_is_told_before_more_surveys(
     assert after == ["unpaired"]
     # Surveys came only before the first check was due, never after it.
     assert kinds.count("survey") < n
+
+
+def test_a_survey_handed_over_before_a_tablet_connected_is_not_pushed_to_it(
+    live_server: LiveServer, tablet: httpx.Client, make_key: KeyFactory
+) -> None:
+    """The feed remembers every survey it met, pushed or not (it builds cards only for the
+    counters with a tablet): one handed over at Q02 while no tablet was there is not news
+    to the tablet that connects there later."""
+    here = _listening(tablet, make_key)  # at Q01: the feed is running
+    with httpx.Client(base_url=live_server.url) as issuer:
+        hand_over(issuer, make_key, dossier_code="SSE-EARLY", counter_code="Q02")
+        time.sleep(0.6)  # several feed rounds meet it
+        with httpx.Client(base_url=live_server.url) as other_tablet:
+            pair(other_tablet, make_key, counter="Q02")
+            there = EventListener(other_tablet)
+            assert there.ready.wait(5)
+            hand_over(issuer, make_key, dossier_code="SSE-LATE", counter_code="Q02")
+            there.wait_for("survey", timeout=10, dossier="SSE-LATE")
+            surveys = [data["dossier_code"] for kind, data in there.events if kind == "survey"]
+            assert surveys == ["SSE-LATE"]
+            there.close()
+    assert [kind for kind, _ in here.events] == ["ready"]
+    here.close()
+
+
+def test_a_tablet_connecting_while_the_feed_reads_gets_its_counters_new_surveys(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """The feed reads cards for the counters listened to when its read starts; a tablet
+    that connected meanwhile still gets what that read met at its counter."""
+    app = cast(FastAPI, client.app)
+    feed = PresentationFeed(app.state.engine)
+    feed._read()  # the starting point
+    feed._queues[999] = {asyncio.Queue()}  # a tablet elsewhere: the feed is running
+    hand_over(client, make_key, dossier_code="FEED-1", counter_code="Q02")
+    assert asyncio.run(feed._poll(frozenset({999}))) == []  # no tablet at Q02: met, not built
+    with db() as session:
+        q02 = session.exec(select(Counter.id).where(Counter.code == "Q02")).one() or 0
+    hand_over(client, make_key, dossier_code="FEED-2", counter_code="Q02")
+    feed._queues[q02] = {asyncio.Queue()}  # connected after the poll below took its snapshot
+    cards = asyncio.run(feed._poll(frozenset({999})))
+    assert [(counter, card.dossier_code) for counter, card in cards] == [(q02, "FEED-2")]
