@@ -16,18 +16,32 @@ KEEPALIVE_SECONDS = 15
 
 
 async def stream(
-    feed: PresentationFeed, counter_id: int, still_paired: Callable[[], bool]
+    feed: PresentationFeed,
+    counter_id: int,
+    device_key_id: int,
+    still_paired: Callable[[], bool],
 ) -> AsyncIterator[str]:
     """`still_paired` is asked (in a worker thread) every KEEPALIVE_SECONDS of the clock,
     before any survey once that time is due: asked only when nothing had come for that
     long, an unpaired tablet at a busy counter kept receiving surveys (and their short
     codes, which answer them) for the rest of its stream (audit)."""
     yield "retry: 1000\n\n"
+    with feed.streams.opened(device_key_id) as replaced:
+        async for event in _events(feed, counter_id, still_paired, replaced):
+            yield event
+
+
+async def _events(
+    feed: PresentationFeed,
+    counter_id: int,
+    still_paired: Callable[[], bool],
+    replaced: asyncio.Event,
+) -> AsyncIterator[str]:
     async with feed.subscribe(counter_id) as queue:
         yield "event: ready\ndata: {}\n\n"
         ends = time.monotonic() + STREAM_SECONDS
         check_at = time.monotonic() + KEEPALIVE_SECONDS
-        while time.monotonic() < ends:
+        while time.monotonic() < ends and not replaced.is_set():
             card = None
             try:
                 wait = max(0.0, check_at - time.monotonic())

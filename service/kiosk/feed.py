@@ -19,6 +19,7 @@ import anyio.to_thread
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from service.kiosk.device_streams import DeviceStreams
 from service.kiosk.presenting import cards_of, counter_handovers_since, newest_invitation_id
 from service.kiosk.schemas import SurveyCard
 
@@ -41,6 +42,7 @@ class PresentationFeed:
         self._pushed: set[int] = set()
         self._task: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
+        self.streams = DeviceStreams()  # the tablets' event streams of this process
 
     @contextlib.asynccontextmanager
     async def subscribe(self, counter_id: int) -> AsyncIterator[asyncio.Queue[SurveyCard]]:

@@ -221,8 +221,12 @@ async def events(request: Request, work: PublicWork) -> StreamingResponse:
     device = await work.run(lambda session: _device(session, request))
     assert device.counter.id is not None
     raw_key = _raw_device_key(request)
+    assert device.key.id is not None
     stream = event_stream.stream(
-        _feed(request), device.counter.id, lambda: service.still_paired(work.engine, raw_key)
+        _feed(request),
+        device.counter.id,
+        device.key.id,
+        lambda: service.still_paired(work.engine, raw_key),
     )
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)

@@ -200,3 +200,28 @@ def test_a_tablet_connecting_while_the_feed_reads_gets_its_counters_new_surveys(
     feed._queues[q02] = {asyncio.Queue()}  # connected after the poll below took its snapshot
     cards = asyncio.run(feed._poll(frozenset({999})))
     assert [(counter, card.dossier_code) for counter, card in cards] == [(q02, "FEED-2")]
+
+
+def test_a_third_stream_of_one_tablet_ends_its_oldest(
+    live_server: LiveServer, tablet: httpx.Client, make_key: KeyFactory
+) -> None:
+    """One device key held 25 streams and more, each a subscription and a pairing check
+    (audit): two stay open (a tablet reconnecting before its old stream was noticed gone),
+    a third ends the oldest."""
+    pair(tablet, make_key)
+    copies = [httpx.Client(base_url=live_server.url, cookies=tablet.cookies) for _ in range(2)]
+    first = EventListener(tablet)
+    assert first.ready.wait(5)
+    second = EventListener(copies[0])
+    assert second.ready.wait(5)
+    time.sleep(0.6)  # two streams: both stay
+    assert first._thread.is_alive() and second._thread.is_alive()
+    third = EventListener(copies[1])
+    assert third.ready.wait(5)
+    first._thread.join(timeout=5)
+    assert not first._thread.is_alive()  # its stream ended
+    with httpx.Client(base_url=live_server.url) as issuer:
+        hand_over(issuer, make_key, dossier_code="SSE-CAP")
+    for listener in (second, third):
+        listener.wait_for("survey", timeout=10, dossier="SSE-CAP")
+        listener.close()
