@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 
 import typer
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
@@ -23,13 +23,11 @@ def require_schema(engine: Engine) -> None:
     """Exit 1 unless the schema is at the latest migration (what /readyz checks): on a
     database never upgraded, a command ended in a long traceback ("no such table") and a
     server started only to answer 500."""
-    from service.migrations import head_revision
+    from service.migrations import current_revision, head_revision
 
-    # The query /readyz makes. Not Alembic's MigrationContext: it logs at INFO, which the
-    # logging config of an earlier in-process `db upgrade` (tests) sends to a closed stream.
     with engine.connect() as connection:
         try:
-            current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            current = current_revision(connection)
         except SQLAlchemyError:  # no such table: never upgraded
             current = None
     if current != head_revision():

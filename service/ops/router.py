@@ -6,10 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.migrations import head_revision
+from service.migrations import current_revision, head_revision
 
 router = APIRouter(tags=["operations"])
 
@@ -27,7 +26,7 @@ async def healthz() -> dict[str, str]:
 def readyz(request: Request) -> Response:
     try:
         with request.app.state.engine.connect() as connection:
-            current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            current = current_revision(connection)
     except SQLAlchemyError as exc:
         detail = f"database unreachable or not migrated: {type(exc).__name__}"
         return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
