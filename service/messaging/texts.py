@@ -42,6 +42,18 @@ def without_diacritics(text: str) -> str:
     return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
 
 
+# A message's kind in words, for a template parameter (Zalo's `kind` field): the
+# template is read by the citizen, in the message's language.
+_KIND_WORDS = {
+    "vi": {"invitation": "Mời đánh giá", "reminder": "Nhắc đánh giá", "alert": "Cảnh báo"},
+    "en": {"invitation": "Survey invitation", "reminder": "Survey reminder", "alert": "Alert"},
+}
+
+
+def kind_words(kind: str, language: str) -> str:
+    return _KIND_WORDS.get(language, _KIND_WORDS["vi"])[kind]
+
+
 @dataclass(frozen=True)
 class MessageFacts:
     kind: str  # "invitation" or "reminder"

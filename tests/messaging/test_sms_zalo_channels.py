@@ -462,7 +462,7 @@ def test_zalo_template_parameters_follow_the_setting() -> None:
         assert provider.seen[0].body["template_data"] == {
             "co_quan": "UBND phường Bến Nghé",
             "ma_ho_so": "H29.12-241204-0001",
-            "loai": "invitation",
+            "loai": "Mời đánh giá",  # the kind in the message's words, not "invitation"
             "tu_choi": "https://hl.example.vn/o/AB12CD",
         }
 

@@ -50,11 +50,22 @@ import httpx
 
 from service.messaging.channels.base import ChannelName, OutgoingMessage, SendFailed, Sent
 from service.messaging.channels.http_api import post_json, require_phone
+from service.messaging.texts import kind_words
 
 if TYPE_CHECKING:
     from service.settings import Settings
 
 DOCUMENTED_URL = "https://business.openapi.zalo.me/message/template"
+
+
+def _value(message: OutgoingMessage, field: str) -> str:
+    """A template parameter's value: the message's field; its kind in words (the English
+    'invitation' went into Vietnamese templates)."""
+    if field == "kind":
+        return kind_words(message.kind, message.language)
+    return str(getattr(message, field))
+
+
 # Our fields a template parameter can be filled from.
 FIELDS = ("agency_name", "dossier_code", "link", "kind", "opt_out_link")
 # The opt-out link too: every message ends with "Từ chối nhận tin" (README), Zalo's included.
@@ -130,7 +141,7 @@ class ZaloZnsChannel:
             "phone": message.recipient,
             "template_id": template,
             "template_data": {
-                param: str(getattr(message, field)) for param, field in self.template_params.items()
+                param: _value(message, field) for param, field in self.template_params.items()
             },
             "tracking_id": str(message.message_id),
         }
