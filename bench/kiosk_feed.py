@@ -18,7 +18,6 @@ import asyncio
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,24 +29,16 @@ BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 sys.path.insert(0, str(BENCH_DIR.parent))  # the repository, for tests.harness and service
 
-from tests.harness.processes import DatabaseUnavailable, fresh_database  # noqa: E402
+from tests.harness.processes import DatabaseUnavailable, migrated_database  # noqa: E402
 
 PG_DATABASE = f"hailong_bench_feed_{os.getpid()}"
 
 
 @contextmanager
 def database(kind: str) -> Iterator[str]:
-    from service.migrations import upgrade
-
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="hailong-bench-") as folder:
-            url = f"sqlite:///{folder}/bench.db"
-            upgrade(url)
-            yield url
-        return
+    """A fresh, migrated database of that kind; dropped afterwards."""
     try:
-        with fresh_database(PG_DATABASE) as url:
-            upgrade(url)
+        with migrated_database(kind, PG_DATABASE) as url:
             yield url
     except DatabaseUnavailable as exc:
         raise SystemExit(f"{exc}\nStart PostgreSQL, or run with --db sqlite") from None

@@ -34,7 +34,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,7 +52,7 @@ from tests.harness.processes import (  # noqa: E402
     DatabaseUnavailable,
     HailongServer,
     cpu_seconds_by_pid,
-    fresh_database,
+    migrated_database,
 )
 
 # Per run: two runs at once must not drop each other's database.
@@ -165,17 +164,8 @@ def percentile(samples: list[float], q: float) -> float:
 @contextmanager
 def database(kind: str) -> Iterator[str]:
     """A fresh, migrated database of that kind; dropped afterwards."""
-    from service.migrations import upgrade
-
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="hailong-bench-") as folder:
-            url = f"sqlite:///{folder}/bench.db"
-            upgrade(url)
-            yield url
-        return
     try:
-        with fresh_database(PG_DATABASE) as url:
-            upgrade(url)
+        with migrated_database(kind, PG_DATABASE) as url:
             yield url
     except DatabaseUnavailable as exc:
         raise SystemExit(f"{exc}\nStart PostgreSQL, or run with --db sqlite") from None

@@ -378,6 +378,25 @@ def fresh_database(name: str, admin_url: str = POSTGRES_ADMIN_URL) -> Iterator[s
         drop_database(name, admin_url)
 
 
+@contextmanager
+def migrated_database(kind: str, pg_name: str) -> Iterator[str]:
+    """A fresh database of that kind ("sqlite": a file in a temporary folder; "postgresql":
+    `pg_name`, dropped afterwards) upgraded to the latest migration."""
+    import tempfile
+
+    from service.migrations import upgrade
+
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="hailong-bench-") as folder:
+            url = f"sqlite:///{folder}/bench.db"
+            upgrade(url)
+            yield url
+        return
+    with fresh_database(pg_name) as url:
+        upgrade(url)
+        yield url
+
+
 # -- a server in a thread (webhook receivers) ----------------------------------------------
 @contextmanager
 def http_server(handler: type[BaseHTTPRequestHandler], port: int | None = None) -> Iterator[str]:
