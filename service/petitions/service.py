@@ -76,6 +76,15 @@ def upsert(
     session: Session, principal: Principal, payload: PetitionUpsert, profile: Profile
 ) -> tuple[Petition, bool]:
     """Import a petition, or update the one with this code. Returns (petition, created)."""
+    if payload.petition_code.startswith(SURVEY_COMMENT_PREFIX):
+        # A citizen's survey comment is stored under 'HL-' + its dossier's code: an import
+        # under such a code rewrote a comment's verdict and dates, or, sent first, made the
+        # citizen's answer with a comment a 409 at every try (audit).
+        raise field_error(
+            "petition_code",
+            f"codes starting with '{SURVEY_COMMENT_PREFIX}' are hailong's own (a citizen's "
+            "survey comment); import the petition under the national system's code",
+        )
     agency = get_agency_by_code(session, payload.agency_code)
     if agency is None:
         raise field_error("agency_code", f"no agency has the code '{payload.agency_code}'")

@@ -131,6 +131,34 @@ def test_a_comment_asking_for_an_answer_gets_a_deadline_but_is_not_in_d(
     assert body["group5"]["dossiers_satisfied_rate"] == 1.0
 
 
+def test_an_import_may_not_take_a_survey_comments_code(
+    client: TestClient, make_key: KeyFactory, database_url: str
+) -> None:
+    """A comment is stored as petition 'HL-' + its dossier's code. An import under that code
+    rewrote the comment's verdict and dates; sent before the citizen answered, it made
+    every answer with a comment a 409 (audit)."""
+    asked, later = issue(client, make_key, "HS-ASK"), issue(client, make_key, "HS-LATER")
+    page = client.post(f"/s/{asked}", data={**ANSWERS, "complaint": "Chậm", "wants_reply": "yes"})
+    assert page.status_code == 200
+    issuer = make_key("issuer")
+    for code in ("HL-HS-ASK", "HL-HS-LATER"):
+        body = {
+            "petition_code": code,
+            "agency_code": AGENCY,
+            "received_at": "2025-09-16T09:00:00+07:00",
+            "handled_at": "2025-09-17T09:00:00+07:00",
+            "citizen_verdict": "satisfied",
+        }
+        refused = client.post("/api/v1/petitions", json=body, headers=issuer)
+        assert refused.status_code == 422, refused.text
+        assert [f["field"] for f in refused.json()["fields"]] == ["petition_code"]
+    (item,) = feedback_rows(database_url)
+    assert item.citizen_verdict is None and item.handled_at is None  # the comment untouched
+    page = client.post(f"/s/{later}", data={**ANSWERS, "complaint": "Lâu", "wants_reply": "yes"})
+    assert page.status_code == 200, page.text
+    assert len(feedback_rows(database_url)) == 2
+
+
 def variant(tmp_path: Path, *changes: tuple[str, str]) -> str:
     text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
     for old, new in changes:
