@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from service.admin.agencies import visible_dossier
 from service.audit import record
@@ -27,16 +28,19 @@ def revoke(
         purpose="whose survey to revoke",
     )
     invitation = session.exec(select(Invitation).where(Invitation.dossier_id == dossier.id)).one()
-    if invitation.status == "answered":
-        raise Conflict(
-            f"The survey for dossier '{dossier_code}' has already been answered; "
-            "an answered survey cannot be revoked."
+    # Compare and set, as an answer claims the invitation: read, checked in memory and then
+    # written, a revoke racing an answer stored both (a 201 to the citizen, then "revoked",
+    # the survey reissued and every answer to it a 409; audit).
+    claimed = session.execute(
+        update(Invitation)
+        .where(
+            col(Invitation.id) == invitation.id,
+            col(Invitation.status).in_(("issued", "opened")),
         )
-    # Revoking twice is not an error: the second changes nothing and is not audited.
-    if invitation.status != "revoked":
-        invitation.status = "revoked"
-        invitation.revoked_at = utcnow()
-        session.add(invitation)
+        .values(status="revoked", revoked_at=utcnow())
+    )
+    session.refresh(invitation)
+    if claimed.rowcount == 1:  # type: ignore[attr-defined]
         record(
             session,
             principal.actor,
@@ -45,4 +49,10 @@ def revoke(
             {},
         )
         session.flush()
+    elif invitation.status == "answered":
+        raise Conflict(
+            f"The survey for dossier '{dossier_code}' has already been answered; "
+            "an answered survey cannot be revoked."
+        )
+    # Revoking twice is not an error: the second changes nothing and is not audited.
     return Issued(invitation, dossier, created=False)

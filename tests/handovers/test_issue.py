@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, func, select
 
-from service.handovers import tokens
-from service.models import Agency, Counter, Dossier, Invitation, Staff
+from service.handovers import revoking, tokens
+from service.models import Agency, Counter, Dossier, Invitation, Staff, utcnow
 from tests.conftest import DbFactory, KeyFactory, handover_body
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -259,6 +259,34 @@ def test_answered_invitation_cannot_be_revoked(
         session.add(invitation)
     response = client.post(f"{URL}/G22.39-250915-0001/revoke", headers=key)
     assert response.status_code == 409
+
+
+def test_an_answer_stored_while_a_revoke_reads_makes_the_revoke_a_409(
+    client: TestClient,
+    make_key: KeyFactory,
+    db: DbFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The revoke read the status, checked it and wrote 'revoked' unconditionally: an
+    answer committed in between was stored with a 201, then the survey read "revoked" and
+    was reissued, and every answer to the new one was a 409 (audit)."""
+    key = make_key("issuer")
+    client.post(URL, json=handover_body(), headers=key)
+    stamp = utcnow
+
+    def answered_meanwhile() -> datetime:
+        with db() as session:  # another connection: the citizen's answer commits now
+            invitation = session.exec(select(Invitation)).one()
+            invitation.status, invitation.answered_at = "answered", stamp()
+            session.add(invitation)
+        return stamp()
+
+    monkeypatch.setattr(revoking, "utcnow", answered_meanwhile)
+    response = client.post(f"{URL}/G22.39-250915-0001/revoke", headers=key)
+    assert response.status_code == 409, response.text
+    with db() as session:
+        invitation = session.exec(select(Invitation)).one()
+        assert invitation.status == "answered" and invitation.revoked_at is None
 
 
 def test_concurrent_first_posts_of_one_dossier_make_one_invitation(
