@@ -21,7 +21,7 @@ from service.handovers import tokens
 from service.handovers.service import Issued, current_status, find_by_token
 from service.kiosk.pairing import Device
 from service.kiosk.schemas import SurveyCard
-from service.models import Agency, Dossier, Invitation, KioskPresentation, utcnow
+from service.models import Agency, Counter, Dossier, Invitation, KioskPresentation, utcnow
 from service.surveys.service import ensure_answerable, find_by_short_code
 
 SURVEY_LINK = re.compile(r"/s/([A-Za-z0-9_\-]{20,128})")
@@ -181,7 +181,13 @@ def _record_presentation(session: Session, counter_id: int, invitation_id: int) 
 
 
 def find_for_answer(session: Session, device: Device, survey_id: str) -> Issued:
-    """The survey a tablet is answering, if it was presented at the tablet's counter."""
+    """The survey a tablet is answering, if it was presented at one of its agency's counters.
+
+    Not only at the tablet's own counter now: an answer waiting in a tablet's outbox was
+    refused (and dropped) once the tablet was paired at another counter, or once the
+    one-stop system corrected the dossier's counter (audit). A tablet still learns survey
+    ids only from its own counter (its stream, its waiting list, what is typed at it), so a
+    device key reaches nothing more than before."""
     row = session.exec(
         select(Invitation, Dossier)
         .join(Dossier, col(Invitation.dossier_id) == col(Dossier.id))
@@ -191,14 +197,21 @@ def find_for_answer(session: Session, device: Device, survey_id: str) -> Issued:
         raise NotFound("No survey has this survey_id.")
     invitation, dossier = row
     if dossier.counter_id != device.counter.id:
+        counters = select(col(Counter.id)).where(Counter.agency_id == device.agency.id)
         presented = session.exec(
             select(KioskPresentation.id).where(
-                KioskPresentation.counter_id == device.counter.id,
+                col(KioskPresentation.counter_id).in_(counters),
                 KioskPresentation.invitation_id == invitation.id,
             )
         ).first()
-        if presented is None:
+        handed_over_here = session.exec(
+            select(col(Counter.id)).where(
+                Counter.id == dossier.counter_id, Counter.agency_id == device.agency.id
+            )
+        ).first()
+        if presented is None and handed_over_here is None:
             raise Forbidden(
-                "This survey was not handed over at this counter nor entered at this tablet."
+                "This survey was not handed over at a counter of this tablet's agency nor "
+                "entered at one of its tablets."
             )
     return Issued(invitation, dossier, created=False)

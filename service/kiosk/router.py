@@ -9,6 +9,7 @@ site cannot make the tablet post (a cross-site JSON post needs a CORS preflight)
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -17,6 +18,7 @@ from sqlmodel import Session
 from starlette.responses import Response
 
 from service.auth.keys import bearer_key
+from service.errors import ServiceError
 from service.kiosk import events as event_stream
 from service.kiosk import pairing, presenting, service
 from service.kiosk.feed import PresentationFeed
@@ -46,6 +48,7 @@ COOKIE = "hl_kiosk"
 COOKIE_PATH = "/kiosk"
 COOKIE_SECONDS = 400 * 24 * 3600  # as long as browsers keep a cookie: pair once
 DEVICE_ERROR_CODES = (403, 404, 409, 410, 422, 429)
+log = logging.getLogger(__name__)
 
 # Every management call needs a manager or admin key (401, 403).
 manage = APIRouter(prefix="/api/v1/kiosk", tags=["kiosk"], responses=error_responses(401, 403))
@@ -259,7 +262,19 @@ async def answer(
         )
         return answered.created, KioskAnswered(response_id=answered.response_id, followup_url=link)
 
-    created, answered = await work.write(submit)
+    try:
+        created, answered = await work.write(submit)
+    except ServiceError as refused:
+        # The tablet thanked the citizen when the answer entered its outbox, and drops one
+        # refused for good: this line is where such a loss is seen.
+        log.warning(
+            "kiosk answer refused: %s %s (survey %s, submission %s)",
+            refused.status_code,
+            refused.code,
+            payload.survey_id,
+            payload.client_submission_id,
+        )
+        raise
     if not created:
         response.status_code = 200
     response.headers["Cache-Control"] = "no-store"  # it may carry the private follow-up link

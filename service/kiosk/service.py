@@ -116,7 +116,11 @@ def answer(
 ) -> Answered:
     """The same client_submission_id again is stored once (and answered the same way)."""
     issued = presenting.find_for_answer(session, device, payload.survey_id)
-    earlier = surveys.replay_or_ensure_answerable(session, issued, payload.client_submission_id)
+    # Judged when the citizen answered: an outbox may deliver after the survey's expiry.
+    answered_at = _answered_at(payload, issued.invitation.issued_at, utcnow())
+    earlier = surveys.replay_or_ensure_answerable(
+        session, issued, payload.client_submission_id, answered_at
+    )
     if earlier is not None:
         assert earlier.id is not None
         petition = session.exec(select(Petition).where(Petition.response_id == earlier.id)).first()
@@ -125,7 +129,6 @@ def answer(
     answers = checked_json_answers(
         profile, payload.answers, "kiosk", payload.contact, payload.contact_consent
     )
-    answered_at = _answered_at(payload, issued.invitation.issued_at, utcnow())
     how = surveys.Submission("kiosk", payload.client_submission_id, answered_at)
     submitted = surveys.submit(session, issued, answers, profile, how)
     assert submitted.response.id is not None

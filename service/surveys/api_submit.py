@@ -50,7 +50,7 @@ def _submit(
         agency = session.get(Agency, survey.dossier.agency_id)
         assert agency is not None
         principal.require_scope(agency)
-    earlier_id = service.earlier_submission(survey)
+    earlier_id = service.earlier_submission(survey, payload.submitted_at)
     if earlier_id is not None:
         petition = service.petition_of(session, earlier_id)
         return ApiSubmitted(False, earlier_id, _followup_url(session, work.settings, petition))

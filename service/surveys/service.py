@@ -90,9 +90,12 @@ def find_invitation(
     return survey
 
 
-def ensure_answerable(invitation: Invitation | Row) -> None:
+def ensure_answerable(invitation: Invitation | Row, at: datetime | None = None) -> None:
+    """`at`: when the answer was given, where that is known and not now (a tablet's outbox
+    delivering later, an import): a survey answered before its expiry was refused as
+    expired when the answer arrived after it, and a tablet dropped it (audit)."""
     # current_status reads the status and the expiry, which the row has as the model does.
-    status = current_status(cast(Invitation, invitation))
+    status = current_status(cast(Invitation, invitation), at)
     if status == "answered":
         raise AlreadyAnswered("This survey has already been answered. Thank you!")
     if status == "revoked":
@@ -122,7 +125,7 @@ def _check_earlier(earlier_invitation_id: int, invitation_id: int) -> None:
 
 
 def replay_or_ensure_answerable(
-    session: Session, issued: Issued, client_submission_id: str | None
+    session: Session, issued: Issued, client_submission_id: str | None, at: datetime | None
 ) -> Response | None:
     """The earlier response when this submission was already stored; else check the state.
 
@@ -136,17 +139,17 @@ def replay_or_ensure_answerable(
             select(Response).where(Response.client_submission_id == client_submission_id)
         ).first()
     if earlier is None:
-        ensure_answerable(issued.invitation)
+        ensure_answerable(issued.invitation, at)
         return None
     _check_earlier(earlier.invitation_id, cast(int, issued.invitation.id))
     return earlier
 
 
-def earlier_submission(survey: Survey) -> int | None:
+def earlier_submission(survey: Survey, at: datetime | None) -> int | None:
     """`replay_or_ensure_answerable` for a `Survey`: the id of the response stored earlier
     under this submission id, or None once the survey is found answerable."""
     if survey.earlier_id is None:
-        ensure_answerable(survey.invitation)
+        ensure_answerable(survey.invitation, at)
         return None
     assert survey.earlier_invitation_id is not None
     _check_earlier(survey.earlier_invitation_id, survey.invitation.id)
@@ -173,11 +176,13 @@ def submit(
     """Store the one response of an invitation. Safe to retry with the same submission id
     (a `Survey` must then have been found with it: `find_invitation`)."""
     if isinstance(found, Issued):  # found through the ORM (the kiosk's presenting)
-        earlier = replay_or_ensure_answerable(session, found, how.client_submission_id)
+        earlier = replay_or_ensure_answerable(
+            session, found, how.client_submission_id, how.received_at
+        )
         if earlier is not None:
             return Submitted(Row(earlier.model_dump()), created=False)
         return store(session, Survey.of(session, found), answers, profile, how)
-    earlier_id = earlier_submission(found)
+    earlier_id = earlier_submission(found, how.received_at)
     if earlier_id is not None:
         replayed = session.get(Response, earlier_id)
         assert replayed is not None

@@ -108,7 +108,10 @@ async function deliver(item) {
       reportStalled(false);
     }
     const { status, data } = reply;
-    if (status >= 500 || status === 429 || status === 408) {
+    // A 409 "conflict" is a race lost at the database, which the server asks to send again
+    // (409 "already_answered" is final): dropped as final, the answer was lost (audit).
+    const raced = status === 409 && data && data.error === "conflict";
+    if (status >= 500 || status === 429 || status === 408 || raced) {
       reportServer();
       announce(id, { problem: "server" });
       return false;
@@ -127,7 +130,8 @@ async function deliver(item) {
       continue;
     }
     // 2xx: stored (201) or already stored with this id (200). 409, 410, 403, 404, 422:
-    // final; sending it again could not change the answer.
+    // final; sending it again could not change the answer. The server logs each refusal
+    // (kiosk answer refused), so that one is seen by someone.
     if (status >= 300) console.warn("answer refused", status, data);
     remove(id);
     drawStatus();

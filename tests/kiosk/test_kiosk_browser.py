@@ -15,7 +15,7 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, expect
 from sqlmodel import Session, select
 
 from service.db import make_engine, transaction
@@ -159,6 +159,31 @@ def test_a_survey_answered_meanwhile_on_a_phone_is_refused_politely(
     assert [r.source for r in responses(kiosk_server)] == ["phone"]
     assert page.evaluate("window.hailongKiosk.outbox()") == []
     expect(page.get_by_role("heading", name=IDLE_VI)).to_be_visible(timeout=10_000)
+
+
+def test_an_answer_that_lost_a_race_at_the_database_is_sent_again(
+    tablet: BrowserContext, api: httpx.Client, make_key: KeyFactory, kiosk_server: LiveServer
+) -> None:
+    """409 "conflict" asks the client to send again (409 "already_answered" is final); the
+    outbox took any 409 as final and dropped the answer (audit)."""
+    page = paired_page(tablet, api, make_key)
+    hand_over(api, make_key, dossier_code="KIOSK-RACE")
+    expect(page.get_by_text("KIOSK-RACE")).to_be_visible(timeout=5000)
+    raced: list[str] = []
+
+    def once_a_lost_race(route: Route) -> None:
+        if raced:
+            route.continue_()
+            return
+        raced.append(route.request.url)
+        body = '{"error": "conflict", "detail": "Another request changed the same record."}'
+        route.fulfill(status=409, content_type="application/json", body=body)
+
+    page.route("**/kiosk/api/answers", once_a_lost_race)
+    answer_all(page)
+    delivered(page)
+    assert len(raced) == 1
+    assert [r.source for r in responses(kiosk_server)] == ["kiosk"]
 
 
 def test_a_citizen_types_the_short_code_and_answers_in_english(

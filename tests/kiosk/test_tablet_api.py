@@ -66,15 +66,17 @@ def test_the_survey_handed_over_at_the_counter_is_next_and_answered_once(
     assert score["counts"]["evaluations"] == 1
 
 
-def test_a_tablet_answers_only_surveys_presented_at_its_counter(
+def test_a_tablet_answers_only_surveys_presented_at_its_agencys_counters(
     client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
     pair(client, make_key, counter="Q01")
-    elsewhere = hand_over(client, make_key, dossier_code="D-2", counter_code="Q02")
+    elsewhere = hand_over(
+        client, make_key, dossier_code="D-2", agency_code="79.BTH", counter_code="Q02"
+    )
     assert client.get("/kiosk/api/next").json() == {"survey": None}  # not this counter's
     refused = answer(client, elsewhere["survey_id"], "x-1")
     assert refused.status_code == 403
-    assert "not handed over at this counter" in refused.json()["detail"]
+    assert "not handed over at a counter of this tablet's agency" in refused.json()["detail"]
 
     # The citizen types the slip's short code at this tablet: now it may.
     found = client.post("/kiosk/api/lookup", json={"code": elsewhere["short_code"]})
@@ -289,3 +291,63 @@ def test_the_page_and_its_service_worker(client: TestClient) -> None:
         served = client.get(f"/static/kiosk/{module.name}")
         assert served.status_code == 200
         assert "javascript" in served.headers["content-type"]
+
+
+def _expire(db: DbFactory, ago: timedelta) -> None:
+    """Every invitation expired `ago`, issued two hours before that."""
+    with db() as session:
+        for invitation in session.exec(select(Invitation)).all():
+            invitation.expires_at = utcnow() - ago
+            invitation.issued_at = invitation.expires_at - timedelta(hours=2)
+            session.add(invitation)
+
+
+def test_an_answer_given_before_expiry_and_delivered_after_is_stored(
+    client: TestClient, make_key: KeyFactory, db: DbFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The tablet thanks the citizen when the answer enters its outbox; delivered after the
+    survey's expiry it was a 410, and the outbox dropped it (audit). Judged when given."""
+    pair(client, make_key)
+    given, late = (hand_over(client, make_key, dossier_code=c) for c in ("OUT-1", "OUT-2"))
+    _expire(db, timedelta(minutes=30))
+    now = datetime.now(UTC)
+
+    def answered(ago: timedelta) -> dict[str, str]:  # the tablet's clock, as it sends them
+        return {"answered_at": (now - ago).isoformat(), "sent_at": now.isoformat()}
+
+    stored = answer(client, given["survey_id"], "outbox-1", **answered(timedelta(hours=1)))
+    assert stored.status_code == 201, stored.text
+    refused = answer(client, late["survey_id"], "outbox-2", **answered(timedelta(minutes=5)))
+    assert refused.status_code == 410 and refused.json()["error"] == "expired"
+    # The tablet drops an answer refused for good: the server's log is where it is seen.
+    assert f"kiosk answer refused: 410 expired (survey {late['survey_id']}" in caplog.text
+    with db() as session:
+        [response] = session.exec(select(Response)).all()
+        assert response.client_submission_id == "outbox-1"
+
+
+def test_an_answer_waiting_in_the_outbox_is_stored_after_pairing_at_another_counter(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """Queued at Q01, the tablet unpaired (401: kept) and paired at Q02 of the same agency:
+    a 403 "not this counter", and the outbox dropped it (audit)."""
+    pair(client, make_key, counter="Q01")
+    queued = hand_over(client, make_key, dossier_code="OUT-3", counter_code="Q01")
+    pair(client, make_key, counter="Q02")
+    stored = answer(client, queued["survey_id"], "outbox-3")
+    assert stored.status_code == 201, stored.text
+
+
+def test_an_admin_import_judges_expiry_at_submitted_at(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """A past evaluation from an older system, given before the survey expired."""
+    issued = hand_over(client, make_key, dossier_code="OUT-4", counter_code=None)
+    _expire(db, timedelta(days=1))
+    body = {
+        "token": issued["survey_url"].rsplit("/", 1)[1],
+        "answers": ANSWERS,
+        "submitted_at": (datetime.now(UTC) - timedelta(days=2)).isoformat(),
+    }
+    admin = make_key("admin")
+    assert client.post("/api/v1/responses", json=body, headers=admin).status_code == 201
