@@ -50,7 +50,15 @@ def _a(computed: Computed, profile: Profile) -> list[Fact]:
             )
         )
     if n["a_late_over"]:
-        facts.append(Fact("a_late_over", n["a_late_over"], resolved, limit=days))
+        # Where the profile makes a dossier sent back for supplements overdue (vn-766), the
+        # zero-point ones are not all late: "more than 5 working days late" was said of
+        # dossiers resolved early (audit).
+        times = profile.supplements_overdue_from()
+        if times is None:
+            facts.append(Fact("a_late_over", n["a_late_over"], resolved, limit=days))
+        else:
+            late = Fact("a_late_over_or_supplements", n["a_late_over"], resolved, times, days)
+            facts.append(late)
     return facts
 
 

@@ -16,13 +16,14 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from service.admin.agencies import get_agency_by_code, upsert_agency
+from service.app import create_app
 from service.calendar.working_days import LOCAL_TZ
 from service.models import AgencyDayCounter, PeriodInput, Staff
 from service.periods import parse_period, period_containing
 from service.portal import trend
 from service.profile import load_profile
 from service.scoring import service as scoring
-from tests.conftest import DbFactory, KeyFactory, handover_body
+from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
 
 pytestmark = pytest.mark.usefixtures("agencies")
 Q3 = "2025-Q3"
@@ -310,6 +311,31 @@ def test_petition_sentences_count_what_the_group5_rates_count(
     page = text(get(client, f"/agencies/79.BTH?period={period}"))
     assert "Các phản ánh, kiến nghị của kỳ còn trong hạn xử lý: chưa được tính điểm." in page
     assert "Không có phản ánh, kiến nghị nào thuộc thẩm quyền" not in page
+
+
+def test_a_dossier_overdue_by_its_supplements_is_not_said_to_be_late(
+    database_url: str, make_key: KeyFactory
+) -> None:
+    """Under vn-766 a dossier sent back for supplements twice is overdue (A = 0) however
+    early it was resolved; the page said "more than 5 working days late" of it (audit)."""
+    settings = make_settings(database_url).model_copy(update={"scoring_profile": "vn-766"})
+    with TestClient(create_app(settings)) as client:
+        for code, supplements in (("W1", 2), ("W2", 0)):
+            body = handover_body(
+                dossier_code=code,
+                agency_code="79.BTH",
+                due_at="2025-09-16T17:00:00+07:00",
+                resolved_at="2025-09-15T10:00:00+07:00",
+                supplement_requests=supplements,
+            )
+            posted = client.post("/api/v1/handovers", json=body, headers=make_key("issuer"))
+            assert posted.status_code == 201, posted.text
+        page = text(get(client, "/agencies/79.BTH?period=2025-09"))
+    assert "1 trong 2 hồ sơ được giải quyết đúng hẹn." in page
+    assert (
+        "1 trong 2 hồ sơ bị trễ hơn 5 ngày làm việc hoặc phải bổ sung từ 2 lần trở lên "
+        "(không được điểm)." in page
+    )
 
 
 def test_agency_trend_covers_8_quarters_or_12_months_with_a_table_for_screen_readers(
