@@ -75,7 +75,7 @@ def tt01_scores(
     family = siblings_of(session, agencies)
     ids = [a.id for a in family if a.id is not None]
     counts = summed_counts(session, ids, period, profile)
-    inputs = inputs_for(session, ids, period)
+    inputs = _entered_inputs(session, ids, period, rules)
     results: dict[int, tt01.Tt01Result] = {}
     for agency_id in ids:
         given = inputs.get(agency_id)
@@ -102,6 +102,24 @@ def tt01_scores(
             )
         )
     return scores
+
+
+def _entered_inputs(
+    session: Session, ids: list[int], period: Period, rules: Tt01Profile
+) -> dict[int, PeriodInput]:
+    """Each agency's entered indicators for the period: a month without its own takes its
+    quarter's (`dossier_inputs_period`), as each of its dossiers does. A month's score read
+    "missing 5, 6, 9" while the quarter's, and every dossier of the month, had them (audit)."""
+    own = inputs_for(session, ids, period)
+    order = ("month", "quarter", "year")
+    if order.index(period.kind) >= order.index(rules.dossier_inputs_period):
+        return own
+    container = period_containing(period.first_day, rules.dossier_inputs_period)
+    entered = inputs_for(session, ids, container)
+    for agency_id, mine in own.items():
+        if mine.indicators or agency_id not in entered:
+            entered[agency_id] = mine
+    return entered
 
 
 def dossier_tt01(

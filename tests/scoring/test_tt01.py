@@ -176,6 +176,33 @@ def test_a_september_worked_out_by_hand(both: TestClient, make_key: KeyFactory) 
     assert k["profile"] == "hcmc-104-2024" and close(k["a"], Fraction(3, 6))
 
 
+def test_a_month_takes_its_quarters_entered_indicators_unless_it_has_its_own(
+    both: TestClient, make_key: KeyFactory
+) -> None:
+    """Entered for 2025-Q3, the indicators scored every September dossier, but September's
+    agency score read them as missing (audit): a month takes its quarter's, as its dossiers do."""
+    office = Office(both, make_key)
+    seed_september(office)
+
+    def enter(period: str, value: int) -> None:
+        indicators = {"desk_organisation": value, "public_posting": 1, "online_services": 2}
+        entered = office.client.put(
+            f"/api/v1/agencies/79.BTH/periods/{period}/inputs",
+            json={"indicators": indicators},
+            headers=office.admin,
+        )
+        assert entered.status_code == 200, entered.text
+
+    enter("2025-Q3", 2)
+    september = tt_score(office, "79.BTH", "2025-09")
+    assert september["missing"] == [] and points(september)["desk_organisation"] == 2
+    # 37/6 (the month's own indicators, above) + 2 + 1 + 2 = 67/6
+    assert close(september["total"], Fraction(67, 6))
+    enter("2025-09", 0)  # the month's own, where entered, come first
+    assert points(tt_score(office, "79.BTH", "2025-09"))["desk_organisation"] == 0
+    assert points(tt_score(office, "79.BTH", "2025-Q3"))["desk_organisation"] == 2
+
+
 def test_a_dossier_scored_by_itself(both: TestClient, make_key: KeyFactory) -> None:
     office = Office(both, make_key)
     seed_september(office)
