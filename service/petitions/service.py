@@ -76,15 +76,6 @@ def upsert(
     session: Session, principal: Principal, payload: PetitionUpsert, profile: Profile
 ) -> tuple[Petition, bool]:
     """Import a petition, or update the one with this code. Returns (petition, created)."""
-    if payload.petition_code.startswith(SURVEY_COMMENT_PREFIX):
-        # A citizen's survey comment is stored under 'HL-' + its dossier's code: an import
-        # under such a code rewrote a comment's verdict and dates, or, sent first, made the
-        # citizen's answer with a comment a 409 at every try (audit).
-        raise field_error(
-            "petition_code",
-            f"codes starting with '{SURVEY_COMMENT_PREFIX}' are hailong's own (a citizen's "
-            "survey comment); import the petition under the national system's code",
-        )
     agency = get_agency_by_code(session, payload.agency_code)
     if agency is None:
         raise field_error("agency_code", f"no agency has the code '{payload.agency_code}'")
@@ -126,6 +117,7 @@ def upsert(
             Petition.agency_id == agency.id, Petition.code == payload.petition_code
         )
     ).first()
+    _check_survey_comment(payload, petition)
     before = events.snapshot(petition) if petition else None
     petition = petition or Petition(
         code=payload.petition_code,
@@ -140,12 +132,14 @@ def upsert(
     sent = payload.model_fields_set if before is not None else set(type(payload).model_fields)
     previous_dossier_id = petition.dossier_id
     petition.dossier_id = dossier.id if dossier else petition.dossier_id
-    received_moved = before is not None and petition.received_at != payload.received_at
-    petition.received_at = payload.received_at
-    petition.received_day = local_date(payload.received_at)
+    # A survey comment was received when the citizen answered: that time stays.
+    received_at = petition.received_at if petition.source == "survey" else payload.received_at
+    received_moved = before is not None and petition.received_at != received_at
+    petition.received_at = received_at
+    petition.received_day = local_date(received_at)
     if "deadline_at" in sent or received_moved or petition.deadline_at is None:
         petition.deadline_at = payload.deadline_at or add_working_days(
-            payload.received_at,
+            received_at,
             profile.petitions.handling_deadline_working_days,
             load_overrides(session),
         )
@@ -171,6 +165,31 @@ def upsert(
     kind = "petition.created" if before is None else "petition.updated"
     outbox.emit(session, kind, petition.agency_id, payloads.petition_event(session, petition))
     return petition, before is None
+
+
+def _check_survey_comment(payload: PetitionUpsert, petition: Petition | None) -> None:
+    """A citizen's survey comment is stored under 'HL-' + its dossier's code. An import may
+    record its handling, but not create one (sent before the citizen answered, it made
+    every answer with a comment a 409 at every try), nor give the citizen's verdict for
+    them (a forged "satisfied"; audit). Its received time stays when the citizen answered
+    (an import had moved it into another period)."""
+    if petition is None:
+        if payload.petition_code.startswith(SURVEY_COMMENT_PREFIX):
+            raise field_error(
+                "petition_code",
+                f"codes starting with '{SURVEY_COMMENT_PREFIX}' are hailong's own (a "
+                "citizen's survey comment); import the petition under the national "
+                "system's code",
+            )
+        return
+    if petition.source != "survey":
+        return
+    given = payload.citizen_verdict
+    if "citizen_verdict" in payload.model_fields_set and given != petition.citizen_verdict:
+        raise field_error(
+            "citizen_verdict",
+            "of a survey comment is the citizen's own, given on their follow-up page",
+        )
 
 
 REPLY_MAX_CHARS = 4000

@@ -131,29 +131,33 @@ def test_a_comment_asking_for_an_answer_gets_a_deadline_but_is_not_in_d(
     assert body["group5"]["dossiers_satisfied_rate"] == 1.0
 
 
-def test_an_import_may_not_take_a_survey_comments_code(
+def test_an_import_records_a_survey_comments_handling_but_not_its_code_verdict_or_time(
     client: TestClient, make_key: KeyFactory, database_url: str
 ) -> None:
     """A comment is stored as petition 'HL-' + its dossier's code. An import under that code
-    rewrote the comment's verdict and dates; sent before the citizen answered, it made
-    every answer with a comment a 409 (audit)."""
+    forged the citizen's verdict and moved the comment into another period; sent before the
+    citizen answered, it made every answer with a comment a 409 (audit)."""
     asked, later = issue(client, make_key, "HS-ASK"), issue(client, make_key, "HS-LATER")
     page = client.post(f"/s/{asked}", data={**ANSWERS, "complaint": "Chậm", "wants_reply": "yes"})
     assert page.status_code == 200
+    (comment,) = feedback_rows(database_url)
     issuer = make_key("issuer")
-    for code in ("HL-HS-ASK", "HL-HS-LATER"):
-        body = {
-            "petition_code": code,
-            "agency_code": AGENCY,
-            "received_at": "2025-09-16T09:00:00+07:00",
-            "handled_at": "2025-09-17T09:00:00+07:00",
-            "citizen_verdict": "satisfied",
-        }
-        refused = client.post("/api/v1/petitions", json=body, headers=issuer)
-        assert refused.status_code == 422, refused.text
-        assert [f["field"] for f in refused.json()["fields"]] == ["petition_code"]
+    handled = (utcnow() - timedelta(minutes=1)).isoformat()
+    body = {"agency_code": AGENCY, "received_at": "2025-09-16T09:00:00+07:00"}
+    early = client.post(
+        "/api/v1/petitions", json=body | {"petition_code": "HL-HS-LATER"}, headers=issuer
+    )
+    assert early.status_code == 422, early.text
+    assert [f["field"] for f in early.json()["fields"]] == ["petition_code"]
+    forged = body | {"petition_code": "HL-HS-ASK", "citizen_verdict": "satisfied"}
+    refused = client.post("/api/v1/petitions", json=forged, headers=issuer)
+    assert refused.status_code == 422, refused.text
+    assert [f["field"] for f in refused.json()["fields"]] == ["citizen_verdict"]
+    recorded = body | {"petition_code": "HL-HS-ASK", "handled_at": handled}
+    assert client.post("/api/v1/petitions", json=recorded, headers=issuer).status_code == 200
     (item,) = feedback_rows(database_url)
-    assert item.citizen_verdict is None and item.handled_at is None  # the comment untouched
+    assert item.handled_at is not None and item.citizen_verdict is None
+    assert item.received_at == comment.received_at  # not moved to 2025-09
     page = client.post(f"/s/{later}", data={**ANSWERS, "complaint": "Lâu", "wants_reply": "yes"})
     assert page.status_code == 200, page.text
     assert len(feedback_rows(database_url)) == 2

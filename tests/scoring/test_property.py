@@ -570,6 +570,18 @@ class Harness:
             "result_complaint": event.result_complaint,
             "within_authority": event.within_authority,
         }
+        verdict: str | None = event.verdict
+        if event.target == "HL":
+            if old is None:
+                # A survey comment's code at an agency that has none: an import may not
+                # create one (it would take the code the citizen's comment will need).
+                response = self.client.post("/api/v1/petitions", json=body, headers=self.admin)
+                assert response.status_code == 422, response.text
+                return
+            # A survey comment's verdict is the citizen's own (given on the follow-up page):
+            # an import records its handling only.
+            del body["citizen_verdict"]
+            verdict = old.citizen_verdict
         response = self.client.post("/api/v1/petitions", json=body, headers=self.admin)
         assert response.status_code == (200 if old else 201), response.text
         if linked is None and old is not None:
@@ -581,7 +593,7 @@ class Harness:
             dossier_code=linked,
             deadline_at=deadline,
             handled_at=handled,
-            citizen_verdict=event.verdict,
+            citizen_verdict=verdict,
             result_complaint=event.result_complaint,
             within_authority=event.within_authority,
             # An update keeps where the item came from (the survey, or an import).
