@@ -53,14 +53,18 @@ class WatchedReceiver(Receiver):
     sender_pids: list[int] = field(default_factory=list)  # the processes to look for
 
 
-def sending_pid(port: int, pids: list[int]) -> int | None:
-    """Which process owns the local TCP socket on 127.0.0.1:`port` (Linux /proc): one of
-    `pids` first, else any process (the failed check then names the one that sent)."""
+def sending_pid(port: int, receiver_port: int, pids: list[int]) -> int | None:
+    """Which process owns the TCP socket from 127.0.0.1:`port` to the receiver (Linux
+    /proc): one of `pids` first, else any process (the failed check then names the one that
+    sent). The remote end is matched too: Linux lets one local port serve connections to
+    different destinations, and a CI run once placed a request with a process whose socket
+    from the same port went to PostgreSQL."""
     try:
         with open("/proc/net/tcp") as table:
             rows = [line.split() for line in table.readlines()[1:]]
-        local, established = f"0100007F:{port:04X}", "01"  # not an old TIME_WAIT socket
-        inode = next(r[9] for r in rows if r[1] == local and r[3] == established)
+        local, remote = f"0100007F:{port:04X}", f"0100007F:{receiver_port:04X}"
+        established = "01"  # not an old TIME_WAIT socket
+        inode = next(r[9] for r in rows if r[1] == local and r[2] == remote and r[3] == established)
     except (OSError, StopIteration):
         return None
     others = (int(name) for name in os.listdir("/proc") if name.isdigit())
@@ -84,7 +88,9 @@ def _watched_handler(receiver: WatchedReceiver) -> type[BaseHTTPRequestHandler]:
             # run with five tries over 0.1 s. Tried again for up to a second.
             sender = None
             for _ in range(40):
-                sender = sending_pid(self.client_address[1], receiver.sender_pids)
+                sender = sending_pid(
+                    self.client_address[1], self.server.server_address[1], receiver.sender_pids
+                )
                 if sender is not None:
                     break
                 time.sleep(0.025)
