@@ -51,6 +51,15 @@ def refuse_nul(text: str) -> str:
     return text
 
 
+def is_storable(text: str) -> bool:
+    """`refuse_nul`'s rule as a yes or no, for a form that reports its own field problems."""
+    try:
+        refuse_nul(text)
+    except ValueError:
+        return False
+    return True
+
+
 # For an input model's str field: `Annotated[str, Storable]`.
 Storable = AfterValidator(refuse_nul)
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from service.scoring.schemas import InputsUpdate
-from service.text_clean import refuse_nul
+from service.text_clean import is_storable
 
 NOTE_MAX = 1000
 
@@ -43,13 +43,10 @@ def read_inputs_form(
     note = form.get("note", "").strip() or None
     if note is not None and len(note) > NOTE_MAX:
         problems["note"] = "too_long"
-    elif note is not None:
+    elif note is not None and not is_storable(note):
         # As the API's free text (Storable): a NUL failed only when PostgreSQL wrote the
         # row, the form lost to the error page; SQLite stored it, and the audit log with it.
-        try:
-            refuse_nul(note)
-        except ValueError:
-            problems["note"] = "control_character"
+        problems["note"] = "control_character"
     if problems:
         return None, problems
     try:

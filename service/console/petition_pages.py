@@ -19,7 +19,7 @@ from service.errors import NotFound
 from service.models import Agency, Petition, utcnow
 from service.petitions import service as petitions
 from service.profile import Profile
-from service.text_clean import refuse_nul, strip_bidi_controls
+from service.text_clean import is_storable, strip_bidi_controls
 from service.timebounds import OutOfRange, check_moment
 from service.web.deps import FormDep
 from service.web.pages import Page
@@ -115,13 +115,10 @@ def read_reply_form(
         problems["reply"] = "missing"
     elif len(reply) > petitions.REPLY_MAX_CHARS:
         problems["reply"] = "too_long"
-    else:
+    elif not is_storable(reply):
         # The API's rule (Storable): PostgreSQL refused a NUL only when the row was written,
         # the form lost to the error page; SQLite stored it and the citizen read it.
-        try:
-            refuse_nul(reply)
-        except ValueError:
-            problems["reply"] = "control_character"
+        problems["reply"] = "control_character"
     handled_at = None
     try:
         handled_at = datetime.fromisoformat(form.get("handled_at", "").strip())

@@ -196,7 +196,9 @@ def find_for_answer(session: Session, device: Device, survey_id: str) -> Issued:
     if row is None:
         raise NotFound("No survey has this survey_id.")
     invitation, dossier = row
-    if dossier.counter_id != device.counter.id:
+    # A dossier's counter is registered under the dossier's own agency (handovers/registry).
+    handed_over_here = dossier.counter_id is not None and dossier.agency_id == device.agency.id
+    if not handed_over_here:
         counters = select(col(Counter.id)).where(Counter.agency_id == device.agency.id)
         presented = session.exec(
             select(KioskPresentation.id).where(
@@ -204,12 +206,7 @@ def find_for_answer(session: Session, device: Device, survey_id: str) -> Issued:
                 KioskPresentation.invitation_id == invitation.id,
             )
         ).first()
-        handed_over_here = session.exec(
-            select(col(Counter.id)).where(
-                Counter.id == dossier.counter_id, Counter.agency_id == device.agency.id
-            )
-        ).first()
-        if presented is None and handed_over_here is None:
+        if presented is None:
             raise Forbidden(
                 "This survey was not handed over at a counter of this tablet's agency nor "
                 "entered at one of its tablets."

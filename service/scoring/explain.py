@@ -190,12 +190,12 @@ def late_petition_rows(
     late: list[PetitionRow] = []
     total = 0
     for petition, code in found:
-        row = _petition_row(petition, code, profile, now)
-        if row.state != "late" or not row.counts_in_group5:
+        late_now = rules.petition_state(petition, now) == "late"
+        if not late_now or not rules.counts_in_group5(petition, profile):
             continue
         total += 1
-        if len(late) < limit:
-            late.append(row)
+        if len(late) < limit:  # a row built only for what is listed
+            late.append(_petition_row(petition, code, profile, now))
     return late, total
 
 
