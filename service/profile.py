@@ -35,6 +35,9 @@ class KScore(_Strict):
     # it should mean (late? left out of A?) is for the rules' owner to say first.
     no_due_time_is_on_time: Literal[True]
     max_supplement_requests_for_point: int = Field(ge=0)
+    # B's and C's point per evaluation (the text's "1 điểm"), as A's `on_time_points`.
+    few_supplements_points: float = Field(ge=0, le=1)
+    good_attitude_points: float = Field(ge=0, le=1)
     # An evaluation that left B's or C's question unanswered (only an import of an older
     # system's evaluations can): out of that component's "evaluations" ("not_counted"), or
     # counted with 0 points ("zero_points").
@@ -46,6 +49,16 @@ class KScore(_Strict):
     e_max: float = Field(gt=0)
     satisfied_threshold: float
     threshold_is_satisfied: bool
+
+    def maxima(self) -> dict[str, float]:
+        """The most each component of K can be: the sum is K's own maximum."""
+        return {
+            "a": self.on_time_points,
+            "b": self.few_supplements_points,
+            "c": self.good_attitude_points,
+            "d": self.d_max,
+            "e": self.e_max,
+        }
 
 
 class Group5(_Strict):

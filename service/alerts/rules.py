@@ -26,9 +26,6 @@ from service.errors import field_error
 from service.models import ALERT_RULES, Agency, AlertRuleOverride, utcnow
 from service.profile import Profile
 
-# The largest K any profile can give: A, B, C at most 1 each, D and E their maxima.
-_K_CEILING = 100.0
-
 
 @dataclass(frozen=True)
 class RuleSetting:
@@ -49,10 +46,11 @@ def default_thresholds(profile: Profile) -> dict[str, float]:
     }
 
 
-def check_threshold(rule: str, value: float) -> str | None:
+def check_threshold(rule: str, value: float, profile: Profile) -> str | None:
     """What is wrong with `value` as this rule's threshold, or None."""
-    if rule == "k_below_threshold" and not 0 <= value <= _K_CEILING:
-        return f"a K between 0 and {_K_CEILING:g}"
+    k_max = sum(profile.k_score.maxima().values())
+    if rule == "k_below_threshold" and not 0 <= value <= k_max:
+        return f"a K between 0 and {k_max:g}"
     if rule == "staff_c_falling" and not 0 < value <= 1:
         return "a drop of C above 0 and at most 1 (0.2: twenty percentage points)"
     if rule == "petition_deadline" and (not value.is_integer() or not 0 <= value <= 30):
@@ -110,7 +108,7 @@ def set_overrides(
         if rule not in ALERT_RULES:
             raise field_error(rule, f"not a rule: one of {', '.join(ALERT_RULES)}")
         if change is not None and change.threshold is not None:
-            problem = check_threshold(rule, change.threshold)
+            problem = check_threshold(rule, change.threshold, profile)
             if problem is not None:
                 raise field_error(f"{rule}.threshold", problem)
     existing = {

@@ -139,7 +139,8 @@ async def set_rule(console: ConsoleDep, code: CodePath, rule: RulePath, form: Fo
             except ValueError:
                 problem = "not_a_number"
             else:
-                if rule in ALERT_RULES and rules.check_threshold(rule, threshold) is not None:
+                known = rule in ALERT_RULES
+                if known and rules.check_threshold(rule, threshold, profile) is not None:
                     problem = "out_of_range"
         if problem is not None:
             context = _context(session, who, profile, code, None)

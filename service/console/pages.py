@@ -185,6 +185,7 @@ def _with_scores(
     agency, period = context["agency"], context["period"]
     context["view"] = overview(session, agency, period, profile)
     context["d_max"] = profile.k_score.d_max
+    context["maxima"] = profile.k_score.maxima()
     context["values"], context["problems"] = {}, {}
     context["can_set_inputs"] = inputs.is_competent(who, agency)
     context["tt01"] = tt01_card.card(session, agency, period, profile, console.lang)

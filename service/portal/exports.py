@@ -18,7 +18,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from service.csv_cells import csv_cell
-from service.profile import Tt01Profile
+from service.numbers import number
+from service.profile import Profile, Tt01Profile
 from service.scoring.schemas import Score
 from service.scoring.tt01_schemas import Tt01Score
 from service.text_clean import xml_text
@@ -30,30 +31,35 @@ GROUP_NAMES = {
     "chua_du_du_lieu": "Chưa đủ dữ liệu",
 }
 D_SOURCES = {"imported": "Nhập từ hệ thống PAKN", "group5": "Tính từ nhóm 5 (766)", None: ""}
-HEADERS = [
-    "Mã cơ quan",
-    "Tên cơ quan",
-    "Kỳ",
-    "Xếp hạng",
-    "K (0-22)",
-    "Nhóm",
-    "K tối thiểu",
-    "K tối đa",
-    "Phần thiếu dữ liệu",
-    "A - Đúng hẹn",
-    "B - Bổ sung hồ sơ",
-    "C - Thái độ cán bộ",
-    "D - Phản ánh kiến nghị",
-    "Nguồn D",
-    "E - Công khai TTHC",
-    "Điểm nhóm 5 (0-18)",
-    "Tỷ lệ PAKN đúng hạn",
-    "Tỷ lệ PAKN hài lòng",
-    "Tỷ lệ hồ sơ hài lòng",
-    "Số hồ sơ đã giải quyết",
-    "Số đánh giá",
-    "Số PAKN",
-]
+
+
+def headers(profile: Profile) -> list[str]:
+    """The K export's columns, with K's and group 5's ranges as the profile sets them."""
+    k_max = sum(profile.k_score.maxima().values())
+    return [
+        "Mã cơ quan",
+        "Tên cơ quan",
+        "Kỳ",
+        "Xếp hạng",
+        f"K (0-{number(k_max, 'vi')})",
+        "Nhóm",
+        "K tối thiểu",
+        "K tối đa",
+        "Phần thiếu dữ liệu",
+        "A - Đúng hẹn",
+        "B - Bổ sung hồ sơ",
+        "C - Thái độ cán bộ",
+        "D - Phản ánh kiến nghị",
+        "Nguồn D",
+        "E - Công khai TTHC",
+        f"Điểm nhóm 5 (0-{number(profile.group5.points * 3, 'vi')})",
+        "Tỷ lệ PAKN đúng hạn",
+        "Tỷ lệ PAKN hài lòng",
+        "Tỷ lệ hồ sơ hài lòng",
+        "Số hồ sơ đã giải quyết",
+        "Số đánh giá",
+        "Số PAKN",
+    ]
 
 
 def row_of(score: Score) -> list[Any]:
@@ -128,7 +134,7 @@ def chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
         yield ids[start : start + CHUNK]
 
 
-def csv_text(rows: list[list[Any]], with_header: bool, headers: Sequence[str] = HEADERS) -> str:
+def csv_text(rows: list[list[Any]], with_header: bool, headers: Sequence[str]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     if with_header:
@@ -138,7 +144,7 @@ def csv_text(rows: list[list[Any]], with_header: bool, headers: Sequence[str] = 
 
 
 class XlsxBuilder:
-    def __init__(self, period: str, sheet: str = "Điểm", headers: Sequence[str] = HEADERS) -> None:
+    def __init__(self, period: str, headers: Sequence[str], sheet: str = "Điểm") -> None:
         self.book = Workbook(write_only=True)
         self.sheet = self.book.create_sheet(title=f"{sheet} {period}"[:31])
         bold = Font(bold=True)

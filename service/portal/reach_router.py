@@ -94,7 +94,7 @@ async def response_rates_csv(chosen: ReachQuery, work: ApiWork) -> StreamingResp
 async def response_rates_xlsx(chosen: ReachQuery, work: ApiWork) -> StreamingResponse:
     first, rest = await _first_then_rest(_chunks(work, chosen))
     # Made only once the key is checked: a workbook left unsaved complains when collected.
-    builder = exports.XlsxBuilder(chosen.period.key, "Phản hồi", exports_reach.HEADERS)
+    builder = exports.XlsxBuilder(chosen.period.key, exports_reach.HEADERS, "Phản hồi")
     builder.add(first or [])
     async for rows in rest:
         builder.add(rows)

@@ -44,10 +44,8 @@ def link_maker(lang: str) -> Callable[..., str]:
 def rules_of(profile: Profile) -> dict[str, float | bool]:
     k = profile.k_score
     return {
-        "a_max": k.on_time_points,
-        "d_max": k.d_max,
-        "e_max": k.e_max,
-        "k_max": k.on_time_points + 2 + k.d_max + k.e_max,
+        **{f"{name}_max": most for name, most in k.maxima().items()},
+        "k_max": sum(k.maxima().values()),
         "threshold": k.satisfied_threshold,
         "threshold_is_satisfied": k.threshold_is_satisfied,
         "g5_max": profile.group5.points * 3,

@@ -82,7 +82,10 @@ async def _chosen(
     parsed = period_field(period)
     ids, scoring = await _agency_ids(work, parent_code, profile)
     rules = work.profile.also
-    headers = exports.tt01_headers(rules) if scoring == "tt01" and rules else exports.HEADERS
+    if scoring == "tt01" and rules:
+        headers = exports.tt01_headers(rules)
+    else:
+        headers = exports.headers(work.profile)
     return Chosen(parsed, headers, _rows(work, ids, parsed, scoring))
 
 

@@ -124,8 +124,9 @@ def compute(
         counts["resolved"],
     )
     b_evaluations, c_evaluations = b_c_evaluations(counts, profile)
-    b = _ratio(counts["b_points"], b_evaluations)
-    c = _ratio(counts["c_points"], c_evaluations)
+    # The counters count the evaluations that earn B's or C's point.
+    b = _ratio(counts["b_points"] * exact(rules.few_supplements_points), b_evaluations)
+    c = _ratio(counts["c_points"] * exact(rules.good_attitude_points), c_evaluations)
     g5 = group5(counts, profile)
     d_source: str | None
     d: Fraction | None
@@ -135,13 +136,7 @@ def compute(
         d, d_source = g5.score, ("group5" if g5.score is not None else None)
     e = exact(e_input) if e_input is not None else None
     parts = {"a": a, "b": b, "c": c, "d": d, "e": e}
-    maxima = {
-        "a": exact(rules.on_time_points),
-        "b": Fraction(1),
-        "c": Fraction(1),
-        "d": exact(rules.d_max),
-        "e": exact(rules.e_max),
-    }
+    maxima = {name: exact(most) for name, most in rules.maxima().items()}
     missing = [name for name in COMPONENTS if parts[name] is None]
     known = sum((v for v in parts.values() if v is not None), Fraction(0))
     if missing:

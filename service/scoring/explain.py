@@ -63,9 +63,13 @@ def formulas(profile: Profile) -> dict[str, str]:
         ),
         "b": (
             f"evaluations answering {' / '.join(profile.b_point_answers())} "
-            f"(≤ {k.max_supplement_requests_for_point} supplement request(s)) ÷ {whole}"
+            f"(≤ {k.max_supplement_requests_for_point} supplement request(s)) "
+            f"× {k.few_supplements_points:g} ÷ {whole}"
         ),
-        "c": (f"evaluations rating the staff {' / '.join(profile.survey.good_attitude)} ÷ {whole}"),
+        "c": (
+            f"evaluations rating the staff {' / '.join(profile.survey.good_attitude)} "
+            f"× {k.good_attitude_points:g} ÷ {whole}"
+        ),
         "d": f"imported D if set, else group 5 (0..{g5.points * 3:g})",
         "e": "entered by the competent authority (0 or 1)",
         "group5": (

@@ -89,6 +89,8 @@ def test_a_disabled_rule_raises_nothing_and_a_threshold_of_its_own_applies(
         ({"petition_deadline": {"threshold": 2.5}}, "petition_deadline.threshold"),
         ({"staff_c_falling": {"threshold": 0}}, "staff_c_falling.threshold"),
         ({"k_below_threshold": {"threshold": -1}}, "k_below_threshold.threshold"),
+        # Above the profile's largest K (22): no score could ever be above it.
+        ({"k_below_threshold": {"threshold": 22.5}}, "k_below_threshold.threshold"),
     ],
 )
 def test_bad_thresholds_are_422_naming_the_field(

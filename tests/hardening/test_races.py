@@ -96,7 +96,7 @@ def twice(call: Call) -> list[Call]:
                 (
                     "PUT",
                     "/api/v1/agencies/79.BTH/alert-rules",
-                    {"json": {"k_below_threshold": {"enabled": True, "threshold": 20 + i}}},
+                    {"json": {"k_below_threshold": {"enabled": True, "threshold": 15 + i}}},
                 )
             ),
             {200},

@@ -352,7 +352,13 @@ def b_and_c_points(evaluations: list[Evaluation], profile: Profile) -> tuple[lis
 
 
 def b_and_c(evaluations: list[Evaluation], profile: Profile) -> tuple[Fraction | None, ...]:
-    return tuple(ratio(sum(p), len(p)) for p in b_and_c_points(evaluations, profile))
+    """An evaluation earning B's (C's) point scores the profile's points for it."""
+    k = profile.k_score
+    worth = (num(k.few_supplements_points), num(k.good_attitude_points))
+    return tuple(
+        ratio(sum(p) * value, len(p))
+        for p, value in zip(b_and_c_points(evaluations, profile), worth, strict=True)
+    )
 
 
 def score(
@@ -424,8 +430,8 @@ def score(
     parts = {"a": a, "b": b, "c": c, "d": d, "e": e}
     maxima = {
         "a": num(rules.on_time_points),
-        "b": Fraction(1),
-        "c": Fraction(1),
+        "b": num(rules.few_supplements_points),
+        "c": num(rules.good_attitude_points),
         "d": num(rules.d_max),
         "e": num(rules.e_max),
     }

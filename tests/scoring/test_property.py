@@ -909,6 +909,8 @@ def variant_profile(tmp_path_factory: pytest.TempPathFactory) -> str:
         ('name = "hcmc-104-2024"', 'name = "test-variant"'),
         ("late_within_grace_points = 0.0", "late_within_grace_points = 0.5"),
         ("max_supplement_requests_for_point = 1", "max_supplement_requests_for_point = 0"),
+        ("few_supplements_points = 1.0", "few_supplements_points = 0.5"),
+        ("good_attitude_points = 1.0", "good_attitude_points = 0.75"),
         ("supplements_make_overdue = false", "supplements_make_overdue = true"),
         ("threshold_is_satisfied = true", "threshold_is_satisfied = false"),
         ('missing_rate_rule = "scale"', 'missing_rate_rule = "null"'),

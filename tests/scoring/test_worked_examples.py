@@ -221,6 +221,42 @@ def test_an_imported_evaluation_without_b_and_c_answers_follows_the_profile(
         assert formula.endswith("0 points)" if unanswered == "zero_points" else "the question")
 
 
+def test_b_and_c_points_from_an_operator_profile(
+    database_url: str, tmp_path: Path, make_key: KeyFactory
+) -> None:
+    """B's and C's point per evaluation are profile constants, as A's is: the scores, K's
+    range, the public page's maximum and the export's header all follow them."""
+    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
+    profile = tmp_path / "points.toml"
+    text = text.replace("few_supplements_points = 1.0", "few_supplements_points = 0.5")
+    profile.write_text(text.replace("good_attitude_points = 1.0", "good_attitude_points = 0.25"))
+    from tests.conftest import make_settings
+
+    settings = make_settings(database_url).model_copy(update={"scoring_profile": str(profile)})
+    with TestClient(create_app(settings)) as client:
+        office = Office(client, make_key)
+        seed_ben_thanh(office)
+        office.answer("D4", "none", "good", "satisfied")  # B point, C point
+        office.answer("D5", "twice_or_more", "normal", "satisfied")  # neither
+        score = office.score("79.BTH", "2025-09")
+        # B = 1 evaluation × 0.5 ÷ 2 = 1/4; C = 1 × 0.25 ÷ 2 = 1/8
+        assert close(score["b"], Fraction(1, 4)) and close(score["c"], Fraction(1, 8))
+        # A = 2/5 (as above); D from group 5, E missing: K may still gain E's 1 point.
+        assert score["missing"] == ["e"] and close(score["k_max"] - score["k_min"], 1)
+        formulas = office.explain("79.BTH", "2025-09")["formulas"]
+        assert "× 0.5 ÷" in formulas["b"] and "× 0.25 ÷" in formulas["c"]
+        office.inputs("79.BTH", "2025-09", e=1)
+        # The public page: each component out of its maximum, and K out of
+        # 1 + 0.5 + 0.25 + 18 + 1 = 20.75 (a Vietnamese decimal comma).
+        page = client.get("/agencies/79.BTH?period=2025-09")
+        assert page.status_code == 200
+        assert "/ 0,5</span>" in page.text and "/ 0,25</span>" in page.text
+        assert "/ 20,75 điểm" in page.text
+        header = client.get("/api/v1/scores.csv?period=2025-09", headers=office.admin)
+        assert header.status_code == 200
+        assert "K (0-20,75)" in header.text.splitlines()[0]
+
+
 def test_full_k_with_group5_from_petitions(client: TestClient, make_key: KeyFactory) -> None:
     office = Office(client, make_key)
     seed_ben_thanh(office)
