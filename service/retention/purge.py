@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlmodel import Session, col
 
 from service.audit import record
@@ -81,13 +81,22 @@ def purge(session: Session, older_than_days: int, *, actor: str) -> Purged:
         .values(complaint=PURGED_COMPLAINT),
         execution_options={"synchronize_session": False},
     )
+    # A petition's texts are as old as their writing, not as its receipt: a reply written
+    # today to a petition received three years ago stays (its follow-up page shows it).
+    reply_old = func.coalesce(col(Petition.replied_at), col(Petition.received_at)) < cutoff
+    outcome_old = col(Petition.updated_at) < cutoff
     petition_texts = session.execute(
         update(Petition)
         .where(
-            col(Petition.received_at) < cutoff,
-            or_(col(Petition.outcome).is_not(None), col(Petition.reply).is_not(None)),
+            or_(
+                and_(col(Petition.outcome).is_not(None), outcome_old),
+                and_(col(Petition.reply).is_not(None), reply_old),
+            )
         )
-        .values(outcome=None, reply=None),
+        .values(
+            outcome=case((outcome_old, None), else_=col(Petition.outcome)),
+            reply=case((reply_old, None), else_=col(Petition.reply)),
+        ),
         execution_options={"synchronize_session": False},
     )
     # An ended or expired session's cookie is refused either way; the row is not needed.

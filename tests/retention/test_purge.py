@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from service.app import create_app
+from service.auth.principal import Principal
 from service.db import make_engine, transaction
-from service.models import Petition, Response, ResponseContact
+from service.models import Petition, Response, ResponseContact, utcnow
 from service.models.response import PURGED_COMPLAINT
+from service.petitions.service import record_reply
 from service.profile import load_profile
 from service.retention.purge import purge
 from service.scoring.rebuild import rebuild
@@ -66,6 +70,30 @@ def test_purge_removes_old_contacts_and_texts_and_keeps_scores(
     ]
     strip = [{k: v for k, v in s.items() if k != "computed_at"} for s in (*before, *after)]
     assert strip[:2] == strip[2:]
+
+
+def test_a_reply_written_inside_the_retention_window_stays(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """Texts are as old as their writing: a petition received long ago and answered today
+    keeps its reply (the citizen's follow-up page shows it); an old reply goes."""
+    admin, profile = make_key("admin"), load_profile("hcmc-104-2024")
+    manager = Principal(None, "lan", "manager", None, None)
+    long_ago = utcnow() - timedelta(days=800)
+    for code in ("ANSWERED-TODAY", "ANSWERED-LONG-AGO"):
+        body = {"petition_code": code, "agency_code": "G22.39", "received_at": long_ago.isoformat()}
+        assert client.post("/api/v1/petitions", json=body, headers=admin).status_code == 201
+    with db() as session:
+        for petition in session.exec(select(Petition)).all():
+            record_reply(session, manager, petition, f"Đã xử lý {petition.code}", utcnow(), profile)
+            if petition.code == "ANSWERED-LONG-AGO":
+                petition.replied_at = petition.updated_at = long_ago + timedelta(days=3)
+                session.add(petition)
+    with db() as session:
+        assert purge(session, 730, actor="test").petition_texts == 1
+    with db() as session:
+        replies = {p.code: p.reply for p in session.exec(select(Petition))}
+    assert replies == {"ANSWERED-TODAY": "Đã xử lý ANSWERED-TODAY", "ANSWERED-LONG-AGO": None}
 
 
 def test_a_purged_complaint_still_caps_tt01s_attitude_live_and_rebuilt(
