@@ -17,6 +17,8 @@ from prometheus_client.registry import Collector
 # short code (/m/), the follow-up's (/p/), the opt-out's (/u/). Each opens a citizen's
 # survey or complaint, or opts them out, so logs and metric labels must never carry them.
 _TOKEN_PATH = re.compile(r"^(/(?:s|p|m|u|embed/s|api/v1/surveys))/[^/]+")
+# The methods a request is counted under by name (RFC 9110); any other is "OTHER".
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 request_logger = logging.getLogger("hailong.request")
 
@@ -136,11 +138,12 @@ class RequestRecorder:
             request_logger.info(json.dumps(record))
 
     def _series_of(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        # Any method name a client invents would be a series of its own for ever (the
+        # registry keeps every label set): those are counted together as "OTHER".
+        method = method if method in HTTP_METHODS else "OTHER"
         key = (method, route, status)
         series = self._series.get(key)
         if series is None:
-            if len(self._series) > 10_000:  # any method name a client sends is a key
-                self._series.clear()
             series = (
                 self.metrics.requests.labels(method, route, str(status)),
                 self.metrics.latency.labels(method, route),

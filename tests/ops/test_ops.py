@@ -53,6 +53,19 @@ def test_metrics_count_requests_by_route_and_invitations(
     assert "hailong_invitations_issued_total 1.0" in text
 
 
+def test_invented_methods_share_one_metric_series(settings: Settings) -> None:
+    """Each label set stays in the registry for ever: a client sending a thousand made-up
+    methods must not add a thousand series to the server's memory and to /metrics."""
+    with TestClient(create_app(settings)) as client:
+        for n in range(30):
+            client.request(f"X{n}", "/healthz")
+        client.request("GET", "/healthz")
+        text = client.get("/metrics").text
+    assert 'method="X7"' not in text
+    assert 'hailong_http_requests_total{method="OTHER",route="/healthz",status="405"} 30.0' in text
+    assert 'hailong_http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in text
+
+
 @pytest.mark.usefixtures("agencies")
 def test_request_logs_are_json_and_never_carry_tokens(
     database_url: str, make_key: KeyFactory, caplog: pytest.LogCaptureFixture
