@@ -37,7 +37,9 @@ def clean_optional(text: str | None) -> str | None:
 # reader (openpyxl and python-docx refuse them), and a badge's SVG ill-formed.
 # Lone surrogates too (JSON's "\\ud800" decodes to one): no UTF-8, so the database
 # driver refused the row (a 500 for a complaint) and documents cannot hold them either.
-XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+# And the two noncharacters U+FFFE and U+FFFF, which XML 1.0 excludes as well (stored in a
+# procedure name or a complaint, they made the XLSX and DOCX exports a 500: audit).
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def refuse_nul(text: str) -> str:
@@ -45,6 +47,8 @@ def refuse_nul(text: str) -> str:
         raise ValueError("must not contain the NUL character (\\u0000)")
     if (found := XML_ILLEGAL.search(text)) is not None:
         code = ord(found.group())
+        if code >= 0xFFFE:
+            raise ValueError(f"must not contain U+{code:04X}, which is not a character")
         if code >= 0xD800:
             raise ValueError(f"must not contain U+{code:04X}, half of a character's code")
         raise ValueError(f"must not contain the control character U+{code:04X}")

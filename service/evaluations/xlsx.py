@@ -14,6 +14,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Font
 
 from service.evaluations.tables import Convert, Table
@@ -45,12 +46,14 @@ class XlsxWriter:
         self.rows_in_sheet = 1
 
     def _text(self, value: Any) -> Any:
-        """openpyxl takes a text starting with "=" for a formula: that one is typed as text.
-        (Any other text is written as an inline string, which Excel never evaluates.) A
-        control character stored before they were refused is shown, not a 500."""
+        """openpyxl takes a text starting with "=" for a formula and one spelled as an
+        error code ("#N/A", a procedure name an issuer sent) for an error cell: those are
+        typed as text. (Any other text is written as an inline string, which Excel never
+        evaluates.) A control character stored before they were refused is shown, not a
+        500."""
         if isinstance(value, str):
             value = xml_text(value)
-        if isinstance(value, str) and value.startswith("="):
+        if isinstance(value, str) and (value.startswith("=") or value in ERROR_CODES):
             cell = WriteOnlyCell(self.sheet, value=value)
             cell.data_type = "s"
             return cell

@@ -9,6 +9,7 @@ import json
 import docx
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlmodel import col, update
 
 from service.models import Agency, Dossier, Petition
@@ -88,7 +89,7 @@ def test_a_handover_with_nul_text_names_the_field(
 # -- other control characters: documents cannot hold them (audit: a petition code with
 # U+0001 from one ward's issuer made petitions.xlsx a 500 for every reader, and the
 # province's DOCX report with it) -------------------------------------------------------
-@pytest.mark.parametrize("char", ["\x01", "\x0b", "\x1f"])
+@pytest.mark.parametrize("char", ["\x01", "\x0b", "\x1f", "\ufffe", "\uffff"])
 def test_control_characters_are_refused_naming_the_field(
     client: TestClient, make_key: KeyFactory, char: str
 ) -> None:
@@ -98,7 +99,8 @@ def test_control_characters_are_refused_naming_the_field(
     assert response.status_code == 422, response.text
     [field] = response.json()["fields"]
     assert field["field"] == "procedure_name"
-    assert f"control character U+{ord(char):04X}" in field["problem"]
+    # U+FFFE and U+FFFF are no characters at all; XML 1.0 excludes them with the controls.
+    assert f"U+{ord(char):04X}" in field["problem"]
     petition = {
         "agency_code": "79.BTH",
         "petition_code": f"PAKN{char}1",
@@ -117,7 +119,11 @@ def test_one_stored_before_the_rule_still_exports(
     exports and the DOCX report, never a 500."""
     issuer, reader = make_key("issuer"), make_key("reader")
     body = handover_body(agency_code="79.BTH")  # resolved in 2025-Q3
-    assert client.post("/api/v1/handovers", json=body, headers=issuer).status_code == 201
+    issued = client.post("/api/v1/handovers", json=body, headers=issuer)
+    assert issued.status_code == 201
+    token = issued.json()["survey_url"].rsplit("/", 1)[1]  # answered: evaluations.xlsx lists it
+    answer = {"token": token, "answers": ANSWERS}
+    assert client.post("/api/v1/responses", json=answer).status_code == 201
     petition = {
         "agency_code": "79.BTH",
         "petition_code": "PAKN-1",
@@ -126,7 +132,7 @@ def test_one_stored_before_the_rule_still_exports(
     assert client.post("/api/v1/petitions", json=petition, headers=issuer).status_code == 201
     with db() as session:
         session.execute(update(Petition).values(code="PAKN\x01-1"))
-        session.execute(update(Dossier).values(procedure_name="Đăng ký\x0bkhai sinh"))
+        session.execute(update(Dossier).values(procedure_name="Đăng ký\uffffkhai sinh"))
         session.execute(
             update(Agency).where(col(Agency.code) == "79.BTH").values(name="Phường\x0bBến Thành")
         )
@@ -134,6 +140,12 @@ def test_one_stored_before_the_rule_still_exports(
     for path in ("/api/v1/petitions.xlsx", "/api/v1/scores.xlsx"):
         response = client.get(path, params=period, headers=reader)
         assert response.status_code == 200, (path, response.text)
+    # The evaluation of that dossier (answered today), with its procedure's name.
+    evaluations = client.get("/api/v1/evaluations.xlsx", headers=reader)
+    assert evaluations.status_code == 200, evaluations.text
+    sheet = load_workbook(io.BytesIO(evaluations.content)).active
+    assert sheet is not None
+    assert "Đăng ký\ufffdkhai sinh" in [c.value for row in sheet.iter_rows() for c in row]
     admin = make_key("admin")
     report = client.get("/api/v1/reports/79", params={**period, "format": "docx"}, headers=admin)
     assert report.status_code == 200, report.text

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 
 from service.evaluations import exports_router
 from service.models import AuditLog, Petition
-from tests.conftest import DbFactory, KeyFactory
+from tests.conftest import DbFactory, KeyFactory, handover_body
 from tests.portal.evaluations_seed import COMPLAINT, CONTACT, FORMULA_NAME, Seeded, seed
 
 OUTCOME = "Đã xử lý: nội dung riêng"
@@ -186,3 +186,27 @@ def test_the_csv_is_read_a_chunk_at_a_time(
     assert len(rows) == len(seeded.ids) == 5
     assert len(reads) == 3  # 2 + 2 + 1 rows, each chunk its own keyset read
     assert all("response.id >" in s for s in reads[1:])
+
+
+@pytest.mark.usefixtures("agencies")
+def test_a_name_spelled_as_an_excel_error_stays_a_text(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """openpyxl stores "#N/A" as an error cell: an issuer's procedure name stays its text."""
+    body = handover_body(dossier_code="D-NA", procedure_name="#N/A")
+    issued = client.post("/api/v1/handovers", json=body, headers=make_key("issuer"))
+    token = issued.json()["survey_url"].rsplit("/", 1)[1]
+    answers = {
+        "timeliness": "on_time",
+        "supplement_requests": "none",
+        "staff_attitude": "good",
+        "overall": "satisfied",
+    }
+    assert client.post("/api/v1/responses", json={"token": token, "answers": answers}).is_success
+    response = client.get("/api/v1/evaluations.xlsx", headers=make_key("reader"))
+    assert response.status_code == 200, response.text
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    header = [cell.value for cell in next(sheet.iter_rows(max_row=1))]
+    [cell] = [row[header.index("Tên thủ tục")] for row in sheet.iter_rows(min_row=2)]
+    assert (cell.value, cell.data_type) == ("#N/A", "s")
