@@ -12,6 +12,7 @@ sends to several subscriptions at once (worker.py).
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections.abc import Collection
@@ -21,6 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 import httpx
+from cryptography.fernet import InvalidToken
 from sqlalchemy import BindParameter, Engine, and_, bindparam, exists, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -48,6 +50,8 @@ from service.text_clean import storable_text
 from service.webhooks import secrets, targets
 
 SNIPPET = 300  # of the receiver's answer, kept with the attempt
+
+log = logging.getLogger("hailong.webhooks")
 
 
 def _lease_free(now: Any) -> Any:
@@ -224,18 +228,18 @@ class Sender:
         body: str,
         at: datetime,
     ) -> DeliveryAttempt:
-        secret = secrets.decrypt(self.settings, encrypted_secret)
-        signature = Webhook(secret).sign(msg_id, at, body)
-        headers = {
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(int(at.timestamp())),
-            "webhook-signature": signature,
-            "content-type": "application/json",
-            "user-agent": "hailong-webhooks/1",
-        }
         attempt = DeliveryAttempt(delivery_id=delivery_id, at=at)
         started = time.perf_counter()
         try:
+            secret = secrets.decrypt(self.settings, encrypted_secret)
+            signature = Webhook(secret).sign(msg_id, at, body)
+            headers = {
+                "webhook-id": msg_id,
+                "webhook-timestamp": str(int(at.timestamp())),
+                "webhook-signature": signature,
+                "content-type": "application/json",
+                "user-agent": "hailong-webhooks/1",
+            }
             target = targets.check_target(url, self.settings)
             request = self.client.build_request(
                 "POST",
@@ -256,13 +260,23 @@ class Sender:
             attempt.status_code = response.status_code
             # Kept as text in the attempt's row: a receiver's NUL would fail its INSERT, and
             # the delivery would be sent again and again (PostgreSQL text holds no NUL).
-            text = start.decode(response.encoding or "utf-8", errors="replace")
-            attempt.response_snippet = storable_text(text[:SNIPPET])
+            attempt.response_snippet = storable_text(_text(start, response.encoding)[:SNIPPET])
             if not response.is_success:
                 attempt.error = f"HTTP {response.status_code}"
+        except InvalidToken:
+            attempt.error = (
+                "cannot decrypt this subscription's signing secret: was "
+                "HAILONG_WEBHOOK_ENCRYPTION_KEY (or the signing key) changed?"
+            )
         except targets.UnsafeTarget as exc:
             attempt.error = storable_text(f"refused target: {exc}"[:500])
         except httpx.HTTPError as exc:
+            attempt.error = storable_text(f"{type(exc).__name__}: {exc}"[:500])
+        except Exception as exc:
+            # Whatever else a receiver's answer (or the URL) makes go wrong is this attempt's
+            # failure: raised, no attempt was recorded and the delivery, never backed off
+            # nor given up, went out again at every lease's end, holding up its successors.
+            log.exception("webhook delivery %s failed unexpectedly", delivery_id)
             attempt.error = storable_text(f"{type(exc).__name__}: {exc}"[:500])
         attempt.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         return attempt
@@ -288,3 +302,12 @@ class Sender:
                 f"Disabled after failing since {subscription.failing_since:%Y-%m-%d %H:%M} UTC;"
                 f" last error: {attempt.error}"
             )[:500]
+
+
+def _text(start: bytes, encoding: str | None) -> str:
+    """The answer's first bytes as text, in its charset when that is a text codec
+    (a receiver may name "base64", or anything, and Python then has no text decoder)."""
+    try:
+        return start.decode(encoding or "utf-8", errors="replace")
+    except LookupError:
+        return start.decode("utf-8", errors="replace")

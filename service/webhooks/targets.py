@@ -80,9 +80,13 @@ def check_target(url: str, settings: Settings) -> Target:
         raise UnsafeTarget("use an http:// or https:// URL with a host name")
     if parts.username or parts.password:
         raise UnsafeTarget("credentials in the URL are not allowed; sign-in is by signature")
+    try:  # bộtưpháp.vn goes out as xn--...: a Host header and SNI hold ASCII only
+        host = parts.hostname.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise UnsafeTarget(f"{parts.hostname} is not a valid host name") from None
     port = given_port or (443 if parts.scheme == "https" else 80)
     allowed = allowed_networks(settings)
-    addresses = resolve(parts.hostname, port)
+    addresses = resolve(host, port)
     for address in addresses:
         if _internal(address) and not any(address in network for network in allowed):
             raise UnsafeTarget(
@@ -92,5 +96,7 @@ def check_target(url: str, settings: Settings) -> Target:
     checked = addresses[0]
     literal = f"[{checked}]" if checked.version == 6 else str(checked)
     pinned = parts._replace(netloc=f"{literal}:{port}")
-    extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
-    return Target(urlunsplit(pinned), parts.netloc, extensions)
+    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return Target(
+        urlunsplit(pinned), host if given_port is None else f"{host}:{given_port}", extensions
+    )

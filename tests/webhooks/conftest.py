@@ -41,6 +41,7 @@ class Receiver:
     status: int = 200
     delay: float = 0.0
     reply: bytes = b"ok"
+    content_type: str = "text/plain"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def of_type(self, event_type: str) -> list[Received]:
@@ -60,7 +61,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                         Received({k.lower(): v for k, v in self.headers.items()}, body)
                     )
             self.send_response(status)
-            self.send_header("content-type", "text/plain")
+            self.send_header("content-type", receiver.content_type)
             self.end_headers()
             self.wfile.write(receiver.reply if status < 300 else b"receiver is down")
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlmodel import Session, func, select
 from standardwebhooks.webhooks import Webhook
 
@@ -230,6 +231,76 @@ def test_a_reply_with_a_nul_character_is_kept_without_it(
     assert [d["status"] for d in listed] == ["succeeded", "succeeded"]
     assert {d["attempt_log"][0]["response_snippet"] for d in listed} == {"ok received"}
     assert len(receiver.received) == 2
+
+
+def test_a_reply_in_a_charset_python_cannot_read_as_text_is_a_success(
+    hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """ "charset=base64" names no text codec: decoding raised past the attempt, none was
+    recorded, and the delivery (answered 200) went out again at every lease's end while the
+    subscription's later events waited behind it (delivery audit)."""
+    client, worker = hook_app
+    admin = make_key("admin")
+    sub = subscribe(client, admin, receiver.url, events=["invitation.issued"])
+    receiver.content_type = "text/plain; charset=base64"
+    for code in ("B64-1", "B64-2"):
+        body = handover_body(dossier_code=code)
+        assert client.post("/api/v1/handovers", json=body, headers=make_key("issuer")).is_success
+    drain(worker)
+    listed = client.get(f"/api/v1/webhooks/{sub['id']}/deliveries", headers=admin).json()["data"]
+    assert [(d["status"], d["attempts"]) for d in listed] == [("succeeded", 1)] * 2
+    assert len(receiver.received) == 2
+
+
+def test_a_secret_that_cannot_be_decrypted_is_a_failed_attempt_that_says_why(
+    database_url: str, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """HAILONG_WEBHOOK_ENCRYPTION_KEY changed under stored subscriptions: each delivery
+    raised, unrecorded, and was sent again and again; now it is an attempt that failed
+    with the reason, backed off (and given up and disabled in time) as any other."""
+    from service.app import create_app
+    from tests.webhooks.conftest import webhook_settings
+
+    before = webhook_settings(database_url)
+    app = create_app(before)
+    with TestClient(app) as client:
+        admin = make_key("admin")
+        sub = subscribe(client, admin, receiver.url, events=["invitation.issued"])
+        client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+        after = before.model_copy(update={"webhook_encryption_key": SecretStr("another-key")})
+        DeliveryWorker(app.state.engine, after, app.state.profile).run_once()
+        [delivery] = client.get(f"/api/v1/webhooks/{sub['id']}/deliveries", headers=admin).json()[
+            "data"
+        ]
+    assert (delivery["status"], delivery["attempts"]) == ("pending", 1)
+    assert "HAILONG_WEBHOOK_ENCRYPTION_KEY" in delivery["attempt_log"][0]["error"]
+    assert receiver.received == []
+
+
+def test_an_international_domain_name_is_sent_as_its_ascii_form(
+    hook_app: tuple[TestClient, DeliveryWorker],
+    make_key: KeyFactory,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """http://bộtưpháp.vn/ was accepted, then every attempt raised encoding its Host header
+    (unrecorded, sent again for ever). The name goes out as IDNA ("xn--..."). This machine
+    has no DNS for it: the resolver alone is stood in for, with the receiver's address."""
+    from service.webhooks import targets
+
+    real_resolve = targets.resolve
+    ascii_name = "bộtưpháp.vn".encode("idna").decode()
+
+    def resolve(host: str, port: int) -> list[Any]:
+        return real_resolve("127.0.0.1" if host == ascii_name else host, port)
+
+    monkeypatch.setattr(targets, "resolve", resolve)
+    client, worker = hook_app
+    port = receiver.url.split(":")[2].split("/")[0]
+    subscribe(client, make_key("admin"), f"http://bộtưpháp.vn:{port}/hooks", ["invitation.issued"])
+    client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+    drain(worker, until=lambda: len(receiver.received) == 1)
+    assert receiver.received[0].headers["host"] == f"{ascii_name}:{port}"
 
 
 def test_a_subscription_failing_for_days_is_disabled_with_a_reason(
