@@ -132,14 +132,17 @@ def enable(session: Session, principal: Principal, public_id: str) -> Subscripti
 
 
 def deliveries(
-    session: Session, principal: Principal, public_id: str, limit: int
+    session: Session, principal: Principal, public_id: str, limit: int, only: int | None = None
 ) -> list[DeliveryPublic]:
+    """The subscription's newest `limit` deliveries (`only`: that one delivery)."""
     sub = _owned(session, principal, public_id)
     query = (
         select(WebhookDelivery, Agency)
         .join(Agency, col(Agency.id) == WebhookDelivery.agency_id)
         .where(WebhookDelivery.subscription_id == sub.id)
     )
+    if only is not None:
+        query = query.where(WebhookDelivery.id == only)
     if principal.scope_path is not None:
         # Those of an agency since moved out of the key's tree are no longer its to read.
         query = query.where(path_within(col(Agency.path), principal.scope_path))
@@ -190,4 +193,7 @@ def retry(
     session.add(delivery)
     record(session, principal.actor, "webhook.retry", f"delivery:{delivery_id}", {})
     session.flush()
-    return next(d for d in deliveries(session, principal, public_id, 1000) if d.id == delivery_id)
+    # That one delivery, however many came after it (the newest 1,000 only: a 500 for an
+    # older one, audit).
+    [public] = deliveries(session, principal, public_id, 1, only=delivery_id)
+    return public

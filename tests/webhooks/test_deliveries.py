@@ -11,12 +11,19 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from sqlalchemy import insert
 from sqlmodel import Session, func, select
 from standardwebhooks.webhooks import Webhook
 
 from service.calendar.working_days import local_date
 from service.delivery.worker import DeliveryWorker
-from service.models import DeliveryAttempt, WebhookDelivery, WebhookSubscription, utcnow
+from service.models import (
+    Agency,
+    DeliveryAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+    utcnow,
+)
 from service.periods import periods_of
 from tests.conftest import DbFactory, KeyFactory, handover_body
 from tests.webhooks.conftest import Receiver, drain
@@ -209,6 +216,43 @@ def test_attempts_are_listed_and_a_failed_delivery_can_be_retried(
         drain(worker, until=lambda: len(receiver.received) == 1)
         assert deliveries()[0]["status"] == "succeeded"
         assert receiver.received[0].headers["webhook-id"] == failed["webhook_id"]
+
+
+def test_a_delivery_older_than_the_newest_thousand_can_be_retried(
+    hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, db: DbFactory
+) -> None:
+    """The retry answered the delivery by looking for it among the newest 1,000: for an
+    older one (a province's portal passes 1,000 in hours) it was a 500 (delivery audit)."""
+    client, _ = hook_app
+    admin = make_key("admin")
+    sub = subscribe(client, admin, "http://127.0.0.1:9/hooks", events=["score.updated"])
+    now = utcnow()
+    with db() as session:
+        subscription_id = session.exec(select(WebhookSubscription.id)).one()
+        agency_id = session.exec(select(Agency.id).where(Agency.code == "79.BTH")).one()
+        session.execute(
+            insert(WebhookDelivery),
+            [
+                {
+                    "subscription_id": subscription_id,
+                    "agency_id": agency_id,
+                    "msg_id": f"msg_old_{n}",
+                    "type": "score.updated",
+                    "period": "2025-09",
+                    "status": "failed" if n == 0 else "succeeded",
+                    "attempts": 1,
+                    "next_attempt_at": now,
+                    "give_up_at": now,
+                    "created_at": now + timedelta(seconds=n),
+                    "completed_at": now,
+                }
+                for n in range(1001)
+            ],
+        )
+        oldest = session.exec(select(func.min(WebhookDelivery.id))).one()
+    retried = client.post(f"/api/v1/webhooks/{sub['id']}/deliveries/{oldest}/retry", headers=admin)
+    assert retried.status_code == 200, retried.text
+    assert (retried.json()["id"], retried.json()["status"]) == (oldest, "pending")
 
 
 def test_a_reply_with_a_nul_character_is_kept_without_it(
