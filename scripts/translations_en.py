@@ -412,6 +412,7 @@ EN.update(
     {
         "D = %(value)s, do %(who)s nhập ngày %(when)s (không tính từ dữ liệu trong hệ thống này).": "D = %(value)s, entered by %(who)s on %(when)s (not computed from this system's data).",
         "D = %(value)s, do cơ quan có thẩm quyền nhập (không tính từ dữ liệu trong hệ thống này).": "D = %(value)s, entered by the competent authority (not computed from this system's data).",
+        "D = %(value)s, do cơ quan có thẩm quyền nhập ngày %(when)s (không tính từ dữ liệu trong hệ thống này).": "D = %(value)s, entered by the competent authority on %(when)s (not computed from this system's data).",
         "D = %(value)s, tính trong hệ thống này từ phản ánh, kiến nghị và phiếu đánh giá: bằng điểm nhóm 5 bên dưới.": "D = %(value)s, computed in this system from petitions and evaluations: the group 5 score below.",
         "D do %(who)s nhập lúc %(when)s, không tính từ phản ánh trong hệ thống này.": "D was entered by %(who)s at %(when)s; it is not computed from this system's petitions.",
         "D do cơ quan có thẩm quyền nhập, không tính từ phản ánh trong hệ thống này.": "D was entered by the competent authority; it is not computed from this system's petitions.",

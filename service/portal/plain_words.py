@@ -85,6 +85,10 @@ def _d(computed: Computed, inputs: InputsProvenance) -> list[Fact]:
     entered = inputs.d
     if entered is None:
         return [Fact("d_entered", value=float(d))]
+    if entered.set_by is not None and entered.set_by.startswith("official:"):
+        # An official's actor is their e-mail address: a public page names their office's
+        # role, not a person's mailbox (exports audit). A key's name is an office's label.
+        return [Fact("d_entered_on", value=float(d), when=local_day(entered.set_at))]
     return [
         Fact(
             "d_entered_by",

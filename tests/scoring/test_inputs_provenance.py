@@ -8,9 +8,16 @@ from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
+from service.auth.officials import add_official, official_principal
 from service.calendar.working_days import LOCAL_TZ
-from tests.conftest import KeyFactory, handover_body
+from service.models import Agency
+from service.periods import parse_period
+from service.profile import load_profile
+from service.scoring.inputs import set_inputs
+from service.scoring.schemas import InputsUpdate
+from tests.conftest import DbFactory, KeyFactory, handover_body
 
 pytestmark = pytest.mark.usefixtures("agencies")
 WARD, PERIOD = "79.BTH", "2025-Q3"
@@ -89,3 +96,34 @@ def test_a_period_in_other_digits_is_refused(
         headers=make_key("admin"),
     )
     assert answer.status_code == 422
+
+
+def test_the_public_page_names_no_officials_mailbox(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """An official's actor is their e-mail address: the public page said "D = 17,5, do
+    official:1:nguyen.van.an@hcm.gov.vn nhập ngày ..." (exports audit). It names the
+    competent authority and the day; the API (keyed) still says who."""
+    admin = make_key("admin")
+    body = handover_body(dossier_code="P-2", agency_code=WARD)
+    assert client.post("/api/v1/handovers", json=body, headers=admin).status_code == 201
+    with db() as session:
+        official = add_official(session, "test", "nguyen.van.an@hcm.gov.vn", "An", "manager", "79")
+        session.flush()
+        assert official.id is not None
+        who = official_principal(session, official.id)
+        assert who is not None
+        agency = session.exec(select(Agency).where(Agency.code == WARD)).one()
+        update = InputsUpdate(d=17.5)
+        set_inputs(
+            session, who, agency, parse_period(PERIOD), update, load_profile("hcmc-104-2024")
+        )
+    score = client.get(SCORE, headers=admin).json()
+    assert "nguyen.van.an@hcm.gov.vn" in score["inputs"]["d"]["set_by"]
+    day = datetime.fromisoformat(score["inputs"]["d"]["set_at"]).astimezone(LOCAL_TZ)
+    page = client.get(f"/agencies/{WARD}?period={PERIOD}").text
+    assert "hcm.gov.vn" not in page
+    words = f"D = 17,5, do cơ quan có thẩm quyền nhập ngày {day:%d/%m/%Y}"
+    assert words in visible_text(page)
+    english = visible_text(client.get(f"/agencies/{WARD}?period={PERIOD}&lang=en").text)
+    assert f"D = 17.5, entered by the competent authority on {day:%d/%m/%Y}" in english
