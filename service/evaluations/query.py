@@ -8,15 +8,15 @@ export, and a row tuple costs a fraction of an entity."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Row, func, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from service.models import Agency, Counter, ResponseContact, Staff
+from service.models import Agency, Counter, ResponseContact, Staff, utcnow
 from service.models.agency import path_within
 from service.profile import Profile
 from service.scoring.sql_rules import (
@@ -27,6 +27,7 @@ from service.scoring.sql_rules import (
     counted_in_group5,
     petition_handled_late,
     petition_handled_on_time,
+    petition_state_at,
     unsatisfied,
 )
 
@@ -50,6 +51,8 @@ class Selection:
     staff_role: str = "returning"  # whose evaluations these are, as the profile says
     include_private: bool = False
     up_to_id: int | None = None  # rows written after an export began are not in it
+    # A petition's state by its deadline as of this moment (the request's), for every chunk.
+    as_of: datetime = field(default_factory=utcnow)
 
 
 def _dossier_columns(d: Any, dossier_agency: Any, counter: Any, staff: list[Any]) -> list[Any]:
@@ -164,6 +167,7 @@ def petitions_statement(chosen: Selection, profile: Profile, *columns: Any) -> S
             p.c.handled_at,
             petition_handled_on_time().label("handled_on_time"),
             petition_handled_late().label("handled_late"),
+            petition_state_at(chosen.as_of).label("state"),
             p.c.within_authority,
             p.c.replied_at,
             p.c.citizen_verdict,

@@ -42,6 +42,13 @@ def _same(value: Any) -> Any:
 
 
 YES_NO = _words("Có", "Không")
+PETITION_STATES = {"on_time": "Đúng hạn", "late": "Trễ hạn", "open": "Chưa đến hạn"}
+
+
+def _states(value: Any) -> str:
+    return PETITION_STATES.get(value, "")
+
+
 DOSSIER_COLUMNS: list[tuple[str, Convert]] = [
     ("Mã hồ sơ", csv_cell),
     ("Cơ quan của hồ sơ", csv_cell),
@@ -92,6 +99,9 @@ PETITION_COLUMNS: list[tuple[str, Convert]] = [
     ("Xử lý lúc", _time),
     ("Xử lý đúng hạn", YES_NO),
     ("Xử lý trễ hạn", YES_NO),
+    # As the score and its explanation count it when the export was made: one still open
+    # past its deadline is late from that moment (DESIGN.md, group 5).
+    ("Tình trạng theo hạn", _states),
     ("Thuộc thẩm quyền", YES_NO),
     ("Trả lời người dân lúc", _time),
     ("Ý kiến người dân", csv_cell),

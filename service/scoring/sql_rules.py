@@ -5,6 +5,7 @@ tests/scoring checks that both forms agree."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, Integer, and_, case, cast, false, func, or_, true
@@ -78,6 +79,17 @@ def petition_handled_late() -> ColumnElement[bool]:
     """Petition.handled_late."""
     p = PETITIONS.c
     return and_(p.handled_at.is_not(None), p.deadline_at.is_not(None), p.handled_at > p.deadline_at)
+
+
+def petition_state_at(now: datetime) -> ColumnElement[str]:
+    """contributions.petition_state: 'on_time', 'late' (handled late, or still open past its
+    deadline at `now`) or 'open'."""
+    p = PETITIONS.c
+    return case(
+        (p.handled_at.is_not(None), case((petition_handled_late(), "late"), else_="on_time")),
+        (and_(p.deadline_at.is_not(None), p.deadline_at < now), "late"),
+        else_="open",
+    )
 
 
 def local_day(column: Any, dialect: str) -> Any:

@@ -210,3 +210,30 @@ def test_a_name_spelled_as_an_excel_error_stays_a_text(
     header = [cell.value for cell in next(sheet.iter_rows(max_row=1))]
     [cell] = [row[header.index("Tên thủ tục")] for row in sheet.iter_rows(min_row=2)]
     assert (cell.value, cell.data_type) == ("#N/A", "s")
+
+
+@pytest.mark.usefixtures("agencies")
+def test_petitions_export_says_each_ones_state_as_the_score_counts_it(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """An open petition past its deadline is late from that moment (DESIGN.md, group 5):
+    the score and its explanation said late, the export only "not handled late" (audit)."""
+    admin = make_key("admin")
+    received, deadline = "2025-07-01T09:00:00+07:00", "2025-07-22T17:00:00+07:00"
+    petitions = {
+        "PA-OPEN-LATE": {"deadline_at": deadline},
+        "PA-ON-TIME": {"deadline_at": deadline, "handled_at": "2025-07-10T09:00:00+07:00"},
+        "PA-HANDLED-LATE": {"deadline_at": deadline, "handled_at": "2025-08-01T09:00:00+07:00"},
+        "PA-OPEN": {"deadline_at": "2099-01-01T17:00:00+07:00"},
+    }
+    for code, fields in petitions.items():
+        body = {"petition_code": code, "agency_code": "79.STP", "received_at": received, **fields}
+        assert client.post("/api/v1/petitions", json=body, headers=admin).status_code == 201
+    explained = client.get("/api/v1/agencies/79.STP/scores/2025-Q3/explain", headers=admin)
+    states = {r["petition_code"]: r["state"] for r in explained.json()["petitions"]["rows"]}
+    rows = _csv(client, "/api/v1/petitions.csv", admin, period="2025-Q3")
+    exported = {r["Mã PAKN"]: r["Tình trạng theo hạn"] for r in rows}
+    words = {"on_time": "Đúng hạn", "late": "Trễ hạn", "open": "Chưa đến hạn"}
+    assert exported == {code: words[state] for code, state in states.items()}
+    assert exported["PA-OPEN-LATE"] == exported["PA-HANDLED-LATE"] == "Trễ hạn"
+    assert exported["PA-OPEN"] == "Chưa đến hạn"
