@@ -110,6 +110,10 @@ def upsert(
         dossier = found[0]
     if payload.handled_at and payload.handled_at < payload.received_at:
         raise field_error("handled_at", "is before received_at; check both times")
+    if payload.deadline_at and payload.deadline_at < payload.received_at:
+        # A deadline before the petition arrived is a typing error (1900 for 2025): the
+        # petition would be late before it was received.
+        raise field_error("deadline_at", "is before received_at; check both times")
     # Petition codes are unique per agency: another agency's petition with this code is a
     # different petition, never this one.
     petition = session.exec(

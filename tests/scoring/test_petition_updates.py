@@ -67,3 +67,23 @@ def test_a_corrected_receipt_time_moves_the_default_deadline(
         headers=admin,
     ).json()
     assert moved["deadline_at"].startswith("2025-10-08")
+
+
+def test_a_deadline_before_the_receipt_is_refused_naming_the_field(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """A deadline of 1900 for a petition of 2025 was stored: late before it arrived, and
+    the quarterly report counted its working days late one by one (exports audit)."""
+    body = {
+        "petition_code": "PAKN-1900",
+        "agency_code": "79.BTH",
+        "received_at": "2025-08-01T09:00:00+07:00",
+        "deadline_at": "1900-01-02T17:00:00+07:00",
+    }
+    response = client.post("/api/v1/petitions", json=body, headers=make_key("admin"))
+    assert response.status_code == 422, response.text
+    [field] = response.json()["fields"]
+    assert field["field"] == "deadline_at" and "before received_at" in field["problem"]
+    # The deadline on the day it was received is a deadline (handled at once or late).
+    body["deadline_at"] = "2025-08-01T17:00:00+07:00"
+    assert client.post("/api/v1/petitions", json=body, headers=make_key("admin")).is_success
