@@ -4,8 +4,10 @@ stopped.
 Runs inside `hailong serve` (a thread) or alone as `hailong worker`; any number of workers
 share the work. Each round also announces the scores that changed with no event: open
 petitions whose deadline passed (service/scoring/aging.py); and, once an hour, removes
-old finished deliveries (pruning.py). Every `alert_every_seconds` it evaluates the alert
-rules (service/alerts), on the message thread, before that round's messages.
+old finished deliveries (pruning.py). Beside the webhooks, lanes of their own: every
+`alert_every_seconds` the alert rules (service/alerts), the managers' alert e-mails, the
+message outbox's upkeep (reminders, rows of channels no longer configured), and each
+message channel (SMS, Zalo, e-mail): a lane's next round starts when its own ends.
 
 Sending is concurrent: up to `webhook_concurrency` deliveries at once, on a pool of
 threads, never two to the same subscription from one worker — a receiver that times out
@@ -19,8 +21,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -71,13 +75,25 @@ class DeliveryWorker:
         # scores whose open petitions passed their deadline since the last. From a day back
         # at start, so a restart misses none (markers are coalesced: repeats cost nothing).
         self._deadlines_seen_until = utcnow() - AGING_LOOKBACK
-        # Invitations by message (service/messaging/sending.py): a round at a time on a
-        # thread of its own, so that a slow SMTP server holds up no webhook.
+        # Invitations by message (service/messaging/sending.py), the managers' alert e-mails
+        # and the alert rules: lanes, each running round after round on a thread of its
+        # own, so that a slow SMTP server holds up no webhook, and an SMS gateway that does
+        # not answer holds up no e-mail, alert or reminder (audit: one round joined every
+        # channel, and a hanging gateway held a newly due e-mail for its whole round).
         self.channels = configured_channels(settings)
-        self._messages_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="message-send")
-        self._messages_round: Future[int] | None = None
         self._next_reminders = 0.0
         self._next_alerts = 0.0  # time.monotonic(): the first round of run_forever evaluates
+        self._lanes: dict[str, Callable[[], int]] = {
+            "alert-rules": self._alert_rules,
+            "alert-email": partial(alert_emails.run_round, engine, settings, self.channels),
+            "message-upkeep": self._message_upkeep,
+            **{
+                f"message-{name}": lane
+                for name, lane in messages.channel_lanes(engine, settings, self.channels).items()
+            },
+        }
+        self._lanes_pool = ThreadPoolExecutor(len(self._lanes), thread_name_prefix="lane")
+        self._lane_rounds: dict[str, Future[int]] = {}
 
     def dispatch_events(self, session: Session) -> int:
         return fan_out.dispatch_events(session, self.settings)
@@ -121,44 +137,44 @@ class DeliveryWorker:
         return events + markers, fan_out.BATCH in (events, markers)
 
     def send_messages(self) -> int:
-        """One round of the message outbox (reminders once a minute) and of the alerts'
-        e-mails: the work done."""
-        reminders = time.monotonic() >= self._next_reminders
-        if reminders:
-            self._next_reminders = time.monotonic() + REMINDERS_EVERY_SECONDS
-        # Side by side: the managers' alert e-mails wait for no citizen's SMS gateway.
-        with ThreadPoolExecutor(1, thread_name_prefix="alert-email") as pool:
-            alerts = pool.submit(alert_emails.run_round, self.engine, self.settings, self.channels)
-            work = messages.run_round(
-                self.engine, self.settings, self.channels, reminders=reminders
-            )
-            return work + alerts.result()
+        """One round of every message lane, side by side (reminders once a minute), the
+        alert rules' lane aside: the work done."""
+        lanes = [lane for name, lane in self._lanes.items() if name != "alert-rules"]
+        with ThreadPoolExecutor(len(lanes), thread_name_prefix="message-round") as pool:
+            return sum(pool.map(messages.run_lane, lanes))
 
     def raise_alerts(self) -> list[int]:
         """Evaluate the alert rules now: the ids of the alerts raised."""
         return raise_alerts(self.engine, self.settings, self.profile)
 
-    def _message_round(self) -> int:
-        """The message thread's round: the alert rules when due, then the messages. Not in
-        run_once (tests drive rounds by hand and call raise_alerts when they mean it)."""
-        work = 0
-        if time.monotonic() >= self._next_alerts:
-            self._next_alerts = time.monotonic() + self.settings.alert_every_seconds
-            try:
-                work += len(self.raise_alerts())
-            except Exception:  # the messages still go; the rules are evaluated next time
-                log.exception("alert evaluation failed; tried again next interval")
-        return work + self.send_messages()
+    def _alert_rules(self) -> int:
+        """The alert rules, when `alert_every_seconds` have passed: the alerts raised. Not
+        in run_once (tests drive rounds by hand and call raise_alerts when they mean it)."""
+        if time.monotonic() < self._next_alerts:
+            return 0
+        self._next_alerts = time.monotonic() + self.settings.alert_every_seconds
+        return len(self.raise_alerts())
 
-    def _start_messages(self) -> None:
-        """A round of messages, unless the previous one is still going."""
-        previous = self._messages_round
-        if previous is not None:
-            if not previous.done():
-                return
-            if (error := previous.exception()) is not None:
-                log.error("message round failed; retried next round", exc_info=error)
-        self._messages_round = self._messages_pool.submit(self._message_round)
+    def _message_upkeep(self) -> int:
+        reminders = time.monotonic() >= self._next_reminders
+        if reminders:
+            self._next_reminders = time.monotonic() + REMINDERS_EVERY_SECONDS
+        return messages.upkeep(self.engine, self.settings, self.channels, reminders=reminders)
+
+    def _message_round(self) -> int:
+        """Every lane once, the alert rules (when due) first: a round of the message side."""
+        return self._alert_rules() + self.send_messages()
+
+    def _start_lanes(self) -> None:
+        """The next round of each lane whose previous round has ended."""
+        for name, lane in self._lanes.items():
+            previous = self._lane_rounds.get(name)
+            if previous is not None:
+                if not previous.done():
+                    continue
+                if (error := previous.exception()) is not None:
+                    log.error("%s round failed; retried next round", name, exc_info=error)
+            self._lane_rounds[name] = self._lanes_pool.submit(lane)
 
     def _fill(self) -> int:
         """Claim due deliveries into the free sending slots, none to a subscription this
@@ -196,7 +212,7 @@ class DeliveryWorker:
                         _, backlog = self._fan_out()
                         pause = 0.0 if backlog else self.settings.worker_poll_seconds
                         next_fan_out = time.monotonic() + pause
-                        self._start_messages()
+                        self._start_lanes()
                     self._reap()
                     self._fill()
                     # Until the next fan-out, or sooner when a send frees a slot.
@@ -211,7 +227,7 @@ class DeliveryWorker:
     def close(self) -> None:
         """Let the sends under way finish (and be recorded), then stop the threads."""
         self._pool.shutdown(wait=True)
-        self._messages_pool.shutdown(wait=True)
+        self._lanes_pool.shutdown(wait=True)
 
 
 def start_embedded(

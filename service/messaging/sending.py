@@ -11,9 +11,10 @@ Every function takes `now`, so tests move time without sleeping.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, time, timedelta
+from functools import partial
 
 from sqlalchemy import ColumnElement, Engine, and_, exists, func
 from sqlalchemy.orm import aliased
@@ -231,13 +232,58 @@ def run_round(
     reminders: bool = True,
 ) -> int:
     """Reminders due, then every due message (up to leased.ROUND_LIMIT a channel): the
-    work done.
+    work done. The channels are sent side by side, each on a thread of its own (the
+    worker runs each as a lane of its own instead: channel_lanes)."""
+    work = upkeep(engine, settings, channels, now, reminders=reminders)
+    lanes = list(channel_lanes(engine, settings, channels, now).values())
+    if len(lanes) < 2:
+        return work + sum(lane() for lane in lanes)
+    with ThreadPoolExecutor(len(lanes), thread_name_prefix="message-channel") as pool:
+        return work + sum(pool.map(run_lane, lanes))
 
-    Each configured channel is sent on a thread of its own: an SMS gateway that does not
-    answer held up every e-mail of every agency behind it, up to its timeout a message
-    (audit). (The agencies' daily cap is counted across channels running side by side, so
-    a round may pass it by a message or two.)"""
+
+def run_lane(lane: Callable[[], int]) -> int:
+    """A lane's round (for a pool's map)."""
+    return lane()
+
+
+def upkeep(
+    engine: Engine,
+    settings: Settings,
+    channels: Mapping[str, Channel],
+    now: datetime | None = None,
+    *,
+    reminders: bool = True,
+) -> int:
+    """The reminders now due (with `reminders`), and the rows of a channel no longer
+    configured, each settled as skipped (decide): the work done."""
     work = create_reminders(engine, settings, now or utcnow()) if reminders else 0
+    orphans = col(Row.channel).not_in(sorted(channels))
+    return work + _sender(engine, settings, channels, now)([orphans])
+
+
+def channel_lanes(
+    engine: Engine,
+    settings: Settings,
+    channels: Mapping[str, Channel],
+    now: datetime | None = None,
+) -> dict[str, Callable[[], int]]:
+    """Per configured channel, one round of its due messages (up to leased.ROUND_LIMIT):
+    work that waits for no other channel. An SMS gateway that does not answer held up every
+    e-mail of every agency behind it, up to its timeout a message (audit). (The agencies'
+    daily cap is counted across channels running side by side, so a round may pass it by a
+    message or two.)"""
+    send = _sender(engine, settings, channels, now)
+    return {name: partial(send, [col(Row.channel) == name]) for name in sorted(channels)}
+
+
+def _sender(
+    engine: Engine,
+    settings: Settings,
+    channels: Mapping[str, Channel],
+    now: datetime | None,
+) -> Callable[[list[ColumnElement[bool]]], int]:
+    """Sends the due rows matching its conditions; each decided at its own moment."""
 
     def decide(session: Session, row: Row) -> OutgoingMessage | None:
         return _decide(session, settings, channels, row, now or utcnow())
@@ -245,10 +291,4 @@ def run_round(
     def send(among: list[ColumnElement[bool]]) -> int:
         return leased.send_due(engine, settings, channels, Row, decide, now, among)
 
-    names = sorted(channels)
-    # Rows of a channel no longer configured: each is settled as skipped (decide).
-    work += send([col(Row.channel).not_in(names)])
-    if len(names) < 2:
-        return work + sum(send([col(Row.channel) == name]) for name in names)
-    with ThreadPoolExecutor(len(names), thread_name_prefix="message-channel") as pool:
-        return work + sum(pool.map(send, [[col(Row.channel) == name] for name in names]))
+    return send

@@ -5,17 +5,21 @@ reminder follows on the same channels only while the survey is unanswered."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from service.app import create_app
+from service.delivery.worker import DeliveryWorker
 from service.models import OutgoingMessageRow
 from service.settings import Settings
 from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
-from tests.messaging.conftest import Worker, local
+from tests.messaging.conftest import SmtpServer, Worker, local
 from tests.messaging.test_sms_zalo_channels import (
     ACCESS_TOKEN,
     API_KEY,
@@ -169,3 +173,55 @@ def test_a_providers_odd_reply_is_kept_cleaned_and_the_sms_goes_once(
         rows = {r.channel: r for r in session.exec(select(OutgoingMessageRow)).all()}
     assert rows["sms"].status == "sent" and rows["sms"].provider_id == ("id?" + "9" * 300)[:255]
     assert rows["zalo"].status == "pending" and "token? is invalid" in (rows["zalo"].reason or "")
+
+
+def test_a_hanging_sms_gateway_holds_up_no_email(
+    database_url: str, make_key: KeyFactory, esms: Provider, smtp_server: SmtpServer
+) -> None:
+    """The worker ran every channel in one round and began the next when all had ended: an
+    e-mail due while a gateway hung waited for the SMS round (up to its timeout a message,
+    100 messages a round; delivery audit). Each channel is a lane of its own now."""
+    settings = make_settings(
+        database_url,
+        **sms_fields(esms),
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server.port,
+        smtp_from="hailong@phuong.gov.vn",
+        message_http_timeout_seconds=2.0,
+        message_quiet_start="00:00",  # quiet hours off: the test runs at any hour
+        message_quiet_end="00:00",
+        worker_poll_seconds=0.05,
+    )
+    esms.delay = 60  # the gateway hangs until released (each SMS: the 2 s timeout)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        issuer = make_key("issuer")
+        for n in range(5):
+            body = handover_body(dossier_code=f"SMS-{n}", contact=PHONE)
+            assert client.post("/api/v1/handovers", json=body, headers=issuer).is_success
+        worker = DeliveryWorker(app.state.engine, settings, app.state.profile)
+        stop = threading.Event()
+        thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            until(lambda: len(esms.seen) >= 1)  # the SMS lane waits on its first message
+            body = handover_body(
+                dossier_code="MAIL-1", contact={"email": "an@example.vn", "consent": True}
+            )
+            assert client.post("/api/v1/handovers", json=body, headers=issuer).is_success
+            until(lambda: bool(smtp_server.mailbox.received))
+            sms_tried_by_then = len(esms.seen)
+        finally:
+            esms.release.set()
+            stop.set()
+            thread.join(30)
+    assert smtp_server.mailbox.received[0]["To"] == "an@example.vn"
+    # The e-mail went while the SMS round was still under way.
+    assert sms_tried_by_then < 5
+
+
+def until(condition: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.02)
