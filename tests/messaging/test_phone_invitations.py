@@ -19,7 +19,7 @@ from service.delivery.worker import DeliveryWorker
 from service.models import OutgoingMessageRow
 from service.settings import Settings
 from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
-from tests.messaging.conftest import SmtpServer, Worker, local
+from tests.messaging.conftest import Mailbox, SmtpServer, Worker, local
 from tests.messaging.test_sms_zalo_channels import (
     ACCESS_TOKEN,
     API_KEY,
@@ -176,7 +176,11 @@ def test_a_providers_odd_reply_is_kept_cleaned_and_the_sms_goes_once(
 
 
 def test_a_hanging_sms_gateway_holds_up_no_email(
-    database_url: str, make_key: KeyFactory, esms: Provider, smtp_server: SmtpServer
+    database_url: str,
+    make_key: KeyFactory,
+    esms: Provider,
+    smtp_server: SmtpServer,
+    mailbox: Mailbox,
 ) -> None:
     """The worker ran every channel in one round and began the next when all had ended: an
     e-mail due while a gateway hung waited for the SMS round (up to its timeout a message,
@@ -209,13 +213,13 @@ def test_a_hanging_sms_gateway_holds_up_no_email(
                 dossier_code="MAIL-1", contact={"email": "an@example.vn", "consent": True}
             )
             assert client.post("/api/v1/handovers", json=body, headers=issuer).is_success
-            until(lambda: bool(smtp_server.mailbox.received))
+            until(lambda: bool(mailbox.received))
             sms_tried_by_then = len(esms.seen)
         finally:
             esms.release.set()
             stop.set()
             thread.join(30)
-    assert smtp_server.mailbox.received[0]["To"] == "an@example.vn"
+    assert [m["To"] for m in mailbox.received] == ["an@example.vn"]
     # The e-mail went while the SMS round was still under way.
     assert sms_tried_by_then < 5
 
