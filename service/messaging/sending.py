@@ -122,7 +122,10 @@ def _compose(
         opt_out_link=facts.opt_out_link,
         agency_name=agency.name,
         dossier_code=dossier.code,
-        language=invitation.language,
+        # The texts (texts.py) are Vietnamese whatever the invitation's language: the
+        # e-mail's lang and Zalo's words say so (an "en" one read Vietnamese with English
+        # rules to a screen reader; audit). The link opens the survey in its own language.
+        language="vi",
     )
 
 

@@ -63,6 +63,23 @@ def test_email_with_consent_sends_one_mail_whose_link_opens_the_survey(
         assert len(session.exec(select(OutgoingMessageRow)).all()) == 1
 
 
+def test_an_english_invitations_mail_is_marked_as_the_vietnamese_it_is(
+    client: TestClient, make_key: KeyFactory, mailbox: Mailbox, worker: Worker
+) -> None:
+    """The texts are Vietnamese for every invitation; an "en" one's mail said lang="en"
+    around them, and a screen reader read Vietnamese with English rules (delivery audit).
+    Its link still opens the survey in English."""
+    body = handover_body(contact=CONTACT, language="en")
+    assert client.post(URL, json=body, headers=make_key("issuer")).status_code == 201
+    assert worker.run(local(1, 10)) == 1
+    html = mailbox.received[0].get_body(("html",))
+    assert html is not None
+    content = html.get_content()
+    assert '<html lang="vi">' in content and "Kính gửi" in content
+    link, _ = mailbox.links()
+    assert '<html lang="en"' in client.get(link).text
+
+
 @pytest.mark.parametrize(
     ("contact", "reason"),
     [
