@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -168,7 +169,46 @@ def upsert(
             events.refresh_petition_flag(session, released, profile)
     kind = "petition.created" if before is None else "petition.updated"
     outbox.emit(session, kind, petition.agency_id, payloads.petition_event(session, petition))
+    _audit_import(session, principal, agency, before, petition)
     return petition, before is None
+
+
+# What a petition's import may change that group 5 (and so D) reads.
+_AUDITED = (
+    "dossier_id",
+    "received_at",
+    "deadline_at",
+    "handled_at",
+    "citizen_verdict",
+    "result_complaint",
+    "within_authority",
+)
+
+
+def _audit_import(
+    session: Session,
+    principal: Principal,
+    agency: Agency,
+    before: Petition | None,
+    petition: Petition,
+) -> None:
+    """Who imported a petition, or changed what the score reads of one: a key's import
+    moves group 5 and so D, which officials' rankings rest on (ops audit). An update that
+    changes none of it is not recorded."""
+    changes = {
+        name: [_plain(getattr(before, name)) if before else None, _plain(getattr(petition, name))]
+        for name in _AUDITED
+        if before is None or getattr(before, name) != getattr(petition, name)
+    }
+    if before is not None and not changes:
+        return
+    action = "petition.import" if before is None else "petition.update"
+    detail = {"agency": agency.code, "changes": changes}
+    record(session, principal.actor, action, f"petition:{petition.code}", detail)
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _check_survey_comment(payload: PetitionUpsert, petition: Petition | None) -> None:

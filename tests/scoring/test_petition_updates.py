@@ -87,3 +87,30 @@ def test_a_deadline_before_the_receipt_is_refused_naming_the_field(
     # The deadline on the day it was received is a deadline (handled at once or late).
     body["deadline_at"] = "2025-08-01T17:00:00+07:00"
     assert client.post("/api/v1/petitions", json=body, headers=make_key("admin")).is_success
+
+
+def test_an_import_and_an_update_that_moves_the_score_are_audited(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """A key's petition import moves group 5 and so D: who did it, and what it changed,
+    is in the audit log (ops audit: nothing was recorded); an update changing nothing the
+    score reads is not."""
+    issuer, admin = make_key("issuer"), make_key("admin")
+    assert client.post("/api/v1/petitions", json=BODY, headers=issuer).status_code == 201
+    handled = {**BODY, "handled_at": "2025-09-20T09:00:00+07:00", "citizen_verdict": "unsatisfied"}
+    assert client.post("/api/v1/petitions", json=handled, headers=issuer).status_code == 200
+    again = {**handled, "outcome": "Đã trả lời công dân"}  # text only: group 5 unchanged
+    assert client.post("/api/v1/petitions", json=again, headers=issuer).status_code == 200
+    listed = client.get("/api/v1/audit?action=petition.", headers=admin)
+    assert listed.status_code == 200, listed.text
+    records = listed.json()["data"]
+    assert [r["action"] for r in records] == ["petition.update", "petition.import"]
+    update, imported = records
+    assert {r["actor"].split(":")[0] for r in records} == {"key"}
+    assert update["target"] == imported["target"] == "petition:PU-1"
+    assert update["detail"]["agency"] == "79.BTH"
+    changes = update["detail"]["changes"]
+    assert changes["citizen_verdict"] == [None, "unsatisfied"]
+    assert changes["handled_at"][0] is None and changes["handled_at"][1].startswith("2025-09-20")
+    assert set(changes) == {"handled_at", "citizen_verdict"}
+    assert imported["detail"]["changes"]["received_at"][1].startswith("2025-09-16")
