@@ -21,6 +21,9 @@ class KeyCache:
         self.seconds = seconds
         self._entries: dict[str, tuple[Principal, float]] = {}
         self._lock = threading.Lock()
+        # Counts `forget`s: a lookup that began before one may have read a key revoked
+        # since, and is not remembered (it would be taken for `seconds` more; audit).
+        self._forgets = 0
 
     def get(self, key_hash: str) -> Principal | None:
         entry = self._entries.get(key_hash)
@@ -28,11 +31,15 @@ class KeyCache:
             return None
         return entry[0]
 
-    def put(self, key_hash: str, principal: Principal) -> None:
+    def put(self, key_hash: str, principal: Principal, forgets_seen: int) -> None:
+        """Remember `principal`; not when a key was forgotten since its lookup began (the
+        `forgets` count then)."""
         seconds = self.seconds
         if principal.expires_at is not None:  # an expiring key is not remembered past it
             seconds = min(seconds, (principal.expires_at - utcnow()).total_seconds())
         with self._lock:
+            if forgets_seen != self._forgets:
+                return
             if len(self._entries) > 10_000:
                 self._entries.clear()
             self._entries[key_hash] = (principal, time.monotonic() + seconds)
@@ -41,6 +48,7 @@ class KeyCache:
         """Drop a key revoked by this process: refused here at once (other processes still
         within `seconds`)."""
         with self._lock:
+            self._forgets += 1
             for key_hash in [h for h, (p, _) in self._entries.items() if p.key_id == key_id]:
                 del self._entries[key_hash]
 
@@ -54,8 +62,9 @@ class KeyCache:
         cached = self.principal_for(authorization)
         if cached is not None:
             return cached
+        forgets_seen = self._forgets
         principal = authenticate(session, authorization)
         raw_key = bearer_key(authorization)
         assert raw_key is not None  # authenticate accepted it
-        self.put(hash_key(raw_key), principal)
+        self.put(hash_key(raw_key), principal, forgets_seen)
         return principal

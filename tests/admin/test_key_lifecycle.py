@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from service.admin.keys import create_key
+from service.auth.principal import Principal
 from service.models import ApiKey, AuditLog, utcnow
 from service.settings import Settings
 from tests.cli_runner import cli_for
@@ -308,3 +309,30 @@ def test_create_revoke_rotate_each_write_one_audit_record(
         "key.revoke",
         "key.rotate",
     ]
+
+
+def test_a_key_revoked_while_its_lookup_runs_is_not_remembered(
+    client: TestClient, db: DbFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request read the key; the revocation committed and was forgotten here; then that
+    request remembered the key it had read, and this process took the revoked key for
+    auth_cache_seconds more (ops audit). The interleaving is forced at the lookup."""
+    from service.admin.keys import revoke_key
+    from service.auth import cache as cache_module
+
+    key_id, raw = new_key(db, "reader")
+    lookup = cache_module.authenticate
+
+    def revoked_meanwhile(session: Session, authorization: str | None) -> Principal:
+        principal = lookup(session, authorization)
+        monkeypatch.setattr(cache_module, "authenticate", lookup)  # once
+        with db() as other:
+            revoke_key(other, key_id, actor="test")
+        client.app.state.key_cache.forget(key_id)  # type: ignore[attr-defined]
+        return principal
+
+    monkeypatch.setattr(cache_module, "authenticate", revoked_meanwhile)
+    # The request whose lookup ran before the revocation committed is served...
+    assert client.get("/api/v1/agencies", headers=bearer(raw)).status_code == 200
+    # ...and the key is refused from the next one on.
+    assert client.get("/api/v1/agencies", headers=bearer(raw)).status_code == 401
