@@ -319,9 +319,9 @@ def test_a_key_revoked_while_its_lookup_runs_is_not_remembered(
     auth_cache_seconds more (ops audit). The interleaving is forced at the lookup."""
     from service.admin.keys import revoke_key
     from service.auth import cache as cache_module
+    from service.auth.keys import authenticate as lookup  # what the cache calls
 
     key_id, raw = new_key(db, "reader")
-    lookup = cache_module.authenticate
 
     def revoked_meanwhile(session: Session, authorization: str | None) -> Principal:
         principal = lookup(session, authorization)
