@@ -39,17 +39,23 @@ NO_SYNC = {"synchronize_session": False}
 FAN_OUT_LOCK = 0x6861696C6F6E67  # "hailong": the advisory lock key of the fan-out step
 
 
-def live_subscription(now: Any) -> list[ColumnElement[bool]]:
-    """Who is sent to, for a query joined to the subscription's owner key (`ApiKey`): a
-    subscription neither disabled nor deleted, whose key is neither revoked nor expired —
-    a portal whose key the IT centre revoked hears nothing more (a rotated key's
-    subscriptions go to its successor, admin/keys.py)."""
+def kept_subscription(now: Any) -> list[ColumnElement[bool]]:
+    """Who events are kept for, for a query joined to the subscription's owner key
+    (`ApiKey`): a subscription not deleted, whose key is neither revoked nor expired — a
+    portal whose key the IT centre revoked hears nothing more (a rotated key's
+    subscriptions go to its successor, admin/keys.py). A disabled one is kept for: its
+    deliveries wait until an admin enables it again (they were never made, and the events
+    of the days it was disabled were lost to it; audit), or until pruning.py drops them."""
     return [
-        col(WebhookSubscription.disabled_at).is_(None),
         col(WebhookSubscription.deleted_at).is_(None),
         col(ApiKey.revoked_at).is_(None),
         or_(col(ApiKey.expires_at).is_(None), col(ApiKey.expires_at) > now),
     ]
+
+
+def live_subscription(now: Any) -> list[ColumnElement[bool]]:
+    """Who is sent to: a kept subscription that is not disabled."""
+    return [col(WebhookSubscription.disabled_at).is_(None), *kept_subscription(now)]
 
 
 class Target:
@@ -80,7 +86,7 @@ def _targets(session: Session) -> list[Target]:
         .join(Agency, col(Agency.id) == col(WebhookSubscription.agency_id), isouter=True)
         .join(ApiKey, col(ApiKey.id) == col(WebhookSubscription.owner_key_id))
         .join(owner_scope, col(owner_scope.id) == col(ApiKey.agency_id), isouter=True)
-        .where(*live_subscription(utcnow()))
+        .where(*kept_subscription(utcnow()))
     ).all()
     return [Target(subscription, path, owner_path) for subscription, path, owner_path in rows]
 

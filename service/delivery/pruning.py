@@ -1,7 +1,9 @@
 """Delivered deliveries do not live forever: after `webhook_retention_days` the worker
 removes finished deliveries (succeeded, or given up), their attempts, and the fanned-out
-events no remaining delivery points at. Pending ones are kept whatever their age (a
-disabled subscription's, which an admin may enable again)."""
+events no remaining delivery points at. A disabled subscription's pending deliveries wait
+for an admin to enable it again, that long too: older ones are removed once it has been
+disabled (or deleted) for longer, so that one left disabled does not keep every event
+for ever."""
 
 from __future__ import annotations
 
@@ -9,13 +11,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Delete, Engine, delete, exists
+from sqlalchemy import Delete, Engine, and_, delete, exists, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from service.db import alone, rowcount, transaction
 from service.delivery.fan_out import NO_SYNC
-from service.models import DeliveryAttempt, OutboxEvent, WebhookDelivery, utcnow
+from service.models import (
+    DeliveryAttempt,
+    OutboxEvent,
+    WebhookDelivery,
+    WebhookSubscription,
+    utcnow,
+)
 
 CHUNK = 1000  # rows per transaction: a long backlog of old rows never holds a lock long
 # "hailongp": one worker prunes at a time; two deleting the same rows would only wait on
@@ -44,11 +52,27 @@ def prune(engine: Engine, retention_days: float) -> Pruned:
     def events(session: Session, ids: Sequence[int | None]) -> None:
         pruned.events += _deleted(session, delete(OutboxEvent).where(col(OutboxEvent.id).in_(ids)))
 
+    stopped_long_ago = exists().where(
+        col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
+        or_(
+            col(WebhookSubscription.disabled_at) < cutoff,
+            col(WebhookSubscription.deleted_at) < cutoff,
+        ),
+    )
     finished = (
         select(col(WebhookDelivery.id))
         .where(
-            col(WebhookDelivery.status).in_(("succeeded", "failed")),
-            col(WebhookDelivery.completed_at) < cutoff,
+            or_(
+                and_(
+                    col(WebhookDelivery.status).in_(("succeeded", "failed")),
+                    col(WebhookDelivery.completed_at) < cutoff,
+                ),
+                and_(
+                    col(WebhookDelivery.status) == "pending",
+                    col(WebhookDelivery.created_at) < cutoff,
+                    stopped_long_ago,
+                ),
+            )
         )
         .order_by(col(WebhookDelivery.id))
     )

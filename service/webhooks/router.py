@@ -78,7 +78,7 @@ async def delete_subscription(webhook_id: WebhookIdPath, work: ApiWork) -> Respo
     summary="Re-enable a subscription that was disabled after failing for days",
 )
 async def enable_subscription(webhook_id: WebhookIdPath, work: ApiWork) -> SubscriptionPublic:
-    return await work.run(lambda s: service.enable(s, work.principal(s), webhook_id))
+    return await work.run(lambda s: service.enable(s, work.principal(s), webhook_id, work.settings))
 
 
 @router.get(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code
@@ -123,10 +124,26 @@ def delete(session: Session, principal: Principal, public_id: str) -> None:
     record(session, principal.actor, "webhook.delete", f"webhook:{public_id}", {})
 
 
-def enable(session: Session, principal: Principal, public_id: str) -> SubscriptionPublic:
+def enable(
+    session: Session, principal: Principal, public_id: str, settings: Settings
+) -> SubscriptionPublic:
+    """Sending again: what waited while it was disabled goes first, in order, each with a
+    day of retries from now (as a retry gives)."""
     sub = _owned(session, principal, public_id)
     sub.disabled_at, sub.disabled_reason, sub.failing_since = None, None, None
     session.add(sub)
+    now = utcnow()
+    session.execute(
+        update(WebhookDelivery)
+        .where(
+            col(WebhookDelivery.subscription_id) == sub.id,
+            col(WebhookDelivery.status) == "pending",
+        )
+        .values(
+            next_attempt_at=now, give_up_at=now + timedelta(hours=settings.webhook_give_up_hours)
+        ),
+        execution_options={"synchronize_session": False},
+    )
     record(session, principal.actor, "webhook.enable", f"webhook:{public_id}", {})
     return _public(session, sub)
 

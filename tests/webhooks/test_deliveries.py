@@ -373,8 +373,18 @@ def test_a_subscription_failing_for_days_is_disabled_with_a_reason(
         for _ in range(3):
             worker.run_once()
         assert receiver.received == []  # disabled: nothing is sent
+        # An event while it is disabled: kept for it, not sent.
+        during = handover_body(dossier_code="WHILE-DISABLED")
+        assert client.post("/api/v1/handovers", json=during, headers=make_key("issuer")).is_success
+        for _ in range(3):
+            worker.run_once()
+        assert receiver.received == []
         client.post(f"/api/v1/webhooks/{sub['id']}/enable", headers=admin)
-        drain(worker, until=lambda: len(receiver.received) == 1)
+        # Enabled: what failed before and what came meanwhile, in order (the second was
+        # never fanned out to it, and lost: delivery audit).
+        drain(worker, until=lambda: len(receiver.received) == 2)
+        codes = [r.json["data"]["dossier_code"] for r in receiver.received]
+        assert codes == [handover_body()["dossier_code"], "WHILE-DISABLED"]
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from service.models import (
     OutboxEvent,
     ScoreDirty,
     WebhookDelivery,
+    WebhookSubscription,
     utcnow,
 )
 from service.settings import Settings
@@ -338,6 +339,35 @@ def test_finished_deliveries_are_pruned_after_the_retention_time(
     # The events: only those no remaining delivery points at are removed.
     assert events[0] not in left_events and {events[1], events[2]} <= left_events
     assert len(left_events) == 3  # the three still pointed at; every other is old and gone
+
+
+def test_a_subscription_disabled_past_the_retention_time_loses_its_old_waiting_events(
+    hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """Events wait for a disabled subscription (an admin may enable it again), for as long
+    as finished deliveries are kept: not for ever for one left disabled."""
+    client, worker = hook_app
+    engine: sa.Engine = client.app.state.engine  # type: ignore[attr-defined]
+    retention = timedelta(days=worker.settings.webhook_retention_days)
+    long_ago = utcnow() - retention - timedelta(days=1)
+    admin = make_key("admin")
+    for url in (receiver.url, receiver.url + "/other"):
+        subscribe(client, admin, url, events=["invitation.issued"])
+    handovers(client, make_key, [("D-1", "79.BTH")])
+    with transaction(engine) as session:  # both disabled; the first long ago
+        subscriptions = session.exec(select(WebhookSubscription)).all()
+        for n, subscription in enumerate(sorted(subscriptions, key=lambda s: s.id or 0)):
+            subscription.disabled_at = long_ago if n == 0 else utcnow()
+            session.add(subscription)
+    worker.run_once()  # fanned out to both, sent to neither
+    with transaction(engine) as session:
+        session.execute(update(WebhookDelivery).values(created_at=long_ago))
+        before = session.exec(select(WebhookDelivery.subscription_id)).all()
+    assert len(before) == 2 and receiver.received == []
+    DeliveryWorker(engine, worker.settings, worker.profile).run_once()  # prunes at its start
+    with transaction(engine) as session:
+        left = session.exec(select(WebhookDelivery.subscription_id)).all()
+    assert left == [max(before)]  # the recently disabled one's waits on
 
 
 def metric(text: str, name: str, **labels: str) -> float | None:
