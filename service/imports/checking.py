@@ -354,7 +354,7 @@ class Checker:
                 # Each row in a transaction of its own, always rolled back (not a SAVEPOINT:
                 # on SQLite, releasing one opened outside a transaction commits it).
                 try:
-                    petitions.upsert(session, principal, payload, self.profile)
+                    petitions.upsert(session, principal, payload, self.profile, audited=False)
                 except ServiceError as exc:
                     out.append(_from_service(row, exc))
                     continue

@@ -270,4 +270,4 @@ def write_petitions(session: Session, goods: Sequence[Good], profile: Profile) -
     principal = importer()
     for good in goods:
         assert good.petition is not None
-        petitions.upsert(session, principal, good.petition, profile)
+        petitions.upsert(session, principal, good.petition, profile, audited=False)

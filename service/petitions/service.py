@@ -74,9 +74,15 @@ def open_from_complaint(
 
 
 def upsert(
-    session: Session, principal: Principal, payload: PetitionUpsert, profile: Profile
+    session: Session,
+    principal: Principal,
+    payload: PetitionUpsert,
+    profile: Profile,
+    *,
+    audited: bool = True,
 ) -> tuple[Petition, bool]:
-    """Import a petition, or update the one with this code. Returns (petition, created)."""
+    """Import a petition, or update the one with this code. Returns (petition, created).
+    `audited`: False for a bulk import's rows, whose run is audited as a whole."""
     agency = get_agency_by_code(session, payload.agency_code)
     if agency is None:
         raise field_error("agency_code", f"no agency has the code '{payload.agency_code}'")
@@ -169,7 +175,8 @@ def upsert(
             events.refresh_petition_flag(session, released, profile)
     kind = "petition.created" if before is None else "petition.updated"
     outbox.emit(session, kind, petition.agency_id, payloads.petition_event(session, petition))
-    _audit_import(session, principal, agency, before, petition)
+    if audited:
+        _audit_import(session, principal, agency, before, petition)
     return petition, before is None
 
 

@@ -296,6 +296,9 @@ def test_petitions_through_the_petition_service(
     with db() as session:
         petition = session.execute(select(Petition)).scalars().one()
         assert (petition.code, petition.source, petition.dossier_id) == ("PAKN-1", "import", 1)
+        # The run is audited as a whole (its file and rows), not once per petition.
+        actions = [a.action for a in session.execute(select(AuditLog)).scalars()]
+        assert "import.done" in actions and not any(a.startswith("petition.") for a in actions)
 
 
 def test_a_short_code_drawn_twice_redoes_the_chunk(
