@@ -124,7 +124,8 @@ def _update_known(
         _reissue(session, principal, invitation, dossier, known.agency, payload, settings)
         created = True
     session.flush()
-    # Posted again: no new messages; the answer says what became of the first ones.
+    # Posted again: no new messages (but a reissued survey's link is sent again, where
+    # the first went); the answer says what became of them.
     return Issued(invitation, dossier, created, messages.messages_of(session, invitation.id))
 
 
@@ -178,3 +179,4 @@ def _reissue(
         invitation.public_id, dossier.code, agency.code, now, invitation.expires_at
     )
     outbox.emit(session, "invitation.issued", dossier.agency_id, data)
+    messages.resend_invitation(session, invitation.id, now)

@@ -4,7 +4,8 @@ Each known channel gets a row when it is configured or the contact names an addr
 it: `pending` when the citizen consented, gave the address, the channel is configured and
 the contact has not opted out; otherwise `skipped`, with the reason. No channel configured
 and no contact: no rows (messaging is not in use). A dossier posted again plans nothing:
-its invitation keeps the messages it had (the unique index says so too).
+its invitation keeps the messages it had (the unique index says so too), unless its survey
+had been revoked: then the new link goes where the first one went (`resend_invitation`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, insert, tuple_
+from sqlalchemy import and_, bindparam, insert, or_, tuple_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -176,3 +177,36 @@ def messages_of(session: Session, invitation_id: int | None) -> list[MessagePubl
         MessagePublic(channel=r.channel, kind=r.kind, status=r.status, reason=r.reason)
         for r in rows
     ]
+
+
+def resend_invitation(session: Session, invitation_id: int | None, now: datetime) -> None:
+    """A revoked survey issued again: its invitation messages that went out with the dead
+    link (or were held back because of the revocation) are sent again; a message is
+    composed when it is sent, so with the new link. Most citizens never come to the counter:
+    the new link reached nobody (delivery audit). What was not sent for another reason (no
+    consent, an opt-out) stays as it was, and the sending rules apply again."""
+    session.execute(
+        update(OutgoingMessageRow)
+        .where(
+            col(OutgoingMessageRow.invitation_id) == invitation_id,
+            col(OutgoingMessageRow.kind) == "invitation",
+            or_(
+                col(OutgoingMessageRow.status) == "sent",
+                and_(
+                    col(OutgoingMessageRow.status) == "skipped",
+                    col(OutgoingMessageRow.reason) == "revoked",
+                ),
+            ),
+        )
+        .values(
+            status="pending",
+            reason=None,
+            attempts=0,
+            next_attempt_at=now,
+            lease_until=None,
+            first_attempt_at=None,
+            sent_at=None,
+            provider_id=None,
+        ),
+        execution_options={"synchronize_session": False},
+    )

@@ -80,6 +80,34 @@ def test_an_english_invitations_mail_is_marked_as_the_vietnamese_it_is(
     assert '<html lang="en"' in client.get(link).text
 
 
+def test_a_survey_issued_again_after_a_revocation_sends_its_new_link(
+    client: TestClient, make_key: KeyFactory, mailbox: Mailbox, worker: Worker
+) -> None:
+    """The office withdrew a survey and posted the dossier again: a new link, which reached
+    nobody who had been sent the first (most citizens never come to the counter; delivery
+    audit). The new link goes where the first went, and opens the new survey."""
+    key = make_key("issuer")
+    first = client.post(URL, json=handover_body(contact=CONTACT), headers=key).json()
+    assert worker.run(local(1, 10)) == 1
+    old_link, _ = mailbox.links()
+    revoked = client.post(f"{URL}/{first['dossier_code']}/revoke", headers=key)
+    assert revoked.status_code == 200, revoked.text
+    again = client.post(URL, json=handover_body(contact=CONTACT), headers=key)
+    assert again.status_code == 201 and again.json()["survey_url"] != first["survey_url"]
+    assert again.json()["messages"] == [
+        {"channel": "email", "kind": "invitation", "status": "pending", "reason": None}
+    ]
+    assert worker.run(local(1, 11)) == 1
+    assert [m["To"] for m in mailbox.received] == ["Nguoi.Dan@example.vn"] * 2
+    new_link, _ = mailbox.links()
+    assert new_link != old_link
+    opened = client.get(new_link, follow_redirects=False)
+    assert opened.headers["location"] == again.json()["survey_url"]
+    assert client.get(old_link, follow_redirects=False).status_code == 404
+    worker.run(local(1, 12))  # and once only
+    assert len(mailbox.received) == 2
+
+
 @pytest.mark.parametrize(
     ("contact", "reason"),
     [
