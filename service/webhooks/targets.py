@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from service.settings import Settings
@@ -50,6 +52,24 @@ def _internal(address: IPAddress) -> bool:
     return not address.is_global or any(not inner.is_global for inner in _embedded(address))
 
 
+@lru_cache(maxsize=1)
+def _resolvers() -> ThreadPoolExecutor:
+    # Threads of their own: getaddrinfo cannot be interrupted, so a lookup past its time is
+    # left to end there while its caller goes on.
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="resolve")
+
+
+def resolve_within(host: str, port: int, seconds: float) -> list[IPAddress]:
+    """`resolve`, given up after `seconds`: a resolver slow for one receiver's domain held
+    a sending thread past the attempt's timeout and its lease, so that the delivery went
+    out twice, and held a request creating a subscription as long (audit)."""
+    lookup = _resolvers().submit(resolve, host, port)
+    try:
+        return lookup.result(timeout=seconds)
+    except TimeoutError:
+        raise UnsafeTarget(f"the host '{host}' did not resolve within {seconds:g} s") from None
+
+
 def resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
@@ -86,7 +106,7 @@ def check_target(url: str, settings: Settings) -> Target:
         raise UnsafeTarget(f"{parts.hostname} is not a valid host name") from None
     port = given_port or (443 if parts.scheme == "https" else 80)
     allowed = allowed_networks(settings)
-    addresses = resolve(host, port)
+    addresses = resolve_within(host, port, settings.webhook_timeout_seconds)
     for address in addresses:
         if _internal(address) and not any(address in network for network in allowed):
             raise UnsafeTarget(

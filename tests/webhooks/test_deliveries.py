@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time as clock
 from collections import defaultdict
 from datetime import timedelta
@@ -345,6 +346,39 @@ def test_an_international_domain_name_is_sent_as_its_ascii_form(
     client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
     drain(worker, until=lambda: len(receiver.received) == 1)
     assert receiver.received[0].headers["host"] == f"{ascii_name}:{port}"
+
+
+def test_a_resolver_that_does_not_answer_is_given_up_within_the_timeout(
+    database_url: str, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """getaddrinfo ran outside the attempt's deadline: a resolver slow for one receiver's
+    domain held its sending thread past the lease (the delivery went out twice) and a
+    request creating a subscription as long. Stood in for: this machine's resolver answers."""
+    from service.app import create_app
+    from service.webhooks import targets
+    from tests.webhooks.conftest import webhook_settings
+
+    release = threading.Event()
+
+    def slow(host: str, port: int) -> list[Any]:
+        release.wait(30)
+        return []
+
+    monkeypatch.setattr(targets, "resolve", slow)
+    app = create_app(webhook_settings(database_url, webhook_timeout_seconds=0.5))
+    try:
+        with TestClient(app) as client:
+            response = client.post(
+                "/api/v1/webhooks",
+                json={"url": "https://slow.example.vn/hooks", "events": ["score.updated"]},
+                headers=make_key("admin"),
+            )
+    finally:
+        release.set()
+    assert response.status_code == 422, response.text
+    # Given up at the timeout, not after the resolver's 30 s (which would have said the
+    # name resolves to nothing).
+    assert "did not resolve within 0.5 s" in response.json()["fields"][0]["problem"]
 
 
 def test_a_subscription_failing_for_days_is_disabled_with_a_reason(
