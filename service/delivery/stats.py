@@ -31,7 +31,8 @@ def failure_reason(attempt: DeliveryAttempt) -> str:
 
 def backlog(engine: Engine) -> dict[str, int]:
     """Pending deliveries (due now or waiting for a retry) per subscription, by the id the
-    API shows (wh_...); deleted subscriptions left out."""
+    API shows (wh_...); deleted and disabled subscriptions left out (a disabled one's
+    events wait for it to be enabled, and are no backlog of a receiver being sent to)."""
     with Session(engine) as session:
         rows = session.exec(
             select(WebhookSubscription.public_id, func.count())
@@ -43,6 +44,7 @@ def backlog(engine: Engine) -> dict[str, int]:
             .where(
                 col(WebhookDelivery.status) == "pending",
                 col(WebhookSubscription.deleted_at).is_(None),
+                col(WebhookSubscription.disabled_at).is_(None),
             )
             .group_by(col(WebhookSubscription.public_id))
         ).all()

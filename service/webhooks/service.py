@@ -130,8 +130,12 @@ def enable(
     """Sending again: what waited while it was disabled goes first, in order, each with a
     day of retries from now (as a retry gives)."""
     sub = _owned(session, principal, public_id)
+    was_disabled = sub.disabled_at is not None
     sub.disabled_at, sub.disabled_reason, sub.failing_since = None, None, None
     session.add(sub)
+    record(session, principal.actor, "webhook.enable", f"webhook:{public_id}", {})
+    if not was_disabled:  # a live one's retries keep their backoff
+        return _public(session, sub)
     now = utcnow()
     session.execute(
         update(WebhookDelivery)
@@ -144,7 +148,6 @@ def enable(
         ),
         execution_options={"synchronize_session": False},
     )
-    record(session, principal.actor, "webhook.enable", f"webhook:{public_id}", {})
     return _public(session, sub)
 
 
@@ -183,7 +186,10 @@ def deliveries(
             period=d.period,
             status=d.status,
             attempts=d.attempts,
-            next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
+            # None while disabled: nothing is sent before an admin enables it.
+            next_attempt_at=(
+                d.next_attempt_at if d.status == "pending" and sub.disabled_at is None else None
+            ),
             created_at=d.created_at,
             completed_at=d.completed_at,
             attempt_log=attempts.get(d.id or 0, []),

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import insert
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 from standardwebhooks.webhooks import Webhook
 
 from service.calendar.working_days import local_date
@@ -413,12 +413,49 @@ def test_a_subscription_failing_for_days_is_disabled_with_a_reason(
         for _ in range(3):
             worker.run_once()
         assert receiver.received == []
+        # Held out of the due index (the claim would read past every one on each send),
+        # listed with no next attempt, and no backlog of a receiver being sent to.
+        with db() as session:
+            newest = session.exec(
+                select(WebhookDelivery).order_by(col(WebhookDelivery.id).desc())
+            ).first()
+        assert newest is not None and newest.next_attempt_at > utcnow() + timedelta(days=365)
+        listed = client.get(f"/api/v1/webhooks/{sub['id']}/deliveries", headers=admin).json()
+        assert [d["next_attempt_at"] for d in listed["data"]] == [None, None]
+        assert "hailong_webhook_backlog{" not in client.get("/metrics").text
         client.post(f"/api/v1/webhooks/{sub['id']}/enable", headers=admin)
         # Enabled: what failed before and what came meanwhile, in order (the second was
         # never fanned out to it, and lost: delivery audit).
         drain(worker, until=lambda: len(receiver.received) == 2)
         codes = [r.json["data"]["dossier_code"] for r in receiver.received]
         assert codes == [handover_body()["dossier_code"], "WHILE-DISABLED"]
+
+
+def test_enabling_a_live_subscription_keeps_its_retries_backoff(
+    database_url: str, make_key: KeyFactory, receiver: Receiver, db: DbFactory
+) -> None:
+    """Only a disabled subscription's waiting deliveries are made due by enabling it; on a
+    live one, /enable rescheduled every retry to now (review)."""
+    from service.app import create_app
+    from tests.webhooks.conftest import webhook_settings
+
+    settings = webhook_settings(database_url, webhook_retry_base_seconds=3600)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        worker = DeliveryWorker(app.state.engine, settings, app.state.profile)
+        admin = make_key("admin")
+        sub = subscribe(client, admin, receiver.url, events=["invitation.issued"])
+        receiver.status = 502
+        client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+        worker.run_once()  # failed once: next attempt in about an hour
+        [before] = client.get(f"/api/v1/webhooks/{sub['id']}/deliveries", headers=admin).json()[
+            "data"
+        ]
+        assert client.post(f"/api/v1/webhooks/{sub['id']}/enable", headers=admin).is_success
+        [after] = client.get(f"/api/v1/webhooks/{sub['id']}/deliveries", headers=admin).json()[
+            "data"
+        ]
+    assert before["attempts"] == 1 and after["next_attempt_at"] == before["next_attempt_at"]
 
 
 @pytest.mark.parametrize(
