@@ -108,9 +108,27 @@ def _update_known(
     known: registry.Known,
 ) -> Issued:
     """The dossier was posted before for this agency: same invitation, facts updated,
-    counters moved. A revoked, unanswered invitation is replaced by a fresh one."""
-    dossier = session.get(Dossier, known.dossier_id)
-    assert dossier is not None and dossier.agency_id == known.agency.id
+    counters moved. A revoked, unanswered invitation is replaced by a fresh one.
+
+    The counters move by (after - before), so "before" must be what the rows hold when this
+    transaction commits: the invitation and then the dossier are locked first (in that
+    order, as an answer's claim takes the invitation before it writes the dossier's flag)
+    and read afresh. Two re-posts of one dossier at once both took "before" from the same
+    row, and the first's move was never undone: resolved_dossiers -1 in one month, a
+    phantom in another (audit). An answer committed meanwhile is seen, and moved too."""
+    invitation = session.exec(
+        select(Invitation)
+        .where(Invitation.dossier_id == known.dossier_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    dossier = session.exec(
+        select(Dossier)
+        .where(Dossier.id == known.dossier_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    assert dossier.agency_id == known.agency.id
     response = events.response_of(session, dossier)
     before = events.dossier_footprint(session, dossier, profile, response)
     _apply_facts(session, dossier, known.agency, payload)
@@ -118,7 +136,6 @@ def _update_known(
     events.record_change(
         session, before, events.dossier_footprint(session, dossier, profile, response)
     )
-    invitation = session.exec(select(Invitation).where(Invitation.dossier_id == dossier.id)).one()
     created = False
     if invitation.status == "revoked":
         _reissue(session, principal, invitation, dossier, known.agency, payload, settings)

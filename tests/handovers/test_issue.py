@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select
 
-from service.handovers import revoking, tokens
-from service.models import Agency, Counter, Dossier, Invitation, Staff, utcnow
-from tests.conftest import DbFactory, KeyFactory, handover_body
+from service.auth.principal import Principal
+from service.db import commit as db_commit
+from service.db import transaction
+from service.handovers import one_by_one, revoking, tokens
+from service.handovers.schemas import HandoverCreate
+from service.models import COUNT_COLUMNS, Agency, Counter, Dossier, Invitation, Staff, utcnow
+from service.profile import profile_of
+from service.scoring.rebuild import rebuild
+from service.settings import Settings
+from tests.conftest import Backend, DbFactory, KeyFactory, handover_body
 
 pytestmark = pytest.mark.usefixtures("agencies")
 URL = "/api/v1/handovers"
@@ -309,3 +318,61 @@ def test_concurrent_first_posts_of_one_dossier_make_one_invitation(
     assert len({url for _, url in results}) == 1
     with db() as session:
         assert session.exec(select(func.count()).select_from(Invitation)).one() == 1
+
+
+def _day_counters(engine: sa.Engine) -> dict[tuple[str, Any, str], int]:
+    """Every non-zero count of the agency and staff day counters."""
+    found = {}
+    with engine.connect() as connection:
+        for table, key in (("agency_day_counter", "agency_id"), ("staff_day_counter", "staff_id")):
+            names = ", ".join(COUNT_COLUMNS)
+            rows = connection.execute(sa.text(f"SELECT {key}, day, {names} FROM {table}"))
+            for row in rows:
+                for name, value in zip(COUNT_COLUMNS, row[2:], strict=True):
+                    if value:
+                        found[(table, f"{row[0]} {row[1]}", name)] = value
+    return found
+
+
+def test_two_reposts_of_one_dossier_at_once_keep_the_counters_true(
+    backend: Backend,
+    client: TestClient,
+    make_key: KeyFactory,
+    engine: sa.Engine,
+    settings: Settings,
+) -> None:
+    """Both re-posts took "before" from the same row, unlocked: the first's move was never
+    undone (resolved_dossiers -1 in September, a phantom dossier in October; audit). The
+    second now waits for the first and starts from what it wrote. PostgreSQL: SQLite has
+    one writer (the app's write lock) and cannot interleave them."""
+    if backend.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    due = "2025-09-15T17:00:00+07:00"
+    body = handover_body(due_at=due, resolved_at="2025-09-15T10:00:00+07:00")
+    assert client.post(URL, json=body, headers=make_key("issuer")).status_code == 201
+    profile, who = profile_of(settings), Principal(None, "test", "issuer", None, None)
+    october = HandoverCreate.model_validate({**body, "resolved_at": "2025-10-15T10:00:00+07:00"})
+    november = HandoverCreate.model_validate({**body, "resolved_at": "2025-11-14T10:00:00+07:00"})
+    first = Session(engine, expire_on_commit=False)
+    one_by_one.issue(first, who, october, settings, profile)
+    first.flush()  # holds its locks, uncommitted
+
+    def second() -> None:
+        with transaction(engine) as session:
+            one_by_one.issue(session, who, november, settings, profile)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+    deadline = utcnow() + timedelta(seconds=20)
+    with engine.connect() as probe:  # until the second waits on the first's lock
+        while probe.execute(sa.text(waiting)).scalar() == 0 and utcnow() < deadline:
+            probe.commit()
+    db_commit(first)
+    first.close()
+    thread.join(20)
+    live = _day_counters(engine)
+    with transaction(engine) as session:
+        rebuild(session, profile)
+    assert live == _day_counters(engine)
+    assert all(value > 0 for value in live.values())
