@@ -172,3 +172,11 @@ def by_short_code(
     code = tokens.normalize_short_code(typed)
     key = code if len(code) == tokens.SHORT_CODE_LENGTH else None
     return _find(session, "short_code", key, submission_id, throttle_params)
+
+
+def dossier_row(session: Session, dossier_id: int) -> Row:
+    """A dossier's every column, read now (an answer whose dossier was posted again while
+    it waited: service.store)."""
+    dossier = Dossier.__table__  # type: ignore[attr-defined]
+    found = session.connection().execute(select(dossier).where(dossier.c.id == dossier_id)).one()
+    return Row(dict(found._mapping))

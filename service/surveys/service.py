@@ -213,9 +213,14 @@ def store(
         "received_day": local_date(received_at or now),
     }
     db.check_row(Response, row)
-    response_id = _claim_and_insert(session, row, now)
-    if response_id is None:
+    claimed = _claim_and_insert(session, row, now, dossier.id)
+    if claimed is None:
         return _after_lost_race(session, invitation.id, client_submission_id)
+    response_id, dossier_changed_at = claimed
+    if dossier_changed_at is not None and dossier_changed_at != dossier.updated_at:
+        # Posted again (new facts: another returning officer, another day) while this
+        # answer waited for its claim: its counters are those of the dossier as it is now.
+        dossier = survey.dossier = lookup.dossier_row(session, dossier.id)
     invitation.status, invitation.answered_at = "answered", now
     response = Row({"id": response_id, **row})
     # The scoring rules read a Response and a Dossier: these rows have their columns.
@@ -287,25 +292,33 @@ def _mapped_dossier(session: Session, dossier: Row) -> Dossier:
     return mapped
 
 
-def _claim_and_insert(session: Session, row: dict[str, Any], now: datetime) -> int | None:
-    """Mark the invitation answered and store the response; None, storing nothing, when
-    another submission (or a revocation) got there first: the invitation's row lock decides
-    between simultaneous ones, the later one waiting for the first to commit and then
-    finding it answered. No error is raised, so that a transaction shared with other
+def _claim_and_insert(
+    session: Session, row: dict[str, Any], now: datetime, dossier_id: int
+) -> tuple[int, datetime | None] | None:
+    """Mark the invitation answered and store the response: its id, and (PostgreSQL) when
+    the dossier was last changed, as it is once the claim holds. None, storing nothing,
+    when another submission (or a revocation) got there first: the invitation's row lock
+    decides between simultaneous ones, the later one waiting for the first to commit and
+    then finding it answered. No error is raised, so that a transaction shared with other
     answers (write_pipeline.py) goes on.
 
     PostgreSQL does both in one statement (the claim a data-modifying WITH, the INSERT
-    reading its row): a statement fewer on every answer. SQLite has no UPDATE inside WITH:
-    there they are the same two statements, one after the other."""
+    reading its row): a statement fewer on every answer. A re-post of the dossier locks the
+    invitation, then the dossier (handovers/one_by_one.py): an answer whose claim waited
+    for one would count the facts it read before; the statement also takes the dossier's
+    row FOR SHARE, which returns it as the re-post left it. SQLite has no UPDATE inside
+    WITH, and one writer at a time: there they are two statements, one after the other."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        found: int | None = connection.execute(_claimed_response(), {**row, "now": now}).scalar()
-        return found
+        # Not "dossier_id": a column of the invitation, which the UPDATE would then set.
+        params = {**row, "now": now, "answered_dossier": dossier_id}
+        found = connection.execute(_claimed_response(), params).first()
+        return (found[0], found[1]) if found is not None else None
     claim = {"invitation_id": row["invitation_id"], "now": now}
     if connection.execute(_claim_statement(), claim).rowcount != 1:
         return None
     stored: int = connection.execute(_insert_response(), row).scalar_one()
-    return stored
+    return stored, None
 
 
 def _answerable(status: Any) -> Any:
@@ -327,18 +340,28 @@ def _claim_statement() -> Update:
 @lru_cache(maxsize=1)
 def _claimed_response() -> Insert:
     """The claim and the response's INSERT in one statement, for PostgreSQL: the response
-    is inserted from the claimed invitation's row, so not at all when none was claimed."""
+    is inserted from the claimed invitation's row, so not at all when none was claimed;
+    with it, the dossier's updated_at, read FOR SHARE once the claim holds."""
     response = Response.__table__  # type: ignore[attr-defined]
+    dossier = Dossier.__table__  # type: ignore[attr-defined]
     claimed = _claim_statement().returning(Invitation.__table__.c.id).cte("claimed")  # type: ignore[attr-defined]
     names = [c.name for c in response.columns if c.name != "id"]
     values = [
         claimed.c.id if name == "invitation_id" else bindparam(name, type_=response.c[name].type)
         for name in names
     ]
+    # From the claimed row: taken after the claim, so in the same order as a re-post.
+    current = (
+        select(dossier.c.updated_at)
+        .select_from(claimed)
+        .join(dossier, dossier.c.id == bindparam("answered_dossier"))
+        .with_for_update(read=True, of=dossier)
+        .cte("current_dossier")
+    )
     return (
         insert(response)
         .from_select(names, select(*values).select_from(claimed))
-        .returning(response.c.id)
+        .returning(response.c.id, select(current.c.updated_at).scalar_subquery())
     )
 
 

@@ -376,3 +376,54 @@ def test_two_reposts_of_one_dossier_at_once_keep_the_counters_true(
         rebuild(session, profile)
     assert live == _day_counters(engine)
     assert all(value > 0 for value in live.values())
+
+
+def test_an_answer_waiting_for_a_repost_counts_the_dossier_as_reposted(
+    backend: Backend,
+    client: TestClient,
+    make_key: KeyFactory,
+    engine: sa.Engine,
+    settings: Settings,
+) -> None:
+    """The answer read the dossier, then its claim waited for a re-post that gave it
+    another returning officer and month: the evaluation was counted for the officer and
+    day it had read, a rebuild for the new ones (audit). Its claim now reads the dossier
+    as the re-post left it. PostgreSQL only, as above."""
+    if backend.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    body = handover_body(resolved_at="2025-09-15T10:00:00+07:00")
+    issued = client.post(URL, json=body, headers=make_key("issuer")).json()
+    profile, who = profile_of(settings), Principal(None, "test", "issuer", None, None)
+    staff = {"receiving": "CB001", "handling": "CB002", "returning": "CB009"}
+    moved = {**body, "resolved_at": "2025-10-15T10:00:00+07:00", "staff": staff}
+    repost = Session(engine, expire_on_commit=False)
+    one_by_one.issue(repost, who, HandoverCreate.model_validate(moved), settings, profile)
+    repost.flush()  # holds the invitation and the dossier, uncommitted
+    answered: list[int] = []
+
+    def answer() -> None:
+        token = issued["survey_url"].rsplit("/", 1)[1]
+        answers = {
+            "timeliness": "on_time",
+            "supplement_requests": "none",
+            "staff_attitude": "poor",
+            "overall": "unsatisfied",
+        }
+        posted = client.post("/api/v1/responses", json={"token": token, "answers": answers})
+        answered.append(posted.status_code)
+
+    thread = threading.Thread(target=answer)
+    thread.start()
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+    deadline = utcnow() + timedelta(seconds=20)
+    with engine.connect() as probe:  # until the answer's claim waits on the re-post
+        while probe.execute(sa.text(waiting)).scalar() == 0 and utcnow() < deadline:
+            probe.commit()
+    db_commit(repost)
+    repost.close()
+    thread.join(20)
+    assert answered == [201]
+    live = _day_counters(engine)
+    with transaction(engine) as session:
+        rebuild(session, profile)
+    assert live == _day_counters(engine)
