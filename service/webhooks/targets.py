@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
+
 from service.settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -100,9 +102,11 @@ def check_target(url: str, settings: Settings) -> Target:
         raise UnsafeTarget("use an http:// or https:// URL with a host name")
     if parts.username or parts.password:
         raise UnsafeTarget("credentials in the URL are not allowed; sign-in is by signature")
-    try:  # bộtưpháp.vn goes out as xn--...: a Host header and SNI hold ASCII only
-        host = parts.hostname.encode("idna").decode("ascii")
-    except UnicodeError:
+    try:  # bộtưpháp.vn goes out as xn--...: a Host header and SNI hold ASCII only. As
+        # httpx (and browsers) encode it, IDNA 2008: Python's own codec is IDNA 2003, and
+        # sent faß.de to fass.de, another domain (review).
+        host = httpx.URL(url).raw_host.decode("ascii")
+    except (httpx.InvalidURL, UnicodeError):
         raise UnsafeTarget(f"{parts.hostname} is not a valid host name") from None
     port = given_port or (443 if parts.scheme == "https" else 80)
     allowed = allowed_networks(settings)
@@ -117,6 +121,7 @@ def check_target(url: str, settings: Settings) -> Target:
     literal = f"[{checked}]" if checked.version == 6 else str(checked)
     pinned = parts._replace(netloc=f"{literal}:{port}")
     extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+    named = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
     return Target(
-        urlunsplit(pinned), host if given_port is None else f"{host}:{given_port}", extensions
+        urlunsplit(pinned), named if given_port is None else f"{named}:{given_port}", extensions
     )

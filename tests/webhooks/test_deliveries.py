@@ -348,6 +348,26 @@ def test_an_international_domain_name_is_sent_as_its_ascii_form(
     assert receiver.received[0].headers["host"] == f"{ascii_name}:{port}"
 
 
+def test_the_host_header_of_an_ipv6_address_and_an_idna_2008_name(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An IPv6 address keeps its brackets in the Host header ("::1:8080" is none); a name
+    is encoded as httpx and browsers do (IDNA 2008): Python's codec made faß.de fass.de,
+    another domain (review). The resolver is stood in for the made-up name."""
+    from service.webhooks import targets
+    from tests.webhooks.conftest import webhook_settings
+
+    settings = webhook_settings(database_url, webhook_allow_networks="127.0.0.0/8,::1/128")
+    assert targets.check_target("http://[::1]:8080/hooks", settings).host == "[::1]:8080"
+    assert targets.check_target("http://[::1]/hooks", settings).host == "[::1]"
+    real_resolve = targets.resolve
+    monkeypatch.setattr(
+        targets, "resolve", lambda host, port: real_resolve("127.0.0.1", port) if host else []
+    )
+    target = targets.check_target("https://faß.de/hooks", settings)
+    assert target.host == "xn--fa-hia.de" and target.extensions == {"sni_hostname": target.host}
+
+
 def test_a_resolver_that_does_not_answer_is_given_up_within_the_timeout(
     database_url: str, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
