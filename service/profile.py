@@ -51,7 +51,7 @@ class KScore(_Strict):
     threshold_is_satisfied: bool
 
     def maxima(self) -> dict[str, float]:
-        """The most each component of K can be: the sum is K's own maximum."""
+        """The most each component of K can be."""
         return {
             "a": self.on_time_points,
             "b": self.few_supplements_points,
@@ -60,11 +60,19 @@ class KScore(_Strict):
             "e": self.e_max,
         }
 
+    def k_max(self) -> float:
+        """The most K can be (22 under 104/2024)."""
+        return sum(self.maxima().values())
+
 
 class Group5(_Strict):
     points: float = Field(gt=0)
     full_marks_rate: float = Field(gt=0, le=1)
     missing_rate_rule: Literal["scale", "null"]
+
+    def maximum(self) -> float:
+        """The most the group can score: each of its three rates worth `points`."""
+        return self.points * 3
 
 
 class Petitions(_Strict):

@@ -48,11 +48,12 @@ def default_thresholds(profile: Profile) -> dict[str, float]:
 
 def check_threshold(rule: str, value: float, profile: Profile) -> str | None:
     """What is wrong with `value` as this rule's threshold, or None."""
-    k_max = sum(profile.k_score.maxima().values())
+    k_max = profile.k_score.k_max()
     if rule == "k_below_threshold" and not 0 <= value <= k_max:
         return f"a K between 0 and {k_max:g}"
-    if rule == "staff_c_falling" and not 0 < value <= 1:
-        return "a drop of C above 0 and at most 1 (0.2: twenty percentage points)"
+    c_max = profile.k_score.maxima()["c"]
+    if rule == "staff_c_falling" and not 0 < value <= c_max:
+        return f"a drop of C above 0 and at most {c_max:g}, C's largest value (0.2: a fifth of 1)"
     if rule == "petition_deadline" and (not value.is_integer() or not 0 <= value <= 30):
         return "a whole number of working days from 0 to 30"
     if rule == "response_rate_low" and not 0 <= value <= 1:

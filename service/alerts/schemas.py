@@ -44,8 +44,8 @@ class RulePublic(BaseModel):
     rule: RuleName
     enabled: bool
     threshold: float = Field(
-        description="k_below_threshold: K; staff_c_falling: drop of C (0-1); "
-        "petition_deadline: working days; response_rate_low: rate (0-1)"
+        description="k_below_threshold: K; staff_c_falling: drop of C (above 0, at most C's "
+        "maximum); petition_deadline: working days; response_rate_low: rate (0-1)"
     )
     default_threshold: float = Field(description="The profile's value")
     overridden: bool = Field(description="The agency set this rule itself")

@@ -186,6 +186,8 @@ def _with_scores(
     context["view"] = overview(session, agency, period, profile)
     context["d_max"] = profile.k_score.d_max
     context["maxima"] = profile.k_score.maxima()
+    context["k_max"] = profile.k_score.k_max()
+    context["g5_max"] = profile.group5.maximum()
     context["values"], context["problems"] = {}, {}
     context["can_set_inputs"] = inputs.is_competent(who, agency)
     context["tt01"] = tt01_card.card(session, agency, period, profile, console.lang)

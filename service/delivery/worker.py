@@ -161,10 +161,6 @@ class DeliveryWorker:
             self._next_reminders = time.monotonic() + REMINDERS_EVERY_SECONDS
         return messages.upkeep(self.engine, self.settings, self.channels, reminders=reminders)
 
-    def _message_round(self) -> int:
-        """Every lane once, the alert rules (when due) first: a round of the message side."""
-        return self._alert_rules() + self.send_messages()
-
     def _start_lanes(self) -> None:
         """The next round of each lane whose previous round has ended."""
         for name, lane in self._lanes.items():

@@ -35,7 +35,7 @@ D_SOURCES = {"imported": "Nhập từ hệ thống PAKN", "group5": "Tính từ 
 
 def headers(profile: Profile) -> list[str]:
     """The K export's columns, with K's and group 5's ranges as the profile sets them."""
-    k_max = sum(profile.k_score.maxima().values())
+    k_max = profile.k_score.k_max()
     return [
         "Mã cơ quan",
         "Tên cơ quan",
@@ -52,7 +52,7 @@ def headers(profile: Profile) -> list[str]:
         "D - Phản ánh kiến nghị",
         "Nguồn D",
         "E - Công khai TTHC",
-        f"Điểm nhóm 5 (0-{number(profile.group5.points * 3, 'vi')})",
+        f"Điểm nhóm 5 (0-{number(profile.group5.maximum(), 'vi')})",
         "Tỷ lệ PAKN đúng hạn",
         "Tỷ lệ PAKN hài lòng",
         "Tỷ lệ hồ sơ hài lòng",

@@ -45,10 +45,10 @@ def rules_of(profile: Profile) -> dict[str, float | bool]:
     k = profile.k_score
     return {
         **{f"{name}_max": most for name, most in k.maxima().items()},
-        "k_max": sum(k.maxima().values()),
+        "k_max": k.k_max(),
         "threshold": k.satisfied_threshold,
         "threshold_is_satisfied": k.threshold_is_satisfied,
-        "g5_max": profile.group5.points * 3,
+        "g5_max": profile.group5.maximum(),
         "late_days": k.late_zero_after_working_days,
     }
 

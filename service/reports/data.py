@@ -8,7 +8,6 @@ figures from service/scoring/staff.py (with its anonymity minimum).
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -25,7 +24,6 @@ from service.portal.trend_chart import has_data
 from service.profile import Profile
 from service.reports import words
 from service.scoring import explain, service
-from service.scoring.compute import compute
 from service.scoring.schemas import InputEntry, Score
 from service.scoring.siblings import siblings
 from service.scoring.staff import staff_scores
@@ -340,7 +338,7 @@ def gather(
         profile_title=profile.title,
         threshold=profile.k_score.satisfied_threshold,
         # K's ceiling: what an agency with every part missing could still reach.
-        k_max=float(compute(Counter(), None, None, profile).k_max),
+        k_max=profile.k_score.k_max(),
         staff_below_rate=profile.report.staff_below_rate,
         min_evaluations=profile.staff.min_evaluations_for_staff,
         rows=rows,

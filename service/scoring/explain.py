@@ -70,8 +70,8 @@ def formulas(profile: Profile) -> dict[str, str]:
             f"evaluations rating the staff {' / '.join(profile.survey.good_attitude)} "
             f"× {k.good_attitude_points:g} ÷ {whole}"
         ),
-        "d": f"imported D if set, else group 5 (0..{g5.points * 3:g})",
-        "e": "entered by the competent authority (0 or 1)",
+        "d": f"imported D (0..{k.d_max:g}) if set, else group 5 (0..{g5.maximum():g})",
+        "e": f"entered by the competent authority (0 or {k.e_max:g})",
         "group5": (
             f"{g5.points:g} × min(1, rate ÷ {g5.full_marks_rate:g}) for each of: "
             "petitions handled on time ÷ petitions within authority; "
@@ -148,15 +148,19 @@ def evaluation_rows(
         .limit(limit)
     ).all()
     rows = []
+    worth = profile.k_score.maxima()
     for response, code in found:
+        b_point, c_point = rules.b_point(response, profile), rules.c_point(response, profile)
         rows.append(
             EvaluationRow(
                 dossier_code=code,
                 received_at=response.received_at,
                 supplement_requests=response.supplement_requests,
-                b_point=rules.b_point(response, profile),
+                b_point=b_point,
+                b_points=None if b_point is None else b_point * worth["b"],
                 staff_attitude=response.staff_attitude,
-                c_point=rules.c_point(response, profile),
+                c_point=c_point,
+                c_points=None if c_point is None else c_point * worth["c"],
                 overall=response.overall,
                 unsatisfied=rules.is_unsatisfied(response, profile),
             )

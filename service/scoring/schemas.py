@@ -129,9 +129,12 @@ class EvaluationRow(BaseModel):
     dossier_code: str
     received_at: datetime
     supplement_requests: str | None
-    b_point: int | None
+    b_point: int | None = Field(description="1 when it earns B's point, 0 when not")
+    # What the point is worth (the profile's): the rows' b_points add up to B × evaluations.
+    b_points: float | None = None
     staff_attitude: str | None
-    c_point: int | None
+    c_point: int | None = Field(description="1 when it earns C's point, 0 when not")
+    c_points: float | None = None
     overall: str | None
     unsatisfied: bool
 

@@ -89,8 +89,9 @@ def test_a_disabled_rule_raises_nothing_and_a_threshold_of_its_own_applies(
         ({"petition_deadline": {"threshold": 2.5}}, "petition_deadline.threshold"),
         ({"staff_c_falling": {"threshold": 0}}, "staff_c_falling.threshold"),
         ({"k_below_threshold": {"threshold": -1}}, "k_below_threshold.threshold"),
-        # Above the profile's largest K (22): no score could ever be above it.
+        # Above the profile's largest K (22), or C (1): no score could ever reach them.
         ({"k_below_threshold": {"threshold": 22.5}}, "k_below_threshold.threshold"),
+        ({"staff_c_falling": {"threshold": 1.5}}, "staff_c_falling.threshold"),
     ],
 )
 def test_bad_thresholds_are_422_naming_the_field(

@@ -31,7 +31,8 @@ def test_the_worker_raises_on_its_interval_and_mails(
         deadline_at=(now + timedelta(hours=1)).isoformat(),  # at most one working day away
     )
     assert worker.settings.alert_every_seconds == 300
-    assert worker._message_round() >= 2  # the alert raised, its e-mail sent
+    # The alert rules' lane, then the message lanes: the alert raised, its e-mail sent.
+    assert worker._alert_rules() + worker.send_messages() >= 2
     assert [(a.rule, a.subject) for a in alerts(engine)] == [("petition_deadline", "P-SOON")]
     assert len(mailbox.received) == 1
     office.petition(
@@ -40,10 +41,11 @@ def test_the_worker_raises_on_its_interval_and_mails(
         received_at=(now - timedelta(days=10)).isoformat(),
         deadline_at=(now + timedelta(hours=2)).isoformat(),
     )
-    worker._message_round()  # within the interval: the rules are not evaluated again
+    assert worker._alert_rules() == 0  # within the interval: not evaluated again
     assert len(alerts(engine)) == 1
     worker._next_alerts = 0.0  # the interval has passed
-    worker._message_round()
+    worker._alert_rules()
+    worker.send_messages()
     assert sorted(a.subject for a in alerts(engine)) == ["P-SOON", "P-SOON-2"]
     assert len(mailbox.received) == 2
 

@@ -243,8 +243,13 @@ def test_b_and_c_points_from_an_operator_profile(
         assert close(score["b"], Fraction(1, 4)) and close(score["c"], Fraction(1, 8))
         # A = 2/5 (as above); D from group 5, E missing: K may still gain E's 1 point.
         assert score["missing"] == ["e"] and close(score["k_max"] - score["k_min"], 1)
-        formulas = office.explain("79.BTH", "2025-09")["formulas"]
+        explained = office.explain("79.BTH", "2025-09")
+        formulas = explained["formulas"]
         assert "× 0.5 ÷" in formulas["b"] and "× 0.25 ÷" in formulas["c"]
+        # Each evaluation's points, as the profile values them, add up to the component.
+        rows = explained["evaluations"]["rows"]
+        assert sorted(r["b_points"] for r in rows) == [0, 0.5]
+        assert sum(r["c_points"] for r in rows) / len(rows) == score["c"]
         office.inputs("79.BTH", "2025-09", e=1)
         # The public page: each component out of its maximum, and K out of
         # 1 + 0.5 + 0.25 + 18 + 1 = 20.75 (a Vietnamese decimal comma).
