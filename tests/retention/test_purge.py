@@ -81,7 +81,12 @@ def test_a_reply_written_inside_the_retention_window_stays(
     manager = Principal(None, "lan", "manager", None, None)
     long_ago = utcnow() - timedelta(days=800)
     for code in ("ANSWERED-TODAY", "ANSWERED-LONG-AGO"):
-        body = {"petition_code": code, "agency_code": "G22.39", "received_at": long_ago.isoformat()}
+        body = {
+            "petition_code": code,
+            "agency_code": "G22.39",
+            "received_at": long_ago.isoformat(),
+            "outcome": f"Kết quả {code}",
+        }
         assert client.post("/api/v1/petitions", json=body, headers=admin).status_code == 201
     with db() as session:
         for petition in session.exec(select(Petition)).all():
@@ -92,8 +97,12 @@ def test_a_reply_written_inside_the_retention_window_stays(
     with db() as session:
         assert purge(session, 730, actor="test").petition_texts == 1
     with db() as session:
-        replies = {p.code: p.reply for p in session.exec(select(Petition))}
-    assert replies == {"ANSWERED-TODAY": "Đã xử lý ANSWERED-TODAY", "ANSWERED-LONG-AGO": None}
+        texts = {p.code: (p.reply, p.outcome) for p in session.exec(select(Petition))}
+    # The outcome is as old as the row's last change (updated_at), the reply as replied_at.
+    assert texts == {
+        "ANSWERED-TODAY": ("Đã xử lý ANSWERED-TODAY", "Kết quả ANSWERED-TODAY"),
+        "ANSWERED-LONG-AGO": (None, None),
+    }
 
 
 def test_a_purged_complaint_still_caps_tt01s_attitude_live_and_rebuilt(
