@@ -115,12 +115,6 @@ def upsert(
                 "send the petition with the agency_code of the dossier's own agency",
             )
         dossier = found[0]
-    if payload.handled_at and payload.handled_at < payload.received_at:
-        raise field_error("handled_at", "is before received_at; check both times")
-    if payload.deadline_at and payload.deadline_at < payload.received_at:
-        # A deadline before the petition arrived is a typing error (1900 for 2025): the
-        # petition would be late before it was received.
-        raise field_error("deadline_at", "is before received_at; check both times")
     # Petition codes are unique per agency: another agency's petition with this code is a
     # different petition, never this one.
     petition = session.exec(
@@ -145,6 +139,7 @@ def upsert(
     petition.dossier_id = dossier.id if dossier else petition.dossier_id
     # A survey comment was received when the citizen answered: that time stays.
     received_at = petition.received_at if petition.source == "survey" else payload.received_at
+    _check_times(payload, received_at)
     received_moved = before is not None and petition.received_at != received_at
     petition.received_at = received_at
     petition.received_day = local_date(received_at)
@@ -216,6 +211,17 @@ def _audit_import(
 
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _check_times(payload: PetitionUpsert, received_at: datetime) -> None:
+    """Against the petition's receipt as it stays (a survey comment's own, not the time an
+    import sends for it)."""
+    if payload.handled_at and payload.handled_at < received_at:
+        raise field_error("handled_at", "is before received_at; check both times")
+    if payload.deadline_at and payload.deadline_at < received_at:
+        # A deadline before the petition arrived is a typing error (1900 for 2025): the
+        # petition would be late before it was received.
+        raise field_error("deadline_at", "is before received_at; check both times")
 
 
 def _check_survey_comment(payload: PetitionUpsert, petition: Petition | None) -> None:

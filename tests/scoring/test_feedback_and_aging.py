@@ -142,7 +142,6 @@ def test_an_import_records_a_survey_comments_handling_but_not_its_code_verdict_o
     assert page.status_code == 200
     (comment,) = feedback_rows(database_url)
     issuer = make_key("issuer")
-    handled = (utcnow() - timedelta(minutes=1)).isoformat()
     body = {"agency_code": AGENCY, "received_at": "2025-09-16T09:00:00+07:00"}
     early = client.post(
         "/api/v1/petitions", json=body | {"petition_code": "HL-HS-LATER"}, headers=issuer
@@ -153,6 +152,13 @@ def test_an_import_records_a_survey_comments_handling_but_not_its_code_verdict_o
     refused = client.post("/api/v1/petitions", json=forged, headers=issuer)
     assert refused.status_code == 422, refused.text
     assert [f["field"] for f in refused.json()["fields"]] == ["citizen_verdict"]
+    # Handled "before" the comment was made: checked against the comment's own receipt
+    # (today), not the time the import sends (review: accepted).
+    too_early = body | {"petition_code": "HL-HS-ASK", "handled_at": "2025-09-20T09:00:00+07:00"}
+    refused = client.post("/api/v1/petitions", json=too_early, headers=issuer)
+    assert refused.status_code == 422, refused.text
+    assert [f["field"] for f in refused.json()["fields"]] == ["handled_at"]
+    handled = utcnow().isoformat()  # after the comment (its receipt is the answer's time)
     recorded = body | {"petition_code": "HL-HS-ASK", "handled_at": handled}
     assert client.post("/api/v1/petitions", json=recorded, headers=issuer).status_code == 200
     (item,) = feedback_rows(database_url)
