@@ -5,7 +5,9 @@ tests/scoring checks that both forms agree."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, Integer, and_, case, cast, false, func, or_, true
@@ -14,6 +16,7 @@ from service.calendar.working_days import LOCAL_TZ
 from service.models import Dossier, Invitation, Petition, Response
 from service.periods import Period
 from service.profile import Profile, Tt01Profile
+from service.timebounds import EARLIEST_DAY, LATEST_DAY
 
 DOSSIERS: Any = Dossier.__table__  # type: ignore[attr-defined]
 RESPONSES: Any = Response.__table__  # type: ignore[attr-defined]
@@ -94,10 +97,44 @@ def petition_state_at(now: datetime) -> ColumnElement[str]:
 
 def local_day(column: Any, dialect: str) -> Any:
     """working_days.local_date: the Asia/Ho_Chi_Minh date of a stored UTC time. SQLite keeps
-    naive UTC text; Vietnam has kept UTC+7 all year since 1975, so an offset is exact."""
+    naive UTC text and knows no zones: the offset is chosen by the time, from the zone's own
+    history (UTC+7 since 13/6/1975; +8 before, and others back to 1900, the earliest date
+    accepted: "+7 hours" alone dated a 1970 dossier a day early in a rebuild; audit)."""
     if dialect == "postgresql":
         return cast(func.timezone(str(LOCAL_TZ), column), Date)
-    return func.date(column, "+7 hours")
+    offsets = _local_offsets()
+    shift = case(
+        *(
+            (column < until, f"{seconds:+d} seconds")
+            for (_, seconds), (until, _) in pairwise(offsets)
+        ),
+        else_=f"{offsets[-1][1]:+d} seconds",
+    )
+    return func.date(column, shift)
+
+
+@lru_cache(maxsize=1)
+def _local_offsets() -> tuple[tuple[datetime, int], ...]:
+    """The zone's UTC offsets over the accepted dates, from zoneinfo: (from when, seconds).
+    Found day by day, then to the hour of each change (all of Vietnam's are on the hour)."""
+
+    def offset(at: datetime) -> int:
+        shift = at.astimezone(LOCAL_TZ).utcoffset()
+        assert shift is not None
+        return int(shift.total_seconds())
+
+    at = datetime.combine(EARLIEST_DAY - timedelta(days=1), time(), UTC)
+    end = datetime.combine(LATEST_DAY + timedelta(days=1), time(), UTC)
+    found = [(at, offset(at))]
+    while at < end:
+        day_after = at + timedelta(days=1)
+        if offset(day_after) != found[-1][1]:
+            hour = at
+            while offset(hour) == found[-1][1]:
+                hour += timedelta(hours=1)
+            found.append((hour, offset(hour)))
+        at = day_after
+    return tuple(found)
 
 
 def sum_of(points: Any) -> Any:

@@ -27,7 +27,7 @@ from service.models import COUNT_COLUMNS, AgencyDayCounter, Response
 from service.profile import PROFILES_DIR, ProfileError, load_profile
 from service.scoring import tt01
 from service.scoring.rebuild import rebuild
-from tests.conftest import DbFactory, KeyFactory, make_settings
+from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
 from tests.scoring.test_worked_examples import VN, Office, close, seed_ben_thanh
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -325,6 +325,18 @@ def test_a_rebuild_gives_the_live_counters_back(
     # Resolved 23:30 local on the 24th, due 00:30 local on the 25th: a day early locally,
     # though only an hour before in UTC (both times fall on the 24th in UTC).
     office.handover("D8", "79.BTH", "2025-09-24T16:30:00+00:00", "2025-09-24T17:30:00+00:00")
+    # D9 in 1970, when Saigon kept UTC+8: resolved 00:30 local on 11/6, due 10:00 local the
+    # same day: on time (1). At UTC+7, SQLite's rebuild put the resolution on the 10th:
+    # early (2; audit).
+    d9 = handover_body(
+        dossier_code="D9",
+        agency_code="79.BTH",
+        received_at=None,
+        handed_over_at=None,
+        resolved_at="1970-06-10T16:30:00+00:00",
+        due_at="1970-06-11T02:00:00+00:00",
+    )
+    assert office.client.post("/api/v1/handovers", json=d9, headers=office.issuer).is_success
     settings = make_settings(database_url, scoring_profile_also=TT01)
     engine = make_engine(settings)
     table = AgencyDayCounter.__table__  # type: ignore[attr-defined]
@@ -340,8 +352,8 @@ def test_a_rebuild_gives_the_live_counters_back(
             }
 
         live = counters()
-        # September 4 + D8 early 2 + D6 (October, no due time) 1
-        assert sum(v[COUNT_COLUMNS.index("tt_time_points")] for v in live.values()) == 7
+        # September 4 + D8 early 2 + D6 (October, no due time) 1 + D9 on its due day 1
+        assert sum(v[COUNT_COLUMNS.index("tt_time_points")] for v in live.values()) == 8
         with transaction(engine) as session:
             rebuild(session, load_profile("hcmc-104-2024", TT01))
         assert counters() == live
