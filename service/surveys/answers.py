@@ -83,5 +83,12 @@ def check_answers(
             if en
             else "Ông/bà vui lòng đánh dấu đồng ý để lưu thông tin liên hệ, hoặc để trống."
         )
-    wants_reply = wants_reply and complaint is not None
+    if wants_reply and complaint is None and "complaint" not in problems:
+        # Asked for an answer about nothing: neither an item nor an error, and the contact
+        # kept for no use (audit). Said, with the form kept as typed.
+        problems["complaint"] = (
+            "Write what you would like the office to answer, or choose to leave a comment only."
+            if en
+            else "Ông/bà vui lòng ghi nội dung cần cơ quan trả lời, hoặc chọn chỉ góp ý."
+        )
     return Checked(Answers(clean, complaint, contact if consent else None, wants_reply), problems)

@@ -80,21 +80,40 @@ PHONE = Variant("/s")
 
 
 def status_page(
-    kind: str, lang: str, detail: str | None = None, headers: dict[str, str] | None = None
+    kind: str,
+    lang: str,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+    thanks_url: str | None = None,
 ) -> Page:
     return Page(
         "survey/status.html",
-        {"kind": kind, "detail": detail},
+        {"kind": kind, "detail": detail, "thanks_url": thanks_url},
         STATUS_CODES[kind],
         headers or {},
         lang=lang,
     )
 
 
+def refused(exc: ServiceError, survey: Survey, token: str, variant: Variant, lang: str) -> Page:
+    """The page saying why the survey cannot be answered. One answered on this phone page
+    links back to its thank-you page: a reply lost on 3G and sent again, or the slip's QR
+    scanned again, showed a dead end where the complaint's follow-up link had been (audit).
+    The token is the credential for both."""
+    kind = service.status_error_kind(exc)
+    thanks = None
+    if kind == "answered" and not variant.embedded and survey.answer_source == "phone":
+        thanks = f"{variant.prefix}/{token}/thanks?lang={lang}"
+    return status_page(kind, lang, thanks_url=thanks)
+
+
 def _form_context(profile: Profile, survey: Survey, action: str) -> dict[str, Any]:
     dossier = survey.dossier
     return {
         "questions": profile.survey.questions,
+        # Marked, and `required` for assistive technology: the template read a
+        # `q.required` the profile's questions do not have, and marked none (audit).
+        "required": {q.field for q in profile.survey.questions if q.required_on("phone")},
         "complaint_max": profile.survey.complaint_max_chars,
         "agency_name": survey.agency_name,
         "procedure_name": dossier.procedure_name,
@@ -143,7 +162,7 @@ async def show_survey(
         try:
             service.ensure_answerable(survey.invitation)
         except ServiceError as exc:
-            return status_page(service.status_error_kind(exc), language)
+            return refused(exc, survey, token, variant, language)
         service.mark_opened(session, survey)
         context = _form_context(work.profile, survey, f"{variant.prefix}/{token}")
         return Page("survey/form.html", {"values": {}, "problems": {}, **context}, lang=language)
@@ -195,7 +214,7 @@ async def answer_survey(
             # again to be completed, a 422, before saying it could not be answered.
             service.ensure_answerable(survey.invitation)
         except ServiceError as exc:
-            return status_page(service.status_error_kind(exc), language)
+            return refused(exc, survey, token, variant, language)
         checked = check_answers(
             profile,
             {f: form.get(f) for f in question_fields},
@@ -218,7 +237,7 @@ async def answer_survey(
             how = service.Submission("phone")
             submitted = service.submit(session, survey, checked.answers, profile, how)
         except ServiceError as exc:
-            return status_page(service.status_error_kind(exc), language)
+            return refused(exc, survey, token, variant, language)
         petition = submitted.petition
         deadline = (
             local_date(petition.deadline_at).strftime("%d/%m/%Y")

@@ -460,7 +460,8 @@ class Harness:
                 "staff_attitude": attitude,
                 "overall": overall,
                 "complaint": "Trả kết quả chậm, phải đi lại nhiều lần" if event.complaint else "",
-                "wants_reply": event.wants_reply,
+                # An answer is asked for only about something written (an empty one: 422).
+                "wants_reply": event.wants_reply and event.complaint,
             },
         }
         if event.at is not None:

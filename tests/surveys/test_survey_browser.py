@@ -511,3 +511,58 @@ def test_page_weight_under_60_kb_and_no_third_party_requests(
     assert requests, "nothing was recorded"
     foreign = [url for url in requests if not url.startswith(f"{live_server.url}/")]
     assert foreign == [], f"third-party requests: {foreign}"
+
+
+TINY_PHONE = {"width": 320, "height": 640}
+LONG_LINK = (
+    "Xem https://dichvucong.hochiminhcity.gov.vn/vi/portal/thutuc/chitiet?maThuTuc=1.001612"
+    "&donVi=G22.39&trangThai=cho-xu-ly"
+)
+
+
+def test_the_pages_around_the_form_fit_a_320_px_phone_and_a_thumb(
+    phone: PageFactory, survey_url: str, live_server: LiveServer
+) -> None:
+    """Audit, at 320 px with JavaScript off: the error summary's links were 37 px tall, a
+    pasted link ran the follow-up page 546 px wide, and a sent-again form (a reply lost on
+    3G) or the QR scanned again ended on a page with no way back to the follow-up link."""
+    page = phone(viewport=TINY_PHONE, java_script_enabled=False)
+    open_page(page, survey_url)
+    send(page, lambda: page.get_by_role("button", name="Gửi đánh giá").click(), 422)
+    links = page.locator(".alert a")
+    assert links.count() == 4  # every required question, named in the summary
+    heights = [(links.nth(n).bounding_box() or {}).get("height", 0) for n in range(4)]
+    assert min(heights) >= 44, heights
+    for field, value in ANSWERS.items():
+        choice(page, field, value).click()
+    page.fill("#complaint", LONG_LINK)
+    page.locator('input[name="wants_reply"][value="yes"]').check()
+    send(page, lambda: page.get_by_role("button", name="Gửi đánh giá").click(), 200)
+    thanks_url = page.url
+    followup = page.locator("#followup-link").get_attribute("href")
+    assert followup is not None
+    open_page(page, followup)
+    widths = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+    assert widths[0] <= widths[1], widths
+    # The QR scanned again: the answered page leads back to the thank-you page and its link.
+    open_page(page, survey_url, 409)
+    back = page.get_by_role("link", name="Xem lại trang cảm ơn và đường dẫn theo dõi phản ánh")
+    assert (back.bounding_box() or {}).get("height", 0) >= 44
+    with page.expect_navigation(wait_until="load"):
+        back.click()
+    assert page.url == thanks_url
+    assert page.locator("#followup-link").get_attribute("href") == followup
+
+
+def test_the_opt_out_button_is_a_thumb_sized_target(
+    phone: PageFactory, live_server: LiveServer
+) -> None:
+    """Its `primary` class is the console's and the kiosk's: on the survey's stylesheet the
+    button was the browser's bare 113×24 px (audit)."""
+    from service.messaging.contacts import opt_out_token
+
+    token = opt_out_token(live_server.settings.signing_key(), "sms", "0901234567")
+    page = phone(viewport=TINY_PHONE, java_script_enabled=False)
+    open_page(page, f"{live_server.url}/u/{token}")
+    box = page.get_by_role("button", name="Từ chối nhận tin").bounding_box()
+    assert box is not None and box["height"] >= 44 and box["width"] >= 200, box

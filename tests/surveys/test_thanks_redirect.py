@@ -95,3 +95,37 @@ def test_unknown_unanswered_and_withdrawn_surveys(
     assert plain.status_code == 200 and 'id="followup-link"' not in plain.text
     client.post(f"/api/v1/handovers/{survey.dossier_code}/revoke", headers=make_key("issuer"))
     assert client.get(f"{survey.path}/thanks").status_code == 410
+
+
+def test_the_answered_page_leads_a_phone_back_to_its_thank_you_page(
+    client: TestClient, survey: IssuedSurvey, make_key: KeyFactory
+) -> None:
+    """A reply lost on 3G and the form sent again, or the slip's QR scanned again: the 409
+    page had no way back to the complaint's follow-up link (audit). Still a 409 (API.md),
+    with a link to the thank-you page; not for an answer given elsewhere (a kiosk, an app),
+    whose thank-you page is not the phone's."""
+    client.post(survey.path, data=FORM)
+    for again in (client.post(survey.path, data=FORM), client.get(survey.path)):
+        assert again.status_code == 409
+        assert f'href="{survey.path}/thanks?lang=vi"' in again.text
+    other = issue(client, make_key, dossier_code="BY-APP")
+    body = {"token": other.token, "answers": ANSWERS}
+    assert client.post("/api/v1/responses", json=body).status_code == 201
+    answered = client.get(other.path)
+    assert answered.status_code == 409 and "/thanks" not in answered.text
+
+
+def test_required_questions_are_marked_and_a_reply_needs_something_to_answer(
+    client: TestClient, survey: IssuedSurvey
+) -> None:
+    """The template read a `q.required` the profile's questions do not have: no question
+    was marked or `required` for assistive technology (audit). And "Phản ánh" with nothing
+    written opened nothing, said nothing, and kept the contact (audit): the form again."""
+    form = client.get(survey.path).text
+    assert form.count('<span class="req" aria-hidden="true">*</span>') == len(ANSWERS)
+    assert form.count(" required>") == sum(form.count(f'name="{field}"') for field in ANSWERS)
+    empty = {**FORM, "complaint": "  "}
+    page = client.post(survey.path, data=empty)
+    assert page.status_code == 422
+    assert "vui lòng ghi nội dung cần cơ quan trả lời" in page.text
+    assert 'value="0903 123 456"' in page.text  # the contact kept as typed
