@@ -514,6 +514,14 @@ def test_page_weight_under_60_kb_and_no_third_party_requests(
 
 
 TINY_PHONE = {"width": 320, "height": 640}
+
+
+def height(target: Locator) -> float:
+    box = target.bounding_box()
+    assert box is not None
+    return box["height"]
+
+
 LONG_LINK = (
     "Xem https://dichvucong.hochiminhcity.gov.vn/vi/portal/thutuc/chitiet?maThuTuc=1.001612"
     "&donVi=G22.39&trangThai=cho-xu-ly"
@@ -531,7 +539,7 @@ def test_the_pages_around_the_form_fit_a_320_px_phone_and_a_thumb(
     send(page, lambda: page.get_by_role("button", name="Gửi đánh giá").click(), 422)
     links = page.locator(".alert a")
     assert links.count() == 4  # every required question, named in the summary
-    heights = [(links.nth(n).bounding_box() or {}).get("height", 0) for n in range(4)]
+    heights = [height(links.nth(n)) for n in range(4)]
     assert min(heights) >= 44, heights
     for field, value in ANSWERS.items():
         choice(page, field, value).click()
@@ -547,7 +555,7 @@ def test_the_pages_around_the_form_fit_a_320_px_phone_and_a_thumb(
     # The QR scanned again: the answered page leads back to the thank-you page and its link.
     open_page(page, survey_url, 409)
     back = page.get_by_role("link", name="Xem lại trang cảm ơn và đường dẫn theo dõi phản ánh")
-    assert (back.bounding_box() or {}).get("height", 0) >= 44
+    assert height(back) >= 44
     with page.expect_navigation(wait_until="load"):
         back.click()
     assert page.url == thanks_url
