@@ -17,6 +17,7 @@ from service.calendar.overrides import load_overrides
 from service.calendar.working_days import local_date, overdue_working_days
 from service.console.format import actor_name, local_day
 from service.models import Agency, utcnow
+from service.numbers import shown_decimal
 from service.periods import Period
 from service.portal import plain_words
 from service.portal.trend import trend, trend_periods
@@ -112,6 +113,7 @@ class Report:
     profile_name: str
     profile_title: str
     threshold: float
+    threshold_is_satisfied: bool  # K exactly at the threshold is satisfied (the profile's)
     k_max: float
     staff_below_rate: float
     min_evaluations: int
@@ -139,7 +141,9 @@ def _rows(current: list[Score], before: list[Score]) -> list[Row]:
         k_delta = None
         rank_delta = None
         if old is not None and old.k is not None and score.k is not None:
-            k_delta = score.k - old.k
+            # As the two K are shown (rounded down to two places): 21,004 then 21 was a
+            # "-0" and counted as a fall between two K that both read 21 (audit).
+            k_delta = float(shown_decimal(score.k) - shown_decimal(old.k))
         if old is not None and old.rank is not None and score.rank is not None:
             rank_delta = old.rank - score.rank
         rows.append(Row(score, old, k_delta, rank_delta))
@@ -161,7 +165,9 @@ def _reasons(
             continue
         computed = family.computed[agency.id]
         if score.group == "khong_hai_long":
-            headline = f"K = {words.num(score.k)}, dưới ngưỡng {words.num(threshold)} điểm."
+            # At the threshold itself where the profile counts it as not satisfied.
+            below = "dưới" if score.k is not None and score.k < threshold else "không vượt"
+            headline = f"K = {words.num(score.k)}, {below} ngưỡng {words.num(threshold)} điểm."
         else:
             missing = ", ".join(m.upper() for m in score.missing)
             headline = (
@@ -242,6 +248,9 @@ def _trend(
         assert agency.id is not None
         for index, point in enumerate(trend(session, agency.id, periods, profile)):
             k = float(point.computed.k) if point.computed.k is not None else None
+            # Every child is in one of the three groups, as in the ranking (one with no data
+            # at all is "chưa đủ dữ liệu"; it was left out of the row, whose columns then no
+            # longer added up to the children; audit). `None`: a period before any data.
             group = point.computed.group if has_data(point.computed) else None
             per_period[index].append((group, k))
     result: list[TrendPoint] = []
@@ -249,7 +258,7 @@ def _trend(
         if not result and all(g is None for g, _ in found):
             continue  # before the first period with any data: nothing to say
         ks = [k for _, k in found if k is not None]
-        groups = [g for g, _ in found]
+        groups = [g or "chua_du_du_lieu" for g, _ in found]
         result.append(
             TrendPoint(
                 period=p,
@@ -337,6 +346,7 @@ def gather(
         profile_name=profile.name,
         profile_title=profile.title,
         threshold=profile.k_score.satisfied_threshold,
+        threshold_is_satisfied=profile.k_score.threshold_is_satisfied,
         # K's ceiling: what an agency with every part missing could still reach.
         k_max=profile.k_score.k_max(),
         staff_below_rate=profile.report.staff_below_rate,

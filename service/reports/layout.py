@@ -61,6 +61,15 @@ def title_lines(report: Report) -> tuple[str, str]:
     return "BÁO CÁO", f"{TITLE} {words.period_words(report.period, inside=True)}"
 
 
+def _satisfied_from(report: Report) -> str:
+    """The rule the group column applies (K exactly at the threshold is satisfied under
+    104/2024's profile; the sentence said "above" beside a K of 20 listed satisfied)."""
+    threshold = words.num(report.threshold)
+    if report.threshold_is_satisfied:
+        return f"từ {threshold} điểm trở lên"
+    return f"trên {threshold} điểm"
+
+
 def _ranking(report: Report) -> list[Block]:
     n = len(report.rows)
     groups = [row.score.group for row in report.rows]
@@ -68,8 +77,8 @@ def _ranking(report: Report) -> list[Block]:
         Heading("I. KẾT QUẢ XẾP HẠNG"),
         Paragraph(
             f"Đánh giá theo bộ tiêu chí {report.profile_title} (mã {report.profile_name}): "
-            f"K = A + B + C + D + E, tối đa {words.num(report.k_max)} điểm; đơn vị có K trên "
-            f"{words.num(report.threshold)} điểm được xếp loại hài lòng. Trong {n} đơn vị trực "
+            f"K = A + B + C + D + E, tối đa {words.num(report.k_max)} điểm; đơn vị có K "
+            f"{_satisfied_from(report)} được xếp loại hài lòng. Trong {n} đơn vị trực "
             f"thuộc {report.parent_name}: {groups.count('hai_long')} hài lòng, "
             f"{groups.count('khong_hai_long')} không hài lòng, "
             f"{groups.count('chua_du_du_lieu')} chưa đủ dữ liệu."

@@ -19,7 +19,7 @@ from service.models import Agency, utcnow
 from service.numbers import number
 from service.reports.words import date_words
 from tests.conftest import DbFactory, KeyFactory
-from tests.reports.seed import PERIOD, seed_quarter
+from tests.reports.seed import PERIOD, _dossier, _inputs, seed_quarter
 
 pytestmark = pytest.mark.usefixtures("agencies")
 GROUPS = {
@@ -210,3 +210,29 @@ def test_overdue_petitions_are_listed_behind_more_on_time_ones_than_the_limit(
     assert len(_table(document, "Đơn vị", "Mã phản ánh")) == 2  # the header and one
     # The one not listed is a late one: the on-time ones are not counted as "more".
     assert "Còn 1 phản ánh, kiến nghị quá hạn khác không liệt kê." in _docx_lines(document)
+
+
+def test_k_at_the_threshold_a_change_under_a_hundredth_and_children_without_data(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """Audit of the report against its own tables: K = 20 listed "Hài lòng" beside a rule
+    that said only "above 20" is; K 20,004 then 20 printed as "-0" and counted as a fall;
+    and the trend row left children with no data at all out of its three groups."""
+    issuer, admin = make_key("issuer"), make_key("admin")
+    _dossier(client, issuer, admin, "B-Q2", "79.BTH", day="2025-05-12")
+    _dossier(client, issuer, admin, "B-Q3", "79.BTH", day="2025-08-05")
+    _inputs(client, admin, "79.BTH", "2025-Q2", 16.004, 1)  # K 20,004 (shown 20)
+    _inputs(client, admin, "79.BTH", PERIOD, 16, 1)  # K 20 exactly: satisfied (profile)
+    children = client.get(
+        "/api/v1/rankings", params={"period": PERIOD, "parent_code": "79"}, headers=admin
+    ).json()["data"]
+    document = Document(io.BytesIO(_download(client, make_key, "docx")))
+    ranking = _table(document, "Hạng", "Đơn vị")
+    row = next(r for r in ranking if r[1] == "Phường Bến Thành")
+    assert (row[7], row[8], row[9]) == ("20", "Hài lòng", "0")
+    rule = next(p.text for p in document.paragraphs if "được xếp loại hài lòng" in p.text)
+    assert "K từ 20 điểm trở lên được xếp loại hài lòng" in rule
+    trend = _table(document, "Kỳ", "Hài lòng")
+    quarter = next(r for r in trend if r[0] == "Quý III năm 2025")
+    no_data = sum(s["group"] == "chua_du_du_lieu" for s in children)
+    assert quarter[1:4] == ["1", "0", str(no_data)] and no_data == len(children) - 1
