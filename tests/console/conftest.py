@@ -75,7 +75,10 @@ class Office:
     ) -> str | None:
         """Answer the survey page; returns the follow-up link's path when the complaint asks
         for an answer (the default here: the console's inbox is about those)."""
-        form = {**ANSWERS, **answers, "complaint": complaint, "wants_reply": wants_reply}
+        # Asking for an answer about nothing is refused (the form again): without a
+        # complaint, the form's default ("no").
+        asks = wants_reply if complaint else "no"
+        form = {**ANSWERS, **answers, "complaint": complaint, "wants_reply": asks}
         # Stored: 303 to the thank-you page, which shows the link.
         response = self.http.post(f"/s/{self.tokens[code]}", data=form, follow_redirects=True)
         assert response.status_code == 200, response.text
