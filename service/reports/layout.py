@@ -262,8 +262,9 @@ def _staff(report: Report) -> list[Block]:
         blocks.append(
             Paragraph(
                 f"{report.staff_withheld} cán bộ có dưới {report.min_evaluations} phiếu đánh "
-                "giá trong kỳ hoặc trong một tháng của kỳ: không nêu B và C để bảo đảm bí mật "
-                "của người đánh giá.",
+                "giá trong kỳ hoặc trong một tháng của kỳ, hoặc được ẩn cùng những cán bộ ấy "
+                "(điểm của đơn vị trừ đi điểm của họ sẽ lộ phiếu còn lại): không nêu B và C "
+                "để bảo đảm bí mật của người đánh giá.",
                 italic=True,
             )
         )

@@ -219,6 +219,12 @@ class StaffScore(BaseModel):
         description="B and C hidden because this month of the period has fewer evaluations "
         "than the minimum (the period's figure less the other months' would show them)",
     )
+    hidden_with_others: bool = Field(
+        default=False,
+        description="B and C hidden though they rest on enough evaluations: with them shown, "
+        "the agency's B and C less the shown staff's would give the few answers of those "
+        "hidden (or of dossiers with no staff named)",
+    )
 
 
 class StaffScoreList(BaseModel):

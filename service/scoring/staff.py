@@ -1,7 +1,8 @@
 """Per-staff scores: A over dossiers handled, B and C over evaluations of dossiers returned.
 
 B and C are withheld below the profile's anonymity minimum, so that no single answer can be
-traced to the citizen who gave it, in the period or in any month of it.
+traced to the citizen who gave it, in the period or in any month of it, or by taking the
+figures shown from the agency's own B and C (`_hide_complement`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from service.periods import Period
 from service.profile import Profile
 from service.scoring.compute import b_c_evaluations, compute
 from service.scoring.schemas import StaffScore, StaffScoreList
+from service.scoring.sums import period_sums
 
 
 def staff_scores(
@@ -41,6 +43,9 @@ def staff_scores(
             months.setdefault(row[0], {})[f"{int(row[1])}-{int(row[2]):02d}"] = counts
             sums[row[0]] = sums.get(row[0], Counter()) + counts
     minimum = profile.staff.min_evaluations_for_staff
+    agency_counts = period_sums(session, period, agency_ids=[agency.id or 0]).get(
+        agency.id or 0, Counter()
+    )
     data = []
     for person in people:
         assert person.id is not None
@@ -73,6 +78,35 @@ def staff_scores(
                 thin_month=thin_month,
             )
         )
+    shown = {
+        n: b_c_evaluations(sums.get(person.id or 0, Counter()), profile)
+        for n, person in enumerate(people)
+        if not data[n].withheld
+    }
+    for n in _hide_complement(shown, b_c_evaluations(agency_counts, profile), minimum):
+        data[n] = data[n].model_copy(
+            update={"b": None, "c": None, "withheld": True, "hidden_with_others": True}
+        )
     return StaffScoreList(
         agency_code=agency.code, period=period.key, min_evaluations=minimum, data=data
     )
+
+
+def _hide_complement(
+    shown: dict[int, tuple[int, int]], agency: tuple[int, int], minimum: int
+) -> list[int]:
+    """Which of the shown staff to hide as well. The agency's B and C are public: less the
+    shown staff's, they are the figure of the evaluations left, those of staff withheld
+    for too few answers and of dossiers with no staff named. Five answers of one officer
+    shown and one of another withheld: the agency's C less the first's gave the one (audit).
+    While what is left of B's or C's evaluations is more than none and fewer than the
+    minimum, the shown one with the fewest evaluations is hidden too."""
+    shown, hidden = dict(shown), []
+    while shown:
+        left = [whole - sum(part[i] for part in shown.values()) for i, whole in enumerate(agency)]
+        if not any(0 < n < minimum for n in left):
+            break
+        fewest = min(shown, key=lambda n: (min(shown[n]), n))
+        del shown[fewest]
+        hidden.append(fewest)
+    return hidden

@@ -495,6 +495,7 @@ def staff_scores(
     span = period(period_key)
     role = profile.staff.role_for_evaluations
     result = {}
+    answered: dict[str, list[int]] = {}  # per staff: how many evaluations B and C rest on
     for staff_agency, code in sorted(world.staff):
         if staff_agency != agency:
             continue
@@ -519,6 +520,7 @@ def staff_scores(
             for points in b_and_c_points(month, profile)
         )
         withheld = rests_on < minimum or thin
+        answered[code] = [len(points) for points in b_and_c_points(evaluations, profile)]
         b, c = b_and_c(evaluations, profile)
         result[code] = ExpectedStaff(
             staff_code=code,
@@ -529,4 +531,18 @@ def staff_scores(
             c=None if withheld else c,
             withheld=withheld,
         )
+    # The agency's B and C are public: what they rest on beyond the staff shown must be none
+    # or at least the minimum, or the one shown on the fewest is hidden too, and again.
+    whole = [len(p) for p in b_and_c_points(evaluations_in(world, agency, span), profile)]
+    shown = {code: answered[code] for code, staff in result.items() if not staff.withheld}
+    while shown:
+        rest = [
+            total - sum(counts[i] for counts in shown.values()) for i, total in enumerate(whole)
+        ]
+        if all(n == 0 or n >= profile.staff.min_evaluations_for_staff for n in rest):
+            break
+        hide = min(shown, key=lambda code: (min(shown[code]), code))
+        del shown[hide]
+        result[hide].b = result[hide].c = None
+        result[hide].withheld = True
     return result

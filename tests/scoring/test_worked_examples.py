@@ -452,6 +452,43 @@ def test_a_period_with_a_thin_month_withholds_staff_b_and_c(
     assert not quarter["withheld"] and close(quarter["c"], Fraction(9, 10))
 
 
+def test_staff_shown_beside_one_withheld_are_hidden_when_the_agency_gives_the_rest_away(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """The agency's C is public. CB013's five answers shown (C 4/5) and CB014's one
+    withheld: the agency's C over six, 4/6, less CB013's gave CB014's one answer, "poor"
+    (audit). CB013 is hidden with it until what is left rests on the minimum too."""
+    office = Office(client, make_key)
+    returning = {"CB013": 5, "CB014": 1}
+    n = 0
+    for code, answers in returning.items():
+        for _ in range(answers):
+            staff = {"receiving": "CB001", "handling": "CB002", "returning": code}
+            office.handover(f"R{n}", "79.BTH", f"2025-09-1{n % 10}T09:00:00{VN}", staff=staff)
+            attitude = "poor" if n in (0, 5) else "good"
+            office.answer(f"R{n}", "none", attitude, "satisfied")
+            n += 1
+
+    def people() -> dict[str, dict[str, Any]]:
+        url = "/api/v1/agencies/79.BTH/staff-scores/2025-09"
+        response = client.get(url, headers=office.admin)
+        assert response.status_code == 200, response.text
+        return {s["staff_code"]: s for s in response.json()["data"]}
+
+    found = people()
+    assert found["CB014"]["withheld"] and not found["CB014"]["hidden_with_others"]
+    assert found["CB013"]["evaluations"] == 5 and found["CB013"]["hidden_with_others"]
+    assert found["CB013"]["withheld"] and found["CB013"]["c"] is None
+    # Four more answers for CB014: five each, nothing left over, both shown.
+    for m in range(4):
+        staff = {"receiving": "CB001", "handling": "CB002", "returning": "CB014"}
+        office.handover(f"R{n + m}", "79.BTH", f"2025-09-2{m}T09:00:00{VN}", staff=staff)
+        office.answer(f"R{n + m}", "none", "good", "satisfied")
+    found = people()
+    assert not found["CB013"]["withheld"] and close(found["CB013"]["c"], Fraction(4, 5))
+    assert not found["CB014"]["withheld"] and close(found["CB014"]["c"], Fraction(4, 5))
+
+
 def test_a_staff_figure_resting_on_fewer_answers_than_the_minimum_is_withheld(
     client: TestClient, make_key: KeyFactory
 ) -> None:
