@@ -82,6 +82,10 @@ def test_staff_c_falling_respects_the_anonymity_minimum(
         "CB023": (["good"] * 5, ["good"] * 4),  # Q3 below the minimum: not compared
         "CB033": (["good"] * 5, ["good"] * 4 + ["normal"]),  # 1.0 -> 0.8: a drop of 0.2
         "CB043": (["good"] * 5, ["good"] * 5),  # steady
+        # CB013's 4 answers in Q2 and CB023's 4 in Q3 are what the agency's C less the shown
+        # staff's would give: one shown staff member is hidden with them in each quarter,
+        # the one with the fewest answers, the first by code among equals (staff.py).
+        "CB000": (["good"] * 5, ["good"] * 5),
     }
     n = 0
     for staff, (before, after) in plan.items():

@@ -17,7 +17,7 @@ from service.db import transaction
 from service.handovers import one_by_one, revoking, tokens
 from service.handovers.schemas import HandoverCreate
 from service.models import COUNT_COLUMNS, Agency, Counter, Dossier, Invitation, Staff, utcnow
-from service.profile import profile_of
+from service.profile import Profile, profile_of
 from service.scoring.rebuild import rebuild
 from service.settings import Settings
 from tests.conftest import Backend, DbFactory, KeyFactory, handover_body
@@ -334,6 +334,22 @@ def _day_counters(engine: sa.Engine) -> dict[tuple[str, Any, str], int]:
     return found
 
 
+def until_one_waits_on_a_lock(engine: sa.Engine, seconds: float = 20) -> None:
+    """Until a PostgreSQL backend waits on a row lock (or `seconds` have passed)."""
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+    deadline = utcnow() + timedelta(seconds=seconds)
+    with engine.connect() as probe:
+        while probe.execute(sa.text(waiting)).scalar() == 0 and utcnow() < deadline:
+            probe.commit()
+
+
+def rebuilt_counters(engine: sa.Engine, profile: Profile) -> dict[tuple[str, Any, str], int]:
+    """The day counters once rebuilt from the rows (what the live ones must equal)."""
+    with transaction(engine) as session:
+        rebuild(session, profile)
+    return _day_counters(engine)
+
+
 def test_two_reposts_of_one_dossier_at_once_keep_the_counters_true(
     backend: Backend,
     client: TestClient,
@@ -363,18 +379,12 @@ def test_two_reposts_of_one_dossier_at_once_keep_the_counters_true(
 
     thread = threading.Thread(target=second)
     thread.start()
-    waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-    deadline = utcnow() + timedelta(seconds=20)
-    with engine.connect() as probe:  # until the second waits on the first's lock
-        while probe.execute(sa.text(waiting)).scalar() == 0 and utcnow() < deadline:
-            probe.commit()
+    until_one_waits_on_a_lock(engine)  # the second, on the first's
     db_commit(first)
     first.close()
     thread.join(20)
     live = _day_counters(engine)
-    with transaction(engine) as session:
-        rebuild(session, profile)
-    assert live == _day_counters(engine)
+    assert live == rebuilt_counters(engine, profile)
     assert all(value > 0 for value in live.values())
 
 
@@ -414,16 +424,10 @@ def test_an_answer_waiting_for_a_repost_counts_the_dossier_as_reposted(
 
     thread = threading.Thread(target=answer)
     thread.start()
-    waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-    deadline = utcnow() + timedelta(seconds=20)
-    with engine.connect() as probe:  # until the answer's claim waits on the re-post
-        while probe.execute(sa.text(waiting)).scalar() == 0 and utcnow() < deadline:
-            probe.commit()
+    until_one_waits_on_a_lock(engine)  # the answer's claim, on the re-post
     db_commit(repost)
     repost.close()
     thread.join(20)
     assert answered == [201]
     live = _day_counters(engine)
-    with transaction(engine) as session:
-        rebuild(session, profile)
-    assert live == _day_counters(engine)
+    assert live == rebuilt_counters(engine, profile)
