@@ -43,9 +43,8 @@ def staff_scores(
             months.setdefault(row[0], {})[f"{int(row[1])}-{int(row[2]):02d}"] = counts
             sums[row[0]] = sums.get(row[0], Counter()) + counts
     minimum = profile.staff.min_evaluations_for_staff
-    agency_counts = period_sums(session, period, agency_ids=[agency.id or 0]).get(
-        agency.id or 0, Counter()
-    )
+    assert agency.id is not None
+    agency_counts = period_sums(session, period, agency_ids=[agency.id]).get(agency.id, Counter())
     data = []
     for person in people:
         assert person.id is not None

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -90,13 +91,20 @@ def webhook_settings(database_url: str, **overrides: Any) -> Settings:
     return make_settings(database_url).model_copy(update=values)
 
 
-@pytest.fixture
-def hook_app(database_url: str) -> Iterator[tuple[TestClient, DeliveryWorker]]:
-    """The app (worker not embedded, so tests drive it step by step) and a worker."""
-    settings = webhook_settings(database_url)
+@contextmanager
+def hooks(database_url: str, **overrides: Any) -> Iterator[tuple[TestClient, DeliveryWorker]]:
+    """The app (worker not embedded, so tests drive it step by step) and a worker, with
+    `webhook_settings` and these overrides."""
+    settings = webhook_settings(database_url, **overrides)
     app = create_app(settings)
     with TestClient(app) as client:
         yield client, DeliveryWorker(app.state.engine, settings, app.state.profile)
+
+
+@pytest.fixture
+def hook_app(database_url: str) -> Iterator[tuple[TestClient, DeliveryWorker]]:
+    with hooks(database_url) as pair:
+        yield pair
 
 
 def drain(

@@ -27,7 +27,7 @@ from service.models import (
 )
 from service.periods import periods_of
 from tests.conftest import DbFactory, KeyFactory, handover_body
-from tests.webhooks.conftest import Receiver, drain
+from tests.webhooks.conftest import Receiver, drain, hooks
 
 pytestmark = pytest.mark.usefixtures("agencies")
 ALL_EVENTS = [
@@ -187,13 +187,7 @@ def test_receiver_down_then_up_every_event_arrives_in_order_per_agency(
 def test_attempts_are_listed_and_a_failed_delivery_can_be_retried(
     database_url: str, make_key: KeyFactory, receiver: Receiver
 ) -> None:
-    from service.app import create_app
-    from tests.webhooks.conftest import webhook_settings
-
-    settings = webhook_settings(database_url, webhook_give_up_hours=0.0001)  # 0.36 s
-    app = create_app(settings)
-    with TestClient(app) as client:
-        worker = DeliveryWorker(app.state.engine, settings, app.state.profile)
+    with hooks(database_url, webhook_give_up_hours=0.0001) as (client, worker):  # 0.36 s
         admin = make_key("admin")
         sub = subscribe(client, admin, receiver.url, events=["invitation.issued"])
         receiver.status = 500
@@ -456,13 +450,7 @@ def test_enabling_a_live_subscription_keeps_its_retries_backoff(
 ) -> None:
     """Only a disabled subscription's waiting deliveries are made due by enabling it; on a
     live one, /enable rescheduled every retry to now (review)."""
-    from service.app import create_app
-    from tests.webhooks.conftest import webhook_settings
-
-    settings = webhook_settings(database_url, webhook_retry_base_seconds=3600)
-    app = create_app(settings)
-    with TestClient(app) as client:
-        worker = DeliveryWorker(app.state.engine, settings, app.state.profile)
+    with hooks(database_url, webhook_retry_base_seconds=3600) as (client, worker):
         admin = make_key("admin")
         sub = subscribe(client, admin, receiver.url, events=["invitation.issued"])
         receiver.status = 502
