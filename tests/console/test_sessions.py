@@ -3,6 +3,7 @@ cookie; CSRF on every form; revoked keys and other roles are turned away; all au
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -81,8 +82,12 @@ def test_manager_signs_in_gets_a_strict_httponly_cookie_and_lands_on_its_agency(
     assert WARD_NAME in response.text
     cookie = response.history[0].headers["set-cookie"]
     assert cookie.startswith(f"{sessions.COOKIE}=")
-    for attribute in ("HttpOnly", "SameSite=strict", "Path=/console", "Max-Age=28800"):
+    for attribute in ("HttpOnly", "SameSite=strict", "Path=/console"):
         assert attribute in cookie, cookie
+    # Eight hours, counted from the session's expiry: a second may pass before the cookie
+    # is written (28799 in a loaded clean-clone CI run).
+    max_age = re.search(r"Max-Age=(\d+)", cookie)
+    assert max_age is not None and 28800 - 5 <= int(max_age.group(1)) <= 28800, cookie
     assert "Secure" not in cookie  # plain http in tests; https sets it (next test)
     assert "hl_" not in cookie.split(";")[0].split("=", 1)[1]  # no key in the cookie
     # A fresh session id at sign-in: the pre-session's CSRF token is no longer valid.
