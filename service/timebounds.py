@@ -10,10 +10,11 @@ every accepted time belongs to a period `parse_period` accepts.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 from service.calendar.working_days import LOCAL_TZ
 
@@ -58,6 +59,26 @@ def check_past(value: datetime) -> datetime:
     return value
 
 
-BoundedAwareDatetime = Annotated[AwareDatetime, AfterValidator(check_moment)]
+# What an ISO 8601 time begins with: a four-digit year, then the month and the day.
+_ISO_DAY_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_HELP = "send an ISO 8601 time with its offset, e.g. 2025-09-15T10:00:00+07:00"
+
+
+def check_iso_text(value: object) -> object:
+    """A client's time is ISO 8601 text (API.md). Pydantic would also take a number, or
+    a text of digits, as seconds since 1970: a one-stop system sending `20250915` would
+    have its dossier resolved on 1970-08-23 and counted there, with a 201. Times built
+    in the code, and a spreadsheet's date cells, arrive as date or datetime objects and
+    pass (a date then fails as naive, with pydantic's own words)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DAY_PREFIX.match(value.strip()):
+        raise ValueError(f"is not a time in ISO 8601: {ISO_HELP}")
+    return value
+
+
+BoundedAwareDatetime = Annotated[
+    AwareDatetime, BeforeValidator(check_iso_text), AfterValidator(check_moment)
+]
 PastMoment = Annotated[BoundedAwareDatetime, AfterValidator(check_past)]
 BoundedDate = Annotated[date, AfterValidator(check_day)]

@@ -227,3 +227,25 @@ def test_a_backdated_evaluation_cannot_be_dated_ahead(
     body = {"token": survey.token, "answers": ANSWERS, "submitted_at": "2030-01-15T09:00:00+07:00"}
     response = client.post("/api/v1/responses", json=body, headers=make_key("admin"))
     assert_future_refused(response, "submitted_at")
+
+
+@pytest.mark.parametrize("value", [20250915, 1757905200, "1757905200", 1757905200.5, True])
+def test_a_time_given_as_a_number_is_refused_not_read_as_seconds_since_1970(
+    client: TestClient, make_key: KeyFactory, agencies: None, value: Any
+) -> None:
+    """API.md: times are ISO 8601 with their offset. A number (or a text of digits) would
+    otherwise be taken as seconds since 1970, and the dossier counted in 1970 (or in
+    whichever day the number happens to land on) with a 201."""
+    body = handover_body(resolved_at=value)
+    response = client.post("/api/v1/handovers", json=body, headers=make_key("issuer"))
+    assert response.status_code == 422, response.text
+    problems = {f["field"]: f["problem"] for f in response.json()["fields"]}
+    assert "ISO 8601" in problems["resolved_at"], problems
+    petition = {
+        "petition_code": "PAKN-NUMBER",
+        "agency_code": "G22.39",
+        "received_at": value,
+    }
+    response = client.post("/api/v1/petitions", json=petition, headers=make_key("admin"))
+    assert response.status_code == 422, response.text
+    assert "received_at" in {f["field"] for f in response.json()["fields"]}
