@@ -19,6 +19,7 @@ e-mail channel configured, or nobody to tell, the alert is still recorded and it
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -144,10 +145,12 @@ def run_round(
     settings: Settings,
     channels: Mapping[str, Channel],
     now: datetime | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
-    """Every due alert e-mail (up to leased.ROUND_LIMIT): the work done."""
+    """Every due alert e-mail (up to leased.ROUND_LIMIT, or until `stop` is set): the work
+    done."""
 
     def decide(session: Session, row: Row) -> OutgoingMessage | None:
         return _decide(session, settings, channels, row)
 
-    return leased.send_due(engine, settings, channels, Row, decide, now)
+    return leased.send_due(engine, settings, channels, Row, decide, now, stop=stop)

@@ -81,15 +81,21 @@ class DeliveryWorker:
         # not answer holds up no e-mail, alert or reminder (audit: one round joined every
         # channel, and a hanging gateway held a newly due e-mail for its whole round).
         self.channels = configured_channels(settings)
+        # Set when the worker closes: a lane's round ends after the message under way.
+        self._closing = threading.Event()
         self._next_reminders = 0.0
         self._next_alerts = 0.0  # time.monotonic(): the first round of run_forever evaluates
         self._lanes: dict[str, Callable[[], int]] = {
             "alert-rules": self._alert_rules,
-            "alert-email": partial(alert_emails.run_round, engine, settings, self.channels),
+            "alert-email": partial(
+                alert_emails.run_round, engine, settings, self.channels, stop=self._closing
+            ),
             "message-upkeep": self._message_upkeep,
             **{
                 f"message-{name}": lane
-                for name, lane in messages.channel_lanes(engine, settings, self.channels).items()
+                for name, lane in messages.channel_lanes(
+                    engine, settings, self.channels, stop=self._closing
+                ).items()
             },
         }
         self._lanes_pool = ThreadPoolExecutor(len(self._lanes), thread_name_prefix="lane")
@@ -159,7 +165,9 @@ class DeliveryWorker:
         reminders = time.monotonic() >= self._next_reminders
         if reminders:
             self._next_reminders = time.monotonic() + REMINDERS_EVERY_SECONDS
-        return messages.upkeep(self.engine, self.settings, self.channels, reminders=reminders)
+        return messages.upkeep(
+            self.engine, self.settings, self.channels, reminders=reminders, stop=self._closing
+        )
 
     def _start_lanes(self) -> None:
         """The next round of each lane whose previous round has ended."""
@@ -221,7 +229,9 @@ class DeliveryWorker:
             self.close()
 
     def close(self) -> None:
-        """Let the sends under way finish (and be recorded), then stop the threads."""
+        """Let the sends under way finish (and be recorded), then stop the threads; the
+        message lanes stop after the message each is sending."""
+        self._closing.set()
         self._pool.shutdown(wait=True)
         self._lanes_pool.shutdown(wait=True)
 

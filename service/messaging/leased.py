@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -172,11 +173,16 @@ def send_due(
     decide: Decide,
     now: datetime | None = None,
     among: Sequence[ColumnElement[bool]] = (),
+    stop: threading.Event | None = None,
 ) -> int:
-    """Every due row of `table` (of those `among` selects), up to ROUND_LIMIT: the work
-    done."""
+    """Every due row of `table` (of those `among` selects), up to ROUND_LIMIT, or until
+    `stop` is set: the work done. A worker shutting down waits for the message under way,
+    not for a round of a hundred behind a gateway that does not answer (audit: up to 100
+    timeouts); the rest stay pending, unclaimed, for the next worker."""
     work = 0
     for _ in range(ROUND_LIMIT):
+        if stop is not None and stop.is_set():
+            break
         claimed = claim(engine, table, now or utcnow(), decide, among)
         if claimed is None:
             break

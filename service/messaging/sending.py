@@ -11,6 +11,7 @@ Every function takes `now`, so tests move time without sleeping.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, time, timedelta
@@ -257,12 +258,13 @@ def upkeep(
     now: datetime | None = None,
     *,
     reminders: bool = True,
+    stop: threading.Event | None = None,
 ) -> int:
     """The reminders now due (with `reminders`), and the rows of a channel no longer
     configured, each settled as skipped (decide): the work done."""
     work = create_reminders(engine, settings, now or utcnow()) if reminders else 0
     orphans = col(Row.channel).not_in(sorted(channels))
-    return work + _sender(engine, settings, channels, now)([orphans])
+    return work + _sender(engine, settings, channels, now, stop)([orphans])
 
 
 def channel_lanes(
@@ -270,13 +272,14 @@ def channel_lanes(
     settings: Settings,
     channels: Mapping[str, Channel],
     now: datetime | None = None,
+    stop: threading.Event | None = None,
 ) -> dict[str, Callable[[], int]]:
     """Per configured channel, one round of its due messages (up to leased.ROUND_LIMIT):
     work that waits for no other channel. An SMS gateway that does not answer held up every
     e-mail of every agency behind it, up to its timeout a message (audit). (The agencies'
     daily cap is counted across channels running side by side, so a round may pass it by a
-    message or two.)"""
-    send = _sender(engine, settings, channels, now)
+    message or two.) A round ends early once `stop` is set (leased.send_due)."""
+    send = _sender(engine, settings, channels, now, stop)
     return {name: partial(send, [col(Row.channel) == name]) for name in sorted(channels)}
 
 
@@ -285,6 +288,7 @@ def _sender(
     settings: Settings,
     channels: Mapping[str, Channel],
     now: datetime | None,
+    stop: threading.Event | None = None,
 ) -> Callable[[list[ColumnElement[bool]]], int]:
     """Sends the due rows matching its conditions; each decided at its own moment."""
 
@@ -292,6 +296,6 @@ def _sender(
         return _decide(session, settings, channels, row, now or utcnow())
 
     def send(among: list[ColumnElement[bool]]) -> int:
-        return leased.send_due(engine, settings, channels, Row, decide, now, among)
+        return leased.send_due(engine, settings, channels, Row, decide, now, among, stop)
 
     return send

@@ -15,8 +15,11 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from service.delivery.worker import DeliveryWorker
 from service.messaging.channels.base import SendFailed
 from service.messaging.channels.email import EmailChannel
+from service.models.messaging import OutgoingMessageRow
+from service.profile import profile_of
 from service.settings import Settings
 from tests.conftest import KeyFactory, handover_body, make_settings
 from tests.harness.processes import free_port, http_server
@@ -152,3 +155,47 @@ def test_a_gateway_that_does_not_answer_holds_up_no_other_channel(
     # margin is for a busy CI).
     assert waited < 5.0, f"the e-mail waited {waited:.1f} s for the SMS gateway"
     assert time.monotonic() - started >= 8.0  # the SMS did wait, each its timeout
+
+
+@pytest.mark.usefixtures("agencies")
+def test_a_worker_stopping_waits_for_the_message_under_way_not_the_whole_round(
+    client: TestClient,
+    make_key: KeyFactory,
+    esms: Provider,
+    settings: Settings,
+    engine: sa.Engine,
+) -> None:
+    """A worker told to stop waited for its SMS lane's whole round: behind a gateway that
+    does not answer, up to a hundred timeouts (audit). It waits for the message under
+    way; the others stay pending, unclaimed, for the next worker."""
+    esms.delay = 30  # never answers within the 1 s timeout
+    key = make_key("issuer")
+    phone = {"phone": "0912 345 678", "consent": True}
+    for i in range(8):
+        body = handover_body(dossier_code=f"G22.39-STOP-{i}", contact=phone)
+        assert client.post("/api/v1/handovers", json=body, headers=key).status_code == 201
+    worker = DeliveryWorker(engine, settings, profile_of(settings))
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not esms.seen:
+        assert time.monotonic() < deadline, "the SMS lane never tried its first message"
+        time.sleep(0.01)
+    stop.set()
+    stopping = time.monotonic()
+    thread.join(timeout=30)
+    waited = time.monotonic() - stopping
+    assert not thread.is_alive()
+    # One timeout (1 s) for the message under way; the round's other seven would be seven.
+    assert waited < 4.0, f"stopping waited {waited:.1f} s for the SMS round"
+    outgoing = OutgoingMessageRow.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(outgoing.c.status, outgoing.c.attempts, outgoing.c.lease_until).where(
+                outgoing.c.channel == "sms", outgoing.c.kind == "invitation"
+            )
+        ).all()
+    assert len(rows) == 8 and all(status == "pending" for status, _, _ in rows)
+    untouched = [row for row in rows if row.attempts == 0]
+    assert len(untouched) >= 5 and all(row.lease_until is None for row in untouched)
