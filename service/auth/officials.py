@@ -12,13 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from service.audit import record
 from service.auth.principal import Principal
 from service.errors import Conflict, Forbidden, NotFound, field_error
-from service.models import OFFICIAL_ROLES, Agency, Official, utcnow
+from service.models import OFFICIAL_ROLES, Agency, ConsoleSessionRecord, Official, utcnow
 from service.models.agency import path_within
 
 
@@ -30,8 +31,14 @@ class NotAnOfficial(Exception):
         self.reason, self.email = reason, email
 
 
+# Only ASCII letters are folded: str.lower() also maps look-alikes onto them (KELVIN SIGN
+# U+212A -> "k"), and a provider account for "\u212aim@x.vn" then signed in as the official
+# kim@x.vn, binding its subject to them (audit).
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    return email.strip().translate(_ASCII_LOWER)
 
 
 def _storable_email(email: str) -> bool:
@@ -76,6 +83,19 @@ def list_officials(session: Session) -> Sequence[Official]:
     return session.exec(select(Official).order_by(col(Official.id))).all()
 
 
+def end_official_sessions(session: Session, official_id: int) -> None:
+    """Ends every open console session of the official on the server."""
+    session.execute(
+        update(ConsoleSessionRecord)
+        .where(
+            col(ConsoleSessionRecord.official_id) == official_id,
+            col(ConsoleSessionRecord.ended_at).is_(None),
+        )
+        .values(ended_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+
+
 def disable_official(session: Session, actor: str, official_id: int) -> Official:
     """Refuses the official's next request, in every session (sessions re-read the row)."""
     official = session.get(Official, official_id)
@@ -84,6 +104,9 @@ def disable_official(session: Session, actor: str, official_id: int) -> Official
     if official.disabled_at is None:
         official.disabled_at, official.disabled_by = utcnow(), actor
         session.add(official)
+        # Ended, not only refused: enabled again, the official signs in afresh, and a copy
+        # of an old cookie (the stolen laptop the disabling was for) stays dead (audit).
+        end_official_sessions(session, official_id)
         record(session, actor, "official.disable", f"official:{official_id}", {"to": "disabled"})
     return official
 

@@ -34,7 +34,11 @@ PENDING_PURPOSE = "console-oidc"
 
 
 def _signed_in(console: ConsoleDep, session: Session, principal: Principal, via: str) -> Outcome:
-    """A fresh session (never the pre-session's id: no fixation), kept on the server."""
+    """A fresh session (never the pre-session's id: no fixation), kept on the server; the
+    browser's previous one, if it was signed in, ends (a shared counter PC: a copy of the
+    first person's cookie lived on for its 8 hours)."""
+    if console.session is not None:
+        sessions.end(session, console.session)
     console.new_session = sessions.new_session(signed_in=True)
     sessions.start(session, console.new_session, principal)
     record(session, principal.actor, "console.sign_in", None, {"via": via})

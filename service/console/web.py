@@ -125,11 +125,19 @@ class Console:
         try:
             outcome = await self.work.run(work)
         except SignedOut:
-            self.clear_session = True
-            outcome = Redirect(SIGN_IN)
+            outcome = await self.signed_out()
         except ServiceError as exc:
             outcome = error_page(exc)
         return self.render(outcome)
+
+    async def signed_out(self) -> Redirect:
+        """To the sign-in page, the cookie cleared. A session refused is ended, not only
+        refused: one of an official disabled, or a key's while key sign-in was off, came
+        back to life when the official was enabled or key sign-in turned on again (audit)."""
+        self.clear_session = True
+        if (refused := self.session) is not None:
+            await self.work.run(lambda db: sessions.end(db, refused))
+        return Redirect(SIGN_IN)
 
     def render(self, outcome: Outcome) -> Response:
         response: Response

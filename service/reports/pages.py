@@ -10,7 +10,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from service.console.web import SIGN_IN, ConsoleDep, Redirect, SignedOut, error_page
+from service.console.web import ConsoleDep, SignedOut, error_page
 from service.errors import ServiceError
 from service.reports import service
 from service.reports.data import Report
@@ -34,8 +34,7 @@ async def console_report(
     try:
         gathered = await console.work.run(read)
     except SignedOut:
-        console.clear_session = True
-        return console.render(Redirect(SIGN_IN))
+        return console.render(await console.signed_out())
     except ServiceError as exc:
         return console.render(error_page(exc))
     made = await run_in_threadpool(service.render, gathered, format)

@@ -24,3 +24,19 @@ def test_an_address_the_provider_calls_unverified_signs_nobody_in(
     with db() as session:
         claims = {"sub": "u-1", "email": EMAIL, "email_verified": True}
         assert official_for_claims(session, claims).email == EMAIL
+
+
+@pytest.mark.usefixtures("agencies")
+def test_a_look_alike_letter_does_not_make_another_officials_address(db: DbFactory) -> None:
+    """str.lower() folds KELVIN SIGN (U+212A) into "k": a provider account vouched for as
+    "\u212aim@..." signed in as the official kim@..., and bound its subject to them (audit).
+    Only ASCII letters are folded; an address in another case still finds its official."""
+    with db() as session:
+        add_official(session, "test", email="kim@x.vn", name="Kim", role="admin", agency_code=None)
+    with db() as session, pytest.raises(NotAnOfficial):
+        official_for_claims(
+            session, {"sub": "other", "email": "\u212aim@x.vn", "email_verified": True}
+        )
+    with db() as session:
+        claims = {"sub": "kim", "email": "Kim@X.vn", "email_verified": True}
+        assert official_for_claims(session, claims).email == "kim@x.vn"

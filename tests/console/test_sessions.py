@@ -7,10 +7,18 @@ import re
 import time
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from service.app import create_app
+from service.auth.officials import (
+    OfficialChange,
+    add_official,
+    disable_official,
+    official_principal,
+    update_official,
+)
 from service.console import csrf, sessions
 from service.models import ApiKey, AuditLog, ConsoleSessionRecord, utcnow
 from service.retention.purge import purge
@@ -266,3 +274,78 @@ def test_purge_removes_ended_sessions_and_keeps_open_ones(
         [left] = session.exec(select(ConsoleSessionRecord)).all()
         assert left.ended_at is None
     assert console.get(f"/console/a/{WARD}").status_code == 200
+
+
+# --- sessions refused stay ended --------------------------------------------------------------
+
+
+def _signed_in_official(app: FastAPI, db: DbFactory, client: TestClient) -> int:
+    """An official signed in as the OIDC callback leaves one: a session row and its cookie."""
+    with db() as session:
+        official = add_official(session, "test", "lan@x.vn", "Lan", "manager", WARD)
+        assert official.id is not None
+        principal = official_principal(session, official.id)
+        assert principal is not None
+        console_session = sessions.new_session(signed_in=True)
+        sessions.start(session, console_session, principal)
+        official_id = official.id
+    cookie = sessions.encode(console_session, app.state.settings.signing_key())
+    client.cookies.set(sessions.COOKIE, cookie, path="/console")
+    return official_id
+
+
+def test_a_disabled_officials_session_stays_ended_when_they_are_enabled_again(
+    app: FastAPI, client: TestClient, db: DbFactory
+) -> None:
+    """Disabling an official (a stolen laptop) refused their sessions but did not end them:
+    enabled again, the copied cookie worked again (audit)."""
+    official_id = _signed_in_official(app, db, client)
+    copied = client.cookies.get(sessions.COOKIE)
+    assert client.get(f"/console/a/{WARD}").status_code == 200
+    with db() as session:
+        disable_official(session, "test", official_id)
+    assert client.get(f"/console/a/{WARD}", follow_redirects=False).status_code == 303
+    with db() as session:
+        update_official(session, "test", official_id, OfficialChange(enabled=True))
+    client.cookies.set(sessions.COOKIE, copied, path="/console")
+    again = client.get(f"/console/a/{WARD}", follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"].endswith("/console/sign-in")
+    with db() as session:
+        rows = session.exec(select(ConsoleSessionRecord)).all()
+    assert [row.ended_at is not None for row in rows] == [True]
+
+
+def test_a_key_session_refused_while_key_sign_in_was_off_stays_ended(
+    client: TestClient, make_key: KeyFactory, database_url: str
+) -> None:
+    """A process with key sign-in off refuses a key's session; a rollback to key sign-in
+    on brought it back for the rest of its 8 hours (audit)."""
+    console = ConsoleClient(client)
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    cookie = client.cookies.get(sessions.COOKIE)
+    assert cookie is not None
+    with TestClient(create_app(without_key_sign_in(database_url))) as restarted:
+        restarted.cookies.set(sessions.COOKIE, cookie, path="/console")
+        assert restarted.get(f"/console/a/{WARD}", follow_redirects=False).status_code == 303
+    fresh = TestClient(client.app)
+    fresh.cookies.set(sessions.COOKIE, cookie, path="/console")
+    assert fresh.get(f"/console/a/{WARD}", follow_redirects=False).status_code == 303
+
+
+def test_signing_in_again_ends_the_browsers_previous_session(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """On a shared counter PC the next person signs in over the first: the first session
+    ends on the server (a copy of its cookie lived on for its 8 hours)."""
+    console = ConsoleClient(client)
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    first = client.cookies.get(sessions.COOKIE)
+    console.get(f"/console/a/{WARD}")
+    console.post("/console/sign-in", {"key": raw_key(make_key("admin"))})
+    assert client.cookies.get(sessions.COOKIE) not in (None, first)
+    with db() as session:
+        rows = session.exec(select(ConsoleSessionRecord)).all()
+    assert sum(row.ended_at is None for row in rows) == 1 and len(rows) == 2
+    stale = TestClient(client.app)
+    stale.cookies.set(sessions.COOKIE, first or "", path="/console")
+    assert stale.get(f"/console/a/{WARD}", follow_redirects=False).status_code == 303
