@@ -25,12 +25,19 @@ def set_day(
         return override, 0
     overrides = load_overrides(session)
     start_of_day = datetime.combine(day, time(0), LOCAL_TZ)
+    # Locked and read afresh, as a re-post reads its dossier (handovers/one_by_one.py): read
+    # plainly, a re-post committed meanwhile was undone in the counters by an after - before
+    # taken from the row as it had been (audit: a_late_over -1 for good).
     affected = session.exec(
-        select(Dossier).where(
+        select(Dossier)
+        .where(
             col(Dossier.is_late).is_(True),
             col(Dossier.resolved_day) >= day,
             col(Dossier.due_at) < start_of_day,
         )
+        .order_by(col(Dossier.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).all()
     for dossier in affected:
         before = events.dossier_footprint(session, dossier, profile)

@@ -189,12 +189,30 @@ def _write_counters(
     return int(session.execute(written).scalar_one())
 
 
+def _hold_live_counter_writes(session: Session) -> None:
+    """Live writes wait, until this rebuild commits, before adding to the counters.
+
+    Under READ COMMITTED each statement reads what has committed by its start: an event
+    committed between the DELETE and an INSERT ... SELECT had added its own counter row
+    and was counted again by the SELECT, onto that row (audit: 3 dossiers where there were
+    2, until the next recompute). A live transaction writes its counters last, with its
+    COMMIT (counters.apply): one that holds them now commits before the lock is granted
+    (and is counted by the SELECT); the others add theirs after this transaction, onto the
+    rebuilt rows. Nothing takes a row lock after its counters, so this waits for no one
+    who waits for it. Readers are not held. Taken after the dossiers' facts are refreshed:
+    a re-post waiting for a dossier row this rebuild updated holds no counter yet."""
+    counter_tables = ", ".join(model.__tablename__ for model in (AgencyDayCounter, StaffDayCounter))
+    session.execute(text(f"LOCK TABLE {counter_tables} IN EXCLUSIVE MODE"))
+
+
 def rebuild(session: Session, profile: Profile, period: Period | None = None) -> int:
     """Rebuild the counters (of one period's days, or all). Returns the counter rows written."""
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'"))
     refresh_dossier_facts(session, profile, period)
+    if session.get_bind().dialect.name == "postgresql":
+        _hold_live_counter_writes(session)
     for model in (AgencyDayCounter, StaffDayCounter):
         session.execute(delete(model).where(in_days(col(model.day), period)))
     dialect = session.get_bind().dialect.name
