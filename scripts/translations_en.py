@@ -402,7 +402,9 @@ EN.update(
         "Hủy ghép nối": "Unpair",
         "Chưa có máy nào được ghép nối.": "No tablet is paired yet.",
         "Tạo mã ghép nối": "Make a pairing code",
-        "Mã quầy chỉ gồm chữ, số, '.', '_' hoặc '-', ví dụ Q01.": "A counter code has only letters, digits, '.', '_' or '-', e.g. Q01.",
+        "Mã quầy gồm 1 đến 64 ký tự, không có ký tự điều khiển, ví dụ Q01 hoặc Quầy 1.": (
+            "A counter code has 1 to 64 characters and no control characters, e.g. Q01 or Quầy 1."
+        ),
         "Mã quầy (như hệ thống một cửa gửi trong counter_code)": "Counter code (as the one-stop system sends it in counter_code)",
         "Tạo mã": "Make code",
     }

@@ -128,7 +128,8 @@ def _manageable(session: Session, key_id: int, principal: Principal | None) -> A
     return key
 
 
-def _revoke(session: Session, key: ApiKey, actor: str) -> None:
+def mark_revoked(session: Session, key: ApiKey, actor: str) -> None:
+    """Revokes `key` (by `actor`, now): a Conflict naming who revoked it before, if anyone."""
     if key.revoked_at is not None:
         raise Conflict(
             f"API key {key.id} was already revoked on {key.revoked_at:%Y-%m-%d %H:%M} UTC "
@@ -144,7 +145,7 @@ def revoke_key(
 ) -> ApiKey:
     """Revoke a key: every process refuses it within `auth_cache_seconds`."""
     key = _manageable(session, key_id, principal)
-    _revoke(session, key, actor)
+    mark_revoked(session, key, actor)
     record(
         session,
         actor,
@@ -169,7 +170,7 @@ def rotate_key(
             f"API key {old.id} expired on {old.expires_at:%Y-%m-%d %H:%M} UTC; a successor "
             "would expire too: create a new key (hailong keys create --expires ...)."
         )
-    _revoke(session, old, actor)
+    mark_revoked(session, old, actor)
     new, raw = _new_key(
         session,
         name=old.name,

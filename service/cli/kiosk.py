@@ -17,14 +17,14 @@ def kiosk_pair(
     counter: Annotated[str, typer.Option(help="The counter's code (created if new)")],
 ) -> None:
     """Create a one-time pairing code for a counter's tablet; the code is the last line."""
-    from service.kiosk.pairing import create_pairing
+    from service.kiosk.pairing import checked_counter_code, create_pairing
 
     settings = get_settings()
     with one_transaction(settings) as session:
         made = create_pairing(
             session,
             agency_code=agency,
-            counter_code=counter,
+            counter_code=checked_counter_code(counter),
             actor=CLI_ACTOR,
             principal=None,
             minutes=settings.kiosk_pairing_minutes,

@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import Session, col, select
 from starlette.responses import Response
 
-from service.admin.agencies import validate_code
 from service.auth.principal import Principal
 from service.console.pages import agency_url
 from service.console.web import Console, ConsoleDep, Outcome, Redirect
@@ -61,9 +60,9 @@ async def make_pairing_code(console: ConsoleDep, code: CodePath, form: FormDep) 
         console.check_csrf(form)
         who = console.who(session)
         context = _context(console, session, who, code)
-        counter_code = form.get("counter_code", "").strip()
         try:
-            validate_code(counter_code, "counter_code")
+            # By the API's rule: the counters this page offers came from handovers.
+            counter_code = pairing.checked_counter_code(form.get("counter_code", ""))
         except InvalidInput:
             context.update(values=form, problem="counter_code")
             return Page("console/kiosks.html", context, 422)

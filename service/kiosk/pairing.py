@@ -13,17 +13,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code
+from service.admin.keys import mark_revoked
 from service.audit import record
 from service.auth.keys import hash_key, new_key_material
 from service.auth.principal import Principal
 from service.db import rowcount
 from service.errors import Conflict, NotFound, Unauthorized, field_error
+from service.handovers.schemas import Code
 from service.handovers.tokens import SHORT_CODE_ALPHABET, normalize_short_code
-from service.models import Agency, ApiKey, Counter, KioskPairing, utcnow
+from service.models import MAX_ROW_ID, Agency, ApiKey, Counter, KioskPairing, utcnow
 from service.models.agency import path_within
 
 CODE_LENGTH = 8
@@ -46,6 +49,21 @@ class Device:
     key: ApiKey
     counter: Counter
     agency: Agency
+
+
+# The counter code as handovers and POST /api/v1/kiosk/pairings take it (`Code`).
+COUNTER_CODE = TypeAdapter(Code)
+
+
+def checked_counter_code(typed: str) -> str:
+    """A counter code typed in the console or the CLI, trimmed, by the API's rule: a counter
+    a handover named "Quầy 1" pairs there too, and a blank, a NUL or 65 characters is an
+    InvalidInput naming counter_code (not a blank counter, nor PostgreSQL's DataError)."""
+    try:
+        return COUNTER_CODE.validate_python(typed.strip())
+    except ValidationError as exc:
+        problem = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise field_error("counter_code", problem) from None
 
 
 def _hash_code(code: str) -> str:
@@ -165,6 +183,8 @@ def device_for_key(session: Session, raw_key: str) -> Device | None:
 
 def find_device(session: Session, key_id: int) -> Device | None:
     """A device by its key id, paired or already unpaired."""
+    if not 1 <= key_id <= MAX_ROW_ID:  # no row has it; PostgreSQL refused the query
+        return None
     row = session.exec(_devices().where(ApiKey.id == key_id)).first()
     return Device(*row) if row is not None else None
 
@@ -186,7 +206,7 @@ def unpair(session: Session, key_id: int, *, actor: str, principal: Principal | 
         principal.require_visible(device.agency, missing)
     if device.key.revoked_at is not None:
         raise Conflict(f"Kiosk {key_id} is already unpaired.")
-    device.key.revoked_at = utcnow()
-    session.add(device.key)
+    # As `keys revoke` does: GET /api/v1/keys then says who unpaired it.
+    mark_revoked(session, device.key, actor)
     record(session, actor, "kiosk.unpair", f"api_key:{key_id}", {"counter": device.counter.code})
     return device

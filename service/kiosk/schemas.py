@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.handovers.schemas import Code
 from service.surveys.schemas import AnswersIn
+from service.text_clean import Storable
 from service.timebounds import BoundedAwareDatetime
 from service.web.schemas import strict_with_example
 
@@ -108,7 +109,7 @@ class KioskAnswer(BaseModel):
     answers: AnswersIn
     # Made once per survey on the tablet: a retry after a network drop, or a second tap,
     # carries the same id and is stored once.
-    client_submission_id: str = Field(min_length=1, max_length=64)
+    client_submission_id: Annotated[str, Storable] = Field(min_length=1, max_length=64)
     # When the citizen answered, and when the tablet sent this (both the tablet's clock):
     # an answer kept offline for a while still counts on the day it was given, within the
     # survey's lifetime. The server takes the time between the two from its own clock, so
@@ -117,7 +118,7 @@ class KioskAnswer(BaseModel):
     sent_at: BoundedAwareDatetime | None = None
     # As in POST /api/v1/responses: a phone number or e-mail for the agency's answer,
     # checked the same way and stored apart from the answers, only with consent.
-    contact: str | None = Field(default=None, max_length=255)
+    contact: Annotated[str, Storable] | None = Field(default=None, max_length=255)
     contact_consent: bool = False
 
 

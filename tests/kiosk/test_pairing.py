@@ -165,6 +165,28 @@ def test_unpairing_signs_the_tablet_out_at_once(client: TestClient, make_key: Ke
     assert client.get("/api/v1/kiosk/devices", headers=manager).json()["count"] == 0
 
 
+def test_unpairing_says_who_revoked_the_device_key(
+    client: TestClient, make_key: KeyFactory, database_url: str
+) -> None:
+    pair(client, make_key)
+    pair(TestClient(client.app), make_key, counter="Q02")
+    manager = make_key("manager", agency="G22.39")
+    admin = make_key("admin")
+    devices = client.get("/api/v1/kiosk/devices", headers=manager).json()["data"]
+    by_counter = {d["counter_code"]: d["id"] for d in devices}
+    unpaired = client.post(f"/api/v1/kiosk/devices/{by_counter['Q01']}/unpair", headers=manager)
+    assert unpaired.status_code == 200
+    assert cli_for(database_url)("kiosk", "unpair", str(by_counter["Q02"])).exit_code == 0
+
+    keys = {k["id"]: k for k in client.get("/api/v1/keys", headers=admin).json()["data"]}
+    [manager_id] = [i for i, k in keys.items() if k["role"] == "manager"]
+    assert keys[by_counter["Q01"]]["revoked_by"] == f"key:{manager_id}:test manager"
+    assert keys[by_counter["Q02"]]["revoked_by"] == "cli"
+    again = client.post(f"/api/v1/keys/{by_counter['Q01']}/revoke", headers=admin)
+    assert again.status_code == 409
+    assert f"by key:{manager_id}:test manager" in again.json()["detail"]
+
+
 def test_a_kiosk_key_from_keys_create_is_not_a_paired_tablet(
     client: TestClient, make_key: KeyFactory
 ) -> None:

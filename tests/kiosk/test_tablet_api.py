@@ -182,6 +182,38 @@ def test_invalid_answers_get_fields_and_nothing_is_stored(
         assert session.exec(select(Response)).all() == []
 
 
+def test_control_characters_in_a_contact_or_submission_id_are_refused_as_by_the_api(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    pair(client, make_key)
+    issued = hand_over(client, make_key)
+    contact = "a\x01b@example.com"
+    phone = client.post(
+        "/api/v1/responses",
+        json={
+            "token": issued["survey_url"].rsplit("/", 1)[1],
+            "answers": ANSWERS,
+            "contact": contact,
+            "contact_consent": True,
+        },
+    )
+    assert phone.status_code == 422
+    at_kiosk = answer(client, issued["survey_id"], "k-1", contact=contact, contact_consent=True)
+    assert at_kiosk.status_code == 422, at_kiosk.text
+    assert at_kiosk.json()["fields"] == phone.json()["fields"]
+    assert at_kiosk.json()["fields"] == [
+        {"field": "contact", "problem": "must not contain the control character U+0001"}
+    ]
+    # A NUL went into the table on SQLite (PostgreSQL's refusal came only when it wrote).
+    nul = answer(client, issued["survey_id"], "a\x00b")
+    assert nul.status_code == 422, nul.text
+    assert nul.json()["fields"] == [
+        {"field": "client_submission_id", "problem": "must not contain the NUL character (\\u0000)"}
+    ]
+    with db() as session:
+        assert session.exec(select(Response)).all() == []
+
+
 def test_an_answer_kept_offline_counts_when_it_was_given(
     client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
