@@ -27,7 +27,9 @@ let device = load(KEYS.device, null);
 let current = null; // the survey being answered: {card, answers, step, id, contactProblem}
 let thanks = null; // the thank-you on show: {id, note, followupUrl, token}
 let keeping = false; // it shows a follow-up QR code: it stays until "Done" or the idle reset
+let looking = null; // "code" | "scan": the citizen looks for a survey (code entry, camera)
 let onIdleScreen = false;
+let visits = 0; // screens shown so far: a reply asked for on one may not change another
 let idleAt = 0;
 
 // --- chrome: header, language, the clerk's queue and skip ------------------------------
@@ -66,8 +68,11 @@ $("skip").addEventListener("click", () => {
 
 // --- idle countdown -------------------------------------------------------------------
 
+/* Every screen a citizen may walk away from counts down to the idle screen: a survey, the
+   follow-up QR code, and the code entry and camera (the next citizen must not find the code
+   the last one typed, nor answer that one's survey). */
 function busy() {
-  return current !== null || keeping;
+  return current !== null || keeping || looking !== null;
 }
 function touch() {
   if (busy()) idleAt = Date.now() + config.idle_seconds * 1000;
@@ -99,9 +104,11 @@ setInterval(() => {
 // --- moving between screens ---------------------------------------------------------
 
 function leave() {
+  visits += 1;
   current = null;
   thanks = null;
   keeping = false;
+  looking = null;
   onIdleScreen = false;
 }
 
@@ -126,11 +133,25 @@ function showPairing(message) {
 function showCodeEntry(message) {
   leave();
   screens.showCodeEntry(message, { onFind: lookup, onBack: moveOn });
+  looking = "code";
+  touch();
+}
+
+/* The code entry is on screen and nothing is typed in it: a survey handed over meanwhile
+   may take its place (one typing keeps the screen; the waiting count in the header shows
+   the survey, which comes after them or at the idle reset). */
+function codeEntryEmpty() {
+  const box = $("survey-code");
+  return looking === "code" && box !== null && box.value.trim() === "";
 }
 
 function scan() {
   leave();
-  showScanner({ onCode: (code) => lookup(code, null), onBack: moveOn, onGiveUp: () => showCodeEntry() });
+  // Nothing read in time: a survey handed over meanwhile comes first, else typing the code.
+  const giveUp = () => (queue.count() > 0 ? moveOn() : showCodeEntry());
+  showScanner({ onCode: (code) => lookup(code, null), onBack: moveOn, onGiveUp: giveUp });
+  looking = "scan";
+  touch();
 }
 
 function showNotice(text) {
@@ -179,7 +200,7 @@ function unpaired() {
 
 function offer(card) {
   if (current && current.card.survey_id === card.survey_id) return;
-  if (queue.add(card) && onIdleScreen) moveOn();
+  if (queue.add(card) && (onIdleScreen || codeEntryEmpty())) moveOn();
   else drawChrome();
 }
 
@@ -195,11 +216,15 @@ const arrivals = {
 
 async function lookup(code, error) {
   const say = (key) => (error ? (error.textContent = t(key)) : showCodeEntry(t(key)));
+  // The screen the code was typed or scanned on may be gone by the reply (the idle reset,
+  // and another survey after it): then the reply changes nothing on screen.
+  const asked = visits;
   try {
     const { status, data } = await api("POST", "/kiosk/api/lookup", { code: code.trim() });
     if (status < 500 && status !== 429) reportOk();
-    if (status === 200) startSurvey(data);
-    else if (status === 401) unpaired();
+    if (status === 401) unpaired();
+    else if (visits !== asked) return;
+    else if (status === 200) startSurvey(data);
     else if (status === 409) showNotice(t("already"));
     else if (status === 410) showNotice(t("gone"));
     else if (status === 429) say("rate_limited");
@@ -210,7 +235,7 @@ async function lookup(code, error) {
   } catch (e) {
     if (e instanceof ServerTimeout) reportServer();
     else reportNetwork();
-    say(e instanceof ServerTimeout ? "error" : "offline");
+    if (visits === asked) say(e instanceof ServerTimeout ? "error" : "offline");
   }
 }
 

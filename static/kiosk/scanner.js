@@ -2,7 +2,7 @@
    one (Chrome on Android); else jsQR, fetched from hailong itself the first time someone
    scans. */
 import { el, t } from "./util.js";
-import { show } from "./screens.js";
+import { isShowing, show } from "./screens.js";
 
 const SCAN_SECONDS = 60;
 const JSQR = "/static/vendor/jsQR-1.4.0.js";
@@ -42,23 +42,23 @@ async function qrReader(video) {
 }
 
 /* onCode(text) with what was read; onBack() when the citizen goes back; onGiveUp() when
-   nothing was read in time (typing the code still works). */
+   nothing was read in time (typing the code still works). The camera stops as soon as the
+   screen is left some other way (the idle reset): nothing read after that counts. */
 export async function showScanner({ onCode, onBack, onGiveUp }) {
   let stream = null;
   const video = el("video", { autoplay: true, playsinline: true, muted: true, class: "camera", id: "camera" });
   const stop = () => { if (stream) stream.getTracks().forEach((track) => track.stop()); stream = null; };
   const error = el("p", { class: "error", id: "scan-error", role: "alert" });
-  const screen = document.getElementById("screen");
-  show(() => [el("h1", {}, t("scan")), el("p", { class: "hint" }, t("scan_hint")), video, error,
+  const token = show(() => [el("h1", {}, t("scan")), el("p", { class: "hint" }, t("scan_hint")), video, error,
     el("button", { type: "button", class: "secondary", onclick: () => { stop(); onBack(); } }, "← ", t("back"))]);
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
     video.srcObject = stream;
     const read = await qrReader(video);
     const started = Date.now();
-    while (stream && Date.now() - started < SCAN_SECONDS * 1000) {
+    while (stream && isShowing(token) && Date.now() - started < SCAN_SECONDS * 1000) {
       const value = await read();
-      if (value) {
+      if (value && isShowing(token)) {
         stop();
         await onCode(value);
         return;
@@ -70,5 +70,5 @@ export async function showScanner({ onCode, onBack, onGiveUp }) {
     error.textContent = t("no_camera");
   }
   stop();
-  if (screen.contains(video) && !error.textContent) onGiveUp();
+  if (isShowing(token) && !error.textContent) onGiveUp();
 }
