@@ -140,14 +140,23 @@ def upsert(
     # A survey comment was received when the citizen answered: that time stays.
     received_at = petition.received_at if petition.source == "survey" else payload.received_at
     _check_times(payload, received_at)
-    received_moved = before is not None and petition.received_at != received_at
+    days = profile.petitions.handling_deadline_working_days
+    # A deadline the default gave moves with a corrected receipt; one the national system
+    # gave stays (audit: corrected by an hour, a deadline of 19/9 became the default's
+    # 7/10, and a petition handled six days late counted as on time). No column says which
+    # it was: a deadline equal to the old receipt's default is taken as the default.
+    defaulted_deadline_moves = (
+        before is not None
+        and petition.received_at != received_at
+        and petition.deadline_at is not None
+        and petition.deadline_at
+        == add_working_days(petition.received_at, days, load_overrides(session))
+    )
     petition.received_at = received_at
     petition.received_day = local_date(received_at)
-    if "deadline_at" in sent or received_moved or petition.deadline_at is None:
+    if "deadline_at" in sent or defaulted_deadline_moves or petition.deadline_at is None:
         petition.deadline_at = payload.deadline_at or add_working_days(
-            received_at,
-            profile.petitions.handling_deadline_working_days,
-            load_overrides(session),
+            received_at, days, load_overrides(session)
         )
     for name in (
         "handled_at",

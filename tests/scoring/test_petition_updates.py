@@ -69,6 +69,27 @@ def test_a_corrected_receipt_time_moves_the_default_deadline(
     assert moved["deadline_at"].startswith("2025-10-08")
 
 
+def test_a_corrected_receipt_time_keeps_the_deadline_the_national_system_gave(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """A receipt corrected by an hour, the deadline not sent again: the national system's
+    deadline of 19/9 became the default's 7/10, and a petition handled on 25/9 counted as
+    handled on time (scoring audit: rate a, and so D, up)."""
+    admin = make_key("admin")
+    given = {**BODY, "deadline_at": "2025-09-19T17:00:00+07:00"}
+    assert client.post("/api/v1/petitions", json=given, headers=admin).status_code == 201
+    corrected = {
+        **BODY,
+        "received_at": "2025-09-16T08:00:00+07:00",
+        "handled_at": "2025-09-25T10:00:00+07:00",
+    }
+    moved = client.post("/api/v1/petitions", json=corrected, headers=admin)
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["deadline_at"].startswith("2025-09-19")
+    score = client.get("/api/v1/agencies/79.BTH/scores/2025-09", headers=admin).json()
+    assert score["group5"]["petitions_on_time_rate"] == 0.0
+
+
 def test_a_deadline_before_the_receipt_is_refused_naming_the_field(
     client: TestClient, make_key: KeyFactory
 ) -> None:
