@@ -12,7 +12,7 @@ from service.audit import record
 from service.auth.principal import Principal
 from service.calendar.overrides import load_overrides
 from service.calendar.working_days import add_working_days, local_date
-from service.errors import Conflict, field_error
+from service.errors import Conflict, Forbidden, field_error
 from service.handovers import tokens
 from service.models import Agency, Dossier, Petition, Response, utcnow
 from service.models.agency import path_within
@@ -21,6 +21,7 @@ from service.petitions.schemas import PetitionPublic, PetitionUpsert
 from service.profile import Profile
 from service.scoring import events
 from service.scoring.contributions import counts_in_group5
+from service.scoring.inputs import is_competent
 from service.webhooks import outbox, payloads
 
 
@@ -87,6 +88,13 @@ def upsert(
     if agency is None:
         raise field_error("agency_code", f"no agency has the code '{payload.agency_code}'")
     principal.require_scope(agency)
+    if principal.role != "issuer" and not is_competent(principal, agency):
+        raise Forbidden(
+            f"Petitions of agency '{agency.code}' are imported by the national petition "
+            "system's connector (an issuer key) or the competent authority: an admin or a "
+            "manager of an agency above it. They make its group-5 score, and so D: the "
+            "agency's own key answers them in the console, it does not import them."
+        )
     assert agency.id is not None
     dossier = None
     if payload.dossier_code:

@@ -112,10 +112,14 @@ def test_petition_import_rules(client: TestClient, make_key: KeyFactory) -> None
     assert created.status_code == 201
     # Default deadline: 15 working days after receipt (16/9 → 7/10, no holiday between).
     assert created.json()["deadline_at"].startswith("2025-10-07")
+    handled = {**body, "handled_at": "2025-09-20T09:00:00+07:00"}
+    # The ward's own manager does not import what makes its group 5 (and so D): backdating
+    # a handling, or a verdict, would bend its own score (API.md: the competent authority).
+    for own in (make_key("manager", agency="79.BTH"), make_key("admin", agency="79.BTH")):
+        refused = client.post("/api/v1/petitions", json=handled, headers=own)
+        assert refused.status_code == 403 and "competent authority" in refused.json()["detail"]
     updated = client.post(
-        "/api/v1/petitions",
-        json={**body, "handled_at": "2025-09-20T09:00:00+07:00"},
-        headers=make_key("manager", agency="79.BTH"),
+        "/api/v1/petitions", json=handled, headers=make_key("manager", agency="79")
     )
     assert updated.status_code == 200 and updated.json()["handled_on_time"]
     for change, field in (
