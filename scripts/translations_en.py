@@ -407,6 +407,14 @@ EN.update(
         ),
         "Mã quầy (như hệ thống một cửa gửi trong counter_code)": "Counter code (as the one-stop system sends it in counter_code)",
         "Tạo mã": "Make code",
+        "Thời điểm giải quyết xong: %(when)s, giữ nguyên khi cập nhật câu trả lời.": (
+            "Handled at: %(when)s; it stays when the reply is updated."
+        ),
+        "Thời điểm giải quyết xong: lúc lưu câu trả lời.": "Handled at: when the reply is saved.",
+        "Phản ánh này được tính vào điểm của cơ quan (nhóm 5), nên thời điểm do hệ thống ghi; chỉ cơ quan cấp trên ghi được thời điểm khác.": (
+            "This petition counts in the agency's score (group 5), so the system records the "
+            "time; only an agency above it can record another."
+        ),
     }
 )
 

@@ -86,6 +86,10 @@ async def petition_page(
 ) -> Response:
     def read(session: Session) -> Outcome:
         petition, agency = _load(console, session, petition_id)
+        assert console.principal is not None
+        fixed = petitions.handling_time_is_fixed(
+            console.principal, petition, agency, console.work.profile
+        )
         values = {
             "reply": petition.reply or "",
             "handled_at": input_time(petition.handled_at or utcnow()),
@@ -100,6 +104,7 @@ async def petition_page(
                 values=values,
                 problems={},
                 saved=saved,
+                time_is_fixed=fixed,
             ),
         )
 
@@ -107,8 +112,10 @@ async def petition_page(
 
 
 def read_reply_form(
-    form: dict[str, str], received_at: datetime
+    form: dict[str, str], received_at: datetime, *, time_is_fixed: bool = False
 ) -> tuple[str, datetime | None, dict[str, str]]:
+    """The reply and the handling time typed (None, and not read, when the time is fixed:
+    petitions.handling_time_is_fixed), with the problems found."""
     problems: dict[str, str] = {}
     reply = strip_bidi_controls(form.get("reply", "")).strip()
     if not reply:
@@ -120,6 +127,8 @@ def read_reply_form(
         # the form lost to the error page; SQLite stored it and the citizen read it.
         problems["reply"] = "control_character"
     handled_at = None
+    if time_is_fixed:
+        return reply, None, problems
     try:
         handled_at = datetime.fromisoformat(form.get("handled_at", "").strip())
     except ValueError:
@@ -146,8 +155,14 @@ async def reply(console: ConsoleDep, petition_id: RowIdPath, form: FormDep) -> R
     def answer(session: Session) -> Outcome:
         console.check_csrf(form)
         petition, agency = _load(console, session, petition_id, lock=True)
-        text, handled_at, problems = read_reply_form(form, petition.received_at)
-        if problems or handled_at is None:
+        assert console.principal is not None
+        fixed = petitions.handling_time_is_fixed(
+            console.principal, petition, agency, console.work.profile
+        )
+        text, handled_at, problems = read_reply_form(
+            form, petition.received_at, time_is_fixed=fixed
+        )
+        if problems or (handled_at is None and not fixed):
             context = _detail(
                 session,
                 petition,
@@ -156,9 +171,9 @@ async def reply(console: ConsoleDep, petition_id: RowIdPath, form: FormDep) -> R
                 values=form,
                 problems=problems,
                 saved=None,
+                time_is_fixed=fixed,
             )
             return Page("console/petition.html", context, 422)
-        assert console.principal is not None
         petitions.record_reply(
             session, console.principal, petition, text, handled_at, console.work.profile
         )

@@ -287,19 +287,35 @@ def _changed(session: Session, before: Petition, petition: Petition, profile: Pr
     )
 
 
+def handling_time_is_fixed(
+    principal: Principal, petition: Petition, agency: Agency, profile: Profile
+) -> bool:
+    """Whether a reply by `principal` takes the handling time from the clock, not from the
+    one replying: the agency's own reply to a petition its group 5 (and so D) counts. A
+    typed time let a ward turn its own late petition into one handled on time (console
+    audit); the competent authority above it may still record an earlier handling."""
+    return counts_in_group5(petition, profile) and not is_competent(principal, agency)
+
+
 def record_reply(
     session: Session,
     principal: Principal,
     petition: Petition,
     reply: str,
-    handled_at: datetime,
+    handled_at: datetime | None,
     profile: Profile,
 ) -> Petition:
-    """The agency's answer and when the petition was handled (group 5 a and b read it)."""
+    """The agency's answer and when the petition was handled (group 5 a and b read it):
+    `handled_at` as given, or, where the time is fixed (handling_time_is_fixed), the
+    handling already recorded, else now."""
     principal.require_role("manager", "admin")
     agency = session.get(Agency, petition.agency_id)
     assert agency is not None
     principal.require_scope(agency)
+    if handling_time_is_fixed(principal, petition, agency, profile):
+        handled_at = petition.handled_at or utcnow()
+    elif handled_at is None:
+        raise field_error("handled_at", "give the time the petition was handled")
     reply = reply.strip()
     if not reply:
         raise field_error("reply", "write the answer the citizen will read")

@@ -119,12 +119,12 @@ def test_reply_before_the_deadline_counts_on_time_and_emits_petition_updated(
     # The citizen asked for an answer, and this province counts such survey petitions.
     assert 'id="kind">Phản ánh (cần trả lời)<' in page.text
     assert 'id="counts-in-group5">Có<' in page.text
+    # The ward's own reply to a petition of its group 5: handled when it is saved.
+    assert 'name="handled_at"' not in page.text
+    assert "Thời điểm giải quyết xong: lúc lưu câu trả lời." in page.text
     saved = manager.post(
         f"/console/petitions/{target.id}/reply",
-        {
-            "reply": "Phường đã nhắc nhở cán bộ.\nXin lỗi ông/bà.",
-            "handled_at": page_value(page.text),
-        },
+        {"reply": "Phường đã nhắc nhở cán bộ.\nXin lỗi ông/bà."},
     )
     assert saved.status_code == 200 and "Đã lưu câu trả lời." in saved.text
     assert "Đã trả lời đúng hạn" in saved.text
@@ -133,7 +133,7 @@ def test_reply_before_the_deadline_counts_on_time_and_emits_petition_updated(
     assert stored.handled_at is not None and stored.replied_by is not None
     assert stored.replied_by.endswith("test manager")
     assert stored.deadline_at is not None and stored.handled_at <= stored.deadline_at
-    assert abs(stored.handled_at - utcnow()) < timedelta(minutes=2)  # the form's default: now
+    assert abs(stored.handled_at - utcnow()) < timedelta(minutes=2)
     # Group 5 a: HL-BT-1 on time → 1 ÷ 1 = 100 %, or 1 ÷ 2 = 50 % beside PAKN-OVERDUE.
     assert office.score()["group5"]["petitions_on_time_rate"] == 1 / in_quarter
     with db() as session:
@@ -155,9 +155,55 @@ def page_value(html: str) -> str:
     return found.group(1)
 
 
-def test_reply_form_problems_are_shown_and_nothing_changes(
-    manager: ConsoleClient, db: DbFactory
+@pytest.fixture
+def city_manager(console: ConsoleClient, office: Office, make_key: KeyFactory) -> ConsoleClient:
+    """A manager of the city above the ward: the competent authority, who may record the
+    time a petition was handled."""
+    seed_ward(office)
+    console.sign_in(raw_key(make_key("manager", "79")))
+    return console
+
+
+def test_the_wards_own_reply_cannot_backdate_its_handling(
+    manager: ConsoleClient, db: DbFactory, office: Office
 ) -> None:
+    """A typed handling time let the ward turn its own overdue petition into one handled on
+    time, and so raise its group 5 and D (console audit). Its reply is handled when saved;
+    an update keeps the handling first recorded."""
+    overdue = petition(db, "PAKN-OVERDUE")
+    assert overdue.deadline_at is not None
+    before_deadline = (overdue.deadline_at - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    form = {"reply": "Đã giải quyết.", "handled_at": before_deadline}  # sent by hand
+    assert manager.post(f"/console/petitions/{overdue.id}/reply", form).status_code == 200
+    stored = petition(db, "PAKN-OVERDUE")
+    assert stored.handled_at is not None and abs(stored.handled_at - utcnow()) < timedelta(
+        minutes=2
+    )
+    assert stored.handled_on_time is False
+    updated = {"reply": "Đã giải quyết, bổ sung.", "handled_at": before_deadline}
+    assert manager.post(f"/console/petitions/{overdue.id}/reply", updated).status_code == 200
+    assert petition(db, "PAKN-OVERDUE").handled_at == stored.handled_at
+    page = manager.get(f"/console/petitions/{overdue.id}").text
+    assert 'id="handled-at-fixed"' in page and "giữ nguyên khi cập nhật" in page
+
+
+def test_the_competent_authority_records_an_earlier_handling(
+    city_manager: ConsoleClient, db: DbFactory
+) -> None:
+    overdue = petition(db, "PAKN-OVERDUE")
+    assert overdue.deadline_at is not None
+    page = city_manager.get(f"/console/petitions/{overdue.id}").text
+    assert 'name="handled_at"' in page and 'id="handled-at-fixed"' not in page
+    when = overdue.deadline_at - timedelta(days=1)
+    form = {"reply": "Đã giải quyết.", "handled_at": when.strftime("%Y-%m-%dT%H:%M")}
+    assert city_manager.post(f"/console/petitions/{overdue.id}/reply", form).status_code == 200
+    assert petition(db, "PAKN-OVERDUE").handled_on_time is True
+
+
+def test_reply_form_problems_are_shown_and_nothing_changes(
+    city_manager: ConsoleClient, db: DbFactory
+) -> None:
+    manager = city_manager  # who may type the handling time (the ward's own may not)
     target = petition(db, "HL-BT-1")
     manager.get(f"/console/petitions/{target.id}")
     for form, message in (
@@ -192,16 +238,13 @@ def test_a_reply_with_a_control_character_is_a_field_problem_and_the_typed_text_
     # PostgreSQL text cannot hold NUL (the generic error page replaced the form); SQLite
     # stored it, and the citizen read it. Either way the manager now sees the form again.
     target = petition(db, "HL-BT-1")
-    handled_at = page_value(manager.get(f"/console/petitions/{target.id}").text)
+    manager.get(f"/console/petitions/{target.id}")
     typed = f"Phường đã xử lý{control} xong."
-    response = manager.post(
-        f"/console/petitions/{target.id}/reply", {"reply": typed, "handled_at": handled_at}
-    )
+    response = manager.post(f"/console/petitions/{target.id}/reply", {"reply": typed})
     assert response.status_code == 422
     assert re.search(rf'<p class="error" id="err-reply">{UNSTORABLE}', response.text)
     # What the manager typed, kept, in the field marked as the one to fix.
     assert f'aria-describedby="err-reply" aria-invalid="true">{typed}</textarea>' in response.text
-    assert page_value(response.text) == handled_at
     unchanged = petition(db, "HL-BT-1")
     assert unchanged.reply is None and unchanged.handled_at is None
 
