@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from typing import Any
 
 import typer
 from sqlalchemy import Engine
@@ -14,9 +15,16 @@ from sqlmodel import Session
 
 from service.db import make_engine, transaction
 from service.errors import ServiceError
+from service.models import MAX_ROW_ID
 from service.settings import Settings, get_settings
 
 CLI_ACTOR = "cli"
+
+
+def row_id(help: str) -> Any:
+    """An id argument (a key's, an official's, a tablet's): one no row can have is refused
+    by the parser (exit 2, naming the range), not by PostgreSQL's integer (a traceback)."""
+    return typer.Argument(min=1, max=MAX_ROW_ID, help=help)
 
 
 def require_schema(engine: Engine) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from service.cli.apps import keys_app
-from service.cli.common import CLI_ACTOR, one_transaction, parse_expiry, print_table, when
+from service.cli.common import CLI_ACTOR, one_transaction, parse_expiry, print_table, row_id, when
 
 
 @keys_app.command("create")
@@ -81,7 +81,7 @@ def keys_list() -> None:
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: Annotated[int, typer.Argument(help="The id from `keys list`")]) -> None:
+def keys_revoke(key_id: Annotated[int, row_id("The id from `keys list`")]) -> None:
     """Revoke a key: every server process refuses it within HAILONG_AUTH_CACHE_SECONDS."""
     from service.admin.keys import revoke_key
 
@@ -91,7 +91,7 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="The id from `keys li
 
 
 @keys_app.command("rotate")
-def keys_rotate(key_id: Annotated[int, typer.Argument(help="The id from `keys list`")]) -> None:
+def keys_rotate(key_id: Annotated[int, row_id("The id from `keys list`")]) -> None:
     """Revoke a key and print its successor (same name, role, scope, expiry) on the last line."""
     from service.admin.keys import rotate_key
 

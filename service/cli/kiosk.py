@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from service.cli.apps import kiosk_app
-from service.cli.common import CLI_ACTOR, one_transaction
+from service.cli.common import CLI_ACTOR, one_transaction, row_id
 from service.settings import get_settings
 
 
@@ -53,7 +53,7 @@ def kiosk_devices() -> None:
 
 @kiosk_app.command("unpair")
 def kiosk_unpair(
-    device_id: Annotated[int, typer.Argument(help="The id from `kiosk devices`")],
+    device_id: Annotated[int, row_id("The id from `kiosk devices`")],
 ) -> None:
     """Unpair a tablet: its device key stops working at once."""
     from service.kiosk.pairing import unpair

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from service.cli.apps import officials_app
-from service.cli.common import CLI_ACTOR, one_transaction, print_table, when
+from service.cli.common import CLI_ACTOR, one_transaction, print_table, row_id, when
 
 
 @officials_app.command("add")
@@ -53,7 +53,7 @@ def officials_list() -> None:
 
 @officials_app.command("update")
 def officials_update(
-    official_id: Annotated[int, typer.Argument(help="The id from `officials list`")],
+    official_id: Annotated[int, row_id("The id from `officials list`")],
     role: Annotated[str | None, typer.Option(help="manager, admin or auditor")] = None,
     agency: Annotated[str | None, typer.Option(help="Move to this agency's tree")] = None,
     every_agency: Annotated[
@@ -84,7 +84,7 @@ def officials_update(
 
 @officials_app.command("disable")
 def officials_disable(
-    official_id: Annotated[int, typer.Argument(help="The id from `officials list`")],
+    official_id: Annotated[int, row_id("The id from `officials list`")],
 ) -> None:
     """Disable an official: every console session of theirs ends at its next request."""
     from service.auth.officials import disable_official

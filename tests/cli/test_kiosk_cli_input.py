@@ -1,7 +1,10 @@
-"""`hailong kiosk pair` and `unpair` with input the API refuses: the CLI's error line and
-exit code 2, nothing made, never a traceback (PostgreSQL's DataError, a blank counter)."""
+"""`hailong kiosk pair`, and the commands taking a row's id, with input the API refuses: the
+CLI's error and exit code 2, nothing made, never a traceback (PostgreSQL's DataError, a
+blank counter)."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from sqlmodel import select
@@ -42,8 +45,24 @@ def test_pair_takes_a_counter_code_a_handover_may_name(database_url: str, db: Db
         assert [c.code for c in session.exec(select(Counter))] == ["Quầy 1"]
 
 
-@pytest.mark.parametrize("device_id", ["0", str(2**31), str(2**63)])
-def test_unpair_an_id_no_row_can_have_is_an_error_line(database_url: str, device_id: str) -> None:
-    result = cli_for(database_url)("kiosk", "unpair", device_id)
+@pytest.mark.parametrize(
+    ("command", "row_id"),
+    [
+        (("kiosk", "unpair"), "0"),
+        (("kiosk", "unpair"), str(2**31)),
+        (("kiosk", "unpair"), str(2**63)),
+        (("keys", "revoke"), str(2**31)),
+        (("keys", "rotate"), str(2**31)),
+        (("officials", "disable"), str(2**31)),
+    ],
+)
+def test_an_id_no_row_can_have_is_refused_by_its_range(
+    database_url: str, command: tuple[str, str], row_id: str
+) -> None:
+    """PostgreSQL's integer refused 2**31 with a traceback (NumericValueOutOfRange)."""
+    result = cli_for(database_url)(*command, row_id)
     assert result.exit_code == 2, result.output
-    assert result.stderr == f"error: No paired kiosk has the id {device_id}.\n"
+    bound = "greater than or equal to 1" if row_id == "0" else "less than or equal to 2147483647"
+    said = " ".join(re.sub("[│╭╮╰╯─]", " ", result.stderr).split())  # the box, unwrapped
+    assert "Invalid value for" in said and bound in said, said
+    assert "Traceback" not in result.output
