@@ -110,6 +110,8 @@ async def slip(request: Request, token: TokenPath, work: PublicWork) -> Response
             "short_code": tokens.format_short_code(issued.invitation.short_code),
             "survey_url": survey_url,
             "expires_on": issued.invitation.expires_at.astimezone(LOCAL_TZ).strftime("%d/%m/%Y"),
+            # The slip speaks the invitation's language, as the survey it leads to does.
+            "language": issued.invitation.language,
         }
 
     state, context = await work.run(gather)
@@ -120,5 +122,6 @@ async def slip(request: Request, token: TokenPath, work: PublicWork) -> Response
         unavailable = Page("slip_unavailable.html", {"state": state}, status, no_referrer)
         return render(request, unavailable, hardened=False)
     context["qr_svg"] = qr.svg_inline(context["survey_url"])
-    page = Page("slip.html", context, headers={**TOKEN_HEADERS, "Cache-Control": "no-store"})
+    headers = {**TOKEN_HEADERS, "Cache-Control": "no-store"}
+    page = Page("slip.html", context, headers=headers, lang=context.pop("language"))
     return render(request, page, hardened=False)

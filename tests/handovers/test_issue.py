@@ -78,6 +78,24 @@ def test_same_dossier_again_returns_200_same_link_and_updates_facts(
         assert session.exec(select(func.count()).select_from(Invitation)).one() == 1
 
 
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("vi", ["Mã đánh giá", "In phiếu"]), ("en", ["Survey code", "Print slip"])],
+)
+def test_the_slip_speaks_the_invitations_language(
+    client: TestClient, make_key: KeyFactory, language: str, words: list[str]
+) -> None:
+    """The survey page of an "en" invitation is English (API.md); its slip said Vietnamese
+    only, to the citizen it was printed for."""
+    body = handover_body(language=language)
+    issued = client.post(URL, json=body, headers=make_key("issuer")).json()
+    slip = client.get(issued["slip_url"].removeprefix("http://testserver"))
+    assert slip.status_code == 200
+    assert f'lang="{language}"' in slip.text
+    assert all(word in slip.text for word in words), slip.text
+    assert issued["short_code"] in slip.text
+
+
 def test_only_a_hash_of_the_token_is_stored(
     client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
