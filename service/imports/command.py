@@ -90,7 +90,16 @@ def _summary(console: Console, outcome: Outcome, options: Options, seconds: floa
         say(f"  ... and {outcome.refused_count - len(outcome.refused)} more", markup=False)
     if outcome.report is not None:
         say(f"every refused row, with its column and reason: {outcome.report}", markup=False)
-    if outcome.status == "refused":
+    if outcome.status == "refused" and outcome.resumed_after_row is not None:
+        # Rows up to the resume point are in hailong: a corrected file is another file
+        # (its digest) and would meet them as stored already.
+        say(
+            f"rows up to {outcome.resumed_after_row} stay written; nothing more was written. "
+            "Keep the file as it is and resume with --resume --skip-invalid to write the "
+            "valid rows after them, and import the corrected rows as a file of their own",
+            style="red",
+        )
+    elif outcome.status == "refused":
         say(
             "nothing was written: correct these rows and import the file again, or give "
             "--skip-invalid to write only the valid rows",

@@ -148,6 +148,23 @@ def _job_start(
     return job
 
 
+def _remember_written(
+    engine: Engine, checker: Checker, path: Path, options: Options, after: int
+) -> None:
+    """A resumed import of petitions first meets the rows before `after` again, so that a
+    later row repeating one of their codes is refused as it was in the run that wrote them:
+    met afresh, a petition code repeated after the resume point was an update, and the
+    refused repeat overwrote the petition (its verdict, its handling: group 5 and so D;
+    audit). Dossiers and evaluations need not: the rows written are refused as stored."""
+    if checker.kind != "petitions" or after <= 1:
+        return
+    _, rows = _open(path, checker.kind)
+    written = (row for row in rows if row[0] <= after)
+    while buffer := list(islice(written, options.chunk_rows)):
+        with Session(engine) as session:
+            checker.check(session, buffer)
+
+
 def _check_all(
     engine: Engine,
     checker: Checker,
@@ -316,6 +333,7 @@ def run_import(
     after = job.done_through_row if job is not None else 1
     with Session(engine) as session:
         checker = Checker.load(session, kind, profile)
+    _remember_written(engine, checker, path, options, after)
     try:
         outcome = _check_all(engine, checker, rows, options, after, report_path(path), progress)
     except UnicodeDecodeError:
@@ -348,6 +366,7 @@ def run_import(
     assert job.id is not None
     outcome.job_id = job.id
     checker = Checker(kind, profile, checker.agencies)  # pass 2 meets every record afresh
+    _remember_written(engine, checker, path, options, after)
     _, rows = _open(path, kind)
     try:
         outcome.written = _write_all(

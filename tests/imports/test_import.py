@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
 from sqlalchemy import func, select, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from service.db import make_engine
 from service.imports.run import Options, report_path, run_import
@@ -259,6 +259,73 @@ def test_resume_after_an_interruption_writes_no_row_twice(
     with Session(make_engine(settings)) as session:
         job = session.exec(select(ImportJob)).scalars().one()  # type: ignore[call-overload]
         assert (job.status, job.rows_written) == ("done", 11)
+
+
+PETITION_HEADER = ["petition_code", "agency_code", "received_at", "handled_at", "citizen_verdict"]
+RECEIVED = "2025-09-16T09:00:00+07:00"
+PA_1 = ["PA-1", "79.BTH", RECEIVED, "2025-09-18T09:00:00+07:00", "satisfied"]
+PA_2, PA_3 = ["PA-2", "79.BTH", RECEIVED, "", ""], ["PA-3", "79.BTH", RECEIVED, "", ""]
+# PA-1 again, handled late and judged badly: refused as on an earlier row of the file.
+PA_1_AGAIN = ["PA-1", "79.BTH", RECEIVED, "2025-10-30T09:00:00+07:00", "unsatisfied"]
+
+
+def _petitions_file(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([PETITION_HEADER, *rows])
+    return path
+
+
+def _interrupted_after_the_first_chunk(settings: Settings, path: Path) -> None:
+    engine = make_engine(settings)
+
+    def stop(chunk: int) -> None:
+        if chunk == 1:
+            raise KeyboardInterrupt
+
+    options = Options(skip_invalid=True, chunk_rows=2)
+    with pytest.raises(KeyboardInterrupt):
+        run_import(engine, settings, profile_of(settings), path, options, on_chunk=stop)
+    engine.dispose()
+
+
+def _petition(db: DbFactory, code: str) -> Petition:
+    with db() as session:
+        found = session.execute(select(Petition).where(col(Petition.code) == code))
+        petition: Petition = found.scalars().one()
+        return petition
+
+
+def test_a_resumed_import_refuses_a_petition_repeated_before_and_after_its_stop(
+    tmp_path: Path, settings: Settings, db: DbFactory, database_url: str
+) -> None:
+    """Resumed after row 3, the checks met PA-1 afresh at row 5: the repeat, refused in the
+    run that wrote row 2, was written as an update over it (its verdict and handling: group
+    5 and so D; audit). An uninterrupted run keeps row 2; so does a resumed one."""
+    path = _petitions_file(tmp_path / "petitions.csv", [PA_1, PA_2, PA_3, PA_1_AGAIN])
+    _interrupted_after_the_first_chunk(settings, path)
+    resumed = cli_for(database_url)(
+        "import", str(path), "--skip-invalid", "--resume", "--chunk-rows", "2"
+    )
+    assert resumed.exit_code == 0, resumed.output
+    assert "row 5, petition_code" in resumed.output
+    assert _petition(db, "PA-1").citizen_verdict == "satisfied"
+    assert _petition(db, "PA-3").citizen_verdict is None
+
+
+def test_a_resume_refused_says_the_rows_before_it_stay_written(
+    tmp_path: Path, settings: Settings, db: DbFactory, database_url: str
+) -> None:
+    """It said "nothing was written: correct these rows and import the file again": the
+    first run's rows were in hailong, and a corrected file (another digest) meets them as
+    stored already."""
+    unknown_agency = ["PA-9", "79.NOPE", RECEIVED, "", ""]
+    path = _petitions_file(tmp_path / "petitions.csv", [PA_1, PA_2, PA_3, unknown_agency])
+    _interrupted_after_the_first_chunk(settings, path)
+    resumed = cli_for(database_url)("import", str(path), "--resume", "--chunk-rows", "2")
+    assert resumed.exit_code == 1
+    said = " ".join(resumed.output.split())
+    assert "nothing was written" not in said
+    assert "rows up to 3 stay written" in said and "--resume --skip-invalid" in said
 
 
 def test_dry_run_writes_nothing(tmp_path: Path, db: DbFactory, database_url: str) -> None:
