@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
@@ -177,9 +178,9 @@ def _check_all(
     """Pass 1: every row checked, nothing written; the refusals written to `report`."""
     outcome = Outcome(checker.kind, "checked")
     progress.start("checking", None)
-    with report.open("w", encoding="utf-8-sig", newline="") as handle:
-        out = csv.writer(handle)
-        out.writerow(["row", "column", "reason"])
+    with ExitStack() as files:
+        out = None  # the report, opened at the first refusal: a file in a folder one may
+        # not write in (a shared drive, a CD) imports when nothing is refused
         for buffer in _buffers(rows, options.chunk_rows, after):
             with Session(engine) as session:
                 checked = checker.check(session, buffer)
@@ -188,6 +189,7 @@ def _check_all(
                     outcome.rows_valid += 1
                     continue
                 outcome.refused_rows += 1
+                out = out or _report_writer(files, report)
                 for refusal in result:
                     outcome.refused_count += 1
                     if len(outcome.refused) < SUMMARY_REFUSALS:
@@ -199,8 +201,23 @@ def _check_all(
     if outcome.refused_rows:
         outcome.report = report
     else:
-        report.unlink(missing_ok=True)
+        with suppress(OSError):  # an earlier run's report, now stale (if one may remove it)
+            report.unlink(missing_ok=True)
     return outcome
+
+
+def _report_writer(files: ExitStack, report: Path) -> Any:
+    """The refused rows' report, its header written."""
+    try:
+        handle = files.enter_context(report.open("w", encoding="utf-8-sig", newline=""))
+    except OSError as exc:
+        raise FileProblem(
+            f"cannot write the report of refused rows, {report}: {exc.strerror or exc}; "
+            "copy the file to a folder you can write in and import it from there"
+        ) from None
+    out = csv.writer(handle)
+    out.writerow(["row", "column", "reason"])
+    return out
 
 
 def _write_chunk(

@@ -328,6 +328,38 @@ def test_a_resume_refused_says_the_rows_before_it_stay_written(
     assert "rows up to 3 stay written" in said and "--resume --skip-invalid" in said
 
 
+def test_where_the_report_cannot_be_written_a_good_file_imports_and_a_bad_one_says_so(
+    tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """The refused rows' report was opened beside the file on every run: from a folder one
+    may not write in (a share, a CD), even a dry run of a good file ended in a traceback
+    (audit). It is opened at the first refusal; then the error line says what to do. (A
+    folder in the report's place stands in for a read-only share, even for root.)"""
+    path = write_csv(tmp_path / "past.csv", _good_rows())
+    report_path(path).mkdir()
+    cli = cli_for(database_url)
+    assert cli("import", str(path), "--dry-run").exit_code == 0
+    refused = write_csv(tmp_path / "bad.csv", [{**_dossier(9), "agency_code": "79.NOPE"}])
+    report_path(refused).mkdir()
+    result = cli("import", str(refused))
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.stderr.split())
+    assert "error: cannot write the report of refused rows" in said
+    assert "a folder you can write in" in said
+    assert _count(db, Dossier) == 0
+
+
+def test_a_chunk_too_large_for_one_statement_is_refused_by_the_option(
+    tmp_path: Path, database_url: str
+) -> None:
+    """--chunk-rows 40000 bound 80,000 parameters in one lookup: PostgreSQL's limit is
+    65,535, and the import ended in a traceback (audit)."""
+    path = write_csv(tmp_path / "past.csv", _good_rows())
+    result = cli_for(database_url)("import", str(path), "--dry-run", "--chunk-rows", "40000")
+    assert result.exit_code == 2
+    assert "20000" in " ".join(result.stderr.split()).replace(",", "")
+
+
 def test_dry_run_writes_nothing(tmp_path: Path, db: DbFactory, database_url: str) -> None:
     path = write_csv(tmp_path / "past.csv", _good_rows())
     result = cli_for(database_url)("import", str(path), "--dry-run")
