@@ -23,7 +23,13 @@ from service.csv_cells import FORMULA_STARTS
 from service.errors import InvalidInput, ServiceError
 from service.handovers.schemas import HandoverCreate
 from service.handovers.service import check_times
-from service.imports.layout import BEYOND_HEADER, EVALUATION_COLUMNS, Kind
+from service.imports.layout import (
+    BEYOND_HEADER,
+    EVALUATION_COLUMNS,
+    MARKERS,
+    NUMBER_AS_CODE,
+    Kind,
+)
 from service.models import Agency, Dossier, Invitation, Response
 from service.petitions import service as petitions
 from service.petitions.schemas import PetitionUpsert
@@ -111,6 +117,28 @@ def _formulas(row: int, cells: dict[str, Any]) -> list[Refusal]:
     ]
 
 
+MARKERS_SET = frozenset(MARKERS)
+
+
+def _marked(row: int, cells: dict[str, Any]) -> list[Refusal]:
+    """What the file's layout found wrong with a row (layout.MARKERS)."""
+    refusals = []
+    if BEYOND_HEADER in cells:
+        named = len(cells.keys() - MARKERS_SET)
+        refusals.append(_beyond_header(row, cells[BEYOND_HEADER], named))
+    if (column := cells.get(NUMBER_AS_CODE)) is not None:
+        refusals.append(
+            Refusal(
+                row,
+                column,
+                "is a number in the spreadsheet, and a code typed as a number loses its "
+                "zeros (007 becomes 7, 79.10 becomes 79.1): format the column as Text and "
+                "type its codes again",
+            )
+        )
+    return refusals
+
+
 def _beyond_header(row: int, column: int, named: int) -> Refusal:
     letter = get_column_letter(column)
     return Refusal(
@@ -152,13 +180,9 @@ class Checker:
             "evaluations": self._evaluations,
             "petitions": self._petitions,
         }
-        beyond = {
-            row: [_beyond_header(row, cells[BEYOND_HEADER], len(cells) - 1)]
-            for row, cells in rows
-            if BEYOND_HEADER in cells
-        }
-        checked = iter(checks[self.kind](session, [r for r in rows if r[0] not in beyond]))
-        return [beyond[row] if row in beyond else next(checked) for row, _ in rows]
+        marked = {row: _marked(row, cells) for row, cells in rows if MARKERS_SET & cells.keys()}
+        checked = iter(checks[self.kind](session, [r for r in rows if r[0] not in marked]))
+        return [marked[row] if row in marked else next(checked) for row, _ in rows]
 
     # -- one row, without the database -------------------------------------------------------
     def _met_before(self, row: int, agency: Agency, code: str, met: str) -> list[Refusal]:

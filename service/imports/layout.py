@@ -66,6 +66,17 @@ REQUIRED: dict[Kind, set[str]] = {
 
 # The key of a record's first value past the header's last column (its column number).
 BEYOND_HEADER = "(beyond the header)"
+# A spreadsheet number in a code column (the first such column): refused, not turned into
+# text, which drops zeros (staff 007 -> 7, beside the 007 the API registered; ward 79.10
+# -> 79.1, another ward) with no word (audit).
+NUMBER_AS_CODE = "(a number as a code)"
+MARKERS = (BEYOND_HEADER, NUMBER_AS_CODE)
+
+
+def is_code_column(name: str) -> bool:
+    """A column holding a code: text however it looks (dossier, agency, procedure, counter,
+    petition and staff codes, a submission id)."""
+    return name.endswith("_code") or name.startswith("staff.") or name == "client_submission_id"
 
 
 class FileProblem(Exception):
@@ -108,7 +119,8 @@ def check_header(header: list[str], kind: Kind) -> None:
 
 def _cell(value: Any) -> Any:
     """A cell as the API would receive it: text, or (XLSX) a time kept as a time so that a
-    naive one is refused as such. Numbers become text: codes typed as numbers stay codes."""
+    naive one is refused as such. Numbers become text (a count, a yes/no); in a code column
+    a number is refused instead (NUMBER_AS_CODE), its zeros already lost."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -135,6 +147,15 @@ def _records(raw: Iterator[tuple[Any, ...] | list[Any]]) -> Table:
     except StopIteration:
         raise FileProblem("the file is empty: it needs a header row") from None
     header = [str(_cell(c) or "") for c in first]
+    separator = next((sep for sep in (";", "\t") if len(header) == 1 and sep in header[0]), None)
+    if separator is not None:
+        # Excel under a regional list separator saves "CSV" with semicolons: the advice
+        # was to give --kind, after which every column was unknown (audit).
+        shown = "';'" if separator == ";" else "tabs"
+        raise FileProblem(
+            f"the header is one column holding {shown}: the file separates its columns with "
+            f"{shown}, not commas; save it as 'CSV UTF-8 (Comma delimited)' and import that"
+        )
     # A sheet's header often runs on into empty (formatted) cells: they name no column.
     while header and not header[-1]:
         header.pop()
@@ -150,6 +171,15 @@ def _records(raw: Iterator[tuple[Any, ...] | list[Any]]) -> Table:
             beyond = [i for i, c in enumerate(cells[len(header) :], len(header) + 1) if c]
             if beyond:
                 record[BEYOND_HEADER] = beyond[0]
+            numbers = [
+                name
+                for name, value in zip(header, values, strict=False)
+                if isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and is_code_column(name)
+            ]
+            if numbers:
+                record[NUMBER_AS_CODE] = numbers[0]
             yield number, record
 
     return Table(header, rows())

@@ -16,7 +16,7 @@ from sqlmodel import Session, col
 
 from service.db import make_engine
 from service.imports.run import Options, report_path, run_import
-from service.models import AuditLog, Dossier, ImportJob, Petition, Response
+from service.models import AuditLog, Dossier, ImportJob, Petition, Response, Staff
 from service.profile import profile_of
 from service.settings import Settings
 from tests.cli_runner import cli_for
@@ -358,6 +358,54 @@ def test_a_chunk_too_large_for_one_statement_is_refused_by_the_option(
     result = cli_for(database_url)("import", str(path), "--dry-run", "--chunk-rows", "40000")
     assert result.exit_code == 2
     assert "20000" in " ".join(result.stderr.split()).replace(",", "")
+
+
+def test_a_code_given_as_a_spreadsheet_number_is_refused_not_shortened(
+    tmp_path: Path, client: TestClient, make_key: KeyFactory, db: DbFactory, database_url: str
+) -> None:
+    """Number cells became text: the staff member the API registered as "007" came back as
+    a second officer "7", splitting her per-staff scores, and a dossier of ward 79.10 was
+    stored under 79.1 (audit). A number in a code column is refused, naming it; numbers
+    elsewhere (a count of supplement requests) are read as before."""
+    body = handover_body(agency_code="79.BTH", staff={"handling": "007"})
+    assert client.post("/api/v1/handovers", json=body, headers=make_key("issuer")).is_success
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["dossier_code", "agency_code", "resolved_at", "staff.handling"])
+    sheet.append(["OLD-7", "79.BTH", "2025-09-15T10:00:00+07:00", 7])
+    sheet.append([2025.10, "79.BTH", "2025-09-15T10:00:00+07:00", "007"])
+    sheet.append(["OLD-8", "79.BTH", "2025-09-15T10:00:00+07:00", "007"])
+    book.save(path := tmp_path / "past.xlsx")
+    result = cli_for(database_url)("import", str(path))
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert "row 2, staff.handling: is a number in the spreadsheet" in said
+    assert "row 3, dossier_code: is a number in the spreadsheet" in said
+    assert "format the column as Text" in said
+    kept = cli_for(database_url)("import", str(path), "--skip-invalid")
+    assert kept.exit_code == 0, kept.output
+    with db() as session:
+        staff = sorted(session.execute(select(col(Staff.code))).scalars())
+        dossiers = sorted(session.execute(select(col(Dossier.code))).scalars())
+    assert "7" not in staff and "007" in staff
+    assert "OLD-8" in dossiers and "OLD-7" not in dossiers and "2025.1" not in dossiers
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_csv_separated_by_semicolons_or_tabs_is_told_so(
+    tmp_path: Path, database_url: str, separator: str
+) -> None:
+    """Excel under a regional list separator saves CSV with ';': the file was said to name
+    none of the columns and to need --kind, after which every column was unknown (audit)."""
+    path = tmp_path / "past.csv"
+    lines = [["dossier_code", "agency_code", "resolved_at"], ["X-1", "79.BTH", "2025-09-15"]]
+    path.write_text("".join(separator.join(line) + "\r\n" for line in lines), "utf-8-sig")
+    for kind in ([], ["--kind", "dossiers"]):
+        result = cli_for(database_url)("import", str(path), *kind)
+        assert result.exit_code == 2, result.output
+        said = " ".join(result.stderr.split())
+        assert "not commas" in said and "CSV UTF-8 (Comma delimited)" in said, said
 
 
 def test_dry_run_writes_nothing(tmp_path: Path, db: DbFactory, database_url: str) -> None:
