@@ -150,8 +150,9 @@ def run_command(
     except KeyboardInterrupt:
         bar.finish()
         console.print(
-            "interrupted: the rows written so far stay; run the same command with --resume "
-            "to write the rest",
+            "interrupted: the rows written so far stay, but the scores count them only "
+            "once the import ends (a single recompute): run the same command with --resume "
+            "to write the rest, or `hailong scores recompute` to count these alone",
             style="red",
         )
         raise typer.Exit(130) from None
