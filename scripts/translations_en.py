@@ -563,7 +563,9 @@ EN.update(
         "Ngưỡng: số ngày làm việc còn lại tới hạn xử lý, số nguyên từ 0 đến 30.": "Threshold: working days left before the handling deadline, a whole number from 0 to 30.",
         "Ngưỡng: tỷ lệ phản hồi từ 0 đến 1 (0,3 là 30 %%); chỉ xét khi đơn vị đã phát ít nhất %(n)s phiếu trong kỳ.": "Threshold: a response rate from 0 to 1 (0.3 is 30 %%); only once the agency issued at "
         "least %(n)s surveys in the period.",
-        "Ngưỡng: điểm K, từ 0 đến 100; cảnh báo khi K của kỳ thấp hơn.": "Threshold: a K from 0 to 100; the alert is raised when the period's K is below it.",
+        "Ngưỡng: điểm K, từ 0 đến %(max)s; cảnh báo khi K của kỳ thấp hơn.": (
+            "Threshold: a K from 0 to %(max)s; the alert is raised when the period's K is below it."
+        ),
         "Phản ánh, kiến nghị sắp đến hạn xử lý": "Petition close to its handling deadline",
         "Quy tắc": "Rule",
         "Quy tắc cảnh báo": "Alert rules",
@@ -573,7 +575,7 @@ EN.update(
         "Trạng thái": "Status",
         "Tắt": "Off",
         "Tất cả đơn vị": "All agencies",
-        "Tỷ lệ người dân đánh giá thấp": "Response rate low",
+        "Tỷ lệ người dân trả lời khảo sát thấp": "Response rate low",
         "Tỷ lệ thái độ phục vụ tốt (C) của cán bộ giảm": "Staff member's share of good attitude answers (C) falling",
         "chờ gửi": "pending",
         "gửi không được": "failed",

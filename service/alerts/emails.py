@@ -41,7 +41,7 @@ RULE_TITLES = {
     "k_below_threshold": "Chỉ số hài lòng K dưới ngưỡng",
     "staff_c_falling": "Tỷ lệ thái độ phục vụ tốt (C) của cán bộ giảm",
     "petition_deadline": "Phản ánh, kiến nghị sắp đến hạn xử lý",
-    "response_rate_low": "Tỷ lệ người dân đánh giá thấp",
+    "response_rate_low": "Tỷ lệ người dân trả lời khảo sát thấp",
 }
 
 

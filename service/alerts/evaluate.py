@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from service.alerts import emails
-from service.alerts.rules import RuleSetting, settings_for
+from service.alerts.rules import RuleSetting, details_for, settings_for
 from service.calendar.overrides import load_overrides
 from service.calendar.working_days import is_working_day, local_date
 from service.db import alone, dialect_insert, transaction
@@ -248,7 +248,9 @@ def raise_alerts(
                 session,
                 "alert.raised",
                 finding.agency_id,
-                payloads.alert_raised(alert, codes[alert.agency_id]),
+                payloads.alert_raised(
+                    alert, codes[alert.agency_id], details=details_for(alert.rule, None)
+                ),
             )
             emails.plan(session, settings, alert)
             raised.append(alert_id)

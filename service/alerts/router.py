@@ -92,7 +92,7 @@ async def put_alert_rules(code: CodePath, update: AlertRulesUpdate, work: ApiWor
     return await work.run(write)
 
 
-def _alert_public(alert: listing.RaisedAlert) -> AlertPublic:
+def _alert_public(alert: listing.RaisedAlert, *, details: bool) -> AlertPublic:
     statuses = Counter(n.status for n in alert.notified)
     reasons = [n.reason for n in alert.notified if n.reason]
     return AlertPublic(
@@ -100,10 +100,10 @@ def _alert_public(alert: listing.RaisedAlert) -> AlertPublic:
         agency_code=alert.agency_code,
         agency_name=alert.agency_name,
         rule=cast(RuleName, alert.rule),
-        subject=alert.subject,
+        subject=alert.subject if details else None,
         period=alert.period,
         raised_at=alert.raised_at,
-        values=alert.values,
+        values=alert.values if details else {},
         email=EmailSummary(
             recipients=len(alert.notified),
             sent=statuses["sent"],
@@ -141,7 +141,10 @@ async def list_alerts(
         raised, next_cursor = listing.raised_alerts(
             session, scope_path, cursor, limit, period=period_key, rule=rule
         )
-        data = [_alert_public(alert) for alert in raised]
+        data = [
+            _alert_public(alert, details=rules.details_for(alert.rule, principal.role))
+            for alert in raised
+        ]
         return AlertList(data=data, count=len(data), next_cursor=next_cursor)
 
     return await work.run(read)

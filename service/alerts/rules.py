@@ -26,6 +26,17 @@ from service.errors import field_error
 from service.models import ALERT_RULES, Agency, AlertRuleOverride, utcnow
 from service.profile import Profile
 
+# Rules about one staff member: who and their figures are for the agency's managers and
+# admins (DESIGN: per-staff figures are managers'; GET staff-scores refuses readers), not for
+# a portal's reader key or a webhook subscriber, who learn only that such an alert was raised.
+PER_STAFF = frozenset({"staff_c_falling"})
+
+
+def details_for(rule: str, role: str | None) -> bool:
+    """Whether `role` (None: a webhook subscriber, any role) sees an alert's subject and
+    values."""
+    return rule not in PER_STAFF or role in ("manager", "admin")
+
 
 @dataclass(frozen=True)
 class RuleSetting:

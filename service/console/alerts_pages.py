@@ -93,6 +93,7 @@ def _context(
         "alert_period": profile.alerts.period,
         "min_evaluations": profile.staff.min_evaluations_for_staff,
         "c_max": profile.k_score.maxima()["c"],
+        "k_max": profile.k_score.k_max(),
         "min_issued": profile.alerts.response_rate_min_issued,
         "can_edit": who.role in RULE_EDITORS and chosen is not None,
         "input_value": input_value,

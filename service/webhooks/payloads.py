@@ -73,14 +73,16 @@ def petition_event(session: Session, petition: Petition) -> dict[str, Any]:
     }
 
 
-def alert_raised(alert: Alert, agency_code: str) -> dict[str, Any]:
-    """Codes and figures (service/alerts): never an official's or a citizen's name or contact."""
+def alert_raised(alert: Alert, agency_code: str, *, details: bool) -> dict[str, Any]:
+    """Codes and figures (service/alerts): never an official's or a citizen's name or contact;
+    without `details` (a per-staff alert: alerts.rules.details_for), no subject nor figures."""
     return {
         "alert_id": alert.id,
         "agency_code": agency_code,
         "rule": alert.rule,
         "period": alert.period,
-        "subject": alert.subject or None,  # a staff or petition code; None: the agency
-        "values": alert.values,
+        # A staff or petition code; None: the agency (or not told)
+        "subject": (alert.subject or None) if details else None,
+        "values": alert.values if details else {},
         "raised_at": _iso(alert.raised_at),
     }

@@ -208,6 +208,22 @@ def test_a_manager_switches_a_rule_off_sets_a_threshold_and_both_are_audited(
     assert len(rule_audits(db)) == 3
 
 
+def test_the_rules_page_says_what_a_threshold_may_be_and_what_each_rule_watches(
+    console: ConsoleClient, make_key: KeyFactory
+) -> None:
+    """The K hint said 0 to 100 where the profile's K is 0 to 22 (50 is a 422), and the
+    response-rate rule's title read "citizens rate us low" (alerts audit)."""
+    console.sign_in(raw_key(make_key("manager", agency=WARD)))
+    page = console.get("/console/alerts").text
+    assert "Ngưỡng: điểm K, từ 0 đến 22;" in page and "từ 0 đến 100" not in page
+    assert "Tỷ lệ người dân trả lời khảo sát thấp" in page
+    assert "đánh giá thấp" not in page
+    refused = console.post(
+        RULES.format(code=WARD, rule="k_below_threshold"), {"enabled": "on", "threshold": "23"}
+    )
+    assert refused.status_code == 422
+
+
 def test_a_form_with_a_wrong_csrf_token_is_refused(
     console: ConsoleClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
