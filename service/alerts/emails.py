@@ -26,6 +26,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from service.calendar.working_days import LOCAL_TZ
 from service.messaging import leased
 from service.messaging.channels.base import Channel, OutgoingMessage
 from service.messaging.channels.registry import configured_names
@@ -80,8 +81,56 @@ def plan(session: Session, settings: Settings, alert: Alert) -> None:
     session.flush()
 
 
+# The figures' names as a manager reads them (the API keeps the keys).
+VALUE_LABELS = {
+    "k": "Chỉ số K",
+    "group": "Nhóm",
+    "c": "C kỳ này",
+    "previous_c": "C kỳ trước",
+    "previous_period": "Kỳ trước",
+    "drop": "Mức giảm của C",
+    "evaluations": "Số phiếu kỳ này",
+    "previous_evaluations": "Số phiếu kỳ trước",
+    "deadline_at": "Hạn xử lý",
+    "working_days_left": "Số ngày làm việc còn lại",
+    "rate": "Tỷ lệ trả lời",
+    "issued": "Số phiếu đã phát",
+    "answered": "Số phiếu đã trả lời",
+    "floor": "Ngưỡng",
+    "threshold": "Ngưỡng",
+    "min_issued": "Số phiếu tối thiểu để xét",
+}
+
+
+GROUP_WORDS = {
+    "hai_long": "Hài lòng",
+    "khong_hai_long": "Không hài lòng",
+    "chua_du_du_lieu": "Chưa đủ dữ liệu",
+}
+
+
+def _value_text(value: object) -> str:
+    """A time in Vietnam's (a deadline stored in UTC read as 10:00 for 17:00: audit); a
+    fraction with a decimal comma."""
+    if isinstance(value, str):
+        if value in GROUP_WORDS:
+            return GROUP_WORDS[value]
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            return moment.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y")
+        return value
+    if isinstance(value, float):
+        return f"{value:.4g}".replace(".", ",")
+    return str(value)
+
+
 def _values_text(values: Mapping[str, object]) -> str:
-    return "\n".join(f"- {name}: {value}" for name, value in values.items())
+    return "\n".join(
+        f"- {VALUE_LABELS.get(name, name)}: {_value_text(value)}" for name, value in values.items()
+    )
 
 
 def compose(
@@ -93,7 +142,8 @@ def compose(
     text = (
         f"Kính gửi {official.name},\n\n"
         f"hailong cảnh báo cho {agency.name} ({agency.code}), kỳ {alert.period}: {title}.\n"
-        f"{about}Quy tắc: {alert.rule}\n\n"
+        f"{about}"
+        "\n"
         f"Số liệu:\n{_values_text(alert.values)}\n\n"
         f"Xem chi tiết trong trang quản lý: {link}\n\n"
         "Thư này được gửi tự động một lần cho mỗi cảnh báo và kỳ."

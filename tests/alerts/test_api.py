@@ -212,3 +212,23 @@ def test_a_temporary_smtp_refusal_is_retried_outside_the_transaction(
     assert len(mailbox.received) == 1
     listed = client.get("/api/v1/alerts", headers=make_key("admin")).json()
     assert listed["data"][0]["email"]["sent"] == 1
+
+
+def test_the_email_says_a_petition_deadline_in_vietnam_time_with_named_figures(
+    client: TestClient, engine: sa.Engine, settings: Settings, office: Office, mailbox: Mailbox
+) -> None:
+    """The e-mail listed `deadline_at: 2025-09-22T10:00:00+00:00` (a manager read 10:00 for
+    a deadline of 17:00) under the rule's code (alerts audit)."""
+    official(engine, "truong.phong@tphcm.gov.vn", "manager", "79.BTH")
+    office.petition(
+        "P-MON",
+        "79.BTH",
+        received_at=f"2025-09-01T09:00:00{VN}",
+        deadline_at=f"2025-09-22T17:00:00{VN}",
+    )
+    assert evaluate(client, settings, datetime.fromisoformat(f"2025-09-18T10:00:00{VN}"))
+    emails.run_round(engine, settings, configured_channels(settings), utcnow())
+    [text] = mailbox.texts()
+    assert "- Hạn xử lý: 17:00 22/09/2025\n" in text
+    assert "- Số ngày làm việc còn lại: 2\n" in text
+    assert "petition_deadline" not in text and "deadline_at" not in text

@@ -92,7 +92,8 @@ def test_alert_fires_once_when_a_wards_k_drops_below_20(
     assert sent["To"] == "truong.phong@tphcm.gov.vn"
     assert "Phường Bến Thành" in sent["Subject"] and "2025-Q3" in sent["Subject"]
     assert sent["List-Unsubscribe"] is None
-    assert "k: 19.0" in mailbox.texts()[0]
+    text = mailbox.texts()[0]
+    assert "- Chỉ số K: 19\n" in text and "- Nhóm: Không hài lòng" in text
 
     listed = client.get("/api/v1/alerts", headers=make_key("reader")).json()
     assert listed["count"] == 1
