@@ -240,6 +240,9 @@ class AlertRules(_Strict):
     # (d) The agency's response rate below this floor, once it issued this many invitations.
     response_rate_floor: float = Field(ge=0, le=1)
     response_rate_min_issued: int = Field(ge=1)
+    # Only invitations issued at least this many days ago are judged (a citizen has the
+    # survey's lifetime to answer: those of this morning are not unanswered yet).
+    response_rate_settle_days: int = Field(ge=0, le=30)
 
 
 # --- Thông tư 01/2018/TT-VPCP: nine indicators of 0..2 points ------------------------------

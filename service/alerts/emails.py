@@ -99,6 +99,7 @@ VALUE_LABELS = {
     "floor": "Ngưỡng",
     "threshold": "Ngưỡng",
     "min_issued": "Số phiếu tối thiểu để xét",
+    "settle_days": "Chỉ xét phiếu phát từ bấy nhiêu ngày trước",
 }
 
 

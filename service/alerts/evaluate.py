@@ -165,10 +165,16 @@ def _petition_deadlines(
 
 
 def _response_rate_low(
-    session: Session, agency: Agency, setting: RuleSetting, period: Period, profile: Profile
+    session: Session,
+    agency: Agency,
+    setting: RuleSetting,
+    period: Period,
+    profile: Profile,
+    now: datetime,
 ) -> list[Finding]:
     assert agency.id is not None
-    total = agency_reach(session, agency, period, "agency", profile).total
+    settled = now - timedelta(days=profile.alerts.response_rate_settle_days)
+    total = agency_reach(session, agency, period, "agency", profile, issued_before=settled).total
     if total.issued < profile.alerts.response_rate_min_issued or total.rate is None:
         return []
     if total.rate >= setting.threshold:
@@ -179,6 +185,7 @@ def _response_rate_low(
         "answered": total.answered,
         "floor": setting.threshold,
         "min_issued": profile.alerts.response_rate_min_issued,
+        "settle_days": profile.alerts.response_rate_settle_days,
     }
     return [Finding(agency.id, "response_rate_low", "", period.key, values)]
 
@@ -196,7 +203,9 @@ def find(session: Session, profile: Profile, now: datetime) -> list[Finding]:
         if mine["staff_c_falling"].enabled:
             found += _staff_c_falling(session, agency, mine["staff_c_falling"], period, profile)
         if mine["response_rate_low"].enabled:
-            found += _response_rate_low(session, agency, mine["response_rate_low"], period, profile)
+            found += _response_rate_low(
+                session, agency, mine["response_rate_low"], period, profile, now
+            )
     found += _petition_deadlines(session, ids, rules, profile, now)
     return found
 

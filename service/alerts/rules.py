@@ -11,7 +11,8 @@ override that switches a rule off or sets its own threshold.
   in working days away (default `alerts.petition_deadline_working_days`).
 - `response_rate_low`: the agency's response rate is below the threshold (default
   `alerts.response_rate_floor`), once it issued `alerts.response_rate_min_issued`
-  invitations in the period.
+  invitations in the period, counting those issued `alerts.response_rate_settle_days` ago
+  or earlier (the newer are not unanswered yet).
 """
 
 from __future__ import annotations

@@ -108,9 +108,16 @@ def _tally_columns() -> list[Any]:
 
 
 def _tallies(
-    session: Session, agency: Agency, period: Period, by: Dimension, profile: Profile, subtree: bool
+    session: Session,
+    agency: Agency,
+    period: Period,
+    by: Dimension,
+    profile: Profile,
+    subtree: bool,
+    issued_before: datetime | None = None,
 ) -> list[_Group]:
-    """One group per value of `by` among the agency's invitations issued in the period."""
+    """One group per value of `by` among the agency's invitations issued in the period (and
+    before `issued_before`, when given)."""
     start, end = issued_between(period)
     query = (
         select(*_tally_columns())
@@ -124,6 +131,8 @@ def _tallies(
     else:
         query = query.where(col(Dossier.agency_id) == agency.id)
     query = query.where(col(Invitation.issued_at) >= start, col(Invitation.issued_at) < end)
+    if issued_before is not None:
+        query = query.where(col(Invitation.issued_at) < issued_before)
     key: Any = None
     if by == "counter":
         key = col(Dossier.counter_id)
@@ -242,9 +251,12 @@ def agency_reach(
     by: Dimension,
     profile: Profile,
     subtree: bool = False,
+    issued_before: datetime | None = None,
 ) -> AgencyReach:
+    """`issued_before`: only invitations issued before then (the totals; the rows by `by`
+    do not take it)."""
     total = Tally()
-    for g in _tallies(session, agency, period, "agency", profile, subtree):
+    for g in _tallies(session, agency, period, "agency", profile, subtree, issued_before):
         total.add(g.tally)
     rows: list[ReachRow] = []
     if by != "agency":

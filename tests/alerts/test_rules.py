@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from service.alerts.evaluate import working_days_left
-from service.models import utcnow
+from service.db import transaction
+from service.models import Invitation
 from service.settings import Settings
 from tests.alerts.conftest import VN, Office, alerts, evaluate
 from tests.conftest import KeyFactory
@@ -113,23 +114,32 @@ def test_staff_c_falling_respects_the_anonymity_minimum(
 def test_response_rate_below_the_floor(
     client: TestClient, engine: sa.Engine, settings: Settings, office: Office
 ) -> None:
-    """Invitations count in the period of their issue (today): 20 issued, 2 answered is
-    0.1 < 0.3; 20 issued and 10 answered is fine; 19 issued is too few to judge."""
+    """Invitations count in the period of their issue: 20 issued, 2 answered is 0.1 < 0.3;
+    20 issued and 10 answered is fine; 19 issued is too few to judge. Only invitations
+    issued `response_rate_settle_days` (3) days before are judged: the morning's are not
+    unanswered yet (alerts audit: 20 handovers raised it at once, and only once a period)."""
     for agency, issued, answered in (("79.SGN", 20, 2), ("79.BTH", 20, 10), ("79.STP", 19, 0)):
         for i in range(issued):
             token = office.dossier(f"{agency}-R{i}", agency, "2025-09-10")
             if i < answered:
                 office.answer(token, "good")
+    issued_at = datetime.fromisoformat(f"2025-09-10T10:00:00{VN}")
+    with transaction(engine) as session:
+        session.execute(sa.update(Invitation).values(issued_at=issued_at))
 
-    evaluate(client, settings, utcnow())
+    assert evaluate(client, settings, datetime.fromisoformat(f"2025-09-12T10:00:00{VN}")) == []
+    evaluate(client, settings, datetime.fromisoformat(f"2025-09-13T10:00:01{VN}"))
     found = [a for a in alerts(engine) if a.rule == "response_rate_low"]
-    assert [(a.agency_id, a.subject) for a in found] == [(found[0].agency_id, "")]
+    assert [(a.agency_id, a.subject, a.period) for a in found] == [
+        (found[0].agency_id, "", "2025-Q3")
+    ]
     assert found[0].values == {
         "rate": 0.1,
         "issued": 20,
         "answered": 2,
         "floor": 0.3,
         "min_issued": 20,
+        "settle_days": 3,
     }
     listed = client.get(
         "/api/v1/alerts", params={"rule": "response_rate_low"}, headers=office.admin
