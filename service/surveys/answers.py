@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from service.profile import Channel, Profile
 from service.surveys.contact import clean_contact, contact_problem
-from service.text_clean import strip_bidi_controls
+from service.text_clean import is_storable, strip_bidi_controls
 
 MAX_CONTACT_CHARS = 255
 
@@ -64,9 +64,21 @@ def check_answers(
     unknown = given - {q.field for q in profile.survey.questions}
     for name in sorted(unknown):
         problems[name] = "This is not a question of this survey." if en else "Không có câu hỏi này."
-    complaint = strip_bidi_controls(complaint or "").strip() or None
+    # A browser sends a textarea's line break as CRLF, which its maxlength counts as one:
+    # 1,999 characters shown were 2,008 here, and refused (audit). Stored as one, too.
+    complaint = strip_bidi_controls((complaint or "").replace("\r\n", "\n")).strip() or None
     limit = profile.survey.complaint_max_chars
-    if complaint is not None and len(complaint) > limit:
+    if complaint is not None and not is_storable(complaint):
+        # The API's rule (Storable), for the form too: PostgreSQL refused a NUL only when
+        # the row was written (the typed complaint lost to an error page); SQLite stored it.
+        problems["complaint"] = (
+            "It holds a hidden control character that cannot be kept (often pasted with the "
+            "text): please delete it and send again."
+            if en
+            else "Có ký tự điều khiển ẩn không lưu được (thường lẫn vào khi dán). Ông/bà vui "
+            "lòng xóa ký tự đó rồi gửi lại."
+        )
+    elif complaint is not None and len(complaint) > limit:
         problems["complaint"] = (
             f"Please keep it under {limit} characters (now {len(complaint)})."
             if en

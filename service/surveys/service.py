@@ -213,7 +213,7 @@ def store(
         "received_day": local_date(received_at or now),
     }
     db.check_row(Response, row)
-    claimed = _claim_and_insert(session, row, now, dossier.id)
+    claimed = _claim_and_insert(session, row, now, dossier.id, invitation.token_hash)
     if claimed is None:
         return _after_lost_race(session, invitation.id, client_submission_id)
     response_id, dossier_changed_at = claimed
@@ -293,7 +293,7 @@ def _mapped_dossier(session: Session, dossier: Row) -> Dossier:
 
 
 def _claim_and_insert(
-    session: Session, row: dict[str, Any], now: datetime, dossier_id: int
+    session: Session, row: dict[str, Any], now: datetime, dossier_id: int, token_hash: str
 ) -> tuple[int, datetime | None] | None:
     """Mark the invitation answered and store the response: its id, and (PostgreSQL) when
     the dossier was last changed, as it is once the claim holds. None, storing nothing,
@@ -307,14 +307,19 @@ def _claim_and_insert(
     invitation, then the dossier (handovers/one_by_one.py): an answer whose claim waited
     for one would count the facts it read before; the statement also takes the dossier's
     row FOR SHARE, which returns it as the re-post left it. SQLite has no UPDATE inside
-    WITH, and one writer at a time: there they are two statements, one after the other."""
+    WITH, and one writer at a time: there they are two statements, one after the other.
+
+    The claim is also on the token the answer came with (`token_hash`, as looked up): a
+    survey revoked and issued again between the lookup and the claim is the same row with a
+    new token, and the old link's answer was stored on it, the new link then answered 409
+    (audit). Then nothing is claimed, and _after_lost_race says the link was withdrawn."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         # Not "dossier_id": a column of the invitation, which the UPDATE would then set.
-        params = {**row, "now": now, "answered_dossier": dossier_id}
+        params = {**row, "now": now, "answered_dossier": dossier_id, "claimed_token": token_hash}
         found = connection.execute(_claimed_response(), params).first()
         return (found[0], found[1]) if found is not None else None
-    claim = {"invitation_id": row["invitation_id"], "now": now}
+    claim = {"invitation_id": row["invitation_id"], "now": now, "claimed_token": token_hash}
     if connection.execute(_claim_statement(), claim).rowcount != 1:
         return None
     stored: int = connection.execute(_insert_response(), row).scalar_one()
@@ -332,7 +337,12 @@ def _claim_statement() -> Update:
     table = Invitation.__table__  # type: ignore[attr-defined]
     return (
         update(table)
-        .where(table.c.id == bindparam("invitation_id"), _answerable(table.c.status))
+        .where(
+            table.c.id == bindparam("invitation_id"),
+            # Not "token_hash": a column of the invitation, which the UPDATE would then set.
+            table.c.token_hash == bindparam("claimed_token"),
+            _answerable(table.c.status),
+        )
         .values(status="answered", answered_at=bindparam("now"))
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
@@ -150,6 +151,35 @@ def test_contact_without_consent_is_an_error_next_to_it(
 def test_complaint_over_the_cap_is_an_error(client: TestClient, survey: IssuedSurvey) -> None:
     page = client.post(survey.path, data={**FORM, "complaint": "x" * 2001})
     assert page.status_code == 422 and 'id="err-complaint"' in page.text
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x01"])
+def test_a_complaint_with_a_control_character_is_the_form_again_with_the_text_kept(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory, control: str
+) -> None:
+    """The JSON API refuses it (Storable); the form stored \x01 on both databases and a NUL
+    on SQLite, and on PostgreSQL a NUL lost the typed complaint to a generic error page
+    (answers audit)."""
+    typed = f"Cán bộ rất chậm{control} và thiếu lịch sự"
+    page = client.post(survey.path, data={**FORM, "complaint": typed}, follow_redirects=False)
+    assert page.status_code == 422 and 'id="err-complaint"' in page.text
+    assert "Có ký tự điều khiển ẩn không lưu được" in page.text
+    assert "Cán bộ rất chậm" in page.text and "thiếu lịch sự" in page.text
+    with db() as session:
+        assert session.exec(select(Response)).all() == []
+
+
+def test_a_complaint_the_textarea_allowed_is_accepted_with_its_line_breaks(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory
+) -> None:
+    """The textarea's maxlength counts a line break as one character, the browser sends it
+    as CRLF: 1,999 characters shown were counted 2,008 and refused (answers audit)."""
+    shown = "\n".join(["x" * 199] * 10)  # 1,999 characters in the textarea
+    sent = shown.replace("\n", "\r\n")
+    page = client.post(survey.path, data={**FORM, "complaint": sent}, follow_redirects=False)
+    assert page.status_code == 303, page.text
+    with db() as session:
+        assert session.exec(select(Response)).one().complaint == shown
 
 
 def test_security_headers_on_every_survey_page(client: TestClient, survey: IssuedSurvey) -> None:
