@@ -15,7 +15,7 @@ import * as outbox from "./outbox.js";
 import * as queue from "./queue.js";
 import { readList, startStream, stopStream } from "./stream.js";
 import * as screens from "./screens.js";
-import { showScanner } from "./scanner.js";
+import { SCAN_SECONDS, showScanner } from "./scanner.js";
 
 const THANKS_SECONDS = 6;
 const NOTICE_SECONDS = 5;
@@ -31,6 +31,7 @@ let looking = null; // "code" | "scan": the citizen looks for a survey (code ent
 let onIdleScreen = false;
 let visits = 0; // screens shown so far: a reply asked for on one may not change another
 let idleAt = 0;
+let holdUntil = 0; // a camera scanning: no idle reset before its own time is up
 
 // --- chrome: header, language, the clerk's queue and skip ------------------------------
 
@@ -75,7 +76,7 @@ function busy() {
   return current !== null || keeping || looking !== null;
 }
 function touch() {
-  if (busy()) idleAt = Date.now() + config.idle_seconds * 1000;
+  if (busy()) idleAt = Math.max(Date.now() + config.idle_seconds * 1000, holdUntil);
 }
 ["pointerdown", "keydown", "input"].forEach((kind) => document.addEventListener(kind, touch, true));
 // Full screen needs a user gesture: the first touch on the tablet asks for it.
@@ -109,6 +110,7 @@ function leave() {
   thanks = null;
   keeping = false;
   looking = null;
+  holdUntil = 0;
   onIdleScreen = false;
 }
 
@@ -149,7 +151,14 @@ function scan() {
   leave();
   // Nothing read in time: a survey handed over meanwhile comes first, else typing the code.
   const giveUp = () => (queue.count() > 0 ? moveOn() : showCodeEntry());
-  showScanner({ onCode: (code) => lookup(code, null), onBack: moveOn, onGiveUp: giveUp });
+  // While the camera runs, the idle reset waits for the scan's own time (the citizen holds
+  // the slip up without touching the screen; the scan then gives up as above).
+  const scanning = () => {
+    if (looking !== "scan") return;
+    holdUntil = Date.now() + (SCAN_SECONDS + 2) * 1000;
+    touch();
+  };
+  showScanner({ onCode: (code) => lookup(code, null), onBack: moveOn, onGiveUp: giveUp, onScanning: scanning });
   looking = "scan";
   touch();
 }

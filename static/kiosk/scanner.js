@@ -4,7 +4,7 @@
 import { el, t } from "./util.js";
 import { isShowing, show } from "./screens.js";
 
-const SCAN_SECONDS = 60;
+export const SCAN_SECONDS = 60;
 const JSQR = "/static/vendor/jsQR-1.4.0.js";
 
 function loadScript(src) {
@@ -42,9 +42,10 @@ async function qrReader(video) {
 }
 
 /* onCode(text) with what was read; onBack() when the citizen goes back; onGiveUp() when
-   nothing was read in time (typing the code still works). The camera stops as soon as the
-   screen is left some other way (the idle reset): nothing read after that counts. */
-export async function showScanner({ onCode, onBack, onGiveUp }) {
+   nothing was read in time (typing the code still works); onScanning() once the camera
+   runs (the citizen holds a slip up without touching the screen). The camera stops as soon
+   as the screen is left some other way (the idle reset): nothing read after that counts. */
+export async function showScanner({ onCode, onBack, onGiveUp, onScanning }) {
   let stream = null;
   const video = el("video", { autoplay: true, playsinline: true, muted: true, class: "camera", id: "camera" });
   const stop = () => { if (stream) stream.getTracks().forEach((track) => track.stop()); stream = null; };
@@ -54,6 +55,7 @@ export async function showScanner({ onCode, onBack, onGiveUp }) {
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
     video.srcObject = stream;
+    if (onScanning) onScanning();
     const read = await qrReader(video);
     const started = Date.now();
     while (stream && isShowing(token) && Date.now() - started < SCAN_SECONDS * 1000) {
