@@ -81,15 +81,22 @@ def api(kiosk_server: LiveServer) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture
-def tablet(browser: Browser, kiosk_server: LiveServer) -> Iterator[BrowserContext]:
+def tablet_context(browser: Browser, url: str, **extra: Any) -> BrowserContext:
+    """A counter tablet: 800×1280, touch, Vietnamese, Vietnam's time, serving `url`."""
     context = browser.new_context(
         viewport=TABLET,
         has_touch=True,
         locale="vi-VN",
         timezone_id="Asia/Ho_Chi_Minh",
-        base_url=kiosk_server.url,
+        base_url=url,
+        **extra,
     )
     context.set_default_timeout(10_000)
+    return context
+
+
+@pytest.fixture
+def tablet(browser: Browser, kiosk_server: LiveServer) -> Iterator[BrowserContext]:
+    context = tablet_context(browser, kiosk_server.url)
     yield context
     context.close()

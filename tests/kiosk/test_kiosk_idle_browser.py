@@ -18,7 +18,7 @@ from playwright.sync_api import BrowserContext, Playwright, expect
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import KeyFactory, LiveServer
-from tests.kiosk.conftest import IDLE_SECONDS, TABLET, hand_over
+from tests.kiosk.conftest import IDLE_SECONDS, hand_over, tablet_context
 from tests.kiosk.test_kiosk_browser import IDLE_VI, paired_page, responses
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
@@ -110,15 +110,7 @@ def tablet_with_camera(
     browser = playwright_session.chromium.launch(
         executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *fake_camera]
     )
-    context = browser.new_context(
-        viewport=TABLET,
-        has_touch=True,
-        locale="vi-VN",
-        timezone_id="Asia/Ho_Chi_Minh",
-        base_url=kiosk_server.url,
-        permissions=["camera"],
-    )
-    context.set_default_timeout(10_000)
+    context = tablet_context(browser, kiosk_server.url, permissions=["camera"])
     yield context
     context.close()
     browser.close()

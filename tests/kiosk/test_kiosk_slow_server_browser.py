@@ -24,7 +24,7 @@ from sqlmodel import col, select
 from service.models import Dossier, Invitation, Response
 from tests.conftest import TEST_SECRET, DbFactory, KeyFactory
 from tests.harness.processes import HailongServer, wait_until
-from tests.kiosk.conftest import TABLET, hand_over
+from tests.kiosk.conftest import hand_over, tablet_context
 from tests.kiosk.test_kiosk_browser import IDLE_VI, TAPS, THANKS_VI, paired_page, ready
 
 # On PostgreSQL only, the production database: what these check is the tablet's JavaScript
@@ -77,14 +77,7 @@ def api(server: HailongServer) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def tablet(browser: Browser, server: HailongServer) -> Iterator[BrowserContext]:
-    context = browser.new_context(
-        viewport=TABLET,
-        has_touch=True,
-        locale="vi-VN",
-        timezone_id="Asia/Ho_Chi_Minh",
-        base_url=server.url,
-    )
-    context.set_default_timeout(10_000)
+    context = tablet_context(browser, server.url)
     context.add_init_script(RECORD_STATUS)
     yield context
     context.close()
