@@ -198,9 +198,11 @@ def _hold_live_counter_writes(session: Session) -> None:
     2, until the next recompute). A live transaction writes its counters last, with its
     COMMIT (counters.apply): one that holds them now commits before the lock is granted
     (and is counted by the SELECT); the others add theirs after this transaction, onto the
-    rebuilt rows. Nothing takes a row lock after its counters, so this waits for no one
-    who waits for it. Readers are not held. Taken after the dossiers' facts are refreshed:
-    a re-post waiting for a dossier row this rebuild updated holds no counter yet."""
+    rebuilt rows. What a live write locks after its counters is a row it holds already (an
+    answer's dossier, FOR SHARE since its claim) or one a rebuild never touches (an
+    invitation opened), so this waits for no one who waits for it. Readers are not held.
+    Taken after the dossiers' facts are refreshed: a re-post or an answer waiting for a
+    dossier row this rebuild updated holds no counter yet."""
     counter_tables = ", ".join(model.__tablename__ for model in (AgencyDayCounter, StaffDayCounter))
     session.execute(text(f"LOCK TABLE {counter_tables} IN EXCLUSIVE MODE"))
 
