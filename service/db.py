@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from psycopg import Error as PsycopgError
 from sqlalchemy import Engine, event, text
@@ -156,6 +156,17 @@ def check_row(
 @lru_cache(maxsize=64)
 def _column_names(model: Any) -> frozenset[str]:
     return frozenset(c.name for c in model.__table__.columns)
+
+
+Q = TypeVar("Q")  # a select: SQLAlchemy's or SQLModel's (which mypy sees as unrelated)
+
+
+def for_update(query: Q) -> Q:
+    """`query`'s rows locked FOR UPDATE and read afresh, not taken from the session as it
+    had them: what a change moving the counters by (after - before) must start from, so that
+    a concurrent one committed meanwhile is not undone (re-posts, calendar changes)."""
+    locked: Q = cast(Any, query).with_for_update().execution_options(populate_existing=True)
+    return locked
 
 
 def dialect_insert(dialect: str, table: Any) -> Any:

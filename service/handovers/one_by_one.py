@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from service import db
 from service.audit import record
 from service.auth.principal import Principal
 from service.calendar.overrides import load_overrides
@@ -117,16 +118,10 @@ def _update_known(
     row, and the first's move was never undone: resolved_dossiers -1 in one month, a
     phantom in another (audit). An answer committed meanwhile is seen, and moved too."""
     invitation = session.exec(
-        select(Invitation)
-        .where(Invitation.dossier_id == known.dossier_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        db.for_update(select(Invitation).where(Invitation.dossier_id == known.dossier_id))
     ).one()
     dossier = session.exec(
-        select(Dossier)
-        .where(Dossier.id == known.dossier_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        db.for_update(select(Dossier).where(Dossier.id == known.dossier_id))
     ).one()
     assert dossier.agency_id == known.agency.id
     response = events.response_of(session, dossier)

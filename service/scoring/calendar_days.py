@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from service.calendar.overrides import load_overrides, set_override
 from service.calendar.working_days import LOCAL_TZ
+from service.db import for_update
 from service.models import CalendarOverride, Dossier
 from service.profile import Profile
 from service.scoring import events
@@ -29,15 +30,15 @@ def set_day(
     # plainly, a re-post committed meanwhile was undone in the counters by an after - before
     # taken from the row as it had been (audit: a_late_over -1 for good).
     affected = session.exec(
-        select(Dossier)
-        .where(
-            col(Dossier.is_late).is_(True),
-            col(Dossier.resolved_day) >= day,
-            col(Dossier.due_at) < start_of_day,
+        for_update(
+            select(Dossier)
+            .where(
+                col(Dossier.is_late).is_(True),
+                col(Dossier.resolved_day) >= day,
+                col(Dossier.due_at) < start_of_day,
+            )
+            .order_by(col(Dossier.id))
         )
-        .order_by(col(Dossier.id))
-        .with_for_update()
-        .execution_options(populate_existing=True)
     ).all()
     for dossier in affected:
         before = events.dossier_footprint(session, dossier, profile)
