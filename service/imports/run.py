@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import islice
+from itertools import islice, takewhile
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -160,7 +160,7 @@ def _remember_written(
     if checker.kind != "petitions" or after <= 1:
         return
     _, rows = _open(path, checker.kind)
-    written = (row for row in rows if row[0] <= after)
+    written = takewhile(lambda row: row[0] <= after, rows)  # rows come in order: stop there
     while buffer := list(islice(written, options.chunk_rows)):
         with Session(engine) as session:
             checker.check(session, buffer)
