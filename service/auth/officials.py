@@ -21,6 +21,7 @@ from service.auth.principal import Principal
 from service.errors import Conflict, Forbidden, NotFound, field_error
 from service.models import OFFICIAL_ROLES, Agency, ConsoleSessionRecord, Official, utcnow
 from service.models.agency import path_within
+from service.text_clean import is_storable
 
 
 class NotAnOfficial(Exception):
@@ -42,8 +43,14 @@ def normalise_email(email: str) -> str:
 
 
 def _storable_email(email: str) -> bool:
-    """An address the official table can hold (and a provider's claim can match)."""
-    return "@" in email and len(email) <= 255 and "\x00" not in email
+    """An address the official table can hold (and a provider's claim can match): no
+    control character or half of a character (a claim's lone surrogate was a 500 at the
+    database driver)."""
+    return "@" in email and len(email) <= 255 and is_storable(email)
+
+
+def _ascii_text(text: str) -> bool:
+    return text.isascii() and text.isprintable()
 
 
 def add_official(
@@ -153,6 +160,7 @@ def update_official(
         official.disabled_at, official.disabled_by = None, None
     elif change.enabled is False and official.disabled_at is None:
         official.disabled_at, official.disabled_by = utcnow(), actor
+        end_official_sessions(session, official_id)  # as disable_official, for the same reason
     after = _described(session, official)
     if after != before:
         session.add(official)
@@ -288,7 +296,7 @@ def official_for_claims(session: Session, claims: Mapping[str, Any]) -> Official
         raise NotAnOfficial("disabled", email)
     subject = claims.get("sub")
     # OpenID Connect: at most 255 ASCII characters; the column holds no more.
-    if not isinstance(subject, str) or not 1 <= len(subject) <= 255 or "\x00" in subject:
+    if not isinstance(subject, str) or not 1 <= len(subject) <= 255 or not _ascii_text(subject):
         raise NotAnOfficial("bad_subject", email)
     if official.subject is None:
         official.subject = subject

@@ -40,3 +40,20 @@ def test_a_look_alike_letter_does_not_make_another_officials_address(db: DbFacto
     with db() as session:
         claims = {"sub": "kim", "email": "Kim@X.vn", "email_verified": True}
         assert official_for_claims(session, claims).email == "kim@x.vn"
+
+
+@pytest.mark.usefixtures("agencies")
+@pytest.mark.parametrize(
+    ("email", "subject", "reason"),
+    [("lan\ud800@x.vn", "u-1", "no_email"), (EMAIL, "u-\ud800", "bad_subject")],
+)
+def test_half_a_character_in_a_claim_is_refused_not_a_500(
+    db: DbFactory, email: str, subject: str, reason: str
+) -> None:
+    """JSON's "\\ud800" decodes to a lone surrogate, which no UTF-8 holds: the lookup (or
+    the subject's write) failed at the database driver, a 500 on the callback (audit)."""
+    with db() as session:
+        add_official(session, "test", email=EMAIL, name="Lan", role="manager", agency_code="79.BTH")
+    with db() as session, pytest.raises(NotAnOfficial) as refused:
+        official_for_claims(session, {"sub": subject, "email": email, "email_verified": True})
+    assert refused.value.reason == reason
