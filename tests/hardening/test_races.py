@@ -19,6 +19,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from service.admin.keys import create_key
 from tests.conftest import KeyFactory, LiveServer, handover_body
 
 pytestmark = [pytest.mark.servers, pytest.mark.usefixtures("agencies")]
@@ -174,3 +175,34 @@ def test_one_pairing_code_pairs_one_tablet(live_server: LiveServer, make_key: Ke
         pair = ("POST", "/kiosk/api/pair", {"json": {"code": made.json()["code"]}})
         assert sorted(at_once(live_server.url, twice(pair))) == [200, 401], f"pair {i}"
     assert count(live_server, "SELECT count(*) FROM api_key WHERE role = 'kiosk'") == PAIRS
+
+
+@pytest.mark.parametrize("action", ["rotate", "revoke"])
+def test_one_key_rotated_or_revoked_twice_at_once_is_changed_once(
+    live_server: LiveServer, make_key: KeyFactory, action: str
+) -> None:
+    """Both requests found the key live on PostgreSQL: two rotations left two successors,
+    one nobody received, and every pair wrote two audit records (audit)."""
+    admin = make_key("admin")
+    results = []
+    for i in range(PAIRS):
+        with live_server.session() as session:
+            key, _ = create_key(
+                session, role="reader", name=f"portal-{i}", agency_code=None, actor="test"
+            )
+        results.append(
+            sorted(
+                at_once(
+                    live_server.url,
+                    twice(("POST", f"/api/v1/keys/{key.id}/{action}", {"headers": admin})),
+                )
+            )
+        )
+    done = 201 if action == "rotate" else 200
+    live = count(
+        live_server,
+        "SELECT count(*) FROM api_key WHERE name LIKE 'portal-%' AND revoked_at IS NULL",
+    )
+    audited = count(live_server, f"SELECT count(*) FROM audit_log WHERE action = 'key.{action}'")
+    assert results == [[done, 409]] * PAIRS
+    assert (live, audited) == ((PAIRS if action == "rotate" else 0), PAIRS)
