@@ -160,7 +160,9 @@ class Settings(BaseSettings):
     def _issuer_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("HAILONG_OIDC_ISSUER must be the provider's http(s):// URL")
-        return value.rstrip("/") if value else None
+        # Kept as given: an issuer ending in "/" (Auth0's) is that provider's identifier, and
+        # its ID tokens carry it so; stripped, none of them could sign anyone in (audit).
+        return value or None
 
     @model_validator(mode="after")
     def _someone_can_sign_in(self) -> Settings:

@@ -88,14 +88,19 @@ async def _get_json(http: httpx.AsyncClient, url: str, what: str) -> dict[str, A
 
 
 async def _metadata(http: httpx.AsyncClient, settings: Settings) -> dict[str, Any]:
-    url = f"{settings.oidc_issuer}/.well-known/openid-configuration"
+    issuer = settings.oidc_issuer or ""
+    url = f"{issuer.rstrip('/')}/.well-known/openid-configuration"
     metadata = await _get_json(http, url, "the provider's configuration")
     missing = [name for name in ENDPOINTS if not isinstance(metadata.get(name), str)]
     if missing:
         raise SignInFailed(
             "provider_misconfigured", f"the provider's configuration lacks {', '.join(missing)}"
         )
-    if metadata.get("issuer") != settings.oidc_issuer:
+    # OpenID Connect Discovery 4.3: the issuer must be the one asked. A trailing "/" more or
+    # less in the setting is forgiven (one was stripped before); the ID token's `iss` is
+    # then checked against the provider's own spelling.
+    named = metadata.get("issuer")
+    if not isinstance(named, str) or named.rstrip("/") != issuer.rstrip("/"):
         raise SignInFailed(
             "provider_misconfigured",
             f"the provider calls itself '{metadata.get('issuer')}', "
@@ -171,12 +176,14 @@ async def finish(
     id_token = token.get("id_token")
     if not isinstance(id_token, str):
         raise SignInFailed("no_id_token", "the token answer carries no ID token")
-    return check_id_token(settings, id_token, keys, pending.nonce)
+    return check_id_token(settings, id_token, keys, pending.nonce, metadata["issuer"])
 
 
 def check_id_token(
-    settings: Settings, id_token: str, keys: dict[str, Any], nonce: str
+    settings: Settings, id_token: str, keys: dict[str, Any], nonce: str, issuer: str
 ) -> dict[str, Any]:
+    """The token's claims, once signed by one of `keys` and issued by `issuer` (the
+    provider's spelling of itself) for this client and sign-in."""
     try:
         key_set = KeySet.import_key_set(keys)  # type: ignore[arg-type]
     except (JoseError, ValueError, KeyError, TypeError) as exc:
@@ -184,7 +191,7 @@ def check_id_token(
     try:
         decoded = jwt.decode(id_token, key_set, algorithms=ALGORITHMS)
         jwt.JWTClaimsRegistry(
-            iss={"essential": True, "value": settings.oidc_issuer or ""},
+            iss={"essential": True, "value": issuer},
             aud={"essential": True, "value": settings.oidc_client_id or ""},
             sub={"essential": True},
             exp={"essential": True},

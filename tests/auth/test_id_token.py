@@ -71,7 +71,7 @@ def b64(data: dict[str, Any]) -> str:
 
 def refused(settings: Settings, token: str, keys: dict[str, Any], nonce: str = NONCE) -> str:
     with pytest.raises(SignInFailed) as caught:
-        oidc.check_id_token(settings, token, keys, nonce)
+        oidc.check_id_token(settings, token, keys, nonce, ISSUER)
     assert caught.value.reason == "id_token_invalid", caught.value
     return caught.value.detail
 
@@ -84,7 +84,7 @@ def test_keys_the_provider_mangled_fail_the_sign_in_not_the_server(
     settings: Settings, key: RSAKey, published: dict[str, Any]
 ) -> None:
     with pytest.raises(SignInFailed) as caught:
-        oidc.check_id_token(settings, sign(claims(), key), published, NONCE)
+        oidc.check_id_token(settings, sign(claims(), key), published, NONCE, ISSUER)
     assert caught.value.reason == "provider_misconfigured"
 
 
@@ -92,14 +92,15 @@ def test_a_good_token_gives_its_claims(
     settings: Settings, key: RSAKey, keys: dict[str, Any]
 ) -> None:
     payload = claims()
-    assert oidc.check_id_token(settings, sign(payload, key), keys, NONCE) == payload
+    assert oidc.check_id_token(settings, sign(payload, key), keys, NONCE, ISSUER) == payload
 
 
 def test_an_audience_list_naming_the_client_is_accepted(
     settings: Settings, key: RSAKey, keys: dict[str, Any]
 ) -> None:
     payload = claims(aud=[CLIENT_ID])
-    assert oidc.check_id_token(settings, sign(payload, key), keys, NONCE)["aud"] == [CLIENT_ID]
+    checked = oidc.check_id_token(settings, sign(payload, key), keys, NONCE, ISSUER)
+    assert checked["aud"] == [CLIENT_ID]
 
 
 @pytest.mark.parametrize(

@@ -57,14 +57,13 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]
 
 
 def oidc_settings(database_url: str, provider: OidcProvider, **overrides: Any) -> Settings:
-    return make_settings(
-        database_url,
-        oidc_issuer=provider.issuer,
-        oidc_client_id=CLIENT_ID,
-        oidc_client_secret=CLIENT_SECRET,
-        oidc_provider_name="Tài khoản TP.HCM",
-        **overrides,
-    )
+    chosen: dict[str, Any] = {
+        "oidc_issuer": provider.issuer,
+        "oidc_client_id": CLIENT_ID,
+        "oidc_client_secret": CLIENT_SECRET,
+        "oidc_provider_name": "Tài khoản TP.HCM",
+    }
+    return make_settings(database_url, **(chosen | overrides))
 
 
 @pytest.fixture
@@ -298,3 +297,23 @@ def test_a_provider_that_publishes_no_endpoints_gives_a_page_not_a_500(
             response = client.get("/console/sign-in/oidc", follow_redirects=False)
     assert response.status_code == 503
     assert "Chưa kết nối được với hệ thống tài khoản" in response.text
+
+
+@pytest.mark.parametrize("setting", ["as the provider names itself", "without its slash"])
+def test_a_provider_whose_issuer_ends_with_a_slash_signs_officials_in(
+    database_url: str, tmp_path: Path, lan: int, setting: str
+) -> None:
+    """Auth0 names itself "https://tenant.auth0.com/": the setting lost its slash and was
+    then compared with the provider's name and the ID token's iss, so nobody could sign in
+    (503, whatever was configured) (audit)."""
+    with OidcProvider(
+        CLIENT_ID, CLIENT_SECRET, CALLBACK, ACCOUNTS, log_dir=tmp_path, issuer_path="/"
+    ) as slashed:
+        assert slashed.discovery()["issuer"] == slashed.issuer.rstrip("/") + "/"
+        issuer = slashed.issuer if setting.startswith("as") else slashed.issuer.rstrip("/")
+        settings = oidc_settings(database_url, slashed, oidc_issuer=issuer)
+        with TestClient(create_app(settings)) as console:
+            arrived = through_provider(console, "lan")
+            assert arrived.status_code == 200, arrived.text
+            assert console.get("/console", follow_redirects=False).status_code == 303
+            assert console.get(f"/console/a/{WARD}").status_code == 200

@@ -91,7 +91,8 @@ def ensure_installed() -> Path:
 
 # -- the provider -------------------------------------------------------------------------------
 class OidcProvider(Process):
-    """`node provider.mjs` on 127.0.0.1 and a free port; the issuer is `http://127.0.0.1:PORT`.
+    """`node provider.mjs` on 127.0.0.1 and a free port; the issuer is `http://127.0.0.1:PORT`
+    followed by `issuer_path` (e.g. "/", as Auth0 names itself).
 
     `accounts`: login name -> claims (`sub`, `email`, `email_verified`, `name`); signing in
     with any other login name fails. `post_logout_uri`: the client's one
@@ -108,13 +109,14 @@ class OidcProvider(Process):
         log_dir: Path,
         post_logout_uri: str | None = None,
         port: int | None = None,
+        issuer_path: str = "",
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
         self.redirect_uri = redirect_uri
         self.post_logout_uri = post_logout_uri
         self.port = port or free_port()
-        self.issuer = f"http://{HOST}:{self.port}"
+        self.issuer = f"http://{HOST}:{self.port}{issuer_path}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("OIDC_")}
         env.update(
             OIDC_PORT=str(self.port),
@@ -122,6 +124,7 @@ class OidcProvider(Process):
             OIDC_CLIENT_SECRET=client_secret,
             OIDC_REDIRECT_URI=redirect_uri,
             OIDC_ACCOUNTS=json.dumps({login: dict(claims) for login, claims in accounts.items()}),
+            OIDC_ISSUER_PATH=issuer_path,
         )
         if post_logout_uri is not None:
             env["OIDC_POST_LOGOUT_URI"] = post_logout_uri
@@ -130,7 +133,7 @@ class OidcProvider(Process):
 
     @property
     def discovery_url(self) -> str:
-        return f"{self.issuer}/.well-known/openid-configuration"
+        return f"{self.issuer.rstrip('/')}/.well-known/openid-configuration"
 
     def discovery(self) -> dict[str, object]:
         response = httpx.get(self.discovery_url)

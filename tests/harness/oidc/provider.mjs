@@ -32,7 +32,9 @@ function required(name) {
 }
 
 const port = Number(required('OIDC_PORT'));
-const issuer = `http://${HOST}:${port}`;
+// OIDC_ISSUER_PATH: what follows the port in the issuer ("/" for a provider that, as Auth0,
+// names itself with a trailing slash); none by default.
+const issuer = `http://${HOST}:${port}${process.env.OIDC_ISSUER_PATH || ''}`;
 const clientId = required('OIDC_CLIENT_ID');
 const clientSecret = required('OIDC_CLIENT_SECRET');
 const redirectUri = required('OIDC_REDIRECT_URI');
