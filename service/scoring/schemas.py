@@ -223,7 +223,7 @@ class StaffScore(BaseModel):
         default=False,
         description="B and C hidden though they rest on enough evaluations: with them shown, "
         "the agency's B and C less the shown staff's would give the few answers of those "
-        "hidden (or of dossiers with no staff named)",
+        "hidden (or of dossiers with no staff named), in the period or in a month of it",
     )
 
 

@@ -8,16 +8,19 @@ figures shown from the agency's own B and C (`_hide_complement`).
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from service.models import COUNT_COLUMNS, Agency, Staff, StaffDayCounter
+from service.models import COUNT_COLUMNS, Agency, AgencyDayCounter, Staff, StaffDayCounter
 from service.periods import Period
 from service.profile import Profile
 from service.scoring.compute import b_c_evaluations, compute
 from service.scoring.schemas import StaffScore, StaffScoreList
 from service.scoring.sums import period_sums
+
+Monthly = dict[int, dict[str, Counter[str]]]  # id -> "YYYY-MM" -> counts
 
 
 def staff_scores(
@@ -27,32 +30,22 @@ def staff_scores(
         select(Staff).where(Staff.agency_id == agency.id).order_by(col(Staff.code))
     ).all()
     ids = [p.id for p in people if p.id is not None]
-    sums: dict[int, Counter[str]] = {}
-    months: dict[int, dict[str, Counter[str]]] = {}
-    if ids:
-        year = func.extract("year", col(StaffDayCounter.day))
-        month = func.extract("month", col(StaffDayCounter.day))
-        columns = [func.sum(getattr(StaffDayCounter, c)) for c in COUNT_COLUMNS]
-        for row in session.execute(
-            select(col(StaffDayCounter.staff_id), year, month, *columns)
-            .where(col(StaffDayCounter.staff_id).in_(ids))
-            .where(col(StaffDayCounter.day).between(period.first_day, period.last_day))
-            .group_by(col(StaffDayCounter.staff_id), year, month)
-        ).all():
-            counts = Counter({c: int(v or 0) for c, v in zip(COUNT_COLUMNS, row[3:], strict=True)})
-            months.setdefault(row[0], {})[f"{int(row[1])}-{int(row[2]):02d}"] = counts
-            sums[row[0]] = sums.get(row[0], Counter()) + counts
+    months = _monthly(session, StaffDayCounter, col(StaffDayCounter.staff_id), ids, period)
+    sums = {person: sum(by_month.values(), Counter()) for person, by_month in months.items()}
     minimum = profile.staff.min_evaluations_for_staff
     assert agency.id is not None
     agency_counts = period_sums(session, period, agency_ids=[agency.id]).get(agency.id, Counter())
+    hidden_in_a_month = (
+        {}
+        if period.kind == "month"
+        else _hidden_in_a_month(session, agency.id, period, ids, months, profile)
+    )
     data = []
     for person in people:
         assert person.id is not None
         counts = sums.get(person.id, Counter())
         parts = compute(counts, None, None, profile).parts
-        # B and C each rest on the evaluations that answered their question: four that
-        # left staff_attitude blank and one "poor" made C that one citizen's answer.
-        withheld = min(counts["evaluations"], *b_c_evaluations(counts, profile)) < minimum
+        withheld = _too_few(counts, profile)
         # A quarter's figure less a month's is the other months' figure: with July's five
         # answers shown and the quarter's six, August's one answer was the difference
         # (audit). So a period's B and C are shown only when every month of it that has
@@ -63,7 +56,11 @@ def staff_scores(
             if any(0 < n < minimum for n in b_c_evaluations(month_counts, profile))
         )
         thin_month = thin[0] if thin and not withheld and period.kind != "month" else None
-        withheld = withheld or thin_month is not None
+        # Likewise a month in which they are hidden with others: the period's figure less
+        # the other months' is that month's, and the agency's month less it gave the few
+        # answers their hiding protects (second audit).
+        with_others = not withheld and thin_month is None and person.id in hidden_in_a_month
+        withheld = withheld or thin_month is not None or with_others
         data.append(
             StaffScore(
                 staff_code=person.code,
@@ -75,6 +72,7 @@ def staff_scores(
                 c=None if withheld or parts["c"] is None else float(parts["c"]),
                 withheld=withheld,
                 thin_month=thin_month,
+                hidden_with_others=with_others,
             )
         )
     shown = {
@@ -89,6 +87,61 @@ def staff_scores(
     return StaffScoreList(
         agency_code=agency.code, period=period.key, min_evaluations=minimum, data=data
     )
+
+
+def _too_few(counts: Counter[str], profile: Profile) -> bool:
+    # B and C each rest on the evaluations that answered their question: four that left
+    # staff_attitude blank and one "poor" made C that one citizen's answer.
+    minimum = profile.staff.min_evaluations_for_staff
+    return min(counts["evaluations"], *b_c_evaluations(counts, profile)) < minimum
+
+
+def _monthly(
+    session: Session, table: Any, id_column: Any, ids: list[int], period: Period
+) -> Monthly:
+    """Each id's day counters of `table` summed by month of the period."""
+    if not ids:
+        return {}
+    day = col(table.day)
+    year, month = func.extract("year", day), func.extract("month", day)
+    columns = [func.sum(getattr(table, c)) for c in COUNT_COLUMNS]
+    months: Monthly = {}
+    for row in session.execute(
+        select(id_column, year, month, *columns)
+        .where(id_column.in_(ids), day.between(period.first_day, period.last_day))
+        .group_by(id_column, year, month)
+    ).all():
+        counts = Counter({c: int(v or 0) for c, v in zip(COUNT_COLUMNS, row[3:], strict=True)})
+        months.setdefault(row[0], {})[f"{int(row[1])}-{int(row[2]):02d}"] = counts
+    return months
+
+
+def _hidden_in_a_month(
+    session: Session,
+    agency_id: int,
+    period: Period,
+    ids: list[int],
+    months: Monthly,
+    profile: Profile,
+) -> set[int]:
+    """The staff (ids) that a month of the period, asked for on its own, hides with others:
+    the same rule over the same figures, in the same order (`ids`, the list's), as that
+    month's own list, so that the same officer is picked."""
+    agency_months = _monthly(
+        session, AgencyDayCounter, col(AgencyDayCounter.agency_id), [agency_id], period
+    ).get(agency_id, {})
+    minimum = profile.staff.min_evaluations_for_staff
+    hidden: set[int] = set()
+    for key, agency_month in agency_months.items():
+        of_month = [months.get(person, {}).get(key, Counter()) for person in ids]
+        shown = {
+            n: b_c_evaluations(counts, profile)
+            for n, counts in enumerate(of_month)
+            if not _too_few(counts, profile)
+        }
+        agency = b_c_evaluations(agency_month, profile)
+        hidden.update(ids[n] for n in _hide_complement(shown, agency, minimum))
+    return hidden
 
 
 def _hide_complement(

@@ -489,6 +489,48 @@ def test_staff_shown_beside_one_withheld_are_hidden_when_the_agency_gives_the_re
     assert not found["CB014"]["withheld"] and close(found["CB014"]["c"], Fraction(4, 5))
 
 
+def test_staff_hidden_with_others_in_a_month_are_hidden_in_its_quarter_and_year(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """X has five answers in each month of Q3, Y one in July ("poor") and five in August.
+    July hides X with Y; the quarter (X shown, Y thin in July) showed X, and X's July was
+    the quarter less August and September: the agency's public July C less it gave Y's one
+    answer (audit). A month that hides someone with others hides them in the period too."""
+    office = Office(client, make_key)
+    answers = [("X", month, "good") for month in (7, 8, 9) for _ in range(5)]
+    answers += [("Y", 7, "poor")] + [("Y", 8, "good")] * 5
+    for n, (code, month, attitude) in enumerate(answers):
+        staff = {"receiving": code, "handling": code, "returning": code}
+        office.handover(f"H{n}", "79.BTH", f"2025-07-02T09:00:00{VN}", staff=staff)
+        office.answer(
+            f"H{n}", "none", attitude, "satisfied", at=f"2025-{month:02d}-15T09:00:00{VN}"
+        )
+
+    def people(period: str) -> dict[str, dict[str, Any]]:
+        url = f"/api/v1/agencies/79.BTH/staff-scores/{period}"
+        response = client.get(url, headers=office.admin)
+        assert response.status_code == 200, response.text
+        return {s["staff_code"]: s for s in response.json()["data"]}
+
+    july = people("2025-07")
+    assert july["X"]["hidden_with_others"] and july["Y"]["withheld"]
+    assert not people("2025-08")["X"]["withheld"] and not people("2025-09")["X"]["withheld"]
+    for whole in ("2025-Q3", "2025"):
+        found = people(whole)
+        assert found["Y"]["thin_month"] == "2025-07", whole
+        assert found["X"]["withheld"] and found["X"]["hidden_with_others"], (whole, found["X"])
+        assert found["X"]["c"] is None and found["X"]["b"] is None
+    # Four more July answers for Y: July shows both, and so do the quarter and the year.
+    for n in range(4):
+        staff = {"receiving": "Y", "handling": "Y", "returning": "Y"}
+        office.handover(f"J{n}", "79.BTH", f"2025-07-03T09:00:00{VN}", staff=staff)
+        office.answer(f"J{n}", "none", "good", "satisfied", at=f"2025-07-16T09:00:00{VN}")
+    for whole in ("2025-07", "2025-Q3", "2025"):
+        found = people(whole)
+        assert not found["X"]["withheld"] and found["X"]["c"] == 1, (whole, found["X"])
+        assert not found["Y"]["withheld"], (whole, found["Y"])
+
+
 def test_a_staff_figure_resting_on_fewer_answers_than_the_minimum_is_withheld(
     client: TestClient, make_key: KeyFactory
 ) -> None:
