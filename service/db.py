@@ -37,7 +37,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(settings: Settings) -> Engine:
     if settings.is_sqlite:
         engine = create_engine(
-            settings.database_url, connect_args={"check_same_thread": False, "timeout": 10}
+            settings.database_url,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            hide_parameters=True,  # as below
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -48,6 +50,9 @@ def make_engine(settings: Settings) -> Engine:
         # No pre-ping: it costs a round trip per request. Broken connections are discarded
         # when they fail, and recycled before servers or proxies drop idle ones.
         pool_recycle=1800,
+        # A failing statement's exception (and the traceback a log keeps) shows no bound
+        # value: they hold citizens' phone numbers and e-mail addresses (audit).
+        hide_parameters=True,
     )
 
 
