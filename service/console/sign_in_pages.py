@@ -123,6 +123,12 @@ def _pending(console: ConsoleDep, request: Request) -> oidc.PendingSignIn | None
     return oidc.PendingSignIn.decode(value)
 
 
+# What the page says for a failed sign-in; anything else is "could not reach the account
+# system". A state not this browser's is a second tab's or an old sign-in's answer: start
+# again (it said "try later", which nothing would cure).
+_PROBLEMS = {"provider_refused": "oidc_refused", "state_mismatch": "oidc_expired"}
+
+
 @router.get("/sign-in/oidc/callback", response_class=HTMLResponse)
 async def provider_answered(console: ConsoleDep, request: Request) -> Response:
     """The provider sends the official back here with a code (or an error)."""
@@ -137,7 +143,7 @@ async def provider_answered(console: ConsoleDep, request: Request) -> Response:
             claims = await oidc.finish(console.settings, pending, params)
         except oidc.SignInFailed as exc:
             console.log_problem(exc)
-            problem = "oidc_refused" if exc.reason == "provider_refused" else "oidc_failed"
+            problem = _PROBLEMS.get(exc.reason, "oidc_failed")
     else:
         problem = "oidc_off"
 
