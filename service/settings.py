@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -149,6 +150,11 @@ class Settings(BaseSettings):
     def _origins(cls, value: str) -> str:
         return ",".join(parse_origins(value))
 
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        return ",".join(str(network) for network in parse_networks(value))
+
     @field_validator("scoring_profile_also")
     @classmethod
     def _no_also(cls, value: str | None) -> str | None:
@@ -221,6 +227,27 @@ def parse_origins(value: str) -> list[str]:
             )
         origins.append(origin)
     return origins
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(value: str) -> list[Network]:
+    """`127.0.0.0/8, 10.20.0.0/16` -> the networks (an address alone is a network of one).
+    Anything else is refused, naming it: accepted at start, "10.20.0.0/16;10.30.0.0/16" made
+    every subscription a 500 and every delivery fail (audit)."""
+    networks = []
+    for entry in (e.strip() for e in value.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"{entry!r} is not a network; write CIDRs such as 10.20.0.0/16, several "
+                "separated by commas"
+            ) from None
+    return networks
 
 
 # HAILONG_ names that are not settings of the service: the Python client's (clients/python)

@@ -100,8 +100,11 @@ def _new_delivery(
     event_type: str,
     event_id: int | None = None,
     period: str | None = None,
+    occurred_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """A delivery row, for one Core INSERT per fan-out (no ORM object per delivery)."""
+    """A delivery row, for one Core INSERT per fan-out (no ORM object per delivery).
+    `occurred_at`: a score.updated's, when the score was marked changed, its body's
+    timestamp on every attempt (sending.py): kept as its created_at."""
     now = utcnow()
     held = target.subscription.disabled_at is not None
     return {
@@ -119,7 +122,7 @@ def _new_delivery(
         "next_attempt_at": HELD_UNTIL if held else now,
         "lease_until": None,
         "give_up_at": now + timedelta(hours=settings.webhook_give_up_hours),
-        "created_at": now,
+        "created_at": occurred_at or now,
         "completed_at": None,
     }
 
@@ -202,22 +205,26 @@ def dispatch_scores(session: Session, settings: Settings) -> int:
     if not targets:  # nobody to tell
         return rowcount(session.execute(take, execution_options=NO_SYNC))
     markers = session.execute(
-        take.returning(col(ScoreDirty.agency_id), col(ScoreDirty.period)),
+        take.returning(
+            col(ScoreDirty.agency_id), col(ScoreDirty.period), col(ScoreDirty.marked_at)
+        ),
         execution_options=NO_SYNC,
     ).all()
     if not markers:
         return 0
-    paths = paths_by_id(session, {agency_id for agency_id, _ in markers})
+    paths = paths_by_id(session, {agency_id for agency_id, _, _ in markers})
     rows = []
-    for agency_id, period in sorted(markers):
+    for agency_id, period, marked_at in sorted(markers):
         for target in targets:
             if not target.wants("score.updated", paths[agency_id]):
                 continue
             # One waiting delivery per agency and period: its score is computed at send
-            # time, so the latest score wins. It gets a new id: it now carries a newer event
-            # than the one it was made for. One being sent (leased) is left alone — it went
-            # out with the values and id it had — and the change gets a delivery of its own,
-            # sent after it.
+            # time, so the latest score wins. It gets a new id and time: it now carries a
+            # newer event than the one it was made for. One being sent (leased) is left
+            # alone — it went out with the values and id it had — and the change gets a
+            # delivery of its own, sent after it. One whose lease lapsed is refreshed even
+            # if its worker is still sending it: that worker sees the new id when it
+            # records the outcome, and leaves it to be sent again (sending.py).
             now = utcnow()
             lease_until = col(WebhookDelivery.lease_until)
             refreshed = session.execute(
@@ -229,13 +236,19 @@ def dispatch_scores(session: Session, settings: Settings) -> int:
                     col(WebhookDelivery.status) == "pending",
                     or_(lease_until.is_(None), lease_until < now),
                 )
-                .values(msg_id=new_msg_id()),
+                .values(msg_id=new_msg_id(), created_at=marked_at),
                 execution_options=NO_SYNC,
             )
             if not rowcount(refreshed):
                 rows.append(
                     _new_delivery(
-                        settings, target, agency_id, new_msg_id(), "score.updated", period=period
+                        settings,
+                        target,
+                        agency_id,
+                        new_msg_id(),
+                        "score.updated",
+                        period=period,
+                        occurred_at=marked_at,
                     )
                 )
     _insert_deliveries(session, rows)

@@ -50,6 +50,9 @@ from service.text_clean import storable_text
 from service.webhooks import secrets, targets
 
 SNIPPET = 300  # of the receiver's answer, kept with the attempt
+GONE = 410
+NO_KEY_UPDATE = {"key_share": True}  # SQLAlchemy's words for FOR NO KEY UPDATE
+GONE_REASON = "the receiver answered 410 Gone: it no longer wants these events"
 
 log = logging.getLogger("hailong.webhooks")
 
@@ -132,44 +135,59 @@ class Sender:
 
     def send(self, claim: Claim) -> None:
         """Send a claimed delivery and record the outcome."""
-        delivery_id, lease = claim.delivery_id, claim.lease
         with transaction(self.engine) as session:
-            delivery = session.get(WebhookDelivery, delivery_id)
+            delivery = session.get(WebhookDelivery, claim.delivery_id)
             assert delivery is not None
             subscription = session.get(WebhookSubscription, delivery.subscription_id)
             assert subscription is not None
-            now = utcnow()
+            occurred_at, data = self._event(session, delivery)
             body = json.dumps(
-                {
-                    "type": delivery.type,
-                    "timestamp": now.isoformat(),
-                    "data": self._data(session, delivery),
-                },
+                # Standard Webhooks: the body's timestamp is when the event occurred, the
+                # same on every retry; the webhook-timestamp header is the time of sending.
+                {"type": delivery.type, "timestamp": occurred_at.isoformat(), "data": data},
                 ensure_ascii=False,
                 separators=(",", ":"),
             )
             msg_id, secret, url = delivery.msg_id, subscription.secret_encrypted, subscription.url
-        attempt = self._send(url, secret, msg_id, delivery_id, body, now)  # no transaction open
+        # No transaction open while sending.
+        attempt = self._send(url, secret, msg_id, claim.delivery_id, body, utcnow())
         self._observe(attempt)
+        self._record(claim, msg_id, attempt)
+
+    def _record(self, claim: Claim, msg_id: str, attempt: DeliveryAttempt) -> None:
+        """The attempt, and its outcome while the delivery is still this worker's."""
         with transaction(self.engine) as session:
-            delivery = session.get(WebhookDelivery, delivery_id)
-            assert delivery is not None
-            subscription = session.get(WebhookSubscription, delivery.subscription_id)
-            assert subscription is not None
             session.add(attempt)
-            if delivery.lease_until != lease:
+            # The attempt's INSERT first: on SQLite it takes the write lock, so what is read
+            # next is the latest. On PostgreSQL the rows are locked: the subscription's first,
+            # as enabling it locks them (webhooks/service.py), and neither against the inserts
+            # that refer to them (NO KEY UPDATE). A fan-out refreshing the delivery meanwhile
+            # (fan_out.py) is either seen here or waits for the outcome.
+            session.flush()
+            subscription = session.get(
+                WebhookSubscription, claim.subscription_id, with_for_update=NO_KEY_UPDATE
+            )
+            delivery = session.get(
+                WebhookDelivery, claim.delivery_id, with_for_update=NO_KEY_UPDATE
+            )
+            assert subscription is not None and delivery is not None
+            if delivery.lease_until != claim.lease:
                 # Our lease lapsed mid-send and another worker took over: record what we
                 # saw, leave the outcome to the worker that holds the delivery now.
                 return
             delivery.attempts += 1
             delivery.lease_until = None
-            if attempt.error is None:
-                delivery.status, delivery.completed_at = "succeeded", utcnow()
-                subscription.failing_since = None
-            else:
+            if attempt.error is not None:
                 self._failed(subscription, delivery, attempt)
-            session.add(delivery)
-            session.add(subscription)
+                return
+            subscription.failing_since = None
+            if delivery.msg_id == msg_id:
+                delivery.status, delivery.completed_at = "succeeded", utcnow()
+            else:
+                # A fan-out gave it a newer score and id while this send went on, its lease
+                # lapsed: what was sent is old already. Marked succeeded, the newer score
+                # was never sent (audit); it goes now.
+                delivery.next_attempt_at = utcnow()
 
     def _observe(self, attempt: DeliveryAttempt) -> None:
         if self.metrics is None:
@@ -192,10 +210,7 @@ class Sender:
             if row is None:
                 return None
             candidate, subscription_id = row
-            lease = now + timedelta(
-                seconds=self.settings.webhook_timeout_seconds
-                + self.settings.webhook_lease_margin_seconds
-            )
+            lease = now + self._lease_length()
             leased = session.execute(
                 update(WebhookDelivery)
                 .where(
@@ -208,16 +223,29 @@ class Sender:
             )
             return Claim(candidate, subscription_id, lease) if rowcount(leased) else None
 
-    def _data(self, session: Session, delivery: WebhookDelivery) -> dict[str, Any]:
-        """The event's body; a score.updated one is the score as it is now."""
+    def _lease_length(self) -> timedelta:
+        """How long a claim holds its delivery: the attempt, which ends within the timeout
+        however long its DNS lookup takes (_send), plus the margin for building the body
+        and recording the outcome. Past it another worker may send the delivery."""
+        return timedelta(
+            seconds=self.settings.webhook_timeout_seconds
+            + self.settings.webhook_lease_margin_seconds
+        )
+
+    def _event(
+        self, session: Session, delivery: WebhookDelivery
+    ) -> tuple[datetime, dict[str, Any]]:
+        """When the event occurred, and its data. A score.updated one is the score as it is
+        now; it occurred when the score was marked changed (fan_out.py keeps that time as
+        the delivery's created_at)."""
         if delivery.type == "score.updated":
             agency = session.get(Agency, delivery.agency_id)
             assert agency is not None and delivery.period is not None
             score = scores.scores(session, [agency], parse_period(delivery.period), self.profile)
-            return score[0].model_dump(mode="json")
+            return delivery.created_at, score[0].model_dump(mode="json")
         event = session.get(OutboxEvent, delivery.event_id)
         assert event is not None
-        return dict(event.payload)
+        return event.created_at, dict(event.payload)
 
     def _send(
         self,
@@ -240,6 +268,12 @@ class Sender:
                 "content-type": "application/json",
                 "user-agent": "hailong-webhooks/1",
             }
+            # The whole attempt within the timeout, from the DNS lookup to the answer's first
+            # bytes: a slow resolver and a receiver trickling or streaming without end hold
+            # up only themselves, and then not for longer (outbound_http.py) — nor past the
+            # lease (claim): a lookup taking the timeout, then the call as long again, let
+            # another worker send the same delivery beside this one (audit).
+            deadline = time.monotonic() + self.settings.webhook_timeout_seconds
             target = targets.check_target(url, self.settings)
             request = self.client.build_request(
                 "POST",
@@ -248,10 +282,7 @@ class Sender:
                 headers={**headers, "host": target.host},
                 extensions=target.extensions,
             )
-            # The whole attempt, the answer's first bytes included, within the timeout: a
-            # receiver trickling or streaming without end holds up only itself, and then
-            # not for longer (outbound_http.py).
-            with outbound_http.within(self.settings.webhook_timeout_seconds):
+            with outbound_http.within(deadline - time.monotonic()):
                 response = self.client.send(request, stream=True)
                 try:
                     start = outbound_http.read_some(response, 4 * SNIPPET)  # UTF-8: ≤ 4 a char
@@ -296,12 +327,24 @@ class Sender:
             delivery.next_attempt_at = now + self._backoff(delivery.attempts)
         subscription.failing_since = subscription.failing_since or now
         failing_for = now - subscription.failing_since
-        if failing_for >= timedelta(days=self.settings.webhook_disable_after_days):
-            subscription.disabled_at = now
-            subscription.disabled_reason = (
+        if attempt.status_code == GONE:
+            # Standard Webhooks: 410 says the endpoint is gone for good; it was retried for
+            # a day like any failure. Its events wait for it, as below, until it is enabled.
+            _disable(subscription, now, GONE_REASON)
+        elif failing_for >= timedelta(days=self.settings.webhook_disable_after_days):
+            _disable(
+                subscription,
+                now,
                 f"Disabled after failing since {subscription.failing_since:%Y-%m-%d %H:%M} UTC;"
-                f" last error: {attempt.error}"
-            )[:500]
+                f" last error: {attempt.error}",
+            )
+
+
+def _disable(subscription: WebhookSubscription, now: datetime, reason: str) -> None:
+    """Nothing more is sent to it, its events are kept, until an admin enables it
+    (webhooks/service.py); the reason is shown with the subscription."""
+    subscription.disabled_at, subscription.disabled_reason = now, reason[:500]
+    log.warning("webhook subscription %s disabled: %s", subscription.public_id, reason)
 
 
 def _text(start: bytes, encoding: str | None) -> str:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from service.settings import Settings
+from service.settings import Network, Settings, parse_networks
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -25,12 +26,8 @@ class UnsafeTarget(ValueError):
     """The URL may not receive webhooks; the message says why."""
 
 
-def allowed_networks(settings: Settings) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    networks = []
-    for item in settings.webhook_allow_networks.split(","):
-        if item.strip():
-            networks.append(ipaddress.ip_network(item.strip(), strict=False))
-    return networks
+def allowed_networks(settings: Settings) -> list[Network]:
+    return parse_networks(settings.webhook_allow_networks)
 
 
 # NAT64 (RFC 6052): the IPv4 address is the last 32 bits.
@@ -54,20 +51,57 @@ def _internal(address: IPAddress) -> bool:
     return not address.is_global or any(not inner.is_global for inner in _embedded(address))
 
 
+# Lookups under way at once, at most. getaddrinfo cannot be interrupted: a lookup given up
+# by its caller holds its thread until the resolver itself gives up. With four threads for
+# the whole process, four names that never resolve (a reader's subscription attempts, each a
+# 422) stopped every check, 127.0.0.1's included, and every webhook of the province (audit).
+MAX_LOOKUPS = 64
+_lookups: dict[str, Future[list[IPAddress]]] = {}  # under way, by host
+_lookups_lock = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _resolvers() -> ThreadPoolExecutor:
-    # Threads of their own: getaddrinfo cannot be interrupted, so a lookup past its time is
-    # left to end there while its caller goes on.
-    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="resolve")
+    # As many threads as lookups may be under way: a new lookup never queues behind others.
+    return ThreadPoolExecutor(max_workers=MAX_LOOKUPS, thread_name_prefix="resolve")
+
+
+def _lookup(host: str, port: int) -> Future[list[IPAddress]]:
+    """The lookup of `host` under way, or a new one: a name that hangs holds one thread,
+    however often it is asked for (its askers wait on the same lookup)."""
+    with _lookups_lock:
+        lookup = _lookups.get(host)
+        if lookup is not None:
+            return lookup
+        if len(_lookups) >= MAX_LOOKUPS:
+            raise UnsafeTarget(
+                f"the host '{host}' was not looked up: {MAX_LOOKUPS} other host names are "
+                "still resolving; try again later"
+            )
+        lookup = _resolvers().submit(resolve, host, port)
+        _lookups[host] = lookup
+    # Outside the lock: a lookup already done calls it at once, on this thread.
+    lookup.add_done_callback(lambda done: _forget(host, done))
+    return lookup
+
+
+def _forget(host: str, lookup: Future[list[IPAddress]]) -> None:
+    with _lookups_lock:
+        if _lookups.get(host) is lookup:
+            del _lookups[host]
 
 
 def resolve_within(host: str, port: int, seconds: float) -> list[IPAddress]:
     """`resolve`, given up after `seconds`: a resolver slow for one receiver's domain held
     a sending thread past the attempt's timeout and its lease, so that the delivery went
-    out twice, and held a request creating a subscription as long (audit)."""
-    lookup = _resolvers().submit(resolve, host, port)
+    out twice, and held a request creating a subscription as long (audit). An address is
+    taken as it is: nothing to look up, no thread to wait for."""
     try:
-        return lookup.result(timeout=seconds)
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        return _lookup(host, port).result(timeout=seconds)
     except TimeoutError:
         raise UnsafeTarget(f"the host '{host}' did not resolve within {seconds:g} s") from None
 

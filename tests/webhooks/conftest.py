@@ -35,7 +35,8 @@ class Received:
 @dataclass
 class Receiver:
     """Accepts deliveries; `status` can be set to fail them, `delay` to slow them, `reply`
-    to answer a success with other bytes."""
+    to answer a success with other bytes, `on_post` to act (or wait) on the receiver's
+    thread before each answer, while the sender waits for it."""
 
     url: str
     received: list[Received] = field(default_factory=list)
@@ -43,6 +44,7 @@ class Receiver:
     delay: float = 0.0
     reply: bytes = b"ok"
     content_type: str = "text/plain"
+    on_post: Callable[[Received], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def of_type(self, event_type: str) -> list[Received]:
@@ -53,14 +55,15 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            got = Received({k.lower(): v for k, v in self.headers.items()}, body)
+            if receiver.on_post is not None:
+                receiver.on_post(got)
             if receiver.delay:
                 time.sleep(receiver.delay)
             status = receiver.status
             if status < 300:
                 with receiver.lock:
-                    receiver.received.append(
-                        Received({k.lower(): v for k, v in self.headers.items()}, body)
-                    )
+                    receiver.received.append(got)
             self.send_response(status)
             self.send_header("content-type", receiver.content_type)
             self.end_headers()

@@ -3,6 +3,7 @@ taken all the same (and not handed to a subscription made later), BATCH at a tim
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,12 +12,14 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, func, select
 
 from service.db import transaction
+from service.delivery import fan_out
 from service.delivery.fan_out import BATCH
 from service.delivery.worker import DeliveryWorker
-from service.models import Agency, OutboxEvent, ScoreDirty, WebhookDelivery
+from service.models import Agency, OutboxEvent, ScoreDirty, WebhookDelivery, utcnow
 from service.webhooks import outbox
 from tests.conftest import KeyFactory, handover_body
-from tests.webhooks.conftest import Receiver, drain
+from tests.webhooks.conftest import Received, Receiver, drain
+from tests.webhooks.test_deliveries import subscribe
 
 pytestmark = pytest.mark.usefixtures("agencies")
 
@@ -92,3 +95,53 @@ def test_events_are_taken_a_batch_at_a_time_oldest_first(
         )
     # The first batch holds the oldest events: the last five were taken after them.
     assert sorted(p["n"] for p in order[-5:]) == list(range(BATCH, BATCH + 5))
+
+
+def test_a_score_refreshed_while_its_lapsed_lease_is_still_sending_is_sent_again(
+    hook_app: tuple[TestClient, DeliveryWorker],
+    make_key: KeyFactory,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fan-out gives a newer score to the waiting score.updated of its agency and period,
+    a new webhook-id with it, when its lease has lapsed — even while the worker that leased
+    it is still sending the older one. That worker then marked it succeeded: the newer score
+    never went, the portal kept the stale one (audit). The fan-out is run here in the middle
+    of the send, as if the lease had lapsed (its clock an hour ahead)."""
+    client, worker = hook_app
+    engine = worker.engine
+    subscribe(client, make_key("admin"), receiver.url, events=["score.updated"])
+    issuer = make_key("issuer")
+    posted = client.post(
+        "/api/v1/handovers", json=handover_body(dossier_code="R-1"), headers=issuer
+    )
+    assert posted.status_code == 201
+    late = utcnow() + timedelta(hours=1)
+
+    def score_changes_mid_send(_: Received) -> None:
+        receiver.on_post = None  # the first send only
+        second = handover_body(dossier_code="R-2")
+        assert client.post("/api/v1/handovers", json=second, headers=issuer).status_code == 201
+        with monkeypatch.context() as lapsed:
+            lapsed.setattr(fan_out, "utcnow", lambda: late)
+            with transaction(engine) as session:
+                assert fan_out.dispatch_scores(session, worker.settings) > 0
+
+    receiver.on_post = score_changes_mid_send
+    drain(worker)
+    sent: dict[str, list[tuple[int, str]]] = {}
+    for got in receiver.received:
+        data = got.json["data"]
+        sent.setdefault(data["period"], []).append(
+            (data["counts"]["resolved_dossiers"], got.headers["webhook-id"])
+        )
+    assert sorted(sent) == ["2025", "2025-09", "2025-Q3"]
+    # Every period's last word is the newer score; the one in flight went again, after it,
+    # under its new webhook-id.
+    assert {period: got[-1][0] for period, got in sent.items()} == dict.fromkeys(sent, 2), sent
+    [(first, again)] = [got for got in sent.values() if len(got) == 2]
+    assert first[0] == 1 and again[1] != first[1]
+    with transaction(engine) as session:
+        stored = session.exec(select(WebhookDelivery)).all()
+    assert [d.status for d in stored] == ["succeeded"] * 3
+    assert sorted(d.msg_id for d in stored) == sorted(got[-1][1] for got in sent.values())

@@ -1,0 +1,152 @@
+"""One attempt: within its time and lease whatever DNS takes, stamped with when its event
+happened, and a receiver answering 410 Gone is not sent to again."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import update
+
+from service.db import transaction
+from service.delivery.worker import DeliveryWorker
+from service.models import OutboxEvent, ScoreDirty, utcnow
+from service.webhooks import targets
+from tests.conftest import DbFactory, KeyFactory, handover_body
+from tests.webhooks.conftest import Received, Receiver, drain, hooks
+from tests.webhooks.test_deliveries import subscribe, verify_all
+
+pytestmark = pytest.mark.usefixtures("agencies")
+
+
+def deliveries(client: TestClient, headers: dict[str, str], sub: dict[str, Any]) -> Any:
+    listed = client.get(f"/api/v1/webhooks/{sub['id']}/deliveries", headers=headers)
+    assert listed.status_code == 200, listed.text
+    return listed.json()["data"]
+
+
+def test_an_attempt_slow_to_resolve_still_ends_within_its_lease(
+    database_url: str, make_key: KeyFactory, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lease is the timeout plus a margin, but an attempt could spend up to the timeout
+    resolving the name and then the timeout again on the HTTP call: past its lease another
+    worker took the delivery and sent the same webhook-id beside it (audit). Now one
+    deadline holds the whole attempt. The name resolves slowly (stood in for), the receiver
+    answers only after the test."""
+    real_resolve = targets.resolve
+    slow = threading.Event()
+
+    def resolve(host: str, port: int) -> list[Any]:
+        if host == "slow-dns.test" and slow.is_set():
+            time.sleep(1.2)  # within the timeout on its own
+        return real_resolve("127.0.0.1" if host == "slow-dns.test" else host, port)
+
+    monkeypatch.setattr(targets, "resolve", resolve)
+    answer = threading.Event()
+
+    def answer_after_the_test(_: Received) -> None:
+        answer.wait(10)
+
+    receiver.on_post = answer_after_the_test
+    port = receiver.url.split(":")[2].split("/")[0]
+    with hooks(
+        database_url,
+        webhook_timeout_seconds=2,
+        webhook_lease_margin_seconds=1,
+        webhook_retry_base_seconds=3600,
+        webhook_retry_max_seconds=3600,
+    ) as (client, worker):
+        admin = make_key("admin")
+        url = f"http://slow-dns.test:{port}/hooks"
+        sub = subscribe(client, admin, url, events=["invitation.issued"])
+        client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+        with transaction(worker.engine) as session:
+            assert worker.dispatch_events(session) == 1
+        slow.set()
+        claim = worker.sender.claim()
+        assert claim is not None
+        try:
+            worker.sender.send(claim)
+            ended = utcnow()
+        finally:
+            answer.set()
+        [delivery] = deliveries(client, admin, sub)
+    # Ended (and recorded) while its lease held: no other worker could have sent it beside.
+    assert ended < claim.lease, ended - claim.lease
+    assert delivery["attempts"] == 1 and "Timeout" in delivery["attempt_log"][0]["error"]
+
+
+def test_the_body_timestamp_is_when_the_event_happened_the_same_on_every_retry(
+    hook_app: tuple[TestClient, DeliveryWorker],
+    make_key: KeyFactory,
+    receiver: Receiver,
+    db: DbFactory,
+) -> None:
+    """It was the time of sending, another on every retry of the same webhook-id. Standard
+    Webhooks: the body's timestamp is when the event occurred; the webhook-timestamp header
+    stays the time of sending (what the signature's freshness is judged by)."""
+    client, worker = hook_app
+    admin = make_key("admin")
+    sub = subscribe(client, admin, receiver.url, events=["invitation.issued", "score.updated"])
+    client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+    happened = utcnow() - timedelta(hours=1)  # the handover, as if an hour ago
+    with db() as session:
+        session.execute(update(OutboxEvent).values(created_at=happened))
+        session.execute(update(ScoreDirty).values(marked_at=happened))
+    drain(worker)
+    for delivery in deliveries(client, admin, sub):
+        retry = f"/api/v1/webhooks/{sub['id']}/deliveries/{delivery['id']}/retry"
+        assert client.post(retry, headers=admin).status_code == 200
+    resent_after = int(utcnow().timestamp())
+    drain(worker)
+
+    sent: defaultdict[str, list[Received]] = defaultdict(list)
+    for got in receiver.received:
+        sent[got.headers["webhook-id"]].append(got)
+    assert {got.json["type"] for got in receiver.received} == {"invitation.issued", "score.updated"}
+    assert [len(times) for times in sent.values()] == [2] * 4  # the event, three periods
+    for first, again in sent.values():
+        assert datetime.fromisoformat(first.json["timestamp"]) == happened
+        assert again.json["timestamp"] == first.json["timestamp"]
+        assert int(again.headers["webhook-timestamp"]) >= resent_after  # when it was sent
+    verify_all(receiver, sub["secret"])
+
+
+def test_a_receiver_answering_410_gone_is_disabled_at_once_and_can_be_enabled(
+    hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """410 was retried for a day like any failure. Standard Webhooks: 410 Gone says the
+    endpoint no longer wants these events; the subscription is disabled with the reason,
+    its events kept for it, as after days of failures."""
+    client, worker = hook_app
+    admin = make_key("admin")
+    sub = subscribe(client, admin, receiver.url, events=["invitation.issued"])
+    receiver.status = 410
+    client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+    drain(worker)
+    state = client.get(f"/api/v1/webhooks/{sub['id']}", headers=admin).json()
+    assert state["disabled_at"] is not None
+    assert state["disabled_reason"] == (
+        "the receiver answered 410 Gone: it no longer wants these events"
+    )
+    [waiting] = deliveries(client, admin, sub)
+    assert (waiting["status"], waiting["attempts"], waiting["next_attempt_at"]) == (
+        "pending",
+        1,
+        None,
+    )
+    receiver.status = 200
+    for _ in range(3):
+        worker.run_once()
+    assert receiver.received == []  # disabled: nothing is sent
+
+    assert client.post(f"/api/v1/webhooks/{sub['id']}/enable", headers=admin).is_success
+    drain(worker, until=lambda: len(receiver.received) == 1)
+    assert receiver.received[0].headers["webhook-id"] == waiting["webhook_id"]
+    state = client.get(f"/api/v1/webhooks/{sub['id']}", headers=admin).json()
+    assert (state["disabled_at"], state["disabled_reason"]) == (None, None)
