@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, tuple_, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, tuple_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -111,11 +111,13 @@ def write(
         return [[] for _ in new]
     key = settings.signing_key()
     plans = [plan(item.contact, configured) for item in new]
+    # An opt-out from any channel reaching the same address (SMS and Zalo: the number).
     wanted = {
-        (contacts.contact_hash(key, p.address), p.channel)
+        (contacts.contact_hash(key, p.address), channel)
         for planned in plans
         for p in planned
         if p.status == "pending" and p.address is not None
+        for channel in contacts.same_address_channels(p.channel)
     }
     refused = opted_out(session, wanted)
     contact_rows: list[dict[str, Any]] = []
@@ -125,7 +127,8 @@ def write(
         answer = []
         for p in planned:
             hashed = contacts.contact_hash(key, p.address) if p.address else ""
-            if p.status == "pending" and (hashed, p.channel) in refused:
+            reaching = contacts.same_address_channels(p.channel)
+            if p.status == "pending" and any((hashed, c) in refused for c in reaching):
                 p = Planned(p.channel, "skipped", "opted_out", p.address)
             message_rows.append(
                 {
@@ -184,7 +187,19 @@ def resend_invitation(session: Session, invitation_id: int | None, now: datetime
     link (or were held back because of the revocation) are sent again; a message is
     composed when it is sent, so with the new link. Most citizens never come to the counter:
     the new link reached nobody (delivery audit). What was not sent for another reason (no
-    consent, an opt-out) stays as it was, and the sending rules apply again."""
+    consent, an opt-out) stays as it was, and the sending rules apply again.
+
+    The dead link's reminders go: the new link gets its own, the usual delay after its
+    invitation is sent (create_reminders adds one per invitation and channel that has
+    none). Kept, a reminder sent or skipped for the dead link left the new one without,
+    and one still waiting went out with the new invitation, no delay between (audit)."""
+    session.execute(
+        delete(OutgoingMessageRow).where(
+            col(OutgoingMessageRow.invitation_id) == invitation_id,
+            col(OutgoingMessageRow.kind) == "reminder",
+        ),
+        execution_options={"synchronize_session": False},
+    )
     session.execute(
         update(OutgoingMessageRow)
         .where(

@@ -22,13 +22,15 @@ router = APIRouter(tags=["invitations by message"])
 
 # The links carry credentials: no caching by others, no Referer to other sites.
 LINK_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-WHERE = {"email": "địa chỉ e-mail", "sms": "số điện thoại", "zalo": "tài khoản Zalo"}
 
 
 def _page(
     request: Request, state: str, token: str, channel: str | None, status: int = 200
 ) -> Response:
-    context = {"state": state, "action": f"/u/{token}", "where": WHERE.get(channel or "", "")}
+    # The page says what the opt-out covers: a phone number's (from the SMS's link or
+    # Zalo's) stops both channels to it; an e-mail address's, e-mail alone.
+    phone = channel in contacts.PHONE_CHANNELS
+    context = {"state": state, "action": f"/u/{token}", "phone": phone}
     response = render(request, Page("messaging/opt_out.html", context, status, lang="vi"))
     response.headers.update(LINK_HEADERS)
     return response

@@ -1,6 +1,6 @@
-"""Sending the outbox: what may still go (consent, opt-out, quiet hours, the daily cap),
-its words, and the one reminder per channel; claiming, sending and recording are
-service/messaging/leased.py's, shared with the alert e-mails.
+"""Sending the outbox: what may still go (consent, opt-out, quiet hours, the daily cap)
+and the one reminder per channel; a message's words are compose.py's; claiming, sending
+and recording are service/messaging/leased.py's, shared with the alert e-mails.
 
 Like webhook deliveries (service/delivery/sending.py): candidates are picked with FOR
 UPDATE SKIP LOCKED on PostgreSQL and every claim is a compare-and-set on a lease, so two
@@ -23,8 +23,9 @@ from sqlmodel import Session, col, select
 
 from service.calendar.working_days import LOCAL_TZ
 from service.db import dialect_insert, transaction
-from service.messaging import contacts, leased, texts
+from service.messaging import contacts, leased
 from service.messaging.channels.base import Channel, OutgoingMessage
+from service.messaging.compose import compose
 from service.messaging.leased import settle
 from service.models import (
     Agency,
@@ -82,52 +83,15 @@ def _sent_today(session: Session, agency_id: int, now: datetime) -> int:
 
 
 def _opted_out(session: Session, key: bytes, channel: str, address: str) -> bool:
+    """An opt-out on any channel that reaches this address: a Zalo reminder went to a
+    number whose owner had opted out by the SMS's link (audit)."""
     found = session.exec(
         select(MessageOptOut.id).where(
             MessageOptOut.contact_hash == contacts.contact_hash(key, address),
-            MessageOptOut.channel == channel,
+            col(MessageOptOut.channel).in_(contacts.same_address_channels(channel)),
         )
     ).first()
     return found is not None
-
-
-def _compose(
-    settings: Settings,
-    row: Row,
-    invitation: Invitation,
-    dossier: Dossier,
-    agency: Agency,
-    address: str,
-) -> OutgoingMessage:
-    key = settings.signing_key()
-    base = settings.base_url
-    facts = texts.MessageFacts(
-        kind=row.kind,
-        agency_name=agency.name,
-        dossier_code=dossier.code,
-        procedure_name=dossier.procedure_name,
-        expires_at=invitation.expires_at,
-        link=f"{base}/m/{invitation.short_code}",
-        opt_out_link=f"{base}/u/{contacts.opt_out_token(key, row.channel, address)}",
-    )
-    text = texts.sms_text(facts) if row.channel != "email" else texts.email_text(facts)
-    assert row.id is not None
-    return OutgoingMessage(
-        message_id=row.id,
-        channel=row.channel,  # type: ignore[arg-type]
-        kind=row.kind,  # type: ignore[arg-type]
-        recipient=address,
-        subject=texts.subject(facts),
-        text=text,
-        link=facts.link,
-        opt_out_link=facts.opt_out_link,
-        agency_name=agency.name,
-        dossier_code=dossier.code,
-        # The texts (texts.py) are Vietnamese whatever the invitation's language: the
-        # e-mail's lang and Zalo's words say so (an "en" one read Vietnamese with English
-        # rules to a screen reader; audit). The link opens the survey in its own language.
-        language="vi",
-    )
 
 
 def _decide(
@@ -173,7 +137,7 @@ def _decide(
     agency = session.get(Agency, dossier.agency_id)
     assert agency is not None
     try:
-        return _compose(settings, row, invitation, dossier, agency, address)
+        return compose(settings, row, invitation, dossier, agency, address)
     except ValueError as exc:  # an SMS that cannot fit: a configuration problem
         settle(session, row, status="failed", reason=str(exc)[:255])
         return None

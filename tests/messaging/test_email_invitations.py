@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
@@ -33,7 +35,10 @@ def test_email_with_consent_sends_one_mail_whose_link_opens_the_survey(
     assert mail["Subject"].startswith("Mời ông/bà đánh giá sự hài lòng")
     with db() as session:
         row = session.exec(select(OutgoingMessageRow)).one()
-    assert mail["Message-ID"] == f"<hailong.invitation.{row.id}@phuong.gov.vn>"
+    # The message's id and its link's key (a new link is a new message): the same on every
+    # attempt at this one.
+    message_id = rf"<hailong\.invitation\.{row.id}\.[0-9a-f]{{12}}@phuong\.gov\.vn>"
+    assert re.fullmatch(message_id, mail["Message-ID"]), mail["Message-ID"]
     assert row.status == "sent" and row.attempts == 1 and row.provider_id == mail["Message-ID"]
     html = mail.get_body(("html",))
     assert html is not None and "<a href=" in html.get_content()
@@ -197,3 +202,52 @@ def test_an_agency_name_with_a_line_break_still_makes_a_subject(
     assert worker.run(local(1, 10)) == 1
     [mail] = mailbox.received
     assert "UBND Phường Tân Định" in mail["Subject"] and "\n" not in mail["Subject"]
+
+
+@pytest.mark.parametrize(
+    "agency_name",
+    [
+        "UBND Phường Tân Định",
+        "UBND Phường Bến Nghé, Quận 1",
+        "A",
+        "Sở Tư pháp Thành phố Hồ Chí Minh và các đơn vị trực thuộc trên địa bàn thành phố",
+        "Tax Department of District 1",
+        "x" * 80,
+    ],
+)
+def test_the_subject_reads_as_written_whatever_the_agency_name(
+    client: TestClient,
+    make_key: KeyFactory,
+    mailbox: Mailbox,
+    worker: Worker,
+    db: DbFactory,
+    agency_name: str,
+) -> None:
+    """Folding the encoded Subject dropped the space before "–": every invitation read
+    "... sự hài lòng– UBND ..." in the citizen's mail client (audit)."""
+    with db() as session:
+        upsert_agency(session, "G22.39", agency_name, "79", actor="test")
+    key = make_key("issuer")
+    first = client.post(URL, json=handover_body(contact=CONTACT), headers=key)
+    assert first.status_code == 201, first.text
+    assert worker.run(local(1, 10)) == 1
+    worker.run(local(4, 10))  # the reminder, three days on
+    subjects = [mail["Subject"] for mail in mailbox.received]
+    assert subjects == [
+        f"Mời ông/bà đánh giá sự hài lòng – {agency_name}",
+        f"Nhắc: mời ông/bà đánh giá sự hài lòng – {agency_name}",
+    ]
+
+
+@pytest.mark.parametrize(
+    "address", [".dan@example.vn", "dan.@example.vn", "d..an@example.vn", "dan@.example.vn"]
+)
+def test_an_address_with_a_misplaced_dot_is_422_naming_the_field(
+    client: TestClient, make_key: KeyFactory, address: str
+) -> None:
+    """A mail server refuses such an address at RCPT: the invitation failed quietly after
+    the handover had been answered 201 (audit)."""
+    contact = {"email": address, "consent": True}
+    answer = client.post(URL, json=handover_body(contact=contact), headers=make_key("issuer"))
+    assert answer.status_code == 422, answer.text
+    assert "contact.email" in [f["field"] for f in answer.json()["fields"]], answer.json()

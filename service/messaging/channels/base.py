@@ -16,7 +16,7 @@ MessageKind = Literal["invitation", "reminder", "alert"]  # alert: to officials 
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    message_id: int  # hailong's id of this message: the idempotency key where a provider takes one
+    message_id: int  # hailong's id of this message (its outbox row)
     channel: ChannelName
     kind: MessageKind
     # E-mail: the address. SMS and Zalo: the phone in international form without "+"
@@ -29,6 +29,19 @@ class OutgoingMessage:
     agency_name: str
     dossier_code: str
     language: str  # "vi" or "en"
+    # Which link the message carries, in a few characters that tell nothing of it: a survey
+    # issued again after a revoke sends its rows again, with a new link. Empty: no link to
+    # tell apart (an alert to officials).
+    link_key: str = ""
+
+    @property
+    def send_key(self) -> str:
+        """The idempotency key where a provider takes one (eSMS's RequestId, Zalo's
+        tracking_id, the e-mail's Message-ID): the same on every attempt at one message, so
+        that a provider drops a copy of what it took, and another for a new link, which is
+        a new message (audit: eSMS answered "duplicate" to the reissued link, which never
+        left it)."""
+        return f"{self.message_id}.{self.link_key}" if self.link_key else str(self.message_id)
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,24 @@
 """E-mail through an SMTP server (the standard library's smtplib): a Vietnamese plain-text
 body with an HTML alternative. SMTP 4xx answers and connection problems are worth another
-try later; 5xx answers are final."""
+try later; 5xx answers are final.
+
+With STARTTLS the server's certificate is verified, against the CAs every outgoing TLS
+connection trusts (service/outbound_tls.py: certifi's bundle, or SSL_CERT_FILE /
+SSL_CERT_DIR): a server with a certificate of its own CA is trusted by adding that CA."""
 
 from __future__ import annotations
 
 import contextlib
 import smtplib
 import socket
+import ssl
 import threading
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate
 
 from service.messaging.channels.base import ChannelName, OutgoingMessage, SendFailed, Sent
+from service.outbound_tls import tls_context
 
 TIMEOUT_SECONDS = 30.0
 
@@ -35,9 +42,11 @@ class EmailChannel:
         self.timeout = timeout
 
     def message_id(self, message: OutgoingMessage) -> str:
-        """The same for every attempt at one message: a receiver can drop a duplicate."""
+        """The same for every attempt at one message: a receiver can drop a duplicate. A
+        new link (a survey issued again) is a new message: a mail service dropped it as a
+        copy of the first (audit)."""
         domain = self.sender.rsplit("@", 1)[-1]
-        return f"<hailong.{message.kind}.{message.message_id}@{domain}>"
+        return f"<hailong.{message.kind}.{message.send_key}@{domain}>"
 
     def build(self, message: OutgoingMessage) -> EmailMessage:
         email = EmailMessage()
@@ -45,7 +54,7 @@ class EmailChannel:
         email["To"] = message.recipient
         # One line: an agency name with a line break made every e-mail of the agency fail
         # here (the header refuses it) and be retried for a day as an adapter's bug.
-        email["Subject"] = " ".join(message.subject.split())
+        _set_subject(email, " ".join(message.subject.split()))
         email["Date"] = formatdate(localtime=False)
         email["Message-ID"] = self.message_id(message)
         # One-click unsubscribe for mail clients that offer it (RFC 8058). Alerts to
@@ -65,6 +74,10 @@ class EmailChannel:
         # that answers a byte at a time held the message thread past the row's lease, and
         # the mail went again from the next claim. At the timeout the connection is cut.
         smtp = smtplib.SMTP(timeout=self.timeout)
+        # starttls() checks the certificate against the host the constructor was given;
+        # connect() below does not record it, and an empty name failed every upgrade
+        # (audit). Connecting in the constructor would leave the greeting to no watchdog.
+        smtp._host = self.host  # type: ignore[attr-defined]
         cut = threading.Event()
         watchdog = threading.Timer(self.timeout, _cut_off, (smtp, cut))
         watchdog.daemon = True
@@ -73,7 +86,7 @@ class EmailChannel:
             with smtp:
                 smtp.connect(self.host, self.port)
                 if self.starttls:
-                    smtp.starttls()
+                    smtp.starttls(context=tls_context())
                 if self.username:
                     smtp.login(self.username, self.password or "")
                 refused = smtp.send_message(email)
@@ -82,11 +95,13 @@ class EmailChannel:
             raise _failed(code, reply) from exc
         except smtplib.SMTPResponseException as exc:  # sender refused, data refused, auth...
             raise _failed(exc.smtp_code, exc.smtp_error) from exc
+        except ssl.SSLError as exc:  # an OSError, but no connection problem
+            if cut.is_set():
+                raise _too_slow(self.timeout) from exc
+            raise _tls_failed(exc) from exc
         except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             if cut.is_set():
-                raise SendFailed(
-                    f"smtp: the server did not finish within {self.timeout:g} s", retry=True
-                ) from exc
+                raise _too_slow(self.timeout) from exc
             raise SendFailed(f"smtp: {type(exc).__name__}: {exc}"[:255], retry=True) from exc
         finally:
             watchdog.cancel()
@@ -102,6 +117,35 @@ def _cut_off(smtp: smtplib.SMTP, cut: threading.Event) -> None:
     if smtp.sock is not None:
         with contextlib.suppress(OSError):
             smtp.sock.shutdown(socket.SHUT_RDWR)
+
+
+def _too_slow(timeout: float) -> SendFailed:
+    return SendFailed(f"smtp: the server did not finish within {timeout:g} s", retry=True)
+
+
+def _tls_failed(exc: ssl.SSLError) -> SendFailed:
+    """Nothing was sent: the server is not the one it claims to be, or speaks no TLS we
+    accept. Worth another try: the operator can trust its CA or fix its certificate
+    before the messages give up."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        why = (exc.verify_message or str(exc))[:100]
+        reason = (
+            f"smtp: the server's TLS certificate could not be verified ({why}); "
+            "if it is signed by a CA of your own, add the CA to SSL_CERT_FILE"
+        )
+        return SendFailed(reason[:255], retry=True)
+    return SendFailed(f"smtp: TLS failed: {exc}"[:255], retry=True)
+
+
+def _set_subject(email: EmailMessage, subject: str) -> None:
+    """The Subject exactly as written. The standard library's folding of a long
+    non-ASCII Subject put the space before the next encoded word outside it, where a
+    reader drops it ("sự hài lòng– UBND ...", audit); encoded as whole encoded words, split
+    inside the text, every space is kept."""
+    if subject.isascii():
+        email["Subject"] = subject
+        return
+    email.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode())
 
 
 def _failed(code: int, reply: bytes | str) -> SendFailed:

@@ -8,7 +8,7 @@ and its "Table of error codes", https://developers.esms.vn/en/esms-api/table-of-
     Content-Type: application/json
     {"ApiKey": "...", "SecretKey": "...", "Phone": "84912345678", "Content": "...",
      "Brandname": "...", "SmsType": "2", "IsUnicode": "1", "Sandbox": "0",
-     "RequestId": "<a UUID keyed by this install and hailong's message id>"}
+     "RequestId": "<a UUID keyed by this install, hailong's message id and its link>"}
 
 every value a string. SmsType "2" is a customer-care message from a registered brandname;
 IsUnicode "1" sends the text with its diacritics (UCS-2, 70 characters a part), "0" plain
@@ -100,8 +100,10 @@ class EsmsChannel:
         a RequestId it has seen on the account (124), which we take as sent. The row's id
         alone was 1, 2, 3 ... in every database, so that a staging install, a rebuilt
         database or a second department on the account lost its first messages as
-        'duplicates' (audit). A UUID, as eSMS's own example has it, keyed by this install."""
-        mac = hmac.new(self.request_id_key, b"esms:%d" % message.message_id, hashlib.sha256)
+        'duplicates' (audit). A UUID, as eSMS's own example has it, keyed by this install;
+        from the message's send key, so that a new link (a survey issued again) is a new
+        request, not a 'duplicate' of the first link's (audit)."""
+        mac = hmac.new(self.request_id_key, b"esms:" + message.send_key.encode(), hashlib.sha256)
         return str(uuid.UUID(bytes=mac.digest()[:16]))
 
     def request_body(self, message: OutgoingMessage) -> dict[str, str]:

@@ -9,7 +9,7 @@ https://zalo.cloud/zns/guidelines/handle-error-code):
     access_token: <the Official Account's access token>
     Content-Type: application/json
     {"phone": "84912345678", "template_id": "<id>", "template_data": {"agency": "...", ...},
-     "tracking_id": "<hailong's message id>"}
+     "tracking_id": "<hailong's message id and its link>"}
 
 answered `{"error": 0, "message": "Success", "data": {"msg_id": "...", "sent_time": "...",
 "quota": {...}}}`, or a negative `error` with its `message` (HTTP 200 either way).
@@ -143,7 +143,9 @@ class ZaloZnsChannel:
             "template_data": {
                 param: _value(message, field) for param, field in self.template_params.items()
             },
-            "tracking_id": str(message.message_id),
+            # Ours, to match Zalo's delivery reports to the message: a survey issued again
+            # sends the row again with a new link, another message.
+            "tracking_id": message.send_key,
         }
 
     def send(self, message: OutgoingMessage) -> Sent:

@@ -1,0 +1,64 @@
+"""A message as it goes out, composed from its outbox row when it is sent (so with the
+survey's link of that moment): its words (texts.py), its links, and the key that tells one
+link's message from another's."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from service.messaging import contacts, texts
+from service.messaging.channels.base import OutgoingMessage
+from service.models import Agency, Dossier, Invitation, OutgoingMessageRow
+from service.settings import Settings
+
+LINK_KEY_BYTES = 6  # 48 bits: two links of one message never share a key
+
+
+def link_key(signing_key: bytes, invitation: Invitation) -> str:
+    """Which link of the survey a message carries, keyed so that it tells nothing of it:
+    a survey issued again after a revoke sends its rows again with a new link (a new token
+    seed), which every provider must take as a new message (OutgoingMessage.send_key)."""
+    seed = b"message-link:" + invitation.token_seed.encode()
+    return hmac.new(signing_key, seed, hashlib.sha256).digest()[:LINK_KEY_BYTES].hex()
+
+
+def compose(
+    settings: Settings,
+    row: OutgoingMessageRow,
+    invitation: Invitation,
+    dossier: Dossier,
+    agency: Agency,
+    address: str,
+) -> OutgoingMessage:
+    """ValueError for an SMS that cannot fit (texts.sms_text)."""
+    key = settings.signing_key()
+    base = settings.base_url
+    facts = texts.MessageFacts(
+        kind=row.kind,
+        agency_name=agency.name,
+        dossier_code=dossier.code,
+        procedure_name=dossier.procedure_name,
+        expires_at=invitation.expires_at,
+        link=f"{base}/m/{invitation.short_code}",
+        opt_out_link=f"{base}/u/{contacts.opt_out_token(key, row.channel, address)}",
+    )
+    text = texts.sms_text(facts) if row.channel != "email" else texts.email_text(facts)
+    assert row.id is not None
+    return OutgoingMessage(
+        message_id=row.id,
+        channel=row.channel,  # type: ignore[arg-type]
+        kind=row.kind,  # type: ignore[arg-type]
+        recipient=address,
+        subject=texts.subject(facts),
+        text=text,
+        link=facts.link,
+        opt_out_link=facts.opt_out_link,
+        agency_name=agency.name,
+        dossier_code=dossier.code,
+        # The texts (texts.py) are Vietnamese whatever the invitation's language: the
+        # e-mail's lang and Zalo's words say so (an "en" one read Vietnamese with English
+        # rules to a screen reader; audit). The link opens the survey in its own language.
+        language="vi",
+        link_key=link_key(key, invitation),
+    )
