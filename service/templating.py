@@ -6,6 +6,7 @@ import jinja2
 from fastapi.templating import Jinja2Templates
 
 from service.settings import ROOT
+from service.text_clean import xml_text
 
 
 def make_templates() -> Jinja2Templates:
@@ -19,4 +20,7 @@ def make_templates() -> Jinja2Templates:
     # `tojson` still escapes <, >, & and ' for HTML; Vietnamese stays readable and a third
     # of the size of \u escapes.
     env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
+    # For stored text in a template that is XML, not HTML (the badge's SVG): a control
+    # character stored before they were refused made the whole badge ill-formed.
+    env.filters["xml_text"] = xml_text
     return Jinja2Templates(env=env)

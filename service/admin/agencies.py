@@ -97,13 +97,16 @@ def upsert_agency(
     where it is (a rename must not move a ward to the top of the tree, out of every scope
     above it)."""
     code = validate_code(code)
-    name = name.strip()
-    if not name or len(name) > 255:
-        raise field_error("name", "give a name of 1 to 255 characters")
     try:  # shown on pages, badges, e-mail subjects and documents
         refuse_nul(name)
     except ValueError as exc:
         raise field_error("name", str(exc)) from None
+    # A name is one line wherever it is shown: a line break typed in a spreadsheet cell
+    # (Alt+Enter) made the parent's report a 500 (its chart cannot measure two lines), so
+    # line breaks, tabs and runs of spaces are one space.
+    name = " ".join(name.split())
+    if not name or len(name) > 255:
+        raise field_error("name", "give a name of 1 to 255 characters")
     exclusive(session, TREE_LOCK, Agency.__tablename__)
     parent = None
     if parent_code:

@@ -27,12 +27,19 @@ def input_time(value: datetime) -> str:
     return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
 
 
+# The kinds of actor that name a person or an office after their id (auth/principal.py).
+NAMED_ACTORS = ("key", "official")
+
+
 def actor_name(actor: str | None) -> str:
-    """'key:7:Quản lý Bến Thành' → 'Quản lý Bến Thành' (the key's name, not its id)."""
+    """'key:7:Quản lý Bến Thành' → 'Quản lý Bến Thành' (the key's name, not its id);
+    'official:3:lan@hcm.gov.vn' → 'lan@hcm.gov.vn' (the address the official signs in with).
+    Anything else (the CLI's 'cli') as it is. Public pages name no official at all
+    (portal/plain_words.py): only the console and the report, both keyed, show one."""
     if not actor:
         return "—"
     parts = actor.split(":", 2)
-    return parts[2] if len(parts) == 3 and parts[0] == "key" else actor
+    return parts[2] if len(parts) == 3 and parts[0] in NAMED_ACTORS else actor
 
 
 class Formatter:

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from service import numbers
 from service.i18n import pick_language
+from service.periods import Period
 from service.portal import badge, cells, charts, picker, trend_chart, views
 from service.portal.memo import memo_of, pages_of
 from service.portal.rendering import (
@@ -29,6 +30,7 @@ from service.portal.rendering import (
     render_public,
 )
 from service.portal.responses import Timing
+from service.scoring.schemas import Score
 from service.web.deps import PublicWork
 from service.web.pages import Page, words
 from service.web.params import CodePath, LangQuery, OptionalPeriodQuery, ParentQuery
@@ -38,14 +40,11 @@ router = APIRouter(tags=["public pages"], route_class=PublicRoute)
 
 
 def documented_errors(media: str) -> dict[int | str, dict[str, Any]]:
-    """404 and 422 come as a page (or a badge) that says what is wrong; a parameter too long
-    for FastAPI's own validation gets the shared error page (service/web/errors.py)."""
+    """404 and 422 come as a page (or a badge) that says what is wrong, also for a code or
+    a period too long for FastAPI's own validation (PublicRoute)."""
     return {
         404: {"description": "No agency has that code", "content": {media: {}}},
-        422: {
-            "description": "A period that is not one, or a parameter too long: a page says so",
-            "content": {media: {}, "text/html": {}},
-        },
+        422: {"description": "A period that is not one: a page says so", "content": {media: {}}},
     }
 
 
@@ -150,12 +149,6 @@ async def embed_widget(
     return await render_public(request, page, kind="embed", timing=asked.timing)
 
 
-@router.get(
-    "/badge/{agency_code}.svg",
-    summary="SVG badge (K and group) for <img> on any website",
-    response_class=Response,
-    responses={200: {"content": {"image/svg+xml": {}}}, **documented_errors("image/svg+xml")},
-)
 async def badge_svg(
     request: Request,
     agency_code: CodePath,
@@ -173,6 +166,16 @@ async def badge_svg(
         memo = memo_of(request)
         score = await work.run(lambda session: views.one_score(session, agency_code, parsed, memo))
         timing.mark("db")
+    return await _badge(request, language, parsed, score, timing)
+
+
+async def _badge(
+    request: Request,
+    language: str,
+    parsed: Period | None,
+    score: Score | None,
+    timing: Timing,
+) -> Response:
     context = {
         **words(language),
         "num": lambda value, decimals=2: numbers.number(value, language, decimals),
@@ -184,3 +187,23 @@ async def badge_svg(
     status = 200 if score is not None else (404 if parsed is not None else 422)
     page = Page("portal/badge_svg.html", context, status)
     return await render_public(request, page, kind="badge", timing=timing)
+
+
+class BadgeRoute(PublicRoute):
+    """The badge's route: what it refuses before it runs (a code or a period too long) is a
+    badge that says so too, as an <img> shows no page."""
+
+    async def refuse(self, request: Request, refused: Refused) -> Response:
+        parsed = period_or_none(request.query_params.get("period"))
+        return await _badge(request, refused.lang, parsed, None, Timing())
+
+
+router.add_api_route(
+    "/badge/{agency_code}.svg",
+    badge_svg,
+    methods=["GET"],
+    summary="SVG badge (K and group) for <img> on any website",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}, **documented_errors("image/svg+xml")},
+    route_class_override=BadgeRoute,
+)

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import anyio.to_thread
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
@@ -130,8 +131,33 @@ class Refused(Exception):
         self.lang, self.kind, self.status, self.code = lang, kind, status, code
 
 
+# Parameters that name an agency: one too long for FastAPI (CodePath, ParentQuery) names
+# none, as an unknown code would.
+AGENCY_PARAMETERS = ("code", "agency_code", "parent_code")
+
+
+def refused_parameter(request: Request, error: RequestValidationError) -> Refused | None:
+    """What a page would have said of a parameter FastAPI refuses before it runs (longer
+    than any period or agency code): that the period is not one (first, as `_asked` reads
+    it first), or that no agency has that code. None for any other parameter."""
+    names = {str(problem["loc"][-1]) for problem in error.errors() if problem.get("loc")}
+    lang = pick_language(request.query_params.get("lang"))
+    if "period" in names:
+        return Refused(lang, "period", 422)
+    for name in AGENCY_PARAMETERS:
+        if name in names:
+            code = request.path_params.get(name) or request.query_params.get(name)
+            return Refused(lang, "agency", 404, code)
+    return None
+
+
 class PublicRoute(APIRoute):
-    """A public page's route: a page (or its dependencies) raises Refused, this renders it."""
+    """A public page's route: a page (or its dependencies) raises Refused, this renders it.
+    A parameter FastAPI refuses is refused the same way, not by the shared error page: that
+    one may not be framed (the widget's frame showed the browser's refusal; audit)."""
+
+    async def refuse(self, request: Request, refused: Refused) -> Response:
+        return await problem(request, refused.lang, refused.kind, refused.status, refused.code)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
@@ -140,9 +166,12 @@ class PublicRoute(APIRoute):
             try:
                 return await handle(request)
             except Refused as refused:
-                return await problem(
-                    request, refused.lang, refused.kind, refused.status, refused.code
-                )
+                return await self.refuse(request, refused)
+            except RequestValidationError as error:
+                found = refused_parameter(request, error)
+                if found is None:
+                    raise  # the shared error page (service/web/errors.py)
+                return await self.refuse(request, found)
 
         return refusing
 

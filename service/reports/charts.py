@@ -57,6 +57,12 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, width: float, face: Font) -> str:
     return text.rstrip() + "…"
 
 
+def _one_line(name: str) -> str:
+    """`name` with its whitespace runs as one space: Pillow measures no multiline text (a
+    name stored with a line break made the report a 500), and a chart's label is one line."""
+    return " ".join(name.split())
+
+
 def _dashed(draw: ImageDraw.ImageDraw, x: float, top: float, bottom: float) -> None:
     y = top
     while y < bottom:
@@ -90,7 +96,7 @@ def ranking_bars(rows: Sequence[Row], threshold: float, k_max: float) -> bytes:
         score = row.score
         y = (top + index * (bar_h + gap)) * s
         rank = f"{score.rank}. " if score.rank else "–  "
-        name = _fit(draw, rank + score.agency_name, (label_w - 6) * s, label)
+        name = _fit(draw, rank + _one_line(score.agency_name), (label_w - 6) * s, label)
         draw.text((x0 - 6 * s, y + bar_h * s / 2), name, fill=INK, font=label, anchor="rm")
         if score.k is not None:
             draw.rectangle([x0, y, x(score.k), y + bar_h * s], fill=COLOURS[score.group])

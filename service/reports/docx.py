@@ -135,7 +135,7 @@ def render_docx(report: Report) -> bytes:
     style.font.size = Pt(13)
     core = document.core_properties
     core.title = " ".join(layout.title_lines(report))
-    core.author = report.parent_name
+    core.author = xml_text(report.parent_name)  # as every run is (`_run`)
     _title_block(document, report)
     for block in layout.body(report):
         _block(document, block)

@@ -26,7 +26,12 @@ OptionalPeriodQuery = Annotated[
 DayPath = Annotated[
     BoundedDate, Path(alias="date", description="A date, YYYY-MM-DD, 1900-01-01..2100-12-31")
 ]
-LangQuery = Annotated[str | None, Query(max_length=8, description="vi (default) or en")]
+# No length limit: the value is only compared with the languages we speak, and any other
+# falls back to Vietnamese. A limit made a mistyped ?lang=vietnamese an error page instead
+# (the widget's frame refused, the badge a broken image; audit) where ?lang=xx was not.
+LangQuery = Annotated[
+    str | None, Query(description="vi (default) or en; any other value is ignored")
+]
 # The token in a citizen's link is the credential of the public pages reached with it: a
 # survey's (its page, QR codes and slip) or a petition's follow-up page.
 TokenPath = Annotated[str, Path(max_length=128, description="The survey token")]
