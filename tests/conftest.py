@@ -345,7 +345,9 @@ def artifacts_dir(request: pytest.FixtureRequest) -> Path:
 
 
 def handover_body(**overrides: object) -> dict[str, object]:
-    """The contract's example handover (API.md), with optional changes."""
+    """The contract's example handover (API.md), with optional changes. A changed
+    resolved_at without a handed_over_at drops the example's handover (of 15/9, 14:00),
+    which would lie before a later resolution (a 422)."""
     body: dict[str, object] = {
         "dossier_code": "G22.39-250915-0001",
         "agency_code": "G22.39",
@@ -361,6 +363,8 @@ def handover_body(**overrides: object) -> dict[str, object]:
         "counter_code": "Q01",
         "language": "vi",
     }
+    if "resolved_at" in overrides and "handed_over_at" not in overrides:
+        body["handed_over_at"] = None
     body.update(overrides)
     return body
 

@@ -131,7 +131,7 @@ def seed_activity(
                 received_at=received,
                 due_at=due,
                 resolved_at=resolved,
-                handed_over_at=resolved + timedelta(hours=1),
+                handed_over_at=min(resolved + timedelta(hours=1), now),
                 channel="counter",
                 supplement_requests=rng.choice([0, 0, 0, 1, 2]),
                 counter_code="Q01",

@@ -36,6 +36,9 @@ def check_times(payload: HandoverCreate) -> None:
         raise field_error("resolved_at", "is before received_at; check both times")
     if payload.received_at and payload.due_at and payload.due_at < payload.received_at:
         raise field_error("due_at", "is before received_at; check both times")
+    # An imported past survey expires from its handover: one "in 2099" stayed open (audit).
+    if payload.handed_over_at and payload.handed_over_at < payload.resolved_at:
+        raise field_error("handed_over_at", "is before resolved_at; check both times")
 
 
 def issue(

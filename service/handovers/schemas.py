@@ -56,7 +56,7 @@ class HandoverCreate(BaseModel):
     received_at: BoundedAwareDatetime | None = None
     due_at: BoundedAwareDatetime | None = None
     resolved_at: PastMoment
-    handed_over_at: BoundedAwareDatetime | None = None
+    handed_over_at: PastMoment | None = None  # an imported survey expires from it
     supplement_requests: int = Field(default=0, ge=0, le=1000)
     channel: Literal["counter", "online", "postal"] | None = None
     staff: StaffRefs = Field(default_factory=StaffRefs)

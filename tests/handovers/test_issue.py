@@ -449,3 +449,22 @@ def test_an_answer_waiting_for_a_repost_counts_the_dossier_as_reposted(
     assert answered == [201]
     live = _day_counters(engine)
     assert live == rebuilt_counters(engine, profile)
+
+
+@pytest.mark.parametrize(
+    ("handed_over_at", "problem"),
+    [
+        ("2025-09-15T09:59:00+07:00", "before resolved_at"),
+        ("2099-09-01T10:00:00+07:00", "future"),
+    ],
+)
+def test_a_handover_before_its_resolution_or_ahead_of_now_is_refused(
+    client: TestClient, make_key: KeyFactory, handed_over_at: str, problem: str
+) -> None:
+    """Both were a 201 (audit); an import's survey expires from its handover, so one
+    "handed over in 2099" could be answered until then."""
+    body = handover_body(resolved_at="2025-09-15T10:00:00+07:00", handed_over_at=handed_over_at)
+    response = client.post(URL, json=body, headers=make_key("issuer"))
+    assert response.status_code == 422, response.text
+    problems = {f["field"]: f["problem"] for f in response.json()["fields"]}
+    assert problem in problems["handed_over_at"], problems

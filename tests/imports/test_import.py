@@ -62,9 +62,11 @@ def _good_rows() -> list[dict[str, str]]:
     ]
 
 
-def write_csv(path: Path, rows: list[dict[str, str]], bom: bool = True) -> Path:
+def write_csv(
+    path: Path, rows: list[dict[str, str]], bom: bool = True, header: list[str] = HEADER
+) -> Path:
     with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
-        out = csv.DictWriter(handle, HEADER)
+        out = csv.DictWriter(handle, header)
         out.writeheader()
         out.writerows(rows)
     return path
@@ -171,8 +173,11 @@ def test_bad_rows_are_each_reported_and_nothing_written(
         _dossier(4, overall="very_happy"),  # bad answer value
         _dossier(1),  # the dossier of row 2 again
         {**_dossier(6), "staff.handling": '=HYPERLINK("x")'},  # a formula
+        # Handed over "in 2099": its survey stayed open until then (audit).
+        {**_dossier(7), "handed_over_at": "2099-03-01T10:00:00+07:00"},
+        {**_dossier(8), "handed_over_at": "2025-09-14T10:00:00+07:00"},  # before resolved
     ]
-    path = write_csv(tmp_path / "bad.csv", bad, bom=False)
+    path = write_csv(tmp_path / "bad.csv", bad, bom=False, header=[*HEADER, "handed_over_at"])
     result = cli_for(database_url)("import", str(path))
     assert result.exit_code == 1, result.output
     assert "nothing was written" in result.output
@@ -184,12 +189,16 @@ def test_bad_rows_are_each_reported_and_nothing_written(
         (5, "answers.overall"),
         (6, "dossier_code"),
         (7, "staff.handling"),
+        (8, "handed_over_at"),
+        (9, "handed_over_at"),
     }
     assert "no agency has the code '79.NOPE'" in refused[(3, "agency_code")]
     assert "time zone offset" in refused[(4, "resolved_at")]
     assert "very_happy" in refused[(5, "answers.overall")]
     assert "earlier row" in refused[(6, "dossier_code")]
     assert "formula" in refused[(7, "staff.handling")]
+    assert "future" in refused[(8, "handed_over_at")]
+    assert "before resolved_at" in refused[(9, "handed_over_at")]
     assert _count(db, Dossier) == 0 and _count(db, ImportJob) == 0
 
     # An evaluation for a dossier that is not there.
