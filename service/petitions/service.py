@@ -147,7 +147,6 @@ def upsert(
     petition.dossier_id = dossier.id if dossier else petition.dossier_id
     # A survey comment was received when the citizen answered: that time stays.
     received_at = petition.received_at if petition.source == "survey" else payload.received_at
-    _check_times(payload, received_at)
     days = profile.petitions.handling_deadline_working_days
     # A deadline the default gave moves with a corrected receipt; one the national system
     # gave stays (audit: corrected by an hour, a deadline of 19/9 became the default's
@@ -159,6 +158,16 @@ def upsert(
         and petition.deadline_at is not None
         and petition.deadline_at
         == add_working_days(petition.received_at, days, load_overrides(session))
+    )
+    # The times as they will stand, those kept included: a later receipt sent alone left a
+    # stored handling before it, counted as handled on time (audit).
+    kept = {"handled_at", "deadline_at"} - sent
+    if defaulted_deadline_moves:
+        kept.discard("deadline_at")  # made again from the new receipt below
+    _check_times(
+        received_at,
+        {name: getattr(petition if name in kept else payload, name) for name in TIMES_AFTER},
+        kept,
     )
     petition.received_at = received_at
     petition.received_day = local_date(received_at)
@@ -230,15 +239,24 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _check_times(payload: PetitionUpsert, received_at: datetime) -> None:
+# A petition's times that cannot come before its receipt. A deadline before it is a typing
+# error (1900 for 2025): the petition would be late before it was received.
+TIMES_AFTER = ("handled_at", "deadline_at")
+
+
+def _check_times(received_at: datetime, times: dict[str, datetime | None], kept: set[str]) -> None:
     """Against the petition's receipt as it stays (a survey comment's own, not the time an
-    import sends for it)."""
-    if payload.handled_at and payload.handled_at < received_at:
-        raise field_error("handled_at", "is before received_at; check both times")
-    if payload.deadline_at and payload.deadline_at < received_at:
-        # A deadline before the petition arrived is a typing error (1900 for 2025): the
-        # petition would be late before it was received.
-        raise field_error("deadline_at", "is before received_at; check both times")
+    import sends for it), each time as it will stand: sent, or `kept` from the stored row."""
+    for name, value in times.items():
+        if value is None or value >= received_at:
+            continue
+        if name in kept:
+            raise field_error(
+                "received_at",
+                f"is after the petition's recorded {name} ({value.isoformat()}); "
+                f"send {name} with it if that changed too",
+            )
+        raise field_error(name, "is before received_at; check both times")
 
 
 def _check_survey_comment(payload: PetitionUpsert, petition: Petition | None) -> None:

@@ -110,6 +110,27 @@ def test_a_deadline_before_the_receipt_is_refused_naming_the_field(
     assert client.post("/api/v1/petitions", json=body, headers=make_key("admin")).is_success
 
 
+@pytest.mark.parametrize("stored", ["handled_at", "deadline_at"])
+def test_a_later_receipt_sent_alone_cannot_leave_a_stored_time_before_it(
+    client: TestClient, make_key: KeyFactory, stored: str
+) -> None:
+    """Handled on 18/9, then the receipt sent again alone as 25/9: a 200, handled before it
+    was received, and counted as handled on time (audit). The receipt is refused, naming
+    the stored time; sent with it, both are taken."""
+    admin = make_key("admin")
+    first = {**BODY, stored: "2025-09-18T09:00:00+07:00"}
+    assert client.post("/api/v1/petitions", json=first, headers=admin).status_code == 201
+    later = {**BODY, "received_at": "2025-09-25T09:00:00+07:00"}
+    refused = client.post("/api/v1/petitions", json=later, headers=admin)
+    assert refused.status_code == 422, refused.text
+    [field] = refused.json()["fields"]
+    assert field["field"] == "received_at" and stored in field["problem"], field
+    both = {**later, stored: "2025-09-26T09:00:00+07:00"}
+    taken = client.post("/api/v1/petitions", json=both, headers=admin)
+    assert taken.status_code == 200, taken.text
+    assert taken.json()[stored].startswith("2025-09-26")
+
+
 def test_an_import_and_an_update_that_moves_the_score_are_audited(
     client: TestClient, make_key: KeyFactory
 ) -> None:
