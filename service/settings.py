@@ -25,6 +25,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# The longest a retention may be: a century is "keep it". A million days made the cut-off
+# date overflow, a traceback from `hailong purge` (audit).
+MAX_RETENTION_DAYS = 36_500
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HAILONG_", extra="forbid")
 
@@ -49,7 +54,7 @@ class Settings(BaseSettings):
     guess_window_seconds: int = Field(default=600, ge=1)
     log_requests: bool = True
     # Contact details and free text older than this are removed by `hailong purge`.
-    retention_days: int = Field(default=730, ge=1)
+    retention_days: int = Field(default=730, ge=1, le=MAX_RETENTION_DAYS)
     # Counter kiosks: back to the idle screen after this long without a touch; a pairing
     # code works this many minutes; a handover shows on its counter's tablet while it is
     # this recent (an older unanswered one is not pushed at the next citizen).
@@ -71,7 +76,7 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(default=8, ge=1, le=64)
     # Delivered (or given up) deliveries, their attempts and fanned-out events are removed
     # by the worker after this long.
-    webhook_retention_days: int = Field(default=30, ge=1)
+    webhook_retention_days: int = Field(default=30, ge=1, le=MAX_RETENTION_DAYS)
     # Encrypts webhook secrets at rest; unset: derived from the signing key.
     webhook_encryption_key: SecretStr | None = None
     # Run the delivery worker inside `hailong serve` (one process per database is plenty

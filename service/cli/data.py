@@ -10,7 +10,7 @@ import typer
 from service.cli.apps import app
 from service.cli.common import CLI_ACTOR, one_transaction, require_schema
 from service.db import make_engine
-from service.settings import get_settings
+from service.settings import MAX_RETENTION_DAYS, get_settings
 
 
 @app.command("import")
@@ -49,7 +49,8 @@ def import_file(
 @app.command()
 def purge(
     older_than_days: Annotated[
-        int | None, typer.Option(min=1, help="Default: HAILONG_RETENTION_DAYS")
+        int | None,
+        typer.Option(min=1, max=MAX_RETENTION_DAYS, help="Default: HAILONG_RETENTION_DAYS"),
     ] = None,
 ) -> None:
     """Remove citizens' contact details and free text older than the retention period."""

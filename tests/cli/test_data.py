@@ -14,10 +14,10 @@ from tests.conftest import make_settings
 KEY_LINE = re.compile(r"^\s+(\w+)\s+(hl_\S+)", re.M)
 
 
-@pytest.mark.parametrize("days", ["0", "-1"])
-def test_purge_refuses_a_retention_below_one_day(database_url: str, days: str) -> None:
+@pytest.mark.parametrize("days", ["0", "-1", "36501", "1000000"])
+def test_purge_refuses_a_retention_out_of_range(database_url: str, days: str) -> None:
     """0 used to fall back to HAILONG_RETENTION_DAYS in silence; -1 purged everything (a
-    cutoff tomorrow)."""
+    cutoff tomorrow); a million days overflowed the cut-off date, a traceback (audit)."""
     result = cli_for(database_url)("purge", "--older-than-days", days)
     assert result.exit_code == 2, result.output
     assert "--older-than-days" in result.stderr and "purged" not in result.stdout
@@ -51,3 +51,13 @@ def test_demo_names_a_key_that_reads_tt01_for_every_ward(
         ranking = client.get(path, headers={"Authorization": f"Bearer {key}"})
     assert ranking.status_code == 200, ranking.text
     assert len(ranking.json()["data"]) == 5  # both departments and the three wards
+
+
+@pytest.mark.parametrize("name", ["HAILONG_RETENTION_DAYS", "HAILONG_WEBHOOK_RETENTION_DAYS"])
+def test_a_retention_setting_past_a_century_stops_the_start(
+    database_url: str, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(name, "1000000")
+    result = cli_for(database_url)("purge")
+    assert result.exit_code == 2, result.output
+    assert name in result.stderr and "36500" in result.stderr, result.stderr
