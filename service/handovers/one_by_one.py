@@ -134,6 +134,12 @@ def _update_known(
     events.record_change(
         session, before, events.dossier_footprint(session, dossier, profile, response)
     )
+    # Facts include the citizen's language: the slip and the survey speak it (a re-post
+    # naming "en" was a 200 that changed nothing; audit). Not sent, it stays; answered, the
+    # survey is done with.
+    if "language" in payload.model_fields_set and invitation.status in ("issued", "opened"):
+        invitation.language = payload.language
+        session.add(invitation)
     created = False
     if invitation.status == "revoked":
         _reissue(session, principal, invitation, dossier, known.agency, payload, settings)

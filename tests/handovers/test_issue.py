@@ -468,3 +468,18 @@ def test_a_handover_before_its_resolution_or_ahead_of_now_is_refused(
     assert response.status_code == 422, response.text
     problems = {f["field"]: f["problem"] for f in response.json()["fields"]}
     assert problem in problems["handed_over_at"], problems
+
+
+def test_a_repost_naming_another_language_changes_the_unanswered_surveys(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """A re-post with "language": "en" was a 200 that left the slip and survey Vietnamese
+    (audit). A re-post without a language leaves it as it is."""
+    key = make_key("issuer")
+    first = client.post(URL, json=handover_body(language="vi"), headers=key).json()
+    slip = first["slip_url"].removeprefix("http://testserver")
+    assert client.post(URL, json=handover_body(language="en"), headers=key).status_code == 200
+    assert '<html lang="en"' in client.get(slip).text
+    unsaid = {k: v for k, v in handover_body().items() if k != "language"}
+    assert client.post(URL, json=unsaid, headers=key).status_code == 200
+    assert '<html lang="en"' in client.get(slip).text
