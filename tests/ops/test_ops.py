@@ -19,6 +19,12 @@ def test_healthz(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
+def test_uptime_monitors_probe_with_head(client: TestClient) -> None:
+    """UptimeRobot and others probe with HEAD by default: it was a 405 (contract audit)."""
+    for path in ("/healthz", "/readyz"):
+        assert client.head(path).status_code == 200, path
+
+
 def test_readyz_when_migrated(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
