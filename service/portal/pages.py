@@ -194,7 +194,10 @@ class BadgeRoute(PublicRoute):
     badge that says so too, as an <img> shows no page."""
 
     async def refuse(self, request: Request, refused: Refused) -> Response:
-        parsed = period_or_none(request.query_params.get("period"))
+        # A period refused is no period, even one that reads as one trimmed (a 404 "no such
+        # agency" for one that exists; review).
+        asked = request.query_params.get("period")
+        parsed = None if refused.kind == "period" else period_or_none(asked)
         return await _badge(request, refused.lang, parsed, None, Timing())
 
 

@@ -73,6 +73,10 @@ def test_the_badges_refusals_of_a_too_long_parameter_are_badges(client: TestClie
     assert period.status_code == 422 and _is_badge(period)
     assert "kỳ không hợp lệ" in period.text
     parseString(period.text)
+    # Too long for the parameter, yet a period once trimmed: still a period refused, not
+    # "no such agency" for one that exists (review).
+    padded = client.get("/badge/79.BTH.svg", params={"period": " " * 12 + "2025-Q3"})
+    assert padded.status_code == 422 and "kỳ không hợp lệ" in padded.text
 
 
 def test_a_control_character_stored_in_a_name_leaves_the_badge_well_formed(
