@@ -132,7 +132,7 @@ def mark_revoked(session: Session, key: ApiKey, actor: str) -> None:
     """Revokes `key` (by `actor`, now): a Conflict naming who revoked it before, if anyone.
     The row is locked and read afresh first: two rotations of one key at once both found
     it live on PostgreSQL, and left two successors (and two audit records) (audit)."""
-    session.refresh(key, with_for_update=True)
+    session.refresh(key, with_for_update={"key_share": True})  # FOR NO KEY UPDATE
     if key.revoked_at is not None:
         raise Conflict(
             f"API key {key.id} was already revoked on {key.revoked_at:%Y-%m-%d %H:%M} UTC "

@@ -49,10 +49,6 @@ def _storable_email(email: str) -> bool:
     return "@" in email and len(email) <= 255 and is_storable(email)
 
 
-def _ascii_text(text: str) -> bool:
-    return text.isascii() and text.isprintable()
-
-
 def add_official(
     session: Session, actor: str, email: str, name: str, role: str, agency_code: str | None
 ) -> Official:
@@ -295,8 +291,10 @@ def official_for_claims(session: Session, claims: Mapping[str, Any]) -> Official
     if official.disabled_at is not None:
         raise NotAnOfficial("disabled", email)
     subject = claims.get("sub")
-    # OpenID Connect: at most 255 ASCII characters; the column holds no more.
-    if not isinstance(subject, str) or not 1 <= len(subject) <= 255 or not _ascii_text(subject):
+    # OpenID Connect: at most 255 ASCII characters; the column holds no more. Not held to
+    # ASCII here (a provider's own subjects, bound already, would stop signing in), only to
+    # what the column can store (a lone surrogate was a 500 at the driver).
+    if not isinstance(subject, str) or not 1 <= len(subject) <= 255 or not is_storable(subject):
         raise NotAnOfficial("bad_subject", email)
     if official.subject is None:
         official.subject = subject

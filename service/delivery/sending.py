@@ -1,5 +1,6 @@
 """Sending: lease the next delivery, sign its body, POST it, record the attempt; retry
-with backoff, give up after a while, disable a subscription that keeps failing.
+with backoff, give up after a while, disable a subscription that keeps failing (or whose
+receiver answers 410 Gone, at once).
 
 Several workers send side by side. On PostgreSQL candidates are picked with FOR UPDATE
 SKIP LOCKED, and every claim is a compare-and-set on a lease, so two workers never send the

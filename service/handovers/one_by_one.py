@@ -183,7 +183,8 @@ def _reissue(
         tokens.token_from_seed(settings.signing_key(), invitation.token_seed)
     )
     invitation.short_code = tokens.new_short_code()
-    invitation.language = payload.language
+    if "language" in payload.model_fields_set:  # as a re-post's (_update_known)
+        invitation.language = payload.language
     invitation.status = "issued"
     invitation.issued_at = now
     invitation.expires_at = now + timedelta(days=settings.invitation_ttl_days)

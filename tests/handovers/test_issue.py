@@ -483,3 +483,8 @@ def test_a_repost_naming_another_language_changes_the_unanswered_surveys(
     unsaid = {k: v for k, v in handover_body().items() if k != "language"}
     assert client.post(URL, json=unsaid, headers=key).status_code == 200
     assert '<html lang="en"' in client.get(slip).text
+    # Revoked and posted again without a language: the new link keeps it too (review).
+    code = first["dossier_code"]
+    assert client.post(f"{URL}/{code}/revoke", headers=key).status_code == 200
+    again = client.post(URL, json=unsaid, headers=key).json()
+    assert '<html lang="en"' in client.get(again["slip_url"].removeprefix("http://testserver")).text
