@@ -321,6 +321,7 @@ class ExpectedStaff:
     b: Fraction | None
     c: Fraction | None
     withheld: bool
+    hidden_with_others: bool = False  # in the period's own list (the complement rule)
 
 
 def resolved_in(world: World, agency: str, span: Period) -> list[Dossier]:
@@ -494,6 +495,11 @@ def staff_scores(
     anonymity minimum."""
     span = period(period_key)
     role = profile.staff.role_for_evaluations
+    hidden_in_months = set()
+    if span.first.month != span.last.month or span.first.year != span.last.year:
+        for month in _months(span):
+            own = staff_scores(world, profile, agency, month)
+            hidden_in_months |= {code for code, staff in own.items() if staff.hidden_with_others}
     result = {}
     answered: dict[str, list[int]] = {}  # per staff: how many evaluations B and C rest on
     for staff_agency, code in sorted(world.staff):
@@ -519,7 +525,9 @@ def staff_scores(
             for month in by_month.values()
             for points in b_and_c_points(month, profile)
         )
-        withheld = rests_on < minimum or thin
+        # And a month that hides them with others (below) hides them in its quarter and year:
+        # the period less its other months would be that month's figure.
+        withheld = rests_on < minimum or thin or code in hidden_in_months
         answered[code] = [len(points) for points in b_and_c_points(evaluations, profile)]
         b, c = b_and_c(evaluations, profile)
         result[code] = ExpectedStaff(
@@ -544,5 +552,13 @@ def staff_scores(
         hide = min(shown, key=lambda code: (min(shown[code]), code))
         del shown[hide]
         result[hide].b = result[hide].c = None
-        result[hide].withheld = True
+        result[hide].withheld = result[hide].hidden_with_others = True
     return result
+
+
+def _months(span: Period) -> list[str]:
+    first, keys = span.first, []
+    while first <= span.last:
+        keys.append(f"{first.year}-{first.month:02d}")
+        first = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    return keys
