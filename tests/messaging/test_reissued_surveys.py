@@ -16,14 +16,12 @@ from sqlmodel import select
 
 from service.models import OutgoingMessageRow
 from service.settings import Settings
-from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
+from tests.conftest import DbFactory, KeyFactory, handover_body
 from tests.harness.processes import http_server
-from tests.messaging.conftest import LINK, Mailbox, SmtpServer, Worker, local
-from tests.messaging.test_phone_invitations import sms_fields, zalo
+from tests.messaging.conftest import LINK, Mailbox, Worker, local
+from tests.messaging.test_phone_invitations import zalo
+from tests.messaging.test_phone_opt_out import settings
 from tests.messaging.test_sms_zalo_channels import (
-    ACCESS_TOKEN,
-    TEMPLATE_ID,
-    ZALO_PATH,
     Provider,
     esms_answer,
     esms_problems,
@@ -31,7 +29,8 @@ from tests.messaging.test_sms_zalo_channels import (
 )
 
 pytestmark = pytest.mark.usefixtures("agencies")
-__all__ = ["zalo"]  # the Zalo receiver fixture, used here too
+# The Zalo receiver's fixture and the settings of every channel (with this module's eSMS).
+__all__ = ["settings", "zalo"]
 URL = "/api/v1/handovers"
 CODE = "G22.39-250915-0001"  # handover_body's dossier
 
@@ -74,22 +73,6 @@ def esms() -> Iterator[RememberingEsms]:
 
 def _links(text: str) -> list[str]:
     return LINK.findall(text)
-
-
-@pytest.fixture
-def settings(
-    database_url: str, smtp_server: SmtpServer, esms: RememberingEsms, zalo: Provider
-) -> Settings:
-    return make_settings(
-        database_url,
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_server.port,
-        smtp_from="hailong@phuong.gov.vn",
-        **sms_fields(esms),
-        zalo_url=zalo.url + ZALO_PATH,
-        zalo_access_token=ACCESS_TOKEN,
-        zalo_template_id=TEMPLATE_ID,
-    )
 
 
 def _reissue(client: TestClient, key: dict[str, str], contact: dict[str, object]) -> str:
