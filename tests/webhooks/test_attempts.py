@@ -43,7 +43,7 @@ def test_an_attempt_slow_to_resolve_still_ends_within_its_lease(
 
     def resolve(host: str, port: int) -> list[Any]:
         if host == "slow-dns.test" and slow.is_set():
-            time.sleep(1.2)  # within the timeout on its own
+            time.sleep(3)  # within the timeout on its own
         return real_resolve("127.0.0.1" if host == "slow-dns.test" else host, port)
 
     monkeypatch.setattr(targets, "resolve", resolve)
@@ -56,8 +56,10 @@ def test_an_attempt_slow_to_resolve_still_ends_within_its_lease(
     port = receiver.url.split(":")[2].split("/")[0]
     with hooks(
         database_url,
-        webhook_timeout_seconds=2,
-        webhook_lease_margin_seconds=1,
+        # Lookup and call each within 4 s, together past the lease of 4 + 2 s; one deadline
+        # ends it at 4 s, 2 s inside its lease (room for a loaded machine).
+        webhook_timeout_seconds=4,
+        webhook_lease_margin_seconds=2,
         webhook_retry_base_seconds=3600,
         webhook_retry_max_seconds=3600,
     ) as (client, worker):
