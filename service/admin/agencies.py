@@ -278,9 +278,13 @@ def chosen_agencies(
     session: Session, principal: Principal, agency_code: str | None, parent_code: str | None
 ) -> list[Agency]:
     """What a read about agencies covers: one agency, a parent's children, or every agency
-    the caller can see (scores, response rates, their exports)."""
+    the caller can see (scores, response rates, their exports). Both named, both filter:
+    the agency if it is the parent's child (the parent was ignored; contract audit)."""
     if agency_code:
-        return [visible_agency(session, principal, agency_code)]
+        agency = visible_agency(session, principal, agency_code)
+        if parent_code and agency.parent_id != visible_agency(session, principal, parent_code).id:
+            return []
+        return [agency]
     if parent_code:
         parent = visible_agency(session, principal, parent_code)
         return list(

@@ -51,6 +51,24 @@ def test_scoped_reader_sees_only_its_tree(client: TestClient, make_key: KeyFacto
     assert [s["agency_code"] for s in ranking["data"]] == ["79.BTH"]
 
 
+def test_agency_code_and_parent_code_filter_together(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """With both, parent_code was ignored: 79.BTH was listed as a child of 79.STP (contract
+    audit). Both filter: the agency when it is the parent's child, else nothing."""
+    _seed(client, make_key)
+    key = make_key("reader")
+
+    def listed(parent: str) -> list[str]:
+        params = {"period": "2025-Q3", "agency_code": "79.BTH", "parent_code": parent}
+        response = client.get("/api/v1/scores", params=params, headers=key)
+        assert response.status_code == 200, response.text
+        return [s["agency_code"] for s in response.json()["data"]]
+
+    assert listed("79") == ["79.BTH"]
+    assert listed("79.STP") == []
+
+
 @pytest.mark.parametrize("period", ["2025-13", "2025-Q5", "25", "2025-08-01", "Q3-2025"])
 def test_bad_periods_are_422_naming_the_field(
     client: TestClient, make_key: KeyFactory, period: str
