@@ -179,7 +179,7 @@ class Sender:
             delivery.attempts += 1
             delivery.lease_until = None
             if attempt.error is not None:
-                self._failed(subscription, delivery, attempt)
+                self._failed(session, subscription, delivery, attempt)
                 return
             subscription.failing_since = None
             if delivery.msg_id == msg_id:
@@ -319,10 +319,15 @@ class Sender:
         return timedelta(seconds=delay * random.uniform(0.5, 1.0))  # jitter spreads retries
 
     def _failed(
-        self, subscription: WebhookSubscription, delivery: WebhookDelivery, attempt: DeliveryAttempt
+        self,
+        session: Session,
+        subscription: WebhookSubscription,
+        delivery: WebhookDelivery,
+        attempt: DeliveryAttempt,
     ) -> None:
         now = utcnow()
-        if now >= delivery.give_up_at:
+        giving_up = now >= delivery.give_up_at
+        if giving_up:
             delivery.status, delivery.completed_at = "failed", now
         else:
             delivery.next_attempt_at = now + self._backoff(delivery.attempts)
@@ -339,6 +344,28 @@ class Sender:
                 f"Disabled after failing since {subscription.failing_since:%Y-%m-%d %H:%M} UTC;"
                 f" last error: {attempt.error}",
             )
+        elif giving_up and not _still_retrying(session, subscription, delivery):
+            # The failing stretch ends with its last delivery given up: only a success
+            # cleared it, so that after a quiet spell one failure days later disabled the
+            # subscription at once, as if it had failed all along (audit).
+            subscription.failing_since = None
+
+
+def _still_retrying(
+    session: Session, subscription: WebhookSubscription, given_up: WebhookDelivery
+) -> bool:
+    """Whether another delivery of the subscription has failed and waits to be tried again."""
+    return (
+        session.exec(
+            select(WebhookDelivery.id).where(
+                WebhookDelivery.subscription_id == subscription.id,
+                WebhookDelivery.status == "pending",
+                col(WebhookDelivery.attempts) > 0,
+                WebhookDelivery.id != given_up.id,
+            )
+        ).first()
+        is not None
+    )
 
 
 def _disable(subscription: WebhookSubscription, now: datetime, reason: str) -> None:

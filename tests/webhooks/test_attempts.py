@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import update
+from sqlmodel import col, update
 
 from service.db import transaction
 from service.delivery.worker import DeliveryWorker
-from service.models import OutboxEvent, ScoreDirty, utcnow
+from service.models import OutboxEvent, ScoreDirty, WebhookSubscription, utcnow
 from service.webhooks import targets
 from tests.conftest import DbFactory, KeyFactory, handover_body
 from tests.webhooks.conftest import Received, Receiver, drain, hooks
@@ -152,3 +152,35 @@ def test_a_receiver_answering_410_gone_is_disabled_at_once_and_can_be_enabled(
     assert receiver.received[0].headers["webhook-id"] == waiting["webhook_id"]
     state = client.get(f"/api/v1/webhooks/{sub['id']}", headers=admin).json()
     assert (state["disabled_at"], state["disabled_reason"]) == (None, None)
+
+
+def test_a_failing_stretch_ends_when_its_last_delivery_gives_up(
+    database_url: str, make_key: KeyFactory, receiver: Receiver, db: DbFactory
+) -> None:
+    """failing_since was cleared only by a success: a day of failures, its delivery given
+    up, then days without an event, and one failure of the next event disabled the
+    subscription at once, as if it had failed all along (audit)."""
+    with hooks(database_url, webhook_give_up_hours=0.00001) as (client, worker):  # at once
+        admin, issuer = make_key("admin"), make_key("issuer")
+        sub = subscribe(client, admin, receiver.url, events=["invitation.issued"])
+        receiver.status = 502
+        client.post("/api/v1/handovers", json=handover_body(), headers=issuer)
+
+        def statuses() -> list[str]:
+            return [d["status"] for d in deliveries(client, admin, sub)]
+
+        drain(worker, until=lambda: statuses() == ["failed"])
+        assert statuses() == ["failed"]
+        # Four days pass with no event (the stretch, if still open, began before them).
+        with db() as session:
+            session.exec(
+                update(WebhookSubscription)
+                .where(col(WebhookSubscription.failing_since).is_not(None))
+                .values(failing_since=utcnow() - timedelta(days=4))
+            )
+        later = handover_body(dossier_code="LATER-1")
+        assert client.post("/api/v1/handovers", json=later, headers=issuer).is_success
+        drain(worker, until=lambda: statuses() == ["failed", "failed"])
+        assert statuses() == ["failed", "failed"]  # tried, failed, given up: not disabled
+        state = client.get(f"/api/v1/webhooks/{sub['id']}", headers=admin).json()
+        assert state["disabled_at"] is None, state["disabled_reason"]
