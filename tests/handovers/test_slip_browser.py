@@ -116,6 +116,8 @@ def test_slip_shows_the_dossier_and_a_scannable_qr_and_prints_on_one_small_page(
     open_slip(page, body["slip_url"])
 
     assert page.locator("html").get_attribute("lang") == "vi"
+    # The agency is the page's one heading (axe: page-has-heading-one; audit).
+    assert page.locator("h1").all_text_contents() == [AGENCY]
     assert page.locator(".agency").text_content() == AGENCY
     assert page.locator(".procedure").text_content() == "Đăng ký khai sinh"
     assert page.locator(".dossier strong").text_content() == "G22.39-250915-0001"
@@ -144,12 +146,16 @@ def test_slip_shows_the_dossier_and_a_scannable_qr_and_prints_on_one_small_page(
     check_printed(page, body["survey_url"], artifacts_dir)
 
 
+@pytest.mark.parametrize("language", ["vi", "en"])
 def test_slip_with_long_names_and_code_still_fits_one_receipt(
     live_server: LiveServer,
     make_key: Callable[..., dict[str, str]],
     new_page: NewPage,
     artifacts_dir: Path,
+    language: str,
 ) -> None:
+    """English instructions are longer: with the longest names they took the slip onto a
+    second A6 page (audit)."""
     with transaction(live_server.engine) as session:
         upsert_agency(session, "79.TTHCC", LONG_AGENCY, "79", actor="test")
     body = issue(
@@ -158,15 +164,16 @@ def test_slip_with_long_names_and_code_still_fits_one_receipt(
         agency_code="79.TTHCC",
         dossier_code=LONG_DOSSIER,
         procedure_name=LONG_PROCEDURE,
+        language=language,
     )
     page = new_page(width=480, height=200, scale=2)
     open_slip(page, body["slip_url"])
     assert page.locator(".dossier strong").text_content() == LONG_DOSSIER
     assert page.locator(".agency").text_content() == LONG_AGENCY
     assert overflow(page) == []
-    page.screenshot(path=artifacts_dir / "slip-long-screen.png", full_page=True)
+    page.screenshot(path=artifacts_dir / f"slip-long-{language}-screen.png", full_page=True)
     check_printed(page, body["survey_url"])
-    page.screenshot(path=artifacts_dir / "slip-long-print.png", full_page=True)
+    page.screenshot(path=artifacts_dir / f"slip-long-{language}-print.png", full_page=True)
 
 
 def test_unknown_slip_is_a_vietnamese_404_page(live_server: LiveServer, page: Page) -> None:
