@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from playwright.sync_api import Response as PageResponse
 from sqlmodel import select
 
-from service.models import Petition, Response
+from service.models import Petition, Response, utcnow
 from tests.conftest import KeyFactory, LiveServer, handover_body
 from tests.surveys.conftest import ANSWERS
 
@@ -276,6 +276,9 @@ def test_whole_flow_works_with_javascript_disabled(
     send(page, lambda: page.locator("button.submit").tap(), 422)
     expect(page.locator("#err-supplement_requests")).to_have_text(CHOOSE_VI)
     expect(radio(page, "timeliness", "on_time")).to_be_checked()
+    # The summary of what to fix has the focus, without JavaScript: read out at once, and
+    # its links to the fields are the next Tab (audit: the focus stayed on the page).
+    expect(page.locator("#errors")).to_be_focused()
     for field, value in ANSWERS.items():
         choice(page, field, value).tap()
     page.locator("#complaint").fill(COMPLAINT)
@@ -560,6 +563,31 @@ def test_the_pages_around_the_form_fit_a_320_px_phone_and_a_thumb(
         back.click()
     assert page.url == thanks_url
     assert page.locator("#followup-link").get_attribute("href") == followup
+
+
+def test_a_verdict_sent_without_a_choice_is_announced_and_focused(
+    phone: PageFactory, survey_url: str, live_server: LiveServer
+) -> None:
+    """The follow-up page refused an empty verdict with no alert and the focus left on the
+    page (audit): the refusal is an alert, and has the focus, without JavaScript."""
+    page = phone(java_script_enabled=False)
+    open_page(page, survey_url)
+    for field, value in ANSWERS.items():
+        choice(page, field, value).click()
+    page.fill("#complaint", COMPLAINT)
+    page.locator('input[name="wants_reply"][value="yes"]').check()
+    send(page, lambda: page.locator("button.submit").click(), 200)
+    followup = page.locator("#followup-link").get_attribute("href")
+    assert followup is not None
+    with live_server.session() as session:
+        petition = session.exec(select(Petition)).one()
+        petition.handled_at, petition.reply = utcnow(), "Đã bố trí thêm quầy."
+        session.add(petition)
+    open_page(page, followup)
+    send(page, lambda: page.locator("button.submit").click(), 422)
+    refusal = page.locator("#err-verdict")
+    expect(refusal).to_have_attribute("role", "alert")
+    expect(refusal).to_be_focused()
 
 
 def test_the_opt_out_button_is_a_thumb_sized_target(
