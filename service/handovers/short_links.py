@@ -5,8 +5,8 @@ like a wrong survey link (service/throttle.py)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col
 
 from service import throttle
@@ -14,6 +14,7 @@ from service.handovers import tokens
 from service.handovers.invitations import Issued, find_issued
 from service.models import Invitation
 from service.web.deps import PublicWork
+from service.web.pages import Page, render
 from service.web.params import ShortCodePath
 
 router = APIRouter(tags=["survey links"])
@@ -35,11 +36,14 @@ def _find(session: Session, typed: str) -> Issued | None:
     status_code=303,
     response_class=RedirectResponse,
     responses={
-        404: {"description": "No survey has this code"},
-        429: {"description": "Too many wrong codes"},
+        404: {
+            "description": "No survey has this code: a page says so",
+            "content": {"text/html": {}},
+        },
+        429: {"description": "Too many wrong codes", "content": {"text/html": {}}},
     },
 )
-async def short_link(code: ShortCodePath, work: PublicWork) -> Response:
+async def short_link(request: Request, code: ShortCodePath, work: PublicWork) -> Response:
 
     def find(session: Session, guess: throttle.Guess) -> str | None:
         issued = guess.look(session, lambda: _find(session, code))
@@ -50,13 +54,15 @@ async def short_link(code: ShortCodePath, work: PublicWork) -> Response:
     try:
         token = await work.guarded(find)
     except throttle.TooManyGuesses as exc:
-        return PlainTextResponse(
-            "Quá nhiều mã không đúng; vui lòng thử lại sau. / Too many wrong codes.\n",
-            429,
-            headers={**(exc.headers or {}), **LINK_HEADERS},
-        )
+        return _status(request, "rate_limited", exc.status_code, exc.headers or {})
     if token is None:
-        return PlainTextResponse(
-            "Không tìm thấy phiếu đánh giá này. / Survey not found.\n", 404, headers=LINK_HEADERS
-        )
+        return _status(request, "unknown", 404, {})
     return RedirectResponse(f"{work.settings.base_url}/s/{token}", 303, headers=LINK_HEADERS)
+
+
+def _status(request: Request, kind: str, status: int, headers: dict[str, str]) -> Response:
+    """The survey link's own status page (in Vietnamese, the messages' language): a plain
+    text answer was laid out 980 px wide on a phone, its letters a few pixels tall (audit)."""
+    refusal = {"kind": kind, "detail": None}
+    page = Page("survey/status.html", refusal, status, {**headers, **LINK_HEADERS}, lang="vi")
+    return render(request, page)

@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from service.admin.agencies import upsert_agency
+from service.app import create_app
 from service.models import InvitationContact, OutgoingMessageRow
-from tests.conftest import DbFactory, KeyFactory, handover_body
+from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
 from tests.messaging.conftest import Mailbox, Worker, local
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -187,7 +188,23 @@ def test_openapi_documents_contact_and_messages(client: TestClient) -> None:
 
 
 def test_short_link_of_an_unknown_code_is_404(client: TestClient) -> None:
-    assert client.get("/m/22222222", follow_redirects=False).status_code == 404
+    """A page for a phone, as an unknown survey link gets: it was plain text, laid out
+    980 px wide on a phone, its letters a few pixels tall (audit)."""
+    unknown = client.get("/m/22222222", follow_redirects=False)
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("text/html")
+    assert unknown.headers["cache-control"] == "no-store"
+    assert '<html lang="vi"' in unknown.text and 'name="viewport"' in unknown.text
+    assert "Không tìm thấy phiếu đánh giá" in unknown.text
+
+
+def test_short_links_guessed_too_often_get_a_page_with_retry_after(database_url: str) -> None:
+    with TestClient(create_app(make_settings(database_url, guess_limit=1))) as client:
+        statuses = [client.get(f"/m/2222222{n}").status_code for n in range(3)]
+        refused = client.get("/m/22222229")
+    assert statuses[0] == 404 and refused.status_code == 429, statuses
+    assert refused.headers["content-type"].startswith("text/html")
+    assert int(refused.headers["retry-after"]) > 0
 
 
 def test_an_agency_name_with_a_line_break_still_makes_a_subject(
