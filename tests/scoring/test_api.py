@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import col, select
 
 from service.models import AgencyDayCounter, AuditLog
 from tests.cli_runner import cli_for
@@ -109,7 +109,9 @@ def test_inputs_come_from_the_competent_authority_and_are_audited(
     for bad in ({"d": 19}, {"d": -1}, {"e": 2}, {"f": 1}):
         assert client.put(url, json=bad, headers=parent).status_code == 422, bad
     with db() as session:
-        audit = [a for a in session.exec(select(AuditLog)).all() if a.action == "inputs.set"]
+        # In the order written: an unordered read came back in another order on PostgreSQL.
+        rows = session.exec(select(AuditLog).order_by(col(AuditLog.id))).all()
+        audit = [a for a in rows if a.action == "inputs.set"]
     assert [a.detail["after"] for a in audit] == [
         {"d": None, "e": 0},
         {"d": 15.5, "e": 1},
