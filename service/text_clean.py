@@ -28,6 +28,12 @@ def strip_bidi_controls(text: str) -> str:
     return BIDI_CONTROLS.sub("", text)
 
 
+def one_line(text: str) -> str:
+    """`text` with every run of whitespace (line breaks, tabs) as one space: a name or a
+    subject is one line wherever it is shown (a chart's label, an e-mail header)."""
+    return " ".join(text.split())
+
+
 def clean_optional(text: str | None) -> str | None:
     return None if text is None else strip_bidi_controls(text)
 

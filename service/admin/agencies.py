@@ -16,7 +16,7 @@ from service.db import exclusive
 from service.errors import Conflict, InvalidInput, NotFound, field_error
 from service.models import Agency, Dossier
 from service.models.agency import AGENCY_PATH_MAX, path_within
-from service.text_clean import refuse_nul
+from service.text_clean import one_line, refuse_nul
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -104,7 +104,7 @@ def upsert_agency(
     # A name is one line wherever it is shown: a line break typed in a spreadsheet cell
     # (Alt+Enter) made the parent's report a 500 (its chart cannot measure two lines), so
     # line breaks, tabs and runs of spaces are one space.
-    name = " ".join(name.split())
+    name = one_line(name)
     if not name or len(name) > 255:
         raise field_error("name", "give a name of 1 to 255 characters")
     exclusive(session, TREE_LOCK, Agency.__tablename__)

@@ -21,6 +21,7 @@ from service.portal.trend_chart import short_label
 from service.reports import words
 from service.reports.data import Row, TrendPoint
 from service.settings import ROOT
+from service.text_clean import one_line
 
 FONTS = ROOT / "static" / "fonts"
 SCALE = 3
@@ -57,12 +58,6 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, width: float, face: Font) -> str:
     return text.rstrip() + "…"
 
 
-def _one_line(name: str) -> str:
-    """`name` with its whitespace runs as one space: Pillow measures no multiline text (a
-    name stored with a line break made the report a 500), and a chart's label is one line."""
-    return " ".join(name.split())
-
-
 def _dashed(draw: ImageDraw.ImageDraw, x: float, top: float, bottom: float) -> None:
     y = top
     while y < bottom:
@@ -96,7 +91,7 @@ def ranking_bars(rows: Sequence[Row], threshold: float, k_max: float) -> bytes:
         score = row.score
         y = (top + index * (bar_h + gap)) * s
         rank = f"{score.rank}. " if score.rank else "–  "
-        name = _fit(draw, rank + _one_line(score.agency_name), (label_w - 6) * s, label)
+        name = _fit(draw, rank + one_line(score.agency_name), (label_w - 6) * s, label)
         draw.text((x0 - 6 * s, y + bar_h * s / 2), name, fill=INK, font=label, anchor="rm")
         if score.k is not None:
             draw.rectangle([x0, y, x(score.k), y + bar_h * s], fill=COLOURS[score.group])

@@ -19,6 +19,7 @@ from email.utils import formatdate
 
 from service.messaging.channels.base import ChannelName, OutgoingMessage, SendFailed, Sent
 from service.outbound_tls import tls_context
+from service.text_clean import one_line
 
 TIMEOUT_SECONDS = 30.0
 
@@ -54,7 +55,7 @@ class EmailChannel:
         email["To"] = message.recipient
         # One line: an agency name with a line break made every e-mail of the agency fail
         # here (the header refuses it) and be retried for a day as an adapter's bug.
-        _set_subject(email, " ".join(message.subject.split()))
+        _set_subject(email, one_line(message.subject))
         email["Date"] = formatdate(localtime=False)
         email["Message-ID"] = self.message_id(message)
         # One-click unsubscribe for mail clients that offer it (RFC 8058). Alerts to
