@@ -71,6 +71,9 @@ def test_missing_answer_keeps_the_others_and_says_where(
     html = page.text
     assert 'id="err-staff_attitude"' in html and 'role="alert"' in html
     assert 'aria-describedby="err-staff_attitude"' in html
+    # Screen readers announce the unanswered question's choices as invalid, and only those.
+    invalid = re.findall(r'<input type="radio" name="(\w+)"[^>]*aria-invalid="true"', html)
+    assert set(invalid) == {"staff_attitude"} and len(invalid) >= 2
     assert _checked(html) == {
         "timeliness=on_time",
         "supplement_requests=none",
@@ -143,7 +146,7 @@ def test_contact_without_consent_is_an_error_next_to_it(
 ) -> None:
     page = client.post(survey.path, data={**FORM, "contact": "0901234567"})
     assert page.status_code == 422 and 'id="err-contact"' in page.text
-    assert 'value="0901234567"' in page.text
+    assert 'value="0901234567" aria-describedby="err-contact" aria-invalid="true">' in page.text
     ok = client.post(survey.path, data={**FORM, "contact": "0901234567", "consent": "yes"})
     assert ok.status_code == 200
 
@@ -151,6 +154,8 @@ def test_contact_without_consent_is_an_error_next_to_it(
 def test_complaint_over_the_cap_is_an_error(client: TestClient, survey: IssuedSurvey) -> None:
     page = client.post(survey.path, data={**FORM, "complaint": "x" * 2001})
     assert page.status_code == 422 and 'id="err-complaint"' in page.text
+    assert 'aria-describedby="complaint-hint err-complaint" aria-invalid="true">' in page.text
+    assert page.text.count('aria-invalid="true"') == 1
 
 
 @pytest.mark.parametrize("control", ["\x00", "\x01"])

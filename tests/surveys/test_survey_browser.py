@@ -215,10 +215,12 @@ def test_missing_answer_is_shown_next_to_its_question_and_keeps_the_others(
     expect(missing.locator("#err-staff_attitude")).to_have_text(CHOOSE_VI)
     expect(missing).to_have_accessible_description(CHOOSE_VI)
     expect(missing).to_have_class("question has-error")
+    expect(missing.locator("input[type=radio]").first).to_have_attribute("aria-invalid", "true")
     for field in partial:
         other = page.locator(f"fieldset#q-{field}")
         assert other.get_attribute("aria-describedby") is None, field
         expect(other.locator(".error")).to_have_count(0)
+        expect(other.locator("[aria-invalid]")).to_have_count(0)
     assert checked(page) == partial
     expect(page.locator("#complaint")).to_have_value(COMPLAINT)
     assert stored(live_server) == []
@@ -588,6 +590,7 @@ def test_a_verdict_sent_without_a_choice_is_announced_and_focused(
     refusal = page.locator("#err-verdict")
     expect(refusal).to_have_attribute("role", "alert")
     expect(refusal).to_be_focused()
+    expect(page.locator('input[name="verdict"][aria-invalid="true"]')).to_have_count(2)
 
 
 def test_the_opt_out_button_is_a_thumb_sized_target(
