@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from service.settings import Settings
 from service.surveys.pages import PAGE_RESPONSES, Variant, answer_survey, show_survey
+from service.surveys.thanks import show_thanks
 from service.web.deps import FormDep, PublicWork
 from service.web.params import LangQuery, TokenPath
 
@@ -41,6 +42,7 @@ async def embedded_survey_page(
     summary="Submit the framed survey form",
     responses={
         **PAGE_RESPONSES,
+        303: {"description": "Stored: to the thank-you page, GET /embed/s/{token}/thanks"},
         422: {"description": "Missing or invalid answers: the form again"},
     },
 )
@@ -48,3 +50,15 @@ async def submit_embedded_survey(
     request: Request, token: TokenPath, form: FormDep, work: PublicWork, lang: LangQuery = None
 ) -> Response:
     return await answer_survey(request, token, form, work, lang, embedded(work.settings))
+
+
+@router.get(
+    "/embed/s/{token}/thanks",
+    response_class=HTMLResponse,
+    summary="The framed survey's thank-you page (again on reload)",
+    responses=PAGE_RESPONSES,
+)
+async def embedded_thanks_page(
+    request: Request, token: TokenPath, work: PublicWork, lang: LangQuery = None
+) -> Response:
+    return await show_thanks(request, token, work, lang, embedded(work.settings))

@@ -102,7 +102,7 @@ def refused(exc: ServiceError, survey: Survey, token: str, variant: Variant, lan
     The token is the credential for both."""
     kind = service.status_error_kind(exc)
     thanks = None
-    if kind == "answered" and not variant.embedded and survey.answer_source == "phone":
+    if kind == "answered" and survey.answer_source == "phone":
         thanks = f"{variant.prefix}/{token}/thanks?lang={lang}"
     return status_page(kind, lang, thanks_url=thanks)
 
@@ -264,8 +264,9 @@ async def answer_survey(
         )
 
     page = await survey_link_page(work, token, language, submit)
-    if page.template == "survey/thanks.html" and page.status == 200 and not variant.embedded:
+    if page.template == "survey/thanks.html" and page.status == 200:
         # Stored (or the honeypot, as if): 303 to the thank-you page (thanks.py), which a
-        # reload shows again, follow-up link included, instead of posting a second time.
+        # reload shows again, follow-up link included, instead of posting a second time;
+        # inside a portal's frame too.
         return RedirectResponse(f"{variant.prefix}/{token}/thanks?lang={language}", 303)
     return variant.send(request, page)

@@ -1,6 +1,7 @@
-"""GET /s/{token}/thanks: the phone survey's thank-you page, where POST /s/{token} sends the
-citizen (303) once the answers are stored. A reload shows it again, with the private
-follow-up link of the complaint, instead of posting the form a second time.
+"""GET /s/{token}/thanks (and /embed/s/{token}/thanks inside a portal's page): the survey's
+thank-you page, where POST /s/{token} (/embed/s/{token}) sends the citizen (303) once the
+answers are stored. A reload shows it again, with the private follow-up link of the
+complaint, instead of posting the form a second time.
 
 Keyed by the survey token, which only the citizen holds (their slip, their phone): the
 page shows the follow-up link only of an answer given on the phone, never of one given at
@@ -23,9 +24,10 @@ from service.models import Invitation, Petition
 from service.petitions import followup
 from service.settings import Settings
 from service.surveys.lookup import Survey
-from service.surveys.pages import PAGE_RESPONSES, status_page, survey_link_page
+from service.surveys.pages import PAGE_RESPONSES, PHONE, Variant, status_page, survey_link_page
+from service.unit_of_work import UnitOfWork
 from service.web.deps import PublicWork
-from service.web.pages import Page, render
+from service.web.pages import Page
 from service.web.params import LangQuery, TokenPath
 
 router = APIRouter(tags=["survey pages"])
@@ -57,6 +59,8 @@ def _thanks(session: Session, settings: Settings, survey: Survey, language: str)
         "deadline": deadline,
         "agency_name": survey.agency_name,
         "followup_url": followup_url(settings, petition) if petition else None,
+        # Inside a portal's page, survey-embed.js tells the portal it was answered.
+        "survey_id": survey.invitation.public_id,
     }
     return Page(THANKS, context, lang=language)
 
@@ -70,6 +74,12 @@ def _thanks(session: Session, settings: Settings, survey: Survey, language: str)
 async def thanks_page(
     request: Request, token: TokenPath, work: PublicWork, lang: LangQuery = None
 ) -> Response:
+    return await show_thanks(request, token, work, lang, PHONE)
+
+
+async def show_thanks(
+    request: Request, token: str, work: UnitOfWork, lang: str | None, variant: Variant
+) -> Response:
     def show(session: Session, survey: Survey, language: str) -> Page:
         status = current_status(cast(Invitation, survey.invitation))
         if status in ("revoked", "expired"):  # withdrawn or expired before it was answered
@@ -81,4 +91,4 @@ async def thanks_page(
             return status_page("answered", language)
         return _thanks(session, work.settings, survey, language)
 
-    return render(request, await survey_link_page(work, token, lang, show))
+    return variant.send(request, await survey_link_page(work, token, lang, show))

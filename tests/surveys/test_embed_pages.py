@@ -128,3 +128,38 @@ def test_the_honeypot_tells_the_portal_nothing(client: TestClient, survey: Issue
     assert "survey-embed.js" not in bot.text
     citizen = client.post(embed, data=FORM)
     assert citizen.status_code == 200 and "survey-embed.js" in citizen.text
+
+
+def test_a_framed_answer_is_a_page_a_reload_shows_again(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory
+) -> None:
+    """The framed form answered its POST with the thank-you page itself (200): a reload in
+    the portal's page posted the form again and got "already answered", without the
+    complaint's follow-up link (citizen pages audit). Now as on the phone: 303 to a
+    thank-you page of its own, framed as the survey is."""
+    embed = f"/embed/s/{survey.token}"
+    complaint = {**FORM, "complaint": "Chờ lâu", "wants_reply": "yes"}
+    stored = client.post(embed, data=complaint, follow_redirects=False)
+    assert stored.status_code == 303
+    assert stored.headers["location"] == f"{embed}/thanks?lang=vi"
+    for _ in range(2):  # the redirect's page, then a reload
+        thanks = client.get(stored.headers["location"])
+        assert thanks.status_code == 200 and "Cảm ơn ông/bà đã đánh giá!" in thanks.text
+        assert frame_ancestors(thanks.headers["content-security-policy"]) == [PORTAL, LOCAL]
+        assert "x-frame-options" not in thanks.headers
+        link = re.search(r'<a id="followup-link"[^>]*>', thanks.text)
+        assert link and 'target="_blank"' in link.group(0)
+        assert "survey-embed.js" in thanks.text
+    # Posted again (the browser's resend): the refusal links to that page, in the frame.
+    again = client.post(embed, data=complaint)
+    assert again.status_code == 409 and f'href="{embed}/thanks?lang=vi"' in again.text
+    with db() as session:
+        assert len(session.exec(select(Response)).all()) == 1
+
+
+def test_the_framed_thanks_of_an_unanswered_survey_tells_the_portal_nothing(
+    client: TestClient, survey: IssuedSurvey
+) -> None:
+    thanks = client.get(f"/embed/s/{survey.token}/thanks")
+    assert thanks.status_code == 200 and "survey-embed.js" not in thanks.text
+    assert client.get("/embed/s/not-a-real-token/thanks").status_code == 404
