@@ -18,6 +18,7 @@ from service.kiosk.schemas import DeviceOut, KioskAnswer, KioskState, SurveyCard
 from service.models import Petition, utcnow
 from service.profile import Profile
 from service.surveys import service as surveys
+from service.surveys.answers import Answers
 from service.surveys.api_answers import checked_json_answers
 from service.surveys.pages import ICONS
 from service.unit_of_work import UnitOfWork
@@ -121,14 +122,19 @@ def answer(
     earlier = surveys.replay_or_ensure_answerable(
         session, issued, payload.client_submission_id, answered_at
     )
+
+    def checked() -> Answers:
+        # The contact and its consent are checked as on the phone and by the API.
+        return checked_json_answers(
+            profile, payload.answers, "kiosk", payload.contact, payload.contact_consent
+        )
+
     if earlier is not None:
         assert earlier.id is not None
+        surveys.ensure_retry(earlier, checked)
         petition = session.exec(select(Petition).where(Petition.response_id == earlier.id)).first()
         return Answered(False, earlier.id, petition)
-    # The contact and its consent are checked as on the phone and by the API.
-    answers = checked_json_answers(
-        profile, payload.answers, "kiosk", payload.contact, payload.contact_consent
-    )
+    answers = checked()
     how = surveys.Submission("kiosk", payload.client_submission_id, answered_at)
     submitted = surveys.submit(session, issued, answers, profile, how)
     assert submitted.response.id is not None

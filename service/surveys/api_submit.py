@@ -12,11 +12,12 @@ from sqlmodel import Session
 
 from service import throttle
 from service.errors import Forbidden
-from service.models import Agency, Petition
+from service.models import Agency, Petition, Response
 from service.petitions import followup
 from service.profile import Channel
 from service.settings import Settings
 from service.surveys import service
+from service.surveys.answers import Answers
 from service.surveys.api_answers import checked_json_answers
 from service.surveys.schemas import ResponseCreate
 from service.unit_of_work import UnitOfWork
@@ -50,17 +51,23 @@ def _submit(
         agency = session.get(Agency, survey.dossier.agency_id)
         assert agency is not None
         principal.require_scope(agency)
-    earlier_id = service.earlier_submission(survey, payload.submitted_at)
-    if earlier_id is not None:
-        petition = service.petition_of(session, earlier_id)
-        return ApiSubmitted(False, earlier_id, _followup_url(session, work.settings, petition))
     # An admin key imports (past) evaluations: the profile may require less of those.
     channel: Channel = "import" if principal is not None and principal.role == "admin" else "api"
-    answers = checked_json_answers(
-        work.profile, payload.answers, channel, payload.contact, payload.contact_consent
-    )
+
+    def answers() -> Answers:
+        return checked_json_answers(
+            work.profile, payload.answers, channel, payload.contact, payload.contact_consent
+        )
+
+    earlier_id = service.earlier_submission(survey, payload.submitted_at)
+    if earlier_id is not None:
+        earlier = session.get(Response, earlier_id)
+        assert earlier is not None
+        service.ensure_retry(earlier, answers)
+        petition = service.petition_of(session, earlier_id)
+        return ApiSubmitted(False, earlier_id, _followup_url(session, work.settings, petition))
     how = service.Submission(payload.source, payload.client_submission_id, payload.submitted_at)
-    submitted = service.store(session, survey, answers, work.profile, how)
+    submitted = service.store(session, survey, answers(), work.profile, how)
     followup_url = _followup_url(session, work.settings, submitted.petition)
     return ApiSubmitted(submitted.created, submitted.response.id, followup_url)
 

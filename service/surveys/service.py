@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from service import db, throttle
 from service.calendar.working_days import local_date
-from service.errors import Conflict, Gone, NotFound, ServiceError
+from service.errors import Conflict, Gone, InvalidInput, NotFound, ServiceError
 from service.handovers import tokens
 from service.handovers.service import Issued, current_status, find_issued
 from service.models import Dossier, Invitation, Petition, Response, ResponseContact, utcnow
@@ -156,6 +156,37 @@ def earlier_submission(survey: Survey, at: datetime | None) -> int | None:
     return survey.earlier_id
 
 
+def answer_columns(answers: Answers) -> dict[str, Any]:
+    """The response's columns that hold the citizen's answers."""
+    choices = answers.choices
+    return {
+        "timeliness": choices.get("timeliness"),
+        "supplement_requests": choices.get("supplement_requests"),
+        "staff_attitude": choices.get("staff_attitude"),
+        "overall": choices.get("overall"),
+        "agencies_contacted": choices.get("agencies_contacted"),
+        "complaint": answers.complaint,
+    }
+
+
+def ensure_retry(earlier: Response | Row, given: Callable[[], Answers]) -> None:
+    """A submission id seen before is a retry only with the answers stored under it
+    (`given`: the request's, checked). Other answers are another submission to an answered
+    survey (409): a 200 told the client they were stored when they were dropped (audit)."""
+    try:
+        answers: Answers | None = given()
+    except InvalidInput:  # what was stored passed the checks: these are other answers
+        answers = None
+    stored = cast(Response, earlier)
+    if answers is None or any(
+        getattr(stored, name) != value for name, value in answer_columns(answers).items()
+    ):
+        raise AlreadyAnswered(
+            "This survey was already answered under this client_submission_id, with other "
+            "answers. A retry must send the same answers; they were not stored."
+        )
+
+
 @dataclass(frozen=True)
 class Submission:
     """Where an answer comes from: its channel (`source`), the client's id for retries,
@@ -180,12 +211,14 @@ def submit(
             session, found, how.client_submission_id, how.received_at
         )
         if earlier is not None:
+            ensure_retry(earlier, lambda: answers)
             return Submitted(Row(earlier.model_dump()), created=False)
         return store(session, Survey.of(session, found), answers, profile, how)
     earlier_id = earlier_submission(found, how.received_at)
     if earlier_id is not None:
         replayed = session.get(Response, earlier_id)
         assert replayed is not None
+        ensure_retry(replayed, lambda: answers)
         return Submitted(Row(replayed.model_dump()), created=False)
     return store(session, found, answers, profile, how)
 
@@ -197,25 +230,19 @@ def store(
     client_submission_id, received_at = how.client_submission_id, how.received_at
     invitation, dossier = survey.invitation, survey.dossier
     now = utcnow()
-    choices = answers.choices
     row = {
         "invitation_id": invitation.id,
         "agency_id": dossier.agency_id,
         "client_submission_id": client_submission_id,
         "source": how.source,
-        "timeliness": choices.get("timeliness"),
-        "supplement_requests": choices.get("supplement_requests"),
-        "staff_attitude": choices.get("staff_attitude"),
-        "overall": choices.get("overall"),
-        "agencies_contacted": choices.get("agencies_contacted"),
-        "complaint": answers.complaint,
+        **answer_columns(answers),
         "received_at": received_at or now,
         "received_day": local_date(received_at or now),
     }
     db.check_row(Response, row)
     claimed = _claim_and_insert(session, row, now, dossier.id, invitation.token_hash)
     if claimed is None:
-        return _after_lost_race(session, invitation.id, client_submission_id)
+        return _after_lost_race(session, invitation.id, client_submission_id, answers)
     response_id, dossier_changed_at = claimed
     if dossier_changed_at is not None and dossier_changed_at != dossier.updated_at:
         # Posted again (new facts: another returning officer, another day) while this
@@ -414,12 +441,13 @@ def _petition_id() -> Select[tuple[int]]:
 
 
 def _after_lost_race(
-    session: Session, invitation_id: int, client_submission_id: str | None
+    session: Session, invitation_id: int, client_submission_id: str | None, answers: Answers
 ) -> Submitted:
     winner = session.exec(select(Response).where(Response.invitation_id == invitation_id)).first()
     if winner is None:  # withdrawn by the office meanwhile
         raise Revoked("This survey link was withdrawn by the office.")
     if client_submission_id is not None and winner.client_submission_id == client_submission_id:
+        ensure_retry(winner, lambda: answers)
         return Submitted(Row(winner.model_dump()), created=False)
     raise AlreadyAnswered("This survey has already been answered. Thank you!")
 

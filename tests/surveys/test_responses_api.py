@@ -54,6 +54,32 @@ def test_submit_then_same_id_200_then_other_409(
         assert (stored.source, stored.overall, stored.complaint) == ("phone", "satisfied", None)
 
 
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"overall": "unsatisfied"},
+        {"complaint": "Chờ lâu"},
+        {"staff_attitude": "not-an-answer"},  # invalid now, and never what was stored
+    ],
+)
+def test_the_same_submission_id_with_other_answers_is_409_not_a_replay(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory, changed: dict[str, str]
+) -> None:
+    """A 200 "the same body" told the client its other answers were stored: they were
+    dropped (an app reusing one id by mistake). Only the same answers again are a retry."""
+    body = {"token": survey.token, "answers": ANSWERS, "client_submission_id": "once"}
+    status, created = _post(client, body)
+    assert status == 201
+    status, error = _post(client, {**body, "answers": {**ANSWERS, **changed}})
+    assert (status, error["error"]) == (409, "already_answered")
+    assert "other answers" in error["detail"] and "not stored" in error["detail"]
+    # The same answers again (ANSWERS leave the complaint out; "" is none too): a retry.
+    assert _post(client, {**body, "answers": {**ANSWERS, "complaint": ""}}) == (200, created)
+    with db() as session:
+        stored = session.exec(select(Response)).one()
+        assert (stored.overall, stored.complaint) == (ANSWERS["overall"], None)
+
+
 def test_short_code_stands_in_for_token(client: TestClient, survey: IssuedSurvey) -> None:
     typed = survey.short_code.lower().replace("-", " ")  # as a citizen might type it
     status, _ = _post(client, {"short_code": typed, "answers": ANSWERS, "source": "kiosk"})
