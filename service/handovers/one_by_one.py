@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import cast
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -129,8 +130,13 @@ def _update_known(
     assert dossier.agency_id == known.agency.id
     response = events.response_of(session, dossier)
     before = events.dossier_footprint(session, dossier, profile, response)
+    counter_before = dossier.counter_id
     _apply_facts(session, dossier, known.agency, payload)
     session.add(dossier)
+    if counter_before not in (None, dossier.counter_id) and invitation.status != "answered":
+        # Shown at that counter's tablet, which may hold the citizen's answer in its outbox:
+        # posted again without its counter, the answer was refused for good (kiosk audit).
+        registry.record_presentation(session, counter_before, cast(int, invitation.id))
     events.record_change(
         session, before, events.dossier_footprint(session, dossier, profile, response)
     )

@@ -8,10 +8,12 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, literal
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from service.handovers.schemas import HandoverCreate
-from service.models import Agency, Counter, Dossier, Staff
+from service.models import Agency, Counter, Dossier, KioskPresentation, Staff, utcnow
 
 
 @dataclass
@@ -124,3 +126,16 @@ def counter_id(session: Session, agency_id: int, code: str | None) -> int | None
     if counter is None:
         return register_counter(session, agency_id, code)
     return counter.id
+
+
+def record_presentation(session: Session, counter_id: int, invitation_id: int) -> None:
+    """The survey was offered at this counter: its agency's tablets may store its answer
+    (kiosk/presenting.find_for_answer). Once per counter and survey; a second lookup (a
+    double tap) adds nothing."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(KioskPresentation)
+        .values(counter_id=counter_id, invitation_id=invitation_id, presented_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["counter_id", "invitation_id"])
+    )
+    session.execute(statement)

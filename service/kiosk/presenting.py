@@ -12,12 +12,10 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from service.errors import Forbidden, NotFound
-from service.handovers import tokens
+from service.handovers import registry, tokens
 from service.handovers.service import Issued, current_status, find_by_token
 from service.kiosk.pairing import Device
 from service.kiosk.schemas import SurveyCard
@@ -163,21 +161,10 @@ def present_typed(session: Session, device: Device, typed: str) -> SurveyCard:
     invitation, dossier = issued.invitation, issued.dossier
     assert invitation.id is not None and device.counter.id is not None
     if dossier.counter_id != device.counter.id:
-        _record_presentation(session, device.counter.id, invitation.id)
+        registry.record_presentation(session, device.counter.id, invitation.id)
     agency = session.get(Agency, dossier.agency_id)
     assert agency is not None
     return card(invitation, dossier, agency.name)
-
-
-def _record_presentation(session: Session, counter_id: int, invitation_id: int) -> None:
-    """Once per counter and survey; a second lookup (a double tap) adds nothing."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(KioskPresentation)
-        .values(counter_id=counter_id, invitation_id=invitation_id, presented_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["counter_id", "invitation_id"])
-    )
-    session.execute(statement)
 
 
 def find_for_answer(session: Session, device: Device, survey_id: str) -> Issued:

@@ -109,7 +109,9 @@ def _answered_at(payload: KioskAnswer, issued_at: datetime, now: datetime) -> da
         answered_at = now - max(timedelta(0), payload.sent_at - answered_at)
     if answered_at is None or not (issued_at - CLOCK_SKEW <= answered_at <= now + CLOCK_SKEW):
         return now  # a tablet clock that is off does not move answers in time
-    return min(answered_at, now)
+    # Within the skew allowed, never before the survey was issued: an answer at 23:59 of
+    # the month before counted in that period (kiosk audit).
+    return max(issued_at, min(answered_at, now))
 
 
 def answer(

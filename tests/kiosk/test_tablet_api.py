@@ -12,7 +12,7 @@ from sqlmodel import col, select, update
 
 from service.models import Invitation, KioskPresentation, Petition, Response, utcnow
 from service.settings import ROOT
-from tests.conftest import DbFactory, KeyFactory
+from tests.conftest import DbFactory, KeyFactory, handover_body
 from tests.kiosk.conftest import ANSWERS, hand_over, pair
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -222,6 +222,12 @@ def test_an_answer_kept_offline_counts_when_it_was_given(
 ) -> None:
     pair(client, make_key)
     issued = hand_over(client, make_key, dossier_code="O-1")
+    with db() as session:  # shown at the counter five minutes ago
+        session.execute(
+            update(Invitation)
+            .where(col(Invitation.public_id) == issued["survey_id"])
+            .values(issued_at=datetime.now(UTC) - timedelta(minutes=5))
+        )
     given = datetime.now(UTC) - timedelta(seconds=40)
     assert (
         answer(client, issued["survey_id"], "o-1", answered_at=given.isoformat()).status_code == 201
@@ -234,6 +240,53 @@ def test_an_answer_kept_offline_counts_when_it_was_given(
         stored = {r.client_submission_id: r.received_at for r in session.exec(select(Response))}
     assert abs((stored["o-1"] - given).total_seconds()) < 1
     assert stored["o-2"] <= datetime.now(UTC)
+
+
+def test_an_answer_is_never_received_before_its_survey_was_issued(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """The tablet's time was taken within two minutes (the clock skew allowed) before the
+    survey's issue: issued at 00:00:30 on the 1st, answered "at 23:59:30", it counted in the
+    month before (kiosk audit)."""
+    pair(client, make_key)
+    issued = hand_over(client, make_key)
+    issued_at = datetime.now(UTC) - timedelta(minutes=10)
+    with db() as session:
+        session.execute(
+            update(Invitation)
+            .where(col(Invitation.public_id) == issued["survey_id"])
+            .values(issued_at=issued_at)
+        )
+    early = (issued_at - timedelta(seconds=60)).isoformat()
+    assert answer(client, issued["survey_id"], "early-1", answered_at=early).status_code == 201
+    with db() as session:
+        assert session.exec(select(Response)).one().received_at == issued_at
+
+
+def test_an_outbox_answer_survives_a_repost_of_its_dossier_without_the_counter(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """The tablet showed the survey handed over at its counter and thanked the citizen; the
+    one-stop system then posted the dossier again (a fact corrected) without counter_code,
+    and the answer arriving from the tablet's outbox was refused for good, 403 (kiosk
+    audit). The counter it was shown at is remembered."""
+    pair(client, make_key, counter="Q01")
+    shown = hand_over(client, make_key, dossier_code="RP-1", counter_code="Q01")
+    again = client.post(
+        "/api/v1/handovers",
+        json=handover_body(dossier_code="RP-1", counter_code=None, supplement_requests=1),
+        headers=make_key("issuer"),
+    )
+    assert again.status_code == 200, again.text
+    stored = answer(client, shown["survey_id"], "rp-1")
+    assert stored.status_code == 201, stored.text
+    with db() as session:
+        assert len(session.exec(select(Response)).all()) == 1
+        assert len(session.exec(select(KioskPresentation)).all()) == 1
+    # Posted again without a counter before it was ever at one: no tablet may answer it.
+    online = hand_over(client, make_key, dossier_code="RP-2", counter_code=None)
+    refused = answer(client, online["survey_id"], "rp-2")
+    assert refused.status_code == 403
 
 
 def test_a_tablet_clock_days_slow_moves_no_answer_back(
