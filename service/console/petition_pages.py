@@ -112,10 +112,16 @@ async def petition_page(
 
 
 def read_reply_form(
-    form: dict[str, str], received_at: datetime, *, time_is_fixed: bool = False
+    form: dict[str, str],
+    received_at: datetime,
+    *,
+    time_is_fixed: bool = False,
+    handled_at_before: datetime | None = None,
 ) -> tuple[str, datetime | None, dict[str, str]]:
     """The reply and the handling time typed (None, and not read, when the time is fixed:
-    petitions.handling_time_is_fixed), with the problems found."""
+    petitions.handling_time_is_fixed), with the problems found. The form shows the stored
+    time (`handled_at_before`) to the minute: sent back unchanged, it is that time to the
+    second, or editing the reply's words turned a petition handled 30 s late on time."""
     problems: dict[str, str] = {}
     reply = strip_bidi_controls(form.get("reply", "")).strip()
     if not reply:
@@ -136,6 +142,10 @@ def read_reply_form(
     if handled_at is not None:
         if handled_at.tzinfo is None:  # the manager types local time
             handled_at = handled_at.replace(tzinfo=LOCAL_TZ)
+        if handled_at_before is not None and input_time(handled_at) == input_time(
+            handled_at_before
+        ):
+            handled_at = handled_at_before
         try:
             check_moment(handled_at)
         except OutOfRange:
@@ -160,7 +170,7 @@ async def reply(console: ConsoleDep, petition_id: RowIdPath, form: FormDep) -> R
             console.principal, petition, agency, console.work.profile
         )
         text, handled_at, problems = read_reply_form(
-            form, petition.received_at, time_is_fixed=fixed
+            form, petition.received_at, time_is_fixed=fixed, handled_at_before=petition.handled_at
         )
         if problems or (handled_at is None and not fixed):
             context = _detail(

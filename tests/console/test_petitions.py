@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
+from service.calendar.working_days import LOCAL_TZ as LOCAL
 from service.console.petitions import timing
 from service.models import AuditLog, OutboxEvent, Petition, utcnow
 from service.settings import Settings
@@ -261,3 +262,52 @@ def test_signed_out_post_changes_nothing(
     )
     assert response.status_code == 403  # no session, so no CSRF token can match
     assert petition(db, "HL-BT-1").handled_at is None
+
+
+def test_editing_only_the_replys_words_keeps_the_handling_time_to_the_second(
+    console: ConsoleClient, office: Office, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """The form shows the stored handling time to the minute, and saving it (only the
+    reply's words edited) wrote that minute back: a petition handled 30 s after its
+    deadline became one handled on time, D in group 5 with it (console audit)."""
+    deadline = (utcnow() - timedelta(days=1)).replace(second=0, microsecond=0)
+    handled = deadline + timedelta(seconds=30)  # late, by half a minute
+    office.petition(
+        "PAKN-LATE",
+        received_at=(deadline - timedelta(days=20)).isoformat(),
+        deadline_at=deadline.isoformat(),
+        handled_at=handled.isoformat(),
+    )
+    with db() as session:
+        row = session.exec(select(Petition).where(Petition.code == "PAKN-LATE")).one()
+        assert row.handled_on_time is False
+        petition_id = row.id
+    console.sign_in(raw_key(make_key("manager", "79")))  # the competent authority
+    page = console.get(f"/console/petitions/{petition_id}")
+    shown = re.search(
+        r'id="handled_at" name="handled_at" type="datetime-local" value="([^"]+)"', page.text
+    )
+    assert shown, page.text
+    saved = console.post(
+        f"/console/petitions/{petition_id}/reply",
+        {"reply": "Trả lời công dân (chỉ sửa câu chữ)", "handled_at": shown.group(1)},
+    )
+    assert saved.status_code == 200 and "saved=reply" in str(saved.url)
+    with db() as session:
+        row = session.exec(select(Petition).where(Petition.code == "PAKN-LATE")).one()
+    assert (row.handled_at, row.handled_on_time) == (handled, False)
+    assert row.reply == "Trả lời công dân (chỉ sửa câu chữ)"
+    # Another minute typed is another time, taken as typed.
+    saved = console.post(
+        f"/console/petitions/{petition_id}/reply",
+        {
+            "reply": "Trả lời",
+            "handled_at": (deadline - timedelta(minutes=1))
+            .astimezone(LOCAL)
+            .strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
+    assert saved.status_code == 200 and "saved=reply" in str(saved.url)
+    with db() as session:
+        row = session.exec(select(Petition).where(Petition.code == "PAKN-LATE")).one()
+    assert (row.handled_at, row.handled_on_time) == (deadline - timedelta(minutes=1), True)
