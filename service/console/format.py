@@ -51,6 +51,12 @@ class Formatter:
     def num(self, value: float | None, digits: int = 2) -> str:
         return number(value, self.lang, digits)
 
+    def exact(self, value: float) -> str:
+        """A number for a form's field, every digit kept (17,333333, not 17,33): sent back
+        unchanged, it is the same number (console/inputs_form.py reads either mark)."""
+        text = repr(float(value)).removesuffix(".0")
+        return text if self.lang == "en" else text.replace(".", ",")
+
     def pct(self, value: float | None) -> str:
         return percent(value, self.lang)
 

@@ -61,10 +61,12 @@ def set_inputs(
     if row is None:
         row = PeriodInput(agency_id=agency.id, period=period.key, set_by=principal.actor)
     now = utcnow()
-    if "d" in sent:
+    # Who entered a value and when changes with the value only: the console's form sends D
+    # back whenever E is saved, and named the official who picked E as D's (console audit).
+    if "d" in sent and update.d != row.d:
         row.d = update.d
         row.d_set_by, row.d_set_at = (principal.actor, now) if update.d is not None else NOBODY
-    if "e" in sent:
+    if "e" in sent and update.e != row.e:
         row.e = update.e
         row.e_set_by, row.e_set_at = (principal.actor, now) if update.e is not None else NOBODY
     if "note" in sent:

@@ -291,3 +291,41 @@ def test_a_quarter_with_a_thin_month_names_it_instead_of_b_and_c(
         page = console.get(f"/console/a/{WARD}/staff?period={period}").text
         returning = re.search(r'data-staff="CB003">(.*?)</tr>', page, re.S)
         assert returning and shown in returning.group(1), period
+
+
+D_INPUT = re.compile(r'<input id="d" name="d"[^>]*value="([^"]*)"')
+NOTE_TEXT = re.compile(r'<textarea id="note"[^>]*>([^<]*)</textarea>')
+
+
+def _save_e_only(console: ConsoleClient, period: str) -> None:
+    """What a browser sends when the official only picks E = 1 and saves: every other
+    field as the page filled it in."""
+    page = console.get(f"/console/a/{WARD}?period={period}")
+    shown_d, note = D_INPUT.search(page.text), NOTE_TEXT.search(page.text)
+    assert shown_d is not None and note is not None
+    form = {"period": period, "d": shown_d.group(1), "e": "1", "note": note.group(1)}
+    saved = console.post(f"/console/a/{WARD}/inputs", form)
+    assert saved.status_code == 200 and "saved=inputs" in str(saved.url)
+
+
+@pytest.mark.parametrize("imported", [17.333333, 17.5, 0.1 + 0.2])
+def test_saving_e_keeps_the_imported_d_and_who_entered_it(
+    console: ConsoleClient, office: Office, make_key: KeyFactory, imported: float
+) -> None:
+    """The form showed D rounded to two places and sent it back whenever E was saved: an
+    imported 17.333333 became 17.33, and D was stamped as entered by the official who only
+    picked E (console audit)."""
+    period = current_period()
+    put = office.http.put(
+        f"/api/v1/agencies/{WARD}/periods/{period}/inputs",
+        json={"d": imported},
+        headers=office.admin,
+    )
+    assert put.status_code == 200, put.text
+    importer = put.json()["inputs"]["d"]
+    console.sign_in(raw_key(make_key("manager", "79")))  # competent: the city above the ward
+    _save_e_only(console, period)
+    score = office.score(WARD, period)
+    assert (score["d"], score["e"]) == (imported, 1)
+    assert score["inputs"]["d"] == importer
+    assert score["inputs"]["e"]["set_by"] != importer["set_by"]  # E is the manager's
