@@ -355,6 +355,8 @@ def record_reply(
         "petition.reply",
         f"petition:{petition.code}",
         {
+            # Codes are an agency's own: two wards' PAKN-2025-001 are two petitions.
+            "agency": agency.code,
             "handled_at": handled_at.isoformat(),
             "previous_handled_at": before.handled_at.isoformat() if before.handled_at else None,
             "on_time": petition.handled_on_time,
@@ -376,9 +378,10 @@ def record_verdict(
     before = events.snapshot(petition)
     petition.citizen_verdict, petition.verdict_at = verdict, utcnow()
     _changed(session, before, petition, profile)
-    record(
-        session, "citizen", "petition.verdict", f"petition:{petition.code}", {"verdict": verdict}
-    )
+    agency = session.get(Agency, petition.agency_id)
+    assert agency is not None
+    detail = {"agency": agency.code, "verdict": verdict}
+    record(session, "citizen", "petition.verdict", f"petition:{petition.code}", detail)
     return petition
 
 

@@ -335,6 +335,8 @@ def test_a_petition_handled_in_the_console_writes_one_record(
 
     entry = audited.one("petition.reply", reply)
     assert entry["actor"].endswith(":test manager") and entry["target"] == "petition:PA-1"
+    # Codes are an agency's own: the record says whose (console audit).
+    assert entry["detail"]["agency"] == "79.BTH"
     assert entry["detail"]["previous_handled_at"] is None
     assert entry["detail"]["handled_at"] is not None
 

@@ -175,7 +175,8 @@ def test_reply_verdict_and_group5_rate_b_with_numbers(
         verdicts = [e.payload["citizen_verdict"] for e in events]
         audited = session.exec(select(AuditLog).where(AuditLog.action == "petition.verdict")).all()
     assert verdicts[-1] == "unsatisfied"
-    assert [a.detail for a in audited] == [{"verdict": "unsatisfied"}]
+    # Which agency's: petition codes are an agency's own (console audit).
+    assert [a.detail for a in audited] == [{"agency": WARD, "verdict": "unsatisfied"}]
 
     # The manager sees it, and can no longer rewrite the reply the citizen judged.
     agency = console.get(f"/console/a/{WARD}?period={current_period()}").text
