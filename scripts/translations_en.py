@@ -139,6 +139,8 @@ EN.update(
         "Biểu mẫu đã cũ hoặc không được gửi từ bảng điều hành. Vui lòng mở lại trang và gửi lại.": "This form is out of date or was not sent from the console. Please open the page again and send it from there.",
         "Không có quyền truy cập": "Access refused",
         "Ông/bà chỉ xem được đơn vị mình và các đơn vị trực thuộc.": "You can only open your own agency and the agencies under it.",
+        "Trang này không dành cho vai trò của ông/bà. Kiểm toán viên xem nhật ký thao tác tại trang Nhật ký.": "This page is not open to your role. Auditors read the audit log on its own page.",
+        "Máy tính bảng này đã được gỡ ghép nối trước đó; không cần làm gì thêm.": "This tablet was unpaired already; nothing more to do.",
         "Không tìm thấy": "Not found",
         "Trang, đơn vị hoặc phản ánh này không tồn tại.": "This page, agency or petition does not exist.",
         "Không thể thay đổi": "Cannot be changed",

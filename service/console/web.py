@@ -23,8 +23,10 @@ from service.console import csrf, sessions
 from service.console.format import Formatter
 from service.errors import Forbidden, ServiceError
 from service.i18n import pick_language
+from service.kiosk.pairing import AlreadyUnpaired
 from service.models import Agency, utcnow
 from service.periods import Period, parse_period, period_containing
+from service.petitions.service import ReplyJudged
 from service.unit_of_work import UnitOfWork
 from service.web.deps import PublicWork
 from service.web.pages import PAGE_HEADERS, Page, render
@@ -47,10 +49,31 @@ class Redirect:
 Outcome = Page | Redirect
 
 
+class BadPeriod(ServiceError):
+    status_code = 422
+    code = "invalid_period"
+
+
+class PageNotForRole(Forbidden):
+    """A 403 "forbidden", as any: the console says which pages the role has."""
+
+
+# What the error page says, in the page's language, for the refusals it knows; any other
+# shows the service's own (English) sentence under the status's heading. One sentence per
+# status said "the citizen has judged this petition" to a kiosk unpaired twice (audit).
+_REASONS: tuple[tuple[type[ServiceError], str], ...] = (
+    (csrf.CsrfRejected, "csrf"),
+    (PageNotForRole, "role"),
+    (Forbidden, "scope"),
+    (ReplyJudged, "judged"),
+    (AlreadyUnpaired, "unpaired"),
+    (BadPeriod, "period"),
+)
+
+
 def error_page(exc: ServiceError) -> Page:
-    # The detail sentence is English (service errors); the heading is per status, in the
-    # page's language.
-    context = {"status": exc.status_code, "code": exc.code, "detail": exc.detail}
+    reason = next((name for kind, name in _REASONS if isinstance(exc, kind)), None)
+    context = {"status": exc.status_code, "reason": reason, "detail": exc.detail}
     return Page("console/error.html", context, exc.status_code)
 
 
@@ -82,7 +105,7 @@ class Console:
             raise SignedOut
         self.principal = principal
         if principal.role not in roles:
-            raise Forbidden(
+            raise PageNotForRole(
                 f"This page is not open to the role '{principal.role}'; an auditor reads the "
                 "audit log at /console/audit."
             )
@@ -163,11 +186,6 @@ class Console:
         elif self.clear_session and self.request.cookies.get(sessions.COOKIE):
             sessions.clear_cookie(response, secure=self.secure)
         return response
-
-
-class BadPeriod(ServiceError):
-    status_code = 422
-    code = "invalid_period"
 
 
 def current_quarter() -> Period:

@@ -197,6 +197,10 @@ def list_devices(session: Session, scope_path: str | None) -> list[Device]:
     return [Device(*row) for row in session.exec(query)]
 
 
+class AlreadyUnpaired(Conflict):
+    """A 409 "conflict", as any: the console names it (a double-pressed button)."""
+
+
 def unpair(session: Session, key_id: int, *, actor: str, principal: Principal | None) -> Device:
     device = find_device(session, key_id)
     missing = f"No paired kiosk has the id {key_id}."
@@ -205,7 +209,7 @@ def unpair(session: Session, key_id: int, *, actor: str, principal: Principal | 
     if principal is not None:
         principal.require_visible(device.agency, missing)
     if device.key.revoked_at is not None:
-        raise Conflict(f"Kiosk {key_id} is already unpaired.")
+        raise AlreadyUnpaired(f"Kiosk {key_id} is already unpaired.")
     # As `keys revoke` does: GET /api/v1/keys then says who unpaired it.
     mark_revoked(session, device.key, actor)
     record(session, actor, "kiosk.unpair", f"api_key:{key_id}", {"counter": device.counter.code})

@@ -290,6 +290,10 @@ VERDICTS = ("satisfied", "unsatisfied")
 FUTURE_TOLERANCE = timedelta(minutes=10)
 
 
+class ReplyJudged(Conflict):
+    """The reply the citizen judged stays as it was (a 409 "conflict", as any)."""
+
+
 class VerdictAlreadyGiven(Conflict):
     code = "verdict_already_given"
 
@@ -344,7 +348,9 @@ def record_reply(
     if handled_at > utcnow() + FUTURE_TOLERANCE:
         raise field_error("handled_at", "lies in the future; give the time it was handled")
     if petition.citizen_verdict is not None:
-        raise Conflict("The citizen has already judged this handling; the reply stays as it was.")
+        raise ReplyJudged(
+            "The citizen has already judged this handling; the reply stays as it was."
+        )
     before = events.snapshot(petition)
     petition.reply, petition.handled_at = reply, handled_at
     petition.replied_at, petition.replied_by = utcnow(), principal.actor

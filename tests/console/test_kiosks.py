@@ -51,6 +51,11 @@ def test_a_manager_pairs_a_counter_tablet_and_unpairs_it(
     after = unpaired
     assert "Đã hủy ghép nối" in after.text
     assert 'data-device="' not in after.text
+    # The button pressed twice (the same form sent again): said as it is. The page said
+    # "the citizen has judged this petition" to every 409 (console audit).
+    again = console.post(f"/console/a/{WARD}/kiosks/{device.group(1)}/unpair", {})
+    assert again.status_code == 409
+    assert "đã được gỡ ghép nối trước đó" in again.text and "phản ánh" not in again.text
 
 
 def test_a_counter_the_one_stop_system_named_pairs_and_codes_the_api_refuses_do_not(

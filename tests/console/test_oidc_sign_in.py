@@ -228,7 +228,11 @@ def test_an_auditor_official_reads_only_the_audit_log(
         add_official(session, "cli", "kiemtra@sotttt.tphcm.gov.vn", "Kiểm tra", "auditor", None)
     through_provider(console, "auditor")
     assert console.get("/console").url.path == "/console/audit"
-    assert console.get(f"/console/a/{WARD}").status_code == 403
+    refused = console.get(f"/console/a/{WARD}")
+    assert refused.status_code == 403
+    # Where the role's page is, not "you see only your own agency" (console audit).
+    assert "Kiểm toán viên xem nhật ký" in refused.text and 'href="/console/audit"' in refused.text
+    assert "chỉ xem được đơn vị mình" not in refused.text
 
 
 def test_a_callback_that_is_not_this_browsers_sign_in_is_refused(
