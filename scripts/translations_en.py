@@ -142,6 +142,7 @@ EN.update(
         "Trang này không dành cho vai trò của ông/bà. Kiểm toán viên xem nhật ký thao tác tại trang Nhật ký.": "This page is not open to your role. Auditors read the audit log on its own page.",
         "Máy tính bảng này đã được gỡ ghép nối trước đó; không cần làm gì thêm.": "This tablet was unpaired already; nothing more to do.",
         "Không tìm thấy": "Not found",
+        "Biểu mẫu quá dài": "The form is too long",
         "Trang, đơn vị hoặc phản ánh này không tồn tại.": "This page, agency or petition does not exist.",
         "Không thể thay đổi": "Cannot be changed",
         "Người dân đã đánh giá việc giải quyết phản ánh này, nên câu trả lời được giữ nguyên.": "The citizen has already judged the handling of this petition, so the reply stays as it was.",

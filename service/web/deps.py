@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from service.errors import ServiceError
 from service.unit_of_work import UnitOfWork
 
 MAX_FORM_BYTES = 64 * 1024
@@ -28,12 +29,23 @@ async def _public_unit_of_work(request: Request) -> UnitOfWork:
     return UnitOfWork(request)
 
 
+class FormTooLarge(ServiceError, status=413, code="form_too_large"):
+    """No page's form comes near it (their fields have a maxlength): a paste past one, or a
+    script. Said as such: read as a field no form accepts, the console refused it as a
+    forged form, "open the page again", which failed the same way (console audit)."""
+
+
 async def form_fields(request: Request) -> dict[str, str]:
     """The url-encoded form, read without a multipart dependency; repeated keys: last wins.
-    An oversized body comes back as the one field `__too_large__`, which no form accepts."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return {"__too_large__": "1"}
+    Read no further than MAX_FORM_BYTES."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise FormTooLarge(
+                f"The form is longer than {MAX_FORM_BYTES // 1024} KB, more than any of its "
+                "fields holds: shorten the text and send it again."
+            )
     return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
 

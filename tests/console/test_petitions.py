@@ -311,3 +311,20 @@ def test_editing_only_the_replys_words_keeps_the_handling_time_to_the_second(
     with db() as session:
         row = session.exec(select(Petition).where(Petition.code == "PAKN-LATE")).one()
     assert (row.handled_at, row.handled_on_time) == (deadline - timedelta(minutes=1), True)
+
+
+def test_a_form_past_the_limit_is_refused_as_too_long_not_as_forged(
+    manager: ConsoleClient, db: DbFactory
+) -> None:
+    """A console form over 64 KB was read as a field no form accepts, so it failed the CSRF
+    check: "the form is out of date, open the page again", which failed the same way
+    (console audit). A letter pasted whole past the field's maxlength: 413, said as such."""
+    with db() as session:
+        petition = session.exec(select(Petition).where(Petition.code == "PAKN-OVERDUE")).one()
+    letter = "Kính gửi công dân, ủy ban đã xử lý phản ánh của ông bà. " * 1500
+    sent = manager.post(f"/console/petitions/{petition.id}/reply", {"reply": letter})
+    assert sent.status_code == 413
+    assert "Biểu mẫu quá dài" in sent.text and "shorten the text" in sent.text
+    assert "Biểu mẫu đã cũ" not in sent.text
+    with db() as session:
+        assert session.get(Petition, petition.id).reply is None  # type: ignore[union-attr]
