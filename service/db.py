@@ -11,7 +11,7 @@ from psycopg import Error as PsycopgError
 from sqlalchemy import Engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import SessionTransaction
+from sqlalchemy.orm import ORMExecuteState, SessionTransaction
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, create_engine
 
@@ -32,6 +32,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # filters' prefix match, models/agency.path_within).
     cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.close()
+
+
+# A statement that writes nothing but makes SQLite take the database's write lock.
+_SQLITE_TAKE_WRITE_LOCK = "UPDATE agency SET id = id WHERE 0"
+
+
+def _sqlite_lock_before_reading_for_update(state: ORMExecuteState) -> None:
+    """A read FOR UPDATE is the start of a read-then-write (counters moved by after -
+    before). PostgreSQL locks the rows; SQLite ignores the clause, and pysqlite begins a
+    transaction only at the first write, so another process (`hailong calendar set`, a
+    second worker, an import) could commit between this read and the write, and its change
+    was undone in the counters (recompute audit). On SQLite, the database's write lock is
+    taken first: what is read next stays as read until this transaction ends."""
+    if not state.is_select or getattr(state.statement, "_for_update_arg", None) is None:
+        return
+    connection = state.session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:  # a write began it: locked already
+        connection.exec_driver_sql(_SQLITE_TAKE_WRITE_LOCK)
+
+
+event.listen(Session, "do_orm_execute", _sqlite_lock_before_reading_for_update)
 
 
 def make_engine(settings: Settings) -> Engine:
