@@ -158,10 +158,22 @@ class ImportResult:
     updated: int
 
 
+def _csv_records(text: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """The header and the records; a line the CSV reader cannot read (a cell over its field
+    limit, a stray quote) is a field error naming the line, not a traceback (audit)."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        return list(reader.fieldnames or []), list(reader)
+    except csv.Error as exc:
+        # The underlying reader's count: the DictReader's lags behind the line that failed.
+        line = reader.reader.line_num
+        raise field_error(f"line {line}", f"cannot be read as CSV ({exc})") from None
+
+
 def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportResult:
     """Import `code,name,parent_code` rows; parents may come after their children."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = {"code", "name", "parent_code"} - set(reader.fieldnames or [])
+    header, records = _csv_records(text)
+    missing = {"code", "name", "parent_code"} - set(header)
     if missing:
         raise field_error(
             "header",
@@ -169,7 +181,7 @@ def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportRes
             f"missing: {', '.join(sorted(missing))}",
         )
     rows = []
-    for line_no, row in enumerate(reader, start=2):
+    for line_no, row in enumerate(records, start=2):
         code = (row.get("code") or "").strip()
         try:
             validate_code(code)

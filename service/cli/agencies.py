@@ -40,6 +40,15 @@ def agencies_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=F
     """Import agencies from a CSV file with the columns code, name, parent_code."""
     from service.admin.agencies import import_agencies_csv
 
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:  # Excel's plain "CSV" (a Windows code page) was a traceback
+        typer.secho(
+            f"error: {file.name} is not UTF-8 text; save it as CSV UTF-8",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(2) from None
     with one_transaction() as session:
-        result = import_agencies_csv(session, file.read_text(encoding="utf-8"), actor=CLI_ACTOR)
+        result = import_agencies_csv(session, text, actor=CLI_ACTOR)
     typer.echo(f"imported agencies: {result.created} added, {result.updated} updated")

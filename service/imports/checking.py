@@ -43,7 +43,7 @@ from service.web.errors import _location, _problem
 _IMPORT_CREDENTIAL = "import"
 # An imported evaluation may answer an invitation in these states (an old one has expired
 # by time long ago; an answered or revoked one may not be answered).
-_ANSWERABLE = ("issued", "opened")
+ANSWERABLE = ("issued", "opened")
 
 
 @dataclass(frozen=True)
@@ -327,7 +327,7 @@ class Checker:
                             "hailong; import the dossier first (or correct the code)",
                         )
                     ]
-                elif found[1] not in _ANSWERABLE:
+                elif found[1] not in ANSWERABLE:
                     c = [
                         Refusal(
                             c.row,

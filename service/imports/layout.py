@@ -139,13 +139,16 @@ def _cell(value: Any) -> Any:
 class Table:
     header: list[str]
     rows: Iterator[tuple[int, dict[str, Any]]]  # (row number, 1 = the header; cells by column)
+    # XLSX: which sheet was read, added to the file's errors (a workbook whose first sheet
+    # holds instructions was "empty", or "give --kind", without a word of sheets; audit).
+    sheet: str = ""
 
 
-def _records(raw: Iterator[tuple[Any, ...] | list[Any]]) -> Table:
+def _records(raw: Iterator[tuple[Any, ...] | list[Any]], sheet: str = "") -> Table:
     try:
         first = next(raw)
     except StopIteration:
-        raise FileProblem("the file is empty: it needs a header row") from None
+        raise FileProblem(f"the file is empty: it needs a header row{sheet}") from None
     header = [str(_cell(c) or "") for c in first]
     separator = next((sep for sep in (";", "\t") if len(header) == 1 and sep in header[0]), None)
     if separator is not None:
@@ -182,7 +185,7 @@ def _records(raw: Iterator[tuple[Any, ...] | list[Any]]) -> Table:
                 record[NUMBER_AS_CODE] = numbers[0]
             yield number, record
 
-    return Table(header, rows())
+    return Table(header, rows(), sheet)
 
 
 def open_table(path: Path) -> Table:
@@ -195,7 +198,14 @@ def open_table(path: Path) -> Table:
         except Exception as exc:  # openpyxl raises many kinds for a broken file
             raise FileProblem(f"{path.name} is not a readable XLSX file ({exc})") from None
         sheet = book.worksheets[0]
-        return _records(iter(sheet.iter_rows(values_only=True)))
+        names = ", ".join(f"'{name}'" for name in book.sheetnames)
+        read = (
+            f"; {path.name} was read from its first sheet, '{sheet.title}' (its sheets: "
+            f"{names}): the records must be on the first sheet"
+            if len(book.sheetnames) > 1
+            else f"; {path.name} was read from its only sheet, '{sheet.title}'"
+        )
+        return _records(_xlsx_lines(path, sheet.title, sheet.iter_rows(values_only=True)), read)
     handle = path.open(encoding="utf-8-sig", newline="")
     try:
         handle.read(4096)
@@ -223,3 +233,24 @@ def _csv_lines(reader: Any) -> Iterator[list[str]]:
             return
         except csv.Error as exc:
             raise FileProblem(f"line {reader.line_num} cannot be read as CSV ({exc})") from None
+
+
+def _xlsx_lines(
+    path: Path, sheet: str, rows: Iterator[tuple[Any, ...]]
+) -> Iterator[tuple[Any, ...]]:
+    """The sheet's rows; a row openpyxl cannot read (a control character as an XML
+    reference, text in a number cell, a shared string that is not there) is a FileProblem
+    that names it, not a traceback (audit)."""
+    number = 0
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # openpyxl raises many kinds (ParseError, ValueError, ...)
+            raise FileProblem(
+                f"{path.name}, sheet '{sheet}': row {number + 1} cannot be read ({exc}); open "
+                "the file in a spreadsheet, correct that row and save it again"
+            ) from None
+        number += 1
+        yield row

@@ -43,7 +43,8 @@ from service.scoring.rebuild import rebuild
 from service.settings import Settings
 
 CHUNK_ROWS = 5000  # rows per transaction, and per checking query
-ATTEMPTS = 3  # a chunk is redone when a drawn short code was taken meanwhile
+# A chunk is redone when a short code it drew, or a survey it answers, was taken meanwhile.
+ATTEMPTS = 3
 ACTOR = "cli:import"
 
 
@@ -118,8 +119,11 @@ def _buffers(
 
 def _open(path: Path, kind: Kind | None) -> tuple[Kind, Iterator[tuple[int, dict[str, Any]]]]:
     table = open_table(path)
-    chosen = kind or detect_kind(table.header)
-    check_header(table.header, chosen)
+    try:
+        chosen = kind or detect_kind(table.header)
+        check_header(table.header, chosen)
+    except FileProblem as exc:
+        raise FileProblem(f"{exc}{table.sheet}") from None
     return chosen, table.rows
 
 
@@ -257,6 +261,29 @@ def _write_chunk(
                 ) from exc
 
 
+def _still_good(
+    engine: Engine,
+    checker: Checker,
+    buffer: list[tuple[int, dict[str, Any]]],
+    options: Options,
+    job: ImportJob,
+) -> list[Good]:
+    """The buffer's rows that pass the check on writing; a row refused now though pass 1
+    passed it stops the import, unless `skip_invalid`."""
+    with Session(engine) as session:
+        checked = checker.check(session, buffer)
+    changed = [c for c in checked if not isinstance(c, Good)]
+    if changed and not options.skip_invalid:
+        first = changed[0][0]
+        raise ImportStopped(
+            f"row {first.row} was refused on writing though it passed the check "
+            f"({first.column}: {first.reason}): the database changed meanwhile. Rows up "
+            f"to {job.done_through_row} are written; fix the cause and run again with "
+            "--resume"
+        )
+    return [c for c in checked if isinstance(c, Good)]
+
+
 def _write_all(
     engine: Engine,
     checker: Checker,
@@ -277,23 +304,29 @@ def _write_all(
     written = 0
     progress.start("writing", job.rows_valid - job.rows_written)
     for number, buffer in enumerate(_buffers(rows, options.chunk_rows, job.done_through_row)):
-        with Session(engine) as session:
-            checked = checker.check(session, buffer)
-        goods = [c for c in checked if isinstance(c, Good)]
-        changed = [c for c in checked if not isinstance(c, Good)]
-        if changed and not options.skip_invalid:
-            first = changed[0][0]
-            raise ImportStopped(
-                f"row {first.row} was refused on writing though it passed the check "
-                f"({first.column}: {first.reason}): the database changed meanwhile. Rows up "
-                f"to {job.done_through_row} are written; fix the cause and run again with "
-                "--resume"
-            )
-        if goods:
-            _write_chunk(
-                engine, checker.kind, goods, buffer[-1][0], job.id, directory, settings,
-                profile, lambda: calendar,
-            )  # fmt: skip
+        goods = _still_good(engine, checker, buffer, options, job)
+        for attempt in range(ATTEMPTS):
+            if not goods:
+                break
+            try:
+                _write_chunk(
+                    engine, checker.kind, goods, buffer[-1][0], job.id, directory, settings,
+                    profile, lambda: calendar,
+                )  # fmt: skip
+                break
+            except writing.ClaimLost as exc:
+                if attempt == ATTEMPTS - 1:
+                    raise ImportStopped(
+                        f"the rows {goods[0].row}-{buffer[-1][0]} could not be written ({exc}); "
+                        "rows before them are written: run again with --resume"
+                    ) from exc
+                # Checked again by a checker that met none of them (this one met them all
+                # once): the rows it refuses now changed meanwhile.
+                again = {good.row for good in goods}
+                fresh = Checker(checker.kind, checker.profile, checker.agencies)
+                goods = _still_good(
+                    engine, fresh, [r for r in buffer if r[0] in again], options, job
+                )
         job.done_through_row = buffer[-1][0]
         written += len(goods)
         progress.advance(len(goods))

@@ -21,14 +21,14 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, text, tuple_, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, text, tuple_, update
 from sqlmodel import Session
 
 from service import db
 from service.calendar.working_days import local_date
 from service.handovers import new_dossiers, tokens
 from service.handovers.service import staff_codes
-from service.imports.checking import Evaluation, Good, importer
+from service.imports.checking import ANSWERABLE, Evaluation, Good, importer
 from service.models import Counter, Dossier, Invitation, Response, Staff, utcnow
 from service.petitions import service as petitions
 from service.profile import Profile
@@ -52,7 +52,9 @@ def _statements() -> tuple[Any, Any, Any]:
     responses = Response.__table__  # type: ignore[attr-defined]
     answered = (
         update(i)
-        .where(i.c.id == bindparam("answered_id"), i.c.status.in_(("issued", "opened")))
+        # Not IN (...): its literals are expanded per execution, which an executemany
+        # refuses (every file evaluating two dossiers stopped with a traceback).
+        .where(i.c.id == bindparam("answered_id"), or_(*(i.c.status == s for s in ANSWERABLE)))
         .values(status="answered", answered_at=bindparam("answered_when"))
     )
     return (
@@ -250,8 +252,15 @@ def _copy_dossiers(
     _copy(connection, r, responses)
 
 
+class ClaimLost(Exception):
+    """A survey the chunk's check found answerable was revoked or answered before the chunk
+    claimed it: the chunk is rolled back, and checked again (run._write_all)."""
+
+
 def write_evaluations(session: Session, goods: Sequence[Good]) -> None:
-    """Evaluations of dossiers already in hailong: their invitations become answered."""
+    """Evaluations of dossiers already in hailong: their invitations become answered, each
+    claimed as an answer claims it (only while issued or opened); the responses are
+    inserted only when every invitation was claimed, else ClaimLost."""
     responses, answered = [], []
     for good in goods:
         assert good.evaluation is not None and good.agency.id is not None
@@ -260,7 +269,12 @@ def write_evaluations(session: Session, goods: Sequence[Good]) -> None:
         answered.append({"answered_id": good.invitation_id, "answered_when": row["received_at"]})
     connection = session.connection()
     _, insert_responses, mark_answered = _statements()
-    connection.execute(mark_answered, answered)
+    # The rows each UPDATE matched, summed over the executemany (both drivers sum them): a
+    # response inserted whatever the claim matched left a survey revoked meanwhile with a
+    # counted evaluation under it (audit).
+    claimed = connection.execute(mark_answered, answered).rowcount
+    if claimed != len(answered):
+        raise ClaimLost(f"{len(answered) - claimed} survey(s) changed since the check")
     connection.execute(insert_responses, responses)
 
 

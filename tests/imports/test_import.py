@@ -15,8 +15,9 @@ from sqlalchemy import func, select, text
 from sqlmodel import Session, col
 
 from service.db import make_engine
-from service.imports.run import Options, report_path, run_import
-from service.models import AuditLog, Dossier, ImportJob, Petition, Response, Staff
+from service.imports import writing
+from service.imports.run import ImportStopped, Options, report_path, run_import
+from service.models import AuditLog, Dossier, ImportJob, Invitation, Petition, Response, Staff
 from service.profile import profile_of
 from service.settings import Settings
 from tests.cli_runner import cli_for
@@ -221,17 +222,21 @@ def test_bad_rows_are_each_reported_and_nothing_written(
 def test_evaluations_of_dossiers_already_there(
     tmp_path: Path, client: TestClient, make_key: KeyFactory, db: DbFactory, database_url: str
 ) -> None:
+    """Two rows in one chunk: the claim of their invitations, one statement executed for
+    many rows, stopped with a traceback (an IN of literals cannot be executed many)."""
     issuer = make_key("issuer")
-    body = handover_body(dossier_code="OLD-1", agency_code="79.BTH")
-    assert client.post("/api/v1/handovers", json=body, headers=issuer).status_code == 201
+    for code in ("OLD-1", "OLD-2"):
+        body = handover_body(dossier_code=code, agency_code="79.BTH")
+        assert client.post("/api/v1/handovers", json=body, headers=issuer).status_code == 201
     path = tmp_path / "evaluations.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         out = csv.writer(handle)
         out.writerow(["agency_code", "dossier_code", "submitted_at", "answers.overall"])
         out.writerow(["79.BTH", "OLD-1", "2025-09-16T09:00:00+07:00", "satisfied"])
+        out.writerow(["79.BTH", "OLD-2", "2025-09-17T09:00:00+07:00", "unsatisfied"])
     result = cli_for(database_url)("import", str(path), "--kind", "evaluations")
     assert result.exit_code == 0, result.output
-    assert _count(db, Response) == 1
+    assert _surveys(db) == {"OLD-1": ("answered", 1), "OLD-2": ("answered", 1)}
     again = cli_for(database_url)("import", str(path))  # answered now: refused
     assert again.exit_code == 1
     assert "answered" in report_path(path).read_text("utf-8-sig")
@@ -478,6 +483,100 @@ def test_a_short_code_drawn_twice_redoes_the_chunk(
     outcome = run_import(engine, settings, profile, second, Options())
     engine.dispose()
     assert outcome.written == 1 and _count(db, Dossier) == 2
+
+
+def _revoked_while_writing(
+    tmp_path: Path,
+    client: TestClient,
+    make_key: KeyFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    codes: list[str],
+) -> Path:
+    """Dossiers `codes` issued through the API, a file evaluating each, and the survey of
+    the first revoked by the one-stop system after the chunk was checked, just before it
+    is written."""
+    issuer = make_key("issuer")
+    for code in codes:
+        body = handover_body(dossier_code=code, agency_code="79.BTH")
+        assert client.post("/api/v1/handovers", json=body, headers=issuer).status_code == 201
+    path = tmp_path / "evaluations.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["agency_code", "dossier_code", "submitted_at", "answers.overall"])
+        for code in codes:
+            out.writerow(["79.BTH", code, "2025-09-16T09:00:00+07:00", "satisfied"])
+    original = writing.write_evaluations
+    revoked: list[str] = []
+
+    def revoked_meanwhile(session: Session, goods: Any) -> None:
+        if not revoked:
+            answer = client.post(
+                f"/api/v1/handovers/{codes[0]}/revoke",
+                params={"agency_code": "79.BTH"},
+                headers=issuer,
+            )
+            assert answer.status_code == 200, answer.text
+            revoked.append(codes[0])
+        original(session, goods)
+
+    monkeypatch.setattr(writing, "write_evaluations", revoked_meanwhile)
+    return path
+
+
+def _surveys(db: DbFactory) -> dict[str, tuple[str, int]]:
+    """Each dossier's survey status and the responses under it."""
+    with db() as session:
+        query = (
+            select(col(Dossier.code), col(Invitation.status), func.count(col(Response.id)))
+            .join(Invitation, col(Invitation.dossier_id) == col(Dossier.id))
+            .outerjoin(Response, col(Response.invitation_id) == col(Invitation.id))
+            .group_by(col(Dossier.code), col(Invitation.status))
+        )
+        return {code: (status, count) for code, status, count in session.execute(query)}
+
+
+def test_a_survey_revoked_while_its_chunk_is_written_gets_no_evaluation(
+    tmp_path: Path,
+    settings: Settings,
+    client: TestClient,
+    make_key: KeyFactory,
+    db: DbFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The invitation was marked answered only while issued or opened, but the response was
+    inserted whatever that matched: a survey revoked between the check and the write ended
+    revoked with a counted evaluation under it. Now the chunk is redone, its check refuses
+    the revoked one (--skip-invalid) and the others are written."""
+    path = _revoked_while_writing(tmp_path, client, make_key, monkeypatch, ["OLD-1", "OLD-2"])
+    engine = make_engine(settings)
+    try:
+        outcome = run_import(
+            engine, settings, profile_of(settings), path, Options(skip_invalid=True)
+        )
+    finally:
+        engine.dispose()
+    assert outcome.status == "done" and outcome.written == 1
+    assert _surveys(db) == {"OLD-1": ("revoked", 0), "OLD-2": ("answered", 1)}
+
+
+def test_a_survey_revoked_while_its_chunk_is_written_stops_an_import_without_skipping(
+    tmp_path: Path,
+    settings: Settings,
+    client: TestClient,
+    make_key: KeyFactory,
+    db: DbFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without --skip-invalid the redone chunk's refusal stops the import as any row changed
+    meanwhile does, naming the row; nothing of the chunk is written."""
+    path = _revoked_while_writing(tmp_path, client, make_key, monkeypatch, ["OLD-1", "OLD-2"])
+    engine = make_engine(settings)
+    try:
+        with pytest.raises(ImportStopped, match=r"row 2 was refused on writing .* revoked"):
+            run_import(engine, settings, profile_of(settings), path, Options())
+    finally:
+        engine.dispose()
+    assert _surveys(db) == {"OLD-1": ("revoked", 0), "OLD-2": ("issued", 0)}
 
 
 def test_an_import_leaves_fresh_planner_statistics(

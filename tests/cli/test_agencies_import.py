@@ -1,0 +1,66 @@
+"""`hailong agencies import` of a file it cannot read as it is: a sentence naming what to
+change and exit 2, never a traceback. Every test runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from service.models import Agency
+from tests.cli_runner import cli_for
+from tests.conftest import DbFactory
+
+pytestmark = pytest.mark.usefixtures("agencies")
+
+
+def _codes(db: DbFactory) -> set[str]:
+    with db() as session:
+        return set(session.exec(select(Agency.code)).all())
+
+
+def test_a_file_not_in_utf8_is_told_to_be_saved_as_csv_utf8(
+    tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """Excel's plain "CSV" on Windows is in the Windows code page: the command ended in a
+    UnicodeDecodeError traceback."""
+    before = _codes(db)
+    path = tmp_path / "agencies.csv"
+    text = unicodedata.normalize("NFD", "code,name,parent_code\r\n79.Q1,Bình Thạnh,79\r\n")
+    path.write_bytes(text.encode("cp1258"))
+    result = cli_for(database_url)("agencies", "import", str(path))
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 2, result.output
+    assert said == "error: agencies.csv is not UTF-8 text; save it as CSV UTF-8", said
+    assert _codes(db) == before
+
+
+@pytest.fixture
+def default_csv_field_limit() -> Iterator[int]:
+    """Python's own limit on a CSV cell (128 KiB), as in a process that never imported the
+    bulk import (which raises it for itself)."""
+    before = csv.field_size_limit(128 * 1024)
+    try:
+        yield 128 * 1024
+    finally:
+        csv.field_size_limit(before)
+
+
+def test_a_cell_past_the_csv_readers_limit_is_a_field_error_naming_its_line(
+    default_csv_field_limit: int, tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """The CSV reader stops at a cell over its limit with csv.Error, which escaped the
+    command as a traceback."""
+    before = _codes(db)
+    path = tmp_path / "agencies.csv"
+    cell = "x" * (default_csv_field_limit + 1)
+    path.write_text(f"code,name,parent_code\r\n79.Q1,Quận 1,79\r\n79.Q2,{cell},79\r\n", "utf-8")
+    result = cli_for(database_url)("agencies", "import", str(path))
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 2, result.output
+    assert said.startswith("error: line 3: cannot be read as CSV (field larger than"), said
+    assert _codes(db) == before  # nor the line before it

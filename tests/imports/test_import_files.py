@@ -1,0 +1,108 @@
+"""`hailong import` of a workbook it cannot use as it is: an error sentence naming the file,
+the sheet and the row, never a traceback. Every test runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from tests.cli_runner import cli_for
+
+pytestmark = pytest.mark.usefixtures("agencies")
+
+HEADER = ["dossier_code", "agency_code", "resolved_at", "supplement_requests"]
+
+
+def _xlsx_with_sheet_xml(path: Path, change: Callable[[bytes], bytes]) -> Path:
+    """A workbook openpyxl writes, its sheet's XML then changed as another tool (or a
+    damaged copy) would have it."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    sheet.append(["X-1", "79.BTH", "2025-09-15T10:00:00+07:00", 3])
+    plain = path.with_suffix(".plain.xlsx")
+    book.save(plain)
+    with zipfile.ZipFile(plain) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                changed = change(data)
+                assert changed != data, "the sheet's XML is not as this test expects"
+                data = changed
+            zout.writestr(item, data)
+    return path
+
+
+NUMBER_CELL = b'<c r="D2" t="n"><v>3</v>'
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # A control character written as an XML character reference (not XML 1.0).
+        pytest.param(lambda d: d.replace(b"X-1", b"X&#1;1"), id="control-character-reference"),
+        # A number cell holding text.
+        pytest.param(
+            lambda d: d.replace(NUMBER_CELL, b'<c r="D2" t="n"><v>ba</v>'), id="text-as-number"
+        ),
+        # A shared string index past the workbook's table of strings.
+        pytest.param(
+            lambda d: d.replace(NUMBER_CELL, b'<c r="D2" t="s"><v>9</v>'), id="no-such-string"
+        ),
+    ],
+)
+def test_a_sheet_row_that_cannot_be_read_is_an_error_naming_file_sheet_and_row(
+    change: Callable[[bytes], bytes], tmp_path: Path, database_url: str
+) -> None:
+    """openpyxl fails only once the rows are read (ParseError, ValueError, IndexError):
+    those escaped the import as a traceback."""
+    path = _xlsx_with_sheet_xml(tmp_path / "damaged.xlsx", change)
+    result = cli_for(database_url)("import", str(path), "--dry-run")
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 2, result.output
+    assert "error: damaged.xlsx, sheet 'Sheet': row 2 cannot be read (" in said, said
+
+
+@pytest.mark.parametrize(
+    "first_sheet",
+    [pytest.param([], id="empty"), pytest.param([["Nhập hồ sơ ở trang 'Hồ sơ'"]], id="notes")],
+)
+def test_a_workbook_with_its_records_on_another_sheet_is_told_which_sheet_was_read(
+    first_sheet: list[list[str]], tmp_path: Path, database_url: str
+) -> None:
+    """An instructions sheet first (common in templates) got "the file is empty", or "give
+    --kind", naming neither the sheet read nor the workbook's other sheets."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Hướng dẫn"
+    for line in first_sheet:
+        sheet.append(line)
+    records = book.create_sheet("Hồ sơ")
+    records.append(["dossier_code", "agency_code", "resolved_at"])
+    records.append(["X-9", "79.BTH", "2025-09-15T10:00:00+07:00"])
+    book.save(path := tmp_path / "template.xlsx")
+    result = cli_for(database_url)("import", str(path), "--dry-run")
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 2, result.output
+    problem = "the file is empty" if not first_sheet else "give --kind"
+    assert problem in said, said
+    assert (
+        "template.xlsx was read from its first sheet, 'Hướng dẫn' (its sheets: 'Hướng dẫn', "
+        "'Hồ sơ'): the records must be on the first sheet"
+    ) in said, said
+
+
+def test_an_empty_workbook_of_one_sheet_names_it(tmp_path: Path, database_url: str) -> None:
+    """The sheet read is named even when it is the only one."""
+    book = Workbook()
+    book.save(path := tmp_path / "blank.xlsx")
+    result = cli_for(database_url)("import", str(path), "--dry-run")
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 2, result.output
+    assert "the file is empty" in said and "read from its only sheet, 'Sheet'" in said, said
