@@ -46,7 +46,8 @@ class KScore(_Strict):
     # From how many supplement requests a dossier is overdue, where the profile says so.
     supplements_overdue_from: int = Field(ge=1)
     d_max: float = Field(gt=0)
-    e_max: float = Field(gt=0)
+    # E is all or nothing (104/2024: "0 or 1"): 0 or e_max, stored as a whole number.
+    e_max: int = Field(gt=0)
     satisfied_threshold: float
     threshold_is_satisfied: bool
 

@@ -196,7 +196,9 @@ class InputsUpdate(BaseModel):
     )
 
     d: float | None = Field(default=None, ge=0, description="Imported D; null clears it")
-    e: Literal[0, 1] | None = Field(default=None, description="E, 0 or 1; null clears it")
+    e: int | None = Field(
+        default=None, ge=0, description="E: 0 or the profile's e_max (1); null clears it"
+    )
     note: Annotated[str, Storable] | None = Field(default=None, max_length=1000)
     indicators: dict[Tt01Entered, int | None] | None = Field(
         default=None,

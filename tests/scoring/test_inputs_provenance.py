@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from service.app import create_app
 from service.auth.officials import add_official, official_principal
 from service.calendar.working_days import LOCAL_TZ
 from service.models import Agency
 from service.periods import parse_period
-from service.profile import load_profile
+from service.profile import PROFILES_DIR, load_profile
 from service.scoring.inputs import set_inputs
 from service.scoring.schemas import InputsUpdate
-from tests.conftest import DbFactory, KeyFactory, handover_body
+from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
 
 pytestmark = pytest.mark.usefixtures("agencies")
 WARD, PERIOD = "79.BTH", "2025-Q3"
@@ -127,3 +129,24 @@ def test_the_public_page_names_no_officials_mailbox(
     assert words in visible_text(page)
     english = visible_text(client.get(f"/agencies/{WARD}?period={PERIOD}&lang=en").text)
     assert f"D = 17.5, entered by the competent authority on {day:%d/%m/%Y}" in english
+
+
+def test_e_is_zero_or_the_profiles_e_max(
+    database_url: str, make_key: KeyFactory, tmp_path: Path
+) -> None:
+    """E's values were a Literal[0, 1] in the schema and D alone was checked against the
+    profile: E is now 0 or k_score.e_max, whatever the profile says (recompute audit)."""
+    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
+    text = text.replace('name = "hcmc-104-2024"', 'name = "e-of-two"')
+    path = tmp_path / "e-of-two.toml"
+    path.write_text(text.replace("e_max = 1\n", "e_max = 2\n", 1), encoding="utf-8")
+    settings = make_settings(database_url, scoring_profile=str(path))
+    url = "/api/v1/agencies/G22.39/periods/2025-09/inputs"
+    with TestClient(create_app(settings)) as client:
+        admin = make_key("admin")
+        refused = client.put(url, json={"e": 1}, headers=admin)
+        assert refused.status_code == 422
+        assert refused.json()["fields"] == [{"field": "e", "problem": "must be 0 or 2"}]
+        put = client.put(url, json={"d": 18, "e": 2}, headers=admin)
+        assert put.status_code == 200, put.text
+        assert (put.json()["e"], put.json()["k_max"]) == (2, 23)
