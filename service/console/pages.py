@@ -208,7 +208,13 @@ def _costly_rows(
     session: Session, agency: Agency, period: Period, profile: Profile
 ) -> dict[str, Any]:
     rows, total = costly_dossiers(session, agency, period, profile)
-    return {"rows": rows, "total": total, "on_time_points": profile.k_score.on_time_points}
+    k = profile.k_score
+    return {
+        "rows": rows,
+        "total": total,
+        "on_time_points": k.on_time_points,
+        "supplements_from": k.supplements_overdue_from,
+    }
 
 
 def _reach_rows(

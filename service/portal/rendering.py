@@ -51,6 +51,7 @@ def rules_of(profile: Profile) -> dict[str, float | bool]:
         "threshold_is_satisfied": k.threshold_is_satisfied,
         "g5_max": profile.group5.maximum(),
         "late_days": k.late_zero_after_working_days,
+        "b_supplements": k.max_supplement_requests_for_point,
     }
 
 
