@@ -408,6 +408,17 @@ class Profile(_Strict):
     # The TT 01/2018 profile computed beside this one, if any (with_also below).
     also: Tt01Profile | None = None
 
+    @model_validator(mode="after")
+    def _group5_fits_in_d(self) -> Profile:
+        """D is group 5's score when none is imported (compute.py): a group worth more
+        than d_max made D, and K, exceed their maxima (rules audit)."""
+        if self.group5.maximum() > self.k_score.d_max:
+            raise ValueError(
+                f"group5: its most, points × 3 = {self.group5.maximum():g}, becomes D when "
+                f"no D is imported, and D is at most k_score.d_max = {self.k_score.d_max:g}"
+            )
+        return self
+
     def with_also(self, also: Tt01Profile) -> Profile:
         """This profile with `also` computed beside it: its questions join the citizen's
         questionnaire (after this profile's own), and its rules must name answers that the

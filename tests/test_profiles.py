@@ -42,6 +42,8 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
         # Wider than the response's column: on PostgreSQL such a complaint was a 500.
         ("complaint_max_chars = 2000", "complaint_max_chars = 5000", "survey.complaint_max_chars"),
         ("handling_deadline_working_days = 15", "", "petitions.handling_deadline_working_days"),
+        # Group 5 is D when none is imported: it may not be worth more (rules audit).
+        ("points = 6.0", "points = 7.0", "group5: its most"),
         # E is all or nothing, stored whole: 0 or e_max (recompute audit).
         ("e_max = 1\n", "e_max = 0.5\n", "k_score.e_max"),
         (
