@@ -34,8 +34,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-# A statement that writes nothing but makes SQLite take the database's write lock.
-_SQLITE_TAKE_WRITE_LOCK = "UPDATE agency SET id = id WHERE 0"
+def _sqlite_write_lock(table: str) -> str:
+    """A statement that changes nothing but makes SQLite take the database's write lock."""
+    return f'UPDATE "{table}" SET rowid = rowid WHERE 0'
 
 
 def _sqlite_lock_before_reading_for_update(state: ORMExecuteState) -> None:
@@ -44,15 +45,20 @@ def _sqlite_lock_before_reading_for_update(state: ORMExecuteState) -> None:
     transaction only at the first write, so another process (`hailong calendar set`, a
     second worker, an import) could commit between this read and the write, and its change
     was undone in the counters (recompute audit). On SQLite, the database's write lock is
-    taken first: what is read next stays as read until this transaction ends."""
-    if not state.is_select or getattr(state.statement, "_for_update_arg", None) is None:
+    taken first: what is read next stays as read until this transaction ends.
+
+    Not for a claim that skips locked rows (the workers' polls): it re-checks with a
+    conditional UPDATE, and must not wait (or fail, after busy_timeout) behind a long
+    write such as an import's chunk when nothing is due (review)."""
+    wanted = getattr(state.statement, "_for_update_arg", None)
+    if not state.is_select or wanted is None or wanted.skip_locked or wanted.nowait:
+        return
+    if state.session.get_bind().dialect.name != "sqlite":
         return
     connection = state.session.connection()
-    if connection.dialect.name != "sqlite":
-        return
     raw = connection.connection.dbapi_connection
-    if raw is not None and not raw.in_transaction:  # a write began it: locked already
-        connection.exec_driver_sql(_SQLITE_TAKE_WRITE_LOCK)
+    if raw is not None and not raw.in_transaction:  # pysqlite begins one at a write only
+        connection.exec_driver_sql(_sqlite_write_lock("agency"))
 
 
 event.listen(Session, "do_orm_execute", _sqlite_lock_before_reading_for_update)
@@ -322,7 +328,7 @@ def exclusive(session: Session, key: int, table: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     else:
-        session.execute(text(f'UPDATE "{table}" SET rowid = rowid WHERE 0'))
+        session.execute(text(_sqlite_write_lock(table)))
 
 
 def alone(session: Session, key: int) -> bool:

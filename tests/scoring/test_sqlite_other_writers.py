@@ -10,17 +10,20 @@ PostgreSQL locks the rows themselves: test_live_writes_during_rescoring.py."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.db import transaction
+from service.delivery.sending import Sender
 from service.profile import load_profile
 from service.scoring import events
 from service.scoring import rebuild as rebuild_module
@@ -142,3 +145,19 @@ def test_the_calendar_set_beside_a_repost_waits_for_it(
     live = _by_month(engine)
     assert live == _rebuilt(engine)
     assert live["2025-09"]["a_on_time"] == 1 and live["2025-09"]["a_late_over"] == 0
+
+
+def test_an_idle_worker_claim_does_not_wait_for_another_writer(
+    engine: sa.Engine, settings: Settings
+) -> None:
+    """The workers' claims skip locked rows and re-check with a conditional UPDATE: they
+    take no write lock, or each idle poll beside an import's chunk waited busy_timeout and
+    failed with "database is locked" (review)."""
+    other = sqlite3.connect(str(engine.url.database), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # `hailong import` writing a chunk, say
+    try:
+        with httpx.Client() as http:
+            assert Sender(engine, settings, PROFILE, http).claim() is None
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
