@@ -14,7 +14,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from service.models.response import COMPLAINT_MAX_CHARS
 from service.settings import ROOT, Settings
@@ -47,9 +54,17 @@ class KScore(_Strict):
     supplements_overdue_from: int = Field(ge=1)
     d_max: float = Field(gt=0)
     # E is all or nothing (104/2024: "0 or 1"): 0 or e_max, stored as a whole number.
-    e_max: int = Field(gt=0)
+    e_max: float = Field(gt=0)
     satisfied_threshold: float
     threshold_is_satisfied: bool
+
+    @field_validator("e_max")
+    @classmethod
+    def _e_is_whole(cls, value: float) -> float:
+        # A float in the file, as it always was: the fingerprint (rebuilds) stays the same.
+        if not value.is_integer():
+            raise ValueError("E is 0 or e_max, a whole number (its column is one)")
+        return value
 
     def maxima(self) -> dict[str, float]:
         """The most each component of K can be."""

@@ -45,7 +45,7 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
         # Group 5 is D when none is imported: it may not be worth more (rules audit).
         ("points = 6.0", "points = 7.0", "group5: its most"),
         # E is all or nothing, stored whole: 0 or e_max (recompute audit).
-        ("e_max = 1\n", "e_max = 0.5\n", "k_score.e_max"),
+        ("e_max = 1.0\n", "e_max = 0.5\n", "k_score.e_max"),
         (
             'role_for_evaluations = "returning"',
             'role_for_evaluations = "boss"',
@@ -70,3 +70,21 @@ def test_unknown_profile_name_lists_the_shipped_ones() -> None:
 def test_operator_profile_changes_the_questions(tmp_path: Path) -> None:
     path = _broken(tmp_path, '"Mức độ hài lòng chung?"', '"Ông/bà hài lòng không?"')
     assert load_profile(str(path)).survey.question("overall").text("vi") == "Ông/bà hài lòng không?"  # type: ignore[union-attr]
+
+
+# What the shipped profiles' counters rest on, as deployed: a changed fingerprint rebuilds
+# every deployment's counters at its next start and audits a profile change. Change these
+# only with a rule change (review: a float written as an int changed them, no rule did).
+SHIPPED_FINGERPRINTS = {
+    ("hcmc-104-2024", None): "e513a180cabc3c5e5662bf1eb4a8e707bc1809e2cdf5088041cfa535ed95f976",
+    ("hcmc-104-2024", "tt-01-2018"): (
+        "2dffdf3aab89ee4ba4b0710c703b2390bd3ff74d88ad3b98233b49822c723697"
+    ),
+    ("vn-766", None): "427fb6d8026b702f1b97fb20d9cdb4a1e3f0be2d9f13d2f75f26dfb271a07d43",
+    ("vn-766", "tt-01-2018"): "500ab708a7ac95d1c2313ea6bf6f2a1a6d0f3c554c3baae8939c0ae3b61a1d8c",
+}
+
+
+@pytest.mark.parametrize(("name", "also"), list(SHIPPED_FINGERPRINTS))
+def test_the_shipped_profiles_fingerprints_hold(name: str, also: str | None) -> None:
+    assert load_profile(name, also).fingerprint() == SHIPPED_FINGERPRINTS[(name, also)]

@@ -24,7 +24,7 @@ def _decimal(text: str) -> float:
 
 
 def read_inputs_form(
-    form: dict[str, str], d_max: float, e_max: int
+    form: dict[str, str], d_max: float, e_max: float
 ) -> tuple[InputsUpdate | None, dict[str, str]]:
     """Every field is sent: an empty D or E clears it, as the form shows."""
     problems: dict[str, str] = {}
@@ -38,7 +38,7 @@ def read_inputs_form(
             if not 0 <= d <= d_max:
                 problems["d"] = "out_of_range"
     e_text = form.get("e", "").strip()
-    if e_text not in ("", "0", str(e_max)):
+    if e_text not in ("", "0", f"{e_max:g}"):
         problems["e"] = "zero_or_max"
     note = form.get("note", "").strip() or None
     if note is not None and len(note) > NOTE_MAX:

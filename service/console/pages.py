@@ -184,7 +184,7 @@ def _with_scores(
     """The agency page's scores and input forms, empty (a failed form fills its own)."""
     agency, period = context["agency"], context["period"]
     context["view"] = overview(session, agency, period, profile)
-    context["d_max"], context["e_max"] = profile.k_score.d_max, profile.k_score.e_max
+    context["d_max"], context["e_max"] = profile.k_score.d_max, int(profile.k_score.e_max)
     context["maxima"] = profile.k_score.maxima()
     context["k_max"] = profile.k_score.k_max()
     context["g5_max"] = profile.group5.maximum()

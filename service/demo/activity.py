@@ -168,9 +168,10 @@ def seed_activity(
                 answered_at = min(resolved + timedelta(hours=3), now - timedelta(minutes=1))
                 answered = Submission("phone", received_at=answered_at)
                 submit(session, issued, answers, profile, answered)
-        # E: the procedures are posted publicly (1) everywhere but one ward, both quarters;
-        # with TT 01/2018 beside the K score, its indicators 5, 6 and 9 in the same entry.
-        update = InputsUpdate(e=0 if code == "79.TDH" else 1)
+        # E: the procedures are posted publicly (e_max) everywhere but one ward, both
+        # quarters; with TT 01/2018 beside the K score, its indicators 5, 6 and 9 in the
+        # same entry.
+        update = InputsUpdate(e=0 if code == "79.TDH" else int(profile.k_score.e_max))
         if profile.also is not None:
             desk, posting, online = TT01_ENTERED[code]
             update = InputsUpdate(

@@ -53,7 +53,7 @@ def set_inputs(
     if "d" in sent and update.d is not None and update.d > k.d_max:
         raise field_error("d", f"must be between 0 and {k.d_max:g}")
     if "e" in sent and update.e is not None and update.e not in (0, k.e_max):
-        raise field_error("e", f"must be 0 or {k.e_max}")
+        raise field_error("e", f"must be 0 or {k.e_max:g}")
     row = session.exec(
         select(PeriodInput).where(
             PeriodInput.agency_id == agency.id, PeriodInput.period == period.key

@@ -139,7 +139,7 @@ def test_e_is_zero_or_the_profiles_e_max(
     text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
     text = text.replace('name = "hcmc-104-2024"', 'name = "e-of-two"')
     path = tmp_path / "e-of-two.toml"
-    path.write_text(text.replace("e_max = 1\n", "e_max = 2\n", 1), encoding="utf-8")
+    path.write_text(text.replace("e_max = 1.0\n", "e_max = 2.0\n", 1), encoding="utf-8")
     settings = make_settings(database_url, scoring_profile=str(path))
     url = "/api/v1/agencies/G22.39/periods/2025-09/inputs"
     with TestClient(create_app(settings)) as client:
