@@ -139,16 +139,16 @@ def _cell(value: Any) -> Any:
 class Table:
     header: list[str]
     rows: Iterator[tuple[int, dict[str, Any]]]  # (row number, 1 = the header; cells by column)
-    # XLSX: which sheet was read, added to the file's errors (a workbook whose first sheet
+    # XLSX: which sheet was read, said after the file's errors (a workbook whose first sheet
     # holds instructions was "empty", or "give --kind", without a word of sheets; audit).
-    sheet: str = ""
+    read_from: str = ""
 
 
-def _records(raw: Iterator[tuple[Any, ...] | list[Any]], sheet: str = "") -> Table:
+def _records(raw: Iterator[tuple[Any, ...] | list[Any]], read_from: str = "") -> Table:
     try:
         first = next(raw)
     except StopIteration:
-        raise FileProblem(f"the file is empty: it needs a header row{sheet}") from None
+        raise FileProblem(f"the file is empty: it needs a header row{read_from}") from None
     header = [str(_cell(c) or "") for c in first]
     separator = next((sep for sep in (";", "\t") if len(header) == 1 and sep in header[0]), None)
     if separator is not None:
@@ -185,7 +185,7 @@ def _records(raw: Iterator[tuple[Any, ...] | list[Any]], sheet: str = "") -> Tab
                 record[NUMBER_AS_CODE] = numbers[0]
             yield number, record
 
-    return Table(header, rows(), sheet)
+    return Table(header, rows(), read_from)
 
 
 def open_table(path: Path) -> Table:

@@ -123,7 +123,7 @@ def _open(path: Path, kind: Kind | None) -> tuple[Kind, Iterator[tuple[int, dict
         chosen = kind or detect_kind(table.header)
         check_header(table.header, chosen)
     except FileProblem as exc:
-        raise FileProblem(f"{exc}{table.sheet}") from None
+        raise FileProblem(f"{exc}{table.read_from}") from None
     return chosen, table.rows
 
 

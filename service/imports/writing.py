@@ -33,6 +33,7 @@ from service.models import Counter, Dossier, Invitation, Response, Staff, utcnow
 from service.petitions import service as petitions
 from service.profile import Profile
 from service.settings import Settings
+from service.surveys.service import answer_columns
 
 
 @lru_cache(maxsize=1)
@@ -117,19 +118,14 @@ class Directory:
 
 
 def _response(evaluation: Evaluation, agency_id: int) -> dict[str, Any]:
-    payload, choices = evaluation.payload, evaluation.answers.choices
+    payload = evaluation.payload
     at = payload.submitted_at
     assert at is not None  # required of an import (checking.py)
     row = {
         "agency_id": agency_id,
         "client_submission_id": payload.client_submission_id,
         "source": payload.source,
-        "timeliness": choices.get("timeliness"),
-        "supplement_requests": choices.get("supplement_requests"),
-        "staff_attitude": choices.get("staff_attitude"),
-        "overall": choices.get("overall"),
-        "agencies_contacted": choices.get("agencies_contacted"),
-        "complaint": evaluation.answers.complaint,
+        **answer_columns(evaluation.answers),
         "received_at": at,
         "received_day": local_date(at),
     }

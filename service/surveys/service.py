@@ -169,7 +169,7 @@ def answer_columns(answers: Answers) -> dict[str, Any]:
     }
 
 
-def ensure_retry(earlier: Response | Row, given: Callable[[], Answers]) -> None:
+def ensure_retry(earlier: Response, given: Callable[[], Answers]) -> None:
     """A submission id seen before is a retry only with the answers stored under it
     (`given`: the request's, checked). Other answers are another submission to an answered
     survey (409): a 200 told the client they were stored when they were dropped (audit)."""
@@ -177,9 +177,8 @@ def ensure_retry(earlier: Response | Row, given: Callable[[], Answers]) -> None:
         answers: Answers | None = given()
     except InvalidInput:  # what was stored passed the checks: these are other answers
         answers = None
-    stored = cast(Response, earlier)
     if answers is None or any(
-        getattr(stored, name) != value for name, value in answer_columns(answers).items()
+        getattr(earlier, name) != value for name, value in answer_columns(answers).items()
     ):
         raise AlreadyAnswered(
             "This survey was already answered under this client_submission_id, with other "

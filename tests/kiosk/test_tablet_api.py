@@ -48,7 +48,9 @@ def test_the_survey_handed_over_at_the_counter_is_next_and_answered_once(
     assert replay.status_code == 200
     assert replay.json() == first.json()
     # The same submission id with other answers is not a retry: nothing stored, 409.
-    changed = answer(client, card["survey_id"], "tap-1", answers={**ANSWERS, "overall": "neutral"})
+    changed = answer(
+        client, card["survey_id"], "tap-1", answers={**ANSWERS, "overall": "unsatisfied"}
+    )
     assert (changed.status_code, changed.json()["error"]) == (409, "already_answered")
     # Another submission for the same dossier: refused politely.
     second = answer(client, card["survey_id"], "tap-2")
