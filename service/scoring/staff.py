@@ -49,11 +49,13 @@ def staff_scores(
         # A quarter's figure less a month's is the other months' figure: with July's five
         # answers shown and the quarter's six, August's one answer was the difference
         # (audit). So a period's B and C are shown only when every month of it that has
-        # answers has at least the minimum too; the thin month is named.
+        # answers would show them on its own (_too_few: a month whose C no answer rests on
+        # hides them too, and its B was the quarter less the other months; third audit);
+        # the thin month is named.
         thin = sorted(
             key
             for key, month_counts in months.get(person.id, {}).items()
-            if any(0 < n < minimum for n in b_c_evaluations(month_counts, profile))
+            if month_counts["evaluations"] > 0 and _too_few(month_counts, profile)
         )
         thin_month = thin[0] if thin and not withheld and period.kind != "month" else None
         # Likewise a month in which they are hidden with others: the period's figure less

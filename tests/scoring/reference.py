@@ -521,9 +521,8 @@ def staff_scores(
             day = local_day(e.received_at)
             by_month.setdefault((day.year, day.month), []).append(e)
         thin = any(
-            0 < len(points) < minimum
+            min(len(month), *map(len, b_and_c_points(month, profile))) < minimum
             for month in by_month.values()
-            for points in b_and_c_points(month, profile)
         )
         # And a month that hides them with others (below) hides them in its quarter and year:
         # the period less its other months would be that month's figure.
