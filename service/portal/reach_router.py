@@ -34,11 +34,11 @@ async def _chunks(work: ApiWork, chosen: ReachChoice) -> AsyncIterator[list[list
     for chunk in exports.chunks(agency_ids):
 
         def compute(session: Session, chunk: Any = chunk) -> list[list[Any]]:
-            agencies = session.exec(
-                select(Agency).where(col(Agency.id).in_(chunk)).order_by(col(Agency.path))
-            ).all()
+            # In the API's order (chosen_agencies: a parent's children by code), which the
+            # path did not keep (G22 after G22.39: '.' sorts before '/'; reach audit).
+            found = {a.id: a for a in session.exec(select(Agency).where(col(Agency.id).in_(chunk)))}
             rows: list[list[Any]] = []
-            for agency in agencies:
+            for agency in (found[i] for i in chunk if i in found):
                 reach = agency_reach(session, agency, period, by, work.profile, chosen.subtree)
                 rows.extend(exports_reach.rows_of(reach, period.key, by))
             return rows

@@ -9,8 +9,11 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import Engine
 from sqlmodel import select
 
+from service.admin.agencies import upsert_agency
+from service.db import transaction
 from service.models import Counter
 from tests.conftest import DbFactory, KeyFactory
 from tests.scoring.reach_seed import PERIOD, WARD, seed_reach
@@ -108,3 +111,24 @@ def test_exports_refuse_other_roles_scopes_and_bad_input(
         "/api/v1/response-rates.xlsx", params={"period": "2025-Q9"}, headers=make_key("reader")
     )
     assert xlsx.status_code == 422
+
+
+def test_the_export_lists_agencies_in_the_order_of_the_api(
+    client: TestClient, make_key: KeyFactory, engine: Engine
+) -> None:
+    """The CSV sorted each chunk by path, where the API sorts a parent's children by code:
+    G22 came after G22.39 ('.' sorts before '/'; reach audit)."""
+    with transaction(engine) as session:
+        upsert_agency(session, "79", "Thành phố", None, actor="test")
+        upsert_agency(session, "G22", "Sở A", "79", actor="test")
+        upsert_agency(session, "G22.39", "Phường B", "79", actor="test")
+    reader = make_key("reader")
+    params = {"period": "2025-Q3", "parent_code": "79"}
+    api = client.get("/api/v1/response-rates", params=params, headers=reader)
+    assert api.status_code == 200, api.text
+    api_order = [a["agency_code"] for a in api.json()["data"]]
+    exported = client.get("/api/v1/response-rates.csv", params=params, headers=reader)
+    assert exported.status_code == 200, exported.text
+    rows = list(csv.reader(io.StringIO(exported.text.lstrip("\ufeff"))))[1:]
+    csv_order = [r[0] for r in rows]
+    assert csv_order == api_order, f"API {api_order} vs CSV {csv_order}"
