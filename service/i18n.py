@@ -18,6 +18,8 @@ from service.settings import ROOT
 
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
+# The console's language, chosen by its switch (sent with /console requests only).
+CONSOLE_LANG_COOKIE = "hl_console_lang"
 LOCALE_DIR = ROOT / "locale"
 
 

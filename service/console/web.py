@@ -22,7 +22,7 @@ from service.calendar.working_days import local_date
 from service.console import csrf, sessions
 from service.console.format import Formatter
 from service.errors import Forbidden, ServiceError
-from service.i18n import pick_language
+from service.i18n import CONSOLE_LANG_COOKIE, pick_language
 from service.kiosk.pairing import AlreadyUnpaired
 from service.models import Agency, utcnow
 from service.periods import Period, parse_period, period_containing
@@ -31,7 +31,7 @@ from service.unit_of_work import UnitOfWork
 from service.web.deps import PublicWork
 from service.web.pages import PAGE_HEADERS, Page, render
 
-LANG_COOKIE = "hl_console_lang"
+LANG_COOKIE = CONSOLE_LANG_COOKIE
 log = logging.getLogger("hailong.console")
 SIGN_IN = "/console/sign-in"
 Kind = Literal["month", "quarter", "year"]

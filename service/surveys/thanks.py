@@ -45,6 +45,14 @@ def followup_url(settings: Settings, petition: Petition) -> str | None:
     return followup.link(settings.base_url, token)
 
 
+def _in_language(url: str | None, survey: Survey, language: str) -> str | None:
+    """The follow-up page opens in the survey's language: one answered in another carries
+    it (an English thanks page linked to a Vietnamese reply page; pages audit)."""
+    if url is None or language == survey.invitation.language:
+        return url
+    return f"{url}?lang={language}"
+
+
 def _thanks(session: Session, settings: Settings, survey: Survey, language: str) -> Page:
     # The lookup found the petition's id with the survey: read only when there is one.
     petition_id = survey.answer_petition_id
@@ -58,7 +66,9 @@ def _thanks(session: Session, settings: Settings, survey: Survey, language: str)
         "petition": petition,
         "deadline": deadline,
         "agency_name": survey.agency_name,
-        "followup_url": followup_url(settings, petition) if petition else None,
+        "followup_url": _in_language(followup_url(settings, petition), survey, language)
+        if petition
+        else None,
         # Inside a portal's page, survey-embed.js tells the portal it was answered.
         "survey_id": survey.invitation.public_id,
     }

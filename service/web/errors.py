@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.db import is_unique_violation
 from service.errors import ServiceError
-from service.i18n import pick_language
+from service.i18n import CONSOLE_LANG_COOKIE, pick_language
 from service.web.pages import Page, render
 
 # The JSON API, and the kiosk tablet's own JSON calls (its script reads their errors).
@@ -136,7 +136,9 @@ def respond(
         return JSONResponse(body, status_code=status, headers=headers)
     context = {"status": status, "code": body["error"], "detail": body["detail"]}
     page = Page(ERROR_TEMPLATE, context, status, dict(headers or {}))
-    return render(request, page, pick_language(request.query_params.get("lang")))
+    # In the console, its language (a 405 or 404 met there was Vietnamese in English).
+    lang = pick_language(request.query_params.get("lang"), request.cookies.get(CONSOLE_LANG_COOKIE))
+    return render(request, page, lang)
 
 
 def _refused(request: Request, status: int, code: str, detail: str) -> Response:

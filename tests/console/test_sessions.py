@@ -262,6 +262,46 @@ def test_english_switch_is_remembered_and_only_redirects_inside_the_console(
     assert away.headers["location"] == "/console"
 
 
+@pytest.mark.parametrize(
+    ("page", "action", "form", "status", "back_to"),
+    [
+        # A refused D/E form (a typo), then "English".
+        (f"/console/a/{WARD}", f"/console/a/{WARD}/inputs", {"d": "abc"}, 422, f"/a/{WARD}"),
+        # A pairing code just made, then "English".
+        (
+            f"/console/a/{WARD}/kiosks",
+            f"/console/a/{WARD}/kiosks/pairings",
+            {"counter_code": "Q01"},
+            201,
+            f"/a/{WARD}/kiosks",
+        ),
+    ],
+)
+def test_the_language_switch_on_a_page_a_form_was_posted_to_reaches_a_page(
+    console: ConsoleClient,
+    make_key: KeyFactory,
+    page: str,
+    action: str,
+    form: dict[str, str],
+    status: int,
+    back_to: str,
+) -> None:
+    """The switch went back to the POST's address: a 405, and its error page in Vietnamese
+    though English was chosen (pages audit). It goes to the nearest page above it now, and
+    an error page met in the console speaks the console's language."""
+    console.sign_in(raw_key(make_key("admin")))
+    console.get(page)
+    posted = console.post(action, form)
+    assert posted.status_code == status
+    link = re.search(r'href="(/console/lang/en\?next=[^"]*)"', posted.text)
+    assert link is not None
+    switched = console.get(link.group(1).replace("&amp;", "&"))
+    assert switched.status_code == 200 and switched.url.path == f"/console{back_to}"
+    assert '<html lang="en">' in switched.text
+    refused = console.get(action)  # the POST's address, asked for with GET
+    assert refused.status_code == 405 and '<html lang="en">' in refused.text
+
+
 def test_purge_removes_ended_sessions_and_keeps_open_ones(
     console: ConsoleClient, make_key: KeyFactory, db: DbFactory
 ) -> None:

@@ -221,3 +221,21 @@ def test_wrong_tokens_are_throttled_on_the_page(client: TestClient, survey: Issu
     page = client.get("/s/guess-last")
     assert page.status_code == 429 and "retry-after" in page.headers
     assert "Vui lòng thử lại sau ít phút" in page.text
+
+
+def test_the_followup_link_of_an_english_answer_opens_in_english(
+    client: TestClient, survey: IssuedSurvey
+) -> None:
+    """A Vietnamese survey answered in English linked from its English thanks page to a
+    Vietnamese reply page (pages audit): the link carries the language it was answered in."""
+    complaint = {**FORM, "lang": "en", "complaint": "Waited too long", "wants_reply": "yes"}
+    thanks = client.post(survey.path, data=complaint)
+    assert thanks.status_code == 200 and '<html lang="en">' in thanks.text
+    link = re.search(r'id="followup-link" href="([^"]+)"', thanks.text)
+    assert link is not None and link.group(1).endswith("?lang=en")
+    followup = client.get(link.group(1).replace("http://testserver", ""))
+    assert followup.status_code == 200 and '<html lang="en">' in followup.text
+    # In the survey's own language, the link is the plain one.
+    vi = client.get(f"{survey.path}/thanks")
+    plain = re.search(r'id="followup-link" href="([^"]+)"', vi.text)
+    assert plain is not None and "?lang" not in plain.group(1)
