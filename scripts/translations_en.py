@@ -623,6 +623,24 @@ EN.update(
 )
 
 
+# The console's alerts page: the figures an alert was raised on, and a refused threshold.
+EN.update(
+    {
+        "C kỳ này": "C this period",
+        "C kỳ trước": "C last period",
+        "Kỳ trước": "Last period",
+        "Mức giảm": "Drop",
+        "Ngưỡng": "Threshold",
+        "Số phiếu kỳ này": "Evaluations this period",
+        "Số phiếu kỳ trước": "Evaluations last period",
+        "Số ngày làm việc còn lại": "Working days left",
+        "Số phiếu đã phát tối thiểu để xét": "Fewest surveys issued to be considered",
+        "Chỉ xét phiếu phát cách đây ít nhất (ngày)": "Only surveys issued at least this many days ago",
+        "Ngưỡng không hợp lệ: nhập một số trong khoảng ghi cạnh tên quy tắc.": "Invalid threshold: type a number within the range given beside the rule's name.",
+    }
+)
+
+
 def main() -> int:
     with (ROOT / "locale" / "messages.pot").open("rb") as source:
         template = read_po(source)

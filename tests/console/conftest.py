@@ -27,6 +27,8 @@ OTHER_WARD, OTHER_WARD_NAME = "79.SGN", "Phường Sài Gòn"
 COMPLAINT = "Phải chờ hơn một tiếng ở quầy.\nCán bộ hẹn gọi lại nhưng không gọi."
 CSRF_INPUT = re.compile(r'name="csrf" value="([^"]*)"')
 FOLLOWUP_LINK = re.compile(r'id="followup-link" href="([^"]+)"')
+AUTOFOCUS = re.compile(r"<[a-z]+\b[^>]*\sautofocus\b[^>]*>")
+ELEMENT_ID = re.compile(r'\sid="([^"]+)"')
 
 
 def iso(moment: datetime) -> str:
@@ -39,6 +41,19 @@ def current_period() -> str:
 
 def raw_key(headers: dict[str, str]) -> str:
     return headers["Authorization"].removeprefix("Bearer ")
+
+
+def autofocused_alert(html: str) -> str:
+    """The id of the element a refused form's page moves the focus to as it loads: its
+    summary of the problems, read out at once (role="alert") and focusable only by script
+    (tabindex="-1"). Fails unless exactly one element on the page asks for the focus."""
+    tags = AUTOFOCUS.findall(html)
+    assert len(tags) == 1, f"autofocus on {len(tags)} elements: {tags}"
+    [tag] = tags
+    assert 'role="alert"' in tag and 'tabindex="-1"' in tag, tag
+    found = ELEMENT_ID.search(tag)
+    assert found, tag
+    return found.group(1)
 
 
 @dataclass
@@ -163,6 +178,7 @@ __all__ = [
     "WARD_NAME",
     "ConsoleClient",
     "Office",
+    "autofocused_alert",
     "counting_survey_petitions",
     "current_period",
     "raw_key",

@@ -21,6 +21,7 @@ from tests.console.conftest import (
     OTHER_WARD_NAME,
     WARD,
     ConsoleClient,
+    autofocused_alert,
     raw_key,
 )
 
@@ -66,6 +67,22 @@ def raise_alert(
 
 def shown_alerts(html: str) -> list[tuple[int, str, str]]:
     return [(int(i), agency, rule) for i, agency, rule in ALERT_ROW.findall(html)]
+
+
+def figures(html: str, alert_id: int) -> str:
+    """The text of an alert's "Số liệu" (figures) cell, whitespace collapsed."""
+    row = re.search(rf'<tr data-alert="{alert_id}"[^>]*>(.*?)</tr>', html, re.S)
+    assert row, f"alert {alert_id} is not shown"
+    cell = re.search(r'<td data-label="(?:Số liệu|Figures)">(.*?)</td>', row.group(1), re.S)
+    assert cell, row.group(1)
+    return " ".join(re.sub(r"<[^>]+>", "", cell.group(1)).split())
+
+
+def described_by(html: str, field_id: str) -> list[str]:
+    tag = re.search(rf'<input[^>]*\bid="{re.escape(field_id)}"[^>]*>', html)
+    assert tag, f"no #{field_id}"
+    found = re.search(r'aria-describedby="([^"]*)"', tag.group(0))
+    return found.group(1).split() if found else []
 
 
 def overrides(db: DbFactory, agency: str) -> dict[str, tuple[bool, float | None]]:
@@ -121,7 +138,7 @@ def test_a_ward_manager_sees_its_own_alerts_newest_first_and_never_the_other_war
         (older, WARD, "k_below_threshold"),
     ]
     assert "Chỉ số hài lòng K dưới ngưỡng" in page.text
-    assert "k: 14,5; threshold: 20; group: khong_hai_long" in page.text
+    assert figures(page.text, older) == "K: 14,5; Ngưỡng: 20; Xếp loại: Không hài lòng"
     assert "lan (đã gửi), minh (chờ gửi)" in page.text
     assert "không có lãnh đạo quản lý nào phụ trách" in page.text
     assert "CB003" in page.text
@@ -138,6 +155,7 @@ def test_a_ward_manager_sees_its_own_alerts_newest_first_and_never_the_other_war
     english = console.get("/console/alerts?lang=en")
     assert '<html lang="en">' in english.text
     assert "Alerts raised" in english.text and "K below the threshold" in english.text
+    assert figures(english.text, older) == "K: 14.5; Threshold: 20; Rating: Unsatisfied"
 
     # The city's manager sees both wards, newest first, and may pick one.
     another_console.sign_in(raw_key(make_key("manager", agency="79")))
@@ -146,6 +164,121 @@ def test_a_ward_manager_sees_its_own_alerts_newest_first_and_never_the_other_war
     only_theirs = another_console.get(f"/console/alerts?agency={OTHER_WARD}")
     assert shown_alerts(only_theirs.text) == [(theirs, OTHER_WARD, "petition_deadline")]
     assert "tran.thi.hoa (đã gửi)" in only_theirs.text
+
+
+def test_the_figures_of_every_rule_are_named_in_the_pages_language(
+    console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """The figures cell printed the evaluator's dict as it is stored, on the Vietnamese page
+    too: "k: 14,5; threshold: 20; group: khong_hai_long" (pages audit). Each figure that
+    service/alerts/evaluate.py writes now has a name in the page's language, rates are
+    percentages and the group reads as on the public pages."""
+    k_low = raise_alert(
+        db,
+        WARD,
+        "k_below_threshold",
+        values={"k": 14.5, "threshold": 20.0, "group": "khong_hai_long"},
+    )
+    c_falling = raise_alert(
+        db,
+        WARD,
+        "staff_c_falling",
+        subject="CB003",
+        values={
+            "c": 0.6,
+            "previous_c": 0.8,
+            "previous_period": "2025-Q2",
+            "drop": 0.2,
+            "threshold": 0.15,
+            "evaluations": 12,
+            "previous_evaluations": 10,
+        },
+    )
+    deadline = raise_alert(
+        db,
+        WARD,
+        "petition_deadline",
+        subject="PAKN-01",
+        values={
+            "deadline_at": "2025-09-19T10:00:00+00:00",
+            "working_days_left": 2,
+            "threshold": 3,
+        },
+    )
+    rate_low = raise_alert(
+        db,
+        WARD,
+        "response_rate_low",
+        values={
+            "rate": 0.125,
+            "issued": 40,
+            "answered": 5,
+            "floor": 0.3,
+            "min_issued": 30,
+            "settle_days": 7,
+        },
+    )
+    console.sign_in(raw_key(make_key("manager", agency=WARD)))
+    page = console.get("/console/alerts").text
+    assert figures(page, k_low) == "K: 14,5; Ngưỡng: 20; Xếp loại: Không hài lòng"
+    assert figures(page, c_falling) == (
+        "C kỳ này: 0,6; C kỳ trước: 0,8; Kỳ trước: 2025-Q2; Mức giảm: 0,2; Ngưỡng: 0,15; "
+        "Số phiếu kỳ này: 12; Số phiếu kỳ trước: 10"
+    )
+    assert figures(page, deadline).startswith("Hạn giải quyết: ")
+    assert figures(page, deadline).endswith("; Số ngày làm việc còn lại: 2; Ngưỡng: 3")
+    assert figures(page, rate_low) == (
+        "Tỉ lệ phản hồi: 12,5 %; Phiếu đã phát: 40; Đã trả lời: 5; Ngưỡng: 30 %; "
+        "Số phiếu đã phát tối thiểu để xét: 30; Chỉ xét phiếu phát cách đây ít nhất (ngày): 7"
+    )
+
+    english = console.get("/console/alerts?lang=en").text
+    assert figures(english, k_low) == "K: 14.5; Threshold: 20; Rating: Unsatisfied"
+    assert figures(english, c_falling) == (
+        "C this period: 0.6; C last period: 0.8; Last period: 2025-Q2; Drop: 0.2; "
+        "Threshold: 0.15; Evaluations this period: 12; Evaluations last period: 10"
+    )
+    assert figures(english, deadline).startswith("Deadline: ")
+    assert figures(english, deadline).endswith("; Working days left: 2; Threshold: 3")
+    assert figures(english, rate_low) == (
+        "Response rate: 12.5 %; Surveys issued: 40; Answered: 5; Threshold: 30 %; "
+        "Fewest surveys issued to be considered: 30; "
+        "Only surveys issued at least this many days ago: 7"
+    )
+
+
+def test_a_refused_threshold_is_described_by_its_own_error_then_its_hint(
+    console: ConsoleClient, make_key: KeyFactory
+) -> None:
+    """A refused threshold was marked aria-invalid but described only by its hint: a screen
+    reader on the field never heard that it was wrong (pages audit), and the focus stayed at
+    the top of the page. Now its own error comes first, then the hint with the range, and
+    the page opens on the summary of the problem."""
+    console.sign_in(raw_key(make_key("manager", agency=WARD)))
+    console.get(f"/console/alerts?agency={WARD}")
+    field = "threshold-k_below_threshold"
+    for typed in ("abc", "23"):  # not a number; above K's maximum of 22
+        refused = console.post(
+            RULES.format(code=WARD, rule="k_below_threshold"), {"enabled": "on", "threshold": typed}
+        )
+        assert refused.status_code == 422
+        assert described_by(refused.text, field) == [
+            "err-threshold-k_below_threshold",
+            "hint-k_below_threshold",
+        ]
+        error = re.search(
+            r'<p class="error" id="err-threshold-k_below_threshold">([^<]*)</p>', refused.text
+        )
+        assert error and error.group(1).startswith("Ngưỡng không hợp lệ"), refused.text
+        assert autofocused_alert(refused.text) == "problem"
+        # The other rules' fields are not in error and describe only their hint.
+        assert described_by(refused.text, "threshold-petition_deadline") == [
+            "hint-petition_deadline"
+        ]
+        assert refused.text.count('class="error"') == 1
+    page = console.get(f"/console/alerts?agency={WARD}")
+    assert "autofocus" not in page.text
+    assert described_by(page.text, field) == ["hint-k_below_threshold"]
 
 
 def test_a_manager_switches_a_rule_off_sets_a_threshold_and_both_are_audited(

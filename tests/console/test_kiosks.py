@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from service.models import Counter
 from tests.conftest import DbFactory, KeyFactory
-from tests.console.conftest import OTHER_WARD, WARD, ConsoleClient, Office, raw_key
+from tests.console.conftest import (
+    OTHER_WARD,
+    WARD,
+    ConsoleClient,
+    Office,
+    autofocused_alert,
+    raw_key,
+)
 
 PAIRING_CODE = re.compile(r'id="pairing-code">([A-Z0-9]{4}-[A-Z0-9]{4})<')
 
@@ -56,6 +64,27 @@ def test_a_manager_pairs_a_counter_tablet_and_unpairs_it(
     again = console.post(f"/console/a/{WARD}/kiosks/{device.group(1)}/unpair", {})
     assert again.status_code == 409
     assert "đã được gỡ ghép nối trước đó" in again.text and "phản ánh" not in again.text
+
+
+@pytest.mark.usefixtures("agencies")
+def test_a_refused_counter_code_is_tied_to_its_field_and_takes_the_focus(
+    console: ConsoleClient, make_key: KeyFactory
+) -> None:
+    """The counter field was marked aria-invalid but nothing tied the message to it, so a
+    screen reader on the field heard "invalid" and never why; and the page opened at its
+    top (pages audit). The message now describes the field and takes the focus."""
+    console.sign_in(raw_key(make_key("admin")))
+    page = console.get(f"/console/a/{WARD}/kiosks")
+    assert "aria-describedby" not in page.text and "autofocus" not in page.text
+    for typed in ("", "Q" * 65):
+        refused = console.post(f"/console/a/{WARD}/kiosks/pairings", {"counter_code": typed})
+        assert refused.status_code == 422
+        field = re.search(r'<input id="counter_code"[^>]*>', refused.text)
+        assert field, refused.text
+        assert 'aria-describedby="counter-problem" aria-invalid="true"' in field.group(0)
+        message = re.search(r'id="counter-problem"[^>]*>([^<]*)</p>', refused.text)
+        assert message and message.group(1).startswith("Mã quầy gồm 1 đến 64 ký tự")
+        assert autofocused_alert(refused.text) == "counter-problem"
 
 
 def test_a_counter_the_one_stop_system_named_pairs_and_codes_the_api_refuses_do_not(

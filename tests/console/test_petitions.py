@@ -19,6 +19,7 @@ from tests.console.conftest import (
     WARD,
     ConsoleClient,
     Office,
+    autofocused_alert,
     counting_survey_petitions,
     raw_key,
     seed_ward,
@@ -216,6 +217,8 @@ def test_reply_form_problems_are_shown_and_nothing_changes(
         response = manager.post(f"/console/petitions/{target.id}/reply", form)
         assert response.status_code == 422, form
         assert message in response.text
+        # The page opens on the summary of the problems, not at its top (pages audit).
+        assert autofocused_alert(response.text) == "reply-problems"
     refused = manager.post(
         f"/console/petitions/{target.id}/reply",
         {

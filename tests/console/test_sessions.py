@@ -24,7 +24,7 @@ from service.models import ApiKey, AuditLog, ConsoleSessionRecord, utcnow
 from service.retention.purge import purge
 from service.settings import Settings
 from tests.conftest import DbFactory, KeyFactory, make_settings
-from tests.console.conftest import WARD, WARD_NAME, ConsoleClient, raw_key
+from tests.console.conftest import WARD, WARD_NAME, ConsoleClient, autofocused_alert, raw_key
 
 pytestmark = pytest.mark.usefixtures("agencies")
 KEY = b"k" * 32
@@ -116,9 +116,12 @@ def test_cookie_is_secure_when_the_service_is_served_over_https(
 def test_wrong_key_other_roles_and_missing_csrf_are_refused(
     console: ConsoleClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
+    assert "autofocus" not in console.get("/console/sign-in").text
     wrong = console.sign_in("hl_not-a-real-key")
     assert wrong.status_code == 401
     assert "Khóa không đúng hoặc đã bị thu hồi" in wrong.text
+    # The page opens on why, not at its top (pages audit).
+    assert autofocused_alert(wrong.text) == "sign-in-problem"
     assert "Đăng nhập" in wrong.text  # the form again, with a working CSRF token
     for role in ("reader", "issuer", "kiosk"):
         refused = console.sign_in(raw_key(make_key(role)))

@@ -17,7 +17,7 @@ from service.app import create_app
 from service.models import AuditLog, PeriodInput
 from service.settings import Settings
 from tests.conftest import DbFactory, KeyFactory, make_settings
-from tests.console.conftest import WARD, ConsoleClient, raw_key
+from tests.console.conftest import WARD, ConsoleClient, autofocused_alert, raw_key
 from tests.scoring.test_tt01 import TT01, seed_september
 from tests.scoring.test_worked_examples import Office
 
@@ -139,6 +139,8 @@ def test_a_cleared_value_and_a_value_out_of_range(
     )
     assert wrong.status_code == 422
     assert text_of(wrong.text, "err-tt01-public_posting") == "Chọn từ 0 đến 2 điểm, hoặc “Chưa có”."
+    # The page opens on the summary of the problems, not at its top (pages audit).
+    assert autofocused_alert(wrong.text) == "tt01-problems"
     assert re.search(
         r'name="public_posting" aria-describedby="[^"]+" aria-invalid="true"', wrong.text
     )

@@ -20,6 +20,7 @@ from tests.console.conftest import (
     WARD_NAME,
     ConsoleClient,
     Office,
+    autofocused_alert,
     current_period,
     raw_key,
     seed_ward,
@@ -214,6 +215,30 @@ def test_a_note_with_a_control_character_is_a_field_problem_and_the_form_stays(
     assert '<option value="1" selected>' in response.text
     with db() as session:
         assert session.exec(select(PeriodInput)).first() is None
+
+
+def test_a_refused_d_and_e_form_opens_on_its_problems(
+    console: ConsoleClient, office: Office, make_key: KeyFactory
+) -> None:
+    """After a refused form the page opened with the focus on <body>: a keyboard or screen
+    reader user started again from the top, far from the errors (pages audit). The summary
+    of the problems now takes the focus, as on the survey page; for the ward's own manager,
+    the sentence saying who enters D and E does."""
+    office.handover("BT-1")
+    period = current_period()
+    console.sign_in(raw_key(make_key("manager", "79")))  # competent for the ward's D and E
+    page = console.get(f"/console/a/{WARD}?period={period}")
+    assert "autofocus" not in page.text
+    bad = console.post(f"/console/a/{WARD}/inputs", {"period": period, "d": "abc", "e": ""})
+    assert bad.status_code == 422
+    assert autofocused_alert(bad.text) == "inputs-problems"
+    assert text_of(bad.text, "inputs-problems") == "Vui lòng sửa các ô được đánh dấu."
+
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    console.get(f"/console/a/{WARD}?period={period}")
+    refused = console.post(f"/console/a/{WARD}/inputs", {"period": period, "d": "18", "e": "1"})
+    assert refused.status_code == 403
+    assert autofocused_alert(refused.text) == "inputs-refused"
 
 
 def test_the_wards_own_manager_reads_d_and_e_but_cannot_set_them(

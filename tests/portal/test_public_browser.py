@@ -367,7 +367,11 @@ def test_badge_and_widget_work_inside_another_site(
         size = page.locator(image).evaluate("img => [img.complete, img.naturalWidth]")
         assert size[0] and size[1] > 100, f"{image} did not load: {size}"
     widget = page.frame_locator("#widget")
-    expect(widget.locator(".embed-name")).to_have_text("Phường Bến Thành")
+    heading = widget.get_by_role("heading", level=1)
+    expect(heading).to_have_text("Phường Bến Thành")
+    # A heading now, it keeps the look of the bold line of body text it was.
+    expect(heading).to_have_css("font-size", "17px")
+    expect(heading).to_have_css("font-weight", "700")
     expect(widget.locator(".group")).to_contain_text("Hài lòng")
     expect(widget.get_by_role("link", name="Xem chi tiết")).to_have_attribute(
         "href", f"{base}/agencies/79.BTH?period={Q3}"

@@ -413,6 +413,16 @@ def test_english_switch_keeps_the_page_and_carries_the_language_along(
     assert '<html lang="en">' in embed and "See details" in embed
 
 
+def test_the_widget_names_its_agency_in_its_one_heading(client: TestClient, db: DbFactory) -> None:
+    """The widget's agency name was a bold paragraph: the page in the iframe had no heading
+    at all (axe page-has-heading-one), so a screen reader's list of headings was empty and
+    gave no way to jump to it. The name is now the page's one <h1>, in both languages."""
+    seed_province(db)
+    for lang in ("", "&lang=en"):
+        embed = get(client, f"/embed/agencies/79.BTH?period={Q3}{lang}")
+        assert re.findall(r"<h1\b[^>]*>(.*?)</h1>", embed, re.S) == ["Phường Bến Thành"]
+
+
 # --- HTTP: caching and headers ---------------------------------------------------------------
 
 
