@@ -61,5 +61,16 @@ class Formatter:
         return percent(value, self.lang)
 
     time = staticmethod(local_time)
+
+    @staticmethod
+    def time_text(value: str) -> str:
+        """A time stored as ISO 8601 text (an alert's figures), in Vietnam's time: the page
+        showed 2025-09-19T10:00:00+00:00 for a deadline of 17:00 (pages audit)."""
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return local_time(moment) if moment.tzinfo is not None else value
+
     day = staticmethod(local_day)
     actor = staticmethod(actor_name)
