@@ -77,6 +77,10 @@ def landmarks(html: str) -> list[tuple[str, str]]:
         ("manager:79", f"/console/alerts?agency={WARD}"),  # the ward's rules in force
         ("admin", f"/console/a/{WARD}/kiosks"),
         ("admin", "/console/audit"),
+        ("admin", f"/console/a/{WARD}/staff"),
+        ("admin", f"/console/a/{WARD}/dossiers"),
+        ("admin", f"/console/a/{WARD}/petitions"),
+        ("admin", f"/console/a/{WARD}/response-rates"),
     ],
 )
 def test_every_landmark_has_a_name_of_its_own(
