@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import get_args
+from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -28,10 +30,17 @@ ROOT = Path(__file__).resolve().parent.parent
 # The longest a retention may be: a century is "keep it". A million days made the cut-off
 # date overflow, a traceback from `hailong purge` (audit).
 MAX_RETENTION_DAYS = 36_500
+# The shortest secret key taken: the key signs survey tokens, opt-out hashes and webhook
+# secrets, so an empty one (`HAILONG_SECRET_KEY=`, accepted before) let anyone forge them.
+# The generated key file holds 64 characters; the tests' key has 35.
+MIN_SECRET_LENGTH = 32
+DAY_SECONDS = 86_400
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HAILONG_", extra="forbid")
+    # No inf or nan: "inf" hours overflowed every `now + timedelta(...)`, and nan compares
+    # false with every bound. Each duration below has an upper bound for the same reason.
+    model_config = SettingsConfigDict(env_prefix="HAILONG_", extra="forbid", allow_inf_nan=False)
 
     database_url: str = "sqlite:///./hailong.db"
     # Absolute origin citizens reach us at; survey, QR and slip URLs are built from it.
@@ -43,7 +52,7 @@ class Settings(BaseSettings):
     invitation_ttl_days: int = Field(default=30, ge=1, le=365)
     db_pool_size: int = Field(default=20, ge=1)
     # Valid API keys are remembered this long per process; a revoked key stops within it.
-    auth_cache_seconds: float = Field(default=5.0, ge=0)
+    auth_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
     # A shipped profile's name (profiles/<name>.toml) or the path of an operator's own file.
     scoring_profile: str = "hcmc-104-2024"
     # A TT 01/2018 profile computed beside it from the same data (`profile=` on the score
@@ -51,7 +60,7 @@ class Settings(BaseSettings):
     scoring_profile_also: str | None = None
     # Wrong survey tokens / short codes tolerated per client address and window before 429.
     guess_limit: int = Field(default=20, ge=1)
-    guess_window_seconds: int = Field(default=600, ge=1)
+    guess_window_seconds: int = Field(default=600, ge=1, le=7 * DAY_SECONDS)
     log_requests: bool = True
     # Contact details and free text older than this are removed by `hailong purge`.
     retention_days: int = Field(default=730, ge=1, le=MAX_RETENTION_DAYS)
@@ -64,13 +73,13 @@ class Settings(BaseSettings):
     # Webhooks. Private and loopback targets are refused unless listed here (CIDRs, commas).
     webhook_allow_networks: str = ""
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
-    webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
-    webhook_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    webhook_retry_base_seconds: float = Field(default=10.0, gt=0, le=DAY_SECONDS)
+    webhook_retry_max_seconds: float = Field(default=3600.0, gt=0, le=7 * DAY_SECONDS)
     # A sending worker holds a delivery for the timeout plus this; if it dies, another
     # worker takes the delivery over after that.
-    webhook_lease_margin_seconds: float = Field(default=15.0, ge=1)
-    webhook_give_up_hours: float = Field(default=26.0, gt=0)
-    webhook_disable_after_days: float = Field(default=3.0, gt=0)
+    webhook_lease_margin_seconds: float = Field(default=15.0, ge=1, le=3600)
+    webhook_give_up_hours: float = Field(default=26.0, gt=0, le=30 * 24)
+    webhook_disable_after_days: float = Field(default=3.0, gt=0, le=365)
     # Deliveries a worker sends at once, each to a different subscription: a receiver that
     # times out holds one of these, never the others' deliveries.
     webhook_concurrency: int = Field(default=8, ge=1, le=64)
@@ -82,7 +91,7 @@ class Settings(BaseSettings):
     # Run the delivery worker inside `hailong serve` (one process per database is plenty
     # on SQLite; on PostgreSQL any number of workers share the work).
     embedded_worker: bool = True
-    worker_poll_seconds: float = Field(default=0.5, gt=0)
+    worker_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     # Officials sign in to the console through the province's OpenID Connect provider when
     # the issuer is set (authorization code with PKCE; the client registered there with the
     # redirect URI <base_url>/console/sign-in/oidc/callback).
@@ -113,11 +122,11 @@ class Settings(BaseSettings):
     # Messages an agency sends per local day at most; the rest wait for the next day.
     message_daily_cap: int = Field(default=1000, ge=1)
     # A message failing (temporarily) this long after its first attempt is marked failed.
-    message_give_up_hours: float = Field(default=24.0, gt=0)
+    message_give_up_hours: float = Field(default=24.0, gt=0, le=30 * 24)
     # One reminder this many days after the invitation was sent, if still unanswered.
-    message_reminder_days: float = Field(default=3.0, gt=0)
+    message_reminder_days: float = Field(default=3.0, gt=0, le=365)
     # The worker evaluates the alert rules (service/alerts) this often.
-    alert_every_seconds: float = Field(default=300.0, ge=1)
+    alert_every_seconds: float = Field(default=300.0, ge=1, le=DAY_SECONDS)
     # SMS and Zalo ZNS (service/messaging/channels/providers.py). The SMS provider is the
     # module sms_<name>.py ("esms": eSMS.vn); empty, no SMS. Its account's credentials and
     # brandname; its URL defaults to the provider's documented endpoint (set it to reach a
@@ -146,9 +155,51 @@ class Settings(BaseSettings):
     @field_validator("base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("HAILONG_BASE_URL must start with http:// or https://")
+        """An http(s) URL with a host: `http://` was taken, and every survey link, QR code
+        and slip pointed nowhere."""
+        parts = urlsplit(value)
+        try:
+            port_ok = parts.port is None or parts.port >= 1
+        except ValueError:  # not a number, or past 65535
+            port_ok = False
+        if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+            raise ValueError(
+                "HAILONG_BASE_URL must be an http:// or https:// URL with a host (and a port "
+                "of 1 to 65535, if any), e.g. https://hailong.example.gov.vn"
+            )
         return value.rstrip("/")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"give at least {MIN_SECRET_LENGTH} characters, e.g. what `python3 -c 'import "
+                "secrets; print(secrets.token_urlsafe(48))'` prints"
+            )
+        return value
+
+    @field_validator("secret_key_file")
+    @classmethod
+    def _key_file_usable(cls, value: Path, info: ValidationInfo) -> Path:
+        """Checked at start when it is used (no HAILONG_SECRET_KEY), without creating it: a
+        directory, or a file in a missing directory, was a traceback at the first survey
+        link; an empty file signed with the empty key."""
+        if "secret_key" not in info.data or info.data["secret_key"] is not None:
+            return value  # a key is set (or refused on its own line)
+        if value.is_dir():
+            raise ValueError("is a directory, not a file")
+        if not value.exists():
+            if not value.parent.is_dir():
+                raise ValueError(f"its directory {value.parent} does not exist")
+            return value  # created at the first use (`_load_signing_key`)
+        try:
+            key = value.read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
+        if len(key) < MIN_SECRET_LENGTH:
+            raise ValueError(f"holds no key (at least {MIN_SECRET_LENGTH} characters)")
+        return value
 
     @field_validator("embed_origins")
     @classmethod

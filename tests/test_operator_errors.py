@@ -1,5 +1,6 @@
 """An operator's mistakes end in one line saying what to do, not in a traceback: a database
-never upgraded, a setting's value out of range."""
+never upgraded, unreachable or read-only, a setting's value out of range, a scoring profile
+or a secret key file that cannot be used."""
 
 from __future__ import annotations
 
@@ -13,10 +14,15 @@ import pytest
 import uvicorn
 from pydantic import ValidationError
 from sqlalchemy import make_url
+from sqlmodel import select
+from typer.testing import CliRunner, Result
 
+from service.cli import app
 from service.delivery.worker import DeliveryWorker
+from service.models import AuditLog, CalendarOverride
+from service.settings import get_settings
 from tests.cli_runner import cli_for
-from tests.conftest import WORKER, Backend
+from tests.conftest import TEST_SECRET, WORKER, Backend, DbFactory
 from tests.harness.processes import fresh_database
 
 HAILONG = Path(sys.executable).parent / "hailong"
@@ -131,4 +137,248 @@ def test_a_secret_value_refused_is_not_printed() -> None:
     )
     assert setting_problems(refused) == [
         "Invalid setting HAILONG_SECRET_KEY: String should have at least 32 characters"
+    ]
+
+
+# --- a database that cannot be reached, or not written ------------------------------------
+
+UNREACHABLE = "error: cannot reach the database at "
+
+
+def _one_error_line(result: Result, code: int) -> str:
+    """The one line the command wrote to stderr (a traceback fails here, naming itself)."""
+    crash = result.exception
+    if crash is not None and not isinstance(crash, SystemExit):
+        pytest.fail(f"traceback: {type(crash).__name__}: {crash}")
+    assert result.exit_code == code, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def _run(database_url: str, *args: str) -> Result:
+    """As tests/cli_runner.py, but a traceback is kept in the result (and failed on by
+    `_one_error_line`) rather than raised in the middle of the test."""
+    env = {
+        "HAILONG_DATABASE_URL": database_url,
+        "HAILONG_SECRET_KEY": TEST_SECRET,
+        "HAILONG_BASE_URL": "http://testserver",
+        "HAILONG_LOG_REQUESTS": "false",
+    }
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(app, list(args), env=env, catch_exceptions=True)
+    finally:
+        get_settings.cache_clear()
+
+
+@pytest.fixture
+def nothing_starts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What `serve` and `worker` started (uvicorn, the delivery loop): stand-ins record it."""
+    started: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *_, **__: started.append("serve"))
+    monkeypatch.setattr(DeliveryWorker, "run_forever", lambda *_: started.append("worker"))
+    return started
+
+
+COMMANDS = [("keys", "list"), ("db", "upgrade"), ("demo",), ("serve",), ("worker",)]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_a_postgresql_that_refuses_connections_is_one_line_without_the_password(
+    command: tuple[str, ...], nothing_starts: list[str]
+) -> None:
+    """Every command ended in a traceback (psycopg's OperationalError), the connection
+    was opened outside the check that reports a database not set up."""
+    url = "postgresql+psycopg://postgres:s3cret@127.0.0.1:1/nothing"
+    line = _one_error_line(_run(url, *command), code=1)
+    shown = "postgresql+psycopg://postgres:***@127.0.0.1:1/nothing"
+    assert line.startswith(f"{UNREACHABLE}{shown}: "), line
+    assert "Connection refused" in line and "s3cret" not in line
+    assert nothing_starts == []
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_a_sqlite_file_in_a_missing_directory_is_one_line(
+    tmp_path: Path, command: tuple[str, ...], nothing_starts: list[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/no/such/dir/h.db"
+    line = _one_error_line(_run(url, *command), code=1)
+    assert line == f"{UNREACHABLE}{url}: unable to open database file"
+    assert not (tmp_path / "no").exists() and nothing_starts == []
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("not a database url", "not a database url"),
+        (
+            "postgresql+psycopg://lan:s3cret@db:notaport/h",
+            "postgresql+psycopg://lan:***@db:notaport/h",
+        ),
+    ],
+    ids=["no scheme", "a port that is no number"],
+)
+def test_a_database_url_that_is_not_one_is_one_line_without_the_password(
+    url: str, shown: str
+) -> None:
+    for command in (("keys", "list"), ("db", "upgrade")):
+        line = _one_error_line(_run(url, *command), code=1)
+        assert line.startswith(f"{UNREACHABLE}{shown}: "), line
+        assert "s3cret" not in line
+
+
+def test_a_read_only_sqlite_database_is_one_line(tmp_path: Path) -> None:
+    """A write on a database opened read-only was an OperationalError traceback."""
+    path = tmp_path / "h.db"
+    assert cli_for(f"sqlite:///{path}")("db", "upgrade").exit_code == 0
+    read_only = f"sqlite:///file:{path}?mode=ro&uri=true"
+    line = _one_error_line(_run(read_only, "agencies", "add", "80", "X"), code=1)
+    assert line == (
+        f"error: the database at {read_only} failed: attempt to write a readonly database"
+    )
+    assert cli_for(f"sqlite:///{path}")("keys", "list").exit_code == 0  # still readable
+
+
+# --- a scoring profile that cannot be loaded ----------------------------------------------
+
+
+@pytest.mark.usefixtures("agencies")
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("scores", "recompute"),
+        ("calendar", "set", "2025-09-06", "--off"),
+        ("report", "--parent", "79", "--period", "2025-Q3", "--out", "/tmp/never.pdf"),
+        ("demo",),
+        ("serve",),
+        ("worker",),
+    ],
+    ids=lambda c: " ".join(c[:2]),
+)
+def test_an_unknown_scoring_profile_is_one_line_before_anything_starts(
+    database_url: str,
+    db: DbFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    nothing_starts: list[str],
+    command: tuple[str, ...],
+) -> None:
+    """A misspelt HAILONG_SCORING_PROFILE was a ProfileError traceback from the commands
+    that score, after their transaction had begun; `serve` started, then each worker
+    process failed inside uvicorn's factory."""
+    monkeypatch.setenv("HAILONG_SCORING_PROFILE", "hcmc-104-2042")
+    line = _one_error_line(_run(database_url, *command), code=2)
+    assert line.startswith("error: scoring profile 'hcmc-104-2042' not found ("), line
+    assert line.endswith("; shipped profiles: hcmc-104-2024, tt-01-2018, vn-766"), line
+    assert nothing_starts == []
+    with db() as session:
+        assert session.exec(select(CalendarOverride)).all() == []
+        assert set(session.exec(select(AuditLog.actor)).all()) == {"test"}  # the fixture's
+
+
+# --- settings the service could not use ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "problem"),
+    [
+        ("a directory", "is a directory, not a file"),
+        ("in a missing directory", "its directory {parent} does not exist"),
+        ("an empty file", "holds no key (at least 32 characters)"),
+    ],
+)
+def test_a_secret_key_file_that_cannot_hold_the_key_stops_the_start(
+    tmp_path: Path, where: str, problem: str
+) -> None:
+    """Unset HAILONG_SECRET_KEY and a HAILONG_SECRET_KEY_FILE naming a directory, or a file
+    in a missing directory, was an OSError traceback at the first survey link; an empty
+    file signed every link with an empty key."""
+    path = {
+        "a directory": tmp_path,
+        "in a missing directory": tmp_path / "no" / "hailong.secret",
+        "an empty file": tmp_path / "hailong.secret",
+    }[where]
+    if where == "an empty file":
+        path.write_text("\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAILONG_")}
+    env |= {
+        "HAILONG_DATABASE_URL": f"sqlite:///{tmp_path}/h.db",
+        "HAILONG_SECRET_KEY_FILE": str(path),
+    }
+    done = subprocess.run(
+        [str(HAILONG), "demo"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        f"Invalid setting HAILONG_SECRET_KEY_FILE={path}: {problem.format(parent=path.parent)}"
+    ]
+    assert not (tmp_path / "h.db").exists()
+
+
+def _refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, value: str
+) -> list[str]:
+    """The lines `get_settings()` stops the start with (exit code 2), `name` set to `value`."""
+    monkeypatch.setenv("HAILONG_SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            get_settings()
+    finally:
+        get_settings.cache_clear()
+    assert stopped.value.code == 2
+    return capsys.readouterr().err.splitlines()
+
+
+@pytest.mark.parametrize("value", ["", "short", "x" * 31, " " * 40])
+def test_an_empty_or_short_secret_key_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    """`HAILONG_SECRET_KEY=` signed survey tokens, opt-out hashes and webhook secrets with
+    the empty key: anyone could forge them."""
+    assert _refused_at_start(monkeypatch, capsys, "HAILONG_SECRET_KEY", value) == [
+        "Invalid setting HAILONG_SECRET_KEY: give at least 32 characters, e.g. what "
+        "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'` prints"
+    ]
+
+
+@pytest.mark.parametrize("value", ["http://", "https:///survey", "http://:8000", "http://h:99999"])
+def test_a_base_url_without_a_host_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    """`http://` was taken: every survey link, QR code and slip pointed nowhere."""
+    assert _refused_at_start(monkeypatch, capsys, "HAILONG_BASE_URL", value) == [
+        f"Invalid setting HAILONG_BASE_URL={value}: HAILONG_BASE_URL must be an http:// or "
+        "https:// URL with a host (and a port of 1 to 65535, if any), e.g. "
+        "https://hailong.example.gov.vn"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("HAILONG_WEBHOOK_GIVE_UP_HOURS", "1e9", "Input should be less than or equal to 720"),
+        ("HAILONG_WEBHOOK_GIVE_UP_HOURS", "inf", "Input should be a finite number"),
+        ("HAILONG_WORKER_POLL_SECONDS", "nan", "Input should be a finite number"),
+        ("HAILONG_MESSAGE_REMINDER_DAYS", "1e9", "Input should be less than or equal to 365"),
+        ("HAILONG_AUTH_CACHE_SECONDS", "1e12", "Input should be less than or equal to 3600"),
+        (
+            "HAILONG_GUESS_WINDOW_SECONDS",
+            "10000000",
+            "Input should be less than or equal to 604800",
+        ),
+    ],
+)
+def test_a_time_setting_past_what_the_calendar_or_a_sleep_takes_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    value: str,
+    problem: str,
+) -> None:
+    """1e9 hours was taken, and every `now + timedelta(hours=...)` (a webhook's give-up
+    time, delivery/fan_out.py) overflowed; inf and nan were taken too."""
+    assert _refused_at_start(monkeypatch, capsys, name, value) == [
+        f"Invalid setting {name}={value}: {problem}"
     ]

@@ -23,6 +23,8 @@ from service.db import rowcount
 from service.errors import Conflict, NotFound, field_error
 from service.models import ROLES, Agency, ApiKey, WebhookSubscription, utcnow
 from service.models.agency import path_within
+from service.text_clean import refuse_nul
+from service.timebounds import check_day
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,9 @@ class KeyRow:
 
 
 def expiry_from_date(day: date) -> datetime:
-    """`--expires 2027-06-30`: the key works through that day, Vietnam time."""
-    return datetime.combine(day + timedelta(days=1), time(), tzinfo=LOCAL_TZ)
+    """`--expires 2027-06-30`: the key works through that day, Vietnam time. A day outside
+    the range the service takes is OutOfRange (a ValueError): 9999-12-31 overflowed."""
+    return datetime.combine(check_day(day) + timedelta(days=1), time(), tzinfo=LOCAL_TZ)
 
 
 def _stamp(moment: datetime | None) -> str | None:
@@ -79,8 +82,12 @@ def create_key(
 ) -> tuple[ApiKey, str]:
     if role not in ROLES:
         raise field_error("role", f"must be one of {', '.join(ROLES)}")
-    if not 1 <= len(name) <= 255 or "\x00" in name:
+    if not 1 <= len(name) <= 255:
         raise field_error("name", "give a name of 1 to 255 characters")
+    try:
+        refuse_nul(name)  # the API's rule: a control character (not only NUL) is refused
+    except ValueError as exc:
+        raise field_error("name", str(exc)) from None
     if expires_at is not None and expires_at <= utcnow():
         raise field_error("expires", "must be in the future")
     agency_id = None

@@ -21,7 +21,7 @@ from service.auth.principal import Principal
 from service.errors import Conflict, Forbidden, NotFound, field_error
 from service.models import OFFICIAL_ROLES, Agency, ConsoleSessionRecord, Official, utcnow
 from service.models.agency import path_within
-from service.text_clean import is_storable
+from service.text_clean import is_storable, refuse_nul
 
 
 class NotAnOfficial(Exception):
@@ -49,6 +49,17 @@ def _storable_email(email: str) -> bool:
     return "@" in email and len(email) <= 255 and is_storable(email)
 
 
+def _check_name(name: str) -> None:
+    """At most 255 characters, and text the API's input models take (refuse_nul): only NUL
+    was refused, and a control character stored broke the XLSX and DOCX exports."""
+    if len(name) > 255:
+        raise field_error("name", "give a name of at most 255 characters")
+    try:
+        refuse_nul(name)
+    except ValueError as exc:
+        raise field_error("name", str(exc)) from None
+
+
 def add_official(
     session: Session, actor: str, email: str, name: str, role: str, agency_code: str | None
 ) -> Official:
@@ -57,8 +68,7 @@ def add_official(
         raise field_error("email", "give an address of at most 255 characters")
     if not _storable_email(email):
         raise field_error("email", f"'{email}' is not an e-mail address")
-    if len(name) > 255 or "\x00" in name:
-        raise field_error("name", "give a name of at most 255 characters")
+    _check_name(name)
     if role not in OFFICIAL_ROLES:
         raise field_error("role", f"one of {', '.join(OFFICIAL_ROLES)}, not '{role}'")
     if session.exec(select(Official).where(Official.email == email)).first() is not None:
@@ -99,11 +109,22 @@ def end_official_sessions(session: Session, official_id: int) -> None:
     )
 
 
-def disable_official(session: Session, actor: str, official_id: int) -> Official:
-    """Refuses the official's next request, in every session (sessions re-read the row)."""
+def disable_official(
+    session: Session, actor: str, official_id: int, *, again_is_an_error: bool = False
+) -> Official:
+    """Refuses the official's next request, in every session (sessions re-read the row).
+    Disabling a disabled official changes nothing: the API answers with the official as
+    they are; with `again_is_an_error` (the CLI, as `keys revoke` of a revoked key) it is
+    a Conflict naming when and by whom."""
     official = session.get(Official, official_id)
     if official is None:
         raise NotFound(f"No official has the id {official_id}.")
+    if again_is_an_error and official.disabled_at is not None:
+        raise Conflict(
+            f"Official {official_id} ({official.email}) was already disabled on "
+            f"{official.disabled_at:%Y-%m-%d %H:%M} UTC by "
+            f"{official.disabled_by or 'an earlier version of hailong'}."
+        )
     if official.disabled_at is None:
         official.disabled_at, official.disabled_by = utcnow(), actor
         session.add(official)
@@ -138,8 +159,7 @@ def update_official(
     before = _described(session, official)
     if change.name is not None:
         name = change.name.strip()
-        if len(name) > 255 or "\x00" in name:
-            raise field_error("name", "give a name of at most 255 characters")
+        _check_name(name)
         official.name = name or official.email
     if change.role is not None:
         if change.role not in OFFICIAL_ROLES:

@@ -7,7 +7,11 @@ from datetime import date
 from sqlmodel import Session, select
 
 from service.audit import record
+from service.errors import field_error
 from service.models import CalendarOverride
+from service.text_clean import refuse_nul
+
+NOTE_MAX = 255  # the column's length
 
 
 def load_overrides(session: Session) -> dict[date, bool]:
@@ -17,7 +21,12 @@ def load_overrides(session: Session) -> dict[date, bool]:
 def set_override(
     session: Session, day: date, working: bool, note: str | None, *, actor: str
 ) -> tuple[CalendarOverride, bool | None]:
-    """Set a day's override; returns it and the previous `working` value (None if none)."""
+    """Set a day's override; returns it and the previous `working` value (None if none).
+    A note is 1 to 255 characters of storable text (a field error otherwise), whoever
+    sets it: the CLI's reached the database unchecked (PostgreSQL's varchar(255) failed,
+    a traceback; SQLite kept it whole)."""
+    if note is not None:
+        _check_note(note)
     override = session.get(CalendarOverride, day)
     previous = override.working if override else None
     if override is None:
@@ -34,3 +43,12 @@ def set_override(
     )
     session.flush()
     return override, previous
+
+
+def _check_note(note: str) -> None:
+    if not 1 <= len(note) <= NOTE_MAX:
+        raise field_error("note", f"give a note of 1 to {NOTE_MAX} characters")
+    try:
+        refuse_nul(note)
+    except ValueError as exc:
+        raise field_error("note", str(exc)) from None

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from service.cli.common import CheckedArguments
+
 app = typer.Typer(
+    cls=CheckedArguments,  # every argument checked as text the service can store
     help="hailong: citizen satisfaction surveys for one-stop offices.",
     no_args_is_help=True,
     add_completion=False,

@@ -8,8 +8,13 @@ from typing import Annotated
 import typer
 
 from service.cli.apps import app
-from service.cli.common import CLI_ACTOR, one_transaction, require_schema
-from service.db import make_engine
+from service.cli.common import (
+    CLI_ACTOR,
+    fail,
+    migrated_engine,
+    one_transaction,
+    settings_and_profile,
+)
 from service.settings import MAX_RETENTION_DAYS, get_settings
 
 
@@ -31,11 +36,8 @@ def import_file(
     """Import past dossiers, evaluations or petitions (README: Bulk import)."""
     from service.imports.command import run_command
 
-    engine = make_engine(get_settings())
-    try:
-        require_schema(engine)
-    finally:
-        engine.dispose()
+    with migrated_engine(get_settings()):
+        pass  # reachable and migrated, else one line (the import opens its own engine)
     run_command(
         file,
         kind,
@@ -77,23 +79,26 @@ def report(
 ) -> None:
     """Write the report on a parent agency's children for a period (DOCX or PDF)."""
     from service.periods import parse_period
-    from service.profile import profile_of
     from service.reports import service as reports
 
-    settings = get_settings()
     if format not in reports.FORMATS:
-        typer.secho("error: --format must be docx or pdf", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2)
+        fail("--format must be docx or pdf")
     try:
         parsed = parse_period(period)
     except ValueError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
-    profile = profile_of(settings)
+        fail(str(exc))
+    # Checked before the report is built: it was gathered and rendered, then writing it
+    # into a missing directory ended in a traceback.
+    if not out.parent.is_dir():
+        fail(f"cannot write {out}: the directory {out.parent} does not exist")
+    settings, profile = settings_and_profile()
     with one_transaction(settings) as session:
         gathered = reports.gather_for(session, parent, parsed, profile)
     made = reports.render(gathered, "docx" if format == "docx" else "pdf")
-    out.write_bytes(made.content)
+    try:
+        out.write_bytes(made.content)
+    except OSError as exc:  # not writable, a directory of that name, a full disk
+        fail(f"cannot write {out}: {exc.strerror or exc}")
     typer.echo(f"wrote {out} ({len(made.content):,} bytes, {len(gathered.rows)} agencies)")
 
 
@@ -103,11 +108,10 @@ def demo() -> None:
     from service.demo import tour
     from service.demo.seed import seed_demo
     from service.kiosk.pairing import create_pairing
-    from service.profile import profile_of
 
-    settings = get_settings()
+    settings, profile = settings_and_profile()
     with one_transaction(settings) as session:
-        keys = seed_demo(session, settings, profile_of(settings))
+        keys = seed_demo(session, settings, profile)
     typer.echo(tour.keys_and_handover(keys, settings.base_url))
     with one_transaction(settings) as session:
         kiosk = create_pairing(

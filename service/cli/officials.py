@@ -90,5 +90,5 @@ def officials_disable(
     from service.auth.officials import disable_official
 
     with one_transaction() as session:
-        official = disable_official(session, CLI_ACTOR, official_id)
+        official = disable_official(session, CLI_ACTOR, official_id, again_is_an_error=True)
         typer.echo(f"disabled official #{official_id} ({official.email})")

@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 
 from service.cli.apps import calendar_app, scores_app
-from service.cli.common import CLI_ACTOR, one_transaction
-from service.settings import get_settings
+from service.cli.common import CLI_ACTOR, fail, one_transaction, settings_and_profile
 
 
 @scores_app.command("recompute")
@@ -19,21 +18,20 @@ def scores_recompute(
     """Rebuild the score counters from dossiers, evaluations and petitions."""
     import time
 
+    from service.audit import record
     from service.periods import parse_period
-    from service.profile import profile_of
     from service.scoring.rebuild import rebuild
 
-    settings = get_settings()
     try:
-        parsed = parse_period(period) if period else None
+        # `is not None`: an empty --period (a script's unset variable) is refused by
+        # parse_period; taken for no period, it rebuilt every period.
+        parsed = parse_period(period) if period is not None else None
     except ValueError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
-    from service.audit import record
-
+        fail(str(exc))
+    settings, profile = settings_and_profile()
     started = time.perf_counter()
     with one_transaction(settings) as session:
-        rows = rebuild(session, profile_of(settings), parsed)
+        rows = rebuild(session, profile, parsed)
         record(
             session,
             CLI_ACTOR,
@@ -54,28 +52,17 @@ def calendar_set(
     note: Annotated[str | None, typer.Option(help="Why, e.g. the decision announcing it")] = None,
 ) -> None:
     """Override one day of the working-day calendar; late dossiers are re-scored."""
-
-    from service.profile import profile_of
     from service.scoring.calendar_days import set_day
     from service.timebounds import OutOfRange, check_day
 
     try:
         parsed = check_day(date.fromisoformat(day))
     except OutOfRange as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        fail(str(exc))
     except ValueError:
-        typer.secho(f"error: '{day}' is not a date; use YYYY-MM-DD", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
-    settings = get_settings()
+        fail(f"'{day}' is not a date; use YYYY-MM-DD")
+    settings, profile = settings_and_profile()
     with one_transaction(settings) as session:
-        _, moved = set_day(
-            session,
-            parsed,
-            working,
-            note,
-            actor=CLI_ACTOR,
-            profile=profile_of(settings),
-        )
+        _, moved = set_day(session, parsed, working, note, actor=CLI_ACTOR, profile=profile)
     kind = "a working day" if working else "a day off"
     typer.echo(f"{parsed.isoformat()} is now {kind}; {moved} late dossier(s) re-scored")

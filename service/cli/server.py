@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 
 from service.cli.apps import app, db_app
-from service.cli.common import checked_settings, require_schema
-from service.db import make_engine
+from service.cli.common import checked_settings, database_errors, migrated_engine
 from service.settings import get_settings
 
 
@@ -30,11 +29,8 @@ def serve(
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         os.environ["HAILONG_BASE_URL"] = f"http://{shown_host}:{port}"
     settings = checked_settings()  # refuse bad configuration before forking workers
-    engine = make_engine(settings)
-    try:
-        require_schema(engine)  # else it would start, and answer every request with a 500
-    finally:
-        engine.dispose()
+    with migrated_engine(settings):
+        pass  # else it would start, and answer every request with a 500
     typer.echo(f"hailong serving on http://{host}:{port}; links point at {settings.base_url}")
     uvicorn.run(
         "service.app:app_from_environment",
@@ -59,17 +55,13 @@ def worker() -> None:
     from service.delivery.worker import DeliveryWorker
     from service.profile import profile_of
 
-    settings = checked_settings()
-    engine = make_engine(settings)
+    settings = checked_settings()  # the profile included: profile_of below cannot fail
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    try:
-        require_schema(engine)
+    with migrated_engine(settings) as engine:
         typer.echo("hailong worker delivering webhooks; Ctrl+C to stop")
         DeliveryWorker(engine, settings, profile_of(settings)).run_forever(stop)
-    finally:
-        engine.dispose()
 
 
 @db_app.command("upgrade")
@@ -77,5 +69,7 @@ def db_upgrade() -> None:
     """Bring the database schema to the latest migration."""
     from service.migrations import upgrade
 
-    upgrade(get_settings().database_url)
+    database_url = get_settings().database_url
+    with database_errors(database_url):
+        upgrade(database_url)
     typer.echo("database schema is up to date")

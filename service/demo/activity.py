@@ -12,6 +12,7 @@ answers, dossiers and inputs are exactly those of the demo without it."""
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlmodel import Session, col, select
@@ -56,6 +57,20 @@ TT01_ENTERED = {
 # (the question is optional).
 CONTACTS: list[str | None] = ["desk_only", "one_more", "several_more", None]
 CONTACTS_WEIGHTS = [76, 14, 5, 5]
+# Who seeds the demo, in every record it writes (the seed's agencies and keys too).
+ACTOR = "cli:demo"
+
+
+@dataclass(frozen=True)
+class _DemoPrincipal(Principal):
+    """An admin's reach, acting as the CLI: the services take a principal and record its
+    actor. A bare Principal would say `key:0:demo`, an API key that never existed."""
+
+    @property
+    def actor(self) -> str:
+        return ACTOR
+
+
 COMPLAINTS = [
     "Phải chờ khá lâu ở quầy.",
     "Cán bộ hướng dẫn chưa rõ thủ tục.",
@@ -86,8 +101,8 @@ def seed_activity(
     rng = random.Random(79)
     # Only TT 01/2018's draws: the K score's (rng) are the same with or without it.
     tt01_rng = random.Random(1801)
-    principal = Principal(
-        key_id=0, name="demo", role="admin", scope_agency_id=None, scope_path=None
+    principal = _DemoPrincipal(
+        key_id=None, name="demo", role="admin", scope_agency_id=None, scope_path=None
     )
     now = datetime.now(LOCAL_TZ)
     current = period_containing(local_date(now), "quarter")

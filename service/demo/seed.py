@@ -8,12 +8,11 @@ from sqlmodel import Session, col, select
 
 from service.admin.agencies import upsert_agency
 from service.admin.keys import create_key
-from service.demo.activity import seed_activity
+from service.demo.activity import ACTOR, seed_activity
 from service.models import ApiKey, Counter, Staff, utcnow
 from service.profile import Profile
 from service.settings import Settings
 
-ACTOR = "cli:demo"
 PROVINCE = ("79", "Thành phố Hồ Chí Minh", None)
 AGENCIES = [
     PROVINCE,

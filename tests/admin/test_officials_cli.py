@@ -45,7 +45,7 @@ def test_add_list_and_disable(database_url: str, db: DbFactory) -> None:
     disabled = cli("officials", "disable", "1")
     assert disabled.exit_code == 0, disabled.output
     assert "disabled official #1 (nguyen.van.a@tphcm.gov.vn)" in disabled.output
-    assert cli("officials", "disable", "1").exit_code == 0  # again: nothing changes
+    assert cli("officials", "disable", "1").exit_code == 2  # again: refused, nothing changes
     lines = cli("officials", "list").stdout.strip().splitlines()[1:]
     assert lines[0].rstrip().endswith("by cli") and "by cli" not in lines[1]
 
@@ -100,3 +100,48 @@ def test_refusals_exit_2_with_a_message(
     assert message in result.output and "error:" in result.output
     with db() as session:
         assert [o.email for o in session.exec(select(Official)).all()] == ["a@tphcm.gov.vn"]
+
+
+def test_disabling_a_disabled_official_again_is_refused_naming_who_did(
+    database_url: str, db: DbFactory
+) -> None:
+    """It said "disabled official #1" again, exit 0, as if it had just happened; `keys
+    revoke` of a revoked key refuses, naming when and by whom."""
+    cli = cli_for(database_url)
+    assert cli("officials", "add", "a@tphcm.gov.vn", "--role", "manager").exit_code == 0
+    assert cli("officials", "disable", "1").exit_code == 0
+    again = cli("officials", "disable", "1")
+    assert again.exit_code == 2, again.output
+    [line] = again.stderr.splitlines()
+    assert line.startswith("error: Official 1 (a@tphcm.gov.vn) was already disabled on ")
+    assert line.endswith(" UTC by cli.")
+    assert "disabled official" not in again.stdout
+    with db() as session:
+        records = session.exec(select(AuditLog.action)).all()
+    assert records.count("official.disable") == 1
+
+
+def test_a_control_character_in_a_name_is_refused_by_the_service_as_by_the_api(
+    db: DbFactory,
+) -> None:
+    """Only NUL was refused: U+0007 or U+001B in a name was stored by any caller but the
+    API (whose schema refuses them), and broke the XLSX and DOCX exports that showed it."""
+    from service.admin.keys import create_key
+    from service.auth.officials import OfficialChange, add_official, update_official
+    from service.errors import InvalidInput
+
+    with db() as session, pytest.raises(InvalidInput) as refused:
+        create_key(session, role="reader", name="a\x1bb", agency_code=None, actor="test")
+    assert refused.value.fields == [
+        {"field": "name", "problem": "must not contain the control character U+001B"}
+    ]
+    with db() as session, pytest.raises(InvalidInput) as refused:
+        add_official(session, "test", "a@tphcm.gov.vn", "a\x07b", "manager", None)
+    assert refused.value.fields[0]["field"] == "name"
+    with db() as session:
+        official = add_official(session, "test", "b@tphcm.gov.vn", "B", "manager", None)
+        assert official.id is not None
+        with pytest.raises(InvalidInput):
+            update_official(session, "test", official.id, OfficialChange(name="a\x07b"))
+    with db() as session:
+        assert [o.name for o in session.exec(select(Official)).all()] == ["B"]

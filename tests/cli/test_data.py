@@ -1,8 +1,9 @@
-"""`hailong purge` and `hailong demo`: what an operator types and reads."""
+"""`hailong purge`, `hailong report` and `hailong demo`: what an operator types and reads."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -61,3 +62,30 @@ def test_a_retention_setting_past_a_century_stops_the_start(
     result = cli_for(database_url)("purge")
     assert result.exit_code == 2, result.output
     assert name in result.stderr and "36500" in result.stderr, result.stderr
+
+
+@pytest.mark.usefixtures("agencies")
+def test_a_report_into_a_missing_directory_is_one_line_before_it_is_built(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The report was gathered and rendered, then writing it ended in a FileNotFoundError
+    traceback."""
+    out = tmp_path / "no" / "such" / "r.pdf"
+    result = cli_for(database_url)(
+        "report", "--parent", "79", "--period", "2025-Q3", "--out", str(out)
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f"error: cannot write {out}: the directory {out.parent} does not exist"
+    ]
+    assert not out.parent.exists()
+
+
+@pytest.mark.usefixtures("agencies")
+def test_a_report_is_written_where_asked(database_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "r.docx"
+    result = cli_for(database_url)(
+        "report", "--parent", "79", "--period", "2025-Q3", "--format", "docx", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"PK")  # a DOCX is a ZIP archive

@@ -1,4 +1,5 @@
-"""`hailong keys create`: a kiosk key is not made here (it would work nowhere)."""
+"""`hailong keys create`: a kiosk key is not made here (it would work nowhere), and an
+expiry is a date the service takes."""
 
 from __future__ import annotations
 
@@ -21,3 +22,25 @@ def test_a_kiosk_key_is_refused_with_the_way_to_pair_a_tablet(
     assert "hl_" not in result.stdout
     with db() as session:
         assert session.exec(select(ApiKey)).all() == []
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "2101-01-01", "1899-12-31"])
+def test_an_expiry_outside_the_dates_the_service_takes_is_one_line(
+    database_url: str, db: DbFactory, day: str
+) -> None:
+    """`--expires 9999-12-31` ended in an OverflowError traceback (the day after it is past
+    Python's calendar); the service takes dates up to 2100-12-31 (service/timebounds.py)."""
+    result = cli_for(database_url)("keys", "create", "--role", "reader", "--expires", day)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f"error: {day} is out of range: use a date between 1900-01-01 and 2100-12-31 (Vietnam time)"
+    ]
+    with db() as session:
+        assert session.exec(select(ApiKey)).all() == []
+
+
+def test_the_last_day_the_service_takes_is_a_valid_expiry(database_url: str, db: DbFactory) -> None:
+    result = cli_for(database_url)("keys", "create", "--role", "reader", "--expires", "2100-12-31")
+    assert result.exit_code == 0, result.output
+    with db() as session:
+        assert session.exec(select(ApiKey)).one().expires_at is not None

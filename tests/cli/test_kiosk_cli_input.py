@@ -17,21 +17,22 @@ pytestmark = pytest.mark.usefixtures("agencies")
 
 
 @pytest.mark.parametrize(
-    ("counter", "problem"),
+    ("counter", "error"),
     [
-        ("", "String should have at least 1 character"),
-        ("   ", "String should have at least 1 character"),
-        ("Q\x0001", "must not contain the NUL character (\\u0000)"),
-        ("Q" * 65, "String should have at most 64 characters"),
+        ("", "counter_code: String should have at least 1 character"),
+        ("   ", "counter_code: String should have at least 1 character"),
+        # Refused with every other argument, before the command runs (tests/cli/test_arguments.py).
+        ("Q\x0001", "the argument 'Q\\u000001' must not contain the NUL character (\\u0000)"),
+        ("Q" * 65, "counter_code: String should have at most 64 characters"),
     ],
     ids=["empty", "blank", "nul", "too-long"],
 )
 def test_pair_refuses_a_counter_code_the_api_refuses(
-    database_url: str, db: DbFactory, counter: str, problem: str
+    database_url: str, db: DbFactory, counter: str, error: str
 ) -> None:
     made = cli_for(database_url)("kiosk", "pair", "--agency", "G22.39", "--counter", counter)
     assert made.exit_code == 2, made.output
-    assert made.stderr == f"error: counter_code: {problem}\n"
+    assert made.stderr == f"error: {error}\n"
     assert made.stdout == ""  # no pairing code
     with db() as session:
         assert session.exec(select(Counter)).all() == []

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.cli_runner import cli_for
+from tests.conftest import DbFactory
 
 
 def _keys(output: str) -> dict[str, str]:
@@ -83,3 +84,25 @@ def test_demo_has_scores_for_this_quarter_and_the_last(
         page = client.get("/rankings", params={"parent_code": "79"})
         assert page.status_code == 200 and "Phường Bến Thành" in page.text
         assert '<li class="g-chua_du_du_lieu"><b>0</b>' in page.text  # none without data
+
+
+def test_demo_records_name_the_cli_not_a_key_that_never_existed(
+    database_url: str, db: DbFactory
+) -> None:
+    """The demo's D and E entries and their audit records named `key:0:demo`, an API key
+    that does not exist (no key has the id 0), where the rest of the demo says `cli:demo`."""
+    from sqlmodel import select
+
+    from service.models import AuditLog, PeriodInput
+
+    result = cli_for(database_url)("demo")
+    assert result.exit_code == 0, result.output
+    with db() as session:
+        actors = set(session.exec(select(AuditLog.actor)).all())
+        inputs_by = set(session.exec(select(PeriodInput.set_by)).all())
+        inputs_audited = session.exec(
+            select(AuditLog.actor).where(AuditLog.action == "inputs.set")
+        ).all()
+    assert actors <= {"cli:demo", "cli"}, actors  # `cli`: the kiosk pairing code
+    assert inputs_by == {"cli:demo"}
+    assert set(inputs_audited) == {"cli:demo"}

@@ -1,0 +1,52 @@
+"""`hailong scores recompute` and `hailong calendar set`: what an operator types."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import col, select
+
+from service.models import AuditLog, CalendarOverride
+from tests.cli_runner import cli_for
+from tests.conftest import DbFactory
+
+pytestmark = pytest.mark.usefixtures("agencies")
+
+
+def test_an_empty_period_is_refused_not_taken_for_every_period(
+    database_url: str, db: DbFactory
+) -> None:
+    """`--period ""` (a script's unset variable) was taken for no period: every period's
+    counters were rebuilt, and the output said "all periods"."""
+    result = cli_for(database_url)("scores", "recompute", "--period", "")
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: ")
+    assert "rebuilt" not in result.stdout
+    with db() as session:
+        recomputed = select(AuditLog).where(col(AuditLog.action) == "scores.recompute")
+        assert session.exec(recomputed).all() == []
+
+
+def test_a_period_recomputes_that_period(database_url: str) -> None:
+    result = cli_for(database_url)("scores", "recompute", "--period", "2025-Q3")
+    assert result.exit_code == 0, result.output
+    assert "for period 2025-Q3" in result.stdout
+
+
+@pytest.mark.parametrize("note", ["n" * 256, ""], ids=["256 characters", "empty"])
+def test_a_note_the_column_cannot_hold_is_a_field_error(
+    database_url: str, db: DbFactory, note: str
+) -> None:
+    """A 300-character note reached the database unchecked: a traceback on PostgreSQL
+    (varchar(255)), stored whole on SQLite; the API's PUT refuses it (note: 1-255)."""
+    result = cli_for(database_url)("calendar", "set", "2025-09-06", "--off", "--note", note)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == ["error: note: give a note of 1 to 255 characters"]
+    with db() as session:
+        assert session.exec(select(CalendarOverride)).all() == []
+
+
+def test_a_note_of_255_characters_is_kept(database_url: str, db: DbFactory) -> None:
+    result = cli_for(database_url)("calendar", "set", "2025-09-06", "--off", "--note", "n" * 255)
+    assert result.exit_code == 0, result.output
+    with db() as session:
+        assert session.exec(select(CalendarOverride.note)).one() == "n" * 255
