@@ -22,9 +22,19 @@ class Principal:
     scope_path: str | None  # materialised path of the scope agency, if any
     expires_at: datetime | None = None  # the key cache forgets the key by then
     official_id: int | None = None
+    # The CLI's own work (the demo, a bulk import): recorded as this actor, "cli:import";
+    # with no key nor official it read "key:None:import", a key that never existed.
+    cli_actor: str | None = None
+
+    @classmethod
+    def of_cli(cls, actor: str) -> Principal:
+        """An admin's reach, for work the CLI does itself, recorded as `actor`."""
+        return cls(None, actor, "admin", None, None, cli_actor=actor)
 
     @property
     def actor(self) -> str:
+        if self.cli_actor is not None:
+            return self.cli_actor
         if self.official_id is not None:
             return f"official:{self.official_id}:{self.name}"[:ACTOR_MAX]
         return f"key:{self.key_id}:{self.name}"[:ACTOR_MAX]

@@ -12,7 +12,6 @@ answers, dossiers and inputs are exactly those of the demo without it."""
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlmodel import Session, col, select
@@ -61,16 +60,6 @@ CONTACTS_WEIGHTS = [76, 14, 5, 5]
 ACTOR = "cli:demo"
 
 
-@dataclass(frozen=True)
-class _DemoPrincipal(Principal):
-    """An admin's reach, acting as the CLI: the services take a principal and record its
-    actor. A bare Principal would say `key:0:demo`, an API key that never existed."""
-
-    @property
-    def actor(self) -> str:
-        return ACTOR
-
-
 COMPLAINTS = [
     "Phải chờ khá lâu ở quầy.",
     "Cán bộ hướng dẫn chưa rõ thủ tục.",
@@ -101,9 +90,7 @@ def seed_activity(
     rng = random.Random(79)
     # Only TT 01/2018's draws: the K score's (rng) are the same with or without it.
     tt01_rng = random.Random(1801)
-    principal = _DemoPrincipal(
-        key_id=None, name="demo", role="admin", scope_agency_id=None, scope_path=None
-    )
+    principal = Principal.of_cli(ACTOR)
     now = datetime.now(LOCAL_TZ)
     current = period_containing(local_date(now), "quarter")
     first_day = current.previous().first_day

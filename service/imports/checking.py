@@ -391,11 +391,12 @@ class Checker:
         return out
 
 
+IMPORT_ACTOR = "cli:import"
+
+
 def importer() -> Principal:
     """Who writes an import: the CLI, with an admin's reach."""
-    return Principal(
-        key_id=None, name="import", role="admin", scope_agency_id=None, scope_path=None
-    )
+    return Principal.of_cli(IMPORT_ACTOR)
 
 
 def _good(checked: list[Checked]) -> list[Good]:

@@ -35,7 +35,7 @@ from service.calendar.overrides import load_overrides
 from service.csv_cells import csv_cell
 from service.db import analyze, transaction
 from service.imports import writing
-from service.imports.checking import Checker, Good, Refusal
+from service.imports.checking import IMPORT_ACTOR, Checker, Good, Refusal
 from service.imports.layout import FileProblem, Kind, check_header, detect_kind, open_table
 from service.models import Dossier, ImportJob, Invitation, Petition, Response, utcnow
 from service.profile import Profile
@@ -45,7 +45,7 @@ from service.settings import Settings
 CHUNK_ROWS = 5000  # rows per transaction, and per checking query
 # A chunk is redone when a short code it drew, or a survey it answers, was taken meanwhile.
 ATTEMPTS = 3
-ACTOR = "cli:import"
+ACTOR = IMPORT_ACTOR
 
 
 class ImportStopped(Exception):

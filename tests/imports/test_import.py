@@ -712,3 +712,11 @@ def test_a_sheet_header_running_on_into_empty_cells_imports(
     result = cli_for(database_url)("import", str(path))
     assert result.exit_code == 0, result.output
     assert _count(db, Dossier) == len(_good_rows())
+
+
+def test_the_import_acts_as_the_cli_not_as_a_key() -> None:
+    """A principal with no key nor official read "key:None:import" (CLI audit)."""
+    from service.imports.checking import importer
+
+    principal = importer()
+    assert (principal.actor, principal.role, principal.scope_path) == ("cli:import", "admin", None)
