@@ -93,9 +93,13 @@ def staff_scores(
 
 def _too_few(counts: Counter[str], profile: Profile) -> bool:
     # B and C each rest on the evaluations that answered their question: four that left
-    # staff_attitude blank and one "poor" made C that one citizen's answer.
+    # staff_attitude blank and one "poor" made C that one citizen's answer. One that no
+    # answer rests on is no figure at all (null), and hides nothing of the other: a month
+    # of imports without staff_attitude withheld B too, and with it every quarter and year
+    # around it (review).
     minimum = profile.staff.min_evaluations_for_staff
-    return min(counts["evaluations"], *b_c_evaluations(counts, profile)) < minimum
+    few = (0 < n < minimum for n in b_c_evaluations(counts, profile))
+    return counts["evaluations"] < minimum or any(few)
 
 
 def _monthly(

@@ -500,6 +500,13 @@ def staff_scores(
         for month in _months(span):
             own = staff_scores(world, profile, agency, month)
             hidden_in_months |= {code for code, staff in own.items() if staff.hidden_with_others}
+    minimum = profile.staff.min_evaluations_for_staff
+
+    def too_few(given: list[Evaluation]) -> bool:
+        # A component no answer rests on is null, and hides nothing of the other.
+        points = b_and_c_points(given, profile)
+        return len(given) < minimum or any(0 < len(p) < minimum for p in points)
+
     result = {}
     answered: dict[str, list[int]] = {}  # per staff: how many evaluations B and C rest on
     for staff_agency, code in sorted(world.staff):
@@ -514,19 +521,14 @@ def staff_scores(
         # Each of B and C rests on at least the minimum of evaluations, or both are withheld;
         # and so in each month of the period that has any (a period less its other months
         # would show that month).
-        minimum = profile.staff.min_evaluations_for_staff
-        rests_on = min(len(evaluations), *map(len, b_and_c_points(evaluations, profile)))
         by_month: dict[tuple[int, int], list[Evaluation]] = {}
         for e in evaluations:
             day = local_day(e.received_at)
             by_month.setdefault((day.year, day.month), []).append(e)
-        thin = any(
-            min(len(month), *map(len, b_and_c_points(month, profile))) < minimum
-            for month in by_month.values()
-        )
+        thin = any(too_few(month) for month in by_month.values())
         # And a month that hides them with others (below) hides them in its quarter and year:
         # the period less its other months would be that month's figure.
-        withheld = rests_on < minimum or thin or code in hidden_in_months
+        withheld = too_few(evaluations) or thin or code in hidden_in_months
         answered[code] = [len(points) for points in b_and_c_points(evaluations, profile)]
         b, c = b_and_c(evaluations, profile)
         result[code] = ExpectedStaff(

@@ -1,7 +1,9 @@
-"""Staff scores: a month in which a staff member is withheld because one of B and C rests on
-no answer at all (an import leaving staff_attitude blank) counted as shown for the quarter
-(0 was not "thin"): the quarter less August gave S's July B, and the agency's public July B
-less it gave X's single answer (reach audit). Such a month hides the quarter's figures."""
+"""Staff scores and a month in which C rests on no answer at all (imports leaving
+staff_attitude blank). S was withheld in that month (B with C), yet counted as shown for
+the quarter: the quarter less August gave S's July B, and the agency's public July B less
+it gave X's single answer (reach audit). A component no answer rests on is null and hides
+nothing of the other: S's July B is shown in July, where the agency's B less it is X's one
+answer, so S is hidden with others there, and so in the quarter."""
 
 from __future__ import annotations
 
@@ -63,8 +65,31 @@ def test_a_month_whose_c_rests_on_no_answer_hides_the_quarter(
         return {s["staff_code"]: s for s in r.json()["data"]}
 
     quarter, july = people("2025-Q3"), people("2025-07")
-    assert july["S"]["withheld"] and july["X"]["withheld"]  # C rests on none; one answer
+    assert july["X"]["withheld"]  # one answer
+    assert july["S"]["hidden_with_others"]  # July's B less S's would be X's answer
     assert people("2025-08")["S"]["b"] == 1.0  # August alone is S's to show
     # The quarter would be July plus August: shown, July's B was the difference.
     assert (quarter["S"]["b"], quarter["S"]["c"], quarter["S"]["withheld"]) == (None, None, True)
-    assert quarter["S"]["thin_month"] == "2025-07"
+    assert quarter["S"]["hidden_with_others"]
+
+
+def test_a_month_whose_c_rests_on_no_answer_hides_nothing_else(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """The first fix for the case above withheld anyone with such a month: a province that
+    imported half a year without staff_attitude hid every officer's year (review). The only
+    officer, B on 30 answers and C on 20, each month on 10: nothing to protect, shown."""
+    office = Office(client, make_key)
+    old = {"timeliness": "on_time", "supplement_requests": "none"}
+    full = {**old, "staff_attitude": "good", "overall": "satisfied"}
+    plan = [(7, old)] * 10 + [(8, full)] * 10 + [(9, full)] * 10
+    for n, (month, answers) in enumerate(plan):
+        staff = {"receiving": "S", "handling": "S", "returning": "S"}
+        office.handover(f"H{n}", "79.BTH", f"2025-07-02T09:00:00{VN}", staff=staff)
+        _answer(office, f"H{n}", f"2025-{month:02d}-15T09:{n:02d}:00{VN}", answers)
+    scores = client.get("/api/v1/agencies/79.BTH/staff-scores/2025-Q3", headers=office.admin)
+    [s] = scores.json()["data"]
+    assert (s["b"], s["c"], s["withheld"], s["thin_month"]) == (1.0, 1.0, False, None)
+    july = client.get("/api/v1/agencies/79.BTH/staff-scores/2025-07", headers=office.admin)
+    [s] = july.json()["data"]
+    assert (s["b"], s["c"], s["withheld"]) == (1.0, None, False)  # C: no answer, no figure
