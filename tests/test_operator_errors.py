@@ -5,6 +5,7 @@ or a secret key file that cannot be used."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -382,3 +383,47 @@ def test_a_time_setting_past_what_the_calendar_or_a_sleep_takes_stops_the_start(
     assert _refused_at_start(monkeypatch, capsys, name, value) == [
         f"Invalid setting {name}={value}: {problem}"
     ]
+
+
+def test_a_failing_migration_says_the_upgrade_failed_not_that_the_database_is_unreachable(
+    tmp_path: Path,
+) -> None:
+    """A table of another program in the file: the migration's refusal read "cannot reach
+    the database" on SQLite and was a traceback on PostgreSQL (review)."""
+    path = tmp_path / "drift.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE agency (id INTEGER)")
+    result = cli_for(f"sqlite:///{path}")("db", "upgrade")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "error: upgrading the database at sqlite:///" in result.output
+    assert "table agency already exists" in result.output and "cannot reach" not in result.output
+
+
+def test_a_bug_of_ours_is_not_told_as_an_unreachable_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import service.migrations
+
+    def broken() -> str:
+        raise ValueError("a bug in our own code")
+
+    monkeypatch.setattr(service.migrations, "head_revision", broken)
+    with pytest.raises(ValueError, match="a bug in our own code"):
+        cli_for(f"sqlite:///{tmp_path}/h.db")("keys", "list")
+
+
+@pytest.mark.parametrize("where", [["--port", "0"], ["--host", "::1", "--port", "8765"]])
+def test_serve_on_any_port_or_an_ipv6_address_takes_its_own_base_url(
+    tmp_path: Path, where: list[str]
+) -> None:
+    """serve builds HAILONG_BASE_URL from where it listens: http://127.0.0.1:0 and
+    http://::1:8765 were refused as URLs without a host or port (review). Checked up to the
+    database (never upgraded here), which comes after the settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAILONG_")}
+    env |= {"HAILONG_DATABASE_URL": f"sqlite:///{tmp_path}/h.db", "HAILONG_SECRET_KEY": TEST_SECRET}
+    started = subprocess.run(
+        [str(HAILONG), "serve", *where], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert started.returncode == 1, started.stderr
+    assert "is not set up (or not upgraded)" in started.stderr
+    assert "HAILONG_BASE_URL" not in started.stderr

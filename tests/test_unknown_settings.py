@@ -39,6 +39,7 @@ def test_the_client_and_test_switches_are_not_settings_typos() -> None:
         "HAILONG_KEY": "hl_x",
         "HAILONG_TEST_BACKENDS": "sqlite",
         "HAILONG_FUZZ_EXAMPLES": "50",
+        "HAILONG_WORKERS": "2",  # docker/entrypoint.sh's, set by the Dockerfile and compose
         "hailong_guess_limt": "3",
         "PATH": "/usr/bin",
     }

@@ -109,22 +109,13 @@ def end_official_sessions(session: Session, official_id: int) -> None:
     )
 
 
-def disable_official(
-    session: Session, actor: str, official_id: int, *, again_is_an_error: bool = False
-) -> Official:
+def disable_official(session: Session, actor: str, official_id: int) -> Official:
     """Refuses the official's next request, in every session (sessions re-read the row).
-    Disabling a disabled official changes nothing: the API answers with the official as
-    they are; with `again_is_an_error` (the CLI, as `keys revoke` of a revoked key) it is
-    a Conflict naming when and by whom."""
+    Disabling a disabled official changes nothing (the caller can tell by its
+    `disabled_by`, `disabled_at`): the API answers with the official as they are."""
     official = session.get(Official, official_id)
     if official is None:
         raise NotFound(f"No official has the id {official_id}.")
-    if again_is_an_error and official.disabled_at is not None:
-        raise Conflict(
-            f"Official {official_id} ({official.email}) was already disabled on "
-            f"{official.disabled_at:%Y-%m-%d %H:%M} UTC by "
-            f"{official.disabled_by or 'an earlier version of hailong'}."
-        )
     if official.disabled_at is None:
         official.disabled_at, official.disabled_by = utcnow(), actor
         session.add(official)

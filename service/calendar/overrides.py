@@ -22,9 +22,11 @@ def set_override(
     session: Session, day: date, working: bool, note: str | None, *, actor: str
 ) -> tuple[CalendarOverride, bool | None]:
     """Set a day's override; returns it and the previous `working` value (None if none).
-    A note is 1 to 255 characters of storable text (a field error otherwise), whoever
+    A note is up to 255 characters of storable text (a field error otherwise), whoever
     sets it: the CLI's reached the database unchecked (PostgreSQL's varchar(255) failed,
-    a traceback; SQLite kept it whole)."""
+    a traceback; SQLite kept it whole). A blank one is no note, as the API always took it."""
+    if note is not None and not note.strip():
+        note = None
     if note is not None:
         _check_note(note)
     override = session.get(CalendarOverride, day)
@@ -46,8 +48,8 @@ def set_override(
 
 
 def _check_note(note: str) -> None:
-    if not 1 <= len(note) <= NOTE_MAX:
-        raise field_error("note", f"give a note of 1 to {NOTE_MAX} characters")
+    if len(note) > NOTE_MAX:
+        raise field_error("note", f"give a note of at most {NOTE_MAX} characters")
     try:
         refuse_nul(note)
     except ValueError as exc:

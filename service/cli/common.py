@@ -88,7 +88,7 @@ def shown_url(database_url: str) -> str:
     return database_url if url.password is None else url.render_as_string(hide_password=True)
 
 
-def _reason(exc: BaseException) -> str:
+def reason_of(exc: BaseException) -> str:
     """The driver's own words on one line (psycopg's span two), without SQLAlchemy's
     statement and background link."""
     original = getattr(exc, "orig", None) or exc
@@ -113,8 +113,8 @@ def database_errors(database_url: str, *, reached: bool = False) -> Iterator[Non
     except caught as exc:
         where = shown_url(database_url)
         if reached:
-            fail(f"the database at {where} failed: {_reason(exc)}", code=1)
-        fail(f"cannot reach the database at {where}: {_reason(exc)}", code=1)
+            fail(f"the database at {where} failed: {reason_of(exc)}", code=1)
+        fail(f"cannot reach the database at {where}: {reason_of(exc)}", code=1)
 
 
 def require_schema(engine: Engine) -> None:
@@ -137,18 +137,29 @@ def require_schema(engine: Engine) -> None:
         )
 
 
+def reached_engine(settings: Settings) -> Engine:
+    """An engine whose database answers a connection (else one line, exit 1). Only the
+    engine's making and that first connection are taken for "cannot reach": a failing
+    migration or a bug of ours said so too (review)."""
+    with database_errors(settings.database_url):
+        engine = make_engine(settings)
+        try:
+            with engine.connect():
+                pass
+        except BaseException:
+            engine.dispose()
+            raise
+    return engine
+
+
 @contextmanager
 def migrated_engine(settings: Settings) -> Iterator[Engine]:
     """An engine on a database reached and at the latest migration (else one line, exit
     1), disposed of at the end."""
-    with database_errors(settings.database_url):
-        engine = make_engine(settings)
-        try:
-            require_schema(engine)
-        except BaseException:
-            engine.dispose()
-            raise
+    engine = reached_engine(settings)
     try:
+        with database_errors(settings.database_url, reached=True):
+            require_schema(engine)
         yield engine
     finally:
         engine.dispose()

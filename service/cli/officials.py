@@ -88,7 +88,17 @@ def officials_disable(
 ) -> None:
     """Disable an official: every console session of theirs ends at its next request."""
     from service.auth.officials import disable_official
+    from service.models import Official
 
     with one_transaction() as session:
-        official = disable_official(session, CLI_ACTOR, official_id, again_is_an_error=True)
-        typer.echo(f"disabled official #{official_id} ({official.email})")
+        before = session.get(Official, official_id)
+        earlier = (before.disabled_at, before.disabled_by) if before else (None, None)
+        official = disable_official(session, CLI_ACTOR, official_id)
+        if earlier[0] is None:
+            typer.echo(f"disabled official #{official_id} ({official.email})")
+        else:  # idempotent, as the API; said as it is (it read "disabled", as if just now)
+            by = earlier[1] or "an earlier version of hailong"
+            typer.echo(
+                f"official #{official_id} ({official.email}) was already disabled on "
+                f"{earlier[0]:%Y-%m-%d %H:%M} UTC by {by}"
+            )

@@ -6,9 +6,17 @@ import os
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.cli.apps import app, db_app
-from service.cli.common import checked_settings, database_errors, migrated_engine
+from service.cli.common import (
+    checked_settings,
+    fail,
+    migrated_engine,
+    reached_engine,
+    reason_of,
+    shown_url,
+)
 from service.settings import get_settings
 
 
@@ -23,10 +31,14 @@ def serve(
     """Serve the API and pages."""
     import uvicorn
 
-    if "HAILONG_BASE_URL" not in os.environ:
+    if "HAILONG_BASE_URL" not in os.environ and port != 0:
         # Links, QR codes and slips point where this server listens (its workers inherit
         # the environment), not at the default port; behind a proxy, set the public URL.
+        # (Port 0 is known only once bound: the setting's default then, as the line below
+        # says. An IPv6 address goes in brackets: ::1 made a URL without a host; review.)
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        if ":" in shown_host:
+            shown_host = f"[{shown_host}]"
         os.environ["HAILONG_BASE_URL"] = f"http://{shown_host}:{port}"
     settings = checked_settings()  # refuse bad configuration before forking workers
     with migrated_engine(settings):
@@ -69,7 +81,11 @@ def db_upgrade() -> None:
     """Bring the database schema to the latest migration."""
     from service.migrations import upgrade
 
-    database_url = get_settings().database_url
-    with database_errors(database_url):
-        upgrade(database_url)
+    settings = get_settings()
+    reached_engine(settings).dispose()
+    try:
+        upgrade(settings.database_url)
+    except SQLAlchemyError as exc:  # a migration refused (a table of another program, say)
+        where = shown_url(settings.database_url)
+        fail(f"upgrading the database at {where} failed: {reason_of(exc)}", code=1)
     typer.echo("database schema is up to date")
