@@ -66,3 +66,14 @@ class InvalidInput(ServiceError, status=422, code="invalid_input"):
 
 def field_error(field: str, problem: str) -> InvalidInput:
     return InvalidInput(f"{field}: {problem}", [{"field": field, "problem": problem}])
+
+
+def storable_field(field: str, text: str) -> str:
+    """`text` if it is text the API's input models take (text_clean.refuse_nul), else a
+    field error naming why: for what the CLI and the console pass to the services."""
+    from service.text_clean import refuse_nul
+
+    try:
+        return refuse_nul(text)
+    except ValueError as exc:
+        raise field_error(field, str(exc)) from None

@@ -13,10 +13,10 @@ from sqlmodel import Session, col, select
 from service.audit import record
 from service.auth.principal import Principal
 from service.db import exclusive
-from service.errors import Conflict, InvalidInput, NotFound, field_error
+from service.errors import Conflict, InvalidInput, NotFound, field_error, storable_field
 from service.models import Agency, Dossier
 from service.models.agency import AGENCY_PATH_MAX, path_within
-from service.text_clean import one_line, refuse_nul
+from service.text_clean import one_line
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -97,10 +97,7 @@ def upsert_agency(
     where it is (a rename must not move a ward to the top of the tree, out of every scope
     above it)."""
     code = validate_code(code)
-    try:  # shown on pages, badges, e-mail subjects and documents
-        refuse_nul(name)
-    except ValueError as exc:
-        raise field_error("name", str(exc)) from None
+    storable_field("name", name)  # shown on pages, badges, e-mail subjects and documents
     # A name is one line wherever it is shown: a line break typed in a spreadsheet cell
     # (Alt+Enter) made the parent's report a 500 (its chart cannot measure two lines), so
     # line breaks, tabs and runs of spaces are one space.

@@ -20,10 +20,9 @@ from service.auth.keys import new_key_material, refusal
 from service.auth.principal import Principal
 from service.calendar.working_days import LOCAL_TZ
 from service.db import rowcount
-from service.errors import Conflict, NotFound, field_error
+from service.errors import Conflict, NotFound, field_error, storable_field
 from service.models import ROLES, Agency, ApiKey, WebhookSubscription, utcnow
 from service.models.agency import path_within
-from service.text_clean import refuse_nul
 from service.timebounds import check_day
 
 
@@ -84,10 +83,7 @@ def create_key(
         raise field_error("role", f"must be one of {', '.join(ROLES)}")
     if not 1 <= len(name) <= 255:
         raise field_error("name", "give a name of 1 to 255 characters")
-    try:
-        refuse_nul(name)  # the API's rule: a control character (not only NUL) is refused
-    except ValueError as exc:
-        raise field_error("name", str(exc)) from None
+    storable_field("name", name)  # the API's rule: a control character (not only NUL)
     if expires_at is not None and expires_at <= utcnow():
         raise field_error("expires", "must be in the future")
     agency_id = None

@@ -18,10 +18,10 @@ from sqlmodel import Session, col, select
 
 from service.audit import record
 from service.auth.principal import Principal
-from service.errors import Conflict, Forbidden, NotFound, field_error
+from service.errors import Conflict, Forbidden, NotFound, field_error, storable_field
 from service.models import OFFICIAL_ROLES, Agency, ConsoleSessionRecord, Official, utcnow
 from service.models.agency import path_within
-from service.text_clean import is_storable, refuse_nul
+from service.text_clean import is_storable
 
 
 class NotAnOfficial(Exception):
@@ -54,10 +54,7 @@ def _check_name(name: str) -> None:
     was refused, and a control character stored broke the XLSX and DOCX exports."""
     if len(name) > 255:
         raise field_error("name", "give a name of at most 255 characters")
-    try:
-        refuse_nul(name)
-    except ValueError as exc:
-        raise field_error("name", str(exc)) from None
+    storable_field("name", name)
 
 
 def add_official(

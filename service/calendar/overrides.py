@@ -7,9 +7,8 @@ from datetime import date
 from sqlmodel import Session, select
 
 from service.audit import record
-from service.errors import field_error
+from service.errors import field_error, storable_field
 from service.models import CalendarOverride
-from service.text_clean import refuse_nul
 
 NOTE_MAX = 255  # the column's length
 
@@ -50,7 +49,4 @@ def set_override(
 def _check_note(note: str) -> None:
     if len(note) > NOTE_MAX:
         raise field_error("note", f"give a note of at most {NOTE_MAX} characters")
-    try:
-        refuse_nul(note)
-    except ValueError as exc:
-        raise field_error("note", str(exc)) from None
+    storable_field("note", note)

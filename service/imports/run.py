@@ -45,7 +45,6 @@ from service.settings import Settings
 CHUNK_ROWS = 5000  # rows per transaction, and per checking query
 # A chunk is redone when a short code it drew, or a survey it answers, was taken meanwhile.
 ATTEMPTS = 3
-ACTOR = IMPORT_ACTOR
 
 
 class ImportStopped(Exception):
@@ -347,14 +346,14 @@ def _recompute(engine: Engine, job_id: int, profile: Profile, written: int) -> i
         session.add(job)
         record(
             session,
-            ACTOR,
+            IMPORT_ACTOR,
             "scores.recompute",
             f"import_job:{job_id}",
             {"counter_rows": rows, "reason": "import"},
         )
         record(
             session,
-            ACTOR,
+            IMPORT_ACTOR,
             "import.done",
             f"import_job:{job_id}",
             {"file": job.file_name, "kind": job.kind, "rows_written": job.rows_written},
@@ -403,7 +402,7 @@ def run_import(
                 skip_invalid=options.skip_invalid,
                 rows_valid=outcome.rows_valid,
                 rows_refused=outcome.refused_rows,
-                actor=ACTOR,
+                actor=IMPORT_ACTOR,
             )
         else:
             job = session.get(ImportJob, job.id)
