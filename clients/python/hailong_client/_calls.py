@@ -97,11 +97,14 @@ def issue_survey(
     )
 
 
-def revoke_survey(dossier_code: str) -> Call[Survey]:
+def revoke_survey(dossier_code: str, agency_code: str | None = None) -> Call[Survey]:
+    # agency_code: which agency's dossier, when the key acts for several that use the code
+    # (the server answers 409 naming the parameter otherwise).
     return Call(
         "POST",
         f"/api/v1/handovers/{_seg(dossier_code)}/revoke",
         lambda r: Survey.from_json(r.json(), created=False),
+        params={"agency_code": agency_code} if agency_code is not None else None,
     )
 
 

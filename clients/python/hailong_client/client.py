@@ -23,6 +23,11 @@ USER_AGENT = "hailong-client/0.2"
 def _options(base_url: str, api_key: str | None, timeout: float) -> dict[str, Any]:
     headers = {"User-Agent": USER_AGENT}
     if api_key is not None:  # answering a survey needs no key: the token is the credential
+        api_key = api_key.strip()  # read from a file or a secret mount, with its newline
+        if not api_key or not all("!" <= ch <= "~" for ch in api_key):
+            # Said without the key: the header's own error (h11, or an encoding error)
+            # quoted it whole, into logs and tracebacks.
+            raise ValueError("api_key holds characters a header cannot carry (or is empty)")
         headers["Authorization"] = f"Bearer {api_key}"
     return {"base_url": base_url.rstrip("/"), "headers": headers, "timeout": timeout}
 
@@ -101,8 +106,8 @@ class HailongClient:
             )
         )
 
-    def revoke_survey(self, dossier_code: str) -> Survey:
-        return self._send(calls.revoke_survey(dossier_code))
+    def revoke_survey(self, dossier_code: str, agency_code: str | None = None) -> Survey:
+        return self._send(calls.revoke_survey(dossier_code, agency_code))
 
     def submit_response(
         self,
@@ -174,13 +179,15 @@ class HailongClient:
         deadline_at: datetime | None = None,
         handled_at: datetime | None = None,
         citizen_verdict: Verdict | None = None,
-        result_complaint: bool = False,
-        within_authority: bool = True,
+        result_complaint: bool | None = None,
+        within_authority: bool | None = None,
         outcome: str | None = None,
     ) -> Petition:
         """Import a petition, or update the one with this code. Facts left at None are not
-        sent, so an update keeps their stored values; result_complaint and
-        within_authority are always sent."""
+        sent, so an update keeps their stored values (result_complaint and within_authority
+        too, which were always sent: an update adding handled_at reset a petition outside
+        the agency's authority to within it, and group 5 with it); a new petition takes
+        the server's defaults (false, true)."""
         return self._send(
             calls.import_petition(
                 petition_code,
@@ -289,8 +296,8 @@ class AsyncHailongClient:
             )
         )
 
-    async def revoke_survey(self, dossier_code: str) -> Survey:
-        return await self._send(calls.revoke_survey(dossier_code))
+    async def revoke_survey(self, dossier_code: str, agency_code: str | None = None) -> Survey:
+        return await self._send(calls.revoke_survey(dossier_code, agency_code))
 
     async def submit_response(
         self,
@@ -359,8 +366,8 @@ class AsyncHailongClient:
         deadline_at: datetime | None = None,
         handled_at: datetime | None = None,
         citizen_verdict: Verdict | None = None,
-        result_complaint: bool = False,
-        within_authority: bool = True,
+        result_complaint: bool | None = None,
+        within_authority: bool | None = None,
         outcome: str | None = None,
     ) -> Petition:
         return await self._send(

@@ -19,7 +19,9 @@ class Answers(TypedDict, total=False):
     supplement_requests: str
     staff_attitude: str
     overall: str
+    agencies_contacted: str
     complaint: str
+    wants_reply: bool  # the complaint asks the agency to answer (a petition with a deadline)
 
 
 class Staff(TypedDict, total=False):
@@ -71,10 +73,18 @@ class Submission:
     response_id: int
     status: str  # "answered"
     created: bool  # False when the same client_submission_id was replayed (HTTP 200)
+    # The citizen's private link to the agency's reply, when the complaint opened one: the
+    # only way back to it (show it, or send it to them).
+    followup_url: str | None = None
 
     @classmethod
     def from_json(cls, body: JSON, created: bool) -> Submission:
-        return cls(response_id=int(body["response_id"]), status=body["status"], created=created)
+        return cls(
+            response_id=int(body["response_id"]),
+            status=body["status"],
+            created=created,
+            followup_url=body.get("followup_url"),
+        )
 
 
 @dataclass(frozen=True)
