@@ -171,7 +171,15 @@ def upsert(
     )
     petition.received_at = received_at
     petition.received_day = local_date(received_at)
-    if "deadline_at" in sent or defaulted_deadline_moves or petition.deadline_at is None:
+    if petition.kind == "comment":
+        # A comment the citizen wants no answer to has no handling deadline: an update's
+        # default gave it one, and the console and follow-up page showed it due (audit).
+        if "deadline_at" in sent and payload.deadline_at is not None:
+            raise field_error(
+                "deadline_at",
+                "a survey comment whose writer asked for no answer has no handling deadline",
+            )
+    elif "deadline_at" in sent or defaulted_deadline_moves or petition.deadline_at is None:
         petition.deadline_at = payload.deadline_at or add_working_days(
             received_at, days, load_overrides(session)
         )
@@ -281,6 +289,19 @@ def _check_survey_comment(payload: PetitionUpsert, petition: Petition | None) ->
         raise field_error(
             "citizen_verdict",
             "of a survey comment is the citizen's own, given on their follow-up page",
+        )
+    # Nor the handling the citizen judged: cleared, the petition was open again within its
+    # deadline, out of rates a and b, and the "unsatisfied" with it (group 5 audit), as the
+    # console's reply is fixed once judged (ReplyJudged).
+    handled = payload.handled_at
+    if (
+        petition.citizen_verdict is not None
+        and "handled_at" in payload.model_fields_set
+        and handled != petition.handled_at
+    ):
+        raise field_error(
+            "handled_at",
+            "of a survey comment the citizen has judged stays as it was when they judged it",
         )
 
 

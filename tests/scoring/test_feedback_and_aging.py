@@ -3,6 +3,7 @@ petitions age by themselves, and every scoring rule comes from the profile."""
 
 from __future__ import annotations
 
+import re
 import time as clock
 from datetime import timedelta
 from pathlib import Path
@@ -391,3 +392,58 @@ def test_the_supplement_rules_come_from_the_profile(
         got = score(client, admin)
     assert got["a"] == 1.0  # two requests: not overdue from three
     assert got["b"] == 0.0  # "once" now means two requests: over the one allowed
+
+
+def test_the_handling_a_citizen_judged_cannot_be_imported_away(
+    database_url: str, make_key: KeyFactory, tmp_path: Path
+) -> None:
+    """An import clearing a judged survey comment's handled_at (200) made it open again
+    within its deadline, out of rates a and b, and the citizen's "unsatisfied" with it
+    (group 5 audit): refused, as the citizen's verdict itself is."""
+    profile = variant(
+        tmp_path, ("survey_comments_are_petitions = false", "survey_comments_are_petitions = true")
+    )
+    settings = make_settings(database_url).model_copy(update={"scoring_profile": profile})
+    admin, issuer = make_key("admin"), make_key("issuer")
+    with TestClient(create_app(settings)) as client:
+        token = issue(client, make_key, "HS-V")
+        complaint = {**ANSWERS, "complaint": "Chậm", "wants_reply": "yes"}
+        page = client.post(f"/s/{token}", data=complaint)
+        followup = re.search(r"/p/([A-Za-z0-9_\-]+)", page.text)
+        assert followup is not None
+        now = utcnow().isoformat()
+        body = {"petition_code": "HL-HS-V", "agency_code": AGENCY, "received_at": now}
+        handled = client.post("/api/v1/petitions", json=body | {"handled_at": now}, headers=issuer)
+        assert handled.status_code == 200, handled.text
+        judged = client.post(f"/p/{followup.group(1)}", data={"verdict": "unsatisfied"})
+        assert judged.status_code == 200
+        assert score(client, admin)["group5"]["petitions_satisfied_rate"] == 0.0
+        for moved in (None, utcnow().isoformat()):
+            refused = client.post(
+                "/api/v1/petitions", json=body | {"handled_at": moved}, headers=issuer
+            )
+            assert (
+                refused.status_code == 422 and refused.json()["fields"][0]["field"] == "handled_at"
+            )
+        same = client.post("/api/v1/petitions", json=body | {"handled_at": now}, headers=issuer)
+        assert same.status_code == 200  # sent again as it stands: nothing changes
+        assert score(client, admin)["group5"]["petitions_satisfied_rate"] == 0.0
+
+
+def test_a_comment_asking_no_answer_gets_no_deadline_from_an_update(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """An update sending only an outcome gave a plain comment the default 15 working days
+    (the console and the follow-up page then showed it due; group 5 audit)."""
+    token = issue(client, make_key, "HS-C")
+    page = client.post(f"/s/{token}", data={**ANSWERS, "complaint": "Cảm ơn", "wants_reply": "no"})
+    assert page.status_code == 200
+    now = utcnow().isoformat()
+    body = {"petition_code": "HL-HS-C", "agency_code": AGENCY, "received_at": now}
+    issuer = make_key("issuer")
+    updated = client.post(
+        "/api/v1/petitions", json=body | {"outcome": "Đã ghi nhận"}, headers=issuer
+    )
+    assert updated.status_code == 200 and updated.json()["deadline_at"] is None
+    deadline = client.post("/api/v1/petitions", json=body | {"deadline_at": now}, headers=issuer)
+    assert deadline.status_code == 422 and deadline.json()["fields"][0]["field"] == "deadline_at"
