@@ -11,25 +11,27 @@ screen is never more than the score it stands for, so it always agrees with the 
 
 Exact decimal: scores arrive as floats, which hold 21.435 as 21.434999999999998... .
 A float is first read as its shortest decimal (`repr`), then cleaned of binary noise by
-rounding half-even to 12 places (a float of a score carries ~15 significant digits, so
-its noise sits past the 13th decimal), and only then rounded down to the places shown.
-So 0.7 × 100 reads 70 and 21.435 reads 21,43 however the arithmetic reached it, and a K of
-19.9999999995 (a ratio of large counts) still reads 19,99. A `Fraction` or `Decimal` is
-taken as it is: no noise to clean.
+rounding half-even to 15 significant digits (what a float holds for sure: its noise sits
+in the 16th and 17th), and only then rounded down to the places shown. So 0.7 × 100 reads
+70 and 21.435 reads 21,43 however the arithmetic reached it, and a K of 19.9999999995 (a
+ratio of large counts) or 19.9999999999999 (a D entered so) still reads 19,99: cleaning
+at 12 decimal places rounded the latter up to the threshold, "20" beside "not satisfied"
+(figures audit). A `Fraction` or `Decimal` is taken as it is: no noise to clean.
 
 The API, CSV and XLSX carry the exact values, unrounded (API.md).
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal
 from fractions import Fraction
 from typing import SupportsFloat
 
 from babel.numbers import format_decimal
 
 PLACES = 2
-NOISE_PLACES = 12
+# The significant digits a float holds for sure; past them is binary noise.
+FLOAT_DIGITS = Context(prec=15, rounding=ROUND_HALF_EVEN)
 NONE_SHOWN = "—"
 
 
@@ -39,8 +41,7 @@ def exact_decimal(value: SupportsFloat | Fraction | Decimal) -> Decimal:
         return value
     if isinstance(value, Fraction):
         return Decimal(value.numerator) / Decimal(value.denominator)
-    exact = Decimal(repr(float(value)))
-    return exact.quantize(Decimal(1).scaleb(-NOISE_PLACES), rounding=ROUND_HALF_EVEN)
+    return FLOAT_DIGITS.plus(Decimal(repr(float(value))))
 
 
 def shown_decimal(value: SupportsFloat | Fraction | Decimal, places: int = PLACES) -> Decimal:

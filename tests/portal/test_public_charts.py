@@ -156,6 +156,8 @@ def test_badge_boxes_fit_their_words_and_pin_the_text_length() -> None:
         (2.9999999999999996, "3", "3"),  # 1/3 + 2/3 + 2 in floats: 3, not 2,99
         # Just below the threshold, from large counts: below it on screen too (was "20").
         (19.9999999995, "19,99", "19.99"),
+        (19.9999999999999, "19,99", "19.99"),  # 15 digits, none noise (was "20": audit)
+        (69.99999999999999, "70", "70"),  # 0.7 * 100's 16th digit: noise
         (Fraction(40509899999, 2025495000), "19,99", "19.99"),
         (1234.5, "1.234,5", "1,234.5"),
         (None, "—", "—"),
