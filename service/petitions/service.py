@@ -172,13 +172,11 @@ def upsert(
     petition.received_at = received_at
     petition.received_day = local_date(received_at)
     if petition.kind == "comment":
-        # A comment the citizen wants no answer to has no handling deadline: an update's
-        # default gave it one, and the console and follow-up page showed it due (audit).
-        if "deadline_at" in sent and payload.deadline_at is not None:
-            raise field_error(
-                "deadline_at",
-                "a survey comment whose writer asked for no answer has no handling deadline",
-            )
+        # A comment the citizen wants no answer to gets no default deadline: an update's
+        # gave it one, and the console and follow-up page showed it due (audit). One the
+        # national system sends is its own, as for any petition.
+        if "deadline_at" in sent:
+            petition.deadline_at = payload.deadline_at
     elif "deadline_at" in sent or defaulted_deadline_moves or petition.deadline_at is None:
         petition.deadline_at = payload.deadline_at or add_working_days(
             received_at, days, load_overrides(session)
