@@ -1,7 +1,7 @@
 /* The kiosk's service worker: keeps the page and its files so that the tablet still shows
    its screens, and keeps its outbox of answers, while the network is down. The page is
    fetched from the network first (a new questionnaire or fix arrives at once) and from the
-   cache only when the network fails. API calls are never cached. */
+   cache when the network fails or the server answers 5xx. API calls are never cached. */
 const CACHE = "hailong-kiosk-v2";
 const MODULES = ["main", "util", "status", "outbox", "queue", "stream", "screens", "scanner"];
 const SHELL = ["/kiosk", "/static/kiosk.css", ...MODULES.map((name) => "/static/kiosk/" + name + ".js")];
@@ -29,6 +29,9 @@ self.addEventListener("fetch", (event) => {
           const copy = response.clone();
           caches.open(CACHE).then((cache) => cache.put(url.pathname, copy));
         }
+        // A 5xx (a deploy, a proxy without its upstream) is no better than no network:
+        // the kept page goes on (and its outbox with it), if there is one.
+        if (response.status >= 500) return caches.match(url.pathname).then((kept) => kept || response);
         return response;
       })
       .catch(() => caches.match(url.pathname)),

@@ -32,6 +32,7 @@ let onIdleScreen = false;
 let visits = 0; // screens shown so far: a reply asked for on one may not change another
 let idleAt = 0;
 let holdUntil = 0; // a camera scanning: no idle reset before its own time is up
+let pairingShown = false; // the pairing screen is up: nothing redraws it under the clerk's typing
 
 // --- chrome: header, language, the clerk's queue and skip ------------------------------
 
@@ -112,6 +113,7 @@ function leave() {
   looking = null;
   holdUntil = 0;
   onIdleScreen = false;
+  pairingShown = false;
 }
 
 /* The next waiting survey, or the idle screen. */
@@ -130,6 +132,7 @@ function moveOn() {
 function showPairing(message) {
   leave();
   screens.showPairing(message, pair);
+  pairingShown = true;
 }
 
 function showCodeEntry(message) {
@@ -186,9 +189,10 @@ async function pair(code, error) {
     const { status, data } = await api("POST", "/kiosk/api/pair", { code });
     if (status === 200) {
       device = data;
-      save(KEYS.device, device);
+      save(KEYS.device, device); // if storage is full, the cookie still pairs this tablet
       moveOn();
       startStream(arrivals);
+      outbox.resume(); // the answers kept while unpaired go now
     } else {
       error.textContent = status === 429 ? t("rate_limited") : t("pair_error");
     }
@@ -198,11 +202,14 @@ async function pair(code, error) {
   }
 }
 
+/* Unpaired (a 401): the outbox waits for a new pairing, and a pairing screen already up is
+   left alone (the clerk may be typing the new code in it). */
 function unpaired() {
   device = null;
   localStorage.removeItem(KEYS.device);
+  outbox.pause();
   stopStream();
-  showPairing();
+  if (!pairingShown) showPairing();
 }
 
 // --- surveys arriving -----------------------------------------------------------------
@@ -253,7 +260,7 @@ async function lookup(code, error) {
 function startSurvey(card) {
   leave();
   queue.drop(card.survey_id);
-  current = { card, answers: {}, step: 0, id: newId(), contactProblem: null };
+  current = { card, answers: {}, step: 0, id: newId(), contactProblem: null, sendProblem: null, sending: false };
   i18n.lang = card.language === "en" ? "en" : "vi";
   touch();
   showStep();
@@ -302,8 +309,36 @@ function send() {
   // Kept on the device first: from here on, neither a network drop, a slow server nor a
   // reload loses it; the citizen is thanked without waiting for the server.
   queue.markDone(survey.card.survey_id);
-  outbox.put(item);
-  showThanks(item.client_submission_id, null, null);
+  if (outbox.put(item)) showThanks(item.client_submission_id, null, null);
+  else sendUnqueued(survey, item);
+}
+
+/* localStorage is full: the answer goes at once from memory, and the citizen is thanked
+   only once the server has it; otherwise the comment screen says so, to send again. */
+async function sendUnqueued(survey, item) {
+  survey.sendProblem = null;
+  survey.sending = true;
+  showStep();
+  holdUntil = Date.now() + 75_000; // no idle reset while the answer is on its way
+  touch();
+  const result = await outbox.sendUnqueued(item);
+  survey.sending = false;
+  holdUntil = 0;
+  if (result.status === 401) return unpaired();
+  if (current !== survey) return;
+  if (result.problem) {
+    survey.sendProblem = "storage_full";
+    touch();
+    showStep();
+  } else if (result.status < 300) {
+    showThanks(item.client_submission_id, null, (result.data && result.data.followup_url) || null);
+  } else if (result.status === 409) showNotice(t("already"));
+  else if (result.status === 410) showNotice(t("gone"));
+  else {
+    survey.sendProblem = "storage_refused";
+    touch();
+    showStep();
+  }
 }
 
 outbox.onSettled((id, result) => {
@@ -328,7 +363,7 @@ async function start() {
   }
   try {
     const { status, data } = await api("GET", "/kiosk/api/state");
-    if (status === 401) return unpaired();
+    if (status === 401) return unpaired(); // the outbox waits for the pairing
     if (status === 200) {
       device = data;
       save(KEYS.device, device);
@@ -338,6 +373,7 @@ async function start() {
   }
   moveOn();
   if (device) startStream(arrivals);
+  else outbox.pause(); // offline and never paired: the answers wait for a pairing
   outbox.flush();
 }
 

@@ -5,7 +5,12 @@
 
    One delivery round at a time, in order. A reply settles its own entry and is announced
    to onSettled listeners with that entry's id: what the screen does with it is for the
-   screen to decide (main.js), never for the outbox. */
+   screen to decide (main.js), never for the outbox.
+
+   Only the server's own replies settle an answer: stored is a 2xx carrying a response_id;
+   refused for good is a 4xx whose JSON names one of the server's final error codes. Any
+   other reply (a captive portal's 200 page, a proxy's 404 or 502) is a server problem: the
+   answer stays and goes again next round. */
 import { KEYS, ServerTimeout, api, load, save, sleep } from "./util.js";
 import { drawStatus, reportNetwork, reportOk, reportServer, reportStalled } from "./status.js";
 
@@ -21,6 +26,22 @@ const listeners = new Set();
 const contacts = new Map();
 let running = false;
 let again = false;
+let paused = false; // unpaired: no round until the tablet is paired again (a 401 each time)
+
+// service/errors.py and service/surveys/service.py: the codes of refusals that sending
+// again could not change. "conflict" (a race lost at the database) is not one of them.
+const FINAL_ERRORS = new Set([
+  "already_answered", "client_submission_id_reused", "expired", "revoked", "gone",
+  "not_found", "forbidden", "invalid_input", "bad_request",
+]);
+
+export function pause() {
+  paused = true;
+}
+export function resume() {
+  paused = false;
+  flush();
+}
 
 export function pending() {
   return load(KEYS.outbox, []);
@@ -41,22 +62,60 @@ function announce(id, result) {
   }
 }
 
-export function put(item) {
+function keepContact(item) {
   const { contact, contact_consent: consent, ...kept } = item;
   if (contact) contacts.set(kept.client_submission_id, { contact, contact_consent: consent });
+  return kept;
+}
+
+/* true once the answer is kept on the device; false when localStorage cannot take it (then
+   it is not queued: the caller sends it with sendUnqueued() and says what happened). */
+export function put(item) {
+  const kept = keepContact(item);
   const outbox = pending();
   if (!outbox.some((queued) => queued.client_submission_id === kept.client_submission_id)) outbox.push(kept);
-  save(KEYS.outbox, outbox);
+  if (!save(KEYS.outbox, outbox)) {
+    contacts.delete(kept.client_submission_id);
+    return false;
+  }
   drawStatus();
   flush();
+  return true;
+}
+
+/* One answer that could not be queued, sent at once from memory: resolves to the result
+   (as onSettled gives it), which is not announced; nothing is kept after it. */
+export async function sendUnqueued(item) {
+  const kept = keepContact(item);
+  try {
+    return await deliver(kept);
+  } finally {
+    contacts.delete(kept.client_submission_id);
+  }
 }
 
 function remove(id) {
   contacts.delete(id);
-  save(KEYS.outbox, pending().filter((queued) => queued.client_submission_id !== id));
+  const outbox = pending();
+  const left = outbox.filter((queued) => queued.client_submission_id !== id);
+  if (left.length !== outbox.length && !save(KEYS.outbox, left)) {
+    // Cannot happen with a shorter list in practice; should it, the next round sends it
+    // again, which the server stores once (the same client_submission_id).
+    console.error("the outbox could not drop a settled answer", id);
+  }
+}
+
+/* The server's own final refusal: a 4xx with its JSON error code. */
+function refusedForGood(status, data) {
+  return status >= 400 && status < 500 && Boolean(data) && FINAL_ERRORS.has(data.error);
+}
+
+function stored(status, data) {
+  return status >= 200 && status < 300 && Boolean(data) && Number.isInteger(data.response_id);
 }
 
 export async function flush() {
+  if (paused) return;
   if (running) {
     again = true; // the round under way goes on with it
     return;
@@ -75,11 +134,19 @@ export async function flush() {
 
 async function round() {
   for (const item of pending()) {
-    if (!(await deliver(item))) return;
+    if (paused) return;
+    const result = await deliver(item);
+    if (result.status !== undefined && result.status !== 401) {
+      remove(item.client_submission_id);
+      drawStatus();
+    }
+    announce(item.client_submission_id, result);
+    if (result.problem || result.status === 401) return; // stop the round, try again later
   }
 }
 
-/* true: settled (go on with the next); false: stop the round, try again later. */
+/* {status, data} once the server settled it (stored, refused for good, or 401: unpaired,
+   which leaves it for after a new pairing), or {problem: "network" | "server"}. */
 async function deliver(item) {
   const id = item.client_submission_id;
   for (let attempt = 0; ; attempt += 1) {
@@ -93,34 +160,36 @@ async function deliver(item) {
     } catch (error) {
       if (error instanceof ServerTimeout) {
         reportServer();
-        announce(id, { problem: "server" });
-        return false;
+        return { problem: "server" };
       }
       if (navigator.onLine && attempt < RETRY_MS.length) {
         await sleep(RETRY_MS[attempt]);
         continue; // the same id: stored once even if the lost reply's answer arrived
       }
       reportNetwork();
-      announce(id, { problem: "network" });
-      return false;
+      return { problem: "network" };
     } finally {
       clearTimeout(slow);
       reportStalled(false);
     }
     const { status, data } = reply;
+    if (status === 401 && data && data.error === "unauthorized") {
+      reportOk();
+      return { status, data }; // unpaired: it stays, for after a new pairing
+    }
+    if (stored(status, data)) {
+      reportOk();
+      return { status, data }; // stored (201) or already stored with this id (200)
+    }
     // A 409 "conflict" is a race lost at the database, which the server asks to send again
-    // (409 "already_answered" is final): dropped as final, the answer was lost (audit).
-    const raced = status === 409 && data && data.error === "conflict";
-    if (status >= 500 || status === 429 || status === 408 || raced) {
+    // (409 "already_answered" is final); 5xx, 429, 408 and every reply that is not the
+    // server's own (an HTML page from a captive portal or a proxy) alike: it stays.
+    if (!refusedForGood(status, data)) {
+      console.warn("answer not settled: the reply is not the server's", status);
       reportServer();
-      announce(id, { problem: "server" });
-      return false;
+      return { problem: "server" };
     }
     reportOk();
-    if (status === 401) {
-      announce(id, { status, data }); // unpaired: it stays, for after a new pairing
-      return false;
-    }
     const fields = (data && data.fields) || [];
     if (status === 422 && contacts.has(id) && fields.some((f) => f.field === "contact")) {
       // The tablet checks the contact before queuing it; should the server still refuse
@@ -129,18 +198,14 @@ async function deliver(item) {
       contacts.delete(id);
       continue;
     }
-    // 2xx: stored (201) or already stored with this id (200). 409, 410, 403, 404, 422:
-    // final; sending it again could not change the answer. The server logs each refusal
+    // Final: sending it again could not change the answer. The server logs each refusal
     // (kiosk answer refused), so that one is seen by someone.
-    if (status >= 300) console.warn("answer refused", status, data);
-    remove(id);
-    drawStatus();
-    announce(id, { status, data });
-    return true;
+    console.warn("answer refused", status, data);
+    return { status, data };
   }
 }
 
 setInterval(() => {
-  if (!running && pending().length > 0) flush();
+  if (!paused && !running && pending().length > 0) flush();
 }, ROUND_MS);
 window.addEventListener("online", () => flush());

@@ -54,13 +54,36 @@ export function tapOnce() {
   return true;
 }
 
+/* While the server is asked (until its reply or the call's time limit): the button is
+   disabled, busy, and says so; the reply's screen or message follows. */
+function busyWhile(button, text, work) {
+  const form = button.form;
+  const label = Array.from(button.childNodes);
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  if (form) form.setAttribute("aria-busy", "true");
+  button.textContent = text;
+  Promise.resolve(work).finally(() => {
+    if (!button.isConnected) return; // another screen came with the reply
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+    if (form) form.removeAttribute("aria-busy");
+    button.replaceChildren(...label);
+  });
+}
+
 export function showPairing(message, onPair) {
   return show(() => {
     const input = el("input", { id: "pair-code", name: "code", type: "text", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", maxlength: 12, required: true, "aria-describedby": "pair-hint" });
     const error = el("p", { class: "error", id: "pair-error", role: "alert" }, message || "");
-    const form = el("form", { class: "stack", onsubmit: (event) => { event.preventDefault(); onPair(input.value, error); } },
-      el("label", { for: "pair-code", class: "label" }, t("pair_label")), input,
-      el("button", { type: "submit", class: "primary" }, t("pair_button")), error);
+    const button = el("button", { type: "submit", class: "primary" }, t("pair_button"));
+    const form = el("form", { class: "stack", onsubmit: (event) => {
+      event.preventDefault();
+      if (button.disabled) return;
+      error.textContent = "";
+      busyWhile(button, t("pairing"), onPair(input.value, error));
+    } },
+      el("label", { for: "pair-code", class: "label" }, t("pair_label")), input, button, error);
     return [el("h1", {}, t("pair_title")), el("p", { id: "pair-hint", class: "hint" }, t("pair_hint")), form];
   });
 }
@@ -82,10 +105,14 @@ export function showCodeEntry(message, { onFind, onBack }) {
   return show(() => {
     const input = el("input", { id: "survey-code", type: "text", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", maxlength: 64, required: true });
     const error = el("p", { class: "error", id: "code-error", role: "alert" }, message || "");
-    const form = el("form", { class: "stack", onsubmit: (event) => { event.preventDefault(); if (tapOnce()) onFind(input.value, error); } },
-      el("label", { for: "survey-code", class: "label" }, t("code_label")), input,
-      el("button", { type: "submit", class: "primary" }, "🔍 ", t("find")),
-      error,
+    const button = el("button", { type: "submit", class: "primary" }, "🔍 ", t("find"));
+    const form = el("form", { class: "stack", onsubmit: (event) => {
+      event.preventDefault();
+      if (button.disabled || !tapOnce()) return;
+      error.textContent = "";
+      busyWhile(button, t("searching"), onFind(input.value, error));
+    } },
+      el("label", { for: "survey-code", class: "label" }, t("code_label")), input, button, error,
       el("button", { type: "button", class: "secondary", onclick: onBack }, "← ", t("back")));
     return [el("h1", {}, t("enter_code")), form];
   });
@@ -151,19 +178,29 @@ export function showComment(survey, { onSend, onBack }) {
     contact.addEventListener("input", () => { survey.answers.__contact = contact.value; });
     const consent = el("input", { id: "consent", type: "checkbox", checked: Boolean(survey.answers.__consent) });
     consent.addEventListener("change", () => { survey.answers.__consent = consent.checked; });
+    // survey.sending: the answer goes from memory (storage full) and the thank-you waits
+    // for the server; survey.sendProblem: it could not be kept nor sent.
+    const send = survey.sending
+      ? el("button", { type: "button", class: "primary", id: "send", disabled: true, "aria-busy": "true" }, t("sending"))
+      : el("button", { type: "button", class: "primary", id: "send", onclick: () => { if (tapOnce()) onSend(); } }, "✔ ", t("send"));
+    // Two columns on a landscape tablet (kiosk.css): the send button stays above the fold.
     return [
       dossierBox(survey.card),
       el("h1", {}, el("label", { for: "complaint" }, t("complaint"))),
-      el("p", { class: "hint", id: "complaint-hint" }, t("complaint_hint")),
-      box,
-      el("div", { class: "reply-choices", role: "group", "aria-label": t("wants_reply_question") }, ...choices),
-      el("div", { class: "contact-box" + (problem ? " has-error" : "") },
-        el("label", { for: "contact", class: "label" }, t("contact")),
-        problem ? el("p", { class: "error", id: "contact-error", role: "alert" }, problem) : null,
-        contact,
-        el("label", { class: "consent", for: "consent" }, consent, " ", t("consent"))),
-      el("button", { type: "button", class: "primary", id: "send", onclick: () => { if (tapOnce()) onSend(); } }, "✔ ", t("send")),
-      el("button", { type: "button", class: "secondary back", onclick: onBack }, "← ", t("back")),
+      el("div", { class: "comment-columns" },
+        el("div", { class: "comment-main" },
+          el("p", { class: "hint", id: "complaint-hint" }, t("complaint_hint")),
+          box,
+          el("div", { class: "reply-choices", role: "group", "aria-label": t("wants_reply_question") }, ...choices)),
+        el("div", { class: "comment-side" },
+          el("div", { class: "contact-box" + (problem ? " has-error" : "") },
+            el("label", { for: "contact", class: "label" }, t("contact")),
+            problem ? el("p", { class: "error", id: "contact-error", role: "alert" }, problem) : null,
+            contact,
+            el("label", { class: "consent", for: "consent" }, consent, " ", t("consent"))),
+          survey.sendProblem ? el("p", { class: "error", id: "send-error", role: "alert" }, t(survey.sendProblem)) : null,
+          send,
+          el("button", { type: "button", class: "secondary back", onclick: onBack }, "← ", t("back")))),
     ];
   });
 }

@@ -26,8 +26,25 @@ export function load(key, fallback) {
   }
 }
 
+/* true once stored. A full localStorage (a quota error) first gives up what can be given
+   up (the list of surveys done with: it only keeps them from coming back) and tries again;
+   false if the value still cannot be kept: the caller says so, never silently. */
 export function save(key, value) {
-  localStorage.setItem(key, JSON.stringify(value));
+  const text = JSON.stringify(value);
+  try {
+    localStorage.setItem(key, text);
+    return true;
+  } catch (error) {
+    console.warn("localStorage refused " + key, error);
+  }
+  try {
+    if (key !== KEYS.handled) localStorage.removeItem(KEYS.handled);
+    localStorage.setItem(key, text);
+    return true;
+  } catch (error) {
+    console.error("localStorage is full: " + key + " not kept", error);
+    return false;
+  }
 }
 
 export function el(tag, attrs, ...children) {

@@ -1,0 +1,74 @@
+"""The comment screen (the last one, with the send button) at the tablet sizes a counter
+uses: what finishes the survey, and the countdown that will reset it, must be on screen
+without scrolling. Before: at 1280×800 landscape both were below the fold."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, ViewportSize, expect
+
+from tests.conftest import KeyFactory, LiveServer
+from tests.kiosk.conftest import hand_over
+from tests.kiosk.test_kiosk_browser import TAPS, paired_page, ready
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+
+VISIBLE_BOTTOMS = """() => ({
+  vh: innerHeight,
+  send: document.getElementById('send').getBoundingClientRect().bottom,
+  countdown: document.getElementById('countdown').getBoundingClientRect().bottom,
+  overflowX: document.documentElement.scrollWidth - innerWidth,
+})"""
+
+
+@pytest.mark.parametrize(
+    "viewport",
+    [{"width": 1280, "height": 800}, {"width": 800, "height": 1280}],
+    ids=["landscape-1280x800", "portrait-800x1280"],
+)
+def test_comment_screen_shows_send_and_countdown_without_scrolling(
+    browser: Browser,
+    api: httpx.Client,
+    make_key: KeyFactory,
+    kiosk_server: LiveServer,
+    viewport: ViewportSize,
+) -> None:
+    context = browser.new_context(viewport=viewport, has_touch=True, base_url=kiosk_server.url)
+    context.set_default_timeout(10_000)
+    try:
+        page = paired_page(context, api, make_key)
+        hand_over(api, make_key, dossier_code="LAYOUT-1")
+        expect(page.get_by_text("LAYOUT-1")).to_be_visible(timeout=10_000)
+        for label in TAPS:
+            ready(page)
+            page.get_by_role("button", name=label, exact=True).tap()
+        ready(page)
+        expect(page.locator("#countdown")).to_be_attached()
+        where = page.evaluate(VISIBLE_BOTTOMS)
+        assert where["send"] <= where["vh"] and where["countdown"] <= where["vh"], where
+        assert where["overflowX"] <= 0, where
+    finally:
+        context.close()
+
+
+def test_on_a_phone_the_comment_screen_scrolls_to_send_without_sideways_overflow(
+    browser: Browser, api: httpx.Client, make_key: KeyFactory, kiosk_server: LiveServer
+) -> None:
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, has_touch=True, base_url=kiosk_server.url
+    )
+    context.set_default_timeout(10_000)
+    try:
+        page = paired_page(context, api, make_key)
+        hand_over(api, make_key, dossier_code="LAYOUT-PHONE")
+        expect(page.get_by_text("LAYOUT-PHONE")).to_be_visible(timeout=10_000)
+        for label in TAPS:
+            ready(page)
+            page.get_by_role("button", name=label, exact=True).tap()
+        ready(page)
+        page.locator("#send").scroll_into_view_if_needed()
+        expect(page.locator("#send")).to_be_in_viewport()
+        assert page.evaluate("document.documentElement.scrollWidth - innerWidth") <= 0
+    finally:
+        context.close()

@@ -1,0 +1,317 @@
+"""The tablet's outbox and its pages when the network or storage misbehaves: "no accepted
+answer is ever lost" (a citizen thanked must have their answer stored), and the clerk and
+the citizen always see what the tablet is doing. Each test failed before its fix."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from sqlmodel import select
+
+from service.models import Response
+from tests.conftest import KeyFactory, LiveServer
+from tests.kiosk.conftest import hand_over, pairing_code, tablet_context
+from tests.kiosk.test_kiosk_browser import (
+    TAPS,
+    THANKS_VI,
+    answer_all,
+    delivered,
+    paired_page,
+    ready,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+PAIR_TITLE = "Ghép nối máy với quầy"
+PAIR_LABEL = "Mã ghép nối"
+SERVER_DOWN_VI = "Máy chủ chưa phản hồi"
+OUTBOX_ROUND_MS = 5000  # static/kiosk/outbox.js ROUND_MS: how often a waiting answer is retried
+
+
+def stored(server: LiveServer) -> list[Response]:
+    with server.session() as session:
+        return list(session.exec(select(Response)))
+
+
+def outbox_size(page: Page) -> int:
+    size: int = page.evaluate("window.hailongKiosk.outbox().length")
+    return size
+
+
+def answer_up_to_send(page: Page) -> None:
+    for label in TAPS:
+        ready(page)
+        page.get_by_role("button", name=label, exact=True).tap()
+    ready(page)
+
+
+# --- unpaired with an answer waiting ----------------------------------------------------
+
+
+def test_unpaired_with_an_answer_waiting_the_pairing_screen_is_left_alone_then_it_is_sent(
+    tablet: BrowserContext, api: httpx.Client, make_key: KeyFactory, kiosk_server: LiveServer
+) -> None:
+    """Before: each outbox round got a 401 and redrew the pairing screen (every 5 s), wiping
+    the code the clerk was typing. Now the rounds wait while unpaired, and the answer goes
+    once the tablet is paired again."""
+    page = paired_page(tablet, api, make_key)
+    hand_over(api, make_key, dossier_code="OUTBOX-UNPAIR")
+    expect(page.get_by_text("OUTBOX-UNPAIR")).to_be_visible(timeout=10_000)
+    page.route("**/kiosk/api/answers", lambda route: route.abort("connectionrefused"))
+    answer_all(page)
+    expect(page.get_by_role("heading", name=THANKS_VI)).to_be_visible()
+    assert outbox_size(page) == 1
+    admin = make_key("admin")
+    [device] = api.get("/api/v1/kiosk/devices", headers=admin).json()["data"]
+    assert api.post(f"/api/v1/kiosk/devices/{device['id']}/unpair", headers=admin).is_success
+    page.unroute("**/kiosk/api/answers")
+    expect(page.get_by_role("heading", name=PAIR_TITLE)).to_be_visible(timeout=15_000)
+    page.get_by_label(PAIR_LABEL).fill("7KQ4")  # the clerk starts typing the new code
+    page.evaluate("document.getElementById('pair-code').dataset.typedIn = 'yes'")
+    # Nothing to wait for but time: more than one outbox round must leave the screen alone.
+    page.wait_for_timeout(OUTBOX_ROUND_MS + 1500)
+    expect(page.get_by_label(PAIR_LABEL)).to_have_value("7KQ4")
+    expect(page.locator("#pair-code[data-typed-in='yes']")).to_be_attached()
+    assert outbox_size(page) == 1 and stored(kiosk_server) == []
+
+    page.get_by_label(PAIR_LABEL).fill(pairing_code(api, make_key))
+    page.get_by_role("button", name="Ghép nối").tap()
+    delivered(page)
+    assert len(stored(kiosk_server)) == 1
+
+
+# --- service worker: a 5xx for the page -------------------------------------------------
+
+
+class _Proxy(ThreadingHTTPServer):
+    """Forwards to the kiosk server; answers 502 for the page itself once `fail_page`."""
+
+    daemon_threads = True
+    fail_page = False
+    upstream: tuple[str, int] = ("127.0.0.1", 0)
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    server: _Proxy
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _reply(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _forward(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/kiosk/api/events":  # no event stream through this proxy
+            self._reply(503, b"")
+            return
+        if self.server.fail_page and path == "/kiosk":
+            self._reply(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>")
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        conn = http.client.HTTPConnection(*self.server.upstream, timeout=15)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        conn.request(self.command, self.path, body=body, headers=headers)
+        reply = conn.getresponse()
+        data = reply.read()
+        self.send_response(reply.status)
+        for name, value in reply.getheaders():
+            if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        conn.close()
+
+    do_GET = _forward
+    do_POST = _forward
+
+
+@pytest.fixture
+def proxy(kiosk_server: LiveServer) -> Iterator[_Proxy]:
+    server = _Proxy(("127.0.0.1", 0), _ProxyHandler)
+    parts = urlsplit(kiosk_server.url)
+    server.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+def test_a_reload_while_a_proxy_answers_502_still_shows_the_kiosk(
+    browser: Browser, proxy: _Proxy
+) -> None:
+    """Before: the service worker fell back to its cached page only when fetch threw, so a
+    proxy's 502 page replaced the kiosk (and stopped its outbox) until someone reloaded."""
+    context = tablet_context(browser, f"http://127.0.0.1:{proxy.server_address[1]}")
+    try:
+        page = context.new_page()
+        page.goto("/kiosk")
+        expect(page.get_by_role("heading", name=PAIR_TITLE)).to_be_visible()
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        proxy.fail_page = True  # a deploy, a proxy without its upstream
+        page.reload()
+        expect(page.get_by_role("heading", name=PAIR_TITLE)).to_be_visible()
+        expect(page.get_by_text("502 Bad Gateway")).to_have_count(0)
+    finally:
+        context.close()
+
+
+# --- a reply that is not the server's ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(200, "<html>Wi-Fi login</html>"), (404, "<html>404 Not Found (nginx)</html>")],
+    ids=["captive-portal-200", "proxy-404"],
+)
+def test_a_reply_that_is_not_the_servers_keeps_the_answer_until_it_is_stored(
+    tablet: BrowserContext,
+    api: httpx.Client,
+    make_key: KeyFactory,
+    kiosk_server: LiveServer,
+    status: int,
+    body: str,
+) -> None:
+    """Before: any status below 500 (a captive portal's 200 page, a proxy's 404 page)
+    removed the answer from the outbox though nothing was stored."""
+    page = paired_page(tablet, api, make_key)
+    hand_over(api, make_key, dossier_code="OUTBOX-HTML")
+    expect(page.get_by_text("OUTBOX-HTML")).to_be_visible(timeout=10_000)
+    faked: list[int] = []
+
+    def not_the_server(route: Route) -> None:
+        faked.append(status)
+        route.fulfill(status=status, content_type="text/html", body=body)
+
+    page.route("**/kiosk/api/answers", not_the_server)
+    answer_all(page)
+    expect(page.get_by_role("heading", name=THANKS_VI)).to_be_visible()
+    expect(page.locator("#net")).to_contain_text(SERVER_DOWN_VI)
+    assert faked and stored(kiosk_server) == []
+    assert outbox_size(page) == 1
+    page.unroute("**/kiosk/api/answers")
+    delivered(page)  # the next round reaches the server
+    assert len(stored(kiosk_server)) == 1
+
+
+def test_a_final_refusal_from_the_server_still_leaves_the_outbox(
+    tablet: BrowserContext, api: httpx.Client, make_key: KeyFactory
+) -> None:
+    """The server's own final refusal (JSON with its error code) is not retried forever."""
+    page = paired_page(tablet, api, make_key)
+    hand_over(api, make_key, dossier_code="OUTBOX-FINAL")
+    expect(page.get_by_text("OUTBOX-FINAL")).to_be_visible(timeout=10_000)
+    refusal = json.dumps({"error": "expired", "detail": "This survey has expired."})
+    page.route(
+        "**/kiosk/api/answers",
+        lambda route: route.fulfill(status=410, content_type="application/json", body=refusal),
+    )
+    answer_all(page)
+    delivered(page)
+
+
+# --- storage full -----------------------------------------------------------------------
+
+
+FILL_STORAGE = """() => {
+  let i = 0;
+  for (const size of [1 << 20, 1 << 14, 1 << 8, 1]) {
+    const s = 'x'.repeat(size);
+    try { for (;;) { localStorage.setItem('fill' + i, s); i += 1; } } catch (e) { /* full */ }
+  }
+  return i;
+}"""
+STORAGE_FULL_VI = "Máy không còn chỗ lưu"
+
+
+def test_with_storage_full_send_stores_the_answer_before_thanking(
+    tablet: BrowserContext, api: httpx.Client, make_key: KeyFactory, kiosk_server: LiveServer
+) -> None:
+    """Before: a full localStorage threw in send() and the tap did nothing, silently. Now the
+    answer goes from memory, and the thank-you comes once the server has stored it."""
+    page = paired_page(tablet, api, make_key)
+    hand_over(api, make_key, dossier_code="OUTBOX-FULL")
+    expect(page.get_by_text("OUTBOX-FULL")).to_be_visible(timeout=10_000)
+    answer_up_to_send(page)
+    page.evaluate(FILL_STORAGE)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.get_by_role("button", name="Gửi đánh giá").tap()
+    expect(page.get_by_role("heading", name=THANKS_VI)).to_be_visible()
+    assert len(stored(kiosk_server)) == 1
+    assert errors == []
+
+
+def test_with_storage_full_and_no_server_the_citizen_is_told_and_can_send_again(
+    tablet: BrowserContext, api: httpx.Client, make_key: KeyFactory, kiosk_server: LiveServer
+) -> None:
+    """Storage full and the server unreachable: no thank-you (nothing is kept), a clear
+    error on screen instead, and sending again once the server answers stores it."""
+    page = paired_page(tablet, api, make_key)
+    hand_over(api, make_key, dossier_code="OUTBOX-FULL-OFF")
+    expect(page.get_by_text("OUTBOX-FULL-OFF")).to_be_visible(timeout=10_000)
+    answer_up_to_send(page)
+    page.evaluate(FILL_STORAGE)
+    page.route("**/kiosk/api/answers", lambda route: route.abort("connectionrefused"))
+    page.get_by_role("button", name="Gửi đánh giá").tap()
+    expect(page.get_by_role("alert").filter(has_text=STORAGE_FULL_VI)).to_be_visible()
+    expect(page.get_by_role("heading", name=THANKS_VI)).to_have_count(0)
+    page.unroute("**/kiosk/api/answers")
+    page.get_by_role("button", name="Gửi đánh giá").tap()
+    expect(page.get_by_role("heading", name=THANKS_VI)).to_be_visible()
+    assert len(stored(kiosk_server)) == 1
+
+
+# --- progress while the tablet waits for the server -------------------------------------
+
+
+def test_finding_a_typed_code_shows_progress_while_waiting(
+    tablet: BrowserContext, api: httpx.Client, make_key: KeyFactory
+) -> None:
+    """Before: the find button stayed live and unchanged while the lookup waited."""
+    page = paired_page(tablet, api, make_key)
+    issued = hand_over(api, make_key, dossier_code="OUTBOX-SLOWFIND", counter_code=None)
+    held: list[Route] = []
+    page.route("**/kiosk/api/lookup", lambda route: held.append(route))
+    page.get_by_role("button", name="Nhập mã đánh giá").tap()
+    page.get_by_label("Mã đánh giá hoặc mã hồ sơ in trên phiếu").fill(issued["short_code"])
+    page.get_by_role("button", name="Tìm phiếu").tap()
+    busy = page.locator("#screen button[type=submit]")
+    expect(busy).to_be_disabled()
+    expect(busy).to_have_attribute("aria-busy", "true")
+    expect(busy).to_have_text("Đang tìm…")
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.get_by_text("OUTBOX-SLOWFIND")).to_be_visible()
+
+
+def test_pairing_shows_progress_while_waiting(
+    tablet: BrowserContext, api: httpx.Client, make_key: KeyFactory
+) -> None:
+    """Before: the pair button stayed live and unchanged while the server was asked."""
+    page = tablet.new_page()
+    held: list[Route] = []
+    page.route("**/kiosk/api/pair", lambda route: held.append(route))
+    page.goto("/kiosk")
+    page.get_by_label(PAIR_LABEL).fill(pairing_code(api, make_key))
+    page.get_by_role("button", name="Ghép nối").tap()
+    busy = page.locator("#screen button[type=submit]")
+    expect(busy).to_be_disabled()
+    expect(busy).to_have_attribute("aria-busy", "true")
+    expect(busy).to_have_text("Đang ghép nối…")
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.get_by_role("heading", name="Kính chào ông/bà")).to_be_visible()
