@@ -103,14 +103,10 @@ def test_a_handover_during_a_recompute_is_counted_once(
     assert live_counters == _rebuilt(engine)
 
 
-def test_a_repost_during_a_calendar_change_is_not_undone(
-    client: TestClient, make_key: KeyFactory, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The calendar change read its late dossiers without a lock; a re-post committed
-    meanwhile (resolved on time after all) was undone in the counters by an after - before
-    taken from the row as it had been: a_late_grace 1 and a_late_over -1 for good (audit)."""
-    issuer = make_key("issuer")
-    # Due Mon 8/9, resolved Tue 16/9: 6 working days late.
+def late_then_on_time(client: TestClient, issuer: dict[str, str]) -> dict[str, Any]:
+    """A dossier handed over 6 working days late (due Mon 8/9, resolved Tue 16/9: A 0 points,
+    "a_late_over"), and the body of its re-post resolved on time, which a day off on 10/9
+    races with."""
     late = handover_body(
         dossier_code="CAL-1",
         agency_code="79.BTH",
@@ -120,7 +116,17 @@ def test_a_repost_during_a_calendar_change_is_not_undone(
         handed_over_at=None,
     )
     assert client.post("/api/v1/handovers", json=late, headers=issuer).status_code == 201
-    on_time = {**late, "resolved_at": "2025-09-08T10:00:00+07:00"}
+    return {**late, "resolved_at": "2025-09-08T10:00:00+07:00"}
+
+
+def test_a_repost_during_a_calendar_change_is_not_undone(
+    client: TestClient, make_key: KeyFactory, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The calendar change read its late dossiers without a lock; a re-post committed
+    meanwhile (resolved on time after all) was undone in the counters by an after - before
+    taken from the row as it had been: a_late_grace 1 and a_late_over -1 for good (audit)."""
+    issuer = make_key("issuer")
+    on_time = late_then_on_time(client, issuer)
     live = _LiveWrite(lambda: client.post("/api/v1/handovers", json=on_time, headers=issuer))
     derive_timeliness = events.derive_timeliness
 

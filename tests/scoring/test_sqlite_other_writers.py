@@ -30,6 +30,7 @@ from service.scoring import rebuild as rebuild_module
 from service.scoring.calendar_days import set_day
 from service.settings import Settings
 from tests.conftest import Backend, KeyFactory, handover_body
+from tests.scoring.test_live_writes_during_rescoring import late_then_on_time
 
 pytestmark = pytest.mark.usefixtures("agencies")
 PROFILE = load_profile("hcmc-104-2024")
@@ -116,17 +117,7 @@ def test_the_calendar_set_beside_a_repost_waits_for_it(
     client: TestClient, make_key: KeyFactory, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     issuer = make_key("issuer")
-    # Due Mon 8/9, resolved Tue 16/9: 6 working days late (A: 0 points, "a_late_over").
-    late = handover_body(
-        dossier_code="CAL-1",
-        agency_code="79.BTH",
-        received_at=None,
-        due_at="2025-09-08T17:00:00+07:00",
-        resolved_at="2025-09-16T10:00:00+07:00",
-        handed_over_at=None,
-    )
-    assert client.post("/api/v1/handovers", json=late, headers=issuer).status_code == 201
-    on_time = {**late, "resolved_at": "2025-09-08T10:00:00+07:00"}
+    on_time = late_then_on_time(client, issuer)
 
     def calendar_cli() -> int:  # `hailong calendar set 2025-09-10 --off`, another process
         cli_engine = sa.create_engine(str(engine.url), connect_args={"timeout": 10})
