@@ -288,7 +288,12 @@ def chosen_agencies(
 ) -> list[Agency]:
     """What a read about agencies covers: one agency, a parent's children, or every agency
     the caller can see (scores, response rates, their exports). Both named, both filter:
-    the agency if it is the parent's child (the parent was ignored; contract audit)."""
+    the agency if it is the parent's child (the parent was ignored; contract audit). An
+    empty code is refused: `?agency_code=` read as "every agency" gave a portal that lost
+    its value a whole province's scores where it asked for one agency's."""
+    for name, code in (("agency_code", agency_code), ("parent_code", parent_code)):
+        if code is not None and not code.strip():
+            raise field_error(name, "give an agency's code, or leave it out for every agency")
     if agency_code:
         agency = visible_agency(session, principal, agency_code)
         if parent_code and agency.parent_id != visible_agency(session, principal, parent_code).id:

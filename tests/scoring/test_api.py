@@ -69,6 +69,27 @@ def test_agency_code_and_parent_code_filter_together(
     assert listed("79.STP") == []
 
 
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/scores", "agency_code"),
+        ("/api/v1/scores", "parent_code"),
+        ("/api/v1/response-rates", "agency_code"),
+        ("/api/v1/scores.csv", "parent_code"),
+    ],
+)
+def test_an_empty_agency_filter_is_refused_not_read_as_every_agency(
+    client: TestClient, make_key: KeyFactory, path: str, name: str
+) -> None:
+    """`?agency_code=` (a portal whose variable came out empty) listed every agency the key
+    sees, a province's scores where one agency's were asked for."""
+    _seed(client, make_key)
+    params = {"period": "2025-Q3", name: ""}
+    response = client.get(path, params=params, headers=make_key("reader"))
+    assert response.status_code == 422, response.text
+    assert response.json()["fields"][0]["field"] == name
+
+
 @pytest.mark.parametrize("period", ["2025-13", "2025-Q5", "25", "2025-08-01", "Q3-2025"])
 def test_bad_periods_are_422_naming_the_field(
     client: TestClient, make_key: KeyFactory, period: str
