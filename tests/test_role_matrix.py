@@ -55,7 +55,7 @@ MATRIX: list[tuple[str, str, set[str], Any]] = [
         },
     ),
     ("GET", "/api/v1/calendar/overrides/{date}", ANY, None),
-    ("PUT", "/api/v1/calendar/overrides/{date}", {"admin"}, {"working": True}),
+    ("PUT", "/api/v1/calendar/overrides/{date}", {"admin", "manager"}, {"working": True}),
     ("GET", "/api/v1/webhooks", {"reader", "admin"}, None),
     (
         "POST",

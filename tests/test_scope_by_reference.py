@@ -72,14 +72,37 @@ def test_a_scoped_admin_reaches_only_the_webhooks_of_its_part_of_the_tree(
     assert {s["id"] for s in everyone} == {theirs, below}
 
 
+@pytest.mark.parametrize("role", ["admin", "manager"])
 def test_only_a_key_of_every_agency_changes_the_calendar(
-    client: TestClient, make_key: KeyFactory, tree: None
+    client: TestClient, make_key: KeyFactory, tree: None, role: str
 ) -> None:
+    """A calendar day is an input (API.md: an admin's, or a manager's of an ancestor
+    agency): an unscoped manager is above every agency, and was refused (audit)."""
     day = "/api/v1/calendar/overrides/2025-09-16"
-    scoped = client.put(day, json={"working": False}, headers=make_key("admin", agency="SA"))
+    scoped = client.put(day, json={"working": False}, headers=make_key(role, agency="SA"))
     assert scoped.status_code == 403
     assert "not limited to an agency" in scoped.json()["detail"]
-    assert client.put(day, json={"working": False}, headers=make_key("admin")).status_code == 200
+    assert client.put(day, json={"working": False}, headers=make_key(role)).status_code == 200
+
+
+@pytest.mark.parametrize("action", ["revoke", "rotate"])
+def test_a_key_beyond_the_scope_is_answered_as_one_that_does_not_exist(
+    client: TestClient, make_key: KeyFactory, tree: None, action: str
+) -> None:
+    """The words "within your key's agencies" for a key elsewhere and another
+    sentence for an id no key has: a scoped admin walking the ids mapped every agency's
+    keys (audit)."""
+    admin_sa = make_key("admin", agency="SA")
+    make_key("issuer", agency="SB")
+    listed = client.get("/api/v1/keys", headers=make_key("admin")).json()["data"]
+    theirs = next(k["id"] for k in listed if k["agency_code"] == "SB")
+    missing = max(k["id"] for k in listed) + 1000
+    told = client.post(f"/api/v1/keys/{theirs}/{action}", headers=admin_sa)
+    unknown = client.post(f"/api/v1/keys/{missing}/{action}", headers=admin_sa)
+    assert (told.status_code, unknown.status_code) == (404, 404)
+    assert told.json()["detail"].replace(str(theirs), "N") == unknown.json()["detail"].replace(
+        str(missing), "N"
+    )
 
 
 def test_a_scoped_admins_import_powers_end_at_its_part_of_the_tree(

@@ -67,8 +67,9 @@ async def get_day(day: DayPath, work: ApiWork) -> DayPublic:
 )
 async def put_day(day: DayPath, update: OverrideUpdate, work: ApiWork) -> DayPublic:
     def write(session: Session) -> DayPublic:
-        principal = work.principal(session, "admin")
-        # A day off moves every agency's deadlines and scores.
+        # An input (API.md): an admin's, or a manager's of every agency's ancestor, i.e.
+        # unscoped: a day off moves every agency's deadlines and scores.
+        principal = work.principal(session, "manager", "admin")
         principal.require_unscoped("The calendar")
         override, moved = set_day(
             session, day, update.working, update.note, actor=principal.actor, profile=work.profile
