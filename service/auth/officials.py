@@ -49,6 +49,18 @@ def _storable_email(email: str) -> bool:
     return "@" in email and len(email) <= 255 and is_storable(email)
 
 
+def _an_address(email: str) -> bool:
+    """What a mailbox's address looks like: one "@" between a local part and a domain with
+    a dot, no space. Anything with an "@" was taken, and a typo ("nguyen@", "an @x.vn")
+    made an official no provider could ever sign in (audit). Claims are only matched."""
+    local, at, domain = email.rpartition("@")
+    return (
+        bool(at and local and "@" not in local)
+        and "." in domain.strip(".")
+        and not any(c.isspace() for c in email)
+    )
+
+
 def _check_name(name: str) -> None:
     """At most 255 characters, and text the API's input models take (refuse_nul): only NUL
     was refused, and a control character stored broke the XLSX and DOCX exports."""
@@ -63,11 +75,12 @@ def add_official(
     email, name = normalise_email(email), name.strip()
     if len(email) > 255:
         raise field_error("email", "give an address of at most 255 characters")
-    if not _storable_email(email):
+    if not _storable_email(email) or not _an_address(email):
         raise field_error("email", f"'{email}' is not an e-mail address")
     _check_name(name)
     if role not in OFFICIAL_ROLES:
         raise field_error("role", f"one of {', '.join(OFFICIAL_ROLES)}, not '{role}'")
+    _check_role_reach(role, agency_code)
     if session.exec(select(Official).where(Official.email == email)).first() is not None:
         raise Conflict(f"An official with the e-mail '{email}' exists already.")
     agency_id = None
@@ -87,6 +100,16 @@ def add_official(
         {"to": {"email": email, "role": role, "agency": agency_code}},
     )
     return official
+
+
+def _check_role_reach(role: str, agency_code: str | None) -> None:
+    """An auditor reads the audit log, which covers every agency: one limited to an agency
+    could read nothing, and signed in to a page refusing them (audit)."""
+    if role == "auditor" and agency_code is not None:
+        raise field_error(
+            "agency_code",
+            "an auditor reads the audit log of every agency: leave the agency out",
+        )
 
 
 def list_officials(session: Session) -> Sequence[Official]:
@@ -160,6 +183,9 @@ def update_official(
             if agency is None:
                 raise NotFound(f"No agency has the code '{change.agency_code}'.")
             official.agency_id = agency.id
+    if official.role == "auditor" and official.agency_id is not None:
+        agency = session.get(Agency, official.agency_id)
+        _check_role_reach(official.role, agency.code if agency is not None else None)
     if change.enabled is True:
         official.disabled_at, official.disabled_by = None, None
     elif change.enabled is False and official.disabled_at is None:
@@ -281,6 +307,13 @@ def disable_official_as(session: Session, principal: Principal, official_id: int
     return disable_official(session, principal.actor, official_id)
 
 
+def _said_verified(claim: object) -> bool:
+    """Only a provider's explicit yes proves the mailbox is the signer's (OpenID Connect
+    Core 5.7: an address not verified must not be relied on). "FALSE", "0" or a claim left
+    out signed in, binding the provider's account to the official (audit)."""
+    return claim is True or (isinstance(claim, str) and claim.strip().lower() == "true")
+
+
 def official_for_claims(session: Session, claims: Mapping[str, Any]) -> Official:
     """The official an ID token's claims name, or NotAnOfficial with the reason."""
     email = claims.get("email")
@@ -291,7 +324,7 @@ def official_for_claims(session: Session, claims: Mapping[str, Any]) -> Official
         raise NotAnOfficial("no_email", None)  # no official has it: not kept, not shown
     # A provider that says the address is unverified has not proven it belongs to them
     # (some send the boolean as a string).
-    if claims.get("email_verified") in (False, "false", "False"):
+    if not _said_verified(claims.get("email_verified")):
         raise NotAnOfficial("email_unverified", email)
     official = session.exec(select(Official).where(Official.email == email)).first()
     if official is None:

@@ -273,6 +273,16 @@ def test_unknown_agency_duplicate_e_mail_and_unknown_official(
             "email",
             "'not-an-e-mail' is not an e-mail address",
         ),
+        # Anything with an "@" was taken: an official no provider could sign in (audit).
+        *(
+            ({"email": typo, "role": "manager"}, "email", f"'{typo}' is not an e-mail address")
+            for typo in ("@", "nguyen.van.a@", "@tphcm.gov.vn", "an @x.vn", "a@b@x.vn", "a@x")
+        ),
+        (
+            {"email": "kt@tphcm.gov.vn", "role": "auditor", "agency_code": "79.BTH"},
+            "agency_code",
+            "an auditor reads the audit log of every agency: leave the agency out",
+        ),
         (
             {"email": "a@tphcm.gov.vn", "role": "superuser"},
             "role",
@@ -304,3 +314,19 @@ def test_a_path_id_out_of_range_is_invalid_input(client: TestClient, db: DbFacto
     response = client.post("/api/v1/officials/0/disable", headers=admin)
     assert response.status_code == 422, response.text
     assert response.json()["fields"][0]["field"] == "official_id"
+
+
+def test_an_official_is_not_made_an_auditor_limited_to_an_agency(
+    client: TestClient, db: DbFactory
+) -> None:
+    """The audit log refuses whoever is limited to an agency: such an auditor signed in to
+    a page refusing them, its one link leading back to it (audit)."""
+    _, admin = admin_key(db)
+    made = add(client, admin, email="lan@tphcm.gov.vn", role="manager", agency_code="79.BTH")
+    path = f"/api/v1/officials/{made.json()['id']}"
+    refused = client.patch(path, json={"role": "auditor"}, headers=admin)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["fields"][0]["field"] == "agency_code"
+    moved = client.patch(path, json={"role": "auditor", "agency_code": None}, headers=admin)
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["role"], moved.json()["agency_code"]) == ("auditor", None)

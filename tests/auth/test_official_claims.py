@@ -11,18 +11,25 @@ EMAIL = "lan@phuongbenthanh.tphcm.gov.vn"
 
 
 @pytest.mark.usefixtures("agencies")
-@pytest.mark.parametrize("unverified", [False, "false", "False"])
-def test_an_address_the_provider_calls_unverified_signs_nobody_in(
-    db: DbFactory, unverified: object
+@pytest.mark.parametrize(
+    "unverified", [False, "false", "False", "FALSE", "0", "no", None, "absent"]
+)
+@pytest.mark.parametrize("verified", [True, "true", "TRUE"])
+def test_only_an_address_the_provider_says_is_verified_signs_in(
+    db: DbFactory, unverified: object, verified: object
 ) -> None:
-    """Some providers send the boolean as a string: "false" was taken as verified."""
+    """Some providers send the boolean as a string: "false" was taken as verified, and
+    "FALSE", "0" or no claim at all still were (audit): only an explicit yes proves it."""
     with db() as session:
         add_official(session, "test", email=EMAIL, name="Lan", role="manager", agency_code="79.BTH")
+    claims: dict[str, object] = {"sub": "u-1", "email": EMAIL, "email_verified": unverified}
+    if unverified == "absent":
+        del claims["email_verified"]
     with db() as session, pytest.raises(NotAnOfficial) as refused:
-        official_for_claims(session, {"sub": "u-1", "email": EMAIL, "email_verified": unverified})
+        official_for_claims(session, claims)
     assert refused.value.reason == "email_unverified"
     with db() as session:
-        claims = {"sub": "u-1", "email": EMAIL, "email_verified": True}
+        claims = {"sub": "u-1", "email": EMAIL, "email_verified": verified}
         assert official_for_claims(session, claims).email == EMAIL
 
 
