@@ -27,6 +27,16 @@ class Checked:
     problems: dict[str, str]  # field -> problem, in the citizen's terms
 
 
+def _hidden_character(en: bool) -> str:
+    return (
+        "It holds a hidden control character that cannot be kept (often pasted with the "
+        "text): please delete it and send again."
+        if en
+        else "Có ký tự điều khiển ẩn không lưu được (thường lẫn vào khi dán). Ông/bà vui "
+        "lòng xóa ký tự đó rồi gửi lại."
+    )
+
+
 def check_answers(
     profile: Profile,
     choices: dict[str, str | None],
@@ -71,13 +81,7 @@ def check_answers(
     if complaint is not None and not is_storable(complaint):
         # The API's rule (Storable), for the form too: PostgreSQL refused a NUL only when
         # the row was written (the typed complaint lost to an error page); SQLite stored it.
-        problems["complaint"] = (
-            "It holds a hidden control character that cannot be kept (often pasted with the "
-            "text): please delete it and send again."
-            if en
-            else "Có ký tự điều khiển ẩn không lưu được (thường lẫn vào khi dán). Ông/bà vui "
-            "lòng xóa ký tự đó rồi gửi lại."
-        )
+        problems["complaint"] = _hidden_character(en)
     elif complaint is not None and len(complaint) > limit:
         problems["complaint"] = (
             f"Please keep it under {limit} characters (now {len(complaint)})."
@@ -87,6 +91,10 @@ def check_answers(
     contact = clean_contact(contact)
     if contact is not None and len(contact) > MAX_CONTACT_CHARS:
         problems["contact"] = "Too long." if en else "Thông tin liên hệ quá dài."
+    elif contact is not None and not is_storable(contact):
+        # As the complaint: a NUL in the form's contact lost the answers to PostgreSQL's
+        # error page, and SQLite kept it (audit).
+        problems["contact"] = _hidden_character(en)
     elif contact is not None and (problem := contact_problem(contact, lang)) is not None:
         problems["contact"] = problem
     elif contact is not None and not consent:
