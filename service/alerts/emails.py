@@ -32,6 +32,7 @@ from service.messaging.channels.base import Channel, OutgoingMessage
 from service.messaging.channels.registry import configured_names
 from service.messaging.leased import settle
 from service.models import Agency, Alert, AlertEmail, Official, utcnow
+from service.numbers import number, percent
 from service.settings import Settings
 
 log = logging.getLogger("hailong.alerts")
@@ -110,9 +111,15 @@ GROUP_WORDS = {
 }
 
 
-def _value_text(value: object) -> str:
+# Figures that are rates 0..1, written as percentages as the pages write them.
+PERCENT_FIGURES = ("rate", "floor")
+
+
+def _value_text(name: str, value: object) -> str:
     """A time in Vietnam's (a deadline stored in UTC read as 10:00 for 17:00: audit); a
-    fraction with a decimal comma."""
+    number by the pages' one rule (service/numbers.py: rounded down, a decimal comma): to
+    four figures, a K of 19.996 read "20" beside "Ngưỡng: 20" and "Không hài lòng", and a
+    response rate of 29.996 % "0,3" beside its floor "0,3" (audit)."""
     if isinstance(value, str):
         if value in GROUP_WORDS:
             return GROUP_WORDS[value]
@@ -123,14 +130,17 @@ def _value_text(value: object) -> str:
         if moment.tzinfo is not None:
             return moment.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y")
         return value
-    if isinstance(value, float):
-        return f"{value:.4g}".replace(".", ",")
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        return percent(value, "vi") if name in PERCENT_FIGURES else number(value, "vi")
     return str(value)
 
 
 def _values_text(values: Mapping[str, object]) -> str:
     return "\n".join(
-        f"- {VALUE_LABELS.get(name, name)}: {_value_text(value)}" for name, value in values.items()
+        f"- {VALUE_LABELS.get(name, name)}: {_value_text(name, value)}"
+        for name, value in values.items()
     )
 
 

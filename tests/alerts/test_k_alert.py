@@ -12,8 +12,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from service.alerts import emails
 from service.delivery.worker import DeliveryWorker
-from service.models import OutboxEvent
+from service.messaging.channels.registry import configured_channels
+from service.models import OutboxEvent, utcnow
 from service.settings import Settings
 from tests.alerts.conftest import Office, alerts, evaluate, official
 from tests.conftest import KeyFactory
@@ -126,3 +128,23 @@ def test_while_one_process_evaluates_the_others_skip(
     # The lock ends with the other's transaction: the next evaluation finds the alert.
     assert len(evaluate(client, settings, NOW)) == (1 if postgres else 0)
     assert [a.rule for a in alerts(engine)] == ["k_below_threshold"]
+
+
+def test_the_email_writes_figures_as_the_pages_do_never_up_to_the_threshold(
+    client: TestClient, engine: sa.Engine, settings: Settings, office: Office, mailbox: Mailbox
+) -> None:
+    """The e-mail wrote numbers to four figures: a K of 19.996 read "Chỉ số K: 20" beside
+    "Ngưỡng: 20" and "Không hài lòng", and a response rate of 29.996 % "0,3" beside its
+    floor "0,3" (audit). service/numbers.py's rule, as on the pages: rounded down."""
+    official(engine, "truong.phong@tphcm.gov.vn", "manager", "79.BTH")
+    assert office.ward_with_k("79.BTH", d=15.996) < 20
+    assert len(evaluate(client, settings, NOW)) == 1
+    emails.run_round(engine, settings, configured_channels(settings), utcnow())
+    [text] = mailbox.texts()
+    assert "- Chỉ số K: 19,99\n" in text and "- Ngưỡng: 20\n" in text
+    rates = emails._values_text({"rate": 2999 / 9998, "floor": 0.3, "issued": 9998})
+    assert rates.splitlines() == [
+        "- Tỷ lệ trả lời: 29,9 %",
+        "- Ngưỡng: 30 %",
+        "- Số phiếu đã phát: 9.998",
+    ]
