@@ -77,8 +77,24 @@ def check_iso_text(value: object) -> object:
     return value
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+DAY_HELP = "use YYYY-MM-DD, e.g. 2025-09-02"
+
+
+def check_day_text(value: object) -> object:
+    """A client's date is YYYY-MM-DD text. Pydantic would take a number, or a text of
+    digits, as seconds since 1970: PUT /calendar/overrides/0 made 1970-01-01 a day off, and
+    `20250906` was refused in words about datetimes (audit). Dates built in the code, and a
+    spreadsheet's date cells, arrive as date objects and pass."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value.strip()):
+        raise ValueError(f"is not a date: {DAY_HELP}")
+    return value
+
+
 BoundedAwareDatetime = Annotated[
     AwareDatetime, BeforeValidator(check_iso_text), AfterValidator(check_moment)
 ]
 PastMoment = Annotated[BoundedAwareDatetime, AfterValidator(check_past)]
-BoundedDate = Annotated[date, AfterValidator(check_day)]
+BoundedDate = Annotated[date, BeforeValidator(check_day_text), AfterValidator(check_day)]

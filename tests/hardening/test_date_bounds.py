@@ -90,6 +90,24 @@ def test_calendar_days_out_of_range_are_refused(
     assert_refused(client.put(url, json={"working": False}, headers=admin), "date")
 
 
+@pytest.mark.parametrize("day", ["0", "1757116800", "20250906", "2025-9-6", "06-09-2025"])
+def test_a_calendar_day_is_yyyy_mm_dd_never_seconds_since_1970(
+    client: TestClient, make_key: KeyFactory, day: str
+) -> None:
+    """Digits were read as seconds since 1970: /overrides/0 made 1970-01-01 a day off, with
+    a 200 and an audit record; 20250906 was refused in words about datetimes (audit)."""
+    admin = make_key("admin")
+    url = f"/api/v1/calendar/overrides/{day}"
+    for response in (
+        client.get(url, headers=admin),
+        client.put(url, json={"working": False}, headers=admin),
+    ):
+        assert response.status_code == 422, response.text
+        assert response.json()["fields"] == [
+            {"field": "date", "problem": "is not a date: use YYYY-MM-DD, e.g. 2025-09-02"}
+        ]
+
+
 @pytest.mark.parametrize("day", ["1900-01-01", "2025-09-02", "2100-12-31"])
 def test_calendar_days_in_range_are_served(
     client: TestClient, make_key: KeyFactory, day: str
