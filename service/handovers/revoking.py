@@ -10,6 +10,7 @@ from service.audit import record
 from service.auth.principal import Principal
 from service.errors import Conflict
 from service.handovers.invitations import Issued
+from service.messaging import outbox as messages
 from service.models import Invitation, utcnow
 
 
@@ -55,4 +56,6 @@ def revoke(
             "an answered survey cannot be revoked."
         )
     # Revoking twice is not an error: the second changes nothing and is not audited.
-    return Issued(invitation, dossier, created=False)
+    # The answer is the handover's, messages too: `[]` there means "no channel and no
+    # contact", which a revoke's answer said of every dossier (audit).
+    return Issued(invitation, dossier, False, messages.messages_of(session, invitation.id))

@@ -189,6 +189,10 @@ def resend_invitation(session: Session, invitation_id: int | None, now: datetime
     the new link reached nobody (delivery audit). What was not sent for another reason (no
     consent, an opt-out) stays as it was, and the sending rules apply again.
 
+    One still pending is reset too, lease and all: one being sent at this moment carries the
+    dead link, and recorded 'sent' when its send finished, the new link never went (audit).
+    Its lease gone, that send is recorded as lost, and the row goes again with the new link.
+
     The dead link's reminders go: the new link gets its own, the usual delay after its
     invitation is sent (create_reminders adds one per invitation and channel that has
     none). Kept, a reminder sent or skipped for the dead link left the new one without,
@@ -206,7 +210,7 @@ def resend_invitation(session: Session, invitation_id: int | None, now: datetime
             col(OutgoingMessageRow.invitation_id) == invitation_id,
             col(OutgoingMessageRow.kind) == "invitation",
             or_(
-                col(OutgoingMessageRow.status) == "sent",
+                col(OutgoingMessageRow.status).in_(("sent", "pending")),
                 and_(
                     col(OutgoingMessageRow.status) == "skipped",
                     col(OutgoingMessageRow.reason) == "revoked",

@@ -262,6 +262,20 @@ def test_revoke_then_link_and_repost_say_revoked(client: TestClient, make_key: K
     assert same.status_code == 200 and same.json()["survey_id"] == fresh["survey_id"]
 
 
+def test_the_revoke_answer_says_what_became_of_the_messages(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """The revoke answers as the handover does, `messages` included: it said `[]` of every
+    dossier, which means "no channel configured and no contact" (audit)."""
+    key = make_key("issuer")
+    contact = {"phone": "0912345678", "email": "dan@example.vn", "consent": True}
+    issued = client.post(URL, json=handover_body(contact=contact), headers=key).json()
+    assert len(issued["messages"]) == 3
+    revoked = client.post(f"{URL}/G22.39-250915-0001/revoke", headers=key)
+    assert revoked.status_code == 200
+    assert revoked.json()["messages"] == issued["messages"]
+
+
 def test_revoke_rules(client: TestClient, make_key: KeyFactory) -> None:
     key = make_key("issuer")
     assert client.post(f"{URL}/nope/revoke", headers=key).status_code == 404

@@ -30,10 +30,12 @@ OPT_OUT = re.compile(r"http://testserver/u/[A-Za-z0-9_-]+")
 
 @dataclass
 class Mailbox:
-    """What the SMTP server received; `refuse` queues RCPT answers ("451 ...", "550 ...")."""
+    """What the SMTP server received; `refuse` queues RCPT answers ("451 ...", "550 ..."),
+    `quit` is the answer to QUIT."""
 
     received: list[EmailMessage] = field(default_factory=list)
     refuse: list[str] = field(default_factory=list)
+    quit: str = "221 Bye"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
@@ -49,6 +51,9 @@ class Mailbox:
         assert isinstance(parsed, EmailMessage)
         self.received.append(parsed)
         return "250 Message accepted"
+
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        return self.quit
 
     def texts(self) -> list[str]:
         bodies = []
@@ -87,6 +92,7 @@ def smtp_server() -> Iterator[SmtpServer]:
 def mailbox(smtp_server: SmtpServer) -> Mailbox:
     smtp_server.mailbox.received.clear()
     smtp_server.mailbox.refuse.clear()
+    smtp_server.mailbox.quit = "221 Bye"
     return smtp_server.mailbox
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from service.admin.agencies import upsert_agency
 from service.app import create_app
+from service.messaging import leased, sending
+from service.messaging.channels.base import OutgoingMessage
 from service.models import InvitationContact, OutgoingMessageRow
 from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
 from tests.messaging.conftest import Mailbox, Worker, local
@@ -111,6 +115,43 @@ def test_a_survey_issued_again_after_a_revocation_sends_its_new_link(
     assert opened.headers["location"] == again.json()["survey_url"]
     assert client.get(old_link, follow_redirects=False).status_code == 404
     worker.run(local(1, 12))  # and once only
+    assert len(mailbox.received) == 2
+
+
+def test_a_survey_issued_again_while_its_first_link_is_being_sent_sends_the_new_link(
+    client: TestClient,
+    make_key: KeyFactory,
+    mailbox: Mailbox,
+    worker: Worker,
+    engine: sa.Engine,
+    db: DbFactory,
+) -> None:
+    """Revoked and posted again while the first link's e-mail was being sent (claimed, still
+    pending): only messages already sent were reset, the send then recorded the dead link's
+    e-mail as sent, and the new link never went (audit)."""
+    key = make_key("issuer")
+    first = client.post(URL, json=handover_body(contact=CONTACT), headers=key).json()
+    at = local(1, 10)
+
+    def decide(session: Session, row: OutgoingMessageRow) -> OutgoingMessage | None:
+        return sending._decide(session, worker.settings, worker.channels, row, at)
+
+    claimed = leased.claim(engine, OutgoingMessageRow, at, decide)
+    assert claimed is not None and claimed.message is not None  # with the first link
+    assert client.post(f"{URL}/{first['dossier_code']}/revoke", headers=key).status_code == 200
+    again = client.post(URL, json=handover_body(contact=CONTACT), headers=key)
+    assert again.status_code == 201
+    table = OutgoingMessageRow
+    assert leased.send(engine, worker.settings, worker.channels, table, claimed, at) == "lost"
+    assert len(mailbox.received) == 1
+    assert worker.run(at + timedelta(minutes=1)) == 1
+    new_link, _ = mailbox.links()
+    opened = client.get(new_link, follow_redirects=False)
+    assert opened.headers["location"] == again.json()["survey_url"]
+    with db() as session:
+        row = session.exec(select(OutgoingMessageRow)).one()
+    assert (row.status, row.attempts) == ("sent", 1)
+    worker.run(at + timedelta(hours=1))  # and once only
     assert len(mailbox.received) == 2
 
 

@@ -151,6 +151,27 @@ def test_smtp_451_is_retried_and_550_is_failed(
     assert len(mailbox.received) == 1
 
 
+@pytest.mark.parametrize("quit_reply", ["421 4.3.2 Service shutting down", "250 2.0.0 Bye"])
+def test_a_mail_the_server_took_is_sent_once_whatever_it_answers_to_quit(
+    client: TestClient,
+    make_key: KeyFactory,
+    mailbox: Mailbox,
+    worker: Worker,
+    db: DbFactory,
+    quit_reply: str,
+) -> None:
+    """The server took the message (250 after DATA): it is sent. A QUIT answered other than
+    221 was taken for the message's refusal: a 421 sent the citizen a copy at every retry,
+    a "250 Bye" marked the delivered mail failed (audit)."""
+    _hand_over(client, make_key("issuer"), "B-1")
+    mailbox.quit = quit_reply
+    at = local(1, 9)
+    for later in (timedelta(0), timedelta(hours=3), timedelta(hours=6)):
+        worker.run(at + later)
+    assert len(mailbox.received) == 1
+    assert [(r.status, r.attempts, r.reason) for r in _rows(db)] == [("sent", 1, None)]
+
+
 def test_temporary_failures_give_up_after_the_configured_hours(
     client: TestClient, make_key: KeyFactory, mailbox: Mailbox, worker: Worker, db: DbFactory
 ) -> None:
