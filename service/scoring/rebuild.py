@@ -40,6 +40,7 @@ from service.models import (
 )
 from service.periods import Period
 from service.profile import Profile
+from service.scoring.announced_changes import announced_changes
 from service.scoring.dossier_facts import refresh_dossier_facts
 from service.scoring.sql_rules import (
     DOSSIERS,
@@ -215,15 +216,16 @@ def rebuild(session: Session, profile: Profile, period: Period | None = None) ->
     refresh_dossier_facts(session, profile, period)
     if session.get_bind().dialect.name == "postgresql":
         _hold_live_counter_writes(session)
-    for model in (AgencyDayCounter, StaffDayCounter):
-        session.execute(delete(model).where(in_days(col(model.day), period)))
-    dialect = session.get_bind().dialect.name
-    written = _write_counters(
-        session, AgencyDayCounter, "agency_id", _agency_rows(profile, period, dialect), period
-    )
-    written += _write_counters(
-        session, StaffDayCounter, "staff_id", _staff_rows(profile, period, dialect), period
-    )
+    with announced_changes(session, period):
+        for model in (AgencyDayCounter, StaffDayCounter):
+            session.execute(delete(model).where(in_days(col(model.day), period)))
+        dialect = session.get_bind().dialect.name
+        written = _write_counters(
+            session, AgencyDayCounter, "agency_id", _agency_rows(profile, period, dialect), period
+        )
+        written += _write_counters(
+            session, StaffDayCounter, "staff_id", _staff_rows(profile, period, dialect), period
+        )
     if period is None:
         state = session.get(ScoringState, 1) or ScoringState(profile_fingerprint="")
         state.profile_fingerprint, state.rebuilt_at = profile.fingerprint(), utcnow()
