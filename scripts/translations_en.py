@@ -20,6 +20,7 @@ EN = {
     "Mã QR dẫn tới phiếu đánh giá": "QR code that opens the survey",
     "Mã đánh giá": "Survey code",
     "Hạn đánh giá": "Answer by",
+    "%(time)s ngày %(day)s": "%(time)s on %(day)s",
     "In phiếu": "Print slip",
     "Không tìm thấy phiếu đánh giá": "Survey not found",
     "Đường dẫn này không đúng. Ông/bà vui lòng kiểm tra lại mã trên phiếu.": "This link is not right. Please check the code on your slip.",

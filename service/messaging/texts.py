@@ -72,7 +72,9 @@ def subject(facts: MessageFacts) -> str:
 
 def email_text(facts: MessageFacts) -> str:
     procedure = f" ({facts.procedure_name})" if facts.procedure_name else ""
-    until = facts.expires_at.astimezone(LOCAL_TZ).strftime("%d/%m/%Y")
+    # With its time, as the slip: the survey ends at the hour it was issued ("đến ngày
+    # 12/12" read as through that day; audit).
+    until = facts.expires_at.astimezone(LOCAL_TZ).strftime("%H:%M ngày %d/%m/%Y")
     opening = (
         "Ông/bà chưa gửi đánh giá cho hồ sơ này. Ý kiến của ông/bà giúp cơ quan phục vụ tốt hơn."
         if facts.kind == "reminder"
@@ -84,7 +86,7 @@ def email_text(facts: MessageFacts) -> str:
         f"{opening}\n\n"
         "Mời ông/bà dành khoảng một phút đánh giá sự hài lòng tại:\n"
         f"{facts.link}\n\n"
-        f"Phiếu đánh giá có hiệu lực đến ngày {until}. Mỗi hồ sơ chỉ được đánh giá một lần.\n\n"
+        f"Phiếu đánh giá có hiệu lực đến {until}. Mỗi hồ sơ chỉ được đánh giá một lần.\n\n"
         "--\n"
         "Thư này được gửi tự động; vui lòng không trả lời thư.\n"
         f"Từ chối nhận tin: {facts.opt_out_link}\n"

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
 from service.auth.principal import Principal
+from service.calendar.working_days import LOCAL_TZ
 from service.db import commit as db_commit
 from service.db import transaction
 from service.handovers import one_by_one, revoking, tokens
@@ -80,7 +81,10 @@ def test_same_dossier_again_returns_200_same_link_and_updates_facts(
 
 @pytest.mark.parametrize(
     ("language", "words"),
-    [("vi", ["Mã đánh giá", "In phiếu"]), ("en", ["Survey code", "Print slip"])],
+    [
+        ("vi", ["Mã đánh giá", "In phiếu", "Hạn đánh giá: {time} ngày {day}"]),
+        ("en", ["Survey code", "Print slip", "Answer by: {time} on {day}"]),
+    ],
 )
 def test_the_slip_speaks_the_invitations_language(
     client: TestClient, make_key: KeyFactory, language: str, words: list[str]
@@ -92,7 +96,11 @@ def test_the_slip_speaks_the_invitations_language(
     slip = client.get(issued["slip_url"].removeprefix("http://testserver"))
     assert slip.status_code == 200
     assert f'lang="{language}"' in slip.text
-    assert all(word in slip.text for word in words), slip.text
+    # The hour the survey ends as well as its day: the date alone read as "through that
+    # day" to a citizen who then met "expired" (audit).
+    ends = datetime.fromisoformat(issued["expires_at"]).astimezone(LOCAL_TZ)
+    shown = [w.format(time=f"{ends:%H:%M}", day=f"{ends:%d/%m/%Y}") for w in words]
+    assert all(word in slip.text for word in shown), slip.text
     assert issued["short_code"] in slip.text
 
 

@@ -72,7 +72,10 @@ def test_sms_text_refuses_links_that_cannot_fit() -> None:
 def test_email_text_is_vietnamese_with_both_links() -> None:
     facts = _facts("UBND Phường Tân Định")
     body = texts.email_text(facts)
-    assert "Kính gửi ông/bà" in body and "15/10/2025" in body
+    assert "Kính gửi ông/bà" in body
+    # With the hour the survey ends (07:00 UTC is 14:00 in Vietnam): a date alone read as
+    # "through that day" to a citizen who then met "expired" (audit).
+    assert "có hiệu lực đến 14:00 ngày 15/10/2025." in body
     assert facts.link in body and f"Từ chối nhận tin: {facts.opt_out_link}" in body
     assert texts.subject(facts).startswith("Mời ông/bà đánh giá")
 
