@@ -2,16 +2,16 @@
 subscription that wants it.
 
 A fan-out costs about ten statements whatever its size, and one runs at a time (on
-PostgreSQL an advisory lock, elsewhere a compare-and-set on what it takes), so delivery ids
-follow event order: the order they are sent in (sending.py).
+PostgreSQL an advisory lock, on SQLite the write lock; outbox.serialize_fan_out), so
+delivery ids follow event order: the order they are sent in (sending.py).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, insert, or_, text, tuple_, update
+from sqlalchemy import ColumnElement, delete, exists, insert, or_, tuple_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -27,7 +27,7 @@ from service.models import (
     utcnow,
 )
 from service.settings import Settings
-from service.webhooks.outbox import new_msg_id
+from service.webhooks.outbox import HELD_UNTIL, new_msg_id, serialize_fan_out
 
 # Events or markers fanned out per round. A round costs about ten statements whatever its
 # size; under a steady 1,500 handovers/s a batch of 200 left a backlog after every poll, so
@@ -36,8 +36,6 @@ from service.webhooks.outbox import new_msg_id
 BATCH = 1000
 # Core-style UPDATE and DELETE: no ORM objects in the session to keep in step.
 NO_SYNC = {"synchronize_session": False}
-FAN_OUT_LOCK = 0x6861696C6F6E67  # "hailong": the advisory lock key of the fan-out step
-HELD_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)  # "not due": a disabled subscription's
 
 
 def kept_subscription(now: Any) -> list[ColumnElement[bool]]:
@@ -57,6 +55,18 @@ def kept_subscription(now: Any) -> list[ColumnElement[bool]]:
 def live_subscription(now: Any) -> list[ColumnElement[bool]]:
     """Who is sent to: a kept subscription that is not disabled."""
     return [col(WebhookSubscription.disabled_at).is_(None), *kept_subscription(now)]
+
+
+def stopped_before(when: Any) -> ColumnElement[bool]:
+    """A subscription not sent to since before `when`, for a query joined to its owner key
+    (`ApiKey`): disabled, deleted, or its key revoked or expired by then (live_subscription
+    no more)."""
+    return or_(
+        col(WebhookSubscription.disabled_at) < when,
+        col(WebhookSubscription.deleted_at) < when,
+        col(ApiKey.revoked_at) < when,
+        col(ApiKey.expires_at) < when,
+    )
 
 
 class Target:
@@ -133,20 +143,12 @@ def _insert_deliveries(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(insert(WebhookDelivery), rows)
 
 
-def _serialize_fan_out(session: Session) -> None:
-    """One fan-out at a time (PostgreSQL): deliveries then get ids in event order, which is
-    the order they are sent in. Two workers fanning out side by side would let the second
-    batch of events overtake the first. Sending stays parallel."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FAN_OUT_LOCK})
-
-
 def dispatch_events(session: Session, settings: Settings) -> int:
     """Fan out up to BATCH undispatched events, oldest first; returns how many."""
-    _serialize_fan_out(session)
     pending = exists().where(col(OutboxEvent.dispatched_at).is_(None))
     if not session.execute(select(pending)).scalar():
         return 0  # idle: a read, not a write (on SQLite a write waits for the one lock)
+    serialize_fan_out(session)  # before the subscriptions are read (outbox.py)
     targets = _targets(session)
     oldest = (
         select(OutboxEvent.id)
@@ -190,9 +192,9 @@ def dispatch_events(session: Session, settings: Settings) -> int:
 
 def dispatch_scores(session: Session, settings: Settings) -> int:
     """Turn up to BATCH score markers, oldest first, into deliveries; returns how many."""
-    _serialize_fan_out(session)
     if not session.execute(select(exists().select_from(ScoreDirty))).scalar():
         return 0
+    serialize_fan_out(session)
     targets = [t for t in _targets(session) if "score.updated" in t.subscription.events]
     key = tuple_(col(ScoreDirty.agency_id), col(ScoreDirty.period))
     oldest = (

@@ -2,8 +2,8 @@
 removes finished deliveries (succeeded, or given up), their attempts, and the fanned-out
 events no remaining delivery points at. A disabled subscription's pending deliveries wait
 for an admin to enable it again, that long too: older ones are removed once it has been
-disabled (or deleted) for longer, so that one left disabled does not keep every event
-for ever."""
+disabled (or deleted, or its owner key revoked or expired) for longer, so that one nothing
+is sent to any more does not keep every event for ever."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from service.db import alone, rowcount, transaction
-from service.delivery.fan_out import NO_SYNC
+from service.delivery.fan_out import NO_SYNC, stopped_before
 from service.models import (
+    ApiKey,
     DeliveryAttempt,
     OutboxEvent,
     WebhookDelivery,
@@ -52,12 +53,11 @@ def prune(engine: Engine, retention_days: float) -> Pruned:
     def events(session: Session, ids: Sequence[int | None]) -> None:
         pruned.events += _deleted(session, delete(OutboxEvent).where(col(OutboxEvent.id).in_(ids)))
 
+    # A revoked or expired key's too: they were kept for ever (audit).
     stopped_long_ago = exists().where(
         col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
-        or_(
-            col(WebhookSubscription.disabled_at) < cutoff,
-            col(WebhookSubscription.deleted_at) < cutoff,
-        ),
+        col(ApiKey.id) == col(WebhookSubscription.owner_key_id),
+        stopped_before(cutoff),
     )
     finished = (
         select(col(WebhookDelivery.id))

@@ -54,6 +54,10 @@ SNIPPET = 300  # of the receiver's answer, kept with the attempt
 GONE = 410
 NO_KEY_UPDATE = {"key_share": True}  # SQLAlchemy's words for FOR NO KEY UPDATE
 GONE_REASON = "the receiver answered 410 Gone: it no longer wants these events"
+# The retry delay doubles no further: 2 ** 64 times any base above 4e-14 s is past the
+# largest maximum. Uncapped, the 1,025th failure overflowed a float: the attempt was never
+# recorded, and the delivery went out again at every lease's end, for ever (audit).
+MAX_DOUBLINGS = 64
 
 log = logging.getLogger("hailong.webhooks")
 
@@ -314,7 +318,8 @@ class Sender:
         return attempt
 
     def _backoff(self, attempts: int) -> timedelta:
-        base = self.settings.webhook_retry_base_seconds * 2 ** max(0, attempts - 1)
+        doublings = min(max(0, attempts - 1), MAX_DOUBLINGS)
+        base = self.settings.webhook_retry_base_seconds * 2**doublings
         delay = min(self.settings.webhook_retry_max_seconds, base)
         return timedelta(seconds=delay * random.uniform(0.5, 1.0))  # jitter spreads retries
 

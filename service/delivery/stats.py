@@ -7,7 +7,8 @@ from __future__ import annotations
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from service.models import DeliveryAttempt, WebhookDelivery, WebhookSubscription
+from service.delivery.fan_out import live_subscription
+from service.models import ApiKey, DeliveryAttempt, WebhookDelivery, WebhookSubscription, utcnow
 
 
 def failure_reason(attempt: DeliveryAttempt) -> str:
@@ -31,8 +32,9 @@ def failure_reason(attempt: DeliveryAttempt) -> str:
 
 def backlog(engine: Engine) -> dict[str, int]:
     """Pending deliveries (due now or waiting for a retry) per subscription, by the id the
-    API shows (wh_...); deleted and disabled subscriptions left out (a disabled one's
-    events wait for it to be enabled, and are no backlog of a receiver being sent to)."""
+    API shows (wh_...); only of subscriptions sent to (fan_out.live_subscription): a
+    disabled one's events wait for it to be enabled, and a deleted one's, or a revoked or
+    expired key's, are never sent (counted, they were a backlog for ever: audit)."""
     with Session(engine) as session:
         rows = session.exec(
             select(WebhookSubscription.public_id, func.count())
@@ -41,11 +43,8 @@ def backlog(engine: Engine) -> dict[str, int]:
                 WebhookSubscription,
                 col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
             )
-            .where(
-                col(WebhookDelivery.status) == "pending",
-                col(WebhookSubscription.deleted_at).is_(None),
-                col(WebhookSubscription.disabled_at).is_(None),
-            )
+            .join(ApiKey, col(ApiKey.id) == col(WebhookSubscription.owner_key_id))
+            .where(col(WebhookDelivery.status) == "pending", *live_subscription(utcnow()))
             .group_by(col(WebhookSubscription.public_id))
         ).all()
     return {subscription_id: count for subscription_id, count in rows}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, get_args
 
@@ -18,6 +18,21 @@ from service.webhooks.schemas import EventType
 
 # The events a subscriber can ask for, as the API lists them (schemas.EventType).
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+FAN_OUT_LOCK = 0x6861696C6F6E67  # "hailong": the advisory lock key of the fan-out step
+HELD_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)  # "not due": a disabled subscription's
+
+
+def serialize_fan_out(session: Session) -> None:
+    """Until this transaction ends, no fan-out (service/delivery/fan_out.py) runs beside it,
+    and what it reads next is the latest committed: on PostgreSQL an advisory lock, on
+    SQLite the one write lock.
+
+    One fan-out at a time: deliveries then get ids in event order, the order they are sent
+    in (two side by side let the second batch of events overtake the first). Enabling a
+    subscription takes it too: enabled between a fan-out's reading it disabled and its
+    insert, it got deliveries held for ever (HELD_UNTIL), and its agency's later ones
+    waited behind them (audit)."""
+    db.exclusive(session, FAN_OUT_LOCK, OutboxEvent.__tablename__)
 
 
 def new_msg_id() -> str:

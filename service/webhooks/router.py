@@ -32,6 +32,8 @@ ERRORS = error_responses(401, 403, 404, 422)
     summary="Subscribe a URL to events; the signing secret is shown once",
 )
 async def create_subscription(payload: SubscriptionCreate, work: ApiWork) -> SubscriptionCreated:
+    await work.authorize(*service.SUBSCRIBERS)  # no URL looked up for anyone else
+    await service.check_url(payload.url, work.settings)
     return await work.run(lambda s: service.create(s, work.principal(s), payload, work.settings))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import anyio.to_thread
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -15,7 +16,7 @@ from service.errors import Conflict, NotFound, field_error
 from service.models import Agency, DeliveryAttempt, WebhookDelivery, WebhookSubscription, utcnow
 from service.models.agency import path_within
 from service.settings import Settings
-from service.webhooks import secrets, targets
+from service.webhooks import outbox, secrets, targets
 from service.webhooks.schemas import (
     AttemptPublic,
     DeliveryPublic,
@@ -23,6 +24,9 @@ from service.webhooks.schemas import (
     SubscriptionCreated,
     SubscriptionPublic,
 )
+
+# The roles that manage webhook subscriptions (a reader its own only: _reaches).
+SUBSCRIBERS = ("admin", "reader")
 
 
 def _public(session: Session, sub: WebhookSubscription) -> SubscriptionPublic:
@@ -39,14 +43,22 @@ def _public(session: Session, sub: WebhookSubscription) -> SubscriptionPublic:
     )
 
 
+async def check_url(url: str, settings: Settings) -> None:
+    """A 422 on `url` when it may not receive webhooks (targets.check_target). Its lookup
+    may take the whole webhook timeout: done in a thread before the unit of work that
+    creates the subscription (create), it holds no transaction. Inside it, on SQLite, it
+    held the one write lock: every handover and answer waited for a reader's DNS (audit)."""
+    try:
+        await anyio.to_thread.run_sync(targets.check_target, url, settings)
+    except targets.UnsafeTarget as exc:
+        raise field_error("url", str(exc)) from None
+
+
 def create(
     session: Session, principal: Principal, payload: SubscriptionCreate, settings: Settings
 ) -> SubscriptionCreated:
-    principal.require_role("admin", "reader")
-    try:
-        targets.check_target(payload.url, settings)
-    except targets.UnsafeTarget as exc:
-        raise field_error("url", str(exc)) from None
+    """The subscription, its URL checked already (check_url)."""
+    principal.require_role(*SUBSCRIBERS)
     agency_id = principal.scope_agency_id  # a scoped key subscribes to its own tree
     if payload.agency_code is not None:
         agency = get_agency_by_code(session, payload.agency_code)
@@ -91,7 +103,7 @@ def _reaches(session: Session, principal: Principal, sub: WebhookSubscription) -
 
 
 def _owned(session: Session, principal: Principal, public_id: str) -> WebhookSubscription:
-    principal.require_role("admin", "reader")
+    principal.require_role(*SUBSCRIBERS)
     sub = session.exec(
         select(WebhookSubscription).where(
             WebhookSubscription.public_id == public_id,
@@ -105,7 +117,7 @@ def _owned(session: Session, principal: Principal, public_id: str) -> WebhookSub
 
 
 def list_subscriptions(session: Session, principal: Principal) -> list[SubscriptionPublic]:
-    principal.require_role("admin", "reader")
+    principal.require_role(*SUBSCRIBERS)
     query = select(WebhookSubscription).where(col(WebhookSubscription.deleted_at).is_(None))
     if principal.role != "admin":
         query = query.where(WebhookSubscription.owner_key_id == principal.key_id)
@@ -129,20 +141,27 @@ def enable(
 ) -> SubscriptionPublic:
     """Sending again: what waited while it was disabled goes first, in order, each with a
     day of retries from now (as a retry gives)."""
+    principal.require_role(*SUBSCRIBERS)
+    # Not beside a fan-out: one that had read it disabled held its new deliveries for ever.
+    outbox.serialize_fan_out(session)
     sub = _owned(session, principal, public_id)
     was_disabled = sub.disabled_at is not None
     sub.disabled_at, sub.disabled_reason, sub.failing_since = None, None, None
     session.add(sub)
     record(session, principal.actor, "webhook.enable", f"webhook:{public_id}", {})
-    if not was_disabled:  # a live one's retries keep their backoff
-        return _public(session, sub)
+    waiting = [
+        col(WebhookDelivery.subscription_id) == sub.id,
+        col(WebhookDelivery.status) == "pending",
+    ]
+    if not was_disabled:
+        # A live one's retries keep their backoff; only deliveries held for it while it was
+        # disabled are made due (some were left held by a fan-out it was enabled beside,
+        # before the lock above, and blocked its agency's later ones: audit).
+        waiting.append(col(WebhookDelivery.next_attempt_at) == outbox.HELD_UNTIL)
     now = utcnow()
     session.execute(
         update(WebhookDelivery)
-        .where(
-            col(WebhookDelivery.subscription_id) == sub.id,
-            col(WebhookDelivery.status) == "pending",
-        )
+        .where(*waiting)
         .values(
             next_attempt_at=now, give_up_at=now + timedelta(hours=settings.webhook_give_up_hours)
         ),

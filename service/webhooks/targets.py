@@ -136,11 +136,19 @@ def check_target(url: str, settings: Settings) -> Target:
         raise UnsafeTarget("use an http:// or https:// URL with a host name")
     if parts.username or parts.password:
         raise UnsafeTarget("credentials in the URL are not allowed; sign-in is by signature")
+    if given_port == 0:  # was taken for "no port": sent to the scheme's default (audit)
+        raise UnsafeTarget(
+            "port 0 cannot be connected to: name the receiver's port, or none for the default"
+        )
     try:  # bộtưpháp.vn goes out as xn--...: a Host header and SNI hold ASCII only. As
         # httpx (and browsers) encode it, IDNA 2008: Python's own codec is IDNA 2003, and
         # sent faß.de to fass.de, another domain (review).
         host = httpx.URL(url).raw_host.decode("ascii")
-    except (httpx.InvalidURL, UnicodeError):
+    except httpx.InvalidURL as exc:
+        # httpx says what is wrong, and where: a control character in the path was blamed
+        # on the host (audit).
+        raise UnsafeTarget(f"not a valid URL ({exc})") from None
+    except UnicodeError:
         raise UnsafeTarget(f"{parts.hostname} is not a valid host name") from None
     port = given_port or (443 if parts.scheme == "https" else 80)
     allowed = allowed_networks(settings)

@@ -1,5 +1,6 @@
 """One attempt: within its time and lease whatever DNS takes, stamped with when its event
-happened, and a receiver answering 410 Gone is not sent to again."""
+happened, recorded and backed off however many came before, and a receiver answering 410
+Gone is not sent to again."""
 
 from __future__ import annotations
 
@@ -11,11 +12,18 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import col, update
+from sqlmodel import col, func, select, update
 
 from service.db import transaction
 from service.delivery.worker import DeliveryWorker
-from service.models import OutboxEvent, ScoreDirty, WebhookSubscription, utcnow
+from service.models import (
+    DeliveryAttempt,
+    OutboxEvent,
+    ScoreDirty,
+    WebhookDelivery,
+    WebhookSubscription,
+    utcnow,
+)
 from service.webhooks import targets
 from tests.conftest import DbFactory, KeyFactory, handover_body
 from tests.webhooks.conftest import Received, Receiver, drain, hooks
@@ -117,6 +125,32 @@ def test_the_body_timestamp_is_when_the_event_happened_the_same_on_every_retry(
         assert again.json["timestamp"] == first.json["timestamp"]
         assert int(again.headers["webhook-timestamp"]) >= resent_after  # when it was sent
     verify_all(receiver, sub["secret"])
+
+
+def test_a_delivery_failing_past_1024_attempts_is_still_recorded_and_backed_off(
+    database_url: str, make_key: KeyFactory, receiver: Receiver, db: DbFactory
+) -> None:
+    """The backoff doubled the base once per attempt before taking the maximum: past 1,024
+    attempts (a retry maximum of a second and a day's retries make 100,000) it overflowed a
+    float. The attempt was never recorded, and the delivery went out again at every
+    lease's end, never backed off nor given up (audit)."""
+    with hooks(database_url, webhook_retry_base_seconds=0.5, webhook_retry_max_seconds=1) as (
+        client,
+        worker,
+    ):
+        subscribe(client, make_key("admin"), receiver.url, events=["invitation.issued"])
+        receiver.status = 500
+        client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+        worker.run_once()  # the first failed attempt
+        with db() as session:
+            session.execute(update(WebhookDelivery).values(attempts=1100, next_attempt_at=utcnow()))
+        worker.run_once()
+        with db() as session:
+            delivery = session.exec(select(WebhookDelivery)).one()
+            recorded = session.exec(select(func.count()).select_from(DeliveryAttempt)).one()
+    assert recorded == 2
+    assert (delivery.attempts, delivery.status, delivery.lease_until) == (1101, "pending", None)
+    assert delivery.next_attempt_at <= utcnow() + timedelta(seconds=1)  # the maximum
 
 
 def test_a_receiver_answering_410_gone_is_disabled_at_once_and_can_be_enabled(

@@ -490,6 +490,11 @@ def test_enabling_a_live_subscription_keeps_its_retries_backoff(
         ("http://example.com:abc/hooks", "not a valid URL"),
         ("http://[::1/hooks", "not a valid URL"),
         ("http://a..b/hooks", "not a valid host name"),
+        # Port 0 was taken for none: accepted, and sent to the default port (audit).
+        ("https://8.8.8.8:0/hooks", "port 0 cannot be connected to"),
+        # A control character was blamed on the host: "8.8.8.8 is not a valid host name".
+        ("https://8.8.8.8/hooks\x01", "not a valid URL (Invalid non-printable ASCII"),
+        ("https://8.8.8.8/hooks?k=\x7f", "not a valid URL (Invalid non-printable ASCII"),
     ],
 )
 def test_unsafe_targets_are_refused(

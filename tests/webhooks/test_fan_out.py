@@ -1,21 +1,30 @@
 """The worker's fan-out when nobody subscribes, and in batches: events and score markers are
-taken all the same (and not handed to a subscription made later), BATCH at a time."""
+taken all the same (and not handed to a subscription made later), BATCH at a time; and a
+subscription enabled while one is under way."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select, update
 
 from service.db import transaction
 from service.delivery import fan_out
 from service.delivery.fan_out import BATCH
 from service.delivery.worker import DeliveryWorker
-from service.models import Agency, OutboxEvent, ScoreDirty, WebhookDelivery, utcnow
+from service.models import (
+    Agency,
+    OutboxEvent,
+    ScoreDirty,
+    WebhookDelivery,
+    WebhookSubscription,
+    utcnow,
+)
 from service.webhooks import outbox
 from tests.conftest import KeyFactory, handover_body
 from tests.webhooks.conftest import Received, Receiver, drain
@@ -145,3 +154,76 @@ def test_a_score_refreshed_while_its_lapsed_lease_is_still_sending_is_sent_again
         stored = session.exec(select(WebhookDelivery)).all()
     assert [d.status for d in stored] == ["succeeded"] * 3
     assert sorted(d.msg_id for d in stored) == sorted(got[-1][1] for got in sent.values())
+
+
+def _codes(receiver: Receiver) -> list[str]:
+    return [r.json["data"]["dossier_code"] for r in receiver.received]
+
+
+def test_a_subscription_enabled_during_a_fan_out_gets_every_delivery(
+    hook_app: tuple[TestClient, DeliveryWorker],
+    make_key: KeyFactory,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fan-out holds the deliveries of a disabled subscription (next attempt in the year
+    9999) as the subscriptions it read say. Enabled between that read and the insert, the
+    subscription got one held for ever, and every later event of its agency waited behind
+    it: a retry answered "not attempted yet", enabling again did nothing (audit). Enabling
+    now waits for the fan-out under way, then makes due what it held."""
+    client, worker = hook_app
+    admin, issuer = make_key("admin"), make_key("issuer")
+    sub = subscribe(client, admin, receiver.url, events=["invitation.issued"])
+    with transaction(worker.engine) as session:
+        session.execute(
+            update(WebhookSubscription).values(disabled_at=utcnow(), disabled_reason="failing")
+        )
+    first = handover_body(dossier_code="EN-1")
+    assert client.post("/api/v1/handovers", json=first, headers=issuer).status_code == 201
+    answers: list[int] = []
+    enabling = threading.Thread(
+        target=lambda: answers.append(
+            client.post(f"/api/v1/webhooks/{sub['id']}/enable", headers=admin).status_code
+        )
+    )
+    read_targets = fan_out._targets
+
+    def targets_then_enable(session: Session) -> list[fan_out.Target]:
+        found = read_targets(session)
+        if enabling.ident is None:  # not started: just after the first read of them
+            enabling.start()
+            enabling.join(1)  # done at once, unless the fan-out under way holds it back
+        return found
+
+    with monkeypatch.context() as patched:
+        patched.setattr(fan_out, "_targets", targets_then_enable)
+        worker.run_once()
+    enabling.join(10)
+    assert answers == [200]
+    later = handover_body(dossier_code="EN-2")
+    assert client.post("/api/v1/handovers", json=later, headers=issuer).status_code == 201
+    drain(worker, until=lambda: len(receiver.received) == 2, seconds=5)
+    assert _codes(receiver) == ["EN-1", "EN-2"]
+
+
+def test_enabling_a_live_subscription_makes_a_delivery_left_held_due(
+    hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """Deliveries that race left held for ever (before enabling waited for the fan-out)
+    belong to subscriptions enabled since: enabling one again did nothing, its retries'
+    backoff being left alone (test_deliveries.py). It now makes the held ones due."""
+    client, worker = hook_app
+    admin, issuer = make_key("admin"), make_key("issuer")
+    sub = subscribe(client, admin, receiver.url, events=["invitation.issued"])
+    first = handover_body(dossier_code="HE-1")
+    assert client.post("/api/v1/handovers", json=first, headers=issuer).status_code == 201
+    with transaction(worker.engine) as session:
+        assert worker.dispatch_events(session) == 1
+        session.execute(update(WebhookDelivery).values(next_attempt_at=outbox.HELD_UNTIL))
+    later = handover_body(dossier_code="HE-2")
+    assert client.post("/api/v1/handovers", json=later, headers=issuer).status_code == 201
+    worker.run_once()
+    assert receiver.received == []  # the held one, and the later one behind it
+    assert client.post(f"/api/v1/webhooks/{sub['id']}/enable", headers=admin).status_code == 200
+    drain(worker, until=lambda: len(receiver.received) == 2, seconds=5)
+    assert _codes(receiver) == ["HE-1", "HE-2"]

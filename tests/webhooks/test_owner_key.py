@@ -1,7 +1,8 @@
 """A subscription is its key's (found by audits, both databases): a portal whose key was
-revoked or has expired kept receiving every event; a rotated key's successor could not see
-its own subscriptions; and a subscription naming an agency kept sending that agency's
-events after the agency moved out of the key's part of the tree."""
+revoked or has expired kept receiving every event, and then its waiting deliveries were
+kept, and counted as backlog, for ever; a rotated key's successor could not see its own
+subscriptions; and a subscription naming an agency kept sending that agency's events after
+the agency moved out of the key's part of the tree."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import select, update
+from sqlmodel import col, select, update
 
 from service.admin.agencies import upsert_agency
 from service.db import transaction
 from service.delivery.worker import DeliveryWorker
-from service.models import ApiKey, WebhookDelivery, utcnow
+from service.models import ApiKey, WebhookDelivery, WebhookSubscription, utcnow
 from tests.conftest import KeyFactory, handover_body
 from tests.webhooks.conftest import Receiver, drain
 from tests.webhooks.test_deliveries import subscribe
+from tests.webhooks.test_isolation import metric
 
 pytestmark = pytest.mark.usefixtures("agencies")
 Hooked = tuple[TestClient, DeliveryWorker]
@@ -77,6 +79,60 @@ def test_an_expired_portal_key_is_sent_nothing(
     _handover(client, make_key, "X-1")
     drain(worker)
     assert receiver.received == []
+
+
+def test_a_revoked_or_expired_keys_waiting_deliveries_go_after_the_retention_time(
+    hook_app: Hooked, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """Only a disabled or deleted subscription's waiting deliveries were pruned: those of a
+    revoked or expired key, never to be sent, were kept for ever. They go once the key has
+    been revoked or expired for the retention time, as a disabled subscription's do."""
+    client, worker = hook_app
+    engine = _engine(client)
+    long_ago = utcnow() - timedelta(days=worker.settings.webhook_retention_days + 1)
+    hooks = [
+        subscribe(client, make_key("reader"), receiver.url, events=["invitation.issued"])
+        for _ in range(3)
+    ]
+    receiver.status = 503
+    _handover(client, make_key, "RV-1")
+    worker.run_once()  # fanned out to the three, failed: waiting for a retry
+    stopped = [{"revoked_at": long_ago}, {"expires_at": long_ago}, {"revoked_at": utcnow()}]
+    with transaction(engine) as session:
+        for hook, values in zip(hooks, stopped, strict=True):
+            owner = select(WebhookSubscription.owner_key_id).where(
+                WebhookSubscription.public_id == hook["id"]
+            )
+            session.execute(
+                update(ApiKey).where(col(ApiKey.id) == owner.scalar_subquery()).values(**values)
+            )
+        session.execute(update(WebhookDelivery).values(created_at=long_ago))
+    DeliveryWorker(engine, worker.settings, worker.profile).run_once()  # prunes at its start
+    with transaction(engine) as session:
+        left = session.exec(
+            select(WebhookSubscription.public_id).join(
+                WebhookDelivery,
+                col(WebhookDelivery.subscription_id) == col(WebhookSubscription.id),
+            )
+        ).all()
+    assert left == [hooks[2]["id"]]  # revoked only now: its deliveries are kept as long
+
+
+def test_a_revoked_keys_waiting_deliveries_are_no_backlog(
+    hook_app: Hooked, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """/metrics counted them as a subscription's backlog, one that never drained."""
+    client, worker = hook_app
+    admin = make_key("admin")
+    hook = subscribe(client, make_key("reader"), receiver.url, events=["invitation.issued"])
+    receiver.status = 503
+    _handover(client, make_key, "RV-2")
+    worker.run_once()
+    assert metric(client.get("/metrics").text, "hailong_webhook_backlog", subscription=hook["id"])
+    revoked = client.post(f"/api/v1/keys/{_key_id(client, admin)}/revoke", headers=admin)
+    assert revoked.status_code == 200, revoked.text
+    text = client.get("/metrics").text
+    assert metric(text, "hailong_webhook_backlog", subscription=hook["id"]) is None
 
 
 def test_a_rotated_key_keeps_its_subscriptions(

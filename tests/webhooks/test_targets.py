@@ -1,8 +1,10 @@
 """Checking where webhooks may go: a resolver that never answers for some names holds up no
-other receiver, and a list of allowed networks that cannot be read stops the start."""
+other receiver, nor a slow one any other request, and a list of allowed networks that cannot
+be read stops the start."""
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from collections import Counter
 from typing import Any
@@ -73,6 +75,45 @@ def test_names_that_never_resolve_hold_up_no_other_receiver(
     hosts = sorted(r.headers["host"] for r in receiver.received)
     assert hosts == [f"127.0.0.1:{port}", f"localhost:{port}"]
     assert "127.0.0.1" not in asked  # an address: nothing to look up
+
+
+@pytest.mark.usefixtures("agencies")
+def test_a_slow_lookup_for_a_new_subscription_holds_up_no_handover(
+    database_url: str, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new subscription's URL was checked inside its unit of work: on SQLite the lookup
+    held the process's one write lock, and every handover and answer waited for a reader's
+    DNS, up to the webhook timeout (audit). Here the name resolves only once a handover
+    has gone through: held up, the handover waited out the lookup, refused (422)."""
+    handed_over, looking_up = threading.Event(), threading.Event()
+
+    def resolve(host: str, port: int) -> list[Any]:
+        looking_up.set()
+        handed_over.wait(30)
+        return [ipaddress.ip_address("8.8.8.8")]
+
+    monkeypatch.setattr(targets, "resolve", resolve)
+    app = create_app(webhook_settings(database_url, webhook_timeout_seconds=5))
+    portal, issuer = make_key("reader"), make_key("issuer")
+    answers: list[int] = []
+    try:
+        with TestClient(app) as client:
+
+            def subscribe_slowly() -> None:
+                body = {"url": "https://portal.slow-dns.test/hooks", "events": ["score.updated"]}
+                answer = client.post("/api/v1/webhooks", json=body, headers=portal)
+                answers.append(answer.status_code)
+
+            subscribing = threading.Thread(target=subscribe_slowly)
+            subscribing.start()
+            assert looking_up.wait(10)
+            issued = client.post("/api/v1/handovers", json=handover_body(), headers=issuer)
+            handed_over.set()
+            subscribing.join(10)
+    finally:
+        handed_over.set()
+    assert issued.status_code == 201
+    assert answers == [201]
 
 
 def test_past_the_lookups_a_process_may_have_under_way_a_name_is_refused_at_once(
