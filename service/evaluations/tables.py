@@ -10,20 +10,20 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
+from service.calendar.working_days import LOCAL_TZ
 from service.csv_cells import csv_cell
 
 Convert = Callable[[Any], Any]
-# Vietnam has kept UTC+7, without summer time, since 1975: a fixed offset gives the same
-# times as the Asia/Ho_Chi_Minh zone for every date hailong holds, at a third of the cost
-# (five times per row, a million rows).
-VIETNAM = timezone(timedelta(hours=7))
 
 
 def _time(value: datetime | None) -> str:
-    return value.astimezone(VIETNAM).isoformat() if value is not None else ""
+    """In the zone days are cut in: a fixed +07:00 put a time of 1970 (UTC+8 until 13/6/1975)
+    on another day than its own 'Ngày tính điểm' (reports audit). The zone costs about as
+    much as the fixed offset did (1.29 against 1.24 µs a time)."""
+    return value.astimezone(LOCAL_TZ).isoformat() if value is not None else ""
 
 
 def _day(value: date | None) -> str:

@@ -22,19 +22,19 @@ from service.scoring import tt01_read
 from service.scoring.service import Scoring
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
-from service.web.params import ParentQuery, PeriodQuery, ProfileQuery
+from service.web.params import AgencyQuery, ParentQuery, PeriodQuery, ProfileQuery
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
 READERS = ("reader", "manager", "admin")
 
 
 async def _agency_ids(
-    work: ApiWork, parent_code: str | None, profile: str | None
+    work: ApiWork, agency_code: str | None, parent_code: str | None, profile: str | None
 ) -> tuple[list[int], Scoring]:
     def ids(session: Session) -> tuple[list[int], Scoring]:
         principal = work.principal(session, *READERS)
         scoring = scores.choose_scoring(work.profile, profile)
-        agencies = chosen_agencies(session, principal, None, parent_code)
+        agencies = chosen_agencies(session, principal, agency_code, parent_code)
         return [a.id for a in agencies if a.id is not None], scoring
 
     return await work.run(ids)
@@ -46,11 +46,10 @@ async def _rows(
     for chunk in exports.chunks(ids):
 
         def compute(session: Session, chunk: Any = chunk) -> list[list[Any]]:
-            agencies = list(
-                session.exec(
-                    select(Agency).where(col(Agency.id).in_(chunk)).order_by(col(Agency.path))
-                ).all()
-            )
+            # In the API's order (chosen_agencies: a parent's children by code), which the
+            # path did not keep (G22 after G22.39: '.' sorts before '/'; reports audit).
+            by_id = {a.id: a for a in session.exec(select(Agency).where(col(Agency.id).in_(chunk)))}
+            agencies = [by_id[i] for i in chunk if i in by_id]
             if scoring == "tt01":
                 rules = work.profile.also
                 assert rules is not None
@@ -76,11 +75,14 @@ class Chosen:
 async def _chosen(
     period: PeriodQuery,
     work: ApiWork,
+    agency_code: AgencyQuery = None,
     parent_code: ParentQuery = None,
     profile: ProfileQuery = None,
 ) -> Chosen:
+    """Chosen as GET /api/v1/scores chooses: agency_code was missing, so asking for one
+    agency exported every agency the key sees, even where the API said 403 (reports audit)."""
     parsed = period_field(period)
-    ids, scoring = await _agency_ids(work, parent_code, profile)
+    ids, scoring = await _agency_ids(work, agency_code, parent_code, profile)
     rules = work.profile.also
     if scoring == "tt01" and rules:
         headers = exports.tt01_headers(rules)

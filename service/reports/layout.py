@@ -3,11 +3,12 @@ docx.py and pdf.py each lay out in their own format, so both files say the same 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from service.console.format import local_day
 from service.reports import charts, words
-from service.reports.data import Report
+from service.reports.data import Report, Row
 
 TITLE = (
     "Kết quả đánh giá mức độ hài lòng của người dân, doanh nghiệp đối với việc "
@@ -16,6 +17,9 @@ TITLE = (
 QUOC_HIEU = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 TIEU_NGU = "Độc lập - Tự do - Hạnh phúc"
 NUMBER = "Số: ……/BC-……"
+# Bars in one ranking chart (17 pt each): 35 make a chart about 23 cm tall at the text's
+# width, which leaves its caption room on an A4 page with 2 cm margins (25.7 cm of text).
+BARS_PER_CHART = 35
 
 
 @dataclass(frozen=True)
@@ -118,15 +122,30 @@ def _ranking(report: Report) -> list[Block]:
             italic=True,
         )
     )
-    if report.rows:
-        blocks.append(
-            Picture(
-                charts.ranking_bars(report.rows, report.threshold, report.k_max),
-                "Biểu đồ 1. Điểm K của các đơn vị, "
-                + words.period_words(report.period, inside=True),
-            )
+    return [*blocks, *_ranking_charts(report)]
+
+
+def _ranking_charts(report: Report) -> list[Picture]:
+    """Figure 1 as charts of at most BARS_PER_CHART bars, the later ones captioned as its
+    continuation. One chart grew 17 pt a child: a city's 168 wards made a picture 103 cm
+    tall, cut off by Word and shrunk by the PDF to labels 2 pt high (reports audit)."""
+    what = "Điểm K của các đơn vị, " + words.period_words(report.period, inside=True)
+    return [
+        Picture(
+            charts.ranking_bars(rows, report.threshold, report.k_max),
+            f"Biểu đồ 1{' (tiếp)' if index else ''}. {what}",
         )
-    return blocks
+        for index, rows in enumerate(_even_parts(report.rows, BARS_PER_CHART))
+    ]
+
+
+def _even_parts(rows: list[Row], most: int) -> list[list[Row]]:
+    """`rows` in order, in as few parts of at most `most` as hold them, of even sizes (168
+    wards: 34, 34, 34, 34, 32, not a last chart of a few bars)."""
+    if not rows:
+        return []
+    size = math.ceil(len(rows) / math.ceil(len(rows) / most))
+    return [rows[start : start + size] for start in range(0, len(rows), size)]
 
 
 def _previous_words(report: Report) -> str:

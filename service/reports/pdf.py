@@ -105,7 +105,9 @@ def _picture(pdf: FPDF, block: layout.Picture) -> None:
     with Image.open(io.BytesIO(block.png)) as image:
         ratio = image.height / image.width
     width = pdf.epw
-    room = pdf.eph - 12  # a chart never runs over a page: a tall one is shrunk to fit
+    # A chart never runs over a page: a tall one is shrunk to fit. Only a guard: layout.py
+    # splits the ranking into charts that fit at full width (shrunk, its names were ~2 pt).
+    room = pdf.eph - 12
     if width * ratio > room:
         width = room / ratio
     if pdf.get_y() + width * ratio + 8 > pdf.page_break_trigger:

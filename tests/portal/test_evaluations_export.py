@@ -237,3 +237,38 @@ def test_petitions_export_says_each_ones_state_as_the_score_counts_it(
     assert exported == {code: words[state] for code, state in states.items()}
     assert exported["PA-OPEN-LATE"] == exported["PA-HANDLED-LATE"] == "Trễ hạn"
     assert exported["PA-OPEN"] == "Chưa đến hạn"
+
+
+@pytest.mark.usefixtures("agencies")
+def test_evaluation_export_times_are_on_the_day_the_row_is_counted_on(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """Times were written at a fixed +07:00, but days are cut in Asia/Ho_Chi_Minh, which was
+    UTC+8 until 13/6/1975: an answer of 00:30 on 1/7/1970 was written 23:30 on 30/6 beside
+    its 'Ngày tính điểm' of 1/7 (reports audit)."""
+    body = handover_body(
+        dossier_code="D-1970",
+        received_at="1970-06-20T08:00:00+07:00",
+        due_at="1970-06-30T17:00:00+07:00",
+        resolved_at="1970-06-29T10:00:00+07:00",
+        handed_over_at="1970-06-29T11:00:00+07:00",
+    )
+    issued = client.post("/api/v1/handovers", json=body, headers=make_key("issuer"))
+    assert issued.status_code == 201, issued.text
+    admin = make_key("admin")
+    answer = {
+        "token": issued.json()["survey_url"].rsplit("/", 1)[1],
+        "submitted_at": "1970-06-30T16:30:00+00:00",
+        "answers": {
+            "timeliness": "on_time",
+            "supplement_requests": "none",
+            "staff_attitude": "good",
+            "overall": "satisfied",
+        },
+        "source": "phone",
+    }
+    assert client.post("/api/v1/responses", json=answer, headers=admin).status_code == 201
+    [row] = _csv(client, "/api/v1/evaluations.csv", admin)
+    assert row["Ngày tính điểm"] == "1970-07-01"
+    assert row["Đánh giá lúc"] == "1970-07-01T00:30:00+08:00"
+    assert row["Giải quyết lúc"] == "1970-06-29T11:00:00+08:00"

@@ -155,3 +155,51 @@ def test_a_text_that_looks_like_a_formula_stays_a_text(
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     cell = next(row[1] for row in sheet.iter_rows(min_row=2) if row[0].value == "79.EVL")
     assert (cell.value, cell.data_type) == (name, "s")
+
+
+def _exported_codes(
+    client: TestClient, params: dict[str, str], key: dict[str, str]
+) -> tuple[list[str], list[str]]:
+    """The agency codes of the CSV and of the XLSX of the same query, in their order."""
+    csv_response = client.get("/api/v1/scores.csv", params=params, headers=key)
+    assert csv_response.status_code == 200, csv_response.text
+    rows = list(csv.reader(io.StringIO(csv_response.content.decode("utf-8-sig"))))[1:]
+    xlsx = client.get("/api/v1/scores.xlsx", params=params, headers=key)
+    assert xlsx.status_code == 200, xlsx.text
+    sheet = load_workbook(io.BytesIO(xlsx.content), read_only=True).active
+    return [r[0] for r in rows], [str(r[0]) for r in sheet.iter_rows(min_row=2, values_only=True)]
+
+
+def test_score_exports_list_a_parents_children_in_the_order_of_the_api(
+    client: TestClient, make_key: KeyFactory, engine: sa.Engine
+) -> None:
+    """Each chunk of the exports was sorted by path, where GET /api/v1/scores sorts a parent's
+    children by code: G22 came after G22.39 ('.' sorts before '/'; reports audit)."""
+    with transaction(engine) as session:
+        upsert_agency(session, "G22", "Sở A", "79", actor="test")
+    reader = make_key("reader")
+    params = {"period": "2025-Q3", "parent_code": "79"}
+    api = client.get("/api/v1/scores", params=params, headers=reader)
+    assert api.status_code == 200, api.text
+    api_order = [s["agency_code"] for s in api.json()["data"]]
+    assert api_order.index("G22") < api_order.index("G22.39")
+    assert _exported_codes(client, params, reader) == (api_order, api_order)
+
+
+def test_score_export_of_one_agency_has_the_apis_rows(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """The exports took no agency_code: asking for one agency exported every agency the key
+    sees, and a scoped key asking for another agency got its own rows where the API said 403
+    (reports audit)."""
+    params = {"period": "2025-Q3", "agency_code": "79.BTH"}
+    admin = make_key("admin")
+    api = client.get("/api/v1/scores", params=params, headers=admin)
+    assert [s["agency_code"] for s in api.json()["data"]] == ["79.BTH"]
+    assert _exported_codes(client, params, admin) == (["79.BTH"], ["79.BTH"])
+    scoped = make_key("reader", agency="79.BTH")
+    other = {"period": "2025-Q3", "agency_code": "79.SGN"}
+    assert client.get("/api/v1/scores", params=other, headers=scoped).status_code == 403
+    for suffix in ("csv", "xlsx"):
+        refused = client.get(f"/api/v1/scores.{suffix}", params=other, headers=scoped)
+        assert refused.status_code == 403, refused.text

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from docx import Document
 from docx.document import Document as DocumentType
+from docx.shared import Cm
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlmodel import select
 
+from service.admin.agencies import upsert_agency
 from service.calendar.working_days import local_date
 from service.models import Agency, utcnow
 from service.numbers import number
@@ -236,3 +238,38 @@ def test_k_at_the_threshold_a_change_under_a_hundredth_and_children_without_data
     quarter = next(r for r in trend if r[0] == "Quý III năm 2025")
     no_data = sum(s["group"] == "chua_du_du_lieu" for s in children)
     assert quarter[1:4] == ["1", "0", str(no_data)] and no_data == len(children) - 1
+
+
+def _pdf_picture_widths(reader: PdfReader) -> list[tuple[int, float]]:
+    """(page number, width in pt) of each picture, as fpdf2 places it ("w 0 0 h x y cm")."""
+    placed = re.compile(rb"([\d.]+) 0 0 [\d.]+ [\d.]+ [\d.]+ cm\s*/I\w* Do")
+    widths = []
+    for page_number, page in enumerate(reader.pages, 1):
+        contents = page.get_contents()
+        assert contents is not None
+        widths += [(page_number, float(m[1])) for m in placed.finditer(contents.get_data())]
+    return widths
+
+
+def test_the_ranking_of_168_wards_is_charted_a_page_at_a_time(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """HCMC ranks 168 wards under one parent: the one chart grew 17 pt a child, a picture
+    103 cm tall that Word cut off below its 25.7 cm page and the PDF shrank onto one page,
+    its names about 2 pt high (reports audit)."""
+    with db() as session:
+        for n in range(164):  # with the fixture's four
+            upsert_agency(session, f"79.P{n:03d}", f"Phường {n:03d}", "79", actor="test")
+    document = Document(io.BytesIO(_download(client, make_key, "docx")))
+    captions = [p.text for p in document.paragraphs if p.text.startswith("Biểu đồ 1")]
+    what = "Điểm K của các đơn vị, quý III năm 2025"
+    assert captions == [f"Biểu đồ 1. {what}"] + [f"Biểu đồ 1 (tiếp). {what}"] * 4
+    for shape in list(document.inline_shapes)[: len(captions)]:
+        assert shape.width == Cm(17)
+        assert shape.height < Cm(29.7 - 2 - 2 - 1), f"{shape.height / Cm(1):.1f} cm"  # + caption
+
+    reader = PdfReader(io.BytesIO(_download(client, make_key, "pdf")))
+    charts = _pdf_picture_widths(reader)[: len(captions)]
+    text_width = (210 - 2 * 20) / 25.4 * 72
+    assert [round(width) for _, width in charts] == [round(text_width)] * 5  # none shrunk
+    assert len({page for page, _ in charts}) == 5
