@@ -30,7 +30,9 @@ PROFILES_DIR = ROOT / "profiles"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No inf or nan (pydantic takes them by default): `d_max = inf` or `at_least = inf` made
+    # every score read a 500, a nan threshold left every K unsatisfied (audit).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class KScore(_Strict):
@@ -65,6 +67,17 @@ class KScore(_Strict):
         if not value.is_integer():
             raise ValueError("E is 0 or e_max, a whole number (its column is one)")
         return value
+
+    @model_validator(mode="after")
+    def _threshold_within_k(self) -> KScore:
+        """A threshold beyond K's range put every agency in one group, whatever its score
+        (audit)."""
+        if not 0 <= self.satisfied_threshold <= self.k_max():
+            raise ValueError(
+                f"satisfied_threshold = {self.satisfied_threshold:g} is outside what K can be "
+                f"(0 to {self.k_max():g}, the sum of the components' maxima)"
+            )
+        return self
 
     def maxima(self) -> dict[str, float]:
         """The most each component of K can be."""
@@ -148,6 +161,18 @@ class Question(_Strict):
     required_in: tuple[Channel, ...]
     label: dict[Literal["vi", "en"], str]
     answers: list[Answer] = Field(min_length=2)
+
+    @field_validator("label")
+    @classmethod
+    def _vietnamese_label(
+        cls, label: dict[Literal["vi", "en"], str]
+    ) -> dict[Literal["vi", "en"], str]:
+        # Vietnamese first: every page falls back to it, so a label without one made the
+        # citizen's survey page a 500 (audit). Checked, not remodelled: the dump (and with
+        # it the fingerprint) stays as it was.
+        if not label.get("vi", "").strip():
+            raise ValueError('needs its Vietnamese text: label = { vi = "...", en = "..." }')
+        return label
 
     @model_validator(mode="before")
     @classmethod
@@ -370,6 +395,10 @@ class Tt01Profile(_Strict):
         ]
         if max(points) > self.max_points:
             raise ValueError(f"no indicator may score more than max_points ({self.max_points})")
+        return self
+
+    @model_validator(mode="after")
+    def _classes_cover_the_totals(self) -> Tt01Profile:
         bounds = [c.at_least for c in self.classes]
         if bounds != sorted(bounds, reverse=True) or len(set(bounds)) != len(bounds):
             raise ValueError("classes go from the highest `at_least` down, each bound once")
@@ -377,6 +406,16 @@ class Tt01Profile(_Strict):
             # Every total has a class: no gap below the lowest bound (nor between classes,
             # since each class runs up to the next one's bound).
             raise ValueError("the lowest class must start at 0 (at_least = 0)")
+        if bounds[0] > self.total_max():
+            # A class no total can reach: its agencies silently land in the one below (audit).
+            raise ValueError(
+                f"classes: the highest at_least ({bounds[0]:g}) is more than a total can be "
+                f"(max_points × 9 = {self.total_max()})"
+            )
+        keys = [c.key for c in self.classes]
+        if len(set(keys)) != len(keys):
+            # A class is reported and stored by its key: two alike could not be told apart.
+            raise ValueError(f"classes: each key once ({keys})")
         return self
 
     def total_max(self) -> int:
@@ -438,6 +477,13 @@ class Profile(_Strict):
         """This profile with `also` computed beside it: its questions join the citizen's
         questionnaire (after this profile's own), and its rules must name answers that the
         joined questionnaire offers."""
+        if not also.name.strip() or also.name == self.name:
+            # The score API tells the two scorings apart by name (profile=...): named as
+            # this one, the TT 01 scores could never be read (audit).
+            raise ValueError(
+                f"name = '{also.name}': a TT 01/2018 profile needs a name of its own, not "
+                f"empty and not '{self.name}' (the profile it is computed beside)"
+            )
         data = self.model_dump(mode="json")
         known = {q["field"] for q in data["survey"]["questions"]}
         extra = [q.model_dump(mode="json") for q in also.questions if q.field not in known]
@@ -452,7 +498,15 @@ class Profile(_Strict):
             return
         for field, points in self.also.answer_points().items():
             question = self.survey.question(field)
-            offered = question.values() if question else []
+            if question is None:
+                # Without it the indicator is never scored: every total would stay
+                # "chua_du_du_lieu" for ever (audit).
+                raise ValueError(
+                    f"{self.also.name}: the question '{field}' is needed (its answers score "
+                    f"indicator {TT01_INDICATORS.index(field) + 1}): add it to [[questions]], "
+                    "and its answers' points"
+                )
+            offered = question.values()
             unknown = sorted(set(offered) ^ set(points))
             if unknown:
                 raise ValueError(
@@ -504,7 +558,18 @@ def _read(name_or_path: str) -> tuple[Path, dict[str, Any]]:
             f"scoring profile '{name_or_path}' not found ({path}); shipped profiles: {shipped}"
         )
     try:
-        return path, tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: Windows Notepad's "UTF-8" begins with a byte-order mark, which TOML
+        # refused as not valid.
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        # Saved by a Windows editor as UTF-16 or Windows-1258: refused, not a traceback (audit).
+        raise ProfileError(
+            f"scoring profile {path} must be UTF-8 text: save it again with the encoding UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ProfileError(f"scoring profile {path} cannot be read: {exc.strerror}") from None
+    try:
+        return path, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"scoring profile {path} is not valid TOML: {exc}") from None
 

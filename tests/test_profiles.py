@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,19 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
             'role_for_evaluations = "boss"',
             "staff.role_for_evaluations",
         ),
+        # Taken once (pydantic's default): D inf made every score read a 500, a nan
+        # threshold left every K unsatisfied (audit).
+        ("d_max = 18.0", "d_max = inf", "k_score.d_max"),
+        ("satisfied_threshold = 20.0", "satisfied_threshold = nan", "k_score.satisfied_threshold"),
+        # Above the most K can be (22): no agency could ever be satisfied.
+        ("satisfied_threshold = 20.0", "satisfied_threshold = 30.0", "satisfied_threshold = 30"),
+        # Without its Vietnamese text the citizen's survey page was a 500 (audit).
+        (
+            'label = { vi = "Hồ sơ có được trả đúng hẹn không?", en',
+            "label = { en",
+            "survey.questions.0.label",
+        ),
+        ('label = { vi = "Hồ sơ có được trả đúng hẹn không?", ', 'label = { vi = " ", ', "label"),
     ],
 )
 def test_invalid_profile_is_refused_at_start_naming_the_key(
@@ -60,6 +74,80 @@ def test_invalid_profile_is_refused_at_start_naming_the_key(
     settings = make_settings("sqlite:///:memory:").model_copy(update={"scoring_profile": str(path)})
     with pytest.raises(ProfileError, match=named.replace(".", r"\.")):
         create_app(settings)
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        lambda text: text.encode("utf-16"),  # Notepad's "Unicode"
+        lambda text: text.encode("cp1258", errors="replace"),  # a Vietnamese Windows editor
+    ],
+    ids=["utf-16", "windows-1258"],
+)
+def test_profile_saved_in_another_encoding_is_refused_not_a_traceback(
+    tmp_path: Path, encoded: Callable[[str], bytes]
+) -> None:
+    """It raised UnicodeDecodeError, a traceback at start instead of a sentence (audit)."""
+    path = tmp_path / "mine.toml"
+    path.write_bytes(encoded((PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")))
+    settings = make_settings("sqlite:///:memory:").model_copy(update={"scoring_profile": str(path)})
+    with pytest.raises(ProfileError, match="must be UTF-8 text"):
+        create_app(settings)
+    also = tmp_path / "also.toml"
+    also.write_bytes(encoded((PROFILES_DIR / "tt-01-2018.toml").read_text(encoding="utf-8")))
+    with pytest.raises(ProfileError, match="must be UTF-8 text"):
+        load_profile("hcmc-104-2024", str(also))
+
+
+def test_a_profile_saved_as_utf8_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Windows Notepad's "UTF-8" begins with a byte-order mark: refused as not valid TOML."""
+    path = tmp_path / "mine.toml"
+    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8-sig")
+    shipped = load_profile("hcmc-104-2024")
+    assert load_profile(str(path)).fingerprint() == shipped.fingerprint()
+
+
+def _broken_tt01(tmp_path: Path, old: str, new: str) -> Path:
+    text = (PROFILES_DIR / "tt-01-2018.toml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "mine-tt01.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        # `inf` made the TT 01 scores a 500; above 18 (9 × 2), no total reached the class.
+        ("at_least = 15\n", "at_least = inf\n", r"classes\.0\.at_least"),
+        ("at_least = 15\n", "at_least = 19\n", r"classes: the highest at_least \(19\)"),
+        # Two classes alike: a stored or reported class could not be told apart (audit).
+        ('key = "dat"', 'key = "tot"', r"classes: each key once"),
+        # Named as the K profile, `profile=` always chose K: the TT 01 scores were
+        # computed and never readable (audit).
+        ('name = "tt-01-2018"', 'name = "hcmc-104-2024"', "name = 'hcmc-104-2024'"),
+        ('name = "tt-01-2018"', 'name = ""', "name = ''"),
+    ],
+)
+def test_invalid_tt01_profile_is_refused_at_start_naming_the_key(
+    tmp_path: Path, old: str, new: str, named: str
+) -> None:
+    path = _broken_tt01(tmp_path, old, new)
+    settings = make_settings("sqlite:///:memory:", scoring_profile_also=str(path))
+    with pytest.raises(ProfileError, match=named):
+        create_app(settings)
+
+
+def test_tt01_profile_without_indicator_4_is_refused(tmp_path: Path) -> None:
+    """With neither indicator 4's points nor its question, the profile loaded and every
+    total read "chua_du_du_lieu" for ever (audit)."""
+    points = "[contacts_points]\ndesk_only = 2\none_more = 1\nseveral_more = 0\n"
+    path = _broken_tt01(tmp_path, points, "[contacts_points]\n")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: text.index("[[questions]]")], encoding="utf-8")  # and its question
+    with pytest.raises(ProfileError, match="the question 'agencies_contacted' is needed"):
+        load_profile("hcmc-104-2024", str(path))
 
 
 def test_unknown_profile_name_lists_the_shipped_ones() -> None:
