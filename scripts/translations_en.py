@@ -625,6 +625,8 @@ EN.update(
         "Chỉ tiêu 5, 6 và 9 của đơn vị này do cơ quan có thẩm quyền nhập: quản trị hệ thống hoặc cán bộ quản lý của đơn vị cấp trên. Ông/bà xem được điểm nhưng không nhập được.": "Indicators 5, 6 and 9 of this agency are entered by the competent authority: an administrator, or a manager of an agency above it. You can read the points but not set them.",
         "Chọn từ 0 đến %(max)s điểm, hoặc “Chưa có”.": "Choose 0 to %(max)s points, or “Not set”.",
         "Lưu chỉ tiêu 5, 6 và 9": "Save indicators 5, 6 and 9",
+        "theo %(period)s": "from %(period)s",
+        "Chỉ tiêu %(parts)s chưa được nhập riêng cho kỳ này nên được tính theo giá trị đã nhập cho %(period)s.": "Indicators %(parts)s have no value of their own for this period, so it is scored on those entered for %(period)s.",
     }
 )
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from service.models import Agency, PeriodInput
+from service.models import Agency
 from service.periods import Period
 from service.profile import TT01_ENTERED, Profile, Tt01Key
-from service.scoring.tt01_read import tt01_scores
+from service.scoring.tt01_read import entered_indicators, tt01_scores
 from service.scoring.tt01_schemas import Basis, Tt01Score
 
 
@@ -42,7 +42,11 @@ class Tt01Card:
     rows: list[IndicatorRow]
     missing: list[IndicatorRow]
     entered: list[IndicatorRow]  # indicators 5, 6 and 9, the form's fields
-    values: dict[str, int]  # what is entered now, by key
+    values: dict[str, int]  # what is entered for the period itself, by key
+    # Where a month has none of its own, it is scored on its quarter's (tt01_read): the
+    # form showed those as "not set" and the card scored them (audit).
+    inherited: dict[str, int]
+    inherited_from: str | None  # the quarter
     choices: list[int]  # the points one may enter, highest first
     children: dict[str, Tt01Score]  # by agency code
 
@@ -69,11 +73,8 @@ def card(
         for i in score.indicators
     ]
     chosen = next((c for c in rules.classes if c.key == score.classification), None)
-    given = session.exec(
-        select(PeriodInput).where(
-            PeriodInput.agency_id == agency.id, PeriodInput.period == period.key
-        )
-    ).first()
+    assert agency.id is not None
+    entered = entered_indicators(session, [agency.id], period, rules)[agency.id]
     children = list(
         session.exec(
             select(Agency).where(Agency.parent_id == agency.id).order_by(col(Agency.code))
@@ -85,7 +86,9 @@ def card(
         rows=rows,
         missing=[r for r in rows if r.key in score.missing],
         entered=[r for r in rows if r.key in TT01_ENTERED],
-        values=dict(given.indicators or {}) if given else {},
+        values=entered.own,
+        inherited=entered.inherited,
+        inherited_from=entered.inherited_from,
         choices=list(range(rules.max_points, -1, -1)),
         children=_by_code(tt01_scores(session, children, period, profile) if children else []),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 
 from sqlmodel import Session, col, select
@@ -66,6 +67,61 @@ def _entered_by(given: PeriodInput | None) -> InputEntry | None:
     )
 
 
+@dataclass(frozen=True)
+class EnteredIndicators:
+    """An agency's indicators 5, 6, 9 for a period, by key."""
+
+    own: dict[str, int]  # entered for the period itself
+    inherited: dict[str, int]  # where it has none of its own: `inherited_from`'s
+    inherited_from: str | None  # the period a month takes them from (its quarter)
+    entry: InputEntry | None  # who last entered them: the period's own entry first
+
+    @property
+    def values(self) -> dict[str, int]:
+        """What the period is scored on."""
+        return {**self.inherited, **self.own}
+
+
+def entered_indicators(
+    session: Session, ids: list[int], period: Period, rules: Tt01Profile
+) -> dict[int, EnteredIndicators]:
+    """Each agency's entered indicators for the period: a month takes its quarter's
+    (`dossier_inputs_period`), as each of its dossiers does, and its own replace them key by
+    key. A month's score read "missing 5, 6, 9" while the quarter's, and every dossier of the
+    month, had them (audit); then a month with one of its own lost the quarter's other two
+    (audit). The API, the exports and the console's card all read them here."""
+    own = inputs_for(session, ids, period)
+    container = _inputs_container(period, rules)
+    theirs = inputs_for(session, ids, container) if container else {}
+    return {
+        agency_id: _merged(own.get(agency_id), theirs.get(agency_id), container)
+        for agency_id in ids
+    }
+
+
+def _inputs_container(period: Period, rules: Tt01Profile) -> Period | None:
+    """The longer period whose entered indicators a shorter one takes, or None."""
+    order = ("month", "quarter", "year")
+    if order.index(period.kind) >= order.index(rules.dossier_inputs_period):
+        return None
+    return period_containing(period.first_day, rules.dossier_inputs_period)
+
+
+def _merged(
+    mine: PeriodInput | None, container_row: PeriodInput | None, container: Period | None
+) -> EnteredIndicators:
+    """The period's own over its container's, key by key."""
+    own = dict(mine.indicators or {}) if mine else {}
+    above = dict(container_row.indicators or {}) if container_row else {}
+    inherited = {key: value for key, value in above.items() if key not in own}
+    return EnteredIndicators(
+        own=own,
+        inherited=inherited,
+        inherited_from=container.key if container and inherited else None,
+        entry=_entered_by(mine) or _entered_by(container_row),
+    )
+
+
 def tt01_scores(
     session: Session, agencies: Sequence[Agency], period: Period, profile: Profile
 ) -> list[Tt01Score]:
@@ -75,12 +131,11 @@ def tt01_scores(
     family = siblings_of(session, agencies)
     ids = [a.id for a in family if a.id is not None]
     counts = summed_counts(session, ids, period, profile)
-    inputs = _entered_inputs(session, ids, period, rules)
+    inputs = entered_indicators(session, ids, period, rules)
     results: dict[int, tt01.Tt01Result] = {}
     for agency_id in ids:
-        given = inputs.get(agency_id)
         values = tt01.agency_indicators(
-            counts.get(agency_id, Counter()), given.indicators if given else None, profile
+            counts.get(agency_id, Counter()), inputs[agency_id].values, profile
         )
         results[agency_id] = tt01.total(values, rules)
     ranks = ranks_by_parent(family, {i: result.total for i, result in results.items()})
@@ -96,30 +151,12 @@ def tt01_scores(
                 period=period.key,
                 profile=rules.name,
                 rank=ranks.get(agency.id),
-                entered=_entered_by(inputs.get(agency.id)),
+                entered=inputs[agency.id].entry,
                 counts=counts_public(counts.get(agency.id, Counter())),
                 computed_at=now,
             )
         )
     return scores
-
-
-def _entered_inputs(
-    session: Session, ids: list[int], period: Period, rules: Tt01Profile
-) -> dict[int, PeriodInput]:
-    """Each agency's entered indicators for the period: a month without its own takes its
-    quarter's (`dossier_inputs_period`), as each of its dossiers does. A month's score read
-    "missing 5, 6, 9" while the quarter's, and every dossier of the month, had them (audit)."""
-    own = inputs_for(session, ids, period)
-    order = ("month", "quarter", "year")
-    if order.index(period.kind) >= order.index(rules.dossier_inputs_period):
-        return own
-    container = period_containing(period.first_day, rules.dossier_inputs_period)
-    entered = inputs_for(session, ids, container)
-    for agency_id, mine in own.items():
-        if mine.indicators or agency_id not in entered:
-            entered[agency_id] = mine
-    return entered
 
 
 def dossier_tt01(

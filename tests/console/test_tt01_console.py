@@ -18,7 +18,7 @@ from service.models import AuditLog, PeriodInput
 from service.settings import Settings
 from tests.conftest import DbFactory, KeyFactory, make_settings
 from tests.console.conftest import WARD, ConsoleClient, autofocused_alert, raw_key
-from tests.scoring.test_tt01 import TT01, seed_september
+from tests.scoring.test_tt01 import TT01, seed_september, tt_score
 from tests.scoring.test_worked_examples import Office
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -203,6 +203,69 @@ def test_the_wards_own_manager_sees_the_values_but_cannot_enter_them(
             "public_posting": 1,
             "online_services": 2,
         }
+
+
+QUARTER = {"desk_organisation": 2, "public_posting": 1, "online_services": 2}
+
+
+def selected_option(html: str, key: str) -> str:
+    """The text of the option the form's field for `key` shows."""
+    field = re.search(rf'name="{key}">(.*?)</select>', html, re.S)
+    assert field, key
+    chosen = re.search(r"<option [^>]*selected>(.*?)</option>", field.group(1))
+    assert chosen, key
+    return chosen.group(1)
+
+
+def test_a_month_s_form_shows_the_quarter_s_values_it_is_scored_on(
+    september: Office, console: ConsoleClient, make_key: KeyFactory
+) -> None:
+    """September with nothing of its own is scored on the quarter's 5, 6, 9: the card showed
+    6 = 1 while the form showed "Chưa có" for all three (audit)."""
+    september.inputs(WARD, "2025-Q3", indicators=QUARTER)
+    html = signed_in(console, make_key, "79").get(PAGE).text
+    assert text_of(html, "tt01-6") == "1" and text_of(html, "tt01-class") == "Đạt"
+    assert "(theo 2025-Q3)" in indicator_row(html, "public_posting")
+    assert text_of(html, "tt01-inherited") == (
+        "Chỉ tiêu 5, 6, 9 chưa được nhập riêng cho kỳ này nên được tính theo giá trị đã nhập "
+        "cho 2025-Q3."
+    )
+    # Each field shows the value the month is scored on, and where it comes from; left as
+    # it is, it keeps following the quarter.
+    assert selected_option(html, "public_posting") == "1 (theo 2025-Q3)"
+    assert selected_option(html, "online_services") == "2 (theo 2025-Q3)"
+    english = console.get(PAGE + "&lang=en").text
+    assert selected_option(english, "public_posting") == "1 (from 2025-Q3)"
+    assert text_of(english, "tt01-inherited").startswith("Indicators 5, 6, 9 have no value")
+
+
+def test_correcting_one_indicator_of_a_month_keeps_the_quarter_s_others(
+    september: Office, console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """An official corrected 5 for September and saved the form as shown (6 and 9 "Chưa
+    có"): the month had a set of its own, 6 and 9 became missing, and its total lost its
+    class though nobody had cleared them (audit)."""
+    september.inputs(WARD, "2025-Q3", indicators=QUARTER)
+    city = signed_in(console, make_key, "79")
+    form = city.get(PAGE).text
+    # As the form shows them, 6 and 9 are sent empty: "as the quarter's".
+    assert re.search(r'name="public_posting">\s*<option value="" selected>', form)
+    saved = city.post(
+        f"/console/a/{WARD}/tt01-inputs",
+        {"period": PERIOD, "desk_organisation": "1", "public_posting": "", "online_services": ""},
+    )
+    assert saved.status_code == 200, saved.text
+    html = saved.text
+    # 37/6 + 1 (September's own 5) + 1 + 2 (the quarter's 6 and 9) = 61/6 ≈ 10.17: "Đạt".
+    assert text_of(html, "tt01-total") == "10,16" and text_of(html, "tt01-class") == "Đạt"
+    assert 'id="tt01-missing"' not in html
+    assert text_of(html, "tt01-inherited").startswith("Chỉ tiêu 6, 9 chưa được nhập riêng")
+    assert selected_option(html, "desk_organisation") == "1"
+    assert selected_option(html, "public_posting") == "1 (theo 2025-Q3)"
+    assert tt_score(september, WARD, PERIOD)["missing"] == []
+    with db() as session:
+        month = session.exec(select(PeriodInput).where(PeriodInput.period == PERIOD)).one()
+        assert month.indicators == {"desk_organisation": 1}  # the quarter's are not copied
 
 
 def test_without_the_profile_beside_the_page_has_no_tt01(

@@ -203,6 +203,31 @@ def test_a_month_takes_its_quarters_entered_indicators_unless_it_has_its_own(
     assert points(tt_score(office, "79.BTH", "2025-Q3"))["desk_organisation"] == 2
 
 
+def test_a_month_with_one_indicator_of_its_own_keeps_its_quarters_others(
+    both: TestClient, make_key: KeyFactory
+) -> None:
+    """A month with any entered indicator of its own took none of its quarter's: correcting
+    5 for September left 6 and 9 missing, and the month lost its class though nobody had
+    cleared them (audit). The month's own replace the quarter's key by key."""
+    office = Office(both, make_key)
+    seed_september(office)
+    quarter = {"desk_organisation": 2, "public_posting": 1, "online_services": 2}
+    office.inputs("79.BTH", "2025-Q3", indicators=quarter)
+    office.inputs("79.BTH", "2025-09", indicators={"desk_organisation": 1})
+    september = tt_score(office, "79.BTH", "2025-09")
+    assert september["missing"] == [] and september["classification"] == "dat"
+    got = points(september)
+    assert (got["desk_organisation"], got["public_posting"], got["online_services"]) == (1, 1, 2)
+    # 37/6 + 1 (September's own 5) + 1 + 2 (the quarter's 6 and 9) = 61/6 ≈ 10.17: "dat"
+    assert close(september["total"], Fraction(61, 6))
+    # A later correction of the quarter reaches the month where it has none of its own.
+    office.inputs("79.BTH", "2025-Q3", indicators={"public_posting": 2})
+    assert points(tt_score(office, "79.BTH", "2025-09"))["public_posting"] == 2
+    # Clearing the month's own 5 (null) gives it the quarter's again, not "missing".
+    office.inputs("79.BTH", "2025-09", indicators={"desk_organisation": None})
+    assert points(tt_score(office, "79.BTH", "2025-09"))["desk_organisation"] == 2
+
+
 def test_a_dossier_scored_by_itself(both: TestClient, make_key: KeyFactory) -> None:
     office = Office(both, make_key)
     seed_september(office)
