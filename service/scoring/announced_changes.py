@@ -2,10 +2,16 @@
 
 A rebuild (`hailong import`'s recompute, `hailong scores recompute`, a changed profile at
 start) writes the counters by SQL, not through `counters.apply`, so it marked no score as
-changed: portals kept the scores they had before an import (webhooks audit). The agency
-counters of the rebuilt days are copied aside first; every agency and day whose row
-differs afterwards (added, gone or changed: the counts are integers, so the comparison is
-exact) marks its periods, and a rebuild that changed nothing announces nothing.
+changed: portals kept the scores they had before an import (webhooks audit).
+
+A score of a month, quarter or year reads the sums of its days' counters, and each of
+those periods is made of whole months. So each agency's monthly sums of every counter
+column are read before the rebuild and after it (a GROUP BY: a few rows per agency and
+month, where copying every agency-day row aside and comparing the copies took seconds
+under the rebuild's lock; review), and every agency-month whose sums differ marks its
+month, quarter and year. The counts are integers: a rebuild that changed nothing
+announces nothing. One whose rules changed every score (a profile changed at start, whose
+rules are also read when a score is) announces every agency-month it holds.
 """
 
 from __future__ import annotations
@@ -15,48 +21,42 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Column, MetaData, Select, Table, insert, select
+from sqlalchemy import Table, extract, func, select
 from sqlmodel import Session
 
-from service.models import AgencyDayCounter
+from service.models import COUNT_COLUMNS, AgencyDayCounter
 from service.periods import Period
 from service.scoring.sql_rules import in_days
 from service.webhooks import outbox
 
 _COUNTERS: Table = AgencyDayCounter.__table__  # type: ignore[attr-defined]
-# The rows before, for the rebuild's transaction only (dropped when it ends on PostgreSQL,
-# by `announced_changes` on SQLite, whose temporary tables last as long as the connection).
-_BEFORE = Table(
-    "rebuild_counters_before",
-    MetaData(),
-    *(Column(c.name, c.type) for c in _COUNTERS.c),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
-)
+
+AgencyMonth = tuple[int, int, int]  # agency id, year, month
 
 
-def _rebuilt(period: Period | None) -> Select[Any]:
-    return select(*_COUNTERS.c).where(in_days(_COUNTERS.c.day, period))
-
-
-def _changed(session: Session, period: Period | None) -> set[tuple[int, date]]:
-    before, after = select(*_BEFORE.c), _rebuilt(period)
-    changed: set[tuple[int, date]] = set()
-    for one, other in ((before, after), (after, before)):
-        differing = one.except_(other).subquery()
-        rows = session.execute(select(differing.c.agency_id, differing.c.day).distinct())
-        changed.update((int(agency_id), day) for agency_id, day in rows)
-    return changed
+def _month_sums(session: Session, period: Period | None) -> dict[AgencyMonth, tuple[Any, ...]]:
+    c = _COUNTERS.c
+    year, month = extract("year", c.day), extract("month", c.day)
+    rows = session.execute(
+        select(c.agency_id, year, month, *(func.sum(c[name]) for name in COUNT_COLUMNS))
+        .where(in_days(c.day, period))
+        .group_by(c.agency_id, year, month)
+    )
+    return {(int(a), int(y), int(m)): tuple(sums) for a, y, m, *sums in rows}
 
 
 @contextmanager
-def announced_changes(session: Session, period: Period | None) -> Iterator[None]:
-    """Marks, with the rebuild's COMMIT, the scores the block's counter writes changed."""
-    connection = session.connection()
-    _BEFORE.drop(connection, checkfirst=True)  # a SQLite connection's earlier rebuild's
-    _BEFORE.create(connection)
-    session.execute(insert(_BEFORE).from_select([c.name for c in _COUNTERS.c], _rebuilt(period)))
+def announced_changes(
+    session: Session, period: Period | None, everything: bool = False
+) -> Iterator[None]:
+    """Marks, with the rebuild's COMMIT, the scores the block's counter writes changed (or,
+    `everything`, every score the counters hold)."""
+    before = _month_sums(session, period)
     yield
-    outbox.mark_scores_dirty(session, _changed(session, period))
-    if session.get_bind().dialect.name != "postgresql":
-        _BEFORE.drop(connection)
+    after = _month_sums(session, period)
+    changed = {
+        key
+        for key in before.keys() | after.keys()
+        if everything or before.get(key) != after.get(key)
+    }
+    outbox.mark_scores_dirty(session, sorted((a, date(y, m, 1)) for a, y, m in changed))

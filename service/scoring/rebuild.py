@@ -208,15 +208,19 @@ def _hold_live_counter_writes(session: Session) -> None:
     session.execute(text(f"LOCK TABLE {counter_tables} IN EXCLUSIVE MODE"))
 
 
-def rebuild(session: Session, profile: Profile, period: Period | None = None) -> int:
-    """Rebuild the counters (of one period's days, or all). Returns the counter rows written."""
+def rebuild(
+    session: Session, profile: Profile, period: Period | None = None, rules_changed: bool = False
+) -> int:
+    """Rebuild the counters (of one period's days, or all). Returns the counter rows written.
+    The scores it changed are announced (score.updated); with `rules_changed`, every score
+    (new rules move scores the counters alone do not show)."""
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'"))
     refresh_dossier_facts(session, profile, period)
     if session.get_bind().dialect.name == "postgresql":
         _hold_live_counter_writes(session)
-    with announced_changes(session, period):
+    with announced_changes(session, period, everything=rules_changed):
         for model in (AgencyDayCounter, StaffDayCounter):
             session.execute(delete(model).where(in_days(col(model.day), period)))
         dialect = session.get_bind().dialect.name
@@ -250,7 +254,7 @@ def rebuild_if_profile_changed(session: Session, profile: Profile) -> bool:
         session.flush()
         return False
     before = state.profile_fingerprint if state is not None else None
-    rows = rebuild(session, profile)
+    rows = rebuild(session, profile, rules_changed=True)
     # Every score moved: the audit log says when, and to which rules (DESIGN.md: who
     # changed the profiles). The fingerprint names the rules that shape the counters.
     record(

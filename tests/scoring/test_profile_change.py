@@ -6,11 +6,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
+from sqlmodel import col, select
 
 from service.app import create_app
+from service.models import Agency, ScoreDirty
 from service.profile import PROFILES_DIR
 from tests.cli_runner import cli_for
-from tests.conftest import KeyFactory, handover_body, make_settings
+from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
 
 pytestmark = pytest.mark.usefixtures("agencies")
 
@@ -84,3 +87,30 @@ def test_an_unchanged_profile_does_not_rebuild(
     with Session(engine) as session:
         assert session.exec(select(ScoringState)).one().rebuilt_at == first
     engine.dispose()
+
+
+def test_a_profile_change_announces_every_score_it_holds(
+    database_url: str, make_key: KeyFactory, db: DbFactory, tmp_path: Path
+) -> None:
+    """A new threshold moves every group though no counter changes: the rebuild at start
+    announced nothing, and portals kept the old groups (review). Every agency-month the
+    counters hold is announced: its month, quarter and year."""
+    with TestClient(create_app(make_settings(database_url))) as client:
+        made = client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+        assert made.status_code == 201
+    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
+    assert "satisfied_threshold = 20.0\n" in text
+    changed = tmp_path / "stricter.toml"
+    changed.write_text(text.replace("satisfied_threshold = 20.0\n", "satisfied_threshold = 21.0\n"))
+    with db() as session:
+        session.execute(delete(ScoreDirty))
+    stricter = make_settings(database_url).model_copy(update={"scoring_profile": str(changed)})
+    with TestClient(create_app(stricter)):
+        pass
+    with db() as session:
+        marked = session.exec(
+            select(Agency.code, ScoreDirty.period).join(
+                Agency, col(Agency.id) == col(ScoreDirty.agency_id)
+            )
+        ).all()
+    assert sorted(marked) == [("G22.39", "2025"), ("G22.39", "2025-09"), ("G22.39", "2025-Q3")]
