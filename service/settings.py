@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     oidc_client_id: str | None = None
     oidc_client_secret: SecretStr | None = None
     oidc_scopes: str = "openid email profile"
+    # An official's first sign-in binds the provider's account to them only when the ID
+    # token says the address is verified (email_verified). false: for a provider that never
+    # says (Microsoft Entra ID) and whose addresses its administrators assign.
+    oidc_require_email_verified: bool = True
     # The provider's name on the sign-in button ("Đăng nhập bằng <this>").
     oidc_provider_name: str = "tài khoản công vụ"
     # Pasting an API key on the console's sign-in page, for a small office without an

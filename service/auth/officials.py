@@ -183,7 +183,9 @@ def update_official(
             if agency is None:
                 raise NotFound(f"No agency has the code '{change.agency_code}'.")
             official.agency_id = agency.id
-    if official.role == "auditor" and official.agency_id is not None:
+    if (change.role is not None or change.set_agency) and official.agency_id is not None:
+        # Checked on what the change makes: an auditor given an agency before the rule can
+        # still be renamed or disabled (review), and made whole with --every-agency.
         agency = session.get(Agency, official.agency_id)
         _check_role_reach(official.role, agency.code if agency is not None else None)
     if change.enabled is True:
@@ -307,24 +309,34 @@ def disable_official_as(session: Session, principal: Principal, official_id: int
     return disable_official(session, principal.actor, official_id)
 
 
-def _said_verified(claim: object) -> bool:
-    """Only a provider's explicit yes proves the mailbox is the signer's (OpenID Connect
-    Core 5.7: an address not verified must not be relied on). "FALSE", "0" or a claim left
-    out signed in, binding the provider's account to the official (audit)."""
-    return claim is True or (isinstance(claim, str) and claim.strip().lower() == "true")
+def _said_verified(claim: object) -> bool | None:
+    """The provider's word on the address: True, False ("false", "FALSE", "0", "no": some
+    send the boolean as a string, and all but "false" and "False" passed; audit), or None
+    when it says nothing (Microsoft Entra ID sends no such claim)."""
+    if claim is None:
+        return None
+    if isinstance(claim, str):
+        return claim.strip().lower() == "true"
+    return claim is True
 
 
-def official_for_claims(session: Session, claims: Mapping[str, Any]) -> Official:
-    """The official an ID token's claims name, or NotAnOfficial with the reason."""
+def official_for_claims(
+    session: Session, claims: Mapping[str, Any], require_verified: bool = True
+) -> Official:
+    """The official an ID token's claims name, or NotAnOfficial with the reason. An address
+    the provider calls unverified is refused. One it says nothing about is refused where it
+    would bind the provider's account to the official (OpenID Connect Core 5.7: only a
+    verified address may be relied on), unless `require_verified` is off for a provider
+    that never says (HAILONG_OIDC_REQUIRE_EMAIL_VERIFIED): an official bound already is
+    known by the account (`sub`), not the address."""
     email = claims.get("email")
     if not isinstance(email, str) or not email:
         raise NotAnOfficial("no_email", None)
     email = normalise_email(email)
     if not _storable_email(email):
         raise NotAnOfficial("no_email", None)  # no official has it: not kept, not shown
-    # A provider that says the address is unverified has not proven it belongs to them
-    # (some send the boolean as a string).
-    if not _said_verified(claims.get("email_verified")):
+    verified = _said_verified(claims.get("email_verified"))
+    if verified is False:
         raise NotAnOfficial("email_unverified", email)
     official = session.exec(select(Official).where(Official.email == email)).first()
     if official is None:
@@ -338,6 +350,8 @@ def official_for_claims(session: Session, claims: Mapping[str, Any]) -> Official
     if not isinstance(subject, str) or not 1 <= len(subject) <= 255 or not is_storable(subject):
         raise NotAnOfficial("bad_subject", email)
     if official.subject is None:
+        if verified is None and require_verified:
+            raise NotAnOfficial("email_unverified", email)
         official.subject = subject
     elif official.subject != subject:
         raise NotAnOfficial("other_subject", email)

@@ -151,7 +151,9 @@ async def provider_answered(console: ConsoleDep, request: Request) -> Response:
         if claims is None:
             return Page("console/sign_in.html", {"problem": problem}, 400)
         try:
-            official = official_for_claims(session, claims)
+            official = official_for_claims(
+                session, claims, console.settings.oidc_require_email_verified
+            )
         except NotAnOfficial as exc:
             who = storable_text(exc.email or f"sub:{claims.get('sub')}")  # the provider's words
             record(session, f"oidc:{who}", "console.sign_in_refused", None, {"reason": exc.reason})

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from service.admin.keys import create_key
+from service.auth.officials import add_official
 from service.models import AuditLog, Official
 from tests.conftest import DbFactory
 
@@ -330,3 +331,12 @@ def test_an_official_is_not_made_an_auditor_limited_to_an_agency(
     moved = client.patch(path, json={"role": "auditor", "agency_code": None}, headers=admin)
     assert moved.status_code == 200, moved.text
     assert (moved.json()["role"], moved.json()["agency_code"]) == ("auditor", None)
+    # One made before the rule is still renamed and disabled (review), not refused.
+    with db() as session:
+        older = add_official(session, "test", "kt@tphcm.gov.vn", "Kiểm tra", "manager", "79.BTH")
+        older.role = "auditor"
+        session.add(older)
+        session.flush()
+        older_path = f"/api/v1/officials/{older.id}"
+    for change in ({"name": "Kiểm tra viên"}, {"enabled": False}):
+        assert client.patch(older_path, json=change, headers=admin).status_code == 200

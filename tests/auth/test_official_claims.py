@@ -15,11 +15,11 @@ EMAIL = "lan@phuongbenthanh.tphcm.gov.vn"
     "unverified", [False, "false", "False", "FALSE", "0", "no", None, "absent"]
 )
 @pytest.mark.parametrize("verified", [True, "true", "TRUE"])
-def test_only_an_address_the_provider_says_is_verified_signs_in(
+def test_only_an_address_the_provider_says_is_verified_binds_an_account(
     db: DbFactory, unverified: object, verified: object
 ) -> None:
     """Some providers send the boolean as a string: "false" was taken as verified, and
-    "FALSE", "0" or no claim at all still were (audit): only an explicit yes proves it."""
+    "FALSE", "0" or no claim at all still were (audit): only an explicit yes binds."""
     with db() as session:
         add_official(session, "test", email=EMAIL, name="Lan", role="manager", agency_code="79.BTH")
     claims: dict[str, object] = {"sub": "u-1", "email": EMAIL, "email_verified": unverified}
@@ -31,6 +31,32 @@ def test_only_an_address_the_provider_says_is_verified_signs_in(
     with db() as session:
         claims = {"sub": "u-1", "email": EMAIL, "email_verified": verified}
         assert official_for_claims(session, claims).email == EMAIL
+
+
+@pytest.mark.usefixtures("agencies")
+def test_a_bound_account_is_known_without_the_claim_and_a_provider_may_never_send_it(
+    db: DbFactory,
+) -> None:
+    """Microsoft Entra ID sends no email_verified: an official bound already signs in by
+    the account (review: refusing a claim left out locked every official out), and with
+    HAILONG_OIDC_REQUIRE_EMAIL_VERIFIED=false the first sign-in binds without it. An
+    address said to be unverified is refused either way."""
+    with db() as session:
+        add_official(session, "test", email=EMAIL, name="Lan", role="manager", agency_code="79.BTH")
+        add_official(session, "test", email="an@x.vn", name="An", role="manager", agency_code=None)
+    with db() as session:
+        official_for_claims(session, {"sub": "u-1", "email": EMAIL, "email_verified": True})
+    with db() as session:
+        assert official_for_claims(session, {"sub": "u-1", "email": EMAIL}).email == EMAIL
+    with db() as session, pytest.raises(NotAnOfficial):
+        official_for_claims(session, {"sub": "u-1", "email": EMAIL, "email_verified": "no"})
+    with db() as session:
+        bound = official_for_claims(session, {"sub": "u-2", "email": "an@x.vn"}, False)
+        assert bound.subject == "u-2"
+    with db() as session, pytest.raises(NotAnOfficial):
+        official_for_claims(
+            session, {"sub": "u-2", "email": "an@x.vn", "email_verified": False}, False
+        )
 
 
 @pytest.mark.usefixtures("agencies")
