@@ -77,7 +77,7 @@ def check_iso_text(value: object) -> object:
     return value
 
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII: \d takes full-width digits
 DAY_HELP = "use YYYY-MM-DD, e.g. 2025-09-02"
 
 
@@ -88,7 +88,7 @@ def check_day_text(value: object) -> object:
     spreadsheet's date cells, arrive as date objects and pass."""
     if isinstance(value, date):
         return value
-    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value.strip()):
+    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
         raise ValueError(f"is not a date: {DAY_HELP}")
     return value
 

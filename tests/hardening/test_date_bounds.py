@@ -90,7 +90,10 @@ def test_calendar_days_out_of_range_are_refused(
     assert_refused(client.put(url, json={"working": False}, headers=admin), "date")
 
 
-@pytest.mark.parametrize("day", ["0", "1757116800", "20250906", "2025-9-6", "06-09-2025"])
+@pytest.mark.parametrize(
+    "day",
+    ["0", "1757116800", "20250906", "2025-9-6", "06-09-2025", " 2025-09-06", "\uff12025-09-06"],
+)
 def test_a_calendar_day_is_yyyy_mm_dd_never_seconds_since_1970(
     client: TestClient, make_key: KeyFactory, day: str
 ) -> None:
