@@ -123,16 +123,13 @@ def list_keys(
 def _manageable(session: Session, key_id: int, principal: Principal | None) -> ApiKey:
     # One sentence for a key that does not exist and one beyond the caller's agencies: two
     # told a scoped admin walking the ids which keys other agencies hold (audit).
-    missing = NotFound(
-        f"No API key has the id {key_id}; `GET /api/v1/keys` lists the keys you manage."
-    )
+    missing = f"No API key has the id {key_id}; `GET /api/v1/keys` lists the keys you manage."
     key = session.get(ApiKey, key_id)
     if key is None:
-        raise missing
+        raise NotFound(missing)
     if principal is not None and principal.scope_path is not None:
         agency = session.get(Agency, key.agency_id) if key.agency_id is not None else None
-        if agency is None or not principal.can_see(agency):
-            raise missing
+        principal.require_visible(agency, missing)
     return key
 
 
