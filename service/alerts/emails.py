@@ -26,6 +26,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from service.alerts import rules
 from service.calendar.working_days import LOCAL_TZ
 from service.messaging import leased
 from service.messaging.channels.base import Channel, OutgoingMessage
@@ -111,10 +112,6 @@ GROUP_WORDS = {
 }
 
 
-# Figures that are rates 0..1, written as percentages as the pages write them.
-PERCENT_FIGURES = ("rate", "floor")
-
-
 def _value_text(name: str, value: object) -> str:
     """A time in Vietnam's (a deadline stored in UTC read as 10:00 for 17:00: audit); a
     number by the pages' one rule (service/numbers.py: rounded down, a decimal comma): to
@@ -133,7 +130,7 @@ def _value_text(name: str, value: object) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int | float):
-        return percent(value, "vi") if name in PERCENT_FIGURES else number(value, "vi")
+        return percent(value, "vi") if name in rules.PERCENT_FIGURES else number(value, "vi")
     return str(value)
 
 

@@ -31,6 +31,9 @@ from service.profile import Profile
 # admins (DESIGN: per-staff figures are managers'; GET staff-scores refuses readers), not for
 # a portal's reader key or a webhook subscriber, who learn only that such an alert was raised.
 PER_STAFF = frozenset({"staff_c_falling"})
+# An alert's figures that are rates 0..1, written as percentages wherever people read
+# them (the console's alerts page, the managers' e-mails).
+PERCENT_FIGURES = frozenset({"rate", "floor"})
 
 
 def details_for(rule: str, role: str | None) -> bool:

@@ -97,6 +97,7 @@ def _context(
         "min_issued": profile.alerts.response_rate_min_issued,
         "can_edit": who.role in RULE_EDITORS and chosen is not None,
         "input_value": input_value,
+        "percent_figures": rules.PERCENT_FIGURES,
         "saved": None,
         "values": {},
         "problem": None,
