@@ -13,7 +13,7 @@ import re
 # took full-width and other scripts' digits, stored as another number than the citizen's
 # (so that an opt-out of the real one did not hold) and sent so to the provider.
 _MOBILE = re.compile(r"^(?:\+?84|0)([35789][0-9]{8})$")
-_SEPARATORS = re.compile(r"[\s.\-()]")
+PHONE_SEPARATORS = re.compile(r"[\s.\-()]")  # between digit groups, as people write them
 # Deliberately plain: one @, no spaces, a dotted domain of letters, digits and dashes. The
 # name before the @ is RFC 5322's dot-atom: dots only between characters (".dan@", "dan.@"
 # and "d..an@" passed, and the mail server refused them after the handover's 201; audit).
@@ -54,7 +54,7 @@ def same_address_channels(channel: str) -> tuple[str, ...]:
 
 def normalize_phone(value: str) -> str:
     """'0912 345 678' -> '84912345678'; ValueError when it is no Vietnamese mobile."""
-    digits = _SEPARATORS.sub("", value)
+    digits = PHONE_SEPARATORS.sub("", value)
     match = _MOBILE.match(digits)
     if match is None:
         raise ValueError(

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 
-from service.messaging.contacts import normalize_email
+from service.messaging.contacts import PHONE_SEPARATORS, normalize_email
 from service.text_clean import strip_bidi_controls
 
-_SEPARATORS = re.compile(r"[\s.\-()]")
-# ASCII digits only, as messaging/contacts.py's: \d took full-width and other scripts'
-# digits, kept as a number no one can call (audit).
+# Not messaging/contacts.py's mobile rule: the agency may answer by calling a landline
+# too (its rule is for SMS and Zalo). ASCII digits only, as there: \d took full-width and
+# other scripts' digits, kept as a number no one can call (audit).
 _PHONE = re.compile(r"^(?:0|\+?84)[0-9]{9,10}$")
 MAX_EMAIL_CHARS = 254
 
@@ -28,7 +28,7 @@ def clean_contact(text: str | None) -> str | None:
 
 
 def is_phone(text: str) -> bool:
-    return _PHONE.match(_SEPARATORS.sub("", text)) is not None
+    return _PHONE.match(PHONE_SEPARATORS.sub("", text)) is not None
 
 
 def is_email(text: str) -> bool:
