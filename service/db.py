@@ -78,7 +78,8 @@ def make_engine(settings: Settings) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         # No pre-ping: it costs a round trip per request. Broken connections are discarded
-        # when they fail, and recycled before servers or proxies drop idle ones.
+        # when they fail (the work that found one is redone: `redone_if_lost`), and
+        # recycled before servers or proxies drop idle ones.
         pool_recycle=1800,
         # A failing statement's exception (and the traceback a log keeps) shows no bound
         # value: they hold citizens' phone numbers and e-mail addresses (audit).
@@ -235,8 +236,14 @@ def commit(session: Session) -> None:
             driver.commit()
     except PsycopgError as exc:
         # Raised by the pipeline's end rather than by SQLAlchemy: wrap it the same way, so
-        # callers see IntegrityError and friends as from any other statement.
-        raise DBAPIError.instance(None, None, exc, PsycopgError) from exc
+        # callers see IntegrityError and friends as from any other statement, and a lost
+        # connection as SQLAlchemy marks one (the handover batch hands itself back on it).
+        lost = connection.dialect.is_disconnect(cast(Any, exc), driver, None)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            None, None, exc, PsycopgError, connection_invalidated=lost
+        ) from exc
     session.commit()  # the transaction is over: this only ends the session's
 
 
@@ -291,7 +298,8 @@ def in_transaction(
     unique_retries: int = 1,
     serialize: AbstractContextManager[object] | None = None,
 ) -> T:
-    """`work(session)` in one transaction, redone when it fails on a unique constraint.
+    """`work(session)` in one transaction, redone when it fails on a unique constraint, and
+    once when its connection turns out broken before its COMMIT (`redone_if_lost`).
 
     Work that looks before it inserts ("is this petition code known?") can lose to a
     concurrent transaction that inserted the same key after the look: on PostgreSQL the
@@ -299,14 +307,47 @@ def in_transaction(
     takes its update (or its refusal) path; a random code that collided draws another.
     A unit of work's writes are its transaction's, so redoing it writes nothing twice.
     """
-    for attempt in range(unique_retries + 1):
+
+    def attempt() -> T:
+        with serialize or nullcontext(), transaction(engine) as session:
+            return work(session)
+
+    for attempt_number in range(unique_retries + 1):
         try:
-            with serialize or nullcontext(), transaction(engine) as session:
-                return work(session)
+            return redone_if_lost(attempt)
         except IntegrityError as exc:
-            if attempt == unique_retries or not is_unique_violation(exc):
+            if attempt_number == unique_retries or not is_unique_violation(exc):
                 raise
     raise AssertionError("unreachable")
+
+
+def redone_if_lost(attempt: Callable[[], T]) -> T:
+    """`attempt()`, a transaction of its own, run once more when its connection turned out
+    broken before its COMMIT was sent. After a database restart every pooled connection is,
+    and each request that drew one got a 500 (audit). The failed attempt stored nothing, and
+    SQLAlchemy has meanwhile discarded the pool's connections of before the break: the redo
+    connects afresh.
+
+    Not redone when the COMMIT itself failed (or what went out with it, `commit`): whether
+    it was stored is then unknown, and a redo could store twice what is not conditional (an
+    API key, a webhook subscription) or tell a citizen whose answer was stored that the
+    survey is already answered. That error reaches the client as a 503 (web/errors.py); sent
+    again, an answer with its client_submission_id hears 200, a handover 200 with the same
+    invitation. Losing the connection exactly during the COMMIT is rare; a restart's stale
+    connections fail at the first statement."""
+    try:
+        return attempt()
+    except DBAPIError as exc:
+        if not lost_before_commit(exc):
+            raise
+    return attempt()
+
+
+def lost_before_commit(exc: DBAPIError) -> bool:
+    """Whether the connection broke under a statement of the transaction, before its COMMIT
+    went out. A statement's error names it; the COMMIT's (SQLAlchemy's own, or the pipeline's
+    in `commit`, which carries the COMMIT) names none."""
+    return exc.connection_invalidated and exc.statement is not None
 
 
 def analyze(engine: Engine, models: Sequence[Any]) -> None:

@@ -170,7 +170,11 @@ class WritePipeline(BatchWriter[Work, None]):
         try:
             return self._together(items)
         except Exception:
-            # The shared COMMIT failed: each unit again, alone, hears its own outcome.
+            # The shared COMMIT failed: each unit again, alone, hears its own outcome. Even
+            # when it failed on a lost connection, its outcome unknown (db.redone_if_lost
+            # would not redo): what is written here (answers, opt-outs) is stored once
+            # whatever is redone, and an answer the lost COMMIT did store hears 409 already
+            # answered (200 with its client_submission_id) rather than a 503.
             log.info("a batch of %d failed at COMMIT; writing it one by one", len(items))
             return [self._alone(work) for work in items]
 
@@ -199,6 +203,8 @@ class WritePipeline(BatchWriter[Work, None]):
         ]
 
     def _alone(self, work: Work) -> Outcome:
+        # Redone on a unique conflict, and on a connection found broken (a database
+        # restart) before its COMMIT (db.in_transaction).
         try:
             return Outcome(value=db.in_transaction(self.engine, work))
         except Exception as exc:

@@ -224,10 +224,17 @@ def _close(session: Session, *, failed: bool = False) -> None:
 def _hand_back(exc: Exception) -> bool:
     """Whether a failed batch is better written one by one than failed: a dossier or short
     code taken by a concurrent writer (another thread or process), a deadlock with one, or
-    a value the database refuses — one request's fault, not its whole batch's."""
+    a value the database refuses — one request's fault, not its whole batch's.
+
+    Or a connection found broken, as every pooled one is after a database restart: each
+    request of the batch heard a 500 (audit). One by one, each is redone on a fresh
+    connection (db.in_transaction), and a handover the lost COMMIT did store is found there
+    and answered with its invitation."""
     if isinstance(exc, IntegrityError | DataError):
         return True
-    return isinstance(exc, DBAPIError) and isinstance(exc.orig, DeadlockDetected)
+    if not isinstance(exc, DBAPIError):
+        return False
+    return isinstance(exc.orig, DeadlockDetected) or exc.connection_invalidated
 
 
 @dataclass(frozen=True)
@@ -306,7 +313,7 @@ class HandoverWriter(BatchWriter[_Handover, _Built]):
             # Each handover goes the one-by-one way, which finds the dossier or draws
             # another short code.
             return [Outcome(value=None) for _ in items]
-        # The database is down, say: every request hears of it.
+        # The database is down, say: every request hears of it (a 503, web/errors.py).
         log.warning("handover batch of %d failed: %r", len(items), exc)
         return [Outcome(error=exc) for _ in items]
 

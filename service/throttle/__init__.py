@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
@@ -64,6 +65,7 @@ import anyio.to_thread
 from sqlalchemy import Connection, Engine, ScalarSelect, Select, bindparam, select, text
 from sqlmodel import Session
 
+from service import db
 from service.errors import ServiceError
 from service.models import GuessThrottle
 from service.settings import Settings
@@ -71,6 +73,7 @@ from service.throttle.notes import Key, Notes
 
 T = TypeVar("T")
 R = TypeVar("R")
+log = logging.getLogger("hailong.throttle")
 
 
 class TooManyGuesses(ServiceError):
@@ -180,13 +183,13 @@ async def guarded(
         finally:
             try:
                 if guess.missed:  # counted before the note lets others take the quiet path
-                    await anyio.to_thread.run_sync(_count_failure, engine, key)
+                    await _after_the_work(_count_failure, engine, key)
             finally:
                 _notes.leave_quiet(key, guess.missed)
     # Quiet lookups still running here may fail too: they take room. (Those that end in
     # between are counted twice: on the safe side.)
     room = settings.guess_limit - _notes.quiet_running(key)
-    if room < 1 or not await anyio.to_thread.run_sync(_reserve, engine, key, room):
+    if room < 1 or not await _own_transaction(_reserve, engine, key, room):
         raise TooManyGuesses(
             f"Too many wrong codes. Try again in {retry_after} seconds.",
             headers={"Retry-After": str(retry_after)},
@@ -198,7 +201,29 @@ async def guarded(
         if guess.missed:
             _notes.failed(key)
         else:
-            await anyio.to_thread.run_sync(_give_back, engine, key)
+            await _after_the_work(_give_back, engine, key)
+
+
+async def _own_transaction(write: Callable[..., R], engine: Engine, *args: Any) -> R:
+    """`write(engine, *args)`, a throttle write in a transaction of its own, in a worker
+    thread; redone once on a connection found broken before it committed (a database
+    restart: db.redone_if_lost), as the unit of work is."""
+    return await anyio.to_thread.run_sync(db.redone_if_lost, lambda: write(engine, *args))
+
+
+async def _after_the_work(write: Callable[[Engine, Key], None], engine: Engine, key: Key) -> None:
+    """Counting done once the request's unit of work has ended, perhaps committed: its
+    failure must not replace the request's outcome. A stored answer was reported as a 500,
+    and sent again heard 409 already answered (audit). What is left unwritten errs on the
+    safe side, for this window only: a reservation not given back counts as a failure; a
+    failure not counted leaves this process's note at "failed", so its next lookups still
+    reserve first."""
+    try:
+        await _own_transaction(write, engine, key)
+    except Exception:
+        log.warning(
+            "guess throttle: %s failed after the request's work", write.__name__, exc_info=True
+        )
 
 
 @lru_cache(maxsize=1)

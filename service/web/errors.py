@@ -9,13 +9,15 @@ ServiceError.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as NoFreeConnection
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.db import is_unique_violation
@@ -23,9 +25,14 @@ from service.errors import ServiceError
 from service.i18n import CONSOLE_LANG_COOKIE, pick_language
 from service.web.pages import Page, render
 
+log = logging.getLogger("hailong.errors")
+
 # The JSON API, and the kiosk tablet's own JSON calls (its script reads their errors).
 JSON_PREFIXES = ("/api/", "/kiosk/api/")
 ERROR_TEMPLATE = "error.html"
+# When a client should send again after the database could not be reached: a restart or a
+# failover takes seconds.
+UNAVAILABLE_RETRY_SECONDS = 5
 
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -145,6 +152,21 @@ def _refused(request: Request, status: int, code: str, detail: str) -> Response:
     return respond(request, status, {"error": code, "detail": detail}, None)
 
 
+def _unavailable(request: Request, exc: Exception) -> Response:
+    """The database cannot be reached (down, restarting, every connection busy): not the
+    client's doing, and over in seconds. It was a 500 (audit; API.md: never a 500 for
+    anything a client sent)."""
+    # The route's template, not the path: some paths hold a citizen's token.
+    route = getattr(request.scope.get("route"), "path", "an unknown route")
+    log.error("database unavailable: %s %s answered 503", request.method, route, exc_info=exc)
+    body = {
+        "error": "service_unavailable",
+        "detail": "The service cannot reach its database at the moment. "
+        f"Send the request again in {UNAVAILABLE_RETRY_SECONDS} seconds.",
+    }
+    return respond(request, 503, body, {"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)})
+
+
 def document_errors(app: FastAPI) -> None:
     """/openapi.json says what `respond` sends: FastAPI documents every 422 it validates as
     its own {"detail": [...]}, which no route sends. Under the JSON prefixes it is the
@@ -213,6 +235,18 @@ def install_error_handlers(app: FastAPI) -> None:
             "conflict",
             "Another request changed the same record at the same moment. Send this request again.",
         )
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> Response:
+        # Left after the unit of work's redo on a connection found broken (db.redone_if_lost):
+        # the database is unreachable, or the connection broke during the COMMIT.
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            return _unavailable(request, exc)
+        raise exc  # a statement of our own the database refused: a server error
+
+    @app.exception_handler(NoFreeConnection)
+    async def _no_free_connection(request: Request, exc: NoFreeConnection) -> Response:
+        return _unavailable(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

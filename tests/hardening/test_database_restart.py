@@ -1,0 +1,205 @@
+"""The database restarts, or stays down, under a running app: never a 500 (API.md).
+
+After a PostgreSQL restart every connection the app's pool held is dead. The first request
+to draw one got a 500 for a valid answer, phone form or handover, and a handover batch
+passed its error to every request in it (audit). Now a unit of work whose connection breaks
+before its COMMIT is redone once on a fresh connection (db.redone_if_lost), a handover
+batch goes back to the one-by-one path, and a database that stays unreachable gets a 503
+with Retry-After. The restart is staged with pg_terminate_backend on the app's own
+connections, which carry an application_name of their own (the harness's keep working).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from service import throttle
+from service.settings import Settings
+from tests.conftest import Backend, KeyFactory, handover_body, make_settings
+from tests.hardening.test_guessing import away_from_a_window_end
+from tests.surveys.conftest import ANSWERS, issue
+
+pytestmark = pytest.mark.usefixtures("agencies")
+APP_CONNECTIONS = "hailong-restart-test"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    if database_url.startswith("postgresql"):
+        database_url += f"?application_name={APP_CONNECTIONS}"
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """A 500 as the server sends it, not as an exception raised in the test."""
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def restart(backend: Backend, engine: sa.Engine) -> None:
+    """What a PostgreSQL restart does to the app: every connection of its pool is cut."""
+    if backend.name != "postgresql":
+        pytest.skip("PostgreSQL: connections its server cuts")
+    with engine.connect() as connection:
+        cut = connection.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = :app AND pid <> pg_backend_pid()"
+            ),
+            {"app": APP_CONNECTIONS},
+        ).scalar_one()
+    assert cut >= 1, "the app held no connection to cut"
+
+
+def answer(client: TestClient, token: str) -> int:
+    body = {"token": token, "answers": ANSWERS, "source": "phone"}
+    status: int = client.post("/api/v1/responses", json=body).status_code
+    return status
+
+
+def stored_answers(engine: sa.Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(sa.text("SELECT count(*) FROM response")).scalar_one())
+
+
+def test_answer_after_database_restart_is_not_a_500(
+    client: TestClient, make_key: KeyFactory, engine: sa.Engine, backend: Backend
+) -> None:
+    """[500, 201, 201, 201] before: one 500 per stale pooled connection."""
+    surveys = [issue(client, make_key, dossier_code=f"G22.39-R-{n}") for n in range(4)]
+    restart(backend, engine)
+    assert [answer(client, survey.token) for survey in surveys] == [201] * 4
+    assert stored_answers(engine) == 4
+
+
+def test_phone_form_after_database_restart_is_not_a_500(
+    client: TestClient, make_key: KeyFactory, engine: sa.Engine, backend: Backend
+) -> None:
+    survey = issue(client, make_key)
+    restart(backend, engine)
+    posted = client.post(survey.path, data=ANSWERS, follow_redirects=False)
+    assert posted.status_code == 303, posted.text[:300]
+    assert stored_answers(engine) == 1
+
+
+def test_answer_after_a_wrong_code_and_a_database_restart_is_stored(
+    client: TestClient,
+    make_key: KeyFactory,
+    engine: sa.Engine,
+    backend: Backend,
+    settings: Settings,
+) -> None:
+    """An address that mistyped a code reserves an attempt in a transaction of its own
+    before it answers (service/throttle): that write was the first to draw a dead
+    connection, a 500 (a 503 with the unit of work's redo alone). It is redone as the unit
+    of work is."""
+    away_from_a_window_end(settings)
+    survey = issue(client, make_key)
+    assert answer(client, "x" * 43) == 404
+    restart(backend, engine)
+    assert answer(client, survey.token) == 201
+
+
+def test_handover_after_database_restart_is_not_a_500(
+    client: TestClient, make_key: KeyFactory, engine: sa.Engine, backend: Backend
+) -> None:
+    """The second handover is the batch writer's (its staff and counter are known by
+    then): its batch failed on the dead connection and every request in it heard a 500."""
+    issuer = make_key("issuer")
+    assert client.post("/api/v1/handovers", json=handover_body(), headers=issuer).status_code == 201
+    restart(backend, engine)
+    again = handover_body(dossier_code="G22.39-RESTART-2")
+    posted = client.post("/api/v1/handovers", json=again, headers=issuer)
+    assert posted.status_code == 201, posted.text[:300]
+
+
+def _refuse_connections(engine: sa.Engine) -> None:
+    """The database down: the pool's connections closed, no new one accepted."""
+    engine.dispose()
+    refused = engine.dialect.loaded_dbapi.OperationalError
+
+    def refuse(*_: Any) -> None:
+        raise refused("connection refused (test: the database is down)")
+
+    sa.event.listen(engine, "do_connect", refuse)
+
+
+def test_a_database_that_stays_down_gets_a_503_with_retry_after(
+    client: TestClient, app: FastAPI, make_key: KeyFactory
+) -> None:
+    """A sentence and a time to come back, as JSON under /api and as a page for the
+    citizen's form; it was a 500."""
+    issuer = make_key("issuer")  # known to the app by its first handover: no lookup after
+    first = client.post("/api/v1/handovers", json=handover_body(), headers=issuer)
+    assert first.status_code == 201
+    survey_path = "/s/" + first.json()["survey_url"].rsplit("/", 1)[1]
+    _refuse_connections(app.state.engine)
+
+    answered = client.post(
+        "/api/v1/responses",
+        json={"token": survey_path[3:], "answers": ANSWERS, "source": "phone"},
+    )
+    assert answered.status_code == 503, answered.text[:300]
+    assert answered.json()["error"] == "service_unavailable"
+    assert "again" in answered.json()["detail"]
+    assert int(answered.headers["Retry-After"]) > 0
+
+    handover = client.post(
+        "/api/v1/handovers", json=handover_body(dossier_code="G22.39-DOWN-2"), headers=issuer
+    )
+    assert handover.status_code == 503, handover.text[:300]
+    assert "Retry-After" in handover.headers
+
+    page = client.post(survey_path, data=ANSWERS, follow_redirects=False)
+    assert page.status_code == 503
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Retry-After" in page.headers
+    assert "again" in page.text
+
+
+def test_stored_answer_is_not_reported_as_a_500_when_the_throttle_bookkeeping_fails(
+    client: TestClient,
+    make_key: KeyFactory,
+    engine: sa.Engine,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An address that mistyped a code once answers on the guarded path: its answer is
+    committed, then its throttle reservation is given back in a transaction of its own.
+    The database failing between the two turned the stored answer into a 500, and the
+    answer sent again heard 409 already answered. The reservation left standing now counts
+    as a failure until its window ends."""
+    away_from_a_window_end(settings)
+    survey = issue(client, make_key)
+    assert answer(client, "x" * 43) == 404
+    gone: list[str] = []
+
+    def database_gone(*_: Any) -> None:
+        gone.append("give back")
+        raise sa.exc.OperationalError("UPDATE guess_throttle", {}, Exception("server closed"))
+
+    monkeypatch.setattr(throttle, "_give_back", database_gone)
+    assert answer(client, survey.token) == 201
+    assert gone == ["give back"]  # the guarded path's bookkeeping did run, and failed
+    assert stored_answers(engine) == 1
+
+
+def test_a_wrong_code_is_still_a_404_when_counting_it_fails(
+    client: TestClient, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same for the count of a wrong code, after the request's unit of work: the
+    process's note still sends the address's next lookups the guarded way."""
+    issue(client, make_key)
+
+    def database_gone(*_: Any) -> None:
+        raise sa.exc.OperationalError("INSERT INTO guess_throttle", {}, Exception("gone"))
+
+    monkeypatch.setattr(throttle, "_count_failure", database_gone)
+    assert answer(client, "x" * 43) == 404
