@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from service import db
 from service.admin.agencies import get_agency_by_code
 from service.audit import record
 from service.auth.principal import Principal
@@ -124,12 +125,18 @@ def upsert(
             )
         dossier = found[0]
     # Petition codes are unique per agency: another agency's petition with this code is a
-    # different petition, never this one.
+    # different petition, never this one. Locked and read afresh, as the console's reply
+    # and the citizen's verdict lock it: an update sent twice at once took "before" from
+    # the same row and moved the counters twice (petitions_open -1; audit).
     petition = session.exec(
-        select(Petition).where(
-            Petition.agency_id == agency.id, Petition.code == payload.petition_code
+        db.for_update(
+            select(Petition).where(
+                Petition.agency_id == agency.id, Petition.code == payload.petition_code
+            )
         )
     ).first()
+    named = dossier.id if dossier else None
+    _lock_dossiers(session, named, petition.dossier_id if petition else None)
     _check_survey_comment(payload, petition)
     before = events.snapshot(petition) if petition else None
     petition = petition or Petition(
@@ -197,7 +204,7 @@ def upsert(
     if dossier is not None and not dossier.has_petition and counts_in_group5(petition, profile):
         events.mark_dossier(session, dossier, profile, petition=True)
     if previous_dossier_id is not None and previous_dossier_id != petition.dossier_id:
-        released = session.get(Dossier, previous_dossier_id)
+        released = session.get(Dossier, previous_dossier_id)  # locked above
         if released is not None:
             events.refresh_petition_flag(session, released, profile)
     kind = "petition.created" if before is None else "petition.updated"
@@ -205,6 +212,20 @@ def upsert(
     if audited:
         _audit_import(session, principal, agency, before, petition)
     return petition, before is None
+
+
+def _lock_dossiers(session: Session, *ids: int | None) -> None:
+    """Lock the dossiers whose group-5 flags an import may move (the one it names, the one
+    it takes the petition from) and read them afresh: mark_dossier and
+    refresh_petition_flag move the counters from the flags as read, and an answer or
+    another import committed meanwhile had the dossier counted bad twice (a
+    dossiers_satisfied_rate of -1.0; audit). After the petition's row, and in the order of
+    their ids, so that imports moving petitions between the same dossiers wait for one
+    another rather than deadlock."""
+    wanted = sorted({id_ for id_ in ids if id_ is not None})
+    if wanted:
+        locked = select(Dossier).where(col(Dossier.id).in_(wanted)).order_by(col(Dossier.id))
+        session.exec(db.for_update(locked)).all()
 
 
 # What a petition's import may change that group 5 (and so D) reads.

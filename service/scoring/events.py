@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from service.calendar.overrides import load_overrides
 from service.calendar.working_days import local_date, overdue_working_days
-from service.models import Dossier, Invitation, Petition, Response
+from service.models import Dossier, Invitation, Petition, Response, utcnow
 from service.profile import Profile
 from service.scoring import counters
 from service.scoring.contributions import Delta, dossier_delta, petition_delta, response_delta
@@ -95,25 +95,40 @@ def mark_dossier(
     petition: bool | None = None,
 ) -> None:
     """Flip the dossier flags group 5 c reads, moving its counters if they change."""
-    before = dossier_delta(dossier, profile)
+    flags, before = _flags(dossier), dossier_delta(dossier, profile)
     if unsatisfied:
         dossier.has_unsatisfied_evaluation = True
     if petition:
         dossier.has_petition = True
-    session.add(dossier)
-    record_change(session, before, dossier_delta(dossier, profile))
+    _flags_moved(session, dossier, flags, before, profile)
 
 
 def refresh_petition_flag(session: Session, dossier: Dossier, profile: Profile) -> None:
     """Re-read whether any petition that counts in group 5 still concerns the dossier (one
     was moved away)."""
-    before = dossier_delta(dossier, profile)
+    flags, before = _flags(dossier), dossier_delta(dossier, profile)
     dossier.has_petition = (
         session.exec(
             select(Petition.id).where(Petition.dossier_id == dossier.id, counted_in_group5(profile))
         ).first()
         is not None
     )
+    _flags_moved(session, dossier, flags, before, profile)
+
+
+def _flags(dossier: Dossier) -> tuple[bool, bool]:
+    return dossier.has_unsatisfied_evaluation, dossier.has_petition
+
+
+def _flags_moved(
+    session: Session, dossier: Dossier, flags: tuple[bool, bool], before: Delta, profile: Profile
+) -> None:
+    """The counters moved from `before`, what the dossier counted with `flags`. A change of
+    the flags dates the dossier: an answer waiting for this transaction reads the dossier
+    again only when its updated_at changed (surveys.service.store), and had counted a
+    dossier flagged meanwhile as newly bad, twice (audit)."""
+    if _flags(dossier) != flags:
+        dossier.updated_at = utcnow()
     session.add(dossier)
     record_change(session, before, dossier_delta(dossier, profile))
 
