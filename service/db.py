@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
@@ -16,6 +18,8 @@ from sqlalchemy.sql import Executable
 from sqlmodel import Session, create_engine
 
 from service.settings import Settings
+
+log = logging.getLogger("hailong.db")
 
 T = TypeVar("T")
 
@@ -323,23 +327,27 @@ def in_transaction(
 
 def redone_if_lost(attempt: Callable[[], T]) -> T:
     """`attempt()`, a transaction of its own, run once more when its connection turned out
-    broken before its COMMIT was sent. After a database restart every pooled connection is,
-    and each request that drew one got a 500 (audit). The failed attempt stored nothing, and
-    SQLAlchemy has meanwhile discarded the pool's connections of before the break: the redo
-    connects afresh.
+    broken before its COMMIT was sent, or when the database chose it as a deadlock's (or a
+    serialization failure's) victim. After a database restart every pooled connection is
+    broken, and each request that drew one got a 500 (audit); a petition import and a bulk
+    import's chunk locking the same dossiers in other orders deadlocked (review). Either way
+    the failed attempt stored nothing (a deadlock's victim is rolled back), and SQLAlchemy
+    has meanwhile discarded the pool's connections of before a break: the redo connects
+    afresh.
 
-    Not redone when the COMMIT itself failed (or what went out with it, `commit`): whether
-    it was stored is then unknown, and a redo could store twice what is not conditional (an
-    API key, a webhook subscription) or tell a citizen whose answer was stored that the
-    survey is already answered. That error reaches the client as a 503 (web/errors.py); sent
-    again, an answer with its client_submission_id hears 200, a handover 200 with the same
-    invitation. Losing the connection exactly during the COMMIT is rare; a restart's stale
-    connections fail at the first statement."""
+    Not redone when the COMMIT itself failed on a lost connection (or what went out with
+    it, `commit`): whether it was stored is then unknown, and a redo could store twice what
+    is not conditional (an API key, a webhook subscription) or tell a citizen whose answer
+    was stored that the survey is already answered. That error reaches the client as a 503
+    (web/errors.py); sent again, an answer with its client_submission_id hears 200, a
+    handover 200 with the same invitation. Losing the connection exactly during the COMMIT
+    is rare; a restart's stale connections fail at the first statement."""
     try:
         return attempt()
     except DBAPIError as exc:
-        if not lost_before_commit(exc):
+        if not (lost_before_commit(exc) or lost_a_race(exc)):
             raise
+        log.warning("a unit of work is redone once after: %s", type(exc.orig).__name__)
     return attempt()
 
 
@@ -348,6 +356,44 @@ def lost_before_commit(exc: DBAPIError) -> bool:
     went out. A statement's error names it; the COMMIT's (SQLAlchemy's own, or the pipeline's
     in `commit`, which carries the COMMIT) names none."""
     return exc.connection_invalidated and exc.statement is not None
+
+
+# SQLSTATEs of a transaction PostgreSQL rolled back to let another through: a deadlock's
+# victim, a serialization failure. Sent again, it goes through.
+RACE_SQLSTATES = ("40P01", "40001")
+# A connection that failed or was closed by the server (class 08; an administrator's or a
+# crash's shutdown, a server still starting).
+UNREACHABLE_SQLSTATES = ("57P01", "57P02", "57P03")
+# SQLite's words for a file another writer holds past the busy timeout, or that cannot be
+# opened or read (a full or unmounted disk).
+SQLITE_UNREACHABLE = ("database is locked", "unable to open database file", "disk I/O error")
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    state = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
+def lost_a_race(exc: BaseException) -> bool:
+    """Whether PostgreSQL rolled the transaction back for another's sake (RACE_SQLSTATES)."""
+    return _sqlstate(exc) in RACE_SQLSTATES
+
+
+def unreachable(exc: DBAPIError) -> bool:
+    """Whether the database could not be reached or kept: a connection lost, refused or shut
+    down (PostgreSQL), the file locked by another writer past the busy timeout or not to be
+    opened (SQLite).
+    Not a statement it refused (a syntax error, no such table, a statement timeout): those
+    are the service's own errors, and no retry mends them."""
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(orig, PsycopgError):
+        state = _sqlstate(orig)
+        return state is None or state.startswith("08") or state in UNREACHABLE_SQLSTATES
+    return isinstance(orig, sqlite3.OperationalError) and any(
+        words in str(orig) for words in SQLITE_UNREACHABLE
+    )
 
 
 def analyze(engine: Engine, models: Sequence[Any]) -> None:

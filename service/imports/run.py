@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select
 from service.audit import record
 from service.calendar.overrides import load_overrides
 from service.csv_cells import csv_cell
-from service.db import analyze, transaction
+from service.db import analyze, lost_a_race, transaction
 from service.imports import writing
 from service.imports.checking import IMPORT_ACTOR, Checker, Good, Refusal
 from service.imports.layout import FileProblem, Kind, check_header, detect_kind, open_table
@@ -43,7 +43,8 @@ from service.scoring.rebuild import rebuild
 from service.settings import Settings
 
 CHUNK_ROWS = 5000  # rows per transaction, and per checking query
-# A chunk is redone when a short code it drew, or a survey it answers, was taken meanwhile.
+# A chunk is redone when a short code it drew, or a survey it answers, was taken meanwhile,
+# or when it was a deadlock's victim.
 ATTEMPTS = 3
 
 
@@ -250,7 +251,12 @@ def _write_chunk(
                 job.updated_at = utcnow()
                 session.add(job)
             return
-        except (IntegrityError, PsycopgIntegrityError) as exc:
+        except Exception as exc:
+            # A key another writer took meanwhile, or a deadlock (a petition import of the
+            # API locking the same dossiers in another order: review) whose victim this
+            # chunk was: rolled back, so written again.
+            if not (isinstance(exc, IntegrityError | PsycopgIntegrityError) or lost_a_race(exc)):
+                raise
             directory.forget()  # what the chunk registered went with it
             if attempt == ATTEMPTS - 1:
                 first = str(getattr(exc, "orig", None) or exc).splitlines()[0]

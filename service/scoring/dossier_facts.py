@@ -41,7 +41,7 @@ from service.calendar.working_days import (
     local_date,
     overdue_working_days,
 )
-from service.models import Dossier
+from service.models import Dossier, utcnow
 from service.periods import Period
 from service.profile import Profile
 from service.scoring.sql_rules import (
@@ -128,8 +128,12 @@ def refresh_dossier_facts(session: Session, profile: Profile, period: Period | N
             _overdue_sql(is_late, span, overrides) if span else literal(0)
         )
     changed = or_(*(d[name].is_distinct_from(value) for name, value in facts.items()))
+    # A dossier whose facts change is dated, as events.py dates one whose flags move: an
+    # answer waiting for it reads it again only then (surveys.service.store; review).
     result = session.execute(
-        update(DOSSIERS).where(in_days(d.resolved_day, period), changed).values(**facts)
+        update(DOSSIERS)
+        .where(in_days(d.resolved_day, period), changed)
+        .values(**facts, updated_at=utcnow())
     )
     changes = int(result.rowcount or 0)  # type: ignore[attr-defined]
     if not postgres:

@@ -16,10 +16,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as NoFreeConnection
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service import db
 from service.db import is_unique_violation
 from service.errors import ServiceError
 from service.i18n import CONSOLE_LANG_COOKIE, pick_language
@@ -33,6 +34,7 @@ ERROR_TEMPLATE = "error.html"
 # When a client should send again after the database could not be reached: a restart or a
 # failover takes seconds.
 UNAVAILABLE_RETRY_SECONDS = 5
+SAME_MOMENT = "Another request changed the same record at the same moment. Send this request again."
 
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -229,19 +231,16 @@ def install_error_handlers(app: FastAPI) -> None:
         if not is_unique_violation(exc):
             raise exc  # a broken rule of our own: a server error
         # Still conflicting after the unit of work was redone (db.in_transaction).
-        return _refused(
-            request,
-            409,
-            "conflict",
-            "Another request changed the same record at the same moment. Send this request again.",
-        )
+        return _refused(request, 409, "conflict", SAME_MOMENT)
 
     @app.exception_handler(DBAPIError)
     async def _database_error(request: Request, exc: DBAPIError) -> Response:
-        # Left after the unit of work's redo on a connection found broken (db.redone_if_lost):
-        # the database is unreachable, or the connection broke during the COMMIT.
-        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        # Left after the unit of work's redo (db.redone_if_lost): the database unreachable,
+        # or the connection broken during the COMMIT, is a 503; a race lost twice, a 409.
+        if db.unreachable(exc):
             return _unavailable(request, exc)
+        if db.lost_a_race(exc):
+            return _refused(request, 409, "conflict", SAME_MOMENT)
         raise exc  # a statement of our own the database refused: a server error
 
     @app.exception_handler(NoFreeConnection)
