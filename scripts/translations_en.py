@@ -50,6 +50,15 @@ EN = {
     "one-stop office.",
     "Cơ quan đã thu hồi phiếu này. Ông/bà vui lòng hỏi cán bộ tại quầy.": "The office withdrew this survey. Please ask the staff at the counter.",
     "Vui lòng thử lại sau ít phút": "Please try again in a few minutes",
+    "Hệ thống tạm thời gián đoạn": "The service is briefly unavailable",
+    "Những gì ông/bà vừa gửi chưa được lưu. Vui lòng gửi lại sau ít giây.": (
+        "What you just sent was not saved. Please send it again in a few seconds."
+    ),
+    "Chưa lưu được": "Not saved yet",
+    "Cùng lúc có một yêu cầu khác thay đổi dữ liệu này. Vui lòng gửi lại.": (
+        "Another request changed the same data at the same moment. Please send it again."
+    ),
+    "Gửi lại": "Send again",
     "Có quá nhiều mã không đúng được gửi từ thiết bị này.": "Too many wrong codes were sent from this device.",
     "Biểu mẫu không hợp lệ": "The form is not valid",
     "Biểu mẫu có trường không được hỗ trợ. Ông/bà vui lòng mở lại đường dẫn trên phiếu.": "The form had fields we do not accept. Please open the link on your slip again.",

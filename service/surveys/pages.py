@@ -24,7 +24,7 @@ from service.surveys.lookup import Survey
 from service.unit_of_work import UnitOfWork
 from service.web.deps import FormDep, PublicWork
 from service.web.link_pages import guarded_page
-from service.web.pages import Page, framed_by, render
+from service.web.pages import Page, render, render_framed
 from service.web.params import LangQuery, TokenPath
 
 router = APIRouter(tags=["survey pages"])
@@ -71,9 +71,7 @@ class Variant:
     def send(self, request: Request, page: Page) -> Response:
         if not self.embedded:
             return render(request, page)
-        page.context.update(embedded=True, parent_origins=" ".join(self.frame_origins))
-        page.headers = {**framed_by(list(self.frame_origins)), **page.headers}
-        return render(request, page, hardened=False)
+        return render_framed(request, page, list(self.frame_origins))
 
 
 PHONE = Variant("/s")

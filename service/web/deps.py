@@ -46,7 +46,10 @@ async def form_fields(request: Request) -> dict[str, str]:
                 f"The form is longer than {MAX_FORM_BYTES // 1024} KB, more than any of its "
                 "fields holds: shorten the text and send it again."
             )
-    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+    fields = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+    # Kept for an error page to post again as it was (web/errors.py: a passing refusal).
+    request.state.posted_form = fields
+    return fields
 
 
 # API routes: documented as taking a bearer key (checked inside the unit of work).

@@ -24,7 +24,7 @@ from service import db
 from service.db import is_unique_violation
 from service.errors import ServiceError
 from service.i18n import CONSOLE_LANG_COOKIE, pick_language
-from service.web.pages import Page, render
+from service.web.pages import Page, render, render_framed
 
 log = logging.getLogger("hailong.errors")
 
@@ -34,6 +34,10 @@ ERROR_TEMPLATE = "error.html"
 # When a client should send again after the database could not be reached: a restart or a
 # failover takes seconds.
 UNAVAILABLE_RETRY_SECONDS = 5
+# Refusals that pass: the same request, sent again in a moment, goes through.
+PASSING = ("service_unavailable", "conflict")
+# The survey a portal frames (surveys/embed.py).
+EMBED_PREFIX = "/embed/"
 SAME_MOMENT = "Another request changed the same record at the same moment. Send this request again."
 
 
@@ -143,11 +147,31 @@ def respond(
     """The one place that decides: `body` as JSON for the API, else a page that says it."""
     if wants_json(request):
         return JSONResponse(body, status_code=status, headers=headers)
-    context = {"status": status, "code": body["error"], "detail": body["detail"]}
+    context = {
+        "status": status,
+        "code": body["error"],
+        "detail": body["detail"],
+        "resend": _resend(request, body["error"]),
+    }
     page = Page(ERROR_TEMPLATE, context, status, dict(headers or {}))
     # In the console, its language (a 405 or 404 met there was Vietnamese in English).
     lang = pick_language(request.query_params.get("lang"), request.cookies.get(CONSOLE_LANG_COOKIE))
+    if request.url.path.startswith(EMBED_PREFIX):
+        # Inside the portal's frame, as the embedded survey's own pages: with the page's
+        # usual headers the browser showed a blocked frame and no word (audit).
+        return render_framed(request, page, request.app.state.settings.embed_origin_list, lang)
     return render(request, page, lang)
+
+
+def _resend(request: Request, code: str) -> dict[str, Any] | None:
+    """A posted form that met a passing refusal (the database unreachable, a race lost):
+    its fields, for the page to post again as they were. The citizen's typed answers were
+    gone with the error page, the form page being no-store (audit)."""
+    fields = getattr(request.state, "posted_form", None)
+    if request.method != "POST" or fields is None or code not in PASSING:
+        return None
+    query = f"?{request.url.query}" if request.url.query else ""
+    return {"action": request.url.path + query, "fields": fields}
 
 
 def _refused(request: Request, status: int, code: str, detail: str) -> Response:

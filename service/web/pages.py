@@ -65,6 +65,16 @@ def html(request: Request, page: Page, lang: str, **shared: Any) -> str:
     return str(request.app.state.templates.env.get_template(page.template).render(context))
 
 
+def render_framed(
+    request: Request, page: Page, origins: list[str], lang: str = DEFAULT_LANGUAGE
+) -> Response:
+    """`page` made to be framed by a portal of `origins` (the embedded survey, its error
+    pages too): compact, and told which parent to speak to (survey-embed.js)."""
+    page.context.update(embedded=True, parent_origins=" ".join(origins))
+    page.headers = {**framed_by(origins), **page.headers}
+    return render(request, page, lang, hardened=False)
+
+
 def render(
     request: Request,
     page: Page,
