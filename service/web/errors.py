@@ -38,6 +38,8 @@ UNAVAILABLE_RETRY_SECONDS = 5
 PASSING = ("service_unavailable", "conflict")
 # The survey a portal frames (surveys/embed.py).
 EMBED_PREFIX = "/embed/"
+# The citizens' forms: the survey (on the phone, in a portal's frame), the follow-up verdict.
+CITIZENS_FORMS = ("/s/", EMBED_PREFIX, "/p/")
 SAME_MOMENT = "Another request changed the same record at the same moment. Send this request again."
 
 
@@ -164,12 +166,14 @@ def respond(
 
 
 def _resend(request: Request, code: str) -> dict[str, Any] | None:
-    """A posted form that met a passing refusal (the database unreachable, a race lost):
-    its fields, for the page to post again as they were. The citizen's typed answers were
+    """A citizen's posted form that met a passing refusal (the database unreachable, a race
+    lost): its fields, for the page to post again as they were. The citizen's typed answers were
     gone with the error page, the form page being no-store (audit)."""
     fields = getattr(request.state, "posted_form", None)
     if request.method != "POST" or fields is None or code not in PASSING:
         return None
+    if not request.url.path.startswith(CITIZENS_FORMS):
+        return None  # an official's form may hold a pasted API key: not written back
     query = f"?{request.url.query}" if request.url.query else ""
     return {"action": request.url.path + query, "fields": fields}
 
