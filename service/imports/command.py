@@ -21,7 +21,7 @@ from rich.progress import (
 
 from service.db import make_engine
 from service.imports.layout import KINDS, FileProblem, Kind
-from service.imports.run import ImportStopped, Options, Outcome, run_import
+from service.imports.run import ImportInterrupted, ImportStopped, Options, Outcome, run_import
 from service.profile import profile_of
 from service.settings import get_settings
 
@@ -122,6 +122,21 @@ def _summary(console: Console, outcome: Outcome, options: Options, seconds: floa
         )
 
 
+def _interrupted(kind: Kind | None) -> str:
+    """What a Ctrl+C leaves. Petitions go through the petition service, which moves the
+    counters row by row: the CLI said they counted only once the import ended (audit)."""
+    if kind == "petitions":
+        return (
+            "interrupted: the petitions written so far stay and already count in the scores: "
+            "run the same command with --resume to write the rest"
+        )
+    return (
+        "interrupted: the rows written so far stay, but the scores count them only once the "
+        "import ends (a single recompute): run the same command with --resume to write the "
+        "rest, or `hailong scores recompute` to count these alone"
+    )
+
+
 def run_command(
     file: Path,
     kind: str,
@@ -147,14 +162,11 @@ def run_command(
         bar.finish()
         console.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(2) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         bar.finish()
-        console.print(
-            "interrupted: the rows written so far stay, but the scores count them only "
-            "once the import ends (a single recompute): run the same command with --resume "
-            "to write the rest, or `hailong scores recompute` to count these alone",
-            style="red",
-        )
+        # Before the file's header was read, only --kind tells its kind.
+        stopped = exc.kind if isinstance(exc, ImportInterrupted) else chosen
+        console.print(_interrupted(stopped), style="red")
         raise typer.Exit(130) from None
     finally:
         engine.dispose()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice, takewhile
@@ -43,13 +43,30 @@ from service.scoring.rebuild import rebuild
 from service.settings import Settings
 
 CHUNK_ROWS = 5000  # rows per transaction, and per checking query
-# A chunk is redone when a short code it drew, or a survey it answers, was taken meanwhile,
-# or when it was a deadlock's victim.
+# A chunk is redone as it is when a short code it drew was taken meanwhile, or when it was
+# a deadlock's victim; checked again first when a row of it changed meanwhile (ClaimLost).
 ATTEMPTS = 3
 
 
 class ImportStopped(Exception):
     """The import cannot go on (it was resumed wrongly, or rows changed meanwhile)."""
+
+
+class ImportInterrupted(KeyboardInterrupt):
+    """Ctrl+C during an import of `kind`: what the rows written so far count for depends
+    on it (command.py)."""
+
+    def __init__(self, kind: Kind) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+@contextmanager
+def _interrupted_as(kind: Kind) -> Iterator[None]:
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        raise ImportInterrupted(kind) from exc
 
 
 class Progress(Protocol):
@@ -252,18 +269,35 @@ def _write_chunk(
                 session.add(job)
             return
         except Exception as exc:
-            # A key another writer took meanwhile, or a deadlock (a petition import of the
-            # API locking the same dossiers in another order: review) whose victim this
-            # chunk was: rolled back, so written again.
-            if not (isinstance(exc, IntegrityError | PsycopgIntegrityError) or lost_a_race(exc)):
-                raise
             directory.forget()  # what the chunk registered went with it
+            if _key_taken(exc):
+                # A dossier handed over through the API, a client_submission_id taken by a
+                # live answer: the same chunk fails on it again, and was redone until the
+                # import stopped on the constraint's words, even with --skip-invalid
+                # (audit). Checked again, the row that changed is refused.
+                raise writing.ClaimLost(_first_line(exc)) from exc
+            # A short code drawn twice, or a deadlock's victim (a petition import of the API
+            # locking the same dossiers in another order: review): rolled back, so written
+            # again.
+            if not (writing.short_code_taken(exc) or lost_a_race(exc)):
+                raise
             if attempt == ATTEMPTS - 1:
-                first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
                 raise ImportStopped(
-                    f"the rows {goods[0].row}-{through_row} could not be written ({first}); "
-                    "rows before them are written: fix the cause and run again with --resume"
+                    f"the rows {goods[0].row}-{through_row} could not be written "
+                    f"({_first_line(exc)}); rows before them are written: fix the cause and "
+                    "run again with --resume"
                 ) from exc
+
+
+def _key_taken(exc: Exception) -> bool:
+    """Whether the write failed on a key another writer took since the check: an integrity
+    error that is not a short code of the chunk's own drawing."""
+    integrity = isinstance(exc, IntegrityError | PsycopgIntegrityError)
+    return integrity and not writing.short_code_taken(exc)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(getattr(exc, "orig", None) or exc).splitlines()[0]
 
 
 def _still_good(
@@ -384,60 +418,61 @@ def run_import(
         kind, rows = _open(path, options.kind)
     except OSError as exc:
         raise FileProblem(f"cannot read {path}: {exc.strerror or exc}") from None
-    job = _job_start(engine, path, digest, kind, options.resume)
-    after = job.done_through_row if job is not None else 1
-    with Session(engine) as session:
-        checker = Checker.load(session, kind, profile)
-    _remember_written(engine, checker, path, options, after)
-    try:
-        outcome = _check_all(engine, checker, rows, options, after, report_path(path), progress)
-    except UnicodeDecodeError:
-        raise FileProblem(f"{path.name} is not UTF-8 text; save it as CSV UTF-8") from None
-    outcome.resumed_after_row = after if job is not None else None
-    if outcome.refused_rows and not options.skip_invalid:
-        outcome.status = "refused"
-        return outcome
-    if options.dry_run:
-        return outcome
-    with transaction(engine) as session:
-        if job is None:
-            job = ImportJob(
-                file_name=str(path)[-500:],
-                file_sha256=digest,
-                kind=kind,
-                skip_invalid=options.skip_invalid,
-                rows_valid=outcome.rows_valid,
-                rows_refused=outcome.refused_rows,
-                actor=IMPORT_ACTOR,
-            )
-        else:
-            job = session.get(ImportJob, job.id)
-            assert job is not None
-            job.status = "running"
-            job.rows_valid = job.rows_written + outcome.rows_valid
-        session.add(job)
-        session.flush()
-        session.expunge(job)
-    assert job.id is not None
-    outcome.job_id = job.id
-    checker = Checker(kind, profile, checker.agencies)  # pass 2 meets every record afresh
-    _remember_written(engine, checker, path, options, after)
-    _, rows = _open(path, kind)
-    try:
-        outcome.written = _write_all(
-            engine, checker, rows, options, job, settings, profile, progress, on_chunk
-        )
-    except BaseException:
+    with _interrupted_as(kind):
+        job = _job_start(engine, path, digest, kind, options.resume)
+        after = job.done_through_row if job is not None else 1
+        with Session(engine) as session:
+            checker = Checker.load(session, kind, profile)
+        _remember_written(engine, checker, path, options, after)
+        try:
+            outcome = _check_all(engine, checker, rows, options, after, report_path(path), progress)
+        except UnicodeDecodeError:
+            raise FileProblem(f"{path.name} is not UTF-8 text; save it as CSV UTF-8") from None
+        outcome.resumed_after_row = after if job is not None else None
+        if outcome.refused_rows and not options.skip_invalid:
+            outcome.status = "refused"
+            return outcome
+        if options.dry_run:
+            return outcome
         with transaction(engine) as session:
-            stopped = session.get(ImportJob, job.id)
-            if stopped is not None:
-                stopped.status, stopped.updated_at = "interrupted", utcnow()
-                session.add(stopped)
-        raise
-    progress.start("recomputing scores", None)
-    # The recompute, and the requests after it, read these tables: planned on their new sizes.
-    analyze(engine, [Dossier, Invitation, Response, Petition])
-    outcome.counter_rows = _recompute(engine, job.id, profile, outcome.written)
-    progress.finish()
-    outcome.status = "done"
-    return outcome
+            if job is None:
+                job = ImportJob(
+                    file_name=str(path)[-500:],
+                    file_sha256=digest,
+                    kind=kind,
+                    skip_invalid=options.skip_invalid,
+                    rows_valid=outcome.rows_valid,
+                    rows_refused=outcome.refused_rows,
+                    actor=IMPORT_ACTOR,
+                )
+            else:
+                job = session.get(ImportJob, job.id)
+                assert job is not None
+                job.status = "running"
+                job.rows_valid = job.rows_written + outcome.rows_valid
+            session.add(job)
+            session.flush()
+            session.expunge(job)
+        assert job.id is not None
+        outcome.job_id = job.id
+        checker = Checker(kind, profile, checker.agencies)  # pass 2 meets every record afresh
+        _remember_written(engine, checker, path, options, after)
+        _, rows = _open(path, kind)
+        try:
+            outcome.written = _write_all(
+                engine, checker, rows, options, job, settings, profile, progress, on_chunk
+            )
+        except BaseException:
+            with transaction(engine) as session:
+                stopped = session.get(ImportJob, job.id)
+                if stopped is not None:
+                    stopped.status, stopped.updated_at = "interrupted", utcnow()
+                    session.add(stopped)
+            raise
+        progress.start("recomputing scores", None)
+        # The recompute, and the requests after it, read these tables: planned on their new sizes.
+        analyze(engine, [Dossier, Invitation, Response, Petition])
+        outcome.counter_rows = _recompute(engine, job.id, profile, outcome.written)
+        progress.finish()
+        outcome.status = "done"
+        return outcome

@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from service import db
 from service.calendar.working_days import local_date
+from service.errors import ServiceError
 from service.handovers import new_dossiers, tokens
 from service.handovers.service import staff_codes
 from service.imports.checking import ANSWERABLE, Evaluation, Good, importer
@@ -249,8 +250,24 @@ def _copy_dossiers(
 
 
 class ClaimLost(Exception):
-    """A survey the chunk's check found answerable was revoked or answered before the chunk
-    claimed it: the chunk is rolled back, and checked again (run._write_all)."""
+    """A row the chunk's check passed changed before the chunk wrote it (a survey revoked or
+    answered, a dossier or client_submission_id taken, a petition updated through the API):
+    the chunk is rolled back, and checked again (run._write_all)."""
+
+
+# The invitation's unique constraint on its short code, as each database names it.
+_SHORT_CODE_CONSTRAINT = "uq_invitation_short_code"
+_SHORT_CODE_SQLITE = "UNIQUE constraint failed: invitation.short_code"
+
+
+def short_code_taken(exc: BaseException) -> bool:
+    """Whether the write failed on a short code it drew that another invitation has (about
+    one in a million invitations): drawn again, the same rows go through."""
+    error = getattr(exc, "orig", None) or exc  # COPY raises the driver's own error
+    diag = getattr(error, "diag", None)
+    if diag is not None:
+        return bool(diag.constraint_name == _SHORT_CODE_CONSTRAINT)
+    return _SHORT_CODE_SQLITE in str(error)
 
 
 def write_evaluations(session: Session, goods: Sequence[Good]) -> None:
@@ -280,4 +297,10 @@ def write_petitions(session: Session, goods: Sequence[Good], profile: Profile) -
     principal = importer()
     for good in goods:
         assert good.petition is not None
-        petitions.upsert(session, principal, good.petition, profile, audited=False)
+        try:
+            petitions.upsert(session, principal, good.petition, profile, audited=False)
+        except ServiceError as exc:
+            # Its petition changed through the API since the check (a handled_at recorded
+            # before the row's received_at, say): the refusal left the CLI as a traceback,
+            # the job interrupted (audit). Checked again, the row is refused as it is now.
+            raise ClaimLost(f"row {good.row}: {exc.detail}") from exc

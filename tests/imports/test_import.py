@@ -579,6 +579,104 @@ def test_a_survey_revoked_while_its_chunk_is_written_stops_an_import_without_ski
     assert _surveys(db) == {"OLD-1": ("revoked", 0), "OLD-2": ("issued", 0)}
 
 
+def test_a_dossier_handed_over_while_its_chunk_is_written_is_skipped(
+    tmp_path: Path,
+    settings: Settings,
+    client: TestClient,
+    make_key: KeyFactory,
+    db: DbFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dossier of the file handed over through the API between the chunk's check and its
+    write failed the write on the dossier's unique index: the identical chunk was written 3
+    times and the import stopped on the constraint's words, even with --skip-invalid. Now
+    the chunk is checked again as for a survey revoked meanwhile: that row is skipped."""
+    issuer = make_key("issuer")
+    path = write_csv(tmp_path / "past.csv", [_dossier(1), _dossier(2)])
+    original = writing.write_dossiers
+
+    def handed_over_meanwhile(session: Session, goods: Any, *args: Any) -> None:
+        if _count(db, Dossier) == 0:
+            body = handover_body(dossier_code="IMP-0001", agency_code="79.BTH")
+            answer = client.post("/api/v1/handovers", json=body, headers=issuer)
+            assert answer.status_code == 201, answer.text
+        original(session, goods, *args)
+
+    monkeypatch.setattr(writing, "write_dossiers", handed_over_meanwhile)
+    engine = make_engine(settings)
+    try:
+        outcome = run_import(
+            engine, settings, profile_of(settings), path, Options(skip_invalid=True)
+        )
+    finally:
+        engine.dispose()
+    assert outcome.status == "done" and outcome.written == 1
+    assert _surveys(db) == {"IMP-0001": ("issued", 0), "IMP-0002": ("answered", 1)}
+
+
+def test_a_petition_changed_while_its_chunk_is_written_stops_the_import_naming_it(
+    tmp_path: Path,
+    settings: Settings,
+    client: TestClient,
+    make_key: KeyFactory,
+    db: DbFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A petition given a handled_at through the API between the chunk's check and its
+    write, before the file's received_at: the petition service's refusal left the CLI as a
+    traceback. Now the chunk is checked again and the import stops naming the row and the
+    field, nothing of the chunk written."""
+    admin = make_key("admin")
+    first = {"petition_code": "PA-1", "agency_code": "79.BTH", "received_at": RECEIVED}
+    assert client.post("/api/v1/petitions", json=first, headers=admin).status_code == 201
+    later = ["PA-1", "79.BTH", "2025-09-20T09:00:00+07:00", "", ""]
+    path = _petitions_file(tmp_path / "petitions.csv", [later])
+    original = writing.write_petitions
+
+    def handled_meanwhile(session: Session, goods: Any, profile: Any) -> None:
+        if _petition(db, "PA-1").handled_at is None:
+            body = first | {"handled_at": "2025-09-17T09:00:00+07:00"}
+            answer = client.post("/api/v1/petitions", json=body, headers=admin)
+            assert answer.status_code == 200, answer.text
+        original(session, goods, profile)
+
+    monkeypatch.setattr(writing, "write_petitions", handled_meanwhile)
+    engine = make_engine(settings)
+    try:
+        with pytest.raises(ImportStopped, match=r"row 2 was refused on writing .*\(received_at:"):
+            run_import(engine, settings, profile_of(settings), path, Options())
+    finally:
+        engine.dispose()
+    assert _petition(db, "PA-1").received_at.day == 16
+
+
+def test_an_interrupted_petition_import_says_its_petitions_already_count(
+    tmp_path: Path,
+    client: TestClient,
+    make_key: KeyFactory,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On Ctrl+C the CLI said the rows written so far counted in the scores only once the
+    import ended; petitions go through the petition service, which moves the counters row
+    by row: those written already count, and the CLI now says so."""
+    path = _petitions_file(tmp_path / "petitions.csv", [PA_1, PA_2, PA_3])
+    original = writing.write_petitions
+    chunks: list[int] = []
+
+    def ctrl_c_at_the_second_chunk(session: Session, goods: Any, profile: Any) -> None:
+        chunks.append(1)
+        if len(chunks) == 2:
+            raise KeyboardInterrupt
+        original(session, goods, profile)
+
+    monkeypatch.setattr(writing, "write_petitions", ctrl_c_at_the_second_chunk)
+    result = cli_for(database_url)("import", str(path), "--chunk-rows", "2")
+    assert result.exit_code == 130, result.output
+    assert "already count in the scores" in " ".join(result.output.split())
+    assert _scores(client, make_key("reader"))["counts"]["petitions"] == 2
+
+
 def test_an_import_leaves_fresh_planner_statistics(
     tmp_path: Path, db: DbFactory, database_url: str
 ) -> None:
