@@ -193,13 +193,20 @@ async function pair(code, error) {
       moveOn();
       startStream(arrivals);
       outbox.resume(); // the answers kept while unpaired go now
-    } else {
-      error.textContent = status === 429 ? t("rate_limited") : t("pair_error");
-    }
+    } else error.textContent = t(pairRefusal(status));
   } catch (e) {
     console.warn("pairing failed", e);
     error.textContent = t("pair_offline");
   }
+}
+
+/* Only the server's refusal of the code itself means "ask for a new one": its database down
+   (5xx) or a race lost there (409 "conflict") leaves the one-time code good, to send again
+   as it stands in the field (audit). */
+function pairRefusal(status) {
+  if (status === 429) return "rate_limited";
+  if (status >= 500 || status === 409) return "error";
+  return "pair_error";
 }
 
 /* Unpaired (a 401): the outbox waits for a new pairing, and a pairing screen already up is
@@ -241,13 +248,14 @@ async function lookup(code, error) {
     if (status === 401) unpaired();
     else if (visits !== asked) return;
     else if (status === 200) startSurvey(data);
-    else if (status === 409) showNotice(t("already"));
+    else if (status === 409 && data && data.error === "already_answered") showNotice(t("already"));
     else if (status === 410) showNotice(t("gone"));
     else if (status === 429) say("rate_limited");
     else if (status >= 500) {
       reportServer();
       say("error");
-    } else say("not_found");
+    } else if (status === 409) say("error"); // "conflict": a race lost at the database; not answered (audit)
+    else say("not_found");
   } catch (e) {
     if (e instanceof ServerTimeout) reportServer();
     else reportNetwork();

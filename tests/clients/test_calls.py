@@ -16,6 +16,7 @@ from hailong_client import (
     HailongClient,
     HailongError,
     RateLimited,
+    ServiceUnavailable,
     Survey,
 )
 from hailong_client import _calls as calls
@@ -118,6 +119,27 @@ def test_rate_limited_reads_retry_after(header: str | None, expected: float | No
         assert limited.value.retry_after is None
     else:
         assert limited.value.retry_after == pytest.approx(expected, abs=2)
+
+
+def test_503_with_retry_after_tells_the_caller_when_to_send_again() -> None:
+    """The service answers 503 while its database is unreachable, with Retry-After; the
+    client raised a bare HailongError and dropped the hint (audit)."""
+    detail = (
+        "The service cannot reach its database at the moment. Send the request again in 5 seconds."
+    )
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        body = {"error": "service_unavailable", "detail": detail}
+        return httpx.Response(503, json=body, headers={"Retry-After": "5"})
+
+    client = HailongClient("https://hailong.example", transport=httpx.MockTransport(handle))
+    with client, pytest.raises(ServiceUnavailable) as down:
+        client.submit_response("tok", answers={"overall": "satisfied"})
+    assert (down.value.status, down.value.code, down.value.retry_after) == (
+        503,
+        "service_unavailable",
+        5.0,
+    )
 
 
 def test_errors_without_a_json_body_still_raise_typed() -> None:

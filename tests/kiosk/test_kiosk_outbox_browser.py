@@ -315,3 +315,56 @@ def test_pairing_shows_progress_while_waiting(
     assert len(held) == 1
     held[0].continue_()
     expect(page.get_by_role("heading", name="Kính chào ông/bà")).to_be_visible()
+
+
+# --- a server that asks to be asked again -----------------------------------------------
+
+ERROR_VI = "Có lỗi xảy ra. Ông/bà vui lòng thử lại."
+SAME_MOMENT = (
+    '{"error": "conflict", "detail": "Another request changed the same record at the same'
+    ' moment. Send this request again."}'
+)
+
+
+def test_a_lookup_that_lost_a_race_is_not_called_already_answered(
+    tablet: BrowserContext, api: httpx.Client, make_key: KeyFactory
+) -> None:
+    """Before: every 409 was "already answered", so a citizen whose lookup lost a race at
+    the database (409 "conflict") was told the survey was rated and sent away."""
+    page = paired_page(tablet, api, make_key)
+    issued = hand_over(api, make_key, dossier_code="OUTBOX-LOOKUP-RACE", counter_code=None)
+    page.route(
+        "**/kiosk/api/lookup",
+        lambda route: route.fulfill(status=409, content_type="application/json", body=SAME_MOMENT),
+    )
+    page.get_by_role("button", name="Nhập mã đánh giá").tap()
+    code = page.get_by_label("Mã đánh giá hoặc mã hồ sơ in trên phiếu")
+    code.fill(issued["short_code"])
+    page.get_by_role("button", name="Tìm phiếu").tap()
+    expect(page.get_by_role("alert")).to_have_text(ERROR_VI)
+    expect(code).to_have_value(issued["short_code"])  # to find it again with one tap
+    expect(page.get_by_text("Hồ sơ này đã được đánh giá")).to_have_count(0)
+
+
+def test_pairing_met_by_a_503_does_not_say_the_code_is_wrong(
+    tablet: BrowserContext, api: httpx.Client, make_key: KeyFactory
+) -> None:
+    """Before: any refusal but a 429 said the one-time code was wrong, used or expired, so
+    the clerk threw away a code still good while the database was out (503)."""
+    page = tablet.new_page()
+    page.goto("/kiosk")
+    down = '{"error": "service_unavailable", "detail": "The service cannot reach its database."}'
+    page.route(
+        "**/kiosk/api/pair",
+        lambda route: route.fulfill(
+            status=503, content_type="application/json", body=down, headers={"Retry-After": "5"}
+        ),
+    )
+    code = pairing_code(api, make_key)
+    page.get_by_label(PAIR_LABEL).fill(code)
+    page.get_by_role("button", name="Ghép nối").tap()
+    expect(page.get_by_role("alert")).to_have_text(ERROR_VI)
+    expect(page.get_by_label(PAIR_LABEL)).to_have_value(code)
+    page.unroute("**/kiosk/api/pair")
+    page.get_by_role("button", name="Ghép nối").tap()  # the same code, once the server is back
+    expect(page.get_by_role("heading", name="Kính chào ông/bà")).to_be_visible()

@@ -12,6 +12,7 @@ from hailong_client.errors import (
     InvalidInput,
     NotFound,
     RateLimited,
+    ServiceUnavailable,
     Unauthorized,
 )
 from hailong_client.models import Agency, Answers, Petition, Staff, Submission, Survey
@@ -57,6 +58,7 @@ __all__ = [
     "RateLimited",
     "Rows",
     "Score",
+    "ServiceUnavailable",
     "Staff",
     "StaffScore",
     "StaffScores",

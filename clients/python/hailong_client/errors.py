@@ -36,7 +36,8 @@ class NotFound(HailongError):
 
 
 class Conflict(HailongError):
-    """409, e.g. `already_answered`, `client_submission_id_reused`."""
+    """409, e.g. `already_answered`, `client_submission_id_reused` (final), or `conflict`: a
+    race lost at the server's database, to send again."""
 
 
 class Gone(HailongError):
@@ -54,6 +55,14 @@ class RateLimited(HailongError):
     retry_after: float | None = None
 
 
+@dataclass(eq=False)
+class ServiceUnavailable(HailongError):
+    """503 `service_unavailable` (e.g. the service's database is unreachable): send the same
+    request again after `retry_after` seconds (None when the server gave no hint)."""
+
+    retry_after: float | None = None
+
+
 _BY_STATUS: dict[int, type[HailongError]] = {
     401: Unauthorized,
     403: Forbidden,
@@ -61,6 +70,12 @@ _BY_STATUS: dict[int, type[HailongError]] = {
     409: Conflict,
     410: Gone,
     422: InvalidInput,
+}
+# The answers that say when to send the same request again (Retry-After); a 503 raised a
+# bare HailongError without it (audit).
+_SEND_AGAIN_BY_STATUS: dict[int, type[RateLimited | ServiceUnavailable]] = {
+    429: RateLimited,
+    503: ServiceUnavailable,
 }
 
 
@@ -95,6 +110,7 @@ def raise_for_error(response: httpx.Response) -> None:
         "detail": str(body.get("detail", response.text[:200])),
         "fields": list(body.get("fields") or []),
     }
-    if status == 429:
-        raise RateLimited(**common, retry_after=_retry_after(response.headers.get("retry-after")))
+    if status in _SEND_AGAIN_BY_STATUS:
+        retry_after = _retry_after(response.headers.get("retry-after"))
+        raise _SEND_AGAIN_BY_STATUS[status](**common, retry_after=retry_after)
     raise _BY_STATUS.get(status, HailongError)(**common)
