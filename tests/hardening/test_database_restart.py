@@ -15,6 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -126,17 +127,22 @@ def test_handover_after_database_restart_is_not_a_500(
     assert posted.status_code == 201, posted.text[:300]
 
 
-def _refuse_connections(engine: sa.Engine) -> None:
-    """The database down: the pool's connections closed, no new one accepted."""
-    engine.dispose()
+@contextmanager
+def database_down(engine: sa.Engine) -> Iterator[None]:
+    """The database down until the block ends: the pool's connections closed, no new one
+    accepted, as the driver says it (a file not to be opened, a server refusing)."""
     refused = engine.dialect.loaded_dbapi.OperationalError
-
     words = "unable to open database file" if engine.dialect.name == "sqlite" else "refused"
 
     def refuse(*_: Any) -> None:
         raise refused(f"{words} (test: the database is down)")
 
+    engine.dispose()
     sa.event.listen(engine, "do_connect", refuse)
+    try:
+        yield
+    finally:
+        sa.event.remove(engine, "do_connect", refuse)
 
 
 def test_a_database_that_stays_down_gets_a_503_with_retry_after(
@@ -148,24 +154,21 @@ def test_a_database_that_stays_down_gets_a_503_with_retry_after(
     first = client.post("/api/v1/handovers", json=handover_body(), headers=issuer)
     assert first.status_code == 201
     survey_path = "/s/" + first.json()["survey_url"].rsplit("/", 1)[1]
-    _refuse_connections(app.state.engine)
-
-    answered = client.post(
-        "/api/v1/responses",
-        json={"token": survey_path[3:], "answers": ANSWERS, "source": "phone"},
-    )
+    with database_down(app.state.engine):
+        answered = client.post(
+            "/api/v1/responses",
+            json={"token": survey_path[3:], "answers": ANSWERS, "source": "phone"},
+        )
+        handover = client.post(
+            "/api/v1/handovers", json=handover_body(dossier_code="G22.39-DOWN-2"), headers=issuer
+        )
+        page = client.post(survey_path, data=ANSWERS, follow_redirects=False)
     assert answered.status_code == 503, answered.text[:300]
     assert answered.json()["error"] == "service_unavailable"
     assert "again" in answered.json()["detail"]
     assert int(answered.headers["Retry-After"]) > 0
-
-    handover = client.post(
-        "/api/v1/handovers", json=handover_body(dossier_code="G22.39-DOWN-2"), headers=issuer
-    )
     assert handover.status_code == 503, handover.text[:300]
     assert "Retry-After" in handover.headers
-
-    page = client.post(survey_path, data=ANSWERS, follow_redirects=False)
     assert page.status_code == 503
     assert page.headers["content-type"].startswith("text/html")
     assert "Retry-After" in page.headers
@@ -255,8 +258,13 @@ def _cross(engine: sa.Engine) -> None:
         assert connection.execute(sa.text("SELECT sum(n) FROM crossing")).scalar_one() == 4
 
 
-def _wrapped(orig: BaseException, invalidated: bool = False) -> DBAPIError:
-    return DBAPIError.instance("SELECT 1", {}, orig, type(orig), connection_invalidated=invalidated)
+def _wrapped(orig: Exception, invalidated: bool = False) -> DBAPIError:
+    """`orig` as SQLAlchemy hands a driver's error on."""
+    wrapped = DBAPIError.instance(
+        "SELECT 1", {}, orig, type(orig), connection_invalidated=invalidated
+    )
+    assert isinstance(wrapped, DBAPIError)
+    return wrapped
 
 
 @pytest.mark.parametrize(
@@ -277,7 +285,7 @@ def _wrapped(orig: BaseException, invalidated: bool = False) -> DBAPIError:
     ],
 )
 def test_only_an_unreachable_database_is_a_503_and_a_lost_race_a_409(
-    orig: BaseException, invalidated: bool, answer: str
+    orig: Exception, invalidated: bool, answer: str
 ) -> None:
     exc = _wrapped(orig, invalidated)
     told = "503" if db.unreachable(exc) else "409" if db.lost_a_race(exc) else "500"

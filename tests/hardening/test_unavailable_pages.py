@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from html import unescape
 
 import pytest
-import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
@@ -19,6 +17,7 @@ from sqlmodel import func, select
 from service.models import Response
 from service.settings import Settings
 from tests.conftest import DbFactory, KeyFactory, make_settings
+from tests.hardening.test_database_restart import database_down
 from tests.surveys.conftest import ANSWERS, issue
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -35,24 +34,6 @@ def settings(database_url: str) -> Settings:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
-
-
-@contextmanager
-def database_down(engine: sa.Engine) -> Iterator[None]:
-    """No connection to be had, as the driver says it (a file not to be opened, a server
-    refusing), until the block ends."""
-    refused = engine.dialect.loaded_dbapi.OperationalError
-    words = "unable to open database file" if engine.dialect.name == "sqlite" else "refused"
-
-    def refuse(*_: object) -> None:
-        raise refused(f"{words} (test: the database is down)")
-
-    engine.dispose()
-    sa.event.listen(engine, "do_connect", refuse)
-    try:
-        yield
-    finally:
-        sa.event.remove(engine, "do_connect", refuse)
 
 
 def _hidden(page: str) -> dict[str, str]:
