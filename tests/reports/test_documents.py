@@ -20,7 +20,7 @@ from service.calendar.working_days import local_date
 from service.models import Agency, utcnow
 from service.numbers import number
 from service.reports.words import date_words
-from tests.conftest import DbFactory, KeyFactory
+from tests.conftest import Backend, DbFactory, KeyFactory
 from tests.reports.seed import PERIOD, _dossier, _inputs, seed_quarter
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -252,11 +252,13 @@ def _pdf_picture_widths(reader: PdfReader) -> list[tuple[int, float]]:
 
 
 def test_the_ranking_of_168_wards_is_charted_a_page_at_a_time(
-    client: TestClient, make_key: KeyFactory, db: DbFactory
+    client: TestClient, make_key: KeyFactory, db: DbFactory, backend: Backend
 ) -> None:
     """HCMC ranks 168 wards under one parent: the one chart grew 17 pt a child, a picture
     103 cm tall that Word cut off below its 25.7 cm page and the PDF shrank onto one page,
     its names about 2 pt high (reports audit)."""
+    if backend.name != "sqlite":
+        pytest.skip("the layout is the same whatever the database: 9 s of drawing, once")
     with db() as session:
         for n in range(164):  # with the fixture's four
             upsert_agency(session, f"79.P{n:03d}", f"Phường {n:03d}", "79", actor="test")
