@@ -251,21 +251,22 @@ def _pdf_picture_widths(reader: PdfReader) -> list[tuple[int, float]]:
     return widths
 
 
-def test_the_ranking_of_168_wards_is_charted_a_page_at_a_time(
+def test_the_ranking_of_many_wards_is_charted_a_page_at_a_time(
     client: TestClient, make_key: KeyFactory, db: DbFactory, backend: Backend
 ) -> None:
     """HCMC ranks 168 wards under one parent: the one chart grew 17 pt a child, a picture
     103 cm tall that Word cut off below its 25.7 cm page and the PDF shrank onto one page,
-    its names about 2 pt high (reports audit)."""
+    its names about 2 pt high (reports audit). 72 wards make three charts of 24 (the
+    drawing takes 2 s a chart)."""
     if backend.name != "sqlite":
-        pytest.skip("the layout is the same whatever the database: 9 s of drawing, once")
+        pytest.skip("the layout is the same whatever the database: drawn once")
     with db() as session:
-        for n in range(164):  # with the fixture's four
+        for n in range(68):  # with the fixture's four
             upsert_agency(session, f"79.P{n:03d}", f"Phường {n:03d}", "79", actor="test")
     document = Document(io.BytesIO(_download(client, make_key, "docx")))
     captions = [p.text for p in document.paragraphs if p.text.startswith("Biểu đồ 1")]
     what = "Điểm K của các đơn vị, quý III năm 2025"
-    assert captions == [f"Biểu đồ 1. {what}"] + [f"Biểu đồ 1 (tiếp). {what}"] * 4
+    assert captions == [f"Biểu đồ 1. {what}"] + [f"Biểu đồ 1 (tiếp). {what}"] * 2
     for shape in list(document.inline_shapes)[: len(captions)]:
         assert shape.width == Cm(17)
         assert shape.height < Cm(29.7 - 2 - 2 - 1), f"{shape.height / Cm(1):.1f} cm"  # + caption
@@ -273,5 +274,5 @@ def test_the_ranking_of_168_wards_is_charted_a_page_at_a_time(
     reader = PdfReader(io.BytesIO(_download(client, make_key, "pdf")))
     charts = _pdf_picture_widths(reader)[: len(captions)]
     text_width = (210 - 2 * 20) / 25.4 * 72
-    assert [round(width) for _, width in charts] == [round(text_width)] * 5  # none shrunk
-    assert len({page for page, _ in charts}) == 5
+    assert [round(width) for _, width in charts] == [round(text_width)] * 3  # none shrunk
+    assert len({page for page, _ in charts}) == 3
