@@ -16,7 +16,7 @@ from sqlmodel import Session, col
 
 from service.db import make_engine
 from service.imports import writing
-from service.imports.run import ImportStopped, Options, report_path, run_import
+from service.imports.run import ImportStopped, Options, Outcome, report_path, run_import
 from service.models import AuditLog, Dossier, ImportJob, Invitation, Petition, Response, Staff
 from service.profile import profile_of
 from service.settings import Settings
@@ -52,6 +52,15 @@ def _dossier(n: int, late: bool = False, **answers: str) -> dict[str, str]:
     }
     row.update({f"answers.{k}": v for k, v in (ANSWERS | answers).items()})
     return row
+
+
+def _import(settings: Settings, path: Path, options: Options) -> Outcome:
+    """`run_import` as the CLI runs it: on an engine of its own, disposed after."""
+    engine = make_engine(settings)
+    try:
+        return run_import(engine, settings, profile_of(settings), path, options)
+    finally:
+        engine.dispose()
 
 
 def _good_rows() -> list[dict[str, str]]:
@@ -548,13 +557,7 @@ def test_a_survey_revoked_while_its_chunk_is_written_gets_no_evaluation(
     revoked with a counted evaluation under it. Now the chunk is redone, its check refuses
     the revoked one (--skip-invalid) and the others are written."""
     path = _revoked_while_writing(tmp_path, client, make_key, monkeypatch, ["OLD-1", "OLD-2"])
-    engine = make_engine(settings)
-    try:
-        outcome = run_import(
-            engine, settings, profile_of(settings), path, Options(skip_invalid=True)
-        )
-    finally:
-        engine.dispose()
+    outcome = _import(settings, path, Options(skip_invalid=True))
     assert outcome.status == "done" and outcome.written == 1
     assert _surveys(db) == {"OLD-1": ("revoked", 0), "OLD-2": ("answered", 1)}
 
@@ -570,12 +573,8 @@ def test_a_survey_revoked_while_its_chunk_is_written_stops_an_import_without_ski
     """Without --skip-invalid the redone chunk's refusal stops the import as any row changed
     meanwhile does, naming the row; nothing of the chunk is written."""
     path = _revoked_while_writing(tmp_path, client, make_key, monkeypatch, ["OLD-1", "OLD-2"])
-    engine = make_engine(settings)
-    try:
-        with pytest.raises(ImportStopped, match=r"row 2 was refused on writing .* revoked"):
-            run_import(engine, settings, profile_of(settings), path, Options())
-    finally:
-        engine.dispose()
+    with pytest.raises(ImportStopped, match=r"row 2 was refused on writing .* revoked"):
+        _import(settings, path, Options())
     assert _surveys(db) == {"OLD-1": ("revoked", 0), "OLD-2": ("issued", 0)}
 
 
@@ -603,13 +602,7 @@ def test_a_dossier_handed_over_while_its_chunk_is_written_is_skipped(
         original(session, goods, *args)
 
     monkeypatch.setattr(writing, "write_dossiers", handed_over_meanwhile)
-    engine = make_engine(settings)
-    try:
-        outcome = run_import(
-            engine, settings, profile_of(settings), path, Options(skip_invalid=True)
-        )
-    finally:
-        engine.dispose()
+    outcome = _import(settings, path, Options(skip_invalid=True))
     assert outcome.status == "done" and outcome.written == 1
     assert _surveys(db) == {"IMP-0001": ("issued", 0), "IMP-0002": ("answered", 1)}
 
@@ -641,12 +634,8 @@ def test_a_petition_changed_while_its_chunk_is_written_stops_the_import_naming_i
         original(session, goods, profile)
 
     monkeypatch.setattr(writing, "write_petitions", handled_meanwhile)
-    engine = make_engine(settings)
-    try:
-        with pytest.raises(ImportStopped, match=r"row 2 was refused on writing .*\(received_at:"):
-            run_import(engine, settings, profile_of(settings), path, Options())
-    finally:
-        engine.dispose()
+    with pytest.raises(ImportStopped, match=r"row 2 was refused on writing .*\(received_at:"):
+        _import(settings, path, Options())
     assert _petition(db, "PA-1").received_at.day == 16
 
 
