@@ -30,10 +30,14 @@ XDIST ?= -n auto --maxprocesses 2
 test: setup browser lint jslint typecheck ## the whole suite, on SQLite and (if reachable) PostgreSQL
 	$(BIN)/pytest $(XDIST)
 
-# The quick loop while working: SQLite only, no browser, no subprocess servers.
+# The quick loop while working: SQLite only, no browser, no subprocess servers, nothing
+# that waits for a timeout to pass (`slow`). Its workers wait on sockets and threads about a
+# third of the time (user+sys 190 s in 130 s on two cores), so one more worker than the
+# cores fills it: 112 s instead of 118 s, measured side by side (2026-12-05).
+XDIST_FAST ?= -n 3
 test-fast: setup ## unit and API tests on SQLite (no browser, no subprocess servers)
 	HAILONG_TEST_BACKENDS=sqlite HAILONG_TEST_TIER=fast HAILONG_FUZZ_EXAMPLES=3 \
-		$(BIN)/pytest -q $(XDIST) -m "not browser and not servers and not slow"
+		$(BIN)/pytest -q $(XDIST_FAST) -m "not browser and not servers and not slow"
 
 setup: $(STAMP)
 

@@ -76,6 +76,7 @@ def _call(client: httpx.Client, url: str, seconds: float) -> bytes:
             response.close()
 
 
+@pytest.mark.slow  # waits for the deadline to pass
 @pytest.mark.parametrize("path", ["/slow-head", "/slow-body"])
 def test_a_trickling_server_is_cut_off_at_the_deadline(server: str, path: str) -> None:
     # Every single read gets an answer well within httpx's own 5 s timeout; only the

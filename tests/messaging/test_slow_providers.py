@@ -66,6 +66,7 @@ def trickling_smtp() -> Iterator[int]:
     thread.join(timeout=5)
 
 
+@pytest.mark.slow  # waits for the 1 s timeout to pass
 def test_an_smtp_server_that_trickles_is_cut_off_at_the_timeout(trickling_smtp: int) -> None:
     channel = EmailChannel("127.0.0.1", trickling_smtp, sender="hailong@example.vn", timeout=1.0)
     mail = dataclasses.replace(MESSAGE, channel="email", recipient="a@b.vn", subject="Mời")
@@ -96,6 +97,7 @@ class _Trickling(BaseHTTPRequestHandler):
         return
 
 
+@pytest.mark.slow  # waits for the 1 s timeout to pass
 def test_an_sms_gateway_that_trickles_is_cut_off_at_the_timeout() -> None:
     STOP.clear()
     with http_server(_Trickling, free_port()) as base:
@@ -121,6 +123,7 @@ def settings(database_url: str, esms: Provider, smtp_server: SmtpServer) -> Sett
     )
 
 
+@pytest.mark.slow  # eight SMS wait for their timeout: 8 s
 @pytest.mark.usefixtures("agencies")
 def test_a_gateway_that_does_not_answer_holds_up_no_other_channel(
     client: TestClient,

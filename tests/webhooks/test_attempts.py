@@ -38,6 +38,7 @@ def deliveries(client: TestClient, headers: dict[str, str], sub: dict[str, Any])
     return listed.json()["data"]
 
 
+@pytest.mark.slow  # a resolver that takes 3 s, then the lease
 def test_an_attempt_slow_to_resolve_still_ends_within_its_lease(
     database_url: str, make_key: KeyFactory, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:

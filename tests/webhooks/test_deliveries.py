@@ -366,6 +366,7 @@ def test_the_host_header_of_an_ipv6_address_and_an_idna_2008_name(
     assert target.host == "xn--fa-hia.de" and target.extensions == {"sni_hostname": target.host}
 
 
+@pytest.mark.slow  # waits for the timeout to pass
 def test_a_resolver_that_does_not_answer_is_given_up_within_the_timeout(
     database_url: str, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

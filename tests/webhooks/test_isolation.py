@@ -214,6 +214,7 @@ def test_a_receiver_that_never_answers_delays_only_its_own_subscriptions(
             assert [c for c in received if c.startswith(agency)] == in_order, path
 
 
+@pytest.mark.slow  # waits for the timeout to pass
 def test_receivers_that_trickle_without_end_are_cut_off_and_stall_nobody(
     database_url: str, make_key: KeyFactory, receivers: Receivers
 ) -> None:
@@ -255,7 +256,7 @@ def test_a_score_that_changes_while_it_is_sent_is_sent_again_after_it(
     webhook-id, so the stored id was not the one sent, and the newer score never went."""
     settings = webhook_settings(database_url, worker_poll_seconds=0.05)
     app = create_app(settings)
-    receivers.slow = 1.0  # every send takes a second: time for the score to change
+    receivers.slow = 0.4  # every send takes that long: time for the score to change
     with TestClient(app) as client:
         engine: sa.Engine = app.state.engine
         subscribe(

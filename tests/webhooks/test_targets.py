@@ -25,6 +25,7 @@ from tests.webhooks.test_deliveries import subscribe
 HANGING = [f"n{n}.hang.test" for n in range(6)]  # more names than there once were resolvers
 
 
+@pytest.mark.slow  # waits for the resolvers' timeout to pass
 @pytest.mark.usefixtures("agencies")
 def test_names_that_never_resolve_hold_up_no_other_receiver(
     database_url: str, make_key: KeyFactory, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
