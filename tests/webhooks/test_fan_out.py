@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select, update
 
@@ -17,6 +18,7 @@ from service.db import transaction
 from service.delivery import fan_out
 from service.delivery.fan_out import BATCH
 from service.delivery.worker import DeliveryWorker
+from service.migrations import alembic_config
 from service.models import (
     Agency,
     OutboxEvent,
@@ -227,3 +229,49 @@ def test_enabling_a_live_subscription_makes_a_delivery_left_held_due(
     assert client.post(f"/api/v1/webhooks/{sub['id']}/enable", headers=admin).status_code == 200
     drain(worker, until=lambda: len(receiver.received) == 2, seconds=5)
     assert _codes(receiver) == ["HE-1", "HE-2"]
+
+
+def test_the_upgrade_makes_due_what_the_old_race_left_held(
+    hook_app: tuple[TestClient, DeliveryWorker],
+    make_key: KeyFactory,
+    receiver: Receiver,
+    database_url: str,
+) -> None:
+    """Deployments that met the race before enabling waited for the fan-out kept held
+    deliveries that only enabling each subscription again would free: migration 0019 frees
+    those of enabled subscriptions, and leaves a disabled one's held."""
+    client, worker = hook_app
+    admin, issuer = make_key("admin"), make_key("issuer")
+    live = subscribe(client, admin, receiver.url, events=["invitation.issued"])
+    paused = subscribe(client, admin, receiver.url + "/paused", events=["invitation.issued"])
+    first = handover_body(dossier_code="MG-1")
+    assert client.post("/api/v1/handovers", json=first, headers=issuer).status_code == 201
+    with transaction(worker.engine) as session:
+        assert worker.dispatch_events(session) == 1
+        session.execute(update(WebhookDelivery).values(next_attempt_at=outbox.HELD_UNTIL))
+        session.execute(
+            update(WebhookSubscription)
+            .where(col(WebhookSubscription.public_id) == paused["id"])
+            .values(disabled_at=utcnow(), disabled_reason="failing")
+        )
+    worker.run_once()
+    assert receiver.received == []  # held, as the race left it
+
+    config = alembic_config(database_url)
+    config.attributes["quiet_logging"] = True
+    command.downgrade(config, "0018")
+    command.upgrade(config, "0019")
+
+    drain(worker, until=lambda: len(receiver.received) == 1, seconds=5)
+    drain(worker)
+    assert [r.json["data"]["dossier_code"] for r in receiver.received] == ["MG-1"]
+    with transaction(worker.engine) as session:
+        deliveries = session.exec(
+            select(WebhookSubscription.public_id, WebhookDelivery)
+            .join(WebhookSubscription)
+            .order_by(col(WebhookDelivery.id))
+        ).all()
+    states = {public_id: d for public_id, d in deliveries}
+    assert states[live["id"]].status == "succeeded"
+    assert states[paused["id"]].status == "pending"
+    assert states[paused["id"]].next_attempt_at == outbox.HELD_UNTIL
