@@ -538,6 +538,13 @@ class Profile(_Strict):
         }
         return hashlib.sha256(json.dumps(counted, sort_keys=True).encode()).hexdigest()
 
+    def rules_fingerprint(self) -> str:
+        """Changes whenever anything the file says changes, also what is read only when a
+        score is read (group 5's points and rates, how open petitions count, TT 01's
+        classes) and so rebuilds nothing, but still moves scores."""
+        everything = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(everything.encode()).hexdigest()
+
 
 class ProfileError(Exception):
     """A profile that cannot be used; the message names the file and the bad key."""

@@ -92,10 +92,14 @@ class CalendarOverride(SQLModel, table=True):
 
 
 class ScoringState(SQLModel, table=True):
-    """Which profile the counters were built with; a different one triggers a rebuild."""
+    """Which profile the counters were built with; a different one triggers a rebuild.
+    `rules_fingerprint`: the whole profile the service last started with (rules read when a
+    score is read too); a different one announces every score. None until the first start
+    after migration 0020."""
 
     __tablename__ = "scoring_state"
 
     id: int = Field(default=1, primary_key=True)
     profile_fingerprint: str = Field(max_length=64)
+    rules_fingerprint: str | None = Field(default=None, max_length=64)
     rebuilt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -239,7 +239,9 @@ def rebuild(
 
 
 def rebuild_if_profile_changed(session: Session, profile: Profile) -> bool:
-    """At start: counters built under another profile are rebuilt under this one.
+    """At start: counters built under another profile are rebuilt under this one, and a
+    profile changed only in the rules read when a score is read (group 5's points, how
+    open petitions count) announces every score all the same. Either is audited.
 
     Several processes start at once (`serve --workers N`): on PostgreSQL an advisory lock
     lets one decide (and rebuild) while the others wait, then find nothing to do.
@@ -247,24 +249,41 @@ def rebuild_if_profile_changed(session: Session, profile: Profile) -> bool:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REBUILD_LOCK})
     state = session.get(ScoringState, 1)
-    if state is not None and state.profile_fingerprint == profile.fingerprint():
-        return False
+    counted, rules = profile.fingerprint(), profile.rules_fingerprint()
     if state is None and session.execute(select(func.count()).select_from(Dossier)).scalar() == 0:
-        session.add(ScoringState(profile_fingerprint=profile.fingerprint()))
+        session.add(ScoringState(profile_fingerprint=counted, rules_fingerprint=rules))
         session.flush()
         return False
-    before = state.profile_fingerprint if state is not None else None
-    rows = rebuild(session, profile, rules_changed=True)
+    before = {
+        "fingerprint": state.profile_fingerprint if state else None,
+        "rules_fingerprint": state.rules_fingerprint if state else None,
+    }
+    if before["fingerprint"] != counted:
+        rows = rebuild(session, profile, rules_changed=True)  # stores the state
+    elif before["rules_fingerprint"] in (None, rules):
+        # None: the first start since migration 0020, which cannot know the rules before.
+        assert state is not None
+        state.rules_fingerprint = rules
+        session.add(state)
+        return False
+    else:
+        with announced_changes(session, None, everything=True):
+            rows = 0  # no counter moves: the scores read from them do
+    state = session.get(ScoringState, 1)
+    assert state is not None
+    state.rules_fingerprint = rules
+    session.add(state)
     # Every score moved: the audit log says when, and to which rules (DESIGN.md: who
-    # changed the profiles). The fingerprint names the rules that shape the counters.
+    # changed the profiles). `fingerprint` names the rules that shape the counters,
+    # `rules_fingerprint` the whole profile.
     record(
         session,
         "startup",
         "profile.change",
         f"profile:{profile.name}",
         {
-            "from": {"fingerprint": before},
-            "to": {"fingerprint": profile.fingerprint(), "profile": profile.name},
+            "from": before,
+            "to": {"fingerprint": counted, "rules_fingerprint": rules, "profile": profile.name},
             "counter_rows": rows,
         },
     )

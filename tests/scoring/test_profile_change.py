@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 
 from service.app import create_app
-from service.models import Agency, ScoreDirty
-from service.profile import PROFILES_DIR
+from service.models import Agency, AuditLog, ScoreDirty, ScoringState
+from service.profile import PROFILES_DIR, load_profile
 from tests.cli_runner import cli_for
 from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
 
@@ -114,3 +114,73 @@ def test_a_profile_change_announces_every_score_it_holds(
             )
         ).all()
     assert sorted(marked) == [("G22.39", "2025"), ("G22.39", "2025-09"), ("G22.39", "2025-Q3")]
+
+
+def _marked(db: DbFactory) -> list[tuple[str, str]]:
+    with db() as session:
+        rows = session.exec(
+            select(Agency.code, ScoreDirty.period).join(
+                Agency, col(Agency.id) == col(ScoreDirty.agency_id)
+            )
+        ).all()
+    return sorted((code, period) for code, period in rows)
+
+
+def test_a_change_read_only_at_score_time_is_announced_and_audited(
+    database_url: str, make_key: KeyFactory, db: DbFactory, tmp_path: Path
+) -> None:
+    """Group 5's full-marks rate is read when a score is read, not by the counters: changed,
+    it moved every group 5 and D with no rebuild, no score.updated and no profile.change
+    (review). It announces every score the counters hold and is audited; started again
+    with the same file, nothing more."""
+    admin = make_key("admin")
+    with TestClient(create_app(make_settings(database_url))) as client:
+        made = client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+        assert made.status_code == 201
+    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
+    assert "full_marks_rate = 0.90\n" in text
+    changed = tmp_path / "gentler.toml"
+    changed.write_text(text.replace("full_marks_rate = 0.90\n", "full_marks_rate = 0.80\n"))
+    gentler = make_settings(database_url).model_copy(update={"scoring_profile": str(changed)})
+    with db() as session:
+        session.execute(delete(ScoreDirty))
+    with TestClient(create_app(gentler)) as client:
+        changes = client.get(
+            "/api/v1/audit", params={"action": "profile.change"}, headers=admin
+        ).json()["data"]
+    assert _marked(db) == [("G22.39", "2025"), ("G22.39", "2025-09"), ("G22.39", "2025-Q3")]
+    assert [(c["actor"], c["target"]) for c in changes] == [("startup", "profile:hcmc-104-2024")]
+    detail = changes[0]["detail"]
+    assert detail["from"]["fingerprint"] == detail["to"]["fingerprint"]  # no rebuild
+    assert detail["from"]["rules_fingerprint"] != detail["to"]["rules_fingerprint"]
+    assert detail["counter_rows"] == 0
+
+    with db() as session:
+        session.execute(delete(ScoreDirty))
+    with TestClient(create_app(gentler)) as client:
+        again = client.get(
+            "/api/v1/audit", params={"action": "profile.change"}, headers=admin
+        ).json()["data"]
+    assert _marked(db) == [] and len(again) == 1
+
+
+def test_the_first_start_after_the_upgrade_records_the_rules_and_announces_nothing(
+    database_url: str, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """Migration 0020 cannot know the rules a deployment ran before: its first start keeps
+    the ones it starts with, quietly, and compares with them from then on."""
+    with TestClient(create_app(make_settings(database_url))) as client:
+        made = client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+        assert made.status_code == 201
+    with db() as session:
+        session.execute(delete(ScoreDirty))
+        session.execute(update(ScoringState).values(rules_fingerprint=None))
+    with TestClient(create_app(make_settings(database_url))):
+        pass
+    with db() as session:
+        state = session.exec(select(ScoringState)).one()
+        audited = session.exec(
+            select(AuditLog).where(col(AuditLog.action) == "profile.change")
+        ).all()
+    assert state.rules_fingerprint == load_profile("hcmc-104-2024").rules_fingerprint()
+    assert _marked(db) == [] and audited == []
