@@ -47,6 +47,10 @@ class Tt01Card:
     # form showed those as "not set" and the card scored them (audit).
     inherited: dict[str, int]
     inherited_from: str | None  # the quarter
+    # What a field left empty falls back to (the quarter's, also where the month has its
+    # own): the empty choice read "Chưa có" there, and saving it gave the quarter's value.
+    fallback: dict[str, int]
+    fallback_from: str | None
     choices: list[int]  # the points one may enter, highest first
     children: dict[str, Tt01Score]  # by agency code
 
@@ -89,6 +93,8 @@ def card(
         values=entered.own,
         inherited=entered.inherited,
         inherited_from=entered.inherited_from,
+        fallback=entered.above,
+        fallback_from=entered.container,
         choices=list(range(rules.max_points, -1, -1)),
         children=_by_code(tt01_scores(session, children, period, profile) if children else []),
     )

@@ -72,9 +72,18 @@ class EnteredIndicators:
     """An agency's indicators 5, 6, 9 for a period, by key."""
 
     own: dict[str, int]  # entered for the period itself
-    inherited: dict[str, int]  # where it has none of its own: `inherited_from`'s
-    inherited_from: str | None  # the period a month takes them from (its quarter)
+    above: dict[str, int]  # entered for `container`: what a key without its own falls back to
+    container: str | None  # the period a month takes them from (its quarter), if any
     entry: InputEntry | None  # who last entered them: the period's own entry first
+
+    @property
+    def inherited(self) -> dict[str, int]:
+        """The container's values the period is scored on: where it has none of its own."""
+        return {key: value for key, value in self.above.items() if key not in self.own}
+
+    @property
+    def inherited_from(self) -> str | None:
+        return self.container if self.inherited else None
 
     @property
     def values(self) -> dict[str, int]:
@@ -111,13 +120,10 @@ def _merged(
     mine: PeriodInput | None, container_row: PeriodInput | None, container: Period | None
 ) -> EnteredIndicators:
     """The period's own over its container's, key by key."""
-    own = dict(mine.indicators or {}) if mine else {}
-    above = dict(container_row.indicators or {}) if container_row else {}
-    inherited = {key: value for key, value in above.items() if key not in own}
     return EnteredIndicators(
-        own=own,
-        inherited=inherited,
-        inherited_from=container.key if container and inherited else None,
+        own=dict(mine.indicators or {}) if mine else {},
+        above=dict(container_row.indicators or {}) if container_row else {},
+        container=container.key if container else None,
         entry=_entered_by(mine) or _entered_by(container_row),
     )
 

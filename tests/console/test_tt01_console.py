@@ -217,6 +217,14 @@ def selected_option(html: str, key: str) -> str:
     return chosen.group(1)
 
 
+def empty_option(html: str, key: str) -> str:
+    field = re.search(rf'name="{key}"[^>]*>(.*?)</select>', html, re.S)
+    assert field, key
+    empty = re.search(r'<option value=""[^>]*>(.*?)</option>', field.group(1))
+    assert empty, key
+    return empty.group(1)
+
+
 def test_a_month_s_form_shows_the_quarter_s_values_it_is_scored_on(
     september: Office, console: ConsoleClient, make_key: KeyFactory
 ) -> None:
@@ -261,6 +269,11 @@ def test_correcting_one_indicator_of_a_month_keeps_the_quarter_s_others(
     assert 'id="tt01-missing"' not in html
     assert text_of(html, "tt01-inherited").startswith("Chỉ tiêu 6, 9 chưa được nhập riêng")
     assert selected_option(html, "desk_organisation") == "1"
+    # Emptied, September's own 5 would fall back to the quarter's: its empty choice says
+    # so (it read "Chưa có", as if emptying it left 5 missing).
+    assert (
+        empty_option(html, "desk_organisation") == f"{QUARTER['desk_organisation']} (theo 2025-Q3)"
+    )
     assert selected_option(html, "public_posting") == "1 (theo 2025-Q3)"
     assert tt_score(september, WARD, PERIOD)["missing"] == []
     with db() as session:
