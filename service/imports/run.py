@@ -104,6 +104,8 @@ class Outcome:
     refused: list[Refusal] = field(default_factory=list)  # the first ones, for the summary
     refused_count: int = 0
     refused_rows: int = 0
+    # Which rows: pass 2 checks every row again and meets pass 1's refused ones again.
+    refused_row_numbers: set[int] = field(default_factory=set, repr=False)
     report: Path | None = None
     job_id: int | None = None
     written: int = 0  # by this run
@@ -200,45 +202,64 @@ def _check_all(
     outcome = Outcome(checker.kind, "checked")
     progress.start("checking", None)
     with ExitStack() as files:
-        out = None  # the report, opened at the first refusal: a file in a folder one may
-        # not write in (a shared drive, a CD) imports when nothing is refused
+        refused = _Refused(files, report, outcome)
         for buffer in _buffers(rows, options.chunk_rows, after):
             with Session(engine) as session:
                 checked = checker.check(session, buffer)
             for result in checked:
                 if isinstance(result, Good):
                     outcome.rows_valid += 1
-                    continue
-                outcome.refused_rows += 1
-                out = out or _report_writer(files, report)
-                for refusal in result:
-                    outcome.refused_count += 1
-                    if len(outcome.refused) < SUMMARY_REFUSALS:
-                        outcome.refused.append(refusal)
-                    out.writerow([refusal.row, csv_cell(refusal.column), csv_cell(refusal.reason)])
+                else:
+                    refused.add(result)
             outcome.rows_checked += len(buffer)
             progress.advance(len(buffer))
     progress.finish()
-    if outcome.refused_rows:
-        outcome.report = report
-    else:
+    if not outcome.refused_rows:
         with suppress(OSError):  # an earlier run's report, now stale (if one may remove it)
             report.unlink(missing_ok=True)
     return outcome
 
 
-def _report_writer(files: ExitStack, report: Path) -> Any:
-    """The refused rows' report, its header written."""
-    try:
-        handle = files.enter_context(report.open("w", encoding="utf-8-sig", newline=""))
-    except OSError as exc:
-        raise FileProblem(
-            f"cannot write the report of refused rows, {report}: {exc.strerror or exc}; "
-            "copy the file to a folder you can write in and import it from there"
-        ) from None
-    out = csv.writer(handle)
-    out.writerow(["row", "column", "reason"])
-    return out
+class _Refused:
+    """Refused rows, counted in the outcome and written to the report. The report is opened
+    at the first one: a file in a folder one may not write in (a shared drive, a CD)
+    imports when nothing is refused. Rows refused on writing (changed since the check,
+    skipped with --skip-invalid) join pass 1's in the same report."""
+
+    def __init__(self, files: ExitStack, report: Path, outcome: Outcome) -> None:
+        self.files, self.report, self.outcome = files, report, outcome
+        self.out: Any = None
+
+    def add(self, refusals: list[Refusal]) -> None:
+        outcome = self.outcome
+        if refusals[0].row in outcome.refused_row_numbers:
+            return  # refused by pass 1, met again by pass 2
+        outcome.refused_row_numbers.add(refusals[0].row)
+        outcome.refused_rows += 1
+        if self.out is None:
+            self.out = self._open(append=outcome.report == self.report)
+            outcome.report = self.report
+        for refusal in refusals:
+            outcome.refused_count += 1
+            if len(outcome.refused) < SUMMARY_REFUSALS:
+                outcome.refused.append(refusal)
+            self.out.writerow([refusal.row, csv_cell(refusal.column), csv_cell(refusal.reason)])
+
+    def _open(self, append: bool) -> Any:
+        try:
+            # A new report starts with the BOM that tells Excel it is UTF-8; added to, not.
+            mode, encoding = ("a", "utf-8") if append else ("w", "utf-8-sig")
+            handle = self.files.enter_context(self.report.open(mode, encoding=encoding, newline=""))
+        except OSError as exc:
+            raise FileProblem(
+                f"cannot write the report of refused rows, {self.report}: "
+                f"{exc.strerror or exc}; copy the file to a folder you can write in and "
+                "import it from there"
+            ) from None
+        out = csv.writer(handle)
+        if not append:
+            out.writerow(["row", "column", "reason"])
+        return out
 
 
 def _write_chunk(
@@ -306,9 +327,11 @@ def _still_good(
     buffer: list[tuple[int, dict[str, Any]]],
     options: Options,
     job: ImportJob,
+    refused: _Refused,
 ) -> list[Good]:
     """The buffer's rows that pass the check on writing; a row refused now though pass 1
-    passed it stops the import, unless `skip_invalid`."""
+    passed it stops the import, unless `skip_invalid`: then it is refused as pass 1's are
+    (it was skipped without a word in the summary or the report: review)."""
     with Session(engine) as session:
         checked = checker.check(session, buffer)
     changed = [c for c in checked if not isinstance(c, Good)]
@@ -320,6 +343,8 @@ def _still_good(
             f"to {job.done_through_row} are written; fix the cause and run again with "
             "--resume"
         )
+    for refusals in changed:
+        refused.add(refusals)
     return [c for c in checked if isinstance(c, Good)]
 
 
@@ -333,6 +358,7 @@ def _write_all(
     profile: Profile,
     progress: Progress,
     on_chunk: Callable[[int], None] | None,
+    refused: _Refused,
 ) -> int:
     """Pass 2: the rows checked again (the parsed rows are not kept between passes) and
     written a chunk per transaction. Returns the rows written."""
@@ -343,7 +369,7 @@ def _write_all(
     written = 0
     progress.start("writing", job.rows_valid - job.rows_written)
     for number, buffer in enumerate(_buffers(rows, options.chunk_rows, job.done_through_row)):
-        goods = _still_good(engine, checker, buffer, options, job)
+        goods = _still_good(engine, checker, buffer, options, job, refused)
         for attempt in range(ATTEMPTS):
             if not goods:
                 break
@@ -364,7 +390,7 @@ def _write_all(
                 again = {good.row for good in goods}
                 fresh = Checker(checker.kind, checker.profile, checker.agencies)
                 goods = _still_good(
-                    engine, fresh, [r for r in buffer if r[0] in again], options, job
+                    engine, fresh, [r for r in buffer if r[0] in again], options, job, refused
                 )
         job.done_through_row = buffer[-1][0]
         written += len(goods)
@@ -459,9 +485,12 @@ def run_import(
         _remember_written(engine, checker, path, options, after)
         _, rows = _open(path, kind)
         try:
-            outcome.written = _write_all(
-                engine, checker, rows, options, job, settings, profile, progress, on_chunk
-            )
+            with ExitStack() as files:
+                refused = _Refused(files, report_path(path), outcome)
+                outcome.written = _write_all(
+                    engine, checker, rows, options, job, settings, profile, progress, on_chunk,
+                    refused,
+                )  # fmt: skip
         except BaseException:
             with transaction(engine) as session:
                 stopped = session.get(ImportJob, job.id)

@@ -591,7 +591,8 @@ def test_a_dossier_handed_over_while_its_chunk_is_written_is_skipped(
     times and the import stopped on the constraint's words, even with --skip-invalid. Now
     the chunk is checked again as for a survey revoked meanwhile: that row is skipped."""
     issuer = make_key("issuer")
-    path = write_csv(tmp_path / "past.csv", [_dossier(1), _dossier(2)])
+    refused_at_once = _dossier(3) | {"agency_code": "79.NOPE"}
+    path = write_csv(tmp_path / "past.csv", [_dossier(1), _dossier(2), refused_at_once])
     original = writing.write_dossiers
 
     def handed_over_meanwhile(session: Session, goods: Any, *args: Any) -> None:
@@ -605,6 +606,13 @@ def test_a_dossier_handed_over_while_its_chunk_is_written_is_skipped(
     outcome = _import(settings, path, Options(skip_invalid=True))
     assert outcome.status == "done" and outcome.written == 1
     assert _surveys(db) == {"IMP-0001": ("issued", 0), "IMP-0002": ("answered", 1)}
+    # Skipped, it is told as a refused row: in the summary and in the report (it was
+    # skipped without a word: review).
+    assert outcome.refused_rows == 2 and [r.row for r in outcome.refused] == [4, 2]
+    assert outcome.report is not None
+    report = outcome.report.read_text(encoding="utf-8-sig").splitlines()
+    assert report[0] == "row,column,reason"
+    assert [line.split(",")[0] for line in report[1:]] == ["4", "2"]  # the check's, then
 
 
 def test_a_petition_changed_while_its_chunk_is_written_stops_the_import_naming_it(
