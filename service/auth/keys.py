@@ -79,10 +79,23 @@ def _principal(key: ApiKey, scope_path: str | None) -> Principal:
 
 
 def _active(session: Session, which: ColumnElement[bool]) -> Principal | None:
+    """The key's principal, its use recorded: a manager who works only in the console
+    (it looks the key up at sign-in and on each page) read as never using the key, and a
+    key pruned for that cut them off (audit)."""
     found = _lookup(session, which)
-    if found is None or refusal(found[0], utcnow()) is not None:
+    now = utcnow()
+    if found is None or refusal(found[0], now) is not None:
         return None
+    _record_use(session, found[0], now)
     return _principal(*found)
+
+
+def _record_use(session: Session, key: ApiKey, now: datetime) -> None:
+    """`last_used_at`, written only when the stored one is older than LAST_USED_GRANULARITY
+    (in the request's own transaction)."""
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_GRANULARITY:
+        key.last_used_at = now
+        session.add(key)
 
 
 def principal_for_key(session: Session, raw_key: str) -> Principal | None:
@@ -98,9 +111,8 @@ def principal_by_id(session: Session, key_id: int) -> Principal | None:
 def authenticate(session: Session, authorization: str | None) -> Principal:
     """The principal of the header's key, or 401 saying what to do.
 
-    Also records the key's use: called once per key per process every `auth_cache_seconds`
-    (the key cache answers in between), and it writes `last_used_at` only when the stored
-    one is older than LAST_USED_GRANULARITY, in the request's own transaction.
+    Also records the key's use (_record_use): called once per key per process every
+    `auth_cache_seconds` (the key cache answers in between).
     """
     if not authorization:
         raise Unauthorized(
@@ -118,7 +130,5 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     now = utcnow()
     if (why := refusal(key, now)) is not None:
         raise Unauthorized(why)
-    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_GRANULARITY:
-        key.last_used_at = now
-        session.add(key)
+    _record_use(session, key, now)
     return _principal(key, scope_path)

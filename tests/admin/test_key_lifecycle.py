@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +14,8 @@ from service.auth.principal import Principal
 from service.models import ApiKey, AuditLog, utcnow
 from service.settings import Settings
 from tests.cli_runner import cli_for
-from tests.conftest import DbFactory, make_settings
+from tests.conftest import DbFactory, KeyFactory, make_settings
+from tests.console.conftest import WARD, ConsoleClient, raw_key
 
 pytestmark = pytest.mark.usefixtures("agencies")
 CACHE_SECONDS = 0.4
@@ -336,3 +337,23 @@ def test_a_key_revoked_while_its_lookup_runs_is_not_remembered(
     assert client.get("/api/v1/agencies", headers=bearer(raw)).status_code == 200
     # ...and the key is refused from the next one on.
     assert client.get("/api/v1/agencies", headers=bearer(raw)).status_code == 401
+
+
+@pytest.mark.usefixtures("agencies")
+def test_a_key_used_only_in_the_console_is_recorded_as_used(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """The console looks a pasted key up at sign-in and on every page, but only the API
+    wrote `last_used_at`: a manager working in the console all morning read as never using
+    the key, and an IT centre pruning unused keys would revoke it (audit)."""
+    console = ConsoleClient(client)
+    assert console.sign_in(raw_key(make_key("manager", WARD))).status_code == 200
+    with db() as session:
+        key = session.exec(select(ApiKey).where(col(ApiKey.role) == "manager")).one()
+        assert key.last_used_at is not None  # at sign-in
+        key.last_used_at = utcnow() - timedelta(hours=1)
+        session.add(key)
+    assert console.get(f"/console/a/{WARD}").status_code == 200
+    listed = client.get("/api/v1/keys", headers=make_key("admin")).json()["data"]
+    [row] = [k for k in listed if k["role"] == "manager"]
+    assert utcnow() - datetime.fromisoformat(row["last_used_at"]) < timedelta(minutes=1)
