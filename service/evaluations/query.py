@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import ColumnElement, Row, and_, func, select, true
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
@@ -50,14 +50,33 @@ class Selection:
     staff_code: str | None = None
     staff_role: str = "returning"  # whose evaluations these are, as the profile says
     include_private: bool = False
+    # The key's own part of the tree (None: every agency), which `path_prefix` may narrow
+    # for the rows chosen: what rows join from another agency is shown only within it.
+    scope_path: str | None = None
     up_to_id: int | None = None  # rows written after an export began are not in it
     # A petition's state by its deadline as of this moment (the request's), for every chunk.
     as_of: datetime = field(default_factory=utcnow)
 
 
-def _dossier_columns(d: Any, dossier_agency: Any, counter: Any, staff: list[Any]) -> list[Any]:
+def dossier_within(d: Any, scope_path: str | None) -> ColumnElement[bool]:
+    """SQL: dossier `d`'s agency lies within `scope_path` (always, for an unscoped key).
+
+    A row of the key's own agency may name a dossier of an agency outside its scope: a
+    petition of SA naming a dossier of its ward SA1, after the operator moved SA1 under SB
+    (admin/agencies.py). The dossier's facts (its staff, counter, procedure, times) are
+    then SB's data, and a key of SA reads none of them, even by reference."""
+    if scope_path is None:
+        return true()
+    scoped = select(AGENCIES.c.id).where(path_within(AGENCIES.c.path, scope_path))
+    within: ColumnElement[bool] = d.c.agency_id.in_(scoped.scalar_subquery())
+    return within
+
+
+def _dossier_columns(
+    code: Any, d: Any, dossier_agency: Any, counter: Any, staff: list[Any]
+) -> list[Any]:
     return [
-        d.c.code.label("dossier_code"),
+        code.label("dossier_code"),
         dossier_agency.c.code.label("dossier_agency_code"),
         d.c.procedure_code,
         d.c.procedure_name,
@@ -127,7 +146,9 @@ def evaluations_statement(chosen: Selection, profile: Profile, *columns: Any) ->
             r.c.overall,
             r.c.agencies_contacted,
             unsatisfied(profile).label("unsatisfied"),
-            *_dossier_columns(d, dossier_agency, counter, staff),
+            # The dossier is of the response's own agency (surveys/service.py, imports),
+            # which the scope already limits: no `dossier_within` needed.
+            *_dossier_columns(d.c.code, d, dossier_agency, counter, staff),
         )
     joined = (
         r.join(agency, agency.c.id == r.c.agency_id)
@@ -148,8 +169,10 @@ def evaluations_statement(chosen: Selection, profile: Profile, *columns: Any) ->
 
 
 def petitions_statement(chosen: Selection, profile: Profile, *columns: Any) -> Select[Any]:
-    """The chosen petitions with their dossiers' facts (when they name one), by id."""
-    p, d = PETITIONS, DOSSIERS
+    """The chosen petitions with their dossiers' facts (when they name one), by id. The
+    dossier's code is the petition's own (its importer named it); the dossier's facts only
+    where its agency lies within the key's scope (`dossier_within`)."""
+    p, d, named = PETITIONS, DOSSIERS, DOSSIERS.alias("named_dossier")
     agency = AGENCIES.alias("agency")
     dossier_agency, counter, staff = _aliases()
     full = not columns
@@ -173,12 +196,15 @@ def petitions_statement(chosen: Selection, profile: Profile, *columns: Any) -> S
             p.c.citizen_verdict,
             p.c.verdict_at,
             p.c.result_complaint,
-            *_dossier_columns(d, dossier_agency, counter, staff),
+            *_dossier_columns(named.c.code, d, dossier_agency, counter, staff),
         )
     joined = p.join(agency, agency.c.id == p.c.agency_id)
     if full:
-        # A petition without a dossier keeps its row, with the dossier's columns empty.
-        joined = joined.outerjoin(d, d.c.id == p.c.dossier_id)
+        # A petition without a dossier keeps its row, with the dossier's columns empty; one
+        # naming a dossier outside the key's scope keeps it too, with only the code.
+        joined = joined.outerjoin(named, named.c.id == p.c.dossier_id)
+        shown = and_(d.c.id == p.c.dossier_id, dossier_within(d, chosen.scope_path))
+        joined = joined.outerjoin(d, shown)
         joined = joined.outerjoin(dossier_agency, dossier_agency.c.id == d.c.agency_id)
         joined = joined.outerjoin(counter, counter.c.id == d.c.counter_id)
         for role, s in zip(STAFF_ROLES, staff, strict=True):

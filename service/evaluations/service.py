@@ -87,6 +87,7 @@ def resolve(
         staff_code=filters.staff_code,
         staff_role=profile.staff.role_for_evaluations,
         include_private=filters.include_private,
+        scope_path=principal.scope_path,
     )
 
 

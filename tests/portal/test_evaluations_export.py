@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlmodel import col, select
 
-from service.evaluations import exports_router
+from service.admin.agencies import upsert_agency
+from service.evaluations import exports_router, tables
 from service.models import AuditLog, Petition
 from tests.conftest import DbFactory, KeyFactory, handover_body
 from tests.portal.evaluations_seed import COMPLAINT, CONTACT, FORMULA_NAME, Seeded, seed
@@ -272,3 +273,68 @@ def test_evaluation_export_times_are_on_the_day_the_row_is_counted_on(
     assert row["Ngày tính điểm"] == "1970-07-01"
     assert row["Đánh giá lúc"] == "1970-07-01T00:30:00+08:00"
     assert row["Giải quyết lúc"] == "1970-06-29T11:00:00+08:00"
+
+
+def _petition_rows(client: TestClient, headers: dict[str, str], fmt: str) -> list[dict[str, Any]]:
+    """The petitions export as rows by header, from its CSV or its XLSX."""
+    if fmt == "csv":
+        return _csv(client, "/api/v1/petitions.csv", headers)
+    response = client.get("/api/v1/petitions.xlsx", headers=headers)
+    assert response.status_code == 200, response.text
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    header, *rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+@pytest.mark.usefixtures("agencies")
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_petition_naming_a_dossier_moved_out_of_scope_keeps_only_its_code(
+    client: TestClient, make_key: KeyFactory, db: DbFactory, fmt: str
+) -> None:
+    """79.BTH's petition names a dossier of its ward 79.BTH.KP1; the operator then moves the
+    ward under 79.SGN. The petition stays 79.BTH's, but the dossier's facts are 79.SGN's
+    now: a key of 79.BTH still read its staff, counter, procedure and times through the
+    petition, in the CSV and the XLSX alike (audit)."""
+    with db() as session:
+        upsert_agency(session, "79.BTH.KP1", "Khu phố 1", "79.BTH", actor="test")
+    admin = make_key("admin")
+    staff = {"receiving": "CB-KP1", "handling": "CB-KP1", "returning": "CB-KP1"}
+    body = handover_body(
+        dossier_code="D-KP1",
+        agency_code="79.BTH.KP1",
+        procedure_code="TT-KP1",
+        procedure_name="Thủ tục KP1",
+        staff=staff,
+        counter_code="Q-KP1",
+    )
+    assert client.post("/api/v1/handovers", json=body, headers=admin).status_code == 201
+    petition = {
+        "petition_code": "PAKN-KP1",
+        "agency_code": "79.BTH",
+        "dossier_code": "D-KP1",
+        "received_at": "2025-09-17T09:00:00+07:00",
+    }
+    assert client.post("/api/v1/petitions", json=petition, headers=admin).status_code == 201
+    bth = make_key("reader", agency="79.BTH")
+    [before] = _petition_rows(client, bth, fmt)
+    assert before["Cán bộ trả kết quả"] == "CB-KP1"  # the ward is 79.BTH's: so is its dossier
+
+    with db() as session:
+        upsert_agency(session, "79.BTH.KP1", "Khu phố 1", "79.SGN", actor="test")
+
+    [after] = _petition_rows(client, bth, fmt)
+    assert (after["Mã PAKN"], after["Mã cơ quan"]) == ("PAKN-KP1", "79.BTH")
+    assert after["Mã hồ sơ"] == "D-KP1"  # the code the petition itself was sent with
+    facts = [title for title, _ in tables.DOSSIER_COLUMNS if title != "Mã hồ sơ"]
+    assert {title: after[title] or "" for title in facts} == dict.fromkeys(facts, "")
+    assert not {"CB-KP1", "Q-KP1", "TT-KP1", "79.BTH.KP1"} & {str(v) for v in after.values()}
+    # A key reaching the dossier's agency reads its facts, whatever rows it asked for.
+    for key, params in ((admin, {"agency_code": "79.BTH"}), (make_key("reader"), {})):
+        [full] = [
+            r
+            for r in _csv(client, "/api/v1/petitions.csv", key, **params)
+            if r["Mã PAKN"] == "PAKN-KP1"
+        ]
+        assert (full["Cán bộ trả kết quả"], full["Quầy"]) == ("CB-KP1", "Q-KP1")
+        assert full["Cơ quan của hồ sơ"] == "79.BTH.KP1"
