@@ -111,10 +111,13 @@ async def problem(
 ) -> Response:
     """A page that says what went wrong: unknown agency (404) or a period we cannot read.
     The widget's may be framed as the widget is: an agency site with a typo in its iframe
-    showed the browser's refusal instead of this sentence (audit)."""
+    showed the browser's refusal instead of this sentence (audit). Framed, its links open
+    outside the frame (`framed`), as the widget's do: the pages they open are never framed."""
+    framed = request.url.path.startswith("/embed/")
     context = {**words(lang), "link": link_maker(lang), "problem": kind, "code": code}
-    framed = "embed" if request.url.path.startswith("/embed/") else "page"
-    return await render_public(request, Page("portal/problem.html", context, status), kind=framed)
+    context["framed"] = framed
+    page = Page("portal/problem.html", context, status)
+    return await render_public(request, page, kind="embed" if framed else "page")
 
 
 def period_or_none(text: str | None) -> Period | None:

@@ -480,6 +480,34 @@ def test_unknown_agency_or_period_gets_a_page_that_says_so(client: TestClient) -
     assert page.headers["x-frame-options"] == "DENY"
 
 
+def links(html: str) -> list[tuple[str, bool]]:
+    """Each link of a page leading elsewhere: (its href, whether it opens outside a frame)."""
+    found = []
+    for attributes in re.findall(r"<a\b([^>]*)>", html):
+        href = re.search(r'href="([^"]+)"', attributes)
+        if href is not None and not href.group(1).startswith("#"):
+            leaves = 'target="_blank"' in attributes and 'rel="noopener"' in attributes
+            found.append((href.group(1), leaves))
+    return found
+
+
+def test_links_of_the_widgets_problem_page_open_outside_its_frame(client: TestClient) -> None:
+    """The widget's "unknown agency" page is framed by the agency's site, but its links
+    (the brand, "Xem bảng xếp hạng") opened /rankings inside the frame, which /rankings
+    refuses (X-Frame-Options DENY): a click showed the browser's refusal after all. They now
+    open in a new tab, as the widget's own link does; the unframed pages' do not (audit)."""
+    for path in ("/embed/agencies/79.TYPO", "/embed/agencies/79?period=x"):
+        refused = client.get(path)
+        assert "frame-ancestors *" in refused.headers["content-security-policy"], path
+        for href, leaves in links(refused.text):
+            never_framed = client.get(href).headers.get("x-frame-options") == "DENY"
+            assert leaves or not never_framed, (path, href)
+        assert ("/rankings", True) in links(refused.text), path
+    page = client.get("/agencies/79.TYPO")
+    assert ("/rankings", False) in links(page.text)
+    assert 'target="_blank"' not in page.text
+
+
 # --- privacy ---------------------------------------------------------------------------------
 
 SECRETS = (
