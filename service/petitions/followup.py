@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from service.calendar.overrides import load_overrides
-from service.calendar.working_days import overdue_working_days
 from service.handovers import tokens
 from service.models import Agency, Dossier, Invitation, Petition, Response, utcnow
 from service.petitions.views import PetitionFacts
+from service.profile import Profile
+from service.scoring.contributions import petition_scored, petition_state
 
 FOLLOWUP_PATH = "/p/"
 
@@ -65,13 +65,20 @@ class FollowupView(PetitionFacts):
     """What the citizen sees: status, deadline, the reply, the verdict. No staff, no key."""
 
     handled_on_time: bool
-    overdue_days: int  # working days past the deadline (open: until today; handled: then)
+    # contributions.petition_state now: the console's and the score's rule, so the page
+    # calls an open petition overdue the moment its deadline passes, as they do (it waited
+    # a whole working day after the deadline's day: "still being handled" over a weekend).
+    state: str
+    # Whether the petition is in the agency's score now (contributions.petition_scored), so
+    # whether the page may say the delay or the verdict counts: under the default profile
+    # survey feedback counts nowhere, yet the page said it did (audit).
+    in_score: bool
     language: str | None
 
     @property
     def status(self) -> str:
         if self.handled_at is None:
-            return "overdue" if self.overdue_days else "pending"
+            return "overdue" if self.state == "late" else "pending"
         return "replied"
 
     @property
@@ -79,7 +86,8 @@ class FollowupView(PetitionFacts):
         return self.handled_at is not None and self.verdict is None
 
 
-def view(session: Session, petition: Petition) -> FollowupView:
+def view(session: Session, petition: Petition, profile: Profile) -> FollowupView:
+    """`profile`: the service's, which decides whether the petition counts."""
     agency = session.get(Agency, petition.agency_id)
     assert agency is not None
     dossier = session.get(Dossier, petition.dossier_id) if petition.dossier_id else None
@@ -92,14 +100,11 @@ def view(session: Session, petition: Petition) -> FollowupView:
         ).first()
         if row is not None:
             complaint, language = row
-    overdue = 0
-    if petition.deadline_at is not None:
-        until = petition.handled_at or utcnow()
-        if until > petition.deadline_at:
-            overdue = overdue_working_days(petition.deadline_at, until, load_overrides(session))
+    now = utcnow()
     return FollowupView(
         **PetitionFacts.fields(petition, agency.name, dossier.code if dossier else None, complaint),
         handled_on_time=petition.handled_on_time,
-        overdue_days=overdue,
+        state=petition_state(petition, now),
+        in_score=petition_scored(petition, profile, now),
         language=language,
     )

@@ -21,6 +21,7 @@ from service.i18n import pick_language
 from service.models import Petition
 from service.petitions import followup
 from service.petitions import service as petitions
+from service.profile import Profile
 from service.web.deps import FormDep, PublicWork
 from service.web.link_pages import guarded_page
 from service.web.pages import Page, render
@@ -55,12 +56,13 @@ def _page(
     petition: Petition,
     token: str,
     lang: str | None,
+    profile: Profile,
     *,
     status: int = 200,
     problem: bool = False,
     just_judged: bool = False,
 ) -> Page:
-    view = followup.view(session, petition)
+    view = followup.view(session, petition, profile)
     language = pick_language(lang, view.language)
     return Page(
         "petitions/followup.html",
@@ -98,7 +100,9 @@ async def followup_page(
 ) -> Response:
     def show(session: Session, guess: throttle.Guess) -> Page:
         found = _find(guess, session, token, lang)
-        return found if isinstance(found, Page) else _page(session, found, token, lang)
+        return (
+            found if isinstance(found, Page) else _page(session, found, token, lang, work.profile)
+        )
 
     return render(request, await guarded_page(work, lang, show, work.run))
 
@@ -150,11 +154,11 @@ async def give_verdict(
             return found
         verdict = form.get("verdict", "")
         if set(form) - FORM_FIELDS or verdict not in petitions.VERDICTS:
-            return _page(session, found, token, language, status=422, problem=True)
+            return _page(session, found, token, language, work.profile, status=422, problem=True)
         try:
             petitions.record_verdict(session, found, verdict, work.profile)
         except ServiceError:  # not replied yet, or judged already: the page says which
-            return _page(session, found, token, language, status=409)
-        return _page(session, found, token, language, just_judged=True)
+            return _page(session, found, token, language, work.profile, status=409)
+        return _page(session, found, token, language, work.profile, just_judged=True)
 
     return render(request, await guarded_page(work, language, judge, work.run))

@@ -4,6 +4,7 @@ the agency's reply on it, and the citizen's verdict moving group 5 rate b."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 
@@ -11,11 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from service.calendar.working_days import LOCAL_TZ
+from service.console import petitions as inbox
 from service.handovers import tokens
-from service.models import AuditLog, OutboxEvent, Petition
+from service.models import AuditLog, OutboxEvent, Petition, utcnow
 from service.petitions import followup
 from service.settings import Settings
-from tests.conftest import TEST_SECRET, DbFactory, KeyFactory
+from tests.conftest import TEST_SECRET, DbFactory, KeyFactory, make_settings
 from tests.console.conftest import (
     COMPLAINT,
     WARD,
@@ -32,11 +35,17 @@ pytestmark = pytest.mark.usefixtures("agencies")
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     """This province counts survey comments asking for an answer as petitions, so that the
     inbox's replies and verdicts move group 5 (by default they do not: see
-    tests/scoring/test_feedback_and_aging.py)."""
+    tests/scoring/test_feedback_and_aging.py). A test parametrized with `settings` "default"
+    runs under the default profile instead (DEFAULT_PROFILE)."""
+    if getattr(request, "param", None) == "default":
+        return make_settings(database_url)
     return counting_survey_petitions(database_url, tmp_path)
+
+
+DEFAULT_PROFILE = pytest.mark.parametrize("settings", ["default"], indirect=True)
 
 
 def close(value: float | None, expected: Fraction) -> bool:
@@ -160,6 +169,7 @@ def test_reply_verdict_and_group5_rate_b_with_numbers(
     judged = client.post(path, data={"verdict": "unsatisfied"})
     assert judged.status_code == 200
     assert "Ý kiến đã được ghi nhận" in judged.text and 'name="verdict"' not in judged.text
+    assert "tính vào điểm hài lòng của cơ quan" in judged.text  # this profile counts it
     g5 = office.score()["group5"]
     # b) (2 − 1 unsatisfied) ÷ 2 = 1/2 → 6 × 0,5/0,9 = 10/3.
     #    group 5 = 6 + 10/3 + 10/3 = 38/3 = 12,666… (was 46/3 = 15,333…)
@@ -187,3 +197,61 @@ def test_reply_verdict_and_group5_rate_b_with_numbers(
     assert re.search(r'id="g5-score">12,66<', agency)  # shown rounded down (README, Rounding)
     detail = console.get(f"/console/petitions/{stored.id}").text
     assert 'id="verdict">Không hài lòng' in detail and 'action="/console/petitions' not in detail
+
+
+def edit(db: DbFactory, **fields: object) -> None:
+    """Set fields of the survey's petition HL-BT-1 straight in the database."""
+    with db() as session:
+        petition = session.exec(select(Petition).where(Petition.code == "HL-BT-1")).one()
+        for name, value in fields.items():
+            setattr(petition, name, value)
+        session.add(petition)
+
+
+@DEFAULT_PROFILE
+def test_under_the_default_profile_the_page_claims_no_count_for_the_delay_or_the_verdict(
+    office: Office, client: TestClient, db: DbFactory
+) -> None:
+    """Survey feedback counts in no score by default (DESIGN.md, D), yet the page told the
+    citizen that the delay "được tính vào điểm đánh giá" and the verdict "tính vào điểm hài
+    lòng của cơ quan" (audit)."""
+    office.handover("BT-1")
+    path = office.answer_on_page("BT-1", complaint=COMPLAINT)
+    assert path is not None
+    edit(db, deadline_at=utcnow() - timedelta(days=10))  # unanswered, long overdue
+    overdue = client.get(path).text
+    assert "Đã quá hạn trả lời nhưng cơ quan chưa trả lời.</p>" in overdue
+    assert "Việc chậm trễ này được tính vào điểm" not in overdue
+
+    edit(db, reply="Phường đã bố trí thêm một quầy.", handled_at=utcnow())
+    before = office.score()["group5"]
+    judged = client.post(path, data={"verdict": "unsatisfied"})
+    assert judged.status_code == 200
+    assert "Ý kiến đã được ghi nhận và gửi tới cơ quan." in judged.text
+    assert "tính vào điểm hài lòng" not in judged.text
+    assert office.score()["group5"] == before  # indeed counted nowhere
+
+
+def test_an_open_petition_is_overdue_on_the_page_the_moment_its_deadline_passes(
+    office: Office, client: TestClient, db: DbFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deadline Friday 2025-10-03, end of the day; seen Saturday noon, unanswered. The page
+    waited a whole working day after the deadline's day (Monday, or later after Tết) and
+    said "Cơ quan đang xem xét", while the console and the score call it late from the
+    deadline on (DESIGN.md, group 5) (audit)."""
+    office.handover("BT-1")
+    path = office.answer_on_page("BT-1", complaint=COMPLAINT)
+    assert path is not None
+    friday_end = datetime(2025, 10, 3, 23, 59, 59, 999999, tzinfo=LOCAL_TZ)
+    saturday_noon = datetime(2025, 10, 4, 12, 0, tzinfo=LOCAL_TZ)
+    edit(db, received_at=friday_end - timedelta(days=21), deadline_at=friday_end)
+    monkeypatch.setattr(followup, "utcnow", lambda: saturday_noon)
+    page = client.get(path).text
+    assert "Đã quá hạn trả lời" in page and "Cơ quan đang xem xét" not in page
+    # This province counts it: the page may say the delay counts.
+    assert "Việc chậm trễ này được tính vào điểm đánh giá của cơ quan." in page
+    # The console's inbox says the same of it at that moment.
+    assert inbox.timing(survey_petition(db), saturday_noon, {}).state == "overdue"
+    # A second before the deadline it is still being handled.
+    monkeypatch.setattr(followup, "utcnow", lambda: friday_end - timedelta(seconds=1))
+    assert "Cơ quan đang xem xét" in client.get(path).text

@@ -106,3 +106,41 @@ def test_public_page_b_meaning_follows_max_supplement_requests(
         meaning = re.search(r'<p class="meaning">(Tỷ lệ người dân[^<]*bổ sung[^<]*)</p>', page)
         assert meaning is not None
         assert meaning.group(1) == "Tỷ lệ người dân không phải bổ sung hồ sơ lần nào."
+
+
+def test_a_dossier_late_by_hours_is_not_told_as_a_day_or_more_late(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """Late within the grace is late by at most 5 working days, 0 included: a dossier
+    resolved hours after its due time, or on the Saturday after a Friday due time, was
+    told as "late from 1 to 5 working days" (score audit)."""
+    issuer = make_key("issuer")
+    # Due Mon 15/9 10:00, resolved 15:00; due Fri 19/9 17:00, resolved Sat 20/9; on time.
+    _post(
+        client,
+        issuer,
+        "H1",
+        resolved_at=f"2025-09-15T15:00:00{VN}",
+        due_at=f"2025-09-15T10:00:00{VN}",
+    )
+    _post(
+        client,
+        issuer,
+        "H2",
+        resolved_at=f"2025-09-20T09:00:00{VN}",
+        due_at=f"2025-09-19T17:00:00{VN}",
+    )
+    _post(
+        client,
+        issuer,
+        "H3",
+        resolved_at=f"2025-09-16T09:00:00{VN}",
+        due_at=f"2025-09-16T17:00:00{VN}",
+    )
+    page = client.get("/agencies/79.BTH", params={"period": "2025-09"})
+    assert page.status_code == 200
+    said = re.sub(r"\s+", " ", page.text)
+    assert "2 trong 3 hồ sơ bị trễ hạn không quá 5 ngày làm việc" in said
+    assert "trễ từ 1 đến" not in said
+    english = client.get("/agencies/79.BTH", params={"period": "2025-09", "lang": "en"}).text
+    assert "2 of 3 dossiers were late by at most 5 working days" in re.sub(r"\s+", " ", english)
