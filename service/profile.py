@@ -445,6 +445,10 @@ class Tt01Profile(_Strict):
         )
 
 
+# The parts of a profile that no score reads (Profile.rules_fingerprint).
+NOT_IN_SCORES = {"title", "alerts", "report", "reach"}
+
+
 class Profile(_Strict):
     name: str
     title: str
@@ -539,11 +543,13 @@ class Profile(_Strict):
         return hashlib.sha256(json.dumps(counted, sort_keys=True).encode()).hexdigest()
 
     def rules_fingerprint(self) -> str:
-        """Changes whenever anything the file says changes, also what is read only when a
-        score is read (group 5's points and rates, how open petitions count, TT 01's
-        classes) and so rebuilds nothing, but still moves scores."""
-        everything = json.dumps(self.model_dump(mode="json"), sort_keys=True)
-        return hashlib.sha256(everything.encode()).hexdigest()
+        """Changes whenever a rule that a score carries changes: the counted ones, and also
+        what is read only when a score is read (group 5's points and rates, how open
+        petitions count, TT 01's classes and names) and so rebuilds nothing, but still
+        moves scores. Not the alerts, the report's layout, the response-rate flags or the
+        title: no score moves with them, and each change announced every score (review)."""
+        scored = self.model_dump(mode="json", exclude=NOT_IN_SCORES)
+        return hashlib.sha256(json.dumps(scored, sort_keys=True).encode()).hexdigest()
 
 
 class ProfileError(Exception):

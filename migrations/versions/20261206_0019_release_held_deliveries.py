@@ -7,7 +7,8 @@ every later delivery of the same agency to that receiver waited behind them. Ena
 subscription again frees them; this frees them in every deployment at once, as enabling
 does: due now, with a day of retries (26 hours, the default of
 HAILONG_WEBHOOK_GIVE_UP_HOURS; a migration does not read the settings). A disabled
-subscription's held deliveries are what its being disabled means: they stay held.
+subscription's held deliveries are what its being disabled means: they stay held (and a
+deleted one's, or one whose key is revoked or expired, are never sent: left to pruning).
 
 Revision ID: 0019
 Revises: 0018
@@ -38,7 +39,15 @@ delivery = sa.table(
 subscription = sa.table(
     "webhook_subscription",
     sa.column("id", sa.Integer),
+    sa.column("owner_key_id", sa.Integer),
     sa.column("disabled_at", sa.DateTime(timezone=True)),
+    sa.column("deleted_at", sa.DateTime(timezone=True)),
+)
+api_key = sa.table(
+    "api_key",
+    sa.column("id", sa.Integer),
+    sa.column("revoked_at", sa.DateTime(timezone=True)),
+    sa.column("expires_at", sa.DateTime(timezone=True)),
 )
 
 
@@ -50,7 +59,19 @@ def _stored(bind: sa.engine.Connection, moment: datetime) -> datetime:
 def upgrade() -> None:
     bind = op.get_bind()
     now = datetime.now(UTC)
-    enabled = sa.select(subscription.c.id).where(subscription.c.disabled_at.is_(None))
+    # Those the sender sends to (service/delivery/fan_out.py, live_subscription, as of this
+    # revision): not disabled, not deleted, their owner key neither revoked nor expired.
+    # Another's are never claimed: made due, they would only sit in the due index.
+    enabled = (
+        sa.select(subscription.c.id)
+        .join(api_key, api_key.c.id == subscription.c.owner_key_id)
+        .where(
+            subscription.c.disabled_at.is_(None),
+            subscription.c.deleted_at.is_(None),
+            api_key.c.revoked_at.is_(None),
+            sa.or_(api_key.c.expires_at.is_(None), api_key.c.expires_at > _stored(bind, now)),
+        )
+    )
     bind.execute(
         sa.update(delivery)
         .where(

@@ -243,11 +243,11 @@ def rebuild_if_profile_changed(session: Session, profile: Profile) -> bool:
     profile changed only in the rules read when a score is read (group 5's points, how
     open petitions count) announces every score all the same. Either is audited.
 
-    Several processes start at once (`serve --workers N`): on PostgreSQL an advisory lock
-    lets one decide (and rebuild) while the others wait, then find nothing to do.
+    Several processes start at once (`serve --workers N`): one decides (and rebuilds)
+    while the others wait, then find nothing to do: on PostgreSQL an advisory lock, on
+    SQLite the write lock (each process announced and audited the change again: review).
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REBUILD_LOCK})
+    db.exclusive(session, REBUILD_LOCK, ScoringState.__tablename__)
     state = session.get(ScoringState, 1)
     counted, rules = profile.fingerprint(), profile.rules_fingerprint()
     if state is None and session.execute(select(func.count()).select_from(Dossier)).scalar() == 0:

@@ -184,3 +184,27 @@ def test_the_first_start_after_the_upgrade_records_the_rules_and_announces_nothi
         ).all()
     assert state.rules_fingerprint == load_profile("hcmc-104-2024").rules_fingerprint()
     assert _marked(db) == [] and audited == []
+
+
+def test_a_change_no_score_reads_announces_nothing(
+    database_url: str, make_key: KeyFactory, db: DbFactory, tmp_path: Path
+) -> None:
+    """An alert's threshold moves no score: the whole profile's fingerprint announced every
+    agency's months, quarters and years and audited a profile change for it (review)."""
+    with TestClient(create_app(make_settings(database_url))) as client:
+        made = client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
+        assert made.status_code == 201
+    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
+    assert "staff_c_drop = 0.2\n" in text
+    changed = tmp_path / "alerts.toml"
+    changed.write_text(text.replace("staff_c_drop = 0.2\n", "staff_c_drop = 0.25\n"))
+    with db() as session:
+        session.execute(delete(ScoreDirty))
+    alerts = make_settings(database_url).model_copy(update={"scoring_profile": str(changed)})
+    with TestClient(create_app(alerts)):
+        pass
+    with db() as session:
+        audited = session.exec(
+            select(AuditLog).where(col(AuditLog.action) == "profile.change")
+        ).all()
+    assert _marked(db) == [] and audited == []

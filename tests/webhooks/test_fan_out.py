@@ -260,7 +260,7 @@ def test_the_upgrade_makes_due_what_the_old_race_left_held(
     config = alembic_config(database_url)
     config.attributes["quiet_logging"] = True
     command.downgrade(config, "0018")
-    command.upgrade(config, "0019")
+    command.upgrade(config, "head")
 
     drain(worker, until=lambda: len(receiver.received) == 1, seconds=5)
     drain(worker)
