@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -106,6 +107,7 @@ class Outcome:
     refused_rows: int = 0
     # Which rows: pass 2 checks every row again and meets pass 1's refused ones again.
     refused_row_numbers: set[int] = field(default_factory=set, repr=False)
+    refused_on_writing: int = 0  # of refused_rows: valid at the check, changed since
     report: Path | None = None
     job_id: int | None = None
     written: int = 0  # by this run
@@ -223,11 +225,15 @@ def _check_all(
 class _Refused:
     """Refused rows, counted in the outcome and written to the report. The report is opened
     at the first one: a file in a folder one may not write in (a shared drive, a CD)
-    imports when nothing is refused. Rows refused on writing (changed since the check,
-    skipped with --skip-invalid) join pass 1's in the same report."""
+    imports when nothing is refused. Rows refused on writing (`on_writing`: changed since
+    the check, skipped with --skip-invalid) join pass 1's in the same report, and are no
+    longer counted valid."""
 
-    def __init__(self, files: ExitStack, report: Path, outcome: Outcome) -> None:
+    def __init__(
+        self, files: ExitStack, report: Path, outcome: Outcome, on_writing: bool = False
+    ) -> None:
         self.files, self.report, self.outcome = files, report, outcome
+        self.on_writing = on_writing
         self.out: Any = None
 
     def add(self, refusals: list[Refusal]) -> None:
@@ -236,9 +242,11 @@ class _Refused:
             return  # refused by pass 1, met again by pass 2
         outcome.refused_row_numbers.add(refusals[0].row)
         outcome.refused_rows += 1
+        if self.on_writing:
+            outcome.rows_valid -= 1
+            outcome.refused_on_writing += 1
         if self.out is None:
             self.out = self._open(append=outcome.report == self.report)
-            outcome.report = self.report
         for refusal in refusals:
             outcome.refused_count += 1
             if len(outcome.refused) < SUMMARY_REFUSALS:
@@ -251,6 +259,10 @@ class _Refused:
             mode, encoding = ("a", "utf-8") if append else ("w", "utf-8-sig")
             handle = self.files.enter_context(self.report.open(mode, encoding=encoding, newline=""))
         except OSError as exc:
+            if self.on_writing:
+                # Halfway through the writing, a report that cannot be written stops
+                # nothing: the summary names the rows (review).
+                return csv.writer(io.StringIO())
             raise FileProblem(
                 f"cannot write the report of refused rows, {self.report}: "
                 f"{exc.strerror or exc}; copy the file to a folder you can write in and "
@@ -259,6 +271,7 @@ class _Refused:
         out = csv.writer(handle)
         if not append:
             out.writerow(["row", "column", "reason"])
+        self.outcome.report = self.report
         return out
 
 
@@ -401,12 +414,15 @@ def _write_all(
     return written
 
 
-def _recompute(engine: Engine, job_id: int, profile: Profile, written: int) -> int:
-    """The scores recomputed once, as `hailong scores recompute` does, and the job done."""
+def _recompute(engine: Engine, job_id: int, profile: Profile, refused_on_writing: int) -> int:
+    """The scores recomputed once, as `hailong scores recompute` does, and the job done
+    (its rows refused on writing moved from valid to refused)."""
     with transaction(engine) as session:
         rows = rebuild(session, profile, None)
         job = session.get(ImportJob, job_id)
         assert job is not None
+        job.rows_valid -= refused_on_writing
+        job.rows_refused += refused_on_writing
         job.status, job.finished_at = "done", utcnow()
         job.updated_at = job.finished_at
         session.add(job)
@@ -486,7 +502,7 @@ def run_import(
         _, rows = _open(path, kind)
         try:
             with ExitStack() as files:
-                refused = _Refused(files, report_path(path), outcome)
+                refused = _Refused(files, report_path(path), outcome, on_writing=True)
                 outcome.written = _write_all(
                     engine, checker, rows, options, job, settings, profile, progress, on_chunk,
                     refused,
@@ -501,7 +517,7 @@ def run_import(
         progress.start("recomputing scores", None)
         # The recompute, and the requests after it, read these tables: planned on their new sizes.
         analyze(engine, [Dossier, Invitation, Response, Petition])
-        outcome.counter_rows = _recompute(engine, job.id, profile, outcome.written)
+        outcome.counter_rows = _recompute(engine, job.id, profile, outcome.refused_on_writing)
         progress.finish()
         outcome.status = "done"
         return outcome

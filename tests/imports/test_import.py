@@ -613,6 +613,11 @@ def test_a_dossier_handed_over_while_its_chunk_is_written_is_skipped(
     report = outcome.report.read_text(encoding="utf-8-sig").splitlines()
     assert report[0] == "row,column,reason"
     assert [line.split(",")[0] for line in report[1:]] == ["4", "2"]  # the check's, then
+    # And it is no longer counted valid, here or in the job's row (review).
+    assert (outcome.rows_checked, outcome.rows_valid) == (3, 1)
+    with db() as session:
+        job = session.get(ImportJob, outcome.job_id)
+        assert job is not None and (job.rows_valid, job.rows_refused) == (1, 2)
 
 
 def test_a_petition_changed_while_its_chunk_is_written_stops_the_import_naming_it(
