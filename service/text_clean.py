@@ -18,6 +18,7 @@ before this rule is isolated where it is shown (`dir="auto"` in the templates).
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from pydantic import AfterValidator
 
@@ -86,3 +87,25 @@ def storable_text(text: str) -> str:
     (JSON's "\\ud83d" escapes decode to one, which is no UTF-8: the row's write failed, and
     a message already sent was sent again at every lease), each replaced."""
     return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+def code_text(text: str) -> str:
+    """A code (a staff member's, a counter's, an agency's) as it is matched: without the
+    spaces around it, and refused with an invisible character or a space other than ' '
+    in it. Codes are matched by their exact text, so "CB003 " or "CB003" + a zero-width
+    space became a second officer that looks the same on every page, and " " or "\u200b"
+    a staff member and a counter with no visible code (audit)."""
+    code = text.strip()
+    if not code:
+        raise ValueError("must not be blank")
+    for char in code:
+        if unicodedata.category(char) in ("Cf", "Zl", "Zp") or (char.isspace() and char != " "):
+            raise ValueError(
+                f"must not contain the invisible character U+{ord(char):04X}: type the code "
+                "again, or copy it from where it is kept"
+            )
+    return code
+
+
+# For a code field: `Annotated[str, ..., Storable, CodeText]`.
+CodeText = AfterValidator(code_text)

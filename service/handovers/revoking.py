@@ -32,13 +32,19 @@ def revoke(
     # Compare and set, as an answer claims the invitation: read, checked in memory and then
     # written, a revoke racing an answer stored both (a 201 to the citizen, then "revoked",
     # the survey reissued and every answer to it a 409; audit).
+    # An expired survey is over, as an answered one is: revoked, it left the response
+    # rate's issued surveys (an office could lift its rate by revoking what went
+    # unanswered), and a re-post then issued a fresh 30-day survey (audit). Its revoke
+    # changes nothing, as a second revoke does.
+    now = utcnow()
     claimed = session.execute(
         update(Invitation)
         .where(
             col(Invitation.id) == invitation.id,
             col(Invitation.status).in_(("issued", "opened")),
+            col(Invitation.expires_at) > now,
         )
-        .values(status="revoked", revoked_at=utcnow())
+        .values(status="revoked", revoked_at=now)
     )
     session.refresh(invitation)
     if claimed.rowcount == 1:  # type: ignore[attr-defined]

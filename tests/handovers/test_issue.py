@@ -510,3 +510,102 @@ def test_a_repost_naming_another_language_changes_the_unanswered_surveys(
     assert client.post(f"{URL}/{code}/revoke", headers=key).status_code == 200
     again = client.post(URL, json=unsaid, headers=key).json()
     assert '<html lang="en"' in client.get(again["slip_url"].removeprefix("http://testserver")).text
+
+
+def _expire(db: DbFactory, dossier_code: str) -> None:
+    with db() as session:
+        invitation = session.exec(
+            select(Invitation)
+            .join(Dossier, col(Dossier.id) == col(Invitation.dossier_id))
+            .where(col(Dossier.code) == dossier_code)
+        ).one()
+        invitation.expires_at = utcnow() - timedelta(minutes=1)
+        session.add(invitation)
+
+
+def test_revoking_an_expired_survey_leaves_it_expired_and_in_the_response_rate(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """An expired survey is over, as an answered one is. Its revoke relabelled it
+    "revoked": it left the response rate's issued surveys (an office could lift its rate,
+    and silence response_rate_low, by revoking what went unanswered) and a re-post then
+    issued a fresh 30-day survey for it (audit)."""
+    key, reader = make_key("issuer"), make_key("reader")
+    answered = client.post(URL, json=handover_body(dossier_code="D-ANS"), headers=key).json()
+    token = answered["survey_url"].rsplit("/", 1)[1]
+    answers = {
+        "timeliness": "on_time",
+        "supplement_requests": "none",
+        "staff_attitude": "good",
+        "overall": "satisfied",
+    }
+    posted = client.post("/api/v1/responses", json={"token": token, "answers": answers})
+    assert posted.status_code == 201, posted.text
+    issued = client.post(URL, json=handover_body(dossier_code="D-EXP"), headers=key).json()
+    _expire(db, "D-EXP")
+    month = datetime.now(LOCAL_TZ).strftime("%Y-%m")
+    rates = f"/api/v1/response-rates?period={month}&agency_code=G22.39"
+    before = client.get(rates, headers=reader).json()["data"][0]["total"]
+    assert (before["issued"], before["answered"], before["rate"]) == (2, 1, 0.5)
+
+    revoked = client.post(f"{URL}/D-EXP/revoke", headers=key)
+    assert revoked.status_code == 200 and revoked.json()["status"] == "expired"
+    after = client.get(rates, headers=reader).json()["data"][0]["total"]
+    assert (after["issued"], after["rate"]) == (2, 0.5)
+    again = client.post(URL, json=handover_body(dossier_code="D-EXP"), headers=key)
+    assert again.status_code == 200
+    assert (again.json()["survey_id"], again.json()["status"]) == (issued["survey_id"], "expired")
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["CB003\u200b", "\ufeffCB003", "CB003\u202c", "CB\u00a0003"],
+    ids=["zero-width-space", "bom", "bidi-pop", "nbsp-inside"],
+)
+def test_a_staff_code_with_an_invisible_character_is_refused(
+    client: TestClient, make_key: KeyFactory, db: DbFactory, variant: str
+) -> None:
+    """Codes are matched by their exact text: "CB003" and "CB003" with an invisible
+    character became two officers that look the same on every page, their evaluations
+    split between them (audit). Refused, naming the field."""
+    staff = {"receiving": "CB001", "handling": "CB002", "returning": variant}
+    response = client.post(URL, json=handover_body(staff=staff), headers=make_key("issuer"))
+    assert response.status_code == 422
+    [problem] = response.json()["fields"]
+    assert problem["field"] == "staff.returning" and "invisible character" in problem["problem"]
+    with db() as session:
+        assert session.exec(select(func.count()).select_from(Staff)).one() == 0
+
+
+@pytest.mark.parametrize("spaced", ["CB003 ", " CB003", "CB003\u00a0", "CB003\u3000"])
+def test_spaces_around_a_code_are_not_part_of_it(
+    client: TestClient, make_key: KeyFactory, db: DbFactory, spaced: str
+) -> None:
+    """ "CB003 " (a spreadsheet's trailing space, a no-break space) is the officer CB003,
+    not a second one (audit)."""
+    key = make_key("issuer")
+    first = handover_body(staff={"returning": "CB003"}, counter_code="Q01")
+    assert client.post(URL, json=first, headers=key).status_code == 201
+    second = handover_body(
+        dossier_code="G22.39-2",
+        staff={"returning": spaced},
+        counter_code=spaced.replace("CB003", "Q01"),
+    )
+    assert client.post(URL, json=second, headers=key).status_code == 201
+    with db() as session:
+        assert [s.code for s in session.exec(select(Staff)).all()] == ["CB003"]
+        assert [c.code for c in session.exec(select(Counter)).all()] == ["Q01"]
+
+
+@pytest.mark.parametrize("blank", [" ", "\u200b", "\u3000"], ids=["space", "zwsp", "ideographic"])
+def test_a_code_that_only_looks_empty_is_refused(
+    client: TestClient, make_key: KeyFactory, db: DbFactory, blank: str
+) -> None:
+    """An empty code is refused; one that only looks empty was registered as a staff
+    member and a counter with no visible code (audit)."""
+    body = handover_body(staff={"returning": blank}, counter_code=blank)
+    response = client.post(URL, json=body, headers=make_key("issuer"))
+    assert response.status_code == 422
+    assert {f["field"] for f in response.json()["fields"]} == {"staff.returning", "counter_code"}
+    with db() as session:
+        assert session.exec(select(func.count()).select_from(Staff)).one() == 0
