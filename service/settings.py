@@ -34,6 +34,7 @@ MAX_RETENTION_DAYS = 36_500
 # secrets, so an empty one (`HAILONG_SECRET_KEY=`, accepted before) let anyone forge them.
 # The generated key file holds 64 characters; the tests' key has 35.
 MIN_SECRET_LENGTH = 32
+MAX_GUESS_LIMIT = 1_000_000
 DAY_SECONDS = 86_400
 
 
@@ -59,7 +60,9 @@ class Settings(BaseSettings):
     # API), e.g. "tt-01-2018". Its questions join the citizen's questionnaire.
     scoring_profile_also: str | None = None
     # Wrong survey tokens / short codes tolerated per client address and window before 429.
-    guess_limit: int = Field(default=20, ge=1)
+    # At most a million: past 2**63 SQLite cannot bind it, and the first wrong link made
+    # every lookup of that address a 500, the right link too (ops audit).
+    guess_limit: int = Field(default=20, ge=1, le=MAX_GUESS_LIMIT)
     guess_window_seconds: int = Field(default=600, ge=1, le=7 * DAY_SECONDS)
     log_requests: bool = True
     # Contact details and free text older than this are removed by `hailong purge`.
@@ -183,6 +186,18 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("webhook_encryption_key")
+    @classmethod
+    def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        """Set but empty (a compose file's unset `${VAR}`), it was used as the key: every
+        webhook secret encrypted under sha256(b""), readable from a database copy alone
+        (ops audit). A short key already in use is not refused: its secrets need it."""
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError(
+                "is set but empty: unset it to derive the key from the signing key, or give a key"
+            )
+        return value
+
     @field_validator("secret_key_file")
     @classmethod
     def _key_file_usable(cls, value: Path, info: ValidationInfo) -> Path:
@@ -263,9 +278,30 @@ class Settings(BaseSettings):
             return self.secret_key.get_secret_value().encode()
         path = self.secret_key_file
         if not path.exists():
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            _create_key_file(path)
         return path.read_text().strip().encode()
+
+
+def _create_key_file(path: Path) -> None:
+    """The key file, written whole and readable by its owner only before it has its name:
+    the workers of one `serve --workers N` start create it at the same moment, and one
+    could read it between another's truncation and its write (the empty key) or each keep
+    a key of its own (ops audit). A name taken meanwhile is another process's whole file,
+    and that is the key."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(temporary, path)  # fails if the name exists: never replaces a key
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links: renamed whole, if still free
+            if not path.exists():
+                os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 _ORIGIN = re.compile(r"^https?://(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:[0-9]{1,5})?$")

@@ -4,12 +4,14 @@ or a secret key file that cannot be used."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -342,6 +344,61 @@ def test_an_empty_or_short_secret_key_stops_the_start(
         "Invalid setting HAILONG_SECRET_KEY: give at least 32 characters, e.g. what "
         "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'` prints"
     ]
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_webhook_encryption_key_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    """Set but empty (a compose file's unset `${VAR}`), it was used as the key: every
+    webhook signing secret encrypted under sha256(b""), readable from a database copy
+    alone (ops audit)."""
+    assert _refused_at_start(monkeypatch, capsys, "HAILONG_WEBHOOK_ENCRYPTION_KEY", value) == [
+        "Invalid setting HAILONG_WEBHOOK_ENCRYPTION_KEY: is set but empty: unset it to derive "
+        "the key from the signing key, or give a key"
+    ]
+
+
+def test_a_guess_limit_sqlite_cannot_hold_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """10**20 was accepted, then past 2**63 SQLite could not bind it: after one wrong link
+    every lookup from that address was a 500, the right link too (ops audit)."""
+    [line] = _refused_at_start(monkeypatch, capsys, "HAILONG_GUESS_LIMIT", str(10**20))
+    assert line.startswith("Invalid setting HAILONG_GUESS_LIMIT=") and "1000000" in line
+
+
+def _key_of_a_worker(path: str, barrier: Any, out: Any) -> None:
+    from service.settings import Settings
+
+    settings = Settings(database_url="sqlite://", secret_key_file=Path(path))
+    barrier.wait()  # the workers of one `serve` start together
+    out.put(settings.signing_key())
+
+
+@pytest.mark.servers  # starts four processes together, three times
+def test_workers_starting_together_share_one_key_file(tmp_path: Path) -> None:
+    """`serve --workers N` on a fresh volume without HAILONG_SECRET_KEY: each worker
+    created the key file at the same moment; one could read it between another's
+    truncation and its write (the empty key) or each keep its own (ops audit: key lengths
+    [0, 0, 64, 64] in one of 40 tries)."""
+    context = multiprocessing.get_context("spawn")
+    for trial in range(3):
+        path = tmp_path / f"trial{trial}" / "hailong.secret"
+        path.parent.mkdir()
+        barrier, out = context.Barrier(4), context.Queue()
+        workers = [
+            context.Process(target=_key_of_a_worker, args=(str(path), barrier, out))
+            for _ in range(4)
+        ]
+        for worker in workers:
+            worker.start()
+        keys = {out.get(timeout=60) for _ in workers}
+        for worker in workers:
+            worker.join(timeout=60)
+        assert keys == {path.read_text().strip().encode()}, f"trial {trial}"
+        assert len(keys.pop()) >= 32 and path.stat().st_mode & 0o777 == 0o600
+        assert [p.name for p in path.parent.iterdir()] == ["hailong.secret"]
 
 
 @pytest.mark.parametrize("value", ["http://", "https:///survey", "http://:8000", "http://h:99999"])
