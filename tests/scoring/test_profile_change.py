@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from service.app import create_app
 from service.models import Agency, AuditLog, ScoreDirty, ScoringState
 from service.profile import PROFILES_DIR, load_profile
+from service.settings import Settings
 from tests.cli_runner import cli_for
 from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
 
@@ -89,41 +90,55 @@ def test_an_unchanged_profile_does_not_rebuild(
     engine.dispose()
 
 
-def test_a_profile_change_announces_every_score_it_holds(
-    database_url: str, make_key: KeyFactory, db: DbFactory, tmp_path: Path
-) -> None:
-    """A new threshold moves every group though no counter changes: the rebuild at start
-    announced nothing, and portals kept the old groups (review). Every agency-month the
-    counters hold is announced: its month, quarter and year."""
+def _one_handover(database_url: str, make_key: KeyFactory) -> None:
     with TestClient(create_app(make_settings(database_url))) as client:
         made = client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
         assert made.status_code == 201
+
+
+def _changed(database_url: str, tmp_path: Path, old: str, new: str) -> Settings:
+    """The settings of the shipped HCMC profile with `old` replaced by `new`."""
     text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
-    assert "satisfied_threshold = 20.0\n" in text
-    changed = tmp_path / "stricter.toml"
-    changed.write_text(text.replace("satisfied_threshold = 20.0\n", "satisfied_threshold = 21.0\n"))
+    assert old in text
+    changed = tmp_path / "changed.toml"
+    changed.write_text(text.replace(old, new), encoding="utf-8")
+    return make_settings(database_url).model_copy(update={"scoring_profile": str(changed)})
+
+
+def _started(settings: Settings, db: DbFactory) -> tuple[list[tuple[str, str]], list[AuditLog]]:
+    """Starts the service under `settings`: the scores it marked to announce (those
+    marked before forgotten) and every profile change audited."""
     with db() as session:
         session.execute(delete(ScoreDirty))
-    stricter = make_settings(database_url).model_copy(update={"scoring_profile": str(changed)})
-    with TestClient(create_app(stricter)):
+    with TestClient(create_app(settings)):
         pass
-    with db() as session:
-        marked = session.exec(
-            select(Agency.code, ScoreDirty.period).join(
-                Agency, col(Agency.id) == col(ScoreDirty.agency_id)
-            )
-        ).all()
-    assert sorted(marked) == [("G22.39", "2025"), ("G22.39", "2025-09"), ("G22.39", "2025-Q3")]
-
-
-def _marked(db: DbFactory) -> list[tuple[str, str]]:
     with db() as session:
         rows = session.exec(
             select(Agency.code, ScoreDirty.period).join(
                 Agency, col(Agency.id) == col(ScoreDirty.agency_id)
             )
         ).all()
-    return sorted((code, period) for code, period in rows)
+        audited = session.exec(
+            select(AuditLog).where(col(AuditLog.action) == "profile.change")
+        ).all()
+    return sorted((code, period) for code, period in rows), list(audited)
+
+
+EVERY_PERIOD = [("G22.39", "2025"), ("G22.39", "2025-09"), ("G22.39", "2025-Q3")]
+
+
+def test_a_profile_change_announces_every_score_it_holds(
+    database_url: str, make_key: KeyFactory, db: DbFactory, tmp_path: Path
+) -> None:
+    """A new threshold moves every group though no counter changes: the rebuild at start
+    announced nothing, and portals kept the old groups (review). Every agency-month the
+    counters hold is announced: its month, quarter and year."""
+    _one_handover(database_url, make_key)
+    stricter = _changed(
+        database_url, tmp_path, "satisfied_threshold = 20.0\n", "satisfied_threshold = 21.0\n"
+    )
+    marked, _ = _started(stricter, db)
+    assert marked == EVERY_PERIOD
 
 
 def test_a_change_read_only_at_score_time_is_announced_and_audited(
@@ -133,35 +148,18 @@ def test_a_change_read_only_at_score_time_is_announced_and_audited(
     it moved every group 5 and D with no rebuild, no score.updated and no profile.change
     (review). It announces every score the counters hold and is audited; started again
     with the same file, nothing more."""
-    admin = make_key("admin")
-    with TestClient(create_app(make_settings(database_url))) as client:
-        made = client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
-        assert made.status_code == 201
-    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
-    assert "full_marks_rate = 0.90\n" in text
-    changed = tmp_path / "gentler.toml"
-    changed.write_text(text.replace("full_marks_rate = 0.90\n", "full_marks_rate = 0.80\n"))
-    gentler = make_settings(database_url).model_copy(update={"scoring_profile": str(changed)})
-    with db() as session:
-        session.execute(delete(ScoreDirty))
-    with TestClient(create_app(gentler)) as client:
-        changes = client.get(
-            "/api/v1/audit", params={"action": "profile.change"}, headers=admin
-        ).json()["data"]
-    assert _marked(db) == [("G22.39", "2025"), ("G22.39", "2025-09"), ("G22.39", "2025-Q3")]
-    assert [(c["actor"], c["target"]) for c in changes] == [("startup", "profile:hcmc-104-2024")]
-    detail = changes[0]["detail"]
+    _one_handover(database_url, make_key)
+    gentler = _changed(
+        database_url, tmp_path, "full_marks_rate = 0.90\n", "full_marks_rate = 0.80\n"
+    )
+    marked, audited = _started(gentler, db)
+    assert marked == EVERY_PERIOD
+    assert [(a.actor, a.target) for a in audited] == [("startup", "profile:hcmc-104-2024")]
+    detail = audited[0].detail
     assert detail["from"]["fingerprint"] == detail["to"]["fingerprint"]  # no rebuild
     assert detail["from"]["rules_fingerprint"] != detail["to"]["rules_fingerprint"]
     assert detail["counter_rows"] == 0
-
-    with db() as session:
-        session.execute(delete(ScoreDirty))
-    with TestClient(create_app(gentler)) as client:
-        again = client.get(
-            "/api/v1/audit", params={"action": "profile.change"}, headers=admin
-        ).json()["data"]
-    assert _marked(db) == [] and len(again) == 1
+    assert _started(gentler, db) == ([], audited)  # the same file again: nothing more
 
 
 def test_the_first_start_after_the_upgrade_records_the_rules_and_announces_nothing(
@@ -169,21 +167,13 @@ def test_the_first_start_after_the_upgrade_records_the_rules_and_announces_nothi
 ) -> None:
     """Migration 0020 cannot know the rules a deployment ran before: its first start keeps
     the ones it starts with, quietly, and compares with them from then on."""
-    with TestClient(create_app(make_settings(database_url))) as client:
-        made = client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
-        assert made.status_code == 201
+    _one_handover(database_url, make_key)
     with db() as session:
-        session.execute(delete(ScoreDirty))
         session.execute(update(ScoringState).values(rules_fingerprint=None))
-    with TestClient(create_app(make_settings(database_url))):
-        pass
+    assert _started(make_settings(database_url), db) == ([], [])
     with db() as session:
         state = session.exec(select(ScoringState)).one()
-        audited = session.exec(
-            select(AuditLog).where(col(AuditLog.action) == "profile.change")
-        ).all()
     assert state.rules_fingerprint == load_profile("hcmc-104-2024").rules_fingerprint()
-    assert _marked(db) == [] and audited == []
 
 
 def test_a_change_no_score_reads_announces_nothing(
@@ -191,20 +181,6 @@ def test_a_change_no_score_reads_announces_nothing(
 ) -> None:
     """An alert's threshold moves no score: the whole profile's fingerprint announced every
     agency's months, quarters and years and audited a profile change for it (review)."""
-    with TestClient(create_app(make_settings(database_url))) as client:
-        made = client.post("/api/v1/handovers", json=handover_body(), headers=make_key("issuer"))
-        assert made.status_code == 201
-    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
-    assert "staff_c_drop = 0.2\n" in text
-    changed = tmp_path / "alerts.toml"
-    changed.write_text(text.replace("staff_c_drop = 0.2\n", "staff_c_drop = 0.25\n"))
-    with db() as session:
-        session.execute(delete(ScoreDirty))
-    alerts = make_settings(database_url).model_copy(update={"scoring_profile": str(changed)})
-    with TestClient(create_app(alerts)):
-        pass
-    with db() as session:
-        audited = session.exec(
-            select(AuditLog).where(col(AuditLog.action) == "profile.change")
-        ).all()
-    assert _marked(db) == [] and audited == []
+    _one_handover(database_url, make_key)
+    alerts = _changed(database_url, tmp_path, "staff_c_drop = 0.2\n", "staff_c_drop = 0.25\n")
+    assert _started(alerts, db) == ([], [])
