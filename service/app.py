@@ -12,8 +12,6 @@ from functools import partial
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.admin.audit_router import router as audit_router
@@ -28,7 +26,7 @@ from service.console.kiosk_pages import router as console_kiosks_router
 from service.console.pages import router as console_router
 from service.console.petition_pages import router as console_petitions_router
 from service.console.sign_in_pages import router as console_sign_in_router
-from service.db import make_engine, transaction
+from service.db import make_engine
 from service.delivery.stats import backlog as delivery_backlog
 from service.delivery.worker import start_embedded
 from service.evaluations.exports_router import router as raw_exports_router
@@ -42,6 +40,7 @@ from service.kiosk.router import device_api as kiosk_device_router
 from service.kiosk.router import manage as kiosk_manage_router
 from service.messaging.channels.providers import check as check_message_providers
 from service.messaging.pages import router as message_links_router
+from service.ops.counters import CounterRebuild
 from service.ops.observability import Metrics, RequestRecorder, configure_logging
 from service.ops.router import router as ops_router
 from service.petitions.pages import router as petition_followup_router
@@ -49,12 +48,11 @@ from service.petitions.router import router as petitions_router
 from service.portal.pages import router as public_pages_router
 from service.portal.reach_router import router as response_rate_exports_router
 from service.portal.router import router as exports_router
-from service.profile import Profile, profile_of
+from service.profile import profile_of
 from service.reports.pages import router as console_reports_router
 from service.reports.router import router as reports_router
 from service.scoring.calendar_router import router as calendar_router
 from service.scoring.reach_router import router as response_rates_router
-from service.scoring.rebuild import rebuild_if_profile_changed
 from service.scoring.router import router as scores_router
 from service.settings import ROOT, Settings, get_settings
 from service.surveys.embed import router as survey_embed_router
@@ -113,18 +111,6 @@ class ObservedRequests:
 WRITE_THREADS = 2
 
 
-def rebuild_counters_if_profile_changed(engine: Engine, profile: Profile) -> None:
-    """Counters built under another profile are rebuilt before the first request."""
-    try:
-        with transaction(engine) as session:
-            rebuild_if_profile_changed(session, profile)
-    except (
-        OperationalError,
-        ProgrammingError,
-    ):  # not migrated yet: /readyz says so, nothing to rebuild
-        pass
-
-
 # hailong reports through /metrics (Prometheus) and its JSON request log. FastAPI's own
 # OpenTelemetry hooks, unused, still looked the providers up on every request: about a
 # tenth of the event loop's time on the handover path (py-spy).
@@ -155,7 +141,8 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.metrics.webhook_backlog.source = partial(delivery_backlog, engine)
-        rebuild_counters_if_profile_changed(engine, app.state.profile)
+        counters = CounterRebuild(engine, app.state.profile, app.state.write_lock)
+        counters.at_start()
         app.state.handover_writer = HandoverWriter(
             engine,
             settings,
@@ -180,6 +167,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
                 thread, stop = worker
                 stop.set()
                 thread.join(timeout=settings.webhook_timeout_seconds + 5)
+            counters.stop()
             app.state.handover_writer.stop()
             app.state.write_pipeline.stop()
             engine.dispose()

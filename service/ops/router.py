@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.migrations import current_revision, head_revision
+from service.ops.counters import counters_profile
 
 router = APIRouter(tags=["operations"])
 
@@ -24,30 +25,45 @@ async def healthz() -> dict[str, str]:
 @router.head("/readyz", include_in_schema=False)
 @router.get(
     "/readyz",
-    summary="The database is reachable and its schema is at the latest migration",
+    summary="The database is reachable, its schema is at the latest migration and the score"
+    " counters are built under the running scoring profile",
     responses={503: {"description": "Not ready; `detail` says why"}},
 )
 def readyz(request: Request) -> Response:
+    head = head_revision()
     try:
         with request.app.state.engine.connect() as connection:
             current = current_revision(connection)
+            built_for = counters_profile(connection) if current == head else None
     except SQLAlchemyError as exc:
         detail = f"database unreachable or not migrated: {type(exc).__name__}"
         return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
-    head = head_revision()
     if current != head:
         detail = f"schema at {current}, code expects {head}: run 'hailong db upgrade'"
+        return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
+    # Scores read from counters built under another profile are wrong: a rebuild at start
+    # that failed is tried again in the background (ops/counters.py).
+    profile = request.app.state.profile
+    if built_for != profile.fingerprint():
+        detail = (
+            f"score counters not built under this process's scoring profile {profile.name}:"
+            " its rebuild at start failed (tried again; see the log), or another process"
+            " rebuilt them under another profile"
+        )
         return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
     return JSONResponse({"status": "ready", "schema": current})
 
 
+# A plain `def`, run in the threadpool: the scrape reads the webhook backlog from the
+# database (WebhookBacklog), which on the event loop stalled every request of the process,
+# /healthz included, for as long as the query or its wait for a pooled connection took.
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}}},
 )
-async def metrics(request: Request) -> Response:
+def metrics(request: Request) -> Response:
     return Response(
         generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
     )

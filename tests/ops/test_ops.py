@@ -4,14 +4,33 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
+import threading
+import time
+from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
+import service.app
+import service.ops.counters
 from service.app import create_app
+from service.db import make_engine
+from service.models import ScoringState
 from service.ops.observability import redact
+from service.profile import profile_of
 from service.settings import Settings
-from tests.conftest import KeyFactory, handover_body, make_settings
+from tests.conftest import (
+    Backend,
+    DbFactory,
+    KeyFactory,
+    free_port,
+    handover_body,
+    make_settings,
+    serve,
+)
 from tests.surveys.conftest import ANSWERS
 
 
@@ -40,6 +59,103 @@ def test_readyz_is_503_on_an_unmigrated_database(tmp_path: object) -> None:
         "hailong db upgrade" in response.json()["detail"]
         or "not migrated" in response.json()["detail"]
     )
+
+
+def test_readyz_is_503_while_the_counters_were_built_under_another_profile(
+    client: TestClient, db: DbFactory
+) -> None:
+    with db() as session:
+        state = session.get(ScoringState, 1)
+        assert state is not None
+        state.profile_fingerprint = "0" * 64  # built under another profile
+        session.add(state)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert "scoring profile" in response.json()["detail"]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("agencies")
+def test_a_failed_rebuild_at_start_is_not_ready_and_is_tried_again(
+    backend: Backend,
+    settings: Settings,
+    make_key: KeyFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """(audit) A changed profile's rebuild at start that failed on a migrated database (here
+    SQLite's write lock, held by a recompute past busy_timeout) was swallowed as "not
+    migrated yet" and never tried again: /readyz said ready while every score came from the
+    previous profile's counters."""
+    if backend.name != "sqlite":
+        pytest.skip("the write lock held from outside is SQLite's")
+    with TestClient(create_app(settings)) as client:  # counters built under hcmc-104-2024
+        posted = client.post(
+            "/api/v1/handovers",
+            json=handover_body(supplement_requests=2),
+            headers=make_key("issuer"),
+        )
+        assert posted.status_code == 201, posted.text
+    changed = settings.model_copy(update={"scoring_profile": "vn-766"})
+    wanted = profile_of(changed).fingerprint()
+    monkeypatch.setattr(service.ops.counters, "RETRY_SECONDS", 0.2)
+    holder = sqlite3.connect(settings.database_url.removeprefix("sqlite:///"))
+    holder.isolation_level = None
+    holder.execute("BEGIN IMMEDIATE")  # e.g. `hailong scores recompute` running meanwhile
+    with TestClient(create_app(changed)) as client:  # its rebuild waits 10 s, then fails
+        try:
+            held = client.get("/readyz")
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        deadline = time.monotonic() + 30
+        while (ready := client.get("/readyz")).status_code != 200:
+            assert time.monotonic() < deadline, ready.json()
+            time.sleep(0.1)
+    assert held.status_code == 503, held.json()
+    assert "score counters not rebuilt for scoring profile vn-766" in caplog.text
+    engine = make_engine(changed)
+    with Session(engine) as session:
+        state = session.get(ScoringState, 1)
+    engine.dispose()
+    assert state is not None and state.profile_fingerprint == wanted
+
+
+@pytest.mark.servers
+def test_a_slow_metrics_scrape_does_not_stall_other_requests(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(audit) /metrics was an `async def`: the webhook backlog's query (or its wait for a
+    pooled connection, up to 30 s) ran on the event loop, and every other request of the
+    process, /healthz (Docker's HEALTHCHECK) included, waited behind it."""
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_backlog(engine: Any) -> dict[str, int]:
+        entered.set()  # stands for a query waiting on a busy database or pool
+        release.wait(15)
+        return {"wh_slow": 3}
+
+    monkeypatch.setattr(service.app, "delivery_backlog", slow_backlog)
+    settings = make_settings(database_url, base_url=f"http://127.0.0.1:{free_port()}")
+    scraped: list[str] = []
+    with serve(settings) as live:
+        scrape = threading.Thread(
+            target=lambda: scraped.append(httpx.get(f"{live.url}/metrics", timeout=30).text),
+            daemon=True,
+        )
+        scrape.start()
+        try:
+            assert entered.wait(10), "the scrape never read the backlog"
+            try:
+                health: int | str = httpx.get(f"{live.url}/healthz", timeout=3).status_code
+            except httpx.TimeoutException:
+                health = "timed out: the event loop was held by the /metrics scrape"
+        finally:
+            release.set()
+            scrape.join(timeout=20)
+    assert health == 200
+    assert 'hailong_webhook_backlog{subscription="wh_slow"} 3.0' in scraped[0]
 
 
 @pytest.mark.usefixtures("agencies")
