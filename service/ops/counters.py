@@ -19,9 +19,10 @@ from service.scoring.rebuild import rebuild_if_profile_changed
 
 logger = logging.getLogger("hailong.startup")
 
-# Between two tries of a rebuild that failed. On SQLite a try itself waits out the write
+# Between two checks that the counters are built under this process's profile (one small
+# read), or two tries of a rebuild that failed. On SQLite a try itself waits out the write
 # lock's busy_timeout (10 s) when an import or a recompute holds it.
-RETRY_SECONDS = 5.0
+CHECK_SECONDS = 10.0
 
 
 def counters_profile(connection: Connection) -> str | None:
@@ -51,15 +52,19 @@ def _one_line(exc: BaseException) -> str:
 
 
 class CounterRebuild:
-    """Counters built under another profile are rebuilt before the first request.
+    """Counters built under another profile are rebuilt: before the first request, and
+    whenever they are found so later.
 
     A start on a database not migrated yet has nothing to rebuild (/readyz says why). Any
     other failure (SQLite's write lock held past busy_timeout by an import or a recompute,
     PostgreSQL restarting) was swallowed as if it were that, and every score was served from
-    the previous profile's counters while /readyz said "ready" (audit). Now the start goes
-    on, says so in one log line, and tries again every RETRY_SECONDS until the counters
-    match (also once a late `hailong db upgrade` brings the schema to head); /readyz answers
-    503 meanwhile, since the counters it reads name another profile.
+    the previous profile's counters while /readyz said "ready" (audit). And a full rebuild
+    by the CLI (`hailong scores recompute`, an import's end) run under other settings than
+    the server's (another HAILONG_SCORING_PROFILE_ALSO in the operator's shell) left the
+    counters under its profile for good, /readyz 503 (review). So a thread checks every
+    CHECK_SECONDS (one small read) and rebuilds when they name another profile; /readyz
+    answers 503 meanwhile. Processes started under different profiles on one database would
+    rebuild in turn: each such rebuild is logged.
     """
 
     def __init__(
@@ -76,23 +81,23 @@ class CounterRebuild:
         self._thread: threading.Thread | None = None
 
     def at_start(self) -> None:
-        """Rebuilds if the profile changed; on failure, starts the retries. Errors other
-        than the database's (a bug) stop the start, as before."""
+        """Rebuilds if the profile changed, then watches. Errors other than the database's
+        (a bug) stop the start, as before."""
         try:
             self._rebuild()
-            return
         except (OperationalError, ProgrammingError) as exc:
             if schema_at_head(self._engine) is not False:
                 logger.error(
-                    "score counters not rebuilt for scoring profile %s (%s): /readyz answers"
-                    " 503 and the rebuild is tried again every %s s",
+                    "could not check or rebuild the score counters for scoring profile %s "
+                    "(%s): /readyz answers 503 while they are built under another, and this is "
+                    "tried again every %s s",
                     self._profile.name,
                     _one_line(exc),
-                    RETRY_SECONDS,
+                    CHECK_SECONDS,
                 )
-            # else not migrated yet: /readyz says so; retried once it is
+            # else not migrated yet: /readyz says so; checked again once it is
         self._thread = threading.Thread(
-            target=self._retry, name="hailong-counter-rebuild", daemon=True
+            target=self._watch, name="hailong-counter-rebuild", daemon=True
         )
         self._thread.start()
 
@@ -105,12 +110,18 @@ class CounterRebuild:
         with transaction(self._engine) as session:
             rebuild_if_profile_changed(session, self._profile)
 
-    def _retry(self) -> None:
-        while not self._stop.wait(RETRY_SECONDS):
+    def _built_for_another(self) -> bool:
+        with self._engine.connect() as connection:
+            return counters_profile(connection) != self._profile.fingerprint()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(CHECK_SECONDS):
             # Only on the schema the code expects: never half-way through a migration.
             if schema_at_head(self._engine) is not True:
                 continue
             try:
+                if not self._built_for_another():
+                    continue
                 with self._serialize:
                     self._rebuild()
             except Exception as exc:  # a thread's error is lost otherwise: say it, go on
@@ -120,5 +131,8 @@ class CounterRebuild:
                     _one_line(exc),
                 )
                 continue
-            logger.info("score counters now built for scoring profile %s", self._profile.name)
-            return
+            logger.warning(
+                "score counters rebuilt for scoring profile %s: they were built under another "
+                "(a recompute or an import run with other settings?)",
+                self._profile.name,
+            )

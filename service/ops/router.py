@@ -42,13 +42,14 @@ def readyz(request: Request) -> Response:
         detail = f"schema at {current}, code expects {head}: run 'hailong db upgrade'"
         return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
     # Scores read from counters built under another profile are wrong: a rebuild at start
-    # that failed is tried again in the background (ops/counters.py).
+    # that failed, or counters rebuilt by the CLI under other settings, are rebuilt in the
+    # background (ops/counters.py).
     profile = request.app.state.profile
     if built_for != profile.fingerprint():
         detail = (
             f"score counters not built under this process's scoring profile {profile.name}:"
-            " its rebuild at start failed (tried again; see the log), or another process"
-            " rebuilt them under another profile"
+            " a rebuild at start failed, or another process (a recompute, an import) rebuilt"
+            " them under another: they are rebuilt in the background (see the log)"
         )
         return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
     return JSONResponse({"status": "ready", "schema": current})

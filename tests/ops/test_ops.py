@@ -22,6 +22,7 @@ from service.models import ScoringState
 from service.ops.observability import redact
 from service.profile import profile_of
 from service.settings import Settings
+from tests.cli_runner import cli_for
 from tests.conftest import (
     Backend,
     DbFactory,
@@ -99,7 +100,7 @@ def test_a_failed_rebuild_at_start_is_not_ready_and_is_tried_again(
         assert posted.status_code == 201, posted.text
     changed = settings.model_copy(update={"scoring_profile": "vn-766"})
     wanted = profile_of(changed).fingerprint()
-    monkeypatch.setattr(service.ops.counters, "RETRY_SECONDS", 0.2)
+    monkeypatch.setattr(service.ops.counters, "CHECK_SECONDS", 0.2)
     holder = sqlite3.connect(settings.database_url.removeprefix("sqlite:///"))
     holder.isolation_level = None
     holder.execute("BEGIN IMMEDIATE")  # e.g. `hailong scores recompute` running meanwhile
@@ -114,12 +115,32 @@ def test_a_failed_rebuild_at_start_is_not_ready_and_is_tried_again(
             assert time.monotonic() < deadline, ready.json()
             time.sleep(0.1)
     assert held.status_code == 503, held.json()
-    assert "score counters not rebuilt for scoring profile vn-766" in caplog.text
+    assert "could not check or rebuild the score counters for scoring profile vn-766" in (
+        caplog.text
+    )
     engine = make_engine(changed)
     with Session(engine) as session:
         state = session.get(ScoringState, 1)
     engine.dispose()
     assert state is not None and state.profile_fingerprint == wanted
+
+
+def test_counters_rebuilt_under_another_profile_by_the_cli_are_rebuilt_back(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(review) `hailong scores recompute` from a shell without the server's
+    HAILONG_SCORING_PROFILE_ALSO rebuilt the counters under its own profile: /readyz was
+    503 for good (the retries ran only after a failed start), taking handovers and answers
+    out of a load balancer's rotation. The server's process rebuilds them back."""
+    monkeypatch.setattr(service.ops.counters, "CHECK_SECONDS", 0.1)
+    server = make_settings(database_url, scoring_profile_also="tt-01-2018")
+    with TestClient(create_app(server)) as client:
+        assert client.get("/readyz").status_code == 200
+        assert cli_for(database_url)("scores", "recompute").exit_code == 0  # no TT 01
+        deadline = time.monotonic() + 20
+        while (ready := client.get("/readyz")).status_code != 200:
+            assert time.monotonic() < deadline, ready.json()
+            time.sleep(0.05)
 
 
 @pytest.mark.servers
