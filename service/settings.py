@@ -194,7 +194,10 @@ class Settings(BaseSettings):
         (ops audit). A short key already in use is not refused: its secrets need it."""
         if value is not None and not value.get_secret_value().strip():
             raise ValueError(
-                "is set but empty: unset it to derive the key from the signing key, or give a key"
+                "is set but empty, which encrypts webhook secrets with no key: unset it (the "
+                "key is then derived from the signing key) or give one, then create the "
+                "webhook subscriptions again, as secrets stored under the empty key cannot "
+                "be read under another"
             )
         return value
 

@@ -354,8 +354,10 @@ def test_an_empty_webhook_encryption_key_stops_the_start(
     webhook signing secret encrypted under sha256(b""), readable from a database copy
     alone (ops audit)."""
     assert _refused_at_start(monkeypatch, capsys, "HAILONG_WEBHOOK_ENCRYPTION_KEY", value) == [
-        "Invalid setting HAILONG_WEBHOOK_ENCRYPTION_KEY: is set but empty: unset it to derive "
-        "the key from the signing key, or give a key"
+        "Invalid setting HAILONG_WEBHOOK_ENCRYPTION_KEY: is set but empty, which encrypts "
+        "webhook secrets with no key: unset it (the key is then derived from the signing key) "
+        "or give one, then create the webhook subscriptions again, as secrets stored under the "
+        "empty key cannot be read under another"
     ]
 
 
