@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
@@ -17,6 +18,7 @@ from service.db import commit as db_commit
 from service.db import transaction
 from service.handovers import one_by_one, revoking, tokens
 from service.handovers.schemas import HandoverCreate
+from service.migrations import alembic_config
 from service.models import COUNT_COLUMNS, Agency, Counter, Dossier, Invitation, Staff, utcnow
 from service.profile import Profile, profile_of
 from service.scoring.rebuild import rebuild
@@ -609,3 +611,44 @@ def test_a_code_that_only_looks_empty_is_refused(
     assert {f["field"] for f in response.json()["fields"]} == {"staff.returning", "counter_code"}
     with db() as session:
         assert session.exec(select(func.count()).select_from(Staff)).one() == 0
+
+
+def test_the_upgrade_keeps_codes_stored_with_spaces_as_their_officers(
+    client: TestClient, make_key: KeyFactory, db: DbFactory, database_url: str
+) -> None:
+    """From this code on "CB003 " is matched as "CB003": stored from an upstream that always
+    sent the space, the officer would have become a second one at the upgrade, their
+    history left under the old row. Migration 0021 rewrites such codes as they are now
+    matched, where the agency has no code of that text already."""
+    issuer = make_key("issuer")
+    assert client.post(URL, json=handover_body(), headers=issuer).status_code == 201
+    with db() as session:
+        agency = session.exec(select(Agency).where(col(Agency.code) == "G22.39")).one()
+        assert agency.id is not None
+        stored = ["CB013 ", "\ufeffCB007", "CB008\u200b", "CB009", "CB009\u00a0", "C\u3000B"]
+        for code in stored:
+            session.add(Staff(agency_id=agency.id, code=code))
+        session.add(Counter(agency_id=agency.id, code=" Q02 "))
+    with db() as session:
+        before = {s.code: s.id for s in session.exec(select(Staff)).all()}
+
+    config = alembic_config(database_url)
+    config.attributes["quiet_logging"] = True
+    command.downgrade(config, "0020")
+    command.upgrade(config, "head")
+
+    with db() as session:
+        after = {s.id: s.code for s in session.exec(select(Staff)).all()}
+        counters = [c.code for c in session.exec(select(Counter)).all()]
+    assert after[before["CB013 "]] == "CB013"
+    assert after[before["\ufeffCB007"]] == "CB007" and after[before["CB008\u200b"]] == "CB008"
+    # "CB009" exists: both stay (merging two officers is a person's call); no code can
+    # name "C\u3000B" (another space inside): left as it is.
+    assert after[before["CB009\u00a0"]] == "CB009\u00a0" and after[before["CB009"]] == "CB009"
+    assert after[before["C\u3000B"]] == "C\u3000B"
+    assert sorted(counters) == ["Q01", "Q02"]
+    # And a handover naming the officer reaches the stored row.
+    again = handover_body(dossier_code="G22.39-2", staff={"returning": "CB013"})
+    assert client.post(URL, json=again, headers=issuer).status_code == 201
+    with db() as session:
+        assert len(session.exec(select(Staff).where(col(Staff.code) == "CB013")).all()) == 1
