@@ -423,8 +423,9 @@ EN.update(
         "Hủy ghép nối": "Unpair",
         "Chưa có máy nào được ghép nối.": "No tablet is paired yet.",
         "Tạo mã ghép nối": "Make a pairing code",
-        "Mã quầy gồm 1 đến 64 ký tự, không có ký tự điều khiển, ví dụ Q01 hoặc Quầy 1.": (
-            "A counter code has 1 to 64 characters and no control characters, e.g. Q01 or Quầy 1."
+        "Mã quầy gồm 1 đến 64 ký tự, không có ký tự điều khiển hay ký tự ẩn (khoảng trắng đặc biệt, ký tự không độ rộng), ví dụ Q01 hoặc Quầy 1.": (
+            "A counter code has 1 to 64 characters and no control or invisible characters "
+            "(special spaces, zero-width characters), e.g. Q01 or Quầy 1."
         ),
         "Mã quầy (như hệ thống một cửa gửi trong counter_code)": "Counter code (as the one-stop system sends it in counter_code)",
         "Tạo mã": "Make code",
