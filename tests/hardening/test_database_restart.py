@@ -241,11 +241,16 @@ def _cross(engine: sa.Engine) -> None:
     def crossing(first: int, second: int) -> Callable[[Session], int]:
         def work(session: Session) -> int:
             bump = sa.text("UPDATE crossing SET n = n + 1 WHERE id = :id")
-            session.execute(bump, {"id": first})
             runs.append(first)
-            if len(runs) <= 2:  # the first attempts meet; a redo goes straight through
+            redo = len(runs) > 2
+            # The first attempts meet crossed; a redo takes the rows in order, behind the
+            # winner. Crossed again, it could lock its first row again before the winner,
+            # woken by the victim's rollback, took it: a second deadlock (seen in CI).
+            order = sorted((first, second)) if redo else [first, second]
+            session.execute(bump, {"id": order[0]})
+            if not redo:
                 both_hold_one.wait()
-            session.execute(bump, {"id": second})
+            session.execute(bump, {"id": order[1]})
             return first
 
         return work
