@@ -24,6 +24,7 @@ from service.profile import Profile, profile_of
 from service.scoring.rebuild import rebuild
 from service.settings import Settings
 from tests.conftest import Backend, DbFactory, KeyFactory, handover_body
+from tests.surveys.conftest import ANSWERS
 
 pytestmark = pytest.mark.usefixtures("agencies")
 URL = "/api/v1/handovers"
@@ -535,13 +536,7 @@ def test_revoking_an_expired_survey_leaves_it_expired_and_in_the_response_rate(
     key, reader = make_key("issuer"), make_key("reader")
     answered = client.post(URL, json=handover_body(dossier_code="D-ANS"), headers=key).json()
     token = answered["survey_url"].rsplit("/", 1)[1]
-    answers = {
-        "timeliness": "on_time",
-        "supplement_requests": "none",
-        "staff_attitude": "good",
-        "overall": "satisfied",
-    }
-    posted = client.post("/api/v1/responses", json={"token": token, "answers": answers})
+    posted = client.post("/api/v1/responses", json={"token": token, "answers": ANSWERS})
     assert posted.status_code == 201, posted.text
     issued = client.post(URL, json=handover_body(dossier_code="D-EXP"), headers=key).json()
     _expire(db, "D-EXP")
