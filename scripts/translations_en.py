@@ -232,6 +232,8 @@ EN.update(
         "Gửi ngày": "Sent on",
         "Nội dung ông/bà đã gửi": "What you wrote",
         "Cơ quan đang xem xét, giải quyết phản ánh. Ông/bà vui lòng quay lại đường dẫn này để xem câu trả lời.": "The office is looking into your complaint. Please come back to this link to read its reply.",
+        "Cơ quan đã nhận góp ý của ông/bà. Nếu cơ quan trả lời, câu trả lời sẽ hiện ở đường dẫn này.": "The office has received your comment. If it replies, the reply will appear at this link.",
+        "Nếu cơ quan trả lời góp ý, ông/bà xem câu trả lời tại đường dẫn riêng này. Vui lòng lưu lại, không chia sẻ:": "If the office replies to your comment, you can read the reply at this private link. Please keep it and do not share it:",
         "Đã quá hạn trả lời nhưng cơ quan chưa trả lời. Việc chậm trễ này được tính vào điểm đánh giá của cơ quan.": "The reply is overdue and the office has not answered yet. The delay counts in the office's scores.",
         "Đã quá hạn trả lời nhưng cơ quan chưa trả lời.": "The reply is overdue and the office has not answered yet.",
         "Cơ quan đã trả lời ngày": "The office replied on",

@@ -73,6 +73,9 @@ class FollowupView(PetitionFacts):
     # whether the page may say the delay or the verdict counts: under the default profile
     # survey feedback counts nowhere, yet the page said it did (audit).
     in_score: bool
+    # A comment (góp ý) asked for no answer: the page must not promise one (reviewer); it
+    # got the link because the citizen left a contact.
+    asks_reply: bool
     language: str | None
 
     @property
@@ -106,5 +109,6 @@ def view(session: Session, petition: Petition, profile: Profile) -> FollowupView
         handled_on_time=petition.handled_on_time,
         state=petition_state(petition, now),
         in_score=petition_scored(petition, profile, now),
+        asks_reply=petition.kind == "petition",
         language=language,
     )

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
@@ -30,6 +31,7 @@ from tests.console.conftest import (
     raw_key,
 )
 from tests.hardening.test_guessing import away_from_a_window_end
+from tests.surveys.conftest import ANSWERS
 
 pytestmark = pytest.mark.usefixtures("agencies")
 
@@ -255,3 +257,30 @@ def test_an_open_petition_is_overdue_on_the_page_the_moment_its_deadline_passes(
     # A second before the deadline it is still being handled.
     monkeypatch.setattr(followup, "utcnow", lambda: friday_end - timedelta(seconds=1))
     assert "Cơ quan đang xem xét" in client.get(path).text
+
+
+def test_a_comment_left_with_a_contact_is_not_promised_a_reply(
+    office: Office, client: TestClient, db: DbFactory
+) -> None:
+    """A comment (góp ý) that asked for no answer gets the follow-up link because the citizen
+    left a contact; the thank-you page and the follow-up page told them to come back for
+    "the office's answer" that nothing obliges the office to give (reviewer)."""
+    office.handover("BT-1")
+    form = {
+        **ANSWERS,
+        "complaint": COMPLAINT,
+        "wants_reply": "no",
+        "contact": "0903 123 456",
+        "consent": "yes",
+    }
+    thanks = client.post(f"/s/{office.tokens['BT-1']}", data=form, follow_redirects=True)
+    assert thanks.status_code == 200
+    assert "Góp ý của ông/bà đã được gửi tới" in thanks.text
+    assert "Nếu cơ quan trả lời góp ý" in thanks.text
+    assert "Xem câu trả lời của cơ quan" not in thanks.text
+    found = re.search(r'id="followup-link" href="([^"]+)"', thanks.text)
+    assert found is not None
+    page = client.get(httpx.URL(found.group(1)).path).text
+    assert "Cơ quan đã nhận góp ý của ông/bà." in page
+    assert "quay lại đường dẫn này để xem câu trả lời" not in page
+    assert survey_petition(db).kind == "comment"
