@@ -106,9 +106,11 @@ class CounterRebuild:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, actor: str = "startup") -> bool:
+        """Whether it rebuilt: another process of the same start may have done it first,
+        while this one waited for the lock."""
         with transaction(self._engine) as session:
-            rebuild_if_profile_changed(session, self._profile)
+            return rebuild_if_profile_changed(session, self._profile, actor)
 
     def _built_for_another(self) -> bool:
         with self._engine.connect() as connection:
@@ -123,13 +125,16 @@ class CounterRebuild:
                 if not self._built_for_another():
                     continue
                 with self._serialize:
-                    self._rebuild()
+                    # Not at a start: the audit log names the watcher as who rebuilt.
+                    rebuilt = self._rebuild("counter-watch")
             except Exception as exc:  # a thread's error is lost otherwise: say it, go on
                 logger.warning(
                     "score counters still not rebuilt for scoring profile %s (%s)",
                     self._profile.name,
                     _one_line(exc),
                 )
+                continue
+            if not rebuilt:  # the other workers of a `serve --workers N` did it (review)
                 continue
             logger.warning(
                 "score counters rebuilt for scoring profile %s: they were built under another "

@@ -238,7 +238,7 @@ def rebuild(
     return written
 
 
-def rebuild_if_profile_changed(session: Session, profile: Profile) -> bool:
+def rebuild_if_profile_changed(session: Session, profile: Profile, actor: str = "startup") -> bool:
     """At start: counters built under another profile are rebuilt under this one, and a
     profile changed only in the rules read when a score is read (group 5's points, how
     open petitions count) announces every score all the same. Either is audited.
@@ -246,6 +246,8 @@ def rebuild_if_profile_changed(session: Session, profile: Profile) -> bool:
     Several processes start at once (`serve --workers N`): one decides (and rebuilds)
     while the others wait, then find nothing to do: on PostgreSQL an advisory lock, on
     SQLite the write lock (each process announced and audited the change again: review).
+    `actor`: who the audit log names, "startup" or the running process's counters' watcher
+    (ops/counters.py). Returns whether it rebuilt or announced anything.
     """
     db.exclusive(session, REBUILD_LOCK, ScoringState.__tablename__)
     state = session.get(ScoringState, 1)
@@ -278,7 +280,7 @@ def rebuild_if_profile_changed(session: Session, profile: Profile) -> bool:
     # `rules_fingerprint` the whole profile.
     record(
         session,
-        "startup",
+        actor,
         "profile.change",
         f"profile:{profile.name}",
         {

@@ -11,16 +11,19 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, func, select
 
 import service.app
 import service.ops.counters
 from service.app import create_app
 from service.db import make_engine
-from service.models import ScoringState
+from service.models import AuditLog, ScoringState
+from service.ops.counters import CounterRebuild
 from service.ops.observability import redact
 from service.profile import profile_of
+from service.scoring.rebuild import REBUILD_LOCK
 from service.settings import Settings
 from tests.cli_runner import cli_for
 from tests.conftest import (
@@ -141,6 +144,80 @@ def test_counters_rebuilt_under_another_profile_by_the_cli_are_rebuilt_back(
         while (ready := client.get("/readyz")).status_code != 200:
             assert time.monotonic() < deadline, ready.json()
             time.sleep(0.05)
+    # The audit log names who rebuilt them back: no process started (review).
+    engine = make_engine(server)
+    with Session(engine) as session:
+        actors = session.exec(
+            select(AuditLog.actor).where(AuditLog.action == "profile.change")
+        ).all()
+    engine.dispose()
+    assert actors[-1:] == ["counter-watch"], actors
+
+
+@pytest.mark.slow
+def test_two_workers_finding_the_counters_built_under_another_log_one_rebuild(
+    backend: Backend,
+    settings: Settings,
+    engine: sa.Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two processes of one `serve --workers 2` find the counters built under another
+    profile (a CLI recompute); one rebuilds, the other waits for it and finds nothing to do.
+    Both log "score counters rebuilt ... they were built under another" (and would on N
+    workers, N times), though one rebuild happened: the log says what did not (review)."""
+    caplog.set_level(logging.WARNING, logger="hailong.startup")
+    profile = profile_of(settings)
+    with Session(engine) as session:
+        state = session.get(ScoringState, 1) or ScoringState(id=1, profile_fingerprint="")
+        state.profile_fingerprint = "0" * 64  # e.g. `hailong scores recompute` elsewhere
+        session.add(state)
+        session.commit()
+    monkeypatch.setattr(service.ops.counters, "CHECK_SECONDS", 0.05)
+
+    # Whatever a rebuild waits for is held, so that both workers have looked first.
+    if backend.name == "postgresql":
+        holder = engine.connect()
+        holder.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": REBUILD_LOCK})
+
+        def release() -> None:
+            holder.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": REBUILD_LOCK})
+            holder.commit()
+            holder.close()
+    else:
+        raw = sqlite3.connect(settings.database_url.removeprefix("sqlite:///"))
+        raw.isolation_level = None
+        raw.execute("BEGIN IMMEDIATE")
+
+        def release() -> None:
+            raw.execute("ROLLBACK")
+            raw.close()
+
+    workers = [CounterRebuild(engine, profile) for _ in range(2)]
+    for worker in workers:
+        worker._thread = threading.Thread(target=worker._watch, daemon=True)
+        worker._thread.start()
+    time.sleep(1.0)  # both have read the state and wait for the lock
+    release()
+    deadline = time.monotonic() + 20
+    while True:
+        with Session(engine) as session:
+            now_built = session.get(ScoringState, 1)
+            done = now_built is not None and now_built.profile_fingerprint == profile.fingerprint()
+        if done:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(1.0)  # the second worker's turn
+    for worker in workers:
+        worker.stop()
+    with Session(engine) as session:
+        changes = session.exec(
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == "profile.change")
+        ).one()
+    logged = [r for r in caplog.records if "score counters rebuilt" in r.getMessage()]
+    assert changes == 1  # one rebuild happened
+    assert len(logged) == changes, [r.getMessage() for r in logged]
 
 
 @pytest.mark.servers
