@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import get_args
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 from pydantic import (
     Field,
     PrivateAttr,
@@ -174,7 +175,12 @@ class Settings(BaseSettings):
                 "HAILONG_BASE_URL must be an http:// or https:// URL with a host (and a port "
                 "of 1 to 65535, if any), e.g. https://hailong.example.gov.vn"
             )
-        return value.rstrip("/")
+        # Scheme and host as browsers write them: `HTTPS://…` was accepted and kept, and the
+        # console's cookies, deciding Secure on "https://", went without it (audit).
+        netloc = parts.netloc if "@" in parts.netloc else parts.netloc.lower()
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)).rstrip(
+            "/"
+        )
 
     @field_validator("secret_key")
     @classmethod
@@ -214,6 +220,8 @@ class Settings(BaseSettings):
         if not value.exists():
             if not value.parent.is_dir():
                 raise ValueError(f"its directory {value.parent} does not exist")
+            if not os.access(value.parent, os.W_OK | os.X_OK):
+                raise ValueError(f"its directory {value.parent} cannot be written: create the file")
             return value  # created at the first use (`_load_signing_key`)
         try:
             key = value.read_text().strip()
@@ -244,6 +252,16 @@ class Settings(BaseSettings):
     def _issuer_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("HAILONG_OIDC_ISSUER must be the provider's http(s):// URL")
+        if value:
+            # Parsed as the sign-in will: a pasted no-break space or a doubled port was
+            # accepted here and every sign-in was a 500 (audit).
+            try:
+                host = httpx.URL(value).host
+            except (httpx.InvalidURL, ValueError) as exc:
+                message = f"HAILONG_OIDC_ISSUER is not a URL that can be reached: {exc}"
+                raise ValueError(message) from None
+            if not host:
+                raise ValueError("HAILONG_OIDC_ISSUER names no host")
         # Kept as given: an issuer ending in "/" (Auth0's) is that provider's identifier, and
         # its ID tokens carry it so; stripped, none of them could sign anyone in (audit).
         return value or None
@@ -281,8 +299,21 @@ class Settings(BaseSettings):
             return self.secret_key.get_secret_value().encode()
         path = self.secret_key_file
         if not path.exists():
-            _create_key_file(path)
+            try:
+                _create_key_file(path)
+            except OSError as exc:
+                # A read-only volume (which access() does not tell root): said of the file the
+                # operator named, not of the temporary one it failed on (review).
+                raise KeyFileUnwritable(
+                    f"HAILONG_SECRET_KEY_FILE {path} does not exist and cannot be created "
+                    f"({exc.strerror or exc}): create it with a key of at least "
+                    f"{MIN_SECRET_LENGTH} characters, or set HAILONG_SECRET_KEY"
+                ) from None
         return path.read_text().strip().encode()
+
+
+class KeyFileUnwritable(RuntimeError):
+    """The signing key's file is missing and cannot be written: the start stops, saying so."""
 
 
 def _create_key_file(path: Path) -> None:

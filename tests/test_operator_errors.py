@@ -23,7 +23,7 @@ from typer.testing import CliRunner, Result
 from service.cli import app
 from service.delivery.worker import DeliveryWorker
 from service.models import AuditLog, CalendarOverride
-from service.settings import get_settings
+from service.settings import Settings, get_settings
 from tests.cli_runner import cli_for
 from tests.conftest import TEST_SECRET, WORKER, Backend, DbFactory
 from tests.harness.processes import fresh_database
@@ -318,6 +318,32 @@ def test_a_secret_key_file_that_cannot_hold_the_key_stops_the_start(
     assert not (tmp_path / "h.db").exists()
 
 
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_key_file_that_cannot_be_created_is_one_line_naming_the_setting(
+    tmp_path: Path, command: str
+) -> None:
+    """(review) A key file in a directory nothing can be written to (a read-only volume:
+    /proc stands for one, as the tests run as root, whom access() lets write anywhere)
+    passed the check, then each worker stopped with an OSError naming a temporary file the
+    operator never configured."""
+    path = Path("/proc/hailong.secret")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAILONG_")}
+    env |= {
+        "HAILONG_DATABASE_URL": f"sqlite:///{tmp_path}/h.db",
+        "HAILONG_SECRET_KEY_FILE": str(path),
+    }
+    done = subprocess.run(
+        [str(HAILONG), command], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith(
+        f"error: HAILONG_SECRET_KEY_FILE {path} does not exist and cannot be created ("
+    ), line
+    assert line.endswith("or set HAILONG_SECRET_KEY"), line
+    assert not (tmp_path / "h.db").exists()
+
+
 def _refused_at_start(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, value: str
 ) -> list[str]:
@@ -413,6 +439,40 @@ def test_a_base_url_without_a_host_stops_the_start(
         "https:// URL with a host (and a port of 1 to 65535, if any), e.g. "
         "https://hailong.example.gov.vn"
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        # a no-break space pasted with the address
+        ("https://sso.tphcm.gov.vn\u00a0", "Invalid IDNA hostname"),
+        ("https://sso.tphcm.gov.vn:8443:8443", "Invalid port: '8443:8443'"),
+        ("https://sso.tphcm.gov.vn:port", "Invalid port: 'port'"),
+    ],
+)
+def test_an_issuer_the_sign_in_cannot_reach_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str, problem: str
+) -> None:
+    """(audit) HAILONG_OIDC_ISSUER had only to start with http(s)://: an address httpx
+    cannot parse was taken, and every sign-in through the provider was a 500."""
+    monkeypatch.setenv("HAILONG_OIDC_CLIENT_ID", "hailong-console")
+    [line] = _refused_at_start(monkeypatch, capsys, "HAILONG_OIDC_ISSUER", value)
+    assert line.startswith(
+        f"Invalid setting HAILONG_OIDC_ISSUER={value}: HAILONG_OIDC_ISSUER is not a URL that "
+        "can be reached: "
+    ), line
+    assert problem in line, line
+
+
+def test_a_base_url_in_capitals_is_kept_as_browsers_write_it() -> None:
+    """(audit) `HTTPS://…` was kept as given: the console decided its cookies' Secure flag
+    on "https://" and sent them without it (tests/console/test_sessions.py)."""
+    settings = Settings(
+        database_url="sqlite://",
+        secret_key=TEST_SECRET,
+        base_url="HTTPS://Hailong.TPHCM.gov.vn:8443/Khao-Sat/",
+    )
+    assert settings.base_url == "https://hailong.tphcm.gov.vn:8443/Khao-Sat"
 
 
 @pytest.mark.parametrize(

@@ -187,11 +187,15 @@ def checked_settings() -> Settings:
     providers they configure complete (else one line, exit 2): what `serve` and `worker`
     check before starting anything."""
     from service.messaging.channels.providers import check
+    from service.settings import KeyFileUnwritable
 
     settings, _ = settings_and_profile()
     try:
         check(settings)
-    except ValueError as exc:
+        # The key file, created here when missing: one line if it cannot be, not each
+        # worker's traceback (review).
+        settings.signing_key()
+    except (ValueError, KeyFileUnwritable) as exc:
         fail(str(exc))
     return settings
 

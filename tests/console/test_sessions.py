@@ -3,8 +3,10 @@ cookie; CSRF on every form; revoked keys and other roles are turned away; all au
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from fastapi import FastAPI
@@ -25,6 +27,7 @@ from service.retention.purge import purge
 from service.settings import Settings
 from tests.conftest import DbFactory, KeyFactory, make_settings
 from tests.console.conftest import WARD, WARD_NAME, ConsoleClient, autofocused_alert, raw_key
+from tests.harness.processes import http_server
 
 pytestmark = pytest.mark.usefixtures("agencies")
 KEY = b"k" * 32
@@ -398,3 +401,47 @@ def test_signing_in_again_ends_the_browsers_previous_session(
     stale = TestClient(client.app)
     stale.cookies.set(sessions.COOKIE, first or "", path="/console")
     assert stale.get(f"/console/a/{WARD}", follow_redirects=False).status_code == 303
+
+
+class DiscoveryOnly(BaseHTTPRequestHandler):
+    """A provider that only publishes its discovery document: enough to start a sign-in."""
+
+    def do_GET(self) -> None:
+        base = f"http://{self.headers['Host']}"
+        body = json.dumps(
+            {
+                "issuer": base,
+                "authorization_endpoint": f"{base}/auth",
+                "token_endpoint": f"{base}/token",
+                "jwks_uri": f"{base}/jwks",
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_cookies_are_secure_when_the_base_url_is_https_in_capitals(database_url: str) -> None:
+    """(audit) HAILONG_BASE_URL=HTTPS://… was accepted and kept as written; the console
+    decides Secure on "https://", so its cookies went without it."""
+    with http_server(DiscoveryOnly) as issuer:
+        settings = make_settings(
+            database_url,
+            base_url="HTTPS://hailong.tphcm.gov.vn",
+            oidc_issuer=issuer,
+            oidc_client_id="hailong-console",
+        )
+        with TestClient(create_app(settings), base_url="https://testserver") as client:
+            form = client.get("/console/sign-in")
+            pending = client.get("/console/sign-in/oidc", follow_redirects=False)
+    session_cookie = form.headers["set-cookie"]
+    assert "hl_console=" in session_cookie
+    assert "secure" in session_cookie.lower(), session_cookie
+    pending_cookie = pending.headers["set-cookie"]
+    assert "hl_oidc=" in pending_cookie
+    assert "secure" in pending_cookie.lower(), pending_cookie
