@@ -22,6 +22,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from datetime import datetime
+from urllib.parse import urlencode
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -39,6 +40,10 @@ from service.settings import Settings
 log = logging.getLogger("hailong.alerts")
 NOTIFIED_ROLES = ("manager", "admin")
 Row = AlertEmail
+
+# The console's alerts page (service/console/alerts_pages.py, which imports this package:
+# named here rather than imported), where the alert, its figures and the agency's rules are.
+ALERTS_PAGE = "/console/alerts"
 
 RULE_TITLES = {
     "k_below_threshold": "Chỉ số hài lòng K dưới ngưỡng",
@@ -145,7 +150,9 @@ def compose(
     settings: Settings, row: Row, alert: Alert, agency: Agency, official: Official
 ) -> OutgoingMessage:
     title = RULE_TITLES.get(alert.rule, alert.rule)
-    link = f"{settings.base_url}/console"
+    # The agency's alerts, not the console's front page a manager had to find them from
+    # (audit).
+    link = f"{settings.base_url}{ALERTS_PAGE}?{urlencode({'agency': agency.code})}"
     about = f"Đối tượng: {alert.subject}\n" if alert.subject else ""
     text = (
         f"Kính gửi {official.name},\n\n"

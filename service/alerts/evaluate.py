@@ -29,6 +29,7 @@ from service.calendar.overrides import load_overrides
 from service.calendar.working_days import is_working_day, local_date
 from service.db import alone, dialect_insert, transaction
 from service.models import Agency, Alert, Petition, utcnow
+from service.ops.counters import counters_profile
 from service.periods import Period, period_containing
 from service.profile import Profile
 from service.scoring.compute import exact
@@ -240,6 +241,19 @@ def raise_alerts(
         # Every worker process evaluates at its start (all of `serve --workers N` at once)
         # and then on its interval: what one finds the others would find too.
         if not alone(session, ALERTS_LOCK):
+            return []
+        # K and C come from the score counters: built under another profile (a rebuild at
+        # start that failed, a worker started under the new profile before the server
+        # rebuilt) they would be judged by this profile's rules, and an alert is raised once
+        # per period, never taken back (audit). Evaluated again on the next interval, once
+        # they are rebuilt.
+        built_for = counters_profile(session.connection())
+        if built_for != profile.fingerprint():
+            log.warning(
+                "alert rules not evaluated: the score counters are built under another "
+                "scoring profile than %s (not rebuilt yet)",
+                profile.name,
+            )
             return []
         found = find(session, profile, now)
     if not found:

@@ -64,8 +64,10 @@ class AlertRules(BaseModel):
 class RuleOverrideIn(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    enabled: bool = True
-    threshold: float | None = Field(default=None, description="null: the profile's")
+    # Strict: pydantic's lax mode took `true` as 1.0 and "5" as 5.0, stored as the agency's
+    # threshold (audit); a JSON number (5 or 5.5) or null only.
+    enabled: bool = Field(default=True, strict=True)
+    threshold: float | None = Field(default=None, strict=True, description="null: the profile's")
 
 
 class AlertRulesUpdate(BaseModel):

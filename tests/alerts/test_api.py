@@ -104,6 +104,34 @@ def test_bad_thresholds_are_422_naming_the_field(
     assert response.json()["fields"][0]["field"] == field
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("threshold", True),
+        ("threshold", False),
+        ("threshold", "5"),
+        ("threshold", "0.3"),
+        ("enabled", 1),
+        ("enabled", "no"),
+    ],
+)
+def test_a_threshold_that_is_not_a_json_number_is_422(
+    client: TestClient, make_key: KeyFactory, name: str, value: object
+) -> None:
+    """`{"threshold": true}` was stored as the agency's threshold 1.0, and "5" as 5.0:
+    pydantic's lax mode (audit). A JSON number or null only; `enabled` a JSON boolean."""
+    ward = make_key("manager", agency="79.BTH")
+    response = client.put(
+        "/api/v1/agencies/79.BTH/alert-rules",
+        json={"k_below_threshold": {name: value}},
+        headers=ward,
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["fields"][0]["field"] == f"k_below_threshold.{name}"
+    shown = client.get("/api/v1/agencies/79.BTH/alert-rules", headers=ward).json()
+    assert _rules(shown)["k_below_threshold"]["overridden"] is False
+
+
 def test_unknown_rules_and_fields_are_422(client: TestClient, make_key: KeyFactory) -> None:
     admin = make_key("admin")
     for body in ({"k_below": {"enabled": False}}, {"k_below_threshold": {"on": False}}):
@@ -232,3 +260,22 @@ def test_the_email_says_a_petition_deadline_in_vietnam_time_with_named_figures(
     assert "- Hạn xử lý: 17:00 22/09/2025\n" in text
     assert "- Số ngày làm việc còn lại: 2\n" in text
     assert "petition_deadline" not in text and "deadline_at" not in text
+
+
+def test_the_email_links_to_the_alerts_of_the_agency(
+    client: TestClient, engine: sa.Engine, settings: Settings, office: Office, mailbox: Mailbox
+) -> None:
+    """ "Xem chi tiết trong trang quản lý: <link>" linked the console's front page
+    (/console), not the agency's alerts page where the alert, its figures and the agency's
+    rules are (audit)."""
+    official(engine, "truong.phong@tphcm.gov.vn", "manager", "79")
+    office.ward_with_k("79.BTH", d=10)
+    assert evaluate(client, settings, NOW)
+    emails.run_round(engine, settings, configured_channels(settings), utcnow())
+    [text] = mailbox.texts()
+    [line] = [x for x in text.splitlines() if x.startswith("Xem chi tiết")]
+    link = line.rsplit(" ", 1)[1]
+    assert link == "http://testserver/console/alerts?agency=79.BTH", line
+    # The page the link names answers (the console's sign-in first, without a session).
+    path = link.removeprefix("http://testserver")
+    assert client.get(path, follow_redirects=False).status_code in (200, 303)

@@ -3,17 +3,25 @@ HAILONG_ALERT_EVERY_SECONDS, and e-mails the alerts in the same round."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
+from service.admin.agencies import get_agency_by_code
+from service.alerts.evaluate import raise_alerts
 from service.auth.officials import OfficialChange, update_official
 from service.db import transaction
 from service.delivery.worker import DeliveryWorker
 from service.models import AlertEmail, Official, utcnow
-from tests.alerts.conftest import Office, alerts, official
+from service.periods import parse_period
+from service.profile import PROFILES_DIR, load_profile
+from service.scoring.rebuild import rebuild_if_profile_changed
+from service.scoring.service import evaluate
+from service.settings import Settings
+from tests.alerts.conftest import VN, Office, alerts, official
 from tests.messaging.conftest import Mailbox
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -77,3 +85,35 @@ def test_an_official_moved_to_another_agency_is_not_mailed_its_old_agencys_alert
     with transaction(engine) as session:
         reasons = {r.reason for r in session.exec(select(AlertEmail)).all()}
     assert "official_scope_changed" in reasons
+
+
+def test_no_alert_is_raised_from_counters_built_under_another_profile(
+    engine: sa.Engine, settings: Settings, office: Office, tmp_path: Path
+) -> None:
+    """A worker started under a new scoring profile before the counters were rebuilt for it
+    (or after the rebuild at start failed) judged the old profile's counters by the new
+    profile's rules; raised once per period, the false alert (its webhook, its e-mail) was
+    never taken back. The rules wait until the counters are the profile's (audit)."""
+    # Under the running (default) profile a "normal" attitude earns no C point: K 19.5.
+    office.dossier("BTH-1", "79.BTH", "2025-09-10", answer="normal")
+    assert office.inputs("79.BTH", "2025-Q3", d=16.5) == 19.5
+    # The operator's new profile counts "normal" as good too: K 20.5, not below 20.
+    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
+    changed = text.replace('good_attitude = ["good"]', 'good_attitude = ["good", "normal"]')
+    assert changed != text
+    path = tmp_path / "new.toml"
+    path.write_text(changed, encoding="utf-8")
+    new = load_profile(str(path))
+    now = datetime.fromisoformat(f"2025-09-20T10:00:00{VN}")
+
+    # The counters are still the old profile's: nothing is judged, nothing raised.
+    assert raise_alerts(engine, settings, new, now) == []
+    assert alerts(engine) == []
+    # Once rebuilt under the new profile, K is 20.5: there was nothing to warn about.
+    with transaction(engine) as session:
+        rebuild_if_profile_changed(session, new)
+        ward = get_agency_by_code(session, "79.BTH")
+        assert ward is not None and ward.id is not None
+        k = evaluate(session, [ward], parse_period("2025-Q3"), new)[ward.id].k
+    assert k is not None and float(k) == 20.5
+    assert raise_alerts(engine, settings, new, now) == []
