@@ -97,7 +97,9 @@ def refused(exc: ServiceError, survey: Survey, token: str, variant: Variant, lan
     """The page saying why the survey cannot be answered. One answered on this phone page
     links back to its thank-you page: a reply lost on 3G and sent again, or the slip's QR
     scanned again, showed a dead end where the complaint's follow-up link had been (audit).
-    The token is the credential for both."""
+    The token is the credential for both. The answer is the survey's as last known: one
+    stored by another post after this one's lookup is recorded on it when this one loses
+    the claim (service._after_lost_race)."""
     kind = service.status_error_kind(exc)
     thanks = None
     if kind == "answered" and survey.answer_source == "phone":
@@ -198,6 +200,16 @@ async def answer_survey(
     profile = work.profile
 
     def submit(session: Session, survey: Survey, _: str) -> Page:
+        try:
+            # The survey's state before anything of the form, as the JSON API does (API.md:
+            # answered 409, expired or revoked 410): an incomplete form to an expired
+            # survey was shown again to be completed, a 422, and a form opened before the
+            # questionnaire lost a question was "invalid, open the link again", which then
+            # said 409 (audit). The honeypot too: a bot's post to a survey that cannot be
+            # answered hears what anyone would, and nothing is stored either way.
+            service.ensure_answerable(survey.invitation)
+        except ServiceError as exc:
+            return refused(exc, survey, token, variant, language)
         question_fields = {q.field for q in profile.survey.questions}
         unknown = set(form) - FORM_FIELDS - question_fields
         if unknown:
@@ -206,13 +218,6 @@ async def answer_survey(
             # No survey_id: inside a portal's page it would tell the portal "answered"
             # (survey-embed.js) when nothing was stored.
             return Page("survey/thanks.html", {"petition": None, "survey_id": None}, lang=language)
-        try:
-            # The survey's state first, as the JSON API does (API.md: answered 409,
-            # expired or revoked 410): an incomplete form to an expired survey was shown
-            # again to be completed, a 422, before saying it could not be answered.
-            service.ensure_answerable(survey.invitation)
-        except ServiceError as exc:
-            return refused(exc, survey, token, variant, language)
         checked = check_answers(
             profile,
             {f: form.get(f) for f in question_fields},

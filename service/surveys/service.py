@@ -129,9 +129,12 @@ def replay_or_ensure_answerable(
 ) -> Response | None:
     """The earlier response when this submission was already stored; else check the state.
 
-    Runs before the answers are validated, so that an answered survey says 409 whatever the
-    second submission contains. (For a survey found through the ORM, as the kiosk's; a
-    `Survey` has the earlier submission already: `earlier_submission`.)
+    Runs before the answers are validated, so that an answered survey says 409 whatever
+    answers the second submission gives (a choice not offered, a question the profile no
+    longer asks). A body its request schema refuses (a key no submission has, a value over
+    its length) is 422 before any survey is looked up: it is not a submission. (For a
+    survey found through the ORM, as the kiosk's; a `Survey` has the earlier submission
+    already: `earlier_submission`.)
     """
     earlier = None
     if client_submission_id is not None:
@@ -241,7 +244,7 @@ def store(
     db.check_row(Response, row)
     claimed = _claim_and_insert(session, row, now, dossier.id, invitation.token_hash)
     if claimed is None:
-        return _after_lost_race(session, invitation.id, client_submission_id, answers)
+        return _after_lost_race(session, survey, client_submission_id, answers)
     response_id, dossier_changed_at = claimed
     if dossier_changed_at is not None and dossier_changed_at != dossier.updated_at:
         # Posted again (new facts: another returning officer, another day) while this
@@ -440,11 +443,20 @@ def _petition_id() -> Select[tuple[int]]:
 
 
 def _after_lost_race(
-    session: Session, invitation_id: int, client_submission_id: str | None, answers: Answers
+    session: Session, survey: Survey, client_submission_id: str | None, answers: Answers
 ) -> Submitted:
-    winner = session.exec(select(Response).where(Response.invitation_id == invitation_id)).first()
+    """The claim lost to another submission (or a revocation) committed after the lookup.
+    The survey then names the answer that won (its id and source), as a lookup now would:
+    what refuses this one reads it as for a survey found answered. The phone's 409 page
+    links back to the thank-you page of an answer given on the phone; a double tap showed
+    the second reply, the one the browser keeps, without it: the complaint's follow-up
+    link lost (audit)."""
+    winner = session.exec(
+        select(Response).where(Response.invitation_id == survey.invitation.id)
+    ).first()
     if winner is None:  # withdrawn by the office meanwhile
         raise Revoked("This survey link was withdrawn by the office.")
+    survey.answer_id, survey.answer_source = winner.id, winner.source
     if client_submission_id is not None and winner.client_submission_id == client_submission_id:
         ensure_retry(winner, lambda: answers)
         return Submitted(Row(winner.model_dump()), created=False)

@@ -141,6 +141,23 @@ def test_unknown_form_fields_are_refused(client: TestClient, survey: IssuedSurve
     assert page.status_code == 422 and "Biểu mẫu không hợp lệ" in page.text
 
 
+def test_an_answered_survey_is_409_even_for_a_form_with_a_field_it_no_longer_has(
+    client: TestClient, survey: IssuedSurvey
+) -> None:
+    """A form opened before the questionnaire lost a question (a profile change) carries
+    that field. To a survey already answered the citizen heard "the form is invalid, open
+    the link again" (422), which then said 409: the survey's state comes before anything of
+    the form (API.md: 409), the honeypot too, as a bot hears what anyone would (audit)."""
+    assert client.post(survey.path, data=FORM).status_code == 200  # 303 followed
+    for form in (
+        {**FORM, "agencies_contacted": "desk_only"},
+        {**FORM, "website": "http://spam.example"},
+    ):
+        again = client.post(survey.path, data=form)
+        assert again.status_code == 409, (form, again.status_code)
+        assert "Phiếu này đã được đánh giá" in again.text
+
+
 def test_contact_without_consent_is_an_error_next_to_it(
     client: TestClient, survey: IssuedSurvey
 ) -> None:

@@ -5,11 +5,15 @@ second answer and without JavaScript."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from service.models import Petition, Response
+from service.surveys import lookup
 from tests.conftest import DbFactory, KeyFactory
 from tests.surveys.conftest import ANSWERS, IssuedSurvey, issue
 
@@ -113,6 +117,40 @@ def test_the_answered_page_leads_a_phone_back_to_its_thank_you_page(
     assert client.post("/api/v1/responses", json=body).status_code == 201
     answered = client.get(other.path)
     assert answered.status_code == 409 and "/thanks" not in answered.text
+
+
+def test_a_form_sent_twice_at_once_leads_the_second_to_the_thank_you_page(
+    client: TestClient,
+    make_key: KeyFactory,
+    agencies: None,
+    engine: sa.Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A double tap, or a resend on slow 3G while the first post is still being written:
+    the first stores the answer after the second has looked the survey up, and the second
+    loses the claim (409). The browser shows only the second reply, which had no link back
+    to the thank-you page (and the follow-up link) as a 409 after the commit has: the
+    answer's source was the lookup's, before the first one committed (audit)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: nothing comes between")
+    survey = issue(client, make_key)
+    by_token = lookup.by_token
+    first: dict[str, Any] = {}
+
+    def the_first_post_lands_meanwhile(*args: Any) -> Any:
+        found = by_token(*args)
+        if not first:
+            first["sent"] = True
+            posted = client.post(survey.path, data=FORM, follow_redirects=False)
+            first["status"] = posted.status_code
+        return found
+
+    monkeypatch.setattr(lookup, "by_token", the_first_post_lands_meanwhile)
+    second = client.post(survey.path, data=FORM, follow_redirects=False)
+    monkeypatch.undo()
+    assert first["status"] == 303  # stored; the browser never sees this reply
+    assert second.status_code == 409, second.text
+    assert f'href="{survey.path}/thanks?lang=vi"' in second.text
 
 
 def test_required_questions_are_marked_and_a_reply_needs_something_to_answer(
