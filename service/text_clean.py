@@ -109,3 +109,5 @@ def code_text(text: str) -> str:
 
 # For a code field: `Annotated[str, ..., Storable, CodeText]`.
 CodeText = AfterValidator(code_text)
+# For a code a query may name or leave out: matched as written codes are.
+OptionalCodeText = AfterValidator(lambda text: None if text is None else code_text(text))

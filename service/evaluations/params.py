@@ -8,6 +8,7 @@ from fastapi import Depends, Query
 
 from service.evaluations.service import Filters
 from service.periods import PERIOD_HELP, period_field
+from service.text_clean import OptionalCodeText
 
 
 def _filters(
@@ -34,6 +35,9 @@ def _filters(
             description="Only the evaluations this staff member is scored on (the profile "
             "names the role: by default the one who returned the result)",
         ),
+        # As handovers write it (spaces around it are not part of it): "CB013 " found
+        # nothing once the officer was stored "CB013" (review).
+        OptionalCodeText,
     ] = None,
     include_private: Annotated[
         bool,

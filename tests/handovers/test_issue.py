@@ -20,6 +20,7 @@ from service.handovers import one_by_one, revoking, tokens
 from service.handovers.schemas import HandoverCreate
 from service.migrations import alembic_config
 from service.models import COUNT_COLUMNS, Agency, Counter, Dossier, Invitation, Staff, utcnow
+from service.models.alerts import Alert
 from service.profile import Profile, profile_of
 from service.scoring.rebuild import rebuild
 from service.settings import Settings
@@ -647,3 +648,53 @@ def test_the_upgrade_keeps_codes_stored_with_spaces_as_their_officers(
     assert client.post(URL, json=again, headers=issuer).status_code == 201
     with db() as session:
         assert len(session.exec(select(Staff).where(col(Staff.code) == "CB013")).all()) == 1
+
+
+def test_the_upgrade_keeps_a_staff_alert_on_the_officer_it_renames(
+    client: TestClient, make_key: KeyFactory, db: DbFactory, database_url: str
+) -> None:
+    """An alert fires once per (agency, rule, subject, period): a staff_c_falling alert of
+    "CB013 " raised this quarter no longer names any officer once the officer is "CB013",
+    and the same fall raises it again under the new code (a second e-mail to the managers):
+    migration 0022 (review)."""
+    assert client.post(URL, json=handover_body(), headers=make_key("issuer")).status_code == 201
+    with db() as session:
+        agency = session.exec(select(Agency).where(col(Agency.code) == "G22.39")).one()
+        assert agency.id is not None
+        session.add(Staff(agency_id=agency.id, code="CB013 "))
+        session.add(
+            Alert(
+                agency_id=agency.id,
+                rule="staff_c_falling",
+                subject="CB013 ",
+                period="2026-Q4",
+                values={"c_before": 90.0, "c_now": 60.0},
+            )
+        )
+    config = alembic_config(database_url)
+    config.attributes["quiet_logging"] = True
+    command.downgrade(config, "0020")
+    command.upgrade(config, "head")
+    with db() as session:
+        codes = {s.code for s in session.exec(select(Staff).where(Staff.agency_id == agency.id))}
+        alert = session.exec(select(Alert).where(Alert.rule == "staff_c_falling")).one()
+    assert "CB013" in codes and "CB013 " not in codes  # the officer was renamed
+    assert alert.subject in codes, (alert.subject, codes)
+
+
+def test_the_staff_filter_finds_the_officer_a_handover_named_with_a_space(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """The evaluations' staff_code filter matched the exact text: "CB013 ", as the upstream
+    sends it, found nothing once the handover stored the officer "CB013" (review)."""
+    staff = {"receiving": "CB001", "handling": "CB002", "returning": "CB013 "}
+    issued = client.post(URL, json=handover_body(staff=staff), headers=make_key("issuer"))
+    assert issued.status_code == 201, issued.text
+    token = issued.json()["survey_url"].rsplit("/", 1)[1]
+    answered = client.post("/api/v1/responses", json={"token": token, "answers": ANSWERS})
+    assert answered.status_code == 201, answered.text
+    reader = make_key("reader")
+    same_text = client.get("/api/v1/evaluations", params={"staff_code": "CB013 "}, headers=reader)
+    assert same_text.status_code == 200, same_text.text
+    # The handover's "CB013 " is the officer "CB013"; the same text reads it back.
+    assert same_text.json()["count"] == 1, same_text.json()
