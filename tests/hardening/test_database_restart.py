@@ -243,10 +243,12 @@ def _cross(engine: sa.Engine) -> None:
             bump = sa.text("UPDATE crossing SET n = n + 1 WHERE id = :id")
             runs.append(first)
             redo = len(runs) > 2
-            # The first attempts meet crossed; a redo takes the rows in order, behind the
-            # winner. Crossed again, it could lock its first row again before the winner,
-            # woken by the victim's rollback, took it: a second deadlock (seen in CI).
-            order = sorted((first, second)) if redo else [first, second]
+            # The first attempts meet crossed; a redo first waits for the row the winner
+            # holds (its `second`), so that the winner, woken by the victim's rollback,
+            # takes the other freely. Taking its `first` again could lock it before the
+            # winner did: a second deadlock (seen in CI; sorting the rows only helped a
+            # victim whose `second` was the smaller: review).
+            order = [second, first] if redo else [first, second]
             session.execute(bump, {"id": order[0]})
             if not redo:
                 both_hold_one.wait()
