@@ -75,9 +75,22 @@ def redirect_uri(settings: Settings) -> str:
     return settings.base_url + CALLBACK_PATH
 
 
-async def _get_json(http: httpx.AsyncClient, url: str, what: str) -> dict[str, Any]:
+async def _send(
+    http: httpx.AsyncClient, method: str, url: str, reason: str, what: str, **options: Any
+) -> httpx.Response:
+    """The provider's answer at `url`, or SignInFailed(`reason`). Every request to the
+    provider goes through here: an address from its discovery document that httpx cannot
+    parse ("http://127.0.0.1:token/token") raises httpx.InvalidURL, neither an HTTPError
+    nor a ValueError, and was a 500 at the callback (audit)."""
     try:
-        response = await http.get(url)
+        return await http.request(method, url, **options)
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise SignInFailed(reason, f"{what} at {url}: {type(exc).__name__}: {exc}") from None
+
+
+async def _get_json(http: httpx.AsyncClient, url: str, what: str) -> dict[str, Any]:
+    response = await _send(http, "GET", url, "provider_unreachable", what)
+    try:
         response.raise_for_status()
         document = response.json()
     except (httpx.HTTPError, ValueError) as exc:
@@ -161,13 +174,12 @@ async def finish(
         )
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS, verify=tls_context()) as http:
         metadata = await _metadata(http, settings)
+        url = metadata["token_endpoint"]
+        options: dict[str, Any] = {"data": form} | ({"auth": auth} if auth else {})
+        answer = await _send(http, "POST", url, "token_refused", "the token endpoint", **options)
         try:
-            url = metadata["token_endpoint"]
-            answer = await (
-                http.post(url, data=form, auth=auth) if auth else http.post(url, data=form)
-            )
             token = answer.json()
-        except (httpx.HTTPError, ValueError) as exc:
+        except ValueError as exc:
             raise SignInFailed("token_refused", f"{type(exc).__name__}: {exc}") from None
         if answer.status_code != 200 or not isinstance(token, dict):
             error = token.get("error") if isinstance(token, dict) else None

@@ -8,6 +8,8 @@ server (sessions.py) that signing out ends.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session
@@ -31,6 +33,11 @@ router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 PENDING_COOKIE = "hl_oidc"  # the state, nonce and PKCE verifier of a sign-in under way
 PENDING_PATH = "/console/sign-in/oidc"
 PENDING_PURPOSE = "console-oidc"
+# The problems the sign-in page tells when its address asks (?problem=): those of a page at
+# the provider's addresses, which a language switch must not open again (_problem_page).
+_TOLD_BY_ADDRESS = frozenset(
+    {"not_official", "oidc_refused", "oidc_expired", "oidc_failed", "oidc_unreachable", "oidc_off"}
+)
 
 
 def _signed_in(console: ConsoleDep, session: Session, principal: Principal, via: str) -> Outcome:
@@ -45,6 +52,34 @@ def _signed_in(console: ConsoleDep, session: Session, principal: Principal, via:
     return Redirect("/console")
 
 
+def _problem_page(
+    console: ConsoleDep,
+    problem: str,
+    status: int,
+    reason: str | None = None,
+    email: str | None = None,
+) -> Page:
+    """The sign-in page telling `problem`, shown at one of the provider's addresses. Its
+    language link (`here`) leads to the sign-in page telling the same, not back to that
+    address: the callback's carries the spent code and state, and opened again it said
+    "this sign-in has expired" instead of why the official was refused (audit). The link
+    names no account (an address in a URL lands in logs and histories): the page it opens
+    tells the reason without it."""
+    query = {"problem": problem} | ({"reason": reason} if reason else {})
+    context = {"problem": problem, "reason": reason, "email": email}
+    return Page("console/sign_in.html", context | {"here": f"{SIGN_IN}?{urlencode(query)}"}, status)
+
+
+def _told_problem(console: ConsoleDep) -> dict[str, str | None]:
+    """The problem the sign-in page's address asks it to tell (see _problem_page); any
+    other value of `problem` is ignored, and `reason` only picks a sentence."""
+    query = console.request.query_params
+    problem = query.get("problem")
+    if problem not in _TOLD_BY_ADDRESS:
+        return {"problem": None}
+    return {"problem": problem, "reason": query.get("reason"), "email": None}
+
+
 @router.get("/sign-in", response_class=HTMLResponse)
 async def sign_in_form(console: ConsoleDep) -> Response:
     def show(session: Session) -> Outcome:
@@ -55,7 +90,7 @@ async def sign_in_form(console: ConsoleDep) -> Response:
             return Redirect("/console")
         if console.session is None:  # the form's CSRF token rests on this pre-session
             console.new_session = sessions.new_session(signed_in=False)
-        return Page("console/sign_in.html", {"problem": None})
+        return Page("console/sign_in.html", _told_problem(console))
 
     return await console.respond(show)
 
@@ -94,12 +129,12 @@ async def sign_in_with_provider(console: ConsoleDep) -> Response:
     """Off to the province's identity provider, remembering what its answer must match."""
     settings = console.settings
     if not settings.oidc_enabled:
-        return console.render(Page("console/sign_in.html", {"problem": "oidc_off"}, 404))
+        return console.render(_problem_page(console, "oidc_off", 404))
     try:
         url, pending = await oidc.begin(settings)
     except oidc.SignInFailed as exc:
         console.log_problem(exc)
-        return console.render(Page("console/sign_in.html", {"problem": "oidc_unreachable"}, 503))
+        return console.render(_problem_page(console, "oidc_unreachable", 503))
     response = RedirectResponse(url, status_code=303)
     value = pending.encode()
     response.set_cookie(
@@ -149,7 +184,8 @@ async def provider_answered(console: ConsoleDep, request: Request) -> Response:
 
     def admit(session: Session) -> Outcome:
         if claims is None:
-            return Page("console/sign_in.html", {"problem": problem}, 400)
+            assert problem is not None
+            return _problem_page(console, problem, 400)
         try:
             official = official_for_claims(
                 session, claims, console.settings.oidc_require_email_verified
@@ -157,15 +193,15 @@ async def provider_answered(console: ConsoleDep, request: Request) -> Response:
         except NotAnOfficial as exc:
             who = storable_text(exc.email or f"sub:{claims.get('sub')}")  # the provider's words
             record(session, f"oidc:{who}", "console.sign_in_refused", None, {"reason": exc.reason})
-            context = {"problem": "not_official", "email": exc.email, "reason": exc.reason}
-            return Page("console/sign_in.html", context, 403)
+            return _problem_page(console, "not_official", 403, exc.reason, exc.email)
         assert official.id is not None
         principal = official_principal(session, official.id)
         assert principal is not None
         _signed_in(console, session, principal, "oidc")
         # A page, not a redirect: after the provider's cross-site redirect a browser would
         # not send the new SameSite=Strict cookie with a redirected request.
-        return Page("console/signed_in.html", {}, 200)
+        # Its language link leads on, not back to the spent code (_problem_page).
+        return Page("console/signed_in.html", {"here": "/console"}, 200)
 
     response = await console.respond(admit)
     response.delete_cookie(

@@ -7,7 +7,9 @@ out (or disabling the official) ends it at once, and every refusal audited."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from html import unescape
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ CLIENT_ID, CLIENT_SECRET = "hailong-console", "s3cret-of-the-test-client"
 CALLBACK = "http://testserver/console/sign-in/oidc/callback"
 LAN = "lan@phuongbenthanh.tphcm.gov.vn"
 WIDE = "a" * 250 + "@x.vn"
-ACCOUNTS = {
+ACCOUNTS: dict[str, dict[str, object]] = {
     "lan": {"sub": "u-lan", "email": LAN, "email_verified": True, "name": "Nguyễn Thị Lan"},
     # Another person at the provider who comes to hold Lan's address (a reused mailbox).
     "impostor": {"sub": "u-other", "email": LAN.upper(), "email_verified": True},
@@ -46,7 +48,10 @@ ACCOUNTS = {
     "wide": {"sub": "u-wide", "email": WIDE, "email_verified": True},
     "too_wide": {"sub": "u-too-wide", "email": "b" * 300 + "@x.vn", "email_verified": True},
     "long_sub": {"sub": "s" * 300, "email": "dai@x.vn", "email_verified": True},
+    # A provider asked without the "email" scope, or an account with no mailbox.
+    "no_email": {"sub": "u-no-email", "name": "Không có thư"},
 }
+NOT_GRANTED = "chưa được cấp quyền vào bảng điều hành"
 
 
 @pytest.fixture(scope="module")
@@ -322,3 +327,99 @@ def test_a_provider_whose_issuer_ends_with_a_slash_signs_officials_in(
             assert arrived.status_code == 200, arrived.text
             assert console.get("/console", follow_redirects=False).status_code == 303
             assert console.get(f"/console/a/{WARD}").status_code == 200
+
+
+class BadTokenEndpoint(BaseHTTPRequestHandler):
+    """A provider whose configuration names a token endpoint httpx cannot parse."""
+
+    def do_GET(self) -> None:
+        base = f"http://{self.headers['Host']}"
+        body = json.dumps(
+            {
+                "issuer": base,
+                "authorization_endpoint": f"{base}/auth",
+                "token_endpoint": "http://127.0.0.1:token/token",  # a port that is no number
+                "jwks_uri": f"{base}/jwks",
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_provider_with_a_malformed_token_endpoint_gives_a_page_not_a_500(
+    database_url: str,
+) -> None:
+    """httpx.InvalidURL is neither an httpx.HTTPError nor a ValueError: a token endpoint
+    httpx cannot parse was a 500 at the callback, not the "could not reach" page (audit)."""
+    with http_server(BadTokenEndpoint) as issuer:
+        settings = make_settings(database_url, oidc_issuer=issuer, oidc_client_id=CLIENT_ID)
+        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+            start = client.get("/console/sign-in/oidc", follow_redirects=False)
+            assert start.status_code == 303, start.text
+            state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
+            back = client.get(
+                f"/console/sign-in/oidc/callback?code=abc&state={state}",
+                follow_redirects=False,
+            )
+    assert back.status_code == 400, back.status_code
+    assert "Chưa kết nối được với hệ thống tài khoản" in back.text
+
+
+def test_a_refusal_says_why_the_account_was_refused(
+    console: TestClient, provider: OidcProvider, lan: int, db: DbFactory
+) -> None:
+    """Every refusal read "not given access, or locked; ask your administrator": Lan,
+    listed and enabled, whose address the provider had not verified, was sent to an
+    administrator who could do nothing; an account without an address read "Tài khoản  chưa
+    được cấp quyền", naming nobody (audit)."""
+    unverified = through_provider(console, "unverified")
+    assert unverified.status_code == 403 and NOT_GRANTED not in unverified.text
+    assert f"Hệ thống tài khoản chưa xác nhận địa chỉ {LAN}" in unverified.text
+    no_email = through_provider(console, "no_email")
+    assert no_email.status_code == 403 and NOT_GRANTED not in no_email.text
+    assert "Hệ thống tài khoản không gửi địa chỉ e-mail" in no_email.text
+    assert through_provider(console, "lan").status_code == 200  # binds Lan's subject
+    console.cookies.clear()
+    impostor = through_provider(console, "impostor")
+    assert f"Địa chỉ {LAN} đã gắn với một tài khoản khác" in impostor.text
+    refusals = audit(db, "console.sign_in_refused")  # as they were
+    assert [(a.actor, a.detail) for a in refusals] == [
+        (f"oidc:{LAN}", {"reason": "email_unverified"}),
+        ("oidc:sub:u-no-email", {"reason": "no_email"}),
+        (f"oidc:{LAN}", {"reason": "other_subject"}),
+    ]
+
+
+def _language_link(html: str) -> str:
+    """Where the page's language link returns to (its `next`)."""
+    link = re.search(r'href="(/console/lang/en\?next=[^"]*)"', html)
+    assert link, "no English link on the page"
+    return parse_qs(urlsplit(unescape(link.group(1))).query)["next"][0]
+
+
+def test_switching_language_on_a_refusal_keeps_the_refusal(
+    console: TestClient, provider: OidcProvider, lan: int
+) -> None:
+    """The refusal was shown at the callback's address, and its language link led back
+    there, code and state in the query: the sign-in was spent, so the official read "This
+    sign-in has expired or was started in another browser" instead of why they were
+    refused, and the spent code sat in the page (audit)."""
+    refused = through_provider(console, "unverified")
+    assert refused.status_code == 403
+    back_to = _language_link(refused.text)
+    assert back_to.startswith("/console/sign-in?") and "code=" not in back_to
+    assert "code=" not in refused.text and "state=" not in refused.text
+    in_english = console.get("/console/lang/en", params={"next": back_to})
+    assert in_english.url.path == "/console/sign-in"
+    assert "has expired or was started in another browser" not in in_english.text
+    assert "has not verified your e-mail address" in in_english.text
+    # The link names no account: an address in a URL lands in logs and histories.
+    assert "lan%40" not in back_to and LAN not in back_to
+    told = console.get("/console/lang/vi", params={"next": back_to})
+    assert "chưa xác nhận địa chỉ e-mail của ông/bà" in told.text
