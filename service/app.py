@@ -60,6 +60,7 @@ from service.surveys.pages import router as survey_pages_router
 from service.surveys.router import router as responses_router
 from service.surveys.thanks import router as survey_thanks_router
 from service.templating import make_templates
+from service.web.deps import MAX_BODY_BYTES
 from service.web.errors import install_error_handlers
 from service.webhooks.router import router as webhooks_router
 from service.write_pipeline import WritePipeline
@@ -181,6 +182,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
         # /docs is hailong's own page (ops/router.py); ReDoc would load a CDN too.
         docs_url=None,
         redoc_url=None,
+        max_body_size=MAX_BODY_BYTES,
     )
     app.state.settings = settings
     app.state.templates = make_templates()

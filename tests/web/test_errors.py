@@ -127,3 +127,25 @@ def test_a_conflict_left_after_the_redo_is_a_409_with_a_sentence(settings: Setti
         "Send this request again.",
     }
     assert len(tries) == 2  # done once more before giving up
+
+
+def test_a_body_past_the_limit_is_refused_before_it_is_read_whole(client: TestClient) -> None:
+    """JSON bodies were read whole without a limit: a public endpoint (an answer, a kiosk's
+    lookup) could be sent gigabytes to hold in memory (answers audit). FastAPI's own limit
+    refuses them, told by their length or as they arrive."""
+    from service.web.deps import MAX_BODY_BYTES
+
+    huge = b'{"token": "' + b"a" * MAX_BODY_BYTES + b'"}'
+    headers = {"content-type": "application/json"}
+    for path in ("/api/v1/responses", "/kiosk/api/lookup"):
+        told = client.post(path, content=huge, headers=headers)
+        assert told.status_code == 413, (path, told.status_code)
+    streamed = client.post(
+        "/api/v1/responses",
+        content=(b"a" * 65536 for _ in range(MAX_BODY_BYTES // 65536 + 2)),
+        headers=headers,
+    )
+    assert streamed.status_code == 413
+    # Under the limit, a body is judged as before.
+    small = client.post("/api/v1/responses", json={"token": "x" * 43})
+    assert small.status_code == 422 and small.json()["error"] == "invalid_input"
