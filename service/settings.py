@@ -327,6 +327,10 @@ def _create_key_file(path: Path) -> None:
     try:
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
+            # On disk before it has its name: after a power cut an empty key file would stop
+            # the start, and a new key would void every survey link already handed out.
+            handle.flush()
+            os.fsync(handle.fileno())
         try:
             os.link(temporary, path)  # fails if the name exists: never replaces a key
         except FileExistsError:
