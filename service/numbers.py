@@ -16,13 +16,21 @@ in the 16th and 17th), and only then rounded down to the places shown. So 0.7 ×
 70 and 21.435 reads 21,43 however the arithmetic reached it, and a K of 19.9999999995 (a
 ratio of large counts) or 19.9999999999999 (a D entered so) still reads 19,99: cleaning
 at 12 decimal places rounded the latter up to the threshold, "20" beside "not satisfied"
-(figures audit). A `Fraction` or `Decimal` is taken as it is: no noise to clean.
+(figures audit). A `Fraction` or `Decimal` is taken as it is: no noise to clean, and a
+Fraction is cut to the places shown in integers (a Decimal division, 28 digits, could round
+a fraction a hair under 20 up to it).
+
+Cleaning a float can still round it up across a figure shown: 19.99999999999996 (a K of
+3 + 15.99999999999996 + 1, a D the API accepts) reads 20, as 2.9999999999999996 must read 3.
+A float cannot say which it is; the fraction a score was decided on can. So whatever prints
+a score next to its group prints the fraction (service/portal/views.py; audit).
 
 The API, CSV and XLSX carry the exact values, unrounded (API.md).
 """
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal
 from fractions import Fraction
 from typing import SupportsFloat
@@ -46,6 +54,8 @@ def exact_decimal(value: SupportsFloat | Fraction | Decimal) -> Decimal:
 
 def shown_decimal(value: SupportsFloat | Fraction | Decimal, places: int = PLACES) -> Decimal:
     """The figure people see, as a Decimal: `places` decimals, rounded down."""
+    if isinstance(value, Fraction):
+        return Decimal(math.trunc(value * 10**places)).scaleb(-places)
     return exact_decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
 
 
@@ -64,4 +74,5 @@ def percent(value: SupportsFloat | Fraction | Decimal | None, lang: str) -> str:
     """A rate 0..1 as a percentage with one decimal: 0.6667 → '66,6 %'."""
     if value is None:
         return NONE_SHOWN
-    return f"{number(exact_decimal(value) * 100, lang, 1)} %"
+    hundred = value * 100 if isinstance(value, Fraction) else exact_decimal(value) * 100
+    return f"{number(hundred, lang, 1)} %"

@@ -46,7 +46,7 @@ def rows_html(
     for row in rows:
         c = row.computed
         group = c.group
-        k = float(c.k) if c.k is not None else None
+        k = c.k  # exact: its float may read as the threshold (views.py)
         rank = str(row.rank) if row.rank else f'—<span class="vh">{w["unranked"]}</span>'
         url = escape(link(f"/agencies/{row.code}", period=period_key))
         name = f'<a href="{url}">{escape(row.name)}</a>'
@@ -58,7 +58,9 @@ def rows_html(
         else:
             span = {"low": number(c.k_min, lang), "high": number(c.k_max, lang)}
             k_text = f'<span class="range">{escape(words["range"] % span)}</span>'
-        bar = gauge(k, float(c.k_min), float(c.k_max), k_max, threshold)
+        bar = gauge(
+            float(k) if k is not None else None, float(c.k_min), float(c.k_max), k_max, threshold
+        )
         values = "".join(
             f'<td class="v" data-l="{letter}">{none if value is None else number(value, lang)}</td>'
             for letter, value in zip(letters, (value_of(c, key) for key in VALUE_KEYS), strict=True)

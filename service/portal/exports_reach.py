@@ -35,6 +35,9 @@ HEADERS = [
     "Theo",
     "Mã",
     "Tên",
+    # Whose counter or staff member it is: with subtree=true two wards' "Q01" are two rows
+    # that read alike but for this (audit).
+    "Cơ quan của quầy/cán bộ",
     "Phiếu đã phát",
     "Đã gửi tin nhắn",
     "Đã mở",
@@ -68,12 +71,13 @@ def _name(row: ReachRow, by: Dimension) -> str | None:
 def rows_of(reach: AgencyReach, period: str, by: Dimension) -> list[list[Any]]:
     head = [reach.agency_code, reach.agency_name, period, DIMENSION_NAMES[by]]
     if by == "agency":
-        return [[*head, None, None, *_counts(reach.total), reach.total.rate, ""]]
+        return [[*head, None, None, None, *_counts(reach.total), reach.total.rate, ""]]
     return [
         [
             *head,
             row.key,
             _name(row, by),
+            row.owner_agency_code,
             *_counts(row),
             reach.total.rate,
             FLAG_TEXT if row.flagged else "",

@@ -30,7 +30,6 @@ from service.portal.rendering import (
     render_public,
 )
 from service.portal.responses import Timing
-from service.scoring.schemas import Score
 from service.web.deps import PublicWork
 from service.web.pages import Page, words
 from service.web.params import CodePath, LangQuery, OptionalPeriodQuery, ParentQuery
@@ -120,6 +119,7 @@ async def agency_page(
     context.update(
         view=view,
         score=view.score,
+        exact=view.computed,  # the figures printed (views.py)
         line_chart=charts.line_chart,
         bar_chart=charts.bar_chart,
         trend_line=lambda points: trend_chart.line_points(points, language),
@@ -139,12 +139,13 @@ async def embed_widget(
     request: Request, code: CodePath, work: PublicWork, asked: PageAsk
 ) -> Response:
     memo = memo_of(request)
-    score = await work.run(lambda session: views.one_score(session, code, asked.period, memo))
+    found = await work.run(lambda session: views.one_score(session, code, asked.period, memo))
     asked.timing.mark("db")
-    if score is None:
+    if found is None:
         raise Refused(asked.lang, "agency", 404, code)
     context = base_context(request, asked.lang, asked.period, work.profile)
-    context.update(score=score, switch_url=None)
+    # `exact`: the figures printed (views.py).
+    context.update(score=found.score, exact=found.computed, switch_url=None)
     page = Page("portal/embed.html", context)
     return await render_public(request, page, kind="embed", timing=asked.timing)
 
@@ -161,30 +162,31 @@ async def badge_svg(
     timing = Timing()
     language = pick_language(lang)
     parsed = period_or_none(period)
-    score = None
+    found = None
     if parsed is not None:
         memo = memo_of(request)
-        score = await work.run(lambda session: views.one_score(session, agency_code, parsed, memo))
+        found = await work.run(lambda session: views.one_score(session, agency_code, parsed, memo))
         timing.mark("db")
-    return await _badge(request, language, parsed, score, timing)
+    return await _badge(request, language, parsed, found, timing)
 
 
 async def _badge(
     request: Request,
     language: str,
     parsed: Period | None,
-    score: Score | None,
+    found: views.OneScore | None,
     timing: Timing,
 ) -> Response:
     context = {
         **words(language),
         "num": lambda value, decimals=2: numbers.number(value, language, decimals),
         "layout": badge.layout,
-        "score": score,
+        "score": found.score if found else None,
+        "exact": found.computed if found else None,  # the figures printed (views.py)
         "period": picker.name_of(parsed) if parsed else None,
         "switch_url": None,
     }
-    status = 200 if score is not None else (404 if parsed is not None else 422)
+    status = 200 if found is not None else (404 if parsed is not None else 422)
     page = Page("portal/badge_svg.html", context, status)
     return await render_public(request, page, kind="badge", timing=timing)
 

@@ -9,6 +9,7 @@ gettext can find them; a fact's `kind` names its sentence.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from service.console.format import actor_name, local_day
 from service.profile import Profile
@@ -23,7 +24,9 @@ class Fact:
     kind: str
     part: int = 0
     whole: int = 0
-    value: float | None = None
+    # Exact where the part is (a Fraction): printed, its float may read as the next figure
+    # up (views.py).
+    value: Fraction | float | None = None
     limit: int = 0  # the rule's number in the sentence: working days late, or times asked
     # An entered value's provenance: who entered it (a key's name) and when.
     who: str | None = None
@@ -81,18 +84,18 @@ def _d(computed: Computed, inputs: InputsProvenance) -> list[Fact]:
     if d is None:
         return [Fact("d_none")]
     if computed.d_source != "imported":
-        return [Fact("d_group5", value=float(d))]
+        return [Fact("d_group5", value=d)]
     entered = inputs.d
     if entered is None:
-        return [Fact("d_entered", value=float(d))]
+        return [Fact("d_entered", value=d)]
     if entered.set_by is not None and entered.set_by.startswith("official:"):
         # An official's actor is their e-mail address: a public page names their office's
         # role, not a person's mailbox (exports audit). A key's name is an office's label.
-        return [Fact("d_entered_on", value=float(d), when=local_day(entered.set_at))]
+        return [Fact("d_entered_on", value=d, when=local_day(entered.set_at))]
     return [
         Fact(
             "d_entered_by",
-            value=float(d),
+            value=d,
             who=actor_name(entered.set_by),
             when=local_day(entered.set_at),
         )
@@ -103,7 +106,7 @@ def _e(computed: Computed) -> list[Fact]:
     e = computed.parts["e"]
     if e is None:
         return [Fact("e_none")]
-    return [Fact("e_posted" if e > 0 else "e_not_posted", value=float(e))]
+    return [Fact("e_posted" if e > 0 else "e_not_posted", value=e)]
 
 
 def _group5(computed: Computed, profile: Profile) -> list[Fact]:

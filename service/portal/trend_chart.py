@@ -41,7 +41,8 @@ def line_points(points: Sequence[TrendPoint], lang: str) -> list[LinePoint]:
                 value=k,
                 low=float(c.k_min) if ranged else None,
                 high=float(c.k_max) if ranged else None,
-                text=number(k, lang) if k is not None else "",
+                # Exact (views.py): the float of a K a hair under 20 reads "20".
+                text=number(c.k, lang) if c.k is not None else "",
             )
         )
     return result

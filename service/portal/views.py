@@ -3,6 +3,12 @@
 Agency-level figures only: the counters and period inputs carry no staff, no dossier and no
 free text, and the plain-words facts are counts. Nothing here reads dossiers, answers or
 petitions.
+
+A page prints a score's figures from its exact fractions (`Computed`, `value_of`), never
+from the floats of the API's `Score`: the group is decided on the fraction, and the float
+of a K a hair under the threshold (19.99999999999996, from a D the API accepts) reads "20"
+once numbers.py has cleaned its binary noise, beside "Không hài lòng" (audit). A fraction
+is never cleaned, only cut (numbers.shown_decimal), so what is shown never crosses it.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from fractions import Fraction
 
 from sqlmodel import Session, col, select
 
@@ -60,7 +67,7 @@ class AgencyView:
     agency: AgencyRef
     ancestors: list[AgencyRef]  # top first, ending with the parent
     score: Score
-    computed: Computed
+    computed: Computed  # the same score, exact: what the page prints (see the module)
     ranked_siblings: int  # siblings (itself included) that have a K
     has_children: bool
     facts: dict[str, list[plain_words.Fact]]
@@ -185,14 +192,23 @@ def agency_page(
     )
 
 
-def one_score(session: Session, code: str, period: Period, memo: ComputeMemo) -> Score | None:
+@dataclass(frozen=True)
+class OneScore:
+    score: Score
+    computed: Computed  # the same score, exact: what the page prints (see the module)
+
+
+def one_score(session: Session, code: str, period: Period, memo: ComputeMemo) -> OneScore | None:
     """For the badge and the widget: the agency's score without its rank (no sibling pass)."""
     agency = get_agency_by_code(session, code)
     if agency is None or agency.id is None:
         return None
     computed = evaluate(session, [agency.id], period, memo)[agency.id]
     given = scoring.inputs_for(session, [agency.id], period).get(agency.id)
-    return scoring.to_public(agency, period, memo.profile, computed, None, inputs=provenance(given))
+    score = scoring.to_public(
+        agency, period, memo.profile, computed, None, inputs=provenance(given)
+    )
+    return OneScore(score, computed)
 
 
 def _name_key(name: str) -> str:
@@ -201,14 +217,14 @@ def _name_key(name: str) -> str:
     return "".join(c for c in bare if not unicodedata.combining(c)).casefold()
 
 
-def value_of(computed: Computed, key: str) -> float | None:
-    """A ranking column: k, a..e, g5 (group 5) or n (evaluations)."""
+def value_of(computed: Computed, key: str) -> Fraction | int | None:
+    """A ranking column, exact (see the module): k, a..e, g5 (group 5) or n (evaluations)."""
     if key == "n":
-        return float(computed.counts["evaluations"])
+        return computed.counts["evaluations"]
     found = computed.group5.score if key == "g5" else (computed.k if key == "k" else None)
     if key in computed.parts:
         found = computed.parts[key]
-    return float(found) if found is not None else None
+    return found
 
 
 def sort_rows(rows: list[RankingRow], key: str) -> list[RankingRow]:
@@ -220,8 +236,8 @@ def sort_rows(rows: list[RankingRow], key: str) -> list[RankingRow]:
     if key == "k" or key not in SORTS:
         return by_rank
 
-    def column(row: RankingRow) -> tuple[bool, float]:
+    def column(row: RankingRow) -> tuple[bool, Fraction | int]:
         value = value_of(row.computed, key)
-        return (value is None, -(value or 0.0))
+        return (value is None, -(value or 0))
 
     return sorted(by_rank, key=column)

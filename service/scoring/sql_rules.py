@@ -37,11 +37,18 @@ def in_days(column: Any, period: Period | None) -> ColumnElement[bool]:
 
 
 def unsatisfied(profile: Profile) -> ColumnElement[bool]:
-    """contributions.is_unsatisfied."""
+    """contributions.is_unsatisfied. Never NULL: `x IN (...)` is NULL when x is, which a
+    WHERE reads as false but a selected column (the evaluation exports) carries as no answer
+    at all, for an imported evaluation without `overall` (audit). So each answer is asked
+    for only when it is there; a row is then true or false, as in Python."""
     rules, r = profile.survey, RESPONSES.c
     return or_(
-        r.overall.in_(rules.unsatisfied_overall),
-        and_(r.overall.is_(None), r.staff_attitude.in_(rules.unsatisfied_attitude)),
+        and_(r.overall.is_not(None), r.overall.in_(rules.unsatisfied_overall)),
+        and_(
+            r.overall.is_(None),
+            r.staff_attitude.is_not(None),
+            r.staff_attitude.in_(rules.unsatisfied_attitude),
+        ),
     )
 
 

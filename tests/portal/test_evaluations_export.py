@@ -338,3 +338,46 @@ def test_a_petition_naming_a_dossier_moved_out_of_scope_keeps_only_its_code(
         ]
         assert (full["Cán bộ trả kết quả"], full["Quầy"]) == ("CB-KP1", "Q-KP1")
         assert full["Cơ quan của hồ sơ"] == "79.BTH.KP1"
+
+
+@pytest.mark.usefixtures("agencies")
+def test_an_evaluation_without_overall_says_whether_it_is_satisfied_in_every_form(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """An imported evaluation may lack `overall` (DESIGN.md): then only a poor attitude makes
+    it unsatisfied. SQL's `overall IN (...)` is NULL when overall is, so the CSV and the XLSX
+    left "Nhóm 5: hài lòng" empty where the JSON said group5_satisfied true (audit)."""
+    admin = make_key("admin")
+    for code, attitude in (("NO-OVERALL-GOOD", "good"), ("NO-OVERALL-POOR", "poor")):
+        issued = client.post(
+            "/api/v1/handovers", json=handover_body(dossier_code=code), headers=admin
+        )
+        assert issued.status_code == 201, issued.text
+        answer = {
+            "token": issued.json()["survey_url"].rsplit("/", 1)[1],
+            "answers": {
+                "timeliness": "on_time",
+                "supplement_requests": "none",
+                "staff_attitude": attitude,
+            },
+            "source": "api",
+            "submitted_at": "2025-09-16T09:00:00+07:00",
+        }
+        answered = client.post("/api/v1/responses", json=answer, headers=admin)
+        assert answered.status_code == 201, answered.text
+    reader = make_key("reader")
+    params = {"period": "2025-Q3"}
+    page = client.get("/api/v1/evaluations", params=params, headers=reader).json()
+    by_json = {e["dossier"]["dossier_code"]: e["group5_satisfied"] for e in page["data"]}
+    assert by_json == {"NO-OVERALL-GOOD": True, "NO-OVERALL-POOR": False}
+
+    rows = _csv(client, "/api/v1/evaluations.csv", reader, **params)
+    by_csv = {r["Mã hồ sơ"]: r["Nhóm 5: hài lòng"] for r in rows}
+    book = client.get("/api/v1/evaluations.xlsx", params=params, headers=reader)
+    sheet = load_workbook(io.BytesIO(book.content)).active
+    assert sheet is not None
+    header, *table = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    code_at, satisfied_at = header.index("Mã hồ sơ"), header.index("Nhóm 5: hài lòng")
+    by_xlsx = {row[code_at]: row[satisfied_at] for row in table}
+    expected = {"NO-OVERALL-GOOD": "Có", "NO-OVERALL-POOR": "Không"}
+    assert by_csv == expected and by_xlsx == expected

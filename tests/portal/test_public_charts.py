@@ -123,6 +123,8 @@ def test_nice_ticks_are_round_and_cover_the_range() -> None:
     assert charts.nice_ticks(0, 22) == [0, 10, 20, 30]
     assert charts.nice_ticks(15, 22) == [14, 16, 18, 20, 22]
     assert charts.nice_ticks(0, 413, most=4) == [0, 200, 400, 600]
+    assert charts.nice_ticks(0, 1, most=4) == [0, 0.5, 1]
+    assert charts.nice_ticks(0, 1, most=4, least_step=1) == [0, 1]  # counts: whole steps
 
 
 # --- the badge -------------------------------------------------------------------------------
@@ -159,6 +161,8 @@ def test_badge_boxes_fit_their_words_and_pin_the_text_length() -> None:
         (19.9999999999999, "19,99", "19.99"),  # 15 digits, none noise (was "20": audit)
         (69.99999999999999, "70", "70"),  # 0.7 * 100's 16th digit: noise
         (Fraction(40509899999, 2025495000), "19,99", "19.99"),
+        # Cut in integers: to Decimal's 28 digits it was 20.00...0, read "20" (audit).
+        (Fraction(20 * 10**30 - 1, 10**30), "19,99", "19.99"),
         (1234.5, "1.234,5", "1,234.5"),
         (None, "—", "—"),
     ],

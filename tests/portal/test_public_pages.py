@@ -366,6 +366,28 @@ def test_agency_trend_covers_8_quarters_or_12_months_with_a_table_for_screen_rea
     assert "Diễn biến K qua 12 tháng gần đây" in text(months)
 
 
+@pytest.mark.parametrize(
+    ("evaluations", "written"),
+    [
+        (12_000, ["0", "5.000", "10.000", "15.000"]),  # was "5000", "10000"
+        (1_200_000, ["0", "500.000", "1.000.000", "1.500.000"]),  # was "1e+06"
+        (1, ["0", "1"]),  # was "0", "0.5", "1": no half an evaluation
+    ],
+)
+def test_the_evaluations_chart_axis_writes_whole_counts_the_page_s_way(
+    client: TestClient, db: DbFactory, evaluations: int, written: list[str]
+) -> None:
+    """The bar chart of evaluations wrote its y axis with Python's `:g` beside counts the
+    page writes the Vietnamese way: "10000", "1e+06", and a step of 0.5 for one evaluation
+    (audit)."""
+    add_counts(db, "79.BTH", date(2025, 8, 4), evaluations=evaluations)
+    html = get(client, f"/agencies/79.BTH?period={Q3}")
+    chart = html[html.index('class="chart bar-chart"') :]
+    axis = chart[: chart.index('<line class="base"')]
+    labels = re.findall(r'text-anchor="end" dy="0.35em">([^<]*)</text>', axis)
+    assert labels == written
+
+
 def test_missing_data_says_what_is_missing_and_the_range_never_a_zero(
     client: TestClient, db: DbFactory
 ) -> None:

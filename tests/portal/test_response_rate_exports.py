@@ -15,7 +15,9 @@ from sqlmodel import select
 from service.admin.agencies import upsert_agency
 from service.db import transaction
 from service.models import Counter
-from tests.conftest import DbFactory, KeyFactory
+from service.periods import period_containing
+from service.portal.picker import today_local
+from tests.conftest import DbFactory, KeyFactory, handover_body
 from tests.scoring.reach_seed import PERIOD, WARD, seed_reach
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -81,9 +83,18 @@ def test_xlsx_has_numbers_and_text_cells(client: TestClient, make_key: KeyFactor
     first = load_workbook(io.BytesIO(response.content)).active
     assert first is not None and first.title == "Phản hồi 2025-Q3"
     rows = list(first.iter_rows(values_only=True))
-    assert rows[0][:6] == ("Mã cơ quan", "Tên cơ quan", "Kỳ", "Theo", "Mã", "Tên")
+    assert rows[0][:7] == (
+        "Mã cơ quan",
+        "Tên cơ quan",
+        "Kỳ",
+        "Theo",
+        "Mã",
+        "Tên",
+        "Cơ quan của quầy/cán bộ",
+    )
     cb3 = next(r for r in rows if r[4] == "CB3")
-    assert cb3[6] == 25 and cb3[11] == 0.2 and str(cb3[13]).startswith("Tỉ lệ phản hồi")
+    assert cb3[6] == WARD and cb3[7] == 25 and cb3[12] == 0.2
+    assert str(cb3[14]).startswith("Tỉ lệ phản hồi")
     counters = client.get(
         "/api/v1/response-rates.xlsx",
         params={"period": PERIOD, "agency_code": WARD, "by": "counter"},
@@ -132,3 +143,36 @@ def test_the_export_lists_agencies_in_the_order_of_the_api(
     rows = list(csv.reader(io.StringIO(exported.text.lstrip("\ufeff"))))[1:]
     csv_order = [r[0] for r in rows]
     assert csv_order == api_order, f"API {api_order} vs CSV {csv_order}"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_subtree_export_says_whose_counter_each_row_is(
+    client: TestClient, make_key: KeyFactory, fmt: str
+) -> None:
+    """With subtree=true, Bến Thành's counter Q01 and Sài Gòn's counter Q01 are two rows of
+    79: the API tells them apart by `owner_agency_code`, the CSV and the XLSX had no such
+    column, so the two rows read alike but for their figures (audit)."""
+    issuer = make_key("issuer")
+    for code, agency in (("R1", "79.BTH"), ("R2", "79.BTH"), ("R3", "79.SGN")):
+        body = handover_body(dossier_code=code, agency_code=agency, counter_code="Q01")
+        issued = client.post("/api/v1/handovers", json=body, headers=issuer)
+        assert issued.status_code == 201, issued.text
+    period = period_containing(today_local(), "quarter").key
+    params = {"period": period, "agency_code": "79", "by": "counter", "subtree": "true"}
+    reader = make_key("reader")
+    api = client.get("/api/v1/response-rates", params=params, headers=reader).json()
+    by_api = {(r["owner_agency_code"], r["key"], r["issued"]) for r in api["data"][0]["rows"]}
+    assert by_api == {("79.BTH", "Q01", 2), ("79.SGN", "Q01", 1)}
+
+    response = client.get(f"/api/v1/response-rates.{fmt}", params=params, headers=reader)
+    assert response.status_code == 200, response.text
+    if fmt == "csv":
+        header, *table = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    else:
+        sheet = load_workbook(io.BytesIO(response.content)).active
+        assert sheet is not None
+        header, *table = [[str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    rows = [dict(zip(header, row, strict=True)) for row in table]
+    exported = {(r["Cơ quan của quầy/cán bộ"], r["Mã"], r["Phiếu đã phát"]) for r in rows}
+    assert exported == {("79.BTH", "Q01", "2"), ("79.SGN", "Q01", "1")}
+    assert {r["Mã cơ quan"] for r in rows} == {"79"}
