@@ -3,9 +3,11 @@ current quarter, and a client that signs in the way a browser does (CSRF token i
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +217,27 @@ def console(client: TestClient) -> ConsoleClient:
 def another_console(app: FastAPI, client: TestClient) -> ConsoleClient:
     """A second browser (its own cookies) on the same running app."""
     return ConsoleClient(TestClient(app))
+
+
+def discovery_only(**endpoints: str) -> type[BaseHTTPRequestHandler]:
+    """A provider that publishes its discovery document and nothing else: its issuer (its
+    own address) and `endpoints`, each a path on it ("/token") or a whole URL as written.
+    Enough to start a sign-in, or to see one fail on what the document names."""
+
+    class Discovery(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            base = f"http://{self.headers['Host']}"
+            document = {"issuer": base} | {
+                name: value if "://" in value else base + value for name, value in endpoints.items()
+            }
+            body = json.dumps(document).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Discovery

@@ -6,11 +6,9 @@ out (or disabling the official) ends it at once, and every refusal audited."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from html import unescape
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,7 +24,7 @@ from service.console import sessions
 from service.models import AuditLog, ConsoleSessionRecord, Official
 from service.settings import Settings
 from tests.conftest import DbFactory, free_port, make_settings
-from tests.console.conftest import CSRF_INPUT, OTHER_WARD, WARD, WARD_NAME
+from tests.console.conftest import CSRF_INPUT, OTHER_WARD, WARD, WARD_NAME, discovery_only
 from tests.harness.oidc_provider import OidcProvider, sign_in
 from tests.harness.processes import http_server
 
@@ -283,25 +281,10 @@ def test_provider_down_and_key_sign_in_switched_off(
         assert "Chưa kết nối được với hệ thống tài khoản" in response.text
 
 
-class HalfAProvider(BaseHTTPRequestHandler):
-    """A provider whose configuration names itself and nothing else."""
-
-    def do_GET(self) -> None:
-        body = json.dumps({"issuer": f"http://{self.headers['Host']}"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_a_provider_that_publishes_no_endpoints_gives_a_page_not_a_500(
     database_url: str,
 ) -> None:
-    with http_server(HalfAProvider) as issuer:
+    with http_server(discovery_only()) as issuer:
         settings = make_settings(database_url, oidc_issuer=issuer, oidc_client_id=CLIENT_ID)
         with TestClient(create_app(settings)) as client:
             response = client.get("/console/sign-in/oidc", follow_redirects=False)
@@ -329,35 +312,19 @@ def test_a_provider_whose_issuer_ends_with_a_slash_signs_officials_in(
             assert console.get(f"/console/a/{WARD}").status_code == 200
 
 
-class BadTokenEndpoint(BaseHTTPRequestHandler):
-    """A provider whose configuration names a token endpoint httpx cannot parse."""
-
-    def do_GET(self) -> None:
-        base = f"http://{self.headers['Host']}"
-        body = json.dumps(
-            {
-                "issuer": base,
-                "authorization_endpoint": f"{base}/auth",
-                "token_endpoint": "http://127.0.0.1:token/token",  # a port that is no number
-                "jwks_uri": f"{base}/jwks",
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_a_provider_with_a_malformed_token_endpoint_gives_a_page_not_a_500(
     database_url: str,
 ) -> None:
     """httpx.InvalidURL is neither an httpx.HTTPError nor a ValueError: a token endpoint
     httpx cannot parse was a 500 at the callback, not the "could not reach" page (audit)."""
-    with http_server(BadTokenEndpoint) as issuer:
+    with http_server(
+        # a port that is no number
+        discovery_only(
+            authorization_endpoint="/auth",
+            token_endpoint="http://127.0.0.1:token/token",
+            jwks_uri="/jwks",
+        )
+    ) as issuer:
         settings = make_settings(database_url, oidc_issuer=issuer, oidc_client_id=CLIENT_ID)
         with TestClient(create_app(settings), raise_server_exceptions=False) as client:
             start = client.get("/console/sign-in/oidc", follow_redirects=False)

@@ -3,10 +3,8 @@ cookie; CSRF on every form; revoked keys and other roles are turned away; all au
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 from fastapi import FastAPI
@@ -26,7 +24,14 @@ from service.models import ApiKey, AuditLog, ConsoleSessionRecord, utcnow
 from service.retention.purge import purge
 from service.settings import Settings
 from tests.conftest import DbFactory, KeyFactory, make_settings
-from tests.console.conftest import WARD, WARD_NAME, ConsoleClient, autofocused_alert, raw_key
+from tests.console.conftest import (
+    WARD,
+    WARD_NAME,
+    ConsoleClient,
+    autofocused_alert,
+    discovery_only,
+    raw_key,
+)
 from tests.harness.processes import http_server
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -403,33 +408,12 @@ def test_signing_in_again_ends_the_browsers_previous_session(
     assert stale.get(f"/console/a/{WARD}", follow_redirects=False).status_code == 303
 
 
-class DiscoveryOnly(BaseHTTPRequestHandler):
-    """A provider that only publishes its discovery document: enough to start a sign-in."""
-
-    def do_GET(self) -> None:
-        base = f"http://{self.headers['Host']}"
-        body = json.dumps(
-            {
-                "issuer": base,
-                "authorization_endpoint": f"{base}/auth",
-                "token_endpoint": f"{base}/token",
-                "jwks_uri": f"{base}/jwks",
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_cookies_are_secure_when_the_base_url_is_https_in_capitals(database_url: str) -> None:
     """(audit) HAILONG_BASE_URL=HTTPS://… was accepted and kept as written; the console
     decides Secure on "https://", so its cookies went without it."""
-    with http_server(DiscoveryOnly) as issuer:
+    with http_server(
+        discovery_only(authorization_endpoint="/auth", token_endpoint="/token", jwks_uri="/jwks")
+    ) as issuer:
         settings = make_settings(
             database_url,
             base_url="HTTPS://hailong.tphcm.gov.vn",
