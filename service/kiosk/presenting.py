@@ -72,18 +72,22 @@ def waiting_for_counter(
     session: Session, counter_id: int, window_minutes: int, limit: int = 50
 ) -> list[SurveyCard]:
     """Every survey handed over at this counter within the window and not answered, oldest
-    first: what a tablet that (re)connects must still offer, so that none is dropped."""
+    first: what a tablet that (re)connects must still offer, so that none is dropped. Past
+    `limit`, the newest: the oldest were the tablet's to offer long ago (skipped, or timed
+    out), and the tablet keeps only what this list names, so the 50 oldest of a burst left
+    out the survey of the citizen at the counter now (kiosk audit)."""
     now = utcnow()
-    rows = session.exec(
+    newest_first = session.exec(
         _handed_over_at_counters()
         .where(
             Dossier.counter_id == counter_id,
             col(Invitation.status).in_(("issued", "opened")),
             col(Invitation.issued_at) >= now - timedelta(minutes=window_minutes),
         )
-        .order_by(col(Invitation.id))
+        .order_by(col(Invitation.id).desc())
         .limit(limit)
     ).all()
+    rows = reversed(newest_first)
     return [card(*row) for row in rows if current_status(row[0], now) in ("issued", "opened")]
 
 

@@ -56,3 +56,18 @@ def test_every_waiting_survey_of_the_window_oldest_first(
 
 def test_the_list_needs_a_paired_tablet(client: TestClient) -> None:
     assert client.get("/kiosk/api/waiting").status_code == 401
+
+
+def test_past_the_limit_the_list_is_the_newest_still_oldest_first(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """More than 50 waiting (a burst, or a long HAILONG_KIOSK_PRESENT_MINUTES): the list
+    was the 50 oldest, which the tablet had mostly skipped, and the tablet keeps only what
+    the list names: the survey of the citizen at the counter now was dropped (audit)."""
+    pair(client, make_key, counter="Q01")
+    for n in range(51):
+        hand_over(client, make_key, dossier_code=f"WAIT-{n:02d}")
+    response = client.get("/kiosk/api/waiting")
+    assert response.status_code == 200, response.text
+    codes = [card["dossier_code"] for card in response.json()["surveys"]]
+    assert codes == [f"WAIT-{n:02d}" for n in range(1, 51)]
