@@ -14,6 +14,7 @@ from service.audit import record
 from service.auth.principal import Principal
 from service.db import exclusive
 from service.errors import Conflict, InvalidInput, NotFound, field_error, storable_field
+from service.imports.layout import FileProblem, refuse_other_separator
 from service.models import Agency, Dossier
 from service.models.agency import AGENCY_PATH_MAX, path_within
 from service.text_clean import one_line
@@ -155,21 +156,42 @@ class ImportResult:
     updated: int
 
 
-def _csv_records(text: str) -> tuple[list[str], list[dict[str, Any]]]:
-    """The header and the records; a line the CSV reader cannot read (a cell over its field
-    limit, a stray quote) is a field error naming the line, not a traceback (audit)."""
+def _blank(value: Any) -> bool:
+    """A cell with nothing in it (None: a short row; a list: the cells past the header)."""
+    if isinstance(value, list):
+        return all(_blank(v) for v in value)
+    return value is None or not value.strip()
+
+
+def _csv_records(text: str) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+    """The header and the records, each with its line in the file; a line the CSV reader
+    cannot read (a cell over its field limit, a stray quote) is a field error naming the
+    line, not a traceback (audit). Records with nothing in them are left out: a sheet whose
+    formatting runs past its last row is saved by Excel with rows of commas (",,"), and the
+    whole file was refused over them, where `hailong import` ignores them (audit)."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    records = []
     try:
-        return list(reader.fieldnames or []), list(reader)
+        header = list(reader.fieldnames or [])
+        for record in reader:
+            if not all(_blank(v) for v in record.values()):
+                # The reader's count, not the records': lines it skipped (empty ones, a cell
+                # over several lines) made the line named in a refusal another one.
+                records.append((reader.line_num, record))
     except csv.Error as exc:
         # The underlying reader's count: the DictReader's lags behind the line that failed.
         line = reader.reader.line_num
         raise field_error(f"line {line}", f"cannot be read as CSV ({exc})") from None
+    return header, records
 
 
 def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportResult:
     """Import `code,name,parent_code` rows; parents may come after their children."""
     header, records = _csv_records(text)
+    try:
+        refuse_other_separator([name.strip() for name in header])  # `hailong import`'s check
+    except FileProblem as exc:
+        raise field_error("header", str(exc)) from None
     missing = {"code", "name", "parent_code"} - set(header)
     if missing:
         raise field_error(
@@ -178,7 +200,7 @@ def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportRes
             f"missing: {', '.join(sorted(missing))}",
         )
     rows = []
-    for line_no, row in enumerate(records, start=2):
+    for line_no, row in records:
         code = (row.get("code") or "").strip()
         try:
             validate_code(code)

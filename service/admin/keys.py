@@ -123,7 +123,9 @@ def list_keys(
 def _manageable(session: Session, key_id: int, principal: Principal | None) -> ApiKey:
     # One sentence for a key that does not exist and one beyond the caller's agencies: two
     # told a scoped admin walking the ids which keys other agencies hold (audit).
-    missing = f"No API key has the id {key_id}; `GET /api/v1/keys` lists the keys you manage."
+    # The listing in the caller's own words: the CLI's operator was sent to the API.
+    listing = "`hailong keys list`" if principal is None else "`GET /api/v1/keys`"
+    missing = f"No API key has the id {key_id}; {listing} lists the keys you manage."
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(missing)

@@ -19,9 +19,17 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from service.cli.common import fail, reason_of, shown_url
 from service.db import make_engine
 from service.imports.layout import KINDS, FileProblem, Kind
-from service.imports.run import ImportInterrupted, ImportStopped, Options, Outcome, run_import
+from service.imports.run import (
+    DatabaseFailed,
+    ImportInterrupted,
+    ImportStopped,
+    Options,
+    Outcome,
+    run_import,
+)
 from service.profile import profile_of
 from service.settings import get_settings
 
@@ -83,6 +91,12 @@ def _summary(console: Console, outcome: Outcome, options: Options, seconds: floa
         f"{outcome.refused_rows} refused ({outcome.refused_count} problem(s))",
         markup=False,
     )
+    if outcome.refused_before:
+        say(
+            f"{outcome.refused_before} row(s) before the resume point were refused by the "
+            "earlier run and SKIPPED (--skip-invalid); the report lists them",
+            markup=False,
+        )
     for refusal in outcome.refused:
         where = f"row {refusal.row}" + (f", {refusal.column}" if refusal.column else "")
         say(f"  {where}: {refusal.reason}", markup=False)
@@ -108,11 +122,10 @@ def _summary(console: Console, outcome: Outcome, options: Options, seconds: floa
     elif outcome.status == "checked":
         say("dry run: nothing was written")
     else:
-        skipped = (
-            f"; {outcome.refused_rows} refused row(s) were SKIPPED (--skip-invalid)"
-            if outcome.refused_rows
-            else ""
-        )
+        # The job's, a resume's included: it said "0 refused" of a file whose first run
+        # skipped rows (audit).
+        refused = outcome.refused_rows + outcome.refused_before
+        skipped = f"; {refused} refused row(s) were SKIPPED (--skip-invalid)" if refused else ""
         rate = outcome.written / seconds if seconds > 0 else 0.0
         say(
             f"imported {outcome.written} row(s) (job {outcome.job_id}) in {seconds:.1f} s, "
@@ -122,9 +135,13 @@ def _summary(console: Console, outcome: Outcome, options: Options, seconds: floa
         )
 
 
-def _interrupted(kind: Kind | None) -> str:
+def _interrupted(kind: Kind | None, job_started: bool) -> str:
     """What a Ctrl+C leaves. Petitions go through the petition service, which moves the
-    counters row by row: the CLI said they counted only once the import ended (audit)."""
+    counters row by row: the CLI said they counted only once the import ended (audit).
+    Before the import's job exists nothing is written: it spoke of rows written and
+    --resume while still checking (audit)."""
+    if not job_started:
+        return "interrupted: nothing was written; run the same command again to import the file"
     if kind == "petitions":
         return (
             "interrupted: the petitions written so far stay and already count in the scores: "
@@ -162,11 +179,25 @@ def run_command(
         bar.finish()
         console.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(2) from None
+    except DatabaseFailed as exc:
+        # One line and exit 1, as every command says a database failing under it
+        # (cli/common.py); it was a traceback (audit).
+        bar.finish()
+        after = (
+            "the rows written so far stay: once it works again, run the same command with "
+            "--resume to write the rest"
+            if exc.job_started
+            else "nothing was written"
+        )
+        where = shown_url(settings.database_url)
+        fail(f"the database at {where} failed: {reason_of(exc.error)}; {after}", code=1)
     except KeyboardInterrupt as exc:
         bar.finish()
-        # Before the file's header was read, only --kind tells its kind.
-        stopped = exc.kind if isinstance(exc, ImportInterrupted) else chosen
-        console.print(_interrupted(stopped), style="red")
+        # Before the file's header was read, only --kind tells its kind, and nothing is written.
+        if isinstance(exc, ImportInterrupted):
+            console.print(_interrupted(exc.kind, exc.job_started), style="red")
+        else:
+            console.print(_interrupted(chosen, False), style="red")
         raise typer.Exit(130) from None
     finally:
         engine.dispose()

@@ -4,8 +4,9 @@
    and write nothing. Refused rows go to FILE.refused.csv (row, column, reason). A file
    with a refused row stops here, nothing written, unless `skip_invalid`.
 2. Write the good rows in chunks, each chunk its own transaction that also moves the
-   import job's `done_through_row`. A crash or Ctrl+C leaves the job unfinished with every
-   row up to that mark written and none after it: `--resume` checks and writes the rest.
+   import job's `done_through_row` and writes an `import.chunk` audit record. A crash or
+   Ctrl+C leaves the job unfinished with every row up to that mark written and none after
+   it: `--resume` checks and writes the rest.
    (One transaction for a million rows would hold its locks, and SQLite's single writer,
    for minutes, and lose everything to one late failure; pass 1 already refuses a file
    with a bad row before anything is written.)
@@ -26,9 +27,10 @@ from itertools import islice, takewhile
 from pathlib import Path
 from typing import Any, Protocol
 
+from psycopg import Error as PsycopgError
 from psycopg.errors import IntegrityError as PsycopgIntegrityError
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
 from service.audit import record
@@ -55,19 +57,43 @@ class ImportStopped(Exception):
 
 class ImportInterrupted(KeyboardInterrupt):
     """Ctrl+C during an import of `kind`: what the rows written so far count for depends
-    on it (command.py)."""
+    on it, and whether there are any (`job_started`: the job `--resume` continues exists)
+    (command.py)."""
 
-    def __init__(self, kind: Kind) -> None:
+    def __init__(self, kind: Kind, job_started: bool) -> None:
         super().__init__(kind)
-        self.kind = kind
+        self.kind, self.job_started = kind, job_started
+
+
+class DatabaseFailed(Exception):
+    """The database failed under the import (a read-only file or transaction, a lock held
+    past the timeout, a restart): `error` is its error, `job_started` whether the job
+    `--resume` continues exists. It was a traceback (audit)."""
+
+    def __init__(self, error: Exception, job_started: bool) -> None:
+        super().__init__(str(error))
+        self.error, self.job_started = error, job_started
+
+
+# What a database failing raises: SQLAlchemy's errors, and the driver's own from a COPY.
+DATABASE_ERRORS = (DBAPIError, PsycopgError)
+
+
+@dataclass
+class _Stage:
+    job_started: bool = False
 
 
 @contextmanager
-def _interrupted_as(kind: Kind) -> Iterator[None]:
+def _stopped_as(kind: Kind) -> Iterator[_Stage]:
+    """Ctrl+C and a database failure, told with the kind and whether a job exists."""
+    stage = _Stage()
     try:
-        yield
+        yield stage
     except KeyboardInterrupt as exc:
-        raise ImportInterrupted(kind) from exc
+        raise ImportInterrupted(kind, stage.job_started) from exc
+    except DATABASE_ERRORS as exc:
+        raise DatabaseFailed(exc, stage.job_started) from exc
 
 
 class Progress(Protocol):
@@ -108,6 +134,9 @@ class Outcome:
     # Which rows: pass 2 checks every row again and meets pass 1's refused ones again.
     refused_row_numbers: set[int] = field(default_factory=set, repr=False)
     refused_on_writing: int = 0  # of refused_rows: valid at the check, changed since
+    # Resumed: rows before the resume point an earlier run refused (skipped, never to be
+    # checked again), not in refused_rows; the report keeps their lines.
+    refused_before: int = 0
     report: Path | None = None
     job_id: int | None = None
     written: int = 0  # by this run
@@ -199,12 +228,14 @@ def _check_all(
     after: int,
     report: Path,
     progress: Progress,
+    kept: list[list[str]],
 ) -> Outcome:
-    """Pass 1: every row checked, nothing written; the refusals written to `report`."""
+    """Pass 1: every row checked, nothing written; the refusals written to `report`, after
+    the `kept` lines of an earlier run's report (`_kept_lines`)."""
     outcome = Outcome(checker.kind, "checked")
     progress.start("checking", None)
     with ExitStack() as files:
-        refused = _Refused(files, report, outcome)
+        refused = _Refused(files, report, outcome, kept=kept)
         for buffer in _buffers(rows, options.chunk_rows, after):
             with Session(engine) as session:
                 checked = checker.check(session, buffer)
@@ -215,11 +246,39 @@ def _check_all(
                     refused.add(result)
             outcome.rows_checked += len(buffer)
             progress.advance(len(buffer))
+        if not outcome.refused_rows and kept:
+            # Rewritten with the earlier run's skipped rows alone: its lines after the
+            # resume point were checked again and passed. Left as it is if it cannot be.
+            with suppress(FileProblem):
+                refused.open()
     progress.finish()
-    if not outcome.refused_rows:
+    if not outcome.refused_rows and not kept:
         with suppress(OSError):  # an earlier run's report, now stale (if one may remove it)
             report.unlink(missing_ok=True)
     return outcome
+
+
+def _kept_lines(report: Path, after: int) -> list[list[str]]:
+    """A resume's report starts with the earlier run's lines of rows up to the resume
+    point: those rows were skipped (--skip-invalid) and are not checked again, and the
+    resume deleted or overwrote the only list of them (audit). Its lines after the resume
+    point go: those rows are checked again, and would be listed twice."""
+    kept = []
+    with (
+        suppress(OSError, UnicodeDecodeError, csv.Error),
+        report.open(encoding="utf-8-sig", newline="") as handle,
+    ):
+        for line in csv.reader(handle):
+            with suppress(ValueError, IndexError):  # the header, a line edited by hand
+                if int(line[0]) <= after:
+                    kept.append(line)
+    return kept
+
+
+def _records_through(path: Path, kind: Kind, after: int) -> int:
+    """The file's records up to row `after` (blank rows are none)."""
+    _, rows = _open(path, kind)
+    return sum(1 for _ in takewhile(lambda row: row[0] <= after, rows))
 
 
 class _Refused:
@@ -230,11 +289,22 @@ class _Refused:
     longer counted valid."""
 
     def __init__(
-        self, files: ExitStack, report: Path, outcome: Outcome, on_writing: bool = False
+        self,
+        files: ExitStack,
+        report: Path,
+        outcome: Outcome,
+        on_writing: bool = False,
+        kept: list[list[str]] | None = None,
     ) -> None:
         self.files, self.report, self.outcome = files, report, outcome
         self.on_writing = on_writing
+        self.kept = kept or []
         self.out: Any = None
+
+    def open(self) -> Any:
+        if self.out is None:
+            self.out = self._open(append=self.outcome.report == self.report)
+        return self.out
 
     def add(self, refusals: list[Refusal]) -> None:
         outcome = self.outcome
@@ -245,13 +315,12 @@ class _Refused:
         if self.on_writing:
             outcome.rows_valid -= 1
             outcome.refused_on_writing += 1
-        if self.out is None:
-            self.out = self._open(append=outcome.report == self.report)
+        out = self.open()
         for refusal in refusals:
             outcome.refused_count += 1
             if len(outcome.refused) < SUMMARY_REFUSALS:
                 outcome.refused.append(refusal)
-            self.out.writerow([refusal.row, csv_cell(refusal.column), csv_cell(refusal.reason)])
+            out.writerow([refusal.row, csv_cell(refusal.column), csv_cell(refusal.reason)])
 
     def _open(self, append: bool) -> Any:
         try:
@@ -271,6 +340,7 @@ class _Refused:
         out = csv.writer(handle)
         if not append:
             out.writerow(["row", "column", "reason"])
+            out.writerows(self.kept)
         self.outcome.report = self.report
         return out
 
@@ -301,6 +371,22 @@ def _write_chunk(
                 job.rows_written += len(goods)
                 job.updated_at = utcnow()
                 session.add(job)
+                # The chunk's rows are in the database from its COMMIT (petitions move the
+                # scores at once), whether or not the import reaches `import.done`: an
+                # interrupted one changed scores with no audit record (audit). One record
+                # a chunk, not one a row.
+                record(
+                    session,
+                    IMPORT_ACTOR,
+                    "import.chunk",
+                    f"import_job:{job_id}",
+                    {
+                        "kind": kind,
+                        "first_row": goods[0].row,
+                        "through_row": through_row,
+                        "rows_written": len(goods),
+                    },
+                )
             return
         except Exception as exc:
             directory.forget()  # what the chunk registered went with it
@@ -460,17 +546,23 @@ def run_import(
         kind, rows = _open(path, options.kind)
     except OSError as exc:
         raise FileProblem(f"cannot read {path}: {exc.strerror or exc}") from None
-    with _interrupted_as(kind):
+    report = report_path(path)
+    with _stopped_as(kind) as stage:
         job = _job_start(engine, path, digest, kind, options.resume)
+        stage.job_started = job is not None
         after = job.done_through_row if job is not None else 1
         with Session(engine) as session:
             checker = Checker.load(session, kind, profile)
         _remember_written(engine, checker, path, options, after)
+        kept = _kept_lines(report, after) if job is not None else []
         try:
-            outcome = _check_all(engine, checker, rows, options, after, report_path(path), progress)
+            outcome = _check_all(engine, checker, rows, options, after, report, progress, kept)
         except UnicodeDecodeError:
             raise FileProblem(f"{path.name} is not UTF-8 text; save it as CSV UTF-8") from None
-        outcome.resumed_after_row = after if job is not None else None
+        if job is not None:
+            outcome.resumed_after_row = after
+            # Every record up to the resume point was written or refused.
+            outcome.refused_before = _records_through(path, kind, after) - job.rows_written
         if outcome.refused_rows and not options.skip_invalid:
             outcome.status = "refused"
             return outcome
@@ -492,9 +584,11 @@ def run_import(
                 assert job is not None
                 job.status = "running"
                 job.rows_valid = job.rows_written + outcome.rows_valid
+                job.rows_refused = outcome.refused_before + outcome.refused_rows
             session.add(job)
             session.flush()
             session.expunge(job)
+        stage.job_started = True
         assert job.id is not None
         outcome.job_id = job.id
         checker = Checker(kind, profile, checker.agencies)  # pass 2 meets every record afresh
@@ -502,22 +596,31 @@ def run_import(
         _, rows = _open(path, kind)
         try:
             with ExitStack() as files:
-                refused = _Refused(files, report_path(path), outcome, on_writing=True)
+                refused = _Refused(files, report, outcome, on_writing=True, kept=kept)
                 outcome.written = _write_all(
                     engine, checker, rows, options, job, settings, profile, progress, on_chunk,
                     refused,
                 )  # fmt: skip
+            progress.start("recomputing scores", None)
+            # The recompute, and the requests after it, read these tables: planned on their
+            # new sizes.
+            analyze(engine, [Dossier, Invitation, Response, Petition])
+            outcome.counter_rows = _recompute(engine, job.id, profile, outcome.refused_on_writing)
         except BaseException:
-            with transaction(engine) as session:
-                stopped = session.get(ImportJob, job.id)
-                if stopped is not None:
-                    stopped.status, stopped.updated_at = "interrupted", utcnow()
-                    session.add(stopped)
+            _mark_interrupted(engine, job.id)
             raise
-        progress.start("recomputing scores", None)
-        # The recompute, and the requests after it, read these tables: planned on their new sizes.
-        analyze(engine, [Dossier, Invitation, Response, Petition])
-        outcome.counter_rows = _recompute(engine, job.id, profile, outcome.refused_on_writing)
         progress.finish()
         outcome.status = "done"
         return outcome
+
+
+def _mark_interrupted(engine: Engine, job_id: int) -> None:
+    """The job stopped (Ctrl+C, an error) while writing, analyzing or recomputing: a job
+    left "running" when the recompute was interrupted named a process that no longer ran
+    (audit). One the recompute marked done stays so. A database that cannot mark it leaves
+    it "running", which --resume continues the same: what stopped the import is told."""
+    with suppress(*DATABASE_ERRORS), transaction(engine) as session:
+        stopped = session.get(ImportJob, job_id)
+        if stopped is not None and stopped.status != "done":
+            stopped.status, stopped.updated_at = "interrupted", utcnow()
+            session.add(stopped)

@@ -64,3 +64,41 @@ def test_a_cell_past_the_csv_readers_limit_is_a_field_error_naming_its_line(
     assert result.exit_code == 2, result.output
     assert said.startswith("error: line 3: cannot be read as CSV (field larger than"), said
     assert _codes(db) == before  # nor the line before it
+
+
+def test_empty_rows_at_the_end_of_an_agencies_csv_are_ignored(
+    tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """A sheet whose formatting runs past its last row is saved by Excel with rows of commas
+    (",,"): `hailong import` ignores them, `agencies import` refused the whole file (audit)."""
+    path = tmp_path / "agencies.csv"
+    path.write_bytes(
+        "\ufeffcode,name,parent_code\r\n79.Q3,Quận 3,79\r\n79.Q4,Quận 4,79\r\n,,\r\n,,\r\n".encode()
+    )
+    result = cli_for(database_url)("agencies", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert {"79.Q3", "79.Q4"} <= _codes(db)
+
+
+def test_a_refused_line_is_named_by_its_line_past_blank_ones(
+    tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """Line numbers are the file's: counting records named the line before a blank one."""
+    path = tmp_path / "agencies.csv"
+    path.write_text("code,name,parent_code\n79.Q3,Quận 3,79\n\n,,\n79.X,X,NOPE\n", "utf-8")
+    result = cli_for(database_url)("agencies", "import", str(path))
+    assert result.exit_code == 2, result.output
+    assert "line 5: parent_code" in result.stderr, result.stderr
+
+
+def test_an_agencies_csv_separated_by_semicolons_is_told_so(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Excel under a Vietnamese list separator saves "CSV" with ';': it was told "missing:
+    code, name, parent_code", where `hailong import` names the separator (audit)."""
+    path = tmp_path / "agencies.csv"
+    path.write_bytes("code;name;parent_code\r\n79.Q3;Quận 3;79\r\n".encode())
+    result = cli_for(database_url)("agencies", "import", str(path))
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.stderr.split())
+    assert "separates its columns with ';', not commas" in said, said

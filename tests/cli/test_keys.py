@@ -44,3 +44,12 @@ def test_the_last_day_the_service_takes_is_a_valid_expiry(database_url: str, db:
     assert result.exit_code == 0, result.output
     with db() as session:
         assert session.exec(select(ApiKey)).one().expires_at is not None
+
+
+@pytest.mark.parametrize("command", ["revoke", "rotate"])
+def test_an_unknown_key_points_to_the_cli_listing(database_url: str, command: str) -> None:
+    """The CLI sent its operator to `GET /api/v1/keys`, the API's listing (audit)."""
+    result = cli_for(database_url)("keys", command, "99")
+    assert result.exit_code == 2
+    said = " ".join(result.stderr.split())
+    assert "No API key has the id 99; `hailong keys list` lists the keys" in said, said

@@ -820,3 +820,159 @@ def test_the_import_acts_as_the_cli_not_as_a_key() -> None:
 
     principal = importer()
     assert (principal.actor, principal.role, principal.scope_path) == ("cli:import", "admin", None)
+
+
+def test_a_resumed_skip_invalid_import_keeps_the_report_of_the_rows_it_skipped(
+    tmp_path: Path, settings: Settings, db: DbFactory, database_url: str
+) -> None:
+    """The resume checked only the rows after its point, found none refused and deleted
+    the report of the row the first run had skipped, then said "0 refused" (audit). The
+    report keeps the earlier run's rows before the resume point, lists the ones after it
+    once, and the summary counts both."""
+    rows = [_dossier(n) for n in range(1, 9)]
+    rows[1]["agency_code"] = rows[6]["agency_code"] = "79.NOPE"  # rows 3 and 8
+    path = write_csv(tmp_path / "past.csv", rows)
+    engine = make_engine(settings)
+
+    def stop(chunk: int) -> None:
+        if chunk == 1:
+            raise KeyboardInterrupt
+
+    options = Options(skip_invalid=True, chunk_rows=3)
+    with pytest.raises(KeyboardInterrupt):
+        run_import(engine, settings, profile_of(settings), path, options, on_chunk=stop)
+    engine.dispose()
+    resumed = cli_for(database_url)(
+        "import", str(path), "--resume", "--skip-invalid", "--chunk-rows", "3"
+    )
+    assert resumed.exit_code == 0, resumed.output
+    said = " ".join(resumed.output.split())
+    assert "resumed after row 4" in said and "2 refused row(s) were SKIPPED" in said, said
+    assert _count(db, Dossier) == 6
+    with report_path(path).open(encoding="utf-8-sig") as handle:
+        assert [int(r["row"]) for r in csv.DictReader(handle)] == [3, 8]
+    with db() as session:
+        job = session.exec(select(ImportJob)).scalars().one()  # type: ignore[call-overload]
+        assert (job.status, job.rows_written, job.rows_refused) == ("done", 6, 2)
+
+
+def _read_only(database_url: str) -> str:
+    if database_url.startswith("sqlite:///"):
+        return f"sqlite:///file:{database_url.removeprefix('sqlite:///')}?mode=ro&uri=true"
+    return database_url + "?options=-c%20default_transaction_read_only%3Don"
+
+
+def test_a_database_refusing_the_import_s_writes_is_one_line_and_exit_1(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A database failing under the import (a read-only SQLite file, a read-only PostgreSQL
+    transaction) was a traceback, where README says code 1 and one line (audit)."""
+    path = write_csv(tmp_path / "past.csv", _good_rows())
+    result = cli_for(_read_only(database_url))("import", str(path))
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: the database at "), result.stderr
+    assert lines[-1].endswith("; nothing was written"), result.stderr
+
+
+def test_a_database_failing_after_the_first_chunk_advises_resume(
+    tmp_path: Path, db: DbFactory, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job is left for --resume, and the line says so (audit)."""
+    from sqlalchemy.exc import OperationalError
+
+    path = write_csv(tmp_path / "past.csv", _good_rows())
+    original = writing.write_dossiers
+    chunks: list[int] = []
+
+    def locked_at_the_second_chunk(*args: Any) -> None:
+        chunks.append(1)
+        if len(chunks) == 2:
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        original(*args)
+
+    monkeypatch.setattr(writing, "write_dossiers", locked_at_the_second_chunk)
+    result = cli_for(database_url)("import", str(path), "--chunk-rows", "2")
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.stderr.split())
+    assert "failed: database is locked; the rows written so far stay" in said, said
+    assert "--resume" in said
+    with db() as session:
+        job = session.exec(select(ImportJob)).scalars().one()  # type: ignore[call-overload]
+        assert (job.status, job.rows_written) == ("interrupted", 2)
+
+
+@pytest.mark.parametrize("kind", ["petitions", "dossiers"])
+def test_rows_an_interrupted_import_wrote_are_in_the_audit_log(
+    tmp_path: Path, settings: Settings, db: DbFactory, kind: str
+) -> None:
+    """Written rows were audited only by `import.done`, at the very end: an interrupted
+    petition import moved the scores with no audit record (audit). Each chunk is audited
+    in its own transaction, whatever it writes."""
+    if kind == "petitions":
+        path = _petitions_file(tmp_path / "petitions.csv", [PA_1, PA_2, PA_3])
+    else:
+        path = write_csv(tmp_path / "past.csv", _good_rows()[:3])
+    engine = make_engine(settings)
+
+    def stop(chunk: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_import(
+            engine, settings, profile_of(settings), path, Options(chunk_rows=2), on_chunk=stop
+        )
+    engine.dispose()
+    with db() as session:
+        job = session.exec(select(ImportJob)).scalars().one()  # type: ignore[call-overload]
+        by_the_import = select(AuditLog).where(col(AuditLog.actor) == "cli:import")
+        audited = session.execute(by_the_import).scalars().all()
+    assert job.rows_written == 2
+    assert [(a.actor, a.action, a.target) for a in audited] == [
+        ("cli:import", "import.chunk", f"import_job:{job.id}")
+    ]
+    assert audited[0].detail == {
+        "kind": kind, "first_row": 2, "through_row": 3, "rows_written": 2
+    }  # fmt: skip
+
+
+def test_ctrl_c_during_the_recompute_marks_the_job_interrupted(
+    tmp_path: Path, settings: Settings, db: DbFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the writing's interruptions marked the job: one stopped during the final
+    ANALYZE or recompute kept saying "running", run by no process (audit)."""
+    from service.imports import run
+
+    path = write_csv(tmp_path / "past.csv", _good_rows())
+
+    def ctrl_c(*args: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "_recompute", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        _import(settings, path, Options())
+    with db() as session:
+        job = session.exec(select(ImportJob)).scalars().one()  # type: ignore[call-overload]
+        assert (job.status, job.rows_written) == ("interrupted", 4)
+
+
+def test_ctrl_c_while_checking_says_nothing_was_written(
+    tmp_path: Path, db: DbFactory, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It said the rows written so far stay and to --resume, with nothing written and no
+    job to resume (audit)."""
+    from service.imports import checking
+
+    path = write_csv(tmp_path / "past.csv", _good_rows())
+
+    def ctrl_c(*args: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checking.Checker, "check", ctrl_c)
+    result = cli_for(database_url)("import", str(path))
+    assert result.exit_code == 130
+    said = " ".join(result.stderr.split())
+    assert said.endswith(
+        "interrupted: nothing was written; run the same command again to import the file"
+    ), said
+    assert _count(db, ImportJob) == 0
