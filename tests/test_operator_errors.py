@@ -243,6 +243,17 @@ def test_a_read_only_sqlite_database_is_one_line(tmp_path: Path) -> None:
     assert cli_for(f"sqlite:///{path}")("keys", "list").exit_code == 0  # still readable
 
 
+def test_a_read_only_postgresql_is_one_line(backend: Backend, database_url: str) -> None:
+    """(imports audit) PostgreSQL refusing writes (default_transaction_read_only, a
+    standby) raises an InternalError, which every command let through as a traceback."""
+    if backend.name != "postgresql":
+        pytest.skip("SQLite's read-only file: the test above")
+    read_only = database_url + "?options=-c%20default_transaction_read_only%3Don"
+    line = _one_error_line(_run(read_only, "agencies", "add", "80", "X"), code=1)
+    assert line.startswith("error: the database at "), line
+    assert "read-only transaction" in line, line
+
+
 # --- a scoring profile that cannot be loaded ----------------------------------------------
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     InterfaceError,
+    InternalError,
     NoSuchModuleError,
     OperationalError,
     SQLAlchemyError,
@@ -98,7 +99,9 @@ def reason_of(exc: BaseException) -> str:
 # What a database that cannot be written raises (a read-only SQLite file, a server gone
 # away); and one that cannot be reached: those, an unparsable URL (ValueError: a port that
 # is no number), an unknown dialect or a driver not installed (postgresql:// names psycopg2).
-_REFUSED = (OperationalError, InterfaceError)
+# InternalError: PostgreSQL's refusals that are the database's state, not our statement (a
+# read-only transaction, a standby): a traceback from every command (imports audit).
+_REFUSED = (OperationalError, InterfaceError, InternalError)
 _UNREACHABLE = (*_REFUSED, ArgumentError, NoSuchModuleError, ImportError, ValueError)
 
 
