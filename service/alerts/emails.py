@@ -22,6 +22,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from sqlalchemy import Engine
@@ -117,11 +118,22 @@ GROUP_WORDS = {
 }
 
 
+def figure(value: float) -> Decimal:
+    """An alert's figure as stored (a JSON float), for people: the decimal the float is (its
+    shortest form, `repr`), then cut to the places shown by service/numbers.py's rule, never
+    cleaned up. numbers.py cleans a float of arithmetic's binary noise at 15 significant
+    digits, which read the K 19.99999999999996 (3 + 15.99999999999996 + 1, found below 20)
+    as "20" beside "Ngưỡng: 20" (audit). An alert's figures carry no such noise: each is the
+    float of an exact value (K, C, a rate; evaluate.py), or one written so (a threshold).
+    The e-mails and the console's alerts page both read an alert's figures through here."""
+    return Decimal(repr(float(value)))
+
+
 def _value_text(name: str, value: object) -> str:
     """A time in Vietnam's (a deadline stored in UTC read as 10:00 for 17:00: audit); a
-    number by the pages' one rule (service/numbers.py: rounded down, a decimal comma): to
-    four figures, a K of 19.996 read "20" beside "Ngưỡng: 20" and "Không hài lòng", and a
-    response rate of 29.996 % "0,3" beside its floor "0,3" (audit)."""
+    number by the pages' one rule (service/numbers.py: rounded down, a decimal comma; read
+    by `figure`): to four figures, a K of 19.996 read "20" beside "Ngưỡng: 20" and "Không
+    hài lòng", and a response rate of 29.996 % "0,3" beside its floor "0,3" (audit)."""
     if isinstance(value, str):
         if value in GROUP_WORDS:
             return GROUP_WORDS[value]
@@ -135,7 +147,8 @@ def _value_text(name: str, value: object) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int | float):
-        return percent(value, "vi") if name in rules.PERCENT_FIGURES else number(value, "vi")
+        exact = figure(value)
+        return percent(exact, "vi") if name in rules.PERCENT_FIGURES else number(exact, "vi")
     return str(value)
 
 

@@ -15,9 +15,11 @@ deadline at the turn of a quarter is announced once.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import Engine
@@ -60,6 +62,18 @@ def watched_period(profile: Profile, now: datetime) -> Period:
     return period_containing(local_date(now), profile.alerts.period)
 
 
+def stored_k(k: Fraction, limit: Fraction) -> float:
+    """K as the alert stores it (a JSON float): the float nearest K, unless that is the
+    limit's own float while K is below the limit. The float nearest a K a hair under 20 can
+    be 20.0 (3 + 2/3 + 16.333333333333332 = 20 - 1.3e-15): the API, the e-mail and the
+    console read "K 20" beside "Ngưỡng 20" and "Không hài lòng" (audit). Then it is the
+    float just below, which emails.figure reads as the decimal it is, cut: 19,99."""
+    near = float(k)
+    if k < limit and near == float(limit):
+        return math.nextafter(near, -math.inf)
+    return near
+
+
 def _k_below(
     session: Session,
     agencies: Sequence[Agency],
@@ -77,7 +91,7 @@ def _k_below(
         limit = exact(threshold)
         at_limit_is_fine = profile.k_score.threshold_is_satisfied
         if k < limit or (k == limit and not at_limit_is_fine):
-            values = {"k": float(k), "threshold": threshold, "group": computed.group}
+            values = {"k": stored_k(k, limit), "threshold": threshold, "group": computed.group}
             found.append(Finding(agency_id, "k_below_threshold", "", period.key, values))
     return found
 

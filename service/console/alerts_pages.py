@@ -15,7 +15,7 @@ from sqlmodel import Session
 from starlette.responses import Response
 
 from service.admin.agencies import chosen_agencies, visible_agency
-from service.alerts import listing, rules
+from service.alerts import emails, listing, rules
 from service.auth.principal import Principal
 from service.console import sessions
 from service.console.web import ConsoleDep, Outcome, Redirect
@@ -98,6 +98,7 @@ def _context(
         "can_edit": who.role in RULE_EDITORS and chosen is not None,
         "input_value": input_value,
         "percent_figures": rules.PERCENT_FIGURES,
+        "figure": emails.figure,  # an alert's figures, read as the e-mails read them
         "saved": None,
         "values": {},
         "problem": None,

@@ -5,6 +5,9 @@ Numbers follow the one rule of `service.numbers`, the same as the public pages."
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import SupportsFloat
 
 from service.calendar.working_days import LOCAL_TZ
 from service.numbers import number, percent
@@ -27,6 +30,8 @@ def input_time(value: datetime) -> str:
     return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
 
 
+Figure = SupportsFloat | Fraction | Decimal
+
 # The kinds of actor that name a person or an office after their id (auth/principal.py).
 NAMED_ACTORS = ("key", "official")
 
@@ -48,7 +53,9 @@ class Formatter:
     def __init__(self, lang: str) -> None:
         self.lang = lang
 
-    def num(self, value: float | None, digits: int = 2) -> str:
+    def num(self, value: Figure | None, digits: int = 2) -> str:
+        """A score's exact fraction where the page has it (console/service.py): the float of
+        a K a hair under the threshold reads as the threshold (service/numbers.py)."""
         return number(value, self.lang, digits)
 
     def exact(self, value: float) -> str:
@@ -57,7 +64,7 @@ class Formatter:
         text = repr(float(value)).removesuffix(".0")
         return text if self.lang == "en" else text.replace(".", ",")
 
-    def pct(self, value: float | None) -> str:
+    def pct(self, value: Figure | None) -> str:
         return percent(value, self.lang)
 
     time = staticmethod(local_time)

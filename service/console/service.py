@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 
 from sqlalchemy import ColumnElement, or_
 from sqlalchemy import select as sa_select
@@ -14,9 +15,9 @@ from service.models import Agency, Dossier, Invitation, PeriodInput, Petition, R
 from service.periods import Period
 from service.profile import Profile
 from service.scoring import contributions as rules
+from service.scoring.compute import exact
 from service.scoring.explain import count, received_in, resolved_dossiers
-from service.scoring.schemas import Score
-from service.scoring.service import scores
+from service.scoring.service import Scored, scored
 from service.scoring.sql_rules import supplements_overdue
 from service.timebounds import EARLIEST_DAY
 
@@ -26,17 +27,21 @@ LIST_LIMIT = 200
 
 @dataclass
 class Overview:
-    score: Score
-    history: list[Score]
+    """Each score with its exact fractions (`Scored.computed`): the page prints those, never
+    the API's floats, of which a K a hair under the threshold reads as it (audit)."""
+
+    score: Scored
+    history: list[Scored]
     inputs: PeriodInput | None
-    children: list[Score]
+    d_entered: Fraction | None  # the D entered, exactly as `inputs.d` was written
+    children: list[Scored]
 
 
 def overview(session: Session, agency: Agency, period: Period, profile: Profile) -> Overview:
     periods = [period]
     while len(periods) < HISTORY_PERIODS and periods[-1].first_day > EARLIEST_DAY:
         periods.append(periods[-1].previous())
-    history = [scores(session, [agency], p, profile)[0] for p in periods]
+    history = [scored(session, [agency], p, profile)[0] for p in periods]
     children = list(
         session.exec(
             select(Agency).where(Agency.parent_id == agency.id).order_by(col(Agency.code))
@@ -51,7 +56,8 @@ def overview(session: Session, agency: Agency, period: Period, profile: Profile)
         score=history[0],
         history=history,
         inputs=inputs,
-        children=scores(session, children, period, profile) if children else [],
+        d_entered=exact(inputs.d) if inputs is not None and inputs.d is not None else None,
+        children=scored(session, children, period, profile) if children else [],
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
+from fractions import Fraction
 from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
@@ -95,7 +96,7 @@ def ranking_bars(rows: Sequence[Row], threshold: float, k_max: float) -> bytes:
         draw.text((x0 - 6 * s, y + bar_h * s / 2), name, fill=INK, font=label, anchor="rm")
         if score.k is not None:
             draw.rectangle([x0, y, x(score.k), y + bar_h * s], fill=COLOURS[score.group])
-            text = words.num(score.k)
+            text = words.num(row.computed.k)  # exact (reports/data.py)
             end = x(score.k)
         else:
             draw.rectangle(
@@ -126,11 +127,12 @@ def trend_lines(points: Sequence[TrendPoint], threshold: float, k_max: float) ->
     image = Image.new("RGB", (WIDTH * s, height * s), "white")
     draw = ImageDraw.Draw(image)
     small = font(7)
-    known = [p.min_k for p in points if p.min_k is not None]
+    known = [float(p.min_k) for p in points if p.min_k is not None]
     floor = float(max(0, math.floor(min([*known, threshold])) - 1))
     ticks = [t for t in nice_ticks(floor, k_max) if floor <= t <= k_max]
 
-    def y(value: float) -> float:
+    def y(exact: Fraction | float) -> float:
+        value = float(exact)
         span = (k_max - floor) or 1
         clamped = max(floor, min(value, k_max))
         return (height - bottom - (clamped - floor) / span * (height - bottom - top)) * s
@@ -162,6 +164,7 @@ def trend_lines(points: Sequence[TrendPoint], threshold: float, k_max: float) ->
             continue
         cx, cy = x(i), y(p.mean_k)
         draw.ellipse([cx - 3 * s, cy - 3 * s, cx + 3 * s, cy + 3 * s], fill=INK)
+        # The exact mean (reports/data.py): its float may read as the next figure up.
         draw.text((cx, cy - 5 * s), words.num(p.mean_k), fill=INK, font=small, anchor="ms")
     legend = (
         "Đường: K trung bình của các đơn vị · vùng xanh: K thấp nhất đến cao nhất · "

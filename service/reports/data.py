@@ -4,12 +4,19 @@ Nothing here applies a scoring rule: scores and ranks come from service/scoring/
 (the same as /api/v1/rankings), the reasons from the public pages' plain words, the trend
 from the portal's trend, overdue petitions from the explain view's petition rows, per-staff
 figures from service/scoring/staff.py (with its anonymity minimum).
+
+A score's figures are carried as the exact fractions its group was decided on (`Computed`)
+and printed from them, never from the API's floats: the float of a K a hair under the
+threshold (3 + 15.99999999999996 + 1) reads "20" once service/numbers.py has cleaned its
+binary noise, beside "Không hài lòng" (audit; service/portal/views.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
 
 from sqlmodel import Session, col, select
 
@@ -25,8 +32,9 @@ from service.portal.trend_chart import has_data
 from service.profile import Profile
 from service.reports import words
 from service.scoring import explain, service
+from service.scoring.compute import Computed, exact
 from service.scoring.schemas import InputEntry, Score
-from service.scoring.siblings import siblings
+from service.scoring.service import Scored
 from service.scoring.staff import staff_scores
 from service.timebounds import EARLIEST_DAY
 
@@ -40,8 +48,9 @@ class Row:
     """One child in the ranking, with its change against the previous period."""
 
     score: Score
+    computed: Computed  # the same score, exact: what the report prints (see the module)
     previous: Score | None
-    k_delta: float | None  # K now − K before; None when either is missing
+    k_delta: Decimal | None  # K now − K before, as both are shown; None when either is missing
     rank_delta: int | None  # places gained (rank before − rank now)
 
 
@@ -84,17 +93,18 @@ class TrendPoint:
     satisfied: int
     not_satisfied: int
     no_data: int
-    mean_k: float | None
-    min_k: float | None
-    max_k: float | None
+    # Exact, as the K they are of (see the module).
+    mean_k: Fraction | None
+    min_k: Fraction | None
+    max_k: Fraction | None
 
 
 @dataclass(frozen=True)
 class Source:
     agency_name: str
-    d: float | None
+    d: Fraction | None  # exact (see the module)
     d_words: str
-    e: float | None
+    e: Fraction | None
     e_words: str
     resolved: int
     evaluations: int
@@ -128,51 +138,49 @@ class Report:
     generated_at: datetime = field(default_factory=utcnow)
 
 
-def _ranked(scores: list[Score]) -> list[Score]:
+def _ranked(scores: list[Scored]) -> list[Scored]:
     """The order of /api/v1/rankings: by rank, unranked last, then by code."""
-    return sorted(scores, key=lambda s: (s.rank is None, s.rank or 0, s.agency_code))
+    return sorted(
+        scores, key=lambda s: (s.score.rank is None, s.score.rank or 0, s.score.agency_code)
+    )
 
 
-def _rows(current: list[Score], before: list[Score]) -> list[Row]:
-    by_code = {s.agency_code: s for s in before}
+def _rows(current: list[Scored], before: list[Scored]) -> list[Row]:
+    by_code = {s.score.agency_code: s for s in before}
     rows = []
-    for score in _ranked(current):
+    for found in _ranked(current):
+        score, k = found.score, found.computed.k
         old = by_code.get(score.agency_code)
         k_delta = None
         rank_delta = None
-        if old is not None and old.k is not None and score.k is not None:
+        if old is not None and old.computed.k is not None and k is not None:
             # As the two K are shown (rounded down to two places): 21,004 then 21 was a
             # "-0" and counted as a fall between two K that both read 21 (audit).
-            k_delta = float(shown_decimal(score.k) - shown_decimal(old.k))
-        if old is not None and old.rank is not None and score.rank is not None:
-            rank_delta = old.rank - score.rank
-        rows.append(Row(score, old, k_delta, rank_delta))
+            k_delta = shown_decimal(k) - shown_decimal(old.computed.k)
+        if old is not None and old.score.rank is not None and score.rank is not None:
+            rank_delta = old.score.rank - score.rank
+        rows.append(Row(score, found.computed, old.score if old else None, k_delta, rank_delta))
     return rows
 
 
-def _reasons(
-    session: Session, parent: Agency, period: Period, profile: Profile, scores: list[Score]
-) -> list[Reasons]:
+def _reasons(profile: Profile, scores: list[Scored]) -> list[Reasons]:
     """The explain view in words, for the children not satisfied or without a K."""
-    family = siblings(session, parent.id, period, profile)
-    by_code = {s.agency_code: s for s in scores}
-    children = session.exec(select(Agency).where(Agency.parent_id == parent.id)).all()
     threshold = profile.k_score.satisfied_threshold
     result = []
-    for agency in sorted(children, key=lambda a: a.code):
-        score = by_code.get(agency.code)
-        if score is None or score.group == "hai_long" or agency.id is None:
+    for child in sorted(scores, key=lambda s: s.score.agency_code):
+        score, computed = child.score, child.computed
+        if score.group == "hai_long":
             continue
-        computed = family.computed[agency.id]
+        k = computed.k
         if score.group == "khong_hai_long":
             # At the threshold itself where the profile counts it as not satisfied.
-            below = "dưới" if score.k is not None and score.k < threshold else "không vượt"
-            headline = f"K = {words.num(score.k)}, {below} ngưỡng {words.num(threshold)} điểm."
+            below = "dưới" if k is not None and k < exact(threshold) else "không vượt"
+            headline = f"K = {words.num(k)}, {below} ngưỡng {words.num(threshold)} điểm."
         else:
             missing = ", ".join(m.upper() for m in score.missing)
             headline = (
                 f"Chưa đủ dữ liệu để tính K: còn thiếu {missing}; K có thể từ "
-                f"{words.num(score.k_min)} đến {words.num(score.k_max)}."
+                f"{words.num(computed.k_min)} đến {words.num(computed.k_max)}."
             )
         facts = plain_words.facts(computed, profile, score.inputs)
         sentences = {key: [words.fact_sentence(f) for f in found] for key, found in facts.items()}
@@ -243,11 +251,11 @@ def _trend(
     session: Session, children: list[Agency], period: Period, profile: Profile, today: date
 ) -> list[TrendPoint]:
     periods = trend_periods(period, today)
-    per_period: list[list[tuple[str | None, float | None]]] = [[] for _ in periods]
+    per_period: list[list[tuple[str | None, Fraction | None]]] = [[] for _ in periods]
     for agency in children:
         assert agency.id is not None
         for index, point in enumerate(trend(session, agency.id, periods, profile)):
-            k = float(point.computed.k) if point.computed.k is not None else None
+            k = point.computed.k  # exact (see the module)
             # Every child is in one of the three groups, as in the ranking (one with no data
             # at all is "chưa đủ dữ liệu"; it was left out of the row, whose columns then no
             # longer added up to the children; audit). `None`: a period before any data.
@@ -265,7 +273,7 @@ def _trend(
                 satisfied=groups.count("hai_long"),
                 not_satisfied=groups.count("khong_hai_long"),
                 no_data=groups.count("chua_du_du_lieu"),
-                mean_k=sum(ks) / len(ks) if ks else None,
+                mean_k=sum(ks, Fraction(0)) / len(ks) if ks else None,
                 min_k=min(ks) if ks else None,
                 max_k=max(ks) if ks else None,
             )
@@ -282,7 +290,7 @@ def _entered(entry: InputEntry | None) -> str:
 def _sources(rows: list[Row]) -> list[Source]:
     result = []
     for row in rows:
-        s = row.score
+        s, parts = row.score, row.computed.parts
         if s.d_source == "imported":
             d_words = "Nhập từ hệ thống phản ánh, kiến nghị" + _entered(s.inputs.d)
         elif s.d_source == "group5":
@@ -293,9 +301,9 @@ def _sources(rows: list[Row]) -> list[Source]:
         result.append(
             Source(
                 agency_name=s.agency_name,
-                d=s.d,
+                d=parts["d"],
                 d_words=d_words,
-                e=s.e,
+                e=parts["e"],
                 e_words=e_words or "Chưa nhập",
                 resolved=s.counts.resolved_dossiers,
                 evaluations=s.counts.evaluations,
@@ -329,8 +337,8 @@ def gather(
     )
     # None for a period of 1900, the first the service knows (asking for 1899 was a 500).
     previous = period.previous() if period.first_day > EARLIEST_DAY else None
-    current = service.scores(session, children, period, profile)
-    before = service.scores(session, children, previous, profile) if previous else []
+    current = service.scored(session, children, period, profile)
+    before = service.scored(session, children, previous, profile) if previous else []
     rows = _rows(current, before)
     overdue, more = _overdue(session, children, period, profile, now)
     below, withheld = _staff(session, children, period, profile)
@@ -353,7 +361,7 @@ def gather(
         min_evaluations=profile.staff.min_evaluations_for_staff,
         rows=rows,
         trend=_trend(session, children, period, profile, today),
-        reasons=_reasons(session, parent, period, profile, current),
+        reasons=_reasons(profile, current),
         overdue=overdue,
         overdue_more=more,
         staff_below=below,

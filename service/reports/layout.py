@@ -90,17 +90,17 @@ def _ranking(report: Report) -> list[Block]:
     ]
     rows = []
     for row in report.rows:
-        s = row.score
+        s, parts = row.score, row.computed.parts  # printed exact (reports/data.py)
         rows.append(
             [
                 str(s.rank) if s.rank else "—",
                 s.agency_name,
-                words.num(s.a),
-                words.num(s.b),
-                words.num(s.c),
-                words.num(s.d),
-                words.num(s.e, 0),
-                words.num(s.k),
+                words.num(parts["a"]),
+                words.num(parts["b"]),
+                words.num(parts["c"]),
+                words.num(parts["d"]),
+                words.num(parts["e"], 0),
+                words.num(row.computed.k),
                 words.group_words(s.group),
                 words.k_change(row.k_delta),
                 words.rank_change(row.rank_delta),

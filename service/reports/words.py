@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 from functools import lru_cache
-from typing import Any
+from typing import Any, SupportsFloat
 
 from markupsafe import Markup
 
@@ -33,8 +35,9 @@ COMPONENTS = {
 }
 
 
-def num(value: float | None, places: int = 2) -> str:
-    """A score as people read it (service/numbers.py): '21,43', '—' when there is none."""
+def num(value: SupportsFloat | Fraction | Decimal | None, places: int = 2) -> str:
+    """A score as people read it (service/numbers.py): '21,43', '—' when there is none. A
+    score's exact fraction where there is one (reports/data.py)."""
     return number(value, "vi", places)
 
 
@@ -66,7 +69,7 @@ def group_words(group: str) -> str:
     return GROUPS.get(group, group)
 
 
-def k_change(delta: float | None) -> str:
+def k_change(delta: Decimal | None) -> str:
     """ "+0,52", "-1,3", "0" or "—" (no K in one of the two periods)."""
     if delta is None:
         return "—"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from typing import Literal, cast
@@ -31,10 +32,12 @@ from service.scoring.siblings import competition_ranks, ranks_by_parent, sibling
 from service.scoring.sums import period_sums
 
 __all__ = [
+    "Scored",
     "choose_scoring",
     "competition_ranks",
     "evaluate",
     "ranks_among_siblings",
+    "scored",
     "scores",
     "to_public",
 ]
@@ -182,12 +185,32 @@ def to_public(
     )
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A score with the exact fractions it was decided on. What prints a score for people
+    prints `computed` (cut to the places shown, service/numbers.py), never the floats of
+    `score`: the float of a K a hair under the threshold reads as the threshold once cleaned
+    of binary noise (19.99999999999996), or is it (20 - 1.3e-15 → 20.0), beside "Không hài
+    lòng" (service/portal/views.py; audit)."""
+
+    score: Score
+    computed: Computed
+
+
 def scores(
     session: Session, agencies: Sequence[Agency], period: Period, profile: Profile
 ) -> list[Score]:
-    """The agencies' scores with their ranks. Each parent's children are scored together in
-    one read of the counters, remembered while nothing changes (service/scoring/siblings.py):
-    one score costs the same with 10 thousand or 5 million dossiers behind it."""
+    """The agencies' scores with their ranks (see `scored`)."""
+    return [found.score for found in scored(session, agencies, period, profile)]
+
+
+def scored(
+    session: Session, agencies: Sequence[Agency], period: Period, profile: Profile
+) -> list[Scored]:
+    """The agencies' scores with their ranks, and their exact fractions. Each parent's
+    children are scored together in one read of the counters, remembered while nothing
+    changes (service/scoring/siblings.py): one score costs the same with 10 thousand or 5
+    million dossiers behind it."""
     parents = dict.fromkeys(a.parent_id for a in agencies)  # each parent once, in order
     by_parent = {parent: siblings(session, parent, period, profile) for parent in parents}
     now = utcnow()
@@ -201,7 +224,7 @@ def scores(
         if computed is None:  # not a child of its parent: cannot happen, but never guess
             computed = evaluate(session, [agency], period, profile)[agency.id]
             inputs = provenance(inputs_for(session, [agency.id], period).get(agency.id))
-        result.append(
-            to_public(agency, period, profile, computed, family.ranks.get(agency.id), now, inputs)
-        )
+        rank = family.ranks.get(agency.id)
+        score = to_public(agency, period, profile, computed, rank, now, inputs)
+        result.append(Scored(score, computed))
     return result

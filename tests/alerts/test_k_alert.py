@@ -17,7 +17,7 @@ from service.delivery.worker import DeliveryWorker
 from service.messaging.channels.registry import configured_channels
 from service.models import OutboxEvent, utcnow
 from service.settings import Settings
-from tests.alerts.conftest import Office, alerts, evaluate, official
+from tests.alerts.conftest import VN, Office, alerts, evaluate, official
 from tests.conftest import KeyFactory
 from tests.messaging.conftest import Mailbox
 from tests.webhooks.conftest import Receiver, drain
@@ -148,3 +148,51 @@ def test_the_email_writes_figures_as_the_pages_do_never_up_to_the_threshold(
         "- Ngưỡng: 30 %",
         "- Số phiếu đã phát: 9.998",
     ]
+
+
+@pytest.mark.parametrize(
+    ("b_two_thirds", "d"),
+    [
+        # K = 3 + 15.99999999999996 + 1: the float 19.99999999999996, cleaned, read 20.
+        (False, 15.99999999999996),
+        # K = 3 + 2/3 + 16.333333333333332 = 20 - 1.3e-15: its nearest float IS 20.0.
+        (True, 16.333333333333332),
+    ],
+)
+def test_a_k_a_hair_under_the_threshold_never_reads_as_it_in_the_email(
+    client: TestClient,
+    engine: sa.Engine,
+    settings: Settings,
+    office: Office,
+    mailbox: Mailbox,
+    b_two_thirds: bool,
+    d: float,
+) -> None:
+    """The alert stored K as a float and the e-mail cleaned it of binary noise
+    (service/numbers.py): "Chỉ số K: 20" beside "Ngưỡng: 20" and "Không hài lòng", for a K
+    the rule had found below 20 exactly. The stored K is now the float nearest K on K's side
+    of the threshold, and an alert's figures are read as the decimals their floats are, cut,
+    never cleaned up (audit)."""
+    official(engine, "truong.phong@tphcm.gov.vn", "manager", "79.BTH")
+    for n in range(3 if b_two_thirds else 1):
+        token = office.dossier(f"U-{n}", "79.BTH", "2025-09-10")
+        body = {
+            "token": token,
+            "source": "api",
+            "submitted_at": f"2025-09-10T15:00:00{VN}",
+            "answers": {
+                "timeliness": "on_time",
+                "supplement_requests": "twice_or_more" if n == 2 else "none",
+                "staff_attitude": "good",
+                "overall": "satisfied",
+            },
+        }
+        answered = client.post("/api/v1/responses", json=body, headers=office.admin)
+        assert answered.status_code == 201, answered.text
+    office.inputs("79.BTH", "2025-Q3", d)
+    assert len(evaluate(client, settings, NOW)) == 1
+    [alert] = alerts(engine)
+    assert alert.values["k"] < 20 and alert.values["group"] == "khong_hai_long"
+    emails.run_round(engine, settings, configured_channels(settings), utcnow())
+    [text] = mailbox.texts()
+    assert "- Chỉ số K: 19,99\n" in text and "- Ngưỡng: 20\n" in text, text

@@ -415,3 +415,23 @@ def test_alerts_come_a_page_at_a_time_newest_first(
     second = console.get(older.group(1).replace("&amp;", "&"))
     assert [i for i, _, _ in shown_alerts(second.text)] == [ids[0]]
     assert 'id="older"' not in second.text and 'id="newest"' in second.text
+
+
+def test_an_alert_s_k_a_hair_under_the_threshold_never_reads_as_it(
+    console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """An alert's K is stored as a float (service/alerts/evaluate.py): the page cleaned
+    19.99999999999996 (K = 3 + 15.99999999999996 + 1, a D the API accepts) of binary noise and
+    read "K: 20; Ngưỡng: 20; Xếp loại: Không hài lòng". An alert's figures are read as the
+    decimals their floats are, cut, never cleaned up: the e-mail's rule (audit)."""
+    k_low = raise_alert(
+        db,
+        WARD,
+        "k_below_threshold",
+        values={"k": 19.99999999999996, "threshold": 20.0, "group": "khong_hai_long"},
+    )
+    console.sign_in(raw_key(make_key("manager", agency=WARD)))
+    page = console.get("/console/alerts").text
+    assert figures(page, k_low) == "K: 19,99; Ngưỡng: 20; Xếp loại: Không hài lòng"
+    english = console.get("/console/alerts?lang=en").text
+    assert figures(english, k_low) == "K: 19.99; Threshold: 20; Rating: Unsatisfied"

@@ -131,3 +131,67 @@ def test_the_reply_form_refuses_a_handling_time_out_of_range(
     with db() as session:
         unchanged = session.get(Petition, petition.id)
         assert unchanged is not None and unchanged.handled_at is None
+
+
+def _ward_just_under_20(office: Office, b_two_thirds: bool, d: float) -> str:
+    """A = C = E = 1 and B = 1 (one evaluation) or 2/3 (three, one asked twice to supplement);
+    D imported. Returns the period."""
+    codes = ("U-1", "U-2", "U-3") if b_two_thirds else ("U-1",)
+    for code in codes:
+        office.handover(code)
+        asked = "twice_or_more" if code == "U-3" else "none"
+        office.answer_on_page(code, supplement_requests=asked)
+    period = current_period()
+    response = office.http.put(
+        f"/api/v1/agencies/{WARD}/periods/{period}/inputs",
+        json={"d": d, "e": 1},
+        headers=office.admin,
+    )
+    assert response.status_code == 200, response.text
+    return period
+
+
+@pytest.mark.parametrize(
+    ("b_two_thirds", "d", "d_shown"),
+    [
+        # K = 3 + 15.99999999999996 + 1: its float, cleaned of binary noise, reads 20.
+        (False, 15.99999999999996, "15,99"),
+        # K = 3 + 2/3 + 16.333333333333332 = 20 - 1.3e-15: its float IS 20.0.
+        (True, 16.333333333333332, "16,33"),
+    ],
+)
+def test_the_console_prints_the_exact_k_of_a_ward_a_hair_under_20(
+    office: Office,
+    console: ConsoleClient,
+    make_key: KeyFactory,
+    b_two_thirds: bool,
+    d: float,
+    d_shown: str,
+) -> None:
+    """The console printed the API's floats: a K a hair under 20 read "20" beside "Không hài
+    lòng" on the agency's card, its history and its parent's list of children, as it did on
+    the public pages (49b8750). It prints the exact fractions the group was decided on, cut to
+    two places (audit)."""
+    period = _ward_just_under_20(office, b_two_thirds, d)
+    score = office.score(WARD, period)
+    assert score["k"] <= 20 and score["group"] == "khong_hai_long"
+
+    console.sign_in(raw_key(make_key("manager", WARD)))  # reads D and E, does not set them
+    page = console.get(f"/console/a/{WARD}?period={period}").text
+    assert re.search(r'id="k-value">19,99<', page), re.search(r'id="k-value">[^<]*', page)
+    assert re.search(r'id="k-group">Không hài lòng<', page)
+    assert re.search(rf'id="part-d">{d_shown}<', page)
+    history = re.search(r'<table id="history".*?</table>', page, re.S)
+    assert history and re.search(
+        rf'{period}</a></th><td class="num" data-label="K">19,99</td>', history.group(0)
+    ), history.group(0) if history else page
+    assert f"D: {d_shown} · E: 1" in page
+
+    console.sign_in(raw_key(make_key("manager", "79")))
+    parent = console.get(f"/console/a/79?period={period}").text
+    children = re.search(r'<table id="children".*?</table>', parent, re.S)
+    assert children, parent
+    row = re.search(r"Phường Bến Thành</a></th>(.*?)</tr>", children.group(0), re.S)
+    assert row and re.search(
+        r'data-label="K">19,99</td><td data-label="Xếp loại">Không hài lòng', row.group(1)
+    ), row.group(1) if row else children.group(0)

@@ -12,6 +12,7 @@ from docx import Document
 from docx.document import Document as DocumentType
 from docx.shared import Cm
 from fastapi.testclient import TestClient
+from PIL import ImageDraw
 from pypdf import PdfReader
 from sqlmodel import select
 
@@ -276,3 +277,38 @@ def test_the_ranking_of_many_wards_is_charted_a_page_at_a_time(
     text_width = (210 - 2 * 20) / 25.4 * 72
     assert [round(width) for _, width in charts] == [round(text_width)] * 3  # none shrunk
     assert len({page for page, _ in charts}) == 3
+
+
+def test_a_k_a_hair_under_20_reads_19_99_in_the_tables_the_words_and_the_charts(
+    client: TestClient, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """K = 3 + 15.99999999999996 + 1 (a D the API accepts) is below 20, but the report printed
+    the API's float, which service/numbers.py cleans of binary noise to 20: "20" and "Không
+    hài lòng" in the ranking, "K = 20, không vượt ngưỡng 20" in the reasons, a change of "0"
+    from a K of 20, and "20" on both charts. The report prints the exact fractions the group
+    was decided on, cut to two places, as the public pages do (audit)."""
+    drawn: list[str] = []
+    draw_text = ImageDraw.ImageDraw.text
+
+    def recording(self: ImageDraw.ImageDraw, xy: Any, text: Any, *args: Any, **kw: Any) -> None:
+        drawn.append(str(text))
+        draw_text(self, xy, text, *args, **kw)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", recording)
+    issuer, admin = make_key("issuer"), make_key("admin")
+    _dossier(client, issuer, admin, "B-Q2", "79.BTH", day="2025-05-12")
+    _dossier(client, issuer, admin, "B-Q3", "79.BTH", day="2025-08-05")
+    _inputs(client, admin, "79.BTH", "2025-Q2", 16, 1)  # K 20
+    _inputs(client, admin, "79.BTH", PERIOD, 15.99999999999996, 1)
+    document = Document(io.BytesIO(_download(client, make_key, "docx")))
+    row = next(r for r in _table(document, "Hạng", "Đơn vị") if r[1] == "Phường Bến Thành")
+    assert (row[5], row[7], row[8], row[9]) == ("15,99", "19,99", "Không hài lòng", "-0,01")
+    reasons = _section(_docx_lines(document), "III.", "IV.")
+    assert "Phường Bến Thành: K = 19,99, dưới ngưỡng 20 điểm." in reasons
+    assert "D = 15,99" in reasons and "D = 16" not in reasons
+    quarter = next(r for r in _table(document, "Kỳ", "Hài lòng") if r[0] == "Quý III năm 2025")
+    assert quarter[4] == "19,99"  # the mean K of the one child with a K
+    sources = {r[0]: r for r in _table(document, "Đơn vị", "D")[1:]}
+    assert sources["Phường Bến Thành"][1] == "15,99"
+    # The ranking bar's label and the trend's mean K: "20" only as the axis and threshold.
+    assert drawn.count("19,99") == 2, drawn
