@@ -30,6 +30,7 @@ from service.portal.rendering import (
     render_public,
 )
 from service.portal.responses import Timing
+from service.scoring.service import Scored
 from service.web.deps import PublicWork
 from service.web.pages import Page, words
 from service.web.params import CodePath, LangQuery, OptionalPeriodQuery, ParentQuery
@@ -174,7 +175,7 @@ async def _badge(
     request: Request,
     language: str,
     parsed: Period | None,
-    found: views.OneScore | None,
+    found: Scored | None,
     timing: Timing,
 ) -> Response:
     context = {

@@ -31,6 +31,7 @@ from service.scoring import service as scoring
 from service.scoring.compute import Computed
 from service.scoring.provenance import NOTHING_ENTERED, provenance
 from service.scoring.schemas import Score
+from service.scoring.service import Scored
 from service.scoring.siblings import change_marker, siblings
 
 SORTS = ("k", "name", "a", "b", "c", "d", "e", "g5", "n")
@@ -192,13 +193,7 @@ def agency_page(
     )
 
 
-@dataclass(frozen=True)
-class OneScore:
-    score: Score
-    computed: Computed  # the same score, exact: what the page prints (see the module)
-
-
-def one_score(session: Session, code: str, period: Period, memo: ComputeMemo) -> OneScore | None:
+def one_score(session: Session, code: str, period: Period, memo: ComputeMemo) -> Scored | None:
     """For the badge and the widget: the agency's score without its rank (no sibling pass)."""
     agency = get_agency_by_code(session, code)
     if agency is None or agency.id is None:
@@ -208,7 +203,7 @@ def one_score(session: Session, code: str, period: Period, memo: ComputeMemo) ->
     score = scoring.to_public(
         agency, period, memo.profile, computed, None, inputs=provenance(given)
     )
-    return OneScore(score, computed)
+    return Scored(score, computed)
 
 
 def _name_key(name: str) -> str:
