@@ -30,7 +30,9 @@ from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
 
 from service import outbound_http
+from service.admin.agencies import paths_by_id
 from service.db import rowcount, transaction
+from service.delivery import fan_out
 from service.delivery.fan_out import NO_SYNC, live_subscription
 from service.delivery.stats import failure_reason
 from service.models import (
@@ -54,6 +56,10 @@ SNIPPET = 300  # of the receiver's answer, kept with the attempt
 GONE = 410
 NO_KEY_UPDATE = {"key_share": True}  # SQLAlchemy's words for FOR NO KEY UPDATE
 GONE_REASON = "the receiver answered 410 Gone: it no longer wants these events"
+OUT_OF_SCOPE_REASON = (
+    "not sent: its agency has moved out of this subscription's scope (the subscription's "
+    "agency, or its key's) since the event"
+)
 # The retry delay doubles no further: 2 ** 64 times any base above 4e-14 s is past the
 # largest maximum. Uncapped, the 1,025th failure overflowed a float: the attempt was never
 # recorded, and the delivery went out again at every lease's end, for ever (audit).
@@ -139,12 +145,16 @@ class Sender:
         return True
 
     def send(self, claim: Claim) -> None:
-        """Send a claimed delivery and record the outcome."""
+        """Send a claimed delivery and record the outcome; one its subscription no longer
+        wants is failed unsent (_still_wanted)."""
         with transaction(self.engine) as session:
             delivery = session.get(WebhookDelivery, claim.delivery_id)
             assert delivery is not None
             subscription = session.get(WebhookSubscription, delivery.subscription_id)
             assert subscription is not None
+            if not _still_wanted(session, subscription, delivery):
+                _settle_out_of_scope(session, claim)
+                return
             occurred_at, data = self._event(session, delivery)
             body = json.dumps(
                 # Standard Webhooks: the body's timestamp is when the event occurred, the
@@ -284,7 +294,7 @@ class Sender:
                 "POST",
                 target.url,
                 content=body.encode(),
-                headers={**headers, "host": target.host},
+                headers={**headers, **target.headers},
                 extensions=target.extensions,
             )
             with outbound_http.within(deadline - time.monotonic()):
@@ -354,6 +364,53 @@ class Sender:
             # cleared it, so that after a quiet spell one failure days later disabled the
             # subscription at once, as if it had failed all along (audit).
             subscription.failing_since = None
+
+
+def _still_wanted(
+    session: Session, subscription: WebhookSubscription, delivery: WebhookDelivery
+) -> bool:
+    """Whether the fan-out would make this delivery now (fan_out.Target.wants: the rule is
+    written once). Its agency may have moved out of the subscription's agency, or its key's,
+    since: a waiting score.updated, computed when sent, then gave the portal the scores of
+    an agency no longer its own, work done after the move included (audit)."""
+    owner = session.get(ApiKey, subscription.owner_key_id)
+    assert owner is not None
+    agencies = (delivery.agency_id, subscription.agency_id, owner.agency_id)
+    paths = paths_by_id(session, {agency for agency in agencies if agency is not None})
+
+    def path(agency_id: int | None) -> str | None:
+        return None if agency_id is None else paths[agency_id]
+
+    target = fan_out.Target(subscription, path(subscription.agency_id), path(owner.agency_id))
+    return target.wants(delivery.type, paths[delivery.agency_id])
+
+
+def _settle_out_of_scope(session: Session, claim: Claim) -> None:
+    """Fail a delivery the subscription no longer wants, unsent, for good, the reason in
+    its attempt log as every failure's; a compare-and-set on the lease, as a claim, so that
+    it is settled only while it is still this worker's. Not the receiver's failure: its
+    subscription's failing stretch is left as it is."""
+    now = utcnow()
+    settled = session.execute(
+        update(WebhookDelivery)
+        .where(
+            col(WebhookDelivery.id) == claim.delivery_id,
+            col(WebhookDelivery.status) == "pending",
+            col(WebhookDelivery.lease_until) == claim.lease,
+        )
+        .values(
+            status="failed",
+            completed_at=now,
+            lease_until=None,
+            attempts=col(WebhookDelivery.attempts) + 1,
+        ),
+        execution_options=NO_SYNC,
+    )
+    if rowcount(settled):
+        session.add(
+            DeliveryAttempt(delivery_id=claim.delivery_id, at=now, error=OUT_OF_SCOPE_REASON)
+        )
+        log.info("webhook delivery %s not sent: %s", claim.delivery_id, OUT_OF_SCOPE_REASON)
 
 
 def _still_retrying(

@@ -45,10 +45,23 @@ def _embedded(address: IPAddress) -> list[ipaddress.IPv4Address]:
     return [inner for inner in found if inner is not None]
 
 
+# Not reachable on the public Internet, though Python 3.11 calls them global: the
+# local-use NAT64 prefix (RFC 8215), whose translator is the operator's own, towards its
+# own network (64:ff9b:1::a9fe:a9fe was taken for 169.254.169.254, the metadata service;
+# audit), and IPv6 site-local addresses (fec0::/10, deprecated, still routed inward).
+_NOT_GLOBAL = [ipaddress.ip_network("64:ff9b:1::/48"), ipaddress.ip_network("fec0::/10")]
+
+
 def _internal(address: IPAddress) -> bool:
     """Anything not reachable on the public Internet: private, loopback, shared address
-    space (100.64.0.0/10), IETF protocol assignments (192.0.0.0/24), documentation, ..."""
-    return not address.is_global or any(not inner.is_global for inner in _embedded(address))
+    space (100.64.0.0/10), IETF protocol assignments (192.0.0.0/24), documentation,
+    multicast (a group, no receiver; Python 3.11 calls most of it global), ..."""
+    return (
+        not address.is_global
+        or address.is_multicast
+        or any(address in network for network in _NOT_GLOBAL)
+        or any(_internal(inner) for inner in _embedded(address))
+    )
 
 
 # Lookups under way at once, at most. getaddrinfo cannot be interrupted: a lookup given up
@@ -124,6 +137,16 @@ class Target:
     url: str
     host: str
     extensions: dict[str, str]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The Host, and for https no keep-alive. A pooled connection is keyed by the
+        address it goes to, not by the name its certificate was checked for (once, when it
+        was opened): kept alive, a connection verified for one portal's host carried the
+        next attempt to another portal's host at the same address, whose certificate was
+        then never checked (audit). A handshake an attempt is what it costs."""
+        closing = {"connection": "close"} if "sni_hostname" in self.extensions else {}
+        return {"host": self.host, **closing}
 
 
 def check_target(url: str, settings: Settings) -> Target:

@@ -1,13 +1,17 @@
 """One attempt: within its time and lease whatever DNS takes, stamped with when its event
-happened, recorded and backed off however many came before, and a receiver answering 410
-Gone is not sent to again."""
+happened, recorded and backed off however many came before, a receiver answering 410 Gone is not
+sent to again, and an attempt never rides a connection verified for another host name."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +28,10 @@ from service.models import (
     WebhookSubscription,
     utcnow,
 )
+from service.outbound_tls import tls_context
 from service.webhooks import targets
-from tests.conftest import DbFactory, KeyFactory, handover_body
+from tests.conftest import DbFactory, KeyFactory, free_port, handover_body
+from tests.messaging.test_smtp_starttls import self_signed
 from tests.webhooks.conftest import Received, Receiver, drain, hooks
 from tests.webhooks.test_deliveries import subscribe, verify_all
 
@@ -219,3 +225,115 @@ def test_a_failing_stretch_ends_when_its_last_delivery_gives_up(
         assert statuses() == ["failed", "failed"]  # tried, failed, given up: not disabled
         state = client.get(f"/api/v1/webhooks/{sub['id']}", headers=admin).json()
         assert state["disabled_at"] is None, state["disabled_reason"]
+
+
+class _Hosts:
+    """The Host of every request an HTTPS receiver answered."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.lock = threading.Lock()
+
+
+def _keep_alive_handler(hosts: _Hosts) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as most receivers
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            with hosts.lock:
+                hosts.seen.append(self.headers["host"])
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    return Handler
+
+
+@pytest.fixture
+def good_example_receiver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[int, _Hosts]]:
+    """An HTTPS receiver on 127.0.0.1 with a (trusted) certificate for good.example only;
+    every name resolves to 127.0.0.1."""
+    certificate = self_signed(tmp_path, "good.example", ip=None)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate.cert))
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    tls_context.cache_clear()
+    real_resolve = targets.resolve
+    monkeypatch.setattr(targets, "resolve", lambda host, port: real_resolve("127.0.0.1", port))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate.cert, certificate.key)
+    hosts = _Hosts()
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), _keep_alive_handler(hosts))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield port, hosts
+    finally:
+        server.shutdown()
+        server.server_close()
+        tls_context.cache_clear()
+
+
+def test_another_hosts_events_never_ride_a_connection_verified_for_a_different_host(
+    database_url: str, make_key: KeyFactory, good_example_receiver: tuple[int, _Hosts]
+) -> None:
+    """An attempt connects to the checked address, the certificate checked against the
+    subscription's host name (TLS SNI) when the connection is opened. Connections were
+    pooled by address alone: one opened, and verified, for good.example was reused for
+    portal-b.example at the same address, whose certificate was then never checked, and
+    its signed events went to a server that could not prove to be it (audit)."""
+    port, hosts = good_example_receiver
+    with hooks(database_url, webhook_concurrency=1) as (client, worker):
+        issuer = make_key("issuer")
+        engine = client.app.state.engine  # type: ignore[attr-defined]
+        # Alone, portal-b.example's delivery fails: the server cannot prove to be it.
+        victim = subscribe(
+            client,
+            make_key("reader"),
+            f"https://portal-b.example:{port}/hooks",
+            events=["invitation.issued"],
+        )
+        body = handover_body(dossier_code="TLS-1", agency_code="79.BTH")
+        assert client.post("/api/v1/handovers", json=body, headers=issuer).status_code == 201
+        worker.run_once()
+        with transaction(engine) as session:
+            errors = session.exec(select(DeliveryAttempt.error)).all()
+        assert len(errors) == 1 and "CERTIFICATE_VERIFY_FAILED" in (errors[0] or ""), errors
+        assert hosts.seen == []
+        # Then good.example, at the same address, is sent to first (a connection kept
+        # alive)...
+        subscribe(
+            client,
+            make_key("reader"),
+            f"https://good.example:{port}/hooks",
+            events=["invitation.issued"],
+        )
+        body = handover_body(dossier_code="TLS-2", agency_code="79.SGN")
+        assert client.post("/api/v1/handovers", json=body, headers=issuer).status_code == 201
+        drain(worker, until=lambda: len(hosts.seen) >= 1)
+        # ... and portal-b.example's retry is made due.
+        with transaction(engine) as session:
+            session.execute(
+                update(WebhookDelivery)
+                .where(
+                    col(WebhookDelivery.subscription_id)
+                    == select(WebhookSubscription.id)
+                    .where(WebhookSubscription.public_id == victim["id"])
+                    .scalar_subquery()
+                )
+                .values(next_attempt_at=utcnow())
+            )
+        for _ in range(3):
+            worker.run_once()
+        assert hosts.seen == [f"good.example:{port}"]
+        with transaction(engine) as session:
+            errors = session.exec(select(DeliveryAttempt.error)).all()
+        assert sum("CERTIFICATE_VERIFY_FAILED" in (e or "") for e in errors) >= 2, errors

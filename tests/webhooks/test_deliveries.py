@@ -511,6 +511,40 @@ def test_unsafe_targets_are_refused(
     assert problem in response.json()["fields"][0]["problem"]
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        # Local-use NAT64 (64:ff9b:1::/48) forms of 169.254.169.254, the metadata service,
+        # 10.0.0.1 and 127.0.0.1; the well-known 64:ff9b::/96 forms were refused already.
+        "http://[64:ff9b:1::a9fe:a9fe]/latest",
+        "http://[64:ff9b:1::a00:1]/hooks",
+        "http://[64:ff9b:1::7f00:1]/hooks",
+        "http://[64:ff9b:1::808:808]/hooks",  # whatever follows: the operator's translator
+        # Multicast, IPv6 and IPv4, and IPv6 site-local.
+        "http://[ff02::1]/hooks",
+        "http://[ff0e::1]/hooks",
+        "http://224.0.0.1/hooks",
+        "http://239.1.2.3/hooks",
+        "http://[::ffff:224.0.0.1]/hooks",
+        "http://[fec0::1]/hooks",
+    ],
+)
+def test_addresses_python_calls_global_yet_internal_are_refused(
+    client: TestClient, make_key: KeyFactory, url: str
+) -> None:
+    """Python 3.11 calls these global: the local-use NAT64 prefix (RFC 8215) is the
+    operator's own translator towards its own network, a multicast address is a group of
+    the local network, a site-local one is routed inward. Each was taken as a webhook
+    target, 64:ff9b:1::a9fe:a9fe (the metadata service) with a 201 (audit)."""
+    response = client.post(
+        "/api/v1/webhooks",
+        json={"url": url, "events": ["score.updated"]},
+        headers=make_key("admin"),
+    )
+    assert response.status_code == 422, response.text
+    assert "internal address" in response.json()["fields"][0]["problem"]
+
+
 def test_readers_manage_only_their_own_and_secrets_are_encrypted(
     hook_app: tuple[TestClient, DeliveryWorker],
     make_key: KeyFactory,

@@ -2,7 +2,7 @@
 revoked or has expired kept receiving every event, and then its waiting deliveries were
 kept, and counted as backlog, for ever; a rotated key's successor could not see its own
 subscriptions; and a subscription naming an agency kept sending that agency's events after
-the agency moved out of the key's part of the tree."""
+the agency moved out of the key's part of the tree, as were the ones still waiting."""
 
 from __future__ import annotations
 
@@ -15,8 +15,16 @@ from sqlmodel import col, select, update
 
 from service.admin.agencies import upsert_agency
 from service.db import transaction
+from service.delivery.sending import OUT_OF_SCOPE_REASON
 from service.delivery.worker import DeliveryWorker
-from service.models import ApiKey, WebhookDelivery, WebhookSubscription, utcnow
+from service.models import (
+    Agency,
+    ApiKey,
+    DeliveryAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+    utcnow,
+)
 from tests.conftest import KeyFactory, handover_body
 from tests.webhooks.conftest import Receiver, drain
 from tests.webhooks.test_deliveries import subscribe
@@ -196,3 +204,51 @@ def test_an_agency_moved_out_of_the_keys_tree_is_no_longer_heard_of(
     drain(worker)
     assert [r.json["data"]["dossier_code"] for r in receiver.received] == ["P1-1", "P1-3"]
     assert province["agency_code"] == "79.BTH.P1"
+
+
+def test_a_waiting_score_of_an_agency_moved_out_of_the_keys_tree_is_not_sent(
+    hook_app: Hooked, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """The key's scope was checked at fan-out only: a score.updated still waiting (the
+    portal down) when its agency moved out of the key's tree was sent anyway, with the
+    score computed at send time — work done after the move included. At send time it is
+    failed unsent, the reason in its attempt log (audit)."""
+    client, worker = hook_app
+    engine = _engine(client)
+
+    def move(parent: str) -> None:
+        with transaction(engine) as session:
+            upsert_agency(session, "79.BTH.P1", "Khu phố 1", parent, actor="test")
+
+    move("79.BTH")
+    portal = make_key("reader", agency="79.BTH")
+    subscribe(client, portal, receiver.url, events=["score.updated"])
+    receiver.status = 500  # the portal is down: its deliveries wait
+    _handover(client, make_key, "P1-1", agency="79.BTH.P1")
+    for _ in range(3):
+        worker.run_once()
+    with transaction(engine) as session:
+        waiting = session.exec(
+            select(WebhookDelivery).where(WebhookDelivery.status == "pending")
+        ).all()
+        assert waiting and any(d.attempts > 0 for d in waiting)
+    move("79.SGN")  # no longer the portal key's; new work happens there
+    _handover(client, make_key, "P1-2", agency="79.BTH.P1")
+    receiver.status = 200
+    with transaction(engine) as session:
+        session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow()))
+    drain(worker)
+    sent = {r.json["data"]["agency_code"] for r in receiver.of_type("score.updated")}
+    assert "79.BTH.P1" not in sent, sent
+    with transaction(engine) as session:
+        ward = session.exec(select(Agency.id).where(Agency.code == "79.BTH.P1")).one()
+        settled = session.exec(
+            select(WebhookDelivery).where(WebhookDelivery.agency_id == ward)
+        ).all()
+        assert settled and {d.status for d in settled} == {"failed"}
+        last = session.exec(
+            select(DeliveryAttempt.error)
+            .where(DeliveryAttempt.delivery_id == settled[0].id)
+            .order_by(col(DeliveryAttempt.id).desc())
+        ).first()
+        assert last == OUT_OF_SCOPE_REASON
