@@ -1,9 +1,10 @@
 """Fan-out: every undispatched event, and every score marker, becomes one delivery per
 subscription that wants it.
 
-A fan-out costs about ten statements whatever its size, and one runs at a time (on
-PostgreSQL an advisory lock, on SQLite the write lock; outbox.serialize_fan_out), so
-delivery ids follow event order: the order they are sent in (sending.py).
+A fan-out costs about ten statements whatever its size (a score fan-out, besides, ranks
+each family its markers touched: ranked_anew), and one runs at a time (on PostgreSQL an
+advisory lock, on SQLite the write lock; outbox.serialize_fan_out), so delivery ids follow
+event order: the order they are sent in (sending.py).
 """
 
 from __future__ import annotations
@@ -22,10 +23,14 @@ from service.models import (
     ApiKey,
     OutboxEvent,
     ScoreDirty,
+    ScoreRankAnnounced,
     WebhookDelivery,
     WebhookSubscription,
     utcnow,
 )
+from service.periods import parse_period
+from service.profile import Profile
+from service.scoring.siblings import siblings
 from service.settings import Settings
 from service.webhooks.outbox import HELD_UNTIL, new_msg_id, serialize_fan_out
 
@@ -190,8 +195,11 @@ def dispatch_events(session: Session, settings: Settings) -> int:
     return len(taken)
 
 
-def dispatch_scores(session: Session, settings: Settings) -> int:
-    """Turn up to BATCH score markers, oldest first, into deliveries; returns how many."""
+def dispatch_scores(session: Session, settings: Settings, profile: Profile) -> int:
+    """Turn up to BATCH score markers, oldest first, into deliveries; returns how many.
+
+    Each marked agency's siblings whose rank the change moved get one too (ranked_anew),
+    ranked under `profile`, the one the scores are sent with (the worker's)."""
     if not session.execute(select(exists().select_from(ScoreDirty))).scalar():
         return 0
     serialize_fan_out(session)
@@ -204,7 +212,7 @@ def dispatch_scores(session: Session, settings: Settings) -> int:
     )
     # Taken in one statement; a marker another worker took is not taken again.
     take = delete(ScoreDirty).where(key.in_(oldest))
-    if not targets:  # nobody to tell
+    if not targets:  # nobody to tell (nor ranks to keep: a later change is ranked afresh)
         return rowcount(session.execute(take, execution_options=NO_SYNC))
     markers = session.execute(
         take.returning(
@@ -214,9 +222,13 @@ def dispatch_scores(session: Session, settings: Settings) -> int:
     ).all()
     if not markers:
         return 0
-    paths = paths_by_id(session, {agency_id for agency_id, _, _ in markers})
+    changed = {(agency_id, period): marked_at for agency_id, period, marked_at in markers}
+    moved = ranked_anew(session, profile, changed)
+    for sibling, marked_at in moved.items():
+        changed.setdefault(sibling, marked_at)
+    paths = paths_by_id(session, {agency_id for agency_id, _ in changed})
     rows = []
-    for agency_id, period, marked_at in sorted(markers):
+    for (agency_id, period), marked_at in sorted(changed.items()):
         for target in targets:
             if not target.wants("score.updated", paths[agency_id]):
                 continue
@@ -255,3 +267,58 @@ def dispatch_scores(session: Session, settings: Settings) -> int:
                 )
     _insert_deliveries(session, rows)
     return len(markers)
+
+
+def ranked_anew(
+    session: Session, profile: Profile, marked: dict[tuple[int, str], datetime]
+) -> dict[tuple[int, str], datetime]:
+    """The (agency, period) pairs whose rank is no longer the one last announced, among
+    the siblings (the children of the same parent; top-level agencies are ranked among
+    themselves, as the API does) of the `marked` agencies, each with when its family was
+    last marked changed: a score carries its rank, and one agency's change moves its
+    siblings' ranks, while only the changed agency is marked: marking its ~170 siblings
+    with every answer would make the answers, whose speed is measured, heavier (audit).
+    The new ranks are kept as announced.
+
+    Ranked as the API ranks (service/scoring/siblings.py), in this transaction: after the
+    markers were taken, so at least as new as the changes they stand for. A sibling never
+    announced counts as announced unranked: a new period's unscored agencies are not
+    announced, and after the upgrade (0023) each ranked one is, once."""
+    parent_of = dict(
+        session.execute(
+            select(Agency.id, Agency.parent_id).where(
+                col(Agency.id).in_({agency_id for agency_id, _ in marked})
+            )
+        ).all()
+    )
+    families: dict[tuple[int | None, str], datetime] = {}
+    for (agency_id, period), marked_at in marked.items():
+        family = (parent_of[agency_id], period)
+        families[family] = max(marked_at, families.get(family, marked_at))
+    moved: dict[tuple[int, str], datetime] = {}
+    for (parent_id, period), marked_at in families.items():
+        ranks = siblings(session, parent_id, parse_period(period), profile).ranks
+        announced = dict(
+            session.execute(
+                select(ScoreRankAnnounced.agency_id, ScoreRankAnnounced.rank).where(
+                    col(ScoreRankAnnounced.period) == period,
+                    col(ScoreRankAnnounced.agency_id).in_(list(ranks)),
+                )
+            ).all()
+        )
+        now_ranked = {a: rank for a, rank in ranks.items() if announced.get(a) != rank}
+        if not now_ranked:
+            continue
+        session.execute(
+            delete(ScoreRankAnnounced).where(
+                col(ScoreRankAnnounced.period) == period,
+                col(ScoreRankAnnounced.agency_id).in_(list(now_ranked)),
+            ),
+            execution_options=NO_SYNC,
+        )
+        session.execute(
+            insert(ScoreRankAnnounced),
+            [{"agency_id": a, "period": period, "rank": r} for a, r in now_ranked.items()],
+        )
+        moved.update(dict.fromkeys(((a, period) for a in now_ranked), marked_at))
+    return moved

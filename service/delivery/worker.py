@@ -134,7 +134,7 @@ class DeliveryWorker:
         with transaction(self.engine) as session:
             self.mark_aged_scores(session)
         with transaction(self.engine) as session:
-            markers = fan_out.dispatch_scores(session, self.settings)
+            markers = fan_out.dispatch_scores(session, self.settings, self.profile)
         if time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
             pruned = pruning.prune(self.engine, self.settings.webhook_retention_days)

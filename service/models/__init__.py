@@ -10,6 +10,7 @@ from service.models.access import (
 )
 from service.models.agency import Agency, Counter, Staff
 from service.models.alerts import ALERT_RULES, Alert, AlertEmail, AlertRuleOverride
+from service.models.announced_ranks import ScoreRankAnnounced
 from service.models.base import MAX_ROW_ID, UTCDateTime, utcnow
 from service.models.dossier import CHANNELS, Dossier, Invitation
 from service.models.imports import ImportJob
@@ -67,6 +68,7 @@ __all__ = [
     "Response",
     "ResponseContact",
     "ScoreDirty",
+    "ScoreRankAnnounced",
     "ScoringState",
     "Staff",
     "StaffDayCounter",

@@ -46,6 +46,14 @@ def formulas(profile: Profile) -> dict[str, str]:
         if k.unanswered_question == "zero_points"
         else "evaluations that answered the question"
     )
+    # At the threshold itself K is satisfied or not as the profile says (compute.py), as
+    # the rankings page words it: "above 20" told a portal a K of 20 was not (audit).
+    threshold = f"{k.satisfied_threshold:g}"
+    satisfied = (
+        f"satisfied at {threshold} or above"
+        if k.threshold_is_satisfied
+        else f"satisfied above {threshold}"
+    )
     channel = (
         "petitions from the national petition system and survey comments asking for an answer"
         if p.survey_comments_are_petitions
@@ -79,7 +87,7 @@ def formulas(profile: Profile) -> dict[str, str]:
             "÷ petitions; dossiers without an unsatisfied evaluation, petition or "
             f"overdue ÷ dossiers. Petitions: {channel}; {open_rule}"
         ),
-        "k": f"A + B + C + D + E; satisfied above {k.satisfied_threshold:g}",
+        "k": f"A + B + C + D + E; {satisfied}",
     }
 
 

@@ -15,7 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.profile import PROFILES_DIR
+from service.profile import PROFILES_DIR, load_profile
+from service.scoring.explain import formulas
 from tests.conftest import KeyFactory, handover_body
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -351,6 +352,26 @@ def test_k_exactly_20_is_satisfied_and_ties_share_a_rank(
         ).json()["data"]
     }
     assert (ranks["79.SGN"], ranks["G22.39"]) == (1, 2)
+
+
+def test_the_k_formula_says_a_k_at_the_threshold_is_satisfied(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """The explain view's formula for K words the threshold as the profile does: a K of
+    exactly 20 is satisfied by default, so "satisfied above 20" told a portal the K of 20
+    beside it was not; a profile where the threshold itself is not satisfied says
+    "above" (audit)."""
+    office = Office(client, make_key)
+    seed_exact_twenty(office, "79.SGN")
+    score = office.inputs("79.SGN", "2025-Q3", d=17, e=1)
+    assert score["k"] == 20 and score["group"] == "hai_long"  # 0.5 + 1 + 0.5 + 17 + 1
+    formula = office.explain("79.SGN", "2025-Q3")["formulas"]["k"]
+    assert formula == "A + B + C + D + E; satisfied at 20 or above", formula
+    profile = load_profile("hcmc-104-2024")
+    strict = profile.model_copy(
+        update={"k_score": profile.k_score.model_copy(update={"threshold_is_satisfied": False})}
+    )
+    assert formulas(strict)["k"] == "A + B + C + D + E; satisfied above 20"
 
 
 def test_no_evaluations_means_missing_not_zero_and_imported_d_wins(

@@ -136,7 +136,7 @@ def test_a_score_refreshed_while_its_lapsed_lease_is_still_sending_is_sent_again
         with monkeypatch.context() as lapsed:
             lapsed.setattr(fan_out, "utcnow", lambda: late)
             with transaction(engine) as session:
-                assert fan_out.dispatch_scores(session, worker.settings) > 0
+                assert fan_out.dispatch_scores(session, worker.settings, worker.profile) > 0
 
     receiver.on_post = score_changes_mid_send
     drain(worker)
