@@ -119,9 +119,12 @@ def ranking_bars(rows: Sequence[Row], threshold: float, k_max: float) -> bytes:
     return _png(image)
 
 
-def trend_lines(points: Sequence[TrendPoint], threshold: float, k_max: float) -> bytes:
+def trend_lines(
+    points: Sequence[TrendPoint], threshold: float, k_max: float, *, one: bool = False
+) -> bytes:
     """The children's mean K per period (a line), the lowest to the highest K (a band),
-    and the threshold (dashed)."""
+    and the threshold (dashed). `one`: the K of one agency (a report on an agency with no
+    children), which has no band and is no mean."""
     s = SCALE
     height, left, right, top, bottom = 200, 34, 12, 24, 24
     image = Image.new("RGB", (WIDTH * s, height * s), "white")
@@ -145,7 +148,7 @@ def trend_lines(points: Sequence[TrendPoint], threshold: float, k_max: float) ->
         draw.line([(left * s, y(tick)), ((WIDTH - right) * s, y(tick))], fill=GRID, width=s)
         draw.text(((left - 4) * s, y(tick)), words.num(tick), fill=MUTED, font=small, anchor="rm")
     for index, point in enumerate(points):
-        if point.min_k is not None and point.max_k is not None:
+        if not one and point.min_k is not None and point.max_k is not None:
             draw.rectangle(
                 [x(index) - 6 * s, y(point.max_k), x(index) + 6 * s, y(point.min_k)],
                 fill=(207, 226, 255),
@@ -166,9 +169,11 @@ def trend_lines(points: Sequence[TrendPoint], threshold: float, k_max: float) ->
         draw.ellipse([cx - 3 * s, cy - 3 * s, cx + 3 * s, cy + 3 * s], fill=INK)
         # The exact mean (reports/data.py): its float may read as the next figure up.
         draw.text((cx, cy - 5 * s), words.num(p.mean_k), fill=INK, font=small, anchor="ms")
-    legend = (
-        "Đường: K trung bình của các đơn vị · vùng xanh: K thấp nhất đến cao nhất · "
-        f"nét đứt: ngưỡng hài lòng {words.num(threshold)}"
+    line_words = (
+        "Đường: K qua các kỳ"
+        if one
+        else "Đường: K trung bình của các đơn vị · vùng xanh: K thấp nhất đến cao nhất"
     )
+    legend = f"{line_words} · nét đứt: ngưỡng hài lòng {words.num(threshold)}"
     draw.text((left * s, 6 * s), legend, fill=MUTED, font=small)
     return _png(image)

@@ -128,6 +128,9 @@ class Report:
     staff_below_rate: float
     min_evaluations: int
     rows: list[Row]
+    # The report is on the parent itself, ranked among its siblings: it has no children (a
+    # ward, whose manager's key reaches only the ward, files the quarterly report too).
+    own: bool
     trend: list[TrendPoint]
     reasons: list[Reasons]
     overdue: list[OverduePetition]
@@ -189,13 +192,13 @@ def _reasons(profile: Profile, scores: list[Scored]) -> list[Reasons]:
 
 
 def _overdue(
-    session: Session, children: list[Agency], period: Period, profile: Profile, now: datetime
+    session: Session, agencies: list[Agency], period: Period, profile: Profile, now: datetime
 ) -> tuple[list[OverduePetition], int]:
     """Petitions of the period handled late or still open past their deadline, as the
-    explain view counts them now."""
+    score counts them now."""
     overrides = load_overrides(session)
     listed, more = [], 0
-    for agency in children:
+    for agency in agencies:
         rows, late = explain.late_petition_rows(
             session, agency, period, profile, PETITIONS_PER_AGENCY, now
         )
@@ -221,14 +224,14 @@ def _overdue(
 
 
 def _staff(
-    session: Session, children: list[Agency], period: Period, profile: Profile
+    session: Session, agencies: list[Agency], period: Period, profile: Profile
 ) -> tuple[list[StaffBelow], int]:
     """Staff whose A, B or C is below the profile's rate. B and C rest on citizens' answers:
     below the anonymity minimum they are withheld (None) and only counted; A rests on the
     dossiers the person handled and is always shown."""
     bar = profile.report.staff_below_rate
     below, withheld = [], 0
-    for agency in children:
+    for agency in agencies:
         for person in staff_scores(session, agency, period, profile).data:
             if person.withheld and person.evaluations:
                 withheld += 1
@@ -248,11 +251,11 @@ def _staff(
 
 
 def _trend(
-    session: Session, children: list[Agency], period: Period, profile: Profile, today: date
+    session: Session, agencies: list[Agency], period: Period, profile: Profile, today: date
 ) -> list[TrendPoint]:
     periods = trend_periods(period, today)
     per_period: list[list[tuple[str | None, Fraction | None]]] = [[] for _ in periods]
-    for agency in children:
+    for agency in agencies:
         assert agency.id is not None
         for index, point in enumerate(trend(session, agency.id, periods, profile)):
             k = point.computed.k  # exact (see the module)
@@ -327,7 +330,9 @@ def gather(
     profile: Profile,
     today: date | None = None,
 ) -> Report:
-    """The report on `parent`'s children for `period`, as of `today` (local)."""
+    """The report on `parent`'s children for `period`, as of `today` (local); on `parent`
+    itself when it has none, so a ward's report holds the ward's results and not an empty
+    ranking that said "every unit is satisfied" of none (audit)."""
     now = utcnow()
     today = today or local_date(now)
     children = list(
@@ -337,11 +342,12 @@ def gather(
     )
     # None for a period of 1900, the first the service knows (asking for 1899 was a 500).
     previous = period.previous() if period.first_day > EARLIEST_DAY else None
-    current = service.scored(session, children, period, profile)
-    before = service.scored(session, children, previous, profile) if previous else []
+    subjects = children or [parent]
+    current = service.scored(session, subjects, period, profile)
+    before = service.scored(session, subjects, previous, profile) if previous else []
     rows = _rows(current, before)
-    overdue, more = _overdue(session, children, period, profile, now)
-    below, withheld = _staff(session, children, period, profile)
+    overdue, more = _overdue(session, subjects, period, profile, now)
+    below, withheld = _staff(session, subjects, period, profile)
     owner = session.get(Agency, parent.parent_id) if parent.parent_id is not None else None
     return Report(
         parent_code=parent.code,
@@ -360,7 +366,8 @@ def gather(
         staff_below_rate=profile.report.staff_below_rate,
         min_evaluations=profile.staff.min_evaluations_for_staff,
         rows=rows,
-        trend=_trend(session, children, period, profile, today),
+        own=not children,
+        trend=_trend(session, subjects, period, profile, today),
         reasons=_reasons(profile, current),
         overdue=overdue,
         overdue_more=more,

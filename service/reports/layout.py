@@ -74,18 +74,44 @@ def _satisfied_from(report: Report) -> str:
     return f"trên {threshold} điểm"
 
 
+def _whom(report: Report) -> str:
+    """What the figures are of: the children, or the parent itself when it has none."""
+    return report.parent_name if report.own else "các đơn vị"
+
+
+def _outcome(report: Report) -> str:
+    """The ranking's sentence: the children by group, or, for an agency with no children,
+    that there is nothing under it to rank and what its own result is (a ward's report said
+    "0 đơn vị" and then "every unit is satisfied", of no unit; audit)."""
+    if not report.own:
+        groups = [row.score.group for row in report.rows]
+        return (
+            f"Trong {words.count(len(report.rows))} đơn vị trực thuộc {report.parent_name}: "
+            f"{words.count(groups.count('hai_long'))} hài lòng, "
+            f"{words.count(groups.count('khong_hai_long'))} không hài lòng, "
+            f"{words.count(groups.count('chua_du_du_lieu'))} chưa đủ dữ liệu."
+        )
+    text = f"{report.parent_name} không có đơn vị trực thuộc để xếp hạng"
+    if not report.rows:
+        return text + "."
+    score = report.rows[0].score
+    text += (
+        f"; báo cáo nêu kết quả của chính {report.parent_name}: "
+        f"xếp loại {words.group_words(score.group).lower()}"
+    )
+    if score.rank:
+        among = f"trực thuộc {report.owner_name}" if report.owner_name else "cùng cấp"
+        text += f", xếp hạng {score.rank} trong các đơn vị {among}"
+    return text + "."
+
+
 def _ranking(report: Report) -> list[Block]:
-    n = len(report.rows)
-    groups = [row.score.group for row in report.rows]
     blocks: list[Block] = [
         Heading("I. KẾT QUẢ XẾP HẠNG"),
         Paragraph(
             f"Đánh giá theo bộ tiêu chí {report.profile_title} (mã {report.profile_name}): "
             f"K = A + B + C + D + E, tối đa {words.num(report.k_max)} điểm; đơn vị có K "
-            f"{_satisfied_from(report)} được xếp loại hài lòng. Trong {n} đơn vị trực "
-            f"thuộc {report.parent_name}: {groups.count('hai_long')} hài lòng, "
-            f"{groups.count('khong_hai_long')} không hài lòng, "
-            f"{groups.count('chua_du_du_lieu')} chưa đủ dữ liệu."
+            f"{_satisfied_from(report)} được xếp loại hài lòng. {_outcome(report)}"
         ),
     ]
     rows = []
@@ -129,7 +155,7 @@ def _ranking_charts(report: Report) -> list[Picture]:
     """Figure 1 as charts of at most BARS_PER_CHART bars, the later ones captioned as its
     continuation. One chart grew 17 pt a child: a city's 168 wards made a picture 103 cm
     tall, cut off by Word and shrunk by the PDF to labels 2 pt high (reports audit)."""
-    what = "Điểm K của các đơn vị, " + words.period_words(report.period, inside=True)
+    what = f"Điểm K của {_whom(report)}, " + words.period_words(report.period, inside=True)
     return [
         Picture(
             charts.ranking_bars(rows, report.threshold, report.k_max),
@@ -154,36 +180,75 @@ def _previous_words(report: Report) -> str:
     return words.period_words(report.previous, inside=True)
 
 
-def _trend(report: Report) -> list[Block]:
-    up = sum(1 for r in report.rows if r.k_delta is not None and r.k_delta > 0)
-    down = sum(1 for r in report.rows if r.k_delta is not None and r.k_delta < 0)
-    blocks: list[Block] = [
-        Heading("II. SO SÁNH VỚI KỲ TRƯỚC VÀ XU HƯỚNG"),
-        Paragraph(
-            f"So với {_previous_words(report)}: {up} đơn vị tăng điểm, {down} đơn vị giảm điểm."
-        ),
-        Table(
-            ["Kỳ", "Hài lòng", "Không hài lòng", "Chưa đủ dữ liệu", "K trung bình"],
+def _change(report: Report) -> str:
+    """The comparison with the previous period: of the children, or of the agency itself."""
+    if not report.own:
+        up = sum(1 for r in report.rows if r.k_delta is not None and r.k_delta > 0)
+        down = sum(1 for r in report.rows if r.k_delta is not None and r.k_delta < 0)
+        return f"{words.count(up)} đơn vị tăng điểm, {words.count(down)} đơn vị giảm điểm."
+    delta = report.rows[0].k_delta if report.rows else None
+    if delta is None:
+        return f"chưa so sánh được K của {report.parent_name} (một trong hai kỳ chưa có K)."
+    if delta > 0:
+        return f"K của {report.parent_name} tăng {words.num(delta)} điểm."
+    if delta < 0:
+        return f"K của {report.parent_name} giảm {words.num(-delta)} điểm."
+    return f"K của {report.parent_name} không đổi."
+
+
+def _trend_table(report: Report) -> Table:
+    """The children by group and their mean K per period; for an agency with no children,
+    its own K and group (its one-agency "mean" and counts of 0 or 1 said nothing more)."""
+    if report.own:
+        return Table(
+            ["Kỳ", "K", "Xếp loại"],
             [
                 [
                     words.period_words(p.period),
-                    str(p.satisfied),
-                    str(p.not_satisfied),
-                    str(p.no_data),
                     words.num(p.mean_k),
+                    words.group_words(
+                        "hai_long"
+                        if p.satisfied
+                        else "khong_hai_long"
+                        if p.not_satisfied
+                        else "chua_du_du_lieu"
+                    ),
                 ]
                 for p in report.trend
             ],
-            [40, 20, 25, 25, 25],
-            numeric={1, 2, 3, 4},
+            [40, 25, 40],
+            numeric={1},
             name="trend",
-        ),
+        )
+    return Table(
+        ["Kỳ", "Hài lòng", "Không hài lòng", "Chưa đủ dữ liệu", "K trung bình"],
+        [
+            [
+                words.period_words(p.period),
+                words.count(p.satisfied),
+                words.count(p.not_satisfied),
+                words.count(p.no_data),
+                words.num(p.mean_k),
+            ]
+            for p in report.trend
+        ],
+        [40, 20, 25, 25, 25],
+        numeric={1, 2, 3, 4},
+        name="trend",
+    )
+
+
+def _trend(report: Report) -> list[Block]:
+    blocks: list[Block] = [
+        Heading("II. SO SÁNH VỚI KỲ TRƯỚC VÀ XU HƯỚNG"),
+        Paragraph(f"So với {_previous_words(report)}: {_change(report)}"),
+        _trend_table(report),
     ]
     if report.trend:
         blocks.append(
             Picture(
-                charts.trend_lines(report.trend, report.threshold, report.k_max),
-                f"Biểu đồ 2. Điểm K của các đơn vị qua {len(report.trend)} kỳ gần nhất",
+                charts.trend_lines(report.trend, report.threshold, report.k_max, one=report.own),
+                f"Biểu đồ 2. Điểm K của {_whom(report)} qua {len(report.trend)} kỳ gần nhất",
             )
         )
     return blocks
@@ -192,7 +257,15 @@ def _trend(report: Report) -> list[Block]:
 def _reasons(report: Report) -> list[Block]:
     blocks: list[Block] = [Heading("III. CÁC ĐƠN VỊ CHƯA ĐẠT VÀ NGUYÊN NHÂN")]
     if not report.reasons:
-        return [*blocks, Paragraph("Tất cả các đơn vị đều được xếp loại hài lòng.")]
+        # Only of units there are: a ward with no children said "every unit is satisfied"
+        # of none, beside its own "không hài lòng" (audit).
+        if report.own and report.rows:
+            done = f"{report.parent_name} được xếp loại hài lòng."
+        elif not report.rows:
+            done = "Không có đơn vị nào để xếp loại."
+        else:
+            done = "Tất cả các đơn vị đều được xếp loại hài lòng."
+        return [*blocks, Paragraph(done)]
     for item in report.reasons:
         blocks.append(Paragraph(item.headline, bold_lead=f"{item.score.agency_name}: "))
         blocks.append(
@@ -223,7 +296,7 @@ def _overdue(report: Report) -> list[Block]:
                         local_day(p.received_at),
                         local_day(p.deadline_at),
                         local_day(p.handled_at) if p.handled_at else "chưa xử lý",
-                        f"{p.working_days_late} ngày",
+                        words.days_late(p.working_days_late),
                     ]
                     for p in report.overdue
                 ],
@@ -232,13 +305,22 @@ def _overdue(report: Report) -> list[Block]:
                 name="overdue",
             )
         )
-        blocks.append(
-            Paragraph("Trễ: số ngày làm việc sau hạn xử lý (đến hôm nay nếu chưa xử lý).", True)
-        )
+        note = "Trễ: số ngày làm việc sau ngày hết hạn xử lý (đến hôm nay nếu chưa xử lý)"
+        if any(p.working_days_late < 1 for p in report.overdue):
+            # Late to the score from the deadline's instant (contributions.petition_state)
+            # before a whole working day has passed: said so, not "0 ngày" (audit).
+            note += (
+                "; “dưới 1 ngày”: đã quá giờ hết hạn nhưng chưa qua ngày làm việc nào sau "
+                "ngày hết hạn (cùng ngày, hoặc trong những ngày nghỉ liền sau), vẫn tính là "
+                "trễ hạn"
+            )
+        blocks.append(Paragraph(note + ".", True))
     if report.overdue_more:
         blocks.append(
             Paragraph(
-                f"Còn {report.overdue_more} phản ánh, kiến nghị quá hạn khác không liệt kê.", True
+                f"Còn {words.count(report.overdue_more)} phản ánh, kiến nghị quá hạn khác "
+                "không liệt kê.",
+                True,
             )
         )
     return blocks
@@ -250,8 +332,8 @@ def _staff(report: Report) -> list[Block]:
         Heading("V. CÁN BỘ CÓ CHỈ SỐ DƯỚI NGƯỠNG"),
         Paragraph(
             f"Cán bộ có A, B hoặc C dưới {rate}. B và C chỉ nêu khi cán bộ có từ "
-            f"{report.min_evaluations} phiếu đánh giá trở lên, để không thể suy ra người đã "
-            "đánh giá; A tính trên hồ sơ cán bộ đã xử lý."
+            f"{words.count(report.min_evaluations)} phiếu đánh giá trở lên, để không thể suy "
+            "ra người đã đánh giá; A tính trên hồ sơ cán bộ đã xử lý."
         ),
     ]
     if report.staff_below:
@@ -263,7 +345,7 @@ def _staff(report: Report) -> list[Block]:
                         p.agency_name,
                         p.staff_code,
                         p.display_name or "—",
-                        str(p.evaluations),
+                        words.count(p.evaluations),
                         words.num(p.a),
                         words.num(p.b),
                         words.num(p.c),
@@ -280,7 +362,8 @@ def _staff(report: Report) -> list[Block]:
     if report.staff_withheld:
         blocks.append(
             Paragraph(
-                f"{report.staff_withheld} cán bộ có dưới {report.min_evaluations} phiếu đánh "
+                f"{words.count(report.staff_withheld)} cán bộ có dưới "
+                f"{words.count(report.min_evaluations)} phiếu đánh "
                 "giá trong kỳ hoặc trong một tháng của kỳ, hoặc được ẩn cùng những cán bộ ấy "
                 "(điểm của đơn vị trừ đi điểm của họ sẽ lộ phiếu còn lại): không nêu B và C "
                 "để bảo đảm bí mật của người đánh giá.",
@@ -309,9 +392,9 @@ def _sources(report: Report) -> list[Block]:
                     s.d_words,
                     words.num(s.e, 0),
                     s.e_words,
-                    str(s.resolved),
-                    str(s.evaluations),
-                    str(s.petitions),
+                    words.count(s.resolved),
+                    words.count(s.evaluations),
+                    words.count(s.petitions),
                 ]
                 for s in report.sources
             ],

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from service.i18n import gettext_for
 from service.numbers import number
 from service.periods import Period
-from service.portal.picker import count
+from service.portal import picker
 from service.portal.plain_words import Fact
 from service.templating import make_templates
 
@@ -39,6 +39,21 @@ def num(value: SupportsFloat | Fraction | Decimal | None, places: int = 2) -> st
     """A score as people read it (service/numbers.py): '21,43', '—' when there is none. A
     score's exact fraction where there is one (reports/data.py)."""
     return number(value, "vi", places)
+
+
+def count(value: int) -> str:
+    """A count as the pages write it (service/portal/picker.count): '12.345', not '12345'."""
+    return picker.count(value, "vi")
+
+
+def days_late(working_days: int) -> str:
+    """How late a petition is, in working days after its deadline's day. Handled (or still
+    open) later on that same day, or on the days off after it, is late to the score
+    (handled after the deadline instant) yet no working day late: "0 ngày" beside
+    "quá hạn" read as a contradiction (audit)."""
+    if working_days < 1:
+        return "dưới 1 ngày"
+    return f"{count(working_days)} ngày"
 
 
 def period_words(period: Period, *, inside: bool = False) -> str:
@@ -98,7 +113,7 @@ def _fact_macro() -> Callable[[Fact], Markup]:
         {
             "_": gettext_for("vi"),  # as the pages pass it (service/web/pages.py)
             "num": lambda value, places=2: num(value, places),
-            "count": lambda n: count(n, "vi"),
+            "count": count,
         }
     )
     macro: Callable[[Fact], Markup] = module.fact

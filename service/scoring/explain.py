@@ -197,17 +197,19 @@ def petition_rows(
 def late_petition_rows(
     session: Session, agency: Agency, period: Period, profile: Profile, limit: int, now: datetime
 ) -> tuple[list[PetitionRow], int]:
-    """The period's petitions late at `now` that count in group 5 (at most `limit`, oldest
+    """The period's petitions late at `now` that the score counts (at most `limit`, oldest
     first) and how many such there are. Every petition of the period is read, a few hundred
     at a time: the first `limit` petitions, late or not, missed the late ones received
-    after them (the quarterly report listed none where the score counted two; audit)."""
+    after them (the quarterly report listed none where the score counted two; audit). An
+    open one past its deadline is in only where the profile counts it so (petition_scored:
+    the report listed petitions its K left out; audit)."""
     where = received_in(Petition, agency, period)
     found = session.exec(_petitions_with_dossier_codes(where).execution_options(yield_per=500))
     late: list[PetitionRow] = []
     total = 0
     for petition, code in found:
         late_now = rules.petition_state(petition, now) == "late"
-        if not late_now or not rules.counts_in_group5(petition, profile):
+        if not late_now or not rules.petition_scored(petition, profile, now):
             continue
         total += 1
         if len(late) < limit:  # a row built only for what is listed

@@ -3,6 +3,7 @@ python-docx, the PDF's text extracted with pypdf. Its figures must be the API's.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from typing import Any
@@ -20,6 +21,10 @@ from service.admin.agencies import upsert_agency
 from service.calendar.working_days import local_date
 from service.models import Agency, utcnow
 from service.numbers import number
+from service.periods import parse_period
+from service.profile import load_profile
+from service.reports import layout
+from service.reports.service import gather_for
 from service.reports.words import date_words
 from tests.conftest import Backend, DbFactory, KeyFactory
 from tests.reports.seed import PERIOD, _dossier, _inputs, seed_quarter
@@ -312,3 +317,137 @@ def test_a_k_a_hair_under_20_reads_19_99_in_the_tables_the_words_and_the_charts(
     assert sources["Phường Bến Thành"][1] == "15,99"
     # The ranking bar's label and the trend's mean K: "20" only as the axis and threshold.
     assert drawn.count("19,99") == 2, drawn
+
+
+def _report_of(client: TestClient, code: str, headers: dict[str, str], fmt: str) -> bytes:
+    response = client.get(
+        f"/api/v1/reports/{code}", params={"period": PERIOD, "format": fmt}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    content: bytes = response.content
+    return content
+
+
+def test_a_ward_with_no_children_reports_its_own_result_not_all_units_satisfied(
+    client: TestClient, make_key: KeyFactory, rankings: list[dict[str, Any]]
+) -> None:
+    """A ward's manager can ask only for the ward's own report, and a ward has no children:
+    the report ranked "0 đơn vị" and said "Tất cả các đơn vị đều được xếp loại hài lòng." of
+    a ward that is not satisfied. It now says there is nothing under the ward to rank and
+    gives the ward's own result, as its manager files it (audit)."""
+    ward = make_key("manager", agency="79.SGN")
+    sgn = next(s for s in rankings if s["agency_code"] == "79.SGN")
+    pdf = PdfReader(io.BytesIO(_report_of(client, "79.SGN", ward, "pdf")))
+    text = " ".join(" ".join(page.extract_text().split()) for page in pdf.pages)
+    assert "Tất cả các đơn vị đều được xếp loại hài lòng" not in text
+    assert "0 đơn vị" not in text
+
+    document = Document(io.BytesIO(_report_of(client, "79.SGN", ward, "docx")))
+    lines = _docx_lines(document)
+    words = "\n".join(lines)
+    assert "Tất cả các đơn vị" not in words
+    assert (
+        "Phường Sài Gòn không có đơn vị trực thuộc để xếp hạng; báo cáo nêu kết quả của chính "
+        "Phường Sài Gòn: xếp loại không hài lòng, xếp hạng 3 trong các đơn vị trực thuộc "
+        "Thành phố Hồ Chí Minh."
+    ) in words
+    assert [row[:9] for row in _table(document, "Hạng", "Đơn vị")[1:]] == [_expected_row(sgn)]
+    assert "So với quý II năm 2025: K của Phường Sài Gòn giảm 3 điểm." in lines
+    trend = _table(document, "Kỳ", "K")
+    assert trend[0] == ["Kỳ", "K", "Xếp loại"]
+    assert ["Quý III năm 2025", "19", "Không hài lòng"] in trend
+    reasons = _section(lines, "III.", "IV.")
+    assert "Phường Sài Gòn: K = 19, dưới ngưỡng 20 điểm." in reasons
+    assert "CB013" in {row[1] for row in _table(document, "Đơn vị", "Mã cán bộ")[1:]}
+    assert [row[0] for row in _table(document, "Đơn vị", "D")[1:]] == ["Phường Sài Gòn"]
+
+    # A satisfied ward says so of itself, and nothing of "all units".
+    satisfied = Document(io.BytesIO(_report_of(client, "79.BTH", make_key("admin"), "docx")))
+    reasons = _section(_docx_lines(satisfied), "III.", "IV.")
+    assert "Phường Bến Thành được xếp loại hài lòng." in reasons
+    assert "Tất cả các đơn vị" not in reasons
+
+
+def test_large_counts_in_the_report_have_a_thousands_separator(db: DbFactory) -> None:
+    """The report wrote counts with str(): an agency with 12 345 resolved dossiers read
+    "12345" in the sources table (and the staff table's "Số phiếu", the trend's groups, the
+    overdue count), where every page writes "12.345" (service/portal/picker.count; audit)."""
+    with db() as session:
+        report = gather_for(session, "79", parse_period(PERIOD), load_profile("hcmc-104-2024"))
+    big = dataclasses.replace(report.sources[0], resolved=12345, evaluations=4321, petitions=1002)
+    report = dataclasses.replace(report, sources=[big, *report.sources[1:]], overdue_more=1500)
+    blocks = layout.body(report)
+    [table] = [b for b in blocks if isinstance(b, layout.Table) and b.name == "sources"]
+    assert table.rows[0][5:8] == ["12.345", "4.321", "1.002"]
+    assert any(
+        isinstance(b, layout.Paragraph) and b.text.startswith("Còn 1.500 phản ánh") for b in blocks
+    )
+
+
+def _petition(
+    client: TestClient, admin: dict[str, str], code: str, deadline: str, handled: str | None
+) -> None:
+    petition = {
+        "petition_code": code,
+        "agency_code": "79.STP",
+        "received_at": "2025-07-01T09:00:00+07:00",
+        "deadline_at": deadline,
+        "handled_at": handled,
+    }
+    response = client.post("/api/v1/petitions", json=petition, headers=admin)
+    assert response.status_code == 201, response.text
+
+
+def test_a_petition_late_by_hours_reads_under_one_day_not_0_days(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """A petition handled a few hours after its deadline on the same day, or on the weekend
+    after a Friday deadline, is late to the score (handled after the deadline instant) but
+    no working day late: the overdue table listed it with "0 ngày" (audit)."""
+    admin = make_key("admin")
+    # Tuesday 22 July 2025, 17:00: handled at 19:00; Friday 25 July: handled on Saturday.
+    _petition(client, admin, "PA-HOURS", "2025-07-22T17:00:00+07:00", "2025-07-22T19:00:00+07:00")
+    _petition(client, admin, "PA-WEEKEND", "2025-07-25T17:00:00+07:00", "2025-07-26T09:00:00+07:00")
+    _petition(client, admin, "PA-MONDAY", "2025-07-25T17:00:00+07:00", "2025-07-28T09:00:00+07:00")
+    with db() as session:
+        report = gather_for(session, "79", parse_period(PERIOD), load_profile("hcmc-104-2024"))
+    blocks = layout.body(report)
+    [table] = [b for b in blocks if isinstance(b, layout.Table) and b.name == "overdue"]
+    late = {row[1]: row[6] for row in table.rows}
+    assert late == {"PA-HOURS": "dưới 1 ngày", "PA-WEEKEND": "dưới 1 ngày", "PA-MONDAY": "1 ngày"}
+    notes = [b.text for b in blocks if isinstance(b, layout.Paragraph) and b.italic]
+    assert any("“dưới 1 ngày”" in note and "vẫn tính là trễ hạn" in note for note in notes)
+
+
+def test_the_overdue_list_follows_the_profiles_rule_for_open_petitions_past_deadline(
+    client: TestClient, make_key: KeyFactory, db: DbFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a profile with `open_after_deadline = "excluded"` an open petition past its
+    deadline is out of the score until it is handled (contributions.petition_scored), yet
+    the report listed it among the overdue ones the score counts (audit)."""
+    seed_quarter(client, make_key)  # 79.STP: PA-STP-LATE handled late, PA-STP-OPEN open
+    admin = make_key("admin")
+    _petition(
+        client, admin, "PA-STP-LATE2", "2025-07-23T17:00:00+07:00", "2025-08-20T09:00:00+07:00"
+    )
+    _petition(client, admin, "PA-STP-OPEN2", "2025-07-23T17:00:00+07:00", None)
+    default = load_profile("hcmc-104-2024")
+    excluded = default.model_copy(
+        update={
+            "petitions": default.petitions.model_copy(update={"open_after_deadline": "excluded"})
+        }
+    )
+    with db() as session:
+        listed = gather_for(session, "79", parse_period(PERIOD), excluded)
+        counted = gather_for(session, "79", parse_period(PERIOD), default)
+    assert sorted(p.petition_code for p in listed.overdue) == ["PA-STP-LATE", "PA-STP-LATE2"]
+    assert listed.overdue_more == 0
+    assert len(counted.overdue) == 4  # under "late" the open ones count, and are listed
+    # Beyond the limit, "more" counts only what the score counts too.
+    monkeypatch.setattr("service.reports.data.PETITIONS_PER_AGENCY", 1)
+    with db() as session:
+        listed = gather_for(session, "79", parse_period(PERIOD), excluded)
+        counted = gather_for(session, "79", parse_period(PERIOD), default)
+    assert [p.petition_code for p in listed.overdue] == ["PA-STP-LATE"]
+    assert listed.overdue_more == 1
+    assert (len(counted.overdue), counted.overdue_more) == (1, 3)
