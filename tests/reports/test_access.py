@@ -111,10 +111,16 @@ def test_console_button_downloads_for_the_signed_in_official(
     assert response.status_code == 200
     assert response.headers["content-type"] == DOCX
     assert Document(io.BytesIO(response.content)).paragraphs  # it opens
-    # A ward has no children to rank: no button; and the city's report stays out of reach.
+    # A ward has no children to rank: its report is of the ward itself (a ward's manager
+    # files one too); the city's report stays out of reach.
     ward = ConsoleClient(TestClient(client.app))
     ward.sign_in(raw_key(make_key("manager", agency="79.BTH")))
-    assert "Tải báo cáo" not in ward.get(f"/console/a/79.BTH?period={PERIOD}").text
+    own = f"/console/a/79.BTH/report?period={PERIOD}&amp;format=docx"
+    assert f'href="{own}"' in ward.get(f"/console/a/79.BTH?period={PERIOD}").text
+    report = ward.get(own.replace("&amp;", "&"))
+    assert report.status_code == 200 and report.headers["content-type"] == DOCX
+    text = "\n".join(p.text for p in Document(io.BytesIO(report.content)).paragraphs)
+    assert "không có đơn vị trực thuộc để xếp hạng" in text
     assert ward.get("/console/a/79/report").status_code == 403
 
 
