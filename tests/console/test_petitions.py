@@ -14,6 +14,7 @@ from service.calendar.working_days import LOCAL_TZ as LOCAL
 from service.console.petitions import timing
 from service.models import AuditLog, OutboxEvent, Petition, utcnow
 from service.settings import Settings
+from service.templating import make_templates
 from tests.conftest import DbFactory, KeyFactory
 from tests.console.conftest import (
     WARD,
@@ -331,3 +332,24 @@ def test_a_form_past_the_limit_is_refused_as_too_long_not_as_forged(
     assert "Biểu mẫu đã cũ" not in sent.text
     with db() as session:
         assert session.get(Petition, petition.id).reply is None  # type: ignore[union-attr]
+
+
+def test_a_reply_late_by_hours_reads_late_not_zero_days() -> None:
+    """Answered hours after the deadline (the same day, or over the days off after it) is
+    late, as the score counts it, but read "Đã trả lời trễ 0 ngày làm việc" (reports
+    audit): late all the same, by less than a working day."""
+    macros = make_templates().env.get_template("console/macros.html").module
+    friday_end = datetime(2025, 10, 3, 23, 59, tzinfo=LOCAL)
+    row = Petition(
+        code="P-HOURS",
+        agency_id=1,
+        source="import",
+        received_at=friday_end - timedelta(days=20),
+        received_day=(friday_end - timedelta(days=20)).date(),
+        deadline_at=friday_end,
+        handled_at=friday_end + timedelta(hours=5),
+    )
+    late = timing(row, friday_end + timedelta(days=1), {})
+    assert (late.state, late.days) == ("late", 0)
+    text = str(macros.timing_text(late))  # type: ignore[attr-defined]
+    assert text == "Đã trả lời trễ hạn (dưới 1 ngày làm việc)", text
