@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.admin.audit_router import router as audit_router
@@ -107,6 +108,45 @@ class ObservedRequests:
             self.recorder.record(scope["method"], route, scope["path"], status, elapsed)
 
 
+class LimitedBodies:
+    """No request body past MAX_BODY_BYTES is read: JSON bodies were read whole without a
+    limit, and a public endpoint (an answer, a kiosk's lookup) could be sent gigabytes to
+    hold in memory (answers audit). Refused at the first read past it, as an HTTPException
+    the route's body reading lets through to the app's error handler: the API's JSON or a
+    page, as every refusal (FastAPI's own max_body_size answered "Content Too Large" in
+    plain text, from outside the app's handlers: review). A request whose body is never
+    read is not refused for it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        too_large = declared.isdecimal() and int(declared) > MAX_BODY_BYTES
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            if too_large:  # said so before a byte of it is read
+                raise HTTPException(413, BODY_TOO_LARGE)
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY_BYTES:
+                raise HTTPException(413, BODY_TOO_LARGE)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+BODY_TOO_LARGE = (
+    f"The request body is larger than {MAX_BODY_BYTES // 1024} KB, which no request of this "
+    "service needs: send the fields it takes, once."
+)
+
+
 # Writer threads per process for the units of work that write together (answers): on
 # PostgreSQL one runs its batch while the other gathers the next; SQLite has one writer.
 WRITE_THREADS = 2
@@ -182,7 +222,6 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
         # /docs is hailong's own page (ops/router.py); ReDoc would load a CDN too.
         docs_url=None,
         redoc_url=None,
-        max_body_size=MAX_BODY_BYTES,
     )
     app.state.settings = settings
     app.state.templates = make_templates()
@@ -195,6 +234,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     if settings.log_requests:
         configure_logging()
     install_error_handlers(app)
+    app.add_middleware(LimitedBodies)
     app.add_middleware(
         ObservedRequests, recorder=RequestRecorder(app.state.metrics, settings.log_requests)
     )

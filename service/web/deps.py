@@ -13,11 +13,10 @@ from service.errors import ServiceError
 from service.unit_of_work import UnitOfWork
 
 MAX_FORM_BYTES = 64 * 1024
-# Every request's body, whatever its type: FastAPI's own limit (create_app), a 413 before
-# more is read. JSON bodies were read whole without one, so a public endpoint (an answer,
-# a kiosk's lookup) could be sent gigabytes to hold in memory (answers audit). The largest
-# body hailong takes (a handover or petition with every text at its maximum) is under
-# 100 KB.
+# Every request's body, whatever its type (app.LimitedBodies): a 413 before more is read.
+# JSON bodies were read whole without one, so a public endpoint (an answer, a kiosk's
+# lookup) could be sent gigabytes to hold in memory (answers audit). The largest body
+# hailong takes (a handover or petition with every text at its maximum) is under 100 KB.
 MAX_BODY_BYTES = 1024 * 1024
 # Documentation only (auto_error=False): the key is checked inside the unit of work, and
 # only under the Bearer scheme (service/auth/keys.py).

@@ -281,7 +281,12 @@ def install_error_handlers(app: FastAPI) -> None:
             # JSON nested past the parser's depth: invalid input like any malformed JSON,
             # not a 400 the contract does not have (audit).
             return _invalid(request, [{"type": "json_invalid", "loc": ("body",)}])
-        codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+        codes = {
+            404: "not_found",
+            405: "method_not_allowed",
+            400: "bad_request",
+            413: "body_too_large",  # app.LimitedBodies
+        }
         detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"Nothing is served at {request.url.path}. Check the address."

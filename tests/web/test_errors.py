@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from service.app import create_app
 from service.settings import Settings
-from service.web.deps import ApiWork
+from service.web.deps import MAX_BODY_BYTES, ApiWork
 from service.web.pages import CONTENT_SECURITY_POLICY
 from tests.conftest import KeyFactory
 
@@ -133,8 +133,6 @@ def test_a_body_past_the_limit_is_refused_before_it_is_read_whole(client: TestCl
     """JSON bodies were read whole without a limit: a public endpoint (an answer, a kiosk's
     lookup) could be sent gigabytes to hold in memory (answers audit). FastAPI's own limit
     refuses them, told by their length or as they arrive."""
-    from service.web.deps import MAX_BODY_BYTES
-
     huge = b'{"token": "' + b"a" * MAX_BODY_BYTES + b'"}'
     headers = {"content-type": "application/json"}
     for path in ("/api/v1/responses", "/kiosk/api/lookup"):
@@ -149,3 +147,28 @@ def test_a_body_past_the_limit_is_refused_before_it_is_read_whole(client: TestCl
     # Under the limit, a body is judged as before.
     small = client.post("/api/v1/responses", json={"token": "x" * 43})
     assert small.status_code == 422 and small.json()["error"] == "invalid_input"
+
+
+def test_a_body_past_the_limit_is_the_apis_json_error(client: TestClient) -> None:
+    """FastAPI's max_body_size answered "Content Too Large" in plain text, from outside the
+    app's handlers, where API.md promises {"error", "detail"} (review)."""
+    huge = b'{"token": "' + b"a" * MAX_BODY_BYTES + b'"}'
+    told = client.post(
+        "/api/v1/responses", content=huge, headers={"content-type": "application/json"}
+    )
+    assert told.status_code == 413
+    assert told.headers["content-type"].startswith("application/json"), told.headers
+    assert told.json()["error"] == "body_too_large" and set(told.json()) == {"error", "detail"}
+
+
+def test_a_form_past_the_limit_is_a_page(client: TestClient) -> None:
+    """A citizen's survey form (/s/{token}) past the limit: a page in the survey's style,
+    as every other refusal outside /api (web/errors.py), not FastAPI's JSON."""
+    huge = b"complaint=" + b"a" * MAX_BODY_BYTES
+    told = client.post(
+        "/s/" + "x" * 43,
+        content=huge,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert told.status_code == 413
+    assert told.headers["content-type"].startswith("text/html"), (told.headers, told.text[:200])
