@@ -111,8 +111,4 @@ def check_answers(
             if en
             else "Ông/bà vui lòng ghi nội dung cần cơ quan trả lời, hoặc chọn chỉ góp ý."
         )
-    # A contact is for a reply to the comment (DESIGN.md: "Liên hệ để phản hồi"): without
-    # one it was stored and served nothing, a citizen's phone number kept for no use (answers
-    # audit).
-    kept = contact if consent and complaint is not None else None
-    return Checked(Answers(clean, complaint, kept, wants_reply), problems)
+    return Checked(Answers(clean, complaint, contact if consent else None, wants_reply), problems)

@@ -119,17 +119,3 @@ def test_the_contact_field_lets_a_phone_type_either_and_suggests_one_kind(
     # browser's suggestion is a phone number: the two used to disagree.
     assert "inputmode" not in field.group(0) and 'type="text"' in field.group(0)
     assert 'autocomplete="tel"' in field.group(0)
-
-
-def test_a_contact_left_without_a_comment_is_not_kept(
-    client: TestClient, survey: IssuedSurvey, db: DbFactory
-) -> None:
-    """A contact is for a reply to the comment (DESIGN.md, "Liên hệ để phản hồi"): given
-    with consent but no comment, it was stored and served nothing, a phone number kept
-    for no use (answers audit). The answers are stored; the contact is not."""
-    form = {**ANSWERS, "contact": "0903 123 456", "consent": "yes"}
-    stored = client.post(survey.path, data=form)
-    assert stored.status_code == 200, stored.text
-    assert 'id="followup-link"' not in stored.text
-    with db() as session:
-        assert session.exec(select(ResponseContact)).all() == []

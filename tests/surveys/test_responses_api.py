@@ -172,8 +172,7 @@ def test_contact_is_kept_apart_and_only_with_consent(
             client,
             {
                 "token": first.token,
-                # A contact is kept for a reply to a comment (test_contact.py).
-                "answers": {**ANSWERS, "complaint": "Xin gọi lại cho tôi."},
+                "answers": ANSWERS,
                 "contact": "0901234567",
                 "contact_consent": True,
             },
