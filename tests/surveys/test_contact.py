@@ -119,3 +119,15 @@ def test_the_contact_field_lets_a_phone_type_either_and_suggests_one_kind(
     # browser's suggestion is a phone number: the two used to disagree.
     assert "inputmode" not in field.group(0) and 'type="text"' in field.group(0)
     assert 'autocomplete="tel"' in field.group(0)
+
+
+def test_a_contact_left_without_a_comment_is_kept_as_consented(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory
+) -> None:
+    """The consent box reads "… liên hệ lại với tôi": a phone number given with it and no
+    comment is the office's to call back about the evaluation (the raw evaluations carry
+    it). It was once dropped without a word, as if it served nothing (review)."""
+    form = {**ANSWERS, "contact": "0903 123 456", "consent": "yes"}
+    assert client.post(survey.path, data=form).status_code == 200
+    with db() as session:
+        assert [c.contact for c in session.exec(select(ResponseContact))] == ["0903 123 456"]
