@@ -205,17 +205,21 @@ def _response_rate_low(
     return [Finding(agency.id, "response_rate_low", "", period.key, values)]
 
 
-def find(session: Session, profile: Profile, now: datetime) -> list[Finding]:
-    """Every condition that holds now, for every agency."""
+def find(
+    session: Session, profile: Profile, now: datetime, counters_current: bool = True
+) -> list[Finding]:
+    """Every condition that holds now, for every agency. `counters_current`: whether the
+    score counters are built under `profile`; if not, the rules read from them (K, staff
+    C) wait, the others (response rates, petition deadlines: read from their rows) do not."""
     agencies = list(session.exec(select(Agency).order_by(col(Agency.id))).all())
     ids = [a.id for a in agencies if a.id is not None]
     rules = settings_for(session, ids, profile)
     period = watched_period(profile, now)
-    found = _k_below(session, agencies, rules, period, profile)
+    found = _k_below(session, agencies, rules, period, profile) if counters_current else []
     for agency in agencies:
         assert agency.id is not None
         mine = rules[agency.id]
-        if mine["staff_c_falling"].enabled:
+        if counters_current and mine["staff_c_falling"].enabled:
             found += _staff_c_falling(session, agency, mine["staff_c_falling"], period, profile)
         if mine["response_rate_low"].enabled:
             found += _response_rate_low(
@@ -257,19 +261,20 @@ def raise_alerts(
         if not alone(session, ALERTS_LOCK):
             return []
         # K and C come from the score counters: built under another profile (a rebuild at
-        # start that failed, a worker started under the new profile before the server
-        # rebuilt) they would be judged by this profile's rules, and an alert is raised once
-        # per period, never taken back (audit). Evaluated again on the next interval, once
-        # they are rebuilt.
-        built_for = counters_profile(session.connection())
-        if built_for != profile.fingerprint():
+        # start that failed, a worker started under another profile than the server's) they
+        # would be judged by this profile's rules, and an alert is raised once per period,
+        # never taken back (audit). Those rules wait until the counters follow this
+        # profile; the others go on: a petition's deadline warning skipped once is lost
+        # for good, and a worker left under another profile withheld them all (review).
+        current = counters_profile(session.connection()) == profile.fingerprint()
+        if not current:
             log.warning(
-                "alert rules not evaluated: the score counters are built under another "
-                "scoring profile than %s (not rebuilt yet)",
+                "alert rules on K and staff C not evaluated: the score counters are built "
+                "under another scoring profile than this process's %s; the server rebuilds "
+                "them under its own, so run the worker with the server's settings",
                 profile.name,
             )
-            return []
-        found = find(session, profile, now)
+        found = find(session, profile, now, current)
     if not found:
         return []
     raised: list[int] = []

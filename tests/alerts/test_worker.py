@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from service.admin.agencies import get_agency_by_code
@@ -16,6 +17,7 @@ from service.auth.officials import OfficialChange, update_official
 from service.db import transaction
 from service.delivery.worker import DeliveryWorker
 from service.models import AlertEmail, Official, utcnow
+from service.ops.counters import CounterRebuild
 from service.periods import parse_period
 from service.profile import PROFILES_DIR, load_profile
 from service.scoring.rebuild import rebuild_if_profile_changed
@@ -117,3 +119,29 @@ def test_no_alert_is_raised_from_counters_built_under_another_profile(
         k = evaluate(session, [ward], parse_period("2025-Q3"), new)[ward.id].k
     assert k is not None and float(k) == 20.5
     assert raise_alerts(engine, settings, new, now) == []
+
+
+def test_a_petition_near_its_deadline_is_announced_whatever_the_counters(
+    client: TestClient, engine: sa.Engine, settings: Settings, office: Office, tmp_path: Path
+) -> None:
+    """While the counters follow another profile only the rules read from them (K, staff
+    C) wait: every rule did, and a worker left under another profile than the server's
+    (whose watcher then rebuilds nothing) withheld every petition's deadline warning for
+    good (review)."""
+    received = f"2025-09-10T09:00:00{VN}"
+    office.petition("P-MON", "79.BTH", received_at=received, deadline_at=f"2025-09-22T17:00:00{VN}")
+    thursday = datetime.fromisoformat(f"2025-09-18T10:00:00{VN}")
+    # The worker runs under a profile whose counted rules differ from the server's (say its
+    # unit was not restarted after the profile file was edited, or the other way round).
+    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
+    changed = text.replace('good_attitude = ["good"]', 'good_attitude = ["good", "normal"]')
+    assert changed != text
+    path = tmp_path / "worker.toml"
+    path.write_text(changed, encoding="utf-8")
+    worker_profile = load_profile(str(path))
+    server_profile = client.app.state.profile  # type: ignore[attr-defined]
+    # The server's watcher finds nothing to rebuild: the counters are its profile's.
+    assert CounterRebuild(engine, server_profile)._rebuild("counter-watch") is False
+    raise_alerts(engine, settings, worker_profile, thursday)
+    # The petition's deadline reads no score counter: it must be announced.
+    assert [(a.rule, a.subject) for a in alerts(engine)] == [("petition_deadline", "P-MON")]
