@@ -8,6 +8,7 @@ server (sessions.py) that signing out ends.
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -38,6 +39,11 @@ PENDING_PURPOSE = "console-oidc"
 _TOLD_BY_ADDRESS = frozenset(
     {"not_official", "oidc_refused", "oidc_expired", "oidc_failed", "oidc_unreachable", "oidc_off"}
 )
+# Signed, and for a while: only a page that told it hands the problem on, and a link does
+# not keep telling it. A bare ?problem= let anyone send an official a link saying their
+# account is locked, or that sign-in with an account is off beside its button (review).
+TOLD_PURPOSE = "console-told-problem"
+TOLD_SECONDS = 3600
 
 
 def _signed_in(console: ConsoleDep, session: Session, principal: Principal, via: str) -> Outcome:
@@ -65,19 +71,31 @@ def _problem_page(
     "this sign-in has expired" instead of why the official was refused (audit). The link
     names no account (an address in a URL lands in logs and histories): the page it opens
     tells the reason without it."""
-    query = {"problem": problem} | ({"reason": reason} if reason else {})
+    until = str(int(time.time()) + TOLD_SECONDS)
+    query = {"problem": problem, "reason": reason or "", "until": until}
+    query["told"] = _told_signature(console, query)
     context = {"problem": problem, "reason": reason, "email": email}
     return Page("console/sign_in.html", context | {"here": f"{SIGN_IN}?{urlencode(query)}"}, status)
 
 
+def _told_signature(console: ConsoleDep, query: dict[str, str]) -> str:
+    payload = f"{query['problem']}|{query['reason']}|{query['until']}"
+    return sessions.sign(console.signing_key, TOLD_PURPOSE, payload)
+
+
 def _told_problem(console: ConsoleDep) -> dict[str, str | None]:
-    """The problem the sign-in page's address asks it to tell (see _problem_page); any
-    other value of `problem` is ignored, and `reason` only picks a sentence."""
-    query = console.request.query_params
-    problem = query.get("problem")
-    if problem not in _TOLD_BY_ADDRESS:
+    """The problem the sign-in page's address asks it to tell (see _problem_page), if a
+    page that told it signed it within the hour; otherwise none."""
+    given = console.request.query_params
+    query = {name: given.get(name, "") for name in ("problem", "reason", "until")}
+    until = query["until"]
+    if (
+        query["problem"] not in _TOLD_BY_ADDRESS
+        or not (until.isdecimal() and len(until) <= 12 and int(until) > time.time())
+        or not same_secret(given.get("told", ""), _told_signature(console, query))
+    ):
         return {"problem": None}
-    return {"problem": problem, "reason": query.get("reason"), "email": None}
+    return {"problem": query["problem"], "reason": query["reason"] or None, "email": None}
 
 
 @router.get("/sign-in", response_class=HTMLResponse)

@@ -390,3 +390,36 @@ def test_switching_language_on_a_refusal_keeps_the_refusal(
     assert "lan%40" not in back_to and LAN not in back_to
     told = console.get("/console/lang/vi", params={"next": back_to})
     assert "chưa xác nhận địa chỉ e-mail của ông/bà" in told.text
+
+
+@pytest.fixture
+def configured(database_url: str) -> Iterator[TestClient]:
+    settings = make_settings(
+        database_url,
+        oidc_issuer="https://id.example.gov.vn",
+        oidc_client_id="hailong-console",
+        oidc_provider_name="Tài khoản TP.HCM",
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_a_crafted_link_does_not_say_account_sign_in_is_off_when_it_is_on(
+    configured: TestClient,
+) -> None:
+    """The sign-in page told whatever ?problem= its link named (review): the told problem
+    is signed by the page that told it (test_switching_language_on_a_refusal_...)."""
+    page = configured.get("/console/sign-in", params={"problem": "oidc_off"})
+    assert page.status_code == 200
+    assert 'id="sign-in-oidc"' in page.text  # the provider's button is there...
+    # ...and the page says in the same breath that sign-in with an account is not enabled.
+    assert "chưa được bật cho hệ thống này" not in page.text
+
+
+def test_a_crafted_link_does_not_tell_an_official_their_account_is_locked(
+    configured: TestClient,
+) -> None:
+    """No sign-in was tried in this browser: the refusal is the link's, not the provider's."""
+    page = configured.get("/console/sign-in", params={"problem": "not_official"})
+    assert page.status_code == 200
+    assert "hoặc đã bị khóa" not in page.text
