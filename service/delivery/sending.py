@@ -58,7 +58,7 @@ NO_KEY_UPDATE = {"key_share": True}  # SQLAlchemy's words for FOR NO KEY UPDATE
 GONE_REASON = "the receiver answered 410 Gone: it no longer wants these events"
 OUT_OF_SCOPE_REASON = (
     "not sent: its agency has moved out of this subscription's scope (the subscription's "
-    "agency, or its key's) since the event"
+    "agency, or its key's), and a score is computed when it is sent"
 )
 # The retry delay doubles no further: 2 ** 64 times any base above 4e-14 s is past the
 # largest maximum. Uncapped, the 1,025th failure overflowed a float: the attempt was never
@@ -370,9 +370,13 @@ def _still_wanted(
     session: Session, subscription: WebhookSubscription, delivery: WebhookDelivery
 ) -> bool:
     """Whether the fan-out would make this delivery now (fan_out.Target.wants: the rule is
-    written once). Its agency may have moved out of the subscription's agency, or its key's,
-    since: a waiting score.updated, computed when sent, then gave the portal the scores of
-    an agency no longer its own, work done after the move included (audit)."""
+    written once), for a score.updated, whose data is computed when it is sent. Its agency
+    may have moved out of the subscription's agency, or its key's, since: the portal then
+    got the scores of an agency no longer its own, work done after the move included
+    (audit). An event whose data was fixed when it occurred, while the agency was the
+    portal's, is still its own: a portal that was down lost them (review)."""
+    if delivery.type != "score.updated":
+        return True
     owner = session.get(ApiKey, subscription.owner_key_id)
     assert owner is not None
     agencies = (delivery.agency_id, subscription.agency_id, owner.agency_id)

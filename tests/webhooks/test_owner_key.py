@@ -252,3 +252,32 @@ def test_a_waiting_score_of_an_agency_moved_out_of_the_keys_tree_is_not_sent(
             .order_by(col(DeliveryAttempt.id).desc())
         ).first()
         assert last == OUT_OF_SCOPE_REASON
+
+
+def test_an_event_of_the_time_it_was_the_portals_is_still_sent_after_a_move(
+    hook_app: Hooked, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """Only a score.updated is computed when sent: an invitation.issued waiting (the portal
+    down) when its agency moved out is the portal's own event, of when the agency was its,
+    and was failed unsent with the scores (review)."""
+    client, worker = hook_app
+    engine = _engine(client)
+
+    def move(parent: str) -> None:
+        with transaction(engine) as session:
+            upsert_agency(session, "79.BTH.P1", "Khu phố 1", parent, actor="test")
+
+    move("79.BTH")
+    portal = make_key("reader", agency="79.BTH")
+    subscribe(client, portal, receiver.url, events=["invitation.issued"])
+    receiver.status = 500  # the portal is down: its deliveries wait
+    _handover(client, make_key, "P1-1", agency="79.BTH.P1")
+    for _ in range(3):
+        worker.run_once()
+    move("79.SGN")
+    receiver.status = 200
+    with transaction(engine) as session:
+        session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow()))
+    drain(worker)
+    sent = [r.json["data"]["dossier_code"] for r in receiver.of_type("invitation.issued")]
+    assert sent == ["P1-1"], sent
