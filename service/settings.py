@@ -8,10 +8,11 @@ import re
 import secrets
 import sys
 from collections.abc import Mapping
+from contextlib import suppress
 from functools import lru_cache
 from pathlib import Path
 from typing import get_args
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import (
@@ -175,12 +176,11 @@ class Settings(BaseSettings):
                 "HAILONG_BASE_URL must be an http:// or https:// URL with a host (and a port "
                 "of 1 to 65535, if any), e.g. https://hailong.example.gov.vn"
             )
-        # Scheme and host as browsers write them: `HTTPS://…` was accepted and kept, and the
-        # console's cookies, deciding Secure on "https://", went without it (audit).
-        netloc = parts.netloc if "@" in parts.netloc else parts.netloc.lower()
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)).rstrip(
-            "/"
-        )
+        # The scheme as browsers write it: `HTTPS://…` was accepted and kept, and the
+        # console's cookies, deciding Secure on "https://", went without it (audit). The
+        # host stays as given: the OpenID provider matches the redirect URI built on it
+        # exactly, as registered (review).
+        return parts.scheme + value[len(parts.scheme) :].rstrip("/")
 
     @field_validator("secret_key")
     @classmethod
@@ -316,6 +316,17 @@ class KeyFileUnwritable(RuntimeError):
     """The signing key's file is missing and cannot be written: the start stops, saying so."""
 
 
+def _sync_directory(directory: Path) -> None:
+    """A new name in `directory` on disk: after a power cut it could be lost, and a new key
+    made at the next start voids every survey link handed out."""
+    with suppress(OSError):  # a file system that cannot (some network ones): best effort
+        descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
 def _create_key_file(path: Path) -> None:
     """The key file, written whole and readable by its owner only before it has its name:
     the workers of one `serve --workers N` start create it at the same moment, and one
@@ -333,6 +344,7 @@ def _create_key_file(path: Path) -> None:
             os.fsync(handle.fileno())
         try:
             os.link(temporary, path)  # fails if the name exists: never replaces a key
+            _sync_directory(path.parent)  # the name on disk too (review)
         except FileExistsError:
             pass
         except OSError:  # a file system without hard links: renamed whole, if still free

@@ -477,13 +477,14 @@ def test_an_issuer_the_sign_in_cannot_reach_stops_the_start(
 
 def test_a_base_url_in_capitals_is_kept_as_browsers_write_it() -> None:
     """(audit) `HTTPS://…` was kept as given: the console decided its cookies' Secure flag
-    on "https://" and sent them without it (tests/console/test_sessions.py)."""
+    on "https://" and sent them without it (tests/console/test_sessions.py). The host stays
+    as written: the OpenID provider matches the redirect URI built on it exactly (review)."""
     settings = Settings(
         database_url="sqlite://",
         secret_key=TEST_SECRET,
         base_url="HTTPS://Hailong.TPHCM.gov.vn:8443/Khao-Sat/",
     )
-    assert settings.base_url == "https://hailong.tphcm.gov.vn:8443/Khao-Sat"
+    assert settings.base_url == "https://Hailong.TPHCM.gov.vn:8443/Khao-Sat"
 
 
 @pytest.mark.parametrize(
