@@ -6,17 +6,18 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
 from service.audit import record
 from service.auth.principal import Principal
+from service.csv_cells import other_separator
 from service.db import exclusive
 from service.errors import Conflict, InvalidInput, NotFound, field_error, storable_field
-from service.imports.layout import FileProblem, refuse_other_separator
-from service.models import Agency, Dossier
+from service.models import Agency, Dossier, ScoreRankAnnounced
 from service.models.agency import AGENCY_PATH_MAX, path_within
+from service.score_markers import mark_periods_dirty
 from service.text_clean import one_line
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -66,6 +67,7 @@ def _move_subtree(session: Session, agency: Agency, new_parent: Agency | None) -
         raise field_error(
             "parent_code", f"'{new_parent.code}' lies under '{agency.code}': that makes a loop"
         )
+    _mark_families_to_rank(session, agency)
     old_path = agency.path
     descendants = session.exec(
         select(Agency).where(path_within(col(Agency.path), old_path), Agency.id != agency.id)
@@ -83,6 +85,33 @@ def _move_subtree(session: Session, agency: Agency, new_parent: Agency | None) -
     return len(descendants)
 
 
+def _mark_families_to_rank(session: Session, agency: Agency) -> None:
+    """Before `agency` leaves its parent: mark it, and one sibling it leaves, changed for
+    each period with a rank announced in its family, so that the fan-out ranks the family
+    it joins (its own) and the one it leaves (the sibling's) and tells the siblings whose
+    rank the move changed (service/delivery/fan_out.ranked_anew ranks only the families
+    of marked agencies; nothing was marked, and subscribers kept the old ranks; review)."""
+    assert agency.id is not None
+    same_parent = (
+        col(Agency.parent_id).is_(None)
+        if agency.parent_id is None
+        else col(Agency.parent_id) == agency.parent_id
+    )
+    family = {a for a in session.exec(select(Agency.id).where(same_parent)).all() if a is not None}
+    periods = session.exec(
+        select(ScoreRankAnnounced.period)
+        .where(
+            col(ScoreRankAnnounced.agency_id).in_(family | {agency.id}),
+            col(ScoreRankAnnounced.rank).is_not(None),
+        )
+        .distinct()
+    ).all()
+    if not periods:
+        return  # no rank announced there: the fan-out has nothing to correct
+    marked = [agency.id, *sorted(a for a in family if a != agency.id)[:1]]
+    mark_periods_dirty(session, [(a, p) for a in marked for p in periods])
+
+
 def upsert_agency(
     session: Session,
     code: str,
@@ -97,6 +126,23 @@ def upsert_agency(
     `parent_code` None makes it a root, unless `keep_parent`: then an existing agency stays
     where it is (a rename must not move a ward to the top of the tree, out of every scope
     above it)."""
+    agency, outcome = _upsert(
+        session, code, name, parent_code, actor=actor, keep_parent=keep_parent
+    )
+    return agency, outcome == "created"
+
+
+def _upsert(
+    session: Session,
+    code: str,
+    name: str,
+    parent_code: str | None,
+    *,
+    actor: str,
+    keep_parent: bool,
+) -> tuple[Agency, Literal["created", "moved", "updated"]]:
+    """upsert_agency, saying whether the agency was created, moved to another parent (with
+    its subtree), or else updated (or left as it was)."""
     code = validate_code(code)
     storable_field("name", name)  # shown on pages, badges, e-mail subjects and documents
     # A name is one line wherever it is shown: a line break typed in a spreadsheet cell
@@ -129,31 +175,31 @@ def upsert_agency(
             f"agency:{code}",
             {"name": name, "parent_code": parent.code if parent else None},
         )
-        return agency, True
+        return agency, "created"
     before = {"name": agency.name, "parent_code": parent_code_of(agency)}
     if keep_parent and parent is None:
         after = {"name": name, "parent_code": before["parent_code"]}
     else:
         after = {"name": name, "parent_code": parent.code if parent else None}
     if after == before:
-        return agency, False  # nothing changed, nothing to record
+        return agency, "updated"  # nothing changed, nothing to record
     agency.name = name
-    moved = 0
-    if after["parent_code"] != before["parent_code"]:
-        moved = _move_subtree(session, agency, parent)
+    moves = after["parent_code"] != before["parent_code"]
+    descendants = _move_subtree(session, agency, parent) if moves else 0
     session.add(agency)
     session.flush()
     detail: dict[str, Any] = {"from": before, "to": after}
-    if moved:
-        detail["descendants_moved"] = moved
+    if descendants:
+        detail["descendants_moved"] = descendants
     record(session, actor, "agency.update", f"agency:{code}", detail)
-    return agency, False
+    return agency, "moved" if moves else "updated"
 
 
 @dataclass
 class ImportResult:
     created: int
-    updated: int
+    updated: int  # the moved ones among them
+    moved: int = 0  # given another parent by the file (each with its subtree)
 
 
 def _blank(value: Any) -> bool:
@@ -172,7 +218,10 @@ def _csv_records(text: str) -> tuple[list[str], list[tuple[int, dict[str, Any]]]
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     records = []
     try:
-        header = list(reader.fieldnames or [])
+        # A header typed "code, name, parent_code" (a space after each comma) was refused
+        # as missing name and parent_code (audit): the names count without their spaces.
+        header = [name.strip() for name in reader.fieldnames or []]
+        reader.fieldnames = header
         for record in reader:
             if not all(_blank(v) for v in record.values()):
                 # The reader's count, not the records': lines it skipped (empty ones, a cell
@@ -186,12 +235,15 @@ def _csv_records(text: str) -> tuple[list[str], list[tuple[int, dict[str, Any]]]
 
 
 def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportResult:
-    """Import `code,name,parent_code` rows; parents may come after their children."""
+    """Import `code,name,parent_code` rows; parents may come after their children.
+
+    A blank parent_code makes a new agency top-level and leaves an existing one where it
+    is, as `hailong agencies add` without --parent does: a sheet of renames with the
+    column left empty moved each ward, with its subtree, to the top of the tree, out of
+    every scope above it (audit)."""
     header, records = _csv_records(text)
-    try:
-        refuse_other_separator([name.strip() for name in header])  # `hailong import`'s check
-    except FileProblem as exc:
-        raise field_error("header", str(exc)) from None
+    if (separated := other_separator(header)) is not None:  # `hailong import`'s check
+        raise field_error("header", separated)
     missing = {"code", "name", "parent_code"} - set(header)
     if missing:
         raise field_error(
@@ -215,7 +267,7 @@ def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportRes
             )
         )
     known = {code for _, code, _, _ in rows}
-    pending, created, updated = rows, 0, 0
+    pending, created, updated, moved = rows, 0, 0, 0
     while pending:
         waiting = []
         for line_no, code, name, parent_code in pending:
@@ -227,14 +279,17 @@ def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportRes
                 waiting.append((line_no, code, name, parent_code))
                 continue
             try:
-                _, was_created = upsert_agency(session, code, name, parent_code, actor=actor)
+                _, outcome = _upsert(
+                    session, code, name, parent_code, actor=actor, keep_parent=True
+                )
             except InvalidInput as exc:
                 problem = exc.fields[0]
                 raise field_error(
                     f"line {line_no}: {problem['field']}", problem["problem"]
                 ) from None
-            created += was_created
-            updated += not was_created
+            created += outcome == "created"
+            updated += outcome != "created"
+            moved += outcome == "moved"
         if len(waiting) == len(pending):
             line_no, code, _, parent_code = waiting[0]
             raise field_error(
@@ -242,7 +297,7 @@ def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportRes
                 f"'{parent_code}' of '{code}' is never created (a loop between rows?)",
             )
         pending = waiting
-    return ImportResult(created=created, updated=updated)
+    return ImportResult(created=created, updated=updated, moved=moved)
 
 
 def paths_by_id(session: Session, agency_ids: set[int]) -> dict[int, str]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
+from sqlalchemy import event
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
 from service.auth.keys import authenticate, bearer_key, hash_key
@@ -58,7 +61,8 @@ class KeyCache:
         return self.get(hash_key(raw_key)) if raw_key else None
 
     def authenticate(self, session: Session, authorization: str | None) -> Principal:
-        """The remembered principal, else `keys.authenticate` (401), then remembered."""
+        """The remembered principal, else `keys.authenticate` (401), remembered when the
+        session's transaction commits."""
         cached = self.principal_for(authorization)
         if cached is not None:
             return cached
@@ -66,5 +70,46 @@ class KeyCache:
         principal = authenticate(session, authorization)
         raw_key = bearer_key(authorization)
         assert raw_key is not None  # authenticate accepted it
-        self.put(hash_key(raw_key), principal, forgets_seen)
+        key_hash = hash_key(raw_key)
+        # Remembered once the transaction commits: the lookup records the key's use
+        # (`last_used_at`) in it, and a request that failed (any 4xx rolls back) lost the
+        # use, while the cache answered the key's next requests without writing it; a key
+        # in use read as never used (audit). Not remembered, the next request looks the
+        # key up and writes its use again. No transaction of its own: the handover and
+        # answer paths pay nothing more.
+        _after_commit(session, lambda: self.put(key_hash, principal, forgets_seen))
         return principal
+
+
+# On `Session.info`: what to do once the transaction commits, each with the SAVEPOINT it was
+# asked for in (None: none), dropped with it (a unit of the write pipeline that fails,
+# write_pipeline.py / db.part).
+_AFTER_COMMIT = "hailong.auth.after_commit"
+
+
+def _after_commit(session: Session, action: Callable[[], None]) -> None:
+    waiting = session.info.setdefault(_AFTER_COMMIT, [])
+    waiting.append((session.get_nested_transaction(), action))
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT's release: the transaction may still roll back
+    for _, action in session.info.pop(_AFTER_COMMIT, []):
+        action()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _savepoint_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    waiting = session.info.get(_AFTER_COMMIT)
+    if waiting and previous.nested:
+        session.info[_AFTER_COMMIT] = [(sp, a) for sp, a in waiting if sp is not previous]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    """A transaction that ended without its COMMIT (rolled back, or its session closed)
+    takes what waited for it along."""
+    if transaction.parent is None and not transaction.nested:
+        session.info.pop(_AFTER_COMMIT, None)

@@ -58,8 +58,10 @@ def refusal(key: ApiKey, now: datetime) -> str | None:
         )
     if key.expires_at is not None and key.expires_at <= now:
         return (
+            # Not "have it rotated": a successor keeps the expiry, so rotating an expired
+            # key is refused (admin/keys.rotate_key); only a new key works (audit).
             f"This API key expired on {key.expires_at:%Y-%m-%d %H:%M} UTC. "
-            "Ask your administrator to rotate it (hailong keys rotate) or for a new one."
+            "Ask your administrator for a new one."
         )
     return None
 
@@ -92,7 +94,8 @@ def _active(session: Session, which: ColumnElement[bool]) -> Principal | None:
 
 def _record_use(session: Session, key: ApiKey, now: datetime) -> None:
     """`last_used_at`, written only when the stored one is older than LAST_USED_GRANULARITY
-    (in the request's own transaction)."""
+    (in the request's own transaction: a request that fails loses it, so the key cache
+    remembers a key only once that transaction commits, and the next request writes it)."""
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_GRANULARITY:
         key.last_used_at = now
         session.add(key)
@@ -112,7 +115,8 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     """The principal of the header's key, or 401 saying what to do.
 
     Also records the key's use (_record_use): called once per key per process every
-    `auth_cache_seconds` (the key cache answers in between).
+    `auth_cache_seconds` (the key cache answers in between), and after each request of
+    the key that failed (auth/cache.py remembers a key once its request commits).
     """
     if not authorization:
         raise Unauthorized(

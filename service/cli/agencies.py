@@ -51,4 +51,6 @@ def agencies_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=F
         raise typer.Exit(2) from None
     with one_transaction() as session:
         result = import_agencies_csv(session, text, actor=CLI_ACTOR)
-    typer.echo(f"imported agencies: {result.created} added, {result.updated} updated")
+    # A move takes the agency's subtree out of the scopes above its old place: said apart.
+    moved = f" ({result.moved} moved to another parent)" if result.moved else ""
+    typer.echo(f"imported agencies: {result.created} added, {result.updated} updated{moved}")

@@ -34,7 +34,7 @@ def import_file(
     chunk_rows: Annotated[int, typer.Option(min=1, max=20_000, help="Rows per transaction")] = 5000,
 ) -> None:
     """Import past dossiers, evaluations or petitions (README: Bulk import)."""
-    from service.imports.command import run_command
+    from service.cli.import_command import run_command
 
     with migrated_engine(get_settings()):
         pass  # reachable and migrated, else one line (the import opens its own engine)

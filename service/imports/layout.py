@@ -24,6 +24,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
+from service.csv_cells import other_separator
 from service.handovers.schemas import HandoverCreate
 from service.petitions.schemas import PetitionUpsert
 from service.surveys.schemas import ResponseCreate
@@ -144,27 +145,14 @@ class Table:
     read_from: str = ""
 
 
-def refuse_other_separator(header: list[str]) -> None:
-    """A FileProblem saying so when the header is one column holding ';' or tabs. Excel
-    under a regional list separator (Vietnamese Windows) saves "CSV" with semicolons: the
-    advice was to give --kind, after which every column was unknown (audit); `hailong
-    agencies import` said the columns were missing (audit)."""
-    separator = next((sep for sep in (";", "\t") if len(header) == 1 and sep in header[0]), None)
-    if separator is not None:
-        shown = "';'" if separator == ";" else "tabs"
-        raise FileProblem(
-            f"the header is one column holding {shown}: the file separates its columns with "
-            f"{shown}, not commas; save it as 'CSV UTF-8 (Comma delimited)' and import that"
-        )
-
-
 def _records(raw: Iterator[tuple[Any, ...] | list[Any]], read_from: str = "") -> Table:
     try:
         first = next(raw)
     except StopIteration:
         raise FileProblem(f"the file is empty: it needs a header row{read_from}") from None
     header = [str(_cell(c) or "") for c in first]
-    refuse_other_separator(header)
+    if (problem := other_separator(header)) is not None:
+        raise FileProblem(problem)
     # A sheet's header often runs on into empty (formatted) cells: they name no column.
     while header and not header[-1]:
         header.pop()

@@ -10,8 +10,8 @@ from service.errors import Forbidden, field_error
 from service.models import Agency, PeriodInput, utcnow
 from service.periods import Period
 from service.profile import Profile
+from service.score_markers import mark_periods_dirty
 from service.scoring.schemas import InputsUpdate, Tt01Entered
-from service.webhooks import outbox
 
 NOBODY: tuple[None, None] = (None, None)
 
@@ -86,7 +86,7 @@ def set_inputs(
         f"agency:{agency.code}:{period.key}",
         {"before": before, "after": _values(row), "note": row.note},
     )
-    outbox.mark_periods_dirty(session, [(agency.id, period.key)])
+    mark_periods_dirty(session, [(agency.id, period.key)])
     session.flush()
     return row
 

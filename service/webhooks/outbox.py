@@ -12,8 +12,9 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from service import db
-from service.models import OutboxEvent, ScoreDirty, utcnow
+from service.models import OutboxEvent, utcnow
 from service.periods import periods_of
+from service.score_markers import mark_periods_dirty
 from service.webhooks.schemas import EventType
 
 # The events a subscriber can ask for, as the API lists them (schemas.EventType).
@@ -94,29 +95,3 @@ def mark_scores_dirty(session: Session, keys: Iterable[tuple[int, date]]) -> Non
 def dirty_periods(keys: Iterable[tuple[int, date]]) -> list[tuple[int, str]]:
     """The (agency, period) pairs that counters of these agencies and days move, sorted."""
     return sorted({(agency_id, p.key) for agency_id, day in keys for p in periods_of(day)})
-
-
-def dirty_rows(pairs: Iterable[tuple[int, str]], now: datetime) -> list[dict[str, Any]]:
-    return [{"agency_id": a, "period": p, "marked_at": now} for a, p in pairs]
-
-
-@lru_cache(maxsize=2)
-def _dirty_statement(dialect: str) -> Any:
-    return (
-        db.dialect_insert(dialect, ScoreDirty.__table__)  # type: ignore[attr-defined]
-        .on_conflict_do_nothing(index_elements=["agency_id", "period"])
-        .inline()  # nothing to read back: it may go out with the COMMIT (db.at_commit)
-    )
-
-
-def mark_periods_dirty(
-    session: Session, pairs: list[tuple[int, str]], at_commit: bool = False
-) -> None:
-    if not pairs:
-        return
-    statement = _dirty_statement(session.get_bind().dialect.name)
-    rows = dirty_rows(pairs, utcnow())
-    if at_commit:
-        db.at_commit(session, statement, rows)
-    else:
-        session.execute(statement, rows)

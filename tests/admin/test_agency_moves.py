@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 from typer.testing import Result
 
-from service.admin.agencies import upsert_agency
+from service.admin.agencies import import_agencies_csv, upsert_agency
 from service.db import transaction
 from service.models import Agency, AuditLog
 from tests.cli_runner import cli_for
@@ -73,6 +74,36 @@ def test_a_rename_without_parent_keeps_the_agency_in_its_place(
     assert after["79.BTH.K1"] == ("/79.BTH/79.BTH.K1/", 1, "79.BTH")
     both = cli("agencies", "add", "79.BTH", "x", "--root", "--parent", "79")
     assert both.exit_code != 0 and "not both" in both.output
+
+
+def test_a_rename_by_import_without_parent_keeps_the_ward_in_its_place(
+    database_url: str, db: DbFactory, client: TestClient, make_key: KeyFactory, tmp_path: Path
+) -> None:
+    """`hailong agencies import` of a sheet renaming a ward, its parent_code left blank,
+    moved the ward (and everything below it) to the top of the tree, out of the province's
+    scope, as `agencies add` without --parent did (above), and said only "1 updated"
+    (audit)."""
+    province_manager = make_key("manager", agency="79")
+    file = tmp_path / "rename.csv"
+    file.write_text("code,name,parent_code\n79.BTH,Phường Bến Thành (mới),\n", encoding="utf-8")
+    result = cli_for(database_url)("agencies", "import", str(file))
+    assert result.exit_code == 0, result.output
+    with db() as session:
+        ward = session.exec(select(Agency).where(Agency.code == "79.BTH")).one()
+    assert ward.name == "Phường Bến Thành (mới)"
+    assert (ward.path, ward.level) == ("/79/79.BTH/", 1)  # was '/79.BTH/', level 0
+    seen = client.get("/api/v1/agencies", headers=province_manager).json()["data"]
+    assert "79.BTH" in [a["code"] for a in seen]
+
+
+def test_an_import_counts_the_agencies_it_moved(engine: sa.Engine, db: DbFactory) -> None:
+    """A row naming another parent moves its agency, with its subtree: the import's summary
+    says how many it moved, so that a sheet of renames that moves wards shows it (audit)."""
+    sheet = "code,name,parent_code\n79.BTH,Phường Bến Thành,79.SGN\n79.SGN,Phường Sài Gòn,\n"
+    with transaction(engine) as session:
+        result = import_agencies_csv(session, sheet, actor="cli")
+    assert (result.created, result.updated, result.moved) == (0, 2, 1)
+    assert _places(db)["79.BTH"] == ("/79/79.SGN/79.BTH/", 2, "79.SGN")
 
 
 def test_a_move_is_recorded_from_where_to_where(engine: sa.Engine, db: DbFactory) -> None:

@@ -357,3 +357,39 @@ def test_a_key_used_only_in_the_console_is_recorded_as_used(
     listed = client.get("/api/v1/keys", headers=make_key("admin")).json()["data"]
     [row] = [k for k in listed if k["role"] == "manager"]
     assert utcnow() - datetime.fromisoformat(row["last_used_at"]) < timedelta(minutes=1)
+
+
+def test_an_expired_keys_refusal_points_to_what_works(client: TestClient, db: DbFactory) -> None:
+    """An expired key's 401 told its holder to have it rotated (`hailong keys rotate`),
+    and rotating an expired key is refused (409: "create a new key") (audit)."""
+    key_id, raw = new_key(db, "reader", name="portal")
+    _, admin = new_key(db, "admin", name="it")
+    with db() as session:
+        stored = session.get(ApiKey, key_id)
+        assert stored is not None
+        stored.expires_at = utcnow() - timedelta(minutes=1)
+        session.add(stored)
+    refused = client.get("/api/v1/agencies", headers=bearer(raw))
+    assert refused.status_code == 401
+    advice = refused.json()["detail"]
+    rotated = client.post(f"/api/v1/keys/{key_id}/rotate", headers=bearer(admin))
+    assert rotated.status_code == 409, rotated.text  # as designed: "create a new key"
+    assert "rotate" not in advice and "for a new one" in advice, advice
+
+
+def test_a_key_whose_first_request_failed_still_reads_as_used(
+    client: TestClient, db: DbFactory
+) -> None:
+    """`last_used_at` is written in the request's transaction: when the request that looked
+    the key up failed (a 4xx rolls back), the use was lost, and the key cache answered the
+    key's next requests without writing it: a key in use read as never used in
+    GET /api/v1/keys, the column the IT centre prunes unused keys by (audit)."""
+    key_id, raw = new_key(db, "reader", name="portal")
+    _, admin = new_key(db, "admin", name="it")
+    # A portal asking for an agency not imported yet, then for the list, at once.
+    missing = client.get("/api/v1/agencies/79.NEW/scores/2025-Q3", headers=bearer(raw))
+    assert missing.status_code == 404, missing.text
+    assert client.get("/api/v1/agencies", headers=bearer(raw)).status_code == 200
+    listed = client.get("/api/v1/keys", headers=bearer(admin)).json()
+    [row] = [k for k in listed["data"] if k["id"] == key_id]
+    assert row["last_used_at"] is not None, row

@@ -340,3 +340,20 @@ def test_an_official_is_not_made_an_auditor_limited_to_an_agency(
         older_path = f"/api/v1/officials/{older.id}"
     for change in ({"name": "Kiểm tra viên"}, {"enabled": False}):
         assert client.patch(older_path, json=change, headers=admin).status_code == 200
+
+
+def test_an_empty_agency_code_is_a_field_error(client: TestClient, db: DbFactory) -> None:
+    """`agency_code: ""` names no agency (null says every agency): POST and PATCH answered
+    404 "No agency has the code ''", where the field is what is wrong (audit)."""
+    _, admin = admin_key(db)
+    refused = add(client, admin, email="a@tphcm.gov.vn", role="manager", agency_code="")
+    assert refused.status_code == 422, refused.text
+    assert [f["field"] for f in refused.json()["fields"]] == ["agency_code"]
+    added = add(client, admin, email="a@tphcm.gov.vn", role="manager", agency_code="79.BTH")
+    assert added.status_code == 201, added.text
+    url = f"/api/v1/officials/{added.json()['id']}"
+    changed = client.patch(url, json={"agency_code": " "}, headers=admin)
+    assert changed.status_code == 422, changed.text
+    assert [f["field"] for f in changed.json()["fields"]] == ["agency_code"]
+    assert [o.email for o in officials(db)] == ["a@tphcm.gov.vn"]
+    assert [r.action for r in audit(db)] == ["official.add"]

@@ -102,3 +102,29 @@ def test_an_agencies_csv_separated_by_semicolons_is_told_so(
     assert result.exit_code == 2, result.output
     said = " ".join(result.stderr.split())
     assert "separates its columns with ';', not commas" in said, said
+
+
+def test_a_header_with_spaces_after_the_commas_is_read(
+    tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """A header typed "code, name, parent_code" (a space after each comma) was refused as
+    missing name and parent_code (audit)."""
+    path = tmp_path / "agencies.csv"
+    path.write_text("code, name, parent_code\r\n79.Q5,Quận 5,79\r\n", "utf-8")
+    result = cli_for(database_url)("agencies", "import", str(path))
+    assert result.exit_code == 0, result.output
+    with db() as session:
+        added = session.exec(select(Agency).where(Agency.code == "79.Q5")).one()
+    assert (added.name, added.path) == ("Quận 5", "/79/79.Q5/")
+
+
+def test_the_summary_says_how_many_agencies_moved(tmp_path: Path, database_url: str) -> None:
+    """A move takes an agency's subtree out of the scopes above its old place: the summary
+    said only "1 updated" of a sheet that moved a ward (admin audit)."""
+    path = tmp_path / "agencies.csv"
+    path.write_text("code,name,parent_code\n79.BTH,Phường Bến Thành,79.SGN\n", encoding="utf-8")
+    result = cli_for(database_url)("agencies", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == (
+        "imported agencies: 0 added, 1 updated (1 moved to another parent)"
+    )

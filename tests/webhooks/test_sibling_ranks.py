@@ -123,3 +123,26 @@ def test_top_level_agencies_are_ranked_among_themselves_and_told_so_too(
     set_d(client, admin, "79", 15)
     drain(worker)
     assert announced(receiver) == {"79": 2, "75": 1}
+
+
+def test_a_sibling_whose_rank_a_move_changed_gets_score_updated(
+    hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """A rank also moves when an agency moves to another parent (`hailong agencies add` or
+    `import`): its old siblings' ranks changed while nothing was marked, and subscribers
+    kept the old rank while the API answered the new one (review)."""
+    client, worker = hook_app
+    admin = make_key("admin")
+    subscribe(client, admin, receiver.url, events=["score.updated"])
+    score_september(client, admin, "79.BTH", 17)  # K = 20: rank 1
+    score_september(client, admin, "79.SGN", 16)  # K = 19: rank 2
+    drain(worker)
+    assert announced(receiver) == {"79.BTH": 1, "79.SGN": 2}
+
+    receiver.received.clear()
+    with transaction(worker.engine) as session:
+        upsert_agency(session, "79.BTH", "Phường Bến Thành", "79.STP", actor="test")
+    assert api_rank(client, admin, "79.SGN") == 1  # Bến Thành is no longer its sibling
+    assert api_rank(client, admin, "79.BTH") == 1  # alone among 79.STP's children
+    drain(worker)
+    assert announced(receiver) == {"79.SGN": 1, "79.BTH": 1}
