@@ -129,6 +129,8 @@ async def one_score(
     "/dossiers/{dossier_code}/score",
     response_model=DossierTt01Score,
     summary="One dossier's TT 01/2018 score (the profile computed beside the K score)",
+    # Two agencies the key sees hold the code: agency_code says which (contract audit).
+    responses=error_responses(409),
 )
 async def dossier_score(
     dossier_code: DossierCodePath,

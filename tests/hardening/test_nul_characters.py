@@ -58,11 +58,18 @@ def test_a_nul_in_a_path_is_a_4xx_on_both_databases(
         assert response.status_code == 404, response.text
         return
     assert response.status_code == 422, response.text
+    problem = "contains the NUL character (\\u0000), which cannot be stored"
+    # Invalid input names its fields, as API.md says of every one (contract audit).
     assert response.json() == {
         "error": "invalid_input",
-        "detail": "A text value contains the NUL character (\\u0000), which cannot be stored. "
-        "Remove it and send the request again.",
+        "detail": f"code {problem}: remove it and send the request again.",
+        "fields": [{"field": "code", "problem": problem}],
     }
+    for path in ("/api/v1/scores?period=2025-Q3&agency_code=%00", "/api/v1/webhooks/%00"):
+        told = client.get(path, headers=make_key("admin"))
+        assert told.status_code in (404, 422), (path, told.text)
+        if told.status_code == 422:
+            assert told.json()["fields"][0]["problem"] == problem, told.text
 
 
 @pytest.mark.parametrize(

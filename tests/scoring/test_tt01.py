@@ -566,3 +566,24 @@ def test_indicators_are_entered_only_within_the_key_s_tree(
         "/api/v1/agencies/79.BTH/scores/2025-09", params={"profile": TT01}, headers=city
     ).json()
     assert points(score)["public_posting"] == 2
+
+
+def test_every_status_the_dossier_score_answers_is_documented(
+    both: TestClient, make_key: KeyFactory
+) -> None:
+    """Two agencies the key sees hold the dossier code: a 409 (agency_code says which),
+    which /openapi.json did not list (contract audit; API.md: it "must agree")."""
+    issuer, admin = make_key("issuer"), make_key("admin")
+    for agency in ("79.BTH", "79.SGN"):
+        issued = both.post(
+            "/api/v1/handovers",
+            json=handover_body(dossier_code="HS-1", agency_code=agency),
+            headers=issuer,
+        )
+        assert issued.status_code == 201, issued.text
+    answer = both.get("/api/v1/dossiers/HS-1/score", headers=admin)
+    assert answer.status_code == 409, answer.text
+    documented = both.get("/openapi.json").json()["paths"]["/api/v1/dossiers/{dossier_code}/score"]
+    assert str(answer.status_code) in documented["get"]["responses"], sorted(
+        documented["get"]["responses"]
+    )

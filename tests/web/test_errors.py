@@ -3,7 +3,10 @@ for people everywhere else."""
 
 from __future__ import annotations
 
+import json
+
 import jsonschema_rs
+import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 from psycopg.errors import UniqueViolation
@@ -14,7 +17,7 @@ from service.app import create_app
 from service.settings import Settings
 from service.web.deps import MAX_BODY_BYTES, ApiWork
 from service.web.pages import CONTENT_SECURITY_POLICY
-from tests.conftest import KeyFactory
+from tests.conftest import KeyFactory, handover_body
 
 
 def _is_page(response: Response) -> bool:
@@ -172,3 +175,21 @@ def test_a_form_past_the_limit_is_a_page(client: TestClient) -> None:
     )
     assert told.status_code == 413
     assert told.headers["content-type"].startswith("text/html"), (told.headers, told.text[:200])
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_a_json_body_with_another_content_type_is_told_to_fix_the_header(
+    client: TestClient, make_key: KeyFactory, content_type: str
+) -> None:
+    """A JSON object under another Content-Type (curl -d's default) was told "Input should
+    be a valid dictionary or object to extract fields from": it is one, and the fix, the
+    header, went unsaid (contract audit; API.md: a sentence a person can act on)."""
+    answer = client.post(
+        "/api/v1/handovers",
+        content=json.dumps(handover_body()),
+        headers={**make_key("issuer"), "Content-Type": content_type},
+    )
+    assert answer.status_code in (415, 422)
+    body = answer.json()
+    assert set(body) >= {"error", "detail"}
+    assert "content-type" in body["detail"].lower(), body
