@@ -12,7 +12,7 @@ from contextlib import suppress
 from functools import lru_cache
 from pathlib import Path
 from typing import get_args
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from pydantic import (
@@ -180,7 +180,10 @@ class Settings(BaseSettings):
         # console's cookies, deciding Secure on "https://", went without it (audit). The
         # host stays as given: the OpenID provider matches the redirect URI built on it
         # exactly, as registered (review).
-        return parts.scheme + value[len(parts.scheme) :].rstrip("/")
+        # Rebuilt from its parts: urlsplit drops a stray space or an env file's \r around
+        # it, which slicing the value kept ("httpss://…": review).
+        rebuilt = urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, parts.fragment))
+        return rebuilt.rstrip("/")
 
     @field_validator("secret_key")
     @classmethod

@@ -475,6 +475,22 @@ def test_an_issuer_the_sign_in_cannot_reach_stops_the_start(
     assert problem in line, line
 
 
+@pytest.mark.parametrize(
+    "given",
+    [
+        " https://hailong.example.gov.vn",  # a space after '=' in an env file
+        "https://hailong.example.gov.vn\r",  # an env file saved with CRLF line ends
+        "https://hailong.example.gov.vn/\n",
+    ],
+)
+def test_a_base_url_with_stray_whitespace_gives_working_links(given: str) -> None:
+    """(review) The value was sliced by its scheme's length where urlsplit had dropped a
+    leading space: " https://…" became "httpss://…", and a CR stayed: every survey link,
+    QR code and slip pointed nowhere, and the start said nothing."""
+    settings = Settings(base_url=given, database_url="sqlite://", secret_key=TEST_SECRET)
+    assert settings.base_url == "https://hailong.example.gov.vn"
+
+
 def test_a_base_url_in_capitals_is_kept_as_browsers_write_it() -> None:
     """(audit) `HTTPS://…` was kept as given: the console decided its cookies' Secure flag
     on "https://" and sent them without it (tests/console/test_sessions.py). The host stays

@@ -67,7 +67,7 @@ def _move_subtree(session: Session, agency: Agency, new_parent: Agency | None) -
         raise field_error(
             "parent_code", f"'{new_parent.code}' lies under '{agency.code}': that makes a loop"
         )
-    _mark_families_to_rank(session, agency)
+    _mark_families_to_rank(session, agency, new_parent)
     old_path = agency.path
     descendants = session.exec(
         select(Agency).where(path_within(col(Agency.path), old_path), Agency.id != agency.id)
@@ -85,23 +85,31 @@ def _move_subtree(session: Session, agency: Agency, new_parent: Agency | None) -
     return len(descendants)
 
 
-def _mark_families_to_rank(session: Session, agency: Agency) -> None:
+def _mark_families_to_rank(session: Session, agency: Agency, new_parent: Agency | None) -> None:
     """Before `agency` leaves its parent: mark it, and one sibling it leaves, changed for
-    each period with a rank announced in its family, so that the fan-out ranks the family
-    it joins (its own) and the one it leaves (the sibling's) and tells the siblings whose
-    rank the move changed (service/delivery/fan_out.ranked_anew ranks only the families
-    of marked agencies; nothing was marked, and subscribers kept the old ranks; review)."""
+    each period with a rank announced in the family it leaves or the one it joins, so that
+    the fan-out ranks the family it joins (its own, once moved) and the one it leaves (the
+    sibling's) and tells the siblings whose rank the move changed
+    (service/delivery/fan_out.ranked_anew ranks only the families of marked agencies;
+    nothing was marked, and subscribers kept the old ranks; review). The family joined
+    counts too: an agency whose old family was never announced moved the ranks of the one
+    it joined unsaid (review)."""
     assert agency.id is not None
-    same_parent = (
-        col(Agency.parent_id).is_(None)
-        if agency.parent_id is None
-        else col(Agency.parent_id) == agency.parent_id
-    )
-    family = {a for a in session.exec(select(Agency.id).where(same_parent)).all() if a is not None}
+
+    def children_of(parent_id: int | None) -> set[int]:
+        same = (
+            col(Agency.parent_id).is_(None)
+            if parent_id is None
+            else (col(Agency.parent_id) == parent_id)
+        )
+        return {a for a in session.exec(select(Agency.id).where(same)).all() if a is not None}
+
+    family = children_of(agency.parent_id)
+    joined = children_of(new_parent.id if new_parent else None)
     periods = session.exec(
         select(ScoreRankAnnounced.period)
         .where(
-            col(ScoreRankAnnounced.agency_id).in_(family | {agency.id}),
+            col(ScoreRankAnnounced.agency_id).in_(family | joined | {agency.id}),
             col(ScoreRankAnnounced.rank).is_not(None),
         )
         .distinct()

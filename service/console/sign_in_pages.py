@@ -8,9 +8,6 @@ server (sessions.py) that signing out ends.
 
 from __future__ import annotations
 
-import time
-from urllib.parse import urlencode
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session
@@ -34,16 +31,6 @@ router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 PENDING_COOKIE = "hl_oidc"  # the state, nonce and PKCE verifier of a sign-in under way
 PENDING_PATH = "/console/sign-in/oidc"
 PENDING_PURPOSE = "console-oidc"
-# The problems the sign-in page tells when its address asks (?problem=): those of a page at
-# the provider's addresses, which a language switch must not open again (_problem_page).
-_TOLD_BY_ADDRESS = frozenset(
-    {"not_official", "oidc_refused", "oidc_expired", "oidc_failed", "oidc_unreachable", "oidc_off"}
-)
-# Signed, and for a while: only a page that told it hands the problem on, and a link does
-# not keep telling it. A bare ?problem= let anyone send an official a link saying their
-# account is locked, or that sign-in with an account is off beside its button (review).
-TOLD_PURPOSE = "console-told-problem"
-TOLD_SECONDS = 3600
 
 
 def _signed_in(console: ConsoleDep, session: Session, principal: Principal, via: str) -> Outcome:
@@ -66,36 +53,14 @@ def _problem_page(
     email: str | None = None,
 ) -> Page:
     """The sign-in page telling `problem`, shown at one of the provider's addresses. Its
-    language link (`here`) leads to the sign-in page telling the same, not back to that
-    address: the callback's carries the spent code and state, and opened again it said
-    "this sign-in has expired" instead of why the official was refused (audit). The link
-    names no account (an address in a URL lands in logs and histories): the page it opens
-    tells the reason without it."""
-    until = str(int(time.time()) + TOLD_SECONDS)
-    query = {"problem": problem, "reason": reason or "", "until": until}
-    query["told"] = _told_signature(console, query)
+    language link (`here`) leads to the sign-in page, not back to that address: the
+    callback's carries the spent code and state, and opened again it said "this sign-in has
+    expired" instead of why the official was refused (audit). The problem is not handed
+    on: a link that told it told it to anyone it was sent to, an official included, that
+    their account was locked (review); signed in another language, the refusal is told
+    again."""
     context = {"problem": problem, "reason": reason, "email": email}
-    return Page("console/sign_in.html", context | {"here": f"{SIGN_IN}?{urlencode(query)}"}, status)
-
-
-def _told_signature(console: ConsoleDep, query: dict[str, str]) -> str:
-    payload = f"{query['problem']}|{query['reason']}|{query['until']}"
-    return sessions.sign(console.signing_key, TOLD_PURPOSE, payload)
-
-
-def _told_problem(console: ConsoleDep) -> dict[str, str | None]:
-    """The problem the sign-in page's address asks it to tell (see _problem_page), if a
-    page that told it signed it within the hour; otherwise none."""
-    given = console.request.query_params
-    query = {name: given.get(name, "") for name in ("problem", "reason", "until")}
-    until = query["until"]
-    if (
-        query["problem"] not in _TOLD_BY_ADDRESS
-        or not (until.isdecimal() and len(until) <= 12 and int(until) > time.time())
-        or not same_secret(given.get("told", ""), _told_signature(console, query))
-    ):
-        return {"problem": None}
-    return {"problem": query["problem"], "reason": query["reason"] or None, "email": None}
+    return Page("console/sign_in.html", context | {"here": SIGN_IN}, status)
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
@@ -108,7 +73,7 @@ async def sign_in_form(console: ConsoleDep) -> Response:
             return Redirect("/console")
         if console.session is None:  # the form's CSRF token rests on this pre-session
             console.new_session = sessions.new_session(signed_in=False)
-        return Page("console/sign_in.html", _told_problem(console))
+        return Page("console/sign_in.html", {"problem": None})
 
     return await console.respond(show)
 

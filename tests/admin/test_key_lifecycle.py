@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+import service.auth.cache as cache_module
+import service.auth.keys as keys_module
 from service.admin.keys import create_key
 from service.auth.principal import Principal
 from service.models import ApiKey, AuditLog, utcnow
 from service.settings import Settings
 from tests.cli_runner import cli_for
-from tests.conftest import DbFactory, KeyFactory, make_settings
+from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
 from tests.console.conftest import WARD, ConsoleClient, raw_key
+from tests.surveys.conftest import ANSWERS
 
 pytestmark = pytest.mark.usefixtures("agencies")
 CACHE_SECONDS = 0.4
@@ -393,3 +397,62 @@ def test_a_key_whose_first_request_failed_still_reads_as_used(
     listed = client.get("/api/v1/keys", headers=bearer(admin)).json()
     [row] = [k for k in listed["data"] if k["id"] == key_id]
     assert row["last_used_at"] is not None, row
+
+
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry for each key looked up in the database (keys.authenticate, as the cache
+    calls it)."""
+    counted: list[int] = []
+    real = keys_module.authenticate
+
+    def counting(session: Session, authorization: str | None) -> Principal:
+        counted.append(1)
+        return real(session, authorization)
+
+    monkeypatch.setattr(cache_module, "authenticate", counting)
+    return counted
+
+
+def test_handovers_look_the_key_up_once(
+    client: TestClient, make_key: KeyFactory, agencies: None, lookups: list[int]
+) -> None:
+    """A key is cached only once its request commits (a use rolled back was lost): the hot
+    paths must still look it up once, not at every request (review)."""
+    issuer = make_key("issuer")
+    for n in range(4):
+        body = handover_body(dossier_code=f"G22.39-250915-000{n}")
+        assert client.post("/api/v1/handovers", json=body, headers=issuer).status_code == 201
+    assert len(lookups) == 1
+
+
+def test_reads_look_the_key_up_once(
+    client: TestClient, make_key: KeyFactory, agencies: None, lookups: list[int]
+) -> None:
+    reader = make_key("reader")
+    for _ in range(4):
+        assert client.get("/api/v1/agencies", headers=reader).status_code == 200
+    assert len(lookups) == 1
+
+
+def test_answers_with_a_key_look_the_key_up_once(
+    client: TestClient, make_key: KeyFactory, agencies: None, lookups: list[int]
+) -> None:
+    issuer = make_key("issuer")
+    tokens = []
+    for n in range(4):
+        body = handover_body(dossier_code=f"G22.39-250915-000{n}")
+        made = client.post("/api/v1/handovers", json=body, headers=issuer)
+        tokens.append(made.json()["survey_url"].rsplit("/", 1)[1])
+    lookups.clear()
+    portal = make_key("issuer")
+    for token in tokens:
+        body = {
+            "token": token,
+            "answers": ANSWERS,
+            "source": "phone",
+            "client_submission_id": str(uuid.uuid4()),
+        }
+        answered = client.post("/api/v1/responses", json=body, headers=portal)
+        assert answered.status_code == 201, answered.text
+    assert len(lookups) == 1

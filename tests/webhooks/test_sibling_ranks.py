@@ -146,3 +146,30 @@ def test_a_sibling_whose_rank_a_move_changed_gets_score_updated(
     assert api_rank(client, admin, "79.BTH") == 1  # alone among 79.STP's children
     drain(worker)
     assert announced(receiver) == {"79.SGN": 1, "79.BTH": 1}
+
+
+def test_the_family_an_agency_joins_is_told_its_new_ranks(
+    hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """Đồng Nai's ward was scored before the portal subscribed (nothing announced in its
+    family); moved under 79, it outranks Bến Thành and Sài Gòn, whose subscribers are
+    never told: _mark_families_to_rank looked only at the family left (review)."""
+    client, worker = hook_app
+    admin = make_key("admin")
+    with transaction(worker.engine) as session:
+        upsert_agency(session, "75", "Tỉnh Đồng Nai", None, actor="test")
+        upsert_agency(session, "75.BH", "Phường Biên Hòa", "75", actor="test")
+    score_september(client, admin, "75.BH", 18)  # K = 21, before any subscription
+    drain(worker)
+    subscribe(client, admin, receiver.url, events=["score.updated"])
+    score_september(client, admin, "79.BTH", 17)  # K = 20: rank 1
+    score_september(client, admin, "79.SGN", 16)  # K = 19: rank 2
+    drain(worker)
+    assert announced(receiver) == {"79.BTH": 1, "79.SGN": 2}
+
+    receiver.received.clear()
+    with transaction(worker.engine) as session:
+        upsert_agency(session, "75.BH", "Phường Biên Hòa", "79", actor="test")
+    assert api_rank(client, admin, "79.BTH") == 2 and api_rank(client, admin, "79.SGN") == 3
+    drain(worker)
+    assert announced(receiver) == {"75.BH": 1, "79.BTH": 2, "79.SGN": 3}
