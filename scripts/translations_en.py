@@ -401,6 +401,7 @@ EN.update(
         "Phiếu đánh giá này không còn hiệu lực.": "This survey is no longer valid.",
         "Phiếu này không thuộc quầy này. Ông/bà vui lòng nhập mã đánh giá trên phiếu.": "This survey belongs to another counter. Please type the survey code on your slip.",
         "Câu {n}/{total}": "Question {n} of {total}",
+        "Bỏ qua câu này": "Skip this question",
         "Cảm ơn ông/bà!": "Thank you!",
         "Ý kiến của ông/bà giúp cơ quan phục vụ tốt hơn.": "Your opinion helps the office serve you better.",
         "Mạng đang gián đoạn: câu trả lời đã được lưu trên máy và sẽ tự gửi khi có mạng.": "The network is down: your answers are saved on this tablet and will be sent when it is back.",

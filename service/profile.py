@@ -12,7 +12,7 @@ import tomllib
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -67,6 +67,20 @@ class KScore(_Strict):
         if not value.is_integer():
             raise ValueError("E is 0 or e_max, a whole number (its column is one)")
         return value
+
+    @model_validator(mode="after")
+    def _grace_within_on_time(self) -> KScore:
+        """A's maximum is `on_time_points` (maxima, k_max, the threshold check): a dossier a
+        few working days late earning more than one on time made A exceed it, and a late
+        agency outscore a punctual one (audit). Checked before the threshold, which rests on
+        that maximum."""
+        if self.late_within_grace_points > self.on_time_points:
+            raise ValueError(
+                f"late_within_grace_points = {self.late_within_grace_points:g} is more than "
+                f"on_time_points = {self.on_time_points:g}: a dossier handled late may earn "
+                "at most what one handled on time earns (A's maximum)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _threshold_within_k(self) -> KScore:
@@ -355,6 +369,11 @@ class Tt01Petitions(_Strict):
     none_points: int = Field(ge=0)  # an agency (or dossier) with no petition
 
 
+# A point of TT 01/2018 is never negative: a total below the lowest class's bound (0) has no
+# class, and classify raised (a 500 on the score API) for it (audit).
+Tt01Point = Annotated[int, Field(ge=0)]
+
+
 class Tt01Profile(_Strict):
     name: str
     title: str
@@ -367,10 +386,10 @@ class Tt01Profile(_Strict):
     time: Tt01Time
     # Indicator 3: points by the supplement requests the citizen's answer means (the last
     # entry for that many or more).
-    returns_points: list[int] = Field(min_length=1)
+    returns_points: list[Tt01Point] = Field(min_length=1)
     # Indicators 4 and 7: points of each answer of the question they read.
-    contacts_points: dict[str, int]
-    attitude_points: dict[str, int]
+    contacts_points: dict[str, Tt01Point]
+    attitude_points: dict[str, Tt01Point]
     # Indicator 7 of an evaluation that came with a complaint: at most this many points.
     attitude_with_complaint_max: int = Field(ge=0)
     petitions: Tt01Petitions
@@ -382,19 +401,22 @@ class Tt01Profile(_Strict):
         keys = [i.key for i in self.indicators]
         if tuple(keys) != TT01_INDICATORS:
             raise ValueError(f"indicators: the circular's nine, in order: {TT01_INDICATORS}")
-        points = [
-            self.time.early_points,
-            self.time.on_time_points,
-            self.time.late_points,
-            self.time.no_due_time_points,
-            *self.returns_points,
-            *self.contacts_points.values(),
-            *self.attitude_points.values(),
-            self.attitude_with_complaint_max,
-            *self.petitions.model_dump().values(),
-        ]
-        if max(points) > self.max_points:
-            raise ValueError(f"no indicator may score more than max_points ({self.max_points})")
+        # Each point by its dotted key, in the file's order: the message names the first one
+        # too high, not just the rule (twenty keys to guess from, audit).
+        points = {
+            **{f"time.{k}": v for k, v in self.time.model_dump(exclude={"agency_time"}).items()},
+            **{f"returns_points.{i}": v for i, v in enumerate(self.returns_points)},
+            **{f"contacts_points.{k}": v for k, v in self.contacts_points.items()},
+            **{f"attitude_points.{k}": v for k, v in self.attitude_points.items()},
+            "attitude_with_complaint_max": self.attitude_with_complaint_max,
+            **{f"petitions.{k}": v for k, v in self.petitions.model_dump().items()},
+        }
+        too_high = next((k for k, v in points.items() if v > self.max_points), None)
+        if too_high is not None:
+            raise ValueError(
+                f"{too_high} = {points[too_high]}: no indicator may score more than "
+                f"max_points ({self.max_points})"
+            )
         return self
 
     @model_validator(mode="after")
@@ -588,7 +610,11 @@ def _read(name_or_path: str) -> tuple[Path, dict[str, Any]]:
 
 
 def _problems(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+    # A check of the whole file has no location of its own: its message names the keys.
+    return "; ".join(
+        ": ".join(filter(None, (".".join(str(p) for p in e["loc"]), e["msg"])))
+        for e in exc.errors()
+    )
 
 
 def load_profile(name_or_path: str, also: str | None = None) -> Profile:
@@ -599,6 +625,14 @@ def load_profile(name_or_path: str, also: str | None = None) -> Profile:
             f"scoring profile {path} is a TT 01/2018 profile, computed beside a K-score "
             f"profile: set HAILONG_SCORING_PROFILE_ALSO={name_or_path} and keep "
             "HAILONG_SCORING_PROFILE on a K-score profile (hcmc-104-2024, vn-766)"
+        )
+    if "also" in data:
+        # `also` is what with_also sets: written in the file, it skipped with_also's question
+        # and its checks, and indicator 4 was never asked (audit).
+        raise ProfileError(
+            f"scoring profile {path}: remove its `also` table; a TT 01/2018 profile is "
+            "computed beside it from a file of its own, named by "
+            "HAILONG_SCORING_PROFILE_ALSO (tt-01-2018)"
         )
     try:
         profile = Profile.model_validate(data)

@@ -150,6 +150,73 @@ def test_tt01_profile_without_indicator_4_is_refused(tmp_path: Path) -> None:
         load_profile("hcmc-104-2024", str(path))
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        ("returns_points = [2, 1, 0]", "returns_points = [2, 1, -1]", r"returns_points\.2"),
+        ("several_more = 0", "several_more = -2", r"contacts_points\.several_more"),
+        ("poor = 0", "poor = -1", r"attitude_points\.poor"),
+    ],
+)
+def test_negative_tt01_points_are_refused_at_start(
+    tmp_path: Path, old: str, new: str, named: str
+) -> None:
+    """Indicators 3, 4 and 7's points were plain numbers: a negative one loaded, a total
+    below the lowest class's bound (0) had no class, and classify raised, a 500 on the score
+    API (audit)."""
+    path = _broken_tt01(tmp_path, old, new)
+    settings = make_settings("sqlite:///:memory:", scoring_profile_also=str(path))
+    with pytest.raises(ProfileError, match=named):
+        create_app(settings)
+
+
+def test_a_too_high_tt01_point_is_refused_naming_its_key(tmp_path: Path) -> None:
+    """'no indicator may score more than max_points (2)' named no key: with some twenty
+    point keys in the file, the operator had to guess which one (audit)."""
+    path = _broken_tt01(
+        tmp_path, "on_time_points = 2\nlate_points = 1", "on_time_points = 3\nlate_points = 1"
+    )
+    with pytest.raises(ProfileError, match=r"invalid: Value error, petitions\.on_time_points = 3"):
+        load_profile("hcmc-104-2024", str(path))
+
+
+def test_grace_points_above_on_time_points_are_refused(tmp_path: Path) -> None:
+    """A's maximum is `on_time_points` (k_max, the range K can still reach, the threshold
+    check): a dossier a few working days late earning more than one on time made A exceed
+    it, and a late agency outscore a punctual one (audit)."""
+    path = _broken(tmp_path, "on_time_points = 1.0", "on_time_points = 0.5")
+    text = path.read_text(encoding="utf-8")
+    old = "late_within_grace_points = 0.0"
+    assert old in text
+    path.write_text(text.replace(old, "late_within_grace_points = 1.0", 1), encoding="utf-8")
+    with pytest.raises(
+        ProfileError, match=r"late_within_grace_points = 1 is more than on_time_points = 0\.5"
+    ):
+        load_profile(str(path))
+
+
+def test_a_tt01_table_inside_a_k_profile_is_refused(tmp_path: Path) -> None:
+    """An [also] table in a K-score file loaded as "TT 01 computed beside" without
+    HAILONG_SCORING_PROFILE_ALSO, skipping with_also: indicator 4's question was never
+    asked and its checks never ran, so every TT 01 total read "chua_du_du_lieu" (audit)."""
+    tt01 = (PROFILES_DIR / "tt-01-2018.toml").read_text(encoding="utf-8")
+    body = tt01[tt01.index('name = "tt-01-2018"') : tt01.index("[[questions]]")]
+    # As a sub-table: [also], [also.time], [[also.classes]], ...
+    lines = [
+        "[[also." + line[2:]
+        if line.startswith("[[")
+        else "[also." + line[1:]
+        if line.startswith("[")
+        else line
+        for line in body.splitlines()
+    ]
+    path = tmp_path / "mine.toml"
+    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
+    path.write_text(text + "\n[also]\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ProfileError, match="HAILONG_SCORING_PROFILE_ALSO"):
+        load_profile(str(path))
+
+
 def test_unknown_profile_name_lists_the_shipped_ones() -> None:
     with pytest.raises(ProfileError, match="hcmc-104-2024, tt-01-2018, vn-766"):
         load_profile("hcmc-2099")

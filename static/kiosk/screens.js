@@ -133,20 +133,30 @@ function dossierBox(card) {
 export function showQuestion(survey, { onNext }) {
   const questions = config.questions;
   const q = questions[survey.step];
+  // An answer (its value) or a skip (null), once the screen guard is over: to the next step.
+  const choose = (value, button) => {
+    if (Date.now() - shownAt < SCREEN_GUARD_MS || questions[survey.step] !== q) return;
+    screen.dataset.ready = "0"; // the next screen is coming
+    button.classList.add("picked");
+    if (value === null) delete survey.answers[q.field]; // skipped: no answer is sent, not even an earlier one
+    else survey.answers[q.field] = value;
+    survey.step += 1;
+    setTimeout(onNext, 150);
+  };
   return show(() => {
     const lang = i18n.lang;
     const buttons = q.answers.map((a) =>
       el("button", { type: "button", class: "answer" + (survey.answers[q.field] === a.value ? " picked" : ""), "data-value": a.value, "aria-pressed": survey.answers[q.field] === a.value ? "true" : "false",
-        onclick: (event) => {
-          if (Date.now() - shownAt < SCREEN_GUARD_MS || questions[survey.step] !== q) return;
-          screen.dataset.ready = "0"; // the next screen is coming
-          event.currentTarget.classList.add("picked");
-          survey.answers[q.field] = a.value;
-          survey.step += 1;
-          setTimeout(onNext, 150);
-        } },
+        onclick: (event) => choose(a.value, event.currentTarget) },
       el("span", { class: "icon", "aria-hidden": "true" }, config.icons[a.icon] || ""),
       el("span", { class: "label" }, a.label[lang])));
+    // A question the kiosk does not require (the profile's required_in) can be passed on:
+    // a queue must not stall on it, and an answer made up to get past it would be scored.
+    // In the answers' grid, after them: as large a target, next in the focus order.
+    if (!q.required) {
+      buttons.push(el("button", { type: "button", class: "secondary skip-question",
+        onclick: (event) => choose(null, event.currentTarget) }, t("skip_question"), el("span", { "aria-hidden": "true" }, " ➜")));
+    }
     return [
       dossierBox(survey.card),
       el("p", { class: "progress" }, t("question_of", { n: survey.step + 1, total: questions.length })),

@@ -1,13 +1,15 @@
 """The counter kiosk in headless Chromium on an 800×1280 touch tablet: pairing, a handover
 appearing by itself, answering in taps, the idle reset with its countdown, a code typed at
 the tablet, a slip's QR code shown to the tablet camera, the English switch, an answer
-given offline that survives a reload and arrives exactly once, and axe-core.
+given offline that survives a reload and arrives exactly once, an optional question skipped,
+and axe-core.
 
 Screenshots land in artifacts/ (kiosk-*.png; the PostgreSQL run's in artifacts/postgresql/).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,14 @@ from service.models import Petition, Response, ResponseContact
 from service.settings import Settings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
-from tests.kiosk.conftest import ANSWERS, IDLE_SECONDS, TABLET, hand_over, pairing_code
+from tests.kiosk.conftest import (
+    ANSWERS,
+    IDLE_SECONDS,
+    TABLET,
+    hand_over,
+    pairing_code,
+    tablet_context,
+)
 from tests.surveys.test_survey_browser import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
@@ -433,3 +442,60 @@ def test_a_contact_waiting_offline_is_never_written_to_the_tablets_storage(
             assert session.exec(select(ResponseContact.contact)).all() == ["0903 123 456"]
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def tt01_kiosk(database_url: str) -> Iterator[LiveServer]:
+    """A kiosk server computing TT 01/2018 beside 104/2024: a fifth question, required on no
+    channel (profiles/tt-01-2018.toml, `agencies_contacted`)."""
+    settings = make_settings(
+        database_url,
+        base_url=f"http://127.0.0.1:{free_port()}",
+        scoring_profile_also="tt-01-2018",
+    )
+    with serve(settings.model_copy(update={"kiosk_idle_seconds": IDLE_SECONDS * 10})) as live:
+        yield live
+
+
+def test_the_optional_tt01_question_can_be_passed_on_the_kiosk(
+    browser: Browser, tt01_kiosk: LiveServer, make_key: KeyFactory, artifacts_dir: Path
+) -> None:
+    """A question the kiosk does not require gets a skip button, as large a target as the
+    answers and after them in the focus order; it moves on and nothing is stored for it.
+    Before, only the answers and "back" were offered: every citizen had to pick one, and a
+    made-up answer scored indicator 4 (audit)."""
+    skip = "Bỏ qua câu này"
+    context = tablet_context(browser, tt01_kiosk.url)
+    try:
+        with httpx.Client(base_url=tt01_kiosk.url) as api:
+            page = paired_page(context, api, make_key)
+            hand_over(api, make_key, dossier_code="KIOSK-TT01")
+            expect(page.get_by_text("KIOSK-TT01")).to_be_visible(timeout=10_000)
+            # The required questions offer no way round them.
+            for label in TAPS:
+                ready(page)
+                expect(page.get_by_role("button", name=skip)).to_have_count(0)
+                page.get_by_role("button", name=label, exact=True).tap()
+            ready(page)
+            question = "Để hoàn thiện hồ sơ, ông/bà đã phải liên hệ những nơi nào?"
+            expect(page.get_by_role("heading", name=question)).to_be_visible()
+            button = page.get_by_role("button", name=skip, exact=True)
+            expect(button).to_be_visible()
+            box = button.bounding_box()
+            assert box is not None
+            assert box["height"] >= MIN_TARGET_PX and box["width"] >= MIN_TARGET_PX, box
+            # Focus order: the three answers, then the skip, then "back".
+            order = page.locator("main button").evaluate_all(
+                "buttons => buttons.map(b => b.dataset.value || b.textContent.trim())"
+            )
+            assert order == ["desk_only", "one_more", "several_more", skip + " ➜", "← Quay lại"]
+            shot(page, artifacts_dir, "optional-question")
+            button.tap()
+            ready(page)
+            page.get_by_role("button", name="Gửi đánh giá").tap()
+            expect(page.get_by_role("heading", name=THANKS_VI)).to_be_visible()
+            delivered(page)
+    finally:
+        context.close()
+    [stored] = responses(tt01_kiosk)
+    assert (stored.overall, stored.agencies_contacted) == ("very_satisfied", None)
