@@ -72,11 +72,16 @@ def inbox(session: Session, agency: Agency, show: Show) -> Inbox:
     now = utcnow()
     mine = Petition.agency_id == agency.id
     is_open = col(Petition.handled_at).is_(None)
-    open_count = session.exec(select(func.count()).select_from(Petition).where(mine, is_open)).one()
+    # The summary counts petitions owed an answer: a comment asks none (DESIGN: comments
+    # are not petitions), and was counted "chưa trả lời" for ever (audit).
+    owed = Petition.kind == "petition"
+    open_count = session.exec(
+        select(func.count()).select_from(Petition).where(mine, owed, is_open)
+    ).one()
     overdue_count = session.exec(
         select(func.count())
         .select_from(Petition)
-        .where(mine, is_open, col(Petition.deadline_at) < now)
+        .where(mine, owed, is_open, col(Petition.deadline_at) < now)
     ).one()
     query = select(Petition, Dossier.code).join(
         Dossier, col(Dossier.id) == col(Petition.dossier_id), isouter=True

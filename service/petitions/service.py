@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -89,14 +90,23 @@ def upsert(
     if agency is None:
         raise field_error("agency_code", f"no agency has the code '{payload.agency_code}'")
     principal.require_scope(agency)
-    if principal.role != "issuer" and not is_competent(principal, agency):
+    if not may_import(principal, agency):
         raise Forbidden(
             f"Petitions of agency '{agency.code}' are imported by the national petition "
-            "system's connector (an issuer key) or the competent authority: an admin or a "
-            "manager of an agency above it. They make its group-5 score, and so D: the "
-            "agency's own key answers them in the console, it does not import them."
+            "system's connector (an issuer key not limited to this agency: unscoped, or "
+            "scoped to an agency above it) or by the competent authority (an admin or a "
+            "manager of an agency above it). They make its group-5 score, and so D: the "
+            "agency's own key answers them in the console, it does not import them. Send "
+            "the petition with the connector's key, or ask the competent authority to."
         )
     assert agency.id is not None
+    if payload.dossier_code == "":
+        # Neither "keep" (the field left out) nor "detach" (null): which was meant?
+        raise field_error(
+            "dossier_code",
+            "is empty: leave the field out to keep the petition's dossier, or send null "
+            "to detach the petition from it",
+        )
     dossier = None
     if payload.dossier_code:
         # Only a dossier of the petition's agency or its descendants (all within the key's
@@ -151,7 +161,10 @@ def upsert(
     # the citizen's follow-up page.
     sent = payload.model_fields_set if before is not None else set(type(payload).model_fields)
     previous_dossier_id = petition.dossier_id
-    petition.dossier_id = dossier.id if dossier else petition.dossier_id
+    # dossier_code sent as null detaches the petition: one given the wrong dossier kept it,
+    # and that dossier stayed "bad" in rate c for good (audit).
+    if dossier is not None or "dossier_code" in sent:
+        petition.dossier_id = dossier.id if dossier else None
     # A survey comment was received when the citizen answered: that time stays.
     received_at = petition.received_at if petition.source == "survey" else payload.received_at
     days = profile.petitions.handling_deadline_working_days
@@ -188,6 +201,7 @@ def upsert(
         petition.deadline_at = payload.deadline_at or add_working_days(
             received_at, days, load_overrides(session)
         )
+    _check_verdict_follows_handling(payload, petition, sent)
     for name in (
         "handled_at",
         "citizen_verdict",
@@ -212,6 +226,43 @@ def upsert(
     if audited:
         _audit_import(session, principal, agency, before, petition)
     return petition, before is None
+
+
+def may_import(principal: Principal, agency: Agency) -> bool:
+    """Who may import or update a petition of `agency`: the competent authority
+    (is_competent), or an issuer key (the national petition system's connector) placed in
+    the tree as the competent authority must be: unscoped, or scoped strictly above the
+    agency. A key of the agency's own, issuer or not, never: with it a ward backdated its
+    own late petitions' handling, rate a and so D up (audit; DESIGN: D is never the
+    agency's own)."""
+    if principal.role == "issuer":
+        # Judged by its place in the tree alone, with is_competent's rule (written once).
+        return is_competent(replace(principal, role="manager"), agency)
+    return is_competent(principal, agency)
+
+
+def _check_verdict_follows_handling(
+    payload: PetitionUpsert, petition: Petition, sent: set[str]
+) -> None:
+    """The citizen judges the handling, once, after it (DESIGN): a petition as it will
+    stand, fields kept included, has no verdict without a handling time. Stored, the
+    agency's console reply was refused for good as already judged (ReplyJudged), and the
+    petition could only turn late (audit)."""
+    verdict = payload.citizen_verdict if "citizen_verdict" in sent else petition.citizen_verdict
+    handled = payload.handled_at if "handled_at" in sent else petition.handled_at
+    if verdict is None or handled is not None:
+        return
+    if "citizen_verdict" in sent:
+        raise field_error(
+            "citizen_verdict",
+            "needs handled_at: the citizen judges the handling, after it; send handled_at "
+            "with the verdict, or leave the verdict out until the petition is handled",
+        )
+    raise field_error(
+        "handled_at",
+        f"cannot be cleared: the citizen has judged the handling ({verdict}); send "
+        "citizen_verdict null with it if that verdict was recorded by mistake",
+    )
 
 
 def _lock_dossiers(session: Session, *ids: int | None) -> None:

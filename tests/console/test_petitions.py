@@ -108,6 +108,41 @@ def test_inbox_puts_overdue_first_then_the_nearest_deadline(
     assert re.findall(r'data-petition="([^"]+)"', everything)[-1] == "PAKN-DONE"
 
 
+def test_comments_asking_no_answer_are_not_counted_as_unanswered_petitions(
+    manager: ConsoleClient, office: Office
+) -> None:
+    """A thank-you note (a góp ý, no answer asked) is filed in the inbox, but the summary
+    counted it among the "phản ánh chưa trả lời" (petitions not answered), for ever: a
+    comment is not a petition (DESIGN). (audit)"""
+    office.answer_on_page("BT-4", complaint="Cảm ơn cán bộ rất nhiệt tình.", wants_reply="no")
+    page = manager.get(f"/console/a/{WARD}/petitions").text
+    assert "HL-BT-4" in re.findall(r'data-petition="([^"]+)"', page)  # still filed
+    # PAKN-OVERDUE and HL-BT-1 (seed_ward), not the comment.
+    assert "2 phản ánh chưa trả lời, trong đó 1 đã quá hạn." in page
+
+
+def test_the_agency_can_still_reply_to_a_petition_whose_import_carried_a_verdict(
+    manager: ConsoleClient, office: Office, db: DbFactory
+) -> None:
+    """An import gave a verdict to a petition not yet handled (201); the ward's reply in
+    the console was then refused as "already judged" (409), and the petition could only
+    turn late. The import is refused instead; the verdict comes after the reply. (audit)"""
+    received = (utcnow() - timedelta(days=1)).isoformat()
+    body = {"petition_code": "PAKN-V", "agency_code": WARD, "received_at": received}
+    refused = office.http.post(
+        "/api/v1/petitions", json={**body, "citizen_verdict": "satisfied"}, headers=office.admin
+    )
+    assert refused.status_code == 422, refused.text
+    office.petition("PAKN-V", received_at=received)
+    target = petition(db, "PAKN-V")
+    manager.get(f"/console/petitions/{target.id}")
+    answered = manager.post(f"/console/petitions/{target.id}/reply", {"reply": "Đã giải quyết."})
+    assert answered.status_code == 200, answered.text[:2000]
+    assert petition(db, "PAKN-V").handled_at is not None
+    office.petition("PAKN-V", received_at=received, citizen_verdict="satisfied")
+    assert petition(db, "PAKN-V").citizen_verdict == "satisfied"
+
+
 def test_reply_before_the_deadline_counts_on_time_and_emits_petition_updated(
     manager: ConsoleClient, office: Office, db: DbFactory
 ) -> None:

@@ -156,3 +156,107 @@ def test_an_import_and_an_update_that_moves_the_score_are_audited(
     assert changes["handled_at"][0] is None and changes["handled_at"][1].startswith("2025-09-20")
     assert set(changes) == {"handled_at", "citizen_verdict"}
     assert imported["detail"]["changes"]["received_at"][1].startswith("2025-09-16")
+
+
+def test_a_verdict_on_an_unhandled_petition_is_refused(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """The citizen judges the handling, once, after it (DESIGN; the follow-up page and
+    record_verdict refuse a verdict before handling). An import of a verdict with no
+    handling time was stored (201), and the agency's console reply was then refused for
+    good as already judged (ReplyJudged): the petition could only turn late. (audit)"""
+    admin = make_key("admin")
+    verdict = {**BODY, "citizen_verdict": "unsatisfied"}
+    response = client.post("/api/v1/petitions", json=verdict, headers=admin)
+    assert response.status_code == 422, response.text
+    [field] = response.json()["fields"]
+    assert field["field"] == "citizen_verdict" and "needs handled_at" in field["problem"]
+    # Sent with its handling time, or after it, the verdict is taken.
+    assert client.post("/api/v1/petitions", json=BODY, headers=admin).status_code == 201
+    handled = {**BODY, "handled_at": "2025-09-20T09:00:00+07:00"}
+    assert client.post("/api/v1/petitions", json=handled, headers=admin).status_code == 200
+    judged = client.post("/api/v1/petitions", json=verdict, headers=admin)
+    assert judged.status_code == 200, judged.text
+    assert judged.json()["citizen_verdict"] == "unsatisfied"
+
+
+def test_clearing_the_handling_of_a_judged_petition_is_refused(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """handled_at sent as null on a judged petition was taken (200): a verdict on nothing,
+    and the agency's reply refused for good as already judged. Refused, naming handled_at;
+    cleared with the verdict, both go. (audit)"""
+    admin = make_key("admin")
+    judged = {**BODY, "handled_at": "2025-09-20T09:00:00+07:00", "citizen_verdict": "satisfied"}
+    first = client.post("/api/v1/petitions", json=judged, headers=admin)
+    assert first.status_code == 201, first.text
+    cleared = client.post("/api/v1/petitions", json={**BODY, "handled_at": None}, headers=admin)
+    assert cleared.status_code == 422, cleared.text
+    [field] = cleared.json()["fields"]
+    assert field["field"] == "handled_at" and "citizen_verdict null" in field["problem"]
+    both = {**BODY, "handled_at": None, "citizen_verdict": None}
+    reopened = client.post("/api/v1/petitions", json=both, headers=admin)
+    assert reopened.status_code == 200, reopened.text
+    assert reopened.json()["handled_at"] is None and reopened.json()["citizen_verdict"] is None
+
+
+def test_a_petition_can_be_detached_from_the_dossier_it_was_wrongly_given(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """An update changes what it sends, null clears: dossier_code sent as null kept the
+    dossier, which stayed "bad" in rate c for good. An empty code says neither (keep or
+    detach): refused, naming the field. (audit)"""
+    admin = make_key("admin")
+    made = client.post(
+        "/api/v1/handovers",
+        json=handover_body(
+            dossier_code="PU-W",
+            agency_code="79.BTH",
+            received_at="2025-09-10T08:30:00+07:00",
+            due_at="2025-09-20T17:00:00+07:00",
+            resolved_at="2025-09-15T10:00:00+07:00",
+        ),
+        headers=make_key("issuer"),
+    )
+    assert made.status_code == 201, made.text
+    linked = client.post("/api/v1/petitions", json={**BODY, "dossier_code": "PU-W"}, headers=admin)
+    assert linked.status_code == 201, linked.text
+    score = client.get("/api/v1/agencies/79.BTH/scores/2025-09", headers=admin).json()
+    assert score["group5"]["dossiers_satisfied_rate"] == 0.0
+    empty = client.post("/api/v1/petitions", json={**BODY, "dossier_code": ""}, headers=admin)
+    assert empty.status_code == 422, empty.text
+    assert [f["field"] for f in empty.json()["fields"]] == ["dossier_code"]
+    detached = client.post("/api/v1/petitions", json={**BODY, "dossier_code": None}, headers=admin)
+    assert detached.status_code == 200, detached.text
+    assert detached.json()["dossier_code"] is None
+    score = client.get("/api/v1/agencies/79.BTH/scores/2025-09", headers=admin).json()
+    assert score["group5"]["dossiers_satisfied_rate"] == 1.0
+
+
+NATIONAL = {**BODY, "petition_code": "PU-OWN", "deadline_at": "2025-09-19T17:00:00+07:00"}
+
+
+def test_the_wards_own_issuer_key_cannot_turn_its_late_petition_into_one_handled_on_time(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """The national system's connector records a petition of the ward handled late. A key
+    of the ward's own with the issuer role re-posted it with an earlier handled_at (200),
+    and rate a (so D) went from 0 to 1, though D is never the agency's own (DESIGN) and its
+    manager key is refused the same. An issuer imports a petition when unscoped or scoped
+    above its agency, as the competent authority. (audit)"""
+    connector = make_key("issuer")  # the national petition system's, unscoped
+    late = {**NATIONAL, "handled_at": "2025-09-25T10:00:00+07:00"}
+    assert client.post("/api/v1/petitions", json=late, headers=connector).status_code == 201
+    admin = make_key("admin")
+    before = client.get("/api/v1/agencies/79.BTH/scores/2025-09", headers=admin).json()
+    assert before["group5"]["petitions_on_time_rate"] == 0.0
+    backdated = {**NATIONAL, "handled_at": "2025-09-18T10:00:00+07:00"}
+    wards_own = make_key("issuer", "79.BTH")  # the ward's one-stop system
+    response = client.post("/api/v1/petitions", json=backdated, headers=wards_own)
+    assert response.status_code == 403, response.text
+    assert "connector's key" in response.json()["detail"]
+    after = client.get("/api/v1/agencies/79.BTH/scores/2025-09", headers=admin).json()
+    assert after["group5"]["petitions_on_time_rate"] == 0.0
+    # The city's issuer key is above the ward: it may correct the handling.
+    city = make_key("issuer", "79")
+    assert client.post("/api/v1/petitions", json=backdated, headers=city).status_code == 200

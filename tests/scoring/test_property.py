@@ -188,6 +188,7 @@ class PetitionEvent:
     verdict: Literal["satisfied", "unsatisfied"] | None = None
     result_complaint: bool = False
     within_authority: bool = True
+    unlink: bool = False  # no dossier_slot: send dossier_code null (detach), else leave it out
 
 
 @dataclass(frozen=True)
@@ -571,6 +572,8 @@ class Harness:
             "result_complaint": event.result_complaint,
             "within_authority": event.within_authority,
         }
+        if linked is None and not event.unlink:
+            del body["dossier_code"]  # left out: the link stays; sent as null, it goes
         verdict: str | None = event.verdict
         if event.target == "HL":
             if old is None:
@@ -583,9 +586,15 @@ class Harness:
             # an import records its handling only.
             del body["citizen_verdict"]
             verdict = old.citizen_verdict
+        elif verdict is not None and handled is None:
+            # The citizen judges the handling, after it: a verdict on a petition the body
+            # leaves (or makes) unhandled is refused, and nothing changes.
+            response = self.client.post("/api/v1/petitions", json=body, headers=self.admin)
+            assert response.status_code == 422, response.text
+            return
         response = self.client.post("/api/v1/petitions", json=body, headers=self.admin)
         assert response.status_code == (200 if old else 201), response.text
-        if linked is None and old is not None:
+        if linked is None and old is not None and not event.unlink:
             linked = old.dossier_code  # no dossier_code sent: the link stays
         self.world.petitions[key] = reference.Petition(
             code=code,
@@ -1097,6 +1106,7 @@ def streams(draw: st.DrawFn) -> list[Event]:
         verdict=st.sampled_from((None, "satisfied", "satisfied", "unsatisfied")),
         result_complaint=st.sampled_from((False, False, True)),
         within_authority=st.booleans(),
+        unlink=st.sampled_from((False, False, False, True)),
     )
     overrides = st.one_of(
         st.builds(Override, day=days, working=st.booleans()),
