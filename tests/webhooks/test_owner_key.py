@@ -206,13 +206,12 @@ def test_an_agency_moved_out_of_the_keys_tree_is_no_longer_heard_of(
     assert province["agency_code"] == "79.BTH.P1"
 
 
-def test_a_waiting_score_of_an_agency_moved_out_of_the_keys_tree_is_not_sent(
-    hook_app: Hooked, make_key: KeyFactory, receiver: Receiver
+def _moved_while_the_portal_was_down(
+    hook_app: Hooked, make_key: KeyFactory, receiver: Receiver, event: str
 ) -> None:
-    """The key's scope was checked at fan-out only: a score.updated still waiting (the
-    portal down) when its agency moved out of the key's tree was sent anyway, with the
-    score computed at send time — work done after the move included. At send time it is
-    failed unsent, the reason in its attempt log (audit)."""
+    """A portal key of 79.BTH subscribed to `event`; while its receiver is down, a handover
+    at 79.BTH.P1 waits for it, and 79.BTH.P1 moves under 79.SGN (out of the key's tree),
+    where a second handover happens; then the receiver is back and everything is sent."""
     client, worker = hook_app
     engine = _engine(client)
 
@@ -222,7 +221,7 @@ def test_a_waiting_score_of_an_agency_moved_out_of_the_keys_tree_is_not_sent(
 
     move("79.BTH")
     portal = make_key("reader", agency="79.BTH")
-    subscribe(client, portal, receiver.url, events=["score.updated"])
+    subscribe(client, portal, receiver.url, events=[event])
     receiver.status = 500  # the portal is down: its deliveries wait
     _handover(client, make_key, "P1-1", agency="79.BTH.P1")
     for _ in range(3):
@@ -238,9 +237,19 @@ def test_a_waiting_score_of_an_agency_moved_out_of_the_keys_tree_is_not_sent(
     with transaction(engine) as session:
         session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow()))
     drain(worker)
+
+
+def test_a_waiting_score_of_an_agency_moved_out_of_the_keys_tree_is_not_sent(
+    hook_app: Hooked, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """The key's scope was checked at fan-out only: a score.updated still waiting (the
+    portal down) when its agency moved out of the key's tree was sent anyway, with the
+    score computed at send time — work done after the move included. At send time it is
+    failed unsent, the reason in its attempt log (audit)."""
+    _moved_while_the_portal_was_down(hook_app, make_key, receiver, "score.updated")
     sent = {r.json["data"]["agency_code"] for r in receiver.of_type("score.updated")}
     assert "79.BTH.P1" not in sent, sent
-    with transaction(engine) as session:
+    with transaction(_engine(hook_app[0])) as session:
         ward = session.exec(select(Agency.id).where(Agency.code == "79.BTH.P1")).one()
         settled = session.exec(
             select(WebhookDelivery).where(WebhookDelivery.agency_id == ward)
@@ -259,25 +268,8 @@ def test_an_event_of_the_time_it_was_the_portals_is_still_sent_after_a_move(
 ) -> None:
     """Only a score.updated is computed when sent: an invitation.issued waiting (the portal
     down) when its agency moved out is the portal's own event, of when the agency was its,
-    and was failed unsent with the scores (review)."""
-    client, worker = hook_app
-    engine = _engine(client)
-
-    def move(parent: str) -> None:
-        with transaction(engine) as session:
-            upsert_agency(session, "79.BTH.P1", "Khu phố 1", parent, actor="test")
-
-    move("79.BTH")
-    portal = make_key("reader", agency="79.BTH")
-    subscribe(client, portal, receiver.url, events=["invitation.issued"])
-    receiver.status = 500  # the portal is down: its deliveries wait
-    _handover(client, make_key, "P1-1", agency="79.BTH.P1")
-    for _ in range(3):
-        worker.run_once()
-    move("79.SGN")
-    receiver.status = 200
-    with transaction(engine) as session:
-        session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow()))
-    drain(worker)
+    and was failed unsent with the scores (review). The one issued after the move is not
+    the portal's."""
+    _moved_while_the_portal_was_down(hook_app, make_key, receiver, "invitation.issued")
     sent = [r.json["data"]["dossier_code"] for r in receiver.of_type("invitation.issued")]
     assert sent == ["P1-1"], sent
