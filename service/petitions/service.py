@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +22,7 @@ from service.petitions.schemas import PetitionPublic, PetitionUpsert
 from service.profile import Profile
 from service.scoring import events
 from service.scoring.contributions import counts_in_group5
-from service.scoring.inputs import is_competent
+from service.scoring.inputs import is_competent, placed_above
 from service.webhooks import outbox, payloads
 
 
@@ -236,8 +235,7 @@ def may_import(principal: Principal, agency: Agency) -> bool:
     own late petitions' handling, rate a and so D up (audit; DESIGN: D is never the
     agency's own)."""
     if principal.role == "issuer":
-        # Judged by its place in the tree alone, with is_competent's rule (written once).
-        return is_competent(replace(principal, role="manager"), agency)
+        return placed_above(principal, agency)
     return is_competent(principal, agency)
 
 

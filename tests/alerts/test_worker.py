@@ -19,7 +19,7 @@ from service.delivery.worker import DeliveryWorker
 from service.models import AlertEmail, Official, utcnow
 from service.ops.counters import CounterRebuild
 from service.periods import parse_period
-from service.profile import PROFILES_DIR, load_profile
+from service.profile import PROFILES_DIR, Profile, load_profile
 from service.scoring.rebuild import rebuild_if_profile_changed
 from service.scoring.service import evaluate
 from service.settings import Settings
@@ -89,6 +89,17 @@ def test_an_official_moved_to_another_agency_is_not_mailed_its_old_agencys_alert
     assert "official_scope_changed" in reasons
 
 
+def normal_counts_as_good(tmp_path: Path) -> Profile:
+    """The default profile with a "normal" attitude earning C's point too: counters built
+    under the default are another profile's for it."""
+    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
+    changed = text.replace('good_attitude = ["good"]', 'good_attitude = ["good", "normal"]')
+    assert changed != text
+    path = tmp_path / "normal-is-good.toml"
+    path.write_text(changed, encoding="utf-8")
+    return load_profile(str(path))
+
+
 def test_no_alert_is_raised_from_counters_built_under_another_profile(
     engine: sa.Engine, settings: Settings, office: Office, tmp_path: Path
 ) -> None:
@@ -100,12 +111,7 @@ def test_no_alert_is_raised_from_counters_built_under_another_profile(
     office.dossier("BTH-1", "79.BTH", "2025-09-10", answer="normal")
     assert office.inputs("79.BTH", "2025-Q3", d=16.5) == 19.5
     # The operator's new profile counts "normal" as good too: K 20.5, not below 20.
-    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
-    changed = text.replace('good_attitude = ["good"]', 'good_attitude = ["good", "normal"]')
-    assert changed != text
-    path = tmp_path / "new.toml"
-    path.write_text(changed, encoding="utf-8")
-    new = load_profile(str(path))
+    new = normal_counts_as_good(tmp_path)
     now = datetime.fromisoformat(f"2025-09-20T10:00:00{VN}")
 
     # The counters are still the old profile's: nothing is judged, nothing raised.
@@ -133,12 +139,7 @@ def test_a_petition_near_its_deadline_is_announced_whatever_the_counters(
     thursday = datetime.fromisoformat(f"2025-09-18T10:00:00{VN}")
     # The worker runs under a profile whose counted rules differ from the server's (say its
     # unit was not restarted after the profile file was edited, or the other way round).
-    text = (PROFILES_DIR / "hcmc-104-2024.toml").read_text(encoding="utf-8")
-    changed = text.replace('good_attitude = ["good"]', 'good_attitude = ["good", "normal"]')
-    assert changed != text
-    path = tmp_path / "worker.toml"
-    path.write_text(changed, encoding="utf-8")
-    worker_profile = load_profile(str(path))
+    worker_profile = normal_counts_as_good(tmp_path)
     server_profile = client.app.state.profile  # type: ignore[attr-defined]
     # The server's watcher finds nothing to rebuild: the counters are its profile's.
     assert CounterRebuild(engine, server_profile)._rebuild("counter-watch") is False

@@ -163,17 +163,19 @@ def test_a_rotated_key_keeps_its_subscriptions(
     assert audit["data"][0]["detail"]["webhooks_moved"] == 1
 
 
+def _move_p1(engine: sa.Engine, parent: str) -> None:
+    """Khu phố 1 (79.BTH.P1) placed under `parent`."""
+    with transaction(engine) as session:
+        upsert_agency(session, "79.BTH.P1", "Khu phố 1", parent, actor="test")
+
+
 def test_an_agency_moved_out_of_the_keys_tree_is_no_longer_heard_of(
     hook_app: Hooked, make_key: KeyFactory, receiver: Receiver
 ) -> None:
     client, worker = hook_app
     engine = _engine(client)
 
-    def move(parent: str) -> None:
-        with transaction(engine) as session:
-            upsert_agency(session, "79.BTH.P1", "Khu phố 1", parent, actor="test")
-
-    move("79.BTH")
+    _move_p1(engine, "79.BTH")
     portal = make_key("reader", agency="79.BTH")
     hook = subscribe(
         client, portal, receiver.url, events=["invitation.issued"], agency_code="79.BTH.P1"
@@ -181,7 +183,7 @@ def test_an_agency_moved_out_of_the_keys_tree_is_no_longer_heard_of(
     _handover(client, make_key, "P1-1", agency="79.BTH.P1")
     drain(worker)
     assert len(receiver.received) == 1
-    move("79.SGN")
+    _move_p1(engine, "79.SGN")
     _handover(client, make_key, "P1-2", agency="79.BTH.P1")
     drain(worker)
     assert len(receiver.received) == 1  # P1-2 is 79.SGN's now
@@ -215,11 +217,7 @@ def _moved_while_the_portal_was_down(
     client, worker = hook_app
     engine = _engine(client)
 
-    def move(parent: str) -> None:
-        with transaction(engine) as session:
-            upsert_agency(session, "79.BTH.P1", "Khu phố 1", parent, actor="test")
-
-    move("79.BTH")
+    _move_p1(engine, "79.BTH")
     portal = make_key("reader", agency="79.BTH")
     subscribe(client, portal, receiver.url, events=[event])
     receiver.status = 500  # the portal is down: its deliveries wait
@@ -231,7 +229,7 @@ def _moved_while_the_portal_was_down(
             select(WebhookDelivery).where(WebhookDelivery.status == "pending")
         ).all()
         assert waiting and any(d.attempts > 0 for d in waiting)
-    move("79.SGN")  # no longer the portal key's; new work happens there
+    _move_p1(engine, "79.SGN")  # no longer the portal key's; new work happens there
     _handover(client, make_key, "P1-2", agency="79.BTH.P1")
     receiver.status = 200
     with transaction(engine) as session:
