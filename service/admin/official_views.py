@@ -7,6 +7,14 @@ from sqlmodel import Session
 from service.admin.schemas import OfficialCreate, OfficialList, OfficialPublic, OfficialUpdate
 from service.auth import officials
 from service.auth.principal import Principal
+from service.errors import field_error
+
+
+def _agency_code_given(agency_code: str | None) -> None:
+    """An empty `agency_code` names no agency, nor every agency (null says that): it was a
+    404 "No agency has the code ''" (audit), where the field is what is wrong."""
+    if agency_code is not None and not agency_code.strip():
+        raise field_error("agency_code", "give an agency's code, or null for every agency")
 
 
 def official_public(row: officials.OfficialRow) -> OfficialPublic:
@@ -32,6 +40,7 @@ def listing(session: Session, principal: Principal) -> OfficialList:
 
 
 def add(session: Session, principal: Principal, payload: OfficialCreate) -> OfficialPublic:
+    _agency_code_given(payload.agency_code)
     official = officials.add_official_as(
         session, principal, payload.email, payload.name, payload.role, payload.agency_code
     )
@@ -46,6 +55,7 @@ def disable(session: Session, principal: Principal, official_id: int) -> Officia
 def update(
     session: Session, principal: Principal, official_id: int, payload: OfficialUpdate
 ) -> OfficialPublic:
+    _agency_code_given(payload.agency_code)
     change = officials.OfficialChange(
         name=payload.name,
         role=payload.role,

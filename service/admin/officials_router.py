@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlmodel import Session
 
 from service.admin import official_views
 from service.admin.schemas import OfficialCreate, OfficialList, OfficialPublic, OfficialUpdate
-from service.errors import field_error
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
 from service.web.params import RowIdPath
@@ -17,13 +15,6 @@ from service.web.params import RowIdPath
 router = APIRouter(
     prefix="/api/v1/officials", tags=["officials"], responses=error_responses(401, 403)
 )
-
-
-def _agency_code_given(agency_code: str | None) -> None:
-    """An empty `agency_code` names no agency, nor every agency (null says that): it was a
-    404 "No agency has the code ''" (audit), where the field is what is wrong."""
-    if agency_code is not None and not agency_code.strip():
-        raise field_error("agency_code", "give an agency's code, or null for every agency")
 
 
 @router.get(
@@ -45,12 +36,7 @@ async def get_officials(work: ApiWork) -> OfficialList:
     responses=error_responses(404, 409, 422),
 )
 async def add_official(payload: OfficialCreate, work: ApiWork) -> OfficialPublic:
-    def add(session: Session) -> OfficialPublic:
-        principal = work.principal(session, "admin")
-        _agency_code_given(payload.agency_code)
-        return official_views.add(session, principal, payload)
-
-    return await work.run(add)
+    return await work.run(lambda s: official_views.add(s, work.principal(s, "admin"), payload))
 
 
 @router.patch(
@@ -62,12 +48,9 @@ async def add_official(payload: OfficialCreate, work: ApiWork) -> OfficialPublic
 async def update_official(
     official_id: RowIdPath, payload: OfficialUpdate, work: ApiWork
 ) -> OfficialPublic:
-    def update(session: Session) -> OfficialPublic:
-        principal = work.principal(session, "admin")
-        _agency_code_given(payload.agency_code)
-        return official_views.update(session, principal, official_id, payload)
-
-    return await work.run(update)
+    return await work.run(
+        lambda s: official_views.update(s, work.principal(s, "admin"), official_id, payload)
+    )
 
 
 @router.post(
