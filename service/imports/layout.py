@@ -16,7 +16,7 @@ a column of the import without a list kept by hand here:
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -199,7 +199,8 @@ def open_table(path: Path) -> Table:
             if len(book.sheetnames) > 1
             else f"; {path.name} was read from its only sheet, '{sheet.title}'"
         )
-        return _records(_xlsx_lines(path, sheet.title, sheet.iter_rows(values_only=True)), read)
+        lines = _xlsx_lines(path, sheet.title, sheet.iter_rows(values_only=True))
+        return _records(_closing(lines, book.close), read)
     handle = path.open(encoding="utf-8-sig", newline="")
     try:
         handle.read(4096)
@@ -207,7 +208,17 @@ def open_table(path: Path) -> Table:
     except UnicodeDecodeError:
         handle.close()
         raise FileProblem(f"{path.name} is not UTF-8 text; save it as CSV UTF-8") from None
-    return _records(_csv_lines(csv.reader(handle)))
+    return _records(_closing(_csv_lines(csv.reader(handle)), handle.close))
+
+
+def _closing(lines: Iterator[Any], close: Callable[[], None]) -> Iterator[Any]:
+    """The lines, then the file closed: when they run out, when a reader stops early (the
+    generator is closed) or when a line cannot be read. The workbook's handle was left open
+    until the garbage collector found it (a file still locked on a Windows share)."""
+    try:
+        yield from lines
+    finally:
+        close()
 
 
 # Python's CSV reader stops at a cell over 128 KiB with an error of its own (a traceback out

@@ -106,3 +106,45 @@ def test_an_empty_workbook_of_one_sheet_names_it(tmp_path: Path, database_url: s
     said = " ".join(result.stderr.split())
     assert result.exit_code == 2, result.output
     assert "the file is empty" in said and "read from its only sheet, 'Sheet'" in said, said
+
+
+def _open_handles(path: Path) -> int:
+    """How many of this process's file descriptors point at `path` (Linux: /proc)."""
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if _target(fd) == str(path))
+
+
+def _target(fd: Path) -> str:
+    try:
+        return str(fd.readlink())
+    except OSError:  # the descriptor closed while the folder was listed
+        return ""
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "csv"])
+def test_a_file_read_to_its_end_or_left_early_is_closed(tmp_path: Path, suffix: str) -> None:
+    """The workbook's handle stayed open after its rows were read (a file kept locked on a
+    share) until the garbage collector found it: the file is closed when its rows run out and
+    when a reader stops early."""
+    from service.imports.layout import open_table
+
+    path = tmp_path / f"rows.{suffix}"
+    if suffix == "xlsx":
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        for row in (["dossier_code", "agency_code"], ["HS-1", "X"], ["HS-2", "X"]):
+            sheet.append(row)
+        book.save(path)
+    else:
+        path.write_text("dossier_code,agency_code\nHS-1,X\nHS-2,X\n", encoding="utf-8")
+
+    table = open_table(path)
+    assert [number for number, _ in table.rows] == [2, 3]
+    assert _open_handles(path) == 0
+
+    early = open_table(path)
+    assert next(early.rows)[0] == 2
+    assert _open_handles(path) == 1
+    early.rows.close()  # type: ignore[attr-defined]
+    assert _open_handles(path) == 0
