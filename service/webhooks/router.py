@@ -76,7 +76,7 @@ async def delete_subscription(webhook_id: WebhookIdPath, work: ApiWork) -> Respo
 @router.post(
     "/{id}/enable",
     response_model=SubscriptionPublic,
-    responses=ERRORS,
+    responses=error_responses(401, 403, 404, 409, 422),
     summary="Re-enable a subscription that was disabled after failing for days",
 )
 async def enable_subscription(webhook_id: WebhookIdPath, work: ApiWork) -> SubscriptionPublic:

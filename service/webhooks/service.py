@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import anyio.to_thread
 from sqlalchemy import update
@@ -13,7 +13,14 @@ from service.admin.agencies import get_agency_by_code
 from service.audit import record
 from service.auth.principal import Principal
 from service.errors import Conflict, NotFound, field_error
-from service.models import Agency, DeliveryAttempt, WebhookDelivery, WebhookSubscription, utcnow
+from service.models import (
+    Agency,
+    ApiKey,
+    DeliveryAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+    utcnow,
+)
 from service.models.agency import path_within
 from service.settings import Settings
 from service.webhooks import outbox, secrets, targets
@@ -32,15 +39,38 @@ SUBSCRIBERS = ("admin", "reader")
 def _public(session: Session, sub: WebhookSubscription) -> SubscriptionPublic:
     agency = session.get(Agency, sub.agency_id) if sub.agency_id else None
     assert sub.public_id
+    disabled_at, reason = sub.disabled_at, sub.disabled_reason
+    if (stopped := _key_stopped(session, sub)) is not None:
+        disabled_at, reason = stopped
     return SubscriptionPublic(
         id=sub.public_id,
         url=sub.url,
         events=list(sub.events),
         agency_code=agency.code if agency else None,
         created_at=sub.created_at,
-        disabled_at=sub.disabled_at,
-        disabled_reason=sub.disabled_reason,
+        disabled_at=disabled_at,
+        disabled_reason=reason,
     )
+
+
+def _key_stopped(session: Session, sub: WebhookSubscription) -> tuple[datetime, str] | None:
+    """When and why nothing is sent to it for its owner key: revoked or expired keys'
+    subscriptions are sent nothing (fan_out.kept_subscription) but were listed as live,
+    without a word (audit), and enabling them changed nothing."""
+    key = session.get(ApiKey, sub.owner_key_id)
+    if key is None:
+        return None
+    if key.revoked_at is not None:
+        return key.revoked_at, (
+            f"its API key was revoked on {key.revoked_at:%Y-%m-%d %H:%M} UTC: nothing more is "
+            "sent; subscribe again with the portal's new key"
+        )
+    if key.expires_at is not None and key.expires_at <= utcnow():
+        return key.expires_at, (
+            f"its API key expired on {key.expires_at:%Y-%m-%d %H:%M} UTC: nothing more is "
+            "sent; subscribe again with the portal's new key"
+        )
+    return None
 
 
 async def check_url(url: str, settings: Settings) -> None:
@@ -145,6 +175,8 @@ def enable(
     # Not beside a fan-out: one that had read it disabled held its new deliveries for ever.
     outbox.serialize_fan_out(session)
     sub = _owned(session, principal, public_id)
+    if (stopped := _key_stopped(session, sub)) is not None:
+        raise Conflict(f"This subscription cannot be enabled: {stopped[1]}.")
     was_disabled = sub.disabled_at is not None
     sub.disabled_at, sub.disabled_reason, sub.failing_since = None, None, None
     session.add(sub)

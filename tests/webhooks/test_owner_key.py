@@ -89,6 +89,40 @@ def test_an_expired_portal_key_is_sent_nothing(
     assert receiver.received == []
 
 
+def test_a_revoked_or_expired_keys_subscription_is_listed_as_stopped(
+    hook_app: Hooked, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """A revoked or expired key's subscription is sent nothing, but the admin's list showed
+    it live (no disabled_at, no reason) and enabling it answered 200 and changed nothing
+    (audit): it lists as stopped, saying why, and enabling it is a 409."""
+    client, _ = hook_app
+    admin = make_key("admin")
+    hooks, key_ids = [], []
+    for _ in range(3):  # revoked, expired, live
+        hooks.append(subscribe(client, make_key("reader"), receiver.url)["id"])
+        keys = client.get("/api/v1/keys", headers=admin).json()["data"]
+        key_ids.append(max(k["id"] for k in keys if k["name"] == "test reader"))
+    revoked = client.post(f"/api/v1/keys/{key_ids[0]}/revoke", headers=admin)
+    assert revoked.status_code == 200, revoked.text
+    with transaction(_engine(client)) as session:
+        session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == key_ids[1])
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+    listed = {h["id"]: h for h in client.get("/api/v1/webhooks", headers=admin).json()["data"]}
+    assert listed[hooks[0]]["disabled_at"] is not None
+    assert "API key was revoked on" in listed[hooks[0]]["disabled_reason"]
+    assert listed[hooks[1]]["disabled_at"] is not None
+    assert "API key expired on" in listed[hooks[1]]["disabled_reason"]
+    assert listed[hooks[2]]["disabled_at"] is None
+    one = client.get(f"/api/v1/webhooks/{hooks[0]}", headers=admin).json()
+    assert one["disabled_reason"] == listed[hooks[0]]["disabled_reason"]
+    enable = client.post(f"/api/v1/webhooks/{hooks[0]}/enable", headers=admin)
+    assert enable.status_code == 409, enable.text
+    assert "cannot be enabled: its API key was revoked" in enable.json()["detail"]
+
+
 def test_a_revoked_or_expired_keys_waiting_deliveries_go_after_the_retention_time(
     hook_app: Hooked, make_key: KeyFactory, receiver: Receiver
 ) -> None:
