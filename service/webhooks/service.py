@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import anyio.to_thread
+import httpx
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -114,9 +115,20 @@ def create(
         principal.actor,
         "webhook.create",
         f"webhook:{sub.public_id}",
-        {"url": sub.url, "events": sub.events},
+        {"receiver": _origin(sub.url), "events": sub.events},
     )
     return SubscriptionCreated(**_public(session, sub).model_dump(), secret=secret)
+
+
+def _origin(url: str) -> str:
+    """Where a subscription sends, for the audit log: scheme, host and port. Its path and
+    query are often the receiver's credential (a token in the URL) and user:password@ is
+    one: the whole URL was written for every auditor key to read (audit). Admins see the
+    URL with the subscription."""
+    parsed = httpx.URL(url)
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host  # an IPv6 address
+    port = f":{parsed.port}" if parsed.port is not None else ""
+    return f"{parsed.scheme}://{host}{port}"
 
 
 def _reaches(session: Session, principal: Principal, sub: WebhookSubscription) -> bool:
