@@ -62,6 +62,7 @@ def update(
         set_agency="agency_code" in payload.model_fields_set,
         agency_code=payload.agency_code,
         enabled=payload.enabled,
+        unbind_subject=payload.subject_bound is False,
     )
     official = officials.update_official_as(session, principal, official_id, change)
     return official_public(officials.official_row(session, official))

@@ -104,6 +104,11 @@ class OfficialUpdate(BaseModel):
     enabled: bool | None = Field(
         default=None, description="true: enable a disabled official again; false: disable"
     )
+    subject_bound: Literal[False] | None = Field(
+        default=None,
+        description="false: release the provider account bound at the first sign-in (a "
+        "mailbox handed to a successor); the next sign-in binds again",
+    )
 
 
 class OfficialCreate(BaseModel):

@@ -156,6 +156,9 @@ class OfficialChange:
     set_agency: bool = False
     agency_code: str | None = None
     enabled: bool | None = None
+    # Releases the provider account bound at the first sign-in: a mailbox handed to a
+    # successor (another account at the provider) was refused for good ("another account").
+    unbind_subject: bool = False
 
 
 def update_official(
@@ -193,6 +196,10 @@ def update_official(
     elif change.enabled is False and official.disabled_at is None:
         official.disabled_at, official.disabled_by = utcnow(), actor
         end_official_sessions(session, official_id)  # as disable_official, for the same reason
+    if change.unbind_subject and official.subject is not None:
+        official.subject = None
+        # The account it was bound to is no longer theirs: its sessions end too.
+        end_official_sessions(session, official_id)
     after = _described(session, official)
     if after != before:
         session.add(official)
@@ -214,6 +221,7 @@ def _described(session: Session, official: Official) -> dict[str, object]:
         "role": official.role,
         "agency": agency.code if agency is not None else None,
         "enabled": official.disabled_at is None,
+        "subject_bound": official.subject is not None,
     }
 
 

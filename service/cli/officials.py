@@ -63,6 +63,14 @@ def officials_update(
     enable: Annotated[
         bool, typer.Option("--enable", help="Let a disabled official sign in again")
     ] = False,
+    unbind: Annotated[
+        bool,
+        typer.Option(
+            "--unbind",
+            help="Release the provider account bound at the first sign-in (a mailbox handed "
+            "to a successor): the next sign-in binds again",
+        ),
+    ] = False,
 ) -> None:
     """Change an official's role, agency or name, or enable them again: one who moves to
     another ward keeps their account; their sessions follow at the next request."""
@@ -76,6 +84,7 @@ def officials_update(
         set_agency=agency is not None or every_agency,
         agency_code=agency,
         enabled=True if enable else None,
+        unbind_subject=unbind,
     )
     with one_transaction() as session:
         official = update_official(session, CLI_ACTOR, official_id, change)

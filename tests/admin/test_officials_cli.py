@@ -80,6 +80,25 @@ def test_update_moves_an_official_and_enables_them_again(database_url: str, db: 
         assert session.exec(select(Official)).one().agency_id is None
 
 
+def test_unbind_releases_the_provider_account(database_url: str, db: DbFactory) -> None:
+    """A mailbox handed to a successor was refused for good: its first holder's provider
+    account stayed bound (audit). `--unbind` releases it, and says so in the audit log."""
+    cli = cli_for(database_url)
+    assert cli("officials", "add", "lan@tphcm.gov.vn", "--role", "manager").exit_code == 0
+    with db() as session:
+        official = session.exec(select(Official)).one()
+        official.subject = "u-lan"
+        session.add(official)
+    released = cli("officials", "update", "1", "--unbind")
+    assert released.exit_code == 0, released.output
+    with db() as session:
+        assert session.exec(select(Official)).one().subject is None
+        records = session.exec(select(AuditLog).where(AuditLog.action == "official.update"))
+        assert [r.detail for r in records] == [
+            {"from": {"subject_bound": True}, "to": {"subject_bound": False}}
+        ]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -23,7 +23,7 @@ from service.auth.officials import add_official, disable_official
 from service.console import sessions
 from service.models import AuditLog, ConsoleSessionRecord, Official
 from service.settings import Settings
-from tests.conftest import DbFactory, free_port, make_settings
+from tests.conftest import DbFactory, KeyFactory, free_port, make_settings
 from tests.console.conftest import CSRF_INPUT, OTHER_WARD, WARD, WARD_NAME, discovery_only
 from tests.harness.oidc_provider import OidcProvider, sign_in
 from tests.harness.processes import http_server
@@ -177,6 +177,41 @@ def test_disabling_an_official_ends_their_sessions_at_the_next_request(
     refused = through_provider(console, "lan")
     assert refused.status_code == 403 and LAN in refused.text
     assert [a.detail for a in audit(db, "console.sign_in_refused")] == [{"reason": "disabled"}]
+
+
+def test_an_admin_releases_a_mailbox_handed_to_a_successor(
+    console: TestClient, provider: OidcProvider, lan: int, db: DbFactory, make_key: KeyFactory
+) -> None:
+    """Lan's mailbox, handed to her successor (another account at the provider), was refused
+    for good: "bound to another account; ask your administrator", who could do nothing (no
+    unbind; audit). The admin releases it (PATCH subject_bound false): Lan's own session
+    ends, the successor's first sign-in binds their account, and Lan's is refused."""
+    assert through_provider(console, "lan").status_code == 200  # binds Lan's subject
+    assert console.get(f"/console/a/{WARD}").status_code == 200
+    admin = make_key("admin")
+    refused = TestClient(console.app)
+    assert through_provider(refused, "impostor").status_code == 403
+    listed = console.get("/api/v1/officials", headers=admin).json()["data"]
+    assert [o["subject_bound"] for o in listed if o["id"] == lan] == [True]
+    bad = console.patch(f"/api/v1/officials/{lan}", json={"subject_bound": True}, headers=admin)
+    assert bad.status_code == 422, bad.text
+    released = console.patch(
+        f"/api/v1/officials/{lan}", json={"subject_bound": False}, headers=admin
+    )
+    assert released.status_code == 200, released.text
+    assert released.json()["subject_bound"] is False
+    gone = console.get(f"/console/a/{WARD}", follow_redirects=False)
+    assert gone.status_code == 303  # the released account's session ended
+    successor = TestClient(console.app)
+    assert through_provider(successor, "impostor").status_code == 200
+    assert successor.get(f"/console/a/{WARD}").status_code == 200
+    console.cookies.clear()
+    assert through_provider(console, "lan").status_code == 403  # now another account
+    [change] = audit(db, "official.update")
+    assert change.actor.startswith("key:") and change.detail == {
+        "from": {"subject_bound": True},
+        "to": {"subject_bound": False},
+    }
 
 
 def test_people_the_provider_knows_but_hailong_does_not_are_refused(
