@@ -177,6 +177,22 @@ def test_a_form_past_the_limit_is_a_page(client: TestClient) -> None:
     assert told.headers["content-type"].startswith("text/html"), (told.headers, told.text[:200])
 
 
+def test_a_streamed_export_is_not_cut_by_a_declared_body_it_never_reads(
+    client: TestClient, make_key: KeyFactory, agencies: None
+) -> None:
+    """A streamed response (an export, the kiosk's events) listens for the client hanging up
+    through `receive`: with a Content-Length past the limit the wrapper raised its 413 there,
+    after the response had started, and the export came back empty with a server error
+    (review). A request whose body is never read is not refused for it."""
+    declared = {**make_key("reader"), "content-length": str(2 * MAX_BODY_BYTES)}
+    query = {"period": "2025-Q3"}
+    assert client.get("/api/v1/scores", params=query, headers=declared).status_code == 200
+    streamed = client.get("/api/v1/scores.csv", params=query, headers=declared)
+    plain = client.get("/api/v1/scores.csv", params=query, headers=make_key("reader"))
+    assert plain.status_code == 200 and plain.text.startswith("\ufeffMã cơ quan")
+    assert (streamed.status_code, streamed.text) == (200, plain.text)
+
+
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
 def test_a_json_body_with_another_content_type_is_told_to_fix_the_header(
     client: TestClient, make_key: KeyFactory, content_type: str
