@@ -115,31 +115,28 @@ class LimitedBodies:
     the route's body reading lets through to the app's error handler: the API's JSON or a
     page, as every refusal (FastAPI's own max_body_size answered "Content Too Large" in
     plain text, from outside the app's handlers: review). A request whose body is never
-    read is not refused for it: once the response has started, `receive` is only a
-    streamed response's ear for the client hanging up (exports, the kiosk's events), and
-    a refusal raised there cut the stream with a server error (review)."""
+    read is not refused for it.
+
+    GET and HEAD pass untouched: no route reads their body (tests/web/test_errors.py holds
+    every route to it), and their `receive` is a streamed response's or a file's ear for the
+    client hanging up (exports, the kiosk's events; Starlette listens from before the
+    response starts): a 413 raised there cut the stream with a server error (review)."""
+
+    UNREAD = frozenset({"GET", "HEAD"})
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in self.UNREAD:
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length", "")
         too_large = declared.isdecimal() and int(declared) > MAX_BODY_BYTES
         seen = 0
-        answering = False
-
-        async def noting_start(message: Message) -> None:
-            nonlocal answering
-            answering = answering or message["type"] == "http.response.start"
-            await send(message)
 
         async def limited() -> Message:
             nonlocal seen
-            if answering:  # listening for a disconnect; the body it drops is never kept
-                return await receive()
             if too_large:  # said so before a byte of it is read
                 raise HTTPException(413, BODY_TOO_LARGE)
             message = await receive()
@@ -148,7 +145,7 @@ class LimitedBodies:
                 raise HTTPException(413, BODY_TOO_LARGE)
             return message
 
-        await self.app(scope, limited, noting_start)
+        await self.app(scope, limited, send)
 
 
 BODY_TOO_LARGE = (

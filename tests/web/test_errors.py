@@ -193,6 +193,21 @@ def test_a_streamed_export_is_not_cut_by_a_declared_body_it_never_reads(
     assert (streamed.status_code, streamed.text) == (200, plain.text)
 
 
+def test_no_get_route_reads_a_body(client: TestClient) -> None:
+    """LimitedBodies lets GET and HEAD bodies through unread and uncounted: no route may
+    read one (it would be read without the limit)."""
+    from fastapi.routing import APIRoute
+
+    readers = [
+        route.path
+        for route in client.app.routes  # type: ignore[attr-defined]
+        if isinstance(route, APIRoute)
+        and (route.methods or set()) & {"GET", "HEAD"}
+        and route.body_field is not None
+    ]
+    assert readers == []
+
+
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
 def test_a_json_body_with_another_content_type_is_told_to_fix_the_header(
     client: TestClient, make_key: KeyFactory, content_type: str
