@@ -34,18 +34,22 @@ class KeyCache:
             return None
         return entry[0]
 
-    def put(self, key_hash: str, principal: Principal, forgets_seen: int) -> None:
-        """Remember `principal`; not when a key was forgotten since its lookup began (the
-        `forgets` count then)."""
+    def put(self, key_hash: str, principal: Principal, forgets_seen: int, looked_up: float) -> None:
+        """Remember `principal`, read at `looked_up` (time.monotonic()), until `seconds`
+        after that read: put at the request's COMMIT, the time was counted from there, and
+        a long request (an export) kept a key revoked elsewhere meanwhile for its own
+        length past `seconds` (review). Not when a key was forgotten since its lookup began
+        (the `forgets` count then)."""
         seconds = self.seconds
         if principal.expires_at is not None:  # an expiring key is not remembered past it
             seconds = min(seconds, (principal.expires_at - utcnow()).total_seconds())
+        until = looked_up + seconds
         with self._lock:
-            if forgets_seen != self._forgets:
+            if forgets_seen != self._forgets or until <= time.monotonic():
                 return
             if len(self._entries) > 10_000:
                 self._entries.clear()
-            self._entries[key_hash] = (principal, time.monotonic() + seconds)
+            self._entries[key_hash] = (principal, until)
 
     def forget(self, key_id: int) -> None:
         """Drop a key revoked by this process: refused here at once (other processes still
@@ -66,7 +70,7 @@ class KeyCache:
         cached = self.principal_for(authorization)
         if cached is not None:
             return cached
-        forgets_seen = self._forgets
+        forgets_seen, looked_up = self._forgets, time.monotonic()
         principal = authenticate(session, authorization)
         raw_key = bearer_key(authorization)
         assert raw_key is not None  # authenticate accepted it
@@ -77,7 +81,7 @@ class KeyCache:
         # in use read as never used (audit). Not remembered, the next request looks the
         # key up and writes its use again. No transaction of its own: the handover and
         # answer paths pay nothing more.
-        _after_commit(session, lambda: self.put(key_hash, principal, forgets_seen))
+        _after_commit(session, lambda: self.put(key_hash, principal, forgets_seen, looked_up))
         return principal
 
 

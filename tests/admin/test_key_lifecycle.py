@@ -12,8 +12,9 @@ from sqlmodel import Session, col, select
 
 import service.auth.cache as cache_module
 import service.auth.keys as keys_module
-from service.admin.keys import create_key
+from service.admin.keys import create_key, revoke_key
 from service.auth.principal import Principal
+from service.errors import ServiceError
 from service.models import ApiKey, AuditLog, utcnow
 from service.settings import Settings
 from tests.cli_runner import cli_for
@@ -344,6 +345,31 @@ def test_a_key_revoked_while_its_lookup_runs_is_not_remembered(
 
 
 @pytest.mark.usefixtures("agencies")
+def test_a_long_request_does_not_stretch_a_revocation_elsewhere(
+    db: DbFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key is remembered from its request's COMMIT (so that its use is written first):
+    the cache time was counted from there, and another process kept taking a key revoked
+    during a long request (an export) for that request's length past the cache time
+    (review). It is counted from the lookup."""
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])  # the cache reads this clock
+    with db() as session:
+        key, raw = create_key(session, role="reader", name="portal", agency_code=None, actor="t")
+    header = f"Bearer {raw}"
+    elsewhere = cache_module.KeyCache(5.0)  # the process serving the portal's long request
+    with db() as session:
+        elsewhere.authenticate(session, header)  # looked up while valid
+        with db() as other:  # the IT centre revokes it through another process
+            assert key.id is not None
+            revoke_key(other, key.id, actor="it")
+        revoked_at = clock[0]
+        clock[0] += 4.0  # the request takes 4 s, then commits
+    clock[0] = revoked_at + 5.0 + 0.5
+    with db() as session, pytest.raises(ServiceError):
+        elsewhere.authenticate(session, header)
+
+
 def test_a_key_used_only_in_the_console_is_recorded_as_used(
     client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
