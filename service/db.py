@@ -418,6 +418,14 @@ def exclusive(session: Session, key: int, table: str) -> None:
         session.execute(text(_sqlite_write_lock(table)))
 
 
+def shared(session: Session, key: int) -> None:
+    """Until this transaction ends, no other does the work that `exclusive(key)` guards
+    (on PostgreSQL; one doing it is waited for here, and what is read next is the latest
+    committed), while any number hold it shared. SQLite has one writer: nothing to do."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": key})
+
+
 def alone(session: Session, key: int) -> bool:
     """Whether this transaction is the only one doing the work that advisory lock `key`
     names, until it ends: on PostgreSQL a try-lock, so a second process skips rather than

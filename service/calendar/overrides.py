@@ -6,15 +6,36 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from service import db
 from service.audit import record
 from service.errors import field_error, storable_field
 from service.models import CalendarOverride
 
 NOTE_MAX = 255  # the column's length
+# The advisory lock key ("hal-cldr") that serialises a calendar change (exclusive, held by
+# `set_override` until its transaction ends) with what derives lateness from the calendar
+# (shared, held by `calendar_for_lateness` until its transaction ends). A late dossier handed over
+# while a day off was being written read the calendar of before with a plain SELECT, and
+# the change's re-derivation (scoring/calendar_days.py), not seeing the uncommitted
+# dossier, left it so for good: overdue working days, A and group-5 c wrong (audit).
+CALENDAR_LOCK = 0x68616C2D636C6472
 
 
 def load_overrides(session: Session) -> dict[date, bool]:
+    """The local calendar, read plainly: for what a calendar change does not re-derive (a
+    petition's deadline, told once; reports, alerts and the console read it as it stands)."""
     return {o.day: o.working for o in session.exec(select(CalendarOverride)).all()}
+
+
+def calendar_for_lateness(session: Session) -> dict[date, bool]:
+    """The local calendar as the last committed change left it, none changing it until this
+    transaction ends (db.shared; SQLite has one writer): a calendar change waits for the
+    dossiers derived from what is read here, and so re-derives them, or they wait for it
+    and read its calendar. Never kept beyond the transaction: a cache would give a new
+    dossier the calendar of before. The lock's round trip is paid only where lateness is
+    derived: by a batch with a late dossier, once (handovers/new_dossiers.py)."""
+    db.shared(session, CALENDAR_LOCK)
+    return load_overrides(session)
 
 
 def set_override(
@@ -28,6 +49,9 @@ def set_override(
         note = None
     if note is not None:
         _check_note(note)
+    # Before the row is read or written, so that the dossiers derived meanwhile (each under
+    # the shared lock, calendar_for_lateness) are committed and seen by the re-derivation after.
+    db.exclusive(session, CALENDAR_LOCK, CalendarOverride.__tablename__)
     override = session.get(CalendarOverride, day)
     previous = override.working if override else None
     if override is None:

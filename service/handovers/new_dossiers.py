@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlmodel import Session
 
 from service import db
-from service.calendar.overrides import load_overrides
+from service.calendar.overrides import calendar_for_lateness
 from service.handovers import tokens
 from service.handovers.schemas import HandoverCreate
 from service.messaging import outbox as messages
@@ -153,12 +153,7 @@ def write(
     if not handovers:
         return []
     now = utcnow()
-    calendar: list[Mapping[date, bool]] = []
-
-    def overrides() -> Mapping[date, bool]:  # read once, and only if a dossier is late
-        if not calendar:
-            calendar.append(load_overrides(session))
-        return calendar[0]
+    overrides = cache(lambda: calendar_for_lateness(session))  # once, if a dossier is late
 
     written: list[Written] = []
     change = Delta()

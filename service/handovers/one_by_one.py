@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from service import db
 from service.audit import record
 from service.auth.principal import Principal
-from service.calendar.overrides import load_overrides
+from service.calendar.overrides import calendar_for_lateness
 from service.errors import field_error
 from service.handovers import new_dossiers, registry, tokens
 from service.handovers.invitations import Issued
@@ -164,7 +164,7 @@ def _apply_facts(session: Session, dossier: Dossier, agency: Agency, p: Handover
     ids = registry.staff_ids(session, agency.id, [staff.receiving, staff.handling, staff.returning])
     counter_id = registry.counter_id(session, agency.id, p.counter_code)
     for name, value in new_dossiers.facts(
-        p, ids, counter_id, lambda: load_overrides(session)
+        p, ids, counter_id, lambda: calendar_for_lateness(session)
     ).items():
         setattr(dossier, name, value)
     dossier.updated_at = utcnow()

@@ -22,7 +22,7 @@ import io
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import date
+from functools import cache
 from itertools import islice, takewhile
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,7 +34,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
 from service.audit import record
-from service.calendar.overrides import load_overrides
+from service.calendar.overrides import calendar_for_lateness
 from service.csv_cells import csv_cell
 from service.db import analyze, lost_a_race, transaction
 from service.imports import writing
@@ -354,12 +354,15 @@ def _write_chunk(
     directory: writing.Directory,
     settings: Settings,
     profile: Profile,
-    overrides: Callable[[], dict[date, bool]],
 ) -> None:
     for attempt in range(ATTEMPTS):
         try:
             with transaction(engine) as session:
                 if kind == "dossiers":
+                    # Read in the chunk's own transaction, under the calendar's lock: read
+                    # once for the whole import, a day off declared meanwhile was missed by
+                    # the chunks after it, and by the change's re-derivation (review).
+                    overrides = cache(lambda: calendar_for_lateness(session))
                     writing.write_dossiers(session, goods, directory, settings, overrides)
                 elif kind == "evaluations":
                     writing.write_evaluations(session, goods)
@@ -463,8 +466,6 @@ def _write_all(
     written a chunk per transaction. Returns the rows written."""
     assert job.id is not None
     directory = writing.Directory()
-    with Session(engine) as session:
-        calendar = load_overrides(session)
     written = 0
     progress.start("writing", job.rows_valid - job.rows_written)
     for number, buffer in enumerate(_buffers(rows, options.chunk_rows, job.done_through_row)):
@@ -475,7 +476,7 @@ def _write_all(
             try:
                 _write_chunk(
                     engine, checker.kind, goods, buffer[-1][0], job.id, directory, settings,
-                    profile, lambda: calendar,
+                    profile,
                 )  # fmt: skip
                 break
             except writing.ClaimLost as exc:

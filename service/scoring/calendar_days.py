@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 
 from sqlmodel import Session, col, select
 
-from service.calendar.overrides import load_overrides, set_override
+from service.calendar.overrides import calendar_for_lateness, set_override
 from service.calendar.working_days import LOCAL_TZ
 from service.db import for_update
 from service.models import CalendarOverride, Dossier
@@ -24,11 +24,15 @@ def set_day(
     override, previous = set_override(session, day, working, note, actor=actor)
     if previous == working:
         return override, 0
-    overrides = load_overrides(session)
+    overrides = calendar_for_lateness(session)
     start_of_day = datetime.combine(day, time(0), LOCAL_TZ)
     # Locked and read afresh, as a re-post reads its dossier (handovers/one_by_one.py): read
     # plainly, a re-post committed meanwhile was undone in the counters by an after - before
-    # taken from the row as it had been (audit: a_late_over -1 for good).
+    # taken from the row as it had been (audit: a_late_over -1 for good). set_override took
+    # the calendar's lock (overrides.CALENDAR_LOCK) first: a dossier derived under its
+    # shared form is committed by now and read here, one derived after reads the new day.
+    # (A late re-post of a dossier read here locks it before reading the calendar: the two
+    # may deadlock, rarely; PostgreSQL rolls one back, a request's redone, db.redone_if_lost.)
     affected = session.exec(
         for_update(
             select(Dossier)

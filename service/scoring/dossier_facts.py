@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import Grouping
 from sqlmodel import Session, col
 
-from service.calendar.overrides import load_overrides
+from service.calendar.overrides import calendar_for_lateness
 from service.calendar.working_days import (
     LOCAL_TZ,
     is_working_day,
@@ -120,7 +120,7 @@ def refresh_dossier_facts(session: Session, profile: Profile, period: Period | N
         "has_petition": d.id.in_(petitioned),
         "has_unsatisfied_evaluation": d.id.in_(unsatisfied_dossiers),
     }
-    overrides = load_overrides(session)
+    overrides = calendar_for_lateness(session)
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
         span = _late_span(session, period, is_late)

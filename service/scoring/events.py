@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from service.calendar.overrides import load_overrides
+from service.calendar.overrides import calendar_for_lateness
 from service.calendar.working_days import local_date, overdue_working_days
 from service.models import Dossier, Invitation, Petition, Response, utcnow
 from service.profile import Profile
@@ -61,7 +61,7 @@ def derive_timeliness(
     derived = timeliness(
         dossier.resolved_at,
         dossier.due_at,
-        lambda: overrides if overrides is not None else load_overrides(session),
+        lambda: overrides if overrides is not None else calendar_for_lateness(session),
     )
     dossier.resolved_day = derived.resolved_day
     dossier.is_late = derived.is_late

@@ -142,3 +142,37 @@ def test_a_repost_during_a_calendar_change_is_not_undone(
     live_counters = _counters(engine)
     assert live_counters["a_late_over"] == 0 and live_counters["a_on_time"] == 1, live_counters
     assert live_counters == _rebuilt(engine)
+
+
+def _explained(client: TestClient, admin: dict[str, str]) -> dict[str, object]:
+    response = client.get("/api/v1/agencies/G22.39/scores/2025-09/explain", headers=admin)
+    assert response.status_code == 200, response.text
+    row = response.json()["dossiers"]["rows"][0]
+    return {k: row[k] for k in ("overdue_working_days", "bucket")}
+
+
+def test_a_late_dossier_handed_over_during_a_calendar_change_uses_the_new_calendar(
+    client: TestClient, make_key: KeyFactory, engine: sa.Engine
+) -> None:
+    """A late dossier handed over while a day off was being written read the calendar with
+    a plain SELECT, and the change's re-derivation, not seeing the uncommitted dossier, left
+    it with the overdue working days of the calendar before: 6, "more than 5", where the
+    regulation and a rebuild count 5, within the grace (audit)."""
+    issuer, admin = make_key("issuer"), make_key("admin")
+    # Due Fri 5/9 17:00, resolved Mon 15/9: 8..12 and 15 September, 6 working days late.
+    # With Mon 8/9 declared a day off: 5.
+    body = handover_body(
+        dossier_code="G22.39-CAL-1",
+        received_at="2025-09-01T08:00:00+07:00",
+        due_at="2025-09-05T17:00:00+07:00",
+        resolved_at="2025-09-15T10:00:00+07:00",
+    )
+    live = _LiveWrite(lambda: client.post("/api/v1/handovers", json=body, headers=issuer))
+    with transaction(engine) as session:  # `PUT /calendar/overrides/2025-09-08 {working: false}`
+        set_day(session, date(2025, 9, 8), False, "Nghỉ bão", actor="test", profile=PROFILE)
+        live.start()  # the one-stop system hands the dossier over meanwhile
+    assert live.reply().status_code == 201
+    handed_over = _explained(client, admin)
+    _rebuilt(engine)
+    assert _explained(client, admin) == {"overdue_working_days": 5, "bucket": "late_within_grace"}
+    assert handed_over == {"overdue_working_days": 5, "bucket": "late_within_grace"}
