@@ -52,6 +52,11 @@ class Petition(SQLModel, table=True):
     received_at: datetime = Field(sa_type=UTCDateTime, index=True)
     received_day: date = Field(index=True)  # local date: the day counter it feeds
     deadline_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Whether deadline_at is the default (handling_deadline_working_days after the receipt)
+    # rather than one the national system gave: a corrected receipt moves only the former
+    # (petitions/service.py). Told apart by equality with the default recomputed, it was not
+    # once a day off was declared within it (audit; migration 0024 sets it so for older rows).
+    deadline_defaulted: bool = False
     handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: str | None = Field(default=None, max_length=2000)
     citizen_verdict: str | None = Field(default=None, max_length=16)

@@ -60,6 +60,7 @@ def open_from_complaint(
         received_at=response.received_at,
         received_day=response.received_day,
         deadline_at=deadline,
+        deadline_defaulted=deadline is not None,
         # The follow-up link's seed; its hash is set where the link is first shown
         # (followup.issue), which holds the signing key.
         followup_seed=tokens.new_seed() if wants_reply or has_contact else None,
@@ -169,14 +170,14 @@ def upsert(
     days = profile.petitions.handling_deadline_working_days
     # A deadline the default gave moves with a corrected receipt; one the national system
     # gave stays (audit: corrected by an hour, a deadline of 19/9 became the default's
-    # 7/10, and a petition handled six days late counted as on time). No column says which
-    # it was: a deadline equal to the old receipt's default is taken as the default.
+    # 7/10, and a petition handled six days late counted as on time). Which it was is
+    # stored: told by equality with the default recomputed, a default was taken for the
+    # national system's once a day off was declared within it (audit).
     defaulted_deadline_moves = (
         before is not None
         and petition.received_at != received_at
         and petition.deadline_at is not None
-        and petition.deadline_at
-        == add_working_days(petition.received_at, days, load_overrides(session))
+        and petition.deadline_defaulted
     )
     # The times as they will stand, those kept included: a later receipt sent alone left a
     # stored handling before it, counted as handled on time (audit).
@@ -195,11 +196,14 @@ def upsert(
         # gave it one, and the console and follow-up page showed it due (audit). One the
         # national system sends is its own, as for any petition.
         if "deadline_at" in sent:
-            petition.deadline_at = payload.deadline_at
+            petition.deadline_at, petition.deadline_defaulted = payload.deadline_at, False
     elif "deadline_at" in sent or defaulted_deadline_moves or petition.deadline_at is None:
+        # Told with the calendar of now, and kept when a day off is declared later (as a
+        # deadline told to the citizen): no need to wait for a calendar change.
         petition.deadline_at = payload.deadline_at or add_working_days(
             received_at, days, load_overrides(session)
         )
+        petition.deadline_defaulted = payload.deadline_at is None
     _check_verdict_follows_handling(payload, petition, sent)
     for name in (
         "handled_at",

@@ -90,6 +90,36 @@ def test_a_corrected_receipt_time_keeps_the_deadline_the_national_system_gave(
     assert score["group5"]["petitions_on_time_rate"] == 0.0
 
 
+def test_a_corrected_receipt_moves_the_default_deadline_after_a_calendar_change(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """A deadline was taken as the default's only while it equalled the default recomputed
+    with today's calendar: once a day off was declared within it, a corrected receipt left
+    the wrong receipt's deadline, as if the national system had given it, and a petition
+    handled within 15 working days of its receipt counted as late (audit)."""
+    admin = make_key("admin")
+    created = client.post("/api/v1/petitions", json=BODY, headers=admin)
+    assert created.status_code == 201, created.text
+    assert created.json()["deadline_at"].startswith("2025-10-07")  # 15 working days after 16/9
+    # A day off declared afterwards (a storm): the deadline told stays, by design.
+    day_off = client.put(
+        "/api/v1/calendar/overrides/2025-09-24", json={"working": False}, headers=admin
+    )
+    assert day_off.status_code == 200
+    # The national system corrects the receipt (17/9, not 16/9) and reports the handling.
+    corrected = {
+        **BODY,
+        "received_at": "2025-09-17T09:00:00+07:00",
+        "handled_at": "2025-10-08T10:00:00+07:00",
+    }
+    moved = client.post("/api/v1/petitions", json=corrected, headers=admin)
+    assert moved.status_code == 200, moved.text
+    # 15 working days after 17/9, 24/9 off: the calendar of the correction's time.
+    assert moved.json()["deadline_at"].startswith("2025-10-09"), moved.json()
+    score = client.get("/api/v1/agencies/79.BTH/scores/2025-09", headers=admin).json()
+    assert score["group5"]["petitions_on_time_rate"] == 1.0
+
+
 def test_a_deadline_before_the_receipt_is_refused_naming_the_field(
     client: TestClient, make_key: KeyFactory
 ) -> None:
