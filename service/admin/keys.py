@@ -21,7 +21,7 @@ from service.auth.principal import Principal
 from service.calendar.working_days import LOCAL_TZ
 from service.db import rowcount
 from service.errors import Conflict, NotFound, field_error, storable_field
-from service.models import ROLES, Agency, ApiKey, WebhookSubscription, utcnow
+from service.models import EVERY_AGENCY_ROLES, ROLES, Agency, ApiKey, WebhookSubscription, utcnow
 from service.models.agency import path_within
 from service.timebounds import check_day
 
@@ -88,6 +88,8 @@ def create_key(
         raise field_error("expires", "must be in the future")
     agency_id = None
     if agency_code is not None:
+        if role in EVERY_AGENCY_ROLES:  # a key that could read nothing (audit)
+            raise field_error("agency", f"{EVERY_AGENCY_ROLES[role]}: leave the agency out")
         agency = get_agency_by_code(session, agency_code)
         if agency is None:
             raise field_error("agency", f"no agency has the code '{agency_code}'")

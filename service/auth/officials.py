@@ -19,7 +19,14 @@ from sqlmodel import Session, col, select
 from service.audit import record
 from service.auth.principal import Principal
 from service.errors import Conflict, Forbidden, NotFound, field_error, storable_field
-from service.models import OFFICIAL_ROLES, Agency, ConsoleSessionRecord, Official, utcnow
+from service.models import (
+    EVERY_AGENCY_ROLES,
+    OFFICIAL_ROLES,
+    Agency,
+    ConsoleSessionRecord,
+    Official,
+    utcnow,
+)
 from service.models.agency import path_within
 from service.text_clean import is_storable
 
@@ -103,13 +110,10 @@ def add_official(
 
 
 def _check_role_reach(role: str, agency_code: str | None) -> None:
-    """An auditor reads the audit log, which covers every agency: one limited to an agency
-    could read nothing, and signed in to a page refusing them (audit)."""
-    if role == "auditor" and agency_code is not None:
-        raise field_error(
-            "agency_code",
-            "an auditor reads the audit log of every agency: leave the agency out",
-        )
+    """An auditor limited to an agency could read nothing, and signed in to a page refusing
+    them (audit): EVERY_AGENCY_ROLES."""
+    if role in EVERY_AGENCY_ROLES and agency_code is not None:
+        raise field_error("agency_code", f"{EVERY_AGENCY_ROLES[role]}: leave the agency out")
 
 
 def list_officials(session: Session) -> Sequence[Official]:

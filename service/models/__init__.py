@@ -1,6 +1,7 @@
 """Every table, imported here so that Alembic and the app see one complete metadata."""
 
 from service.models.access import (
+    EVERY_AGENCY_ROLES,
     OFFICIAL_ROLES,
     ROLES,
     ApiKey,
@@ -38,6 +39,7 @@ __all__ = [
     "ALERT_RULES",
     "CHANNELS",
     "COUNT_COLUMNS",
+    "EVERY_AGENCY_ROLES",
     "MAX_ROW_ID",
     "OFFICIAL_ROLES",
     "ROLES",

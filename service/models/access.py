@@ -12,6 +12,10 @@ from service.models.base import ACTOR_MAX, UTCDateTime, check_known, utcnow
 
 # auditor: reads the audit log and nothing else (no scores, no changes).
 ROLES = ("issuer", "reader", "manager", "admin", "kiosk", "auditor")
+# Roles whose work covers every agency: the audit log is read whole or not at all (a key or
+# official limited to an agency's tree is refused it), so one given an agency could read
+# nothing (audits: officials, then keys).
+EVERY_AGENCY_ROLES = {"auditor": "an auditor reads the audit log of every agency"}
 
 
 class ApiKey(SQLModel, table=True):

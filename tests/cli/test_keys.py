@@ -24,6 +24,18 @@ def test_a_kiosk_key_is_refused_with_the_way_to_pair_a_tablet(
         assert session.exec(select(ApiKey)).all() == []
 
 
+def test_an_auditor_key_limited_to_an_agency_is_refused(database_url: str, db: DbFactory) -> None:
+    """An auditor key reads the audit log, which is read whole or not at all: one limited
+    to an agency was made and could read nothing (audit), as an official could not be."""
+    cli = cli_for(database_url)
+    result = cli("keys", "create", "--role", "auditor", "--agency", "79.BTH")
+    assert result.exit_code == 2, result.output
+    assert "an auditor reads the audit log of every agency: leave the agency out" in result.output
+    with db() as session:
+        assert session.exec(select(ApiKey)).all() == []
+    assert cli("keys", "create", "--role", "auditor").exit_code == 0
+
+
 @pytest.mark.parametrize("day", ["9999-12-31", "2101-01-01", "1899-12-31"])
 def test_an_expiry_outside_the_dates_the_service_takes_is_one_line(
     database_url: str, db: DbFactory, day: str
