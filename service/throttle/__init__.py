@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -238,10 +239,31 @@ def _client_hash(settings: Settings, address: str) -> str:
 
 # Every request of a survey page or answer hashes its address: the same few (a portal's
 # server, an office's NAT) come again and again, and the HMAC was ~2 % of the answer
-# path's interpreter time under load (py-spy).
+# path's interpreter time under load (py-spy). The guesser is found here, cached with it.
 @lru_cache(maxsize=4096)
 def _keyed_hash(key: bytes, address: str) -> str:
-    return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, guesser(address).encode(), hashlib.sha256).hexdigest()
+
+
+# A subscriber is given at least a /64 of IPv6, whose addresses (privacy addresses rotate
+# by themselves) a guesser may change at every request: counted per address, each had a
+# fresh limit (audit). An IPv4 address is one guesser, as it was.
+IPV6_GUESSER_PREFIX = 64
+
+
+def guesser(address: str) -> str:
+    """Who is counted for `address`: an IPv6 client by its /64, an IPv4 one sent as IPv6
+    (::ffff:a.b.c.d) as that IPv4 address; anything else (IPv4, a tablet's "kiosk:" key)
+    as it is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/{IPV6_GUESSER_PREFIX}", strict=False))
+    return address
 
 
 def _quick(connection: Connection) -> None:

@@ -147,3 +147,27 @@ def test_wrong_codes_at_one_tablet_lock_that_tablet_only(
     # ...nor the address itself: its citizens' phones still reach their surveys.
     assert client.get(f"/s/{secrets.token_urlsafe(32)}").status_code == 404
     assert api_answer(client, here["short_code"]).status_code == 201
+
+
+def test_addresses_of_one_ipv6_64_share_one_guess_count(
+    settings: Settings, make_key: KeyFactory
+) -> None:
+    """A subscriber holds at least a /64 of IPv6, whose addresses (privacy addresses rotate
+    by themselves) a guesser may change at every request: counted per address, each had a
+    fresh limit (audit). A /64 is one guesser; another /64, and IPv4, count apart."""
+    away_from_a_window_end(settings)
+    app = create_app(settings)
+    with TestClient(app, client=("2001:db8:1:2::1", 40000)) as first:
+        hand_over(first, make_key)
+        limit = settings.guess_limit
+        statuses = [api_answer(first, wrong_short_code()).status_code for _ in range(limit + 1)]
+        assert statuses[-1] == 429 and tally(statuses)[404] == limit, statuses
+        for n in range(2, 6):  # the same subscriber's next addresses
+            neighbour = TestClient(app, client=(f"2001:db8:1:2::{n:x}", 40000))
+            assert api_answer(neighbour, wrong_short_code()).status_code == 429, n
+        for other in ("2001:db8:1:3::1", "::ffff:203.0.113.9"):  # another /64; IPv4 as IPv6
+            apart = TestClient(app, client=(other, 40000))
+            assert api_answer(apart, wrong_short_code()).status_code == 404, other
+        ipv4 = TestClient(app, client=("203.0.113.9", 40000))  # the same client as ::ffff:
+        statuses = [api_answer(ipv4, wrong_short_code()).status_code for _ in range(limit)]
+        assert tally(statuses) == {404: limit - 1, 429: 1}, statuses
