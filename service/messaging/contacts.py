@@ -69,6 +69,14 @@ def normalize_email(value: str) -> str:
     if not _EMAIL.match(value):
         raise ValueError("is not an e-mail address; write it as name@example.vn")
     local, domain = value.rsplit("@", 1)
+    if "=?" in local:
+        # A MIME encoded word ("=?utf-8?q?someone.else?=@...") is atext, but a mail
+        # program reading the To header decodes it into another address than the one
+        # given and consented to (audit).
+        raise ValueError(
+            "is not an e-mail address: the name before the @ may not contain '=?' "
+            "(an encoded word); write it as name@example.vn"
+        )
     return f"{local}@{domain.lower()}"
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import ClassVar
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -14,8 +17,9 @@ from service.admin.agencies import upsert_agency
 from service.app import create_app
 from service.messaging import leased, sending
 from service.messaging.channels.base import OutgoingMessage
+from service.messaging.channels.email import EmailChannel
 from service.models import InvitationContact, OutgoingMessageRow
-from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
+from tests.conftest import DbFactory, KeyFactory, free_port, handover_body, make_settings
 from tests.messaging.conftest import Mailbox, Worker, local
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -309,3 +313,62 @@ def test_an_address_with_a_misplaced_dot_is_422_naming_the_field(
     answer = client.post(URL, json=handover_body(contact=contact), headers=make_key("issuer"))
     assert answer.status_code == 422, answer.text
     assert "contact.email" in [f["field"] for f in answer.json()["fields"]], answer.json()
+
+
+def test_an_address_with_an_encoded_word_is_422_naming_the_field(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """`=?utf-8?q?someone.else?=@...` is a dot-atom, but the mail went to
+    someone.else@..., an address never given or consented to (audit)."""
+    contact = {"email": "=?utf-8?q?someone.else?=@example.vn", "consent": True}
+    answer = client.post(URL, json=handover_body(contact=contact), headers=make_key("issuer"))
+    assert answer.status_code == 422, answer.text
+    [problem] = [f for f in answer.json()["fields"] if f["field"] == "contact.email"]
+    assert "'=?'" in problem["problem"], problem
+
+
+class RcptRecorder(SMTP):
+    """Keeps each RCPT TO as sent: aiosmtpd reads an encoded word in it decoded, as a mail
+    server does not."""
+
+    sent: ClassVar[list[str]] = []
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        RcptRecorder.sent.append(arg or "")
+        await super().smtp_RCPT(arg)
+
+
+class RcptController(Controller):
+    def factory(self) -> SMTP:
+        return RcptRecorder(self.handler, **self.SMTP_kwargs)
+
+
+def test_the_envelope_recipient_is_the_address_given_not_the_decoded_to_header(
+    mailbox: Mailbox,
+) -> None:
+    """smtplib took the envelope from the To header, decoded: an encoded word in the
+    address sent the mail to someone.else@example.vn (audit)."""
+    address = "=?utf-8?q?someone.else?=@example.vn"  # as an address stored before the fix
+    RcptRecorder.sent = []
+    port = free_port()
+    controller = RcptController(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        EmailChannel("127.0.0.1", port, sender="hailong@phuong.gov.vn").send(
+            OutgoingMessage(
+                message_id=1,
+                channel="email",
+                kind="invitation",
+                recipient=address,
+                subject="Mời ông/bà đánh giá",
+                text="Mời ông/bà đánh giá: http://testserver/m/ABCD1234",
+                link="http://testserver/m/ABCD1234",
+                opt_out_link="http://testserver/u/x",
+                agency_name="UBND",
+                dossier_code="D-1",
+                language="vi",
+            )
+        )
+    finally:
+        controller.stop()
+    assert RcptRecorder.sent == [f"TO:<{address}>"]

@@ -130,6 +130,8 @@ def test_not_a_vietnamese_mobile(typed: str) -> None:
         *("a@b", "a b@c.vn", "@c.vn", "a@@c.vn", "a..b@c.vn", "a@c..vn"),
         # A dot that begins or ends the name: a mail server refuses it (RFC 5322 dot-atom).
         *(".dan@c.vn", "dan.@c.vn", ".@c.vn", "dan@.c.vn"),
+        # An encoded word: the To header read it as someone.else@c.vn (audit).
+        "=?utf-8?q?someone.else?=@c.vn",
     ],
 )
 def test_not_an_email(typed: str) -> None:

@@ -15,7 +15,7 @@ import ssl
 import threading
 from email.header import Header
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
 
 from service.messaging.channels.base import ChannelName, OutgoingMessage, SendFailed, Sent
 from service.outbound_tls import tls_context
@@ -89,7 +89,11 @@ class EmailChannel:
                 smtp.starttls(context=tls_context())
             if self.username:
                 smtp.login(self.username, self.password or "")
-            refused = smtp.send_message(email)
+            # The envelope names the recipient given, not what the To header decodes
+            # to: an encoded word in it was read as another address (audit).
+            refused = smtp.send_message(
+                email, from_addr=parseaddr(self.sender)[1], to_addrs=[message.recipient]
+            )
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             raise _failed(code, reply) from exc
