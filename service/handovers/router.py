@@ -10,6 +10,7 @@ from sqlmodel import Session
 from service.handovers import issuing, revoking, views
 from service.handovers.invitations import ISSUERS
 from service.handovers.schemas import DOSSIER_CODE_PATTERN, HandoverCreate, HandoverPublic
+from service.text_clean import OptionalCodeText
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
 from service.web.routes import created_or_known
@@ -53,6 +54,9 @@ async def revoke_handover(
             max_length=64,
             description="The dossier's agency, when agencies you can act for share the code",
         ),
+        # As the handover takes it (" G22.39 " is G22.39), and `?agency_code=` a 422: it
+        # was compared as written, so the revoke found no such survey (audit).
+        OptionalCodeText,
     ] = None,
 ) -> HandoverPublic:
     def revoke(session: Session) -> HandoverPublic:

@@ -288,6 +288,34 @@ def test_the_revoke_answer_says_what_became_of_the_messages(
     assert revoked.json()["messages"] == issued["messages"]
 
 
+def test_revoke_finds_the_dossier_by_the_agency_code_the_handover_accepted(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """The handover takes " G22.39 " as G22.39 (codes are matched without the spaces
+    around them); the revoke naming the same agency code said the survey was never
+    issued (audit)."""
+    key = make_key("issuer")
+    issued = client.post(URL, json=handover_body(agency_code=" G22.39 "), headers=key)
+    assert issued.status_code == 201, issued.text
+    revoked = client.post(
+        f"{URL}/G22.39-250915-0001/revoke", params={"agency_code": " G22.39 "}, headers=key
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["status"] == "revoked"
+
+
+def test_an_empty_agency_code_on_revoke_is_a_422_not_an_unknown_agency(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """As for the scores (`?agency_code=` is refused, not read as a value): the revoke said
+    "No survey was issued for dossier ... of agency ''" (audit)."""
+    key = make_key("issuer")
+    assert client.post(URL, json=handover_body(), headers=key).status_code == 201
+    revoked = client.post(f"{URL}/G22.39-250915-0001/revoke?agency_code=", headers=key)
+    assert revoked.status_code == 422, revoked.text
+    assert revoked.json()["fields"][0]["field"] == "agency_code"
+
+
 def test_revoke_rules(client: TestClient, make_key: KeyFactory) -> None:
     key = make_key("issuer")
     assert client.post(f"{URL}/nope/revoke", headers=key).status_code == 404
