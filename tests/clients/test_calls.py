@@ -55,6 +55,31 @@ def test_submit_response_body() -> None:
     }
 
 
+def test_issue_survey_sends_the_contact_and_reads_the_messages() -> None:
+    """The client could send no `contact` and read no `messages` (README "Invitations by
+    message"; audit)."""
+    sent: list[httpx.Request] = []
+    message = {"channel": "email", "kind": "invitation", "status": "pending", "reason": None}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(201, json=SURVEY | {"messages": [message]})
+
+    with HailongClient("https://h", "key", transport=httpx.MockTransport(handle)) as c:
+        survey = c.issue_survey(
+            "D1",
+            "G22.39",
+            datetime(2025, 9, 15, 3, tzinfo=UTC),
+            contact={"email": "dan@example.vn", "consent": True},
+        )
+    assert json.loads(sent[0].content)["contact"] == {"email": "dan@example.vn", "consent": True}
+    assert survey.messages == [message]
+    # No `contact`: none sent; an answer without `messages` (an older server) reads as [].
+    call = calls.issue_survey("D1", "G22.39", datetime(2025, 9, 15, 3, tzinfo=UTC), {}, {})
+    assert "contact" not in call.json
+    assert Survey.from_json(SURVEY, created=True).messages == []
+
+
 def test_paths_are_quoted_and_zulu_times_parse() -> None:
     assert calls.revoke_survey("D/1").path == "/api/v1/handovers/D%2F1/revoke"
     assert to_datetime("2025-10-15T07:00:00Z") == datetime(2025, 10, 15, 7, tzinfo=UTC)

@@ -8,10 +8,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hailong_client import (
     AsyncHailongClient,
+    Contact,
     Forbidden,
     HailongClient,
     InvalidInput,
     NotFound,
+    Survey,
     Unauthorized,
 )
 
@@ -70,3 +72,28 @@ def test_async_client(live_server: LiveServer, make_key: KeyFactory) -> None:
             return first.created, again.created, revoked.status
 
     assert asyncio.run(scenario()) == (True, False, "revoked")
+
+
+def test_the_client_sends_a_contact_and_reads_the_messages(
+    live_server: LiveServer, make_key: KeyFactory
+) -> None:
+    """The client could send no `contact` and read no `messages`: a one-stop system on it
+    could not have the link sent by message (README "Invitations by message"; audit)."""
+    contact: Contact = {"email": "Nguoi.Dan@Example.VN", "phone": "0912345678", "consent": True}
+    with HailongClient(live_server.url, _raw(make_key("issuer"))) as hailong:
+        survey = hailong.issue_survey("D-MSG", "79.BTH", RESOLVED, contact=contact)
+        without = hailong.issue_survey("D-NONE", "79.BTH", RESOLVED)
+
+    async def scenario() -> Survey:
+        async with AsyncHailongClient(live_server.url, _raw(make_key("issuer"))) as hailong:
+            return await hailong.issue_survey("A-MSG", "79.SGN", RESOLVED, contact=contact)
+
+    # No channel is configured here: each is skipped, as the contact with consent makes it.
+    reason = "channel_not_configured"
+    skipped = [
+        {"channel": channel, "kind": "invitation", "status": "skipped", "reason": reason}
+        for channel in ("email", "sms", "zalo")
+    ]
+    assert survey.messages == skipped
+    assert asyncio.run(scenario()).messages == skipped
+    assert without.messages == []  # no contact: no message

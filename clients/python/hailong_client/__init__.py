@@ -15,7 +15,16 @@ from hailong_client.errors import (
     ServiceUnavailable,
     Unauthorized,
 )
-from hailong_client.models import Agency, Answers, Petition, Staff, Submission, Survey
+from hailong_client.models import (
+    Agency,
+    Answers,
+    Contact,
+    Message,
+    Petition,
+    Staff,
+    Submission,
+    Survey,
+)
 from hailong_client.scores import (
     Counts,
     DossierRow,
@@ -40,6 +49,7 @@ __all__ = [
     "AsyncHailongClient",
     "Attempt",
     "Conflict",
+    "Contact",
     "Counts",
     "Delivery",
     "DossierRow",
@@ -52,6 +62,7 @@ __all__ = [
     "HailongClient",
     "HailongError",
     "InvalidInput",
+    "Message",
     "NotFound",
     "Petition",
     "PetitionRow",

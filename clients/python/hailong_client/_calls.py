@@ -15,7 +15,15 @@ from urllib.parse import quote
 import httpx
 
 from hailong_client._json import aware_iso
-from hailong_client.models import Agency, Answers, Petition, Submission, Survey, Verdict
+from hailong_client.models import (
+    Agency,
+    Answers,
+    Contact,
+    Petition,
+    Submission,
+    Survey,
+    Verdict,
+)
 from hailong_client.scores import Explanation, Score, StaffScores
 from hailong_client.subscriptions import Delivery, EventType, Webhook, WebhookCreated
 
@@ -81,6 +89,7 @@ def issue_survey(
     resolved_at: datetime,
     times: dict[str, datetime | None],
     facts: dict[str, Any],
+    contact: Contact | None = None,
 ) -> Call[Survey]:
     body: dict[str, Any] = {
         "dossier_code": dossier_code,
@@ -89,6 +98,8 @@ def issue_survey(
     }
     body.update({k: aware_iso(v, k) for k, v in times.items() if v is not None})
     body.update({k: v for k, v in facts.items() if v is not None})
+    if contact is not None:
+        body["contact"] = dict(contact)
     return Call(
         "POST",
         "/api/v1/handovers",

@@ -12,7 +12,16 @@ import httpx
 from hailong_client import _calls as calls
 from hailong_client._calls import UNSET, Call, Channel, Language, Source, Unset
 from hailong_client.errors import raise_for_error
-from hailong_client.models import Agency, Answers, Petition, Staff, Submission, Survey, Verdict
+from hailong_client.models import (
+    Agency,
+    Answers,
+    Contact,
+    Petition,
+    Staff,
+    Submission,
+    Survey,
+    Verdict,
+)
 from hailong_client.scores import Explanation, Score, StaffScores
 from hailong_client.subscriptions import Delivery, EventType, Webhook, WebhookCreated
 
@@ -86,8 +95,11 @@ class HailongClient:
         staff: Staff | None = None,
         counter_code: str | None = None,
         language: Language | None = None,
+        contact: Contact | None = None,
     ) -> Survey:
-        """POST /api/v1/handovers. Safe to repeat: the same dossier keeps its survey."""
+        """POST /api/v1/handovers. Safe to repeat: the same dossier keeps its survey.
+        `contact` (with `consent: True`) has the link sent by message; the answer's
+        `messages` say what became of them."""
         return self._send(
             calls.issue_survey(
                 dossier_code,
@@ -103,6 +115,7 @@ class HailongClient:
                     "counter_code": counter_code,
                     "language": language,
                 },
+                contact,
             )
         )
 
@@ -277,6 +290,7 @@ class AsyncHailongClient:
         staff: Staff | None = None,
         counter_code: str | None = None,
         language: Language | None = None,
+        contact: Contact | None = None,
     ) -> Survey:
         return await self._send(
             calls.issue_survey(
@@ -293,6 +307,7 @@ class AsyncHailongClient:
                     "counter_code": counter_code,
                     "language": language,
                 },
+                contact,
             )
         )
 

@@ -5,7 +5,7 @@ Every record is built from the fields it knows, so fields the server adds later 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, TypedDict
 
@@ -32,6 +32,25 @@ class Staff(TypedDict, total=False):
     returning: str
 
 
+class Contact(TypedDict, total=False):
+    """The citizen's phone and/or e-mail, to send the survey link to (README "Invitations by
+    message"): `phone` a Vietnamese mobile, `email` an address. Nothing is stored and no
+    message sent without `consent: True`."""
+
+    phone: str
+    email: str
+    consent: bool
+
+
+class Message(TypedDict):
+    """One message of the survey's invitation (or reminder) and what became of it."""
+
+    channel: str  # "email", "sms" or "zalo"
+    kind: str  # "invitation" or "reminder"
+    status: str  # "pending", "sent", "failed" or "skipped"
+    reason: str | None  # why it is skipped or failed
+
+
 @dataclass(frozen=True)
 class Survey:
     survey_id: str
@@ -44,6 +63,8 @@ class Survey:
     expires_at: datetime
     status: str
     created: bool  # False when the dossier was already known (HTTP 200)
+    # The invitation's messages (a handover with a contact); [] without a contact.
+    messages: list[Message] = field(default_factory=list)
 
     @property
     def token(self) -> str:
@@ -63,6 +84,15 @@ class Survey:
             expires_at=to_datetime(body["expires_at"]),
             status=body["status"],
             created=created,
+            messages=[
+                Message(
+                    channel=m["channel"],
+                    kind=m["kind"],
+                    status=m["status"],
+                    reason=m.get("reason"),
+                )
+                for m in body.get("messages", [])
+            ],
         )
 
 
