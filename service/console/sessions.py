@@ -60,6 +60,14 @@ def new_session(*, signed_in: bool, now: float | None = None) -> ConsoleSession:
     )
 
 
+def pre_session(session: ConsoleSession | None) -> ConsoleSession:
+    """The sign-in form's session, its hour from now: `session`'s id, so the CSRF token of
+    a form already open keeps working, or a new one."""
+    if session is None:
+        return new_session(signed_in=False)
+    return ConsoleSession(int(clock()) + ANONYMOUS_SECONDS, session.sid)
+
+
 def encode(session: ConsoleSession, signing_key: bytes) -> str:
     payload = f"{session.expires}.{session.sid}"
     return f"{payload}.{sign(signing_key, 'console-session', payload)}"

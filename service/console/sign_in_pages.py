@@ -63,17 +63,33 @@ def _problem_page(
     return Page("console/sign_in.html", context | {"here": SIGN_IN}, status)
 
 
+def _signed_in_already(console: ConsoleDep, session: Session) -> bool:
+    return console.session is not None and (
+        sessions.principal_for(
+            session, console.session, key_sign_in=console.settings.console_key_sign_in
+        )
+        is not None
+    )
+
+
+def _sign_in_form(
+    console: ConsoleDep, session: Session, problem: str | None, status: int = 200
+) -> Page:
+    """The sign-in form, whose CSRF token rests on the pre-session: its hour starts again
+    each time the form is shown (the same id, so a form open in another tab keeps working).
+    Kept with its first expiry, a form opened a minute ago was refused as out of date when
+    the first visit was almost an hour before (audit)."""
+    if not _signed_in_already(console, session):
+        console.new_session = sessions.pre_session(console.session)
+    return Page("console/sign_in.html", {"problem": problem}, status)
+
+
 @router.get("/sign-in", response_class=HTMLResponse)
 async def sign_in_form(console: ConsoleDep) -> Response:
     def show(session: Session) -> Outcome:
-        key_sign_in = console.settings.console_key_sign_in
-        if console.session is not None and sessions.principal_for(
-            session, console.session, key_sign_in=key_sign_in
-        ):
+        if _signed_in_already(console, session):
             return Redirect("/console")
-        if console.session is None:  # the form's CSRF token rests on this pre-session
-            console.new_session = sessions.new_session(signed_in=False)
-        return Page("console/sign_in.html", {"problem": None})
+        return _sign_in_form(console, session, None)
 
     return await console.respond(show)
 
@@ -90,12 +106,12 @@ async def sign_in_with_key(console: ConsoleDep, form: FormDep) -> Response:
             session, lambda: principal_for_key(session, form.get("key", "").strip())
         )
         if principal is None:
-            return Page("console/sign_in.html", {"problem": "unknown_key"}, 401)
+            return _sign_in_form(console, session, "unknown_key", 401)
         if principal.role not in sessions.CONSOLE_ROLES:
             record(
                 session, principal.actor, "console.sign_in_refused", None, {"role": principal.role}
             )
-            return Page("console/sign_in.html", {"problem": "wrong_role"}, 403)
+            return _sign_in_form(console, session, "wrong_role", 403)
         return _signed_in(console, session, principal, "key")
 
     try:
@@ -196,6 +212,12 @@ async def provider_answered(console: ConsoleDep, request: Request) -> Response:
 @router.post("/sign-out", response_class=HTMLResponse)
 async def sign_out(console: ConsoleDep, form: FormDep) -> Response:
     def leave(session: Session) -> Outcome:
+        if console.session is None:
+            # No session to end: it expired (a page left open past its 8 hours) or was
+            # ended in another tab. The form's token, which rests on it, was refused as out
+            # of date, an error page for a sign-out that had nothing left to do (audit).
+            console.clear_session = True  # an expired or forged cookie, if one was sent
+            return Redirect(SIGN_IN)
         console.check_csrf(form)
         console.clear_session = True
         try:

@@ -177,6 +177,61 @@ def test_expired_session_sends_the_manager_back_to_sign_in(
     assert console.get(f"/console/a/{WARD}").url.path == "/console/sign-in"
 
 
+def test_a_sign_in_form_opened_a_minute_ago_is_not_out_of_date(
+    console: ConsoleClient, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sign-in form's CSRF token rests on a pre-session of one hour. Opening the page
+    again kept the pre-session with its first expiry: a form opened a minute ago was
+    refused as out of date when the first visit was almost an hour before. Each showing of
+    the form starts its hour again, with the same id: the form in the first tab still
+    works (audit)."""
+    key = raw_key(make_key("manager", WARD))
+    start = sessions.clock()
+    monkeypatch.setattr(sessions, "clock", lambda: start)
+    console.get("/console/sign-in")  # the first visit, then the tab is left open
+    first_tab = console.csrf()
+    later = start + sessions.ANONYMOUS_SECONDS - 60
+    monkeypatch.setattr(sessions, "clock", lambda: later)
+    console.get("/console/sign-in")  # opened again: a fresh form
+    assert console.csrf() == first_tab  # the same pre-session
+    monkeypatch.setattr(sessions, "clock", lambda: later + 120)  # two minutes to paste the key
+    response = console.post("/console/sign-in", {"key": key})
+    assert response.status_code == 200 and response.url.path == f"/console/a/{WARD}", (
+        response.status_code,
+        str(response.url),
+    )
+
+
+def test_a_sign_in_form_shown_again_for_a_wrong_key_starts_its_hour_again(
+    console: ConsoleClient, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As opening it again: the form shown again after a wrong key is a fresh form (audit)."""
+    key = raw_key(make_key("manager", WARD))
+    start = sessions.clock()
+    monkeypatch.setattr(sessions, "clock", lambda: start)
+    console.get("/console/sign-in")
+    later = start + sessions.ANONYMOUS_SECONDS - 60
+    monkeypatch.setattr(sessions, "clock", lambda: later)
+    assert console.post("/console/sign-in", {"key": "hl_wrong"}).status_code == 401
+    monkeypatch.setattr(sessions, "clock", lambda: later + 120)
+    response = console.post("/console/sign-in", {"key": key})
+    assert response.status_code == 200 and response.url.path == f"/console/a/{WARD}"
+
+
+def test_signing_out_after_the_session_expired_goes_to_the_sign_in_page(
+    console: ConsoleClient, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page left open past the session's 8 hours: its "sign out" button found no session
+    for the form's token and showed the "form out of date" error page; there is nothing to
+    end, so it goes to the sign-in page (audit)."""
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    assert console.get(f"/console/a/{WARD}").status_code == 200
+    later = time.time() + sessions.SESSION_SECONDS + 1
+    monkeypatch.setattr(sessions, "clock", lambda: later)
+    response = console.sign_out()
+    assert response.status_code == 200 and response.url.path == "/console/sign-in"
+
+
 def test_sign_out_needs_csrf_clears_the_cookie_and_is_audited(
     console: ConsoleClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
