@@ -29,6 +29,13 @@ def strip_bidi_controls(text: str) -> str:
     return BIDI_CONTROLS.sub("", text)
 
 
+def textarea_text(text: str) -> str:
+    """A form's textarea text with each line break as one "\\n": a browser sends a break as
+    CRLF, which the textarea's maxlength counts as one character, so a text the form let
+    someone type was refused as too long (audit). Stored as one, too."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def one_line(text: str) -> str:
     """`text` with every run of whitespace (line breaks, tabs) as one space: a name or a
     subject is one line wherever it is shown (a chart's label, an e-mail header)."""

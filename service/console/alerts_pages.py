@@ -18,6 +18,7 @@ from service.admin.agencies import chosen_agencies, visible_agency
 from service.alerts import emails, listing, rules
 from service.auth.principal import Principal
 from service.console import sessions
+from service.console.format import Formatter
 from service.console.web import ConsoleDep, Outcome, Redirect
 from service.models import ALERT_RULES, MAX_ROW_ID, Agency
 from service.profile import Profile
@@ -41,11 +42,13 @@ def _number(text: str) -> float:
 
 
 def input_value(value: float | None, lang: str) -> str:
-    """A threshold as the form shows it back: 0,3 in Vietnamese, 0.3 in English."""
+    """A threshold as the form shows it back: 0,3 in Vietnamese, 0.3 in English, every
+    digit kept. With six significant digits (`:g`), 19.1234567 set through the API showed
+    as 19,1235, and saving the form as shown (only switching the rule off) stored that
+    (audit)."""
     if value is None:
         return ""
-    text = f"{value:g}"
-    return text if lang == "en" else text.replace(".", ",")
+    return Formatter(lang).exact(value)
 
 
 def _page_url(agency: str | None, **extra: str | int) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from service.scoring.schemas import InputsUpdate
-from service.text_clean import is_storable
+from service.text_clean import is_storable, textarea_text
 
 NOTE_MAX = 1000
 
@@ -40,7 +40,7 @@ def read_inputs_form(
     e_text = form.get("e", "").strip()
     if e_text not in ("", "0", f"{e_max:g}"):
         problems["e"] = "zero_or_max"
-    note = form.get("note", "").strip() or None
+    note = textarea_text(form.get("note", "")).strip() or None
     if note is not None and len(note) > NOTE_MAX:
         problems["note"] = "too_long"
     elif note is not None and not is_storable(note):

@@ -19,7 +19,7 @@ from service.errors import NotFound
 from service.models import Agency, Petition, utcnow
 from service.petitions import service as petitions
 from service.profile import Profile
-from service.text_clean import is_storable, strip_bidi_controls
+from service.text_clean import is_storable, strip_bidi_controls, textarea_text
 from service.timebounds import OutOfRange, check_moment
 from service.web.deps import FormDep
 from service.web.pages import Page
@@ -123,7 +123,7 @@ def read_reply_form(
     time (`handled_at_before`) to the minute: sent back unchanged, it is that time to the
     second, or editing the reply's words turned a petition handled 30 s late on time."""
     problems: dict[str, str] = {}
-    reply = strip_bidi_controls(form.get("reply", "")).strip()
+    reply = strip_bidi_controls(textarea_text(form.get("reply", ""))).strip()
     if not reply:
         problems["reply"] = "missing"
     elif len(reply) > petitions.REPLY_MAX_CHARS:

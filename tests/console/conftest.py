@@ -45,6 +45,15 @@ def raw_key(headers: dict[str, str]) -> str:
     return headers["Authorization"].removeprefix("Bearer ")
 
 
+def browser_text(limit: int, lines: int) -> str:
+    """A textarea's text `limit` characters long as its maxlength counts them (a line break
+    as one), sent as a browser sends it: each break as CRLF."""
+    per_line, extra = divmod(limit - (lines - 1), lines)
+    text = "\n".join("x" * (per_line + (1 if i < extra else 0)) for i in range(lines))
+    assert len(text) == limit
+    return text.replace("\n", "\r\n")
+
+
 def autofocused_alert(html: str) -> str:
     """The id of the element a refused form's page moves the focus to as it loads: its
     summary of the problems, read out at once (role="alert") and focusable only by script
@@ -181,6 +190,7 @@ __all__ = [
     "ConsoleClient",
     "Office",
     "autofocused_alert",
+    "browser_text",
     "counting_survey_petitions",
     "current_period",
     "raw_key",

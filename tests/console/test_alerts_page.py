@@ -342,6 +342,44 @@ def test_a_manager_switches_a_rule_off_sets_a_threshold_and_both_are_audited(
     assert len(rule_audits(db)) == 3
 
 
+THRESHOLD_FIELD = re.compile(
+    r'id="threshold-k_below_threshold" name="threshold" maxlength="(\d+)" value="([^"]*)"'
+)
+
+
+def test_saving_a_rule_as_shown_keeps_its_threshold(
+    console: ConsoleClient, client: TestClient, make_key: KeyFactory
+) -> None:
+    """The threshold field showed the agency's own threshold with six significant digits
+    (`:g`): one set through the API with more was shown rounded, and saving the form as
+    shown (only switching the rule off) stored the rounded one. Every digit is shown, as
+    the D field does (Formatter.exact), and the field holds a float's longest repr
+    (audit)."""
+    threshold = 19.1234567
+    admin = make_key("admin")
+    put = client.put(
+        f"/api/v1/agencies/{WARD}/alert-rules",
+        json={"k_below_threshold": {"enabled": True, "threshold": threshold}},
+        headers=admin,
+    )
+    assert put.status_code == 200, put.text
+    console.sign_in(raw_key(make_key("manager", "79")))
+    page = console.get(f"/console/alerts?agency={WARD}").text
+    shown = THRESHOLD_FIELD.search(page)
+    assert shown, "no threshold field"
+    assert shown.group(2) == "19,1234567"
+    assert int(shown.group(1)) >= len(repr(-2.2250738585072014e-308))
+    # The manager only switches the rule off, leaving the threshold field as it is shown.
+    saved = console.post(
+        RULES.format(code=WARD, rule="k_below_threshold"),
+        {"enabled": "off", "threshold": shown.group(2)},
+    )
+    assert saved.status_code == 200, saved.text[:500]
+    rules = client.get(f"/api/v1/agencies/{WARD}/alert-rules", headers=admin).json()
+    [k_rule] = [r for r in rules["rules"] if r["rule"] == "k_below_threshold"]
+    assert (k_rule["enabled"], k_rule["threshold"]) == (False, threshold)
+
+
 def test_the_rules_page_says_what_a_threshold_may_be_and_what_each_rule_watches(
     console: ConsoleClient, make_key: KeyFactory
 ) -> None:

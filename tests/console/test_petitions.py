@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from service.calendar.working_days import LOCAL_TZ as LOCAL
 from service.console.petitions import timing
 from service.models import AuditLog, OutboxEvent, Petition, utcnow
+from service.petitions.service import REPLY_MAX_CHARS
 from service.settings import Settings
 from service.templating import make_templates
 from tests.conftest import DbFactory, KeyFactory
@@ -21,6 +22,7 @@ from tests.console.conftest import (
     ConsoleClient,
     Office,
     autofocused_alert,
+    browser_text,
     counting_survey_petitions,
     raw_key,
     seed_ward,
@@ -287,6 +289,24 @@ def test_a_reply_with_a_control_character_is_a_field_problem_and_the_typed_text_
     assert f'aria-describedby="err-reply" aria-invalid="true">{typed}</textarea>' in response.text
     unchanged = petition(db, "HL-BT-1")
     assert unchanged.reply is None and unchanged.handled_at is None
+
+
+def test_a_reply_as_long_as_the_textarea_allows_is_saved(
+    manager: ConsoleClient, db: DbFactory
+) -> None:
+    """A browser sends each line break of the reply as CRLF, which the textarea's maxlength
+    counts as one character: a reply the form let the manager type was refused as too long.
+    Its breaks are stored as one "\\n" each (audit)."""
+    target = petition(db, "PAKN-OVERDUE")
+    page = manager.get(f"/console/petitions/{target.id}").text
+    assert f'maxlength="{REPLY_MAX_CHARS}"' in page
+    reply = browser_text(REPLY_MAX_CHARS, 20)
+    response = manager.post(f"/console/petitions/{target.id}/reply", {"reply": reply})
+    assert response.status_code == 200 and "saved=reply" in str(response.url), (
+        response.status_code,
+        re.findall(r'class="error"[^>]*>([^<]*)<', response.text),
+    )
+    assert petition(db, "PAKN-OVERDUE").reply == reply.replace("\r\n", "\n")
 
 
 def test_signed_out_post_changes_nothing(

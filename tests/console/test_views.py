@@ -21,6 +21,7 @@ from tests.console.conftest import (
     ConsoleClient,
     Office,
     autofocused_alert,
+    browser_text,
     current_period,
     raw_key,
     seed_ward,
@@ -215,6 +216,61 @@ def test_a_note_with_a_control_character_is_a_field_problem_and_the_form_stays(
     assert '<option value="1" selected>' in response.text
     with db() as session:
         assert session.exec(select(PeriodInput)).first() is None
+
+
+def test_a_note_as_long_as_the_textarea_allows_is_saved(
+    console: ConsoleClient, office: Office, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """A browser sends each line break of the D/E note as CRLF, which the textarea's
+    maxlength counts as one character: a note the form let the manager type was refused as
+    too long. Its breaks are stored as one "\\n" each (audit)."""
+    seed_ward(office)
+    console.sign_in(raw_key(make_key("manager", "79")))  # competent for the ward's D and E
+    period = current_period()
+    page = console.get(f"/console/a/{WARD}?period={period}").text
+    assert 'maxlength="1000"' in page
+    note = browser_text(1000, 10)
+    response = console.post(
+        f"/console/a/{WARD}/inputs", {"period": period, "d": "17,5", "e": "1", "note": note}
+    )
+    assert response.status_code == 200 and "saved=inputs" in str(response.url), (
+        response.status_code,
+        re.findall(r'class="error"[^>]*>([^<]*)<', response.text),
+    )
+    with db() as session:
+        assert session.exec(select(PeriodInput.note)).one() == note.replace("\r\n", "\n")
+
+
+PERIOD_PICKER = re.compile(r'<form method="get" class="period-picker" action="([^"]*)"')
+
+
+@pytest.mark.parametrize("agency", ["79", WARD])
+def test_the_period_picker_works_on_a_refused_inputs_form(
+    console: ConsoleClient, office: Office, make_key: KeyFactory, agency: str
+) -> None:
+    """The period picker had action="": it went to the address the page was served at, and
+    the agency page shown again for a refused D/E form is served at the form's POST address,
+    which answers no GET: choosing another period was a 405 (audit). Refused as a problem
+    (the competent authority) or as not competent (the ward's own manager)."""
+    seed_ward(office)
+    console.sign_in(raw_key(make_key("manager", agency)))
+    for tab in ("", "/staff", "/dossiers", "/complaints", "/response-rates"):
+        shown = PERIOD_PICKER.search(console.get(f"/console/a/{WARD}{tab}").text)
+        assert shown and shown.group(1) == f"/console/a/{WARD}{tab}", tab  # its own page
+    period = current_period()
+    console.get(f"/console/a/{WARD}?period={period}")
+    refused = console.post(
+        f"/console/a/{WARD}/inputs", {"period": period, "d": "nineteen", "e": "", "note": ""}
+    )
+    assert refused.status_code in (403, 422)
+    found = PERIOD_PICKER.search(refused.text)
+    assert found, "the page has no period picker"
+    # What a browser does when "Xem" is pressed: a GET of the action, with ?period=.
+    target = refused.url.join(found.group(1)).copy_with(query=None)
+    chosen = console.get(str(target.copy_merge_params({"period": "2025-Q1"})))
+    assert chosen.status_code == 200, (chosen.status_code, str(chosen.url))
+    assert chosen.url.path == f"/console/a/{WARD}"
+    assert "2025-Q1" in chosen.text
 
 
 def test_a_refused_d_and_e_form_opens_on_its_problems(
