@@ -418,12 +418,17 @@ def exclusive(session: Session, key: int, table: str) -> None:
         session.execute(text(_sqlite_write_lock(table)))
 
 
-def shared(session: Session, key: int) -> None:
+def shared(session: Session, key: int, table: str) -> None:
     """Until this transaction ends, no other does the work that `exclusive(key)` guards
     (on PostgreSQL; one doing it is waited for here, and what is read next is the latest
-    committed), while any number hold it shared. SQLite has one writer: nothing to do."""
+    committed), while any number hold it shared. SQLite has one writer, whose lock is taken
+    now as `exclusive` takes it: read before the transaction's first write, what followed
+    was read outside any transaction, and a change committed in between was missed
+    (review: a day off set by the CLI during a late handover)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": key})
+    else:
+        session.execute(text(_sqlite_write_lock(table)))
 
 
 def alone(session: Session, key: int) -> bool:

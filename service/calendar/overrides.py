@@ -29,12 +29,13 @@ def load_overrides(session: Session) -> dict[date, bool]:
 
 def calendar_for_lateness(session: Session) -> dict[date, bool]:
     """The local calendar as the last committed change left it, none changing it until this
-    transaction ends (db.shared; SQLite has one writer): a calendar change waits for the
-    dossiers derived from what is read here, and so re-derives them, or they wait for it
-    and read its calendar. Never kept beyond the transaction: a cache would give a new
-    dossier the calendar of before. The lock's round trip is paid only where lateness is
-    derived: by a batch with a late dossier, once (handovers/new_dossiers.py)."""
-    db.shared(session, CALENDAR_LOCK)
+    transaction ends (db.shared): a calendar change waits for the dossiers derived from
+    what is read here, and so re-derives them, or they wait for it and read its calendar.
+    Never kept beyond the transaction: a cache would give a new dossier the calendar of
+    before. The lock's round trip is paid only where lateness is derived: by a batch with a
+    late dossier, once (handovers/new_dossiers.py). Taken before any row a calendar change
+    locks (handovers/one_by_one.py), or the two deadlock."""
+    db.shared(session, CALENDAR_LOCK, CalendarOverride.__tablename__)
     return load_overrides(session)
 
 

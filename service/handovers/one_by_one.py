@@ -8,7 +8,9 @@ batching.py writes the plain new dossiers; everything it hands back is written h
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from functools import cache
 from typing import cast
 
 from sqlalchemy.exc import IntegrityError
@@ -120,7 +122,14 @@ def _update_known(
     order, as an answer's claim takes the invitation before it writes the dossier's flag)
     and read afresh. Two re-posts of one dossier at once both took "before" from the same
     row, and the first's move was never undone: resolved_dossiers -1 in one month, a
-    phantom in another (audit). An answer committed meanwhile is seen, and moved too."""
+    phantom in another (audit). An answer committed meanwhile is seen, and moved too.
+
+    A late one takes the calendar's lock before those rows, in the order a calendar change
+    takes them (scoring/calendar_days.py): taken after, the two deadlocked, and the
+    change, not redone, failed (review)."""
+    calendar = cache(lambda: calendar_for_lateness(session))
+    if events.is_late(payload.resolved_at, payload.due_at):
+        calendar()
     invitation = session.exec(
         db.for_update(select(Invitation).where(Invitation.dossier_id == known.dossier_id))
     ).one()
@@ -131,7 +140,7 @@ def _update_known(
     response = events.response_of(session, dossier)
     before = events.dossier_footprint(session, dossier, profile, response)
     counter_before = dossier.counter_id
-    _apply_facts(session, dossier, known.agency, payload)
+    _apply_facts(session, dossier, known.agency, payload, calendar)
     session.add(dossier)
     if counter_before not in (None, dossier.counter_id) and invitation.status != "answered":
         # Shown at that counter's tablet, which may hold the citizen's answer in its outbox:
@@ -156,16 +165,20 @@ def _update_known(
     return Issued(invitation, dossier, created, messages.messages_of(session, invitation.id))
 
 
-def _apply_facts(session: Session, dossier: Dossier, agency: Agency, p: HandoverCreate) -> None:
+def _apply_facts(
+    session: Session,
+    dossier: Dossier,
+    agency: Agency,
+    p: HandoverCreate,
+    calendar: Callable[[], Mapping[date, bool]],
+) -> None:
     """A known dossier's facts as posted again: the staff and counter it names (registered
-    when new), and what the scores derive from them."""
+    when new), and what the scores derive from them (`calendar`: for a late one)."""
     assert agency.id is not None
     staff = p.staff
     ids = registry.staff_ids(session, agency.id, [staff.receiving, staff.handling, staff.returning])
     counter_id = registry.counter_id(session, agency.id, p.counter_code)
-    for name, value in new_dossiers.facts(
-        p, ids, counter_id, lambda: calendar_for_lateness(session)
-    ).items():
+    for name, value in new_dossiers.facts(p, ids, counter_id, calendar).items():
         setattr(dossier, name, value)
     dossier.updated_at = utcnow()
 

@@ -44,11 +44,15 @@ class Timeliness:
     overdue_working_days: int
 
 
+def is_late(resolved_at: datetime, due_at: datetime | None) -> bool:
+    return due_at is not None and resolved_at > due_at
+
+
 def timeliness(
     resolved_at: datetime, due_at: datetime | None, overrides: Callable[[], Mapping[date, bool]]
 ) -> Timeliness:
     """A dossier's derived facts from its times; `overrides` is only called for a late one."""
-    if due_at is None or resolved_at <= due_at:
+    if due_at is None or not is_late(resolved_at, due_at):
         return Timeliness(local_date(resolved_at), False, 0)
     overdue = overdue_working_days(due_at, resolved_at, overrides())
     return Timeliness(local_date(resolved_at), True, overdue)
