@@ -240,6 +240,7 @@ def deliveries(
         # Every field of AttemptPublic is the row's own, by the same name.
         public = AttemptPublic.model_validate(attempt, from_attributes=True)
         attempts.setdefault(attempt.delivery_id, []).append(public)
+    sending = sub.disabled_at is None and _key_stopped(session, sub) is None
     return [
         DeliveryPublic(
             id=d.id or 0,
@@ -249,10 +250,9 @@ def deliveries(
             period=d.period,
             status=d.status,
             attempts=d.attempts,
-            # None while disabled: nothing is sent before an admin enables it.
-            next_attempt_at=(
-                d.next_attempt_at if d.status == "pending" and sub.disabled_at is None else None
-            ),
+            # None while disabled (nothing is sent before an admin enables it) or while its
+            # key is stopped (nothing is sent at all: review).
+            next_attempt_at=d.next_attempt_at if d.status == "pending" and sending else None,
             created_at=d.created_at,
             completed_at=d.completed_at,
             attempt_log=attempts.get(d.id or 0, []),
@@ -270,6 +270,8 @@ def retry(
     if delivery is None or delivery.subscription_id != sub.id:
         raise NotFound(missing)
     principal.require_visible(session.get(Agency, delivery.agency_id), missing)
+    if (stopped := _key_stopped(session, sub)) is not None:  # a retry sent nothing (review)
+        raise Conflict(f"This delivery cannot be sent again: {stopped[1]}.")
     if delivery.status == "pending" and delivery.attempts == 0:
         raise Conflict("This delivery has not been attempted yet; it is on its way.")
     now = utcnow()

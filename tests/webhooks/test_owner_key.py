@@ -123,6 +123,30 @@ def test_a_revoked_or_expired_keys_subscription_is_listed_as_stopped(
     assert "cannot be enabled: its API key was revoked" in enable.json()["detail"]
 
 
+def test_a_revoked_keys_delivery_is_not_said_to_be_on_its_way(
+    hook_app: Hooked, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """Listed as stopped, a revoked key's subscription still showed its deliveries due
+    (next_attempt_at), and a retry answered 200, pending, due now: nothing is ever sent
+    (review). As a disabled subscription's: no next attempt, and a retry is a 409."""
+    client, worker = hook_app
+    admin = make_key("admin")
+    hook = subscribe(client, make_key("reader"), receiver.url, events=["invitation.issued"])
+    receiver.status = 503
+    _handover(client, make_key, "RV-9")
+    worker.run_once()  # attempted once, failed: waiting for a retry
+    revoked = client.post(f"/api/v1/keys/{_key_id(client, admin)}/revoke", headers=admin)
+    assert revoked.status_code == 200, revoked.text
+    deliveries = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=admin).json()
+    (delivery,) = deliveries["data"]
+    assert delivery["status"] == "pending" and delivery["next_attempt_at"] is None, delivery
+    retry = client.post(
+        f"/api/v1/webhooks/{hook['id']}/deliveries/{delivery['id']}/retry", headers=admin
+    )
+    assert retry.status_code == 409, retry.text
+    assert "cannot be sent again: its API key was revoked" in retry.json()["detail"]
+
+
 def test_a_revoked_or_expired_keys_waiting_deliveries_go_after_the_retention_time(
     hook_app: Hooked, make_key: KeyFactory, receiver: Receiver
 ) -> None:
