@@ -22,6 +22,7 @@ from service.alerts.schemas import (
 from service.models import Agency
 from service.periods import period_field
 from service.profile import Profile
+from service.text_clean import OptionalCodeText
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
 from service.web.params import CodePath, CursorQuery, LimitQuery
@@ -124,7 +125,9 @@ def _alert_public(alert: listing.RaisedAlert, *, details: bool) -> AlertPublic:
 async def list_alerts(
     work: ApiWork,
     agency_code: Annotated[
-        str | None, Query(max_length=64, description="This agency and its descendants")
+        str | None,
+        Query(max_length=64, description="This agency and its descendants"),
+        OptionalCodeText,
     ] = None,
     period: Annotated[str | None, Query(max_length=16, description="e.g. 2025-Q3")] = None,
     rule: Annotated[RuleName | None, Query(description="Only this rule")] = None,

@@ -13,7 +13,9 @@ from service.text_clean import OptionalCodeText
 
 def _filters(
     agency_code: Annotated[
-        str | None, Query(max_length=64, description="Only this agency (see `subtree`)")
+        str | None,
+        Query(max_length=64, description="Only this agency (see `subtree`)"),
+        OptionalCodeText,
     ] = None,
     subtree: Annotated[
         bool, Query(description="With `agency_code`: its descendants' rows too")

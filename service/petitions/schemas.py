@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from service.text_clean import Storable, clean_optional
+from service.text_clean import CodeText, Storable, clean_optional
 from service.timebounds import BoundedAwareDatetime, PastMoment
 from service.web.schemas import strict_with_example
 
@@ -26,7 +26,7 @@ class PetitionUpsert(BaseModel):
     )
 
     petition_code: Annotated[str, Storable] = Field(min_length=1, max_length=64)
-    agency_code: Annotated[str, Storable] = Field(min_length=1, max_length=64)
+    agency_code: Annotated[str, Storable, CodeText] = Field(min_length=1, max_length=64)
     dossier_code: Annotated[str, Storable] | None = Field(default=None, max_length=64)
     received_at: PastMoment
     deadline_at: BoundedAwareDatetime | None = Field(

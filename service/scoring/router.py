@@ -29,6 +29,7 @@ from service.scoring.schemas import (
     StaffScoreList,
 )
 from service.scoring.tt01_schemas import DossierTt01Score, Tt01Score, Tt01ScoreList
+from service.text_clean import OptionalCodeText
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
 from service.web.params import (
@@ -139,6 +140,7 @@ async def dossier_score(
     agency_code: Annotated[
         str | None,
         Query(max_length=64, description="The dossier's agency, when agencies share the code"),
+        OptionalCodeText,
     ] = None,
 ) -> DossierTt01Score:
     asked = profile or (work.profile.also.name if work.profile.also else None)

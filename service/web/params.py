@@ -9,6 +9,7 @@ from fastapi import Path, Query
 
 from service.models import MAX_ROW_ID
 from service.periods import PERIOD_HELP
+from service.text_clean import OptionalCodeText
 from service.timebounds import BoundedDate
 
 CodePath = Annotated[str, Path(max_length=64, description="Agency code")]
@@ -48,7 +49,10 @@ LimitQuery = Annotated[int, Query(ge=1, le=500)]
 WebhookIdPath = Annotated[
     str, Path(alias="id", max_length=40, description="Subscription id (wh_...)")
 ]
-AgencyQuery = Annotated[str | None, Query(max_length=64, description="Only this agency")]
+# Matched as a handover names it (" 79.BTH " is 79.BTH), blank a 422 (review).
+AgencyQuery = Annotated[
+    str | None, Query(max_length=64, description="Only this agency"), OptionalCodeText
+]
 SubtreeQuery = Annotated[
     bool, Query(description="Count each agency's descendants' rows with its own")
 ]

@@ -726,3 +726,35 @@ def test_the_staff_filter_finds_the_officer_a_handover_named_with_a_space(
     assert same_text.status_code == 200, same_text.text
     # The handover's "CB013 " is the officer "CB013"; the same text reads it back.
     assert same_text.json()["count"] == 1, same_text.json()
+
+
+def test_petition_agency_code_taken_as_the_handover_takes_it(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """The petitions, scores and alerts a one-stop system reads take its agency's code as
+    its handovers were taken (" G22.39 " is G22.39): the petition was refused, the reads
+    were 404s (review)."""
+    issuer, admin = make_key("issuer"), make_key("admin")
+    handover = client.post(
+        "/api/v1/handovers", json=handover_body(agency_code=" G22.39 "), headers=issuer
+    )
+    assert handover.status_code == 201, handover.text
+    revoke = client.post(
+        "/api/v1/handovers/G22.39-250915-0001/revoke",
+        params={"agency_code": " G22.39 "},
+        headers=issuer,
+    )
+    assert revoke.status_code == 200, revoke.text  # 8ce4d5f
+    petition = {
+        "petition_code": "PAKN-1",
+        "agency_code": " G22.39 ",
+        "received_at": "2025-09-16T09:00:00+07:00",
+    }
+    response = client.post("/api/v1/petitions", json=petition, headers=admin)
+    assert response.status_code == 201, response.text
+    for path in ("/api/v1/scores", "/api/v1/alerts", "/api/v1/evaluations"):
+        query = {"period": "2025-09"} if path == "/api/v1/scores" else {}
+        read = client.get(path, params=query | {"agency_code": " G22.39 "}, headers=admin)
+        assert read.status_code == 200, (path, read.text)
+        blank = client.get(path, params=query | {"agency_code": " "}, headers=admin)
+        assert blank.status_code == 422, (path, blank.text)
