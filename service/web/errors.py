@@ -160,8 +160,15 @@ def respond(
         "resend": _resend(request, body["error"]),
     }
     page = Page(ERROR_TEMPLATE, context, status, dict(headers or {}))
-    # In the console, its language (a 405 or 404 met there was Vietnamese in English).
-    lang = pick_language(request.query_params.get("lang"), request.cookies.get(CONSOLE_LANG_COOKIE))
+    # A posted form's own language first (the survey's hidden `lang`: its action has no
+    # ?lang=, and an English form met by a 503 was answered in Vietnamese, audit), then the
+    # query's, then the console's (a 405 or 404 met there was Vietnamese in English).
+    posted = getattr(request.state, "posted_form", None) or {}
+    lang = pick_language(
+        posted.get("lang"),
+        request.query_params.get("lang"),
+        request.cookies.get(CONSOLE_LANG_COOKIE),
+    )
     if request.url.path.startswith(EMBED_PREFIX):
         # Inside the portal's frame, as the embedded survey's own pages: with the page's
         # usual headers the browser showed a blocked frame and no word (audit).
@@ -302,7 +309,10 @@ def install_error_handlers(app: FastAPI) -> None:
         }
         detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
         if exc.status_code == 404 and detail == "Not Found":
-            detail = f"Nothing is served at {request.url.path}. Check the address."
+            # A page says it without the path: a mistyped survey link's holds the citizen's
+            # token, one unbreakable word that ran the page sideways on a phone (audit).
+            where = request.url.path if wants_json(request) else "this address"
+            detail = f"Nothing is served at {where}. Check the address."
         if exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}."
         body = {"error": codes.get(exc.status_code, "http_error"), "detail": detail}

@@ -4,9 +4,11 @@ for people everywhere else."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import jsonschema_rs
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 from psycopg.errors import UniqueViolation
@@ -18,6 +20,8 @@ from service.settings import Settings
 from service.web.deps import MAX_BODY_BYTES, ApiWork
 from service.web.pages import CONTENT_SECURITY_POLICY
 from tests.conftest import KeyFactory, handover_body
+from tests.hardening.test_database_restart import database_down
+from tests.surveys.conftest import ANSWERS, issue
 
 
 def _is_page(response: Response) -> bool:
@@ -81,11 +85,50 @@ def test_an_address_that_serves_nothing_is_a_page_in_the_asked_language(
     page = client.get("/nothing-here")
     assert page.status_code == 404 and _is_page(page)
     assert "Không tìm thấy" in page.text
-    assert "Nothing is served at /nothing-here" in page.text
+    assert "Nothing is served at this address" in page.text
     assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert page.headers["cache-control"] == "no-store"
     english = client.get("/nothing-here", params={"lang": "en"})
     assert english.status_code == 404 and "Not found" in english.text
+
+
+def test_an_address_that_serves_nothing_is_not_repeated_on_the_page(
+    client: TestClient,
+) -> None:
+    """A mistyped survey link (/s/<token>/x) printed its path, the citizen's token, as the
+    page's detail: one unbreakable word on a phone (audit). The API's JSON still names it."""
+    token = "A" * 43
+    page = client.get(f"/s/{token}/x")
+    assert page.status_code == 404 and _is_page(page)
+    assert token not in page.text
+    assert "Nothing is served at this address. Check the address." in page.text
+
+
+@pytest.fixture
+def lenient_client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def test_an_english_form_met_by_an_unreachable_database_is_answered_in_english(
+    lenient_client: TestClient, app: FastAPI, make_key: KeyFactory, agencies: None
+) -> None:
+    """The survey form posts its language in the hidden `lang` field (its action has no
+    ?lang=): the error page took its language from the query and the console's cookie only,
+    and an English form met by a 503 (or a race lost twice) was answered in Vietnamese
+    (audit)."""
+    survey = issue(lenient_client, make_key, language="en")
+    form = lenient_client.get(survey.path)
+    assert 'name="lang" value="en"' in form.text  # the citizen reads the form in English
+    with database_down(app.state.engine):
+        page = lenient_client.post(
+            survey.path, data={**ANSWERS, "lang": "en"}, follow_redirects=False
+        )
+    assert page.status_code == 503
+    assert '<html lang="en">' in page.text, page.text[:200]
+    assert "The service is briefly unavailable" in page.text
+    assert "Hệ thống tạm thời gián đoạn" not in page.text
+    assert ">Send again</button>" in page.text
 
 
 def test_a_parameter_a_page_route_refuses_is_a_page_not_json(client: TestClient) -> None:
