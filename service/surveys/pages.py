@@ -24,7 +24,7 @@ from service.surveys.lookup import Survey
 from service.unit_of_work import UnitOfWork
 from service.web.deps import FormDep, PublicWork
 from service.web.link_pages import guarded_page
-from service.web.pages import Page, render, render_framed
+from service.web.pages import OWN_FORM_REFUSED_HEADERS, Page, render, render_framed
 from service.web.params import LangQuery, TokenPath
 
 router = APIRouter(tags=["survey pages"])
@@ -234,6 +234,7 @@ async def answer_survey(
                 "survey/form.html",
                 {"values": form, "problems": checked.problems, **context},
                 422,
+                dict(OWN_FORM_REFUSED_HEADERS),
                 lang=language,
             )
         try:

@@ -30,6 +30,13 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
+# A citizen's form refused (a 422, the form again with their answers): kept by their own
+# browser only, and checked with us before reuse, so that the back button from the
+# thank-you page shows it again instead of the browser's "Confirm form resubmission"
+# (net::ERR_CACHE_MISS, audit). It holds what they typed and the token already in its URL,
+# nothing more; a form sent again from it meets the survey answered (409, thanks link).
+# Every other page stays no-store.
+OWN_FORM_REFUSED_HEADERS = {"Cache-Control": "private, no-cache"}
 
 
 def framed_by(origins: list[str]) -> dict[str, str]:

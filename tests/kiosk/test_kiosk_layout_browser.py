@@ -72,3 +72,44 @@ def test_on_a_phone_the_comment_screen_scrolls_to_send_without_sideways_overflow
         assert page.evaluate("document.documentElement.scrollWidth - innerWidth") <= 0
     finally:
         context.close()
+
+
+HEADER_PROBE = """() => {
+  const found = {};
+  for (const id of ['switch', 'skip', 'queue']) {
+    const e = document.getElementById(id);
+    if (!e || e.hidden) continue;
+    const b = e.getBoundingClientRect();
+    const top = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);
+    found[id] = top === e || e.contains(top) ? 'reachable' : 'covered by ' + (top && top.tagName);
+  }
+  const bar = document.querySelector('header.bar');
+  found.bar = {height: bar.clientHeight, content: bar.scrollHeight};
+  return found;
+}"""
+
+
+def test_on_a_phone_the_header_buttons_are_not_hidden_under_the_screen(
+    browser: Browser, api: httpx.Client, make_key: KeyFactory, kiosk_server: LiveServer
+) -> None:
+    """The header bar, a flex item of the full-height body column, shrank to its 72 px
+    min-height on a 390 px phone: the buttons wrapped to its second and third lines (the
+    language switch, the clerk's skip, the queue badge) lay under <main>, white on light
+    grey, and a tap on them landed on the screen below (audit)."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, has_touch=True, base_url=kiosk_server.url
+    )
+    context.set_default_timeout(10_000)
+    try:
+        page = paired_page(context, api, make_key)
+        hand_over(api, make_key, dossier_code="HEADER-1")
+        hand_over(api, make_key, dossier_code="HEADER-2")  # one waits: the queue badge shows
+        expect(page.get_by_text("HEADER-1")).to_be_visible()
+        ready(page)
+        found = page.evaluate(HEADER_PROBE)
+        assert found["bar"]["content"] <= found["bar"]["height"], found
+        assert found["switch"] == "reachable", found
+        assert found["skip"] == "reachable", found
+        assert found["queue"] == "reachable", found
+    finally:
+        context.close()

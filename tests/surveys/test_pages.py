@@ -205,11 +205,8 @@ def test_a_complaint_the_textarea_allowed_is_accepted_with_its_line_breaks(
 
 
 def test_security_headers_on_every_survey_page(client: TestClient, survey: IssuedSurvey) -> None:
-    pages = [
-        client.get(survey.path),
-        client.post(survey.path, data={"lang": "vi"}),
-        client.get("/s/unknown"),
-    ]
+    refused = client.post(survey.path, data={"lang": "vi"})
+    pages = [client.get(survey.path), refused, client.get("/s/unknown")]
     pages.append(client.post(survey.path, data=FORM))
     pages.append(client.get(survey.path))
     for page in pages:
@@ -218,7 +215,12 @@ def test_security_headers_on_every_survey_page(client: TestClient, survey: Issue
         assert "frame-ancestors 'none'" in csp
         assert page.headers["x-content-type-options"] == "nosniff"
         assert page.headers["referrer-policy"] == "no-referrer"
-        assert page.headers["cache-control"] == "no-store"
+        # The refused form is kept by the citizen's own browser, for the back button from
+        # the thank-you page (test_back_after_a_fixed_form_shows_the_form_not_a_browser_error);
+        # every other page is stored nowhere.
+        expected = "private, no-cache" if page is refused else "no-store"
+        assert page.headers["cache-control"] == expected, page.status_code
+    assert refused.status_code == 422
 
 
 def test_page_weight_under_60_kb_and_nothing_third_party(

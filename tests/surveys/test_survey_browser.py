@@ -8,6 +8,8 @@ look at them after a change to the page.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -16,12 +18,17 @@ from typing import Any
 import axe_playwright_python
 import httpx
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Response as PageResponse
 from sqlmodel import select
 
+from service.app import create_app
 from service.models import Petition, Response, utcnow
-from tests.conftest import KeyFactory, LiveServer, handover_body
+from tests.conftest import KeyFactory, LiveServer, free_port, handover_body, make_settings
+from tests.hardening.test_database_restart import database_down
 from tests.surveys.conftest import ANSWERS
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
@@ -605,3 +612,109 @@ def test_the_opt_out_button_is_a_thumb_sized_target(
     open_page(page, f"{live_server.url}/u/{token}")
     box = page.get_by_role("button", name="Từ chối nhận tin").bounding_box()
     assert box is not None and box["height"] >= 44 and box["width"] >= 200, box
+
+
+def test_back_after_a_fixed_form_shows_the_form_not_a_browser_error(
+    phone: PageFactory, survey_url: str, live_server: LiveServer
+) -> None:
+    """The form refused (a 422, a POST result) was no-store: once fixed and sent, the back
+    button from the thank-you page met no cached copy, and Chrome showed its own error page
+    (net::ERR_CACHE_MISS, "Confirm form resubmission"). A form sent again from there meets
+    the survey answered, and its way back to the thank-you page (audit)."""
+    page = phone(viewport=SMALL_PHONE)
+    open_page(page, survey_url)
+    refused = send(page, lambda: page.locator("button.submit").click(), 422)  # nothing chosen
+    assert refused.headers["cache-control"] == "private, no-cache"
+    for field, value in ANSWERS.items():
+        radio(page, field, value).check()
+    send(page, lambda: page.locator("button.submit").click(), 200)
+    thanks_url = page.url
+    assert thanks_url.endswith("/thanks?lang=vi")
+    try:
+        back, problem = page.go_back(wait_until="load"), None
+    except PlaywrightError as exc:  # Chrome's own error page
+        back, problem = None, str(exc).splitlines()[0]
+    assert problem is None, problem
+    assert back is not None and page.url == survey_url
+    assert page.locator("button.submit").count() == 1  # the form, as it was refused
+    send(page, lambda: page.locator("button.submit").click(), 409)
+    assert heading(page) == ANSWERED_VI
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name="Xem lại trang cảm ơn và đường dẫn theo dõi phản ánh").click()
+    assert page.url == thanks_url
+    assert len(stored(live_server)) == 1
+
+
+@pytest.fixture
+def served_app(database_url: str) -> Iterator[tuple[str, FastAPI]]:
+    """The app served by uvicorn, with the app at hand (its engine, to take the database
+    down)."""
+    port = free_port()
+    app = create_app(make_settings(database_url, base_url=f"http://127.0.0.1:{port}"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_the_send_again_button_is_a_thumb_sized_target(
+    served_app: tuple[str, FastAPI], make_key: KeyFactory, phone: PageFactory
+) -> None:
+    """The page a form meets when the database cannot be reached (a 503, or a race lost
+    twice: a 409) keeps the answers in a "Gửi lại" form, whose button had no class: on the
+    survey's stylesheet the browser's bare 55×24 px button (audit)."""
+    url, app = served_app
+    response = httpx.post(
+        f"{url}/api/v1/handovers", json=handover_body(), headers=make_key("issuer")
+    )
+    assert response.status_code == 201, response.text
+    page = phone(viewport=SMALL_PHONE)
+    open_page(page, response.json()["survey_url"])
+    for field, value in ANSWERS.items():
+        radio(page, field, value).check()
+    with database_down(app.state.engine):
+        send(page, lambda: page.locator("button.submit").click(), 503)
+    box = page.get_by_role("button", name="Gửi lại").bounding_box()
+    assert box is not None
+    assert box["height"] >= MIN_TAP_PX and box["width"] >= 200, box
+
+
+@pytest.mark.parametrize("mangle", ["{url}/x", "{url_upper}"], ids=["extra-segment", "capital-S"])
+def test_a_mangled_survey_link_fits_a_360_px_phone_and_does_not_repeat_the_token(
+    live_server: LiveServer, make_key: KeyFactory, phone: PageFactory, mangle: str
+) -> None:
+    """A survey link with something after the token (a stray character a messaging app or
+    a retyped slip link added, or /S/ for /s/) reaches no route: the generic 404 page said
+    "Nothing is served at /s/<43-character token>/x", one unbreakable word, and the page
+    scrolled sideways on a 360 px phone (audit)."""
+    issuer = make_key("issuer")
+    for n in range(40):  # a token with no hyphen: no break opportunity inside it
+        response = httpx.post(
+            f"{live_server.url}/api/v1/handovers",
+            json=handover_body(dossier_code=f"G22.39-250915-{n:04d}"),
+            headers=issuer,
+        )
+        assert response.status_code == 201, response.text
+        url = response.json()["survey_url"]
+        if "-" not in url.rsplit("/", 1)[1]:
+            break
+    page = phone(viewport=SMALL_PHONE)
+    open_page(page, mangle.format(url=url, url_upper=url.replace("/s/", "/S/")), 404)
+    assert heading(page) == "Không tìm thấy"
+    # The layout's width, not innerWidth: a phone zooms out to show a page too wide.
+    widths = page.evaluate(
+        "[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
+    )
+    assert widths[1] == SMALL_PHONE["width"], widths
+    assert widths[0] <= widths[1], f"the page scrolls sideways: {widths}"
+    assert url.rsplit("/", 1)[1] not in page.locator("body").inner_text()
