@@ -24,7 +24,7 @@ from service.models import ALERT_RULES, MAX_ROW_ID, Agency
 from service.profile import Profile
 from service.web.deps import FormDep
 from service.web.pages import Page
-from service.web.params import AgencyQuery, CodePath
+from service.web.params import AgencyChoiceQuery, CodePath
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 PAGE = "/console/alerts"
@@ -111,7 +111,7 @@ def _context(
 @router.get("/alerts", response_class=HTMLResponse)
 async def alerts_page(
     console: ConsoleDep,
-    agency: AgencyQuery = None,
+    agency: AgencyChoiceQuery = None,
     cursor: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     saved: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path, Query
+from pydantic import BeforeValidator
 
 from service.models import MAX_ROW_ID
 from service.periods import PERIOD_HELP
@@ -52,6 +53,14 @@ WebhookIdPath = Annotated[
 # Matched as a handover names it (" 79.BTH " is 79.BTH), blank a 422 (review).
 AgencyQuery = Annotated[
     str | None, Query(max_length=64, description="Only this agency"), OptionalCodeText
+]
+# A page's agency picker, whose "every agency" option sends "" (none chosen): a 422 page
+# under AgencyQuery (review).
+AgencyChoiceQuery = Annotated[
+    str | None,
+    Query(max_length=64, description="Only this agency; empty: every agency"),
+    BeforeValidator(lambda text: text.strip() or None if isinstance(text, str) else text),
+    OptionalCodeText,
 ]
 SubtreeQuery = Annotated[
     bool, Query(description="Count each agency's descendants' rows with its own")

@@ -473,3 +473,17 @@ def test_an_alert_s_k_a_hair_under_the_threshold_never_reads_as_it(
     assert figures(page, k_low) == "K: 19,99; Ngưỡng: 20; Xếp loại: Không hài lòng"
     english = console.get("/console/alerts?lang=en").text
     assert figures(english, k_low) == "K: 19.99; Threshold: 20; Rating: Unsatisfied"
+
+
+def test_the_every_agency_choice_of_the_picker_shows_every_agency(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """The picker's "every agency" option sends ?agency= (empty): once agency codes were
+    refused blank, it was a 422 page, and an admin who had chosen one agency had no way back
+    to all of them (review). Empty is none chosen; a code with spaces is the code."""
+    console = ConsoleClient(client)
+    console.sign_in(raw_key(make_key("admin")))
+    assert '<option value="">' in console.get("/console/alerts").text
+    for query in ("?agency=", "?agency=+", f"?agency=+{WARD}+"):
+        chosen = console.get(f"/console/alerts{query}")
+        assert chosen.status_code == 200, (query, chosen.text[:300])
