@@ -234,7 +234,11 @@ async def answer_survey(
                 "survey/form.html",
                 {"values": form, "problems": checked.problems, **context},
                 422,
-                dict(OWN_FORM_REFUSED_HEADERS),
+                # Kept for the back button, unless it repeats a contact or a complaint typed
+                # in it: on a shared computer the next person would find them (review).
+                {}
+                if form.get("contact") or form.get("complaint")
+                else dict(OWN_FORM_REFUSED_HEADERS),
                 lang=language,
             )
         try:

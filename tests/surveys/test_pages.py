@@ -223,6 +223,18 @@ def test_security_headers_on_every_survey_page(client: TestClient, survey: Issue
     assert refused.status_code == 422
 
 
+def test_a_refused_form_repeating_a_contact_or_complaint_is_stored_nowhere(
+    client: TestClient, survey: IssuedSurvey
+) -> None:
+    """The refused form is kept for the back button, but one repeating the phone number or
+    the complaint typed in it stays no-store: on a shared computer the next person would
+    find them in the browser's cache (review)."""
+    for typed in ({"contact": "0912345678"}, {"complaint": "Cán bộ hẹn lại nhiều lần"}):
+        refused = client.post(survey.path, data={"lang": "vi", **typed})
+        assert refused.status_code == 422
+        assert refused.headers["cache-control"] == "no-store", typed
+
+
 def test_page_weight_under_60_kb_and_nothing_third_party(
     client: TestClient, survey: IssuedSurvey
 ) -> None:
