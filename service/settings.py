@@ -442,10 +442,14 @@ def get_settings() -> Settings:
     default."""
     unknown = unknown_settings(os.environ)
     if unknown:
-        raise SystemExit(
+        # Exit 2, what was configured, as for a value out of range: 1 is the database's
+        # (README), and a supervisor sent looking for a database fault (audit).
+        print(
             f"Unknown setting(s): {', '.join(unknown)}. Check the spelling against the "
-            "settings table in README.md, or unset them."
+            "settings table in README.md, or unset them.",
+            file=sys.stderr,
         )
+        raise SystemExit(2)
     try:
         return Settings()
     except ValidationError as exc:
