@@ -288,7 +288,8 @@ def make_key(engine: sa.Engine) -> KeyFactory:
 class LiveServer:
     url: str
     settings: Settings
-    engine: sa.Engine
+    engine: sa.Engine  # the test's own
+    app: FastAPI  # the one served (its engine, app.state.engine, to take the database down)
 
     def session(self) -> AbstractContextManager[Session]:
         return transaction(self.engine)
@@ -299,8 +300,9 @@ def serve(settings: Settings) -> Iterator[LiveServer]:
     """The real app, built from `settings`, served by uvicorn on 127.0.0.1 (whose port
     `settings.base_url` names)."""
     port = int(settings.base_url.rsplit(":", 1)[1])
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -317,7 +319,7 @@ def serve(settings: Settings) -> Iterator[LiveServer]:
         time.sleep(0.02)
     engine = make_engine(settings)
     try:
-        yield LiveServer(settings.base_url, settings, engine)
+        yield LiveServer(settings.base_url, settings, engine, app)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

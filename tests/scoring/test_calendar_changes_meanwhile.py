@@ -27,6 +27,13 @@ from tests.conftest import Backend, KeyFactory, handover_body
 
 pytestmark = pytest.mark.usefixtures("agencies")
 PROFILE = load_profile("hcmc-104-2024")
+# Due Fri 5/9 17:00, resolved Mon 15/9: 6 working days late; 5 with Mon 8/9 off, which the
+# calendar change declares.
+LATE = {
+    "received_at": "2025-09-01T08:00:00+07:00",
+    "due_at": "2025-09-05T17:00:00+07:00",
+    "resolved_at": "2025-09-15T10:00:00+07:00",
+}
 
 
 def test_day_off_written_by_another_process_during_a_late_handover(
@@ -58,13 +65,7 @@ def test_day_off_written_by_another_process_during_a_late_handover(
         return read
 
     monkeypatch.setattr(new_dossiers, "calendar_for_lateness", calendar_then_change)
-    # Due Fri 5/9 17:00, resolved Mon 15/9: 6 working days late; 5 with Mon 8/9 off.
-    body = handover_body(
-        dossier_code="G22.39-CAL-9",
-        received_at="2025-09-01T08:00:00+07:00",
-        due_at="2025-09-05T17:00:00+07:00",
-        resolved_at="2025-09-15T10:00:00+07:00",
-    )
+    body = handover_body(dossier_code="G22.39-CAL-9", **LATE)
     assert client.post("/api/v1/handovers", json=body, headers=issuer).status_code == 201
     for thread in threads:
         thread.join(timeout=30)
@@ -92,13 +93,7 @@ def test_calendar_set_during_a_late_repost(
     if backend.name != "postgresql":
         pytest.skip("a deadlock between two writers: PostgreSQL")
     issuer = make_key("issuer")
-    # Due Fri 5/9, resolved Mon 15/9: late across Mon 8/9, which the CLI declares off.
-    body = handover_body(
-        dossier_code="G22.39-CAL-7",
-        received_at="2025-09-01T08:00:00+07:00",
-        due_at="2025-09-05T17:00:00+07:00",
-        resolved_at="2025-09-15T10:00:00+07:00",
-    )
+    body = handover_body(dossier_code="G22.39-CAL-7", **LATE)
     assert client.post("/api/v1/handovers", json=body, headers=issuer).status_code == 201
 
     locked = threading.Event()

@@ -8,8 +8,6 @@ look at them after a change to the page.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -18,16 +16,13 @@ from typing import Any
 import axe_playwright_python
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Response as PageResponse
 from sqlmodel import select
 
-from service.app import create_app
 from service.models import Petition, Response, utcnow
-from tests.conftest import KeyFactory, LiveServer, free_port, handover_body, make_settings
+from tests.conftest import KeyFactory, LiveServer, handover_body
 from tests.hardening.test_database_restart import database_down
 from tests.surveys.conftest import ANSWERS
 
@@ -645,44 +640,21 @@ def test_back_after_a_fixed_form_shows_the_form_not_a_browser_error(
     assert len(stored(live_server)) == 1
 
 
-@pytest.fixture
-def served_app(database_url: str) -> Iterator[tuple[str, FastAPI]]:
-    """The app served by uvicorn, with the app at hand (its engine, to take the database
-    down)."""
-    port = free_port()
-    app = create_app(make_settings(database_url, base_url=f"http://127.0.0.1:{port}"))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def test_the_send_again_button_is_a_thumb_sized_target(
-    served_app: tuple[str, FastAPI], make_key: KeyFactory, phone: PageFactory
+    live_server: LiveServer, make_key: KeyFactory, phone: PageFactory
 ) -> None:
     """The page a form meets when the database cannot be reached (a 503, or a race lost
     twice: a 409) keeps the answers in a "Gửi lại" form, whose button had no class: on the
     survey's stylesheet the browser's bare 55×24 px button (audit)."""
-    url, app = served_app
     response = httpx.post(
-        f"{url}/api/v1/handovers", json=handover_body(), headers=make_key("issuer")
+        f"{live_server.url}/api/v1/handovers", json=handover_body(), headers=make_key("issuer")
     )
     assert response.status_code == 201, response.text
     page = phone(viewport=SMALL_PHONE)
     open_page(page, response.json()["survey_url"])
     for field, value in ANSWERS.items():
         radio(page, field, value).check()
-    with database_down(app.state.engine):
+    with database_down(live_server.app.state.engine):
         send(page, lambda: page.locator("button.submit").click(), 503)
     box = page.get_by_role("button", name="Gửi lại").bounding_box()
     assert box is not None
