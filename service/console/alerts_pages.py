@@ -154,6 +154,7 @@ async def set_rule(console: ConsoleDep, code: CodePath, rule: RulePath, form: Fo
             context.update(
                 values={"rule": rule, "threshold": text, "enabled": form.get("enabled", "")},
                 problem=problem,
+                here=_page_url(code),  # the language link's way back (web._here_of)
             )
             return Page("console/alerts.html", context, 422)
         change = None if enabled and threshold is None else rules.OverrideIn(enabled, threshold)

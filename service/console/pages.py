@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, col, select
 from starlette.responses import Response
-from starlette.routing import Match
 
 from service.auth.principal import Principal
 from service.console import sessions, tt01_card
@@ -90,12 +89,10 @@ async def home(console: ConsoleDep) -> Response:
 
 
 @router.get("/lang/{lang}")
-async def switch_language(
-    request: Request, lang: str, console: ConsoleDep, next: str = "/console"
-) -> Response:
+async def switch_language(lang: str, console: ConsoleDep, next: str = "/console") -> Response:
     # Only back into the console: never an open redirect.
     target = next if next.startswith("/console") and not next.startswith("//") else "/console"
-    response = RedirectResponse(_shown_by_get(request, target), status_code=303)
+    response = RedirectResponse(target, status_code=303)
     if lang in LANGUAGES:
         response.set_cookie(
             LANG_COOKIE,
@@ -107,25 +104,6 @@ async def switch_language(
             httponly=True,
         )
     return response
-
-
-def _shown_by_get(request: Request, target: str) -> str:
-    """`target`, or the nearest address above it that a page answers with GET: switching
-    the language on a page a form was posted to (a refused D/E form, a pairing code just
-    made) went back to the POST's address, a 405 (pages audit)."""
-
-    def answers_get(path: str) -> bool:
-        scope = {"type": "http", "method": "GET", "path": path}
-        return any(route.matches(scope)[0] == Match.FULL for route in request.app.routes)
-
-    path = target.partition("?")[0]
-    if answers_get(path):
-        return target
-    while path.startswith("/console/"):
-        path = path.rsplit("/", 1)[0]
-        if answers_get(path):
-            return path
-    return "/console"
 
 
 # --- an agency -------------------------------------------------------------------------------

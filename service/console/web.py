@@ -169,7 +169,6 @@ class Console:
             response.headers.update(PAGE_HEADERS)
         else:
             session = self.new_session or self.session
-            query = self.request.url.query
             response = render(
                 self.request,
                 outcome,
@@ -177,7 +176,7 @@ class Console:
                 fmt=Formatter(self.lang),
                 who=self.principal,
                 csrf_token=csrf.token_for(self.signing_key, session.sid) if session else "",
-                here=self.request.url.path + (f"?{query}" if query else ""),
+                here=_here_of(self.request),
                 key_sign_in=self.settings.console_key_sign_in,
                 oidc_name=self.settings.oidc_provider_name if self.settings.oidc_enabled else None,
             )
@@ -186,6 +185,17 @@ class Console:
         elif self.clear_session and self.request.cookies.get(sessions.COOKIE):
             sessions.clear_cookie(response, secure=self.secure)
         return response
+
+
+def _here_of(request: Request) -> str:
+    """Where a page's language link returns: the address it was shown at; for a page
+    answering a form (a POST), the page above the form's address (…/inputs: the agency's
+    page; …/kiosks/pairings: the kiosks page), which a page may name itself (context
+    "here", which wins): the form's own address was a 405 (pages audit)."""
+    path = request.url.path
+    if request.method != "GET":
+        return path.rsplit("/", 1)[0] or "/console"
+    return path + (f"?{request.url.query}" if request.url.query else "")
 
 
 def current_quarter() -> Period:

@@ -341,6 +341,14 @@ def test_english_switch_is_remembered_and_only_redirects_inside_the_console(
             201,
             f"/a/{WARD}/kiosks",
         ),
+        # A refused alert threshold: the alerts page of that agency, not …/rules (review).
+        (
+            f"/console/alerts?agency={WARD}",
+            f"/console/alerts/{WARD}/rules/k_below_threshold",
+            {"threshold": "abc", "enabled": "on"},
+            422,
+            f"/alerts?agency={WARD}",
+        ),
     ],
 )
 def test_the_language_switch_on_a_page_a_form_was_posted_to_reaches_a_page(
@@ -362,7 +370,8 @@ def test_the_language_switch_on_a_page_a_form_was_posted_to_reaches_a_page(
     link = re.search(r'href="(/console/lang/en\?next=[^"]*)"', posted.text)
     assert link is not None
     switched = console.get(link.group(1).replace("&amp;", "&"))
-    assert switched.status_code == 200 and switched.url.path == f"/console{back_to}"
+    assert switched.status_code == 200
+    assert switched.url.raw_path.decode() == f"/console{back_to}"
     assert '<html lang="en">' in switched.text
     refused = console.get(action)  # the POST's address, asked for with GET
     assert refused.status_code == 405 and '<html lang="en">' in refused.text
