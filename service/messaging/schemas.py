@@ -10,15 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from service.messaging import contacts
 
 ChannelName = Literal["email", "sms", "zalo"]
-SkipReason = Literal[
-    "no_contact",
-    "no_consent",
-    "channel_not_configured",
-    "opted_out",
-    "answered",
-    "expired",
-    "revoked",
-]
 
 
 class ContactIn(BaseModel):

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.models.base import ACTOR_MAX, UTCDateTime, check_known, utcnow
-from service.models.leased import LEASED_STATUSES, LeasedSend, status_known
+from service.models.leased import LeasedSend, status_known
 from service.models.petition import PETITION_CODE_MAX
 
 ALERT_RULES = (
@@ -19,7 +19,6 @@ ALERT_RULES = (
     "petition_deadline",
     "response_rate_low",
 )
-ALERT_EMAIL_STATUSES = LEASED_STATUSES
 
 
 class AlertRuleOverride(SQLModel, table=True):

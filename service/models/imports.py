@@ -9,8 +9,6 @@ from sqlmodel import Field, SQLModel
 
 from service.models.base import ACTOR_MAX, UTCDateTime, utcnow
 
-IMPORT_STATUSES = ("running", "interrupted", "done")
-
 
 class ImportJob(SQLModel, table=True):
     __tablename__ = "import_job"
@@ -20,7 +18,7 @@ class ImportJob(SQLModel, table=True):
     # The file is known by its content: `--resume` continues only the same bytes.
     file_sha256: str = Field(max_length=64, index=True)
     kind: str = Field(max_length=16)
-    status: str = Field(default="running", max_length=16)
+    status: str = Field(default="running", max_length=16)  # running, interrupted or done
     skip_invalid: bool = False
     rows_valid: int = 0  # rows to write (the refused ones left out)
     rows_refused: int = 0

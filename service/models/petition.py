@@ -10,7 +10,6 @@ from sqlmodel import Field, SQLModel
 from service.models.base import ACTOR_MAX, UTCDateTime, utcnow
 from service.models.dossier import DOSSIER_CODE_MAX
 
-FEEDBACK_KINDS = ("petition", "comment")
 # A citizen's comment on a survey is filed as a petition under its dossier's code with this
 # prefix (petitions/service.py): one response per dossier, so one comment per dossier. The
 # code column holds it on the longest dossier code (migration 0018).

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 HEIGHT = 20
 PADDING = 6
-FONT_SIZE = 11
 DEFAULT_ADVANCE = 7.0
 # Verdana advances at 11 px (rounded); letters with Vietnamese marks take their base letter's.
 _ADVANCES = {

@@ -16,8 +16,6 @@ from service.profile import Profile
 from service.scoring.compute import Computed, b_c_evaluations, petition_tally
 from service.scoring.schemas import InputsProvenance
 
-COMPONENT_KEYS = ("a", "b", "c", "d", "e", "group5")
-
 
 @dataclass(frozen=True)
 class Fact:

@@ -72,9 +72,6 @@ class Delta:
 
         return Delta(clean(self.agency), clean(self.staff))
 
-    def is_empty(self) -> bool:
-        return not self.agency and not self.staff
-
 
 def supplements_overdue(dossier: DossierFacts, profile: Profile) -> bool:
     """Overdue by its supplement requests alone (766), where the profile says so."""

@@ -28,7 +28,7 @@ from service.scoring.schemas import (
     InputsProvenance,
     Score,
 )
-from service.scoring.siblings import competition_ranks, ranks_by_parent, siblings
+from service.scoring.siblings import competition_ranks, siblings
 from service.scoring.sums import period_sums
 
 __all__ = [
@@ -36,7 +36,6 @@ __all__ = [
     "choose_scoring",
     "competition_ranks",
     "evaluate",
-    "ranks_among_siblings",
     "scored",
     "scores",
     "to_public",
@@ -117,20 +116,6 @@ def siblings_of(session: Session, agencies: Sequence[Agency]) -> list[Agency]:
     if None in parent_ids:
         conditions.append(col(Agency.parent_id).is_(None))
     return list(session.exec(query.where(or_(*conditions))).all())
-
-
-def ranks_among_siblings(
-    session: Session,
-    agencies: Sequence[Agency],
-    period: Period,
-    profile: Profile,
-    known: dict[int, Computed] | None = None,
-) -> dict[int, int | None]:
-    siblings = siblings_of(session, agencies)
-    computed = dict(known or {})
-    missing = [a for a in siblings if a.id not in computed]
-    computed.update(evaluate(session, missing, period, profile))
-    return ranks_by_parent(siblings, {agency_id: c.k for agency_id, c in computed.items()})
 
 
 def counts_public(counts: Counter[str]) -> CountsPublic:
