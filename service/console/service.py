@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -18,7 +18,7 @@ from service.scoring import contributions as rules
 from service.scoring.compute import exact
 from service.scoring.explain import count, received_in, resolved_dossiers
 from service.scoring.service import Scored, scored
-from service.scoring.sql_rules import supplements_overdue
+from service.scoring.sql_rules import c_bad
 from service.timebounds import EARLIEST_DAY
 
 HISTORY_PERIODS = 4  # the chosen period and the three before it
@@ -76,14 +76,9 @@ def costly_dossiers(
     session: Session, agency: Agency, period: Period, profile: Profile
 ) -> tuple[list[CostlyDossier], int]:
     """Dossiers resolved in the period that lost A points or count against group 5 c."""
-    costs: list[ColumnElement[bool]] = [
-        col(Dossier.is_late).is_(True),
-        col(Dossier.has_unsatisfied_evaluation).is_(True),
-        col(Dossier.has_petition).is_(True),
-    ]
-    if profile.supplements_overdue_from() is not None:
-        costs.append(supplements_overdue(profile))
-    total, found = resolved_dossiers(session, agency, period, LIST_LIMIT, or_(*costs))
+    # Late (A's points lost, or some of them) or against group 5's c (which holds the rest).
+    costs = or_(col(Dossier.is_late).is_(True), c_bad(profile))
+    total, found = resolved_dossiers(session, agency, period, LIST_LIMIT, costs)
     rows = []
     for dossier in found:
         reasons = []

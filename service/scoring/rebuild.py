@@ -20,7 +20,6 @@ from sqlalchemy import (
     func,
     literal,
     not_,
-    or_,
     select,
     text,
     true,
@@ -47,14 +46,16 @@ from service.scoring.sql_rules import (
     INVITATIONS,
     PETITIONS,
     RESPONSES,
+    a_late_over,
     b_point,
+    c_bad,
+    c_point,
     count_of,
     counted_in_group5,
     in_days,
-    petition_handled_late,
+    petition_bad_when_handled,
     petition_handled_on_time,
     sum_of,
-    supplements_overdue,
     tt01_answer_points,
     tt01_time_points,
 )
@@ -75,12 +76,8 @@ def _dossier_branch(
     profile: Profile, period: Period | None, key: Any, per_agency: bool, dialect: str
 ) -> Any:
     """contributions.dossier_delta: the A buckets, group 5 c for agencies, TT 01's time."""
-    rules, d = profile.k_score, DOSSIERS.c
-    supplement_overdue = supplements_overdue(profile)
-    over = or_(
-        and_(d.is_late, d.overdue_working_days > rules.late_zero_after_working_days),
-        supplement_overdue,
-    )
+    d = DOSSIERS.c
+    over = a_late_over(profile)
     counts = {
         "resolved": cast(func.count(), Integer),
         "a_on_time": count_of(and_(not_(over), not_(d.is_late))),
@@ -88,9 +85,7 @@ def _dossier_branch(
         "a_late_over": count_of(over),
     }
     if per_agency:  # group 5 is an agency's, not a person's
-        counts["c_bad_dossiers"] = count_of(
-            or_(d.has_unsatisfied_evaluation, d.has_petition, d.is_late, supplement_overdue)
-        )
+        counts["c_bad_dossiers"] = count_of(c_bad(profile))
     if profile.also is not None:
         counts["tt_time_points"] = sum_of(tt01_time_points(profile.also, dialect))
     source = select().select_from(DOSSIERS).where(in_days(d.resolved_day, period))
@@ -104,7 +99,7 @@ def _response_branch(profile: Profile, period: Period | None, key: Any, source: 
         "b_answered": count_of(r.supplement_requests.is_not(None)),
         "b_points": count_of(b_point(profile)),
         "c_answered": count_of(r.staff_attitude.is_not(None)),
-        "c_points": count_of(r.staff_attitude.in_(profile.survey.good_attitude)),
+        "c_points": count_of(c_point(profile)),
     }
     if profile.also is not None:
         counts.update({k: sum_of(v) for k, v in tt01_answer_points(profile).items()})
@@ -120,16 +115,7 @@ def _petition_branch(profile: Profile, period: Period | None) -> Any:
         "petitions": cast(func.count(), Integer),
         "petitions_in_authority": count_of(in_authority),
         "petitions_in_authority_on_time": count_of(and_(in_authority, petition_handled_on_time())),
-        "petitions_bad": count_of(
-            and_(
-                handled,
-                or_(
-                    p.citizen_verdict == "unsatisfied",
-                    p.result_complaint.is_(True),
-                    petition_handled_late(),
-                ),
-            )
-        ),
+        "petitions_bad": count_of(petition_bad_when_handled()),
         "petitions_open": count_of(not_(handled)),
         "petitions_open_in_authority": count_of(and_(not_(handled), in_authority)),
     }

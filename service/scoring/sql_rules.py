@@ -59,10 +59,34 @@ def supplements_overdue(profile: Profile) -> ColumnElement[bool]:
     return column >= threshold if threshold is not None else false()
 
 
+def a_late_over(profile: Profile) -> ColumnElement[bool]:
+    """contributions.a_bucket is "a_late_over": late past the grace days, or overdue by its
+    supplement requests (766)."""
+    rules, d = profile.k_score, DOSSIERS.c
+    return or_(
+        and_(d.is_late, d.overdue_working_days > rules.late_zero_after_working_days),
+        supplements_overdue(profile),
+    )
+
+
+def c_bad(profile: Profile) -> ColumnElement[bool]:
+    """contributions.c_bad: an unsatisfied evaluation, a petition, or overdue."""
+    d = DOSSIERS.c
+    return or_(
+        d.has_unsatisfied_evaluation, d.has_petition, d.is_late, supplements_overdue(profile)
+    )
+
+
 def b_point(profile: Profile) -> ColumnElement[bool]:
     """contributions.b_point: an answer that earns B's point (an answer the questionnaire
     does not offer earns none)."""
     condition: ColumnElement[bool] = RESPONSES.c.supplement_requests.in_(profile.b_point_answers())
+    return condition
+
+
+def c_point(profile: Profile) -> ColumnElement[bool]:
+    """contributions.c_point: an answer that earns C's point."""
+    condition: ColumnElement[bool] = RESPONSES.c.staff_attitude.in_(profile.survey.good_attitude)
     return condition
 
 
@@ -89,6 +113,19 @@ def petition_handled_late() -> ColumnElement[bool]:
     """Petition.handled_late."""
     p = PETITIONS.c
     return and_(p.handled_at.is_not(None), p.deadline_at.is_not(None), p.handled_at > p.deadline_at)
+
+
+def petition_bad_when_handled() -> ColumnElement[bool]:
+    """contributions.petition_bad_when_handled, of a handled petition."""
+    p = PETITIONS.c
+    return and_(
+        p.handled_at.is_not(None),
+        or_(
+            p.citizen_verdict == "unsatisfied",
+            p.result_complaint.is_(True),
+            petition_handled_late(),
+        ),
+    )
 
 
 def petition_state_at(now: datetime) -> ColumnElement[str]:
