@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from service import db
 from service.audit import record
+from service.calendar.working_days import is_working_day
 from service.errors import field_error, storable_field
 from service.models import CalendarOverride
 
@@ -25,6 +26,13 @@ def load_overrides(session: Session) -> dict[date, bool]:
     """The local calendar, read plainly: for what a calendar change does not re-derive (a
     petition's deadline, told once; reports, alerts and the console read it as it stands)."""
     return {o.day: o.working for o in session.exec(select(CalendarOverride)).all()}
+
+
+def day_status(session: Session, day: date) -> tuple[bool, CalendarOverride | None]:
+    """Whether `day` is a working day, and the override that says so (None: the national
+    calendar does)."""
+    override = session.get(CalendarOverride, day)
+    return (override.working if override else is_working_day(day)), override
 
 
 def calendar_for_lateness(session: Session) -> dict[date, bool]:

@@ -8,10 +8,9 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from service.admin.agencies import chosen_agencies
-from service.models import Agency
+from service.admin.agencies import agencies_in_order, chosen_agencies
 from service.portal import exports, exports_reach
 from service.portal.router import XLSX
 from service.scoring.reach import agency_reach
@@ -34,11 +33,8 @@ async def _chunks(work: ApiWork, chosen: ReachChoice) -> AsyncIterator[list[list
     for chunk in exports.chunks(agency_ids):
 
         def compute(session: Session, chunk: Any = chunk) -> list[list[Any]]:
-            # In the API's order (chosen_agencies: a parent's children by code), which the
-            # path did not keep (G22 after G22.39: '.' sorts before '/'; reach audit).
-            found = {a.id: a for a in session.exec(select(Agency).where(col(Agency.id).in_(chunk)))}
             rows: list[list[Any]] = []
-            for agency in (found[i] for i in chunk if i in found):
+            for agency in agencies_in_order(session, chunk):
                 reach = agency_reach(session, agency, period, by, work.profile, chosen.subtree)
                 rows.extend(exports_reach.rows_of(reach, period.key, by))
             return rows

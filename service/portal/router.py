@@ -9,12 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from fastapi.types import DecoratedCallable
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from service.admin.agencies import (
+    agencies_in_order,
     chosen_agencies,
 )
-from service.models import Agency
 from service.periods import Period, period_field
 from service.portal import exports
 from service.scoring import service as scores
@@ -46,10 +46,7 @@ async def _rows(
     for chunk in exports.chunks(ids):
 
         def compute(session: Session, chunk: Any = chunk) -> list[list[Any]]:
-            # In the API's order (chosen_agencies: a parent's children by code), which the
-            # path did not keep (G22 after G22.39: '.' sorts before '/'; reports audit).
-            by_id = {a.id: a for a in session.exec(select(Agency).where(col(Agency.id).in_(chunk)))}
-            agencies = [by_id[i] for i in chunk if i in by_id]
+            agencies = agencies_in_order(session, chunk)
             if scoring == "tt01":
                 rules = work.profile.also
                 assert rules is not None

@@ -12,8 +12,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from service.calendar.working_days import is_working_day
-from service.models import CalendarOverride
+from service.calendar.overrides import day_status
 from service.scoring.calendar_days import set_day
 from service.text_clean import Storable
 from service.web.deps import ApiWork
@@ -47,8 +46,7 @@ class DayPublic(BaseModel):
 async def get_day(day: DayPath, work: ApiWork) -> DayPublic:
     def read(session: Session) -> DayPublic:
         work.principal(session)
-        override = session.get(CalendarOverride, day)
-        working = override.working if override else is_working_day(day)
+        working, override = day_status(session, day)
         return DayPublic(
             date=day,
             working=working,
