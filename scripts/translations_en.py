@@ -593,7 +593,7 @@ EN.update(
         "Ngưỡng áp dụng": "Threshold in force",
         "Ngưỡng: mức giảm của C so với kỳ trước, lớn hơn 0 và tối đa %(max)s (giá trị lớn nhất của C); chỉ xét cán bộ có ít nhất %(n)s phiếu ở cả hai kỳ.": "Threshold: the drop of C from the previous period, above 0 and at most %(max)s (C's "
         "largest value); only staff with at least %(n)s answers in both periods count.",
-        "Ngưỡng: số ngày làm việc còn lại tới hạn xử lý, số nguyên từ 0 đến 30.": "Threshold: working days left before the handling deadline, a whole number from 0 to 30.",
+        "Ngưỡng: số ngày làm việc còn lại tới hạn xử lý, số nguyên từ 0 đến %(most)s.": "Threshold: working days left before the handling deadline, a whole number from 0 to %(most)s.",
         "Ngưỡng: tỷ lệ phản hồi từ 0 đến 1 (0,3 là 30 %%); chỉ xét khi đơn vị đã phát ít nhất %(n)s phiếu trong kỳ.": "Threshold: a response rate from 0 to 1 (0.3 is 30 %%); only once the agency issued at "
         "least %(n)s surveys in the period.",
         "Ngưỡng: điểm K, từ 0 đến %(max)s; cảnh báo khi K của kỳ thấp hơn.": (

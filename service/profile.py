@@ -280,6 +280,11 @@ class ReportRules(_Strict):
     staff_below_rate: float = Field(ge=0, le=1)
 
 
+# The petition-deadline alert's largest threshold, in working days (a profile's and an
+# agency's own): the alerts read the open petitions due within it (alerts/evaluate.py).
+PETITION_ALERT_MAX_WORKING_DAYS = 30
+
+
 class AlertRules(_Strict):
     """Alerts before the ranking (service/alerts): the defaults of each rule, which an
     agency may override. Rule (a), K below the group threshold, takes its threshold from
@@ -291,7 +296,7 @@ class AlertRules(_Strict):
     # periods with the anonymity minimum (`staff.min_evaluations_for_staff`) of answers.
     staff_c_drop: float = Field(gt=0, le=1)
     # (c) An unanswered petition this many working days or fewer before its deadline.
-    petition_deadline_working_days: int = Field(ge=0, le=30)
+    petition_deadline_working_days: int = Field(ge=0, le=PETITION_ALERT_MAX_WORKING_DAYS)
     # (d) The agency's response rate below this floor, once it issued this many invitations.
     response_rate_floor: float = Field(ge=0, le=1)
     response_rate_min_issued: int = Field(ge=1)

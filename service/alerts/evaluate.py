@@ -28,12 +28,12 @@ from sqlmodel import Session, col, select
 from service.alerts import emails
 from service.alerts.rules import RuleSetting, details_for, settings_for
 from service.calendar.overrides import load_overrides
-from service.calendar.working_days import is_working_day, local_date
+from service.calendar.working_days import local_date, working_days_after
 from service.db import alone, dialect_insert, transaction
 from service.models import Agency, Alert, Petition, utcnow
 from service.ops.counters import counters_profile
 from service.periods import Period, period_containing
-from service.profile import Profile
+from service.profile import PETITION_ALERT_MAX_WORKING_DAYS, Profile
 from service.scoring.compute import exact
 from service.scoring.reach import agency_reach
 from service.scoring.service import evaluate
@@ -44,8 +44,8 @@ from service.webhooks import outbox, payloads
 log = logging.getLogger("hailong.alerts")
 ALERTS_LOCK = 0x68616C2D616C7274  # "hal-alrt": one process evaluates the rules at a time
 # Open petitions read per evaluation: those due within this many calendar days, enough for
-# the largest threshold (30 working days) across Tết.
-PETITION_HORIZON = timedelta(days=62)
+# the largest threshold in working days across Tết (two calendar days for each, and two).
+PETITION_HORIZON = timedelta(days=2 * PETITION_ALERT_MAX_WORKING_DAYS + 2)
 FLOAT_SLACK = 1e-9  # C's are floats of exact fractions: 0.8 - 0.6 must count as 0.2
 
 
@@ -130,11 +130,7 @@ def _staff_c_falling(
 
 def working_days_left(today: date, deadline_day: date, overrides: dict[date, bool]) -> int:
     """Working days after today up to and including the deadline's day (0: due today)."""
-    count, day = 0, today + timedelta(days=1)
-    while day <= deadline_day:
-        count += is_working_day(day, overrides)
-        day += timedelta(days=1)
-    return count
+    return working_days_after(today, deadline_day, overrides)
 
 
 def _petition_deadlines(

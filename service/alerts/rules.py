@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 from service.audit import record
 from service.errors import field_error
 from service.models import ALERT_RULES, Agency, AlertRuleOverride, utcnow
-from service.profile import Profile
+from service.profile import PETITION_ALERT_MAX_WORKING_DAYS, Profile
 
 # Rules about one staff member: who and their figures are for the agency's managers and
 # admins (DESIGN: per-staff figures are managers'; GET staff-scores refuses readers), not for
@@ -69,8 +69,9 @@ def check_threshold(rule: str, value: float, profile: Profile) -> str | None:
     c_max = profile.k_score.maxima()["c"]
     if rule == "staff_c_falling" and not 0 < value <= c_max:
         return f"a drop of C above 0 and at most {c_max:g}, C's largest value (0.2: a fifth of 1)"
-    if rule == "petition_deadline" and (not value.is_integer() or not 0 <= value <= 30):
-        return "a whole number of working days from 0 to 30"
+    most = PETITION_ALERT_MAX_WORKING_DAYS
+    if rule == "petition_deadline" and (not value.is_integer() or not 0 <= value <= most):
+        return f"a whole number of working days from 0 to {most}"
     if rule == "response_rate_low" and not 0 <= value <= 1:
         return "a rate from 0 to 1"
     return None

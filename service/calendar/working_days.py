@@ -80,7 +80,12 @@ def overdue_working_days(
     due_at: datetime, resolved_at: datetime, overrides: Mapping[date, bool] | None = None
 ) -> int:
     """Working days after the due date up to the resolution date (0 when not after it)."""
-    first, last = local_date(due_at) + timedelta(days=1), local_date(resolved_at)
+    return working_days_after(local_date(due_at), local_date(resolved_at), overrides)
+
+
+def working_days_after(day: date, last: date, overrides: Mapping[date, bool] | None = None) -> int:
+    """Working days after `day` up to and including `last` (0 when `last` is not after)."""
+    first = day + timedelta(days=1)
     if first > last:
         return 0
     count = _working_days_between(first, last)

@@ -21,7 +21,7 @@ from service.console import sessions
 from service.console.format import Formatter
 from service.console.web import ConsoleDep, Outcome, Redirect
 from service.models import ALERT_RULES, MAX_ROW_ID, Agency
-from service.profile import Profile
+from service.profile import PETITION_ALERT_MAX_WORKING_DAYS, Profile
 from service.web.deps import FormDep
 from service.web.pages import Page
 from service.web.params import AgencyChoiceQuery, CodePath
@@ -98,6 +98,7 @@ def _context(
         "c_max": profile.k_score.maxima()["c"],
         "k_max": profile.k_score.k_max(),
         "min_issued": profile.alerts.response_rate_min_issued,
+        "petition_days_max": PETITION_ALERT_MAX_WORKING_DAYS,
         "can_edit": who.role in RULE_EDITORS and chosen is not None,
         "input_value": input_value,
         "percent_figures": rules.PERCENT_FIGURES,
