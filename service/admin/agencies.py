@@ -326,6 +326,16 @@ def agencies_in_order(session: Session, agency_ids: list[int]) -> list[Agency]:
     return [by_id[i] for i in agency_ids if i in by_id]
 
 
+def visible_children(session: Session, principal: Principal, parent_code: str) -> list[Agency]:
+    """A parent's children the caller can see (a ranking's): the parent need not be
+    visible itself."""
+    parent = get_agency_by_code(session, parent_code)
+    if parent is None:
+        raise NotFound(f"No agency has the code '{parent_code}'.")
+    found = session.exec(select(Agency).where(Agency.parent_id == parent.id)).all()
+    return [agency for agency in found if principal.can_see(agency)]
+
+
 def list_agencies(session: Session, scope_path: str | None) -> list[Agency]:
     query = select(Agency).order_by(col(Agency.path))
     if scope_path is not None:

@@ -25,7 +25,7 @@ from service.messaging import contacts
 from service.messaging.channels.base import ChannelName
 from service.messaging.channels.registry import CHANNEL_ORDER, configured_names
 from service.messaging.schemas import ContactIn, MessagePublic
-from service.models import Invitation, MessageOptOut, OutgoingMessageRow
+from service.models import Invitation, MessageOptOut, OutgoingMessageRow, utcnow
 from service.settings import Settings
 
 
@@ -62,6 +62,17 @@ def plan(contact: ContactIn | None, configured: Collection[str]) -> list[Planned
             reason = "channel_not_configured"
         planned.append(Planned(channel, "skipped" if reason else "pending", reason, address))
     return planned
+
+
+def record_opt_out(session: Session, channel: str, hashed: str) -> None:
+    """The opt-out of a contact (its hash) from a channel, for good; recorded once."""
+    table = MessageOptOut.__table__  # type: ignore[attr-defined]
+    statement = db.dialect_insert(session.get_bind().dialect.name, table)
+    session.execute(
+        statement.values(
+            contact_hash=hashed, channel=channel, created_at=utcnow()
+        ).on_conflict_do_nothing(index_elements=["contact_hash", "channel"])
+    )
 
 
 def opted_out(session: Session, hashes: Collection[tuple[str, str]]) -> set[tuple[str, str]]:

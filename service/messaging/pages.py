@@ -8,11 +8,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import Session
 
-from service import db
-from service.messaging import contacts
-from service.models import MessageOptOut, utcnow
+from service.messaging import contacts, outbox
 from service.unit_of_work import UnitOfWork
 from service.web.deps import PublicWork
 from service.web.pages import Page, render
@@ -79,16 +76,6 @@ async def opt_out(request: Request, token: OptOutTokenPath, work: PublicWork) ->
     """Verified by its MAC alone (no lookup, so nothing to guess against); recorded once."""
 
     async def record(channel: str, hashed: str) -> None:
-        await work.write(lambda session: _record_opt_out(session, channel, hashed))
+        await work.write(lambda session: outbox.record_opt_out(session, channel, hashed))
 
     return await _link_page(request, token, work, "done", record)
-
-
-def _record_opt_out(session: Session, channel: str, hashed: str) -> None:
-    table = MessageOptOut.__table__  # type: ignore[attr-defined]
-    statement = db.dialect_insert(session.get_bind().dialect.name, table)
-    session.execute(
-        statement.values(
-            contact_hash=hashed, channel=channel, created_at=utcnow()
-        ).on_conflict_do_nothing(index_elements=["contact_hash", "channel"])
-    )

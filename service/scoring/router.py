@@ -7,16 +7,16 @@ from typing import Annotated, cast
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from service.admin.agencies import (
     chosen_agencies,
-    get_agency_by_code,
     visible_agency,
+    visible_children,
     visible_dossier,
 )
 from service.auth.principal import Principal
-from service.errors import NotFound, field_error
+from service.errors import field_error
 from service.models import Agency
 from service.periods import Period, period_field
 from service.scoring import explain, inputs, service, staff, tt01_read
@@ -208,12 +208,7 @@ async def rankings(
     profile: ProfileQuery = None,
 ) -> Response:
     def children(session: Session, principal: Principal) -> list[Agency]:
-        # The parent need not be visible: only the children the caller can see are ranked.
-        parent = get_agency_by_code(session, parent_code)
-        if parent is None:
-            raise NotFound(f"No agency has the code '{parent_code}'.")
-        found = session.exec(select(Agency).where(Agency.parent_id == parent.id)).all()
-        return [a for a in found if principal.can_see(a)]
+        return visible_children(session, principal, parent_code)
 
     return await _score_list(request, work, period, profile, children, ranked=True)
 

@@ -252,13 +252,11 @@ async def answer_survey(
             if petition and petition.deadline_at
             else None
         )
-        followup_url = None
         # The citizen's private link to the reply (same transaction), when an answer was
         # asked for or a contact left.
-        if petition is not None and petition.followup_seed is not None:
-            followup_token = followup.issue(petition, work.settings.signing_key())
-            session.add(petition)
-            followup_url = followup.link(work.settings.base_url, followup_token)
+        followup_url = followup.shown_link(
+            session, petition, work.settings.signing_key(), work.settings.base_url
+        )
         return Page(
             "survey/thanks.html",
             {
