@@ -36,6 +36,7 @@ from service.handovers.batching import HandoverWriter
 from service.handovers.pages import router as survey_link_router
 from service.handovers.router import router as handovers_router
 from service.handovers.short_links import router as short_links_router
+from service.kiosk.feed import PresentationFeed
 from service.kiosk.pages import router as kiosk_page_router
 from service.kiosk.router import device_api as kiosk_device_router
 from service.kiosk.router import manage as kiosk_manage_router
@@ -203,6 +204,8 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
             engine, 1 if settings.is_sqlite else WRITE_THREADS, app.state.write_lock
         )
         app.state.write_pipeline.start()
+        # The kiosks' one feed of this process: it starts polling when a tablet connects.
+        app.state.kiosk_feed = PresentationFeed(engine)
         worker = None
         if settings.embedded_worker:
             worker = start_embedded(engine, settings, app.state.profile, app.state.metrics)

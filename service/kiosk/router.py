@@ -128,12 +128,8 @@ def _device(session: Session, request: Request) -> pairing.Device:
 
 
 def _feed(request: Request) -> PresentationFeed:
-    """The process's one feed, made when the first tablet connects."""
-    state = request.app.state
-    try:
-        feed: PresentationFeed = state.kiosk_feed
-    except AttributeError:
-        feed = state.kiosk_feed = PresentationFeed(state.engine)
+    """The process's one feed (made with the app's engine, app.py's lifespan)."""
+    feed: PresentationFeed = request.app.state.kiosk_feed
     return feed
 
 
