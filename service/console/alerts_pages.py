@@ -132,6 +132,7 @@ async def set_rule(console: ConsoleDep, code: CodePath, rule: RulePath, form: Fo
     """One rule of one agency. Ticked with no threshold: back to the profile's rule (the
     override is removed); else the agency's own setting."""
     profile = console.work.profile
+    console.back = _page_url(code)  # the language link's way back (web._here_of)
 
     def save(session: Session) -> Outcome:
         console.check_csrf(form)
@@ -155,7 +156,6 @@ async def set_rule(console: ConsoleDep, code: CodePath, rule: RulePath, form: Fo
             context.update(
                 values={"rule": rule, "threshold": text, "enabled": form.get("enabled", "")},
                 problem=problem,
-                here=_page_url(code),  # the language link's way back (web._here_of)
             )
             return Page("console/alerts.html", context, 422)
         change = None if enabled and threshold is None else rules.OverrideIn(enabled, threshold)

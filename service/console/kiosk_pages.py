@@ -88,6 +88,8 @@ async def make_pairing_code(console: ConsoleDep, code: CodePath, form: FormDep) 
 async def unpair_device(
     console: ConsoleDep, code: CodePath, device_id: RowIdPath, form: FormDep
 ) -> Response:
+    console.back = agency_url(code, "kiosks")  # the language link's way back (web._here_of)
+
     def unpair(session: Session) -> Outcome:
         console.check_csrf(form)
         who = console.who(session)

@@ -92,6 +92,9 @@ class Console:
         self.principal: Principal | None = None
         self.new_session: sessions.ConsoleSession | None = None
         self.clear_session = False
+        # The page a form's answer (its error pages too) leads back to, for its language
+        # link, where the form's address has no page above it (set by the route).
+        self.back: str | None = None
 
     # --- inside the unit of work ---------------------------------------------------------
 
@@ -176,7 +179,7 @@ class Console:
                 fmt=Formatter(self.lang),
                 who=self.principal,
                 csrf_token=csrf.token_for(self.signing_key, session.sid) if session else "",
-                here=_here_of(self.request),
+                here=_here_of(self.request, self.back),
                 key_sign_in=self.settings.console_key_sign_in,
                 oidc_name=self.settings.oidc_provider_name if self.settings.oidc_enabled else None,
             )
@@ -187,14 +190,15 @@ class Console:
         return response
 
 
-def _here_of(request: Request) -> str:
+def _here_of(request: Request, back: str | None) -> str:
     """Where a page's language link returns: the address it was shown at; for a page
-    answering a form (a POST), the page above the form's address (…/inputs: the agency's
-    page; …/kiosks/pairings: the kiosks page), which a page may name itself (context
-    "here", which wins): the form's own address was a 405 (pages audit)."""
+    answering a form (a POST), the page its route names (`back`), else the one above the
+    form's address (…/inputs: the agency's page; …/kiosks/pairings: the kiosks page): the
+    form's own address was a 405 (pages audit), and one without a page above it a 404
+    (review). A page may name it too (context "here", which wins)."""
     path = request.url.path
     if request.method != "GET":
-        return path.rsplit("/", 1)[0] or "/console"
+        return back or path.rsplit("/", 1)[0] or "/console"
     return path + (f"?{request.url.query}" if request.url.query else "")
 
 

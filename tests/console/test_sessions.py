@@ -349,6 +349,22 @@ def test_english_switch_is_remembered_and_only_redirects_inside_the_console(
             422,
             f"/alerts?agency={WARD}",
         ),
+        # Error pages of forms with no page above their address (review): a rule the
+        # service does not know, a kiosk unpaired already (another tab).
+        (
+            f"/console/alerts?agency={WARD}",
+            f"/console/alerts/{WARD}/rules/no_such_rule",
+            {"threshold": "", "enabled": "on"},
+            422,
+            f"/alerts?agency={WARD}",
+        ),
+        (
+            f"/console/a/{WARD}/kiosks",
+            f"/console/a/{WARD}/kiosks/987654/unpair",
+            {},
+            404,
+            f"/a/{WARD}/kiosks",
+        ),
     ],
 )
 def test_the_language_switch_on_a_page_a_form_was_posted_to_reaches_a_page(
