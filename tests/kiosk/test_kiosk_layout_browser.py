@@ -4,9 +4,12 @@ without scrolling. Before: at 1280×800 landscape both were below the fold."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import httpx
 import pytest
-from playwright.sync_api import Browser, ViewportSize, expect
+from playwright.sync_api import Browser, BrowserContext, ViewportSize, expect
 
 from tests.conftest import KeyFactory, LiveServer
 from tests.kiosk.conftest import hand_over
@@ -52,14 +55,23 @@ def test_comment_screen_shows_send_and_countdown_without_scrolling(
         context.close()
 
 
-def test_on_a_phone_the_comment_screen_scrolls_to_send_without_sideways_overflow(
-    browser: Browser, api: httpx.Client, make_key: KeyFactory, kiosk_server: LiveServer
-) -> None:
+@contextmanager
+def on_a_phone(browser: Browser, server: LiveServer) -> Iterator[BrowserContext]:
+    """A 390 × 844 touch screen (a common phone) on the kiosk's server."""
     context = browser.new_context(
-        viewport={"width": 390, "height": 844}, has_touch=True, base_url=kiosk_server.url
+        viewport={"width": 390, "height": 844}, has_touch=True, base_url=server.url
     )
     context.set_default_timeout(10_000)
     try:
+        yield context
+    finally:
+        context.close()
+
+
+def test_on_a_phone_the_comment_screen_scrolls_to_send_without_sideways_overflow(
+    browser: Browser, api: httpx.Client, make_key: KeyFactory, kiosk_server: LiveServer
+) -> None:
+    with on_a_phone(browser, kiosk_server) as context:
         page = paired_page(context, api, make_key)
         hand_over(api, make_key, dossier_code="LAYOUT-PHONE")
         expect(page.get_by_text("LAYOUT-PHONE")).to_be_visible(timeout=10_000)
@@ -70,8 +82,6 @@ def test_on_a_phone_the_comment_screen_scrolls_to_send_without_sideways_overflow
         page.locator("#send").scroll_into_view_if_needed()
         expect(page.locator("#send")).to_be_in_viewport()
         assert page.evaluate("document.documentElement.scrollWidth - innerWidth") <= 0
-    finally:
-        context.close()
 
 
 HEADER_PROBE = """() => {
@@ -96,11 +106,7 @@ def test_on_a_phone_the_header_buttons_are_not_hidden_under_the_screen(
     min-height on a 390 px phone: the buttons wrapped to its second and third lines (the
     language switch, the clerk's skip, the queue badge) lay under <main>, white on light
     grey, and a tap on them landed on the screen below (audit)."""
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, has_touch=True, base_url=kiosk_server.url
-    )
-    context.set_default_timeout(10_000)
-    try:
+    with on_a_phone(browser, kiosk_server) as context:
         page = paired_page(context, api, make_key)
         hand_over(api, make_key, dossier_code="HEADER-1")
         hand_over(api, make_key, dossier_code="HEADER-2")  # one waits: the queue badge shows
@@ -111,5 +117,3 @@ def test_on_a_phone_the_header_buttons_are_not_hidden_under_the_screen(
         assert found["switch"] == "reachable", found
         assert found["skip"] == "reachable", found
         assert found["queue"] == "reachable", found
-    finally:
-        context.close()
