@@ -46,23 +46,14 @@ def agency_url(code: str, tab: str = "", period: str | None = None) -> str:
 
 
 def _agency_context(
-    console: Console,
-    session: Session,
-    who: Principal,
-    code: str,
-    period: str | None,
-    tab: str = "",
+    console: Console, session: Session, who: Principal, code: str, period: str | None
 ) -> dict[str, Any]:
-    """The context of an agency's page (`tab`: its address below the agency's). The period
-    picker goes to the page's own GET address: with action="" it went to the address the
-    page was served at, the form's POST address for a refused D/E form, a 405 (audit)."""
     agency = console.agency(session, who, code)
     chosen = console.period(period)
     return {
         "agency": agency,
         "period": chosen,
         "period_choices": period_choices(chosen),
-        "period_action": agency_url(agency.code, tab),
         "agency_url": agency_url,
     }
 
@@ -245,11 +236,8 @@ def _complaint_rows(
     return {"rows": rows, "total": total}
 
 
-def _agency_tab(
-    tab_path: str, template: str, tab_rows: TabRows
-) -> Callable[..., Awaitable[Response]]:
-    """The page of one of the agency's tabs (at /a/{code}/`tab_path`): its context, with
-    `tab_rows` added."""
+def _agency_tab(template: str, tab_rows: TabRows) -> Callable[..., Awaitable[Response]]:
+    """The page of one of the agency's tabs: its context, with `tab_rows` added."""
 
     async def tab(
         console: ConsoleDep, code: CodePath, period: OptionalPeriodQuery = None
@@ -258,7 +246,7 @@ def _agency_tab(
 
         def show(session: Session) -> Outcome:
             who = console.who(session)
-            context = _agency_context(console, session, who, code, period, tab_path)
+            context = _agency_context(console, session, who, code, period)
             context.update(tab_rows(session, context["agency"], context["period"], profile))
             return Page(template, context)
 
@@ -267,16 +255,13 @@ def _agency_tab(
     return tab
 
 
-# The agency's tabs: path below the agency's, route name, template and rows, one line each.
-for tab_path, name, template, tab_rows in (
-    ("staff", "staff_page", "console/staff.html", _staff_rows),
-    ("dossiers", "dossiers_page", "console/dossiers.html", _costly_rows),
-    ("complaints", "complaints_page", "console/complaints.html", _complaint_rows),
-    ("response-rates", "response_rates_page", "console/response_rates.html", _reach_rows),
+# The agency's tabs: path, route name, template and rows, one line each.
+for path, name, template, tab_rows in (
+    ("/a/{code}/staff", "staff_page", "console/staff.html", _staff_rows),
+    ("/a/{code}/dossiers", "dossiers_page", "console/dossiers.html", _costly_rows),
+    ("/a/{code}/complaints", "complaints_page", "console/complaints.html", _complaint_rows),
+    ("/a/{code}/response-rates", "response_rates_page", "console/response_rates.html", _reach_rows),
 ):
     router.add_api_route(
-        f"/a/{{code}}/{tab_path}",
-        _agency_tab(tab_path, template, tab_rows),
-        response_class=HTMLResponse,
-        name=name,
+        path, _agency_tab(template, tab_rows), response_class=HTMLResponse, name=name
     )
