@@ -10,6 +10,8 @@ from functools import lru_cache
 from typing import Any, Protocol, TypeVar, cast
 
 from psycopg import Error as PsycopgError
+from psycopg import InterfaceError as PsycopgInterfaceError
+from psycopg import OperationalError as PsycopgOperationalError
 from sqlalchemy import Engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -390,7 +392,9 @@ def unreachable(exc: DBAPIError) -> bool:
     orig = exc.orig
     if isinstance(orig, PsycopgError):
         state = _sqlstate(orig)
-        return state is None or state.startswith("08") or state in UNREACHABLE_SQLSTATES
+        if state is None:  # the driver's own: a connection lost or refused, or a refusal
+            return isinstance(orig, PsycopgOperationalError | PsycopgInterfaceError)
+        return state.startswith("08") or state in UNREACHABLE_SQLSTATES
     return isinstance(orig, sqlite3.OperationalError) and any(
         words in str(orig) for words in SQLITE_UNREACHABLE
     )

@@ -574,3 +574,24 @@ def test_serve_on_any_port_or_an_ipv6_address_takes_its_own_base_url(
     assert started.returncode == 1, started.stderr
     assert "is not set up (or not upgraded)" in started.stderr
     assert "HAILONG_BASE_URL" not in started.stderr
+
+
+def test_a_statement_the_driver_refuses_before_sending_it_is_not_an_unreachable_database() -> None:
+    """(audit) psycopg's own refusals carry no SQLSTATE (a stray % in a statement, a NUL in
+    a text): they read as "cannot reach the database, send again in 5 seconds", a 503 that
+    no retry mends. Only a connection the driver lost or could not open is unreachable."""
+    import psycopg
+    import sqlalchemy as sa
+
+    from service import db
+
+    def wrapped(kind: type[sa.exc.DBAPIError], error: Exception) -> sa.exc.DBAPIError:
+        return kind("SELECT 1", {}, error)
+
+    lost = psycopg.OperationalError("consuming input failed: server closed the connection")
+    assert db.unreachable(wrapped(sa.exc.OperationalError, lost))
+    assert db.unreachable(wrapped(sa.exc.InterfaceError, psycopg.InterfaceError("closed")))
+    placeholder = psycopg.ProgrammingError("only '%s', '%b', '%t' are allowed as placeholders")
+    assert not db.unreachable(wrapped(sa.exc.ProgrammingError, placeholder))
+    nul = psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+    assert not db.unreachable(wrapped(sa.exc.DataError, nul))
