@@ -19,6 +19,7 @@ from sqlalchemy.orm import ORMExecuteState, SessionTransaction
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, create_engine
 
+from service.models.write_order import written_columns
 from service.settings import Settings
 
 log = logging.getLogger("hailong.db")
@@ -186,8 +187,9 @@ def check_row(
     model: Any, row: Mapping[str, Any], leave_out: frozenset[str] | set[str] = frozenset({"id"})
 ) -> None:
     """A row built by hand for a Core INSERT names every column of its table but
-    `leave_out`, and nothing else: a column added to the model fails here, on every path
-    and both databases, not in one INSERT at run time."""
+    `leave_out` and those the database fills (write_order.py), and nothing else: a column
+    added to the model fails here, on every path and both databases, not in one INSERT at
+    run time."""
     names = _column_names(model)
     if row.keys() != names - leave_out:
         missing = sorted(names - leave_out - row.keys())
@@ -197,7 +199,7 @@ def check_row(
 
 @lru_cache(maxsize=64)
 def _column_names(model: Any) -> frozenset[str]:
-    return frozenset(c.name for c in model.__table__.columns)
+    return frozenset(c.name for c in written_columns(model.__table__))
 
 
 Q = TypeVar("Q")  # a select: SQLAlchemy's or SQLModel's (which mypy sees as unrelated)

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, select, true
+from sqlalchemy import ColumnElement, Row, and_, func, select, true, tuple_
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
 from service.models import Agency, Counter, ResponseContact, Staff, utcnow
 from service.models.agency import path_within
+from service.models.write_order import SETTLED_BELOW
 from service.profile import Profile
 from service.scoring.sql_rules import (
     DOSSIERS,
@@ -229,6 +230,24 @@ def evaluation_chunk(
     session: Session, chosen: Selection, profile: Profile, after: int | None, size: int
 ) -> Sequence[Row[Any]]:
     return chunk(session, evaluations_statement(chosen, profile), RESPONSES.c.id, after, size)
+
+
+def evaluation_page(
+    session: Session, chosen: Selection, profile: Profile, after: int | None, size: int
+) -> Sequence[Row[Any]]:
+    """Up to `size` evaluations after the response `after`, in the order they were committed
+    (write_order.py): a page a reader follows across requests, where an id order would skip
+    an answer committed after a later one. An export is one request, fixed at its start,
+    and reads by id (`evaluation_chunk`). `after` is the last response of the page before;
+    one that does not exist (a cursor made up) goes on after the response before it."""
+    r = RESPONSES
+    statement = evaluations_statement(chosen, profile).where(r.c.write_xact < SETTLED_BELOW)
+    if after is not None:
+        written_by = select(r.c.write_xact).where(r.c.id <= after).order_by(r.c.id.desc()).limit(1)
+        position = tuple_(func.coalesce(written_by.scalar_subquery(), 0), after)
+        statement = statement.where(tuple_(r.c.write_xact, r.c.id) > position)
+    ordered = statement.order_by(r.c.write_xact, r.c.id).limit(size)
+    return session.execute(ordered).all()
 
 
 def petition_chunk(

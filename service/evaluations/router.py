@@ -1,4 +1,5 @@
-"""HTTP for raw evaluations: GET /api/v1/evaluations, a page at a time by response id."""
+"""HTTP for raw evaluations: GET /api/v1/evaluations, a page at a time in the order they
+were stored."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ router = APIRouter(
 @router.get(
     "/evaluations",
     response_model=EvaluationPage,
-    summary="Raw evaluations with their dossiers' facts, oldest first, a page at a time "
+    summary="Raw evaluations with their dossiers' facts, in the order stored, a page at a time "
     "(reader, manager, admin)",
 )
 async def list_evaluations(
@@ -31,7 +32,11 @@ async def list_evaluations(
     filters: FiltersDep,
     cursor: Annotated[
         int | None,
-        Query(ge=0, le=MAX_ROW_ID, description="`next_cursor` of the previous page"),
+        Query(
+            ge=0,
+            le=MAX_ROW_ID,
+            description="`next_cursor` of the previous page, or the last `response_id` read",
+        ),
     ] = None,
     limit: LimitQuery = 100,
 ) -> EvaluationPage:

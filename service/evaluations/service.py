@@ -106,9 +106,10 @@ def page(
     cursor: int | None,
     limit: int,
 ) -> EvaluationPage:
-    """A page of evaluations by response id; `next_cursor` when there may be more."""
+    """A page of evaluations in the order they were committed, after the response `cursor`;
+    `next_cursor` when there may be more."""
     chosen = resolve(session, principal, filters, profile)
-    rows = query.evaluation_chunk(session, chosen, profile, cursor, limit)
+    rows = query.evaluation_page(session, chosen, profile, cursor, limit)
     data = [evaluation_public(row, chosen.include_private) for row in rows]
     if chosen.include_private:  # in the same transaction as the read it records
         _record_private_read(session, principal, "evaluations", "api", filters, len(data))

@@ -31,6 +31,7 @@ from service.handovers import new_dossiers, tokens
 from service.handovers.service import staff_codes
 from service.imports.checking import ANSWERABLE, Evaluation, Good, importer
 from service.models import Counter, Dossier, Invitation, Response, Staff, utcnow
+from service.models.write_order import written_columns
 from service.petitions import service as petitions
 from service.profile import Profile
 from service.settings import Settings
@@ -204,7 +205,7 @@ def _copy(connection: Connection, table: Any, rows: Sequence[Mapping[str, Any]])
     checked against it by db.check_row)."""
     if not rows:
         return
-    columns = [c.name for c in table.columns]
+    columns = [c.name for c in written_columns(table)]
     driver = connection.connection.driver_connection
     assert driver is not None
     names = ", ".join(f'"{c}"' for c in columns)

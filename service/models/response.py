@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import BigInteger, Index
 from sqlmodel import Field, SQLModel
 
 from service.models.base import UTCDateTime, utcnow
+from service.models.write_order import FILLED_BY_DATABASE, WritingTransaction
 
 # The widest complaint the column holds (VARCHAR on PostgreSQL): a profile's
 # `survey.complaint_max_chars` may not exceed it, or a longer answer would pass the
@@ -20,6 +22,8 @@ PURGED_COMPLAINT = "[Nội dung đã xóa sau thời hạn lưu trữ]"
 
 class Response(SQLModel, table=True):
     __tablename__ = "response"
+    # GET /api/v1/evaluations pages in the order answers were committed (write_order.py).
+    __table_args__ = (Index("ix_response_write_xact_id", "write_xact", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     invitation_id: int = Field(foreign_key="invitation.id", unique=True)
@@ -36,6 +40,14 @@ class Response(SQLModel, table=True):
     # Deliberately no IP address or device fingerprint (see DESIGN.md).
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     received_day: date = Field(index=True)  # local date: the day counter it feeds
+    # The transaction that stored the answer, filled by the database (never written by
+    # hand: None here fails the INSERT rather than misplacing the row in the order).
+    write_xact: int | None = Field(
+        default=None,
+        sa_type=BigInteger,
+        nullable=False,
+        sa_column_kwargs={"server_default": WritingTransaction(), "info": FILLED_BY_DATABASE},
+    )
 
 
 class ResponseContact(SQLModel, table=True):

@@ -25,6 +25,7 @@ from service.errors import Conflict, Gone, InvalidInput, NotFound, ServiceError
 from service.handovers import tokens
 from service.handovers.service import Issued, current_status, find_issued
 from service.models import Dossier, Invitation, Petition, Response, ResponseContact, utcnow
+from service.models.write_order import written_columns
 from service.petitions.service import open_from_complaint
 from service.profile import Profile
 from service.scoring import events
@@ -384,7 +385,7 @@ def _claimed_response() -> Insert:
     response = Response.__table__  # type: ignore[attr-defined]
     dossier = Dossier.__table__  # type: ignore[attr-defined]
     claimed = _claim_statement().returning(Invitation.__table__.c.id).cte("claimed")  # type: ignore[attr-defined]
-    names = [c.name for c in response.columns if c.name != "id"]
+    names = [c.name for c in written_columns(response) if c.name != "id"]
     values = [
         claimed.c.id if name == "invitation_id" else bindparam(name, type_=response.c[name].type)
         for name in names

@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from service.models import AuditLog
-from tests.conftest import DbFactory, KeyFactory
-from tests.portal.evaluations_seed import COMPLAINT, CONTACT, Seeded, seed
+from service.models import AuditLog, Dossier, Invitation, Response
+from tests.conftest import DbFactory, KeyFactory, handover_body
+from tests.portal.evaluations_seed import COMPLAINT, CONTACT, SATISFIED, Seeded, seed
 
 URL = "/api/v1/evaluations"
 
@@ -148,3 +149,102 @@ def test_roles(client: TestClient, make_key: KeyFactory) -> None:
     for role in ("issuer", "kiosk", "auditor"):
         assert client.get(URL, headers=make_key(role)).status_code == 403
     assert client.get(URL).status_code == 401
+
+
+def _walk(client: TestClient, headers: dict[str, str], cursor: int | None) -> tuple[list[int], Any]:
+    """Every page from `cursor` on: the ids read and the cursor to go on from later."""
+    seen: list[int] = []
+    while True:
+        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = _get(client, headers, **params)
+        seen += [item["response_id"] for item in page["data"]]
+        if page["data"]:
+            cursor = page["data"][-1]["response_id"]
+        if page["next_cursor"] is None:
+            return seen, cursor
+
+
+def test_a_portal_following_the_pages_misses_no_answer_committed_out_of_id_order(
+    client: TestClient, make_key: KeyFactory, engine: Any, agencies: None
+) -> None:
+    """(audit) On PostgreSQL two answers commit in any order: one given first (the lower
+    id) may commit after one given later. A portal that had read up to the later one's id
+    went on from there and never saw the first. A page now holds back what a transaction
+    still open might precede; after its commit the portal reads it, nothing read twice."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite commits one writer at a time, in id order")
+    admin, reader = make_key("admin"), make_key("reader")
+    tokens = []
+    for n in range(3):
+        issued = client.post(
+            "/api/v1/handovers",
+            json=handover_body(dossier_code=f"D-order-{n}", agency_code="G22.39"),
+            headers=admin,
+        )
+        assert issued.status_code == 201, issued.text
+        tokens.append(issued.json()["survey_url"].rsplit("/", 1)[1])
+
+    def answer(token: str) -> int:
+        body = {"token": token, "answers": SATISFIED, "source": "phone"}
+        answered = client.post("/api/v1/responses", json=body, headers=admin)
+        assert answered.status_code == 201, answered.text
+        return int(answered.json()["response_id"])
+
+    first = answer(tokens[0])
+    read, cursor = _walk(client, reader, None)
+    assert read == [first]
+    table = Response.__table__  # type: ignore[attr-defined]
+    with engine.connect() as slow:  # an answer being stored, its transaction still open
+        invitation, agency = slow.execute(
+            sa.select(col(Invitation.id), col(Dossier.agency_id))
+            .join(Dossier, col(Dossier.id) == Invitation.dossier_id)
+            .where(Dossier.code == "D-order-1")
+        ).one()
+        slow_id = slow.execute(
+            sa.insert(table)
+            .values(
+                invitation_id=invitation,
+                agency_id=agency,
+                source="phone",
+                received_at=sa.func.now(),
+                received_day=sa.func.current_date(),
+                **SATISFIED,
+            )
+            .returning(table.c.id)
+        ).scalar_one()
+        later = answer(tokens[2])
+        assert slow_id < later
+        more, cursor = _walk(client, reader, cursor)
+        assert more == []  # not yet: the open answer may come first
+        slow.commit()
+    more, cursor = _walk(client, reader, cursor)
+    assert more == [slow_id, later]
+    assert _walk(client, reader, cursor)[0] == []
+
+
+def test_a_transaction_open_in_another_database_holds_no_page_back(
+    client: TestClient, make_key: KeyFactory, engine: Any, agencies: None
+) -> None:
+    """Transaction ids are the PostgreSQL cluster's: a page held back by every open one
+    waited on other applications' transactions (and on the test suite's other worker). A
+    transaction of another database on the same server holds nothing back."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's own: transaction ids shared by a cluster's databases")
+    admin, reader = make_key("admin"), make_key("reader")
+    elsewhere = sa.create_engine(engine.url.set(database="postgres"))
+    try:
+        with elsewhere.connect() as other:
+            other.execute(sa.text("SELECT pg_current_xact_id()"))  # open, with an id
+            issued = client.post(
+                "/api/v1/handovers",
+                json=handover_body(dossier_code="D-elsewhere", agency_code="G22.39"),
+                headers=admin,
+            )
+            token = issued.json()["survey_url"].rsplit("/", 1)[1]
+            body = {"token": token, "answers": SATISFIED, "source": "phone"}
+            answered = client.post("/api/v1/responses", json=body, headers=admin)
+            assert answered.status_code == 201, answered.text
+            assert _walk(client, reader, None)[0] == [answered.json()["response_id"]]
+            other.rollback()
+    finally:
+        elsewhere.dispose()
