@@ -198,7 +198,7 @@ def test_a_portal_following_the_pages_misses_no_answer_committed_out_of_id_order
         invitation, agency = slow.execute(
             sa.select(col(Invitation.id), col(Dossier.agency_id))
             .join(Dossier, col(Dossier.id) == Invitation.dossier_id)
-            .where(Dossier.code == "D-order-1")
+            .where(col(Dossier.code) == "D-order-1")
         ).one()
         slow_id = slow.execute(
             sa.insert(table)
