@@ -49,7 +49,8 @@ class SignInFailed(Exception):
 
 @dataclass(frozen=True)
 class PendingSignIn:
-    """What waits in the browser's cookie while the official is at the provider."""
+    """What waits in the browser's cookie while the official is at the provider; its first
+    answer spends it on the server (sessions.spend_pending_sign_in)."""
 
     state: str
     nonce: str

@@ -6,6 +6,9 @@ the sign-in form's own pre-session. Signing in (with an official's identity prov
 API key) starts a fresh id with a row in `console_session`; signing out ends the row, so a
 copied cookie stops working at once. Every request re-reads the row and the key or official
 behind it: a revoked key or a disabled official is signed out at once too.
+
+An OpenID Connect sign-in under way waits in a cookie of its own (sign_in_pages.py); the
+callback spends it here, on the server, so that a copy of that cookie is worth nothing.
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlmodel import Session
+from sqlalchemy import delete
+from sqlmodel import Session, col
 from starlette.responses import Response
 
 from service.auth.compare import same_secret
 from service.auth.keys import principal_by_id
 from service.auth.officials import official_principal
 from service.auth.principal import Principal
-from service.models import ConsoleSessionRecord, utcnow
+from service.db import dialect_insert
+from service.models import ConsoleSessionRecord, SpentOidcSignIn, utcnow
 
 COOKIE = "hl_console"
 COOKIE_PATH = "/console"
@@ -112,6 +117,26 @@ def end(db: Session, session: ConsoleSession) -> None:
     if row is not None and row.ended_at is None:
         row.ended_at = utcnow()
         db.add(row)
+
+
+def spend_pending_sign_in(db: Session, state: str, expires: int) -> bool:
+    """Marks the OpenID Connect sign-in of `state` spent until `expires` (its cookie's
+    expiry, unix seconds): True the first time, False for a sign-in spent already. Deleting
+    the browser's cookie left a copy of it good for a new sign-in (audit). The row's key
+    settles two answers at once too: the second waits for the first's COMMIT and inserts
+    nothing. Rows past their cookie's expiry go first: the table holds minutes of sign-ins."""
+    db.execute(
+        delete(SpentOidcSignIn).where(col(SpentOidcSignIn.expires_at) <= utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+    table = SpentOidcSignIn.__table__  # type: ignore[attr-defined]
+    claimed = db.execute(
+        dialect_insert(db.get_bind().dialect.name, table)
+        .values(id=_row_id(state), expires_at=datetime.fromtimestamp(expires, UTC))
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(table.c.id)  # an INSERT's rowcount is not kept on PostgreSQL
+    )
+    return claimed.first() is not None
 
 
 def set_cookie(

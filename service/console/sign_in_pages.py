@@ -157,6 +157,16 @@ def _pending(console: ConsoleDep, request: Request) -> oidc.PendingSignIn | None
     return oidc.PendingSignIn.decode(value)
 
 
+async def _spend(console: ConsoleDep, pending: oidc.PendingSignIn) -> bool:
+    """Whether this is the pending sign-in's first answer, now spent on the server (before
+    the code is exchanged: a second answer gets no tokens). Asking the browser to delete
+    the cookie was all there was: a copy of it, with another code for the same request,
+    signed in again (audit)."""
+    return await console.work.run(
+        lambda session: sessions.spend_pending_sign_in(session, pending.state, pending.expires)
+    )
+
+
 # What the page says for a failed sign-in; anything else is "could not reach the account
 # system". A state not this browser's is a second tab's or an old sign-in's answer: start
 # again (it said "try later", which nothing would cure).
@@ -172,14 +182,16 @@ async def provider_answered(console: ConsoleDep, request: Request) -> Response:
     problem = None
     if pending is None:
         problem = "oidc_expired"  # no sign-in under way in this browser, or too old
-    elif console.settings.oidc_enabled:
+    elif not console.settings.oidc_enabled:
+        problem = "oidc_off"
+    elif not await _spend(console, pending):
+        problem = "oidc_expired"  # a copy of a cookie whose sign-in came back already
+    else:
         try:
             claims = await oidc.finish(console.settings, pending, params)
         except oidc.SignInFailed as exc:
             console.log_problem(exc)
             problem = _PROBLEMS.get(exc.reason, "oidc_failed")
-    else:
-        problem = "oidc_off"
 
     def admit(session: Session) -> Outcome:
         if claims is None:

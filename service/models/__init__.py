@@ -8,6 +8,7 @@ from service.models.access import (
     AuditLog,
     ConsoleSessionRecord,
     Official,
+    SpentOidcSignIn,
 )
 from service.models.agency import Agency, Counter, Staff
 from service.models.alerts import ALERT_RULES, Alert, AlertEmail, AlertRuleOverride
@@ -72,6 +73,7 @@ __all__ = [
     "ScoreDirty",
     "ScoreRankAnnounced",
     "ScoringState",
+    "SpentOidcSignIn",
     "Staff",
     "StaffDayCounter",
     "UTCDateTime",

@@ -1,4 +1,4 @@
-"""API keys and the audit log of who changed what."""
+"""API keys, officials and their console sessions, and the audit log of who changed what."""
 
 from __future__ import annotations
 
@@ -93,3 +93,15 @@ class ConsoleSessionRecord(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SpentOidcSignIn(SQLModel, table=True):
+    """An OpenID Connect sign-in whose answer came back: its pending cookie (state, nonce,
+    PKCE verifier) is spent, and a copy of it signs nobody in again. Kept only while the
+    cookie would still be taken (`expires_at`, the cookie's own expiry)."""
+
+    __tablename__ = "spent_oidc_sign_in"
+
+    id: str = Field(primary_key=True, max_length=64)  # sha256 hex of the sign-in's state
+    # Indexed: the callback deletes the rows past it, a range of the index, not a scan.
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)

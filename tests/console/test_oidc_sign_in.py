@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -297,6 +298,59 @@ def test_a_callback_that_is_not_this_browsers_sign_in_is_refused(
     assert console.get("/console", follow_redirects=False).headers["location"] == (
         "/console/sign-in"
     )
+
+
+def answers_for_one_request(console: TestClient, how_many: int) -> tuple[str, list[str]]:
+    """A sign-in started once (its cookie `hl_oidc` in `console`'s jar) and `how_many`
+    answers of the provider to that one authorization request (a new code each: the
+    official signed in at the provider again, or someone holding a copy of the cookie did).
+    Returns the cookie's value and the callback paths."""
+    start = console.get("/console/sign-in/oidc", follow_redirects=False)
+    assert start.status_code == 303, start.text
+    pending = console.cookies.get("hl_oidc")
+    assert pending
+    backs = []
+    for _ in range(how_many):
+        with httpx.Client() as at_provider:
+            back = sign_in(at_provider, start.headers["location"], "lan")
+        backs.append(back.removeprefix("http://testserver"))
+    return pending, backs
+
+
+def test_a_copy_of_a_spent_sign_in_cookie_signs_nobody_in(
+    console: TestClient, provider: OidcProvider, lan: int, db: DbFactory
+) -> None:
+    """(audit) The sign-in under way (state, nonce, PKCE verifier) lived only in the
+    browser's cookie, and after the provider's answer the browser was only asked to delete
+    it: a copy of the cookie with another code for the same request signed a browser in
+    again (a fresh 8-hour session each time), where the threat model says "one use"."""
+    pending, [first_back, second_back] = answers_for_one_request(console, 2)
+    first = console.get(first_back, follow_redirects=False)
+    assert first.status_code == 200  # signed in; the pending sign-in is spent
+    assert 'hl_oidc=""' in first.headers["set-cookie"]
+
+    console.cookies.clear()  # another browser, holding a copy of the spent cookie
+    console.cookies.set("hl_oidc", pending, path="/console/sign-in/oidc")
+    second = console.get(second_back, follow_redirects=False)
+    assert second.status_code == 400 and "bấm đăng nhập lại" in second.text  # start again
+    assert f"{sessions.COOKIE}=" not in second.headers.get("set-cookie", "")
+    assert len(audit(db, "console.sign_in")) == 1
+    assert console.get("/console", follow_redirects=False).headers["location"] == (
+        "/console/sign-in"
+    )
+
+
+def test_two_answers_at_once_with_one_cookie_sign_in_at_most_once(
+    console: TestClient, provider: OidcProvider, lan: int, db: DbFactory
+) -> None:
+    """(audit) Two callbacks at the same moment with the same pending cookie (a copy used
+    while the official's own answer is on its way) both signed in: nothing on the server
+    knew the sign-in was spent. One of them is turned away now."""
+    _, backs = answers_for_one_request(console, 2)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda back: console.get(back, follow_redirects=False), backs))
+    assert sorted(answer.status_code for answer in answers) == [200, 400]
+    assert len(audit(db, "console.sign_in")) == 1
 
 
 def test_provider_down_and_key_sign_in_switched_off(

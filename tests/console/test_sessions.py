@@ -3,6 +3,7 @@ cookie; CSRF on every form; revoked keys and other roles are turned away; all au
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 
@@ -20,7 +21,7 @@ from service.auth.officials import (
     update_official,
 )
 from service.console import csrf, sessions
-from service.models import ApiKey, AuditLog, ConsoleSessionRecord, utcnow
+from service.models import ApiKey, AuditLog, ConsoleSessionRecord, SpentOidcSignIn, utcnow
 from service.retention.purge import purge
 from service.settings import Settings
 from tests.conftest import DbFactory, KeyFactory, make_settings
@@ -405,6 +406,22 @@ def test_purge_removes_ended_sessions_and_keeps_open_ones(
         [left] = session.exec(select(ConsoleSessionRecord)).all()
         assert left.ended_at is None
     assert console.get(f"/console/a/{WARD}").status_code == 200
+
+
+def test_spent_oidc_sign_ins_are_kept_only_while_their_cookie_would_be_taken(
+    db: DbFactory,
+) -> None:
+    """A spent sign-in is remembered as the SHA-256 of its state (never the state) until its
+    pending cookie's expiry, and the next callback drops those past it: the table holds the
+    last minutes' sign-ins, not every sign-in ever made."""
+    now = int(time.time())
+    with db() as session:
+        assert sessions.spend_pending_sign_in(session, "state-long-ago", now - 1)
+        assert sessions.spend_pending_sign_in(session, "state-under-way", now + 600)
+        assert not sessions.spend_pending_sign_in(session, "state-under-way", now + 600)
+    with db() as session:
+        [kept] = session.exec(select(SpentOidcSignIn)).all()
+    assert kept.id == hashlib.sha256(b"state-under-way").hexdigest()
 
 
 # --- sessions refused stay ended --------------------------------------------------------------
