@@ -34,11 +34,14 @@ def compose(
     """ValueError for an SMS that cannot fit (texts.sms_text)."""
     key = settings.signing_key()
     base = settings.base_url
+    # Cleaned once here, for every channel: the names are stored as they were given.
+    agency_name = texts.name_in_text(agency.name)
+    procedure = texts.name_in_text(dossier.procedure_name or "")
     facts = texts.MessageFacts(
         kind=row.kind,
-        agency_name=agency.name,
+        agency_name=agency_name,
         dossier_code=dossier.code,
-        procedure_name=dossier.procedure_name,
+        procedure_name=procedure or None,
         expires_at=invitation.expires_at,
         link=f"{base}/m/{invitation.short_code}",
         opt_out_link=f"{base}/u/{contacts.opt_out_token(key, row.channel, address)}",
@@ -54,7 +57,7 @@ def compose(
         text=text,
         link=facts.link,
         opt_out_link=facts.opt_out_link,
-        agency_name=agency.name,
+        agency_name=agency_name,
         dossier_code=dossier.code,
         # The texts (texts.py) are Vietnamese whatever the invitation's language: the
         # e-mail's lang and Zalo's words say so (an "en" one read Vietnamese with English

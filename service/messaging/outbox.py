@@ -25,6 +25,7 @@ from service.messaging import contacts
 from service.messaging.channels.base import ChannelName
 from service.messaging.channels.registry import CHANNEL_ORDER, configured_names
 from service.messaging.schemas import ContactIn, MessagePublic
+from service.messaging.sending import survey_over
 from service.models import Invitation, MessageOptOut, OutgoingMessageRow, utcnow
 from service.settings import Settings
 
@@ -179,18 +180,30 @@ def write(
 
 
 def messages_of(session: Session, invitation_id: int | None) -> list[MessagePublic]:
-    """What became of an invitation's messages (a dossier posted again)."""
+    """What became of an invitation's messages (a dossier posted again, a revoke)."""
     if invitation_id is None:
         return []
+    invitation = session.get(Invitation, invitation_id)
     rows = session.exec(
         select(OutgoingMessageRow)
         .where(OutgoingMessageRow.invitation_id == invitation_id)
         .order_by(col(OutgoingMessageRow.id))
     ).all()
-    return [
-        MessagePublic(channel=r.channel, kind=r.kind, status=r.status, reason=r.reason)
-        for r in rows
-    ]
+    now = utcnow()
+    over = None if invitation is None else survey_over(invitation, now)
+    return [_shown(row, over, now) for row in rows]
+
+
+def _shown(row: OutgoingMessageRow, over: str | None, now: datetime) -> MessagePublic:
+    """A row as it stands, except that a pending message of a survey that is over is not
+    sent, whenever the worker gets to it (decide skips it): listed pending, a message
+    waiting for a channel, a backoff or a worker never said it would not go (audit). One
+    being sent at this moment (leased) may still go: it stays pending until it is done."""
+    status, reason = row.status, row.reason
+    being_sent = row.lease_until is not None and row.lease_until > now
+    if status == "pending" and over is not None and not being_sent:
+        status, reason = "skipped", over
+    return MessagePublic(channel=row.channel, kind=row.kind, status=status, reason=reason)
 
 
 def resend_invitation(session: Session, invitation_id: int | None, now: datetime) -> None:

@@ -47,5 +47,6 @@ class MessagePublic(BaseModel):
         default=None,
         description="Why it is skipped or failed: no_contact, no_consent, "
         "channel_not_configured, opted_out, answered, expired, revoked, or the provider's "
-        "refusal",
+        "refusal; for a pending one, why it waits: channel_not_configured (it goes once the "
+        "worker has the channel) or the provider's last temporary failure",
     )

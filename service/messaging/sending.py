@@ -17,12 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, time, timedelta
 from functools import partial
 
-from sqlalchemy import ColumnElement, Engine, and_, exists, func
+from sqlalchemy import ColumnElement, Engine, and_, exists, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from service.calendar.working_days import LOCAL_TZ
-from service.db import dialect_insert, transaction
+from service.db import dialect_insert, rowcount, transaction
 from service.messaging import contacts, leased
 from service.messaging.channels.base import Channel, OutgoingMessage
 from service.messaging.compose import compose
@@ -41,6 +41,24 @@ from service.settings import Settings
 log = logging.getLogger("hailong.messages")
 REMINDER_BATCH = 500
 Row = OutgoingMessageRow
+LIVE = ("issued", "opened")  # a survey's statuses while it can still be answered
+WAITING_FOR_CHANNEL = "channel_not_configured"
+
+
+def survey_over(invitation: Invitation, now: datetime) -> str | None:
+    """Why no message of this survey may go any more ('answered', 'revoked', 'expired'),
+    or None while it can be answered."""
+    if invitation.status not in LIVE:
+        return invitation.status
+    return "expired" if invitation.expires_at <= now else None
+
+
+def _survey_over_sql(now: datetime) -> ColumnElement[bool]:
+    """`survey_over` in SQL, for a message row."""
+    return exists().where(
+        col(Invitation.id) == col(Row.invitation_id),
+        or_(col(Invitation.status).not_in(LIVE), col(Invitation.expires_at) <= now),
+    )
 
 
 def _clock(value: str) -> time:
@@ -104,14 +122,11 @@ def _decide(
     """The message to send now, or None once the row is skipped or postponed."""
     invitation = session.get(Invitation, row.invitation_id)
     assert invitation is not None
-    status = invitation.status
-    if status in ("issued", "opened") and invitation.expires_at <= now:
-        status = "expired"
-    if status not in ("issued", "opened"):
-        settle(session, row, status="skipped", reason=status)
+    if (over := survey_over(invitation, now)) is not None:
+        settle(session, row, status="skipped", reason=over)
         return None
-    if row.channel not in channels:
-        settle(session, row, status="skipped", reason="channel_not_configured")
+    if row.channel not in channels:  # upkeep claims no such row while its survey is live
+        settle(session, row, reason=WAITING_FOR_CHANNEL)
         return None
     contact = session.exec(
         select(InvitationContact).where(InvitationContact.invitation_id == invitation.id)
@@ -224,11 +239,45 @@ def upkeep(
     reminders: bool = True,
     stop: threading.Event | None = None,
 ) -> int:
-    """The reminders now due (with `reminders`), and the rows of a channel no longer
-    configured, each settled as skipped (decide): the work done."""
-    work = create_reminders(engine, settings, now or utcnow()) if reminders else 0
-    orphans = col(Row.channel).not_in(sorted(channels))
-    return work + _sender(engine, settings, channels, now, stop)([orphans])
+    """The reminders now due (with `reminders`); the messages of a channel this worker has
+    not configured whose survey is over, each skipped with the reason (decide); the work
+    done. The others wait, pending, for the channel: skipped for good, they were never sent
+    once the operator configured it, e.g. on a worker started without the SMS settings the
+    API had (audit)."""
+    at = now or utcnow()
+    work = create_reminders(engine, settings, at) if reminders else 0
+    unconfigured = col(Row.channel).not_in(sorted(channels))
+    work += _sender(engine, settings, channels, now, stop)([unconfigured, _survey_over_sql(at)])
+    _say_waiting(engine, sorted(channels))
+    return work
+
+
+def _say_waiting(engine: Engine, configured: list[str]) -> None:
+    """Mark the pending messages of a channel not configured with why they wait (the
+    handover's answer shows it), once, and log how many began waiting. A reason already
+    there (a provider's temporary failure) stays. Read first: the UPDATE, even of no row,
+    would take SQLite's write lock at every round."""
+    unmarked = (
+        col(Row.status) == "pending",
+        col(Row.channel).not_in(configured),
+        col(Row.reason).is_(None),
+    )
+    with transaction(engine) as session:
+        if session.exec(select(Row.id).where(*unmarked).limit(1)).first() is None:
+            return
+        marked = rowcount(
+            session.execute(
+                update(Row).where(*unmarked).values(reason=WAITING_FOR_CHANNEL),
+                execution_options={"synchronize_session": False},
+            )
+        )
+    if marked:
+        log.warning(
+            "%d messages wait for a channel this worker has not configured (configured: %s); "
+            "they go once it is",
+            marked,
+            ", ".join(configured) or "none",
+        )
 
 
 def channel_lanes(

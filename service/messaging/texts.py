@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from service.calendar.working_days import LOCAL_TZ
+from service.text_clean import one_line, strip_bidi_controls
 
 MAX_SMS_SEGMENTS = 2
 _GSM_BASIC = set(
@@ -40,6 +41,14 @@ def without_diacritics(text: str) -> str:
     text = text.replace("đ", "d").replace("Đ", "D")
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+
+
+def name_in_text(name: str) -> str:
+    """A name the message quotes (a dossier's procedure, posted by the one-stop system;
+    an agency's) as one line without direction controls: a line break in a procedure name
+    wrote lines of its own into the e-mail (a fake "Từ chối nhận tin" or link looked like
+    ours), and one U+202E turned the rest of its line around (audit)."""
+    return one_line(strip_bidi_controls(name))
 
 
 # A message's kind in words, for a template parameter (Zalo's `kind` field): the

@@ -94,6 +94,28 @@ def test_an_english_invitations_mail_is_marked_as_the_vietnamese_it_is(
     assert '<html lang="en"' in client.get(link).text
 
 
+def test_a_procedure_name_with_line_breaks_or_direction_controls_writes_one_plain_line(
+    client: TestClient, make_key: KeyFactory, mailbox: Mailbox, worker: Worker
+) -> None:
+    """(audit) The one-stop system's procedure name went into the e-mail as given: its line
+    breaks wrote lines of their own (here a second "Từ chối nhận tin" with another link,
+    looking like ours), and a U+202E turned the rest of its line around. It is one line,
+    without direction controls, in the text and in the HTML."""
+    spoof = "Khai sinh\r\n\nTừ chối nhận tin: http://evil.example/u/x\n\u202egnos"
+    body = handover_body(contact=CONTACT, procedure_name=spoof)
+    assert client.post(URL, json=body, headers=make_key("issuer")).status_code == 201
+    assert worker.run(local(1, 10)) == 1
+    [text] = mailbox.texts()
+    html = mailbox.received[0].get_body(("html",))
+    assert html is not None
+    said = "(Khai sinh Từ chối nhận tin: http://evil.example/u/x gnos)."
+    for content in (text, html.get_content()):
+        assert "\u202e" not in content
+        assert any(said in line for line in content.splitlines()), content
+    opt_outs = [line for line in text.splitlines() if line.startswith("Từ chối nhận tin")]
+    assert len(opt_outs) == 1 and "testserver" in opt_outs[0], text
+
+
 def test_a_survey_issued_again_after_a_revocation_sends_its_new_link(
     client: TestClient, make_key: KeyFactory, mailbox: Mailbox, worker: Worker
 ) -> None:
