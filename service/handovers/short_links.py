@@ -12,10 +12,11 @@ from sqlmodel import Session, col
 from service import throttle
 from service.handovers import tokens
 from service.handovers.invitations import Issued, find_issued
+from service.i18n import LANGUAGES
 from service.models import Invitation
 from service.web.deps import PublicWork
 from service.web.pages import Page, render
-from service.web.params import ShortCodePath
+from service.web.params import LangQuery, ShortCodePath
 
 router = APIRouter(tags=["survey links"])
 
@@ -43,7 +44,9 @@ def _find(session: Session, typed: str) -> Issued | None:
         429: {"description": "Too many wrong codes", "content": {"text/html": {}}},
     },
 )
-async def short_link(request: Request, code: ShortCodePath, work: PublicWork) -> Response:
+async def short_link(
+    request: Request, code: ShortCodePath, work: PublicWork, lang: LangQuery = None
+) -> Response:
 
     def find(session: Session, guess: throttle.Guess) -> str | None:
         issued = guess.look(session, lambda: _find(session, code))
@@ -57,7 +60,17 @@ async def short_link(request: Request, code: ShortCodePath, work: PublicWork) ->
         return _status(request, "rate_limited", exc.status_code, exc.headers or {})
     if token is None:
         return _status(request, "unknown", 404, {})
-    return RedirectResponse(f"{work.settings.base_url}/s/{token}", 303, headers=LINK_HEADERS)
+    survey_url = _survey_url(work.settings.base_url, token, lang)
+    return RedirectResponse(survey_url, 303, headers=LINK_HEADERS)
+
+
+def _survey_url(base_url: str, token: str, lang: str | None) -> str:
+    """The survey page, in the language the short link asks for: dropped, /m/{code}?lang=en
+    opened the survey in the invitation's language (audit). Only a language the pages
+    speak is carried over; nothing else of the query reaches the redirect."""
+    if lang in LANGUAGES:
+        return f"{base_url}/s/{token}?lang={lang}"
+    return f"{base_url}/s/{token}"
 
 
 def _status(request: Request, kind: str, status: int, headers: dict[str, str]) -> Response:

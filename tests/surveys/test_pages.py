@@ -158,12 +158,19 @@ def test_an_answered_survey_is_409_even_for_a_form_with_a_field_it_no_longer_has
         assert "Phiếu này đã được đánh giá" in again.text
 
 
-def test_contact_without_consent_is_an_error_next_to_it(
+def test_contact_without_consent_is_an_error_next_to_the_consent_box(
     client: TestClient, survey: IssuedSurvey
 ) -> None:
+    """(audit) The refusal marked the number, which was fine, and not the box to tick
+    (the browser's view: test_a_contact_sent_without_consent_marks_the_consent_box_...)."""
     page = client.post(survey.path, data={**FORM, "contact": "0901234567"})
-    assert page.status_code == 422 and 'id="err-contact"' in page.text
-    assert 'value="0901234567" aria-describedby="err-contact" aria-invalid="true">' in page.text
+    assert page.status_code == 422 and 'id="err-consent"' in page.text
+    assert 'id="err-contact"' not in page.text and 'value="0901234567">' in page.text
+    assert 'value="yes" aria-describedby="err-consent" aria-invalid="true">' in page.text
+    assert '<a href="#consent">' in page.text
+    # A contact that is wrong stays the contact's problem, consent or not.
+    wrong = client.post(survey.path, data={**FORM, "contact": "not-a-phone"})
+    assert 'id="err-contact"' in wrong.text and 'id="err-consent"' not in wrong.text
     ok = client.post(survey.path, data={**FORM, "contact": "0901234567", "consent": "yes"})
     assert ok.status_code == 200
 

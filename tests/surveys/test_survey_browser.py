@@ -21,7 +21,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Response as PageResponse
 from sqlmodel import select
 
-from service.models import Petition, Response, utcnow
+from service.models import Petition, Response, ResponseContact, utcnow
 from tests.conftest import KeyFactory, LiveServer, handover_body
 from tests.hardening.test_database_restart import database_down
 from tests.surveys.conftest import ANSWERS
@@ -690,3 +690,76 @@ def test_a_mangled_survey_link_fits_a_360_px_phone_and_does_not_repeat_the_token
     assert widths[1] == SMALL_PHONE["width"], widths
     assert widths[0] <= widths[1], f"the page scrolls sideways: {widths}"
     assert url.rsplit("/", 1)[1] not in page.locator("body").inner_text()
+
+
+CONSENT_VI = "Tôi đồng ý để cơ quan lưu thông tin này và liên hệ lại với tôi."
+NO_CONSENT_VI = "Ông/bà vui lòng đánh dấu đồng ý để lưu thông tin liên hệ, hoặc để trống."
+
+
+def test_a_contact_sent_without_consent_marks_the_consent_box_and_leads_to_it(
+    live_server: LiveServer, survey_url: str, phone: PageFactory, artifacts_dir: Path
+) -> None:
+    """(audit) A phone number typed without ticking the consent box was refused with its
+    message, but the box was not marked as the other fields are: not invalid, not described
+    by the message, and the summary's link led to the number (which was fine), not to the
+    box to tick. The number itself is not marked wrong."""
+    page = phone()
+    open_page(page, survey_url)
+    for field, value in ANSWERS.items():
+        choice(page, field, value).tap()
+    page.locator("#contact").fill("0901 234 567")
+    send(page, lambda: page.locator("button.submit").tap(), 422)
+
+    expect(page.locator("#errors")).to_be_focused()
+    box = page.get_by_role("checkbox", name=CONSENT_VI)
+    expect(box).not_to_be_checked()
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(box).to_have_accessible_description(NO_CONSENT_VI)
+    contact = page.locator("#contact")
+    expect(contact).to_have_value("0901 234 567")
+    expect(contact).not_to_have_attribute("aria-invalid", "true")
+    expect(page.locator("[aria-invalid=true]")).to_have_count(1)
+    page.screenshot(path=artifacts_dir / "survey-no-consent.png", full_page=True)
+    jump = page.locator(".alert a")
+    expect(jump).to_have_count(1)
+    jump.tap()
+    expect(box).to_be_focused()
+
+    page.keyboard.press("Space")
+    expect(box).to_be_checked()
+    send(page, lambda: page.locator("button.submit").tap(), 200)
+    assert heading(page) == THANKS_VI
+    with live_server.session() as session:
+        [kept] = session.exec(select(ResponseContact)).all()
+    assert kept.contact == "0901 234 567"
+
+
+LANG_OF_JS = "el => el.closest('[lang]').getAttribute('lang')"
+
+
+def test_the_english_pages_mark_the_vietnamese_names_they_show(
+    live_server: LiveServer, survey_url: str, phone: PageFactory
+) -> None:
+    """(audit) The English form and thank-you page showed the agency's and the procedure's
+    names (data, never translated) inside lang="en": a screen reader read "UBND Phường Tân
+    Định" with English rules. They are marked Vietnamese; the page around them stays English."""
+    page = phone()
+    open_page(page, f"{survey_url}?lang=en")
+    assert page.locator("html").get_attribute("lang") == "en"
+    for name, text in ((".agency", AGENCY), (".procedure", "Đăng ký khai sinh")):
+        shown = page.locator(name)
+        expect(shown).to_have_text(text)
+        assert shown.evaluate(LANG_OF_JS) == "vi", name
+    assert page.locator(".intro").evaluate(LANG_OF_JS) == "en"
+    assert page.locator("#q-timeliness legend").evaluate(LANG_OF_JS) == "en"
+
+    for field, value in ANSWERS.items():
+        choice(page, field, value).tap()
+    page.locator("#complaint").fill(COMPLAINT)
+    page.locator('input[name="wants_reply"][value="yes"]').check()
+    send(page, lambda: page.locator("button.submit").tap(), 200)
+    assert heading(page) == THANKS_EN
+    agency = page.locator(".petition strong", has_text=AGENCY)
+    expect(agency).to_have_count(1)
+    assert agency.evaluate(LANG_OF_JS) == "vi"
+    assert page.locator(".petition").evaluate(LANG_OF_JS) == "en"
