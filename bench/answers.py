@@ -510,8 +510,9 @@ class Rig:
             cpu_after = cpu_seconds(pids), cpu_seconds(backends)
             probe = tokens.probes.pop() if tokens.probes else secrets.token_urlsafe(32)
             stalled = not answer_once(base, target, probe, timeout=STALL_TIMEOUT_S)
-        per_answer = 2 if target == "form" else 1
-        answers = raw["requests"] / per_answer
+        # answers.lua says how many requests make an answer: divided by two while it sent
+        # three, the form's rates from 7f515ca to the fifteenth look were 1.5 times too high.
+        answers = raw["requests"] / raw["requests_per_answer"]
         answered = raw["thank_you_pages"] if target == "form" else raw["requests"] - raw["errors"]
         rate = answers / raw["duration_s"] if raw["duration_s"] else 0.0
         # Real surveys cost an issuing each, so their estimate follows the rounds; the
