@@ -16,7 +16,9 @@ from prometheus_client.registry import Collector
 # Credentials sit in paths: the survey's token (/s/, /embed/s/, /api/v1/surveys/) and its
 # short code (/m/), the follow-up's (/p/), the opt-out's (/u/). Each opens a citizen's
 # survey or complaint, or opts them out, so logs and metric labels must never carry them.
-_TOKEN_PATH = re.compile(r"^(/(?:s|p|m|u|embed/s|api/v1/surveys))/[^/]+")
+# Matched as a mistyped address still carries them: /S/, //s/ or /s//, which no route
+# answers, logged the token of the 404 (audit).
+_TOKEN_PATH = re.compile(r"^(/+(?:s|p|m|u|embed/+s|api/+v1/+surveys))/+[^/]+", re.IGNORECASE)
 # The methods a request is counted under by name (RFC 9110); any other is "OTHER".
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 

@@ -327,6 +327,12 @@ def test_request_logs_are_json_and_never_carry_tokens(
         ("/embed/s/abc123", "/embed/s/{token}"),
         ("/api/v1/surveys/abc123/form", "/api/v1/surveys/{token}/form"),
         ("/s/abc123/thanks", "/s/{token}/thanks"),
+        # (audit) Mistyped, no route answers them, and the 404's log line kept the token.
+        ("/S/abc123", "/S/{token}"),
+        ("//s/abc123", "//s/{token}"),
+        ("/s//abc123", "/s/{token}"),
+        ("/M/7KQ4M2XD", "/M/{token}"),
+        ("/api/v1//surveys/abc123/form", "/api/v1//surveys/{token}/form"),
         ("/api/v1/scores", "/api/v1/scores"),
         ("/static/survey.css", "/static/survey.css"),
     ],
