@@ -25,11 +25,12 @@ from datetime import datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from service.alerts import rules
 from service.calendar.working_days import LOCAL_TZ
+from service.db import rowcount, transaction
 from service.messaging import leased
 from service.messaging.channels.base import Channel, OutgoingMessage
 from service.messaging.channels.registry import configured_names
@@ -41,6 +42,7 @@ from service.settings import Settings
 log = logging.getLogger("hailong.alerts")
 NOTIFIED_ROLES = ("manager", "admin")
 Row = AlertEmail
+WAITING_FOR_CHANNEL = "channel_not_configured"
 
 # The console's alerts page (service/console/alerts_pages.py, which imports this package:
 # named here rather than imported), where the alert, its figures and the agency's rules are.
@@ -202,9 +204,6 @@ def _decide(
     if official.role not in NOTIFIED_ROLES:
         settle(session, row, status="skipped", reason="official_role_changed")
         return None
-    if "email" not in channels:
-        settle(session, row, status="skipped", reason="channel_not_configured")
-        return None
     alert = session.get(Alert, row.alert_id)
     assert alert is not None
     agency = session.get(Agency, alert.agency_id)
@@ -226,9 +225,39 @@ def run_round(
     stop: threading.Event | None = None,
 ) -> int:
     """Every due alert e-mail (up to leased.ROUND_LIMIT, or until `stop` is set): the work
-    done."""
+    done. A worker without the e-mail channel leaves them pending, saying why (they go
+    once a worker has it): skipped for good, they were never sent once the operator
+    configured SMTP, e.g. on a worker started without the SMTP settings of the one that
+    raised the alert (audit). An alert has no end of its own to skip it for; the official's
+    role and scope are checked when it is sent."""
+    if "email" not in channels:
+        _say_waiting(engine)
+        return 0
 
     def decide(session: Session, row: Row) -> OutgoingMessage | None:
         return _decide(session, settings, channels, row)
 
     return leased.send_due(engine, settings, channels, Row, decide, now, stop=stop)
+
+
+def _say_waiting(engine: Engine) -> None:
+    """Mark the pending alert e-mails with why they wait (the alert's listing shows it),
+    once, and log how many began waiting. A reason already there (a temporary SMTP
+    failure) stays. Read first: the UPDATE, even of no row, would take SQLite's write lock
+    at every round."""
+    unmarked = (col(Row.status) == "pending", col(Row.reason).is_(None))
+    with transaction(engine) as session:
+        if session.exec(select(Row.id).where(*unmarked).limit(1)).first() is None:
+            return
+        marked = rowcount(
+            session.execute(
+                update(Row).where(*unmarked).values(reason=WAITING_FOR_CHANNEL),
+                execution_options={"synchronize_session": False},
+            )
+        )
+    if marked:
+        log.warning(
+            "%d alert e-mails wait for SMTP, which this worker has not configured; they go "
+            "once it is",
+            marked,
+        )

@@ -3,6 +3,7 @@ HAILONG_ALERT_EVERY_SECONDS, and e-mails the alerts in the same round."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -12,10 +13,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from service.admin.agencies import get_agency_by_code
+from service.alerts import emails as alert_emails
 from service.alerts.evaluate import raise_alerts
 from service.auth.officials import OfficialChange, update_official
 from service.db import transaction
 from service.delivery.worker import DeliveryWorker
+from service.messaging.channels.registry import configured_channels
 from service.models import AlertEmail, Official, utcnow
 from service.ops.counters import CounterRebuild
 from service.periods import parse_period
@@ -24,6 +27,7 @@ from service.scoring.rebuild import rebuild_if_profile_changed
 from service.scoring.service import evaluate
 from service.settings import Settings
 from tests.alerts.conftest import VN, Office, alerts, official
+from tests.conftest import KeyFactory
 from tests.messaging.conftest import Mailbox
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -87,6 +91,56 @@ def test_an_official_moved_to_another_agency_is_not_mailed_its_old_agencys_alert
     with transaction(engine) as session:
         reasons = {r.reason for r in session.exec(select(AlertEmail)).all()}
     assert "official_scope_changed" in reasons
+
+
+def _alert_email(client: TestClient, make_key: KeyFactory) -> dict[str, object]:
+    """The only alert's e-mail summary, as GET /api/v1/alerts gives it."""
+    answer = client.get("/api/v1/alerts", headers=make_key("admin"))
+    assert answer.status_code == 200, answer.text
+    [alert] = answer.json()["data"]
+    email: dict[str, object] = alert["email"]
+    return email
+
+
+def test_a_worker_without_smtp_leaves_the_alert_mail_waiting_until_one_has_it(
+    client: TestClient,
+    make_key: KeyFactory,
+    engine: sa.Engine,
+    settings: Settings,
+    office: Office,
+    worker: DeliveryWorker,
+    mailbox: Mailbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """(audit) A worker started without the SMTP settings of the one that raised the alert
+    marked its e-mails skipped, `channel_not_configured`, for good: once SMTP was
+    configured, the managers never got them. They wait, saying why (logged once), and go
+    with the first worker that has SMTP."""
+    official(engine, "truong.phong@tphcm.gov.vn", "manager", "79.BTH")
+    now = utcnow()
+    office.petition(
+        "P-SOON",
+        "79.BTH",
+        received_at=(now - timedelta(days=10)).isoformat(),
+        deadline_at=(now + timedelta(hours=1)).isoformat(),
+    )
+    assert worker.raise_alerts()
+    without_smtp = settings.model_copy(update={"smtp_host": None})
+    no_channels = configured_channels(without_smtp)
+    with caplog.at_level(logging.WARNING, logger="hailong.alerts"):
+        for _ in range(2):
+            alert_emails.run_round(engine, without_smtp, no_channels)
+    assert mailbox.received == []
+    summary = _alert_email(client, make_key)
+    assert (summary["pending"], summary["skipped"]) == (1, 0)
+    assert summary["reason"] == "channel_not_configured"
+    waiting = [r for r in caplog.records if "wait for SMTP" in r.getMessage()]
+    assert len(waiting) == 1, caplog.text
+
+    worker.send_messages()
+    assert [m["To"] for m in mailbox.received] == ["truong.phong@tphcm.gov.vn"]
+    summary = _alert_email(client, make_key)
+    assert (summary["sent"], summary["pending"], summary["reason"]) == (1, 0, None)
 
 
 def normal_counts_as_good(tmp_path: Path) -> Profile:
