@@ -128,6 +128,8 @@ EN.update(
         "hiển thị %(n)s góp ý mới nhất": "showing the latest %(n)s",
         "Xem phản ánh (đã trả lời)": "See the petition (answered)",
         "Trả lời phản ánh": "Answer the petition",
+        "Xem góp ý (đã trả lời)": "See the comment (answered)",
+        "Xem góp ý (người dân không yêu cầu trả lời)": "See the comment (the citizen asked for no answer)",
         "Không có góp ý nào trong kỳ này.": "No comments in this period.",
         "Hồ sơ bị trừ điểm": "Dossiers that cost points",
         "Hồ sơ giải quyết trong kỳ bị mất điểm A (trễ hẹn) hoặc bị tính vào tỷ lệ c của nhóm 5. Trễ nhiều ngày làm việc nhất ở trên.": "Dossiers resolved in the period that lost A points (late) or count against group 5 rate c. The latest by working days come first.",

@@ -64,6 +64,15 @@ class Formatter:
         text = repr(float(value)).removesuffix(".0")
         return text if self.lang == "en" else text.replace(".", ",")
 
+    def plain(self, value: float) -> str:
+        """`exact` in the digits a person types, for a field that takes only those (D,
+        console/inputs_form.py): never an exponent (1e-05, which the field refuses: saving
+        the form as shown would fail) nor a negative zero."""
+        digits = format(Decimal(repr(float(value))) + 0, "f")  # + 0 turns -0 into 0
+        if "." in digits:
+            digits = digits.rstrip("0").removesuffix(".")
+        return digits if self.lang == "en" else digits.replace(".", ",")
+
     def pct(self, value: Figure | None) -> str:
         return percent(value, self.lang)
 

@@ -5,6 +5,7 @@ language."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from pydantic import ValidationError
@@ -13,12 +14,20 @@ from service.scoring.schemas import InputsUpdate
 from service.text_clean import is_storable, textarea_text
 
 NOTE_MAX = 1000
+# A number as a person types it: digits, then maybe a decimal comma (Vietnamese writes
+# 17,5) or point and more digits. float() alone also took "1_0" (saved as 10), "-0" (saved
+# and shown back as -0), "1e1", "+5" and other scripts' digits, each saved as some number
+# the official never wrote (audit).
+PLAIN_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)?")
 
 
 def _decimal(text: str) -> float:
-    # Vietnamese writes 17,5; a point works too.
-    value = float(text.strip().replace(",", "."))
-    if not math.isfinite(value):
+    """A plain number (PLAIN_NUMBER), else ValueError."""
+    plain = text.strip()
+    if not PLAIN_NUMBER.fullmatch(plain):
+        raise ValueError(text)
+    value = float(plain.replace(",", "."))
+    if not math.isfinite(value):  # hundreds of digits
         raise ValueError(text)
     return value
 

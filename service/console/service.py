@@ -111,6 +111,9 @@ class ComplaintRow:
     text: str
     petition_id: int | None
     answered: bool
+    # The petition's kind: "comment" when the citizen asked for no answer (the link says
+    # so, not "Trả lời phản ánh"), "petition" when an answer is due.
+    kind: str | None
 
 
 def complaints(session: Session, agency: Agency, period: Period) -> tuple[list[ComplaintRow], int]:
@@ -128,6 +131,7 @@ def complaints(session: Session, agency: Agency, period: Period) -> tuple[list[C
             col(Dossier.code),
             col(Petition.id),
             col(Petition.handled_at),
+            col(Petition.kind),
         )
         .join(Invitation, col(Invitation.id) == col(Response.invitation_id))
         .join(Dossier, col(Dossier.id) == col(Invitation.dossier_id))
@@ -143,7 +147,8 @@ def complaints(session: Session, agency: Agency, period: Period) -> tuple[list[C
             text=text or "",
             petition_id=petition_id,
             answered=handled is not None,
+            kind=kind,
         )
-        for received, text, code, petition_id, handled in found
+        for received, text, code, petition_id, handled, kind in found
     ]
     return rows, total

@@ -122,6 +122,34 @@ def test_complaints_show_the_dossier_code_never_the_contact(
     assert COMPLAINT.splitlines()[1] in page
 
 
+def _petition_links(page: str) -> dict[str, str]:
+    """Each complaint card's dossier code and the words of its link to the petition."""
+    cards = re.findall(r'<li class="card">(.*?)</li>', page, re.S)
+    links = {}
+    for card in cards:
+        code = re.search(r"<strong>(.*?)</strong>", card)
+        link = re.search(r'<a [^>]*href="/console/petitions/\d+"[^>]*>(.*?)</a>', card, re.S)
+        assert code and link, card
+        links[code.group(1)] = link.group(1).strip()
+    return links
+
+
+def test_a_comment_that_asks_no_answer_is_not_offered_as_a_complaint_to_answer(
+    manager: ConsoleClient, office: Office
+) -> None:
+    """(audit) Every survey comment's link read "Trả lời phản ánh" (answer the complaint),
+    also for a comment whose writer asked for no answer (the petition page calls it "Góp
+    ý (người dân không yêu cầu trả lời)"). The link says what it opens: a comment to see,
+    or a complaint to answer."""
+    office.handover("BT-5")
+    office.handover("BT-6")
+    office.answer_on_page("BT-5", complaint="Quầy số 2 đóng cửa sớm.", wants_reply="no")
+    office.answer_on_page("BT-6", complaint="Trả kết quả trễ", wants_reply="yes")
+    links = _petition_links(manager.get(f"/console/a/{WARD}/complaints").text)
+    assert links["BT-5"] == "Xem góp ý (người dân không yêu cầu trả lời)"
+    assert links["BT-6"] == "Trả lời phản ánh"
+
+
 def test_another_agency_is_refused_everywhere(
     manager: ConsoleClient, office: Office, db: DbFactory
 ) -> None:
@@ -193,6 +221,42 @@ def test_inputs_d_and_e_are_saved_with_who_and_when_and_audited(
     assert cleared.status_code == 200
     assert office.score()["d_source"] == "group5"  # an emptied D falls back to group 5
     assert "D tính trong hệ thống này" in text_of(cleared.text, "d-source")
+
+
+@pytest.mark.parametrize("typed", ["-0", "1_0", "1e1", "+5", "\u0661\u0667"])
+def test_a_d_that_is_not_a_plain_number_is_the_fields_problem(
+    console: ConsoleClient, office: Office, make_key: KeyFactory, db: DbFactory, typed: str
+) -> None:
+    """(audit) D was read with float(): "1_0" was saved as 10, "-0" as a negative zero the
+    form showed back as -0, "1e1", "+5" and Arabic-Indic digits as numbers the official
+    never wrote. Anything but digits with a decimal comma or point is the field's own
+    problem, and nothing is saved."""
+    office.handover("BT-1")
+    console.sign_in(raw_key(make_key("manager", "79")))  # competent for the ward's D and E
+    period = current_period()
+    console.get(f"/console/a/{WARD}?period={period}")
+    response = console.post(
+        f"/console/a/{WARD}/inputs", {"period": period, "d": typed, "e": "1", "note": ""}
+    )
+    assert response.status_code == 422
+    assert text_of(response.text, "err-d") == "Nhập một số từ 0 đến 18, ví dụ 17,5."
+    with db() as session:
+        assert session.exec(select(PeriodInput)).first() is None
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("0", 0.0), ("18", 18.0), (" 0.25 ", 0.25)])
+def test_a_plain_d_with_a_comma_or_a_point_is_saved(
+    console: ConsoleClient, office: Office, make_key: KeyFactory, typed: str, stored: float
+) -> None:
+    office.handover("BT-1")
+    console.sign_in(raw_key(make_key("manager", "79")))
+    period = current_period()
+    console.get(f"/console/a/{WARD}?period={period}")
+    saved = console.post(f"/console/a/{WARD}/inputs", {"period": period, "d": typed, "e": ""})
+    assert saved.status_code == 200 and "saved=inputs" in str(saved.url)
+    assert office.score(WARD, period)["d"] == stored
+    shown = D_INPUT.search(saved.text)
+    assert shown and shown.group(1) == typed.strip().replace(".", ",")
 
 
 @pytest.mark.parametrize("control", ["\x00", "\x1b"])
@@ -389,13 +453,14 @@ def _save_e_only(console: ConsoleClient, period: str) -> None:
     assert saved.status_code == 200 and "saved=inputs" in str(saved.url)
 
 
-@pytest.mark.parametrize("imported", [17.333333, 17.5, 0.1 + 0.2])
+@pytest.mark.parametrize("imported", [17.333333, 17.5, 0.1 + 0.2, 0.00001])
 def test_saving_e_keeps_the_imported_d_and_who_entered_it(
     console: ConsoleClient, office: Office, make_key: KeyFactory, imported: float
 ) -> None:
     """The form showed D rounded to two places and sent it back whenever E was saved: an
     imported 17.333333 became 17.33, and D was stamped as entered by the official who only
-    picked E (console audit)."""
+    picked E (console audit). (audit) A D of 0.00001 was shown as 1e-05, which the field
+    takes as no number: it is shown in plain digits."""
     period = current_period()
     put = office.http.put(
         f"/api/v1/agencies/{WARD}/periods/{period}/inputs",
