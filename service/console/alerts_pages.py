@@ -5,7 +5,6 @@ setting its threshold, through the same service function and audit as the API.""
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -18,7 +17,7 @@ from service.admin.agencies import chosen_agencies, visible_agency
 from service.alerts import emails, listing, rules
 from service.auth.principal import Principal
 from service.console import sessions
-from service.console.format import Formatter
+from service.console.format import Formatter, typed_number
 from service.console.web import ConsoleDep, Outcome, Redirect
 from service.models import ALERT_RULES, MAX_ROW_ID, Agency
 from service.profile import PETITION_ALERT_MAX_WORKING_DAYS, Profile
@@ -33,14 +32,6 @@ RULE_EDITORS = sessions.MANAGING_ROLES  # as the API: managers and admins, withi
 RulePath = Annotated[str, Path(max_length=32)]
 
 
-def _number(text: str) -> float:
-    """17,5 or 17.5 (Vietnamese writes a decimal comma)."""
-    value = float(text.strip().replace(",", "."))
-    if not math.isfinite(value):
-        raise ValueError(text)
-    return value
-
-
 def input_value(value: float | None, lang: str) -> str:
     """A threshold as the form shows it back: 0,3 in Vietnamese, 0.3 in English, every
     digit kept. With six significant digits (`:g`), 19.1234567 set through the API showed
@@ -48,7 +39,7 @@ def input_value(value: float | None, lang: str) -> str:
     (audit)."""
     if value is None:
         return ""
-    return Formatter(lang).exact(value)
+    return Formatter(lang).plain(value)
 
 
 def _page_url(agency: str | None, **extra: str | int) -> str:
@@ -144,7 +135,7 @@ async def set_rule(console: ConsoleDep, code: CodePath, rule: RulePath, form: Fo
         problem = None
         if text:
             try:
-                threshold = _number(text)
+                threshold = typed_number(text)
             except ValueError:
                 problem = "not_a_number"
             else:

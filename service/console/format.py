@@ -1,9 +1,12 @@
-"""Numbers, dates and labels as the console shows them (Vietnamese: 20,5 and 23/11/2026).
+"""Numbers, dates and labels as the console shows them (Vietnamese: 20,5 and 23/11/2026),
+and a number as an official types it into a form.
 
 Numbers follow the one rule of `service.numbers`, the same as the public pages."""
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -31,6 +34,25 @@ def input_time(value: datetime) -> str:
 
 
 Figure = SupportsFloat | Fraction | Decimal
+
+# A number as a person types it: digits, then maybe a decimal comma (Vietnamese writes
+# 17,5) or point and more digits. float() alone also took "1_0" (saved as 10), "-0" (saved
+# and shown back as -0), "1e1", "+5" and other scripts' digits, each saved as some number
+# the official never wrote (audit).
+PLAIN_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)?")
+
+
+def typed_number(text: str) -> float:
+    """A number typed into a console form (PLAIN_NUMBER), else ValueError; `plain` writes
+    one back the same way."""
+    plain = text.strip()
+    if not PLAIN_NUMBER.fullmatch(plain):
+        raise ValueError(text)
+    value = float(plain.replace(",", "."))
+    if not math.isfinite(value):  # hundreds of digits
+        raise ValueError(text)
+    return value
+
 
 # The kinds of actor that name a person or an office after their id (auth/principal.py).
 NAMED_ACTORS = ("key", "official")

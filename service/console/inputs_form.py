@@ -4,32 +4,15 @@ language."""
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from service.console.format import typed_number
 from service.scoring.schemas import InputsUpdate
 from service.text_clean import is_storable, textarea_text
 
 NOTE_MAX = 1000
-# A number as a person types it: digits, then maybe a decimal comma (Vietnamese writes
-# 17,5) or point and more digits. float() alone also took "1_0" (saved as 10), "-0" (saved
-# and shown back as -0), "1e1", "+5" and other scripts' digits, each saved as some number
-# the official never wrote (audit).
-PLAIN_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)?")
-
-
-def _decimal(text: str) -> float:
-    """A plain number (PLAIN_NUMBER), else ValueError."""
-    plain = text.strip()
-    if not PLAIN_NUMBER.fullmatch(plain):
-        raise ValueError(text)
-    value = float(plain.replace(",", "."))
-    if not math.isfinite(value):  # hundreds of digits
-        raise ValueError(text)
-    return value
 
 
 def read_inputs_form(
@@ -40,7 +23,7 @@ def read_inputs_form(
     d: float | None = None
     if form.get("d", "").strip():
         try:
-            d = _decimal(form["d"])
+            d = typed_number(form["d"])
         except ValueError:
             problems["d"] = "not_a_number"
         else:
