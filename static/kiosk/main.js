@@ -33,6 +33,7 @@ let visits = 0; // screens shown so far: a reply asked for on one may not change
 let idleAt = 0;
 let holdUntil = 0; // a camera scanning: no idle reset before its own time is up
 let pairingShown = false; // the pairing screen is up: nothing redraws it under the clerk's typing
+let pairing = 0; // pairings and unpairings on this page so far: a survey belongs to one of them
 
 // --- chrome: header, language, the clerk's queue and skip ------------------------------
 
@@ -190,8 +191,9 @@ async function pair(code, error) {
     if (status === 200) {
       device = data;
       save(KEYS.device, device); // if storage is full, the cookie still pairs this tablet
+      startOver();
       moveOn();
-      startStream(arrivals);
+      startStream(arrivalsOf(pairing));
       outbox.resume(); // the answers kept while unpaired go now
     } else error.textContent = t(pairRefusal(status));
   } catch (e) {
@@ -216,26 +218,41 @@ function unpaired() {
   localStorage.removeItem(KEYS.device);
   outbox.pause();
   stopStream();
+  startOver();
   if (!pairingShown) showPairing();
+}
+
+/* The tablet may be paired next at another counter, or agency: the surveys that waited
+   here are not its citizens' (before, the next one came on screen there and was answered,
+   audit). Only what waited to be shown goes: the answers given stay in the outbox. */
+function startOver() {
+  pairing += 1;
+  queue.startOver(pairing);
 }
 
 // --- surveys arriving -----------------------------------------------------------------
 
-function offer(card) {
+function offer(card, from) {
   if (current && current.card.survey_id === card.survey_id) return;
-  if (queue.add(card) && (onIdleScreen || codeEntryEmpty())) moveOn();
+  if (queue.add(card, from) && (onIdleScreen || codeEntryEmpty())) moveOn();
   else drawChrome();
 }
 
-const arrivals = {
-  onSurvey: offer,
-  onWaiting(cards, since) {
-    queue.keepOnly(cards, since);
-    for (const card of cards) offer(card);
-    drawChrome();
-  },
-  onUnpaired: unpaired,
-};
+/* What the stream of pairing `from` brings; once another pairing began, nothing of it counts
+   (a reply on its way from the old counter neither queues a survey nor unpairs the new). */
+function arrivalsOf(from) {
+  const mine = () => from === pairing;
+  return {
+    onSurvey: (card) => offer(card, from),
+    onWaiting(cards, since) {
+      if (!mine()) return;
+      queue.keepOnly(cards, since, from);
+      for (const card of cards) offer(card, from);
+      drawChrome();
+    },
+    onUnpaired: () => { if (mine()) unpaired(); },
+  };
+}
 
 async function lookup(code, error) {
   const say = (key) => (error ? (error.textContent = t(key)) : showCodeEntry(t(key)));
@@ -380,7 +397,7 @@ async function start() {
     /* offline: carry on as the device we were */
   }
   moveOn();
-  if (device) startStream(arrivals);
+  if (device) startStream(arrivalsOf(pairing));
   else outbox.pause(); // offline and never paired: the answers wait for a pairing
   outbox.flush();
 }

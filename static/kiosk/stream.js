@@ -39,20 +39,24 @@ function connect() {
   };
 }
 
+/* The reply goes to the handlers that asked, while still the stream's: a list read for the
+   old counter is not the list of the counter the tablet was paired at meanwhile (audit). */
 export async function readList() {
   if (!handlers || reading) return;
   reading = true;
+  const asking = handlers;
   const since = Date.now();
   lastList = since;
   try {
     const { status, data } = await api("GET", "/kiosk/api/waiting");
+    const still = handlers === asking;
     if (status === 401) {
-      if (handlers) handlers.onUnpaired();
+      if (still) asking.onUnpaired();
     } else if (status >= 500 || status === 429) {
       reportServer();
     } else if (status === 200) {
       reportOk();
-      if (handlers) handlers.onWaiting(data.surveys, since);
+      if (still) asking.onWaiting(data.surveys, since);
     }
   } catch (error) {
     if (error instanceof ServerTimeout) reportServer();
@@ -60,6 +64,8 @@ export async function readList() {
   } finally {
     reading = false;
   }
+  // Paired anew while this one was out: the new counter's list, not 15 s later.
+  if (handlers && handlers !== asking) readList();
 }
 
 setInterval(() => {

@@ -1,6 +1,8 @@
 """The tablet's outbox and its pages when the network or storage misbehaves: "no accepted
 answer is ever lost" (a citizen thanked must have their answer stored), and the clerk and
-the citizen always see what the tablet is doing. Each test failed before its fix."""
+the citizen always see what the tablet is doing; a tablet unpaired and paired at another
+counter keeps its answers but none of the old counter's waiting surveys. Each test failed
+before its fix."""
 
 from __future__ import annotations
 
@@ -14,12 +16,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
-from sqlmodel import select
+from sqlmodel import col, select
 
-from service.models import Response
-from tests.conftest import KeyFactory, LiveServer
+from service.models import Dossier, Invitation, Response
+from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
 from tests.kiosk.conftest import hand_over, pairing_code, tablet_context
 from tests.kiosk.test_kiosk_browser import (
+    IDLE_VI,
     TAPS,
     THANKS_VI,
     answer_all,
@@ -85,6 +88,114 @@ def test_unpaired_with_an_answer_waiting_the_pairing_screen_is_left_alone_then_i
     page.get_by_role("button", name="Ghép nối").tap()
     delivered(page)
     assert len(stored(kiosk_server)) == 1
+
+
+# --- paired again at another counter ----------------------------------------------------
+
+
+@pytest.fixture
+def patient_server(database_url: str) -> Iterator[LiveServer]:
+    """A 120 s idle reset: the old counter's survey stays on screen, and its next one
+    waiting, while the tablet is moved (the kiosk's 6 s reset would take them down first)."""
+    settings = make_settings(database_url, base_url=f"http://127.0.0.1:{free_port()}")
+    with serve(settings.model_copy(update={"kiosk_idle_seconds": 120})) as live:
+        yield live
+
+
+@pytest.fixture
+def patient_api(patient_server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=patient_server.url) as client:
+        yield client
+
+
+@pytest.fixture
+def patient_tablet(browser: Browser, patient_server: LiveServer) -> Iterator[BrowserContext]:
+    context = tablet_context(browser, patient_server.url)
+    yield context
+    context.close()
+
+
+def stored_dossiers(server: LiveServer) -> list[str]:
+    with server.session() as session:
+        codes = session.exec(
+            select(Dossier.code)
+            .join(Invitation, col(Dossier.id) == col(Invitation.dossier_id))
+            .join(Response, col(Invitation.id) == col(Response.invitation_id))
+        ).all()
+    return sorted(codes)
+
+
+def hand_over_while_on_screen(
+    page: Page, api: httpx.Client, make_key: KeyFactory, on_screen: str, waiting: list[str]
+) -> None:
+    """`on_screen` handed over at Q01 and shown, then `waiting` queued behind it."""
+    hand_over(api, make_key, dossier_code=on_screen, counter_code="Q01")
+    expect(page.get_by_text(on_screen)).to_be_visible(timeout=10_000)
+    for code in waiting:
+        hand_over(api, make_key, dossier_code=code, counter_code="Q01")
+    expect(page.locator("#queue")).to_have_text(f"Phiếu đang chờ: {len(waiting)}", timeout=10_000)
+
+
+def pair_elsewhere(
+    page: Page, api: httpx.Client, make_key: KeyFactory, agency: str, counter: str
+) -> None:
+    """The tablet is unpaired in the console, then paired at `counter` of `agency`."""
+    admin = make_key("admin")
+    for device in api.get("/api/v1/kiosk/devices", headers=admin).json()["data"]:
+        assert api.post(f"/api/v1/kiosk/devices/{device['id']}/unpair", headers=admin).is_success
+    page.evaluate("window.hailongKiosk.readList()")  # what its 15 s timer does
+    expect(page.get_by_role("heading", name=PAIR_TITLE)).to_be_visible(timeout=20_000)
+    page.get_by_label(PAIR_LABEL).fill(pairing_code(api, make_key, counter=counter, agency=agency))
+    page.get_by_role("button", name="Ghép nối").tap()
+    expect(page.locator("#place")).to_contain_text(counter)
+
+
+def test_a_tablet_paired_at_another_agency_does_not_show_the_old_agencys_survey(
+    patient_tablet: BrowserContext, patient_api: httpx.Client, make_key: KeyFactory
+) -> None:
+    """(audit) Before: the surveys waiting at its old counter stayed in the page; once
+    paired at Phường Bến Thành, the tablet put UBND Phường Tân Định's next dossier on screen
+    (the citizen was thanked, and the answer then refused)."""
+    page = paired_page(patient_tablet, patient_api, make_key)
+    hand_over_while_on_screen(page, patient_api, make_key, "MOVE-1", waiting=["MOVE-2"])
+    pair_elsewhere(page, patient_api, make_key, agency="79.BTH", counter="Q05")
+    expect(page.locator("#place")).to_have_text("Phường Bến Thành · Q05")
+    expect(page.get_by_role("heading", name=IDLE_VI)).to_be_visible()
+    page.wait_for_timeout(1500)  # the new counter's waiting list is read meanwhile
+    expect(page.get_by_text("MOVE-2")).to_have_count(0)
+    expect(page.get_by_role("heading", name=IDLE_VI)).to_be_visible()
+    expect(page.locator("#queue")).to_be_hidden()
+
+
+def test_a_tablet_paired_at_another_counter_stores_no_answer_to_the_old_counters_survey(
+    patient_tablet: BrowserContext,
+    patient_api: httpx.Client,
+    make_key: KeyFactory,
+    patient_server: LiveServer,
+) -> None:
+    """(audit) Before: paired at Q02, the tablet showed the survey still waiting from Q01,
+    and Q02's citizen stored an evaluation of another citizen's dossier (201). The answer
+    given at Q01 before the move (still in the outbox) must arrive all the same."""
+    page = paired_page(patient_tablet, patient_api, make_key)
+    waiting = ["MOVE-2", "MOVE-3"]  # two: one may come on screen after the thank-you
+    hand_over_while_on_screen(page, patient_api, make_key, "MOVE-1", waiting=waiting)
+    page.route("**/kiosk/api/answers", lambda route: route.abort("connectionrefused"))
+    answer_all(page)
+    expect(page.get_by_role("heading", name=THANKS_VI)).to_be_visible()
+    assert outbox_size(page) == 1
+    page.unroute("**/kiosk/api/answers")
+    pair_elsewhere(page, patient_api, make_key, agency="G22.39", counter="Q02")
+    expect(page.get_by_role("heading", name=IDLE_VI)).to_be_visible()
+    page.wait_for_timeout(1500)  # the new counter's waiting list is read meanwhile
+    for code in waiting:
+        expect(page.get_by_text(code)).to_have_count(0)
+
+    # Q02's own citizen gets Q02's survey, and the answer kept from Q01 is not lost.
+    hand_over(patient_api, make_key, dossier_code="MOVE-Q02", counter_code="Q02")
+    expect(page.get_by_text("MOVE-Q02")).to_be_visible(timeout=10_000)
+    answer_all(page)
+    delivered(page)
+    assert stored_dossiers(patient_server) == ["MOVE-1", "MOVE-Q02"]
 
 
 # --- service worker: a 5xx for the page -------------------------------------------------
