@@ -32,6 +32,7 @@ from service.delivery.stats import backlog as delivery_backlog
 from service.delivery.worker import start_embedded
 from service.evaluations.exports_router import router as raw_exports_router
 from service.evaluations.router import router as evaluations_router
+from service.evaluations.service import put_first_answers_from_another_server
 from service.handovers.batching import HandoverWriter
 from service.handovers.pages import router as survey_link_router
 from service.handovers.router import router as handovers_router
@@ -192,6 +193,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
         app.state.metrics.webhook_backlog.source = partial(delivery_backlog, engine)
         counters = CounterRebuild(engine, app.state.profile, app.state.write_lock)
         counters.at_start()
+        put_first_answers_from_another_server(engine)
         app.state.handover_writer = HandoverWriter(
             engine,
             settings,

@@ -235,9 +235,9 @@ def evaluation_chunk(
 def evaluation_page(
     session: Session, chosen: Selection, profile: Profile, after: int | None, size: int
 ) -> Sequence[Row[Any]]:
-    """Up to `size` evaluations after the response `after`, in the order they were committed
-    (write_order.py): a page a reader follows across requests, where an id order would skip
-    an answer committed after a later one. An export is one request, fixed at its start,
+    """Up to `size` evaluations after the response `after`, by the transaction that stored
+    each, then id (write_order.py): a page a reader follows across requests misses none and
+    repeats none, where an id order skipped an answer committed after a later one. An export is one request, fixed at its start,
     and reads by id (`evaluation_chunk`). `after` is the last response of the page before;
     one that does not exist (a cursor made up) goes on after the response before it."""
     r = RESPONSES

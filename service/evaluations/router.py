@@ -1,5 +1,5 @@
-"""HTTP for raw evaluations: GET /api/v1/evaluations, a page at a time in the order they
-were stored."""
+"""HTTP for raw evaluations: GET /api/v1/evaluations, a page at a time, none skipped by a
+reader that follows the pages."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ router = APIRouter(
 @router.get(
     "/evaluations",
     response_model=EvaluationPage,
-    summary="Raw evaluations with their dossiers' facts, in the order stored, a page at a time "
+    summary="Raw evaluations with their dossiers' facts, a page at a time, none skipped "
     "(reader, manager, admin)",
 )
 async def list_evaluations(

@@ -3,10 +3,11 @@ citizens' own words."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from sqlalchemy import Row
+from sqlalchemy import Engine, Row
 from sqlmodel import Session
 
 from service import audit
@@ -23,9 +24,12 @@ from service.evaluations.schemas import (
     PrivateText,
     StaffCodes,
 )
+from service.models.write_order import put_first_rows_from_another_server
 from service.periods import Period
 from service.profile import Profile
 from service.scoring.sql_rules import PETITIONS, RESPONSES
+
+log = logging.getLogger("hailong.evaluations")
 
 # Auditors read the audit log and nothing else (service/models/access.py): an inspection of
 # the scores is done with a reader key, which already reads the same evaluations through
@@ -106,8 +110,8 @@ def page(
     cursor: int | None,
     limit: int,
 ) -> EvaluationPage:
-    """A page of evaluations in the order they were committed, after the response `cursor`;
-    `next_cursor` when there may be more."""
+    """A page of evaluations after the response `cursor`, in the order a reader follows
+    (query.evaluation_page); `next_cursor` when there may be more."""
     chosen = resolve(session, principal, filters, profile)
     rows = query.evaluation_page(session, chosen, profile, cursor, limit)
     data = [evaluation_public(row, chosen.include_private) for row in rows]
@@ -117,6 +121,19 @@ def page(
     return EvaluationPage(
         data=data, count=len(data), next_cursor=data[-1].response_id if more else None
     )
+
+
+def put_first_answers_from_another_server(engine: Engine) -> None:
+    """At start: answers restored from another server's dump keep that server's transaction
+    ids, which the pages' order reads (models/write_order.py); put first, none is skipped."""
+    with engine.begin() as connection:
+        moved = put_first_rows_from_another_server(connection, RESPONSES)
+    if moved:
+        log.warning(
+            "%d answers were stored by transactions ahead of this database server's (restored "
+            "from another server?): GET /api/v1/evaluations now lists them first",
+            moved,
+        )
 
 
 def start_export(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, Connection, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -45,7 +45,27 @@ class SettledBelow(FunctionElement[int]):
     inherit_cache = True
 
 
+class NextTransaction(FunctionElement[int]):
+    """SQL: the id the next transaction to begin will get (above every one so far)."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
 SETTLED_BELOW = SettledBelow()
+NEXT_TRANSACTION = NextTransaction()
+
+
+def put_first_rows_from_another_server(connection: Connection, table: Any) -> int:
+    """Rows whose transaction is ahead of this server's counter came from another server
+    (pg_dump and restore, logical replication): held back until the counter caught up,
+    billions of ids on a busy old cluster, and every new answer sorted before them, so a
+    portal past them skipped it (review). They go first, with the rows stored before the
+    column existed (0, in id order): a portal may read some again, it misses none. Run at
+    each start; one index range when there are none. The rows it moved."""
+    column = table.c.write_xact
+    moved = connection.execute(update(table).where(column >= NEXT_TRANSACTION).values(write_xact=0))
+    return int(moved.rowcount)
 
 
 @compiles(WritingTransaction, "postgresql")
@@ -66,12 +86,28 @@ def _one_writer(element: WritingTransaction, compiler: SQLCompiler, **kw: Any) -
 # compared on its low 32 bits, as pg_stat_activity shows it): one that ended meanwhile, or
 # that the role may not see, stays in, which only holds a page back. None open: every row
 # the snapshot sees is settled (its xmax is the next id to be given).
-_PG_SETTLED_BELOW = """(SELECT coalesce(min(open_xact::text::bigint),
-        pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
-    FROM pg_snapshot_xip(pg_current_snapshot()) AS open_xact
-    WHERE mod(open_xact::text::bigint, 4294967296) NOT IN (
-        SELECT backend_xid::text::bigint FROM pg_stat_activity
-        WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()))"""
+# A hot standby lists the primary's open transactions apart from its snapshot's (they are
+# all "subtransactions" there): its horizon is then the snapshot's oldest open one, others'
+# databases included (review).
+_PG_SETTLED_BELOW = """(CASE WHEN pg_is_in_recovery()
+    THEN pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+    ELSE (SELECT coalesce(min(open_xact::text::bigint),
+            pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
+        FROM pg_snapshot_xip(pg_current_snapshot()) AS open_xact
+        WHERE mod(open_xact::text::bigint, 4294967296) NOT IN (
+            SELECT backend_xid::text::bigint FROM pg_stat_activity
+            WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()))
+    END)"""
+
+
+@compiles(NextTransaction, "postgresql")
+def _pg_next(element: NextTransaction, compiler: SQLCompiler, **kw: Any) -> str:
+    return "(pg_snapshot_xmax(pg_current_snapshot())::text::bigint)"
+
+
+@compiles(NextTransaction)
+def _one_writer_next(element: NextTransaction, compiler: SQLCompiler, **kw: Any) -> str:
+    return "9223372036854775807"
 
 
 @compiles(SettledBelow, "postgresql")

@@ -248,3 +248,38 @@ def test_a_transaction_open_in_another_database_holds_no_page_back(
             other.rollback()
     finally:
         elsewhere.dispose()
+
+
+def test_answers_restored_from_a_server_whose_transactions_ran_ahead_are_put_first(
+    app: Any, make_key: KeyFactory, engine: Any, agencies: None
+) -> None:
+    """(review) A dump restored onto another server keeps write_xact, the old server's
+    transaction ids: billions ahead on a busy one (epoch 3 here). Every restored answer was
+    held back until the new counter caught up, and each new answer sorted before the
+    portal's cursor, skipped. At start they go first (0, id order): none skipped."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's transaction ids")
+    admin, reader = make_key("admin"), make_key("reader")
+    with TestClient(app) as client:
+        issued = client.post(
+            "/api/v1/handovers",
+            json=handover_body(dossier_code="D-restored", agency_code="G22.39"),
+            headers=admin,
+        )
+        token = issued.json()["survey_url"].rsplit("/", 1)[1]
+        body = {"token": token, "answers": SATISFIED, "source": "phone"}
+        restored = client.post("/api/v1/responses", json=body, headers=admin).json()
+    with engine.begin() as connection:  # as the restore leaves the column
+        connection.execute(sa.text("UPDATE response SET write_xact = write_xact + 3 * 2^32"))
+    with TestClient(app) as client:  # the service started on the restored database
+        read, cursor = _walk(client, reader, None)
+        assert read == [restored["response_id"]]
+        issued = client.post(
+            "/api/v1/handovers",
+            json=handover_body(dossier_code="D-after-restore", agency_code="G22.39"),
+            headers=admin,
+        )
+        token = issued.json()["survey_url"].rsplit("/", 1)[1]
+        body = {"token": token, "answers": SATISFIED, "source": "phone"}
+        later = client.post("/api/v1/responses", json=body, headers=admin).json()
+        assert _walk(client, reader, cursor)[0] == [later["response_id"]]
