@@ -237,9 +237,10 @@ def evaluation_page(
 ) -> Sequence[Row[Any]]:
     """Up to `size` evaluations after the response `after`, by the transaction that stored
     each, then id (write_order.py): a page a reader follows across requests misses none and
-    repeats none, where an id order skipped an answer committed after a later one. An export is one request, fixed at its start,
-    and reads by id (`evaluation_chunk`). `after` is the last response of the page before;
-    one that does not exist (a cursor made up) goes on after the response before it."""
+    repeats none, where an id order skipped an answer committed after a later one. An
+    export is one request, its rows bounded at its start, and reads by id
+    (`evaluation_chunk`). `after` is the last response of the page before; one that does
+    not exist (a cursor made up) goes on after the response before it."""
     r = RESPONSES
     statement = evaluations_statement(chosen, profile).where(r.c.write_xact < SETTLED_BELOW)
     if after is not None:
