@@ -25,12 +25,11 @@ from datetime import datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from service.alerts import rules
 from service.calendar.working_days import LOCAL_TZ
-from service.db import rowcount, transaction
 from service.messaging import leased
 from service.messaging.channels.base import Channel, OutgoingMessage
 from service.messaging.channels.registry import configured_names
@@ -42,7 +41,6 @@ from service.settings import Settings
 log = logging.getLogger("hailong.alerts")
 NOTIFIED_ROLES = ("manager", "admin")
 Row = AlertEmail
-WAITING_FOR_CHANNEL = "channel_not_configured"
 
 # The console's alerts page (service/console/alerts_pages.py, which imports this package:
 # named here rather than imported), where the alert, its figures and the agency's rules are.
@@ -79,7 +77,7 @@ def plan(session: Session, settings: Settings, alert: Alert) -> None:
     agency = session.get(Agency, alert.agency_id)
     assert agency is not None
     if "email" not in configured_names(settings):
-        alert.email_reason = "channel_not_configured"
+        alert.email_reason = leased.CHANNEL_NOT_CONFIGURED
     else:
         people = recipients(session, agency)
         if not people:
@@ -242,19 +240,8 @@ def run_round(
 
 def _say_waiting(engine: Engine) -> None:
     """Mark the pending alert e-mails with why they wait (the alert's listing shows it),
-    once, and log how many began waiting. A reason already there (a temporary SMTP
-    failure) stays. Read first: the UPDATE, even of no row, would take SQLite's write lock
-    at every round."""
-    unmarked = (col(Row.status) == "pending", col(Row.reason).is_(None))
-    with transaction(engine) as session:
-        if session.exec(select(Row.id).where(*unmarked).limit(1)).first() is None:
-            return
-        marked = rowcount(
-            session.execute(
-                update(Row).where(*unmarked).values(reason=WAITING_FOR_CHANNEL),
-                execution_options={"synchronize_session": False},
-            )
-        )
+    once, and log how many began waiting."""
+    marked = leased.mark_waiting(engine, Row)
     if marked:
         log.warning(
             "%d alert e-mails wait for SMTP, which this worker has not configured; they go "

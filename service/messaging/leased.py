@@ -40,6 +40,10 @@ LEASE = timedelta(minutes=5)  # longer than any channel's timeout
 RETRY_BASE_SECONDS = 60.0
 RETRY_MAX_SECONDS = 3600.0
 ROUND_LIMIT = 100  # messages handled per round; the next round takes the rest
+# The reason of a message whose channel has no settings: where the API has none, skipped at
+# handover (or no alert e-mail planned); where only the sending worker has none, pending
+# until one has them.
+CHANNEL_NOT_CONFIGURED = "channel_not_configured"
 
 RowT = TypeVar("RowT", bound=LeasedSend)
 Decide = Callable[[Session, Any], OutgoingMessage | None]
@@ -58,6 +62,21 @@ def settle(session: Session, row: Any, **values: object) -> None:
         setattr(row, name, value)
     row.lease_until = None
     session.add(row)
+
+
+def mark_waiting(engine: Engine, table: Any, *among: ColumnElement[bool]) -> int:
+    """Mark the pending rows `among` selects with why they wait (CHANNEL_NOT_CONFIGURED), once:
+    a reason already there (a provider's temporary failure) stays. Read first: the UPDATE,
+    even of no row, would take SQLite's write lock at every round. The rows marked now."""
+    unmarked = (col(table.status) == "pending", col(table.reason).is_(None), *among)
+    with transaction(engine) as session:
+        if session.exec(select(table.id).where(*unmarked).limit(1)).first() is None:
+            return 0
+        marked = session.execute(
+            update(table).where(*unmarked).values(reason=CHANNEL_NOT_CONFIGURED),
+            execution_options={"synchronize_session": False},
+        )
+        return int(marked.rowcount)  # type: ignore[attr-defined]
 
 
 def backoff(attempts: int) -> timedelta:

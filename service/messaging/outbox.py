@@ -21,7 +21,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from service import db
-from service.messaging import contacts
+from service.messaging import contacts, leased
 from service.messaging.channels.base import ChannelName
 from service.messaging.channels.registry import CHANNEL_ORDER, configured_names
 from service.messaging.schemas import ContactIn, MessagePublic
@@ -60,7 +60,7 @@ def plan(contact: ContactIn | None, configured: Collection[str]) -> list[Planned
         elif contact is None or not contact.consent:
             reason = "no_consent"
         elif channel not in configured:
-            reason = "channel_not_configured"
+            reason = leased.CHANNEL_NOT_CONFIGURED
         planned.append(Planned(channel, "skipped" if reason else "pending", reason, address))
     return planned
 

@@ -17,12 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, time, timedelta
 from functools import partial
 
-from sqlalchemy import ColumnElement, Engine, and_, exists, func, or_, update
+from sqlalchemy import ColumnElement, Engine, and_, exists, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from service.calendar.working_days import LOCAL_TZ
-from service.db import dialect_insert, rowcount, transaction
+from service.db import dialect_insert, transaction
 from service.messaging import contacts, leased
 from service.messaging.channels.base import Channel, OutgoingMessage
 from service.messaging.compose import compose
@@ -42,7 +42,6 @@ log = logging.getLogger("hailong.messages")
 REMINDER_BATCH = 500
 Row = OutgoingMessageRow
 LIVE = ("issued", "opened")  # a survey's statuses while it can still be answered
-WAITING_FOR_CHANNEL = "channel_not_configured"
 
 
 def survey_over(invitation: Invitation, now: datetime) -> str | None:
@@ -126,7 +125,7 @@ def _decide(
         settle(session, row, status="skipped", reason=over)
         return None
     if row.channel not in channels:  # upkeep claims no such row while its survey is live
-        settle(session, row, reason=WAITING_FOR_CHANNEL)
+        settle(session, row, reason=leased.CHANNEL_NOT_CONFIGURED)
         return None
     contact = session.exec(
         select(InvitationContact).where(InvitationContact.invitation_id == invitation.id)
@@ -254,23 +253,8 @@ def upkeep(
 
 def _say_waiting(engine: Engine, configured: list[str]) -> None:
     """Mark the pending messages of a channel not configured with why they wait (the
-    handover's answer shows it), once, and log how many began waiting. A reason already
-    there (a provider's temporary failure) stays. Read first: the UPDATE, even of no row,
-    would take SQLite's write lock at every round."""
-    unmarked = (
-        col(Row.status) == "pending",
-        col(Row.channel).not_in(configured),
-        col(Row.reason).is_(None),
-    )
-    with transaction(engine) as session:
-        if session.exec(select(Row.id).where(*unmarked).limit(1)).first() is None:
-            return
-        marked = rowcount(
-            session.execute(
-                update(Row).where(*unmarked).values(reason=WAITING_FOR_CHANNEL),
-                execution_options={"synchronize_session": False},
-            )
-        )
+    handover's answer shows it), once, and log how many began waiting."""
+    marked = leased.mark_waiting(engine, Row, col(Row.channel).not_in(configured))
     if marked:
         log.warning(
             "%d messages wait for a channel this worker has not configured (configured: %s); "
