@@ -325,7 +325,7 @@ def test_a_manager_switches_a_rule_off_sets_a_threshold_and_both_are_audited(
     assert nonsense.status_code == 422
     # (audit) float() took "0_5" as 5 (refused only by the range) and "5e-1" as 0,5, saved as
     # a number the manager never wrote: digits with one decimal comma or point only.
-    for typed in ("5e-1", "0_5", "+0,5", "٠٫٥"):
+    for typed in ("5e-1", "0_5", "+0,5", "\u0660\u066b\u0665"):  # the last: Arabic-Indic 0,5
         odd = console.post(
             RULES.format(code=WARD, rule="response_rate_low"),
             {"enabled": "on", "threshold": typed},
