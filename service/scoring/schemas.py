@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from service.text_clean import Storable
 from service.web.schemas import strict_with_example
@@ -190,14 +190,25 @@ class Explanation(Score):
     petitions: PetitionRows
 
 
+def _no_negative_zero(value: float) -> float:
+    return value + 0.0  # -0.0 + 0.0 is 0.0: stored and shown as 0
+
+
 class InputsUpdate(BaseModel):
     model_config = strict_with_example(
         {"d": 17.5, "e": 1, "note": "Kết quả từ hệ thống phản ánh kiến nghị"}
     )
 
-    d: float | None = Field(default=None, ge=0, description="Imported D; null clears it")
+    # Strict, as the console's form reads them: pydantic's lax mode took "1_0" as 10, true as
+    # 1 and "-0" as a negative zero shown back as -0 (audit); a JSON number or null only.
+    d: Annotated[float, AfterValidator(_no_negative_zero)] | None = Field(
+        default=None, ge=0, strict=True, description="Imported D; null clears it"
+    )
     e: int | None = Field(
-        default=None, ge=0, description="E: 0 or the profile's e_max (1); null clears it"
+        default=None,
+        ge=0,
+        strict=True,
+        description="E: 0 or the profile's e_max (1); null clears it",
     )
     note: Annotated[str, Storable] | None = Field(default=None, max_length=1000)
     indicators: dict[Tt01Entered, int | None] | None = Field(

@@ -141,6 +141,23 @@ def test_inputs_come_from_the_competent_authority_and_are_audited(
     assert audit[2].detail["before"] == {"d": 15.5, "e": 1}
 
 
+def test_d_and_e_are_json_numbers_and_a_negative_zero_is_zero(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """(audit) Pydantic's lax mode took "1_0" as a D of 10, true as an E of 1 and "17.5" as
+    17.5: numbers nobody wrote as numbers, set on the score (the console's form refuses
+    them). -0.0 was stored and shown back as -0."""
+    url = "/api/v1/agencies/79.BTH/periods/2025-Q3/inputs"
+    admin = make_key("admin")
+    for bad in ({"d": "1_0"}, {"d": "17.5"}, {"d": True}, {"e": True}, {"e": "1"}):
+        refused = client.put(url, json=bad, headers=admin)
+        assert refused.status_code == 422, bad
+        assert refused.json()["fields"][0]["field"] in ("d", "e")
+    zero = client.put(url, json={"d": -0.0, "e": 0}, headers=admin)
+    assert zero.status_code == 200 and str(zero.json()["d"]) == "0.0"
+    assert client.put(url, json={"d": 17, "e": 1}, headers=admin).json()["d"] == 17
+
+
 def test_petition_import_rules(client: TestClient, make_key: KeyFactory) -> None:
     _seed(client, make_key)
     body = {
