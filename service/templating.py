@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import jinja2
 from fastapi.templating import Jinja2Templates
 
@@ -23,4 +25,13 @@ def make_templates() -> Jinja2Templates:
     # For stored text in a template that is XML, not HTML (the badge's SVG): a control
     # character stored before they were refused made the whole badge ill-formed.
     env.filters["xml_text"] = xml_text
+    env.filters["pasted_attribute"] = pasted_attribute
     return Jinja2Templates(env=env)
+
+
+def pasted_attribute(value: str) -> str:
+    """A value as it must be typed inside a quoted attribute of HTML that a page shows for
+    copying (the agency page's snippets, in a textarea): escaped once here for the copied
+    text, once more by the page. Escaped once, a name with a double quote closed the pasted
+    iframe's title early (audit). A plain str, so that autoescape escapes it again."""
+    return html.escape(str(value), quote=True)

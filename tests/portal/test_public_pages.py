@@ -6,6 +6,7 @@ period inputs, so that each agency's K can be worked out by hand next to the ass
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
@@ -18,7 +19,7 @@ from sqlmodel import select
 from service.admin.agencies import get_agency_by_code, upsert_agency
 from service.app import create_app
 from service.calendar.working_days import LOCAL_TZ
-from service.models import AgencyDayCounter, PeriodInput, Staff
+from service.models import Agency, AgencyDayCounter, PeriodInput, Staff
 from service.periods import parse_period, period_containing
 from service.portal import trend
 from service.profile import load_profile
@@ -631,3 +632,36 @@ def test_trend_reads_8_quarters_in_three_queries_and_matches_the_scores(
             assert (float(k) if k is not None else None) == expected.k, point.period.key
             assert float(point.computed.k_min) == expected.k_min
             assert point.computed.counts["evaluations"] == expected.counts.evaluations
+
+
+def test_the_snippets_stay_valid_html_for_an_agency_name_with_quotes(
+    client: TestClient, db: DbFactory
+) -> None:
+    """(audit) The snippets an agency copies put its name in an attribute (the badge's alt,
+    the iframe's title). A name with a double quote closed the attribute early: the pasted
+    iframe had a title cut short and stray attributes. The copied text holds it escaped."""
+    seed_province(db)
+    quoted = 'Trung tâm "Một cửa" & <Hành chính>'
+    with db() as session:
+        agency = session.exec(select(Agency).where(Agency.code == "79.BTH")).one()
+        agency.name = quoted
+        session.add(agency)
+    page = get(client, f"/agencies/79.BTH?period={Q3}")
+    for snippet_id, tag, attribute in (
+        ("snippet-badge", "img", "alt"),
+        ("snippet-embed", "iframe", "title"),
+    ):
+        found = re.search(rf'<textarea id="{snippet_id}"[^>]*>(.*?)</textarea>', page, re.S)
+        assert found, snippet_id
+        copied = html.unescape(found.group(1))  # what the agency copies and pastes
+
+        class Attributes(HTMLParser):
+            seen: dict[str, str | None] = {}
+
+            def handle_starttag(self, name: str, attrs: list[tuple[str, str | None]]) -> None:
+                if name == tag:
+                    Attributes.seen = dict(attrs)
+
+        Attributes().feed(copied)
+        assert Attributes.seen.get(attribute) == f"Chỉ số hài lòng của {quoted}", copied
+        assert set(Attributes.seen) <= {"src", "href", "alt", "title", "width", "height", "style"}
