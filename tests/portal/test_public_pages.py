@@ -654,14 +654,19 @@ def test_the_snippets_stay_valid_html_for_an_agency_name_with_quotes(
         found = re.search(rf'<textarea id="{snippet_id}"[^>]*>(.*?)</textarea>', page, re.S)
         assert found, snippet_id
         copied = html.unescape(found.group(1))  # what the agency copies and pastes
+        pasted = TagAttributes(tag)
+        pasted.feed(copied)
+        assert pasted.seen.get(attribute) == f"Chỉ số hài lòng của {quoted}", copied
+        assert set(pasted.seen) <= {"src", "href", "alt", "title", "width", "height", "style"}
 
-        class Attributes(HTMLParser):
-            seen: dict[str, str | None] = {}
 
-            def handle_starttag(self, name: str, attrs: list[tuple[str, str | None]]) -> None:
-                if name == tag:
-                    Attributes.seen = dict(attrs)
+class TagAttributes(HTMLParser):
+    """The attributes of the last `tag` in the HTML fed, as a browser parses them."""
 
-        Attributes().feed(copied)
-        assert Attributes.seen.get(attribute) == f"Chỉ số hài lòng của {quoted}", copied
-        assert set(Attributes.seen) <= {"src", "href", "alt", "title", "width", "height", "style"}
+    def __init__(self, tag: str) -> None:
+        super().__init__()
+        self.tag, self.seen = tag, dict[str, str | None]()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == self.tag:
+            self.seen = dict(attrs)
