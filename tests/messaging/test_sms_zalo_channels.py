@@ -448,7 +448,7 @@ def test_zalo_reminder_uses_its_own_template_when_set(zalo: Provider) -> None:
 
 
 def test_zalo_template_parameters_follow_the_setting() -> None:
-    names = {"co_quan", "ma_ho_so", "loai", "tu_choi"}
+    names = {"co_quan", "ma_ho_so", "loai", "duong_dan", "tu_choi"}
 
     def problems(path: str, headers: Mapping[str, str], raw: bytes) -> list[str]:
         data = json.loads(raw)["template_data"]
@@ -456,13 +456,17 @@ def test_zalo_template_parameters_follow_the_setting() -> None:
 
     with serving(problems) as provider:
         provider.answer_json(zalo_answer(0))
-        params = "co_quan=agency_name,ma_ho_so=dossier_code,loai=kind,tu_choi=opt_out_link"
+        params = (
+            "co_quan=agency_name,ma_ho_so=dossier_code,loai=kind,duong_dan=link,"
+            "tu_choi=opt_out_link"
+        )
         zalo_channel(provider.url, zalo_template_params=params).send(message(channel="zalo"))
         assert provider.problems == []
         assert provider.seen[0].body["template_data"] == {
             "co_quan": "UBND phường Bến Nghé",
             "ma_ho_so": "H29.12-241204-0001",
             "loai": "Mời đánh giá",  # the kind in the message's words, not "invitation"
+            "duong_dan": "https://hl.example.vn/s/AB12CD",
             "tu_choi": "https://hl.example.vn/o/AB12CD",
         }
 
@@ -540,6 +544,16 @@ def test_the_documented_endpoints_are_the_defaults() -> None:
         ({"zalo_access_token": ACCESS_TOKEN}, ["HAILONG_ZALO_TEMPLATE_ID"]),
         ({"zalo_template_id": TEMPLATE_ID}, ["HAILONG_ZALO_ACCESS_TOKEN"]),
         ({"zalo_template_params": "agency=agency"}, ["HAILONG_ZALO_TEMPLATE_PARAMS"]),
+        # (audit) A mapping without the opt-out link sent Zalo messages without the "Từ chối
+        # nhận tin" every message ends with; without the link, invitations nobody could open.
+        (
+            {"zalo_template_params": "agency=agency_name,link=link"},
+            ["HAILONG_ZALO_TEMPLATE_PARAMS", "opt_out_link"],
+        ),
+        (
+            {"zalo_template_params": "agency=agency_name,opt_out=opt_out_link"},
+            ["HAILONG_ZALO_TEMPLATE_PARAMS", "link"],
+        ),
     ],
 )
 def test_half_configured_stops_the_start_naming_what_is_missing(

@@ -66,8 +66,9 @@ def _value(message: OutgoingMessage, field: str) -> str:
     return str(getattr(message, field))
 
 
-# Our fields a template parameter can be filled from.
+# Our fields a template parameter can be filled from, and those every template carries.
 FIELDS = ("agency_name", "dossier_code", "link", "kind", "opt_out_link")
+REQUIRED_FIELDS = ("link", "opt_out_link")
 # The opt-out link too: every message ends with "Từ chối nhận tin" (README), Zalo's included.
 DEFAULT_TEMPLATE_PARAMS = "agency=agency_name,dossier=dossier_code,link=link,opt_out=opt_out_link"
 RETRY_CODES = {
@@ -113,6 +114,14 @@ def parse_template_params(text: str) -> dict[str, str]:
         if param in params:
             raise ValueError(f"HAILONG_ZALO_TEMPLATE_PARAMS names {param!r} twice")
         params[param] = field
+    if missing := [field for field in REQUIRED_FIELDS if field not in params.values()]:
+        # A template without them sent an invitation nobody could open, or one without the
+        # "Từ chối nhận tin" every message ends with (README; audit).
+        raise ValueError(
+            f"HAILONG_ZALO_TEMPLATE_PARAMS fills no template parameter with "
+            f"{' or '.join(missing)}: the approved template must carry the survey link and "
+            "the opt-out link"
+        )
     return params
 
 
