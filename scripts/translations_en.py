@@ -674,6 +674,24 @@ EN.update(
 )
 
 
+# The opt-out page of invitations by message (/u/{token}). The messages themselves are
+# Vietnamese: their link is named by its Vietnamese words (%(link)s), with the English after.
+EN.update(
+    {
+        "Từ chối nhận tin": "Stop messages",
+        "Đã ghi nhận: ông/bà sẽ không nhận tin nữa": "Done: you will get no more messages",
+        "Đường dẫn không đúng": "This link is not right",
+        "Ông/bà không muốn nhận tin mời đánh giá sự hài lòng gửi đến số điện thoại này nữa, cả tin nhắn SMS lẫn Zalo?": "Would you rather get no more satisfaction survey invitations at this phone number, by SMS or by Zalo?",
+        "Hệ thống sẽ không gửi tin mời đánh giá đến số điện thoại này nữa, cả tin nhắn SMS lẫn Zalo.": "You will get no more survey invitations at this phone number, by SMS or by Zalo.",
+        "Thư gửi đến địa chỉ e-mail (nếu ông/bà đã cung cấp) có đường dẫn %(link)s riêng.": "E-mails to your address (if you gave one) have their own %(link)s (stop messages) link.",
+        "Ông/bà không muốn nhận tin mời đánh giá sự hài lòng gửi đến địa chỉ e-mail này nữa?": "Would you rather get no more satisfaction survey invitations at this e-mail address?",
+        "Hệ thống sẽ không gửi tin mời đánh giá đến địa chỉ e-mail này nữa.": "You will get no more survey invitations at this e-mail address.",
+        "Tin nhắn SMS, Zalo gửi đến số điện thoại (nếu ông/bà đã cung cấp) có đường dẫn %(link)s riêng.": "SMS and Zalo messages to your phone number (if you gave one) have their own %(link)s (stop messages) link.",
+        "Ông/bà vui lòng mở lại đường dẫn %(link)s trong tin nhắn đã nhận.": "Please open the %(link)s (stop messages) link in the message you received again.",
+    }
+)
+
+
 def main() -> int:
     with (ROOT / "locale" / "messages.pot").open("rb") as source:
         template = read_po(source)

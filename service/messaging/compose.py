@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from service.i18n import DEFAULT_LANGUAGE, pick_language
 from service.messaging import contacts, texts
 from service.messaging.channels.base import OutgoingMessage
 from service.models import Agency, Dossier, Invitation, OutgoingMessageRow
@@ -21,6 +22,15 @@ def link_key(signing_key: bytes, invitation: Invitation) -> str:
     seed), which every provider must take as a new message (OutgoingMessage.send_key)."""
     seed = b"message-link:" + invitation.token_seed.encode()
     return hmac.new(signing_key, seed, hashlib.sha256).digest()[:LINK_KEY_BYTES].hex()
+
+
+def opt_out_link(base: str, token: str, invitation: Invitation) -> str:
+    """The "Từ chối nhận tin" link, opening its page in the invitation's language (the
+    token knows only the contact). Vietnamese, the default, adds nothing: an SMS keeps its
+    length."""
+    language = pick_language(invitation.language)
+    query = "" if language == DEFAULT_LANGUAGE else f"?lang={language}"
+    return f"{base}/u/{token}{query}"
 
 
 def compose(
@@ -44,7 +54,9 @@ def compose(
         procedure_name=procedure or None,
         expires_at=invitation.expires_at,
         link=f"{base}/m/{invitation.short_code}",
-        opt_out_link=f"{base}/u/{contacts.opt_out_token(key, row.channel, address)}",
+        opt_out_link=opt_out_link(
+            base, contacts.opt_out_token(key, row.channel, address), invitation
+        ),
     )
     text = texts.sms_text(facts) if row.channel != "email" else texts.email_text(facts)
     assert row.id is not None
@@ -61,7 +73,8 @@ def compose(
         dossier_code=dossier.code,
         # The texts (texts.py) are Vietnamese whatever the invitation's language: the
         # e-mail's lang and Zalo's words say so (an "en" one read Vietnamese with English
-        # rules to a screen reader; audit). The link opens the survey in its own language.
+        # rules to a screen reader; audit). The links open the survey and the opt-out page
+        # in the invitation's language.
         language="vi",
         link_key=link_key(key, invitation),
     )
