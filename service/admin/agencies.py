@@ -223,7 +223,9 @@ def _csv_records(text: str) -> tuple[list[str], list[tuple[int, dict[str, Any]]]
     line, not a traceback (audit). Records with nothing in them are left out: a sheet whose
     formatting runs past its last row is saved by Excel with rows of commas (",,"), and the
     whole file was refused over them, where `hailong import` ignores them (audit)."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    # Strict: an unclosed quote swallowed the rest of the file into one cell, without an
+    # error ("79.Q2,\"Quận 2,79" made a top-level agency named 'Quận 2,79': audit).
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), strict=True)
     records = []
     try:
         # A header typed "code, name, parent_code" (a space after each comma) was refused

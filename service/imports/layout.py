@@ -208,7 +208,10 @@ def open_table(path: Path) -> Table:
     except UnicodeDecodeError:
         handle.close()
         raise FileProblem(f"{path.name} is not UTF-8 text; save it as CSV UTF-8") from None
-    return _records(_closing(_csv_lines(csv.reader(handle)), handle.close))
+    # Strict: a quote opened and never closed (an older system's export that did not escape
+    # one) made the rest of the file one cell, read without an error: every later row lost
+    # and the import reported as done (audit). Now "unexpected end of data", a FileProblem.
+    return _records(_closing(_csv_lines(csv.reader(handle, strict=True)), handle.close))
 
 
 def _closing(lines: Iterator[Any], close: Callable[[], None]) -> Iterator[Any]:
@@ -229,15 +232,21 @@ csv.field_size_limit(CSV_CELL_MAX)
 
 
 def _csv_lines(reader: Any) -> Iterator[list[str]]:
-    """The reader's lines; a line it cannot read (a cell past CSV_CELL_MAX, a stray quote
-    at the end of the file) is a FileProblem that names it."""
+    """The reader's lines; a line it cannot read (a cell past CSV_CELL_MAX, a quote never
+    closed) is a FileProblem that names it: the line its record began on, where the reader
+    gave up only at the end of the file for a quote never closed."""
     while True:
+        began = reader.line_num + 1
         try:
             yield next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            raise FileProblem(f"line {reader.line_num} cannot be read as CSV ({exc})") from None
+            where = f"line {began}" if began == reader.line_num else f"the record of line {began}"
+            raise FileProblem(
+                f'{where} cannot be read as CSV ({exc}): a quote (") opened in a cell and '
+                "never closed, or a cell too long; quote a cell's quotes by doubling them"
+            ) from None
 
 
 def _xlsx_lines(

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
+from sqlmodel import select
 
+from service.models import Dossier
 from tests.cli_runner import cli_for
+from tests.conftest import DbFactory
 
 pytestmark = pytest.mark.usefixtures("agencies")
 
@@ -148,3 +151,27 @@ def test_a_file_read_to_its_end_or_left_early_is_closed(tmp_path: Path, suffix: 
     assert _open_handles(path) == 1
     early.rows.close()  # type: ignore[attr-defined]
     assert _open_handles(path) == 0
+
+
+def test_a_quote_never_closed_is_refused_naming_its_line_and_nothing_is_written(
+    tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """(audit) An older system's export that did not escape a quote: Python's lenient CSV
+    reader made the rest of the file one cell, without an error. `hailong import` said
+    "imported 2 row(s)", exit 0: Q-3 and Q-4 never stored, and Q-2's procedure name holding
+    the two lines after it."""
+    lines = [
+        "dossier_code,agency_code,resolved_at,procedure_name",
+        "Q-1,79.BTH,2025-09-15T10:00:00+07:00,Khai sinh",
+        'Q-2,79.BTH,2025-09-15T10:00:00+07:00,"Cấp bản sao trích lục',
+        "Q-3,79.BTH,2025-09-15T10:00:00+07:00,Khai tử",
+        "Q-4,79.BTH,2025-09-15T10:00:00+07:00,Kết hôn",
+    ]
+    path = tmp_path / "past.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = cli_for(database_url)("import", str(path))
+    assert result.exit_code == 2, result.output
+    assert "the record of line 3 cannot be read as CSV" in result.output
+    assert "never closed" in result.output
+    with db() as session:
+        assert session.exec(select(Dossier)).all() == []
