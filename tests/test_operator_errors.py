@@ -267,6 +267,8 @@ def test_a_read_only_postgresql_is_one_line(backend: Backend, database_url: str)
         ("demo",),
         ("serve",),
         ("worker",),
+        # (audit) A traceback and exit 1, which README gives the database.
+        ("import", __file__, "--dry-run"),  # any file: the profile is read first
     ],
     ids=lambda c: " ".join(c[:2]),
 )

@@ -19,7 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from service.cli.common import fail, reason_of, shown_url
+from service.cli.common import fail, reason_of, settings_and_profile, shown_url
 from service.db import make_engine
 from service.imports.layout import KINDS, FileProblem, Kind
 from service.imports.run import (
@@ -30,8 +30,6 @@ from service.imports.run import (
     Outcome,
     run_import,
 )
-from service.profile import profile_of
-from service.settings import get_settings
 
 
 class Bar:
@@ -167,14 +165,16 @@ def run_command(
     if kind not in ("auto", *KINDS):
         console.print(f"error: --kind is one of auto, {', '.join(KINDS)}", style="red")
         raise typer.Exit(2)
-    settings = get_settings()
+    # The profile before anything is read: a misspelt one was a traceback and exit 1, which
+    # README gives the database (audit).
+    settings, profile = settings_and_profile()
     chosen: Kind | None = None if kind == "auto" else kind  # type: ignore[assignment]
     options = Options(chosen, resume, dry_run, skip_invalid, chunk_rows)
     engine = make_engine(settings)
     bar = Bar(console)
     started = time.perf_counter()
     try:
-        outcome = run_import(engine, settings, profile_of(settings), file, options, bar)
+        outcome = run_import(engine, settings, profile, file, options, bar)
     except (FileProblem, ImportStopped) as exc:
         bar.finish()
         console.print(f"error: {exc}", style="red", markup=False)
