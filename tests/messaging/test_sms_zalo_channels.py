@@ -533,6 +533,15 @@ def test_the_documented_endpoints_are_the_defaults() -> None:
     assert sms.timeout == zalo.timeout == 10.0
 
 
+def test_a_zalo_mapping_without_the_opt_out_starts_a_server_that_sends_no_zalo() -> None:
+    """(review) The README's default before the opt-out joined it, kept in the .env of a
+    server that never turned Zalo on, stopped the start: asked only of Zalo in use."""
+    providers.check(Settings(zalo_template_params="agency=agency_name,link=link"))
+
+
+ZALO_ON = {"zalo_access_token": ACCESS_TOKEN, "zalo_template_id": TEMPLATE_ID}
+
+
 @pytest.mark.parametrize(
     ("settings", "named"),
     [
@@ -547,11 +556,11 @@ def test_the_documented_endpoints_are_the_defaults() -> None:
         # (audit) A mapping without the opt-out link sent Zalo messages without the "Từ chối
         # nhận tin" every message ends with; without the link, invitations nobody could open.
         (
-            {"zalo_template_params": "agency=agency_name,link=link"},
+            {**ZALO_ON, "zalo_template_params": "agency=agency_name,link=link"},
             ["HAILONG_ZALO_TEMPLATE_PARAMS", "opt_out_link"],
         ),
         (
-            {"zalo_template_params": "agency=agency_name,opt_out=opt_out_link"},
+            {**ZALO_ON, "zalo_template_params": "agency=agency_name,opt_out=opt_out_link"},
             ["HAILONG_ZALO_TEMPLATE_PARAMS", "link"],
         ),
     ],

@@ -65,7 +65,12 @@ def check(settings: Settings) -> None:
     if any(zalo.values()) and not all(zalo.values()):
         missing = [_env(f) for f, is_set in zalo.items() if not is_set]
         problems.append(f"Zalo ZNS is half configured: set {', '.join(missing)} as well")
-    zalo_zns.parse_template_params(settings.zalo_template_params)
+    params = zalo_zns.parse_template_params(settings.zalo_template_params)
+    if all(zalo.values()):
+        try:
+            zalo_zns.require_links(params)
+        except ValueError as exc:
+            problems.append(str(exc))
     if problems:
         raise ValueError("; ".join(problems))
 

@@ -114,15 +114,20 @@ def parse_template_params(text: str) -> dict[str, str]:
         if param in params:
             raise ValueError(f"HAILONG_ZALO_TEMPLATE_PARAMS names {param!r} twice")
         params[param] = field
+    return params
+
+
+def require_links(params: dict[str, str]) -> None:
+    """ValueError unless the template carries the survey link and the opt-out link: without
+    them an invitation nobody could open, or one without the "Từ chối nhận tin" every
+    message ends with (README; audit). Asked of a server that sends by Zalo only: an .env
+    that never turned Zalo on keeps starting (review)."""
     if missing := [field for field in REQUIRED_FIELDS if field not in params.values()]:
-        # A template without them sent an invitation nobody could open, or one without the
-        # "Từ chối nhận tin" every message ends with (README; audit).
         raise ValueError(
             f"HAILONG_ZALO_TEMPLATE_PARAMS fills no template parameter with "
             f"{' or '.join(missing)}: the approved template must carry the survey link and "
             "the opt-out link"
         )
-    return params
 
 
 class ZaloZnsChannel:
