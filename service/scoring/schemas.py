@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from service.text_clean import Storable
 from service.web.schemas import strict_with_example
@@ -190,8 +190,22 @@ class Explanation(Score):
     petitions: PetitionRows
 
 
+def _json_number(value: object) -> object:
+    """A JSON number, not a text or a boolean: pydantic's lax mode took "1_0" as 10 and true
+    as 1 (audit). A whole number written 1.0 stays an E of 1: the score returns E as 1.0,
+    and a client sending back what it read was refused (review)."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number")
+    return value
+
+
 def _no_negative_zero(value: float) -> float:
     return value + 0.0  # -0.0 + 0.0 is 0.0: stored and shown as 0
+
+
+# The numbers an official enters for a period, as the console's form reads them.
+EnteredNumber = Annotated[float, BeforeValidator(_json_number), AfterValidator(_no_negative_zero)]
+EnteredPoints = Annotated[int, BeforeValidator(_json_number)]
 
 
 class InputsUpdate(BaseModel):
@@ -199,19 +213,12 @@ class InputsUpdate(BaseModel):
         {"d": 17.5, "e": 1, "note": "Kết quả từ hệ thống phản ánh kiến nghị"}
     )
 
-    # Strict, as the console's form reads them: pydantic's lax mode took "1_0" as 10, true as
-    # 1 and "-0" as a negative zero shown back as -0 (audit); a JSON number or null only.
-    d: Annotated[float, AfterValidator(_no_negative_zero)] | None = Field(
-        default=None, ge=0, strict=True, description="Imported D; null clears it"
-    )
-    e: int | None = Field(
-        default=None,
-        ge=0,
-        strict=True,
-        description="E: 0 or the profile's e_max (1); null clears it",
+    d: EnteredNumber | None = Field(default=None, ge=0, description="Imported D; null clears it")
+    e: EnteredPoints | None = Field(
+        default=None, ge=0, description="E: 0 or the profile's e_max (1); null clears it"
     )
     note: Annotated[str, Storable] | None = Field(default=None, max_length=1000)
-    indicators: dict[Tt01Entered, int | None] | None = Field(
+    indicators: dict[Tt01Entered, EnteredPoints | None] | None = Field(
         default=None,
         description="TT 01/2018's entered indicators, where that profile is computed: 0 to "
         "its max_points (2); null for one clears it, and one not named is left as it is",

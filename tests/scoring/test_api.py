@@ -156,6 +156,12 @@ def test_d_and_e_are_json_numbers_and_a_negative_zero_is_zero(
     zero = client.put(url, json={"d": -0.0, "e": 0}, headers=admin)
     assert zero.status_code == 200 and str(zero.json()["d"]) == "0.0"
     assert client.put(url, json={"d": 17, "e": 1}, headers=admin).json()["d"] == 17
+    # (review) What a score returns can be sent back: E is 1.0 there.
+    score = client.get("/api/v1/agencies/79.BTH/scores/2025-Q3", headers=admin).json()
+    assert score["e"] == 1.0
+    again = client.put(url, json={"d": score["d"], "e": score["e"]}, headers=admin)
+    assert again.status_code == 200, again.text
+    assert client.put(url, json={"e": 0.5}, headers=admin).status_code == 422
 
 
 def test_petition_import_rules(client: TestClient, make_key: KeyFactory) -> None:
