@@ -39,7 +39,8 @@ Figure = SupportsFloat | Fraction | Decimal
 # 17,5) or point and more digits. float() alone also took "1_0" (saved as 10), "-0" (saved
 # and shown back as -0), "1e1", "+5" and other scripts' digits, each saved as some number
 # the official never wrote (audit).
-PLAIN_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)?")
+# ".5", ",5" and "5." count (float() read them, and an official may type them: review).
+PLAIN_NUMBER = re.compile(r"(?=[.,]?[0-9])[0-9]*(?:[.,][0-9]*)?")
 
 
 def typed_number(text: str) -> float:

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 
 from service.admin.agencies import get_agency_by_code
 from service.auth.officials import add_official
+from service.console.format import typed_number
 from service.models import Alert, AlertEmail, AlertRuleOverride, AuditLog, utcnow
 from tests.conftest import DbFactory, KeyFactory
 from tests.console.conftest import (
@@ -495,3 +496,18 @@ def test_the_every_agency_choice_of_the_picker_shows_every_agency(
     for query in ("?agency=", "?agency=+", f"?agency=+{WARD}+"):
         chosen = console.get(f"/console/alerts{query}")
         assert chosen.status_code == 200, (query, chosen.text[:300])
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [("17,5", 17.5), ("0.25", 0.25), (" 18 ", 18.0), (".5", 0.5), (",5", 0.5), ("5.", 5.0)],
+)
+def test_a_number_typed_as_people_type_it_is_read(typed: str, read: float) -> None:
+    """(review) float() read ".5", ",5" and "5."; the stricter reading refused them."""
+    assert typed_number(typed) == read
+
+
+@pytest.mark.parametrize("typed", ["1_0", "-0", "+5", "1e1", ".", ",", "5..", "\u0665"])
+def test_anything_else_typed_is_not_a_number(typed: str) -> None:
+    with pytest.raises(ValueError):
+        typed_number(typed)
