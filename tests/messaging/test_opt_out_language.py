@@ -10,6 +10,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from service.messaging.compose import opt_out_link
 from service.messaging.contacts import opt_out_token
 from service.settings import Settings
 from tests.conftest import KeyFactory, handover_body
@@ -122,3 +123,13 @@ def test_a_wrong_opt_out_link_is_explained_in_the_language_asked_for(client: Tes
     page = client.get("/u/eAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA?lang=en")
     assert page.status_code == 404 and '<html lang="en">' in page.text
     assert "This link is not right" in _said(page.text)
+
+
+@pytest.mark.parametrize("channel", ["sms", "zalo"])
+def test_an_english_invitations_sms_and_zalo_opt_out_links_stay_bare(channel: str) -> None:
+    """(review) Eight characters more moved an English SMS to the text without diacritics,
+    or past its two segments ("shorten the base URL"): only the e-mail's link carries the
+    language; the page has its own switch."""
+    assert opt_out_link("https://hl.vn", "TOKEN", "en", channel) == "https://hl.vn/u/TOKEN"
+    mail = opt_out_link("https://hl.vn", "TOKEN", "en", "email")
+    assert mail == "https://hl.vn/u/TOKEN?lang=en"
