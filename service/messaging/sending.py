@@ -127,6 +127,10 @@ def _decide(
     if row.channel not in channels:  # upkeep claims no such row while its survey is live
         settle(session, row, reason=leased.CHANNEL_NOT_CONFIGURED)
         return None
+    if row.reason == leased.CHANNEL_NOT_CONFIGURED:
+        # This worker has the channel: held for the quiet hours or the daily cap below, the
+        # message said it waited for a channel until it was sent (review).
+        row.reason = None
     contact = session.exec(
         select(InvitationContact).where(InvitationContact.invitation_id == invitation.id)
     ).first()

@@ -138,3 +138,26 @@ def test_a_revoke_lists_the_unsent_mail_as_not_sent(
     assert _hand_over(client, key) == _email("pending", None)  # issued again
     worker.run(local(1, 11))
     assert len(mailbox.received) == 1
+
+
+def test_a_waited_mail_held_for_quiet_hours_no_longer_says_it_waits_for_a_channel(
+    client: TestClient,
+    make_key: KeyFactory,
+    mailbox: Mailbox,
+    engine: sa.Engine,
+    settings: Settings,
+    worker: Worker,
+    db: DbFactory,
+) -> None:
+    """(review) Once a worker with SMTP held the mail for the quiet hours, the handover's
+    answer still said it waited for a channel, until it was sent the next morning."""
+    key = make_key("issuer")
+    _hand_over(client, key)
+    _worker_without_smtp(engine, settings).run(local(1, 20))
+    assert _row(db).reason == "channel_not_configured"
+    worker.run(local(1, 23))  # has SMTP, but 23:00: put off until 07:00
+    assert mailbox.received == []
+    row = _row(db)
+    assert row.status == "pending" and row.next_attempt_at > local(1, 23)
+    [listed] = _hand_over(client, key)
+    assert listed["status"] == "pending" and listed["reason"] is None, listed
