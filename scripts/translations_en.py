@@ -593,8 +593,7 @@ EN.update(
         "Ngưỡng mặc định": "Default threshold",
         "Ngưỡng riêng (để trống: theo mặc định)": "Own threshold (empty: the default)",
         "Ngưỡng áp dụng": "Threshold in force",
-        "Ngưỡng: mức giảm của C so với kỳ trước, lớn hơn 0 và tối đa %(max)s (giá trị lớn nhất của C); chỉ xét cán bộ có ít nhất %(n)s phiếu ở cả hai kỳ.": "Threshold: the drop of C from the previous period, above 0 and at most %(max)s (C's "
-        "largest value); only staff with at least %(n)s answers in both periods count.",
+        "Ngưỡng: mức giảm của C so với kỳ trước, lớn hơn 0 và tối đa %(max)s (giá trị lớn nhất của C); chỉ xét cán bộ có ít nhất %(n)s phiếu ở cả hai kỳ và có C được công bố ở cả hai kỳ (C bị ẩn để giữ kín phiếu của đồng nghiệp thì không xét).": "Threshold: the drop of C from the previous period, above 0 and at most %(max)s (C's largest value); only staff with at least %(n)s answers in both periods and their C shown in both count (a C hidden to keep a colleague's few answers private is not compared).",
         "Ngưỡng: số ngày làm việc còn lại tới hạn xử lý, số nguyên từ 0 đến %(most)s.": "Threshold: working days left before the handling deadline, a whole number from 0 to %(most)s.",
         "Ngưỡng: tỷ lệ phản hồi từ 0 đến 1 (0,3 là 30 %%); chỉ xét khi đơn vị đã phát ít nhất %(n)s phiếu trong kỳ.": "Threshold: a response rate from 0 to 1 (0.3 is 30 %%); only once the agency issued at "
         "least %(n)s surveys in the period.",
