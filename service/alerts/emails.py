@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -193,8 +193,13 @@ def compose(
 
 
 def _decide(
-    session: Session, settings: Settings, channels: Mapping[str, Channel], row: Row
+    session: Session, settings: Settings, row: Row, now: datetime
 ) -> OutgoingMessage | None:
+    if now - row.created_at >= timedelta(hours=settings.message_give_up_hours):
+        # Never tried (it waited for SMTP) for as long as a failing one is retried: the
+        # alert is old news ("deadline in one hour", sent 90 days on: review).
+        settle(session, row, status="skipped", reason="expired")
+        return None
     official = session.get(Official, row.official_id)
     if official is None or official.disabled_at is not None:
         settle(session, row, status="skipped", reason="official_disabled")
@@ -233,7 +238,7 @@ def run_round(
         return 0
 
     def decide(session: Session, row: Row) -> OutgoingMessage | None:
-        return _decide(session, settings, channels, row)
+        return _decide(session, settings, row, now or utcnow())
 
     return leased.send_due(engine, settings, channels, Row, decide, now, stop=stop)
 

@@ -21,7 +21,8 @@ class EmailSummary(BaseModel):
     reason: str | None = Field(
         description="Why no e-mail was planned: `channel_not_configured` (no SMTP server), "
         "`no_recipients`; else the last failure's or skip's reason, or why one waits: "
-        "`channel_not_configured` (the worker has no SMTP server yet; it goes once it has)"
+        "`channel_not_configured` (the worker has no SMTP server yet; it goes once it has, "
+        "within HAILONG_MESSAGE_GIVE_UP_HOURS of the alert, else it is skipped as `expired`)"
     )
 
 

@@ -200,3 +200,32 @@ def test_a_petition_near_its_deadline_is_announced_whatever_the_counters(
     raise_alerts(engine, settings, worker_profile, thursday)
     # The petition's deadline reads no score counter: it must be announced.
     assert [(a.rule, a.subject) for a in alerts(engine)] == [("petition_deadline", "P-MON")]
+
+
+def test_an_alert_mail_that_waited_for_smtp_past_the_give_up_hours_is_not_sent(
+    engine: sa.Engine,
+    settings: Settings,
+    office: Office,
+    worker: DeliveryWorker,
+    mailbox: Mailbox,
+) -> None:
+    """(review) A mail waiting for SMTP had no end: configured 90 days on, the managers got
+    "deadline in one hour" about a petition long past it."""
+    official(engine, "truong.phong@tphcm.gov.vn", "manager", "79.BTH")
+    now = utcnow()
+    office.petition(
+        "P-SOON",
+        "79.BTH",
+        received_at=(now - timedelta(days=10)).isoformat(),
+        deadline_at=(now + timedelta(hours=1)).isoformat(),
+    )
+    assert worker.raise_alerts()
+    without_smtp = settings.model_copy(update={"smtp_host": None})
+    alert_emails.run_round(engine, without_smtp, configured_channels(without_smtp))
+    # SMTP configured on a worker 90 days later: the petition's deadline is long past.
+    later = now + timedelta(days=90)
+    alert_emails.run_round(engine, settings, worker.channels, later)
+    assert mailbox.received == []
+    with transaction(engine) as session:
+        [row] = session.exec(select(AlertEmail)).all()
+        assert (row.status, row.reason) == ("skipped", "expired")
