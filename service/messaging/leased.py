@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Engine, or_, update
 from sqlmodel import Session, col, select
 
-from service.db import transaction
+from service.db import rowcount, transaction
 from service.messaging.channels.base import Channel, OutgoingMessage, SendFailed
 from service.messaging.contacts import without_contacts
 from service.models import utcnow
@@ -76,7 +76,7 @@ def mark_waiting(engine: Engine, table: Any, *among: ColumnElement[bool]) -> int
             update(table).where(*unmarked).values(reason=CHANNEL_NOT_CONFIGURED),
             execution_options={"synchronize_session": False},
         )
-        return int(marked.rowcount)  # type: ignore[attr-defined]
+        return rowcount(marked)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -125,7 +125,7 @@ def claim(
                 .values(lease_until=lease),
                 execution_options={"synchronize_session": False},
             )
-            if taken.rowcount != 1:  # type: ignore[attr-defined]
+            if rowcount(taken) != 1:
                 continue  # another worker took it between the two statements
             row = session.get(table, row_id)
             assert row is not None
