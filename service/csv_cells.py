@@ -1,5 +1,6 @@
 """CSV cells a spreadsheet reads as text, for every export (scores, the audit log), and the
-header of a CSV saved with another separator, for every import.
+header of a CSV saved with another separator and a line the reader refused, for every
+import.
 
 A module of its own, below the domains, so that any of them can write or read a CSV."""
 
@@ -32,4 +33,17 @@ def other_separator(header: list[str]) -> str | None:
     return (
         f"the header is one column holding {shown}: the file separates its columns with "
         f"{shown}, not commas; save it as 'CSV UTF-8 (Comma delimited)' and import that"
+    )
+
+
+def unreadable_record(error: Exception, began: int, failed: int) -> str:
+    """Why a record of a CSV read strictly cannot be read, for the person who will correct
+    the file: where its record began (a quote never closed makes the reader give up only at
+    the end of the file) and what to look for. Read leniently, such a record swallowed the
+    rest of the file into one cell without a word (imports audit)."""
+    where = f"line {began}" if began >= failed else f"the record that begins on line {began}"
+    return (
+        f'{where} cannot be read as CSV ({error}): check its quotes ("): a quoted cell ends '
+        "with a quote right before a comma or the end of the line, and a quote inside it is "
+        "written twice; or a cell is too long"
     )

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from service.audit import record
 from service.auth.principal import Principal
-from service.csv_cells import other_separator
+from service.csv_cells import other_separator, unreadable_record
 from service.db import exclusive
 from service.errors import Conflict, InvalidInput, NotFound, field_error, storable_field
 from service.models import Agency, Dossier, ScoreRankAnnounced
@@ -232,15 +232,18 @@ def _csv_records(text: str) -> tuple[list[str], list[tuple[int, dict[str, Any]]]
         # as missing name and parent_code (audit): the names count without their spaces.
         header = [name.strip() for name in reader.fieldnames or []]
         reader.fieldnames = header
+        began = reader.line_num + 1
         for record in reader:
             if not all(_blank(v) for v in record.values()):
                 # The reader's count, not the records': lines it skipped (empty ones, a cell
                 # over several lines) made the line named in a refusal another one.
                 records.append((reader.line_num, record))
+            began = reader.line_num + 1
     except csv.Error as exc:
         # The underlying reader's count: the DictReader's lags behind the line that failed.
-        line = reader.reader.line_num
-        raise field_error(f"line {line}", f"cannot be read as CSV ({exc})") from None
+        problem = unreadable_record(exc, began, reader.reader.line_num)
+        where, _, why = problem.partition(" cannot be read as CSV ")
+        raise field_error(where, f"cannot be read as CSV {why}") from None
     return header, records
 
 

@@ -24,7 +24,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
-from service.csv_cells import other_separator
+from service.csv_cells import other_separator, unreadable_record
 from service.handovers.schemas import HandoverCreate
 from service.petitions.schemas import PetitionUpsert
 from service.surveys.schemas import ResponseCreate
@@ -232,9 +232,8 @@ csv.field_size_limit(CSV_CELL_MAX)
 
 
 def _csv_lines(reader: Any) -> Iterator[list[str]]:
-    """The reader's lines; a line it cannot read (a cell past CSV_CELL_MAX, a quote never
-    closed) is a FileProblem that names it: the line its record began on, where the reader
-    gave up only at the end of the file for a quote never closed."""
+    """The reader's lines; a record it cannot read (a cell past CSV_CELL_MAX, a quote never
+    closed) is a FileProblem that names the line it began on (csv_cells.unreadable_record)."""
     while True:
         began = reader.line_num + 1
         try:
@@ -242,11 +241,7 @@ def _csv_lines(reader: Any) -> Iterator[list[str]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            where = f"line {began}" if began == reader.line_num else f"the record of line {began}"
-            raise FileProblem(
-                f'{where} cannot be read as CSV ({exc}): a quote (") opened in a cell and '
-                "never closed, or a cell too long; quote a cell's quotes by doubling them"
-            ) from None
+            raise FileProblem(unreadable_record(exc, began, reader.line_num)) from None
 
 
 def _xlsx_lines(

@@ -136,9 +136,9 @@ def test_a_quote_never_closed_makes_no_agency(
     """(audit) The lenient CSV reader swallowed the parent column into the name: the ward
     79.Q2 was made a top-level agency named 'Quận 2,79', outside every key of province 79."""
     path = tmp_path / "agencies.csv"
-    path.write_text('code,name,parent_code\n79.Q2,"Quận 2,79\n', encoding="utf-8")
+    path.write_text('code,name,parent_code\n79.Q2,"Quận 2,79\n80,Tỉnh khác,\n', encoding="utf-8")
     result = cli_for(database_url)("agencies", "import", str(path))
     assert result.exit_code == 2, result.output
-    assert "cannot be read as CSV" in result.output
+    assert "the record that begins on line 2: cannot be read as CSV" in result.output
     with db() as session:
         assert session.exec(select(Agency).where(Agency.code == "79.Q2")).first() is None

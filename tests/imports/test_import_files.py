@@ -171,7 +171,25 @@ def test_a_quote_never_closed_is_refused_naming_its_line_and_nothing_is_written(
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = cli_for(database_url)("import", str(path))
     assert result.exit_code == 2, result.output
-    assert "the record of line 3 cannot be read as CSV" in result.output
-    assert "never closed" in result.output
+    assert "the record that begins on line 3 cannot be read as CSV" in result.output
+    assert "check its quotes" in result.output
     with db() as session:
         assert session.exec(select(Dossier)).all() == []
+
+
+def test_text_after_a_closing_quote_is_refused_with_what_to_look_for(
+    tmp_path: Path, database_url: str
+) -> None:
+    """(review) '"Khai sinh" ' (a space after the closing quote), read leniently as
+    'Khai sinh ', is refused by the strict reader: the message says what to check, not that a
+    quote was never closed."""
+    path = tmp_path / "past.csv"
+    path.write_text(
+        "dossier_code,agency_code,resolved_at,procedure_name\n"
+        'Q-1,79.BTH,2025-09-15T10:00:00+07:00,"Khai sinh" \n',
+        encoding="utf-8",
+    )
+    result = cli_for(database_url)("import", str(path))
+    assert result.exit_code == 2, result.output
+    assert "line 2 cannot be read as CSV" in result.output
+    assert "a quoted cell ends with a quote right before a comma" in result.output
