@@ -587,3 +587,15 @@ def test_every_status_the_dossier_score_answers_is_documented(
     assert str(answer.status_code) in documented["get"]["responses"], sorted(
         documented["get"]["responses"]
     )
+
+
+@pytest.mark.parametrize("bad", ["2", True])
+def test_entered_indicators_are_json_numbers_as_d_and_e_are(
+    both: TestClient, make_key: KeyFactory, bad: object
+) -> None:
+    """(review) The body's TT 01 indicators took "2" and true as 2 and 1, as D and E did."""
+    url = "/api/v1/agencies/79.BTH/periods/2025-09/inputs"
+    refused = both.put(url, json={"indicators": {"public_posting": bad}}, headers=make_key("admin"))
+    assert refused.status_code == 422, refused.text
+    taken = both.put(url, json={"indicators": {"public_posting": 2}}, headers=make_key("admin"))
+    assert taken.status_code == 200, taken.text
