@@ -44,7 +44,7 @@ from service.kiosk.router import manage as kiosk_manage_router
 from service.messaging.channels.providers import check as check_message_providers
 from service.messaging.pages import router as message_links_router
 from service.ops.counters import CounterRebuild
-from service.ops.observability import Metrics, RequestRecorder, configure_logging
+from service.ops.observability import UNMATCHED, Metrics, RequestRecorder, configure_logging
 from service.ops.router import router as ops_router
 from service.petitions.pages import router as petition_followup_router
 from service.petitions.router import router as petitions_router
@@ -105,7 +105,7 @@ class ObservedRequests:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
+            route = getattr(scope.get("route"), "path", UNMATCHED)
             elapsed = time.perf_counter() - started
             self.recorder.record(scope["method"], route, scope["path"], status, elapsed)
 

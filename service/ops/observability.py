@@ -29,6 +29,26 @@ def redact(path: str) -> str:
     return _TOKEN_PATH.sub(r"\1/{token}", path)
 
 
+UNMATCHED = "unmatched"  # the route label of a request no route answered
+
+
+# A first segment a 404's log line keeps: a word of the site (static, api, console), never
+# a survey token (mixed case, 43 characters) or a short code (upper case).
+_SITE_WORD = re.compile(r"[a-z][a-z0-9._-]{0,23}")
+
+
+def logged_path(route: str, path: str) -> str:
+    """The path a request log line shows: redacted, and for a request no route answered
+    only its first segment, when it is a word of the site. A mistyped address can carry a
+    credential in any shape (/s/./TOKEN, /x/../s/TOKEN, /s;/TOKEN, the token alone: review),
+    and a 404's path says little else."""
+    if route != UNMATCHED:
+        return redact(path)
+    first, _, rest = path.lstrip("/").partition("/")
+    shown = first if _SITE_WORD.fullmatch(first) else "…"
+    return f"/{shown}/…" if rest else f"/{shown}"
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -125,7 +145,7 @@ class RequestRecorder:
 
     def record(self, method: str, route: str, path: str, status: int, elapsed: float) -> None:
         """`route`: the route template (/s/{token}/slip), which keeps label cardinality
-        bounded; `path` is logged with its survey token redacted."""
+        bounded; `path` is logged with its survey token redacted (logged_path)."""
         requests, latency = self._series_of(method, route, status)
         requests.inc()
         latency.observe(elapsed)
@@ -133,7 +153,7 @@ class RequestRecorder:
             record: dict[str, Any] = {
                 "event": "request",
                 "method": method,
-                "path": redact(path),
+                "path": logged_path(route, path),
                 "status": status,
                 "ms": round(elapsed * 1000, 2),
             }

@@ -21,7 +21,7 @@ from service.app import create_app
 from service.db import make_engine
 from service.models import AuditLog, ScoringState
 from service.ops.counters import CounterRebuild
-from service.ops.observability import redact
+from service.ops.observability import UNMATCHED, logged_path, redact
 from service.profile import profile_of
 from service.scoring.rebuild import REBUILD_LOCK
 from service.settings import Settings
@@ -339,3 +339,22 @@ def test_request_logs_are_json_and_never_carry_tokens(
 )
 def test_every_path_that_carries_a_credential_is_redacted(path: str, logged: str) -> None:
     assert redact(path) == logged
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/s/./abc123TOKEN", "/s/…"),
+        ("/x/../s/abc123TOKEN", "/x/…"),
+        ("/s;/abc123TOKEN", "/…/…"),
+        ("/sTf5UqnHOzsKk-TerNONTAmOXL-U2", "/…"),  # a token typed without its /s/
+        ("/7KQ4M2XD", "/…"),  # a short code without its /m/
+        ("/static/missing.css", "/static/…"),
+        ("/favicon.ico", "/favicon.ico"),
+    ],
+)
+def test_a_path_no_route_answers_is_logged_by_its_first_word_only(path: str, logged: str) -> None:
+    """(review) Redacting known prefixes missed /s/./TOKEN, /x/../s/TOKEN and /s;/TOKEN: a
+    404's log line keeps the first segment when it is a word of the site, nothing more."""
+    assert logged_path(UNMATCHED, path) == logged
+    assert logged_path("/s/{token}", "/s/abc123TOKEN") == "/s/{token}"
