@@ -164,6 +164,24 @@ def _walk(client: TestClient, headers: dict[str, str], cursor: int | None) -> tu
             return seen, cursor
 
 
+def _issue(client: TestClient, admin: dict[str, str], code: str) -> str:
+    """A survey for dossier `code` of G22.39: its token."""
+    issued = client.post(
+        "/api/v1/handovers",
+        json=handover_body(dossier_code=code, agency_code="G22.39"),
+        headers=admin,
+    )
+    assert issued.status_code == 201, issued.text
+    return str(issued.json()["survey_url"].rsplit("/", 1)[1])
+
+
+def _answer(client: TestClient, admin: dict[str, str], token: str) -> int:
+    body = {"token": token, "answers": SATISFIED, "source": "phone"}
+    answered = client.post("/api/v1/responses", json=body, headers=admin)
+    assert answered.status_code == 201, answered.text
+    return int(answered.json()["response_id"])
+
+
 def test_a_portal_following_the_pages_misses_no_answer_committed_out_of_id_order(
     client: TestClient, make_key: KeyFactory, engine: Any, agencies: None
 ) -> None:
@@ -174,23 +192,8 @@ def test_a_portal_following_the_pages_misses_no_answer_committed_out_of_id_order
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite commits one writer at a time, in id order")
     admin, reader = make_key("admin"), make_key("reader")
-    tokens = []
-    for n in range(3):
-        issued = client.post(
-            "/api/v1/handovers",
-            json=handover_body(dossier_code=f"D-order-{n}", agency_code="G22.39"),
-            headers=admin,
-        )
-        assert issued.status_code == 201, issued.text
-        tokens.append(issued.json()["survey_url"].rsplit("/", 1)[1])
-
-    def answer(token: str) -> int:
-        body = {"token": token, "answers": SATISFIED, "source": "phone"}
-        answered = client.post("/api/v1/responses", json=body, headers=admin)
-        assert answered.status_code == 201, answered.text
-        return int(answered.json()["response_id"])
-
-    first = answer(tokens[0])
+    tokens = [_issue(client, admin, f"D-order-{n}") for n in range(3)]
+    first = _answer(client, admin, tokens[0])
     read, cursor = _walk(client, reader, None)
     assert read == [first]
     table = Response.__table__  # type: ignore[attr-defined]
@@ -212,7 +215,7 @@ def test_a_portal_following_the_pages_misses_no_answer_committed_out_of_id_order
             )
             .returning(table.c.id)
         ).scalar_one()
-        later = answer(tokens[2])
+        later = _answer(client, admin, tokens[2])
         assert slow_id < later
         more, cursor = _walk(client, reader, cursor)
         assert more == []  # not yet: the open answer may come first
@@ -235,16 +238,8 @@ def test_a_transaction_open_in_another_database_holds_no_page_back(
     try:
         with elsewhere.connect() as other:
             other.execute(sa.text("SELECT pg_current_xact_id()"))  # open, with an id
-            issued = client.post(
-                "/api/v1/handovers",
-                json=handover_body(dossier_code="D-elsewhere", agency_code="G22.39"),
-                headers=admin,
-            )
-            token = issued.json()["survey_url"].rsplit("/", 1)[1]
-            body = {"token": token, "answers": SATISFIED, "source": "phone"}
-            answered = client.post("/api/v1/responses", json=body, headers=admin)
-            assert answered.status_code == 201, answered.text
-            assert _walk(client, reader, None)[0] == [answered.json()["response_id"]]
+            answered = _answer(client, admin, _issue(client, admin, "D-elsewhere"))
+            assert _walk(client, reader, None)[0] == [answered]
             other.rollback()
     finally:
         elsewhere.dispose()
@@ -261,25 +256,11 @@ def test_answers_restored_from_a_server_whose_transactions_ran_ahead_are_put_fir
         pytest.skip("PostgreSQL's transaction ids")
     admin, reader = make_key("admin"), make_key("reader")
     with TestClient(app) as client:
-        issued = client.post(
-            "/api/v1/handovers",
-            json=handover_body(dossier_code="D-restored", agency_code="G22.39"),
-            headers=admin,
-        )
-        token = issued.json()["survey_url"].rsplit("/", 1)[1]
-        body = {"token": token, "answers": SATISFIED, "source": "phone"}
-        restored = client.post("/api/v1/responses", json=body, headers=admin).json()
+        restored = _answer(client, admin, _issue(client, admin, "D-restored"))
     with engine.begin() as connection:  # as the restore leaves the column
         connection.execute(sa.text("UPDATE response SET write_xact = write_xact + 3 * 2^32"))
     with TestClient(app) as client:  # the service started on the restored database
         read, cursor = _walk(client, reader, None)
-        assert read == [restored["response_id"]]
-        issued = client.post(
-            "/api/v1/handovers",
-            json=handover_body(dossier_code="D-after-restore", agency_code="G22.39"),
-            headers=admin,
-        )
-        token = issued.json()["survey_url"].rsplit("/", 1)[1]
-        body = {"token": token, "answers": SATISFIED, "source": "phone"}
-        later = client.post("/api/v1/responses", json=body, headers=admin).json()
-        assert _walk(client, reader, cursor)[0] == [later["response_id"]]
+        assert read == [restored]
+        later = _answer(client, admin, _issue(client, admin, "D-after-restore"))
+        assert _walk(client, reader, cursor)[0] == [later]

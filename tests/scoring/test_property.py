@@ -1170,24 +1170,33 @@ EXAMPLES = (
 )
 
 
+def replayed(examples: int) -> Callable[[Callable[[str, list[Event]], None]], Callable[[], None]]:
+    """A replay of generated streams under one of the three profiles, `examples` times."""
+
+    def decorate(replay: Callable[[str, list[Event]], None]) -> Callable[[], None]:
+        given_streams = given(
+            profile=st.sampled_from(("hcmc-104-2024", "vn-766", "variant")),
+            stream=streams(),
+        )(replay)
+        return settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,  # no .hypothesis/ in the work tree; failures print a reproduce blob
+            print_blob=True,
+            suppress_health_check=[
+                HealthCheck.function_scoped_fixture,
+                HealthCheck.too_slow,
+                HealthCheck.data_too_large,
+            ],
+        )(given_streams)
+
+    return decorate
+
+
 def test_live_counters_equal_a_recompute_and_the_reference(
     backend: Backend, fresh_database: Reset, variant_profile: str
 ) -> None:
-    @settings(
-        max_examples=EXAMPLES[backend.name],
-        deadline=None,
-        database=None,  # no .hypothesis/ in the work tree; failures print a reproduce blob
-        print_blob=True,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-        ],
-    )
-    @given(
-        profile=st.sampled_from(("hcmc-104-2024", "vn-766", "variant")),
-        stream=streams(),
-    )
+    @replayed(EXAMPLES[backend.name])
     def replay(profile: str, stream: list[Event]) -> None:
         with fresh_app(fresh_database, profile_named(profile, variant_profile)) as harness:
             harness.one_by_one = False
@@ -1206,21 +1215,7 @@ TT01_EXAMPLES = {name: max(2, n // 3) for name, n in EXAMPLES.items()}
 def test_tt01_counters_live_equal_a_rebuild(
     backend: Backend, fresh_database: Reset, variant_profile: str
 ) -> None:
-    @settings(
-        max_examples=TT01_EXAMPLES[backend.name],
-        deadline=None,
-        database=None,
-        print_blob=True,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-        ],
-    )
-    @given(
-        profile=st.sampled_from(("hcmc-104-2024", "vn-766", "variant")),
-        stream=streams(),
-    )
+    @replayed(TT01_EXAMPLES[backend.name])
     def replay(profile: str, stream: list[Event]) -> None:
         chosen = profile_named(profile, variant_profile)
         with fresh_app(fresh_database, chosen, also="tt-01-2018") as harness:
