@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy import Engine, Row
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from service import audit
@@ -127,12 +127,16 @@ def page(
 def put_first_answers_from_another_server(engine: Engine) -> None:
     """At start: answers restored from another server's dump keep that server's transaction
     ids, which the pages' order reads (models/write_order.py); put first, none is skipped.
-    A database not reached or not migrated yet is left for /readyz to report (the service
-    starts without it, as it always has): a restore's rows then wait for the next start."""
+    PostgreSQL's alone (SQLite's are all 0; its no-op UPDATE waited for the write lock).
+    A database not reached, not migrated, read-only or a standby is left as it is (the
+    service starts as it always has; a read-only one stopped the start: review): a
+    restore's rows then wait for the next start that can write."""
+    if engine.dialect.name != "postgresql":
+        return
     try:
         with engine.begin() as connection:
             moved = put_first_rows_from_another_server(connection, RESPONSES)
-    except (OperationalError, ProgrammingError) as exc:
+    except DBAPIError as exc:
         reason = str(exc.orig or exc).splitlines()[0]
         log.warning("answers restored from another server not checked at start: %s", reason)
         return
