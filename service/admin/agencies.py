@@ -224,27 +224,37 @@ def _csv_records(text: str) -> tuple[list[str], list[tuple[int, dict[str, Any]]]
     formatting runs past its last row is saved by Excel with rows of commas (",,"), and the
     whole file was refused over them, where `hailong import` ignores them (audit)."""
     # Strict: an unclosed quote swallowed the rest of the file into one cell, without an
-    # error ("79.Q2,\"Quận 2,79" made a top-level agency named 'Quận 2,79': audit).
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), strict=True)
-    records = []
+    # error ("79.Q2,\"Quận 2,79" made a top-level agency named 'Quận 2,79': audit). A plain
+    # reader, as `hailong import`'s: a DictReader skips blank lines inside its own step, and
+    # a refused record was named by a blank line before it (review).
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), strict=True)
+    header: list[str] | None = None
+    records: list[tuple[int, dict[str, Any]]] = []
+    began = 1  # the line the next record begins on
     try:
-        # A header typed "code, name, parent_code" (a space after each comma) was refused
-        # as missing name and parent_code (audit): the names count without their spaces.
-        header = [name.strip() for name in reader.fieldnames or []]
-        reader.fieldnames = header
-        began = reader.line_num + 1
-        for record in reader:
-            if not all(_blank(v) for v in record.values()):
-                # The reader's count, not the records': lines it skipped (empty ones, a cell
-                # over several lines) made the line named in a refusal another one.
-                records.append((reader.line_num, record))
+        for row in reader:
+            if header is None:
+                # A header typed "code, name, parent_code" (a space after each comma) was
+                # refused as missing name and parent_code (audit): names count unspaced.
+                header = [name.strip() for name in row]
+            elif not all(_blank(v) for v in row):
+                records.append((began, _record(header, row)))
             began = reader.line_num + 1
     except csv.Error as exc:
-        # The underlying reader's count: the DictReader's lags behind the line that failed.
-        problem = unreadable_record(exc, began, reader.reader.line_num)
+        problem = unreadable_record(exc, began, reader.line_num)
         where, _, why = problem.partition(" cannot be read as CSV ")
         raise field_error(where, f"cannot be read as CSV {why}") from None
-    return header, records
+    return header or [], records
+
+
+def _record(header: list[str], row: list[str]) -> dict[Any, Any]:
+    """A row by the header's names, as csv.DictReader makes it: a name without a value
+    None, values past the header under None."""
+    record: dict[Any, Any] = {name: None for name in header}
+    record.update(zip(header, row, strict=False))  # a short row: the rest stay None
+    if len(row) > len(header):
+        record[None] = row[len(header) :]
+    return record
 
 
 def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportResult:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from service.admin.agencies import _csv_records
+from service.errors import InvalidInput
 from service.models import Agency
 from tests.cli_runner import cli_for
 from tests.conftest import DbFactory
@@ -142,3 +144,23 @@ def test_a_quote_never_closed_makes_no_agency(
     assert "the record that begins on line 2: cannot be read as CSV" in result.output
     with db() as session:
         assert session.exec(select(Agency).where(Agency.code == "79.Q2")).first() is None
+
+
+def test_a_header_the_strict_reader_refuses_is_a_sentence_not_a_traceback(
+    tmp_path: Path, database_url: str
+) -> None:
+    """(review) Text after a header's closing quote: an UnboundLocalError traceback."""
+    path = tmp_path / "agencies.csv"
+    path.write_text('code,"name" x,parent_code\n79.Q2,Quận 2,79\n', encoding="utf-8")
+    result = cli_for(database_url)("agencies", "import", str(path))
+    assert result.exit_code == 2, result.output
+    assert "line 1: cannot be read as CSV" in result.output
+
+
+def test_blank_lines_before_a_refused_record_do_not_move_the_line_named() -> None:
+    """(review) The DictReader skipped blank lines inside its own step: a record refused on
+    line 5 was said to begin on line 3, the first blank line."""
+    text = 'code,name,parent_code\n79.Q1,Q1,79\n\n\n79.Q2,"Quận 2,79\n80,X,\n'
+    with pytest.raises(InvalidInput) as caught:
+        _csv_records(text)
+    assert caught.value.fields[0]["field"] == "the record that begins on line 5"
