@@ -195,9 +195,11 @@ def compose(
 def _decide(
     session: Session, settings: Settings, row: Row, now: datetime
 ) -> OutgoingMessage | None:
-    if now - row.created_at >= timedelta(hours=settings.message_give_up_hours):
-        # Never tried (it waited for SMTP) for as long as a failing one is retried: the
-        # alert is old news ("deadline in one hour", sent 90 days on: review).
+    waited = row.first_attempt_at is None and row.reason == leased.CHANNEL_NOT_CONFIGURED
+    if waited and now - row.created_at >= timedelta(hours=settings.message_give_up_hours):
+        # It waited for SMTP, never tried, for as long as a failing one is retried: the
+        # alert is old news ("deadline in one hour", sent 90 days on: review). One that was
+        # tried keeps its retries and ends with the server's answer (review).
         settle(session, row, status="skipped", reason="expired")
         return None
     official = session.get(Official, row.official_id)

@@ -229,3 +229,34 @@ def test_an_alert_mail_that_waited_for_smtp_past_the_give_up_hours_is_not_sent(
     with transaction(engine) as session:
         [row] = session.exec(select(AlertEmail)).all()
         assert (row.status, row.reason) == ("skipped", "expired")
+
+
+def test_an_alert_mail_failing_for_a_day_is_failed_with_the_smtp_answer(
+    engine: sa.Engine,
+    settings: Settings,
+    office: Office,
+    worker: DeliveryWorker,
+    mailbox: Mailbox,
+) -> None:
+    """(review) The expiry of a mail that waited for SMTP took every mail retried for a day:
+    'skipped, expired', the SMTP server's answer lost."""
+    official(engine, "truong.phong@tphcm.gov.vn", "manager", "79.BTH")
+    now = utcnow()
+    office.petition(
+        "P-SOON",
+        "79.BTH",
+        received_at=(now - timedelta(days=10)).isoformat(),
+        deadline_at=(now + timedelta(hours=30)).isoformat(),
+    )
+    assert worker.raise_alerts()
+    mailbox.refuse = ["451 4.3.0 mailbox temporarily unavailable"] * 50
+    hours = [0.0, 6.0, 12.0, 18.0, 23.5, 24.5]
+    for h in hours:
+        alert_emails.run_round(engine, settings, worker.channels, now + timedelta(hours=h))
+    assert mailbox.received == []
+    with transaction(engine) as session:
+        [row] = session.exec(select(AlertEmail)).all()
+        # Retried, as before b42a1f3, with the server's answer kept (the give-up clock runs
+        # on the worker's own time, not this test's).
+        assert row.status in ("pending", "failed"), (row.status, row.reason, row.attempts)
+        assert row.reason is not None and "451" in row.reason
