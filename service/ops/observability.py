@@ -32,21 +32,21 @@ def redact(path: str) -> str:
 UNMATCHED = "unmatched"  # the route label of a request no route answered
 
 
-# A first segment a 404's log line keeps: a word of the site (static, api, console), never
+# A segment a 404's log line keeps: a word of the site (static, api, v1, survey.css), never
 # a survey token (mixed case, 43 characters) or a short code (upper case).
 _SITE_WORD = re.compile(r"[a-z][a-z0-9._-]{0,23}")
 
 
 def logged_path(route: str, path: str) -> str:
     """The path a request log line shows: redacted, and for a request no route answered
-    only its first segment, when it is a word of the site. A mistyped address can carry a
-    credential in any shape (/s/./TOKEN, /x/../s/TOKEN, /s;/TOKEN, the token alone: review),
-    and a 404's path says little else."""
+    its words of the site only, each other segment '…'. A mistyped address can carry a
+    credential in any shape (/s/./TOKEN, /x/../s/TOKEN, /s;/TOKEN, the token alone:
+    review), while /api/v1/handover (an integrator's typo) and /static/survey.css keep
+    what an operator reads them for (review)."""
     if route != UNMATCHED:
         return redact(path)
-    first, _, rest = path.lstrip("/").partition("/")
-    shown = first if _SITE_WORD.fullmatch(first) else "…"
-    return f"/{shown}/…" if rest else f"/{shown}"
+    segments = path.split("/")
+    return "/".join(s if not s or _SITE_WORD.fullmatch(s) else "…" for s in segments)
 
 
 class Metrics:
