@@ -204,8 +204,12 @@ def _no_negative_zero(value: float) -> float:
 
 
 # The numbers an official enters for a period, as the console's form reads them.
-EnteredNumber = Annotated[float, BeforeValidator(_json_number), AfterValidator(_no_negative_zero)]
-EnteredPoints = Annotated[int, BeforeValidator(_json_number)]
+# Field(ge=0) inside: on the outer `X | None` it reached /openapi.json as "ge", which JSON
+# Schema does not know, rather than "minimum" (review).
+EnteredNumber = Annotated[
+    float, Field(ge=0), BeforeValidator(_json_number), AfterValidator(_no_negative_zero)
+]
+EnteredPoints = Annotated[int, Field(ge=0), BeforeValidator(_json_number)]
 
 
 class InputsUpdate(BaseModel):
@@ -213,9 +217,9 @@ class InputsUpdate(BaseModel):
         {"d": 17.5, "e": 1, "note": "Kết quả từ hệ thống phản ánh kiến nghị"}
     )
 
-    d: EnteredNumber | None = Field(default=None, ge=0, description="Imported D; null clears it")
+    d: EnteredNumber | None = Field(default=None, description="Imported D; null clears it")
     e: EnteredPoints | None = Field(
-        default=None, ge=0, description="E: 0 or the profile's e_max (1); null clears it"
+        default=None, description="E: 0 or the profile's e_max (1); null clears it"
     )
     note: Annotated[str, Storable] | None = Field(default=None, max_length=1000)
     indicators: dict[Tt01Entered, EnteredPoints | None] | None = Field(

@@ -6,9 +6,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
+from service.app import create_app
 from service.models import AgencyDayCounter, AuditLog
 from tests.cli_runner import cli_for
-from tests.conftest import DbFactory, KeyFactory, handover_body
+from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
 
 pytestmark = pytest.mark.usefixtures("agencies")
 
@@ -257,3 +258,12 @@ def test_cli_calendar_set(database_url: str, client: TestClient, make_key: KeyFa
     day = client.get("/api/v1/calendar/overrides/2025-09-06", headers=make_key("reader"))
     assert day.json()["working"] is True
     assert cli("calendar", "set", "06/09/2025", "--off").exit_code == 2
+
+
+def test_openapi_gives_d_and_e_their_minimum_as_json_schema_does() -> None:
+    """(review) The bound reached /openapi.json as "ge", which JSON Schema does not know:
+    a client generated from it learnt nothing of it."""
+    schema = create_app(make_settings("sqlite://")).openapi()["components"]["schemas"]
+    for field in ("d", "e"):
+        number = schema["InputsUpdate"]["properties"][field]["anyOf"][0]
+        assert number["minimum"] == 0 and "ge" not in number, number
