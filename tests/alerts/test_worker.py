@@ -102,6 +102,22 @@ def _alert_email(client: TestClient, make_key: KeyFactory) -> dict[str, object]:
     return email
 
 
+def _petition_due_soon(
+    engine: sa.Engine, office: Office, worker: DeliveryWorker, hours: float = 1
+) -> datetime:
+    """A manager of 79.BTH, and the alert of a petition due in `hours`: raised now (returned)."""
+    official(engine, "truong.phong@tphcm.gov.vn", "manager", "79.BTH")
+    now = utcnow()
+    office.petition(
+        "P-SOON",
+        "79.BTH",
+        received_at=(now - timedelta(days=10)).isoformat(),
+        deadline_at=(now + timedelta(hours=hours)).isoformat(),
+    )
+    assert worker.raise_alerts()
+    return now
+
+
 def test_a_worker_without_smtp_leaves_the_alert_mail_waiting_until_one_has_it(
     client: TestClient,
     make_key: KeyFactory,
@@ -116,15 +132,7 @@ def test_a_worker_without_smtp_leaves_the_alert_mail_waiting_until_one_has_it(
     marked its e-mails skipped, `channel_not_configured`, for good: once SMTP was
     configured, the managers never got them. They wait, saying why (logged once), and go
     with the first worker that has SMTP."""
-    official(engine, "truong.phong@tphcm.gov.vn", "manager", "79.BTH")
-    now = utcnow()
-    office.petition(
-        "P-SOON",
-        "79.BTH",
-        received_at=(now - timedelta(days=10)).isoformat(),
-        deadline_at=(now + timedelta(hours=1)).isoformat(),
-    )
-    assert worker.raise_alerts()
+    _petition_due_soon(engine, office, worker)
     without_smtp = settings.model_copy(update={"smtp_host": None})
     no_channels = configured_channels(without_smtp)
     with caplog.at_level(logging.WARNING, logger="hailong.alerts"):
@@ -211,15 +219,7 @@ def test_an_alert_mail_that_waited_for_smtp_past_the_give_up_hours_is_not_sent(
 ) -> None:
     """(review) A mail waiting for SMTP had no end: configured 90 days on, the managers got
     "deadline in one hour" about a petition long past it."""
-    official(engine, "truong.phong@tphcm.gov.vn", "manager", "79.BTH")
-    now = utcnow()
-    office.petition(
-        "P-SOON",
-        "79.BTH",
-        received_at=(now - timedelta(days=10)).isoformat(),
-        deadline_at=(now + timedelta(hours=1)).isoformat(),
-    )
-    assert worker.raise_alerts()
+    now = _petition_due_soon(engine, office, worker)
     without_smtp = settings.model_copy(update={"smtp_host": None})
     alert_emails.run_round(engine, without_smtp, configured_channels(without_smtp))
     # SMTP configured on a worker 90 days later: the petition's deadline is long past.
@@ -240,15 +240,7 @@ def test_an_alert_mail_failing_for_a_day_is_failed_with_the_smtp_answer(
 ) -> None:
     """(review) The expiry of a mail that waited for SMTP took every mail retried for a day:
     'skipped, expired', the SMTP server's answer lost."""
-    official(engine, "truong.phong@tphcm.gov.vn", "manager", "79.BTH")
-    now = utcnow()
-    office.petition(
-        "P-SOON",
-        "79.BTH",
-        received_at=(now - timedelta(days=10)).isoformat(),
-        deadline_at=(now + timedelta(hours=30)).isoformat(),
-    )
-    assert worker.raise_alerts()
+    now = _petition_due_soon(engine, office, worker, hours=30)
     mailbox.refuse = ["451 4.3.0 mailbox temporarily unavailable"] * 50
     hours = [0.0, 6.0, 12.0, 18.0, 23.5, 24.5]
     for h in hours:
