@@ -147,16 +147,22 @@ async def begin(settings: Settings) -> tuple[str, PendingSignIn]:
     return url, pending
 
 
+def check_state(pending: PendingSignIn, params: dict[str, str]) -> None:
+    """SignInFailed("state_mismatch") unless the provider's answer `params` carries the
+    state of this browser's sign-in (an error answer too: RFC 6749 4.1.2.1 returns it)."""
+    if not same_secret(params.get("state", ""), pending.state):
+        raise SignInFailed("state_mismatch", "the answer is not for this browser's sign-in")
+
+
 async def finish(
     settings: Settings, pending: PendingSignIn, params: dict[str, str]
 ) -> dict[str, Any]:
     """The ID token's claims for the provider's answer `params` (the callback's query)."""
+    check_state(pending, params)
     if "error" in params:
         raise SignInFailed(
             "provider_refused", f"{params['error']}: {params.get('error_description', '')}"
         )
-    if not same_secret(params.get("state", ""), pending.state):
-        raise SignInFailed("state_mismatch", "the answer is not for this browser's sign-in")
     if not params.get("code"):
         raise SignInFailed("no_code", "the provider's answer carries no code")
     form = {

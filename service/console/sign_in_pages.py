@@ -8,6 +8,8 @@ server (sessions.py) that signing out ends.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session
@@ -167,10 +169,27 @@ async def _spend(console: ConsoleDep, pending: oidc.PendingSignIn) -> bool:
     )
 
 
+async def _claims(
+    console: ConsoleDep, pending: oidc.PendingSignIn, params: dict[str, str]
+) -> dict[str, Any]:
+    """The claims of the provider's answer `params` to `pending`, or SignInFailed. The
+    state is compared before the sign-in is spent: a crafted link with another state,
+    opened while the official was at the provider, spent it, and their genuine answer then
+    read "start again" (review)."""
+    oidc.check_state(pending, params)
+    if not await _spend(console, pending):
+        raise oidc.SignInFailed("spent", "a copy of a cookie whose sign-in came back already")
+    return await oidc.finish(console.settings, pending, params)
+
+
 # What the page says for a failed sign-in; anything else is "could not reach the account
 # system". A state not this browser's is a second tab's or an old sign-in's answer: start
 # again (it said "try later", which nothing would cure).
-_PROBLEMS = {"provider_refused": "oidc_refused", "state_mismatch": "oidc_expired"}
+_PROBLEMS = {
+    "provider_refused": "oidc_refused",
+    "state_mismatch": "oidc_expired",
+    "spent": "oidc_expired",
+}
 
 
 @router.get("/sign-in/oidc/callback", response_class=HTMLResponse)
@@ -180,18 +199,19 @@ async def provider_answered(console: ConsoleDep, request: Request) -> Response:
     params = {name: value for name, value in request.query_params.items()}
     claims = None
     problem = None
+    # An answer not for this browser's sign-in leaves its cookie for the genuine one.
+    still_pending = False
     if pending is None:
         problem = "oidc_expired"  # no sign-in under way in this browser, or too old
     elif not console.settings.oidc_enabled:
         problem = "oidc_off"
-    elif not await _spend(console, pending):
-        problem = "oidc_expired"  # a copy of a cookie whose sign-in came back already
     else:
         try:
-            claims = await oidc.finish(console.settings, pending, params)
+            claims = await _claims(console, pending, params)
         except oidc.SignInFailed as exc:
             console.log_problem(exc)
             problem = _PROBLEMS.get(exc.reason, "oidc_failed")
+            still_pending = exc.reason == "state_mismatch"
 
     def admit(session: Session) -> Outcome:
         if claims is None:
@@ -215,9 +235,10 @@ async def provider_answered(console: ConsoleDep, request: Request) -> Response:
         return Page("console/signed_in.html", {"here": "/console"}, 200)
 
     response = await console.respond(admit)
-    response.delete_cookie(
-        PENDING_COOKIE, path=PENDING_PATH, httponly=True, samesite="lax", secure=console.secure
-    )
+    if not still_pending:
+        response.delete_cookie(
+            PENDING_COOKIE, path=PENDING_PATH, httponly=True, samesite="lax", secure=console.secure
+        )
     return response
 
 

@@ -24,7 +24,11 @@ class Answers:
 @dataclass
 class Checked:
     answers: Answers
-    problems: dict[str, str]  # field -> problem, in the citizen's terms
+    # field to fix -> problem, in the citizen's terms. A usable contact sent without
+    # consent is the consent box's ("consent"): the form marked the number, which was fine,
+    # and left the box unmarked (audit). The JSON API names it as its contract does
+    # (api_answers.py).
+    problems: dict[str, str]
 
 
 def _hidden_character(en: bool) -> str:
@@ -98,7 +102,7 @@ def check_answers(
     elif contact is not None and (problem := contact_problem(contact, lang)) is not None:
         problems["contact"] = problem
     elif contact is not None and not consent:
-        problems["contact"] = (
+        problems["consent"] = (
             "Tick the consent box so we may keep your contact, or leave it empty."
             if en
             else "Ông/bà vui lòng đánh dấu đồng ý để lưu thông tin liên hệ, hoặc để trống."

@@ -9,6 +9,13 @@ from service.surveys.answers import Answers, check_answers
 from service.surveys.schemas import AnswersIn
 
 
+def _json_field(name: str) -> str:
+    """The JSON field a problem of check_answers is named by. The consent box's is the
+    contact's: the API has always named "contact" for a contact sent without consent, and
+    its clients read that."""
+    return "contact" if name in ("contact", "consent") else f"answers.{name}"
+
+
 def checked_json_answers(
     profile: Profile,
     given: AnswersIn,
@@ -35,7 +42,7 @@ def checked_json_answers(
     )
     if checked.problems:
         fields = [
-            {"field": name if name == "contact" else f"answers.{name}", "problem": problem}
+            {"field": _json_field(name), "problem": problem}
             for name, problem in checked.problems.items()
         ]
         raise InvalidInput(

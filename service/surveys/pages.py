@@ -19,7 +19,7 @@ from service.i18n import pick_language
 from service.petitions import followup
 from service.profile import Profile
 from service.surveys import lookup, service
-from service.surveys.answers import Checked, check_answers
+from service.surveys.answers import check_answers
 from service.surveys.lookup import Survey
 from service.unit_of_work import UnitOfWork
 from service.web.deps import FormDep, PublicWork
@@ -124,17 +124,6 @@ def _form_context(profile: Profile, survey: Survey, action: str) -> dict[str, An
     }
 
 
-def problems_by_field(checked: Checked, with_consent: Callable[[], Checked]) -> dict[str, str]:
-    """The form's problems keyed by the field to fix. A usable contact sent without the
-    consent box ticked is the box's to fix ("consent"): check_answers names the contact, as
-    the API needs, and the form marked the number, which was fine, and left the box unmarked
-    (audit). Told apart by checking the same answers with the box ticked."""
-    problems = dict(checked.problems)
-    if "contact" in problems and "contact" not in with_consent().problems:
-        problems["consent"] = problems.pop("contact")
-    return problems
-
-
 ShowSurvey = Callable[[Session, Survey, str], Page]
 
 
@@ -230,25 +219,21 @@ async def answer_survey(
             # (survey-embed.js) when nothing was stored.
             return Page("survey/thanks.html", {"petition": None, "survey_id": None}, lang=language)
 
-        def check(consent: bool) -> Checked:
-            return check_answers(
-                profile,
-                {f: form.get(f) for f in question_fields},
-                form.get("complaint"),
-                form.get("contact"),
-                consent,
-                language,
-                channel="phone",
-                wants_reply=form.get("wants_reply") == "yes",
-            )
-
-        checked = check(form.get("consent") == "yes")
+        checked = check_answers(
+            profile,
+            {f: form.get(f) for f in question_fields},
+            form.get("complaint"),
+            form.get("contact"),
+            form.get("consent") == "yes",
+            language,
+            channel="phone",
+            wants_reply=form.get("wants_reply") == "yes",
+        )
         if checked.problems:
             context = _form_context(profile, survey, f"{variant.prefix}/{token}")
-            problems = problems_by_field(checked, lambda: check(True))
             return Page(
                 "survey/form.html",
-                {"values": form, "problems": problems, **context},
+                {"values": form, "problems": checked.problems, **context},
                 422,
                 # Kept for the back button, unless it repeats a contact or a complaint typed
                 # in it: on a shared computer the next person would find them (review).

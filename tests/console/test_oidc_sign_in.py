@@ -300,6 +300,25 @@ def test_a_callback_that_is_not_this_browsers_sign_in_is_refused(
     )
 
 
+def test_a_crafted_answer_with_a_wrong_state_leaves_the_sign_in_under_way_alone(
+    console: TestClient, provider: OidcProvider, lan: int, db: DbFactory
+) -> None:
+    """(review) A link to the callback with a state not this browser's, opened while the
+    official was at the provider, spent the sign-in under way before its state was
+    compared: the official's genuine answer then read "start again". It is refused and
+    spends nothing now; the cookie stays for the genuine answer."""
+    start = console.get("/console/sign-in/oidc", follow_redirects=False)
+    with httpx.Client() as at_provider:
+        back = sign_in(at_provider, start.headers["location"], "lan")
+    for crafted in ("code=x&state=not-ours", "error=access_denied&state=not-ours"):
+        refused = console.get(f"/console/sign-in/oidc/callback?{crafted}", follow_redirects=False)
+        assert refused.status_code == 400 and "bấm đăng nhập lại" in refused.text
+        assert "hl_oidc" not in refused.headers.get("set-cookie", "")
+    genuine = console.get(back.removeprefix("http://testserver"), follow_redirects=False)
+    assert genuine.status_code == 200, genuine.text
+    assert len(audit(db, "console.sign_in")) == 1
+
+
 def answers_for_one_request(console: TestClient, how_many: int) -> tuple[str, list[str]]:
     """A sign-in started once (its cookie `hl_oidc` in `console`'s jar) and `how_many`
     answers of the provider to that one authorization request (a new code each: the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from datetime import time
@@ -256,3 +257,42 @@ def test_a_complaint_on_the_longest_dossier_code_is_stored(
     with db() as session:
         petition = session.exec(select(Petition)).one()
         assert petition.code == f"HL-{code}" and len(petition.code) == 67
+
+
+def test_a_contact_without_consent_is_refused_in_the_api_s_own_words(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory
+) -> None:
+    """(review) The contact-without-consent refusal, word for word and in its place among
+    the others: systems written against the API read its `fields` (the form names the
+    consent box instead, pages.py; the API's answer must not change with it)."""
+    body = {
+        "token": survey.token,
+        "answers": {**ANSWERS, "overall": None, "wants_reply": True},
+        "contact": "0901 234 567",
+    }
+    response = client.post(URL, json=body)
+    assert response.status_code == 422
+    missing = "Please choose an answer."
+    consent = "Tick the consent box so we may keep your contact, or leave it empty."
+    nothing_asked = (
+        "Write what you would like the office to answer, or choose to leave a comment only."
+    )
+    assert (
+        response.content
+        == json.dumps(
+            {
+                "error": "invalid_input",
+                "detail": "Some answers are missing or invalid: "
+                f"answers.overall: {missing}; contact: {consent}; "
+                f"answers.complaint: {nothing_asked}",
+                "fields": [
+                    {"field": "answers.overall", "problem": missing},
+                    {"field": "contact", "problem": consent},
+                    {"field": "answers.complaint", "problem": nothing_asked},
+                ],
+            },
+            separators=(",", ":"),
+        ).encode()
+    )
+    with db() as session:
+        assert session.exec(select(func.count()).select_from(Response)).one() == 0
