@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 import anyio.to_thread
 
 from service.kiosk.feed import PresentationFeed
+from service.kiosk.schemas import SurveyCard
 
 STREAM_SECONDS = 300  # a stream ends after this; the tablet reconnects by itself
 KEEPALIVE_SECONDS = 15
@@ -20,15 +21,21 @@ async def stream(
     counter_id: int,
     device_key_id: int,
     still_paired: Callable[[], bool],
+    stamped: Callable[[SurveyCard], SurveyCard],
 ) -> AsyncIterator[str]:
     """`still_paired` is asked (in a worker thread) every KEEPALIVE_SECONDS of the clock,
     before any survey once that time is due: asked only when nothing had come for that
     long, an unpaired tablet at a busy counter kept receiving surveys (and their short
-    codes, which answer them) for the rest of its stream (audit)."""
+    codes, which answer them) for the rest of its stream (audit). `stamped` gives each card
+    its ticket for this tablet (kiosk/tickets.py): the feed's cards are the counter's."""
     yield "retry: 1000\n\n"
     with feed.streams.opened(device_key_id) as replaced:
         async for event in _events(feed, counter_id, still_paired, replaced):
-            yield event
+            yield event if isinstance(event, str) else _survey_event(stamped(event))
+
+
+def _survey_event(card: SurveyCard) -> str:
+    return f"event: survey\nid: {card.cursor}\ndata: {card.model_dump_json()}\n\n"
 
 
 async def _events(
@@ -36,7 +43,8 @@ async def _events(
     counter_id: int,
     still_paired: Callable[[], bool],
     replaced: asyncio.Event,
-) -> AsyncIterator[str]:
+) -> AsyncIterator[str | SurveyCard]:
+    """The stream's text, and the counter's cards as they come (for `stream` to stamp)."""
     async with feed.subscribe(counter_id) as queue:
         yield "event: ready\ndata: {}\n\n"
         ends = time.monotonic() + STREAM_SECONDS
@@ -55,7 +63,5 @@ async def _events(
                 check_at = time.monotonic() + KEEPALIVE_SECONDS
                 if card is None:
                     yield ": still here\n\n"
-            if card is None:
-                continue
-            data = card.model_dump_json()
-            yield f"event: survey\nid: {card.cursor}\ndata: {data}\n\n"
+            if card is not None:
+                yield card

@@ -4,10 +4,13 @@ A handover that names a counter presents its survey on that counter. A citizen m
 bring a survey to a tablet by typing its short code or dossier code or scanning its QR;
 that is recorded as a presentation at the tablet's counter. A tablet answers only surveys
 presented at its counter: a stolen device key cannot answer the whole province's surveys.
+An answer kept in the outbox of a tablet moved since to another agency comes with its card's
+ticket (tickets.py), which answers that one survey.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 from typing import Any
@@ -25,6 +28,7 @@ from service.surveys.service import ensure_answerable, find_by_short_code
 SURVEY_LINK = re.compile(r"/s/([A-Za-z0-9_\-]{20,128})")
 # How long after its handover a dossier's survey is found by its dossier code at a tablet.
 DOSSIER_CODE_WITHIN = timedelta(days=1)
+log = logging.getLogger(__name__)
 
 
 def card(invitation: Invitation, dossier: Dossier, agency_name: str) -> SurveyCard:
@@ -171,12 +175,17 @@ def present_typed(session: Session, device: Device, typed: str) -> SurveyCard:
     return card(invitation, dossier, agency.name)
 
 
-def find_for_answer(session: Session, device: Device, survey_id: str) -> Issued:
-    """The survey a tablet is answering, if it was presented at one of its agency's counters.
+def find_for_answer(
+    session: Session, device: Device, survey_id: str, ticket_shown_at: int | None = None
+) -> Issued:
+    """The survey a tablet is answering, if it was presented at one of its agency's counters,
+    or if its card's ticket says it was shown to a tablet of agency `ticket_shown_at`
+    (kiosk/tickets.py: checked by the caller for this survey_id).
 
     Not only at the tablet's own counter now: an answer waiting in a tablet's outbox was
     refused (and dropped) once the tablet was paired at another counter, or once the
-    one-stop system corrected the dossier's counter (audit). A tablet still learns survey
+    one-stop system corrected the dossier's counter (audit); at another agency's counter,
+    only the ticket kept with the answer lets it in (review). A tablet still learns survey
     ids only from its own counter (its stream, its waiting list, what is typed at it), so a
     device key reaches nothing more than before."""
     row = session.exec(
@@ -187,19 +196,32 @@ def find_for_answer(session: Session, device: Device, survey_id: str) -> Issued:
     if row is None:
         raise NotFound("No survey has this survey_id.")
     invitation, dossier = row
-    # A dossier's counter is registered under the dossier's own agency (handovers/registry).
-    handed_over_here = dossier.counter_id is not None and dossier.agency_id == device.agency.id
-    if not handed_over_here:
-        counters = select(col(Counter.id)).where(Counter.agency_id == device.agency.id)
-        presented = session.exec(
-            select(KioskPresentation.id).where(
-                col(KioskPresentation.counter_id).in_(counters),
-                KioskPresentation.invitation_id == invitation.id,
-            )
-        ).first()
-        if presented is None:
+    if not _presented_at_agency(session, device, invitation, dossier):
+        if ticket_shown_at is None:
             raise Forbidden(
                 "This survey was not handed over at a counter of this tablet's agency nor "
                 "entered at one of its tablets."
             )
+        log.info(
+            "kiosk answer by ticket: survey %s shown at agency %s, sent from agency %s",
+            survey_id,
+            ticket_shown_at,
+            device.agency.id,
+        )
     return Issued(invitation, dossier, created=False)
+
+
+def _presented_at_agency(
+    session: Session, device: Device, invitation: Invitation, dossier: Dossier
+) -> bool:
+    # A dossier's counter is registered under the dossier's own agency (handovers/registry).
+    if dossier.counter_id is not None and dossier.agency_id == device.agency.id:
+        return True
+    counters = select(col(Counter.id)).where(Counter.agency_id == device.agency.id)
+    presented = session.exec(
+        select(KioskPresentation.id).where(
+            col(KioskPresentation.counter_id).in_(counters),
+            KioskPresentation.invitation_id == invitation.id,
+        )
+    ).first()
+    return presented is not None

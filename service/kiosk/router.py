@@ -20,7 +20,7 @@ from starlette.responses import Response
 from service.auth.keys import bearer_key
 from service.errors import ServiceError
 from service.kiosk import events as event_stream
-from service.kiosk import pairing, presenting, service
+from service.kiosk import pairing, presenting, service, tickets
 from service.kiosk.feed import PresentationFeed
 from service.kiosk.schemas import (
     DeviceList,
@@ -133,6 +133,12 @@ def _feed(request: Request) -> PresentationFeed:
     return feed
 
 
+def _stamped(work: UnitOfWork, device: pairing.Device, card: SurveyCard) -> SurveyCard:
+    """Every card leaves for a tablet with its ticket (kiosk/tickets.py): the answer kept in
+    the outbox is still accepted once the tablet is paired at another agency."""
+    return tickets.stamped(card, work.settings.signing_key(), device.agency.id)
+
+
 def _secure(work: UnitOfWork) -> bool:
     return work.settings.base_url.startswith("https://")
 
@@ -186,7 +192,7 @@ async def next_survey(
         card = presenting.latest_for_counter(
             session, device.counter.id, after, work.settings.kiosk_present_minutes
         )
-        return NextSurvey(survey=card)
+        return NextSurvey(survey=_stamped(work, device, card) if card else None)
 
     return await work.run(read)
 
@@ -206,7 +212,7 @@ async def waiting_surveys(request: Request, work: PublicWork) -> WaitingSurveys:
         cards = presenting.waiting_for_counter(
             session, device.counter.id, work.settings.kiosk_present_minutes
         )
-        return WaitingSurveys(surveys=cards)
+        return WaitingSurveys(surveys=[_stamped(work, device, card) for card in cards])
 
     return await work.run(read)
 
@@ -226,6 +232,7 @@ async def events(request: Request, work: PublicWork) -> StreamingResponse:
         device.counter.id,
         device.key.id,
         lambda: service.still_paired(work.engine, raw_key),
+        lambda card: _stamped(work, device, card),
     )
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
@@ -252,7 +259,8 @@ async def answer(
     settings = work.settings
 
     def submit(session: Session) -> tuple[bool, KioskAnswered]:
-        answered = service.answer(session, _device(session, request), payload, work.profile)
+        device = _device(session, request)
+        answered = service.answer(session, device, payload, work.profile, settings.signing_key())
         link = followup.shown_link(
             session, answered.petition, settings.signing_key(), settings.base_url
         )

@@ -58,6 +58,16 @@ class KioskState(BaseModel):
     idle_seconds: int
 
 
+# A ticket is "<agency id>.<43 characters>" (service/kiosk/tickets.py); room to spare.
+TICKET_MAX_LENGTH = 100
+TICKET_DESCRIPTION = (
+    "The server's signed proof that this survey was shown to a tablet of an agency entitled "
+    "to answer it. The tablet keeps it with the answer and sends it in POST "
+    "/kiosk/api/answers: an answer given before the tablet was paired at another agency's "
+    "counter is still accepted. It answers that one survey and finds or reads nothing."
+)
+
+
 class SurveyCard(BaseModel):
     """What a tablet needs to show a survey. No token: the device answers by survey_id."""
 
@@ -68,6 +78,8 @@ class SurveyCard(BaseModel):
     procedure_name: str | None
     short_code: str
     language: str
+    # Signed for the tablet's agency as the card leaves for it (router, events, lookup).
+    ticket: str | None = Field(default=None, description=TICKET_DESCRIPTION)
 
 
 class NextSurvey(BaseModel):
@@ -120,6 +132,10 @@ class KioskAnswer(BaseModel):
     # checked the same way and stored apart from the answers, only with consent.
     contact: Annotated[str, Storable] | None = Field(default=None, max_length=255)
     contact_consent: bool = False
+    # The card's ticket (an outbox entry from before tickets has none: judged as before).
+    ticket: str | None = Field(
+        default=None, max_length=TICKET_MAX_LENGTH, description=TICKET_DESCRIPTION
+    )
 
 
 class KioskAnswered(BaseModel):

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from service import throttle
 from service.errors import NotFound, Unauthorized
-from service.kiosk import pairing, presenting
+from service.kiosk import pairing, presenting, tickets
 from service.kiosk.schemas import DeviceOut, KioskAnswer, KioskState, SurveyCard
 from service.models import Petition, utcnow
 from service.profile import Profile
@@ -84,9 +84,10 @@ async def lookup(work: UnitOfWork, raw_device_key: str, typed: str) -> SurveyCar
 
     def find(session: Session, guess: throttle.Guess) -> SurveyCard:
         device = require_device(session, raw_device_key)
-        return guess.look(
+        card = guess.look(
             session, lambda: presenting.present_typed(session, device, typed), misses=(NotFound,)
         )
+        return tickets.stamped(card, work.settings.signing_key(), device.agency.id)
 
     guesser = f"kiosk:{raw_device_key}"  # hashed with the signing key before it is stored
     return await work.guarded(find, who=guesser)
@@ -115,10 +116,15 @@ def _answered_at(payload: KioskAnswer, issued_at: datetime, now: datetime) -> da
 
 
 def answer(
-    session: Session, device: pairing.Device, payload: KioskAnswer, profile: Profile
+    session: Session,
+    device: pairing.Device,
+    payload: KioskAnswer,
+    profile: Profile,
+    signing_key: bytes,
 ) -> Answered:
     """The same client_submission_id again is stored once (and answered the same way)."""
-    issued = presenting.find_for_answer(session, device, payload.survey_id)
+    shown_at = tickets.shown_at(signing_key, payload.ticket, payload.survey_id)
+    issued = presenting.find_for_answer(session, device, payload.survey_id, shown_at)
     # Judged when the citizen answered: an outbox may deliver after the survey's expiry.
     answered_at = _answered_at(payload, issued.invitation.issued_at, utcnow())
     earlier = surveys.replay_or_ensure_answerable(

@@ -327,6 +327,9 @@ function send() {
   if (complaint) answers.complaint = complaint;
   if (complaint && survey.answers.__wants_reply) answers.wants_reply = true;
   const item = { survey_id: survey.card.survey_id, answers, client_submission_id: survey.id, answered_at: new Date().toISOString() };
+  // The card's ticket stays with the answer in the outbox: the tablet may be paired at
+  // another agency's counter before it is delivered, and the server lets it in by it.
+  if (survey.card.ticket) item.ticket = survey.card.ticket;
   if (contact) {
     item.contact = contact;
     item.contact_consent = consent;

@@ -1,7 +1,10 @@
 /* The outbox: every answer goes to localStorage first and leaves it only once the server
    has settled it, so that neither a network drop, a slow server nor a reload loses it.
    Each carries one client_submission_id: sending it again (a retry after a lost reply, a
-   second tap) is stored once, and the server answers 200 with the same response.
+   second tap) is stored once, and the server answers 200 with the same response. Each is
+   kept and sent with every field main.js gave it, its card's ticket too: that lets the
+   answer in after the tablet was paired at another agency (an entry from before tickets
+   has none, and is judged as before).
 
    One delivery round at a time, in order. A reply settles its own entry and is announced
    to onSettled listeners with that entry's id: what the screen does with it is for the
