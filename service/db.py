@@ -368,6 +368,12 @@ RACE_SQLSTATES = ("40P01", "40001")
 # A connection that failed or was closed by the server (class 08; an administrator's or a
 # crash's shutdown, a server still starting).
 UNREACHABLE_SQLSTATES = ("57P01", "57P02", "57P03")
+# A lock another transaction held past the server's lock_timeout (55P03), a statement
+# stopped by its statement_timeout or an administrator's cancel (57014): PostgreSQL's
+# "busy", as SQLite's "database is locked" is. The lock is another writer's for a moment (a
+# dossier's re-post, an import's chunk), and an answer was a 500 whose error page lost what
+# the citizen typed (audit).
+BUSY_SQLSTATES = ("55P03", "57014")
 # SQLite's words for a file another writer holds past the busy timeout, or that cannot be
 # opened or read (a full or unmounted disk).
 SQLITE_UNREACHABLE = ("database is locked", "unable to open database file", "disk I/O error")
@@ -384,11 +390,12 @@ def lost_a_race(exc: BaseException) -> bool:
 
 
 def unreachable(exc: DBAPIError) -> bool:
-    """Whether the database could not be reached or kept: a connection lost, refused or shut
-    down (PostgreSQL), the file locked by another writer past the busy timeout or not to be
-    opened (SQLite).
-    Not a statement it refused (a syntax error, no such table, a statement timeout): those
-    are the service's own errors, and no retry mends them."""
+    """Whether the database could not be reached or kept, or was too busy: a connection lost,
+    refused or shut down, a lock waited for past lock_timeout or a statement past
+    statement_timeout (PostgreSQL), the file locked by another writer past the busy timeout
+    or not to be opened (SQLite): a 503, send again in a moment.
+    Not a statement it refused (a syntax error, no such table): those are the service's own
+    errors, and no retry mends them."""
     if exc.connection_invalidated:
         return True
     orig = exc.orig
@@ -396,7 +403,7 @@ def unreachable(exc: DBAPIError) -> bool:
         state = _sqlstate(orig)
         if state is None:  # the driver's own: a connection lost or refused, or a refusal
             return isinstance(orig, PsycopgOperationalError | PsycopgInterfaceError)
-        return state.startswith("08") or state in UNREACHABLE_SQLSTATES
+        return state.startswith("08") or state in UNREACHABLE_SQLSTATES + BUSY_SQLSTATES
     return isinstance(orig, sqlite3.OperationalError) and any(
         words in str(orig) for words in SQLITE_UNREACHABLE
     )

@@ -282,11 +282,14 @@ def _wrapped(orig: Exception, invalidated: bool = False) -> DBAPIError:
         (psycopg.OperationalError("server closed the connection"), True, "503"),
         (sqlite3.OperationalError("database is locked"), False, "503"),
         (sqlite3.OperationalError("unable to open database file"), False, "503"),
+        # Busy: a lock or a statement past the server's timeouts; sent again, it goes
+        # through once the other writer is done (audit: an answer was a 500).
+        (psycopg.errors.LockNotAvailable(), False, "503"),
+        (psycopg.errors.QueryCanceled(), False, "503"),
         (psycopg.errors.DeadlockDetected(), False, "409"),
         (psycopg.errors.SerializationFailure(), False, "409"),
         # The service's own statements the database refused: no retry mends them (review:
         # every OperationalError was a 503 "cannot reach", inviting retries for ever).
-        (psycopg.errors.QueryCanceled(), False, "500"),
         (psycopg.errors.UndefinedTable(), False, "500"),
         (sqlite3.OperationalError("no such table: dossier"), False, "500"),
     ],
