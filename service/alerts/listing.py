@@ -16,9 +16,12 @@ from service.models.agency import path_within
 
 @dataclass(frozen=True)
 class Notified:
-    """One planned e-mail: to whom, and how it went (pending, sent, failed, skipped)."""
+    """One planned e-mail: to whom, and how it went (pending, sent, failed, skipped). `name`
+    is None for an official beyond the viewer's part of the tree: the officials API hides
+    them from a scoped key, and the alerts page named them (and, for an official added
+    without a name, their e-mail address) to a ward (scope audit)."""
 
-    name: str
+    name: str | None
     status: str
     reason: str | None
 
@@ -36,6 +39,15 @@ class RaisedAlert:
     email_reason: str | None  # why no e-mail was planned, if none was
     notified: list[Notified] = field(default_factory=list)
 
+    @property
+    def named(self) -> list[Notified]:
+        return [n for n in self.notified if n.name is not None]
+
+    @property
+    def unnamed(self) -> int:
+        """How many of the officials e-mailed are beyond the viewer's part of the tree."""
+        return len(self.notified) - len(self.named)
+
 
 def _within(query: Any, scope_path: str | None) -> Any:
     if scope_path is None:
@@ -51,10 +63,12 @@ def raised_alerts(
     *,
     period: str | None = None,
     rule: str | None = None,
+    viewer_path: str | None = None,
 ) -> tuple[list[RaisedAlert], int | None]:
     """The alerts of the agencies at or under `scope_path` (None: every agency), of `period`
     and `rule` when given, newest first, `limit` of them older than `cursor`; and the cursor
-    of the next page, if any."""
+    of the next page, if any. The officials e-mailed are named only when within
+    `viewer_path`, the viewer's own part of the tree (None: every agency)."""
     query = _within(
         select(Alert, Agency).join(Agency, col(Agency.id) == col(Alert.agency_id)), scope_path
     )
@@ -68,15 +82,7 @@ def raised_alerts(
     more = len(rows) > limit
     rows = rows[:limit]
     ids = [alert.id for alert, _ in rows if alert.id is not None]
-    notified: dict[int, list[Notified]] = {i: [] for i in ids}
-    if ids:
-        for alert_id, name, status, reason in session.exec(
-            select(AlertEmail.alert_id, Official.name, AlertEmail.status, AlertEmail.reason)
-            .join(Official, col(Official.id) == col(AlertEmail.official_id))
-            .where(col(AlertEmail.alert_id).in_(ids))
-            .order_by(col(AlertEmail.id))
-        ).all():
-            notified[alert_id].append(Notified(name, status, reason))
+    notified = _notified(session, ids, viewer_path)
     found = []
     for alert, agency in rows:
         assert alert.id is not None
@@ -95,6 +101,27 @@ def raised_alerts(
             )
         )
     return found, (found[-1].id if more else None)
+
+
+def _notified(
+    session: Session, alert_ids: list[int], viewer_path: str | None
+) -> dict[int, list[Notified]]:
+    """The e-mails of each alert, in the order planned; an official of every agency, or of
+    an agency beyond `viewer_path`, is not named."""
+    notified: dict[int, list[Notified]] = {i: [] for i in alert_ids}
+    if not alert_ids:
+        return notified
+    for email, name, agency in session.exec(
+        select(AlertEmail, Official.name, Agency)
+        .join(Official, col(Official.id) == col(AlertEmail.official_id))
+        .join(Agency, col(Agency.id) == col(Official.agency_id), isouter=True)
+        .where(col(AlertEmail.alert_id).in_(alert_ids))
+        .order_by(col(AlertEmail.id))
+    ).all():
+        within = viewer_path is None or (agency is not None and agency.is_within(viewer_path))
+        shown = Notified(name if within else None, email.status, email.reason)
+        notified[email.alert_id].append(shown)
+    return notified
 
 
 def agencies_with_overrides(session: Session, scope_path: str | None) -> list[Agency]:

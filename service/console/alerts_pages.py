@@ -61,7 +61,10 @@ def _context(
     elif who.scope_agency_id is not None:
         chosen = session.get(Agency, who.scope_agency_id)
     scope = chosen.path if chosen is not None else who.scope_path
-    raised, older = listing.raised_alerts(session, scope, cursor, PAGE_SIZE)
+    # Officials are named only within the official's own tree, as GET /api/v1/officials.
+    raised, older = listing.raised_alerts(
+        session, scope, cursor, PAGE_SIZE, viewer_path=who.scope_path
+    )
     shown_code = agency_code or None
     own = listing.agencies_with_overrides(session, scope)
     own_ids = [a.id for a in own if a.id is not None]

@@ -4,7 +4,6 @@ GET /api/v1/response-rates chooses (period, agency_code or parent_code, by, subt
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
@@ -12,6 +11,7 @@ from sqlmodel import Session
 
 from service.admin.agencies import agencies_in_order, chosen_agencies
 from service.portal import exports, exports_reach
+from service.portal.exports import Rows
 from service.portal.router import XLSX
 from service.scoring.reach import agency_reach
 from service.scoring.reach_router import READERS, ReachChoice, ReachQuery
@@ -21,7 +21,7 @@ from service.web.errors import error_responses
 router = APIRouter(prefix="/api/v1", tags=["exports"])
 
 
-async def _chunks(work: ApiWork, chosen: ReachChoice) -> AsyncIterator[list[list[Any]]]:
+async def _chunks(work: ApiWork, chosen: ReachChoice) -> AsyncIterator[Rows]:
     period, by = chosen.period, chosen.by
 
     def ids(session: Session) -> list[int]:
@@ -29,17 +29,16 @@ async def _chunks(work: ApiWork, chosen: ReachChoice) -> AsyncIterator[list[list
         agencies = chosen_agencies(session, principal, chosen.agency_code, chosen.parent_code)
         return [a.id for a in agencies if a.id is not None]
 
+    def rows_of(session: Session, chunk: list[int]) -> Rows:
+        rows: Rows = []
+        for agency in agencies_in_order(session, chunk):
+            reach = agency_reach(session, agency, period, by, work.profile, chosen.subtree)
+            rows.extend(exports_reach.rows_of(reach, period.key, by))
+        return rows
+
     agency_ids = await work.run(ids)  # a 401, 403, 404 before the first byte
-    for chunk in exports.chunks(agency_ids):
-
-        def compute(session: Session, chunk: Any = chunk) -> list[list[Any]]:
-            rows: list[list[Any]] = []
-            for agency in agencies_in_order(session, chunk):
-                reach = agency_reach(session, agency, period, by, work.profile, chosen.subtree)
-                rows.extend(exports_reach.rows_of(reach, period.key, by))
-            return rows
-
-        yield await work.run(compute)
+    async for rows in exports.rows_in_chunks(work, agency_ids, READERS, rows_of):
+        yield rows
 
 
 def _headers(chosen: ReachChoice, suffix: str) -> dict[str, str]:
@@ -51,8 +50,8 @@ def _headers(chosen: ReachChoice, suffix: str) -> dict[str, str]:
 
 
 async def _first_then_rest(
-    chunks: AsyncIterator[list[list[Any]]],
-) -> tuple[list[list[Any]] | None, AsyncIterator[list[list[Any]]]]:
+    chunks: AsyncIterator[Rows],
+) -> tuple[Rows | None, AsyncIterator[Rows]]:
     """The first chunk read now, so that an error (401, 403, 404) is an API error and not a
     broken download."""
     first = await anext(chunks, None)
@@ -92,6 +91,5 @@ async def response_rates_xlsx(chosen: ReachQuery, work: ApiWork) -> StreamingRes
     # Made only once the key is checked: a workbook left unsaved complains when collected.
     builder = exports.XlsxBuilder(chosen.period.key, exports_reach.HEADERS, "Phản hồi")
     builder.add(first or [])
-    async for rows in rest:
-        builder.add(rows)
+    await builder.add_all(rest)
     return StreamingResponse(builder.stream(), media_type=XLSX, headers=_headers(chosen, "xlsx"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
@@ -17,6 +17,7 @@ from service.admin.agencies import (
 )
 from service.periods import Period, period_field
 from service.portal import exports
+from service.portal.exports import Rows
 from service.scoring import service as scores
 from service.scoring import tt01_read
 from service.scoring.service import Scoring
@@ -40,23 +41,17 @@ async def _agency_ids(
     return await work.run(ids)
 
 
-async def _rows(
-    work: ApiWork, ids: list[int], period: Period, scoring: Scoring
-) -> AsyncIterator[list[list[Any]]]:
-    for chunk in exports.chunks(ids):
+def _rows(work: ApiWork, ids: list[int], period: Period, scoring: Scoring) -> AsyncIterator[Rows]:
+    def rows_of(session: Session, chunk: list[int]) -> Rows:
+        agencies = agencies_in_order(session, chunk)
+        if scoring == "tt01":
+            rules = work.profile.also
+            assert rules is not None
+            found = tt01_read.tt01_scores(session, agencies, period, work.profile)
+            return [exports.tt01_row_of(s, rules) for s in found]
+        return [exports.row_of(s) for s in scores.scores(session, agencies, period, work.profile)]
 
-        def compute(session: Session, chunk: Any = chunk) -> list[list[Any]]:
-            agencies = agencies_in_order(session, chunk)
-            if scoring == "tt01":
-                rules = work.profile.also
-                assert rules is not None
-                found = tt01_read.tt01_scores(session, agencies, period, work.profile)
-                return [exports.tt01_row_of(s, rules) for s in found]
-            return [
-                exports.row_of(s) for s in scores.scores(session, agencies, period, work.profile)
-            ]
-
-        yield await work.run(compute)
+    return exports.rows_in_chunks(work, ids, READERS, rows_of)
 
 
 @dataclass(frozen=True)
@@ -66,7 +61,7 @@ class Chosen:
 
     period: Period
     headers: list[str]
-    chunks: AsyncIterator[list[list[Any]]]
+    chunks: AsyncIterator[Rows]
 
 
 async def _chosen(
@@ -131,6 +126,5 @@ async def scores_csv(chosen: ChosenScores) -> StreamingResponse:
 @_export("xlsx", XLSX, "Scores of a period as an Excel workbook")
 async def scores_xlsx(chosen: ChosenScores) -> StreamingResponse:
     builder = exports.XlsxBuilder(chosen.period.key, headers=chosen.headers)
-    async for rows in chosen.chunks:
-        builder.add(rows)
+    await builder.add_all(chosen.chunks)
     return _download(builder.stream(), XLSX, chosen.period, "xlsx")

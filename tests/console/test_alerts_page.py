@@ -13,9 +13,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from service.admin.agencies import get_agency_by_code
+from service.alerts import emails
 from service.auth.officials import add_official
 from service.console.format import typed_number
-from service.models import Alert, AlertEmail, AlertRuleOverride, AuditLog, utcnow
+from service.models import Alert, AlertEmail, AlertRuleOverride, AuditLog, Official, utcnow
 from tests.conftest import DbFactory, KeyFactory
 from tests.console.conftest import (
     OTHER_WARD,
@@ -75,6 +76,17 @@ def figures(html: str, alert_id: int) -> str:
     row = re.search(rf'<tr data-alert="{alert_id}"[^>]*>(.*?)</tr>', html, re.S)
     assert row, f"alert {alert_id} is not shown"
     cell = re.search(r'<td data-label="(?:Số liệu|Figures)">(.*?)</td>', row.group(1), re.S)
+    assert cell, row.group(1)
+    return " ".join(re.sub(r"<[^>]+>", "", cell.group(1)).split())
+
+
+def notified(html: str, alert_id: int) -> str:
+    """The text of an alert's "Đã báo cho" (notified) cell, whitespace collapsed."""
+    row = re.search(rf'<tr data-alert="{alert_id}"[^>]*>(.*?)</tr>', html, re.S)
+    assert row, f"alert {alert_id} is not shown"
+    cell = re.search(
+        r'<td data-label="(?:Đã báo cho|Notified)"[^>]*>(.*?)</td>', row.group(1), re.S
+    )
     assert cell, row.group(1)
     return " ".join(re.sub(r"<[^>]+>", "", cell.group(1)).split())
 
@@ -511,3 +523,70 @@ def test_a_number_typed_as_people_type_it_is_read(typed: str, read: float) -> No
 def test_anything_else_typed_is_not_a_number(typed: str) -> None:
     with pytest.raises(ValueError):
         typed_number(typed)
+
+
+PROVINCE_OFFICIAL = "giam.doc.so@tphcm.gov.vn"
+
+
+def _alert_mailed_as_the_emails_choose(db: DbFactory) -> int:
+    """A ward's alert e-mailed to every manager and admin whose scope covers the ward: the
+    province's official of every agency (added, as the API adds one without a name, under
+    its e-mail address), the city's manager, and the ward's own."""
+    with db() as session:
+        add_official(session, "test", PROVINCE_OFFICIAL, "", "admin", None)
+        add_official(session, "test", "hung@tphcm.gov.vn", "Hùng", "manager", "79")
+        add_official(session, "test", "lan@benthanh.gov.vn", "Lan", "manager", WARD)
+        ward = get_agency_by_code(session, WARD)
+        assert ward is not None
+        recipients = emails.recipients(session, ward)
+    alert_id = raise_alert(db, WARD, "k_below_threshold", values={"k": 14.5})
+    with db() as session:
+        for official in recipients:
+            assert official.id is not None
+            session.add(AlertEmail(alert_id=alert_id, official_id=official.id, status="sent"))
+    return alert_id
+
+
+def test_an_alert_names_only_the_officials_within_the_viewers_tree(
+    client: TestClient, console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """(audit) A ward's manager no longer reads, on the alerts page, the names and e-mail
+    addresses of the province's and the city's officials its alert was mailed to, which the
+    officials API hides from the ward: they are counted as officials above."""
+    alert_id = _alert_mailed_as_the_emails_choose(db)
+    # What the ward's part of the tree holds of officials, as the API tells an admin of it.
+    ward_admin = make_key("admin", agency=WARD)
+    listed = client.get("/api/v1/officials", headers=ward_admin).json()["data"]
+    assert [o["email"] for o in listed] == ["lan@benthanh.gov.vn"]
+
+    console.sign_in(raw_key(make_key("manager", agency=WARD)))
+    page = console.get("/console/alerts").text
+    assert notified(page, alert_id) == "Lan (đã gửi) và 2 cán bộ cấp trên"
+    assert PROVINCE_OFFICIAL not in page and "Hùng" not in page
+    english = console.get("/console/alerts?lang=en").text
+    assert notified(english, alert_id) == "Lan (sent) and 2 officials above"
+
+    # Another ward's alert mailed only above it: nobody named.
+    theirs = raise_alert(db, OTHER_WARD, "k_below_threshold", values={"k": 14.5})
+    with db() as session:
+        above = session.exec(select(Official.id).where(Official.name != "Lan")).all()
+        for official_id in above:
+            assert official_id is not None
+            session.add(AlertEmail(alert_id=theirs, official_id=official_id, status="failed"))
+    console.sign_in(raw_key(make_key("manager", agency=OTHER_WARD)))
+    assert notified(console.get("/console/alerts").text, theirs) == "2 cán bộ cấp trên"
+
+    # The city's manager sees its own tree's officials; the one of every agency is above.
+    console.sign_in(raw_key(make_key("manager", agency="79")))
+    city = console.get("/console/alerts").text
+    assert notified(city, alert_id) == "Hùng (đã gửi), Lan (đã gửi) và 1 cán bộ cấp trên"
+    assert notified(console.get("/console/alerts?lang=en").text, alert_id) == (
+        "Hùng (sent), Lan (sent) and 1 official above"
+    )
+
+    # An official of every agency sees every one, as before.
+    console.sign_in(raw_key(make_key("admin")))
+    everyone = console.get("/console/alerts").text
+    assert notified(everyone, alert_id) == (
+        f"{PROVINCE_OFFICIAL} (đã gửi), Hùng (đã gửi), Lan (đã gửi)"
+    )

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Sequence
+from types import ModuleType
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlmodel import Session, select
 
+import service.portal.reach_router as reach_router
+import service.portal.router as scores_router
 from service.admin.agencies import upsert_agency
+from service.admin.keys import revoke_key
+from service.auth.keys import hash_key
 from service.db import transaction
-from tests.conftest import KeyFactory, handover_body
+from service.models import Agency, ApiKey
+from service.portal import exports
+from tests.conftest import DbFactory, KeyFactory, handover_body
 
 pytestmark = pytest.mark.usefixtures("agencies")
 
@@ -89,13 +98,9 @@ def test_exports_respect_roles_scope_and_period(client: TestClient, make_key: Ke
 
 
 def test_exports_of_many_agencies_arrive_complete(
-    client: TestClient, make_key: KeyFactory, db: object
+    client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
-    from service.admin.agencies import upsert_agency
-    from tests.conftest import DbFactory
-
-    factory: DbFactory = db  # type: ignore[assignment]
-    with factory() as session:
+    with db() as session:
         for i in range(1203):  # more than two chunks of 500
             upsert_agency(session, f"79.W{i:04d}", f"Phường {i}", "79", actor="test")
     response = client.get(
@@ -203,3 +208,74 @@ def test_score_export_of_one_agency_has_the_apis_rows(
     for suffix in ("csv", "xlsx"):
         refused = client.get(f"/api/v1/scores.{suffix}", params=other, headers=scoped)
         assert refused.status_code == 403, refused.text
+
+
+def _revoke_after_first_chunk(
+    client: TestClient,
+    db: DbFactory,
+    headers: dict[str, str],
+    module: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One agency per chunk; once the first chunk is read, the key is revoked as
+    POST /api/v1/keys/{id}/revoke revokes it (the row, then this process forgets it)."""
+    monkeypatch.setattr(exports, "CHUNK", 1)
+    raw = headers["Authorization"].removeprefix("Bearer ")
+    with db() as session:
+        key_id = session.exec(select(ApiKey.id).where(ApiKey.key_hash == hash_key(raw))).one()
+    assert key_id is not None
+    original: Callable[[Session, list[int]], Sequence[Agency]] = module.agencies_in_order
+    calls = {"n": 0}
+
+    def in_order(session: Session, ids: list[int]) -> Sequence[Agency]:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the first chunk is out: the IT centre revokes the key now
+            with db() as other:
+                revoke_key(other, key_id, actor="test")
+            client.app.state.key_cache.forget(key_id)  # type: ignore[attr-defined]
+        return original(session, ids)
+
+    monkeypatch.setattr(module, "agencies_in_order", in_order)
+
+
+def _codes_written(client: TestClient, path: str, headers: dict[str, str]) -> list[str] | None:
+    """The agency codes the export delivered, or None when it was refused or broken off."""
+    try:
+        answer = client.get(path, params={"period": "2025-Q3"}, headers=headers)
+    except Exception:  # the stream stopped mid-way, as the evaluations export stops
+        return None
+    if answer.status_code != 200:
+        return None
+    if path.endswith(".csv"):
+        rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))[1:]
+        return [r[0] for r in rows]
+    sheet = load_workbook(io.BytesIO(answer.content), read_only=True).active
+    return [str(r[0]) for r in sheet.iter_rows(min_row=2, values_only=True)]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+@pytest.mark.parametrize(
+    ("name", "module"), [("scores", scores_router), ("response-rates", reach_router)]
+)
+def test_a_key_revoked_mid_export_gets_no_more_agencies(
+    client: TestClient,
+    make_key: KeyFactory,
+    db: DbFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    module: ModuleType,
+    suffix: str,
+) -> None:
+    """(audit) A key the IT centre revokes while its score or response-rate export is being
+    written gets no more agencies: the key was checked once, before the first chunk, and the
+    file went on to hold every agency of the province."""
+    path = f"/api/v1/{name}.{suffix}"
+    whole = _codes_written(client, path, make_key("reader"))
+    assert whole is not None and len(whole) == 5  # the province and its four children
+
+    headers = make_key("reader")
+    _revoke_after_first_chunk(client, db, headers, module, monkeypatch)
+    written = _codes_written(client, path, headers)
+    # Revoked while the second chunk was read: the other three are not the key's to read.
+    assert written is None or len(written) <= 2, written
+    assert client.get("/api/v1/agencies", headers=headers).status_code == 401
