@@ -389,13 +389,17 @@ def lost_a_race(exc: BaseException) -> bool:
     return _sqlstate(exc) in RACE_SQLSTATES
 
 
+def busy(exc: DBAPIError) -> bool:
+    """Whether PostgreSQL stopped the statement at one of its timeouts (BUSY_SQLSTATES)."""
+    return _sqlstate(exc) in BUSY_SQLSTATES
+
+
 def unreachable(exc: DBAPIError) -> bool:
-    """Whether the database could not be reached or kept, or was too busy: a connection lost,
-    refused or shut down, a lock waited for past lock_timeout or a statement past
-    statement_timeout (PostgreSQL), the file locked by another writer past the busy timeout
-    or not to be opened (SQLite): a 503, send again in a moment.
-    Not a statement it refused (a syntax error, no such table): those are the service's own
-    errors, and no retry mends them."""
+    """Whether the database could not be reached or kept: a connection lost, refused or shut
+    down (PostgreSQL), the file locked by another writer past the busy timeout or not to be
+    opened (SQLite).
+    Not a statement it refused (a syntax error, no such table) nor one it stopped (`busy`):
+    the first are the service's own errors, and no retry mends them."""
     if exc.connection_invalidated:
         return True
     orig = exc.orig
@@ -403,7 +407,7 @@ def unreachable(exc: DBAPIError) -> bool:
         state = _sqlstate(orig)
         if state is None:  # the driver's own: a connection lost or refused, or a refusal
             return isinstance(orig, PsycopgOperationalError | PsycopgInterfaceError)
-        return state.startswith("08") or state in UNREACHABLE_SQLSTATES + BUSY_SQLSTATES
+        return state.startswith("08") or state in UNREACHABLE_SQLSTATES
     return isinstance(orig, sqlite3.OperationalError) and any(
         words in str(orig) for words in SQLITE_UNREACHABLE
     )

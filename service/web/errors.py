@@ -193,6 +193,28 @@ def _refused(request: Request, status: int, code: str, detail: str) -> Response:
     return respond(request, status, {"error": code, "detail": detail}, None)
 
 
+def _busy(request: Request, exc: DBAPIError) -> Response:
+    """A lock waited for past the database's lock_timeout, or a statement past its
+    statement_timeout: another writer held the row a moment (sent again, it goes through),
+    or the request asks for more than the database allows in one statement. It was a 500,
+    and the phone form's error page lost what the citizen typed (audit); "cannot reach its
+    database" would send an operator to look for an outage that is not there (review)."""
+    route = getattr(request.scope.get("route"), "path", "an unknown route")
+    log.error(
+        "database busy: %s %s stopped at the database's lock or statement timeout, answered 503",
+        request.method,
+        route,
+        exc_info=exc,
+    )
+    body = {
+        "error": "service_unavailable",
+        "detail": "The database was too busy to finish this request in time. "
+        f"Send it again in {UNAVAILABLE_RETRY_SECONDS} seconds; if a large export or report "
+        "keeps meeting this, ask for fewer agencies or a shorter period.",
+    }
+    return respond(request, 503, body, {"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)})
+
+
 def _unavailable(request: Request, exc: Exception) -> Response:
     """The database cannot be reached (down, restarting, every connection busy): not the
     client's doing, and over in seconds. It was a 500 (audit; API.md: never a 500 for
@@ -287,6 +309,8 @@ def install_error_handlers(app: FastAPI) -> None:
         # or the connection broken during the COMMIT, is a 503; a race lost twice, a 409.
         if db.unreachable(exc):
             return _unavailable(request, exc)
+        if db.busy(exc):
+            return _busy(request, exc)
         if db.lost_a_race(exc):
             return _refused(request, 409, "conflict", SAME_MOMENT)
         raise exc  # a statement of our own the database refused: a server error

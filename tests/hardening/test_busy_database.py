@@ -6,13 +6,16 @@ for anything a client sent), as SQLite's "database is locked" is (db.BUSY_SQLSTA
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
+import service.scoring.router as scoring_router
 from service.settings import Settings
 from tests.conftest import KeyFactory, make_settings
 from tests.surveys.conftest import ANSWERS, issue
@@ -65,6 +68,7 @@ def test_an_answer_meeting_a_lock_held_too_long_is_a_503_not_a_500(
     assert answered.status_code == 503, (answered.status_code, answered.text[:200])
     assert answered.headers.get("Retry-After")
     assert answered.json()["error"] == "service_unavailable"
+    assert "too busy" in answered.json()["detail"]
     assert _stored(engine) == 0
     # Sent again once the lock is gone, it is stored.
     assert client.post("/api/v1/responses", json=body).status_code == 201
@@ -86,3 +90,30 @@ def test_a_phone_form_meeting_a_lock_held_too_long_is_a_503_not_a_500(
     assert posted.status_code == 503, (posted.status_code, posted.text[:200])
     assert posted.headers.get("Retry-After")
     assert _stored(engine) == 0
+
+
+@pytest.mark.parametrize("settings", ["statement_timeout"], indirect=True)
+def test_a_report_past_the_statement_timeout_is_not_told_as_an_unreachable_database(
+    client: TestClient,
+    make_key: KeyFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """(review) A request the database stops at its statement_timeout every time was told
+    "cannot reach its database, send again" and logged as the database unavailable: an
+    operator went looking for an outage. It says busy, and what to ask for instead."""
+    original = scoring_router._scores
+
+    def slow(session: Session, *args: object) -> object:
+        session.execute(sa.text("SELECT pg_sleep(1)"))  # a province-wide report, too long
+        return original(session, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scoring_router, "_scores", slow)
+    with caplog.at_level(logging.ERROR):
+        answered = client.get("/api/v1/scores?period=2025", headers=make_key("reader"))
+    assert answered.status_code == 503
+    detail = answered.json()["detail"]
+    assert "cannot reach its database" not in detail
+    assert "fewer agencies or a shorter period" in detail
+    assert "database unavailable" not in caplog.text
+    assert "database busy: GET /api/v1/scores" in caplog.text

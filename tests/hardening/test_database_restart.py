@@ -298,5 +298,5 @@ def test_only_an_unreachable_database_is_a_503_and_a_lost_race_a_409(
     orig: Exception, invalidated: bool, answer: str
 ) -> None:
     exc = _wrapped(orig, invalidated)
-    told = "503" if db.unreachable(exc) else "409" if db.lost_a_race(exc) else "500"
+    told = "503" if db.unreachable(exc) or db.busy(exc) else "409" if db.lost_a_race(exc) else "500"
     assert told == answer
