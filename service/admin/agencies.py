@@ -210,14 +210,17 @@ class ImportResult:
     moved: int = 0  # given another parent by the file (each with its subtree)
 
 
-def _blank(value: Any) -> bool:
-    """A cell with nothing in it (None: a short row; a list: the cells past the header)."""
-    if isinstance(value, list):
-        return all(_blank(v) for v in value)
+def _blank(value: str | None) -> bool:
+    """A cell with nothing in it (None: past the end of a short row)."""
     return value is None or not value.strip()
 
 
-def _csv_records(text: str) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+# A record by the header's names, as csv.DictReader makes it: None holds the values past
+# the header.
+Record = dict[str | None, Any]
+
+
+def _csv_records(text: str) -> tuple[list[str], list[tuple[int, Record]]]:
     """The header and the records, each with its line in the file; a line the CSV reader
     cannot read (a cell over its field limit, a stray quote) is a field error naming the
     line, not a traceback (audit). Records with nothing in them are left out: a sheet whose
@@ -229,7 +232,7 @@ def _csv_records(text: str) -> tuple[list[str], list[tuple[int, dict[str, Any]]]
     # a refused record was named by a blank line before it (review).
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), strict=True)
     header: list[str] | None = None
-    records: list[tuple[int, dict[str, Any]]] = []
+    records: list[tuple[int, Record]] = []
     began = 1  # the line the next record begins on
     try:
         for row in reader:
@@ -237,6 +240,10 @@ def _csv_records(text: str) -> tuple[list[str], list[tuple[int, dict[str, Any]]]
                 # A header typed "code, name, parent_code" (a space after each comma) was
                 # refused as missing name and parent_code (audit): names count unspaced.
                 header = [name.strip() for name in row]
+                # A sheet's header often runs on into empty (formatted) cells: they name no
+                # column, so a value under one is past the header (`hailong import`'s rule).
+                while header and not header[-1]:
+                    header.pop()
             elif not all(_blank(v) for v in row):
                 records.append((began, _record(header, row)))
             began = reader.line_num + 1
@@ -247,14 +254,33 @@ def _csv_records(text: str) -> tuple[list[str], list[tuple[int, dict[str, Any]]]
     return header or [], records
 
 
-def _record(header: list[str], row: list[str]) -> dict[Any, Any]:
+def _record(header: list[str], row: list[str]) -> Record:
     """A row by the header's names, as csv.DictReader makes it: a name without a value
     None, values past the header under None."""
-    record: dict[Any, Any] = {name: None for name in header}
+    record: Record = {name: None for name in header}
     record.update(zip(header, row, strict=False))  # a short row: the rest stay None
     if len(row) > len(header):
         record[None] = row[len(header) :]
     return record
+
+
+def _past_header(header: list[str], beyond: list[str]) -> str | None:
+    """What is wrong with a record holding a value past the header's last column, else
+    None. Such a value was dropped without a word: an unquoted comma inside a name
+    ("79.BTH,Phường Bến Thành, Quận 1,79") split it, the rest of the name became the parent
+    code and the real one was lost (review)."""
+    first = next((i for i, value in enumerate(beyond) if not _blank(value)), None)
+    if first is None:
+        return None  # empty cells past the header: Excel writes them for formatted columns
+    from openpyxl.utils import get_column_letter  # lazily: only a refused file needs it
+
+    column, last = len(header) + first + 1, len(header)
+    return (
+        f"has a value in column {get_column_letter(column)} ({column}), past the header's "
+        f"last column ({get_column_letter(last)}, {header[-1]}): a cell holding a comma "
+        'must be in quotes ("Phường 1, Quận 3"), else the comma splits it and its values '
+        "shift into the next columns; quote that cell or remove the value"
+    )
 
 
 def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportResult:
@@ -276,6 +302,8 @@ def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportRes
         )
     rows = []
     for line_no, row in records:
+        if (beyond := _past_header(header, row.get(None) or [])) is not None:
+            raise field_error(f"line {line_no}", beyond)
         code = (row.get("code") or "").strip()
         try:
             validate_code(code)

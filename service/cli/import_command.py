@@ -19,7 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from service.cli.common import fail, reason_of, settings_and_profile, shown_url
+from service.cli.common import fail, reason_of, settings_and_profile, shown_url, when
 from service.db import make_engine
 from service.imports.layout import KINDS, FileProblem, Kind
 from service.imports.run import (
@@ -30,6 +30,7 @@ from service.imports.run import (
     Outcome,
     run_import,
 )
+from service.models import ImportJob
 
 
 class Bar:
@@ -133,6 +134,23 @@ def _summary(console: Console, outcome: Outcome, options: Options, seconds: floa
         )
 
 
+def _imported_before(job: ImportJob, file: Path) -> str:
+    """A file whose import is done is not read again: its job and when are said, not every
+    row refused as already in hailong (review); and how to import the rows its run skipped."""
+    named = "" if job.file_name == str(file)[-500:] else f" (read from {job.file_name})"
+    skipped = (
+        f"; its {job.rows_refused} refused row(s) were SKIPPED (--skip-invalid): import "
+        "them, corrected, as a file of their own"
+        if job.rows_refused
+        else ""
+    )
+    return (
+        f"This file was already imported as job {job.id}{named} on "
+        f"{when(job.finished_at)} UTC ({job.rows_written} row(s) written): nothing to "
+        f"do{skipped}"
+    )
+
+
 def _interrupted(kind: Kind | None, job_started: bool) -> str:
     """What a Ctrl+C leaves. Petitions go through the petition service, which moves the
     counters row by row: the CLI said they counted only once the import ended (audit).
@@ -201,6 +219,9 @@ def run_command(
         raise typer.Exit(130) from None
     finally:
         engine.dispose()
+    if outcome.earlier is not None:
+        console.print(_imported_before(outcome.earlier, file), markup=False)
+        return
     _summary(console, outcome, options, time.perf_counter() - started)
     if outcome.status == "refused":
         raise typer.Exit(1)

@@ -125,7 +125,9 @@ class Options:
 @dataclass
 class Outcome:
     kind: Kind
-    status: str  # "refused" (nothing written), "checked" (dry run), "done"
+    # "refused" (nothing written), "checked" (dry run), "done", "imported_before" (the
+    # file's job is done already: `earlier`; nothing read or written)
+    status: str
     rows_checked: int = 0
     rows_valid: int = 0
     refused: list[Refusal] = field(default_factory=list)  # the first ones, for the summary
@@ -142,6 +144,7 @@ class Outcome:
     written: int = 0  # by this run
     resumed_after_row: int | None = None
     counter_rows: int | None = None  # written by the recompute
+    earlier: ImportJob | None = None
 
 
 SUMMARY_REFUSALS = 20
@@ -177,16 +180,27 @@ def _open(path: Path, kind: Kind | None) -> tuple[Kind, Iterator[tuple[int, dict
     return chosen, table.rows
 
 
-def _unfinished(session: Session, digest: str, kind: Kind) -> ImportJob | None:
+def _last_job(session: Session, digest: str, kind: Kind, *, done: bool) -> ImportJob | None:
+    """The latest job of this file (its bytes) and kind that is done, or that is not."""
+    status = col(ImportJob.status)
     return session.exec(
         select(ImportJob)
         .where(
             col(ImportJob.file_sha256) == digest,
             col(ImportJob.kind) == kind,
-            col(ImportJob.status) != "done",
+            status == "done" if done else status != "done",
         )
         .order_by(col(ImportJob.id).desc())
     ).first()
+
+
+def _imported_before(engine: Engine, digest: str, kind: Kind) -> ImportJob | None:
+    """The done job of these very bytes, if any: run again, the file was checked row by row
+    and every row refused as already in hailong, with no word that it was the same file
+    (review). Its rows are written, so there is nothing to do; a row its run skipped
+    (--skip-invalid) is imported, corrected, as a file of its own."""
+    with transaction(engine) as session:
+        return _last_job(session, digest, kind, done=True)
 
 
 def _job_start(
@@ -194,7 +208,7 @@ def _job_start(
 ) -> ImportJob | None:
     """The unfinished job to resume (None: start afresh); refuses a fresh start over one."""
     with transaction(engine) as session:
-        job = _unfinished(session, digest, kind)
+        job = _last_job(session, digest, kind, done=False)
     if job is not None and not resume:
         raise ImportStopped(
             f"an import of this file (job {job.id}) stopped after row {job.done_through_row}; "
@@ -550,6 +564,8 @@ def run_import(
     report = report_path(path)
     with _stopped_as(kind) as stage:
         job = _job_start(engine, path, digest, kind, options.resume)
+        if job is None and (earlier := _imported_before(engine, digest, kind)) is not None:
+            return Outcome(kind, "imported_before", job_id=earlier.id, earlier=earlier)
         stage.job_started = job is not None
         after = job.done_through_row if job is not None else 1
         with Session(engine) as session:

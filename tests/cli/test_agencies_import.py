@@ -164,3 +164,61 @@ def test_blank_lines_before_a_refused_record_do_not_move_the_line_named() -> Non
     with pytest.raises(InvalidInput) as caught:
         _csv_records(text)
     assert caught.value.fields[0]["field"] == "the record that begins on line 5"
+
+
+def test_a_comma_not_in_quotes_inside_a_name_refuses_the_file_naming_its_line(
+    tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """(review) An unquoted comma in a name split it: the rest of the name was taken for the
+    parent code and the real one dropped without a word (here refused as an unknown parent,
+    which sent the operator looking for an agency 'Quận 1'); now the line is named with the
+    value past the header, and nothing of the file is imported, as for any refused line."""
+    before = _codes(db)
+    path = tmp_path / "agencies.csv"
+    path.write_text(
+        "code,name,parent_code\n79.Q7,Quận 7,79\n79.PBT,Phường Bến Thành, Quận 1,79\n", "utf-8"
+    )
+    result = cli_for(database_url)("agencies", "import", str(path))
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 2, result.output
+    assert said.startswith(
+        "error: line 3: has a value in column D (4), past the header's last column "
+        "(C, parent_code): a cell holding a comma must be in quotes"
+    ), said
+    assert _codes(db) == before
+
+
+@pytest.mark.parametrize(
+    ("header", "line"),
+    [
+        # The name last: the words after its comma were dropped, the agency imported.
+        ("code,parent_code,name", "79.PBT,79,Phường Bến Thành, Quận 1"),
+        # A header running on into empty cells (Excel's formatted columns): a value under
+        # one was kept under a column with no name, and dropped.
+        ("code,name,parent_code,,", "79.PBT,Phường Bến Thành,79,Quận 1,"),
+    ],
+)
+def test_a_value_past_the_headers_named_columns_is_refused_not_dropped(
+    header: str, line: str, tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """(review) A value past the header's last named column was dropped without a word: an
+    agency was imported under a name cut at its comma."""
+    path = tmp_path / "agencies.csv"
+    path.write_text(f"{header}\n{line}\n", "utf-8")
+    result = cli_for(database_url)("agencies", "import", str(path))
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 2, result.output
+    assert said.startswith("error: line 2: has a value in column D (4)"), said
+    assert "79.PBT" not in _codes(db)
+
+
+def test_empty_cells_past_the_header_are_read_as_nothing(
+    tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """(review) A sheet saved with formatted empty columns ends each line with commas: those
+    empty cells are no values past the header, and the file imports."""
+    path = tmp_path / "agencies.csv"
+    path.write_text("code,name,parent_code,,\n79.Q7,Quận 7,79,,\n79.Q8,Quận 8,79,, \n", "utf-8")
+    result = cli_for(database_url)("agencies", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert {"79.Q7", "79.Q8"} <= _codes(db)

@@ -246,9 +246,16 @@ def test_evaluations_of_dossiers_already_there(
     result = cli_for(database_url)("import", str(path), "--kind", "evaluations")
     assert result.exit_code == 0, result.output
     assert _surveys(db) == {"OLD-1": ("answered", 1), "OLD-2": ("answered", 1)}
-    again = cli_for(database_url)("import", str(path))  # answered now: refused
+    # Another file (the same one is imported already): an answered survey is refused.
+    other = tmp_path / "more.csv"
+    other.write_text(
+        "agency_code,dossier_code,submitted_at,answers.overall\n"
+        "79.BTH,OLD-1,2025-09-18T09:00:00+07:00,unsatisfied\n",
+        "utf-8",
+    )
+    again = cli_for(database_url)("import", str(other))
     assert again.exit_code == 1
-    assert "answered" in report_path(path).read_text("utf-8-sig")
+    assert "answered" in report_path(other).read_text("utf-8-sig")
 
 
 def test_resume_after_an_interruption_writes_no_row_twice(
