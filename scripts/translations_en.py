@@ -576,8 +576,6 @@ EN.update(
         "Chưa có cảnh báo nào.": "No alerts yet.",
         "Chưa gửi thư: không có lãnh đạo quản lý nào phụ trách đơn vị này.": "No e-mail: no manager is in charge of this agency.",
         "Chưa gửi thư: máy chủ thư điện tử chưa được cấu hình.": "No e-mail: no mail server is configured.",
-        "và 1 cán bộ cấp trên": "and 1 official above",
-        "và %(n)s cán bộ cấp trên": "and %(n)s officials above",
         "1 cán bộ cấp trên": "1 official above",
         "%(n)s cán bộ cấp trên": "%(n)s officials above",
         "Chưa lưu: ngưỡng của quy tắc “%(rule)s” không hợp lệ.": "Not saved: the threshold of the rule “%(rule)s” is not valid.",

@@ -44,9 +44,15 @@ class RaisedAlert:
         return [n for n in self.notified if n.name is not None]
 
     @property
-    def unnamed(self) -> int:
-        """How many of the officials e-mailed are beyond the viewer's part of the tree."""
-        return len(self.notified) - len(self.named)
+    def unnamed(self) -> list[tuple[str, int]]:
+        """How many of the officials e-mailed beyond the viewer's part of the tree are at
+        each status, in the order first planned: counted alone, a failed e-mail read as if
+        they had been told (review)."""
+        counts: dict[str, int] = {}
+        for n in self.notified:
+            if n.name is None:
+                counts[n.status] = counts.get(n.status, 0) + 1
+        return list(counts.items())
 
 
 def _within(query: Any, scope_path: str | None) -> Any:

@@ -183,15 +183,16 @@ class XlsxBuilder:
             self.sheet.append([self._cell(value) for value in row])
 
     async def add_all(self, chunks: AsyncIterator[Rows]) -> None:
-        """Every chunk's rows. An export broken off (its key revoked mid-way) closes the sheet
-        and removes its temporary file at once: left unsaved, the workbook complained when
-        collected, and the rows already written stayed on disk until the process ended."""
+        """Every chunk's rows. An export broken off (its key revoked mid-way) is saved into a
+        file deleted at once: left unsaved, the workbook complained when collected, and the
+        rows already written stayed on disk until the process ended. (Saving is openpyxl's
+        one public way to close a write-only workbook and remove its temporary files.)"""
         try:
             async for rows in chunks:
                 self.add(rows)
         except BaseException:
-            self.sheet.close()
-            self.sheet._writer.cleanup()  # as openpyxl's own save does once a sheet is written
+            with tempfile.TemporaryFile() as discarded:
+                self.book.save(discarded)
             raise
 
     def _cell(self, value: Any) -> Any:

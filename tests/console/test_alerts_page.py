@@ -561,10 +561,10 @@ def test_an_alert_names_only_the_officials_within_the_viewers_tree(
 
     console.sign_in(raw_key(make_key("manager", agency=WARD)))
     page = console.get("/console/alerts").text
-    assert notified(page, alert_id) == "Lan (đã gửi) và 2 cán bộ cấp trên"
+    assert notified(page, alert_id) == "Lan (đã gửi), 2 cán bộ cấp trên (đã gửi)"
     assert PROVINCE_OFFICIAL not in page and "Hùng" not in page
     english = console.get("/console/alerts?lang=en").text
-    assert notified(english, alert_id) == "Lan (sent) and 2 officials above"
+    assert notified(english, alert_id) == "Lan (sent), 2 officials above (sent)"
 
     # Another ward's alert mailed only above it: nobody named.
     theirs = raise_alert(db, OTHER_WARD, "k_below_threshold", values={"k": 14.5})
@@ -574,14 +574,17 @@ def test_an_alert_names_only_the_officials_within_the_viewers_tree(
             assert official_id is not None
             session.add(AlertEmail(alert_id=theirs, official_id=official_id, status="failed"))
     console.sign_in(raw_key(make_key("manager", agency=OTHER_WARD)))
-    assert notified(console.get("/console/alerts").text, theirs) == "2 cán bộ cấp trên"
+    assert (
+        notified(console.get("/console/alerts").text, theirs)
+        == "2 cán bộ cấp trên (gửi không được)"
+    )
 
     # The city's manager sees its own tree's officials; the one of every agency is above.
     console.sign_in(raw_key(make_key("manager", agency="79")))
     city = console.get("/console/alerts").text
-    assert notified(city, alert_id) == "Hùng (đã gửi), Lan (đã gửi) và 1 cán bộ cấp trên"
+    assert notified(city, alert_id) == "Hùng (đã gửi), Lan (đã gửi), 1 cán bộ cấp trên (đã gửi)"
     assert notified(console.get("/console/alerts?lang=en").text, alert_id) == (
-        "Hùng (sent), Lan (sent) and 1 official above"
+        "Hùng (sent), Lan (sent), 1 official above (sent)"
     )
 
     # An official of every agency sees every one, as before.
@@ -590,3 +593,21 @@ def test_an_alert_names_only_the_officials_within_the_viewers_tree(
     assert notified(everyone, alert_id) == (
         f"{PROVINCE_OFFICIAL} (đã gửi), Hùng (đã gửi), Lan (đã gửi)"
     )
+
+
+def test_a_failed_email_to_an_official_above_is_not_shown_as_notified(
+    client: TestClient, console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """(review) The ward's manager read "1 cán bộ cấp trên" under "Đã báo cho" for an
+    e-mail to the province that had failed: told, it seemed. The officials above are
+    counted by how their e-mails went."""
+    alert_id = raise_alert(db, WARD, "k_below_threshold", values={"k": 14.5})
+    with db() as session:
+        above = add_official(session, "test", "so@tphcm.gov.vn", "Sở", "manager", "79")
+        assert above.id is not None
+        session.add(AlertEmail(alert_id=alert_id, official_id=above.id, status="failed"))
+    console.sign_in(raw_key(make_key("admin")))
+    assert notified(console.get("/console/alerts").text, alert_id) == "Sở (gửi không được)"
+    console.sign_in(raw_key(make_key("manager", agency=WARD)))
+    cell = notified(console.get("/console/alerts").text, alert_id)
+    assert cell == "1 cán bộ cấp trên (gửi không được)"

@@ -19,6 +19,7 @@ from service.admin.agencies import upsert_agency
 from service.admin.keys import revoke_key
 from service.auth.keys import hash_key
 from service.db import transaction
+from service.errors import Unauthorized
 from service.models import Agency, ApiKey
 from service.portal import exports
 from tests.conftest import DbFactory, KeyFactory, handover_body
@@ -239,13 +240,19 @@ def _revoke_after_first_chunk(
 
 
 def _codes_written(client: TestClient, path: str, headers: dict[str, str]) -> list[str] | None:
-    """The agency codes the export delivered, or None when it was refused or broken off."""
+    """The agency codes the export delivered, or None when a CSV stream was broken off (as
+    the evaluations export stops). A workbook is built whole before it is sent: a refusal
+    is the API's own, and any other answer fails here (review: a 500 passed for refused)."""
     try:
         answer = client.get(path, params={"period": "2025-Q3"}, headers=headers)
-    except Exception:  # the stream stopped mid-way, as the evaluations export stops
+    except RuntimeError as broken:  # Starlette's: the stream had started when it stopped
+        assert path.endswith(".csv")  # only a stream breaks off mid-way
+        assert isinstance(broken.__cause__, Unauthorized), broken.__cause__
         return None
-    if answer.status_code != 200:
+    if path.endswith(".xlsx") and answer.status_code == 401:
+        assert answer.json()["error"] == "unauthorized"
         return None
+    assert answer.status_code == 200, answer.text[:200]
     if path.endswith(".csv"):
         rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))[1:]
         return [r[0] for r in rows]
