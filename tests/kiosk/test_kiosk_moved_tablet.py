@@ -17,8 +17,8 @@ from service.models import Agency, Dossier, Invitation, Response
 from tests.conftest import DbFactory, KeyFactory, LiveServer
 from tests.kiosk.conftest import ANSWERS, hand_over, pair
 from tests.kiosk.test_events import EventListener
-from tests.kiosk.test_kiosk_browser import THANKS_VI, answer_all, delivered, paired_page
-from tests.kiosk.test_kiosk_outbox_browser import outbox_size, pair_elsewhere, stored_dossiers
+from tests.kiosk.test_kiosk_browser import delivered, paired_page
+from tests.kiosk.test_kiosk_outbox_browser import answered_offline, pair_elsewhere, stored_dossiers
 
 pytestmark = pytest.mark.usefixtures("agencies")
 PERIOD_OF_NOW = f"{datetime.now(UTC).year}"
@@ -150,11 +150,7 @@ def test_the_outbox_delivers_an_answer_after_the_tablet_moved_to_another_agency(
     page = paired_page(tablet, api, make_key)
     hand_over(api, make_key, dossier_code="MOVE-AGENCY")
     expect(page.get_by_text("MOVE-AGENCY")).to_be_visible(timeout=10_000)
-    page.route("**/kiosk/api/answers", lambda route: route.abort("connectionrefused"))
-    answer_all(page)
-    expect(page.get_by_role("heading", name=THANKS_VI)).to_be_visible()
-    assert outbox_size(page) == 1
-    page.unroute("**/kiosk/api/answers")
+    answered_offline(page)
     pair_elsewhere(page, api, make_key, agency="79.BTH", counter="Q05")
     delivered(page)
     assert stored_dossiers(kiosk_server) == ["MOVE-AGENCY"]

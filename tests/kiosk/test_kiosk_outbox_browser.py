@@ -58,6 +58,16 @@ def answer_up_to_send(page: Page) -> None:
 # --- unpaired with an answer waiting ----------------------------------------------------
 
 
+def answered_offline(page: Page) -> None:
+    """The citizen answers the survey on screen while the server cannot be reached: thanked,
+    the answer waits in the outbox. Leaves the server reachable again."""
+    page.route("**/kiosk/api/answers", lambda route: route.abort("connectionrefused"))
+    answer_all(page)
+    expect(page.get_by_role("heading", name=THANKS_VI)).to_be_visible()
+    assert outbox_size(page) == 1
+    page.unroute("**/kiosk/api/answers")
+
+
 def test_unpaired_with_an_answer_waiting_the_pairing_screen_is_left_alone_then_it_is_sent(
     tablet: BrowserContext, api: httpx.Client, make_key: KeyFactory, kiosk_server: LiveServer
 ) -> None:
@@ -67,14 +77,10 @@ def test_unpaired_with_an_answer_waiting_the_pairing_screen_is_left_alone_then_i
     page = paired_page(tablet, api, make_key)
     hand_over(api, make_key, dossier_code="OUTBOX-UNPAIR")
     expect(page.get_by_text("OUTBOX-UNPAIR")).to_be_visible(timeout=10_000)
-    page.route("**/kiosk/api/answers", lambda route: route.abort("connectionrefused"))
-    answer_all(page)
-    expect(page.get_by_role("heading", name=THANKS_VI)).to_be_visible()
-    assert outbox_size(page) == 1
+    answered_offline(page)
     admin = make_key("admin")
     [device] = api.get("/api/v1/kiosk/devices", headers=admin).json()["data"]
     assert api.post(f"/api/v1/kiosk/devices/{device['id']}/unpair", headers=admin).is_success
-    page.unroute("**/kiosk/api/answers")
     expect(page.get_by_role("heading", name=PAIR_TITLE)).to_be_visible(timeout=15_000)
     page.get_by_label(PAIR_LABEL).fill("7KQ4")  # the clerk starts typing the new code
     page.evaluate("document.getElementById('pair-code').dataset.typedIn = 'yes'")
@@ -179,11 +185,7 @@ def test_a_tablet_paired_at_another_counter_stores_no_answer_to_the_old_counters
     page = paired_page(patient_tablet, patient_api, make_key)
     waiting = ["MOVE-2", "MOVE-3"]  # two: one may come on screen after the thank-you
     hand_over_while_on_screen(page, patient_api, make_key, "MOVE-1", waiting=waiting)
-    page.route("**/kiosk/api/answers", lambda route: route.abort("connectionrefused"))
-    answer_all(page)
-    expect(page.get_by_role("heading", name=THANKS_VI)).to_be_visible()
-    assert outbox_size(page) == 1
-    page.unroute("**/kiosk/api/answers")
+    answered_offline(page)
     pair_elsewhere(page, patient_api, make_key, agency="G22.39", counter="Q02")
     expect(page.get_by_role("heading", name=IDLE_VI)).to_be_visible()
     page.wait_for_timeout(1500)  # the new counter's waiting list is read meanwhile
