@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from service.messaging.schemas import ContactIn, MessagePublic
 from service.text_clean import CodeText, Storable
 from service.timebounds import BoundedAwareDatetime, PastMoment
-from service.web.schemas import strict_with_example
+from service.web.schemas import NullAsAbsent, NullsAsAbsent, strict_with_example
 
 # Dossier codes travel in URL paths (revoke), so no '/' and no spaces.
 DOSSIER_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
@@ -30,7 +30,7 @@ class StaffRefs(BaseModel):
     returning: Code | None = None
 
 
-class HandoverCreate(BaseModel):
+class HandoverCreate(NullsAsAbsent):
     model_config = strict_with_example(
         {
             "dossier_code": "G22.39-250915-0001",
@@ -57,11 +57,12 @@ class HandoverCreate(BaseModel):
     due_at: BoundedAwareDatetime | None = None
     resolved_at: PastMoment
     handed_over_at: PastMoment | None = None  # an imported survey expires from it
-    supplement_requests: int = Field(default=0, ge=0, le=1000)
+    supplement_requests: Annotated[int, Field(ge=0, le=1000), NullAsAbsent()] = 0
     channel: Literal["counter", "online", "postal"] | None = None
-    staff: StaffRefs = Field(default_factory=StaffRefs)
+    staff: Annotated[StaffRefs, NullAsAbsent()] = Field(default_factory=StaffRefs)
     counter_code: Code | None = None
-    language: Literal["vi", "en"] = "vi"
+    # Not sent (or null), a re-post keeps the invitation's language (one_by_one.py).
+    language: Annotated[Literal["vi", "en"], NullAsAbsent()] = "vi"
     # The survey link by e-mail/SMS/Zalo (README "Invitations by message"); never shown
     # on pages, webhooks or exports.
     contact: ContactIn | None = None

@@ -9,10 +9,10 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from service.text_clean import CodeText, Storable, clean_optional
 from service.timebounds import BoundedAwareDatetime, PastMoment
-from service.web.schemas import strict_with_example
+from service.web.schemas import NullAsAbsent, NullsAsAbsent, strict_with_example
 
 
-class PetitionUpsert(BaseModel):
+class PetitionUpsert(NullsAsAbsent):
     model_config = strict_with_example(
         {
             "petition_code": "PAKN-2025-000123",
@@ -34,8 +34,9 @@ class PetitionUpsert(BaseModel):
     )
     handled_at: PastMoment | None = None
     citizen_verdict: Literal["satisfied", "unsatisfied"] | None = None
-    result_complaint: bool = False
-    within_authority: bool = True
+    # Not sent (or null), an update keeps the stored flag (service.upsert).
+    result_complaint: Annotated[bool, NullAsAbsent()] = False
+    within_authority: Annotated[bool, NullAsAbsent()] = True
     # Direction controls removed (service.text_clean): the citizen reads it on the follow-up page.
     outcome: Annotated[Annotated[str, Storable] | None, AfterValidator(clean_optional)] = Field(
         default=None, max_length=2000

@@ -758,3 +758,46 @@ def test_petition_agency_code_taken_as_the_handover_takes_it(
         assert read.status_code == 200, (path, read.text)
         blank = client.get(path, params=query | {"agency_code": " "}, headers=admin)
         assert blank.status_code == 422, (path, blank.text)
+
+
+@pytest.mark.parametrize("field", ["staff", "supplement_requests", "language"])
+def test_an_optional_handover_field_sent_as_null_is_taken_as_not_given(
+    client: TestClient, make_key: KeyFactory, db: DbFactory, field: str
+) -> None:
+    """(audit) One-stop systems whose serializers write null for an unset property
+    (Jackson, Newtonsoft.Json, Go pointers) had every handover without staff refused with
+    a 422 in pydantic's words; null is the field not sent, as for the other optional ones."""
+    body = handover_body(dossier_code=f"G22.39-NULL-{field}", **{field: None})
+    response = client.post(URL, json=body, headers=make_key("issuer"))
+    assert response.status_code == 201, response.text
+    slip = client.get(response.json()["slip_url"].removeprefix("http://testserver"))
+    assert '<html lang="vi"' in slip.text
+    with db() as session:
+        dossier = session.exec(select(Dossier).where(Dossier.code == body["dossier_code"])).one()
+        assert dossier.supplement_requests == 0
+        assert (dossier.receiving_staff_id is None) == (field == "staff")
+
+
+def test_a_repost_with_nulls_is_the_repost_without_them(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """(audit) A re-post sending staff, supplement_requests and language as null is the
+    same handover as one leaving them out: 200 with the same survey, and the survey keeps
+    the language it was issued in (null is not "vi")."""
+    key = make_key("issuer")
+    first = client.post(URL, json=handover_body(language="en"), headers=key).json()
+    nulls = handover_body(staff=None, supplement_requests=None, language=None)
+    again = client.post(URL, json=nulls, headers=key)
+    assert again.status_code == 200, again.text
+    assert again.json() == first
+    unsaid = {k: v for k, v in nulls.items() if v is not None}
+    assert client.post(URL, json=unsaid, headers=key).json() == first
+    assert '<html lang="en"' in client.get(first["slip_url"].removeprefix("http://testserver")).text
+
+
+def test_openapi_shows_the_optional_handover_fields_as_nullable(client: TestClient) -> None:
+    """(audit) /openapi.json said staff, supplement_requests and language could not be
+    null, though the handover takes null for each as not sent."""
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["HandoverCreate"]
+    for name in ("staff", "supplement_requests", "language"):
+        assert {"type": "null"} in schema["properties"][name]["anyOf"], name
