@@ -11,7 +11,7 @@ from service.handovers.schemas import Code
 from service.surveys.schemas import AnswersIn
 from service.text_clean import Storable
 from service.timebounds import BoundedAwareDatetime
-from service.web.schemas import strict_with_example
+from service.web.schemas import NullAsAbsent, NullsAsAbsent, strict_with_example
 
 
 class PairingCreate(BaseModel):
@@ -103,7 +103,7 @@ class LookupIn(BaseModel):
     )
 
 
-class KioskAnswer(BaseModel):
+class KioskAnswer(NullsAsAbsent):
     model_config = strict_with_example(
         {
             "survey_id": "2b0c1f9e-6a5e-4f51-9d1e-9b2f0c7f3a10",
@@ -131,7 +131,7 @@ class KioskAnswer(BaseModel):
     # As in POST /api/v1/responses: a phone number or e-mail for the agency's answer,
     # checked the same way and stored apart from the answers, only with consent.
     contact: Annotated[str, Storable] | None = Field(default=None, max_length=255)
-    contact_consent: bool = False
+    contact_consent: Annotated[bool, NullAsAbsent()] = False
     # The card's ticket (an outbox entry from before tickets has none: judged as before).
     ticket: str | None = Field(
         default=None, max_length=TICKET_MAX_LENGTH, description=TICKET_DESCRIPTION

@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.text_clean import Storable
 from service.timebounds import PastMoment
-from service.web.schemas import strict_with_example
+from service.web.schemas import NullAsAbsent, NullsAsAbsent, strict_with_example
 
 
-class AnswersIn(BaseModel):
+class AnswersIn(NullsAsAbsent):
     model_config = ConfigDict(extra="forbid")
 
     timeliness: str | None = Field(default=None, max_length=32)
@@ -24,10 +24,10 @@ class AnswersIn(BaseModel):
     complaint: Annotated[str, Storable] | None = Field(default=None, max_length=10000)
     # True: the citizen wants the agency to answer the complaint (a "phản ánh", with a
     # handling deadline and a follow-up link). False: a comment, no answer asked.
-    wants_reply: bool = False
+    wants_reply: Annotated[bool, NullAsAbsent()] = False
 
 
-class ResponseCreate(BaseModel):
+class ResponseCreate(NullsAsAbsent):
     model_config = strict_with_example(
         {
             "token": "<token from survey_url>",
@@ -48,7 +48,7 @@ class ResponseCreate(BaseModel):
         default=None, min_length=1, max_length=16, examples=["7KQ4-M2XD"]
     )
     answers: AnswersIn
-    source: Literal["phone", "kiosk", "api"] = "api"
+    source: Annotated[Literal["phone", "kiosk", "api"], NullAsAbsent()] = "api"
     client_submission_id: Annotated[str, Storable] | None = Field(
         default=None, min_length=1, max_length=64
     )
@@ -56,7 +56,7 @@ class ResponseCreate(BaseModel):
     submitted_at: PastMoment | None = None
     # A phone number or e-mail, stored apart from the answers, and only with consent.
     contact: Annotated[str, Storable] | None = Field(default=None, max_length=255)
-    contact_consent: bool = False
+    contact_consent: Annotated[bool, NullAsAbsent()] = False
 
     @model_validator(mode="after")
     def _one_credential(self) -> ResponseCreate:

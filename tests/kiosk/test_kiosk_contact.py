@@ -130,3 +130,15 @@ def test_the_qr_route_draws_only_real_follow_up_links(
     assert client.get(f"/p/{survey_token}/qr.svg").status_code == 404
     # Request logs and metric labels never carry the token.
     assert redact(f"{path}/qr.svg") == "/p/{token}/qr.svg"
+
+
+def test_a_consent_sent_as_null_is_taken_as_not_given(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """(audit) A native kiosk app writing null for an unset consent had its answers
+    refused (422) and dropped from its outbox: null is not given, as in the JSON API."""
+    pair(client, make_key)
+    stored = answer(client, make_key, "k-null", contact_consent=None)
+    assert stored.status_code == 201, stored.text
+    with db() as session:
+        assert session.exec(select(ResponseContact)).first() is None

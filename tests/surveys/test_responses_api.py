@@ -130,6 +130,26 @@ def test_bad_bodies_are_422(
     assert field in [f["field"] for f in error["fields"]]
 
 
+@pytest.mark.parametrize(
+    "nulls",
+    [
+        {"source": None},
+        {"contact_consent": None},
+        {"answers": {**ANSWERS, "wants_reply": None}},
+    ],
+    ids=["source", "contact_consent", "wants_reply"],
+)
+def test_an_optional_answer_field_sent_as_null_is_taken_as_not_given(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory, nulls: dict[str, object]
+) -> None:
+    """(audit) A portal whose serializer writes null for an unset property had every
+    answer refused (422): null is the field not sent, as for the handover's fields."""
+    status, created = _post(client, {"token": survey.token, "answers": ANSWERS, **nulls})
+    assert status == 201, created
+    with db() as session:
+        assert session.exec(select(Response)).one().source == "api"
+
+
 def test_complaint_opens_a_petition_with_a_working_day_deadline(
     client: TestClient, survey: IssuedSurvey, db: DbFactory
 ) -> None:
