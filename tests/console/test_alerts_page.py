@@ -611,3 +611,52 @@ def test_a_failed_email_to_an_official_above_is_not_shown_as_notified(
     console.sign_in(raw_key(make_key("manager", agency=WARD)))
     cell = notified(console.get("/console/alerts").text, alert_id)
     assert cell == "1 cán bộ cấp trên (gửi không được)"
+
+
+def _threshold_cell(html: str, table: str, rule: str) -> str:
+    """The text of a rule's applied threshold in the table `table` (rules in force, or the
+    agencies with their own rules)."""
+    body = re.search(rf'<table id="{table}".*?</table>', html, re.S)
+    assert body, f"no #{table}"
+    row_tag = rf'<tr data-(?:agency="{WARD}" data-)?rule="{rule}">(.*?)</tr>'
+    row = re.search(row_tag, body.group(0), re.S)
+    assert row, f"no {rule} row in #{table}"
+    cell = r'<td data-label="Ngưỡng áp dụng" class="num[^"]*">(.*?)</td>'
+    cells: list[str] = re.findall(cell, row.group(1))
+    assert len(cells) == 1, row.group(1)
+    return cells[0].strip()
+
+
+def test_the_rules_tables_show_an_agencys_threshold_as_it_is_stored(
+    console: ConsoleClient, client: TestClient, make_key: KeyFactory
+) -> None:
+    """(review) The rules tables cut an agency's own threshold to two decimals: a K threshold
+    of 16.333 read 16,33 and a response-rate floor of 0.125 read 0,12, so an official read
+    (and might copy into the form) a rule other than the one in force."""
+    admin = make_key("admin")
+    own = {"k_below_threshold": 16.333, "response_rate_low": 0.125}
+    put = client.put(
+        f"/api/v1/agencies/{WARD}/alert-rules",
+        json={rule: {"enabled": True, "threshold": t} for rule, t in own.items()},
+        headers=admin,
+    )
+    assert put.status_code == 200, put.text
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    page = console.get(f"/console/alerts?agency={WARD}").text
+    for table in ("rules-in-force", "overrides"):
+        assert _threshold_cell(page, table, "k_below_threshold") == "16,333"
+        assert _threshold_cell(page, table, "response_rate_low") == "0,125"
+    # The profile's own thresholds read as before.
+    assert _threshold_cell(page, "rules-in-force", "petition_deadline") == "2"
+    assert _threshold_cell(page, "rules-in-force", "staff_c_falling") == "0,2"
+
+    # Saving the form as shown (the floor's field left as it is) keeps the rule.
+    field = re.search(r'id="threshold-response_rate_low"[^>]*value="([^"]*)"', page)
+    assert field and field.group(1) == "0,125"
+    saved = console.post(
+        RULES.format(code=WARD, rule="response_rate_low"),
+        {"enabled": "on", "threshold": field.group(1)},
+    )
+    assert saved.status_code == 200, saved.text[:500]
+    rules = client.get(f"/api/v1/agencies/{WARD}/alert-rules", headers=admin).json()
+    assert {r["rule"]: r["threshold"] for r in rules["rules"] if r["rule"] in own} == own
