@@ -18,7 +18,12 @@ from tests.conftest import DbFactory, KeyFactory, LiveServer
 from tests.kiosk.conftest import ANSWERS, hand_over, pair
 from tests.kiosk.test_events import EventListener
 from tests.kiosk.test_kiosk_browser import delivered, paired_page
-from tests.kiosk.test_kiosk_outbox_browser import answered_offline, pair_elsewhere, stored_dossiers
+from tests.kiosk.test_kiosk_outbox_browser import (
+    ANSWERS_ROUTE,
+    answered_offline,
+    pair_elsewhere,
+    stored_dossiers,
+)
 
 pytestmark = pytest.mark.usefixtures("agencies")
 PERIOD_OF_NOW = f"{datetime.now(UTC).year}"
@@ -152,5 +157,6 @@ def test_the_outbox_delivers_an_answer_after_the_tablet_moved_to_another_agency(
     expect(page.get_by_text("MOVE-AGENCY")).to_be_visible(timeout=10_000)
     answered_offline(page)
     pair_elsewhere(page, api, make_key, agency="79.BTH", counter="Q05")
+    page.unroute(ANSWERS_ROUTE)
     delivered(page)
     assert stored_dossiers(kiosk_server) == ["MOVE-AGENCY"]

@@ -58,14 +58,19 @@ def answer_up_to_send(page: Page) -> None:
 # --- unpaired with an answer waiting ----------------------------------------------------
 
 
+ANSWERS_ROUTE = "**/kiosk/api/answers"
+
+
 def answered_offline(page: Page) -> None:
     """The citizen answers the survey on screen while the server cannot be reached: thanked,
-    the answer waits in the outbox. Leaves the server reachable again."""
-    page.route("**/kiosk/api/answers", lambda route: route.abort("connectionrefused"))
+    the answer waits in the outbox. The server stays unreachable until the caller's next
+    step is done (`page.unroute(ANSWERS_ROUTE)`): the outbox retries within a second or two,
+    and lifted at once, the answer reached the server before that step on a fast runner and
+    after it on a slow one (review)."""
+    page.route(ANSWERS_ROUTE, lambda route: route.abort("connectionrefused"))
     answer_all(page)
     expect(page.get_by_role("heading", name=THANKS_VI)).to_be_visible()
     assert outbox_size(page) == 1
-    page.unroute("**/kiosk/api/answers")
 
 
 def test_unpaired_with_an_answer_waiting_the_pairing_screen_is_left_alone_then_it_is_sent(
@@ -81,6 +86,7 @@ def test_unpaired_with_an_answer_waiting_the_pairing_screen_is_left_alone_then_i
     admin = make_key("admin")
     [device] = api.get("/api/v1/kiosk/devices", headers=admin).json()["data"]
     assert api.post(f"/api/v1/kiosk/devices/{device['id']}/unpair", headers=admin).is_success
+    page.unroute(ANSWERS_ROUTE)
     expect(page.get_by_role("heading", name=PAIR_TITLE)).to_be_visible(timeout=15_000)
     page.get_by_label(PAIR_LABEL).fill("7KQ4")  # the clerk starts typing the new code
     page.evaluate("document.getElementById('pair-code').dataset.typedIn = 'yes'")
@@ -187,6 +193,7 @@ def test_a_tablet_paired_at_another_counter_stores_no_answer_to_the_old_counters
     hand_over_while_on_screen(page, patient_api, make_key, "MOVE-1", waiting=waiting)
     answered_offline(page)
     pair_elsewhere(page, patient_api, make_key, agency="G22.39", counter="Q02")
+    page.unroute(ANSWERS_ROUTE)
     expect(page.get_by_role("heading", name=IDLE_VI)).to_be_visible()
     page.wait_for_timeout(1500)  # the new counter's waiting list is read meanwhile
     for code in waiting:
