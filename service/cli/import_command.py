@@ -135,19 +135,12 @@ def _summary(console: Console, outcome: Outcome, options: Options, seconds: floa
 
 
 def _imported_before(job: ImportJob, file: Path) -> str:
-    """A file whose import is done is not read again: its job and when are said, not every
-    row refused as already in hailong (review); and how to import the rows its run skipped."""
+    """A file whose import wrote every row is not read again: its job and when are said,
+    not every row refused as already in hailong (review)."""
     named = "" if job.file_name == str(file)[-500:] else f" (read from {job.file_name})"
-    skipped = (
-        f"; its {job.rows_refused} refused row(s) were SKIPPED (--skip-invalid): import "
-        "them, corrected, as a file of their own"
-        if job.rows_refused
-        else ""
-    )
     return (
         f"This file was already imported as job {job.id}{named} on "
-        f"{when(job.finished_at)} UTC ({job.rows_written} row(s) written): nothing to "
-        f"do{skipped}"
+        f"{when(job.finished_at)} UTC ({job.rows_written} row(s) written): nothing to do"
     )
 
 

@@ -195,12 +195,14 @@ def _last_job(session: Session, digest: str, kind: Kind, *, done: bool) -> Impor
 
 
 def _imported_before(engine: Engine, digest: str, kind: Kind) -> ImportJob | None:
-    """The done job of these very bytes, if any: run again, the file was checked row by row
-    and every row refused as already in hailong, with no word that it was the same file
-    (review). Its rows are written, so there is nothing to do; a row its run skipped
-    (--skip-invalid) is imported, corrected, as a file of its own."""
+    """The done job of these very bytes that wrote every row, if any: run again, the file
+    was checked row by row and every row refused as already in hailong, with no word that
+    it was the same file (review). A job that skipped rows (--skip-invalid) is not one: a
+    row skipped for what the database lacked then (its agency, created since) goes in when
+    the same file is run again, the written ones refused as stored (review)."""
     with transaction(engine) as session:
-        return _last_job(session, digest, kind, done=True)
+        job = _last_job(session, digest, kind, done=True)
+    return job if job is not None and not job.rows_refused else None
 
 
 def _job_start(
