@@ -54,6 +54,13 @@ EN = {
     "Những gì ông/bà vừa gửi chưa được lưu. Vui lòng gửi lại sau ít giây.": (
         "What you just sent was not saved. Please send it again in a few seconds."
     ),
+    "Cơ sở dữ liệu đang bận": "The database is busy",
+    "Vui lòng tải lại trang sau ít giây.": "Please reload the page in a few seconds.",
+    "Những gì vừa gửi chưa được lưu.": "What was just sent was not saved.",
+    "Nếu đây là một báo cáo hoặc tệp xuất lớn, hãy chọn ít đơn vị hơn hoặc khoảng thời gian ngắn hơn; nếu không, hãy thử lại sau ít giây.": (
+        "If this is a large report or export, choose fewer agencies or a shorter period; "
+        "otherwise, try again in a few seconds."
+    ),
     "Chưa lưu được": "Not saved yet",
     "Cùng lúc có một yêu cầu khác thay đổi dữ liệu này. Vui lòng gửi lại.": (
         "Another request changed the same data at the same moment. Please send it again."

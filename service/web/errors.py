@@ -148,12 +148,19 @@ def wants_json(request: Request) -> bool:
 
 
 def respond(
-    request: Request, status: int, body: dict[str, Any], headers: Mapping[str, str] | None
+    request: Request,
+    status: int,
+    body: dict[str, Any],
+    headers: Mapping[str, str] | None,
+    **on_page: Any,
 ) -> Response:
-    """The one place that decides: `body` as JSON for the API, else a page that says it."""
+    """The one place that decides: `body` as JSON for the API, else a page that says it.
+    `on_page`: what only the page tells apart (the contract's codes are fewer than what a person
+    needs to read), never sent as JSON."""
     if wants_json(request):
         return JSONResponse(body, status_code=status, headers=headers)
     context = {
+        **on_page,
         "status": status,
         "code": body["error"],
         "detail": body["detail"],
@@ -183,10 +190,14 @@ def _resend(request: Request, code: str) -> dict[str, Any] | None:
     fields = getattr(request.state, "posted_form", None)
     if request.method != "POST" or fields is None or code not in PASSING:
         return None
-    if not request.url.path.startswith(CITIZENS_FORMS):
+    if not _on_citizens_form(request):
         return None  # an official's form may hold a pasted API key: not written back
     query = f"?{request.url.query}" if request.url.query else ""
     return {"action": request.url.path + query, "fields": fields}
+
+
+def _on_citizens_form(request: Request) -> bool:
+    return request.url.path.startswith(CITIZENS_FORMS)
 
 
 def _refused(request: Request, status: int, code: str, detail: str) -> Response:
@@ -206,13 +217,31 @@ def _busy(request: Request, exc: DBAPIError) -> Response:
         route,
         exc_info=exc,
     )
-    body = {
-        "error": "service_unavailable",
-        "detail": "The database was too busy to finish this request in time. "
-        f"Send it again in {UNAVAILABLE_RETRY_SECONDS} seconds; if a large export or report "
-        "keeps meeting this, ask for fewer agencies or a shorter period.",
-    }
-    return respond(request, 503, body, {"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)})
+    # The page says busy, not the outage 503's "briefly unavailable" (review); a GET sent
+    # nothing that could be lost.
+    citizens = _on_citizens_form(request)
+    body = {"error": "service_unavailable", "detail": _busy_detail(citizens)}
+    return respond(
+        request,
+        503,
+        body,
+        {"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)},
+        busy=True,
+        citizens=citizens,
+        sent=request.method == "POST",
+    )
+
+
+def _busy_detail(citizens: bool) -> str:
+    """To an official, the advice on a large report or export; a citizen asked for none, and
+    is told only to send again (review)."""
+    again = f"Send it again in {UNAVAILABLE_RETRY_SECONDS} seconds"
+    if citizens:
+        return f"The database was too busy to finish this request in time. {again}."
+    return (
+        f"The database was too busy to finish this request in time. {again}; if a large "
+        "export or report keeps meeting this, ask for fewer agencies or a shorter period."
+    )
 
 
 def _unavailable(request: Request, exc: Exception) -> Response:

@@ -7,7 +7,10 @@ for anything a client sent), as SQLite's "database is locked" is (db.BUSY_SQLSTA
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
+from html import unescape
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -15,9 +18,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+import service.reports.service as report_service
 import service.scoring.router as scoring_router
 from service.settings import Settings
 from tests.conftest import KeyFactory, make_settings
+from tests.console.conftest import ConsoleClient, raw_key
 from tests.surveys.conftest import ANSWERS, issue
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -117,3 +122,83 @@ def test_a_report_past_the_statement_timeout_is_not_told_as_an_unreachable_datab
     assert "fewer agencies or a shorter period" in detail
     assert "database unavailable" not in caplog.text
     assert "database busy: GET /api/v1/scores" in caplog.text
+
+
+# What the busy page says, in each language: (heading, sentence). The outage 503's heading
+# and its "what you sent was not saved" must not appear where nothing was sent.
+OUTAGE = {"vi": "Hệ thống tạm thời gián đoạn", "en": "The service is briefly unavailable"}
+BUSY = {"vi": "Cơ sở dữ liệu đang bận", "en": "The database is busy"}
+NOT_SAVED = {"vi": "chưa được lưu", "en": "not saved"}
+OFFICIALS_ADVICE = {
+    "vi": "hãy chọn ít đơn vị hơn hoặc khoảng thời gian ngắn hơn",
+    "en": "choose fewer agencies or a shorter period",
+}
+CITIZENS_ADVICE = {
+    "vi": "Những gì ông/bà vừa gửi chưa được lưu. Vui lòng gửi lại sau ít giây.",
+    "en": "What you just sent was not saved. Please send it again in a few seconds.",
+}
+SEND_AGAIN = {"vi": ">Gửi lại</button>", "en": ">Send again</button>"}
+
+
+def _hidden(page: str) -> dict[str, str]:
+    fields = re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', page)
+    return {unescape(name): unescape(value) for name, value in fields}
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("settings", ["statement_timeout"], indirect=True)
+def test_a_console_report_past_the_statement_timeout_is_not_told_as_an_outage(
+    client: TestClient, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
+    """(review) A console report stopped at the statement_timeout was headed "the service is
+    briefly unavailable" and told "what you sent was not saved, send it again in a few
+    seconds" (a GET sent nothing, and the same report meets the same timeout); the advice
+    that helps was only in the English detail line. The page says busy, and what to ask for
+    instead, in the official's language."""
+    original = report_service.gather_for
+
+    def slow(session: Session, *args: Any) -> object:
+        session.execute(sa.text("SELECT pg_sleep(1)"))  # a city-wide report, too long
+        return original(session, *args)
+
+    monkeypatch.setattr(report_service, "gather_for", slow)
+    console = ConsoleClient(client)
+    console.sign_in(raw_key(make_key("manager", agency="79")))
+    page = console.get(f"/console/a/79/report?format=docx&lang={lang}")
+    assert page.status_code == 503 and page.headers.get("Retry-After")
+    assert f'<html lang="{lang}">' in page.text
+    assert BUSY[lang] in page.text
+    assert OFFICIALS_ADVICE[lang] in page.text
+    assert "ask for fewer agencies or a shorter period" in page.text  # the English line
+    assert OUTAGE[lang] not in page.text
+    assert NOT_SAVED[lang] not in page.text
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_phone_form_meeting_a_lock_held_too_long_says_busy_and_keeps_the_answers(
+    client: TestClient, make_key: KeyFactory, engine: sa.Engine, lang: str
+) -> None:
+    """(review) A citizen's answers stopped at a lock held too long were headed "the service
+    is briefly unavailable", with the officials' advice on large reports and exports, which
+    means nothing to a citizen. The page says busy and "send again in a few seconds", in the
+    citizen's language, and still offers the typed answers to send again."""
+    survey = issue(client, make_key, language=lang)
+    form = {**ANSWERS, "lang": lang}
+    with engine.connect() as other:
+        held = other.begin()
+        other.execute(sa.text("SELECT id FROM invitation FOR UPDATE"))
+        page = client.post(survey.path, data=form, follow_redirects=False)
+        held.rollback()
+
+    assert page.status_code == 503 and page.headers.get("Retry-After")
+    assert f'<html lang="{lang}">' in page.text
+    assert BUSY[lang] in page.text
+    assert CITIZENS_ADVICE[lang] in page.text
+    assert OUTAGE[lang] not in page.text
+    assert OFFICIALS_ADVICE[lang] not in page.text
+    assert "fewer agencies" not in page.text  # nor in the English detail line
+    assert f'action="{survey.path}"' in page.text and SEND_AGAIN[lang] in page.text
+    assert _hidden(page.text) == form
+    sent_again = client.post(survey.path, data=_hidden(page.text), follow_redirects=False)
+    assert sent_again.status_code == 303, sent_again.text[:300]
+    assert _stored(engine) == 1

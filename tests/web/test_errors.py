@@ -20,6 +20,7 @@ from service.settings import Settings
 from service.web.deps import MAX_BODY_BYTES, ApiWork
 from service.web.pages import CONTENT_SECURITY_POLICY
 from tests.conftest import KeyFactory, handover_body
+from tests.console.conftest import ConsoleClient, raw_key
 from tests.hardening.test_database_restart import database_down
 from tests.surveys.conftest import ANSWERS, issue
 
@@ -129,6 +130,23 @@ def test_an_english_form_met_by_an_unreachable_database_is_answered_in_english(
     assert "The service is briefly unavailable" in page.text
     assert "Hệ thống tạm thời gián đoạn" not in page.text
     assert ">Send again</button>" in page.text
+
+
+def test_a_console_page_met_by_an_unreachable_database_is_still_told_as_an_outage(
+    lenient_client: TestClient, app: FastAPI, make_key: KeyFactory, agencies: None
+) -> None:
+    """(review) The database busy has its own words on pages (web/errors.py _busy); an
+    official met by a database that cannot be reached must still read that the service is
+    briefly unavailable, not busy with advice to ask for less."""
+    console = ConsoleClient(lenient_client)
+    console.sign_in(raw_key(make_key("manager", agency="79")))
+    with database_down(app.state.engine):
+        page = console.get("/console/a/79/report?format=docx")
+    assert page.status_code == 503 and page.headers.get("Retry-After")
+    assert "Hệ thống tạm thời gián đoạn" in page.text
+    assert "Những gì ông/bà vừa gửi chưa được lưu. Vui lòng gửi lại sau ít giây." in page.text
+    assert "cannot reach its database" in page.text
+    assert "đang bận" not in page.text and "fewer agencies" not in page.text
 
 
 def test_a_parameter_a_page_route_refuses_is_a_page_not_json(client: TestClient) -> None:
