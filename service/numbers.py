@@ -70,6 +70,16 @@ def number(
     return format_decimal(shown, format=pattern, locale="en" if lang == "en" else "vi")
 
 
+def typed(value: SupportsFloat, lang: str) -> str:
+    """`value` in every digit of the float as written, as a person types it: for a setting
+    (a threshold), which is not rounded down as a score is. Never an exponent (1e-05, which
+    a form's field refuses: saving it as shown would fail) nor a negative zero."""
+    digits = format(Decimal(repr(float(value))) + 0, "f")  # + 0 turns -0 into 0
+    if "." in digits:
+        digits = digits.rstrip("0").removesuffix(".")
+    return digits if lang == "en" else digits.replace(".", ",")
+
+
 def percent(value: SupportsFloat | Fraction | Decimal | None, lang: str) -> str:
     """A rate 0..1 as a percentage with one decimal: 0.6667 → '66,6 %'."""
     if value is None:

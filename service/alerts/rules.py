@@ -34,6 +34,10 @@ PER_STAFF = frozenset({"staff_c_falling"})
 # An alert's figures that are rates 0..1, written as percentages wherever people read
 # them (the console's alerts page, the managers' e-mails).
 PERCENT_FIGURES = frozenset({"rate", "floor"})
+# An alert's figures that are a rule's setting, written in every digit as the rules table
+# shows them (numbers.typed): cut to two decimals as a score is, an agency's threshold of
+# 16.333 read "Ngưỡng: 16,33" beside a K of 16,33 found below it (review).
+SETTING_FIGURES = frozenset({"threshold"})
 
 
 def details_for(rule: str, role: str | None) -> bool:

@@ -96,6 +96,7 @@ def _context(
         "can_edit": who.role in RULE_EDITORS and chosen is not None,
         "input_value": input_value,
         "percent_figures": rules.PERCENT_FIGURES,
+        "setting_figures": rules.SETTING_FIGURES,
         "figure": emails.figure,  # an alert's figures, read as the e-mails read them
         "saved": None,
         "values": {},

@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import SupportsFloat
 
 from service.calendar.working_days import LOCAL_TZ
-from service.numbers import number, percent
+from service.numbers import number, percent, typed
 
 
 def local_time(value: datetime | None) -> str:
@@ -89,12 +89,8 @@ class Formatter:
 
     def plain(self, value: float) -> str:
         """`exact` in the digits a person types, for a field that takes only those (D,
-        console/inputs_form.py): never an exponent (1e-05, which the field refuses: saving
-        the form as shown would fail) nor a negative zero."""
-        digits = format(Decimal(repr(float(value))) + 0, "f")  # + 0 turns -0 into 0
-        if "." in digits:
-            digits = digits.rstrip("0").removesuffix(".")
-        return digits if self.lang == "en" else digits.replace(".", ",")
+        console/inputs_form.py) and a setting shown as stored (numbers.typed)."""
+        return typed(value, self.lang)
 
     def pct(self, value: Figure | None) -> str:
         return percent(value, self.lang)

@@ -196,3 +196,12 @@ def test_a_k_a_hair_under_the_threshold_never_reads_as_it_in_the_email(
     emails.run_round(engine, settings, configured_channels(settings), utcnow())
     [text] = mailbox.texts()
     assert "- Chỉ số K: 19,99\n" in text and "- Ngưỡng: 20\n" in text, text
+
+
+def test_the_email_writes_a_threshold_in_every_digit_as_the_rules_table() -> None:
+    """(review) An agency's threshold of 16.333 read "Ngưỡng: 16,33" in the e-mail, beside a
+    K of 16,33 found below it; a setting is not rounded down as a score is."""
+    from service.alerts.emails import _value_text
+
+    assert _value_text("threshold", 16.333) == "16,333"
+    assert _value_text("k", 16.331) == "16,33"

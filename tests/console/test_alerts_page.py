@@ -660,3 +660,19 @@ def test_the_rules_tables_show_an_agencys_threshold_as_it_is_stored(
     assert saved.status_code == 200, saved.text[:500]
     rules = client.get(f"/api/v1/agencies/{WARD}/alert-rules", headers=admin).json()
     assert {r["rule"]: r["threshold"] for r in rules["rules"] if r["rule"] in own} == own
+
+
+def test_an_alerts_threshold_reads_as_the_rules_table_reads_it(
+    console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """(review) The rules table read an agency's threshold 16,333 while the alert raised on
+    it read "K: 16,33; Ngưỡng: 16,33": a K that read equal to the threshold it fell below."""
+    alert = raise_alert(
+        db,
+        WARD,
+        "k_below_threshold",
+        values={"k": 16.331, "threshold": 16.333, "group": "khong_hai_long"},
+    )
+    console.sign_in(raw_key(make_key("manager", agency=WARD)))
+    shown = figures(console.get("/console/alerts").text, alert)
+    assert shown.startswith("K: 16,33; Ngưỡng: 16,333;"), shown
