@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from service.text_clean import Storable
-from service.web.schemas import CursorPage, strict_with_example
+from service.web.schemas import CursorPage, NullAsAbsent, NullsAsAbsent, strict_with_example
 
 
 class AgencyPublic(BaseModel):
@@ -111,7 +111,7 @@ class OfficialUpdate(BaseModel):
     )
 
 
-class OfficialCreate(BaseModel):
+class OfficialCreate(NullsAsAbsent):
     model_config = strict_with_example(
         {
             "email": "nguyen.van.a@tphcm.gov.vn",
@@ -124,7 +124,7 @@ class OfficialCreate(BaseModel):
     email: Annotated[str, Storable] = Field(
         min_length=1, max_length=255, description="The e-mail the identity provider vouches for"
     )
-    name: Annotated[str, Storable] = Field(
+    name: Annotated[str, Storable, NullAsAbsent()] = Field(
         default="", max_length=255, description="Default: the e-mail"
     )
     role: Literal["manager", "admin", "auditor"]

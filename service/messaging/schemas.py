@@ -3,16 +3,17 @@ handover's answer says of its messages."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.messaging import contacts
+from service.web.schemas import NullAsAbsent, NullsAsAbsent
 
 ChannelName = Literal["email", "sms", "zalo"]
 
 
-class ContactIn(BaseModel):
+class ContactIn(NullsAsAbsent):
     """The citizen's phone and/or e-mail, to send the survey link to. Used only with
     `consent`: without it nothing is stored and no message is sent."""
 
@@ -22,7 +23,7 @@ class ContactIn(BaseModel):
         default=None, max_length=32, examples=["0912345678"], description="A Vietnamese mobile"
     )
     email: str | None = Field(default=None, max_length=254, examples=["a@b.vn"])
-    consent: bool = Field(
+    consent: Annotated[bool, NullAsAbsent()] = Field(
         default=False, description="The citizen agreed to get the survey link by message"
     )
 

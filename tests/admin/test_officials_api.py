@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from service.admin.keys import create_key
 from service.auth.officials import add_official
 from service.models import AuditLog, Official
-from tests.conftest import DbFactory
+from tests.conftest import DbFactory, KeyFactory
 
 pytestmark = pytest.mark.usefixtures("agencies")
 ROUTES = [
@@ -357,3 +357,17 @@ def test_an_empty_agency_code_is_a_field_error(client: TestClient, db: DbFactory
     assert [f["field"] for f in changed.json()["fields"]] == ["agency_code"]
     assert [o.email for o in officials(db)] == ["a@tphcm.gov.vn"]
     assert [r.action for r in audit(db)] == ["official.add"]
+
+
+def test_an_official_name_sent_as_null_is_the_email(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """(review) A name sent as null was refused (422) where leaving it out names the official
+    by their e-mail: null is not given."""
+    response = client.post(
+        "/api/v1/officials",
+        json={"email": "b@tphcm.gov.vn", "name": None, "role": "manager", "agency_code": None},
+        headers=make_key("admin"),
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] == "b@tphcm.gov.vn"

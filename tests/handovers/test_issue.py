@@ -760,6 +760,21 @@ def test_petition_agency_code_taken_as_the_handover_takes_it(
         assert blank.status_code == 422, (path, blank.text)
 
 
+def test_a_contact_consent_sent_as_null_is_taken_as_not_given(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """(review) The handover's contact, a model of its own, still refused a consent sent as
+    null (422): not given, so no consent, nothing stored and no message."""
+    body = handover_body(
+        dossier_code="G22.39-NULL-CONSENT",
+        contact={"email": "a@b.vn", "phone": None, "consent": None},
+    )
+    response = client.post("/api/v1/handovers", json=body, headers=make_key("issuer"))
+    assert response.status_code == 201, response.text
+    [message] = response.json()["messages"]
+    assert (message["status"], message["reason"]) == ("skipped", "no_consent")
+
+
 @pytest.mark.parametrize("field", ["staff", "supplement_requests", "language"])
 def test_an_optional_handover_field_sent_as_null_is_taken_as_not_given(
     client: TestClient, make_key: KeyFactory, db: DbFactory, field: str
