@@ -48,6 +48,11 @@ def check_moment(value: datetime) -> datetime:
 
 # A client's clock may run a little fast (a one-stop system's, an office computer's).
 CLOCK_SKEW = timedelta(hours=1)
+# Two machines' clocks that stamp the same dossier may disagree by this much: a kiosk
+# tablet's and the server's, an older survey system's and the one-stop system's. An answer
+# time this far before what it follows (the survey's issue, the dossier's resolution) is
+# taken as the same moment; further is a wrong clock or a typing mistake.
+CLOCKS_APART = timedelta(minutes=2)
 
 
 def check_past(value: datetime) -> datetime:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from openpyxl.utils import get_column_letter
@@ -37,6 +38,7 @@ from service.profile import Profile
 from service.surveys.answers import Answers
 from service.surveys.api_answers import checked_json_answers
 from service.surveys.schemas import ResponseCreate
+from service.surveys.service import check_answered_after_receipt
 from service.web.errors import _location, _problem
 
 # Stands in for the survey's credential in ResponseCreate: an import names the dossier.
@@ -100,6 +102,19 @@ def _from_service(row: int, exc: ServiceError) -> list[Refusal]:
     if isinstance(exc, InvalidInput) and exc.fields:
         return [Refusal(row, f["field"], f["problem"]) for f in exc.fields]
     return [Refusal(row, "", exc.detail)]
+
+
+def _answered_after(
+    row: int, evaluation: Evaluation, received_at: datetime | None, resolved_at: datetime
+) -> list[Refusal]:
+    """The API's refusal of an answer time before its dossier's result, as this row's."""
+    submitted_at = evaluation.payload.submitted_at
+    assert submitted_at is not None  # required of an import (_evaluation)
+    try:
+        check_answered_after_receipt(submitted_at, received_at, resolved_at)
+    except ServiceError as exc:
+        return _from_service(row, exc)
+    return []
 
 
 def _formulas(row: int, cells: dict[str, Any]) -> list[Refusal]:
@@ -257,6 +272,7 @@ class Checker:
             checked = self._evaluation(row, cells)
             if isinstance(checked, list):
                 return refusals + checked
+            refusals += _answered_after(row, checked, handover.received_at, handover.resolved_at)
             evaluation = checked
         if refusals:
             return refusals
@@ -337,7 +353,12 @@ class Checker:
                         )
                     ]
                 else:
-                    c.invitation_id = found[0]
+                    assert c.evaluation is not None
+                    refused = _answered_after(c.row, c.evaluation, found[2], found[3])
+                    if refused:
+                        c = refused
+                    else:
+                        c.invitation_id = found[0]
             out.append(c)
         return out
 
@@ -462,16 +483,20 @@ def _stored_dossiers(session: Session, pairs: list[tuple[Any, str]]) -> set[tupl
 
 def _invitations(
     session: Session, pairs: list[tuple[Any, str]]
-) -> dict[tuple[int, str], tuple[int, str]]:
-    """(agency id, dossier code) -> (invitation id, its status)."""
+) -> dict[tuple[int, str], tuple[int, str, datetime | None, datetime]]:
+    """(agency id, dossier code) -> (invitation id, its status, the dossier's received_at
+    and resolved_at)."""
     if not pairs:
         return {}
     d = Dossier.__table__  # type: ignore[attr-defined]
     i = Invitation.__table__  # type: ignore[attr-defined]
     query = (
-        select(d.c.agency_id, d.c.code, i.c.id, i.c.status)
+        select(d.c.agency_id, d.c.code, i.c.id, i.c.status, d.c.received_at, d.c.resolved_at)
         .join(i, i.c.dossier_id == d.c.id)
         .where(tuple_(d.c.agency_id, d.c.code).in_(bindparam("pairs", expanding=True)))
     )
     found = session.connection().execute(query, {"pairs": pairs})
-    return {(int(a), str(code)): (int(iid), str(status)) for a, code, iid, status in found}
+    return {
+        (int(a), str(code)): (int(iid), str(status), received, resolved)
+        for a, code, iid, status, received, resolved in found
+    }

@@ -21,9 +21,8 @@ from service.surveys import service as surveys
 from service.surveys.answers import Answers
 from service.surveys.api_answers import checked_json_answers
 from service.surveys.pages import ICONS
+from service.timebounds import CLOCKS_APART
 from service.unit_of_work import UnitOfWork
-
-CLOCK_SKEW = timedelta(minutes=2)
 
 
 def device_out(device: pairing.Device) -> DeviceOut:
@@ -108,7 +107,7 @@ def _answered_at(payload: KioskAnswer, issued_at: datetime, now: datetime) -> da
     answered_at = payload.answered_at
     if answered_at is not None and payload.sent_at is not None:
         answered_at = now - max(timedelta(0), payload.sent_at - answered_at)
-    if answered_at is None or not (issued_at - CLOCK_SKEW <= answered_at <= now + CLOCK_SKEW):
+    if answered_at is None or not (issued_at - CLOCKS_APART <= answered_at <= now + CLOCKS_APART):
         return now  # a tablet clock that is off does not move answers in time
     # Within the skew allowed, never before the survey was issued: an answer at 23:59 of
     # the month before counted in that period (kiosk audit).

@@ -66,6 +66,11 @@ def _submit(
         service.ensure_retry(earlier, answers)
         petition = service.petition_of(session, earlier_id)
         return ApiSubmitted(False, earlier_id, _followup_url(session, work.settings, petition))
+    if payload.submitted_at is not None:
+        dossier = survey.dossier
+        service.check_answered_after_receipt(
+            payload.submitted_at, dossier.received_at, dossier.resolved_at
+        )
     how = service.Submission(payload.source, payload.client_submission_id, payload.submitted_at)
     submitted = service.store(session, survey, answers(), work.profile, how)
     followup_url = _followup_url(session, work.settings, submitted.petition)

@@ -20,8 +20,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from service import db, throttle
-from service.calendar.working_days import local_date
-from service.errors import Conflict, Gone, InvalidInput, NotFound, ServiceError
+from service.calendar.working_days import LOCAL_TZ, local_date
+from service.errors import Conflict, Gone, InvalidInput, NotFound, ServiceError, field_error
 from service.handovers import tokens
 from service.handovers.service import Issued, current_status, find_issued
 from service.models import Dossier, Invitation, Petition, Response, ResponseContact, utcnow
@@ -33,6 +33,7 @@ from service.scoring.contributions import Delta, dossier_delta, is_unsatisfied, 
 from service.surveys import lookup
 from service.surveys.answers import Answers
 from service.surveys.lookup import Row, Survey
+from service.timebounds import CLOCKS_APART
 from service.webhooks import outbox, payloads
 
 # Stored states in which a survey may still be answered (its expiry is checked before).
@@ -103,6 +104,26 @@ def ensure_answerable(invitation: Invitation | Row, at: datetime | None = None) 
         raise Revoked("This survey link was withdrawn by the office.")
     if status == "expired":
         raise Expired("This survey link has expired.")
+
+
+def check_answered_after_receipt(
+    submitted_at: datetime, received_at: datetime | None, resolved_at: datetime
+) -> None:
+    """A given answer time (an admin's `submitted_at`, an imported row's) is not before the
+    dossier was received (its result, when the one-stop system sent no receipt time): a
+    typed year (2024 for 2025) was stored, and counted the answer in a period a year before
+    its dossier existed (audit). Not bound by the result itself: an older survey system's
+    dates (a day without its hour, another machine's clock) fall a little before it. A
+    phone's or a tablet's answer takes the server's time, after the handover: it is not
+    checked here, so no one-stop system's fast clock can refuse a citizen."""
+    first = received_at if received_at is not None else resolved_at
+    if submitted_at < first - CLOCKS_APART:
+        name = "received_at" if received_at is not None else "resolved_at"
+        shown = first.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+        raise field_error(
+            "submitted_at",
+            f"is before the dossier's {name} ({shown}, Vietnam time); check both times",
+        )
 
 
 def mark_opened(session: Session, survey: Survey) -> None:

@@ -40,6 +40,8 @@ ANSWERS = {
 
 def _dossier(n: int, late: bool = False, **answers: str) -> dict[str, str]:
     resolved = "2025-09-20T10:00:00+07:00" if late else "2025-09-15T10:00:00+07:00"
+    # Answered the day after the result (an answer before it is refused).
+    submitted = "2025-09-21T09:00:00+07:00" if late else "2025-09-16T09:00:00+07:00"
     row = {
         "dossier_code": f"IMP-{n:04d}",
         "agency_code": "79.BTH",
@@ -48,7 +50,7 @@ def _dossier(n: int, late: bool = False, **answers: str) -> dict[str, str]:
         "resolved_at": resolved,
         "staff.handling": f"CB{n % 3}",
         "counter_code": "Q01",
-        "submitted_at": "2025-09-16T09:00:00+07:00",
+        "submitted_at": submitted,
     }
     row.update({f"answers.{k}": v for k, v in (ANSWERS | answers).items()})
     return row
@@ -983,3 +985,46 @@ def test_ctrl_c_while_checking_says_nothing_was_written(
         "interrupted: nothing was written; run the same command again to import the file"
     ), said
     assert _count(db, ImportJob) == 0
+
+
+def test_an_evaluation_dated_before_its_dossier_s_result_is_refused(
+    client: TestClient, make_key: KeyFactory, settings: Settings, tmp_path: Path
+) -> None:
+    """(audit) A dossier received 10/9/2025 and resolved 15/9/2025, with its evaluation
+    typed as answered 16/9/2024, was imported ("done") and counted in 2024-Q3, a year
+    before the dossier was lodged. Now the row is refused on submitted_at, in the API's
+    words, and nothing is written."""
+    admin = make_key("admin")
+    row = _dossier(1, staff_attitude="poor")
+    row["submitted_at"] = "2024-09-16T09:00:00+07:00"
+    outcome = _import(settings, write_csv(tmp_path / "backdated.csv", [row]), Options())
+    assert outcome.status == "refused", outcome
+    assert [(r.row, r.column) for r in outcome.refused] == [(2, "submitted_at")]
+    reason = outcome.refused[0].reason
+    assert "before the dossier's received_at (2025-09-10 08:30" in reason, reason
+    assert "check both times" in reason, reason
+    late = client.get("/api/v1/agencies/79.BTH/scores/2024-Q3", headers=admin).json()
+    assert late["counts"]["evaluations"] == 0, late
+
+
+def test_an_evaluation_of_a_stored_dossier_dated_before_its_result_is_refused(
+    client: TestClient, make_key: KeyFactory, settings: Settings, tmp_path: Path, db: DbFactory
+) -> None:
+    """(audit) The same slip in an evaluations file, its dossier issued through the API
+    (resolved 15/9/2025): refused on submitted_at, and the survey still open for the
+    corrected row."""
+    body = handover_body(dossier_code="OLD-1", agency_code="79.BTH")
+    issued = client.post("/api/v1/handovers", json=body, headers=make_key("issuer"))
+    assert issued.status_code == 201, issued.text
+    header = "agency_code,dossier_code,submitted_at,answers.overall\n"
+    typo = tmp_path / "typo.csv"
+    typo.write_text(header + "79.BTH,OLD-1,2024-09-16T09:00:00+07:00,satisfied\n", "utf-8")
+    outcome = _import(settings, typo, Options())
+    assert outcome.status == "refused", outcome
+    assert [(r.row, r.column) for r in outcome.refused] == [(2, "submitted_at")]
+    assert "check both times" in outcome.refused[0].reason
+    assert _surveys(db) == {"OLD-1": ("issued", 0)}
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text(header + "79.BTH,OLD-1,2025-09-16T09:00:00+07:00,satisfied\n", "utf-8")
+    assert _import(settings, fixed, Options()).status == "done"
+    assert _surveys(db) == {"OLD-1": ("answered", 1)}

@@ -40,6 +40,7 @@ def _rows() -> list[dict[str, Any]]:
         if n == 2:  # late by 3 working days, unsatisfied
             resolved = "2025-09-18T10:00:00+07:00"
             answers = dict(GOOD, overall="unsatisfied", timeliness="late")
+            submitted = "2025-09-19T09:00:00+07:00"
         if n == 3:  # late by more than 5 working days, poor attitude, no overall
             resolved = "2025-09-29T10:00:00+07:00"
             answers = {"timeliness": "late", "supplement_requests": "once",

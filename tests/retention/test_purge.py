@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,8 +26,18 @@ pytestmark = pytest.mark.usefixtures("agencies")
 def _answer(
     client: TestClient, make_key: KeyFactory, code: str, at: str, attitude: str = "poor"
 ) -> None:
+    # The dossier received and resolved before its answer: an answer dated before its
+    # dossier was received is refused (surveys.service.check_answered_after_receipt).
+    answered = datetime.fromisoformat(at)
+    times = {
+        "received_at": (answered - timedelta(days=5)).isoformat(),
+        "due_at": (answered - timedelta(days=1)).isoformat(),
+        "resolved_at": (answered - timedelta(days=1)).isoformat(),
+    }
     issued = client.post(
-        "/api/v1/handovers", json=handover_body(dossier_code=code), headers=make_key("issuer")
+        "/api/v1/handovers",
+        json=handover_body(dossier_code=code, **times),
+        headers=make_key("issuer"),
     ).json()
     body = {
         "token": issued["survey_url"].rsplit("/", 1)[1],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -218,6 +218,49 @@ def test_submitted_at_only_for_admin(
     with db() as session:
         stored = session.exec(select(Response)).one()
     assert stored.received_at.isoformat() == "2025-09-16T02:00:00+00:00"
+
+
+def _scored_evaluations(client: TestClient, admin: dict[str, str], period: str) -> int:
+    score = client.get(f"/api/v1/agencies/G22.39/scores/{period}", headers=admin)
+    assert score.status_code == 200, score.text
+    return int(score.json()["counts"]["evaluations"])
+
+
+def test_a_submitted_at_before_the_dossier_s_result_is_refused(
+    client: TestClient, survey: IssuedSurvey, make_key: KeyFactory
+) -> None:
+    """(audit) An admin importing a past evaluation typed 2024 for 2025: the answer was
+    stored (201) and counted in 2024-Q3, a year before its dossier (received 10/9/2025,
+    resolved 15/9/2025) existed, and 2025-Q3 missed it. Now a 422 names submitted_at, and
+    the corrected time is taken."""
+    admin = make_key("admin")
+    body = {"token": survey.token, "answers": ANSWERS, "source": "api"}
+    status, error = _post(client, {**body, "submitted_at": "2024-09-16T09:00:00+07:00"}, admin)
+    assert (status, error["fields"][0]["field"]) == (422, "submitted_at"), error
+    assert "before the dossier's received_at (2025-09-10 08:30" in error["detail"], error
+    assert "check both times" in error["detail"], error
+    assert _scored_evaluations(client, admin, "2024-Q3") == 0
+    # Nothing was stored: the survey still takes the answer, at its right time.
+    status, _ = _post(client, {**body, "submitted_at": "2025-09-16T09:00:00+07:00"}, admin)
+    assert status == 201
+    assert _scored_evaluations(client, admin, "2025-Q3") == 1
+
+
+def test_answers_at_the_result_s_time_or_now_are_taken(
+    client: TestClient, make_key: KeyFactory, agencies: None
+) -> None:
+    """(audit) The answer-time check refuses no normal answer: an older system's clock a
+    minute behind the one-stop system's (the kiosk's allowance), and a citizen answering
+    on the phone (the server's time) a dossier whose one-stop system's clock runs fast, so
+    that its resolved_at lies a little ahead of now."""
+    admin = make_key("admin")
+    imported = issue(client, make_key, dossier_code="SKEW-1")
+    a_minute_before = "2025-09-15T09:59:00+07:00"  # resolved at 10:00
+    body = {"token": imported.token, "answers": ANSWERS, "submitted_at": a_minute_before}
+    assert _post(client, body, admin)[0] == 201
+    ahead = (datetime.now(UTC) + timedelta(minutes=30)).isoformat()
+    fast = issue(client, make_key, dossier_code="SKEW-2", resolved_at=ahead, due_at=None)
+    assert _post(client, {"token": fast.token, "answers": ANSWERS, "source": "phone"})[0] == 201
 
 
 def test_revoked_and_expired_are_410(
