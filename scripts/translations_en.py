@@ -236,6 +236,8 @@ EN.update(
         "Hồ sơ giải quyết": "Dossiers handled",
         "Phiếu": "Evaluations",
         "Chưa đủ phiếu (%(have)s/%(need)s)": "Not enough answers (%(have)s/%(need)s)",
+        "Chưa đủ phiếu trả lời câu hỏi về bổ sung hồ sơ (B: %(have)s/%(need)s)": "Not enough answers to the question on supplement requests (B: %(have)s/%(need)s)",
+        "Chưa đủ phiếu trả lời câu hỏi về thái độ (C: %(have)s/%(need)s)": "Not enough answers to the question on staff attitude (C: %(have)s/%(need)s)",
         "Chưa có cán bộ nào.": "No staff yet.",
         "Theo dõi phản ánh": "Follow your complaint",
         "Gửi ngày": "Sent on",

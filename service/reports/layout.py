@@ -361,10 +361,12 @@ def _staff(report: Report) -> list[Block]:
         blocks.append(Paragraph("Không có cán bộ nào dưới ngưỡng."))
     if report.staff_withheld:
         blocks.append(
+            # B or C, not the evaluations: five evaluations, one of which answered the
+            # attitude question, are withheld too (C would be that answer; audit).
             Paragraph(
-                f"{words.count(report.staff_withheld)} cán bộ có dưới "
-                f"{words.count(report.min_evaluations)} phiếu đánh "
-                "giá trong kỳ hoặc trong một tháng của kỳ, hoặc được ẩn cùng những cán bộ ấy "
+                f"{words.count(report.staff_withheld)} cán bộ có B hoặc C tính trên dưới "
+                f"{words.count(report.min_evaluations)} phiếu trả lời "
+                "trong kỳ hoặc trong một tháng của kỳ, hoặc được ẩn cùng những cán bộ ấy "
                 "(điểm của đơn vị trừ đi điểm của họ sẽ lộ phiếu còn lại): không nêu B và C "
                 "để bảo đảm bí mật của người đánh giá.",
                 italic=True,

@@ -235,9 +235,22 @@ class StaffScore(BaseModel):
     resolved_dossiers: int
     a: float | None
     evaluations: int
+    b_evaluations: int = Field(
+        description="The evaluations B rests on (those that answered supplement_requests, or "
+        "all, as the profile counts an unanswered question); B and C are withheld when this "
+        "is above 0 and below min_evaluations",
+    )
+    c_evaluations: int = Field(
+        description="The evaluations C rests on (those that answered staff_attitude, or all, "
+        "as the profile counts an unanswered question); B and C are withheld when this is "
+        "above 0 and below min_evaluations",
+    )
     b: float | None
     c: float | None
-    withheld: bool = Field(description="B and C hidden: too few evaluations for anonymity")
+    withheld: bool = Field(
+        description="B and C hidden: too few evaluations, or too few answers to B's or C's "
+        "question, for anonymity"
+    )
     thin_month: str | None = Field(
         default=None,
         description="B and C hidden because this month of the period has fewer evaluations "

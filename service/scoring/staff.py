@@ -63,6 +63,7 @@ def staff_scores(
         # answers their hiding protects (second audit).
         with_others = not withheld and thin_month is None and person.id in hidden_in_a_month
         withheld = withheld or thin_month is not None or with_others
+        b_evaluations, c_evaluations = b_c_evaluations(counts, profile)
         data.append(
             StaffScore(
                 staff_code=person.code,
@@ -70,6 +71,8 @@ def staff_scores(
                 resolved_dossiers=counts["resolved"],
                 a=float(parts["a"]) if parts["a"] is not None else None,
                 evaluations=counts["evaluations"],
+                b_evaluations=b_evaluations,
+                c_evaluations=c_evaluations,
                 b=None if withheld or parts["b"] is None else float(parts["b"]),
                 c=None if withheld or parts["c"] is None else float(parts["c"]),
                 withheld=withheld,
@@ -78,9 +81,9 @@ def staff_scores(
             )
         )
     shown = {
-        n: b_c_evaluations(sums.get(person.id or 0, Counter()), profile)
-        for n, person in enumerate(people)
-        if not data[n].withheld
+        n: (score.b_evaluations, score.c_evaluations)
+        for n, score in enumerate(data)
+        if not score.withheld
     }
     for n in _hide_complement(shown, b_c_evaluations(agency_counts, profile), minimum):
         data[n] = data[n].model_copy(
@@ -158,13 +161,18 @@ def _hide_complement(
     for too few answers and of dossiers with no staff named. Five answers of one officer
     shown and one of another withheld: the agency's C less the first's gave the one (audit).
     While what is left of B's or C's evaluations is more than none and fewer than the
-    minimum, the shown one with the fewest evaluations is hidden too."""
-    shown, hidden = dict(shown), []
-    while shown:
+    minimum, one of the shown is hidden too: of those with answers in such a short figure,
+    the one with the fewest there. Hiding one with none there leaves it as short: an officer
+    whose imported evaluations left C blank lost a B of seven answers that gave nothing away
+    (audit). A short figure no shown staff has answers in is the agency's own, and public."""
+    shown = dict(shown)
+    hidden: list[int] = []
+    while True:
         left = [whole - sum(part[i] for part in shown.values()) for i, whole in enumerate(agency)]
-        if not any(0 < n < minimum for n in left):
-            break
-        fewest = min(shown, key=lambda n: (min(shown[n]), n))
+        short = [i for i, n in enumerate(left) if 0 < n < minimum]
+        helping = [(part[i], n) for i in short for n, part in shown.items() if part[i] > 0]
+        if not helping:
+            return hidden
+        fewest = min(helping)[1]
         del shown[fewest]
         hidden.append(fewest)
-    return hidden

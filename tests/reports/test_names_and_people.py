@@ -4,6 +4,7 @@ character in it, and who entered D and E (audit)."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ from service.periods import parse_period
 from service.profile import load_profile
 from service.scoring.inputs import set_inputs
 from service.scoring.schemas import InputsUpdate
-from tests.conftest import DbFactory, KeyFactory
+from tests.conftest import DbFactory, KeyFactory, handover_body
 from tests.reports.seed import PERIOD
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -108,3 +109,35 @@ def test_an_official_who_entered_d_and_e_is_named_not_their_actor_string(
     assert "Nhập từ hệ thống phản ánh, kiến nghị, do lan@hcm.gov.vn nhập ngày" in text
     assert "Cơ quan có thẩm quyền nhập, do lan@hcm.gov.vn nhập ngày" in text
     assert "official:" not in text
+
+
+def test_staff_withheld_for_too_few_answers_to_c_are_not_said_to_have_too_few_evaluations(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """(audit) An officer with five evaluations, one of which answered staff_attitude, has B
+    and C withheld (C would be that one answer): the report counted them as "có dưới 5 phiếu
+    đánh giá", which their five evaluations belie; it now says B or C rests on fewer."""
+    issuer, admin = make_key("issuer"), make_key("admin")
+    for i in range(5):
+        body = handover_body(
+            dossier_code=f"IMP-{i}",
+            agency_code="79.BTH",
+            received_at="2025-08-01T08:00:00+07:00",
+            due_at=None,
+            resolved_at=f"2025-08-1{i}T09:00:00+07:00",
+            handed_over_at=None,
+        )
+        made = client.post("/api/v1/handovers", json=body, headers=issuer)
+        assert made.status_code == 201, made.text
+        answers = {"timeliness": "on_time", "supplement_requests": "none"}
+        answer = {
+            "token": made.json()["survey_url"].rsplit("/", 1)[1],
+            "submitted_at": f"2025-08-20T09:0{i}:00+07:00",
+            "answers": {**answers, "staff_attitude": "poor"} if i == 0 else answers,
+        }
+        assert client.post("/api/v1/responses", json=answer, headers=admin).status_code == 201
+    text = " ".join(_docx_text(_report(client, make_key, "docx")).split())
+    withheld = re.search(r"(\d+) cán bộ có ([^:]*): không nêu B và C", text)
+    assert withheld, text
+    assert withheld.group(1) == "1" and "dưới 5 phiếu đánh giá" not in withheld.group(2)
+    assert withheld.group(2).startswith("B hoặc C tính trên dưới 5 phiếu trả lời")

@@ -321,6 +321,8 @@ class ExpectedStaff:
     b: Fraction | None
     c: Fraction | None
     withheld: bool
+    b_evaluations: int = 0  # the evaluations B rests on (profile: unanswered_question)
+    c_evaluations: int = 0
     hidden_with_others: bool = False  # in the period's own list (the complement rule)
 
 
@@ -539,18 +541,23 @@ def staff_scores(
             b=None if withheld else b,
             c=None if withheld else c,
             withheld=withheld,
+            b_evaluations=answered[code][0],
+            c_evaluations=answered[code][1],
         )
     # The agency's B and C are public: what they rest on beyond the staff shown must be none
-    # or at least the minimum, or the one shown on the fewest is hidden too, and again.
+    # or at least the minimum, or, of the shown with answers in a figure so short, the one
+    # with the fewest there is hidden too, and again (hiding one with none there mends nothing).
     whole = [len(p) for p in b_and_c_points(evaluations_in(world, agency, span), profile)]
     shown = {code: answered[code] for code, staff in result.items() if not staff.withheld}
-    while shown:
+    while True:
         rest = [
             total - sum(counts[i] for counts in shown.values()) for i, total in enumerate(whole)
         ]
-        if all(n == 0 or n >= profile.staff.min_evaluations_for_staff for n in rest):
+        short = [i for i, n in enumerate(rest) if 0 < n < minimum]
+        mending = [(shown[code][i], code) for i in short for code in shown if shown[code][i] > 0]
+        if not mending:
             break
-        hide = min(shown, key=lambda code: (min(shown[code]), code))
+        hide = min(mending)[1]
         del shown[hide]
         result[hide].b = result[hide].c = None
         result[hide].withheld = result[hide].hidden_with_others = True

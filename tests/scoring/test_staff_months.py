@@ -93,3 +93,40 @@ def test_a_month_whose_c_rests_on_no_answer_hides_nothing_else(
     july = client.get("/api/v1/agencies/79.BTH/staff-scores/2025-07", headers=office.admin)
     [s] = july.json()["data"]
     assert (s["b"], s["c"], s["withheld"]) == (1.0, None, False)  # C: no answer, no figure
+
+
+def test_a_b_resting_on_enough_answers_is_not_hidden_for_a_c_it_has_no_answer_in(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """(audit) P's B rests on seven imported answers and P has none in C; Q has five full
+    answers, X one. The agency's B and C less P's and Q's would be X's answer, so Q (the
+    only shown C) is hidden with X: then the agency's B less P's is six answers, and P's B
+    gives nothing away. Hiding the one with the fewest answers in either figure hid P
+    first (0 in C, which mends nothing), then Q: P's B vanished from the manager's table,
+    and from the quarter's and the year's."""
+    office = Office(client, make_key)
+    imported = {"timeliness": "on_time", "supplement_requests": "none"}
+    full = {**imported, "staff_attitude": "good", "overall": "satisfied"}
+    plan = [("P", imported)] * 7 + [("Q", full)] * 5 + [("X", {**full, "staff_attitude": "poor"})]
+    for n, (who, answers) in enumerate(plan):
+        staff = {"receiving": who, "handling": who, "returning": who}
+        office.handover(f"H{n}", "79.BTH", f"2025-09-03T09:00:00{VN}", staff=staff)
+        _answer(office, f"H{n}", f"2025-09-10T09:{n:02d}:00{VN}", answers)
+
+    def people(period: str) -> dict[str, dict[str, Any]]:
+        r = client.get(f"/api/v1/agencies/79.BTH/staff-scores/{period}", headers=office.admin)
+        assert r.status_code == 200, r.text
+        return {s["staff_code"]: s for s in r.json()["data"]}
+
+    for period in ("2025-09", "2025-Q3", "2025"):
+        found = people(period)
+        assert found["X"]["withheld"] and not found["X"]["hidden_with_others"], period
+        assert found["Q"]["hidden_with_others"] and found["Q"]["c"] is None, period
+        p = found["P"]
+        assert (p["evaluations"], p["b_evaluations"], p["c_evaluations"]) == (7, 7, 0), period
+        assert (p["withheld"], p["hidden_with_others"], p["b"], p["c"]) == (
+            False,
+            False,
+            1.0,
+            None,
+        ), period
