@@ -57,6 +57,7 @@ from service.models import (
 from service.profile import PROFILES_DIR, Profile, load_profile
 from service.scoring.rebuild import rebuild
 from service.settings import Settings
+from service.timebounds import CLOCKS_APART
 from tests.conftest import TEST_SECRET, Backend, ReusedApp
 from tests.scoring import reference
 from tests.scoring.reference import Expected, ExpectedStaff, World
@@ -288,6 +289,8 @@ class Harness:
         self.world = World(agencies=dict(AGENCIES))
         self.tokens: dict[str, str] = {}
         self.leads: dict[str, int | None] = {}
+        # When each dossier was received (resolved, when not sent): no answer is dated before.
+        self.lodged: dict[str, datetime] = {}
         self.days: set[date] = set()  # every local day a score may have moved on
         self.periods: set[str] = {EMPTY_PERIOD}
         with transaction(engine) as session:
@@ -435,6 +438,7 @@ class Harness:
         self.tokens[dossier.code] = response.json()["survey_url"].rsplit("/", 1)[1]
         self.world.dossiers[dossier.code] = dossier
         self.leads[dossier.code] = lead_days
+        self.lodged[dossier.code] = received or dossier.resolved_at
         self.days.add(reference.local_day(dossier.resolved_at))
         for role in ("receiving", "handling", "returning"):
             staff = dossier.staff(role)
@@ -475,6 +479,11 @@ class Harness:
         response = self.client.post("/api/v1/responses", json=body, headers=self.admin)
         if code in self.world.evaluations:  # never asks twice
             assert response.status_code == 409, response.text
+            return
+        if event.at is not None and event.at.at < self.lodged[code] - CLOCKS_APART:
+            # Dated before its dossier was received: refused, nothing counted.
+            assert response.status_code == 422, response.text
+            assert response.json()["fields"][0]["field"] == "submitted_at", response.text
             return
         assert response.status_code == 201, response.text
         received = event.at.at if event.at is not None else self.now_received(before, code)
@@ -831,6 +840,19 @@ def compare_score(expected: Expected, got: dict[str, Any]) -> list[str]:
     ]
 
 
+# What the staff-scores API gives per officer, compared with the reference's.
+STAFF_FIELDS = (
+    "resolved_dossiers",
+    "a",
+    "evaluations",
+    "b_evaluations",
+    "c_evaluations",
+    "withheld",
+    "b",
+    "c",
+)
+
+
 def compare_staff(
     agency: str, period: str, expected: dict[str, ExpectedStaff], got: dict[str, Any]
 ) -> list[str]:
@@ -842,7 +864,7 @@ def compare_staff(
         )
     for code in sorted(set(rows) & set(expected)):
         want, have = expected[code], rows[code]
-        for name in ("resolved_dossiers", "a", "evaluations", "withheld", "b", "c"):
+        for name in STAFF_FIELDS:
             if not same(getattr(want, name), have[name]):
                 problems.append(
                     f"{agency} {period} staff {code} {name}: expected "
