@@ -17,6 +17,7 @@ from service.app import create_app
 from tests.conftest import KeyFactory, LiveServer, free_port, handover_body, make_settings, serve
 from tests.console.conftest import WARD, ConsoleClient, raw_key
 from tests.console.test_alerts_browser import go
+from tests.console.test_console_browser import sign_in
 
 pytestmark = pytest.mark.usefixtures("agencies")
 VN = "+07:00"
@@ -117,10 +118,7 @@ def test_a_manager_reads_which_figure_lacks_answers_in_chromium(
     context.set_default_timeout(10_000)
     try:
         page = context.new_page()
-        go(page, f"{live_server.url}/console/sign-in")
-        page.get_by_label("Khóa truy cập").fill(raw_key(make_key("manager", agency=WARD)))
-        with page.expect_navigation(wait_until="load"):
-            page.get_by_role("button", name="Đăng nhập").click()
+        sign_in(page, live_server, raw_key(make_key("manager", agency=WARD)))
         go(page, f"{live_server.url}/console/a/{WARD}/staff?period=2025-09")
         cell = page.locator('tr[data-staff="CB003"] td.withheld')
         expect(cell).to_have_text(C_SHORT)
