@@ -45,8 +45,10 @@ def font(size: int, bold: bool = False) -> Font:
 
 
 def _png(image: Image.Image) -> bytes:
+    # Pillow's default compression: `optimize=True` took 0.26 s a chart instead of 0.06 s
+    # (three charts for 72 wards, seven for HCMC's 168) to save 2 % of the file.
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG")
     return out.getvalue()
 
 

@@ -262,8 +262,7 @@ def test_the_ranking_of_many_wards_is_charted_a_page_at_a_time(
 ) -> None:
     """HCMC ranks 168 wards under one parent: the one chart grew 17 pt a child, a picture
     103 cm tall that Word cut off below its 25.7 cm page and the PDF shrank onto one page,
-    its names about 2 pt high (reports audit). 72 wards make three charts of 24 (the
-    drawing takes 2 s a chart)."""
+    its names about 2 pt high (reports audit). 72 wards make three charts of 24."""
     if backend.name != "sqlite":
         pytest.skip("the layout is the same whatever the database: drawn once")
     with db() as session:
