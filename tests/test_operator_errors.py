@@ -89,6 +89,7 @@ def test_the_message_never_shows_the_database_password(backend: Backend, empty_u
     assert "s3cret" not in result.output and "***" in result.stderr
 
 
+@pytest.mark.servers  # runs `hailong` in a subprocess
 def test_a_setting_out_of_range_is_one_line_naming_the_variable(tmp_path: Path) -> None:
     """It was a long traceback naming pydantic's field (invitation_ttl_days)."""
     env = {
@@ -295,6 +296,7 @@ def test_an_unknown_scoring_profile_is_one_line_before_anything_starts(
 # --- settings the service could not use ---------------------------------------------------
 
 
+@pytest.mark.servers  # runs `hailong` in a subprocess
 @pytest.mark.parametrize(
     ("where", "problem"),
     [
@@ -331,6 +333,7 @@ def test_a_secret_key_file_that_cannot_hold_the_key_stops_the_start(
     assert not (tmp_path / "h.db").exists()
 
 
+@pytest.mark.servers  # runs `hailong` in a subprocess
 @pytest.mark.parametrize("command", ["serve", "worker"])
 def test_a_key_file_that_cannot_be_created_is_one_line_naming_the_setting(
     tmp_path: Path, command: str
@@ -561,6 +564,7 @@ def test_a_bug_of_ours_is_not_told_as_an_unreachable_database(
         cli_for(f"sqlite:///{tmp_path}/h.db")("keys", "list")
 
 
+@pytest.mark.servers  # runs `hailong` in a subprocess
 @pytest.mark.parametrize("where", [["--port", "0"], ["--host", "::1", "--port", "8765"]])
 def test_serve_on_any_port_or_an_ipv6_address_takes_its_own_base_url(
     tmp_path: Path, where: list[str]

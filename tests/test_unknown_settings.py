@@ -15,6 +15,7 @@ from service.settings import unknown_settings
 HAILONG = Path(sys.executable).parent / "hailong"
 
 
+@pytest.mark.servers  # runs `hailong` in a subprocess
 @pytest.mark.parametrize("command", [["serve", "--port", "0"], ["db", "upgrade"], ["keys", "list"]])
 def test_a_misspelt_setting_stops_the_start_with_its_name(
     tmp_path: Path, command: list[str]
