@@ -306,7 +306,7 @@ EN.update(
         "Không có phản ánh, kiến nghị nào thuộc thẩm quyền trong kỳ.": "No petition within the agency's authority in this period.",
         "Các phản ánh, kiến nghị của kỳ còn trong hạn xử lý: chưa được tính điểm.": "The period's petitions are still within their deadlines: not scored yet.",
         "%(part)s trong %(whole)s hồ sơ bị trễ hơn %(limit)s ngày làm việc hoặc phải bổ sung từ %(value)s lần trở lên (không được điểm).": "%(part)s of %(whole)s dossiers were more than %(limit)s working days late or sent back for supplements %(value)s times or more (no points).",
-        "Ẩn: tháng %(month)s có dưới %(need)s phiếu": "Hidden: month %(month)s has fewer than %(need)s answers",
+        "Ẩn: tháng %(month)s chưa đủ %(need)s phiếu cho B hoặc C": "Hidden: month %(month)s has fewer than %(need)s answers for B or C",
         "Có ký tự điều khiển ẩn không lưu được (thường lẫn vào khi dán). Vui lòng xóa ký tự đó rồi gửi lại.": "The text holds a hidden control character that cannot be saved (often pasted in with it). Please delete it and send again.",
         "%(part)s trong %(whole)s phản ánh, kiến nghị bị người dân không hài lòng, khiếu nại kết quả hoặc xử lý trễ hạn.": "%(part)s of %(whole)s petitions left the citizen unsatisfied, had their result contested, or were handled late.",
         "%(part)s trong %(whole)s hồ sơ có đánh giá không hài lòng, bị phản ánh hoặc quá hạn.": "%(part)s of %(whole)s dossiers had an unsatisfied evaluation, a petition, or were overdue.",

@@ -253,8 +253,9 @@ class StaffScore(BaseModel):
     )
     thin_month: str | None = Field(
         default=None,
-        description="B and C hidden because this month of the period has fewer evaluations "
-        "than the minimum (the period's figure less the other months' would show them)",
+        description="B and C hidden because this month of the period has too few evaluations, "
+        "or too few answers to B's or C's question (the period's figure less the other "
+        "months' would show them)",
     )
     hidden_with_others: bool = Field(
         default=False,

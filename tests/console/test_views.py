@@ -430,7 +430,7 @@ def test_a_quarter_with_a_thin_month_names_it_instead_of_b_and_c(
     console.sign_in(raw_key(make_key("manager", WARD)))
     shown_in = {
         "2025-07": 'data-label="C">1</td>',
-        "2025-Q3": "Ẩn: tháng 2025-08 có dưới 5 phiếu",
+        "2025-Q3": "Ẩn: tháng 2025-08 chưa đủ 5 phiếu cho B hoặc C",
     }
     for period, shown in shown_in.items():
         page = console.get(f"/console/a/{WARD}/staff?period={period}").text
