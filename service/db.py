@@ -370,13 +370,14 @@ RACE_SQLSTATES = ("40P01", "40001")
 UNREACHABLE_SQLSTATES = ("57P01", "57P02", "57P03")
 # A lock another transaction held past the server's lock_timeout (55P03), a statement
 # stopped by its statement_timeout or an administrator's cancel (57014): PostgreSQL's
-# "busy", as SQLite's "database is locked" is. The lock is another writer's for a moment (a
-# dossier's re-post, an import's chunk), and an answer was a 500 whose error page lost what
-# the citizen typed (audit).
+# "busy". The lock is another writer's for a moment (a dossier's re-post, an import's
+# chunk), and an answer was a 500 whose error page lost what the citizen typed (audit).
 BUSY_SQLSTATES = ("55P03", "57014")
-# SQLite's words for a file another writer holds past the busy timeout, or that cannot be
-# opened or read (a full or unmounted disk).
-SQLITE_UNREACHABLE = ("database is locked", "unable to open database file", "disk I/O error")
+# SQLite's "busy": the file's write lock held by another writer (`hailong import`, a
+# recompute) past the busy timeout. It was told as a database that cannot be reached.
+SQLITE_BUSY = "database is locked"
+# SQLite's words for a file that cannot be opened or read (a full or unmounted disk).
+SQLITE_UNREACHABLE = ("unable to open database file", "disk I/O error")
 
 
 def _sqlstate(exc: BaseException) -> str | None:
@@ -390,14 +391,16 @@ def lost_a_race(exc: BaseException) -> bool:
 
 
 def busy(exc: DBAPIError) -> bool:
-    """Whether PostgreSQL stopped the statement at one of its timeouts (BUSY_SQLSTATES)."""
+    """Whether the database stopped the statement at one of its timeouts: PostgreSQL's lock
+    or statement timeout (BUSY_SQLSTATES), SQLite's busy timeout (SQLITE_BUSY)."""
+    if isinstance(exc.orig, sqlite3.OperationalError):
+        return SQLITE_BUSY in str(exc.orig)
     return _sqlstate(exc) in BUSY_SQLSTATES
 
 
 def unreachable(exc: DBAPIError) -> bool:
     """Whether the database could not be reached or kept: a connection lost, refused or shut
-    down (PostgreSQL), the file locked by another writer past the busy timeout or not to be
-    opened (SQLite).
+    down (PostgreSQL), the file not to be opened or read (SQLite).
     Not a statement it refused (a syntax error, no such table) nor one it stopped (`busy`):
     the first are the service's own errors, and no retry mends them."""
     if exc.connection_invalidated:

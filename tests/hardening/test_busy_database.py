@@ -1,7 +1,7 @@
 """A row lock held a moment too long by another transaction (a handover re-post, an
 import's chunk) where the database has a lock_timeout or statement_timeout: a citizen's
 answer is a 503 with Retry-After (send again in a moment), never a 500 (API.md: never a 500
-for anything a client sent), as SQLite's "database is locked" is (db.BUSY_SQLSTATES).
+for anything a client sent), as SQLite's "database is locked" is (db.busy).
 """
 
 from __future__ import annotations

@@ -280,12 +280,13 @@ def _wrapped(orig: Exception, invalidated: bool = False) -> DBAPIError:
         (psycopg.OperationalError("connection refused"), False, "503"),
         (psycopg.errors.AdminShutdown(), False, "503"),
         (psycopg.OperationalError("server closed the connection"), True, "503"),
-        (sqlite3.OperationalError("database is locked"), False, "503"),
         (sqlite3.OperationalError("unable to open database file"), False, "503"),
-        # Busy: a lock or a statement past the server's timeouts; sent again, it goes
-        # through once the other writer is done (audit: an answer was a 500).
-        (psycopg.errors.LockNotAvailable(), False, "503"),
-        (psycopg.errors.QueryCanceled(), False, "503"),
+        # Busy: a lock or a statement past the database's timeouts; sent again, it goes
+        # through once the other writer is done (audit: an answer was a 500). SQLite's was
+        # told as a database that cannot be reached.
+        (psycopg.errors.LockNotAvailable(), False, "503 busy"),
+        (psycopg.errors.QueryCanceled(), False, "503 busy"),
+        (sqlite3.OperationalError("database is locked"), False, "503 busy"),
         (psycopg.errors.DeadlockDetected(), False, "409"),
         (psycopg.errors.SerializationFailure(), False, "409"),
         # The service's own statements the database refused: no retry mends them (review:
@@ -298,5 +299,13 @@ def test_only_an_unreachable_database_is_a_503_and_a_lost_race_a_409(
     orig: Exception, invalidated: bool, answer: str
 ) -> None:
     exc = _wrapped(orig, invalidated)
-    told = "503" if db.unreachable(exc) or db.busy(exc) else "409" if db.lost_a_race(exc) else "500"
+    told = (
+        "503"
+        if db.unreachable(exc)
+        else "503 busy"
+        if db.busy(exc)
+        else "409"
+        if db.lost_a_race(exc)
+        else "500"
+    )
     assert told == answer
