@@ -22,9 +22,9 @@ from service.evaluations import query, service, tables
 from service.evaluations.params import FiltersDep
 from service.evaluations.query import Selection
 from service.evaluations.service import Filters, Kind
-from service.evaluations.xlsx import XLSX, XlsxWriter
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
+from service.xlsx import XLSX, XlsxWriter
 
 EXPORT_CHUNK = 1000  # rows per read; module-level so that a test can make it small
 router = APIRouter(prefix="/api/v1", tags=["exports"])
@@ -97,20 +97,12 @@ async def _csv(work: ApiWork, kind: Kind, filters: Filters) -> StreamingResponse
 async def _xlsx(work: ApiWork, kind: Kind, filters: Filters) -> StreamingResponse:
     chosen, first, rest = await _chunks(work, kind, filters)
     title = "Đánh giá" if kind == "evaluations" else "Phản ánh kiến nghị"
-    writer = XlsxWriter(title, tables.columns_of(kind, chosen.include_private))
-    await anyio.to_thread.run_sync(writer.add, first)
-    async for rows in rest:
-        await anyio.to_thread.run_sync(writer.add, rows)
-    spool = await anyio.to_thread.run_sync(writer.file)
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            while block := await anyio.to_thread.run_sync(spool.read, 64 * 1024):
-                yield block
-        finally:
-            spool.close()
-
-    return _download(body(), XLSX, kind, filters, "xlsx")
+    columns = tables.columns_of(kind, chosen.include_private)
+    writer = XlsxWriter(title, [header for header, _ in columns])
+    # Converted column by column, each text column's texts typed as the writer types them.
+    table = tables.Table(columns, text=writer.text)
+    await writer.add_all(rest, table.rows, first=first)
+    return _download(await writer.stream(), XLSX, kind, filters, "xlsx")
 
 
 # A format: its media type and what writes it.

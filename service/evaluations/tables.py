@@ -118,7 +118,7 @@ PETITION_PRIVATE: list[tuple[str, Convert]] = [
 
 class Table:
     """The headers and cell converters of one export. `text`: how a text cell is written
-    (CSV: `csv_cell`; XLSX: a cell typed as text, see xlsx.py)."""
+    (CSV: `csv_cell`; XLSX: `XlsxWriter.text`, see service/xlsx.py)."""
 
     def __init__(self, columns: Sequence[tuple[str, Convert]], text: Convert = csv_cell) -> None:
         self.headers = [title for title, _ in columns]

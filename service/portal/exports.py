@@ -1,21 +1,17 @@
 """Score exports for the people who live in Excel: CSV (UTF-8 with BOM) and XLSX.
 
 Both are produced in chunks of agencies, so ten thousand agencies never sit in memory at
-once: CSV rows stream as they are computed, and the XLSX is written in openpyxl's
-write-only mode to a spooled temporary file and streamed from there.
+once: CSV rows stream as they are computed, and the XLSX is written by service/xlsx.py's
+`XlsxWriter` (as the evaluation exports write theirs) and streamed once it is whole.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from sqlmodel import Session
 
 from service.csv_cells import csv_cell
@@ -23,7 +19,6 @@ from service.numbers import number
 from service.profile import Profile, Tt01Profile
 from service.scoring.schemas import Score
 from service.scoring.tt01_schemas import Tt01Score
-from service.text_clean import xml_text
 from service.unit_of_work import UnitOfWork
 
 CHUNK = 500
@@ -164,63 +159,3 @@ def csv_text(rows: list[list[Any]], with_header: bool, headers: Sequence[str]) -
         writer.writerow(headers)
     writer.writerows([csv_cell(v) for v in row] for row in rows)
     return buffer.getvalue()
-
-
-class XlsxBuilder:
-    def __init__(self, period: str, headers: Sequence[str], sheet: str = "Điểm") -> None:
-        self.book = Workbook(write_only=True)
-        self.sheet = self.book.create_sheet(title=f"{sheet} {period}"[:31])
-        bold = Font(bold=True)
-        header = []
-        for title in headers:
-            cell = WriteOnlyCell(self.sheet, value=title)
-            cell.font = bold
-            header.append(cell)
-        self.sheet.append(header)
-
-    def add(self, rows: list[list[Any]]) -> None:
-        for row in rows:
-            self.sheet.append([self._cell(value) for value in row])
-
-    async def add_all(self, chunks: AsyncIterator[Rows]) -> None:
-        """Every chunk's rows. An export broken off (its key revoked mid-way) is saved into a
-        file deleted at once: left unsaved, the workbook complained when collected, and the
-        rows already written stayed on disk until the process ended. (Saving is openpyxl's
-        one public way to close a write-only workbook and remove its temporary files.)"""
-        try:
-            async for rows in chunks:
-                self.add(rows)
-        except BaseException:
-            with tempfile.TemporaryFile() as discarded:
-                self.book.save(discarded)
-            raise
-
-    def _cell(self, value: Any) -> Any:
-        """Texts are written as texts: openpyxl would store "=..." as a formula (and
-        refuses a control character: one stored before they were refused is shown)."""
-        if not isinstance(value, str):
-            return value
-        cell = WriteOnlyCell(self.sheet, value=xml_text(value))
-        cell.data_type = "s"
-        return cell
-
-    def stream(self) -> AsyncIterator[bytes]:
-        """The workbook as a response body. Saved now, before the response starts: an error
-        in saving is an error response, not a broken download."""
-        spool = self.file()
-
-        async def blocks() -> AsyncIterator[bytes]:
-            try:
-                while block := spool.read(64 * 1024):
-                    yield block
-            finally:
-                spool.close()
-
-        return blocks()
-
-    def file(self) -> tempfile.SpooledTemporaryFile[bytes]:
-        # Outlives this call: the streaming response reads, then closes it.
-        spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-        self.book.save(spool)
-        spool.seek(0)
-        return spool

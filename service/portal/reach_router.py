@@ -12,11 +12,11 @@ from sqlmodel import Session
 from service.admin.agencies import agencies_in_order, chosen_agencies
 from service.portal import exports, exports_reach
 from service.portal.exports import Rows
-from service.portal.router import XLSX
 from service.scoring.reach import agency_reach
 from service.scoring.reach_router import READERS, ReachChoice, ReachQuery
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
+from service.xlsx import XLSX, XlsxWriter
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
 
@@ -89,7 +89,7 @@ async def response_rates_csv(chosen: ReachQuery, work: ApiWork) -> StreamingResp
 async def response_rates_xlsx(chosen: ReachQuery, work: ApiWork) -> StreamingResponse:
     first, rest = await _first_then_rest(_chunks(work, chosen))
     # Made only once the key is checked: a workbook left unsaved complains when collected.
-    builder = exports.XlsxBuilder(chosen.period.key, exports_reach.HEADERS, "Phản hồi")
-    builder.add(first or [])
-    await builder.add_all(rest)
-    return StreamingResponse(builder.stream(), media_type=XLSX, headers=_headers(chosen, "xlsx"))
+    writer = XlsxWriter(f"Phản hồi {chosen.period.key}", exports_reach.HEADERS)
+    await writer.add_all(rest, first=first or [])
+    body = await writer.stream()
+    return StreamingResponse(body, media_type=XLSX, headers=_headers(chosen, "xlsx"))

@@ -24,6 +24,7 @@ from service.scoring.service import Scoring
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
 from service.web.params import AgencyQuery, ParentQuery, PeriodQuery, ProfileQuery
+from service.xlsx import XLSX, XlsxWriter
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
 READERS = ("reader", "manager", "admin")
@@ -84,7 +85,6 @@ async def _chosen(
 
 
 ChosenScores = Annotated[Chosen, Depends(_chosen)]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _export(
@@ -125,6 +125,6 @@ async def scores_csv(chosen: ChosenScores) -> StreamingResponse:
 
 @_export("xlsx", XLSX, "Scores of a period as an Excel workbook")
 async def scores_xlsx(chosen: ChosenScores) -> StreamingResponse:
-    builder = exports.XlsxBuilder(chosen.period.key, headers=chosen.headers)
-    await builder.add_all(chosen.chunks)
-    return _download(builder.stream(), XLSX, chosen.period, "xlsx")
+    writer = XlsxWriter(f"Điểm {chosen.period.key}", chosen.headers)
+    await writer.add_all(chosen.chunks)
+    return _download(await writer.stream(), XLSX, chosen.period, "xlsx")

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +18,10 @@ from openpyxl import load_workbook
 from sqlmodel import col, select
 
 from service.admin.agencies import upsert_agency
-from service.evaluations import exports_router, tables
-from service.models import AuditLog, Petition
+from service.admin.keys import revoke_key
+from service.auth.keys import hash_key
+from service.evaluations import exports_router, query, tables
+from service.models import ApiKey, AuditLog, Petition
 from tests.conftest import DbFactory, KeyFactory, handover_body
 from tests.portal.evaluations_seed import COMPLAINT, CONTACT, FORMULA_NAME, Seeded, seed
 
@@ -381,3 +386,45 @@ def test_an_evaluation_without_overall_says_whether_it_is_satisfied_in_every_for
     by_xlsx = {row[code_at]: row[satisfied_at] for row in table}
     expected = {"NO-OVERALL-GOOD": "Có", "NO-OVERALL-POOR": "Không"}
     assert by_csv == expected and by_xlsx == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "chunk"), [("evaluations", "evaluation_chunk"), ("petitions", "petition_chunk")]
+)
+def test_an_xlsx_export_cut_off_by_a_revoked_key_leaves_no_rows_on_disk(
+    client: TestClient,
+    make_key: KeyFactory,
+    db: DbFactory,
+    seeded: Seeded,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    kind: str,
+    chunk: str,
+) -> None:
+    """(review) A key revoked while its XLSX export was being written stopped the export at
+    the next chunk, but the rows already written (openpyxl keeps them in a temporary file
+    until the workbook is saved) stayed on disk until the process ended: the score exports
+    removed theirs at once, the evaluation and petition exports did not."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where openpyxl writes its rows
+    monkeypatch.setattr(exports_router, "EXPORT_CHUNK", 1)
+    headers = make_key("reader")
+    with db() as session:
+        key_hash = hash_key(headers["Authorization"].removeprefix("Bearer "))
+        key_id = session.exec(select(ApiKey.id).where(ApiKey.key_hash == key_hash)).one()
+    assert key_id is not None
+    original: Callable[..., Any] = getattr(query, chunk)
+    on_disk: list[Path] = []
+
+    def read(*args: Any) -> Any:
+        if args[3] is not None and not on_disk:  # the second chunk: the first is written
+            on_disk.extend(tmp_path.iterdir())
+            with db() as other:  # as POST /api/v1/keys/{id}/revoke revokes it
+                revoke_key(other, key_id, actor="test")
+            client.app.state.key_cache.forget(key_id)  # type: ignore[attr-defined]
+        return original(*args)
+
+    monkeypatch.setattr(query, chunk, read)
+    answer = client.get(f"/api/v1/{kind}.xlsx", headers=headers)
+    assert answer.status_code == 401, answer.text[:200]
+    assert on_disk, "the export's rows were never written where this test looks"
+    assert list(tmp_path.iterdir()) == []
