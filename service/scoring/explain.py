@@ -54,6 +54,14 @@ def formulas(profile: Profile) -> dict[str, str]:
         if k.threshold_is_satisfied
         else f"satisfied above {threshold}"
     )
+    # How a rate with nothing to divide by counts (compute.group5): without it, a ward with
+    # no petitions read "6 × … for each of" three rates beside a group-5 score of 18 (audit).
+    missing = (
+        f"a rate with nothing to divide by is left out, and the others are scaled up to "
+        f"{g5.maximum():g}"
+        if g5.missing_rate_rule == "scale"
+        else "a rate with nothing to divide by leaves the group without a score"
+    )
     channel = (
         "petitions from the national petition system and survey comments asking for an answer"
         if p.survey_comments_are_petitions
@@ -85,7 +93,7 @@ def formulas(profile: Profile) -> dict[str, str]:
             "petitions handled on time ÷ petitions within authority; "
             "petitions without an unsatisfied verdict, result complaint or late handling "
             "÷ petitions; dossiers without an unsatisfied evaluation, petition or "
-            f"overdue ÷ dossiers. Petitions: {channel}; {open_rule}"
+            f"overdue ÷ dossiers; {missing}. Petitions: {channel}; {open_rule}"
         ),
         "k": f"A + B + C + D + E; {satisfied}",
     }

@@ -374,6 +374,32 @@ def test_the_k_formula_says_a_k_at_the_threshold_is_satisfied(
     assert formulas(strict)["k"] == "A + B + C + D + E; satisfied above 20"
 
 
+def test_the_group5_formula_says_what_a_rate_with_nothing_to_divide_by_does(
+    database_url: str, make_key: KeyFactory
+) -> None:
+    """A ward with no petition scores 18 in group 5 on its dossiers' rate alone (scaled up,
+    vn-766), beside a formula reading "6 × min(1, rate ÷ 0.9) for each of" three rates:
+    at most 6, read as written (audit). The formula says the profile's rule."""
+    from tests.conftest import make_settings
+
+    settings = make_settings(database_url, scoring_profile="vn-766")
+    with TestClient(create_app(settings)) as client:
+        office = Office(client, make_key)
+        office.handover("X1", "79.BTH", f"2025-09-10T10:00:00{VN}", f"2025-09-12T17:00:00{VN}")
+        explained = office.explain("79.BTH", "2025-09")
+    g5 = explained["group5"]
+    assert g5["petitions_on_time_rate"] is None and g5["petitions_satisfied_rate"] is None
+    assert g5["dossiers_satisfied_rate"] == 1.0 and g5["score"] == 18.0
+    scaled = "a rate with nothing to divide by is left out, and the others are scaled up to 18"
+    assert scaled in explained["formulas"]["group5"]
+    profile = load_profile("vn-766")
+    strict = profile.model_copy(
+        update={"group5": profile.group5.model_copy(update={"missing_rate_rule": "null"})}
+    )
+    left = "a rate with nothing to divide by leaves the group without a score"
+    assert left in formulas(strict)["group5"]
+
+
 def test_no_evaluations_means_missing_not_zero_and_imported_d_wins(
     client: TestClient, make_key: KeyFactory
 ) -> None:
