@@ -88,14 +88,15 @@ def _active(session: Session, which: ColumnElement[bool]) -> Principal | None:
     now = utcnow()
     if found is None or refusal(found[0], now) is not None:
         return None
-    _record_use(session, found[0], now)
+    record_use(session, found[0], now)
     return _principal(*found)
 
 
-def _record_use(session: Session, key: ApiKey, now: datetime) -> None:
+def record_use(session: Session, key: ApiKey, now: datetime) -> None:
     """`last_used_at`, written only when the stored one is older than LAST_USED_GRANULARITY
     (in the request's own transaction: a request that fails loses it, so the key cache
-    remembers a key only once that transaction commits, and the next request writes it)."""
+    remembers a key only once that transaction commits, and the next request writes it).
+    A kiosk tablet's device key too, which /kiosk looks up on its own (kiosk.service)."""
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_GRANULARITY:
         key.last_used_at = now
         session.add(key)
@@ -114,7 +115,7 @@ def principal_by_id(session: Session, key_id: int) -> Principal | None:
 def authenticate(session: Session, authorization: str | None) -> Principal:
     """The principal of the header's key, or 401 saying what to do.
 
-    Also records the key's use (_record_use): called once per key per process every
+    Also records the key's use (record_use): called once per key per process every
     `auth_cache_seconds` (the key cache answers in between), and after each request of
     the key that failed (auth/cache.py remembers a key once its request commits).
     """
@@ -134,5 +135,5 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     now = utcnow()
     if (why := refusal(key, now)) is not None:
         raise Unauthorized(why)
-    _record_use(session, key, now)
+    record_use(session, key, now)
     return _principal(key, scope_path)

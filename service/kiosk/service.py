@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from service import throttle
+from service.auth.keys import record_use
 from service.errors import NotFound, Unauthorized
 from service.kiosk import pairing, presenting, tickets
 from service.kiosk.schemas import DeviceOut, KioskAnswer, KioskState, SurveyCard
@@ -48,18 +49,25 @@ def device_state(device: pairing.Device, idle_seconds: int) -> KioskState:
 
 
 def require_device(session: Session, raw_key: str) -> pairing.Device:
-    """The paired tablet behind a device key (401 when there is none)."""
+    """The paired tablet behind a device key (401 when there is none), its key's use
+    recorded as any key's: GET /api/v1/keys listed a tablet at work every day as never
+    used (audit). Every request of a paired tablet comes here, but for the checks of an
+    open event stream (`still_paired`); at most one write a minute (LAST_USED_GRANULARITY),
+    however often it calls."""
     device = pairing.device_for_key(session, raw_key) if raw_key else None
     if device is None:
         raise Unauthorized(
             "This tablet is not paired with a counter (or was unpaired). "
             "Enter a pairing code from the console."
         )
+    record_use(session, device.key, utcnow())
     return device
 
 
 def still_paired(engine: Engine, raw_key: str) -> bool:
-    """For an open event stream, between events: its own short transaction."""
+    """For an open event stream, between events: its own short transaction, which only
+    reads (outside a unit of work, it would write beside SQLite's write lock). The stream
+    was opened by `require_device`, and is opened again every few minutes."""
     with Session(engine) as session:
         return pairing.device_for_key(session, raw_key) is not None
 

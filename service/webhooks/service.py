@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+import anyio
 import anyio.to_thread
 import httpx
 from sqlalchemy import update
@@ -74,13 +75,24 @@ def _key_stopped(session: Session, sub: WebhookSubscription) -> tuple[datetime, 
     return None
 
 
+# URL checks under way at once, at most, each on a thread waiting for its lookup. Not on
+# anyio's default threads (40), on which every unit of work runs: forty subscriptions to a
+# name that never resolves held them all for the webhook timeout, and every handover and
+# answer waited that long (audit). A check past these waits for a thread here, holding no
+# other thread and no transaction. It is not refused (503) after a while: each check ends
+# within the webhook timeout (targets.resolve_within), so it waits only for those asked
+# before it, all of them subscriptions; a 503 would only have the portal ask again.
+URL_CHECKS = anyio.CapacityLimiter(8)
+
+
 async def check_url(url: str, settings: Settings) -> None:
     """A 422 on `url` when it may not receive webhooks (targets.check_target). Its lookup
-    may take the whole webhook timeout: done in a thread before the unit of work that
-    creates the subscription (create), it holds no transaction. Inside it, on SQLite, it
-    held the one write lock: every handover and answer waited for a reader's DNS (audit)."""
+    may take the whole webhook timeout: done in a thread of its own (URL_CHECKS) before the
+    unit of work that creates the subscription (create), it holds no transaction. Inside
+    it, on SQLite, it held the one write lock: every handover and answer waited for a
+    reader's DNS (audit)."""
     try:
-        await anyio.to_thread.run_sync(targets.check_target, url, settings)
+        await anyio.to_thread.run_sync(targets.check_target, url, settings, limiter=URL_CHECKS)
     except targets.UnsafeTarget as exc:
         raise field_error("url", str(exc)) from None
 

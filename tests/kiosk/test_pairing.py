@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from service.app import create_app
-from service.models import ApiKey, AuditLog, Counter, KioskPairing
+from service.models import ApiKey, AuditLog, Counter, KioskPairing, utcnow
 from tests.cli_runner import cli_for
 from tests.conftest import DbFactory, KeyFactory, make_settings
 from tests.kiosk.conftest import pair, pairing_code
@@ -211,3 +211,38 @@ def test_cli_pairs_lists_and_unpairs(client: TestClient, database_url: str) -> N
     assert cli("kiosk", "unpair", device_id).exit_code == 2
     bad = cli("kiosk", "pair", "--agency", "NOPE", "--counter", "Q02")
     assert bad.exit_code == 2
+
+
+def test_a_tablet_in_use_reads_as_used_in_the_key_list(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """(audit) A tablet's device key is an API key, listed by GET /api/v1/keys with its
+    `last_used_at`, but /kiosk looked it up by a query of its own that never wrote it: a
+    tablet at work every day read as never used, the column an IT centre prunes keys by.
+    Written as any key's, at most once a minute however often the tablet calls."""
+    admin = make_key("admin")
+
+    def last_used() -> str | None:
+        keys = client.get("/api/v1/keys", headers=admin).json()["data"]
+        [kiosk] = [k for k in keys if k["role"] == "kiosk"]
+        assert kiosk["status"] == "active"
+        used: str | None = kiosk["last_used_at"]
+        return used
+
+    pair(client, make_key)
+    assert last_used() is None  # pairing is not a use
+    for _ in range(3):
+        assert client.get("/kiosk/api/state").status_code == 200
+        assert client.get("/kiosk/api/waiting").status_code == 200
+    first = last_used()
+    assert first is not None
+    assert client.get("/kiosk/api/state").status_code == 200
+    assert last_used() == first  # within the minute: not written again
+    with db() as session:
+        key = session.exec(select(ApiKey).where(ApiKey.role == "kiosk")).one()
+        key.last_used_at = utcnow() - timedelta(minutes=2)
+        session.add(key)
+    assert client.get("/kiosk/api/waiting").status_code == 200
+    newest = last_used()
+    assert newest is not None
+    assert utcnow() - datetime.fromisoformat(newest) < timedelta(minutes=1)

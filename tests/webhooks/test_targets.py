@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import ipaddress
 import threading
+import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -115,6 +117,47 @@ def test_a_slow_lookup_for_a_new_subscription_holds_up_no_handover(
         handed_over.set()
     assert issued.status_code == 201
     assert answers == [201]
+
+
+@pytest.mark.usefixtures("agencies")
+def test_subscriptions_to_a_name_that_never_resolves_hold_up_no_handover(
+    database_url: str, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(audit) Each new subscription's lookup waited, up to the webhook timeout, on one of
+    anyio's default threads, the forty every unit of work runs on: a portal subscribing
+    forty times at once to a name whose resolver never answers stopped every handover and
+    answer for that long. Here the handover goes through while all forty still wait."""
+    asked, released = threading.Event(), threading.Event()
+    real_resolve = targets.resolve
+
+    def resolve(host: str, port: int) -> list[Any]:
+        if not host.endswith("hang.test"):
+            return real_resolve(host, port)
+        asked.set()
+        released.wait(30)  # a resolver that does not answer
+        raise targets.UnsafeTarget("no answer")
+
+    monkeypatch.setattr(targets, "resolve", resolve)
+    app = create_app(webhook_settings(database_url, webhook_timeout_seconds=8))
+    portal, issuer = make_key("reader"), make_key("issuer")
+    body = {"url": "https://portal.hang.test/hooks", "events": ["score.updated"]}
+    with TestClient(app) as client, ThreadPoolExecutor(40) as pool:
+        try:
+            subscribing = [
+                pool.submit(client.post, "/api/v1/webhooks", json=body, headers=portal)
+                for _ in range(40)
+            ]
+            assert asked.wait(10)
+            time.sleep(0.5)  # the others reach the lookup under way (one for the name)
+            issued = client.post("/api/v1/handovers", json=handover_body(), headers=issuer)
+            # Held up, it went through only once the lookups had timed out, refused.
+            still_waiting = not any(sub.done() for sub in subscribing)
+        finally:
+            released.set()
+        refused = [sub.result().status_code for sub in subscribing]
+    assert issued.status_code == 201, issued.text
+    assert still_waiting
+    assert refused == [422] * 40
 
 
 def test_past_the_lookups_a_process_may_have_under_way_a_name_is_refused_at_once(
