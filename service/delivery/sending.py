@@ -7,7 +7,7 @@ SKIP LOCKED, and every claim is a compare-and-set on a lease, so two workers nev
 same attempt — on SQLite too. No transaction stays open across the HTTP call: a worker
 killed mid-send leaves the delivery pending, its lease lapses and another sends it again
 (at least once, never lost). Claiming and sending are apart (claim, send) so that a worker
-sends to several subscriptions at once (worker.py).
+sends to several receivers at once (worker.py).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from standardwebhooks.webhooks import Webhook
 from service import outbound_http
 from service.admin.agencies import paths_by_id
 from service.db import rowcount, transaction
-from service.delivery import fan_out
+from service.delivery import fan_out, receivers
 from service.delivery.fan_out import NO_SYNC, live_subscription
 from service.delivery.stats import failure_reason
 from service.models import (
@@ -85,7 +85,7 @@ def _next_delivery() -> Any:
     now = bindparam("now", type_=WebhookDelivery.__table__.c.next_attempt_at.type)  # type: ignore[attr-defined]
     busy: BindParameter[int] = bindparam("busy", expanding=True)
     return (
-        select(WebhookDelivery.id, WebhookDelivery.subscription_id)
+        select(WebhookDelivery.id, WebhookDelivery.subscription_id, WebhookSubscription.url)
         .join(
             WebhookSubscription,
             col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
@@ -117,6 +117,7 @@ class Claim:
     delivery_id: int
     subscription_id: int
     lease: datetime
+    receiver: str  # the subscription URL's origin (receivers.py)
 
 
 class Sender:
@@ -213,7 +214,7 @@ class Sender:
 
     def claim(self, busy: Collection[int] = ()) -> Claim | None:
         """Lease the next eligible delivery, in a short transaction of its own; none of a
-        subscription in `busy` (this worker is sending to it already).
+        subscription in `busy` (one whose receiver this worker is sending to already).
 
         Only the oldest pending delivery per subscription and agency is eligible, so events
         reach each receiver in order per agency, even after an outage. The lease — not a
@@ -224,7 +225,7 @@ class Sender:
             row = session.exec(_next_delivery(), params={"now": now, "busy": list(busy)}).first()
             if row is None:
                 return None
-            candidate, subscription_id = row
+            candidate, subscription_id, url = row
             lease = now + self._lease_length()
             leased = session.execute(
                 update(WebhookDelivery)
@@ -236,7 +237,22 @@ class Sender:
                 .values(lease_until=lease),
                 execution_options=NO_SYNC,
             )
-            return Claim(candidate, subscription_id, lease) if rowcount(leased) else None
+            if not rowcount(leased):
+                return None
+            return Claim(candidate, subscription_id, lease, receivers.origin(url))
+
+    def release(self, claim: Claim) -> None:
+        """Give a claimed delivery back unsent (still due), while it is still this worker's."""
+        with transaction(self.engine) as session:
+            session.execute(
+                update(WebhookDelivery)
+                .where(
+                    col(WebhookDelivery.id) == claim.delivery_id,
+                    col(WebhookDelivery.lease_until) == claim.lease,
+                )
+                .values(lease_until=None),
+                execution_options=NO_SYNC,
+            )
 
     def _lease_length(self) -> timedelta:
         """How long a claim holds its delivery: the attempt, which ends within the timeout

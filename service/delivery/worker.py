@@ -10,10 +10,12 @@ message outbox's upkeep (reminders, rows of channels no longer configured), and 
 message channel (SMS, Zalo, e-mail): a lane's next round starts when its own ends.
 
 Sending is concurrent: up to `webhook_concurrency` deliveries at once, on a pool of
-threads, never two to the same subscription from one worker — a receiver that times out
-holds one thread, while every other subscription's deliveries go on. Per subscription and
-agency the next delivery is eligible only once the previous one is done or scheduled for
-retry (sending.py), so order is kept whatever the number of threads and workers.
+threads, never two to the same receiver from one worker — a receiver is the subscription
+URL's origin (receivers.py), so a receiver that times out holds one thread however many
+subscriptions lead to it (a portal subscribing once per ward), while every other
+receiver's deliveries go on. Per subscription and agency the next delivery is eligible only
+once the previous one is done or scheduled for retry (sending.py), so order is kept
+whatever the number of threads and workers.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from sqlmodel import Session
 from service.alerts import emails as alert_emails
 from service.alerts.evaluate import raise_alerts
 from service.db import transaction
-from service.delivery import fan_out, pruning
+from service.delivery import fan_out, pruning, receivers
 from service.delivery.sending import Sender
 from service.messaging import sending as messages
 from service.messaging.channels.registry import configured_channels
@@ -67,9 +69,9 @@ class DeliveryWorker:
         self._pool = ThreadPoolExecutor(
             max_workers=settings.webhook_concurrency, thread_name_prefix="webhook-send"
         )
-        # Sends under way, with their subscription; only the worker's own thread reads or
+        # Sends under way, with their receiver; only the worker's own thread reads or
         # changes this (the sending threads only set _sent).
-        self._in_flight: dict[Future[None], int] = {}
+        self._in_flight: dict[Future[None], str] = {}
         self._sent = threading.Event()  # a send finished: a slot is free
         self._next_prune = 0.0  # time.monotonic(): the first round prunes
         # Petitions age with no event (service/scoring/aging.py): each round announces the
@@ -182,18 +184,38 @@ class DeliveryWorker:
             self._lane_rounds[name] = self._lanes_pool.submit(lane)
 
     def _fill(self) -> int:
-        """Claim due deliveries into the free sending slots, none to a subscription this
-        worker is sending to already; returns how many it started."""
+        """Claim due deliveries into the free sending slots, none to a receiver this worker
+        is sending to already; returns how many it started.
+
+        Kept apart by subscription only, one receiver that never answers, behind as many
+        subscriptions as the worker has slots (a portal subscribing once per ward), took
+        every slot, and every other receiver got one event per timeout (audit)."""
         started = 0
+        # The receiver of each subscription, read when a send is under way, once a fill.
+        by_subscription: dict[int, str] = {}
         while len(self._in_flight) < self.settings.webhook_concurrency:
-            claim = self.sender.claim(busy=set(self._in_flight.values()))
+            sending_to = set(self._in_flight.values())
+            if sending_to and not by_subscription:
+                by_subscription = self._receivers()
+            busy = {sub for sub, receiver in by_subscription.items() if receiver in sending_to}
+            claim = self.sender.claim(busy=busy)
             if claim is None:
                 break
+            if claim.receiver in sending_to:
+                # A subscription made since the read, to a receiver under way: given back,
+                # and busy once read again.
+                self.sender.release(claim)
+                by_subscription = self._receivers()
+                continue
             future = self._pool.submit(self.sender.send, claim)
             future.add_done_callback(lambda _: self._sent.set())
-            self._in_flight[future] = claim.subscription_id
+            self._in_flight[future] = claim.receiver
             started += 1
         return started
+
+    def _receivers(self) -> dict[int, str]:
+        with transaction(self.engine) as session:
+            return receivers.by_subscription(session)
 
     def _reap(self) -> None:
         """Forget the sends that finished; a failed one is logged (its lease lapses and

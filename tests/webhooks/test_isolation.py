@@ -9,6 +9,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
@@ -22,6 +23,7 @@ from sqlmodel import col, select, update
 
 from service.app import create_app
 from service.db import transaction
+from service.delivery.receivers import by_subscription, origin
 from service.delivery.worker import DeliveryWorker
 from service.models import (
     DeliveryAttempt,
@@ -34,7 +36,7 @@ from service.models import (
 from service.settings import Settings
 from tests.conftest import KeyFactory, handover_body
 from tests.harness.processes import free_port, http_server
-from tests.webhooks.conftest import Receiver, drain, webhook_settings
+from tests.webhooks.conftest import Received, Receiver, drain, webhook_settings
 from tests.webhooks.test_deliveries import subscribe
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -50,8 +52,10 @@ class Arrival:
 
 @dataclass
 class Receivers:
-    """One server; each path is a receiver. Paths in `hanging` hold every request until
-    `release` is set (or `hang` seconds pass); `slow` delays every answer."""
+    """Servers answering alike, `base` and those `another()` starts; each path is a
+    subscription's. Paths in `hanging` hold every request until `release` is set (or `hang`
+    seconds pass); `slow` delays every answer. The worker tells receivers apart by origin:
+    paths on one server are one receiver, on two servers (ports) two."""
 
     base: str
     hanging: set[str] = field(default_factory=set)
@@ -63,7 +67,14 @@ class Receivers:
     answered: list[Arrival] = field(default_factory=list)  # as they get a 200
     open: Counter[str] = field(default_factory=Counter)  # requests under way per path
     most_open: Counter[str] = field(default_factory=Counter)
+    open_at: Counter[str] = field(default_factory=Counter)  # requests under way per server
+    most_open_at: Counter[str] = field(default_factory=Counter)  # by base URL
     lock: threading.Lock = field(default_factory=threading.Lock)
+    servers: ExitStack = field(default_factory=ExitStack)
+
+    def another(self) -> str:
+        """The base URL of another receiver: a server of its own, on another port."""
+        return self.servers.enter_context(http_server(_handler(self)))
 
     def of(self, path: str) -> list[Arrival]:
         with self.lock:
@@ -77,11 +88,16 @@ def _handler(receivers: Receivers) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             arrival = Arrival(self.path, self.headers["webhook-id"], json.loads(body))
+            server = "http://" + self.headers["host"]
             with receivers.lock:
                 receivers.arrived.append(arrival)
                 receivers.open[self.path] += 1
                 receivers.most_open[self.path] = max(
                     receivers.most_open[self.path], receivers.open[self.path]
+                )
+                receivers.open_at[server] += 1
+                receivers.most_open_at[server] = max(
+                    receivers.most_open_at[server], receivers.open_at[server]
                 )
             try:
                 if self.path in receivers.trickling:
@@ -106,6 +122,7 @@ def _handler(receivers: Receivers) -> type[BaseHTTPRequestHandler]:
             finally:
                 with receivers.lock:
                     receivers.open[self.path] -= 1
+                    receivers.open_at[server] -= 1
 
         def log_message(self, *_: object) -> None:
             return
@@ -117,7 +134,7 @@ def _handler(receivers: Receivers) -> type[BaseHTTPRequestHandler]:
 def receivers() -> Iterator[Receivers]:
     port = free_port()
     receivers = Receivers(base=f"http://127.0.0.1:{port}")
-    with http_server(_handler(receivers), port):
+    with receivers.servers, http_server(_handler(receivers), port):
         try:
             yield receivers
         finally:
@@ -175,12 +192,12 @@ def test_a_receiver_that_never_answers_delays_only_its_own_subscriptions(
     app = create_app(settings)
     with TestClient(app) as client:
         admin, reader = make_key("admin"), make_key("reader")
-        # Three subscriptions of one reader to a receiver that never answers, made first
+        # Three subscriptions of one reader to receivers that never answer, made first
         # (their deliveries come first), then an admin's to a healthy one.
         slow = [f"/slow/{i}" for i in range(3)]
         receivers.hanging.update(slow)
         for path in slow:
-            subscribe(client, reader, receivers.base + path, events=["invitation.issued"])
+            subscribe(client, reader, receivers.another() + path, events=["invitation.issued"])
         subscribe(client, admin, receivers.base + "/ok", events=["invitation.issued"])
         codes = [(f"{agency}-{i}", agency) for i in range(3) for agency in ("79.BTH", "79.SGN")]
         handovers(client, make_key, codes)
@@ -218,9 +235,9 @@ def test_a_receiver_that_never_answers_delays_only_its_own_subscriptions(
 def test_receivers_that_trickle_without_end_are_cut_off_and_stall_nobody(
     database_url: str, make_key: KeyFactory, receivers: Receivers
 ) -> None:
-    """A receiver that answers a byte now and then never times out a read: one portal with
+    """A receiver that answers a byte now and then never times out a read: portals with
     as many such subscriptions as the worker has places held every webhook of the province
-    for as long as it liked. Each attempt now ends at the timeout, whatever arrives."""
+    for as long as they liked. Each attempt now ends at the timeout, whatever arrives."""
     timeout = 1.0
     settings = webhook_settings(
         database_url, webhook_timeout_seconds=timeout, worker_poll_seconds=0.05
@@ -230,8 +247,8 @@ def test_receivers_that_trickle_without_end_are_cut_off_and_stall_nobody(
         admin, reader = make_key("admin"), make_key("reader")
         trickling = [f"/trickle/{i}" for i in range(settings.webhook_concurrency)]
         receivers.trickling.update(trickling)
-        for path in trickling:
-            subscribe(client, reader, receivers.base + path, events=["invitation.issued"])
+        for path in trickling:  # receivers apart: a receiver holds one place at most
+            subscribe(client, reader, receivers.another() + path, events=["invitation.issued"])
         subscribe(client, admin, receivers.base + "/ok", events=["invitation.issued"])
         handovers(client, make_key, [("T-1", "79.BTH")])
         with RunningWorker(app.state.engine, settings, app):
@@ -247,6 +264,147 @@ def test_receivers_that_trickle_without_end_are_cut_off_and_stall_nobody(
 
             wait_for(all_cut_off, 5 * timeout, "every trickling attempt to end")
             receivers.release.set()
+
+
+AUDIT_AGENCIES = ("79.BTH", "79.SGN", "79.STP", "G22.39", "79")
+
+
+def test_one_silent_receiver_with_many_subscriptions_does_not_throttle_the_others(
+    database_url: str, make_key: KeyFactory, receivers: Receivers
+) -> None:
+    """One receiver that never answers, behind as many subscriptions as the worker has
+    places (one portal subscribing once per ward, to one URL), took every place, one event
+    after another (each subscription's next agency is eligible the moment the previous
+    attempt times out), and a healthy subscription got one event per timeout. (audit)"""
+    timeout = 1.0
+    settings = webhook_settings(
+        database_url,
+        webhook_timeout_seconds=timeout,
+        worker_poll_seconds=0.05,
+        webhook_concurrency=2,
+        webhook_retry_base_seconds=60,  # retries play no part here
+        webhook_retry_max_seconds=60,
+    )
+    app = create_app(settings)
+    with TestClient(app) as client:
+        admin, reader = make_key("admin"), make_key("reader")
+        # One receiver (one portal's URL), as many subscriptions as the worker's places.
+        receivers.hanging.add("/portal")
+        for _ in range(settings.webhook_concurrency):
+            subscribe(client, reader, receivers.base + "/portal", events=["invitation.issued"])
+        healthy = receivers.another()
+        subscribe(client, admin, healthy + "/ok", events=["invitation.issued"])
+        codes = [(f"D-{agency}", agency) for agency in AUDIT_AGENCIES]
+        handovers(client, make_key, codes)
+        with RunningWorker(app.state.engine, settings, app):
+            took = wait_for(
+                lambda: len(receivers.of("/ok")) == len(codes), 30, "the healthy events"
+            )
+            receivers.release.set()
+    # Isolated, the healthy subscription waits at most one attempt of the silent receiver
+    # (it waited one per event); the silent one was sent one request at a time.
+    assert took < 2 * timeout, f"the healthy subscription waited {took:.1f} s"
+    assert receivers.most_open_at[receivers.base] == 1, receivers.most_open_at
+
+
+def test_a_receiver_with_many_subscriptions_gets_every_delivery_of_each(
+    database_url: str, make_key: KeyFactory, receivers: Receivers
+) -> None:
+    """Sent one at a time, a receiver's subscriptions still all get all their events, each
+    once and in order per agency, beside another receiver's."""
+    settings = webhook_settings(database_url, worker_poll_seconds=0.05, webhook_concurrency=3)
+    app = create_app(settings)
+    receivers.slow = 0.05  # sends overlap
+    with TestClient(app) as client:
+        admin, reader = make_key("admin"), make_key("reader")
+        wards = [f"/ward/{i}" for i in range(4)]
+        for path in wards:
+            subscribe(client, reader, receivers.base + path, events=["invitation.issued"])
+        other = receivers.another()
+        subscribe(client, admin, other + "/other", events=["invitation.issued"])
+        agencies = ("79.BTH", "79.SGN")
+        codes = [(f"{agency}-{i}", agency) for i in range(3) for agency in agencies]
+        handovers(client, make_key, codes)
+        with RunningWorker(app.state.engine, settings, app):
+            wait_for(
+                lambda: all(len(receivers.of(p)) == len(codes) for p in [*wards, "/other"]),
+                60,
+                "every subscription's events",
+            )
+        with transaction(app.state.engine) as session:
+            pending = session.exec(
+                select(WebhookDelivery).where(WebhookDelivery.status != "succeeded")
+            ).all()
+    assert pending == []
+    assert receivers.most_open_at[receivers.base] == 1, receivers.most_open_at
+    for path in [*wards, "/other"]:
+        received = [a.body["data"]["dossier_code"] for a in receivers.of(path)]
+        assert sorted(received) == sorted(code for code, _ in codes), path  # each once
+        for agency in agencies:
+            in_order = [code for code, a in codes if a == agency]
+            assert [c for c in received if c.startswith(agency)] == in_order, path
+
+
+def test_a_subscription_newer_than_the_workers_list_waits_for_its_busy_receiver(
+    hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """The worker reads which subscription goes to which receiver once a fill: one made
+    since, to a receiver under way, is claimed (nothing told the query), given back unsent,
+    and sent once the receiver is free."""
+    client, worker = hook_app
+    engine: sa.Engine = client.app.state.engine  # type: ignore[attr-defined]
+    admin = make_key("admin")
+    first = subscribe(client, admin, receiver.url, events=["invitation.issued"])
+    subscribe(client, admin, receiver.url + "/ward-2", events=["invitation.issued"])
+    gate = threading.Event()
+
+    def hold(_: Received) -> None:  # the first send stays under way
+        gate.wait(10)
+
+    receiver.on_post = hold
+    handovers(client, make_key, [("N-1", "79.BTH")])
+    with transaction(engine) as session:
+        worker.dispatch_events(session)
+        made = session.exec(
+            select(WebhookSubscription).where(WebhookSubscription.public_id == first["id"])
+        ).one()
+        assert made.id is not None
+        known = made.id
+    reads: list[dict[int, str]] = []
+
+    def stale_then_fresh() -> dict[int, str]:
+        # The first read from before the second subscription was made.
+        with transaction(engine) as session:
+            fresh = by_subscription(session)
+        reads.append(fresh if reads else {known: fresh[known]})
+        return reads[-1]
+
+    worker._receivers = stale_then_fresh  # type: ignore[method-assign]
+    try:
+        assert worker._fill() == 1
+        assert len(reads) == 2  # the claim of the newer one made the worker read again
+        with transaction(engine) as session:
+            deliveries = session.exec(select(WebhookDelivery)).all()
+        assert all(d.status == "pending" for d in deliveries)
+        assert sorted(d.lease_until is None for d in deliveries) == [False, True]
+    finally:
+        gate.set()
+    drain(worker, until=lambda: len(receiver.received) == 2)
+
+
+def test_a_receiver_is_the_origin_of_the_url() -> None:
+    same = {
+        origin(url)
+        for url in (
+            "https://Portal.Example.vn/hooks/ward-1",
+            "HTTPS://portal.example.vn:443/hooks/ward-2?token=x",
+            "https://user:secret@portal.example.vn./other",
+        )
+    }
+    assert same == {"https://portal.example.vn:443"}
+    others = ("http://portal.example.vn/", "https://portal.example.vn:8443/", "https://a.vn/")
+    assert len({origin(url) for url in others} | same) == 4
+    assert origin("http://[::1]/a") == "http://[::1]:80"
 
 
 def test_a_score_that_changes_while_it_is_sent_is_sent_again_after_it(
