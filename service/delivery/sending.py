@@ -31,6 +31,7 @@ from standardwebhooks.webhooks import Webhook
 
 from service import outbound_http
 from service.admin.agencies import paths_by_id
+from service.audit import record
 from service.db import rowcount, transaction
 from service.delivery import fan_out, receivers
 from service.delivery.fan_out import NO_SYNC, live_subscription
@@ -367,9 +368,10 @@ class Sender:
         if attempt.status_code == GONE:
             # Standard Webhooks: 410 says the endpoint is gone for good; it was retried for
             # a day like any failure. Its events wait for it, as below, until it is enabled.
-            _disable(subscription, now, GONE_REASON)
+            _disable(session, subscription, now, GONE_REASON)
         elif failing_for >= timedelta(days=self.settings.webhook_disable_after_days):
             _disable(
+                session,
                 subscription,
                 now,
                 f"Disabled after failing since {subscription.failing_since:%Y-%m-%d %H:%M} UTC;"
@@ -450,10 +452,20 @@ def _still_retrying(
     )
 
 
-def _disable(subscription: WebhookSubscription, now: datetime, reason: str) -> None:
+def _disable(
+    session: Session, subscription: WebhookSubscription, now: datetime, reason: str
+) -> None:
     """Nothing more is sent to it, its events are kept, until an admin enables it
-    (webhooks/service.py); the reason is shown with the subscription."""
+    (webhooks/service.py); the reason is shown with the subscription, and written in the
+    audit log beside the enabling, by the worker (ops audit: only the enabling was there)."""
     subscription.disabled_at, subscription.disabled_reason = now, reason[:500]
+    record(
+        session,
+        "worker",
+        "webhook.disable",
+        f"webhook:{subscription.public_id}",
+        {"reason": subscription.disabled_reason},
+    )
     log.warning("webhook subscription %s disabled: %s", subscription.public_id, reason)
 
 

@@ -183,6 +183,13 @@ def test_a_receiver_answering_410_gone_is_disabled_at_once_and_can_be_enabled(
         1,
         None,
     )
+    # The audit log says who disabled it and why, beside the enabling (ops audit: it held
+    # only the enabling, and an IT centre could not tell why the events had stopped).
+    [disabled] = client.get(
+        "/api/v1/audit", params={"action": "webhook.disable"}, headers=admin
+    ).json()["data"]
+    assert (disabled["actor"], disabled["target"]) == ("worker", f"webhook:{sub['id']}")
+    assert disabled["detail"] == {"reason": state["disabled_reason"]}
     receiver.status = 200
     for _ in range(3):
         worker.run_once()
