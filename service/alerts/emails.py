@@ -35,7 +35,7 @@ from service.messaging.channels.base import Channel, OutgoingMessage
 from service.messaging.channels.registry import configured_names
 from service.messaging.leased import settle
 from service.models import Agency, Alert, AlertEmail, Official, utcnow
-from service.numbers import number, percent, typed
+from service.numbers import number, percent, typed, typed_percent
 from service.settings import Settings
 
 log = logging.getLogger("hailong.alerts")
@@ -148,7 +148,8 @@ def _value_text(name: str, value: object) -> str:
         return str(value)
     if isinstance(value, int | float):
         if name in rules.SETTING_FIGURES:
-            return typed(value, "vi")
+            in_percent = name in rules.PERCENT_FIGURES
+            return typed_percent(value, "vi") if in_percent else typed(value, "vi")
         exact = figure(value)
         return percent(exact, "vi") if name in rules.PERCENT_FIGURES else number(exact, "vi")
     return str(value)

@@ -112,7 +112,9 @@ def _staff_c_falling(
         if person.c is None or earlier is None or earlier.c is None:
             continue
         drop = earlier.c - person.c
-        if drop + FLOAT_SLACK >= setting.threshold:
+        # A C that did not fall is never falling, whatever the threshold: any above 0 is
+        # accepted, and one under the slack announced an unchanged C (alerts audit).
+        if drop > 0 and drop + FLOAT_SLACK >= setting.threshold:
             values = {
                 "c": person.c,
                 "previous_c": earlier.c,

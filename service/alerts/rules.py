@@ -36,8 +36,10 @@ PER_STAFF = frozenset({"staff_c_falling"})
 PERCENT_FIGURES = frozenset({"rate", "floor"})
 # An alert's figures that are a rule's setting, written in every digit as the rules table
 # shows them (numbers.typed): cut to two decimals as a score is, an agency's threshold of
-# 16.333 read "Ngưỡng: 16,33" beside a K of 16,33 found below it (review).
-SETTING_FIGURES = frozenset({"threshold"})
+# 16.333 read "Ngưỡng: 16,33" beside a K of 16,33 found below it (review); a response-rate
+# floor of 0.3334, cut to a percent's one decimal, read "33,3 %" beside the rate of 1/3 found
+# below it (alerts audit). One in PERCENT_FIGURES too is a percentage in every digit.
+SETTING_FIGURES = frozenset({"threshold", "floor"})
 
 
 def details_for(rule: str, role: str | None) -> bool:

@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import SupportsFloat
 
 from service.calendar.working_days import LOCAL_TZ
-from service.numbers import number, percent, typed
+from service.numbers import number, percent, typed, typed_percent
 
 
 def local_time(value: datetime | None) -> str:
@@ -94,6 +94,10 @@ class Formatter:
 
     def pct(self, value: Figure | None) -> str:
         return percent(value, self.lang)
+
+    def plain_pct(self, value: float) -> str:
+        """A rate setting as a percentage in every digit (numbers.typed_percent)."""
+        return typed_percent(value, self.lang)
 
     time = staticmethod(local_time)
 

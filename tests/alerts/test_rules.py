@@ -145,3 +145,31 @@ def test_response_rate_below_the_floor(
         "/api/v1/alerts", params={"rule": "response_rate_low"}, headers=office.admin
     )
     assert [a["agency_code"] for a in listed.json()["data"]] == ["79.SGN"]
+
+
+def test_a_c_that_did_not_fall_is_never_announced_as_falling(
+    client: TestClient,
+    engine: sa.Engine,
+    settings: Settings,
+    office: Office,
+    make_key: KeyFactory,
+) -> None:
+    """README and rules.py: the rule fires when a C "is lower than in the previous period by
+    at least the threshold". An agency's threshold may be any drop above 0, and the slack
+    added to every drop (evaluate.FLOAT_SLACK) let one at or under it announce an officer
+    whose C did not fall at all, drop 0, to every manager (alerts audit)."""
+    put = client.put(
+        "/api/v1/agencies/79.BTH/alert-rules",
+        json={"staff_c_falling": {"enabled": True, "threshold": 1e-9}},
+        headers=make_key("admin"),
+    )
+    assert put.status_code == 200, put.text  # accepted: a drop above 0
+    n = 0
+    for day in ("2025-06-10", "2025-09-10"):
+        for _ in range(5):
+            n += 1
+            office.dossier(f"S-{n}", "79.BTH", day, returning="CB003", answer="good")
+    evaluate(client, settings, datetime.fromisoformat(f"2025-09-20T10:00:00{VN}"))
+    falling = [a for a in alerts(engine) if a.rule == "staff_c_falling"]
+    # C is 1.0 in both quarters: it did not fall.
+    assert [(a.subject, a.values["drop"]) for a in falling] == []

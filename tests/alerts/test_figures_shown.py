@@ -1,0 +1,101 @@
+"""An agency's own response-rate floor, in the e-mail and on the console's alerts page, was
+cut to one decimal of a percent like the rate found under it: a rate found below its floor
+read equal to it ("Tỷ lệ trả lời: 33,3 %", "Ngưỡng: 33,3 %"). The K rule's threshold was
+fixed for exactly this (rules.SETTING_FIGURES); the floor, a setting as well, is written
+in every digit now, "33,34 %" (alerts audit)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from service.alerts import emails
+from service.db import transaction
+from service.messaging.channels.registry import configured_channels
+from service.models import Invitation, utcnow
+from service.settings import Settings
+from tests.alerts.conftest import VN, Office, alerts, evaluate, official
+from tests.conftest import KeyFactory
+from tests.console.conftest import ConsoleClient, raw_key
+from tests.messaging.conftest import Mailbox
+
+pytestmark = pytest.mark.usefixtures("agencies")
+WARD = "79.SGN"
+
+
+def _figures(html: str, alert_id: int) -> str:
+    row = re.search(rf'<tr data-alert="{alert_id}"[^>]*>(.*?)</tr>', html, re.S)
+    assert row, f"alert {alert_id} is not shown"
+    cell = re.search(r'<td data-label="Số liệu">(.*?)</td>', row.group(1), re.S)
+    assert cell
+    return " ".join(re.sub(r"<[^>]+>", "", cell.group(1)).split())
+
+
+def _raise_the_alert(
+    client: TestClient, engine: sa.Engine, settings: Settings, office: Office, make_key: KeyFactory
+) -> int:
+    admin = make_key("admin")
+    # The ward's own floor: a third, rounded up ("0,3334").
+    put = client.put(
+        f"/api/v1/agencies/{WARD}/alert-rules",
+        json={"response_rate_low": {"enabled": True, "threshold": 0.3334}},
+        headers=admin,
+    )
+    assert put.status_code == 200, put.text
+    official(engine, "truong.phong@saigon.gov.vn", "manager", WARD)
+    # 21 invitations issued, 7 answered: a rate of exactly one third, below 0.3334.
+    for i in range(21):
+        token = office.dossier(f"R{i}", WARD, "2025-09-10")
+        if i < 7:
+            office.answer(token, "good")
+    with transaction(engine) as session:
+        session.execute(
+            sa.update(Invitation).values(
+                issued_at=datetime.fromisoformat(f"2025-09-10T10:00:00{VN}")
+            )
+        )
+    assert len(evaluate(client, settings, datetime.fromisoformat(f"2025-09-20T10:00:00{VN}"))) == 1
+    [alert] = alerts(engine)
+    assert alert.rule == "response_rate_low"
+    assert alert.values["rate"] < alert.values["floor"]
+    assert alert.id is not None
+    return alert.id
+
+
+def test_the_email_never_reads_a_rate_below_the_agencys_floor_as_equal_to_it(
+    client: TestClient,
+    engine: sa.Engine,
+    settings: Settings,
+    office: Office,
+    mailbox: Mailbox,
+    make_key: KeyFactory,
+) -> None:
+    _raise_the_alert(client, engine, settings, office, make_key)
+    emails.run_round(engine, settings, configured_channels(settings), utcnow())
+    [text] = mailbox.texts()
+    rate = re.search(r"- Tỷ lệ trả lời: (.*)\n", text)
+    floor = re.search(r"- Ngưỡng: (.*)\n", text)
+    assert rate and floor, text
+    # The e-mail says the rate fell below the floor; its figures must not read equal.
+    assert (rate.group(1), floor.group(1)) == ("33,3 %", "33,34 %"), text
+
+
+def test_the_alerts_page_never_reads_a_rate_below_the_agencys_floor_as_equal_to_it(
+    client: TestClient,
+    engine: sa.Engine,
+    settings: Settings,
+    office: Office,
+    make_key: KeyFactory,
+) -> None:
+    alert_id = _raise_the_alert(client, engine, settings, office, make_key)
+    console = ConsoleClient(client)
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    shown = _figures(console.get("/console/alerts").text, alert_id)
+    found_rate = re.search(r"Tỉ lệ phản hồi: ([^;]*);", shown)
+    found_floor = re.search(r"Ngưỡng: ([^;]*);", shown)
+    assert found_rate and found_floor, shown
+    assert (found_rate.group(1), found_floor.group(1)) == ("33,3 %", "33,34 %"), shown
