@@ -606,8 +606,9 @@ EN.update(
         "Ngưỡng áp dụng": "Threshold in force",
         "Ngưỡng: mức giảm của C so với kỳ trước, lớn hơn 0 và tối đa %(max)s (giá trị lớn nhất của C); chỉ xét cán bộ có ít nhất %(n)s phiếu ở cả hai kỳ và có C được công bố ở cả hai kỳ (C bị ẩn để giữ kín phiếu của đồng nghiệp thì không xét).": "Threshold: the drop of C from the previous period, above 0 and at most %(max)s (C's largest value); only staff with at least %(n)s answers in both periods and their C shown in both count (a C hidden to keep a colleague's few answers private is not compared).",
         "Ngưỡng: số ngày làm việc còn lại tới hạn xử lý, số nguyên từ 0 đến %(most)s.": "Threshold: working days left before the handling deadline, a whole number from 0 to %(most)s.",
-        "Ngưỡng: tỷ lệ phản hồi từ 0 đến 1 (0,3 là 30 %%); chỉ xét khi đơn vị đã phát ít nhất %(n)s phiếu trong kỳ.": "Threshold: a response rate from 0 to 1 (0.3 is 30 %%); only once the agency issued at "
-        "least %(n)s surveys in the period.",
+        "Ngưỡng: tỷ lệ phản hồi từ 0 đến 1 (0,3 là 30 %%); chỉ xét khi đơn vị đã phát ít nhất %(n)s phiếu trong kỳ, không tính phiếu phát trong %(days)s ngày gần nhất (người dân chưa kịp trả lời).": "Threshold: a response rate from 0 to 1 (0.3 is 30 %%); only once the agency issued at "
+        "least %(n)s surveys in the period, not counting those issued in the last %(days)s days "
+        "(their citizens have not had time to answer).",
         "Ngưỡng: điểm K, từ 0 đến %(max)s; cảnh báo khi K của kỳ thấp hơn.": (
             "Threshold: a K from 0 to %(max)s; the alert is raised when the period's K is below it."
         ),

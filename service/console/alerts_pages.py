@@ -92,6 +92,7 @@ def _context(
         "c_max": profile.k_score.maxima()["c"],
         "k_max": profile.k_score.k_max(),
         "min_issued": profile.alerts.response_rate_min_issued,
+        "settle_days": profile.alerts.response_rate_settle_days,
         "petition_days_max": PETITION_ALERT_MAX_WORKING_DAYS,
         "can_edit": who.role in RULE_EDITORS and chosen is not None,
         "input_value": input_value,

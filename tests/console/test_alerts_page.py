@@ -405,10 +405,12 @@ def test_the_rules_page_says_what_a_threshold_may_be_and_what_each_rule_watches(
     console: ConsoleClient, make_key: KeyFactory
 ) -> None:
     """The K hint said 0 to 100 where the profile's K is 0 to 22 (50 is a 422), and the
-    response-rate rule's title read "citizens rate us low" (alerts audit)."""
+    response-rate rule's title read "citizens rate us low" (alerts audit); its hint left
+    out the surveys of the last days, which are not counted yet (second alerts audit)."""
     console.sign_in(raw_key(make_key("manager", agency=WARD)))
     page = console.get("/console/alerts").text
     assert "Ngưỡng: điểm K, từ 0 đến 22;" in page and "từ 0 đến 100" not in page
+    assert "không tính phiếu phát trong 3 ngày gần nhất" in page  # the profile's settle days
     assert "Tỷ lệ người dân trả lời khảo sát thấp" in page
     assert "đánh giá thấp" not in page
     refused = console.post(
