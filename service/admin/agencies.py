@@ -301,6 +301,7 @@ def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportRes
             f"missing: {', '.join(sorted(missing))}",
         )
     rows = []
+    first_line: dict[str, int] = {}
     for line_no, row in records:
         if (beyond := _past_header(header, row.get(None) or [])) is not None:
             raise field_error(f"line {line_no}", beyond)
@@ -309,6 +310,13 @@ def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportRes
             validate_code(code)
         except InvalidInput as exc:
             raise field_error(f"line {line_no}: code", exc.fields[0]["problem"]) from None
+        # Both lines were applied, the one waiting for a parent last: the first line, not
+        # the last, decided the agency's name and place, and nothing said so (imports audit).
+        if (earlier := first_line.setdefault(code, line_no)) != line_no:
+            raise field_error(
+                f"line {line_no}: code",
+                f"'{code}' is on line {earlier} too: list each agency once",
+            )
         rows.append(
             (
                 line_no,

@@ -222,3 +222,31 @@ def test_empty_cells_past_the_header_are_read_as_nothing(
     result = cli_for(database_url)("agencies", "import", str(path))
     assert result.exit_code == 0, result.output
     assert {"79.Q7", "79.Q8"} <= _codes(db)
+
+
+def test_an_agency_code_on_two_lines_is_refused_not_applied_in_some_order(
+    tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """A sheet copied together from two lists named 79.NEW on two lines: both were applied,
+    the one waiting for its parent last, so the first line decided the ward's name and place
+    (moving it, with its subtree, out of every scope above its old place), and the file was
+    read "successfully". A code listed twice is refused naming its lines, nothing written
+    (imports audit)."""
+    path = tmp_path / "agencies.csv"
+    path.write_text(
+        "code,name,parent_code\n"
+        "79.NEW,Phường Mới (cũ),79.ZONE\n"  # waits for 79.ZONE, so it is applied last
+        "79.NEW,Phường Mới,79.SGN\n"
+        "79.ZONE,Khu vực,79\n",
+        encoding="utf-8",
+    )
+
+    result = cli_for(database_url)("agencies", "import", str(path))
+
+    with db() as session:
+        new = session.exec(select(Agency).where(Agency.code == "79.NEW")).first()
+    placed = None if new is None else (new.name, new.path)
+    assert result.exit_code != 0, (result.output, placed)
+    said = " ".join(result.output.split())
+    assert "line 3: code: '79.NEW' is on line 2 too: list each agency once" in said, said
+    assert new is None, placed
