@@ -22,10 +22,11 @@ run: setup ## migrate a SQLite file, seed the demo, serve on http://127.0.0.1:80
 # the machine sets PYTHONDONTWRITEBYTECODE, every process of every run compiled them again.
 unexport PYTHONDONTWRITEBYTECODE
 
-# pytest-xdist: one worker per core, at most two (what the suite is measured on; several of
-# its tests start multi-process servers or Chromium themselves). Each worker has its own
-# databases, files and ports (tests/conftest.py). `make test XDIST=-n0`: one process.
-XDIST ?= -n auto --maxprocesses 2
+# pytest-xdist: three workers on the two cores the suite is measured on. Its tests wait on
+# Chromium, servers and timeouts more than half the time (user+sys 1,076 s in 1,247 s of
+# two workers): three took 991 s instead of 1,247 s, side by side (2026-12-06). Each worker
+# has its own databases, files and ports (tests/conftest.py). `make test XDIST=-n0`: one.
+XDIST ?= -n 3
 
 test: setup browser lint jslint typecheck ## the whole suite, on SQLite and (if reachable) PostgreSQL
 	$(BIN)/pytest $(XDIST)

@@ -60,6 +60,8 @@ class XlsxWriter:
         other text is written as an inline string, which Excel never evaluates; typing only
         those keeps a million rows fast). A control character stored before they were
         refused is shown, not a 500."""
+        if isinstance(value, float):
+            return self._number(value)
         if not isinstance(value, str):
             return value
         value = xml_text(value)
@@ -68,6 +70,17 @@ class XlsxWriter:
             cell.data_type = "s"
             return cell
         return value
+
+    def _number(self, value: float) -> Any:
+        """A float in its shortest exact digits. openpyxl writes numbers with 16 significant
+        digits ("%.16g"): a K of 19.999999999999996, "Không hài lòng" in the API, read 20 in
+        the file, the threshold it is below (inputs audit). Such a number goes in as its
+        repr, typed as a number; any other, as openpyxl writes it."""
+        if value != value or float(f"{value:.16g}") == value:  # NaN: openpyxl leaves it empty
+            return value
+        cell = WriteOnlyCell(self.sheet)
+        cell.value, cell.data_type = repr(value), "n"
+        return cell
 
     def texts(self, rows: Rows) -> Rows:
         """Every value of the rows through `text`: for rows not converted column by column."""

@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from types import ModuleType
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -286,3 +287,60 @@ def test_a_key_revoked_mid_export_gets_no_more_agencies(
     # Revoked while the second chunk was read: the other three are not the key's to read.
     assert written is None or len(written) <= 2, written
     assert client.get("/api/v1/agencies", headers=headers).status_code == 401
+
+
+VN = "+07:00"
+
+
+def _perfect_month(client: TestClient, admin: dict[str, str]) -> None:
+    """One dossier resolved on time and answered "none, good, satisfied": A = B = C = 1."""
+    body = handover_body(
+        dossier_code="X-1",
+        agency_code="79.BTH",
+        received_at=f"2025-09-01T08:00:00{VN}",
+        due_at=f"2025-09-20T17:00:00{VN}",
+        resolved_at=f"2025-09-10T10:00:00{VN}",
+        handed_over_at=None,
+    )
+    r = client.post("/api/v1/handovers", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    answers: dict[str, Any] = {
+        "timeliness": "on_time",
+        "supplement_requests": "none",
+        "staff_attitude": "good",
+        "overall": "satisfied",
+    }
+    token = r.json()["survey_url"].rsplit("/", 1)[1]
+    answer = {"token": token, "submitted_at": f"2025-09-12T09:00:00{VN}", "answers": answers}
+    r = client.post("/api/v1/responses", json=answer, headers=admin)
+    assert r.status_code == 201, r.text
+
+
+def test_xlsx_carries_the_k_the_api_gives_not_one_rounded_to_the_threshold(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """openpyxl writes every number with 16 significant digits: an imported D of
+    16.999999999999996 and A = B = C = 1 gave the API's K of 19.999999999999996, "Không hài
+    lòng", and the file's K of 20 beside "Không hài lòng" (inputs audit). README: the API,
+    CSV and XLSX carry the same exact values."""
+    admin = make_key("admin")
+    _perfect_month(client, admin)
+    put = client.put(
+        "/api/v1/agencies/79.BTH/periods/2025-09/inputs",
+        json={"d": 16.999999999999996, "e": 0},
+        headers=admin,
+    )
+    assert put.status_code == 200, put.text
+    score = put.json()
+    assert score["k"] == 19.999999999999996 and score["group"] == "khong_hai_long"
+
+    exported = client.get("/api/v1/scores.xlsx?period=2025-09", headers=admin)
+    assert exported.status_code == 200
+    rows = list(load_workbook(io.BytesIO(exported.content)).active.iter_rows(values_only=True))
+    header, data = rows[0], {row[0]: row for row in rows[1:]}
+    k_column = next(i for i, title in enumerate(header) if str(title).startswith("K (0-"))
+    d_column = header.index("D - Phản ánh kiến nghị")
+    ward = data["79.BTH"]
+    assert ward[header.index("Nhóm")] == "Không hài lòng"
+    assert ward[k_column] == score["k"], ward[k_column]  # 20.0 in the file: the threshold
+    assert ward[d_column] == score["d"], ward[d_column]

@@ -66,3 +66,13 @@ def test_an_export_broken_off_mid_way_leaves_no_rows_on_disk(
         anyio.run(export)
     assert on_disk, "the export's rows were never written where this test looks"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_float_is_read_back_as_the_same_float() -> None:
+    """openpyxl's 16 significant digits read 19.999999999999996 as 20 (inputs audit)."""
+    values = [19.999999999999996, 17.333333333333332, 0.1, 20.0, 1e-300, 1 / 3]
+    writer = XlsxWriter("Điểm", [f"c{n}" for n in range(len(values))])
+    writer.add([values])
+    book = load_workbook(io.BytesIO(anyio.run(_read, writer)))
+    [_, row] = list(book.active.iter_rows(values_only=True))
+    assert list(row) == values
