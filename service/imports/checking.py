@@ -28,6 +28,7 @@ from service.imports.layout import (
     BEYOND_HEADER,
     EVALUATION_COLUMNS,
     MARKERS,
+    NOT_A_VALUE,
     NUMBER_AS_CODE,
     Kind,
 )
@@ -151,6 +152,7 @@ def _marked(row: int, cells: dict[str, Any]) -> list[Refusal]:
                 "type its codes again",
             )
         )
+    refusals += [Refusal(row, column, reason) for column, reason in cells.get(NOT_A_VALUE, ())]
     return refusals
 
 

@@ -16,12 +16,14 @@ a column of the import without a list kept by hand here:
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from pydantic import BaseModel
 
 from service.csv_cells import other_separator, unreadable_record
@@ -71,7 +73,11 @@ BEYOND_HEADER = "(beyond the header)"
 # text, which drops zeros (staff 007 -> 7, beside the 007 the API registered; ward 79.10
 # -> 79.1, another ward) with no word (audit).
 NUMBER_AS_CODE = "(a number as a code)"
-MARKERS = (BEYOND_HEADER, NUMBER_AS_CODE)
+# The cells of a record that hold no value to import (an array formula, a spreadsheet error:
+# NotAValue), as (column, reason): stored as Python text, or as "#N/A" (an officer of that
+# code registered), they were imported without a word (audit).
+NOT_A_VALUE = "(not a value)"
+MARKERS = (BEYOND_HEADER, NUMBER_AS_CODE, NOT_A_VALUE)
 
 
 def is_code_column(name: str) -> bool:
@@ -118,10 +124,30 @@ def check_header(header: list[str], kind: Kind) -> None:
         raise FileProblem("; ".join(problems))
 
 
+@dataclass(frozen=True)
+class SheetError:
+    """An XLSX cell holding a spreadsheet error (its data type "e"), which openpyxl reads as
+    the text of its code ("#N/A", "#REF!")."""
+
+    code: str
+
+
+class NotAValue(ValueError):
+    """A cell that holds no value to import; `reason` says so, for its row and column."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_PASTE = "copy the cell and paste it as values, or type the value itself"
+
+
 def _cell(value: Any) -> Any:
     """A cell as the API would receive it: text, or (XLSX) a time kept as a time so that a
     naive one is refused as such. Numbers become text (a count, a yes/no); in a code column
-    a number is refused instead (NUMBER_AS_CODE), its zeros already lost."""
+    a number is refused instead (NUMBER_AS_CODE), its zeros already lost. Anything else is
+    NotAValue: never its Python text ("<openpyxl...ArrayFormula object at 0x...>", audit)."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -131,9 +157,45 @@ def _cell(value: Any) -> Any:
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, int | float):
+        return str(value)
     if isinstance(value, datetime | date):
         return value
-    return str(value)
+    raise NotAValue(_not_a_value(value))
+
+
+def _not_a_value(value: Any) -> str:
+    if isinstance(value, SheetError):
+        return (
+            f"holds a spreadsheet error ({value.code}), not a value; type the value the cell "
+            "should hold, or leave it empty"
+        )
+    if isinstance(value, ArrayFormula):
+        text = value.text if len(value.text or "") <= 60 else f"{value.text[:57]}..."
+        return f"holds an array formula ({text}), not a value: {_PASTE}"
+    if isinstance(value, DataTableFormula):
+        return f"holds a data table formula (a what-if table), not a value: {_PASTE}"
+    if isinstance(value, time):
+        kind = f"a time of day without a date ({value.isoformat()})"
+    elif isinstance(value, timedelta):
+        kind = f"a duration ({value})"
+    else:
+        kind = f"a spreadsheet object ({type(value).__name__})"
+    return f"holds {kind}, not a value hailong reads; format the cell as Text and type the value"
+
+
+def _cells(values: Iterable[Any]) -> tuple[list[Any], dict[int, str]]:
+    """A line's cells (_cell), and the reasons of those that hold no value, by position
+    (their cell None)."""
+    cells: list[Any] = []
+    refused: dict[int, str] = {}
+    for value in values:
+        try:
+            cells.append(_cell(value))
+        except NotAValue as exc:
+            refused[len(cells)] = exc.reason
+            cells.append(None)
+    return cells, refused
 
 
 @dataclass
@@ -150,7 +212,11 @@ def _records(raw: Iterator[tuple[Any, ...] | list[Any]], read_from: str = "") ->
         first = next(raw)
     except StopIteration:
         raise FileProblem(f"the file is empty: it needs a header row{read_from}") from None
-    header = [str(_cell(c) or "") for c in first]
+    cells, refused = _cells(first)
+    if refused:
+        at, reason = next(iter(refused.items()))
+        raise FileProblem(f"the header's column {get_column_letter(at + 1)} {reason}{read_from}")
+    header = [str(c or "") for c in cells]
     if (problem := other_separator(header)) is not None:
         raise FileProblem(problem)
     # A sheet's header often runs on into empty (formatted) cells: they name no column.
@@ -159,15 +225,21 @@ def _records(raw: Iterator[tuple[Any, ...] | list[Any]], read_from: str = "") ->
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
         for number, values in enumerate(raw, start=2):
-            cells = [_cell(v) for v in values]
-            if all(c is None for c in cells):
+            cells, refused = _cells(values)
+            if not refused and all(c is None for c in cells):
                 continue  # a blank line (spreadsheets often end with some)
             record = dict(zip(header, cells, strict=False))
             # A value past the last named column was dropped without a word (audit): the
             # row is refused, naming the column, rather than imported without it.
-            beyond = [i for i, c in enumerate(cells[len(header) :], len(header) + 1) if c]
+            beyond = [
+                i
+                for i, c in enumerate(cells[len(header) :], len(header) + 1)
+                if c or i - 1 in refused
+            ]
             if beyond:
                 record[BEYOND_HEADER] = beyond[0]
+            if named := [(header[i], why) for i, why in refused.items() if i < len(header)]:
+                record[NOT_A_VALUE] = named
             numbers = [
                 name
                 for name, value in zip(header, values, strict=False)
@@ -192,6 +264,10 @@ def open_table(path: Path) -> Table:
         except Exception as exc:  # openpyxl raises many kinds for a broken file
             raise FileProblem(f"{path.name} is not a readable XLSX file ({exc})") from None
         sheet = book.worksheets[0]
+        # Read-only mode trusts the sheet's recorded range (<dimension ref=...>): one recorded
+        # short of the data (a tool that appends rows) lost the rows and columns past it
+        # without a word (audit). Each row is read to its last cell instead, still streamed.
+        sheet.reset_dimensions()
         names = ", ".join(f"'{name}'" for name in book.sheetnames)
         read = (
             f"; {path.name} was read from its first sheet, '{sheet.title}' (its sheets: "
@@ -199,7 +275,7 @@ def open_table(path: Path) -> Table:
             if len(book.sheetnames) > 1
             else f"; {path.name} was read from its only sheet, '{sheet.title}'"
         )
-        lines = _xlsx_lines(path, sheet.title, sheet.iter_rows(values_only=True))
+        lines = _xlsx_lines(path, sheet.title, sheet.iter_rows())
         return _records(_closing(lines, book.close), read)
     handle = path.open(encoding="utf-8-sig", newline="")
     try:
@@ -244,12 +320,11 @@ def _csv_lines(reader: Any) -> Iterator[list[str]]:
             raise FileProblem(unreadable_record(exc, began, reader.line_num)) from None
 
 
-def _xlsx_lines(
-    path: Path, sheet: str, rows: Iterator[tuple[Any, ...]]
-) -> Iterator[tuple[Any, ...]]:
-    """The sheet's rows; a row openpyxl cannot read (a control character as an XML
-    reference, text in a number cell, a shared string that is not there) is a FileProblem
-    that names it, not a traceback (audit)."""
+def _xlsx_lines(path: Path, sheet: str, rows: Iterator[tuple[Any, ...]]) -> Iterator[list[Any]]:
+    """The values of the sheet's rows of cells, an error cell's as a SheetError (its data
+    type, which the values alone lose, tells it from the text "#N/A"); a row openpyxl cannot
+    read (a control character as an XML reference, text in a number cell, a shared string
+    that is not there) is a FileProblem that names it, not a traceback (audit)."""
     number = 0
     while True:
         try:
@@ -262,4 +337,7 @@ def _xlsx_lines(
                 "the file in a spreadsheet, correct that row and save it again"
             ) from None
         number += 1
-        yield row
+        yield [
+            SheetError(str(c.value)) if c.data_type == "e" and c.value is not None else c.value
+            for c in row
+        ]

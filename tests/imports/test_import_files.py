@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Callable
+from datetime import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
-from sqlmodel import select
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+from sqlalchemy import func
+from sqlmodel import col, select
 
-from service.models import Dossier
+from service.models import Dossier, Response, Staff
 from tests.cli_runner import cli_for
 from tests.conftest import DbFactory
 
@@ -20,14 +24,16 @@ pytestmark = pytest.mark.usefixtures("agencies")
 HEADER = ["dossier_code", "agency_code", "resolved_at", "supplement_requests"]
 
 
-def _xlsx_with_sheet_xml(path: Path, change: Callable[[bytes], bytes]) -> Path:
-    """A workbook openpyxl writes, its sheet's XML then changed as another tool (or a
-    damaged copy) would have it."""
+def _xlsx_with_sheet_xml(
+    path: Path, change: Callable[[bytes], bytes], rows: list[list[Any]] | None = None
+) -> Path:
+    """A workbook openpyxl writes (`rows`, else HEADER and one record), its sheet's XML then
+    changed as another tool (or a damaged copy) would have it."""
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.append(HEADER)
-    sheet.append(["X-1", "79.BTH", "2025-09-15T10:00:00+07:00", 3])
+    for row in rows or [HEADER, ["X-1", "79.BTH", "2025-09-15T10:00:00+07:00", 3]]:
+        sheet.append(row)
     plain = path.with_suffix(".plain.xlsx")
     book.save(plain)
     with zipfile.ZipFile(plain) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
@@ -193,3 +199,122 @@ def test_text_after_a_closing_quote_is_refused_with_what_to_look_for(
     assert result.exit_code == 2, result.output
     assert "line 2 cannot be read as CSV" in result.output
     assert "a quoted cell ends with a quote right before a comma" in result.output
+
+
+@pytest.mark.parametrize(
+    "dimension", [b'<dimension ref="A1:D3"/>', b'<dimension ref="A1"/>'], ids=["A1:D3", "A1"]
+)
+def test_a_workbook_whose_recorded_range_is_short_of_its_data_loses_no_row_or_column(
+    dimension: bytes, tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """(audit) Read-only mode trusted the sheet's `<dimension ref=...>`: a workbook whose
+    writer left it short of the data (a tool that appends rows, or writes a fixed one) lost
+    every row and column past it without a word, the import reported as done."""
+    header = [*HEADER[:3], "submitted_at", "answers.overall"]
+    records = [
+        [f"DIM-{n}", "79.BTH", "2025-09-15T10:00:00+07:00", "2025-09-16T09:00:00+07:00",
+         "unsatisfied"]
+        for n in range(1, 6)
+    ]  # fmt: skip
+    path = _xlsx_with_sheet_xml(
+        tmp_path / "past.xlsx",
+        lambda d: d.replace(b'<dimension ref="A1:E6"/>', dimension),
+        [header, *records],
+    )
+    result = cli_for(database_url)("import", str(path))
+    assert result.exit_code == 0, result.output
+    with db() as session:
+        dossiers = session.execute(select(func.count()).select_from(Dossier)).scalar_one()
+        unsatisfied = session.execute(
+            select(func.count()).select_from(Response).where(Response.overall == "unsatisfied")
+        ).scalar_one()
+    assert (dossiers, unsatisfied) == (5, 5), result.output
+
+
+def _time_of_day(cell: Any) -> None:
+    cell.value = time(10, 0)
+    cell.number_format = "hh:mm"
+
+
+@pytest.mark.parametrize(
+    ("fill", "said"),
+    [
+        pytest.param(
+            lambda cell: setattr(cell, "value", ArrayFormula("D2:D2", "=TRIM(E2:E2)")),
+            "holds an array formula (=TRIM(E2:E2)), not a value",
+            id="array-formula",
+        ),
+        pytest.param(
+            lambda cell: setattr(cell, "value", DataTableFormula("D2:D2", r1="E1")),
+            "holds a data table formula",
+            id="data-table-formula",
+        ),
+        pytest.param(_time_of_day, "holds a time of day without a date", id="time-of-day"),
+    ],
+)
+def test_a_cell_holding_no_value_is_refused_naming_it_not_stored_as_python_text(
+    fill: Callable[[Any], None], said: str, tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """(audit) An array formula (what Excel 365 saves for a dynamic-array formula in its
+    anchor cell) is an object to openpyxl, which the import turned into its Python text:
+    "<openpyxl.worksheet.formula.ArrayFormula object at 0x...>" stored as the procedure name.
+    A cell of a kind the import does not read is refused, naming its row and column."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append([*HEADER[:3], "procedure_name"])
+    sheet.append(["AF-1", "79.BTH", "2025-09-15T10:00:00+07:00", None])
+    fill(sheet["D2"])
+    book.save(path := tmp_path / "past.xlsx")
+
+    result = cli_for(database_url)("import", str(path))
+
+    with db() as session:
+        assert session.exec(select(Dossier)).all() == []
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, output
+    assert f"row 2, procedure_name: {said}" in output, output
+    assert "openpyxl" not in output and "object at" not in output, output
+
+
+def test_a_spreadsheet_error_cell_is_refused_not_registered_as_a_staff_code(
+    tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """(audit) A spreadsheet error cell (#N/A: a VLOOKUP that found nothing, pasted as
+    values) was read as the text "#N/A": in a staff column it registered an officer "#N/A"
+    under the agency, who collected every such dossier and got per-staff scores."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append([*HEADER[:3], "staff.handling"])
+    sheet.append(["NA-1", "79.BTH", "2025-09-15T10:00:00+07:00", "#N/A"])
+    sheet.append(["NA-2", "79.BTH", "2025-09-15T10:00:00+07:00", "#N/A"])
+    book.save(path := tmp_path / "past.xlsx")
+    assert sheet["D2"].data_type == "e"  # an error cell, not text
+
+    result = cli_for(database_url)("import", str(path))
+
+    with db() as session:
+        assert list(session.execute(select(col(Staff.code))).scalars()) == []
+        assert session.exec(select(Dossier)).all() == []
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1, said
+    assert "row 2, staff.handling: holds a spreadsheet error (#N/A), not a value" in said, said
+
+
+def test_a_spreadsheet_error_in_the_header_is_refused_naming_its_column(
+    tmp_path: Path, database_url: str
+) -> None:
+    """(audit) A header cell holding an error is not read as a column named "#REF!"."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append([*HEADER[:3], "#REF!"])
+    sheet.append(["NA-1", "79.BTH", "2025-09-15T10:00:00+07:00", "Khai sinh"])
+    book.save(path := tmp_path / "past.xlsx")
+
+    result = cli_for(database_url)("import", str(path), "--dry-run")
+
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 2, result.output
+    assert "the header's column D holds a spreadsheet error (#REF!), not a value" in said, said
