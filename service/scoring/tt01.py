@@ -5,7 +5,8 @@ Where each indicator comes from (profiles/tt-01-2018.toml states the points):
 - 3 returns to complete the file, 4 agencies contacted, 7 staff attitude: the citizen's
   answers, over the evaluations that answered the question;
 - 5 desk organisation, 6 public posting, 9 online services: entered per agency and period by
-  the competent authority (service/scoring/inputs.py);
+  the competent authority (service/scoring/inputs.py), per quarter: a month takes its
+  quarter's, a year the mean of its quarters' (tt01_read.entered_indicators);
 - 8 petitions answered on time: the petitions within the agency's authority, counted and
   aged by the K-score profile's petition rules (compute.petition_tally).
 An agency's indicator is the mean over its basis, its total the sum of the nine; a total
@@ -64,12 +65,34 @@ class Tt01Result:
     missing: list[Tt01Key]
 
 
+_VULGAR = {(1, 2): "½", (1, 3): "⅓", (2, 3): "⅔", (1, 4): "¼", (3, 4): "¾"}
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+class Mean(Fraction):
+    """A mean of entered points: exact, and written "1¾" where printed as it is (the
+    console's form names the value an empty field falls back to so): "7/4" reads as a date
+    in Vietnamese, and "1,75" / "1.75" in one language only. Arithmetic on it gives a plain
+    Fraction."""
+
+    def __str__(self) -> str:
+        whole, rest = divmod(self.numerator, self.denominator)
+        if not rest:
+            return str(whole)
+        part = _VULGAR.get((rest, self.denominator)) or (
+            f"{str(rest).translate(_SUPERSCRIPT)}\u2044{str(self.denominator).translate(_SUBSCRIPT)}"
+        )
+        return f"{whole or ''}{part}"
+
+
 def _mean(points: int, count: int) -> Indicator:
     return Indicator(Fraction(points, count) if count else None, count)
 
 
-def entered(values: Mapping[str, int] | None) -> dict[Tt01Key, Indicator]:
-    """Indicators 5, 6 and 9 as entered for the agency and period (missing: not entered)."""
+def entered(values: Mapping[str, int | Fraction] | None) -> dict[Tt01Key, Indicator]:
+    """Indicators 5, 6 and 9 as entered for the agency and period, or a year's mean of its
+    quarters' (tt01_read.entered_indicators; missing: not entered)."""
     given = values or {}
     return {
         key: Indicator(Fraction(given[key]) if key in given else None, None) for key in TT01_ENTERED
@@ -89,7 +112,7 @@ def _petitions(
 
 
 def agency_indicators(
-    counts: Counter[str], values: Mapping[str, int] | None, profile: Profile
+    counts: Counter[str], values: Mapping[str, int | Fraction] | None, profile: Profile
 ) -> dict[Tt01Key, Indicator]:
     """An agency's nine indicators from its summed day counters (with the petitions overdue
     at the moment of reading, as for K) and its entered values."""

@@ -21,6 +21,14 @@ class Tt01IndicatorPublic(BaseModel):
     max_points: int
     basis: Basis = Field(description="What it is the mean over, or 'entered' by the authority")
     count: int | None = Field(description="How many dossiers, evaluations or petitions")
+    entered_from: str | None = Field(
+        default=None,
+        description="An entered indicator (5, 6, 9) the agency's period has none of its own "
+        "for: where its value comes from, the quarter a month takes it from ('2025-Q3') or "
+        "the quarters a year's is the exact mean of ('mean of 2025-Q1..Q4 (4 quarters)'); "
+        "null where entered for the period itself, not entered, or for a dossier (its "
+        "`period` says whose it takes)",
+    )
 
 
 class Tt01Totals(BaseModel):

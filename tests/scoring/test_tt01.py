@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from collections.abc import Iterator
 from fractions import Fraction
@@ -28,6 +29,7 @@ from service.profile import PROFILES_DIR, ProfileError, load_profile
 from service.scoring import tt01
 from service.scoring.rebuild import rebuild
 from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
+from tests.console.conftest import ConsoleClient, raw_key
 from tests.scoring.test_worked_examples import VN, Office, close, seed_ben_thanh
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -226,6 +228,106 @@ def test_a_month_with_one_indicator_of_its_own_keeps_its_quarters_others(
     # Clearing the month's own 5 (null) gives it the quarter's again, not "missing".
     office.inputs("79.BTH", "2025-09", indicators={"desk_organisation": None})
     assert points(tt_score(office, "79.BTH", "2025-09"))["desk_organisation"] == 2
+
+
+def entered_from(score: dict[str, Any]) -> dict[str, str | None]:
+    return {i["key"]: i["entered_from"] for i in score["indicators"] if i["basis"] == "entered"}
+
+
+def test_a_year_takes_the_mean_of_its_quarters_entered_indicators(
+    both: TestClient, make_key: KeyFactory
+) -> None:
+    """(audit) With 5, 6, 9 entered for each quarter of 2025, every dossier and every month
+    of the year was scored with them, but the year's agency score read them as missing: no
+    total, no class. A year takes, key by key, the exact mean of its quarters'."""
+    office = Office(both, make_key)
+    seed_september(office)
+    # The year's six computed indicators, before anything is entered: its total's floor.
+    computed = tt_score(office, "79.BTH", "2025")["total_min"]
+    quarters = {
+        "2025-Q1": {"desk_organisation": 2, "public_posting": 2, "online_services": 0},
+        "2025-Q2": {"desk_organisation": 1, "public_posting": 2, "online_services": 2},
+        "2025-Q3": {"desk_organisation": 2, "public_posting": 2, "online_services": 2},
+        "2025-Q4": {"desk_organisation": 1, "public_posting": 2, "online_services": 2},
+    }
+    for quarter, indicators in quarters.items():
+        office.inputs("79.BTH", quarter, indicators=indicators)
+    year = tt_score(office, "79.BTH", "2025")
+    assert year["missing"] == [] and year["classification"] == "dat"
+    got = points(year)
+    # 5: (2 + 1 + 2 + 1) ÷ 4 = 3/2; 6: 2; 9: (0 + 2 + 2 + 2) ÷ 4 = 3/2.
+    assert (got["desk_organisation"], got["public_posting"], got["online_services"]) == (
+        1.5,
+        2,
+        1.5,
+    )
+    assert close(year["total"], computed + 5)  # + 3/2 + 2 + 3/2
+    assert set(entered_from(year).values()) == {"mean of 2025-Q1..Q4 (4 quarters)"}
+    assert year["entered"]["set_by"]  # the last quarter's entry
+    # The year's dossiers and months still take their quarter's own.
+    assert points(tt_score(office, "79.BTH", "2025-09"))["desk_organisation"] == 2
+    assert entered_from(tt_score(office, "79.BTH", "2025-09"))["desk_organisation"] == "2025-Q3"
+    dossier = both.get("/api/v1/dossiers/D4/score", headers=office.admin).json()
+    assert points(dossier)["online_services"] == 2 and dossier["period"] == "2025-Q3"
+
+
+def test_a_year_with_two_quarters_entered_takes_the_mean_of_those_two(
+    both: TestClient, make_key: KeyFactory
+) -> None:
+    """(audit) A quarter with nothing entered is not a zero: the year's indicator is the
+    mean of the quarters that have one, and missing only while none has."""
+    office = Office(both, make_key)
+    seed_september(office)
+    computed = tt_score(office, "79.BTH", "2025")["total_min"]
+    office.inputs("79.BTH", "2025-Q1", indicators={"desk_organisation": 2, "public_posting": 1})
+    assert tt_score(office, "79.BTH", "2025")["missing"] == ["online_services"]
+    office.inputs(
+        "79.BTH",
+        "2025-Q3",
+        indicators={"desk_organisation": 1, "public_posting": 1, "online_services": 2},
+    )
+    year = tt_score(office, "79.BTH", "2025")
+    got = points(year)
+    # 5: (2 + 1) ÷ 2; 6: (1 + 1) ÷ 2; 9: Q3's alone.
+    assert (got["desk_organisation"], got["public_posting"], got["online_services"]) == (
+        1.5,
+        1,
+        2,
+    )
+    assert close(year["total"], computed + 4.5)
+    assert entered_from(year) == {
+        "desk_organisation": "mean of 2025-Q1, 2025-Q3 (2 quarters)",
+        "public_posting": "mean of 2025-Q1, 2025-Q3 (2 quarters)",
+        "online_services": "mean of 2025-Q3 (1 quarter)",
+    }
+
+
+def test_a_year_s_own_entered_indicator_comes_before_its_quarters_mean(
+    both: TestClient, make_key: KeyFactory
+) -> None:
+    """(audit) A value entered for the year itself wins, key by key, as a month's own does
+    over its quarter's; cleared, the year takes its quarters' mean again."""
+    office = Office(both, make_key)
+    seed_september(office)
+    computed = tt_score(office, "79.BTH", "2025")["total_min"]
+    for quarter, desk in (("2025-Q1", 2), ("2025-Q2", 1)):
+        office.inputs(
+            "79.BTH",
+            quarter,
+            indicators={"desk_organisation": desk, "public_posting": 2, "online_services": 2},
+        )
+    office.inputs("79.BTH", "2025", indicators={"desk_organisation": 0})
+    year = tt_score(office, "79.BTH", "2025")
+    got = points(year)
+    assert (got["desk_organisation"], got["public_posting"], got["online_services"]) == (0, 2, 2)
+    assert close(year["total"], computed + 4)  # 0 + 2 + 2
+    assert entered_from(year) == {
+        "desk_organisation": None,  # the year's own
+        "public_posting": "mean of 2025-Q1..Q2 (2 quarters)",
+        "online_services": "mean of 2025-Q1..Q2 (2 quarters)",
+    }
+    office.inputs("79.BTH", "2025", indicators={"desk_organisation": None})
+    assert points(tt_score(office, "79.BTH", "2025"))["desk_organisation"] == 1.5
 
 
 def test_a_dossier_scored_by_itself(both: TestClient, make_key: KeyFactory) -> None:
@@ -599,3 +701,37 @@ def test_entered_indicators_are_json_numbers_as_d_and_e_are(
     assert refused.status_code == 422, refused.text
     taken = both.put(url, json={"indicators": {"public_posting": 2}}, headers=make_key("admin"))
     assert taken.status_code == 200, taken.text
+
+
+def _de_card(console: ConsoleClient) -> str:
+    """The console's D/E card for 79.BTH's September, as text, read by the ward's manager."""
+    page = console.get("/console/a/79.BTH?period=2025-09").text
+    found = re.search(r'<section class="card" id="inputs".*?</section>', page, re.S)
+    assert found
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(0)))
+
+
+def test_entered_indicators_are_not_said_to_update_d_and_e(
+    both: TestClient, make_key: KeyFactory
+) -> None:
+    """(audit) The console's D/E card said D and E were "last updated by" whoever had only
+    entered the period's TT 01 indicators 5, 6 and 9, though nobody had entered D or E; once
+    D was entered, it named whoever saved the indicators after."""
+    url = "/api/v1/agencies/79.BTH/periods/2025-09/inputs"
+    city = make_key("manager", agency="79")  # "test manager", above the ward
+    indicators = {"indicators": {"desk_organisation": 2, "public_posting": 1}}
+    entered = both.put(url, json=indicators, headers=city)
+    assert entered.status_code == 200, entered.text
+    assert entered.json()["inputs"] == {"d": None, "e": None}
+    console = ConsoleClient(both)
+    console.sign_in(raw_key(make_key("manager", agency="79.BTH")))
+    card = _de_card(console)
+    assert "Cập nhật lần cuối bởi" not in card and "Chưa nhập cho kỳ này." in card, card
+
+    # D by the admin, then the indicators again by the city's manager: the card names the
+    # admin, who changed D.
+    assert both.put(url, json={"d": 17.5}, headers=make_key("admin")).status_code == 200
+    again = both.put(url, json={"indicators": {"online_services": 2}}, headers=city)
+    assert again.status_code == 200, again.text
+    card = _de_card(console)
+    assert "Cập nhật lần cuối bởi test admin" in card and "test manager" not in card, card
