@@ -1,43 +1,35 @@
-"""Receivers: the server a subscription's URL reaches, its origin (scheme, host, port).
+"""Receivers: a key's subscriptions to one server, its URL's origin (scheme, host, port).
 
 A portal may subscribe many times to one URL or host (once per ward, say): the worker sends
 to a receiver, not to a subscription, one delivery at a time (worker.py), so that one that
-never answers holds a single sending slot however many subscriptions lead to it.
+never answers holds a single sending slot however many subscriptions lead to it. The key is
+part of it: systems of other owners behind one host (a province's integration gateway)
+are receivers of their own, and one's hanging path holds up none of the others (review).
 """
 
 from __future__ import annotations
 
-import httpx
 from sqlmodel import Session, col, select
 
 from service.models import WebhookSubscription
+from service.webhooks.targets import origin
 
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
-
-def origin(url: str) -> str:
-    """`scheme://host:port`, the host lowercased (IDNA-encoded) and the scheme's default
-    port written out: HTTPS://Portal.example/a and https://portal.example:443/b are one
-    receiver. A URL that does not parse (none is accepted as a subscription's) is its own."""
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL:
-        return url
-    host = parsed.raw_host.decode("ascii").lower().rstrip(".")
-    if ":" in host:  # an IPv6 address
-        host = f"[{host}]"
-    port = parsed.port or DEFAULT_PORTS.get(parsed.scheme)
-    return f"{parsed.scheme}://{host}:{port}"
+def receiver(owner_key_id: int, url: str) -> str:
+    """The receiver of a subscription: its owner key and its URL's origin."""
+    return f"{owner_key_id} {origin(url)}"
 
 
 def by_subscription(session: Session) -> dict[int, str]:
     """Every subscription not deleted (a deleted one is sent nothing), with its receiver. A
-    subscription's URL never changes once it is made."""
+    subscription's URL never changes once it is made; its key does, when rotated."""
     rows = session.exec(
-        select(WebhookSubscription.id, WebhookSubscription.url).where(
-            col(WebhookSubscription.deleted_at).is_(None)
-        )
+        select(
+            WebhookSubscription.id, WebhookSubscription.owner_key_id, WebhookSubscription.url
+        ).where(col(WebhookSubscription.deleted_at).is_(None))
     ).all()
     return {
-        subscription_id: origin(url) for subscription_id, url in rows if subscription_id is not None
+        subscription_id: receiver(owner, url)
+        for subscription_id, owner, url in rows
+        if subscription_id is not None
     }

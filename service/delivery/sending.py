@@ -86,7 +86,12 @@ def _next_delivery() -> Any:
     now = bindparam("now", type_=WebhookDelivery.__table__.c.next_attempt_at.type)  # type: ignore[attr-defined]
     busy: BindParameter[int] = bindparam("busy", expanding=True)
     return (
-        select(WebhookDelivery.id, WebhookDelivery.subscription_id, WebhookSubscription.url)
+        select(
+            WebhookDelivery.id,
+            WebhookDelivery.subscription_id,
+            WebhookSubscription.owner_key_id,
+            WebhookSubscription.url,
+        )
         .join(
             WebhookSubscription,
             col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
@@ -118,7 +123,7 @@ class Claim:
     delivery_id: int
     subscription_id: int
     lease: datetime
-    receiver: str  # the subscription URL's origin (receivers.py)
+    receiver: str  # the subscription's key and URL origin (receivers.py)
 
 
 class Sender:
@@ -226,7 +231,7 @@ class Sender:
             row = session.exec(_next_delivery(), params={"now": now, "busy": list(busy)}).first()
             if row is None:
                 return None
-            candidate, subscription_id, url = row
+            candidate, subscription_id, owner_key_id, url = row
             lease = now + self._lease_length()
             leased = session.execute(
                 update(WebhookDelivery)
@@ -240,7 +245,7 @@ class Sender:
             )
             if not rowcount(leased):
                 return None
-            return Claim(candidate, subscription_id, lease, receivers.origin(url))
+            return Claim(candidate, subscription_id, lease, receivers.receiver(owner_key_id, url))
 
     def release(self, claim: Claim) -> None:
         """Give a claimed delivery back unsent (still due), while it is still this worker's."""
@@ -365,7 +370,11 @@ class Sender:
             delivery.next_attempt_at = now + self._backoff(delivery.attempts)
         subscription.failing_since = subscription.failing_since or now
         failing_for = now - subscription.failing_since
-        if attempt.status_code == GONE:
+        if subscription.disabled_at is not None:
+            # Disabled already, by another send's answer (two agencies' deliveries under
+            # way at once): one record, and its time kept for the pruning (review).
+            pass
+        elif attempt.status_code == GONE:
             # Standard Webhooks: 410 says the endpoint is gone for good; it was retried for
             # a day like any failure. Its events wait for it, as below, until it is enabled.
             _disable(session, subscription, now, GONE_REASON)

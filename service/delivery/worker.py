@@ -10,12 +10,12 @@ message outbox's upkeep (reminders, rows of channels no longer configured), and 
 message channel (SMS, Zalo, e-mail): a lane's next round starts when its own ends.
 
 Sending is concurrent: up to `webhook_concurrency` deliveries at once, on a pool of
-threads, never two to the same receiver from one worker — a receiver is the subscription
-URL's origin (receivers.py), so a receiver that times out holds one thread however many
-subscriptions lead to it (a portal subscribing once per ward), while every other
-receiver's deliveries go on. Per subscription and agency the next delivery is eligible only
-once the previous one is done or scheduled for retry (sending.py), so order is kept
-whatever the number of threads and workers.
+threads, never two to the same receiver from one worker — a receiver is a key's
+subscriptions to one URL origin (receivers.py), so a receiver that times out holds one
+thread however many subscriptions lead to it (a portal subscribing once per ward), while
+every other receiver's deliveries go on. Per subscription and agency the next delivery is
+eligible only once the previous one is done or scheduled for retry (sending.py), so order
+is kept whatever the number of threads and workers.
 """
 
 from __future__ import annotations
@@ -73,6 +73,9 @@ class DeliveryWorker:
         # changes this (the sending threads only set _sent).
         self._in_flight: dict[Future[None], str] = {}
         self._sent = threading.Event()  # a send finished: a slot is free
+        # Each subscription's receiver (_receivers), and when it was read (time.monotonic()).
+        self._receiver_of: dict[int, str] = {}
+        self._receivers_read_at: float | None = None
         self._next_prune = 0.0  # time.monotonic(): the first round prunes
         # Petitions age with no event (service/scoring/aging.py): each round announces the
         # scores whose open petitions passed their deadline since the last. From a day back
@@ -191,21 +194,18 @@ class DeliveryWorker:
         subscriptions as the worker has slots (a portal subscribing once per ward), took
         every slot, and every other receiver got one event per timeout (audit)."""
         started = 0
-        # The receiver of each subscription, read when a send is under way, once a fill.
-        by_subscription: dict[int, str] = {}
         while len(self._in_flight) < self.settings.webhook_concurrency:
             sending_to = set(self._in_flight.values())
-            if sending_to and not by_subscription:
-                by_subscription = self._receivers()
+            by_subscription = self._receivers() if sending_to else {}
             busy = {sub for sub, receiver in by_subscription.items() if receiver in sending_to}
             claim = self.sender.claim(busy=busy)
             if claim is None:
                 break
             if claim.receiver in sending_to:
-                # A subscription made since the read, to a receiver under way: given back,
-                # and busy once read again.
+                # A subscription made (or its key rotated) since the read, to a receiver
+                # under way: given back, and busy once read again.
                 self.sender.release(claim)
-                by_subscription = self._receivers()
+                self._receivers_read_at = None
                 continue
             future = self._pool.submit(self.sender.send, claim)
             future.add_done_callback(lambda _: self._sent.set())
@@ -214,8 +214,16 @@ class DeliveryWorker:
         return started
 
     def _receivers(self) -> dict[int, str]:
-        with transaction(self.engine) as session:
-            return receivers.by_subscription(session)
+        """Each subscription's receiver, read at most once a poll: _fill runs after every
+        send, and reading every subscription each time cost a query and a parse per URL
+        under load (review). One made since is caught by its claim (given back)."""
+        now = time.monotonic()
+        read_at = self._receivers_read_at
+        if read_at is None or now - read_at >= self.settings.worker_poll_seconds:
+            with transaction(self.engine) as session:
+                self._receiver_of = receivers.by_subscription(session)
+            self._receivers_read_at = now
+        return self._receiver_of
 
     def _reap(self) -> None:
         """Forget the sends that finished; a failed one is logged (its lease lapses and

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import anyio
 import anyio.to_thread
-import httpx
+from anyio.lowlevel import RunVar
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -82,17 +82,31 @@ def _key_stopped(session: Session, sub: WebhookSubscription) -> tuple[datetime, 
 # other thread and no transaction. It is not refused (503) after a while: each check ends
 # within the webhook timeout (targets.resolve_within), so it waits only for those asked
 # before it, all of them subscriptions; a 503 would only have the portal ask again.
-URL_CHECKS = anyio.CapacityLimiter(8)
+URL_CHECKS_AT_ONCE = 8
+# One limiter per event loop, as anyio keeps its own default one (a limiter's waiters are
+# its loop's: shared by two loops, one waited on after the other released it; review).
+_url_checks: RunVar[anyio.CapacityLimiter] = RunVar("url_checks")
+
+
+def _url_check_limiter() -> anyio.CapacityLimiter:
+    try:
+        return _url_checks.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(URL_CHECKS_AT_ONCE)
+        _url_checks.set(limiter)
+        return limiter
 
 
 async def check_url(url: str, settings: Settings) -> None:
     """A 422 on `url` when it may not receive webhooks (targets.check_target). Its lookup
-    may take the whole webhook timeout: done in a thread of its own (URL_CHECKS) before the
+    may take the whole webhook timeout: done in a thread of its own (URL_CHECKS_AT_ONCE) before the
     unit of work that creates the subscription (create), it holds no transaction. Inside
     it, on SQLite, it held the one write lock: every handover and answer waited for a
     reader's DNS (audit)."""
     try:
-        await anyio.to_thread.run_sync(targets.check_target, url, settings, limiter=URL_CHECKS)
+        await anyio.to_thread.run_sync(
+            targets.check_target, url, settings, limiter=_url_check_limiter()
+        )
     except targets.UnsafeTarget as exc:
         raise field_error("url", str(exc)) from None
 
@@ -127,20 +141,9 @@ def create(
         principal.actor,
         "webhook.create",
         f"webhook:{sub.public_id}",
-        {"receiver": _origin(sub.url), "events": sub.events},
+        {"receiver": targets.origin(sub.url), "events": sub.events},
     )
     return SubscriptionCreated(**_public(session, sub).model_dump(), secret=secret)
-
-
-def _origin(url: str) -> str:
-    """Where a subscription sends, for the audit log: scheme, host and port. Its path and
-    query are often the receiver's credential (a token in the URL) and user:password@ is
-    one: the whole URL was written for every auditor key to read (audit). Admins see the
-    URL with the subscription."""
-    parsed = httpx.URL(url)
-    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host  # an IPv6 address
-    port = f":{parsed.port}" if parsed.port is not None else ""
-    return f"{parsed.scheme}://{host}{port}"
 
 
 def _reaches(session: Session, principal: Principal, sub: WebhookSubscription) -> bool:

@@ -190,3 +190,24 @@ def check_target(url: str, settings: Settings) -> Target:
     return Target(
         urlunsplit(pinned), named if given_port is None else f"{named}:{given_port}", extensions
     )
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@lru_cache(maxsize=4096)  # the delivery worker reads every subscription's (receivers.py)
+def origin(url: str) -> str:
+    """`scheme://host:port`, the host lowercased (IDNA-encoded) and the scheme's default
+    port written out: HTTPS://Portal.example/a and https://portal.example:443/b are one
+    server (the worker's receivers, the audit log's). Never the path, the query or a
+    user:password@, often the receiver's credential. A URL that does not parse (none is
+    accepted as a subscription's) is its own."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return url
+    host = parsed.raw_host.decode("ascii").lower().rstrip(".")
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    port = parsed.port or DEFAULT_PORTS.get(parsed.scheme)
+    return f"{parsed.scheme}://{host}:{port}"

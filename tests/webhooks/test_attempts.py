@@ -344,3 +344,37 @@ def test_another_hosts_events_never_ride_a_connection_verified_for_a_different_h
         with transaction(engine) as session:
             errors = session.exec(select(DeliveryAttempt.error)).all()
         assert sum("CERTIFICATE_VERIFY_FAILED" in (e or "") for e in errors) >= 2, errors
+
+
+def test_two_sends_answered_410_at_once_disable_the_subscription_once(
+    hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """Two deliveries of one subscription under way at once (two agencies, two workers),
+    both answered 410: each disabled it again, two webhook.disable records and the time of
+    disabling moved on, which the pruning of disabled subscriptions reads (review)."""
+    client, worker = hook_app
+    admin = make_key("admin")
+    sub = subscribe(client, admin, receiver.url, events=["invitation.issued"])
+    receiver.status = 410
+    issuer = make_key("issuer")
+    for agency in ("79.BTH", "79.SGN"):
+        body = handover_body(agency_code=agency, dossier_code=f"GONE-{agency}")
+        assert client.post("/api/v1/handovers", json=body, headers=issuer).status_code == 201
+    with transaction(client.app.state.engine) as session:  # type: ignore[attr-defined]
+        worker.dispatch_events(session)
+    first, second = worker.sender.claim(), worker.sender.claim()  # as two workers would
+    assert first is not None and second is not None
+
+    def disabled_at() -> str:
+        at: str = client.get(f"/api/v1/webhooks/{sub['id']}", headers=admin).json()["disabled_at"]
+        return at
+
+    worker.sender.send(first)
+    disabled = disabled_at()
+    assert disabled is not None
+    worker.sender.send(second)
+    assert disabled_at() == disabled
+    records = client.get(
+        "/api/v1/audit", params={"action": "webhook.disable"}, headers=admin
+    ).json()["data"]
+    assert len(records) == 1, records
