@@ -128,6 +128,8 @@ EN.update(
         "Ghi chú (nguồn số liệu, văn bản)": "Note (source of the figures, document)",
         "Ghi chú tối đa 1000 ký tự.": "The note can have at most 1000 characters.",
         "Lưu điểm D, E": "Save D and E",
+        "Trong lúc ông/bà sửa, người khác đã thay đổi số liệu này. Chưa lưu gì: xem giá trị hiện tại ở các ô được đánh dấu, rồi lưu lại nếu vẫn muốn thay.": "While you were editing, someone else changed these figures. Nothing was saved: see the current value at the marked fields, then save again if you still want to replace it.",
+        "Người khác đã đổi ô này trong lúc ông/bà sửa. Giá trị hiện tại: %(now)s. Lưu lại sẽ thay bằng giá trị ông/bà nhập.": "Someone else changed this field while you were editing. Its current value: %(now)s. Saving again replaces it with yours.",
         "Góp ý": "Comments",
         "Góp ý trong phiếu đánh giá": "Comments in the evaluations",
         "Người viết được giữ kín: chỉ có mã hồ sơ, không có thông tin liên hệ.": "Writers stay anonymous: only the dossier code is shown, never contact details.",

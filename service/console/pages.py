@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from service.auth.principal import Principal
 from service.console import sessions, tt01_card
-from service.console.inputs_form import read_inputs_form, read_tt01_form
+from service.console.inputs_form import FormRead, read_inputs_form, read_tt01_form, stored_inputs
 from service.console.service import complaints, costly_dossiers, overview
 from service.console.web import (
     LANG_COOKIE,
@@ -30,7 +30,6 @@ from service.periods import Period
 from service.profile import TT01_ENTERED, Profile
 from service.scoring import inputs
 from service.scoring.reach import agency_reach
-from service.scoring.schemas import InputsUpdate
 from service.scoring.staff import staff_scores
 from service.web.deps import FormDep
 from service.web.pages import Page
@@ -119,10 +118,8 @@ async def agency_page(
     return await console.respond(show)
 
 
-# A period inputs form read into the update to save, with its problems keyed by field.
-FormRead = tuple[InputsUpdate | None, dict[str, str]]
 # Each form's names in the agency page's context, when the page shows it again.
-FORM_CONTEXT = {"inputs": ("values", "problems"), "tt01": ("tt01_values", "tt01_problems")}
+FORM_PREFIX = {"inputs": "", "tt01": "tt01_"}
 
 
 async def _save_inputs(
@@ -132,25 +129,41 @@ async def _save_inputs(
     read: Callable[[dict[str, str], Profile], FormRead],
     part: Literal["inputs", "tt01"],
 ) -> Response:
-    """Save a period inputs form, or show the agency page again with the form and its
-    problems (`part`: which form, also the page's anchor)."""
+    """Save what the official changed on a period inputs form (inputs_form.py), or show the
+    agency page again with the form: with its problems (422), or with the values changed
+    meanwhile under the official's changes (409) (`part`: which form, also the anchor)."""
     profile = console.work.profile
-    values_key, problems_key = FORM_CONTEXT[part]
+    prefix = FORM_PREFIX[part]
+
+    def again(
+        session: Session, who: Principal, context: dict[str, Any], **form_context: Any
+    ) -> None:
+        _with_scores(console, session, who, context, profile)
+        context.update({prefix + name: value for name, value in form_context.items()})
+        context["saved"] = None
 
     def save(session: Session) -> Outcome:
         console.check_csrf(form)
         who = console.who(session)
         context = _agency_context(console, session, who, code, form.get("period"))
-        competent = inputs.is_competent(who, context["agency"])
-        update, problems = read(form, profile)
-        if update is None or not competent:
+        agency, period = context["agency"], context["period"]
+        competent = inputs.is_competent(who, agency)
+        sent = read(form, profile)
+        if sent.problems or not competent:
             # The agency's own manager reads the inputs but does not set them (104/2024
             # art. 5.3, 7.3): the page says who does, and nothing is saved.
-            _with_scores(console, session, who, context, profile)
-            context.update({values_key: form, problems_key: problems, "saved": None})
+            again(session, who, context, values=form, problems=sent.problems, shown=sent.shown_text)
             return Page("console/agency.html", context, 422 if competent else 403)
-        inputs.set_inputs(session, who, context["agency"], context["period"], update, profile)
-        url = agency_url(code, period=context["period"].key)
+        merged = sent.merge(stored_inputs(session, agency, period))
+        if merged.conflicts:
+            # Nothing saved: the form again with the official's changes in their fields and
+            # the values stored now as the ones shown, so saving again replaces them knowingly.
+            touched = {name: form.get(name, "") for name in merged.touched}
+            again(session, who, context, values=touched, conflicts=merged.conflicts)
+            return Page("console/agency.html", context, 409)
+        if merged.update is not None:
+            inputs.set_inputs(session, who, agency, period, merged.update, profile)
+        url = agency_url(code, period=period.key)
         return Redirect(f"{url}&saved={part}#{part}")
 
     return await console.respond(save)
@@ -188,10 +201,11 @@ def _with_scores(
     context["maxima"] = profile.k_score.maxima()
     context["k_max"] = profile.k_score.k_max()
     context["g5_max"] = profile.group5.maximum()
-    context["values"], context["problems"] = {}, {}
     context["can_set_inputs"] = inputs.is_competent(who, agency)
     context["tt01"] = tt01_card.card(session, agency, period, profile, console.lang)
-    context["tt01_values"], context["tt01_problems"] = {}, {}
+    for prefix in FORM_PREFIX.values():
+        for name in ("values", "problems", "shown", "conflicts"):
+            context[prefix + name] = {}
 
 
 # The agency's tabs: each adds its own rows to the agency's context.

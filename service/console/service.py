@@ -32,6 +32,8 @@ class Overview:
 
     score: Scored
     history: list[Scored]
+    # The period's D, E and note; None while none of them is entered (a row holding only
+    # TT 01/2018's indicators: its card says "not entered", not who saved those, audit).
     inputs: PeriodInput | None
     d_entered: Fraction | None  # the D entered, exactly as `inputs.d` was written
     children: list[Scored]
@@ -52,6 +54,8 @@ def overview(session: Session, agency: Agency, period: Period, profile: Profile)
             PeriodInput.agency_id == agency.id, PeriodInput.period == period.key
         )
     ).first()
+    if inputs is not None and inputs.d is None and inputs.e is None and inputs.note is None:
+        inputs = None
     return Overview(
         score=history[0],
         history=history,

@@ -101,7 +101,8 @@ class PeriodInput(SQLModel, table=True):
     d: float | None = None
     e: int | None = None
     note: str | None = Field(default=None, max_length=1000)
-    # The last change to the row, whatever it was.
+    # The last change to D, E or the note (TT 01 indicators keep their own, below): the
+    # console's D/E card names who made it.
     set_by: str = Field(max_length=ACTOR_MAX)
     set_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Who entered the current D and E, and when (None while the value is not set): every

@@ -6,6 +6,7 @@ from sqlmodel import Session, select
 
 from service.audit import record
 from service.auth.principal import Principal
+from service.calendar.working_days import local_date
 from service.errors import Forbidden, field_error
 from service.models import Agency, PeriodInput, utcnow
 from service.periods import Period
@@ -52,6 +53,7 @@ def set_inputs(
     profile: Profile,
 ) -> PeriodInput:
     require_competent(principal, agency)
+    refuse_unbegun(period)
     sent = update.model_fields_set
     k = profile.k_score
     if "d" in sent and update.d is not None and update.d > k.d_max:
@@ -64,24 +66,29 @@ def set_inputs(
         )
     ).first()
     assert agency.id is not None
-    before = _values(row) if row else {"d": None, "e": None}
+    before = _values(row) if row else {"d": None, "e": None, "note": None}
     if row is None:
         row = PeriodInput(agency_id=agency.id, period=period.key, set_by=principal.actor)
     now = utcnow()
     # Who entered a value and when changes with the value only: the console's form sends D
     # back whenever E is saved, and named the official who picked E as D's (console audit).
+    de_or_note = False  # whether D, E or the note changes
     if "d" in sent and update.d != row.d:
-        row.d = update.d
+        row.d, de_or_note = update.d, True
         row.d_set_by, row.d_set_at = (principal.actor, now) if update.d is not None else NOBODY
     if "e" in sent and update.e != row.e:
-        row.e = update.e
+        row.e, de_or_note = update.e, True
         row.e_set_by, row.e_set_at = (principal.actor, now) if update.e is not None else NOBODY
-    if "note" in sent:
-        row.note = update.note
+    if "note" in sent and update.note != row.note:
+        row.note, de_or_note = update.note, True
     if update.indicators:
         row.indicators = _entered(row.indicators, update.indicators, profile)
         row.indicators_set_by, row.indicators_set_at = principal.actor, now
-    row.set_by, row.set_at = principal.actor, now
+    # set_by/set_at: the last change to D, E or the note, which the console's D/E card names.
+    # TT 01/2018's indicators keep their own: saving them named their official as D's and
+    # E's last editor, even where neither was entered (audit).
+    if de_or_note:
+        row.set_by, row.set_at = principal.actor, now
     session.add(row)
     record(
         session,
@@ -95,8 +102,23 @@ def set_inputs(
     return row
 
 
+def refuse_unbegun(period: Period) -> None:
+    """D and E are a period's results (E entered at its end, D imported from the petition
+    system's): a period whose first day, in Vietnam, is still to come has none (audit). The
+    current period takes them, E being entered near its end."""
+    today = local_date(utcnow())
+    if period.first_day > today:
+        raise field_error(
+            "period",
+            f"{period.key} has not begun yet (it starts on {period.first_day.isoformat()}): "
+            "enter its inputs once it has begun, or choose the current or a past period",
+        )
+
+
 def _values(row: PeriodInput) -> dict[str, object]:
-    values: dict[str, object] = {"d": row.d, "e": row.e}
+    # The note too: it cites the document D and E come from, and a changed one kept only
+    # the new text (audit).
+    values: dict[str, object] = {"d": row.d, "e": row.e, "note": row.note}
     if row.indicators:
         values["indicators"] = dict(row.indicators)
     return values

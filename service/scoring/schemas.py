@@ -205,9 +205,14 @@ def _no_negative_zero(value: float) -> float:
 
 # The numbers an official enters for a period, as the console's form reads them.
 # Field(ge=0) inside: on the outer `X | None` it reached /openapi.json as "ge", which JSON
-# Schema does not know, rather than "minimum" (review).
+# Schema does not know, rather than "minimum" (review). allow_inf_nan=False: finite is
+# checked before the bound, so a D sent as NaN is told "finite number", as an indicator is,
+# not that it was below 0 (audit).
 EnteredNumber = Annotated[
-    float, Field(ge=0), BeforeValidator(_json_number), AfterValidator(_no_negative_zero)
+    float,
+    Field(ge=0, allow_inf_nan=False),
+    BeforeValidator(_json_number),
+    AfterValidator(_no_negative_zero),
 ]
 EnteredPoints = Annotated[int, Field(ge=0), BeforeValidator(_json_number)]
 

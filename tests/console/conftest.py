@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,68 @@ def seed_ward(office: Office) -> str:
     return followup
 
 
+class _FormFields(HTMLParser):
+    """The fields a browser sends from the form posting to `action`, as the page fills them:
+    each input's value, each select's chosen option (else its first), each textarea's text."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.action = action
+        self.found = False
+        self.inside = False
+        self.fields: dict[str, str] = {}
+        self.select: str | None = None
+        self.first_option = True
+        self.textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            self.inside = found.get("action") == self.action
+            self.found = self.found or self.inside
+        elif not self.inside:
+            return
+        elif tag == "option" and self.select is not None:
+            self._option(found)
+        elif "name" not in found:
+            return
+        elif tag == "input":
+            self.fields[found["name"]] = found.get("value", "")
+        elif tag == "select":
+            self.select, self.first_option = found["name"], True
+        elif tag == "textarea":
+            self.textarea = found["name"]
+            self.fields[self.textarea] = ""
+
+    def _option(self, found: dict[str, str]) -> None:
+        assert self.select is not None
+        if self.first_option or "selected" in found:
+            self.fields[self.select] = found.get("value", "")
+        self.first_option = False
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self.select = None
+        elif tag == "textarea" and self.textarea is not None:
+            # A browser drops the one line break that may follow <textarea>.
+            self.fields[self.textarea] = self.fields[self.textarea].removeprefix("\n")
+            self.textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea is not None:
+            self.fields[self.textarea] += data
+
+
+def form_fields(html: str, action: str) -> dict[str, str]:
+    """What a browser sends from the page's form posting to `action`, left as shown."""
+    parser = _FormFields(action)
+    parser.feed(html)
+    assert parser.found, f"the page has no form posting to {action}"
+    return parser.fields
+
+
 class ConsoleClient:
     """The console as a browser uses it: cookies kept, the CSRF token read from each form."""
 
@@ -173,6 +236,14 @@ class ConsoleClient:
         self.last = self.client.post(path, data=form)
         return self.last
 
+    def submit(self, action: str, changes: dict[str, str]) -> httpx.Response:
+        """The last page's form posting to `action` sent as a browser does: every field as
+        the page filled it in (the hidden ones too), but for the official's `changes`."""
+        assert self.last is not None
+        form = form_fields(self.last.text, action)
+        self.last = self.client.post(action, data={**form, **changes})
+        return self.last
+
     def sign_in(self, key: str) -> httpx.Response:
         self.get("/console/sign-in")
         return self.post("/console/sign-in", {"key": key})
@@ -193,6 +264,7 @@ __all__ = [
     "browser_text",
     "counting_survey_petitions",
     "current_period",
+    "form_fields",
     "raw_key",
     "seed_ward",
 ]

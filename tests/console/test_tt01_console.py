@@ -17,7 +17,13 @@ from service.app import create_app
 from service.models import AuditLog, PeriodInput
 from service.settings import Settings
 from tests.conftest import DbFactory, KeyFactory, make_settings
-from tests.console.conftest import WARD, ConsoleClient, autofocused_alert, raw_key
+from tests.console.conftest import (
+    WARD,
+    ConsoleClient,
+    autofocused_alert,
+    form_fields,
+    raw_key,
+)
 from tests.scoring.test_tt01 import TT01, seed_september, tt_score
 from tests.scoring.test_worked_examples import Office
 
@@ -151,9 +157,8 @@ def test_a_cleared_value_and_a_value_out_of_range(
             "online_services": 2,
         }
     # "Chưa có" clears one: the total is missing again, and says which.
-    cleared = city.post(
-        f"/console/a/{WARD}/tt01-inputs", {"period": PERIOD, **ENTERED, "online_services": ""}
-    )
+    city.get(PAGE)
+    cleared = city.submit(f"/console/a/{WARD}/tt01-inputs", {"online_services": ""})
     assert cleared.status_code == 200
     assert text_of(cleared.text, "tt01-class") == "Chưa đủ dữ liệu"
     assert text_of(cleared.text, "tt01-missing").startswith("Còn thiếu chỉ tiêu: 9.")
@@ -205,6 +210,42 @@ def test_the_wards_own_manager_sees_the_values_but_cannot_enter_them(
         }
 
 
+def test_indicators_entered_meanwhile_are_kept_and_one_changed_by_both_is_a_conflict(
+    september: Office, console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """(audit) The form sent 5, 6 and 9 back whichever the official changed: 6 and 9
+    entered through the API while the page was open were put back to the page's. A field
+    left as shown is not written; one changed by the official and meanwhile too is refused
+    (409) with the value stored now, nothing saved."""
+    action = f"/console/a/{WARD}/tt01-inputs"
+    september.inputs(WARD, PERIOD, indicators={k: int(v) for k, v in ENTERED.items()})
+    city = signed_in(console, make_key, "79")
+    city.get(PAGE)
+    september.inputs(WARD, PERIOD, indicators={"public_posting": 2, "online_services": 0})
+
+    saved = city.submit(action, {"desk_organisation": "1"})  # the official corrects 5 only
+    assert saved.status_code == 200 and saved.url.params["saved"] == "tt01", saved.text
+    expected = {"desk_organisation": 1, "public_posting": 2, "online_services": 0}
+    with db() as session:
+        assert session.exec(select(PeriodInput)).one().indicators == expected
+
+    september.inputs(WARD, PERIOD, indicators={"online_services": 1})
+    refused = city.submit(action, {"online_services": "2"})  # 9 as the page had it: 0
+    assert refused.status_code == 409
+    assert autofocused_alert(refused.text) == "tt01-conflict"
+    assert text_of(refused.text, "err-tt01-online_services") == (
+        "Người khác đã đổi ô này trong lúc ông/bà sửa. Giá trị hiện tại: 1. Lưu lại sẽ thay "
+        "bằng giá trị ông/bà nhập."
+    )
+    again = form_fields(refused.text, action)  # the official's 2 kept, 1 now as shown
+    assert (again["online_services"], again["shown_online_services"]) == ("2", "1")
+    with db() as session:
+        assert session.exec(select(PeriodInput)).one().indicators == {
+            **expected,
+            "online_services": 1,
+        }
+
+
 QUARTER = {"desk_organisation": 2, "public_posting": 1, "online_services": 2}
 
 
@@ -245,6 +286,27 @@ def test_a_month_s_form_shows_the_quarter_s_values_it_is_scored_on(
     english = console.get(PAGE + "&lang=en").text
     assert selected_option(english, "public_posting") == "1 (from 2025-Q3)"
     assert text_of(english, "tt01-inherited").startswith("Indicators 5, 6, 9 have no value")
+
+
+def test_a_year_s_card_and_form_show_its_quarters_mean(
+    september: Office, console: ConsoleClient, make_key: KeyFactory
+) -> None:
+    """(audit) With 5, 6, 9 entered for every quarter, 2025's card read them as missing (no
+    total, no class) and its form "Chưa có": a year is scored on its quarters' mean, and the
+    card and the form say where that comes from."""
+    for quarter, desk in (("2025-Q1", 2), ("2025-Q2", 1), ("2025-Q3", 2), ("2025-Q4", 2)):
+        september.inputs(WARD, quarter, indicators={**QUARTER, "desk_organisation": desk})
+    year = f"/console/a/{WARD}?period=2025"
+    html = signed_in(console, make_key, "79").get(year).text
+    assert 'id="tt01-missing"' not in html and text_of(html, "tt01-class") == "Đạt"
+    assert text_of(html, "tt01-5") == "1,75"  # (2 + 1 + 2 + 2) ÷ 4
+    assert "(theo 2025-Q1..Q4)" in indicator_row(html, "desk_organisation")
+    assert text_of(html, "tt01-inherited").endswith("giá trị đã nhập cho 2025-Q1..Q4.")
+    # The empty choice names the value it stands for exactly: 7/4, not a date.
+    assert selected_option(html, "desk_organisation") == "1¾ (theo 2025-Q1..Q4)"
+    assert selected_option(html, "public_posting") == "1 (theo 2025-Q1..Q4)"
+    english = console.get(year + "&lang=en").text
+    assert selected_option(english, "desk_organisation") == "1¾ (from 2025-Q1..Q4)"
 
 
 def test_correcting_one_indicator_of_a_month_keeps_the_quarter_s_others(

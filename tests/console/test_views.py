@@ -4,6 +4,7 @@ dossiers that cost points, the complaints — and nothing of agencies outside th
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -23,6 +24,7 @@ from tests.console.conftest import (
     autofocused_alert,
     browser_text,
     current_period,
+    form_fields,
     raw_key,
     seed_ward,
 )
@@ -215,9 +217,10 @@ def test_inputs_d_and_e_are_saved_with_who_and_when_and_audited(
         row = session.exec(select(PeriodInput)).one()
         assert (row.d, row.e, row.set_by.endswith("test manager")) == (17.5, 1, True)
         [entry] = session.exec(select(AuditLog).where(AuditLog.action == "inputs.set")).all()
-        assert entry.detail["after"] == {"d": 17.5, "e": 1}
+        note = "Số liệu hệ thống PAKN quốc gia"
+        assert entry.detail["after"] == {"d": 17.5, "e": 1, "note": note}
     assert "D do test manager nhập lúc" in text_of(saved.text, "d-source")
-    cleared = manager.post(f"/console/a/{WARD}/inputs", {"period": period, "d": "", "e": "1"})
+    cleared = manager.submit(f"/console/a/{WARD}/inputs", {"d": ""})  # as the page shows it
     assert cleared.status_code == 200
     assert office.score()["d_source"] == "group5"  # an emptied D falls back to group 5
     assert "D tính trong hệ thống này" in text_of(cleared.text, "d-source")
@@ -475,3 +478,101 @@ def test_saving_e_keeps_the_imported_d_and_who_entered_it(
     assert (score["d"], score["e"]) == (imported, 1)
     assert score["inputs"]["d"] == importer
     assert score["inputs"]["e"]["set_by"] != importer["set_by"]  # E is the manager's
+
+
+def _put_inputs(office: Office, period: str, **values: object) -> dict[str, Any]:
+    """The API's write of the period's inputs (the petition system's import of D)."""
+    put = office.http.put(
+        f"/api/v1/agencies/{WARD}/periods/{period}/inputs", json=values, headers=office.admin
+    )
+    assert put.status_code == 200, put.text
+    body: dict[str, Any] = put.json()
+    return body
+
+
+def test_saving_e_in_the_console_does_not_undo_a_d_imported_meanwhile(
+    console: ConsoleClient, office: Office, make_key: KeyFactory
+) -> None:
+    """(audit) The D/E form sent D back whenever E was saved: a D imported through the API
+    while an official had the page open was put back to the page's stale D, and the score
+    said the official had entered it. A field sent as the page showed it is not written."""
+    period = "2025-Q3"
+    _put_inputs(office, period, d=10, note="Nhập từ hệ thống PAKN")
+    console.sign_in(raw_key(make_key("manager", "79")))  # competent: the city above the ward
+    page = console.get(f"/console/a/{WARD}?period={period}")
+    shown = D_INPUT.search(page.text)
+    assert shown and shown.group(1) == "10"
+
+    # Meanwhile the petition system's import sets D to 12.
+    imported = _put_inputs(office, period, d=12)["inputs"]["d"]
+
+    # The official picks E = 1 and saves the form as the browser sends it (D as shown).
+    saved = console.submit(f"/console/a/{WARD}/inputs", {"e": "1"})
+    assert saved.status_code == 200 and "saved=inputs" in str(saved.url), saved.text
+    score = office.score(WARD, period)
+    assert (score["d"], score["e"]) == (12, 1)  # the imported D, not the page's stale 10
+    assert score["inputs"]["d"] == imported  # and still the import's, not the official's
+    assert D_INPUT.search(saved.text).group(1) == "12"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("field", "meanwhile", "typed", "current", "stored"),
+    [
+        ("d", 12, "15", "12", 15),
+        ("e", 0, "", "0", None),  # E shown 1, set to 0 meanwhile; the official empties it
+        ("note", "Theo công văn 12", "Khác", "Theo công văn 12", "Khác"),
+    ],
+)
+def test_a_field_changed_meanwhile_and_by_the_official_is_a_conflict_not_overwritten(
+    console: ConsoleClient,
+    office: Office,
+    make_key: KeyFactory,
+    db: DbFactory,
+    field: str,
+    meanwhile: object,
+    typed: str,
+    current: str,
+    stored: object,
+) -> None:
+    """An official changes a field whose stored value someone else changed after the page
+    was shown: nothing is saved (409), the form comes back with the official's value, a
+    sentence saying the field was changed meanwhile and its value now; saving that page
+    again replaces it knowingly. A POST without what the page showed cannot replace it."""
+    period = "2025-Q3"
+    _put_inputs(office, period, d=10, e=1, note="Nhập từ hệ thống PAKN")
+    console.sign_in(raw_key(make_key("manager", "79")))
+    console.get(f"/console/a/{WARD}?period={period}")
+    _put_inputs(office, period, **{field: meanwhile})
+    action = f"/console/a/{WARD}/inputs"
+
+    refused = console.submit(action, {field: typed})
+    assert refused.status_code == 409
+    assert autofocused_alert(refused.text) == "inputs-conflict"
+    assert text_of(refused.text, "inputs-conflict").startswith(
+        "Trong lúc ông/bà sửa, người khác đã thay đổi số liệu này. Chưa lưu gì"
+    )
+    assert text_of(refused.text, f"err-{field}") == (
+        "Người khác đã đổi ô này trong lúc ông/bà sửa. Giá trị hiện tại: "
+        f"{current}. Lưu lại sẽ thay bằng giá trị ông/bà nhập."
+    )
+    again = form_fields(refused.text, action)
+    assert (again[field], again[f"shown_{field}"]) == (typed, current)
+    with db() as session:
+        row = session.exec(select(PeriodInput)).one()
+        assert getattr(row, field) == meanwhile  # nothing of the form was saved
+        assert not row.set_by.endswith("test manager")
+
+    # A form without what the page showed (a page from before, a hand-made POST) replaces
+    # nothing either: it never saw the value it would replace (read as shown empty, it
+    # cannot empty a field at all).
+    bare = {"period": period, "d": "10", "e": "1", "note": "Nhập từ hệ thống PAKN", field: typed}
+    assert console.post(action, bare).status_code == (409 if typed else 200)
+    with db() as session:
+        assert getattr(session.exec(select(PeriodInput)).one(), field) == meanwhile
+
+    # Shown the value now, the official saves the refused page again: theirs replaces it.
+    saved = console.post(action, again)
+    assert saved.status_code == 200 and "saved=inputs" in str(saved.url)
+    with db() as session:
+        row = session.exec(select(PeriodInput)).one()
+        assert getattr(row, field) == stored

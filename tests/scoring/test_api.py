@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from service.app import create_app
-from service.models import AgencyDayCounter, AuditLog
+from service.calendar.working_days import local_date
+from service.models import AgencyDayCounter, AuditLog, utcnow
+from service.periods import period_containing
 from tests.cli_runner import cli_for
 from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
 
 pytestmark = pytest.mark.usefixtures("agencies")
+ONE_DAY = timedelta(days=1)
 
 
 def _seed(client: TestClient, make_key: KeyFactory) -> None:
@@ -135,11 +140,55 @@ def test_inputs_come_from_the_competent_authority_and_are_audited(
         rows = session.exec(select(AuditLog).order_by(col(AuditLog.id))).all()
         audit = [a for a in rows if a.action == "inputs.set"]
     assert [a.detail["after"] for a in audit] == [
-        {"d": None, "e": 0},
-        {"d": 15.5, "e": 1},
-        {"d": 15.5, "e": 0},
+        {"d": None, "e": 0, "note": None},
+        {"d": 15.5, "e": 1, "note": "Quý 3"},
+        {"d": 15.5, "e": 0, "note": "Quý 3"},
     ]
-    assert audit[2].detail["before"] == {"d": 15.5, "e": 1}
+    assert audit[2].detail["before"] == {"d": 15.5, "e": 1, "note": "Quý 3"}
+
+
+def test_the_audit_of_a_changed_note_keeps_the_note_it_replaced(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """(audit) inputs.set recorded D and E before and after, but of the note (the source
+    document the competent authority cites) only the new one: a changed note lost the old."""
+    url = "/api/v1/agencies/79.BTH/periods/2025-Q3/inputs"
+    admin = make_key("admin")
+    first = {"d": 17.5, "e": 1, "note": "Công văn 123/SNV ngày 05/10/2025"}
+    assert client.put(url, json=first, headers=admin).status_code == 200
+    changed = client.put(url, json={"note": "Công văn 456/SNV (thay thế)"}, headers=admin)
+    assert changed.status_code == 200
+    with db() as session:
+        entries = session.exec(
+            select(AuditLog).where(AuditLog.action == "inputs.set").order_by(col(AuditLog.id))
+        ).all()
+        last = entries[-1].detail
+    assert last["before"] == {"d": 17.5, "e": 1, "note": "Công văn 123/SNV ngày 05/10/2025"}
+    assert last["after"] == {"d": 17.5, "e": 1, "note": "Công văn 456/SNV (thay thế)"}
+
+
+def test_inputs_for_a_period_not_begun_are_refused_naming_the_period(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """(audit) E is entered by the competent authority at the period's end, D imported as the
+    petition system's result for it: a period not begun yet (2099-Q4) took both, and they
+    counted when it came. The current period takes them (E is entered near its end)."""
+    admin = make_key("admin")
+    refused = client.put(
+        "/api/v1/agencies/79.BTH/periods/2099-Q4/inputs", json={"d": 18, "e": 1}, headers=admin
+    )
+    assert refused.status_code == 422, refused.text
+    [problem] = refused.json()["fields"]
+    assert problem["field"] == "period"
+    assert "has not begun" in problem["problem"] and "2099-10-01" in problem["problem"]
+    today = local_date(utcnow())
+    for period in (period_containing(today, "month"), period_containing(today, "year")):
+        url = f"/api/v1/agencies/79.BTH/periods/{period.key}/inputs"
+        assert client.put(url, json={"e": 1}, headers=admin).status_code == 200, period
+    # Next month has not begun either (on a year's last day, next month is next year's).
+    following = period_containing(period_containing(today, "month").last_day + ONE_DAY, "month")
+    url = f"/api/v1/agencies/79.BTH/periods/{following.key}/inputs"
+    assert client.put(url, json={"e": 1}, headers=admin).status_code == 422
 
 
 def test_d_and_e_are_json_numbers_and_a_negative_zero_is_zero(
@@ -163,6 +212,21 @@ def test_d_and_e_are_json_numbers_and_a_negative_zero_is_zero(
     again = client.put(url, json={"d": score["d"], "e": score["e"]}, headers=admin)
     assert again.status_code == 200, again.text
     assert client.put(url, json={"e": 0.5}, headers=admin).status_code == 422
+
+
+@pytest.mark.parametrize("raw", ['{"d": NaN}', '{"d": NaN, "e": 1}', '{"d": -Infinity}'])
+def test_a_d_that_is_not_a_finite_number_is_told_so(
+    client: TestClient, make_key: KeyFactory, raw: str
+) -> None:
+    """(audit) A D sent as NaN (Python's JSON reader takes the token) was refused with "Input
+    should be greater than or equal to 0": the person was told their value was negative. An
+    indicator sent as NaN is told "finite number"; D is too."""
+    headers = {**make_key("admin"), "Content-Type": "application/json"}
+    url = "/api/v1/agencies/79.BTH/periods/2025-Q3/inputs"
+    refused = client.put(url, content=raw, headers=headers)
+    assert refused.status_code == 422
+    [problem] = [f for f in refused.json()["fields"] if f["field"] == "d"]
+    assert "finite" in problem["problem"], problem
 
 
 def test_petition_import_rules(client: TestClient, make_key: KeyFactory) -> None:
