@@ -6,7 +6,6 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +23,7 @@ from service.errors import Unauthorized
 from service.models import Agency, ApiKey
 from service.portal import exports
 from tests.conftest import DbFactory, KeyFactory, handover_body
+from tests.webhooks.test_sibling_ranks import perfect_september
 
 pytestmark = pytest.mark.usefixtures("agencies")
 
@@ -289,33 +289,6 @@ def test_a_key_revoked_mid_export_gets_no_more_agencies(
     assert client.get("/api/v1/agencies", headers=headers).status_code == 401
 
 
-VN = "+07:00"
-
-
-def _perfect_month(client: TestClient, admin: dict[str, str]) -> None:
-    """One dossier resolved on time and answered "none, good, satisfied": A = B = C = 1."""
-    body = handover_body(
-        dossier_code="X-1",
-        agency_code="79.BTH",
-        received_at=f"2025-09-01T08:00:00{VN}",
-        due_at=f"2025-09-20T17:00:00{VN}",
-        resolved_at=f"2025-09-10T10:00:00{VN}",
-        handed_over_at=None,
-    )
-    r = client.post("/api/v1/handovers", json=body, headers=admin)
-    assert r.status_code == 201, r.text
-    answers: dict[str, Any] = {
-        "timeliness": "on_time",
-        "supplement_requests": "none",
-        "staff_attitude": "good",
-        "overall": "satisfied",
-    }
-    token = r.json()["survey_url"].rsplit("/", 1)[1]
-    answer = {"token": token, "submitted_at": f"2025-09-12T09:00:00{VN}", "answers": answers}
-    r = client.post("/api/v1/responses", json=answer, headers=admin)
-    assert r.status_code == 201, r.text
-
-
 def test_xlsx_carries_the_k_the_api_gives_not_one_rounded_to_the_threshold(
     client: TestClient, make_key: KeyFactory
 ) -> None:
@@ -324,7 +297,7 @@ def test_xlsx_carries_the_k_the_api_gives_not_one_rounded_to_the_threshold(
     lòng", and the file's K of 20 beside "Không hài lòng" (inputs audit). README: the API,
     CSV and XLSX carry the same exact values."""
     admin = make_key("admin")
-    _perfect_month(client, admin)
+    perfect_september(client, admin, "79.BTH")
     put = client.put(
         "/api/v1/agencies/79.BTH/periods/2025-09/inputs",
         json={"d": 16.999999999999996, "e": 0},

@@ -21,8 +21,14 @@ PERIOD = "2025-09"
 
 
 def score_september(client: TestClient, issuer: dict[str, str], agency: str, d: float) -> None:
-    """One dossier resolved on time and answered "good, satisfied" in September 2025, and
-    the period's D and E: K = A1 + B1 + C1 + D + E1 = d + 3."""
+    """A perfect September and the period's D and E: K = A1 + B1 + C1 + D + E1 = d + 3."""
+    perfect_september(client, issuer, agency)
+    set_d(client, issuer, agency, d, e=1)
+
+
+def perfect_september(client: TestClient, issuer: dict[str, str], agency: str) -> None:
+    """One dossier resolved on time and answered "none, good, satisfied" in September 2025:
+    A = B = C = 1."""
     body = handover_body(
         dossier_code=f"{agency}-1",
         agency_code=agency,
@@ -43,7 +49,6 @@ def score_september(client: TestClient, issuer: dict[str, str], agency: str, d: 
     answer = {"token": token, "submitted_at": f"2025-09-12T09:00:00{VN}", "answers": answers}
     r = client.post("/api/v1/responses", json=answer, headers=issuer)
     assert r.status_code == 201, r.text
-    set_d(client, issuer, agency, d, e=1)
 
 
 def set_d(client: TestClient, admin: dict[str, str], agency: str, d: float, **more: Any) -> None:
