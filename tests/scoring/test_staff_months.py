@@ -24,6 +24,22 @@ def _answer(office: Office, code: str, at: str, answers: dict[str, Any]) -> None
     assert r.status_code == 201, r.text
 
 
+def _handled_and_answered(
+    office: Office, n: int, who: str, day: str, at: str, answers: dict[str, Any]
+) -> None:
+    """Dossier H<n>, received, handled and returned by `who` on `day`, answered at `at`."""
+    staff = {"receiving": who, "handling": who, "returning": who}
+    office.handover(f"H{n}", "79.BTH", f"{day}T09:00:00{VN}", staff=staff)
+    _answer(office, f"H{n}", at, answers)
+
+
+def _people(office: Office, period: str) -> dict[str, dict[str, Any]]:
+    """79.BTH's staff scores of `period`, by staff code."""
+    r = office.client.get(f"/api/v1/agencies/79.BTH/staff-scores/{period}", headers=office.admin)
+    assert r.status_code == 200, r.text
+    return {s["staff_code"]: s for s in r.json()["data"]}
+
+
 def test_a_month_whose_c_rests_on_no_answer_hides_the_quarter(
     client: TestClient, make_key: KeyFactory
 ) -> None:
@@ -55,14 +71,12 @@ def test_a_month_whose_c_rests_on_no_answer_hides_the_quarter(
     # Y: four answers in September (withheld: keeps the quarter's remainder at 5).
     plan += [("Y", 9, full)] * 4
     for n, (who, month, answers) in enumerate(plan):
-        staff = {"receiving": who, "handling": who, "returning": who}
-        office.handover(f"H{n}", "79.BTH", f"2025-07-02T09:00:00{VN}", staff=staff)
-        _answer(office, f"H{n}", f"2025-{month:02d}-15T09:{n:02d}:00{VN}", answers)
+        _handled_and_answered(
+            office, n, who, "2025-07-02", f"2025-{month:02d}-15T09:{n:02d}:00{VN}", answers
+        )
 
     def people(period: str) -> dict[str, dict[str, Any]]:
-        r = client.get(f"/api/v1/agencies/79.BTH/staff-scores/{period}", headers=office.admin)
-        assert r.status_code == 200, r.text
-        return {s["staff_code"]: s for s in r.json()["data"]}
+        return _people(office, period)
 
     quarter, july = people("2025-Q3"), people("2025-07")
     assert july["X"]["withheld"]  # one answer
@@ -109,14 +123,12 @@ def test_a_b_resting_on_enough_answers_is_not_hidden_for_a_c_it_has_no_answer_in
     full = {**imported, "staff_attitude": "good", "overall": "satisfied"}
     plan = [("P", imported)] * 7 + [("Q", full)] * 5 + [("X", {**full, "staff_attitude": "poor"})]
     for n, (who, answers) in enumerate(plan):
-        staff = {"receiving": who, "handling": who, "returning": who}
-        office.handover(f"H{n}", "79.BTH", f"2025-09-03T09:00:00{VN}", staff=staff)
-        _answer(office, f"H{n}", f"2025-09-10T09:{n:02d}:00{VN}", answers)
+        _handled_and_answered(
+            office, n, who, "2025-09-03", f"2025-09-10T09:{n:02d}:00{VN}", answers
+        )
 
     def people(period: str) -> dict[str, dict[str, Any]]:
-        r = client.get(f"/api/v1/agencies/79.BTH/staff-scores/{period}", headers=office.admin)
-        assert r.status_code == 200, r.text
-        return {s["staff_code"]: s for s in r.json()["data"]}
+        return _people(office, period)
 
     for period in ("2025-09", "2025-Q3", "2025"):
         found = people(period)
