@@ -169,8 +169,46 @@ def backend(
         yield from _postgres_backend()
 
 
+class SharedEngines:
+    """One engine per database for a whole test process, as a server has one for its life.
+
+    SQLAlchemy keeps the SQL it compiled per engine (per dialect): with an engine per test,
+    for the `engine` fixture and for each app's lifespan, every test compiled every statement
+    it ran again, 13 % of the quick loop's CPU (py-spy --gil). An engine shared by the tests
+    of a process keeps its compiled statements; `dispose()` (the lifespan's at its end, the
+    fixture's, a database's reset) only closes its pool. Tests that want a second pool (as
+    another process would have) call `make_engine` themselves.
+    """
+
+    def __init__(self) -> None:
+        self._engines: dict[tuple[str, int], sa.Engine] = {}
+
+    def __call__(self, settings: Settings) -> sa.Engine:
+        key = (settings.database_url, settings.db_pool_size)
+        if key not in self._engines:
+            self._engines[key] = make_engine(settings)
+        return self._engines[key]
+
+    def close_pools(self, database_url: str) -> None:
+        for (url, _), engine in self._engines.items():
+            if url == database_url:
+                engine.dispose()
+
+
+shared_engine = SharedEngines()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _apps_share_engines() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("service.app.make_engine", shared_engine)
+        yield
+
+
 @pytest.fixture
 def database_url(backend: Backend) -> str:
+    # A SQLite reset replaces the file: no pooled connection may keep the one it replaced.
+    shared_engine.close_pools(backend.url)
     return backend.reset()
 
 
@@ -240,7 +278,7 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[sa.Engine]:
-    engine = make_engine(settings)
+    engine = shared_engine(settings)
     yield engine
     engine.dispose()
 

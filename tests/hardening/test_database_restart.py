@@ -50,11 +50,14 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
-def restart(backend: Backend, engine: sa.Engine) -> None:
-    """What a PostgreSQL restart does to the app: every connection of its pool is cut."""
+def restart(backend: Backend) -> None:
+    """What a PostgreSQL restart does to the app: every connection of its pool is cut.
+
+    Cut from a connection of its own: the app shares the tests' engine (tests/conftest.py's
+    SharedEngines), whose idle connection would otherwise be the one asking."""
     if backend.name != "postgresql":
         pytest.skip("PostgreSQL: connections its server cuts")
-    with engine.connect() as connection:
+    with sa.create_engine(backend.url, poolclass=sa.NullPool).connect() as connection:
         cut = connection.execute(
             sa.text(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -81,7 +84,7 @@ def test_answer_after_database_restart_is_not_a_500(
 ) -> None:
     """[500, 201, 201, 201] before: one 500 per stale pooled connection."""
     surveys = [issue(client, make_key, dossier_code=f"G22.39-R-{n}") for n in range(4)]
-    restart(backend, engine)
+    restart(backend)
     assert [answer(client, survey.token) for survey in surveys] == [201] * 4
     assert stored_answers(engine) == 4
 
@@ -90,7 +93,7 @@ def test_phone_form_after_database_restart_is_not_a_500(
     client: TestClient, make_key: KeyFactory, engine: sa.Engine, backend: Backend
 ) -> None:
     survey = issue(client, make_key)
-    restart(backend, engine)
+    restart(backend)
     posted = client.post(survey.path, data=ANSWERS, follow_redirects=False)
     assert posted.status_code == 303, posted.text[:300]
     assert stored_answers(engine) == 1
@@ -110,7 +113,7 @@ def test_answer_after_a_wrong_code_and_a_database_restart_is_stored(
     away_from_a_window_end(settings)
     survey = issue(client, make_key)
     assert answer(client, "x" * 43) == 404
-    restart(backend, engine)
+    restart(backend)
     assert answer(client, survey.token) == 201
 
 
@@ -121,7 +124,7 @@ def test_handover_after_database_restart_is_not_a_500(
     then): its batch failed on the dead connection and every request in it heard a 500."""
     issuer = make_key("issuer")
     assert client.post("/api/v1/handovers", json=handover_body(), headers=issuer).status_code == 201
-    restart(backend, engine)
+    restart(backend)
     again = handover_body(dossier_code="G22.39-RESTART-2")
     posted = client.post("/api/v1/handovers", json=again, headers=issuer)
     assert posted.status_code == 201, posted.text[:300]
