@@ -256,6 +256,14 @@ class ReusedApp:
         return self.app
 
 
+# The ReusedApp of each distinct settings a module's `settings` fixture asks for: a new app
+# prepared its routes again on its first requests (FastAPI builds each route's parameters
+# per app, ~100 ms for all of them), and some 150 tests override the settings.
+# Compared with ==, not by a JSON key: a JSON dump masks secrets (two settings differing
+# in a signing key alone would share an app).
+_APPS_BY_SETTINGS: list[tuple[dict[str, Any], ReusedApp]] = []
+
+
 @pytest.fixture(scope="session")
 def reused_app(backend: Backend) -> ReusedApp:
     return ReusedApp(make_settings(backend.url))
@@ -263,11 +271,17 @@ def reused_app(backend: Backend) -> ReusedApp:
 
 @pytest.fixture
 def app(reused_app: ReusedApp, settings: Settings) -> FastAPI:
-    """The app on a clean database: the process's ReusedApp, reset, for the usual settings;
-    a new one where a module overrides the `settings` fixture."""
-    if settings.model_dump() != reused_app.settings.model_dump():
-        return create_app(settings)
-    return reused_app.reset()
+    """The app on a clean database, for the test's settings: the process's ReusedApp,
+    reset, for the usual settings; another ReusedApp per other settings."""
+    wanted = settings.model_dump()
+    if wanted == reused_app.settings.model_dump():
+        return reused_app.reset()
+    for built, other in _APPS_BY_SETTINGS:
+        if built == wanted:
+            return other.reset()
+    other = ReusedApp(settings.model_copy(deep=True))
+    _APPS_BY_SETTINGS.append((wanted, other))
+    return other.reset()
 
 
 @pytest.fixture
