@@ -32,13 +32,14 @@ test: setup browser lint jslint typecheck ## the whole suite, on SQLite and (if 
 	$(BIN)/pytest $(XDIST)
 
 # The quick loop while working: SQLite only, no browser, no subprocess servers, nothing
-# that waits for a timeout to pass (`slow`). Its workers wait on sockets and threads about a
-# third of the time (user+sys 190 s in 130 s on two cores), so one more worker than the
-# cores fills it: 112 s instead of 118 s, measured side by side (2026-12-05).
-XDIST_FAST ?= -n 3
+# that waits for a timeout to pass (`slow`), none of the nine tests that spend seconds of
+# CPU each (`heavy`: a tenth of the loop's time). Its workers wait on sockets and threads
+# a good part of the time, so more workers than cores fill it: four took 138 s and 134 s
+# where three took 140 s and 139 s, alternating on one busy afternoon (2026-12-06).
+XDIST_FAST ?= -n 4
 test-fast: setup ## unit and API tests on SQLite (no browser, no subprocess servers)
-	HAILONG_TEST_BACKENDS=sqlite HAILONG_TEST_TIER=fast HAILONG_FUZZ_EXAMPLES=3 \
-		$(BIN)/pytest -q $(XDIST_FAST) -m "not browser and not servers and not slow"
+	HAILONG_TEST_BACKENDS=sqlite \
+		$(BIN)/pytest -q $(XDIST_FAST) -m "not browser and not servers and not slow and not heavy"
 
 setup: $(STAMP)
 

@@ -269,19 +269,26 @@ def reused_app(backend: Backend) -> ReusedApp:
     return ReusedApp(make_settings(backend.url))
 
 
+def app_for(settings: Settings) -> FastAPI:
+    """A ReusedApp built from settings equal to `settings`, reset: for fixtures and tests that
+    need other settings and no app of their own (one that reads exact metrics, or whose
+    start is the test, builds its own with create_app)."""
+    wanted = settings.model_dump()
+    for built, reused in _APPS_BY_SETTINGS:
+        if built == wanted:
+            return reused.reset()
+    reused = ReusedApp(settings.model_copy(deep=True))
+    _APPS_BY_SETTINGS.append((wanted, reused))
+    return reused.reset()
+
+
 @pytest.fixture
 def app(reused_app: ReusedApp, settings: Settings) -> FastAPI:
     """The app on a clean database, for the test's settings: the process's ReusedApp,
-    reset, for the usual settings; another ReusedApp per other settings."""
-    wanted = settings.model_dump()
-    if wanted == reused_app.settings.model_dump():
+    reset, for the usual settings; `app_for` the others."""
+    if settings.model_dump() == reused_app.settings.model_dump():
         return reused_app.reset()
-    for built, other in _APPS_BY_SETTINGS:
-        if built == wanted:
-            return other.reset()
-    other = ReusedApp(settings.model_copy(deep=True))
-    _APPS_BY_SETTINGS.append((wanted, other))
-    return other.reset()
+    return app_for(settings)
 
 
 @pytest.fixture
@@ -429,6 +436,7 @@ __all__ = [
     "KeyFactory",
     "LiveServer",
     "ReusedApp",
+    "app_for",
     "free_port",
     "handover_body",
     "serve",

@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 SERVICE = Path(__file__).resolve().parents[1] / "service"
 
 Graph = dict[str, dict[str, list[str]]]  # unit -> unit it imports -> "file:line" of each import
@@ -113,6 +115,7 @@ def describe(graph: Graph, group: list[str]) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.heavy
 def test_the_packages_under_service_import_one_another_without_a_cycle() -> None:
     graph = package_graph()
     assert "service.scoring" in graph  # the walk found the tree

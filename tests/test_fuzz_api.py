@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -28,6 +29,7 @@ ROLES = ("issuer", "reader", "manager", "admin", "kiosk", "auditor")
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
 
+@pytest.mark.heavy
 def test_api_never_500s_and_keeps_its_schema(
     app: FastAPI, agencies: None, make_key: KeyFactory
 ) -> None:

@@ -52,6 +52,7 @@ def _seed_and_read(
         return scores(), scores(profile=TT01) if also else None
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("which", ["last", "current"])
 def test_demo_scores_tt01_beside_an_unchanged_k(
     backend: Backend, database_url: str, monkeypatch: pytest.MonkeyPatch, which: str

@@ -191,6 +191,7 @@ def test_pdf_prints_an_agency_name_as_it_is_even_with_markdown_marks(
     assert f"{odd}: K = 19, dưới ngưỡng 20 điểm." in text
 
 
+@pytest.mark.heavy
 def test_overdue_petitions_are_listed_behind_more_on_time_ones_than_the_limit(
     client: TestClient, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -257,6 +258,7 @@ def _pdf_picture_widths(reader: PdfReader) -> list[tuple[int, float]]:
     return widths
 
 
+@pytest.mark.heavy
 def test_the_ranking_of_many_wards_is_charted_a_page_at_a_time(
     client: TestClient, make_key: KeyFactory, db: DbFactory, backend: Backend
 ) -> None:

@@ -25,7 +25,6 @@ property test stays a guard for everything else.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -1183,14 +1182,9 @@ def streams(draw: st.DrawFn) -> list[Event]:
 
 # Examples per backend: each replays ~20-50 requests on a fresh database, and PostgreSQL
 # takes about twice as long per request as SQLite; both stay well under a minute on 2 cores.
-# The quick loop (`make test-fast`, HAILONG_TEST_TIER=fast) replays three, ~1 s each
-# (the replay's smoke test; six were the loop's slowest test): the whole suite, CI's, keeps
-# these.
-EXAMPLES = (
-    {"sqlite": 3, "postgresql": 3}
-    if os.environ.get("HAILONG_TEST_TIER") == "fast"
-    else {"sqlite": 35, "postgresql": 20}
-)
+# The replays are `heavy`: the whole suite (CI's) runs them, the quick loop does not; it
+# keeps this module's worked scenarios, which drive the same harness.
+EXAMPLES = {"sqlite": 35, "postgresql": 20}
 
 
 def replayed(examples: int) -> Callable[[Callable[[str, list[Event]], None]], Callable[[], None]]:
@@ -1216,6 +1210,7 @@ def replayed(examples: int) -> Callable[[Callable[[str, list[Event]], None]], Ca
     return decorate
 
 
+@pytest.mark.heavy
 def test_live_counters_equal_a_recompute_and_the_reference(
     backend: Backend, fresh_database: Reset, variant_profile: str
 ) -> None:
@@ -1235,6 +1230,7 @@ def test_live_counters_equal_a_recompute_and_the_reference(
 TT01_EXAMPLES = {name: max(2, n // 3) for name, n in EXAMPLES.items()}
 
 
+@pytest.mark.heavy
 def test_tt01_counters_live_equal_a_rebuild(
     backend: Backend, fresh_database: Reset, variant_profile: str
 ) -> None:
@@ -1317,6 +1313,7 @@ def test_complaint_on_a_late_dossier(fresh_database: Reset) -> None:
         harness.check_everything()
 
 
+@pytest.mark.heavy
 def test_a_day_off_turns_six_overdue_days_into_five(
     fresh_database: Reset, variant_profile: str
 ) -> None:

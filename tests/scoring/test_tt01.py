@@ -22,13 +22,12 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlmodel import select as sqlmodel_select
 
-from service.app import create_app
 from service.db import make_engine, transaction
 from service.models import COUNT_COLUMNS, AgencyDayCounter, Response
 from service.profile import PROFILES_DIR, ProfileError, load_profile
 from service.scoring import tt01
 from service.scoring.rebuild import rebuild
-from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
+from tests.conftest import DbFactory, KeyFactory, app_for, handover_body, make_settings
 from tests.console.conftest import ConsoleClient, raw_key
 from tests.scoring.test_worked_examples import VN, Office, close, seed_ben_thanh
 
@@ -40,7 +39,7 @@ TT01 = "tt-01-2018"
 def both(database_url: str) -> Iterator[TestClient]:
     """A service scoring HCMC 104/2024 with TT 01/2018 beside it."""
     settings = make_settings(database_url, scoring_profile_also=TT01)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(app_for(settings)) as client:
         yield client
 
 

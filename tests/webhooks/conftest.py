@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
 from service.delivery.worker import DeliveryWorker
 from service.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import app_for, make_settings
 from tests.harness.processes import free_port, http_server
 
 
@@ -99,7 +98,7 @@ def hooks(database_url: str, **overrides: Any) -> Iterator[tuple[TestClient, Del
     """The app (worker not embedded, so tests drive it step by step) and a worker, with
     `webhook_settings` and these overrides."""
     settings = webhook_settings(database_url, **overrides)
-    app = create_app(settings)
+    app = app_for(settings)
     with TestClient(app) as client:
         yield client, DeliveryWorker(app.state.engine, settings, app.state.profile)
 
