@@ -13,6 +13,7 @@ from service.periods import Period
 from service.profile import Profile
 from service.score_markers import mark_periods_dirty
 from service.scoring.schemas import InputsUpdate, Tt01Entered
+from service.scoring.tt01_read import periods_reading_entered
 
 NOBODY: tuple[None, None] = (None, None)
 
@@ -97,7 +98,11 @@ def set_inputs(
         f"agency:{agency.code}:{period.key}",
         {"before": before, "after": _values(row), "note": row.note},
     )
-    mark_periods_dirty(session, [(agency.id, period.key)])
+    # K's D and E are the period's own; TT 01's indicators reach the periods that read them.
+    changed = [period]
+    if update.indicators and profile.also is not None:
+        changed = periods_reading_entered(period, profile.also)
+    mark_periods_dirty(session, [(agency.id, p.key) for p in changed])
     session.flush()
     return row
 

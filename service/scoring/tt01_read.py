@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from service.models import Agency, Dossier, Invitation, PeriodInput, Petition, Response, utcnow
-from service.periods import Period, period_containing
+from service.periods import Period, period_containing, periods_of
 from service.profile import Profile, Tt01Profile
 from service.scoring import tt01
 from service.scoring.schemas import InputEntry
@@ -163,6 +163,25 @@ def _inputs_parts(period: Period, rules: Tt01Profile) -> list[Period]:
     while parts[-1].last_day < period.last_day:
         parts.append(period_containing(parts[-1].last_day + timedelta(days=1), parts[-1].kind))
     return parts
+
+
+def periods_reading_entered(period: Period, rules: Tt01Profile) -> list[Period]:
+    """The periods whose entered indicators include those entered for `period`, by the
+    rules above: itself, the shorter periods inside it that take them (a quarter's months),
+    and the longer one that averages them (its year). Entering a quarter's changed four
+    scores more than the quarter's, and only the quarter's was announced (audit)."""
+    overlapping: dict[str, Period] = {}
+    day = period.first_day
+    while day <= period.last_day:
+        overlapping.update((other.key, other) for other in periods_of(day))
+        day = period_containing(day, "month").last_day + timedelta(days=1)
+    return [
+        other
+        for other in overlapping.values()
+        if other == period
+        or _inputs_container(other, rules) == period
+        or period in _inputs_parts(other, rules)
+    ]
 
 
 def _inputs_of_parts(

@@ -20,10 +20,11 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import select
+from sqlmodel import col
 from sqlmodel import select as sqlmodel_select
 
 from service.db import make_engine, transaction
-from service.models import COUNT_COLUMNS, AgencyDayCounter, Response
+from service.models import COUNT_COLUMNS, AgencyDayCounter, Response, ScoreDirty
 from service.profile import PROFILES_DIR, ProfileError, load_profile
 from service.scoring import tt01
 from service.scoring.rebuild import rebuild
@@ -268,6 +269,34 @@ def test_a_year_takes_the_mean_of_its_quarters_entered_indicators(
     assert entered_from(tt_score(office, "79.BTH", "2025-09"))["desk_organisation"] == "2025-Q3"
     dossier = both.get("/api/v1/dossiers/D4/score", headers=office.admin).json()
     assert points(dossier)["online_services"] == 2 and dossier["period"] == "2025-Q3"
+
+
+def marked_changed(db: DbFactory) -> set[str]:
+    """The periods of 79.BTH marked changed, to be announced as score.updated."""
+    with db() as session:
+        return set(session.execute(select(col(ScoreDirty.period))).scalars())
+
+
+def test_a_quarters_entered_indicators_announce_its_months_and_its_year(
+    both: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """(audit) Indicators 5, 6, 9 entered for 2025-Q3 change the scores of July, August and
+    September (which take the quarter's) and of 2025 (the mean of its quarters), but only
+    2025-Q3 was marked changed: a portal heard score.updated for the quarter alone. A month's
+    own indicators change that month only."""
+    office = Office(both, make_key)
+    with db() as session:
+        session.execute(ScoreDirty.__table__.delete())  # type: ignore[attr-defined]
+    office.inputs("79.BTH", "2025-Q3", indicators={"desk_organisation": 2})
+    assert marked_changed(db) == {"2025-07", "2025-08", "2025-09", "2025-Q3", "2025"}
+    with db() as session:
+        session.execute(ScoreDirty.__table__.delete())  # type: ignore[attr-defined]
+    office.inputs("79.BTH", "2025-09", indicators={"public_posting": 1})
+    assert marked_changed(db) == {"2025-09"}
+    with db() as session:
+        session.execute(ScoreDirty.__table__.delete())  # type: ignore[attr-defined]
+    office.inputs("79.BTH", "2025-Q3", d=10)  # K's D does not carry to months or the year
+    assert marked_changed(db) == {"2025-Q3"}
 
 
 def test_a_year_with_two_quarters_entered_takes_the_mean_of_those_two(
