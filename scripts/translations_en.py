@@ -114,6 +114,8 @@ EN.update(
         "Hạng": "Rank",
         "Điểm D và E do cơ quan có thẩm quyền nhập": "D and E, entered by the competent authority",
         "Đã lưu điểm D và E.": "D and E saved.",
+        "Không có thay đổi nào để lưu: D, E và ghi chú vẫn như đã lưu.": "Nothing to save: D, E and the note are as saved.",
+        "Không có thay đổi nào để lưu: chỉ tiêu 5, 6 và 9 vẫn như đã lưu.": "Nothing to save: indicators 5, 6 and 9 are as saved.",
         "Cập nhật lần cuối bởi %(who)s lúc %(when)s.": "Last set by %(who)s at %(when)s.",
         "Ghi chú": "Note",
         "Chưa nhập cho kỳ này.": "Nothing entered for this period yet.",

@@ -161,10 +161,13 @@ async def _save_inputs(
             touched = {name: form.get(name, "") for name in merged.touched}
             again(session, who, context, values=touched, conflicts=merged.conflicts)
             return Page("console/agency.html", context, 409)
+        # A form sent back as shown writes nothing, and says so: "saved" misled (audit).
+        outcome = f"{part}-same"
         if merged.update is not None:
             inputs.set_inputs(session, who, agency, period, merged.update, profile)
+            outcome = part
         url = agency_url(code, period=period.key)
-        return Redirect(f"{url}&saved={part}#{part}")
+        return Redirect(f"{url}&saved={outcome}#{part}")
 
     return await console.respond(save)
 

@@ -120,6 +120,14 @@ def test_the_card_adds_up_the_worked_september_and_the_form_completes_it(
         assert entry.target == f"agency:{WARD}:{PERIOD}"
         assert entry.detail["after"]["indicators"] == row.indicators
         assert entry.actor.endswith("test manager")
+    # Sent back as shown: nothing written, and the page says so rather than "saved" (audit).
+    again = city.submit(f"/console/a/{WARD}/tt01-inputs", {})
+    assert again.url.params["saved"] == "tt01-same" and 'id="tt01-saved"' not in again.text
+    assert text_of(again.text, "tt01-unchanged") == (
+        "Không có thay đổi nào để lưu: chỉ tiêu 5, 6 và 9 vẫn như đã lưu."
+    )
+    with db() as session:
+        assert len(session.exec(select(AuditLog).where(AuditLog.action == "inputs.set")).all()) == 1
 
     # The city's page lists the ward's TT 01 total beside its K.
     city_page = city.get(f"/console/a/79?period={PERIOD}").text

@@ -262,6 +262,29 @@ def test_a_plain_d_with_a_comma_or_a_point_is_saved(
     assert shown and shown.group(1) == typed.strip().replace(".", ",")
 
 
+def test_saving_the_form_unchanged_says_nothing_changed_not_saved(
+    console: ConsoleClient, office: Office, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """(audit) A D/E form sent back as it was shown wrote nothing, and the page said "Đã lưu
+    điểm D và E." all the same: the official believed a change had been saved."""
+    office.handover("BT-1")
+    console.sign_in(raw_key(make_key("manager", "79")))
+    period = current_period()
+    console.get(f"/console/a/{WARD}?period={period}")
+    saved = console.submit(f"/console/a/{WARD}/inputs", {"d": "17,5", "e": "1"})
+    assert "saved=inputs" in str(saved.url) and "Đã lưu điểm D và E." in saved.text
+    with db() as session:
+        before = session.exec(select(PeriodInput)).one().set_at
+    again = console.submit(f"/console/a/{WARD}/inputs", {})
+    assert again.status_code == 200
+    assert "Đã lưu điểm D và E." not in again.text
+    assert text_of(again.text, "inputs-unchanged") == (
+        "Không có thay đổi nào để lưu: D, E và ghi chú vẫn như đã lưu."
+    )
+    with db() as session:
+        assert session.exec(select(PeriodInput)).one().set_at == before
+
+
 @pytest.mark.parametrize("control", ["\x00", "\x1b"])
 def test_a_note_with_a_control_character_is_a_field_problem_and_the_form_stays(
     console: ConsoleClient, office: Office, make_key: KeyFactory, db: DbFactory, control: str
