@@ -331,3 +331,24 @@ def test_openapi_gives_d_and_e_their_minimum_as_json_schema_does() -> None:
     for field in ("d", "e"):
         number = schema["InputsUpdate"]["properties"][field]["anyOf"][0]
         assert number["minimum"] == 0 and "ge" not in number, number
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "limit"),
+    [
+        ("/api/v1/agencies/79.BTH/periods/2025-09/inputs", "note", 1000),
+        ("/api/v1/calendar/overrides/2025-09-02", "note", 255),
+    ],
+)
+def test_a_text_too_long_is_counted_in_characters(
+    client: TestClient, make_key: KeyFactory, path: str, field: str, limit: int
+) -> None:
+    """(audit) A note one character too long was refused as having "at most 1000 items after
+    validation": a constraint on an optional text checked after its cleaning read as a list's.
+    Every optional text field says characters now."""
+    body = {field: "x" * (limit + 1)} | ({"working": False} if "calendar" in path else {})
+    response = client.put(path, json=body, headers=make_key("admin"))
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["fields"]
+    assert problem["field"] == field
+    assert problem["problem"] == f"String should have at most {limit} characters"
