@@ -94,7 +94,7 @@ class OfficialList(BaseModel):
 class OfficialUpdate(BaseModel):
     model_config = strict_with_example({"role": "manager", "agency_code": "79.SGN"})
 
-    name: Annotated[str, Field(max_length=255), Storable] | None = None
+    name: Annotated[str, Storable] | None = Field(default=None, max_length=255)
     role: Literal["manager", "admin", "auditor"] | None = None
     agency_code: str | None = Field(
         default=None,

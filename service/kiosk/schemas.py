@@ -130,7 +130,7 @@ class KioskAnswer(NullsAsAbsent):
     sent_at: BoundedAwareDatetime | None = None
     # As in POST /api/v1/responses: a phone number or e-mail for the agency's answer,
     # checked the same way and stored apart from the answers, only with consent.
-    contact: Annotated[str, Field(max_length=255), Storable] | None = None
+    contact: Annotated[str, Storable] | None = Field(default=None, max_length=255)
     contact_consent: Annotated[bool, NullAsAbsent()] = False
     # The card's ticket (an outbox entry from before tickets has none: judged as before).
     ticket: str | None = Field(

@@ -27,7 +27,7 @@ class PetitionUpsert(NullsAsAbsent):
 
     petition_code: Annotated[str, Storable] = Field(min_length=1, max_length=64)
     agency_code: Annotated[str, Storable, CodeText] = Field(min_length=1, max_length=64)
-    dossier_code: Annotated[str, Field(max_length=64), Storable] | None = None
+    dossier_code: Annotated[str, Storable] | None = Field(default=None, max_length=64)
     received_at: PastMoment
     deadline_at: BoundedAwareDatetime | None = Field(
         default=None, description="Default: the profile's working days after receipt"
@@ -38,9 +38,9 @@ class PetitionUpsert(NullsAsAbsent):
     result_complaint: Annotated[bool, NullAsAbsent()] = False
     within_authority: Annotated[bool, NullAsAbsent()] = True
     # Direction controls removed (service.text_clean): the citizen reads it on the follow-up page.
-    outcome: Annotated[
-        Annotated[str, Field(max_length=2000), Storable] | None, AfterValidator(clean_optional)
-    ] = None
+    outcome: Annotated[Annotated[str, Storable] | None, AfterValidator(clean_optional)] = Field(
+        default=None, max_length=2000
+    )
 
 
 class PetitionPublic(BaseModel):

@@ -26,7 +26,7 @@ class OverrideUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     working: bool
-    note: Annotated[str, Field(max_length=255), Storable] | None = None
+    note: Annotated[str, Storable] | None = Field(default=None, max_length=255)
 
 
 class DayPublic(BaseModel):

@@ -226,7 +226,7 @@ class InputsUpdate(BaseModel):
     e: EnteredPoints | None = Field(
         default=None, description="E: 0 or the profile's e_max (1); null clears it"
     )
-    note: Annotated[str, Field(max_length=1000), Storable] | None = None
+    note: Annotated[str, Storable] | None = Field(default=None, max_length=1000)
     indicators: dict[Tt01Entered, EnteredPoints | None] | None = Field(
         default=None,
         description="TT 01/2018's entered indicators, where that profile is computed: 0 to "

@@ -21,7 +21,7 @@ class AnswersIn(NullsAsAbsent):
     overall: str | None = Field(default=None, max_length=32)
     # Asked where a TT 01/2018 profile is computed beside the K score (its indicator 4).
     agencies_contacted: str | None = Field(default=None, max_length=32)
-    complaint: Annotated[str, Field(max_length=10000), Storable] | None = None
+    complaint: Annotated[str, Storable] | None = Field(default=None, max_length=10000)
     # True: the citizen wants the agency to answer the complaint (a "phản ánh", with a
     # handling deadline and a follow-up link). False: a comment, no answer asked.
     wants_reply: Annotated[bool, NullAsAbsent()] = False
@@ -49,11 +49,13 @@ class ResponseCreate(NullsAsAbsent):
     )
     answers: AnswersIn
     source: Annotated[Literal["phone", "kiosk", "api"], NullAsAbsent()] = "api"
-    client_submission_id: Annotated[str, Field(min_length=1, max_length=64), Storable] | None = None
+    client_submission_id: Annotated[str, Storable] | None = Field(
+        default=None, min_length=1, max_length=64
+    )
     # Only an admin key may backdate (imports of past evaluations from an older system).
     submitted_at: PastMoment | None = None
     # A phone number or e-mail, stored apart from the answers, and only with consent.
-    contact: Annotated[str, Field(max_length=255), Storable] | None = None
+    contact: Annotated[str, Storable] | None = Field(default=None, max_length=255)
     contact_consent: Annotated[bool, NullAsAbsent()] = False
 
     @model_validator(mode="after")

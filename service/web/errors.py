@@ -111,6 +111,13 @@ def _problem(error: dict[str, Any]) -> str:
     if kind in ("literal_error", "enum"):
         expected = error.get("ctx", {}).get("expected", "")
         return f"must be one of {expected}" if expected else "is not an allowed value"
+    if kind in ("too_long", "too_short") and isinstance(error.get("input"), str):
+        # An optional text's length is checked on its union, after the text's own checks
+        # (a lone surrogate or a NUL is named by those: text_clean.Storable), and pydantic
+        # words it as a list's: "at most 1000 items after validation" (audit).
+        bound = "at most" if kind == "too_long" else "at least"
+        limit = error.get("ctx", {}).get("max_length" if kind == "too_long" else "min_length")
+        return f"String should have {bound} {limit} character{'' if limit == 1 else 's'}"
     message = str(error.get("msg", "is invalid"))
     return message.removeprefix("Value error, ")
 
