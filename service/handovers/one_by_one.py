@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -25,7 +25,7 @@ from service.handovers import new_dossiers, registry, tokens
 from service.handovers.invitations import Issued
 from service.handovers.schemas import HandoverCreate
 from service.messaging import outbox as messages
-from service.models import Agency, Dossier, Invitation, utcnow
+from service.models import Agency, Counter, Dossier, Invitation, Response, Staff, utcnow
 from service.profile import Profile
 from service.scoring import events
 from service.settings import Settings
@@ -140,8 +140,10 @@ def _update_known(
     response = events.response_of(session, dossier)
     before = events.dossier_footprint(session, dossier, profile, response)
     counter_before = dossier.counter_id
-    _apply_facts(session, dossier, known.agency, payload, calendar)
+    changed = _apply_facts(session, dossier, known.agency, payload, calendar)
     session.add(dossier)
+    if changed:
+        _record_facts_change(session, principal, known.agency, dossier, changed, response)
     if counter_before not in (None, dossier.counter_id) and invitation.status != "answered":
         # Shown at that counter's tablet, which may hold the citizen's answer in its outbox:
         # posted again without its counter, the answer was refused for good (kiosk audit).
@@ -171,16 +173,65 @@ def _apply_facts(
     agency: Agency,
     p: HandoverCreate,
     calendar: Callable[[], Mapping[date, bool]],
-) -> None:
+) -> dict[str, tuple[Any, Any]]:
     """A known dossier's facts as posted again: the staff and counter it names (registered
-    when new), and what the scores derive from them (`calendar`: for a late one)."""
+    when new), and what the scores derive from them (`calendar`: for a late one). Returns
+    the facts that changed, as (before, after)."""
     assert agency.id is not None
     staff = p.staff
     ids = registry.staff_ids(session, agency.id, [staff.receiving, staff.handling, staff.returning])
     counter_id = registry.counter_id(session, agency.id, p.counter_code)
+    changed = {}
     for name, value in new_dossiers.facts(p, ids, counter_id, calendar).items():
+        if getattr(dossier, name) != value:
+            changed[name] = (getattr(dossier, name), value)
         setattr(dossier, name, value)
     dossier.updated_at = utcnow()
+    return changed
+
+
+def _record_facts_change(
+    session: Session,
+    principal: Principal,
+    agency: Agency,
+    dossier: Dossier,
+    changed: Mapping[str, tuple[Any, Any]],
+    response: Response | None,
+) -> None:
+    """A re-post that changes a dossier's facts leaves a trail: its due time or resolution
+    moved after the fact changes whether it was late, and so the agency's score. Posted
+    again unchanged (a retry), nothing is written; `answered` says whether the citizen's
+    evaluation was already counted with the old facts."""
+    before = {_fact_name(name): _shown(session, name, old) for name, (old, _) in changed.items()}
+    after = {_fact_name(name): _shown(session, name, new) for name, (_, new) in changed.items()}
+    detail = {"from": before, "to": after, "answered": response is not None}
+    record(
+        session, principal.actor, "dossier.update", f"dossier:{agency.code}:{dossier.code}", detail
+    )
+
+
+def _fact_name(column: str) -> str:
+    """Staff and counter as the handover names them (by code), not as stored (by id)."""
+    if column.endswith("_staff_id"):
+        return f"staff.{column.removesuffix('_staff_id')}"
+    return column.removesuffix("_id")
+
+
+def _shown(session: Session, column: str, value: Any) -> Any:
+    """A fact as JSON an auditor reads: times in ISO 8601 (UTC), staff and counters by code."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):  # as stored: in UTC, whatever offset was posted
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if column.endswith("_staff_id"):
+        staff = session.get(Staff, value)
+        return staff.code if staff is not None else value
+    if column == "counter_id":
+        counter = session.get(Counter, value)
+        return counter.code if counter is not None else value
+    return value
 
 
 def _reissue(

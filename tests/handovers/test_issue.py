@@ -83,6 +83,53 @@ def test_same_dossier_again_returns_200_same_link_and_updates_facts(
         assert session.exec(select(func.count()).select_from(Invitation)).one() == 1
 
 
+def _dossier_updates(client: TestClient, make_key: KeyFactory) -> list[dict[str, Any]]:
+    audit = client.get("/api/v1/audit", params={"action": "dossier."}, headers=make_key("admin"))
+    assert audit.status_code == 200, audit.text
+    entries: list[dict[str, Any]] = audit.json()["data"]
+    return entries
+
+
+def test_a_repost_changing_an_answered_dossiers_facts_leaves_an_audit_trail(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """A due time moved after the citizen answered turns an on-time dossier late, or a late
+    one on time, and so moves the agency's score: it was a 200 that no one could trace.
+    Posted again unchanged (a retry), nothing is recorded."""
+    key = make_key("issuer")
+    issued = client.post(URL, json=handover_body(), headers=key).json()
+    token = issued["survey_url"].rsplit("/", 1)[-1]
+    answered = client.post("/api/v1/responses", json={"token": token, "answers": ANSWERS})
+    assert answered.status_code == 201, answered.text
+    assert client.post(URL, json=handover_body(), headers=key).status_code == 200
+    assert _dossier_updates(client, make_key) == []
+
+    moved = handover_body(
+        due_at="2025-09-14T17:00:00+07:00",
+        staff={"receiving": "CB001", "handling": "CB009", "returning": "CB003"},
+    )
+    assert client.post(URL, json=moved, headers=key).status_code == 200
+    [entry] = _dossier_updates(client, make_key)
+    assert entry["action"] == "dossier.update"
+    assert entry["target"] == "dossier:G22.39:G22.39-250915-0001"
+    assert entry["actor"].startswith("key:")
+    assert entry["detail"] == {
+        "from": {
+            "due_at": "2025-09-15T10:00:00+00:00",
+            "is_late": False,
+            "overdue_working_days": 0,
+            "staff.handling": "CB002",
+        },
+        "to": {
+            "due_at": "2025-09-14T10:00:00+00:00",
+            "is_late": True,
+            "overdue_working_days": 1,
+            "staff.handling": "CB009",
+        },
+        "answered": True,
+    }
+
+
 @pytest.mark.parametrize(
     ("language", "words"),
     [
