@@ -662,6 +662,8 @@ EN.update(
         "phản ánh": "petitions",
         "Chỉ tiêu 5, 6 và 9 do cơ quan có thẩm quyền nhập": "Indicators 5, 6 and 9, entered by the competent authority",
         "Nhập lần cuối bởi %(who)s lúc %(when)s.": "Last entered by %(who)s at %(when)s.",
+        "Kỳ %(period)s chưa bắt đầu (bắt đầu ngày %(day)s): chỉ tiêu 5, 6 và 9 của kỳ được nhập khi kỳ đã bắt đầu.": "%(period)s has not begun (it starts on %(day)s): indicators 5, 6 and 9 of a period are entered once it has begun.",
+        "Kỳ %(period)s chưa bắt đầu (bắt đầu ngày %(day)s): điểm D và E của kỳ được nhập khi kỳ đã bắt đầu.": "%(period)s has not begun (it starts on %(day)s): D and E of a period are entered once it has begun.",
         "Chỉ tiêu 5, 6 và 9 của đơn vị này do cơ quan có thẩm quyền nhập: quản trị hệ thống hoặc cán bộ quản lý của đơn vị cấp trên. Ông/bà xem được điểm nhưng không nhập được.": "Indicators 5, 6 and 9 of this agency are entered by the competent authority: an administrator, or a manager of an agency above it. You can read the points but not set them.",
         "Chọn từ 0 đến %(max)s điểm, hoặc “Chưa có”.": "Choose 0 to %(max)s points, or “Not set”.",
         "Lưu chỉ tiêu 5, 6 và 9": "Save indicators 5, 6 and 9",

@@ -149,9 +149,11 @@ async def _save_inputs(
         agency, period = context["agency"], context["period"]
         competent = inputs.is_competent(who, agency)
         sent = read(form, profile)
-        if sent.problems or not competent:
+        if sent.problems or not competent or not inputs.has_begun(period):
             # The agency's own manager reads the inputs but does not set them (104/2024
-            # art. 5.3, 7.3): the page says who does, and nothing is saved.
+            # art. 5.3, 7.3), and a period still to come has none (a page left open, or a
+            # period typed in the address, got a bare error page in English; audit): the
+            # page says which, in place of the form, and nothing is saved.
             again(session, who, context, values=form, problems=sent.problems, shown=sent.shown_text)
             return Page("console/agency.html", context, 422 if competent else 403)
         merged = sent.merge(stored_inputs(session, agency, period))
@@ -205,6 +207,7 @@ def _with_scores(
     context["k_max"] = profile.k_score.k_max()
     context["g5_max"] = profile.group5.maximum()
     context["can_set_inputs"] = inputs.is_competent(who, agency)
+    context["period_begun"] = inputs.has_begun(period)
     context["tt01"] = tt01_card.card(session, agency, period, profile, console.lang)
     for prefix in FORM_PREFIX.values():
         for name in ("values", "problems", "shown", "conflicts"):

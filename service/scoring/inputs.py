@@ -107,12 +107,15 @@ def set_inputs(
     return row
 
 
-def refuse_unbegun(period: Period) -> None:
+def has_begun(period: Period) -> bool:
     """D and E are a period's results (E entered at its end, D imported from the petition
     system's): a period whose first day, in Vietnam, is still to come has none (audit). The
     current period takes them, E being entered near its end."""
-    today = local_date(utcnow())
-    if period.first_day > today:
+    return period.first_day <= local_date(utcnow())
+
+
+def refuse_unbegun(period: Period) -> None:
+    if not has_begun(period):
         raise field_error(
             "period",
             f"{period.key} has not begun yet (it starts on {period.first_day.isoformat()}): "

@@ -367,3 +367,21 @@ def test_without_the_profile_beside_the_page_has_no_tt01(
         assert 'id="children"' in children and "data-tt01" not in children
         posted = city.post(f"/console/a/{WARD}/tt01-inputs", {"period": PERIOD, **ENTERED})
         assert posted.status_code == 404
+
+
+def test_a_period_not_begun_offers_no_tt01_form_and_a_post_for_it_says_why(
+    september: Office, console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """As for D and E (test_views.py): indicators 5, 6 and 9 of a period still to come."""
+    city = signed_in(console, make_key, "79")
+    page = city.get(f"/console/a/{WARD}?period=2099-12")
+    assert f'action="/console/a/{WARD}/tt01-inputs"' not in page.text
+    assert text_of(page.text, "tt01-unbegun") == (
+        "Kỳ 2099-12 chưa bắt đầu (bắt đầu ngày 01/12/2099): chỉ tiêu 5, 6 và 9 của kỳ được "
+        "nhập khi kỳ đã bắt đầu."
+    )
+    refused = city.post(f"/console/a/{WARD}/tt01-inputs", {"period": "2099-12", **ENTERED})
+    assert refused.status_code == 422
+    assert autofocused_alert(refused.text) == "tt01-unbegun"
+    with db() as session:
+        assert session.exec(select(PeriodInput)).first() is None

@@ -599,3 +599,33 @@ def test_a_field_changed_meanwhile_and_by_the_official_is_a_conflict_not_overwri
     with db() as session:
         row = session.exec(select(PeriodInput)).one()
         assert getattr(row, field) == stored
+
+
+def test_a_period_not_begun_offers_no_d_and_e_form_and_a_post_for_it_says_why(
+    console: ConsoleClient, office: Office, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """D and E are a period's results: the API refuses them for a period still to come,
+    but the console offered the form for one typed in the address, and saving it gave a
+    bare error page with the API's English sentence (audit)."""
+    office.handover("BT-1")
+    console.sign_in(raw_key(make_key("manager", "79")))  # competent for the ward's D and E
+    period = "2099-Q4"
+    page = console.get(f"/console/a/{WARD}?period={period}")
+    assert page.status_code == 200
+    assert f'action="/console/a/{WARD}/inputs"' not in page.text  # no form to fill
+    assert text_of(page.text, "inputs-unbegun") == (
+        "Kỳ 2099-Q4 chưa bắt đầu (bắt đầu ngày 01/10/2099): điểm D và E của kỳ được nhập "
+        "khi kỳ đã bắt đầu."
+    )
+    assert "autofocus" not in page.text
+    # A page left open, or a hand-made post: the agency page again, saying why, nothing saved.
+    refused = console.post(f"/console/a/{WARD}/inputs", {"period": period, "d": "18", "e": "1"})
+    assert refused.status_code == 422
+    assert autofocused_alert(refused.text) == "inputs-unbegun"
+    assert "has not begun" not in refused.text
+    with db() as session:
+        assert session.exec(select(PeriodInput)).first() is None
+    # The current period still takes them.
+    current = console.get(f"/console/a/{WARD}?period={current_period()}")
+    assert f'action="/console/a/{WARD}/inputs"' in current.text
+    assert 'id="inputs-unbegun"' not in current.text
