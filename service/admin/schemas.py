@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from service.text_clean import Storable
-from service.web.schemas import CursorPage, NullAsAbsent, NullsAsAbsent, strict_with_example
+from service.web.schemas import CursorPage, Flag, NullAsAbsent, NullsAsAbsent, strict_with_example
 
 
 class AgencyPublic(BaseModel):
@@ -101,7 +101,7 @@ class OfficialUpdate(BaseModel):
         max_length=64,
         description="Move to this agency's tree; null: every agency; absent: unchanged",
     )
-    enabled: bool | None = Field(
+    enabled: Annotated[bool, Flag] | None = Field(
         default=None, description="true: enable a disabled official again; false: disable"
     )
     subject_bound: Literal[False] | None = Field(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from service.messaging.schemas import ContactIn, MessagePublic
 from service.text_clean import CodeText, Storable
 from service.timebounds import BoundedAwareDatetime, PastMoment
-from service.web.schemas import NullAsAbsent, NullsAsAbsent, strict_with_example
+from service.web.schemas import NullAsAbsent, NullsAsAbsent, WholeCount, strict_with_example
 
 # Dossier codes travel in URL paths (revoke), so no '/' and no spaces.
 DOSSIER_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
@@ -57,7 +57,7 @@ class HandoverCreate(NullsAsAbsent):
     due_at: BoundedAwareDatetime | None = None
     resolved_at: PastMoment
     handed_over_at: PastMoment | None = None  # an imported survey expires from it
-    supplement_requests: Annotated[int, Field(ge=0, le=1000), NullAsAbsent()] = 0
+    supplement_requests: Annotated[int, Field(ge=0, le=1000), WholeCount, NullAsAbsent()] = 0
     channel: Literal["counter", "online", "postal"] | None = None
     staff: Annotated[StaffRefs, NullAsAbsent()] = Field(default_factory=StaffRefs)
     counter_code: Code | None = None

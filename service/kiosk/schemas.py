@@ -11,7 +11,7 @@ from service.handovers.schemas import Code
 from service.surveys.schemas import AnswersIn
 from service.text_clean import Storable
 from service.timebounds import BoundedAwareDatetime
-from service.web.schemas import NullAsAbsent, NullsAsAbsent, strict_with_example
+from service.web.schemas import Flag, NullAsAbsent, NullsAsAbsent, strict_with_example
 
 
 class PairingCreate(BaseModel):
@@ -131,7 +131,7 @@ class KioskAnswer(NullsAsAbsent):
     # As in POST /api/v1/responses: a phone number or e-mail for the agency's answer,
     # checked the same way and stored apart from the answers, only with consent.
     contact: Annotated[str, Storable] | None = Field(default=None, max_length=255)
-    contact_consent: Annotated[bool, NullAsAbsent()] = False
+    contact_consent: Annotated[bool, Flag, NullAsAbsent()] = False
     # The card's ticket (an outbox entry from before tickets has none: judged as before).
     ticket: str | None = Field(
         default=None, max_length=TICKET_MAX_LENGTH, description=TICKET_DESCRIPTION

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.messaging import contacts
-from service.web.schemas import NullAsAbsent, NullsAsAbsent
+from service.web.schemas import Flag, NullAsAbsent, NullsAsAbsent
 
 ChannelName = Literal["email", "sms", "zalo"]
 
@@ -23,7 +23,7 @@ class ContactIn(NullsAsAbsent):
         default=None, max_length=32, examples=["0912345678"], description="A Vietnamese mobile"
     )
     email: str | None = Field(default=None, max_length=254, examples=["a@b.vn"])
-    consent: Annotated[bool, NullAsAbsent()] = Field(
+    consent: Annotated[bool, Flag, NullAsAbsent()] = Field(
         default=False, description="The citizen agreed to get the survey link by message"
     )
 

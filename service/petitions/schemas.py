@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from service.text_clean import CodeText, Storable, clean_optional
 from service.timebounds import BoundedAwareDatetime, PastMoment
-from service.web.schemas import NullAsAbsent, NullsAsAbsent, strict_with_example
+from service.web.schemas import Flag, NullAsAbsent, NullsAsAbsent, strict_with_example
 
 
 class PetitionUpsert(NullsAsAbsent):
@@ -35,8 +35,8 @@ class PetitionUpsert(NullsAsAbsent):
     handled_at: PastMoment | None = None
     citizen_verdict: Literal["satisfied", "unsatisfied"] | None = None
     # Not sent (or null), an update keeps the stored flag (service.upsert).
-    result_complaint: Annotated[bool, NullAsAbsent()] = False
-    within_authority: Annotated[bool, NullAsAbsent()] = True
+    result_complaint: Annotated[bool, Flag, NullAsAbsent()] = False
+    within_authority: Annotated[bool, Flag, NullAsAbsent()] = True
     # Direction controls removed (service.text_clean): the citizen reads it on the follow-up page.
     outcome: Annotated[Annotated[str, Storable] | None, AfterValidator(clean_optional)] = Field(
         default=None, max_length=2000

@@ -18,6 +18,7 @@ from service.text_clean import Storable
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
 from service.web.params import DayPath
+from service.web.schemas import Flag
 
 router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 class OverrideUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    working: bool
+    working: Annotated[bool, Flag]
     note: Annotated[str, Storable] | None = Field(default=None, max_length=255)
 
 

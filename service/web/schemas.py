@@ -3,10 +3,18 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    model_validator,
+)
 from pydantic.config import JsonDict
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
@@ -53,6 +61,39 @@ def _null_as_absent_fields(model: type[BaseModel]) -> frozenset[str]:
         for name, field in model.model_fields.items()
         if any(isinstance(meta, NullAsAbsent) for meta in field.metadata)
     )
+
+
+_PLAIN_COUNT = re.compile(r"\s*[0-9]+\s*")
+
+
+def _whole_count(value: Any) -> Any:
+    """A count as JSON gives it, or as digits (a spreadsheet cell, as an import reads it):
+    pydantic's lax mode took true as 1 and "1_0" as 10 (audit), and a dossier's supplement
+    requests decide B (and overdue under the 766 profile)."""
+    whole = (
+        (isinstance(value, int) and not isinstance(value, bool))
+        or (isinstance(value, float) and value.is_integer())
+        or (isinstance(value, str) and _PLAIN_COUNT.fullmatch(value) is not None)
+    )
+    if not whole:
+        raise ValueError("must be a whole number, such as 0, 1 or 2")
+    return value
+
+
+def _flag(value: Any) -> Any:
+    """true or false, as JSON gives it or as an import's cell spells it: lax mode took
+    "yes" and 1 as true and "off" as false (audit), for flags that move a score (a petition
+    within the agency's authority) or a citizen's consent."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+# For an input model's count and flag fields: `Annotated[int, WholeCount]`.
+WholeCount = BeforeValidator(_whole_count)
+Flag = BeforeValidator(_flag)
 
 
 class CursorPage(BaseModel, Generic[Item]):
