@@ -14,8 +14,15 @@ from service.calendar.working_days import local_date, overdue_working_days
 from service.models import Dossier, Invitation, Petition, Response, utcnow
 from service.profile import Profile
 from service.scoring import counters
-from service.scoring.contributions import Delta, dossier_delta, petition_delta, response_delta
+from service.scoring.contributions import (
+    Delta,
+    counts_in_group5,
+    dossier_delta,
+    petition_delta,
+    response_delta,
+)
 from service.scoring.sql_rules import counted_in_group5
+from service.webhooks import outbox
 
 
 def response_of(session: Session, dossier: Dossier) -> Response | None:
@@ -87,6 +94,21 @@ def petition_changed(
         session,
         petition_delta(before, profile) if before else Delta(),
         petition_delta(after, profile),
+    )
+    if _open_deadline_moved(before, after, profile):
+        # An open petition is late from its deadline on, as scores are read (aging.py): a
+        # deadline moved changes the score with no counter moving, and the worker's sweep
+        # only sees deadlines passing from now on. Portals heard no score.updated (audit).
+        outbox.mark_scores_dirty(session, [(after.agency_id, after.received_day)])
+
+
+def _open_deadline_moved(before: Petition | None, after: Petition, profile: Profile) -> bool:
+    return (
+        before is not None
+        and before.handled_at is None
+        and after.handled_at is None
+        and before.deadline_at != after.deadline_at
+        and counts_in_group5(after, profile)
     )
 
 

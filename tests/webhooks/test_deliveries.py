@@ -633,6 +633,46 @@ def test_a_petition_passing_its_deadline_announces_the_new_score(
     assert monthly and monthly[-1]["group5"]["petitions_on_time_rate"] == 0.0  # late now
 
 
+@pytest.mark.parametrize(
+    ("first_days", "then_days", "rate_then"),
+    [(20, -3, 0.0), (-3, 20, None)],
+    ids=["moved-into-the-past", "extended"],
+)
+def test_an_open_petitions_deadline_moved_announces_the_new_score(
+    hook_app: tuple[TestClient, DeliveryWorker],
+    make_key: KeyFactory,
+    receiver: Receiver,
+    first_days: int,
+    then_days: int,
+    rate_then: float | None,
+) -> None:
+    """The national system corrects an open petition's deadline: moved into the past it is
+    late at once, extended (gia hạn) it is late no more. GET showed the new score, but no
+    counter moves for an open petition, and the worker's sweep only sees deadlines passing
+    from now on: portals were never told (audit)."""
+    client, worker = hook_app
+    admin = make_key("admin")
+    subscribe(client, admin, receiver.url, events=["score.updated"])
+    now = utcnow()
+    month = periods_of(local_date(now - timedelta(days=10)))[0].key
+    petition = {
+        "petition_code": "PAKN-MOVED",
+        "agency_code": "79.BTH",
+        "received_at": (now - timedelta(days=10)).isoformat(),
+        "deadline_at": (now + timedelta(days=first_days)).isoformat(),
+    }
+    assert client.post("/api/v1/petitions", json=petition, headers=admin).status_code == 201
+    drain(worker)
+    receiver.received.clear()
+    petition["deadline_at"] = (now + timedelta(days=then_days)).isoformat()
+    assert client.post("/api/v1/petitions", json=petition, headers=admin).status_code == 200
+    score = client.get(f"/api/v1/agencies/79.BTH/scores/{month}", headers=admin).json()
+    assert score["group5"]["petitions_on_time_rate"] == rate_then
+    drain(worker)
+    monthly = [r.json["data"] for r in receiver.received if r.json["data"]["period"] == month]
+    assert monthly and monthly[-1]["group5"] == score["group5"]
+
+
 def test_an_attempt_goes_to_the_address_that_was_checked(
     hook_app: tuple[TestClient, DeliveryWorker],
     make_key: KeyFactory,
