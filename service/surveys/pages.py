@@ -16,6 +16,7 @@ from service.calendar.working_days import local_date
 from service.errors import ServiceError
 from service.handovers.tokens import format_short_code
 from service.i18n import pick_language
+from service.models import utcnow
 from service.petitions import followup
 from service.profile import Profile
 from service.surveys import lookup, service
@@ -206,8 +207,10 @@ async def answer_survey(
             # survey was shown again to be completed, a 422, and a form opened before the
             # questionnaire lost a question was "invalid, open the link again", which then
             # said 409 (audit). The honeypot too: a bot's post to a survey that cannot be
-            # answered hears what anyone would, and nothing is stored either way.
-            service.ensure_answerable(survey.invitation)
+            # answered hears what anyone would, and nothing is stored either way. A form
+            # shown before the expiry is judged when shown, for a while (SHOWN_FORM_GRACE).
+            judged_at = service.form_judged_at(survey.invitation, utcnow())
+            service.ensure_answerable(survey.invitation, judged_at)
         except ServiceError as exc:
             return refused(exc, survey, token, variant, language)
         question_fields = {q.field for q in profile.survey.questions}
@@ -243,7 +246,7 @@ async def answer_survey(
                 lang=language,
             )
         try:
-            how = service.Submission("phone")
+            how = service.Submission("phone", judged_at=judged_at)
             submitted = service.submit(session, survey, checked.answers, profile, how)
         except ServiceError as exc:
             return refused(exc, survey, token, variant, language)

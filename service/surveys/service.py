@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
@@ -104,6 +104,27 @@ def ensure_answerable(invitation: Invitation | Row, at: datetime | None = None) 
         raise Revoked("This survey link was withdrawn by the office.")
     if status == "expired":
         raise Expired("This survey link has expired.")
+
+
+# A form shown before its survey expired may be sent this long after the expiry: read and
+# filled on a slow phone in the survey's last minutes, it was refused as expired and every
+# answer typed was lost (audit). The tablet's answers have their own allowance
+# (kiosk/service.py: judged when given).
+SHOWN_FORM_GRACE = timedelta(hours=1)
+
+
+def form_judged_at(invitation: Invitation | Row, now: datetime) -> datetime:
+    """When a posted form's answer is judged: when it was shown, if it was shown before the
+    expiry (the survey "opened") and is sent within SHOWN_FORM_GRACE after it; else now.
+    Stored, the answer takes the server's time all the same."""
+    opened_at = invitation.opened_at
+    if (
+        invitation.status == "opened"
+        and opened_at is not None
+        and opened_at < invitation.expires_at <= now < invitation.expires_at + SHOWN_FORM_GRACE
+    ):
+        return cast(datetime, opened_at)
+    return now
 
 
 def check_answered_after_receipt(
@@ -214,11 +235,18 @@ def ensure_retry(earlier: Response, given: Callable[[], Answers]) -> None:
 @dataclass(frozen=True)
 class Submission:
     """Where an answer comes from: its channel (`source`), the client's id for retries,
-    and when it was given (an import's or a tablet's time; else now)."""
+    and when it was given (an import's or a tablet's time; else now). `judged_at`: when
+    the survey's state is judged, if not then (a form shown before the expiry:
+    form_judged_at)."""
 
     source: str
     client_submission_id: str | None = None
     received_at: datetime | None = None
+    judged_at: datetime | None = None
+
+    @property
+    def judged(self) -> datetime | None:
+        return self.judged_at or self.received_at
 
 
 def submit(
@@ -231,14 +259,12 @@ def submit(
     """Store the one response of an invitation. Safe to retry with the same submission id
     (a `Survey` must then have been found with it: `find_invitation`)."""
     if isinstance(found, Issued):  # found through the ORM (the kiosk's presenting)
-        earlier = replay_or_ensure_answerable(
-            session, found, how.client_submission_id, how.received_at
-        )
+        earlier = replay_or_ensure_answerable(session, found, how.client_submission_id, how.judged)
         if earlier is not None:
             ensure_retry(earlier, lambda: answers)
             return Submitted(Row(earlier.model_dump()), created=False)
         return store(session, Survey.of(session, found), answers, profile, how)
-    earlier_id = earlier_submission(found, how.received_at)
+    earlier_id = earlier_submission(found, how.judged)
     if earlier_id is not None:
         replayed = session.get(Response, earlier_id)
         assert replayed is not None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from service.models import Invitation, Petition, Response
+from service.models import Invitation, Petition, Response, utcnow
+from service.surveys.service import SHOWN_FORM_GRACE
 from tests.conftest import DbFactory, KeyFactory
 from tests.surveys.conftest import ANSWERS, IssuedSurvey, issue
 
@@ -124,6 +126,53 @@ def test_unknown_revoked_expired_pages(
     for path, status in ((revoked.path, 410), (expired.path, 410)):
         half = client.post(path, data={"overall": "satisfied", "lang": "vi"})
         assert half.status_code == status, path
+
+
+def _shown_then_expired(db: DbFactory, shown_minutes_ago: int, expired_minutes_ago: int) -> None:
+    """The survey's form was shown, then the survey expired: as time would have it."""
+    now = utcnow()
+    with db() as session:
+        invitation = session.exec(select(Invitation)).one()
+        assert invitation.status == "opened"
+        invitation.opened_at = now - timedelta(minutes=shown_minutes_ago)
+        invitation.expires_at = now - timedelta(minutes=expired_minutes_ago)
+        session.add(invitation)
+
+
+def test_a_form_shown_before_the_expiry_and_sent_soon_after_is_stored(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory
+) -> None:
+    """Opened in the survey's last minutes and filled on a slow phone, the form was refused
+    as expired and every answer typed was lost (audit). It is judged when it was shown,
+    for SHOWN_FORM_GRACE; the answer takes the server's time."""
+    assert client.get(survey.path).status_code == 200  # shown: the survey "opened"
+    _shown_then_expired(db, shown_minutes_ago=5, expired_minutes_ago=2)
+    sent = client.post(survey.path, data=FORM, follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    with db() as session:
+        response = session.exec(select(Response)).one()
+        assert utcnow() - response.received_at < timedelta(minutes=1)
+        assert session.exec(select(Invitation)).one().status == "answered"
+
+
+def test_a_form_sent_long_after_the_expiry_or_never_shown_is_refused(
+    client: TestClient, make_key: KeyFactory, survey: IssuedSurvey, db: DbFactory
+) -> None:
+    assert client.get(survey.path).status_code == 200
+    grace_minutes = int(SHOWN_FORM_GRACE.total_seconds() // 60)
+    _shown_then_expired(db, grace_minutes + 10, expired_minutes_ago=grace_minutes + 1)
+    late = client.post(survey.path, data=FORM, follow_redirects=False)
+    assert late.status_code == 410 and "hết hạn" in late.text
+    # Posted without the form ever shown (a script, a stale cached page): no allowance.
+    never_shown = issue(client, make_key, dossier_code="D-NEVER")
+    with db() as session:
+        invitation = session.exec(select(Invitation).where(Invitation.id == 2)).one()
+        invitation.expires_at = utcnow() - timedelta(minutes=1)
+        session.add(invitation)
+    refused = client.post(never_shown.path, data=FORM, follow_redirects=False)
+    assert refused.status_code == 410
+    with db() as session:
+        assert session.exec(select(Response)).first() is None
 
 
 def test_honeypot_looks_accepted_but_stores_nothing(
