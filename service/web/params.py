@@ -35,11 +35,13 @@ LangQuery = Annotated[
     str | None, Query(description="vi (default) or en; any other value is ignored")
 ]
 # The token in a citizen's link is the credential of the public pages reached with it: a
-# survey's (its page, QR codes and slip) or a petition's follow-up page.
-TokenPath = Annotated[str, Path(max_length=128, description="The survey token")]
-FollowupTokenPath = Annotated[
-    str, Path(max_length=128, description="The petition's follow-up token")
-]
+# survey's (its page, QR codes and slip) or a petition's follow-up page. No length limit
+# here: a link with text glued to it (a chat app's auto-link) is a wrong link like any
+# other, the "link not right" page (404), not a 422 page in pydantic's English (audit).
+# The lookups refuse what no token can be (surveys/lookup.py, petitions/followup.py,
+# messaging/contacts.py) before hashing or reading it.
+TokenPath = Annotated[str, Path(description="The survey token")]
+FollowupTokenPath = Annotated[str, Path(description="The petition's follow-up token")]
 RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 # Paging of the lists read newest first: the next page is the rows below the cursor.
 CursorQuery = Annotated[
@@ -65,8 +67,8 @@ AgencyChoiceQuery = Annotated[
 SubtreeQuery = Annotated[
     bool, Query(description="Count each agency's descendants' rows with its own")
 ]
-ShortCodePath = Annotated[str, Path(max_length=16, description="The survey's short code")]
-OptOutTokenPath = Annotated[str, Path(max_length=64, description="The opt-out token")]
+ShortCodePath = Annotated[str, Path(description="The survey's short code")]
+OptOutTokenPath = Annotated[str, Path(description="The opt-out token")]
 ProfileQuery = Annotated[
     str | None,
     Query(

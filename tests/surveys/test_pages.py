@@ -326,3 +326,25 @@ def test_the_followup_link_of_an_english_answer_opens_in_english(
     vi = client.get(f"{survey.path}/thanks")
     plain = re.search(r'id="followup-link" href="([^"]+)"', vi.text)
     assert plain is not None and "?lang" not in plain.group(1)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/s/" + "A" * 129,
+        "/s/" + "A" * 129 + "/thanks",
+        "/embed/s/" + "A" * 129,
+        "/m/" + "7KQ4M2XD" * 3,
+        "/p/" + "A" * 129,
+        "/u/" + "A" * 200,
+    ],
+)
+def test_an_overlong_link_is_a_wrong_link_page_not_a_422(client: TestClient, path: str) -> None:
+    """A link with text glued to it (a chat app's auto-link, two lines copied as one) got
+    the generic 422 page whose one sentence was pydantic's English ("String should have at
+    most 128 characters"): it is a wrong link like any other (audit)."""
+    page = client.get(path)
+    assert page.status_code == 404, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert "String should have" not in page.text
+    assert "không đúng" in page.text, page.text
