@@ -24,6 +24,7 @@ from service import db
 from service.db import is_unique_violation
 from service.errors import ServiceError
 from service.i18n import CONSOLE_LANG_COOKIE, pick_language
+from service.timebounds import DAY_HELP, ISO_HELP
 from service.web.pages import Page, render, render_framed
 
 log = logging.getLogger("hailong.errors")
@@ -108,6 +109,20 @@ def _problem(error: dict[str, Any]) -> str:
         # Said of a JSON object sent under another Content-Type (curl -d's default): the
         # parser's words named no fix (contract audit).
         return "must be a JSON object, sent with the header Content-Type: application/json"
+    if kind in ("model_attributes_type", "model_type", "dict_type"):
+        # One level down (answers sent as a list, staff as a text), pydantic's "valid
+        # dictionary or object to extract fields from" named no fix (audit).
+        return "must be a JSON object ({...}), not a list, a text or a number"
+    if kind == "string_unicode":
+        # A JSON escape of half a character ("\\ud800") in a field that is no free text
+        # (free text says it through text_clean.refuse_nul, in the same words).
+        return "must not contain half of a character's code (a lone surrogate such as \\ud800)"
+    # Written as asked (timebounds checks the form first), but no such day: 30 February
+    # was "a valid date or datetime, day value is outside expected range" (audit).
+    if kind in ("date_parsing", "date_from_datetime_parsing", "date_type"):
+        return f"is not a day on the calendar: {DAY_HELP}"
+    if kind in ("datetime_parsing", "datetime_from_date_parsing", "datetime_type"):
+        return f"is not a day and time on the calendar: {ISO_HELP}"
     if kind in ("literal_error", "enum"):
         expected = error.get("ctx", {}).get("expected", "")
         return f"must be one of {expected}" if expected else "is not an allowed value"

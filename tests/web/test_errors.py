@@ -55,9 +55,9 @@ def test_every_documented_422_is_what_is_sent(client: TestClient, make_key: KeyF
     documented = document["paths"]["/api/v1/keys/{key_id}/revoke"]["post"]["responses"]["422"]
     schema = {**documented["content"]["application/json"]["schema"], **document}
     assert list(jsonschema_rs.Draft202012Validator(schema).iter_errors(sent.json())) == []
-    page = client.get("/s/" + "x" * 200)
+    page = client.get("/rankings", params={"sort": "x" * 100})
     assert page.status_code == 422 and _is_page(page)
-    assert "text/html" in document["paths"]["/s/{token}"]["get"]["responses"]["422"]["content"]
+    assert "text/html" in document["paths"]["/rankings"]["get"]["responses"]["422"]["content"]
 
 
 def test_json_nested_past_the_parsers_depth_is_invalid_input(
@@ -150,10 +150,11 @@ def test_a_console_page_met_by_an_unreachable_database_is_still_told_as_an_outag
 
 
 def test_a_parameter_a_page_route_refuses_is_a_page_not_json(client: TestClient) -> None:
-    for path in ("/s/" + "x" * 129, "/p/" + "x" * 129, "/console/a/" + "x" * 65):
-        page = client.get(path)
-        assert page.status_code == 422 and _is_page(page), path
-        assert "Dữ liệu không hợp lệ" in page.text, path
+    # (A citizen's link too long for any token is the wrong-link page instead, a 404:
+    # tests/surveys/test_pages.py.)
+    page = client.get("/console/a/" + "x" * 65)
+    assert page.status_code == 422 and _is_page(page)
+    assert "Dữ liệu không hợp lệ" in page.text
     # A public page's own parameters (period, codes) are its problem pages, a badge's a
     # badge (tests/portal/test_public_odd_requests.py); any other is this shared page.
     rankings = client.get("/rankings", params={"sort": "x" * 100})
@@ -285,3 +286,61 @@ def test_a_json_body_with_another_content_type_is_told_to_fix_the_header(
     body = answer.json()
     assert set(body) >= {"error", "detail"}
     assert "content-type" in body["detail"].lower(), body
+
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+OBJECT = "must be a JSON object ({...}), not a list, a text or a number"
+HALF = "must not contain half of a character's code (a lone surrogate such as \\ud800)"
+DAY = "is not a day on the calendar: use YYYY-MM-DD, e.g. 2025-09-02"
+MOMENT = (
+    "is not a day and time on the calendar: send an ISO 8601 time with its offset, e.g. "
+    "2025-09-15T10:00:00+07:00"
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "problem"),
+    [
+        (b'{"token": "abc", "answers": []}', "answers", OBJECT),
+        (b'{"token": "abc", "answers": "on_time"}', "answers", OBJECT),
+        (b'{"token": "\\ud800", "answers": {}}', "token", HALF),
+        (b'{"short_code": "7KQ4\\udc00", "answers": {}}', "short_code", HALF),
+    ],
+)
+def test_a_citizens_answer_refused_says_what_to_send(
+    client: TestClient, raw: bytes, field: str, problem: str
+) -> None:
+    """Pydantic's words reached the API's callers one level below the body: "a valid
+    dictionary or object to extract fields from", "unable to parse raw data as a unicode
+    string" (audit). Each says what to send instead."""
+    answer = client.post("/api/v1/responses", content=raw, headers=JSON_HEADERS)
+    assert answer.status_code == 422
+    assert answer.json()["fields"] == [{"field": field, "problem": problem}]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "problem"),
+    [
+        ({"staff": "CB001"}, "staff", OBJECT),
+        ({"resolved_at": "2025-02-30T10:00:00+07:00"}, "resolved_at", MOMENT),
+        ({"due_at": "2025-13-01T17:00:00+07:00"}, "due_at", MOMENT),
+    ],
+)
+def test_a_handover_refused_says_what_to_send(
+    client: TestClient, make_key: KeyFactory, changes: dict[str, object], field: str, problem: str
+) -> None:
+    body = handover_body(**changes)
+    answer = client.post("/api/v1/handovers", json=body, headers=make_key("issuer"))
+    assert answer.status_code == 422
+    assert answer.json()["fields"] == [{"field": field, "problem": problem}]
+
+
+@pytest.mark.parametrize("day", ["2025-02-30", "2025-13-01"])
+def test_a_calendar_day_that_does_not_exist_is_told_so(
+    client: TestClient, make_key: KeyFactory, day: str
+) -> None:
+    answer = client.put(
+        f"/api/v1/calendar/overrides/{day}", json={"working": False}, headers=make_key("admin")
+    )
+    assert answer.status_code == 422
+    assert answer.json()["fields"] == [{"field": "date", "problem": DAY}]
