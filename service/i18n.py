@@ -37,10 +37,15 @@ def translations(lang: str) -> NullTranslations:
 
 
 def pick_language(*candidates: str | None) -> str:
-    """The first supported language among the candidates (query, form, invitation)."""
+    """The first supported language among the candidates (query, form, invitation), read
+    as a language tag is: in any case, its region left out (?lang=EN and ?lang=en-US were
+    ignored, and the page came in Vietnamese; audit)."""
     for candidate in candidates:
-        if candidate in LANGUAGES:
-            return candidate
+        if candidate is None:
+            continue
+        primary = candidate.strip().lower().replace("_", "-").split("-", 1)[0]
+        if primary in LANGUAGES:
+            return primary
     return DEFAULT_LANGUAGE
 
 

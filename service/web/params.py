@@ -32,7 +32,11 @@ DayPath = Annotated[
 # falls back to Vietnamese. A limit made a mistyped ?lang=vietnamese an error page instead
 # (the widget's frame refused, the badge a broken image; audit) where ?lang=xx was not.
 LangQuery = Annotated[
-    str | None, Query(description="vi (default) or en; any other value is ignored")
+    str | None,
+    Query(
+        description="vi (default) or en, in any case, a region ignored (en-US); any other "
+        "value is ignored"
+    ),
 ]
 # The token in a citizen's link is the credential of the public pages reached with it: a
 # survey's (its page, QR codes and slip) or a petition's follow-up page. No length limit

@@ -63,6 +63,20 @@ def test_english_by_query_and_by_invitation_language(
     assert '<html lang="vi">' in client.get(f"{en.path}?lang=vi").text
 
 
+@pytest.mark.parametrize(
+    ("sent", "shown"), [("EN", "en"), ("en-US", "en"), ("vi-VN", "vi"), ("fr", "vi")]
+)
+def test_the_language_asked_for_is_read_as_a_language_tag(
+    client: TestClient, survey: IssuedSurvey, sent: str, shown: str
+) -> None:
+    """?lang=EN and ?lang=en-US were ignored, and the page came in Vietnamese (audit);
+    a language hailong does not speak still falls back to Vietnamese."""
+    html = client.get(survey.path, params={"lang": sent}).text
+    assert f'<html lang="{shown}">' in html
+    public = client.get("/rankings", params={"lang": sent}).text
+    assert f'<html lang="{shown}">' in public
+
+
 def test_missing_answer_keeps_the_others_and_says_where(
     client: TestClient, survey: IssuedSurvey
 ) -> None:
