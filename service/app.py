@@ -63,6 +63,7 @@ from service.surveys.pages import router as survey_pages_router
 from service.surveys.router import router as responses_router
 from service.surveys.thanks import router as survey_thanks_router
 from service.templating import make_templates
+from service.unit_of_work import HEAD_SCOPE_KEY
 from service.web.deps import MAX_BODY_BYTES
 from service.web.errors import install_error_handlers
 from service.webhooks.router import router as webhooks_router
@@ -148,6 +149,36 @@ class LimitedBodies:
             return message
 
         await self.app(scope, limited, send)
+
+
+class HeadAsGet:
+    """HEAD is served as the GET of its path, without the body (RFC 9110 9.3.2: every
+    general-purpose server supports GET and HEAD). FastAPI's routes list GET alone, so a
+    link checker's HEAD (an SMS gateway's, a chat app's preview, `curl -I`) was a 405 on
+    every page (audit). The request goes on as a GET with HEAD_SCOPE_KEY set, so that a
+    page with a side effect skips it (UnitOfWork.only_looking); its body is dropped here,
+    whatever the server (uvicorn drops it too). The route it matched is handed back to the
+    scope ObservedRequests reads, for the metrics' route label."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        as_get = {**scope, "method": "GET", HEAD_SCOPE_KEY: True}
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        try:
+            await self.app(as_get, receive, headers_only)
+        finally:
+            if "route" in as_get:
+                scope["route"] = as_get["route"]
 
 
 BODY_TOO_LARGE = (
@@ -247,6 +278,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
         configure_logging()
     install_error_handlers(app)
     app.add_middleware(LimitedBodies)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(
         ObservedRequests, recorder=RequestRecorder(app.state.metrics, settings.log_requests)
     )

@@ -31,6 +31,8 @@ from service.write_pipeline import WritePipeline
 T = TypeVar("T")
 # Every role that uses /api/v1: all but a kiosk tablet's device key.
 API_ROLES = tuple(role for role in ROLES if role != "kiosk")
+# Set in a request's scope when it came as HEAD and is served as a GET (app.HeadAsGet).
+HEAD_SCOPE_KEY = "hailong.head"
 
 
 class UnitOfWork:
@@ -44,6 +46,9 @@ class UnitOfWork:
         self._authorization = request.headers.get("authorization")
         self._keys: KeyCache = state.key_cache
         self._serialize: AbstractContextManager[object] = state.write_lock or nullcontext()
+        # HEAD: the answer a GET would get, without what a GET does besides answering (a
+        # link checker's HEAD marked a survey opened; audit).
+        self.only_looking: bool = request.scope.get(HEAD_SCOPE_KEY, False)
 
     async def run(self, work: Callable[[Session], T], conflict_retries: int = 1) -> T:
         """Run `work` in one transaction in one worker thread; a 2xx follows the commit.

@@ -47,7 +47,8 @@ async def survey_form(work: UnitOfWork, token: str) -> SurveyForm:
 def _form(work: UnitOfWork, session: Session, guess: throttle.Guess, token: str) -> SurveyForm:
     survey = service.find_invitation(session, guess, token, None)
     service.ensure_answerable(survey.invitation)
-    service.mark_opened(session, survey)
+    if not work.only_looking:
+        service.mark_opened(session, survey)
     agency_out = FormAgency(code=survey.agency_code, name=survey.agency_name)
     return build_form(work.profile, survey, agency_out, token, work.settings.base_url)
 

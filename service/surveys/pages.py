@@ -164,7 +164,8 @@ async def show_survey(
             service.ensure_answerable(survey.invitation)
         except ServiceError as exc:
             return refused(exc, survey, token, variant, language)
-        service.mark_opened(session, survey)
+        if not work.only_looking:
+            service.mark_opened(session, survey)
         context = _form_context(work.profile, survey, f"{variant.prefix}/{token}")
         return Page("survey/form.html", {"values": {}, "problems": {}, **context}, lang=language)
 

@@ -25,6 +25,7 @@ from service.db import is_unique_violation
 from service.errors import ServiceError
 from service.i18n import CONSOLE_LANG_COOKIE, pick_language
 from service.timebounds import DAY_HELP, ISO_HELP
+from service.unit_of_work import HEAD_SCOPE_KEY
 from service.web.pages import Page, render, render_framed
 
 log = logging.getLogger("hailong.errors")
@@ -389,6 +390,7 @@ def install_error_handlers(app: FastAPI) -> None:
             where = request.url.path if wants_json(request) else "this address"
             detail = f"Nothing is served at {where}. Check the address."
         if exc.status_code == 405:
-            detail = f"{request.method} is not allowed on {request.url.path}."
+            method = "HEAD" if request.scope.get(HEAD_SCOPE_KEY) else request.method
+            detail = f"{method} is not allowed on {request.url.path}."
         body = {"error": codes.get(exc.status_code, "http_error"), "detail": detail}
         return respond(request, exc.status_code, body, getattr(exc, "headers", None))

@@ -19,7 +19,7 @@ import service.app
 import service.ops.counters
 from service.app import create_app
 from service.db import make_engine
-from service.models import AuditLog, ScoringState
+from service.models import AuditLog, Invitation, ScoringState
 from service.ops.counters import CounterRebuild
 from service.ops.observability import UNMATCHED, logged_path, redact
 from service.profile import profile_of
@@ -30,12 +30,13 @@ from tests.conftest import (
     Backend,
     DbFactory,
     KeyFactory,
+    LiveServer,
     free_port,
     handover_body,
     make_settings,
     serve,
 )
-from tests.surveys.conftest import ANSWERS
+from tests.surveys.conftest import ANSWERS, issue
 
 
 def test_healthz(client: TestClient) -> None:
@@ -44,8 +45,67 @@ def test_healthz(client: TestClient) -> None:
 
 def test_uptime_monitors_probe_with_head(client: TestClient) -> None:
     """UptimeRobot and others probe with HEAD by default: it was a 405 (contract audit)."""
-    for path in ("/healthz", "/readyz"):
+    for path in ("/healthz", "/readyz", "/metrics"):
         assert client.head(path).status_code == 200, path
+
+
+@pytest.mark.usefixtures("agencies")
+@pytest.mark.parametrize(
+    "path",
+    ["{survey}", "{survey}/thanks", "{survey}/slip", "{survey}/qr.svg", "/m/{short}",
+     "/kiosk", "/rankings", "/agencies/G22.39", "/embed/agencies/G22.39", "/static/console.css",
+     "/s/not-a-token", "/console/sign-in"],
+)  # fmt: skip
+def test_head_is_answered_as_get_is_without_the_body(
+    client: TestClient, make_key: KeyFactory, path: str
+) -> None:
+    """RFC 9110 9.3.2: HEAD is GET without its content, and a general-purpose server
+    supports both. Every page said 405 to a link checker's HEAD (an SMS gateway's, a chat
+    app's preview, `curl -I`), /healthz and /readyz alone answered it (audit)."""
+    survey = issue(client, make_key)
+    url = path.format(survey=survey.path, short=survey.short_code)
+    get = client.get(url, follow_redirects=False)
+    head = client.head(url, follow_redirects=False)
+    assert head.status_code == get.status_code, url
+    assert head.headers.get("content-type") == get.headers.get("content-type")
+    assert head.content == b""
+
+
+@pytest.mark.usefixtures("agencies")
+def test_head_does_not_open_a_survey_and_a_post_only_path_is_still_a_405(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    survey = issue(client, make_key)
+    assert client.head(survey.path).status_code == 200
+    assert client.head(f"/api/v1/surveys/{survey.token}/form").status_code == 200
+    with db() as session:
+        assert session.exec(select(Invitation.status)).one() == "issued"
+    assert client.get(survey.path).status_code == 200
+    with db() as session:
+        assert session.exec(select(Invitation.status)).one() == "opened"
+    refused = client.head("/api/v1/handovers")
+    assert refused.status_code == 405 and refused.headers["allow"] == "POST"
+    # HEAD carries no body: the sentence is the GET's (tests/web/test_errors.py), of HEAD.
+    assert client.get("/api/v1/handovers").json()["detail"].startswith("GET is not allowed")
+
+
+def test_head_through_the_server_sends_headers_only(live_server: LiveServer) -> None:
+    """Through uvicorn: the length a GET would send, and no body after the headers (the
+    next request on the connection is read as such)."""
+    with httpx.Client(base_url=live_server.url) as http:
+        get = http.get("/rankings")
+        head = http.head("/rankings")
+        again = http.get("/healthz")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers.get("content-length") == get.headers.get("content-length")
+    assert again.json() == {"status": "ok"}
+
+
+def test_head_is_counted_as_head_under_its_route(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        client.head("/healthz")
+        text = client.get("/metrics").text
+    assert 'hailong_http_requests_total{method="HEAD",route="/healthz",status="200"} 1.0' in text
 
 
 def test_readyz_when_migrated(client: TestClient) -> None:
