@@ -183,9 +183,7 @@ def _previous_words(report: Report) -> str:
 def _change(report: Report) -> str:
     """The comparison with the previous period: of the children, or of the agency itself."""
     if not report.own:
-        up = sum(1 for r in report.rows if r.k_delta is not None and r.k_delta > 0)
-        down = sum(1 for r in report.rows if r.k_delta is not None and r.k_delta < 0)
-        return f"{words.count(up)} đơn vị tăng điểm, {words.count(down)} đơn vị giảm điểm."
+        return _children_change(report)
     delta = report.rows[0].k_delta if report.rows else None
     if delta is None:
         return f"chưa so sánh được K của {report.parent_name} (một trong hai kỳ chưa có K)."
@@ -194,6 +192,23 @@ def _change(report: Report) -> str:
     if delta < 0:
         return f"K của {report.parent_name} giảm {words.num(-delta)} điểm."
     return f"K của {report.parent_name} không đổi."
+
+
+def _children_change(report: Report) -> str:
+    """Counted over the children with a K in both periods, and the others said apart: with
+    none comparable (an office's first report, a period with no data), "0 rose, 0 fell"
+    read as "nothing changed" (audit; missing data is never a zero)."""
+    deltas = [r.k_delta for r in report.rows if r.k_delta is not None]
+    apart = len(report.rows) - len(deltas)
+    if not deltas:
+        return "chưa so sánh được (không đơn vị nào có K ở cả hai kỳ)."
+    up, down = sum(1 for d in deltas if d > 0), sum(1 for d in deltas if d < 0)
+    said = f"{words.count(up)} đơn vị tăng điểm, {words.count(down)} đơn vị giảm điểm"
+    if same := len(deltas) - up - down:
+        said += f", {words.count(same)} đơn vị không đổi"
+    if apart:
+        said += f"; {words.count(apart)} đơn vị chưa so sánh được (một trong hai kỳ chưa có K)"
+    return said + "."
 
 
 def _trend_table(report: Report) -> Table:

@@ -137,3 +137,45 @@ def test_a_report_of_the_first_period_known_has_nothing_before_it(
     if fmt == "docx":
         text = "\n".join(p.text for p in Document(io.BytesIO(response.content)).paragraphs)
         assert "không có số liệu trước năm 1900" in text
+
+
+def _docx_lines(content: bytes) -> list[str]:
+    return [p.text for p in Document(io.BytesIO(content)).paragraphs]
+
+
+def test_a_report_of_a_period_not_begun_is_refused_and_not_offered(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """A document an office signs and files: for a quarter still to come it read as one
+    with no data ("4 units lack data", "E is entered at the period's end"; audit)."""
+    response = client.get(URL, params={"period": "2099-Q1"}, headers=make_key("admin"))
+    assert response.status_code == 422
+    [problem] = response.json()["fields"]
+    assert problem["field"] == "period"
+    assert problem["problem"].startswith("2099-Q1 has not begun yet (it starts on 2099-01-01)")
+    console = ConsoleClient(client)
+    console.sign_in(raw_key(make_key("manager", agency="79")))
+    assert 'id="report-links"' not in console.get("/console/a/79?period=2099-Q1").text
+    assert 'id="report-links"' in console.get(f"/console/a/79?period={PERIOD}").text
+
+
+def test_the_comparison_counts_only_children_with_a_k_in_both_periods(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """ "0 units rose, 0 fell" read as "nothing changed" when nothing could be compared
+    (audit: missing data is never a zero); the children without a K in one of the two
+    periods are now said apart."""
+    seed_quarter(client, make_key)  # 79.STP and G22.39 have no K in 2025-Q2
+    response = client.get(
+        URL, params={"period": PERIOD, "format": "docx"}, headers=make_key("admin")
+    )
+    [line] = [x for x in _docx_lines(response.content) if x.startswith("So với")]
+    assert line == (
+        "So với quý II năm 2025: 1 đơn vị tăng điểm, 1 đơn vị giảm điểm; 2 đơn vị chưa so "
+        "sánh được (một trong hai kỳ chưa có K)."
+    )
+    first = client.get(
+        URL, params={"period": "2025-Q2", "format": "docx"}, headers=make_key("admin")
+    )
+    [line] = [x for x in _docx_lines(first.content) if x.startswith("So với")]
+    assert line == "So với quý I năm 2025: chưa so sánh được (không đơn vị nào có K ở cả hai kỳ)."
