@@ -143,6 +143,11 @@ async def begin(settings: Settings) -> tuple[str, PendingSignIn]:
         nonce=pending.nonce,
         code_challenge=create_s256_code_challenge(pending.verifier),
         code_challenge_method="S256",
+        # The provider asks who is signing in every time: the console is used on counter
+        # PCs several people share, and its sign-out ends hailong's session, not the
+        # provider's. Without it, the next person pressing "Đăng nhập bằng ..." came back
+        # signed in as the official who had just signed out (console audit).
+        prompt="login",
     )
     return url, pending
 

@@ -62,6 +62,11 @@ def _problem_page(
     their account was locked (review); signed in another language, the refusal is told
     again."""
     context = {"problem": problem, "reason": reason, "email": email}
+    if console.session is None:
+        # At the provider's callback, a cross-site navigation, the browser sends no console
+        # cookie (SameSite=Strict): the page's key form had no session for its token, and
+        # was refused as forged (audit). A fresh pre-session, as the sign-in form's.
+        console.new_session = sessions.pre_session(None)
     return Page("console/sign_in.html", context | {"here": SIGN_IN}, status)
 
 
@@ -136,6 +141,11 @@ async def sign_in_with_provider(console: ConsoleDep) -> Response:
     except oidc.SignInFailed as exc:
         console.log_problem(exc)
         return console.render(_problem_page(console, "oidc_unreachable", 503))
+    if (previous := console.session) is not None:
+        # Signing in ends the browser's session first, as a key sign-in does (_signed_in):
+        # the provider's answer comes back cross-site, without this SameSite=Strict cookie,
+        # so a copy of the first person's cookie lived on for its hours (console audit).
+        await console.work.run(lambda db: sessions.end(db, previous))
     response = RedirectResponse(url, status_code=303)
     value = pending.encode()
     response.set_cookie(

@@ -166,6 +166,63 @@ def test_signing_out_ends_the_session_on_the_server(
     assert out.actor == f"official:{lan}:{LAN}"
 
 
+def test_after_signing_out_the_next_person_at_the_pc_signs_in_at_the_provider(
+    console: TestClient, provider: OidcProvider, lan: int
+) -> None:
+    """A counter PC several people share, one browser: the console's sign-out ends
+    hailong's session, not the provider's, and the next person pressing the button came
+    back signed in as the official who had just left (console audit). The provider is
+    asked to ask who signs in, every time (prompt=login)."""
+    with httpx.Client() as browser_at_provider:  # the one browser's cookies there
+        start = console.get("/console/sign-in/oidc", follow_redirects=False)
+        assert parse_qs(urlsplit(start.headers["location"]).query)["prompt"] == ["login"]
+        back = sign_in(browser_at_provider, start.headers["location"], "lan")
+        assert console.get(back.removeprefix("http://testserver")).status_code == 200
+        page = console.get(f"/console/a/{WARD}")
+        token = CSRF_INPUT.search(page.text)
+        assert token is not None
+        console.post("/console/sign-out", data={"csrf": token.group(1)})
+        # The next person: the provider's login form again (sign_in fails without one).
+        start = console.get("/console/sign-in/oidc", follow_redirects=False)
+        back = sign_in(browser_at_provider, start.headers["location"], "stranger")
+    refused = console.get(back.removeprefix("http://testserver"), follow_redirects=False)
+    assert refused.status_code == 403
+    assert console.get("/console").url.path == "/console/sign-in"
+
+
+def test_signing_in_through_the_provider_ends_the_browsers_session_first(
+    console: TestClient, provider: OidcProvider, lan: int
+) -> None:
+    """As a key sign-in does: the provider's answer comes back cross-site, without the
+    SameSite=Strict cookie, so the first person's session lived on (console audit)."""
+    through_provider(console, "lan")
+    first = console.cookies.get(sessions.COOKIE)
+    assert first and console.get(f"/console/a/{WARD}").status_code == 200
+    console.get("/console/sign-in/oidc", follow_redirects=False)  # the next sign-in begins
+    console.cookies.set(sessions.COOKIE, first, path="/console")  # a copy of the first
+    again = console.get(f"/console/a/{WARD}", follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == "/console/sign-in"
+
+
+def test_the_key_form_on_a_refused_provider_sign_in_works(
+    console: TestClient, provider: OidcProvider, make_key: KeyFactory
+) -> None:
+    """The callback is a cross-site navigation: no console cookie comes with it, and the
+    refusal page's key form had no session for its CSRF token, a 403 (console audit)."""
+    console.get("/console/sign-in")
+    start = console.get("/console/sign-in/oidc", follow_redirects=False)
+    with httpx.Client() as browser_at_provider:
+        back = sign_in(browser_at_provider, start.headers["location"], "stranger")
+    console.cookies.delete(sessions.COOKIE, path="/console")  # Strict: not sent cross-site
+    refused = console.get(back.removeprefix("http://testserver"), follow_redirects=False)
+    assert refused.status_code == 403 and 'name="key"' in refused.text
+    token = CSRF_INPUT.search(refused.text)
+    assert token is not None and token.group(1)
+    key = make_key("admin")["Authorization"].removeprefix("Bearer ")
+    sent = console.post("/console/sign-in", data={"csrf": token.group(1), "key": key})
+    assert sent.status_code == 200 and sent.url.path == "/console"
+
+
 def test_disabling_an_official_ends_their_sessions_at_the_next_request(
     console: TestClient, provider: OidcProvider, lan: int, db: DbFactory
 ) -> None:
@@ -352,7 +409,7 @@ def test_a_copy_of_a_spent_sign_in_cookie_signs_nobody_in(
     console.cookies.set("hl_oidc", pending, path="/console/sign-in/oidc")
     second = console.get(second_back, follow_redirects=False)
     assert second.status_code == 400 and "bấm đăng nhập lại" in second.text  # start again
-    assert f"{sessions.COOKIE}=" not in second.headers.get("set-cookie", "")
+    # At most a fresh pre-session, for the page's key form: nobody is signed in (below).
     assert len(audit(db, "console.sign_in")) == 1
     assert console.get("/console", follow_redirects=False).headers["location"] == (
         "/console/sign-in"

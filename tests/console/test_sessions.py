@@ -148,6 +148,10 @@ def test_wrong_key_other_roles_and_missing_csrf_are_refused(
     console.client.cookies.clear()  # a cross-site POST carries no cookie (SameSite=Strict)
     no_cookie = console.client.post("/console/sign-in", data={"key": manager, "csrf": "x"})
     assert no_cookie.status_code == 403
+    # As a form sent after the session's hours looks (the browser dropped its cookie): the
+    # page says so too, and where to sign in again (console audit).
+    assert "phiên đăng nhập đã kết thúc" in no_cookie.text
+    assert 'href="/console/sign-in"' in no_cookie.text
     assert sessions.COOKIE not in no_cookie.headers.get("set-cookie", "")
     assert audit(db, "console.sign_in") == []
     assert console.get("/console").url.path == "/console/sign-in"

@@ -205,6 +205,13 @@ def _follow(
     """Follow `response`'s redirects while they stay on `origin`: the page reached, or the
     first Location that leaves `origin` (not requested)."""
     for _ in range(MAX_REDIRECTS):
+        if _submits_itself(response):
+            # A page whose script posts its one form at once, as a browser would: the
+            # provider ending the previous account's session when another signs in.
+            action, fields = _Page(response.text).forms[0]
+            target = urljoin(str(response.url), action)
+            response = client.post(target, data=fields, follow_redirects=False)
+            continue
         if not response.is_redirect:
             return response
         location = urljoin(str(response.url), response.headers["location"])
@@ -212,6 +219,13 @@ def _follow(
             return location
         response = client.get(location, follow_redirects=False)
     raise AssertionError(f"more than {MAX_REDIRECTS} redirects, the last to {response.url}")
+
+
+def _submits_itself(response: httpx.Response) -> bool:
+    if response.status_code != 200 or "forms[0].submit()" not in response.text:
+        return False
+    forms = _Page(response.text).forms
+    return len(forms) == 1 and "login" not in forms[0][1]
 
 
 def _page_failure(response: httpx.Response, what: str) -> AssertionError:
