@@ -157,9 +157,16 @@ def _update_known(
     if "language" in payload.model_fields_set and invitation.status in ("issued", "opened"):
         invitation.language = payload.language
         session.add(invitation)
+    # Posted again saying the citizen does not agree to messages: nothing more goes to the
+    # address given before, the fresh link of a reissued survey included.
+    withdrawn = payload.contact is not None and not payload.contact.consent
+    if withdrawn:
+        messages.consent_withdrawn(session, invitation.id, invitation.status == "revoked")
     created = False
     if invitation.status == "revoked":
-        _reissue(session, principal, invitation, dossier, known.agency, payload, settings)
+        _reissue(
+            session, principal, invitation, dossier, known.agency, payload, settings, not withdrawn
+        )
         created = True
     session.flush()
     # Posted again: no new messages (but a reissued survey's link is sent again, where
@@ -242,10 +249,12 @@ def _reissue(
     agency: Agency,
     payload: HandoverCreate,
     settings: Settings,
+    resend: bool,
 ) -> None:
     """A revoked survey posted again gets a fresh link: a new survey id, token and short
     code on the same invitation row (one per dossier). The old link stays dead: its token
-    hash and short code are gone. Only an unanswered survey can have been revoked."""
+    hash and short code are gone. Only an unanswered survey can have been revoked. The new
+    link goes where the first went, unless `resend` is False (consent withdrawn)."""
     now = utcnow()
     invitation.public_id = str(uuid.uuid4())
     invitation.token_seed = tokens.new_seed()
@@ -271,4 +280,5 @@ def _reissue(
         invitation.public_id, dossier.code, agency.code, now, invitation.expires_at
     )
     outbox.emit(session, "invitation.issued", dossier.agency_id, data)
-    messages.resend_invitation(session, invitation.id, now)
+    if resend:
+        messages.resend_invitation(session, invitation.id, now)

@@ -26,7 +26,13 @@ from service.messaging.channels.base import ChannelName
 from service.messaging.channels.registry import CHANNEL_ORDER, configured_names
 from service.messaging.schemas import ContactIn, MessagePublic
 from service.messaging.sending import survey_over
-from service.models import Invitation, MessageOptOut, OutgoingMessageRow, utcnow
+from service.models import (
+    Invitation,
+    InvitationContact,
+    MessageOptOut,
+    OutgoingMessageRow,
+    utcnow,
+)
 from service.settings import Settings
 
 
@@ -204,6 +210,34 @@ def _shown(row: OutgoingMessageRow, over: str | None, now: datetime) -> MessageP
     if status == "pending" and over is not None and not being_sent:
         status, reason = "skipped", over
     return MessagePublic(channel=row.channel, kind=row.kind, status=status, reason=reason)
+
+
+def consent_withdrawn(session: Session, invitation_id: int | None, link_renewed: bool) -> None:
+    """A re-post saying the citizen does not agree (its contact's `consent` false): what
+    waits to be sent is skipped (`no_consent`) and the address given before is forgotten.
+    A revoked survey posted again so sent its new link to the old address, and the answer
+    said "pending" (messaging audit). `link_renewed`: a revoked survey issued again, whose
+    messages stand for the new link (resend_invitation), so those sent with the dead one
+    are skipped too; otherwise a message sent stays sent."""
+    waiting = col(OutgoingMessageRow.status) == "pending"
+    if link_renewed:
+        waiting = or_(
+            col(OutgoingMessageRow.status).in_(("pending", "sent")),
+            and_(
+                col(OutgoingMessageRow.status) == "skipped",
+                col(OutgoingMessageRow.reason) == "revoked",
+            ),
+        )
+    session.execute(
+        update(OutgoingMessageRow)
+        .where(col(OutgoingMessageRow.invitation_id) == invitation_id, waiting)
+        .values(status="skipped", reason="no_consent", lease_until=None),
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(
+        delete(InvitationContact).where(col(InvitationContact.invitation_id) == invitation_id),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def resend_invitation(session: Session, invitation_id: int | None, now: datetime) -> None:

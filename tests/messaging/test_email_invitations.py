@@ -144,6 +144,36 @@ def test_a_survey_issued_again_after_a_revocation_sends_its_new_link(
     assert len(mailbox.received) == 2
 
 
+def test_a_survey_posted_again_saying_no_consent_sends_nothing_more(
+    client: TestClient, make_key: KeyFactory, mailbox: Mailbox, worker: Worker, db: DbFactory
+) -> None:
+    """A revoked survey posted again with the contact's consent false: its new link went to
+    the address given the first time, and the answer said "pending" (messaging audit). The
+    address is forgotten, and nothing more goes to it; a message already sent stays sent
+    while its link is alive."""
+    key = make_key("issuer")
+    withdrawn = {**CONTACT, "consent": False}
+    first = client.post(URL, json=handover_body(contact=CONTACT), headers=key).json()
+    assert worker.run(local(1, 10)) == 1
+    client.post(f"{URL}/{first['dossier_code']}/revoke", headers=key)
+    again = client.post(URL, json=handover_body(contact=withdrawn), headers=key)
+    assert again.status_code == 201
+    assert again.json()["messages"] == [
+        {"channel": "email", "kind": "invitation", "status": "skipped", "reason": "no_consent"}
+    ]
+    assert worker.run(local(1, 11)) == 0
+    assert len(mailbox.received) == 1
+    with db() as session:
+        assert session.exec(select(InvitationContact)).first() is None
+    # A live survey, its link sent: posted again without consent, the message stays "sent".
+    other = handover_body(dossier_code="G22.39-250915-0002", contact=CONTACT)
+    assert client.post(URL, json=other, headers=key).status_code == 201
+    assert worker.run(local(1, 12)) == 1
+    repost = client.post(URL, json={**other, "contact": withdrawn}, headers=key)
+    assert [m["status"] for m in repost.json()["messages"]] == ["sent"]
+    assert worker.run(local(1, 13)) == 0 and len(mailbox.received) == 2
+
+
 def test_a_survey_issued_again_while_its_first_link_is_being_sent_sends_the_new_link(
     client: TestClient,
     make_key: KeyFactory,
