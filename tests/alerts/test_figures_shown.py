@@ -7,19 +7,22 @@ in every digit now, "33,34 %" (alerts audit)."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from service.alerts import emails
 from service.db import transaction
+from service.messaging.channels.email import EmailChannel
 from service.messaging.channels.registry import configured_channels
-from service.models import Invitation, utcnow
+from service.models import Agency, Alert, AlertEmail, Invitation, Official, utcnow
 from service.settings import Settings
 from tests.alerts.conftest import VN, Office, alerts, evaluate, official
-from tests.conftest import KeyFactory
+from tests.conftest import KeyFactory, make_settings
 from tests.console.conftest import ConsoleClient, raw_key
 from tests.messaging.conftest import Mailbox
 
@@ -99,3 +102,28 @@ def test_the_alerts_page_never_reads_a_rate_below_the_agencys_floor_as_equal_to_
     found_floor = re.search(r"Ngưỡng: ([^;]*);", shown)
     assert found_rate and found_floor, shown
     assert (found_rate.group(1), found_floor.group(1)) == ("33,3 %", "33,34 %"), shown
+
+
+def _alert_mail(settings: Settings, raised_at: datetime) -> EmailMessage:
+    agency = Agency(id=1, code="79.BTH", name="Phường Bến Thành", path="/1/")
+    alert = Alert(id=1, agency_id=1, rule="k_low", period="2026-Q4", values={}, raised_at=raised_at)
+    official = Official(id=1, email="truong@phuong.gov.vn", name="Trưởng", role="manager")
+    row = AlertEmail(id=1, alert_id=1, official_id=1)
+    channel = EmailChannel("127.0.0.1", sender="hailong@phuong.gov.vn")
+    return channel.build(emails.compose(settings, row, alert, agency, official))
+
+
+def test_alert_emails_of_two_installs_never_share_a_message_id(database_url: str) -> None:
+    """The Message-ID was the row id alone: alert 1 of two installs sending from one domain,
+    or of a rebuilt database, were one message to a mailbox that drops a Message-ID it has
+    seen, and the second alert went unseen (messaging audit). One alert's attempts share
+    theirs, so that a receiver may drop a repeat."""
+    at = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    here = make_settings(database_url)
+    another_key = SecretStr("another-install-key-0123456789abcdef")
+    there = here.model_copy(update={"secret_key": another_key})
+    first = _alert_mail(here, at)["Message-ID"]
+    assert first == _alert_mail(here, at)["Message-ID"]  # the same message, sent again
+    assert first != _alert_mail(there, at)["Message-ID"]  # another install
+    assert first != _alert_mail(here, at + timedelta(days=90))["Message-ID"]  # rebuilt
+    assert first.endswith("@phuong.gov.vn>")
