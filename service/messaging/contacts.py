@@ -12,7 +12,9 @@ import re
 # leading 0, 84 or +84, with spaces, dots or dashes between groups. ASCII digits only: \d
 # took full-width and other scripts' digits, stored as another number than the citizen's
 # (so that an opt-out of the real one did not hold) and sent so to the provider.
-_MOBILE = re.compile(r"^(?:\+?84|0)([35789][0-9]{8})$")
+# The country code as people write it too: +84, 84 or 0084, and the trunk 0 kept after
+# it ("+84 (0) 912 ...", common on cards and forms, was refused with a 422; audit).
+_MOBILE = re.compile(r"^(?:(?:\+|00)?840?|0)([35789][0-9]{8})$")
 PHONE_SEPARATORS = re.compile(r"[\s.\-()]")  # between digit groups, as people write them
 # Deliberately plain: one @, no spaces, a dotted domain of letters, digits and dashes. The
 # name before the @ is RFC 5322's dot-atom: dots only between characters (".dan@", "dan.@"

@@ -99,6 +99,10 @@ def test_opt_out_token_is_verified_without_lookup() -> None:
         ("+84 912 345 678", "84912345678"),
         ("84-387.654.321", "84387654321"),
         ("(0)70 123 4567".replace("(0)", "0"), "84701234567"),
+        # As cards and forms write them: refused with a 422 before (messaging audit).
+        ("+84 (0) 912 345 678", "84912345678"),
+        ("+84 0912 345 678", "84912345678"),
+        ("0084 912 345 678", "84912345678"),
     ],
 )
 def test_phone_normalised(typed: str, normalised: str) -> None:
@@ -112,6 +116,8 @@ def test_phone_normalised(typed: str, normalised: str) -> None:
         "091234567",
         "09123456789",
         "+1 912345678",
+        "00 912345678",
+        "840 212345678",
         "abc",
         # Other scripts' digits: stored so, they were another number than the citizen's,
         # which an opt-out of the real one did not reach (audit).
