@@ -87,6 +87,12 @@ def _sign_in_form(
     Kept with its first expiry, a form opened a minute ago was refused as out of date when
     the first visit was almost an hour before (audit)."""
     if not _signed_in_already(console, session):
+        if console.session is not None:
+            # A session refused (a key's while key sign-in is off) is ended, not only
+            # refused, as Console.signed_out ends one: met here first, it came back to
+            # life when key sign-in was turned on again (console audit). A pre-session
+            # has no row: nothing to end.
+            sessions.end(session, console.session)
         console.new_session = sessions.pre_session(console.session)
     return Page("console/sign_in.html", {"problem": problem}, status)
 
@@ -266,8 +272,10 @@ async def sign_out(console: ConsoleDep, form: FormDep) -> Response:
         try:
             who = console.who(session, sessions.CONSOLE_ROLES)
         except SignedOut:
+            # Refused (a key's while key sign-in is off): ended all the same, or it came
+            # back to life when key sign-in was turned on again (console audit).
+            sessions.end(session, console.session)
             return Redirect(SIGN_IN)
-        assert console.session is not None
         sessions.end(session, console.session)
         record(session, who.actor, "console.sign_out", None, {})
         return Redirect(SIGN_IN)

@@ -473,18 +473,28 @@ def test_a_disabled_officials_session_stays_ended_when_they_are_enabled_again(
     assert [row.ended_at is not None for row in rows] == [True]
 
 
+@pytest.mark.parametrize("first_request", ["a page", "the sign-in page", "sign-out"])
 def test_a_key_session_refused_while_key_sign_in_was_off_stays_ended(
-    client: TestClient, make_key: KeyFactory, database_url: str
+    client: TestClient, make_key: KeyFactory, database_url: str, first_request: str
 ) -> None:
     """A process with key sign-in off refuses a key's session; a rollback to key sign-in
-    on brought it back for the rest of its 8 hours (audit)."""
+    on brought it back for the rest of its 8 hours (audit), also when the first request
+    it met was the sign-in page or the sign-out button (console audit)."""
     console = ConsoleClient(client)
     console.sign_in(raw_key(make_key("manager", WARD)))
     cookie = client.cookies.get(sessions.COOKIE)
     assert cookie is not None
+    token = console.csrf()
     with TestClient(create_app(without_key_sign_in(database_url))) as restarted:
         restarted.cookies.set(sessions.COOKIE, cookie, path="/console")
-        assert restarted.get(f"/console/a/{WARD}", follow_redirects=False).status_code == 303
+        if first_request == "a page":
+            met = restarted.get(f"/console/a/{WARD}", follow_redirects=False)
+            assert met.status_code == 303
+        elif first_request == "the sign-in page":
+            assert restarted.get("/console/sign-in").status_code == 200
+        else:
+            left = restarted.post("/console/sign-out", data={"csrf": token}, follow_redirects=False)
+            assert left.status_code == 303
     fresh = TestClient(client.app)
     fresh.cookies.set(sessions.COOKIE, cookie, path="/console")
     assert fresh.get(f"/console/a/{WARD}", follow_redirects=False).status_code == 303
