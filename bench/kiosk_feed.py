@@ -102,7 +102,7 @@ def measure(url: str, polls: int, listening: int) -> dict[str, list[float]]:
     from service.models import Counter
 
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    feed = PresentationFeed(engine)
+    feed = PresentationFeed(engine, window_minutes=24 * 60)  # every seeded card is news
     with engine.connect() as connection:
         ids = connection.execute(sa.select(Counter.id).order_by(Counter.id)).scalars().all()  # type: ignore[arg-type]
     listened = frozenset(ids[:listening])  # the counters with a tablet connected

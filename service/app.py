@@ -238,7 +238,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
         )
         app.state.write_pipeline.start()
         # The kiosks' one feed of this process: it starts polling when a tablet connects.
-        app.state.kiosk_feed = PresentationFeed(engine)
+        app.state.kiosk_feed = PresentationFeed(engine, settings.kiosk_present_minutes)
         worker = None
         if settings.embedded_worker:
             worker = start_embedded(engine, settings, app.state.profile, app.state.metrics)

@@ -34,8 +34,9 @@ class Read:
 
 
 class PresentationFeed:
-    def __init__(self, engine: Engine, interval: float = 0.25) -> None:
+    def __init__(self, engine: Engine, window_minutes: int, interval: float = 0.25) -> None:
         self.engine = engine
+        self.window_minutes = window_minutes  # what a card may be: kiosk_present_minutes
         self.interval = interval
         self._queues: dict[int, set[asyncio.Queue[SurveyCard]]] = {}
         self._cursor: int | None = None
@@ -83,11 +84,11 @@ class PresentationFeed:
                 self._cursor = max(self._cursor, new[-1][0])
             wanted = [i for i, counter in new if counter in listened]
             others = [(i, counter) for i, counter in new if counter not in listened]
-            return Read(cards_of(session, wanted), others)
+            return Read(cards_of(session, wanted, self.window_minutes), others)
 
     def _cards(self, invitation_ids: list[int]) -> list[tuple[int, SurveyCard]]:
         with Session(self.engine) as session:
-            return cards_of(session, invitation_ids)
+            return cards_of(session, invitation_ids, self.window_minutes)
 
     async def _poll(self, listened: frozenset[int]) -> list[tuple[int, SurveyCard]]:
         """The new cards of the counters listened to now: those read for `listened`, and a

@@ -109,19 +109,31 @@ def counter_handovers_since(session: Session, after: int, limit: int) -> list[tu
     return [(int(invitation_id or 0), int(counter_id or 0)) for invitation_id, counter_id in rows]
 
 
-def cards_of(session: Session, invitation_ids: list[int]) -> list[tuple[int, SurveyCard]]:
-    """(counter id, card) of these invitations, in their order."""
+def cards_of(
+    session: Session, invitation_ids: list[int], window_minutes: int
+) -> list[tuple[int, SurveyCard]]:
+    """(counter id, card) of these invitations, in their order: those a tablet would be
+    offered by `waiting_for_counter`, unanswered and issued within the window. An import of
+    last month's dossiers (issued when they were handed over, expired or answered) was
+    pushed to the counters' tablets, a stranger's month-old dossier shown to the citizen at
+    the counter, and past a tablet's 20 cards the present one never came (kiosk audit)."""
     if not invitation_ids:
         return []
+    now = utcnow()
     rows = session.exec(
         _handed_over_at_counters()
-        .where(col(Invitation.id).in_(invitation_ids))
+        .where(
+            col(Invitation.id).in_(invitation_ids),
+            col(Invitation.status).in_(("issued", "opened")),
+            col(Invitation.issued_at) >= now - timedelta(minutes=window_minutes),
+        )
         .order_by(col(Invitation.id))
     ).all()
     cards = []
     for invitation, dossier, agency_name in rows:
         assert dossier.counter_id is not None
-        cards.append((dossier.counter_id, card(invitation, dossier, agency_name)))
+        if current_status(invitation, now) in ("issued", "opened"):
+            cards.append((dossier.counter_id, card(invitation, dossier, agency_name)))
     return cards
 
 

@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any, cast
 
 import httpx
@@ -21,7 +22,7 @@ from sqlmodel import select
 
 from service.kiosk import events as kiosk_events
 from service.kiosk.feed import PresentationFeed
-from service.models import Counter
+from service.models import Counter, Dossier, Invitation, utcnow
 from tests.conftest import DbFactory, KeyFactory, LiveServer
 from tests.kiosk.conftest import hand_over, pair
 
@@ -189,7 +190,7 @@ def test_a_tablet_connecting_while_the_feed_reads_gets_its_counters_new_surveys(
     """The feed reads cards for the counters listened to when its read starts; a tablet
     that connected meanwhile still gets what that read met at its counter."""
     app = cast(FastAPI, client.app)
-    feed = PresentationFeed(app.state.engine)
+    feed = PresentationFeed(app.state.engine, app.state.settings.kiosk_present_minutes)
     feed._read()  # the starting point
     feed._queues[999] = {asyncio.Queue()}  # a tablet elsewhere: the feed is running
     hand_over(client, make_key, dossier_code="FEED-1", counter_code="Q02")
@@ -200,6 +201,35 @@ def test_a_tablet_connecting_while_the_feed_reads_gets_its_counters_new_surveys(
     feed._queues[q02] = {asyncio.Queue()}  # connected after the poll below took its snapshot
     cards = asyncio.run(feed._poll(frozenset({999})))
     assert [(counter, card.dossier_code) for counter, card in cards] == [(q02, "FEED-2")]
+
+
+def test_the_feed_pushes_only_what_the_waiting_list_would_offer(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """An import of last month's dossiers (issued when they were handed over: expired, or
+    answered by the row's evaluation) was pushed to the counter's tablet, a stranger's
+    month-old dossier in front of the citizen at the counter; past the tablet's 20 cards
+    the present survey never came (kiosk audit). The feed offers what GET
+    /kiosk/api/waiting would: unanswered, issued within kiosk_present_minutes."""
+    app = cast(FastAPI, client.app)
+    feed = PresentationFeed(app.state.engine, app.state.settings.kiosk_present_minutes)
+    feed._read()  # the starting point
+    for code in ("PAST-1", "PAST-2", "ANSWERED", "NOW-1"):
+        hand_over(client, make_key, dossier_code=code, counter_code="Q01")
+    with db() as session:
+        for invitation in session.exec(select(Invitation).join(Dossier)).all():
+            dossier = session.get(Dossier, invitation.dossier_id)
+            assert dossier is not None
+            if dossier.code.startswith("PAST"):  # as an import writes them
+                invitation.issued_at = utcnow() - timedelta(days=40)
+                invitation.expires_at = utcnow() - timedelta(days=10)
+            elif dossier.code == "ANSWERED":
+                invitation.status = "answered"
+            session.add(invitation)
+        q01 = session.exec(select(Counter.id).where(Counter.code == "Q01")).one() or 0
+    feed._queues[q01] = {asyncio.Queue()}
+    cards = asyncio.run(feed._poll(frozenset({q01})))
+    assert [card.dossier_code for _, card in cards] == ["NOW-1"]
 
 
 def test_a_third_stream_of_one_tablet_ends_its_oldest(
