@@ -16,6 +16,7 @@ from service.auth.keys import record_use
 from service.errors import NotFound, Unauthorized
 from service.kiosk import pairing, presenting, tickets
 from service.kiosk.schemas import DeviceOut, KioskAnswer, KioskState, SurveyCard
+from service.messaging.contacts import EMAIL_PATTERN
 from service.models import Petition, utcnow
 from service.profile import Profile
 from service.surveys import service as surveys
@@ -180,4 +181,5 @@ def page_config(profile: Profile, idle_seconds: int) -> dict[str, Any]:
         "icons": ICONS,
         "complaint_max": profile.survey.complaint_max_chars,
         "idle_seconds": idle_seconds,
+        "email_pattern": EMAIL_PATTERN,
     }

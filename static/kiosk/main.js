@@ -20,7 +20,9 @@ import { SCAN_SECONDS, showScanner } from "./scanner.js";
 const THANKS_SECONDS = 6;
 const NOTICE_SECONDS = 5;
 const PHONE = /^(?:0|\+?84)\d{9,10}$/; // as service/surveys/contact.py
-const EMAIL = /^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$/;
+// The server's own rule (service/messaging/contacts.py): a looser one let addresses through
+// that the server refused, and the answer went without its contact (kiosk audit).
+const EMAIL = new RegExp(config.email_pattern);
 const foot = $("foot");
 
 let device = load(KEYS.device, null);

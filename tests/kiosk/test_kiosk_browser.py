@@ -21,6 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route
 from sqlmodel import Session, select
 
 from service.db import make_engine, transaction
+from service.messaging import contacts
 from service.models import Petition, Response, ResponseContact
 from service.settings import Settings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
@@ -499,3 +500,36 @@ def test_the_optional_tt01_question_can_be_passed_on_the_kiosk(
         context.close()
     [stored] = responses(tt01_kiosk)
     assert (stored.overall, stored.agencies_contacted) == ("very_satisfied", None)
+
+
+ADDRESSES = [
+    "an@gmail.com", "an.binh@gmail.com", "an+tag@so.hcm.gov.vn", "an.@gmail.com",
+    "an..binh@gmail.com", "nguyễn@gmail.com", "an@gmail.c", "an@gmail.com,", ".an@gmail.com",
+    "an@-gmail.com", "an@gmail", "an binh@gmail.com",
+]  # fmt: skip
+
+
+def _server_takes(address: str) -> bool:
+    try:
+        contacts.normalize_email(address)
+    except ValueError:
+        return False
+    return True
+
+
+def test_the_tablet_checks_an_email_by_the_servers_own_rule(tablet: BrowserContext) -> None:
+    """The tablet's looser rule let "an.@gmail.com" and "an@gmail.c" through; the server
+    refused them, and the answer went without its contact after the citizen was thanked
+    (kiosk audit). The page carries the server's pattern, and Chromium's regular
+    expressions read it as Python's do, address by address."""
+    page = tablet.new_page()
+    page.goto("/kiosk")
+    pattern = page.evaluate("JSON.parse(document.getElementById('kiosk-config').textContent)")[
+        "email_pattern"
+    ]
+    assert pattern == contacts.EMAIL_PATTERN
+    in_browser = page.evaluate(
+        "([p, list]) => list.map((a) => new RegExp(p).test(a))", [pattern, ADDRESSES]
+    )
+    assert in_browser == [_server_takes(a) for a in ADDRESSES]
+    assert in_browser.count(True) == 3
