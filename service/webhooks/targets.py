@@ -30,17 +30,24 @@ def allowed_networks(settings: Settings) -> list[Network]:
     return parse_networks(settings.webhook_allow_networks)
 
 
-# NAT64 (RFC 6052): the IPv4 address is the last 32 bits.
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Prefixes whose last 32 bits are an IPv4 address: NAT64 (RFC 6052), IPv4-compatible
+# (RFC 4291, deprecated) and IPv4-translated (RFC 2765).
+_LAST_32_BITS_IPV4 = [
+    ipaddress.ip_network("64:ff9b::/96"),
+    ipaddress.ip_network("::/96"),
+    ipaddress.ip_network("::ffff:0:0:0/96"),
+]
 
 
 def _embedded(address: IPAddress) -> list[ipaddress.IPv4Address]:
-    """IPv4 addresses an IPv6 one carries (mapped, 6to4, Teredo, NAT64): 2002:7f00:1::
+    """IPv4 addresses an IPv6 one carries (mapped, 6to4, Teredo, NAT64, and the older
+    IPv4-compatible ::a.b.c.d and IPv4-translated ::ffff:0:a.b.c.d forms, which Python
+    calls global: ::a9fe:a9fe was taken for the metadata service; audit): 2002:7f00:1::
     is the loopback by another name."""
     if not isinstance(address, ipaddress.IPv6Address):
         return []
     found = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
-    if address in _NAT64:
+    if any(address in prefix for prefix in _LAST_32_BITS_IPV4):
         found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
     return [inner for inner in found if inner is not None]
 

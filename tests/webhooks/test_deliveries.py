@@ -527,6 +527,12 @@ def test_unsafe_targets_are_refused(
         "http://239.1.2.3/hooks",
         "http://[::ffff:224.0.0.1]/hooks",
         "http://[fec0::1]/hooks",
+        # The older IPv4-compatible (::a.b.c.d) and IPv4-translated (::ffff:0:a.b.c.d)
+        # forms of 127.0.0.1, 169.254.169.254 and 10.0.0.1 (audit).
+        "http://[::7f00:1]/hooks",
+        "http://[::a9fe:a9fe]/latest/meta-data",
+        "http://[::ffff:0:a9fe:a9fe]/latest",
+        "http://[::ffff:0:a00:1]/hooks",
     ],
 )
 def test_addresses_python_calls_global_yet_internal_are_refused(
