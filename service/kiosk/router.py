@@ -149,8 +149,10 @@ def _secure(work: UnitOfWork) -> bool:
     summary="Pair this tablet with a one-time code (sets the device cookie)",
     responses=error_responses(422, 429),
 )
-async def pair(payload: PairIn, response: Response, work: PublicWork) -> KioskState:
-    state, raw_key = await service.pair(work, payload.code)
+async def pair(
+    payload: PairIn, request: Request, response: Response, work: PublicWork
+) -> KioskState:
+    state, raw_key = await service.pair(work, payload.code, _raw_device_key(request))
     response.set_cookie(
         COOKIE,
         raw_key,

@@ -73,14 +73,19 @@ def still_paired(engine: Engine, raw_key: str) -> bool:
         return pairing.device_for_key(session, raw_key) is not None
 
 
-async def pair(work: UnitOfWork, code: str) -> tuple[KioskState, str]:
+async def pair(work: UnitOfWork, code: str, previous_key: str) -> tuple[KioskState, str]:
     """Redeem a pairing code; wrong codes count against the caller's address (429): a
-    tablet that is not paired yet has nothing else to be known by."""
+    tablet that is not paired yet has nothing else to be known by. A tablet paired again
+    (`previous_key`: the device key it still holds) is unpaired from where it was: its old
+    key went on answering the old counter, listed as a second device (kiosk audit)."""
 
     def redeem(session: Session, guess: throttle.Guess) -> tuple[KioskState, str]:
         device, raw_key = guess.look(
             session, lambda: pairing.redeem(session, code), misses=(pairing.PairingCodeInvalid,)
         )
+        before = pairing.device_for_key(session, previous_key) if previous_key else None
+        if before is not None and before.key.id is not None:
+            pairing.unpair(session, before.key.id, actor="kiosk", principal=None)
         return device_state(device, work.settings.kiosk_idle_seconds), raw_key
 
     return await work.guarded(redeem)

@@ -165,6 +165,26 @@ def test_unpairing_signs_the_tablet_out_at_once(client: TestClient, make_key: Ke
     assert client.get("/api/v1/kiosk/devices", headers=manager).json()["count"] == 0
 
 
+def test_a_tablet_paired_again_is_unpaired_from_where_it_was(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """Moved from Q01 to Q02 by typing a new code on it, the tablet's old device key stayed
+    paired at Q01: listed as a second device, and answering Q01's surveys (kiosk audit)."""
+    pair(client, make_key, counter="Q01")
+    old_key = client.cookies.get("hl_kiosk")
+    assert old_key
+    pair(client, make_key, counter="Q02")
+    devices = client.get("/api/v1/kiosk/devices", headers=make_key("admin")).json()["data"]
+    assert [d["counter_code"] for d in devices] == ["Q02"]
+    old = TestClient(client.app)
+    old.cookies.set("hl_kiosk", old_key, path="/kiosk")
+    assert old.get("/kiosk/api/state").status_code == 401
+    assert client.get("/kiosk/api/state").json()["counter_code"] == "Q02"
+    with db() as session:
+        [unpaired] = session.exec(select(AuditLog).where(AuditLog.action == "kiosk.unpair"))
+        assert (unpaired.actor, unpaired.detail) == ("kiosk", {"counter": "Q01"})
+
+
 def test_unpairing_says_who_revoked_the_device_key(
     client: TestClient, make_key: KeyFactory, database_url: str
 ) -> None:
