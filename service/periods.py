@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+from service.calendar.working_days import local_date
 from service.errors import field_error
+from service.models.base import utcnow
 from service.timebounds import EARLIEST_YEAR, LATEST_YEAR
 
 _PATTERN = re.compile(r"(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|Q(?P<quarter>[1-4])))?", re.ASCII)
@@ -76,3 +78,20 @@ def period_field(text: str, field: str = "period") -> Period:
         return parse_period(text)
     except ValueError as exc:
         raise field_error(field, str(exc)) from None
+
+
+def has_begun(period: Period) -> bool:
+    """Whether the period's first day, in Vietnam, has come. D and E are a period's results
+    (E entered at its end, D imported from the petition system's), and a report is of what
+    happened: a period still to come has neither (audit)."""
+    return period.first_day <= local_date(utcnow())
+
+
+def refuse_unbegun(period: Period, instead: str) -> None:
+    """A 422 on `period` for one not begun; `instead` says what to do."""
+    if not has_begun(period):
+        raise field_error(
+            "period",
+            f"{period.key} has not begun yet (it starts on {period.first_day.isoformat()}): "
+            f"{instead}",
+        )

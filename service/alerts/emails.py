@@ -18,8 +18,6 @@ e-mail channel configured, or nobody to tell, the alert is still recorded and it
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import threading
 from collections.abc import Mapping
@@ -35,7 +33,7 @@ from service.calendar.working_days import LOCAL_TZ
 from service.messaging import leased
 from service.messaging.channels.base import Channel, OutgoingMessage
 from service.messaging.channels.registry import configured_names
-from service.messaging.compose import LINK_KEY_BYTES
+from service.messaging.compose import keyed_tag
 from service.messaging.leased import settle
 from service.models import Agency, Alert, AlertEmail, Official, utcnow
 from service.numbers import number, percent, typed, typed_percent
@@ -203,8 +201,7 @@ def _alert_key(signing_key: bytes, row: Row, alert: Alert) -> str:
     """What tells this alert e-mail from another install's (or a rebuilt database's) with
     the same row id, keyed so that it tells nothing: its Message-ID was the row id alone,
     and a mailbox that drops a Message-ID it has seen hid the second alert (audit)."""
-    seed = f"alert-email:{row.id}:{alert.id}:{alert.raised_at.isoformat()}".encode()
-    return hmac.new(signing_key, seed, hashlib.sha256).digest()[:LINK_KEY_BYTES].hex()
+    return keyed_tag(signing_key, f"alert-email:{row.id}:{alert.id}:{alert.raised_at.isoformat()}")
 
 
 def _decide(

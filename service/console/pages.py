@@ -26,7 +26,7 @@ from service.console.web import (
 from service.errors import NotFound
 from service.i18n import LANGUAGES
 from service.models import Agency
-from service.periods import Period
+from service.periods import Period, has_begun
 from service.profile import TT01_ENTERED, Profile
 from service.scoring import inputs
 from service.scoring.reach import agency_reach
@@ -149,7 +149,7 @@ async def _save_inputs(
         agency, period = context["agency"], context["period"]
         competent = inputs.is_competent(who, agency)
         sent = read(form, profile)
-        if sent.problems or not competent or not inputs.has_begun(period):
+        if sent.problems or not competent or not has_begun(period):
             # The agency's own manager reads the inputs but does not set them (104/2024
             # art. 5.3, 7.3), and a period still to come has none (a page left open, or a
             # period typed in the address, got a bare error page in English; audit): the
@@ -207,7 +207,7 @@ def _with_scores(
     context["k_max"] = profile.k_score.k_max()
     context["g5_max"] = profile.group5.maximum()
     context["can_set_inputs"] = inputs.is_competent(who, agency)
-    context["period_begun"] = inputs.has_begun(period)
+    context["period_begun"] = has_begun(period)
     context["tt01"] = tt01_card.card(session, agency, period, profile, console.lang)
     for prefix in FORM_PREFIX.values():
         for name in ("values", "problems", "shown", "conflicts"):

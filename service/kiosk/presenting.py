@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from service.errors import Forbidden, NotFound
@@ -54,20 +55,31 @@ def _handed_over_at_counters() -> Any:
     )
 
 
+# What a tablet is offered: a survey still to answer, handed over within the present window.
+OFFERED = ("issued", "opened")
+
+
+def _still_to_offer(window_minutes: int, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """The conditions every way a card reaches a tablet applies (the next card, the waiting
+    list, the feed): the feed once pushed imported month-old dossiers (kiosk audit)."""
+    return (
+        col(Invitation.status).in_(OFFERED),
+        col(Invitation.issued_at) >= now - timedelta(minutes=window_minutes),
+    )
+
+
 def latest_for_counter(
     session: Session, counter_id: int, after: int | None, window_minutes: int
 ) -> SurveyCard | None:
     """The newest survey handed over at this counter and not answered, if recent enough."""
     now = utcnow()
     query = _handed_over_at_counters().where(
-        Dossier.counter_id == counter_id,
-        col(Invitation.status).in_(("issued", "opened")),
-        col(Invitation.issued_at) >= now - timedelta(minutes=window_minutes),
+        Dossier.counter_id == counter_id, *_still_to_offer(window_minutes, now)
     )
     if after is not None:
         query = query.where(col(Invitation.id) > after)
     row = session.exec(query.order_by(col(Invitation.id).desc()).limit(1)).first()
-    if row is None or current_status(row[0], now) not in ("issued", "opened"):
+    if row is None or current_status(row[0], now) not in OFFERED:
         return None
     return card(*row)
 
@@ -83,16 +95,12 @@ def waiting_for_counter(
     now = utcnow()
     newest_first = session.exec(
         _handed_over_at_counters()
-        .where(
-            Dossier.counter_id == counter_id,
-            col(Invitation.status).in_(("issued", "opened")),
-            col(Invitation.issued_at) >= now - timedelta(minutes=window_minutes),
-        )
+        .where(Dossier.counter_id == counter_id, *_still_to_offer(window_minutes, now))
         .order_by(col(Invitation.id).desc())
         .limit(limit)
     ).all()
     rows = reversed(newest_first)
-    return [card(*row) for row in rows if current_status(row[0], now) in ("issued", "opened")]
+    return [card(*row) for row in rows if current_status(row[0], now) in OFFERED]
 
 
 def counter_handovers_since(session: Session, after: int, limit: int) -> list[tuple[int, int]]:
@@ -122,17 +130,13 @@ def cards_of(
     now = utcnow()
     rows = session.exec(
         _handed_over_at_counters()
-        .where(
-            col(Invitation.id).in_(invitation_ids),
-            col(Invitation.status).in_(("issued", "opened")),
-            col(Invitation.issued_at) >= now - timedelta(minutes=window_minutes),
-        )
+        .where(col(Invitation.id).in_(invitation_ids), *_still_to_offer(window_minutes, now))
         .order_by(col(Invitation.id))
     ).all()
     cards = []
     for invitation, dossier, agency_name in rows:
         assert dossier.counter_id is not None
-        if current_status(invitation, now) in ("issued", "opened"):
+        if current_status(invitation, now) in OFFERED:
             cards.append((dossier.counter_id, card(invitation, dossier, agency_name)))
     return cards
 

@@ -16,12 +16,17 @@ from service.settings import Settings
 LINK_KEY_BYTES = 6  # 48 bits: two links of one message never share a key
 
 
+def keyed_tag(signing_key: bytes, seed: str) -> str:
+    """A short tag of `seed` under the install's key, telling nothing of it: what makes a
+    message's id its own (OutgoingMessage.link_key)."""
+    return hmac.new(signing_key, seed.encode(), hashlib.sha256).digest()[:LINK_KEY_BYTES].hex()
+
+
 def link_key(signing_key: bytes, invitation: Invitation) -> str:
     """Which link of the survey a message carries, keyed so that it tells nothing of it:
     a survey issued again after a revoke sends its rows again with a new link (a new token
     seed), which every provider must take as a new message (OutgoingMessage.send_key)."""
-    seed = b"message-link:" + invitation.token_seed.encode()
-    return hmac.new(signing_key, seed, hashlib.sha256).digest()[:LINK_KEY_BYTES].hex()
+    return keyed_tag(signing_key, f"message-link:{invitation.token_seed}")
 
 
 def opt_out_link(base: str, token: str, invitation_language: str | None, channel: str) -> str:

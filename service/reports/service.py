@@ -11,14 +11,13 @@ from sqlmodel import Session
 
 from service.admin.agencies import get_agency_by_code
 from service.auth.principal import Principal
-from service.errors import NotFound, field_error
-from service.periods import Period
+from service.errors import NotFound
+from service.periods import Period, refuse_unbegun
 from service.profile import Profile
 from service.reports import layout
 from service.reports.data import Report, gather
 from service.reports.docx import render_docx
 from service.reports.pdf import render_pdf
-from service.scoring.inputs import has_begun
 
 Format = Literal["docx", "pdf"]
 FORMATS: tuple[Format, ...] = ("docx", "pdf")
@@ -52,14 +51,9 @@ def gather_for(
         raise NotFound(f"No agency has the code '{parent_code}'.")
     if principal is not None:
         principal.require_scope(parent)
-    if not has_begun(period):
-        # A document an office signs and files: for a quarter still to come it read as one
-        # with no data ("4 units lack data", "E is entered at the period's end"; audit).
-        raise field_error(
-            "period",
-            f"{period.key} has not begun yet (it starts on {period.first_day.isoformat()}): "
-            "a report is of the current or a past period",
-        )
+    # A document an office signs and files: for a quarter still to come it read as one
+    # with no data ("4 units lack data", "E is entered at the period's end"; audit).
+    refuse_unbegun(period, "a report is of the current or a past period")
     return gather(session, parent, period, profile, today)
 
 

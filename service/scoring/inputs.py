@@ -6,10 +6,9 @@ from sqlmodel import Session, select
 
 from service.audit import record
 from service.auth.principal import Principal
-from service.calendar.working_days import local_date
 from service.errors import Forbidden, field_error
 from service.models import Agency, PeriodInput, utcnow
-from service.periods import Period
+from service.periods import Period, refuse_unbegun
 from service.profile import Profile
 from service.score_markers import mark_periods_dirty
 from service.scoring.schemas import InputsUpdate, Tt01Entered
@@ -54,7 +53,9 @@ def set_inputs(
     profile: Profile,
 ) -> PeriodInput:
     require_competent(principal, agency)
-    refuse_unbegun(period)
+    refuse_unbegun(
+        period, "enter its inputs once it has begun, or choose the current or a past period"
+    )
     sent = update.model_fields_set
     k = profile.k_score
     if "d" in sent and update.d is not None and update.d > k.d_max:
@@ -105,22 +106,6 @@ def set_inputs(
     mark_periods_dirty(session, [(agency.id, p.key) for p in changed])
     session.flush()
     return row
-
-
-def has_begun(period: Period) -> bool:
-    """D and E are a period's results (E entered at its end, D imported from the petition
-    system's): a period whose first day, in Vietnam, is still to come has none (audit). The
-    current period takes them, E being entered near its end."""
-    return period.first_day <= local_date(utcnow())
-
-
-def refuse_unbegun(period: Period) -> None:
-    if not has_begun(period):
-        raise field_error(
-            "period",
-            f"{period.key} has not begun yet (it starts on {period.first_day.isoformat()}): "
-            "enter its inputs once it has begun, or choose the current or a past period",
-        )
 
 
 def _values(row: PeriodInput) -> dict[str, object]:
