@@ -19,7 +19,17 @@ from service.db import transaction
 from service.handovers import one_by_one, revoking, tokens
 from service.handovers.schemas import HandoverCreate
 from service.migrations import alembic_config
-from service.models import COUNT_COLUMNS, Agency, Counter, Dossier, Invitation, Staff, utcnow
+from service.models import (
+    COUNT_COLUMNS,
+    Agency,
+    AuditLog,
+    Counter,
+    Dossier,
+    Invitation,
+    InvitationContact,
+    Staff,
+    utcnow,
+)
 from service.models.alerts import Alert
 from service.profile import Profile, profile_of
 from service.scoring.rebuild import rebuild
@@ -282,6 +292,26 @@ def test_scoped_issuer_cannot_take_over_another_agencys_dossier(
         ).all()
     assert sorted(rows) == [("79.BTH", "9.9"), ("79.SGN", "1.001612")]
 
+
+
+def test_a_key_of_another_agency_changes_no_facts_and_withdraws_no_consent(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """The re-post's writes (its facts, their audit record, a consent withdrawn) happen
+    only inside the key's scope: a ward's key naming its neighbour's dossier is refused
+    before any of them."""
+    contact = {"email": "dan@example.vn", "consent": True}
+    body = handover_body(agency_code="79.SGN", contact=contact)
+    assert client.post(URL, json=body, headers=make_key("issuer")).status_code == 201
+    withdrawn = {**contact, "consent": False}
+    moved = {**body, "due_at": "2025-09-14T17:00:00+07:00", "contact": withdrawn}
+    refused = client.post(URL, json=moved, headers=make_key("issuer", agency="79.BTH"))
+    assert refused.status_code == 403
+    with db() as session:
+        dossier = session.exec(select(Dossier)).one()
+        assert dossier.due_at == datetime(2025, 9, 15, 10, tzinfo=UTC)
+        assert session.exec(select(AuditLog).where(AuditLog.action == "dossier.update")).all() == []
+        assert session.exec(select(InvitationContact)).one().email == "dan@example.vn"
 
 def test_revoked_key_is_401(client: TestClient, make_key: KeyFactory, db: DbFactory) -> None:
     from service.admin.keys import revoke_key
