@@ -293,7 +293,6 @@ def test_scoped_issuer_cannot_take_over_another_agencys_dossier(
     assert sorted(rows) == [("79.BTH", "9.9"), ("79.SGN", "1.001612")]
 
 
-
 def test_a_key_of_another_agency_changes_no_facts_and_withdraws_no_consent(
     client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
@@ -312,6 +311,7 @@ def test_a_key_of_another_agency_changes_no_facts_and_withdraws_no_consent(
         assert dossier.due_at == datetime(2025, 9, 15, 10, tzinfo=UTC)
         assert session.exec(select(AuditLog).where(AuditLog.action == "dossier.update")).all() == []
         assert session.exec(select(InvitationContact)).one().email == "dan@example.vn"
+
 
 def test_revoked_key_is_401(client: TestClient, make_key: KeyFactory, db: DbFactory) -> None:
     from service.admin.keys import revoke_key
