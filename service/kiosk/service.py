@@ -152,7 +152,7 @@ def answer(
 
     if earlier is not None:
         assert earlier.id is not None
-        surveys.ensure_retry(earlier, checked)
+        surveys.ensure_retry(session, earlier, checked)
         petition = session.exec(select(Petition).where(Petition.response_id == earlier.id)).first()
         return Answered(False, earlier.id, petition)
     answers = checked()

@@ -215,21 +215,36 @@ def answer_columns(answers: Answers) -> dict[str, Any]:
     }
 
 
-def ensure_retry(earlier: Response, given: Callable[[], Answers]) -> None:
-    """A submission id seen before is a retry only with the answers stored under it
-    (`given`: the request's, checked). Other answers are another submission to an answered
-    survey (409): a 200 told the client they were stored when they were dropped (audit)."""
+def ensure_retry(session: Session, earlier: Response, given: Callable[[], Answers]) -> None:
+    """A submission id seen before is a retry only with what was stored under it (`given`:
+    the request's, checked): its answers, the contact kept with them, and whether a
+    complaint asked for an answer. Anything else is another submission to an answered
+    survey (409): a 200 told the client it was stored when it was dropped (audit; a retry
+    carrying a contact the first send lacked heard 200, and the agency never had it)."""
     try:
         answers: Answers | None = given()
     except InvalidInput:  # what was stored passed the checks: these are other answers
         answers = None
-    if answers is None or any(
-        getattr(earlier, name) != value for name, value in answer_columns(answers).items()
-    ):
+    if answers is None or _stored_otherwise(session, earlier, answers):
         raise AlreadyAnswered(
             "This survey was already answered under this client_submission_id, with other "
             "answers. A retry must send the same answers; they were not stored."
         )
+
+
+def _stored_otherwise(session: Session, earlier: Response, answers: Answers) -> bool:
+    if any(getattr(earlier, name) != value for name, value in answer_columns(answers).items()):
+        return True
+    contact = session.exec(
+        select(ResponseContact.contact).where(ResponseContact.response_id == earlier.id)
+    ).first()
+    if contact != answers.contact:
+        return True
+    if not answers.complaint:
+        return False
+    kind = session.exec(select(Petition.kind).where(Petition.response_id == earlier.id)).first()
+    # None: the comment's item was removed since (a purge): nothing to compare with.
+    return kind is not None and (kind == "petition") != answers.wants_reply
 
 
 @dataclass(frozen=True)
@@ -261,14 +276,14 @@ def submit(
     if isinstance(found, Issued):  # found through the ORM (the kiosk's presenting)
         earlier = replay_or_ensure_answerable(session, found, how.client_submission_id, how.judged)
         if earlier is not None:
-            ensure_retry(earlier, lambda: answers)
+            ensure_retry(session, earlier, lambda: answers)
             return Submitted(Row(earlier.model_dump()), created=False)
         return store(session, Survey.of(session, found), answers, profile, how)
     earlier_id = earlier_submission(found, how.judged)
     if earlier_id is not None:
         replayed = session.get(Response, earlier_id)
         assert replayed is not None
-        ensure_retry(replayed, lambda: answers)
+        ensure_retry(session, replayed, lambda: answers)
         return Submitted(Row(replayed.model_dump()), created=False)
     return store(session, found, answers, profile, how)
 
@@ -506,7 +521,7 @@ def _after_lost_race(
         raise Revoked("This survey link was withdrawn by the office.")
     survey.answer_id, survey.answer_source = winner.id, winner.source
     if client_submission_id is not None and winner.client_submission_id == client_submission_id:
-        ensure_retry(winner, lambda: answers)
+        ensure_retry(session, winner, lambda: answers)
         return Submitted(Row(winner.model_dump()), created=False)
     raise AlreadyAnswered("This survey has already been answered. Thank you!")
 

@@ -64,6 +64,24 @@ def test_a_retry_of_the_same_submission_gets_the_same_link(
     assert replay.json() == first.json() and first.json()["followup_url"]
 
 
+def test_a_retry_that_adds_a_contact_is_refused_not_a_200_that_drops_it(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """The same submission id with a contact the first send lacked heard 200 and the
+    contact was dropped (audit): the tablet showed "thank you" and the agency could not
+    answer the complaint. It is another submission to an answered survey: 409."""
+    pair(client, make_key)
+    issued = hand_over(client, make_key)
+    body = {"survey_id": issued["survey_id"], "answers": COMPLAINT, "client_submission_id": "t"}
+    assert client.post("/kiosk/api/answers", json=body).status_code == 201
+    with_contact = {**body, "contact": "0903123456", "contact_consent": True}
+    again = client.post("/kiosk/api/answers", json=with_contact)
+    assert (again.status_code, again.json()["error"]) == (409, "already_answered")
+    assert client.post("/kiosk/api/answers", json=body).status_code == 200
+    with db() as session:
+        assert session.exec(select(ResponseContact)).all() == []
+
+
 def test_without_consent_no_contact_is_stored_and_the_problem_is_named(
     client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:

@@ -81,6 +81,44 @@ def test_the_same_submission_id_with_other_answers_is_409_not_a_replay(
         assert (stored.overall, stored.complaint) == (ANSWERS["overall"], None)
 
 
+@pytest.mark.parametrize(
+    ("first", "retry"),
+    [
+        ({}, {"contact": "0901 234 567", "contact_consent": True}),
+        ({"contact": "0901 234 567", "contact_consent": True}, {}),
+        (
+            {"contact": "0901 234 567", "contact_consent": True},
+            {"contact": "ten@example.vn", "contact_consent": True},
+        ),
+        (
+            {"answers": {**ANSWERS, "complaint": "Chờ lâu"}},
+            {"answers": {**ANSWERS, "complaint": "Chờ lâu", "wants_reply": True}},
+        ),
+    ],
+    ids=["contact-added", "contact-left-out", "contact-changed", "reply-asked"],
+)
+def test_the_same_submission_id_carrying_another_contact_or_wish_is_409(
+    client: TestClient,
+    survey: IssuedSurvey,
+    db: DbFactory,
+    first: dict[str, Any],
+    retry: dict[str, Any],
+) -> None:
+    """A retry that adds a contact (or asks for an answer) the first send lacked heard 200
+    "stored", and the agency never had the number to answer the citizen (audit): only what
+    was stored, sent again, is a retry."""
+    body = {"token": survey.token, "answers": ANSWERS, "client_submission_id": "once", **first}
+    status, created = _post(client, body)
+    assert status == 201
+    changed = {**{k: v for k, v in body.items() if k not in ("contact", "contact_consent")}}
+    status, error = _post(client, {**changed, **retry})
+    assert (status, error["error"]) == (409, "already_answered"), error
+    assert _post(client, body) == (200, created)  # the first send again is a retry
+    with db() as session:
+        contacts = session.exec(select(ResponseContact.contact)).all()
+        assert contacts == ([first["contact"]] if "contact" in first else [])
+
+
 def test_short_code_stands_in_for_token(client: TestClient, survey: IssuedSurvey) -> None:
     typed = survey.short_code.lower().replace("-", " ")  # as a citizen might type it
     status, _ = _post(client, {"short_code": typed, "answers": ANSWERS, "source": "kiosk"})
