@@ -171,7 +171,8 @@ def _update_known(
     session.flush()
     # Posted again: no new messages (but a reissued survey's link is sent again, where
     # the first went); the answer says what became of them.
-    return Issued(invitation, dossier, created, messages.messages_of(session, invitation.id))
+    known_messages = messages.messages_of(session, invitation.id, settings.signing_key())
+    return Issued(invitation, dossier, created, known_messages)
 
 
 def _apply_facts(

@@ -15,7 +15,11 @@ from service.models import Invitation, utcnow
 
 
 def revoke(
-    session: Session, principal: Principal, dossier_code: str, agency_code: str | None = None
+    session: Session,
+    principal: Principal,
+    signing_key: bytes,
+    dossier_code: str,
+    agency_code: str | None = None,
 ) -> Issued:
     """Revoke the survey of the dossier with this code among those the key can see (and of
     `agency_code`, when given). A dossier outside the key's scope is "not found", as if it
@@ -64,4 +68,6 @@ def revoke(
     # Revoking twice is not an error: the second changes nothing and is not audited.
     # The answer is the handover's, messages too: `[]` there means "no channel and no
     # contact", which a revoke's answer said of every dossier (audit).
-    return Issued(invitation, dossier, False, messages.messages_of(session, invitation.id))
+    return Issued(
+        invitation, dossier, False, messages.messages_of(session, invitation.id, signing_key)
+    )

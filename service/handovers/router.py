@@ -61,7 +61,9 @@ async def revoke_handover(
 ) -> HandoverPublic:
     def revoke(session: Session) -> HandoverPublic:
         principal = work.principal(session, *ISSUERS)
-        issued = revoking.revoke(session, principal, dossier_code, agency_code)
+        issued = revoking.revoke(
+            session, principal, work.settings.signing_key(), dossier_code, agency_code
+        )
         return views.public_view(issued, work.settings)
 
     return await work.run(revoke)

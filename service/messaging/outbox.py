@@ -25,7 +25,7 @@ from service.messaging import contacts, leased
 from service.messaging.channels.base import ChannelName
 from service.messaging.channels.registry import CHANNEL_ORDER, configured_names
 from service.messaging.schemas import ContactIn, MessagePublic
-from service.messaging.sending import survey_over
+from service.messaging.sending import address_of, address_refusal, survey_over
 from service.models import (
     Invitation,
     InvitationContact,
@@ -185,7 +185,9 @@ def write(
     return answers
 
 
-def messages_of(session: Session, invitation_id: int | None) -> list[MessagePublic]:
+def messages_of(
+    session: Session, invitation_id: int | None, signing_key: bytes
+) -> list[MessagePublic]:
     """What became of an invitation's messages (a dossier posted again, a revoke)."""
     if invitation_id is None:
         return []
@@ -197,7 +199,21 @@ def messages_of(session: Session, invitation_id: int | None) -> list[MessagePubl
     ).all()
     now = utcnow()
     over = None if invitation is None else survey_over(invitation, now)
-    return [_shown(row, over, now) for row in rows]
+    shown = [_shown(row, over, now) for row in rows]
+    if over is None and any(_waiting(row, now) for row in rows):
+        contact = session.exec(
+            select(InvitationContact).where(InvitationContact.invitation_id == invitation_id)
+        ).first()
+        shown = [
+            _unless_refused(session, signing_key, contact, row) if _waiting(row, now) else m
+            for m, row in zip(shown, rows, strict=True)
+        ]
+    return shown
+
+
+def _waiting(row: OutgoingMessageRow, now: datetime) -> bool:
+    """Pending and not being sent at this moment (a leased one may still go)."""
+    return row.status == "pending" and not (row.lease_until is not None and row.lease_until > now)
 
 
 def _shown(row: OutgoingMessageRow, over: str | None, now: datetime) -> MessagePublic:
@@ -206,9 +222,19 @@ def _shown(row: OutgoingMessageRow, over: str | None, now: datetime) -> MessageP
     waiting for a channel, a backoff or a worker never said it would not go (audit). One
     being sent at this moment (leased) may still go: it stays pending until it is done."""
     status, reason = row.status, row.reason
-    being_sent = row.lease_until is not None and row.lease_until > now
-    if status == "pending" and over is not None and not being_sent:
+    if over is not None and _waiting(row, now):
         status, reason = "skipped", over
+    return MessagePublic(channel=row.channel, kind=row.kind, status=status, reason=reason)
+
+
+def _unless_refused(
+    session: Session, signing_key: bytes, contact: InvitationContact | None, row: OutgoingMessageRow
+) -> MessagePublic:
+    """A waiting message whose address opted out since it was planned (or was forgotten)
+    does not go either, as the worker decides: a re-post's answer listed it pending."""
+    address = address_of(contact, row.channel)
+    refused = address_refusal(session, signing_key, row.channel, address)
+    status, reason = ("skipped", refused) if refused is not None else (row.status, row.reason)
     return MessagePublic(channel=row.channel, kind=row.kind, status=status, reason=reason)
 
 

@@ -99,16 +99,27 @@ def _sent_today(session: Session, agency_id: int, now: datetime) -> int:
     ).one()
 
 
-def _opted_out(session: Session, key: bytes, channel: str, address: str) -> bool:
-    """An opt-out on any channel that reaches this address: a Zalo reminder went to a
+def address_of(contact: InvitationContact | None, channel: str) -> str | None:
+    """Where a message on `channel` goes: None once the contact is purged (or never held
+    that address)."""
+    if contact is None:
+        return None
+    return contact.email if channel == "email" else contact.phone
+
+
+def address_refusal(session: Session, key: bytes, channel: str, address: str | None) -> str | None:
+    """Why nothing may go on `channel` to `address` ('no_contact', 'opted_out'), or None.
+    An opt-out on any channel that reaches the address counts: a Zalo reminder went to a
     number whose owner had opted out by the SMS's link (audit)."""
+    if address is None:
+        return "no_contact"
     found = session.exec(
         select(MessageOptOut.id).where(
             MessageOptOut.contact_hash == contacts.contact_hash(key, address),
             col(MessageOptOut.channel).in_(contacts.same_address_channels(channel)),
         )
     ).first()
-    return found is not None
+    return None if found is None else "opted_out"
 
 
 def _decide(
@@ -134,14 +145,10 @@ def _decide(
     contact = session.exec(
         select(InvitationContact).where(InvitationContact.invitation_id == invitation.id)
     ).first()
-    address = None
-    if contact is not None:
-        address = contact.email if row.channel == "email" else contact.phone
-    if address is None:  # purged meanwhile
-        settle(session, row, status="skipped", reason="no_contact")
-        return None
-    if _opted_out(session, settings.signing_key(), row.channel, address):
-        settle(session, row, status="skipped", reason="opted_out")
+    address = address_of(contact, row.channel)
+    refused = address_refusal(session, settings.signing_key(), row.channel, address)
+    if refused is not None or address is None:
+        settle(session, row, status="skipped", reason=refused or "no_contact")
         return None
     quiet_end = quiet_until(settings, now)
     if quiet_end is not None:

@@ -122,3 +122,33 @@ def test_an_opt_out_stops_the_address_on_every_channel_that_reaches_it(
         name: ("skipped", "opted_out") if name in STOPS[channel] else ("pending", None)
         for name in ("email", "sms", "zalo")
     }
+
+
+@pytest.mark.parametrize("channel", ["sms", "email"])
+def test_a_repost_lists_a_waiting_message_the_opt_out_stopped_as_skipped(
+    client: TestClient,
+    make_key: KeyFactory,
+    engine: sa.Engine,
+    settings: Settings,
+    mailbox: Mailbox,
+    esms: Provider,
+    zalo: Provider,
+    channel: str,
+) -> None:
+    """A message planned before its address opted out is skipped when the worker comes to
+    it; a re-post's answer listed it "pending", as if it would still go (audit)."""
+    key = make_key("issuer")
+    assert client.post(
+        URL, json=handover_body(dossier_code="P-1", contact=CONTACT), headers=key
+    ).is_success
+    Worker(engine, settings).run(local(1, 9))
+    waiting = handover_body(dossier_code="P-2", contact=CONTACT)
+    assert client.post(URL, json=waiting, headers=key).status_code == 201  # not sent yet
+    link = _opt_out_link(channel, mailbox, esms, zalo)
+    assert client.post(link).status_code == 200
+    again = client.post(URL, json=waiting, headers=key)
+    assert again.status_code == 200, again.text
+    assert {m["channel"]: (m["status"], m["reason"]) for m in again.json()["messages"]} == {
+        name: ("skipped", "opted_out") if name in STOPS[channel] else ("pending", None)
+        for name in ("email", "sms", "zalo")
+    }
