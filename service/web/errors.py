@@ -150,7 +150,7 @@ def _invalid(request: Request, errors: Sequence[Any]) -> Response:
         "detail": f"The request is invalid: {summary}. Fix these fields and send it again.",
         "fields": fields,
     }
-    return respond(request, 422, body, None)
+    return respond(request, 422, body, None, fields=sorted({f["field"] for f in fields})[:5])
 
 
 def _holds_nul(params: Any) -> bool:

@@ -155,6 +155,11 @@ def test_a_parameter_a_page_route_refuses_is_a_page_not_json(client: TestClient)
     page = client.get("/console/a/" + "x" * 65)
     assert page.status_code == 422 and _is_page(page)
     assert "Dữ liệu không hợp lệ" in page.text
+    # What to do, in the page's language, naming the part (was only the API's English).
+    said = " ".join(page.text.split())
+    assert "Không dùng được giá trị của: code. Hãy kiểm tra lại địa chỉ đã gõ" in said
+    english = client.get("/console/a/" + "x" * 65, params={"lang": "en"})
+    assert "The value of code cannot be used. Check the address you typed" in english.text
     # A public page's own parameters (period, codes) are its problem pages, a badge's a
     # badge (tests/portal/test_public_odd_requests.py); any other is this shared page.
     rankings = client.get("/rankings", params={"sort": "x" * 100})
@@ -165,6 +170,7 @@ def test_a_method_a_page_does_not_take_is_a_page(client: TestClient) -> None:
     page = client.put("/rankings")
     assert page.status_code == 405 and _is_page(page)
     assert "PUT is not allowed on /rankings." in page.text
+    assert "Trang này không nhận yêu cầu được gửi theo cách này." in page.text
     assert page.headers["allow"] == "GET"
 
 
