@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from service.text_clean import CodeText, Storable, clean_optional
+from service.text_clean import CodeText, OptionalCodeText, Storable, clean_optional
 from service.timebounds import BoundedAwareDatetime, PastMoment
 from service.web.schemas import Flag, NullAsAbsent, NullsAsAbsent, strict_with_example
 
@@ -25,9 +25,13 @@ class PetitionUpsert(NullsAsAbsent):
         }
     )
 
-    petition_code: Annotated[str, Storable] = Field(min_length=1, max_length=64)
+    # Codes are matched by their exact text: "PAKN-7 " sent again by a connector was a
+    # second petition that looks the same and counted twice in group 5 (audit).
+    petition_code: Annotated[str, Storable, CodeText] = Field(min_length=1, max_length=64)
     agency_code: Annotated[str, Storable, CodeText] = Field(min_length=1, max_length=64)
-    dossier_code: Annotated[str, Storable] | None = Field(default=None, max_length=64)
+    dossier_code: Annotated[Annotated[str, Storable] | None, OptionalCodeText] = Field(
+        default=None, max_length=64
+    )
     received_at: PastMoment
     deadline_at: BoundedAwareDatetime | None = Field(
         default=None, description="Default: the profile's working days after receipt"
