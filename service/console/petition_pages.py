@@ -142,14 +142,16 @@ def read_reply_form(
     if handled_at is not None:
         if handled_at.tzinfo is None:  # the manager types local time
             handled_at = handled_at.replace(tzinfo=LOCAL_TZ)
-        if handled_at_before is not None and input_time(handled_at) == input_time(
-            handled_at_before
-        ):
-            handled_at = handled_at_before
-        try:
+        try:  # first: a time near year 1 or 9999 with an offset overflows when converted
             check_moment(handled_at)
         except OutOfRange:
             problems["handled_at"], handled_at = "out_of_range", None
+    if (
+        handled_at is not None
+        and handled_at_before is not None
+        and input_time(handled_at) == input_time(handled_at_before)
+    ):
+        handled_at = handled_at_before
     if handled_at is not None:
         if handled_at < received_at.replace(second=0, microsecond=0):
             problems["handled_at"] = "before_received"

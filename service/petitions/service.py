@@ -406,10 +406,15 @@ def handling_time_is_fixed(
     principal: Principal, petition: Petition, agency: Agency, profile: Profile
 ) -> bool:
     """Whether a reply by `principal` takes the handling time from the clock, not from the
-    one replying: the agency's own reply to a petition its group 5 (and so D) counts. A
-    typed time let a ward turn its own late petition into one handled on time (console
-    audit); the competent authority above it may still record an earlier handling."""
-    return counts_in_group5(petition, profile) and not is_competent(principal, agency)
+    one replying: the agency's own reply to a petition its group 5 (and so D) counts, or
+    to any with a deadline. A typed time let a ward turn its own late petition into one
+    handled on time (console audit), and where survey feedback is in no score the
+    citizen's page still read "answered on <the typed day> (on time)" of a reply written
+    after the deadline (petitions audit). The competent authority above it may still
+    record an earlier handling."""
+    if is_competent(principal, agency):
+        return False
+    return petition.deadline_at is not None or counts_in_group5(petition, profile)
 
 
 def record_reply(

@@ -19,6 +19,9 @@ class PetitionFacts:
     deadline_at: datetime | None
     handled_at: datetime | None
     reply: str | None
+    # The handling's result as the national system (or the competent authority) recorded
+    # it (POST /api/v1/petitions): the citizen judges it where the agency wrote no reply.
+    outcome: str | None
     verdict: str | None  # the citizen's, on the reply
 
     @staticmethod
@@ -34,5 +37,6 @@ class PetitionFacts:
             "deadline_at": petition.deadline_at,
             "handled_at": petition.handled_at,
             "reply": petition.reply,
+            "outcome": petition.outcome,
             "verdict": petition.citizen_verdict,
         }

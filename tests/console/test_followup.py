@@ -284,3 +284,110 @@ def test_a_comment_left_with_a_contact_is_not_promised_a_reply(
     assert "Cơ quan đã nhận góp ý của ông/bà." in page
     assert "quay lại đường dẫn này để xem câu trả lời" not in page
     assert survey_petition(db).kind == "comment"
+
+
+def _said(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def _local_input(moment: datetime) -> str:
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_a_handling_recorded_by_the_petition_system_shows_its_outcome_to_the_citizen(
+    office: Office,
+    client: TestClient,
+    console: ConsoleClient,
+    make_key: KeyFactory,
+    db: DbFactory,
+) -> None:
+    """The national system records the handling of the citizen's survey petition with its
+    `outcome`: the page said "answered on …" and asked for a verdict on an answer it never
+    showed (the outcome was stored and shown nowhere; petitions audit)."""
+    office.handover("BT-1")
+    path = office.answer_on_page("BT-1", complaint=COMPLAINT)
+    assert path is not None
+    petition = survey_petition(db)
+    outcome = "Phường đã kiểm tra và nhắc nhở cán bộ tiếp nhận."
+    body: dict[str, str | None] = {
+        "petition_code": "HL-BT-1",
+        "agency_code": WARD,
+        "received_at": petition.received_at.isoformat(),
+        "handled_at": utcnow().isoformat(),
+        "outcome": outcome,
+    }
+    assert client.post("/api/v1/petitions", json=body, headers=office.admin).status_code == 200
+    page = client.get(path).text
+    assert "Cơ quan đã trả lời ngày" in _said(page) and outcome in _said(page)
+    assert 'name="verdict"' in page
+    # The officials see it too.
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    detail = console.get(f"/console/petitions/{petition.id}")
+    assert "Kết quả giải quyết (hệ thống PAKN)" in detail.text and outcome in detail.text
+    # Handled with no words at all: handled, not "answered".
+    body["outcome"] = None
+    assert client.post("/api/v1/petitions", json=body, headers=office.admin).status_code == 200
+    bare = _said(client.get(path).text)
+    assert "Cơ quan đã giải quyết ngày" in bare and "Cơ quan đã trả lời ngày" not in bare
+
+
+@DEFAULT_PROFILE
+def test_a_reply_written_after_the_deadline_is_not_shown_on_time_by_a_typed_time(
+    office: Office, console: ConsoleClient, make_key: KeyFactory, db: DbFactory, client: TestClient
+) -> None:
+    """Where survey feedback is in no score (the default profile), the ward typed its own
+    handling time: a reply written five days after the deadline, typed as handled ten days
+    ago, read on the citizen's page "answered on <ten days ago> (on time)" (audit). A
+    petition with a deadline takes the handling time from the clock, as a scored one."""
+    office.handover("BT-1")
+    path = office.answer_on_page("BT-1", complaint=COMPLAINT)
+    assert path is not None
+    now = utcnow()
+    with db() as session:  # the petition as it stands a month after the citizen wrote it
+        row = session.exec(select(Petition).where(Petition.code == "HL-BT-1")).one()
+        row.received_at = now - timedelta(days=30)
+        row.deadline_at = now - timedelta(days=5)
+        session.add(row)
+        petition_id = row.id
+    assert "Đã quá hạn trả lời" in _said(client.get(path).text)
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    form = console.get(f"/console/petitions/{petition_id}")
+    assert 'id="handled-at-fixed"' in form.text and "có hạn trả lời" in form.text
+    typed = _local_input(now - timedelta(days=10))
+    saved = console.post(
+        f"/console/petitions/{petition_id}/reply", {"reply": "Đã xử lý.", "handled_at": typed}
+    )
+    assert saved.status_code == 200
+    page = _said(client.get(path).text)
+    assert "(trễ hạn)" in page and "(đúng hạn)" not in page
+    with db() as session:
+        stored = session.get(Petition, petition_id)
+        assert stored is not None and stored.handled_at is not None
+        assert stored.handled_at >= now - timedelta(minutes=1)
+
+
+@DEFAULT_PROFILE
+def test_a_typed_handling_time_past_the_calendar_is_a_form_problem_not_a_500(
+    office: Office, console: ConsoleClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """The typed time was compared with the stored one (converted to local time) before
+    its range was checked: 9999-12-31T23:59-05:00 overflowed, a 500 (audit). A comment
+    (no deadline) keeps the typed time, so the form asks for it."""
+    office.handover("BT-1")
+    office.answer_on_page("BT-1", complaint=COMPLAINT)
+    with db() as session:
+        row = session.exec(select(Petition).where(Petition.code == "HL-BT-1")).one()
+        row.kind, row.deadline_at = "comment", None
+        session.add(row)
+        petition_id = row.id
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    url = f"/console/petitions/{petition_id}"
+    console.get(url)
+    first = console.post(
+        f"{url}/reply", {"reply": "Đã xử lý.", "handled_at": _local_input(utcnow())}
+    )
+    assert first.status_code == 200
+    console.get(url)
+    for typed in ("9999-12-31T23:59:00-05:00", "0001-01-01T00:10:00+05:00"):
+        again = console.post(f"{url}/reply", {"reply": "Đã xử lý lại.", "handled_at": typed})
+        assert again.status_code == 422 and 'id="err-handled"' in again.text
