@@ -9,6 +9,7 @@ import secrets
 import sys
 from collections.abc import Mapping
 from contextlib import suppress
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import get_args
@@ -176,6 +177,13 @@ class Settings(BaseSettings):
                 "HAILONG_BASE_URL must be an http:// or https:// URL with a host (and a port "
                 "of 1 to 65535, if any), e.g. https://hailong.example.gov.vn"
             )
+        if parts.query or parts.fragment or value.rstrip().endswith(("?", "#")):
+            # Links are the base URL and /s/<token>: https://host/?src=qr/s/<token> opened
+            # the home page for every citizen (operations audit).
+            raise ValueError(
+                "HAILONG_BASE_URL must not carry a query (?...) or a fragment (#...): survey "
+                "links, QR codes and slips are built by adding /s/<token> to it"
+            )
         # The scheme as browsers write it: `HTTPS://…` was accepted and kept, and the
         # console's cookies, deciding Secure on "https://", went without it (audit). The
         # host stays as given: the OpenID provider matches the redirect URI built on it
@@ -250,24 +258,44 @@ class Settings(BaseSettings):
         """An empty value (HAILONG_SCORING_PROFILE_ALSO=) switches it off."""
         return value.strip() or None if value is not None else None
 
-    @field_validator("oidc_issuer")
+    @field_validator("oidc_issuer", "sms_url", "zalo_url")
     @classmethod
-    def _issuer_url(cls, value: str | None) -> str | None:
+    def _reachable_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A URL the service will call: an identity provider's, an SMS or Zalo provider's.
+        Parsed as the call will: a pasted no-break space or a doubled port was accepted and
+        every sign-in was a 500 (audit); `rest.esms.vn/...` without its scheme was taken,
+        and every SMS failed at each try until given up, no citizen told (audit)."""
+        name = f"HAILONG_{(info.field_name or '').upper()}"
+        if value == "" and info.field_name == "sms_url":
+            return None  # set empty in an env file: the provider's documented endpoint
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("HAILONG_OIDC_ISSUER must be the provider's http(s):// URL")
+            raise ValueError(f"{name} must be an http:// or https:// URL")
         if value:
-            # Parsed as the sign-in will: a pasted no-break space or a doubled port was
-            # accepted here and every sign-in was a 500 (audit).
             try:
                 host = httpx.URL(value).host
             except (httpx.InvalidURL, ValueError) as exc:
-                message = f"HAILONG_OIDC_ISSUER is not a URL that can be reached: {exc}"
-                raise ValueError(message) from None
+                raise ValueError(f"{name} is not a URL that can be reached: {exc}") from None
             if not host:
-                raise ValueError("HAILONG_OIDC_ISSUER names no host")
+                raise ValueError(f"{name} names no host")
         # Kept as given: an issuer ending in "/" (Auth0's) is that provider's identifier, and
         # its ID tokens carry it so; stripped, none of them could sign anyone in (audit).
         return value or None
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _sender_address(cls, value: str | None) -> str | None:
+        """An address, with a display name or without: a name alone ("Hài lòng UBND") made
+        the envelope sender "Hài", which mail servers refuse for good, so every invitation
+        e-mail failed (operations audit)."""
+        if value is None:
+            return None
+        address = parseaddr(value)[1]
+        if "@" not in address or address.startswith("@") or address.endswith("@"):
+            raise ValueError(
+                "HAILONG_SMTP_FROM must hold the sender's e-mail address, e.g. "
+                "hailong@phuong.gov.vn or 'UBND phường <hailong@phuong.gov.vn>'"
+            )
+        return value
 
     @model_validator(mode="after")
     def _someone_can_sign_in(self) -> Settings:

@@ -458,6 +458,72 @@ def test_a_base_url_without_a_host_stops_the_start(
 
 
 @pytest.mark.parametrize(
+    "value", ["https://hailong.example.gov.vn/?src=qr", "https://hailong.example.gov.vn/#top"]
+)
+def test_a_base_url_with_a_query_or_fragment_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    """(operations audit) Links are the base URL and /s/<token>: https://host/?src=qr/s/<t>
+    opened the home page, not the survey, for every citizen."""
+    [line] = _refused_at_start(monkeypatch, capsys, "HAILONG_BASE_URL", value)
+    assert "must not carry a query (?...) or a fragment (#...)" in line, line
+
+
+ESMS = {
+    "HAILONG_SMS_PROVIDER": "esms",
+    "HAILONG_SMS_API_KEY": "key",
+    "HAILONG_SMS_SECRET_KEY": "secret",
+    "HAILONG_SMS_BRANDNAME": "UBND",
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("HAILONG_SMS_URL", "rest.esms.vn/MainService.svc/json/Send/", "must be an http://"),
+        ("HAILONG_ZALO_URL", "business.openapi.zalo.me/message/template", "must be an http://"),
+        ("HAILONG_SMS_URL", "https://rest.esms.vn:port/", "is not a URL that can be reached"),
+    ],
+)
+def test_a_provider_url_that_is_no_url_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    value: str,
+    problem: str,
+) -> None:
+    """(operations audit) Typed without its scheme, the URL was taken at start, and every
+    SMS (or Zalo message) failed at each try until given up: no citizen reached, no word."""
+    for setting, given in ESMS.items():
+        monkeypatch.setenv(setting, given)
+    [line] = _refused_at_start(monkeypatch, capsys, name, value)
+    assert line.startswith(f"Invalid setting {name}={value}: {name} {problem}"), line
+
+
+def test_an_sms_url_set_empty_is_the_providers_own() -> None:
+    settings = Settings(database_url="sqlite://", secret_key=TEST_SECRET, sms_url="")
+    assert settings.sms_url is None
+
+
+@pytest.mark.parametrize("value", ["Hài lòng UBND", "hailong@", "@phuong.gov.vn"])
+def test_a_sender_that_is_no_address_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    """(operations audit) A display name alone became the envelope sender "Hài", which mail
+    servers refuse for good: every invitation e-mail failed."""
+    [line] = _refused_at_start(monkeypatch, capsys, "HAILONG_SMTP_FROM", value)
+    assert "HAILONG_SMTP_FROM must hold the sender's e-mail address" in line, line
+
+
+@pytest.mark.parametrize(
+    "value", ["hailong@phuong.gov.vn", "UBND phường Bến Thành <hailong@phuong.gov.vn>"]
+)
+def test_a_sender_address_with_or_without_a_name_is_taken(value: str) -> None:
+    settings = Settings(database_url="sqlite://", secret_key=TEST_SECRET, smtp_from=value)
+    assert settings.smtp_from == value
+
+
+@pytest.mark.parametrize(
     ("value", "problem"),
     [
         # a no-break space pasted with the address
