@@ -216,35 +216,37 @@ def answer_columns(answers: Answers) -> dict[str, Any]:
 
 
 def ensure_retry(session: Session, earlier: Response, given: Callable[[], Answers]) -> None:
-    """A submission id seen before is a retry only with what was stored under it (`given`:
-    the request's, checked): its answers, the contact kept with them, and whether a
-    complaint asked for an answer. Anything else is another submission to an answered
-    survey (409): a 200 told the client it was stored when it was dropped (audit; a retry
-    carrying a contact the first send lacked heard 200, and the agency never had it)."""
+    """A submission id seen before is a retry only with the answers stored under it
+    (`given`: the request's, checked), and carrying nothing they lack: a contact other
+    than the one kept, or a wish for an answer to a comment. Anything else is another
+    submission to an answered survey (409): a 200 told the client it was stored when it
+    was dropped (audit; a retry adding the contact the first send lacked heard 200, and
+    the agency never had it). A retry leaving the contact out drops nothing."""
     try:
         answers: Answers | None = given()
     except InvalidInput:  # what was stored passed the checks: these are other answers
         answers = None
-    if answers is None or _stored_otherwise(session, earlier, answers):
+    if answers is None or _would_drop(session, earlier, answers):
         raise AlreadyAnswered(
             "This survey was already answered under this client_submission_id, with other "
             "answers. A retry must send the same answers; they were not stored."
         )
 
 
-def _stored_otherwise(session: Session, earlier: Response, answers: Answers) -> bool:
+def _would_drop(session: Session, earlier: Response, answers: Answers) -> bool:
     if any(getattr(earlier, name) != value for name, value in answer_columns(answers).items()):
         return True
-    contact = session.exec(
-        select(ResponseContact.contact).where(ResponseContact.response_id == earlier.id)
-    ).first()
-    if contact != answers.contact:
-        return True
-    if not answers.complaint:
+    if answers.contact is not None:
+        kept = session.exec(
+            select(ResponseContact.contact).where(ResponseContact.response_id == earlier.id)
+        ).first()
+        if kept != answers.contact:
+            return True
+    if not (answers.complaint and answers.wants_reply):
         return False
     kind = session.exec(select(Petition.kind).where(Petition.response_id == earlier.id)).first()
     # None: the comment's item was removed since (a purge): nothing to compare with.
-    return kind is not None and (kind == "petition") != answers.wants_reply
+    return kind is not None and kind != "petition"
 
 
 @dataclass(frozen=True)
