@@ -5,9 +5,14 @@ to a receiver, not to a subscription, one delivery at a time (worker.py), so tha
 never answers holds a single sending slot however many subscriptions lead to it. The key is
 part of it: systems of other owners behind one host (a province's integration gateway)
 are receivers of their own, and one's hanging path holds up none of the others (review).
+Yet a host is one machine: when the whole gateway hangs, its receivers together hold at
+most `per_origin_slots` of the worker's slots, and the other hosts keep the rest (a
+gateway relaying for as many ward portals as the worker has slots held them all; audit).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from sqlmodel import Session, col, select
 
@@ -15,12 +20,26 @@ from service.models import WebhookSubscription
 from service.webhooks.targets import origin
 
 
-def receiver(owner_key_id: int, url: str) -> str:
+class Receiver(NamedTuple):
+    """Who a delivery goes to: the subscription's owner key and its URL's origin."""
+
+    owner_key_id: int
+    origin: str
+
+
+def receiver(owner_key_id: int, url: str) -> Receiver:
     """The receiver of a subscription: its owner key and its URL's origin."""
-    return f"{owner_key_id} {origin(url)}"
+    return Receiver(owner_key_id, origin(url))
 
 
-def by_subscription(session: Session) -> dict[int, str]:
+def per_origin_slots(concurrency: int) -> int:
+    """The sending slots one origin's receivers may hold together: half of them, so that
+    the other hosts always keep the other half, and the owners behind one gateway still
+    send side by side (with one slot in all, one hang holds it whatever the rule)."""
+    return max(1, concurrency // 2)
+
+
+def by_subscription(session: Session) -> dict[int, Receiver]:
     """Every subscription not deleted (a deleted one is sent nothing), with its receiver. A
     subscription's URL never changes once it is made; its key does, when rotated."""
     rows = session.exec(

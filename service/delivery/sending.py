@@ -123,7 +123,7 @@ class Claim:
     delivery_id: int
     subscription_id: int
     lease: datetime
-    receiver: str  # the subscription's key and URL origin (receivers.py)
+    receiver: receivers.Receiver  # the subscription's key and URL origin
 
 
 class Sender:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
@@ -71,10 +72,10 @@ class DeliveryWorker:
         )
         # Sends under way, with their receiver; only the worker's own thread reads or
         # changes this (the sending threads only set _sent).
-        self._in_flight: dict[Future[None], str] = {}
+        self._in_flight: dict[Future[None], receivers.Receiver] = {}
         self._sent = threading.Event()  # a send finished: a slot is free
         # Each subscription's receiver (_receivers), and when it was read (time.monotonic()).
-        self._receiver_of: dict[int, str] = {}
+        self._receiver_of: dict[int, receivers.Receiver] = {}
         self._receivers_read_at: float | None = None
         self._next_prune = 0.0  # time.monotonic(): the first round prunes
         # Petitions age with no event (service/scoring/aging.py): each round announces the
@@ -188,20 +189,31 @@ class DeliveryWorker:
 
     def _fill(self) -> int:
         """Claim due deliveries into the free sending slots, none to a receiver this worker
-        is sending to already; returns how many it started.
+        is sending to already, nor to an origin holding its share of the slots
+        (receivers.per_origin_slots); returns how many it started.
 
         Kept apart by subscription only, one receiver that never answers, behind as many
         subscriptions as the worker has slots (a portal subscribing once per ward), took
         every slot, and every other receiver got one event per timeout (audit)."""
         started = 0
+        origin_slots = receivers.per_origin_slots(self.settings.webhook_concurrency)
         while len(self._in_flight) < self.settings.webhook_concurrency:
             sending_to = set(self._in_flight.values())
+            full = {
+                origin
+                for origin, count in Counter(r.origin for r in self._in_flight.values()).items()
+                if count >= origin_slots
+            }
             by_subscription = self._receivers() if sending_to else {}
-            busy = {sub for sub, receiver in by_subscription.items() if receiver in sending_to}
+            busy = {
+                sub
+                for sub, receiver in by_subscription.items()
+                if receiver in sending_to or receiver.origin in full
+            }
             claim = self.sender.claim(busy=busy)
             if claim is None:
                 break
-            if claim.receiver in sending_to:
+            if claim.receiver in sending_to or claim.receiver.origin in full:
                 # A subscription made (or its key rotated) since the read, to a receiver
                 # under way: given back, and busy once read again.
                 self.sender.release(claim)
@@ -213,7 +225,7 @@ class DeliveryWorker:
             started += 1
         return started
 
-    def _receivers(self) -> dict[int, str]:
+    def _receivers(self) -> dict[int, receivers.Receiver]:
         """Each subscription's receiver, read at most once a poll: _fill runs after every
         send, and reading every subscription each time cost a query and a parse per URL
         under load (review). One made since is caught by its claim (given back)."""

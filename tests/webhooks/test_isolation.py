@@ -23,6 +23,7 @@ from sqlmodel import col, select, update
 
 from service.app import create_app
 from service.db import transaction
+from service.delivery import receivers as delivery_receivers
 from service.delivery.receivers import by_subscription
 from service.delivery.worker import DeliveryWorker
 from service.models import (
@@ -313,12 +314,13 @@ def test_a_silent_path_of_one_key_holds_up_no_other_keys_subscriptions_on_its_ho
 ) -> None:
     """A receiver is a key's subscriptions to one origin, not the origin alone: systems of
     other owners behind one host (a province's integration gateway) were kept waiting by
-    one's path that never answers, one event per timeout (review)."""
+    one's path that never answers, one event per timeout (review). (Four slots: with two,
+    one origin may hold one of them, test_a_whole_gateway_... below.)"""
     settings = webhook_settings(
         database_url,
         webhook_timeout_seconds=30.0,
         worker_poll_seconds=0.05,
-        webhook_concurrency=2,
+        webhook_concurrency=4,
         webhook_retry_base_seconds=60,
         webhook_retry_max_seconds=60,
     )
@@ -338,6 +340,44 @@ def test_a_silent_path_of_one_key_holds_up_no_other_keys_subscriptions_on_its_ho
                 wait_for(
                     lambda: len(receivers.of("/tenant-b")) == len(codes), 20, "tenant b's events"
                 )
+            finally:
+                receivers.release.set()
+
+
+@pytest.mark.parametrize("concurrency", [2, 4])
+def test_a_whole_gateway_that_hangs_behind_many_keys_leaves_other_hosts_half_the_slots(
+    database_url: str, make_key: KeyFactory, receivers: Receivers, concurrency: int
+) -> None:
+    """The province's integration gateway (one host) relays for as many ward portals, each
+    with its own reader key, as the worker has slots, and hangs. Each key's subscriptions
+    were a receiver of their own: they took every slot, and a healthy host got one event
+    per 30 s timeout (operations audit). One origin now holds at most half the slots."""
+    settings = webhook_settings(
+        database_url,
+        webhook_timeout_seconds=30.0,
+        worker_poll_seconds=0.05,
+        webhook_concurrency=concurrency,
+        webhook_retry_base_seconds=60,
+        webhook_retry_max_seconds=60,
+    )
+    app = create_app(settings)
+    wards = [f"/ward-{n}" for n in range(concurrency)]
+    with TestClient(app) as client:
+        receivers.hanging.update(wards)
+        for path in wards:
+            subscribe(
+                client, make_key("reader"), receivers.base + path, events=["invitation.issued"]
+            )
+        healthy = receivers.another()
+        subscribe(client, make_key("admin"), healthy + "/ok", events=["invitation.issued"])
+        codes = [(f"G-{agency}", agency) for agency in AUDIT_AGENCIES]
+        handovers(client, make_key, codes)
+        with RunningWorker(app.state.engine, settings, app):
+            try:
+                wait_for(lambda: len(receivers.of("/ok")) == len(codes), 20, "healthy events")
+                # The gateway held at most its half of the slots meanwhile.
+                with receivers.lock:
+                    assert 1 <= receivers.most_open_at[receivers.base] <= concurrency // 2
             finally:
                 receivers.release.set()
 
@@ -407,9 +447,9 @@ def test_a_subscription_newer_than_the_workers_list_waits_for_its_busy_receiver(
             select(WebhookDelivery).order_by(col(WebhookDelivery.id)).limit(1)
         ).one()
         known = first_claimed.subscription_id
-    reads: list[dict[int, str]] = []
+    reads: list[dict[int, delivery_receivers.Receiver]] = []
 
-    def stale_then_fresh() -> dict[int, str]:
+    def stale_then_fresh() -> dict[int, delivery_receivers.Receiver]:
         # The first read from before the second subscription was made.
         with transaction(engine) as session:
             fresh = by_subscription(session)
