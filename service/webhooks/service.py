@@ -147,16 +147,20 @@ def create(
 
 
 def _reaches(session: Session, principal: Principal, sub: WebhookSubscription) -> bool:
-    """A key reaches its own subscriptions; an admin also those of agencies it can see, all
-    of them only when it is not scoped (a subscription to every agency is the province's)."""
+    """A key reaches its own subscriptions; an admin also those of the keys it manages
+    (admin/keys.py): every one when it is not scoped, else those of keys within its agency.
+    Reaching by the subscription's agency let a ward's admin read the URL (and the token
+    in it) of the province portal's subscription to the ward, and delete it, cutting the
+    province's feed of that ward unknown to it (operations audit)."""
     if sub.owner_key_id == principal.key_id:
         return True
     if principal.role != "admin":
         return False
     if principal.scope_path is None:
         return True
-    agency = session.get(Agency, sub.agency_id) if sub.agency_id else None
-    return agency is not None and principal.can_see(agency)
+    owner = session.get(ApiKey, sub.owner_key_id)
+    owner_agency = session.get(Agency, owner.agency_id) if owner and owner.agency_id else None
+    return owner_agency is not None and principal.can_see(owner_agency)
 
 
 def _owned(session: Session, principal: Principal, public_id: str) -> WebhookSubscription:

@@ -329,3 +329,36 @@ def test_an_event_of_the_time_it_was_the_portals_is_still_sent_after_a_move(
     _moved_while_the_portal_was_down(hook_app, make_key, receiver, "invitation.issued")
     sent = [r.json["data"]["dossier_code"] for r in receiver.of_type("invitation.issued")]
     assert sent == ["P1-1"], sent
+
+
+def test_a_wards_admin_reaches_its_keys_subscriptions_not_the_provinces(
+    hook_app: Hooked, make_key: KeyFactory
+) -> None:
+    """The province's portal (an unscoped reader key, which a ward's admin can neither list
+    nor revoke) subscribes to one ward's events, its receiver's token in the URL. An admin
+    key limited to that ward reached the subscription by its agency: it read the URL and
+    token, and could delete it, cutting the province's feed unknown to it (operations
+    audit). It reaches the subscriptions of the keys it manages, as it manages keys."""
+    client, _ = hook_app
+    hook = {"events": ["score.updated"], "agency_code": "79.BTH"}
+    province = client.post(
+        "/api/v1/webhooks",
+        json={**hook, "url": "http://127.0.0.1:9/hooks?token=portal-secret-123"},
+        headers=make_key("reader"),
+    )
+    ward_portal = client.post(
+        "/api/v1/webhooks",
+        json={**hook, "url": "http://127.0.0.1:9/ward"},
+        headers=make_key("reader", agency="79.BTH"),
+    )
+    assert (province.status_code, ward_portal.status_code) == (201, 201)
+    ward_admin = make_key("admin", agency="79.BTH")
+    listed = client.get("/api/v1/webhooks", headers=ward_admin).json()["data"]
+    assert [s["id"] for s in listed] == [ward_portal.json()["id"]]
+    theirs = f"/api/v1/webhooks/{province.json()['id']}"
+    assert client.get(theirs, headers=ward_admin).status_code == 404
+    assert client.delete(theirs, headers=ward_admin).status_code == 404
+    ours = f"/api/v1/webhooks/{ward_portal.json()['id']}"
+    assert client.delete(ours, headers=ward_admin).status_code == 204
+    # The province's own admin still reaches it.
+    assert client.get(theirs, headers=make_key("admin")).status_code == 200
