@@ -61,7 +61,9 @@ async def rankings_page(
     work: PublicWork,
     asked: PageAsk,
     parent_code: ParentQuery = None,
-    sort: Annotated[str | None, Query(max_length=8, description="k|name|a|b|c|d|e|g5|n")] = None,
+    # No length limit: any value not among them ranks by K, a long one too (it was a 422
+    # page in pydantic's English, where a short unknown one was ignored; audit).
+    sort: Annotated[str | None, Query(description="k|name|a|b|c|d|e|g5|n")] = None,
 ) -> Response:
     language, parsed = asked.lang, asked.period
     order = sort if sort in views.SORTS else "k"
