@@ -27,6 +27,7 @@ from service.handovers.service import check_times
 from service.imports.layout import (
     BEYOND_HEADER,
     EVALUATION_COLUMNS,
+    FREE_TEXT_COLUMNS,
     MARKERS,
     NOT_A_VALUE,
     NUMBER_AS_CODE,
@@ -119,8 +120,9 @@ def _answered_after(
 
 
 def _formulas(row: int, cells: dict[str, Any]) -> list[Refusal]:
-    """A cell a spreadsheet would run as a formula is refused, not stored: exported again,
-    it would run in the next reader's spreadsheet (service/csv_cells.py)."""
+    """A code, time or number cell that a spreadsheet would run as a formula is refused,
+    not stored: there it is the file's mistake (a formula exported as its text). People's
+    words (FREE_TEXT_COLUMNS) are kept as the API keeps them."""
     return [
         Refusal(
             row,
@@ -129,7 +131,9 @@ def _formulas(row: int, cells: dict[str, Any]) -> list[Refusal]:
             "value itself (without a leading =, +, - or @)",
         )
         for name, value in cells.items()
-        if isinstance(value, str) and value.startswith(FORMULA_STARTS)
+        if isinstance(value, str)
+        and value.startswith(FORMULA_STARTS)
+        and name not in FREE_TEXT_COLUMNS
     ]
 
 

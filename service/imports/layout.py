@@ -80,6 +80,12 @@ NOT_A_VALUE = "(not a value)"
 MARKERS = (BEYOND_HEADER, NUMBER_AS_CODE, NOT_A_VALUE)
 
 
+# People's words, kept as text as the API keeps them (and escaped in every export,
+# csv_cells.py): an older system's comment written as a list ("- Cán bộ hẹn nhiều lần")
+# was refused as a spreadsheet formula, which the API took (audit).
+FREE_TEXT_COLUMNS = frozenset({"answers.complaint", "procedure_name", "outcome"})
+
+
 def is_code_column(name: str) -> bool:
     """A column holding a code: text however it looks (dossier, agency, procedure, counter,
     petition and staff codes, a submission id)."""

@@ -175,6 +175,36 @@ def test_good_file_scores_like_the_api(
     assert not report_path(path).exists()
 
 
+def test_peoples_words_starting_like_a_formula_are_kept_as_the_api_keeps_them(
+    tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """(imports audit) An older system's comment written as a list ("- Cán bộ hẹn…") was
+    refused as a spreadsheet formula, though the API stores it: the officer had to rewrite
+    the citizen's words or drop the evaluation. A code, time or number cell still is."""
+    comment = "- Cán bộ hẹn nhiều lần\n- Phải đi lại 3 lần"
+    rows = [
+        {**_dossier(1), "answers.complaint": comment, "procedure_name": "+ Cấp bản sao"},
+        {**_dossier(2), "counter_code": "-Q01"},
+    ]
+    header = [*HEADER, "answers.complaint", "procedure_name"]
+    path = write_csv(tmp_path / "words.csv", rows, bom=True, header=header)
+    result = cli_for(database_url)("import", str(path))
+    assert result.exit_code == 1, result.output
+    with report_path(path).open(encoding="utf-8-sig") as handle:
+        refused = {(int(r["row"]), r["column"]): r["reason"] for r in csv.DictReader(handle)}
+    assert set(refused) == {(3, "counter_code")} and "formula" in refused[(3, "counter_code")]
+    path.write_text(path.read_text(encoding="utf-8-sig").replace("-Q01", "Q01"), "utf-8")
+    assert cli_for(database_url)("import", str(path)).exit_code == 0
+    with db() as session:
+        stored = session.execute(
+            select(Response.complaint, Dossier.procedure_name)
+            .join(Invitation, col(Invitation.id) == col(Response.invitation_id))
+            .join(Dossier, col(Dossier.id) == col(Invitation.dossier_id))
+            .where(col(Dossier.code) == "IMP-0001")
+        ).all()
+        assert [tuple(row) for row in stored] == [(comment, "+ Cấp bản sao")]
+
+
 def test_bad_rows_are_each_reported_and_nothing_written(
     tmp_path: Path, db: DbFactory, database_url: str
 ) -> None:
