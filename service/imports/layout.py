@@ -150,10 +150,11 @@ _PASTE = "copy the cell and paste it as values, or type the value itself"
 
 
 def _cell(value: Any) -> Any:
-    """A cell as the API would receive it: text, or (XLSX) a time kept as a time so that a
-    naive one is refused as such. Numbers become text (a count, a yes/no); in a code column
-    a number is refused instead (NUMBER_AS_CODE), its zeros already lost. Anything else is
-    NotAValue: never its Python text ("<openpyxl...ArrayFormula object at 0x...>", audit)."""
+    """A cell as the API would receive it: text. Numbers become text (a count, a yes/no); in
+    a code column a number is refused instead (NUMBER_AS_CODE), its zeros already lost.
+    Anything else is NotAValue: never its Python text ("<openpyxl...ArrayFormula object at
+    0x...>", audit), nor a spreadsheet date, which holds no offset (it was refused with the
+    API's words for a naive time, which did not say the cell was a date; audit)."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -165,8 +166,6 @@ def _cell(value: Any) -> Any:
         return str(int(value))
     if isinstance(value, int | float):
         return str(value)
-    if isinstance(value, datetime | date):
-        return value
     raise NotAValue(_not_a_value(value))
 
 
@@ -181,6 +180,13 @@ def _not_a_value(value: Any) -> str:
         return f"holds an array formula ({text}), not a value: {_PASTE}"
     if isinstance(value, DataTableFormula):
         return f"holds a data table formula (a what-if table), not a value: {_PASTE}"
+    if isinstance(value, datetime | date):
+        shown = f"{value:%Y-%m-%d %H:%M}" if isinstance(value, datetime) else value.isoformat()
+        return (
+            f"holds a spreadsheet date ({shown}), which carries no time zone offset: format "
+            "the column as Text and type each time with its offset, e.g. "
+            "2025-09-15T10:00:00+07:00 (or paste the values as text)"
+        )
     if isinstance(value, time):
         kind = f"a time of day without a date ({value.isoformat()})"
     elif isinstance(value, timedelta):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Callable
-from datetime import time
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -250,6 +250,14 @@ def _time_of_day(cell: Any) -> None:
             id="data-table-formula",
         ),
         pytest.param(_time_of_day, "holds a time of day without a date", id="time-of-day"),
+        # (imports audit) Refused with the API's words for a naive time, which did not say
+        # the cell was a spreadsheet date, nor what to do about it in the spreadsheet.
+        pytest.param(
+            lambda cell: setattr(cell, "value", datetime(2025, 9, 15, 10, 0)),
+            "holds a spreadsheet date (2025-09-15 10:00), which carries no time zone offset: "
+            "format the column as Text",
+            id="date",
+        ),
     ],
 )
 def test_a_cell_holding_no_value_is_refused_naming_it_not_stored_as_python_text(
