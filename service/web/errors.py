@@ -123,7 +123,11 @@ def _problem(error: dict[str, Any]) -> str:
     if kind in ("date_parsing", "date_from_datetime_parsing", "date_type"):
         return f"is not a day on the calendar: {DAY_HELP}"
     if kind in ("datetime_parsing", "datetime_from_date_parsing", "datetime_type"):
-        return f"is not a day and time on the calendar: {ISO_HELP}"
+        # Only a day or month past its range is "off the calendar": an offset of hours only
+        # ("+07") or an hour 25 was said so too, and people looked for a wrong date (audit).
+        if "outside expected range" in str(error.get("ctx", {}).get("error", "")):
+            return f"is not a day and time on the calendar: {ISO_HELP}"
+        return f"is not a time in ISO 8601: {ISO_HELP}"
     if kind in ("literal_error", "enum"):
         expected = error.get("ctx", {}).get("expected", "")
         return f"must be one of {expected}" if expected else "is not an allowed value"

@@ -308,6 +308,10 @@ MOMENT = (
     "is not a day and time on the calendar: send an ISO 8601 time with its offset, e.g. "
     "2025-09-15T10:00:00+07:00"
 )
+NOT_ISO = (
+    "is not a time in ISO 8601: send an ISO 8601 time with its offset, e.g. "
+    "2025-09-15T10:00:00+07:00"
+)
 
 
 @pytest.mark.parametrize(
@@ -336,6 +340,10 @@ def test_a_citizens_answer_refused_says_what_to_send(
         ({"staff": "CB001"}, "staff", OBJECT),
         ({"resolved_at": "2025-02-30T10:00:00+07:00"}, "resolved_at", MOMENT),
         ({"due_at": "2025-13-01T17:00:00+07:00"}, "due_at", MOMENT),
+        # (imports audit) Written otherwise, not off the calendar: people looked for a
+        # wrong date that was not there.
+        ({"resolved_at": "2025-09-15T10:00:00+07"}, "resolved_at", NOT_ISO),
+        ({"resolved_at": "2025-09-15T25:00:00+07:00"}, "resolved_at", NOT_ISO),
     ],
 )
 def test_a_handover_refused_says_what_to_send(
