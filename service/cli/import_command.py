@@ -32,19 +32,28 @@ from service.imports.run import (
 )
 from service.models import ImportJob
 
+# Where stderr is no terminal (`2>import.log`, nohup, a systemd unit), rich draws its bar
+# only when a step ends: an hour's import left the log silent (imports audit). A plain line
+# then says how far it is, this often.
+LOG_EVERY_SECONDS = 10.0
+
 
 class Bar:
-    """rich's progress on stderr: rows, rows/s and the time left (when the total is known)."""
+    """rich's progress on stderr: rows, rows/s and the time left (when the total is known);
+    to a log, a line every LOG_EVERY_SECONDS saying the same."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self.progress: Progress | None = None
         self.task: TaskID | None = None
         self.started = 0.0
+        self.label = ""
+        self.next_line = 0.0
 
     def start(self, label: str, total: int | None) -> None:
         self.finish()
         self.started = time.perf_counter()
+        self.label, self.next_line = label, self.started + LOG_EVERY_SECONDS
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description:<18}"),
@@ -65,10 +74,16 @@ class Bar:
         if self.progress is None or self.task is None:
             return
         self.progress.advance(self.task, rows)
-        done = self.progress.tasks[0].completed
-        elapsed = time.perf_counter() - self.started
+        task = self.progress.tasks[0]
+        now = time.perf_counter()
+        elapsed = now - self.started
         if elapsed > 0:
-            self.progress.update(self.task, speed=f"{done / elapsed:,.0f}")
+            self.progress.update(self.task, speed=f"{task.completed / elapsed:,.0f}")
+        if not self.console.is_terminal and now >= self.next_line:
+            self.next_line = now + LOG_EVERY_SECONDS
+            self.console.print(
+                _log_line(self.label, task.completed, task.total, elapsed), markup=False
+            )
 
     def finish(self) -> None:
         if self.progress is not None:
@@ -79,6 +94,20 @@ class Bar:
                     self.progress.update(self.task, total=done, completed=done)
             self.progress.stop()
         self.progress, self.task = None, None
+
+
+def _log_line(label: str, done: float, total: float | None, elapsed: float) -> str:
+    """'writing: 12,000 of 50,000 rows (24 %), 1,200 rows/s, about 32 s left'."""
+    speed = done / elapsed if elapsed > 0 else 0.0
+    line = f"{label.strip()}: {done:,.0f}"
+    if total:
+        line += f" of {total:,.0f} rows ({100 * done / total:.0f} %)"
+    else:
+        line += " rows"
+    line += f", {speed:,.0f} rows/s"
+    if total and speed > 0:
+        line += f", about {max(0.0, total - done) / speed:,.0f} s left"
+    return line
 
 
 def _summary(console: Console, outcome: Outcome, options: Options, seconds: float) -> None:

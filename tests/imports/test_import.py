@@ -1058,3 +1058,22 @@ def test_an_evaluation_of_a_stored_dossier_dated_before_its_result_is_refused(
     fixed.write_text(header + "79.BTH,OLD-1,2025-09-16T09:00:00+07:00,satisfied\n", "utf-8")
     assert _import(settings, fixed, Options()).status == "done"
     assert _surveys(db) == {"OLD-1": ("answered", 1)}
+
+
+def test_a_log_hears_how_far_the_import_is_while_it_runs(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(imports audit) Where stderr is no terminal (`2>import.log`, nohup, a systemd unit),
+    rich drew its bar only when a step ended: an hour's import left the log silent. A plain
+    line says how far it is (here at every chunk: the interval set to nothing)."""
+    from service.cli import import_command
+
+    monkeypatch.setattr(import_command, "LOG_EVERY_SECONDS", 0.0)
+    path = write_csv(tmp_path / "many.csv", [_dossier(n) for n in range(1, 31)], bom=True)
+    result = cli_for(database_url)("import", str(path), "--chunk-rows", "10")
+    assert result.exit_code == 0, result.output
+    said = result.output
+    assert "checking: " in said and " rows/s" in said, said
+    assert "writing: 10 of 30 rows (33 %)" in said, said
+    assert "writing: 20 of 30 rows (67 %)" in said, said
+    assert "s left" in said, said
