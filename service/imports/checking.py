@@ -260,27 +260,33 @@ class Checker:
         return Evaluation(payload, answers)
 
     def _handover(self, row: int, cells: dict[str, Any]) -> Good | list[Refusal]:
+        """The dossier and its evaluation, each checked whatever the other's problems: a
+        row refused for its channel said nothing of its answer time and answers, heard of
+        only after the next run of a file that may take an hour (imports audit)."""
         refusals = _formulas(row, cells)
+        handover: HandoverCreate | None = None
         try:
             handover = HandoverCreate.model_validate(
                 _nested({k: v for k, v in cells.items() if k not in EVALUATION_COLUMNS}, cells)
             )
             check_times(handover)
         except ValidationError as exc:
-            return refusals + _from_validation(row, exc)
+            refusals += _from_validation(row, exc)
         except ServiceError as exc:
-            return refusals + _from_service(row, exc)
-        agency = self._agency(row, handover.agency_code)
+            refusals += _from_service(row, exc)
+        agency = self._agency(row, handover.agency_code) if handover is not None else None
         if isinstance(agency, list):
-            return refusals + agency
+            refusals += agency
         evaluation = None
         if any(cells.get(name) is not None for name in EVALUATION_COLUMNS):
             checked = self._evaluation(row, cells)
             if isinstance(checked, list):
-                return refusals + checked
-            refusals += _answered_after(row, checked, handover.received_at, handover.resolved_at)
-            evaluation = checked
-        if refusals:
+                refusals += checked
+            else:
+                evaluation = checked
+        if evaluation is not None and handover is not None:
+            refusals += _answered_after(row, evaluation, handover.received_at, handover.resolved_at)
+        if refusals or handover is None or not isinstance(agency, Agency):
             return refusals
         met = "is on an earlier row of this file; keep one row per dossier"
         if again := self._met_before(row, agency, handover.dossier_code, met):

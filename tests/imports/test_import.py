@@ -1077,3 +1077,29 @@ def test_a_log_hears_how_far_the_import_is_while_it_runs(
     assert "writing: 10 of 30 rows (33 %)" in said, said
     assert "writing: 20 of 30 rows (67 %)" in said, said
     assert "s left" in said, said
+
+
+def test_a_rows_dossier_and_evaluation_problems_are_told_in_one_run(
+    tmp_path: Path, database_url: str
+) -> None:
+    """(imports audit) A row refused for its dossier's cells said nothing of its
+    evaluation's: the officer fixed the channel, ran a file that may take an hour again,
+    and only then heard of the answer time and the answers."""
+    rows = [
+        {**_dossier(1), "channel": "quầy", "submitted_at": "16/09/2025 09:00"},
+        {**_dossier(2, overall="hài lòng"), "channel": "quầy"},
+        {**_dossier(3, overall="hài lòng"), "agency_code": "79.NOPE"},
+    ]
+    path = write_csv(tmp_path / "both.csv", rows, bom=True, header=[*HEADER, "channel"])
+    result = cli_for(database_url)("import", str(path))
+    assert result.exit_code == 1, result.output
+    with report_path(path).open(encoding="utf-8-sig") as handle:
+        refused = {(int(r["row"]), r["column"]) for r in csv.DictReader(handle)}
+    assert refused == {
+        (2, "channel"),
+        (2, "submitted_at"),
+        (3, "channel"),
+        (3, "answers.overall"),
+        (4, "agency_code"),
+        (4, "answers.overall"),
+    }
