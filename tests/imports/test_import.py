@@ -197,7 +197,7 @@ def test_peoples_words_starting_like_a_formula_are_kept_as_the_api_keeps_them(
     assert cli_for(database_url)("import", str(path)).exit_code == 0
     with db() as session:
         stored = session.execute(
-            select(Response.complaint, Dossier.procedure_name)
+            select(col(Response.complaint), col(Dossier.procedure_name))
             .join(Invitation, col(Invitation.id) == col(Response.invitation_id))
             .join(Dossier, col(Dossier.id) == col(Invitation.dossier_id))
             .where(col(Dossier.code) == "IMP-0001")
