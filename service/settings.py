@@ -402,6 +402,12 @@ def parse_origins(value: str) -> list[str]:
                 f"HAILONG_EMBED_ORIGINS: {entry!r} is not an origin; write scheme://host[:port] "
                 "(http or https, no path, no wildcard), several separated by commas"
             )
+        scheme, port = origin.split("://", 1)[0], matched.group(3)
+        if (scheme, port) in (("https", ":443"), ("http", ":80")):
+            # As browsers name it (location.ancestorOrigins): kept with its default port,
+            # the frame was allowed but survey-embed.js, comparing the text, told the
+            # portal nothing (audit).
+            origin = origin.removesuffix(port)
         origins.append(origin)
     return origins
 

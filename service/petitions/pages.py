@@ -23,6 +23,7 @@ from service.petitions import followup
 from service.petitions import service as petitions
 from service.profile import Profile
 from service.web.deps import FormDep, PublicWork
+from service.web.errors import resend_form
 from service.web.link_pages import guarded_page
 from service.web.pages import Page, render
 from service.web.params import FollowupTokenPath, LangQuery
@@ -161,4 +162,6 @@ async def give_verdict(
             return _page(session, found, token, language, work.profile, status=409)
         return _page(session, found, token, language, work.profile, just_judged=True)
 
-    return render(request, await guarded_page(work, language, judge, work.run))
+    return render(
+        request, await guarded_page(work, language, judge, work.run, resend_form(request))
+    )

@@ -24,6 +24,7 @@ from service.surveys.answers import check_answers
 from service.surveys.lookup import Survey
 from service.unit_of_work import UnitOfWork
 from service.web.deps import FormDep, PublicWork
+from service.web.errors import resend_form
 from service.web.link_pages import guarded_page
 from service.web.pages import OWN_FORM_REFUSED_HEADERS, Page, render, render_framed
 from service.web.params import LangQuery, TokenPath
@@ -84,10 +85,14 @@ def status_page(
     detail: str | None = None,
     headers: dict[str, str] | None = None,
     thanks_url: str | None = None,
+    survey_id: str | None = None,
 ) -> Page:
+    """`survey_id`: an answered survey's, which a portal's frame is told (survey-embed.js):
+    a double tap, or the portal's page opened again, showed "already answered" and the
+    portal went on offering the survey (audit)."""
     return Page(
         "survey/status.html",
-        {"kind": kind, "detail": detail, "thanks_url": thanks_url},
+        {"kind": kind, "detail": detail, "thanks_url": thanks_url, "survey_id": survey_id},
         STATUS_CODES[kind],
         headers or {},
         lang=lang,
@@ -105,7 +110,8 @@ def refused(exc: ServiceError, survey: Survey, token: str, variant: Variant, lan
     thanks = None
     if kind == "answered" and survey.answer_source == "phone":
         thanks = f"{variant.prefix}/{token}/thanks?lang={lang}"
-    return status_page(kind, lang, thanks_url=thanks)
+    answered = survey.invitation.public_id if kind == "answered" else None
+    return status_page(kind, lang, thanks_url=thanks, survey_id=answered)
 
 
 def _form_context(profile: Profile, survey: Survey, action: str) -> dict[str, Any]:
@@ -129,7 +135,11 @@ ShowSurvey = Callable[[Session, Survey, str], Page]
 
 
 async def survey_link_page(
-    work: UnitOfWork, token: str, lang: str | None, show: ShowSurvey
+    work: UnitOfWork,
+    token: str,
+    lang: str | None,
+    show: ShowSurvey,
+    resend: dict[str, Any] | None = None,
 ) -> Page:
     """`show(session, survey, language)` for the survey of `token`, in the language asked
     for (else the survey's); the page for an unknown link when there is none. Looked up
@@ -142,7 +152,7 @@ async def survey_link_page(
             return status_page("unknown", pick_language(lang))
         return show(session, survey, pick_language(lang, survey.invitation.language))
 
-    return await guarded_page(work, lang, found, work.write)
+    return await guarded_page(work, lang, found, work.write, resend)
 
 
 @router.get(
@@ -274,7 +284,7 @@ async def answer_survey(
             lang=language,
         )
 
-    page = await survey_link_page(work, token, language, submit)
+    page = await survey_link_page(work, token, language, submit, resend_form(request))
     if page.template == "survey/thanks.html" and page.status == 200:
         # Stored (or the honeypot, as if): 303 to the thank-you page (thanks.py), which a
         # reload shows again, follow-up link included, instead of posting a second time;

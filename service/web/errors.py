@@ -187,6 +187,7 @@ def respond(
     if wants_json(request):
         return JSONResponse(body, status_code=status, headers=headers)
     context = {
+        "citizens": _on_citizens_form(request),
         **on_page,
         "status": status,
         "code": body["error"],
@@ -212,10 +213,16 @@ def respond(
 
 def _resend(request: Request, code: str) -> dict[str, Any] | None:
     """A citizen's posted form that met a passing refusal (the database unreachable, a race
-    lost): its fields, for the page to post again as they were. The citizen's typed answers were
-    gone with the error page, the form page being no-store (audit)."""
+    lost): its fields, for the page to post again as they were."""
+    return resend_form(request) if code in PASSING else None
+
+
+def resend_form(request: Request) -> dict[str, Any] | None:
+    """A citizen's posted form, as the page that refuses it for now may post it again: its
+    action and fields. The typed answers were gone with the refusal's page, the form page
+    being no-store (audit)."""
     fields = getattr(request.state, "posted_form", None)
-    if request.method != "POST" or fields is None or code not in PASSING:
+    if request.method != "POST" or fields is None:
         return None
     if not _on_citizens_form(request):
         return None  # an official's form may hold a pasted API key: not written back

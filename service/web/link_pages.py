@@ -5,6 +5,7 @@ gets one refusal page, the same whichever link it guessed."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlmodel import Session
 
@@ -17,12 +18,21 @@ Show = Callable[[Session, throttle.Guess], Page]
 Runner = Callable[[Callable[[Session], Page]], Awaitable[Page]]
 
 
-async def guarded_page(work: UnitOfWork, lang: str | None, show: Show, run: Runner) -> Page:
+async def guarded_page(
+    work: UnitOfWork,
+    lang: str | None,
+    show: Show,
+    run: Runner,
+    resend: dict[str, Any] | None = None,
+) -> Page:
     """`show(session, guess)` run by `run` (`work.run`, or `work.write` for a page that
-    writes, with the other writes of the moment), or the refusal page."""
+    writes, with the other writes of the moment), or the refusal page. `resend`: a posted
+    citizen's form (errors.resend_form), which the refusal offers to send again as typed:
+    citizens behind one address (a carrier's, an office's Wi-Fi) share the count, and an
+    answer with its complaint was lost to the 429 page (audit)."""
     try:
         return await work.guarded(show, run=run)
     except throttle.TooManyGuesses as exc:
-        refusal = {"kind": "rate_limited", "detail": None}
+        refusal = {"kind": "rate_limited", "detail": None, "resend": resend}
         status, headers = exc.status_code, exc.headers or {}
         return Page("survey/status.html", refusal, status, headers, lang=pick_language(lang))

@@ -175,7 +175,7 @@ def test_a_database_that_stays_down_gets_a_503_with_retry_after(
     assert page.status_code == 503
     assert page.headers["content-type"].startswith("text/html")
     assert "Retry-After" in page.headers
-    assert "again" in page.text
+    assert "Vui lòng gửi lại sau ít giây." in page.text and ">Gửi lại</button>" in page.text
 
 
 def test_stored_answer_is_not_reported_as_a_500_when_the_throttle_bookkeeping_fails(

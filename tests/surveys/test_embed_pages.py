@@ -14,6 +14,7 @@ from service.app import create_app
 from service.models import Invitation, Response
 from service.settings import Settings
 from tests.conftest import DbFactory, KeyFactory, make_settings
+from tests.hardening.test_database_restart import database_down
 from tests.surveys.conftest import ANSWERS, IssuedSurvey, issue
 
 PORTAL = "https://dichvucong.hochiminhcity.gov.vn"
@@ -117,6 +118,53 @@ def test_embed_origins_are_normalised() -> None:
     settings = Settings(embed_origins=" HTTPS://Portal.gov.vn/ ,, http://10.0.0.5:8080 ")
     assert settings.embed_origin_list == ["https://portal.gov.vn", "http://10.0.0.5:8080"]
     assert Settings().embed_origin_list == []
+    # (audit) As browsers name an origin (location.ancestorOrigins): with its default port
+    # kept, the frame was allowed but the script comparing the text told the portal nothing.
+    defaults = Settings(embed_origins="https://portal.gov.vn:443, http://p2.gov.vn:80")
+    assert defaults.embed_origin_list == ["https://portal.gov.vn", "http://p2.gov.vn"]
+    others = Settings(embed_origins="https://a.vn:8443, http://b.vn:443")
+    assert others.embed_origin_list == ["https://a.vn:8443", "http://b.vn:443"]
+
+
+def test_the_framed_already_answered_page_tells_the_portal(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory
+) -> None:
+    """(audit) A double tap, or the portal's page opened again later, shows the "already
+    answered" page: it loaded no survey-embed.js, and the portal went on offering the
+    survey answered in this very frame."""
+    embed = f"/embed/s/{survey.token}"
+    assert client.post(embed, data=FORM, follow_redirects=False).status_code == 303
+    with db() as session:
+        survey_id = session.exec(select(Invitation.public_id)).one()
+    for again in (
+        client.post(embed, data=FORM, follow_redirects=False),
+        client.get(embed),
+    ):
+        assert again.status_code == 409
+        assert 'src="/static/survey-embed.js"' in again.text
+        assert f'data-survey-id="{survey_id}"' in again.text
+    # The phone page (not framed) has no script to tell anyone.
+    assert "survey-embed.js" not in client.get(f"/s/{survey.token}").text
+
+
+def test_the_framed_pages_do_not_send_an_online_citizen_to_a_slip_or_a_counter(
+    client: TestClient, make_key: KeyFactory, agencies: None
+) -> None:
+    """(audit) Inside the portal's result page the citizen never had a slip, a QR code or a
+    counter: the portal put the link there."""
+    unknown = client.get("/embed/s/not-a-real-token")
+    assert unknown.status_code == 404
+    revoked = issue(client, make_key, dossier_code="G22.39-REVOKED")
+    revoke = f"/api/v1/handovers/{revoked.dossier_code}/revoke"
+    assert client.post(revoke, headers=make_key("issuer")).status_code == 200
+    withdrawn = client.get(f"/embed/s/{revoked.token}")
+    assert withdrawn.status_code == 410
+    for page in (unknown, withdrawn):
+        text = " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
+        assert "trên phiếu" not in text and "mã QR" not in text and "tại quầy" not in text
+        assert "tải lại trang hoặc liên hệ cơ quan giải quyết hồ sơ" in text, text
+    # The phone page keeps its words: the citizen holds the slip.
+    assert "tại quầy" in client.get(f"/s/{revoked.token}").text
 
 
 def test_the_honeypot_tells_the_portal_nothing(client: TestClient, survey: IssuedSurvey) -> None:
@@ -163,3 +211,44 @@ def test_the_framed_thanks_of_an_unanswered_survey_tells_the_portal_nothing(
     thanks = client.get(f"/embed/s/{survey.token}/thanks")
     assert thanks.status_code == 200 and "survey-embed.js" not in thanks.text
     assert client.get("/embed/s/not-a-real-token/thanks").status_code == 404
+
+
+@pytest.mark.parametrize("prefix", ["/s", "/embed/s"])
+def test_a_rate_limited_answer_can_be_sent_again_as_typed(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory, prefix: str
+) -> None:
+    """(audit) Citizens behind one address (a carrier's, an office's Wi-Fi) share the count
+    of wrong links: past the limit a right link is refused too, and the posted answers and
+    complaint met a 429 page with nothing to send them again (the form page is no-store)."""
+    complaint = "Cán bộ hẹn lại ba lần, tôi phải nghỉ làm để đi"
+    limit = client.app.state.settings.guess_limit  # type: ignore[attr-defined]
+    for i in range(limit):
+        assert client.get(f"{prefix}/guess-{i}").status_code == 404
+    posted = client.post(
+        f"{prefix}/{survey.token}", data={**FORM, "complaint": complaint}, follow_redirects=False
+    )
+    assert posted.status_code == 429 and posted.headers.get("retry-after")
+    with db() as session:
+        assert session.exec(select(Response)).all() == []
+    form = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', posted.text, re.S)
+    assert form is not None and form.group(1) == f"{prefix}/{survey.token}"
+    kept = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(2)))
+    assert kept["complaint"] == complaint and kept["overall"] == FORM["overall"]
+    assert "gửi lại đúng như đã nhập" in posted.text
+    # A GET refused the same way has nothing to send again.
+    assert "<form" not in client.get(f"{prefix}/{survey.token}").text
+
+
+def test_a_citizens_outage_page_speaks_only_the_citizens_language(
+    settings: Settings, make_key: KeyFactory, agencies: None
+) -> None:
+    """(audit) The framed survey met by a database outage said it in Vietnamese, then the
+    API's English sentence to the citizen ("The service cannot reach its database")."""
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as lenient:
+        survey = issue(lenient, make_key)
+        with database_down(app.state.engine):
+            page = lenient.post(f"/embed/s/{survey.token}", data=FORM, follow_redirects=False)
+    assert page.status_code == 503
+    assert "Hệ thống tạm thời gián đoạn" in page.text and ">Gửi lại</button>" in page.text
+    assert "cannot reach its database" not in page.text

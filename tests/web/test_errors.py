@@ -102,7 +102,12 @@ def test_an_address_that_serves_nothing_is_not_repeated_on_the_page(
     page = client.get(f"/s/{token}/x")
     assert page.status_code == 404 and _is_page(page)
     assert token not in page.text
-    assert "Nothing is served at this address. Check the address." in page.text
+    # The citizen reads the page's own sentence (the API's English is for integrators).
+    assert "Trang, đơn vị hoặc phản ánh này không tồn tại." in page.text
+    assert "Nothing is served at this address" not in page.text
+    # An official's page keeps the API's sentence below its own.
+    console = client.get("/console/nothing-here")
+    assert "Nothing is served at this address. Check the address." in console.text
 
 
 @pytest.fixture
