@@ -95,3 +95,19 @@ def refuse_unbegun(period: Period, instead: str) -> None:
             f"{period.key} has not begun yet (it starts on {period.first_day.isoformat()}): "
             f"{instead}",
         )
+
+
+ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+
+
+def period_words(period: Period, *, inside: bool = False) -> str:
+    """'Quý III năm 2025', 'Tháng 8 năm 2025', 'Năm 2025'; `inside` a sentence: 'quý III
+    năm 2025'. What people read (a report, an alert e-mail), not the API's '2025-Q3'."""
+    year = period.first_day.year
+    if period.kind == "quarter":
+        text = f"Quý {ROMAN[(period.first_day.month - 1) // 3 + 1]} năm {year}"
+    elif period.kind == "month":
+        text = f"Tháng {period.first_day.month} năm {year}"
+    else:
+        text = f"Năm {year}"
+    return text[0].lower() + text[1:] if inside else text

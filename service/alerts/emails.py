@@ -37,6 +37,7 @@ from service.messaging.compose import keyed_tag
 from service.messaging.leased import settle
 from service.models import Agency, Alert, AlertEmail, Official, utcnow
 from service.numbers import number, percent, typed, typed_percent
+from service.periods import parse_period, period_words
 from service.settings import Settings
 
 log = logging.getLogger("hailong.alerts")
@@ -138,6 +139,8 @@ def _value_text(name: str, value: object) -> str:
     if isinstance(value, str):
         if value in GROUP_WORDS:
             return GROUP_WORDS[value]
+        if name == "previous_period":
+            return _period_text(value)
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
@@ -154,6 +157,15 @@ def _value_text(name: str, value: object) -> str:
         exact = figure(value)
         return percent(exact, "vi") if name in rules.PERCENT_FIGURES else number(exact, "vi")
     return str(value)
+
+
+def _period_text(key: str, *, inside: bool = False) -> str:
+    """'Quý IV năm 2026' for '2026-Q4': an e-mail read by officials, in their words (the
+    subject said '(2026-Q4)' where the pages and the report say the quarter; audit)."""
+    try:
+        return period_words(parse_period(key), inside=inside)
+    except ValueError:
+        return key
 
 
 def _values_text(values: Mapping[str, object]) -> str:
@@ -173,7 +185,8 @@ def compose(
     about = f"Đối tượng: {alert.subject}\n" if alert.subject else ""
     text = (
         f"Kính gửi {official.name},\n\n"
-        f"hailong cảnh báo cho {agency.name} ({agency.code}), kỳ {alert.period}: {title}.\n"
+        f"hailong cảnh báo cho {agency.name} ({agency.code}), "
+        f"{_period_text(alert.period, inside=True)}: {title}.\n"
         f"{about}"
         "\n"
         f"Số liệu:\n{_values_text(alert.values)}\n\n"
@@ -186,7 +199,7 @@ def compose(
         channel="email",
         kind="alert",
         recipient=official.email,
-        subject=f"[hailong] {title}: {agency.name} ({alert.period})",
+        subject=f"[hailong] {title}: {agency.name} ({_period_text(alert.period)})",
         text=text,
         link=link,
         opt_out_link="",

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 
 from service.console.format import local_day
+from service.periods import period_words
 from service.reports import charts, words
 from service.reports.data import Report, Row
 
@@ -62,7 +63,7 @@ def place_and_date(report: Report) -> str:
 
 
 def title_lines(report: Report) -> tuple[str, str]:
-    return "BÁO CÁO", f"{TITLE} {words.period_words(report.period, inside=True)}"
+    return "BÁO CÁO", f"{TITLE} {period_words(report.period, inside=True)}"
 
 
 def _satisfied_from(report: Report) -> str:
@@ -155,7 +156,7 @@ def _ranking_charts(report: Report) -> list[Picture]:
     """Figure 1 as charts of at most BARS_PER_CHART bars, the later ones captioned as its
     continuation. One chart grew 17 pt a child: a city's 168 wards made a picture 103 cm
     tall, cut off by Word and shrunk by the PDF to labels 2 pt high (reports audit)."""
-    what = f"Điểm K của {_whom(report)}, " + words.period_words(report.period, inside=True)
+    what = f"Điểm K của {_whom(report)}, " + period_words(report.period, inside=True)
     return [
         Picture(
             charts.ranking_bars(rows, report.threshold, report.k_max),
@@ -177,7 +178,7 @@ def _even_parts(rows: list[Row], most: int) -> list[list[Row]]:
 def _previous_words(report: Report) -> str:
     if report.previous is None:
         return "kỳ trước (không có: hệ thống không có số liệu trước năm 1900)"
-    return words.period_words(report.previous, inside=True)
+    return period_words(report.previous, inside=True)
 
 
 def _change(report: Report) -> str:
@@ -219,7 +220,7 @@ def _trend_table(report: Report) -> Table:
             ["Kỳ", "K", "Xếp loại"],
             [
                 [
-                    words.period_words(p.period),
+                    period_words(p.period),
                     words.num(p.mean_k),
                     words.group_words(
                         "hai_long"
@@ -239,7 +240,7 @@ def _trend_table(report: Report) -> Table:
         ["Kỳ", "Hài lòng", "Không hài lòng", "Chưa đủ dữ liệu", "K trung bình"],
         [
             [
-                words.period_words(p.period),
+                period_words(p.period),
                 words.count(p.satisfied),
                 words.count(p.not_satisfied),
                 words.count(p.no_data),

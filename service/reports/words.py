@@ -19,7 +19,6 @@ from service.portal import picker
 from service.portal.plain_words import Fact
 from service.templating import make_templates
 
-ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 GROUPS = {
     "hai_long": "Hài lòng",
     "khong_hai_long": "Không hài lòng",
@@ -54,19 +53,6 @@ def days_late(working_days: int) -> str:
     if working_days < 1:
         return "dưới 1 ngày"
     return f"{count(working_days)} ngày"
-
-
-def period_words(period: Period, *, inside: bool = False) -> str:
-    """'Quý III năm 2025', 'Tháng 8 năm 2025', 'Năm 2025'; `inside` a sentence: 'quý III
-    năm 2025'."""
-    year = period.first_day.year
-    if period.kind == "quarter":
-        text = f"Quý {ROMAN[(period.first_day.month - 1) // 3 + 1]} năm {year}"
-    elif period.kind == "month":
-        text = f"Tháng {period.first_day.month} năm {year}"
-    else:
-        text = f"Năm {year}"
-    return text[0].lower() + text[1:] if inside else text
 
 
 def kind_words(period: Period) -> str:

@@ -92,10 +92,13 @@ def test_alert_fires_once_when_a_wards_k_drops_below_20(
     assert len(mailbox.received) == 1
     sent = mailbox.received[0]
     assert sent["To"] == "truong.phong@tphcm.gov.vn"
-    assert "Phường Bến Thành" in sent["Subject"] and "2025-Q3" in sent["Subject"]
+    # The quarter in officials' words, as the pages and the report say it (it was
+    # "(2025-Q3)": English shorthand; alerts audit).
+    assert "Phường Bến Thành (Quý III năm 2025)" in sent["Subject"], sent["Subject"]
     assert sent["List-Unsubscribe"] is None
     text = mailbox.texts()[0]
     assert "- Chỉ số K: 19\n" in text and "- Nhóm: Không hài lòng" in text
+    assert "(79.BTH), quý III năm 2025: " in text and "2025-Q3" not in text
 
     listed = client.get("/api/v1/alerts", headers=make_key("reader")).json()
     assert listed["count"] == 1
@@ -205,3 +208,12 @@ def test_the_email_writes_a_threshold_in_every_digit_as_the_rules_table() -> Non
 
     assert _value_text("threshold", 16.333) == "16,333"
     assert _value_text("k", 16.331) == "16,33"
+
+
+def test_an_alert_emails_previous_period_is_in_officials_words() -> None:
+    """(alerts audit) "Kỳ trước: 2025-Q2" is the API's shorthand; the e-mail says the quarter
+    as the pages and the report do."""
+    from service.alerts.emails import _values_text
+
+    assert _values_text({"previous_period": "2025-Q2"}) == "- Kỳ trước: Quý II năm 2025"
+    assert _values_text({"previous_period": "2025-08"}) == "- Kỳ trước: Tháng 8 năm 2025"
