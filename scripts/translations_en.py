@@ -688,6 +688,7 @@ EN.update(
 EN.update(
     {
         "C kỳ này": "C this period",
+        "K cao nhất còn có thể đạt": "Highest K still within reach",
         "C kỳ trước": "C last period",
         "Kỳ trước": "Last period",
         "Mức giảm": "Drop",

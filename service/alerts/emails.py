@@ -94,6 +94,7 @@ def plan(session: Session, settings: Settings, alert: Alert) -> None:
 # The figures' names as a manager reads them (the API keeps the keys).
 VALUE_LABELS = {
     "k": "Chỉ số K",
+    "k_max": "Chỉ số K cao nhất còn có thể đạt (chưa đủ dữ liệu)",
     "group": "Nhóm",
     "c": "C kỳ này",
     "previous_c": "C kỳ trước",

@@ -74,6 +74,11 @@ def stored_k(k: Fraction, limit: Fraction) -> float:
     return near
 
 
+# The parts of K entered by the competent authority, not counted from the data: missing
+# until entered (E at the period's end; D until imported, where group 5 has nothing).
+ENTERED_PARTS = frozenset({"d", "e"})
+
+
 def _k_below(
     session: Session,
     agencies: Sequence[Agency],
@@ -81,17 +86,23 @@ def _k_below(
     period: Period,
     profile: Profile,
 ) -> list[Finding]:
+    """K below the threshold, or, while K is not known (E is entered at the period's end),
+    the most it can still reach below it: judged on K alone, the rule stayed silent for the
+    whole quarter it watches, and spoke, if ever, once the next one was watched (alerts
+    audit). Raised once per period either way: K known later raises nothing more."""
     watched = [a for a in agencies if rules[a.id or 0]["k_below_threshold"].enabled]
     found = []
+    at_limit_is_fine = profile.k_score.threshold_is_satisfied
     for agency_id, computed in evaluate(session, watched, period, profile).items():
-        k = computed.k
-        if k is None:  # a component missing: not enough data to say
-            continue
         threshold = rules[agency_id]["k_below_threshold"].threshold
         limit = exact(threshold)
-        at_limit_is_fine = profile.k_score.threshold_is_satisfied
+        known = computed.k is not None
+        if not known and not set(computed.missing) <= ENTERED_PARTS:
+            continue  # no dossier or answer yet to judge on: not enough data to say
+        k = computed.k if computed.k is not None else computed.k_max
         if k < limit or (k == limit and not at_limit_is_fine):
-            values = {"k": stored_k(k, limit), "threshold": threshold, "group": computed.group}
+            name = "k" if known else "k_max"
+            values = {name: stored_k(k, limit), "threshold": threshold, "group": computed.group}
             found.append(Finding(agency_id, "k_below_threshold", "", period.key, values))
     return found
 

@@ -217,3 +217,34 @@ def test_an_alert_emails_previous_period_is_in_officials_words() -> None:
 
     assert _values_text({"previous_period": "2025-Q2"}) == "- Kỳ trước: Quý II năm 2025"
     assert _values_text({"previous_period": "2025-08"}) == "- Kỳ trước: Tháng 8 năm 2025"
+
+
+def test_the_k_alert_speaks_before_e_is_entered_when_k_cannot_reach_the_threshold(
+    client: TestClient, engine: sa.Engine, settings: Settings, office: Office
+) -> None:
+    """(alerts audit) E is entered at the period's end, so mid-quarter every K is unknown and
+    the rule, judging K alone, stayed silent for the whole quarter it watches. A = B = 1,
+    C = 0 and D (group 5) = 0: K can reach at most 3 against 20, and the alert says so."""
+    token = office.dossier("K-LOW", "79.BTH", "2025-09-10")
+    answers = {
+        "timeliness": "on_time",
+        "supplement_requests": "none",
+        "staff_attitude": "poor",
+        "overall": "unsatisfied",
+    }
+    body = {"token": token, "submitted_at": f"2025-09-10T15:00:00{VN}", "answers": answers}
+    assert client.post("/api/v1/responses", json=body, headers=office.admin).status_code == 201
+    score = client.get("/api/v1/agencies/79.BTH/scores/2025-Q3", headers=office.admin).json()
+    assert score["k"] is None and score["missing"] == ["e"] and score["k_max"] < 20, score
+    evaluate(client, settings, datetime.fromisoformat(f"2025-09-18T10:00:00{VN}"))
+    [raised] = [a for a in alerts(engine) if a.rule == "k_below_threshold"]
+    assert raised.values == {
+        "k_max": score["k_max"],
+        "threshold": 20.0,
+        "group": "chua_du_du_lieu",
+    }
+    # Evaluated again, or once E is entered and K known below 20: raised once.
+    evaluate(client, settings, datetime.fromisoformat(f"2025-09-19T10:00:00{VN}"))
+    assert [a.rule for a in alerts(engine)].count("k_below_threshold") == 1
+    # An agency with no dossier or answer yet is not judged on what it might reach.
+    assert all(a.agency_id == raised.agency_id for a in alerts(engine))
