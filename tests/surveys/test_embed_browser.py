@@ -153,7 +153,7 @@ def test_answered_inside_an_allowed_portal_stored_once_and_told_to_the_portal(
         frame.locator(f'label.choice:has(input[name="{field}"][value="{value}"])').click()
     frame.get_by_role("button", name=SEND).click()
     expect(frame.get_by_role("heading", name=THANKS)).to_be_visible()
-    page.wait_for_function("() => window.heard.length > 0")
+    page.wait_for_function("() => window.heard.some(m => m.data.type === 'hailong:answered')")
     page.screenshot(path=artifacts_dir / "embed-thanks.png", full_page=True)
 
     with live.session() as session:
@@ -163,12 +163,13 @@ def test_answered_inside_an_allowed_portal_stored_once_and_told_to_the_portal(
     assert {field: getattr(responses[0], field) for field in TAPPED} == TAPPED
     assert invitation.status == "answered"
     heard = page.evaluate("() => window.heard")
-    assert heard == [
-        {
-            "origin": live.url,
-            "data": {"type": "hailong:answered", "survey_id": invitation.public_id},
-        }
+    assert {m["origin"] for m in heard} == {live.url}
+    assert [m["data"] for m in heard if m["data"]["type"] == "hailong:answered"] == [
+        {"type": "hailong:answered", "survey_id": invitation.public_id}
     ]
+    # Each page shown said so (the form, the thank-you), with its height.
+    assert [m["data"]["type"] for m in heard].count("hailong:shown") == 2
+    assert all(m["data"]["height"] > 0 for m in heard if m["data"]["type"] == "hailong:size")
     # Reloading the frame's page (a second post would need a second form) finds it answered.
     answered = httpx.post(f"{live.url}/embed/s/{token}", data={**TAPPED, "lang": "vi"})
     assert answered.status_code == 409
@@ -227,3 +228,90 @@ def test_axe_finds_nothing_serious_in_the_framed_survey(
     frame.add_script_tag(content=AXE_JS)
     found["thanks"] = frame.evaluate(AXE_RUN_JS)
     assert serious(found) == []
+
+
+class SizingPortal(BaseHTTPRequestHandler):
+    """A portal's result page on a phone, with README's listener: the frame as tall as the
+    page it shows, and brought into view when a new page is shown in it."""
+
+    frame_url: ClassVar[str] = "about:blank"
+    survey_origin: ClassVar[str] = ""
+
+    def do_GET(self) -> None:
+        body = f"""<!doctype html><html lang="vi"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Cổng</title></head>
+<body style="margin:8px"><h1>Kết quả hồ sơ</h1>
+<iframe id="survey" src="{self.frame_url}" title="Đánh giá sự hài lòng"
+ style="width:100%;border:0"></iframe>
+<script>
+let shown = 0;
+addEventListener("message", e => {{
+  if (e.origin !== "{self.survey_origin}") return;
+  const frame = document.getElementById("survey");
+  if (e.data.type === "hailong:size") frame.style.height = e.data.height + "px";
+  if (e.data.type === "hailong:shown" && ++shown > 1) frame.scrollIntoView();
+}});
+</script></body></html>""".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _on_screen(page: Page, box: Any) -> bool:
+    height = page.viewport_size["height"] if page.viewport_size else 0
+    return box is not None and box["y"] + box["height"] > 0 and box["y"] < height
+
+
+def test_a_portal_sizes_the_frame_and_shows_what_comes_after_a_send_at_360_px(
+    database_url: str, make_key: KeyFactory, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    """(audit) A bare iframe is 150 px tall and the frame told the portal no height; a
+    portal that made it tall showed, after the citizen's tap at the bottom, the thank-you
+    page 1,500 px above the screen (a white box); the form sent back with what to fix had
+    no focus (Chromium ignores autofocus in another origin's frame). The frame now posts
+    its height and each page shown; README's listener sizes and scrolls with them."""
+    port = free_port()
+    settings = make_settings(
+        database_url,
+        base_url=f"http://127.0.0.1:{free_port()}",
+        embed_origins=f"http://127.0.0.1:{port}",
+    )
+    with serve(settings) as live, http_server(SizingPortal, port) as portal:
+        SizingPortal.survey_origin = live.url
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        for code, leave_out in (("G22.39-SIZE-1", None), ("G22.39-SIZE-2", "timeliness")):
+            SizingPortal.frame_url = f"{live.url}/embed/s/{issue_token(live, make_key, code)}"
+            page.goto(portal + "/")
+            frame = page.frame_locator("#survey")
+            send = frame.get_by_role("button", name=SEND)
+            expect(send).to_be_attached()
+            # The frame grew to the form's height (the whole form, no inner scrolling).
+            page.wait_for_function("() => document.getElementById('survey').offsetHeight > 1000")
+            for field, value in TAPPED.items():
+                if field != leave_out:
+                    frame.locator(
+                        f'label.choice:has(input[name="{field}"][value="{value}"])'
+                    ).click()
+            send.click()
+            if leave_out is None:
+                shown = frame.get_by_role("heading", name=THANKS)
+            else:
+                shown = frame.locator("#errors")
+                expect(shown).to_be_attached()
+                focused = survey_frame(page).evaluate("() => document.activeElement.id")
+                assert focused == "errors"
+            expect(shown).to_be_attached()
+            page.wait_for_timeout(300)
+            assert _on_screen(page, shown.bounding_box()), (
+                page.evaluate("() => scrollY"),
+                shown.bounding_box(),
+            )
+        SizingPortal.frame_url = "about:blank"
