@@ -175,3 +175,39 @@ def principal_for(db: Session, session: ConsoleSession, *, key_sign_in: bool) ->
             return None
         principal = principal_by_id(db, row.key_id)
     return principal if principal is not None and principal.role in CONSOLE_ROLES else None
+
+
+# The console page asked for when the sign-in was (an alert e-mail's link, opened from a
+# webmail: the Strict session cookie is not sent on a cross-site click), where the sign-in
+# then leads instead of the front page (alerts audit). Lax: it must survive the identity
+# provider's cross-site return. A quarter of an hour to sign in.
+NEXT_COOKIE = "hl_console_next"
+NEXT_SECONDS = 900
+
+
+def remember_next(response: Response, path: str, *, secure: bool) -> None:
+    response.set_cookie(
+        NEXT_COOKIE,
+        path,
+        max_age=NEXT_SECONDS,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
+
+
+def forget_next(response: Response, *, secure: bool) -> None:
+    response.delete_cookie(
+        NEXT_COOKIE, path=COOKIE_PATH, httponly=True, samesite="lax", secure=secure
+    )
+
+
+def safe_next(value: str | None) -> str | None:
+    """A console page of this site, or None: never another site ('//evil.example', a
+    scheme), a backslash some browsers read as a slash, or a control character."""
+    if not value or len(value) > 2000 or not value.startswith("/console/"):
+        return None
+    if "\\" in value or "//" in value or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return None
+    return value

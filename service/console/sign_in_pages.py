@@ -44,7 +44,7 @@ def _signed_in(console: ConsoleDep, session: Session, principal: Principal, via:
     console.new_session = sessions.new_session(signed_in=True)
     sessions.start(session, console.new_session, principal)
     record(session, principal.actor, "console.sign_in", None, {"via": via})
-    return Redirect("/console")
+    return Redirect(console.after_sign_in())
 
 
 def _problem_page(
@@ -244,11 +244,13 @@ async def provider_answered(console: ConsoleDep, request: Request) -> Response:
         assert official.id is not None
         principal = official_principal(session, official.id)
         assert principal is not None
-        _signed_in(console, session, principal, "oidc")
+        onward = _signed_in(console, session, principal, "oidc")
+        assert isinstance(onward, Redirect)
         # A page, not a redirect: after the provider's cross-site redirect a browser would
         # not send the new SameSite=Strict cookie with a redirected request.
         # Its language link leads on, not back to the spent code (_problem_page).
-        return Page("console/signed_in.html", {"here": "/console"}, 200)
+        where = onward.location
+        return Page("console/signed_in.html", {"here": where, "onward": where}, 200)
 
     response = await console.respond(admit)
     if not still_pending:

@@ -92,6 +92,10 @@ class Console:
         self.principal: Principal | None = None
         self.new_session: sessions.ConsoleSession | None = None
         self.clear_session = False
+        # The page asked for when signed out, to lead to after the sign-in (set_next), and
+        # whether a sign-in has used it up (after_sign_in).
+        self.set_next: str | None = None
+        self.next_used = False
         # The page a form's answer (its error pages too) leads back to, for its language
         # link, where the form's address has no page above it (set by the route).
         self.back: str | None = None
@@ -163,7 +167,16 @@ class Console:
         self.clear_session = True
         if (refused := self.session) is not None:
             await self.work.run(lambda db: sessions.end(db, refused))
+        if self.request.method == "GET":
+            self.set_next = sessions.safe_next(_here_of(self.request, None))
         return Redirect(SIGN_IN)
+
+    def after_sign_in(self) -> str:
+        """Where a sign-in leads: the page asked for before it (an alert e-mail's link),
+        else the front page."""
+        self.next_used = True
+        wanted = sessions.safe_next(self.request.cookies.get(sessions.NEXT_COOKIE))
+        return wanted or "/console"
 
     def render(self, outcome: Outcome) -> Response:
         response: Response
@@ -187,6 +200,10 @@ class Console:
             sessions.set_cookie(response, self.new_session, self.signing_key, secure=self.secure)
         elif self.clear_session and self.request.cookies.get(sessions.COOKIE):
             sessions.clear_cookie(response, secure=self.secure)
+        if self.set_next is not None:
+            sessions.remember_next(response, self.set_next, secure=self.secure)
+        elif self.next_used and self.request.cookies.get(sessions.NEXT_COOKIE):
+            sessions.forget_next(response, secure=self.secure)
         return response
 
 

@@ -145,6 +145,21 @@ def test_an_official_signs_in_through_the_provider_with_pkce(
     assert replayed.status_code == 400 and "quá hạn" in replayed.text
 
 
+def test_the_provider_sign_in_leads_to_the_page_asked_for(
+    console: TestClient, provider: OidcProvider, lan: int
+) -> None:
+    """(alerts audit) An alert e-mail's link opened signed out: after the provider's round
+    trip the official lands on the alerts page it pointed at, not the front page."""
+    wanted = f"/console/alerts?agency={WARD}"
+    assert console.get(wanted).url.path == "/console/sign-in"
+    arrived = through_provider(console, "lan")
+    assert arrived.status_code == 200
+    onward = wanted.replace("&", "&amp;")
+    assert f'http-equiv="refresh" content="0;url={onward}"' in arrived.text
+    assert f'href="{onward}" id="continue"' in arrived.text
+    assert console.get(wanted).url.path == "/console/alerts"
+
+
 def test_signing_out_ends_the_session_on_the_server(
     console: TestClient, provider: OidcProvider, lan: int, db: DbFactory
 ) -> None:

@@ -113,6 +113,51 @@ def test_manager_signs_in_gets_a_strict_httponly_cookie_and_lands_on_its_agency(
     assert signed_in.actor.endswith(":test manager")
 
 
+def test_a_page_asked_for_while_signed_out_is_where_the_sign_in_leads(
+    console: ConsoleClient, make_key: KeyFactory
+) -> None:
+    """(alerts audit) An alert e-mail links to the agency's alerts; opened from a webmail,
+    the Strict session cookie is not sent, the official signs in, and landed on the front
+    page, the alert to be found again. The page asked for is remembered a quarter of an
+    hour (a Lax cookie: it survives the identity provider's return) and led to once."""
+    wanted = f"/console/alerts?agency={WARD}"
+    first = console.get(wanted)
+    assert first.url.path == "/console/sign-in"
+    remembered = [
+        c for c in first.history[0].headers.get_list("set-cookie") if "hl_console_next" in c
+    ]
+    assert len(remembered) == 1, first.history[0].headers
+    for attribute in ("HttpOnly", "SameSite=lax", "Path=/console", "Max-Age=900"):
+        assert attribute in remembered[0], remembered[0]
+    key = raw_key(make_key("manager", WARD))
+    signed_in = console.post("/console/sign-in", {"key": key})
+    assert signed_in.status_code == 200
+    assert signed_in.url.path + "?" + signed_in.url.query.decode() == wanted
+    assert console.client.cookies.get(sessions.NEXT_COOKIE) is None  # led to once
+    console.sign_out()
+    again = console.sign_in(key)
+    assert again.url.path == f"/console/a/{WARD}"  # the front page's way, as before
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/console/\\evil.example",
+        "/elsewhere",
+        "/console//evil.example",
+        "/console/a\r\nSet-Cookie: x",
+        "",
+    ],
+)
+def test_a_remembered_page_is_only_ever_a_console_page_of_this_site(forged: str) -> None:
+    assert sessions.safe_next(forged) is None
+    assert (
+        sessions.safe_next("/console/a/79.BTH?period=2025-Q3") == "/console/a/79.BTH?period=2025-Q3"
+    )
+
+
 def test_cookie_is_secure_when_the_service_is_served_over_https(
     database_url: str, make_key: KeyFactory
 ) -> None:
