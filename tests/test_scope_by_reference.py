@@ -185,3 +185,28 @@ def test_the_console_answers_another_agencys_petition_as_missing(
     theirs = console.get(f"/console/petitions/{petition_id}")
     unknown = console.get("/console/petitions/999999")
     assert (theirs.status_code, unknown.status_code) == (404, 404)
+
+
+def test_a_petition_code_or_dossier_named_with_spaces_reaches_no_other_agency(
+    client: TestClient, make_key: KeyFactory, db: DbFactory, tree: None
+) -> None:
+    """Petition and dossier codes are cleaned now (0c942b9): " SB-1 " is SB-1, and still
+    refused as unknown to SA's admin, as SB-1 is; a petition of SB's is not reached by
+    SA's key under a code with spaces around it."""
+    body = handover_body(dossier_code="SB-1", agency_code="SB")
+    assert client.post("/api/v1/handovers", json=body, headers=make_key("issuer")).is_success
+    received = {"received_at": "2025-09-16T09:00:00+07:00"}
+    theirs = {"petition_code": "PB-1", "agency_code": "SB", **received}
+    assert client.post("/api/v1/petitions", json=theirs, headers=make_key("admin")).is_success
+    admin_sa = make_key("admin", agency="SA")
+    for dossier in ("SB-1", " SB-1 "):
+        naming = {"petition_code": "PA-1", "agency_code": "SA1", "dossier_code": dossier}
+        answer = client.post("/api/v1/petitions", json={**naming, **received}, headers=admin_sa)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["fields"][0]["field"] == "dossier_code"
+    for agency in ("SB", " SB "):
+        again = {**theirs, "agency_code": agency, "petition_code": " PB-1 ", "outcome": "x"}
+        assert client.post("/api/v1/petitions", json=again, headers=admin_sa).status_code == 403
+    with db() as session:
+        stored = session.exec(select(Petition)).all()
+        assert [(p.code, p.outcome) for p in stored] == [("PB-1", None)]
