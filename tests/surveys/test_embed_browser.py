@@ -46,6 +46,14 @@ THANKS = "Cảm ơn ông/bà đã đánh giá!"
 SEND = "Gửi đánh giá"
 
 
+def _send_html(handler: BaseHTTPRequestHandler, body: bytes) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html; charset=utf-8")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class PortalPage(BaseHTTPRequestHandler):
     """A portal's page: an iframe of `frame_url` (set per test), and a listener that keeps
     every message it hears in window.heard."""
@@ -62,11 +70,7 @@ window.addEventListener("message", e => window.heard.push({{origin: e.origin, da
 </script>
 <iframe id="survey" title="Đánh giá" src="{self.frame_url}" width="420" height="1400"></iframe>
 </body></html>""".encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        _send_html(self, body)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -252,11 +256,7 @@ addEventListener("message", e => {{
   if (e.data.type === "hailong:shown" && ++shown > 1) frame.scrollIntoView();
 }});
 </script></body></html>""".encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        _send_html(self, body)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
