@@ -109,8 +109,11 @@ def test_on_a_phone_the_header_buttons_are_not_hidden_under_the_screen(
     with on_a_phone(browser, kiosk_server) as context:
         page = paired_page(context, api, make_key)
         hand_over(api, make_key, dossier_code="HEADER-1")
-        hand_over(api, make_key, dossier_code="HEADER-2")  # one waits: the queue badge shows
+        # Shown before the second is handed over: two handed over at once may reach the
+        # tablet in one poll, which shows the newer first (a CI run saw HEADER-2).
         expect(page.get_by_text("HEADER-1")).to_be_visible()
+        hand_over(api, make_key, dossier_code="HEADER-2")  # one waits: the queue badge shows
+        expect(page.locator("#queue")).to_be_visible()
         ready(page)
         found = page.evaluate(HEADER_PROBE)
         assert found["bar"]["content"] <= found["bar"]["height"], found
