@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 from fastapi import FastAPI, HTTPException
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
 from starlette.datastructures import Headers
@@ -277,6 +278,21 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     if settings.log_requests:
         configure_logging()
     install_error_handlers(app)
+    if settings.embed_origin_list:
+        # "Draw it yourself" (README): a portal's own page fetches the form and posts the
+        # answer from the citizen's browser. Without these headers the JSON post's preflight
+        # was a 405, so a portal had to relay through its server, where all its citizens
+        # shared one address for the wrong-link count. No credentials and no Authorization
+        # header: what a listed origin can read is what a citizen's browser can read without
+        # a key; keys and the console's cookie stay out of portals' pages.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.embed_origin_list,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type"],
+            expose_headers=["Retry-After"],
+            max_age=3600,
+        )
     app.add_middleware(LimitedBodies)
     app.add_middleware(HeadAsGet)
     app.add_middleware(

@@ -315,3 +315,70 @@ def test_a_portal_sizes_the_frame_and_shows_what_comes_after_a_send_at_360_px(
                 shown.bounding_box(),
             )
         SizingPortal.frame_url = "about:blank"
+
+
+class DrawingPortal(BaseHTTPRequestHandler):
+    """A portal's result page that draws the survey itself (README, "Draw it yourself"):
+    its script fetches the form from hailong, takes each question's first answer as the
+    citizen's taps, and posts the body the form gives, from the citizen's browser."""
+
+    form_url: ClassVar[str] = ""
+    answer_url: ClassVar[str] = ""
+
+    def do_GET(self) -> None:
+        body = f"""<!doctype html><html lang="vi"><head><meta charset="utf-8">
+<title>Cổng</title></head><body><h1>Kết quả hồ sơ</h1>
+<script>
+window.outcome = (async () => {{
+  try {{
+    const form = await (await fetch("{self.form_url}")).json();
+    const body = form.submit.body_example;
+    for (const q of form.questions)
+      if (q.kind === "choice") body.answers[q.field] = q.answers[0].value;
+    const sent = await fetch("{self.answer_url}", {{
+      method: "POST", headers: {{"Content-Type": "application/json"}},
+      body: JSON.stringify(body),
+    }});
+    return {{status: sent.status, body: await sent.json()}};
+  }} catch (e) {{
+    return {{error: String(e)}};
+  }}
+}})();
+</script></body></html>""".encode()
+        _send_html(self, body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_listed_portal_draws_the_survey_and_answers_from_the_citizens_browser(
+    database_url: str, make_key: KeyFactory, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    """The form's JSON and the answer's post, cross-origin in Chromium: the listed portal's
+    script reads the form and its answer is stored; another origin's script reads nothing
+    (the JSON post's preflight was a 405, so no portal could do this from its page)."""
+    port = free_port()
+    settings = make_settings(
+        database_url,
+        base_url=f"http://127.0.0.1:{free_port()}",
+        embed_origins=f"http://127.0.0.1:{port}",
+    )
+    outcomes: dict[str, Any] = {}
+    with (
+        serve(settings) as live,
+        http_server(DrawingPortal, port) as listed,
+        http_server(DrawingPortal) as other,
+    ):
+        for n, portal in enumerate((other, listed)):
+            token = issue_token(live, make_key, f"G22.39-DRAW-{n}")
+            DrawingPortal.form_url = f"{live.url}/api/v1/surveys/{token}/form"
+            DrawingPortal.answer_url = f"{live.url}/api/v1/responses"
+            page = open_page(browser, contexts)
+            page.goto(portal + "/")
+            outcomes[portal] = page.evaluate("() => window.outcome")
+        with live.session() as session:
+            responses = session.exec(select(Response)).all()
+    assert "error" in outcomes[other], outcomes
+    answered = outcomes[listed]
+    assert answered.get("status") == 201, outcomes
+    assert [r.id for r in responses] == [answered["body"]["response_id"]]

@@ -234,3 +234,72 @@ def test_openapi_documents_the_form(client: TestClient) -> None:
     properties = spec["components"]["schemas"]["FormQuestion"]["properties"]
     assert {"field", "label", "required", "kind", "max_length", "answers"} <= set(properties)
     assert "security" not in operation  # the token is the credential
+
+
+PORTAL = "https://dichvucong.example.gov.vn"
+
+
+def test_a_listed_portal_page_fetches_the_form_and_posts_the_answer_itself(
+    database_url: str, make_key: KeyFactory, agencies: None, db: DbFactory
+) -> None:
+    """Draw it yourself from the citizen's browser: the form and the answer carry CORS
+    headers for an origin HAILONG_EMBED_ORIGINS lists, and the JSON post's preflight is
+    answered (it was a 405, so a portal had to relay every citizen through its server)."""
+    settings = make_settings(database_url, embed_origins=PORTAL)
+    with TestClient(create_app(settings)) as client:
+        survey = issue(client, make_key)
+        fetched = client.get(form_url(survey.token), headers={"Origin": PORTAL})
+        assert fetched.status_code == 200
+        assert fetched.headers["access-control-allow-origin"] == PORTAL
+        preflight = client.options(
+            "/api/v1/responses",
+            headers={
+                "Origin": PORTAL,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+        )
+        assert preflight.status_code == 200, preflight.text
+        assert preflight.headers["access-control-allow-origin"] == PORTAL
+        assert "POST" in preflight.headers["access-control-allow-methods"]
+        assert "access-control-allow-credentials" not in preflight.headers
+        body = fetched.json()["submit"]["body_example"]
+        body["answers"].update(chosen(fetched.json(), pick=0))
+        answered = client.post("/api/v1/responses", json=body, headers={"Origin": PORTAL})
+        assert answered.status_code == 201, answered.text
+        assert answered.headers["access-control-allow-origin"] == PORTAL
+        again = client.post("/api/v1/responses", json=body | {"client_submission_id": "x-2"})
+        assert again.status_code == 409  # what a portal's script reads: already answered
+    with db() as session:
+        assert len(session.exec(select(Response)).all()) == 1
+
+
+def test_cross_origin_reading_is_for_listed_portals_and_never_with_a_key(
+    database_url: str, make_key: KeyFactory, agencies: None
+) -> None:
+    """Another origin's page reads nothing; a listed portal's page may not send a key (an
+    API key in a portal's page would be every visitor's), nor read with cookies."""
+    settings = make_settings(database_url, embed_origins=PORTAL)
+    with TestClient(create_app(settings)) as client:
+        survey = issue(client, make_key)
+        other = client.get(form_url(survey.token), headers={"Origin": "https://other.example"})
+        assert "access-control-allow-origin" not in other.headers
+        keyed = client.options(
+            "/api/v1/scores",
+            headers={
+                "Origin": PORTAL,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
+        assert keyed.status_code == 400  # a browser sends nothing after a failed preflight
+        assert "authorization" not in keyed.headers["access-control-allow-headers"].lower()
+        page = client.get(survey.path, headers={"Origin": PORTAL})
+        assert "access-control-allow-credentials" not in page.headers
+
+
+def test_without_listed_portals_no_cross_origin_headers(
+    client: TestClient, survey: IssuedSurvey
+) -> None:
+    fetched = client.get(form_url(survey.token), headers={"Origin": PORTAL})
+    assert "access-control-allow-origin" not in fetched.headers
