@@ -603,6 +603,8 @@ EN.update(
         "1 cán bộ cấp trên": "1 official above",
         "%(n)s cán bộ cấp trên": "%(n)s officials above",
         "Chưa lưu: ngưỡng của quy tắc “%(rule)s” không hợp lệ.": "Not saved: the threshold of the rule “%(rule)s” is not valid.",
+        "Chưa lưu: tắt quy tắc “%(rule)s” hoặc nới ngưỡng của nó để ít cảnh báo hơn là việc của lãnh đạo cấp trên, vì cảnh báo của đơn vị cũng gửi đến họ. Đơn vị có thể đặt ngưỡng chặt hơn.": "Not saved: switching the rule “%(rule)s” off, or loosening its threshold so that fewer alerts are raised, is for the officials above the agency, whom its alerts also tell. The agency may make its thresholds stricter.",
+        "Cảnh báo của đơn vị cũng gửi đến lãnh đạo cấp trên: đơn vị có thể bật quy tắc hoặc đặt ngưỡng chặt hơn; tắt quy tắc hoặc nới ngưỡng do cấp trên quyết định.": "The agency's alerts also go to the officials above it: the agency may switch rules on or make thresholds stricter; switching a rule off or loosening a threshold is theirs to decide.",
         "Chỉ số hài lòng K dưới ngưỡng": "K below the threshold",
         "Cả đơn vị": "The whole agency",
         "Cảnh báo": "Alerts",

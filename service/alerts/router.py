@@ -87,7 +87,7 @@ async def put_alert_rules(code: CodePath, update: AlertRulesUpdate, work: ApiWor
     def write(session: Session) -> AlertRules:
         principal = work.principal(session, *RULE_EDITORS)
         agency = visible_agency(session, principal, code)
-        settings = rules.set_overrides(session, principal.actor, agency, changes, work.profile)
+        settings = rules.set_overrides(session, principal, agency, changes, work.profile)
         return _rules_public(agency, work.profile, settings)
 
     return await work.run(write)

@@ -13,6 +13,12 @@ override that switches a rule off or sets its own threshold.
   `alerts.response_rate_floor`), once it issued `alerts.response_rate_min_issued`
   invitations in the period, counting those issued `alerts.response_rate_settle_days` ago
   or earlier (the newer are not unanswered yet).
+
+An alert tells the agency's managers and every official above it. So an agency's own
+manager (or an admin key limited to it) may make its rules speak sooner, never quieter:
+switching a rule off, or moving a threshold so that fewer alerts are raised, is for a
+manager or admin placed above it, the competent authority of D and E (a ward under
+watch switched off its K alert, and the district heard nothing all quarter: audit).
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from service.audit import record
-from service.errors import field_error
+from service.auth.principal import Principal
+from service.errors import Forbidden, field_error
 from service.models import ALERT_RULES, Agency, AlertRuleOverride, utcnow
 from service.profile import PETITION_ALERT_MAX_WORKING_DAYS, Profile
+from service.scoring.inputs import is_competent
 
 # Rules about one staff member: who and their figures are for the agency's managers and
 # admins (DESIGN: per-staff figures are managers'; GET staff-scores refuses readers), not for
@@ -40,6 +48,10 @@ PERCENT_FIGURES = frozenset({"rate", "floor"})
 # floor of 0.3334, cut to a percent's one decimal, read "33,3 %" beside the rate of 1/3 found
 # below it (alerts audit). One in PERCENT_FIGURES too is a percentage in every digit.
 SETTING_FIGURES = frozenset({"threshold", "floor"})
+# The rules that raise fewer alerts as their threshold goes down (K below it, a petition
+# that many working days from its deadline, a response rate below it); the other, the drop
+# of C that counts, raises fewer as it goes up.
+QUIETER_AS_LOWERED = frozenset({"k_below_threshold", "petition_deadline", "response_rate_low"})
 
 
 def details_for(rule: str, role: str | None) -> bool:
@@ -118,15 +130,66 @@ class OverrideIn:
     threshold: float | None
 
 
+def quieter(before: RuleSetting, after: RuleSetting) -> bool:
+    """Whether `after` raises fewer alerts than `before`: switched off, or its threshold
+    moved the quiet way while on."""
+    if not after.enabled:
+        return before.enabled
+    if not before.enabled:
+        return False
+    moved = after.threshold - before.threshold
+    return moved < 0 if after.rule in QUIETER_AS_LOWERED else moved > 0
+
+
+class QuietingRefused(Forbidden):
+    """An agency's own key made one of its alert rules quieter (see the module's text)."""
+
+
+def may_quiet(principal: Principal, agency: Agency) -> bool:
+    """Whether the key may make the agency's rules raise fewer alerts: placed above it."""
+    return is_competent(principal, agency)
+
+
+def _refuse_quieting(
+    principal: Principal,
+    agency: Agency,
+    current: Mapping[str, RuleSetting],
+    changes: Mapping[str, OverrideIn | None],
+) -> None:
+    if may_quiet(principal, agency):
+        return
+    for rule, change in changes.items():
+        was = current[rule]
+        will = (
+            _setting(rule, was.default_threshold, None)
+            if change is None
+            else RuleSetting(
+                rule,
+                change.enabled,
+                was.default_threshold if change.threshold is None else change.threshold,
+                was.default_threshold,
+                True,
+            )
+        )
+        if quieter(was, will):
+            raise QuietingRefused(
+                f"The alert rule '{rule}' of agency '{agency.code}' would raise fewer alerts: "
+                "switching a rule off or loosening its threshold is for a manager or admin of "
+                "an agency above it, whom its alerts also tell. The agency's own key may make "
+                "its rules stricter."
+            )
+
+
 def set_overrides(
     session: Session,
-    actor: str,
+    principal: Principal,
     agency: Agency,
     changes: Mapping[str, OverrideIn | None],
     profile: Profile,
 ) -> dict[str, RuleSetting]:
     """Set (or, with None, remove) the agency's override of each rule named; audited."""
     assert agency.id is not None
+    actor = principal.actor
     for rule, change in changes.items():
         if rule not in ALERT_RULES:
             raise field_error(rule, f"not a rule: one of {', '.join(ALERT_RULES)}")
@@ -134,6 +197,9 @@ def set_overrides(
             problem = check_threshold(rule, change.threshold, profile)
             if problem is not None:
                 raise field_error(f"{rule}.threshold", problem)
+    _refuse_quieting(
+        principal, agency, settings_for(session, [agency.id], profile)[agency.id], changes
+    )
     existing = {
         row.rule: row
         for row in session.exec(

@@ -95,6 +95,7 @@ def _context(
         "settle_days": profile.alerts.response_rate_settle_days,
         "petition_days_max": PETITION_ALERT_MAX_WORKING_DAYS,
         "can_edit": who.role in RULE_EDITORS and chosen is not None,
+        "can_quiet": chosen is not None and rules.may_quiet(who, chosen),
         "input_value": input_value,
         "percent_figures": rules.PERCENT_FIGURES,
         "setting_figures": rules.SETTING_FIGURES,
@@ -155,8 +156,16 @@ async def set_rule(console: ConsoleDep, code: CodePath, rule: RulePath, form: Fo
             )
             return Page("console/alerts.html", context, 422)
         change = None if enabled and threshold is None else rules.OverrideIn(enabled, threshold)
-        # Unknown rule names are refused here (422), as on the API.
-        rules.set_overrides(session, who.actor, agency, {rule: change}, profile)
+        try:
+            # Unknown rule names are refused here (422), as on the API.
+            rules.set_overrides(session, who, agency, {rule: change}, profile)
+        except rules.QuietingRefused:
+            context = _context(session, who, profile, code, None)
+            context.update(
+                values={"rule": rule, "threshold": text, "enabled": form.get("enabled", "")},
+                problem="needs_above",
+            )
+            return Page("console/alerts.html", context, 403)
         return Redirect(_page_url(code, saved=rule) + "#rules")
 
     return await console.respond(save)

@@ -49,15 +49,23 @@ def test_a_disabled_rule_raises_nothing_and_a_threshold_of_its_own_applies(
     assert defaults["petition_deadline"]["threshold"] == 2
     assert defaults["response_rate_low"]["threshold"] == 0.3
 
-    off = client.put(
+    # Its alerts tell the city too: the ward's own key may not switch them off (audit).
+    refused = client.put(
         "/api/v1/agencies/79.BTH/alert-rules",
         json={"k_below_threshold": {"enabled": False}},
         headers=ward,
     )
+    assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
+    assert "agency above it" in refused.json()["detail"]
+    city = make_key("manager", agency="79")
+    off = client.put(
+        "/api/v1/agencies/79.BTH/alert-rules",
+        json={"k_below_threshold": {"enabled": False}},
+        headers=city,
+    )
     assert off.status_code == 200, off.text
     assert _rules(off.json())["k_below_threshold"]["enabled"] is False
     # The city warns 79.SGN earlier: below 22 rather than 20.
-    city = make_key("manager", agency="79")
     earlier = client.put(
         "/api/v1/agencies/79.SGN/alert-rules",
         json={"k_below_threshold": {"enabled": True, "threshold": 22}},
@@ -80,6 +88,39 @@ def test_a_disabled_rule_raises_nothing_and_a_threshold_of_its_own_applies(
     with transaction(engine) as session:
         actions = session.exec(select(AuditLog.action)).all()
     assert actions.count("alert_rules.set") == 3
+
+
+@pytest.mark.parametrize(
+    ("rule", "quieter", "louder"),
+    [
+        ("k_below_threshold", 19, 21),  # below 19 is raised less often than below 20
+        ("staff_c_falling", 0.5, 0.1),  # a drop of 0.5 counts less often than of 0.2
+        ("petition_deadline", 1, 3),  # one working day ahead rather than two
+        ("response_rate_low", 0.1, 0.5),
+    ],
+)
+def test_an_agencys_own_key_makes_its_rules_stricter_never_quieter(
+    client: TestClient, make_key: KeyFactory, rule: str, quieter: float, louder: float
+) -> None:
+    url = "/api/v1/agencies/79.BTH/alert-rules"
+    for own in (make_key("manager", agency="79.BTH"), make_key("admin", agency="79.BTH")):
+        for body in ({rule: {"enabled": True, "threshold": quieter}}, {rule: {"enabled": False}}):
+            refused = client.put(url, json=body, headers=own)
+            assert refused.status_code == 403, (body, refused.text)
+        stricter = client.put(url, json={rule: {"enabled": True, "threshold": louder}}, headers=own)
+        assert stricter.status_code == 200, stricter.text
+        # Back to the profile's rule from a stricter one is quieter too.
+        assert client.put(url, json={rule: None}, headers=own).status_code == 403
+    above = make_key("manager", agency="79")
+    quiet = client.put(url, json={rule: {"enabled": True, "threshold": quieter}}, headers=above)
+    assert quiet.status_code == 200, quiet.text
+    # Made quiet from above, the ward may still make it speak again (back to the default).
+    own = make_key("manager", agency="79.BTH")
+    assert client.put(url, json={rule: None}, headers=own).status_code == 200
+    assert (
+        client.put(url, json={rule: {"enabled": False}}, headers=make_key("admin")).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize(

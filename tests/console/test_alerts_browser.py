@@ -84,14 +84,24 @@ def test_a_manager_opens_the_alerts_and_switches_a_rule_off(
         assert serious_violations(page) == []
         page.screenshot(path=artifacts_dir / "console-alerts.png", full_page=True)
 
+        # The ward's own manager may not silence what also tells the district (audit).
+        expect(page.locator("#stricter-only")).to_be_visible()
         page.get_by_label(f"Cảnh báo {K_RULE}").select_option("off")
         with page.expect_navigation(wait_until="load"):
             page.get_by_role("button", name=f"Lưu {K_RULE}").click()
-        expect(page.locator("#saved")).to_have_text(f"Đã lưu quy tắc: {K_RULE}.")
-        expect(row.locator(".state")).to_contain_text("Đã tắt")
-        expect(page.get_by_label(f"Cảnh báo {K_RULE}")).to_have_value("off")
+        expect(page.locator("#problem")).to_contain_text("việc của lãnh đạo cấp trên")
+        expect(page.locator("#problem")).to_be_focused()
+        expect(row.locator(".state")).to_contain_text("Đang bật")
+        expect(page.get_by_label(f"Cảnh báo {K_RULE}")).to_have_value("off")  # as chosen
         assert serious_violations(page) == []
         page.screenshot(path=artifacts_dir / "console-alerts-rule-off.png", full_page=True)
+        # Stricter is the ward's own call: warned below 21 rather than 20.
+        page.get_by_label(f"Cảnh báo {K_RULE}").select_option("on")
+        page.get_by_label(f"Ngưỡng riêng (để trống: theo mặc định) {K_RULE}").fill("21")
+        with page.expect_navigation(wait_until="load"):
+            page.get_by_role("button", name=f"Lưu {K_RULE}").click()
+        expect(page.locator("#saved")).to_have_text(f"Đã lưu quy tắc: {K_RULE}.")
+        expect(row.locator(".threshold")).to_have_text("21")
     finally:
         context.close()
 
@@ -101,8 +111,8 @@ def test_a_manager_opens_the_alerts_and_switches_a_rule_off(
         ).one()
         assert (override.rule, override.enabled, override.threshold) == (
             "k_below_threshold",
-            False,
-            None,
+            True,
+            21.0,
         )
         audited = session.exec(select(AuditLog).where(AuditLog.action == "alert_rules.set")).one()
         assert audited.target == f"agency:{WARD}"

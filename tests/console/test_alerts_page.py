@@ -299,8 +299,21 @@ def test_a_manager_switches_a_rule_off_sets_a_threshold_and_both_are_audited(
     console: ConsoleClient, client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
     console.sign_in(raw_key(make_key("manager", agency=WARD)))
-    console.get("/console/alerts")
+    page = console.get("/console/alerts")
+    assert 'id="stricter-only"' in page.text
+    # The ward's own manager may not switch off what also tells the city (audit).
+    refused = console.post(RULES.format(code=WARD, rule="k_below_threshold"), {"threshold": ""})
+    assert refused.status_code == 403
+    assert "việc của lãnh đạo cấp trên" in refused.text
+    assert autofocused_alert(refused.text) == "problem"
+    assert overrides(db, WARD) == {} and rule_audits(db) == []
+    # The other ward is out of its reach.
+    theirs = console.post(RULES.format(code=OTHER_WARD, rule="k_below_threshold"), {})
+    assert theirs.status_code == 403
+    assert overrides(db, OTHER_WARD) == {}
 
+    console.sign_in(raw_key(make_key("manager", agency="79")))
+    assert 'id="stricter-only"' not in console.get(f"/console/alerts?agency={WARD}").text
     off = console.post(RULES.format(code=WARD, rule="k_below_threshold"), {"threshold": ""})
     assert off.status_code == 200 and off.url.path == "/console/alerts"
     assert "Đã lưu quy tắc: Chỉ số hài lòng K dưới ngưỡng." in off.text
@@ -353,10 +366,7 @@ def test_a_manager_switches_a_rule_off_sets_a_threshold_and_both_are_audited(
     assert "k_below_threshold" not in overrides(db, WARD)
     assert rule_audits(db)[-1].detail["to"] == {"k_below_threshold": None}
 
-    # The other ward is out of reach, and an unknown rule is refused.
-    theirs = console.post(RULES.format(code=OTHER_WARD, rule="k_below_threshold"), {})
-    assert theirs.status_code == 403
-    assert overrides(db, OTHER_WARD) == {}
+    # An unknown rule is refused.
     console.get("/console/alerts")
     unknown = console.post(RULES.format(code=WARD, rule="k_below"), {})
     assert unknown.status_code == 422
