@@ -26,6 +26,7 @@ from service.web.pages import Page
 from service.web.params import CodePath, RowIdPath
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
+SHOWN_VERSION = "shown_version"  # the reply form's hidden field: petitions.reply_version
 
 
 @router.get("/a/{code}/petitions", response_class=HTMLResponse)
@@ -74,6 +75,8 @@ def _detail(
         "period": None,
         "petition": petition_view(session, petition, agency, profile),
         "reply_max": petitions.REPLY_MAX_CHARS,
+        # The reply as stored now: a form re-shown after a refusal saves over this one.
+        "reply_version": petitions.reply_version(petition),
         **extra,
     }
 
@@ -174,6 +177,27 @@ async def reply(console: ConsoleDep, petition_id: RowIdPath, form: FormDep) -> R
         text, handled_at, problems = read_reply_form(
             form, petition.received_at, time_is_fixed=fixed, handled_at_before=petition.handled_at
         )
+        shown = form.get(SHOWN_VERSION)
+        # A form without it (a page from before it existed, a hand-made POST) may give a
+        # first reply, never replace one it never showed (as inputs_form's shown fields).
+        if (
+            petition.reply is not None
+            if shown is None
+            else shown != petitions.reply_version(petition)
+        ):
+            # Saved by someone else since this form was shown: their reply is on the page,
+            # this official's words stay in the field, and a second send replaces it.
+            context = _detail(
+                session,
+                petition,
+                agency,
+                console.work.profile,
+                values=form,
+                problems={"reply": "changed_meanwhile"},
+                saved=None,
+                time_is_fixed=fixed,
+            )
+            return Page("console/petition.html", context, 409)
         if problems or (handled_at is None and not fixed):
             context = _detail(
                 session,

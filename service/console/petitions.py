@@ -133,6 +133,7 @@ class PetitionView(PetitionFacts):
     kind: str  # "petition": an answer is owed; "comment": a remark, no answer asked
     counts_in_group5: bool  # a national-channel petition (or the profile counts survey ones)
     counts_against_group5: bool  # at this moment: handled late, overdue, or judged badly
+    has_followup: bool  # the citizen has a follow-up link to read the reply at
 
 
 def find_petition(
@@ -171,4 +172,5 @@ def petition_view(
         kind=petition.kind,
         counts_in_group5=rules.counts_in_group5(petition, profile),
         counts_against_group5=rules.petition_against_group5(petition, profile, now),
+        has_followup=petition.followup_seed is not None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -415,6 +416,17 @@ def handling_time_is_fixed(
     if is_competent(principal, agency):
         return False
     return petition.deadline_at is not None or counts_in_group5(petition, profile)
+
+
+def reply_version(petition: Petition) -> str:
+    """What a reply form was shown, in a few characters: the reply, when it was handled and
+    when it was written. Two officials opened one petition; the second's save replaced the
+    first's reply unseen, which the citizen may already have read (console audit). The
+    form sends it back, and a save over a reply that changed meanwhile is refused."""
+    handled = petition.handled_at.isoformat() if petition.handled_at else ""
+    replied = petition.replied_at.isoformat() if petition.replied_at else ""
+    shown = f"{petition.reply or ''}\x00{handled}\x00{replied}"
+    return hashlib.sha256(shown.encode()).hexdigest()[:16]
 
 
 def record_reply(

@@ -389,5 +389,5 @@ def test_a_typed_handling_time_past_the_calendar_is_a_form_problem_not_a_500(
     assert first.status_code == 200
     console.get(url)
     for typed in ("9999-12-31T23:59:00-05:00", "0001-01-01T00:10:00+05:00"):
-        again = console.post(f"{url}/reply", {"reply": "Đã xử lý lại.", "handled_at": typed})
+        again = console.submit(f"{url}/reply", {"reply": "Đã xử lý lại.", "handled_at": typed})
         assert again.status_code == 422 and 'id="err-handled"' in again.text

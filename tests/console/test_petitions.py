@@ -24,6 +24,7 @@ from tests.console.conftest import (
     autofocused_alert,
     browser_text,
     counting_survey_petitions,
+    form_fields,
     raw_key,
     seed_ward,
 )
@@ -221,7 +222,8 @@ def test_the_wards_own_reply_cannot_backdate_its_handling(
     )
     assert stored.handled_on_time is False
     updated = {"reply": "Đã giải quyết, bổ sung.", "handled_at": before_deadline}
-    assert manager.post(f"/console/petitions/{overdue.id}/reply", updated).status_code == 200
+    # From the page the first reply led to: it shows that reply, so it may replace it.
+    assert manager.submit(f"/console/petitions/{overdue.id}/reply", updated).status_code == 200
     assert petition(db, "PAKN-OVERDUE").handled_at == stored.handled_at
     page = manager.get(f"/console/petitions/{overdue.id}").text
     assert 'id="handled-at-fixed"' in page and "giữ nguyên khi cập nhật" in page
@@ -357,7 +359,7 @@ def test_editing_only_the_replys_words_keeps_the_handling_time_to_the_second(
     assert (row.handled_at, row.handled_on_time) == (handled, False)
     assert row.reply == "Trả lời công dân (chỉ sửa câu chữ)"
     # Another minute typed is another time, taken as typed.
-    saved = console.post(
+    saved = console.submit(
         f"/console/petitions/{petition_id}/reply",
         {
             "reply": "Trả lời",
@@ -408,3 +410,62 @@ def test_a_reply_late_by_hours_reads_late_not_zero_days() -> None:
     assert (late.state, late.days) == ("late", 0)
     text = str(macros.timing_text(late))  # type: ignore[attr-defined]
     assert text == "Đã trả lời trễ hạn (dưới 1 ngày làm việc)", text
+
+
+def test_a_reply_saved_meanwhile_is_not_overwritten_unseen(
+    console: ConsoleClient,
+    another_console: ConsoleClient,
+    office: Office,
+    make_key: KeyFactory,
+    db: DbFactory,
+) -> None:
+    """(console audit) Two officials opened one petition; the second's save replaced the
+    first's reply without a word, one the citizen may already have read, and the console
+    named the second as its author. The form sends what it showed back."""
+    seed_ward(office)
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    another_console.sign_in(raw_key(make_key("manager", WARD)))
+    target = petition(db, "HL-BT-1")
+    action = f"/console/petitions/{target.id}/reply"
+    console.get(f"/console/petitions/{target.id}")
+    another_console.get(f"/console/petitions/{target.id}")  # opened before the first saves
+
+    first = console.submit(action, {"reply": "Phường đã bố trí thêm quầy. Xin cảm ơn."})
+    assert first.status_code == 200 and "Đã lưu câu trả lời" in first.text
+    second = another_console.submit(action, {"reply": "Đã ghi nhận."})
+    assert second.status_code == 409
+    assert petition(db, "HL-BT-1").reply == "Phường đã bố trí thêm quầy. Xin cảm ơn."
+    # The reply saved meanwhile is shown, and the words typed are kept in the field.
+    saved = re.search(r'<blockquote id="saved-reply">(.*?)</blockquote>', second.text, re.S)
+    assert saved and "Phường đã bố trí thêm quầy" in saved.group(1)
+    assert re.search(r"<textarea[^>]*>Đã ghi nhận\.</textarea>", second.text)
+    # Sent again from that page, knowingly: it replaces the reply.
+    again = another_console.submit(action, {})
+    assert again.status_code == 200 and "Đã lưu câu trả lời" in again.text
+    assert petition(db, "HL-BT-1").reply == "Đã ghi nhận."
+    # A form that says nothing of what it showed saves nothing.
+    forged = another_console.client.post(
+        action, data={"csrf": form_fields(again.text, action)["csrf"], "reply": "X"}
+    )
+    assert forged.status_code == 409
+    assert petition(db, "HL-BT-1").reply == "Đã ghi nhận."
+
+
+def test_no_promise_of_a_follow_up_link_the_citizen_does_not_have(
+    console: ConsoleClient, office: Office, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """(console audit) "The citizen reads it through their follow-up link" was said of a
+    national-system petition and of a comment left without a contact: neither has a link,
+    and the official believed the citizen had the answer."""
+    seed_ward(office)
+    office.answer_on_page("BT-4", complaint="Cảm ơn cán bộ.", wants_reply="no")
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    promise = "Người dân xem được qua đường dẫn theo dõi của mình"
+    for code, has_link in (("PAKN-OVERDUE", False), ("HL-BT-4", False), ("HL-BT-1", True)):
+        row = petition(db, code)
+        assert (row.followup_seed is not None) == has_link
+        page = console.get(f"/console/petitions/{row.id}")
+        assert ('id="no-followup"' in page.text) is not has_link
+        answered = console.submit(f"/console/petitions/{row.id}/reply", {"reply": "Đã xử lý."})
+        assert answered.status_code == 200 and "Đã lưu câu trả lời" in answered.text
+        assert (promise in answered.text) is has_link, code
