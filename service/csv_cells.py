@@ -6,19 +6,27 @@ A module of its own, below the domains, so that any of them can write or read a 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # A spreadsheet takes a cell starting with one of these as a formula (OWASP "CSV
 # injection"): an agency named "=HYPERLINK(...)" must stay a name in every export.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Excel under Vietnamese Windows' list separator opens a comma-separated file by splitting
+# each line at ';': "Cấp phép;=cmd|..." (a procedure name, a citizen's comment, an agency's
+# name) became two cells, the second a formula the leading-character escape never saw
+# (reports audit). So a formula start after a ';' (or a tab or line break) is escaped too.
+FORMULA_AFTER_BREAK = re.compile(r"([;\t\r\n])([=+\-@])")
 
 
 def csv_cell(value: Any) -> Any:
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value  # what spreadsheets themselves write to keep a text as text
-    return value
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_STARTS):
+        value = "'" + value  # what spreadsheets themselves write to keep a text as text
+    return FORMULA_AFTER_BREAK.sub(r"\1'\2", value)
 
 
 def other_separator(header: list[str]) -> str | None:
