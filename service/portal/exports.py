@@ -10,11 +10,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session
 
 from service.csv_cells import csv_cell
+from service.models import Agency
 from service.numbers import number
 from service.profile import Profile, Tt01Profile
 from service.scoring.schemas import Score
@@ -125,6 +127,44 @@ def tt01_row_of(score: Tt01Score, rules: Tt01Profile) -> list[Any]:
         score.counts.evaluations,
         score.counts.petitions,
     ]
+
+
+@dataclass(frozen=True)
+class Families:
+    """An export's agencies in the file's order, each with its parent: siblings are ranked
+    together, so a chunk's rows are read family by family (`whole`)."""
+
+    ids: list[int]
+    parent_of: dict[int, int | None]
+
+    @classmethod
+    def of(cls, agencies: Sequence[Agency]) -> Families:
+        chosen = [a for a in agencies if a.id is not None]
+        return cls([a.id for a in chosen if a.id], {a.id: a.parent_id for a in chosen if a.id})
+
+    def whole(
+        self, rows_of: Callable[[Session, list[int]], dict[int, list[Any]]]
+    ) -> Callable[[Session, list[int]], Rows]:
+        """`rows_of` a chunk, read with every agency of the export in the chunk's families,
+        the rows of those a later chunk holds kept for it. A chunk's rows were read in its
+        own transaction: a score that moved between two chunks (the current quarter moves
+        with every answer) left siblings in two chunks ranked on two readings, two agencies
+        ranked 2nd with different K in one file and none 3rd (reports audit). Kept rows are
+        at most one family's more than a chunk."""
+        members: dict[int | None, list[int]] = {}
+        for agency_id in self.ids:
+            members.setdefault(self.parent_of[agency_id], []).append(agency_id)
+        kept: dict[int, list[Any]] = {}
+        read: set[int | None] = set()  # families read (an agency gone meanwhile has no row)
+
+        def rows_of_chunk(session: Session, chunk: list[int]) -> Rows:
+            families = [f for f in dict.fromkeys(self.parent_of[i] for i in chunk) if f not in read]
+            if families:
+                kept.update(rows_of(session, [i for f in families for i in members[f]]))
+                read.update(families)
+            return [kept.pop(i) for i in chunk if i in kept]
+
+        return rows_of_chunk
 
 
 def chunks(ids: list[int]) -> Iterator[list[int]]:

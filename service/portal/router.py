@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
@@ -32,27 +32,33 @@ READERS = ("reader", "manager", "admin")
 
 async def _agency_ids(
     work: ApiWork, agency_code: str | None, parent_code: str | None, profile: str | None
-) -> tuple[list[int], Scoring]:
-    def ids(session: Session) -> tuple[list[int], Scoring]:
+) -> tuple[exports.Families, Scoring]:
+    def ids(session: Session) -> tuple[exports.Families, Scoring]:
         principal = work.principal(session, *READERS)
         scoring = scores.choose_scoring(work.profile, profile)
         agencies = chosen_agencies(session, principal, agency_code, parent_code)
-        return [a.id for a in agencies if a.id is not None], scoring
+        return exports.Families.of(agencies), scoring
 
     return await work.run(ids)
 
 
-def _rows(work: ApiWork, ids: list[int], period: Period, scoring: Scoring) -> AsyncIterator[Rows]:
-    def rows_of(session: Session, chunk: list[int]) -> Rows:
-        agencies = agencies_in_order(session, chunk)
+def _rows(
+    work: ApiWork, families: exports.Families, period: Period, scoring: Scoring
+) -> AsyncIterator[Rows]:
+    def rows_of(session: Session, ids: list[int]) -> dict[int, list[Any]]:
+        agencies = agencies_in_order(session, ids)
+        rows: Rows
         if scoring == "tt01":
             rules = work.profile.also
             assert rules is not None
             found = tt01_read.tt01_scores(session, agencies, period, work.profile)
-            return [exports.tt01_row_of(s, rules) for s in found]
-        return [exports.row_of(s) for s in scores.scores(session, agencies, period, work.profile)]
+            rows = [exports.tt01_row_of(s, rules) for s in found]
+        else:
+            found_k = scores.scores(session, agencies, period, work.profile)
+            rows = [exports.row_of(s) for s in found_k]
+        return {a.id: row for a, row in zip(agencies, rows, strict=True) if a.id is not None}
 
-    return exports.rows_in_chunks(work, ids, READERS, rows_of)
+    return exports.rows_in_chunks(work, families.ids, READERS, families.whole(rows_of))
 
 
 @dataclass(frozen=True)
@@ -75,13 +81,13 @@ async def _chosen(
     """Chosen as GET /api/v1/scores chooses: agency_code was missing, so asking for one
     agency exported every agency the key sees, even where the API said 403 (reports audit)."""
     parsed = period_field(period)
-    ids, scoring = await _agency_ids(work, agency_code, parent_code, profile)
+    families, scoring = await _agency_ids(work, agency_code, parent_code, profile)
     rules = work.profile.also
     if scoring == "tt01" and rules:
         headers = exports.tt01_headers(rules)
     else:
         headers = exports.headers(work.profile)
-    return Chosen(parsed, headers, _rows(work, ids, parsed, scoring))
+    return Chosen(parsed, headers, _rows(work, families, parsed, scoring))
 
 
 ChosenScores = Annotated[Chosen, Depends(_chosen)]
