@@ -20,7 +20,7 @@ from service.errors import field_error
 from service.models import Agency
 from service.periods import Period, period_field
 from service.scoring import explain, inputs, service, staff, tt01_read
-from service.scoring.etag import conditional_json
+from service.scoring.etag import CONDITIONAL, conditional_json
 from service.scoring.schemas import (
     Explanation,
     InputsUpdate,
@@ -89,6 +89,7 @@ async def _score_list(
     "/scores",
     response_model=ScoreList | Tt01ScoreList,
     summary="Scores of a period: one agency, a parent's children, or all you can see",
+    responses=CONDITIONAL,
 )
 async def list_scores(
     request: Request,
@@ -108,6 +109,7 @@ async def list_scores(
     "/agencies/{code}/scores/{period}",
     response_model=Score | Tt01Score,
     summary="One agency's score for a period",
+    responses=CONDITIONAL,
 )
 async def one_score(
     request: Request,
@@ -169,6 +171,7 @@ async def dossier_score(
     "/agencies/{code}/scores/{period}/explain",
     response_model=Explanation,
     summary="The score with the dossiers, evaluations and petitions behind it",
+    responses=CONDITIONAL,
 )
 async def explain_score(
     request: Request,
@@ -176,20 +179,30 @@ async def explain_score(
     period: PeriodPath,
     work: ApiWork,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    profile: ProfileQuery = None,
 ) -> Response:
     parsed = period_field(period)
 
     def read(session: Session) -> Explanation:
         agency = visible_agency(session, work.principal(session, *READERS), code)
-        profile = work.profile
-        score = service.scores(session, [agency], parsed, profile)[0]
+        # Explained is the main profile's score: `profile=` naming TT 01 (or a typo) was
+        # dropped, and K's explanation came back as if it were the one asked for (audit).
+        if service.choose_scoring(work.profile, profile) != "k_score":
+            raise field_error(
+                "profile",
+                f"explain covers the {work.profile.name} score; for TT 01/2018 read "
+                "/api/v1/agencies/{code}/scores/{period}?profile= and "
+                "/api/v1/dossiers/{dossier_code}/score",
+            )
+        profile_rules = work.profile
+        score = service.scores(session, [agency], parsed, profile_rules)[0]
         return Explanation(
             **dict(score),
             score=score,
-            formulas=explain.formulas(profile),
-            dossiers=explain.dossier_rows(session, agency, parsed, profile, limit),
-            evaluations=explain.evaluation_rows(session, agency, parsed, profile, limit),
-            petitions=explain.petition_rows(session, agency, parsed, profile, limit),
+            formulas=explain.formulas(profile_rules),
+            dossiers=explain.dossier_rows(session, agency, parsed, profile_rules, limit),
+            evaluations=explain.evaluation_rows(session, agency, parsed, profile_rules, limit),
+            petitions=explain.petition_rows(session, agency, parsed, profile_rules, limit),
         )
 
     return conditional_json(request, await work.run(read))
@@ -199,6 +212,7 @@ async def explain_score(
     "/rankings",
     summary="A parent's children ordered by K (or by the TT 01/2018 total); ties share a rank",
     response_model=ScoreList | Tt01ScoreList,
+    responses=CONDITIONAL,
 )
 async def rankings(
     request: Request,

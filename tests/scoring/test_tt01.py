@@ -763,3 +763,20 @@ def test_entered_indicators_are_not_said_to_update_d_and_e(
     assert again.status_code == 200, again.text
     card = _de_card(console)
     assert "Cập nhật lần cuối bởi test admin" in card and "test manager" not in card, card
+
+
+def test_explain_refuses_a_profile_it_does_not_explain(
+    both: TestClient, make_key: KeyFactory, agencies: None
+) -> None:
+    """(contract audit) explain had no `profile=`: asked for TT 01 (or a typo), it answered
+    K's explanation with a 200, as if it explained the profile asked for."""
+    reader = make_key("reader")
+    url = "/api/v1/agencies/G22.39/scores/2025-Q3"
+    assert both.get(f"{url}?profile={TT01}", headers=reader).json()["profile"] == TT01
+    for asked in (TT01, "tt-01-2O18"):
+        refused = both.get(f"{url}/explain", params={"profile": asked}, headers=reader)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["fields"][0]["field"] == "profile"
+    for main in ({}, {"profile": "hcmc-104-2024"}):
+        explained = both.get(f"{url}/explain", params=main, headers=reader)
+        assert explained.status_code == 200 and explained.json()["profile"] == "hcmc-104-2024"
