@@ -70,13 +70,17 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "No such resource",
         409: "Conflict with the current state",
         410: "No longer available",
+        413: "The request body is larger than the service takes",
         422: "Invalid input; `fields` says which and why",
         429: "Too many requests; see Retry-After",
+        503: "The database is unreachable or busy for now; send again after Retry-After",
     }
+    retry_after = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
     return {
         code: {
             "description": names[code],
             "content": {"application/json": {"schema": ERROR_SCHEMA}},
+            **({"headers": retry_after} if code in (429, 503) else {}),
         }
         for code in codes
     }
@@ -310,6 +314,12 @@ def document_errors(app: FastAPI) -> None:
                     answers = operation.get("responses", {})
                     if FASTAPI_422 in str(answers.get("422", "")):
                         answers["422"] = _documented_422(path)
+                    if path.startswith(JSON_PREFIXES):
+                        # What any of them can meet (contract audit): the database away
+                        # (unit_of_work), and a body past MAX_BODY_BYTES (app.LimitedBodies).
+                        answers.setdefault("503", error_responses(503)[503])
+                        if "requestBody" in operation:
+                            answers.setdefault("413", error_responses(413)[413])
             if FASTAPI_422 not in str(schema.get("paths")):
                 for name in ("HTTPValidationError", "ValidationError"):
                     schema.get("components", {}).get("schemas", {}).pop(name, None)
