@@ -28,6 +28,13 @@ NONE_NAMES: dict[Dimension, str] = {
     "channel": "Không rõ kênh",
     "message_channel": "",
 }
+# The handover channels (models.dossier.CHANNELS) in the console's words
+# (templates/console/response_rates.html, `channel_name`).
+CHANNEL_NAMES: dict[str, str] = {
+    "counter": "Tại quầy",
+    "online": "Trực tuyến",
+    "postal": "Bưu chính",
+}
 HEADERS = [
     "Mã cơ quan",
     "Tên cơ quan",
@@ -65,6 +72,8 @@ def _name(row: ReachRow, by: Dimension) -> str | None:
         return f"Cán bộ khác ({row.folded_staff} người, dưới ngưỡng ẩn danh)"
     if row.group == "none":
         return NONE_NAMES[by]
+    if by == "channel":
+        return CHANNEL_NAMES.get(row.key or "", NONE_NAMES["channel"])
     return row.label
 
 

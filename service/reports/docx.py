@@ -12,6 +12,9 @@ from docx.document import Document as DocumentType
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.section import Section
 from docx.shared import Cm, Pt
 from docx.table import _Cell
 
@@ -20,7 +23,14 @@ from service.reports.data import Report
 from service.text_clean import xml_text
 
 FONT = "Times New Roman"
-TEXT_WIDTH_CM = 17.0  # A4, 2 cm margins at the sides
+LANGUAGE = "vi-VN"
+# Decree 30/2020/NĐ-CP, appendix I: top and bottom 20-25 mm, left 30-35 mm (the binding
+# side), right 15-20 mm. The narrowest allowed, to keep the tables' room.
+TOP_CM = BOTTOM_CM = 2.0
+LEFT_CM, RIGHT_CM = 3.0, 1.5
+PAGE_WIDTH_CM, PAGE_HEIGHT_CM = 21.0, 29.7  # A4
+TEXT_WIDTH_CM = PAGE_WIDTH_CM - LEFT_CM - RIGHT_CM
+QUOC_HIEU_WIDTH_CM = 10.0  # the right-hand cell of the title block: the motto on one line
 
 
 def _run(paragraph: Any, text: str) -> Any:
@@ -44,7 +54,7 @@ def _title_block(document: DocumentType, report: Report) -> None:
     table = document.add_table(rows=1, cols=2)
     table.autofit = False
     left, right = table.rows[0].cells
-    left.width, right.width = Cm(7), Cm(10)
+    left.width, right.width = Cm(TEXT_WIDTH_CM - QUOC_HIEU_WIDTH_CM), Cm(QUOC_HIEU_WIDTH_CM)
     if report.owner_name:
         _cell_line(left, report.owner_name.upper(), first=True)
         _cell_line(left, report.parent_name.upper(), bold=True)
@@ -72,6 +82,9 @@ def _table(document: DocumentType, block: layout.Table) -> None:
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     total = sum(block.widths)
     widths = [Cm(TEXT_WIDTH_CM * w / total) for w in block.widths]
+    # The header row is repeated at the top of every page the table runs onto, and read
+    # as the column headers by a screen reader.
+    table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
     for cells, values, bold in [(table.rows[0].cells, block.header, True)] + [
         (table.add_row().cells, row, False) for row in block.rows
     ]:
@@ -106,7 +119,8 @@ def _block(document: DocumentType, block: layout.Block) -> None:
     elif isinstance(block, layout.Table):
         _table(document, block)
     else:
-        document.add_picture(io.BytesIO(block.png), width=Cm(TEXT_WIDTH_CM))
+        shape = document.add_picture(io.BytesIO(block.png), width=Cm(TEXT_WIDTH_CM))
+        shape._inline.docPr.set("descr", xml_text(block.caption))  # the alt text
         caption = document.add_paragraph()
         caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
         _run(caption, block.caption).italic = True
@@ -123,16 +137,54 @@ def _signature(document: DocumentType) -> None:
     _cell_line(right, "(Ký, ghi rõ họ tên, đóng dấu)", italic=True)
 
 
+def _page_numbers(section: Section) -> None:
+    """Decree 30: the page number in Arabic figures, centred in the top margin, from the
+    second page on (the first page shows none)."""
+    section.different_first_page_header_footer = True
+    section.first_page_header.is_linked_to_previous = False  # its own, empty header
+    section.header.is_linked_to_previous = False
+    paragraph = section.header.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    paragraph.paragraph_format.space_after = Pt(0)  # within the top margin, not below it
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), "PAGE")
+    paragraph._p.append(field)
+    shown = OxmlElement("w:r")  # what a reader shows before it updates the field
+    text = OxmlElement("w:t")
+    text.text = "2"
+    shown.append(text)
+    field.append(shown)
+
+
+def _language(document: DocumentType) -> None:
+    """Vietnamese, not the template's en-US: Word spell-checks the report in Vietnamese
+    and a screen reader reads it with a Vietnamese voice."""
+    styles = document.styles.element
+    for lang in styles.iter(qn("w:lang")):  # the document defaults (rPrDefault)
+        lang.set(qn("w:val"), LANGUAGE)
+        lang.set(qn("w:eastAsia"), LANGUAGE)
+    normal = document.styles["Normal"].element.get_or_add_rPr()
+    lang = normal.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        normal.append(lang)  # last of its rPr: after the font and size set before
+    lang.set(qn("w:val"), LANGUAGE)
+    lang.set(qn("w:eastAsia"), LANGUAGE)
+    document.core_properties.language = LANGUAGE
+
+
 def render_docx(report: Report) -> bytes:
     document = Document()
     section = document.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
-    section.page_width, section.page_height = Cm(21), Cm(29.7)
-    section.left_margin = section.right_margin = Cm(2)
-    section.top_margin = section.bottom_margin = Cm(2)
+    section.page_width, section.page_height = Cm(PAGE_WIDTH_CM), Cm(PAGE_HEIGHT_CM)
+    section.left_margin, section.right_margin = Cm(LEFT_CM), Cm(RIGHT_CM)
+    section.top_margin, section.bottom_margin = Cm(TOP_CM), Cm(BOTTOM_CM)
     style = document.styles["Normal"]
     style.font.name = FONT
     style.font.size = Pt(13)
+    _language(document)
+    _page_numbers(section)
     core = document.core_properties
     core.title = " ".join(layout.title_lines(report))
     core.author = xml_text(report.parent_name)  # as every run is (`_run`)

@@ -176,3 +176,33 @@ def test_a_subtree_export_says_whose_counter_each_row_is(
     exported = {(r["Cơ quan của quầy/cán bộ"], r["Mã"], r["Phiếu đã phát"]) for r in rows}
     assert exported == {("79.BTH", "Q01", "2"), ("79.SGN", "Q01", "1")}
     assert {r["Mã cơ quan"] for r in rows} == {"79"}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_channel_rows_are_named_in_the_consoles_words(
+    client: TestClient, make_key: KeyFactory, fmt: str
+) -> None:
+    """By channel, the file gave the API's codes ('counter', 'online', 'postal') beside an
+    empty 'Tên', where the console page it mirrors says "Tại quầy", "Trực tuyến", "Bưu
+    chính" (reach audit)."""
+    issuer = make_key("issuer")
+    for n, channel in enumerate(("counter", "online", "postal")):
+        body = handover_body(dossier_code=f"CH-{n}", agency_code=WARD, channel=channel)
+        issued = client.post("/api/v1/handovers", json=body, headers=issuer)
+        assert issued.status_code == 201, issued.text
+    period = period_containing(today_local(), "quarter").key
+    params = {"period": period, "agency_code": WARD, "by": "channel"}
+    response = client.get(
+        f"/api/v1/response-rates.{fmt}", params=params, headers=make_key("manager", agency=WARD)
+    )
+    assert response.status_code == 200, response.text
+    if fmt == "csv":
+        header, *table = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    else:
+        sheet = load_workbook(io.BytesIO(response.content)).active
+        assert sheet is not None
+        header, *table = [[str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    rows = [dict(zip(header, row, strict=True)) for row in table]
+    names = {r["Mã"]: r["Tên"] for r in rows}
+    assert names == {"counter": "Tại quầy", "online": "Trực tuyến", "postal": "Bưu chính"}
+    assert {r["Theo"] for r in rows} == {"Kênh trả kết quả"}

@@ -274,9 +274,14 @@ def test_the_ranking_of_many_wards_is_charted_a_page_at_a_time(
     captions = [p.text for p in document.paragraphs if p.text.startswith("Biểu đồ 1")]
     what = "Điểm K của các đơn vị, quý III năm 2025"
     assert captions == [f"Biểu đồ 1. {what}"] + [f"Biểu đồ 1 (tiếp). {what}"] * 2
+    section = document.sections[0]
+    sizes = (section.page_width, section.page_height, section.left_margin, section.right_margin)
+    page_w, page_h, left, right = (size or 0 for size in sizes)
+    top, bottom = section.top_margin or 0, section.bottom_margin or 0
+    docx_width, docx_height = page_w - left - right, page_h - top - bottom
     for shape in list(document.inline_shapes)[: len(captions)]:
-        assert shape.width == Cm(17)
-        assert shape.height < Cm(29.7 - 2 - 2 - 1), f"{shape.height / Cm(1):.1f} cm"  # + caption
+        assert abs(shape.width - docx_width) < Cm(0.01)  # margins are in twips, widths in EMU
+        assert shape.height < docx_height - Cm(1), f"{shape.height / Cm(1):.1f} cm"  # + caption
 
     reader = PdfReader(io.BytesIO(_download(client, make_key, "pdf")))
     charts = _pdf_picture_widths(reader)[: len(captions)]
