@@ -97,6 +97,13 @@ async def unpair_device(
         device = pairing.find_device(session, device_id)
         if device is None or device.agency.id != agency.id:
             raise NotFound(f"Agency '{code}' has no paired kiosk {device_id}.")
+        if form.get("confirm") != "1":
+            # The button sits beside each tablet, rows stacked as cards on a phone: one tap
+            # stopped a counter's tablet at once, and only a new code typed at that counter
+            # brought it back (console audit). It asks first, naming the counter.
+            context = _context(console, session, who, code)
+            context["confirm_unpair"] = device
+            return Page("console/kiosks.html", context)
         pairing.unpair(session, device_id, actor=who.actor, principal=who)
         return Redirect(agency_url(code, "kiosks") + "?unpaired=1")
 

@@ -58,11 +58,18 @@ class PageNotForRole(Forbidden):
     """A 403 "forbidden", as any: the console says which pages the role has."""
 
 
+class AuditLogNotForRole(PageNotForRole):
+    """The audit log refused to a role without it (a manager): sent back to it by the
+    auditor's sentence, they were shown the page that had just refused them (console
+    audit)."""
+
+
 # What the error page says, in the page's language, for the refusals it knows; any other
 # shows the service's own (English) sentence under the status's heading. One sentence per
 # status said "the citizen has judged this petition" to a kiosk unpaired twice (audit).
 _REASONS: tuple[tuple[type[ServiceError], str], ...] = (
     (csrf.CsrfRejected, "csrf"),
+    (AuditLogNotForRole, "role_other"),
     (PageNotForRole, "role"),
     (Forbidden, "scope"),
     (ReplyJudged, "judged"),
@@ -112,9 +119,14 @@ class Console:
             raise SignedOut
         self.principal = principal
         if principal.role not in roles:
-            raise PageNotForRole(
-                f"This page is not open to the role '{principal.role}'; an auditor reads the "
-                "audit log at /console/audit."
+            if principal.role == "auditor":  # on a manager's page
+                raise PageNotForRole(
+                    f"This page is not open to the role '{principal.role}'; an auditor "
+                    "reads the audit log at /console/audit."
+                )
+            raise AuditLogNotForRole(  # the one page a manager is refused
+                f"This page is not open to the role '{principal.role}'; the audit log is "
+                "for administrators and auditors."
             )
         return principal
 

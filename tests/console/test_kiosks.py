@@ -56,7 +56,14 @@ def test_a_manager_pairs_a_counter_tablet_and_unpairs_it(
     # The code is shown once: the list does not show it again.
     assert found.group(1) not in listed.text
 
-    unpaired = console.post(f"/console/a/{WARD}/kiosks/{device.group(1)}/unpair", {})
+    action = f"/console/a/{WARD}/kiosks/{device.group(1)}/unpair"
+    # One tap asks first, naming the counter: the tablet still works (console audit).
+    asked = console.submit(action, {})
+    assert asked.status_code == 200
+    assert "Hủy ghép nối máy tại quầy Q05?" in asked.text
+    assert tablet.get("/kiosk/api/state").status_code == 200
+    assert 'name="confirm" value="1"' in asked.text
+    unpaired = console.submit(action, {})  # the confirmation's form, as the page shows it
     assert unpaired.status_code == 200  # after the redirect
     assert unpaired.url.path == f"/console/a/{WARD}/kiosks"
     assert tablet.get("/kiosk/api/state").status_code == 401
@@ -65,7 +72,7 @@ def test_a_manager_pairs_a_counter_tablet_and_unpairs_it(
     assert 'data-device="' not in after.text
     # The button pressed twice (the same form sent again): said as it is. The page said
     # "the citizen has judged this petition" to every 409 (console audit).
-    again = console.post(f"/console/a/{WARD}/kiosks/{device.group(1)}/unpair", {})
+    again = console.post(action, {"confirm": "1"})
     assert again.status_code == 409
     assert "đã được gỡ ghép nối trước đó" in again.text and "phản ánh" not in again.text
 
@@ -137,7 +144,7 @@ def test_other_agencies_kiosks_are_out_of_reach(
     assert console.get(f"/console/a/{OTHER_WARD}/kiosks").status_code == 403
     console.get(f"/console/a/{WARD}/kiosks")
     # Posting the other ward's device under this ward's address changes nothing.
-    refused = console.post(f"/console/a/{WARD}/kiosks/{device_id}/unpair", {})
+    refused = console.post(f"/console/a/{WARD}/kiosks/{device_id}/unpair", {"confirm": "1"})
     assert refused.status_code == 404
     assert client.get("/api/v1/kiosk/devices", headers=admin).json()["count"] == 1
     # Without the CSRF token nothing happens either.

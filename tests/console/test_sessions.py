@@ -29,6 +29,7 @@ from tests.console.conftest import (
     WARD,
     WARD_NAME,
     ConsoleClient,
+    Office,
     autofocused_alert,
     discovery_only,
     raw_key,
@@ -585,3 +586,16 @@ def test_cookies_are_secure_when_the_base_url_is_https_in_capitals(database_url:
     pending_cookie = pending.headers["set-cookie"]
     assert "hl_oidc=" in pending_cookie
     assert "secure" in pending_cookie.lower(), pending_cookie
+
+
+def test_a_manager_refused_the_audit_log_is_not_sent_back_to_it(
+    console: ConsoleClient, office: Office, make_key: KeyFactory
+) -> None:
+    """(console audit) The refusal said "an auditor reads the audit log at the Log page",
+    with a link to /console/audit: to a manager, the page that had just refused them."""
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    refused = console.get("/console/audit")
+    assert refused.status_code == 403
+    assert 'href="/console/audit"' not in refused.text
+    assert "chỉ dành cho quản trị viên và kiểm toán viên" in refused.text
+    assert 'href="/console"' in refused.text
