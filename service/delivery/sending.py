@@ -18,7 +18,8 @@ import random
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
 
@@ -65,6 +66,13 @@ OUT_OF_SCOPE_REASON = (
 # largest maximum. Uncapped, the 1,025th failure overflowed a float: the attempt was never
 # recorded, and the delivery went out again at every lease's end, for ever (audit).
 MAX_DOUBLINGS = 64
+# Standard Webhooks: a receiver's Retry-After on a 429 or a 503 "should be taken into
+# consideration when scheduling the next attempt"; it was ignored, and a portal asking for
+# ten minutes got the same event again within seconds (contract audit). Heeded up to a day
+# and never past the delivery's give-up time (Sender._next_attempt).
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+MAX_RETRY_AFTER_SECONDS = 86_400
+MAX_RETRY_AFTER = timedelta(seconds=MAX_RETRY_AFTER_SECONDS)  # a day
 
 log = logging.getLogger("hailong.webhooks")
 
@@ -172,11 +180,17 @@ class Sender:
             )
             msg_id, secret, url = delivery.msg_id, subscription.secret_encrypted, subscription.url
         # No transaction open while sending.
-        attempt = self._send(url, secret, msg_id, claim.delivery_id, body, utcnow())
+        attempt, not_before = self._send(url, secret, msg_id, claim.delivery_id, body, utcnow())
         self._observe(attempt)
-        self._record(claim, msg_id, attempt)
+        self._record(claim, msg_id, attempt, not_before)
 
-    def _record(self, claim: Claim, msg_id: str, attempt: DeliveryAttempt) -> None:
+    def _record(
+        self,
+        claim: Claim,
+        msg_id: str,
+        attempt: DeliveryAttempt,
+        not_before: datetime | None = None,
+    ) -> None:
         """The attempt, and its outcome while the delivery is still this worker's."""
         with transaction(self.engine) as session:
             session.add(attempt)
@@ -200,7 +214,7 @@ class Sender:
             delivery.attempts += 1
             delivery.lease_until = None
             if attempt.error is not None:
-                self._failed(session, subscription, delivery, attempt)
+                self._failed(session, subscription, delivery, attempt, not_before)
                 return
             subscription.failing_since = None
             if delivery.msg_id == msg_id:
@@ -292,8 +306,11 @@ class Sender:
         delivery_id: int,
         body: str,
         at: datetime,
-    ) -> DeliveryAttempt:
+    ) -> tuple[DeliveryAttempt, datetime | None]:
+        """The attempt, and until when the receiver asked to be left alone (Retry-After on
+        a 429 or 503), if it did."""
         attempt = DeliveryAttempt(delivery_id=delivery_id, at=at)
+        not_before: datetime | None = None
         started = time.perf_counter()
         try:
             secret = secrets.decrypt(self.settings, encrypted_secret)
@@ -331,6 +348,8 @@ class Sender:
             attempt.response_snippet = storable_text(_text(start, response.encoding)[:SNIPPET])
             if not response.is_success:
                 attempt.error = f"HTTP {response.status_code}"
+            if response.status_code in RETRY_AFTER_STATUSES:
+                not_before = _retry_after(response.headers.get("retry-after"), utcnow())
         except InvalidToken:
             attempt.error = (
                 "cannot decrypt this subscription's signing secret: was "
@@ -347,7 +366,7 @@ class Sender:
             log.exception("webhook delivery %s failed unexpectedly", delivery_id)
             attempt.error = storable_text(f"{type(exc).__name__}: {exc}"[:500])
         attempt.latency_ms = round((time.perf_counter() - started) * 1000, 2)
-        return attempt
+        return attempt, not_before
 
     def _backoff(self, attempts: int) -> timedelta:
         doublings = min(max(0, attempts - 1), MAX_DOUBLINGS)
@@ -355,19 +374,31 @@ class Sender:
         delay = min(self.settings.webhook_retry_max_seconds, base)
         return timedelta(seconds=delay * random.uniform(0.5, 1.0))  # jitter spreads retries
 
+    def _next_attempt(
+        self, now: datetime, delivery: WebhookDelivery, not_before: datetime | None
+    ) -> datetime:
+        """The backoff's time, or later when the receiver asked for longer (Retry-After):
+        up to a day, and no later than the give-up time — a receiver asking past it gets
+        one last attempt then (failed, it gives up), not a delivery given up unsent."""
+        backoff = now + self._backoff(delivery.attempts)
+        if not_before is None:
+            return backoff
+        return max(backoff, min(not_before, now + MAX_RETRY_AFTER, delivery.give_up_at))
+
     def _failed(
         self,
         session: Session,
         subscription: WebhookSubscription,
         delivery: WebhookDelivery,
         attempt: DeliveryAttempt,
+        not_before: datetime | None = None,
     ) -> None:
         now = utcnow()
         giving_up = now >= delivery.give_up_at
         if giving_up:
             delivery.status, delivery.completed_at = "failed", now
         else:
-            delivery.next_attempt_at = now + self._backoff(delivery.attempts)
+            delivery.next_attempt_at = self._next_attempt(now, delivery, not_before)
         subscription.failing_since = subscription.failing_since or now
         failing_for = now - subscription.failing_since
         if subscription.disabled_at is not None:
@@ -476,6 +507,27 @@ def _disable(
         {"reason": subscription.disabled_reason},
     )
     log.warning("webhook subscription %s disabled: %s", subscription.public_id, reason)
+
+
+def _retry_after(value: str | None, now: datetime) -> datetime | None:
+    """Until when a Retry-After header asks to wait (RFC 9110: delta-seconds, or an
+    HTTP-date), at most a day from `now`; None when absent, unreadable or already past —
+    the backoff alone then."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        # Capped before it is a timedelta: a receiver's thousand digits overflow one.
+        wait = timedelta(seconds=int(value) if len(value) <= 7 else MAX_RETRY_AFTER_SECONDS)
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:  # "-0000": UTC, by RFC 5322's words
+            when = when.replace(tzinfo=UTC)
+        wait = when - now
+    return now + min(wait, MAX_RETRY_AFTER) if wait > timedelta(0) else None
 
 
 def _text(start: bytes, encoding: str | None) -> str:

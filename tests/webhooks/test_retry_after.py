@@ -1,0 +1,168 @@
+"""A receiver's Retry-After (Standard Webhooks, "Delivery success and failure": on a 429 or
+a 503 it "should be taken into consideration when scheduling the next attempt"). It was
+ignored: a rate-limited portal asking for ten minutes got the same event again within
+5-10 s (contract audit). Now the next attempt waits for the longer of the backoff and what
+was asked, up to a day and never past the delivery's give-up time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from service.models import WebhookDelivery, utcnow
+from tests.conftest import DbFactory, KeyFactory, handover_body
+from tests.harness.processes import http_server
+from tests.webhooks.conftest import drain, hooks
+from tests.webhooks.test_deliveries import subscribe
+
+pytestmark = pytest.mark.usefixtures("agencies")
+# The shipped backoff: 10 s doubling up to an hour; a first retry comes after 5-10 s.
+SHIPPED_BACKOFF = {"webhook_retry_base_seconds": 10, "webhook_retry_max_seconds": 3600}
+BACKOFF = (timedelta(seconds=5), timedelta(seconds=10))
+
+
+@dataclass
+class FirstRetry:
+    delivery: WebhookDelivery
+    before: datetime  # the event was issued after this...
+    after: datetime  # ...and its first attempt recorded before this
+    posts: int  # how many times the receiver was sent it
+
+    @property
+    def next_attempt_at(self) -> datetime:
+        assert self.delivery.status == "pending"
+        return self.delivery.next_attempt_at
+
+    def within(self, low: timedelta, high: timedelta) -> bool:
+        """Whether the retry was scheduled between `low` after the attempt and `high`."""
+        return self.before + low <= self.next_attempt_at <= self.after + high
+
+
+def first_retry(
+    database_url: str,
+    make_key: KeyFactory,
+    db: DbFactory,
+    status: int,
+    retry_after: str | None,
+    **overrides: Any,
+) -> FirstRetry:
+    """Fail one delivery with `status` and this Retry-After; the delivery after it, and
+    what the worker did once more right away (nothing: its retry is not due)."""
+    posts: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            posts.append(self.path)
+            self.send_response(status)
+            if retry_after is not None:
+                self.send_header("Retry-After", retry_after)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    with (
+        http_server(Handler) as base,
+        hooks(database_url, **{**SHIPPED_BACKOFF, **overrides}) as (client, worker),
+    ):
+        subscribe(client, make_key("admin"), f"{base}/hooks", events=["invitation.issued"])
+        before = utcnow()
+        issued = client.post(
+            "/api/v1/handovers",
+            json=handover_body(agency_code="79.BTH"),
+            headers=make_key("issuer"),
+        )
+        assert issued.status_code == 201
+
+        def attempted() -> bool:
+            with db() as session:
+                return any(d.attempts for d in session.exec(select(WebhookDelivery)))
+
+        drain(worker, until=attempted)
+        after = utcnow()
+        worker.run_once()  # not due again yet: nothing is sent
+        with db() as session:
+            [delivery] = session.exec(select(WebhookDelivery)).all()
+            session.expunge(delivery)
+    return FirstRetry(delivery, before, after, len(posts))
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_in_seconds_is_waited_for(
+    database_url: str, make_key: KeyFactory, db: DbFactory, status: int
+) -> None:
+    retry = first_retry(database_url, make_key, db, status, "600")
+    assert retry.posts == 1
+    assert retry.within(timedelta(seconds=600), timedelta(seconds=600)), retry.next_attempt_at
+
+
+def test_retry_after_as_an_http_date_is_waited_for(
+    database_url: str, make_key: KeyFactory, db: DbFactory
+) -> None:
+    at = (utcnow() + timedelta(minutes=15)).replace(microsecond=0)
+    retry = first_retry(database_url, make_key, db, 503, format_datetime(at, usegmt=True))
+    assert retry.posts == 1
+    assert retry.next_attempt_at == at
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after"),
+    [
+        (429, "soon"),  # garbage
+        (429, "-600"),
+        (503, "1.5"),  # not delta-seconds
+        (503, "Mon, 32 Foo 2025 99:99:99 GMT"),
+        (503, "Sun, 06 Nov 1994 08:49:37 GMT"),  # past
+        (429, "0"),
+        (500, "600"),  # Retry-After is heeded on a 429 or a 503 only
+        (429, None),
+    ],
+)
+def test_an_unusable_retry_after_leaves_the_backoff(
+    database_url: str, make_key: KeyFactory, db: DbFactory, status: int, retry_after: str | None
+) -> None:
+    retry = first_retry(database_url, make_key, db, status, retry_after)
+    assert retry.posts == 1
+    assert retry.within(*BACKOFF), retry.next_attempt_at
+
+
+def test_a_retry_after_shorter_than_the_backoff_leaves_the_backoff(
+    database_url: str, make_key: KeyFactory, db: DbFactory
+) -> None:
+    retry = first_retry(
+        database_url, make_key, db, 429, "1", webhook_retry_base_seconds=120
+    )  # 60-120 s
+    assert retry.within(timedelta(seconds=60), timedelta(seconds=120)), retry.next_attempt_at
+
+
+def test_a_retry_after_past_the_give_up_time_retries_once_at_it(
+    database_url: str, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """Asked for two hours, with half an hour left: one last attempt when it gives up,
+    not none (and not one sooner than the receiver can take it)."""
+    retry = first_retry(database_url, make_key, db, 503, "7200", webhook_give_up_hours=0.5)
+    assert retry.next_attempt_at == retry.delivery.give_up_at
+    assert retry.within(timedelta(minutes=30), timedelta(minutes=30))
+
+
+@pytest.mark.parametrize(
+    "retry_after",
+    [
+        "99999999",
+        pytest.param("9" * 5000, id="5000-digits"),
+        "Fri, 01 Jan 9999 00:00:00 GMT",
+    ],
+)
+def test_a_retry_after_is_heeded_up_to_a_day(
+    database_url: str, make_key: KeyFactory, db: DbFactory, retry_after: str
+) -> None:
+    retry = first_retry(database_url, make_key, db, 429, retry_after, webhook_give_up_hours=72)
+    assert retry.within(timedelta(days=1), timedelta(days=1)), retry.next_attempt_at
