@@ -26,6 +26,7 @@ from service.web.pages import Page
 from service.web.params import CodePath, RowIdPath
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
+MAX_PAGE = 100_000  # pages of the inbox: past any agency's petitions, short of an overflow
 SHOWN_VERSION = "shown_version"  # the reply form's hidden field: petitions.reply_version
 
 
@@ -34,6 +35,7 @@ async def inbox_page(
     console: ConsoleDep,
     code: CodePath,
     show: Annotated[str, Query(max_length=8)] = "open",
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
     shown: Show = show if show in get_args(Show) else "open"  # type: ignore[assignment]
 
@@ -47,7 +49,8 @@ async def inbox_page(
                 "agency_url": agency_url,
                 "period": None,
                 "show": shown,
-                "inbox": inbox(session, agency, shown),
+                "inbox": inbox(session, agency, shown, page),
+                "page": page,
             },
         )
 

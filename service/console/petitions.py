@@ -65,10 +65,17 @@ class Inbox:
     total: int
     open_count: int
     overdue_count: int
+    first: int = 1  # the place in the list of the first row shown (1-based)
+
+    @property
+    def has_more(self) -> bool:
+        return self.first - 1 + len(self.rows) < self.total
 
 
-def inbox(session: Session, agency: Agency, show: Show) -> Inbox:
-    """Open petitions by deadline, so the overdue ones come first; handled ones newest first."""
+def inbox(session: Session, agency: Agency, show: Show, page: int = 1) -> Inbox:
+    """Open petitions by deadline, so the overdue ones come first; handled ones newest first;
+    LIST_LIMIT a page. Past the first 200 a handled petition (its reply to correct) had no
+    link anywhere in the console (console audit)."""
     now = utcnow()
     mine = Petition.agency_id == agency.id
     is_open = col(Petition.handled_at).is_(None)
@@ -100,7 +107,8 @@ def inbox(session: Session, agency: Agency, show: Show) -> Inbox:
     ).one()
     overrides = load_overrides(session)
     rows = []
-    for petition, dossier_code in session.exec(query.limit(LIST_LIMIT)).all():
+    skipped = (page - 1) * LIST_LIMIT
+    for petition, dossier_code in session.exec(query.offset(skipped).limit(LIST_LIMIT)).all():
         assert petition.id is not None
         rows.append(
             InboxRow(
@@ -116,7 +124,7 @@ def inbox(session: Session, agency: Agency, show: Show) -> Inbox:
                 kind=petition.kind,
             )
         )
-    return Inbox(rows, total, open_count, overdue_count)
+    return Inbox(rows, total, open_count, overdue_count, skipped + 1)
 
 
 @dataclass

@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import col, select
 
 from service.calendar.working_days import LOCAL_TZ as LOCAL
+from service.console import petitions as console_petitions
 from service.console.petitions import timing
 from service.models import AuditLog, OutboxEvent, Petition, utcnow
 from service.petitions.service import REPLY_MAX_CHARS
@@ -469,3 +470,32 @@ def test_no_promise_of_a_follow_up_link_the_citizen_does_not_have(
         answered = console.submit(f"/console/petitions/{row.id}/reply", {"reply": "Đã xử lý."})
         assert answered.status_code == 200 and "Đã lưu câu trả lời" in answered.text
         assert (promise in answered.text) is has_link, code
+
+
+def test_every_handled_petition_is_reached_page_by_page(
+    console: ConsoleClient, office: Office, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(console audit) The inbox showed its first 200 and said "200 of N", with no way to
+    the rest: an older handled petition (its reply to correct) had no link in the console.
+    The limit is lowered to 2 so that three petitions make two pages."""
+    monkeypatch.setattr(console_petitions, "LIST_LIMIT", 2)
+    now = utcnow()
+    for days in (3, 2, 1):
+        office.petition(
+            f"PAKN-H{days}",
+            received_at=(now - timedelta(days=10)).isoformat(),
+            handled_at=(now - timedelta(days=days)).isoformat(),
+            deadline_at=(now + timedelta(days=5)).isoformat(),
+        )
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    inbox = f"/console/a/{WARD}/petitions"
+    first = console.get(f"{inbox}?show=handled")
+    assert "Hiển thị 1–2 trên 3 phản ánh" in first.text
+    assert re.findall(r'data-petition="([^"]+)"', first.text) == ["PAKN-H1", "PAKN-H2"]
+    following = re.search(r'<a href="\?([^"]+)" id="next"', first.text)
+    assert following and 'id="previous"' not in first.text
+    second = console.get(f"{inbox}?{following.group(1).replace('&amp;', '&')}")
+    assert re.findall(r'data-petition="([^"]+)"', second.text) == ["PAKN-H3"]
+    assert "Hiển thị 3–3 trên 3 phản ánh" in second.text
+    assert 'id="previous"' in second.text and 'id="next"' not in second.text
+    assert console.get(f"{inbox}?show=handled&page=0").status_code == 422
