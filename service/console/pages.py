@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from starlette.responses import Response
 
 from service.auth.principal import Principal
+from service.console import service as listing
 from service.console import sessions, tt01_card
 from service.console.inputs_form import FormRead, read_inputs_form, read_tt01_form, stored_inputs
 from service.console.service import complaints, costly_dossiers, overview
@@ -33,7 +34,7 @@ from service.scoring.reach import agency_reach
 from service.scoring.staff import staff_scores
 from service.web.deps import FormDep
 from service.web.pages import Page
-from service.web.params import CodePath, OptionalPeriodQuery
+from service.web.params import CodePath, OptionalPeriodQuery, PageQuery
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 HOME_LEVELS = 1  # an unscoped key's home lists the tree down to this level
@@ -215,19 +216,19 @@ def _with_scores(
 
 
 # The agency's tabs: each adds its own rows to the agency's context.
-TabRows = Callable[[Session, Agency, Period, Profile], dict[str, Any]]
+TabRows = Callable[[Session, Agency, Period, Profile, int], dict[str, Any]]  # int: the page
 
 
 def _staff_rows(
-    session: Session, agency: Agency, period: Period, profile: Profile
+    session: Session, agency: Agency, period: Period, profile: Profile, _page: int
 ) -> dict[str, Any]:
     return {"staff": staff_scores(session, agency, period, profile)}
 
 
 def _costly_rows(
-    session: Session, agency: Agency, period: Period, profile: Profile
+    session: Session, agency: Agency, period: Period, profile: Profile, page: int
 ) -> dict[str, Any]:
-    rows, total = costly_dossiers(session, agency, period, profile)
+    rows, total = costly_dossiers(session, agency, period, profile, page)
     k = profile.k_score
     return {
         "rows": rows,
@@ -238,7 +239,7 @@ def _costly_rows(
 
 
 def _reach_rows(
-    session: Session, agency: Agency, period: Period, profile: Profile
+    session: Session, agency: Agency, period: Period, profile: Profile, _page: int
 ) -> dict[str, Any]:
     return {
         "by_counter": agency_reach(session, agency, period, "counter", profile),
@@ -250,9 +251,9 @@ def _reach_rows(
 
 
 def _complaint_rows(
-    session: Session, agency: Agency, period: Period, _profile: Profile
+    session: Session, agency: Agency, period: Period, _profile: Profile, page: int
 ) -> dict[str, Any]:
-    rows, total = complaints(session, agency, period)
+    rows, total = complaints(session, agency, period, page)
     return {"rows": rows, "total": total}
 
 
@@ -260,14 +261,18 @@ def _agency_tab(template: str, tab_rows: TabRows) -> Callable[..., Awaitable[Res
     """The page of one of the agency's tabs: its context, with `tab_rows` added."""
 
     async def tab(
-        console: ConsoleDep, code: CodePath, period: OptionalPeriodQuery = None
+        console: ConsoleDep,
+        code: CodePath,
+        period: OptionalPeriodQuery = None,
+        page: PageQuery = 1,
     ) -> Response:
         profile = console.work.profile
 
         def show(session: Session) -> Outcome:
             who = console.who(session)
             context = _agency_context(console, session, who, code, period)
-            context.update(tab_rows(session, context["agency"], context["period"], profile))
+            context.update(tab_rows(session, context["agency"], context["period"], profile, page))
+            context.update(page=page, first=(page - 1) * listing.LIST_LIMIT + 1)
             return Page(template, context)
 
         return await console.respond(show)

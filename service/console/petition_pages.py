@@ -23,10 +23,9 @@ from service.text_clean import is_storable, strip_bidi_controls, textarea_text
 from service.timebounds import OutOfRange, check_moment
 from service.web.deps import FormDep
 from service.web.pages import Page
-from service.web.params import CodePath, RowIdPath
+from service.web.params import CodePath, PageQuery, RowIdPath
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
-MAX_PAGE = 100_000  # pages of the inbox: past any agency's petitions, short of an overflow
 SHOWN_VERSION = "shown_version"  # the reply form's hidden field: petitions.reply_version
 
 
@@ -35,7 +34,7 @@ async def inbox_page(
     console: ConsoleDep,
     code: CodePath,
     show: Annotated[str, Query(max_length=8)] = "open",
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page: PageQuery = 1,
 ) -> Response:
     shown: Show = show if show in get_args(Show) else "open"  # type: ignore[assignment]
 

@@ -77,12 +77,14 @@ class CostlyDossier:
 
 
 def costly_dossiers(
-    session: Session, agency: Agency, period: Period, profile: Profile
+    session: Session, agency: Agency, period: Period, profile: Profile, page: int = 1
 ) -> tuple[list[CostlyDossier], int]:
-    """Dossiers resolved in the period that lost A points or count against group 5 c."""
+    """Dossiers resolved in the period that lost A points or count against group 5 c,
+    LIST_LIMIT a page."""
     # Late (A's points lost, or some of them) or against group 5's c (which holds the rest).
     costs = or_(col(Dossier.is_late).is_(True), c_bad(profile))
-    total, found = resolved_dossiers(session, agency, period, LIST_LIMIT, costs)
+    skip = (page - 1) * LIST_LIMIT
+    total, found = resolved_dossiers(session, agency, period, LIST_LIMIT, costs, skip=skip)
     rows = []
     for dossier in found:
         reasons = []
@@ -120,8 +122,11 @@ class ComplaintRow:
     kind: str | None
 
 
-def complaints(session: Session, agency: Agency, period: Period) -> tuple[list[ComplaintRow], int]:
-    """Free-text complaints of the period's evaluations: the dossier code, never the contact."""
+def complaints(
+    session: Session, agency: Agency, period: Period, page: int = 1
+) -> tuple[list[ComplaintRow], int]:
+    """Free-text complaints of the period's evaluations, newest first, LIST_LIMIT a page: the
+    dossier code, never the contact."""
     where = (
         *received_in(Response, agency, period),
         col(Response.complaint).is_not(None),
@@ -141,7 +146,8 @@ def complaints(session: Session, agency: Agency, period: Period) -> tuple[list[C
         .join(Dossier, col(Dossier.id) == col(Invitation.dossier_id))
         .join(Petition, col(Petition.response_id) == col(Response.id), isouter=True)
         .where(*where)
-        .order_by(col(Response.received_at).desc())
+        .order_by(col(Response.received_at).desc(), col(Response.id).desc())
+        .offset((page - 1) * LIST_LIMIT)
         .limit(LIST_LIMIT)
     ).all()
     rows = [

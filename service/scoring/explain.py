@@ -112,10 +112,15 @@ def count(session: Session, model: type[Dossier | Response | Petition], where: A
 
 
 def resolved_dossiers(
-    session: Session, agency: Agency, period: Period, limit: int, *also: ColumnElement[bool]
+    session: Session,
+    agency: Agency,
+    period: Period,
+    limit: int,
+    *also: ColumnElement[bool],
+    skip: int = 0,
 ) -> tuple[int, Sequence[Dossier]]:
     """The agency's dossiers resolved in the period (and matching `also`), the most overdue
-    first: how many there are, and the first `limit` of them."""
+    first: how many there are, and `limit` of them after the first `skip`."""
     where = (
         col(Dossier.agency_id) == agency.id,
         col(Dossier.resolved_day).between(period.first_day, period.last_day),
@@ -125,7 +130,10 @@ def resolved_dossiers(
     found = session.exec(
         select(Dossier)
         .where(*where)
-        .order_by(col(Dossier.overdue_working_days).desc(), col(Dossier.resolved_at))
+        .order_by(
+            col(Dossier.overdue_working_days).desc(), col(Dossier.resolved_at), col(Dossier.id)
+        )
+        .offset(skip)
         .limit(limit)
     ).all()
     return total, found

@@ -52,6 +52,8 @@ CursorQuery = Annotated[
     int | None, Query(ge=1, le=MAX_ROW_ID, description="`next_cursor` of the previous page")
 ]
 LimitQuery = Annotated[int, Query(ge=1, le=500)]
+# A console list's page (of LIST_LIMIT rows): past any agency's rows, short of an overflow.
+PageQuery = Annotated[int, Query(ge=1, le=100_000)]
 # Named `id` in the path as API.md spells it; `webhook_id` in the code (`id` is a builtin).
 WebhookIdPath = Annotated[
     str, Path(alias="id", max_length=40, description="Subscription id (wh_...)")

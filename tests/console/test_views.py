@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from service.calendar.overrides import load_overrides
 from service.calendar.working_days import overdue_working_days
+from service.console import service as console_lists
 from service.models import AuditLog, Dossier, PeriodInput, Petition, ResponseContact, utcnow
 from tests.conftest import DbFactory, KeyFactory
 from tests.console.conftest import (
@@ -629,3 +630,34 @@ def test_a_period_not_begun_offers_no_d_and_e_form_and_a_post_for_it_says_why(
     current = console.get(f"/console/a/{WARD}?period={current_period()}")
     assert f'action="/console/a/{WARD}/inputs"' in current.text
     assert 'id="inputs-unbegun"' not in current.text
+
+
+def test_costly_dossiers_and_complaints_page_through_every_row(
+    manager: ConsoleClient, office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(console audit) Both tabs showed their first 200 rows with no way to the rest. The
+    limit is lowered to 1 so that the ward's seed makes several pages."""
+    monkeypatch.setattr(console_lists, "LIST_LIMIT", 1)
+    office.petition("PAKN-BT-2", dossier_code="BT-2", received_at=utcnow().isoformat())
+    office.answer_on_page("BT-4", complaint="Quầy đông, phải chờ lâu.")
+    for tab, item in (
+        ("dossiers", r'data-dossier="([^"]+)"'),
+        ("complaints", r"<strong>(.*?)</strong>"),
+    ):
+        url = f"/console/a/{WARD}/{tab}"
+        seen: list[str] = []
+        page = manager.get(url)
+        assert 'id="previous"' not in page.text
+        while True:
+            assert page.status_code == 200
+            found = re.findall(item, page.text)
+            assert len(found) == 1, (tab, found)
+            seen += found
+            following = re.search(r'<a href="\?([^"]+)" id="next"', page.text)
+            if following is None:
+                break
+            page = manager.get(f"{url}?{following.group(1).replace('&amp;', '&')}")
+            assert 'id="previous"' in page.text and "period=" in following.group(1)
+        total = re.search(r"(\d+) (?:hồ sơ|góp ý)", manager.get(url).text)
+        assert total and len(seen) == int(total.group(1)) >= 2, (tab, seen)
+        assert len(set(seen)) == len(seen), seen
