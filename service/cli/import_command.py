@@ -85,11 +85,13 @@ class Bar:
                 _log_line(self.label, task.completed, task.total, elapsed), markup=False
             )
 
-    def finish(self) -> None:
+    def finish(self, complete: bool = False) -> None:
         if self.progress is not None:
             if self.task is not None:
                 task = self.progress.tasks[0]
-                if task.total is None:  # a step without rows (the recompute): done
+                # A step without rows (the recompute) or with an estimated total (checking):
+                # done, at what it did.
+                if task.total is None or complete:
                     done = task.completed or 1
                     self.progress.update(self.task, total=done, completed=done)
             self.progress.stop()

@@ -39,7 +39,14 @@ from service.csv_cells import csv_cell
 from service.db import analyze, lost_a_race, transaction
 from service.imports import writing
 from service.imports.checking import IMPORT_ACTOR, Checker, Good, Refusal
-from service.imports.layout import FileProblem, Kind, check_header, detect_kind, open_table
+from service.imports.layout import (
+    FileProblem,
+    Kind,
+    check_header,
+    detect_kind,
+    estimated_records,
+    open_table,
+)
 from service.models import Dossier, ImportJob, Invitation, Petition, Response, utcnow
 from service.profile import Profile
 from service.scoring.rebuild import rebuild
@@ -99,7 +106,8 @@ def _stopped_as(kind: Kind) -> Iterator[_Stage]:
 class Progress(Protocol):
     def start(self, label: str, total: int | None) -> None: ...
     def advance(self, rows: int) -> None: ...
-    def finish(self) -> None: ...
+    # complete: the step ran to its end, and its total (an estimate) is what it did.
+    def finish(self, complete: bool = False) -> None: ...
 
 
 class _Silent:
@@ -109,7 +117,7 @@ class _Silent:
     def advance(self, rows: int) -> None:
         pass
 
-    def finish(self) -> None:
+    def finish(self, complete: bool = False) -> None:
         pass
 
 
@@ -245,11 +253,13 @@ def _check_all(
     report: Path,
     progress: Progress,
     kept: list[list[str]],
+    estimate: int | None = None,
 ) -> Outcome:
     """Pass 1: every row checked, nothing written; the refusals written to `report`, after
-    the `kept` lines of an earlier run's report (`_kept_lines`)."""
+    the `kept` lines of an earlier run's report (`_kept_lines`). `estimate`: about how many
+    rows are to check (layout.estimated_records)."""
     outcome = Outcome(checker.kind, "checked")
-    progress.start("checking", None)
+    progress.start("checking", estimate)
     with ExitStack() as files:
         refused = _Refused(files, report, outcome, kept=kept)
         for buffer in _buffers(rows, options.chunk_rows, after):
@@ -267,7 +277,7 @@ def _check_all(
             # resume point were checked again and passed. Left as it is if it cannot be.
             with suppress(FileProblem):
                 refused.open()
-    progress.finish()
+    progress.finish(complete=True)
     if not outcome.refused_rows and not kept:
         with suppress(OSError):  # an earlier run's report, now stale (if one may remove it)
             report.unlink(missing_ok=True)
@@ -575,7 +585,12 @@ def run_import(
         _remember_written(engine, checker, path, options, after)
         kept = _kept_lines(report, after) if job is not None else []
         try:
-            outcome = _check_all(engine, checker, rows, options, after, report, progress, kept)
+            estimate = estimated_records(path)
+            if estimate is not None:
+                estimate = max(0, estimate - (after - 1))  # past the resume point
+            outcome = _check_all(
+                engine, checker, rows, options, after, report, progress, kept, estimate
+            )
         except UnicodeDecodeError:
             raise FileProblem(f"{path.name} is not UTF-8 text; save it as CSV UTF-8") from None
         if job is not None:

@@ -1074,6 +1074,8 @@ def test_a_log_hears_how_far_the_import_is_while_it_runs(
     assert result.exit_code == 0, result.output
     said = result.output
     assert "checking: " in said and " rows/s" in said, said
+    # The checking step too says how far of how many (imports audit: it said no total).
+    assert "checking: 10 of 30 rows (33 %)" in said, said
     assert "writing: 10 of 30 rows (33 %)" in said, said
     assert "writing: 20 of 30 rows (67 %)" in said, said
     assert "s left" in said, said

@@ -15,6 +15,7 @@ from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from service.imports.layout import estimated_records
 from service.models import Dossier, Response, Staff
 from tests.cli_runner import cli_for
 from tests.conftest import DbFactory
@@ -326,3 +327,23 @@ def test_a_spreadsheet_error_in_the_header_is_refused_naming_its_column(
     said = " ".join(result.stderr.split())
     assert result.exit_code == 2, result.output
     assert "the header's column D holds a spreadsheet error (#REF!), not a value" in said, said
+
+
+def test_the_records_to_check_are_estimated_without_reading_a_row(tmp_path: Path) -> None:
+    """The checking step's total (imports audit): a CSV's line breaks less its header, the
+    last line with or without its break; an XLSX sheet's recorded range."""
+    csv_file = tmp_path / "rows.csv"
+    csv_file.write_bytes(b"\xef\xbb\xbfa,b\n1,2\n3,4\n")
+    assert estimated_records(csv_file) == 2
+    csv_file.write_bytes(b"a,b\r\n1,2\r\n3,4")  # no break after the last line
+    assert estimated_records(csv_file) == 2
+    csv_file.write_bytes(b"")
+    assert estimated_records(csv_file) == 0
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (["a", "b"], [1, 2], [3, 4], [5, 6]):
+        sheet.append(row)
+    book.save(tmp_path / "rows.xlsx")
+    assert estimated_records(tmp_path / "rows.xlsx") == 3
+    assert estimated_records(tmp_path / "missing.csv") is None
