@@ -113,15 +113,25 @@ class Answered:
     petition: Petition | None  # the comment's feedback item, if any
 
 
+# How long a tablet's outbox may have kept an answer (its network down) for the answer to
+# be judged and dated when given: a weekend's outage. An answer said to be older is taken
+# as given now: the device key was enough to answer a survey expired ten days before, dated
+# 39 days back into a period already reported (scoring audit).
+OFFLINE_ALLOWANCE = timedelta(days=3)
+
+
 def _answered_at(payload: KioskAnswer, issued_at: datetime, now: datetime) -> datetime:
     """When the citizen answered, on the server's clock. With the tablet's clock at the
     answer and at sending, the time between the two is taken back from now: a tablet clock
     days slow put answers days back, even in an earlier period (audit). Without `sent_at`
-    (a tablet's script from before), its answer time is taken as it is when plausible."""
+    (a tablet's script from before), its answer time is taken as it is when plausible.
+    Never more than OFFLINE_ALLOWANCE back."""
     answered_at = payload.answered_at
     if answered_at is not None and payload.sent_at is not None:
         answered_at = now - max(timedelta(0), payload.sent_at - answered_at)
-    if answered_at is None or not (issued_at - CLOCKS_APART <= answered_at <= now + CLOCKS_APART):
+    if answered_at is None or not (
+        max(issued_at, now - OFFLINE_ALLOWANCE) - CLOCKS_APART <= answered_at <= now + CLOCKS_APART
+    ):
         return now  # a tablet clock that is off does not move answers in time
     # Within the skew allowed, never before the survey was issued: an answer at 23:59 of
     # the month before counted in that period (kiosk audit).

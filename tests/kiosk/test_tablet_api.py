@@ -419,6 +419,35 @@ def test_an_answer_given_before_expiry_and_delivered_after_is_stored(
         assert response.client_submission_id == "outbox-1"
 
 
+def test_a_tablet_cannot_date_an_answer_past_a_weekend_offline(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """(scoring audit) The device key was enough to answer a survey expired ten days
+    before: `answered_at` 39 days back, `sent_at` now, and it was stored, dated into a
+    period already reported. An outbox's allowance is a weekend's outage
+    (OFFLINE_ALLOWANCE); an answer said to be older is judged and dated now."""
+    pair(client, make_key)
+    old, recent = (hand_over(client, make_key, dossier_code=c) for c in ("AGED-1", "AGED-2"))
+    with db() as session:
+        for invitation in session.exec(select(Invitation)).all():
+            invitation.issued_at = utcnow() - timedelta(days=40)
+            invitation.expires_at = utcnow() - timedelta(hours=1)
+            session.add(invitation)
+    now = datetime.now(UTC)
+
+    def kept(ago: timedelta) -> dict[str, str]:
+        return {"answered_at": (now - ago).isoformat(), "sent_at": now.isoformat()}
+
+    refused = answer(client, old["survey_id"], "aged-1", **kept(timedelta(days=39)))
+    assert refused.status_code == 410 and refused.json()["error"] == "expired"
+    # Within the allowance, judged and dated when given: before the expiry, stored.
+    stored = answer(client, recent["survey_id"], "aged-2", **kept(timedelta(days=2)))
+    assert stored.status_code == 201, stored.text
+    with db() as session:
+        [response] = session.exec(select(Response)).all()
+    assert abs(response.received_at - (utcnow() - timedelta(days=2))) < timedelta(minutes=1)
+
+
 def test_an_answer_waiting_in_the_outbox_is_stored_after_pairing_at_another_counter(
     client: TestClient, make_key: KeyFactory
 ) -> None:
