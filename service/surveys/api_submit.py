@@ -63,7 +63,7 @@ def _submit(
     if earlier_id is not None:
         earlier = session.get(Response, earlier_id)
         assert earlier is not None
-        service.ensure_retry(session, earlier, answers)
+        service.ensure_retry(session, earlier, answers, payload.submitted_at)
         petition = service.petition_of(session, earlier_id)
         return ApiSubmitted(False, earlier_id, _followup_url(session, work.settings, petition))
     if payload.submitted_at is not None:

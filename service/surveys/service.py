@@ -215,13 +215,26 @@ def answer_columns(answers: Answers) -> dict[str, Any]:
     }
 
 
-def ensure_retry(session: Session, earlier: Response, given: Callable[[], Answers]) -> None:
+def ensure_retry(
+    session: Session,
+    earlier: Response,
+    given: Callable[[], Answers],
+    given_at: datetime | None = None,
+) -> None:
     """A submission id seen before is a retry only with the answers stored under it
     (`given`: the request's, checked), and carrying nothing they lack: a contact other
     than the one kept, or a wish for an answer to a comment. Anything else is another
     submission to an answered survey (409): a 200 told the client it was stored when it
     was dropped (audit; a retry adding the contact the first send lacked heard 200, and
-    the agency never had it). A retry leaving the contact out drops nothing."""
+    the agency never had it). A retry leaving the contact out drops nothing. `given_at`:
+    the time an import gave (submitted_at), which a retry must repeat: a corrected one was
+    answered 200 and dropped, the evaluation left in the month mistyped (scoring audit)."""
+    if given_at is not None and given_at != earlier.received_at:
+        raise AlreadyAnswered(
+            "This survey was already answered under this client_submission_id, given at "
+            f"{earlier.received_at.isoformat()}; a retry must send the same submitted_at. "
+            "The other time was not stored: an evaluation's time is not corrected by a retry."
+        )
     try:
         answers: Answers | None = given()
     except InvalidInput:  # what was stored passed the checks: these are other answers

@@ -403,3 +403,32 @@ def test_a_contact_without_consent_is_refused_in_the_api_s_own_words(
     )
     with db() as session:
         assert session.exec(select(func.count()).select_from(Response)).one() == 0
+
+
+def test_a_retry_with_another_submitted_at_is_a_409_not_a_dropped_correction(
+    client: TestClient, survey: IssuedSurvey, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """(scoring audit) An import re-sent under the same client_submission_id with its time
+    corrected (20/9 meant 2/10) heard 200, "stored", and the evaluation stayed in September.
+    The same time again is a retry; another is refused and says so."""
+    admin = make_key("admin")
+    body = {
+        "token": survey.token,
+        "answers": ANSWERS,
+        "client_submission_id": "import-row-17",
+        "submitted_at": "2025-09-20T09:00:00+07:00",
+    }
+    assert client.post("/api/v1/responses", json=body, headers=admin).status_code == 201
+    same = client.post(
+        "/api/v1/responses",
+        json={**body, "submitted_at": "2025-09-20T02:00:00+00:00"},  # the same moment
+        headers=admin,
+    )
+    assert same.status_code == 200, same.text
+    corrected = {**body, "submitted_at": "2025-10-02T09:00:00+07:00"}
+    refused = client.post("/api/v1/responses", json=corrected, headers=admin)
+    assert refused.status_code == 409 and refused.json()["error"] == "already_answered"
+    assert "submitted_at" in refused.json()["detail"]
+    with db() as session:
+        [stored] = session.exec(select(Response)).all()
+    assert stored.received_at == datetime.fromisoformat("2025-09-20T09:00:00+07:00")
