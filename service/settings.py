@@ -298,6 +298,29 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _links_citizens_can_open(self) -> Settings:
+        """Messages configured, the base URL left at its default: every SMS, Zalo message and
+        e-mail carried http://127.0.0.1:8000/..., which opens nothing on a citizen's phone
+        (reach audit). Set to a loopback address on purpose (a trial, the tests), it stays."""
+        channels = [
+            name
+            for name, on in (
+                ("HAILONG_SMTP_HOST", self.smtp_host),
+                ("HAILONG_SMS_PROVIDER", self.sms_provider),
+                ("HAILONG_ZALO_ACCESS_TOKEN", self.zalo_access_token),
+            )
+            if on
+        ]
+        if channels and "base_url" not in self.model_fields_set:
+            raise ValueError(
+                f"{', '.join(channels)} set: messages go out, yet HAILONG_BASE_URL is not set, "
+                f"and every link in them would be {self.base_url}/..., which no citizen's "
+                "phone can open; set HAILONG_BASE_URL to the address citizens reach, e.g. "
+                "https://hailong.example.gov.vn"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _someone_can_sign_in(self) -> Settings:
         if self.oidc_issuer and not self.oidc_client_id:
             raise ValueError("HAILONG_OIDC_ISSUER is set: set HAILONG_OIDC_CLIENT_ID as well")

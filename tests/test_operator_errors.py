@@ -500,6 +500,36 @@ def test_a_provider_url_that_is_no_url_stops_the_start(
     assert line.startswith(f"Invalid setting {name}={value}: {name} {problem}"), line
 
 
+@pytest.mark.parametrize(
+    ("channel", "names"),
+    [
+        ({"HAILONG_SMTP_HOST": "smtp.phuong.gov.vn"}, "HAILONG_SMTP_HOST"),
+        (ESMS, "HAILONG_SMS_PROVIDER"),
+        ({"HAILONG_ZALO_ACCESS_TOKEN": "t", "HAILONG_ZALO_TEMPLATE_ID": "1"}, "HAILONG_ZALO"),
+    ],
+)
+def test_messages_without_a_base_url_stop_the_start(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    channel: dict[str, str],
+    names: str,
+) -> None:
+    """(reach audit) A channel set up and HAILONG_BASE_URL left unset: every message carried
+    http://127.0.0.1:8000/..., a link no citizen's phone opens. Set on purpose (a trial on
+    one machine), a loopback base URL is taken."""
+    monkeypatch.delenv("HAILONG_BASE_URL", raising=False)
+    for name, value in channel.items():
+        monkeypatch.setenv(name, value)
+    [line] = _refused_at_start(monkeypatch, capsys, "HAILONG_LOG_REQUESTS", "false")
+    assert names in line and "HAILONG_BASE_URL is not set" in line, line
+    monkeypatch.setenv("HAILONG_BASE_URL", "http://127.0.0.1:8000")
+    get_settings.cache_clear()
+    try:
+        assert get_settings().base_url == "http://127.0.0.1:8000"
+    finally:
+        get_settings.cache_clear()
+
+
 def test_an_sms_url_set_empty_is_the_providers_own() -> None:
     settings = Settings(database_url="sqlite://", secret_key=TEST_SECRET, sms_url="")
     assert settings.sms_url is None

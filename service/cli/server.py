@@ -36,6 +36,10 @@ def serve(
         # the environment), not at the default port; behind a proxy, set the public URL.
         # (Port 0 is known only once bound: the setting's default then, as the line below
         # says. An IPv6 address goes in brackets: ::1 made a URL without a host; review.)
+        # Read first as they are: messages set up without a base URL are refused (their
+        # links would open nothing on a citizen's phone), not given this machine's address.
+        get_settings()
+        get_settings.cache_clear()
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         if ":" in shown_host:
             shown_host = f"[{shown_host}]"

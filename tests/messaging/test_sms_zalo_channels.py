@@ -33,6 +33,7 @@ ACCESS_TOKEN, TEMPLATE_ID, REMINDER_TEMPLATE_ID = "zalo-oa-access-token", "30123
 ESMS_PATH = urlsplit(sms_esms.DOCUMENTED_URL).path
 ZALO_PATH = urlsplit(zalo_zns.DOCUMENTED_URL).path
 VIETNAMESE_PHONE = re.compile(r"84[0-9]{9}")  # ASCII: \d took full-width digits too
+BASE_URL = "https://hl.example.vn"  # a channel set up needs a base URL citizens can open
 
 MESSAGE = OutgoingMessage(
     message_id=4242,
@@ -213,6 +214,7 @@ def esms() -> Iterator[Provider]:
 
 def sms_channel(url: str, timeout: float = 5.0) -> Channel:
     settings = Settings(
+        base_url=BASE_URL,
         secret_key=TEST_SECRET,
         sms_provider="esms",
         sms_api_key=API_KEY,
@@ -411,6 +413,7 @@ def zalo() -> Iterator[Provider]:
 def zalo_channel(url: str, timeout: float = 5.0, **settings: Any) -> Channel:
     return sms_and_zalo_channels(
         Settings(
+            base_url=BASE_URL,
             zalo_url=url + ZALO_PATH,
             zalo_access_token=ACCESS_TOKEN,
             zalo_template_id=TEMPLATE_ID,
@@ -516,6 +519,7 @@ def test_nothing_configured_means_no_channels() -> None:
 
 def test_the_documented_endpoints_are_the_defaults() -> None:
     settings = Settings(
+        base_url=BASE_URL,
         secret_key=TEST_SECRET,
         sms_provider="esms",
         sms_api_key=API_KEY,
@@ -569,6 +573,6 @@ def test_half_configured_stops_the_start_naming_what_is_missing(
     settings: dict[str, Any], named: list[str]
 ) -> None:
     with pytest.raises(ValueError) as caught:
-        providers.check(Settings(**settings))
+        providers.check(Settings(base_url=BASE_URL, **settings))
     for name in named:
         assert name in str(caught.value)
