@@ -46,6 +46,9 @@ class InputsProvenance(BaseModel):
 
 class Score(BaseModel):
     model_config = ConfigDict(
+        # Every field is sent: a client generated from the document must not take one
+        # with a default (inputs) for optional (contract audit).
+        json_schema_serialization_defaults_required=True,
         json_schema_extra={
             "examples": [
                 {

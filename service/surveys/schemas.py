@@ -66,6 +66,9 @@ class ResponseCreate(NullsAsAbsent):
 
 
 class ResponseCreated(BaseModel):
+    # Every field is sent (followup_url as null): required in the document (contract audit).
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     response_id: int
     status: Literal["answered"] = "answered"
     # When the complaint opened a petition: the citizen's private page for the agency's

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import KeyFactory
+from tests.conftest import KeyFactory, handover_body
+from tests.surveys.conftest import ANSWERS
 
 pytestmark = pytest.mark.usefixtures("agencies")
 CONDITIONAL = [
@@ -65,3 +66,22 @@ def test_if_none_match_compares_weakly(client: TestClient, make_key: KeyFactory)
         assert again.headers["etag"] == tag
     other = client.get(url, headers={**reader, "If-None-Match": '"other"'})
     assert other.status_code == 200
+
+
+def test_what_is_always_sent_is_required_in_the_document(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """(contract audit) ResponseCreated.status and Score.inputs are in every body, yet were
+    optional in /openapi.json: a generated client typed them nullable."""
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    issued = client.post(
+        "/api/v1/handovers", json=handover_body(), headers=make_key("issuer")
+    ).json()
+    answered = client.post(
+        "/api/v1/responses",
+        json={"token": issued["survey_url"].rsplit("/", 1)[1], "answers": ANSWERS},
+    )
+    assert answered.status_code == 201, answered.text
+    assert set(schemas["ResponseCreated"]["required"]) == set(answered.json())
+    score = client.get("/api/v1/agencies/G22.39/scores/2025-Q3", headers=make_key("reader"))
+    assert set(schemas["Score"]["required"]) == set(score.json())
