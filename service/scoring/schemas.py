@@ -82,7 +82,7 @@ class Score(BaseModel):
                     "computed_at": "2025-10-01T00:00:00Z",
                 }
             ]
-        }
+        },
     )
 
     agency_code: str
