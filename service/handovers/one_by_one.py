@@ -25,6 +25,7 @@ from service.handovers import new_dossiers, registry, tokens
 from service.handovers.invitations import Issued
 from service.handovers.schemas import HandoverCreate
 from service.messaging import outbox as messages
+from service.messaging import reposts
 from service.models import Agency, Counter, Dossier, Invitation, Response, Staff, utcnow
 from service.profile import Profile
 from service.scoring import events
@@ -161,7 +162,7 @@ def _update_known(
     # address given before, the fresh link of a reissued survey included.
     withdrawn = payload.contact is not None and not payload.contact.consent
     if withdrawn:
-        messages.consent_withdrawn(session, invitation.id, invitation.status == "revoked")
+        reposts.consent_withdrawn(session, invitation.id, invitation.status == "revoked")
     created = False
     if invitation.status == "revoked":
         _reissue(
@@ -170,7 +171,8 @@ def _update_known(
         created = True
     session.flush()
     # Posted again: no new messages (but a reissued survey's link is sent again, where
-    # the first went); the answer says what became of them.
+    # the first went or to the contact the re-post gives); the answer says what became of
+    # them.
     known_messages = messages.messages_of(session, invitation.id, settings.signing_key())
     return Issued(invitation, dossier, created, known_messages)
 
@@ -255,7 +257,8 @@ def _reissue(
     """A revoked survey posted again gets a fresh link: a new survey id, token and short
     code on the same invitation row (one per dossier). The old link stays dead: its token
     hash and short code are gone. Only an unanswered survey can have been revoked. The new
-    link goes where the first went, unless `resend` is False (consent withdrawn)."""
+    link goes to the contact the re-post gives, if it gives another, else where the first
+    went; nowhere when `resend` is False (consent withdrawn)."""
     now = utcnow()
     invitation.public_id = str(uuid.uuid4())
     invitation.token_seed = tokens.new_seed()
@@ -282,4 +285,5 @@ def _reissue(
     )
     outbox.emit(session, "invitation.issued", dossier.agency_id, data)
     if resend:
-        messages.resend_invitation(session, invitation.id, now)
+        assert invitation.id is not None
+        reposts.reissued(session, settings, invitation.id, dossier.agency_id, payload.contact, now)

@@ -7,7 +7,10 @@ lease, so two workers never send one message and a worker that dies mid-send lea
 lease to lapse; the caller's `decide` then says what to send (or settles the row without
 sending); the channel is called with no transaction open; the outcome is recorded only if
 the lease is still ours. Temporary failures are retried with exponential backoff until
-HAILONG_MESSAGE_GIVE_UP_HOURS, others are final.
+HAILONG_MESSAGE_GIVE_UP_HOURS, others are final. A problem of the provider account
+(channels/base.AccountProblem: an expired token, a balance run dry) postpones the message
+without counting toward giving up, and is logged once a round. A message failed for good
+is logged and counted (`failed_for_good`).
 
 The table has an id and the columns of `LeasedSend` (service/models/leased.py): status
 ('pending', then 'sent', 'failed' or 'skipped'), reason, attempts, the lease and the times;
@@ -28,10 +31,11 @@ from sqlalchemy import ColumnElement, Engine, or_, update
 from sqlmodel import Session, col, select
 
 from service.db import rowcount, transaction
-from service.messaging.channels.base import Channel, OutgoingMessage, SendFailed
+from service.messaging.channels.base import AccountProblem, Channel, OutgoingMessage, SendFailed
 from service.messaging.contacts import without_contacts
 from service.models import utcnow
 from service.models.leased import LeasedSend
+from service.ops.observability import MESSAGE_FAILURES
 from service.settings import Settings
 from service.text_clean import storable_text
 
@@ -140,6 +144,33 @@ def _kept(words: str) -> str:
     return storable_text(words)[:255]
 
 
+def failed_for_good(row: Any, channel: str, reason_class: str, reason: str) -> None:
+    """Report a message marked failed: a WARNING and hailong_message_failures_total. Every
+    citizen's invitation refused for an unregistered template was marked failed, and nobody
+    was told (audit). The row id and the reason, never the contact or the link: the reason
+    is kept without them (send)."""
+    log.warning(
+        "%s %s %d failed for good (%s): %s",
+        channel,
+        type(row).__tablename__,
+        row.id,
+        reason_class,
+        reason,
+    )
+    MESSAGE_FAILURES.labels(channel, reason_class).inc()
+
+
+def _said(error: SendFailed, message: OutgoingMessage) -> str:
+    """A provider's words as the row keeps them (and the log shows them): no contact, and
+    no link of the message (its short code or opt-out token opens the survey or opts out),
+    should the provider quote the text it refused."""
+    words = without_contacts(error.reason, message.recipient)
+    for link, shown in ((message.link, "[link]"), (message.opt_out_link, "[opt-out link]")):
+        if link:
+            words = words.replace(link, shown)
+    return _kept(words)
+
+
 def send(
     engine: Engine,
     settings: Settings,
@@ -149,7 +180,20 @@ def send(
     now: datetime | None = None,
 ) -> str:
     """Send a claimed message (no transaction open meanwhile) and record the outcome:
-    'sent', 'retry', 'failed', or 'lost' (the lease lapsed and another worker took over)."""
+    'sent', 'retry', 'account' (postponed for an account problem), 'failed', or 'lost' (the
+    lease lapsed and another worker took over)."""
+    return _send(engine, settings, channels, table, claimed, now)[0]
+
+
+def _send(
+    engine: Engine,
+    settings: Settings,
+    channels: Mapping[str, Channel],
+    table: type[RowT],
+    claimed: Claim,
+    now: datetime | None = None,
+) -> tuple[str, str | None]:
+    """send's outcome, and the reason of a failure."""
     message = claimed.message
     assert message is not None
     error: SendFailed | None = None
@@ -166,7 +210,7 @@ def send(
     with transaction(engine) as session:
         row: Any = session.get(table, claimed.row_id)
         if row is None or row.lease_until != claimed.lease or row.status != "pending":
-            return "lost"
+            return "lost", None
         row.attempts += 1
         row.first_attempt_at = row.first_attempt_at or at
         if error is None:
@@ -174,14 +218,22 @@ def send(
             if hasattr(row, "provider_id"):
                 sent["provider_id"] = provider_id
             settle(session, row, **sent)
-            return "sent"
-        reason = _kept(without_contacts(error.reason, message.recipient))
+            return "sent", None
+        reason = _said(error, message)
+        if isinstance(error, AccountProblem):
+            # Not the message's fault: the time it waits does not count toward giving up
+            # (the give-up clock starts again with its next attempt). Its survey's expiry
+            # ends it (the caller's decide).
+            later = at + backoff(row.attempts)
+            settle(session, row, reason=reason, first_attempt_at=None, next_attempt_at=later)
+            return "account", reason
         gave_up = at - row.first_attempt_at >= timedelta(hours=settings.message_give_up_hours)
         if error.retry and not gave_up:
             settle(session, row, reason=reason, next_attempt_at=at + backoff(row.attempts))
-            return "retry"
+            return "retry", reason
         settle(session, row, status="failed", reason=reason)
-        return "failed"
+        failed_for_good(row, message.channel, "gave_up" if error.retry else "refused", reason)
+        return "failed", reason
 
 
 def send_due(
@@ -199,6 +251,7 @@ def send_due(
     not for a round of a hundred behind a gateway that does not answer (audit: up to 100
     timeouts); the rest stay pending, unclaimed, for the next worker."""
     work = 0
+    account: dict[str, tuple[int, str]] = {}  # channel -> (messages postponed, last reason)
     for _ in range(ROUND_LIMIT):
         if stop is not None and stop.is_set():
             break
@@ -207,5 +260,17 @@ def send_due(
             break
         work += 1
         if claimed.message is not None:
-            send(engine, settings, channels, table, claimed, now)
+            outcome, reason = _send(engine, settings, channels, table, claimed, now)
+            if outcome == "account" and reason is not None:
+                count = account.get(claimed.message.channel, (0, ""))[0]
+                account[claimed.message.channel] = (count + 1, reason)
+    for name, (postponed, said) in sorted(account.items()):
+        # Once a round, not a line per message: the operator has one thing to fix.
+        log.warning(
+            "%s: %d messages wait for a problem of the provider account to be fixed: %s; "
+            "they are retried until their surveys expire",
+            name,
+            postponed,
+            said,
+        )
     return work

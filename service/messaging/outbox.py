@@ -5,7 +5,7 @@ it: `pending` when the citizen consented, gave the address, the channel is confi
 the contact has not opted out; otherwise `skipped`, with the reason. No channel configured
 and no contact: no rows (messaging is not in use). A dossier posted again plans nothing:
 its invitation keeps the messages it had (the unique index says so too), unless its survey
-had been revoked: then the new link goes where the first one went (`resend_invitation`).
+had been revoked: then the new link is sent again (reposts.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, or_, tuple_, update
+from sqlalchemy import bindparam, insert, tuple_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -93,6 +93,54 @@ def opted_out(session: Session, hashes: Collection[tuple[str, str]]) -> set[tupl
     return {(str(h), str(c)) for h, c in rows}
 
 
+def planned_with_opt_outs(
+    session: Session, key: bytes, plans: Sequence[list[Planned]]
+) -> list[list[Planned]]:
+    """The plans with each pending message to an address that opted out skipped
+    (`opted_out`): an opt-out from any channel reaching the same address (SMS and Zalo:
+    the number)."""
+    wanted = {
+        (contacts.contact_hash(key, p.address), channel)
+        for planned in plans
+        for p in planned
+        if p.status == "pending" and p.address is not None
+        for channel in contacts.same_address_channels(p.channel)
+    }
+    refused = opted_out(session, wanted)
+
+    def checked(p: Planned) -> Planned:
+        hashed = contacts.contact_hash(key, p.address) if p.address else ""
+        reaching = contacts.same_address_channels(p.channel)
+        if p.status == "pending" and any((hashed, c) in refused for c in reaching):
+            return Planned(p.channel, "skipped", "opted_out", p.address)
+        return p
+
+    return [[checked(p) for p in planned] for planned in plans]
+
+
+def invitation_row(agency_id: int, p: Planned, now: datetime) -> dict[str, Any]:
+    """An invitation message's row as planned (its invitation named by the caller)."""
+    return {
+        "agency_id": agency_id,
+        "channel": p.channel,
+        "kind": "invitation",
+        "status": p.status,
+        "reason": p.reason,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "lease_until": None,
+        "first_attempt_at": None,
+        "sent_at": None,
+        "provider_id": None,
+        "created_at": now,
+    }
+
+
+def stored(contact: ContactIn | None) -> bool:
+    """Whether a handover's contact is kept: with consent, and an address."""
+    return contact is not None and contact.consent and bool(contact.phone or contact.email)
+
+
 @lru_cache(maxsize=1)
 def _statements() -> tuple[Any, Any]:
     """An invitation's id is unknown until the COMMIT: its rows find it by token hash."""
@@ -127,53 +175,24 @@ def write(
     configured = configured_names(settings)
     if not configured and all(item.contact is None for item in new):
         return [[] for _ in new]
-    key = settings.signing_key()
-    plans = [plan(item.contact, configured) for item in new]
-    # An opt-out from any channel reaching the same address (SMS and Zalo: the number).
-    wanted = {
-        (contacts.contact_hash(key, p.address), channel)
-        for planned in plans
-        for p in planned
-        if p.status == "pending" and p.address is not None
-        for channel in contacts.same_address_channels(p.channel)
-    }
-    refused = opted_out(session, wanted)
+    plans = planned_with_opt_outs(
+        session, settings.signing_key(), [plan(item.contact, configured) for item in new]
+    )
     contact_rows: list[dict[str, Any]] = []
     message_rows: list[dict[str, Any]] = []
     answers: list[list[MessagePublic]] = []
     for item, planned in zip(new, plans, strict=True):
-        answer = []
         for p in planned:
-            hashed = contacts.contact_hash(key, p.address) if p.address else ""
-            reaching = contacts.same_address_channels(p.channel)
-            if p.status == "pending" and any((hashed, c) in refused for c in reaching):
-                p = Planned(p.channel, "skipped", "opted_out", p.address)
-            message_rows.append(
-                {
-                    "invitation_token_hash": item.token_hash,
-                    "agency_id": item.agency_id,
-                    "channel": p.channel,
-                    "kind": "invitation",
-                    "status": p.status,
-                    "reason": p.reason,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "lease_until": None,
-                    "first_attempt_at": None,
-                    "sent_at": None,
-                    "provider_id": None,
-                    "created_at": now,
-                }
-            )
-            answer.append(p.public())
-        answers.append(answer)
-        contact = item.contact
-        if contact is not None and contact.consent and (contact.phone or contact.email):
+            row = invitation_row(item.agency_id, p, now)
+            message_rows.append({"invitation_token_hash": item.token_hash, **row})
+        answers.append([p.public() for p in planned])
+        if stored(item.contact):
+            assert item.contact is not None
             contact_rows.append(
                 {
                     "invitation_token_hash": item.token_hash,
-                    "phone": contact.phone,
-                    "email": contact.email,
+                    "phone": item.contact.phone,
+                    "email": item.contact.email,
                     "consent_at": now,
                 }
             )
@@ -236,80 +255,3 @@ def _unless_refused(
     refused = address_refusal(session, signing_key, row.channel, address)
     status, reason = ("skipped", refused) if refused is not None else (row.status, row.reason)
     return MessagePublic(channel=row.channel, kind=row.kind, status=status, reason=reason)
-
-
-def consent_withdrawn(session: Session, invitation_id: int | None, link_renewed: bool) -> None:
-    """A re-post saying the citizen does not agree (its contact's `consent` false): what
-    waits to be sent is skipped (`no_consent`) and the address given before is forgotten.
-    A revoked survey posted again so sent its new link to the old address, and the answer
-    said "pending" (messaging audit). `link_renewed`: a revoked survey issued again, whose
-    messages stand for the new link (resend_invitation), so those sent with the dead one
-    are skipped too; otherwise a message sent stays sent."""
-    waiting = col(OutgoingMessageRow.status) == "pending"
-    if link_renewed:
-        waiting = or_(
-            col(OutgoingMessageRow.status).in_(("pending", "sent")),
-            and_(
-                col(OutgoingMessageRow.status) == "skipped",
-                col(OutgoingMessageRow.reason) == "revoked",
-            ),
-        )
-    session.execute(
-        update(OutgoingMessageRow)
-        .where(col(OutgoingMessageRow.invitation_id) == invitation_id, waiting)
-        .values(status="skipped", reason="no_consent", lease_until=None),
-        execution_options={"synchronize_session": False},
-    )
-    session.execute(
-        delete(InvitationContact).where(col(InvitationContact.invitation_id) == invitation_id),
-        execution_options={"synchronize_session": False},
-    )
-
-
-def resend_invitation(session: Session, invitation_id: int | None, now: datetime) -> None:
-    """A revoked survey issued again: its invitation messages that went out with the dead
-    link (or were held back because of the revocation) are sent again; a message is
-    composed when it is sent, so with the new link. Most citizens never come to the counter:
-    the new link reached nobody (delivery audit). What was not sent for another reason (no
-    consent, an opt-out) stays as it was, and the sending rules apply again.
-
-    One still pending is reset too, lease and all: one being sent at this moment carries the
-    dead link, and recorded 'sent' when its send finished, the new link never went (audit).
-    Its lease gone, that send is recorded as lost, and the row goes again with the new link.
-
-    The dead link's reminders go: the new link gets its own, the usual delay after its
-    invitation is sent (create_reminders adds one per invitation and channel that has
-    none). Kept, a reminder sent or skipped for the dead link left the new one without,
-    and one still waiting went out with the new invitation, no delay between (audit)."""
-    session.execute(
-        delete(OutgoingMessageRow).where(
-            col(OutgoingMessageRow.invitation_id) == invitation_id,
-            col(OutgoingMessageRow.kind) == "reminder",
-        ),
-        execution_options={"synchronize_session": False},
-    )
-    session.execute(
-        update(OutgoingMessageRow)
-        .where(
-            col(OutgoingMessageRow.invitation_id) == invitation_id,
-            col(OutgoingMessageRow.kind) == "invitation",
-            or_(
-                col(OutgoingMessageRow.status).in_(("sent", "pending")),
-                and_(
-                    col(OutgoingMessageRow.status) == "skipped",
-                    col(OutgoingMessageRow.reason) == "revoked",
-                ),
-            ),
-        )
-        .values(
-            status="pending",
-            reason=None,
-            attempts=0,
-            next_attempt_at=now,
-            lease_until=None,
-            first_attempt_at=None,
-            sent_at=None,
-            provider_id=None,
-        ),
-        execution_options={"synchronize_session": False},
-    )

@@ -164,7 +164,9 @@ def _decide(
     try:
         return compose(settings, row, invitation, dossier, agency, address)
     except ValueError as exc:  # an SMS that cannot fit: a configuration problem
-        settle(session, row, status="failed", reason=str(exc)[:255])
+        reason = str(exc)[:255]
+        settle(session, row, status="failed", reason=reason)
+        leased.failed_for_good(row, row.channel, "cannot_fit", reason)
         return None
 
 

@@ -4,11 +4,13 @@ a text takes.
 SMS: a text in the GSM 7-bit alphabet takes 160 characters in one segment, 153 per
 segment when split; anything else (Vietnamese with its diacritics) is sent as UCS-2: 70
 characters, 67 per segment when split. A message is kept to at most MAX_SMS_SEGMENTS:
-the fullest wording that fits, else a shorter one, else the same without diacritics.
+the fullest wording that fits, else a shorter one, else the same without diacritics, in
+GSM characters (in_gsm).
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +43,32 @@ def without_diacritics(text: str) -> str:
     text = text.replace("đ", "d").replace("Đ", "D")
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+
+
+# Typographic punctuation as GSM writes it. Any of them left in the text without
+# diacritics made the whole SMS UCS-2, and so short that the agency and the dossier were
+# dropped ("Bà Rịa – Vũng Tàu"; audit).
+_GSM_PUNCTUATION = str.maketrans(
+    {
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
+        **dict.fromkeys("\u201c\u201d\u201e\u201f\u00ab\u00bb", '"'),
+        **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032", "'"),
+        "\u2026": "...",
+    }
+)
+# What the fallback keeps: GSM characters a provider also sends as plain text (ASCII; the
+# eSMS adapter sends any other as Unicode, two and a bit times the segments counted here).
+_GSM_PLAIN = frozenset(ch for ch in _GSM_BASIC | _GSM_EXTENDED if ch.isascii()) - {"\f"}
+_SPACES = re.compile(r" {2,}")
+
+
+def in_gsm(text: str) -> str:
+    """The text without diacritics, in GSM 03.38's plain characters: typographic dashes,
+    quotes and the ellipsis as GSM writes them, every space (a no-break one) a space, and
+    any other character dropped."""
+    plain = without_diacritics(text).translate(_GSM_PUNCTUATION)
+    plain = "".join(" " if ch.isspace() and ch not in "\n\r" else ch for ch in plain)
+    return _SPACES.sub(" ", "".join(ch for ch in plain if ch in _GSM_PLAIN))
 
 
 def name_in_text(name: str) -> str:
@@ -107,12 +135,17 @@ def sms_text(facts: MessageFacts) -> str:
     base URL too long for an SMS)."""
     lead = "Nhắc: mời" if facts.kind == "reminder" else "Mời"
     links = f"{facts.link} Từ chối nhận tin: {facts.opt_out_link}"
-    wordings = [
-        f"{facts.agency_name}: {lead} ông/bà đánh giá hồ sơ {facts.dossier_code}: {links}",
-        f"{facts.agency_name}: {lead} đánh giá: {links}",
-        f"{lead} đánh giá: {links}",
-    ]
-    for text in (*wordings, *(without_diacritics(w) for w in wordings)):
+
+    def wordings(agency: str) -> list[str]:
+        return [
+            f"{agency}: {lead} ông/bà đánh giá hồ sơ {facts.dossier_code}: {links}",
+            f"{agency}: {lead} đánh giá: {links}",
+            f"{lead} đánh giá: {links}",
+        ]
+
+    # The name in GSM first: a character dropped at its end left a space before the colon.
+    plain = [in_gsm(w) for w in wordings(in_gsm(facts.agency_name).strip())]
+    for text in (*wordings(facts.agency_name), *plain):
         if sms_segments(text) <= MAX_SMS_SEGMENTS:
             return text
     raise ValueError("the survey and opt-out links do not fit in an SMS; shorten the base URL")

@@ -24,6 +24,19 @@ HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTI
 
 request_logger = logging.getLogger("hailong.request")
 
+# Messages failed for good (service/messaging/leased.py), the citizens' and the officials'
+# alert e-mails. The process's one counter, registered with each Metrics' registry: the
+# message lanes are built by the worker without a Metrics of their own, and the embedded
+# worker's failures show on its server's /metrics. `reason_class`: refused (the provider's
+# final refusal), gave_up (temporary failures past HAILONG_MESSAGE_GIVE_UP_HOURS),
+# cannot_fit (an SMS the links leave no room for).
+MESSAGE_FAILURES = Counter(
+    "hailong_message_failures_total",
+    "Messages failed for good by channel and class: refused, gave_up, cannot_fit",
+    ["channel", "reason_class"],
+    registry=None,
+)
+
 
 def redact(path: str) -> str:
     return _TOKEN_PATH.sub(r"\1/{token}", path)
@@ -92,6 +105,8 @@ class Metrics:
         )
         self.webhook_backlog = WebhookBacklog()
         self.registry.register(self.webhook_backlog)
+        self.message_failures = MESSAGE_FAILURES
+        self.registry.register(MESSAGE_FAILURES)
 
 
 class WebhookBacklog(Collector):

@@ -59,6 +59,17 @@ class SendFailed(Exception):
         self.reason, self.retry = reason, retry
 
 
+class AccountProblem(SendFailed):
+    """The provider refuses every message of the account until the operator acts: an
+    expired access token, a balance run dry, the account's daily quota used up. Nothing is
+    wrong with the message: it waits, retried, without counting toward
+    HAILONG_MESSAGE_GIVE_UP_HOURS (only its survey's expiry ends it). Given up on, the
+    weekend's messages behind an expired Zalo token were failed for good (audit)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, retry=True)
+
+
 class Channel(Protocol):
     name: ChannelName
 

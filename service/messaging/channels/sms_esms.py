@@ -24,7 +24,8 @@ What a failure means for the outbox (`SendFailed.retry`):
 
 - no answer (connection refused or reset, timeout), HTTP 5xx, HTTP 429, an answer that is
   not eSMS's JSON: retry.
-- 103 (not enough balance): retry; messages wait for the account to be topped up.
+- 103 (not enough balance): an account problem (AccountProblem): messages wait for the
+  account to be topped up, retried without giving up until their surveys expire.
 - 124 (duplicate RequestId): not a failure: eSMS already took this message (our earlier
   attempt reached it, its answer did not reach us), so it counts as sent, without an id.
 - 99 (number blocked), 108 (number format): never, for this number.
@@ -44,7 +45,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from service.messaging.channels.base import ChannelName, OutgoingMessage, SendFailed, Sent
+from service.messaging.channels.base import (
+    AccountProblem,
+    ChannelName,
+    OutgoingMessage,
+    SendFailed,
+    Sent,
+)
 from service.messaging.channels.http_api import post_json, require_phone
 
 if TYPE_CHECKING:
@@ -56,7 +63,8 @@ REQUIRED_SETTINGS = ("sms_api_key", "sms_secret_key", "sms_brandname")
 CUSTOMER_CARE = "2"
 ACCEPTED = "100"
 DUPLICATE_REQUEST = "124"
-RETRY_CODES = {"103": "not enough balance in the eSMS account"}
+# Every message of the account is refused until the operator acts (base.AccountProblem).
+ACCOUNT_CODES = {"103": "not enough balance in the eSMS account: top it up"}
 FINAL_CODES = {
     "99": "the phone number is blocked at eSMS",
     "101": "wrong eSMS ApiKey or SecretKey",
@@ -139,9 +147,11 @@ class EsmsChannel:
         if code == DUPLICATE_REQUEST:
             return Sent(provider_id=None)
         said = str(body.get("ErrorMessage") or "").strip()
-        what = RETRY_CODES.get(code) or FINAL_CODES.get(code) or "unknown error"
+        what = ACCOUNT_CODES.get(code) or FINAL_CODES.get(code) or "unknown error"
         reason = f"eSMS CodeResult {code}: {what}" + (f" ({said})" if said else "")
-        raise SendFailed(reason, retry=code in RETRY_CODES)
+        if code in ACCOUNT_CODES:
+            raise AccountProblem(reason)
+        raise SendFailed(reason, retry=False)
 
 
 def channel(settings: Settings) -> EsmsChannel:

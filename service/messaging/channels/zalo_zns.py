@@ -24,10 +24,11 @@ What a failure means for the outbox (`SendFailed.retry`):
 
 - no answer (refused, reset, timeout), HTTP 5xx or 429, an answer without `error`: retry.
 - -100 (unknown error, "try again later"): retry.
-- -124 (access token invalid or expired): retry, with a reason saying to refresh it, so
-  messages wait for the new token instead of failing.
-- -115 (out of ZNS balance), -133 (this template may not be sent at night), -144 (the OA's
-  daily quota), -147 (the template's daily quota): retry.
+- -124 (access token invalid or expired), -115 (out of ZNS balance), -144 (the OA's daily
+  quota), -147 (the template's daily quota): an account problem (AccountProblem): every
+  message waits, retried without giving up until its survey expires, for the operator to
+  refresh the token or top up (or for the next day's quota); the reason says which.
+- -133 (this template may not be sent at night): retry.
 - -108 (phone number invalid), -118 (no Zalo account), -119 (the account cannot receive
   ZNS), -114 (user inactive, refusing, or on an old Zalo), -139 and -141 (the user refused
   this kind of message, or messages from this OA): never, for this number.
@@ -48,7 +49,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from service.messaging.channels.base import ChannelName, OutgoingMessage, SendFailed, Sent
+from service.messaging.channels.base import (
+    AccountProblem,
+    ChannelName,
+    OutgoingMessage,
+    SendFailed,
+    Sent,
+)
 from service.messaging.channels.http_api import post_json, require_phone
 from service.messaging.texts import kind_words
 
@@ -73,9 +80,13 @@ REQUIRED_FIELDS = ("link", "opt_out_link")
 DEFAULT_TEMPLATE_PARAMS = "agency=agency_name,dossier=dossier_code,link=link,opt_out=opt_out_link"
 RETRY_CODES = {
     -100: "unknown error at Zalo",
+    -133: "this template may not be sent at night",
+}
+# Every message of the Official Account is refused until the operator acts, or the day
+# ends (base.AccountProblem).
+ACCOUNT_CODES = {
     -115: "out of ZNS balance",
     -124: "access token invalid or expired: refresh HAILONG_ZALO_ACCESS_TOKEN",
-    -133: "this template may not be sent at night",
     -144: "the Official Account's daily ZNS quota is used up",
     -147: "the template's daily quota is used up",
 }
@@ -187,8 +198,12 @@ class ZaloZnsChannel:
             msg_id = data.get("msg_id") if isinstance(data, dict) else None
             return Sent(provider_id=str(msg_id) if msg_id else None)
         said = str(body.get("message") or "").strip()
-        what = RETRY_CODES.get(code) or FINAL_CODES.get(code) or "unknown error"
-        reason = f"Zalo ZNS error {code}: {what}" + (f" ({said})" if said else "")
+        known = ACCOUNT_CODES | RETRY_CODES | FINAL_CODES
+        reason = f"Zalo ZNS error {code}: {known.get(code, 'unknown error')}" + (
+            f" ({said})" if said else ""
+        )
+        if code in ACCOUNT_CODES:
+            raise AccountProblem(reason)
         raise SendFailed(reason, retry=code in RETRY_CODES)
 
 
