@@ -106,7 +106,12 @@ def code_text(text: str) -> str:
     if not code:
         raise ValueError("must not be blank")
     for char in code:
-        if unicodedata.category(char) in ("Cf", "Zl", "Zp") or (char.isspace() and char != " "):
+        if char == "\x00":  # worded as the database's refusal of it is (web/errors.py)
+            raise ValueError("contains the NUL character (\\u0000), which cannot be stored")
+        # Cc too: a NUL reached PostgreSQL, which refused the row with the field unnamed.
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") or (
+            char.isspace() and char != " "
+        ):
             raise ValueError(
                 f"must not contain the invisible character U+{ord(char):04X}: type the code "
                 "again, or copy it from where it is kept"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from service.text_clean import OptionalCodeText
 from service.web.schemas import strict_with_example
 
 EventType = Literal[
@@ -30,9 +31,11 @@ class SubscriptionCreate(BaseModel):
 
     url: str = Field(min_length=8, max_length=2000)
     events: list[EventType] = Field(min_length=1)
-    agency_code: str | None = Field(
-        default=None, max_length=64, description="Only events of this agency and below"
-    )
+    agency_code: Annotated[
+        str | None,
+        Field(max_length=64, description="Only events of this agency and below"),
+        OptionalCodeText,
+    ] = None
 
 
 class SubscriptionPublic(BaseModel):

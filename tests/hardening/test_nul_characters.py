@@ -227,3 +227,22 @@ def test_an_official_with_a_control_character_names_the_field(
     answer = client.post("/api/v1/officials", json=body, headers=make_key("admin"))
     assert answer.status_code == 422, answer.text
     assert [f["field"] for f in answer.json()["fields"]] == [field]
+
+
+def test_a_webhook_for_an_agency_code_with_a_nul_names_the_field(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """(contract audit) On PostgreSQL the NUL reached the database, and the refusal named
+    the field "body". A code is refused with any control character, on both databases."""
+    for code in ("79\u0000", "7\u00019"):
+        told = client.post(
+            "/api/v1/webhooks",
+            json={
+                "url": "https://portal.example.vn/hook",
+                "events": ["score.updated"],
+                "agency_code": code,
+            },
+            headers=make_key("admin"),
+        )
+        assert told.status_code == 422, told.text
+        assert told.json()["fields"][0]["field"] == "agency_code", told.text
