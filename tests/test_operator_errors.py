@@ -89,6 +89,24 @@ def test_the_message_never_shows_the_database_password(backend: Backend, empty_u
     assert "s3cret" not in result.output and "***" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://postgres@127.0.0.1:1/nothing?password=s3cretpw",
+        "postgresql+psycopg:///nothing?host=127.0.0.1&port=1&user=postgres&password=s3cretpw",
+        "postgresql+psycopg://postgres:s3cretpw@127.0.0.1:1/nothing?sslpassword=s3cretpw",
+    ],
+)
+@pytest.mark.parametrize("command", [("keys", "list"), ("db", "upgrade")], ids=" ".join)
+def test_a_password_in_the_url_query_is_not_printed(url: str, command: tuple[str, ...]) -> None:
+    """(operations audit) `?password=` (which libpq and SQLAlchemy take, for a password a
+    URL's userinfo would need escaped) was printed whole in every command's error line."""
+    result = cli_for(url)(*command)
+    assert result.exit_code == 1, result.output
+    assert "cannot reach the database at " in result.stderr, result.stderr
+    assert "s3cretpw" not in result.output and "=***" in result.stderr, result.stderr
+
+
 @pytest.mark.servers  # runs `hailong` in a subprocess
 def test_a_setting_out_of_range_is_one_line_naming_the_variable(tmp_path: Path) -> None:
     """It was a long traceback naming pydantic's field (invitation_ttl_days)."""

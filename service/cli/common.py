@@ -79,14 +79,23 @@ def row_id(help: str) -> Any:
     return typer.Argument(min=1, max=MAX_ROW_ID, help=help)
 
 
+# Query keys libpq and SQLAlchemy take a password from: `?password=` keeps a password full
+# of characters a URL's userinfo must escape, and was printed whole (operations audit).
+SECRET_QUERY_KEYS = ("password", "sslpassword")
+_SECRET_QUERY = re.compile(rf"([?&](?:{'|'.join(SECRET_QUERY_KEYS)})=)[^&#]*", re.IGNORECASE)
+
+
 def shown_url(database_url: str) -> str:
-    """The URL as the operator wrote it, but for its password (***), even one SQLAlchemy
-    cannot parse."""
+    """The URL as the operator wrote it, but for its passwords (***), in its userinfo or
+    its query, even one SQLAlchemy cannot parse."""
+    hidden = _SECRET_QUERY.sub(r"\1***", database_url)
     try:
-        url = make_url(database_url)
+        url = make_url(hidden)
     except (ArgumentError, ValueError):  # ValueError: a port that is no number
-        return re.sub(r"(//[^/:@]*:)[^/@]*@", r"\1***@", database_url)
-    return database_url if url.password is None else url.render_as_string(hide_password=True)
+        return re.sub(r"(//[^/:@]*:)[^/@]*@", r"\1***@", hidden)
+    if url.password is None:
+        return hidden
+    return _SECRET_QUERY.sub(r"\1***", url.render_as_string(hide_password=True))
 
 
 def reason_of(exc: BaseException) -> str:
