@@ -26,7 +26,7 @@ from service.db import rowcount
 from service.errors import Conflict, NotFound, Unauthorized, field_error
 from service.handovers.schemas import Code
 from service.handovers.tokens import SHORT_CODE_ALPHABET, normalize_short_code
-from service.models import MAX_ROW_ID, Agency, ApiKey, Counter, KioskPairing, utcnow
+from service.models import MAX_ROW_ID, Agency, ApiKey, Counter, KioskPairing, Official, utcnow
 from service.models.agency import path_within
 
 CODE_LENGTH = 8
@@ -120,6 +120,29 @@ def create_pairing(
     return NewPairing(f"{code[:4]}-{code[4:]}", pairing.expires_at, agency, counter)
 
 
+def _maker_still_counts(session: Session, created_by: str, now: datetime) -> bool:
+    """Whether the key or official that made a code (its actor text, Principal.actor) may
+    still act: a leaked manager key, revoked as soon as the leak was seen, still paired a
+    tablet with its unused code, one that receives every survey handed over at that counter
+    and that no revocation of the key reaches (operations audit). The CLI's codes and
+    actors of another shape are taken as made."""
+    kind, _, rest = created_by.partition(":")
+    number = rest.partition(":")[0]
+    if not number.isdecimal() or not 1 <= int(number) <= MAX_ROW_ID:
+        return True
+    if kind == "key":
+        key = session.get(ApiKey, int(number))
+        return (
+            key is not None
+            and key.revoked_at is None
+            and (key.expires_at is None or key.expires_at > now)
+        )
+    if kind == "official":
+        official = session.get(Official, int(number))
+        return official is not None and official.disabled_at is None
+    return True
+
+
 def redeem(session: Session, typed_code: str) -> tuple[Device, str]:
     """Exchange a valid, unused code for a new device key; returns the device and the key."""
     if len(normalize_short_code(typed_code)) != CODE_LENGTH:
@@ -131,6 +154,11 @@ def redeem(session: Session, typed_code: str) -> tuple[Device, str]:
     if pairing is None or pairing.expires_at <= now:
         raise PairingCodeInvalid(
             "This pairing code is unknown or has expired. Ask for a new one in the console."
+        )
+    if not _maker_still_counts(session, pairing.created_by, now):
+        raise PairingCodeInvalid(
+            "This pairing code was made with a key since revoked (or by an official since "
+            "disabled). Ask for a new one in the console."
         )
     # Claimed by a conditional UPDATE, not by the read above: of two tablets sending the
     # same code at once, the second waits on the row and then finds it used.

@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from service.app import create_app
+from service.auth.officials import add_official, disable_official
+from service.kiosk.pairing import create_pairing
 from service.models import ApiKey, AuditLog, Counter, KioskPairing, utcnow
 from tests.cli_runner import cli_for
 from tests.conftest import DbFactory, KeyFactory, make_settings
@@ -266,3 +268,49 @@ def test_a_tablet_in_use_reads_as_used_in_the_key_list(
     newest = last_used()
     assert newest is not None
     assert utcnow() - datetime.fromisoformat(newest) < timedelta(minutes=1)
+
+
+def test_a_code_whose_maker_lost_access_pairs_no_tablet(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """(operations audit) A leaked manager key, revoked as soon as the leak was seen, still
+    paired a tablet with a code it had made: a device key receiving every survey handed
+    over at that counter, which no revocation of the leaked key reaches. So is a code made
+    by an official since disabled. Tablets paired before stay paired."""
+    leaked = make_key("manager", "G22.39")
+    codes = []
+    for counter in ("Q01", "Q02"):
+        made = client.post(
+            "/api/v1/kiosk/pairings",
+            json={"agency_code": "G22.39", "counter_code": counter},
+            headers=leaked,
+        )
+        assert made.status_code == 201, made.text
+        codes.append(made.json()["code"])
+    assert (
+        TestClient(client.app).post("/kiosk/api/pair", json={"code": codes[0]}).status_code == 200
+    )
+    admin = make_key("admin")
+    with db() as session:
+        key_id = session.exec(select(ApiKey.id).where(ApiKey.role == "manager")).one()
+    assert client.post(f"/api/v1/keys/{key_id}/revoke", headers=admin).status_code == 200
+    refused = TestClient(client.app).post("/kiosk/api/pair", json={"code": codes[1]})
+    assert refused.status_code == 401 and refused.json()["error"] == "pairing_code_invalid"
+    assert "revoked" in refused.json()["detail"]
+    devices = client.get("/api/v1/kiosk/devices", headers=admin).json()
+    assert devices["count"] == 1  # the tablet paired before the revocation
+
+    with db() as session:
+        official = add_official(session, "test", "lan@phuong.gov.vn", "Lan", "manager", "G22.39")
+        made = create_pairing(
+            session,
+            agency_code="G22.39",
+            counter_code="Q03",
+            actor=f"official:{official.id}:lan@phuong.gov.vn",
+            principal=None,
+            minutes=30,
+        )
+        assert official.id is not None
+        disable_official(session, "test", official.id)
+    refused = TestClient(client.app).post("/kiosk/api/pair", json={"code": made.code})
+    assert refused.status_code == 401 and refused.json()["error"] == "pairing_code_invalid"
