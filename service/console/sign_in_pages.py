@@ -206,6 +206,13 @@ _PROBLEMS = {
     "state_mismatch": "oidc_expired",
     "spent": "oidc_expired",
 }
+# Refusals after the provider answered that someone may be trying a stolen or forged
+# answer (a copy of a spent sign-in, a code or token that does not hold): in the audit log
+# as `console.sign_in_refused`, not only the process log (operations audit). Not an
+# outage (provider_unreachable, provider_misconfigured) nor the official's own cancelling.
+AUDITED_REFUSALS = frozenset(
+    {"spent", "state_mismatch", "no_code", "token_refused", "no_id_token", "id_token_invalid"}
+)
 
 
 @router.get("/sign-in/oidc/callback", response_class=HTMLResponse)
@@ -215,6 +222,7 @@ async def provider_answered(console: ConsoleDep, request: Request) -> Response:
     params = {name: value for name, value in request.query_params.items()}
     claims = None
     problem = None
+    refused: str | None = None  # a reason for the audit log (AUDITED_REFUSALS)
     # An answer not for this browser's sign-in leaves its cookie for the genuine one.
     still_pending = False
     if pending is None:
@@ -228,10 +236,15 @@ async def provider_answered(console: ConsoleDep, request: Request) -> Response:
             console.log_problem(exc)
             problem = _PROBLEMS.get(exc.reason, "oidc_failed")
             still_pending = exc.reason == "state_mismatch"
+            refused = exc.reason if exc.reason in AUDITED_REFUSALS else None
 
     def admit(session: Session) -> Outcome:
         if claims is None:
             assert problem is not None
+            if refused is not None:  # no code, token or cookie in the record
+                record(
+                    session, "oidc:unknown", "console.sign_in_refused", None, {"reason": refused}
+                )
             return _problem_page(console, problem, 400)
         try:
             official = official_for_claims(

@@ -429,6 +429,22 @@ def test_a_copy_of_a_spent_sign_in_cookie_signs_nobody_in(
     assert console.get("/console", follow_redirects=False).headers["location"] == (
         "/console/sign-in"
     )
+    # (operations audit) The IT centre reads it in the audit log, not only the process log.
+    refused = audit(db, "console.sign_in_refused")
+    assert [(r.actor, r.detail) for r in refused] == [("oidc:unknown", {"reason": "spent"})]
+
+
+def test_a_forged_code_is_in_the_audit_log_and_nothing_of_it(
+    console: TestClient, provider: OidcProvider, lan: int, db: DbFactory
+) -> None:
+    """(operations audit) A code the provider refuses (forged, or stolen and spent) was a
+    WARNING line only: the audit log had no trace of someone trying a forged answer."""
+    _, [back] = answers_for_one_request(console, 1)
+    forged = httpx.URL(back).copy_set_param("code", "forged-code")
+    assert console.get(str(forged), follow_redirects=False).status_code == 400
+    [refused] = audit(db, "console.sign_in_refused")
+    assert (refused.actor, refused.detail) == ("oidc:unknown", {"reason": "token_refused"})
+    assert "forged-code" not in str(refused.detail)
 
 
 def test_two_answers_at_once_with_one_cookie_sign_in_at_most_once(
