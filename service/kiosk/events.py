@@ -23,8 +23,8 @@ async def stream(
     still_paired: Callable[[], bool],
     stamped: Callable[[SurveyCard], SurveyCard],
 ) -> AsyncIterator[str]:
-    """`still_paired` is asked (in a worker thread) every KEEPALIVE_SECONDS of the clock,
-    before any survey once that time is due: asked only when nothing had come for that
+    """`still_paired` is asked (in a worker thread) before each survey and every
+    KEEPALIVE_SECONDS of the clock: asked only when nothing had come for that
     long, an unpaired tablet at a busy counter kept receiving surveys (and their short
     codes, which answer them) for the rest of its stream (audit). `stamped` gives each card
     its ticket for this tablet (kiosk/tickets.py): the feed's cards are the counter's."""
@@ -56,7 +56,10 @@ async def _events(
                 card = await asyncio.wait_for(queue.get(), timeout=wait)
             except TimeoutError:
                 pass
-            if time.monotonic() >= check_at:
+            # Before every card too (cards come a few a minute at most): between two checks
+            # an unpaired tablet received the surveys of up to KEEPALIVE_SECONDS, short
+            # codes included, where README says unpairing revokes it at once (audit).
+            if card is not None or time.monotonic() >= check_at:
                 if not await anyio.to_thread.run_sync(still_paired):
                     yield "event: unpaired\ndata: {}\n\n"
                     return
