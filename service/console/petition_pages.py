@@ -182,36 +182,25 @@ async def reply(console: ConsoleDep, petition_id: RowIdPath, form: FormDep) -> R
         shown = form.get(SHOWN_VERSION)
         # A form without it (a page from before it existed, a hand-made POST) may give a
         # first reply, never replace one it never showed (as inputs_form's shown fields).
-        if (
+        changed = (
             petition.reply is not None
             if shown is None
             else shown != petitions.reply_version(petition)
-        ):
-            # Saved by someone else since this form was shown: their reply is on the page,
-            # this official's words stay in the field, and a second send replaces it.
+        )
+        if changed or problems or (handled_at is None and not fixed):
+            # Changed meanwhile (409): the reply saved since is on the page, this official's
+            # words stay in the field, and a second send replaces it. Else what to fix (422).
             context = _detail(
                 session,
                 petition,
                 agency,
                 console.work.profile,
                 values=form,
-                problems={"reply": "changed_meanwhile"},
+                problems={"reply": "changed_meanwhile"} if changed else problems,
                 saved=None,
                 time_is_fixed=fixed,
             )
-            return Page("console/petition.html", context, 409)
-        if problems or (handled_at is None and not fixed):
-            context = _detail(
-                session,
-                petition,
-                agency,
-                console.work.profile,
-                values=form,
-                problems=problems,
-                saved=None,
-                time_is_fixed=fixed,
-            )
-            return Page("console/petition.html", context, 422)
+            return Page("console/petition.html", context, 409 if changed else 422)
         petitions.record_reply(
             session, console.principal, petition, text, handled_at, console.work.profile
         )
