@@ -39,7 +39,10 @@ pytestmark = [pytest.mark.usefixtures("agencies"), pytest.mark.servers]
 
 # score.updated is left out: it is coalesced and carries no outbox event of its own.
 EVENTS = ["invitation.issued", "response.submitted", "petition.created"]
-TIMEOUT_SECONDS = 3  # HAILONG_WEBHOOK_TIMEOUT_SECONDS of the worker processes
+# HAILONG_WEBHOOK_TIMEOUT_SECONDS of the worker processes. A request in the killed-worker
+# test takes its 1.5 s delay plus up to 1 s of the receiver's /proc lookup: with 3 s, a
+# loaded machine timed the first one out, and the test failed on a delivery retried.
+TIMEOUT_SECONDS = 5
 LEASE_MARGIN_SECONDS = 2  # a dead worker's delivery is taken over after timeout + this
 
 
@@ -82,7 +85,7 @@ def _watched_handler(receiver: WatchedReceiver) -> type[BaseHTTPRequestHandler]:
 
     class Handler(base):  # type: ignore[misc]
         def do_POST(self) -> None:
-            # /proc is read while the sender waits for this answer (its timeout is 3 s). The
+            # /proc is read while the sender waits for this answer (TIMEOUT_SECONDS). The
             # kernel writes /proc/net/tcp in pieces, and a socket can fall between them
             # while others open and close: 179 of 180 requests were placed in a loaded CI
             # run with five tries over 0.1 s. Tried again for up to a second of the clock, not
