@@ -178,22 +178,10 @@ def send(
     table: type[RowT],
     claimed: Claim,
     now: datetime | None = None,
-) -> str:
+) -> tuple[str, str | None]:
     """Send a claimed message (no transaction open meanwhile) and record the outcome:
     'sent', 'retry', 'account' (postponed for an account problem), 'failed', or 'lost' (the
-    lease lapsed and another worker took over)."""
-    return _send(engine, settings, channels, table, claimed, now)[0]
-
-
-def _send(
-    engine: Engine,
-    settings: Settings,
-    channels: Mapping[str, Channel],
-    table: type[RowT],
-    claimed: Claim,
-    now: datetime | None = None,
-) -> tuple[str, str | None]:
-    """send's outcome, and the reason of a failure."""
+    lease lapsed and another worker took over); with the reason of a failure."""
     message = claimed.message
     assert message is not None
     error: SendFailed | None = None
@@ -260,7 +248,7 @@ def send_due(
             break
         work += 1
         if claimed.message is not None:
-            outcome, reason = _send(engine, settings, channels, table, claimed, now)
+            outcome, reason = send(engine, settings, channels, table, claimed, now)
             if outcome == "account" and reason is not None:
                 count = account.get(claimed.message.channel, (0, ""))[0]
                 account[claimed.message.channel] = (count + 1, reason)

@@ -198,7 +198,7 @@ def test_a_survey_issued_again_while_its_first_link_is_being_sent_sends_the_new_
     again = client.post(URL, json=handover_body(contact=CONTACT), headers=key)
     assert again.status_code == 201
     table = OutgoingMessageRow
-    assert leased.send(engine, worker.settings, worker.channels, table, claimed, at) == "lost"
+    assert leased.send(engine, worker.settings, worker.channels, table, claimed, at)[0] == "lost"
     assert len(mailbox.received) == 1
     assert worker.run(at + timedelta(minutes=1)) == 1
     new_link, _ = mailbox.links()
