@@ -8,6 +8,13 @@ import typer
 
 from service.cli.apps import keys_app
 from service.cli.common import CLI_ACTOR, one_transaction, parse_expiry, print_table, row_id, when
+from service.errors import field_error
+from service.models import ROLES
+
+PAIR_A_TABLET = (
+    "a kiosk key comes from pairing the tablet with its counter: run "
+    "`hailong kiosk pair --agency CODE --counter CODE` and type the code on the tablet"
+)
 
 
 @keys_app.command("create")
@@ -22,18 +29,14 @@ def keys_create(
     """Create an API key; the key is printed once, alone on the last line."""
     from service.admin.keys import create_key
 
-    if role == "kiosk":
-        # A tablet's key must be joined to its counter, which only pairing does; a bare
-        # kiosk key would be refused everywhere.
-        typer.secho(
-            "error: a kiosk key comes from pairing the tablet with its counter: run "
-            "`hailong kiosk pair --agency CODE --counter CODE` and type the code on the tablet",
-            fg=typer.colors.RED,
-            err=True,
-        )
-        raise typer.Exit(2)
+    # A tablet's key must be joined to its counter, which only pairing does: a bare kiosk
+    # key would be refused everywhere.
+    creatable = [r for r in ROLES if r != "kiosk"]
     expires_at = parse_expiry(expires)
     with one_transaction() as session:
+        if role not in creatable:
+            refusal = PAIR_A_TABLET if role == "kiosk" else f"must be one of {', '.join(creatable)}"
+            raise field_error("role", refusal)
         key, raw = create_key(
             session,
             role=role,

@@ -24,6 +24,19 @@ def test_a_kiosk_key_is_refused_with_the_way_to_pair_a_tablet(
         assert session.exec(select(ApiKey)).all() == []
 
 
+def test_an_unknown_role_lists_only_the_roles_a_key_can_be_created_with(
+    database_url: str, db: DbFactory
+) -> None:
+    """`--role bogus` listed `kiosk` among the roles, which the command then refuses."""
+    result = cli_for(database_url)("keys", "create", "--role", "bogus")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        "error: role: must be one of issuer, reader, manager, admin, auditor"
+    ]
+    with db() as session:
+        assert session.exec(select(ApiKey)).all() == []
+
+
 def test_an_auditor_key_limited_to_an_agency_is_refused(database_url: str, db: DbFactory) -> None:
     """An auditor key reads the audit log, which is read whole or not at all: one limited
     to an agency was made and could read nothing (audit), as an official could not be."""
