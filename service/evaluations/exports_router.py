@@ -81,7 +81,7 @@ def _download(
 
 async def _csv(work: ApiWork, kind: Kind, filters: Filters) -> StreamingResponse:
     chosen, first, rest = await _chunks(work, kind, filters)
-    table = tables.Table(tables.columns_of(kind, chosen.include_private))
+    table = tables.Table(tables.columns_of(kind, chosen.include_private, work.profile))
 
     async def body() -> AsyncIterator[bytes]:
         yield "\ufeff".encode()  # so Excel reads the file as UTF-8 and shows Vietnamese
@@ -97,7 +97,7 @@ async def _csv(work: ApiWork, kind: Kind, filters: Filters) -> StreamingResponse
 async def _xlsx(work: ApiWork, kind: Kind, filters: Filters) -> StreamingResponse:
     chosen, first, rest = await _chunks(work, kind, filters)
     title = "Đánh giá" if kind == "evaluations" else "Phản ánh kiến nghị"
-    columns = tables.columns_of(kind, chosen.include_private)
+    columns = tables.columns_of(kind, chosen.include_private, work.profile)
     writer = XlsxWriter(title, [header for header, _ in columns])
     # Converted column by column, each text column's texts typed as the writer types them.
     table = tables.Table(columns, text=writer.text)

@@ -1,6 +1,6 @@
 """Evaluations and petitions as flat rows for CSV and XLSX: Vietnamese headers, local times
-with their offset, yes/no in words, every text a spreadsheet could take for a formula kept
-as text.
+with their offset, yes/no, answers, sources and channels in words (the JSON API keeps the
+codes, for programs), every text a spreadsheet could take for a formula kept as text.
 
 The converters are chosen once per column, not per cell: a million rows pass through here
 per export, and the work per cell is most of the export's time."""
@@ -15,6 +15,8 @@ from typing import Any
 
 from service.calendar.working_days import LOCAL_TZ
 from service.csv_cells import csv_cell
+from service.models.dossier import CHANNEL_NAMES
+from service.profile import Profile, QuestionField
 
 Convert = Callable[[Any], Any]
 
@@ -49,7 +51,51 @@ def _states(value: Any) -> str:
     return PETITION_STATES.get(value, "")
 
 
-DOSSIER_COLUMNS: list[tuple[str, Convert]] = [
+class Named:
+    """A text column holding a code, written as the name a reader of the sheet knows it by.
+    A code without a name (an answer of a question the profile no longer asks) is written
+    as it is, never dropped."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+
+    def then(self, text: Convert) -> Convert:
+        names = self.names
+
+        def convert(value: Any) -> Any:
+            return text(names.get(value, value) if value is not None else None)
+
+        return convert
+
+
+EVALUATION_SOURCES = Named(
+    {"phone": "Điện thoại", "kiosk": "Máy tính bảng tại quầy", "api": "Hệ thống một cửa (API)"}
+)
+PETITION_SOURCES = Named({"survey": "Phiếu khảo sát", "import": "Hệ thống PAKN quốc gia"})
+PETITION_KINDS = Named({"petition": "Phản ánh, kiến nghị", "comment": "Góp ý, không cần trả lời"})
+VERDICTS = Named({"satisfied": "Hài lòng", "unsatisfied": "Không hài lòng"})
+CHANNELS = Named(CHANNEL_NAMES)
+
+
+class Answers(Named):
+    """The answers to one question, in the profile's Vietnamese (`answers_of`)."""
+
+    def __init__(self, field: QuestionField) -> None:
+        super().__init__({})
+        self.field = field
+
+
+Column = tuple[str, Convert | Named]
+
+
+def _named(profile: Profile, convert: Convert | Named) -> Convert | Named:
+    if not isinstance(convert, Answers):
+        return convert
+    question = profile.survey.question(convert.field)
+    return Named({a.value: a.vi for a in question.answers} if question else {})
+
+
+DOSSIER_COLUMNS: list[Column] = [
     ("Mã hồ sơ", csv_cell),
     ("Cơ quan của hồ sơ", csv_cell),
     ("Mã thủ tục", csv_cell),
@@ -61,37 +107,37 @@ DOSSIER_COLUMNS: list[tuple[str, Convert]] = [
     ("Tiến độ hồ sơ", _words("Trễ hạn", "Đúng hạn")),  # from is_late
     ("Số ngày làm việc trễ", _same),
     ("Số lần yêu cầu bổ sung", _same),
-    ("Kênh trả kết quả", csv_cell),
+    ("Kênh trả kết quả", CHANNELS),
     ("Quầy", csv_cell),
     ("Cán bộ tiếp nhận", csv_cell),
     ("Cán bộ xử lý", csv_cell),
     ("Cán bộ trả kết quả", csv_cell),
 ]
 # In the order of query.evaluations_statement's columns.
-EVALUATION_COLUMNS: list[tuple[str, Convert]] = [
+EVALUATION_COLUMNS: list[Column] = [
     ("Mã đánh giá", _same),
     ("Đánh giá lúc", _time),
     ("Ngày tính điểm", _day),
     ("Mã cơ quan", csv_cell),
-    ("Nguồn", csv_cell),
-    ("Trả lời: đúng hẹn", csv_cell),
-    ("Trả lời: bổ sung hồ sơ", csv_cell),
-    ("Trả lời: thái độ cán bộ", csv_cell),
-    ("Trả lời: mức hài lòng chung", csv_cell),
-    ("Trả lời: số nơi phải liên hệ", csv_cell),  # asked where TT 01/2018 is computed
+    ("Nguồn", EVALUATION_SOURCES),
+    ("Trả lời: đúng hẹn", Answers("timeliness")),
+    ("Trả lời: bổ sung hồ sơ", Answers("supplement_requests")),
+    ("Trả lời: thái độ cán bộ", Answers("staff_attitude")),
+    ("Trả lời: mức hài lòng chung", Answers("overall")),
+    ("Trả lời: số nơi phải liên hệ", Answers("agencies_contacted")),  # where TT 01 is computed
     ("Nhóm 5: hài lòng", _words("Không", "Có")),  # from "unsatisfied"
     *DOSSIER_COLUMNS,
 ]
-EVALUATION_PRIVATE: list[tuple[str, Convert]] = [
+EVALUATION_PRIVATE: list[Column] = [
     ("Nội dung góp ý", csv_cell),
     ("Liên hệ", csv_cell),
 ]
-PETITION_COLUMNS: list[tuple[str, Convert]] = [
+PETITION_COLUMNS: list[Column] = [
     ("Mã nội bộ", _same),
     ("Mã PAKN", csv_cell),
     ("Mã cơ quan", csv_cell),
-    ("Nguồn", csv_cell),
-    ("Loại", csv_cell),
+    ("Nguồn", PETITION_SOURCES),
+    ("Loại", PETITION_KINDS),
     ("Tính vào nhóm 5", YES_NO),
     ("Tiếp nhận lúc", _time),
     ("Ngày tính điểm", _day),
@@ -104,12 +150,12 @@ PETITION_COLUMNS: list[tuple[str, Convert]] = [
     ("Tình trạng theo hạn", _states),
     ("Thuộc thẩm quyền", YES_NO),
     ("Trả lời người dân lúc", _time),
-    ("Ý kiến người dân", csv_cell),
+    ("Ý kiến người dân", VERDICTS),
     ("Ý kiến lúc", _time),
     ("Khiếu nại kết quả", YES_NO),
     *DOSSIER_COLUMNS,
 ]
-PETITION_PRIVATE: list[tuple[str, Convert]] = [
+PETITION_PRIVATE: list[Column] = [
     ("Kết quả xử lý (nội dung)", csv_cell),
     ("Trả lời (nội dung)", csv_cell),
     ("Liên hệ", csv_cell),
@@ -120,9 +166,9 @@ class Table:
     """The headers and cell converters of one export. `text`: how a text cell is written
     (CSV: `csv_cell`; XLSX: `XlsxWriter.text`, see service/xlsx.py)."""
 
-    def __init__(self, columns: Sequence[tuple[str, Convert]], text: Convert = csv_cell) -> None:
+    def __init__(self, columns: Sequence[Column], text: Convert = csv_cell) -> None:
         self.headers = [title for title, _ in columns]
-        self._converters = [text if convert is csv_cell else convert for _, convert in columns]
+        self._converters = [_converter(convert, text) for _, convert in columns]
 
     def rows(self, rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
         converters = self._converters
@@ -137,7 +183,16 @@ class Table:
         return buffer.getvalue()
 
 
-def columns_of(kind: str, include_private: bool) -> list[tuple[str, Convert]]:
+def _converter(convert: Convert | Named, text: Convert) -> Convert:
+    if isinstance(convert, Named):
+        return convert.then(text)
+    return text if convert is csv_cell else convert
+
+
+def columns_of(kind: str, include_private: bool, profile: Profile) -> list[Column]:
+    """The export's columns, its answers named in `profile`'s words."""
     if kind == "evaluations":
-        return EVALUATION_COLUMNS + (EVALUATION_PRIVATE if include_private else [])
-    return PETITION_COLUMNS + (PETITION_PRIVATE if include_private else [])
+        columns = EVALUATION_COLUMNS + (EVALUATION_PRIVATE if include_private else [])
+    else:
+        columns = PETITION_COLUMNS + (PETITION_PRIVATE if include_private else [])
+    return [(title, _named(profile, convert)) for title, convert in columns]

@@ -10,6 +10,13 @@ from sqlmodel import Field, SQLModel
 from service.models.base import UTCDateTime, check_known, utcnow
 
 CHANNELS = ("counter", "online", "postal")
+# The channels in the console's words (templates/console/response_rates.html,
+# `channel_name`), for the sheets officials read.
+CHANNEL_NAMES: dict[str, str] = {
+    "counter": "Tại quầy",
+    "online": "Trực tuyến",
+    "postal": "Bưu chính",
+}
 INVITATION_STATUSES = ("issued", "opened", "answered", "expired", "revoked")
 
 DOSSIER_CODE_MAX = 64

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.models.dossier import CHANNEL_NAMES
 from service.scoring.reach_schemas import AgencyReach, Dimension, ReachCounts, ReachRow
 
 FLAG_TEXT = (
@@ -27,13 +28,6 @@ NONE_NAMES: dict[Dimension, str] = {
     "staff": "Không ghi cán bộ",
     "channel": "Không rõ kênh",
     "message_channel": "",
-}
-# The handover channels (models.dossier.CHANNELS) in the console's words
-# (templates/console/response_rates.html, `channel_name`).
-CHANNEL_NAMES: dict[str, str] = {
-    "counter": "Tại quầy",
-    "online": "Trực tuyến",
-    "postal": "Bưu chính",
 }
 HEADERS = [
     "Mã cơ quan",

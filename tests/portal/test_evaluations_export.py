@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from service.admin.agencies import upsert_agency
 from service.admin.keys import revoke_key
 from service.auth.keys import hash_key
+from service.csv_cells import csv_cell
 from service.evaluations import exports_router, query, tables
 from service.models import ApiKey, AuditLog, Petition
 from tests.conftest import DbFactory, KeyFactory, handover_body
@@ -74,8 +75,11 @@ def test_evaluations_csv_has_the_facts_and_keeps_formulas_as_text(
     assert [int(r["Mã đánh giá"]) for r in rows] == sorted(seeded.ids.values())
     by_code = {r["Mã hồ sơ"]: r for r in rows}
     ward = by_code["D-ward"]
-    assert ward["Mã cơ quan"] == "79.BTH" and ward["Nguồn"] == "kiosk"
-    assert ward["Trả lời: mức hài lòng chung"] == "unsatisfied"
+    assert ward["Mã cơ quan"] == "79.BTH" and ward["Nguồn"] == "Máy tính bảng tại quầy"
+    # Answers in the profile's words, as the citizen read them (they were English codes
+    # under Vietnamese headers); the JSON API keeps the codes.
+    assert ward["Trả lời: mức hài lòng chung"] == "Không hài lòng"
+    assert ward["Kênh trả kết quả"] == "Tại quầy"
     assert ward["Nhóm 5: hài lòng"] == "Không" and by_code["D-city"]["Nhóm 5: hài lòng"] == "Có"
     assert ward["Tiến độ hồ sơ"] == "Trễ hạn" and by_code["D-city"]["Tiến độ hồ sơ"] == "Đúng hạn"
     assert ward["Cán bộ trả kết quả"] == "CB009" and ward["Quầy"] == "Q01"
@@ -102,6 +106,14 @@ def test_evaluations_xlsx_has_the_facts_and_formulas_as_text(
     cells = [row[name_at] for row in sheet.iter_rows(min_row=2)]
     formula = next(c for c in cells if c.value == FORMULA_NAME)
     assert formula.data_type == "s"  # a text, not a formula
+    words = {
+        "Nguồn": {"Máy tính bảng tại quầy", "Hệ thống một cửa (API)", "Điện thoại"},
+        "Trả lời: đúng hẹn": {"Đúng hẹn", "Trễ hẹn"},
+        "Trả lời: thái độ cán bộ": {"Tốt", "Bình thường", "Chưa tốt"},
+    }
+    for title, named in words.items():
+        at = header.index(title)
+        assert {row[at] for row in body} <= named, title
     flat = str(values)
     assert COMPLAINT not in flat and CONTACT not in flat
 
@@ -114,9 +126,9 @@ def test_petitions_csv_and_xlsx_have_handling_and_verdict_without_texts(
     imported = by_code["PAKN-1"]
     assert imported["Mã hồ sơ"] == "D-ward" and imported["Cán bộ trả kết quả"] == "CB009"
     assert imported["Xử lý trễ hạn"] == "Có" and imported["Xử lý đúng hạn"] == "Không"
-    assert imported["Ý kiến người dân"] == "unsatisfied"
-    assert imported["Tính vào nhóm 5"] == "Có" and imported["Nguồn"] == "import"
-    survey = next(r for r in rows if r["Nguồn"] == "survey")  # the ward's complaint
+    assert imported["Ý kiến người dân"] == "Không hài lòng"
+    assert imported["Tính vào nhóm 5"] == "Có" and imported["Nguồn"] == "Hệ thống PAKN quốc gia"
+    survey = next(r for r in rows if r["Nguồn"] == "Phiếu khảo sát")  # the ward's complaint
     assert survey["Mã hồ sơ"] == "D-ward" and survey["Tính vào nhóm 5"] == "Không"
     response = client.get("/api/v1/petitions.xlsx", headers=make_key("admin"))
     assert response.status_code == 200
@@ -144,7 +156,7 @@ def test_private_export_is_admin_only_and_audited(
     petitions = _csv(
         client, "/api/v1/petitions.csv", admin, include_private=True, agency_code="79.BTH"
     )
-    survey = next(r for r in petitions if r["Nguồn"] == "survey")
+    survey = next(r for r in petitions if r["Nguồn"] == "Phiếu khảo sát")
     assert (survey["Trả lời (nội dung)"], survey["Liên hệ"]) == (REPLY, CONTACT)
     with db() as session:
         records = session.exec(
@@ -428,3 +440,9 @@ def test_an_xlsx_export_cut_off_by_a_revoked_key_leaves_no_rows_on_disk(
     assert answer.status_code == 401, answer.text[:200]
     assert on_disk, "the export's rows were never written where this test looks"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_code_the_profile_does_not_name_is_written_as_it_is() -> None:
+    """An answer of a question the profile no longer asks keeps its code, never a blank."""
+    convert = tables.Named({"good": "Tốt"}).then(csv_cell)
+    assert (convert("good"), convert("excellent"), convert(None)) == ("Tốt", "excellent", "")
