@@ -215,6 +215,12 @@ def upsert(
     ):
         if name in sent:
             setattr(petition, name, getattr(payload, name))
+    # A re-send that changes nothing (a connector's retry, a daily re-sync) is no update:
+    # it told subscribers "petition.updated" every time, and its fresh updated_at kept an
+    # old outcome's text from the retention purge for good (audit).
+    changed = before is None or session.is_modified(petition)
+    if not changed:
+        return petition, False
     petition.updated_at = utcnow()
     session.add(petition)
     session.flush()
