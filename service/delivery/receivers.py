@@ -12,6 +12,7 @@ gateway relaying for as many ward portals as the worker has slots held them all;
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlmodel import Session, col, select
@@ -52,3 +53,28 @@ def by_subscription(session: Session) -> dict[int, Receiver]:
         for subscription_id, owner, url in rows
         if subscription_id is not None
     }
+
+
+def hold(session: Session, subscription: WebhookSubscription, until: datetime) -> None:
+    """Every subscription of `subscription`'s receiver sent nothing before `until` (a
+    Retry-After: about the next request to that server, not one event); a later hold that
+    another answer asked for is kept."""
+    asked_by = receiver(subscription.owner_key_id, subscription.url)
+    # The others without waiting for their locks: one locked is having an attempt recorded
+    # by another worker (two waiting on each other's subscriptions would deadlock), and
+    # its receiver's next answer will hold it if it must.
+    siblings = session.exec(
+        select(WebhookSubscription)
+        .where(
+            WebhookSubscription.owner_key_id == subscription.owner_key_id,
+            WebhookSubscription.id != subscription.id,
+            col(WebhookSubscription.deleted_at).is_(None),
+        )
+        .with_for_update(skip_locked=True, key_share=True)
+    ).all()
+    for sibling in [subscription, *siblings]:
+        if receiver(sibling.owner_key_id, sibling.url) != asked_by:
+            continue
+        if sibling.held_until is None or sibling.held_until < until:
+            sibling.held_until = until
+            session.add(sibling)

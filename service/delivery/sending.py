@@ -83,6 +83,12 @@ def _lease_free(now: Any) -> Any:
     return or_(lease_until.is_(None), lease_until < now)
 
 
+def _not_held(now: Any) -> Any:
+    """Its receiver has not asked to be left alone until later (Retry-After)."""
+    held_until = col(WebhookSubscription.held_until)
+    return or_(held_until.is_(None), held_until <= now)
+
+
 @lru_cache(maxsize=1)
 def _next_delivery() -> Any:
     """The oldest eligible delivery (see Sender.claim) of a subscription not in `busy`,
@@ -111,6 +117,7 @@ def _next_delivery() -> Any:
             _lease_free(now),
             col(WebhookDelivery.subscription_id).not_in(busy),
             *live_subscription(now),
+            _not_held(now),
             ~exists().where(
                 and_(
                     col(earlier.subscription_id) == col(WebhookDelivery.subscription_id),
@@ -399,6 +406,11 @@ class Sender:
             delivery.status, delivery.completed_at = "failed", now
         else:
             delivery.next_attempt_at = self._next_attempt(now, delivery, not_before)
+        if not_before is not None:
+            held = min(not_before, now + MAX_RETRY_AFTER)
+            # The attempt log says why nothing goes to this receiver meanwhile.
+            attempt.error = f"{attempt.error}; Retry-After: nothing sent before {held:%H:%M:%S} UTC"
+            receivers.hold(session, subscription, held)
         subscription.failing_since = subscription.failing_since or now
         failing_for = now - subscription.failing_since
         if subscription.disabled_at is not None:

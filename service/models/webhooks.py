@@ -27,6 +27,10 @@ class WebhookSubscription(SQLModel, table=True):
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     disabled_reason: str | None = Field(default=None, max_length=500)
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Until when its receiver (the owner key and the URL's origin, delivery/receivers.py)
+    # asked to be sent nothing: a Retry-After on a 429 or 503 is about the sender's next
+    # request to that server, not about one event (RFC 9110 10.2.3).
+    held_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class OutboxEvent(SQLModel, table=True):

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from service.models import WebhookDelivery, utcnow
+from service.models import DeliveryAttempt, WebhookDelivery, WebhookSubscription, utcnow
 from tests.conftest import DbFactory, KeyFactory, handover_body
 from tests.harness.processes import http_server
 from tests.webhooks.conftest import drain, hooks
@@ -166,3 +166,66 @@ def test_a_retry_after_is_heeded_up_to_a_day(
 ) -> None:
     retry = first_retry(database_url, make_key, db, 429, retry_after, webhook_give_up_hours=72)
     assert retry.within(timedelta(days=1), timedelta(days=1)), retry.next_attempt_at
+
+
+AGENCIES = ("79.BTH", "79.SGN", "79.STP", "G22.39", "79")
+
+
+def test_a_receiver_asking_to_wait_is_sent_none_of_its_other_events_meanwhile(
+    database_url: str, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """Retry-After is about the sender's next request to that server (RFC 9110 10.2.3),
+    not about one event: only the event it answered waited, and the same portal was sent
+    every other agency's waiting event at once, each refused again (webhook audit: five
+    requests within a second of "Retry-After: 600"). Another receiver is not held."""
+    asked: list[str] = []
+    other: list[str] = []
+
+    def receiver(log: list[str], status: int) -> type[BaseHTTPRequestHandler]:
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                log.append(self.headers["webhook-id"])
+                self.send_response(status)
+                self.send_header("Retry-After", "600")
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                return
+
+        return Handler
+
+    with (
+        http_server(receiver(asked, 429)) as busy_portal,
+        http_server(receiver(other, 204)) as healthy_portal,
+        hooks(database_url, **SHIPPED_BACKOFF) as (client, worker),
+    ):
+        admin = make_key("admin")
+        subscribe(client, admin, f"{busy_portal}/hooks", events=["invitation.issued"])
+        subscribe(client, admin, f"{busy_portal}/other-path", events=["invitation.issued"])
+        subscribe(client, admin, f"{healthy_portal}/hooks", events=["invitation.issued"])
+        issuer = make_key("issuer")
+        for agency in AGENCIES:
+            body = handover_body(dossier_code=f"RA-{agency}", agency_code=agency)
+            assert client.post("/api/v1/handovers", json=body, headers=issuer).status_code == 201
+        for _ in range(3):
+            worker.run_once()
+        assert len(asked) == 1, f"{len(asked)} requests within seconds of Retry-After: 600"
+        assert len(other) == len(AGENCIES)
+        with db() as session:
+            attempt = session.exec(
+                select(DeliveryAttempt).where(DeliveryAttempt.status_code == 429)
+            ).one()
+            assert attempt.error is not None
+            assert attempt.error.startswith("HTTP 429; Retry-After: nothing sent before ")
+            # The time asked passes: everything waiting goes out again.
+            for subscription in session.exec(select(WebhookSubscription)).all():
+                if subscription.held_until is not None:
+                    subscription.held_until = utcnow() - timedelta(seconds=1)
+                    session.add(subscription)
+            for delivery in session.exec(select(WebhookDelivery)).all():
+                delivery.next_attempt_at = utcnow() - timedelta(seconds=1)
+                session.add(delivery)
+        worker.run_once()
+        assert len(asked) == 2  # the first answer held both of the portal's subscriptions
