@@ -75,9 +75,10 @@ $("skip").addEventListener("click", () => {
 
 /* Every screen a citizen may walk away from counts down to the idle screen: a survey, the
    follow-up QR code, and the code entry and camera (the next citizen must not find the code
-   the last one typed, nor answer that one's survey). */
+   the last one typed, nor answer that one's survey), and any screen left in English (the
+   next citizen must find the tablet in Vietnamese). */
 function busy() {
-  return current !== null || keeping || looking !== null;
+  return current !== null || keeping || looking !== null || i18n.lang !== "vi";
 }
 function touch() {
   if (busy()) idleAt = Math.max(Date.now() + config.idle_seconds * 1000, holdUntil);
