@@ -41,12 +41,17 @@ def pick_language(*candidates: str | None) -> str:
     as a language tag is: in any case, its region left out (?lang=EN and ?lang=en-US were
     ignored, and the page came in Vietnamese; audit)."""
     for candidate in candidates:
-        if candidate is None:
-            continue
-        primary = candidate.strip().lower().replace("_", "-").split("-", 1)[0]
-        if primary in LANGUAGES:
-            return primary
+        if (spoken := spoken_language(candidate)) is not None:
+            return spoken
     return DEFAULT_LANGUAGE
+
+
+def spoken_language(tag: str | None) -> str | None:
+    """The supported language a tag names ("EN", "en-US": en), or None."""
+    if tag is None:
+        return None
+    primary = tag.strip().lower().replace("_", "-").split("-", 1)[0]
+    return primary if primary in LANGUAGES else None
 
 
 def gettext_for(lang: str) -> Callable[[str], str]:

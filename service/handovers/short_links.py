@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 from service import throttle
 from service.handovers import tokens
 from service.handovers.invitations import Issued, find_issued
-from service.i18n import LANGUAGES
+from service.i18n import spoken_language
 from service.models import Invitation
 from service.web.deps import PublicWork
 from service.web.pages import Page, render
@@ -68,8 +68,9 @@ def _survey_url(base_url: str, token: str, lang: str | None) -> str:
     """The survey page, in the language the short link asks for: dropped, /m/{code}?lang=en
     opened the survey in the invitation's language (audit). Only a language the pages
     speak is carried over; nothing else of the query reaches the redirect."""
-    if lang in LANGUAGES:
-        return f"{base_url}/s/{token}?lang={lang}"
+    spoken = spoken_language(lang)  # as the pages read it: ?lang=EN and en-US are English
+    if spoken is not None:
+        return f"{base_url}/s/{token}?lang={spoken}"
     return f"{base_url}/s/{token}"
 
 

@@ -38,9 +38,21 @@ def test_the_short_link_of_an_english_invitation_opens_in_english_unless_asked_o
     assert '<html lang="vi">' in in_vietnamese.text and FIRST_QUESTION_VI in in_vietnamese.text
 
 
+@pytest.mark.parametrize("tag", ["EN", "en-US", "en_GB"])
+def test_the_short_link_reads_a_language_tag_as_the_pages_do(
+    client: TestClient, make_key: KeyFactory, agencies: None, tag: str
+) -> None:
+    """/s/{token}?lang=EN is the English survey (i18n.pick_language); /m/{code}?lang=EN
+    dropped the tag and opened the Vietnamese one (kiosk and public pages audit)."""
+    survey = issue(client, make_key)
+    response = client.get(f"/m/{survey.short_code}?lang={tag}", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].endswith(f"{survey.path}?lang=en")
+
+
 @pytest.mark.parametrize(
     "query",
-    ["?lang=fr", "?lang=en%22%3E%3Cscript%3E", "?lang=EN", "?next=https://evil.example", ""],
+    ["?lang=fr", "?lang=en%22%3E%3Cscript%3E", "?next=https://evil.example", ""],
 )
 def test_the_short_link_reflects_nothing_else_of_its_query(
     client: TestClient, make_key: KeyFactory, agencies: None, query: str
