@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from service.audit import record
@@ -15,7 +16,7 @@ from service.auth.principal import Principal
 from service.csv_cells import other_separator, unreadable_record
 from service.db import exclusive
 from service.errors import Conflict, InvalidInput, NotFound, field_error, storable_field
-from service.models import Agency, Dossier, ScoreRankAnnounced
+from service.models import Agency, Dossier, OutboxEvent, ScoreRankAnnounced
 from service.models.agency import AGENCY_PATH_MAX, path_within
 from service.score_markers import mark_periods_dirty
 from service.text_clean import one_line
@@ -58,6 +59,24 @@ def validate_code(code: str, field: str = "code") -> str:
 # loop on a tree the other was changing (A under B and B under A both went through), and a
 # child added under an agency being moved kept the old path, outside every scope above it.
 TREE_LOCK = 0x6861696C6F6E6774
+
+
+def keep_places_of_waiting_events(session: Session, moving_path: str) -> None:
+    """The events not fanned out yet of the agencies at or below `moving_path`, about to
+    move, keep the path each agency has now: an event belongs to the portals of the tree
+    it happened in (delivery/fan_out.py, dispatch_events). Run before the paths change; an event a
+    fan-out has taken meanwhile was matched against these same paths."""
+    here = select(Agency.path).where(col(Agency.id) == col(OutboxEvent.agency_id))
+    moving = select(Agency.id).where(path_within(col(Agency.path), moving_path))
+    session.execute(
+        update(OutboxEvent)
+        .where(
+            col(OutboxEvent.dispatched_at).is_(None),
+            col(OutboxEvent.agency_path).is_(None),
+            col(OutboxEvent.agency_id).in_(moving),
+        )
+        .values(agency_path=here.scalar_subquery())
+    )
 
 
 def _move_subtree(session: Session, agency: Agency, new_parent: Agency | None) -> int:
@@ -193,6 +212,8 @@ def _upsert(
         return agency, "updated"  # nothing changed, nothing to record
     agency.name = name
     moves = after["parent_code"] != before["parent_code"]
+    if moves:
+        keep_places_of_waiting_events(session, agency.path)
     descendants = _move_subtree(session, agency, parent) if moves else 0
     session.add(agency)
     session.flush()

@@ -179,17 +179,20 @@ def dispatch_events(session: Session, settings: Settings) -> int:
             col(OutboxEvent.msg_id),
             col(OutboxEvent.type),
             col(OutboxEvent.agency_id),
+            col(OutboxEvent.agency_path),
         ),
         execution_options=NO_SYNC,
     ).all()
     if not taken:
         return 0
-    paths = paths_by_id(session, {agency_id for _, _, _, agency_id in taken})
+    paths = paths_by_id(session, {agency_id for _, _, _, agency_id, _ in taken})
+    # Matched against the tree the event happened in: one whose agency moved since keeps
+    # the path of its time (outbox.keep_places_of_waiting_events).
     rows = [
         _new_delivery(settings, target, agency_id, msg_id, event_type, event_id=event_id)
-        for event_id, msg_id, event_type, agency_id in sorted(taken)
+        for event_id, msg_id, event_type, agency_id, path_then in sorted(taken)
         for target in targets
-        if target.wants(event_type, paths[agency_id])
+        if target.wants(event_type, path_then or paths[agency_id])
     ]
     _insert_deliveries(session, rows)
     return len(taken)

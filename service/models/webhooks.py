@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
+from service.models.agency import AGENCY_PATH_MAX
 from service.models.base import UTCDateTime, check_known, utcnow
 
 
@@ -46,6 +47,10 @@ class OutboxEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The agency's place in the tree when the event happened, kept only when the agency
+    # moved before the event was fanned out (admin/agencies.py): the event belongs to the
+    # portals of the tree it happened in. None: the agency's path as it stands.
+    agency_path: str | None = Field(default=None, max_length=AGENCY_PATH_MAX)
 
 
 class ScoreDirty(SQLModel, table=True):

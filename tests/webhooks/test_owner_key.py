@@ -21,6 +21,7 @@ from service.models import (
     Agency,
     ApiKey,
     DeliveryAttempt,
+    OutboxEvent,
     WebhookDelivery,
     WebhookSubscription,
     utcnow,
@@ -362,3 +363,36 @@ def test_a_wards_admin_reaches_its_keys_subscriptions_not_the_provinces(
     assert client.delete(ours, headers=ward_admin).status_code == 204
     # The province's own admin still reaches it.
     assert client.get(theirs, headers=make_key("admin")).status_code == 200
+
+
+def test_an_event_not_fanned_out_when_its_agency_moves_goes_to_the_portal_it_happened_under(
+    hook_app: Hooked, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """The fan-out matched an event against its agency's place in the tree when the worker
+    reached it: a ward moved between its handover and the worker's round (a backlog, the
+    worker stopped during a merger) had the handover sent to the new parent's portal, and
+    its old portal never heard of it (webhook audit). It goes by the tree it happened in."""
+    client, worker = hook_app
+    engine = _engine(client)
+    _move_p1(engine, "79.BTH")
+    bth, sgn = f"{receiver.url}/bth", f"{receiver.url}/sgn"
+    subscribe(client, make_key("reader", agency="79.BTH"), bth, events=["invitation.issued"])
+    subscribe(client, make_key("reader", agency="79.SGN"), sgn, events=["invitation.issued"])
+    _handover(client, make_key, "P1-before", agency="79.BTH.P1")  # not fanned out yet
+    _move_p1(engine, "79.SGN")
+    _handover(client, make_key, "P1-after", agency="79.BTH.P1")
+    _move_p1(engine, "79.BTH")  # and back: each event keeps the place it happened in
+    drain(worker)
+    with transaction(engine) as session:
+        sent = session.exec(
+            select(WebhookSubscription.url, OutboxEvent.payload)
+            .join(WebhookDelivery, col(WebhookDelivery.event_id) == col(OutboxEvent.id))
+            .join(
+                WebhookSubscription,
+                col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
+            )
+            .where(WebhookDelivery.status == "succeeded")
+        ).all()
+    got = sorted((url, payload["dossier_code"]) for url, payload in sent)
+    assert got == [(bth, "P1-before"), (sgn, "P1-after")], got
+    assert len(receiver.received) == 2
