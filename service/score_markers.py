@@ -8,7 +8,7 @@ the webhooks package, which imports it."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from service import db
 from service.models import ScoreDirty, utcnow
+from service.periods import periods_of
 
 
 def dirty_rows(pairs: Iterable[tuple[int, str]], now: datetime) -> list[dict[str, Any]]:
@@ -43,3 +44,8 @@ def mark_periods_dirty(
         db.at_commit(session, statement, rows)
     else:
         session.execute(statement, rows)
+
+
+def dirty_periods(keys: Iterable[tuple[int, date]]) -> list[tuple[int, str]]:
+    """The (agency, period) pairs that counters of these agencies and days move, sorted."""
+    return sorted({(agency_id, p.key) for agency_id, day in keys for p in periods_of(day)})

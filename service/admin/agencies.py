@@ -16,9 +16,9 @@ from service.auth.principal import Principal
 from service.csv_cells import other_separator, unreadable_record
 from service.db import exclusive
 from service.errors import Conflict, InvalidInput, NotFound, field_error, storable_field
-from service.models import Agency, Dossier, OutboxEvent, ScoreRankAnnounced
+from service.models import Agency, AgencyDayCounter, Dossier, OutboxEvent, ScoreRankAnnounced
 from service.models.agency import AGENCY_PATH_MAX, path_within
-from service.score_markers import mark_periods_dirty
+from service.score_markers import dirty_periods, mark_periods_dirty
 from service.text_clean import one_line
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -102,6 +102,18 @@ def _move_subtree(session: Session, agency: Agency, new_parent: Agency | None) -
     agency.path = new_path
     agency.level += level_shift
     return len(descendants)
+
+
+def _mark_scores_renamed(session: Session, agency: Agency) -> None:
+    """A score carries its agency's name: a renamed agency's scores are marked changed, so
+    that subscribers get them under the new name (they kept the old one until the next
+    answer moved the score). Every period it has counted anything in: a rename is rare,
+    and a portal keeps past periods too."""
+    assert agency.id is not None
+    days = session.exec(
+        select(col(AgencyDayCounter.day)).where(AgencyDayCounter.agency_id == agency.id).distinct()
+    ).all()
+    mark_periods_dirty(session, dirty_periods((agency.id, day) for day in days))
 
 
 def _mark_families_to_rank(session: Session, agency: Agency, new_parent: Agency | None) -> None:
@@ -210,6 +222,8 @@ def _upsert(
         after = {"name": name, "parent_code": parent.code if parent else None}
     if after == before:
         return agency, "updated"  # nothing changed, nothing to record
+    if name != agency.name:
+        _mark_scores_renamed(session, agency)
     agency.name = name
     moves = after["parent_code"] != before["parent_code"]
     if moves:

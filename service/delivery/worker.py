@@ -43,10 +43,9 @@ from service.models import utcnow
 from service.ops.observability import Metrics
 from service.outbound_http import bounded_client
 from service.profile import Profile
-from service.score_markers import mark_periods_dirty
+from service.score_markers import dirty_periods, mark_periods_dirty
 from service.scoring import aging
 from service.settings import Settings
-from service.webhooks import outbox
 
 log = logging.getLogger("hailong.worker")
 AGING_LOOKBACK = timedelta(days=1)  # petition deadlines re-announced after a restart
@@ -118,7 +117,7 @@ class DeliveryWorker:
         """score.updated for the scores a passing petition deadline changed."""
         until = utcnow()
         keys = aging.deadlines_passed(session, self.profile, self._deadlines_seen_until, until)
-        mark_periods_dirty(session, outbox.dirty_periods(keys))
+        mark_periods_dirty(session, dirty_periods(keys))
         self._deadlines_seen_until = until
 
     def run_once(self) -> int:

@@ -13,8 +13,7 @@ from sqlmodel import Session
 
 from service import db
 from service.models import OutboxEvent, utcnow
-from service.periods import periods_of
-from service.score_markers import mark_periods_dirty
+from service.score_markers import dirty_periods, mark_periods_dirty
 from service.webhooks.schemas import EventType
 
 # The events a subscriber can ask for, as the API lists them (schemas.EventType).
@@ -90,8 +89,3 @@ def mark_scores_dirty(session: Session, keys: Iterable[tuple[int, date]]) -> Non
     """score.updated is coalesced: one marker per agency and period until the worker runs.
     Written with the COMMIT, after the counters (counters.apply)."""
     mark_periods_dirty(session, dirty_periods(keys), at_commit=True)
-
-
-def dirty_periods(keys: Iterable[tuple[int, date]]) -> list[tuple[int, str]]:
-    """The (agency, period) pairs that counters of these agencies and days move, sorted."""
-    return sorted({(agency_id, p.key) for agency_id, day in keys for p in periods_of(day)})

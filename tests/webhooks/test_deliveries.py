@@ -10,13 +10,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import insert
 from sqlmodel import Session, col, func, select
 from standardwebhooks.webhooks import Webhook
 
+from service.admin.agencies import upsert_agency
 from service.calendar.working_days import local_date
+from service.db import transaction
 from service.delivery.worker import DeliveryWorker
 from service.models import (
     Agency,
@@ -715,3 +718,26 @@ def test_an_attempt_goes_to_the_address_that_was_checked(
         attempts = session.exec(select(DeliveryAttempt)).all()
     assert len(asked) == 1 + len(attempts)
     assert all("10.9.9.9" in (a.error or "") for a in attempts[1:])
+
+
+def test_a_renamed_agency_s_scores_are_sent_again_under_its_new_name(
+    hook_app: tuple[TestClient, DeliveryWorker], make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """A score carries its agency's name; a rename sent nothing, and portals showed the old
+    name until the next answer moved the score (audit). The periods already announced and
+    the live ones are sent again."""
+    client, worker = hook_app
+    subscribe(client, make_key("admin"), receiver.url, events=["score.updated"])
+    body = handover_body(dossier_code="R-1", agency_code="79.SGN")
+    assert (
+        client.post("/api/v1/handovers", json=body, headers=make_key("issuer")).status_code == 201
+    )
+    drain(worker)
+    before = len(receiver.received)
+    engine: sa.Engine = client.app.state.engine  # type: ignore[attr-defined]
+    with transaction(engine) as session:
+        upsert_agency(session, "79.SGN", "Phường Sài Gòn (mới)", "79", actor="test")
+    drain(worker)
+    renamed = receiver.received[before:]
+    assert {r.json["data"]["agency_name"] for r in renamed} == {"Phường Sài Gòn (mới)"}
+    assert {"2025", "2025-09", "2025-Q3"} <= {r.json["data"]["period"] for r in renamed}
