@@ -217,9 +217,9 @@ def upsert(
             setattr(petition, name, getattr(payload, name))
     # A re-send that changes nothing (a connector's retry, a daily re-sync) is no update:
     # it told subscribers "petition.updated" every time, and its fresh updated_at kept an
-    # old outcome's text from the retention purge for good (audit).
-    changed = before is None or session.is_modified(petition)
-    if not changed:
+    # old outcome's text from the retention purge for good (audit). Compared with the
+    # snapshot, not the session's history: a query above (the calendar) autoflushes.
+    if before is not None and petition.model_dump() == before.model_dump():
         return petition, False
     petition.updated_at = utcnow()
     session.add(petition)
