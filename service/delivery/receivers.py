@@ -6,19 +6,21 @@ never answers holds a single sending slot however many subscriptions lead to it.
 part of it: systems of other owners behind one host (a province's integration gateway)
 are receivers of their own, and one's hanging path holds up none of the others (review).
 Yet a host is one machine: when the whole gateway hangs, its receivers together hold at
-most `per_origin_slots` of the worker's slots, and the other hosts keep the rest (a
+most `per_machine_slots` of the worker's slots, and the other machines keep the rest (a
 gateway relaying for as many ward portals as the worker has slots held them all; audit).
+A machine is the address its names lead to, whatever name or port a URL reaches it by.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, select
 
 from service.models import WebhookSubscription
-from service.webhooks.targets import origin
+from service.webhooks.targets import DEFAULT_PORTS, address_of, origin
 
 
 class Receiver(NamedTuple):
@@ -33,11 +35,30 @@ def receiver(owner_key_id: int, url: str) -> Receiver:
     return Receiver(owner_key_id, origin(url))
 
 
-def per_origin_slots(concurrency: int) -> int:
-    """The sending slots one origin's receivers may hold together: half of them, so that
-    the other hosts always keep the other half, and the owners behind one gateway still
-    send side by side (with one slot in all, one hang holds it whatever the rule)."""
+def per_machine_slots(concurrency: int) -> int:
+    """The sending slots one machine's receivers may hold together: half of them, so that
+    the other machines always keep the other half, and the owners behind one gateway
+    still send side by side (with one slot in all, one hang holds it whatever the rule)."""
     return max(1, concurrency // 2)
+
+
+# The machine of receivers whose host name has not resolved yet: they share one half of
+# the slots until it has (milliseconds, usually), rather than each counting as a machine.
+UNRESOLVED = "?"
+
+
+def machine(receiver: Receiver) -> str:
+    """The address a receiver's origin leads to: one gateway reached under several names
+    or ports is one machine. Counted by the URL's spelling, a hung gateway reached as
+    127.0.0.1 and localhost, or on four ports, held every slot (webhook audit)."""
+    parts = urlsplit(receiver.origin)
+    if parts.hostname is None:
+        return receiver.origin
+    try:
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme, 80)
+    except ValueError:
+        return receiver.origin
+    return address_of(parts.hostname, port) or UNRESOLVED
 
 
 def by_subscription(session: Session) -> dict[int, Receiver]:

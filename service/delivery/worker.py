@@ -188,31 +188,33 @@ class DeliveryWorker:
 
     def _fill(self) -> int:
         """Claim due deliveries into the free sending slots, none to a receiver this worker
-        is sending to already, nor to an origin holding its share of the slots
-        (receivers.per_origin_slots); returns how many it started.
+        is sending to already, nor to a machine holding its share of the slots
+        (receivers.per_machine_slots, a machine being the address its names lead to); returns
+        how many it started.
 
         Kept apart by subscription only, one receiver that never answers, behind as many
         subscriptions as the worker has slots (a portal subscribing once per ward), took
         every slot, and every other receiver got one event per timeout (audit)."""
         started = 0
-        origin_slots = receivers.per_origin_slots(self.settings.webhook_concurrency)
+        machine_slots = receivers.per_machine_slots(self.settings.webhook_concurrency)
+        machine = receivers.machine
         while len(self._in_flight) < self.settings.webhook_concurrency:
             sending_to = set(self._in_flight.values())
             full = {
-                origin
-                for origin, count in Counter(r.origin for r in self._in_flight.values()).items()
-                if count >= origin_slots
+                address
+                for address, count in Counter(machine(r) for r in sending_to).items()
+                if count >= machine_slots
             }
             by_subscription = self._receivers() if sending_to else {}
             busy = {
                 sub
                 for sub, receiver in by_subscription.items()
-                if receiver in sending_to or receiver.origin in full
+                if receiver in sending_to or (full and machine(receiver) in full)
             }
             claim = self.sender.claim(busy=busy)
             if claim is None:
                 break
-            if claim.receiver in sending_to or claim.receiver.origin in full:
+            if claim.receiver in sending_to or machine(claim.receiver) in full:
                 # A subscription made (or its key rotated) since the read, to a receiver
                 # under way: given back, and busy once read again.
                 self.sender.release(claim)

@@ -7,6 +7,7 @@ resolving inward between the check and the connection (DNS rebinding) reaches no
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import threading
@@ -78,6 +79,11 @@ def _internal(address: IPAddress) -> bool:
 MAX_LOOKUPS = 64
 _lookups: dict[str, Future[list[IPAddress]]] = {}  # under way, by host
 _lookups_lock = threading.Lock()
+# The address each host name last resolved to (the first, the one sent to): the delivery
+# worker counts a machine's sending slots by it (delivery/receivers.py). The oldest names
+# are forgotten past RESOLVED_KEPT (names a reader tried, never a subscription's).
+RESOLVED_KEPT = 4096
+_resolved: dict[str, str] = {}
 
 
 @lru_cache(maxsize=1)
@@ -133,7 +139,29 @@ def resolve(host: str, port: int) -> list[IPAddress]:
         raise UnsafeTarget(f"the host '{host}' does not resolve ({exc.strerror})") from None
     except UnicodeError:  # a label IDNA refuses: empty ("a..b"), or over 63 characters
         raise UnsafeTarget(f"'{host}' is not a valid host name") from None
-    return [ipaddress.ip_address(info[4][0]) for info in infos]
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    if addresses:
+        with _lookups_lock:
+            _resolved.pop(host, None)  # the newest last: the oldest go first
+            _resolved[host] = str(addresses[0])
+            if len(_resolved) > RESOLVED_KEPT:
+                del _resolved[next(iter(_resolved))]
+    return addresses
+
+
+def address_of(host: str, port: int) -> str | None:
+    """The address `host` leads to, without waiting: itself if it is one, else the one it
+    last resolved to; None while unknown (a lookup is started, at most one per name)."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    known = _resolved.get(host)
+    if known is None:
+        # Too many names resolving: still unknown, asked again next time.
+        with contextlib.suppress(UnsafeTarget):
+            _lookup(host, port)
+    return known
 
 
 @dataclass(frozen=True)

@@ -48,9 +48,9 @@ class ProcessFailed(RuntimeError):
     """A process exited, or did not answer, when it should have."""
 
 
-def free_port() -> int:
+def free_port(host: str = HOST) -> int:
     with socket.socket() as sock:
-        sock.bind((HOST, 0))
+        sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
 
@@ -399,15 +399,18 @@ def migrated_database(kind: str, pg_name: str) -> Iterator[str]:
 
 # -- a server in a thread (webhook receivers) ----------------------------------------------
 @contextmanager
-def http_server(handler: type[BaseHTTPRequestHandler], port: int | None = None) -> Iterator[str]:
-    """Serve `handler` on 127.0.0.1 from a thread for the block; yields its base URL."""
-    server = ThreadingHTTPServer((HOST, port or free_port()), handler)
+def http_server(
+    handler: type[BaseHTTPRequestHandler], port: int | None = None, host: str = HOST
+) -> Iterator[str]:
+    """Serve `handler` on `host` (127.0.0.1; another loopback address is another machine
+    to the webhook worker) from a thread for the block; yields its base URL."""
+    server = ThreadingHTTPServer((host, port or free_port(host)), handler)
     # Polled every 50 ms, not the default 500: shutdown() waits for the next poll, and
     # every test with a receiver paid that half second at its end.
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield f"http://{HOST}:{server.server_address[1]}"
+        yield f"http://{host}:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

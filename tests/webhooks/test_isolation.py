@@ -73,10 +73,14 @@ class Receivers:
     most_open_at: Counter[str] = field(default_factory=Counter)  # by base URL
     lock: threading.Lock = field(default_factory=threading.Lock)
     servers: ExitStack = field(default_factory=ExitStack)
+    machines: int = 0  # other than base's, made by another()
 
     def another(self) -> str:
-        """The base URL of another receiver: a server of its own, on another port."""
-        return self.servers.enter_context(http_server(_handler(self)))
+        """The base URL of another receiver: a server of its own, on another machine (a
+        loopback address of its own: the worker shares slots by machine, receivers.py)."""
+        self.machines += 1
+        host = f"127.0.0.{1 + self.machines}"
+        return self.servers.enter_context(http_server(_handler(self), host=host))
 
     def of(self, path: str) -> list[Arrival]:
         with self.lock:
