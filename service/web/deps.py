@@ -7,9 +7,10 @@ from typing import Annotated
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from service.errors import ServiceError
+from service.errors import InvalidInput, ServiceError
 from service.unit_of_work import UnitOfWork
 
 MAX_FORM_BYTES = 64 * 1024
@@ -27,11 +28,53 @@ async def _api_unit_of_work(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> UnitOfWork:
+    _refuse_unknown_query(request)
     return UnitOfWork(request)
 
 
 async def _public_unit_of_work(request: Request) -> UnitOfWork:
+    if request.url.path.startswith(API_PREFIX):
+        _refuse_unknown_query(request)  # the public API's (an answer's form); pages take any
     return UnitOfWork(request)
+
+
+API_PREFIX = "/api/"
+
+
+def _refuse_unknown_query(request: Request) -> None:
+    """An API request names only query parameters its route takes, as its JSON body names
+    only known fields: a misspelt or misplaced filter was ignored, and the answer covered
+    what it was meant to narrow (an evaluations export given `parent_code`, which it does
+    not take, exported every agency the key reaches; audit). Pages take any (a link's
+    tracking parameters)."""
+    if not request.scope.get("query_string"):
+        return
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _query_names(route)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "no query parameters"
+        raise InvalidInput(
+            f"Unknown query parameter: {', '.join(unknown)}. This endpoint takes: {takes}.",
+            [
+                {"field": name, "problem": f"not a parameter of this endpoint (it takes: {takes})"}
+                for name in unknown
+            ],
+        )
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    """The query parameters a route takes, its dependencies' included (a walk of a few
+    dependants, for requests with a query only; routes cannot be cache keys)."""
+    names: set[str] = set()
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        names.update(field.alias for field in dependant.query_params)
+        pending.extend(dependant.dependencies)
+    return frozenset(names)
 
 
 class FormTooLarge(ServiceError, status=413, code="form_too_large"):
