@@ -197,7 +197,16 @@ class DeliveryWorker:
         every slot, and every other receiver got one event per timeout (audit)."""
         started = 0
         machine_slots = receivers.per_machine_slots(self.settings.webhook_concurrency)
-        machine = receivers.machine
+        machines: dict[receivers.Receiver, str] = {}
+
+        def machine(receiver: receivers.Receiver) -> str:
+            """Once per receiver and fill: thousands of subscriptions (a portal's, one per
+            ward) lead to a few receivers, and a machine is a URL parse and a lookup."""
+            known = machines.get(receiver)
+            if known is None:
+                known = machines[receiver] = receivers.machine(receiver)
+            return known
+
         while len(self._in_flight) < self.settings.webhook_concurrency:
             sending_to = set(self._in_flight.values())
             full = {

@@ -210,6 +210,7 @@ def enable(
         raise Conflict(f"This subscription cannot be enabled: {stopped[1]}.")
     was_disabled = sub.disabled_at is not None
     sub.disabled_at, sub.disabled_reason, sub.failing_since = None, None, None
+    sub.held_until = None  # an operator's word that the receiver is back (Retry-After)
     session.add(sub)
     record(session, principal.actor, "webhook.enable", f"webhook:{public_id}", {})
     waiting = [
@@ -271,13 +272,20 @@ def deliveries(
             attempts=d.attempts,
             # None while disabled (nothing is sent before an admin enables it) or while its
             # key is stopped (nothing is sent at all: review).
-            next_attempt_at=d.next_attempt_at if d.status == "pending" and sending else None,
+            next_attempt_at=_next_attempt(d, sub) if d.status == "pending" and sending else None,
             created_at=d.created_at,
             completed_at=d.completed_at,
             attempt_log=attempts.get(d.id or 0, []),
         )
         for d, agency in rows
     ]
+
+
+def _next_attempt(delivery: WebhookDelivery, sub: WebhookSubscription) -> datetime:
+    """When it goes: its own time, or later while its receiver asked to be left alone."""
+    if sub.held_until is not None and sub.held_until > delivery.next_attempt_at:
+        return sub.held_until
+    return delivery.next_attempt_at
 
 
 def retry(
@@ -298,6 +306,10 @@ def retry(
     delivery.next_attempt_at = now
     delivery.give_up_at = now + timedelta(hours=settings.webhook_give_up_hours)
     session.add(delivery)
+    # Sent now, as the answer says, though the receiver asked to be left alone until later
+    # (Retry-After): held, the retry waited up to a day unsaid (review).
+    sub.held_until = None
+    session.add(sub)
     record(session, principal.actor, "webhook.retry", f"delivery:{delivery_id}", {})
     session.flush()
     # That one delivery, however many came after it (the newest 1,000 only: a 500 for an

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import Future
 from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
+from service.delivery import receivers
+from service.delivery.receivers import Receiver
+from service.delivery.sending import Claim
+from service.delivery.worker import DeliveryWorker
+from service.models import utcnow
+from service.settings import Settings
 from tests.conftest import KeyFactory
 from tests.harness.processes import free_port, http_server
 from tests.webhooks.conftest import webhook_settings
@@ -122,4 +130,60 @@ def test_one_hung_gateway_under_several_names_or_ports_leaves_other_hosts_half_t
     assert (got, most) == (len(AUDIT_AGENCIES), max(1, concurrency // 2)), (
         f"in 20 s the healthy host got {got} of {len(AUDIT_AGENCIES)} events while the hung "
         f"gateway held {most} of {concurrency} slots at once"
+    )
+
+
+SUBSCRIPTIONS = 3000  # one province portal, a subscription per ward and event kind
+
+
+class _Sender:
+    def __init__(self, claims: list[Claim]) -> None:
+        self.claims = claims
+
+    def claim(self, busy: Any = ()) -> Claim | None:
+        return self.claims.pop() if self.claims else None
+
+    def send(self, claim: Claim) -> None:
+        return None
+
+
+def test_a_fill_works_out_each_receiver_s_machine_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once a machine holds its half of the slots, each claim worked out the machine of
+    every subscription (a URL parse and a lookup each): 5,930 for one claim among 3,000
+    subscriptions of 301 receivers, milliseconds of the interpreter per send (review)."""
+    settings = Settings(database_url="sqlite:///:memory:")  # webhook_concurrency 8
+    worker = object.__new__(DeliveryWorker)
+    worker.settings = settings
+    portal = Receiver(1, "http://127.0.0.1:8080")  # one machine, four slots under way
+    worker._in_flight = {Future(): Receiver(1 + i, portal.origin) for i in range(4)}
+    # Three thousand subscriptions at the portal's gateway, of 300 wards' reader keys
+    # (300 receivers, four of them being sent to).
+    worker._receiver_of = {s: Receiver(1 + s % 300, portal.origin) for s in range(SUBSCRIPTIONS)}
+    worker._receivers_read_at = time.monotonic()
+    other = Receiver(99, "http://127.0.0.2:8080")
+    worker.sender = _Sender([Claim(1, 10_000, utcnow(), other)])  # type: ignore[assignment]
+
+    class _Pool:
+        def submit(self, fn: Any, *args: Any) -> Future[None]:
+            return Future()
+
+    worker._pool = _Pool()  # type: ignore[assignment]
+    calls = 0
+    real = receivers.machine
+
+    def counted(receiver: Receiver) -> str:
+        nonlocal calls
+        calls += 1
+        return real(receiver)
+
+    monkeypatch.setattr(receivers, "machine", counted)
+    started = time.perf_counter()
+    assert worker._fill() == 1
+    elapsed = time.perf_counter() - started
+    # 301 receivers are involved; the machine of each is needed once at most.
+    assert calls <= 2 * 301, (
+        f"{calls} machine look-ups ({elapsed * 1000:.1f} ms) for one claim among "
+        f"{SUBSCRIPTIONS} subscriptions of 301 receivers"
     )

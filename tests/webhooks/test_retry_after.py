@@ -229,3 +229,60 @@ def test_a_receiver_asking_to_wait_is_sent_none_of_its_other_events_meanwhile(
                 session.add(delivery)
         worker.run_once()
         assert len(asked) == 2  # the first answer held both of the portal's subscriptions
+
+
+def test_an_operator_s_retry_is_sent_at_once_though_the_receiver_was_held(
+    database_url: str, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """A retry (or enable) is the operator's word that the receiver is back: it answered
+    `pending`, now, and was then held until the Retry-After's end, up to a day (review)."""
+    answers = [503]  # maintenance first, then back
+    posts: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            posts.append(self.headers["webhook-id"])
+            status = answers[0]
+            self.send_response(status)
+            if status == 503:
+                self.send_header("Retry-After", "3600")
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            return
+
+    with http_server(Handler) as base, hooks(database_url) as (client, worker):
+        admin = make_key("admin")
+        sub = subscribe(client, admin, f"{base}/hooks", events=["invitation.issued"])
+        issued = client.post(
+            "/api/v1/handovers",
+            json=handover_body(agency_code="79.BTH"),
+            headers=make_key("issuer"),
+        )
+        assert issued.status_code == 201
+
+        def attempted() -> bool:
+            with db() as session:
+                return any(d.attempts for d in session.exec(select(WebhookDelivery)))
+
+        drain(worker, until=attempted)
+        assert len(posts) == 1
+        answers[0] = 200  # the portal is back; its operator asks for the event again
+        listed = client.get(f"/api/v1/webhooks/{sub['id']}/deliveries", headers=admin).json()
+        delivery_id = listed["data"][0]["id"]
+        # The list says when it goes: the hold's end, not its own backoff's.
+        shown = datetime.fromisoformat(listed["data"][0]["next_attempt_at"])
+        assert shown >= utcnow() + timedelta(minutes=59), shown
+        retried = client.post(
+            f"/api/v1/webhooks/{sub['id']}/deliveries/{delivery_id}/retry", headers=admin
+        )
+        assert retried.status_code == 200, retried.text
+        assert retried.json()["status"] == "pending"
+        for _ in range(5):
+            worker.run_once()
+        assert len(posts) == 2, (
+            "the retry answered pending, next_attempt_at "
+            f"{retried.json()['next_attempt_at']}, and nothing was sent"
+        )
