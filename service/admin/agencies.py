@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from service.audit import record
@@ -63,19 +63,44 @@ TREE_LOCK = 0x6861696C6F6E6774
 
 def keep_places_of_waiting_events(session: Session, moving_path: str) -> None:
     """The events not fanned out yet of the agencies at or below `moving_path`, about to
-    move, keep the path each agency has now: an event belongs to the portals of the tree
-    it happened in (delivery/fan_out.py, dispatch_events). Run before the paths change; an event a
-    fan-out has taken meanwhile was matched against these same paths."""
-    here = select(Agency.path).where(col(Agency.id) == col(OutboxEvent.agency_id))
-    moving = select(Agency.id).where(path_within(col(Agency.path), moving_path))
-    session.execute(
-        update(OutboxEvent)
-        .where(
-            col(OutboxEvent.dispatched_at).is_(None),
-            col(OutboxEvent.agency_path).is_(None),
-            col(OutboxEvent.agency_id).in_(moving),
+    move, keep where each agency stands now: the ids of it and its ancestors, "/1/5/17/"
+    (outbox_event.agency_ancestry). An event belongs to the portals of the tree it happened
+    in (delivery/fan_out.py, dispatch_events), by agency, not by path: a portal whose agency
+    moved with it (the ward's own, or its district's) is still one of them. Run before the
+    paths change; an event a fan-out has taken meanwhile was matched on these same paths."""
+    waiting = session.exec(
+        select(Agency.id, Agency.path).where(
+            path_within(col(Agency.path), moving_path),
+            col(Agency.id).in_(
+                select(OutboxEvent.agency_id).where(
+                    col(OutboxEvent.dispatched_at).is_(None),
+                    col(OutboxEvent.agency_ancestry).is_(None),
+                )
+            ),
         )
-        .values(agency_path=here.scalar_subquery())
+    ).all()
+    if not waiting:
+        return
+    codes = {code for _, path in waiting for code in path.strip("/").split("/")}
+    named = select(Agency.code, Agency.id).where(col(Agency.code).in_(codes))
+    id_of = dict(session.exec(named).all())
+    rows = [
+        {
+            "agency": agency_id,
+            "ancestry": "/" + "".join(f"{id_of[code]}/" for code in path.strip("/").split("/")),
+        }
+        for agency_id, path in waiting
+    ]
+    event = OutboxEvent.__table__  # type: ignore[attr-defined]
+    session.connection().execute(  # Core: one statement, executed for each agency's row
+        update(event)
+        .where(
+            event.c.agency_id == bindparam("agency"),
+            event.c.dispatched_at.is_(None),
+            event.c.agency_ancestry.is_(None),
+        )
+        .values(agency_ancestry=bindparam("ancestry")),
+        rows,
     )
 
 

@@ -82,29 +82,36 @@ class Target:
         subscription: WebhookSubscription,
         scope_path: str | None,
         owner_scope_path: str | None,
+        owner_scope_id: int | None,
     ) -> None:
         self.subscription = subscription
         # None: every agency. The subscription's agency, and its owner key's scope: an
         # agency moved out of the key's tree is no longer the key's to hear about, even
         # when the subscription names it.
         self.paths = [p for p in (scope_path, owner_scope_path) if p is not None]
+        scope_ids = (subscription.agency_id, owner_scope_id)
+        self.ids = [f"/{i}/" for i in scope_ids if i is not None]
 
-    def wants(self, event_type: str, agency_path: str) -> bool:
-        return event_type in self.subscription.events and all(
-            agency_path.startswith(path) for path in self.paths
-        )
+    def wants(self, event_type: str, agency_path: str, ancestry: str | None = None) -> bool:
+        """`ancestry`: where the agency stood when the event happened, if it moved since
+        (admin/agencies.py): matched by the scopes' agencies, which may have moved with it."""
+        if event_type not in self.subscription.events:
+            return False
+        if ancestry is not None:
+            return all(scope in ancestry for scope in self.ids)
+        return all(agency_path.startswith(path) for path in self.paths)
 
 
 def _targets(session: Session) -> list[Target]:
     owner_scope = aliased(Agency)
     rows = session.exec(
-        select(WebhookSubscription, Agency.path, owner_scope.path)
+        select(WebhookSubscription, Agency.path, owner_scope.path, ApiKey.agency_id)
         .join(Agency, col(Agency.id) == col(WebhookSubscription.agency_id), isouter=True)
         .join(ApiKey, col(ApiKey.id) == col(WebhookSubscription.owner_key_id))
         .join(owner_scope, col(owner_scope.id) == col(ApiKey.agency_id), isouter=True)
         .where(*kept_subscription(utcnow()))
     ).all()
-    return [Target(subscription, path, owner_path) for subscription, path, owner_path in rows]
+    return [Target(*row) for row in rows]
 
 
 def _new_delivery(
@@ -179,7 +186,7 @@ def dispatch_events(session: Session, settings: Settings) -> int:
             col(OutboxEvent.msg_id),
             col(OutboxEvent.type),
             col(OutboxEvent.agency_id),
-            col(OutboxEvent.agency_path),
+            col(OutboxEvent.agency_ancestry),
         ),
         execution_options=NO_SYNC,
     ).all()
@@ -187,12 +194,12 @@ def dispatch_events(session: Session, settings: Settings) -> int:
         return 0
     paths = paths_by_id(session, {agency_id for _, _, _, agency_id, _ in taken})
     # Matched against the tree the event happened in: one whose agency moved since keeps
-    # the path of its time (outbox.keep_places_of_waiting_events).
+    # its place of then (admin/agencies.py, keep_places_of_waiting_events).
     rows = [
         _new_delivery(settings, target, agency_id, msg_id, event_type, event_id=event_id)
-        for event_id, msg_id, event_type, agency_id, path_then in sorted(taken)
+        for event_id, msg_id, event_type, agency_id, then in sorted(taken)
         for target in targets
-        if target.wants(event_type, path_then or paths[agency_id])
+        if target.wants(event_type, paths[agency_id], then)
     ]
     _insert_deliveries(session, rows)
     return len(taken)

@@ -455,7 +455,9 @@ def _still_wanted(
     def path(agency_id: int | None) -> str | None:
         return None if agency_id is None else paths[agency_id]
 
-    target = fan_out.Target(subscription, path(subscription.agency_id), path(owner.agency_id))
+    target = fan_out.Target(
+        subscription, path(subscription.agency_id), path(owner.agency_id), owner.agency_id
+    )
     return target.wants(delivery.type, paths[delivery.agency_id])
 
 

@@ -47,10 +47,11 @@ class OutboxEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # The agency's place in the tree when the event happened, kept only when the agency
-    # moved before the event was fanned out (admin/agencies.py): the event belongs to the
-    # portals of the tree it happened in. None: the agency's path as it stands.
-    agency_path: str | None = Field(default=None, max_length=AGENCY_PATH_MAX)
+    # The agency's place in the tree when the event happened, by the ids of it and its
+    # ancestors ("/1/5/17/"), kept only when the agency moved before the event was fanned
+    # out (admin/agencies.py): the event belongs to the portals of the tree it happened in.
+    # None: the agency's place as it stands.
+    agency_ancestry: str | None = Field(default=None, max_length=AGENCY_PATH_MAX)
 
 
 class ScoreDirty(SQLModel, table=True):

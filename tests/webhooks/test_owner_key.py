@@ -396,3 +396,37 @@ def test_an_event_not_fanned_out_when_its_agency_moves_goes_to_the_portal_it_hap
     got = sorted((url, payload["dossier_code"]) for url, payload in sent)
     assert got == [(bth, "P1-before"), (sgn, "P1-after")], got
     assert len(receiver.received) == 2
+
+
+def test_a_moved_agency_s_own_portal_hears_of_its_waiting_events_and_the_new_tree_does_not(
+    hook_app: Hooked, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    """A province merger moves a ward, with an event not yet fanned out, under a new
+    province. The event kept the ward's old path, matched against the subscriptions' new
+    ones: the ward's own portal, which moved with it, never heard of its handover (review).
+    It goes by agency: to the ward's own portal and its old province's, not the new one's."""
+    client, worker = hook_app
+    engine = _engine(client)
+    with transaction(engine) as session:
+        upsert_agency(session, "80", "Tỉnh mới", None, actor="test")
+    own, old, new = (f"{receiver.url}/{name}" for name in ("own", "old", "new"))
+    subscribe(client, make_key("reader", agency="79.BTH"), own, events=["invitation.issued"])
+    subscribe(client, make_key("reader", agency="79"), old, events=["invitation.issued"])
+    subscribe(client, make_key("reader", agency="80"), new, events=["invitation.issued"])
+    _handover(client, make_key, "BTH-1", agency="79.BTH")
+    with transaction(engine) as session:
+        upsert_agency(session, "79.BTH", "Phường Bến Thành", "80", actor="test")
+    _handover(client, make_key, "BTH-2", agency="79.BTH")
+    drain(worker)
+    with transaction(engine) as session:
+        sent = session.exec(
+            select(WebhookSubscription.url, OutboxEvent.payload)
+            .join(WebhookDelivery, col(WebhookDelivery.event_id) == col(OutboxEvent.id))
+            .join(
+                WebhookSubscription,
+                col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
+            )
+            .where(WebhookDelivery.status == "succeeded")
+        ).all()
+    got = sorted((url.rsplit("/", 1)[1], payload["dossier_code"]) for url, payload in sent)
+    assert got == [("new", "BTH-2"), ("old", "BTH-1"), ("own", "BTH-1"), ("own", "BTH-2")]

@@ -3,8 +3,9 @@
 The fan-out matched subscriptions against the agency's path as it stood when the worker
 reached the event: a ward moved between its handover and the worker's round (a backlog,
 `hailong worker` stopped during a merger) had its earlier events sent to the new parent's
-portal, and the old one never heard of them. A move now writes the path of the time on
-its agencies' waiting events (`outbox_event.agency_path`), which the fan-out prefers.
+portal, and the old one never heard of them. A move now writes the place of the time on
+its agencies' waiting events (`outbox_event.agency_ancestry`: the ids of the agency and
+its ancestors then), which the fan-out matches subscriptions' agencies against.
 
 Revision ID: 0029
 Revises: 0028
@@ -24,10 +25,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("outbox_event", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("agency_path", sa.String(length=1024), nullable=True))
+        batch_op.add_column(sa.Column("agency_ancestry", sa.String(length=1024), nullable=True))
 
 
 def downgrade() -> None:
     # ALTER TABLE ... DROP COLUMN on SQLite too (3.35+): a batch copy of the table would drop
     # it, which its deliveries' foreign keys refuse.
-    op.drop_column("outbox_event", "agency_path")
+    op.drop_column("outbox_event", "agency_ancestry")
