@@ -222,6 +222,21 @@ def test_a_rotated_key_keeps_its_subscriptions(
     assert audit["data"][0]["detail"]["webhooks_moved"] == 1
 
 
+def _delivered(engine: sa.Engine) -> list[tuple[str, str]]:
+    """(subscription URL, dossier code) of every event delivered, sorted."""
+    with transaction(engine) as session:
+        sent = session.exec(
+            select(WebhookSubscription.url, OutboxEvent.payload)
+            .join(WebhookDelivery, col(WebhookDelivery.event_id) == col(OutboxEvent.id))
+            .join(
+                WebhookSubscription,
+                col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
+            )
+            .where(WebhookDelivery.status == "succeeded")
+        ).all()
+    return sorted((url, payload["dossier_code"]) for url, payload in sent)
+
+
 def _move_p1(engine: sa.Engine, parent: str) -> None:
     """Khu phố 1 (79.BTH.P1) placed under `parent`."""
     with transaction(engine) as session:
@@ -383,18 +398,8 @@ def test_an_event_not_fanned_out_when_its_agency_moves_goes_to_the_portal_it_hap
     _handover(client, make_key, "P1-after", agency="79.BTH.P1")
     _move_p1(engine, "79.BTH")  # and back: each event keeps the place it happened in
     drain(worker)
-    with transaction(engine) as session:
-        sent = session.exec(
-            select(WebhookSubscription.url, OutboxEvent.payload)
-            .join(WebhookDelivery, col(WebhookDelivery.event_id) == col(OutboxEvent.id))
-            .join(
-                WebhookSubscription,
-                col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
-            )
-            .where(WebhookDelivery.status == "succeeded")
-        ).all()
-    got = sorted((url, payload["dossier_code"]) for url, payload in sent)
-    assert got == [(bth, "P1-before"), (sgn, "P1-after")], got
+    sent = _delivered(engine)
+    assert sent == sorted([(bth, "P1-before"), (sgn, "P1-after")]), sent
     assert len(receiver.received) == 2
 
 
@@ -418,15 +423,6 @@ def test_a_moved_agency_s_own_portal_hears_of_its_waiting_events_and_the_new_tre
         upsert_agency(session, "79.BTH", "Phường Bến Thành", "80", actor="test")
     _handover(client, make_key, "BTH-2", agency="79.BTH")
     drain(worker)
-    with transaction(engine) as session:
-        sent = session.exec(
-            select(WebhookSubscription.url, OutboxEvent.payload)
-            .join(WebhookDelivery, col(WebhookDelivery.event_id) == col(OutboxEvent.id))
-            .join(
-                WebhookSubscription,
-                col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
-            )
-            .where(WebhookDelivery.status == "succeeded")
-        ).all()
-    got = sorted((url.rsplit("/", 1)[1], payload["dossier_code"]) for url, payload in sent)
+    sent = _delivered(engine)
+    got = [(url.rsplit("/", 1)[1], dossier) for url, dossier in sent]
     assert got == [("new", "BTH-2"), ("old", "BTH-1"), ("own", "BTH-1"), ("own", "BTH-2")]

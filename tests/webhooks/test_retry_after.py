@@ -13,8 +13,10 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from service.delivery.worker import DeliveryWorker
 from service.models import DeliveryAttempt, WebhookDelivery, WebhookSubscription, utcnow
 from tests.conftest import DbFactory, KeyFactory, handover_body
 from tests.harness.processes import http_server
@@ -42,6 +44,22 @@ class FirstRetry:
     def within(self, low: timedelta, high: timedelta) -> bool:
         """Whether the retry was scheduled between `low` after the attempt and `high`."""
         return self.before + low <= self.next_attempt_at <= self.after + high
+
+
+def issue_and_attempt(
+    client: TestClient, make_key: KeyFactory, db: DbFactory, worker: DeliveryWorker
+) -> None:
+    """A handover at 79.BTH, and the worker run until its event has been tried once."""
+    issued = client.post(
+        "/api/v1/handovers", json=handover_body(agency_code="79.BTH"), headers=make_key("issuer")
+    )
+    assert issued.status_code == 201
+
+    def attempted() -> bool:
+        with db() as session:
+            return any(d.attempts for d in session.exec(select(WebhookDelivery)))
+
+    drain(worker, until=attempted)
 
 
 def first_retry(
@@ -75,18 +93,7 @@ def first_retry(
     ):
         subscribe(client, make_key("admin"), f"{base}/hooks", events=["invitation.issued"])
         before = utcnow()
-        issued = client.post(
-            "/api/v1/handovers",
-            json=handover_body(agency_code="79.BTH"),
-            headers=make_key("issuer"),
-        )
-        assert issued.status_code == 201
-
-        def attempted() -> bool:
-            with db() as session:
-                return any(d.attempts for d in session.exec(select(WebhookDelivery)))
-
-        drain(worker, until=attempted)
+        issue_and_attempt(client, make_key, db, worker)
         after = utcnow()
         worker.run_once()  # not due again yet: nothing is sent
         with db() as session:
@@ -256,18 +263,7 @@ def test_an_operator_s_retry_is_sent_at_once_though_the_receiver_was_held(
     with http_server(Handler) as base, hooks(database_url) as (client, worker):
         admin = make_key("admin")
         sub = subscribe(client, admin, f"{base}/hooks", events=["invitation.issued"])
-        issued = client.post(
-            "/api/v1/handovers",
-            json=handover_body(agency_code="79.BTH"),
-            headers=make_key("issuer"),
-        )
-        assert issued.status_code == 201
-
-        def attempted() -> bool:
-            with db() as session:
-                return any(d.attempts for d in session.exec(select(WebhookDelivery)))
-
-        drain(worker, until=attempted)
+        issue_and_attempt(client, make_key, db, worker)
         assert len(posts) == 1
         answers[0] = 200  # the portal is back; its operator asks for the event again
         listed = client.get(f"/api/v1/webhooks/{sub['id']}/deliveries", headers=admin).json()
