@@ -78,7 +78,8 @@ CHANNELS = Named(CHANNEL_NAMES)
 
 
 class Answers(Named):
-    """The answers to one question, in the profile's Vietnamese (`answers_of`)."""
+    """The answers to one question, named in the profile's Vietnamese by `columns_of`
+    (which knows the profile); used unnamed, it writes the codes as they are."""
 
     def __init__(self, field: QuestionField) -> None:
         super().__init__({})
