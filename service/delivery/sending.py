@@ -386,7 +386,9 @@ class Sender:
     ) -> datetime:
         """The backoff's time, or later when the receiver asked for longer (Retry-After):
         up to a day, and no later than the give-up time — a receiver asking past it gets
-        one last attempt then (failed, it gives up), not a delivery given up unsent."""
+        one last attempt then (failed, it gives up), not a delivery given up unsent. The
+        receiver's hold (receivers.hold) is not cut to this give-up time: it is about every
+        event going to that server, so the last attempt comes when the hold ends."""
         backoff = now + self._backoff(delivery.attempts)
         if not_before is None:
             return backoff
