@@ -92,6 +92,15 @@ def _active(session: Session, which: ColumnElement[bool]) -> Principal | None:
     return _principal(*found)
 
 
+def standing_principal(session: Session, key_id: int) -> Principal | None:
+    """What a key may do now, its use not recorded: for work it authorised earlier (a
+    kiosk pairing code redeemed later), which is not the key being used."""
+    found = _lookup(session, col(ApiKey.id) == key_id)
+    if found is None or refusal(found[0], utcnow()) is not None:
+        return None
+    return _principal(*found)
+
+
 def record_use(session: Session, key: ApiKey, now: datetime) -> None:
     """`last_used_at`, written only when the stored one is older than LAST_USED_GRANULARITY
     (in the request's own transaction: a request that fails loses it, so the key cache

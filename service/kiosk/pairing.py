@@ -20,16 +20,19 @@ from sqlmodel import Session, col, select
 from service.admin.agencies import get_agency_by_code
 from service.admin.keys import mark_revoked
 from service.audit import record
-from service.auth.keys import hash_key, new_key_material
+from service.auth.keys import hash_key, new_key_material, standing_principal
+from service.auth.officials import official_principal
 from service.auth.principal import Principal
 from service.db import rowcount
 from service.errors import Conflict, NotFound, Unauthorized, field_error
 from service.handovers.schemas import Code
 from service.handovers.tokens import SHORT_CODE_ALPHABET, normalize_short_code
-from service.models import MAX_ROW_ID, Agency, ApiKey, Counter, KioskPairing, Official, utcnow
+from service.models import MAX_ROW_ID, Agency, ApiKey, Counter, KioskPairing, utcnow
 from service.models.agency import path_within
 
 CODE_LENGTH = 8
+# Who may make a pairing code (the API's and the console's rule), and so still redeem one.
+PAIRING_MAKERS = ("manager", "admin")
 
 
 class PairingCodeInvalid(Unauthorized):
@@ -120,27 +123,25 @@ def create_pairing(
     return NewPairing(f"{code[:4]}-{code[4:]}", pairing.expires_at, agency, counter)
 
 
-def _maker_still_counts(session: Session, created_by: str, now: datetime) -> bool:
+def _maker_still_may(session: Session, created_by: str, agency: Agency) -> bool:
     """Whether the key or official that made a code (its actor text, Principal.actor) may
-    still act: a leaked manager key, revoked as soon as the leak was seen, still paired a
-    tablet with its unused code, one that receives every survey handed over at that counter
-    and that no revocation of the key reaches (operations audit). The CLI's codes and
-    actors of another shape are taken as made."""
+    still make one for this agency, as it stands now: a leaked manager key, revoked as soon
+    as the leak was seen, still paired a tablet with its unused code, one that receives
+    every survey handed over at that counter and that no revocation of the key reaches
+    (operations audit); so did an official moved to another ward or made an auditor, and a
+    manager's code for a ward moved out of their tree since (scope audit). The CLI's codes
+    and actors of another shape are taken as made."""
     kind, _, rest = created_by.partition(":")
     number = rest.partition(":")[0]
     if not number.isdecimal() or not 1 <= int(number) <= MAX_ROW_ID:
         return True
     if kind == "key":
-        key = session.get(ApiKey, int(number))
-        return (
-            key is not None
-            and key.revoked_at is None
-            and (key.expires_at is None or key.expires_at > now)
-        )
-    if kind == "official":
-        official = session.get(Official, int(number))
-        return official is not None and official.disabled_at is None
-    return True
+        maker = standing_principal(session, int(number))
+    elif kind == "official":
+        maker = official_principal(session, int(number))
+    else:
+        return True
+    return maker is not None and maker.role in PAIRING_MAKERS and maker.can_see(agency)
 
 
 def redeem(session: Session, typed_code: str) -> tuple[Device, str]:
@@ -155,10 +156,14 @@ def redeem(session: Session, typed_code: str) -> tuple[Device, str]:
         raise PairingCodeInvalid(
             "This pairing code is unknown or has expired. Ask for a new one in the console."
         )
-    if not _maker_still_counts(session, pairing.created_by, now):
+    counter = session.get(Counter, pairing.counter_id)
+    assert counter is not None and counter.id is not None
+    agency = session.get(Agency, counter.agency_id)
+    assert agency is not None
+    if not _maker_still_may(session, pairing.created_by, agency):
         raise PairingCodeInvalid(
-            "This pairing code was made with a key since revoked (or by an official since "
-            "disabled). Ask for a new one in the console."
+            "This pairing code was made with a key since revoked, or by someone who no "
+            "longer manages this counter's agency. Ask for a new one in the console."
         )
     # Claimed by a conditional UPDATE, not by the read above: of two tablets sending the
     # same code at once, the second waits on the row and then finds it used.
@@ -170,10 +175,6 @@ def redeem(session: Session, typed_code: str) -> tuple[Device, str]:
     )
     if rowcount(claimed) != 1:
         raise PairingCodeInvalid("This pairing code was already used. Ask for a new one.")
-    counter = session.get(Counter, pairing.counter_id)
-    assert counter is not None and counter.id is not None
-    agency = session.get(Agency, counter.agency_id)
-    assert agency is not None
     made = new_key_material()
     key = ApiKey(
         name=f"kiosk {agency.code}/{counter.code}",

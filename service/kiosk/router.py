@@ -69,7 +69,7 @@ device_api = APIRouter(prefix="/kiosk", tags=["kiosk tablet"], responses=error_r
 )
 async def create_pairing(payload: PairingCreate, work: ApiWork) -> PairingCreated:
     def create(session: Session) -> PairingCreated:
-        principal = work.principal(session, "manager", "admin")
+        principal = work.principal(session, *pairing.PAIRING_MAKERS)
         made = pairing.create_pairing(
             session,
             agency_code=payload.agency_code,

@@ -10,8 +10,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from service.admin.agencies import upsert_agency
 from service.app import create_app
-from service.auth.officials import add_official, disable_official
+from service.auth.officials import (
+    OfficialChange,
+    add_official,
+    disable_official,
+    update_official,
+)
 from service.kiosk.pairing import create_pairing
 from service.models import ApiKey, AuditLog, Counter, KioskPairing, utcnow
 from tests.cli_runner import cli_for
@@ -314,3 +320,54 @@ def test_a_code_whose_maker_lost_access_pairs_no_tablet(
         disable_official(session, "test", official.id)
     refused = TestClient(client.app).post("/kiosk/api/pair", json={"code": made.code})
     assert refused.status_code == 401 and refused.json()["error"] == "pairing_code_invalid"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        OfficialChange(set_agency=True, agency_code="79.SGN"),  # moved to another ward
+        OfficialChange(role="auditor", set_agency=True, agency_code=None),  # no manager now
+    ],
+    ids=["moved_to_another_ward", "made_an_auditor"],
+)
+def test_a_code_whose_official_lost_the_agency_pairs_no_tablet(
+    client: TestClient, db: DbFactory, change: OfficialChange
+) -> None:
+    """(scope audit) A code is the word of its maker as they stand when it is typed: an
+    official moved to another ward or made an auditor no longer manages the counter."""
+    with db() as session:
+        official = add_official(session, "test", "lan@bth.gov.vn", "Lan", "manager", "79.BTH")
+        assert official.id is not None
+        made = create_pairing(
+            session,
+            agency_code="79.BTH",
+            counter_code="Q01",
+            actor=f"official:{official.id}:lan@bth.gov.vn",
+            principal=None,
+            minutes=30,
+        )
+        # The admin takes 79.BTH away from her a minute later.
+        update_official(session, "test", official.id, change)
+    answer = TestClient(client.app).post("/kiosk/api/pair", json={"code": made.code})
+    # Paired at 79.BTH's counter Q01 by the word of someone who no longer manages 79.BTH.
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["error"] == "pairing_code_invalid"
+
+
+def test_a_code_for_a_ward_moved_out_of_the_makers_tree_pairs_no_tablet(
+    client: TestClient, db: DbFactory, make_key: KeyFactory
+) -> None:
+    """The same with a key: 79.STP's manager key makes a code for a counter of a ward then
+    under 79.STP; before it is typed, the ward is moved under 79.BTH, out of that key's tree."""
+    with db() as session:
+        upsert_agency(session, "79.STP.W1", "Phường thử", "79.STP", actor="test")
+    made = client.post(
+        "/api/v1/kiosk/pairings",
+        json={"agency_code": "79.STP.W1", "counter_code": "Q01"},
+        headers=make_key("manager", agency="79.STP"),
+    )
+    assert made.status_code == 201, made.text
+    with db() as session:  # the ward moves under 79.BTH, out of 79.STP's tree
+        upsert_agency(session, "79.STP.W1", "Phường thử", "79.BTH", actor="test")
+    answer = TestClient(client.app).post("/kiosk/api/pair", json={"code": made.json()["code"]})
+    assert answer.status_code == 401, answer.text
