@@ -386,6 +386,7 @@ def official_principal(session: Session, official_id: int) -> Principal | None:
         key_id=None,
         official_id=official.id,
         name=official.email,
+        official_name=official.name,
         role=official.role,
         scope_agency_id=official.agency_id,
         scope_path=scope_path,

@@ -25,6 +25,8 @@ class Principal:
     # The CLI's own work (the demo, a bulk import): recorded as this actor, "cli:import";
     # with no key nor official it read "key:None:import", a key that never existed.
     cli_actor: str | None = None
+    # An official's name: what they enter is signed with it where other agencies read it.
+    official_name: str | None = None
 
     @classmethod
     def of_cli(cls, actor: str) -> Principal:
@@ -38,6 +40,17 @@ class Principal:
         if self.official_id is not None:
             return f"official:{self.official_id}:{self.name}"[:ACTOR_MAX]
         return f"key:{self.key_id}:{self.name}"[:ACTOR_MAX]
+
+    @property
+    def signature(self) -> str:
+        """Who entered a value, as a Score tells it (`inputs.*.set_by`): the actor, but an
+        official by their name, not the mailbox the audit log keeps. Scores go to the
+        agency's reader keys and portals, which the officials API does not show an official
+        of another agency: a province's official entering a ward's D and E handed their
+        e-mail address to the ward's portal (scope audit)."""
+        if self.official_id is not None and self.official_name and self.cli_actor is None:
+            return f"official:{self.official_id}:{self.official_name}"[:ACTOR_MAX]
+        return self.actor
 
     def require_role(self, *roles: str) -> None:
         if self.role not in roles:

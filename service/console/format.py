@@ -61,9 +61,10 @@ NAMED_ACTORS = ("key", "official")
 
 def actor_name(actor: str | None) -> str:
     """'key:7:Quản lý Bến Thành' → 'Quản lý Bến Thành' (the key's name, not its id);
-    'official:3:lan@hcm.gov.vn' → 'lan@hcm.gov.vn' (the address the official signs in with).
-    Anything else (the CLI's 'cli') as it is. Public pages name no official at all
-    (portal/plain_words.py): only the console and the report, both keyed, show one."""
+    'official:3:Trần Thị Lan' → 'Trần Thị Lan' (the name a value they entered is signed
+    with, Principal.signature; the audit log's 'official:3:lan@hcm.gov.vn' → the address
+    they sign in with). Anything else (the CLI's 'cli') as it is. Public pages name no
+    official at all (portal/plain_words.py): only the console and the report, both keyed."""
     if not actor:
         return "—"
     parts = actor.split(":", 2)

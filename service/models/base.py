@@ -23,7 +23,8 @@ SQLModel.metadata.naming_convention = {
 
 
 # Who did something, as the audit log and the `*_by` columns name them ("key:3:portal",
-# "official:7:an@hcm.gov.vn"): built from names people chose, so clipped to this width
+# "official:7:an@hcm.gov.vn"; a period's inputs "official:7:Trần Văn An", Principal.signature):
+# built from names people chose, so clipped to this width
 # (auth/principal.py, audit.py) rather than refused where they act.
 ACTOR_MAX = 255
 

@@ -70,27 +70,27 @@ def set_inputs(
     assert agency.id is not None
     before = _values(row) if row else {"d": None, "e": None, "note": None}
     if row is None:
-        row = PeriodInput(agency_id=agency.id, period=period.key, set_by=principal.actor)
+        row = PeriodInput(agency_id=agency.id, period=period.key, set_by=principal.signature)
     now = utcnow()
     # Who entered a value and when changes with the value only: the console's form sends D
     # back whenever E is saved, and named the official who picked E as D's (console audit).
     de_or_note = False  # whether D, E or the note changes
     if "d" in sent and update.d != row.d:
         row.d, de_or_note = update.d, True
-        row.d_set_by, row.d_set_at = (principal.actor, now) if update.d is not None else NOBODY
+        row.d_set_by, row.d_set_at = (principal.signature, now) if update.d is not None else NOBODY
     if "e" in sent and update.e != row.e:
         row.e, de_or_note = update.e, True
-        row.e_set_by, row.e_set_at = (principal.actor, now) if update.e is not None else NOBODY
+        row.e_set_by, row.e_set_at = (principal.signature, now) if update.e is not None else NOBODY
     if "note" in sent and update.note != row.note:
         row.note, de_or_note = update.note, True
     if update.indicators:
         row.indicators = _entered(row.indicators, update.indicators, profile)
-        row.indicators_set_by, row.indicators_set_at = principal.actor, now
+        row.indicators_set_by, row.indicators_set_at = principal.signature, now
     # set_by/set_at: the last change to D, E or the note, which the console's D/E card names.
     # TT 01/2018's indicators keep their own: saving them named their official as D's and
     # E's last editor, even where neither was entered (audit).
     if de_or_note:
-        row.set_by, row.set_at = principal.actor, now
+        row.set_by, row.set_at = principal.signature, now
     session.add(row)
     record(
         session,

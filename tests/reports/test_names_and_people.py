@@ -95,9 +95,10 @@ def test_an_official_who_entered_d_and_e_is_named_not_their_actor_string(
     client: TestClient, make_key: KeyFactory, db: DbFactory
 ) -> None:
     """The report's sources table printed "do official:1:lan@hcm.gov.vn nhập ngày ...": the
-    internal actor, where a key's entry prints the key's name."""
+    internal actor, where a key's entry prints the key's name. It names the official as
+    the Score does, by name (scope audit: no mailbox in what other agencies read)."""
     with db() as session:
-        official = add_official(session, "test", "lan@hcm.gov.vn", "Lan", "manager", "79")
+        official = add_official(session, "test", "lan@hcm.gov.vn", "Trần Thị Lan", "manager", "79")
         session.flush()
         assert official.id is not None
         who = official_principal(session, official.id)
@@ -106,9 +107,9 @@ def test_an_official_who_entered_d_and_e_is_named_not_their_actor_string(
         profile = load_profile("hcmc-104-2024")
         set_inputs(session, who, ward, parse_period(PERIOD), InputsUpdate(d=17.5, e=1), profile)
     text = _docx_text(_report(client, make_key, "docx"))
-    assert "Nhập từ hệ thống phản ánh, kiến nghị, do lan@hcm.gov.vn nhập ngày" in text
-    assert "Cơ quan có thẩm quyền nhập, do lan@hcm.gov.vn nhập ngày" in text
-    assert "official:" not in text
+    assert "Nhập từ hệ thống phản ánh, kiến nghị, do Trần Thị Lan nhập ngày" in text
+    assert "Cơ quan có thẩm quyền nhập, do Trần Thị Lan nhập ngày" in text
+    assert "official:" not in text and "lan@hcm.gov.vn" not in text
 
 
 def test_staff_withheld_for_too_few_answers_to_c_are_not_said_to_have_too_few_evaluations(

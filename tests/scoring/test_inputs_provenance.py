@@ -105,7 +105,7 @@ def test_the_public_page_names_no_officials_mailbox(
 ) -> None:
     """An official's actor is their e-mail address: the public page said "D = 17,5, do
     official:1:nguyen.van.an@hcm.gov.vn nhập ngày ..." (exports audit). It names the
-    competent authority and the day; the API (keyed) still says who."""
+    competent authority and the day; the API (keyed) still says who, by name."""
     admin = make_key("admin")
     body = handover_body(dossier_code="P-2", agency_code=WARD)
     assert client.post("/api/v1/handovers", json=body, headers=admin).status_code == 201
@@ -120,8 +120,9 @@ def test_the_public_page_names_no_officials_mailbox(
         set_inputs(
             session, who, agency, parse_period(PERIOD), update, load_profile("hcmc-104-2024")
         )
+        signed = f"official:{official.id}:An"
     score = client.get(SCORE, headers=admin).json()
-    assert "nguyen.van.an@hcm.gov.vn" in score["inputs"]["d"]["set_by"]
+    assert score["inputs"]["d"]["set_by"] == signed  # by name: no mailbox in a Score (below)
     day = datetime.fromisoformat(score["inputs"]["d"]["set_at"]).astimezone(LOCAL_TZ)
     page = client.get(f"/agencies/{WARD}?period={PERIOD}").text
     assert "hcm.gov.vn" not in page
@@ -129,6 +130,32 @@ def test_the_public_page_names_no_officials_mailbox(
     assert words in visible_text(page)
     english = visible_text(client.get(f"/agencies/{WARD}?period={PERIOD}&lang=en").text)
     assert f"D = 17.5, entered by the competent authority on {day:%d/%m/%Y}" in english
+
+
+def test_a_wards_reader_is_not_given_the_provinces_officials_mailbox(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """(scope audit) A province official entering a ward's D and E signed them with their
+    e-mail address, handed in every Score to the ward's reader key (its portal), which the
+    officials API does not even show that official to. They are signed with the name."""
+    mailbox = "nguyen.van.a@noivu.gov.vn"
+    period = "2025-Q3"
+    with db() as session:
+        official = add_official(session, "test", mailbox, "Nguyễn Văn A", "manager", "79")
+        assert official.id is not None
+        who = official_principal(session, official.id)
+        assert who is not None
+        ward = session.exec(select(Agency).where(Agency.code == WARD)).one()
+        update = InputsUpdate(d=17, e=1)
+        set_inputs(session, who, ward, parse_period(period), update, load_profile("hcmc-104-2024"))
+        signed = f"official:{official.id}:Nguyễn Văn A"
+    listed = client.get("/api/v1/officials", headers=make_key("admin", agency=WARD)).json()
+    assert mailbox not in str(listed)
+    reader = make_key("reader", agency=WARD)
+    score = client.get(f"/api/v1/agencies/{WARD}/scores/{period}", headers=reader)
+    assert score.status_code == 200, score.text
+    assert mailbox not in score.text
+    assert score.json()["inputs"]["d"]["set_by"] == score.json()["inputs"]["e"]["set_by"] == signed
 
 
 def test_e_is_zero_or_the_profiles_e_max(
