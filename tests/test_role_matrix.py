@@ -187,7 +187,7 @@ def test_scoped_keys_cannot_reach_other_agencies(client: TestClient, make_key: K
                 "received_at": "2025-09-16T09:00:00+07:00",
             },
         ),
-        ("reader", "GET", "/api/v1/scores.csv?period=2025-Q3&parent_code=79", None),
+        ("reader", "GET", "/api/v1/scores.csv?period=2025-Q3&agency_code=79.SGN", None),
         ("reader", "GET", "/api/v1/alerts?agency_code=79.SGN", None),
         ("manager", "GET", "/api/v1/agencies/79.SGN/alert-rules", None),
         ("manager", "PUT", "/api/v1/agencies/79.SGN/alert-rules", {"k_below_threshold": None}),
@@ -200,3 +200,9 @@ def test_scoped_keys_cannot_reach_other_agencies(client: TestClient, make_key: K
         # not reveal that it exists elsewhere.
         expected = 404 if url.endswith("/revoke") else 403
         assert response.status_code == expected, (role, method, url, response.text)
+    # A parent is a filter (as on the rankings): the province's children it can see.
+    export = client.get(
+        "/api/v1/scores.csv?period=2025-Q3&parent_code=79", headers=make_key("reader", "79.BTH")
+    )
+    assert export.status_code == 200 and "79.BTH" in export.text, export.text
+    assert "79.SGN" not in export.text and "Sài Gòn" not in export.text

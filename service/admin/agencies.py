@@ -505,20 +505,18 @@ def chosen_agencies(
     the caller can see (scores, response rates, their exports). Both named, both filter:
     the agency if it is the parent's child (the parent was ignored; contract audit). An
     empty code is refused: `?agency_code=` read as "every agency" gave a portal that lost
-    its value a whole province's scores where it asked for one agency's."""
+    its value a whole province's scores where it asked for one agency's. The parent is a
+    filter, as on the rankings (visible_children): a ward's key asking for its district's
+    children gets itself, where it got a 403 for the parent it cannot see (scope audit)."""
     for name, code in (("agency_code", agency_code), ("parent_code", parent_code)):
         if code is not None and not code.strip():
             raise field_error(name, "give an agency's code, or leave it out for every agency")
-    if agency_code:
-        agency = visible_agency(session, principal, agency_code)
-        if parent_code and agency.parent_id != visible_agency(session, principal, parent_code).id:
-            return []
-        return [agency]
     if parent_code:
-        parent = visible_agency(session, principal, parent_code)
-        return list(
-            session.exec(
-                select(Agency).where(Agency.parent_id == parent.id).order_by(col(Agency.code))
-            ).all()
-        )
+        children = visible_children(session, principal, parent_code)
+        if agency_code:
+            agency = visible_agency(session, principal, agency_code)
+            return [agency] if agency in children else []
+        return sorted(children, key=lambda child: child.code)
+    if agency_code:
+        return [visible_agency(session, principal, agency_code)]
     return list_agencies(session, principal.scope_path)

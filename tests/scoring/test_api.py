@@ -76,6 +76,31 @@ def test_agency_code_and_parent_code_filter_together(
 
 
 @pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/scores?period=2025-Q3&agency_code=79.BTH&parent_code=79",
+        "/api/v1/response-rates?period=2025-Q3&agency_code=79.BTH&parent_code=79",
+        "/api/v1/scores?period=2025-Q3&parent_code=79",
+        "/api/v1/response-rates?period=2025-Q3&parent_code=79",
+    ],
+)
+def test_a_wards_key_reads_its_own_figures_among_its_parents_children(
+    client: TestClient, make_key: KeyFactory, path: str
+) -> None:
+    """(scope audit) The parent is a filter, as on the rankings: a ward's key naming the
+    province it belongs to was refused 403 where /rankings answers the ward alone."""
+    _seed(client, make_key)
+    reader = make_key("reader", agency="79.BTH")
+    ranked = client.get("/api/v1/rankings?period=2025-Q3&parent_code=79", headers=reader)
+    assert [row["agency_code"] for row in ranked.json()["data"]] == ["79.BTH"]
+    answer = client.get(path, headers=reader)
+    assert answer.status_code == 200, answer.text
+    assert [row["agency_code"] for row in answer.json()["data"]] == ["79.BTH"]
+    sibling = "/api/v1/scores?period=2025-Q3&agency_code=79.SGN&parent_code=79"
+    assert client.get(sibling, headers=reader).status_code == 403  # named, it is still refused
+
+
+@pytest.mark.parametrize(
     ("path", "name"),
     [
         ("/api/v1/scores", "agency_code"),
