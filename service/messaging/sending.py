@@ -172,7 +172,10 @@ def _decide(
 
 def create_reminders(engine: Engine, settings: Settings, now: datetime) -> int:
     """One reminder per channel that sent an invitation `message_reminder_days` ago, for
-    invitations still unanswered and unexpired. The unique index keeps it to one."""
+    invitations still unanswered and unexpired, whose contact is still kept: a citizen who
+    withdrew consent since (reposts.consent_withdrawn) got a reminder planned, skipped as
+    "no_contact" when due, which told the one-stop system that it had given no address
+    (outreach audit). The unique index keeps it to one."""
     sent_before = now - timedelta(days=settings.message_reminder_days)
     reminder = aliased(Row)
     with transaction(engine) as session:
@@ -185,6 +188,7 @@ def create_reminders(engine: Engine, settings: Settings, now: datetime) -> int:
                 col(Row.sent_at) <= sent_before,
                 col(Invitation.status).in_(("issued", "opened")),
                 col(Invitation.expires_at) > now,
+                exists().where(col(InvitationContact.invitation_id) == col(Row.invitation_id)),
                 ~exists().where(
                     and_(
                         col(reminder.invitation_id) == col(Row.invitation_id),

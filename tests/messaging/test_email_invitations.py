@@ -174,6 +174,25 @@ def test_a_survey_posted_again_saying_no_consent_sends_nothing_more(
     assert worker.run(local(1, 13)) == 0 and len(mailbox.received) == 2
 
 
+def test_no_reminder_is_planned_for_a_contact_withdrawn_after_its_invitation_went(
+    client: TestClient, make_key: KeyFactory, mailbox: Mailbox, worker: Worker
+) -> None:
+    """(outreach audit) The reminder of a live survey whose citizen withdrew consent after
+    the invitation went was planned all the same, skipped when due as "no_contact": the
+    one-stop system read that it had given no address. None is planned now."""
+    key = make_key("issuer")
+    body = handover_body(contact=CONTACT)
+    assert client.post(URL, json=body, headers=key).status_code == 201
+    assert worker.run(local(1, 10)) == 1
+    withdrawn = {**body, "contact": {**CONTACT, "consent": False}}
+    assert client.post(URL, json=withdrawn, headers=key).status_code == 200
+    worker.run(local(1, 10) + timedelta(days=worker.settings.message_reminder_days + 1))
+    assert len(mailbox.received) == 1
+    again = client.post(URL, json=body | {"contact": None}, headers=key)
+    messages = again.json()["messages"]
+    assert [(m["kind"], m["status"]) for m in messages] == [("invitation", "sent")], messages
+
+
 def test_a_survey_issued_again_while_its_first_link_is_being_sent_sends_the_new_link(
     client: TestClient,
     make_key: KeyFactory,
@@ -424,3 +443,23 @@ def test_the_envelope_recipient_is_the_address_given_not_the_decoded_to_header(
     finally:
         controller.stop()
     assert RcptRecorder.sent == [f"TO:<{address}>"]
+
+
+def test_a_named_senders_message_id_is_an_address() -> None:
+    """(outreach audit) With HAILONG_SMTP_FROM="Name <a@b.vn>" the Message-ID took the
+    domain as "b.vn>" and was stored, as the provider id, "<hailong.…@b.vn>>"."""
+    channel = EmailChannel("127.0.0.1", 25, sender="Bộ phận Một cửa <noreply@phuong.gov.vn>")
+    message = OutgoingMessage(
+        message_id=7,
+        channel="email",
+        kind="invitation",
+        recipient="dan@example.vn",
+        subject="Mời ông/bà đánh giá",
+        text="Mời ông/bà đánh giá: http://testserver/m/ABCD1234",
+        link="http://testserver/m/ABCD1234",
+        opt_out_link="http://testserver/u/x",
+        agency_name="UBND",
+        dossier_code="D-1",
+        language="vi",
+    )
+    assert channel.message_id(message) == "<hailong.invitation.7@phuong.gov.vn>"

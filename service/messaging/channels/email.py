@@ -46,7 +46,8 @@ class EmailChannel:
         """The same for every attempt at one message: a receiver can drop a duplicate. A
         new link (a survey issued again) is a new message: a mail service dropped it as a
         copy of the first (audit)."""
-        domain = self.sender.rsplit("@", 1)[-1]
+        # The address of a named sender ("Một cửa <noreply@x.vn>"): its tail was "x.vn>".
+        domain = parseaddr(self.sender)[1].rsplit("@", 1)[-1]
         return f"<hailong.{message.kind}.{message.send_key}@{domain}>"
 
     def build(self, message: OutgoingMessage) -> EmailMessage:
