@@ -2,10 +2,10 @@
 
 Phone: a mobile or landline number as people write it, with spaces, dots, dashes or
 brackets between digits: 0 then 9 or 10 digits (0901 234 567, 028 3829 1234), or the same
-with +84 (or 84) in place of the leading 0 (+84 901 234 567). E-mail: what an invitation
-may be sent to (messaging/contacts.py: a dot-atom name, '@', a dotted domain). Anything
-else is refused with a sentence in the citizen's language, so that the agency is never left
-with an answer it cannot send.
+with +84, 84 or 0084 in place of the leading 0 (+84 901 234 567), as handovers take it.
+E-mail: what an invitation may be sent to (messaging/contacts.py: a dot-atom name, '@', a
+dotted domain). Anything else is refused with a sentence in the citizen's language, so that
+the agency is never left with an answer it cannot send.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from service.text_clean import strip_bidi_controls
 # Not messaging/contacts.py's mobile rule: the agency may answer by calling a landline
 # too (its rule is for SMS and Zalo). ASCII digits only, as there: \d took full-width and
 # other scripts' digits, kept as a number no one can call (audit).
-_PHONE = re.compile(r"^(?:0|\+?84)[0-9]{9,10}$")
+_PHONE = re.compile(r"^(?:0|\+?84|0084)[0-9]{9,10}$")
 MAX_EMAIL_CHARS = 254
 
 

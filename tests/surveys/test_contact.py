@@ -26,6 +26,8 @@ FORM = {**ANSWERS, "complaint": "Xin gọi lại cho tôi.", "wants_reply": "yes
         "0903-123-456",
         "+84 903 123 456",
         "84903123456",
+        "0084 903 123 456",  # as handovers take it (messaging/contacts.py)
+        "+84 (0) 903 123 456",
         "028 3829 1234",  # a Hồ Chí Minh City landline: 11 digits
         "ten.ho@gmail.com",
         "phuong.bt@tphcm.gov.vn",
