@@ -101,8 +101,10 @@ def code_text(text: str) -> str:
     spaces around it, and refused with an invisible character or a space other than ' '
     in it. Codes are matched by their exact text, so "CB003 " or "CB003" + a zero-width
     space became a second officer that looks the same on every page, and " " or "\u200b"
-    a staff member and a counter with no visible code (audit)."""
-    code = text.strip()
+    a staff member and a counter with no visible code (audit). In Unicode's composed form
+    (NFC): "Quầy 1" typed with Unikey's "Unicode tổ hợp" (decomposed: a, then its marks) was
+    a second counter beside the one typed precomposed."""
+    code = unicodedata.normalize("NFC", text.strip())
     if not code:
         raise ValueError("must not be blank")
     for char in code:

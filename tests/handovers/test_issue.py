@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -698,6 +699,27 @@ def test_spaces_around_a_code_are_not_part_of_it(
     with db() as session:
         assert [s.code for s in session.exec(select(Staff)).all()] == ["CB003"]
         assert [c.code for c in session.exec(select(Counter)).all()] == ["Q01"]
+
+
+def test_a_code_typed_decomposed_is_the_same_code(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """Vietnamese typed with Unikey's "Unicode tổ hợp" is decomposed (NFD: a letter, then
+    its marks): "Quầy 1" and "Lê_Văn" so typed were a second counter and a second officer
+    that look the same on every page and split their figures."""
+    key = make_key("issuer")
+    composed = handover_body(staff={"returning": "Lê_Văn"}, counter_code="Quầy 1")
+    assert client.post(URL, json=composed, headers=key).status_code == 201
+    decomposed = handover_body(
+        dossier_code="G22.39-2",
+        staff={"returning": unicodedata.normalize("NFD", "Lê_Văn")},
+        counter_code=unicodedata.normalize("NFD", "Quầy 1"),
+    )
+    assert decomposed["counter_code"] != "Quầy 1"
+    assert client.post(URL, json=decomposed, headers=key).status_code == 201
+    with db() as session:
+        assert [s.code for s in session.exec(select(Staff)).all()] == ["Lê_Văn"]
+        assert [c.code for c in session.exec(select(Counter)).all()] == ["Quầy 1"]
 
 
 @pytest.mark.parametrize("blank", [" ", "\u200b", "\u3000"], ids=["space", "zwsp", "ideographic"])
