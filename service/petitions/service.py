@@ -148,7 +148,7 @@ def upsert(
     ).first()
     named = dossier.id if dossier else None
     _lock_dossiers(session, named, petition.dossier_id if petition else None)
-    _check_survey_comment(payload, petition)
+    _check_survey_comment(payload, petition, dossier)
     before = events.snapshot(petition) if petition else None
     petition = petition or Petition(
         code=payload.petition_code,
@@ -346,12 +346,16 @@ def _check_times(received_at: datetime, times: dict[str, datetime | None], kept:
         raise field_error(name, "is before received_at; check both times")
 
 
-def _check_survey_comment(payload: PetitionUpsert, petition: Petition | None) -> None:
+def _check_survey_comment(
+    payload: PetitionUpsert, petition: Petition | None, dossier: Dossier | None
+) -> None:
     """A citizen's survey comment is stored under 'HL-' + its dossier's code. An import may
     record its handling, but not create one (sent before the citizen answered, it made
     every answer with a comment a 409 at every try), nor give the citizen's verdict for
-    them (a forged "satisfied"; audit). Its received time stays when the citizen answered
-    (an import had moved it into another period)."""
+    them (a forged "satisfied"; audit), nor move it to another dossier (the citizen's
+    follow-up page showed another citizen's dossier code, and under a profile counting
+    comments that dossier turned bad in rate c; audit). Its received time stays when the
+    citizen answered (an import had moved it into another period)."""
     if petition is None:
         if payload.petition_code.startswith(SURVEY_COMMENT_PREFIX):
             raise field_error(
@@ -363,6 +367,12 @@ def _check_survey_comment(payload: PetitionUpsert, petition: Petition | None) ->
         return
     if petition.source != "survey":
         return
+    if "dossier_code" in payload.model_fields_set and (
+        dossier is None or dossier.id != petition.dossier_id
+    ):
+        raise field_error(
+            "dossier_code", "of a survey comment is the dossier the citizen evaluated"
+        )
     given = payload.citizen_verdict
     if "citizen_verdict" in payload.model_fields_set and given != petition.citizen_verdict:
         raise field_error(

@@ -159,12 +159,25 @@ def test_an_import_records_a_survey_comments_handling_but_not_its_code_verdict_o
     refused = client.post("/api/v1/petitions", json=too_early, headers=issuer)
     assert refused.status_code == 422, refused.text
     assert [f["field"] for f in refused.json()["fields"]] == ["handled_at"]
+    # Nor moved onto another citizen's dossier, whose code their follow-up page then showed
+    # (petitions audit); its own dossier named again is no move.
+    moved = body | {"petition_code": "HL-HS-ASK", "dossier_code": "HS-LATER"}
+    refused = client.post("/api/v1/petitions", json=moved, headers=issuer)
+    assert refused.status_code == 422, refused.text
+    assert [f["field"] for f in refused.json()["fields"]] == ["dossier_code"]
+    detached = body | {"petition_code": "HL-HS-ASK", "dossier_code": None}
+    assert client.post("/api/v1/petitions", json=detached, headers=issuer).status_code == 422
     handled = utcnow().isoformat()  # after the comment (its receipt is the answer's time)
-    recorded = body | {"petition_code": "HL-HS-ASK", "handled_at": handled}
+    recorded = body | {
+        "petition_code": "HL-HS-ASK",
+        "handled_at": handled,
+        "dossier_code": "HS-ASK",
+    }
     assert client.post("/api/v1/petitions", json=recorded, headers=issuer).status_code == 200
     (item,) = feedback_rows(database_url)
     assert item.handled_at is not None and item.citizen_verdict is None
     assert item.received_at == comment.received_at  # not moved to 2025-09
+    assert item.dossier_id == comment.dossier_id
     page = client.post(f"/s/{later}", data={**ANSWERS, "complaint": "Lâu", "wants_reply": "yes"})
     assert page.status_code == 200, page.text
     assert len(feedback_rows(database_url)) == 2
