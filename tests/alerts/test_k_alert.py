@@ -248,3 +248,32 @@ def test_the_k_alert_speaks_before_e_is_entered_when_k_cannot_reach_the_threshol
     assert [a.rule for a in alerts(engine)].count("k_below_threshold") == 1
     # An agency with no dossier or answer yet is not judged on what it might reach.
     assert all(a.agency_id == raised.agency_id for a in alerts(engine))
+
+
+def test_a_k_known_below_20_only_once_e_is_entered_after_the_quarter_is_alerted(
+    client: TestClient, engine: sa.Engine, settings: Settings, office: Office
+) -> None:
+    """(alerts audit) DESIGN: E is entered by the competent authority at period end.
+    During Q3, A = B = C = 1 and D = 16.5 give K_max = 19.5 + 1 (E missing) = 20.5: no
+    alert, rightly. In October E = 0 is entered: Q3's K is 19.5, "khong_hai_long". The
+    rule only ever watched the period containing today (Q4 by then), so the ward's failed
+    quarter was never announced. It watches the period before too; once raised, not again."""
+    office.dossier("K-Q3", "79.BTH", "2025-09-10", answer="good")
+    put = office.client.put(
+        "/api/v1/agencies/79.BTH/periods/2025-Q3/inputs", json={"d": 16.5}, headers=office.admin
+    )
+    assert put.status_code == 200, put.text
+    assert put.json()["k_max"] == 20.5 and put.json()["k"] is None
+    assert evaluate(client, settings, datetime.fromisoformat(f"2025-09-25T10:00:00{VN}")) == []
+
+    put = office.client.put(
+        "/api/v1/agencies/79.BTH/periods/2025-Q3/inputs", json={"e": 0}, headers=office.admin
+    )
+    assert put.status_code == 200, put.text
+    assert put.json()["k"] == 19.5 and put.json()["group"] == "khong_hai_long"
+
+    evaluate(client, settings, datetime.fromisoformat(f"2025-10-03T10:00:00{VN}"))
+    raised = [(a.rule, a.period) for a in alerts(engine) if a.rule == "k_below_threshold"]
+    assert raised == [("k_below_threshold", "2025-Q3")], raised
+    evaluate(client, settings, datetime.fromisoformat(f"2025-11-03T10:00:00{VN}"))
+    assert len([a for a in alerts(engine) if a.rule == "k_below_threshold"]) == 1
