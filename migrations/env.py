@@ -37,15 +37,29 @@ def run_migrations() -> None:
     url = database_url()
     engine = make_engine(Settings(database_url=url))
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration rebuilds a table (copy, DROP, rename): with foreign keys on,
+            # dropping one that other rows reference fails (an alert with its e-mails).
+            # SQLite's own way to alter a table: keys off, outside any transaction, checked
+            # once the migrations are done (https://www.sqlite.org/lang_altertable.html).
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=SQLModel.metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
+            render_as_batch=sqlite,
             render_item=render_item,
             compare_type=True,
         )
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migrations left rows without their parent: {broken}")
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
     engine.dispose()
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine
 from sqlmodel import Session, select
 
 from service.migrations import alembic_config
-from service.models import Agency, Official, PeriodInput
+from service.models import Agency, Alert, AlertEmail, Official, PeriodInput
 from tests.conftest import Backend
 
 
@@ -67,5 +67,59 @@ def test_inputs_entered_by_an_official_are_signed_with_their_name(backend: Backe
             row = session.exec(select(PeriodInput)).one()
             assert (row.set_by, row.d_set_by) == (by_mail, by_mail)
         command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+
+
+def test_deadline_alerts_raised_before_0031_are_not_raised_again(backend: Backend) -> None:
+    """0031 adds `alert.occasion` (a petition's deadline) to the alert's unique key: alerts
+    raised before it take the deadline they were raised for, so that the next evaluation
+    does not raise them again; its downgrade keeps one alert per old key."""
+    url = backend.reset()
+    config = alembic_config(url)
+    config.attributes["quiet_logging"] = True
+    engine = create_engine(url)
+    deadline = "2025-09-19T10:00:00+00:00"
+    try:
+        with Session(engine) as session:
+            ward = Agency(code="W1", name="Phường 1", path="/W1/")
+            lan = Official(email="lan@sp.gov.vn", name="Trần Thị Lan", role="manager")
+            session.add_all([ward, lan])
+            session.flush()
+            assert ward.id is not None and lan.id is not None
+            raised = Alert(
+                agency_id=ward.id,
+                rule="petition_deadline",
+                subject="P-1",
+                period="2025-Q3",
+                values={"deadline_at": deadline, "working_days_left": 1, "threshold": 2},
+            )
+            session.add(raised)
+            session.flush()
+            assert raised.id is not None
+            session.add(AlertEmail(alert_id=raised.id, official_id=lan.id))
+            session.commit()
+        command.downgrade(config, "0030")
+        command.upgrade(config, "head")
+        with Session(engine) as session:
+            assert [a.occasion for a in session.exec(select(Alert))] == [deadline]
+            assert len(session.exec(select(AlertEmail)).all()) == 1
+            ward_id = session.exec(select(Agency.id)).one()
+            later = "2025-09-30T10:00:00+00:00"
+            session.add(
+                Alert(
+                    agency_id=ward_id,
+                    rule="petition_deadline",
+                    subject="P-1",
+                    period="2025-Q3",
+                    occasion=later,
+                    values={"deadline_at": later},
+                )
+            )
+            session.commit()
+        command.downgrade(config, "0030")
+        command.upgrade(config, "head")
+        with Session(engine) as session:
+            assert [a.values["deadline_at"] for a in session.exec(select(Alert))] == [deadline]
     finally:
         engine.dispose()

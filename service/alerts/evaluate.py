@@ -2,14 +2,16 @@
 
 The worker calls `raise_alerts` every HAILONG_ALERT_EVERY_SECONDS. Everything is read in
 one transaction; then, in a second one, each finding is inserted with ON CONFLICT DO
-NOTHING on the alert table's unique constraint (agency, rule, subject, period): only the
-insert that creates the row emits the `alert.raised` event (with that transaction's COMMIT)
-and plans the managers' e-mails (emails.py sends them later, outside any transaction). Two
-workers evaluating at once, or the same condition found every five minutes, raise it once.
+NOTHING on the alert table's unique constraint (agency, rule, subject, period, occasion):
+only the insert that creates the row emits the `alert.raised` event (with that
+transaction's COMMIT) and plans the managers' e-mails (emails.py sends them later, outside
+any transaction). Two workers evaluating at once, or the same condition found every five
+minutes, raise it once.
 
-The period watched is the profile's `alerts.period` containing today (local time); a
-petition's alert belongs to the period of its deadline, so that one petition near its
-deadline at the turn of a quarter is announced once.
+The period watched is the profile's `alerts.period` containing today (local time), and for
+K the one before it too; a petition's alert belongs to the period of its deadline, so that
+one petition near its deadline at the turn of a quarter is announced once, and once more
+for each deadline it is given later (its occasion).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class Finding:
     subject: str
     period: str
     values: dict[str, Any]
+    occasion: str = ""  # Alert.occasion
 
 
 def watched_period(profile: Profile, now: datetime) -> Period:
@@ -177,13 +180,17 @@ def _petition_deadlines(
         left = working_days_left(today, deadline_day, overrides)
         if left <= limit:
             period = period_containing(deadline_day, profile.alerts.period)
-            values = {
-                "deadline_at": petition.deadline_at.isoformat(),
-                "working_days_left": left,
-                "threshold": int(limit),
-            }
+            deadline = petition.deadline_at.isoformat()
+            values = {"deadline_at": deadline, "working_days_left": left, "threshold": int(limit)}
             found.append(
-                Finding(petition.agency_id, "petition_deadline", petition.code, period.key, values)
+                Finding(
+                    petition.agency_id,
+                    "petition_deadline",
+                    petition.code,
+                    period.key,
+                    values,
+                    occasion=deadline,
+                )
             )
     return found
 
@@ -254,11 +261,14 @@ def _insert(session: Session, finding: Finding, now: datetime) -> int | None:
             rule=finding.rule,
             subject=finding.subject,
             period=finding.period,
+            occasion=finding.occasion,
             raised_at=now,
             values=finding.values,
             email_reason=None,
         )
-        .on_conflict_do_nothing(index_elements=["agency_id", "rule", "subject", "period"])
+        .on_conflict_do_nothing(
+            index_elements=["agency_id", "rule", "subject", "period", "occasion"]
+        )
         .returning(table.c.id)
     )
     new_id = session.execute(statement).scalar()

@@ -46,7 +46,7 @@ class Alert(SQLModel, table=True):
 
     __tablename__ = "alert"
     __table_args__ = (
-        UniqueConstraint("agency_id", "rule", "subject", "period"),
+        UniqueConstraint("agency_id", "rule", "subject", "period", "occasion"),
         check_known("rule", ALERT_RULES),
     )
 
@@ -57,6 +57,10 @@ class Alert(SQLModel, table=True):
     # the agency itself (rules on K and the response rate).
     subject: str = Field(default="", max_length=PETITION_CODE_MAX)
     period: str = Field(max_length=16)
+    # What else makes the condition a new one, "" where nothing does: a petition's deadline
+    # (its ISO time). A deadline the national system extends is warned of again before the
+    # new one; keyed on the petition alone, the first warning was the last (alerts audit).
+    occasion: str = Field(default="", max_length=32)
     raised_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # The figures behind it (K and the threshold, C before and after...): no personal data.
     values: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

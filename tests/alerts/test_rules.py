@@ -71,6 +71,31 @@ def test_petition_within_two_working_days_of_its_deadline(
     assert sorted(a.subject for a in found) == ["P-MON", "P-TUE"]
 
 
+def test_a_petition_whose_deadline_was_extended_is_warned_again_before_the_new_one(
+    client: TestClient, engine: sa.Engine, settings: Settings, office: Office
+) -> None:
+    """(alerts audit) The national system extends a petition's deadline (gia hạn) from
+    Friday 19/9 to Tuesday 30/9, the same quarter. Warned on Thursday 18/9 for the first;
+    on Monday 29/9, one working day from the new one and still unhandled, nobody was told:
+    the alert's key (agency, rule, petition code, period) was taken. Each deadline is
+    warned of once."""
+    received = f"2025-09-01T09:00:00{VN}"
+    office.petition("P-1", "79.BTH", received_at=received, deadline_at=f"2025-09-19T17:00:00{VN}")
+    assert evaluate(client, settings, datetime.fromisoformat(f"2025-09-18T10:00:00{VN}"))
+    office.petition("P-1", "79.BTH", received_at=received, deadline_at=f"2025-09-30T17:00:00{VN}")
+    for _ in range(2):
+        evaluate(client, settings, datetime.fromisoformat(f"2025-09-29T10:00:00{VN}"))
+    found = [
+        (a.subject, a.period, a.values["deadline_at"])
+        for a in alerts(engine)
+        if a.rule == "petition_deadline"
+    ]
+    assert found == [
+        ("P-1", "2025-Q3", "2025-09-19T10:00:00+00:00"),
+        ("P-1", "2025-Q3", "2025-09-30T10:00:00+00:00"),
+    ]
+
+
 def test_staff_c_falling_respects_the_anonymity_minimum(
     client: TestClient, engine: sa.Engine, settings: Settings, office: Office
 ) -> None:
