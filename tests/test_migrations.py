@@ -105,6 +105,7 @@ def test_deadline_alerts_raised_before_0031_are_not_raised_again(backend: Backen
             assert [a.occasion for a in session.exec(select(Alert))] == [deadline]
             assert len(session.exec(select(AlertEmail)).all()) == 1
             ward_id = session.exec(select(Agency.id)).one()
+            assert ward_id is not None
             later = "2025-09-30T10:00:00+00:00"
             session.add(
                 Alert(
