@@ -129,7 +129,11 @@ def _update_known(
     takes them (scoring/calendar_days.py): taken after, the two deadlocked, and the
     change, not redone, failed (review)."""
     calendar = cache(lambda: calendar_for_lateness(session))
-    if events.is_late(payload.resolved_at, payload.due_at):
+    # Without due_at the stored one counts, unknown until the rows are locked: the lock
+    # is taken first, as for a late one.
+    if "due_at" not in payload.model_fields_set or events.is_late(
+        payload.resolved_at, payload.due_at
+    ):
         calendar()
     invitation = session.exec(
         db.for_update(select(Invitation).where(Invitation.dossier_id == known.dossier_id))
@@ -177,6 +181,20 @@ def _update_known(
     return Issued(invitation, dossier, created, known_messages)
 
 
+# The facts a handover names as the dossier's columns do, kept when a re-post leaves them
+# out (resolved_at is required); the staff and the counter are kept by their codes' absence.
+PLAIN_FACTS = (
+    "procedure_code",
+    "procedure_name",
+    "received_at",
+    "due_at",
+    "handed_over_at",
+    "supplement_requests",
+    "channel",
+)
+STAFF_ROLES = ("receiving", "handling", "returning")
+
+
 def _apply_facts(
     session: Session,
     dossier: Dossier,
@@ -185,14 +203,27 @@ def _apply_facts(
     calendar: Callable[[], Mapping[date, bool]],
 ) -> dict[str, tuple[Any, Any]]:
     """A known dossier's facts as posted again: the staff and counter it names (registered
-    when new), and what the scores derive from them (`calendar`: for a late one). Returns
+    when new), and what the scores derive from them (`calendar`: for a late one). What the
+    re-post leaves out stays as stored; a fact sent as null is cleared (a petition's update
+    and the language go the same way). A re-post with only the required fields, which the
+    typed client's "safe to repeat" issue_survey sends, erased the due time: a dossier ten
+    working days late became on time, and the agency's A rose (contract audit). Returns
     the facts that changed, as (before, after)."""
     assert agency.id is not None
+    sent = p.model_fields_set
+    kept = {name: getattr(dossier, name) for name in PLAIN_FACTS if name not in sent}
+    merged = p.model_copy(update=kept)
     staff = p.staff
     ids = registry.staff_ids(session, agency.id, [staff.receiving, staff.handling, staff.returning])
     counter_id = registry.counter_id(session, agency.id, p.counter_code)
+    facts = new_dossiers.facts(merged, ids, counter_id, calendar)
+    staff_sent = staff.model_fields_set if "staff" in sent else set()
+    links = [(f"{role}_staff_id", role in staff_sent) for role in STAFF_ROLES]
+    for column, given in [*links, ("counter_id", "counter_code" in sent)]:
+        if not given:
+            facts[column] = getattr(dossier, column)
     changed = {}
-    for name, value in new_dossiers.facts(p, ids, counter_id, calendar).items():
+    for name, value in facts.items():
         if getattr(dossier, name) != value:
             changed[name] = (getattr(dossier, name), value)
         setattr(dossier, name, value)

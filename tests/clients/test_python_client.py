@@ -49,6 +49,34 @@ def test_sync_client_issues_repeats_and_revokes(
         assert {a.code for a in hailong.agencies()} >= {"79", "79.BTH"}
 
 
+def test_issue_survey_repeated_with_the_required_arguments_keeps_the_stored_facts(
+    live_server: LiveServer, make_key: KeyFactory
+) -> None:
+    """(contract audit) "Safe to repeat": repeated with the required arguments only, it
+    erased the due time and the returning officer the first call stored."""
+    resolved = datetime(2025, 9, 19, 10, tzinfo=HCM)
+    with HailongClient(live_server.url, _raw(make_key("issuer"))) as hailong:
+        first = hailong.issue_survey(
+            "LATE-2",
+            "79.BTH",
+            resolved,
+            received_at=datetime(2025, 9, 1, 8, tzinfo=HCM),
+            due_at=datetime(2025, 9, 5, 17, tzinfo=HCM),
+            staff={"handling": "CB002", "returning": "CB003"},
+        )
+        repeated = hailong.issue_survey("LATE-2", "79.BTH", resolved)
+    assert first.created and not repeated.created
+    with live_server.session() as session:
+        due, returning, late = (
+            session.connection()
+            .exec_driver_sql(
+                "SELECT due_at, returning_staff_id, is_late FROM dossier WHERE code = 'LATE-2'"
+            )
+            .one()
+        )
+    assert due is not None and returning is not None and late
+
+
 def test_sync_client_auth_errors(live_server: LiveServer, make_key: KeyFactory) -> None:
     with HailongClient(live_server.url, "hl_wrong") as hailong, pytest.raises(Unauthorized):
         hailong.agencies()

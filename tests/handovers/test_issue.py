@@ -909,6 +909,41 @@ def test_a_repost_with_nulls_is_the_repost_without_them(
     assert '<html lang="en"' in client.get(first["slip_url"].removeprefix("http://testserver")).text
 
 
+def test_a_repost_keeps_the_facts_it_leaves_out_and_clears_those_sent_as_null(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """(contract audit) A re-post with the required fields only (a retry, the typed
+    client's "safe to repeat" issue_survey) erased the due time, the staff and the counter
+    the first post gave: a dossier ten working days late became on time, and A rose. What
+    it leaves out stays; a fact sent as null is cleared, and staff roles not named stay."""
+    key = make_key("issuer")
+    late = handover_body(
+        received_at="2025-09-01T08:00:00+07:00",
+        due_at="2025-09-05T17:00:00+07:00",
+        resolved_at="2025-09-19T10:00:00+07:00",
+        handed_over_at=None,
+    )
+    assert client.post(URL, json=late, headers=key).status_code == 201
+    with db() as session:
+        stored = session.exec(select(Dossier)).one()
+        kept = {c: getattr(stored, c) for c in ("due_at", "counter_id", "returning_staff_id")}
+        assert stored.is_late and None not in kept.values()
+    required = {k: late[k] for k in ("dossier_code", "agency_code", "resolved_at")}
+    assert client.post(URL, json=required, headers=key).status_code == 200
+    with db() as session:
+        dossier = session.exec(select(Dossier)).one()
+        assert {c: getattr(dossier, c) for c in kept} == kept and dossier.is_late
+        assert dossier.supplement_requests == late["supplement_requests"]
+    handling_only = required | {"staff": {"handling": "CB-NEW"}, "due_at": None}
+    assert client.post(URL, json=handling_only, headers=key).status_code == 200
+    with db() as session:
+        dossier = session.exec(select(Dossier)).one()
+        assert dossier.due_at is None and not dossier.is_late  # cleared: no due time
+        assert dossier.returning_staff_id == kept["returning_staff_id"]
+        handling = session.get(Staff, dossier.handling_staff_id)
+        assert handling is not None and handling.code == "CB-NEW"
+
+
 def test_openapi_shows_the_optional_handover_fields_as_nullable(client: TestClient) -> None:
     """(audit) /openapi.json said staff, supplement_requests and language could not be
     null, though the handover takes null for each as not sent."""

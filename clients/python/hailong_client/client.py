@@ -97,7 +97,8 @@ class HailongClient:
         language: Language | None = None,
         contact: Contact | None = None,
     ) -> Survey:
-        """POST /api/v1/handovers. Safe to repeat: the same dossier keeps its survey.
+        """POST /api/v1/handovers. Safe to repeat: the same dossier keeps its survey, and
+        the facts left at None keep their stored values.
         `contact` (with `consent: True`) has the link sent by message; the answer's
         `messages` say what became of them."""
         return self._send(
