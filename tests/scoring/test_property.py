@@ -594,6 +594,12 @@ class Harness:
                 response = self.client.post("/api/v1/petitions", json=body, headers=self.admin)
                 assert response.status_code == 422, response.text
                 return
+            if "dossier_code" in body and body["dossier_code"] != old.dossier_code:
+                # Nor is its dossier: the one the citizen evaluated stays (refused, and
+                # nothing changes).
+                response = self.client.post("/api/v1/petitions", json=body, headers=self.admin)
+                assert response.status_code == 422, response.text
+                return
             # A survey comment's verdict is the citizen's own (given on the follow-up page):
             # an import records its handling only.
             del body["citizen_verdict"]
