@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.text_clean import Storable
 from service.timebounds import PastMoment
-from service.web.schemas import NullAsAbsent, NullsAsAbsent, strict_with_example
+from service.web.schemas import Flag, NullAsAbsent, NullsAsAbsent, strict_with_example
 
 
 class AnswersIn(NullsAsAbsent):
@@ -24,7 +24,8 @@ class AnswersIn(NullsAsAbsent):
     complaint: Annotated[str, Storable] | None = Field(default=None, max_length=10000)
     # True: the citizen wants the agency to answer the complaint (a "phản ánh", with a
     # handling deadline and a follow-up link). False: a comment, no answer asked.
-    wants_reply: Annotated[bool, NullAsAbsent()] = False
+    # true or false only (Flag), as the kiosk takes it: "yes" or 1 opened a petition.
+    wants_reply: Annotated[bool, Flag, NullAsAbsent()] = False
 
 
 class ResponseCreate(NullsAsAbsent):
@@ -56,7 +57,9 @@ class ResponseCreate(NullsAsAbsent):
     submitted_at: PastMoment | None = None
     # A phone number or e-mail, stored apart from the answers, and only with consent.
     contact: Annotated[str, Storable] | None = Field(default=None, max_length=255)
-    contact_consent: Annotated[bool, NullAsAbsent()] = False
+    # true or false only (Flag): "yes", 1 and "on" stored a contact on a consent the
+    # contract never defines, where the kiosk refused them (contract audit).
+    contact_consent: Annotated[bool, Flag, NullAsAbsent()] = False
 
     @model_validator(mode="after")
     def _one_credential(self) -> ResponseCreate:

@@ -194,6 +194,28 @@ def test_an_optional_answer_field_sent_as_null_is_taken_as_not_given(
         assert session.exec(select(Response)).one().source == "api"
 
 
+@pytest.mark.parametrize("given", ["yes", 1, "on"])
+@pytest.mark.parametrize("field", ["contact_consent", "wants_reply"])
+def test_a_citizens_consent_and_wish_for_an_answer_are_true_or_false_only(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory, given: object, field: str
+) -> None:
+    """(contract audit) "yes", 1 and "on" were taken as true: a contact stored on a consent
+    the contract never defines, a petition opened, where the kiosk refused the same."""
+    answers = {**ANSWERS, "complaint": "Chậm"}
+    body: dict[str, Any] = {"token": survey.token, "answers": answers, "contact": "0912345678"}
+    if field == "wants_reply":
+        body["answers"] = {**answers, "wants_reply": given}
+    else:
+        body[field] = given
+    status, error = _post(client, body)
+    assert status == 422, error
+    assert [f["field"] for f in error["fields"]] == [
+        "answers.wants_reply" if field == "wants_reply" else field
+    ]
+    with db() as session:
+        assert session.exec(select(func.count()).select_from(Response)).one() == 0
+
+
 def test_complaint_opens_a_petition_with_a_working_day_deadline(
     client: TestClient, survey: IssuedSurvey, db: DbFactory
 ) -> None:
