@@ -159,15 +159,21 @@ def clear_cookie(response: Response, *, secure: bool) -> None:
     )
 
 
-def principal_for(db: Session, session: ConsoleSession, *, key_sign_in: bool) -> Principal | None:
+def principal_for(
+    db: Session, session: ConsoleSession, *, key_sign_in: bool, provider_sign_in: bool
+) -> Principal | None:
     """Who a session signed in, if it is open on the server and they may still use the
     console: None for a pre-session, an ended or expired one, a revoked key, a disabled
-    official, and one begun with a pasted key once key sign-in is turned off
-    (`console_key_sign_in`: it lived on for its 8 hours after the restart)."""
+    official, one begun with a pasted key once key sign-in is turned off
+    (`console_key_sign_in`: it lived on for its 8 hours after the restart), and an
+    official's once sign-in through the provider is (no HAILONG_OIDC_ISSUER: a provider
+    compromised, officials cut off; theirs lived on the same way, operations audit)."""
     row = db.get(ConsoleSessionRecord, _row_id(session.sid))
     if row is None or row.ended_at is not None or row.expires_at <= utcnow():
         return None
     if row.official_id is not None:
+        if not provider_sign_in:
+            return None
         principal = official_principal(db, row.official_id)
     else:
         assert row.key_id is not None

@@ -73,7 +73,10 @@ def _problem_page(
 def _signed_in_already(console: ConsoleDep, session: Session) -> bool:
     return console.session is not None and (
         sessions.principal_for(
-            session, console.session, key_sign_in=console.settings.console_key_sign_in
+            session,
+            console.session,
+            key_sign_in=console.settings.console_key_sign_in,
+            provider_sign_in=console.settings.oidc_enabled,
         )
         is not None
     )

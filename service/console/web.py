@@ -113,7 +113,10 @@ class Console:
         if self.session is None:
             raise SignedOut
         principal = sessions.principal_for(
-            db, self.session, key_sign_in=self.settings.console_key_sign_in
+            db,
+            self.session,
+            key_sign_in=self.settings.console_key_sign_in,
+            provider_sign_in=self.settings.oidc_enabled,
         )
         if principal is None:
             raise SignedOut

@@ -24,7 +24,7 @@ from service.console import csrf, sessions
 from service.models import ApiKey, AuditLog, ConsoleSessionRecord, SpentOidcSignIn, utcnow
 from service.retention.purge import purge
 from service.settings import Settings
-from tests.conftest import DbFactory, KeyFactory, make_settings
+from tests.conftest import DbFactory, KeyFactory, app_for, make_settings
 from tests.console.conftest import (
     WARD,
     WARD_NAME,
@@ -477,8 +477,16 @@ def test_spent_oidc_sign_ins_are_kept_only_while_their_cookie_would_be_taken(
 # --- sessions refused stay ended --------------------------------------------------------------
 
 
+def with_provider(database_url: str) -> Settings:
+    """Officials sign in through an identity provider (one that is never reached)."""
+    return make_settings(
+        database_url, oidc_issuer="http://127.0.0.1:9/unused", oidc_client_id="hailong"
+    )
+
+
 def _signed_in_official(app: FastAPI, db: DbFactory, client: TestClient) -> int:
-    """An official signed in as the OIDC callback leaves one: a session row and its cookie."""
+    """An official signed in as the OIDC callback leaves one: a session row and its cookie
+    (`app` serving with_provider's settings)."""
     with db() as session:
         official = add_official(session, "test", "lan@x.vn", "Lan", "manager", WARD)
         assert official.id is not None
@@ -494,14 +502,43 @@ def _signed_in_official(app: FastAPI, db: DbFactory, client: TestClient) -> int:
 
 @pytest.mark.parametrize("way", ["disable", "update"])
 def test_a_disabled_officials_session_stays_ended_when_they_are_enabled_again(
-    app: FastAPI, client: TestClient, db: DbFactory, way: str
+    database_url: str, db: DbFactory, way: str
 ) -> None:
     """Disabling an official (a stolen laptop) refused their sessions but did not end them:
     enabled again, the copied cookie worked again (audit). The API's PATCH {"enabled":
     false} is an update, which did not end them either (second audit)."""
+    app = app_for(with_provider(database_url))
+    with TestClient(app) as client:
+        _a_disabled_officials_session_stays_ended(app, client, db, way)
+
+
+def test_an_officials_session_ends_when_provider_sign_in_is_switched_off(
+    database_url: str, db: DbFactory
+) -> None:
+    """(operations audit) The operator removes HAILONG_OIDC_ISSUER (the provider is
+    compromised, officials are to be cut off) and restarts: a key's session was refused
+    once key sign-in was off, but an official's lived on for the rest of its 8 hours."""
+    app = app_for(with_provider(database_url))
+    with TestClient(app) as client:
+        _signed_in_official(app, db, client)
+        assert client.get(f"/console/a/{WARD}", follow_redirects=False).status_code == 200
+        cookie = client.cookies.get(sessions.COOKIE)
+    with TestClient(create_app(make_settings(database_url))) as restarted:
+        restarted.cookies.set(sessions.COOKIE, cookie, path="/console")
+        page = restarted.get(f"/console/a/{WARD}", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/console/sign-in"
+    with db() as session:
+        assert [row.ended_at is not None for row in session.exec(select(ConsoleSessionRecord))] == [
+            True
+        ]
+
+
+def _a_disabled_officials_session_stays_ended(
+    app: FastAPI, client: TestClient, db: DbFactory, way: str
+) -> None:
     official_id = _signed_in_official(app, db, client)
     copied = client.cookies.get(sessions.COOKIE)
-    assert client.get(f"/console/a/{WARD}").status_code == 200
+    assert client.get(f"/console/a/{WARD}", follow_redirects=False).status_code == 200
     with db() as session:
         if way == "disable":
             disable_official(session, "test", official_id)
