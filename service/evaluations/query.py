@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, select, true, tuple_
+from sqlalchemy import ColumnElement, Row, and_, func, null, select, true, tuple_
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
@@ -51,6 +51,8 @@ class Selection:
     staff_code: str | None = None
     staff_role: str = "returning"  # whose evaluations these are, as the profile says
     include_private: bool = False
+    # Whether the rows name the dossier's staff (service.STAFF_READERS): not to a reader.
+    with_staff: bool = True
     # The key's own part of the tree (None: every agency), which `path_prefix` may narrow
     # for the rows chosen: what rows join from another agency is shown only within it.
     scope_path: str | None = None
@@ -74,7 +76,7 @@ def dossier_within(d: Any, scope_path: str | None) -> ColumnElement[bool]:
 
 
 def _dossier_columns(
-    code: Any, d: Any, dossier_agency: Any, counter: Any, staff: list[Any]
+    code: Any, d: Any, dossier_agency: Any, counter: Any, staff: list[Any], with_staff: bool
 ) -> list[Any]:
     return [
         code.label("dossier_code"),
@@ -90,7 +92,10 @@ def _dossier_columns(
         d.c.supplement_requests.label("dossier_supplement_requests"),
         d.c.channel,
         counter.c.code.label("counter_code"),
-        *(s.c.code.label(f"{role}_staff_code") for role, s in zip(STAFF_ROLES, staff, strict=True)),
+        *(
+            (s.c.code if with_staff else null()).label(f"{role}_staff_code")
+            for role, s in zip(STAFF_ROLES, staff, strict=True)
+        ),
     ]
 
 
@@ -149,7 +154,7 @@ def evaluations_statement(chosen: Selection, profile: Profile, *columns: Any) ->
             unsatisfied(profile).label("unsatisfied"),
             # The dossier is of the response's own agency (surveys/service.py, imports),
             # which the scope already limits: no `dossier_within` needed.
-            *_dossier_columns(d.c.code, d, dossier_agency, counter, staff),
+            *_dossier_columns(d.c.code, d, dossier_agency, counter, staff, chosen.with_staff),
         )
     joined = (
         r.join(agency, agency.c.id == r.c.agency_id)
@@ -197,7 +202,7 @@ def petitions_statement(chosen: Selection, profile: Profile, *columns: Any) -> S
             p.c.citizen_verdict,
             p.c.verdict_at,
             p.c.result_complaint,
-            *_dossier_columns(named.c.code, d, dossier_agency, counter, staff),
+            *_dossier_columns(named.c.code, d, dossier_agency, counter, staff, chosen.with_staff),
         )
     joined = p.join(agency, agency.c.id == p.c.agency_id)
     if full:

@@ -21,6 +21,9 @@ class Answers(BaseModel):
 
 
 class StaffCodes(BaseModel):
+    """null to a reader key: who handled the dossier each answer rated is for the roles
+    that read per-staff scores (manager, admin)."""
+
     receiving: str | None
     handling: str | None
     returning: str | None

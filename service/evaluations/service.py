@@ -37,6 +37,11 @@ log = logging.getLogger("hailong.evaluations")
 # /scores/.../explain.
 READERS = ("reader", "manager", "admin")
 PRIVATE_ROLE = "admin"
+# Who reads whose dossier each answer rated (the staff codes, the staff_code filter): the
+# roles /staff-scores is open to. A reader (a portal, which may publish) was handed one
+# officer's single answers that staff-scores withholds below the anonymity minimum
+# (DESIGN "Staff"); /explain names no staff either (scoring audit).
+STAFF_READERS = ("manager", "admin")
 Kind = Literal["evaluations", "petitions"]
 
 
@@ -65,12 +70,20 @@ class Filters:
 def resolve(
     session: Session, principal: Principal, filters: Filters, profile: Profile
 ) -> Selection:
-    """The rows the caller asked for within its key's scope: 403 for an agency outside it
-    or for private text without an admin key, 404 for an unknown agency."""
+    """The rows the caller asked for within its key's scope: 403 for an agency outside it,
+    for private text without an admin key or for a staff member's answers without a
+    manager's or an admin's, 404 for an unknown agency."""
     if filters.include_private and principal.role != PRIVATE_ROLE:
         raise Forbidden(
             "The citizens' own words and contacts (include_private) are read with an admin "
             "key only, and every such read is recorded in the audit log."
+        )
+    with_staff = principal.role in STAFF_READERS
+    if filters.staff_code is not None and not with_staff:
+        raise Forbidden(
+            "Answers by staff member are read with a manager or admin key; a per-staff "
+            "score is at /api/v1/agencies/{code}/staff-scores/{period}, shown where it rests "
+            "on enough answers to keep the citizens anonymous."
         )
     agency_id, prefix = None, principal.scope_path
     if filters.agency_code is not None:
@@ -92,6 +105,7 @@ def resolve(
         staff_code=filters.staff_code,
         staff_role=profile.staff.role_for_evaluations,
         include_private=filters.include_private,
+        with_staff=with_staff,
         scope_path=principal.scope_path,
     )
 

@@ -87,10 +87,31 @@ def test_subtree_source_and_staff_filters(
     assert _ids(client, reader, agency_code="79", subtree=True) == set(ids.values())
     assert _ids(client, reader, source="kiosk") == {ids["q4_first"], ids["ward"]}
     assert _ids(client, reader, source="api") == {ids["city"]}
-    # The returning officer is the one scored on an evaluation (the profile's rule).
-    assert _ids(client, reader, staff_code="CB009") == {ids["ward"]}
-    assert _ids(client, reader, staff_code="CB002") == set()
-    assert len(_ids(client, reader, staff_code="CB003")) == 4
+    # The returning officer is the one scored on an evaluation (the profile's rule), read
+    # as /staff-scores is: by a manager or an admin (scoring audit).
+    manager = make_key("manager")
+    assert _ids(client, manager, staff_code="CB009") == {ids["ward"]}
+    assert _ids(client, manager, staff_code="CB002") == set()
+    assert len(_ids(client, manager, staff_code="CB003")) == 4
+
+
+def test_a_reader_is_not_told_whose_dossiers_the_answers_rated(
+    client: TestClient, make_key: KeyFactory, seeded: Seeded
+) -> None:
+    """(scoring audit) A reader key (a portal, which may publish) read one officer's single
+    answer, "poor" and "unsatisfied", where /staff-scores withholds that officer's C below
+    the anonymity minimum and is closed to readers: the staff filter is a manager's or an
+    admin's, and a reader's rows name no staff (exports too)."""
+    reader = make_key("reader")
+    refused = client.get(URL, params={"staff_code": "CB009"}, headers=reader)
+    assert refused.status_code == 403, refused.text
+    assert "staff-scores" in refused.json()["detail"]
+    rows = client.get(URL, headers=reader).json()["data"]
+    assert rows and {tuple(r["dossier"]["staff"].values()) for r in rows} == {(None, None, None)}
+    exported = client.get("/api/v1/evaluations.csv", headers=reader).text
+    assert "CB009" not in exported and "CB003" not in exported
+    petitions = client.get("/api/v1/petitions.csv", headers=reader).text
+    assert "CB009" not in petitions
 
 
 def test_period_is_cut_on_the_local_day_as_scores_count_it(

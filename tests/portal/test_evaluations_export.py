@@ -71,7 +71,7 @@ def _csv(
 def test_evaluations_csv_has_the_facts_and_keeps_formulas_as_text(
     client: TestClient, make_key: KeyFactory, seeded: Seeded
 ) -> None:
-    rows = _csv(client, "/api/v1/evaluations.csv", make_key("reader"))
+    rows = _csv(client, "/api/v1/evaluations.csv", make_key("manager"))
     assert [int(r["Mã đánh giá"]) for r in rows] == sorted(seeded.ids.values())
     by_code = {r["Mã hồ sơ"]: r for r in rows}
     ward = by_code["D-ward"]
@@ -121,7 +121,7 @@ def test_evaluations_xlsx_has_the_facts_and_formulas_as_text(
 def test_petitions_csv_and_xlsx_have_handling_and_verdict_without_texts(
     client: TestClient, make_key: KeyFactory, seeded: Seeded
 ) -> None:
-    rows = _csv(client, "/api/v1/petitions.csv", make_key("reader"))
+    rows = _csv(client, "/api/v1/petitions.csv", make_key("manager"))
     by_code = {r["Mã PAKN"]: r for r in rows}
     imported = by_code["PAKN-1"]
     assert imported["Mã hồ sơ"] == "D-ward" and imported["Cán bộ trả kết quả"] == "CB009"
@@ -333,7 +333,7 @@ def test_a_petition_naming_a_dossier_moved_out_of_scope_keeps_only_its_code(
         "received_at": "2025-09-17T09:00:00+07:00",
     }
     assert client.post("/api/v1/petitions", json=petition, headers=admin).status_code == 201
-    bth = make_key("reader", agency="79.BTH")
+    bth = make_key("manager", agency="79.BTH")
     [before] = _petition_rows(client, bth, fmt)
     assert before["Cán bộ trả kết quả"] == "CB-KP1"  # the ward is 79.BTH's: so is its dossier
 
@@ -347,7 +347,7 @@ def test_a_petition_naming_a_dossier_moved_out_of_scope_keeps_only_its_code(
     assert {title: after[title] or "" for title in facts} == dict.fromkeys(facts, "")
     assert not {"CB-KP1", "Q-KP1", "TT-KP1", "79.BTH.KP1"} & {str(v) for v in after.values()}
     # A key reaching the dossier's agency reads its facts, whatever rows it asked for.
-    for key, params in ((admin, {"agency_code": "79.BTH"}), (make_key("reader"), {})):
+    for key, params in ((admin, {"agency_code": "79.BTH"}), (make_key("manager"), {})):
         [full] = [
             r
             for r in _csv(client, "/api/v1/petitions.csv", key, **params)
