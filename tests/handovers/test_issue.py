@@ -820,8 +820,8 @@ def test_the_staff_filter_finds_the_officer_a_handover_named_with_a_space(
     token = issued.json()["survey_url"].rsplit("/", 1)[1]
     answered = client.post("/api/v1/responses", json={"token": token, "answers": ANSWERS})
     assert answered.status_code == 201, answered.text
-    reader = make_key("reader")
-    same_text = client.get("/api/v1/evaluations", params={"staff_code": "CB013 "}, headers=reader)
+    manager = make_key("manager")
+    same_text = client.get("/api/v1/evaluations", params={"staff_code": "CB013 "}, headers=manager)
     assert same_text.status_code == 200, same_text.text
     # The handover's "CB013 " is the officer "CB013"; the same text reads it back.
     assert same_text.json()["count"] == 1, same_text.json()
