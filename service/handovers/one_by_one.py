@@ -213,6 +213,7 @@ def _apply_facts(
     sent = p.model_fields_set
     kept = {name: getattr(dossier, name) for name in PLAIN_FACTS if name not in sent}
     merged = p.model_copy(update=kept)
+    check_times(merged)  # the times sent against those kept (review)
     staff = p.staff
     ids = registry.staff_ids(session, agency.id, [staff.receiving, staff.handling, staff.returning])
     counter_id = registry.counter_id(session, agency.id, p.counter_code)
