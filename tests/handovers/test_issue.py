@@ -944,6 +944,28 @@ def test_a_repost_keeps_the_facts_it_leaves_out_and_clears_those_sent_as_null(
         assert handling is not None and handling.code == "CB-NEW"
 
 
+@pytest.mark.parametrize(
+    ("resolved_at", "field"),
+    [("2025-09-05T10:00:00+07:00", "resolved_at"), ("2025-09-16T10:00:00+07:00", "handed_over_at")],
+    ids=["resolved before the kept reception", "resolved after the kept handover"],
+)
+def test_a_reposts_times_are_checked_against_the_facts_it_keeps(
+    client: TestClient, make_key: KeyFactory, db: DbFactory, resolved_at: str, field: str
+) -> None:
+    """(review) A re-post keeps the times it leaves out, and they must still agree with
+    those it sends: checked against the re-post alone, a resolution before the stored
+    reception (10/9) or after the stored handover (15/9) was stored with a 200."""
+    key = make_key("issuer")
+    assert client.post(URL, json=handover_body(), headers=key).status_code == 201
+    required = {"dossier_code": "G22.39-250915-0001", "agency_code": "G22.39"}
+    refused = client.post(URL, json=required | {"resolved_at": resolved_at}, headers=key)
+    assert refused.status_code == 422, refused.text
+    assert [f["field"] for f in refused.json()["fields"]] == [field]
+    with db() as session:
+        stored = session.exec(select(Dossier)).one().resolved_at
+    assert stored == datetime.fromisoformat(handover_body()["resolved_at"])  # type: ignore[arg-type]
+
+
 def test_openapi_shows_the_optional_handover_fields_as_nullable(client: TestClient) -> None:
     """(audit) /openapi.json said staff, supplement_requests and language could not be
     null, though the handover takes null for each as not sent."""
