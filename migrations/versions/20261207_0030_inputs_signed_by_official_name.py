@@ -25,12 +25,18 @@ ACTOR_MAX = 255  # service/models/base.py at this revision
 SIGNED_COLUMNS = ("set_by", "d_set_by", "e_set_by", "indicators_set_by")
 
 
+def signed_name(official_id: int, name: str) -> str:
+    """Principal.signature's rule at this revision: one added without a name has their
+    mailbox as name, which is not shown."""
+    return name if name.strip() and "@" not in name else f"Cán bộ #{official_id}"
+
+
 def _rewrite(old_of: str, new_of: str) -> None:
     bind = op.get_bind()
     officials = bind.execute(sa.text("SELECT id, email, name FROM official")).all()
     period_input = sa.table("period_input", *(sa.column(name) for name in SIGNED_COLUMNS))
     for official in officials:
-        values = {"email": official.email, "name": official.name}
+        values = {"email": official.email, "name": signed_name(official.id, official.name)}
         old = f"official:{official.id}:{values[old_of]}"[:ACTOR_MAX]
         new = f"official:{official.id}:{values[new_of]}"[:ACTOR_MAX]
         for name in SIGNED_COLUMNS:

@@ -48,8 +48,11 @@ class Principal:
         agency's reader keys and portals, which the officials API does not show an official
         of another agency: a province's official entering a ward's D and E handed their
         e-mail address to the ward's portal (scope audit)."""
-        if self.official_id is not None and self.official_name and self.cli_actor is None:
-            return f"official:{self.official_id}:{self.official_name}"[:ACTOR_MAX]
+        if self.official_id is not None and self.cli_actor is None:
+            name = self.official_name or ""
+            if not name.strip() or "@" in name:  # added without a name: their mailbox
+                name = f"Cán bộ #{self.official_id}"
+            return f"official:{self.official_id}:{name}"[:ACTOR_MAX]
         return self.actor
 
     def require_role(self, *roles: str) -> None:

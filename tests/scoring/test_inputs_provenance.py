@@ -158,6 +158,30 @@ def test_a_wards_reader_is_not_given_the_provinces_officials_mailbox(
     assert score.json()["inputs"]["d"]["set_by"] == score.json()["inputs"]["e"]["set_by"] == signed
 
 
+def test_an_official_added_without_a_name_signs_with_no_mailbox(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """(review) An official added without a name has their e-mail as name (the API's
+    default): their entries were signed "official:<id>:<e-mail>" all the same."""
+    mailbox = "nguyen.van.b@noivu.gov.vn"
+    added = client.post(
+        "/api/v1/officials",
+        json={"email": mailbox, "role": "manager", "agency_code": "79"},
+        headers=make_key("admin"),
+    )
+    assert added.status_code == 201, added.text
+    official_id = added.json()["id"]
+    with db() as session:
+        who = official_principal(session, official_id)
+        assert who is not None
+        ward = session.exec(select(Agency).where(Agency.code == WARD)).one()
+        update = InputsUpdate(d=17, e=1)
+        set_inputs(session, who, ward, parse_period(PERIOD), update, load_profile("hcmc-104-2024"))
+    score = client.get(SCORE, headers=make_key("reader", agency=WARD))
+    assert mailbox not in score.text
+    assert score.json()["inputs"]["d"]["set_by"] == f"official:{official_id}:Cán bộ #{official_id}"
+
+
 def test_e_is_zero_or_the_profiles_e_max(
     database_url: str, make_key: KeyFactory, tmp_path: Path
 ) -> None:
