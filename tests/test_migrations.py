@@ -67,6 +67,17 @@ def test_inputs_entered_by_an_official_are_signed_with_their_name(backend: Backe
                     e_set_by="key:4:Sở Nội vụ",
                 )
             )
+            received = datetime(2025, 9, 1, 2, tzinfo=UTC)
+            session.add(
+                Petition(
+                    code="PAKN-1",
+                    agency_id=ward.id,
+                    source="import",
+                    received_at=received,
+                    received_day=received.date(),
+                    replied_by=by_mail,
+                )
+            )
             session.commit()
             signed = f"official:{lan.id}:Trần Thị Lan"
         command.downgrade(config, "0029")
@@ -74,6 +85,7 @@ def test_inputs_entered_by_an_official_are_signed_with_their_name(backend: Backe
         with Session(engine) as session:
             row = session.exec(select(PeriodInput)).one()
             assert (row.set_by, row.d_set_by, row.e_set_by) == (signed, signed, "key:4:Sở Nội vụ")
+            assert session.exec(select(Petition.replied_by)).one() == signed
         command.downgrade(config, "0029")
         with Session(engine) as session:
             row = session.exec(select(PeriodInput)).one()

@@ -3,8 +3,9 @@
 Every Score tells who entered its D and E (`inputs.*.set_by`), and it went to the agency's
 reader keys and portals as "official:<id>:<e-mail>": a province official's address handed
 to a ward's portal, which the officials API does not show that official to. Values are
-now signed "official:<id>:<name>" (auth/principal.Principal.signature); this rewrites the
-ones already entered. The audit log keeps the address, as recorded.
+now signed "official:<id>:<name>" (auth/principal.Principal.signature), and so is a
+petition's reply (the console shows who replied); this rewrites the ones already written.
+The audit log keeps the address, as recorded.
 
 Revision ID: 0030
 Revises: 0029
@@ -22,7 +23,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 ACTOR_MAX = 255  # service/models/base.py at this revision
-SIGNED_COLUMNS = ("set_by", "d_set_by", "e_set_by", "indicators_set_by")
+# The columns signed with Principal.signature: a period's inputs, a petition's reply.
+SIGNED_COLUMNS = {
+    "period_input": ("set_by", "d_set_by", "e_set_by", "indicators_set_by"),
+    "petition": ("replied_by",),
+}
 
 
 def signed_name(official_id: int, name: str) -> str:
@@ -34,14 +39,18 @@ def signed_name(official_id: int, name: str) -> str:
 def _rewrite(old_of: str, new_of: str) -> None:
     bind = op.get_bind()
     officials = bind.execute(sa.text("SELECT id, email, name FROM official")).all()
-    period_input = sa.table("period_input", *(sa.column(name) for name in SIGNED_COLUMNS))
+    tables = [
+        (sa.table(table, *(sa.column(name) for name in columns)), columns)
+        for table, columns in SIGNED_COLUMNS.items()
+    ]
     for official in officials:
         values = {"email": official.email, "name": signed_name(official.id, official.name)}
         old = f"official:{official.id}:{values[old_of]}"[:ACTOR_MAX]
         new = f"official:{official.id}:{values[new_of]}"[:ACTOR_MAX]
-        for name in SIGNED_COLUMNS:
-            column = period_input.c[name]
-            bind.execute(period_input.update().where(column == old).values({name: new}))
+        for table, columns in tables:
+            for name in columns:
+                column = table.c[name]
+                bind.execute(table.update().where(column == old).values({name: new}))
 
 
 def upgrade() -> None:

@@ -479,7 +479,7 @@ def record_reply(
         )
     before = events.snapshot(petition)
     petition.reply, petition.handled_at = reply, handled_at
-    petition.replied_at, petition.replied_by = utcnow(), principal.actor
+    petition.replied_at, petition.replied_by = utcnow(), principal.signature
     _changed(session, before, petition, profile)
     record(
         session,
