@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from service.calendar.working_days import national_fingerprint
 from service.models.response import COMPLAINT_MAX_CHARS
 from service.settings import ROOT, Settings
 
@@ -558,8 +559,10 @@ class Profile(_Strict):
         return rules.supplements_overdue_from if rules.supplements_make_overdue else None
 
     def fingerprint(self) -> str:
-        """Changes whenever a rule that shapes the counters changes."""
+        """Changes whenever a rule that shapes the counters changes, the national calendar
+        of working days included (calendar/working_days.py)."""
         counted = {
+            "calendar": national_fingerprint(),
             "k_score": self.k_score.model_dump(),
             "survey": self.survey.model_dump(mode="json"),
             "staff": self.staff.model_dump(),

@@ -1,12 +1,16 @@
 """Working days in Asia/Ho_Chi_Minh: Monday to Friday, minus Vietnam's public holidays.
 
 The `holidays` package (country VN) knows the fixed holidays, Tết and Hùng Kings by the
-lunar calendar, and the government's observed days. Local overrides (days off and make-up
-working days announced each year) come on top.
+lunar calendar, and the government's observed days; ANNOUNCED adds what the government
+announced that the pinned package does not know yet. Together they are the national
+calendar, whose fingerprint is part of the counters' (profile.fingerprint): a new package
+or a new announcement rebuilds the counters at the next start. Local overrides (days off
+and make-up working days an operator enters, API and CLI) come on top.
 """
 
 from __future__ import annotations
 
+import hashlib
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
@@ -16,6 +20,19 @@ from zoneinfo import ZoneInfo
 import holidays
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+# Days the government announced that the pinned `holidays` release does not know, each with
+# its source; kept until a release knows them (harmless after). Without them every
+# dossier whose lateness spans them had a working day too many or too few (calendar audit).
+ANNOUNCED: dict[date, bool] = {
+    # 12729/VPCP-KGVX (25/12/2025): New Year 2026 off Thursday 1/1 to Sunday 4/1, Friday
+    # 2/1 swapped with Saturday 10/1.
+    date(2026, 1, 2): False,
+    date(2026, 1, 10): True,
+}
+# The years whose national working days the fingerprint covers: fixed, so that a new year
+# does not rebuild the counters; a change of the package or of ANNOUNCED within it does.
+FINGERPRINT_YEARS = range(2000, 2036)
 
 
 # Every year a date may fall in (the API takes 1900 to 2100): with 64, a dossier due in
@@ -31,10 +48,23 @@ def _working_days_of(year: int) -> frozenset[date]:
     calendar = holidays.country_holidays("VN", years=year)
     day, days = date(year, 1, 1), set()
     while day.year == year:
-        if calendar.is_working_day(day):
+        if ANNOUNCED.get(day, calendar.is_working_day(day)):
             days.add(day)
         day += timedelta(days=1)
     return frozenset(days)
+
+
+@lru_cache(maxsize=1)
+def national_fingerprint() -> str:
+    """Changes whenever the national calendar (the package and ANNOUNCED) says another day
+    is or is not a working day, within FINGERPRINT_YEARS: a `make lock` that brings a
+    `holidays` knowing new days left the lateness already stored on the old calendar while
+    new dossiers used the new one, live scores and a recompute apart (calendar audit)."""
+    digest = hashlib.sha256()
+    for year in FINGERPRINT_YEARS:
+        for day in _ordered_working_days_of(year):
+            digest.update(day.toordinal().to_bytes(3, "big"))
+    return digest.hexdigest()
 
 
 @lru_cache(maxsize=YEARS_KEPT)
