@@ -46,15 +46,18 @@ def scores_recompute(
 @calendar_app.command("set")
 def calendar_set(
     day: Annotated[str, typer.Argument(help="The date, YYYY-MM-DD")],
-    working: Annotated[
-        bool, typer.Option("--working/--off", help="A make-up working day, or a day off")
-    ],
+    working: Annotated[bool, typer.Option("--working", help="A make-up working day")] = False,
+    off: Annotated[bool, typer.Option("--off", help="A day off")] = False,
     note: Annotated[str | None, typer.Option(help="Why, e.g. the decision announcing it")] = None,
 ) -> None:
     """Override one day of the working-day calendar; late dossiers are re-scored."""
     from service.scoring.calendar_days import set_day
     from service.timebounds import OutOfRange, check_day
 
+    # Two flags, one of them: "--working/--off" took the last of both given (and re-scored
+    # by it), and left out printed a usage box naming --working alone (calendar audit).
+    if working == off:
+        fail("give one of --working (a make-up working day) or --off (a day off)")
     try:
         parsed = check_day(date.fromisoformat(day))
     except OutOfRange as exc:

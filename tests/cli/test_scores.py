@@ -57,3 +57,20 @@ def test_a_note_of_255_characters_is_kept(database_url: str, db: DbFactory) -> N
     assert result.exit_code == 0, result.output
     with db() as session:
         assert session.exec(select(CalendarOverride.note)).one() == "n" * 255
+
+
+@pytest.mark.parametrize(
+    "flags", [[], ["--off", "--working"], ["--working", "--off"]], ids=["none", "both", "both2"]
+)
+def test_calendar_set_takes_exactly_one_kind(
+    database_url: str, db: DbFactory, flags: list[str]
+) -> None:
+    """(calendar audit) Without a kind it printed a usage box naming --working alone; with
+    both, the last one won and dossiers were re-scored by it. One line, exit 2, no change."""
+    result = cli_for(database_url)("calendar", "set", "2025-09-06", *flags)
+    assert result.exit_code == 2, result.stdout
+    assert result.stderr.strip() == (
+        "error: give one of --working (a make-up working day) or --off (a day off)"
+    )
+    with db() as session:
+        assert session.exec(select(CalendarOverride)).first() is None
