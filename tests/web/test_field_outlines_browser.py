@@ -55,6 +55,8 @@ def contrast(a: list[float], b: list[float]) -> float:
 
 def _faint_outlines(page: Page, url: str) -> list[str]:
     page.goto(url)
+    # The kiosk draws its pairing field by script, after the load.
+    page.locator("input:visible, select:visible, textarea:visible").first.wait_for()
     fields = page.evaluate(OUTLINES_JS)
     assert fields, f"no field on {url}"
     return [
