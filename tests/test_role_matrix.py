@@ -56,6 +56,8 @@ MATRIX: list[tuple[str, str, set[str], Any]] = [
     ),
     ("GET", "/api/v1/calendar/overrides/{date}", ANY, None),
     ("PUT", "/api/v1/calendar/overrides/{date}", {"admin", "manager"}, {"working": True}),
+    ("DELETE", "/api/v1/calendar/overrides/{date}", {"admin", "manager"}, None),
+    ("GET", "/api/v1/calendar/overrides", ANY, None),
     ("GET", "/api/v1/webhooks", {"reader", "admin"}, None),
     (
         "POST",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service import db
 from service.audit import record
@@ -77,6 +77,31 @@ def set_override(
     )
     session.flush()
     return override, previous
+
+
+def remove_override(session: Session, day: date, *, actor: str) -> CalendarOverride | None:
+    """Remove a day's override: the national calendar says again what the day is. Returns
+    the override removed, None where the day had none (nothing to do, nothing recorded: a
+    script run twice is not an error). A day entered by mistake stayed overridden with its
+    note, and pinned against a later package's word (calendar audit)."""
+    db.exclusive(session, CALENDAR_LOCK, CalendarOverride.__tablename__)
+    override = session.get(CalendarOverride, day)
+    if override is None:
+        return None
+    record(
+        session,
+        actor,
+        "calendar.unset",
+        f"day:{day.isoformat()}",
+        {"previous": override.working, "note": override.note, "working": is_working_day(day)},
+    )
+    session.delete(override)
+    session.flush()
+    return override
+
+
+def list_overrides(session: Session) -> list[CalendarOverride]:
+    return list(session.exec(select(CalendarOverride).order_by(col(CalendarOverride.day))).all())
 
 
 def _check_note(note: str) -> None:

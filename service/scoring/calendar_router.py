@@ -12,8 +12,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from service.calendar.overrides import day_status
-from service.scoring.calendar_days import set_day
+from service.calendar.overrides import day_status, list_overrides
+from service.scoring.calendar_days import set_day, unset_day
 from service.text_clean import Storable
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
@@ -36,6 +36,29 @@ class DayPublic(BaseModel):
     overridden: bool
     note: str | None
     dossiers_rescored: int = 0
+
+
+class OverrideList(BaseModel):
+    data: list[DayPublic]
+    count: int
+
+
+@router.get(
+    "/overrides",
+    response_model=OverrideList,
+    responses=error_responses(401, 403),
+    summary="Every local override, by day: the days off and make-up days entered here",
+)
+async def list_days(work: ApiWork) -> OverrideList:
+    def read(session: Session) -> OverrideList:
+        work.principal(session)
+        data = [
+            DayPublic(date=o.day, working=o.working, overridden=True, note=o.note)
+            for o in list_overrides(session)
+        ]
+        return OverrideList(data=data, count=len(data))
+
+    return await work.run(read)
 
 
 @router.get(
@@ -79,6 +102,26 @@ async def put_day(day: DayPath, update: OverrideUpdate, work: ApiWork) -> DayPub
             overridden=True,
             note=override.note,
             dossiers_rescored=moved,
+        )
+
+    return await work.run(write)
+
+
+@router.delete(
+    "/overrides/{date}",
+    response_model=DayPublic,
+    responses=error_responses(401, 403, 422),
+    summary="Remove a day's override: the national calendar says again; late dossiers are "
+    "re-scored (a day without one: nothing to do, 200)",
+)
+async def delete_day(day: DayPath, work: ApiWork) -> DayPublic:
+    def write(session: Session) -> DayPublic:
+        principal = work.principal(session, "manager", "admin")
+        principal.require_unscoped("The calendar")
+        moved = unset_day(session, day, actor=principal.actor, profile=work.profile)
+        working, _ = day_status(session, day)
+        return DayPublic(
+            date=day, working=working, overridden=False, note=None, dossiers_rescored=moved or 0
         )
 
     return await work.run(write)
