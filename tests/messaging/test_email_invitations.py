@@ -426,19 +426,7 @@ def test_the_envelope_recipient_is_the_address_given_not_the_decoded_to_header(
     controller.start()
     try:
         EmailChannel("127.0.0.1", port, sender="hailong@phuong.gov.vn").send(
-            OutgoingMessage(
-                message_id=1,
-                channel="email",
-                kind="invitation",
-                recipient=address,
-                subject="Mời ông/bà đánh giá",
-                text="Mời ông/bà đánh giá: http://testserver/m/ABCD1234",
-                link="http://testserver/m/ABCD1234",
-                opt_out_link="http://testserver/u/x",
-                agency_name="UBND",
-                dossier_code="D-1",
-                language="vi",
-            )
+            _invitation(1, address)
         )
     finally:
         controller.stop()
@@ -449,11 +437,16 @@ def test_a_named_senders_message_id_is_an_address() -> None:
     """(outreach audit) With HAILONG_SMTP_FROM="Name <a@b.vn>" the Message-ID took the
     domain as "b.vn>" and was stored, as the provider id, "<hailong.…@b.vn>>"."""
     channel = EmailChannel("127.0.0.1", 25, sender="Bộ phận Một cửa <noreply@phuong.gov.vn>")
-    message = OutgoingMessage(
-        message_id=7,
+    message = _invitation(7, "dan@example.vn")
+    assert channel.message_id(message) == "<hailong.invitation.7@phuong.gov.vn>"
+
+
+def _invitation(message_id: int, recipient: str) -> OutgoingMessage:
+    return OutgoingMessage(
+        message_id=message_id,
         channel="email",
         kind="invitation",
-        recipient="dan@example.vn",
+        recipient=recipient,
         subject="Mời ông/bà đánh giá",
         text="Mời ông/bà đánh giá: http://testserver/m/ABCD1234",
         link="http://testserver/m/ABCD1234",
@@ -462,4 +455,3 @@ def test_a_named_senders_message_id_is_an_address() -> None:
         dossier_code="D-1",
         language="vi",
     )
-    assert channel.message_id(message) == "<hailong.invitation.7@phuong.gov.vn>"
