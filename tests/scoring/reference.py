@@ -8,7 +8,9 @@ and period, count, divide. No day counters, no deltas, no SQL.
 
 Choices where the texts leave room (each also named in the report of the test):
 - The calendar is DESIGN.md's: Monday to Friday, minus Vietnam's public holidays, plus the
-  weekend make-up working days the `holidays` package knows, overridden by the local table.
+  weekend make-up working days the `holidays` package knows, and the days the government
+  announced that it does not know yet (the data of working_days.ANNOUNCED), overridden by
+  the local table.
 - An evaluation belongs to the agency of its dossier (the dossier's current facts) and to
   the period of its local receipt day; a petition to its own agency and receipt day.
 - A petition's default deadline is the end (local) of the N-th working day after the local
@@ -34,7 +36,7 @@ from functools import lru_cache
 
 import holidays
 
-from service.calendar.working_days import LOCAL_TZ
+from service.calendar.working_days import ANNOUNCED, LOCAL_TZ
 from service.profile import Profile
 
 # How many supplement requests each answer of the questionnaire means (the profiles say the
@@ -117,6 +119,8 @@ def _vietnam(year: int) -> holidays.HolidayBase:
 def is_working_day(day: date, overrides: Mapping[date, bool]) -> bool:
     if day in overrides:
         return overrides[day]
+    if day in ANNOUNCED:  # the government's word where the package does not know it yet
+        return ANNOUNCED[day]
     known = _vietnam(day.year)
     if day in known.weekend_workdays:  # a Saturday worked to make up a bridge day off
         return True
