@@ -104,18 +104,18 @@ def test_250_wrong_codes_at_once_leave_postgresql_answering(
         timeout=60,
         transport=httpx.HTTPTransport(local_address="127.0.0.2"),
     )
-    with citizen, httpx.Client(base_url=live_server.url, timeout=60) as other:
-        with ThreadPoolExecutor(burst) as pool:
-            running = [pool.submit(guess, n) for n in range(burst)]
-            # Connected before the burst, once its 250 threads are up: connected before
-            # them, on a loaded machine the connection sat idle past uvicorn's 5 s
-            # keep-alive and was closed as the health check went out (CI: reset by peer).
-            assert other.get("/healthz").status_code == 200
-            start.wait()
-            time.sleep(0.3)  # in the thick of it
-            health = timed(lambda: other.get("/healthz"))
-            answer = timed(lambda: api_answer(citizen, issued["short_code"]))
-            statuses = [future.result() for future in running]
+    other = httpx.Client(base_url=live_server.url, timeout=60)
+    with citizen, other, ThreadPoolExecutor(burst) as pool:
+        running = [pool.submit(guess, n) for n in range(burst)]
+        # Connected before the burst, once its 250 threads are up: connected before them,
+        # on a loaded machine the connection sat idle past uvicorn's 5 s keep-alive and was
+        # closed as the health check went out (CI: reset by peer).
+        assert other.get("/healthz").status_code == 200
+        start.wait()
+        time.sleep(0.3)  # in the thick of it
+        health = timed(lambda: other.get("/healthz"))
+        answer = timed(lambda: api_answer(citizen, issued["short_code"]))
+        statuses = [future.result() for future in running]
 
     counts = tally(statuses)
     assert set(counts) <= {404, 429}, counts
