@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from service import db
 from service.audit import record
 from service.auth.principal import Principal
 from service.errors import Conflict, Forbidden, NotFound, field_error, storable_field
@@ -350,7 +351,10 @@ def official_for_claims(
     verified = _said_verified(claims.get("email_verified"))
     if verified is False:
         raise NotAnOfficial("email_unverified", email)
-    official = session.exec(select(Official).where(Official.email == email)).first()
+    # Locked: two provider accounts with this address signing in at once both found it
+    # unbound, both were let in, and the later commit bound the row to its account
+    # (operations audit). The second now waits, and finds it bound to the first.
+    official = session.exec(db.for_update(select(Official).where(Official.email == email))).first()
     if official is None:
         raise NotAnOfficial("unknown", email)
     if official.disabled_at is not None:

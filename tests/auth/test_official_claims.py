@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from service.auth.officials import NotAnOfficial, add_official, official_for_claims
@@ -90,3 +93,40 @@ def test_half_a_character_in_a_claim_is_refused_not_a_500(
     with db() as session, pytest.raises(NotAnOfficial) as refused:
         official_for_claims(session, {"sub": subject, "email": email, "email_verified": True})
     assert refused.value.reason == reason
+
+
+@pytest.mark.usefixtures("agencies")
+def test_two_accounts_with_one_address_signing_in_at_once_bind_only_the_first(
+    db: DbFactory,
+) -> None:
+    """Two provider accounts with the same verified address signing in at the same instant
+    both found the official unbound and were both let in; the later commit bound the row
+    to its account (operations audit). The second waits for the first and is refused."""
+    with db() as session:
+        add_official(session, "test", email=EMAIL, name="Lan", role="manager", agency_code="79.BTH")
+    claims = {"email": EMAIL, "email_verified": True}
+    second: dict[str, object] = {}
+    started = threading.Event()
+
+    def sign_in_second() -> None:
+        started.set()
+        try:
+            with db() as session:
+                second["official"] = official_for_claims(session, {**claims, "sub": "u-2"})
+        except Exception as exc:  # what it raised is the answer
+            second["error"] = exc
+
+    with db() as session:
+        official_for_claims(session, {**claims, "sub": "u-1"})
+        session.flush()
+        thread = threading.Thread(target=sign_in_second)
+        thread.start()
+        started.wait(5)
+        time.sleep(0.5)  # the second's read is under way, or waiting for this one
+    thread.join(30)
+    assert not thread.is_alive()
+    error = second.get("error")
+    assert isinstance(error, NotAnOfficial), second
+    assert error.reason == "other_subject"
+    with db() as session:
+        assert official_for_claims(session, {**claims, "sub": "u-1"}).subject == "u-1"
