@@ -57,9 +57,12 @@ async def audit_page(
     days: dict[str, date | None] = {}
     for name in ("since", "until"):
         try:
-            days[name] = _day(values[name])
+            day = _day(values[name])
         except ValueError:
-            problems[name], days[name] = "invalid", None
+            problems[name], day = "invalid", None
+        else:  # "20250101" and "2025-W01-3" are ISO too, but a date field shows them empty
+            values[name] = day.isoformat() if day is not None else ""
+        days[name] = day
     first, last = days["since"], days["until"]
     if first is not None and last is not None and last < first:
         problems["until"] = "before_since"
