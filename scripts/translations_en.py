@@ -624,8 +624,9 @@ EN.update(
         "Cảnh báo": "Alerts",
         "Cảnh báo trước kỳ xếp hạng": "Alerts before the ranking",
         "Cảnh báo đã phát": "Alerts raised",
-        "Cảnh báo được phát tối đa một lần cho mỗi đơn vị, quy tắc, đối tượng và kỳ, khi vẫn còn thời gian để khắc phục; lãnh đạo quản lý nhận thư điện tử.": "An alert is raised at most once per agency, rule, subject and period, while there is "
-        "still time to act; managers receive it by e-mail.",
+        "Cảnh báo được phát tối đa một lần cho mỗi đơn vị, quy tắc, đối tượng và kỳ (phản ánh, kiến nghị được gia hạn: thêm một lần cho mỗi hạn mới), khi vẫn còn thời gian để khắc phục; lãnh đạo quản lý nhận thư điện tử.": "An alert is raised at most once per agency, rule, subject and period (a petition "
+        "given a later deadline: once more for each new deadline), while there is still time to act; "
+        "managers receive it by e-mail.",
         "Kỳ được theo dõi: %(kind)s, kỳ dùng để xếp hạng.": "Period watched: the %(kind)s, the period agencies are ranked on.",
         "Lưu": "Save",
         "Mặc định của bộ tiêu chí, áp dụng cho mọi đơn vị không đặt quy tắc riêng. Chọn một đơn vị ở trên để thay đổi quy tắc của đơn vị đó.": "The scoring profile's defaults, for every agency without rules of its own. Choose an "

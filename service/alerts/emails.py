@@ -176,6 +176,18 @@ def _values_text(values: Mapping[str, object]) -> str:
     )
 
 
+def _once_per(alert: Alert) -> str:
+    """The footer: when another e-mail of this alert may come. A petition's comes again for
+    each later deadline it is given (its occasion), which "once per alert and period"
+    denied (review)."""
+    if alert.rule == "petition_deadline":
+        return (
+            "Thư này được gửi tự động một lần cho mỗi phản ánh, kiến nghị và hạn xử lý; "
+            "nếu hạn được gia hạn, thư sẽ được gửi lại khi hạn mới đến gần."
+        )
+    return "Thư này được gửi tự động một lần cho mỗi cảnh báo và kỳ."
+
+
 def compose(
     settings: Settings, row: Row, alert: Alert, agency: Agency, official: Official
 ) -> OutgoingMessage:
@@ -192,7 +204,7 @@ def compose(
         "\n"
         f"Số liệu:\n{_values_text(alert.values)}\n\n"
         f"Xem chi tiết trong trang quản lý: {link}\n\n"
-        "Thư này được gửi tự động một lần cho mỗi cảnh báo và kỳ."
+        f"{_once_per(alert)}"
     )
     assert row.id is not None
     return OutgoingMessage(

@@ -104,9 +104,11 @@ def test_the_alerts_page_never_reads_a_rate_below_the_agencys_floor_as_equal_to_
     assert (found_rate.group(1), found_floor.group(1)) == ("33,3 %", "33,34 %"), shown
 
 
-def _alert_mail(settings: Settings, raised_at: datetime) -> EmailMessage:
+def _alert_mail(
+    settings: Settings, raised_at: datetime, rule: str = "k_below_threshold"
+) -> EmailMessage:
     agency = Agency(id=1, code="79.BTH", name="Phường Bến Thành", path="/1/")
-    alert = Alert(id=1, agency_id=1, rule="k_low", period="2026-Q4", values={}, raised_at=raised_at)
+    alert = Alert(id=1, agency_id=1, rule=rule, period="2026-Q4", values={}, raised_at=raised_at)
     official = Official(id=1, email="truong@phuong.gov.vn", name="Trưởng", role="manager")
     row = AlertEmail(id=1, alert_id=1, official_id=1)
     channel = EmailChannel("127.0.0.1", sender="hailong@phuong.gov.vn")
@@ -127,3 +129,23 @@ def test_alert_emails_of_two_installs_never_share_a_message_id(database_url: str
     assert first != _alert_mail(there, at)["Message-ID"]  # another install
     assert first != _alert_mail(here, at + timedelta(days=90))["Message-ID"]  # rebuilt
     assert first.endswith("@phuong.gov.vn>")
+
+
+def test_a_petitions_alert_email_says_it_comes_again_for_a_later_deadline(
+    database_url: str,
+) -> None:
+    """Its footer said "once per alert and period", while a petition given a later deadline
+    is alerted again (alert.occasion): a manager told it would not come again (review)."""
+    settings = make_settings(database_url)
+    at = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    petition = _plain(_alert_mail(settings, at, "petition_deadline"))
+    assert "nếu hạn được gia hạn, thư sẽ được gửi lại" in petition
+    assert "một lần cho mỗi cảnh báo và kỳ" not in petition
+    k_mail = _plain(_alert_mail(settings, at))
+    assert "một lần cho mỗi cảnh báo và kỳ" in k_mail
+
+
+def _plain(message: EmailMessage) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert isinstance(body, EmailMessage)
+    return str(body.get_content())
