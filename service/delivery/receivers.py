@@ -6,9 +6,12 @@ never answers holds a single sending slot however many subscriptions lead to it.
 part of it: systems of other owners behind one host (a province's integration gateway)
 are receivers of their own, and one's hanging path holds up none of the others (review).
 Yet a host is one machine: when the whole gateway hangs, its receivers together hold at
-most `per_machine_slots` of the worker's slots, and the other machines keep the rest (a
+most `share_slots` of the worker's slots, and the other machines keep the rest (a
 gateway relaying for as many ward portals as the worker has slots held them all; audit).
 A machine is the address its names lead to, whatever name or port a URL reaches it by.
+And a key is one owner: its receivers on many machines (a portal subscribing once per
+ward, each ward's host its own) hold at most as many slots together, or as many hanging
+hosts as the worker has slots held them all (webhook audit).
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ def receiver(owner_key_id: int, url: str) -> Receiver:
     return Receiver(owner_key_id, origin(url))
 
 
-def per_machine_slots(concurrency: int) -> int:
-    """The sending slots one machine's receivers may hold together: half of them, so that
-    the other machines always keep the other half, and the owners behind one gateway
-    still send side by side (with one slot in all, one hang holds it whatever the rule)."""
+def share_slots(concurrency: int) -> int:
+    """The sending slots one machine's receivers, or one owner key's, may hold together:
+    half of them, so that the other machines and owners always keep the other half, and
+    the owners behind one gateway still send side by side (with one slot in all, one hang
+    holds it whatever the rule)."""
     return max(1, concurrency // 2)
 
 
@@ -59,6 +63,15 @@ def machine(receiver: Receiver) -> str:
     except ValueError:
         return receiver.origin
     return address_of(parts.hostname, port) or UNRESOLVED
+
+
+Share = tuple[str, str | int]  # ("machine", its address) or ("owner", the key's id)
+
+
+def shares(receiver: Receiver, machine_of: str) -> tuple[Share, Share]:
+    """What a receiver shares its slots with: its machine's other receivers, and its owner
+    key's."""
+    return ("machine", machine_of), ("owner", receiver.owner_key_id)
 
 
 def by_subscription(session: Session) -> dict[int, Receiver]:

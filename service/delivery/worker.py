@@ -188,42 +188,47 @@ class DeliveryWorker:
 
     def _fill(self) -> int:
         """Claim due deliveries into the free sending slots, none to a receiver this worker
-        is sending to already, nor to a machine holding its share of the slots
-        (receivers.per_machine_slots, a machine being the address its names lead to); returns
-        how many it started.
+        is sending to already, nor to one whose machine or owner key holds its share of the
+        slots (receivers.share_slots, a machine being the address its names lead to);
+        returns how many it started.
 
         Kept apart by subscription only, one receiver that never answers, behind as many
         subscriptions as the worker has slots (a portal subscribing once per ward), took
         every slot, and every other receiver got one event per timeout (audit)."""
         started = 0
-        machine_slots = receivers.per_machine_slots(self.settings.webhook_concurrency)
+        share_slots = receivers.share_slots(self.settings.webhook_concurrency)
         machines: dict[receivers.Receiver, str] = {}
 
-        def machine(receiver: receivers.Receiver) -> str:
+        def shares(receiver: receivers.Receiver) -> tuple[receivers.Share, ...]:
             """Once per receiver and fill: thousands of subscriptions (a portal's, one per
             ward) lead to a few receivers, and a machine is a URL parse and a lookup."""
             known = machines.get(receiver)
             if known is None:
                 known = machines[receiver] = receivers.machine(receiver)
-            return known
+            return receivers.shares(receiver, known)
+
+        def closed(
+            receiver: receivers.Receiver,
+            sending_to: set[receivers.Receiver],
+            full: set[receivers.Share],
+        ) -> bool:
+            return receiver in sending_to or (bool(full) and not full.isdisjoint(shares(receiver)))
 
         while len(self._in_flight) < self.settings.webhook_concurrency:
             sending_to = set(self._in_flight.values())
-            full = {
-                address
-                for address, count in Counter(machine(r) for r in sending_to).items()
-                if count >= machine_slots
-            }
+            held = Counter(share for r in self._in_flight.values() for share in shares(r))
+            full = {share for share, count in held.items() if count >= share_slots}
+
             by_subscription = self._receivers() if sending_to else {}
             busy = {
                 sub
                 for sub, receiver in by_subscription.items()
-                if receiver in sending_to or (full and machine(receiver) in full)
+                if closed(receiver, sending_to, full)
             }
             claim = self.sender.claim(busy=busy)
             if claim is None:
                 break
-            if claim.receiver in sending_to or machine(claim.receiver) in full:
+            if closed(claim.receiver, sending_to, full):
                 # A subscription made (or its key rotated) since the read, to a receiver
                 # under way: given back, and busy once read again.
                 self.sender.release(claim)

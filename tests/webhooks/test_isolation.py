@@ -386,6 +386,46 @@ def test_a_whole_gateway_that_hangs_behind_many_keys_leaves_other_hosts_half_the
                 receivers.release.set()
 
 
+def test_one_portal_key_whose_hosts_all_hang_leaves_other_keys_half_the_slots(
+    database_url: str, make_key: KeyFactory, receivers: Receivers
+) -> None:
+    """One reader key subscribes to as many hosts as the worker has slots (once per ward,
+    each ward's host its own address), and they all hang. A receiver is a key and an
+    origin, and a machine holds at most half the slots, but nothing capped a key: its
+    receivers took every slot, and another portal's event waited out the timeout (webhook
+    audit). One key's receivers now hold at most half the slots too."""
+    timeout = 8.0
+    settings = webhook_settings(
+        database_url,
+        webhook_timeout_seconds=timeout,
+        worker_poll_seconds=0.05,
+        webhook_concurrency=4,
+        webhook_retry_base_seconds=60,
+        webhook_retry_max_seconds=60,
+    )
+    app = create_app(settings)
+    with TestClient(app) as client:
+        portal = make_key("reader")
+        for n in range(4):
+            path = f"/ward-{n}"
+            receivers.hanging.add(path)
+            subscribe(client, portal, receivers.another() + path, events=["invitation.issued"])
+        subscribe(client, make_key("admin"), receivers.base + "/ok", events=["invitation.issued"])
+        handovers(client, make_key, [("K-1", "79.BTH")])
+        with RunningWorker(app.state.engine, settings, app):
+            try:
+                took = wait_for(lambda: len(receivers.of("/ok")) == 1, 3 * timeout, "healthy")
+                assert took < timeout / 2, (
+                    f"another portal's event waited {took:.1f} s behind one key's hanging hosts"
+                )
+                # The key's hosts hold their half of the slots meanwhile, no more.
+                with receivers.lock:
+                    hung = [n for at, n in receivers.open_at.items() if at != receivers.base]
+                assert 1 <= sum(hung) <= 2
+            finally:
+                receivers.release.set()
+
+
 def test_a_receiver_with_many_subscriptions_gets_every_delivery_of_each(
     database_url: str, make_key: KeyFactory, receivers: Receivers
 ) -> None:
