@@ -299,6 +299,11 @@ def retry(
     principal.require_visible(session.get(Agency, delivery.agency_id), missing)
     if (stopped := _key_stopped(session, sub)) is not None:  # a retry sent nothing (review)
         raise Conflict(f"This delivery cannot be sent again: {stopped[1]}.")
+    if sub.disabled_at is not None:  # the worker sends a disabled one nothing (audit)
+        raise Conflict(
+            f"This subscription is disabled ({sub.disabled_reason or 'by an admin'}): enable it "
+            f"first (POST /api/v1/webhooks/{public_id}/enable), then retry the delivery."
+        )
     if delivery.status == "pending" and delivery.attempts == 0:
         raise Conflict("This delivery has not been attempted yet; it is on its way.")
     now = utcnow()

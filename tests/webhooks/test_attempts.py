@@ -194,6 +194,12 @@ def test_a_receiver_answering_410_gone_is_disabled_at_once_and_can_be_enabled(
     for _ in range(3):
         worker.run_once()
     assert receiver.received == []  # disabled: nothing is sent
+    # A retry answered 200 and re-armed the delivery, and the worker sent it nothing
+    # (webhook audit): it says what to do first.
+    retry = f"/api/v1/webhooks/{sub['id']}/deliveries/{waiting['id']}/retry"
+    refused = client.post(retry, headers=admin)
+    assert refused.status_code == 409, refused.text
+    assert "disabled" in refused.json()["detail"] and "/enable" in refused.json()["detail"]
 
     assert client.post(f"/api/v1/webhooks/{sub['id']}/enable", headers=admin).is_success
     drain(worker, until=lambda: len(receiver.received) == 1)
