@@ -17,7 +17,6 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import Row
 from sqlmodel import Session
 
-from service.errors import field_error
 from service.evaluations import query, service, tables
 from service.evaluations.params import FiltersDep
 from service.evaluations.query import Selection
@@ -40,8 +39,6 @@ async def _chunks(
 ) -> tuple[Selection, Rows, AsyncIterator[Rows]]:
     """The export's rows fixed and its first chunk read (errors raised here, before any byte),
     then the rest a chunk at a time."""
-    if kind == "petitions" and filters.staff_code is not None:
-        raise field_error("staff_code", "petitions are not scored per staff member: leave it out")
     read, size = _read(kind), EXPORT_CHUNK
 
     def first(session: Session) -> tuple[Selection, Rows]:

@@ -28,7 +28,12 @@ def _filters(
         ),
     ] = None,
     source: Annotated[
-        str | None, Query(max_length=16, description="Only this source, e.g. phone, kiosk, api")
+        str | None,
+        Query(
+            max_length=16,
+            description="Only this source: phone, kiosk or api (evaluations); survey or "
+            "import (petitions)",
+        ),
     ] = None,
     staff_code: Annotated[
         str | None,

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from service import audit
 from service.admin.agencies import get_agency_by_code
 from service.auth.principal import Principal
-from service.errors import Forbidden, NotFound
+from service.errors import Forbidden, NotFound, field_error
 from service.evaluations import query
 from service.evaluations.query import Selection
 from service.evaluations.schemas import (
@@ -43,6 +43,14 @@ PRIVATE_ROLE = "admin"
 # (DESIGN "Staff"); /explain names no staff either (scoring audit).
 STAFF_READERS = ("manager", "admin")
 Kind = Literal["evaluations", "petitions"]
+# What each kind's `source` filter can name (models: Response.source, Petition.source).
+# Another value filtered every row out, and an export of none read as "no evaluations this
+# quarter" (exports audit): `source=Phone`, or `phone` on petitions, as the shared
+# parameter's example said.
+SOURCES: dict[Kind, tuple[str, ...]] = {
+    "evaluations": ("phone", "kiosk", "api"),
+    "petitions": ("survey", "import"),
+}
 
 
 @dataclass(frozen=True)
@@ -67,12 +75,23 @@ class Filters:
         }
 
 
+def _either(names: tuple[str, ...]) -> str:
+    return f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def resolve(
-    session: Session, principal: Principal, filters: Filters, profile: Profile
+    session: Session, principal: Principal, kind: Kind, filters: Filters, profile: Profile
 ) -> Selection:
     """The rows the caller asked for within its key's scope: 403 for an agency outside it,
     for private text without an admin key or for a staff member's answers without a
-    manager's or an admin's, 404 for an unknown agency."""
+    manager's or an admin's, 404 for an unknown agency, 422 for a filter no row of this
+    kind can match."""
+    if filters.source is not None and filters.source not in SOURCES[kind]:
+        raise field_error(
+            "source", f"{kind} come from {_either(SOURCES[kind])}: name one of these, or none"
+        )
+    if kind == "petitions" and filters.staff_code is not None:
+        raise field_error("staff_code", "petitions are not scored per staff member: leave it out")
     if filters.include_private and principal.role != PRIVATE_ROLE:
         raise Forbidden(
             "The citizens' own words and contacts (include_private) are read with an admin "
@@ -127,7 +146,7 @@ def page(
 ) -> EvaluationPage:
     """A page of evaluations after the response `cursor`, in the order a reader follows
     (query.evaluation_page); `next_cursor` when there may be more."""
-    chosen = resolve(session, principal, filters, profile)
+    chosen = resolve(session, principal, "evaluations", filters, profile)
     rows = query.evaluation_page(session, chosen, profile, cursor, limit)
     data = [evaluation_public(row, chosen.include_private) for row in rows]
     if chosen.include_private:  # in the same transaction as the read it records
@@ -167,7 +186,7 @@ def start_export(
 ) -> Selection:
     """An export's rows, fixed at its start (none written later joins it); a private one is
     counted and recorded before its first row leaves."""
-    chosen = resolve(session, principal, filters, profile)
+    chosen = resolve(session, principal, kind, filters, profile)
     table = RESPONSES if kind == "evaluations" else PETITIONS
     chosen = replace(chosen, up_to_id=query.highest_id(session, table))
     if chosen.include_private:

@@ -142,6 +142,36 @@ def test_petitions_csv_and_xlsx_have_handling_and_verdict_without_texts(
     assert staff.status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("path", "source", "kept"),
+    [
+        ("/api/v1/evaluations.csv", "sms", None),  # no such source
+        ("/api/v1/evaluations.xlsx", "Phone", None),  # the real one, capitalised
+        ("/api/v1/evaluations", "", None),  # a form's empty choice
+        # The shared parameter's example named the evaluations' sources: on petitions,
+        # whose rows come from a survey or an import, always an empty file (exports audit).
+        ("/api/v1/petitions.csv", "phone", None),
+        ("/api/v1/petitions.xlsx", "kiosk", None),
+        ("/api/v1/petitions.csv", "import", 1),
+        ("/api/v1/evaluations.csv", "phone", 2),
+    ],
+)
+def test_a_source_no_row_of_the_kind_can_have_is_a_422_not_an_empty_export(
+    client: TestClient, make_key: KeyFactory, seeded: Seeded, path: str, source: str, kept: int
+) -> None:
+    admin = make_key("admin")
+    response = client.get(path, params={"source": source}, headers=admin)
+    if kept is not None:
+        assert len(_csv(client, path, admin, source=source)) == kept
+        return
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["fields"]
+    assert problem["field"] == "source"
+    assert ("survey or import" if "petitions" in path else "phone, kiosk or api") in (
+        problem["problem"]
+    )
+
+
 def test_private_export_is_admin_only_and_audited(
     client: TestClient, make_key: KeyFactory, db: DbFactory, seeded: Seeded
 ) -> None:
