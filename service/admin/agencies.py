@@ -19,7 +19,7 @@ from service.errors import Conflict, InvalidInput, NotFound, field_error, storab
 from service.models import Agency, AgencyDayCounter, Dossier, OutboxEvent, ScoreRankAnnounced
 from service.models.agency import AGENCY_PATH_MAX, path_within
 from service.score_markers import dirty_periods, mark_periods_dirty
-from service.text_clean import one_line
+from service.text_clean import composed, one_line
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -212,7 +212,7 @@ def _upsert(
     # A name is one line wherever it is shown: a line break typed in a spreadsheet cell
     # (Alt+Enter) made the parent's report a 500 (its chart cannot measure two lines), so
     # line breaks, tabs and runs of spaces are one space.
-    name = one_line(name)
+    name = composed(one_line(name))
     if not name or len(name) > 255:
         raise field_error("name", "give a name of 1 to 255 characters")
     exclusive(session, TREE_LOCK, Agency.__tablename__)

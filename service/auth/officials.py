@@ -29,7 +29,7 @@ from service.models import (
     utcnow,
 )
 from service.models.agency import path_within
-from service.text_clean import is_storable
+from service.text_clean import composed, is_storable
 
 
 class NotAnOfficial(Exception):
@@ -80,7 +80,7 @@ def _check_name(name: str) -> None:
 def add_official(
     session: Session, actor: str, email: str, name: str, role: str, agency_code: str | None
 ) -> Official:
-    email, name = normalise_email(email), name.strip()
+    email, name = normalise_email(email), composed(name.strip())
     if len(email) > 255:
         raise field_error("email", "give an address of at most 255 characters")
     if not _storable_email(email) or not _an_address(email):
@@ -177,7 +177,7 @@ def update_official(
         raise NotFound(f"No official has the id {official_id}.")
     before = _described(session, official)
     if change.name is not None:
-        name = change.name.strip()
+        name = composed(change.name.strip())
         _check_name(name)
         official.name = name or official.email
     if change.role is not None:

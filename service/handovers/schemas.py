@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service.messaging.schemas import ContactIn, MessagePublic
-from service.text_clean import CodeText, Storable
+from service.text_clean import CodeText, Composed, Storable
 from service.timebounds import BoundedAwareDatetime, PastMoment
 from service.web.schemas import NullAsAbsent, NullsAsAbsent, WholeCount, strict_with_example
 
@@ -19,7 +19,7 @@ DOSSIER_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 # The limits inside the type, so that a too long value is told in characters.
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64), Storable, CodeText]
 ProcedureCode = Annotated[str, StringConstraints(max_length=64), Storable]
-ProcedureName = Annotated[str, StringConstraints(max_length=500), Storable]
+ProcedureName = Annotated[str, StringConstraints(max_length=500), Storable, Composed]
 
 
 class StaffRefs(BaseModel):

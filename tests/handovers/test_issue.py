@@ -13,6 +13,7 @@ from alembic import command
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
+from service.admin.agencies import upsert_agency
 from service.auth.principal import Principal
 from service.calendar.working_days import LOCAL_TZ
 from service.db import commit as db_commit
@@ -28,6 +29,7 @@ from service.models import (
     Dossier,
     Invitation,
     InvitationContact,
+    Official,
     Staff,
     utcnow,
 )
@@ -720,6 +722,39 @@ def test_a_code_typed_decomposed_is_the_same_code(
     with db() as session:
         assert [s.code for s in session.exec(select(Staff)).all()] == ["Lê_Văn"]
         assert [c.code for c in session.exec(select(Counter)).all()] == ["Quầy 1"]
+
+
+def test_names_typed_decomposed_are_stored_composed(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """As codes: a procedure, an agency or an official named with Unikey's "Unicode tổ
+    hợp" was stored decomposed, and a spreadsheet of the exports showed one procedure as
+    two in its filter, and a search typed precomposed missed it (exports audit)."""
+    nfd = unicodedata.normalize("NFD", "Đăng ký khai sinh")
+    body = handover_body(procedure_name=nfd)
+    assert client.post(URL, json=body, headers=make_key("issuer")).status_code == 201
+    admin = make_key("admin")
+    with db() as session:  # as `hailong agencies add` and `import` do
+        upsert_agency(
+            session, "79.TD", unicodedata.normalize("NFD", "Phường Tân Định"), "79", actor="t"
+        )
+    official = {"email": "lan@x.vn", "name": unicodedata.normalize("NFD", "Lê Thị Lan")}
+    made = client.post("/api/v1/officials", json={**official, "role": "manager"}, headers=admin)
+    assert made.status_code == 201, made.text
+    renamed = client.patch(
+        f"/api/v1/officials/{made.json()['id']}",
+        json={"name": unicodedata.normalize("NFD", "Lê Thị Lan Anh")},
+        headers=admin,
+    )
+    assert renamed.status_code == 200, renamed.text
+    with db() as session:
+        stored = [
+            session.exec(select(Dossier.procedure_name)).one(),
+            session.exec(select(Agency.name).where(Agency.code == "79.TD")).one(),
+            session.exec(select(Official.name)).one(),
+        ]
+    assert stored == ["Đăng ký khai sinh", "Phường Tân Định", "Lê Thị Lan Anh"]
+    assert all(unicodedata.is_normalized("NFC", name or "") for name in stored)
 
 
 @pytest.mark.parametrize("blank", [" ", "\u200b", "\u3000"], ids=["space", "zwsp", "ideographic"])
