@@ -15,11 +15,13 @@ from typing import Any
 
 from sqlmodel import Session
 
+from service.calendar.working_days import LOCAL_TZ
+from service.console.format import actor_name
 from service.csv_cells import csv_cell
 from service.models import Agency
 from service.numbers import number
 from service.profile import Profile, Tt01Profile
-from service.scoring.schemas import Score
+from service.scoring.schemas import InputEntry, Score
 from service.scoring.tt01_schemas import Tt01Score
 from service.unit_of_work import UnitOfWork
 
@@ -51,7 +53,11 @@ def headers(profile: Profile) -> list[str]:
         "C - Thái độ cán bộ",
         "D - Phản ánh kiến nghị",
         "Nguồn D",
+        "D nhập bởi",
+        "D nhập lúc",
         "E - Công khai TTHC",
+        "E nhập bởi",
+        "E nhập lúc",
         f"Điểm nhóm 5 (0-{number(profile.group5.maximum(), 'vi')})",
         "Tỷ lệ PAKN đúng hạn",
         "Tỷ lệ PAKN hài lòng",
@@ -79,7 +85,9 @@ def row_of(score: Score) -> list[Any]:
         score.c,
         score.d,
         D_SOURCES[score.d_source],
+        *_entered(score.inputs.d),
         score.e,
+        *_entered(score.inputs.e),
         g5.score,
         g5.petitions_on_time_rate,
         g5.petitions_satisfied_rate,
@@ -88,6 +96,15 @@ def row_of(score: Score) -> list[Any]:
         score.counts.evaluations,
         score.counts.petitions,
     ]
+
+
+def _entered(entry: InputEntry | None) -> tuple[str, str]:
+    """Who entered D or E by hand, and when (local time, as the evaluation exports write
+    it): DESIGN's "every score says where D and E came from, who entered them and when",
+    which the JSON and the report said and the export did not (exports audit)."""
+    if entry is None:
+        return "", ""
+    return actor_name(entry.set_by), entry.set_at.astimezone(LOCAL_TZ).isoformat()
 
 
 def tt01_headers(rules: Tt01Profile) -> list[str]:

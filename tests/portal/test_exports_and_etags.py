@@ -65,6 +65,11 @@ def test_csv_has_bom_vietnamese_headers_and_every_component(
     assert ward["Nhóm"] == "Chưa đủ dữ liệu" and ward["Phần thiếu dữ liệu"] == "B, C"
     assert ward["Nguồn D"] == "Nhập từ hệ thống PAKN" and ward["Số hồ sơ đã giải quyết"] == "2"
     assert by_code["79.STP"]["A - Đúng hẹn"] == ""  # missing is empty, never 0
+    # Who entered D and E, and when, as the JSON and the report say (exports audit).
+    for part in "DE":
+        assert ward[f"{part} nhập bởi"] == "test admin", ward
+        assert ward[f"{part} nhập lúc"].endswith("+07:00"), ward
+        assert by_code["79.SGN"][f"{part} nhập bởi"] == by_code["79.SGN"][f"{part} nhập lúc"] == ""
 
 
 def test_xlsx_opens_with_the_same_rows(client: TestClient, make_key: KeyFactory) -> None:
@@ -79,7 +84,11 @@ def test_xlsx_opens_with_the_same_rows(client: TestClient, make_key: KeyFactory)
     codes = {r[0] for r in rows[1:]}
     assert codes == {"79", "79.BTH", "79.SGN", "79.STP", "G22.39"}
     bth = next(r for r in rows if r[0] == "79.BTH")
-    assert bth[9] == 1.0 and bth[12] == 17.0  # A and D as numbers Excel can sum
+    header = rows[0]
+    column = {name: header.index(name) for name in ("A - Đúng hẹn", "D - Phản ánh kiến nghị")}
+    # A and D as numbers Excel can sum
+    assert bth[column["A - Đúng hẹn"]] == 1.0 and bth[column["D - Phản ánh kiến nghị"]] == 17.0
+    assert bth[header.index("E nhập bởi")] == "test admin"
 
 
 def test_exports_respect_roles_scope_and_period(client: TestClient, make_key: KeyFactory) -> None:
