@@ -49,7 +49,7 @@ def rows_html(
         k = c.k  # exact: its float may read as the threshold (views.py)
         rank = str(row.rank) if row.rank else f'—<span class="vh">{w["unranked"]}</span>'
         url = escape(link(f"/agencies/{row.code}", period=period_key))
-        name = f'<a href="{url}">{escape(row.name)}</a>'
+        name = f'<a href="{url}" lang="vi">{escape(row.name)}</a>'
         if row.has_children:
             sub = escape(link("/rankings", period=period_key, parent_code=row.code))
             name += f' <a class="sub" href="{sub}">{w["children"]}</a>'

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Any, Final, Generic, Literal, TypeVar
 from urllib.parse import quote
@@ -18,6 +18,7 @@ from hailong_client._json import aware_iso
 from hailong_client.models import (
     Agency,
     Answers,
+    CalendarDay,
     Contact,
     Petition,
     Submission,
@@ -161,13 +162,34 @@ def score(agency_code: str, period: str) -> Call[Score]:
     return Call("GET", f"/api/v1/agencies/{_seg(agency_code)}/scores/{_seg(period)}", _score)
 
 
-def scores(period: str, agency_code: str | None, parent_code: str | None) -> Call[list[Score]]:
+def _chosen(period: str, **optional: str | None) -> dict[str, str | int]:
     params: dict[str, str | int] = {"period": period}
-    if agency_code is not None:
-        params["agency_code"] = agency_code
-    if parent_code is not None:
-        params["parent_code"] = parent_code
+    params.update({k: v for k, v in optional.items() if v is not None})
+    return params
+
+
+def scores(period: str, agency_code: str | None, parent_code: str | None) -> Call[list[Score]]:
+    params = _chosen(period, agency_code=agency_code, parent_code=parent_code)
     return Call("GET", "/api/v1/scores", _scores, params=params)
+
+
+def _content(response: httpx.Response) -> bytes:
+    return response.content
+
+
+def scores_csv(
+    period: str, agency_code: str | None, parent_code: str | None, profile: str | None
+) -> Call[bytes]:
+    """The file's bytes: UTF-8 with a BOM (so Excel shows Vietnamese), Vietnamese headers."""
+    params = _chosen(period, agency_code=agency_code, parent_code=parent_code, profile=profile)
+    return Call("GET", "/api/v1/scores.csv", _content, params=params)
+
+
+def scores_xlsx(
+    period: str, agency_code: str | None, parent_code: str | None, profile: str | None
+) -> Call[bytes]:
+    params = _chosen(period, agency_code=agency_code, parent_code=parent_code, profile=profile)
+    return Call("GET", "/api/v1/scores.xlsx", _content, params=params)
 
 
 def rankings(period: str, parent_code: str) -> Call[list[Score]]:
@@ -234,6 +256,43 @@ def import_petition(
         lambda r: Petition.from_json(r.json(), created=_created(r)),
         json=body,
     )
+
+
+# -- the working-day calendar ------------------------------------------------------------
+def _day(response: httpx.Response) -> CalendarDay:
+    return CalendarDay.from_json(response.json())
+
+
+def _iso_day(day: date) -> str:
+    # A datetime is a date too, but its isoformat() ("...T00:00:00") is no day the API reads.
+    if isinstance(day, datetime) or not isinstance(day, date):
+        raise TypeError(f"day must be a datetime.date, not {type(day).__name__}")
+    return day.isoformat()
+
+
+def calendar_days() -> Call[list[CalendarDay]]:
+    return Call(
+        "GET",
+        "/api/v1/calendar/overrides",
+        lambda r: [CalendarDay.from_json(d) for d in r.json()["data"]],
+    )
+
+
+def calendar_day(day: date) -> Call[CalendarDay]:
+    return Call("GET", f"/api/v1/calendar/overrides/{_iso_day(day)}", _day)
+
+
+def set_calendar_day(day: date, working: bool, note: str | None) -> Call[CalendarDay]:
+    if not isinstance(working, bool):  # the API takes true or false only ("yes" is a 422)
+        raise TypeError(f"working must be True or False, not {working!r}")
+    body: dict[str, Any] = {"working": working}
+    if note is not None:
+        body["note"] = note
+    return Call("PUT", f"/api/v1/calendar/overrides/{_iso_day(day)}", _day, json=body)
+
+
+def unset_calendar_day(day: date) -> Call[CalendarDay]:
+    return Call("DELETE", f"/api/v1/calendar/overrides/{_iso_day(day)}", _day)
 
 
 # -- webhooks ----------------------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""Records for surveys, responses, agencies and petitions, as the API returns them.
+"""Records for surveys, responses, agencies, petitions and calendar days, as the API returns
+them.
 
 Every record is built from the fields it knows, so fields the server adds later are ignored.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, TypedDict
@@ -167,4 +169,29 @@ class Petition:
             within_authority=bool(body["within_authority"]),
             handled_on_time=bool(body["handled_on_time"]),
             created=created,
+        )
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """A day of the working-day calendar (GET/PUT/DELETE /api/v1/calendar/overrides/{date}):
+    whether it is a working day, and whether a local override (a day off, a make-up working
+    day) says so rather than the national calendar."""
+
+    date: _dt.date
+    working: bool
+    overridden: bool
+    note: str | None
+    # Late dossiers re-scored because this change moved their working-day count (a PUT or
+    # DELETE); 0 on reads.
+    dossiers_rescored: int = 0
+
+    @classmethod
+    def from_json(cls, body: JSON) -> CalendarDay:
+        return cls(
+            date=_dt.date.fromisoformat(str(body["date"])),
+            working=bool(body["working"]),
+            overridden=bool(body["overridden"]),
+            note=body.get("note"),
+            dossiers_rescored=int(body.get("dossiers_rescored") or 0),
         )
