@@ -72,10 +72,26 @@ function busyWhile(button, text, work) {
   });
 }
 
+/* The field an error is about is described by it and marked invalid while it says
+   something, as on the phone form (templates/survey/form.html): the error was announced
+   (role=alert) but tied to no field (public pages audit). Watched, since the pairing and
+   the lookup write their errors in main.js. */
+function tieError(input, error) {
+  const ids = [input.getAttribute("aria-describedby"), error.id].filter(Boolean);
+  input.setAttribute("aria-describedby", ids.join(" "));
+  const mark = () => {
+    if (error.textContent) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+  };
+  mark();
+  new MutationObserver(mark).observe(error, { childList: true, characterData: true, subtree: true });
+}
+
 export function showPairing(message, onPair) {
   return show(() => {
     const input = el("input", { id: "pair-code", name: "code", type: "text", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", maxlength: 12, required: true, "aria-describedby": "pair-hint" });
     const error = el("p", { class: "error", id: "pair-error", role: "alert" }, message || "");
+    tieError(input, error);
     const button = el("button", { type: "submit", class: "primary" }, t("pair_button"));
     const form = el("form", { class: "stack", onsubmit: (event) => {
       event.preventDefault();
@@ -105,6 +121,7 @@ export function showCodeEntry(message, { onFind, onBack }) {
   return show(() => {
     const input = el("input", { id: "survey-code", type: "text", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", maxlength: 64, required: true });
     const error = el("p", { class: "error", id: "code-error", role: "alert" }, message || "");
+    tieError(input, error);
     const button = el("button", { type: "submit", class: "primary" }, "🔍 ", t("find"));
     const form = el("form", { class: "stack", onsubmit: (event) => {
       event.preventDefault();
@@ -181,12 +198,17 @@ export function showComment(survey, { onSend, onBack }) {
         } }, label));
     // The contact and consent of the phone form, checked here before anything is queued
     // (as the server checks them): the problem is shown next to the field.
+    // A usable contact sent without consent is the box's problem, not the contact's (as
+    // on the phone form): the box is marked, the contact is not (public pages audit).
+    const onConsent = survey.contactProblem === "contact_consent";
     const problem = survey.contactProblem ? t(survey.contactProblem) : "";
+    const onContact = Boolean(problem) && !onConsent;
     const contact = el("input", { id: "contact", class: "contact", type: "text", autocomplete: "tel", autocapitalize: "off", spellcheck: "false", maxlength: 255,
-      "aria-describedby": problem ? "contact-error" : null, "aria-invalid": problem ? "true" : null });
+      "aria-describedby": onContact ? "contact-error" : null, "aria-invalid": onContact ? "true" : null });
     contact.value = survey.answers.__contact || "";
     contact.addEventListener("input", () => { survey.answers.__contact = contact.value; });
-    const consent = el("input", { id: "consent", type: "checkbox", checked: Boolean(survey.answers.__consent) });
+    const consent = el("input", { id: "consent", type: "checkbox", checked: Boolean(survey.answers.__consent),
+      "aria-describedby": onConsent ? "consent-error" : null, "aria-invalid": onConsent ? "true" : null });
     consent.addEventListener("change", () => { survey.answers.__consent = consent.checked; });
     // survey.sending: the answer goes from memory (storage full) and the thank-you waits
     // for the server; survey.sendProblem: it could not be kept nor sent.
@@ -205,8 +227,9 @@ export function showComment(survey, { onSend, onBack }) {
         el("div", { class: "comment-side" },
           el("div", { class: "contact-box" + (problem ? " has-error" : "") },
             el("label", { for: "contact", class: "label" }, t("contact")),
-            problem ? el("p", { class: "error", id: "contact-error", role: "alert" }, problem) : null,
+            onContact ? el("p", { class: "error", id: "contact-error", role: "alert" }, problem) : null,
             contact,
+            onConsent ? el("p", { class: "error", id: "consent-error", role: "alert" }, problem) : null,
             el("label", { class: "consent", for: "consent" }, consent, " ", t("consent"))),
           survey.sendProblem ? el("p", { class: "error", id: "send-error", role: "alert" }, t(survey.sendProblem)) : null,
           send,

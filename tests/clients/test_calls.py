@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 
 import httpx
@@ -12,6 +12,7 @@ import pytest
 from hailong_client import (
     UNSET,
     AsyncHailongClient,
+    CalendarDay,
     Gone,
     HailongClient,
     HailongError,
@@ -175,3 +176,80 @@ def test_errors_without_a_json_body_still_raise_typed() -> None:
         raise_for_error(httpx.Response(502, json=["not", "an", "error"]))
     assert type(other.value) is HailongError and other.value.status == 502
     assert str(other.value).startswith("502 http_error")
+
+
+DAY = {"date": "2025-09-05", "working": False, "overridden": True, "note": "Nghỉ bù"}
+
+
+def test_calendar_and_exports_send_the_same_requests_sync_and_async() -> None:
+    """The contract's calendar and export endpoints were unreachable through the client
+    (audit): each method's request, and the answer read back."""
+    requests: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        if request.url.path.endswith((".csv", ".xlsx")):
+            return httpx.Response(200, content=b"\xef\xbb\xbfM\xc3\xa3")
+        if request.url.path.endswith("/overrides"):
+            return httpx.Response(200, json={"data": [DAY], "count": 1})
+        return httpx.Response(200, json=DAY | {"dossiers_rescored": 2, "later": "ignored"})
+
+    friday = date(2025, 9, 5)
+    with HailongClient("https://h", "k", transport=httpx.MockTransport(handle)) as c:
+        answers = [
+            c.calendar_days(),
+            c.calendar_day(friday),
+            c.set_calendar_day(friday, working=False, note="Nghỉ bù"),
+            c.set_calendar_day(friday, working=True),
+            c.unset_calendar_day(friday),
+            c.scores_csv("2025-Q3"),
+            c.scores_xlsx("2025-Q3", "79.BTH", "79", "tt-01-2018"),
+        ]
+
+    async def run() -> list[object]:
+        transport = httpx.MockTransport(handle)
+        async with AsyncHailongClient("https://h", "k", transport=transport) as c:
+            return [
+                await c.calendar_days(),
+                await c.calendar_day(friday),
+                await c.set_calendar_day(friday, working=False, note="Nghỉ bù"),
+                await c.set_calendar_day(friday, working=True),
+                await c.unset_calendar_day(friday),
+                await c.scores_csv("2025-Q3"),
+                await c.scores_xlsx("2025-Q3", "79.BTH", "79", "tt-01-2018"),
+            ]
+
+    assert asyncio.run(run()) == answers
+    day = CalendarDay(friday, False, True, "Nghỉ bù", dossiers_rescored=2)
+    assert answers[0] == [CalendarDay(friday, False, True, "Nghỉ bù")]
+    assert answers[1:5] == [day] * 4
+    assert answers[5:] == [b"\xef\xbb\xbfM\xc3\xa3"] * 2
+    sent = [
+        (r.method, r.url.path, dict(r.url.params), json.loads(r.content) if r.content else None)
+        for r in requests
+    ]
+    overrides = "/api/v1/calendar/overrides"
+    assert sent[:7] == sent[7:]
+    assert sent[:7] == [
+        ("GET", overrides, {}, None),
+        ("GET", f"{overrides}/2025-09-05", {}, None),
+        ("PUT", f"{overrides}/2025-09-05", {}, {"working": False, "note": "Nghỉ bù"}),
+        ("PUT", f"{overrides}/2025-09-05", {}, {"working": True}),
+        ("DELETE", f"{overrides}/2025-09-05", {}, None),
+        ("GET", "/api/v1/scores.csv", {"period": "2025-Q3"}, None),
+        (
+            "GET",
+            "/api/v1/scores.xlsx",
+            {
+                "period": "2025-Q3",
+                "agency_code": "79.BTH",
+                "parent_code": "79",
+                "profile": "tt-01-2018",
+            },
+            None,
+        ),
+    ]
+    with pytest.raises(TypeError):  # a datetime's isoformat() is no day: nothing is sent
+        calls.calendar_day(datetime(2025, 9, 5, tzinfo=UTC))
+    with pytest.raises(TypeError):
+        calls.set_calendar_day(friday, 0, None)  # type: ignore[arg-type]

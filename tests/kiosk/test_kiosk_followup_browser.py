@@ -46,9 +46,9 @@ def test_a_complaint_at_the_kiosk_shows_the_follow_up_qr_until_the_idle_reset(
     contact.fill("0903 123 456")
 
     # Without the consent box the server refuses the contact: the screen comes back with
-    # the problem next to the field, everything typed still there.
+    # the problem next to the box, everything typed still there.
     page.get_by_role("button", name="Gửi đánh giá").tap()
-    expect(page.locator("#contact-error")).to_have_text(
+    expect(page.locator("#consent-error")).to_have_text(
         "Ông/bà vui lòng đánh dấu đồng ý để lưu thông tin liên hệ, hoặc để trống."
     )
     expect(contact).to_have_value("0903 123 456")

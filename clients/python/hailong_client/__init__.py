@@ -1,5 +1,6 @@
 """Typed client for hailong: issue surveys at handover, submit responses, read scores,
-rankings and explanations, manage webhooks and verify their deliveries."""
+rankings, explanations and score exports, set the working-day calendar, manage webhooks
+and verify their deliveries."""
 
 from hailong_client import webhooks
 from hailong_client._calls import UNSET
@@ -18,6 +19,7 @@ from hailong_client.errors import (
 from hailong_client.models import (
     Agency,
     Answers,
+    CalendarDay,
     Contact,
     Message,
     Petition,
@@ -48,6 +50,7 @@ __all__ = [
     "Answers",
     "AsyncHailongClient",
     "Attempt",
+    "CalendarDay",
     "Conflict",
     "Contact",
     "Counts",

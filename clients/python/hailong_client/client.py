@@ -4,7 +4,7 @@ is one line here and the two surfaces stay identical."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -15,6 +15,7 @@ from hailong_client.errors import raise_for_error
 from hailong_client.models import (
     Agency,
     Answers,
+    CalendarDay,
     Contact,
     Petition,
     Staff,
@@ -161,6 +162,27 @@ class HailongClient:
     ) -> list[Score]:
         return self._send(calls.scores(period, agency_code, parent_code))
 
+    def scores_csv(
+        self,
+        period: str,
+        agency_code: str | None = None,
+        parent_code: str | None = None,
+        profile: str | None = None,
+    ) -> bytes:
+        """The scores as a CSV file (UTF-8 with BOM, Vietnamese headers), chosen as `scores`
+        chooses; `profile`: another scoring profile the service computes (e.g. tt-01-2018)."""
+        return self._send(calls.scores_csv(period, agency_code, parent_code, profile))
+
+    def scores_xlsx(
+        self,
+        period: str,
+        agency_code: str | None = None,
+        parent_code: str | None = None,
+        profile: str | None = None,
+    ) -> bytes:
+        """The scores as an Excel workbook, chosen as `scores_csv` chooses."""
+        return self._send(calls.scores_xlsx(period, agency_code, parent_code, profile))
+
     def rankings(self, period: str, parent_code: str) -> list[Score]:
         """The parent's children ordered by K (best first); ties share a `rank`."""
         return self._send(calls.rankings(period, parent_code))
@@ -217,6 +239,24 @@ class HailongClient:
                 },
             )
         )
+
+    # -- the working-day calendar --------------------------------------------------------
+    def calendar_days(self) -> list[CalendarDay]:
+        """Every local override (days off, make-up working days), by day."""
+        return self._send(calls.calendar_days())
+
+    def calendar_day(self, day: date) -> CalendarDay:
+        """Whether `day` is a working day, and whether an override says so."""
+        return self._send(calls.calendar_day(day))
+
+    def set_calendar_day(self, day: date, *, working: bool, note: str | None = None) -> CalendarDay:
+        """Declare a day off (working=False) or a make-up working day; the late dossiers it
+        spans are re-scored (`dossiers_rescored`). A key without agency scope."""
+        return self._send(calls.set_calendar_day(day, working, note))
+
+    def unset_calendar_day(self, day: date) -> CalendarDay:
+        """Remove the day's override: the national calendar says again (none: nothing done)."""
+        return self._send(calls.unset_calendar_day(day))
 
     # -- webhooks ------------------------------------------------------------------------
     def create_webhook(
@@ -352,6 +392,24 @@ class AsyncHailongClient:
     ) -> list[Score]:
         return await self._send(calls.scores(period, agency_code, parent_code))
 
+    async def scores_csv(
+        self,
+        period: str,
+        agency_code: str | None = None,
+        parent_code: str | None = None,
+        profile: str | None = None,
+    ) -> bytes:
+        return await self._send(calls.scores_csv(period, agency_code, parent_code, profile))
+
+    async def scores_xlsx(
+        self,
+        period: str,
+        agency_code: str | None = None,
+        parent_code: str | None = None,
+        profile: str | None = None,
+    ) -> bytes:
+        return await self._send(calls.scores_xlsx(period, agency_code, parent_code, profile))
+
     async def rankings(self, period: str, parent_code: str) -> list[Score]:
         return await self._send(calls.rankings(period, parent_code))
 
@@ -401,6 +459,21 @@ class AsyncHailongClient:
                 },
             )
         )
+
+    # -- the working-day calendar --------------------------------------------------------
+    async def calendar_days(self) -> list[CalendarDay]:
+        return await self._send(calls.calendar_days())
+
+    async def calendar_day(self, day: date) -> CalendarDay:
+        return await self._send(calls.calendar_day(day))
+
+    async def set_calendar_day(
+        self, day: date, *, working: bool, note: str | None = None
+    ) -> CalendarDay:
+        return await self._send(calls.set_calendar_day(day, working, note))
+
+    async def unset_calendar_day(self, day: date) -> CalendarDay:
+        return await self._send(calls.unset_calendar_day(day))
 
     # -- webhooks ------------------------------------------------------------------------
     async def create_webhook(

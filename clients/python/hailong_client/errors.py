@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -21,6 +22,17 @@ class HailongError(Exception):
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.detail}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Rebuilt from its fields by keyword, so pickle (a ProcessPoolExecutor's or a task
+        queue's worker) and copy.deepcopy give back the same type with the same status, code,
+        detail, fields and retry_after. Exception's own rebuilt it as cls(*self.args) with
+        args == (): a TypeError, which a process pool reported as BrokenProcessPool (audit).
+        The rest of __dict__ (add_note's __notes__, attributes set by callers) is restored
+        as state."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        extra = {k: v for k, v in self.__dict__.items() if k not in values}
+        return (_rebuild, (type(self), values), extra or None)
 
 
 class Unauthorized(HailongError):
@@ -61,6 +73,10 @@ class ServiceUnavailable(HailongError):
     request again after `retry_after` seconds (None when the server gave no hint)."""
 
     retry_after: float | None = None
+
+
+def _rebuild(cls: type[HailongError], values: dict[str, Any]) -> HailongError:
+    return cls(**values)
 
 
 _BY_STATUS: dict[int, type[HailongError]] = {

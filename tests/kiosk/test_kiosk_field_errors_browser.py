@@ -1,0 +1,71 @@
+"""The kiosk's field errors are tied to the field they are about, as the phone form's are
+(templates/survey/form.html): described by the error (aria-describedby) and marked invalid
+(aria-invalid). The phone form moved the "tick the consent box" problem from the contact
+(which was fine) to the box (audit); the kiosk marked the contact and left the box
+unmarked, and its pairing and code-entry errors were tied to no field at all."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.conftest import KeyFactory
+from tests.kiosk.conftest import hand_over
+from tests.kiosk.test_kiosk_browser import TAPS, paired_page, ready
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+
+
+def _described_by(page: Page, selector: str) -> list[str]:
+    ids: str = page.locator(selector).get_attribute("aria-describedby") or ""
+    return ids.split()
+
+
+def test_kiosk_consent_problem_marks_the_consent_box_not_the_valid_contact(
+    tablet: BrowserContext, api: httpx.Client, make_key: KeyFactory
+) -> None:
+    page = paired_page(tablet, api, make_key)
+    hand_over(api, make_key, dossier_code="KIOSK-CONSENT")
+    expect(page.get_by_text("KIOSK-CONSENT")).to_be_visible(timeout=10_000)
+    for label in TAPS:
+        ready(page)
+        page.get_by_role("button", name=label, exact=True).tap()
+    ready(page)
+    page.locator("#complaint").fill("Chờ lâu quá")
+    page.locator("#contact").fill("0901 234 567")  # a usable number, consent not ticked
+    page.get_by_role("button", name="Gửi đánh giá").tap()
+    error = page.get_by_role("alert")
+    expect(error).to_contain_text("đánh dấu đồng ý")
+    error_id = error.get_attribute("id")
+    # The box is what to fix: described by the error and marked invalid, as on the phone.
+    assert page.locator("#consent").get_attribute("aria-invalid") == "true", (
+        "consent box not marked invalid"
+    )
+    assert error_id in _described_by(page, "#consent"), "consent box not described by the error"
+    # The number was fine: not marked invalid.
+    assert page.locator("#contact").get_attribute("aria-invalid") is None, (
+        "the valid contact is marked invalid"
+    )
+
+
+def test_kiosk_code_entry_error_is_tied_to_the_code_field(
+    tablet: BrowserContext, api: httpx.Client, make_key: KeyFactory
+) -> None:
+    page = paired_page(tablet, api, make_key)
+    page.get_by_role("button", name="Nhập mã đánh giá").tap()
+    page.get_by_label("Mã đánh giá hoặc mã hồ sơ in trên phiếu").fill("NOPE-NOPE")
+    page.get_by_role("button", name="Tìm phiếu").tap()
+    expect(page.get_by_role("alert")).to_contain_text("Không tìm thấy phiếu")
+    assert "code-error" in _described_by(page, "#survey-code"), "error not tied to the field"
+    assert page.locator("#survey-code").get_attribute("aria-invalid") == "true"
+
+
+def test_kiosk_pairing_error_is_tied_to_the_pairing_field(tablet: BrowserContext) -> None:
+    page = tablet.new_page()
+    page.goto("/kiosk")
+    page.get_by_label("Mã ghép nối").fill("WRONGCOD")
+    page.get_by_role("button", name="Ghép nối").tap()
+    expect(page.locator("#pair-error")).to_contain_text("Mã ghép nối không đúng")
+    assert "pair-error" in _described_by(page, "#pair-code"), "error not tied to the field"
+    assert page.locator("#pair-code").get_attribute("aria-invalid") == "true"
