@@ -152,6 +152,14 @@ def test_role_matrix(
     url = _url(template, "M-1")
     nobody = client.request(method, url, json=body)
     assert nobody.status_code == 401, (method, url, nobody.text)
+    # Without a usable key, a body or query it would refuse is still a 401: it was told to
+    # fix its fields first, then that it had no key (contract audit).
+    broken = {"no_such_field": 1} if body is not None else None
+    odd = url + ("&" if "?" in url else "?") + "period=2025-Q9"
+    for headers in ({}, {"Authorization": "Basic dXNlcjpwYXNz"}):
+        refused = client.request(method, odd, json=broken, headers=headers)
+        assert refused.status_code == 401, (method, url, headers, refused.text)
+        assert refused.headers["www-authenticate"] == "Bearer"
     for role in ROLES:
         response = client.request(method, url, json=body, headers=make_key(role))
         if role in allowed:

@@ -121,13 +121,10 @@ def principal_by_id(session: Session, key_id: int) -> Principal | None:
     return _active(session, col(ApiKey.id) == key_id)
 
 
-def authenticate(session: Session, authorization: str | None) -> Principal:
-    """The principal of the header's key, or 401 saying what to do.
-
-    Also records the key's use (record_use): called once per key per process every
-    `auth_cache_seconds` (the key cache answers in between), and after each request of
-    the key that failed (auth/cache.py remembers a key once its request commits).
-    """
+def bearer_key_or_401(authorization: str | None) -> str:
+    """The key the header carries, or 401 saying how to send one: what a request without
+    a usable header is told before its body is read (web/deps.py), so that it does not
+    fix a body first only to learn it lacks a key."""
     if not authorization:
         raise Unauthorized(
             "This endpoint needs an API key: send it as 'Authorization: Bearer <key>'."
@@ -135,6 +132,17 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     raw_key = bearer_key(authorization)
     if raw_key is None:
         raise Unauthorized("Send the API key as 'Authorization: Bearer <key>'.")
+    return raw_key
+
+
+def authenticate(session: Session, authorization: str | None) -> Principal:
+    """The principal of the header's key, or 401 saying what to do.
+
+    Also records the key's use (record_use): called once per key per process every
+    `auth_cache_seconds` (the key cache answers in between), and after each request of
+    the key that failed (auth/cache.py remembers a key once its request commits).
+    """
+    raw_key = bearer_key_or_401(authorization)
     found = _lookup(session, col(ApiKey.key_hash) == hash_key(raw_key))
     if found is None:
         raise Unauthorized(

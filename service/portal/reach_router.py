@@ -64,7 +64,7 @@ async def _first_then_rest(
     responses={200: {"content": {"text/csv": {}}}, **error_responses(401, 403, 404, 422)},
     summary="Response rates of a period as CSV (UTF-8 with BOM, Vietnamese headers)",
 )
-async def response_rates_csv(chosen: ReachQuery, work: ApiWork) -> StreamingResponse:
+async def response_rates_csv(work: ApiWork, chosen: ReachQuery) -> StreamingResponse:
     first, rest = await _first_then_rest(_chunks(work, chosen))
 
     async def body() -> AsyncIterator[bytes]:
@@ -86,7 +86,7 @@ async def response_rates_csv(chosen: ReachQuery, work: ApiWork) -> StreamingResp
     responses={200: {"content": {XLSX: {}}}, **error_responses(401, 403, 404, 422)},
     summary="Response rates of a period as an Excel workbook",
 )
-async def response_rates_xlsx(chosen: ReachQuery, work: ApiWork) -> StreamingResponse:
+async def response_rates_xlsx(work: ApiWork, chosen: ReachQuery) -> StreamingResponse:
     first, rest = await _first_then_rest(_chunks(work, chosen))
     # Made only once the key is checked: a workbook left unsaved complains when collected.
     writer = XlsxWriter(f"Phản hồi {chosen.period.key}", exports_reach.HEADERS)

@@ -62,7 +62,7 @@ ReachQuery = Annotated[ReachChoice, Depends(_reach_choice)]
     summary="Invitations issued, delivered, opened and answered per agency, counter, staff "
     "member or channel",
 )
-async def list_response_rates(chosen: ReachQuery, work: ApiWork) -> ReachList:
+async def list_response_rates(work: ApiWork, chosen: ReachQuery) -> ReachList:
     def read(session: Session) -> ReachList:
         principal = work.principal(session, *READERS)
         agencies = chosen_agencies(session, principal, chosen.agency_code, chosen.parent_code)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 
 from service.surveys import api_submit, form_api
 from service.surveys.schemas import ResponseCreate, ResponseCreated, SurveyForm
-from service.web.deps import ApiWork, PublicWork
+from service.web.deps import OptionalKeyWork, PublicWork
 from service.web.errors import error_responses
 from service.web.params import TokenPath
 from service.web.routes import created_or_known
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/v1", tags=["responses"])
     openapi_extra={"security": [{}]},  # beside the bearer key FastAPI lists: either
 )
 async def submit_response(
-    payload: ResponseCreate, response: Response, work: ApiWork
+    payload: ResponseCreate, response: Response, work: OptionalKeyWork
 ) -> ResponseCreated:
     submitted = await api_submit.submit(work, payload)
     if not submitted.created:

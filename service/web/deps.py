@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from service.auth.keys import bearer_key_or_401
 from service.errors import InvalidInput, ServiceError
 from service.unit_of_work import UnitOfWork
 
@@ -25,6 +26,19 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: 
 
 
 async def _api_unit_of_work(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> UnitOfWork:
+    # No usable Authorization header is a 401 before the body is validated (a dependency
+    # raising ends the request before FastAPI reads the body): a request without a key
+    # was told to fix its fields first, then that it had no key (contract audit). The key
+    # itself, and its role, are checked inside the unit of work.
+    bearer_key_or_401(request.headers.get("authorization"))
+    _refuse_unknown_query(request)
+    return UnitOfWork(request)
+
+
+async def _optional_key_unit_of_work(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> UnitOfWork:
@@ -102,6 +116,9 @@ async def form_fields(request: Request) -> dict[str, str]:
 
 # API routes: documented as taking a bearer key (checked inside the unit of work).
 ApiWork = Annotated[UnitOfWork, Depends(_api_unit_of_work)]
+# An API route whose credential is in the request (a citizen's answer: its token), which
+# a key may add to (an admin's backdated import).
+OptionalKeyWork = Annotated[UnitOfWork, Depends(_optional_key_unit_of_work)]
 # Public routes (survey pages, QR, slips): the token in the URL is the credential.
 PublicWork = Annotated[UnitOfWork, Depends(_public_unit_of_work)]
 # A page's posted form (survey, follow-up, console).

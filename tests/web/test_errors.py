@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from service.app import create_app
 from service.settings import Settings
-from service.web.deps import MAX_BODY_BYTES, ApiWork
+from service.web.deps import MAX_BODY_BYTES, PublicWork
 from service.web.pages import CONTENT_SECURITY_POLICY
 from tests.conftest import KeyFactory, handover_body
 from tests.console.conftest import ConsoleClient, raw_key
@@ -29,7 +29,9 @@ def _is_page(response: Response) -> bool:
     return response.headers["content-type"].startswith("text/html")
 
 
-def test_the_api_answers_json_in_the_documented_shape(client: TestClient) -> None:
+def test_the_api_answers_json_in_the_documented_shape(
+    client: TestClient, make_key: KeyFactory
+) -> None:
     missing = client.get("/api/v1/nothing-here")
     assert missing.status_code == 404
     assert missing.json() == {
@@ -39,7 +41,7 @@ def test_the_api_answers_json_in_the_documented_shape(client: TestClient) -> Non
     wrong_method = client.delete("/api/v1/agencies")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["error"] == "method_not_allowed"
-    invalid = client.get("/api/v1/scores", params={"period": "x" * 17})
+    invalid = client.get("/api/v1/scores", params={"period": "x" * 17}, headers=make_key("reader"))
     assert invalid.status_code == 422
     assert set(invalid.json()) == {"error", "detail", "fields"}
 
@@ -196,7 +198,7 @@ def test_a_conflict_left_after_the_redo_is_a_409_with_a_sentence(settings: Setti
         tries.append(1)
         raise IntegrityError("INSERT ...", {}, UniqueViolation("duplicate key"))
 
-    async def always_conflicting(work: ApiWork) -> None:
+    async def always_conflicting(work: PublicWork) -> None:
         await work.run(losing)
 
     app.add_api_route("/api/v1/test-only/conflict", always_conflicting, methods=["POST"])
