@@ -43,6 +43,7 @@ from service.models import utcnow
 from service.ops.observability import Metrics
 from service.outbound_http import bounded_client
 from service.profile import Profile
+from service.retention.purge import purge
 from service.score_markers import dirty_periods, mark_periods_dirty
 from service.scoring import aging
 from service.settings import Settings
@@ -50,6 +51,10 @@ from service.settings import Settings
 log = logging.getLogger("hailong.worker")
 AGING_LOOKBACK = timedelta(days=1)  # petition deadlines re-announced after a restart
 PRUNE_EVERY_SECONDS = 3600.0
+# HAILONG_RETENTION_DAYS applied by the service itself, once a day: only `hailong purge`
+# read it, which nothing ran, so a default deployment kept citizens' contacts and words
+# for good whatever the setting said (imports and retention audit).
+PURGE_EVERY_SECONDS = 86400.0
 REMINDERS_EVERY_SECONDS = 60.0
 
 
@@ -77,6 +82,7 @@ class DeliveryWorker:
         self._receiver_of: dict[int, receivers.Receiver] = {}
         self._receivers_read_at: float | None = None
         self._next_prune = 0.0  # time.monotonic(): the first round prunes
+        self._next_purge = 0.0  # and purges
         # Petitions age with no event (service/scoring/aging.py): each round announces the
         # scores whose open petitions passed their deadline since the last. From a day back
         # at start, so a restart misses none (markers are coalesced: repeats cost nothing).
@@ -146,6 +152,13 @@ class DeliveryWorker:
             pruned = pruning.prune(self.engine, self.settings.webhook_retention_days)
             if pruned.deliveries or pruned.events:
                 log.info("pruned old webhook deliveries: %s", pruned)
+        if time.monotonic() >= self._next_purge:
+            self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+            with transaction(self.engine) as session:
+                purged = purge(
+                    session, self.settings.retention_days, actor="worker", record_nothing=False
+                )
+            log.info("retention applied: %s", purged)
         return events + markers, fan_out.BATCH in (events, markers)
 
     def send_messages(self) -> int:

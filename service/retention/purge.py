@@ -16,7 +16,7 @@ from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlmodel import Session, col
 
 from service.audit import record
-from service.db import rowcount
+from service.db import exclusive, rowcount
 from service.models import (
     ConsoleSessionRecord,
     Invitation,
@@ -40,7 +40,18 @@ class Purged:
     invitation_contacts: int = 0
 
 
-def purge(session: Session, older_than_days: int, *, actor: str) -> Purged:
+# "hal-prge": one process purges at a time (the workers each purge once a day; two at
+# once updated the same rows in their own orders).
+PURGE_LOCK = 0x68616C2D70726765
+
+
+def purge(
+    session: Session, older_than_days: int, *, actor: str, record_nothing: bool = True
+) -> Purged:
+    """Purge what is older than `older_than_days`, recorded in the audit log; a run that
+    found nothing is recorded only if `record_nothing` (an operator's run, not the worker's
+    daily one)."""
+    exclusive(session, PURGE_LOCK, Response.__tablename__)
     cutoff = utcnow() - timedelta(days=older_than_days)
     old_responses = select(col(Response.id)).where(col(Response.received_at) < cutoff)
     contacts = session.execute(
@@ -117,6 +128,11 @@ def purge(session: Session, older_than_days: int, *, actor: str) -> Purged:
         rowcount(console_sessions),
         rowcount(invitation_contacts),
     )
+    found = (
+        result.contacts + result.complaints + result.petition_texts + result.console_sessions
+    ) + result.invitation_contacts
+    if not found and not record_nothing:
+        return result
     record(
         session,
         actor,

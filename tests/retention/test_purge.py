@@ -11,12 +11,14 @@ from sqlmodel import select
 from service.app import create_app
 from service.auth.principal import Principal
 from service.db import make_engine, transaction
-from service.models import Petition, Response, ResponseContact, utcnow
+from service.delivery.worker import DeliveryWorker
+from service.models import AuditLog, Petition, Response, ResponseContact, utcnow
 from service.models.response import PURGED_COMPLAINT
 from service.petitions.service import record_reply
-from service.profile import load_profile
+from service.profile import load_profile, profile_of
 from service.retention.purge import purge
 from service.scoring.rebuild import rebuild
+from service.settings import Settings
 from tests.cli_runner import cli_for
 from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
 
@@ -143,3 +145,59 @@ def test_a_purged_complaint_still_caps_tt01s_attitude_live_and_rebuilt(
             rebuild(session, load_profile("hcmc-104-2024", "tt-01-2018"))
         engine.dispose()
         assert indicator_7() == before == (1.0, 1.0)
+
+
+def test_the_worker_applies_the_retention_once_a_day_and_records_only_what_it_purged(
+    client: TestClient, make_key: KeyFactory, db: DbFactory, settings: Settings
+) -> None:
+    """HAILONG_RETENTION_DAYS was read by `hailong purge` alone, which nothing ran: a
+    default deployment kept a consented phone number answered 800 days ago for good
+    (imports and retention audit). The worker's first round purges, and again a day on."""
+    answered = utcnow() - timedelta(days=800)
+    times = {
+        "received_at": (answered - timedelta(days=5)).isoformat(),
+        "due_at": (answered - timedelta(days=1)).isoformat(),
+        "resolved_at": (answered - timedelta(days=1)).isoformat(),
+    }
+    issued = client.post(
+        "/api/v1/handovers",
+        json=handover_body(dossier_code="OLD-1", **times),
+        headers=make_key("issuer"),
+    )
+    assert issued.status_code == 201, issued.text
+    body = {
+        "token": issued.json()["survey_url"].rsplit("/", 1)[1],
+        "submitted_at": answered.isoformat(),
+        "answers": {
+            "timeliness": "on_time",
+            "supplement_requests": "none",
+            "staff_attitude": "good",
+            "overall": "satisfied",
+            "complaint": "Gọi lại cho tôi",
+        },
+        "contact": "0901234567",
+        "contact_consent": True,
+    }
+    sent = client.post("/api/v1/responses", json=body, headers=make_key("admin"))
+    assert sent.status_code == 201, sent.text
+    engine = make_engine(settings)
+    worker = DeliveryWorker(engine, settings, profile_of(settings))
+    try:
+        worker.run_once()
+        with db() as session:
+            assert session.exec(select(ResponseContact)).all() == []
+            [response] = session.exec(select(Response)).all()
+            assert response.complaint == PURGED_COMPLAINT
+            [done] = session.exec(
+                select(AuditLog).where(AuditLog.action == "retention.purge")
+            ).all()
+            assert (done.actor, done.detail["contacts"]) == ("worker", 1)
+        worker.run_once()  # within the day: no second purge, and nothing recorded
+        worker._next_purge = 0.0  # a day on: purged again, nothing found, nothing recorded
+        worker.run_once()
+        with db() as session:
+            purges = session.exec(select(AuditLog).where(AuditLog.action == "retention.purge"))
+            assert len(purges.all()) == 1
+    finally:
+        worker.close()
+        engine.dispose()
