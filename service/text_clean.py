@@ -83,11 +83,17 @@ Storable = AfterValidator(refuse_nul)
 
 
 def composed(text: str) -> str:
-    """A name in Unicode's composed form (NFC), as codes are (code_text): "Đăng ký khai
+    """Text in Unicode's composed form (NFC), as codes and names are kept: "Đăng ký khai
     sinh" typed with Unikey's "Unicode tổ hợp" (a letter, then its marks) was exported
     beside the same name typed precomposed, two rows of one procedure in a spreadsheet's
-    filter, and a search typed precomposed missed it (exports audit)."""
-    return unicodedata.normalize("NFC", text)
+    filter, and a search typed precomposed missed it (exports audit).
+
+    Unless composing makes it longer: a few characters outside Vietnamese decompose under
+    NFC (U+0958 to two, U+1D160 to three), and a text within its field's limit, checked
+    before, became one past its column's, a 500 on PostgreSQL (durability audit). Such a
+    text is kept as sent; Vietnamese only ever gets shorter."""
+    nfc = unicodedata.normalize("NFC", text)
+    return nfc if len(nfc) <= len(text) else text
 
 
 # For a name's field: `Annotated[str, ..., Storable, Composed]`.
@@ -116,7 +122,7 @@ def code_text(text: str) -> str:
     a staff member and a counter with no visible code (audit). In Unicode's composed form
     (NFC): "Quầy 1" typed with Unikey's "Unicode tổ hợp" (decomposed: a, then its marks) was
     a second counter beside the one typed precomposed."""
-    code = unicodedata.normalize("NFC", text.strip())
+    code = composed(text.strip())
     if not code:
         raise ValueError("must not be blank")
     for char in code:
