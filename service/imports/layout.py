@@ -138,6 +138,16 @@ class SheetError:
     code: str
 
 
+@dataclass(frozen=True)
+class SheetFormula:
+    """An XLSX cell holding a formula (its data type "f"), which openpyxl reads, without the
+    value it last showed, as the formula's text: in a column of people's words, where text
+    starting with "=" is kept, "=VLOOKUP(A2,Sheet2!A:B,2,FALSE)" became a procedure's name
+    (imports audit)."""
+
+    text: str
+
+
 class NotAValue(ValueError):
     """A cell that holds no value to import; `reason` says so, for its row and column."""
 
@@ -175,6 +185,9 @@ def _not_a_value(value: Any) -> str:
             f"holds a spreadsheet error ({value.code}), not a value; type the value the cell "
             "should hold, or leave it empty"
         )
+    if isinstance(value, SheetFormula):
+        text = value.text if len(value.text) <= 60 else f"{value.text[:57]}..."
+        return f"holds a formula ({text}), not a value: {_PASTE}"
     if isinstance(value, ArrayFormula):
         text = value.text if len(value.text or "") <= 60 else f"{value.text[:57]}..."
         return f"holds an array formula ({text}), not a value: {_PASTE}"
@@ -357,6 +370,18 @@ def _csv_lines(reader: Any) -> Iterator[list[str]]:
             raise FileProblem(unreadable_record(exc, began, reader.line_num)) from None
 
 
+def _xlsx_value(cell: Any) -> Any:
+    """A cell's value, an error's as a SheetError and a formula's as a SheetFormula (the
+    data type tells them from text such as "#N/A" or "= as agreed")."""
+    if cell.value is None:
+        return None
+    if cell.data_type == "e":
+        return SheetError(str(cell.value))
+    if cell.data_type == "f" and isinstance(cell.value, str):
+        return SheetFormula(cell.value)
+    return cell.value
+
+
 def _xlsx_lines(path: Path, sheet: str, rows: Iterator[tuple[Any, ...]]) -> Iterator[list[Any]]:
     """The values of the sheet's rows of cells, an error cell's as a SheetError (its data
     type, which the values alone lose, tells it from the text "#N/A"); a row openpyxl cannot
@@ -374,7 +399,4 @@ def _xlsx_lines(path: Path, sheet: str, rows: Iterator[tuple[Any, ...]]) -> Iter
                 "the file in a spreadsheet, correct that row and save it again"
             ) from None
         number += 1
-        yield [
-            SheetError(str(c.value)) if c.data_type == "e" and c.value is not None else c.value
-            for c in row
-        ]
+        yield [_xlsx_value(c) for c in row]

@@ -245,6 +245,13 @@ def _time_of_day(cell: Any) -> None:
             "holds an array formula (=TRIM(E2:E2)), not a value",
             id="array-formula",
         ),
+        # (imports audit) A plain formula (a name looked up with VLOOKUP) was read as its
+        # text, and in a column of people's words, which keep a leading "=", stored so.
+        pytest.param(
+            lambda cell: setattr(cell, "value", "=VLOOKUP(A2,Sheet2!A:B,2,FALSE)"),
+            "holds a formula (=VLOOKUP(A2,Sheet2!A:B,2,FALSE)), not a value",
+            id="formula",
+        ),
         pytest.param(
             lambda cell: setattr(cell, "value", DataTableFormula("D2:D2", r1="E1")),
             "holds a data table formula",
