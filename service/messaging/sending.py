@@ -150,6 +150,8 @@ def _decide(
     if refused is not None or address is None:
         settle(session, row, status="skipped", reason=refused or "no_contact")
         return None
+    if _after_zalo(session, channels, row, now):
+        return None
     quiet_end = quiet_until(settings, now)
     if quiet_end is not None:
         settle(session, row, next_attempt_at=quiet_end)
@@ -168,6 +170,40 @@ def _decide(
         settle(session, row, status="failed", reason=reason)
         leased.failed_for_good(row, row.channel, "cannot_fit", reason)
         return None
+
+
+# How long an SMS waits for the Zalo message of its phone to be tried, before it looks
+# again: a Zalo round tries a due message within seconds.
+ZALO_FIRST_WAIT = timedelta(minutes=1)
+SENT_BY_ZALO = "sent_by_zalo"
+AFTER_ZALO = "after_zalo"
+
+
+def _after_zalo(session: Session, channels: Mapping[str, Channel], row: Row, now: datetime) -> bool:
+    """Whether an SMS was settled because its phone's Zalo message goes first: skipped once
+    that one is sent, postponed until it has been tried. With both set up, a phone got the
+    same link twice, by SMS and by Zalo, and each office paid twice (audit). Zalo goes
+    first (most phones have it, and a ZNS costs less); the SMS goes where it could not
+    deliver (no Zalo account, a failure, retries under way), and where this worker has no
+    Zalo settings."""
+    if row.channel != "sms" or "zalo" not in channels:
+        return False
+    zalo = session.exec(
+        select(Row).where(
+            Row.invitation_id == row.invitation_id, Row.channel == "zalo", Row.kind == row.kind
+        )
+    ).first()
+    if zalo is None:
+        return False
+    if zalo.status == "sent":
+        settle(session, row, status="skipped", reason=SENT_BY_ZALO)
+        return True
+    if zalo.status == "pending" and zalo.attempts == 0:
+        settle(session, row, reason=AFTER_ZALO, next_attempt_at=now + ZALO_FIRST_WAIT)
+        return True
+    if row.reason == AFTER_ZALO:  # it waits for nothing now
+        row.reason = None
+    return False
 
 
 def create_reminders(engine: Engine, settings: Settings, now: datetime) -> int:

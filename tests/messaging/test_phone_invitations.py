@@ -78,7 +78,7 @@ def settings(database_url: str, esms: Provider, zalo: Provider) -> Settings:
     )
 
 
-def test_a_phone_gets_one_sms_and_one_zns_whose_link_opens_the_survey(
+def test_a_phone_gets_the_zns_and_an_sms_only_where_zalo_could_not_deliver(
     client: TestClient,
     make_key: KeyFactory,
     esms: Provider,
@@ -87,42 +87,63 @@ def test_a_phone_gets_one_sms_and_one_zns_whose_link_opens_the_survey(
     settings: Settings,
     engine: object,
 ) -> None:
+    """With both set up, a phone got the same link twice, by SMS and by Zalo, and the office
+    paid twice (audit): Zalo goes first, and the SMS only where it could not deliver (no
+    Zalo account, a failure, retries under way). Each link opens the survey, and the
+    reminder goes on the channel that delivered the invitation."""
     worker = Worker(engine, settings)  # type: ignore[arg-type]
-    issued = client.post(
-        "/api/v1/handovers", json=handover_body(contact=PHONE), headers=make_key("issuer")
-    )
-    assert issued.status_code == 201, issued.text
-    assert sorted((m["channel"], m["status"]) for m in issued.json()["messages"]) == [
+    issuer = make_key("issuer")
+    on_zalo = client.post(
+        "/api/v1/handovers", json=handover_body(contact=PHONE), headers=issuer
+    ).json()
+    assert sorted((m["channel"], m["status"]) for m in on_zalo["messages"]) == [
         ("sms", "pending"),
         ("zalo", "pending"),
     ]
-    zalo.answer_json(zalo_answer(-124, "Access token is invalid"))  # passes: retried
     worker.run(local(1, 9))
+    worker.run(local(1, 9, 5))
+    assert esms.seen == [] and [z.body["phone"] for z in zalo.seen] == ["84912345678"]
+    link = zalo.seen[0].body["template_data"]["link"]
+    opened = client.get(link.removeprefix("http://testserver"), follow_redirects=False)
+    assert opened.headers["location"] == on_zalo["survey_url"]
+    reposted = client.post("/api/v1/handovers", json=handover_body(), headers=issuer).json()
+    assert sorted((m["channel"], m["status"], m["reason"]) for m in reposted["messages"]) == [
+        ("sms", "skipped", "sent_by_zalo"),
+        ("zalo", "sent", None),
+    ]
+
+    # A phone without Zalo (-118): the SMS goes, once.
+    zalo.answer_json(zalo_answer(-118, "Zalo account not existed"))
+    by_sms = client.post(
+        "/api/v1/handovers",
+        json=handover_body(dossier_code="G22.39-SMS", contact=PHONE),
+        headers=issuer,
+    ).json()
+    worker.run(local(1, 10))
+    worker.run(local(1, 10, 5))
+    worker.run(local(1, 11))
     assert [s.body["Phone"] for s in esms.seen] == ["84912345678"]
     assert esms.problems == [] and zalo.problems == []
-    sms_text = esms.seen[0].body["Content"]
-    link = next(word for word in sms_text.split() if "/m/" in word)
-    opened = client.get(link.removeprefix("http://testserver"), follow_redirects=False)
-    assert opened.headers["location"] == issued.json()["survey_url"]
-
-    zalo.answer_json(zalo_answer(0))
-    worker.run(local(1, 11))  # after the backoff
-    assert len(esms.seen) == 1  # never twice
-    assert [s.body["phone"] for s in zalo.seen] == ["84912345678", "84912345678"]
-    assert zalo.seen[-1].body["template_id"] == TEMPLATE_ID
+    sms_link = next(word for word in esms.seen[0].body["Content"].split() if "/m/" in word)
+    opened = client.get(sms_link.removeprefix("http://testserver"), follow_redirects=False)
+    assert opened.headers["location"] == by_sms["survey_url"]
     with db() as session:
         rows = session.exec(select(OutgoingMessageRow)).all()
-        assert {(r.channel, r.kind, r.status) for r in rows} == {
-            ("sms", "invitation", "sent"),
-            ("zalo", "invitation", "sent"),
-        }
+        assert sorted((r.invitation_id, r.channel, r.status, r.reason) for r in rows) == [
+            (1, "sms", "skipped", "sent_by_zalo"),
+            (1, "zalo", "sent", None),
+            (2, "sms", "sent", None),
+            (2, "zalo", "failed", "Zalo ZNS error -118: no Zalo account for this phone "
+             "number (Zalo account not existed)"),
+        ]  # fmt: skip
 
-    # Three days on, unanswered: one reminder per channel, once.
-    worker.run(local(4, 10))
-    worker.run(local(4, 11))
-    worker.run(local(5, 10))
+    # Three days on, unanswered: one reminder each, on the channel that delivered, once.
+    zalo.answer_json(zalo_answer(0))
+    for day, hour in ((4, 10), (4, 11), (5, 10)):
+        worker.run(local(day, hour))
     assert len(esms.seen) == 2 and len(zalo.seen) == 3
-    assert "Nhắc" in esms.seen[1].body["Content"] or "nhắc" in esms.seen[1].body["Content"]
+    assert "nhắc" in esms.seen[1].body["Content"].lower()
+    assert zalo.seen[2].body["template_data"]["dossier"] == handover_body()["dossier_code"]
 
 
 def test_no_reminder_once_the_survey_is_answered(
@@ -145,7 +166,7 @@ def test_no_reminder_once_the_survey_is_answered(
     assert answered.status_code == 201, answered.text
     for day in (4, 5, 8):
         worker.run(local(day, 10))
-    assert len(esms.seen) == 1 and len(zalo.seen) == 1
+    assert (len(esms.seen), len(zalo.seen)) == (0, 1)  # by Zalo, and no reminder
 
 
 def test_a_providers_odd_reply_is_kept_cleaned_and_the_sms_goes_once(
@@ -166,8 +187,9 @@ def test_a_providers_odd_reply_is_kept_cleaned_and_the_sms_goes_once(
         "/api/v1/handovers", json=handover_body(contact=PHONE), headers=make_key("issuer")
     )
     assert issued.status_code == 201, issued.text
-    worker.run(local(1, 9))
-    worker.run(local(1, 9, 30))  # well within the backoff and past any lease
+    worker.run(local(1, 9))  # Zalo first: retried, so the SMS goes in the next round
+    worker.run(local(1, 9, 30))
+    worker.run(local(1, 9, 45))  # well within the backoff and past any lease
     assert len(esms.seen) == 1
     with db() as session:
         rows = {r.channel: r for r in session.exec(select(OutgoingMessageRow)).all()}
