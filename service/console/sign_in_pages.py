@@ -8,6 +8,7 @@ server (sessions.py) that signing out ends.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -23,7 +24,15 @@ from service.auth.keys import principal_for_key
 from service.auth.officials import NotAnOfficial, official_for_claims, official_principal
 from service.auth.principal import Principal
 from service.console import sessions
-from service.console.web import SIGN_IN, ConsoleDep, Outcome, Redirect, SignedOut, error_page
+from service.console.web import (
+    SIGN_IN,
+    Console,
+    ConsoleDep,
+    Outcome,
+    Redirect,
+    SignedOut,
+    error_page,
+)
 from service.errors import ServiceError
 from service.text_clean import storable_text
 from service.web.deps import FormDep
@@ -130,10 +139,21 @@ async def sign_in_with_key(console: ConsoleDep, form: FormDep) -> Response:
             return _sign_in_form(console, session, "wrong_role", 403)
         return _signed_in(console, session, principal, "key")
 
+    return await _guarded(console, check)
+
+
+async def _guarded(
+    console: Console, work: Callable[[Session, throttle.Guess], Outcome]
+) -> Response:
+    """`work` with its wrong guesses counted against the client's address: past
+    HAILONG_GUESS_LIMIT the sign-in page's 429, saying when to try again (Retry-After, as
+    every other 429 says it; security audit)."""
     try:
-        outcome = await work.guarded(check)
-    except throttle.TooManyGuesses:
-        outcome = Page("console/sign_in.html", {"problem": "rate_limited"}, 429)
+        outcome = await console.work.guarded(work)
+    except throttle.TooManyGuesses as exc:
+        outcome = Page(
+            "console/sign_in.html", {"problem": "rate_limited"}, 429, dict(exc.headers or {})
+        )
     except ServiceError as exc:
         outcome = error_page(exc)
     return console.render(outcome)
@@ -241,10 +261,13 @@ async def provider_answered(console: ConsoleDep, request: Request) -> Response:
             still_pending = exc.reason == "state_mismatch"
             refused = exc.reason if exc.reason in AUDITED_REFUSALS else None
 
-    def admit(session: Session) -> Outcome:
+    def admit(session: Session, guess: throttle.Guess) -> Outcome:
         if claims is None:
             assert problem is not None
             if refused is not None:  # no code, token or cookie in the record
+                # A wrong guess, as a wrong key is: forged answers, each a record, filled
+                # the audit log without limit from one address (security audit).
+                guess.look(session, lambda: None)
                 record(
                     session, "oidc:unknown", "console.sign_in_refused", None, {"reason": refused}
                 )
@@ -268,7 +291,7 @@ async def provider_answered(console: ConsoleDep, request: Request) -> Response:
         where = onward.location
         return Page("console/signed_in.html", {"here": where, "onward": where}, 200)
 
-    response = await console.respond(admit)
+    response = await _guarded(console, admit)
     if not still_pending:
         response.delete_cookie(
             PENDING_COOKIE, path=PENDING_PATH, httponly=True, samesite="lax", secure=console.secure

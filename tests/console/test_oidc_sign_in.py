@@ -619,3 +619,36 @@ def test_a_crafted_link_does_not_tell_an_official_their_account_is_locked(
     page = configured.get("/console/sign-in", params={"problem": "not_official"})
     assert page.status_code == 200
     assert "hoặc đã bị khóa" not in page.text
+
+
+def test_forged_provider_answers_are_throttled_not_written_to_the_audit_log_without_end(
+    database_url: str, db: DbFactory
+) -> None:
+    """A pending sign-in (a cookie anyone gets from GET /console/sign-in/oidc) let one
+    address send the callback answers with a wrong state without end, each one a
+    `console.sign_in_refused` record: the IT centre's audit log buried under them
+    (security audit). Each counts as a wrong guess, as a wrong key does."""
+    endpoints = discovery_only(
+        authorization_endpoint="/authorize", token_endpoint="/token", jwks_uri="/jwks"
+    )
+    with http_server(endpoints) as issuer:
+        settings = make_settings(
+            database_url, oidc_issuer=issuer, oidc_client_id=CLIENT_ID, guess_limit=20
+        )
+        with TestClient(create_app(settings)) as browser:
+            start = browser.get("/console/sign-in/oidc", follow_redirects=False)
+            assert start.status_code == 303 and browser.cookies.get("hl_oidc")
+            answers = [
+                browser.get(
+                    f"/console/sign-in/oidc/callback?code=x&state=forged-{i}",
+                    follow_redirects=False,
+                )
+                for i in range(30)
+            ]
+    assert [a.status_code for a in answers] == [400] * 20 + [429] * 10
+    assert answers[-1].headers["retry-after"].isdigit()
+    with db() as session:
+        written = session.exec(
+            select(AuditLog).where(AuditLog.action == "console.sign_in_refused")
+        ).all()
+    assert len(written) == 20

@@ -636,3 +636,20 @@ def test_a_manager_refused_the_audit_log_is_not_sent_back_to_it(
     assert 'href="/console/audit"' not in refused.text
     assert "chỉ dành cho quản trị viên và kiểm toán viên" in refused.text
     assert 'href="/console"' in refused.text
+
+
+def test_a_console_sign_in_refused_for_too_many_wrong_keys_says_when_to_try_again(
+    client: TestClient, settings: Settings
+) -> None:
+    """Past HAILONG_GUESS_LIMIT wrong keys the sign-in page answered 429 without
+    Retry-After, which every other 429 of the service carries (security audit)."""
+    console = ConsoleClient(client)
+    console.get("/console/sign-in")
+    statuses = [
+        console.post("/console/sign-in", {"key": f"hl_wrong-{i}"}).status_code
+        for i in range(settings.guess_limit + 1)
+    ]
+    assert statuses[-1] == 429 and set(statuses[:-1]) == {401}, statuses
+    assert console.last is not None
+    retry_after = console.last.headers.get("retry-after", "")
+    assert retry_after.isdigit() and 0 < int(retry_after) <= settings.guess_window_seconds
