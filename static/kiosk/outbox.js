@@ -27,6 +27,17 @@ const listeners = new Set();
 // counter): kept here, by client_submission_id, until its answer is settled. A reload
 // before that sends the answers without it (docs/threat-model.md).
 const contacts = new Map();
+// Which page holds an entry's contact: the outbox is shared by every kiosk page of the
+// tablet (a second tab, the app opened again beside the old page), and another page's
+// round sent the answers without the contact, which the holder's own send could no longer
+// add (the server refuses a retry with other answers): a consented contact lost (kiosk
+// audit). Each page holds a Web Lock of its own while it lives; an entry whose holder's
+// lock is held is left to that page. One whose page is gone (reloaded, closed) goes
+// without its contact, as before. Without Web Locks (a page not on https), as before.
+const LOCK_PREFIX = "hailong-kiosk-page-";
+const locks = navigator.locks;
+const PAGE = locks ? (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2)) : null;
+if (locks) locks.request(LOCK_PREFIX + PAGE, () => new Promise(() => {}));
 let running = false;
 let again = false;
 let paused = false; // unpaired: no round until the tablet is paired again (a 401 each time)
@@ -67,8 +78,18 @@ function announce(id, result) {
 
 function keepContact(item) {
   const { contact, contact_consent: consent, ...kept } = item;
-  if (contact) contacts.set(kept.client_submission_id, { contact, contact_consent: consent });
+  if (contact) {
+    contacts.set(kept.client_submission_id, { contact, contact_consent: consent });
+    if (PAGE) kept.holder = PAGE;
+  }
   return kept;
+}
+
+/* The holders of entries whose page still lives, other than this one. */
+async function livingHolders() {
+  if (!locks) return new Set();
+  const state = await locks.query();
+  return new Set((state.held || []).map((lock) => lock.name.slice(LOCK_PREFIX.length)));
 }
 
 /* true once the answer is kept on the device; false when localStorage cannot take it (then
@@ -136,8 +157,10 @@ export async function flush() {
 }
 
 async function round() {
+  const living = await livingHolders();
   for (const item of pending()) {
     if (paused) return;
+    if (item.holder && item.holder !== PAGE && living.has(item.holder)) continue; // its page sends it
     const result = await deliver(item);
     if (result.status !== undefined && result.status !== 401) {
       remove(item.client_submission_id);
@@ -158,7 +181,8 @@ async function deliver(item) {
     try {
       // The tablet's clock now, beside its clock when the citizen answered: the server
       // takes the time between the two, so a tablet clock that is off moves no answer.
-      const sent = { ...item, ...contacts.get(id), sent_at: new Date().toISOString() };
+      const { holder, ...fields } = item; // the page's, not the server's
+      const sent = { ...fields, ...contacts.get(id), sent_at: new Date().toISOString() };
       reply = await api("POST", "/kiosk/api/answers", sent, POST_TIMEOUT_MS);
     } catch (error) {
       if (error instanceof ServerTimeout) {
