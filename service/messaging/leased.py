@@ -48,6 +48,9 @@ ROUND_LIMIT = 100  # messages handled per round; the next round takes the rest
 # handover (or no alert e-mail planned); where only the sending worker has none, pending
 # until one has them.
 CHANNEL_NOT_CONFIGURED = "channel_not_configured"
+# Why a phone's SMS or Zalo message was not sent: the other one was (sending.py). A survey
+# issued again sends them both again, each with its chance (reposts.py).
+SENT_BY = {"zalo": "sent_by_zalo", "sms": "sent_by_sms"}
 
 RowT = TypeVar("RowT", bound=LeasedSend)
 Decide = Callable[[Session, Any], OutgoingMessage | None]

@@ -11,6 +11,7 @@ from sqlalchemy import and_, delete, insert, or_, update
 from sqlmodel import Session, col, select
 
 from service.messaging.channels.registry import configured_names
+from service.messaging.leased import SENT_BY
 from service.messaging.outbox import invitation_row, plan, planned_with_opt_outs, stored
 from service.messaging.schemas import ContactIn
 from service.models import InvitationContact, OutgoingMessageRow
@@ -76,7 +77,9 @@ def resend_invitation(session: Session, invitation_id: int | None, now: datetime
                 col(OutgoingMessageRow.status).in_(("sent", "pending")),
                 and_(
                     col(OutgoingMessageRow.status) == "skipped",
-                    col(OutgoingMessageRow.reason) == "revoked",
+                    # Skipped as the other channel carried the dead link: the new one may
+                    # not reach the phone that way (Zalo refusing it now; review).
+                    col(OutgoingMessageRow.reason).in_(("revoked", *SENT_BY.values())),
                 ),
             ),
         )

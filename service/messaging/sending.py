@@ -150,7 +150,7 @@ def _decide(
     if refused is not None or address is None:
         settle(session, row, status="skipped", reason=refused or "no_contact")
         return None
-    if _after_zalo(session, channels, row, now):
+    if _one_phone_message(session, channels, row, now):
         return None
     quiet_end = quiet_until(settings, now)
     if quiet_end is not None:
@@ -172,34 +172,44 @@ def _decide(
         return None
 
 
-# How long an SMS waits for the Zalo message of its phone to be tried, before it looks
-# again: a Zalo round tries a due message within seconds.
+# How long an SMS waits for the Zalo message of its phone to be tried, past the time that
+# one is due: a Zalo round tries a due message within seconds.
 ZALO_FIRST_WAIT = timedelta(minutes=1)
-SENT_BY_ZALO = "sent_by_zalo"
 AFTER_ZALO = "after_zalo"
+PHONE_CHANNELS = ("sms", "zalo")
 
 
-def _after_zalo(session: Session, channels: Mapping[str, Channel], row: Row, now: datetime) -> bool:
-    """Whether an SMS was settled because its phone's Zalo message goes first: skipped once
-    that one is sent, postponed until it has been tried. With both set up, a phone got the
-    same link twice, by SMS and by Zalo, and each office paid twice (audit). Zalo goes
-    first (most phones have it, and a ZNS costs less); the SMS goes where it could not
-    deliver (no Zalo account, a failure, retries under way), and where this worker has no
-    Zalo settings."""
-    if row.channel != "sms" or "zalo" not in channels:
+def _one_phone_message(
+    session: Session, channels: Mapping[str, Channel], row: Row, now: datetime
+) -> bool:
+    """Whether an SMS or a Zalo message was settled because its phone gets the link the
+    other way: skipped once the other one is sent, or (an SMS) postponed until its Zalo
+    message has been tried. With both set up, a phone got the same link twice, by SMS and
+    by Zalo, and each office paid twice (audit). Zalo goes first (most phones have it, and
+    a ZNS costs less); the SMS goes where it could not deliver (no Zalo account, a
+    failure, retries under way) and where this worker has no Zalo settings, and a Zalo
+    retry that comes after the SMS went is not sent (review)."""
+    if row.channel not in PHONE_CHANNELS:
         return False
-    zalo = session.exec(
+    other_channel = "zalo" if row.channel == "sms" else "sms"
+    other = session.exec(
         select(Row).where(
-            Row.invitation_id == row.invitation_id, Row.channel == "zalo", Row.kind == row.kind
+            Row.invitation_id == row.invitation_id,
+            Row.channel == other_channel,
+            Row.kind == row.kind,
         )
     ).first()
-    if zalo is None:
+    if other is None:
         return False
-    if zalo.status == "sent":
-        settle(session, row, status="skipped", reason=SENT_BY_ZALO)
+    if other.status == "sent":
+        settle(session, row, status="skipped", reason=leased.SENT_BY[other_channel])
         return True
-    if zalo.status == "pending" and zalo.attempts == 0:
-        settle(session, row, reason=AFTER_ZALO, next_attempt_at=now + ZALO_FIRST_WAIT)
+    zalo_untried = other.status == "pending" and other.attempts == 0
+    if row.channel == "sms" and "zalo" in channels and zalo_untried:
+        # Held as long as the Zalo message is (quiet hours, the daily cap), plus its try:
+        # not claimed again every minute meanwhile (review).
+        later = max(now, other.next_attempt_at) + ZALO_FIRST_WAIT
+        settle(session, row, reason=AFTER_ZALO, next_attempt_at=later)
         return True
     if row.reason == AFTER_ZALO:  # it waits for nothing now
         row.reason = None

@@ -181,8 +181,8 @@ async function deliver(item) {
     try {
       // The tablet's clock now, beside its clock when the citizen answered: the server
       // takes the time between the two, so a tablet clock that is off moves no answer.
-      const { holder, ...fields } = item; // the page's, not the server's
-      const sent = { ...fields, ...contacts.get(id), sent_at: new Date().toISOString() };
+      const sent = { ...item, ...contacts.get(id), sent_at: new Date().toISOString() };
+      delete sent.holder; // the page's, not the server's
       reply = await api("POST", "/kiosk/api/answers", sent, POST_TIMEOUT_MS);
     } catch (error) {
       if (error instanceof ServerTimeout) {

@@ -187,14 +187,20 @@ def test_a_providers_odd_reply_is_kept_cleaned_and_the_sms_goes_once(
         "/api/v1/handovers", json=handover_body(contact=PHONE), headers=make_key("issuer")
     )
     assert issued.status_code == 201, issued.text
-    worker.run(local(1, 9))  # Zalo first: retried, so the SMS goes in the next round
-    worker.run(local(1, 9, 30))
+    worker.run(local(1, 9))  # Zalo first: a passing error, cleaned and kept
+    with db() as session:
+        [tried] = session.exec(
+            select(OutgoingMessageRow).where(OutgoingMessageRow.channel == "zalo")
+        )
+    assert tried.status == "pending" and "token? is invalid" in (tried.reason or "")
+    worker.run(local(1, 9, 30))  # Zalo retrying: the SMS goes meanwhile
     worker.run(local(1, 9, 45))  # well within the backoff and past any lease
     assert len(esms.seen) == 1
     with db() as session:
         rows = {r.channel: r for r in session.exec(select(OutgoingMessageRow)).all()}
     assert rows["sms"].status == "sent" and rows["sms"].provider_id == ("id?" + "9" * 300)[:255]
-    assert rows["zalo"].status == "pending" and "token? is invalid" in (rows["zalo"].reason or "")
+    # The phone has the link: Zalo's retry is not sent.
+    assert (rows["zalo"].status, rows["zalo"].reason) == ("skipped", "sent_by_sms")
 
 
 def test_a_hanging_sms_gateway_holds_up_no_email(
@@ -251,3 +257,61 @@ def until(condition: Callable[[], bool], seconds: float = 30) -> None:
     while not condition():
         assert time.monotonic() < deadline, "not in time"
         time.sleep(0.02)
+
+
+def test_a_zalo_retry_after_the_sms_went_is_not_sent(
+    client: TestClient,
+    make_key: KeyFactory,
+    esms: Provider,
+    zalo: Provider,
+    db: DbFactory,
+    worker: Worker,
+) -> None:
+    """Zalo's first try a passing failure: the SMS goes (retries under way), and the Zalo
+    retry that would succeed later sent the link a second time (review)."""
+    zalo.answer_json(zalo_answer(-124, "Access token is invalid"))  # retried
+    issued = client.post(
+        "/api/v1/handovers", json=handover_body(contact=PHONE), headers=make_key("issuer")
+    )
+    assert issued.status_code == 201, issued.text
+    worker.run(local(1, 9))
+    worker.run(local(1, 9, 5))
+    assert len(esms.seen) == 1  # the SMS went, Zalo retrying
+    zalo.answer_json(zalo_answer(0))
+    tried = len(zalo.seen)
+    worker.run(local(1, 11))  # past the backoff: the Zalo retry is not sent
+    worker.run(local(4, 10))  # and the reminder goes by SMS alone
+    with db() as session:
+        rows = {
+            (r.channel, r.kind): (r.status, r.reason)
+            for r in session.exec(select(OutgoingMessageRow)).all()
+        }
+    assert rows[("zalo", "invitation")] == ("skipped", "sent_by_sms")
+    assert rows[("sms", "invitation")] == ("sent", None)
+    assert ("zalo", "reminder") not in rows and rows[("sms", "reminder")][0] == "sent"
+    assert len(zalo.seen) == tried and len(esms.seen) == 2
+
+
+def test_a_survey_issued_again_falls_back_to_sms_when_zalo_now_refuses(
+    client: TestClient, make_key: KeyFactory, esms: Provider, zalo: Provider, worker: Worker
+) -> None:
+    """Zalo delivered the first link (the SMS skipped, sent_by_zalo). Issued again, the
+    Zalo message went again but the SMS stayed skipped: when Zalo refused the new link,
+    it reached nobody (review)."""
+    issuer = make_key("issuer")
+    issued = client.post("/api/v1/handovers", json=handover_body(contact=PHONE), headers=issuer)
+    assert issued.status_code == 201, issued.text
+    worker.run(local(1, 9))
+    worker.run(local(1, 9, 5))
+    assert len(zalo.seen) == 1 and esms.seen == []
+    code = handover_body()["dossier_code"]
+    assert client.post(f"/api/v1/handovers/{code}/revoke", headers=issuer).status_code == 200
+    again = client.post("/api/v1/handovers", json=handover_body(contact=PHONE), headers=issuer)
+    assert again.status_code == 201, again.text
+    zalo.answer_json(zalo_answer(-118, "Zalo account not existed"))  # a refusal now
+    for minute in (0, 5, 10):
+        worker.run(local(2, 9, minute))
+    assert len(esms.seen) == 1
+    link = next(word for word in esms.seen[0].body["Content"].split() if "/m/" in word)
+    opened = client.get(link.removeprefix("http://testserver"), follow_redirects=False)
+    assert opened.headers["location"] == again.json()["survey_url"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -92,7 +91,7 @@ def _opens(client: TestClient, link: str) -> str:
     return location
 
 
-def test_the_new_link_is_a_new_message_to_every_provider_and_a_retry_is_not(
+def test_the_new_link_is_a_new_sms_and_e_mail_and_a_retry_is_not(
     client: TestClient,
     make_key: KeyFactory,
     engine: sa.Engine,
@@ -104,26 +103,18 @@ def test_the_new_link_is_a_new_message_to_every_provider_and_a_retry_is_not(
 ) -> None:
     key = make_key("issuer")
     contact = {"phone": "0912345678", "email": "dan@example.vn", "consent": True}
+    # A phone without Zalo (-118): its link goes by SMS (sending._one_phone_message).
+    zalo.answer_json(zalo_answer(-118, "Zalo account not existed"))
     assert client.post(URL, json=handover_body(contact=contact), headers=key).status_code == 201
-    # Each provider on a worker of its own: with Zalo set up beside it, an SMS goes only
-    # where Zalo could not deliver (sending._after_zalo), and this is about both.
-    without_zalo = {"zalo_access_token": None, "zalo_template_id": None}
-    by_sms = Worker(engine, settings.model_copy(update=without_zalo))
-    by_zalo = Worker(engine, settings.model_copy(update={"sms_provider": "", "smtp_host": None}))
-
-    def run(at: datetime) -> None:
-        by_sms.run(at)
-        by_zalo.run(at)
-
-    run(local(1, 9))
-    assert len(mailbox.received) == 1 and len(esms.taken) == 1 and len(zalo.seen) == 1
+    worker = Worker(engine, settings)
+    worker.run(local(1, 9))
+    worker.run(local(1, 9, 5))
+    assert len(mailbox.received) == 1 and len(esms.taken) == 1
 
     new_url = _reissue(client, key, contact)
     esms.unavailable = 1  # the first try of the new link is not taken...
-    zalo.answer_json(zalo_answer(-124, "Access token is invalid"))
-    run(local(1, 10))
-    zalo.answer_json(zalo_answer(0))
-    run(local(1, 12))  # ...the retry, after the backoff, is
+    worker.run(local(1, 10))
+    worker.run(local(1, 12))  # ...the retry, after the backoff, is
 
     # eSMS sent the new link: its RequestId is not the first message's...
     first_sms, *resent = esms.seen
@@ -134,10 +125,6 @@ def test_the_new_link_is_a_new_message_to_every_provider_and_a_retry_is_not(
     assert _opens(client, new_link) == new_url
     # ...and the retry of one sending keeps its RequestId: eSMS sends it once.
     assert resent[1].body["RequestId"] == resent[0].body["RequestId"]
-    # Zalo: the same, by tracking_id.
-    tracking = [seen.body["tracking_id"] for seen in zalo.seen]
-    assert len(tracking) == 3 and tracking[0] != tracking[1] == tracking[2]
-    assert _opens(client, zalo.seen[2].body["template_data"]["link"]) == new_url
     # E-mail: a new Message-ID.
     first_mail, new_mail = mailbox.received
     assert new_mail["Message-ID"] != first_mail["Message-ID"]
@@ -148,10 +135,40 @@ def test_the_new_link_is_a_new_message_to_every_provider_and_a_retry_is_not(
     assert {c: (r.status, r.attempts) for c, r in rows.items()} == {
         "email": ("sent", 1),
         "sms": ("sent", 2),
-        "zalo": ("sent", 2),
+        "zalo": ("failed", 1),  # Zalo refused the number: not tried again for the new link
     }
     assert rows["email"].provider_id == new_mail["Message-ID"]
     assert rows["sms"].provider_id == esms_answer("100")["SMSID"]  # taken, not a duplicate
+
+
+def test_the_new_link_is_a_new_zns_and_a_retry_is_not(
+    client: TestClient,
+    make_key: KeyFactory,
+    engine: sa.Engine,
+    settings: Settings,
+    db: DbFactory,
+    esms: RememberingEsms,
+    zalo: Provider,
+) -> None:
+    """Zalo, by tracking_id; on a worker without SMS, so that the SMS does not stand in
+    while Zalo retries (sending._one_phone_message)."""
+    key = make_key("issuer")
+    contact = {"phone": "0912345678", "consent": True}
+    assert client.post(URL, json=handover_body(contact=contact), headers=key).status_code == 201
+    worker = Worker(engine, settings.model_copy(update={"sms_provider": ""}))
+    worker.run(local(1, 9))
+    new_url = _reissue(client, key, contact)
+    zalo.answer_json(zalo_answer(-124, "Access token is invalid"))
+    worker.run(local(1, 10))
+    zalo.answer_json(zalo_answer(0))
+    worker.run(local(1, 12))
+    tracking = [seen.body["tracking_id"] for seen in zalo.seen]
+    assert len(tracking) == 3 and tracking[0] != tracking[1] == tracking[2]
+    assert _opens(client, zalo.seen[2].body["template_data"]["link"]) == new_url
+    assert esms.seen == []
+    with db() as session:
+        [row] = session.exec(select(OutgoingMessageRow).where(OutgoingMessageRow.channel == "zalo"))
+    assert (row.status, row.attempts) == ("sent", 2)
 
 
 @pytest.mark.parametrize("reminder", ["sent", "waiting"])
