@@ -277,6 +277,9 @@ async def provider_answered(console: ConsoleDep, request: Request) -> Response:
                 session, claims, console.settings.oidc_require_email_verified
             )
         except NotAnOfficial as exc:
+            # A wrong guess too: anyone with an account at the province's provider could
+            # sign in again and again, a refusal recorded each time (review).
+            guess.look(session, lambda: None)
             who = storable_text(exc.email or f"sub:{claims.get('sub')}")  # the provider's words
             record(session, f"oidc:{who}", "console.sign_in_refused", None, {"reason": exc.reason})
             return _problem_page(console, "not_official", 403, exc.reason, exc.email)

@@ -652,3 +652,15 @@ def test_forged_provider_answers_are_throttled_not_written_to_the_audit_log_with
             select(AuditLog).where(AuditLog.action == "console.sign_in_refused")
         ).all()
     assert len(written) == 20
+
+
+def test_accounts_refused_again_and_again_are_throttled_like_forged_answers(
+    database_url: str, provider: OidcProvider, db: DbFactory
+) -> None:
+    """A genuine answer for an account hailong refuses (no such official) was recorded
+    each time without a limit: anyone with an account at the province's provider could
+    bury the audit log (review). It counts as a wrong guess, as a forged answer does."""
+    with TestClient(create_app(oidc_settings(database_url, provider, guess_limit=3))) as console:
+        statuses = [through_provider(console, "stranger").status_code for _ in range(5)]
+    assert statuses == [403, 403, 403, 429, 429]
+    assert len(audit(db, "console.sign_in_refused")) == 3
