@@ -84,3 +84,16 @@ def test_english_followup_page_marks_the_agency_name(
     followup = client.get(link.replace("http://testserver", ""))
     assert followup.status_code == 200 and 'lang="en"' in followup.text
     assert _unmarked(followup.text, NAME) == []
+
+
+PARENT = "Thành phố Hồ Chí Minh"
+
+
+@pytest.mark.parametrize("path", ["/rankings?lang=en&parent_code=79", "/agencies/G22.39?lang=en"])
+def test_english_pages_mark_the_parents_name(client: TestClient, path: str) -> None:
+    """The parent's name in the rankings' breadcrumb and lead, and the agency page's way
+    back, inside translated sentences (review)."""
+    page = client.get(path)
+    assert page.status_code == 200 and 'lang="en"' in page.text
+    assert PARENT in page.text
+    assert _unmarked(page.text, PARENT) == []
