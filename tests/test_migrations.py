@@ -23,6 +23,7 @@ from service.models import (
     Petition,
     Staff,
 )
+from service.text_clean import code_text
 from tests.conftest import Backend
 
 
@@ -203,5 +204,31 @@ def test_codes_stored_decomposed_are_composed_where_nothing_collides(backend: Ba
             )
             assert session.exec(select(Petition.code)).all() == ["PAKN-Hà"]
             assert session.exec(select(Alert.subject)).all() == [officer]
+    finally:
+        engine.dispose()
+
+
+def test_codes_that_composing_would_lengthen_are_kept_as_the_service_keeps_them(
+    backend: Backend,
+) -> None:
+    """(review) The service composes a code only where that does not lengthen it
+    (text_clean.composed); 0032 composed every one: a code the handovers keep as sent was
+    rewritten (a second officer at the next handover), and one NFC grows past the column
+    failed the upgrade on PostgreSQL."""
+    config, engine = _at_head(backend)
+    codes = ["CB\u0958", "\U0001d160" * 64]  # NFC writes them as 2 and 3 characters
+    try:
+        with Session(engine) as session:
+            ward = Agency(code="W1", name="Phường 1", path="/W1/")
+            session.add(ward)
+            session.flush()
+            assert ward.id is not None
+            session.add_all([Staff(agency_id=ward.id, code=code) for code in codes])
+            session.commit()
+        command.downgrade(config, "0031")
+        command.upgrade(config, "head")
+        with Session(engine) as session:
+            stored = sorted(session.exec(select(Staff.code)).all())
+        assert stored == sorted(code_text(code) for code in codes) == sorted(codes)
     finally:
         engine.dispose()
