@@ -43,7 +43,7 @@ from service.models import utcnow
 from service.ops.observability import Metrics
 from service.outbound_http import bounded_client
 from service.profile import Profile
-from service.retention.purge import purge
+from service.retention.purge import purge_unless_under_way
 from service.score_markers import dirty_periods, mark_periods_dirty
 from service.scoring import aging
 from service.settings import Settings
@@ -153,13 +153,18 @@ class DeliveryWorker:
             if pruned.deliveries or pruned.events:
                 log.info("pruned old webhook deliveries: %s", pruned)
         if time.monotonic() >= self._next_purge:
-            self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS
-            with transaction(self.engine) as session:
-                purged = purge(
-                    session, self.settings.retention_days, actor="worker", record_nothing=False
-                )
-            log.info("retention applied: %s", purged)
+            self._purge()
         return events + markers, fan_out.BATCH in (events, markers)
+
+    def _purge(self) -> None:
+        """HAILONG_RETENTION_DAYS applied, once a day; tried again within the hour if it
+        failed (a day's wait, before: review)."""
+        self._next_purge = time.monotonic() + PRUNE_EVERY_SECONDS
+        with transaction(self.engine) as session:
+            purged = purge_unless_under_way(session, self.settings.retention_days)
+        self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+        if purged is not None:
+            log.info("retention applied: %s", purged)
 
     def send_messages(self) -> int:
         """One round of every message lane, side by side (reminders once a minute), the

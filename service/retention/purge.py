@@ -16,7 +16,7 @@ from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlmodel import Session, col
 
 from service.audit import record
-from service.db import exclusive, rowcount
+from service.db import alone, exclusive, rowcount
 from service.models import (
     ConsoleSessionRecord,
     Invitation,
@@ -45,13 +45,24 @@ class Purged:
 PURGE_LOCK = 0x68616C2D70726765
 
 
-def purge(
-    session: Session, older_than_days: int, *, actor: str, record_nothing: bool = True
-) -> Purged:
-    """Purge what is older than `older_than_days`, recorded in the audit log; a run that
-    found nothing is recorded only if `record_nothing` (an operator's run, not the worker's
-    daily one)."""
+def purge(session: Session, older_than_days: int, *, actor: str) -> Purged:
+    """Purge what is older than `older_than_days`, recorded in the audit log (an operator's
+    run: `hailong purge`, which waits for a purge under way)."""
     exclusive(session, PURGE_LOCK, Response.__tablename__)
+    return _purge(session, older_than_days, actor=actor, record_nothing=True)
+
+
+def purge_unless_under_way(session: Session, older_than_days: int) -> Purged | None:
+    """The worker's daily purge: None when another process is purging (PostgreSQL; the
+    workers of one deployment start together, and one waited in the middle of its round
+    for the other's: review). Recorded only when it purged something."""
+    if not alone(session, PURGE_LOCK):
+        return None
+    exclusive(session, PURGE_LOCK, Response.__tablename__)
+    return _purge(session, older_than_days, actor="worker", record_nothing=False)
+
+
+def _purge(session: Session, older_than_days: int, *, actor: str, record_nothing: bool) -> Purged:
     cutoff = utcnow() - timedelta(days=older_than_days)
     old_responses = select(col(Response.id)).where(col(Response.received_at) < cutoff)
     contacts = session.execute(

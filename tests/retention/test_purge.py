@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlalchemy import text
+from sqlmodel import Session, select
 
 from service.app import create_app
 from service.auth.principal import Principal
@@ -16,11 +18,11 @@ from service.models import AuditLog, Petition, Response, ResponseContact, utcnow
 from service.models.response import PURGED_COMPLAINT
 from service.petitions.service import record_reply
 from service.profile import load_profile, profile_of
-from service.retention.purge import purge
+from service.retention.purge import PURGE_LOCK, purge, purge_unless_under_way
 from service.scoring.rebuild import rebuild
 from service.settings import Settings
 from tests.cli_runner import cli_for
-from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
+from tests.conftest import Backend, DbFactory, KeyFactory, handover_body, make_settings
 
 pytestmark = pytest.mark.usefixtures("agencies")
 
@@ -201,3 +203,19 @@ def test_the_worker_applies_the_retention_once_a_day_and_records_only_what_it_pu
     finally:
         worker.close()
         engine.dispose()
+
+
+def test_the_worker_skips_a_purge_another_process_is_doing(
+    backend: Backend, db: DbFactory, engine: sa.Engine
+) -> None:
+    """The workers of one deployment start together: the second waited for the first's
+    purge in the middle of its round (review). It skips it; `hailong purge` waits."""
+    if backend.name != "postgresql":
+        pytest.skip("SQLite has one writer: a second purge waits for the write lock")
+    with db() as holding:
+        holding.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PURGE_LOCK})
+        with Session(engine) as session:
+            assert purge_unless_under_way(session, 730) is None
+            session.rollback()
+    with db() as session:
+        assert purge_unless_under_way(session, 730) is not None
