@@ -236,7 +236,6 @@ class DeliveryWorker:
             sending_to = set(self._in_flight.values())
             held = Counter(share for r in self._in_flight.values() for share in shares(r))
             full = {share for share, count in held.items() if count >= share_slots}
-
             by_subscription = self._receivers() if sending_to else {}
             busy = {
                 sub

@@ -56,9 +56,9 @@ def purge_unless_under_way(session: Session, older_than_days: int) -> Purged | N
     """The worker's daily purge: None when another process is purging (PostgreSQL; the
     workers of one deployment start together, and one waited in the middle of its round
     for the other's: review). Recorded only when it purged something."""
-    if not alone(session, PURGE_LOCK):
+    if not alone(session, PURGE_LOCK):  # on PostgreSQL, the lock is now this one's
         return None
-    exclusive(session, PURGE_LOCK, Response.__tablename__)
+    exclusive(session, PURGE_LOCK, Response.__tablename__)  # SQLite's write lock
     return _purge(session, older_than_days, actor="worker", record_nothing=False)
 
 
@@ -139,10 +139,14 @@ def _purge(session: Session, older_than_days: int, *, actor: str, record_nothing
         rowcount(console_sessions),
         rowcount(invitation_contacts),
     )
-    found = (
-        result.contacts + result.complaints + result.petition_texts + result.console_sessions
-    ) + result.invitation_contacts
-    if not found and not record_nothing:
+    counts = (
+        result.contacts,
+        result.complaints,
+        result.petition_texts,
+        result.console_sessions,
+        result.invitation_contacts,
+    )
+    if not any(counts) and not record_nothing:
         return result
     record(
         session,

@@ -34,8 +34,7 @@ async def _api_unit_of_work(
     # was told to fix its fields first, then that it had no key (contract audit). The key
     # itself, and its role, are checked inside the unit of work.
     bearer_key_or_401(request.headers.get("authorization"))
-    _refuse_unknown_query(request)
-    return UnitOfWork(request)
+    return await _optional_key_unit_of_work(request, _credentials)
 
 
 async def _optional_key_unit_of_work(
