@@ -156,10 +156,17 @@ def test_role_matrix(
     # fix its fields first, then that it had no key (contract audit).
     broken = {"no_such_field": 1} if body is not None else None
     odd = url + ("&" if "?" in url else "?") + "period=2025-Q9"
-    for headers in ({}, {"Authorization": "Basic dXNlcjpwYXNz"}):
+    # Nor with a key that is not one, or a body that is not JSON at all: both were told to
+    # fix the body first (contract audit).
+    unknown = {"Authorization": "Bearer hl_no_such_key_0123456789"}
+    for headers in ({}, {"Authorization": "Basic dXNlcjpwYXNz"}, unknown):
         refused = client.request(method, odd, json=broken, headers=headers)
         assert refused.status_code == 401, (method, url, headers, refused.text)
         assert refused.headers["www-authenticate"] == "Bearer"
+        if body is not None:
+            garbled = {**headers, "Content-Type": "application/json"}
+            refused = client.request(method, url, content=b"{not json", headers=garbled)
+            assert refused.status_code == 401, (method, url, headers, refused.text)
     for role in ROLES:
         response = client.request(method, url, json=body, headers=make_key(role))
         if role in allowed:

@@ -78,6 +78,19 @@ def _refuse_unknown_query(request: Request) -> None:
         )
 
 
+def takes_key(route: object) -> bool:
+    """Whether a route is an API route that needs a key (it declares ApiWork)."""
+    if not isinstance(route, APIRoute):
+        return False
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        if dependant.call is _api_unit_of_work:
+            return True
+        pending.extend(dependant.dependencies)
+    return False
+
+
 def _query_names(route: APIRoute) -> frozenset[str]:
     """The query parameters a route takes, its dependencies' included (a walk of a few
     dependants, for requests with a query only; routes cannot be cache keys)."""
