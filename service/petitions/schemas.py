@@ -33,7 +33,9 @@ class PetitionUpsert(NullsAsAbsent):
         default=None, max_length=64
     )
     received_at: PastMoment
-    deadline_at: BoundedAwareDatetime | None = Field(
+    # Null as not sent: an update keeps the deadline stored, the default one too (fixed at
+    # receipt with the calendar of then; a re-send made it again from today's: audit).
+    deadline_at: Annotated[BoundedAwareDatetime | None, NullAsAbsent()] = Field(
         default=None, description="Default: the profile's working days after receipt"
     )
     handled_at: PastMoment | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -517,6 +517,13 @@ def record_verdict(
     return petition
 
 
+def _in_utc(moment: datetime | None) -> datetime | None:
+    """As stored and read back: a petition's times came back with the offset they were
+    sent with when just set, in UTC when kept, so that one answer mixed the two and a
+    client comparing strings saw a deadline change that was none (scoring audit)."""
+    return moment.astimezone(UTC) if moment is not None else None
+
+
 def public_view(session: Session, petition: Petition) -> PetitionPublic:
     agency = session.get(Agency, petition.agency_id)
     dossier = session.get(Dossier, petition.dossier_id) if petition.dossier_id else None
@@ -526,9 +533,9 @@ def public_view(session: Session, petition: Petition) -> PetitionPublic:
         agency_code=agency.code,
         dossier_code=dossier.code if dossier else None,
         source=petition.source,
-        received_at=petition.received_at,
-        deadline_at=petition.deadline_at,
-        handled_at=petition.handled_at,
+        received_at=_in_utc(petition.received_at),
+        deadline_at=_in_utc(petition.deadline_at),
+        handled_at=_in_utc(petition.handled_at),
         citizen_verdict=petition.citizen_verdict,
         result_complaint=petition.result_complaint,
         within_authority=petition.within_authority,

@@ -51,3 +51,33 @@ def test_openapi_shows_the_petition_flags_as_nullable(client: TestClient) -> Non
     schema = client.get("/openapi.json").json()["components"]["schemas"]["PetitionUpsert"]
     for name in FLAGS:
         assert {"type": "null"} in schema["properties"][name]["anyOf"], name
+
+
+def test_a_resend_with_a_null_deadline_keeps_the_deadline_told_at_receipt(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """(scoring audit) The default deadline is fixed at receipt with the calendar known then
+    (profile, [petitions]). A connector's daily re-send with `deadline_at: null` (an unset
+    property, as Jackson or Go write it) made it again from today's calendar: a day off
+    declared since moved it a day, and a petition handled a day late turned on time."""
+    admin = make_key("admin")
+    record = {
+        "petition_code": "PAKN-LATE",
+        "agency_code": "G22.39",
+        "received_at": "2025-09-04T08:00:00+07:00",  # 15 working days: to Thu 25/9
+        "handled_at": "2025-09-26T10:00:00+07:00",  # a day late
+    }
+    first = client.post(URL, json=record, headers=admin)
+    assert first.status_code == 201, first.text
+    told = first.json()["deadline_at"]
+    assert told == "2025-09-25T16:59:59.999999Z", told  # the end of 25/9 in Vietnam
+    day_off = {"working": False}
+    off = client.put("/api/v1/calendar/overrides/2025-09-10", json=day_off, headers=admin)
+    assert off.status_code == 200, off.text
+    again = client.post(URL, json={**record, "deadline_at": None}, headers=admin)
+    assert again.status_code == 200, again.text
+    # The same deadline, written the same way (a just-set time came back as sent, a kept
+    # one in UTC: a client comparing strings saw a change that was none).
+    assert again.json()["deadline_at"] == told
+    score = client.get("/api/v1/agencies/G22.39/scores/2025-09", headers=admin).json()
+    assert score["group5"]["petitions_on_time_rate"] == 0.0
