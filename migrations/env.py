@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from logging.config import fileConfig
 from typing import Any
 
@@ -33,10 +36,42 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
+# "hal-migr": the PostgreSQL advisory lock one `db upgrade` holds while it migrates.
+UPGRADE_LOCK = 0x68616C2D6D696772
+
+
+@contextmanager
+def one_upgrade_at_a_time(connection: sa.Connection) -> Iterator[None]:
+    """Two `hailong db upgrade` at once (replicas of the image starting together, each
+    running it first) both found no schema and both created it: one exited 1 on a
+    duplicate table (ops audit). The second now waits, then finds the schema at head.
+    PostgreSQL: an advisory lock of the session. SQLite: a lock file beside the database
+    (its own locks cannot be held across Alembic's transactions)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_lock({UPGRADE_LOCK})")
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.exec_driver_sql(f"SELECT pg_advisory_unlock({UPGRADE_LOCK})")
+            connection.commit()
+        return
+    path = connection.engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        yield
+        return
+    with open(f"{path}-upgrade.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def run_migrations() -> None:
     url = database_url()
     engine = make_engine(Settings(database_url=url))
-    with engine.connect() as connection:
+    with engine.connect() as connection, one_upgrade_at_a_time(connection):
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # A batch migration rebuilds a table (copy, DROP, rename): with foreign keys on,

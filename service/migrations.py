@@ -7,6 +7,7 @@ from functools import lru_cache
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, text
 
 from service.settings import ROOT
@@ -31,6 +32,28 @@ def current_revision(connection: Connection) -> str | None:
 @lru_cache
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def schema_advice(current: str | None) -> str:
+    """What an operator does about a schema that is not at this code's head: upgrade it,
+    unless it is newer than this code (a release rolled back), which no upgrade can mend
+    (`hailong db upgrade` then failed in a traceback: ops audit)."""
+    head = head_revision()
+    if current is not None and not is_known(current):
+        return (
+            f"the schema is at revision {current}, newer than this release (its latest is "
+            f"{head}): run the release that migrated it, or restore the database from before"
+        )
+    at = current or "nothing"
+    return f"the schema is at {at}, this release needs {head}: run `hailong db upgrade`"
+
+
+def is_known(revision: str) -> bool:
+    """Whether this release's migrations include `revision`."""
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def upgrade(database_url: str) -> None:

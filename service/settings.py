@@ -39,6 +39,8 @@ MAX_RETENTION_DAYS = 36_500
 MIN_SECRET_LENGTH = 32
 MAX_GUESS_LIMIT = 1_000_000
 DAY_SECONDS = 86_400
+# A Vietnam clock time, HH:MM (the message quiet hours).
+_CLOCK_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
 class Settings(BaseSettings):
@@ -127,8 +129,8 @@ class Settings(BaseSettings):
     # The sender's address; unset: no-reply@ the host of base_url.
     smtp_from: str | None = None
     # No message is sent between these local (Vietnam) times, HH:MM: it waits for the end.
-    message_quiet_start: str = Field(default="21:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    message_quiet_end: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    message_quiet_start: str = "21:00"
+    message_quiet_end: str = "07:00"
     # Messages an agency sends per local day at most; the rest wait for the next day.
     message_daily_cap: int = Field(default=1000, ge=1)
     # A message failing (temporarily) this long after its first attempt is marked failed.
@@ -192,6 +194,26 @@ class Settings(BaseSettings):
         # it, which slicing the value kept ("httpss://…": review).
         rebuilt = urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, parts.fragment))
         return rebuilt.rstrip("/")
+
+    @field_validator("message_quiet_start", "message_quiet_end")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        """Told in words: pydantic's own refusal quoted its regular expression (ops audit)."""
+        if not _CLOCK_TIME.fullmatch(value):
+            raise ValueError("write a Vietnam time as HH:MM, from 00:00 to 23:59 (e.g. 21:00)")
+        return value
+
+    @field_validator("oidc_scopes")
+    @classmethod
+    def _asks_for_openid(cls, value: str) -> str:
+        """Without `openid` the provider sends no ID token (OpenID Connect Core 3.1.2.1),
+        and every official's sign-in failed, each written to the audit log (ops audit)."""
+        if "openid" not in value.split():
+            raise ValueError(
+                "must include openid (space-separated scopes, e.g. 'openid email profile'): "
+                "without it the provider sends no ID token and no official can sign in"
+            )
+        return value
 
     @field_validator("secret_key")
     @classmethod
@@ -460,18 +482,22 @@ def parse_networks(value: str) -> list[Network]:
 # and the test suite's own switches. Anything else with the prefix is a typo to report.
 # The Python client's, the tests', and the container entrypoint's worker count (Dockerfile,
 # compose.yaml: every command in the image stopped on it as a misspelt setting; review).
-NOT_SETTINGS = ("HAILONG_URL", "HAILONG_KEY", "HAILONG_TEST_", "HAILONG_FUZZ_", "HAILONG_WORKERS")
+# Exact names: as prefixes, HAILONG_KEY_FILE (for HAILONG_SECRET_KEY_FILE) or
+# HAILONG_WORKERS_POLL_SECONDS passed as not settings, and kept the default (ops audit).
+NOT_SETTINGS = ("HAILONG_URL", "HAILONG_KEY", "HAILONG_WORKERS")
+NOT_SETTINGS_PREFIXES = ("HAILONG_TEST_", "HAILONG_FUZZ_")
 
 
 def unknown_settings(environ: Mapping[str, str]) -> list[str]:
     """The HAILONG_ variables that name no setting (HAILONG_DB_POOL_SIZ, say)."""
     known = {f"HAILONG_{name.upper()}" for name in Settings.model_fields}
+    known.update(NOT_SETTINGS)
     return sorted(
         name
         for name in environ
         if name.upper().startswith("HAILONG_")
         and name.upper() not in known
-        and not name.upper().startswith(NOT_SETTINGS)
+        and not name.upper().startswith(NOT_SETTINGS_PREFIXES)
     )
 
 
@@ -480,7 +506,7 @@ def setting_problems(error: ValidationError) -> list[str]:
     names the field, in a traceback). A secret's value is never shown."""
     lines = []
     for problem in error.errors():
-        message = problem["msg"].removeprefix("Value error, ")
+        message = _IN_WORDS.get(problem["type"], problem["msg"].removeprefix("Value error, "))
         if not problem["loc"]:  # a check across settings: its message names them
             lines.append(f"Invalid settings: {message}")
             continue
@@ -490,6 +516,14 @@ def setting_problems(error: ValidationError) -> list[str]:
         value = "" if secret or not isinstance(problem["input"], str) else f"={problem['input']}"
         lines.append(f"Invalid setting HAILONG_{field.upper()}{value}: {message}")
     return lines
+
+
+# Pydantic's refusals that do not say what to write ("unable to interpret input").
+_IN_WORDS = {
+    "bool_parsing": "write true or false",
+    "int_parsing": "write a whole number",
+    "float_parsing": "write a number (a dot before decimals, e.g. 0.5)",
+}
 
 
 @lru_cache

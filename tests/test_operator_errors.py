@@ -14,18 +14,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import uvicorn
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import make_url
 from sqlmodel import select
 from typer.testing import CliRunner, Result
 
+from service.app import create_app
 from service.cli import app
 from service.delivery.worker import DeliveryWorker
 from service.models import AuditLog, CalendarOverride
 from service.settings import Settings, get_settings
 from tests.cli_runner import cli_for
-from tests.conftest import TEST_SECRET, WORKER, Backend, DbFactory
+from tests.conftest import TEST_SECRET, WORKER, Backend, DbFactory, make_settings
 from tests.harness.processes import fresh_database
 
 HAILONG = Path(sys.executable).parent / "hailong"
@@ -87,6 +90,63 @@ def test_the_message_never_shows_the_database_password(backend: Backend, empty_u
     result = cli_for(url.render_as_string(hide_password=False))("keys", "list")
     assert result.exit_code == 1, result.output
     assert "s3cret" not in result.output and "***" in result.stderr
+    # Given in the query (ops audit: "not set up" printed it whole, SQLAlchemy hiding the
+    # URL's own password only).
+    result = cli_for(f"{empty_url}?password=s3cret")("keys", "list")
+    assert result.exit_code == 1, result.output
+    assert NOT_SET_UP in result.stderr
+    assert "s3cret" not in result.output and "password=***" in result.stderr
+
+
+@pytest.mark.servers  # two `hailong` processes
+def test_two_upgrades_at_once_both_end_with_the_schema_up_to_date(
+    empty_url: str, tmp_path: Path
+) -> None:
+    """(ops audit) Replicas of the image starting together each run `db upgrade` first:
+    both found no schema and both made it, and one exited 1 on a duplicate table."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("HAILONG_")}
+    env.update(HAILONG_DATABASE_URL=empty_url, HAILONG_SECRET_KEY=TEST_SECRET)
+    upgrades = [
+        subprocess.Popen(
+            [str(HAILONG), "db", "upgrade"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for upgrade in upgrades:
+        out, err = upgrade.communicate(timeout=180)
+        assert upgrade.returncode == 0, err[-600:]
+        assert out.strip() == "database schema is up to date"
+    listed = cli_for(empty_url)("keys", "list")
+    assert listed.exit_code == 0, listed.output
+
+
+def test_a_schema_newer_than_this_release_is_said_so(empty_url: str) -> None:
+    """(ops audit) After a release was rolled back, every command and /readyz said to run
+    `hailong db upgrade`, which then failed in a traceback (Alembic knows no such
+    revision). Each says now that the schema is newer than the code, and what to do."""
+    cli = cli_for(empty_url)
+    assert cli("db", "upgrade").exit_code == 0
+    engine = sa.create_engine(empty_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = '0999'"))
+    engine.dispose()
+    newer = "revision 0999, newer than this release"
+    for command in (("db", "upgrade"), ("keys", "list")):
+        result = cli(*command)
+        assert result.exit_code == 1, result.output
+        # One error line (db upgrade's own INFO lines from Alembic come before it).
+        [line] = [line for line in result.stderr.splitlines() if not line.startswith("INFO")]
+        assert line.startswith("error: ") and newer in line, line
+        assert "run the release that migrated it" in line
+    with TestClient(create_app(make_settings(empty_url))) as client:
+        ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert newer in ready.json()["detail"]
 
 
 @pytest.mark.parametrize(
@@ -127,10 +187,32 @@ def test_a_setting_out_of_range_is_one_line_naming_the_variable(tmp_path: Path) 
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         "Invalid setting HAILONG_INVITATION_TTL_DAYS=0: Input should be greater than or equal to 1",
-        "Invalid setting HAILONG_GUESS_LIMIT=many: Input should be a valid integer, unable to "
-        "parse string as an integer",
+        "Invalid setting HAILONG_GUESS_LIMIT=many: write a whole number",
     ]
     assert not (tmp_path / "h.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "told"),
+    [
+        ("MESSAGE_QUIET_START", "9pm", "write a Vietnam time as HH:MM, from 00:00 to 23:59"),
+        ("MESSAGE_QUIET_END", "24:00", "write a Vietnam time as HH:MM, from 00:00 to 23:59"),
+        ("SMTP_STARTTLS", "maybe", "write true or false"),
+        ("WORKER_POLL_SECONDS", "half", "write a number (a dot before decimals, e.g. 0.5)"),
+        ("OIDC_SCOPES", "email profile", "must include openid"),
+    ],
+)
+def test_a_refused_value_is_told_what_to_write(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, told: str
+) -> None:
+    """(ops audit) The quiet hours were refused in pydantic's words, quoting its regular
+    expression, and a boolean with "unable to interpret input"; scopes without openid were
+    taken, and no official could then sign in (the provider sends no ID token)."""
+    monkeypatch.setenv(f"HAILONG_{name}", value)
+    result = cli_for("sqlite://")("keys", "list")
+    assert result.exit_code == 2, result.output
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"Invalid setting HAILONG_{name}={value}: {told}"), line
 
 
 def test_a_check_across_settings_is_one_line_too(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -50,5 +50,15 @@ def test_the_client_and_test_switches_are_not_settings_typos() -> None:
         "HAILONG_WORKERS": "2",  # docker/entrypoint.sh's, set by the Dockerfile and compose
         "hailong_guess_limt": "3",
         "PATH": "/usr/bin",
+        # Names that begin like the switches are typos still (ops audit: taken as switches,
+        # HAILONG_KEY_FILE for HAILONG_SECRET_KEY_FILE kept the default silently).
+        "HAILONG_KEY_FILE": "/run/secrets/key",
+        "HAILONG_WORKERS_POLL_SECONDS": "5",
+        "HAILONG_URL_BASE": "https://x",
     }
-    assert unknown_settings(environ) == ["hailong_guess_limt"]
+    assert unknown_settings(environ) == [
+        "HAILONG_KEY_FILE",
+        "HAILONG_URL_BASE",
+        "HAILONG_WORKERS_POLL_SECONDS",
+        "hailong_guess_limt",
+    ]

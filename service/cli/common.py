@@ -134,7 +134,7 @@ def require_schema(engine: Engine) -> None:
     database never upgraded, a command ended in a long traceback ("no such table") and a
     server started only to answer 500. A database that cannot be reached raises (see
     `migrated_engine`)."""
-    from service.migrations import current_revision, head_revision
+    from service.migrations import current_revision, head_revision, is_known, schema_advice
 
     with engine.connect() as connection:
         try:
@@ -142,7 +142,11 @@ def require_schema(engine: Engine) -> None:
         except SQLAlchemyError:  # no such table: never upgraded
             current = None
     if current != head_revision():
-        where = engine.url.render_as_string(hide_password=True)
+        # Its passwords hidden, the query's too (`?password=`: SQLAlchemy hides the URL's
+        # own only; ops audit).
+        where = shown_url(engine.url.render_as_string(hide_password=False))
+        if current is not None and not is_known(current):
+            fail(f"the database at {where}: {schema_advice(current)}", code=1)
         fail(
             f"the database at {where} is not set up (or not upgraded): run `hailong db upgrade`",
             code=1,

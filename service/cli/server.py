@@ -83,7 +83,9 @@ def worker() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema to the latest migration."""
-    from service.migrations import upgrade
+    from alembic.util import CommandError
+
+    from service.migrations import current_revision, schema_advice, upgrade
 
     settings = get_settings()
     reached_engine(settings).dispose()
@@ -92,4 +94,11 @@ def db_upgrade() -> None:
     except SQLAlchemyError as exc:  # a migration refused (a table of another program, say)
         where = shown_url(settings.database_url)
         fail(f"upgrading the database at {where} failed: {reason_of(exc)}", code=1)
+    except CommandError:  # Alembic's: a revision this release does not know
+        engine = reached_engine(settings)
+        with engine.connect() as connection:
+            current = current_revision(connection)
+        engine.dispose()
+        where = shown_url(settings.database_url)
+        fail(f"cannot upgrade the database at {where}: {schema_advice(current)}", code=1)
     typer.echo("database schema is up to date")

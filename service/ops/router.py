@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.migrations import current_revision, head_revision
+from service.migrations import current_revision, head_revision, schema_advice
 from service.ops.counters import counters_profile
 from service.web.pages import PAGE_HEADERS
 
@@ -41,7 +41,7 @@ def readyz(request: Request) -> Response:
         detail = f"database unreachable or not migrated: {type(exc).__name__}"
         return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
     if current != head:
-        detail = f"schema at {current}, code expects {head}: run 'hailong db upgrade'"
+        detail = schema_advice(current)
         return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
     # Scores read from counters built under another profile are wrong: a rebuild at start
     # that failed, or counters rebuilt by the CLI under other settings, are rebuilt in the
