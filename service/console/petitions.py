@@ -95,7 +95,10 @@ def inbox(session: Session, agency: Agency, show: Show, page: int = 1) -> Inbox:
     )
     by_deadline = (col(Petition.deadline_at).is_(None), col(Petition.deadline_at), col(Petition.id))
     if show == "open":
-        query = query.where(mine, is_open).order_by(*by_deadline)
+        # What the summary counts: a comment that asked for no answer sat in "not answered"
+        # under "0 not answered yet", cleared only by a reply nobody asked for (console
+        # audit). It stays under "all" and the comments tab.
+        query = query.where(mine, owed, is_open).order_by(*by_deadline)
     elif show == "handled":
         query = query.where(mine, col(Petition.handled_at).is_not(None)).order_by(
             col(Petition.handled_at).desc(), col(Petition.id)

@@ -120,7 +120,8 @@ def test_comments_asking_no_answer_are_not_counted_as_unanswered_petitions(
     comment is not a petition (DESIGN). (audit)"""
     office.answer_on_page("BT-4", complaint="Cảm ơn cán bộ rất nhiệt tình.", wants_reply="no")
     page = manager.get(f"/console/a/{WARD}/petitions").text
-    assert "HL-BT-4" in re.findall(r'data-petition="([^"]+)"', page)  # still filed
+    every = manager.get(f"/console/a/{WARD}/petitions?show=all").text
+    assert "HL-BT-4" in re.findall(r'data-petition="([^"]+)"', every)  # still filed
     # PAKN-OVERDUE and HL-BT-1 (seed_ward), not the comment.
     assert "2 phản ánh chưa trả lời, trong đó 1 đã quá hạn." in page
 
@@ -499,3 +500,22 @@ def test_every_handled_petition_is_reached_page_by_page(
     assert "Hiển thị 3–3 trên 3 phản ánh" in second.text
     assert 'id="previous"' in second.text and 'id="next"' not in second.text
     assert console.get(f"{inbox}?show=handled&page=0").status_code == 422
+
+
+def test_the_not_answered_tab_lists_only_what_its_summary_counts(
+    office: Office, console: ConsoleClient, make_key: KeyFactory
+) -> None:
+    """(console audit) A comment whose citizen asked for no answer was listed under "not
+    answered" beneath "0 petitions not answered yet", and only a reply nobody asked for
+    cleared it. It stays under "all"."""
+    office.handover("BT-1")
+    office.answer_on_page("BT-1", complaint="Chỉ góp ý thôi, không cần trả lời.", wants_reply="no")
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    console.client.cookies.set("hl_console_lang", "en", path="/console")
+    page = console.get(f"/console/a/{WARD}/petitions?show=open")
+    assert page.status_code == 200
+    summary = re.search(r'id="inbox-summary">([^<]*)<', page.text)
+    assert summary is not None and summary.group(1).startswith("0 "), summary
+    assert re.findall(r'data-petition="([^"]+)"', page.text) == []
+    every = console.get(f"/console/a/{WARD}/petitions?show=all")
+    assert len(re.findall(r'data-petition="([^"]+)"', every.text)) == 1
