@@ -130,7 +130,11 @@ def _decide(
     now: datetime,
 ) -> OutgoingMessage | None:
     """The message to send now, or None once the row is skipped or postponed."""
-    invitation = session.get(Invitation, row.invitation_id)
+    # A phone's SMS and Zalo decisions take turns on their invitation's row: each lane
+    # then sees the other's message claimed (its lease committed with its decision), and
+    # both were sent when they were decided at the same moment (alerts audit).
+    phone = row.channel in PHONE_CHANNELS
+    invitation = session.get(Invitation, row.invitation_id, with_for_update=phone)
     assert invitation is not None
     if (over := survey_over(invitation, now)) is not None:
         settle(session, row, status="skipped", reason=over)
@@ -176,6 +180,10 @@ def _decide(
 # one is due: a Zalo round tries a due message within seconds.
 ZALO_FIRST_WAIT = timedelta(minutes=1)
 AFTER_ZALO = "after_zalo"
+AFTER_SMS = "after_sms"  # a Zalo message waiting for the SMS under way to its phone
+# How long a phone's message waits for the other channel's send under way before it looks
+# again: the send's lease is minutes (any timeout), the send itself seconds.
+IN_FLIGHT_WAIT = timedelta(seconds=15)
 PHONE_CHANNELS = ("sms", "zalo")
 
 
@@ -204,6 +212,14 @@ def _one_phone_message(
     if other.status == "sent":
         settle(session, row, status="skipped", reason=leased.SENT_BY[other_channel])
         return True
+    if other.status == "pending" and other.lease_until is not None and other.lease_until > now:
+        # Being sent the other way (claimed, its outcome not yet recorded): wait for it,
+        # then skip once it is sent, or go if it failed. Both were sent (alerts audit: a
+        # Zalo retry under way read as "pending" to the SMS lane).
+        after = AFTER_ZALO if other_channel == "zalo" else AFTER_SMS
+        later = min(other.lease_until, now + IN_FLIGHT_WAIT)  # a send takes seconds
+        settle(session, row, reason=after, next_attempt_at=later)
+        return True
     zalo_untried = other.status == "pending" and other.attempts == 0
     if row.channel == "sms" and "zalo" in channels and zalo_untried:
         # Held as long as the Zalo message is (quiet hours, the daily cap), plus its try:
@@ -211,7 +227,7 @@ def _one_phone_message(
         later = max(now, other.next_attempt_at) + ZALO_FIRST_WAIT
         settle(session, row, reason=AFTER_ZALO, next_attempt_at=later)
         return True
-    if row.reason == AFTER_ZALO:  # it waits for nothing now
+    if row.reason in (AFTER_ZALO, AFTER_SMS):  # it waits for nothing now
         row.reason = None
     return False
 

@@ -8,14 +8,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 from service.app import create_app
 from service.delivery.worker import DeliveryWorker
+from service.messaging import leased, sending
+from service.messaging.channels.base import OutgoingMessage
+from service.messaging.channels.registry import configured_channels
 from service.models import OutgoingMessageRow
 from service.settings import Settings
 from tests.conftest import DbFactory, KeyFactory, handover_body, make_settings
@@ -194,6 +199,8 @@ def test_a_providers_odd_reply_is_kept_cleaned_and_the_sms_goes_once(
         )
     assert tried.status == "pending" and "token? is invalid" in (tried.reason or "")
     worker.run(local(1, 9, 30))  # Zalo retrying: the SMS goes meanwhile
+    # (or, decided while the Zalo retry was being sent, a moment after it)
+    worker.run(local(1, 9, 30) + sending.IN_FLIGHT_WAIT)
     worker.run(local(1, 9, 45))  # well within the backoff and past any lease
     assert len(esms.seen) == 1
     with db() as session:
@@ -276,6 +283,8 @@ def test_a_zalo_retry_after_the_sms_went_is_not_sent(
     assert issued.status_code == 201, issued.text
     worker.run(local(1, 9))
     worker.run(local(1, 9, 5))
+    # (or, decided while the Zalo retry was being sent, a moment after it)
+    worker.run(local(1, 9, 5) + sending.IN_FLIGHT_WAIT)
     assert len(esms.seen) == 1  # the SMS went, Zalo retrying
     zalo.answer_json(zalo_answer(0))
     tried = len(zalo.seen)
@@ -315,3 +324,51 @@ def test_a_survey_issued_again_falls_back_to_sms_when_zalo_now_refuses(
     link = next(word for word in esms.seen[0].body["Content"].split() if "/m/" in word)
     opened = client.get(link.removeprefix("http://testserver"), follow_redirects=False)
     assert opened.headers["location"] == again.json()["survey_url"]
+
+
+def test_a_message_decided_while_the_other_channel_sends_waits_for_its_outcome(
+    client: TestClient,
+    make_key: KeyFactory,
+    esms: Provider,
+    zalo: Provider,
+    db: DbFactory,
+    settings: Settings,
+    engine: sa.Engine,
+) -> None:
+    """(alerts audit) The lanes run side by side, and the SMS that waited for Zalo's first
+    try falls due with Zalo's retry. A Zalo retry under way (claimed, not yet recorded)
+    read as "pending" to the SMS lane, and the phone got the link by both. The SMS now
+    waits for the outcome, and is skipped once the Zalo message is sent."""
+    channels = configured_channels(settings)
+    issued = client.post(
+        "/api/v1/handovers", json=handover_body(contact=PHONE), headers=make_key("issuer")
+    )
+    assert issued.status_code == 201, issued.text
+    zalo.answer_json(zalo_answer(-100, "Unknown error"))  # passing: retried
+    start = local(1, 9)
+    sending.channel_lanes(engine, settings, channels, start)["zalo"]()
+    assert len(zalo.seen) == 1 and esms.seen == []
+    zalo.answer_json(zalo_answer(0))
+    due = start + timedelta(minutes=2)  # the Zalo retry and the SMS both due
+
+    def decide(session: Session, row: OutgoingMessageRow) -> OutgoingMessage | None:
+        return sending._decide(session, settings, channels, row, due)
+
+    retry = leased.claim(
+        engine, OutgoingMessageRow, due, decide, [col(OutgoingMessageRow.channel) == "zalo"]
+    )
+    assert retry is not None and retry.message is not None
+    sending.channel_lanes(engine, settings, channels, due)["sms"]()  # while Zalo is called
+    assert esms.seen == []
+    with db() as session:
+        sms = session.exec(
+            select(OutgoingMessageRow).where(OutgoingMessageRow.channel == "sms")
+        ).one()
+    assert (sms.status, sms.reason) == ("pending", "after_zalo")
+    leased.send(engine, settings, channels, OutgoingMessageRow, retry, due)
+    later = due + sending.IN_FLIGHT_WAIT
+    sending.channel_lanes(engine, settings, channels, later)["sms"]()
+    with db() as session:
+        rows = {r.channel: (r.status, r.reason) for r in session.exec(select(OutgoingMessageRow))}
+    assert rows == {"zalo": ("sent", None), "sms": ("skipped", "sent_by_zalo")}
+    assert esms.seen == [] and len(zalo.seen) == 2
