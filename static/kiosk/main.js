@@ -307,10 +307,25 @@ function showStep() {
   }
 }
 
+/* An address on an internationalised domain in the ASCII form the server checks and stores
+   (dan@bưuđiện.vn as dan@xn--...): refused here, the answer went without its contact
+   (alerts audit). The browser's own URL parser does the conversion (IDNA, UTS 46). */
+function asciiDomain(address) {
+  const at = address.lastIndexOf("@");
+  const domain = address.slice(at + 1);
+  const ascii = [...domain].every((c) => c.charCodeAt(0) < 128);
+  if (at < 0 || ascii || /[\s/?#@:\\[\]%]/.test(domain)) return address;
+  try {
+    return address.slice(0, at + 1) + new URL(`http://${domain}`).hostname;
+  } catch {
+    return address;
+  }
+}
+
 function contactProblem(contact, consent) {
   if (!contact) return null;
   const phone = PHONE.test(contact.replace(/[\s.\-()]/g, ""));
-  const email = contact.length <= 254 && EMAIL.test(contact);
+  const email = contact.length <= 254 && EMAIL.test(asciiDomain(contact));
   if (contact.length > 255 || !(phone || email)) return "contact_invalid";
   return consent ? null : "contact_consent";
 }

@@ -386,6 +386,35 @@ def test_an_address_with_a_misplaced_dot_is_422_naming_the_field(
     assert "contact.email" in [f["field"] for f in answer.json()["fields"]], answer.json()
 
 
+@pytest.mark.parametrize(
+    ("address", "sent_to"),
+    [
+        ("dan@bưuđiện.vn", "dan@xn--buin-1ua66gr30m.vn"),
+        ("dan@PHƯỜNG.vn", "dan@xn--phng-rib8295b.vn"),
+    ],
+)
+def test_an_address_on_an_internationalised_domain_gets_the_survey(
+    client: TestClient,
+    make_key: KeyFactory,
+    mailbox: Mailbox,
+    worker: Worker,
+    address: str,
+    sent_to: str,
+) -> None:
+    """(alerts audit) .vn issues domains in Vietnamese: such an address was refused as
+    none, and the handover carrying it with a 422, so the dossier got no survey at all. It
+    is written in ASCII (IDNA), as mail servers take it and one spelling of it is kept."""
+    body = handover_body(contact={"email": address, "consent": True})
+    answer = client.post(URL, json=body, headers=make_key("issuer"))
+    assert answer.status_code == 201, answer.text
+    assert [(m["channel"], m["status"]) for m in answer.json()["messages"]] == [
+        ("email", "pending")
+    ]
+    worker.run(local(1, 9))
+    [mail] = mailbox.received
+    assert mail["To"] == sent_to
+
+
 def test_an_address_with_an_encoded_word_is_422_naming_the_field(
     client: TestClient, make_key: KeyFactory
 ) -> None:
