@@ -48,6 +48,9 @@ ALERTS_LOCK = 0x68616C2D616C7274  # "hal-alrt": one process evaluates the rules 
 # Open petitions read per evaluation: those due within this many calendar days, enough for
 # the largest threshold in working days across Tết (two calendar days for each, and two).
 PETITION_HORIZON = timedelta(days=2 * PETITION_ALERT_MAX_WORKING_DAYS + 2)
+# How long into a period the response rate of the one before is still judged, past the
+# days its last invitations take to settle: a week, for a worker down meanwhile.
+PREVIOUS_RATE_DAYS = timedelta(days=7)
 FLOAT_SLACK = 1e-9  # C's are floats of exact fractions: 0.8 - 0.6 must count as 0.2
 
 
@@ -238,15 +241,23 @@ def find(
         # is watched; a ward's failed quarter was then never announced (alerts audit).
         for judged in (period.previous(), period):
             found += _k_below(session, agencies, rules, judged, profile)
+    # The period before too, for its first days: invitations of its last days are settled
+    # only once it has ended, and were never judged (alerts audit: twenty invitations of
+    # 29/9, none answered, and Q3's rate was never announced).
+    settle = timedelta(days=profile.alerts.response_rate_settle_days)
+    rate_periods = [period]
+    if local_date(now - settle) <= period.first_day + PREVIOUS_RATE_DAYS:
+        rate_periods.insert(0, period.previous())
     for agency in agencies:
         assert agency.id is not None
         mine = rules[agency.id]
         if counters_current and mine["staff_c_falling"].enabled:
             found += _staff_c_falling(session, agency, mine["staff_c_falling"], period, profile)
         if mine["response_rate_low"].enabled:
-            found += _response_rate_low(
-                session, agency, mine["response_rate_low"], period, profile, now
-            )
+            for judged in rate_periods:
+                found += _response_rate_low(
+                    session, agency, mine["response_rate_low"], judged, profile, now
+                )
     found += _petition_deadlines(session, ids, rules, profile, now)
     return found
 

@@ -198,3 +198,25 @@ def test_a_c_that_did_not_fall_is_never_announced_as_falling(
     falling = [a for a in alerts(engine) if a.rule == "staff_c_falling"]
     # C is 1.0 in both quarters: it did not fall.
     assert [(a.subject, a.values["drop"]) for a in falling] == []
+
+
+def test_invitations_of_a_quarters_last_days_are_judged_once_settled(
+    client: TestClient, engine: sa.Engine, settings: Settings, office: Office
+) -> None:
+    """(alerts audit) The response rate was judged for the watched period only, and an
+    invitation counts once `response_rate_settle_days` old: those of a quarter's last
+    days settled only once the next quarter was watched, and were never judged. Twenty
+    issued on 29/9, none answered, and Q3's rate of 0 % was never announced."""
+    for i in range(20):
+        office.dossier(f"79.SGN-R{i}", "79.SGN", "2025-09-29")
+    with transaction(engine) as session:
+        session.execute(
+            sa.update(Invitation).values(
+                issued_at=datetime.fromisoformat(f"2025-09-29T10:00:00{VN}")
+            )
+        )
+    assert evaluate(client, settings, datetime.fromisoformat(f"2025-09-30T16:00:00{VN}")) == []
+    for day in ("2025-10-02T10:00:01", "2025-10-15T10:00:00", "2025-12-31T10:00:00"):
+        evaluate(client, settings, datetime.fromisoformat(f"{day}{VN}"))
+    found = [(a.rule, a.period) for a in alerts(engine) if a.rule == "response_rate_low"]
+    assert found == [("response_rate_low", "2025-Q3")]
