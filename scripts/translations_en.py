@@ -243,6 +243,8 @@ EN.update(
         "Trang sau →": "Next page →",
         "Đăng nhập": "Sign in",
         "Khóa không đúng hoặc đã bị thu hồi. Vui lòng kiểm tra lại.": "This key is wrong or has been revoked. Please check it.",
+        "Khóa này đã hết hạn lúc %(time)s. Vui lòng đề nghị quản trị viên cấp khóa mới.": "This key expired at %(time)s. Please ask your administrator for a new one.",
+        "Khóa này đã bị thu hồi lúc %(time)s. Vui lòng đề nghị quản trị viên cấp khóa mới.": "This key was revoked at %(time)s. Please ask your administrator for a new one.",
         "Khóa này không dùng được cho bảng điều hành. Chỉ khóa của cán bộ quản lý hoặc quản trị, và khóa kiểm toán (chỉ xem nhật ký thao tác), mới đăng nhập được.": "This key cannot open the console. Only manager and admin keys, and auditor keys (the audit log only), can sign in.",
         "Có quá nhiều lần nhập sai. Vui lòng thử lại sau ít phút.": "Too many wrong attempts. Please try again in a few minutes.",
         "Khóa truy cập": "Access key",

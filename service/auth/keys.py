@@ -116,6 +116,16 @@ def principal_for_key(session: Session, raw_key: str) -> Principal | None:
     return _active(session, col(ApiKey.key_hash) == hash_key(raw_key))
 
 
+def lapsed_key(session: Session, raw_key: str) -> ApiKey | None:
+    """The stored key `raw_key` is, when it no longer counts (revoked, expired): for the
+    console's sign-in to say so. Told "wrong or revoked, please check it", an official
+    whose key had expired checked it, to no end (console audit)."""
+    found = _lookup(session, col(ApiKey.key_hash) == hash_key(raw_key))
+    if found is None or refusal(found[0], utcnow()) is None:
+        return None
+    return found[0]
+
+
 def principal_by_id(session: Session, key_id: int) -> Principal | None:
     """The same, by the key's id (a console session remembers only that)."""
     return _active(session, col(ApiKey.id) == key_id)

@@ -20,7 +20,7 @@ from service import throttle
 from service.audit import record
 from service.auth import oidc
 from service.auth.compare import same_secret
-from service.auth.keys import principal_for_key
+from service.auth.keys import lapsed_key, principal_for_key
 from service.auth.officials import NotAnOfficial, official_for_claims, official_principal
 from service.auth.principal import Principal
 from service.console import sessions
@@ -92,7 +92,11 @@ def _signed_in_already(console: ConsoleDep, session: Session) -> bool:
 
 
 def _sign_in_form(
-    console: ConsoleDep, session: Session, problem: str | None, status: int = 200
+    console: ConsoleDep,
+    session: Session,
+    problem: str | None,
+    status: int = 200,
+    **about: object,
 ) -> Page:
     """The sign-in form, whose CSRF token rests on the pre-session: its hour starts again
     each time the form is shown (the same id, so a form open in another tab keeps working).
@@ -106,7 +110,7 @@ def _sign_in_form(
             # has no row: nothing to end.
             sessions.end(session, console.session)
         console.new_session = sessions.pre_session(console.session)
-    return Page("console/sign_in.html", {"problem": problem}, status)
+    return Page("console/sign_in.html", {"problem": problem, **about}, status)
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
@@ -127,10 +131,14 @@ async def sign_in_with_key(console: ConsoleDep, form: FormDep) -> Response:
 
     def check(session: Session, guess: throttle.Guess) -> Outcome:
         console.check_csrf(form)
-        principal = guess.look(
-            session, lambda: principal_for_key(session, form.get("key", "").strip())
-        )
+        raw_key = form.get("key", "").strip()
+        principal = guess.look(session, lambda: principal_for_key(session, raw_key))
         if principal is None:
+            lapsed = lapsed_key(session, raw_key)
+            if lapsed is not None:
+                problem = "revoked_key" if lapsed.revoked_at is not None else "expired_key"
+                ended = lapsed.revoked_at or lapsed.expires_at
+                return _sign_in_form(console, session, problem, 401, ended=ended)
             return _sign_in_form(console, session, "unknown_key", 401)
         if principal.role not in sessions.CONSOLE_ROLES:
             record(

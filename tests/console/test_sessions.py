@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -217,6 +218,31 @@ def test_revoked_key_is_signed_out_on_its_next_request(
     assert response.headers["location"] == "/console/sign-in"
     assert f'{sessions.COOKIE}=""' in response.headers["set-cookie"]  # cleared
     assert WARD_NAME not in response.text
+
+
+@pytest.mark.parametrize("lapse", ["expired", "revoked"])
+def test_signing_in_with_a_lapsed_key_says_it_lapsed_and_what_to_do(
+    console: ConsoleClient, make_key: KeyFactory, db: DbFactory, lapse: str
+) -> None:
+    """(console audit) An expired key was told "wrong or revoked, please check it", which
+    checking cures not; the API says of it "expired on ...: ask for a new one"."""
+    raw = raw_key(make_key("manager", WARD))
+    with db() as session:
+        key = session.exec(select(ApiKey).where(ApiKey.role == "manager")).one()
+        if lapse == "expired":
+            key.expires_at = utcnow() - timedelta(minutes=5)
+        else:
+            key.revoked_at = utcnow()
+        session.add(key)
+    console.client.cookies.set("hl_console_lang", "en", path="/console")
+    refused = console.sign_in(raw)
+    assert refused.status_code == 401
+    assert autofocused_alert(refused.text) == "sign-in-problem"
+    problem = re.search(r'id="sign-in-problem"[^>]*>(.*?)</div>', refused.text, re.S)
+    assert problem is not None
+    said = " ".join(problem.group(1).split())
+    assert f"This key {'expired' if lapse == 'expired' else 'was revoked'} at " in said, said
+    assert "ask your administrator for a new one" in said
 
 
 def test_expired_session_sends_the_manager_back_to_sign_in(
