@@ -135,7 +135,6 @@ EN.update(
         "Góp ý": "Comments",
         "Góp ý trong phiếu đánh giá": "Comments in the evaluations",
         "Người viết được giữ kín: chỉ có mã hồ sơ, không có thông tin liên hệ.": "Writers stay anonymous: only the dossier code is shown, never contact details.",
-        "%(n)s góp ý": "%(n)s comments",
         "hiển thị %(first)s–%(last)s, mới nhất trước": "showing %(first)s–%(last)s, newest first",
         "Xem phản ánh (đã trả lời)": "See the petition (answered)",
         "Trả lời phản ánh": "Answer the petition",
@@ -144,7 +143,6 @@ EN.update(
         "Không có góp ý nào trong kỳ này.": "No comments in this period.",
         "Hồ sơ bị trừ điểm": "Dossiers that cost points",
         "Hồ sơ giải quyết trong kỳ bị mất điểm A (trễ hẹn) hoặc bị tính vào tỷ lệ c của nhóm 5. Trễ nhiều ngày làm việc nhất ở trên.": "Dossiers resolved in the period that lost A points (late) or count against group 5 rate c. The latest by working days come first.",
-        "%(n)s hồ sơ": "%(n)s dossiers",
         "hiển thị %(first)s–%(last)s": "showing %(first)s–%(last)s",
         "Thủ tục": "Procedure",
         "Hẹn trả": "Due",
@@ -191,15 +189,13 @@ EN.update(
         "Điểm số": "Scores",
         "Cán bộ": "Staff",
         "Phản ánh": "Petitions",
+        "Phản ánh %(code)s": "Petition %(code)s",
         "Hài lòng": "Satisfied",
         "Không hài lòng": "Unsatisfied",
         "Chưa đủ dữ liệu": "Not enough data",
-        "Còn %(n)s ngày làm việc": "%(n)s working days left",
         "Hết hạn hôm nay": "Due today",
-        "Quá hạn %(n)s ngày làm việc": "Overdue by %(n)s working days",
         "Quá hạn": "Overdue",
         "Đã trả lời đúng hạn": "Answered on time",
-        "Đã trả lời trễ %(n)s ngày làm việc": "Answered %(n)s working days late",
         "Không có hạn": "No deadline",
         "Chưa đánh giá": "Not judged yet",
         "Quý": "Quarters",
@@ -230,7 +226,6 @@ EN.update(
         "Cập nhật câu trả lời": "Update the reply",
         "Lưu câu trả lời": "Save the reply",
         "← Về danh sách phản ánh": "← Back to the petitions",
-        "%(open)s phản ánh chưa trả lời, trong đó %(late)s đã quá hạn.": "%(open)s petitions not answered yet, %(late)s of them overdue.",
         "Lọc phản ánh": "Filter petitions",
         "Chưa trả lời": "Not answered",
         "Đã trả lời": "Answered",
@@ -309,26 +304,16 @@ EN.update(
         "Theo Quyết định 766/QĐ-TTg: phản ánh xử lý đúng hạn, người dân chấp nhận kết quả, hồ sơ không bị phàn nàn.": "Under Decision 766/QĐ-TTg: petitions handled on time, results the citizens accept, dossiers without complaints.",
         "Còn thiếu": "Missing",
         "Chưa có hồ sơ nào được giải quyết trong kỳ này.": "No dossier was resolved in this period yet.",
-        "Cả %(whole)s hồ sơ đều được giải quyết đúng hẹn.": "All %(whole)s dossiers were resolved on time.",
-        "%(part)s trong %(whole)s hồ sơ được giải quyết đúng hẹn.": "%(part)s of %(whole)s dossiers were resolved on time.",
-        "%(part)s trong %(whole)s hồ sơ bị trễ hạn không quá %(limit)s ngày làm việc (mỗi hồ sơ được %(value)s điểm).": "%(part)s of %(whole)s dossiers were late by at most %(limit)s working days (%(value)s points each).",
-        "%(part)s trong %(whole)s hồ sơ bị trễ hơn %(limit)s ngày làm việc (không được điểm).": "%(part)s of %(whole)s dossiers were more than %(limit)s working days late (no points).",
         "Chưa có phiếu đánh giá nào trả lời về việc bổ sung hồ sơ.": "No evaluation has answered the question about added documents yet.",
-        "%(part)s trong %(whole)s phiếu đánh giá cho biết phải bổ sung hồ sơ từ %(limit)s lần trở lên.": "%(part)s of %(whole)s evaluations say the citizen had to add documents %(limit)s or more times.",
         "Chưa có phiếu đánh giá nào về thái độ cán bộ.": "No evaluation has rated the staff's attitude yet.",
-        "%(part)s trong %(whole)s phiếu đánh giá thái độ cán bộ là tốt.": "%(part)s of %(whole)s evaluations rated the staff's attitude good.",
         "Chưa có điểm D: chưa được nhập và chưa đủ số liệu để tính nhóm 5.": "No D yet: it was not entered, and there is not enough data for group 5.",
         "Chưa có điểm E: cơ quan có thẩm quyền nhập vào cuối kỳ.": "No E yet: the competent authority enters it at the end of the period.",
         "E = %(value)s: thủ tục hành chính đã được niêm yết công khai.": "E = %(value)s: the administrative procedures are posted in public.",
         "E = 0: thủ tục hành chính chưa được niêm yết công khai đầy đủ.": "E = 0: the administrative procedures are not fully posted in public.",
-        "%(part)s trong %(whole)s phản ánh, kiến nghị thuộc thẩm quyền được xử lý đúng hạn.": "%(part)s of %(whole)s petitions within the agency's authority were handled on time.",
         "Không có phản ánh, kiến nghị nào thuộc thẩm quyền trong kỳ.": "No petition within the agency's authority in this period.",
         "Các phản ánh, kiến nghị của kỳ còn trong hạn xử lý: chưa được tính điểm.": "The period's petitions are still within their deadlines: not scored yet.",
-        "%(part)s trong %(whole)s hồ sơ bị trễ hơn %(limit)s ngày làm việc hoặc phải bổ sung từ %(value)s lần trở lên (không được điểm).": "%(part)s of %(whole)s dossiers were more than %(limit)s working days late or sent back for supplements %(value)s times or more (no points).",
         "Ẩn: tháng %(month)s chưa đủ %(need)s phiếu cho B hoặc C": "Hidden: month %(month)s has fewer than %(need)s answers for B or C",
         "Có ký tự điều khiển ẩn không lưu được (thường lẫn vào khi dán). Vui lòng xóa ký tự đó rồi gửi lại.": "The text holds a hidden control character that cannot be saved (often pasted in with it). Please delete it and send again.",
-        "%(part)s trong %(whole)s phản ánh, kiến nghị bị người dân không hài lòng, khiếu nại kết quả hoặc xử lý trễ hạn.": "%(part)s of %(whole)s petitions left the citizen unsatisfied, had their result contested, or were handled late.",
-        "%(part)s trong %(whole)s hồ sơ có đánh giá không hài lòng, bị phản ánh hoặc quá hạn.": "%(part)s of %(whole)s dossiers had an unsatisfied evaluation, a petition, or were overdue.",
         "Kỳ đánh giá": "Period",
         "Theo quý": "Quarters",
         "Theo tháng": "Months",
@@ -340,15 +325,12 @@ EN.update(
         "điểm": "points",
         "chưa tính được": "not known yet",
         "ngưỡng hài lòng": "satisfaction threshold",
-        "Xếp thứ %(rank)s trong %(total)s đơn vị cùng cấp có đủ dữ liệu.": "Ranked %(rank)s of the %(total)s agencies at the same level with enough data.",
         "Xếp hạng các đơn vị trực thuộc": "Ranking of the agencies under it",
         "Số liệu trong kỳ": "Figures of the period",
         "hồ sơ đã giải quyết": "dossiers resolved",
         "phiếu đánh giá": "evaluations",
         "phản ánh, kiến nghị": "petitions",
         "Vì sao có kết quả này": "Why this result",
-        "%(n)s tháng gần đây": "the last %(n)s months",
-        "%(n)s quý gần đây": "the last %(n)s quarters",
         "Diễn biến K qua %(span)s": "K over %(span)s",
         "Cao nhất %(k)s (%(p)s), thấp nhất %(k2)s (%(p2)s).": "Highest %(k)s (%(p)s), lowest %(k2)s (%(p2)s).",
         "Số kỳ chưa đủ dữ liệu (vẽ bằng khoảng điểm K còn có thể đạt): %(n)s.": "Periods without enough data (drawn as the range K can still reach): %(n)s.",
@@ -435,7 +417,6 @@ EN.update(
         "Cảm ơn ông/bà!": "Thank you!",
         "Ý kiến của ông/bà giúp cơ quan phục vụ tốt hơn.": "Your opinion helps the office serve you better.",
         "Mạng đang gián đoạn: câu trả lời đã được lưu trên máy và sẽ tự gửi khi có mạng.": "The network is down: your answers are saved on this tablet and will be sent when it is back.",
-        "{n} câu trả lời đang chờ gửi": "{n} answers waiting to be sent",
         "Mất kết nối mạng": "No network",
         "Máy chủ chưa phản hồi": "The server is not answering",
         "Máy chủ chưa phản hồi: câu trả lời đã được lưu trên máy và sẽ tự gửi sau.": "The server is not answering: your answers are saved on this tablet and will be sent later.",
@@ -575,7 +556,6 @@ EN.update(
         "Tỉ lệ phản hồi thấp hơn nhiều so với đơn vị — có thể phiếu khảo sát chưa được trao cho người dân": "Response rate far below the agency's — survey slips may not have been handed to citizens",
         "Phiếu phát trong kỳ (theo ngày phát, giờ Việt Nam), không tính phiếu đã thu hồi. Tỉ lệ phản hồi = phiếu đã trả lời ÷ phiếu đã phát.": "Surveys issued in the period (by issue date, Vietnam time), revoked ones left out. Response rate = surveys answered ÷ surveys issued.",
         "Một quầy hoặc cán bộ được đánh dấu khi đã phát từ %(n)s phiếu trở lên mà tỉ lệ phản hồi dưới %(share)s tỉ lệ của đơn vị. Cán bộ chỉ có dòng riêng khi có từ %(min)s phiếu trả lời trở lên.": "A counter or staff member is flagged when it issued %(n)s surveys or more and its response rate is below %(share)s of the agency's. A staff member has a row of their own only with %(min)s answered surveys or more.",
-        "Cán bộ khác (%(n)s người, dưới %(min)s phiếu mỗi người)": "Other staff (%(n)s people, under %(min)s answers each)",
         "Cần xem lại": "Needs a look",
         "Không có phiếu nào được phát trong kỳ này.": "No surveys were issued in this period.",
         "Không ghi cán bộ": "No staff recorded",
@@ -740,6 +720,81 @@ EN.update(
 )
 
 
+# Sentences with a count, in English's two forms (singular, plural): the templates call
+# ngettext with the count; Vietnamese has one form.
+EN_PLURAL: dict[str, tuple[str, str]] = {
+    "{n} câu trả lời đang chờ gửi": (
+        "{n} answer waiting to be sent",
+        "{n} answers waiting to be sent",
+    ),
+    "%(n)s góp ý": ("%(n)s comment", "%(n)s comments"),
+    "%(n)s hồ sơ": ("%(n)s dossier", "%(n)s dossiers"),
+    "Còn %(n)s ngày làm việc": ("%(n)s working day left", "%(n)s working days left"),
+    "Quá hạn %(n)s ngày làm việc": (
+        "Overdue by %(n)s working day",
+        "Overdue by %(n)s working days",
+    ),
+    "Đã trả lời trễ %(n)s ngày làm việc": (
+        "Answered %(n)s working day late",
+        "Answered %(n)s working days late",
+    ),
+    "%(open)s phản ánh chưa trả lời, trong đó %(late)s đã quá hạn.": (
+        "%(open)s petition not answered yet; overdue: %(late)s.",
+        "%(open)s petitions not answered yet, %(late)s of them overdue.",
+    ),
+    "Cả %(whole)s hồ sơ đều được giải quyết đúng hẹn.": (
+        "The one dossier was resolved on time.",
+        "All %(whole)s dossiers were resolved on time.",
+    ),
+    "%(n)s tháng gần đây": ("the last month", "the last %(n)s months"),
+    "%(n)s quý gần đây": ("the last quarter", "the last %(n)s quarters"),
+    "Xếp thứ %(rank)s trong %(total)s đơn vị cùng cấp có đủ dữ liệu.": (
+        "The only agency at the same level with enough data.",
+        "Ranked %(rank)s of the %(total)s agencies at the same level with enough data.",
+    ),
+    "Cán bộ khác (%(n)s người, dưới %(min)s phiếu mỗi người)": (
+        "Other staff (%(n)s person, under %(min)s answers)",
+        "Other staff (%(n)s people, under %(min)s answers each)",
+    ),
+    "%(part)s trong %(whole)s hồ sơ được giải quyết đúng hẹn.": (
+        "%(part)s of %(whole)s dossier was resolved on time.",
+        "%(part)s of %(whole)s dossiers were resolved on time.",
+    ),
+    "%(part)s trong %(whole)s hồ sơ bị trễ hạn không quá %(limit)s ngày làm việc (mỗi hồ sơ được %(value)s điểm).": (
+        "%(part)s of %(whole)s dossier was late by at most %(limit)s working days (%(value)s points).",
+        "%(part)s of %(whole)s dossiers were late by at most %(limit)s working days (%(value)s points each).",
+    ),
+    "%(part)s trong %(whole)s hồ sơ bị trễ hơn %(limit)s ngày làm việc (không được điểm).": (
+        "%(part)s of %(whole)s dossier was more than %(limit)s working days late (no points).",
+        "%(part)s of %(whole)s dossiers were more than %(limit)s working days late (no points).",
+    ),
+    "%(part)s trong %(whole)s phiếu đánh giá cho biết phải bổ sung hồ sơ từ %(limit)s lần trở lên.": (
+        "%(part)s of %(whole)s evaluation says the citizen had to add documents %(limit)s or more times.",
+        "%(part)s of %(whole)s evaluations say the citizen had to add documents %(limit)s or more times.",
+    ),
+    "%(part)s trong %(whole)s phiếu đánh giá thái độ cán bộ là tốt.": (
+        "%(part)s of %(whole)s evaluation rated the staff's attitude good.",
+        "%(part)s of %(whole)s evaluations rated the staff's attitude good.",
+    ),
+    "%(part)s trong %(whole)s phản ánh, kiến nghị thuộc thẩm quyền được xử lý đúng hạn.": (
+        "%(part)s of %(whole)s petition within the agency's authority was handled on time.",
+        "%(part)s of %(whole)s petitions within the agency's authority were handled on time.",
+    ),
+    "%(part)s trong %(whole)s hồ sơ bị trễ hơn %(limit)s ngày làm việc hoặc phải bổ sung từ %(value)s lần trở lên (không được điểm).": (
+        "%(part)s of %(whole)s dossier was more than %(limit)s working days late or sent back for supplements %(value)s times or more (no points).",
+        "%(part)s of %(whole)s dossiers were more than %(limit)s working days late or sent back for supplements %(value)s times or more (no points).",
+    ),
+    "%(part)s trong %(whole)s phản ánh, kiến nghị bị người dân không hài lòng, khiếu nại kết quả hoặc xử lý trễ hạn.": (
+        "%(part)s of %(whole)s petition left the citizen unsatisfied, had its result contested, or was handled late.",
+        "%(part)s of %(whole)s petitions left the citizen unsatisfied, had their result contested, or were handled late.",
+    ),
+    "%(part)s trong %(whole)s hồ sơ có đánh giá không hài lòng, bị phản ánh hoặc quá hạn.": (
+        "%(part)s of %(whole)s dossier had an unsatisfied evaluation, a petition, or was overdue.",
+        "%(part)s of %(whole)s dossiers had an unsatisfied evaluation, a petition, or were overdue.",
+    ),
+}
+
+
 def main() -> int:
     with (ROOT / "locale" / "messages.pot").open("rb") as source:
         template = read_po(source)
@@ -747,6 +802,12 @@ def main() -> int:
     missing = []
     for message in template:
         if not message.id:
+            continue
+        if isinstance(message.id, tuple | list):  # ngettext: (singular, plural)
+            forms = EN_PLURAL.get(str(message.id[0]))
+            if forms is None:
+                missing.append(str(message.id[0]))
+            catalog.add(tuple(message.id), forms or ("", ""))
             continue
         translation = EN.get(str(message.id))
         if translation is None:

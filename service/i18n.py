@@ -56,3 +56,9 @@ def spoken_language(tag: str | None) -> str | None:
 
 def gettext_for(lang: str) -> Callable[[str], str]:
     return translations(lang).gettext
+
+
+def ngettext_for(lang: str) -> Callable[[str, str, int], str]:
+    """A sentence with a count, in the form the count takes: Vietnamese has one ("1 hồ sơ",
+    "2 hồ sơ"), English two, and its pages said "1 dossiers" (console audit)."""
+    return translations(lang).ngettext

@@ -5,7 +5,7 @@ from __future__ import annotations
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from service.i18n import LOCALE_DIR, gettext_for
+from service.i18n import LOCALE_DIR, gettext_for, ngettext_for
 from service.settings import ROOT
 
 
@@ -21,7 +21,12 @@ def _template_messages() -> set[str]:
 def test_every_template_text_is_translated_to_english() -> None:
     with (LOCALE_DIR / "en" / "LC_MESSAGES" / "messages.po").open("rb") as source:
         catalog = read_po(source)
-    translated = {str(m.id) for m in catalog if m.id and m.string}
+    # A sentence with a count (ngettext) is its singular, translated in both its forms.
+    translated = {
+        str(m.id[0]) if isinstance(m.id, tuple) else str(m.id)
+        for m in catalog
+        if m.id and m.string and all(m.string if isinstance(m.string, tuple) else [m.string])
+    }
     missing = _template_messages() - translated
     assert not missing, f"run `make i18n` and add English for: {sorted(missing)}"
 
@@ -29,3 +34,14 @@ def test_every_template_text_is_translated_to_english() -> None:
 def test_english_catalog_is_used_and_vietnamese_is_the_source() -> None:
     assert gettext_for("en")("Gửi đánh giá") == "Send"
     assert gettext_for("vi")("Gửi đánh giá") == "Gửi đánh giá"
+
+
+def test_a_count_takes_its_form_in_english() -> None:
+    """(console audit) English pages said "1 dossiers", "Overdue by 1 working days"."""
+    dossiers = ("%(n)s hồ sơ", "%(n)s hồ sơ")
+    assert [ngettext_for("en")(*dossiers, n) % {"n": n} for n in (0, 1, 2)] == [
+        "0 dossiers",
+        "1 dossier",
+        "2 dossiers",
+    ]
+    assert ngettext_for("vi")(*dossiers, 1) % {"n": 1} == "1 hồ sơ"

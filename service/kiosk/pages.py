@@ -8,11 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from starlette.responses import Response
 
-from service.i18n import gettext_for
 from service.kiosk import service
 from service.settings import ROOT
 from service.web.deps import PublicWork
-from service.web.pages import CONTENT_SECURITY_POLICY, Page, render
+from service.web.pages import CONTENT_SECURITY_POLICY, Page, render, words
 
 # The survey pages' policy, plus what the kiosk's script needs: its own API (fetch and the
 # event stream), its service worker, its manifest (full screen from the home screen), and
@@ -28,8 +27,8 @@ router = APIRouter(prefix="/kiosk", tags=["kiosk tablet"])
 @router.get("", response_class=HTMLResponse, summary="The counter kiosk page")
 async def kiosk_page(request: Request, work: PublicWork) -> Response:
     context = {
-        "_vi": gettext_for("vi"),
-        "_en": gettext_for("en"),
+        "vi": words("vi"),
+        "en": words("en"),
         "config": service.page_config(work.profile, work.settings.kiosk_idle_seconds),
     }
     headers = {"Content-Security-Policy": KIOSK_CSP, "Cache-Control": "no-cache"}

@@ -12,12 +12,12 @@ from typing import Any, SupportsFloat
 
 from markupsafe import Markup
 
-from service.i18n import gettext_for
 from service.numbers import number
 from service.periods import Period
 from service.portal import picker
 from service.portal.plain_words import Fact
 from service.templating import make_templates
+from service.web.pages import words as page_words
 
 GROUPS = {
     "hai_long": "Hài lòng",
@@ -97,7 +97,7 @@ def _fact_macro() -> Callable[[Fact], Markup]:
     env = make_templates().env
     module: Any = env.get_template("portal/_words.html").make_module(
         {
-            "_": gettext_for("vi"),  # as the pages pass it (service/web/pages.py)
+            **page_words("vi"),  # as the pages pass them
             "num": lambda value, places=2: num(value, places),
             "count": count,
         }

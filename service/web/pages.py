@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from service.i18n import DEFAULT_LANGUAGE, gettext_for
+from service.i18n import DEFAULT_LANGUAGE, gettext_for, ngettext_for
 
 # No inline script or style, nothing from another origin, never framed (but by the origins
 # a page names with `framed_by`), forms post only back to us. Tokens sit in URLs (survey,
@@ -63,7 +63,7 @@ class Page:
 
 def words(lang: str) -> dict[str, Any]:
     """What every template needs to speak `lang`."""
-    return {"lang": lang, "_": gettext_for(lang)}
+    return {"lang": lang, "_": gettext_for(lang), "ngettext": ngettext_for(lang)}
 
 
 def html(request: Request, page: Page, lang: str, **shared: Any) -> str:

@@ -11,8 +11,10 @@ export const KEYS = {
 };
 export const i18n = { lang: "vi" };
 
+/* `vars.n` of 1 takes the key's "_one" words where there are some: "1 answers" (audit). */
 export function t(key, vars) {
-  let text = TEXTS[i18n.lang][key] || TEXTS.vi[key] || key;
+  const one = vars && vars.n === 1 ? key + "_one" : key;
+  let text = TEXTS[i18n.lang][one] || TEXTS[i18n.lang][key] || TEXTS.vi[key] || key;
   for (const name in vars || {}) text = text.replace("{" + name + "}", String(vars[name]));
   return text;
 }

@@ -286,6 +286,10 @@ def test_an_answer_given_offline_survives_a_reload_and_arrives_exactly_once(
         expect(page.locator("#net")).to_contain_text("Mất kết nối mạng")
         expect(page.locator("#idle-waiting")).to_have_text("⏳ 1 câu trả lời đang chờ gửi")
         shot(page, artifacts_dir, "idle-offline")
+        # In English, one answer is one (it said "1 answers": console audit).
+        page.get_by_role("button", name="English").tap()
+        expect(page.locator("#net")).to_contain_text("1 answer waiting to be sent")
+        page.get_by_role("button", name="Tiếng Việt").tap()
         queued: list[dict[str, Any]] = page.evaluate("window.hailongKiosk.outbox()")
         assert len(queued) == 1 and queued[0]["answers"]["overall"] == "very_satisfied"
         assert stored_responses(settings) == []
