@@ -121,6 +121,11 @@ def tt01_headers(rules: Tt01Profile) -> list[str]:
         "Tổng tối đa",
         "Chỉ số thiếu dữ liệu",
         *(f"{n}. {i.vi}" for n, i in enumerate(rules.indicators, start=1)),
+        # Who entered the entered indicators, when, and whose period they are (a month's
+        # are its quarter's): the JSON said so, the export did not (reports audit).
+        "Chỉ tiêu nhập bởi",
+        "Chỉ tiêu nhập lúc",
+        "Chỉ tiêu nhập của kỳ",
         "Số hồ sơ đã giải quyết",
         "Số đánh giá",
         "Số PAKN",
@@ -140,6 +145,16 @@ def tt01_row_of(score: Tt01Score, rules: Tt01Profile) -> list[Any]:
         score.total_max,
         ", ".join(str(i.number) for i in score.indicators if i.points is None),
         *(i.points for i in score.indicators),
+        *_entered(score.entered),
+        ", ".join(
+            sorted(
+                {
+                    i.entered_from or score.period
+                    for i in score.indicators
+                    if i.basis == "entered" and i.points is not None
+                }
+            )
+        ),
         score.counts.resolved_dossiers,
         score.counts.evaluations,
         score.counts.petitions,

@@ -657,6 +657,42 @@ def test_exports_of_the_tt01_scores(both: TestClient, make_key: KeyFactory) -> N
     assert "K (0-22)" in k_text.splitlines()[0]
 
 
+def test_the_tt01_export_says_who_entered_the_entered_indicators_and_whose_period_they_are(
+    both: TestClient, make_key: KeyFactory
+) -> None:
+    """(reports audit) The K export says who entered D and E and when; the TT 01 export
+    showed September's indicators 5, 6 and 9 with nothing saying that they were entered,
+    by whom, or that they are 2025-Q3's (the JSON: `entered`, `entered_from`)."""
+    office = Office(both, make_key)
+    seed_september(office)
+    entered = both.put(
+        "/api/v1/agencies/79.BTH/periods/2025-Q3/inputs",
+        json={"indicators": {"desk_organisation": 2, "public_posting": 1, "online_services": 2}},
+        headers=office.admin,
+    )
+    assert entered.status_code == 200, entered.text
+    query = {"period": "2025-09", "parent_code": "79", "profile": TT01}
+    [score] = [
+        s
+        for s in both.get("/api/v1/scores", params=query, headers=office.admin).json()["data"]
+        if s["agency_code"] == "79.BTH"
+    ]
+    text = both.get("/api/v1/scores.csv", params=query, headers=office.admin).text
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    header = rows[0]
+    row = dict(zip(header, next(r for r in rows[1:] if r[0] == "79.BTH"), strict=True))
+    assert score["entered"]["set_by"].endswith("test admin")
+    assert row["Chỉ tiêu nhập bởi"].endswith("test admin"), row
+    assert row["Chỉ tiêu nhập lúc"].startswith(score["entered"]["set_at"][:10])
+    assert row["Chỉ tiêu nhập lúc"].endswith("+07:00")
+    assert row["Chỉ tiêu nhập của kỳ"] == "2025-Q3"
+    book = load_workbook(
+        io.BytesIO(both.get("/api/v1/scores.xlsx", params=query, headers=office.admin).content)
+    )
+    values = [[c.value for c in r] for r in book.worksheets[0].iter_rows()]
+    assert values[0] == header
+
+
 def test_a_dossier_code_two_agencies_share(both: TestClient, make_key: KeyFactory) -> None:
     """Codes are unique per agency: each key finds the one it can see; a key that sees both
     says which with agency_code."""
