@@ -317,10 +317,11 @@ def _sources(rows: list[Row]) -> list[Source]:
 
 
 def _root_name(session: Session, parent: Agency) -> str:
-    """The province the parent belongs to: the place a report is signed in."""
+    """The province the parent belongs to: the place a report is signed in, as Decree 30
+    writes it (words.place_name)."""
     root_code = parent.path.strip("/").split("/")[0]
     root = session.exec(select(Agency).where(Agency.code == root_code)).first()
-    return (root or parent).name
+    return words.place_name((root or parent).name)
 
 
 def gather(

@@ -3,6 +3,7 @@ of the public pages (templates/portal/_words.html), rendered here without HTML."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -79,6 +80,25 @@ def k_change(delta: Decimal | None) -> str:
     if delta < 0:
         return "-" + num(-delta)
     return "0"
+
+
+# An agency's name before the unit it governs ("Ủy ban nhân dân tỉnh Đồng Nai"): both
+# spellings of Ủy, and the abbreviation.
+_GOVERNING_BODY = re.compile(r"^(?:ủy ban nhân dân|uỷ ban nhân dân|ubnd)\s+", re.IGNORECASE)
+_UNIT_KIND = re.compile(r"^(?:tỉnh|thành phố|tp\.?)\s+", re.IGNORECASE)
+
+
+def place_name(root_name: str) -> str:
+    """The place before a document's date (Decree 30/2020/NĐ-CP, appendix I): the proper
+    name of the province or centrally-run city, "Đồng Nai, ngày ...", "Hà Nội, ngày ...",
+    but "Thành phố Hồ Chí Minh" whole, as the decree's own example. The report wrote its root
+    agency's name: "Ủy ban nhân dân tỉnh Đồng Nai, ngày ..." (reports audit). A name in
+    another shape is written as it is."""
+    unit = _GOVERNING_BODY.sub("", root_name.strip())
+    proper = _UNIT_KIND.sub("", unit)
+    if proper.casefold() == "hồ chí minh":
+        return "Thành phố Hồ Chí Minh"
+    return proper or root_name
 
 
 def rank_change(delta: int | None) -> str:

@@ -142,3 +142,36 @@ def test_staff_withheld_for_too_few_answers_to_c_are_not_said_to_have_too_few_ev
     assert withheld, text
     assert withheld.group(1) == "1" and "dưới 5 phiếu đánh giá" not in withheld.group(2)
     assert withheld.group(2).startswith("B hoặc C tính trên dưới 5 phiếu trả lời")
+
+
+@pytest.mark.parametrize(
+    ("root", "place"),
+    [
+        ("Ủy ban nhân dân tỉnh Đồng Nai", "Đồng Nai"),
+        ("Uỷ ban nhân dân tỉnh Bắc Ninh", "Bắc Ninh"),
+        ("UBND thành phố Hà Nội", "Hà Nội"),
+        ("Tỉnh Lâm Đồng", "Lâm Đồng"),
+        ("Thành phố Hồ Chí Minh", "Thành phố Hồ Chí Minh"),
+        ("Ủy ban nhân dân Thành phố Hồ Chí Minh", "Thành phố Hồ Chí Minh"),
+        ("Đặc khu Phú Quốc", "Đặc khu Phú Quốc"),  # another shape: as it is
+    ],
+)
+def test_the_report_is_dated_at_the_province_s_name_not_its_people_s_committee(
+    client: TestClient, make_key: KeyFactory, db: DbFactory, root: str, place: str
+) -> None:
+    """(reports audit) Decree 30/2020 puts the province's proper name before the date
+    ("Đồng Nai, ngày ..."); the report wrote its root agency's name there: "Ủy ban nhân dân
+    tỉnh Đồng Nai, ngày ...". The tests' root, "Thành phố Hồ Chí Minh", hid it."""
+    with db() as session:
+        root_agency = session.exec(select(Agency).where(Agency.code == "79")).one()
+        root_agency.name = root
+        session.add(root_agency)
+    admin = make_key("admin")
+    report = client.get(
+        "/api/v1/reports/79", params={"period": PERIOD, "format": "docx"}, headers=admin
+    )
+    assert report.status_code == 200, report.text
+    document = Document(io.BytesIO(report.content))
+    texts = [p.text for t in document.tables for c in t.rows[0].cells for p in c.paragraphs]
+    [dated] = [text for text in texts if ", ngày " in text]
+    assert dated.startswith(f"{place}, ngày "), dated
