@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from contextlib import suppress
 from datetime import datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -188,10 +189,31 @@ def _once_per(alert: Alert) -> str:
     return "Thư này được gửi tự động một lần cho mỗi cảnh báo và kỳ."
 
 
+# A petition's deadline alert sent once the deadline has passed (an e-mail retried while
+# the mail server refused it for hours): "approaching" would read as still time to act.
+OVERDUE_TITLE = "Phản ánh, kiến nghị đã quá hạn xử lý"
+
+
+def _title(alert: Alert, now: datetime) -> str:
+    """The rule's title, as things stand when the e-mail goes (alerts audit: a "deadline in
+    one hour" e-mail could arrive after the deadline)."""
+    if alert.rule == "petition_deadline":
+        deadline = alert.values.get("deadline_at")
+        with suppress(TypeError, ValueError):
+            if deadline is not None and datetime.fromisoformat(deadline) <= now:
+                return OVERDUE_TITLE
+    return RULE_TITLES.get(alert.rule, alert.rule)
+
+
 def compose(
-    settings: Settings, row: Row, alert: Alert, agency: Agency, official: Official
+    settings: Settings,
+    row: Row,
+    alert: Alert,
+    agency: Agency,
+    official: Official,
+    now: datetime | None = None,
 ) -> OutgoingMessage:
-    title = RULE_TITLES.get(alert.rule, alert.rule)
+    title = _title(alert, now or utcnow())
     # The agency's alerts, not the console's front page a manager had to find them from
     # (audit).
     link = f"{settings.base_url}{ALERTS_PAGE}?{urlencode({'agency': agency.code})}"
@@ -257,7 +279,7 @@ def _decide(
     if not _covers(official, scope.path if scope is not None else None, agency):
         settle(session, row, status="skipped", reason="official_scope_changed")
         return None
-    return compose(settings, row, alert, agency, official)
+    return compose(settings, row, alert, agency, official, now)
 
 
 def run_round(

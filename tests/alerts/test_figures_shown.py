@@ -149,3 +149,28 @@ def _plain(message: EmailMessage) -> str:
     body = message.get_body(preferencelist=("plain",))
     assert isinstance(body, EmailMessage)
     return str(body.get_content())
+
+
+def test_a_petitions_alert_sent_after_its_deadline_says_it_is_overdue(database_url: str) -> None:
+    """(alerts audit) An alert e-mail is retried while the mail server refuses it, for up to
+    a day: "deadline approaching" could arrive after the deadline, read as time left."""
+    settings = make_settings(database_url)
+    deadline = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    agency = Agency(id=1, code="79.BTH", name="Phường Bến Thành", path="/1/")
+    alert = Alert(
+        id=1,
+        agency_id=1,
+        rule="petition_deadline",
+        subject="PAKN-1",
+        period="2026-Q4",
+        values={"deadline_at": deadline.isoformat()},
+        raised_at=deadline - timedelta(days=2),
+    )
+    official = Official(id=1, email="truong@phuong.gov.vn", name="Trưởng", role="manager")
+    row = AlertEmail(id=1, alert_id=1, official_id=1)
+
+    def subject(now: datetime) -> str:
+        return emails.compose(settings, row, alert, agency, official, now).subject
+
+    assert "sắp đến hạn xử lý" in subject(deadline - timedelta(hours=1))
+    assert "đã quá hạn xử lý" in subject(deadline + timedelta(minutes=1))
