@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
@@ -230,8 +232,17 @@ def _here_of(request: Request, back: str | None) -> str:
     (review). A page may name it too (context "here", which wins)."""
     path = request.url.path
     if request.method != "GET":
-        return back or path.rsplit("/", 1)[0] or "/console"
-    return path + (f"?{request.url.query}" if request.url.query else "")
+        page = back or path.rsplit("/", 1)[0] or "/console"
+        # At the period the form was about: a refused D and E of 2025-Q3 led, in the
+        # other language, to the current quarter's page (console audit).
+        period = (getattr(request.state, "posted_form", None) or {}).get("period", "")
+        with suppress(ValueError):
+            return f"{page}?{urlencode({'period': parse_period(period).key})}"
+        return page
+    # Without the notice of a change just saved (?saved=): it was told again in the other
+    # language, as if saved twice (console audit).
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "saved"]
+    return path + (f"?{urlencode(query)}" if query else "")
 
 
 def current_quarter() -> Period:

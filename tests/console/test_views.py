@@ -4,7 +4,9 @@ dossiers that cost points, the complaints — and nothing of agencies outside th
 from __future__ import annotations
 
 import re
+from html import unescape
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from sqlmodel import select
@@ -661,3 +663,31 @@ def test_costly_dossiers_and_complaints_page_through_every_row(
         total = re.search(r"(\d+) (?:hồ sơ|góp ý)", manager.get(url).text)
         assert total and len(seen) == int(total.group(1)) >= 2, (tab, seen)
         assert len(set(seen)) == len(seen), seen
+
+
+def _language_link(html: str) -> str:
+    """Where the page's link to the other language returns to (its `next`)."""
+    found = re.search(r'href="/console/lang/en\?next=([^"]*)"', html)
+    assert found, "no English link on the page"
+    return unquote(unescape(found.group(1)))
+
+
+def test_the_language_link_keeps_the_period_of_a_refused_form_and_drops_a_saved_notice(
+    console: ConsoleClient, office: Office, make_key: KeyFactory
+) -> None:
+    """(console audit) On the page answering a refused D and E of a past quarter, the link
+    to English led to the current quarter; on a page with "saved", the notice was told
+    again in the other language."""
+    office.handover("BT-1")
+    console.sign_in(raw_key(make_key("manager", "79")))
+    console.get(f"/console/a/{WARD}?period=2025-Q3")
+    refused = console.post(
+        f"/console/a/{WARD}/inputs", {"period": "2025-Q3", "d": "abc", "e": "1", "note": ""}
+    )
+    assert refused.status_code == 422
+    assert _language_link(refused.text) == f"/console/a/{WARD}?period=2025-Q3"
+    period = current_period()
+    console.get(f"/console/a/{WARD}?period={period}")
+    saved = console.post(f"/console/a/{WARD}/inputs", {"period": period, "d": "17", "e": ""})
+    assert saved.status_code == 200 and "saved=inputs" in str(saved.url)
+    assert _language_link(saved.text) == f"/console/a/{WARD}?period={period}"
