@@ -1007,3 +1007,16 @@ def test_openapi_shows_the_optional_handover_fields_as_nullable(client: TestClie
     schema = client.get("/openapi.json").json()["components"]["schemas"]["HandoverCreate"]
     for name in ("staff", "supplement_requests", "language"):
         assert {"type": "null"} in schema["properties"][name]["anyOf"], name
+
+
+def test_a_dossier_code_padded_with_spaces_is_the_code_without_them(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """(handover audit) A one-stop system keeping codes in a fixed-width column sends them
+    padded: every handover was a 422, while agency, staff and counter codes are trimmed."""
+    issuer = make_key("issuer")
+    padded = client.post(URL, json=handover_body(dossier_code="  G22-PAD  "), headers=issuer)
+    assert padded.status_code == 201, padded.text
+    assert padded.json()["dossier_code"] == "G22-PAD"
+    again = client.post(URL, json=handover_body(dossier_code="G22-PAD"), headers=issuer)
+    assert again.status_code == 200 and again.json()["survey_id"] == padded.json()["survey_id"]
