@@ -21,6 +21,7 @@ from sqlalchemy.exc import TimeoutError as NoFreeConnection
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service import db
+from service.auth.keys import bearer_key_or_401
 from service.db import is_unique_violation
 from service.errors import ServiceError
 from service.i18n import CONSOLE_LANG_COOKIE, pick_language
@@ -171,6 +172,7 @@ async def _key_refusal(request: Request) -> ServiceError | None:
     if not takes_key(request.scope.get("route")):
         return None
     try:
+        bearer_key_or_401(request.headers.get("authorization"))  # no key: no database
         await UnitOfWork(request).authorize()
     except ServiceError as refusal:
         return refusal
