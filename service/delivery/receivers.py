@@ -39,11 +39,10 @@ def receiver(owner_key_id: int, url: str) -> Receiver:
 
 
 def share_slots(concurrency: int) -> int:
-    """The sending slots one machine's receivers, or one owner key's, may hold together
-    while others have deliveries due: half of them, so that the other machines and owners
-    always keep the other half, and the owners behind one gateway still send side by side
-    (with one slot in all, one hang holds it whatever the rule). With nothing else due they
-    may use every slot but one (worker._fill)."""
+    """The sending slots one machine's receivers, or one owner key's, may hold together:
+    half of them, so that the other machines and owners always keep the other half, and
+    the owners behind one gateway still send side by side (with one slot in all, one hang
+    holds it whatever the rule)."""
     return max(1, concurrency // 2)
 
 

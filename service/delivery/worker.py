@@ -207,8 +207,8 @@ class DeliveryWorker:
     def _fill(self) -> int:
         """Claim due deliveries into the free sending slots, none to a receiver this worker
         is sending to already, nor to one whose machine or owner key holds its share of the
-        slots (receivers.share_slots, a machine being the address its names lead to) while
-        anyone else has a delivery due; returns how many it started.
+        slots (receivers.share_slots, a machine being the address its names lead to);
+        returns how many it started.
 
         Kept apart by subscription only, one receiver that never answers, behind as many
         subscriptions as the worker has slots (a portal subscribing once per ward), took
@@ -232,8 +232,7 @@ class DeliveryWorker:
         ) -> bool:
             return receiver in sending_to or (bool(full) and not full.isdisjoint(shares(receiver)))
 
-        concurrency = self.settings.webhook_concurrency
-        while len(self._in_flight) < concurrency:
+        while len(self._in_flight) < self.settings.webhook_concurrency:
             sending_to = set(self._in_flight.values())
             held = Counter(share for r in self._in_flight.values() for share in shares(r))
             full = {share for share, count in held.items() if count >= share_slots}
@@ -244,15 +243,6 @@ class DeliveryWorker:
                 if closed(receiver, sending_to, full)
             }
             claim = self.sender.claim(busy=busy)
-            if claim is None and full and len(self._in_flight) < concurrency - 1:
-                # Nothing is due outside the full shares: they may use the idle slots but
-                # one, which waits for whoever comes next. Capped at half always, one key
-                # owning every subscription (a small deployment's admin) sent on half the
-                # slots while the rest stood idle (review). A later arrival gets the spare
-                # slot at once, and every slot freed after it goes by the shares again.
-                full = set()
-                busy = {sub for sub, receiver in by_subscription.items() if receiver in sending_to}
-                claim = self.sender.claim(busy=busy)
             if claim is None:
                 break
             if closed(claim.receiver, sending_to, full):

@@ -42,12 +42,6 @@ from tests.webhooks.conftest import Received, Receiver, drain, webhook_settings
 from tests.webhooks.test_deliveries import subscribe
 
 pytestmark = pytest.mark.usefixtures("agencies")
-ANSWERS = {
-    "timeliness": "on_time",
-    "supplement_requests": "none",
-    "staff_attitude": "good",
-    "overall": "satisfied",
-}
 
 
 # -- receivers on paths: some hang, the others answer at once --------------------------------
@@ -77,7 +71,6 @@ class Receivers:
     most_open: Counter[str] = field(default_factory=Counter)
     open_at: Counter[str] = field(default_factory=Counter)  # requests under way per server
     most_open_at: Counter[str] = field(default_factory=Counter)  # by base URL
-    most_open_in_all: int = 0  # requests under way at once, every server's
     lock: threading.Lock = field(default_factory=threading.Lock)
     servers: ExitStack = field(default_factory=ExitStack)
     machines: int = 0  # other than base's, made by another()
@@ -111,9 +104,6 @@ def _handler(receivers: Receivers) -> type[BaseHTTPRequestHandler]:
                 receivers.open_at[server] += 1
                 receivers.most_open_at[server] = max(
                     receivers.most_open_at[server], receivers.open_at[server]
-                )
-                receivers.most_open_in_all = max(
-                    receivers.most_open_in_all, receivers.open_at.total()
                 )
             try:
                 if self.path in receivers.trickling:
@@ -365,8 +355,7 @@ def test_a_whole_gateway_that_hangs_behind_many_keys_leaves_other_hosts_half_the
     """The province's integration gateway (one host) relays for as many ward portals, each
     with its own reader key, as the worker has slots, and hangs. Each key's subscriptions
     were a receiver of their own: they took every slot, and a healthy host got one event
-    per 30 s timeout (operations audit). One origin now holds at most half the slots while
-    another has deliveries due."""
+    per 30 s timeout (operations audit). One origin now holds at most half the slots."""
     settings = webhook_settings(
         database_url,
         webhook_timeout_seconds=30.0,
@@ -390,11 +379,9 @@ def test_a_whole_gateway_that_hangs_behind_many_keys_leaves_other_hosts_half_the
         with RunningWorker(app.state.engine, settings, app):
             try:
                 wait_for(lambda: len(receivers.of("/ok")) == len(codes), 20, "healthy events")
-                # The gateway held at most its half of the slots while the healthy host had
-                # events due, and never the last slot (it may take the others once nothing
-                # else is due).
+                # The gateway held at most its half of the slots meanwhile.
                 with receivers.lock:
-                    assert 1 <= receivers.most_open_at[receivers.base] <= max(1, concurrency - 1)
+                    assert 1 <= receivers.most_open_at[receivers.base] <= concurrency // 2
             finally:
                 receivers.release.set()
 
@@ -406,8 +393,7 @@ def test_one_portal_key_whose_hosts_all_hang_leaves_other_keys_half_the_slots(
     each ward's host its own address), and they all hang. A receiver is a key and an
     origin, and a machine holds at most half the slots, but nothing capped a key: its
     receivers took every slot, and another portal's event waited out the timeout (webhook
-    audit). One key's receivers now hold at most half the slots too while another key has
-    deliveries due, and never the last slot."""
+    audit). One key's receivers now hold at most half the slots too."""
     timeout = 8.0
     settings = webhook_settings(
         database_url,
@@ -432,61 +418,12 @@ def test_one_portal_key_whose_hosts_all_hang_leaves_other_keys_half_the_slots(
                 assert took < timeout / 2, (
                     f"another portal's event waited {took:.1f} s behind one key's hanging hosts"
                 )
-                # The key's hosts hold every slot but one at most, however long they hang.
+                # The key's hosts hold their half of the slots meanwhile, no more.
                 with receivers.lock:
                     hung = [n for at, n in receivers.open_at.items() if at != receivers.base]
-                assert 1 <= sum(hung) <= 3
+                assert 1 <= sum(hung) <= 2
             finally:
                 receivers.release.set()
-
-
-def test_one_key_with_nobody_else_waiting_sends_on_every_slot_but_one(
-    database_url: str, make_key: KeyFactory, receivers: Receivers
-) -> None:
-    """A small deployment's admin key owns every subscription, each ward's site its own
-    host. Its receivers were held to half the slots even with nobody else to send to: half
-    the worker stood idle behind slow sites (review). With nothing else due they use every
-    slot but one, and the one kept sends another key's event as soon as it is due."""
-    settings = webhook_settings(
-        database_url,
-        worker_poll_seconds=0.05,
-        webhook_concurrency=4,
-        webhook_retry_base_seconds=60,
-        webhook_retry_max_seconds=60,
-    )
-    app = create_app(settings)
-    receivers.slow = 0.6
-    with TestClient(app) as client:
-        admin = make_key("admin")
-        sites = [receivers.another() + f"/ward-{n}" for n in range(4)]
-        for site in sites:
-            subscribe(client, admin, site, events=["invitation.issued"])
-        codes = [(f"W-{agency}", agency) for agency in AUDIT_AGENCIES]
-        handovers(client, make_key, codes)
-        with RunningWorker(app.state.engine, settings, app):
-            wait_for(lambda: len(receivers.answered) == 4 * len(codes), 30, "every site's events")
-            with receivers.lock:
-                assert receivers.most_open_in_all == 3, receivers.most_open_in_all
-            # Another key's receiver, due while the admin's sites hold three slots: the kept
-            # one sends it before any of theirs is free.
-            subscribe(client, make_key("reader"), receivers.base + "/other", ["response.submitted"])
-            receivers.slow = 4.0
-            issuer = make_key("issuer")
-            issued = [
-                client.post(
-                    "/api/v1/handovers",
-                    json=handover_body(dossier_code=f"W2-{agency}", agency_code=agency),
-                    headers=issuer,
-                ).json()
-                for agency in AUDIT_AGENCIES
-            ]
-            wait_for(lambda: receivers.open_at.total() == 3, 10, "the sites busy again")
-            answer = {"token": issued[0]["survey_url"].rsplit("/", 1)[1], "answers": ANSWERS}
-            assert client.post("/api/v1/responses", json=answer).status_code == 201
-            took = wait_for(
-                lambda: any(a.path == "/other" for a in receivers.arrived), 10, "the other's event"
-            )
-            assert took < 3.0, f"another key's event waited {took:.1f} s for a slot"
 
 
 def test_a_receiver_with_many_subscriptions_gets_every_delivery_of_each(

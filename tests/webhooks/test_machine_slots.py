@@ -96,8 +96,7 @@ def test_one_hung_gateway_under_several_names_or_ports_leaves_other_hosts_half_t
 ) -> None:
     """A gateway relaying for as many ward portals (each its own reader key) as the worker
     has slots, reached under two names and on several ports, hangs: it holds its half of
-    the slots at most while the healthy machine has events due, never the last slot, and
-    the healthy machine gets every event meanwhile."""
+    the slots at most, and the healthy machine gets every event meanwhile."""
     timeout = 30.0
     settings = webhook_settings(
         database_url,
@@ -128,9 +127,7 @@ def test_one_hung_gateway_under_several_names_or_ports_leaves_other_hosts_half_t
                     got, most = len(gw.ok), gw.most_open_wards
                 finally:
                     gw.release.set()
-    half, all_but_one = max(1, concurrency // 2), max(1, concurrency - 1)
-    # Half while the healthy host had events due; the idle slots but one once it had none.
-    assert got == len(AUDIT_AGENCIES) and half <= most <= all_but_one, (
+    assert (got, most) == (len(AUDIT_AGENCIES), max(1, concurrency // 2)), (
         f"in 20 s the healthy host got {got} of {len(AUDIT_AGENCIES)} events while the hung "
         f"gateway held {most} of {concurrency} slots at once"
     )
