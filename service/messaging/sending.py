@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, time, timedelta
 from functools import partial
 
-from sqlalchemy import ColumnElement, Engine, and_, exists, func, or_
+from sqlalchemy import ColumnElement, Engine, and_, exists, func, or_, text
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -122,6 +122,24 @@ def address_refusal(session: Session, key: bytes, channel: str, address: str | N
     return None if found is None else "opted_out"
 
 
+# The advisory locks' first key (PostgreSQL's two-key form) for a phone's decisions.
+PHONE_DECISIONS = 0x68616C70  # "halp"
+
+
+def _phone_decisions_take_turns(session: Session, invitation_id: int) -> None:
+    """A phone's SMS and Zalo decisions take turns, per invitation, until the transaction
+    ends: each lane then sees the other's message claimed (its lease committed with its
+    decision), and both were sent when decided at the same moment (alerts audit). An
+    advisory lock, not the invitation's row: the message row is locked already, and a
+    re-post of the dossier locks the invitation, then its messages (review: a deadlock).
+    SQLite has one writer: the claim's write has taken its lock already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:kind, :invitation)"),
+            {"kind": PHONE_DECISIONS, "invitation": invitation_id % 2**31},
+        )
+
+
 def _decide(
     session: Session,
     settings: Settings,
@@ -130,11 +148,9 @@ def _decide(
     now: datetime,
 ) -> OutgoingMessage | None:
     """The message to send now, or None once the row is skipped or postponed."""
-    # A phone's SMS and Zalo decisions take turns on their invitation's row: each lane
-    # then sees the other's message claimed (its lease committed with its decision), and
-    # both were sent when they were decided at the same moment (alerts audit).
-    phone = row.channel in PHONE_CHANNELS
-    invitation = session.get(Invitation, row.invitation_id, with_for_update=phone)
+    if row.channel in PHONE_CHANNELS:
+        _phone_decisions_take_turns(session, row.invitation_id)
+    invitation = session.get(Invitation, row.invitation_id)
     assert invitation is not None
     if (over := survey_over(invitation, now)) is not None:
         settle(session, row, status="skipped", reason=over)

@@ -5,6 +5,7 @@ reminder follows on the same channels only while the survey is unanswered."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -372,3 +373,63 @@ def test_a_message_decided_while_the_other_channel_sends_waits_for_its_outcome(
         rows = {r.channel: (r.status, r.reason) for r in session.exec(select(OutgoingMessageRow))}
     assert rows == {"zalo": ("sent", None), "sms": ("skipped", "sent_by_zalo")}
     assert esms.seen == [] and len(zalo.seen) == 2
+
+
+def test_a_repost_while_a_lane_decides_does_not_deadlock(
+    client: TestClient,
+    make_key: KeyFactory,
+    settings: Settings,
+    engine: sa.Engine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """(review) A lane's claim locks the message row (its lease), then the phone's
+    decisions took turns on the invitation's row; a re-post of the dossier locks the
+    invitation, then updates its messages: the opposite order, and PostgreSQL killed one
+    of the two as a deadlock. They take turns on an advisory lock instead."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    channels = configured_channels(settings)
+    issuer = make_key("issuer")
+    issued = client.post("/api/v1/handovers", json=handover_body(contact=PHONE), headers=issuer)
+    assert issued.status_code == 201, issued.text
+    due = local(1, 9)
+    row_locked, go_on = threading.Event(), threading.Event()
+    lane_error: list[BaseException] = []
+
+    def decide(session: Session, row: OutgoingMessageRow) -> OutgoingMessage | None:
+        row_locked.set()
+        go_on.wait(10)
+        return sending._decide(session, settings, channels, row, due)
+
+    def lane() -> None:
+        try:
+            leased.claim(
+                engine, OutgoingMessageRow, due, decide, [col(OutgoingMessageRow.channel) == "zalo"]
+            )
+        except BaseException as exc:
+            lane_error.append(exc)
+
+    caplog.set_level(logging.WARNING, logger="hailong.db")
+    lane_thread = threading.Thread(target=lane)
+    lane_thread.start()
+    assert row_locked.wait(10)
+    answer: dict[str, Any] = {}
+
+    def repost() -> None:
+        withdrawn = {"phone": PHONE["phone"], "consent": False}
+        response = client.post(
+            "/api/v1/handovers", json=handover_body(contact=withdrawn), headers=issuer
+        )
+        answer["status"] = response.status_code
+
+    repost_thread = threading.Thread(target=repost)
+    started = time.monotonic()
+    repost_thread.start()
+    time.sleep(0.5)  # the re-post holds the invitation and waits for the message row
+    go_on.set()
+    lane_thread.join(20)
+    repost_thread.join(20)
+    took = time.monotonic() - started
+    deadlocks = [r.getMessage() for r in caplog.records if "Deadlock" in r.getMessage()]
+    assert lane_error == [] and deadlocks == [], (lane_error, deadlocks, f"{took:.1f} s")
+    assert answer.get("status") in (200, 201), answer
