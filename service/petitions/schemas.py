@@ -33,10 +33,10 @@ class PetitionUpsert(NullsAsAbsent):
         default=None, max_length=64
     )
     received_at: PastMoment
-    # Null as not sent: an update keeps the deadline stored, the default one too (fixed at
-    # receipt with the calendar of then; a re-send made it again from today's: audit).
-    deadline_at: Annotated[BoundedAwareDatetime | None, NullAsAbsent()] = Field(
-        default=None, description="Default: the profile's working days after receipt"
+    deadline_at: BoundedAwareDatetime | None = Field(
+        default=None,
+        description="Default: the profile's working days after receipt. Null: the default "
+        "(kept as fixed at receipt when it is already); a survey comment's: none",
     )
     handled_at: PastMoment | None = None
     citizen_verdict: Literal["satisfied", "unsatisfied"] | None = None

@@ -200,11 +200,21 @@ def upsert(
             petition.deadline_at, petition.deadline_defaulted = payload.deadline_at, False
     elif "deadline_at" in sent or defaulted_deadline_moves or petition.deadline_at is None:
         # Told with the calendar of now, and kept when a day off is declared later (as a
-        # deadline told to the citizen): no need to wait for a calendar change.
-        petition.deadline_at = payload.deadline_at or add_working_days(
-            received_at, days, load_overrides(session)
+        # deadline told to the citizen): no need to wait for a calendar change. A re-send
+        # with null (an unset property, as Jackson or Go write it) asks for the default: one
+        # the petition has already, of the same receipt, stays as it was told; made again
+        # from today's calendar, a day off declared since moved it (scoring audit).
+        default_kept = (
+            payload.deadline_at is None
+            and petition.deadline_defaulted
+            and petition.deadline_at is not None
+            and not defaulted_deadline_moves
         )
-        petition.deadline_defaulted = payload.deadline_at is None
+        if not default_kept:
+            petition.deadline_at = payload.deadline_at or add_working_days(
+                received_at, days, load_overrides(session)
+            )
+            petition.deadline_defaulted = payload.deadline_at is None
     _check_verdict_follows_handling(payload, petition, sent)
     for name in (
         "handled_at",

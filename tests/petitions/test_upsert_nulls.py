@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 
+from service.models import utcnow
 from tests.conftest import KeyFactory
+from tests.scoring.test_feedback_and_aging import AGENCY, ANSWERS, issue
 
 pytestmark = pytest.mark.usefixtures("agencies")
 URL = "/api/v1/petitions"
@@ -81,3 +85,23 @@ def test_a_resend_with_a_null_deadline_keeps_the_deadline_told_at_receipt(
     assert again.json()["deadline_at"] == told
     score = client.get("/api/v1/agencies/G22.39/scores/2025-09", headers=admin).json()
     assert score["group5"]["petitions_on_time_rate"] == 0.0
+
+
+def test_a_comments_deadline_sent_in_error_can_be_withdrawn(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """(review) A survey comment that asks no answer has no deadline; one the national
+    system sends is its own, and `deadline_at: null` withdraws it. Taken as "not sent",
+    nothing could take it off, and the comment stayed due (console, follow-up, group 5)."""
+    token = issue(client, make_key, "HS-CD")
+    page = client.post(f"/s/{token}", data={**ANSWERS, "complaint": "Cảm ơn", "wants_reply": "no"})
+    assert page.status_code == 200
+    now = utcnow()
+    body = {"petition_code": "HL-HS-CD", "agency_code": AGENCY, "received_at": now.isoformat()}
+    issuer = make_key("issuer")
+    deadline = (now + timedelta(days=10)).isoformat()
+    given = client.post("/api/v1/petitions", json=body | {"deadline_at": deadline}, headers=issuer)
+    assert given.status_code == 200 and given.json()["deadline_at"] is not None, given.text
+    withdrawn = client.post("/api/v1/petitions", json=body | {"deadline_at": None}, headers=issuer)
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["deadline_at"] is None, withdrawn.json()
