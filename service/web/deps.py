@@ -3,7 +3,7 @@ posted form."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
@@ -78,17 +78,20 @@ def _refuse_unknown_query(request: Request) -> None:
         )
 
 
-def takes_key(route: object) -> bool:
-    """Whether a route is an API route that needs a key (it declares ApiWork)."""
+def takes_key(route: object) -> Literal["required", "optional"] | None:
+    """Whether an API route needs a key (it declares ApiWork), may take one
+    (OptionalKeyWork: an answer an admin key backdates), or neither."""
     if not isinstance(route, APIRoute):
-        return False
+        return None
     pending = [route.dependant]
     while pending:
         dependant = pending.pop()
         if dependant.call is _api_unit_of_work:
-            return True
+            return "required"
+        if dependant.call is _optional_key_unit_of_work:
+            return "optional"
         pending.extend(dependant.dependencies)
-    return False
+    return None
 
 
 def _query_names(route: APIRoute) -> frozenset[str]:

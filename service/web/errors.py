@@ -23,8 +23,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from service import db
 from service.auth.keys import bearer_key_or_401
 from service.db import is_unique_violation
-from service.errors import ServiceError
+from service.errors import ServiceError, Unauthorized
 from service.i18n import CONSOLE_LANG_COOKIE, pick_language
+from service.models.access import ROLES
 from service.timebounds import DAY_HELP, ISO_HELP
 from service.unit_of_work import HEAD_SCOPE_KEY, UnitOfWork
 from service.web.deps import takes_key
@@ -164,20 +165,23 @@ def _invalid(request: Request, errors: Sequence[Any]) -> Response:
 
 
 async def _key_refusal(request: Request) -> ServiceError | None:
-    """A keyed API request refused for its input: its key's own refusal first, if it has
-    one (API.md: 401 without a valid key, 403 without the role). A wrong or revoked key, or
-    a body that was not JSON at all, was told to fix its fields first, and then, fixed,
-    that its key was no good (contract audit). Checked only when the input is refused:
-    a key the request passes costs nothing more (a cached key costs no thread either)."""
-    if not takes_key(request.scope.get("route")):
+    """A keyed API request refused for its input: 401 first when its key is no good (API.md:
+    401 without a valid key). A wrong or revoked key, or a body that was not JSON at all,
+    was told to fix its fields first, and then, fixed, that its key was no good (contract
+    audit); an answer's optional key alike (review). A valid key's role is checked with
+    the work, after the input (a 422 before a 403). Checked only when the input is refused:
+    a request that passes costs nothing more (a cached key costs no thread either)."""
+    need = takes_key(request.scope.get("route"))
+    authorization = request.headers.get("authorization")
+    if need is None or (need == "optional" and authorization is None):
         return None
     try:
-        bearer_key_or_401(request.headers.get("authorization"))  # no key: no database
-        await UnitOfWork(request).authorize()
-    except ServiceError as refusal:
+        bearer_key_or_401(authorization)  # no key: no database
+        await UnitOfWork(request).authorize(*ROLES)  # any role: only the key is judged
+    except Unauthorized as refusal:
         return refusal
-    except Exception:  # the database unreachable, say: the input's refusal stands
-        log.warning("could not check the key of a refused request", exc_info=True)
+    except Exception:  # a role refused, the database unreachable: the input's refusal stands
+        log.debug("the key of a refused request was not judged", exc_info=True)
     return None
 
 

@@ -371,3 +371,36 @@ def test_a_calendar_day_that_does_not_exist_is_told_so(
     )
     assert answer.status_code == 422
     assert answer.json()["fields"] == [{"field": "date", "problem": DAY}]
+
+
+@pytest.mark.usefixtures("agencies")
+def test_a_valid_key_of_another_role_is_told_its_input_first(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """(review) The key is judged before a 422, its role after: a kiosk tablet's device key
+    (a valid key of no API role) was told 403 where a reader's was told 422."""
+    for role, agency in (("reader", None), ("kiosk", "79.BTH")):
+        refused = client.post(
+            "/api/v1/handovers", json={"no_such_field": 1}, headers=make_key(role, agency)
+        )
+        assert refused.status_code == 422, (role, refused.text)
+
+
+@pytest.mark.usefixtures("agencies")
+def test_an_answer_with_an_unknown_key_is_told_401_whatever_its_body(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """(review) An answer may carry an admin key (a backdated import): an unknown one was a
+    401 with a correct body and a 422 with a body that was not JSON."""
+    token = issue(client, make_key, dossier_code="KEYED-ANSWER").token
+    unknown = {"Authorization": "Bearer hl_no_such_key_0123456789"}
+    good = client.post(
+        "/api/v1/responses", json={"token": token, "answers": ANSWERS}, headers=unknown
+    )
+    garbled = {**unknown, "Content-Type": "application/json"}
+    bad = client.post("/api/v1/responses", content=b"{not json", headers=garbled)
+    assert (good.status_code, bad.status_code) == (401, 401), (good.text, bad.text)
+    keyless = client.post(
+        "/api/v1/responses", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert keyless.status_code == 422, keyless.text  # the token is the credential
