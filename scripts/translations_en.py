@@ -757,40 +757,40 @@ EN_PLURAL: dict[str, tuple[str, str]] = {
         "Other staff (%(n)s people, under %(min)s answers each)",
     ),
     "%(part)s trong %(whole)s hồ sơ được giải quyết đúng hẹn.": (
-        "%(part)s of %(whole)s dossier was resolved on time.",
-        "%(part)s of %(whole)s dossiers were resolved on time.",
+        "Resolved on time: %(part)s of %(whole)s dossier.",
+        "Resolved on time: %(part)s of %(whole)s dossiers.",
     ),
     "%(part)s trong %(whole)s hồ sơ bị trễ hạn không quá %(limit)s ngày làm việc (mỗi hồ sơ được %(value)s điểm).": (
-        "%(part)s of %(whole)s dossier was late by at most %(limit)s working days (%(value)s points).",
-        "%(part)s of %(whole)s dossiers were late by at most %(limit)s working days (%(value)s points each).",
+        "Late by at most %(limit)s working days (%(value)s points): %(part)s of %(whole)s dossier.",
+        "Late by at most %(limit)s working days (%(value)s points each): %(part)s of %(whole)s dossiers.",
     ),
     "%(part)s trong %(whole)s hồ sơ bị trễ hơn %(limit)s ngày làm việc (không được điểm).": (
-        "%(part)s of %(whole)s dossier was more than %(limit)s working days late (no points).",
-        "%(part)s of %(whole)s dossiers were more than %(limit)s working days late (no points).",
+        "More than %(limit)s working days late (no points): %(part)s of %(whole)s dossier.",
+        "More than %(limit)s working days late (no points): %(part)s of %(whole)s dossiers.",
     ),
     "%(part)s trong %(whole)s phiếu đánh giá cho biết phải bổ sung hồ sơ từ %(limit)s lần trở lên.": (
-        "%(part)s of %(whole)s evaluation says the citizen had to add documents %(limit)s or more times.",
-        "%(part)s of %(whole)s evaluations say the citizen had to add documents %(limit)s or more times.",
+        "Asked to add documents %(limit)s or more times: %(part)s of %(whole)s evaluation.",
+        "Asked to add documents %(limit)s or more times: %(part)s of %(whole)s evaluations.",
     ),
     "%(part)s trong %(whole)s phiếu đánh giá thái độ cán bộ là tốt.": (
-        "%(part)s of %(whole)s evaluation rated the staff's attitude good.",
-        "%(part)s of %(whole)s evaluations rated the staff's attitude good.",
+        "Staff attitude rated good: %(part)s of %(whole)s evaluation.",
+        "Staff attitude rated good: %(part)s of %(whole)s evaluations.",
     ),
     "%(part)s trong %(whole)s phản ánh, kiến nghị thuộc thẩm quyền được xử lý đúng hạn.": (
-        "%(part)s of %(whole)s petition within the agency's authority was handled on time.",
-        "%(part)s of %(whole)s petitions within the agency's authority were handled on time.",
+        "Handled on time: %(part)s of %(whole)s petition within the agency's authority.",
+        "Handled on time: %(part)s of %(whole)s petitions within the agency's authority.",
     ),
     "%(part)s trong %(whole)s hồ sơ bị trễ hơn %(limit)s ngày làm việc hoặc phải bổ sung từ %(value)s lần trở lên (không được điểm).": (
-        "%(part)s of %(whole)s dossier was more than %(limit)s working days late or sent back for supplements %(value)s times or more (no points).",
-        "%(part)s of %(whole)s dossiers were more than %(limit)s working days late or sent back for supplements %(value)s times or more (no points).",
+        "More than %(limit)s working days late, or sent back for supplements %(value)s or more times (no points): %(part)s of %(whole)s dossier.",
+        "More than %(limit)s working days late, or sent back for supplements %(value)s or more times (no points): %(part)s of %(whole)s dossiers.",
     ),
     "%(part)s trong %(whole)s phản ánh, kiến nghị bị người dân không hài lòng, khiếu nại kết quả hoặc xử lý trễ hạn.": (
-        "%(part)s of %(whole)s petition left the citizen unsatisfied, had its result contested, or was handled late.",
-        "%(part)s of %(whole)s petitions left the citizen unsatisfied, had their result contested, or were handled late.",
+        "Citizen unsatisfied, result contested, or handled late: %(part)s of %(whole)s petition.",
+        "Citizen unsatisfied, result contested, or handled late: %(part)s of %(whole)s petitions.",
     ),
     "%(part)s trong %(whole)s hồ sơ có đánh giá không hài lòng, bị phản ánh hoặc quá hạn.": (
-        "%(part)s of %(whole)s dossier had an unsatisfied evaluation, a petition, or was overdue.",
-        "%(part)s of %(whole)s dossiers had an unsatisfied evaluation, a petition, or were overdue.",
+        "With an unsatisfied evaluation, a petition, or overdue: %(part)s of %(whole)s dossier.",
+        "With an unsatisfied evaluation, a petition, or overdue: %(part)s of %(whole)s dossiers.",
     ),
 }
 

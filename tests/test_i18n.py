@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import html
+from typing import Any
+
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from service.i18n import LOCALE_DIR, gettext_for, ngettext_for
+from service.portal.plain_words import Fact
+from service.reports.words import count, num
 from service.settings import ROOT
+from service.templating import make_templates
+from service.web.pages import words
 
 
 def _template_messages() -> set[str]:
@@ -45,3 +52,26 @@ def test_a_count_takes_its_form_in_english() -> None:
         "2 dossiers",
     ]
     assert ngettext_for("vi")(*dossiers, 1) % {"n": 1} == "1 hồ sơ"
+
+
+def _english_fact(fact: Fact) -> str:
+    module: Any = (
+        make_templates()
+        .env.get_template("portal/_words.html")
+        .make_module(
+            {**words("en"), "num": lambda value, places=2: num(value, places), "count": count}
+        )
+    )
+    return html.unescape(" ".join(str(module.fact(fact)).split()))
+
+
+def test_a_part_of_a_whole_reads_right_whatever_the_two_counts() -> None:
+    """(review) The "part of whole" sentences took their form by the whole while their verb
+    followed the part: "1 of 5 dossiers were resolved on time". Worded with no verb to
+    agree, the noun follows the whole."""
+    assert _english_fact(Fact("a_on_time", 1, 5)) == "Resolved on time: 1 of 5 dossiers."
+    assert _english_fact(Fact("a_on_time", 0, 1)) == "Resolved on time: 0 of 1 dossier."
+    assert (
+        _english_fact(Fact("g5_petitions_on_time", 1, 4))
+        == "Handled on time: 1 of 4 petitions within the agency's authority."
+    )
