@@ -314,7 +314,9 @@ function asciiDomain(address) {
   const at = address.lastIndexOf("@");
   const domain = address.slice(at + 1);
   const ascii = [...domain].every((c) => c.charCodeAt(0) < 128);
-  if (at < 0 || ascii || /[\s/?#@:\\[\]%]/.test(domain)) return address;
+  // A label that begins or ends with "-" is refused by the server's IDNA rules (review).
+  const hyphened = domain.split(".").some((label) => /^-|-$/.test(label));
+  if (at < 0 || ascii || hyphened || /[\s/?#@:\\[\]%]/.test(domain)) return address;
   try {
     return address.slice(0, at + 1) + new URL(`http://${domain}`).hostname;
   } catch {
