@@ -137,10 +137,19 @@ def _manageable(session: Session, key_id: int, principal: Principal | None) -> A
     return key
 
 
+def shown_as(actor: str, principal: Principal | None) -> str:
+    """Who revoked a key, as the keys API shows it to admins of the key's agency: an
+    official by name, not the mailbox the audit log keeps (Principal.signature). A
+    province's official unpairing a ward's tablet handed their address to the ward's admin
+    key (scope audit)."""
+    return principal.signature if principal is not None else actor
+
+
 def mark_revoked(session: Session, key: ApiKey, actor: str) -> None:
-    """Revokes `key` (by `actor`, now): a Conflict naming who revoked it before, if anyone.
-    The row is locked and read afresh first: two rotations of one key at once both found
-    it live on PostgreSQL, and left two successors (and two audit records) (audit)."""
+    """Revokes `key` (by `actor`, now, as `shown_as` names them): a Conflict naming who
+    revoked it before, if anyone. The row is locked and read afresh first: two rotations of
+    one key at once both found it live on PostgreSQL, and left two successors (and two
+    audit records) (audit)."""
     session.refresh(key, with_for_update={"key_share": True})  # FOR NO KEY UPDATE
     if key.revoked_at is not None:
         raise Conflict(
@@ -157,7 +166,7 @@ def revoke_key(
 ) -> ApiKey:
     """Revoke a key: every process refuses it within `auth_cache_seconds`."""
     key = _manageable(session, key_id, principal)
-    mark_revoked(session, key, actor)
+    mark_revoked(session, key, shown_as(actor, principal))
     record(
         session,
         actor,
@@ -182,7 +191,7 @@ def rotate_key(
             f"API key {old.id} expired on {old.expires_at:%Y-%m-%d %H:%M} UTC; a successor "
             "would expire too: create a new key (hailong keys create --expires ...)."
         )
-    mark_revoked(session, old, actor)
+    mark_revoked(session, old, shown_as(actor, principal))
     new, raw = _new_key(
         session,
         name=old.name,

@@ -18,7 +18,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from service.admin.agencies import get_agency_by_code
-from service.admin.keys import mark_revoked
+from service.admin.keys import mark_revoked, shown_as
 from service.audit import record
 from service.auth.keys import hash_key, new_key_material, standing_principal
 from service.auth.officials import official_principal
@@ -240,6 +240,6 @@ def unpair(session: Session, key_id: int, *, actor: str, principal: Principal | 
     if device.key.revoked_at is not None:
         raise AlreadyUnpaired(f"Kiosk {key_id} is already unpaired.")
     # As `keys revoke` does: GET /api/v1/keys then says who unpaired it.
-    mark_revoked(session, device.key, actor)
+    mark_revoked(session, device.key, shown_as(actor, principal))
     record(session, actor, "kiosk.unpair", f"api_key:{key_id}", {"counter": device.counter.code})
     return device
