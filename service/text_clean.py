@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 BIDI_CONTROLS = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
 
@@ -143,3 +143,14 @@ def code_text(text: str) -> str:
 CodeText = AfterValidator(code_text)
 # For a code a query may name or leave out: matched as written codes are.
 OptionalCodeText = AfterValidator(lambda text: None if text is None else code_text(text))
+
+
+def stripped(value: object) -> object:
+    """A text without the spaces around it, before its pattern is checked (a dossier code
+    from a fixed-width column: "G22.39-1   "); anything else as it is, for the type's own
+    refusal."""
+    return value.strip() if isinstance(value, str) else value
+
+
+# For a code that must match a pattern (a dossier code): its spaces taken off first.
+Stripped = BeforeValidator(stripped)

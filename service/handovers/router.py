@@ -10,7 +10,7 @@ from sqlmodel import Session
 from service.handovers import issuing, revoking, views
 from service.handovers.invitations import ISSUERS
 from service.handovers.schemas import DOSSIER_CODE_PATTERN, HandoverCreate, HandoverPublic
-from service.text_clean import OptionalCodeText
+from service.text_clean import OptionalCodeText, Stripped
 from service.web.deps import ApiWork
 from service.web.errors import error_responses
 from service.web.routes import created_or_known
@@ -46,7 +46,7 @@ async def issue_handover(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def revoke_handover(
-    dossier_code: Annotated[str, Path(max_length=64, pattern=DOSSIER_CODE_PATTERN)],
+    dossier_code: Annotated[str, Stripped, Path(max_length=64, pattern=DOSSIER_CODE_PATTERN)],
     work: ApiWork,
     agency_code: Annotated[
         str | None,

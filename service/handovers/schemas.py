@@ -5,19 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service.messaging.schemas import ContactIn, MessagePublic
-from service.text_clean import CodeText, Composed, Storable
+from service.text_clean import CodeText, Composed, Storable, Stripped
 from service.timebounds import BoundedAwareDatetime, PastMoment
 from service.web.schemas import NullAsAbsent, NullsAsAbsent, WholeCount, strict_with_example
 
 # Dossier codes travel in URL paths (revoke), so no '/' and no spaces.
 DOSSIER_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
-
-
-def _stripped(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
 
 
 # The limits inside the type, so that a too long value is told in characters.
@@ -56,7 +52,7 @@ class HandoverCreate(NullsAsAbsent):
     # Without the spaces around it, as the other codes (text_clean.code_text): a one-stop
     # system that keeps codes in a fixed-width column sent "G22.39-1   " and every
     # handover was a 422 (handover audit). A space inside is still refused (the pattern).
-    dossier_code: Annotated[str, BeforeValidator(_stripped)] = Field(
+    dossier_code: Annotated[str, Stripped] = Field(
         min_length=1, max_length=64, pattern=DOSSIER_CODE_PATTERN
     )
     agency_code: Code

@@ -173,7 +173,7 @@ async def _key_refusal(request: Request) -> ServiceError | None:
     a request that passes costs nothing more (a cached key costs no thread either)."""
     need = takes_key(request.scope.get("route"))
     authorization = request.headers.get("authorization")
-    if need is None or (need == "optional" and authorization is None):
+    if need is None or (need == "optional" and not authorization):  # "" is no key too
         return None
     try:
         bearer_key_or_401(authorization)  # no key: no database

@@ -10,11 +10,12 @@ from pydantic import BeforeValidator
 
 from service.models import MAX_ROW_ID
 from service.periods import PERIOD_HELP
-from service.text_clean import OptionalCodeText
+from service.text_clean import OptionalCodeText, Stripped
 from service.timebounds import BoundedDate
 
 CodePath = Annotated[str, Path(max_length=64, description="Agency code")]
-DossierCodePath = Annotated[str, Path(max_length=64, description="Dossier code")]
+# Without the spaces around it, as a handover stores it (text_clean.Stripped).
+DossierCodePath = Annotated[str, Stripped, Path(max_length=64, description="Dossier code")]
 ParentQuery = Annotated[str | None, Query(max_length=64, description="Only this agency's children")]
 # Required on the API (a score is always of some period)...
 PeriodQuery = Annotated[str, Query(max_length=16, description=PERIOD_HELP, examples=["2025-Q3"])]

@@ -6,6 +6,7 @@ import threading
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -1020,3 +1021,17 @@ def test_a_dossier_code_padded_with_spaces_is_the_code_without_them(
     assert padded.json()["dossier_code"] == "G22-PAD"
     again = client.post(URL, json=handover_body(dossier_code="G22-PAD"), headers=issuer)
     assert again.status_code == 200 and again.json()["survey_id"] == padded.json()["survey_id"]
+
+
+def test_a_padded_dossier_code_in_a_path_is_the_code_without_its_spaces(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """(review) The handover took "G22-PAD   " as G22-PAD; its revoke with the same padded
+    code in the path was a 422."""
+    issuer = make_key("issuer")
+    padded = "G22-PAD   "
+    issued = client.post(URL, json=handover_body(dossier_code=padded), headers=issuer)
+    assert issued.status_code == 201, issued.text
+    revoked = client.post(f"{URL}/{quote(padded)}/revoke", headers=issuer)
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["status"] == "revoked"

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -816,3 +817,15 @@ def test_explain_refuses_a_profile_it_does_not_explain(
     for main in ({}, {"profile": "hcmc-104-2024"}):
         explained = both.get(f"{url}/explain", params=main, headers=reader)
         assert explained.status_code == 200 and explained.json()["profile"] == "hcmc-104-2024"
+
+
+def test_a_dossier_s_score_by_its_code_padded_as_it_was_handed_over(
+    both: TestClient, make_key: KeyFactory
+) -> None:
+    """(review) A handover takes "D4   " (a fixed-width column) as D4; its score by the same
+    padded code in the path was a 404."""
+    office = Office(both, make_key)
+    seed_september(office)
+    assert both.get("/api/v1/dossiers/D4/score", headers=office.admin).status_code == 200
+    padded = both.get(f"/api/v1/dossiers/{quote('D4   ')}/score", headers=office.admin)
+    assert padded.status_code == 200, padded.text

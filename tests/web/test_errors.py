@@ -404,3 +404,21 @@ def test_an_answer_with_an_unknown_key_is_told_401_whatever_its_body(
         "/api/v1/responses", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert keyless.status_code == 422, keyless.text  # the token is the credential
+
+
+@pytest.mark.usefixtures("agencies")
+def test_an_empty_authorization_header_is_no_key_on_an_answer_either_way(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """(review) An empty header is no key to the answer route: a typo in a keyless
+    citizen's answer sent with one was told it needed a key."""
+    token = issue(client, make_key, dossier_code="EMPTY-AUTH").token
+    empty = {"Authorization": "", "Content-Type": "application/json"}
+    bad = client.post("/api/v1/responses", content=b"{not json", headers=empty)
+    assert bad.status_code == 422, bad.text
+    good = client.post(
+        "/api/v1/responses",
+        json={"token": token, "answers": ANSWERS},
+        headers={"Authorization": ""},
+    )
+    assert good.status_code == 201, good.text
