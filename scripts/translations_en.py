@@ -761,12 +761,12 @@ EN_PLURAL: dict[str, tuple[str, str]] = {
         "Resolved on time: %(part)s of %(whole)s dossiers.",
     ),
     "%(part)s trong %(whole)s hồ sơ bị trễ hạn không quá %(limit)s ngày làm việc (mỗi hồ sơ được %(value)s điểm).": (
-        "Late by at most %(limit)s working days (%(value)s points): %(part)s of %(whole)s dossier.",
-        "Late by at most %(limit)s working days (%(value)s points each): %(part)s of %(whole)s dossiers.",
+        "Late, within the grace of %(limit)s working day(s), worth %(value)s: %(part)s of %(whole)s dossier.",
+        "Late, within the grace of %(limit)s working day(s), worth %(value)s each: %(part)s of %(whole)s dossiers.",
     ),
     "%(part)s trong %(whole)s hồ sơ bị trễ hơn %(limit)s ngày làm việc (không được điểm).": (
-        "More than %(limit)s working days late (no points): %(part)s of %(whole)s dossier.",
-        "More than %(limit)s working days late (no points): %(part)s of %(whole)s dossiers.",
+        "Late past the grace of %(limit)s working day(s), worth nothing: %(part)s of %(whole)s dossier.",
+        "Late past the grace of %(limit)s working day(s), worth nothing: %(part)s of %(whole)s dossiers.",
     ),
     "%(part)s trong %(whole)s phiếu đánh giá cho biết phải bổ sung hồ sơ từ %(limit)s lần trở lên.": (
         "Asked to add documents %(limit)s or more times: %(part)s of %(whole)s evaluation.",
@@ -781,8 +781,8 @@ EN_PLURAL: dict[str, tuple[str, str]] = {
         "Handled on time: %(part)s of %(whole)s petitions within the agency's authority.",
     ),
     "%(part)s trong %(whole)s hồ sơ bị trễ hơn %(limit)s ngày làm việc hoặc phải bổ sung từ %(value)s lần trở lên (không được điểm).": (
-        "More than %(limit)s working days late, or sent back for supplements %(value)s or more times (no points): %(part)s of %(whole)s dossier.",
-        "More than %(limit)s working days late, or sent back for supplements %(value)s or more times (no points): %(part)s of %(whole)s dossiers.",
+        "Late past the grace of %(limit)s working day(s), or sent back for supplements %(value)s or more times, worth nothing: %(part)s of %(whole)s dossier.",
+        "Late past the grace of %(limit)s working day(s), or sent back for supplements %(value)s or more times, worth nothing: %(part)s of %(whole)s dossiers.",
     ),
     "%(part)s trong %(whole)s phản ánh, kiến nghị bị người dân không hài lòng, khiếu nại kết quả hoặc xử lý trễ hạn.": (
         "Citizen unsatisfied, result contested, or handled late: %(part)s of %(whole)s petition.",

@@ -75,3 +75,12 @@ def test_a_part_of_a_whole_reads_right_whatever_the_two_counts() -> None:
         _english_fact(Fact("g5_petitions_on_time", 1, 4))
         == "Handled on time: 1 of 4 petitions within the agency's authority."
     )
+
+
+def test_a_fact_s_other_counts_read_right_when_they_are_one() -> None:
+    """(review) A profile may give a grace of 1 working day and 1 point for it: the facts
+    read "1 working days", "1 points each"."""
+    grace = _english_fact(Fact("a_late_grace", 2, 5, 1, 1))
+    assert grace == "Late, within the grace of 1 working day(s), worth 1 each: 2 of 5 dossiers."
+    over = _english_fact(Fact("a_late_over", 2, 5, limit=1))
+    assert over == "Late past the grace of 1 working day(s), worth nothing: 2 of 5 dossiers."

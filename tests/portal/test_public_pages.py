@@ -429,7 +429,7 @@ def test_english_switch_keeps_the_page_and_carries_the_language_along(
     assert '<input type="hidden" name="lang" value="en">' in en
     assert f'href="/rankings?period={Q3}" hreflang="vi"' in en
     page = text(get(client, f"/agencies/79.BTH?period={Q3}&lang=en"))
-    assert "More than 5 working days late (no points): 3 of 120 dossiers." in page
+    assert "Late past the grace of 5 working day(s), worth nothing: 3 of 120 dossiers." in page
     assert "Q3 2025" in page
     assert "Satisfied" in get(client, f"/badge/79.BTH.svg?period={Q3}&lang=en")
     embed = get(client, f"/embed/agencies/79.BTH?period={Q3}&lang=en")
