@@ -36,7 +36,7 @@ from service.messaging.channels.base import Channel, OutgoingMessage
 from service.messaging.channels.registry import configured_names
 from service.messaging.compose import keyed_tag
 from service.messaging.leased import settle
-from service.models import Agency, Alert, AlertEmail, Official, utcnow
+from service.models import Agency, Alert, AlertEmail, Official, Petition, utcnow
 from service.numbers import number, percent, typed, typed_percent
 from service.periods import parse_period, period_words
 from service.settings import Settings
@@ -194,15 +194,20 @@ def _once_per(alert: Alert) -> str:
 OVERDUE_TITLE = "Phản ánh, kiến nghị đã quá hạn xử lý"
 
 
+def _overdue(alert: Alert, now: datetime) -> bool:
+    """A petition's deadline alert going out once its deadline has passed."""
+    if alert.rule != "petition_deadline":
+        return False
+    deadline = alert.values.get("deadline_at")
+    with suppress(TypeError, ValueError):
+        return deadline is not None and datetime.fromisoformat(deadline) <= now
+    return False
+
+
 def _title(alert: Alert, now: datetime) -> str:
     """The rule's title, as things stand when the e-mail goes (alerts audit: a "deadline in
     one hour" e-mail could arrive after the deadline)."""
-    if alert.rule == "petition_deadline":
-        deadline = alert.values.get("deadline_at")
-        with suppress(TypeError, ValueError):
-            if deadline is not None and datetime.fromisoformat(deadline) <= now:
-                return OVERDUE_TITLE
-    return RULE_TITLES.get(alert.rule, alert.rule)
+    return OVERDUE_TITLE if _overdue(alert, now) else RULE_TITLES.get(alert.rule, alert.rule)
 
 
 def compose(
@@ -213,7 +218,12 @@ def compose(
     official: Official,
     now: datetime | None = None,
 ) -> OutgoingMessage:
-    title = _title(alert, now or utcnow())
+    at = now or utcnow()
+    title = _title(alert, at)
+    # Past the deadline, the working days left it was raised with are none.
+    shown = {
+        k: v for k, v in alert.values.items() if k != "working_days_left" or not _overdue(alert, at)
+    }
     # The agency's alerts, not the console's front page a manager had to find them from
     # (audit).
     link = f"{settings.base_url}{ALERTS_PAGE}?{urlencode({'agency': agency.code})}"
@@ -224,7 +234,7 @@ def compose(
         f"{_period_text(alert.period, inside=True)}: {title}.\n"
         f"{about}"
         "\n"
-        f"Số liệu:\n{_values_text(alert.values)}\n\n"
+        f"Số liệu:\n{_values_text(shown)}\n\n"
         f"Xem chi tiết trong trang quản lý: {link}\n\n"
         f"{_once_per(alert)}"
     )
@@ -252,6 +262,25 @@ def _alert_key(signing_key: bytes, row: Row, alert: Alert) -> str:
     return keyed_tag(signing_key, f"alert-email:{row.id}:{alert.id}:{alert.raised_at.isoformat()}")
 
 
+def _petition_settled(session: Session, alert: Alert) -> str | None:
+    """Why a petition's deadline alert, retried while the mail server refused it, is no
+    news any more: the petition was handled, or given another deadline (which has its own
+    alert). Sent anyway, one handled in time went out titled overdue (review)."""
+    if alert.rule != "petition_deadline":
+        return None
+    petition = session.exec(
+        select(Petition).where(
+            Petition.agency_id == alert.agency_id, Petition.code == alert.subject
+        )
+    ).first()
+    if petition is None or petition.handled_at is not None:
+        return "petition_handled"
+    told = alert.values.get("deadline_at")
+    if petition.deadline_at is None or petition.deadline_at.isoformat() != told:
+        return "deadline_changed"
+    return None
+
+
 def _decide(
     session: Session, settings: Settings, row: Row, now: datetime
 ) -> OutgoingMessage | None:
@@ -273,6 +302,9 @@ def _decide(
     assert alert is not None
     agency = session.get(Agency, alert.agency_id)
     assert agency is not None
+    if (settled := _petition_settled(session, alert)) is not None:
+        settle(session, row, status="skipped", reason=settled)
+        return None
     # Moved to another agency since the alert was raised: not theirs to read any more (an
     # e-mail retried for hours went to the official's new ward: audit).
     scope = session.get(Agency, official.agency_id) if official.agency_id is not None else None

@@ -299,8 +299,41 @@ def test_the_email_says_a_petition_deadline_in_vietnam_time_with_named_figures(
     emails.run_round(engine, settings, configured_channels(settings), utcnow())
     [text] = mailbox.texts()
     assert "- Hạn xử lý: 17:00 22/09/2025\n" in text
-    assert "- Số ngày làm việc còn lại: 2\n" in text
+    assert "- Ngưỡng: 2\n" in text
     assert "petition_deadline" not in text and "deadline_at" not in text
+
+
+def test_a_deadline_alert_that_is_no_news_is_not_sent_and_an_overdue_one_says_so(
+    client: TestClient, engine: sa.Engine, settings: Settings, office: Office, mailbox: Mailbox
+) -> None:
+    """(review) A petition's deadline alert e-mail retried while the mail server refused it
+    went out titled overdue for a petition handled in time meanwhile; one still open past
+    its deadline said "2 working days left"."""
+    official(engine, "truong.phong@tphcm.gov.vn", "manager", "79.BTH")
+    # E-mails fall due in real time: a deadline an hour ago, raised the day before.
+    deadline = utcnow().replace(microsecond=0) - timedelta(hours=1)
+    received = (deadline - timedelta(days=20)).isoformat()
+    for code in ("P-DONE", "P-OPEN"):
+        office.petition(code, "79.BTH", received_at=received, deadline_at=deadline.isoformat())
+    assert evaluate(client, settings, deadline - timedelta(days=1))
+    handled = (deadline - timedelta(hours=2)).isoformat()
+    office.petition(
+        "P-DONE",
+        "79.BTH",
+        received_at=received,
+        deadline_at=deadline.isoformat(),
+        handled_at=handled,
+    )
+    emails.run_round(engine, settings, configured_channels(settings), utcnow())
+    [message] = mailbox.received
+    assert "đã quá hạn xử lý" in str(message["Subject"])
+    [text] = mailbox.texts()
+    assert "P-OPEN" in text and "Số ngày làm việc còn lại" not in text
+    with engine.connect() as connection:
+        skipped = connection.execute(
+            sa.text("SELECT status, reason FROM alert_email WHERE status = 'skipped'")
+        ).all()
+    assert [tuple(r) for r in skipped] == [("skipped", "petition_handled")]
 
 
 def test_the_email_links_to_the_alerts_of_the_agency(
