@@ -11,7 +11,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Annotated, Literal
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
@@ -234,10 +234,14 @@ def _here_of(request: Request, back: str | None) -> str:
     if request.method != "GET":
         page = back or path.rsplit("/", 1)[0] or "/console"
         # At the period the form was about: a refused D and E of 2025-Q3 led, in the
-        # other language, to the current quarter's page (console audit).
+        # other language, to the current quarter's page (console audit). Added to the
+        # page's own query (an alerts page's ?agency=: review).
         period = (getattr(request.state, "posted_form", None) or {}).get("period", "")
         with suppress(ValueError):
-            return f"{page}?{urlencode({'period': parse_period(period).key})}"
+            key = parse_period(period).key
+            where, _, own = page.partition("?")
+            kept = [(k, v) for k, v in parse_qsl(own, keep_blank_values=True) if k != "period"]
+            return f"{where}?{urlencode([*kept, ('period', key)])}"
         return page
     # Without the notice of a change just saved (?saved=): it was told again in the other
     # language, as if saved twice (console audit).

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from html import unescape
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from sqlmodel import select
@@ -691,3 +691,21 @@ def test_the_language_link_keeps_the_period_of_a_refused_form_and_drops_a_saved_
     saved = console.post(f"/console/a/{WARD}/inputs", {"period": period, "d": "17", "e": ""})
     assert saved.status_code == 200 and "saved=inputs" in str(saved.url)
     assert _language_link(saved.text) == f"/console/a/{WARD}?period={period}"
+
+
+@pytest.mark.usefixtures("agencies")
+def test_the_language_link_of_a_refused_form_keeps_its_page_s_own_query(
+    console: ConsoleClient, make_key: KeyFactory
+) -> None:
+    """(review) The period was added after the page's own query with a second "?": an
+    alerts rule form led to /console/alerts?agency=79.BTH?period=..., no such agency."""
+    console.sign_in(raw_key(make_key("manager", WARD)))
+    console.get(f"/console/alerts?agency={WARD}")
+    refused = console.post(
+        f"/console/alerts/{WARD}/rules/k_below_threshold",
+        {"enabled": "on", "threshold": "abc", "period": "2025-Q3"},
+    )
+    assert refused.status_code == 422
+    link = _language_link(refused.text)
+    assert link.count("?") == 1, link
+    assert parse_qs(urlsplit(link).query).get("agency") == [WARD], link
