@@ -194,20 +194,17 @@ def _once_per(alert: Alert) -> str:
 OVERDUE_TITLE = "Phản ánh, kiến nghị đã quá hạn xử lý"
 
 
+def _told_deadline(alert: Alert) -> datetime | None:
+    """The deadline a petition's alert was raised with (its figures keep it as text)."""
+    with suppress(KeyError, TypeError, ValueError):
+        return datetime.fromisoformat(alert.values["deadline_at"])
+    return None
+
+
 def _overdue(alert: Alert, now: datetime) -> bool:
     """A petition's deadline alert going out once its deadline has passed."""
-    if alert.rule != "petition_deadline":
-        return False
-    deadline = alert.values.get("deadline_at")
-    with suppress(TypeError, ValueError):
-        return deadline is not None and datetime.fromisoformat(deadline) <= now
-    return False
-
-
-def _title(alert: Alert, now: datetime) -> str:
-    """The rule's title, as things stand when the e-mail goes (alerts audit: a "deadline in
-    one hour" e-mail could arrive after the deadline)."""
-    return OVERDUE_TITLE if _overdue(alert, now) else RULE_TITLES.get(alert.rule, alert.rule)
+    told = _told_deadline(alert) if alert.rule == "petition_deadline" else None
+    return told is not None and told <= now
 
 
 def compose(
@@ -218,12 +215,10 @@ def compose(
     official: Official,
     now: datetime | None = None,
 ) -> OutgoingMessage:
-    at = now or utcnow()
-    title = _title(alert, at)
+    overdue = _overdue(alert, now or utcnow())
+    title = OVERDUE_TITLE if overdue else RULE_TITLES.get(alert.rule, alert.rule)
     # Past the deadline, the working days left it was raised with are none.
-    shown = {
-        k: v for k, v in alert.values.items() if k != "working_days_left" or not _overdue(alert, at)
-    }
+    shown = {k: v for k, v in alert.values.items() if not (overdue and k == "working_days_left")}
     # The agency's alerts, not the console's front page a manager had to find them from
     # (audit).
     link = f"{settings.base_url}{ALERTS_PAGE}?{urlencode({'agency': agency.code})}"
@@ -275,8 +270,8 @@ def _petition_settled(session: Session, alert: Alert) -> str | None:
     ).first()
     if petition is None or petition.handled_at is not None:
         return "petition_handled"
-    told = alert.values.get("deadline_at")
-    if petition.deadline_at is None or petition.deadline_at.isoformat() != told:
+    told = _told_deadline(alert)
+    if petition.deadline_at is None or told is None or petition.deadline_at != told:
         return "deadline_changed"
     return None
 
