@@ -12,7 +12,8 @@ from sqlmodel import Session, col, select
 
 from service.calendar.overrides import load_overrides
 from service.calendar.working_days import local_date, overdue_working_days
-from service.models import Agency, Dossier, Petition, Response, utcnow
+from service.models import Agency, Petition, Response, utcnow
+from service.models.petition_dossier import dossier_code, petitions_with_dossier_codes
 from service.petitions.views import PetitionFacts
 from service.profile import Profile
 from service.scoring import contributions as rules
@@ -90,9 +91,7 @@ def inbox(session: Session, agency: Agency, show: Show, page: int = 1) -> Inbox:
         .select_from(Petition)
         .where(mine, owed, is_open, col(Petition.deadline_at) < now)
     ).one()
-    query = select(Petition, Dossier.code).join(
-        Dossier, col(Dossier.id) == col(Petition.dossier_id), isouter=True
-    )
+    query = petitions_with_dossier_codes(agency)
     by_deadline = (col(Petition.deadline_at).is_(None), col(Petition.deadline_at), col(Petition.id))
     if show == "open":
         # What the summary counts: a comment that asked for no answer sat in "not answered"
@@ -111,14 +110,14 @@ def inbox(session: Session, agency: Agency, show: Show, page: int = 1) -> Inbox:
     overrides = load_overrides(session)
     rows = []
     skipped = (page - 1) * LIST_LIMIT
-    for petition, dossier_code in session.exec(query.offset(skipped).limit(LIST_LIMIT)).all():
+    for petition, shown_code in session.exec(query.offset(skipped).limit(LIST_LIMIT)).all():
         assert petition.id is not None
         rows.append(
             InboxRow(
                 id=petition.id,
                 code=petition.code,
                 source=petition.source,
-                dossier_code=dossier_code,
+                dossier_code=shown_code,
                 received_at=petition.received_at,
                 deadline_at=petition.deadline_at,
                 handled_at=petition.handled_at,
@@ -159,14 +158,13 @@ def find_petition(
 def petition_view(
     session: Session, petition: Petition, agency: Agency, profile: Profile
 ) -> PetitionView:
-    dossier = session.get(Dossier, petition.dossier_id) if petition.dossier_id else None
     response = session.get(Response, petition.response_id) if petition.response_id else None
     assert petition.id is not None
     now = utcnow()
     facts = PetitionFacts.fields(
         petition,
         agency.name,
-        dossier.code if dossier else None,
+        dossier_code(session, petition, agency),
         response.complaint if response else None,
     )
     return PetitionView(

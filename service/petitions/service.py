@@ -19,6 +19,7 @@ from service.handovers import tokens
 from service.models import Agency, Dossier, Petition, Response, utcnow
 from service.models.agency import path_within
 from service.models.petition import SURVEY_COMMENT_PREFIX
+from service.models.petition_dossier import dossier_code
 from service.petitions.schemas import PetitionPublic, PetitionUpsert
 from service.profile import Profile
 from service.scoring import events
@@ -536,12 +537,11 @@ def _in_utc(moment: datetime | None) -> datetime | None:
 
 def public_view(session: Session, petition: Petition) -> PetitionPublic:
     agency = session.get(Agency, petition.agency_id)
-    dossier = session.get(Dossier, petition.dossier_id) if petition.dossier_id else None
     assert agency is not None
     return PetitionPublic(
         petition_code=petition.code,
         agency_code=agency.code,
-        dossier_code=dossier.code if dossier else None,
+        dossier_code=dossier_code(session, petition, agency),
         source=petition.source,
         received_at=_in_utc(petition.received_at),
         deadline_at=_in_utc(petition.deadline_at),

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from service.calendar.working_days import LOCAL_TZ
 from service.models import Agency, Dossier, Invitation, Petition, Response, utcnow
+from service.models.petition_dossier import petitions_with_dossier_codes
 from service.periods import Period
 from service.profile import Profile
 from service.scoring import contributions as rules
@@ -205,7 +206,7 @@ def petition_rows(
     now = now or utcnow()
     where = received_in(Petition, agency, period)
     total = count(session, Petition, where)
-    found = session.exec(_petitions_with_dossier_codes(where).limit(limit)).all()
+    found = session.exec(_petitions_with_dossier_codes(agency, where).limit(limit)).all()
     rows = [_petition_row(p, code, profile, now) for p, code in found]
     return PetitionRows(total=total, truncated=total > len(rows), rows=rows)
 
@@ -220,7 +221,9 @@ def late_petition_rows(
     open one past its deadline is in only where the profile counts it so (petition_scored:
     the report listed petitions its K left out; audit)."""
     where = received_in(Petition, agency, period)
-    found = session.exec(_petitions_with_dossier_codes(where).execution_options(yield_per=500))
+    found = session.exec(
+        _petitions_with_dossier_codes(agency, where).execution_options(yield_per=500)
+    )
     late: list[PetitionRow] = []
     total = 0
     for petition, code in found:
@@ -233,10 +236,9 @@ def late_petition_rows(
     return late, total
 
 
-def _petitions_with_dossier_codes(where: Any) -> Any:
+def _petitions_with_dossier_codes(agency: Agency, where: Any) -> Any:
     return (
-        select(Petition, Dossier.code)
-        .join(Dossier, col(Dossier.id) == col(Petition.dossier_id), isouter=True)
+        petitions_with_dossier_codes(agency)
         .where(*where)
         .order_by(col(Petition.received_at), col(Petition.id))
     )

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from service.models import Agency, Alert, Dossier, Petition, Response
+from service.models import Agency, Alert, Petition, Response
+from service.models.petition_dossier import dossier_code
 
 
 def _iso(value: Any) -> str | None:
@@ -57,11 +58,12 @@ def response_submitted(response: Response, dossier_code: str, agency_code: str) 
 
 
 def petition_event(session: Session, petition: Petition) -> dict[str, Any]:
-    dossier = session.get(Dossier, petition.dossier_id) if petition.dossier_id else None
+    agency = session.get(Agency, petition.agency_id)
+    assert agency is not None
     return {
         "petition_code": petition.code,
-        "agency_code": _agency_code(session, petition.agency_id),
-        "dossier_code": dossier.code if dossier else None,
+        "agency_code": agency.code,
+        "dossier_code": dossier_code(session, petition, agency),
         "source": petition.source,
         "received_at": _iso(petition.received_at),
         "deadline_at": _iso(petition.deadline_at),
