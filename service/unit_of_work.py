@@ -22,21 +22,21 @@ from sqlmodel import Session
 from service import throttle
 from service.auth.cache import KeyCache
 from service.auth.principal import Principal
+from service.auth.roles import API_ROLES
 from service.db import in_transaction
-from service.models import ROLES
 from service.profile import Profile
 from service.settings import Settings
 from service.write_pipeline import WritePipeline
 
 T = TypeVar("T")
-# Every role that uses /api/v1: all but a kiosk tablet's device key.
-API_ROLES = tuple(role for role in ROLES if role != "kiosk")
 # Set in a request's scope when it came as HEAD and is served as a GET (app.HeadAsGet).
 HEAD_SCOPE_KEY = "hailong.head"
 
 
 class UnitOfWork:
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, roles: tuple[str, ...] = API_ROLES) -> None:
+        """`roles`: the key roles the route takes (web/deps.py's aliases declare them)."""
+        self.roles = roles
         state = request.app.state
         self._state = state
         self.engine: Engine = state.engine
@@ -85,22 +85,21 @@ class UnitOfWork:
             self.engine, work, unique_retries=conflict_retries, serialize=self._serialize
         )
 
-    def principal(self, session: Session, *roles: str) -> Principal:
-        """The caller's key (401 without a valid one), checked against `roles` (403); with
-        none named, any key but a kiosk tablet's, which is for /kiosk only (a device key
-        read the agency list and the calendar: audit)."""
+    def principal(self, session: Session) -> Principal:
+        """The caller's key (401 without a valid one), of one of the route's roles (403).
+        Asked again in each unit of work, so that a key revoked meanwhile stops there."""
         principal = self._authenticate(session)
-        principal.require_role(*(roles or API_ROLES))
+        principal.require_role(*self.roles)
         return principal
 
-    async def authorize(self, *roles: str) -> Principal:
+    async def authorize(self) -> Principal:
         """`principal` for work done outside a unit of work: a cached key costs no thread
         and no connection."""
         cached = self._cached()
         if cached is not None:
-            cached.require_role(*(roles or API_ROLES))
+            cached.require_role(*self.roles)
             return cached
-        return await self.run(lambda session: self.principal(session, *roles))
+        return await self.run(self.principal)
 
     def forget_key(self, key_id: int) -> None:
         """After a key's revocation has committed: this process refuses it at once."""

@@ -10,12 +10,11 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
 from service.admin import audit_views
-from service.admin.audit_views import AUDIT_ROLES
 from service.admin.schemas import AuditPage
 from service.audit import AuditFilter
 from service.errors import field_error
 from service.timebounds import BoundedAwareDatetime
-from service.web.deps import ApiWork
+from service.web.deps import AuditorWork
 from service.web.errors import error_responses
 from service.web.params import CursorQuery, LimitQuery
 
@@ -56,13 +55,13 @@ Filters = Annotated[AuditFilter, Depends(_filters)]
     summary="Audit records, newest first, a page at a time (admin, auditor)",
 )
 async def get_audit(
-    work: ApiWork,
+    work: AuditorWork,
     filters: Filters,
     cursor: CursorQuery = None,
     limit: LimitQuery = 100,
 ) -> AuditPage:
     def read(session: Session) -> AuditPage:
-        principal = work.principal(session, *AUDIT_ROLES)
+        principal = work.principal(session)
         return audit_views.page(session, principal, filters, cursor, limit)
 
     return await work.run(read)
@@ -74,10 +73,10 @@ async def get_audit(
     summary="Every matching audit record, newest first, as CSV (UTF-8 with BOM; admin, auditor)",
     responses={200: {"content": {"text/csv": {}}}},
 )
-async def get_audit_csv(work: ApiWork, filters: Filters) -> StreamingResponse:
+async def get_audit_csv(work: AuditorWork, filters: Filters) -> StreamingResponse:
     def read(cursor: int | None) -> Callable[[Session], tuple[str, int | None]]:
         def run(session: Session) -> tuple[str, int | None]:
-            principal = work.principal(session, *AUDIT_ROLES)
+            principal = work.principal(session)
             return audit_views.chunk(session, principal, filters, cursor, CSV_CHUNK)
 
         return run

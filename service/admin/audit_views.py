@@ -14,8 +14,6 @@ from service.admin.schemas import AuditPage, AuditRecordPublic
 from service.auth.principal import Principal
 from service.models import AuditLog
 
-AUDIT_ROLES = ("admin", "auditor")
-
 
 def require_reader(principal: Principal) -> None:
     principal.require_unscoped("The audit log")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from service.admin import key_views
 from service.admin.schemas import KeyList, KeyPublic, KeyRotated
 from service.models import MAX_ROW_ID
-from service.web.deps import ApiWork
+from service.web.deps import AdminWork
 from service.web.errors import error_responses
 from service.web.params import LimitQuery, RowIdPath
 
@@ -24,12 +24,12 @@ router = APIRouter(prefix="/api/v1/keys", tags=["keys"], responses=error_respons
     responses=error_responses(422),
 )
 async def get_keys(
-    work: ApiWork,
+    work: AdminWork,
     cursor: Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="`next_cursor` of a page")] = 0,
     limit: LimitQuery = 100,
 ) -> KeyList:
     return await work.run(
-        lambda session: key_views.page(session, work.principal(session, "admin"), cursor, limit)
+        lambda session: key_views.page(session, work.principal(session), cursor, limit)
     )
 
 
@@ -39,8 +39,8 @@ async def get_keys(
     summary="Revoke a key: every process refuses it within HAILONG_AUTH_CACHE_SECONDS (admin)",
     responses=error_responses(404, 409),
 )
-async def revoke_key(key_id: RowIdPath, work: ApiWork) -> KeyPublic:
-    revoked = await work.run(lambda s: key_views.revoke(s, work.principal(s, "admin"), key_id))
+async def revoke_key(key_id: RowIdPath, work: AdminWork) -> KeyPublic:
+    revoked = await work.run(lambda s: key_views.revoke(s, work.principal(s), key_id))
     work.forget_key(key_id)
     return revoked
 
@@ -52,7 +52,7 @@ async def revoke_key(key_id: RowIdPath, work: ApiWork) -> KeyPublic:
     summary="Revoke a key and make its successor; the new key is shown once (admin)",
     responses=error_responses(404, 409),
 )
-async def rotate_key(key_id: RowIdPath, work: ApiWork) -> KeyRotated:
-    rotated = await work.run(lambda s: key_views.rotate(s, work.principal(s, "admin"), key_id))
+async def rotate_key(key_id: RowIdPath, work: AdminWork) -> KeyRotated:
+    rotated = await work.run(lambda s: key_views.rotate(s, work.principal(s), key_id))
     work.forget_key(key_id)  # a leaked key rotated away works no more here
     return rotated

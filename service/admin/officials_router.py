@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from service.admin import official_views
 from service.admin.schemas import OfficialCreate, OfficialList, OfficialPublic, OfficialUpdate
-from service.web.deps import ApiWork
+from service.web.deps import AdminWork
 from service.web.errors import error_responses
 from service.web.params import RowIdPath
 
@@ -22,10 +22,8 @@ router = APIRouter(
     response_model=OfficialList,
     summary="Officials who may sign in to the console, by id (admin)",
 )
-async def get_officials(work: ApiWork) -> OfficialList:
-    return await work.run(
-        lambda session: official_views.listing(session, work.principal(session, "admin"))
-    )
+async def get_officials(work: AdminWork) -> OfficialList:
+    return await work.run(lambda session: official_views.listing(session, work.principal(session)))
 
 
 @router.post(
@@ -35,8 +33,8 @@ async def get_officials(work: ApiWork) -> OfficialList:
     summary="Let an official sign in to the console with the identity provider (admin)",
     responses=error_responses(404, 409, 422),
 )
-async def add_official(payload: OfficialCreate, work: ApiWork) -> OfficialPublic:
-    return await work.run(lambda s: official_views.add(s, work.principal(s, "admin"), payload))
+async def add_official(payload: OfficialCreate, work: AdminWork) -> OfficialPublic:
+    return await work.run(lambda s: official_views.add(s, work.principal(s), payload))
 
 
 @router.patch(
@@ -46,10 +44,10 @@ async def add_official(payload: OfficialCreate, work: ApiWork) -> OfficialPublic
     responses=error_responses(404, 422),
 )
 async def update_official(
-    official_id: RowIdPath, payload: OfficialUpdate, work: ApiWork
+    official_id: RowIdPath, payload: OfficialUpdate, work: AdminWork
 ) -> OfficialPublic:
     return await work.run(
-        lambda s: official_views.update(s, work.principal(s, "admin"), official_id, payload)
+        lambda s: official_views.update(s, work.principal(s), official_id, payload)
     )
 
 
@@ -59,7 +57,5 @@ async def update_official(
     summary="Disable an official: their console sessions end at their next request (admin)",
     responses=error_responses(404, 422),
 )
-async def disable_official(official_id: RowIdPath, work: ApiWork) -> OfficialPublic:
-    return await work.run(
-        lambda s: official_views.disable(s, work.principal(s, "admin"), official_id)
-    )
+async def disable_official(official_id: RowIdPath, work: AdminWork) -> OfficialPublic:
+    return await work.run(lambda s: official_views.disable(s, work.principal(s), official_id))

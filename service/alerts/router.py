@@ -23,13 +23,11 @@ from service.models import Agency
 from service.periods import period_field
 from service.profile import Profile
 from service.text_clean import OptionalCodeText
-from service.web.deps import ApiWork
+from service.web.deps import ManagerWork, ReaderWork
 from service.web.errors import error_responses
 from service.web.params import CodePath, CursorQuery, LimitQuery
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=error_responses(401, 403, 404, 422))
-READERS = ("reader", "manager", "admin")
-RULE_EDITORS = ("manager", "admin")
 
 
 def _rules_public(
@@ -58,9 +56,9 @@ def _rules_public(
     response_model=AlertRules,
     summary="The agency's alert rules as they apply: the profile's, or its own (manager, admin)",
 )
-async def get_alert_rules(code: CodePath, work: ApiWork) -> AlertRules:
+async def get_alert_rules(code: CodePath, work: ManagerWork) -> AlertRules:
     def read(session: Session) -> AlertRules:
-        principal = work.principal(session, *RULE_EDITORS)
+        principal = work.principal(session)
         agency = visible_agency(session, principal, code)
         assert agency.id is not None
         settings = rules.settings_for(session, [agency.id], work.profile)[agency.id]
@@ -74,7 +72,9 @@ async def get_alert_rules(code: CodePath, work: ApiWork) -> AlertRules:
     response_model=AlertRules,
     summary="Switch the agency's alert rules on or off and set their thresholds (manager, admin)",
 )
-async def put_alert_rules(code: CodePath, update: AlertRulesUpdate, work: ApiWork) -> AlertRules:
+async def put_alert_rules(
+    code: CodePath, update: AlertRulesUpdate, work: ManagerWork
+) -> AlertRules:
     changes = {
         name: (
             None
@@ -85,7 +85,7 @@ async def put_alert_rules(code: CodePath, update: AlertRulesUpdate, work: ApiWor
     }
 
     def write(session: Session) -> AlertRules:
-        principal = work.principal(session, *RULE_EDITORS)
+        principal = work.principal(session)
         agency = visible_agency(session, principal, code)
         settings = rules.set_overrides(session, principal, agency, changes, work.profile)
         return _rules_public(agency, work.profile, settings)
@@ -123,7 +123,7 @@ def _alert_public(alert: listing.RaisedAlert, *, details: bool) -> AlertPublic:
     summary="Alerts raised, newest first, a page at a time (reader, manager, admin; scoped)",
 )
 async def list_alerts(
-    work: ApiWork,
+    work: ReaderWork,
     agency_code: Annotated[
         str | None,
         Query(max_length=64, description="This agency and its descendants"),
@@ -137,7 +137,7 @@ async def list_alerts(
     period_key = period_field(period).key if period is not None else None
 
     def read(session: Session) -> AlertList:
-        principal = work.principal(session, *READERS)
+        principal = work.principal(session)
         scope_path = principal.scope_path
         if agency_code is not None:
             scope_path = visible_agency(session, principal, agency_code).path

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from service.admin.agencies import chosen_agencies, visible_agency
 from service.alerts import emails, listing, rules
 from service.auth.principal import Principal
-from service.console import sessions
+from service.auth.roles import MANAGERS
 from service.console.format import Formatter, typed_number
 from service.console.web import ConsoleDep, Outcome, Redirect
 from service.models import ALERT_RULES, MAX_ROW_ID, Agency
@@ -28,7 +28,6 @@ from service.web.params import AgencyChoiceQuery, CodePath
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 PAGE = "/console/alerts"
 PAGE_SIZE = 50
-RULE_EDITORS = sessions.MANAGING_ROLES  # as the API: managers and admins, within scope
 RulePath = Annotated[str, Path(max_length=32)]
 
 
@@ -94,7 +93,7 @@ def _context(
         "min_issued": profile.alerts.response_rate_min_issued,
         "settle_days": profile.alerts.response_rate_settle_days,
         "petition_days_max": PETITION_ALERT_MAX_WORKING_DAYS,
-        "can_edit": who.role in RULE_EDITORS and chosen is not None,
+        "can_edit": who.role in MANAGERS and chosen is not None,
         "can_quiet": chosen is not None and rules.may_quiet(who, chosen),
         "input_value": input_value,
         "percent_figures": rules.PERCENT_FIGURES,
@@ -116,7 +115,7 @@ async def alerts_page(
     profile = console.work.profile
 
     def show(session: Session) -> Outcome:
-        who = console.who(session, sessions.MANAGING_ROLES)
+        who = console.who(session, MANAGERS)
         context = _context(session, who, profile, agency, cursor)
         context["saved"] = saved if saved in ALERT_RULES else None
         return Page("console/alerts.html", context)
@@ -133,7 +132,7 @@ async def set_rule(console: ConsoleDep, code: CodePath, rule: RulePath, form: Fo
 
     def save(session: Session) -> Outcome:
         console.check_csrf(form)
-        who = console.who(session, RULE_EDITORS)
+        who = console.who(session, MANAGERS)
         agency = visible_agency(session, who, code)
         enabled = form.get("enabled") == "on"
         text = form.get("threshold", "").strip()

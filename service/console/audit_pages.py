@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from service import audit
 from service.admin import audit_views
-from service.admin.audit_views import AUDIT_ROLES
+from service.auth.roles import AUDITORS
 from service.calendar.working_days import LOCAL_TZ
 from service.console.web import ConsoleDep, Outcome
 from service.models import MAX_ROW_ID
@@ -75,7 +75,7 @@ async def audit_page(
     )
 
     def show(session: Session) -> Outcome:
-        who = console.who(session, AUDIT_ROLES)
+        who = console.who(session, AUDITORS)
         context: dict[str, Any] = {"values": values, "problems": problems, "records": []}
         context["older_url"] = context["newest_url"] = None
         if problems:

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from starlette.responses import Response
 
 from service.auth.principal import Principal
+from service.auth.roles import MANAGERS
 from service.console import service as listing
 from service.console import sessions, tt01_card
 from service.console.inputs_form import FormRead, read_inputs_form, read_tt01_form, stored_inputs
@@ -65,7 +66,7 @@ def _agency_context(
 async def home(console: ConsoleDep) -> Response:
     def show(session: Session) -> Outcome:
         who = console.who(session, sessions.CONSOLE_ROLES)
-        if who.role not in sessions.MANAGING_ROLES:
+        if who.role not in MANAGERS:
             return Redirect("/console/audit")  # an auditor's one page
         if who.scope_agency_id is not None:
             agency = session.get(Agency, who.scope_agency_id)

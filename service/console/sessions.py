@@ -35,8 +35,6 @@ from service.models import ConsoleSessionRecord, SpentOidcSignIn, utcnow
 COOKIE = "hl_console"
 COOKIE_PATH = "/console"
 CONSOLE_ROLES = ("manager", "admin", "auditor")
-# Every console page but the audit log (service/console/audit_pages.py) is for these.
-MANAGING_ROLES = ("manager", "admin")
 SESSION_SECONDS = 8 * 3600  # one working day; then the key is asked for again
 ANONYMOUS_SECONDS = 3600  # the sign-in form's own session, which its CSRF token rests on
 

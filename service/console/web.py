@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from service.admin.agencies import visible_agency
 from service.auth.principal import Principal
+from service.auth.roles import MANAGERS
 from service.calendar.working_days import local_date
 from service.console import csrf, sessions
 from service.console.format import Formatter
@@ -111,7 +112,7 @@ class Console:
 
     # --- inside the unit of work ---------------------------------------------------------
 
-    def who(self, db: Session, roles: tuple[str, ...] = sessions.MANAGING_ROLES) -> Principal:
+    def who(self, db: Session, roles: tuple[str, ...] = MANAGERS) -> Principal:
         if self.session is None:
             raise SignedOut
         principal = sessions.principal_for(

@@ -21,7 +21,7 @@ from service.evaluations import query, service, tables
 from service.evaluations.params import FiltersDep
 from service.evaluations.query import Selection
 from service.evaluations.service import Filters, Kind
-from service.web.deps import ApiWork
+from service.web.deps import ReaderWork
 from service.web.errors import error_responses
 from service.xlsx import XLSX, XlsxWriter
 
@@ -35,14 +35,14 @@ def _read(kind: Kind) -> Callable[[Session, Selection, Any, int | None, int], An
 
 
 async def _chunks(
-    work: ApiWork, kind: Kind, filters: Filters
+    work: ReaderWork, kind: Kind, filters: Filters
 ) -> tuple[Selection, Rows, AsyncIterator[Rows]]:
     """The export's rows fixed and its first chunk read (errors raised here, before any byte),
     then the rest a chunk at a time."""
     read, size = _read(kind), EXPORT_CHUNK
 
     def first(session: Session) -> tuple[Selection, Rows]:
-        principal = work.principal(session, *service.READERS)
+        principal = work.principal(session)
         chosen = service.start_export(session, principal, kind, filters, work.profile)
         return chosen, list(read(session, chosen, work.profile, None, size))
 
@@ -55,7 +55,7 @@ async def _chunks(
 
             def more(session: Session, after: int = after) -> Rows:
                 # The key again: one revoked mid-export stops it at the next chunk.
-                work.principal(session, *service.READERS)
+                work.principal(session)
                 return list(read(session, chosen, work.profile, after, size))
 
             last = await work.run(more)
@@ -76,7 +76,7 @@ def _download(
     return StreamingResponse(body, media_type=media, headers=headers)
 
 
-async def _csv(work: ApiWork, kind: Kind, filters: Filters) -> StreamingResponse:
+async def _csv(work: ReaderWork, kind: Kind, filters: Filters) -> StreamingResponse:
     chosen, first, rest = await _chunks(work, kind, filters)
     table = tables.Table(tables.columns_of(kind, chosen.include_private, work.profile))
 
@@ -91,7 +91,7 @@ async def _csv(work: ApiWork, kind: Kind, filters: Filters) -> StreamingResponse
     return _download(body(), "text/csv; charset=utf-8", kind, filters, "csv")
 
 
-async def _xlsx(work: ApiWork, kind: Kind, filters: Filters) -> StreamingResponse:
+async def _xlsx(work: ReaderWork, kind: Kind, filters: Filters) -> StreamingResponse:
     chosen, first, rest = await _chunks(work, kind, filters)
     title = "Đánh giá" if kind == "evaluations" else "Phản ánh kiến nghị"
     columns = tables.columns_of(kind, chosen.include_private, work.profile)
@@ -103,12 +103,12 @@ async def _xlsx(work: ApiWork, kind: Kind, filters: Filters) -> StreamingRespons
 
 
 # A format: its media type and what writes it.
-Export = Callable[[ApiWork, Kind, Filters], Awaitable[StreamingResponse]]
+Export = Callable[[ReaderWork, Kind, Filters], Awaitable[StreamingResponse]]
 _FORMATS: dict[str, tuple[str, Export]] = {"csv": ("text/csv", _csv), "xlsx": (XLSX, _xlsx)}
 
 
 def _export(kind: Kind, export: Export) -> Callable[..., Awaitable[StreamingResponse]]:
-    async def download(work: ApiWork, filters: FiltersDep) -> StreamingResponse:
+    async def download(work: ReaderWork, filters: FiltersDep) -> StreamingResponse:
         return await export(work, kind, filters)
 
     return download

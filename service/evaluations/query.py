@@ -51,7 +51,7 @@ class Selection:
     staff_code: str | None = None
     staff_role: str = "returning"  # whose evaluations these are, as the profile says
     include_private: bool = False
-    # Whether the rows name the dossier's staff (service.STAFF_READERS): not to a reader.
+    # Whether the rows name the dossier's staff (roles.MANAGERS): not to a reader.
     with_staff: bool = True
     # The key's own part of the tree (None: every agency), which `path_prefix` may narrow
     # for the rows chosen: what rows join from another agency is shown only within it.

@@ -12,7 +12,7 @@ from service.evaluations import service
 from service.evaluations.params import FiltersDep
 from service.evaluations.schemas import EvaluationPage
 from service.models import MAX_ROW_ID
-from service.web.deps import ApiWork
+from service.web.deps import ReaderWork
 from service.web.errors import error_responses
 from service.web.params import LimitQuery
 
@@ -28,7 +28,7 @@ router = APIRouter(
     "(reader, manager, admin)",
 )
 async def list_evaluations(
-    work: ApiWork,
+    work: ReaderWork,
     filters: FiltersDep,
     cursor: Annotated[
         int | None,
@@ -41,7 +41,7 @@ async def list_evaluations(
     limit: LimitQuery = 100,
 ) -> EvaluationPage:
     def read(session: Session) -> EvaluationPage:
-        principal = work.principal(session, *service.READERS)
+        principal = work.principal(session)
         return service.page(session, principal, filters, work.profile, cursor, limit)
 
     return await work.run(read)

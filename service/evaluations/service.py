@@ -14,6 +14,7 @@ from sqlmodel import Session
 from service import audit
 from service.admin.agencies import get_agency_by_code
 from service.auth.principal import Principal
+from service.auth.roles import MANAGERS
 from service.errors import Forbidden, NotFound, field_error
 from service.evaluations import query
 from service.evaluations.query import Selection
@@ -35,13 +36,11 @@ log = logging.getLogger("hailong.evaluations")
 # Auditors read the audit log and nothing else (service/models/access.py): an inspection of
 # the scores is done with a reader key, which already reads the same evaluations through
 # /scores/.../explain.
-READERS = ("reader", "manager", "admin")
 PRIVATE_ROLE = "admin"
 # Who reads whose dossier each answer rated (the staff codes, the staff_code filter): the
 # roles /staff-scores is open to. A reader (a portal, which may publish) was handed one
 # officer's single answers that staff-scores withholds below the anonymity minimum
 # (DESIGN "Staff"); /explain names no staff either (scoring audit).
-STAFF_READERS = ("manager", "admin")
 Kind = Literal["evaluations", "petitions"]
 # What each kind's `source` filter can name (models: Response.source, Petition.source).
 # Another value filtered every row out, and an export of none read as "no evaluations this
@@ -97,7 +96,7 @@ def resolve(
             "The citizens' own words and contacts (include_private) are read with an admin "
             "key only, and every such read is recorded in the audit log."
         )
-    with_staff = principal.role in STAFF_READERS
+    with_staff = principal.role in MANAGERS
     if filters.staff_code is not None and not with_staff:
         raise Forbidden(
             "Answers by staff member are read with a manager or admin key; a per-staff "

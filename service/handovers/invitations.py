@@ -16,7 +16,6 @@ from service.messaging.schemas import MessagePublic
 from service.models import Agency, Dossier, Invitation, utcnow
 
 # The roles that may issue and revoke.
-ISSUERS = ("issuer", "admin")
 
 
 @dataclass

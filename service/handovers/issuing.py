@@ -13,7 +13,6 @@ from sqlmodel import Session
 
 from service.handovers import one_by_one, views
 from service.handovers.batching import HandoverWriter
-from service.handovers.invitations import ISSUERS
 from service.handovers.schemas import HandoverCreate, HandoverPublic
 from service.unit_of_work import UnitOfWork
 
@@ -26,12 +25,12 @@ class Outcome:
 
 async def issue(work: UnitOfWork, writer: HandoverWriter, payload: HandoverCreate) -> Outcome:
     one_by_one.check_times(payload)
-    batched = await writer.issue(await work.authorize(*ISSUERS), payload)
+    batched = await writer.issue(await work.authorize(), payload)
     if batched is not None:
         return Outcome(batched, created=True)
 
     def write_one(session: Session) -> Outcome:
-        principal = work.principal(session, *ISSUERS)
+        principal = work.principal(session)
         issued = one_by_one.issue(session, principal, payload, work.settings, work.profile)
         return Outcome(views.public_view(issued, work.settings), issued.created)
 

@@ -8,10 +8,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from sqlmodel import Session
 
 from service.handovers import issuing, revoking, views
-from service.handovers.invitations import ISSUERS
 from service.handovers.schemas import DOSSIER_CODE_PATTERN, HandoverCreate, HandoverPublic
 from service.text_clean import OptionalCodeText, Stripped
-from service.web.deps import ApiWork
+from service.web.deps import IssuerWork
 from service.web.errors import error_responses
 from service.web.routes import created_or_known
 
@@ -29,7 +28,7 @@ router = APIRouter(prefix="/api/v1/handovers", tags=["handovers"])
     ),
 )
 async def issue_handover(
-    payload: HandoverCreate, request: Request, response: Response, work: ApiWork
+    payload: HandoverCreate, request: Request, response: Response, work: IssuerWork
 ) -> HandoverPublic:
     outcome = await issuing.issue(work, request.app.state.handover_writer, payload)
     if outcome.created:
@@ -47,7 +46,7 @@ async def issue_handover(
 )
 async def revoke_handover(
     dossier_code: Annotated[str, Stripped, Path(max_length=64, pattern=DOSSIER_CODE_PATTERN)],
-    work: ApiWork,
+    work: IssuerWork,
     agency_code: Annotated[
         str | None,
         Query(
@@ -60,7 +59,7 @@ async def revoke_handover(
     ] = None,
 ) -> HandoverPublic:
     def revoke(session: Session) -> HandoverPublic:
-        principal = work.principal(session, *ISSUERS)
+        principal = work.principal(session)
         issued = revoking.revoke(
             session, principal, work.settings.signing_key(), dossier_code, agency_code
         )

@@ -12,7 +12,6 @@ touching their importers:
 from __future__ import annotations
 
 from service.handovers.invitations import (
-    ISSUERS,
     Issued,
     current_status,
     find_by_token,
@@ -25,7 +24,6 @@ from service.handovers.views import link_view, public_view
 
 __all__ = [
     "ATTEMPTS",
-    "ISSUERS",
     "Issued",
     "check_times",
     "current_status",

@@ -23,6 +23,7 @@ from service.audit import record
 from service.auth.keys import hash_key, new_key_material, standing_principal
 from service.auth.officials import official_principal
 from service.auth.principal import Principal
+from service.auth.roles import MANAGERS
 from service.db import rowcount
 from service.errors import Conflict, NotFound, Unauthorized, field_error
 from service.handovers.schemas import Code
@@ -32,7 +33,6 @@ from service.models.agency import path_within
 
 CODE_LENGTH = 8
 # Who may make a pairing code (the API's and the console's rule), and so still redeem one.
-PAIRING_MAKERS = ("manager", "admin")
 
 
 class PairingCodeInvalid(Unauthorized):
@@ -141,7 +141,7 @@ def _maker_still_may(session: Session, created_by: str, agency: Agency) -> bool:
         maker = official_principal(session, int(number))
     else:
         return True
-    return maker is not None and maker.role in PAIRING_MAKERS and maker.can_see(agency)
+    return maker is not None and maker.role in MANAGERS and maker.can_see(agency)
 
 
 def redeem(session: Session, typed_code: str) -> tuple[Device, str]:

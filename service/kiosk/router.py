@@ -39,7 +39,7 @@ from service.kiosk.schemas import (
 from service.models import MAX_ROW_ID
 from service.petitions import followup
 from service.unit_of_work import UnitOfWork
-from service.web.deps import ApiWork, PublicWork
+from service.web.deps import ManagerWork, PublicWork
 from service.web.errors import error_responses
 from service.web.params import RowIdPath
 from service.web.routes import created_or_known
@@ -67,9 +67,9 @@ device_api = APIRouter(prefix="/kiosk", tags=["kiosk tablet"], responses=error_r
     summary="Create a one-time code that pairs a tablet with a counter",
     responses=error_responses(422),
 )
-async def create_pairing(payload: PairingCreate, work: ApiWork) -> PairingCreated:
+async def create_pairing(payload: PairingCreate, work: ManagerWork) -> PairingCreated:
     def create(session: Session) -> PairingCreated:
-        principal = work.principal(session, *pairing.PAIRING_MAKERS)
+        principal = work.principal(session)
         made = pairing.create_pairing(
             session,
             agency_code=payload.agency_code,
@@ -90,9 +90,9 @@ async def create_pairing(payload: PairingCreate, work: ApiWork) -> PairingCreate
 
 
 @manage.get("/devices", response_model=DeviceList, summary="Paired tablets (of the key's agencies)")
-async def list_devices(work: ApiWork) -> DeviceList:
+async def list_devices(work: ManagerWork) -> DeviceList:
     def read(session: Session) -> DeviceList:
-        principal = work.principal(session, "manager", "admin")
+        principal = work.principal(session)
         devices = [
             service.device_out(d) for d in pairing.list_devices(session, principal.scope_path)
         ]
@@ -107,9 +107,9 @@ async def list_devices(work: ApiWork) -> DeviceList:
     summary="Unpair a tablet: its device key stops working at once",
     responses=error_responses(404, 409),
 )
-async def unpair_device(device_id: RowIdPath, work: ApiWork) -> DeviceOut:
+async def unpair_device(device_id: RowIdPath, work: ManagerWork) -> DeviceOut:
     def unpair(session: Session) -> DeviceOut:
-        principal = work.principal(session, "manager", "admin")
+        principal = work.principal(session)
         device = pairing.unpair(session, device_id, actor=principal.actor, principal=principal)
         return service.device_out(device)
 

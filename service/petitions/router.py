@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from service.petitions import service
 from service.petitions.schemas import PetitionPublic, PetitionUpsert
-from service.web.deps import ApiWork
+from service.web.deps import PetitionWork
 from service.web.routes import created_or_known
 
 router = APIRouter(prefix="/api/v1", tags=["petitions"])
@@ -19,10 +19,10 @@ router = APIRouter(prefix="/api/v1", tags=["petitions"])
     **created_or_known(PetitionPublic, "Known petition code: updated", errors=(401, 403, 422)),
 )
 async def upsert_petition(
-    payload: PetitionUpsert, response: Response, work: ApiWork
+    payload: PetitionUpsert, response: Response, work: PetitionWork
 ) -> PetitionPublic:
     def write(session: Session) -> tuple[bool, PetitionPublic]:
-        principal = work.principal(session, "issuer", "manager", "admin")
+        principal = work.principal(session)
         petition, created = service.upsert(session, principal, payload, work.profile)
         return created, service.public_view(session, petition)
 

@@ -207,7 +207,6 @@ def chunks(ids: list[int]) -> Iterator[list[int]]:
 async def rows_in_chunks(
     work: UnitOfWork,
     ids: list[int],
-    roles: Sequence[str],
     rows_of: Callable[[Session, list[int]], Rows],
 ) -> AsyncIterator[Rows]:
     """`rows_of` each chunk of agency ids, each chunk in its own short transaction.
@@ -218,7 +217,7 @@ async def rows_in_chunks(
     for chunk in chunks(ids):
 
         def read(session: Session, chunk: list[int] = chunk) -> Rows:
-            work.principal(session, *roles)
+            work.principal(session)
             return rows_of(session, chunk)
 
         yield await work.run(read)

@@ -13,19 +13,19 @@ from service.admin.agencies import agencies_in_order, chosen_agencies
 from service.portal import exports, exports_reach
 from service.portal.exports import Rows
 from service.scoring.reach import agency_reach
-from service.scoring.reach_router import READERS, ReachChoice, ReachQuery
-from service.web.deps import ApiWork
+from service.scoring.reach_router import ReachChoice, ReachQuery
+from service.web.deps import ReaderWork
 from service.web.errors import error_responses
 from service.xlsx import XLSX, XlsxWriter
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
 
 
-async def _chunks(work: ApiWork, chosen: ReachChoice) -> AsyncIterator[Rows]:
+async def _chunks(work: ReaderWork, chosen: ReachChoice) -> AsyncIterator[Rows]:
     period, by = chosen.period, chosen.by
 
     def ids(session: Session) -> list[int]:
-        principal = work.principal(session, *READERS)
+        principal = work.principal(session)
         agencies = chosen_agencies(session, principal, chosen.agency_code, chosen.parent_code)
         return [a.id for a in agencies if a.id is not None]
 
@@ -37,7 +37,7 @@ async def _chunks(work: ApiWork, chosen: ReachChoice) -> AsyncIterator[Rows]:
         return rows
 
     agency_ids = await work.run(ids)  # a 401, 403, 404 before the first byte
-    async for rows in exports.rows_in_chunks(work, agency_ids, READERS, rows_of):
+    async for rows in exports.rows_in_chunks(work, agency_ids, rows_of):
         yield rows
 
 
@@ -64,7 +64,7 @@ async def _first_then_rest(
     responses={200: {"content": {"text/csv": {}}}, **error_responses(401, 403, 404, 422)},
     summary="Response rates of a period as CSV (UTF-8 with BOM, Vietnamese headers)",
 )
-async def response_rates_csv(work: ApiWork, chosen: ReachQuery) -> StreamingResponse:
+async def response_rates_csv(work: ReaderWork, chosen: ReachQuery) -> StreamingResponse:
     first, rest = await _first_then_rest(_chunks(work, chosen))
 
     async def body() -> AsyncIterator[bytes]:
@@ -86,7 +86,7 @@ async def response_rates_csv(work: ApiWork, chosen: ReachQuery) -> StreamingResp
     responses={200: {"content": {XLSX: {}}}, **error_responses(401, 403, 404, 422)},
     summary="Response rates of a period as an Excel workbook",
 )
-async def response_rates_xlsx(work: ApiWork, chosen: ReachQuery) -> StreamingResponse:
+async def response_rates_xlsx(work: ReaderWork, chosen: ReachQuery) -> StreamingResponse:
     first, rest = await _first_then_rest(_chunks(work, chosen))
     # Made only once the key is checked: a workbook left unsaved complains when collected.
     writer = XlsxWriter(f"Phản hồi {chosen.period.key}", exports_reach.HEADERS)

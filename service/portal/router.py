@@ -21,20 +21,19 @@ from service.portal.exports import Rows
 from service.scoring import service as scores
 from service.scoring import tt01_read
 from service.scoring.service import Scoring
-from service.web.deps import ApiWork
+from service.web.deps import ReaderWork
 from service.web.errors import error_responses
 from service.web.params import AgencyQuery, ParentQuery, PeriodQuery, ProfileQuery
 from service.xlsx import XLSX, XlsxWriter
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
-READERS = ("reader", "manager", "admin")
 
 
 async def _agency_ids(
-    work: ApiWork, agency_code: str | None, parent_code: str | None, profile: str | None
+    work: ReaderWork, agency_code: str | None, parent_code: str | None, profile: str | None
 ) -> tuple[exports.Families, Scoring]:
     def ids(session: Session) -> tuple[exports.Families, Scoring]:
-        principal = work.principal(session, *READERS)
+        principal = work.principal(session)
         scoring = scores.choose_scoring(work.profile, profile)
         agencies = chosen_agencies(session, principal, agency_code, parent_code)
         return exports.Families.of(agencies), scoring
@@ -43,7 +42,7 @@ async def _agency_ids(
 
 
 def _rows(
-    work: ApiWork, families: exports.Families, period: Period, scoring: Scoring
+    work: ReaderWork, families: exports.Families, period: Period, scoring: Scoring
 ) -> AsyncIterator[Rows]:
     def rows_of(session: Session, ids: list[int]) -> dict[int, list[Any]]:
         agencies = agencies_in_order(session, ids)
@@ -58,7 +57,7 @@ def _rows(
             rows = [exports.row_of(s) for s in found_k]
         return {a.id: row for a, row in zip(agencies, rows, strict=True) if a.id is not None}
 
-    return exports.rows_in_chunks(work, families.ids, READERS, families.whole(rows_of))
+    return exports.rows_in_chunks(work, families.ids, families.whole(rows_of))
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ class Chosen:
 
 async def _chosen(
     period: PeriodQuery,
-    work: ApiWork,
+    work: ReaderWork,
     agency_code: AgencyQuery = None,
     parent_code: ParentQuery = None,
     profile: ProfileQuery = None,

@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from service.periods import period_field
 from service.reports import service
 from service.reports.data import Report
-from service.reports.service import CONTENT_TYPES, ROLES, Format
-from service.web.deps import ApiWork
+from service.reports.service import CONTENT_TYPES, Format
+from service.web.deps import ManagerWork
 from service.web.errors import error_responses
 from service.web.params import CodePath, PeriodQuery
 
@@ -36,13 +36,13 @@ router = APIRouter(
 async def report(
     parent_code: CodePath,
     period: PeriodQuery,
-    work: ApiWork,
+    work: ManagerWork,
     format: Annotated[Format, Query(description="docx or pdf")] = "pdf",
 ) -> Response:
     parsed = period_field(period)
 
     def read(session: Session) -> Report:
-        principal = work.principal(session, *ROLES)
+        principal = work.principal(session)
         return service.gather_for(session, parent_code, parsed, work.profile, principal)
 
     gathered = await work.run(read)

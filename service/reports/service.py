@@ -25,7 +25,6 @@ CONTENT_TYPES: dict[Format, str] = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "pdf": "application/pdf",
 }
-ROLES = ("manager", "admin")
 
 
 @dataclass(frozen=True)

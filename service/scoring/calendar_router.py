@@ -15,7 +15,7 @@ from sqlmodel import Session
 from service.calendar.overrides import day_status, list_overrides
 from service.scoring.calendar_days import set_day, unset_day
 from service.text_clean import Storable
-from service.web.deps import ApiWork
+from service.web.deps import ApiWork, ManagerWork
 from service.web.errors import error_responses
 from service.web.params import DayPath
 from service.web.schemas import Flag
@@ -87,11 +87,11 @@ async def get_day(day: DayPath, work: ApiWork) -> DayPublic:
     responses=error_responses(401, 403, 422),
     summary="Declare a day off or a make-up working day; late dossiers are re-scored",
 )
-async def put_day(day: DayPath, update: OverrideUpdate, work: ApiWork) -> DayPublic:
+async def put_day(day: DayPath, update: OverrideUpdate, work: ManagerWork) -> DayPublic:
     def write(session: Session) -> DayPublic:
         # An input (API.md): an admin's, or a manager's of every agency's ancestor, i.e.
         # unscoped: a day off moves every agency's deadlines and scores.
-        principal = work.principal(session, "manager", "admin")
+        principal = work.principal(session)
         principal.require_unscoped("The calendar")
         override, moved = set_day(
             session, day, update.working, update.note, actor=principal.actor, profile=work.profile
@@ -114,9 +114,9 @@ async def put_day(day: DayPath, update: OverrideUpdate, work: ApiWork) -> DayPub
     summary="Remove a day's override: the national calendar says again; late dossiers are "
     "re-scored (a day without one: nothing to do, 200)",
 )
-async def delete_day(day: DayPath, work: ApiWork) -> DayPublic:
+async def delete_day(day: DayPath, work: ManagerWork) -> DayPublic:
     def write(session: Session) -> DayPublic:
-        principal = work.principal(session, "manager", "admin")
+        principal = work.principal(session)
         principal.require_unscoped("The calendar")
         moved = unset_day(session, day, actor=principal.actor, profile=work.profile)
         working, _ = day_status(session, day)

@@ -14,12 +14,11 @@ from service.admin.agencies import (
 from service.periods import Period, period_field
 from service.scoring.reach import response_rates
 from service.scoring.reach_schemas import Dimension, ReachList
-from service.web.deps import ApiWork
+from service.web.deps import ReaderWork
 from service.web.errors import error_responses
 from service.web.params import AgencyQuery, ParentQuery, PeriodQuery, SubtreeQuery
 
 router = APIRouter(prefix="/api/v1", tags=["scores"], responses=error_responses(401, 403, 404, 422))
-READERS = ("reader", "manager", "admin")
 
 ByQuery = Annotated[
     Dimension,
@@ -62,9 +61,9 @@ ReachQuery = Annotated[ReachChoice, Depends(_reach_choice)]
     summary="Invitations issued, delivered, opened and answered per agency, counter, staff "
     "member or channel",
 )
-async def list_response_rates(work: ApiWork, chosen: ReachQuery) -> ReachList:
+async def list_response_rates(work: ReaderWork, chosen: ReachQuery) -> ReachList:
     def read(session: Session) -> ReachList:
-        principal = work.principal(session, *READERS)
+        principal = work.principal(session)
         agencies = chosen_agencies(session, principal, chosen.agency_code, chosen.parent_code)
         return response_rates(
             session, agencies, chosen.period, chosen.by, work.profile, chosen.subtree

@@ -30,7 +30,8 @@ from service.scoring.schemas import (
 )
 from service.scoring.tt01_schemas import DossierTt01Score, Tt01Score, Tt01ScoreList
 from service.text_clean import OptionalCodeText
-from service.web.deps import ApiWork
+from service.unit_of_work import UnitOfWork
+from service.web.deps import ManagerWork, ReaderWork
 from service.web.errors import error_responses
 from service.web.params import (
     AgencyQuery,
@@ -45,11 +46,10 @@ from service.web.params import (
 # Every route here can meet the same errors: a missing or unfit key (401, 403), an unknown
 # agency (404), a malformed period (422).
 router = APIRouter(prefix="/api/v1", tags=["scores"], responses=error_responses(401, 403, 404, 422))
-READERS = ("reader", "manager", "admin")
 
 
 def _scores(
-    session: Session, agencies: Sequence[Agency], period: Period, work: ApiWork, scoring: str
+    session: Session, agencies: Sequence[Agency], period: Period, work: UnitOfWork, scoring: str
 ) -> list[Score] | list[Tt01Score]:
     if scoring == "tt01":
         return tt01_read.tt01_scores(session, agencies, period, work.profile)
@@ -64,7 +64,7 @@ def _listed(data: list[Score] | list[Tt01Score]) -> ScoreList | Tt01ScoreList:
 
 async def _score_list(
     request: Request,
-    work: ApiWork,
+    work: UnitOfWork,
     period: str,
     profile: str | None,
     agencies: Callable[[Session, Principal], list[Agency]],
@@ -75,7 +75,7 @@ async def _score_list(
     parsed = period_field(period)
 
     def read(session: Session) -> ScoreList | Tt01ScoreList:
-        principal = work.principal(session, *READERS)
+        principal = work.principal(session)
         scoring = service.choose_scoring(work.profile, profile)
         data = _scores(session, agencies(session, principal), parsed, work, scoring)
         if ranked:
@@ -94,7 +94,7 @@ async def _score_list(
 async def list_scores(
     request: Request,
     period: PeriodQuery,
-    work: ApiWork,
+    work: ReaderWork,
     agency_code: AgencyQuery = None,
     parent_code: ParentQuery = None,
     profile: ProfileQuery = None,
@@ -115,13 +115,13 @@ async def one_score(
     request: Request,
     code: CodePath,
     period: PeriodPath,
-    work: ApiWork,
+    work: ReaderWork,
     profile: ProfileQuery = None,
 ) -> Response:
     parsed = period_field(period)
 
     def read(session: Session) -> Score | Tt01Score:
-        agency = visible_agency(session, work.principal(session, *READERS), code)
+        agency = visible_agency(session, work.principal(session), code)
         scoring = service.choose_scoring(work.profile, profile)
         return _scores(session, [agency], parsed, work, scoring)[0]
 
@@ -137,7 +137,7 @@ async def one_score(
 )
 async def dossier_score(
     dossier_code: DossierCodePath,
-    work: ApiWork,
+    work: ReaderWork,
     profile: ProfileQuery = None,
     agency_code: Annotated[
         str | None,
@@ -148,7 +148,7 @@ async def dossier_score(
     asked = profile or (work.profile.also.name if work.profile.also else None)
 
     def read(session: Session) -> DossierTt01Score:
-        principal = work.principal(session, *READERS)
+        principal = work.principal(session)
         if service.choose_scoring(work.profile, asked) != "tt01":
             raise field_error(
                 "profile",
@@ -177,14 +177,14 @@ async def explain_score(
     request: Request,
     code: CodePath,
     period: PeriodPath,
-    work: ApiWork,
+    work: ReaderWork,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     profile: ProfileQuery = None,
 ) -> Response:
     parsed = period_field(period)
 
     def read(session: Session) -> Explanation:
-        agency = visible_agency(session, work.principal(session, *READERS), code)
+        agency = visible_agency(session, work.principal(session), code)
         # Explained is the main profile's score: `profile=` naming TT 01 (or a typo) was
         # dropped, and K's explanation came back as if it were the one asked for (audit).
         if service.choose_scoring(work.profile, profile) != "k_score":
@@ -218,7 +218,7 @@ async def rankings(
     request: Request,
     period: PeriodQuery,
     parent_code: Annotated[str, Query(max_length=64)],
-    work: ApiWork,
+    work: ReaderWork,
     profile: ProfileQuery = None,
 ) -> Response:
     def children(session: Session, principal: Principal) -> list[Agency]:
@@ -232,11 +232,11 @@ async def rankings(
     response_model=StaffScoreList,
     summary="Per-staff A, B, C; B and C withheld below the anonymity minimum",
 )
-async def staff_scores(code: CodePath, period: PeriodPath, work: ApiWork) -> StaffScoreList:
+async def staff_scores(code: CodePath, period: PeriodPath, work: ManagerWork) -> StaffScoreList:
     parsed = period_field(period)
 
     def read(session: Session) -> StaffScoreList:
-        agency = visible_agency(session, work.principal(session, "manager", "admin"), code)
+        agency = visible_agency(session, work.principal(session), code)
         return staff.staff_scores(session, agency, parsed, work.profile)
 
     return await work.run(read)
@@ -248,12 +248,12 @@ async def staff_scores(code: CodePath, period: PeriodPath, work: ApiWork) -> Sta
     summary="Set or clear D and E for an agency and period",
 )
 async def put_inputs(
-    code: CodePath, period: PeriodPath, update: InputsUpdate, work: ApiWork
+    code: CodePath, period: PeriodPath, update: InputsUpdate, work: ManagerWork
 ) -> Score:
     parsed = period_field(period)
 
     def write(session: Session) -> Score:
-        principal = work.principal(session, "manager", "admin")
+        principal = work.principal(session)
         agency = visible_agency(session, principal, code)
         inputs.set_inputs(session, principal, agency, parsed, update, work.profile)
         return service.scores(session, [agency], parsed, work.profile)[0]

@@ -11,6 +11,16 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.auth.keys import bearer_key_or_401
+from service.auth.roles import (
+    ADMINS,
+    API_ROLES,
+    AUDITORS,
+    ISSUERS,
+    MANAGERS,
+    PETITION_SENDERS,
+    READERS,
+    SUBSCRIBERS,
+)
 from service.errors import InvalidInput, ServiceError
 from service.unit_of_work import UnitOfWork
 
@@ -20,21 +30,33 @@ MAX_FORM_BYTES = 64 * 1024
 # lookup) could be sent gigabytes to hold in memory (answers audit). The largest body
 # hailong takes (a handover or petition with every text at its maximum) is under 100 KB.
 MAX_BODY_BYTES = 1024 * 1024
-# Documentation only (auto_error=False): the key is checked inside the unit of work, and
-# only under the Bearer scheme (service/auth/keys.py).
+# Documentation only (auto_error=False): the key is checked by KeyedWork, and only under
+# the Bearer scheme (service/auth/keys.py).
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer hl_...`")
 
 
-async def _api_unit_of_work(
-    request: Request,
-    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> UnitOfWork:
-    # No usable Authorization header is a 401 before the body is validated (a dependency
-    # raising ends the request before FastAPI reads the body): a request without a key
-    # was told to fix its fields first, then that it had no key (contract audit). The key
-    # itself, and its role, are checked inside the unit of work.
-    bearer_key_or_401(request.headers.get("authorization"))
-    return await _optional_key_unit_of_work(request, _credentials)
+class KeyedWork:
+    """A keyed API route's unit of work, for a key of one of `roles`.
+
+    A request without a usable Authorization header is a 401, and a key of another role a
+    403, before its body is validated (a dependency raising ends the request before
+    FastAPI judges the body's fields): a request without a key, or with a reader's key on
+    an issuer's route, was told to fix its fields first, and then, fixed, that it could not
+    come in at all (contract audit). A cached key costs no thread here."""
+
+    def __init__(self, *roles: str) -> None:
+        self.roles = roles
+
+    async def __call__(
+        self,
+        request: Request,
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> UnitOfWork:
+        bearer_key_or_401(request.headers.get("authorization"))
+        work = UnitOfWork(request, self.roles)
+        await work.authorize()
+        _refuse_unknown_query(request)
+        return work
 
 
 async def _optional_key_unit_of_work(
@@ -78,16 +100,16 @@ def _refuse_unknown_query(request: Request) -> None:
         )
 
 
-def takes_key(route: object) -> Literal["required", "optional"] | None:
-    """Whether an API route needs a key (it declares ApiWork), may take one
-    (OptionalKeyWork: an answer an admin key backdates), or neither."""
+def takes_key(route: object) -> KeyedWork | Literal["optional"] | None:
+    """Whether an API route needs a key (it declares one of the KeyedWork aliases: which
+    roles), may take one (OptionalKeyWork: an answer an admin key backdates), or neither."""
     if not isinstance(route, APIRoute):
         return None
     pending = [route.dependant]
     while pending:
         dependant = pending.pop()
-        if dependant.call is _api_unit_of_work:
-            return "required"
+        if isinstance(dependant.call, KeyedWork):
+            return dependant.call
         if dependant.call is _optional_key_unit_of_work:
             return "optional"
         pending.extend(dependant.dependencies)
@@ -129,8 +151,16 @@ async def form_fields(request: Request) -> dict[str, str]:
     return fields
 
 
-# API routes: documented as taking a bearer key (checked inside the unit of work).
-ApiWork = Annotated[UnitOfWork, Depends(_api_unit_of_work)]
+# Keyed API routes, by the roles they take (documented as taking a bearer key). The unit
+# of work asks for the key again with each transaction (a key revoked meanwhile).
+ApiWork = Annotated[UnitOfWork, Depends(KeyedWork(*API_ROLES))]  # any but a kiosk's
+IssuerWork = Annotated[UnitOfWork, Depends(KeyedWork(*ISSUERS))]
+ReaderWork = Annotated[UnitOfWork, Depends(KeyedWork(*READERS))]
+ManagerWork = Annotated[UnitOfWork, Depends(KeyedWork(*MANAGERS))]
+AdminWork = Annotated[UnitOfWork, Depends(KeyedWork(*ADMINS))]
+AuditorWork = Annotated[UnitOfWork, Depends(KeyedWork(*AUDITORS))]
+SubscriberWork = Annotated[UnitOfWork, Depends(KeyedWork(*SUBSCRIBERS))]
+PetitionWork = Annotated[UnitOfWork, Depends(KeyedWork(*PETITION_SENDERS))]
 # An API route whose credential is in the request (a citizen's answer: its token), which
 # a key may add to (an admin's backdated import).
 OptionalKeyWork = Annotated[UnitOfWork, Depends(_optional_key_unit_of_work)]

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from service import db
 from service.auth.keys import bearer_key_or_401
 from service.db import is_unique_violation
-from service.errors import ServiceError, Unauthorized
+from service.errors import Forbidden, ServiceError, Unauthorized
 from service.i18n import CONSOLE_LANG_COOKIE, pick_language
 from service.models.access import ROLES
 from service.timebounds import DAY_HELP, ISO_HELP
@@ -165,22 +165,22 @@ def _invalid(request: Request, errors: Sequence[Any]) -> Response:
 
 
 async def _key_refusal(request: Request) -> ServiceError | None:
-    """A keyed API request refused for its input: 401 first when its key is no good (API.md:
-    401 without a valid key). A wrong or revoked key, or a body that was not JSON at all,
-    was told to fix its fields first, and then, fixed, that its key was no good (contract
-    audit); an answer's optional key alike (review). A valid key's role is checked with
-    the work, after the input (a 422 before a 403). Checked only when the input is refused:
-    a request that passes costs nothing more (a cached key costs no thread either)."""
+    """A keyed API request refused for its input before its route's KeyedWork judged the
+    key (a body that was not JSON at all, a refusal of a dependency declared before it):
+    401 first when its key is no good, 403 when it is of another role (API.md's order).
+    An answer's optional key alike, by any role (review). Checked only when the input is
+    refused: a request that passes costs nothing more (a cached key costs no thread)."""
     need = takes_key(request.scope.get("route"))
     authorization = request.headers.get("authorization")
     if need is None or (need == "optional" and not authorization):  # "" is no key too
         return None
+    roles = ROLES if need == "optional" else need.roles  # optional: only the key is judged
     try:
         bearer_key_or_401(authorization)  # no key: no database
-        await UnitOfWork(request).authorize(*ROLES)  # any role: only the key is judged
-    except Unauthorized as refusal:
+        await UnitOfWork(request, roles).authorize()
+    except (Unauthorized, Forbidden) as refusal:
         return refusal
-    except Exception:  # a role refused, the database unreachable: the input's refusal stands
+    except Exception:  # the database unreachable: the input's refusal stands
         log.debug("the key of a refused request was not judged", exc_info=True)
     return None
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlmodel import Session
 
-from service.web.deps import ApiWork
+from service.web.deps import SubscriberWork
 from service.web.errors import error_responses
 from service.web.params import RowIdPath, WebhookIdPath
 from service.webhooks import service
@@ -31,8 +31,9 @@ ERRORS = error_responses(401, 403, 404, 422)
     responses=error_responses(401, 403, 422),
     summary="Subscribe a URL to events; the signing secret is shown once",
 )
-async def create_subscription(payload: SubscriptionCreate, work: ApiWork) -> SubscriptionCreated:
-    await work.authorize(*service.SUBSCRIBERS)  # no URL looked up for anyone else
+async def create_subscription(
+    payload: SubscriptionCreate, work: SubscriberWork
+) -> SubscriptionCreated:
     await service.check_url(payload.url, work.settings)
     return await work.run(lambda s: service.create(s, work.principal(s), payload, work.settings))
 
@@ -43,7 +44,7 @@ async def create_subscription(payload: SubscriptionCreate, work: ApiWork) -> Sub
     responses=ERRORS,
     summary="Your subscriptions (an admin sees all)",
 )
-async def list_subscriptions(work: ApiWork) -> SubscriptionList:
+async def list_subscriptions(work: SubscriberWork) -> SubscriptionList:
     data = await work.run(lambda s: service.list_subscriptions(s, work.principal(s)))
     return SubscriptionList(data=data, count=len(data))
 
@@ -54,7 +55,7 @@ async def list_subscriptions(work: ApiWork) -> SubscriptionList:
     responses=ERRORS,
     summary="One subscription, with why it was disabled if it was",
 )
-async def get_subscription(webhook_id: WebhookIdPath, work: ApiWork) -> SubscriptionPublic:
+async def get_subscription(webhook_id: WebhookIdPath, work: SubscriberWork) -> SubscriptionPublic:
     return await work.run(lambda s: service.get(s, work.principal(s), webhook_id))
 
 
@@ -65,7 +66,7 @@ async def get_subscription(webhook_id: WebhookIdPath, work: ApiWork) -> Subscrip
     response_class=Response,
     summary="Stop sending to this subscription",
 )
-async def delete_subscription(webhook_id: WebhookIdPath, work: ApiWork) -> Response:
+async def delete_subscription(webhook_id: WebhookIdPath, work: SubscriberWork) -> Response:
     def remove(session: Session) -> None:
         service.delete(session, work.principal(session), webhook_id)
 
@@ -79,7 +80,9 @@ async def delete_subscription(webhook_id: WebhookIdPath, work: ApiWork) -> Respo
     responses=error_responses(401, 403, 404, 409, 422),
     summary="Re-enable a subscription that was disabled after failing for days",
 )
-async def enable_subscription(webhook_id: WebhookIdPath, work: ApiWork) -> SubscriptionPublic:
+async def enable_subscription(
+    webhook_id: WebhookIdPath, work: SubscriberWork
+) -> SubscriptionPublic:
     return await work.run(lambda s: service.enable(s, work.principal(s), webhook_id, work.settings))
 
 
@@ -90,7 +93,9 @@ async def enable_subscription(webhook_id: WebhookIdPath, work: ApiWork) -> Subsc
     summary="Recent deliveries, newest first, with every attempt",
 )
 async def list_deliveries(
-    webhook_id: WebhookIdPath, work: ApiWork, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    webhook_id: WebhookIdPath,
+    work: SubscriberWork,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DeliveryList:
     data = await work.run(lambda s: service.deliveries(s, work.principal(s), webhook_id, limit))
     return DeliveryList(data=data, count=len(data))
@@ -103,7 +108,7 @@ async def list_deliveries(
     summary="Send a failed delivery again now",
 )
 async def retry_delivery(
-    webhook_id: WebhookIdPath, delivery_id: RowIdPath, work: ApiWork
+    webhook_id: WebhookIdPath, delivery_id: RowIdPath, work: SubscriberWork
 ) -> DeliveryPublic:
     return await work.run(
         lambda s: service.retry(s, work.principal(s), webhook_id, delivery_id, work.settings)

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from service.admin.agencies import get_agency_by_code
 from service.audit import record
 from service.auth.principal import Principal
+from service.auth.roles import SUBSCRIBERS
 from service.errors import Conflict, NotFound, field_error
 from service.models import (
     Agency,
@@ -35,7 +36,6 @@ from service.webhooks.schemas import (
 )
 
 # The roles that manage webhook subscriptions (a reader its own only: _reaches).
-SUBSCRIBERS = ("admin", "reader")
 
 
 def _public(session: Session, sub: WebhookSubscription) -> SubscriptionPublic:

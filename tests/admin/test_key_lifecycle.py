@@ -322,7 +322,9 @@ def test_a_key_revoked_while_its_lookup_runs_is_not_remembered(
 ) -> None:
     """A request read the key; the revocation committed and was forgotten here; then that
     request remembered the key it had read, and this process took the revoked key for
-    auth_cache_seconds more (ops audit). The interleaving is forced at the lookup."""
+    auth_cache_seconds more (ops audit). The interleaving is forced at the lookup: the
+    route's key check (web/deps.KeyedWork) reads it before the revocation, its unit of
+    work after."""
     from service.admin.keys import revoke_key
     from service.auth import cache as cache_module
     from service.auth.keys import authenticate as lookup  # what the cache calls
@@ -338,10 +340,11 @@ def test_a_key_revoked_while_its_lookup_runs_is_not_remembered(
         return principal
 
     monkeypatch.setattr(cache_module, "authenticate", revoked_meanwhile)
-    # The request whose lookup ran before the revocation committed is served...
-    assert client.get("/api/v1/agencies", headers=bearer(raw)).status_code == 200
-    # ...and the key is refused from the next one on.
+    # The request's work asks for the key again, after the revocation committed...
     assert client.get("/api/v1/agencies", headers=bearer(raw)).status_code == 401
+    # ...and the key read before it was not remembered: refused from then on.
+    assert client.get("/api/v1/agencies", headers=bearer(raw)).status_code == 401
+    assert client.app.state.key_cache.principal_for(f"Bearer {raw}") is None  # type: ignore[attr-defined]
 
 
 @pytest.mark.usefixtures("agencies")

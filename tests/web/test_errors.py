@@ -374,16 +374,28 @@ def test_a_calendar_day_that_does_not_exist_is_told_so(
 
 
 @pytest.mark.usefixtures("agencies")
-def test_a_valid_key_of_another_role_is_told_its_input_first(
+def test_a_valid_key_of_another_role_is_told_403_before_its_input(
     client: TestClient, make_key: KeyFactory
 ) -> None:
-    """(review) The key is judged before a 422, its role after: a kiosk tablet's device key
-    (a valid key of no API role) was told 403 where a reader's was told 422."""
+    """A key without the route's role is a 403 whatever its body (API.md: 403 for a key
+    without the right role): a reader's key posting a handover was told to fix its fields
+    first (422), then, fixed, that it could not issue at all; a kiosk tablet's device key
+    was told 403 (audit). The same for a body that is not JSON, and an unknown query."""
     for role, agency in (("reader", None), ("kiosk", "79.BTH")):
-        refused = client.post(
-            "/api/v1/handovers", json={"no_such_field": 1}, headers=make_key(role, agency)
+        key = make_key(role, agency)
+        fields = client.post("/api/v1/handovers", json={"no_such_field": 1}, headers=key)
+        garbled = client.post(
+            "/api/v1/handovers",
+            content=b"{not json",
+            headers={**key, "Content-Type": "application/json"},
         )
-        assert refused.status_code == 422, (role, refused.text)
+        query = client.get("/api/v1/officials?no_such=1", headers=key)
+        statuses = (fields.status_code, garbled.status_code, query.status_code)
+        assert statuses == (403, 403, 403), (role, fields.text, garbled.text, query.text)
+        assert fields.json()["error"] == "forbidden", fields.text
+    # A key of the route's role is told its input, as before.
+    right = client.post("/api/v1/handovers", json={"no_such_field": 1}, headers=make_key("issuer"))
+    assert right.status_code == 422, right.text
 
 
 @pytest.mark.usefixtures("agencies")
