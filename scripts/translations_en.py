@@ -44,7 +44,11 @@ EN = {
     "Phiếu này đã được đánh giá": "This survey has already been answered",
     "Mỗi hồ sơ chỉ được đánh giá một lần. Cảm ơn ông/bà!": "Each dossier can be rated once. Thank you!",
     "Ẩn cùng cán bộ có ít phiếu (điểm của đơn vị trừ đi sẽ lộ phiếu của họ)": "Hidden with staff who have few answers (the agency's score less this one would show theirs)",
-    "Xem lại trang cảm ơn và đường dẫn theo dõi phản ánh": "See the thank-you page and the link to follow your comment again",
+    "Xem lại trang cảm ơn và góp ý, phản ánh đã gửi": "See the thank-you page and the comment you sent again",
+    "Xem lại trang cảm ơn": "See the thank-you page again",
+    "Bộ câu hỏi vừa được cập nhật: ông/bà vui lòng xem lại các câu trả lời rồi gửi lại.": "The questions have just been updated: please check your answers and send them again.",
+    "Người dân để lại liên hệ và đồng ý để cơ quan liên hệ lại:": "Contact left by the citizen, who agreed to be contacted back:",
+    "Phản ánh của ông/bà": "Your complaint",
     "Phiếu đánh giá đã hết hạn": "This survey has expired",
     "Thời hạn đánh giá hồ sơ này đã qua. Ông/bà có thể góp ý trực tiếp tại bộ phận một cửa.": "The time to rate this dossier has passed. You can still give feedback at the "
     "one-stop office.",

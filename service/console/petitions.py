@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from service.calendar.overrides import load_overrides
 from service.calendar.working_days import local_date, overdue_working_days
-from service.models import Agency, Petition, Response, utcnow
+from service.models import Agency, Petition, Response, ResponseContact, utcnow
 from service.models.petition_dossier import dossier_code, petitions_with_dossier_codes
 from service.petitions.views import PetitionFacts
 from service.profile import Profile
@@ -144,6 +144,9 @@ class PetitionView(PetitionFacts):
     counts_in_group5: bool  # a national-channel petition (or the profile counts survey ones)
     counts_against_group5: bool  # at this moment: handled late, overdue, or judged badly
     has_followup: bool  # the citizen has a follow-up link to read the reply at
+    # The phone or e-mail the citizen left with the comment, consenting that the office
+    # keep it and contact them back: no page showed it, so no one could (survey audit).
+    contact: str | None = None
 
 
 def find_petition(
@@ -182,4 +185,13 @@ def petition_view(
         counts_in_group5=rules.counts_in_group5(petition, profile),
         counts_against_group5=rules.petition_against_group5(petition, profile, now),
         has_followup=petition.followup_seed is not None,
+        contact=_contact(session, petition),
     )
+
+
+def _contact(session: Session, petition: Petition) -> str | None:
+    if petition.response_id is None:
+        return None
+    return session.exec(
+        select(ResponseContact.contact).where(ResponseContact.response_id == petition.response_id)
+    ).first()

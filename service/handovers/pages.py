@@ -97,14 +97,18 @@ async def qr_png(token: TokenPath, work: PublicWork) -> Response:
     responses=LINK_ERRORS,
 )
 async def slip(request: Request, token: TokenPath, work: PublicWork) -> Response:
-    def gather(session: Session) -> tuple[str, dict[str, Any] | None]:
+    def gather(session: Session) -> tuple[str, dict[str, Any] | None, str]:
         issued, state = _lookup(session, token)
-        if issued is None or state in UNUSABLE:
-            return state, None
+        if issued is None:
+            return state, None, "vi"
+        if state in UNUSABLE:  # in the language the slip spoke (survey audit)
+            return state, None, issued.invitation.language
         agency = session.get(Agency, issued.dossier.agency_id)
         survey_url = f"{work.settings.base_url}/s/{token}"
         expires = issued.invitation.expires_at.astimezone(LOCAL_TZ)
-        return state, {
+        return (
+            state,
+            {
             "agency_name": agency.name if agency else "",
             "procedure_name": issued.dossier.procedure_name,
             "dossier_code": issued.dossier.code,
@@ -114,18 +118,21 @@ async def slip(request: Request, token: TokenPath, work: PublicWork) -> Response
             # read as "through that day" to a citizen who then met "expired" (audit).
             "expires_time": expires.strftime("%H:%M"),
             "expires_day": expires.strftime("%d/%m/%Y"),
+            },
             # The slip speaks the invitation's language, as the survey it leads to does.
-            "language": issued.invitation.language,
-        }
+            issued.invitation.language,
+        )
 
-    state, context = await work.run(gather)
+    state, context, language = await work.run(gather)
     # The slip keeps the headers it has always had, not the survey pages' stricter set.
     if context is None:
         status = 404 if state == "unknown" else 410
         no_referrer = {"Referrer-Policy": "no-referrer"}
-        unavailable = Page("slip_unavailable.html", {"state": state}, status, no_referrer)
+        unavailable = Page(
+            "slip_unavailable.html", {"state": state}, status, no_referrer, lang=language
+        )
         return render(request, unavailable, hardened=False)
     context["qr_svg"] = qr.svg_inline(context["survey_url"])
     headers = {**TOKEN_HEADERS, "Cache-Control": "no-store"}
-    page = Page("slip.html", context, headers=headers, lang=context.pop("language"))
+    page = Page("slip.html", context, headers=headers, lang=language)
     return render(request, page, hardened=False)

@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 from service import throttle
 from service.handovers import tokens
 from service.handovers.invitations import Issued, find_issued
-from service.i18n import spoken_language
+from service.i18n import pick_language, spoken_language
 from service.models import Invitation
 from service.web.deps import PublicWork
 from service.web.pages import Page, render
@@ -57,9 +57,9 @@ async def short_link(
     try:
         token = await work.guarded(find)
     except throttle.TooManyGuesses as exc:
-        return _status(request, "rate_limited", exc.status_code, exc.headers or {})
+        return _status(request, "rate_limited", exc.status_code, exc.headers or {}, lang)
     if token is None:
-        return _status(request, "unknown", 404, {})
+        return _status(request, "unknown", 404, {}, lang)
     survey_url = _survey_url(work.settings.base_url, token, lang)
     return RedirectResponse(survey_url, 303, headers=LINK_HEADERS)
 
@@ -74,9 +74,14 @@ def _survey_url(base_url: str, token: str, lang: str | None) -> str:
     return f"{base_url}/s/{token}"
 
 
-def _status(request: Request, kind: str, status: int, headers: dict[str, str]) -> Response:
-    """The survey link's own status page (in Vietnamese, the messages' language): a plain
-    text answer was laid out 980 px wide on a phone, its letters a few pixels tall (audit)."""
+def _status(
+    request: Request, kind: str, status: int, headers: dict[str, str], lang: str | None
+) -> Response:
+    """The survey link's own status page, in Vietnamese (the messages' language) unless the
+    link asks for English (?lang=en, as the survey it leads to: its "not found" stayed
+    Vietnamese; survey audit). A plain text answer was laid out 980 px wide on a phone, its
+    letters a few pixels tall (audit)."""
     refusal = {"kind": kind, "detail": None}
-    page = Page("survey/status.html", refusal, status, {**headers, **LINK_HEADERS}, lang="vi")
+    language = pick_language(lang)
+    page = Page("survey/status.html", refusal, status, {**headers, **LINK_HEADERS}, lang=language)
     return render(request, page)

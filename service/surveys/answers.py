@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from service.profile import Channel, Profile
 from service.surveys.contact import clean_contact, contact_problem
-from service.text_clean import is_storable, strip_bidi_controls, textarea_text
+from service.text_clean import composed, is_storable, strip_bidi_controls, textarea_text
 
 MAX_CONTACT_CHARS = 255
 
@@ -80,7 +80,9 @@ def check_answers(
         problems[name] = "This is not a question of this survey." if en else "Không có câu hỏi này."
     # A browser sends a textarea's line break as CRLF, which its maxlength counts as one:
     # 1,999 characters shown were 2,008 here, and refused (audit). Stored as one, too.
-    complaint = strip_bidi_controls(textarea_text(complaint or "")).strip() or None
+    # Counted composed, as a person counts letters: 2,000 letters typed with Unikey's
+    # "Unicode tổ hợp" (a letter, then its marks) were refused as 2,658 (survey audit).
+    complaint = composed(strip_bidi_controls(textarea_text(complaint or ""))).strip() or None
     limit = profile.survey.complaint_max_chars
     if complaint is not None and not is_storable(complaint):
         # The API's rule (Storable), for the form too: PostgreSQL refused a NUL only when

@@ -32,6 +32,8 @@ from service.web.params import LangQuery, TokenPath
 router = APIRouter(tags=["survey pages"])
 
 FORM_FIELDS = {"complaint", "wants_reply", "contact", "consent", "website", "lang"}
+# The problem of a form naming a question this survey no longer asks (form.html says so).
+QUESTIONS_CHANGED = "questions_changed"
 STATUS_CODES = {
     "answered": 409,
     "expired": 410,
@@ -86,13 +88,21 @@ def status_page(
     headers: dict[str, str] | None = None,
     thanks_url: str | None = None,
     survey_id: str | None = None,
+    comment_sent: bool = False,
 ) -> Page:
     """`survey_id`: an answered survey's, which a portal's frame is told (survey-embed.js):
     a double tap, or the portal's page opened again, showed "already answered" and the
-    portal went on offering the survey (audit)."""
+    portal went on offering the survey (audit). `comment_sent`: the answer left a comment,
+    which its thank-you page shows (with a follow-up link, where it has one)."""
     return Page(
         "survey/status.html",
-        {"kind": kind, "detail": detail, "thanks_url": thanks_url, "survey_id": survey_id},
+        {
+            "kind": kind,
+            "detail": detail,
+            "thanks_url": thanks_url,
+            "survey_id": survey_id,
+            "comment_sent": comment_sent,
+        },
         STATUS_CODES[kind],
         headers or {},
         lang=lang,
@@ -111,7 +121,8 @@ def refused(exc: ServiceError, survey: Survey, token: str, variant: Variant, lan
     if kind == "answered" and survey.answer_source == "phone":
         thanks = f"{variant.prefix}/{token}/thanks?lang={lang}"
     answered = survey.invitation.public_id if kind == "answered" else None
-    return status_page(kind, lang, thanks_url=thanks, survey_id=answered)
+    commented = survey.answer_petition_id is not None
+    return status_page(kind, lang, thanks_url=thanks, survey_id=answered, comment_sent=commented)
 
 
 def _form_context(profile: Profile, survey: Survey, action: str) -> dict[str, Any]:
@@ -226,8 +237,6 @@ async def answer_survey(
             return refused(exc, survey, token, variant, language)
         question_fields = {q.field for q in profile.survey.questions}
         unknown = set(form) - FORM_FIELDS - question_fields
-        if unknown:
-            return status_page("invalid", language, detail=", ".join(sorted(unknown))[:200])
         if form.get("website"):  # the honeypot: only bots fill a field people cannot see
             # No survey_id: inside a portal's page it would tell the portal "answered"
             # (survey-embed.js) when nothing was stored.
@@ -243,6 +252,11 @@ async def answer_survey(
             channel="phone",
             wants_reply=form.get("wants_reply") == "yes",
         )
+        if unknown:
+            # A form shown before the questionnaire lost a question (a restart without the
+            # TT 01 profile beside it): "invalid, open the link again" lost every answer and
+            # the comment typed (survey audit). Shown again as typed, without that question.
+            checked.problems[QUESTIONS_CHANGED] = ", ".join(sorted(unknown))[:200]
         if checked.problems:
             context = _form_context(profile, survey, f"{variant.prefix}/{token}")
             return Page(

@@ -199,9 +199,14 @@ def test_honeypot_looks_accepted_but_stores_nothing(
     assert client.post(survey.path, data=FORM).status_code == 200  # the citizen still can
 
 
-def test_unknown_form_fields_are_refused(client: TestClient, survey: IssuedSurvey) -> None:
+def test_unknown_form_fields_are_refused(
+    client: TestClient, survey: IssuedSurvey, db: DbFactory
+) -> None:
+    """Nothing is stored; the form comes back as typed (test_questionnaire_changed.py)."""
     page = client.post(survey.path, data={**FORM, "ip_address": "1.2.3.4"})
-    assert page.status_code == 422 and "Biểu mẫu không hợp lệ" in page.text
+    assert page.status_code == 422 and "Bộ câu hỏi vừa được cập nhật" in page.text
+    with db() as session:
+        assert session.exec(select(Response)).first() is None
 
 
 def test_an_answered_survey_is_409_even_for_a_form_with_a_field_it_no_longer_has(
