@@ -109,15 +109,15 @@ async def slip(request: Request, token: TokenPath, work: PublicWork) -> Response
         return (
             state,
             {
-            "agency_name": agency.name if agency else "",
-            "procedure_name": issued.dossier.procedure_name,
-            "dossier_code": issued.dossier.code,
-            "short_code": tokens.format_short_code(issued.invitation.short_code),
-            "survey_url": survey_url,
-            # With its time: the survey ends at the hour it was issued, and a date alone
-            # read as "through that day" to a citizen who then met "expired" (audit).
-            "expires_time": expires.strftime("%H:%M"),
-            "expires_day": expires.strftime("%d/%m/%Y"),
+                "agency_name": agency.name if agency else "",
+                "procedure_name": issued.dossier.procedure_name,
+                "dossier_code": issued.dossier.code,
+                "short_code": tokens.format_short_code(issued.invitation.short_code),
+                "survey_url": survey_url,
+                # With its time: the survey ends at the hour it was issued, and a date alone
+                # read as "through that day" to a citizen who then met "expired" (audit).
+                "expires_time": expires.strftime("%H:%M"),
+                "expires_day": expires.strftime("%d/%m/%Y"),
             },
             # The slip speaks the invitation's language, as the survey it leads to does.
             issued.invitation.language,
