@@ -727,6 +727,10 @@ EN.update(
 # Sentences with a count, in English's two forms (singular, plural): the templates call
 # ngettext with the count; Vietnamese has one form.
 EN_PLURAL: dict[str, tuple[str, str]] = {
+    "{n} câu trả lời máy chủ không nhận: vui lòng báo quản trị viên": (
+        "{n} answer refused by the server: please tell the administrator",
+        "{n} answers refused by the server: please tell the administrator",
+    ),
     "{n} câu trả lời đang chờ gửi": (
         "{n} answer waiting to be sent",
         "{n} answers waiting to be sent",

@@ -125,7 +125,7 @@ function moveOn() {
   leave();
   i18n.lang = "vi";
   const next = queue.take();
-  if (next) startSurvey(next);
+  if (next) startSurvey(next, true);
   else if (!device) showPairing();
   else {
     screens.showIdle({ onCode: () => showCodeEntry(), onScan: scan });
@@ -250,11 +250,28 @@ function arrivalsOf(from) {
     onWaiting(cards, since) {
       if (!mine()) return;
       queue.keepOnly(cards, since, from);
+      if (noLongerWaiting(cards, since)) {
+        queue.markDone(current.card.survey_id);
+        moveOn(); // the next citizen's survey, or the idle screen
+      }
       for (const card of cards) offer(card, from);
       drawChrome();
     },
     onUnpaired: () => { if (mine()) unpaired(); },
   };
+}
+
+/* The survey on screen came from the counter's waiting list, was shown before the list now
+   read was asked for, is not in it (answered on another tablet of the counter, or past its
+   time), and nobody has touched it: two tablets at one counter both showed citizen 1's
+   survey, citizen 1 answered on one, and the other kept showing a stranger's dossier, the
+   next citizen's survey stuck behind it (kiosk audit). One a citizen has begun stays (its
+   answer, if refused, is said so); a code the citizen typed is theirs to answer. */
+function noLongerWaiting(cards, since) {
+  const survey = current;
+  if (!survey || !survey.waited || survey.shownAt >= since) return false;
+  if (survey.step > 0 || Object.keys(survey.answers).length > 0 || survey.sending) return false;
+  return !cards.some((card) => card.survey_id === survey.card.survey_id);
 }
 
 async function lookup(code, error) {
@@ -285,10 +302,14 @@ async function lookup(code, error) {
 
 // --- a citizen answering --------------------------------------------------------------
 
-function startSurvey(card) {
+/* `waited`: it came from the counter's waiting surveys (not a code the citizen typed). */
+function startSurvey(card, waited = false) {
   leave();
   queue.drop(card.survey_id);
-  current = { card, answers: {}, step: 0, id: newId(), contactProblem: null, sendProblem: null, sending: false };
+  current = {
+    card, answers: {}, step: 0, id: newId(), contactProblem: null, sendProblem: null, sending: false,
+    waited, shownAt: Date.now(),
+  };
   i18n.lang = card.language === "en" ? "en" : "vi";
   touch();
   showStep();
@@ -402,6 +423,7 @@ outbox.onSettled((id, result) => {
     if (thanks.note !== result.problem) showThanks(id, result.problem, thanks.followupUrl);
   } else if (result.status === 409) showNotice(t("already")); // answered meanwhile, e.g. on a phone
   else if (result.status === 410) showNotice(t("gone"));
+  else if (result.status >= 400) showNotice(t("storage_refused")); // not stored: said (kiosk audit)
   else if (result.status < 300) {
     const link = result.data ? result.data.followup_url : null;
     if (link || thanks.note) showThanks(id, null, link || null);

@@ -15,12 +15,16 @@
    other reply (a captive portal's 200 page, a proxy's 404 or 502) is a server problem: the
    answer stays and goes again next round. */
 import { KEYS, ServerTimeout, api, load, save, sleep } from "./util.js";
-import { drawStatus, reportNetwork, reportOk, reportServer, reportStalled } from "./status.js";
+import { drawStatus, noteRefused, reportNetwork, reportOk, reportServer, reportStalled } from "./status.js";
 
 const SLOW_MS = 5000; // an answer unanswered this long: "the server is not answering"
 const POST_TIMEOUT_MS = 60_000; // then given up, and sent again (the same id) next round
 const RETRY_MS = [500, 1500]; // no answer at all while online: perhaps only the reply was lost
 const ROUND_MS = 5000;
+// A 429 or 503's Retry-After is kept (a rate limiter in front of an office's tablets was
+// sent the answer again every 5 s while it asked for a minute of quiet; kiosk audit), up to
+// this: a header asking for hours does not hold the answers for hours.
+const MAX_REST_MS = 10 * 60 * 1000;
 
 const listeners = new Set();
 // A citizen's phone or e-mail never goes to localStorage (a shared tablet at a public
@@ -41,6 +45,7 @@ if (locks) locks.request(LOCK_PREFIX + PAGE, () => new Promise(() => {}));
 let running = false;
 let again = false;
 let paused = false; // unpaired: no round until the tablet is paired again (a 401 each time)
+let restUntil = 0; // no round before this (Date.now()): the server asked to wait
 
 // service/errors.py and service/surveys/service.py: the codes of refusals that sending
 // again could not change. "conflict" (a race lost at the database) is not one of them.
@@ -139,7 +144,7 @@ function stored(status, data) {
 }
 
 export async function flush() {
-  if (paused) return;
+  if (paused || Date.now() < restUntil) return;
   if (running) {
     again = true; // the round under way goes on with it
     return;
@@ -164,6 +169,7 @@ async function round() {
     const result = await deliver(item);
     if (result.status !== undefined && result.status !== 401) {
       remove(item.client_submission_id);
+      if (result.status >= 400 && result.status !== 409 && result.status !== 410) noteRefused();
       drawStatus();
     }
     announce(item.client_submission_id, result);
@@ -213,6 +219,9 @@ async function deliver(item) {
     // server's own (an HTML page from a captive portal or a proxy) alike: it stays.
     if (!refusedForGood(status, data)) {
       console.warn("answer not settled: the reply is not the server's", status);
+      if ((status === 429 || status === 503) && reply.retryAfter) {
+        restUntil = Date.now() + Math.min(reply.retryAfter * 1000, MAX_REST_MS);
+      }
       reportServer();
       return { problem: "server" };
     }
@@ -233,6 +242,6 @@ async function deliver(item) {
 }
 
 setInterval(() => {
-  if (!paused && !running && pending().length > 0) flush();
+  if (!paused && !running && pending().length > 0 && Date.now() >= restUntil) flush();
 }, ROUND_MS);
 window.addEventListener("online", () => flush());

@@ -8,6 +8,7 @@ export const KEYS = {
   outbox: "hailong.kiosk.outbox",
   device: "hailong.kiosk.device",
   handled: "hailong.kiosk.handled",
+  refused: "hailong.kiosk.refused", // when answers were refused for good (status.js says so)
 };
 export const i18n = { lang: "vi" };
 
@@ -76,8 +77,9 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 export class ServerTimeout extends Error {}
 
 export async function api(method, path, body, timeoutMs = 10_000) {
-  // Resolves {status, data}; rejects with ServerTimeout after timeoutMs, or with the
-  // browser's TypeError when no answer came at all (no network, connection refused, reset).
+  // Resolves {status, data, retryAfter}; rejects with ServerTimeout after timeoutMs, or with
+  // the browser's TypeError when no answer came at all (no network, connection refused,
+  // reset). retryAfter: the seconds a 429 or 503 asks to wait (Retry-After), else null.
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin", signal: controller.signal };
@@ -93,11 +95,19 @@ export async function api(method, path, body, timeoutMs = 10_000) {
     } catch {
       data = null;
     }
-    return { status: response.status, data };
+    return { status: response.status, data, retryAfter: retryAfterSeconds(response) };
   } catch (error) {
     if (controller.signal.aborted) throw new ServerTimeout(method + " " + path);
     throw error;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/* Retry-After in seconds (a number of seconds, or an HTTP date), or null. */
+function retryAfterSeconds(response) {
+  const value = response.headers.get("Retry-After");
+  if (!value) return null;
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
+  return Number.isFinite(seconds) && seconds > 0 ? seconds : null;
 }
