@@ -1,5 +1,6 @@
-"""Typed client for hailong: issue surveys at handover, submit responses, read scores,
-rankings, explanations and score exports, set the working-day calendar, manage webhooks
+"""Typed client for hailong: issue surveys at handover, submit responses, read scores
+(K, and TT 01/2018's where the service computes them), rankings, explanations and score
+exports, import petitions, set the working-day calendar, manage webhooks
 and verify their deliveries."""
 
 from hailong_client import webhooks
@@ -33,18 +34,21 @@ from hailong_client.scores import (
     EvaluationRow,
     Explanation,
     Group5,
+    InputEntry,
+    Inputs,
     PetitionRow,
     Rows,
     Score,
-    StaffScore,
-    StaffScores,
 )
+from hailong_client.staff import StaffScore, StaffScores
 from hailong_client.subscriptions import Attempt, Delivery, EventType, Webhook, WebhookCreated
+from hailong_client.tt01 import TT01, Tt01Indicator, Tt01Score
 from hailong_client.webhooks import WebhookEvent, WebhookVerificationError
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
+    "TT01",
     "UNSET",
     "Agency",
     "Answers",
@@ -64,6 +68,8 @@ __all__ = [
     "Group5",
     "HailongClient",
     "HailongError",
+    "InputEntry",
+    "Inputs",
     "InvalidInput",
     "Message",
     "NotFound",
@@ -78,6 +84,8 @@ __all__ = [
     "StaffScores",
     "Submission",
     "Survey",
+    "Tt01Indicator",
+    "Tt01Score",
     "Unauthorized",
     "Webhook",
     "WebhookCreated",

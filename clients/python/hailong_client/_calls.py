@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
-from hailong_client._json import aware_iso
+from hailong_client._json import JSON, aware_iso
 from hailong_client.models import (
     Agency,
     Answers,
@@ -27,6 +27,7 @@ from hailong_client.models import (
 )
 from hailong_client.scores import Explanation, Score, StaffScores
 from hailong_client.subscriptions import Delivery, EventType, Webhook, WebhookCreated
+from hailong_client.tt01 import Tt01Score
 
 T = TypeVar("T")
 Source = Literal["phone", "kiosk", "api"]
@@ -63,12 +64,25 @@ def _created(response: httpx.Response) -> bool:
     return response.status_code == 201
 
 
-def _scores(response: httpx.Response) -> list[Score]:
-    return [Score.from_json(s) for s in response.json()["data"]]
-
-
 def _score(response: httpx.Response) -> Score:
     return Score.from_json(response.json())
+
+
+# A score is told by its shape, not by the profile asked for: the main profile's name gives
+# a K Score, and only a TT 01 score has indicators.
+def _either(body: JSON) -> Score | Tt01Score:
+    return Tt01Score.from_json(body) if "indicators" in body else Score.from_json(body)
+
+
+def _scores_of_profile(response: httpx.Response) -> list[Score] | list[Tt01Score]:
+    data = response.json()["data"]
+    if any("indicators" in s for s in data):
+        return [Tt01Score.from_json(s) for s in data]
+    return [Score.from_json(s) for s in data]
+
+
+def _score_of_profile(response: httpx.Response) -> Score | Tt01Score:
+    return _either(response.json())
 
 
 def _webhook(response: httpx.Response) -> Webhook:
@@ -158,19 +172,28 @@ def agencies() -> Call[list[Agency]]:
 
 
 # -- scores ------------------------------------------------------------------------------
-def score(agency_code: str, period: str) -> Call[Score]:
-    return Call("GET", f"/api/v1/agencies/{_seg(agency_code)}/scores/{_seg(period)}", _score)
+def score(agency_code: str, period: str, profile: str | None = None) -> Call[Score | Tt01Score]:
+    return Call(
+        "GET",
+        f"/api/v1/agencies/{_seg(agency_code)}/scores/{_seg(period)}",
+        _score_of_profile,
+        params=_chosen_options(profile=profile) or None,
+    )
+
+
+def _chosen_options(**optional: str | int | None) -> dict[str, str | int]:
+    return {k: v for k, v in optional.items() if v is not None}
 
 
 def _chosen(period: str, **optional: str | None) -> dict[str, str | int]:
-    params: dict[str, str | int] = {"period": period}
-    params.update({k: v for k, v in optional.items() if v is not None})
-    return params
+    return {"period": period, **_chosen_options(**optional)}
 
 
-def scores(period: str, agency_code: str | None, parent_code: str | None) -> Call[list[Score]]:
-    params = _chosen(period, agency_code=agency_code, parent_code=parent_code)
-    return Call("GET", "/api/v1/scores", _scores, params=params)
+def scores(
+    period: str, agency_code: str | None, parent_code: str | None, profile: str | None = None
+) -> Call[list[Score] | list[Tt01Score]]:
+    params = _chosen(period, agency_code=agency_code, parent_code=parent_code, profile=profile)
+    return Call("GET", "/api/v1/scores", _scores_of_profile, params=params)
 
 
 def _content(response: httpx.Response) -> bytes:
@@ -192,17 +215,22 @@ def scores_xlsx(
     return Call("GET", "/api/v1/scores.xlsx", _content, params=params)
 
 
-def rankings(period: str, parent_code: str) -> Call[list[Score]]:
-    params: dict[str, str | int] = {"period": period, "parent_code": parent_code}
-    return Call("GET", "/api/v1/rankings", _scores, params=params)
+def rankings(
+    period: str, parent_code: str, profile: str | None = None
+) -> Call[list[Score] | list[Tt01Score]]:
+    params = _chosen(period, parent_code=parent_code, profile=profile)
+    return Call("GET", "/api/v1/rankings", _scores_of_profile, params=params)
 
 
-def explain(agency_code: str, period: str, limit: int | None) -> Call[Explanation]:
+def explain(
+    agency_code: str, period: str, limit: int | None, profile: str | None = None
+) -> Call[Explanation]:
+    # The explanation is the main profile's: the service refuses TT 01's (422 on profile).
     return Call(
         "GET",
         f"/api/v1/agencies/{_seg(agency_code)}/scores/{_seg(period)}/explain",
         lambda r: Explanation.from_json(r.json()),
-        params=None if limit is None else {"limit": limit},
+        params=_chosen_options(limit=limit, profile=profile) or None,
     )
 
 
@@ -240,15 +268,20 @@ def import_petition(
     petition_code: str,
     agency_code: str,
     received_at: datetime,
-    times: dict[str, datetime | None],
+    nullable: dict[str, Any],
     facts: dict[str, Any],
 ) -> Call[Petition]:
+    """`nullable`: left UNSET, not sent; None sends null (for dossier_code: detach; for
+    deadline_at: the default deadline; for handled_at: not handled). `facts`: None is not
+    sent."""
     body: dict[str, Any] = {
         "petition_code": petition_code,
         "agency_code": agency_code,
         "received_at": aware_iso(received_at, "received_at"),
     }
-    body.update({k: aware_iso(v, k) for k, v in times.items() if v is not None})
+    for name, value in nullable.items():
+        if value is not UNSET:
+            body[name] = aware_iso(value, name) if isinstance(value, datetime) else value
     body.update({k: v for k, v in facts.items() if v is not None})
     return Call(
         "POST",

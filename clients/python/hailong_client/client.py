@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import httpx
 
@@ -25,9 +25,10 @@ from hailong_client.models import (
 )
 from hailong_client.scores import Explanation, Score, StaffScores
 from hailong_client.subscriptions import Delivery, EventType, Webhook, WebhookCreated
+from hailong_client.tt01 import Tt01Name, Tt01Score
 
 T = TypeVar("T")
-USER_AGENT = "hailong-client/0.2"
+USER_AGENT = "hailong-client/0.3"
 
 
 def _options(base_url: str, api_key: str | None, timeout: float) -> dict[str, Any]:
@@ -46,6 +47,14 @@ def _handover_times(
     received_at: datetime | None, due_at: datetime | None, handed_over_at: datetime | None
 ) -> dict[str, datetime | None]:
     return {"received_at": received_at, "due_at": due_at, "handed_over_at": handed_over_at}
+
+
+def _petition_nullables(
+    dossier_code: str | Unset | None,
+    deadline_at: datetime | Unset | None,
+    handled_at: datetime | Unset | None,
+) -> dict[str, Any]:
+    return {"dossier_code": dossier_code, "deadline_at": deadline_at, "handled_at": handled_at}
 
 
 class HailongClient:
@@ -154,13 +163,57 @@ class HailongClient:
         return self._send(calls.agencies())
 
     # -- scores --------------------------------------------------------------------------
-    def score(self, agency_code: str, period: str) -> Score:
-        return self._send(calls.score(agency_code, period))
+    @overload
+    def score(self, agency_code: str, period: str, *, profile: None = None) -> Score: ...
+    @overload
+    def score(self, agency_code: str, period: str, *, profile: Tt01Name) -> Tt01Score: ...
+    @overload
+    def score(self, agency_code: str, period: str, *, profile: str) -> Score | Tt01Score: ...
+    def score(
+        self, agency_code: str, period: str, *, profile: str | None = None
+    ) -> Score | Tt01Score:
+        """The agency's score; `profile`: another scoring profile the service computes beside
+        its own (`"tt-01-2018"`: a `Tt01Score`; the main profile's name: a `Score`)."""
+        return self._send(calls.score(agency_code, period, profile))
 
+    @overload
     def scores(
-        self, period: str, agency_code: str | None = None, parent_code: str | None = None
-    ) -> list[Score]:
-        return self._send(calls.scores(period, agency_code, parent_code))
+        self,
+        period: str,
+        agency_code: str | None = None,
+        parent_code: str | None = None,
+        *,
+        profile: None = None,
+    ) -> list[Score]: ...
+    @overload
+    def scores(
+        self,
+        period: str,
+        agency_code: str | None = None,
+        parent_code: str | None = None,
+        *,
+        profile: Tt01Name,
+    ) -> list[Tt01Score]: ...
+    @overload
+    def scores(
+        self,
+        period: str,
+        agency_code: str | None = None,
+        parent_code: str | None = None,
+        *,
+        profile: str,
+    ) -> list[Score] | list[Tt01Score]: ...
+    def scores(
+        self,
+        period: str,
+        agency_code: str | None = None,
+        parent_code: str | None = None,
+        *,
+        profile: str | None = None,
+    ) -> list[Score] | list[Tt01Score]:
+        """The scores of one agency, a parent's children, or all the key sees; `profile` as
+        for `score`."""
+        return self._send(calls.scores(period, agency_code, parent_code, profile))
 
     def scores_csv(
         self,
@@ -183,12 +236,27 @@ class HailongClient:
         """The scores as an Excel workbook, chosen as `scores_csv` chooses."""
         return self._send(calls.scores_xlsx(period, agency_code, parent_code, profile))
 
-    def rankings(self, period: str, parent_code: str) -> list[Score]:
-        """The parent's children ordered by K (best first); ties share a `rank`."""
-        return self._send(calls.rankings(period, parent_code))
+    @overload
+    def rankings(self, period: str, parent_code: str, *, profile: None = None) -> list[Score]: ...
+    @overload
+    def rankings(self, period: str, parent_code: str, *, profile: Tt01Name) -> list[Tt01Score]: ...
+    @overload
+    def rankings(
+        self, period: str, parent_code: str, *, profile: str
+    ) -> list[Score] | list[Tt01Score]: ...
+    def rankings(
+        self, period: str, parent_code: str, *, profile: str | None = None
+    ) -> list[Score] | list[Tt01Score]:
+        """The parent's children ordered by K (best first; by TT 01's total under
+        `profile="tt-01-2018"`); ties share a `rank`."""
+        return self._send(calls.rankings(period, parent_code, profile))
 
-    def explain(self, agency_code: str, period: str, limit: int | None = None) -> Explanation:
-        return self._send(calls.explain(agency_code, period, limit))
+    def explain(
+        self, agency_code: str, period: str, limit: int | None = None, *, profile: str | None = None
+    ) -> Explanation:
+        """The score with what is behind each component. The main profile's only: another
+        `profile` (TT 01/2018) is refused with InvalidInput on `profile`."""
+        return self._send(calls.explain(agency_code, period, limit, profile))
 
     def staff_scores(self, agency_code: str, period: str) -> StaffScores:
         return self._send(calls.staff_scores(agency_code, period))
@@ -211,27 +279,30 @@ class HailongClient:
         agency_code: str,
         received_at: datetime,
         *,
-        dossier_code: str | None = None,
-        deadline_at: datetime | None = None,
-        handled_at: datetime | None = None,
+        dossier_code: str | Unset | None = UNSET,
+        deadline_at: datetime | Unset | None = UNSET,
+        handled_at: datetime | Unset | None = UNSET,
         citizen_verdict: Verdict | None = None,
         result_complaint: bool | None = None,
         within_authority: bool | None = None,
         outcome: str | None = None,
     ) -> Petition:
-        """Import a petition, or update the one with this code. Facts left at None are not
-        sent, so an update keeps their stored values (result_complaint and within_authority
-        too, which were always sent: an update adding handled_at reset a petition outside
-        the agency's authority to within it, and group 5 with it); a new petition takes
-        the server's defaults (false, true)."""
+        """Import a petition, or update the one with this code.
+
+        `dossier_code`, `deadline_at` and `handled_at` left out (UNSET) are not sent, so an
+        update keeps them; None sends null: detach the petition from its dossier, take the
+        default deadline, not handled. The other facts left at None are not sent, so an
+        update keeps their stored values (result_complaint and within_authority too, which
+        were always sent: an update adding handled_at reset a petition outside the agency's
+        authority to within it, and group 5 with it); a new petition takes the server's
+        defaults (false, true)."""
         return self._send(
             calls.import_petition(
                 petition_code,
                 agency_code,
                 received_at,
-                {"deadline_at": deadline_at, "handled_at": handled_at},
+                _petition_nullables(dossier_code, deadline_at, handled_at),
                 {
-                    "dossier_code": dossier_code,
                     "citizen_verdict": citizen_verdict,
                     "result_complaint": result_complaint,
                     "within_authority": within_authority,
@@ -384,13 +455,53 @@ class AsyncHailongClient:
         return await self._send(calls.agencies())
 
     # -- scores --------------------------------------------------------------------------
-    async def score(self, agency_code: str, period: str) -> Score:
-        return await self._send(calls.score(agency_code, period))
+    @overload
+    async def score(self, agency_code: str, period: str, *, profile: None = None) -> Score: ...
+    @overload
+    async def score(self, agency_code: str, period: str, *, profile: Tt01Name) -> Tt01Score: ...
+    @overload
+    async def score(self, agency_code: str, period: str, *, profile: str) -> Score | Tt01Score: ...
+    async def score(
+        self, agency_code: str, period: str, *, profile: str | None = None
+    ) -> Score | Tt01Score:
+        return await self._send(calls.score(agency_code, period, profile))
 
+    @overload
     async def scores(
-        self, period: str, agency_code: str | None = None, parent_code: str | None = None
-    ) -> list[Score]:
-        return await self._send(calls.scores(period, agency_code, parent_code))
+        self,
+        period: str,
+        agency_code: str | None = None,
+        parent_code: str | None = None,
+        *,
+        profile: None = None,
+    ) -> list[Score]: ...
+    @overload
+    async def scores(
+        self,
+        period: str,
+        agency_code: str | None = None,
+        parent_code: str | None = None,
+        *,
+        profile: Tt01Name,
+    ) -> list[Tt01Score]: ...
+    @overload
+    async def scores(
+        self,
+        period: str,
+        agency_code: str | None = None,
+        parent_code: str | None = None,
+        *,
+        profile: str,
+    ) -> list[Score] | list[Tt01Score]: ...
+    async def scores(
+        self,
+        period: str,
+        agency_code: str | None = None,
+        parent_code: str | None = None,
+        *,
+        profile: str | None = None,
+    ) -> list[Score] | list[Tt01Score]:
+        return await self._send(calls.scores(period, agency_code, parent_code, profile))
 
     async def scores_csv(
         self,
@@ -410,11 +521,27 @@ class AsyncHailongClient:
     ) -> bytes:
         return await self._send(calls.scores_xlsx(period, agency_code, parent_code, profile))
 
-    async def rankings(self, period: str, parent_code: str) -> list[Score]:
-        return await self._send(calls.rankings(period, parent_code))
+    @overload
+    async def rankings(
+        self, period: str, parent_code: str, *, profile: None = None
+    ) -> list[Score]: ...
+    @overload
+    async def rankings(
+        self, period: str, parent_code: str, *, profile: Tt01Name
+    ) -> list[Tt01Score]: ...
+    @overload
+    async def rankings(
+        self, period: str, parent_code: str, *, profile: str
+    ) -> list[Score] | list[Tt01Score]: ...
+    async def rankings(
+        self, period: str, parent_code: str, *, profile: str | None = None
+    ) -> list[Score] | list[Tt01Score]:
+        return await self._send(calls.rankings(period, parent_code, profile))
 
-    async def explain(self, agency_code: str, period: str, limit: int | None = None) -> Explanation:
-        return await self._send(calls.explain(agency_code, period, limit))
+    async def explain(
+        self, agency_code: str, period: str, limit: int | None = None, *, profile: str | None = None
+    ) -> Explanation:
+        return await self._send(calls.explain(agency_code, period, limit, profile))
 
     async def staff_scores(self, agency_code: str, period: str) -> StaffScores:
         return await self._send(calls.staff_scores(agency_code, period))
@@ -436,9 +563,9 @@ class AsyncHailongClient:
         agency_code: str,
         received_at: datetime,
         *,
-        dossier_code: str | None = None,
-        deadline_at: datetime | None = None,
-        handled_at: datetime | None = None,
+        dossier_code: str | Unset | None = UNSET,
+        deadline_at: datetime | Unset | None = UNSET,
+        handled_at: datetime | Unset | None = UNSET,
         citizen_verdict: Verdict | None = None,
         result_complaint: bool | None = None,
         within_authority: bool | None = None,
@@ -449,9 +576,8 @@ class AsyncHailongClient:
                 petition_code,
                 agency_code,
                 received_at,
-                {"deadline_at": deadline_at, "handled_at": handled_at},
+                _petition_nullables(dossier_code, deadline_at, handled_at),
                 {
-                    "dossier_code": dossier_code,
                     "citizen_verdict": citizen_verdict,
                     "result_complaint": result_complaint,
                     "within_authority": within_authority,

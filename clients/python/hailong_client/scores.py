@@ -1,13 +1,15 @@
-"""Records for scores, rankings, explanations and per-staff scores."""
+"""Records for scores, rankings and explanations (per-staff scores: `staff`; TT 01/2018's
+scores: `tt01`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
 from hailong_client._json import JSON, to_datetime, to_datetime_or_none, to_float_or_none
+from hailong_client.staff import StaffScore, StaffScores  # here before: kept importable
 
 T = TypeVar("T")
 
@@ -47,6 +49,39 @@ class Counts:
 
 
 @dataclass(frozen=True)
+class InputEntry:
+    """Who entered a value by hand (D, E, or TT 01's indicators 5, 6, 9), and when."""
+
+    set_by: str  # the key (or the official) that entered it
+    set_at: datetime
+
+    @classmethod
+    def from_json(cls, body: JSON) -> InputEntry:
+        return cls(set_by=body["set_by"], set_at=to_datetime(body["set_at"]))
+
+    @classmethod
+    def from_json_or_none(cls, body: JSON | None) -> InputEntry | None:
+        return None if body is None else cls.from_json(body)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Who entered D and E, and when; None for a value nobody entered (then D, if any, is
+    computed from group 5: see `Score.d_source`)."""
+
+    d: InputEntry | None = None
+    e: InputEntry | None = None
+
+    @classmethod
+    def from_json(cls, body: JSON | None) -> Inputs:
+        body = body or {}
+        return cls(
+            d=InputEntry.from_json_or_none(body.get("d")),
+            e=InputEntry.from_json_or_none(body.get("e")),
+        )
+
+
+@dataclass(frozen=True)
 class Score:
     """One agency's score for a period; also each entry of a ranking (see `rank`).
 
@@ -74,6 +109,8 @@ class Score:
     group5: Group5
     counts: Counts
     computed_at: datetime
+    # Who entered D and E, and when (empty from a server that does not say).
+    inputs: Inputs = field(default_factory=Inputs)
 
     @classmethod
     def from_json(cls, body: JSON) -> Score:
@@ -97,6 +134,7 @@ class Score:
             group5=Group5.from_json(body["group5"]),
             counts=Counts.from_json(body["counts"]),
             computed_at=to_datetime(body["computed_at"]),
+            inputs=Inputs.from_json(body.get("inputs")),
         )
 
 
@@ -137,6 +175,10 @@ class EvaluationRow:
     c_point: int | None
     overall: str | None
     unsatisfied: bool
+    # What the row's point is worth (the profile's): the rows' b_points add up to
+    # B × evaluations, and c_points to C × evaluations. None from a server that does not say.
+    b_points: float | None = None
+    c_points: float | None = None
 
     @classmethod
     def from_json(cls, body: JSON) -> EvaluationRow:
@@ -149,6 +191,8 @@ class EvaluationRow:
             c_point=body.get("c_point"),
             overall=body.get("overall"),
             unsatisfied=bool(body["unsatisfied"]),
+            b_points=to_float_or_none(body.get("b_points")),
+            c_points=to_float_or_none(body.get("c_points")),
         )
 
 
@@ -163,7 +207,15 @@ class PetitionRow:
     handled_at: datetime | None
     within_authority: bool
     handled_on_time: bool
-    counts_against_group5: bool
+    counts_against_group5: bool  # marks its dossier as not satisfied in group 5
+    # "petition" (imported, or a survey comment asking for an answer) or "comment" (a
+    # survey remark asking none, without a deadline).
+    kind: str = "petition"
+    # At the moment of the explanation: "on_time" or "late" once handled; an open one is
+    # "late" past its deadline and "open" before it. None from a server that does not say.
+    state: str | None = None
+    counts_in_group5: bool = True  # a national-channel petition (or as the profile counts)
+    scored: bool = True  # in group 5's rates now (an open one within its deadline is not)
 
     @classmethod
     def from_json(cls, body: JSON) -> PetitionRow:
@@ -176,6 +228,10 @@ class PetitionRow:
             within_authority=bool(body["within_authority"]),
             handled_on_time=bool(body["handled_on_time"]),
             counts_against_group5=bool(body["counts_against_group5"]),
+            kind=body.get("kind", "petition"),
+            state=body.get("state"),
+            counts_in_group5=bool(body.get("counts_in_group5", True)),
+            scored=bool(body.get("scored", True)),
         )
 
 
@@ -217,56 +273,14 @@ class Explanation:
         )
 
 
-@dataclass(frozen=True)
-class StaffScore:
-    """One staff member's A, B, C; B and C are None when `withheld` (anonymity)."""
-
-    staff_code: str
-    display_name: str | None
-    resolved_dossiers: int
-    a: float | None
-    evaluations: int
-    b: float | None
-    c: float | None
-    withheld: bool
-
-    @classmethod
-    def from_json(cls, body: JSON) -> StaffScore:
-        return cls(
-            staff_code=body["staff_code"],
-            display_name=body.get("display_name"),
-            resolved_dossiers=int(body["resolved_dossiers"]),
-            a=to_float_or_none(body.get("a")),
-            evaluations=int(body["evaluations"]),
-            b=to_float_or_none(body.get("b")),
-            c=to_float_or_none(body.get("c")),
-            withheld=bool(body["withheld"]),
-        )
-
-
-@dataclass(frozen=True)
-class StaffScores:
-    agency_code: str
-    period: str
-    min_evaluations: int  # B and C are shown only from this many evaluations
-    data: list[StaffScore]
-
-    @classmethod
-    def from_json(cls, body: JSON) -> StaffScores:
-        return cls(
-            agency_code=body["agency_code"],
-            period=body["period"],
-            min_evaluations=int(body["min_evaluations"]),
-            data=[StaffScore.from_json(s) for s in body["data"]],
-        )
-
-
 __all__ = [
     "Counts",
     "DossierRow",
     "EvaluationRow",
     "Explanation",
     "Group5",
+    "InputEntry",
+    "Inputs",
     "PetitionRow",
     "Rows",
     "Score",
