@@ -83,6 +83,8 @@ def _key_stopped(session: Session, sub: WebhookSubscription) -> tuple[datetime, 
 # within the webhook timeout (targets.resolve_within), so it waits only for those asked
 # before it, all of them subscriptions; a 503 would only have the portal ask again.
 URL_CHECKS_AT_ONCE = 8
+# A subscription's host lookup, at most (check_url): well within a client's own timeout.
+SUBSCRIBE_LOOKUP_SECONDS = 4.0
 # One limiter per event loop, as anyio keeps its own default one (a limiter's waiters are
 # its loop's: shared by two loops, one waited on after the other released it; review).
 _url_checks: RunVar[anyio.CapacityLimiter] = RunVar("url_checks")
@@ -98,14 +100,17 @@ def _url_check_limiter() -> anyio.CapacityLimiter:
 
 
 async def check_url(url: str, settings: Settings) -> None:
-    """A 422 on `url` when it may not receive webhooks (targets.check_target). Its lookup
-    may take the whole webhook timeout: done in a thread of its own (URL_CHECKS_AT_ONCE) before the
-    unit of work that creates the subscription (create), it holds no transaction. Inside
-    it, on SQLite, it held the one write lock: every handover and answer waited for a
-    reader's DNS (audit)."""
+    """A 422 on `url` when it may not receive webhooks (targets.check_target). Done in a
+    thread of its own (URL_CHECKS_AT_ONCE) before the unit of work that creates the
+    subscription (create), it holds no transaction. Inside it, on SQLite, it held the one
+    write lock: every handover and answer waited for a reader's DNS (audit). Its lookup
+    gets SUBSCRIBE_LOOKUP_SECONDS at most: given the whole webhook timeout (10 s), a host
+    that never resolved was answered as a client's own timeout ran out (the Python client's
+    is 10 s), which then read a timeout, not the 422 naming the host (client audit)."""
+    seconds = min(settings.webhook_timeout_seconds, SUBSCRIBE_LOOKUP_SECONDS)
     try:
         await anyio.to_thread.run_sync(
-            targets.check_target, url, settings, limiter=_url_check_limiter()
+            targets.check_target, url, settings, seconds, limiter=_url_check_limiter()
         )
     except targets.UnsafeTarget as exc:
         raise field_error("url", str(exc)) from None

@@ -184,7 +184,9 @@ class Target:
         return {"host": self.host, **closing}
 
 
-def check_target(url: str, settings: Settings) -> Target:
+def check_target(url: str, settings: Settings, lookup_seconds: float | None = None) -> Target:
+    """Where `url` may be sent to, or UnsafeTarget saying why not; its host's lookup given
+    `lookup_seconds` (the webhook timeout unless told)."""
     try:  # an unclosed IPv6 bracket, a port that is not a number or past 65535
         parts = urlsplit(url)
         given_port = parts.port
@@ -210,7 +212,8 @@ def check_target(url: str, settings: Settings) -> Target:
         raise UnsafeTarget(f"{parts.hostname} is not a valid host name") from None
     port = given_port or (443 if parts.scheme == "https" else 80)
     allowed = allowed_networks(settings)
-    addresses = resolve_within(host, port, settings.webhook_timeout_seconds)
+    seconds = settings.webhook_timeout_seconds if lookup_seconds is None else lookup_seconds
+    addresses = resolve_within(host, port, seconds)
     for address in addresses:
         if _internal(address) and not any(address in network for network in allowed):
             raise UnsafeTarget(
