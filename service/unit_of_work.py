@@ -37,6 +37,7 @@ class UnitOfWork:
     def __init__(self, request: Request, roles: tuple[str, ...] = API_ROLES) -> None:
         """`roles`: the key roles the route takes (web/deps.py's aliases declare them)."""
         self.roles = roles
+        self._authorized: Principal | None = None  # authorize()'s answer, once given
         state = request.app.state
         self._state = state
         self.engine: Engine = state.engine
@@ -94,12 +95,16 @@ class UnitOfWork:
 
     async def authorize(self) -> Principal:
         """`principal` for work done outside a unit of work: a cached key costs no thread
-        and no connection."""
-        cached = self._cached()
-        if cached is not None:
-            cached.require_role(*self.roles)
-            return cached
-        return await self.run(self.principal)
+        and no connection. Asked once per request (the route's KeyedWork asks first; a
+        handover's batch asks again): the first answer stands for the request."""
+        if self._authorized is None:
+            cached = self._cached()
+            if cached is not None:
+                cached.require_role(*self.roles)
+                self._authorized = cached
+            else:
+                self._authorized = await self.run(self.principal)
+        return self._authorized
 
     def forget_key(self, key_id: int) -> None:
         """After a key's revocation has committed: this process refuses it at once."""
