@@ -8,6 +8,7 @@ handed to someone else later does not open the account.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,12 @@ class NotAnOfficial(Exception):
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
+# RFC 5322's atext, in dot-separated runs; a mailbox's name beyond ASCII (RFC 6531) too.
+_DOT_ATOM = re.compile(
+    r"[^\x00-\x20()<>\[\]:;@\\,.\"\x7f]+(?:\.[^\x00-\x20()<>\[\]:;@\\,.\"\x7f]+)*"
+)
+
+
 def normalise_email(email: str) -> str:
     return email.strip().translate(_ASCII_LOWER)
 
@@ -60,11 +67,16 @@ def _storable_email(email: str) -> bool:
 def _an_address(email: str) -> bool:
     """What a mailbox's address looks like: one "@" between a local part and a domain with
     a dot, no space. Anything with an "@" was taken, and a typo ("nguyen@", "an @x.vn")
-    made an official no provider could ever sign in (audit). Claims are only matched."""
+    made an official no provider could ever sign in (audit). The local part a dot-atom
+    (RFC 5322): "a,b@x.vn" (two addresses pasted) or "a..b@x.vn" passed, and the official's
+    alert e-mails bounced (audit). The domain's labels are not empty. Claims are only
+    matched."""
     local, at, domain = email.rpartition("@")
     return (
         bool(at and local and "@" not in local)
-        and "." in domain.strip(".")
+        and _DOT_ATOM.fullmatch(local) is not None
+        and "." in domain
+        and all(domain.split("."))
         and not any(c.isspace() for c in email)
     )
 
