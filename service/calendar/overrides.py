@@ -63,6 +63,7 @@ def set_override(
     db.exclusive(session, CALENDAR_LOCK, CalendarOverride.__tablename__)
     override = session.get(CalendarOverride, day)
     previous = override.working if override else None
+    previous_note = override.note if override else None
     if override is None:
         override = CalendarOverride(day=day, working=working, note=note, set_by=actor)
     else:
@@ -73,7 +74,9 @@ def set_override(
         actor,
         "calendar.set",
         f"day:{day.isoformat()}",
-        {"working": working, "previous": previous, "note": note},
+        # The note's before too: a day's announced reason rewritten left no trace of what
+        # it said (operations audit).
+        {"working": working, "previous": previous, "note": note, "previous_note": previous_note},
     )
     session.flush()
     return override, previous

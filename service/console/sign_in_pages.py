@@ -236,6 +236,7 @@ _PROBLEMS = {
     "provider_refused": "oidc_refused",
     "state_mismatch": "oidc_expired",
     "spent": "oidc_expired",
+    "provider_unreachable": "oidc_unreachable",
 }
 # Refusals after the provider answered that someone may be trying a stolen or forged
 # answer (a copy of a spent sign-in, a code or token that does not hold): in the audit log
@@ -279,7 +280,8 @@ async def provider_answered(console: ConsoleDep, request: Request) -> Response:
                 record(
                     session, "oidc:unknown", "console.sign_in_refused", None, {"reason": refused}
                 )
-            return _problem_page(console, problem, 400)
+            # The provider down is the service's trouble, not the request's (a 503).
+            return _problem_page(console, problem, 503 if problem == "oidc_unreachable" else 400)
         try:
             official = official_for_claims(
                 session, claims, console.settings.oidc_require_email_verified

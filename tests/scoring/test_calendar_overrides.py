@@ -106,3 +106,20 @@ def test_the_cli_lists_and_removes_overrides(database_url: str) -> None:
         missing.stdout
         == "2025-09-06 had no override: it is a day off, as the national calendar says\n"
     )
+
+
+@pytest.mark.usefixtures("agencies")
+def test_a_rewritten_note_is_audited_from_what_to_what(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """README: each calendar.set record says previous and new; for the note only the new
+    was kept, and what a day's announced reason said before it was rewritten was lost
+    (operations audit)."""
+    admin = make_key("admin")
+    day = "/api/v1/calendar/overrides/2025-09-06"
+    before = "Làm bù ngày 2/9 (QĐ 123)"
+    assert client.put(day, json={"working": True, "note": before}, headers=admin).status_code == 200
+    assert client.put(day, json={"working": True, "note": "Khác"}, headers=admin).status_code == 200
+    audit = client.get("/api/v1/audit", params={"action": "calendar.set"}, headers=admin)
+    newest = audit.json()["data"][0]["detail"]
+    assert newest == {"working": True, "previous": True, "note": "Khác", "previous_note": before}
