@@ -84,6 +84,10 @@ function touch() {
   if (busy()) idleAt = Math.max(Date.now() + config.idle_seconds * 1000, holdUntil);
 }
 ["pointerdown", "keydown", "input"].forEach((kind) => document.addEventListener(kind, touch, true));
+// A survey someone has touched is theirs now, even before a first answer (noLongerWaiting).
+["pointerdown", "keydown", "input"].forEach((kind) => document.addEventListener(kind, () => {
+  if (current) current.touched = true;
+}, true));
 // Full screen needs a user gesture: the first touch on the tablet asks for it.
 document.addEventListener("pointerdown", () => {
   const root = document.documentElement;
@@ -250,10 +254,7 @@ function arrivalsOf(from) {
     onWaiting(cards, since) {
       if (!mine()) return;
       queue.keepOnly(cards, since, from);
-      if (noLongerWaiting(cards, since)) {
-        queue.markDone(current.card.survey_id);
-        moveOn(); // the next citizen's survey, or the idle screen
-      }
+      if (noLongerWaiting(cards, since)) leaveIfAnswered(current);
       for (const card of cards) offer(card, from);
       drawChrome();
     },
@@ -262,16 +263,34 @@ function arrivalsOf(from) {
 }
 
 /* The survey on screen came from the counter's waiting list, was shown before the list now
-   read was asked for, is not in it (answered on another tablet of the counter, or past its
-   time), and nobody has touched it: two tablets at one counter both showed citizen 1's
-   survey, citizen 1 answered on one, and the other kept showing a stranger's dossier, the
-   next citizen's survey stuck behind it (kiosk audit). One a citizen has begun stays (its
-   answer, if refused, is said so); a code the citizen typed is theirs to answer. */
+   read was asked for, is not in it, and nobody has touched it since it was shown: it may
+   have been answered on another tablet of the counter. Two tablets at one counter both
+   showed citizen 1's survey, citizen 1 answered on one, and the other kept showing a
+   stranger's dossier, the next citizen's survey stuck behind it (kiosk audit). One a
+   citizen has touched stays (its answer, if refused, is said so); a code the citizen typed
+   is theirs to answer. */
 function noLongerWaiting(cards, since) {
   const survey = current;
-  if (!survey || !survey.waited || survey.shownAt >= since) return false;
-  if (survey.step > 0 || Object.keys(survey.answers).length > 0 || survey.sending) return false;
+  if (!survey || !survey.waited || survey.shownAt >= since || survey.touched) return false;
   return !cards.some((card) => card.survey_id === survey.card.survey_id);
+}
+
+/* Off the list is not answered: a survey also leaves the list once it waited longer than
+   the counter shows surveys for, and one a citizen was reading was taken off the screen
+   (review). The server is asked, as for a typed code: only an answered or withdrawn survey
+   leaves the screen, if still untouched. */
+async function leaveIfAnswered(survey) {
+  let reply;
+  try {
+    reply = await api("POST", "/kiosk/api/lookup", { code: survey.card.short_code });
+  } catch {
+    return; // no word from the server: it stays
+  }
+  const { status, data } = reply;
+  const gone = status === 410 || (status === 409 && Boolean(data) && data.error === "already_answered");
+  if (current !== survey || survey.touched || !gone) return;
+  queue.markDone(survey.card.survey_id);
+  moveOn(); // the next citizen's survey, or the idle screen
 }
 
 async function lookup(code, error) {

@@ -1,7 +1,9 @@
 """What a counter's tablets do when the server has the last word (kiosk audit), in
 headless Chromium against a live `hailong serve`, on SQLite and PostgreSQL:
 - two tablets at one counter both showed citizen 1's survey; answered on one, the other
-  kept showing that stranger's dossier, the next citizen's survey stuck behind it;
+  kept showing that stranger's dossier, the next citizen's survey stuck behind it (and,
+  review, the first fix took a survey a citizen was reading off the screen once it aged
+  out of the counter's waiting list: only an answered one leaves, untouched);
 - an answer the server refused for good (other than answered meanwhile or withdrawn) left
   the outbox with no word on the tablet, the citizen already thanked;
 - a 429's Retry-After was ignored: the answer went again every 5 s."""
@@ -11,11 +13,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Route, expect
+from sqlmodel import select
 
+from service.models import Invitation, utcnow
 from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
 from tests.kiosk.conftest import hand_over, tablet_context
 from tests.kiosk.test_kiosk_browser import THANKS_VI, answer_all, delivered, paired_page
@@ -58,6 +63,35 @@ def test_a_survey_answered_on_the_other_tablet_of_the_counter_leaves_this_one(
     finally:
         a_context.close()
         b_context.close()
+
+
+@pytest.mark.parametrize("touched", [True, False])
+def test_a_survey_that_aged_out_of_the_waiting_list_unanswered_stays(
+    browser: Browser, patient_server: LiveServer, make_key: KeyFactory, touched: bool
+) -> None:
+    """Off the counter's list is not answered: a survey waits there for the counter's
+    window (15 min) only. Whether the citizen has begun reading it (the tablet switched to
+    English) or not yet, nobody answered it: it stays on screen."""
+    context = tablet_context(browser, patient_server.url)
+    try:
+        with httpx.Client(base_url=patient_server.url) as api:
+            page = paired_page(context, api, make_key)
+            hand_over(api, make_key, dossier_code="READING-1")
+            expect(page.get_by_text("READING-1")).to_be_visible(timeout=10_000)
+            if touched:
+                page.wait_for_timeout(600)  # the screen guard
+                page.locator("#switch").tap()
+                expect(page.locator("html")).to_have_attribute("lang", "en")
+            with patient_server.session() as session:
+                for invitation in session.exec(select(Invitation)):
+                    invitation.issued_at = utcnow() - timedelta(minutes=16)
+                    session.add(invitation)
+            page.evaluate("window.hailongKiosk.readList()")
+            page.wait_for_timeout(2000)  # the list's reply, and the lookup after it
+            expect(page.get_by_text("READING-1")).to_be_visible()
+            expect(page.locator("html")).to_have_attribute("lang", "en" if touched else "vi")
+    finally:
+        context.close()
 
 
 def test_an_answer_the_server_refuses_for_good_is_said_on_the_tablet(
