@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, null, select, true, tuple_
+from sqlalchemy import ColumnElement, Row, and_, case, func, null, select, true, tuple_
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
 from service.models import Agency, Counter, ResponseContact, Staff, utcnow
 from service.models.agency import path_within
+from service.models.petition_dossier import shown_code
 from service.models.write_order import SETTLED_BELOW
 from service.profile import Profile
 from service.scoring.sql_rules import (
@@ -176,10 +177,16 @@ def evaluations_statement(chosen: Selection, profile: Profile, *columns: Any) ->
 
 def petitions_statement(chosen: Selection, profile: Profile, *columns: Any) -> Select[Any]:
     """The chosen petitions with their dossiers' facts (when they name one), by id. The
-    dossier's code is the petition's own (its importer named it); the dossier's facts only
-    where its agency lies within the key's scope (`dossier_within`)."""
+    dossier's facts only where its agency lies within the key's scope (`dossier_within`);
+    its code there too, and else while the dossier is of the petition's agency's tree
+    (models/petition_dossier.py: a ward moved away took its dossiers along, and the
+    department's key read the code; review)."""
     p, d, named = PETITIONS, DOSSIERS, DOSSIERS.alias("named_dossier")
-    agency = AGENCIES.alias("agency")
+    agency, named_agency = AGENCIES.alias("agency"), AGENCIES.alias("named_agency")
+    named_code = case(
+        (d.c.id.is_not(None), named.c.code),
+        else_=shown_code(named.c.code, named_agency.c.path, agency.c.path),
+    )
     dossier_agency, counter, staff = _aliases()
     full = not columns
     if full:
@@ -202,13 +209,14 @@ def petitions_statement(chosen: Selection, profile: Profile, *columns: Any) -> S
             p.c.citizen_verdict,
             p.c.verdict_at,
             p.c.result_complaint,
-            *_dossier_columns(named.c.code, d, dossier_agency, counter, staff, chosen.with_staff),
+            *_dossier_columns(named_code, d, dossier_agency, counter, staff, chosen.with_staff),
         )
     joined = p.join(agency, agency.c.id == p.c.agency_id)
     if full:
         # A petition without a dossier keeps its row, with the dossier's columns empty; one
         # naming a dossier outside the key's scope keeps it too, with only the code.
         joined = joined.outerjoin(named, named.c.id == p.c.dossier_id)
+        joined = joined.outerjoin(named_agency, named_agency.c.id == named.c.agency_id)
         shown = and_(d.c.id == p.c.dossier_id, dossier_within(d, chosen.scope_path))
         joined = joined.outerjoin(d, shown)
         joined = joined.outerjoin(dossier_agency, dossier_agency.c.id == d.c.agency_id)

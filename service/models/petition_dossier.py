@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case
+from sqlalchemy import case, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from service.models.agency import Agency, path_within
+from service.models.agency import Agency
 from service.models.dossier import Dossier
 from service.models.petition import Petition
 
@@ -33,13 +33,20 @@ def dossier_code(session: Session, petition: Petition, agency: Agency) -> str | 
     return dossier.code
 
 
+def shown_code(code: Any, owner_path: Any, petition_agency_path: Any) -> Any:
+    """SQL for `dossier_code`: `code` (a dossier's code column) where `owner_path` (its
+    agency's path column) is `petition_agency_path` (a column, or an agency's path) or
+    below it, else NULL. Compared as a prefix by length, not LIKE: '_' in codes is itself."""
+    within = func.substr(owner_path, 1, func.length(petition_agency_path)) == petition_agency_path
+    return case((within, code), else_=None)
+
+
 def petitions_with_dossier_codes(agency: Agency) -> Any:
     """SELECT petition, its dossier's code as `dossier_code` says it, for petitions of
     `agency` (the caller's WHERE names them)."""
     owner = aliased(Agency)
-    shown = case((path_within(owner.path, agency.path), col(Dossier.code)), else_=None)
     return (
-        select(Petition, shown)
+        select(Petition, shown_code(col(Dossier.code), col(owner.path), agency.path))
         .join(Dossier, col(Dossier.id) == col(Petition.dossier_id), isouter=True)
         .join(owner, col(owner.id) == col(Dossier.agency_id), isouter=True)
     )

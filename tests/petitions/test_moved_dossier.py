@@ -1,14 +1,17 @@
 """A petition naming a dossier whose agency has since moved out of the petition's agency's
 tree (scope audit): the department's petition kept showing the moved ward's dossier code in
 the department's explain, console inbox and petition page, its petition API answer and its
-webhook events, to keys and officials who cannot see that ward. The link is kept; the
-code is shown only while the dossier is the petition's agency's or below it."""
+webhook events, and (review) its petition exports, to keys and officials who cannot see
+that ward. The link is kept; the code is shown only while the dossier is the petition's
+agency's or below it."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from typing import Any
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -101,3 +104,28 @@ def test_the_departments_console_names_no_dossier_of_a_ward_moved_away(
     page = console.get(f"/console/petitions/{petition_id}")
     assert page.status_code == 200, page.text
     assert PETITION in page.text and DOSSIER not in page.text
+
+
+def test_the_departments_petition_exports_name_no_dossier_of_a_ward_moved_away(
+    client: TestClient, make_key: KeyFactory, moved: dict[str, str]
+) -> None:
+    """The rows themselves, with the dossier's other facts, were already limited to the
+    key's scope; the code came from the petition's own link."""
+    reader = make_key("reader", agency=DEPARTMENT)
+    csv = client.get(f"/api/v1/petitions.csv?agency_code={DEPARTMENT}", headers=reader)
+    assert csv.status_code == 200, csv.text
+    assert PETITION in csv.text and DOSSIER not in csv.text
+    manager = make_key("manager", agency=DEPARTMENT)
+    xlsx = client.get(f"/api/v1/petitions.xlsx?agency_code={DEPARTMENT}", headers=manager)
+    assert xlsx.status_code == 200, xlsx.text
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True)
+    sheet = book.active
+    assert sheet is not None
+    cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c]
+    assert PETITION in cells and DOSSIER not in cells
+    # A key that sees the ward where it is now (the province's) reads the dossier's facts
+    # in the export, and its code with them.
+    province = make_key("reader", agency="79")
+    whole = client.get(f"/api/v1/petitions.csv?agency_code={DEPARTMENT}", headers=province)
+    assert whole.status_code == 200, whole.text
+    assert PETITION in whole.text and DOSSIER in whole.text
