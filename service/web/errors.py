@@ -424,7 +424,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400 and exc.detail == FASTAPI_BODY_UNREADABLE:
             # JSON nested past the parser's depth: invalid input like any malformed JSON,
-            # not a 400 the contract does not have (audit).
+            # not a 400 the contract does not have (audit); its key judged first, as for
+            # any malformed JSON (review).
+            if (refusal := await _key_refusal(request)) is not None:
+                return respond(request, refusal.status_code, refusal.body(), refusal.headers)
             return _invalid(request, [{"type": "json_invalid", "loc": ("body",)}])
         codes = {
             404: "not_found",

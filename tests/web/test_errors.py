@@ -434,3 +434,28 @@ def test_an_empty_authorization_header_is_no_key_on_an_answer_either_way(
         headers={"Authorization": ""},
     )
     assert good.status_code == 201, good.text
+
+
+# JSON nested past the parser's depth: FastAPI gives up on it (a 400 the app turns into 422).
+NESTED = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.usefixtures("agencies")
+def test_a_body_nested_past_the_parser_is_told_401_then_403_before_422(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """(review) The key's refusal came first for malformed JSON, but not for JSON nested
+    too deep to parse: 422 without a key, 422 with a reader's key on an issuer's route."""
+    json_type = {"Content-Type": "application/json"}
+    for path in ("/api/v1/handovers", "/api/v1/petitions"):
+        keyless = client.post(path, content=NESTED, headers=json_type)
+        assert keyless.status_code == 401, keyless.text
+    for role in ("reader", "auditor"):
+        other = client.post(
+            "/api/v1/handovers", content=NESTED, headers={**make_key(role), **json_type}
+        )
+        assert other.status_code == 403, other.text
+    issuer = client.post(
+        "/api/v1/handovers", content=NESTED, headers={**make_key("issuer"), **json_type}
+    )
+    assert issuer.status_code == 422, issuer.text
