@@ -331,9 +331,7 @@ EN.update(
         "ngưỡng hài lòng": "satisfaction threshold",
         "Xếp hạng các đơn vị trực thuộc": "Ranking of the agencies under it",
         "Số liệu trong kỳ": "Figures of the period",
-        "hồ sơ đã giải quyết": "dossiers resolved",
         "phiếu đánh giá": "evaluations",
-        "phản ánh, kiến nghị": "petitions",
         "Vì sao có kết quả này": "Why this result",
         "Diễn biến K qua %(span)s": "K over %(span)s",
         "Cao nhất %(k)s (%(p)s), thấp nhất %(k2)s (%(p2)s).": "Highest %(k)s (%(p)s), lowest %(k2)s (%(p2)s).",
@@ -366,7 +364,7 @@ EN.update(
         "Không tìm thấy cơ quan": "Agency not found",
         "Kỳ đánh giá không hợp lệ": "Invalid period",
         "Không có cơ quan nào có mã %(code)s. Vui lòng kiểm tra lại đường dẫn.": "No agency has the code %(code)s. Please check the link.",
-        "Kỳ đánh giá có dạng 2025-08 (tháng), 2025-Q3 (quý) hoặc 2025 (năm).": "A period looks like 2025-08 (month), 2025-Q3 (quarter) or 2025 (year).",
+        "Kỳ đánh giá có dạng 2025-08 (tháng), 2025-Q3 (quý) hoặc 2025 (năm), trong các năm từ %(first)s đến %(last)s.": "A period looks like 2025-08 (month), 2025-Q3 (quarter) or 2025 (year), in the years %(first)s to %(last)s.",
         "Các cơ quan cấp cao nhất": "Top-level agencies",
         "Xếp hạng mức độ hài lòng": "Satisfaction ranking",
         "Các đơn vị thuộc %(parent)s": "Agencies under %(parent)s",
@@ -727,6 +725,9 @@ EN.update(
 # Sentences with a count, in English's two forms (singular, plural): the templates call
 # ngettext with the count; Vietnamese has one form.
 EN_PLURAL: dict[str, tuple[str, str]] = {
+    "hồ sơ đã giải quyết": ("dossier resolved", "dossiers resolved"),
+    "phiếu đánh giá đã nhận": ("evaluation received", "evaluations received"),
+    "phản ánh, kiến nghị": ("petition", "petitions"),
     "{n} câu trả lời máy chủ không nhận: vui lòng báo quản trị viên": (
         "{n} answer refused by the server: please tell the administrator",
         "{n} answers refused by the server: please tell the administrator",

@@ -27,8 +27,17 @@ def make_templates() -> Jinja2Templates:
     # character stored before they were refused made the whole badge ill-formed.
     env.filters["xml_text"] = xml_text
     env.filters["pasted_attribute"] = pasted_attribute
+    env.filters["isolated"] = isolated
     env.globals["vi"] = vi
     return Jinja2Templates(env=env)
+
+
+def isolated(text: str) -> str:
+    """Stored text put among other words where no markup can isolate it (a page's <title>,
+    the badge's label): in Unicode's first-strong isolate, so that a right-to-left override
+    pasted into an agency's name does not turn the rest of the line around (public pages
+    audit)."""
+    return f"\u2068{text}\u2069"
 
 
 def vi(text: str) -> Markup:

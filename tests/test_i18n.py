@@ -9,6 +9,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from service.i18n import LOCALE_DIR, gettext_for, ngettext_for
+from service.portal import picker
 from service.portal.plain_words import Fact
 from service.reports.words import count, num
 from service.settings import ROOT
@@ -59,7 +60,12 @@ def _english_fact(fact: Fact) -> str:
         make_templates()
         .env.get_template("portal/_words.html")
         .make_module(
-            {**words("en"), "num": lambda value, places=2: num(value, places), "count": count}
+            {
+                **words("en"),
+                "num": lambda value, places=2: num(value, places),
+                "count": count,
+                "day": lambda value: picker.day(value, "en"),
+            }
         )
     )
     return html.unescape(" ".join(str(module.fact(fact)).split()))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from babel.dates import format_date
+
 from service.calendar.working_days import LOCAL_TZ
 from service.periods import Period, parse_period, period_containing
 
@@ -68,6 +70,16 @@ def parse_or_default(text: str | None, today: date | None = None) -> Period:
     if text is None or not text.strip():
         return default_period(today)
     return parse_period(text.strip())
+
+
+def day(value: date | None, lang: str) -> str:
+    """07/10/2025 in Vietnamese; in English "Oct 7, 2025": 07/10/2025 read as 10 July there
+    (public pages audit)."""
+    if value is None:
+        return "—"
+    if lang == "en":
+        return format_date(value, "medium", locale="en")
+    return value.strftime("%d/%m/%Y")
 
 
 def count(value: int, lang: str) -> str:

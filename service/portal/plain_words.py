@@ -9,9 +9,11 @@ gettext can find them; a fact's `kind` names its sentence.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from fractions import Fraction
 
-from service.console.format import actor_name, local_day
+from service.calendar.working_days import local_date
+from service.console.format import actor_name
 from service.profile import Profile
 from service.scoring.compute import Computed, b_c_evaluations, petition_tally
 from service.scoring.schemas import InputsProvenance
@@ -28,7 +30,7 @@ class Fact:
     limit: int = 0  # the rule's number in the sentence: working days late, or times asked
     # An entered value's provenance: who entered it (a key's name) and when.
     who: str | None = None
-    when: str | None = None  # its local day, dd/mm/yyyy
+    when: date | None = None  # its local day (the page writes it in its language)
 
 
 def _a(computed: Computed, profile: Profile) -> list[Fact]:
@@ -89,13 +91,13 @@ def _d(computed: Computed, inputs: InputsProvenance) -> list[Fact]:
     if entered.set_by is not None and entered.set_by.startswith("official:"):
         # An official's actor is their e-mail address: a public page names their office's
         # role, not a person's mailbox (exports audit). A key's name is an office's label.
-        return [Fact("d_entered_on", value=d, when=local_day(entered.set_at))]
+        return [Fact("d_entered_on", value=d, when=local_date(entered.set_at))]
     return [
         Fact(
             "d_entered_by",
             value=d,
             who=actor_name(entered.set_by),
-            when=local_day(entered.set_at),
+            when=local_date(entered.set_at),
         )
     ]
 

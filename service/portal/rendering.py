@@ -24,6 +24,7 @@ from service.portal import charts, picker
 from service.portal.memo import PageMemo
 from service.portal.responses import Timing, send
 from service.profile import Profile
+from service.timebounds import EARLIEST_YEAR, LATEST_YEAR
 from service.web.pages import Page, html, words
 from service.web.params import LangQuery, OptionalPeriodQuery
 
@@ -61,6 +62,7 @@ def base_context(request: Request, lang: str, period: Period, profile: Profile) 
         "link": link_maker(lang),
         "num": lambda value, decimals=2: numbers.number(value, lang, decimals),
         "count": lambda value: picker.count(value, lang),
+        "day": lambda value: picker.day(value, lang),
         "gauge": charts.gauge,
         "period": picker.name_of(period),
         "choices": picker.choices(period),
@@ -115,6 +117,8 @@ async def problem(
     outside the frame (`framed`), as the widget's do: the pages they open are never framed."""
     framed = request.url.path.startswith("/embed/")
     context = {**words(lang), "link": link_maker(lang), "problem": kind, "code": code}
+    # A year of the right form past the range (2101) was told only the form (audit).
+    context["years"] = {"first": EARLIEST_YEAR, "last": LATEST_YEAR}
     context["framed"] = framed
     page = Page("portal/problem.html", context, status)
     return await render_public(request, page, kind="embed" if framed else "page")

@@ -120,6 +120,7 @@ def _fact_macro() -> Callable[[Fact], Markup]:
             **page_words("vi"),  # as the pages pass them
             "num": lambda value, places=2: num(value, places),
             "count": count,
+            "day": lambda value: picker.day(value, "vi"),
         }
     )
     macro: Callable[[Fact], Markup] = module.fact

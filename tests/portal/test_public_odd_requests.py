@@ -93,7 +93,7 @@ def test_a_control_character_stored_in_a_name_leaves_the_badge_well_formed(
     assert badge.status_code == 200 and _is_badge(badge)
     svg = parseString(badge.text).documentElement
     assert svg is not None
-    shown = "Thành phố\ufffdHồ Chí Minh: "
+    shown = "\u2068Thành phố\ufffdHồ Chí Minh\u2069: "  # isolated (test_public_words.py)
     assert svg.getAttribute("aria-label").startswith(shown)
     title = svg.getElementsByTagName("title")[0].firstChild
     assert title is not None and str(title.nodeValue).startswith(shown)

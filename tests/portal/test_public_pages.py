@@ -265,7 +265,7 @@ def test_agency_page_explains_each_component_in_plain_words(
     assert "Phường Bến Thành" in page and "Quý 3/2025" in page
     assert "K = 21,32 / 22 điểm" in page and "✓ Hài lòng" in page
     assert "Xếp thứ 1 trong 2 đơn vị cùng cấp có đủ dữ liệu." in page
-    assert "120 hồ sơ đã giải quyết 40 phiếu đánh giá 0 phản ánh, kiến nghị" in page
+    assert "120 hồ sơ đã giải quyết 40 phiếu đánh giá đã nhận 0 phản ánh, kiến nghị" in page
     # What each part means, and why it is what it is.
     assert "Tỷ lệ hồ sơ trả kết quả đúng hẹn; hồ sơ trễ hơn 5 ngày làm việc" in page
     assert "117 trong 120 hồ sơ được giải quyết đúng hẹn." in page
