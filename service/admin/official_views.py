@@ -58,6 +58,7 @@ def update(
     _agency_code_given(payload.agency_code)
     change = officials.OfficialChange(
         name=payload.name,
+        email=payload.email,
         role=payload.role,
         set_agency="agency_code" in payload.model_fields_set,
         agency_code=payload.agency_code,

@@ -95,6 +95,12 @@ class OfficialUpdate(BaseModel):
     model_config = strict_with_example({"role": "manager", "agency_code": "79.SGN"})
 
     name: Annotated[str, Storable] | None = Field(default=None, max_length=255)
+    email: Annotated[str, Storable] | None = Field(
+        default=None,
+        max_length=255,
+        description="The address the provider now gives for this official (a renamed "
+        "mailbox): they keep their account, its history and its bound provider account",
+    )
     role: Literal["manager", "admin", "auditor"] | None = None
     agency_code: str | None = Field(
         default=None,

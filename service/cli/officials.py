@@ -60,6 +60,10 @@ def officials_update(
         bool, typer.Option("--every-agency", help="No longer limited to an agency")
     ] = False,
     name: Annotated[str | None, typer.Option(help="The official's name")] = None,
+    email: Annotated[
+        str | None,
+        typer.Option(help="The address the provider now gives (a renamed mailbox)"),
+    ] = None,
     enable: Annotated[
         bool, typer.Option("--enable", help="Let a disabled official sign in again")
     ] = False,
@@ -72,14 +76,16 @@ def officials_update(
         ),
     ] = False,
 ) -> None:
-    """Change an official's role, agency or name, or enable them again: one who moves to
-    another ward keeps their account; their sessions follow at the next request."""
+    """Change an official's role, agency, name or e-mail address, or enable them again:
+    one who moves to another ward keeps their account; their sessions follow at the next
+    request."""
     from service.auth.officials import OfficialChange, update_official
 
     if agency is not None and every_agency:
         raise typer.BadParameter("give --agency or --every-agency, not both")
     change = OfficialChange(
         name=name,
+        email=email,
         role=role,
         set_agency=agency is not None or every_agency,
         agency_code=agency,

@@ -375,3 +375,50 @@ def test_an_official_name_sent_as_null_is_the_email(
     )
     assert response.status_code == 201, response.text
     assert response.json()["name"] == "b@tphcm.gov.vn"
+
+
+def test_an_officials_renamed_mailbox_is_changed_in_place_and_audited(
+    client: TestClient, db: DbFactory, database_url: str
+) -> None:
+    """A mailbox renamed at the province's provider: the official, signed in by address,
+    was refused as unknown, and could only be added anew, their history under another id
+    (operations audit). The address is changed in place; the bound account stays."""
+    from service.auth.officials import NotAnOfficial, official_for_claims
+    from tests.cli_runner import cli_for
+
+    actor, admin = admin_key(db)
+    lan = add(client, admin, email="lan@tphcm.gov.vn", role="manager", agency_code="79.BTH")
+    other = add(client, admin, email="binh@tphcm.gov.vn", role="manager", agency_code="79.BTH")
+    lan_id, other_id = lan.json()["id"], other.json()["id"]
+    with db() as session:
+        official = session.get(Official, lan_id)
+        assert official is not None
+        official.subject = "sub-lan"  # signed in once: bound to her provider account
+        session.add(official)
+
+    moved = client.patch(
+        f"/api/v1/officials/{lan_id}", json={"email": " Lan.Nguyen@HCMC.gov.vn "}, headers=admin
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["email"] == "lan.nguyen@hcmc.gov.vn"
+    claims = {"sub": "sub-lan", "email": "lan.nguyen@hcmc.gov.vn", "email_verified": True}
+    with db() as session:
+        assert official_for_claims(session, claims).id == lan_id  # the same account
+        with pytest.raises(NotAnOfficial):
+            official_for_claims(session, {**claims, "email": "lan@tphcm.gov.vn"})
+    [record] = [r for r in audit(db) if r.action == "official.update"]
+    assert (record.actor, record.detail) == (
+        actor,
+        {"from": {"email": "lan@tphcm.gov.vn"}, "to": {"email": "lan.nguyen@hcmc.gov.vn"}},
+    )
+
+    taken = client.patch(
+        f"/api/v1/officials/{other_id}", json={"email": "lan.nguyen@hcmc.gov.vn"}, headers=admin
+    )
+    assert taken.status_code == 409, taken.text
+    bad = client.patch(f"/api/v1/officials/{other_id}", json={"email": "a,b@x.vn"}, headers=admin)
+    assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "email", bad.text
+
+    by_cli = cli_for(database_url)("officials", "update", str(other_id), "--email", "b@hcmc.gov.vn")
+    assert by_cli.exit_code == 0, by_cli.output
+    assert [o.email for o in officials(db)] == ["lan.nguyen@hcmc.gov.vn", "b@hcmc.gov.vn"]
