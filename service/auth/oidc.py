@@ -38,6 +38,9 @@ PENDING_SECONDS = 600  # from leaving for the provider to coming back
 # signed no one in, and each try was audited as a forged answer (operations audit). The
 # provider itself (oidc-provider) allows 15 s.
 CLOCK_LEEWAY_SECONDS = 60
+# The token endpoint's errors that are about hailong's client, not the answer it carried
+# (RFC 6749 5.2).
+CLIENT_REFUSED = ("invalid_client", "unauthorized_client")
 HTTP_TIMEOUT_SECONDS = 10.0
 # What the provider may sign ID tokens with (never "none", never an HMAC with our secret).
 ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
@@ -210,6 +213,15 @@ async def finish(
             raise SignInFailed("token_refused", f"{type(exc).__name__}: {exc}") from None
         if answer.status_code != 200 or not isinstance(token, dict):
             error = token.get("error") if isinstance(token, dict) else None
+            if answer.status_code == 401 or error in CLIENT_REFUSED:
+                # hailong's own client refused (its secret expired or rotated, as
+                # Entra ID's are): no browser can cause it, and taken for a refused token
+                # it audited every official as a forger and throttled the office (review).
+                raise SignInFailed(
+                    "provider_misconfigured",
+                    f"the token endpoint refused this client: HTTP {answer.status_code} "
+                    f"{error or ''}; check HAILONG_OIDC_CLIENT_ID and HAILONG_OIDC_CLIENT_SECRET",
+                )
             raise SignInFailed("token_refused", f"HTTP {answer.status_code} {error or ''}")
         keys = await _get_json(http, metadata["jwks_uri"], "the provider's keys")
     id_token = token.get("id_token")

@@ -237,6 +237,7 @@ _PROBLEMS = {
     "state_mismatch": "oidc_expired",
     "spent": "oidc_expired",
     "provider_unreachable": "oidc_unreachable",
+    "provider_misconfigured": "oidc_unreachable",
 }
 # Refusals after the provider answered that someone may be trying a stolen or forged
 # answer (a copy of a spent sign-in, a code or token that does not hold): in the audit log

@@ -8,6 +8,8 @@ out of the console (429), the key sign-in included. It is an outage: a 503 page.
 
 from __future__ import annotations
 
+import json
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -72,3 +74,66 @@ def test_a_token_endpoint_outage_does_not_lock_the_office_out_of_the_console(
             signed = client.post("/console/sign-in", data={"csrf": token.group(1), "key": admin})
     assert signed.status_code == 200, signed.status_code
     assert signed.url.path == "/console"
+
+
+class _ClientSecretExpired(BaseHTTPRequestHandler):
+    """A provider whose token endpoint refuses hailong's client authentication (RFC 6749
+    5.2: 401 invalid_client), as Entra ID does once the app's client secret has expired."""
+
+    def _send(self, status: int, document: dict[str, object]) -> None:
+        body = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        base = f"http://{self.headers['Host']}"
+        self._send(
+            200,
+            {
+                "issuer": base,
+                "authorization_endpoint": base + "/auth",
+                "token_endpoint": base + "/token",
+                "jwks_uri": base + "/jwks",
+            },
+        )
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self._send(401, {"error": "invalid_client", "error_description": "secret expired"})
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_expired_client_secret_is_not_audited_as_forged_answers_nor_locks_the_office_out(
+    database_url: str, db: DbFactory, make_key: KeyFactory
+) -> None:
+    """(review) The token endpoint refusing hailong's own client (invalid_client: a client
+    secret expired or rotated, as Entra ID's are), which no browser can cause, was still
+    audited as forged answers and counted wrong guesses: the office's address locked out of
+    the console, the key sign-in included. Logged as the provider's setup, a 503 page."""
+    admin = raw_key(make_key("admin"))
+    with http_server(_ClientSecretExpired) as issuer:
+        settings = make_settings(
+            database_url,
+            oidc_issuer=issuer,
+            oidc_client_id="hailong",
+            oidc_client_secret="expired",
+            guess_limit=3,
+        )
+        with TestClient(create_app(settings)) as client:
+            for _ in range(3):  # three officials, one NAT address
+                _come_back(client)
+            form = client.get("/console/sign-in")
+            token = CSRF_INPUT.search(form.text)
+            assert token is not None
+            signed = client.post("/console/sign-in", data={"csrf": token.group(1), "key": admin})
+    with db() as session:
+        refused = session.exec(
+            select(AuditLog).where(AuditLog.action == "console.sign_in_refused")
+        ).all()
+    assert signed.status_code == 200 and signed.url.path == "/console", signed.status_code
+    assert [r.detail for r in refused] == [], [r.detail for r in refused]
