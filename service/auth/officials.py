@@ -76,8 +76,7 @@ def _an_address(email: str) -> bool:
         bool(at and local and "@" not in local)
         and _DOT_ATOM.fullmatch(local) is not None
         and "." in domain
-        and all(domain.split("."))
-        and not any(c.isspace() for c in email)
+        and _DOT_ATOM.fullmatch(domain) is not None  # "x.vn," "x,vn" pasted too (review)
     )
 
 

@@ -281,6 +281,8 @@ def test_unknown_agency_duplicate_e_mail_and_unknown_official(
                 *("@", "nguyen.van.a@", "@tphcm.gov.vn", "an @x.vn", "a@b@x.vn", "a@x"),
                 # Still passed, and the official's alert e-mails bounced (audit).
                 *("a,b@x.vn", "a..b@x.vn", ".a@x.vn", "a.@x.vn", "a;b@x.vn", "a@x..vn"),
+                # A separator pasted after the domain, or in it (review).
+                *("kt@tphcm.gov.vn,", "kt@tphcm.gov.vn;", "kt@tphcm.gov.vn>", "kt@tphcm,gov.vn"),
             )
         ),
         (
