@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, case, func, null, select, true, tuple_
+from sqlalchemy import ColumnElement, Row, and_, func, null, select, true, tuple_
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
 from service.models import Agency, Counter, ResponseContact, Staff, utcnow
 from service.models.agency import path_within
-from service.models.petition_dossier import shown_code
+from service.models.petition_dossier import of_the_tree, shown_code
 from service.models.write_order import SETTLED_BELOW
 from service.profile import Profile
 from service.scoring.sql_rules import (
@@ -176,17 +176,15 @@ def evaluations_statement(chosen: Selection, profile: Profile, *columns: Any) ->
 
 
 def petitions_statement(chosen: Selection, profile: Profile, *columns: Any) -> Select[Any]:
-    """The chosen petitions with their dossiers' facts (when they name one), by id. The
-    dossier's facts only where its agency lies within the key's scope (`dossier_within`);
-    its code there too, and else while the dossier is of the petition's agency's tree
-    (models/petition_dossier.py: a ward moved away took its dossiers along, and the
-    department's key read the code; review)."""
+    """The chosen petitions with their dossiers (when they name one), by id, as every view
+    of a petition shows its dossier (models/petition_dossier.py): only while the dossier is
+    of the petition's agency's tree (a ward moved away took its dossiers along, and the
+    department's key read their codes and facts; reviews). The code is the petition's own
+    (its importer named it); the dossier's facts only where its agency lies within the
+    key's scope too (`dossier_within`)."""
     p, d, named = PETITIONS, DOSSIERS, DOSSIERS.alias("named_dossier")
     agency, named_agency = AGENCIES.alias("agency"), AGENCIES.alias("named_agency")
-    named_code = case(
-        (d.c.id.is_not(None), named.c.code),
-        else_=shown_code(named.c.code, named_agency.c.path, agency.c.path),
-    )
+    named_code = shown_code(named.c.code, named_agency.c.path, agency.c.path)
     dossier_agency, counter, staff = _aliases()
     full = not columns
     if full:
@@ -217,7 +215,11 @@ def petitions_statement(chosen: Selection, profile: Profile, *columns: Any) -> S
         # naming a dossier outside the key's scope keeps it too, with only the code.
         joined = joined.outerjoin(named, named.c.id == p.c.dossier_id)
         joined = joined.outerjoin(named_agency, named_agency.c.id == named.c.agency_id)
-        shown = and_(d.c.id == p.c.dossier_id, dossier_within(d, chosen.scope_path))
+        shown = and_(
+            d.c.id == p.c.dossier_id,
+            dossier_within(d, chosen.scope_path),
+            of_the_tree(named_agency.c.path, agency.c.path),
+        )
         joined = joined.outerjoin(d, shown)
         joined = joined.outerjoin(dossier_agency, dossier_agency.c.id == d.c.agency_id)
         joined = joined.outerjoin(counter, counter.c.id == d.c.counter_id)

@@ -33,12 +33,17 @@ def dossier_code(session: Session, petition: Petition, agency: Agency) -> str | 
     return dossier.code
 
 
+def of_the_tree(owner_path: Any, petition_agency_path: Any) -> Any:
+    """SQL for the rule: `owner_path` (a dossier's agency's path column) is
+    `petition_agency_path` (a column, or an agency's path) or below it. Compared as a
+    prefix by length, not LIKE: '_' in codes is itself."""
+    return func.substr(owner_path, 1, func.length(petition_agency_path)) == petition_agency_path
+
+
 def shown_code(code: Any, owner_path: Any, petition_agency_path: Any) -> Any:
-    """SQL for `dossier_code`: `code` (a dossier's code column) where `owner_path` (its
-    agency's path column) is `petition_agency_path` (a column, or an agency's path) or
-    below it, else NULL. Compared as a prefix by length, not LIKE: '_' in codes is itself."""
-    within = func.substr(owner_path, 1, func.length(petition_agency_path)) == petition_agency_path
-    return case((within, code), else_=None)
+    """SQL for `dossier_code`: `code` (a dossier's code column) where its agency is of the
+    petition's agency's tree (`of_the_tree`), else NULL."""
+    return case((of_the_tree(owner_path, petition_agency_path), code), else_=None)
 
 
 def petitions_with_dossier_codes(agency: Agency) -> Any:

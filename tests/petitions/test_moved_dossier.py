@@ -123,9 +123,14 @@ def test_the_departments_petition_exports_name_no_dossier_of_a_ward_moved_away(
     assert sheet is not None
     cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c]
     assert PETITION in cells and DOSSIER not in cells
-    # A key that sees the ward where it is now (the province's) reads the dossier's facts
-    # in the export, and its code with them.
+    # One rule for every key and every view (review): the province's key, which sees the
+    # ward where it is now, reads the department's petition without it too, as in the
+    # explain (the dossier is the ward's now, not the petition's agency's).
     province = make_key("reader", agency="79")
     whole = client.get(f"/api/v1/petitions.csv?agency_code={DEPARTMENT}", headers=province)
     assert whole.status_code == 200, whole.text
-    assert PETITION in whole.text and DOSSIER in whole.text
+    assert PETITION in whole.text and DOSSIER not in whole.text
+    explain = client.get(
+        f"/api/v1/agencies/{DEPARTMENT}/scores/{current_period()}/explain", headers=province
+    )
+    assert [row["dossier_code"] for row in explain.json()["petitions"]["rows"]] == [None]

@@ -378,16 +378,16 @@ def test_a_petition_naming_a_dossier_moved_out_of_scope_keeps_only_its_code(
     assert not {"D-KP1", "CB-KP1", "Q-KP1", "TT-KP1", "79.BTH.KP1"} & {
         str(v) for v in after.values()
     }
-    # A key reaching the dossier's agency reads its facts, whatever rows it asked for.
+    # One rule for every key (review): the dossier is the ward's now, not the petition's
+    # agency's; a key reaching the ward reads it through the ward's own rows.
     for key, params in ((admin, {"agency_code": "79.BTH"}), (make_key("manager"), {})):
         [full] = [
             r
             for r in _csv(client, "/api/v1/petitions.csv", key, **params)
             if r["Mã PAKN"] == "PAKN-KP1"
         ]
-        assert (full["Cán bộ trả kết quả"], full["Quầy"]) == ("CB-KP1", "Q-KP1")
-        assert full["Mã hồ sơ"] == "D-KP1"
-        assert full["Cơ quan của hồ sơ"] == "79.BTH.KP1"
+        assert (full["Mã hồ sơ"], full["Cán bộ trả kết quả"], full["Quầy"]) == ("", "", "")
+        assert full["Cơ quan của hồ sơ"] == ""
 
 
 @pytest.mark.usefixtures("agencies")
