@@ -42,9 +42,10 @@ def isolated(text: str) -> str:
 
 def vi(text: str) -> Markup:
     """Stored Vietnamese (an agency's name) put into a translated sentence, marked so that a
-    screen reader on the English page reads it as Vietnamese (WCAG 3.1.2): the sentence is
-    `_(...) | e | format(name=vi(name))`."""
-    return Markup('<span lang="vi">{}</span>').format(text)
+    screen reader on the English page reads it as Vietnamese (WCAG 3.1.2), and isolated
+    (<bdi>) so that a direction control pasted into the name does not turn the rest of the
+    sentence around (review): the sentence is `_(...) | e | format(name=vi(name))`."""
+    return Markup('<bdi lang="vi">{}</bdi>').format(text)
 
 
 def pasted_attribute(value: str) -> str:

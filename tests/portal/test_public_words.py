@@ -7,6 +7,7 @@ tests/portal/test_public_pages.py does."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import UTC, date, datetime
 from xml.dom.minidom import parseString
@@ -132,3 +133,24 @@ def test_a_right_to_left_override_in_a_name_does_not_reverse_the_rest_of_the_bad
     head, sep, _ = label.partition(": Chỉ số hài lòng")
     assert sep, label
     assert _open_bidi_after(head) == 0, f"bidi override still open after the name: {label!r}"
+
+
+TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+
+
+def test_a_right_to_left_override_in_a_parents_name_does_not_reverse_the_rankings_title(
+    client: TestClient, db: DbFactory
+) -> None:
+    """(review) The rankings page's <title> too, and its sentences (vi(): <bdi>)."""
+    with db() as session:
+        upsert_agency(session, "79.RLO", "Phường \u202eABC", "79", actor="test")
+        upsert_agency(session, "79.RLO.1", "Tổ dân phố 1", "79.RLO", actor="test")
+    page = client.get("/rankings?period=2025-Q3&parent_code=79.RLO")
+    assert page.status_code == 200, page.status_code
+    found = TITLE.search(page.text)
+    assert found is not None
+    title = found.group(1)
+    head, sep, _ = title.rpartition(" · ")  # up to the period's name
+    assert sep, title
+    assert _open_bidi_after(head) == 0, f"override still open before the period: {title!r}"
+    assert '<bdi lang="vi">Phường \u202eABC</bdi>' in page.text
