@@ -83,8 +83,9 @@ def _key_stopped(session: Session, sub: WebhookSubscription) -> tuple[datetime, 
 # within the webhook timeout (targets.resolve_within), so it waits only for those asked
 # before it, all of them subscriptions; a 503 would only have the portal ask again.
 URL_CHECKS_AT_ONCE = 8
-# A subscription's host lookup, at most (check_url): well within a client's own timeout.
-SUBSCRIBE_LOOKUP_SECONDS = 4.0
+# A subscription's host lookup, at most (check_url): within a client's own timeout (10 s for
+# the Python client), past glibc's 5 s wait on a first nameserver that does not answer.
+SUBSCRIBE_LOOKUP_SECONDS = 7.0
 # One limiter per event loop, as anyio keeps its own default one (a limiter's waiters are
 # its loop's: shared by two loops, one waited on after the other released it; review).
 _url_checks: RunVar[anyio.CapacityLimiter] = RunVar("url_checks")

@@ -403,13 +403,14 @@ def test_a_resolver_that_does_not_answer_is_given_up_within_the_timeout(
     assert "did not resolve within 0.5 s" in response.json()["fields"][0]["problem"]
 
 
-@pytest.mark.slow  # waits for the lookup's 4 s
+@pytest.mark.slow  # waits for the lookup's 7 s
 def test_a_subscriptions_host_lookup_ends_well_within_a_clients_timeout(
     database_url: str, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With the default webhook timeout (10 s), a host that never resolved was answered
     after 10 s, as the Python client's own 10 s ran out: the portal read a timeout, not
-    the 422 naming the host (client audit). A subscription's lookup gets 4 s."""
+    the 422 naming the host (client audit). A subscription's lookup gets 7 s (past glibc's
+    5 s wait on a first nameserver that does not answer; review)."""
     from service.app import create_app
     from service.webhooks import targets
     from tests.webhooks.conftest import webhook_settings
@@ -434,8 +435,8 @@ def test_a_subscriptions_host_lookup_ends_well_within_a_clients_timeout(
     finally:
         release.set()
     assert response.status_code == 422, response.text
-    assert "did not resolve within 4 s" in response.json()["fields"][0]["problem"]
-    assert took < 8, took
+    assert "did not resolve within 7 s" in response.json()["fields"][0]["problem"]
+    assert took < 9.5, took
 
 
 def test_a_subscription_failing_for_days_is_disabled_with_a_reason(
