@@ -130,3 +130,50 @@ def demo() -> None:
             settings.scoring_profile_also,
         )
     )
+
+
+@app.command()
+def backup(
+    out: Annotated[
+        Path, typer.Argument(dir_okay=False, help="The copy to write (it must not exist yet)")
+    ],
+) -> None:
+    """Copy the embedded SQLite database while the server runs, every answer in it.
+
+    Why not `cp`: the database runs in WAL mode, and what was committed last sits in
+    `hailong.db-wal` until a checkpoint: a copy of `hailong.db` alone opened fine and lacked
+    the day's answers (lifecycle audit). SQLite's online backup takes one consistent
+    snapshot, writers going on meanwhile. PostgreSQL: pg_dump (README: Backups)."""
+    import sqlite3
+
+    from sqlalchemy import make_url
+
+    settings = get_settings()
+    if make_url(settings.database_url).get_backend_name() != "sqlite":
+        fail(
+            "hailong backup copies the embedded SQLite database; back up PostgreSQL with "
+            "pg_dump (README: Backups)"
+        )
+    if out.exists():
+        fail(f"{out} exists already: name a new file (a backup never overwrites one)")
+    partial = out.with_name(out.name + ".partial")
+    with migrated_engine(settings) as engine, engine.connect() as connection:
+        source = connection.connection.dbapi_connection
+        assert isinstance(source, sqlite3.Connection)
+        copy = sqlite3.connect(partial)
+        try:
+            source.backup(copy)  # one step: one snapshot, writers not held up (WAL)
+            checked = copy.execute("PRAGMA integrity_check").fetchone()[0]
+            answers = copy.execute("SELECT count(*) FROM response").fetchone()[0]
+        finally:
+            copy.close()
+    if checked != "ok":
+        partial.unlink(missing_ok=True)
+        fail(f"the copy did not pass SQLite's integrity check ({checked}); nothing was kept")
+    partial.rename(out)
+    typer.echo(
+        f"backed up to {out} ({out.stat().st_size:,} bytes, {answers:,} answers, integrity "
+        "ok). Keep the signing key with it (HAILONG_SECRET_KEY, or the file "
+        f"{settings.secret_key_file}): without it, survey and follow-up links, opt-outs and "
+        "webhook secrets of the restored database cannot be used."
+    )
