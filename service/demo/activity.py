@@ -136,7 +136,10 @@ def seed_activity(
                 handed_over_at=min(resolved + timedelta(hours=1), now),
                 channel="counter",
                 supplement_requests=rng.choice([0, 0, 0, 1, 2]),
-                counter_code="Q01",
+                # Not the tour's counter (Q01): the activity's unanswered surveys, issued
+                # now, queued at the kiosk paired there ahead of the tour's handover (a
+                # stranger met eleven before it; README walkthrough).
+                counter_code="Q02",
                 staff=StaffRefs(receiving=people[0], handling=people[-1], returning=people[0]),
             )
             issued = issue(session, principal, payload, settings, profile)

@@ -106,3 +106,25 @@ def test_demo_records_name_the_cli_not_a_key_that_never_existed(
     assert actors <= {"cli:demo", "cli"}, actors  # `cli`: the kiosk pairing code
     assert inputs_by == {"cli:demo"}
     assert set(inputs_audited) == {"cli:demo"}
+
+
+def test_the_tablet_paired_with_the_printed_code_waits_with_the_tours_handover_alone(
+    database_url: str, client: TestClient
+) -> None:
+    """The demo says its handover "then appears on it by itself": the activity's unanswered
+    surveys, issued at the same counter a moment before, queued eleven ahead of it (a
+    stranger's README walkthrough). The activity is at the other counter."""
+    result = cli_for(database_url)("demo")
+    assert result.exit_code == 0, result.output
+    code = re.search(r"pair it with the code (\S+) ", result.output)
+    assert code is not None, result.output
+    paired = client.post("/kiosk/api/pair", json={"code": code.group(1)})
+    assert paired.status_code == 200, paired.text
+    curl = result.output[result.output.index("curl") :].split("\n\n")[0].replace("\\\n", " ")
+    words = shlex.split(curl)
+    body = json.loads(words[words.index("-d") + 1])
+    auth = {"Authorization": words[words.index("-H") + 1].split(": ", 1)[1]}
+    assert client.post("/api/v1/handovers", json=body, headers=auth).status_code == 201
+    waiting = client.get("/kiosk/api/waiting")
+    assert waiting.status_code == 200, waiting.text
+    assert [s["dossier_code"] for s in waiting.json()["surveys"]] == [body["dossier_code"]]
