@@ -204,9 +204,9 @@ def _upsert(
     *,
     actor: str,
     keep_parent: bool,
-) -> tuple[Agency, Literal["created", "moved", "updated"]]:
+) -> tuple[Agency, Literal["created", "moved", "updated", "unchanged"]]:
     """upsert_agency, saying whether the agency was created, moved to another parent (with
-    its subtree), or else updated (or left as it was)."""
+    its subtree), updated, or left as it was."""
     code = validate_code(code)
     storable_field("name", name)  # shown on pages, badges, e-mail subjects and documents
     # A name is one line wherever it is shown: a line break typed in a spreadsheet cell
@@ -246,7 +246,7 @@ def _upsert(
     else:
         after = {"name": name, "parent_code": parent.code if parent else None}
     if after == before:
-        return agency, "updated"  # nothing changed, nothing to record
+        return agency, "unchanged"  # nothing to record
     if name != agency.name:
         _mark_scores_renamed(session, agency)
     agency.name = name
@@ -268,6 +268,9 @@ class ImportResult:
     created: int
     updated: int  # the moved ones among them
     moved: int = 0  # given another parent by the file (each with its subtree)
+    # Rows that changed nothing: a file imported again said "4 updated" where nothing was,
+    # and no audit record said what (a stranger's README walkthrough).
+    unchanged: int = 0
 
 
 def _blank(value: str | None) -> bool:
@@ -386,7 +389,7 @@ def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportRes
             )
         )
     known = {code for _, code, _, _ in rows}
-    pending, created, updated, moved = rows, 0, 0, 0
+    pending, created, updated, moved, unchanged = rows, 0, 0, 0, 0
     while pending:
         waiting = []
         for line_no, code, name, parent_code in pending:
@@ -407,8 +410,9 @@ def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportRes
                     f"line {line_no}: {problem['field']}", problem["problem"]
                 ) from None
             created += outcome == "created"
-            updated += outcome != "created"
+            updated += outcome in ("updated", "moved")
             moved += outcome == "moved"
+            unchanged += outcome == "unchanged"
         if len(waiting) == len(pending):
             line_no, code, _, parent_code = waiting[0]
             raise field_error(
@@ -416,7 +420,7 @@ def import_agencies_csv(session: Session, text: str, *, actor: str) -> ImportRes
                 f"'{parent_code}' of '{code}' is never created (a loop between rows?)",
             )
         pending = waiting
-    return ImportResult(created=created, updated=updated, moved=moved)
+    return ImportResult(created=created, updated=updated, moved=moved, unchanged=unchanged)
 
 
 def paths_by_id(session: Session, agency_ids: set[int]) -> dict[int, str]:

@@ -53,4 +53,7 @@ def agencies_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=F
         result = import_agencies_csv(session, text, actor=CLI_ACTOR)
     # A move takes the agency's subtree out of the scopes above its old place: said apart.
     moved = f" ({result.moved} moved to another parent)" if result.moved else ""
-    typer.echo(f"imported agencies: {result.created} added, {result.updated} updated{moved}")
+    typer.echo(
+        f"imported agencies: {result.created} added, {result.updated} updated{moved}, "
+        f"{result.unchanged} unchanged"
+    )

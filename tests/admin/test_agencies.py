@@ -44,7 +44,7 @@ def test_import_csv_with_children_before_parents(
     assert tree["79.Q1.BT"] == ("Phường Bến Thành (cũ)", 2, "/79/79.Q1/79.Q1.BT/")
     assert tree["79.STP"][1:] == (1, "/79/79.STP/")
     again = cli("agencies", "import", str(file))
-    assert "0 added, 4 updated" in again.output
+    assert "0 added, 0 updated, 4 unchanged" in again.output  # was "4 updated"
 
 
 def test_import_refuses_unknown_parent_naming_the_line(

@@ -128,7 +128,7 @@ def test_the_summary_says_how_many_agencies_moved(tmp_path: Path, database_url: 
     result = cli_for(database_url)("agencies", "import", str(path))
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == (
-        "imported agencies: 0 added, 1 updated (1 moved to another parent)"
+        "imported agencies: 0 added, 1 updated (1 moved to another parent), 0 unchanged"
     )
 
 
