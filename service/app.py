@@ -25,6 +25,7 @@ from service.auth.cache import KeyCache
 from service.console.alerts_pages import router as console_alerts_router
 from service.console.audit_pages import router as console_audit_router
 from service.console.kiosk_pages import router as console_kiosks_router
+from service.console.pages import entry_router as console_entry_router
 from service.console.pages import router as console_router
 from service.console.petition_pages import router as console_petitions_router
 from service.console.sign_in_pages import router as console_sign_in_router
@@ -328,6 +329,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     app.include_router(message_links_router)
     app.include_router(petition_followup_router)
     app.include_router(console_sign_in_router)
+    app.include_router(console_entry_router)
     app.include_router(console_router)
     app.include_router(console_petitions_router)
     app.include_router(console_kiosks_router)

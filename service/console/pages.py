@@ -38,6 +38,9 @@ from service.web.pages import Page
 from service.web.params import CodePath, OptionalPeriodQuery, PageQuery
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
+# The console's entry, in the OpenAPI document as API.md names it (the document "must agree
+# with this page"; a stranger looked for it there); its other pages are the console's own.
+entry_router = APIRouter(prefix="/console", tags=["console"])
 HOME_LEVELS = 1  # an unscoped key's home lists the tree down to this level
 
 
@@ -62,7 +65,12 @@ def _agency_context(
 # --- home and language (signing in and out: sign_in_pages.py) ------------------------------
 
 
-@router.get("", response_class=HTMLResponse)
+@entry_router.get(
+    "",
+    response_class=HTMLResponse,
+    summary="Agency managers' console: its home, or the sign-in page without a session",
+    responses={303: {"description": "Not signed in, or an auditor: where to go"}},
+)
 async def home(console: ConsoleDep) -> Response:
     def show(session: Session) -> Outcome:
         who = console.who(session, sessions.CONSOLE_ROLES)
