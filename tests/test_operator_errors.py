@@ -57,6 +57,8 @@ def test_a_command_on_a_database_never_upgraded_says_to_upgrade(
     result = cli_for(empty_url)(*command)
     assert result.exit_code == 1, result.output
     assert result.stderr.splitlines() == [f"error: the database at {empty_url} {NOT_SET_UP}"]
+    if empty_url.startswith("sqlite"):  # and no empty file left behind (a misspelt path)
+        assert not Path(empty_url.removeprefix("sqlite:///")).exists()
 
 
 def test_db_upgrade_sets_up_a_new_database_then_commands_work(empty_url: str) -> None:
@@ -756,6 +758,7 @@ def test_a_bug_of_ours_is_not_told_as_an_unreachable_database(
         raise ValueError("a bug in our own code")
 
     monkeypatch.setattr(service.migrations, "head_revision", broken)
+    (tmp_path / "h.db").touch()  # a database file there (a missing one is "not set up")
     with pytest.raises(ValueError, match="a bug in our own code"):
         cli_for(f"sqlite:///{tmp_path}/h.db")("keys", "list")
 

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -171,7 +172,22 @@ def reached_engine(settings: Settings) -> Engine:
 @contextmanager
 def migrated_engine(settings: Settings) -> Iterator[Engine]:
     """An engine on a database reached and at the latest migration (else one line, exit
-    1), disposed of at the end."""
+    1), disposed of at the end. A SQLite file that does not exist is not set up: said so
+    without connecting, which would have left an empty file behind (a stranger's README
+    walkthrough: a misspelt HAILONG_DATABASE_URL; the same words as for a file never
+    upgraded)."""
+    try:
+        url = make_url(settings.database_url)
+        file = url.database if url.get_backend_name() == "sqlite" else None
+    except (ArgumentError, ValueError):  # not a URL: reached_engine says so, in one line
+        file = None
+    # A missing directory stays "cannot reach" (db upgrade could not make it there either).
+    if file and file != ":memory:" and not Path(file).exists() and Path(file).parent.is_dir():
+        where = shown_url(settings.database_url)
+        fail(
+            f"the database at {where} is not set up (or not upgraded): run `hailong db upgrade`",
+            code=1,
+        )
     engine = reached_engine(settings)
     try:
         with database_errors(settings.database_url, reached=True):
