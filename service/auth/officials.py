@@ -186,9 +186,10 @@ def update_official(
     if official is None:
         raise NotFound(f"No official has the id {official_id}.")
     before = _described(session, official)
-    if change.email is not None:
-        official.email = _checked_address(change.email)
-        _ensure_address_free(session, official.email, official_id)
+    if change.email is not None:  # checked before it is set (autoflush; review)
+        email = _checked_address(change.email)
+        _ensure_address_free(session, email, official_id)
+        official.email = email
     if change.name is not None:
         name = composed(change.name.strip())
         _check_name(name)
