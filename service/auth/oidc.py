@@ -210,10 +210,15 @@ async def finish(
         try:
             token = answer.json()
         except ValueError as exc:
-            raise SignInFailed("token_refused", f"{type(exc).__name__}: {exc}") from None
+            if answer.status_code == 401:  # a gateway's bare 401 for the client (review)
+                token = None
+            else:
+                raise SignInFailed("token_refused", f"{type(exc).__name__}: {exc}") from None
         if answer.status_code != 200 or not isinstance(token, dict):
             error = token.get("error") if isinstance(token, dict) else None
-            if answer.status_code == 401 or error in CLIENT_REFUSED:
+            # A 401 names the client unless it says another error (invalid_grant: the
+            # code, a browser's to send; RFC 6749 5.2 gives that a 400 anyway).
+            if error in CLIENT_REFUSED or (answer.status_code == 401 and error is None):
                 # hailong's own client refused (its secret expired or rotated, as
                 # Entra ID's are): no browser can cause it, and taken for a refused token
                 # it audited every official as a forger and throttled the office (review).
