@@ -179,6 +179,8 @@ def migrated_engine(settings: Settings) -> Iterator[Engine]:
     try:
         url = make_url(settings.database_url)
         file = url.database if url.get_backend_name() == "sqlite" else None
+        if url.query.get("uri") == "true" or (file or "").startswith("file:"):
+            file = None  # SQLite's URI form names its file its own way: not judged here
     except (ArgumentError, ValueError):  # not a URL: reached_engine says so, in one line
         file = None
     # A missing directory stays "cannot reach" (db upgrade could not make it there either).

@@ -156,11 +156,16 @@ def backup(
         )
     if out.exists():
         fail(f"{out} exists already: name a new file (a backup never overwrites one)")
+    if not out.parent.is_dir():
+        fail(f"there is no directory {out.parent}: make it first, or name another")
     partial = out.with_name(out.name + ".partial")
     with migrated_engine(settings) as engine, engine.connect() as connection:
         source = connection.connection.dbapi_connection
         assert isinstance(source, sqlite3.Connection)
-        copy = sqlite3.connect(partial)
+        try:
+            copy = sqlite3.connect(partial)
+        except sqlite3.OperationalError as exc:  # a directory not writable, say
+            fail(f"cannot write {partial}: {exc}")
         try:
             source.backup(copy)  # one step: one snapshot, writers not held up (WAL)
             checked = copy.execute("PRAGMA integrity_check").fetchone()[0]
