@@ -414,6 +414,14 @@ def test_an_officials_renamed_mailbox_is_changed_in_place_and_audited(
         {"from": {"email": "lan@tphcm.gov.vn"}, "to": {"email": "lan.nguyen@hcmc.gov.vn"}},
     )
 
+    # Another ward's admin reaches no official of this ward, its address included.
+    _, other_ward = admin_key(db, agency="79.SGN")
+    across = client.patch(
+        f"/api/v1/officials/{lan_id}", json={"email": "mine@sgn.gov.vn"}, headers=other_ward
+    )
+    assert across.status_code == 404, across.text
+    assert officials(db)[0].email == "lan.nguyen@hcmc.gov.vn"
+
     taken = client.patch(
         f"/api/v1/officials/{other_id}", json={"email": "lan.nguyen@hcmc.gov.vn"}, headers=admin
     )
