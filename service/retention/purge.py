@@ -64,7 +64,17 @@ def purge_unless_under_way(session: Session, older_than_days: int) -> Purged | N
 
 def _purge(session: Session, older_than_days: int, *, actor: str, record_nothing: bool) -> Purged:
     cutoff = utcnow() - timedelta(days=older_than_days)
-    old_responses = select(col(Response.id)).where(col(Response.received_at) < cutoff)
+    # A complaint awaiting its reply keeps its text and its contact until its deadline is as
+    # old as the cutoff: a retention shorter than the handling deadline purged what the
+    # citizen wrote, and where to answer them, before the office could reply (audit).
+    awaiting_reply = select(col(Petition.response_id)).where(
+        col(Petition.response_id).is_not(None),
+        col(Petition.replied_at).is_(None),
+        col(Petition.handled_at).is_(None),
+        col(Petition.deadline_at) >= cutoff,
+    )
+    old = (col(Response.received_at) < cutoff, col(Response.id).not_in(awaiting_reply))
+    old_responses = select(col(Response.id)).where(*old)
     contacts = session.execute(
         delete(ResponseContact).where(col(ResponseContact.response_id).in_(old_responses)),
         execution_options={"synchronize_session": False},
@@ -96,7 +106,7 @@ def _purge(session: Session, older_than_days: int, *, actor: str, record_nothing
     complaints = session.execute(
         update(Response)
         .where(
-            col(Response.received_at) < cutoff,
+            *old,
             col(Response.complaint).is_not(None),
             col(Response.complaint) != PURGED_COMPLAINT,
         )

@@ -28,7 +28,12 @@ pytestmark = pytest.mark.usefixtures("agencies")
 
 
 def _answer(
-    client: TestClient, make_key: KeyFactory, code: str, at: str, attitude: str = "poor"
+    client: TestClient,
+    make_key: KeyFactory,
+    code: str,
+    at: str,
+    attitude: str = "poor",
+    wants_reply: bool = False,
 ) -> None:
     # The dossier received and resolved before its answer: an answer dated before its
     # dossier was received is refused (surveys.service.check_answered_after_receipt).
@@ -52,6 +57,7 @@ def _answer(
             "staff_attitude": attitude,
             "overall": "unsatisfied",
             "complaint": f"Khiếu nại {code}",
+            "wants_reply": wants_reply,
         },
         "contact": "0901234567",
         "contact_consent": True,
@@ -117,6 +123,40 @@ def test_a_reply_written_inside_the_retention_window_stays(
         "ANSWERED-TODAY": ("Đã xử lý ANSWERED-TODAY", "Kết quả ANSWERED-TODAY"),
         "ANSWERED-LONG-AGO": (None, None),
     }
+
+
+def test_a_complaint_awaiting_its_reply_keeps_its_text_and_contact_until_its_deadline_ages(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """A retention shorter than the handling deadline (15 working days) purged a complaint
+    twelve days old, and the contact to answer it, before the office had replied: its
+    inbox showed a marker where the citizen's words were. Now they stay while the reply is
+    awaited and its deadline is younger than the cutoff; a plain comment (no reply asked)
+    goes as before, and so does the complaint once it is answered."""
+    twelve_days_ago = (utcnow() - timedelta(days=12)).astimezone().isoformat()
+    _answer(client, make_key, "ASKS", twelve_days_ago, wants_reply=True)
+    _answer(client, make_key, "COMMENTS", twelve_days_ago)
+
+    def kept() -> dict[str, tuple[str | None, int]]:
+        with db() as session:
+            rows = session.exec(
+                select(Petition, Response).where(Petition.response_id == Response.id)
+            )
+            contacts = {c.response_id for c in session.exec(select(ResponseContact))}
+            return {p.code: (r.complaint, int(r.id in contacts)) for p, r in rows}
+
+    with db() as session:
+        assert purge(session, 10, actor="test").complaints == 1
+    assert kept() == {"HL-ASKS": ("Khiếu nại ASKS", 1), "HL-COMMENTS": (PURGED_COMPLAINT, 0)}
+    manager = Principal(None, "lan", "manager", None, None)
+    with db() as session:
+        petition = session.exec(select(Petition).where(Petition.code == "HL-ASKS")).one()
+        record_reply(
+            session, manager, petition, "Đã xử lý", utcnow(), load_profile("hcmc-104-2024")
+        )
+    with db() as session:
+        assert purge(session, 10, actor="test").complaints == 1
+    assert kept() == {"HL-ASKS": (PURGED_COMPLAINT, 0), "HL-COMMENTS": (PURGED_COMPLAINT, 0)}
 
 
 def test_a_purged_complaint_still_caps_tt01s_attitude_live_and_rebuilt(
