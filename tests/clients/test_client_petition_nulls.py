@@ -95,6 +95,7 @@ def test_only_the_given_times_and_dossier_are_sent() -> None:
     with HailongClient("https://h", "k", transport=httpx.MockTransport(handle)) as c:
         c.import_petition("P1", "79.BTH", received)
         c.import_petition("P1", "79.BTH", received, dossier_code=None, deadline_at=None)
+        c.import_petition("P1", "79.BTH", received, handled_at=None, result_complaint=None)
         c.import_petition("P1", "79.BTH", received, handled_at=None, citizen_verdict=None)
         c.import_petition(
             "P1", "79.BTH", received, dossier_code="D1", handled_at=received, outcome="x"
@@ -103,6 +104,28 @@ def test_only_the_given_times_and_dossier_are_sent() -> None:
     assert bodies == [
         given,
         given | {"dossier_code": None, "deadline_at": None},
-        given | {"handled_at": None},  # the verdict left at None is still not sent
+        given | {"handled_at": None},  # result_complaint left at None is not sent
+        given | {"handled_at": None, "citizen_verdict": None},
         given | {"dossier_code": "D1", "handled_at": received.isoformat(), "outcome": "x"},
     ]
+
+
+def test_a_verdict_recorded_by_mistake_is_cleared_with_the_handling(
+    hailong_server: HailongServer, connect: Connect
+) -> None:
+    """The server refuses clearing the handling of a petition the citizen judged, and says to
+    send citizen_verdict null with it; the client sent None as "keep", so a verdict
+    recorded by mistake could not be taken back through it."""
+    hailong_server.add_agencies()
+    issuer = connect(hailong_server.key("issuer"))
+    handled_at = RECEIVED + timedelta(days=2)
+    judged = issuer.import_petition(
+        "PV-1", "79.BTH", RECEIVED, handled_at=handled_at, citizen_verdict="unsatisfied"
+    )
+    assert judged.citizen_verdict == "unsatisfied"
+    kept = issuer.import_petition("PV-1", "79.BTH", RECEIVED, outcome="Đã trả lời")
+    assert (kept.citizen_verdict, kept.handled_at) == ("unsatisfied", handled_at)
+    cleared = issuer.import_petition(
+        "PV-1", "79.BTH", RECEIVED, handled_at=None, citizen_verdict=None
+    )
+    assert (cleared.citizen_verdict, cleared.handled_at) == (None, None)

@@ -45,7 +45,7 @@ from hailong_client.subscriptions import Attempt, Delivery, EventType, Webhook, 
 from hailong_client.tt01 import TT01, Tt01Indicator, Tt01Score
 from hailong_client.webhooks import WebhookEvent, WebhookVerificationError
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 __all__ = [
     "TT01",

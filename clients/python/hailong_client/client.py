@@ -53,8 +53,14 @@ def _petition_nullables(
     dossier_code: str | Unset | None,
     deadline_at: datetime | Unset | None,
     handled_at: datetime | Unset | None,
+    citizen_verdict: Verdict | Unset | None,
 ) -> dict[str, Any]:
-    return {"dossier_code": dossier_code, "deadline_at": deadline_at, "handled_at": handled_at}
+    return {
+        "dossier_code": dossier_code,
+        "deadline_at": deadline_at,
+        "handled_at": handled_at,
+        "citizen_verdict": citizen_verdict,
+    }
 
 
 class HailongClient:
@@ -282,28 +288,29 @@ class HailongClient:
         dossier_code: str | Unset | None = UNSET,
         deadline_at: datetime | Unset | None = UNSET,
         handled_at: datetime | Unset | None = UNSET,
-        citizen_verdict: Verdict | None = None,
+        citizen_verdict: Verdict | Unset | None = UNSET,
         result_complaint: bool | None = None,
         within_authority: bool | None = None,
         outcome: str | None = None,
     ) -> Petition:
         """Import a petition, or update the one with this code.
 
-        `dossier_code`, `deadline_at` and `handled_at` left out (UNSET) are not sent, so an
-        update keeps them; None sends null: detach the petition from its dossier, take the
-        default deadline, not handled. The other facts left at None are not sent, so an
-        update keeps their stored values (result_complaint and within_authority too, which
-        were always sent: an update adding handled_at reset a petition outside the agency's
-        authority to within it, and group 5 with it); a new petition takes the server's
+        `dossier_code`, `deadline_at`, `handled_at` and `citizen_verdict` left out (UNSET)
+        are not sent, so an update keeps them; None sends null: detach the petition from its
+        dossier, take the default deadline, not handled, no verdict (one recorded by
+        mistake; the server refuses clearing a handling the citizen judged without it).
+        The other facts left at None are not sent, so an update keeps their stored values
+        (result_complaint and within_authority too, which were always sent: an update adding
+        handled_at reset a petition outside the agency's authority to within it, and group
+        5 with it); a new petition takes the server's
         defaults (false, true)."""
         return self._send(
             calls.import_petition(
                 petition_code,
                 agency_code,
                 received_at,
-                _petition_nullables(dossier_code, deadline_at, handled_at),
+                _petition_nullables(dossier_code, deadline_at, handled_at, citizen_verdict),
                 {
-                    "citizen_verdict": citizen_verdict,
                     "result_complaint": result_complaint,
                     "within_authority": within_authority,
                     "outcome": outcome,
@@ -566,7 +573,7 @@ class AsyncHailongClient:
         dossier_code: str | Unset | None = UNSET,
         deadline_at: datetime | Unset | None = UNSET,
         handled_at: datetime | Unset | None = UNSET,
-        citizen_verdict: Verdict | None = None,
+        citizen_verdict: Verdict | Unset | None = UNSET,
         result_complaint: bool | None = None,
         within_authority: bool | None = None,
         outcome: str | None = None,
@@ -576,9 +583,8 @@ class AsyncHailongClient:
                 petition_code,
                 agency_code,
                 received_at,
-                _petition_nullables(dossier_code, deadline_at, handled_at),
+                _petition_nullables(dossier_code, deadline_at, handled_at, citizen_verdict),
                 {
-                    "citizen_verdict": citizen_verdict,
                     "result_complaint": result_complaint,
                     "within_authority": within_authority,
                     "outcome": outcome,
