@@ -20,7 +20,7 @@ def scores_recompute(
 
     from service.audit import record
     from service.periods import parse_period
-    from service.scoring.rebuild import rebuild
+    from service.scoring.rebuild import REBUILD_STEPS, rebuild
 
     try:
         # `is not None`: an empty --period (a script's unset variable) is refused by
@@ -30,8 +30,18 @@ def scores_recompute(
         fail(str(exc))
     settings, profile = settings_and_profile()
     started = time.perf_counter()
+
+    def step(index: int) -> None:
+        # A rebuild of a year's millions of rows takes minutes, with nothing else to show
+        # (one transaction, set-based SQL): each step is said as it begins, on stderr.
+        typer.echo(
+            f"step {index + 1} of {len(REBUILD_STEPS)} "
+            f"({time.perf_counter() - started:.1f} s): {REBUILD_STEPS[index]}",
+            err=True,
+        )
+
     with one_transaction(settings) as session:
-        rows = rebuild(session, profile, parsed)
+        rows = rebuild(session, profile, parsed, step=step)
         record(
             session,
             CLI_ACTOR,

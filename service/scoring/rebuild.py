@@ -10,6 +10,7 @@ checks that both paths agree with a plain reference implementation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -194,15 +195,31 @@ def _hold_live_counter_writes(session: Session) -> None:
     session.execute(text(f"LOCK TABLE {counter_tables} IN EXCLUSIVE MODE"))
 
 
+# What a rebuild is doing, in order, for whoever watches a long one (`scores recompute`).
+REBUILD_STEPS = (
+    "the dossiers' facts (late working days, group 5 flags)",
+    "the agencies' day counters",
+    "the staff members' day counters",
+    "the scores that changed, to announce",
+)
+
+
 def rebuild(
-    session: Session, profile: Profile, period: Period | None = None, rules_changed: bool = False
+    session: Session,
+    profile: Profile,
+    period: Period | None = None,
+    rules_changed: bool = False,
+    step: Callable[[int], None] | None = None,
 ) -> int:
     """Rebuild the counters (of one period's days, or all). Returns the counter rows written.
     The scores it changed are announced (score.updated); with `rules_changed`, every score
-    (new rules move scores the counters alone do not show)."""
+    (new rules move scores the counters alone do not show). `step(i)` is told as each of
+    REBUILD_STEPS begins."""
+    begin = step or (lambda _: None)
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'"))
+    begin(0)
     refresh_dossier_facts(session, profile, period)
     if session.get_bind().dialect.name == "postgresql":
         _hold_live_counter_writes(session)
@@ -210,12 +227,15 @@ def rebuild(
         for model in (AgencyDayCounter, StaffDayCounter):
             session.execute(delete(model).where(in_days(col(model.day), period)))
         dialect = session.get_bind().dialect.name
+        begin(1)
         written = _write_counters(
             session, AgencyDayCounter, "agency_id", _agency_rows(profile, period, dialect), period
         )
+        begin(2)
         written += _write_counters(
             session, StaffDayCounter, "staff_id", _staff_rows(profile, period, dialect), period
         )
+        begin(3)
     if period is None:
         state = session.get(ScoringState, 1) or ScoringState(profile_fingerprint="")
         state.profile_fingerprint, state.rebuilt_at = profile.fingerprint(), utcnow()

@@ -32,6 +32,17 @@ def test_a_period_recomputes_that_period(database_url: str) -> None:
     assert "for period 2025-Q3" in result.stdout
 
 
+def test_a_recompute_says_each_step_as_it_begins(database_url: str) -> None:
+    """A year's millions of rows take minutes in one transaction, and the command said
+    nothing until it ended: the operator could not tell a long run from a hung one."""
+    result = cli_for(database_url)("scores", "recompute")
+    assert result.exit_code == 0, result.output
+    steps = [line.split(" (")[0] for line in result.stderr.splitlines()]
+    assert steps == [f"step {n} of 4" for n in range(1, 5)]
+    assert "the dossiers' facts" in result.stderr and "to announce" in result.stderr
+    assert result.stdout.startswith("rebuilt ")  # what a script reads stays on stdout
+
+
 def test_a_note_the_column_cannot_hold_is_a_field_error(database_url: str, db: DbFactory) -> None:
     """A 300-character note reached the database unchecked: a traceback on PostgreSQL
     (varchar(255)), stored whole on SQLite; the API's PUT refuses it (note: 1-255)."""
