@@ -122,6 +122,15 @@ def test_a_scoped_admins_import_powers_end_at_its_part_of_the_tree(
     assert refused.status_code == 403, refused.text
     ours = {**backdated, "token": survey("A1-1", "SA1")}
     assert client.post("/api/v1/responses", json=ours, headers=admin_sa).status_code == 201
+    # A key of the agency itself is the agency's own: it may answer now, not into the past
+    # (dated into a reported period, good answers move its B, C and K; as D and E, an
+    # import is the competent authority's).
+    own = {**backdated, "token": survey("A-1", "SA")}
+    refused = client.post("/api/v1/responses", json=own, headers=admin_sa)
+    assert refused.status_code == 403, refused.text
+    assert "imported by an admin above it" in refused.json()["detail"]
+    now = {key: value for key, value in own.items() if key != "submitted_at"}
+    assert client.post("/api/v1/responses", json=now, headers=admin_sa).status_code == 201
 
 
 def test_codes_differing_only_in_case_or_by_a_wildcard_are_other_agencies(

@@ -71,6 +71,14 @@ class Principal:
     def can_see(self, agency: Agency) -> bool:
         return self.scope_path is None or agency.is_within(self.scope_path)
 
+    def placed_above(self, agency: Agency) -> bool:
+        """Whether this key's scope lies strictly above the agency (unscoped: above every
+        one): where the competent authority's keys, the national petition connector's and
+        an import's sit. A key limited to the agency itself is the agency's own."""
+        return self.scope_path is None or (
+            agency.path != self.scope_path and agency.is_within(self.scope_path)
+        )
+
     def require_visible(self, agency: Agency | None, missing: str) -> None:
         """For a record found by its id or code: one of an agency beyond this key's part of
         the tree is answered as missing (NotFound with `missing`), so that a 403 naming its

@@ -24,7 +24,7 @@ from service.petitions.schemas import PetitionPublic, PetitionUpsert
 from service.profile import Profile
 from service.scoring import events
 from service.scoring.contributions import counts_in_group5
-from service.scoring.inputs import is_competent, placed_above
+from service.scoring.inputs import is_competent
 from service.webhooks import outbox, payloads
 
 
@@ -257,7 +257,7 @@ def may_import(principal: Principal, agency: Agency) -> bool:
     own late petitions' handling, rate a and so D up (audit; DESIGN: D is never the
     agency's own)."""
     if principal.role == "issuer":
-        return placed_above(principal, agency)
+        return principal.placed_above(agency)
     return is_competent(principal, agency)
 
 

@@ -22,15 +22,7 @@ def is_competent(principal: Principal, agency: Agency) -> bool:
     or a manager whose scope lies strictly above the agency (unscoped, the province's, above
     every agency). Never the agency itself: neither its own manager nor an admin key limited
     to it (DESIGN.md)."""
-    return principal.role in ("manager", "admin") and placed_above(principal, agency)
-
-
-def placed_above(principal: Principal, agency: Agency) -> bool:
-    """Whether the key's scope lies strictly above the agency (unscoped: above every one):
-    where the competent authority's keys, and the national petition connector's, sit."""
-    return principal.scope_path is None or (
-        agency.path != principal.scope_path and agency.is_within(principal.scope_path)
-    )
+    return principal.role in ("manager", "admin") and principal.placed_above(agency)
 
 
 def require_competent(principal: Principal, agency: Agency) -> None:

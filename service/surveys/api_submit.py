@@ -51,6 +51,15 @@ def _submit(
         agency = session.get(Agency, survey.dossier.agency_id)
         assert agency is not None
         principal.require_scope(agency)
+        if payload.submitted_at is not None and not principal.placed_above(agency):
+            # Dated into a period already reported, answers move its B, C and K: an import
+            # is the competent authority's, as D and E are, never the agency's own key's
+            # (a ward's admin key backdated good answers to its own dossiers: audit).
+            raise Forbidden(
+                f"Past evaluations of agency '{agency.code}' are imported by an admin above "
+                "it (the province's IT centre, or `hailong import`); your key is the "
+                "agency's own. Send the answer without submitted_at to record it now."
+            )
     # An admin key imports (past) evaluations: the profile may require less of those.
     channel: Channel = "import" if principal is not None and principal.role == "admin" else "api"
 
