@@ -28,8 +28,9 @@ unexport PYTHONDONTWRITEBYTECODE
 # has its own databases, files and ports (tests/conftest.py). `make test XDIST=-n0`: one.
 XDIST ?= -n 3
 
+# --durations: CI's log names the slowest tests, where its ~20 minutes go.
 test: setup browser lint jslint typecheck ## the whole suite, on SQLite and (if reachable) PostgreSQL
-	$(BIN)/pytest $(XDIST)
+	$(BIN)/pytest $(XDIST) --durations=25
 
 # The quick loop while working: SQLite only, no browser, no subprocess servers, nothing
 # that waits for a timeout to pass (`slow`), none of the nine tests that spend seconds of
