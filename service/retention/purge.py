@@ -67,8 +67,11 @@ def _purge(session: Session, older_than_days: int, *, actor: str, record_nothing
     # A complaint awaiting its reply keeps its text and its contact until its deadline is as
     # old as the cutoff: a retention shorter than the handling deadline purged what the
     # citizen wrote, and where to answer them, before the office could reply (audit).
+    # Only one the citizen asked an answer to: a comment given a deadline by the petition
+    # system's connector is still a comment, and goes with the retention (review).
     awaiting_reply = select(col(Petition.response_id)).where(
         col(Petition.response_id).is_not(None),
+        col(Petition.kind) == "petition",
         col(Petition.replied_at).is_(None),
         col(Petition.handled_at).is_(None),
         col(Petition.deadline_at) >= cutoff,

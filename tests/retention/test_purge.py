@@ -159,6 +159,39 @@ def test_a_complaint_awaiting_its_reply_keeps_its_text_and_contact_until_its_dea
     assert kept() == {"HL-ASKS": (PURGED_COMPLAINT, 0), "HL-COMMENTS": (PURGED_COMPLAINT, 0)}
 
 
+def test_a_comment_given_a_deadline_by_the_connector_still_goes_with_its_retention(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """A comment the citizen asked no reply to stays a comment when the petition system's
+    connector gives it a deadline: kept past the retention as a complaint awaiting its
+    reply, its text and contact outlived HAILONG_RETENTION_DAYS (review)."""
+    twelve_days_ago = utcnow() - timedelta(days=12)
+    _answer(client, make_key, "CMT", twelve_days_ago.astimezone().isoformat())
+    with db() as session:
+        petition = session.exec(select(Petition).where(Petition.code == "HL-CMT")).one()
+        assert petition.kind == "comment" and petition.deadline_at is None
+    sent = client.post(
+        "/api/v1/petitions",
+        json={
+            "petition_code": "HL-CMT",
+            "agency_code": "G22.39",
+            "received_at": twelve_days_ago.isoformat(),
+            "deadline_at": (utcnow() + timedelta(days=5)).isoformat(),
+        },
+        headers=make_key("issuer"),
+    )
+    assert sent.status_code in (200, 201), sent.text
+    with db() as session:
+        purge(session, 10, actor="test")
+    with db() as session:
+        response = session.exec(select(Response)).one()
+        contacts = session.exec(select(ResponseContact)).all()
+        kind = session.exec(select(Petition.kind).where(Petition.code == "HL-CMT")).one()
+    assert kind == "comment"
+    # A comment (no reply asked) goes as before (commit a116149): its text and contact.
+    assert (response.complaint, len(contacts)) == (PURGED_COMPLAINT, 0)
+
+
 def test_a_purged_complaint_still_caps_tt01s_attitude_live_and_rebuilt(
     database_url: str, make_key: KeyFactory
 ) -> None:
