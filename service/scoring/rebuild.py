@@ -198,7 +198,7 @@ def _hold_live_counter_writes(session: Session) -> None:
 # What a rebuild is doing, in order, for whoever watches a long one (`scores recompute`).
 REBUILD_STEPS = (
     "the dossiers' facts (late working days, group 5 flags)",
-    "the agencies' day counters",
+    "the agencies' day counters (after live writes in progress)",
     "the staff members' day counters",
     "the scores that changed, to announce",
 )
@@ -221,13 +221,13 @@ def rebuild(
         session.execute(text(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'"))
     begin(0)
     refresh_dossier_facts(session, profile, period)
+    begin(1)  # a wait for live writes to finish theirs is this step's
     if session.get_bind().dialect.name == "postgresql":
         _hold_live_counter_writes(session)
     with announced_changes(session, period, everything=rules_changed):
         for model in (AgencyDayCounter, StaffDayCounter):
             session.execute(delete(model).where(in_days(col(model.day), period)))
         dialect = session.get_bind().dialect.name
-        begin(1)
         written = _write_counters(
             session, AgencyDayCounter, "agency_id", _agency_rows(profile, period, dialect), period
         )

@@ -272,8 +272,8 @@ def import_petition(
     facts: dict[str, Any],
 ) -> Call[Petition]:
     """`nullable`: left UNSET, not sent; None sends null (for dossier_code: detach; for
-    deadline_at: the default deadline; for handled_at: not handled). `facts`: None is not
-    sent."""
+    deadline_at: the default deadline; for handled_at: not handled; for citizen_verdict: no
+    verdict). `facts`: None is not sent."""
     body: dict[str, Any] = {
         "petition_code": petition_code,
         "agency_code": agency_code,
