@@ -54,7 +54,14 @@ class ResponseCreate(NullsAsAbsent):
         default=None, min_length=1, max_length=64
     )
     # Only an admin key may backdate (imports of past evaluations from an older system).
-    submitted_at: PastMoment | None = None
+    submitted_at: PastMoment | None = Field(
+        default=None,
+        description=(
+            "When the citizen answered, for importing past evaluations: an admin key only, "
+            "unscoped or scoped to an agency above the dossier's (a key of the dossier's own "
+            "agency is refused, 403); not before the dossier was received"
+        ),
+    )
     # A phone number or e-mail, stored apart from the answers, and only with consent.
     contact: Annotated[str, Storable] | None = Field(default=None, max_length=255)
     # true or false only (Flag): "yes", 1 and "on" stored a contact on a consent the
