@@ -12,6 +12,7 @@ import io
 import re
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -684,8 +685,11 @@ def test_the_tt01_export_says_who_entered_the_entered_indicators_and_whose_perio
     row = dict(zip(header, next(r for r in rows[1:] if r[0] == "79.BTH"), strict=True))
     assert score["entered"]["set_by"].endswith("test admin")
     assert row["Chỉ tiêu nhập bởi"].endswith("test admin"), row
-    assert row["Chỉ tiêu nhập lúc"].startswith(score["entered"]["set_at"][:10])
-    assert row["Chỉ tiêu nhập lúc"].endswith("+07:00")
+    # The same instant, written in local time (the JSON writes UTC): comparing the two
+    # texts' dates failed between 17:00 and 24:00 UTC, when Vietnam is already a day ahead.
+    written = datetime.fromisoformat(row["Chỉ tiêu nhập lúc"])
+    assert written == datetime.fromisoformat(score["entered"]["set_at"])
+    assert written.utcoffset() == timedelta(hours=7), row
     assert row["Chỉ tiêu nhập của kỳ"] == "2025-Q3"
     book = load_workbook(
         io.BytesIO(both.get("/api/v1/scores.xlsx", params=query, headers=office.admin).content)
