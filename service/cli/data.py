@@ -63,7 +63,7 @@ def purge(
     with one_transaction(settings) as session:
         result = run_purge(session, days, actor=CLI_ACTOR)
     typer.echo(
-        f"purged data received before {result.cutoff:%Y-%m-%d}: {result.contacts} "
+        f"purged data received before {result.cutoff:%Y-%m-%d %H:%M} UTC: {result.contacts} "
         f"contact(s), {result.complaints} complaint text(s), "
         f"{result.petition_texts} petition text(s), {result.console_sessions} ended console "
         f"session(s), {result.invitation_contacts} handover contact(s); scores are unchanged"

@@ -40,14 +40,14 @@ def kiosk_pair(
 
 @kiosk_app.command("devices")
 def kiosk_devices() -> None:
-    """List the paired tablets."""
+    """List the paired tablets; times in UTC."""
     from service.kiosk.pairing import list_devices
 
     with one_transaction() as session:
         for device in list_devices(session, None):
             typer.echo(
                 f"{device.key.id}\t{device.agency.code}\t{device.counter.code}\t"
-                f"paired {device.key.created_at:%Y-%m-%d %H:%M}"
+                f"paired {device.key.created_at:%Y-%m-%d %H:%M} UTC"
             )
 
 

@@ -57,6 +57,12 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def local_field(moment: datetime) -> str:
+    """What an official types into the reply's datetime-local field: the office's clock
+    (the console reads it as Vietnam time; a UTC text was seven hours earlier)."""
+    return moment.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M")
+
+
 def test_deadline_in_working_days_across_a_weekend_and_national_day() -> None:
     # Deadline Wed 3/9/2025 (end of day). Mon 1/9 and Tue 2/9 are National Day holidays.
     row = Petition(
@@ -215,7 +221,7 @@ def test_the_wards_own_reply_cannot_backdate_its_handling(
     an update keeps the handling first recorded."""
     overdue = petition(db, "PAKN-OVERDUE")
     assert overdue.deadline_at is not None
-    before_deadline = (overdue.deadline_at - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    before_deadline = local_field(overdue.deadline_at - timedelta(days=1))
     form = {"reply": "Đã giải quyết.", "handled_at": before_deadline}  # sent by hand
     assert manager.post(f"/console/petitions/{overdue.id}/reply", form).status_code == 200
     stored = petition(db, "PAKN-OVERDUE")
@@ -239,7 +245,7 @@ def test_the_competent_authority_records_an_earlier_handling(
     page = city_manager.get(f"/console/petitions/{overdue.id}").text
     assert 'name="handled_at"' in page and 'id="handled-at-fixed"' not in page
     when = overdue.deadline_at - timedelta(days=1)
-    form = {"reply": "Đã giải quyết.", "handled_at": when.strftime("%Y-%m-%dT%H:%M")}
+    form = {"reply": "Đã giải quyết.", "handled_at": local_field(when)}
     assert city_manager.post(f"/console/petitions/{overdue.id}/reply", form).status_code == 200
     assert petition(db, "PAKN-OVERDUE").handled_on_time is True
 

@@ -4,7 +4,6 @@ card's ticket, kept with the answer, lets that one answer in; nothing else opens
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -13,7 +12,8 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import BrowserContext, expect
 from sqlmodel import col, select
 
-from service.models import Agency, Dossier, Invitation, Response
+from service.calendar.working_days import local_date
+from service.models import Agency, Dossier, Invitation, Response, utcnow
 from tests.conftest import DbFactory, KeyFactory, LiveServer
 from tests.kiosk.conftest import ANSWERS, hand_over, pair
 from tests.kiosk.test_events import EventListener
@@ -26,7 +26,12 @@ from tests.kiosk.test_kiosk_outbox_browser import (
 )
 
 pytestmark = pytest.mark.usefixtures("agencies")
-PERIOD_OF_NOW = f"{datetime.now(UTC).year}"
+
+
+def period_of_now() -> str:
+    """The year an answer given now is scored in: Vietnam's, a day ahead of UTC's from
+    31 December 17:00 UTC (the UTC year read an empty score then: time-zone audit)."""
+    return f"{local_date(utcnow()).year}"
 
 
 def answer(client: TestClient, survey_id: str, submission: str, **extra: Any) -> Any:
@@ -42,7 +47,7 @@ def unpair_all(client: TestClient | httpx.Client, make_key: KeyFactory) -> None:
 
 def evaluations(client: TestClient, make_key: KeyFactory, agency: str) -> int:
     score = client.get(
-        f"/api/v1/agencies/{agency}/scores/{PERIOD_OF_NOW}", headers=make_key("reader")
+        f"/api/v1/agencies/{agency}/scores/{period_of_now()}", headers=make_key("reader")
     ).json()
     count: int = score["counts"]["evaluations"]
     return count

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -232,8 +232,12 @@ def test_cli_pairs_lists_and_unpairs(client: TestClient, database_url: str) -> N
 
     listed = cli("kiosk", "devices")
     assert listed.exit_code == 0
-    device_id, agency, counter = listed.stdout.split("\t")[:3]
+    device_id, agency, counter, paired = listed.stdout.strip().split("\t")
     assert (agency, counter) == ("G22.39", "Q02")
+    # The time says its zone, as `kiosk pair`'s does: a bare 17:28 was a tablet paired at
+    # 00:28 the next day in the office (time-zone audit).
+    when = datetime.strptime(paired, "paired %Y-%m-%d %H:%M UTC").replace(tzinfo=UTC)
+    assert utcnow() - timedelta(minutes=2) < when <= utcnow()
     assert cli("kiosk", "unpair", device_id).exit_code == 0
     assert client.get("/kiosk/api/state").status_code == 401
     assert cli("kiosk", "unpair", device_id).exit_code == 2

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from sqlmodel import Session, select
 
 from service.app import create_app
 from service.auth.principal import Principal
+from service.calendar.working_days import LOCAL_TZ, local_date
 from service.db import make_engine, transaction
 from service.delivery.worker import DeliveryWorker
 from service.models import AuditLog, Petition, Response, ResponseContact, utcnow
@@ -90,6 +92,25 @@ def test_purge_removes_old_contacts_and_texts_and_keeps_scores(
     ]
     strip = [{k: v for k, v in s.items() if k != "computed_at"} for s in (*before, *after)]
     assert strip[:2] == strip[2:]
+
+
+def test_the_purge_line_names_its_cut_off_as_an_instant_with_its_zone(
+    client: TestClient, make_key: KeyFactory, database_url: str
+) -> None:
+    """It said "received before 2026-12-06", the UTC date alone: between 17:00 and 24:00
+    UTC, when Vietnam's date is a day ahead, an answer given at noon of 06/12 (Vietnam) had
+    just lost its contact and text (time-zone audit). It names the instant, in UTC, as
+    the other commands' times are."""
+    cutoff_day = local_date(utcnow() - timedelta(days=1))
+    answered = datetime.combine(cutoff_day - timedelta(days=1), time(12), LOCAL_TZ)
+    _answer(client, make_key, "NOON", answered.isoformat())
+    result = cli_for(database_url)("purge", "--older-than-days", "1")
+    assert result.exit_code == 0, result.output
+    assert "1 contact(s), 1 complaint text(s)" in result.output
+    said = re.search(r"received before (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC:", result.output)
+    assert said, result.output
+    cutoff = datetime.strptime(said.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    assert answered < cutoff <= utcnow()
 
 
 def test_a_reply_written_inside_the_retention_window_stays(

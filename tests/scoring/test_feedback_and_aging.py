@@ -302,7 +302,7 @@ def test_the_trend_scores_each_period_as_its_score_does(
             assert agency.id is not None
             quarter = period_containing(local_date(now), "quarter")
             points = trend.trend(
-                session, agency.id, trend.trend_periods(quarter, now.date()), profile
+                session, agency.id, trend.trend_periods(quarter, local_date(now)), profile
             )
             scored = [p for p in points if p.computed.group5.score is not None]
             assert len(scored) == 2  # the two quarters with a petition
