@@ -425,6 +425,11 @@ EN.update(
         "Phiếu đang chờ: {n}": "Surveys waiting: {n}",
         "Bỏ qua phiếu": "Skip this survey",
         "Màn hình tự trở về sau {s} giây": "This screen resets in {s} seconds",
+        "Thêm thời gian": "More time",
+        "Màn hình sẽ trở về trang đầu sau {s} giây. Chạm vào màn hình hoặc bấm «Thêm thời gian» để tiếp tục.": (
+            "This screen goes back to the start in {s} seconds. Touch the screen or press "
+            "“More time” to go on."
+        ),
         "Có lỗi xảy ra. Ông/bà vui lòng thử lại.": "Something went wrong. Please try again.",
         "Câu trả lời chưa hợp lệ. Ông/bà vui lòng trả lời lại.": "Some answers are not valid. Please answer again.",
         "Đang tìm…": "Searching…",

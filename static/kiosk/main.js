@@ -18,7 +18,9 @@ import * as screens from "./screens.js";
 import { SCAN_SECONDS, showScanner } from "./scanner.js";
 
 const THANKS_SECONDS = 6;
-const NOTICE_SECONDS = 5;
+// The idle reset is announced this long before it comes (WCAG 2.2.1 gives a user 20 s to
+// ask for more time), or sooner with a short idle time.
+const WARN_SECONDS = Math.max(1, Math.min(20, config.idle_seconds - 5));
 const PHONE = /^(?:0|\+?84)\d{9,10}$/; // as service/surveys/contact.py
 // The server's own rule (service/messaging/contacts.py): a looser one let addresses through
 // that the server refused, and the answer went without its contact (kiosk audit).
@@ -30,6 +32,7 @@ let current = null; // the survey being answered: {card, answers, step, id, cont
 let thanks = null; // the thank-you on show: {id, note, followupUrl, token}
 let keeping = false; // it shows a follow-up QR code: it stays until "Done" or the idle reset
 let looking = null; // "code" | "scan": the citizen looks for a survey (code entry, camera)
+let noticing = false; // "already answered" or "no longer valid" is on screen
 let onIdleScreen = false;
 let visits = 0; // screens shown so far: a reply asked for on one may not change another
 let idleAt = 0;
@@ -78,7 +81,7 @@ $("skip").addEventListener("click", () => {
    the last one typed, nor answer that one's survey), and any screen left in English (the
    next citizen must find the tablet in Vietnamese). */
 function busy() {
-  return current !== null || keeping || looking !== null || i18n.lang !== "vi";
+  return current !== null || keeping || looking !== null || noticing || i18n.lang !== "vi";
 }
 function touch() {
   if (busy()) idleAt = Math.max(Date.now() + config.idle_seconds * 1000, holdUntil);
@@ -93,18 +96,30 @@ document.addEventListener("pointerdown", () => {
   const root = document.documentElement;
   if (!document.fullscreenElement && root.requestFullscreen) root.requestFullscreen().catch(() => {});
 }, { once: true });
+/* The countdown bar, drawn once and updated: its "more time" button must stay the same
+   element under a finger (redrawn every 250 ms, a tap could land on one that was gone). A
+   screen reader user, whose swipes reach the page as no touch, hears the warning once
+   (#idle-warning, a polite live region) with what to do. */
+const fill = el("span", { class: "fill" });
+const countdownText = el("span", { id: "countdown" });
+const moreTime = el("button", { type: "button", class: "secondary more-time", id: "more-time", onclick: touch });
+const bar = el("div", { class: "countdown" },
+  el("span", { class: "track", "aria-hidden": "true" }, fill), countdownText, moreTime);
+const warning = $("idle-warning");
 setInterval(() => {
   if (!busy()) {
     foot.replaceChildren();
+    warning.textContent = "";
     return;
   }
   const left = Math.max(0, Math.ceil((idleAt - Date.now()) / 1000));
-  const fill = el("span", { class: "fill" });
   fill.style.width = (100 * left) / config.idle_seconds + "%"; // CSSOM: allowed by the CSP
-  const bar = el("div", { class: "countdown" + (left <= 10 ? " soon" : "") },
-    el("span", { class: "track", "aria-hidden": "true" }, fill),
-    el("span", { id: "countdown" }, t("countdown", { s: left })));
-  foot.replaceChildren(bar);
+  bar.classList.toggle("soon", left <= 10);
+  countdownText.textContent = t("countdown", { s: left });
+  moreTime.textContent = t("more_time");
+  if (!bar.isConnected) foot.replaceChildren(bar);
+  if (left > WARN_SECONDS) warning.textContent = "";
+  else if (!warning.textContent) warning.textContent = t("idle_warning", { s: left });
   if (left <= 0) {
     if (current) queue.markDone(current.card.survey_id); // its citizen walked away
     moveOn();
@@ -119,6 +134,7 @@ function leave() {
   thanks = null;
   keeping = false;
   looking = null;
+  noticing = false;
   holdUntil = 0;
   onIdleScreen = false;
   pairingShown = false;
@@ -176,8 +192,9 @@ function scan() {
 
 function showNotice(text) {
   leave();
-  const token = screens.showNotice(text);
-  setTimeout(() => { if (screens.isShowing(token)) moveOn(); }, NOTICE_SECONDS * 1000);
+  screens.showNotice(text, moveOn);
+  noticing = true;
+  touch();
 }
 
 function showThanks(id, note, followupUrl) {
@@ -241,7 +258,7 @@ function startOver() {
 
 function offer(card, from) {
   if (current && current.card.survey_id === card.survey_id) return;
-  if (queue.add(card, from) && (onIdleScreen || codeEntryEmpty())) moveOn();
+  if (queue.add(card, from) && (onIdleScreen || noticing || codeEntryEmpty())) moveOn();
   else drawChrome();
 }
 

@@ -1,7 +1,7 @@
 /* The slip's QR code, read with the tablet camera: BarcodeDetector where the platform has
    one (Chrome on Android); else jsQR, fetched from hailong itself the first time someone
    scans. */
-import { el, t } from "./util.js";
+import { deco, el, t } from "./util.js";
 import { isShowing, show } from "./screens.js";
 
 export const SCAN_SECONDS = 60;
@@ -51,7 +51,7 @@ export async function showScanner({ onCode, onBack, onGiveUp, onScanning }) {
   const stop = () => { if (stream) stream.getTracks().forEach((track) => track.stop()); stream = null; };
   const error = el("p", { class: "error", id: "scan-error", role: "alert" });
   const token = show(() => [el("h1", {}, t("scan")), el("p", { class: "hint" }, t("scan_hint")), video, error,
-    el("button", { type: "button", class: "secondary", onclick: () => { stop(); onBack(); } }, "← ", t("back"))]);
+    el("button", { type: "button", class: "secondary", onclick: () => { stop(); onBack(); } }, deco("← "), t("back"))]);
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
     video.srcObject = stream;

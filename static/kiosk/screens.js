@@ -2,7 +2,7 @@
    none sends anything. show() gives every screen a token: whoever later wants to change
    "this" screen (a reply for the survey whose thank-you it is) checks isShowing(token)
    first, so a late reply can never touch the screen of another survey. */
-import { $, config, el, i18n, t } from "./util.js";
+import { $, config, deco, el, i18n, t } from "./util.js";
 
 const SCREEN_GUARD_MS = 500; // a double tap must not also answer the next question
 const TAP_GUARD_MS = 1000; // the send and find buttons: a second tap within it is ignored
@@ -59,6 +59,10 @@ export function tapOnce() {
 function busyWhile(button, text, work) {
   const form = button.form;
   const label = Array.from(button.childNodes);
+  // Disabled, the button loses the focus to <body>: a keyboard user sent with Enter was
+  // left at the top of the page with the refusal (accessibility audit). The field the
+  // refusal is about gets it back.
+  const hadFocus = document.activeElement === button;
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
   if (form) form.setAttribute("aria-busy", "true");
@@ -69,6 +73,8 @@ function busyWhile(button, text, work) {
     button.removeAttribute("aria-busy");
     if (form) form.removeAttribute("aria-busy");
     button.replaceChildren(...label);
+    const field = form && form.querySelector("input");
+    if (hadFocus && document.activeElement === document.body) (field || button).focus();
   });
 }
 
@@ -112,8 +118,8 @@ export function showIdle({ onCode, onScan }) {
       el("p", { class: "hint" }, t("idle_hint")),
       el("div", { class: "pictogram", "aria-hidden": "true" }, "📋 ➜ 🙂"),
       el("p", { class: "note", id: "idle-waiting", hidden: true }),
-      el("button", { type: "button", class: "secondary", id: "enter-code", onclick: onCode }, "⌨️ ", t("enter_code")),
-      canScan ? el("button", { type: "button", class: "secondary", id: "scan", onclick: onScan }, "📷 ", t("scan")) : null),
+      el("button", { type: "button", class: "secondary", id: "enter-code", onclick: onCode }, deco("⌨️ "), t("enter_code")),
+      canScan ? el("button", { type: "button", class: "secondary", id: "scan", onclick: onScan }, deco("📷 "), t("scan")) : null),
   ]);
 }
 
@@ -122,7 +128,7 @@ export function showCodeEntry(message, { onFind, onBack }) {
     const input = el("input", { id: "survey-code", type: "text", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", maxlength: 64, required: true });
     const error = el("p", { class: "error", id: "code-error", role: "alert" }, message || "");
     tieError(input, error);
-    const button = el("button", { type: "submit", class: "primary" }, "🔍 ", t("find"));
+    const button = el("button", { type: "submit", class: "primary" }, deco("🔍 "), t("find"));
     const form = el("form", { class: "stack", onsubmit: (event) => {
       event.preventDefault();
       if (button.disabled || !tapOnce()) return;
@@ -130,19 +136,26 @@ export function showCodeEntry(message, { onFind, onBack }) {
       busyWhile(button, t("searching"), onFind(input.value, error));
     } },
       el("label", { for: "survey-code", class: "label" }, t("code_label")), input, button, error,
-      el("button", { type: "button", class: "secondary", onclick: onBack }, "← ", t("back")));
+      el("button", { type: "button", class: "secondary", onclick: onBack }, deco("← "), t("back")));
     return [el("h1", {}, t("enter_code")), form];
   });
 }
 
-export function showNotice(text) {
-  return show(() => [el("div", { class: "thanks" }, el("div", { class: "pictogram", "aria-hidden": "true" }, "ℹ️"), el("h1", {}, text))]);
+/* "Already answered", "no longer valid": on screen until "Done", the idle reset or a survey
+   handed over meanwhile (five seconds were too few to read it; accessibility audit). */
+export function showNotice(text, onDone) {
+  return show(() => [el("div", { class: "thanks" },
+    el("div", { class: "pictogram", "aria-hidden": "true" }, "ℹ️"),
+    el("h1", {}, text),
+    el("button", { type: "button", class: "secondary", id: "notice-done", onclick: onDone }, t("done")))]);
 }
 
 function dossierBox(card) {
+  // The names are Vietnamese data, read as Vietnamese on the English screens too (as the
+  // phone form marks them; accessibility audit).
   return el("section", { class: "dossier", "aria-label": t("dossier") },
-    el("p", { class: "agency" }, card.agency_name),
-    card.procedure_name ? el("p", { class: "procedure" }, card.procedure_name) : null,
+    el("p", { class: "agency", lang: "vi" }, card.agency_name),
+    card.procedure_name ? el("p", { class: "procedure", lang: "vi" }, card.procedure_name) : null,
     el("p", { class: "code" }, t("dossier") + ": ", el("strong", {}, card.dossier_code)));
 }
 
@@ -179,7 +192,7 @@ export function showQuestion(survey, { onNext }) {
       el("p", { class: "progress" }, t("question_of", { n: survey.step + 1, total: questions.length })),
       el("h1", { class: "question", id: "question" }, q.text[lang]),
       el("div", { class: "answers answers-" + q.answers.length, role: "group", "aria-labelledby": "question" }, ...buttons),
-      survey.step > 0 ? el("button", { type: "button", class: "secondary back", onclick: () => { survey.step -= 1; onNext(); } }, "← ", t("back")) : null,
+      survey.step > 0 ? el("button", { type: "button", class: "secondary back", onclick: () => { survey.step -= 1; onNext(); } }, deco("← "), t("back")) : null,
     ];
   });
 }
@@ -214,7 +227,7 @@ export function showComment(survey, { onSend, onBack }) {
     // for the server; survey.sendProblem: it could not be kept nor sent.
     const send = survey.sending
       ? el("button", { type: "button", class: "primary", id: "send", disabled: true, "aria-busy": "true" }, t("sending"))
-      : el("button", { type: "button", class: "primary", id: "send", onclick: () => { if (tapOnce()) onSend(); } }, "✔ ", t("send"));
+      : el("button", { type: "button", class: "primary", id: "send", onclick: () => { if (tapOnce()) onSend(); } }, deco("✔ "), t("send"));
     // Two columns on a landscape tablet (kiosk.css): the send button stays above the fold.
     return [
       dossierBox(survey.card),
@@ -233,7 +246,7 @@ export function showComment(survey, { onSend, onBack }) {
             el("label", { class: "consent", for: "consent" }, consent, " ", t("consent"))),
           survey.sendProblem ? el("p", { class: "error", id: "send-error", role: "alert" }, t(survey.sendProblem)) : null,
           send,
-          el("button", { type: "button", class: "secondary back", onclick: onBack }, "← ", t("back")))),
+          el("button", { type: "button", class: "secondary back", onclick: onBack }, deco("← "), t("back")))),
     ];
   });
 }
