@@ -287,6 +287,29 @@ def test_period_picker_and_sorting_work_without_javascript(
     expect(page.get_by_role("heading", level=1)).to_have_text("Satisfaction ranking")
 
 
+def test_every_link_says_where_it_goes_out_of_context(
+    province: LiveServer, open_page: ContextFactory
+) -> None:
+    """A screen reader's list of links on /rankings read "A", "B", "C", "K": the words were
+    a title or a span outside the link, hidden on a phone; the widget's only link read "Xem
+    chi tiết" and opened a new tab unsaid (WCAG 2.4.4; accessibility audit)."""
+    page = open_page(PHONE)
+    names: list[str] = []
+    for url in (f"{province.url}/rankings?period={Q3}", f"{province.url}/embed/agencies/79.BTH"):
+        visit(page, url)
+        names += page.get_by_role("link").evaluate_all("links => links.map(a => a.textContent)")
+    vague = sorted({n.strip() for n in names if len(n.strip()) <= 2})
+    assert vague == [], f"links named only {vague}"
+    visit(page, f"{province.url}/rankings?period={Q3}")
+    expect(page.get_by_role("link", name="A (Đúng hẹn)")).to_have_count(1)
+    expect(
+        page.locator(".sorts").get_by_role("link", name=re.compile("^C \\(.+\\)$"))
+    ).to_be_visible()
+    visit(page, f"{province.url}/embed/agencies/79.BTH")
+    details = page.get_by_role("link", name=re.compile("^Xem chi tiết – .+ \\(mở trang mới\\)"))
+    expect(details).to_have_attribute("target", "_blank")
+
+
 def test_pages_load_nothing_from_other_sites_and_run_no_script(
     province: LiveServer, open_page: ContextFactory
 ) -> None:
