@@ -165,6 +165,8 @@ async def set_rule(console: ConsoleDep, code: CodePath, rule: RulePath, form: Fo
                 problem="needs_above",
             )
             return Page("console/alerts.html", context, 403)
-        return Redirect(_page_url(code, saved=rule) + "#rules")
+        # To the notice, which takes the focus: "#rules" scrolled it out of view (console
+        # accessibility audit).
+        return Redirect(_page_url(code, saved=rule) + "#saved")
 
     return await console.respond(save)

@@ -174,12 +174,15 @@ async def _save_inputs(
             again(session, who, context, values=touched, conflicts=merged.conflicts)
             return Page("console/agency.html", context, 409)
         # A form sent back as shown writes nothing, and says so: "saved" misled (audit).
-        outcome = f"{part}-same"
+        outcome, notice = f"{part}-same", f"{part}-unchanged"
         if merged.update is not None:
             inputs.set_inputs(session, who, agency, period, merged.update, profile)
-            outcome = part
+            outcome, notice = part, f"{part}-saved"
         url = agency_url(code, period=period.key)
-        return Redirect(f"{url}&saved={outcome}#{part}")
+        # To the notice itself, which then has the focus: with the card's "#inputs" the
+        # browser skipped the notice's autofocus, and "Đã lưu" was said to nobody
+        # (console accessibility audit).
+        return Redirect(f"{url}&saved={outcome}#{notice}")
 
     return await console.respond(save)
 

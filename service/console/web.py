@@ -213,6 +213,7 @@ class Console:
                 here=_here_of(self.request, self.back),
                 key_sign_in=self.settings.console_key_sign_in,
                 oidc_name=self.settings.oidc_provider_name if self.settings.oidc_enabled else None,
+                refused=outcome.status >= 400,
             )
         if self.new_session is not None:
             sessions.set_cookie(response, self.new_session, self.signing_key, secure=self.secure)

@@ -84,7 +84,7 @@ def test_the_competent_authority_completes_the_tt01_score(
         expect(page.locator("#tt01-class")).to_have_text("Đạt")
         expect(page.locator("#tt01-missing")).to_have_count(0)
         expect(page.locator("#tt01-6")).to_have_text("1")
-        assert page.url.endswith("#tt01")
+        assert page.url.endswith("#tt01-saved")
         assert serious_violations(page) == []
         page.screenshot(path=artifacts_dir / "console-tt01-entered.png", full_page=True)
     finally:

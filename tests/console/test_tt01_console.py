@@ -95,7 +95,7 @@ def test_the_card_adds_up_the_worked_september_and_the_form_completes_it(
 
     saved = city.post(f"/console/a/{WARD}/tt01-inputs", {"period": PERIOD, **ENTERED})
     assert saved.status_code == 200, saved.text
-    assert saved.url.params["saved"] == "tt01" and saved.url.fragment == "tt01"
+    assert saved.url.params["saved"] == "tt01" and saved.url.fragment == "tt01-saved"
     html = saved.text
     assert text_of(html, "tt01-saved") == "Đã lưu chỉ tiêu 5, 6 và 9."
     # 37/6 + 2 + 1 + 2 = 67/6 ≈ 11.17, rounded down on screen: 11,16 / 18, "Đạt" (10..15).

@@ -1,0 +1,256 @@
+"""The console for an official with a screen reader, a keyboard or a zoomed screen: what an
+accessibility audit (WCAG 2.1 AA) found, each as the official meets it.
+
+- A save answered with a fresh page whose "Đã lưu" notice was a role="status" present at
+  load: not announced, the focus on <body> (4.1.3); the alerts page scrolled it away.
+- The petition reply, required, was not marked so; the warning that the citizen cannot read
+  the reply online was not read with the field (3.3.2, 1.3.1).
+- A refused form came back under the page's own title, and every error page was titled
+  "Không thực hiện được" (2.4.2).
+- On the English pages the citizen's Vietnamese words were marked English (3.1.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from sqlmodel import select
+
+from service.models import Petition
+from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
+from tests.console.conftest import WARD, Office, raw_key, seed_ward
+from tests.scoring.test_tt01 import TT01
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+
+LAPTOP: ViewportSize = {"width": 1280, "height": 800}
+ZOOMED: ViewportSize = {"width": 640, "height": 400}  # 1280 x 800 at 200 %
+Pages = Callable[..., Page]
+
+
+@pytest.fixture
+def live_server(database_url: str) -> Iterator[LiveServer]:
+    settings = make_settings(
+        database_url, base_url=f"http://127.0.0.1:{free_port()}", scoring_profile_also=TT01
+    )
+    with serve(settings) as live:
+        yield live
+
+
+@pytest.fixture
+def office(live_server: LiveServer, make_key: KeyFactory) -> Iterator[Office]:
+    with httpx.Client(base_url=live_server.url) as http:
+        yield Office(http, make_key)
+
+
+@pytest.fixture
+def seeded(office: Office) -> str:
+    return seed_ward(office)
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator[Pages]:
+    """open_page(zoomed=False, **options) -> a page in its own context (its own cookies)."""
+    contexts: list[BrowserContext] = []
+
+    def make(zoomed: bool = False, **options: Any) -> Page:
+        context = browser.new_context(
+            viewport=ZOOMED if zoomed else LAPTOP,
+            device_scale_factor=2 if zoomed else 1,
+            locale="vi-VN",
+            timezone_id="Asia/Ho_Chi_Minh",
+            **options,
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def go(page: Page, url: str, status: int = 200) -> None:
+    response = page.goto(url, wait_until="load")
+    assert response is not None and response.status == status, response and response.text()
+
+
+def submit(page: Page, act: Callable[[], None], status: int = 200) -> None:
+    with page.expect_navigation(wait_until="load") as navigation:
+        act()
+    response = navigation.value
+    assert response is not None and response.status == status, response and response.text()
+
+
+def sign_in(page: Page, live: LiveServer, key: str) -> None:
+    go(page, f"{live.url}/console/sign-in")
+    page.get_by_label("Khóa truy cập").fill(key)
+    submit(page, lambda: page.get_by_role("button", name="Đăng nhập").click())
+    expect(page.locator("h1")).not_to_have_text("Đăng nhập")
+
+
+def signed_in(
+    open_page: Pages,
+    live: LiveServer,
+    make_key: KeyFactory,
+    role: str = "admin",
+    agency: str | None = None,
+    **options: Any,
+) -> Page:
+    page = open_page(**options)
+    sign_in(page, live, raw_key(make_key(role, agency)))
+    return page
+
+
+def test_saving_d_and_e_focuses_the_saved_notice(
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+) -> None:
+    page = signed_in(open_page, live_server, make_key)
+    go(page, f"{live_server.url}/console/a/{WARD}")
+    page.fill("#d", "17,5")
+    page.select_option("#e", "1")
+    submit(page, lambda: page.locator("#d").press("Enter"))
+    notice = page.locator("#inputs .notice")
+    expect(notice).to_have_text("Đã lưu điểm D và E.")
+    page.wait_for_timeout(200)  # autofocus is applied at the next rendering
+    expect(notice).to_be_focused()
+
+
+def test_saving_tt01_focuses_the_saved_notice(
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+) -> None:
+    page = signed_in(open_page, live_server, make_key)
+    go(page, f"{live_server.url}/console/a/{WARD}")
+    page.locator("#tt01-form select").first.select_option(index=2)
+    submit(page, lambda: page.get_by_role("button", name="Lưu chỉ tiêu 5, 6 và 9").click())
+    expect(page.locator("#tt01-saved")).to_be_visible()
+    page.wait_for_timeout(200)
+    expect(page.locator("#tt01-saved")).to_be_focused()
+
+
+def test_saving_a_reply_focuses_the_saved_notice(
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+) -> None:
+    with live_server.session() as session:
+        target = session.exec(select(Petition).where(Petition.code == "HL-BT-1")).one()
+    page = signed_in(open_page, live_server, make_key, "manager", WARD)
+    go(page, f"{live_server.url}/console/petitions/{target.id}")
+    page.fill("#reply", "Phường đã bố trí thêm một quầy.")
+    submit(page, lambda: page.get_by_role("button", name="Lưu câu trả lời").click())
+    notice = page.locator(".notice")
+    expect(notice).to_contain_text("Đã lưu câu trả lời")
+    page.wait_for_timeout(200)
+    expect(notice).to_be_focused()
+
+
+def test_a_new_pairing_code_is_focused(
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+) -> None:
+    """The code is the whole point of the form; the page comes back with focus on <body>."""
+    page = signed_in(open_page, live_server, make_key, "manager", WARD)
+    go(page, f"{live_server.url}/console/a/{WARD}/kiosks")
+    page.fill("#counter_code", "Q01")
+    submit(page, lambda: page.locator("#counter_code").press("Enter"), 201)
+    expect(page.locator("#pairing-code")).to_be_visible()
+    page.wait_for_timeout(200)
+    focused = page.evaluate("document.activeElement.closest('#new-pairing') !== null")
+    assert focused, "focus stays on <body>; the pairing code is neither focused nor announced"
+
+
+def test_saving_an_alert_rule_shows_and_focuses_the_notice(
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+) -> None:
+    page = signed_in(open_page, live_server, make_key)  # an admin: may loosen a rule
+    go(page, f"{live_server.url}/console/alerts?agency={WARD}")
+    page.fill("#threshold-k_below_threshold", "19")
+    submit(page, lambda: page.locator("#threshold-k_below_threshold").press("Enter"))
+    notice = page.locator("#saved")
+    expect(notice).to_have_text("Đã lưu quy tắc: Chỉ số hài lòng K dưới ngưỡng.")
+    page.wait_for_timeout(200)
+    # The redirect's #rules scrolls the notice (above the agency picker) out of the window.
+    expect(notice).to_be_in_viewport()
+    expect(notice).to_be_focused()
+
+
+def petition_id(live: LiveServer, code: str) -> int:
+    with live.session() as session:
+        found = session.exec(select(Petition).where(Petition.code == code)).one().id
+    assert found is not None
+    return found
+
+
+def test_the_reply_is_marked_required(
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+) -> None:
+    page = signed_in(open_page, live_server, make_key, "manager", WARD)
+    go(page, f"{live_server.url}/console/petitions/{petition_id(live_server, 'HL-BT-1')}")
+    # Sending it empty is refused ("Vui lòng viết câu trả lời."), so it is required...
+    submit(page, lambda: page.get_by_role("button", name="Lưu câu trả lời").click(), 422)
+    expect(page.locator("#err-reply")).to_have_text("Vui lòng viết câu trả lời.")
+    marked = page.locator("#reply").evaluate(
+        "e => e.required || e.getAttribute('aria-required') === 'true'"
+    )
+    assert marked, "the reply textarea is not marked as required"
+
+
+def test_the_no_followup_warning_describes_the_reply_field(
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+) -> None:
+    page = signed_in(open_page, live_server, make_key, "manager", WARD)
+    go(page, f"{live_server.url}/console/petitions/{petition_id(live_server, 'PAKN-OVERDUE')}")
+    expect(page.locator("#no-followup")).to_be_visible()
+    described = (page.locator("#reply").get_attribute("aria-describedby") or "").split()
+    assert "no-followup" in described, f"#reply aria-describedby={described}"
+
+
+def test_a_refused_sign_in_changes_the_title(live_server: LiveServer, open_page: Pages) -> None:
+    page = open_page()
+    go(page, f"{live_server.url}/console/sign-in")
+    before = page.title()
+    page.fill("#key", "hl_not-a-real-key")
+    submit(page, lambda: page.keyboard.press("Enter"), 401)
+    assert page.title() == f"Lỗi: {before}", f"the refused sign-in is titled {page.title()!r}"
+
+
+def test_refused_d_and_e_changes_the_title(
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+) -> None:
+    page = signed_in(open_page, live_server, make_key)
+    go(page, f"{live_server.url}/console/a/{WARD}")
+    before = page.title()
+    page.fill("#d", "abc")
+    submit(page, lambda: page.locator("#d").press("Enter"), 422)
+    assert page.title() == f"Lỗi: {before}", f"the refused form is titled {page.title()!r}"
+
+
+def test_an_error_page_is_titled_by_its_heading(
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+) -> None:
+    page = signed_in(open_page, live_server, make_key, "manager", WARD)
+    for path, status, heading in [
+        ("/console/a/NOPE", 404, "Không tìm thấy"),
+        ("/console/a/79.SGN", 403, "Không có quyền truy cập"),
+    ]:
+        go(page, live_server.url + path, status)
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        assert page.title().startswith(f"Lỗi: {heading} · "), f"{path}: title {page.title()!r}"
+
+
+def test_the_citizens_words_are_marked_vietnamese_in_english(
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+) -> None:
+    with live_server.session() as session:
+        pid = session.exec(select(Petition).where(Petition.code == "HL-BT-1")).one().id
+    page = signed_in(open_page, live_server, make_key, "manager", WARD)
+    go(page, f"{live_server.url}/console/lang/en?next=/console/petitions/{pid}")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    expect(page.locator("#complaint")).to_contain_text("Phải chờ hơn một tiếng ở quầy.")
+    lang = page.locator("#complaint p").first.evaluate("e => e.closest('[lang]').lang")
+    assert lang == "vi", f"the citizen's Vietnamese complaint is read as lang={lang!r}"
+    go(page, f"{live_server.url}/console/a/{WARD}/complaints")
+    lang = page.locator("#complaints blockquote p").first.evaluate("e => e.closest('[lang]').lang")
+    assert lang == "vi", f"complaints list: lang={lang!r}"
