@@ -8,6 +8,7 @@ accessibility audit (WCAG 2.1 AA) found, each as the official meets it.
 - A refused form came back under the page's own title, and every error page was titled
   "Không thực hiện được" (2.4.2).
 - On the English pages the citizen's Vietnamese words were marked English (3.1.2).
+- The home page's tree was a flat list, the wards under their city by an indent (1.3.1).
 """
 
 from __future__ import annotations
@@ -254,3 +255,15 @@ def test_the_citizens_words_are_marked_vietnamese_in_english(
     go(page, f"{live_server.url}/console/a/{WARD}/complaints")
     lang = page.locator("#complaints blockquote p").first.evaluate("e => e.closest('[lang]').lang")
     assert lang == "vi", f"complaints list: lang={lang!r}"
+
+
+def test_the_home_tree_nests_wards_under_their_city(
+    live_server: LiveServer, make_key: KeyFactory, open_page: Pages
+) -> None:
+    page = signed_in(open_page, live_server, make_key)
+    go(page, f"{live_server.url}/console")
+    city = page.locator(".tree > li", has=page.get_by_role("link", name="Thành phố Hồ Chí Minh"))
+    expect(city).to_have_count(1)
+    wards = city.locator(":scope > ul > li > a").all_text_contents()
+    assert "Phường Bến Thành" in wards and "Sở Tư pháp" in wards, wards
+    assert page.locator(".tree > li").count() == 1  # the city alone at the top
