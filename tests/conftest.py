@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +38,10 @@ from service.admin.agencies import upsert_agency
 from service.admin.keys import create_key
 from service.app import create_app
 from service.auth.cache import KeyCache
+from service.calendar.working_days import LOCAL_TZ, local_date
 from service.db import make_engine, transaction
 from service.migrations import upgrade
+from service.models import utcnow
 from service.settings import Settings
 from tests.harness.processes import create_database, drop_database, free_port
 
@@ -408,6 +412,15 @@ def artifacts_dir(request: pytest.FixtureRequest) -> Path:
             folder = ARTIFACTS / backend.name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def earlier_today(ago: timedelta) -> datetime:
+    """`ago` before now, but not before today's local midnight: a row dated "a moment ago"
+    falls in the local day, month, quarter and year a test then reads, also in the first
+    minutes of one (in the first hour of a month, "an hour ago" was last month's, and a
+    test reading this month found nothing: a CI run at the wrong hour failed)."""
+    now = utcnow()
+    return max(now - ago, datetime.combine(local_date(now), dt_time.min, LOCAL_TZ))
 
 
 def handover_body(**overrides: object) -> dict[str, object]:

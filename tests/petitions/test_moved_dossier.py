@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from service.admin.agencies import upsert_agency
 from service.db import transaction
 from service.models import OutboxEvent, Petition, utcnow
-from tests.conftest import DbFactory, KeyFactory, handover_body
+from tests.conftest import DbFactory, KeyFactory, earlier_today, handover_body
 from tests.console.conftest import ConsoleClient, current_period, iso, raw_key
 
 pytestmark = pytest.mark.usefixtures("agencies")
@@ -53,11 +53,11 @@ def moved(client: TestClient, make_key: KeyFactory, engine: sa.Engine) -> dict[s
         agency_code=WARD,
         received_at=iso(now - timedelta(days=2)),
         due_at=iso(now + timedelta(days=1)),
-        resolved_at=iso(now - timedelta(hours=1)),
+        resolved_at=iso(earlier_today(timedelta(hours=1))),
         handed_over_at=None,
     )
     assert client.post("/api/v1/handovers", json=body, headers=admin).status_code == 201
-    received = iso(now - timedelta(minutes=30))
+    received = iso(earlier_today(timedelta(minutes=30)))  # in the current quarter
     before = _petition(client, admin, dossier_code=DOSSIER, received_at=received)
     assert before["dossier_code"] == DOSSIER  # shown while the ward is the department's
     _place(engine, WARD, ELSEWHERE)

@@ -22,7 +22,7 @@ from service.portal import trend
 from service.profile import PROFILES_DIR, ProfileError, load_profile
 from service.scoring.rebuild import rebuild
 from service.scoring.service import evaluate
-from tests.conftest import KeyFactory, handover_body, make_settings
+from tests.conftest import KeyFactory, earlier_today, handover_body, make_settings
 
 pytestmark = pytest.mark.usefixtures("agencies")
 
@@ -46,7 +46,7 @@ def issue(client: TestClient, make_key: KeyFactory, code: str) -> str:
         agency_code=AGENCY,
         received_at=(now - timedelta(days=2)).isoformat(),
         due_at=(now + timedelta(days=1)).isoformat(),
-        resolved_at=(now - timedelta(hours=1)).isoformat(),
+        resolved_at=earlier_today(timedelta(hours=1)).isoformat(),  # in this month
         handed_over_at=None,
     )
     response = client.post("/api/v1/handovers", json=body, headers=make_key("issuer"))
@@ -229,13 +229,13 @@ def test_an_unhandled_petition_turns_late_when_its_deadline_passes(
     handled = {
         "petition_code": "PAKN-DONE",
         "agency_code": AGENCY,
-        "received_at": (now - timedelta(minutes=5)).isoformat(),
-        "handled_at": (now - timedelta(minutes=1)).isoformat(),
+        "received_at": earlier_today(timedelta(minutes=5)).isoformat(),
+        "handled_at": earlier_today(timedelta(minutes=1)).isoformat(),
     }
     waiting = {
         "petition_code": "PAKN-WAIT",
         "agency_code": AGENCY,
-        "received_at": (now - timedelta(minutes=5)).isoformat(),
+        "received_at": earlier_today(timedelta(minutes=5)).isoformat(),
         "deadline_at": deadline.isoformat(),
     }
     for body in (handled, waiting):
@@ -286,12 +286,13 @@ def test_the_trend_scores_each_period_as_its_score_does(
     16.67 "không hài lòng" in its own score (audit)."""
     admin = make_key("admin")
     now = utcnow()
-    for code, received in (("PAKN-OLD", now - timedelta(days=120)), ("PAKN-NEW", now)):
+    today = earlier_today(timedelta(minutes=5))  # this quarter's, however early in it
+    for code, received in (("PAKN-OLD", now - timedelta(days=120)), ("PAKN-NEW", today)):
         body = {
             "petition_code": code,
             "agency_code": AGENCY,
-            "received_at": (received - timedelta(minutes=5)).isoformat(),
-            "deadline_at": (received - timedelta(minutes=1)).isoformat(),  # passed, open
+            "received_at": received.isoformat(),
+            "deadline_at": received.isoformat(),  # passed, open
         }
         assert client.post("/api/v1/petitions", json=body, headers=admin).status_code == 201
     engine = make_engine(make_settings(database_url))
@@ -316,16 +317,18 @@ def test_the_trend_scores_each_period_as_its_score_does(
 
 def test_handling_a_petition_late_keeps_it_late(client: TestClient, make_key: KeyFactory) -> None:
     admin = make_key("admin")
-    now = utcnow()
+    # Received in this month, however early in it (three days back was last month's on the
+    # 1st to 3rd, and this month's rates were None); its deadline already passed.
+    received = earlier_today(timedelta(days=3))
     body = {
         "petition_code": "PAKN-1",
         "agency_code": AGENCY,
-        "received_at": (now - timedelta(days=3)).isoformat(),
-        "deadline_at": (now - timedelta(days=1)).isoformat(),
+        "received_at": received.isoformat(),
+        "deadline_at": received.isoformat(),
     }
     assert client.post("/api/v1/petitions", json=body, headers=admin).status_code == 201
     assert score(client, admin)["group5"]["petitions_on_time_rate"] == 0.0
-    handled = {**body, "handled_at": (now - timedelta(hours=1)).isoformat()}
+    handled = {**body, "handled_at": utcnow().isoformat()}
     assert client.post("/api/v1/petitions", json=handled, headers=admin).status_code == 200
     g5 = score(client, admin)["group5"]
     assert (g5["petitions_on_time_rate"], g5["petitions_satisfied_rate"]) == (0.0, 0.0)
@@ -393,7 +396,7 @@ def test_the_supplement_rules_come_from_the_profile(
             agency_code=AGENCY,
             received_at=(now - timedelta(days=2)).isoformat(),
             due_at=(now + timedelta(days=1)).isoformat(),
-            resolved_at=(now - timedelta(hours=1)).isoformat(),
+            resolved_at=earlier_today(timedelta(hours=1)).isoformat(),
             handed_over_at=None,
             supplement_requests=2,
         )
