@@ -95,6 +95,11 @@ def seed_activity(
     current = period_containing(local_date(now), "quarter")
     first_day = current.previous().first_day
     span = max(1, (local_date(now) - first_day).days)  # received up to yesterday
+    # "A moment ago", but today: in the first minutes of a quarter, ten minutes back was
+    # the last quarter's, and the scoreboard opened on a quarter with no K anywhere.
+    moment_ago = max(
+        now - timedelta(minutes=10), datetime.combine(local_date(now), time.min, LOCAL_TZ)
+    )
     made = 0
     for code, (late_share, poor_share) in PROFILES.items():
         agency = session.exec(select(Agency).where(Agency.code == code)).one()
@@ -115,7 +120,7 @@ def seed_activity(
             # Nothing is resolved in the future: recent dossiers are resolved a moment ago.
             resolved = min(
                 due - timedelta(hours=30) + timedelta(days=late_by * 1.4),
-                now - timedelta(minutes=10),
+                moment_ago,
             )
             resolved = max(resolved, received + timedelta(hours=2))
             payload = HandoverCreate(
@@ -170,7 +175,7 @@ def seed_activity(
                     )[0]
                     if contacted is not None:
                         answers.choices["agencies_contacted"] = contacted
-                answered_at = min(resolved + timedelta(hours=3), now - timedelta(minutes=1))
+                answered_at = min(resolved + timedelta(hours=3), max(moment_ago, resolved))
                 answered = Submission("phone", received_at=answered_at)
                 submit(session, issued, answers, profile, answered)
         # E: the procedures are posted publicly (e_max) everywhere but one ward, both
