@@ -22,7 +22,7 @@ from service.models import utcnow
 from service.periods import period_containing
 from service.profile import PROFILES_DIR
 from service.settings import Settings
-from tests.conftest import KeyFactory, handover_body, make_settings
+from tests.conftest import KeyFactory, earlier_today, handover_body, make_settings
 from tests.surveys.conftest import ANSWERS
 
 WARD, WARD_NAME = "79.BTH", "Phường Bến Thành"
@@ -89,7 +89,7 @@ class Office:
             agency_code=agency,
             received_at=iso(now - timedelta(days=1)),
             due_at=iso(now + timedelta(days=1)),
-            resolved_at=iso(now - timedelta(minutes=1)),
+            resolved_at=iso(earlier_today(timedelta(minutes=1))),  # in this quarter
             handed_over_at=None,
         )
         body.update(extra)
