@@ -13,24 +13,20 @@ accessibility audit (WCAG 2.1 AA) found, each as the official meets it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
-import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from service.models import Petition
+from tests.browser import NewPage
 from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
 from tests.console.conftest import WARD, Office, raw_key, seed_ward
+from tests.console.test_console_browser import go, office, sign_in, submit  # noqa: F401
 from tests.scoring.test_tt01 import TT01
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
-
-LAPTOP: ViewportSize = {"width": 1280, "height": 800}
-ZOOMED: ViewportSize = {"width": 640, "height": 400}  # 1280 x 800 at 200 %
-Pages = Callable[..., Page]
 
 
 @pytest.fixture
@@ -43,74 +39,26 @@ def live_server(database_url: str) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def office(live_server: LiveServer, make_key: KeyFactory) -> Iterator[Office]:
-    with httpx.Client(base_url=live_server.url) as http:
-        yield Office(http, make_key)
-
-
-@pytest.fixture
-def seeded(office: Office) -> str:
+def seeded(office: Office) -> str:  # noqa: F811
     return seed_ward(office)
 
 
-@pytest.fixture
-def open_page(browser: Browser) -> Iterator[Pages]:
-    """open_page(zoomed=False, **options) -> a page in its own context (its own cookies)."""
-    contexts: list[BrowserContext] = []
-
-    def make(zoomed: bool = False, **options: Any) -> Page:
-        context = browser.new_context(
-            viewport=ZOOMED if zoomed else LAPTOP,
-            device_scale_factor=2 if zoomed else 1,
-            locale="vi-VN",
-            timezone_id="Asia/Ho_Chi_Minh",
-            **options,
-        )
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def go(page: Page, url: str, status: int = 200) -> None:
-    response = page.goto(url, wait_until="load")
-    assert response is not None and response.status == status, response and response.text()
-
-
-def submit(page: Page, act: Callable[[], None], status: int = 200) -> None:
-    with page.expect_navigation(wait_until="load") as navigation:
-        act()
-    response = navigation.value
-    assert response is not None and response.status == status, response and response.text()
-
-
-def sign_in(page: Page, live: LiveServer, key: str) -> None:
-    go(page, f"{live.url}/console/sign-in")
-    page.get_by_label("Khóa truy cập").fill(key)
-    submit(page, lambda: page.get_by_role("button", name="Đăng nhập").click())
-    expect(page.locator("h1")).not_to_have_text("Đăng nhập")
-
-
 def signed_in(
-    open_page: Pages,
+    new_page: NewPage,
     live: LiveServer,
     make_key: KeyFactory,
     role: str = "admin",
     agency: str | None = None,
-    **options: Any,
 ) -> Page:
-    page = open_page(**options)
+    page = new_page(width=1280, height=800)
     sign_in(page, live, raw_key(make_key(role, agency)))
     return page
 
 
 def test_saving_d_and_e_focuses_the_saved_notice(
-    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, new_page: NewPage
 ) -> None:
-    page = signed_in(open_page, live_server, make_key)
+    page = signed_in(new_page, live_server, make_key)
     go(page, f"{live_server.url}/console/a/{WARD}")
     page.fill("#d", "17,5")
     page.select_option("#e", "1")
@@ -122,9 +70,9 @@ def test_saving_d_and_e_focuses_the_saved_notice(
 
 
 def test_saving_tt01_focuses_the_saved_notice(
-    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, new_page: NewPage
 ) -> None:
-    page = signed_in(open_page, live_server, make_key)
+    page = signed_in(new_page, live_server, make_key)
     go(page, f"{live_server.url}/console/a/{WARD}")
     page.locator("#tt01-form select").first.select_option(index=2)
     submit(page, lambda: page.get_by_role("button", name="Lưu chỉ tiêu 5, 6 và 9").click())
@@ -134,11 +82,11 @@ def test_saving_tt01_focuses_the_saved_notice(
 
 
 def test_saving_a_reply_focuses_the_saved_notice(
-    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, new_page: NewPage
 ) -> None:
     with live_server.session() as session:
         target = session.exec(select(Petition).where(Petition.code == "HL-BT-1")).one()
-    page = signed_in(open_page, live_server, make_key, "manager", WARD)
+    page = signed_in(new_page, live_server, make_key, "manager", WARD)
     go(page, f"{live_server.url}/console/petitions/{target.id}")
     page.fill("#reply", "Phường đã bố trí thêm một quầy.")
     submit(page, lambda: page.get_by_role("button", name="Lưu câu trả lời").click())
@@ -149,10 +97,10 @@ def test_saving_a_reply_focuses_the_saved_notice(
 
 
 def test_a_new_pairing_code_is_focused(
-    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, new_page: NewPage
 ) -> None:
     """The code is the whole point of the form; the page comes back with focus on <body>."""
-    page = signed_in(open_page, live_server, make_key, "manager", WARD)
+    page = signed_in(new_page, live_server, make_key, "manager", WARD)
     go(page, f"{live_server.url}/console/a/{WARD}/kiosks")
     page.fill("#counter_code", "Q01")
     submit(page, lambda: page.locator("#counter_code").press("Enter"), 201)
@@ -163,9 +111,9 @@ def test_a_new_pairing_code_is_focused(
 
 
 def test_saving_an_alert_rule_shows_and_focuses_the_notice(
-    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, new_page: NewPage
 ) -> None:
-    page = signed_in(open_page, live_server, make_key)  # an admin: may loosen a rule
+    page = signed_in(new_page, live_server, make_key)  # an admin: may loosen a rule
     go(page, f"{live_server.url}/console/alerts?agency={WARD}")
     page.fill("#threshold-k_below_threshold", "19")
     submit(page, lambda: page.locator("#threshold-k_below_threshold").press("Enter"))
@@ -185,9 +133,9 @@ def petition_id(live: LiveServer, code: str) -> int:
 
 
 def test_the_reply_is_marked_required(
-    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, new_page: NewPage
 ) -> None:
-    page = signed_in(open_page, live_server, make_key, "manager", WARD)
+    page = signed_in(new_page, live_server, make_key, "manager", WARD)
     go(page, f"{live_server.url}/console/petitions/{petition_id(live_server, 'HL-BT-1')}")
     # Sending it empty is refused ("Vui lòng viết câu trả lời."), so it is required...
     submit(page, lambda: page.get_by_role("button", name="Lưu câu trả lời").click(), 422)
@@ -199,17 +147,17 @@ def test_the_reply_is_marked_required(
 
 
 def test_the_no_followup_warning_describes_the_reply_field(
-    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, new_page: NewPage
 ) -> None:
-    page = signed_in(open_page, live_server, make_key, "manager", WARD)
+    page = signed_in(new_page, live_server, make_key, "manager", WARD)
     go(page, f"{live_server.url}/console/petitions/{petition_id(live_server, 'PAKN-OVERDUE')}")
     expect(page.locator("#no-followup")).to_be_visible()
     described = (page.locator("#reply").get_attribute("aria-describedby") or "").split()
     assert "no-followup" in described, f"#reply aria-describedby={described}"
 
 
-def test_a_refused_sign_in_changes_the_title(live_server: LiveServer, open_page: Pages) -> None:
-    page = open_page()
+def test_a_refused_sign_in_changes_the_title(live_server: LiveServer, new_page: NewPage) -> None:
+    page = new_page(width=1280, height=800)
     go(page, f"{live_server.url}/console/sign-in")
     before = page.title()
     page.fill("#key", "hl_not-a-real-key")
@@ -218,9 +166,9 @@ def test_a_refused_sign_in_changes_the_title(live_server: LiveServer, open_page:
 
 
 def test_refused_d_and_e_changes_the_title(
-    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, new_page: NewPage
 ) -> None:
-    page = signed_in(open_page, live_server, make_key)
+    page = signed_in(new_page, live_server, make_key)
     go(page, f"{live_server.url}/console/a/{WARD}")
     before = page.title()
     page.fill("#d", "abc")
@@ -229,9 +177,9 @@ def test_refused_d_and_e_changes_the_title(
 
 
 def test_an_error_page_is_titled_by_its_heading(
-    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, new_page: NewPage
 ) -> None:
-    page = signed_in(open_page, live_server, make_key, "manager", WARD)
+    page = signed_in(new_page, live_server, make_key, "manager", WARD)
     for path, status, heading in [
         ("/console/a/NOPE", 404, "Không tìm thấy"),
         ("/console/a/79.SGN", 403, "Không có quyền truy cập"),
@@ -242,11 +190,11 @@ def test_an_error_page_is_titled_by_its_heading(
 
 
 def test_the_citizens_words_are_marked_vietnamese_in_english(
-    live_server: LiveServer, seeded: str, make_key: KeyFactory, open_page: Pages
+    live_server: LiveServer, seeded: str, make_key: KeyFactory, new_page: NewPage
 ) -> None:
     with live_server.session() as session:
         pid = session.exec(select(Petition).where(Petition.code == "HL-BT-1")).one().id
-    page = signed_in(open_page, live_server, make_key, "manager", WARD)
+    page = signed_in(new_page, live_server, make_key, "manager", WARD)
     go(page, f"{live_server.url}/console/lang/en?next=/console/petitions/{pid}")
     assert page.evaluate("document.documentElement.lang") == "en"
     expect(page.locator("#complaint")).to_contain_text("Phải chờ hơn một tiếng ở quầy.")
@@ -258,9 +206,9 @@ def test_the_citizens_words_are_marked_vietnamese_in_english(
 
 
 def test_the_home_tree_nests_wards_under_their_city(
-    live_server: LiveServer, make_key: KeyFactory, open_page: Pages
+    live_server: LiveServer, make_key: KeyFactory, new_page: NewPage
 ) -> None:
-    page = signed_in(open_page, live_server, make_key)
+    page = signed_in(new_page, live_server, make_key)
     go(page, f"{live_server.url}/console")
     city = page.locator(".tree > li", has=page.get_by_role("link", name="Thành phố Hồ Chí Minh"))
     expect(city).to_have_count(1)

@@ -8,22 +8,19 @@ import pytest
 from playwright.sync_api import Page
 from sqlmodel import col, select
 
-from service.models import Invitation, Petition, utcnow
-from tests.conftest import KeyFactory, LiveServer, handover_body
+from service.models import Invitation
+from tests.conftest import KeyFactory, LiveServer
 from tests.surveys.conftest import ANSWERS
-from tests.surveys.test_survey_browser import PageFactory, open_page, phone, survey_url  # noqa: F401
+from tests.surveys.test_embed_browser import issue_token
+from tests.surveys.test_survey_browser import (  # noqa: F401
+    PageFactory,
+    open_page,
+    phone,
+    replied_followup,
+    survey_url,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
-
-
-def issue(live: LiveServer, make_key: KeyFactory, code: str) -> str:
-    r = httpx.post(
-        f"{live.url}/api/v1/handovers",
-        json=handover_body(dossier_code=code),
-        headers=make_key("issuer"),
-    )
-    assert r.status_code == 201, r.text
-    return str(r.json()["survey_url"])
 
 
 def title_and_heading(page: Page) -> tuple[str, str]:
@@ -47,14 +44,14 @@ def test_each_state_of_a_survey_link_has_its_own_title(
     open_page(page, survey_url, 409)
     seen = {"answered": title_and_heading(page)}
 
-    revoked = issue(live_server, make_key, "A11Y-REVOKED")
+    revoked = f"{live_server.url}/s/{issue_token(live_server, make_key, 'A11Y-REVOKED')}"
     httpx.post(
         f"{live_server.url}/api/v1/handovers/A11Y-REVOKED/revoke", headers=make_key("issuer")
     )
     open_page(page, revoked, 410)
     seen["revoked"] = title_and_heading(page)
 
-    expired = issue(live_server, make_key, "A11Y-EXPIRED")
+    expired = f"{live_server.url}/s/{issue_token(live_server, make_key, 'A11Y-EXPIRED')}"
     with live_server.session() as session:
         invitation = session.exec(select(Invitation).order_by(col(Invitation.id).desc())).first()
         assert invitation is not None
@@ -96,20 +93,7 @@ def test_a_verdict_once_saved_is_what_the_page_says_first(
     thanks in a role=status paragraph below the reply; a live region present at load is not
     announced: a screen reader user was not told it worked (accessibility audit)."""
     page = phone()
-    open_page(page, survey_url)
-    for field, value in ANSWERS.items():
-        page.locator(f'input[name="{field}"][value="{value}"]').check()
-    page.fill("#complaint", "Phải chờ lâu")
-    page.locator('input[name="wants_reply"][value="yes"]').check()
-    with page.expect_navigation():
-        page.locator("button.submit").click()
-    followup = page.locator("#followup-link").get_attribute("href")
-    assert followup is not None
-    with live_server.session() as session:
-        petition = session.exec(select(Petition)).one()
-        petition.handled_at, petition.reply = utcnow(), "Đã bố trí thêm quầy."
-        session.add(petition)
-    open_page(page, followup)
+    open_page(page, replied_followup(page, survey_url, live_server))
     before = page.title()
     page.locator('input[name="verdict"][value="satisfied"]').check()
     with page.expect_navigation():

@@ -569,12 +569,9 @@ def test_the_pages_around_the_form_fit_a_320_px_phone_and_a_thumb(
     assert page.locator("#followup-link").get_attribute("href") == followup
 
 
-def test_a_verdict_sent_without_a_choice_is_announced_and_focused(
-    phone: PageFactory, survey_url: str, live_server: LiveServer
-) -> None:
-    """The follow-up page refused an empty verdict with no alert and the focus left on the
-    page (audit): the refusal is an alert, and has the focus, without JavaScript."""
-    page = phone(java_script_enabled=False)
+def replied_followup(page: Page, survey_url: str, live_server: LiveServer) -> str:
+    """Answers the survey with a complaint that asks for a reply, replies to it as the
+    office would, and returns the follow-up page's address (where the verdict is asked)."""
     open_page(page, survey_url)
     for field, value in ANSWERS.items():
         choice(page, field, value).click()
@@ -587,7 +584,16 @@ def test_a_verdict_sent_without_a_choice_is_announced_and_focused(
         petition = session.exec(select(Petition)).one()
         petition.handled_at, petition.reply = utcnow(), "Đã bố trí thêm quầy."
         session.add(petition)
-    open_page(page, followup)
+    return followup
+
+
+def test_a_verdict_sent_without_a_choice_is_announced_and_focused(
+    phone: PageFactory, survey_url: str, live_server: LiveServer
+) -> None:
+    """The follow-up page refused an empty verdict with no alert and the focus left on the
+    page (audit): the refusal is an alert, and has the focus, without JavaScript."""
+    page = phone(java_script_enabled=False)
+    open_page(page, replied_followup(page, survey_url, live_server))
     send(page, lambda: page.locator("button.submit").click(), 422)
     refusal = page.locator("#err-verdict")
     expect(refusal).to_have_attribute("role", "alert")
