@@ -18,6 +18,9 @@ import * as screens from "./screens.js";
 import { SCAN_SECONDS, showScanner } from "./scanner.js";
 
 const THANKS_SECONDS = 6;
+// A notice ("already answered") gives way to a waiting survey after this long; with none
+// waiting it stays on the idle clock (a slow reader needs more than these seconds).
+const NOTICE_SECONDS = 6;
 // The idle reset is announced this long before it comes (WCAG 2.2.1 gives a user 20 s to
 // ask for more time), or sooner with a short idle time.
 const WARN_SECONDS = Math.max(1, Math.min(20, config.idle_seconds - 5));
@@ -33,6 +36,7 @@ let thanks = null; // the thank-you on show: {id, note, followupUrl, token}
 let keeping = false; // it shows a follow-up QR code: it stays until "Done" or the idle reset
 let looking = null; // "code" | "scan": the citizen looks for a survey (code entry, camera)
 let noticing = false; // "already answered" or "no longer valid" is on screen
+let noticeUntil = 0; // until then, a waiting survey does not take the notice's place
 let onIdleScreen = false;
 let visits = 0; // screens shown so far: a reply asked for on one may not change another
 let idleAt = 0;
@@ -192,9 +196,17 @@ function scan() {
 
 function showNotice(text) {
   leave();
-  screens.showNotice(text, moveOn);
+  const token = screens.showNotice(text, moveOn);
   noticing = true;
+  noticeUntil = Date.now() + NOTICE_SECONDS * 1000;
   touch();
+  // A survey that waited before the notice came (one typed a code while the next citizen's
+  // arrived) is not re-offered as new: the notice lets it through when its time is up.
+  setTimeout(() => { if (screens.isShowing(token) && noticeMayGo()) moveOn(); }, NOTICE_SECONDS * 1000 + 50);
+}
+
+function noticeMayGo() {
+  return noticing && queue.count() > 0 && Date.now() >= noticeUntil;
 }
 
 function showThanks(id, note, followupUrl) {
@@ -258,7 +270,8 @@ function startOver() {
 
 function offer(card, from) {
   if (current && current.card.survey_id === card.survey_id) return;
-  if (queue.add(card, from) && (onIdleScreen || noticing || codeEntryEmpty())) moveOn();
+  const added = queue.add(card, from);
+  if ((added && (onIdleScreen || codeEntryEmpty())) || noticeMayGo()) moveOn();
   else drawChrome();
 }
 

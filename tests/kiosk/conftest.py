@@ -10,6 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, BrowserContext, ViewportSize
 
+from service.calendar.working_days import local_date
+from service.models import utcnow
 from tests.conftest import KeyFactory, LiveServer, free_port, handover_body, make_settings, serve
 
 ANSWERS = {
@@ -49,6 +51,12 @@ def pair(
     assert response.status_code == 200, response.text
     state: dict[str, Any] = response.json()
     return state
+
+
+def period_of_now() -> str:
+    """The year an answer given now is scored in: Vietnam's, a day ahead of UTC's from
+    31 December 17:00 UTC (the UTC year read an empty score then: time-zone audit)."""
+    return f"{local_date(utcnow()).year}"
 
 
 def hand_over(

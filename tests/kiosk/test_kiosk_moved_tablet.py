@@ -12,10 +12,9 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import BrowserContext, expect
 from sqlmodel import col, select
 
-from service.calendar.working_days import local_date
-from service.models import Agency, Dossier, Invitation, Response, utcnow
+from service.models import Agency, Dossier, Invitation, Response
 from tests.conftest import DbFactory, KeyFactory, LiveServer
-from tests.kiosk.conftest import ANSWERS, hand_over, pair
+from tests.kiosk.conftest import ANSWERS, hand_over, pair, period_of_now
 from tests.kiosk.test_events import EventListener
 from tests.kiosk.test_kiosk_browser import delivered, paired_page
 from tests.kiosk.test_kiosk_outbox_browser import (
@@ -26,12 +25,6 @@ from tests.kiosk.test_kiosk_outbox_browser import (
 )
 
 pytestmark = pytest.mark.usefixtures("agencies")
-
-
-def period_of_now() -> str:
-    """The year an answer given now is scored in: Vietnam's, a day ahead of UTC's from
-    31 December 17:00 UTC (the UTC year read an empty score then: time-zone audit)."""
-    return f"{local_date(utcnow()).year}"
 
 
 def answer(client: TestClient, survey_id: str, submission: str, **extra: Any) -> Any:

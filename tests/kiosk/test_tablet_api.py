@@ -10,20 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select, update
 
-from service.calendar.working_days import local_date
 from service.models import Invitation, KioskPresentation, Petition, Response, utcnow
 from service.settings import ROOT
 from tests.conftest import DbFactory, KeyFactory, handover_body
 from tests.hardening.test_guessing import away_from_a_window_end
-from tests.kiosk.conftest import ANSWERS, hand_over, pair
+from tests.kiosk.conftest import ANSWERS, hand_over, pair, period_of_now
 
 pytestmark = pytest.mark.usefixtures("agencies")
-
-
-def period_of_now() -> str:
-    """The year an answer given now is scored in: Vietnam's, a day ahead of UTC's from
-    31 December 17:00 UTC (the UTC year read an empty score then: time-zone audit)."""
-    return f"{local_date(utcnow()).year}"
 
 
 def answer(client: TestClient, survey_id: str, submission: str, **extra: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from sqlmodel import col, select
 
 from service.models import Invitation
@@ -100,5 +100,5 @@ def test_a_verdict_once_saved_is_what_the_page_says_first(
         page.locator("button.submit").click()
     saved = page.locator("#verdict-saved")
     assert saved.count() == 1
-    assert saved.evaluate("el => el === document.activeElement")
+    expect(saved).to_be_focused()  # autofocus lands at the next rendering
     assert page.title() == f"Đã ghi nhận ý kiến · {before}"

@@ -459,3 +459,18 @@ def test_a_body_nested_past_the_parser_is_told_401_then_403_before_422(
         "/api/v1/handovers", content=NESTED, headers={**make_key("issuer"), **json_type}
     )
     assert issuer.status_code == 422, issuer.text
+
+
+@pytest.mark.parametrize(
+    ("path", "heading"),
+    [("/console/no-such-page", "Không tìm thấy"), ("/no-such-page", "Không tìm thấy")],
+)
+def test_an_error_page_is_titled_by_its_heading_after_error(
+    client: TestClient, path: str, heading: str
+) -> None:
+    """Every error page was titled "Không thực hiện được" whatever its heading said; a
+    screen reader says the title first (review of the accessibility audit)."""
+    page = client.get(path)
+    assert page.status_code == 404
+    assert f"<h1>{heading}</h1>" in page.text
+    assert f"<title>Lỗi: {heading}</title>" in page.text, page.text[:400]
