@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
 from tests.kiosk.conftest import ANSWERS, hand_over, tablet_context
@@ -77,13 +77,11 @@ def test_the_idle_reset_is_announced_and_more_time_can_be_asked(
     expect(page.get_by_text("KIOSK-WARN")).to_be_visible()  # the survey stays
 
 
-def test_already_answered_stays_until_done_or_the_idle_reset(
-    slow_idle: tuple[BrowserContext, httpx.Client], make_key: KeyFactory
-) -> None:
-    """ "Hồ sơ này đã được đánh giá" went after five seconds, with no button and no
-    countdown: a slow reader never learnt why their code did nothing (WCAG 2.2.1)."""
-    context, api = slow_idle
-    issued = hand_over(api, make_key, dossier_code="KIOSK-NOTICE", counter_code=None)
+def typing_an_answered_code(
+    context: BrowserContext, api: httpx.Client, make_key: KeyFactory, dossier_code: str
+) -> Page:
+    """A paired tablet on its code entry, holding the code of a survey answered by phone."""
+    issued = hand_over(api, make_key, dossier_code=dossier_code, counter_code=None)
     answered = api.post(
         "/api/v1/responses",
         json={"short_code": issued["short_code"], "answers": ANSWERS, "source": "phone"},
@@ -92,6 +90,15 @@ def test_already_answered_stays_until_done_or_the_idle_reset(
     page = paired_page(context, api, make_key)
     page.get_by_role("button", name="Nhập mã đánh giá").tap()
     page.get_by_label("Mã đánh giá hoặc mã hồ sơ in trên phiếu").fill(issued["short_code"])
+    return page
+
+
+def test_already_answered_stays_until_done_or_the_idle_reset(
+    slow_idle: tuple[BrowserContext, httpx.Client], make_key: KeyFactory
+) -> None:
+    """ "Hồ sơ này đã được đánh giá" went after five seconds, with no button and no
+    countdown: a slow reader never learnt why their code did nothing (WCAG 2.2.1)."""
+    page = typing_an_answered_code(*slow_idle, make_key, "KIOSK-NOTICE")
     page.get_by_role("button", name="Tìm phiếu").tap()
     notice = page.get_by_role("heading", name="Hồ sơ này đã được đánh giá. Cảm ơn ông/bà!")
     expect(notice).to_be_visible()
@@ -132,17 +139,8 @@ def test_a_survey_waiting_before_the_notice_comes_after_it(
     """Citizen A types a code (the field not empty: B's survey handed over meanwhile waits,
     "Phiếu đang chờ: 1"); A's code was answered already. B's survey, not new when the
     notice came, was held behind it for the whole idle time (review)."""
-    context, api = slow_idle
-    issued = hand_over(api, make_key, dossier_code="KIOSK-DONE", counter_code=None)
-    answered = api.post(
-        "/api/v1/responses",
-        json={"short_code": issued["short_code"], "answers": ANSWERS, "source": "phone"},
-    )
-    assert answered.status_code == 201, answered.text
-    page = paired_page(context, api, make_key)
-    page.get_by_role("button", name="Nhập mã đánh giá").tap()
-    page.get_by_label("Mã đánh giá hoặc mã hồ sơ in trên phiếu").fill(issued["short_code"])
-    hand_over(api, make_key, dossier_code="KIOSK-B")  # B, at this counter
+    page = typing_an_answered_code(*slow_idle, make_key, "KIOSK-DONE")
+    hand_over(slow_idle[1], make_key, dossier_code="KIOSK-B")  # B, at this counter
     expect(page.locator("#queue")).to_have_text("Phiếu đang chờ: 1")
     page.get_by_role("button", name="Tìm phiếu").tap()
     expect(
