@@ -48,7 +48,11 @@ let pairing = 0; // pairings and unpairings on this page so far: a survey belong
 
 function drawChrome() {
   document.documentElement.lang = i18n.lang;
-  document.title = t("title");
+  // The title names the screen, as a page's does (WCAG 2.4.2): every screen was titled
+  // "Đánh giá sự hài lòng", so a screen reader's title gave no hint where the citizen was.
+  const heading = $("screen").querySelector("h1, h2");
+  const name = heading ? heading.textContent.trim() : "";
+  document.title = name ? name + " · " + t("title") : t("title");
   $("brand").textContent = t("title");
   const sw = $("switch");
   sw.textContent = i18n.lang === "vi" ? "English" : "Tiếng Việt";

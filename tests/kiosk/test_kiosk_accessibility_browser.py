@@ -210,3 +210,17 @@ def test_names_stay_vietnamese_on_the_english_screens_and_pictograms_are_not_rea
     for part in (".dossier .agency", ".dossier .procedure"):
         name = page.locator(part)
         expect(name).to_have_attribute("lang", "vi")
+
+
+def test_each_screen_is_titled_by_its_heading(
+    tablet: BrowserContext, api: httpx.Client, make_key: KeyFactory
+) -> None:
+    """Every screen was titled "Đánh giá sự hài lòng": a screen reader's title said nothing of
+    where the citizen was (WCAG 2.4.2). The title names the screen, in its language."""
+    page = paired_page(tablet, api, make_key)
+    expect(page).to_have_title("Kính chào ông/bà · Đánh giá sự hài lòng")
+    hand_over(api, make_key, dossier_code="KIOSK-TITLE")
+    expect(page).to_have_title("Hồ sơ có được trả đúng hẹn không? · Đánh giá sự hài lòng")
+    page.get_by_role("button", name="English").tap()
+    expect(page).to_have_title(re.compile(r" · Satisfaction survey$"))
+    assert page.title() != "Satisfaction survey"
