@@ -163,6 +163,14 @@ BACKENDS = [
     if name.strip()
 ]
 
+# A browser test that checks a page or the kiosk's JavaScript runs on one database: what it
+# checks is drawn and decided in the browser, and the server's side of it (what is stored,
+# once) is checked on both by the API and page tests beside it. Twice, they were a sixth
+# of the whole suite's time. The flows end to end (test_kiosk_browser.py,
+# test_survey_browser.py) stay on both. SQLite, the embedded default: it is on every
+# machine, so a newcomer without PostgreSQL still runs them.
+ONE_BACKEND = pytest.mark.parametrize("backend", BACKENDS[:1], indirect=True)
+
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(

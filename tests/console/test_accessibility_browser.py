@@ -21,12 +21,12 @@ from sqlmodel import select
 
 from service.models import Petition
 from tests.browser import NewPage
-from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
+from tests.conftest import ONE_BACKEND, KeyFactory, LiveServer, free_port, make_settings, serve
 from tests.console.conftest import WARD, Office, raw_key, seed_ward
 from tests.console.test_console_browser import go, office, sign_in, submit  # noqa: F401
 from tests.scoring.test_tt01 import TT01
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 
 
 @pytest.fixture

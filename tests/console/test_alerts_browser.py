@@ -17,10 +17,10 @@ from sqlmodel import select
 
 from service.admin.agencies import get_agency_by_code
 from service.models import Alert, AlertRuleOverride, AuditLog
-from tests.conftest import KeyFactory, LiveServer
+from tests.conftest import ONE_BACKEND, KeyFactory, LiveServer
 from tests.console.conftest import WARD, raw_key
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 
 AXE_JS = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
 AXE_RUN_JS = """async () => {

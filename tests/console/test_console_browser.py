@@ -23,7 +23,7 @@ from sqlmodel import select
 
 from service.console.sessions import COOKIE
 from service.models import Petition
-from tests.conftest import KeyFactory, LiveServer, free_port, serve
+from tests.conftest import ONE_BACKEND, KeyFactory, LiveServer, free_port, serve
 from tests.console.conftest import (
     COMPLAINT,
     OTHER_WARD,
@@ -36,7 +36,7 @@ from tests.console.conftest import (
 )
 from tests.surveys.conftest import ANSWERS
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 
 AXE_JS = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
 LAPTOP = {"width": 1280, "height": 800}

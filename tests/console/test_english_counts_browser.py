@@ -15,10 +15,10 @@ from playwright.sync_api import Browser, Page
 
 from service.calendar.working_days import overdue_working_days
 from service.models import utcnow
-from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
+from tests.conftest import ONE_BACKEND, KeyFactory, LiveServer, free_port, make_settings, serve
 from tests.console.conftest import WARD, Office, raw_key
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 
 COMPLAINT = "Phải chờ hơn một tiếng ở quầy."
 

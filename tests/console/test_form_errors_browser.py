@@ -9,10 +9,10 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import KeyFactory, LiveServer
+from tests.conftest import ONE_BACKEND, KeyFactory, LiveServer
 from tests.console.conftest import WARD, raw_key
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 
 
 def sent_back(page: Page, act: Callable[[], None], status: int) -> None:

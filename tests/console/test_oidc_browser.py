@@ -20,12 +20,17 @@ from sqlmodel import select
 from service.auth.officials import add_official
 from service.console.sessions import COOKIE
 from service.models import AuditLog, ConsoleSessionRecord
-from tests.conftest import LiveServer, free_port, make_settings, serve
+from tests.conftest import ONE_BACKEND, LiveServer, free_port, make_settings, serve
 from tests.console.conftest import WARD, WARD_NAME
 from tests.console.test_console_browser import axe_violations
 from tests.harness.oidc_provider import OidcProvider
 
-pytestmark = [pytest.mark.browser, pytest.mark.servers, pytest.mark.usefixtures("agencies")]
+pytestmark = [
+    pytest.mark.browser,
+    ONE_BACKEND,
+    pytest.mark.servers,
+    pytest.mark.usefixtures("agencies"),
+]
 
 CLIENT_ID, CLIENT_SECRET = "hailong-console", "s3cret-of-the-browser-test-client"
 PROVIDER_NAME = "Tài khoản TP.HCM"

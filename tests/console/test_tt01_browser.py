@@ -15,13 +15,13 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, expect
 
 from service.app import create_app
-from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
+from tests.conftest import ONE_BACKEND, KeyFactory, LiveServer, free_port, make_settings, serve
 from tests.console.conftest import WARD, raw_key
 from tests.console.test_alerts_browser import go, serious_violations
 from tests.scoring.test_tt01 import TT01, seed_september
 from tests.scoring.test_worked_examples import Office
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from playwright.sync_api import Page
 from service.admin.agencies import upsert_agency
 from service.db import transaction
 from tests.browser import NewPage, decode_qr
-from tests.conftest import LiveServer, handover_body
+from tests.conftest import ONE_BACKEND, LiveServer, handover_body
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 URL = "/api/v1/handovers"
 CSS_PX_PER_MM = 96 / 25.4
 RECEIPT_WIDTH_PX = 80 * CSS_PX_PER_MM  # an 80 mm receipt roll

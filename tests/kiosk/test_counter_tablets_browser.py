@@ -21,11 +21,11 @@ from playwright.sync_api import Browser, BrowserContext, Route, expect
 from sqlmodel import select
 
 from service.models import Invitation, utcnow
-from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
+from tests.conftest import ONE_BACKEND, KeyFactory, LiveServer, free_port, make_settings, serve
 from tests.kiosk.conftest import hand_over, tablet_context
 from tests.kiosk.test_kiosk_browser import THANKS_VI, answer_all, delivered, paired_page
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 ANSWERS_ROUTE = "**/kiosk/api/answers"
 REFUSED_VI = "Máy chủ không nhận câu trả lời này"
 

@@ -10,11 +10,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
+from tests.conftest import ONE_BACKEND, KeyFactory, LiveServer, free_port, make_settings, serve
 from tests.kiosk.conftest import ANSWERS, hand_over, tablet_context
 from tests.kiosk.test_kiosk_browser import IDLE_VI, paired_page, ready
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 
 # Long enough that the warning (20 s before the reset, or 5 s after the screen came with a
 # shorter idle time) and a notice's stay can be told from the old five seconds.

@@ -12,11 +12,11 @@ from playwright.sync_api import BrowserContext, Page, expect
 from sqlmodel import select
 
 from service.models import ResponseContact
-from tests.conftest import KeyFactory, LiveServer
+from tests.conftest import ONE_BACKEND, KeyFactory, LiveServer
 from tests.kiosk.conftest import hand_over
 from tests.kiosk.test_kiosk_browser import TAPS, THANKS_VI, paired_page, ready
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 
 
 def _described_by(page: Page, selector: str) -> list[str]:

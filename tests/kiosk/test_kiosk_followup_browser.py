@@ -17,11 +17,16 @@ from sqlmodel import select
 
 from service.models import Petition, ResponseContact
 from tests.browser import decode_qr
-from tests.conftest import KeyFactory, LiveServer
+from tests.conftest import ONE_BACKEND, KeyFactory, LiveServer
 from tests.kiosk.conftest import IDLE_SECONDS, hand_over
 from tests.kiosk.test_kiosk_browser import IDLE_VI, TAPS, THANKS_VI, paired_page, ready
 
-pytestmark = [pytest.mark.browser, pytest.mark.servers, pytest.mark.usefixtures("agencies")]
+pytestmark = [
+    pytest.mark.browser,
+    ONE_BACKEND,
+    pytest.mark.servers,
+    pytest.mark.usefixtures("agencies"),
+]
 SCAN_VI = "Quét mã để theo dõi phản hồi của cơ quan"
 MIN_QR_PX = 300  # on an 800 px wide tablet: a phone reads it from arm's length
 

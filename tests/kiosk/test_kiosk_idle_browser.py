@@ -17,11 +17,11 @@ import pytest
 from playwright.sync_api import BrowserContext, Playwright, expect
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import KeyFactory, LiveServer
+from tests.conftest import ONE_BACKEND, KeyFactory, LiveServer
 from tests.kiosk.conftest import IDLE_SECONDS, hand_over, tablet_context
 from tests.kiosk.test_kiosk_browser import IDLE_VI, paired_page, responses
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 ENTER_CODE_VI = "Nhập mã đánh giá"
 CODE_LABEL_VI = "Mã đánh giá hoặc mã hồ sơ in trên phiếu"
 COUNTDOWN_VI = "Màn hình tự trở về sau"

@@ -9,11 +9,11 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
-from tests.conftest import KeyFactory
+from tests.conftest import ONE_BACKEND, KeyFactory
 from tests.kiosk.conftest import IDLE_SECONDS
 from tests.kiosk.test_kiosk_browser import IDLE_VI, paired_page
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 
 
 def test_english_tapped_on_the_idle_screen_goes_back_to_vietnamese_when_left_alone(

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ViewportSize, expect
 
-from tests.conftest import KeyFactory, LiveServer
+from tests.conftest import ONE_BACKEND, KeyFactory, LiveServer
 from tests.kiosk.conftest import hand_over
 from tests.kiosk.test_kiosk_browser import TAPS, paired_page, ready
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 
 VISIBLE_BOTTOMS = """() => ({
   vh: innerHeight,

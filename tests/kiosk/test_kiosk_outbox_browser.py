@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from sqlmodel import col, select
 
 from service.models import Dossier, Invitation, Response
-from tests.conftest import KeyFactory, LiveServer, free_port, make_settings, serve
+from tests.conftest import ONE_BACKEND, KeyFactory, LiveServer, free_port, make_settings, serve
 from tests.kiosk.conftest import hand_over, pairing_code, tablet_context
 from tests.kiosk.test_kiosk_browser import (
     IDLE_VI,
@@ -31,7 +31,7 @@ from tests.kiosk.test_kiosk_browser import (
     ready,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 PAIR_TITLE = "Ghép nối máy với quầy"
 PAIR_LABEL = "Mã ghép nối"
 SERVER_DOWN_VI = "Máy chủ chưa phản hồi"

@@ -12,11 +12,11 @@ from playwright.sync_api import BrowserContext, expect
 from sqlmodel import select
 
 from service.models import Response, ResponseContact
-from tests.conftest import KeyFactory, LiveServer
+from tests.conftest import ONE_BACKEND, KeyFactory, LiveServer
 from tests.kiosk.conftest import hand_over
 from tests.kiosk.test_kiosk_browser import IDLE_VI, TAPS, THANKS_VI, paired_page, ready
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 ANSWERS_ROUTE = "**/kiosk/api/answers"
 OUTBOX_ROUND_MS = 5000  # static/kiosk/outbox.js ROUND_MS
 

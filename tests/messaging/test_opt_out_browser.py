@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from service.messaging.contacts import opt_out_token
-from tests.conftest import LiveServer
+from tests.conftest import ONE_BACKEND, LiveServer
 from tests.surveys.test_survey_browser import (
     MIN_TAP_PX,
     MIN_TEXT_PX,
@@ -27,7 +27,7 @@ from tests.surveys.test_survey_browser import (
     tab_to,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, ONE_BACKEND]
 __all__ = ["phone"]  # the survey tests' phone fixture, used here too
 ASK_EN = "Stop messages"
 DONE_EN = "Done: you will get no more messages"

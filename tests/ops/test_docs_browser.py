@@ -8,9 +8,9 @@ import pytest
 from playwright.sync_api import Route, expect
 
 from tests.browser import NewPage
-from tests.conftest import LiveServer
+from tests.conftest import ONE_BACKEND, LiveServer
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, ONE_BACKEND]
 
 
 def test_api_docs_render_with_every_outside_address_blocked(

@@ -24,9 +24,9 @@ from sqlmodel import Session
 from service.admin.agencies import get_agency_by_code, upsert_agency
 from service.models import AgencyDayCounter, PeriodInput
 from service.periods import parse_period
-from tests.conftest import LiveServer
+from tests.conftest import ONE_BACKEND, LiveServer
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 
 AXE_JS = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
 PHONE = {"width": 390, "height": 844}

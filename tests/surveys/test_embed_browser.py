@@ -23,10 +23,23 @@ from playwright.sync_api import Browser, BrowserContext, Frame, Page, expect
 from sqlmodel import select
 
 from service.models import Invitation, Response
-from tests.conftest import KeyFactory, LiveServer, free_port, handover_body, make_settings, serve
+from tests.conftest import (
+    ONE_BACKEND,
+    KeyFactory,
+    LiveServer,
+    free_port,
+    handover_body,
+    make_settings,
+    serve,
+)
 from tests.harness.processes import http_server
 
-pytestmark = [pytest.mark.browser, pytest.mark.servers, pytest.mark.usefixtures("agencies")]
+pytestmark = [
+    pytest.mark.browser,
+    ONE_BACKEND,
+    pytest.mark.servers,
+    pytest.mark.usefixtures("agencies"),
+]
 
 AXE_JS = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
 AXE_RUN_JS = """async () => {

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import col, select
 
 from service.models import Invitation
-from tests.conftest import KeyFactory, LiveServer
+from tests.conftest import ONE_BACKEND, KeyFactory, LiveServer
 from tests.surveys.conftest import ANSWERS
 from tests.surveys.test_embed_browser import issue_token
 from tests.surveys.test_survey_browser import (  # noqa: F401
@@ -20,7 +20,7 @@ from tests.surveys.test_survey_browser import (  # noqa: F401
     survey_url,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 
 
 def title_and_heading(page: Page) -> tuple[str, str]:

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
-from tests.conftest import KeyFactory, LiveServer, handover_body
+from tests.conftest import ONE_BACKEND, KeyFactory, LiveServer, handover_body
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 
 # For each visible field: its border colour, and the first opaque background behind it.
 OUTLINES_JS = """() => {
