@@ -22,11 +22,13 @@ run: setup ## migrate a SQLite file, seed the demo, serve on http://127.0.0.1:80
 # the machine sets PYTHONDONTWRITEBYTECODE, every process of every run compiled them again.
 unexport PYTHONDONTWRITEBYTECODE
 
-# pytest-xdist: three workers on the two cores the suite is measured on. Its tests wait on
-# Chromium, servers and timeouts more than half the time (user+sys 1,076 s in 1,247 s of
-# two workers): three took 991 s instead of 1,247 s, side by side (2026-12-06). Each worker
-# has its own databases, files and ports (tests/conftest.py). `make test XDIST=-n0`: one.
-XDIST ?= -n 3
+# pytest-xdist: four workers on the two cores the suite is measured on. Its tests wait on
+# Chromium, servers and timeouts much of the time: with three, the whole suite kept the two
+# cores 114 % busy (of 200 %) and took 1,272 s; four, with most browser tests on one database
+# (tests/conftest.py ONE_BACKEND), took 949 s at 141 % (2026-12-07; three had taken 991 s
+# against two's 1,247 s on 2026-12-06). Each worker has its own databases, files and ports.
+# `make test XDIST=-n0`: one process.
+XDIST ?= -n 4
 
 # --durations: CI's log names the slowest tests, where its ~20 minutes go.
 test: setup browser lint jslint typecheck ## the whole suite, on SQLite and (if reachable) PostgreSQL
