@@ -11,7 +11,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -30,6 +29,7 @@ from service.settings import Settings, get_settings
 from tests.cli_runner import cli_for
 from tests.conftest import TEST_SECRET, WORKER, Backend, DbFactory, make_settings
 from tests.harness.processes import fresh_database
+from tests.key_file_worker import key_of_a_worker
 
 HAILONG = Path(sys.executable).parent / "hailong"
 NOT_SET_UP = "is not set up (or not upgraded): run `hailong db upgrade`"
@@ -514,14 +514,6 @@ def test_a_guess_limit_sqlite_cannot_hold_stops_the_start(
     assert line.startswith("Invalid setting HAILONG_GUESS_LIMIT=") and "1000000" in line
 
 
-def _key_of_a_worker(path: str, barrier: Any, out: Any) -> None:
-    from service.settings import Settings
-
-    settings = Settings(database_url="sqlite://", secret_key_file=Path(path))
-    barrier.wait()  # the workers of one `serve` start together
-    out.put(settings.signing_key())
-
-
 @pytest.mark.servers  # starts four processes together, three times
 def test_workers_starting_together_share_one_key_file(tmp_path: Path) -> None:
     """`serve --workers N` on a fresh volume without HAILONG_SECRET_KEY: each worker
@@ -534,7 +526,7 @@ def test_workers_starting_together_share_one_key_file(tmp_path: Path) -> None:
         path.parent.mkdir()
         barrier, out = context.Barrier(4), context.Queue()
         workers = [
-            context.Process(target=_key_of_a_worker, args=(str(path), barrier, out))
+            context.Process(target=key_of_a_worker, args=(str(path), barrier, out))
             for _ in range(4)
         ]
         for worker in workers:
