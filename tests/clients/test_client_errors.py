@@ -18,7 +18,6 @@ from hailong_client import (
     Conflict,
     Forbidden,
     Gone,
-    HailongClient,
     HailongError,
     InvalidInput,
     NotFound,
@@ -29,6 +28,7 @@ from hailong_client import (
 from hailong_client.errors import raise_for_error
 
 from tests.clients.conftest import HailongServer
+from tests.clients.pool_call import missing_score
 
 FIELDS = [{"field": "period", "problem": "2025-Q5 is no period"}]
 SIMPLE: list[type[HailongError]] = [
@@ -113,12 +113,6 @@ def test_errors_read_from_answers_survive_pickle() -> None:
         _same(pickle.loads(pickle.dumps(raised.value)), raised.value)
 
 
-def _missing_score(url: str, key: str) -> str:
-    """In a worker process: a client call answered 404."""
-    with HailongClient(url, key) as hailong:
-        return repr(hailong.score("NO-SUCH-AGENCY", "2025-Q3"))
-
-
 def test_a_404_in_a_process_pool_reaches_the_caller_as_not_found(
     hailong_server: HailongServer,
 ) -> None:
@@ -127,7 +121,7 @@ def test_a_404_in_a_process_pool_reaches_the_caller_as_not_found(
     # process and its server's threads).
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        future = pool.submit(_missing_score, hailong_server.url, key)
+        future = pool.submit(missing_score, hailong_server.url, key)
         with pytest.raises(NotFound) as missing:
             future.result(timeout=60)
         # The pool is not broken: it takes the next call.
