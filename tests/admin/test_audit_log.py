@@ -18,7 +18,7 @@ from service.admin.agencies import get_agency_by_code
 from service.models import ApiKey, AuditLog, Petition, utcnow
 from tests.cli_runner import cli_for
 from tests.conftest import DbFactory, KeyFactory
-from tests.console.conftest import ConsoleClient, autofocused_alert, raw_key
+from tests.console.conftest import ConsoleClient, autofocused_alert, fields_to_fix, raw_key
 
 pytestmark = pytest.mark.usefixtures("agencies")
 Json = dict[str, Any]
@@ -386,6 +386,7 @@ def test_console_page_for_auditors_and_admins(
     assert "Ngày kết thúc phải từ ngày bắt đầu trở đi." in refused.text
     # The focus goes to what was wrong, as on every refused console form (operations audit).
     assert autofocused_alert(refused.text) == "audit-problems"
+    assert fields_to_fix(refused.text, "audit-problems") == [("f-until", "Đến hết ngày")]
     impossible = auditor.get("/console/audit", params={"since": "2026-02-30"})
     assert impossible.status_code == 422 and autofocused_alert(impossible.text) == "audit-problems"
     assert auditor.get("/console/audit", params={"since": "0001-01-01"}).status_code == 422

@@ -55,6 +55,14 @@ def browser_text(limit: int, lines: int) -> str:
     return text.replace("\n", "\r\n")
 
 
+def fields_to_fix(html: str, summary_id: str) -> list[tuple[str, str]]:
+    """(field id, name) of each link in a refused form's summary of its problems."""
+    found = re.search(rf'<div [^>]*id="{summary_id}".*?</div>', html, re.S)
+    assert found, summary_id
+    assert "Vui lòng sửa các ô được đánh dấu." in found.group(0)
+    return re.findall(r'<li><a href="#([^"]+)"[^>]*>([^<]+)</a></li>', found.group(0))
+
+
 def autofocused_alert(html: str) -> str:
     """The id of the element a refused form's page moves the focus to as it loads: its
     summary of the problems, read out at once (role="alert") and focusable only by script

@@ -51,6 +51,12 @@ def test_a_refused_console_form_opens_on_its_problems(
         expect(page.locator("#err-d")).to_be_visible()
         expect(page.locator("#inputs-problems")).to_be_focused()
         expect(page.locator("#inputs-problems")).to_be_in_viewport()
+        # The summary names the field to fix, and its link leads there.
+        page.keyboard.press("Tab")
+        link = page.locator("#inputs-problems").get_by_role("link", name="Điểm D")
+        expect(link).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(page.locator("#d")).to_be_focused()
 
         page.goto(f"{live_server.url}/console/a/{WARD}/kiosks", wait_until="load")
         page.fill("#counter_code", "   ")

@@ -25,6 +25,7 @@ from tests.console.conftest import (
     autofocused_alert,
     browser_text,
     counting_survey_petitions,
+    fields_to_fix,
     form_fields,
     raw_key,
     seed_ward,
@@ -256,17 +257,32 @@ def test_reply_form_problems_are_shown_and_nothing_changes(
     manager = city_manager  # who may type the handling time (the ward's own may not)
     target = petition(db, "HL-BT-1")
     manager.get(f"/console/petitions/{target.id}")
-    for form, message in (
-        ({"reply": "  ", "handled_at": "2030-01-01T09:00"}, "Vui lòng viết câu trả lời."),
-        ({"reply": "Đã xử lý", "handled_at": "2001-01-01T09:00"}, "trước khi tiếp nhận"),
-        ({"reply": "Đã xử lý", "handled_at": "2099-01-01T09:00"}, "Thời điểm này chưa tới."),
-        ({"reply": "Đã xử lý", "handled_at": "hôm qua"}, "Nhập ngày giờ"),
+    for form, message, to_fix in (
+        (
+            {"reply": "  ", "handled_at": "2030-01-01T09:00"},
+            "Vui lòng viết câu trả lời.",
+            ["reply", "handled_at"],
+        ),
+        (
+            {"reply": "Đã xử lý", "handled_at": "2001-01-01T09:00"},
+            "trước khi tiếp nhận",
+            ["handled_at"],
+        ),
+        (
+            {"reply": "Đã xử lý", "handled_at": "2099-01-01T09:00"},
+            "Thời điểm này chưa tới.",
+            ["handled_at"],
+        ),
+        ({"reply": "Đã xử lý", "handled_at": "hôm qua"}, "Nhập ngày giờ", ["handled_at"]),
     ):
         response = manager.post(f"/console/petitions/{target.id}/reply", form)
         assert response.status_code == 422, form
         assert message in response.text
         # The page opens on the summary of the problems, not at its top (pages audit).
         assert autofocused_alert(response.text) == "reply-problems"
+        # The summary names each field to fix, as a link to it (accessibility audit).
+        listed = [field for field, _ in fields_to_fix(response.text, "reply-problems")]
+        assert listed == to_fix, form
     refused = manager.post(
         f"/console/petitions/{target.id}/reply",
         {

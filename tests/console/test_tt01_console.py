@@ -21,6 +21,7 @@ from tests.console.conftest import (
     WARD,
     ConsoleClient,
     autofocused_alert,
+    fields_to_fix,
     form_fields,
     raw_key,
 )
@@ -155,6 +156,9 @@ def test_a_cleared_value_and_a_value_out_of_range(
     assert text_of(wrong.text, "err-tt01-public_posting") == "Chọn từ 0 đến 2 điểm, hoặc “Chưa có”."
     # The page opens on the summary of the problems, not at its top (pages audit).
     assert autofocused_alert(wrong.text) == "tt01-problems"
+    [(field, name)] = fields_to_fix(wrong.text, "tt01-problems")
+    assert (field, name) == ("tt01-field-public_posting", "6. Công khai thủ tục hành chính")
+    assert f'id="{field}" name="public_posting"' in wrong.text
     assert re.search(
         r'name="public_posting" aria-describedby="[^"]+" aria-invalid="true"', wrong.text
     )

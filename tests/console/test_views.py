@@ -27,6 +27,7 @@ from tests.console.conftest import (
     autofocused_alert,
     browser_text,
     current_period,
+    fields_to_fix,
     form_fields,
     raw_key,
     seed_ward,
@@ -381,7 +382,10 @@ def test_a_refused_d_and_e_form_opens_on_its_problems(
     bad = console.post(f"/console/a/{WARD}/inputs", {"period": period, "d": "abc", "e": ""})
     assert bad.status_code == 422
     assert autofocused_alert(bad.text) == "inputs-problems"
-    assert text_of(bad.text, "inputs-problems") == "Vui lòng sửa các ô được đánh dấu."
+    # Each field to fix is named, and a link to it: "the marked fields" relied on seeing
+    # the marks (accessibility audit).
+    assert fields_to_fix(bad.text, "inputs-problems") == [("d", "Điểm D")]
+    assert 'id="d" name="d"' in bad.text
 
     console.sign_in(raw_key(make_key("manager", WARD)))
     console.get(f"/console/a/{WARD}?period={period}")
