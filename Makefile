@@ -24,13 +24,14 @@ unexport PYTHONDONTWRITEBYTECODE
 
 # pytest-xdist: four workers on the two cores the suite is measured on. Its tests wait on
 # Chromium, servers and timeouts much of the time: with three, the whole suite kept the two
-# cores 114 % busy (of 200 %) and took 1,272 s; four, with most browser tests on one database
-# (tests/conftest.py ONE_BACKEND), took 949 s at 141 % (2026-12-07; three had taken 991 s
-# against two's 1,247 s on 2026-12-06). Each worker has its own databases, files and ports.
+# cores 114 % busy (of 200 %) and took 1,272 s. Four workers together with most browser
+# tests on one database (tests/conftest.py ONE_BACKEND) took 949 s at 141 %; the two
+# changes were measured together (2026-12-07; three had taken 991 s against two's 1,247 s
+# on 2026-12-06). Each worker has its own databases, files and ports.
 # `make test XDIST=-n0`: one process.
 XDIST ?= -n 4
 
-# --durations: CI's log names the slowest tests, where its ~20 minutes go.
+# --durations: CI's log names the slowest tests, where its ~15 minutes go.
 test: setup browser lint jslint typecheck ## the whole suite, on SQLite and (if reachable) PostgreSQL
 	$(BIN)/pytest $(XDIST) --durations=25
 

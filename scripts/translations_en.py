@@ -127,7 +127,7 @@ EN.update(
         "Điểm D (0–%(max)s), để trống để dùng điểm nhóm 5": "D (0–%(max)s); leave empty to use the group 5 score",
         "Nhập một số từ 0 đến %(max)s, ví dụ 17,5.": "Enter a number from 0 to %(max)s, for example 17.5.",
         "Điểm E (công khai thủ tục)": "E (procedures posted publicly)",
-        "Điểm D": "D",
+        "Điểm D": "D score",
         "Câu trả lời": "Reply",
         "Chọn 0 hoặc %(max)s.": "Choose 0 or %(max)s.",
         "Chưa có": "Not set",

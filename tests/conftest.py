@@ -167,8 +167,9 @@ BACKENDS = [
 # checks is drawn and decided in the browser, and the server's side of it (what is stored,
 # once) is checked on both by the API and page tests beside it. Twice, they were a sixth
 # of the whole suite's time. The flows end to end (test_kiosk_browser.py,
-# test_survey_browser.py) stay on both. SQLite, the embedded default: it is on every
-# machine, so a newcomer without PostgreSQL still runs them.
+# test_survey_browser.py) stay on both. The first of HAILONG_TEST_BACKENDS: SQLite unless
+# it is set otherwise, the embedded default, which is on every machine, so a newcomer
+# without PostgreSQL still runs them.
 ONE_BACKEND = pytest.mark.parametrize("backend", BACKENDS[:1], indirect=True)
 
 

@@ -259,7 +259,7 @@ def test_reply_form_problems_are_shown_and_nothing_changes(
     manager.get(f"/console/petitions/{target.id}")
     for form, message, to_fix in (
         (
-            {"reply": "  ", "handled_at": "2030-01-01T09:00"},
+            {"reply": "  ", "handled_at": "2099-01-01T09:00"},
             "Vui lòng viết câu trả lời.",
             ["reply", "handled_at"],
         ),

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser
 
-from tests.conftest import KeyFactory, LiveServer
+from tests.conftest import ONE_BACKEND, KeyFactory, LiveServer
 from tests.console.conftest import WARD, raw_key
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 
 
 def test_report_links_are_tappable_on_a_phone(

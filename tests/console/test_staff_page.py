@@ -14,7 +14,15 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, expect
 
 from service.app import create_app
-from tests.conftest import KeyFactory, LiveServer, free_port, handover_body, make_settings, serve
+from tests.conftest import (
+    ONE_BACKEND,
+    KeyFactory,
+    LiveServer,
+    free_port,
+    handover_body,
+    make_settings,
+    serve,
+)
 from tests.console.conftest import WARD, ConsoleClient, raw_key
 from tests.console.test_alerts_browser import go
 from tests.console.test_console_browser import sign_in
@@ -107,6 +115,7 @@ def live_server(database_url: str, make_key: KeyFactory) -> Iterator[LiveServer]
 
 
 @pytest.mark.browser
+@ONE_BACKEND
 def test_a_manager_reads_which_figure_lacks_answers_in_chromium(
     live_server: LiveServer, make_key: KeyFactory, browser: Browser, artifacts_dir: Path
 ) -> None:

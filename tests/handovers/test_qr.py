@@ -16,7 +16,7 @@ from sqlmodel import select
 from service.handovers import qr
 from service.models import Invitation
 from tests.browser import NewPage, decode_qr
-from tests.conftest import DbFactory, LiveServer, handover_body
+from tests.conftest import ONE_BACKEND, DbFactory, LiveServer, handover_body
 
 URL = "/api/v1/handovers"
 UNKNOWN_TOKEN = "A" * 43
@@ -161,6 +161,7 @@ def test_the_blot_defeats_level_l() -> None:
 
 
 @pytest.mark.browser
+@ONE_BACKEND
 @pytest.mark.usefixtures("agencies")
 def test_svg_rendered_by_chromium_decodes_to_the_survey_url(
     live_server: LiveServer, make_key: Callable[..., dict[str, str]], new_page: NewPage

@@ -1,5 +1,5 @@
 """What a counter's tablets do when the server has the last word (kiosk audit), in
-headless Chromium against a live `hailong serve`, on SQLite and PostgreSQL:
+headless Chromium against a live `hailong serve` (on one database: ONE_BACKEND):
 - two tablets at one counter both showed citizen 1's survey; answered on one, the other
   kept showing that stranger's dossier, the next citizen's survey stuck behind it (and,
   review, the first fix took a survey a citizen was reading off the screen once it aged

@@ -13,7 +13,7 @@ from playwright.sync_api import BrowserContext, expect
 from sqlmodel import col, select
 
 from service.models import Agency, Dossier, Invitation, Response
-from tests.conftest import DbFactory, KeyFactory, LiveServer
+from tests.conftest import ONE_BACKEND, DbFactory, KeyFactory, LiveServer
 from tests.kiosk.conftest import ANSWERS, hand_over, pair, period_of_now
 from tests.kiosk.test_events import EventListener
 from tests.kiosk.test_kiosk_browser import delivered, paired_page
@@ -144,6 +144,7 @@ def test_every_card_a_tablet_receives_carries_its_ticket(
 
 
 @pytest.mark.browser
+@ONE_BACKEND
 def test_the_outbox_delivers_an_answer_after_the_tablet_moved_to_another_agency(
     tablet: BrowserContext, api: httpx.Client, make_key: KeyFactory, kiosk_server: LiveServer
 ) -> None:

@@ -1,7 +1,7 @@
 """The opt-out page ("Từ chối nhận tin", /u/{token}) in headless Chromium, in English and
 in Vietnamese: its language switch, the keyboard alone, axe-core and a 360 px phone.
 
-Screenshots land in artifacts/ (opt-out-*.png; the PostgreSQL run's in artifacts/postgresql/).
+Screenshots land in artifacts/ (opt-out-*.png).
 """
 
 from __future__ import annotations

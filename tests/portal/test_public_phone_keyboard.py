@@ -6,10 +6,10 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.browser import NewPage
-from tests.conftest import DbFactory, LiveServer
+from tests.conftest import ONE_BACKEND, DbFactory, LiveServer
 from tests.portal.test_public_pages import seed_province
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("agencies")]
+pytestmark = [pytest.mark.browser, ONE_BACKEND, pytest.mark.usefixtures("agencies")]
 
 # The focused element, and whether the reader can see it: an ancestor clipped to 1 px
 # (the visually-hidden pattern) hides it and its focus ring.
