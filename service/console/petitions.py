@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from service.calendar.overrides import load_overrides
 from service.calendar.working_days import local_date, overdue_working_days
-from service.models import Agency, Petition, Response, ResponseContact, utcnow
+from service.models import Agency, Invitation, Petition, Response, ResponseContact, utcnow
 from service.models.petition_dossier import dossier_code, petitions_with_dossier_codes
 from service.petitions.views import PetitionFacts
 from service.profile import Profile
@@ -147,6 +147,9 @@ class PetitionView(PetitionFacts):
     # The phone or e-mail the citizen left with the comment, consenting that the office
     # keep it and contact them back: no page showed it, so no one could (survey audit).
     contact: str | None = None
+    # The language of the survey the complaint was given on (its text is read out with its
+    # rules, WCAG 3.1.2); "vi" for an imported petition.
+    complaint_lang: str = "vi"
 
 
 def find_petition(
@@ -186,7 +189,17 @@ def petition_view(
         counts_against_group5=rules.petition_against_group5(petition, profile, now),
         has_followup=petition.followup_seed is not None,
         contact=_contact(session, petition),
+        complaint_lang=_survey_language(session, response),
     )
+
+
+def _survey_language(session: Session, response: Response | None) -> str:
+    if response is None:
+        return "vi"
+    language = session.exec(
+        select(Invitation.language).where(Invitation.id == response.invitation_id)
+    ).first()
+    return language or "vi"
 
 
 def _contact(session: Session, petition: Petition) -> str | None:

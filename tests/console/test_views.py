@@ -128,6 +128,25 @@ def test_complaints_show_the_dossier_code_never_the_contact(
     assert COMPLAINT.splitlines()[1] in page
 
 
+def test_a_complaint_given_on_an_english_survey_is_read_as_english(
+    manager: ConsoleClient, office: Office, db: DbFactory
+) -> None:
+    """Every complaint was marked lang="vi": one written on an English survey was read out
+    with Vietnamese rules (WCAG 3.1.2). It takes its survey's language; the others stay vi."""
+    office.handover("BT-EN", language="en")
+    office.answer_on_page("BT-EN", complaint="The queue was very long.")
+    page = manager.get(f"/console/a/{WARD}/complaints").text
+    assert '<p dir="auto" lang="en">The queue was very long.</p>' in page
+    assert f'<p dir="auto" lang="vi">{COMPLAINT.splitlines()[0]}</p>' in page
+    with db() as session:
+        english = session.exec(select(Petition).where(Petition.code == "HL-BT-EN")).one()
+        ours = session.exec(select(Petition).where(Petition.code == "HL-BT-1")).one()
+    petition_page = manager.get(f"/console/petitions/{english.id}").text
+    assert '<p dir="auto" lang="en">The queue was very long.</p>' in petition_page
+    petition_page = manager.get(f"/console/petitions/{ours.id}").text
+    assert f'<p dir="auto" lang="vi">{COMPLAINT.splitlines()[0]}</p>' in petition_page
+
+
 def _petition_links(page: str) -> dict[str, str]:
     """Each complaint card's dossier code and the words of its link to the petition."""
     cards = re.findall(r'<li class="card">(.*?)</li>', page, re.S)
