@@ -411,12 +411,21 @@ def run_wrk(
     command = [
         wrk, "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{seconds}s",
         "--timeout", WRK_TIMEOUT, "-s", str(ANSWER_LUA), base, "--", mode, str(prefix), tag,
+        str(connections),
     ]  # fmt: skip
     completed = subprocess.run(command, capture_output=True, text=True, check=True)
     (RESULTS_DIR / f"wrk-{tag}.txt").write_text(completed.stdout + completed.stderr)
     for line in completed.stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
             numbers: dict[str, Any] = json.loads(line.removeprefix("BENCH_RESULT "))
+            # answers.lua undoes wrk's latency correction to redo it per answer: one
+            # latency per completed answer (give or take those in flight at the end), or
+            # it took the wrong interval and its percentiles mean nothing.
+            if abs(numbers["latencies"] - numbers["answers_completed"]) > connections:
+                raise RuntimeError(
+                    f"answers.lua recovered {numbers['latencies']} latencies for "
+                    f"{numbers['answers_completed']} answers: its p50/p99 cannot be trusted"
+                )
             return numbers
     raise RuntimeError(f"wrk printed no BENCH_RESULT line:\n{completed.stdout}{completed.stderr}")
 

@@ -314,7 +314,7 @@ def load(
     warm = [
         wrk, "-t", str(WRK_THREADS), "-c", str(options.connections), "-d", "3s",
         "--timeout", "2s", "-s", str(ANSWER_LUA), server.url, "--",
-        "json", f"{prefix}-warmup", f"profile-{label}-warmup",
+        "json", f"{prefix}-warmup", f"profile-{label}-warmup", str(options.connections),
     ]  # fmt: skip
     subprocess.run(warm, capture_output=True, check=True)  # the pools fill up
     sampler = ActivitySampler(database)
@@ -330,7 +330,7 @@ def load(
     command = [
         wrk, "-t", str(WRK_THREADS), "-c", str(options.connections), "-d",
         f"{options.duration}s", "--timeout", "2s", "-s", str(ANSWER_LUA), server.url, "--",
-        "json", str(prefix), f"profile-{label}",
+        "json", str(prefix), f"profile-{label}", str(options.connections),
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     sampler.stop.set()
