@@ -147,8 +147,8 @@ class PetitionView(PetitionFacts):
     # The phone or e-mail the citizen left with the comment, consenting that the office
     # keep it and contact them back: no page showed it, so no one could (survey audit).
     contact: str | None = None
-    # The language of the survey the complaint was given on (its text is read out with its
-    # rules, WCAG 3.1.2); "vi" for an imported petition.
+    # The language the complaint was written in (its text is read out with its rules, WCAG
+    # 3.1.2): the answer's, else its survey's; "vi" for an imported petition.
     complaint_lang: str = "vi"
 
 
@@ -194,8 +194,12 @@ def petition_view(
 
 
 def _survey_language(session: Session, response: Response | None) -> str:
+    """The language the citizen wrote in: the answer's, else (stored before it was kept)
+    the survey's."""
     if response is None:
         return "vi"
+    if response.language is not None:
+        return response.language
     language = session.exec(
         select(Invitation.language).where(Invitation.id == response.invitation_id)
     ).first()

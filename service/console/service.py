@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -120,8 +120,8 @@ class ComplaintRow:
     # The petition's kind: "comment" when the citizen asked for no answer (the link says
     # so, not "Trả lời phản ánh"), "petition" when an answer is due.
     kind: str | None
-    # The survey's language, that of the page the citizen wrote on (unless they switched):
-    # the text is read out with its rules (WCAG 3.1.2). Every complaint was marked "vi".
+    # The language the citizen wrote in (the answer's, else the survey's for answers stored
+    # before it was kept): the text is read out with its rules (WCAG 3.1.2).
     lang: str = "vi"
 
 
@@ -144,7 +144,7 @@ def complaints(
             col(Petition.id),
             col(Petition.handled_at),
             col(Petition.kind),
-            col(Invitation.language),
+            func.coalesce(col(Response.language), col(Invitation.language)),
         )
         .join(Invitation, col(Invitation.id) == col(Response.invitation_id))
         .join(Dossier, col(Dossier.id) == col(Invitation.dossier_id))

@@ -128,6 +128,7 @@ def _response(evaluation: Evaluation, agency_id: int) -> dict[str, Any]:
         "client_submission_id": payload.client_submission_id,
         "source": payload.source,
         **answer_columns(evaluation.answers),
+        "language": None,  # an older system's evaluation: not known
         "received_at": at,
         "received_day": local_date(at),
     }

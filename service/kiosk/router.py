@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 from starlette.responses import Response
 
 from service.auth.keys import bearer_key
 from service.errors import ServiceError
+from service.i18n import spoken_language
 from service.kiosk import events as event_stream
 from service.kiosk import pairing, presenting, service, tickets
 from service.kiosk.feed import PresentationFeed
@@ -256,13 +257,26 @@ async def lookup(payload: LookupIn, request: Request, work: PublicWork) -> Surve
     **created_or_known(KioskAnswered, "Already stored", errors=DEVICE_ERROR_CODES),
 )
 async def answer(
-    payload: KioskAnswer, request: Request, response: Response, work: PublicWork
+    payload: KioskAnswer,
+    request: Request,
+    response: Response,
+    work: PublicWork,
+    content_language: Annotated[
+        str | None,
+        Header(description="The screen's language when the citizen answered (vi or en)"),
+    ] = None,
 ) -> KioskAnswered:
     settings = work.settings
+    # A header, not a field of the body: a tablet that loaded a newer page than the server
+    # it posts to (a deploy under way) would have its answer refused for an unknown field,
+    # and the tablet drops what is refused. A tag it cannot read is no language, not a 422.
+    language = spoken_language(content_language)
 
     def submit(session: Session) -> tuple[bool, KioskAnswered]:
         device = _device(session, request)
-        answered = service.answer(session, device, payload, work.profile, settings.signing_key())
+        answered = service.answer(
+            session, device, payload, work.profile, settings.signing_key(), language
+        )
         link = followup.shown_link(
             session, answered.petition, settings.signing_key(), settings.base_url
         )

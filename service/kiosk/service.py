@@ -144,8 +144,10 @@ def answer(
     payload: KioskAnswer,
     profile: Profile,
     signing_key: bytes,
+    language: str | None = None,
 ) -> Answered:
-    """The same client_submission_id again is stored once (and answered the same way)."""
+    """The same client_submission_id again is stored once (and answered the same way).
+    `language`: the screen's when the citizen answered, where the tablet says."""
     shown_at = tickets.shown_at(signing_key, payload.ticket, payload.survey_id)
     issued = presenting.find_for_answer(session, device, payload.survey_id, shown_at)
     # Judged when the citizen answered: an outbox may deliver after the survey's expiry.
@@ -157,7 +159,12 @@ def answer(
     def checked() -> Answers:
         # The contact and its consent are checked as on the phone and by the API.
         return checked_json_answers(
-            profile, payload.answers, "kiosk", payload.contact, payload.contact_consent
+            profile,
+            payload.answers,
+            "kiosk",
+            payload.contact,
+            payload.contact_consent,
+            language,
         )
 
     if earlier is not None:

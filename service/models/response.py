@@ -37,6 +37,10 @@ class Response(SQLModel, table=True):
     # Asked where a TT 01/2018 profile is computed beside the K score (its indicator 4).
     agencies_contacted: str | None = Field(default=None, max_length=32)
     complaint: str | None = Field(default=None, max_length=COMPLAINT_MAX_CHARS)
+    # The language the citizen answered in ("vi", "en"): the page's, which may not be the
+    # invitation's (a citizen can switch). Shown with the complaint (its lang attribute).
+    # None where it is not known (an import, a JSON client that does not say).
+    language: str | None = Field(default=None, max_length=8)
     # Deliberately no IP address or device fingerprint (see DESIGN.md).
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     received_day: date = Field(index=True)  # local date: the day counter it feeds

@@ -19,6 +19,9 @@ class Answers:
     # The citizen wants the agency to answer the complaint (a "phản ánh", with a handling
     # deadline), rather than leaving a comment.
     wants_reply: bool = False
+    # The language the citizen answered in, where the client says (the page's, the
+    # tablet's screen): kept with the response, not compared on a retry.
+    language: str | None = None
 
 
 @dataclass
@@ -50,9 +53,11 @@ def check_answers(
     lang: str,
     channel: Channel,
     wants_reply: bool = False,
+    answered_in: str | None = None,
 ) -> Checked:
     """`channel`: where the evaluation comes from; the profile says which questions each
-    channel must answer (an admin's import of past evaluations may lack some)."""
+    channel must answer (an admin's import of past evaluations may lack some). `lang`:
+    the language of the problems' wording; `answered_in`: the citizen's, where known."""
     en = lang == "en"
     problems: dict[str, str] = {}
     clean: dict[str, str] = {}
@@ -117,4 +122,5 @@ def check_answers(
             if en
             else "Ông/bà vui lòng ghi nội dung cần cơ quan trả lời, hoặc chọn chỉ góp ý."
         )
-    return Checked(Answers(clean, complaint, contact if consent else None, wants_reply), problems)
+    kept = Answers(clean, complaint, contact if consent else None, wants_reply, answered_in)
+    return Checked(kept, problems)

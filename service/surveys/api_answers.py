@@ -22,6 +22,7 @@ def checked_json_answers(
     channel: Channel,
     contact: str | None = None,
     consent: bool = False,
+    language: str | None = None,
 ) -> Answers:
     """The clean answers, or a 422 listing each missing or invalid one."""
     checked = check_answers(
@@ -39,6 +40,7 @@ def checked_json_answers(
         lang="en",
         channel=channel,
         wants_reply=given.wants_reply,
+        answered_in=language,
     )
     if checked.problems:
         fields = [

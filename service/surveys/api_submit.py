@@ -65,7 +65,12 @@ def _submit(
 
     def answers() -> Answers:
         return checked_json_answers(
-            work.profile, payload.answers, channel, payload.contact, payload.contact_consent
+            work.profile,
+            payload.answers,
+            channel,
+            payload.contact,
+            payload.contact_consent,
+            payload.language,
         )
 
     earlier_id = service.earlier_submission(survey, payload.submitted_at)

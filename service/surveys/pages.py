@@ -251,6 +251,9 @@ async def answer_survey(
             language,
             channel="phone",
             wants_reply=form.get("wants_reply") == "yes",
+            # The page's hidden field says which language it was in; a post without one
+            # (not from our page) leaves it unknown rather than guessing Vietnamese.
+            answered_in=language if (form.get("lang") or lang) else None,
         )
         if unknown:
             # A form shown before the questionnaire lost a question (a restart without the

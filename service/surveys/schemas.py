@@ -67,6 +67,14 @@ class ResponseCreate(NullsAsAbsent):
     # true or false only (Flag): "yes", 1 and "on" stored a contact on a consent the
     # contract never defines, where the kiosk refused them (contract audit).
     contact_consent: Annotated[bool, Flag, NullAsAbsent()] = False
+    # The language the citizen answered in: the screen's, which may not be the survey's.
+    language: Literal["vi", "en"] | None = Field(
+        default=None,
+        description=(
+            "The language the citizen answered in (vi or en), when it is not the survey's; "
+            "kept with the answer and shown with its comment"
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_credential(self) -> ResponseCreate:

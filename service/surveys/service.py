@@ -316,6 +316,7 @@ def store(
         "client_submission_id": client_submission_id,
         "source": how.source,
         **answer_columns(answers),
+        "language": answers.language,
         "received_at": received_at or now,
         "received_day": local_date(received_at or now),
     }
@@ -422,8 +423,16 @@ def _claim_and_insert(
     (audit). Then nothing is claimed, and _after_lost_race says the link was withdrawn."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        # Not "dossier_id": a column of the invitation, which the UPDATE would then set.
-        params = {**row, "now": now, "answered_dossier": dossier_id, "claimed_token": token_hash}
+        # The response's values under names of their own (_claimed_response): a parameter
+        # named as a column of the invitation is one the UPDATE sets ("language" set the
+        # invitation's to the answer's). Likewise "answered_dossier", not "dossier_id".
+        params = {f"{RESPONSE_VALUE}{name}": value for name, value in row.items()}
+        params |= {
+            "invitation_id": row["invitation_id"],  # the claim's WHERE
+            "now": now,
+            "answered_dossier": dossier_id,
+            "claimed_token": token_hash,
+        }
         found = connection.execute(_claimed_response(), params).first()
         return (found[0], found[1]) if found is not None else None
     claim = {"invitation_id": row["invitation_id"], "now": now, "claimed_token": token_hash}
@@ -454,6 +463,10 @@ def _claim_statement() -> Update:
     )
 
 
+# The prefix of the response's values in _claimed_response's parameters.
+RESPONSE_VALUE = "response_"
+
+
 @lru_cache(maxsize=1)
 def _claimed_response() -> Insert:
     """The claim and the response's INSERT in one statement, for PostgreSQL: the response
@@ -464,7 +477,9 @@ def _claimed_response() -> Insert:
     claimed = _claim_statement().returning(Invitation.__table__.c.id).cte("claimed")  # type: ignore[attr-defined]
     names = [c.name for c in written_columns(response) if c.name != "id"]
     values = [
-        claimed.c.id if name == "invitation_id" else bindparam(name, type_=response.c[name].type)
+        claimed.c.id
+        if name == "invitation_id"
+        else bindparam(f"{RESPONSE_VALUE}{name}", type_=response.c[name].type)
         for name in names
     ]
     # From the claimed row: taken after the claim, so in the same order as a re-post.

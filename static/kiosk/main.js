@@ -426,6 +426,8 @@ function send() {
   if (complaint) answers.complaint = complaint;
   if (complaint && survey.answers.__wants_reply) answers.wants_reply = true;
   const item = { survey_id: survey.card.survey_id, answers, client_submission_id: survey.id, answered_at: new Date().toISOString() };
+  // The screen's language, which the citizen may have switched: kept with the answer.
+  item.language = i18n.lang;
   // The card's ticket stays with the answer in the outbox: the tablet may be paired at
   // another agency's counter before it is delivered, and the server lets it in by it.
   if (survey.card.ticket) item.ticket = survey.card.ticket;

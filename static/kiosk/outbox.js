@@ -189,7 +189,12 @@ async function deliver(item) {
       // takes the time between the two, so a tablet clock that is off moves no answer.
       const sent = { ...item, ...contacts.get(id), sent_at: new Date().toISOString() };
       delete sent.holder; // the page's, not the server's
-      reply = await api("POST", "/kiosk/api/answers", sent, POST_TIMEOUT_MS);
+      // The screen's language goes as a header: a server older than this page (a deploy
+      // under way) ignores it, where it would refuse an unknown field, and a refused
+      // answer is dropped. Entries queued before it was kept have none.
+      const headers = sent.language ? { "Content-Language": sent.language } : {};
+      delete sent.language;
+      reply = await api("POST", "/kiosk/api/answers", sent, POST_TIMEOUT_MS, headers);
     } catch (error) {
       if (error instanceof ServerTimeout) {
         reportServer();

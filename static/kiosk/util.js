@@ -82,13 +82,13 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /* The server took longer than the call's limit: it is up (or the network is), not answering. */
 export class ServerTimeout extends Error {}
 
-export async function api(method, path, body, timeoutMs = 10_000) {
+export async function api(method, path, body, timeoutMs = 10_000, headers = {}) {
   // Resolves {status, data, retryAfter}; rejects with ServerTimeout after timeoutMs, or with
   // the browser's TypeError when no answer came at all (no network, connection refused,
   // reset). retryAfter: the seconds a 429 or 503 asks to wait (Retry-After), else null.
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin", signal: controller.signal };
+  const options = { method, headers: { ...headers, Accept: "application/json" }, credentials: "same-origin", signal: controller.signal };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);

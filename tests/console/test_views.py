@@ -9,12 +9,21 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from service.calendar.overrides import load_overrides
 from service.calendar.working_days import overdue_working_days
 from service.console import service as console_lists
-from service.models import AuditLog, Dossier, PeriodInput, Petition, ResponseContact, utcnow
+from service.models import (
+    AuditLog,
+    Dossier,
+    Invitation,
+    PeriodInput,
+    Petition,
+    Response,
+    ResponseContact,
+    utcnow,
+)
 from tests.conftest import DbFactory, KeyFactory
 from tests.console.conftest import (
     COMPLAINT,
@@ -145,6 +154,35 @@ def test_a_complaint_given_on_an_english_survey_is_read_as_english(
     assert '<p dir="auto" lang="en">The queue was very long.</p>' in petition_page
     petition_page = manager.get(f"/console/petitions/{ours.id}").text
     assert f'<p dir="auto" lang="vi">{COMPLAINT.splitlines()[0]}</p>' in petition_page
+
+
+def test_a_complaint_is_read_in_the_language_the_citizen_switched_to(
+    manager: ConsoleClient, office: Office, db: DbFactory
+) -> None:
+    """The language is the page's the citizen answered on, not the invitation's: a survey
+    issued in Vietnamese and answered in English (or the other way) was marked with the
+    invitation's."""
+    office.handover("BT-TO-EN", language="vi")
+    office.answer_on_page("BT-TO-EN", complaint="The queue was very long.", lang="en")
+    office.handover("BT-TO-VI", language="en")
+    office.answer_on_page("BT-TO-VI", complaint="Phải chờ quá lâu.", lang="vi")
+    page = manager.get(f"/console/a/{WARD}/complaints").text
+    assert '<p dir="auto" lang="en">The queue was very long.</p>' in page
+    assert '<p dir="auto" lang="vi">Phải chờ quá lâu.</p>' in page
+    with db() as session:
+        switched = session.exec(select(Petition).where(Petition.code == "HL-BT-TO-EN")).one()
+        languages = {
+            code: language
+            for code, language in session.exec(
+                select(Dossier.code, Response.language)
+                .join(Invitation, col(Invitation.dossier_id) == col(Dossier.id))
+                .join(Response, col(Response.invitation_id) == col(Invitation.id))
+                .where(col(Dossier.code).in_(("BT-TO-EN", "BT-TO-VI")))
+            ).all()
+        }
+    assert languages == {"BT-TO-EN": "en", "BT-TO-VI": "vi"}
+    petition_page = manager.get(f"/console/petitions/{switched.id}").text
+    assert '<p dir="auto" lang="en">The queue was very long.</p>' in petition_page
 
 
 def _petition_links(page: str) -> dict[str, str]:

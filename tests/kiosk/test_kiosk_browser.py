@@ -237,6 +237,7 @@ def test_a_citizen_types_the_short_code_and_answers_in_english(
     delivered(page)
     [stored] = responses(kiosk_server)
     assert (stored.overall, stored.complaint) == ("satisfied", "Quick and friendly")
+    assert stored.language == "en"  # switched on the screen: the survey was issued in vi
     with kiosk_server.session() as session:
         item = session.exec(select(Petition)).one()
     assert (item.source, item.kind, item.deadline_at is not None) == ("survey", "petition", True)
@@ -301,11 +302,13 @@ def test_an_answer_given_offline_survives_a_reload_and_arrives_exactly_once(
             expect(page.locator("#net")).to_have_text("", timeout=15_000)
             expect(page.locator("#idle-waiting")).to_be_hidden()
             assert page.evaluate("window.hailongKiosk.outbox()") == []
-            # Sending again (another flush, the same submission id) changes nothing.
+            # Sending again (another flush, the same submission id) changes nothing. As the
+            # outbox sends it: the screen's language as a header, not in the body.
             status = page.evaluate(
-                """item => fetch('/kiosk/api/answers', {method: 'POST',
-                     credentials: 'same-origin', headers: {'Content-Type': 'application/json'},
-                     body: JSON.stringify(item)}).then(r => r.status)""",
+                """({language, ...item}) => fetch('/kiosk/api/answers', {method: 'POST',
+                     credentials: 'same-origin', headers: {'Content-Type': 'application/json',
+                     'Content-Language': language}, body: JSON.stringify(item)})
+                     .then(r => r.status)""",
                 queued[0],
             )
             assert status == 200  # "already stored", the same response
@@ -315,6 +318,7 @@ def test_an_answer_given_offline_survives_a_reload_and_arrives_exactly_once(
     assert len(stored) == 1
     assert stored[0].client_submission_id == queued[0]["client_submission_id"]
     assert stored[0].source == "kiosk"
+    assert stored[0].language == "vi"
 
 
 def test_axe_finds_no_serious_or_critical_violations(

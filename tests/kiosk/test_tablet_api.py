@@ -19,9 +19,16 @@ from tests.kiosk.conftest import ANSWERS, hand_over, pair, period_of_now
 pytestmark = pytest.mark.usefixtures("agencies")
 
 
-def answer(client: TestClient, survey_id: str, submission: str, **extra: Any) -> Any:
+def answer(
+    client: TestClient,
+    survey_id: str,
+    submission: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Any:
     body = {"survey_id": survey_id, "answers": ANSWERS, "client_submission_id": submission}
-    return client.post("/kiosk/api/answers", json={**body, **extra})
+    return client.post("/kiosk/api/answers", json={**body, **extra}, headers=headers)
 
 
 def test_the_survey_handed_over_at_the_counter_is_next_and_answered_once(
@@ -41,7 +48,8 @@ def test_the_survey_handed_over_at_the_counter_is_next_and_answered_once(
     # Seen already: not offered again.
     assert client.get(f"/kiosk/api/next?after={card['cursor']}").json() == {"survey": None}
 
-    first = answer(client, card["survey_id"], "tap-1")
+    # The screen's language comes as a header (a server older than the page ignores it).
+    first = answer(client, card["survey_id"], "tap-1", headers={"Content-Language": "en-GB"})
     assert first.status_code == 201, first.text
     # The same submission again (a retry after a drop, a second tap): stored once.
     replay = answer(client, card["survey_id"], "tap-1")
@@ -62,7 +70,9 @@ def test_the_survey_handed_over_at_the_counter_is_next_and_answered_once(
 
     with db() as session:
         responses = session.exec(select(Response)).all()
-        assert [(r.source, r.client_submission_id) for r in responses] == [("kiosk", "tap-1")]
+        assert [(r.source, r.client_submission_id, r.language) for r in responses] == [
+            ("kiosk", "tap-1", "en")  # the screen's language, as the tablet said
+        ]
         assert session.exec(select(Invitation)).one().status == "answered"
     # ... and it is in the scores, as one evaluation.
     score = client.get(
@@ -348,6 +358,22 @@ def test_a_complaint_given_at_the_kiosk_goes_to_the_feedback_inbox_not_to_d(
     assert score["group5"]["petitions_on_time_rate"] is None
 
 
+def test_a_language_the_server_cannot_read_is_stored_as_none_never_refused(
+    client: TestClient, make_key: KeyFactory, db: DbFactory
+) -> None:
+    """The tablet drops an answer the server refuses: a Content-Language it cannot read
+    (another language, a garbled tag) leaves the answer's language unknown, and stores it."""
+    pair(client, make_key)
+    tags = {"k-1": "fr-FR", "k-2": "x" * 300, "k-3": "VI"}
+    for submission, tag in tags.items():
+        issued = hand_over(client, make_key, dossier_code=f"D-{submission}")
+        sent = answer(client, issued["survey_id"], submission, headers={"Content-Language": tag})
+        assert sent.status_code == 201, sent.text
+    with db() as session:
+        stored = session.exec(select(Response.client_submission_id, Response.language)).all()
+    assert sorted(stored) == [("k-1", None), ("k-2", None), ("k-3", "vi")]
+
+
 def test_an_unpaired_browser_gets_401_everywhere(client: TestClient) -> None:
     for method, path, body in [
         ("GET", "/kiosk/api/state", None),
@@ -404,7 +430,7 @@ def test_an_answer_given_before_expiry_and_delivered_after_is_stored(
     _expire(db, timedelta(minutes=30))
     now = datetime.now(UTC)
 
-    def answered(ago: timedelta) -> dict[str, str]:  # the tablet's clock, as it sends them
+    def answered(ago: timedelta) -> dict[str, Any]:  # the tablet's clock, as it sends them
         return {"answered_at": (now - ago).isoformat(), "sent_at": now.isoformat()}
 
     stored = answer(client, given["survey_id"], "outbox-1", **answered(timedelta(hours=1)))
@@ -434,7 +460,7 @@ def test_a_tablet_cannot_date_an_answer_past_a_weekend_offline(
             session.add(invitation)
     now = datetime.now(UTC)
 
-    def kept(ago: timedelta) -> dict[str, str]:
+    def kept(ago: timedelta) -> dict[str, Any]:
         return {"answered_at": (now - ago).isoformat(), "sent_at": now.isoformat()}
 
     refused = answer(client, old["survey_id"], "aged-1", **kept(timedelta(days=39)))

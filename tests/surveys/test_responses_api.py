@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from service.models import Invitation, Petition, Response, ResponseContact
 from tests.conftest import DbFactory, KeyFactory
@@ -272,6 +272,28 @@ def test_contact_is_kept_apart_and_only_with_consent(
         responses = session.exec(select(Response)).all()
     assert [c.contact for c in contacts] == ["0901234567"]
     assert all("0901234567" not in r.model_dump_json() for r in responses)
+
+
+def test_the_language_answered_in_is_kept_with_the_answer_not_the_invitation(
+    client: TestClient, make_key: KeyFactory, agencies: None, db: DbFactory
+) -> None:
+    """`language` is the citizen's (the screen's), kept on the response: the invitation's
+    stays as issued (on PostgreSQL, a parameter named "language" once set it too), a
+    retry in another language is the same answer, and neither vi nor en is refused."""
+    english, unsaid = issue(client, make_key), issue(client, make_key, dossier_code="D-2")
+    body = {"token": english.token, "answers": ANSWERS, "client_submission_id": "lang-1"}
+    assert _post(client, {**body, "language": "en"})[0] == 201
+    assert _post(client, {**body, "language": "vi"})[0] == 200  # a retry, not other answers
+    assert _post(client, {"token": unsaid.token, "answers": ANSWERS})[0] == 201
+    status, error = _post(client, {"token": unsaid.token, "answers": ANSWERS, "language": "fr"})
+    assert status == 422 and [f["field"] for f in error["fields"]] == ["language"]
+    with db() as session:
+        stored = session.exec(
+            select(Invitation.language, Response.language)
+            .join(Response, col(Response.invitation_id) == col(Invitation.id))
+            .order_by(col(Response.id))
+        ).all()
+    assert stored == [("vi", "en"), ("vi", None)]
 
 
 def test_submitted_at_only_for_admin(
