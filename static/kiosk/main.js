@@ -363,7 +363,11 @@ function startSurvey(card, waited = false) {
     card, answers: {}, step: 0, id: newId(), contactProblem: null, sendProblem: null, sending: false,
     waited, shownAt: Date.now(),
   };
-  i18n.lang = card.language === "en" ? "en" : "vi";
+  // In the survey's language, unless the citizen chose English on this screen before
+  // typing or scanning their own code: their choice was undone (kiosk walkthrough). A
+  // survey the counter pushes is the next citizen's: its own language.
+  const chosen = !waited && i18n.lang !== "vi";
+  if (!chosen) i18n.lang = card.language === "en" ? "en" : "vi";
   touch();
   showStep();
 }
