@@ -15,7 +15,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
 from service.errors import Forbidden, NotFound
@@ -61,10 +61,18 @@ OFFERED = ("issued", "opened")
 
 def _still_to_offer(window_minutes: int, now: datetime) -> tuple[ColumnElement[bool], ...]:
     """The conditions every way a card reaches a tablet applies (the next card, the waiting
-    list, the feed): the feed once pushed imported month-old dossiers (kiosk audit)."""
+    list, the feed): the feed once pushed imported month-old dossiers (kiosk audit).
+
+    Recent by the handover's own time where it is given, not only by when the survey was
+    issued: a handover posted late (a one-stop system catching up after an outage, the
+    demo's history) put a stranger's dossier handed over months ago first on the tablet,
+    ahead of the citizen standing there (kiosk walkthrough)."""
+    since = now - timedelta(minutes=window_minutes)
+    handed_over_at = col(Dossier.handed_over_at)
     return (
         col(Invitation.status).in_(OFFERED),
-        col(Invitation.issued_at) >= now - timedelta(minutes=window_minutes),
+        col(Invitation.issued_at) >= since,
+        or_(handed_over_at.is_(None), handed_over_at >= since),
     )
 
 

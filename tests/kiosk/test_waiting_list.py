@@ -71,3 +71,32 @@ def test_past_the_limit_the_list_is_the_newest_still_oldest_first(
     assert response.status_code == 200, response.text
     codes = [card["dossier_code"] for card in response.json()["surveys"]]
     assert codes == [f"WAIT-{n:02d}" for n in range(1, 51)]
+
+
+def test_a_dossier_handed_over_long_ago_is_never_offered_at_the_counter(
+    client: TestClient, make_key: KeyFactory
+) -> None:
+    """Posted late (a one-stop system catching up after an outage), a dossier handed over
+    months ago was offered first on the tablet, ahead of the citizen standing there: the
+    window was judged on when the survey was issued alone (kiosk walkthrough)."""
+    pair(client, make_key)
+    now = utcnow()
+
+    def posted(code: str, handed_over_ago: timedelta) -> None:
+        hand_over(
+            client,
+            make_key,
+            dossier_code=code,
+            received_at=(now - handed_over_ago - timedelta(days=5)).isoformat(),
+            due_at=None,
+            resolved_at=(now - handed_over_ago - timedelta(hours=1)).isoformat(),
+            handed_over_at=(now - handed_over_ago).isoformat(),
+        )
+
+    posted("OLD-1", timedelta(days=120))
+    posted("NOW-1", timedelta(minutes=3))
+    waiting = client.get("/kiosk/api/waiting").json()["surveys"]
+    assert [card["dossier_code"] for card in waiting] == ["NOW-1"]
+    card = client.get("/kiosk/api/next").json()["survey"]
+    assert card["dossier_code"] == "NOW-1"
+    assert client.get(f"/kiosk/api/next?after={card['cursor']}").json() == {"survey": None}
