@@ -56,6 +56,8 @@ def serve(
         workers=workers,
         access_log=False,
         log_level="warning",
+        # The client's address, that of the guess limit, as these proxies forward it.
+        forwarded_allow_ips=settings.trusted_proxies.split(",") if settings.trusted_proxies else [],
         # Kiosk event streams stay open; on shutdown they get this long, then are closed
         # (the tablets reconnect to the next server by themselves).
         timeout_graceful_shutdown=5,
