@@ -75,14 +75,24 @@ def report(
     parent: Annotated[str, typer.Option(help="The parent agency's code, e.g. 79")],
     period: Annotated[str, typer.Option(help="A month 2025-08, a quarter 2025-Q3 or a year")],
     out: Annotated[Path, typer.Option(dir_okay=False, help="The file to write")],
-    format: Annotated[str, typer.Option("--format", help="docx or pdf")] = "pdf",
+    format: Annotated[
+        str | None,
+        typer.Option("--format", help="docx or pdf (default: the file's extension, else pdf)"),
+    ] = None,
 ) -> None:
     """Write the report on a parent agency's children for a period (DOCX or PDF)."""
     from service.periods import parse_period
     from service.reports import service as reports
 
+    # By the file's name unless told: `--out report.docx` wrote a PDF that Word would not
+    # open (ops walkthrough).
+    named = out.suffix.lower().lstrip(".")
+    if format is None:
+        format = named if named in reports.FORMATS else "pdf"
     if format not in reports.FORMATS:
         fail("--format must be docx or pdf")
+    if named in reports.FORMATS and named != format:
+        fail(f"--format {format} would write a {format.upper()} into {out.name}: change one")
     try:
         parsed = parse_period(period)
     except ValueError as exc:

@@ -89,3 +89,25 @@ def test_a_report_is_written_where_asked(database_url: str, tmp_path: Path) -> N
     )
     assert result.exit_code == 0, result.output
     assert out.read_bytes().startswith(b"PK")  # a DOCX is a ZIP archive
+
+
+@pytest.mark.usefixtures("agencies")
+def test_a_report_takes_its_format_from_the_file_name_unless_told(
+    database_url: str, tmp_path: Path
+) -> None:
+    """`--out report.docx` without --format wrote a PDF into it, which Word would not open;
+    a --format that contradicts the name is refused before anything is written."""
+    run = cli_for(database_url)
+    common = ("report", "--parent", "79", "--period", "2025-Q3", "--out")
+    docx, pdf, other = tmp_path / "r.DOCX", tmp_path / "r.pdf", tmp_path / "r.bin"
+    for out in (docx, pdf, other):
+        assert run(*common, str(out)).exit_code == 0
+    assert docx.read_bytes().startswith(b"PK")  # a DOCX is a ZIP archive
+    assert pdf.read_bytes().startswith(b"%PDF") and other.read_bytes().startswith(b"%PDF")
+    clash = tmp_path / "clash.docx"
+    result = run(*common, str(clash), "--format", "pdf")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        "error: --format pdf would write a PDF into clash.docx: change one"
+    ]
+    assert not clash.exists()
