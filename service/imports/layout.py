@@ -53,7 +53,11 @@ def _columns(model: type[BaseModel], prefix: str = "") -> list[str]:
 
 DOSSIER_REF = ["agency_code", "dossier_code"]
 HANDOVER_COLUMNS = _columns(HandoverCreate)
-EVALUATION_COLUMNS = _columns(ResponseCreate)  # submitted_at, answers.*, source, ...
+# submitted_at, answers.*, source, ...; not the answer's `language` (the API's, for the
+# screen a citizen answered on): in a dossiers file that column is the survey's, and an
+# older system's evaluation has none (it named the survey's language an evaluation's,
+# and every dossiers row with one was refused for want of submitted_at; review).
+EVALUATION_COLUMNS = [c for c in _columns(ResponseCreate) if c != "language"]
 PETITION_COLUMNS = _columns(PetitionUpsert)
 LAYOUTS: dict[Kind, list[str]] = {
     "dossiers": HANDOVER_COLUMNS + EVALUATION_COLUMNS,

@@ -1105,3 +1105,34 @@ def test_a_rows_dossier_and_evaluation_problems_are_told_in_one_run(
         (4, "agency_code"),
         (4, "answers.overall"),
     }
+
+
+LANGUAGE_HEADER = ["dossier_code", "agency_code", "resolved_at", "handed_over_at", "language"]
+
+
+def test_a_dossiers_file_with_a_language_column_imports_the_surveys_language(
+    tmp_path: Path, db: DbFactory, database_url: str
+) -> None:
+    """A dossiers file naming each survey's language (a handover field) and no evaluation:
+    both rows import, the English one with an English survey. Read as the answer's language
+    (the API's field), every such row was refused for want of submitted_at (review)."""
+    rows = [
+        {
+            "dossier_code": f"LANG-{n}",
+            "agency_code": "79.BTH",
+            "resolved_at": "2025-09-15T10:00:00+07:00",
+            "handed_over_at": "2025-09-15T14:00:00+07:00",
+            "language": language,
+        }
+        for n, language in enumerate(["en", "vi"], start=1)
+    ]
+    path = write_csv(tmp_path / "dossiers.csv", rows, header=LANGUAGE_HEADER)
+    result = cli_for(database_url)("import", str(path))
+    assert result.exit_code == 0, result.output
+    with db() as session:
+        stored = session.execute(
+            select(col(Dossier.code), col(Invitation.language))
+            .join(Invitation, col(Invitation.dossier_id) == col(Dossier.id))
+            .order_by(col(Dossier.code))
+        ).all()
+    assert [tuple(row) for row in stored] == [("LANG-1", "en"), ("LANG-2", "vi")]
