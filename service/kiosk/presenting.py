@@ -25,6 +25,7 @@ from service.kiosk.pairing import Device
 from service.kiosk.schemas import SurveyCard
 from service.models import Agency, Counter, Dossier, Invitation, KioskPresentation, utcnow
 from service.surveys.service import ensure_answerable, find_by_short_code
+from service.timebounds import CLOCK_SKEW
 
 SURVEY_LINK = re.compile(r"/s/([A-Za-z0-9_\-]{20,128})")
 # How long after its handover a dossier's survey is found by its dossier code at a tablet.
@@ -66,13 +67,16 @@ def _still_to_offer(window_minutes: int, now: datetime) -> tuple[ColumnElement[b
     Recent by the handover's own time where it is given, not only by when the survey was
     issued: a handover posted late (a one-stop system catching up after an outage, the
     demo's history) put a stranger's dossier handed over months ago first on the tablet,
-    ahead of the citizen standing there (kiosk walkthrough)."""
+    ahead of the citizen standing there (kiosk walkthrough). That time is the one-stop
+    system's clock, which may be behind ours by as much as it may be ahead (CLOCK_SKEW): a
+    slow clock must not keep every survey from the tablets, nor the demo's printed curl,
+    run a while after, from reaching one (review)."""
     since = now - timedelta(minutes=window_minutes)
     handed_over_at = col(Dossier.handed_over_at)
     return (
         col(Invitation.status).in_(OFFERED),
         col(Invitation.issued_at) >= since,
-        or_(handed_over_at.is_(None), handed_over_at >= since),
+        or_(handed_over_at.is_(None), handed_over_at >= since - CLOCK_SKEW),
     )
 
 

@@ -94,9 +94,13 @@ def test_a_dossier_handed_over_long_ago_is_never_offered_at_the_counter(
         )
 
     posted("OLD-1", timedelta(days=120))
+    posted("OLD-2", timedelta(hours=3))
+    # A one-stop system whose clock is 40 minutes slow (within timebounds.CLOCK_SKEW, as
+    # far as its times may be ahead): its handover of now is still offered.
+    posted("SLOW-CLOCK", timedelta(minutes=40))
     posted("NOW-1", timedelta(minutes=3))
     waiting = client.get("/kiosk/api/waiting").json()["surveys"]
-    assert [card["dossier_code"] for card in waiting] == ["NOW-1"]
+    assert [card["dossier_code"] for card in waiting] == ["SLOW-CLOCK", "NOW-1"]
     card = client.get("/kiosk/api/next").json()["survey"]
     assert card["dossier_code"] == "NOW-1"
     assert client.get(f"/kiosk/api/next?after={card['cursor']}").json() == {"survey": None}
