@@ -11,6 +11,7 @@ from service.admin.keys import create_key
 from service.demo.activity import ACTOR, seed_activity
 from service.models import ApiKey, Counter, Staff, utcnow
 from service.profile import Profile
+from service.scoring.rebuild import note_first_profile
 from service.settings import Settings
 
 PROVINCE = ("79", "Thành phố Hồ Chí Minh", None)
@@ -53,6 +54,10 @@ def seed_demo(
     """Create or refresh the demo. Keys are only ever shown once, so each run revokes the
     previous demo keys and prints new ones. With settings and a profile it also adds last
     quarter's activity (handovers, answers, complaints, E), so pages have scores to show."""
+    if profile is not None:
+        # The counters it writes are this profile's: the first `serve` must not rebuild
+        # them as another's (rebuild.note_first_profile).
+        note_first_profile(session, profile)
     agencies = {}
     for code, name, parent in AGENCIES:
         agencies[code], _ = upsert_agency(session, code, name, parent, actor=ACTOR)

@@ -244,6 +244,28 @@ def rebuild(
     return written
 
 
+def note_first_profile(session: Session, profile: Profile) -> bool:
+    """On a database with no dossier and no profile noted: note `profile` as the one the
+    counters are built under (whatever writes them first: a server's start, `hailong
+    demo`; an import notes it with its rebuild). Whether it did. Under the rebuild's lock.
+
+    The commands wrote counters and noted no profile, so the first `serve` after them took
+    those counters for another profile's: a full rebuild, a "profile.change" from nothing
+    in the audit log, every score announced, and the worker's alert rules skipped with
+    advice to fix settings that were right (ops walkthrough)."""
+    db.exclusive(session, REBUILD_LOCK, ScoringState.__tablename__)
+    if session.get(ScoringState, 1) is not None:
+        return False
+    if session.execute(select(func.count()).select_from(Dossier)).scalar() != 0:
+        return False  # counters of unknown making: the next start rebuilds them
+    state = ScoringState(
+        profile_fingerprint=profile.fingerprint(), rules_fingerprint=profile.rules_fingerprint()
+    )
+    session.add(state)
+    session.flush()
+    return True
+
+
 def rebuild_if_profile_changed(session: Session, profile: Profile, actor: str = "startup") -> bool:
     """At start: counters built under another profile are rebuilt under this one, and a
     profile changed only in the rules read when a score is read (group 5's points, how
@@ -255,13 +277,10 @@ def rebuild_if_profile_changed(session: Session, profile: Profile, actor: str = 
     `actor`: who the audit log names, "startup" or the running process's counters' watcher
     (ops/counters.py). Returns whether it rebuilt or announced anything.
     """
-    db.exclusive(session, REBUILD_LOCK, ScoringState.__tablename__)
+    if note_first_profile(session, profile):
+        return False
     state = session.get(ScoringState, 1)
     counted, rules = profile.fingerprint(), profile.rules_fingerprint()
-    if state is None and session.execute(select(func.count()).select_from(Dossier)).scalar() == 0:
-        session.add(ScoringState(profile_fingerprint=counted, rules_fingerprint=rules))
-        session.flush()
-        return False
     before = {
         "fingerprint": state.profile_fingerprint if state else None,
         "rules_fingerprint": state.rules_fingerprint if state else None,

@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
+from service.models import AuditLog, Dossier
+from service.profile import profile_of
+from service.scoring.rebuild import rebuild_if_profile_changed
+from service.settings import Settings
 from tests.cli_runner import cli_for
 from tests.conftest import DbFactory
 
@@ -128,3 +134,36 @@ def test_the_tablet_paired_with_the_printed_code_waits_with_the_tours_handover_a
     waiting = client.get("/kiosk/api/waiting")
     assert waiting.status_code == 200, waiting.text
     assert [s["dossier_code"] for s in waiting.json()["surveys"]] == [body["dossier_code"]]
+
+
+def test_the_first_start_after_the_demo_rebuilds_and_announces_nothing(
+    database_url: str, settings: Settings, db: DbFactory
+) -> None:
+    """README's order: `hailong db upgrade`, `hailong demo`, `hailong serve`. The demo wrote
+    its counters and noted no profile, so the first start rebuilt every counter, wrote a
+    "profile.change" from nothing into the audit log and announced every score (ops
+    walkthrough)."""
+    assert cli_for(database_url)("demo").exit_code == 0
+    with db() as session:
+        assert rebuild_if_profile_changed(session, profile_of(settings)) is False
+        changes = session.exec(select(AuditLog).where(AuditLog.action == "profile.change")).all()
+    assert changes == []
+
+
+def test_an_import_into_a_new_database_notes_its_profile_as_the_demo_does(
+    database_url: str, settings: Settings, db: DbFactory, tmp_path: Path
+) -> None:
+    """An import rebuilds the counters it wrote and notes the profile (rebuild, period
+    None): the first start after it has nothing to rebuild either."""
+    cli = cli_for(database_url)
+    assert cli("agencies", "add", "79", "Thành phố Hồ Chí Minh").exit_code == 0
+    dossiers = tmp_path / "dossiers.csv"
+    dossiers.write_text(
+        "dossier_code,agency_code,resolved_at\nHS-1,79,2025-09-15T10:00:00+07:00\n",
+        encoding="utf-8",
+    )
+    result = cli("import", str(dossiers), "--kind", "dossiers")
+    assert result.exit_code == 0, result.output
+    with db() as session:
+        assert session.exec(select(Dossier)).one().code == "HS-1"
+        assert rebuild_if_profile_changed(session, profile_of(settings)) is False
