@@ -290,6 +290,19 @@ def nothing_starts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 COMMANDS = [("keys", "list"), ("db", "upgrade"), ("demo",), ("serve",), ("worker",)]
 
 
+@pytest.mark.parametrize(
+    "url", ["postgres://postgres@127.0.0.1/db", "mysql://root@127.0.0.1/db"], ids=str
+)
+def test_a_database_url_of_a_kind_without_a_driver_names_the_forms_taken(url: str) -> None:
+    """ "Can't load plugin: sqlalchemy.dialects:postgres" and "No module named 'MySQLdb'"
+    said nothing of what to write instead (ops walkthrough)."""
+    line = _one_error_line(_run(url, "db", "upgrade"), code=1)
+    assert line.startswith(UNREACHABLE + url), line
+    assert line.endswith(
+        "; write sqlite:///FILE or postgresql+psycopg://USER@HOST:PORT/DATABASE"
+    ), line
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_a_postgresql_that_refuses_connections_is_one_line_without_the_password(
     command: tuple[str, ...], nothing_starts: list[str]

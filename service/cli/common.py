@@ -127,7 +127,15 @@ def database_errors(database_url: str, *, reached: bool = False) -> Iterator[Non
         where = shown_url(database_url)
         if reached:
             fail(f"the database at {where} failed: {reason_of(exc)}", code=1)
-        fail(f"cannot reach the database at {where}: {reason_of(exc)}", code=1)
+        # A URL of a kind hailong has no driver for (postgres://, postgresql:// naming
+        # psycopg2, mysql://) said only "Can't load plugin" or "No module named 'MySQLdb'"
+        # (ops walkthrough): the forms it takes are named.
+        hint = (
+            "; write sqlite:///FILE or postgresql+psycopg://USER@HOST:PORT/DATABASE"
+            if isinstance(exc, NoSuchModuleError | ImportError)
+            else ""
+        )
+        fail(f"cannot reach the database at {where}: {reason_of(exc)}{hint}", code=1)
 
 
 def require_schema(engine: Engine) -> None:
