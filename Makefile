@@ -27,7 +27,9 @@ unexport PYTHONDONTWRITEBYTECODE
 # cores 114 % busy (of 200 %) and took 1,272 s. Four workers together with most browser
 # tests on one database (tests/conftest.py ONE_BACKEND) took 949 s at 141 %; the two
 # changes were measured together (2026-12-07; three had taken 991 s against two's 1,247 s
-# on 2026-12-06). Each worker has its own databases, files and ports.
+# on 2026-12-06). Six took 572 s against four's 566 s (2026-12-07, a fast hour, 121-128 %
+# busy: PostgreSQL and Chromium are the rest). Each worker has its own databases, files and
+# ports.
 # `make test XDIST=-n0`: one process.
 XDIST ?= -n 4
 
