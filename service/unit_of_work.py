@@ -72,13 +72,20 @@ class UnitOfWork:
         *,
         run: Callable[[Callable[[Session], T]], Awaitable[T]] | None = None,
         who: str | None = None,
+        unguessable: bool = False,
     ) -> T:
         """`work(session, guess)` by `run` (`self.run` unless told: `self.write` for work
         done with the other writes of the moment), its `guess.look` throttled for `who`,
         the client's address unless told (service/throttle): 429 (TooManyGuesses) without
-        a lookup when it guessed wrong too often."""
+        a lookup when it guessed wrong too often; `unguessable` (a link's whole token):
+        looked up all the same, only a miss refused."""
         return await throttle.guarded(
-            self.engine, self.settings, who or self.client_address, run or self.run, work
+            self.engine,
+            self.settings,
+            who or self.client_address,
+            run or self.run,
+            work,
+            unguessable,
         )
 
     def _run(self, work: Callable[[Session], T], conflict_retries: int) -> T:

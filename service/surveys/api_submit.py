@@ -33,7 +33,9 @@ class ApiSubmitted:
 async def submit(work: UnitOfWork, payload: ResponseCreate) -> ApiSubmitted:
     """With the other answers of the moment (`work.write`); wrong codes are throttled."""
     return await work.guarded(
-        lambda session, guess: _submit(work, session, guess, payload), run=work.write
+        lambda session, guess: _submit(work, session, guess, payload),
+        run=work.write,
+        unguessable=payload.token is not None,  # a short code can be guessed; a token not
     )
 
 

@@ -40,7 +40,9 @@ async def survey_form(work: UnitOfWork, token: str) -> SurveyForm:
     """Opening the form marks the survey opened, as opening its page does (a portal shows
     it to the citizen): hence a write, with the other answers of the moment."""
     return await work.guarded(
-        lambda session, guess: _form(work, session, guess, token), run=work.write
+        lambda session, guess: _form(work, session, guess, token),
+        run=work.write,
+        unguessable=True,
     )
 
 

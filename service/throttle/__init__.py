@@ -26,8 +26,10 @@ one tablet locks neither the office's other tablets nor its address.
   reserves an attempt, atomically: `INSERT ... ON CONFLICT DO UPDATE SET failures =
   failures + 1 WHERE failures < room RETURNING failures`, where room is the limit less the
   quiet lookups of this address still running here. Nothing returned: 429, no lookup,
-  nothing written. A right code gives its reservation back afterwards (-1); a wrong one
-  keeps it. So the count is always the failures plus the reservations in flight.
+  nothing written (a link's whole token, which cannot be guessed, is looked up all the
+  same, nothing counted, and only a miss is refused: `guarded(unguessable=True)`). A right
+  code gives its reservation back afterwards (-1); a wrong one keeps it. So the count is
+  always the failures plus the reservations in flight.
 
 No request holds a pooled connection while it waits for another: the throttle writes
 before or after the request's unit of work, never inside it. Those writes do not wait for
@@ -165,9 +167,17 @@ async def guarded(
     address: str,
     run: Callable[[Callable[[Session], T]], Awaitable[T]],
     work: Callable[[Session, Guess], T],
+    unguessable: bool = False,
 ) -> T:
     """`work` in a unit of work (`run`: `UnitOfWork.run` or `.write`), its `guess.look`
-    throttled for `address`: 429 (TooManyGuesses) without a lookup when over the limit."""
+    throttled for `address`: 429 (TooManyGuesses) without a lookup when over the limit.
+
+    `unguessable`: what is looked up is a link's whole token (256 random bits), which no
+    count of attempts brings within reach. Over the limit it is looked up all the same, and
+    only a miss is refused: citizens behind one address (a mobile carrier's NAT, an
+    office's Wi-Fi) lost their valid links to 429 for the window after twenty wrong codes
+    among them (ops walkthrough). Short codes and the other guessable codes stay refused
+    before any lookup."""
     now = int(time.time())
     start = now - now % settings.guess_window_seconds
     retry_after = start + settings.guess_window_seconds - now
@@ -191,10 +201,13 @@ async def guarded(
     # between are counted twice: on the safe side.)
     room = settings.guess_limit - _notes.quiet_running(key)
     if room < 1 or not await _own_transaction(_reserve, engine, key, room):
-        raise TooManyGuesses(
+        too_many = TooManyGuesses(
             f"Too many wrong codes. Try again in {retry_after} seconds.",
             headers={"Retry-After": str(retry_after)},
         )
+        if not unguessable:
+            raise too_many
+        return await _past_the_limit(run, work, key, too_many)
     guess = Guess(key, quiet=False)
     try:
         return await run(lambda session: work(session, guess))
@@ -203,6 +216,27 @@ async def guarded(
             _notes.failed(key)
         else:
             await _after_the_work(_give_back, engine, key)
+
+
+async def _past_the_limit(
+    run: Callable[[Callable[[Session], T]], Awaitable[T]],
+    work: Callable[[Session, Guess], T],
+    key: Key,
+    too_many: TooManyGuesses,
+) -> T:
+    """An unguessable token over the limit: looked up, nothing counted; a miss is the 429
+    it would have been without the lookup, whatever the work made of it (a 404 raised, or a
+    page returned)."""
+    guess = Guess(key, quiet=False)
+    try:
+        found = await run(lambda session: work(session, guess))
+    except Exception:
+        if guess.missed:
+            raise too_many from None
+        raise
+    if guess.missed:
+        raise too_many
+    return found
 
 
 async def _own_transaction(write: Callable[..., R], engine: Engine, *args: Any) -> R:

@@ -31,7 +31,8 @@ async def guarded_page(
     citizens behind one address (a carrier's, an office's Wi-Fi) share the count, and an
     answer with its complaint was lost to the 429 page (audit)."""
     try:
-        return await work.guarded(show, run=run)
+        # A link's page: its token is whole (a short code's link redirects here first).
+        return await work.guarded(show, run=run, unguessable=True)
     except throttle.TooManyGuesses as exc:
         refusal = {"kind": "rate_limited", "detail": None, "resend": resend}
         status, headers = exc.status_code, exc.headers or {}

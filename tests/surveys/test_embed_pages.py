@@ -215,29 +215,33 @@ def test_the_framed_thanks_of_an_unanswered_survey_tells_the_portal_nothing(
 
 
 @pytest.mark.parametrize("prefix", ["/s", "/embed/s"])
-def test_a_rate_limited_answer_can_be_sent_again_as_typed(
+def test_past_the_guess_limit_a_right_link_s_answer_is_stored(
     client: TestClient, survey: IssuedSurvey, db: DbFactory, prefix: str
 ) -> None:
-    """(audit) Citizens behind one address (a carrier's, an office's Wi-Fi) share the count
-    of wrong links: past the limit a right link is refused too, and the posted answers and
-    complaint met a 429 page with nothing to send them again (the form page is no-store)."""
+    """(audit, walkthrough) Citizens behind one address (a carrier's, an office's Wi-Fi)
+    share the count of wrong links: past the limit a right link was refused too, and the
+    posted answers and complaint met a 429 page. A whole token cannot be guessed: it is
+    looked up all the same, and the answer stored. A wrong link's post is still refused,
+    its answers offered to be sent again as typed (the form page is no-store)."""
     complaint = "Cán bộ hẹn lại ba lần, tôi phải nghỉ làm để đi"
     limit = client.app.state.settings.guess_limit  # type: ignore[attr-defined]
     for i in range(limit):
         assert client.get(f"{prefix}/guess-{i}").status_code == 404
+    wrong = f"{prefix}/{'w' * 43}"
+    refused = client.post(wrong, data={**FORM, "complaint": complaint}, follow_redirects=False)
+    assert refused.status_code == 429 and refused.headers.get("retry-after")
+    form = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', refused.text, re.S)
+    assert form is not None and form.group(1) == wrong
+    kept = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(2)))
+    assert kept["complaint"] == complaint and kept["overall"] == FORM["overall"]
+    assert "gửi lại đúng như đã nhập" in refused.text
+    assert "<form" not in client.get(wrong).text  # a GET refused has nothing to send again
     posted = client.post(
         f"{prefix}/{survey.token}", data={**FORM, "complaint": complaint}, follow_redirects=False
     )
-    assert posted.status_code == 429 and posted.headers.get("retry-after")
+    assert posted.status_code == 303, posted.text
     with db() as session:
-        assert session.exec(select(Response)).all() == []
-    form = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', posted.text, re.S)
-    assert form is not None and form.group(1) == f"{prefix}/{survey.token}"
-    kept = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(2)))
-    assert kept["complaint"] == complaint and kept["overall"] == FORM["overall"]
-    assert "gửi lại đúng như đã nhập" in posted.text
-    # A GET refused the same way has nothing to send again.
-    assert "<form" not in client.get(f"{prefix}/{survey.token}").text
+        assert [r.complaint for r in session.exec(select(Response)).all()] == [complaint]
 
 
 def test_a_citizens_outage_page_speaks_only_the_citizens_language(

@@ -382,7 +382,7 @@ def test_reusing_a_submission_id_for_another_survey_is_409(
 
 
 def test_wrong_guesses_are_rate_limited_per_address(
-    client: TestClient, survey: IssuedSurvey, app: object
+    client: TestClient, survey: IssuedSurvey, make_key: KeyFactory, db: DbFactory
 ) -> None:
     settings = client.app.state.settings  # type: ignore[attr-defined]
     for _ in range(settings.guess_limit):
@@ -391,8 +391,18 @@ def test_wrong_guesses_are_rate_limited_per_address(
     assert blocked.status_code == 429
     assert blocked.json()["error"] == "rate_limited"
     assert 0 < int(blocked.headers["retry-after"]) <= settings.guess_window_seconds
-    # Even the right code waits: otherwise guessing would just continue.
-    assert _post(client, {"token": survey.token, "answers": ANSWERS})[0] == 429
+    # Even the right short code waits: otherwise guessing would just continue.
+    other = issue(client, make_key, dossier_code="D-CODE")
+    assert _post(client, {"short_code": other.short_code, "answers": ANSWERS})[0] == 429
+    # A wrong whole token is refused as before, unlooked-for or not.
+    assert _post(client, {"token": "x" * 43, "answers": ANSWERS})[0] == 429
+    # A right whole token (256 random bits: no count of guesses reaches one) is answered:
+    # citizens behind one address with the guessers lost their valid links (walkthrough).
+    assert _post(client, {"token": survey.token, "answers": ANSWERS})[0] == 201
+    assert client.get(other.path).status_code == 200  # its page, by its link
+    assert client.get("/s/" + "y" * 43).status_code == 429  # a wrong link's page
+    with db() as session:
+        assert session.exec(select(func.count()).select_from(Response)).one() == 1
 
 
 def test_a_complaint_on_the_longest_dossier_code_is_stored(
