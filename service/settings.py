@@ -67,13 +67,13 @@ class Settings(BaseSettings):
     # Wrong survey tokens / short codes tolerated per client address and window before 429.
     # At most a million: past 2**63 SQLite cannot bind it, and the first wrong link made
     # every lookup of that address a 500, the right link too (ops audit).
+    guess_limit: int = Field(default=20, ge=1, le=MAX_GUESS_LIMIT)
+    guess_window_seconds: int = Field(default=600, ge=1, le=7 * DAY_SECONDS)
     # The reverse proxies whose X-Forwarded-For (and -Proto) `hailong serve` believes (CIDRs
     # or addresses, commas): the client address the guess limit counts by is the one they
     # name. Behind a province's proxy on another host, every citizen had the proxy's
     # address, and twenty wrong codes from anyone stopped them all (ops walkthrough).
     trusted_proxies: str = "127.0.0.1,::1"
-    guess_limit: int = Field(default=20, ge=1, le=MAX_GUESS_LIMIT)
-    guess_window_seconds: int = Field(default=600, ge=1, le=7 * DAY_SECONDS)
     log_requests: bool = True
     # Contact details and free text older than this are removed by `hailong purge`.
     retention_days: int = Field(default=730, ge=1, le=MAX_RETENTION_DAYS)

@@ -71,8 +71,9 @@ class ResponseCreate(NullsAsAbsent):
     language: Literal["vi", "en"] | None = Field(
         default=None,
         description=(
-            "The language the citizen answered in (vi or en), when it is not the survey's; "
-            "kept with the answer and shown with its comment"
+            "The language the citizen answered in (vi or en), where the client knows it "
+            "(a citizen may switch from the survey's); kept with the answer and shown with "
+            "its comment"
         ),
     )
 

@@ -27,9 +27,10 @@ async def guarded_page(
 ) -> Page:
     """`show(session, guess)` run by `run` (`work.run`, or `work.write` for a page that
     writes, with the other writes of the moment), or the refusal page. `resend`: a posted
-    citizen's form (errors.resend_form), which the refusal offers to send again as typed:
-    citizens behind one address (a carrier's, an office's Wi-Fi) share the count, and an
-    answer with its complaint was lost to the 429 page (audit)."""
+    citizen's form (errors.resend_form), which the refusal offers to send again as typed
+    (an answer with its complaint was lost to the 429 page: audit). A link's whole token is
+    looked up even past the limit (throttle.guarded, `unguessable`): only a wrong link is
+    refused, so citizens behind one address with the guessers keep theirs."""
     try:
         # A link's page: its token is whole (a short code's link redirects here first).
         return await work.guarded(show, run=run, unguessable=True)
